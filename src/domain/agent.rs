@@ -1,0 +1,197 @@
+//! Agents: the LLM applications an organisation wants to deploy.
+
+use serde::{Deserialize, Serialize};
+
+/// What an agent does; policies can be scoped to a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    CustomerService,
+    HumanResources,
+    Finance,
+    Healthcare,
+    Legal,
+    Marketing,
+    Engineering,
+    Operations,
+    Research,
+}
+
+impl Category {
+    pub const ALL: [Category; 9] = [
+        Category::CustomerService,
+        Category::HumanResources,
+        Category::Finance,
+        Category::Healthcare,
+        Category::Legal,
+        Category::Marketing,
+        Category::Engineering,
+        Category::Operations,
+        Category::Research,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::CustomerService => "customer_service",
+            Category::HumanResources => "human_resources",
+            Category::Finance => "finance",
+            Category::Healthcare => "healthcare",
+            Category::Legal => "legal",
+            Category::Marketing => "marketing",
+            Category::Engineering => "engineering",
+            Category::Operations => "operations",
+            Category::Research => "research",
+        }
+    }
+}
+
+/// How sensitive the data an agent touches is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClassification {
+    Public,
+    Internal,
+    Confidential,
+    Restricted,
+}
+
+impl DataClassification {
+    pub const ALL: [DataClassification; 4] = [
+        DataClassification::Public,
+        DataClassification::Internal,
+        DataClassification::Confidential,
+        DataClassification::Restricted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataClassification::Public => "public",
+            DataClassification::Internal => "internal",
+            DataClassification::Confidential => "confidential",
+            DataClassification::Restricted => "restricted",
+        }
+    }
+}
+
+/// Risk tier; ordered so that `High > Medium > Low`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskTier {
+    Low,
+    Medium,
+    High,
+}
+
+impl RiskTier {
+    pub const ALL: [RiskTier; 3] = [RiskTier::Low, RiskTier::Medium, RiskTier::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskTier::Low => "low",
+            RiskTier::Medium => "medium",
+            RiskTier::High => "high",
+        }
+    }
+
+    /// A number that sorts like the tier (used as an index key).
+    pub fn rank(self) -> i64 {
+        match self {
+            RiskTier::Low => 0,
+            RiskTier::Medium => 1,
+            RiskTier::High => 2,
+        }
+    }
+
+    pub fn from_rank(rank: i64) -> Option<RiskTier> {
+        RiskTier::ALL.into_iter().find(|tier| tier.rank() == rank)
+    }
+}
+
+macro_rules! display_as_str {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = crate::domain::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| crate::domain::UnknownValue::new(stringify!($ty), text, Self::ALL.iter().map(|v| v.as_str())))
+            }
+        }
+    )*};
+}
+pub(crate) use display_as_str;
+
+display_as_str!(Category, DataClassification, RiskTier);
+
+/// An agent as the governance model describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub agent_id: String,
+    pub name: String,
+    pub team: String,
+    pub owner: String,
+    pub category: Category,
+    pub data_classification: DataClassification,
+    pub has_external_tools: bool,
+    pub tools_approved: bool,
+    pub risk_tier: RiskTier,
+    pub version: String,
+}
+
+impl Agent {
+    /// The agent's fields as policy conditions see them (`key -> JSON value`).
+    pub fn attribute(&self, key: &str) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        Some(match key {
+            "agent_id" => Value::from(self.agent_id.as_str()),
+            "name" => Value::from(self.name.as_str()),
+            "team" => Value::from(self.team.as_str()),
+            "owner" => Value::from(self.owner.as_str()),
+            "category" => Value::from(self.category.as_str()),
+            "data_classification" => Value::from(self.data_classification.as_str()),
+            "has_external_tools" => Value::from(self.has_external_tools),
+            "tools_approved" => Value::from(self.tools_approved),
+            "risk_tier" => Value::from(self.risk_tier.as_str()),
+            "version" => Value::from(self.version.as_str()),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_their_snake_case_names() {
+        for category in Category::ALL {
+            assert_eq!(category.as_str().parse::<Category>(), Ok(category));
+            let json = serde_json::to_string(&category).unwrap();
+            assert_eq!(json, format!("\"{}\"", category.as_str()));
+        }
+        for tier in RiskTier::ALL {
+            assert_eq!(RiskTier::from_rank(tier.rank()), Some(tier));
+        }
+    }
+
+    #[test]
+    fn unknown_enum_values_name_the_allowed_ones() {
+        let err = "mega".parse::<RiskTier>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown RiskTier \"mega\" (expected one of: low, medium, high)"
+        );
+    }
+
+    #[test]
+    fn risk_tiers_order_by_severity() {
+        assert!(RiskTier::High > RiskTier::Medium && RiskTier::Medium > RiskTier::Low);
+    }
+}

@@ -1,0 +1,433 @@
+//! Bias-audit statistics: the four-fifths rule and what lies beyond it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use statrs::function::{erf::erfc, gamma::ln_gamma};
+use thiserror::Error;
+
+/// The four-fifths rule.
+pub const DEFAULT_THRESHOLD: f64 = 0.8;
+/// Groups with fewer cases than this get a warning: their rate is noisy.
+pub const SMALL_GROUP: u64 = 30;
+/// z for a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+/// Above this many tables the exact test gives way to the normal approximation,
+/// which is indistinguishable from it at such sizes.
+const FISHER_MAX_TABLES: u64 = 200_000;
+
+/// One group's raw counts, as an audit submits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCounts {
+    pub group: String,
+    pub positive: u64,
+    pub total: u64,
+}
+
+/// One group's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupResult {
+    pub group: String,
+    pub positive: u64,
+    pub total: u64,
+    /// Positive-outcome rate; `None` for a group with no cases.
+    pub rate: Option<f64>,
+    /// Wilson 95% interval.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+/// The computed statistics of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditStats {
+    pub groups: Vec<GroupResult>,
+    pub group_rates: BTreeMap<String, f64>,
+    pub disparate_impact_ratio: f64,
+    pub threshold: f64,
+    pub passes_threshold: bool,
+    /// Two-sided p-value of the difference between the lowest- and
+    /// highest-rate groups.
+    pub p_value: Option<f64>,
+    pub lowest_group: Option<String>,
+    pub highest_group: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A stored audit: the statistics plus what they were about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasAudit {
+    pub audit_id: String,
+    pub agent_id: String,
+    pub agent_version: String,
+    pub tested_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub stats: AuditStats,
+}
+
+/// What a caller submits to record an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSubmission {
+    pub agent_id: String,
+    pub agent_version: String,
+    #[serde(default)]
+    pub tested_at: Option<DateTime<Utc>>,
+    pub groups: Vec<GroupCounts>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum AuditError {
+    #[error("a bias audit needs at least two groups with cases; got {0}")]
+    TooFewGroups(usize),
+    #[error(
+        "group {group:?} has {positive} positive outcomes out of {total}: positives cannot exceed the total"
+    )]
+    PositiveExceedsTotal {
+        group: String,
+        positive: u64,
+        total: u64,
+    },
+    #[error("group {0:?} appears more than once")]
+    DuplicateGroup(String),
+    #[error("a group name must not be empty")]
+    EmptyGroupName,
+    #[error("group name {0:?} is longer than 200 bytes")]
+    GroupNameTooLong(String),
+    #[error("threshold {0} is outside (0, 1]")]
+    BadThreshold(f64),
+    #[error(
+        "group {group:?} has {total} cases; the most an audit group may hold is {MAX_GROUP_TOTAL}"
+    )]
+    TooManyCases { group: String, total: u64 },
+}
+
+/// Caps counts so that sums of four of them can never overflow.
+pub const MAX_GROUP_TOTAL: u64 = 1_000_000_000_000;
+
+/// Rounds to three decimal places, as the ratio is reported.
+pub fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Wilson score interval at 95% for `positive` of `total` (total > 0).
+pub fn wilson_interval(positive: u64, total: u64) -> (f64, f64) {
+    let n = total as f64;
+    let p = positive as f64 / n;
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+fn ln_choose(n: u64, k: u64) -> f64 {
+    ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
+}
+
+/// Two-sided p-value for the 2x2 table `[[a, b], [c, d]]`: Fisher's exact
+/// test for tables small enough to enumerate, else the pooled two-proportion
+/// z-test.
+pub fn two_sided_p_value(a: u64, b: u64, c: u64, d: u64) -> f64 {
+    let row1 = a + b;
+    let row2 = c + d;
+    let col1 = a + c;
+    let n = row1 + row2;
+    if n == 0 || row1 == 0 || row2 == 0 {
+        return 1.0;
+    }
+    let low = col1.saturating_sub(row2);
+    let high = row1.min(col1);
+    if high - low <= FISHER_MAX_TABLES {
+        let ln_total = ln_choose(n, row1);
+        let probability =
+            |x: u64| (ln_choose(col1, x) + ln_choose(n - col1, row1 - x) - ln_total).exp();
+        let observed = probability(a);
+        // Tables as or less likely than the observed one, with a relative
+        // tolerance for floating-point ties (as R's fisher.test does).
+        let cutoff = observed * (1.0 + 1e-7);
+        let p: f64 = (low..=high)
+            .map(probability)
+            .filter(|&pr| pr <= cutoff)
+            .sum();
+        return p.min(1.0);
+    }
+    let p1 = a as f64 / row1 as f64;
+    let p2 = c as f64 / row2 as f64;
+    let pooled = col1 as f64 / n as f64;
+    let se = (pooled * (1.0 - pooled) * (1.0 / row1 as f64 + 1.0 / row2 as f64)).sqrt();
+    if se == 0.0 {
+        return 1.0;
+    }
+    let z = (p1 - p2).abs() / se;
+    erfc(z / std::f64::consts::SQRT_2).min(1.0)
+}
+
+/// Computes an audit's statistics from its groups' counts.
+pub fn compute(groups: &[GroupCounts], threshold: f64) -> Result<AuditStats, AuditError> {
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(AuditError::BadThreshold(threshold));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for counts in groups {
+        if counts.group.trim().is_empty() {
+            return Err(AuditError::EmptyGroupName);
+        }
+        if counts.group.len() > 200 {
+            return Err(AuditError::GroupNameTooLong(counts.group.clone()));
+        }
+        if !seen.insert(counts.group.as_str()) {
+            return Err(AuditError::DuplicateGroup(counts.group.clone()));
+        }
+        if counts.total > MAX_GROUP_TOTAL {
+            return Err(AuditError::TooManyCases {
+                group: counts.group.clone(),
+                total: counts.total,
+            });
+        }
+        if counts.positive > counts.total {
+            return Err(AuditError::PositiveExceedsTotal {
+                group: counts.group.clone(),
+                positive: counts.positive,
+                total: counts.total,
+            });
+        }
+    }
+    let with_cases = groups.iter().filter(|counts| counts.total > 0).count();
+    if with_cases < 2 {
+        return Err(AuditError::TooFewGroups(with_cases));
+    }
+
+    let mut warnings = Vec::new();
+    let results: Vec<GroupResult> = groups
+        .iter()
+        .map(|counts| {
+            if counts.total == 0 {
+                warnings.push(format!(
+                    "group {:?} has no cases: it is left out of the ratio, so the audit says nothing about it",
+                    counts.group
+                ));
+                return GroupResult {
+                    group: counts.group.clone(),
+                    positive: 0,
+                    total: 0,
+                    rate: None,
+                    ci_low: None,
+                    ci_high: None,
+                };
+            }
+            if counts.total < SMALL_GROUP {
+                warnings.push(format!(
+                    "group {:?} has only {} cases (fewer than {SMALL_GROUP}): its rate is unreliable",
+                    counts.group, counts.total
+                ));
+            }
+            if counts.positive == 0 {
+                warnings.push(format!(
+                    "group {:?} has zero positive outcomes out of {}",
+                    counts.group, counts.total
+                ));
+            }
+            let (low, high) = wilson_interval(counts.positive, counts.total);
+            GroupResult {
+                group: counts.group.clone(),
+                positive: counts.positive,
+                total: counts.total,
+                rate: Some(counts.positive as f64 / counts.total as f64),
+                ci_low: Some(low),
+                ci_high: Some(high),
+            }
+        })
+        .collect();
+
+    let rated: Vec<(&GroupResult, f64)> = results
+        .iter()
+        .filter_map(|result| result.rate.map(|rate| (result, rate)))
+        .collect();
+    // First of equals wins, so the choice is stable for a given input order.
+    let lowest = rated
+        .iter()
+        .copied()
+        .reduce(|best, next| if next.1 < best.1 { next } else { best });
+    let highest = rated
+        .iter()
+        .copied()
+        .reduce(|best, next| if next.1 > best.1 { next } else { best });
+    let (Some((low_group, low_rate)), Some((high_group, high_rate))) = (lowest, highest) else {
+        return Err(AuditError::TooFewGroups(rated.len()));
+    };
+    let ratio = if high_rate == 0.0 {
+        0.0
+    } else {
+        round3(low_rate / high_rate)
+    };
+    if high_rate == 0.0 {
+        warnings.push("no group has any positive outcome: the ratio is 0 by definition".into());
+    }
+    let p_value = two_sided_p_value(
+        low_group.positive,
+        low_group.total - low_group.positive,
+        high_group.positive,
+        high_group.total - high_group.positive,
+    );
+    Ok(AuditStats {
+        group_rates: rated
+            .iter()
+            .map(|(result, rate)| (result.group.clone(), *rate))
+            .collect(),
+        disparate_impact_ratio: ratio,
+        threshold,
+        passes_threshold: ratio >= threshold,
+        p_value: Some(p_value),
+        lowest_group: Some(low_group.group.clone()),
+        highest_group: Some(high_group.group.clone()),
+        warnings,
+        groups: results,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(list: &[(&str, u64, u64)]) -> Vec<GroupCounts> {
+        list.iter()
+            .map(|&(group, positive, total)| GroupCounts {
+                group: group.into(),
+                positive,
+                total,
+            })
+            .collect()
+    }
+
+    fn close(a: f64, b: f64, tolerance: f64) -> bool {
+        (a - b).abs() <= tolerance
+    }
+
+    #[test]
+    fn ratio_is_lowest_over_highest_rounded_to_three_places() {
+        // 40/100 = 0.4 and 60/100 = 0.6: 0.4 / 0.6 = 0.6667 -> 0.667
+        let stats = compute(&counts(&[("a", 40, 100), ("b", 60, 100)]), 0.8).unwrap();
+        assert_eq!(stats.disparate_impact_ratio, 0.667);
+        assert!(!stats.passes_threshold);
+        assert_eq!(stats.lowest_group.as_deref(), Some("a"));
+        assert_eq!(stats.highest_group.as_deref(), Some("b"));
+        assert_eq!(stats.group_rates["a"], 0.4);
+    }
+
+    #[test]
+    fn exactly_four_fifths_passes() {
+        let stats = compute(&counts(&[("a", 40, 100), ("b", 50, 100)]), 0.8).unwrap();
+        assert_eq!(stats.disparate_impact_ratio, 0.8);
+        assert!(stats.passes_threshold);
+    }
+
+    #[test]
+    fn a_zero_highest_rate_gives_ratio_zero() {
+        let stats = compute(&counts(&[("a", 0, 50), ("b", 0, 60)]), 0.8).unwrap();
+        assert_eq!(stats.disparate_impact_ratio, 0.0);
+        assert!(!stats.passes_threshold);
+        assert_eq!(stats.p_value, Some(1.0));
+        assert!(
+            stats
+                .warnings
+                .iter()
+                .any(|w| w.contains("no group has any positive"))
+        );
+    }
+
+    #[test]
+    fn wilson_interval_matches_hand_computation() {
+        // p = 0.5, n = 100: centre 0.5, half-width 0.0962
+        let (low, high) = wilson_interval(50, 100);
+        assert!(close(low, 0.4038, 1e-4), "{low}");
+        assert!(close(high, 0.5962, 1e-4), "{high}");
+        // 0 of 10: [0, 0.2775]
+        let (low, high) = wilson_interval(0, 10);
+        assert_eq!(low, 0.0);
+        assert!(close(high, 0.2775, 1e-4), "{high}");
+    }
+
+    #[test]
+    fn fisher_exact_matches_the_textbook_table() {
+        // R: fisher.test(matrix(c(1, 11, 9, 3), nrow = 2))$p.value = 0.002759
+        let p = two_sided_p_value(1, 9, 11, 3);
+        assert!(close(p, 0.002759, 1e-6), "{p}");
+        // Identical proportions: p = 1
+        assert!(close(two_sided_p_value(5, 5, 5, 5), 1.0, 1e-9));
+    }
+
+    #[test]
+    fn large_tables_use_the_normal_approximation() {
+        // 480k/1M vs 500k/1M: z = 28.3, p is essentially zero
+        let p = two_sided_p_value(480_000, 520_000, 500_000, 500_000);
+        assert!(p < 1e-100, "{p}");
+        let same = two_sided_p_value(500_000, 500_000, 500_000, 500_000);
+        assert!(close(same, 1.0, 1e-9));
+    }
+
+    #[test]
+    fn the_audit_p_value_compares_lowest_and_highest() {
+        let stats = compute(&counts(&[("x", 1, 10), ("y", 5, 10), ("z", 11, 14)]), 0.8).unwrap();
+        assert!(close(stats.p_value.unwrap(), 0.002759, 1e-6));
+    }
+
+    #[test]
+    fn small_groups_and_zero_positives_are_warned_not_dropped() {
+        let stats = compute(&counts(&[("a", 0, 12), ("b", 40, 100)]), 0.8).unwrap();
+        assert_eq!(stats.groups.len(), 2);
+        assert_eq!(stats.warnings.len(), 2, "{:?}", stats.warnings);
+        assert!(stats.warnings[0].contains("only 12 cases"));
+        assert!(stats.warnings[1].contains("zero positive outcomes"));
+    }
+
+    #[test]
+    fn a_group_without_cases_is_kept_and_explained() {
+        let stats = compute(&counts(&[("a", 30, 60), ("b", 40, 80), ("c", 0, 0)]), 0.8).unwrap();
+        assert_eq!(stats.groups.len(), 3);
+        assert_eq!(stats.groups[2].rate, None);
+        assert!(stats.warnings[0].contains("no cases"));
+        assert_eq!(stats.disparate_impact_ratio, 1.0);
+    }
+
+    #[test]
+    fn bad_audits_are_errors_not_panics() {
+        assert_eq!(compute(&[], 0.8), Err(AuditError::TooFewGroups(0)));
+        assert_eq!(
+            compute(&counts(&[("a", 1, 2)]), 0.8),
+            Err(AuditError::TooFewGroups(1))
+        );
+        assert_eq!(
+            compute(&counts(&[("a", 1, 0), ("b", 1, 2)]), 0.8),
+            Err(AuditError::PositiveExceedsTotal {
+                group: "a".into(),
+                positive: 1,
+                total: 0
+            })
+        );
+        assert_eq!(
+            compute(&counts(&[("a", 1, 2), ("a", 1, 2)]), 0.8),
+            Err(AuditError::DuplicateGroup("a".into()))
+        );
+        assert!(compute(&counts(&[("a", 1, 2), ("b", 1, 2)]), 0.0).is_err());
+        assert!(compute(&counts(&[("a", 1, 2), ("b", 1, 2)]), f64::NAN).is_err());
+        assert!(compute(&counts(&[(" ", 1, 2), ("b", 1, 2)]), 0.8).is_err());
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow() {
+        let stats = compute(
+            &counts(&[("a", MAX_GROUP_TOTAL / 2, MAX_GROUP_TOTAL), ("b", 1, 3)]),
+            0.8,
+        )
+        .unwrap();
+        assert!(stats.p_value.unwrap().is_finite());
+        assert!(matches!(
+            compute(&counts(&[("a", 1, u64::MAX), ("b", 1, 3)]), 0.8),
+            Err(AuditError::TooManyCases { .. })
+        ));
+    }
+}

@@ -1,0 +1,707 @@
+//! The approval workflow state machine.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::agent::display_as_str;
+
+/// A reviewer role; a step names the role that may decide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    TechnicalLead,
+    DataSteward,
+    MlEngineer,
+    EthicsReviewer,
+    ComplianceOfficer,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::TechnicalLead,
+        Role::DataSteward,
+        Role::MlEngineer,
+        Role::EthicsReviewer,
+        Role::ComplianceOfficer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::TechnicalLead => "technical_lead",
+            Role::DataSteward => "data_steward",
+            Role::MlEngineer => "ml_engineer",
+            Role::EthicsReviewer => "ethics_reviewer",
+            Role::ComplianceOfficer => "compliance_officer",
+        }
+    }
+
+    /// Human wording ("technical lead").
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::TechnicalLead => "technical lead",
+            Role::DataSteward => "data steward",
+            Role::MlEngineer => "ML engineer",
+            Role::EthicsReviewer => "ethics reviewer",
+            Role::ComplianceOfficer => "compliance officer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Skipped,
+}
+
+impl StepStatus {
+    pub const ALL: [StepStatus; 4] = [
+        StepStatus::Pending,
+        StepStatus::Approved,
+        StepStatus::Rejected,
+        StepStatus::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Approved => "approved",
+            StepStatus::Rejected => "rejected",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowStatus {
+    InProgress,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl WorkflowStatus {
+    pub const ALL: [WorkflowStatus; 4] = [
+        WorkflowStatus::InProgress,
+        WorkflowStatus::Approved,
+        WorkflowStatus::Rejected,
+        WorkflowStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowStatus::InProgress => "in_progress",
+            WorkflowStatus::Approved => "approved",
+            WorkflowStatus::Rejected => "rejected",
+            WorkflowStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+display_as_str!(Role, StepStatus, WorkflowStatus);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based position in the chain; unique within the workflow.
+    pub step_id: u32,
+    pub role: Role,
+    pub status: StepStatus,
+    /// Who decided the step (empty until decided).
+    pub approver_email: Option<String>,
+    pub comment: Option<String>,
+    pub decision_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub workflow_id: String,
+    pub agent_id: String,
+    pub deployment_id: String,
+    pub triggered_by_policy: String,
+    /// The deployment's requester, who may decide no step.
+    pub requested_by: String,
+    pub steps: Vec<Step>,
+    pub status: WorkflowStatus,
+    pub created_at: DateTime<Utc>,
+    /// Bumped by every change; decisions name the version they were made on.
+    pub version: i64,
+}
+
+/// The person deciding, with the roles they hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decider<'a> {
+    pub email: &'a str,
+    pub roles: &'a [Role],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest<'a> {
+    pub step_id: u32,
+    pub verdict: Verdict,
+    pub comment: Option<&'a str>,
+    pub expected_version: i64,
+    /// Whether a submitted ethics review exists for this workflow.
+    pub ethics_review_submitted: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a decision was refused. Each rule has its own variant so servers can
+/// map them to status codes and UIs can explain them.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum DecisionError {
+    #[error(
+        "stale version: you decided on version {expected} but the workflow is now at version {actual}; reload and decide again"
+    )]
+    StaleVersion { expected: i64, actual: i64 },
+    #[error("workflow is already {status}: no step can be decided")]
+    WorkflowClosed { status: WorkflowStatus },
+    #[error("workflow has no step {step_id}")]
+    UnknownStep { step_id: u32 },
+    #[error("step {step_id} is not the current step (the current step is {current})")]
+    StepNotCurrent { step_id: u32, current: u32 },
+    #[error("wrong role: step {step_id} needs a {required} and you hold none of that role")]
+    WrongRole { step_id: u32, required: Role },
+    #[error(
+        "separation of duties: {email} requested this deployment and may not decide its approvals, even holding the {required} role"
+    )]
+    SeparationOfDuties { email: String, required: Role },
+    #[error("one person decides at most one step: {email} already decided step {step_id}")]
+    AlreadyDecidedAStep { email: String, step_id: u32 },
+    #[error("a rejection needs a comment saying why")]
+    EmptyRejectionComment,
+    #[error("the ethics review step needs a submitted ethics review before it can be approved")]
+    EthicsReviewNotSubmitted,
+    #[error("the comment is {len} bytes long; the most a decision comment may hold is {max} bytes")]
+    CommentTooLong { len: usize, max: usize },
+}
+
+impl DecisionError {
+    /// A stable machine-readable name for the rule that refused.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            DecisionError::StaleVersion { .. } => "stale_version",
+            DecisionError::WorkflowClosed { .. } => "workflow_closed",
+            DecisionError::UnknownStep { .. } => "unknown_step",
+            DecisionError::StepNotCurrent { .. } => "step_not_current",
+            DecisionError::WrongRole { .. } => "wrong_role",
+            DecisionError::SeparationOfDuties { .. } => "separation_of_duties",
+            DecisionError::AlreadyDecidedAStep { .. } => "already_decided_a_step",
+            DecisionError::EmptyRejectionComment => "empty_rejection_comment",
+            DecisionError::EthicsReviewNotSubmitted => "ethics_review_not_submitted",
+            DecisionError::CommentTooLong { .. } => "comment_too_long",
+        }
+    }
+}
+
+/// The largest comment a decision may carry, in bytes.
+pub const MAX_COMMENT_BYTES: usize = 8 * 1024;
+
+impl Workflow {
+    /// A new in-progress workflow walking `chain`.
+    pub fn open(
+        workflow_id: String,
+        deployment_id: String,
+        agent_id: String,
+        triggered_by_policy: String,
+        requested_by: String,
+        chain: &[Role],
+        created_at: DateTime<Utc>,
+    ) -> Workflow {
+        let steps = chain
+            .iter()
+            .zip(1..)
+            .map(|(&role, step_id)| Step {
+                step_id,
+                role,
+                status: StepStatus::Pending,
+                approver_email: None,
+                comment: None,
+                decision_at: None,
+            })
+            .collect();
+        Workflow {
+            workflow_id,
+            agent_id,
+            deployment_id,
+            triggered_by_policy,
+            requested_by,
+            steps,
+            status: WorkflowStatus::InProgress,
+            created_at,
+            version: 1,
+        }
+    }
+
+    /// The first pending step of an in-progress workflow.
+    pub fn current_step(&self) -> Option<&Step> {
+        if self.status != WorkflowStatus::InProgress {
+            return None;
+        }
+        self.steps
+            .iter()
+            .find(|step| step.status == StepStatus::Pending)
+    }
+
+    /// When the current step started waiting: the last decision, or creation.
+    pub fn waiting_since(&self) -> DateTime<Utc> {
+        self.steps
+            .iter()
+            .filter_map(|step| step.decision_at)
+            .max()
+            .unwrap_or(self.created_at)
+    }
+
+    /// Checks every rule without changing anything.
+    pub fn check_decision(
+        &self,
+        decider: &Decider<'_>,
+        request: &DecisionRequest<'_>,
+    ) -> Result<(), DecisionError> {
+        if request.expected_version != self.version {
+            return Err(DecisionError::StaleVersion {
+                expected: request.expected_version,
+                actual: self.version,
+            });
+        }
+        if self.status != WorkflowStatus::InProgress {
+            return Err(DecisionError::WorkflowClosed {
+                status: self.status,
+            });
+        }
+        let step = self
+            .steps
+            .iter()
+            .find(|step| step.step_id == request.step_id)
+            .ok_or(DecisionError::UnknownStep {
+                step_id: request.step_id,
+            })?;
+        let current = self.current_step().map_or(0, |step| step.step_id);
+        if step.step_id != current {
+            return Err(DecisionError::StepNotCurrent {
+                step_id: step.step_id,
+                current,
+            });
+        }
+        if !decider.roles.contains(&step.role) {
+            return Err(DecisionError::WrongRole {
+                step_id: step.step_id,
+                required: step.role,
+            });
+        }
+        if decider.email.eq_ignore_ascii_case(&self.requested_by) {
+            return Err(DecisionError::SeparationOfDuties {
+                email: decider.email.to_owned(),
+                required: step.role,
+            });
+        }
+        if let Some(earlier) = self.steps.iter().find(|earlier| {
+            earlier
+                .approver_email
+                .as_deref()
+                .is_some_and(|email| email.eq_ignore_ascii_case(decider.email))
+        }) {
+            return Err(DecisionError::AlreadyDecidedAStep {
+                email: decider.email.to_owned(),
+                step_id: earlier.step_id,
+            });
+        }
+        let comment = request.comment.map(str::trim).unwrap_or_default();
+        if comment.len() > MAX_COMMENT_BYTES {
+            return Err(DecisionError::CommentTooLong {
+                len: comment.len(),
+                max: MAX_COMMENT_BYTES,
+            });
+        }
+        if request.verdict == Verdict::Reject && comment.is_empty() {
+            return Err(DecisionError::EmptyRejectionComment);
+        }
+        if request.verdict == Verdict::Approve
+            && step.role == Role::EthicsReviewer
+            && !request.ethics_review_submitted
+        {
+            return Err(DecisionError::EthicsReviewNotSubmitted);
+        }
+        Ok(())
+    }
+
+    /// Applies a decision: the workflow after it, with its version bumped.
+    pub fn decide(
+        &self,
+        decider: &Decider<'_>,
+        request: &DecisionRequest<'_>,
+    ) -> Result<Workflow, DecisionError> {
+        self.check_decision(decider, request)?;
+        let mut next = self.clone();
+        let comment = request
+            .comment
+            .map(str::trim)
+            .filter(|comment| !comment.is_empty())
+            .map(str::to_owned);
+        let index = next
+            .steps
+            .iter()
+            .position(|step| step.step_id == request.step_id)
+            .ok_or(DecisionError::UnknownStep {
+                step_id: request.step_id,
+            })?;
+        let step = &mut next.steps[index];
+        step.approver_email = Some(decider.email.to_owned());
+        step.comment = comment;
+        step.decision_at = Some(request.at);
+        match request.verdict {
+            Verdict::Approve => {
+                step.status = StepStatus::Approved;
+                if next
+                    .steps
+                    .iter()
+                    .all(|step| step.status == StepStatus::Approved)
+                {
+                    next.status = WorkflowStatus::Approved;
+                }
+            }
+            Verdict::Reject => {
+                step.status = StepStatus::Rejected;
+                for later in &mut next.steps[index + 1..] {
+                    later.status = StepStatus::Skipped;
+                }
+                next.status = WorkflowStatus::Rejected;
+            }
+        }
+        next.version += 1;
+        Ok(next)
+    }
+
+    /// Withdraws an in-progress workflow (its deployment was withdrawn).
+    pub fn withdraw(&self) -> Option<Workflow> {
+        if self.status != WorkflowStatus::InProgress {
+            return None;
+        }
+        let mut next = self.clone();
+        for step in &mut next.steps {
+            if step.status == StepStatus::Pending {
+                step.status = StepStatus::Skipped;
+            }
+        }
+        next.status = WorkflowStatus::Withdrawn;
+        next.version += 1;
+        Some(next)
+    }
+}
+
+/// The longest prefix of `text` within `max` bytes that ends on a char boundary.
+pub fn truncate_to_bytes(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const REQUESTER: &str = "req@example.com";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, hour, 0, 0).unwrap()
+    }
+
+    fn workflow(chain: &[Role]) -> Workflow {
+        Workflow::open(
+            "wf-1".into(),
+            "dep-1".into(),
+            "agt-1".into(),
+            "hr_bias_audit".into(),
+            REQUESTER.into(),
+            chain,
+            at(0),
+        )
+    }
+
+    fn bias_chain() -> Workflow {
+        workflow(&[
+            Role::MlEngineer,
+            Role::EthicsReviewer,
+            Role::ComplianceOfficer,
+        ])
+    }
+
+    fn request(step_id: u32, verdict: Verdict, version: i64) -> DecisionRequest<'static> {
+        DecisionRequest {
+            step_id,
+            verdict,
+            comment: None,
+            expected_version: version,
+            ethics_review_submitted: true,
+            at: at(step_id + 1),
+        }
+    }
+
+    fn approve(wf: &Workflow, email: &str, role: Role) -> Result<Workflow, DecisionError> {
+        let step = wf.current_step().map_or(1, |step| step.step_id);
+        wf.decide(
+            &Decider {
+                email,
+                roles: &[role],
+            },
+            &request(step, Verdict::Approve, wf.version),
+        )
+    }
+
+    #[test]
+    fn a_new_workflow_waits_on_its_first_step() {
+        let wf = bias_chain();
+        assert_eq!(wf.status, WorkflowStatus::InProgress);
+        assert_eq!(wf.current_step().unwrap().role, Role::MlEngineer);
+        assert_eq!(wf.version, 1);
+        assert_eq!(
+            wf.steps.iter().map(|s| s.step_id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn approvals_move_through_the_chain_and_the_last_approves() {
+        let wf = bias_chain();
+        let wf = approve(&wf, "ml@example.com", Role::MlEngineer).unwrap();
+        assert_eq!(wf.current_step().unwrap().role, Role::EthicsReviewer);
+        assert_eq!(wf.version, 2);
+        assert_eq!(wf.waiting_since(), at(2));
+        let wf = approve(&wf, "eth@example.com", Role::EthicsReviewer).unwrap();
+        let wf = approve(&wf, "co@example.com", Role::ComplianceOfficer).unwrap();
+        assert_eq!(wf.status, WorkflowStatus::Approved);
+        assert_eq!(wf.current_step(), None);
+        assert_eq!(wf.version, 4);
+        assert_eq!(
+            wf.steps[2].approver_email.as_deref(),
+            Some("co@example.com")
+        );
+    }
+
+    #[test]
+    fn a_rejection_ends_the_workflow_and_skips_the_rest() {
+        let wf = bias_chain();
+        let decider = Decider {
+            email: "ml@example.com",
+            roles: &[Role::MlEngineer],
+        };
+        let mut reject = request(1, Verdict::Reject, 1);
+        reject.comment = Some("  training data lacks consent  ");
+        let wf = wf.decide(&decider, &reject).unwrap();
+        assert_eq!(wf.status, WorkflowStatus::Rejected);
+        assert_eq!(wf.steps[0].status, StepStatus::Rejected);
+        assert_eq!(
+            wf.steps[0].comment.as_deref(),
+            Some("training data lacks consent")
+        );
+        assert!(
+            wf.steps[1..]
+                .iter()
+                .all(|s| s.status == StepStatus::Skipped)
+        );
+    }
+
+    #[test]
+    fn the_wrong_role_is_refused() {
+        let err = approve(&bias_chain(), "x@example.com", Role::DataSteward).unwrap_err();
+        assert_eq!(
+            err,
+            DecisionError::WrongRole {
+                step_id: 1,
+                required: Role::MlEngineer
+            }
+        );
+        assert_eq!(err.rule(), "wrong_role");
+    }
+
+    #[test]
+    fn the_requester_may_not_decide_even_holding_the_role() {
+        let err = approve(&bias_chain(), "REQ@example.com", Role::MlEngineer).unwrap_err();
+        assert!(matches!(err, DecisionError::SeparationOfDuties { .. }));
+        assert!(err.to_string().contains("separation of duties"));
+    }
+
+    #[test]
+    fn one_person_decides_at_most_one_step() {
+        let wf = workflow(&[Role::TechnicalLead, Role::DataSteward]);
+        let both = [Role::TechnicalLead, Role::DataSteward];
+        let decider = Decider {
+            email: "both@example.com",
+            roles: &both,
+        };
+        let wf = wf
+            .decide(&decider, &request(1, Verdict::Approve, 1))
+            .unwrap();
+        let err = wf
+            .decide(&decider, &request(2, Verdict::Approve, 2))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DecisionError::AlreadyDecidedAStep {
+                email: "both@example.com".into(),
+                step_id: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_rejection_needs_a_non_blank_comment() {
+        let decider = Decider {
+            email: "ml@example.com",
+            roles: &[Role::MlEngineer],
+        };
+        let mut reject = request(1, Verdict::Reject, 1);
+        assert_eq!(
+            bias_chain().decide(&decider, &reject).unwrap_err(),
+            DecisionError::EmptyRejectionComment
+        );
+        reject.comment = Some(" \n\t ");
+        assert_eq!(
+            bias_chain().decide(&decider, &reject).unwrap_err(),
+            DecisionError::EmptyRejectionComment
+        );
+    }
+
+    #[test]
+    fn the_ethics_step_needs_a_submitted_review_to_be_approved() {
+        let wf = approve(&bias_chain(), "ml@example.com", Role::MlEngineer).unwrap();
+        let decider = Decider {
+            email: "eth@example.com",
+            roles: &[Role::EthicsReviewer],
+        };
+        let mut approve_ethics = request(2, Verdict::Approve, 2);
+        approve_ethics.ethics_review_submitted = false;
+        assert_eq!(
+            wf.decide(&decider, &approve_ethics).unwrap_err(),
+            DecisionError::EthicsReviewNotSubmitted
+        );
+        let mut reject = request(2, Verdict::Reject, 2);
+        reject.ethics_review_submitted = false;
+        reject.comment = Some("not reviewable as submitted");
+        assert!(
+            wf.decide(&decider, &reject).is_ok(),
+            "rejecting needs no review"
+        );
+    }
+
+    #[test]
+    fn only_the_current_step_can_be_decided() {
+        let decider = Decider {
+            email: "co@example.com",
+            roles: &[Role::ComplianceOfficer],
+        };
+        assert_eq!(
+            bias_chain()
+                .decide(&decider, &request(3, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::StepNotCurrent {
+                step_id: 3,
+                current: 1
+            }
+        );
+        assert_eq!(
+            bias_chain()
+                .decide(&decider, &request(9, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::UnknownStep { step_id: 9 }
+        );
+    }
+
+    #[test]
+    fn a_closed_workflow_takes_no_decisions() {
+        let wf = workflow(&[Role::TechnicalLead]);
+        let wf = approve(&wf, "tl@example.com", Role::TechnicalLead).unwrap();
+        let err = approve(&wf, "tl2@example.com", Role::TechnicalLead).unwrap_err();
+        assert_eq!(
+            err,
+            DecisionError::WorkflowClosed {
+                status: WorkflowStatus::Approved
+            }
+        );
+    }
+
+    #[test]
+    fn a_stale_version_is_refused_before_anything_else() {
+        let decider = Decider {
+            email: "ml@example.com",
+            roles: &[Role::MlEngineer],
+        };
+        let err = bias_chain()
+            .decide(&decider, &request(1, Verdict::Approve, 7))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DecisionError::StaleVersion {
+                expected: 7,
+                actual: 1
+            }
+        );
+    }
+
+    #[test]
+    fn withdrawing_skips_pending_steps_once() {
+        let wf = approve(&bias_chain(), "ml@example.com", Role::MlEngineer).unwrap();
+        let withdrawn = wf.withdraw().unwrap();
+        assert_eq!(withdrawn.status, WorkflowStatus::Withdrawn);
+        assert_eq!(withdrawn.steps[0].status, StepStatus::Approved);
+        assert_eq!(withdrawn.steps[2].status, StepStatus::Skipped);
+        assert_eq!(withdrawn.withdraw(), None);
+    }
+
+    #[test]
+    fn an_oversized_comment_is_refused_not_cut() {
+        let decider = Decider {
+            email: "ml@example.com",
+            roles: &[Role::MlEngineer],
+        };
+        let long = "é".repeat(MAX_COMMENT_BYTES);
+        let mut reject = request(1, Verdict::Reject, 1);
+        reject.comment = Some(&long);
+        assert!(matches!(
+            bias_chain().decide(&decider, &reject).unwrap_err(),
+            DecisionError::CommentTooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn truncation_keeps_char_boundaries() {
+        let text = "é".repeat(10);
+        assert_eq!(truncate_to_bytes(&text, 5), "éé");
+        assert_eq!(truncate_to_bytes("abc", 5), "abc");
+    }
+
+    #[test]
+    fn refusals_serialise_with_their_rule() {
+        let json = serde_json::to_value(DecisionError::EmptyRejectionComment).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "rule": "empty_rejection_comment" })
+        );
+    }
+}

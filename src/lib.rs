@@ -1,0 +1,3 @@
+//! Gavel: a review console for enterprise AI governance.
+
+pub mod domain;
