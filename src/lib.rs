@@ -1,3 +1,4 @@
 //! Gavel: a review console for enterprise AI governance.
 
+pub mod backend;
 pub mod domain;

@@ -1,0 +1,438 @@
+//! The embedded store: SQLite in WAL mode, one file.
+//!
+//! Reads go through a small pool of read connections and never wait for a
+//! write; writes take the single writer connection, one transaction per
+//! state change (the state and its trail event commit together).
+
+mod reads;
+pub mod rows;
+pub mod schema;
+pub mod trail;
+pub mod writes;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::queue::{QueueFilter, QueuePage, QueueQuery};
+use super::types::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, ReviewSummary, User,
+};
+use super::{BackendError, GovernanceBackend, Result};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
+};
+
+const READERS: usize = 4;
+
+/// An open store file, shared by every `LocalBackend` on it.
+pub struct LocalStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "cache_size", -16_000)?; // 16 MB per connection
+    Ok(())
+}
+
+impl LocalStore {
+    /// Opens (creating and migrating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Arc<LocalStore>> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|err| {
+                BackendError::Storage(format!("cannot create {}: {err}", parent.display()))
+            })?;
+        }
+        let open_error = |err: rusqlite::Error| {
+            BackendError::Storage(format!("cannot open store {}: {err}", path.display()))
+        };
+        let mut writer = Connection::open(path).map_err(open_error)?;
+        configure(&writer).map_err(open_error)?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(BackendError::Storage(format!(
+                "store {} cannot use write-ahead logging (journal mode {mode})",
+                path.display()
+            )));
+        }
+        // FULL: an acknowledged decision survives power loss, not just a crash.
+        writer
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(open_error)?;
+        schema::migrate(&mut writer).map_err(|err| {
+            BackendError::Storage(format!("cannot migrate store {}: {err}", path.display()))
+        })?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&conn)?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(open_error)?;
+        Ok(Arc::new(LocalStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on a read connection.
+    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first idle reader; wait on one only if all are busy.
+        for offset in 0..self.readers.len() {
+            let slot = &self.readers[(start + offset) % self.readers.len()];
+            if let Ok(conn) = slot.try_lock() {
+                return work(&conn);
+            }
+        }
+        let conn = self.readers[start % self.readers.len()]
+            .lock()
+            .map_err(|_| BackendError::Storage("a read connection was poisoned".into()))?;
+        work(&conn)
+    }
+
+    /// Runs `work` in one immediate write transaction; commits if it succeeds.
+    pub fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `work` on the write connection outside a transaction (bulk loads
+    /// manage their own).
+    pub fn with_writer<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
+        work(&mut conn)
+    }
+
+    /// Creates or updates a user; returns the new API token (shown once; only
+    /// its hash is kept).
+    pub fn add_user(&self, email: &str, name: &str, roles: &[Role]) -> Result<String> {
+        writes::check_email(email)?;
+        let token = writes::new_token();
+        let hash = writes::token_hash(&token);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, token_hash = excluded.token_hash",
+                params![email, name, rows::roles_to_text(roles), hash, rows::to_ms(chrono::Utc::now())],
+            )?;
+            trail::append(
+                tx,
+                &crate::domain::TrailEntry {
+                    at: chrono::Utc::now(),
+                    actor: "gavel".into(),
+                    entity_type: "user".into(),
+                    entity_id: email.to_lowercase(),
+                    action: "user_saved".into(),
+                    before_version: None,
+                    after_version: None,
+                    details: rows::to_json(&serde_json::json!({ "roles": roles }))?,
+                },
+            )?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    pub fn user(&self, email: &str) -> Result<Option<User>> {
+        self.read(|conn| reads::user(conn, email))
+    }
+
+    /// The user a token belongs to.
+    pub fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        let hash = writes::token_hash(token);
+        self.read(|conn| {
+            let email: Option<String> = conn
+                .query_row(
+                    "SELECT email FROM users WHERE token_hash = ?1",
+                    [hash],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            match email {
+                Some(email) => reads::user(conn, &email),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.read(reads::users)
+    }
+
+    /// Checks the whole audit trail's hash chain.
+    pub fn verify_trail(&self) -> Result<trail::VerifyReport> {
+        self.read(trail::verify)
+    }
+}
+
+/// The embedded store acting as one user.
+#[derive(Clone, Debug)]
+pub struct LocalBackend {
+    store: Arc<LocalStore>,
+    user: Option<String>,
+}
+
+impl LocalBackend {
+    pub fn new(store: Arc<LocalStore>, user: Option<String>) -> LocalBackend {
+        LocalBackend { store, user }
+    }
+
+    pub fn open(path: &Path, user: Option<String>) -> Result<LocalBackend> {
+        Ok(LocalBackend::new(LocalStore::open(path)?, user))
+    }
+
+    pub fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn acting_email(&self) -> Result<String> {
+        self.user.clone().ok_or_else(|| {
+            BackendError::Unauthenticated(
+                "no user given: pass --user EMAIL, set GAVEL_USER, or set `user` in config.toml"
+                    .into(),
+            )
+        })
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.read(work))
+            .await
+            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.write(work))
+            .await
+            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+    }
+
+    /// The acting user, who must exist in the store.
+    async fn actor(&self) -> Result<User> {
+        let email = self.acting_email()?;
+        self.read(move |conn| {
+            reads::user(conn, &email)?.ok_or_else(|| {
+                BackendError::Unauthenticated(format!(
+                    "user {email:?} is not known to this store: add them with `gavel users add {email} --roles ...`"
+                ))
+            })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl GovernanceBackend for LocalBackend {
+    fn location(&self) -> String {
+        format!("local {}", self.store.path.display())
+    }
+
+    async fn me(&self) -> Result<User> {
+        self.actor().await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        let query = query.clone();
+        self.read(move |conn| reads::queue(conn, &query)).await
+    }
+
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        let filter = filter.clone();
+        self.read(move |conn| reads::queue_count(conn, &filter))
+            .await
+    }
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        let id = workflow_id.to_owned();
+        self.read(move |conn| reads::workflow(conn, &id)).await
+    }
+
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let user = self.actor().await?;
+        let decision = decision.clone();
+        self.write(move |tx| writes::decide(tx, &user, &decision, chrono::Utc::now()))
+            .await
+    }
+
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        let email = self.acting_email()?;
+        self.read(move |conn| reads::reviews_of(conn, &email, status))
+            .await
+    }
+
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        let id = review_id.to_owned();
+        self.read(move |conn| reads::review(conn, &id)).await
+    }
+
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        let id = workflow_id.to_owned();
+        self.read(move |conn| reads::review_for_workflow(conn, &id))
+            .await
+    }
+
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (workflow_id, reviewer) = (workflow_id.to_owned(), reviewer.to_owned());
+        self.write(move |tx| {
+            writes::assign_review(tx, &user, &workflow_id, &reviewer, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (id, answers, form_state) =
+            (review_id.to_owned(), answers.clone(), form_state.cloned());
+        self.write(move |tx| {
+            writes::save_review(
+                tx,
+                &user,
+                &id,
+                &answers,
+                form_state.as_ref(),
+                false,
+                chrono::Utc::now(),
+            )
+        })
+        .await
+    }
+
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (id, answers) = (review_id.to_owned(), answers.clone());
+        self.write(move |tx| {
+            writes::save_review(tx, &user, &id, &answers, None, true, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        let id = template_id.to_owned();
+        self.read(move |conn| reads::review_template(conn, &id))
+            .await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        let id = agent_id.to_owned();
+        self.read(move |conn| reads::agent(conn, &id)).await
+    }
+
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        let text = text.to_owned();
+        self.read(move |conn| reads::search_agents(conn, &text, limit))
+            .await
+    }
+
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        let id = agent_id.to_owned();
+        self.read(move |conn| reads::audits(conn, &id)).await
+    }
+
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        let actor = self.acting_email()?;
+        let submission = submission.clone();
+        self.write(move |tx| writes::record_audit(tx, &actor, &submission, chrono::Utc::now()))
+            .await
+    }
+
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        let manifest = manifest.clone();
+        self.read(move |conn| reads::evaluate(conn, &manifest))
+            .await
+    }
+
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        let actor = self
+            .user
+            .clone()
+            .unwrap_or_else(|| manifest.requested_by.clone());
+        let manifest = manifest.clone();
+        self.write(move |tx| writes::request_deployment(tx, &actor, &manifest, chrono::Utc::now()))
+            .await
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        let id = deployment_id.to_owned();
+        self.read(move |conn| reads::deployment(conn, &id)).await
+    }
+
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        let query = query.clone();
+        self.read(move |conn| reads::deployments(conn, &query))
+            .await
+    }
+
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.read(|conn| reads::dashboard(conn, chrono::Utc::now()))
+            .await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.read(reads::policies).await
+    }
+
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        let (kind, id) = (entity_type.to_owned(), entity_id.to_owned());
+        self.read(move |conn| trail::for_entity(conn, &kind, &id))
+            .await
+    }
+}

@@ -1,0 +1,192 @@
+//! Mapping between SQLite rows and domain types.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Row;
+
+use crate::backend::queue::{CurrentStep, QueueItem};
+use crate::backend::{BackendError, Result};
+use crate::domain::{RiskTier, Role, Workflow, WorkflowStatus};
+
+impl From<rusqlite::Error> for BackendError {
+    fn from(err: rusqlite::Error) -> Self {
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                BackendError::Unavailable(format!("the store is busy: {err}"))
+            }
+            _ => BackendError::Storage(err.to_string()),
+        }
+    }
+}
+
+/// A stored value that does not parse: the file was damaged or edited.
+pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> BackendError {
+    BackendError::Storage(format!("corrupt {what} in the store: {detail}"))
+}
+
+pub fn to_ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("timestamp", ms))
+}
+
+pub fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err| corrupt(what, err))
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|err| corrupt(what, err))
+}
+
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|err| BackendError::Storage(format!("cannot encode: {err}")))
+}
+
+pub fn roles_to_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn roles_from_text(text: &str) -> Result<Vec<Role>> {
+    text.split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| parse("role", part))
+        .collect()
+}
+
+/// Columns `QueueItem` is read from, in `queue_item` order.
+pub const QUEUE_COLUMNS: &str = "workflow_id, agent_id, agent_name, team, triggered_by_policy, \
+    deployment_id, requested_by, status, urgency, current_step, current_role, step_count, \
+    created_at, waiting_since, version";
+
+/// Raw text of a queue row; parsed outside rusqlite's closure so that
+/// corrupt values become our errors.
+pub struct RawQueueRow {
+    workflow_id: String,
+    agent_id: String,
+    agent_name: String,
+    team: String,
+    triggered_by_policy: String,
+    deployment_id: String,
+    requested_by: String,
+    status: String,
+    urgency: i64,
+    current_step: Option<i64>,
+    current_role: Option<String>,
+    step_count: i64,
+    created_at: i64,
+    waiting_since: i64,
+    version: i64,
+}
+
+pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
+    Ok(RawQueueRow {
+        workflow_id: row.get(0)?,
+        agent_id: row.get(1)?,
+        agent_name: row.get(2)?,
+        team: row.get(3)?,
+        triggered_by_policy: row.get(4)?,
+        deployment_id: row.get(5)?,
+        requested_by: row.get(6)?,
+        status: row.get(7)?,
+        urgency: row.get(8)?,
+        current_step: row.get(9)?,
+        current_role: row.get(10)?,
+        step_count: row.get(11)?,
+        created_at: row.get(12)?,
+        waiting_since: row.get(13)?,
+        version: row.get(14)?,
+    })
+}
+
+impl RawQueueRow {
+    pub fn parse(self) -> Result<QueueItem> {
+        let risk_tier = RiskTier::from_rank(RiskTier::High.rank() - self.urgency)
+            .ok_or_else(|| corrupt("urgency", self.urgency))?;
+        let current_step = match (self.current_step, self.current_role) {
+            (Some(step_id), Some(role)) => Some(CurrentStep {
+                step_id: u32::try_from(step_id).map_err(|err| corrupt("step id", err))?,
+                role: parse("role", &role)?,
+            }),
+            _ => None,
+        };
+        Ok(QueueItem {
+            workflow_id: self.workflow_id,
+            agent_id: self.agent_id,
+            agent_name: self.agent_name,
+            team: self.team,
+            triggered_by_policy: self.triggered_by_policy,
+            deployment_id: self.deployment_id,
+            requested_by: self.requested_by,
+            status: parse::<WorkflowStatus>("workflow status", &self.status)?,
+            risk_tier,
+            current_step,
+            step_count: u32::try_from(self.step_count).map_err(|err| corrupt("step count", err))?,
+            created_at: from_ms(self.created_at)?,
+            waiting_since: from_ms(self.waiting_since)?,
+            version: self.version,
+        })
+    }
+}
+
+/// Columns a `Workflow` is read from.
+pub const WORKFLOW_COLUMNS: &str = "workflow_id, agent_id, deployment_id, triggered_by_policy, requested_by, steps, status, created_at, version";
+
+pub type RawWorkflowRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+pub fn raw_workflow_row(row: &Row<'_>) -> rusqlite::Result<RawWorkflowRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+pub fn parse_workflow(raw: RawWorkflowRow) -> Result<Workflow> {
+    let (
+        workflow_id,
+        agent_id,
+        deployment_id,
+        triggered_by_policy,
+        requested_by,
+        steps,
+        status,
+        created_at,
+        version,
+    ) = raw;
+    Ok(Workflow {
+        steps: from_json("workflow steps", &steps)?,
+        status: parse("workflow status", &status)?,
+        created_at: from_ms(created_at)?,
+        workflow_id,
+        agent_id,
+        deployment_id,
+        triggered_by_policy,
+        requested_by,
+        version,
+    })
+}

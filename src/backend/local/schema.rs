@@ -1,0 +1,210 @@
+//! Versioned migrations of the embedded store. Each entry runs once, in
+//! order, inside a transaction; `PRAGMA user_version` records how far a file
+//! has come. Never edit a released migration: append a new one.
+
+use rusqlite::{Connection, Transaction, params};
+
+use crate::domain::ReviewTemplate;
+use crate::domain::policy::default_policies;
+
+type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
+const MIGRATIONS: &[Migration] = &[create_governance_model];
+
+/// 1: the governance model, with the default policies and review template.
+fn create_governance_model(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(GOVERNANCE_MODEL)?;
+    for (position, policy) in default_policies().iter().enumerate() {
+        let body = serde_json::to_string(policy)
+            .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+        tx.execute(
+            "INSERT INTO policies (policy_id, position, body) VALUES (?1, ?2, ?3)",
+            params![policy.policy_id, position as i64, body],
+        )?;
+    }
+    let template = ReviewTemplate::default_template();
+    let body = serde_json::to_string(&template)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+    tx.execute(
+        "INSERT INTO review_templates (template_id, body) VALUES (?1, ?2)",
+        params![template.template_id, body],
+    )?;
+    Ok(())
+}
+
+const GOVERNANCE_MODEL: &str = r#"
+    CREATE TABLE users (
+        email       TEXT PRIMARY KEY COLLATE NOCASE,
+        name        TEXT NOT NULL,
+        roles       TEXT NOT NULL,
+        token_hash  TEXT,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX users_token ON users(token_hash) WHERE token_hash IS NOT NULL;
+
+    CREATE TABLE agents (
+        agent_id            TEXT PRIMARY KEY,
+        name                TEXT NOT NULL,
+        team                TEXT NOT NULL,
+        owner               TEXT NOT NULL,
+        category            TEXT NOT NULL,
+        data_classification TEXT NOT NULL,
+        has_external_tools  INTEGER NOT NULL,
+        tools_approved      INTEGER NOT NULL,
+        risk_tier           TEXT NOT NULL,
+        version             TEXT NOT NULL,
+        updated_at          INTEGER NOT NULL
+    );
+    CREATE INDEX agents_name ON agents(name COLLATE NOCASE, agent_id);
+
+    CREATE TABLE policies (
+        policy_id   TEXT PRIMARY KEY,
+        position    INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    );
+
+    CREATE TABLE deployments (
+        deployment_id   TEXT PRIMARY KEY,
+        agent_id        TEXT NOT NULL,
+        agent_name      TEXT NOT NULL,
+        team            TEXT NOT NULL,
+        agent_version   TEXT NOT NULL,
+        requested_by    TEXT NOT NULL,
+        requested_at    INTEGER NOT NULL,
+        outcome         TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        running_version TEXT,
+        body            TEXT NOT NULL
+    );
+    CREATE INDEX deployments_status ON deployments(status, requested_at, deployment_id);
+    CREATE INDEX deployments_outcome ON deployments(outcome, requested_at);
+    CREATE INDEX deployments_time ON deployments(requested_at, deployment_id);
+    CREATE INDEX deployments_agent ON deployments(agent_id, requested_at);
+
+    CREATE TABLE deployment_policies (
+        deployment_id   TEXT NOT NULL,
+        policy_id       TEXT NOT NULL,
+        blocking        INTEGER NOT NULL,
+        PRIMARY KEY (deployment_id, policy_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deployment_policies_policy ON deployment_policies(policy_id, blocking);
+
+    CREATE TABLE workflows (
+        workflow_id         TEXT PRIMARY KEY,
+        deployment_id       TEXT NOT NULL,
+        agent_id            TEXT NOT NULL,
+        agent_name          TEXT NOT NULL,
+        team                TEXT NOT NULL,
+        triggered_by_policy TEXT NOT NULL,
+        requested_by        TEXT NOT NULL,
+        urgency             INTEGER NOT NULL,
+        status              TEXT NOT NULL,
+        current_step        INTEGER,
+        current_role        TEXT,
+        step_count          INTEGER NOT NULL,
+        waiting_since       INTEGER NOT NULL,
+        created_at          INTEGER NOT NULL,
+        version             INTEGER NOT NULL,
+        steps               TEXT NOT NULL
+    );
+    -- The queue: per role, by age and by risk.
+    CREATE INDEX workflows_role_age ON workflows(status, current_role, waiting_since, workflow_id);
+    CREATE INDEX workflows_role_risk ON workflows(status, current_role, urgency, waiting_since, workflow_id);
+    -- Every workflow of a status, by age and by risk.
+    CREATE INDEX workflows_status_age ON workflows(status, waiting_since, workflow_id);
+    CREATE INDEX workflows_status_risk ON workflows(status, urgency, waiting_since, workflow_id);
+    -- Team filter.
+    CREATE INDEX workflows_team ON workflows(team, status, waiting_since, workflow_id);
+    CREATE INDEX workflows_deployment ON workflows(deployment_id);
+    CREATE INDEX workflows_agent ON workflows(agent_id, created_at);
+
+    CREATE TABLE review_templates (
+        template_id TEXT PRIMARY KEY,
+        body        TEXT NOT NULL
+    );
+
+    CREATE TABLE reviews (
+        review_id    TEXT PRIMARY KEY,
+        workflow_id  TEXT NOT NULL UNIQUE,
+        agent_id     TEXT NOT NULL,
+        reviewer     TEXT NOT NULL COLLATE NOCASE,
+        template_id  TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        answers      TEXT NOT NULL,
+        form_state   TEXT,
+        assigned_at  INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        submitted_at INTEGER,
+        version      INTEGER NOT NULL
+    );
+    CREATE INDEX reviews_reviewer ON reviews(reviewer, assigned_at);
+
+    CREATE TABLE audits (
+        audit_id      TEXT PRIMARY KEY,
+        agent_id      TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        tested_at     INTEGER NOT NULL,
+        passes        INTEGER NOT NULL,
+        body          TEXT NOT NULL
+    );
+    CREATE INDEX audits_agent ON audits(agent_id, tested_at, audit_id);
+    CREATE INDEX audits_agent_version ON audits(agent_id, agent_version, tested_at);
+
+    CREATE TABLE trail (
+        seq            INTEGER PRIMARY KEY,
+        at             INTEGER NOT NULL,
+        actor          TEXT NOT NULL,
+        entity_type    TEXT NOT NULL,
+        entity_id      TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        before_version INTEGER,
+        after_version  INTEGER,
+        details        TEXT NOT NULL,
+        hash           TEXT NOT NULL
+    );
+    CREATE INDEX trail_entity ON trail(entity_type, entity_id, seq);
+
+    CREATE TABLE idempotency (
+        key          TEXT PRIMARY KEY,
+        actor        TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        response     TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+    );
+    CREATE INDEX idempotency_age ON idempotency(created_at);
+"#;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the store was written by a newer Gavel (schema {found}, this build knows {SCHEMA_VERSION}); upgrade Gavel"
+    )]
+    TooNew { found: i64 },
+    #[error("migration {version} failed: {source}")]
+    Failed {
+        version: i64,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings a store up to `SCHEMA_VERSION`.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(MigrationError::TooNew { found });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction()?;
+        migration(&tx)
+            .and_then(|()| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| MigrationError::Failed { version, source })?;
+        tx.commit()?;
+    }
+    Ok(())
+}

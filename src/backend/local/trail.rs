@@ -1,0 +1,183 @@
+//! Appending to and verifying the hash-chained trail in SQLite.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::rows::{from_ms, to_ms};
+use crate::backend::Result;
+use crate::domain::trail::{
+    ChainBreak, ChainVerifier, GENESIS_HASH, TrailEntry, TrailEvent, chain_hash,
+};
+
+/// Appends events, carrying the chain head between them so bulk writers do
+/// not look it up each time. Use within one transaction.
+pub struct TrailWriter {
+    prev_hash: String,
+    prev_seq: i64,
+}
+
+impl TrailWriter {
+    /// Picks up the chain where the store left it.
+    pub fn resume(conn: &Connection) -> Result<TrailWriter> {
+        let head: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+        Ok(TrailWriter {
+            prev_hash,
+            prev_seq,
+        })
+    }
+
+    pub fn append(&mut self, conn: &Connection, entry: &TrailEntry) -> Result<i64> {
+        let seq = self.prev_seq + 1;
+        let hash = chain_hash(&self.prev_hash, seq, entry);
+        conn.prepare_cached(
+            "INSERT INTO trail (seq, at, actor, entity_type, entity_id, action, before_version, after_version, details, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            seq,
+            to_ms(entry.at),
+            entry.actor,
+            entry.entity_type,
+            entry.entity_id,
+            entry.action,
+            entry.before_version,
+            entry.after_version,
+            entry.details,
+            hash,
+        ])?;
+        self.prev_seq = seq;
+        self.prev_hash = hash;
+        Ok(seq)
+    }
+}
+
+/// Appends one event at the chain head.
+pub fn append(conn: &Connection, entry: &TrailEntry) -> Result<i64> {
+    TrailWriter::resume(conn)?.append(conn, entry)
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, at, actor, entity_type, entity_id, action, before_version, after_version, details, hash";
+
+type RawEvent = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+);
+
+fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+fn parse_event(raw: RawEvent) -> Result<TrailEvent> {
+    let (
+        seq,
+        at,
+        actor,
+        entity_type,
+        entity_id,
+        action,
+        before_version,
+        after_version,
+        details,
+        hash,
+    ) = raw;
+    Ok(TrailEvent {
+        seq,
+        entry: TrailEntry {
+            at: from_ms(at)?,
+            actor,
+            entity_type,
+            entity_id,
+            action,
+            before_version,
+            after_version,
+            details,
+        },
+        hash,
+    })
+}
+
+/// One entity's events, oldest first.
+pub fn for_entity(
+    conn: &Connection,
+    entity_type: &str,
+    entity_id: &str,
+) -> Result<Vec<TrailEvent>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM trail WHERE entity_type = ?1 AND entity_id = ?2 ORDER BY seq"
+    ))?;
+    let raws = statement
+        .query_map(params![entity_type, entity_id], raw_event)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter().map(parse_event).collect()
+}
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub head: String,
+    pub broken: Option<ChainBreak>,
+}
+
+/// Streams the whole trail through the verifier.
+pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+    let mut verifier = ChainVerifier::default();
+    let mut statement = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM trail ORDER BY seq"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let event = match raw_event(row).map_err(Into::into).and_then(parse_event) {
+            Ok(event) => event,
+            Err(err) => {
+                let seq = row
+                    .get::<_, i64>(0)
+                    .unwrap_or(verifier.checked() as i64 + 1);
+                return Ok(VerifyReport {
+                    events: verifier.checked(),
+                    head: verifier.head().to_owned(),
+                    broken: Some(ChainBreak {
+                        seq,
+                        reason: format!("unreadable event: {err}"),
+                    }),
+                });
+            }
+        };
+        if let Err(broken) = verifier.push(&event) {
+            return Ok(VerifyReport {
+                events: verifier.checked(),
+                head: verifier.head().to_owned(),
+                broken: Some(broken),
+            });
+        }
+    }
+    Ok(VerifyReport {
+        events: verifier.checked(),
+        head: verifier.head().to_owned(),
+        broken: None,
+    })
+}

@@ -1,0 +1,118 @@
+//! The governance backend: one async trait, several stores behind it.
+//!
+//! Nothing here knows about terminals. The TUI, the CLI and the server all
+//! talk to a `dyn GovernanceBackend`.
+
+pub mod local;
+pub mod queue;
+mod types;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::domain::bias::AuditSubmission;
+use crate::domain::review::ValidationIssue;
+use crate::domain::workflow::DecisionError;
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+};
+
+pub use queue::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
+pub use types::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
+    User, WeekCount,
+};
+
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error("{entity} {id:?} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// A domain rule refused a decision; the rule says which.
+    #[error("{0}")]
+    Refused(#[from] DecisionError),
+    /// A review could not be saved or submitted as given.
+    #[error("the review has problems: {}", .0.iter().map(|issue| format!("{}: {}", issue.question_id, issue.message)).collect::<Vec<_>>().join("; "))]
+    InvalidReview(Vec<ValidationIssue>),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("idempotency key {0:?} was already used for a different request")]
+    IdempotencyMismatch(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl BackendError {
+    pub fn not_found(entity: &'static str, id: impl Into<String>) -> BackendError {
+        BackendError::NotFound {
+            entity,
+            id: id.into(),
+        }
+    }
+}
+
+/// Everything the console, the CLI and the server ask of a store.
+#[async_trait]
+pub trait GovernanceBackend: Send + Sync {
+    /// Where the data lives, for the status line ("local /path", a URL).
+    fn location(&self) -> String;
+
+    /// The acting user and their roles.
+    async fn me(&self) -> Result<User>;
+
+    /// One page of the approvals queue.
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage>;
+    /// How many items match a queue filter.
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64>;
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow>;
+    /// Decides the current step; replays with the same idempotency key return
+    /// the first answer.
+    async fn decide(&self, decision: &Decision) -> Result<Workflow>;
+
+    /// The acting user's reviews, newest assignment first.
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>>;
+    async fn review(&self, review_id: &str) -> Result<EthicsReview>;
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>>;
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview>;
+    /// Saves answers as a draft (only what could never be submitted is refused).
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview>;
+    /// Submits a review; it is immutable afterwards.
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview>;
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate>;
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent>;
+    /// Agents whose name, id or team contains `text`, by name.
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>>;
+    /// An agent's bias audits, latest first.
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>>;
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit>;
+
+    /// What the policies would say, without recording anything.
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation>;
+    /// Records a request and opens its workflows.
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest>;
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest>;
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage>;
+    /// The blocked-deployments figures for leadership.
+    async fn dashboard(&self) -> Result<Dashboard>;
+
+    async fn policies(&self) -> Result<Vec<Policy>>;
+    /// The audit trail of one entity, oldest first.
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>>;
+}

@@ -1,0 +1,333 @@
+//! The approvals queue: filters, sort orders and keyset cursors.
+//!
+//! A cursor is the sort key of one row. Pages are read "after" or "before" a
+//! cursor, so any position of a million-row queue costs one index seek.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{RiskTier, Role, WorkflowStatus};
+
+/// The most rows one page may hold.
+pub const MAX_PAGE: u32 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSort {
+    /// Longest-waiting first.
+    #[default]
+    Age,
+    /// Highest risk first, then longest-waiting.
+    Risk,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Rows after the cursor (from the start without one).
+    #[default]
+    Forward,
+    /// Rows before the cursor (from the end without one).
+    Backward,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QueueFilter {
+    /// Only items whose current step needs one of these roles; `None` means
+    /// every workflow with `status`.
+    pub roles: Option<Vec<Role>>,
+    pub status: WorkflowStatus,
+    pub risk: Option<RiskTier>,
+    pub team: Option<String>,
+    /// Case-insensitive text contained in the agent's name or team.
+    pub search: Option<String>,
+}
+
+impl Default for QueueFilter {
+    fn default() -> Self {
+        QueueFilter {
+            roles: None,
+            status: WorkflowStatus::InProgress,
+            risk: None,
+            team: None,
+            search: None,
+        }
+    }
+}
+
+impl QueueFilter {
+    /// The queue of someone holding `roles`.
+    pub fn for_roles(roles: &[Role]) -> QueueFilter {
+        QueueFilter {
+            roles: Some(roles.to_vec()),
+            ..QueueFilter::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QueueQuery {
+    pub filter: QueueFilter,
+    pub sort: QueueSort,
+    pub cursor: Option<QueueCursor>,
+    pub direction: Direction,
+    pub limit: u32,
+}
+
+impl QueueQuery {
+    pub fn first(filter: QueueFilter, sort: QueueSort, limit: u32) -> QueueQuery {
+        QueueQuery {
+            filter,
+            sort,
+            cursor: None,
+            direction: Direction::Forward,
+            limit,
+        }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit.clamp(1, MAX_PAGE)
+    }
+}
+
+/// One row of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub workflow_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub team: String,
+    pub triggered_by_policy: String,
+    pub deployment_id: String,
+    pub requested_by: String,
+    pub status: WorkflowStatus,
+    pub risk_tier: RiskTier,
+    /// The step waiting for a decision (none for closed workflows).
+    pub current_step: Option<CurrentStep>,
+    pub step_count: u32,
+    pub created_at: DateTime<Utc>,
+    /// When the current step started waiting (when a closed workflow closed).
+    pub waiting_since: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentStep {
+    pub step_id: u32,
+    pub role: Role,
+}
+
+/// One page of rows, in display order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// More rows exist before the first item.
+    pub more_before: bool,
+    /// More rows exist after the last item.
+    pub more_after: bool,
+}
+
+impl QueuePage {
+    pub fn first_cursor(&self, sort: QueueSort) -> Option<QueueCursor> {
+        self.items.first().map(|item| QueueCursor::of(item, sort))
+    }
+
+    pub fn last_cursor(&self, sort: QueueSort) -> Option<QueueCursor> {
+        self.items.last().map(|item| QueueCursor::of(item, sort))
+    }
+}
+
+/// A position in the queue: the sort key of a row. Ordering of cursors is the
+/// display ordering.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueCursor {
+    /// 0 for high risk, 2 for low; 0 for every row when sorting by age.
+    pub urgency: i64,
+    pub waiting_since_ms: i64,
+    pub workflow_id: String,
+}
+
+/// The urgency column: sorts highest risk first in ascending order.
+pub fn urgency(tier: RiskTier) -> i64 {
+    RiskTier::High.rank() - tier.rank()
+}
+
+impl QueueCursor {
+    pub fn of(item: &QueueItem, sort: QueueSort) -> QueueCursor {
+        QueueCursor {
+            urgency: match sort {
+                QueueSort::Age => 0,
+                QueueSort::Risk => urgency(item.risk_tier),
+            },
+            waiting_since_ms: item.waiting_since.timestamp_millis(),
+            workflow_id: item.workflow_id.clone(),
+        }
+    }
+
+    /// An opaque text form for URLs and files.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.urgency, self.waiting_since_ms, self.workflow_id
+        )
+    }
+
+    pub fn decode(text: &str) -> Result<QueueCursor, String> {
+        let bad = || format!("malformed queue cursor {text:?}");
+        let mut parts = text.splitn(3, '.');
+        let urgency: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let waiting_since_ms: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let workflow_id = parts
+            .next()
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .ok_or_else(bad)?;
+        if !(0..=2).contains(&urgency) {
+            return Err(bad());
+        }
+        Ok(QueueCursor {
+            urgency,
+            waiting_since_ms,
+            workflow_id: workflow_id.to_owned(),
+        })
+    }
+}
+
+impl Serialize for QueueCursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        QueueCursor::decode(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Merges pages read per role (each already in display order) into one page
+/// of `limit` rows in display order. Backward pages keep the rows nearest the
+/// cursor, i.e. the last ones.
+pub fn merge_pages(
+    pages: Vec<QueuePage>,
+    sort: QueueSort,
+    direction: Direction,
+    limit: usize,
+) -> QueuePage {
+    let more_before = pages.iter().any(|page| page.more_before);
+    let more_after = pages.iter().any(|page| page.more_after);
+    let mut items: Vec<QueueItem> = pages.into_iter().flat_map(|page| page.items).collect();
+    items.sort_by_cached_key(|item| QueueCursor::of(item, sort));
+    items.dedup_by(|a, b| a.workflow_id == b.workflow_id);
+    let overflow = items.len().saturating_sub(limit);
+    match direction {
+        Direction::Forward => {
+            items.truncate(limit);
+            QueuePage {
+                items,
+                more_before,
+                more_after: more_after || overflow > 0,
+            }
+        }
+        Direction::Backward => {
+            items.drain(..overflow);
+            QueuePage {
+                items,
+                more_before: more_before || overflow > 0,
+                more_after,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn item(id: &str, tier: RiskTier, hour: u32) -> QueueItem {
+        QueueItem {
+            workflow_id: id.into(),
+            agent_id: "agt".into(),
+            agent_name: "Agent".into(),
+            team: "Team".into(),
+            triggered_by_policy: "p".into(),
+            deployment_id: "dep".into(),
+            requested_by: "r@example.com".into(),
+            status: WorkflowStatus::InProgress,
+            risk_tier: tier,
+            current_step: None,
+            step_count: 2,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, hour, 0, 0).unwrap(),
+            version: 1,
+        }
+    }
+
+    fn ids(page: &QueuePage) -> Vec<&str> {
+        page.items
+            .iter()
+            .map(|item| item.workflow_id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = QueueCursor::of(&item("wf-0000007", RiskTier::Medium, 3), QueueSort::Risk);
+        assert_eq!(cursor.urgency, 1);
+        assert_eq!(QueueCursor::decode(&cursor.encode()), Ok(cursor.clone()));
+        let json = serde_json::to_string(&cursor).unwrap();
+        assert_eq!(serde_json::from_str::<QueueCursor>(&json).unwrap(), cursor);
+        for bad in ["", "1", "1.2", "x.2.wf", "1.y.wf", "9.2.wf", "1.2."] {
+            assert!(QueueCursor::decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn risk_sort_puts_high_risk_first_then_the_oldest() {
+        let mut items = [
+            item("a", RiskTier::Low, 1),
+            item("b", RiskTier::High, 5),
+            item("c", RiskTier::High, 2),
+        ];
+        items.sort_by_cached_key(|item| QueueCursor::of(item, QueueSort::Risk));
+        let order: Vec<&str> = items.iter().map(|i| i.workflow_id.as_str()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
+        items.sort_by_cached_key(|item| QueueCursor::of(item, QueueSort::Age));
+        let order: Vec<&str> = items.iter().map(|i| i.workflow_id.as_str()).collect();
+        assert_eq!(order, ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn merging_per_role_pages_keeps_display_order_and_the_limit() {
+        let tech = QueuePage {
+            items: vec![item("a", RiskTier::Low, 1), item("c", RiskTier::Low, 3)],
+            more_before: false,
+            more_after: true,
+        };
+        let data = QueuePage {
+            items: vec![item("b", RiskTier::Low, 2), item("d", RiskTier::Low, 4)],
+            more_before: false,
+            more_after: false,
+        };
+        let forward = merge_pages(
+            vec![tech.clone(), data.clone()],
+            QueueSort::Age,
+            Direction::Forward,
+            3,
+        );
+        assert_eq!(ids(&forward), ["a", "b", "c"]);
+        assert!(forward.more_after && !forward.more_before);
+        let backward = merge_pages(vec![tech, data], QueueSort::Age, Direction::Backward, 3);
+        assert_eq!(ids(&backward), ["b", "c", "d"]);
+        assert!(backward.more_before);
+    }
+
+    #[test]
+    fn page_limits_are_clamped() {
+        let mut query = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 0);
+        assert_eq!(query.limit(), 1);
+        query.limit = 1_000_000;
+        assert_eq!(query.limit(), MAX_PAGE);
+    }
+}

@@ -1,0 +1,101 @@
+//! Plain data the backend trait passes around.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Category, DeploymentRequest, DeploymentStatus, ReviewStatus, RiskTier, Role, Verdict,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+/// A decision on a workflow's current step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub workflow_id: String,
+    pub step_id: u32,
+    pub verdict: Verdict,
+    pub comment: Option<String>,
+    /// The workflow version the decision was made on.
+    pub expected_version: i64,
+    /// The same key on every retry of one decision.
+    pub idempotency_key: String,
+}
+
+impl Decision {
+    /// A fresh idempotency key.
+    pub fn new_key() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewSummary {
+    pub review_id: String,
+    pub workflow_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub status: ReviewStatus,
+    pub assigned_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSummary {
+    pub agent_id: String,
+    pub name: String,
+    pub team: String,
+    pub category: Category,
+    pub risk_tier: RiskTier,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeploymentQuery {
+    pub status: Option<DeploymentStatus>,
+    /// Continue after this cursor (from a previous page's `next`).
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentPage {
+    pub items: Vec<DeploymentRequest>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedCount {
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekCount {
+    /// The Monday the week starts on.
+    pub week_start: NaiveDate,
+    pub blocked: u64,
+}
+
+/// The blocked-deployments dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub generated_at: DateTime<Utc>,
+    pub blocked_now: u64,
+    pub blocked_this_week: u64,
+    pub blocked_last_week: u64,
+    /// Median age of the deployments blocked now, in hours.
+    pub median_hours_blocked: Option<f64>,
+    pub pending_approvals: u64,
+    /// Approved share of decided workflows (approved / (approved + rejected)).
+    pub approval_rate: Option<f64>,
+    pub blocked_by_policy: Vec<NamedCount>,
+    pub blocked_by_team: Vec<NamedCount>,
+    /// Deployments blocked at request, per week, oldest first (13 weeks).
+    pub weekly_blocked: Vec<WeekCount>,
+}
