@@ -205,6 +205,12 @@ impl LocalStore {
         self.read(reads::users)
     }
 
+    /// How SQLite runs each per-role query of a queue page (`EXPLAIN QUERY
+    /// PLAN`, one line per plan), for tests and diagnosis.
+    pub fn queue_query_plan(&self, query: &QueueQuery) -> Result<Vec<String>> {
+        self.read(|conn| reads::queue_plans(conn, query))
+    }
+
     /// Checks the whole audit trail's hash chain.
     pub fn verify_trail(&self) -> Result<trail::VerifyReport> {
         self.read(trail::verify)

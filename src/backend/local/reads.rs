@@ -119,25 +119,26 @@ fn role_partitions(filter: &QueueFilter) -> Vec<Option<Role>> {
 /// The SQL and parameters of one role's page (exposed for the query-plan test).
 pub fn queue_sql(query: &QueueQuery, role: Option<Role>) -> (String, Vec<Value>) {
     let (mut conditions, mut values) = queue_conditions(&query.filter, role);
-    let key_columns = match query.sort {
-        QueueSort::Age => "waiting_since, workflow_id",
-        QueueSort::Risk => "urgency, waiting_since, workflow_id",
+    // With one risk tier selected both orders are the same, and leaving
+    // urgency out of the key lets the index seek straight to the cursor.
+    let by_risk = query.sort == QueueSort::Risk && query.filter.risk.is_none();
+    let key_columns = if by_risk {
+        "urgency, waiting_since, workflow_id"
+    } else {
+        "waiting_since, workflow_id"
     };
     let (comparison, order) = match query.direction {
         Direction::Forward => (">", "ASC"),
         Direction::Backward => ("<", "DESC"),
     };
     if let Some(cursor) = &query.cursor {
-        match query.sort {
-            QueueSort::Age => {
-                conditions.push(format!("(waiting_since, workflow_id) {comparison} (?, ?)"));
-            }
-            QueueSort::Risk => {
-                conditions.push(format!(
-                    "(urgency, waiting_since, workflow_id) {comparison} (?, ?, ?)"
-                ));
-                values.push(Value::Integer(cursor.urgency));
-            }
+        if by_risk {
+            conditions.push(format!(
+                "(urgency, waiting_since, workflow_id) {comparison} (?, ?, ?)"
+            ));
+            values.push(Value::Integer(cursor.urgency));
+        } else {
+            conditions.push(format!("(waiting_since, workflow_id) {comparison} (?, ?)"));
         }
         values.push(Value::Integer(cursor.waiting_since_ms));
         values.push(Value::Text(cursor.workflow_id.clone()));
@@ -209,6 +210,20 @@ pub fn queue(conn: &Connection, query: &QueueQuery) -> Result<QueuePage> {
         query.direction,
         query.limit() as usize,
     ))
+}
+
+pub fn queue_plans(conn: &Connection, query: &QueueQuery) -> Result<Vec<String>> {
+    role_partitions(&query.filter)
+        .into_iter()
+        .map(|role| {
+            let (sql, values) = queue_sql(query, role);
+            let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let details = statement
+                .query_map(params_from_iter(values), |row| row.get::<_, String>(3))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(details.join("\n"))
+        })
+        .collect()
 }
 
 pub fn queue_count(conn: &Connection, filter: &QueueFilter) -> Result<u64> {

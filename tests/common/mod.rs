@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod conformance;
+
+use gavel::domain::{Category, DataClassification, Manifest, RiskTier};
+
+pub const REQUESTER: &str = "dev@example.com";
+pub const LEAD: &str = "lead@example.com";
+pub const STEWARD: &str = "steward@example.com";
+pub const ML: &str = "ml@example.com";
+pub const ETHICS: &str = "ethics@example.com";
+pub const COMPLIANCE: &str = "compliance@example.com";
+/// Holds every role, to test one-person-one-step.
+pub const ALL_ROLES: &str = "all@example.com";
+
+pub fn manifest(agent_id: &str) -> Manifest {
+    Manifest::from_json(&format!(
+        r#"{{
+            "agent_id": "{agent_id}",
+            "name": "Agent {agent_id}",
+            "team": "Platform",
+            "owner": "owner@example.com",
+            "category": "customer_service",
+            "data_classification": "internal",
+            "has_external_tools": false,
+            "tools_approved": false,
+            "risk_tier": "low",
+            "version": "1.0.0",
+            "requested_by": "{REQUESTER}"
+        }}"#
+    ))
+    .expect("test manifest parses")
+}
+
+pub fn confidential(agent_id: &str) -> Manifest {
+    let mut manifest = manifest(agent_id);
+    manifest.agent.data_classification = DataClassification::Confidential;
+    manifest
+}
+
+pub fn hr(agent_id: &str) -> Manifest {
+    let mut manifest = manifest(agent_id);
+    manifest.agent.category = Category::HumanResources;
+    manifest
+}
+
+pub fn with_risk(mut manifest: Manifest, risk: RiskTier) -> Manifest {
+    manifest.agent.risk_tier = risk;
+    manifest
+}

@@ -1,0 +1,184 @@
+//! The conformance suite and store-specific checks against the embedded store.
+
+mod common;
+
+use std::sync::Arc;
+
+use gavel::backend::local::{LocalBackend, LocalStore};
+use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::domain::Role;
+
+struct LocalFixture {
+    store: Arc<LocalStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl common::conformance::Fixture for LocalFixture {
+    fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend> {
+        Box::new(LocalBackend::new(
+            Arc::clone(&self.store),
+            Some(email.to_owned()),
+        ))
+    }
+}
+
+fn fixture() -> LocalFixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::open(&dir.path().join("gavel.db")).expect("open store");
+    LocalFixture { store, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_backend_conforms() {
+    let fixture = fixture();
+    common::conformance::run(&fixture).await;
+    let report = fixture.store.verify_trail().expect("verify");
+    assert!(report.broken.is_none(), "{report:?}");
+    assert!(report.events > 50);
+}
+
+#[tokio::test]
+async fn an_empty_store_opens_and_answers() {
+    let fixture = fixture();
+    let backend = LocalBackend::new(Arc::clone(&fixture.store), None);
+    let page = backend
+        .queue(&QueueQuery::first(
+            QueueFilter::default(),
+            QueueSort::Age,
+            50,
+        ))
+        .await
+        .expect("queue");
+    assert!(page.items.is_empty() && !page.more_after && !page.more_before);
+    assert_eq!(backend.policies().await.expect("policies").len(), 5);
+    let dashboard = backend.dashboard().await.expect("dashboard");
+    assert_eq!(dashboard.blocked_now, 0);
+    assert_eq!(dashboard.approval_rate, None);
+    assert!(backend.me().await.is_err(), "no user given");
+}
+
+#[test]
+fn reopening_a_store_keeps_its_data_and_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested/dir/gavel.db");
+    let store = LocalStore::open(&path).expect("open");
+    store
+        .add_user("a@example.com", "A", &[Role::DataSteward])
+        .expect("add");
+    drop(store);
+    let store = LocalStore::open(&path).expect("reopen");
+    let user = store.user("A@EXAMPLE.COM").expect("user").expect("exists");
+    assert_eq!(user.roles, [Role::DataSteward]);
+    assert_eq!(store.users().expect("users").len(), 1);
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("garbage.db");
+    std::fs::write(
+        &path,
+        b"this is not sqlite at all, just some text that goes on",
+    )
+    .expect("write");
+    let err = LocalStore::open(&path).expect_err("garbage must not open");
+    assert!(err.to_string().contains("garbage.db"), "{err}");
+}
+
+#[test]
+fn tokens_are_stored_hashed_and_resolve_to_their_user() {
+    let fixture = fixture();
+    let token = fixture
+        .store
+        .add_user("t@example.com", "T", &[Role::MlEngineer])
+        .expect("add");
+    assert!(token.starts_with("gvl_"));
+    let user = fixture
+        .store
+        .user_by_token(&token)
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(user.email, "t@example.com");
+    assert!(
+        fixture
+            .store
+            .user_by_token("gvl_wrong")
+            .expect("lookup")
+            .is_none()
+    );
+    let raw = std::fs::read(fixture.store.path()).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains(&token),
+        "the token itself must never be stored"
+    );
+}
+
+/// The hot queue queries must walk an index in order: no full scan, no sort.
+#[test]
+fn queue_queries_use_their_indexes() {
+    use gavel::backend::queue::{Direction, QueueCursor};
+    use gavel::domain::RiskTier;
+    let fixture = fixture();
+    let cursor = QueueCursor {
+        urgency: 1,
+        waiting_since_ms: 1_700_000_000_000,
+        workflow_id: "wf-0000010".into(),
+    };
+    let mine = QueueFilter::for_roles(&[Role::TechnicalLead, Role::DataSteward]);
+    let filters = [
+        mine.clone(),
+        QueueFilter::default(),
+        QueueFilter {
+            risk: Some(RiskTier::High),
+            ..mine.clone()
+        },
+        QueueFilter {
+            team: Some("Platform".into()),
+            ..QueueFilter::default()
+        },
+    ];
+    for filter in filters {
+        for sort in [QueueSort::Age, QueueSort::Risk] {
+            for direction in [Direction::Forward, Direction::Backward] {
+                for cursor in [None, Some(cursor.clone())] {
+                    let has_cursor = cursor.is_some();
+                    let query = QueueQuery {
+                        filter: filter.clone(),
+                        sort,
+                        cursor,
+                        direction,
+                        limit: 50,
+                    };
+                    let plans = fixture.store.queue_query_plan(&query).expect("plan");
+                    assert!(!plans.is_empty());
+                    for plan in plans {
+                        if has_cursor {
+                            assert!(
+                                plan.contains("(waiting_since,workflow_id)")
+                                    || plan.contains("(urgency,waiting_since,workflow_id)"),
+                                "{query:?} must seek to the cursor, not scan to it: {plan}"
+                            );
+                        }
+                        assert!(
+                            plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                            "{query:?}: {plan}"
+                        );
+                        assert!(
+                            !plan.contains("TEMP B-TREE"),
+                            "{query:?} sorts instead of walking an index: {plan}"
+                        );
+                        assert!(
+                            !plan.contains("SCAN workflows\n") && !plan.ends_with("SCAN workflows"),
+                            "{plan}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
