@@ -1,4 +1,8 @@
 //! Gavel: a review console for enterprise AI governance.
 
 pub mod backend;
+pub mod cli;
 pub mod domain;
+pub mod paths;
+pub mod seed;
+pub mod text;

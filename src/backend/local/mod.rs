@@ -30,6 +30,11 @@ use crate::domain::{
 
 const READERS: usize = 4;
 
+/// The store's policies, for bulk writers holding the write connection.
+pub fn reads_policies(conn: &Connection) -> Result<Vec<Policy>> {
+    reads::policies(conn)
+}
+
 /// An open store file, shared by every `LocalBackend` on it.
 pub struct LocalStore {
     path: PathBuf,

@@ -40,6 +40,10 @@ pub fn new_token() -> String {
     format!("gvl_{}", uuid::Uuid::new_v4().simple())
 }
 
+pub fn answers_hash(answers: &Answers) -> Result<String> {
+    Ok(token_hash(&to_json(answers)?))
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -760,7 +764,9 @@ pub fn save_review(
     };
     if let Some(action) = action {
         let details = if submit {
-            serde_json::json!({ "answers": next.answers })
+            // The answers live in the review row; the trail pins them by hash,
+            // so any later edit of a submitted review is detectable.
+            serde_json::json!({ "answers_sha256": answers_hash(&next.answers)? })
         } else {
             serde_json::json!({})
         };

@@ -1,0 +1,550 @@
+//! The command line: clap definitions and what each command does.
+
+mod report;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::local::{LocalBackend, LocalStore};
+use crate::backend::{
+    BackendError, Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueSort,
+};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::deployment::{MAX_MANIFEST_BYTES, Manifest};
+use crate::domain::{DeploymentStatus, RiskTier, Role, Verdict};
+use crate::seed::{self, SeedOptions};
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const APPROVAL_REQUIRED: u8 = 3;
+    pub const BLOCKED: u8 = 4;
+    pub const REFUSED: u8 = 5;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "gavel", version, about = "A review console for enterprise AI governance", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The embedded store to use (default: gavel.db in the user data directory).
+    #[arg(long, global = true, env = "GAVEL_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Who you are: the email of a user in the store.
+    #[arg(long, global = true, env = "GAVEL_USER", value_name = "EMAIL")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fill a fresh store with a realistic generated organisation.
+    Seed(SeedArgs),
+    /// Seed a temporary store and show its queue (the console arrives with the TUI).
+    Demo(DemoArgs),
+    /// Your pending-approvals queue.
+    Queue(QueueArgs),
+    /// One workflow with its steps.
+    Show {
+        workflow_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the current step of a workflow.
+    Approve {
+        workflow_id: String,
+        #[arg(long, short)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject the current step of a workflow (a comment is required).
+    Reject {
+        workflow_id: String,
+        #[arg(long, short)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or request a deployment against the policies.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+    /// Bias audits and the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the people who use Gavel.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many workflows to generate.
+    #[arg(long, default_value_t = 10_000)]
+    pub workflows: u64,
+    /// The random seed: the same seed and anchor give the same store.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The date the history ends on (YYYY-MM-DD; default: today).
+    #[arg(long, value_name = "DATE")]
+    pub anchor: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 5_000)]
+    pub workflows: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Only items waiting on this role.
+    #[arg(long, value_parser = parse_enum::<Role>)]
+    pub role: Option<Role>,
+    /// Every in-progress workflow, not only those waiting on your roles.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_parser = parse_enum::<RiskTier>)]
+    pub risk: Option<RiskTier>,
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Text in the agent's name or team.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Sort by `age` (longest waiting first) or `risk`.
+    #[arg(long, default_value = "age", value_parser = parse_sort)]
+    pub sort: QueueSort,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Continue after this cursor (printed at the end of the previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Evaluate a manifest: exit 0 allowed, 3 approval required, 4 blocked, 2 bad input.
+    Check {
+        /// The manifest file (`-` for standard input).
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a deployment request and open its approval workflows.
+    Request {
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// An agent's bias audits, latest first.
+    Show {
+        agent_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a bias audit from a JSON file of group counts.
+    Record {
+        /// `{"agent_id", "agent_version", "groups": [{"group", "positive", "total"}]}` (`-` for stdin).
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain of the audit trail.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create or update a user and print their API token (shown once).
+    Add {
+        email: String,
+        /// Comma-separated roles: technical_lead, data_steward, ml_engineer, ethics_reviewer, compliance_officer.
+        #[arg(long, value_delimiter = ',', value_parser = parse_enum::<Role>)]
+        roles: Vec<Role>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Every user and their roles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err: T::Err| err.to_string())
+}
+
+fn parse_sort(text: &str) -> Result<QueueSort, String> {
+    match text {
+        "age" => Ok(QueueSort::Age),
+        "risk" => Ok(QueueSort::Risk),
+        other => Err(format!("unknown sort {other:?} (expected age or risk)")),
+    }
+}
+
+/// Why a command failed, and the exit code that says so.
+#[derive(Debug)]
+pub enum Failure {
+    BadInput(String),
+    Refused(String),
+    Other(color_eyre::Report),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::BadInput(_) => exit::BAD_INPUT,
+            Failure::Refused(_) => exit::REFUSED,
+            Failure::Other(_) => exit::FAILURE,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::BadInput(message) => write!(f, "{message}"),
+            Failure::Refused(message) => write!(f, "refused: {message}"),
+            Failure::Other(report) => write!(f, "{report:#}"),
+        }
+    }
+}
+
+impl From<BackendError> for Failure {
+    fn from(err: BackendError) -> Self {
+        match err {
+            BackendError::Refused(rule) => Failure::Refused(format!("{rule} [rule: {}]", rule.rule())),
+            BackendError::Forbidden(_) | BackendError::Conflict(_) | BackendError::IdempotencyMismatch(_) => {
+                Failure::Refused(err.to_string())
+            }
+            BackendError::NotFound { .. }
+            | BackendError::Invalid(_)
+            | BackendError::InvalidReview(_)
+            | BackendError::Unauthenticated(_) => Failure::BadInput(err.to_string()),
+            BackendError::Storage(_) | BackendError::Unavailable(_) => Failure::Other(color_eyre::eyre::eyre!(err)),
+        }
+    }
+}
+
+type Outcome = Result<u8, Failure>;
+
+fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
+    let path = match &global.db {
+        Some(path) => path.clone(),
+        None => crate::paths::default_db().ok_or_else(|| {
+            Failure::BadInput("no home directory to keep the store in: pass --db PATH".into())
+        })?,
+    };
+    LocalStore::open(&path).map_err(Failure::from)
+}
+
+fn backend(global: &Global) -> Result<LocalBackend, Failure> {
+    Ok(LocalBackend::new(open_store(global)?, global.user.clone()))
+}
+
+/// Reads a file (or stdin for `-`) of at most `limit` bytes as UTF-8.
+fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    let shown = path.display();
+    let result = if path == Path::new("-") {
+        std::io::stdin().take(limit as u64 + 1).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+    };
+    result.map_err(|err| Failure::BadInput(format!("cannot read {shown}: {err}")))?;
+    if bytes.len() > limit {
+        return Err(Failure::BadInput(format!("{shown} is larger than {limit} bytes")));
+    }
+    String::from_utf8(bytes).map_err(|err| Failure::BadInput(format!("{shown} is not UTF-8 text: {err}")))
+}
+
+fn read_manifest(path: &Path) -> Result<Manifest, Failure> {
+    let text = read_input(path, MAX_MANIFEST_BYTES)?;
+    Manifest::from_json(&text).map_err(|err| Failure::BadInput(format!("{}: {err}", path.display())))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|err| Failure::Other(err.into()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("error: {}", crate::text::sanitize_with(&failure.to_string(), true));
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Outcome {
+    let global = &cli.global;
+    match cli.command {
+        Command::Seed(args) => seed_command(global, &args),
+        Command::Demo(args) => demo(&args).await,
+        Command::Queue(args) => queue(&backend(global)?, &args).await,
+        Command::Show { workflow_id, json } => show(&backend(global)?, &workflow_id, json).await,
+        Command::Approve { workflow_id, comment, json } => {
+            decide(&backend(global)?, &workflow_id, Verdict::Approve, comment, json).await
+        }
+        Command::Reject { workflow_id, comment, json } => {
+            decide(&backend(global)?, &workflow_id, Verdict::Reject, Some(comment), json).await
+        }
+        Command::Deploy(DeployCommand::Check { manifest, json }) => {
+            let manifest = read_manifest(&manifest)?;
+            let evaluation = backend(global)?.check_deployment(&manifest).await?;
+            if json {
+                print_json(&evaluation)?;
+            } else {
+                print!("{}", report::evaluation(&manifest, &evaluation));
+            }
+            Ok(match evaluation.status {
+                DeploymentStatus::Blocked => exit::BLOCKED,
+                DeploymentStatus::PendingApproval => exit::APPROVAL_REQUIRED,
+                _ => exit::OK,
+            })
+        }
+        Command::Deploy(DeployCommand::Request { manifest, json }) => {
+            let manifest = read_manifest(&manifest)?;
+            let request = backend(global)?.request_deployment(&manifest).await?;
+            if json {
+                print_json(&request)?;
+            } else {
+                print!("{}", report::deployment(&request));
+            }
+            Ok(exit::OK)
+        }
+        Command::Audit(AuditCommand::Show { agent_id, json }) => {
+            let backend = backend(global)?;
+            let agent = backend.agent(&agent_id).await?;
+            let audits = backend.audits(&agent_id).await?;
+            if json {
+                print_json(&audits)?;
+            } else {
+                print!("{}", report::audits(&agent, &audits));
+            }
+            Ok(exit::OK)
+        }
+        Command::Audit(AuditCommand::Record { file, json }) => {
+            let text = read_input(&file, MAX_MANIFEST_BYTES)?;
+            let submission: AuditSubmission = serde_json::from_str(&text)
+                .map_err(|err| Failure::BadInput(format!("{}: {err}", file.display())))?;
+            let audit = backend(global)?.record_audit(&submission).await?;
+            if json {
+                print_json(&audit)?;
+            } else {
+                print!("{}", report::audit(&audit));
+            }
+            Ok(exit::OK)
+        }
+        Command::Audit(AuditCommand::Verify { json }) => {
+            let report = open_store(global)?.verify_trail()?;
+            if json {
+                print_json(&report)?;
+            } else if let Some(broken) = &report.broken {
+                println!("audit trail BROKEN: {broken}");
+                println!("{} events before it verified.", report.events);
+            } else {
+                println!("audit trail intact: {} events, head {}", report.events, report.head);
+            }
+            Ok(if report.broken.is_some() { exit::FAILURE } else { exit::OK })
+        }
+        Command::Users(UsersCommand::Add { email, roles, name }) => {
+            let store = open_store(global)?;
+            let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+            let token = store.add_user(&email, &display, &roles)?;
+            eprintln!("user {email} saved with roles: {}", report::role_list(&roles));
+            eprintln!("API token (shown once; only its hash is stored):");
+            println!("{token}");
+            Ok(exit::OK)
+        }
+        Command::Users(UsersCommand::List { json }) => {
+            let users = open_store(global)?.users()?;
+            if json {
+                print_json(&users)?;
+            } else {
+                for user in users {
+                    println!("{}  {}", report::safe(&user.email), report::role_list(&user.roles));
+                }
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn today() -> DateTime<Utc> {
+    Utc::now().date_naive().and_hms_opt(0, 0, 0).map_or_else(Utc::now, |naive| naive.and_utc())
+}
+
+fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
+    let Some(path) = &global.db else {
+        return Err(Failure::BadInput("seed needs --db PATH: it fills a store of your choosing".into()));
+    };
+    let store = LocalStore::open(path)?;
+    let anchor = args
+        .anchor
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map_or_else(today, |naive| naive.and_utc());
+    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor };
+    let target = args.workflows.max(1);
+    let mut progress = |done: u64| {
+        eprint!("\rseeding {}: {done}/{target} workflows ({}%)", path.display(), done * 100 / target);
+    };
+    let report = seed::seed(&store, &options, &mut progress)?;
+    eprintln!();
+    let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+    println!(
+        "seeded {}: {} workflows ({} in progress), {} deployments, {} agents, {} users, {} audits, {} reviews, {} trail events in {:.1} s ({:.0} workflows/s), {:.1} MB",
+        path.display(),
+        report.workflows,
+        report.in_progress,
+        report.deployments,
+        report.agents,
+        report.users,
+        report.audits,
+        report.reviews,
+        report.trail_events,
+        report.seconds,
+        report.workflows as f64 / report.seconds.max(1e-9),
+        size as f64 / 1e6,
+    );
+    Ok(exit::OK)
+}
+
+async fn demo(args: &DemoArgs) -> Outcome {
+    let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
+    let path = dir.join("demo.db");
+    let store = LocalStore::open(&path)?;
+    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor: today() };
+    seed::seed(&store, &options, &mut |_| {})?;
+    let backend = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
+    let queue_args = QueueArgs {
+        role: None,
+        all: false,
+        risk: None,
+        team: None,
+        search: None,
+        sort: QueueSort::Age,
+        limit: 25,
+        cursor: None,
+        json: false,
+    };
+    let code = queue(&backend, &queue_args).await?;
+    println!();
+    println!("The demo store is {}; try:", path.display());
+    println!("  gavel --db {} --user {} queue", path.display(), seed::DEMO_USER);
+    Ok(code)
+}
+
+async fn queue(backend: &LocalBackend, args: &QueueArgs) -> Outcome {
+    let me = backend.me().await?;
+    let roles = match (args.all, args.role) {
+        (true, _) => None,
+        (false, Some(role)) => Some(vec![role]),
+        (false, None) => Some(me.roles.clone()),
+    };
+    let filter = QueueFilter {
+        roles,
+        risk: args.risk,
+        team: args.team.clone(),
+        search: args.search.clone(),
+        ..QueueFilter::default()
+    };
+    let cursor = args
+        .cursor
+        .as_deref()
+        .map(QueueCursor::decode)
+        .transpose()
+        .map_err(Failure::BadInput)?;
+    let query = QueueQuery { cursor, ..QueueQuery::first(filter.clone(), args.sort, args.limit) };
+    let page = backend.queue(&query).await?;
+    if args.json {
+        print_json(&page.items)?;
+        return Ok(exit::OK);
+    }
+    let total = backend.queue_count(&filter).await?;
+    print!("{}", report::queue(&me, &page, total, Utc::now()));
+    if page.more_after
+        && let Some(next) = page.last_cursor(args.sort)
+    {
+        println!("more: gavel queue --cursor {}", next.encode());
+    }
+    Ok(exit::OK)
+}
+
+async fn show(backend: &LocalBackend, workflow_id: &str, json: bool) -> Outcome {
+    let workflow = backend.workflow(workflow_id).await?;
+    if json {
+        print_json(&workflow)?;
+        return Ok(exit::OK);
+    }
+    let agent = backend.agent(&workflow.agent_id).await.ok();
+    let policy = backend
+        .policies()
+        .await?
+        .into_iter()
+        .find(|policy| policy.policy_id == workflow.triggered_by_policy);
+    let trail = backend.trail("workflow", workflow_id).await?;
+    let review = backend.review_for_workflow(workflow_id).await?;
+    print!("{}", report::workflow(&workflow, agent.as_ref(), policy.as_ref(), review.as_ref(), &trail));
+    Ok(exit::OK)
+}
+
+async fn decide(backend: &LocalBackend, workflow_id: &str, verdict: Verdict, comment: Option<String>, json: bool) -> Outcome {
+    let workflow = backend.workflow(workflow_id).await?;
+    let Some(step) = workflow.current_step() else {
+        return Err(Failure::Refused(format!("workflow {workflow_id} is already {}: nothing to decide", workflow.status)));
+    };
+    let decision = Decision {
+        workflow_id: workflow_id.to_owned(),
+        step_id: step.step_id,
+        verdict,
+        comment,
+        expected_version: workflow.version,
+        idempotency_key: Decision::new_key(),
+    };
+    let decided = backend.decide(&decision).await?;
+    if json {
+        print_json(&decided)?;
+    } else {
+        println!("{}", report::decided(&decided, step.step_id, verdict));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,278 @@
+//! Human-readable output of the CLI. Every string from the store passes
+//! through `safe` before it reaches the terminal.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::{QueuePage, User};
+use crate::domain::deployment::Evaluation;
+use crate::domain::{
+    Agent, BiasAudit, DeploymentRequest, DeploymentStatus, EthicsReview, Manifest, Policy, Role,
+    StepStatus, TrailEvent, Verdict, Workflow,
+};
+use crate::text::{humanize_age, pad, sanitize};
+
+pub fn safe(text: &str) -> Cow<'_, str> {
+    sanitize(text)
+}
+
+pub fn role_list(roles: &[Role]) -> String {
+    if roles.is_empty() {
+        return "(no roles)".into();
+    }
+    roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn status_word(status: DeploymentStatus) -> &'static str {
+    match status {
+        DeploymentStatus::Allowed => "ALLOWED",
+        DeploymentStatus::PendingApproval => "APPROVAL REQUIRED",
+        DeploymentStatus::Blocked => "BLOCKED",
+        DeploymentStatus::Approved => "APPROVED",
+        DeploymentStatus::Rejected => "REJECTED",
+        DeploymentStatus::Withdrawn => "WITHDRAWN",
+    }
+}
+
+pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
+    let agent = &manifest.agent;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} \"{}\" version {}: {}",
+        safe(&agent.agent_id),
+        safe(&agent.name),
+        safe(&agent.version),
+        status_word(evaluation.status)
+    );
+    if evaluation.triggered_policies.is_empty() {
+        let _ = writeln!(out, "  no policy applies: the deployment may go ahead.");
+    }
+    for policy in &evaluation.triggered_policies {
+        let mark = if policy.blocking { "x" } else { "-" };
+        let _ = writeln!(out, "  {mark} {} ({}) [{}]", safe(&policy.policy_id), safe(&policy.name), policy.action);
+        let _ = writeln!(out, "      why:  {}", safe(&policy.reason));
+        let _ = writeln!(out, "      next: {}", safe(&policy.remediation));
+    }
+    match evaluation.status {
+        DeploymentStatus::Blocked => {
+            let _ = writeln!(out, "Blocked: the previously approved version keeps running until the above is fixed.");
+        }
+        DeploymentStatus::PendingApproval => {
+            let _ = writeln!(
+                out,
+                "Approval required: `gavel deploy request` opens {} approval workflow(s).",
+                evaluation.workflows.len()
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+pub fn deployment(request: &DeploymentRequest) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} \"{}\" version {} requested by {}: {}",
+        safe(&request.deployment_id),
+        safe(&request.agent_id),
+        safe(&request.agent_name),
+        safe(&request.agent_version),
+        safe(&request.requested_by),
+        status_word(request.status)
+    );
+    for policy in &request.triggered_policies {
+        let _ = writeln!(out, "  {} [{}]: {}", safe(&policy.policy_id), policy.action, safe(&policy.remediation));
+    }
+    for workflow_id in &request.workflow_ids {
+        let _ = writeln!(out, "  opened workflow {}", safe(workflow_id));
+    }
+    if let Some(running) = &request.running_version
+        && !request.status.is_live()
+    {
+        let _ = writeln!(out, "  version {} keeps running meanwhile", safe(running));
+    }
+    out
+}
+
+pub fn audit(audit: &BiasAudit) -> String {
+    let stats = &audit.stats;
+    let mut out = String::new();
+    let verdict = if stats.passes_threshold { "PASS" } else { "FAIL" };
+    let _ = writeln!(
+        out,
+        "{} version {} tested {}: {verdict}, disparate-impact ratio {:.3} (threshold {:.2}){}",
+        safe(&audit.audit_id),
+        safe(&audit.agent_version),
+        time(audit.tested_at),
+        stats.disparate_impact_ratio,
+        stats.threshold,
+        stats.p_value.map(|p| format!(", p = {p:.4}")).unwrap_or_default()
+    );
+    let _ = writeln!(out, "  {} {:>8} {:>8} {:>7}  95% interval", pad("group", 24), "positive", "total", "rate");
+    for group in &stats.groups {
+        let rate = group.rate.map_or("-".to_owned(), |rate| format!("{rate:.3}"));
+        let interval = match (group.ci_low, group.ci_high) {
+            (Some(low), Some(high)) => format!("{low:.3} - {high:.3}"),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {:>8} {:>8} {:>7}  {interval}",
+            pad(&safe(&group.group), 24),
+            group.positive,
+            group.total,
+            rate
+        );
+    }
+    for warning in &stats.warnings {
+        let _ = writeln!(out, "  warning: {}", safe(warning));
+    }
+    out
+}
+
+pub fn audits(agent: &Agent, audits: &[BiasAudit]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Bias audits of {} \"{}\" (latest first)", safe(&agent.agent_id), safe(&agent.name));
+    if audits.is_empty() {
+        let _ = writeln!(out, "  none recorded");
+    }
+    for one in audits {
+        out.push_str(&audit(one));
+    }
+    out
+}
+
+pub fn queue(me: &User, page: &QueuePage, total: u64, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} item(s) for {} ({})", total, safe(&me.email), role_list(&me.roles));
+    if page.items.is_empty() {
+        let _ = writeln!(out, "Nothing is waiting on you.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} {} {} {} {} {} {}",
+        pad("WORKFLOW", 11),
+        pad("AGENT", 30),
+        pad("TEAM", 20),
+        pad("POLICY", 20),
+        pad("STEP", 24),
+        pad("RISK", 6),
+        "WAITING"
+    );
+    for item in &page.items {
+        let step = item.current_step.map_or("-".to_owned(), |step| {
+            format!("{}/{} {}", step.step_id, item.step_count, step.role)
+        });
+        let _ = writeln!(
+            out,
+            "{} {} {} {} {} {} {}",
+            pad(&safe(&item.workflow_id), 11),
+            pad(&safe(&item.agent_name), 30),
+            pad(&safe(&item.team), 20),
+            pad(&safe(&item.triggered_by_policy), 20),
+            pad(&step, 24),
+            pad(item.risk_tier.as_str(), 6),
+            humanize_age(item.waiting_since, now)
+        );
+    }
+    out
+}
+
+pub fn workflow(
+    workflow: &Workflow,
+    agent: Option<&Agent>,
+    policy: Option<&Policy>,
+    review: Option<&EthicsReview>,
+    trail: &[TrailEvent],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, version {}) for deployment {}",
+        safe(&workflow.workflow_id),
+        workflow.status,
+        workflow.version,
+        safe(&workflow.deployment_id)
+    );
+    if let Some(agent) = agent {
+        let _ = writeln!(
+            out,
+            "agent:   {} \"{}\" v{} - team {}, owner {}, {} / {} data / {} risk",
+            safe(&agent.agent_id),
+            safe(&agent.name),
+            safe(&agent.version),
+            safe(&agent.team),
+            safe(&agent.owner),
+            agent.category,
+            agent.data_classification,
+            agent.risk_tier
+        );
+    }
+    match policy {
+        Some(policy) => {
+            let _ = writeln!(out, "policy:  {} ({}): {}", safe(&policy.policy_id), safe(&policy.name), safe(&policy.explain()));
+        }
+        None => {
+            let _ = writeln!(out, "policy:  {}", safe(&workflow.triggered_by_policy));
+        }
+    }
+    let _ = writeln!(out, "requested by {} on {}", safe(&workflow.requested_by), time(workflow.created_at));
+    let _ = writeln!(out, "steps:");
+    let current = workflow.current_step().map(|step| step.step_id);
+    for step in &workflow.steps {
+        let marker = if Some(step.step_id) == current { ">" } else { " " };
+        let status = match step.status {
+            StepStatus::Pending if Some(step.step_id) == current => "waiting",
+            other => other.as_str(),
+        };
+        let _ = write!(out, " {marker} {}. {} - {status}", step.step_id, step.role.label());
+        if let (Some(by), Some(at)) = (&step.approver_email, step.decision_at) {
+            let _ = write!(out, " by {} on {}", safe(by), time(at));
+        }
+        let _ = writeln!(out);
+        if let Some(comment) = &step.comment {
+            let _ = writeln!(out, "      \"{}\"", safe(comment));
+        }
+    }
+    if let Some(review) = review {
+        let _ = writeln!(out, "ethics review: {} by {} - {}", safe(&review.review_id), safe(&review.reviewer), review.status);
+    }
+    let _ = writeln!(out, "trail:");
+    for event in trail {
+        let _ = writeln!(
+            out,
+            "  #{} {} {} {}",
+            event.seq,
+            time(event.entry.at),
+            safe(&event.entry.actor),
+            safe(&event.entry.action)
+        );
+    }
+    out
+}
+
+pub fn decided(workflow: &Workflow, step_id: u32, verdict: Verdict) -> String {
+    let role = workflow
+        .steps
+        .iter()
+        .find(|step| step.step_id == step_id)
+        .map_or("step", |step| step.role.label());
+    let done = match verdict {
+        Verdict::Approve => "approved",
+        Verdict::Reject => "rejected",
+    };
+    let next = match workflow.current_step() {
+        Some(step) => format!("now waiting on a {}", step.role.label()),
+        None => format!("the workflow is {}", workflow.status),
+    };
+    format!("{done} step {step_id} ({role}) of {}; {next}.", safe(&workflow.workflow_id))
+}

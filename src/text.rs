@@ -1,0 +1,125 @@
+//! Making outside text safe and readable in a terminal.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use unicode_width::UnicodeWidthStr;
+
+/// Replaces control characters (escape sequences start with one) by `�`, so
+/// text from a store, a server or a file can never drive the terminal.
+/// Newlines and tabs become spaces unless `keep_newlines`.
+pub fn sanitize_with(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n') || is_bidi_control(c);
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match c {
+                '\n' if keep_newlines => '\n',
+                '\n' | '\t' | '\r' => ' ',
+                c if unsafe_char(c) => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// One line of safe text.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    sanitize_with(text, false)
+}
+
+/// Bidirectional overrides can make text display differently from what it is.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Display width in terminal columns.
+pub fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// Cuts `text` to at most `max` columns, ending with `…` when cut.
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if width(text) <= max {
+        return Cow::Borrowed(text);
+    }
+    if max == 0 {
+        return Cow::Borrowed("");
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
+/// Pads `text` with spaces to `columns` display columns (cutting if longer).
+pub fn pad(text: &str, columns: usize) -> String {
+    let cut = truncate(text, columns);
+    let fill = columns.saturating_sub(width(&cut));
+    format!("{cut}{}", " ".repeat(fill))
+}
+
+/// "3d 4h", "5h 10m", "12m", "just now".
+pub fn humanize_age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - since).num_minutes();
+    if minutes < 1 {
+        return "just now".into();
+    }
+    let (days, hours, mins) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins}m"),
+        (1..=13, _) => format!("{days}d {hours}h"),
+        _ => format!("{days}d"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn escape_sequences_are_made_inert() {
+        let evil = "Bot\u{1b}[2J\u{1b}]0;pwned\u{7}name";
+        let safe = sanitize(evil);
+        assert!(!safe.contains('\u{1b}') && !safe.contains('\u{7}'));
+        assert_eq!(safe, "Bot\u{FFFD}[2J\u{FFFD}]0;pwned\u{FFFD}name");
+        assert_eq!(sanitize("line\nbreak\ttab"), "line break tab");
+        assert_eq!(sanitize_with("a\nb\u{1b}", true), "a\nb\u{FFFD}");
+        assert_eq!(sanitize("evil\u{202E}txt.exe"), "evil\u{FFFD}txt.exe");
+        assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn truncation_respects_wide_and_combining_characters() {
+        assert_eq!(truncate("日本語のテキスト", 7), "日本語…");
+        assert_eq!(width(&truncate("日本語のテキスト", 7)), 7);
+        assert_eq!(truncate("e\u{301}cole", 5), "e\u{301}cole");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 0), "");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        let now = Utc.with_ymd_and_hms(2026, 5, 10, 12, 0, 0).unwrap();
+        let ago = |minutes| humanize_age(now - chrono::Duration::minutes(minutes), now);
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(12), "12m");
+        assert_eq!(ago(130), "2h 10m");
+        assert_eq!(ago(3 * 1440 + 240), "3d 4h");
+        assert_eq!(ago(40 * 1440), "40d");
+        assert_eq!(humanize_age(now + chrono::Duration::hours(1), now), "just now");
+    }
+}
