@@ -9,7 +9,8 @@ use unicode_width::UnicodeWidthStr;
 /// text from a store, a server or a file can never drive the terminal.
 /// Newlines and tabs become spaces unless `keep_newlines`.
 pub fn sanitize_with(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n') || is_bidi_control(c);
+    let unsafe_char =
+        |c: char| c.is_control() && !(keep_newlines && c == '\n') || is_bidi_control(c);
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
@@ -120,6 +121,9 @@ mod tests {
         assert_eq!(ago(130), "2h 10m");
         assert_eq!(ago(3 * 1440 + 240), "3d 4h");
         assert_eq!(ago(40 * 1440), "40d");
-        assert_eq!(humanize_age(now + chrono::Duration::hours(1), now), "just now");
+        assert_eq!(
+            humanize_age(now + chrono::Duration::hours(1), now),
+            "just now"
+        );
     }
 }

@@ -9,14 +9,26 @@ const DEMO_USER: &str = gavel::seed::DEMO_USER;
 
 fn gavel(db: &Path) -> Command {
     let mut command = Command::cargo_bin("gavel").expect("binary");
-    command.arg("--db").arg(db).env_remove("GAVEL_USER").env_remove("GAVEL_DB");
+    command
+        .arg("--db")
+        .arg(db)
+        .env_remove("GAVEL_USER")
+        .env_remove("GAVEL_DB");
     command
 }
 
 fn seeded(dir: &tempfile::TempDir, workflows: u32, seed: u32) -> PathBuf {
     let db = dir.path().join(format!("seed-{workflows}-{seed}.db"));
     gavel(&db)
-        .args(["seed", "--workflows", &workflows.to_string(), "--seed", &seed.to_string(), "--anchor", "2026-06-01"])
+        .args([
+            "seed",
+            "--workflows",
+            &workflows.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--anchor",
+            "2026-06-01",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("{workflows} workflows")));
@@ -24,7 +36,9 @@ fn seeded(dir: &tempfile::TempDir, workflows: u32, seed: u32) -> PathBuf {
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
 }
 
 fn json(output: &[u8]) -> serde_json::Value {
@@ -35,16 +49,42 @@ fn json(output: &[u8]) -> serde_json::Value {
 fn queue_json_lists_items_with_their_current_step() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = seeded(&dir, 400, 1);
-    let output = gavel(&db).args(["--user", DEMO_USER, "queue", "--json", "--limit", "20"]).output().expect("run");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = gavel(&db)
+        .args(["--user", DEMO_USER, "queue", "--json", "--limit", "20"])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let items = json(&output.stdout);
     let items = items.as_array().expect("an array");
     assert!(!items.is_empty(), "the demo user has work waiting");
     for item in items {
-        assert!(item["workflow_id"].as_str().is_some_and(|id| id.starts_with("wf-")));
-        assert!(item["agent_id"].as_str().is_some_and(|id| id.starts_with("agt-")));
-        let role = item["current_step"]["role"].as_str().expect("current step role");
-        assert!(["technical_lead", "data_steward", "ethics_reviewer", "compliance_officer"].contains(&role), "{role}");
+        assert!(
+            item["workflow_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("wf-"))
+        );
+        assert!(
+            item["agent_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("agt-"))
+        );
+        let role = item["current_step"]["role"]
+            .as_str()
+            .expect("current step role");
+        assert!(
+            [
+                "technical_lead",
+                "data_steward",
+                "ethics_reviewer",
+                "compliance_officer"
+            ]
+            .contains(&role),
+            "{role}"
+        );
     }
 }
 
@@ -53,7 +93,16 @@ fn approve_then_show_and_a_second_decision_by_the_same_person_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = seeded(&dir, 400, 2);
     let output = gavel(&db)
-        .args(["--user", DEMO_USER, "queue", "--json", "--role", "technical_lead", "--limit", "200"])
+        .args([
+            "--user",
+            DEMO_USER,
+            "queue",
+            "--json",
+            "--role",
+            "technical_lead",
+            "--limit",
+            "200",
+        ])
         .output()
         .expect("run");
     let items = json(&output.stdout);
@@ -63,17 +112,29 @@ fn approve_then_show_and_a_second_decision_by_the_same_person_is_refused() {
         .as_array()
         .expect("array")
         .iter()
-        .find(|item| item["triggered_by_policy"] == "pii_access_approval" && item["step_count"] == 2)
+        .find(|item| {
+            item["triggered_by_policy"] == "pii_access_approval" && item["step_count"] == 2
+        })
         .expect("a pii workflow waiting on a technical lead");
     let workflow_id = item["workflow_id"].as_str().expect("id");
 
     gavel(&db)
-        .args(["--user", DEMO_USER, "approve", workflow_id, "--comment", "Checked the DPIA."])
+        .args([
+            "--user",
+            DEMO_USER,
+            "approve",
+            workflow_id,
+            "--comment",
+            "Checked the DPIA.",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("now waiting on a data steward"));
 
-    let shown = gavel(&db).args(["show", workflow_id, "--json"]).output().expect("run");
+    let shown = gavel(&db)
+        .args(["show", workflow_id, "--json"])
+        .output()
+        .expect("run");
     let workflow = json(&shown.stdout);
     assert_eq!(workflow["steps"][0]["status"], "approved");
     assert_eq!(workflow["steps"][0]["approver_email"], DEMO_USER);
@@ -84,11 +145,20 @@ fn approve_then_show_and_a_second_decision_by_the_same_person_is_refused() {
         .args(["--user", DEMO_USER, "approve", workflow_id])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("one person decides at most one step").and(predicate::str::contains("already_decided_a_step")));
+        .stderr(
+            predicate::str::contains("one person decides at most one step")
+                .and(predicate::str::contains("already_decided_a_step")),
+        );
 
-    let human = gavel(&db).args(["show", workflow_id]).output().expect("run");
+    let human = gavel(&db)
+        .args(["show", workflow_id])
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("step_approved") && text.contains("Checked the DPIA."), "{text}");
+    assert!(
+        text.contains("step_approved") && text.contains("Checked the DPIA."),
+        "{text}"
+    );
 }
 
 #[test]
@@ -101,36 +171,59 @@ fn rejecting_needs_a_comment() {
         .code(2)
         .stderr(predicate::str::contains("--comment"));
     gavel(&db)
-        .args(["--user", DEMO_USER, "reject", "wf-9999999", "--comment", "no"])
+        .args([
+            "--user",
+            DEMO_USER,
+            "reject",
+            "wf-9999999",
+            "--comment",
+            "no",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("workflow \"wf-9999999\" not found"));
+        .stderr(predicate::str::contains(
+            "workflow \"wf-9999999\" not found",
+        ));
 }
 
 #[test]
 fn deploy_check_exit_codes_follow_the_outcome() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("empty.db");
-    gavel(&db).args(["deploy", "check"]).arg(example("allowed.json")).assert().code(0).stdout(predicate::str::contains("ALLOWED"));
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(example("allowed.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ALLOWED"));
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("needs-approval.json"))
         .assert()
         .code(3)
-        .stdout(predicate::str::contains("pii_access_approval").and(predicate::str::contains("risk_tier_medium")));
+        .stdout(
+            predicate::str::contains("pii_access_approval")
+                .and(predicate::str::contains("risk_tier_medium")),
+        );
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("blocked.json"))
         .assert()
         .code(4)
-        .stdout(predicate::str::contains("external tools web_search, crm_api are not approved: get them approved or remove them"));
+        .stdout(predicate::str::contains(
+            "external tools web_search, crm_api are not approved: get them approved or remove them",
+        ));
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("hr-screener.json"))
         .assert()
         .code(4)
         .stdout(predicate::str::contains("run a bias audit"));
-    let checked = gavel(&db).args(["deploy", "check", "--json"]).arg(example("blocked.json")).output().expect("run");
+    let checked = gavel(&db)
+        .args(["deploy", "check", "--json"])
+        .arg(example("blocked.json"))
+        .output()
+        .expect("run");
     assert_eq!(checked.status.code(), Some(4));
     assert_eq!(json(&checked.stdout)["status"], "blocked");
 }
@@ -144,10 +237,18 @@ fn bad_manifests_exit_2_saying_what_and_where() {
         .arg(example("bad-unknown-risk.json"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("risk_tier").and(predicate::str::contains("unknown variant `extreme`")));
+        .stderr(
+            predicate::str::contains("risk_tier")
+                .and(predicate::str::contains("unknown variant `extreme`")),
+        );
     let not_json = dir.path().join("not.json");
     std::fs::write(&not_json, "{ \"agent_id\": ").expect("write");
-    gavel(&db).args(["deploy", "check"]).arg(&not_json).assert().code(2).stderr(predicate::str::contains("line 1"));
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(&not_json)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1"));
     gavel(&db)
         .args(["deploy", "check", "/no/such/manifest.json"])
         .assert()
@@ -165,7 +266,11 @@ fn bad_manifests_exit_2_saying_what_and_where() {
 fn the_hr_flow_from_blocked_to_pending_through_a_recorded_audit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hr.db");
-    let requested = gavel(&db).args(["deploy", "request", "--json"]).arg(example("hr-screener.json")).output().expect("run");
+    let requested = gavel(&db)
+        .args(["deploy", "request", "--json"])
+        .arg(example("hr-screener.json"))
+        .output()
+        .expect("run");
     assert!(requested.status.success());
     assert_eq!(json(&requested.stdout)["status"], "blocked");
     gavel(&db)
@@ -174,8 +279,15 @@ fn the_hr_flow_from_blocked_to_pending_through_a_recorded_audit() {
         .assert()
         .success()
         .stdout(predicate::str::contains("PASS").and(predicate::str::contains("only 24 cases")));
-    gavel(&db).args(["deploy", "check"]).arg(example("hr-screener.json")).assert().code(3);
-    let audits = gavel(&db).args(["audit", "show", "agt-resume-screener", "--json"]).output().expect("run");
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(example("hr-screener.json"))
+        .assert()
+        .code(3);
+    let audits = gavel(&db)
+        .args(["audit", "show", "agt-resume-screener", "--json"])
+        .output()
+        .expect("run");
     assert_eq!(json(&audits.stdout)[0]["disparate_impact_ratio"], 0.884);
 }
 
@@ -183,10 +295,18 @@ fn the_hr_flow_from_blocked_to_pending_through_a_recorded_audit() {
 fn the_trail_verifies_and_tampering_is_caught() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = seeded(&dir, 200, 4);
-    gavel(&db).args(["audit", "verify"]).assert().success().stdout(predicate::str::contains("audit trail intact"));
+    gavel(&db)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("audit trail intact"));
     {
         let conn = rusqlite::Connection::open(&db).expect("open");
-        conn.execute("UPDATE trail SET actor = 'mallory@evil.example' WHERE seq = 10", []).expect("tamper");
+        conn.execute(
+            "UPDATE trail SET actor = 'mallory@evil.example' WHERE seq = 10",
+            [],
+        )
+        .expect("tamper");
     }
     gavel(&db)
         .args(["audit", "verify"])
@@ -199,7 +319,12 @@ fn the_trail_verifies_and_tampering_is_caught() {
 fn seeding_is_deterministic_for_a_seed_and_anchor() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dump = |db: &Path| {
-        let output = gavel(db).args(["--user", DEMO_USER, "queue", "--all", "--json", "--limit", "500"]).output().expect("run");
+        let output = gavel(db)
+            .args([
+                "--user", DEMO_USER, "queue", "--all", "--json", "--limit", "500",
+            ])
+            .output()
+            .expect("run");
         assert!(output.status.success());
         output.stdout
     };
@@ -220,7 +345,16 @@ fn seeding_is_deterministic_for_a_seed_and_anchor() {
 fn users_get_a_token_once_and_unknown_users_are_told_how_to_fix_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("users.db");
-    let added = gavel(&db).args(["users", "add", "kim@example.com", "--roles", "data_steward,ml_engineer"]).output().expect("run");
+    let added = gavel(&db)
+        .args([
+            "users",
+            "add",
+            "kim@example.com",
+            "--roles",
+            "data_steward,ml_engineer",
+        ])
+        .output()
+        .expect("run");
     assert!(added.status.success());
     let token = String::from_utf8_lossy(&added.stdout).trim().to_owned();
     assert!(token.starts_with("gvl_") && token.len() > 20, "{token}");
@@ -228,7 +362,10 @@ fn users_get_a_token_once_and_unknown_users_are_told_how_to_fix_it() {
         .args(["users", "list"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("kim@example.com  data_steward, ml_engineer").and(predicate::str::contains(&token).not()));
+        .stdout(
+            predicate::str::contains("kim@example.com  data_steward, ml_engineer")
+                .and(predicate::str::contains(&token).not()),
+        );
     gavel(&db)
         .args(["users", "add", "x@example.com", "--roles", "wizard"])
         .assert()
@@ -238,8 +375,14 @@ fn users_get_a_token_once_and_unknown_users_are_told_how_to_fix_it() {
         .args(["--user", "nobody@example.com", "queue"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("gavel users add nobody@example.com"));
-    gavel(&db).args(["queue"]).assert().code(2).stderr(predicate::str::contains("--user"));
+        .stderr(predicate::str::contains(
+            "gavel users add nobody@example.com",
+        ));
+    gavel(&db)
+        .args(["queue"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--user"));
 }
 
 #[test]
@@ -251,7 +394,12 @@ fn every_command_has_help() {
         vec!["audit", "verify", "--help"],
         vec!["seed", "--help"],
     ] {
-        Command::cargo_bin("gavel").expect("binary").args(&args).assert().success().stdout(predicate::str::contains("Usage"));
+        Command::cargo_bin("gavel")
+            .expect("binary")
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
     }
 }
 
@@ -260,18 +408,49 @@ fn escape_sequences_from_the_store_never_reach_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("evil.db");
     let manifest = std::fs::read_to_string(example("needs-approval.json")).expect("read");
-    let evil = manifest.replace("Claims Triage Assistant", "Claims\\u001b]0;pwned\\u0007\\u001b[2J Bot");
+    let evil = manifest.replace(
+        "Claims Triage Assistant",
+        "Claims\\u001b]0;pwned\\u0007\\u001b[2J Bot",
+    );
     // The manifest parser refuses control characters outright...
-    gavel(&db).args(["deploy", "check", "-"]).write_stdin(evil.clone()).assert().code(2).stderr(predicate::str::contains("control characters"));
+    gavel(&db)
+        .args(["deploy", "check", "-"])
+        .write_stdin(evil.clone())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("control characters"));
     // ...and a store edited behind Gavel's back is still rendered inert.
-    gavel(&db).args(["deploy", "request"]).arg(example("needs-approval.json")).assert().success();
+    gavel(&db)
+        .args(["deploy", "request"])
+        .arg(example("needs-approval.json"))
+        .assert()
+        .success();
     {
         let conn = rusqlite::Connection::open(&db).expect("open");
-        conn.execute("UPDATE workflows SET agent_name = 'Claims\u{1b}]0;pwned\u{7}\u{1b}[2J Bot'", []).expect("edit");
+        conn.execute(
+            "UPDATE workflows SET agent_name = 'Claims\u{1b}]0;pwned\u{7}\u{1b}[2J Bot'",
+            [],
+        )
+        .expect("edit");
     }
-    gavel(&db).args(["users", "add", "lead@example.com", "--roles", "technical_lead"]).assert().success();
-    let output = gavel(&db).args(["--user", "lead@example.com", "queue"]).output().expect("run");
+    gavel(&db)
+        .args([
+            "users",
+            "add",
+            "lead@example.com",
+            "--roles",
+            "technical_lead",
+        ])
+        .assert()
+        .success();
+    let output = gavel(&db)
+        .args(["--user", "lead@example.com", "queue"])
+        .output()
+        .expect("run");
     assert!(output.status.success());
-    assert!(!output.stdout.contains(&0x1b) && !output.stdout.contains(&0x07), "raw control bytes reached stdout");
+    assert!(
+        !output.stdout.contains(&0x1b) && !output.stdout.contains(&0x07),
+        "raw control bytes reached stdout"
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Claims\u{FFFD}]0;pwned"));
 }

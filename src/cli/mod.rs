@@ -240,15 +240,19 @@ impl std::fmt::Display for Failure {
 impl From<BackendError> for Failure {
     fn from(err: BackendError) -> Self {
         match err {
-            BackendError::Refused(rule) => Failure::Refused(format!("{rule} [rule: {}]", rule.rule())),
-            BackendError::Forbidden(_) | BackendError::Conflict(_) | BackendError::IdempotencyMismatch(_) => {
-                Failure::Refused(err.to_string())
+            BackendError::Refused(rule) => {
+                Failure::Refused(format!("{rule} [rule: {}]", rule.rule()))
             }
+            BackendError::Forbidden(_)
+            | BackendError::Conflict(_)
+            | BackendError::IdempotencyMismatch(_) => Failure::Refused(err.to_string()),
             BackendError::NotFound { .. }
             | BackendError::Invalid(_)
             | BackendError::InvalidReview(_)
             | BackendError::Unauthenticated(_) => Failure::BadInput(err.to_string()),
-            BackendError::Storage(_) | BackendError::Unavailable(_) => Failure::Other(color_eyre::eyre::eyre!(err)),
+            BackendError::Storage(_) | BackendError::Unavailable(_) => {
+                Failure::Other(color_eyre::eyre::eyre!(err))
+            }
         }
     }
 }
@@ -274,20 +278,27 @@ fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {
     let mut bytes = Vec::new();
     let shown = path.display();
     let result = if path == Path::new("-") {
-        std::io::stdin().take(limit as u64 + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path)
+            .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
     };
     result.map_err(|err| Failure::BadInput(format!("cannot read {shown}: {err}")))?;
     if bytes.len() > limit {
-        return Err(Failure::BadInput(format!("{shown} is larger than {limit} bytes")));
+        return Err(Failure::BadInput(format!(
+            "{shown} is larger than {limit} bytes"
+        )));
     }
-    String::from_utf8(bytes).map_err(|err| Failure::BadInput(format!("{shown} is not UTF-8 text: {err}")))
+    String::from_utf8(bytes)
+        .map_err(|err| Failure::BadInput(format!("{shown} is not UTF-8 text: {err}")))
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest, Failure> {
     let text = read_input(path, MAX_MANIFEST_BYTES)?;
-    Manifest::from_json(&text).map_err(|err| Failure::BadInput(format!("{}: {err}", path.display())))
+    Manifest::from_json(&text)
+        .map_err(|err| Failure::BadInput(format!("{}: {err}", path.display())))
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
@@ -298,7 +309,11 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the runtime: {err}");
@@ -308,7 +323,10 @@ pub fn run(cli: Cli) -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("error: {}", crate::text::sanitize_with(&failure.to_string(), true));
+            eprintln!(
+                "error: {}",
+                crate::text::sanitize_with(&failure.to_string(), true)
+            );
             ExitCode::from(failure.exit_code())
         }
     }
@@ -321,11 +339,33 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Demo(args) => demo(&args).await,
         Command::Queue(args) => queue(&backend(global)?, &args).await,
         Command::Show { workflow_id, json } => show(&backend(global)?, &workflow_id, json).await,
-        Command::Approve { workflow_id, comment, json } => {
-            decide(&backend(global)?, &workflow_id, Verdict::Approve, comment, json).await
+        Command::Approve {
+            workflow_id,
+            comment,
+            json,
+        } => {
+            decide(
+                &backend(global)?,
+                &workflow_id,
+                Verdict::Approve,
+                comment,
+                json,
+            )
+            .await
         }
-        Command::Reject { workflow_id, comment, json } => {
-            decide(&backend(global)?, &workflow_id, Verdict::Reject, Some(comment), json).await
+        Command::Reject {
+            workflow_id,
+            comment,
+            json,
+        } => {
+            decide(
+                &backend(global)?,
+                &workflow_id,
+                Verdict::Reject,
+                Some(comment),
+                json,
+            )
+            .await
         }
         Command::Deploy(DeployCommand::Check { manifest, json }) => {
             let manifest = read_manifest(&manifest)?;
@@ -382,15 +422,26 @@ async fn dispatch(cli: Cli) -> Outcome {
                 println!("audit trail BROKEN: {broken}");
                 println!("{} events before it verified.", report.events);
             } else {
-                println!("audit trail intact: {} events, head {}", report.events, report.head);
+                println!(
+                    "audit trail intact: {} events, head {}",
+                    report.events, report.head
+                );
             }
-            Ok(if report.broken.is_some() { exit::FAILURE } else { exit::OK })
+            Ok(if report.broken.is_some() {
+                exit::FAILURE
+            } else {
+                exit::OK
+            })
         }
         Command::Users(UsersCommand::Add { email, roles, name }) => {
             let store = open_store(global)?;
-            let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+            let display =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
             let token = store.add_user(&email, &display, &roles)?;
-            eprintln!("user {email} saved with roles: {}", report::role_list(&roles));
+            eprintln!(
+                "user {email} saved with roles: {}",
+                report::role_list(&roles)
+            );
             eprintln!("API token (shown once; only its hash is stored):");
             println!("{token}");
             Ok(exit::OK)
@@ -401,7 +452,11 @@ async fn dispatch(cli: Cli) -> Outcome {
                 print_json(&users)?;
             } else {
                 for user in users {
-                    println!("{}  {}", report::safe(&user.email), report::role_list(&user.roles));
+                    println!(
+                        "{}  {}",
+                        report::safe(&user.email),
+                        report::role_list(&user.roles)
+                    );
                 }
             }
             Ok(exit::OK)
@@ -410,22 +465,35 @@ async fn dispatch(cli: Cli) -> Outcome {
 }
 
 fn today() -> DateTime<Utc> {
-    Utc::now().date_naive().and_hms_opt(0, 0, 0).map_or_else(Utc::now, |naive| naive.and_utc())
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or_else(Utc::now, |naive| naive.and_utc())
 }
 
 fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
     let Some(path) = &global.db else {
-        return Err(Failure::BadInput("seed needs --db PATH: it fills a store of your choosing".into()));
+        return Err(Failure::BadInput(
+            "seed needs --db PATH: it fills a store of your choosing".into(),
+        ));
     };
     let store = LocalStore::open(path)?;
     let anchor = args
         .anchor
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map_or_else(today, |naive| naive.and_utc());
-    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor };
+    let options = SeedOptions {
+        workflows: args.workflows,
+        seed: args.seed,
+        anchor,
+    };
     let target = args.workflows.max(1);
     let mut progress = |done: u64| {
-        eprint!("\rseeding {}: {done}/{target} workflows ({}%)", path.display(), done * 100 / target);
+        eprint!(
+            "\rseeding {}: {done}/{target} workflows ({}%)",
+            path.display(),
+            done * 100 / target
+        );
     };
     let report = seed::seed(&store, &options, &mut progress)?;
     eprintln!();
@@ -452,7 +520,11 @@ async fn demo(args: &DemoArgs) -> Outcome {
     let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
     let path = dir.join("demo.db");
     let store = LocalStore::open(&path)?;
-    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor: today() };
+    let options = SeedOptions {
+        workflows: args.workflows,
+        seed: args.seed,
+        anchor: today(),
+    };
     seed::seed(&store, &options, &mut |_| {})?;
     let backend = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
     let queue_args = QueueArgs {
@@ -469,7 +541,11 @@ async fn demo(args: &DemoArgs) -> Outcome {
     let code = queue(&backend, &queue_args).await?;
     println!();
     println!("The demo store is {}; try:", path.display());
-    println!("  gavel --db {} --user {} queue", path.display(), seed::DEMO_USER);
+    println!(
+        "  gavel --db {} --user {} queue",
+        path.display(),
+        seed::DEMO_USER
+    );
     Ok(code)
 }
 
@@ -493,7 +569,10 @@ async fn queue(backend: &LocalBackend, args: &QueueArgs) -> Outcome {
         .map(QueueCursor::decode)
         .transpose()
         .map_err(Failure::BadInput)?;
-    let query = QueueQuery { cursor, ..QueueQuery::first(filter.clone(), args.sort, args.limit) };
+    let query = QueueQuery {
+        cursor,
+        ..QueueQuery::first(filter.clone(), args.sort, args.limit)
+    };
     let page = backend.queue(&query).await?;
     if args.json {
         print_json(&page.items)?;
@@ -523,14 +602,32 @@ async fn show(backend: &LocalBackend, workflow_id: &str, json: bool) -> Outcome 
         .find(|policy| policy.policy_id == workflow.triggered_by_policy);
     let trail = backend.trail("workflow", workflow_id).await?;
     let review = backend.review_for_workflow(workflow_id).await?;
-    print!("{}", report::workflow(&workflow, agent.as_ref(), policy.as_ref(), review.as_ref(), &trail));
+    print!(
+        "{}",
+        report::workflow(
+            &workflow,
+            agent.as_ref(),
+            policy.as_ref(),
+            review.as_ref(),
+            &trail
+        )
+    );
     Ok(exit::OK)
 }
 
-async fn decide(backend: &LocalBackend, workflow_id: &str, verdict: Verdict, comment: Option<String>, json: bool) -> Outcome {
+async fn decide(
+    backend: &LocalBackend,
+    workflow_id: &str,
+    verdict: Verdict,
+    comment: Option<String>,
+    json: bool,
+) -> Outcome {
     let workflow = backend.workflow(workflow_id).await?;
     let Some(step) = workflow.current_step() else {
-        return Err(Failure::Refused(format!("workflow {workflow_id} is already {}: nothing to decide", workflow.status)));
+        return Err(Failure::Refused(format!(
+            "workflow {workflow_id} is already {}: nothing to decide",
+            workflow.status
+        )));
     };
     let decision = Decision {
         workflow_id: workflow_id.to_owned(),

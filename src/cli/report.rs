@@ -22,7 +22,11 @@ pub fn role_list(roles: &[Role]) -> String {
     if roles.is_empty() {
         return "(no roles)".into();
     }
-    roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(", ")
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -56,13 +60,22 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
     }
     for policy in &evaluation.triggered_policies {
         let mark = if policy.blocking { "x" } else { "-" };
-        let _ = writeln!(out, "  {mark} {} ({}) [{}]", safe(&policy.policy_id), safe(&policy.name), policy.action);
+        let _ = writeln!(
+            out,
+            "  {mark} {} ({}) [{}]",
+            safe(&policy.policy_id),
+            safe(&policy.name),
+            policy.action
+        );
         let _ = writeln!(out, "      why:  {}", safe(&policy.reason));
         let _ = writeln!(out, "      next: {}", safe(&policy.remediation));
     }
     match evaluation.status {
         DeploymentStatus::Blocked => {
-            let _ = writeln!(out, "Blocked: the previously approved version keeps running until the above is fixed.");
+            let _ = writeln!(
+                out,
+                "Blocked: the previously approved version keeps running until the above is fixed."
+            );
         }
         DeploymentStatus::PendingApproval => {
             let _ = writeln!(
@@ -89,7 +102,13 @@ pub fn deployment(request: &DeploymentRequest) -> String {
         status_word(request.status)
     );
     for policy in &request.triggered_policies {
-        let _ = writeln!(out, "  {} [{}]: {}", safe(&policy.policy_id), policy.action, safe(&policy.remediation));
+        let _ = writeln!(
+            out,
+            "  {} [{}]: {}",
+            safe(&policy.policy_id),
+            policy.action,
+            safe(&policy.remediation)
+        );
     }
     for workflow_id in &request.workflow_ids {
         let _ = writeln!(out, "  opened workflow {}", safe(workflow_id));
@@ -105,7 +124,11 @@ pub fn deployment(request: &DeploymentRequest) -> String {
 pub fn audit(audit: &BiasAudit) -> String {
     let stats = &audit.stats;
     let mut out = String::new();
-    let verdict = if stats.passes_threshold { "PASS" } else { "FAIL" };
+    let verdict = if stats.passes_threshold {
+        "PASS"
+    } else {
+        "FAIL"
+    };
     let _ = writeln!(
         out,
         "{} version {} tested {}: {verdict}, disparate-impact ratio {:.3} (threshold {:.2}){}",
@@ -114,11 +137,23 @@ pub fn audit(audit: &BiasAudit) -> String {
         time(audit.tested_at),
         stats.disparate_impact_ratio,
         stats.threshold,
-        stats.p_value.map(|p| format!(", p = {p:.4}")).unwrap_or_default()
+        stats
+            .p_value
+            .map(|p| format!(", p = {p:.4}"))
+            .unwrap_or_default()
     );
-    let _ = writeln!(out, "  {} {:>8} {:>8} {:>7}  95% interval", pad("group", 24), "positive", "total", "rate");
+    let _ = writeln!(
+        out,
+        "  {} {:>8} {:>8} {:>7}  95% interval",
+        pad("group", 24),
+        "positive",
+        "total",
+        "rate"
+    );
     for group in &stats.groups {
-        let rate = group.rate.map_or("-".to_owned(), |rate| format!("{rate:.3}"));
+        let rate = group
+            .rate
+            .map_or("-".to_owned(), |rate| format!("{rate:.3}"));
         let interval = match (group.ci_low, group.ci_high) {
             (Some(low), Some(high)) => format!("{low:.3} - {high:.3}"),
             _ => "-".into(),
@@ -140,7 +175,12 @@ pub fn audit(audit: &BiasAudit) -> String {
 
 pub fn audits(agent: &Agent, audits: &[BiasAudit]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Bias audits of {} \"{}\" (latest first)", safe(&agent.agent_id), safe(&agent.name));
+    let _ = writeln!(
+        out,
+        "Bias audits of {} \"{}\" (latest first)",
+        safe(&agent.agent_id),
+        safe(&agent.name)
+    );
     if audits.is_empty() {
         let _ = writeln!(out, "  none recorded");
     }
@@ -152,21 +192,26 @@ pub fn audits(agent: &Agent, audits: &[BiasAudit]) -> String {
 
 pub fn queue(me: &User, page: &QueuePage, total: u64, now: DateTime<Utc>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} item(s) for {} ({})", total, safe(&me.email), role_list(&me.roles));
+    let _ = writeln!(
+        out,
+        "{} item(s) for {} ({})",
+        total,
+        safe(&me.email),
+        role_list(&me.roles)
+    );
     if page.items.is_empty() {
         let _ = writeln!(out, "Nothing is waiting on you.");
         return out;
     }
     let _ = writeln!(
         out,
-        "{} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} WAITING",
         pad("WORKFLOW", 11),
         pad("AGENT", 30),
         pad("TEAM", 20),
         pad("POLICY", 20),
         pad("STEP", 24),
         pad("RISK", 6),
-        "WAITING"
     );
     for item in &page.items {
         let step = item.current_step.map_or("-".to_owned(), |step| {
@@ -219,22 +264,42 @@ pub fn workflow(
     }
     match policy {
         Some(policy) => {
-            let _ = writeln!(out, "policy:  {} ({}): {}", safe(&policy.policy_id), safe(&policy.name), safe(&policy.explain()));
+            let _ = writeln!(
+                out,
+                "policy:  {} ({}): {}",
+                safe(&policy.policy_id),
+                safe(&policy.name),
+                safe(&policy.explain())
+            );
         }
         None => {
             let _ = writeln!(out, "policy:  {}", safe(&workflow.triggered_by_policy));
         }
     }
-    let _ = writeln!(out, "requested by {} on {}", safe(&workflow.requested_by), time(workflow.created_at));
+    let _ = writeln!(
+        out,
+        "requested by {} on {}",
+        safe(&workflow.requested_by),
+        time(workflow.created_at)
+    );
     let _ = writeln!(out, "steps:");
     let current = workflow.current_step().map(|step| step.step_id);
     for step in &workflow.steps {
-        let marker = if Some(step.step_id) == current { ">" } else { " " };
+        let marker = if Some(step.step_id) == current {
+            ">"
+        } else {
+            " "
+        };
         let status = match step.status {
             StepStatus::Pending if Some(step.step_id) == current => "waiting",
             other => other.as_str(),
         };
-        let _ = write!(out, " {marker} {}. {} - {status}", step.step_id, step.role.label());
+        let _ = write!(
+            out,
+            " {marker} {}. {} - {status}",
+            step.step_id,
+            step.role.label()
+        );
         if let (Some(by), Some(at)) = (&step.approver_email, step.decision_at) {
             let _ = write!(out, " by {} on {}", safe(by), time(at));
         }
@@ -244,7 +309,13 @@ pub fn workflow(
         }
     }
     if let Some(review) = review {
-        let _ = writeln!(out, "ethics review: {} by {} - {}", safe(&review.review_id), safe(&review.reviewer), review.status);
+        let _ = writeln!(
+            out,
+            "ethics review: {} by {} - {}",
+            safe(&review.review_id),
+            safe(&review.reviewer),
+            review.status
+        );
     }
     let _ = writeln!(out, "trail:");
     for event in trail {
@@ -274,5 +345,8 @@ pub fn decided(workflow: &Workflow, step_id: u32, verdict: Verdict) -> String {
         Some(step) => format!("now waiting on a {}", step.role.label()),
         None => format!("the workflow is {}", workflow.status),
     };
-    format!("{done} step {step_id} ({role}) of {}; {next}.", safe(&workflow.workflow_id))
+    format!(
+        "{done} step {step_id} ({role}) of {}; {next}.",
+        safe(&workflow.workflow_id)
+    )
 }

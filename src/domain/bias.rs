@@ -398,7 +398,10 @@ mod tests {
         ] {
             let (a, b, c, d) = table;
             let p = two_sided_p_value(a, b, c, d);
-            assert!((p - expected).abs() <= expected * 1e-9, "{table:?}: {p} vs {expected}");
+            assert!(
+                (p - expected).abs() <= expected * 1e-9,
+                "{table:?}: {p} vs {expected}"
+            );
         }
         // Identical proportions: p = 1
         assert!(close(two_sided_p_value(5, 5, 5, 5), 1.0, 1e-9));

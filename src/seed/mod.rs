@@ -67,7 +67,11 @@ pub struct SeedReport {
 }
 
 /// Fills an empty store. `progress` hears the number of workflows written so far.
-pub fn seed(store: &LocalStore, options: &SeedOptions, progress: &mut dyn FnMut(u64)) -> Result<SeedReport> {
+pub fn seed(
+    store: &LocalStore,
+    options: &SeedOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<SeedReport> {
     let started = Instant::now();
     store.with_writer(|conn| {
         let existing: i64 = conn.query_row("SELECT COUNT(*) FROM deployments", [], |row| row.get(0))?;
@@ -214,15 +218,28 @@ impl Generator {
         let has_external_tools = rng.random_bool(0.3);
         let tools = if has_external_tools {
             let count = rng.random_range(1..=3);
-            EXTERNAL_TOOLS.sample(rng, count).map(|tool| (*tool).to_owned()).collect()
+            EXTERNAL_TOOLS
+                .sample(rng, count)
+                .map(|tool| (*tool).to_owned())
+                .collect()
         } else {
             Vec::new()
         };
-        let owner = self.people.requesters.choose(rng).cloned().unwrap_or_default();
+        let owner = self
+            .people
+            .requesters
+            .choose(rng)
+            .cloned()
+            .unwrap_or_default();
         // The last workflow or two come from agents that open exactly one
         // workflow per request, so the store holds exactly the number asked for.
         let (category, data_classification, risk_tier, has_external_tools) = if nearly_done {
-            (Category::Engineering, DataClassification::Internal, RiskTier::Medium, false)
+            (
+                Category::Engineering,
+                DataClassification::Internal,
+                RiskTier::Medium,
+                false,
+            )
         } else {
             (category, data_classification, risk_tier, has_external_tools)
         };
@@ -246,7 +263,13 @@ impl Generator {
     }
 
     /// Writes one agent's requests, oldest first, within its workflow budget.
-    fn agent_history(&mut self, conn: &Connection, index: u64, budget: u64, last_agent: bool) -> Result<()> {
+    fn agent_history(
+        &mut self,
+        conn: &Connection,
+        index: u64,
+        budget: u64,
+        last_agent: bool,
+    ) -> Result<()> {
         let mut life = self.make_agent(index);
         let per_request = self.workflows_per_request(&life.agent);
         let requests = if per_request == 0 {
@@ -272,7 +295,11 @@ impl Generator {
         // queues are worked through within weeks.
         if let Some(last) = times.len().checked_sub(1) {
             let recent = self.anchor() - Duration::minutes(self.rng.random_range(60..21 * 1440));
-            let floor = if last > 0 { times[last - 1] + Duration::hours(1) } else { first };
+            let floor = if last > 0 {
+                times[last - 1] + Duration::hours(1)
+            } else {
+                first
+            };
             times[last] = recent.max(floor).min(self.anchor());
         }
         let upserted_at = times.first().copied().unwrap_or(first);
@@ -304,7 +331,12 @@ impl Generator {
     /// A new version; now and then the tools get approved or the risk changes.
     fn evolve(&mut self, life: &mut AgentLife) {
         let rng = &mut self.rng;
-        let parts: Vec<u32> = life.agent.version.split('.').filter_map(|part| part.parse().ok()).collect();
+        let parts: Vec<u32> = life
+            .agent
+            .version
+            .split('.')
+            .filter_map(|part| part.parse().ok())
+            .collect();
         let (major, minor, patch) = match parts.as_slice() {
             [major, minor, patch] => (*major, *minor, *patch),
             _ => (1, 0, 0),
@@ -326,9 +358,17 @@ impl Generator {
         agent.category == Category::HumanResources || agent.risk_tier == RiskTier::High
     }
 
-    fn record_audit(&mut self, conn: &Connection, life: &mut AgentLife, at: DateTime<Utc>) -> Result<()> {
+    fn record_audit(
+        &mut self,
+        conn: &Connection,
+        life: &mut AgentLife,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let rng = &mut self.rng;
-        let groups = AUDIT_GROUP_SETS.choose(rng).copied().unwrap_or(AUDIT_GROUP_SETS[0]);
+        let groups = AUDIT_GROUP_SETS
+            .choose(rng)
+            .copied()
+            .unwrap_or(AUDIT_GROUP_SETS[0]);
         let base: f64 = rng.random_range(0.25..0.6);
         let failing = rng.random_bool(0.22);
         let small = rng.random_bool(0.15);
@@ -347,8 +387,16 @@ impl Generator {
                     _ => rng.random_range(0.86..1.05),
                 };
                 let rate: f64 = (base * factor).min(0.98);
-                let positive = if small && rng.random_bool(0.3) { 0 } else { (total as f64 * rate).round() as u64 };
-                GroupCounts { group: (*group).to_owned(), positive: positive.min(total), total }
+                let positive = if small && rng.random_bool(0.3) {
+                    0
+                } else {
+                    (total as f64 * rate).round() as u64
+                };
+                GroupCounts {
+                    group: (*group).to_owned(),
+                    positive: positive.min(total),
+                    total,
+                }
             })
             .collect();
         let Ok(stats) = bias::compute(&counts, bias::DEFAULT_THRESHOLD) else {
@@ -366,7 +414,8 @@ impl Generator {
         let actor = self.pick(Role::MlEngineer, &[]);
         self.append(conn, writes::audit_entry(&audit, &actor, at))?;
         self.report.audits += 1;
-        life.audits_by_version.insert(audit.agent_version.clone(), audit);
+        life.audits_by_version
+            .insert(audit.agent_version.clone(), audit);
         Ok(())
     }
 
@@ -378,23 +427,40 @@ impl Generator {
 
     /// A decider for `role` who is none of `excluded`.
     fn pick(&mut self, role: Role, excluded: &[&str]) -> String {
-        let candidates = self.people.deciders.get(&role).map(Vec::as_slice).unwrap_or_default();
+        let candidates = self
+            .people
+            .deciders
+            .get(&role)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for _ in 0..16 {
             if let Some(candidate) = candidates.choose(&mut self.rng)
-                && !excluded.iter().any(|email| email.eq_ignore_ascii_case(candidate))
+                && !excluded
+                    .iter()
+                    .any(|email| email.eq_ignore_ascii_case(candidate))
             {
                 return candidate.clone();
             }
         }
         candidates
             .iter()
-            .find(|candidate| !excluded.iter().any(|email| email.eq_ignore_ascii_case(candidate)))
+            .find(|candidate| {
+                !excluded
+                    .iter()
+                    .any(|email| email.eq_ignore_ascii_case(candidate))
+            })
             .cloned()
             .unwrap_or_else(|| format!("{}.{}@{EMAIL_DOMAIN}", role.as_str(), excluded.len()))
     }
 
     /// Writes one request; false when it would pass the workflow target.
-    fn request(&mut self, conn: &Connection, life: &mut AgentLife, at: DateTime<Utc>, next: Option<DateTime<Utc>>) -> Result<bool> {
+    fn request(
+        &mut self,
+        conn: &Connection,
+        life: &mut AgentLife,
+        at: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
         let remaining = self.options.workflows.saturating_sub(self.report.workflows);
         if remaining == 0 {
             return Ok(false);
@@ -403,7 +469,12 @@ impl Generator {
             let audited_at = at - Duration::hours(self.rng.random_range(2..96));
             self.record_audit(conn, life, audited_at)?;
         }
-        let requester = self.people.requesters.choose(&mut self.rng).cloned().unwrap_or_default();
+        let requester = self
+            .people
+            .requesters
+            .choose(&mut self.rng)
+            .cloned()
+            .unwrap_or_default();
         let manifest = Manifest {
             agent: life.agent.clone(),
             requested_by: requester.clone(),
@@ -434,8 +505,13 @@ impl Generator {
             self.next_workflow += 1;
             workflows.push(workflow);
         }
-        let rejected_one = !workflows.is_empty() && self.rng.random_bool(if is_current { 0.06 } else { 0.12 });
-        let rejected_index = if rejected_one { self.rng.random_range(0..workflows.len()) } else { usize::MAX };
+        let rejected_one =
+            !workflows.is_empty() && self.rng.random_bool(if is_current { 0.06 } else { 0.12 });
+        let rejected_index = if rejected_one {
+            self.rng.random_range(0..workflows.len())
+        } else {
+            usize::MAX
+        };
         let mut histories = Vec::new();
         for (i, workflow) in workflows.iter().enumerate() {
             let stop = if i == rejected_index {
@@ -449,7 +525,7 @@ impl Generator {
         }
         // A rejection withdraws the siblings still open at that moment.
         let rejection = histories.iter().find_map(|history| {
-            (history.workflow.status == WorkflowStatus::Rejected).then(|| history.closed_at)
+            (history.workflow.status == WorkflowStatus::Rejected).then_some(history.closed_at)
         });
         if let Some(rejected_at) = rejection {
             for history in &mut histories {
@@ -463,7 +539,9 @@ impl Generator {
             DeploymentStatus::Blocked if !is_current => DeploymentStatus::Withdrawn,
             DeploymentStatus::PendingApproval if rejection.is_some() => DeploymentStatus::Rejected,
             DeploymentStatus::PendingApproval
-                if histories.iter().all(|h| h.workflow.status == WorkflowStatus::Approved) =>
+                if histories
+                    .iter()
+                    .all(|h| h.workflow.status == WorkflowStatus::Approved) =>
             {
                 DeploymentStatus::Approved
             }
@@ -510,14 +588,24 @@ impl Generator {
                 _ => rejection.unwrap_or(window_end),
             };
             let why = match status {
-                DeploymentStatus::Withdrawn => format!("superseded by a request for a newer version on {}", changed_at.format("%Y-%m-%d")),
+                DeploymentStatus::Withdrawn => format!(
+                    "superseded by a request for a newer version on {}",
+                    changed_at.format("%Y-%m-%d")
+                ),
                 DeploymentStatus::Rejected => "an approval workflow was rejected".to_owned(),
                 _ => "every approval workflow approved".to_owned(),
             };
             self.append(
                 conn,
-                entry(changed_at, &requester, "deployment", &deployment_id, "status_changed", (None, None),
-                    serde_json::json!({ "from": evaluation.status, "to": status, "why": why })),
+                entry(
+                    changed_at,
+                    &requester,
+                    "deployment",
+                    &deployment_id,
+                    "status_changed",
+                    (None, None),
+                    serde_json::json!({ "from": evaluation.status, "to": status, "why": why }),
+                ),
             )?;
         }
         if status.is_live() {
@@ -527,7 +615,13 @@ impl Generator {
     }
 
     /// Walks a workflow through the real state machine up to `stop`.
-    fn decide_history(&mut self, workflow: &Workflow, stop: Stop, from: DateTime<Utc>, until: DateTime<Utc>) -> History {
+    fn decide_history(
+        &mut self,
+        workflow: &Workflow,
+        stop: Stop,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> History {
         let steps = workflow.steps.len();
         let decisions = match stop {
             Stop::Complete => steps,
@@ -545,15 +639,27 @@ impl Generator {
         let mut events = Vec::new();
         let mut review_submitted_at = None;
         for (i, offset) in offsets.into_iter().enumerate() {
-            let Some(step) = current.current_step().cloned() else { break };
+            let Some(step) = current.current_step().cloned() else {
+                break;
+            };
             let at = from + Duration::minutes(offset);
             let excluded: Vec<&str> = std::iter::once(current.requested_by.as_str())
-                .chain(current.steps.iter().filter_map(|s| s.approver_email.as_deref()))
+                .chain(
+                    current
+                        .steps
+                        .iter()
+                        .filter_map(|s| s.approver_email.as_deref()),
+                )
                 .collect();
             let email = self.pick(step.role, &excluded);
             let reject = matches!(stop, Stop::RejectAt(n) if n == i);
             let comment = if reject {
-                Some(REJECTION_COMMENTS.choose(&mut self.rng).copied().unwrap_or("Rejected."))
+                Some(
+                    REJECTION_COMMENTS
+                        .choose(&mut self.rng)
+                        .copied()
+                        .unwrap_or("Rejected."),
+                )
             } else if self.rng.random_bool(0.4) {
                 APPROVAL_COMMENTS.choose(&mut self.rng).copied()
             } else {
@@ -565,13 +671,23 @@ impl Generator {
             let roles = [step.role];
             let request = DecisionRequest {
                 step_id: step.step_id,
-                verdict: if reject { Verdict::Reject } else { Verdict::Approve },
+                verdict: if reject {
+                    Verdict::Reject
+                } else {
+                    Verdict::Approve
+                },
                 comment,
                 expected_version: current.version,
                 ethics_review_submitted: true,
                 at,
             };
-            match current.decide(&Decider { email: &email, roles: &roles }, &request) {
+            match current.decide(
+                &Decider {
+                    email: &email,
+                    roles: &roles,
+                },
+                &request,
+            ) {
                 Ok(next) => {
                     events.push((current.version, step.step_id, at));
                     current = next;
@@ -582,7 +698,13 @@ impl Generator {
             }
         }
         let closed_at = events.last().map_or(from, |event| event.2);
-        History { workflow: current, events, closed_at, withdrawn_at: None, review_submitted_at }
+        History {
+            workflow: current,
+            events,
+            closed_at,
+            withdrawn_at: None,
+            review_submitted_at,
+        }
     }
 
     fn write_history(&mut self, conn: &Connection, agent: &Agent, history: History) -> Result<()> {
@@ -594,12 +716,27 @@ impl Generator {
         if workflow.status == WorkflowStatus::InProgress {
             self.report.in_progress += 1;
         }
-        self.append(conn, writes::opened_entry(&Workflow { version: 1, ..workflow.clone() }, &workflow.requested_by))?;
+        self.append(
+            conn,
+            writes::opened_entry(
+                &Workflow {
+                    version: 1,
+                    ..workflow.clone()
+                },
+                &workflow.requested_by,
+            ),
+        )?;
         self.write_review(conn, &history)?;
         for &(before, step_id, at) in &history.events {
-            let Some(step) = workflow.steps.iter().find(|s| s.step_id == step_id) else { continue };
+            let Some(step) = workflow.steps.iter().find(|s| s.step_id == step_id) else {
+                continue;
+            };
             let approver = step.approver_email.clone().unwrap_or_default();
-            let action = if step.status == StepStatus::Rejected { "step_rejected" } else { "step_approved" };
+            let action = if step.status == StepStatus::Rejected {
+                "step_rejected"
+            } else {
+                "step_approved"
+            };
             self.append(
                 conn,
                 entry(at, &approver, "workflow", &workflow.workflow_id, action, (Some(before), Some(before + 1)),
@@ -609,9 +746,15 @@ impl Generator {
         if let Some(at) = history.withdrawn_at {
             self.append(
                 conn,
-                entry(at, &workflow.requested_by, "workflow", &workflow.workflow_id, "workflow_withdrawn",
+                entry(
+                    at,
+                    &workflow.requested_by,
+                    "workflow",
+                    &workflow.workflow_id,
+                    "workflow_withdrawn",
                     (Some(workflow.version - 1), Some(workflow.version)),
-                    serde_json::json!({ "why": "a sibling workflow was rejected" })),
+                    serde_json::json!({ "why": "a sibling workflow was rejected" }),
+                ),
             )?;
         }
         Ok(())
@@ -620,14 +763,19 @@ impl Generator {
     /// The ethics review that goes with a workflow's ethics step, if any.
     fn write_review(&mut self, conn: &Connection, history: &History) -> Result<()> {
         let workflow = &history.workflow;
-        let Some(ethics) = workflow.steps.iter().find(|s| s.role == Role::EthicsReviewer) else {
+        let Some(ethics) = workflow
+            .steps
+            .iter()
+            .find(|s| s.role == Role::EthicsReviewer)
+        else {
             return Ok(());
         };
         let current = workflow.current_step().map(|s| s.step_id);
         let (status, reviewer) = match (ethics.status, current) {
-            (StepStatus::Approved | StepStatus::Rejected, _) => {
-                (ReviewStatus::Submitted, ethics.approver_email.clone().unwrap_or_default())
-            }
+            (StepStatus::Approved | StepStatus::Rejected, _) => (
+                ReviewStatus::Submitted,
+                ethics.approver_email.clone().unwrap_or_default(),
+            ),
             (StepStatus::Pending, Some(step)) if step == ethics.step_id => {
                 let status = match self.rng.random_range(0..100) {
                     0..40 => ReviewStatus::Assigned,
@@ -643,10 +791,21 @@ impl Generator {
         };
         let assigned_at = workflow.created_at + Duration::minutes(self.rng.random_range(5..240));
         let submitted_at = match status {
-            ReviewStatus::Submitted => Some(history.review_submitted_at.unwrap_or(assigned_at + Duration::hours(20)).max(assigned_at)),
+            ReviewStatus::Submitted => Some(
+                history
+                    .review_submitted_at
+                    .unwrap_or(assigned_at + Duration::hours(20))
+                    .max(assigned_at),
+            ),
             _ => None,
         };
-        let recommendation = if ethics.status == StepStatus::Rejected { "reject" } else if self.rng.random_bool(0.3) { "approve_with_conditions" } else { "approve" };
+        let recommendation = if ethics.status == StepStatus::Rejected {
+            "reject"
+        } else if self.rng.random_bool(0.3) {
+            "approve_with_conditions"
+        } else {
+            "approve"
+        };
         let answers = match status {
             ReviewStatus::Assigned => Answers::new(),
             ReviewStatus::Draft => self.answers(recommendation, false),
@@ -659,7 +818,8 @@ impl Generator {
             reviewer: reviewer.clone(),
             template_id: "ethics_default_v1".into(),
             status,
-            form_state: (status == ReviewStatus::Draft).then(|| serde_json::json!({ "field": 4, "cursor": 0 })),
+            form_state: (status == ReviewStatus::Draft)
+                .then(|| serde_json::json!({ "field": 4, "cursor": 0 })),
             answers,
             assigned_at,
             updated_at: submitted_at.unwrap_or(assigned_at),
@@ -674,14 +834,45 @@ impl Generator {
         writes::insert_review(conn, &review)?;
         self.report.reviews += 1;
         let assigner = self.pick(Role::ComplianceOfficer, &[workflow.requested_by.as_str()]);
-        self.append(conn, entry(assigned_at, &assigner, "review", &review.review_id, "review_assigned", (None, Some(1)),
-            serde_json::json!({ "workflow_id": workflow.workflow_id, "reviewer": reviewer })))?;
+        self.append(
+            conn,
+            entry(
+                assigned_at,
+                &assigner,
+                "review",
+                &review.review_id,
+                "review_assigned",
+                (None, Some(1)),
+                serde_json::json!({ "workflow_id": workflow.workflow_id, "reviewer": reviewer }),
+            ),
+        )?;
         if status != ReviewStatus::Assigned {
-            self.append(conn, entry(assigned_at + Duration::minutes(30), &reviewer, "review", &review.review_id, "review_started", (Some(1), Some(2)), serde_json::json!({})))?;
+            self.append(
+                conn,
+                entry(
+                    assigned_at + Duration::minutes(30),
+                    &reviewer,
+                    "review",
+                    &review.review_id,
+                    "review_started",
+                    (Some(1), Some(2)),
+                    serde_json::json!({}),
+                ),
+            )?;
         }
         if let Some(at) = submitted_at {
-            self.append(conn, entry(at, &reviewer, "review", &review.review_id, "review_submitted", (Some(2), Some(3)),
-                serde_json::json!({ "answers_sha256": writes::answers_hash(&review.answers)? })))?;
+            self.append(
+                conn,
+                entry(
+                    at,
+                    &reviewer,
+                    "review",
+                    &review.review_id,
+                    "review_submitted",
+                    (Some(2), Some(3)),
+                    serde_json::json!({ "answers_sha256": writes::answers_hash(&review.answers)? }),
+                ),
+            )?;
         }
         Ok(())
     }
@@ -705,20 +896,49 @@ impl Generator {
         let rng = &mut self.rng;
         let mut answers = Answers::new();
         let value = serde_json::Value::from;
-        answers.insert("use_case_appropriateness".into(), value(if recommendation == "reject" { "inappropriate" } else { "appropriate_with_safeguards" }));
-        answers.insert("training_data_ethically_sourced".into(), serde_json::Value::Bool(recommendation != "reject" || rng.random_bool(0.5)));
-        answers.insert("affected_populations".into(), serde_json::json!(["job_applicants", "employees"]));
-        answers.insert("risks_and_mitigations".into(), value(RISK_NOTES.choose(rng).copied().unwrap_or_default()));
+        answers.insert(
+            "use_case_appropriateness".into(),
+            value(if recommendation == "reject" {
+                "inappropriate"
+            } else {
+                "appropriate_with_safeguards"
+            }),
+        );
+        answers.insert(
+            "training_data_ethically_sourced".into(),
+            serde_json::Value::Bool(recommendation != "reject" || rng.random_bool(0.5)),
+        );
+        answers.insert(
+            "affected_populations".into(),
+            serde_json::json!(["job_applicants", "employees"]),
+        );
+        answers.insert(
+            "risks_and_mitigations".into(),
+            value(RISK_NOTES.choose(rng).copied().unwrap_or_default()),
+        );
         if !complete {
             return answers;
         }
-        answers.insert("values_alignment".into(), serde_json::Value::from(if recommendation == "reject" { 2 } else { rng.random_range(3..=5) }));
+        answers.insert(
+            "values_alignment".into(),
+            serde_json::Value::from(if recommendation == "reject" {
+                2
+            } else {
+                rng.random_range(3..=5)
+            }),
+        );
         answers.insert("recommendation".into(), value(recommendation));
         if recommendation != "approve" {
-            answers.insert("rationale".into(), value("The mitigations above are necessary and, with them, sufficient."));
+            answers.insert(
+                "rationale".into(),
+                value("The mitigations above are necessary and, with them, sufficient."),
+            );
         }
         if recommendation == "approve_with_conditions" {
-            answers.insert("conditions".into(), value(CONDITIONS.choose(rng).copied().unwrap_or_default()));
+            answers.insert(
+                "conditions".into(),
+                value(CONDITIONS.choose(rng).copied().unwrap_or_default()),
+            );
         }
         answers
     }
@@ -749,7 +969,12 @@ impl History {
             return;
         }
         for event in &self.events[kept..] {
-            if let Some(step) = self.workflow.steps.iter_mut().find(|s| s.step_id == event.1) {
+            if let Some(step) = self
+                .workflow
+                .steps
+                .iter_mut()
+                .find(|s| s.step_id == event.1)
+            {
                 step.status = StepStatus::Pending;
                 step.approver_email = None;
                 step.comment = None;
@@ -770,7 +995,11 @@ fn person(rng: &mut ChaCha8Rng, taken: &mut std::collections::HashSet<String>) -
     loop {
         let first = FIRST_NAMES.choose(rng).copied().unwrap_or("Alex");
         let last = LAST_NAMES.choose(rng).copied().unwrap_or("Doe");
-        let base = format!("{}.{}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
+        let base = format!(
+            "{}.{}",
+            first.to_lowercase(),
+            last.to_lowercase().replace('\'', "")
+        );
         let email = if taken.contains(&format!("{base}@{EMAIL_DOMAIN}")) {
             format!("{base}{}@{EMAIL_DOMAIN}", taken.len())
         } else {
@@ -782,10 +1011,19 @@ fn person(rng: &mut ChaCha8Rng, taken: &mut std::collections::HashSet<String>) -
     }
 }
 
-fn make_people(conn: &Connection, rng: &mut ChaCha8Rng, options: &SeedOptions, report: &mut SeedReport) -> Result<People> {
+fn make_people(
+    conn: &Connection,
+    rng: &mut ChaCha8Rng,
+    options: &SeedOptions,
+    report: &mut SeedReport,
+) -> Result<People> {
     let per_role = (options.workflows / 20_000).clamp(4, 60) as usize;
     let mut taken = std::collections::HashSet::from([DEMO_USER.to_owned()]);
-    let mut users: Vec<(String, String, Vec<Role>)> = vec![(DEMO_USER.to_owned(), "Dana Whitfield".to_owned(), DEMO_ROLES.to_vec())];
+    let mut users: Vec<(String, String, Vec<Role>)> = vec![(
+        DEMO_USER.to_owned(),
+        "Dana Whitfield".to_owned(),
+        DEMO_ROLES.to_vec(),
+    )];
     let mut deciders: HashMap<Role, Vec<String>> = HashMap::new();
     for role in Role::ALL {
         for _ in 0..per_role {
@@ -808,19 +1046,38 @@ fn make_people(conn: &Connection, rng: &mut ChaCha8Rng, options: &SeedOptions, r
         let (email, name) = person(rng, &mut taken);
         // A few engineers who request deployments also lead teams: separation
         // of duties has to hold for them too.
-        let roles = if i % 7 == 0 { vec![Role::TechnicalLead] } else { Vec::new() };
+        let roles = if i % 7 == 0 {
+            vec![Role::TechnicalLead]
+        } else {
+            Vec::new()
+        };
         if !roles.is_empty() {
-            deciders.entry(Role::TechnicalLead).or_default().push(email.clone());
+            deciders
+                .entry(Role::TechnicalLead)
+                .or_default()
+                .push(email.clone());
         }
         requesters.push(email.clone());
         users.push((email, name, roles));
     }
-    let reviewers = deciders.get(&Role::EthicsReviewer).cloned().unwrap_or_default();
+    let reviewers = deciders
+        .get(&Role::EthicsReviewer)
+        .cloned()
+        .unwrap_or_default();
     let now = crate::backend::local::rows::to_ms(options.anchor);
     let mut insert = conn.prepare_cached("INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, NULL, ?4)")?;
     for (email, name, roles) in &users {
-        insert.execute(rusqlite::params![email, name, crate::backend::local::rows::roles_to_text(roles), now])?;
+        insert.execute(rusqlite::params![
+            email,
+            name,
+            crate::backend::local::rows::roles_to_text(roles),
+            now
+        ])?;
     }
     report.users = users.len() as u64;
-    Ok(People { deciders, requesters, reviewers })
+    Ok(People {
+        deciders,
+        requesters,
+        reviewers,
+    })
 }

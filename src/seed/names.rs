@@ -4,16 +4,42 @@ use crate::domain::Category;
 
 pub const FIRST_NAMES: &[&str] = &[
     "Amara", "Ben", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Imani", "Jonas",
-    "Keiko", "Liam", "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Samir", "Tara",
-    "Uma", "Victor", "Wen", "Xavier", "Yara", "Zane", "Aisha", "Bruno", "Carmen", "Dev",
-    "Esther", "Felix", "Gita", "Hannah", "Ivan", "Julia", "Kofi", "Lena", "Marco", "Nadia",
+    "Keiko", "Liam", "Maya", "Nikhil", "Olga", "Pedro", "Quinn", "Rosa", "Samir", "Tara", "Uma",
+    "Victor", "Wen", "Xavier", "Yara", "Zane", "Aisha", "Bruno", "Carmen", "Dev", "Esther",
+    "Felix", "Gita", "Hannah", "Ivan", "Julia", "Kofi", "Lena", "Marco", "Nadia",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
-    "Okafor", "Lindqvist", "Tanaka", "Moreau", "Haddad", "Novak", "Castillo", "Singh",
-    "O'Brien", "Kowalski", "Mensah", "Rossi", "Nguyen", "Fischer", "Alvarez", "Kim",
-    "Petrov", "Dubois", "Sato", "Brennan", "Achebe", "Larsen", "Mehta", "Costa",
-    "Schmidt", "Yilmaz", "Kaur", "Walsh", "Ferreira", "Ito",
+    "Okafor",
+    "Lindqvist",
+    "Tanaka",
+    "Moreau",
+    "Haddad",
+    "Novak",
+    "Castillo",
+    "Singh",
+    "O'Brien",
+    "Kowalski",
+    "Mensah",
+    "Rossi",
+    "Nguyen",
+    "Fischer",
+    "Alvarez",
+    "Kim",
+    "Petrov",
+    "Dubois",
+    "Sato",
+    "Brennan",
+    "Achebe",
+    "Larsen",
+    "Mehta",
+    "Costa",
+    "Schmidt",
+    "Yilmaz",
+    "Kaur",
+    "Walsh",
+    "Ferreira",
+    "Ito",
 ];
 
 pub const EMAIL_DOMAIN: &str = "northwind.example";
@@ -46,49 +72,89 @@ pub const TEAMS: &[(&str, Category)] = &[
 pub fn agent_kinds(category: Category) -> &'static [&'static str] {
     match category {
         Category::HumanResources => &[
-            "Resume Screener", "Interview Scheduler", "Candidate Ranker", "Attrition Predictor",
-            "Benefits Assistant", "Onboarding Guide", "Performance Summariser", "Pay Equity Analyser",
+            "Resume Screener",
+            "Interview Scheduler",
+            "Candidate Ranker",
+            "Attrition Predictor",
+            "Benefits Assistant",
+            "Onboarding Guide",
+            "Performance Summariser",
+            "Pay Equity Analyser",
         ],
         Category::CustomerService => &[
-            "Support Triage Bot", "Refund Assistant", "Chat Concierge", "Complaint Classifier",
-            "Knowledge Base Answerer", "Escalation Router",
+            "Support Triage Bot",
+            "Refund Assistant",
+            "Chat Concierge",
+            "Complaint Classifier",
+            "Knowledge Base Answerer",
+            "Escalation Router",
         ],
         Category::Finance => &[
-            "Invoice Matcher", "Fraud Screener", "Credit Limit Advisor", "Expense Auditor",
-            "Cash Forecaster", "Loan Pre-qualifier",
+            "Invoice Matcher",
+            "Fraud Screener",
+            "Credit Limit Advisor",
+            "Expense Auditor",
+            "Cash Forecaster",
+            "Loan Pre-qualifier",
         ],
         Category::Healthcare => &[
-            "Triage Nurse Assistant", "Discharge Summariser", "Appointment Optimiser",
-            "Prior Authorisation Helper", "Symptom Checker",
+            "Triage Nurse Assistant",
+            "Discharge Summariser",
+            "Appointment Optimiser",
+            "Prior Authorisation Helper",
+            "Symptom Checker",
         ],
         Category::Legal => &[
-            "Contract Reviewer", "Clause Extractor", "eDiscovery Assistant", "Policy Q&A Bot",
+            "Contract Reviewer",
+            "Clause Extractor",
+            "eDiscovery Assistant",
+            "Policy Q&A Bot",
         ],
         Category::Marketing => &[
-            "Campaign Copywriter", "Audience Segmenter", "Social Listener", "Offer Personaliser",
+            "Campaign Copywriter",
+            "Audience Segmenter",
+            "Social Listener",
+            "Offer Personaliser",
         ],
         Category::Engineering => &[
-            "Code Review Assistant", "Incident Summariser", "Runbook Executor", "Test Generator",
+            "Code Review Assistant",
+            "Incident Summariser",
+            "Runbook Executor",
+            "Test Generator",
             "Dependency Auditor",
         ],
         Category::Operations => &[
-            "Demand Forecaster", "Route Planner", "Supplier Risk Monitor", "Inventory Reorderer",
+            "Demand Forecaster",
+            "Route Planner",
+            "Supplier Risk Monitor",
+            "Inventory Reorderer",
         ],
         Category::Research => &[
-            "Literature Reviewer", "Experiment Planner", "Survey Analyst", "Data Labeller",
+            "Literature Reviewer",
+            "Experiment Planner",
+            "Survey Analyst",
+            "Data Labeller",
         ],
     }
 }
 
 pub const CODE_NAMES: &[&str] = &[
-    "Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Falcon", "Garnet", "Harbor", "Iris",
-    "Juniper", "Kestrel", "Lumen", "Meridian", "Nimbus", "Onyx", "Pioneer", "Quartz",
-    "Raven", "Sierra", "Tundra", "Umber", "Vega", "Willow", "Zephyr",
+    "Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Falcon", "Garnet", "Harbor", "Iris", "Juniper",
+    "Kestrel", "Lumen", "Meridian", "Nimbus", "Onyx", "Pioneer", "Quartz", "Raven", "Sierra",
+    "Tundra", "Umber", "Vega", "Willow", "Zephyr",
 ];
 
 pub const EXTERNAL_TOOLS: &[&str] = &[
-    "web_search", "crm_api", "payments_gateway", "email_sender", "calendar_api",
-    "document_store", "slack_webhook", "maps_api", "sms_gateway", "ats_connector",
+    "web_search",
+    "crm_api",
+    "payments_gateway",
+    "email_sender",
+    "calendar_api",
+    "document_store",
+    "slack_webhook",
+    "maps_api",
+    "sms_gateway",
+    "ats_connector",
 ];
 
 pub const APPROVAL_COMMENTS: &[&str] = &[
@@ -129,7 +195,13 @@ pub const CONDITIONS: &[&str] = &[
 pub const AUDIT_GROUP_SETS: &[&[&str]] = &[
     &["women", "men", "non-binary"],
     &["under 40", "40 and over"],
-    &["Asian", "Black", "Hispanic or Latino", "White", "Two or more"],
+    &[
+        "Asian",
+        "Black",
+        "Hispanic or Latino",
+        "White",
+        "Two or more",
+    ],
     &["disability disclosed", "no disability disclosed"],
     &["veteran", "non-veteran"],
 ];
