@@ -282,20 +282,7 @@ type RawReview = (
 );
 
 fn raw_review(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawReview> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-        row.get(11)?,
-    ))
+    row.try_into()
 }
 
 fn parse_review(raw: RawReview) -> Result<EthicsReview> {
@@ -429,18 +416,7 @@ type RawAgent = (
 );
 
 fn raw_agent(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawAgent> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    row.try_into()
 }
 
 fn parse_agent(raw: RawAgent) -> Result<Agent> {
@@ -578,18 +554,7 @@ type RawDeployment = (
 );
 
 fn raw_deployment(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawDeployment> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    row.try_into()
 }
 
 fn parse_deployment(raw: RawDeployment) -> Result<DeploymentRequest> {

@@ -153,17 +153,7 @@ pub type RawWorkflowRow = (
 );
 
 pub fn raw_workflow_row(row: &Row<'_>) -> rusqlite::Result<RawWorkflowRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-    ))
+    row.try_into()
 }
 
 pub fn parse_workflow(raw: RawWorkflowRow) -> Result<Workflow> {
