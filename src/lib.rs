@@ -2,7 +2,9 @@
 
 pub mod backend;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod paths;
 pub mod seed;
 pub mod text;
+pub mod tui;

@@ -164,6 +164,14 @@ impl QueueCursor {
         }
     }
 
+    /// The position just before `item`: reading forward from here includes it.
+    pub fn just_before(item: &QueueItem, sort: QueueSort) -> QueueCursor {
+        QueueCursor {
+            workflow_id: String::new(),
+            ..QueueCursor::of(item, sort)
+        }
+    }
+
     /// An opaque text form for URLs and files.
     pub fn encode(&self) -> String {
         format!(
@@ -177,10 +185,9 @@ impl QueueCursor {
         let mut parts = text.splitn(3, '.');
         let urgency: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let waiting_since_ms: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let workflow_id = parts
-            .next()
-            .filter(|id| !id.is_empty() && id.len() <= 128)
-            .ok_or_else(bad)?;
+        // An empty id is allowed: it sorts before every row with the same
+        // key, which is how a window is reloaded from a row inclusive.
+        let workflow_id = parts.next().filter(|id| id.len() <= 128).ok_or_else(bad)?;
         if !(0..=2).contains(&urgency) {
             return Err(bad());
         }
@@ -278,7 +285,11 @@ mod tests {
         assert_eq!(QueueCursor::decode(&cursor.encode()), Ok(cursor.clone()));
         let json = serde_json::to_string(&cursor).unwrap();
         assert_eq!(serde_json::from_str::<QueueCursor>(&json).unwrap(), cursor);
-        for bad in ["", "1", "1.2", "x.2.wf", "1.y.wf", "9.2.wf", "1.2."] {
+        assert_eq!(
+            QueueCursor::decode("1.2.").map(|c| c.workflow_id),
+            Ok(String::new())
+        );
+        for bad in ["", "1", "1.2", "x.2.wf", "1.y.wf", "9.2.wf"] {
             assert!(QueueCursor::decode(bad).is_err(), "{bad}");
         }
     }

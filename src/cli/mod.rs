@@ -17,7 +17,11 @@ use crate::backend::{
 use crate::domain::bias::AuditSubmission;
 use crate::domain::deployment::{MAX_MANIFEST_BYTES, Manifest};
 use crate::domain::{DeploymentStatus, RiskTier, Role, Verdict};
+use crate::config::Config;
 use crate::seed::{self, SeedOptions};
+use crate::tui::app::AppConfig;
+use crate::tui::keymap::{Keymap, KeymapPatch};
+use crate::tui::theme::Theme;
 
 /// Exit codes scripts can rely on.
 pub mod exit {
@@ -34,8 +38,9 @@ pub mod exit {
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Without a command, the full-screen console opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Args)]
@@ -46,13 +51,19 @@ pub struct Global {
     /// Who you are: the email of a user in the store.
     #[arg(long, global = true, env = "GAVEL_USER", value_name = "EMAIL")]
     pub user: Option<String>,
+    /// The config file (default: config.toml in the user config directory).
+    #[arg(long, global = true, env = "GAVEL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The console's theme: default, light, high-contrast, colorblind, or your own.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fill a fresh store with a realistic generated organisation.
     Seed(SeedArgs),
-    /// Seed a temporary store and show its queue (the console arrives with the TUI).
+    /// Open the console on a fresh store filled with a generated organisation.
     Demo(DemoArgs),
     /// Your pending-approvals queue.
     Queue(QueueArgs),
@@ -259,9 +270,14 @@ impl From<BackendError> for Failure {
 
 type Outcome = Result<u8, Failure>;
 
+fn load_config(global: &Global) -> Result<Config, Failure> {
+    Config::load(global.config.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))
+}
+
 fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
-    let path = match &global.db {
-        Some(path) => path.clone(),
+    let config = load_config(global)?;
+    let path = match global.db.clone().or(config.db) {
+        Some(path) => path,
         None => crate::paths::default_db().ok_or_else(|| {
             Failure::BadInput("no home directory to keep the store in: pass --db PATH".into())
         })?,
@@ -270,7 +286,43 @@ fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
 }
 
 fn backend(global: &Global) -> Result<LocalBackend, Failure> {
-    Ok(LocalBackend::new(open_store(global)?, global.user.clone()))
+    let user = match &global.user {
+        Some(user) => Some(user.clone()),
+        None => load_config(global)?.user,
+    };
+    Ok(LocalBackend::new(open_store(global)?, user))
+}
+
+/// Theme, keymap and SLA for the console, from flags, config and NO_COLOR.
+fn console_config(global: &Global, location: String) -> Result<AppConfig, Failure> {
+    let config = load_config(global)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let theme = if no_color {
+        Theme::monochrome()
+    } else {
+        let name = global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| crate::config::DEFAULT_THEME.to_owned());
+        let user_themes = crate::paths::config_dir().map(|dir| dir.join("themes"));
+        Theme::load(&name, user_themes.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))?
+    };
+    let mut keymap = Keymap::default_keymap();
+    let patch: KeymapPatch = serde_json::to_value(&config.keymap)
+        .and_then(serde_json::from_value)
+        .map_err(|err| Failure::BadInput(format!("config keymap: {err}")))?;
+    keymap.patch(&patch).map_err(|err| Failure::BadInput(format!("config {err}")))?;
+    Ok(AppConfig {
+        theme,
+        keymap,
+        sla_days: config.sla_days(),
+        location,
+        sync_state: "saved locally".into(),
+    })
+}
+
+async fn console(backend: LocalBackend, global: &Global) -> Outcome {
+    let location = backend.location();
+    let config = console_config(global, location)?;
+    crate::tui::run(Arc::new(backend), config).await.map_err(Failure::Other)?;
+    Ok(exit::OK)
 }
 
 /// Reads a file (or stdin for `-`) of at most `limit` bytes as UTF-8.
@@ -334,9 +386,12 @@ pub fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Outcome {
     let global = &cli.global;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return console(backend(global)?, global).await;
+    };
+    match command {
         Command::Seed(args) => seed_command(global, &args),
-        Command::Demo(args) => demo(&args).await,
+        Command::Demo(args) => demo(global, &args).await,
         Command::Queue(args) => queue(&backend(global)?, &args).await,
         Command::Show { workflow_id, json } => show(&backend(global)?, &workflow_id, json).await,
         Command::Approve {
@@ -516,36 +571,16 @@ fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
     Ok(exit::OK)
 }
 
-async fn demo(args: &DemoArgs) -> Outcome {
+async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
     let path = dir.join("demo.db");
     let store = LocalStore::open(&path)?;
-    let options = SeedOptions {
-        workflows: args.workflows,
-        seed: args.seed,
-        anchor: today(),
-    };
+    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor: today() };
     seed::seed(&store, &options, &mut |_| {})?;
     let backend = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
-    let queue_args = QueueArgs {
-        role: None,
-        all: false,
-        risk: None,
-        team: None,
-        search: None,
-        sort: QueueSort::Age,
-        limit: 25,
-        cursor: None,
-        json: false,
-    };
-    let code = queue(&backend, &queue_args).await?;
-    println!();
-    println!("The demo store is {}; try:", path.display());
-    println!(
-        "  gavel --db {} --user {} queue",
-        path.display(),
-        seed::DEMO_USER
-    );
+    let code = console(backend, global).await?;
+    println!("The demo store is {}; open it again with:", path.display());
+    println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)
 }
 

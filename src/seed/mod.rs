@@ -294,7 +294,10 @@ impl Generator {
         // The latest request is the one still open; keep it recent, as real
         // queues are worked through within weeks.
         if let Some(last) = times.len().checked_sub(1) {
-            let recent = self.anchor() - Duration::minutes(self.rng.random_range(60..21 * 1440));
+            // Skewed towards the last few days, with a tail of overdue items.
+            let spread: f64 = self.rng.random_range(0.0..1.0);
+            let minutes = 60 + (spread * spread * 18.0 * 1440.0) as i64;
+            let recent = self.anchor() - Duration::minutes(minutes);
             let floor = if last > 0 {
                 times[last - 1] + Duration::hours(1)
             } else {

@@ -1,0 +1,99 @@
+//! `config.toml`: the user's defaults. Command-line flags and environment
+//! variables win over it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// SLA in days when the config names none.
+pub const DEFAULT_SLA_DAYS: u32 = 3;
+pub const DEFAULT_THEME: &str = "default";
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Your email, as the store knows you.
+    pub user: Option<String>,
+    /// The embedded store.
+    pub db: Option<PathBuf>,
+    /// A built-in theme or one in the config directory's `themes/`.
+    pub theme: Option<String>,
+    /// Queue items waiting longer than this many days are flagged.
+    pub sla_days: Option<u32>,
+    /// Per mode, key -> action; patches the default keymap.
+    #[serde(default)]
+    pub keymap: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    pub fn default_path() -> Option<PathBuf> {
+        crate::paths::config_dir().map(|dir| dir.join("config.toml"))
+    }
+
+    /// Reads `explicit` (which must exist), else the default file if present.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(path) => path.to_owned(),
+            None => match Config::default_path() {
+                Some(path) if path.exists() => path,
+                _ => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&path.display().to_string(), &text)
+    }
+
+    pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|err| {
+            let line = err.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                message: match line {
+                    Some(line) => format!("line {line}: {}", err.message()),
+                    None => err.message().to_owned(),
+                },
+            }
+        })
+    }
+
+    pub fn sla_days(&self) -> u32 {
+        self.sla_days.unwrap_or(DEFAULT_SLA_DAYS).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_parses() {
+        let config = Config::parse(
+            "c.toml",
+            "user = \"a@example.com\"\ndb = \"/tmp/g.db\"\ntheme = \"light\"\nsla_days = 5\n[keymap.queue]\n\"y\" = \"approve\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.user.as_deref(), Some("a@example.com"));
+        assert_eq!(config.sla_days(), 5);
+        assert_eq!(config.keymap["queue"]["y"], "approve");
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_line() {
+        let err = Config::parse("c.toml", "user = \"a\"\nsla_dayz = 3\n").unwrap_err();
+        assert!(err.to_string().starts_with("config c.toml: line 2"), "{err}");
+        assert_eq!(Config::default().sla_days(), DEFAULT_SLA_DAYS);
+        assert!(Config::load(Some(Path::new("/no/such/config.toml"))).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Everything a key can ask the console to do. Keymaps name these in
+//! snake_case; the help overlay, the footer and the palette list them.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Quit,
+    Help,
+    Palette,
+    NextTab,
+    PreviousTab,
+    Suspend,
+    Redraw,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    Open,
+    Back,
+    Approve,
+    Reject,
+    Search,
+    FilterTeam,
+    ToggleSort,
+    ToggleMine,
+    CycleRole,
+    CycleRisk,
+    CycleStatus,
+    ClearFilters,
+    TogglePreview,
+    Refresh,
+    Confirm,
+    Cancel,
+    /// Unbinds a key in a user keymap.
+    None,
+}
+
+impl Action {
+    /// Actions the palette offers, with what they do.
+    pub const DESCRIBED: [(Action, &'static str); 27] = [
+        (Action::Quit, "quit Gavel"),
+        (Action::Help, "show the keys of this screen"),
+        (Action::Palette, "run any action by name"),
+        (Action::NextTab, "go to the next tab"),
+        (Action::PreviousTab, "go to the previous tab"),
+        (Action::Suspend, "suspend to the shell (fg to return)"),
+        (Action::Redraw, "redraw the screen"),
+        (Action::Down, "move down"),
+        (Action::Up, "move up"),
+        (Action::PageDown, "move down a page"),
+        (Action::PageUp, "move up a page"),
+        (Action::First, "jump to the first item"),
+        (Action::Last, "jump to the last item"),
+        (Action::Open, "open the selected workflow"),
+        (Action::Back, "go back to the queue"),
+        (Action::Approve, "approve the current step"),
+        (Action::Reject, "reject the current step (needs a comment)"),
+        (Action::Search, "search agent names and teams"),
+        (Action::FilterTeam, "show one team only"),
+        (Action::ToggleSort, "sort by age or by risk"),
+        (Action::ToggleMine, "switch between my queue and every workflow"),
+        (Action::CycleRole, "show one of my roles at a time"),
+        (Action::CycleRisk, "filter by risk tier"),
+        (Action::CycleStatus, "filter by workflow status"),
+        (Action::ClearFilters, "clear every filter"),
+        (Action::TogglePreview, "show or hide the preview pane"),
+        (Action::Refresh, "reload from the backend"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Help => "help",
+            Action::Palette => "palette",
+            Action::NextTab => "next_tab",
+            Action::PreviousTab => "previous_tab",
+            Action::Suspend => "suspend",
+            Action::Redraw => "redraw",
+            Action::Down => "down",
+            Action::Up => "up",
+            Action::PageDown => "page_down",
+            Action::PageUp => "page_up",
+            Action::First => "first",
+            Action::Last => "last",
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Search => "search",
+            Action::FilterTeam => "filter_team",
+            Action::ToggleSort => "toggle_sort",
+            Action::ToggleMine => "toggle_mine",
+            Action::CycleRole => "cycle_role",
+            Action::CycleRisk => "cycle_risk",
+            Action::CycleStatus => "cycle_status",
+            Action::ClearFilters => "clear_filters",
+            Action::TogglePreview => "toggle_preview",
+            Action::Refresh => "refresh",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+            Action::None => "none",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        Action::DESCRIBED
+            .iter()
+            .find(|(action, _)| *action == self)
+            .map_or(match self {
+                Action::Confirm => "confirm",
+                Action::Cancel => "cancel",
+                _ => "",
+            }, |(_, text)| text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_keymap_spelling() {
+        for (action, _) in Action::DESCRIBED {
+            let parsed: Action = serde_json::from_value(serde_json::Value::from(action.name())).unwrap();
+            assert_eq!(parsed, action);
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! The console's state and how it changes: keys and backend answers in,
+//! commands for the worker out. Drawing reads the state and changes nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::action::Action;
+use super::command::{Command, Message};
+use super::keymap::{Keymap, Mode};
+use super::screens::queue::{QueueScreen, Requests};
+use super::screens::queue_view::{self, QueueContext};
+use super::screens::workflow::WorkflowScreen;
+use super::theme::{Role, Theme};
+use super::widgets::chrome::{self, Level};
+use super::widgets::decide::DecideDialog;
+use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
+use crate::backend::User;
+use crate::domain::{Verdict, Workflow};
+
+/// Smallest terminal the console draws in.
+pub const MIN_WIDTH: u16 = 20;
+pub const MIN_HEIGHT: u16 = 6;
+const SPINNER: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
+const PREVIEW_CACHE: usize = 256;
+
+pub struct AppConfig {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub sla_days: u32,
+    /// Where the data lives, for the status line.
+    pub location: String,
+    /// How the backend is doing ("saved locally", "synced 2 min ago").
+    pub sync_state: String,
+}
+
+pub enum Overlay {
+    Help(HelpOverlay),
+    Palette(Palette),
+    Prompt(Prompt),
+    Decide(Box<DecideDialog>),
+}
+
+pub struct App {
+    pub config: AppConfig,
+    pub me: Option<User>,
+    pub queue: QueueScreen,
+    pub detail: Option<WorkflowScreen>,
+    pub overlay: Option<Overlay>,
+    previews: HashMap<String, Workflow>,
+    status: Option<(Level, String)>,
+    requests: Requests,
+    pub now: DateTime<Utc>,
+    spinner: usize,
+    size: (u16, u16),
+    pub quit: bool,
+    pub suspend: bool,
+    pub redraw: bool,
+}
+
+/// Footer hints per screen, in order of importance.
+const QUEUE_HINTS: [Action; 10] = [
+    Action::Open,
+    Action::Approve,
+    Action::Reject,
+    Action::Search,
+    Action::ToggleMine,
+    Action::ToggleSort,
+    Action::CycleRisk,
+    Action::Help,
+    Action::Palette,
+    Action::Quit,
+];
+const WORKFLOW_HINTS: [Action; 6] = [Action::Back, Action::Approve, Action::Reject, Action::Refresh, Action::Help, Action::Quit];
+const OVERLAY_HINTS: [Action; 2] = [Action::Confirm, Action::Cancel];
+
+impl App {
+    /// A new console and the commands that fill it.
+    pub fn new(config: AppConfig, now: DateTime<Utc>) -> (App, Vec<Command>) {
+        let app = App {
+            config,
+            me: None,
+            queue: QueueScreen::default(),
+            detail: None,
+            overlay: None,
+            previews: HashMap::new(),
+            status: None,
+            requests: Requests::default(),
+            now,
+            spinner: 0,
+            size: (80, 24),
+            quit: false,
+            suspend: false,
+            redraw: false,
+        };
+        (app, vec![Command::LoadMe])
+    }
+
+    /// The mode keys are read in.
+    pub fn mode(&self) -> Mode {
+        match (&self.overlay, &self.detail) {
+            (Some(Overlay::Decide(_)), _) => Mode::Dialog,
+            (Some(Overlay::Prompt(_)), _) => Mode::Prompt,
+            (Some(Overlay::Help(_) | Overlay::Palette(_)), _) => Mode::Overlay,
+            (None, Some(_)) => Mode::Workflow,
+            (None, None) => Mode::Queue,
+        }
+    }
+
+    /// The screen mode under any overlay.
+    fn screen_mode(&self) -> Mode {
+        if self.detail.is_some() { Mode::Workflow } else { Mode::Queue }
+    }
+
+    /// Whether something is in flight (the spinner turns).
+    pub fn is_busy(&self) -> bool {
+        self.me.is_none()
+            || self.queue.loading.is_some()
+            || self.detail.as_ref().is_some_and(|detail| detail.detail.is_none() && detail.error.is_none())
+            || matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.submitting || dialog.workflow.is_none())
+    }
+
+    /// Advances the spinner; true when that changes the screen.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
+        let minute_changed = now.timestamp() / 60 != self.now.timestamp() / 60;
+        self.now = now;
+        if self.is_busy() {
+            self.spinner = (self.spinner + 1) % SPINNER.len();
+            return true;
+        }
+        minute_changed
+    }
+
+    fn spinner(&self) -> char {
+        SPINNER[self.spinner]
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+        let (_, main, _, _) = frame_areas(Rect::new(0, 0, width, height));
+        let (_, list, _) = queue_view::split(&self.queue, main);
+        self.queue.set_page_height(queue_view::page_height(list));
+    }
+
+    fn set_status(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some((level, text.into()));
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let mode = self.mode();
+        let action = self.config.keymap.action(mode, &key);
+        match (&mut self.overlay, action) {
+            (Some(Overlay::Decide(dialog)), None) => {
+                if !dialog.submitting {
+                    dialog.comment.input(key);
+                    dialog.error = None;
+                }
+                Vec::new()
+            }
+            (Some(Overlay::Prompt(prompt)), None) => {
+                edit_line(&mut prompt.text, &key);
+                Vec::new()
+            }
+            (Some(Overlay::Help(help)), None) => {
+                edit_line(&mut help.filter, &key);
+                Vec::new()
+            }
+            (Some(Overlay::Palette(palette)), None) => {
+                if edit_line(&mut palette.input, &key) {
+                    palette.selected = 0;
+                }
+                Vec::new()
+            }
+            (_, Some(action)) => self.on_action(action),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Command> {
+        match &mut self.overlay {
+            Some(Overlay::Decide(dialog)) if !dialog.submitting => {
+                dialog.comment.insert_str(text);
+            }
+            Some(Overlay::Prompt(prompt)) => {
+                prompt.text.extend(text.chars().filter(|c| !c.is_control()).take(200 - prompt.text.len().min(200)));
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Command> {
+        if self.overlay.is_some() {
+            return Vec::new();
+        }
+        match event.kind {
+            MouseEventKind::ScrollDown => (0..3).flat_map(|_| self.on_action(Action::Down)).collect(),
+            MouseEventKind::ScrollUp => (0..3).flat_map(|_| self.on_action(Action::Up)).collect(),
+            MouseEventKind::Down(MouseButton::Left) if self.detail.is_none() => {
+                let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
+                let (_, list, _) = queue_view::split(&self.queue, main);
+                // The first line of the list holds the column titles.
+                let first_row = list.y + 1;
+                if event.column >= list.x && event.column < list.right() && event.row >= first_row && event.row < list.bottom() {
+                    let commands = self.queue.click((event.row - first_row) as usize, &mut self.requests);
+                    return commands.into_iter().chain(self.preview_selected()).collect();
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Loads the selected workflow for the preview, unless it is cached.
+    fn preview_selected(&mut self) -> Vec<Command> {
+        match self.queue.selected_item() {
+            Some(item) if !self.previews.get(&item.workflow_id).is_some_and(|wf| wf.version == item.version) => {
+                vec![Command::LoadWorkflow { workflow_id: item.workflow_id.clone() }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Suspend => {
+                self.suspend = true;
+                Vec::new()
+            }
+            Action::Redraw => {
+                self.redraw = true;
+                Vec::new()
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help(HelpOverlay { mode: self.screen_mode(), filter: String::new() }));
+                Vec::new()
+            }
+            Action::Palette => {
+                self.overlay = Some(Overlay::Palette(Palette { input: String::new(), selected: 0 }));
+                Vec::new()
+            }
+            Action::Confirm | Action::Cancel | Action::Down | Action::Up if self.overlay.is_some() => self.on_overlay_action(action),
+            Action::NextTab | Action::PreviousTab | Action::None => Vec::new(),
+            Action::Approve | Action::Reject => self.open_decide(if action == Action::Approve { Verdict::Approve } else { Verdict::Reject }),
+            Action::Search | Action::FilterTeam if self.detail.is_none() => {
+                let (kind, text) = match action {
+                    Action::Search => (PromptKind::Search, self.queue.search.clone()),
+                    _ => (PromptKind::Team, self.queue.team.clone()),
+                };
+                self.overlay = Some(Overlay::Prompt(Prompt { kind, text: text.unwrap_or_default() }));
+                Vec::new()
+            }
+            Action::Open if self.detail.is_none() => {
+                let Some(item) = self.queue.selected_item() else { return Vec::new() };
+                let (screen, command) = WorkflowScreen::open(item.workflow_id.clone(), item.agent_name.clone(), &mut self.requests);
+                self.detail = Some(screen);
+                vec![command]
+            }
+            Action::Back => {
+                self.detail = None;
+                Vec::new()
+            }
+            _ => match &mut self.detail {
+                Some(detail) => {
+                    let page = self.size.1.saturating_sub(4);
+                    detail.on_action(action, page, &mut self.requests)
+                }
+                None => {
+                    let mut commands = self.queue.on_action(action, &mut self.requests);
+                    commands.extend(self.preview_selected());
+                    commands
+                }
+            },
+        }
+    }
+
+    fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
+        let Some(overlay) = self.overlay.take() else { return Vec::new() };
+        match (overlay, action) {
+            (Overlay::Decide(mut dialog), Action::Confirm) => {
+                if dialog.submitting {
+                    self.overlay = Some(Overlay::Decide(dialog));
+                    return Vec::new();
+                }
+                match dialog.decision() {
+                    Ok(decision) => {
+                        dialog.submitting = true;
+                        dialog.error = None;
+                        self.overlay = Some(Overlay::Decide(dialog));
+                        vec![Command::Decide { decision }]
+                    }
+                    Err(problem) => {
+                        dialog.error = Some(problem);
+                        self.overlay = Some(Overlay::Decide(dialog));
+                        Vec::new()
+                    }
+                }
+            }
+            (Overlay::Decide(dialog), _) if dialog.submitting => {
+                // The answer is on its way; closing now would hide it.
+                self.overlay = Some(Overlay::Decide(dialog));
+                Vec::new()
+            }
+            (Overlay::Prompt(prompt), Action::Confirm) => {
+                let text = prompt.text.trim().to_owned();
+                let value = (!text.is_empty()).then_some(text);
+                match prompt.kind {
+                    PromptKind::Search => self.queue.search = value,
+                    PromptKind::Team => self.queue.team = value,
+                }
+                self.queue.reload(&mut self.requests)
+            }
+            (Overlay::Palette(palette), Action::Confirm) => palette.chosen().map(|chosen| self.on_action(chosen)).unwrap_or_default(),
+            (Overlay::Palette(mut palette), Action::Down) => {
+                palette.selected = (palette.selected + 1).min(palette.matches().len().saturating_sub(1));
+                self.overlay = Some(Overlay::Palette(palette));
+                Vec::new()
+            }
+            (Overlay::Palette(mut palette), Action::Up) => {
+                palette.selected = palette.selected.saturating_sub(1);
+                self.overlay = Some(Overlay::Palette(palette));
+                Vec::new()
+            }
+            (overlay @ (Overlay::Help(_) | Overlay::Prompt(_)), Action::Down | Action::Up) => {
+                self.overlay = Some(overlay);
+                Vec::new()
+            }
+            // Cancel, or confirm on help: close.
+            _ => Vec::new(),
+        }
+    }
+
+    fn open_decide(&mut self, verdict: Verdict) -> Vec<Command> {
+        let (workflow_id, agent_name, from_detail) = match &self.detail {
+            Some(detail) => (detail.workflow_id.clone(), detail.agent_name.clone(), true),
+            None => match self.queue.selected_item() {
+                Some(item) => (item.workflow_id.clone(), item.agent_name.clone(), false),
+                None => return Vec::new(),
+            },
+        };
+        let known = match &self.detail {
+            Some(detail) => detail.detail.as_ref().map(|detail| detail.workflow.clone()),
+            None => self.previews.get(&workflow_id).cloned(),
+        };
+        let command = Command::LoadWorkflow { workflow_id: workflow_id.clone() };
+        self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(workflow_id, agent_name, verdict, known, from_detail))));
+        // Always re-read: the dialog must show what will really happen.
+        vec![command]
+    }
+
+    pub fn on_message(&mut self, message: Message) -> Vec<Command> {
+        match message {
+            Message::Me(Ok(user)) => {
+                self.queue.roles = user.roles.clone();
+                self.me = Some(user);
+                self.queue.reload(&mut self.requests)
+            }
+            Message::Me(Err(error)) => {
+                self.set_status(Level::Error, format!("cannot tell who you are: {error}"));
+                self.queue.error = Some(error);
+                Vec::new()
+            }
+            Message::Queue { request, placement, result } => {
+                if let Err(error) = &result {
+                    self.set_status(Level::Error, format!("queue: {error}"));
+                }
+                let mut commands = self.queue.on_page(request, placement, result, &mut self.requests);
+                commands.extend(self.preview_selected());
+                commands
+            }
+            Message::Count { request, result } => {
+                self.queue.on_count(request, result);
+                Vec::new()
+            }
+            Message::Workflow { workflow_id, result } => {
+                match result {
+                    Ok(workflow) => {
+                        if let Some(Overlay::Decide(dialog)) = &mut self.overlay
+                            && dialog.workflow_id == workflow_id
+                            && !dialog.submitting
+                        {
+                            dialog.workflow = Some(workflow.clone());
+                        }
+                        if self.previews.len() >= PREVIEW_CACHE {
+                            self.previews.clear();
+                        }
+                        self.previews.insert(workflow_id, workflow);
+                    }
+                    Err(error) => {
+                        if let Some(Overlay::Decide(dialog)) = &mut self.overlay
+                            && dialog.workflow_id == workflow_id
+                        {
+                            dialog.error = Some(error.clone());
+                        }
+                        self.set_status(Level::Error, format!("{workflow_id}: {error}"));
+                    }
+                }
+                Vec::new()
+            }
+            Message::Detail { request, result } => {
+                if let Some(detail) = &mut self.detail {
+                    detail.on_detail(request, result);
+                }
+                Vec::new()
+            }
+            Message::Decided { decision, result } => self.on_decided(decision, result),
+        }
+    }
+
+    fn on_decided(&mut self, decision: crate::backend::Decision, result: Result<Workflow, String>) -> Vec<Command> {
+        let dialog_matches = matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.idempotency_key == decision.idempotency_key);
+        match result {
+            Ok(workflow) => {
+                let verb = match decision.verdict {
+                    Verdict::Approve => "Approved",
+                    Verdict::Reject => "Rejected",
+                };
+                let step = workflow.steps.iter().find(|step| step.step_id == decision.step_id);
+                let next = match workflow.current_step() {
+                    Some(step) => format!("now waiting on a {}", step.role.label()),
+                    None => format!("the workflow is {}", workflow.status.as_str().replace('_', " ")),
+                };
+                self.set_status(
+                    Level::Info,
+                    format!("{verb} step {} ({}) of {}; {next}.", decision.step_id, step.map_or("?", |s| s.role.label()), workflow.workflow_id),
+                );
+                if dialog_matches {
+                    self.overlay = None;
+                }
+                self.previews.insert(workflow.workflow_id.clone(), workflow.clone());
+                self.detail = None;
+                self.queue.remove(&workflow.workflow_id);
+                let mut commands = self.queue.refresh(&mut self.requests);
+                commands.extend(self.preview_selected());
+                commands
+            }
+            Err(error) => {
+                self.set_status(Level::Error, format!("not decided: {error}"));
+                if let Some(Overlay::Decide(dialog)) = &mut self.overlay
+                    && dialog_matches
+                {
+                    dialog.submitting = false;
+                    dialog.error = Some(error);
+                    // A new attempt after a refusal is a new decision.
+                    dialog.idempotency_key = crate::backend::Decision::new_key();
+                }
+                // The workflow may have moved on: show its real state.
+                let mut commands = vec![Command::LoadWorkflow { workflow_id: decision.workflow_id.clone() }];
+                if let Some(detail) = &mut self.detail {
+                    commands.push(detail.reload(&mut self.requests));
+                }
+                commands
+            }
+        }
+    }
+
+    fn status_left(&self) -> String {
+        let who = match &self.me {
+            Some(user) => {
+                let roles: Vec<&str> = user.roles.iter().map(|role| role.label()).collect();
+                format!("{} ({})", user.email, roles.join(", "))
+            }
+            None => "signing in…".to_owned(),
+        };
+        format!("{who} · {} · {}", self.config.location, self.config.sync_state)
+    }
+
+    pub fn draw(&self, frame: &mut Frame) {
+        let area = frame.area();
+        let theme = &self.config.theme;
+        frame.render_widget(Paragraph::new("").style(theme.style(Role::Base)), area);
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let text = format!("terminal too small: {}x{} (need {MIN_WIDTH}x{MIN_HEIGHT})", area.width, area.height);
+            frame.render_widget(Paragraph::new(Line::styled(text, theme.style(Role::Warn))).wrap(ratatui::widgets::Wrap { trim: true }), area);
+            return;
+        }
+        let (tabs, main, footer, status) = frame_areas(area);
+        chrome::tabs(frame, tabs, 0, theme);
+        match &self.detail {
+            Some(detail) => detail.render(frame, main, theme, self.now, self.spinner()),
+            None => {
+                let context = QueueContext {
+                    theme,
+                    now: self.now,
+                    sla_days: self.config.sla_days,
+                    spinner: self.spinner(),
+                    preview: self.queue.selected_item().and_then(|item| self.previews.get(&item.workflow_id)),
+                };
+                queue_view::render(&self.queue, frame, main, &context);
+            }
+        }
+        let (mode, hints): (Mode, &[Action]) = match self.mode() {
+            Mode::Workflow => (Mode::Workflow, &WORKFLOW_HINTS),
+            Mode::Queue | Mode::Global => (Mode::Queue, &QUEUE_HINTS),
+            other => (other, &OVERLAY_HINTS),
+        };
+        chrome::footer(frame, footer, &self.config.keymap, mode, hints, theme);
+        chrome::status(frame, status, &self.status_left(), self.status.as_ref().map(|(level, text)| (level, text.as_str())), theme);
+        match &self.overlay {
+            Some(Overlay::Help(help)) => help.render(frame, main, &self.config.keymap, theme),
+            Some(Overlay::Palette(palette)) => palette.render(frame, main, &self.config.keymap, self.screen_mode(), theme),
+            Some(Overlay::Prompt(prompt)) => prompt.render(frame, footer, theme),
+            Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
+            None => {}
+        }
+    }
+}
+
+/// Tabs, main area, footer and status line.
+fn frame_areas(area: Rect) -> (Rect, Rect, Rect, Rect) {
+    let [tabs, main, footer, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    (tabs, main, footer, status)
+}

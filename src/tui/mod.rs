@@ -1,0 +1,148 @@
+//! The full-screen console: terminal lifecycle, the event loop, screens.
+//!
+//! Nothing here awaits the backend: screens return `Command`s, the worker
+//! runs them, and answers come back as `Message`s through one channel.
+
+pub mod action;
+pub mod app;
+pub mod command;
+pub mod keymap;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+pub mod widgets;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use ratatui::crossterm::event::{self as terminal_event, Event, KeyEventKind};
+use tokio::sync::mpsc;
+
+use self::app::{App, AppConfig};
+use self::command::Command;
+use self::worker::Worker;
+use crate::backend::GovernanceBackend;
+
+/// How often the spinner turns while something loads.
+const BUSY_TICK: Duration = Duration::from_millis(100);
+/// How often ages are refreshed when nothing else happens.
+const IDLE_TICK: Duration = Duration::from_secs(30);
+/// The most queued input events handled before drawing again.
+const MAX_BURST: usize = 512;
+
+/// Runs the console until the user quits or a signal ends it.
+pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> color_eyre::Result<()> {
+    let (mut terminal, _guard) = terminal::enter()?;
+    let (answers, mut messages) = mpsc::unbounded_channel();
+    let mut worker = Worker::new(backend, answers);
+    let (mut app, initial) = App::new(config, Utc::now());
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
+    initial.into_iter().for_each(|command| worker.submit(command));
+
+    let mut events = spawn_input();
+    #[cfg(unix)]
+    let (mut terminate, mut hangup) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?)
+    };
+    let mut dirty = true;
+    loop {
+        if app.redraw {
+            terminal.clear()?;
+            app.redraw = false;
+            dirty = true;
+        }
+        if dirty {
+            terminal.draw(|frame| app.draw(frame))?;
+            dirty = false;
+        }
+        let tick = if app.is_busy() { BUSY_TICK } else { IDLE_TICK };
+        let mut commands: Vec<Command> = Vec::new();
+        #[cfg(unix)]
+        let signalled = async {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = hangup.recv() => {},
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(Ok(event)) => {
+                    dirty |= handle_event(&mut app, event, &mut commands);
+                    // Take everything already waiting before drawing, so a
+                    // burst of resizes or keys costs one frame.
+                    for _ in 0..MAX_BURST {
+                        match events.try_recv() {
+                            Ok(Ok(event)) => dirty |= handle_event(&mut app, event, &mut commands),
+                            Ok(Err(err)) => return Err(err.into()),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Some(Err(err)) => return Err(err.into()),
+                None => break,
+            },
+            Some(message) = messages.recv() => {
+                commands.extend(app.on_message(message));
+                while let Ok(message) = messages.try_recv() {
+                    commands.extend(app.on_message(message));
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep(tick) => dirty |= app.tick(Utc::now()),
+            _ = signalled => app.quit = true,
+        }
+        commands.into_iter().for_each(|command| worker.submit(command));
+        if app.quit {
+            break;
+        }
+        if app.suspend {
+            app.suspend = false;
+            terminal::suspend(&mut terminal)?;
+            dirty = true;
+        }
+    }
+    terminal::restore();
+    Ok(())
+}
+
+/// Reads terminal input on its own thread. crossterm's blocking reader is
+/// the dependable one; the channel lets the loop take a whole burst at once.
+fn spawn_input() -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        loop {
+            let event = match terminal_event::poll(Duration::from_millis(250)) {
+                Ok(true) => terminal_event::read(),
+                Ok(false) if sender.is_closed() => return,
+                Ok(false) => continue,
+                Err(err) => Err(err),
+            };
+            let failed = event.is_err();
+            if sender.send(event).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// Feeds one terminal event to the app; true when the screen must redraw.
+fn handle_event(app: &mut App, event: Event, commands: &mut Vec<Command>) -> bool {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => commands.extend(app.on_key(key)),
+        Event::Paste(text) => commands.extend(app.on_paste(&text)),
+        Event::Mouse(mouse) => commands.extend(app.on_mouse(mouse)),
+        Event::Resize(width, height) => {
+            app.resize(width, height);
+            app.redraw = true;
+        }
+        _ => return false,
+    }
+    true
+}

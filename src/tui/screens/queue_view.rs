@@ -1,0 +1,260 @@
+//! Drawing the queue: header, the visible rows, and the preview pane.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::queue::QueueScreen;
+use super::step_line;
+use crate::backend::{QueueItem, QueueSort};
+use crate::domain::{RiskTier, Workflow, WorkflowStatus};
+use crate::text::{humanize_age, sanitize};
+use crate::tui::theme::{Role, Theme};
+
+/// What the queue view needs besides the screen's own state.
+pub struct QueueContext<'a> {
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+    pub sla_days: u32,
+    pub spinner: char,
+    /// The selected workflow, when loaded.
+    pub preview: Option<&'a Workflow>,
+}
+
+/// Where the list and the preview go for a main area of this size.
+pub fn split(screen: &QueueScreen, area: Rect) -> (Rect, Rect, Option<Rect>) {
+    let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    if !screen.show_preview {
+        return (header, body, None);
+    }
+    if body.width >= 110 {
+        let [list, preview] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        return (header, list, Some(preview));
+    }
+    if body.height >= 22 {
+        let [list, preview] = Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+        return (header, list, Some(preview));
+    }
+    (header, body, None)
+}
+
+/// Rows of the table that fit in `list` (one line goes to the column titles).
+pub fn page_height(list: Rect) -> usize {
+    list.height.saturating_sub(1).max(1) as usize
+}
+
+pub fn render(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
+    let (header, list, preview) = split(screen, area);
+    render_header(screen, frame, header, context);
+    render_list(screen, frame, list, context);
+    if let Some(preview) = preview {
+        render_preview(screen, frame, preview, context);
+    }
+}
+
+fn describe_filters(screen: &QueueScreen) -> String {
+    let mut parts = Vec::new();
+    let scope = match (screen.mine && screen.status == WorkflowStatus::InProgress, screen.role) {
+        (true, Some(role)) => format!("waiting on me as {}", role.label()),
+        (true, None) => "waiting on my roles".to_owned(),
+        (false, _) => format!("every {} workflow", screen.status.as_str().replace('_', "-")),
+    };
+    parts.push(scope);
+    parts.push(match screen.sort {
+        QueueSort::Age => "longest waiting first".into(),
+        QueueSort::Risk => "highest risk first".into(),
+    });
+    if let Some(risk) = screen.risk {
+        parts.push(format!("risk {risk}"));
+    }
+    if let Some(team) = &screen.team {
+        parts.push(format!("team {}", sanitize(team)));
+    }
+    if let Some(search) = &screen.search {
+        parts.push(format!("matching \"{}\"", sanitize(search)));
+    }
+    parts.join(" · ")
+}
+
+fn render_header(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
+    let theme = context.theme;
+    let count = match (screen.count, screen.position()) {
+        (_, Some((at, count))) => format!("{} of {}", thousands(at), thousands(count)),
+        (Some(count), None) => format!("{} items", thousands(count)),
+        (None, None) => format!("{} counting", context.spinner),
+    };
+    let mut spans = vec![
+        Span::styled(" Queue ", theme.style(Role::Title)),
+        Span::styled(format!("{count} "), theme.style(Role::Accent)),
+        Span::styled(describe_filters(screen), theme.style(Role::Muted)),
+    ];
+    if screen.loading.is_some() && screen.loaded_once {
+        spans.push(Span::styled(format!(" {}", context.spinner), theme.style(Role::Info)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Which optional columns fit: narrow terminals keep what matters most
+/// (the agent and how long it has waited).
+struct Columns {
+    team: bool,
+    policy: bool,
+    step: bool,
+    risk: bool,
+}
+
+fn columns(width: u16) -> Columns {
+    Columns {
+        team: width >= 70,
+        policy: width >= 100,
+        step: width >= 50,
+        risk: width >= 36,
+    }
+}
+
+fn age_cell(item: &QueueItem, context: &QueueContext<'_>) -> Cell<'static> {
+    let days = (context.now - item.waiting_since).num_days();
+    let sla = i64::from(context.sla_days);
+    let text = humanize_age(item.waiting_since, context.now);
+    let in_progress = item.status == WorkflowStatus::InProgress;
+    let (text, role) = match days {
+        d if in_progress && d >= 2 * sla => (format!("{text} !!"), Role::Danger),
+        d if in_progress && d >= sla => (format!("{text} !"), Role::Warn),
+        _ => (text, Role::Base),
+    };
+    Cell::from(Span::styled(text, context.theme.style(role)))
+}
+
+fn risk_cell(tier: RiskTier, theme: &Theme) -> Cell<'static> {
+    let role = match tier {
+        RiskTier::High => Role::Danger,
+        RiskTier::Medium => Role::Warn,
+        RiskTier::Low => Role::Muted,
+    };
+    Cell::from(Span::styled(tier.as_str(), theme.style(role)))
+}
+
+fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
+    let theme = context.theme;
+    if screen.rows.is_empty() {
+        let (text, role) = match (&screen.error, screen.loading.is_some()) {
+            (Some(error), _) => (format!("Could not load the queue: {}  (ctrl-r retries)", sanitize(error)), Role::Danger),
+            (None, true) => (format!("{} Loading…", context.spinner), Role::Info),
+            (None, false) if screen.mine => ("Nothing is waiting on you. (m shows every workflow, c clears filters)".to_owned(), Role::Muted),
+            (None, false) => ("No workflow matches these filters. (c clears them)".to_owned(), Role::Muted),
+        };
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.style(role))).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let shown = columns(area.width);
+    let mut titles = vec!["Agent"];
+    let mut widths = vec![Constraint::Fill(3)];
+    for (on, title, width) in [
+        (shown.team, "Team", Constraint::Fill(2)),
+        (shown.policy, "Policy", Constraint::Fill(2)),
+        (shown.step, "Step", Constraint::Length(22)),
+        (shown.risk, "Risk", Constraint::Length(6)),
+    ] {
+        if on {
+            titles.push(title);
+            widths.push(width);
+        }
+    }
+    titles.push("Waiting");
+    widths.push(Constraint::Length(10));
+    let height = page_height(area);
+    let visible = screen.rows.iter().skip(screen.offset).take(height);
+    let rows: Vec<Row> = visible
+        .map(|item| {
+            let mut cells = vec![Cell::from(sanitize(&item.agent_name).into_owned())];
+            if shown.team {
+                cells.push(Cell::from(sanitize(&item.team).into_owned()));
+            }
+            if shown.policy {
+                cells.push(Cell::from(sanitize(&item.triggered_by_policy).into_owned()));
+            }
+            if shown.step {
+                let step = item.current_step.map_or_else(
+                    || item.status.as_str().to_owned(),
+                    |step| format!("{}/{} {}", step.step_id, item.step_count, step.role.label()),
+                );
+                cells.push(Cell::from(step));
+            }
+            if shown.risk {
+                cells.push(risk_cell(item.risk_tier, theme));
+            }
+            cells.push(age_cell(item, context));
+            Row::new(cells).style(theme.style(Role::Base))
+        })
+        .collect();
+    let table = Table::new(rows, widths)
+        .header(Row::new(titles).style(theme.style(Role::Header)))
+        .row_highlight_style(theme.style(Role::Selection))
+        .highlight_symbol("▌")
+        .column_spacing(1);
+    let mut state = TableState::default().with_selected(Some(screen.selected.saturating_sub(screen.offset)));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
+    let theme = context.theme;
+    let block = Block::default()
+        .borders(Borders::LEFT | Borders::TOP)
+        .border_style(theme.style(Role::Border))
+        .title(Span::styled(" Steps ", theme.style(Role::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(item) = screen.selected_item() else {
+        return;
+    };
+    let mut lines = vec![
+        Line::styled(sanitize(&item.agent_name).into_owned(), theme.style(Role::Header)),
+        Line::styled(
+            format!("{} · {} · {}", sanitize(&item.workflow_id), sanitize(&item.triggered_by_policy), sanitize(&item.team)),
+            theme.style(Role::Muted),
+        ),
+        Line::styled(format!("requested by {}", sanitize(&item.requested_by)), theme.style(Role::Muted)),
+    ];
+    match context.preview.filter(|workflow| workflow.workflow_id == item.workflow_id) {
+        Some(workflow) => {
+            let current = workflow.current_step().map(|step| step.step_id);
+            let since = workflow.waiting_since();
+            for step in &workflow.steps {
+                lines.push(step_line(step, current, workflow.steps.len(), context.now, since, theme));
+                if let Some(comment) = &step.comment {
+                    lines.push(Line::styled(format!("     “{}”", sanitize(comment)), theme.style(Role::Muted)));
+                }
+            }
+        }
+        None => lines.push(Line::styled(format!("{} loading steps…", context.spinner), theme.style(Role::Info))),
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, c) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

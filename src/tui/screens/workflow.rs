@@ -1,0 +1,196 @@
+//! The workflow step view: agent, policy and why it fired, the steps as a
+//! timeline, the ethics review, the latest bias audit and the audit trail.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::step_line;
+use crate::text::sanitize;
+use crate::tui::action::Action;
+use crate::tui::command::{Command, RequestId, WorkflowDetail};
+use crate::tui::screens::queue::Requests;
+use crate::tui::theme::{Role, Theme};
+
+#[derive(Debug, Clone)]
+pub struct WorkflowScreen {
+    pub workflow_id: String,
+    pub agent_name: String,
+    request: RequestId,
+    pub detail: Option<Box<WorkflowDetail>>,
+    pub error: Option<String>,
+    pub scroll: u16,
+}
+
+impl WorkflowScreen {
+    pub fn open(workflow_id: String, agent_name: String, requests: &mut Requests) -> (WorkflowScreen, Command) {
+        let request = requests.next();
+        let command = Command::LoadDetail { request, workflow_id: workflow_id.clone() };
+        (
+            WorkflowScreen {
+                workflow_id,
+                agent_name,
+                request,
+                detail: None,
+                error: None,
+                scroll: 0,
+            },
+            command,
+        )
+    }
+
+    pub fn reload(&mut self, requests: &mut Requests) -> Command {
+        self.request = requests.next();
+        Command::LoadDetail { request: self.request, workflow_id: self.workflow_id.clone() }
+    }
+
+    pub fn on_detail(&mut self, request: RequestId, result: Result<Box<WorkflowDetail>, String>) {
+        if request != self.request {
+            return;
+        }
+        match result {
+            Ok(detail) => {
+                self.detail = Some(detail);
+                self.error = None;
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
+    pub fn on_action(&mut self, action: Action, page: u16, requests: &mut Requests) -> Vec<Command> {
+        match action {
+            Action::Down => self.scroll = self.scroll.saturating_add(1),
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(page.max(1)),
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(page.max(1)),
+            Action::Refresh => return vec![self.reload(requests)],
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, now: DateTime<Utc>, spinner: char) {
+        let lines = match (&self.detail, &self.error) {
+            (_, Some(error)) => vec![
+                Line::styled(format!("Could not load {}: {}", sanitize(&self.workflow_id), sanitize(error)), theme.style(Role::Danger)),
+                Line::styled("ctrl-r retries, esc goes back", theme.style(Role::Muted)),
+            ],
+            (None, None) => vec![Line::styled(format!("{spinner} Loading {}…", sanitize(&self.workflow_id)), theme.style(Role::Info))],
+            (Some(detail), None) => detail_lines(detail, theme, now),
+        };
+        let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((self.scroll, 0));
+        frame.render_widget(paragraph, area);
+    }
+}
+
+fn section(title: &str, theme: &Theme) -> Line<'static> {
+    Line::styled(title.to_owned(), theme.style(Role::Title))
+}
+
+fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("  {label:<14}"), theme.style(Role::Muted)),
+        Span::styled(value, theme.style(Role::Base)),
+    ])
+}
+
+fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    let workflow = &detail.workflow;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", sanitize(&workflow.workflow_id)), theme.style(Role::Title)),
+        Span::styled(
+            format!("{} · version {} · deployment {}", workflow.status.as_str().replace('_', " "), workflow.version, sanitize(&workflow.deployment_id)),
+            theme.style(Role::Muted),
+        ),
+    ])];
+    lines.push(Line::default());
+    lines.push(section("Agent", theme));
+    match &detail.agent {
+        Some(agent) => {
+            lines.push(field("name", format!("{} ({}) v{}", sanitize(&agent.name), sanitize(&agent.agent_id), sanitize(&agent.version)), theme));
+            lines.push(field("team / owner", format!("{} / {}", sanitize(&agent.team), sanitize(&agent.owner)), theme));
+            lines.push(field("category", agent.category.as_str().replace('_', " "), theme));
+            lines.push(field("data", agent.data_classification.to_string(), theme));
+            lines.push(field("risk tier", agent.risk_tier.to_string(), theme));
+            let tools = match (agent.has_external_tools, agent.tools_approved) {
+                (false, _) => "none".to_owned(),
+                (true, true) => "external tools, approved".to_owned(),
+                (true, false) => "external tools, NOT approved".to_owned(),
+            };
+            lines.push(field("tools", tools, theme));
+        }
+        None => lines.push(field("agent", sanitize(&workflow.agent_id).into_owned(), theme)),
+    }
+    lines.push(field("requested by", format!("{} on {}", sanitize(&workflow.requested_by), workflow.created_at.format("%Y-%m-%d %H:%M UTC")), theme));
+    lines.push(Line::default());
+    lines.push(section("Why this workflow exists", theme));
+    match &detail.policy {
+        Some(policy) => {
+            lines.push(field("policy", format!("{} ({})", sanitize(&policy.name), sanitize(&policy.policy_id)), theme));
+            lines.push(field("fired because", sanitize(&policy.explain()).into_owned(), theme));
+            lines.push(field("purpose", sanitize(&policy.description).into_owned(), theme));
+        }
+        None => lines.push(field("policy", sanitize(&workflow.triggered_by_policy).into_owned(), theme)),
+    }
+    lines.push(Line::default());
+    lines.push(section("Steps", theme));
+    let current = workflow.current_step().map(|step| step.step_id);
+    let since = workflow.waiting_since();
+    for step in &workflow.steps {
+        lines.push(step_line(step, current, workflow.steps.len(), now, since, theme));
+        if let Some(comment) = &step.comment {
+            lines.push(Line::styled(format!("     “{}”", sanitize(comment)), theme.style(Role::Muted)));
+        }
+    }
+    if let Some(review) = &detail.review {
+        lines.push(field(
+            "ethics review",
+            format!("{} by {}: {}", sanitize(&review.review_id), sanitize(&review.reviewer), review.status),
+            theme,
+        ));
+    }
+    lines.push(Line::default());
+    lines.push(section("Latest bias audit", theme));
+    match &detail.latest_audit {
+        Some(audit) => {
+            let stats = &audit.stats;
+            let (verdict, role) = if stats.passes_threshold { ("PASS", Role::Ok) } else { ("FAIL", Role::Danger) };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {verdict} "), theme.style(role)),
+                Span::styled(
+                    format!(
+                        "disparate-impact ratio {:.3} (threshold {:.2}) · version {} · {} · {}",
+                        stats.disparate_impact_ratio,
+                        stats.threshold,
+                        sanitize(&audit.agent_version),
+                        audit.tested_at.format("%Y-%m-%d"),
+                        sanitize(&audit.audit_id)
+                    ),
+                    theme.style(Role::Base),
+                ),
+            ]));
+            for warning in &stats.warnings {
+                lines.push(Line::styled(format!("  ! {}", sanitize(warning)), theme.style(Role::Warn)));
+            }
+        }
+        None => lines.push(Line::styled("  no bias audit recorded for this agent", theme.style(Role::Muted))),
+    }
+    lines.push(Line::default());
+    lines.push(section("Audit trail", theme));
+    for event in &detail.trail {
+        let versions = match (event.entry.before_version, event.entry.after_version) {
+            (Some(before), Some(after)) => format!(" v{before}→v{after}"),
+            (None, Some(after)) => format!(" v{after}"),
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  #{:<8}", event.seq), theme.style(Role::Muted)),
+            Span::styled(format!("{} ", event.entry.at.format("%Y-%m-%d %H:%M")), theme.style(Role::Muted)),
+            Span::styled(format!("{:<20}", sanitize(&event.entry.action)), theme.style(Role::Base)),
+            Span::styled(format!("{}{versions}", sanitize(&event.entry.actor)), theme.style(Role::Muted)),
+        ]));
+    }
+    lines
+}

@@ -1,0 +1,69 @@
+//! The terminal's lifecycle, owned in one place: raw mode, the alternate
+//! screen, mouse and paste capture go on together and always come off
+//! together — on quit, on error, on panic (before the report prints) and
+//! around a suspend.
+
+use std::io::{Stdout, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+
+pub type Tty = Terminal<CrosstermBackend<Stdout>>;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+fn enter_modes() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste, Hide)?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Puts the terminal back as the shell left it. Safe to call twice, and
+/// from a panic hook: it never panics and ignores what it cannot undo.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture, LeaveAlternateScreen, Show);
+        let _ = disable_raw_mode();
+        let _ = stdout().flush();
+    }
+}
+
+/// Restores the terminal when dropped, whatever path leaves the console.
+pub struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Enters the console's terminal modes. Install color-eyre before this: the
+/// hook set here restores the terminal, then hands over to the previous one.
+pub fn enter() -> color_eyre::Result<(Tty, Guard)> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    enter_modes()?;
+    let guard = Guard;
+    let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((terminal, guard))
+}
+
+/// Ctrl-Z: hand the terminal back to the shell, stop, and take it again
+/// when resumed (`fg`).
+pub fn suspend(terminal: &mut Tty) -> color_eyre::Result<()> {
+    restore();
+    #[cfg(unix)]
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    enter_modes()?;
+    terminal.clear()?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The confirm dialog for approving or rejecting a step, with its comment.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::centered;
+use crate::backend::Decision;
+use crate::domain::{Role as StepRole, Verdict, Workflow};
+use crate::text::sanitize;
+use crate::tui::action::Action;
+use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::theme::{Role, Theme};
+
+#[derive(Debug, Clone)]
+pub struct DecideDialog {
+    pub workflow_id: String,
+    pub agent_name: String,
+    pub verdict: Verdict,
+    /// The workflow as last loaded; `None` while loading.
+    pub workflow: Option<Workflow>,
+    pub comment: TextArea<'static>,
+    pub error: Option<String>,
+    pub submitting: bool,
+    /// One key for every attempt of this dialog, so a retry is applied once.
+    pub idempotency_key: String,
+    /// Opened from the step view (go back to the queue after deciding).
+    pub from_detail: bool,
+}
+
+impl DecideDialog {
+    pub fn new(workflow_id: String, agent_name: String, verdict: Verdict, workflow: Option<Workflow>, from_detail: bool) -> DecideDialog {
+        let mut comment = TextArea::default();
+        comment.set_placeholder_text(match verdict {
+            Verdict::Approve => "optional comment",
+            Verdict::Reject => "say why (required)",
+        });
+        DecideDialog {
+            workflow_id,
+            agent_name,
+            verdict,
+            workflow,
+            comment,
+            error: None,
+            submitting: false,
+            idempotency_key: Decision::new_key(),
+            from_detail,
+        }
+    }
+
+    pub fn comment_text(&self) -> String {
+        self.comment.lines().join("\n").trim().to_owned()
+    }
+
+    /// The decision to send, or why none can be sent yet.
+    pub fn decision(&self) -> Result<Decision, String> {
+        let workflow = self.workflow.as_ref().ok_or("the workflow is still loading")?;
+        let step = workflow
+            .current_step()
+            .ok_or_else(|| format!("the workflow is already {}: nothing is left to decide", workflow.status))?;
+        let comment = self.comment_text();
+        if self.verdict == Verdict::Reject && comment.is_empty() {
+            return Err("a rejection needs a comment saying why".into());
+        }
+        Ok(Decision {
+            workflow_id: self.workflow_id.clone(),
+            step_id: step.step_id,
+            verdict: self.verdict,
+            comment: (!comment.is_empty()).then_some(comment),
+            expected_version: workflow.version,
+            idempotency_key: self.idempotency_key.clone(),
+        })
+    }
+
+    /// What deciding will do, in words.
+    pub fn consequence(&self) -> Vec<String> {
+        let Some(workflow) = &self.workflow else {
+            return vec!["Loading the workflow…".into()];
+        };
+        let Some(step) = workflow.current_step() else {
+            return vec![format!("This workflow is already {}.", workflow.status)];
+        };
+        let total = workflow.steps.len();
+        let as_role = format!("You decide step {} of {total} as {}.", step.step_id, article(step.role));
+        let next = workflow.steps.iter().find(|later| later.step_id == step.step_id + 1);
+        let effect = match (self.verdict, next) {
+            (Verdict::Approve, Some(next)) => format!("The workflow then waits on {} (step {}).", article(next.role), next.step_id),
+            (Verdict::Approve, None) => {
+                "This is the last step: the workflow is approved, and the deployment too once all its workflows are.".to_owned()
+            }
+            (Verdict::Reject, _) => {
+                let skipped = total - step.step_id as usize;
+                let skipped = if skipped == 0 { String::new() } else { format!(", {skipped} later step(s) are skipped") };
+                format!("The workflow ends rejected{skipped}, and the deployment is rejected.")
+            }
+        };
+        vec![as_role, effect]
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
+        let area = centered(area, 72, 17);
+        frame.render_widget(Clear, area);
+        let (verb, title_role) = match self.verdict {
+            Verdict::Approve => ("Approve", Role::Ok),
+            Verdict::Reject => ("Reject", Role::Danger),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style(title_role))
+            .title(Span::styled(format!(" {verb} {} ", sanitize(&self.workflow_id)), theme.style(title_role)));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [about, comment_label, comment, error, keys] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(2),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        let mut lines = vec![Line::styled(sanitize(&self.agent_name).into_owned(), theme.style(Role::Header))];
+        lines.extend(self.consequence().into_iter().map(|line| Line::styled(line, theme.style(Role::Base))));
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), about);
+        let label = match self.verdict {
+            Verdict::Approve => "Comment (optional):",
+            Verdict::Reject => "Comment (required, say why):",
+        };
+        frame.render_widget(Paragraph::new(Span::styled(label, theme.style(Role::Muted))), comment_label);
+        let mut textarea = self.comment.clone();
+        textarea.set_block(Block::default().borders(Borders::ALL).border_style(theme.style(Role::Border)));
+        textarea.set_style(theme.style(Role::Base));
+        textarea.set_cursor_line_style(theme.style(Role::Base));
+        textarea.set_placeholder_style(theme.style(Role::Muted));
+        frame.render_widget(&textarea, comment);
+        let status = match (&self.error, self.submitting) {
+            (_, true) => Line::styled("Sending…", theme.style(Role::Info)),
+            (Some(error), false) => Line::styled(format!("✗ {}", sanitize(error)), theme.style(Role::Danger)),
+            (None, false) => Line::default(),
+        };
+        frame.render_widget(Paragraph::new(status).wrap(Wrap { trim: true }), error);
+        let confirm = keymap.hint(Mode::Dialog, Action::Confirm).unwrap_or_default();
+        let cancel = keymap.hint(Mode::Dialog, Action::Cancel).unwrap_or_default();
+        let hints = Line::from(vec![
+            Span::styled(confirm, theme.style(Role::Key)),
+            Span::styled(format!(" {} · ", verb.to_lowercase()), theme.style(Role::Muted)),
+            Span::styled(cancel, theme.style(Role::Key)),
+            Span::styled(" cancel · enter new line · ctrl-w delete word", theme.style(Role::Muted)),
+        ]);
+        frame.render_widget(Paragraph::new(hints), keys);
+    }
+}
+
+fn article(role: StepRole) -> String {
+    let label = role.label();
+    let vowel_sound = label.starts_with(['a', 'e', 'i', 'o', 'u']) || label.starts_with("ML");
+    let article = if vowel_sound { "an" } else { "a" };
+    format!("{article} {label}")
+}

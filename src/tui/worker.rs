@@ -1,0 +1,44 @@
+//! Runs commands on the runtime, off the UI loop, and sends answers back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use super::command::{Command, Message, execute};
+use crate::backend::GovernanceBackend;
+
+pub struct Worker {
+    backend: Arc<dyn GovernanceBackend>,
+    answers: UnboundedSender<Message>,
+    running: HashMap<&'static str, JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn new(backend: Arc<dyn GovernanceBackend>, answers: UnboundedSender<Message>) -> Worker {
+        Worker {
+            backend,
+            answers,
+            running: HashMap::new(),
+        }
+    }
+
+    /// Starts a command; a newer command for the same view cancels the older.
+    pub fn submit(&mut self, command: Command) {
+        let key = command.collapse_key();
+        if let Some(previous) = key.and_then(|key| self.running.remove(key)) {
+            previous.abort();
+        }
+        let backend = Arc::clone(&self.backend);
+        let answers = self.answers.clone();
+        let handle = tokio::spawn(async move {
+            let message = execute(backend.as_ref(), command).await;
+            // The UI may have quit; nobody is left to tell.
+            let _ = answers.send(message);
+        });
+        if let Some(key) = key {
+            self.running.insert(key, handle);
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The console on `TestBackend`: real app, real store, commands executed by
+//! the same function the worker uses, no sleeps.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use gavel::backend::local::{LocalBackend, LocalStore};
+use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::domain::{Role, Verdict};
+use gavel::seed::{self, DEMO_USER, SeedOptions};
+use gavel::tui::app::{App, AppConfig, Overlay};
+use gavel::tui::command::{Command, execute};
+use gavel::tui::keymap::Keymap;
+use gavel::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::style::Modifier;
+
+struct Harness {
+    app: App,
+    backend: LocalBackend,
+    store: Arc<LocalStore>,
+    terminal: Terminal<TestBackend>,
+    /// Every command the app emitted, in order.
+    emitted: Vec<Command>,
+    _dir: tempfile::TempDir,
+}
+
+fn anchor() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+}
+
+impl Harness {
+    async fn new(width: u16, height: u16, theme: Theme) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::open(&dir.path().join("tui.db")).expect("store");
+        seed::seed(&store, &SeedOptions { workflows: 1500, seed: 5, anchor: anchor() }, &mut |_| {}).expect("seed");
+        let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.to_owned()));
+        let config = AppConfig {
+            theme,
+            keymap: Keymap::default_keymap(),
+            sla_days: 3,
+            location: "local /tmp/tui.db".into(),
+            sync_state: "saved locally".into(),
+        };
+        let (mut app, commands) = App::new(config, anchor());
+        app.resize(width, height);
+        let mut harness = Harness {
+            app,
+            backend,
+            store,
+            terminal: Terminal::new(TestBackend::new(width, height)).expect("terminal"),
+            emitted: Vec::new(),
+            _dir: dir,
+        };
+        harness.run(commands).await;
+        harness
+    }
+
+    /// Executes commands and feeds the answers back until nothing is left.
+    async fn run(&mut self, mut commands: Vec<Command>) {
+        while !commands.is_empty() {
+            let mut next = Vec::new();
+            for command in commands {
+                self.emitted.push(command.clone());
+                let message = execute(&self.backend, command).await;
+                next.extend(self.app.on_message(message));
+            }
+            commands = next;
+        }
+    }
+
+    async fn key(&mut self, code: KeyCode, modifiers: KeyModifiers) {
+        let commands = self.app.on_key(KeyEvent::new(code, modifiers));
+        self.run(commands).await;
+    }
+
+    async fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c), KeyModifiers::NONE).await;
+        }
+    }
+
+    async fn press(&mut self, code: KeyCode) {
+        self.key(code, KeyModifiers::NONE).await;
+    }
+
+    fn screen(&mut self) -> String {
+        self.terminal.draw(|frame| self.app.draw(frame)).expect("draw");
+        let buffer = self.terminal.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buffer.area.height {
+            // A wide character covers the cells after it; skip those.
+            let mut line = String::new();
+            let mut x = 0;
+            while x < buffer.area.width {
+                let symbol = buffer[(x, y)].symbol();
+                line.push_str(symbol);
+                x += unicode_width::UnicodeWidthStr::width(symbol).max(1) as u16;
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn selected(&self) -> String {
+        self.app.queue.selected_item().map(|item| item.workflow_id.clone()).unwrap_or_default()
+    }
+}
+
+async fn harness() -> Harness {
+    Harness::new(120, 32, Theme::load("default", None).expect("theme")).await
+}
+
+#[tokio::test]
+async fn the_queue_renders_with_counts_columns_and_preview() {
+    let mut h = harness().await;
+    let screen = h.screen();
+    assert!(screen.contains("waiting on my roles"), "{screen}");
+    insta::assert_snapshot!("queue", screen);
+}
+
+#[tokio::test]
+async fn moving_selects_rows_and_loads_the_preview() {
+    let mut h = harness().await;
+    let first = h.selected();
+    h.keys("jj").await;
+    let third = h.app.queue.rows[2].workflow_id.clone();
+    assert_eq!(h.selected(), third);
+    assert!(matches!(h.emitted.last(), Some(Command::LoadWorkflow { workflow_id }) if *workflow_id == third));
+    h.press(KeyCode::Up).await;
+    h.press(KeyCode::Up).await;
+    assert_eq!(h.selected(), first);
+    let screen = h.screen();
+    assert!(screen.contains("▶"), "the preview shows the waiting step: {screen}");
+}
+
+#[tokio::test]
+async fn end_reads_backward_from_the_end_and_home_comes_back() {
+    let mut h = harness().await;
+    let total = h.app.queue.count.expect("counted");
+    h.press(KeyCode::End).await;
+    let Some(Command::LoadQueue { query, .. }) = h.emitted.iter().rev().find(|c| matches!(c, Command::LoadQueue { .. })) else {
+        panic!("no page load");
+    };
+    assert!(query.direction == gavel::backend::Direction::Backward || h.app.queue.rows.len() as u64 == total);
+    assert_eq!(h.app.queue.position(), Some((total, total)));
+    h.keys("g").await;
+    assert_eq!(h.app.queue.position().map(|p| p.0), Some(1));
+}
+
+#[tokio::test]
+async fn the_step_view_shows_agent_policy_steps_audit_and_trail_and_esc_returns() {
+    let mut h = harness().await;
+    h.keys("jjj").await;
+    let selected = h.selected();
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    for expected in ["Agent", "Why this workflow exists", "fired because", "Steps", "Latest bias audit", "Audit trail", "workflow_opened"] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+    insta::assert_snapshot!("step_view", screen);
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.detail.is_none());
+    assert_eq!(h.selected(), selected, "back to the same place");
+}
+
+#[tokio::test]
+async fn approving_from_the_queue_decides_and_moves_to_the_next_item() {
+    let mut h = harness().await;
+    let before = h.app.queue.count.expect("count");
+    let target = h.selected();
+    let next = h.app.queue.rows[1].workflow_id.clone();
+    h.keys("a").await;
+    let screen = h.screen();
+    assert!(screen.contains("You decide step"), "{screen}");
+    insta::assert_snapshot!("approve_dialog", screen);
+    h.keys("Fine by me").await;
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    assert!(h.app.overlay.is_none(), "the dialog closes on success");
+    assert_eq!(h.selected(), next);
+    assert_eq!(h.app.queue.count, Some(before - 1));
+    let stored = h.backend.workflow(&target).await.expect("workflow");
+    assert_eq!(stored.steps[0].approver_email.as_deref(), Some(DEMO_USER));
+    assert_eq!(stored.steps[0].comment.as_deref(), Some("Fine by me"));
+    assert!(h.screen().contains(&format!("Approved step 1")), "status says what happened");
+}
+
+#[tokio::test]
+async fn rejecting_needs_a_comment_and_says_so_in_the_dialog() {
+    let mut h = harness().await;
+    let target = h.selected();
+    h.keys("r").await;
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    let screen = h.screen();
+    assert!(screen.contains("a rejection needs a comment saying why"), "{screen}");
+    insta::assert_snapshot!("reject_dialog_needs_comment", screen);
+    assert!(!h.emitted.iter().any(|c| matches!(c, Command::Decide { .. })), "nothing is sent");
+    // Multi-line comment with word deletion and a paste.
+    h.keys("Missing DPIA oops").await;
+    h.key(KeyCode::Char('w'), KeyModifiers::CONTROL).await;
+    h.press(KeyCode::Enter).await;
+    let commands = h.app.on_paste("see ticket GOV-12");
+    h.run(commands).await;
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    let stored = h.backend.workflow(&target).await.expect("workflow");
+    assert_eq!(stored.steps[0].comment.as_deref(), Some("Missing DPIA \nsee ticket GOV-12"));
+}
+
+#[tokio::test]
+async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
+    let mut h = harness().await;
+    let item = h.app.queue.selected_item().cloned().expect("an item");
+    let step = item.current_step.expect("waiting");
+    h.keys("a").await;
+    // Someone else decides first.
+    let other = h
+        .store
+        .users()
+        .expect("users")
+        .into_iter()
+        .find(|user| user.roles.contains(&step.role) && user.email != DEMO_USER && user.email != item.requested_by)
+        .expect("another holder of the role");
+    let rival = LocalBackend::new(Arc::clone(&h.store), Some(other.email));
+    rival
+        .decide(&Decision {
+            workflow_id: item.workflow_id.clone(),
+            step_id: step.step_id,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: item.version,
+            idempotency_key: Decision::new_key(),
+        })
+        .await
+        .expect("rival decides");
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    let Some(Overlay::Decide(dialog)) = &h.app.overlay else { panic!("the dialog stays open") };
+    let error = dialog.error.clone().expect("an error");
+    assert!(error.contains("stale version"), "{error}");
+    assert_eq!(dialog.workflow.as_ref().map(|w| w.version), Some(item.version + 1), "reloaded");
+    assert!(h.screen().contains("stale version"));
+}
+
+#[tokio::test]
+async fn help_lists_this_screens_keys_and_filters_as_you_type() {
+    let mut h = harness().await;
+    h.keys("?").await;
+    let screen = h.screen();
+    assert!(screen.contains("approve the current step") && screen.contains("quit Gavel"), "{screen}");
+    insta::assert_snapshot!("help", screen);
+    h.keys("sort").await;
+    let screen = h.screen();
+    assert!(screen.contains("sort by age or by risk") && !screen.contains("quit Gavel"), "{screen}");
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.overlay.is_none());
+}
+
+#[tokio::test]
+async fn the_palette_runs_actions_by_fuzzy_name() {
+    let mut h = harness().await;
+    h.keys(":").await;
+    h.keys("tglsrt").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.queue.sort, QueueSort::Risk);
+    assert!(h.screen().contains("highest risk first"));
+}
+
+#[tokio::test]
+async fn search_and_filters_narrow_the_queue() {
+    let mut h = harness().await;
+    let name = h.app.queue.rows[0].agent_name.clone();
+    let word = name.split(' ').next().expect("a word").to_owned();
+    h.keys("/").await;
+    h.keys(&word).await;
+    h.press(KeyCode::Enter).await;
+    assert!(!h.app.queue.rows.is_empty());
+    assert!(h.app.queue.rows.iter().all(|row| row.agent_name.contains(&word) || row.team.contains(&word)));
+    assert!(h.screen().contains(&format!("matching \"{word}\"")));
+    h.keys("x").await;
+    assert!(h.app.queue.rows.iter().all(|row| row.risk_tier == gavel::domain::RiskTier::High));
+    h.keys("c").await;
+    assert_eq!(h.app.queue.search, None);
+    h.keys("m").await;
+    let all = h.backend.queue_count(&QueueFilter::default()).await.expect("count");
+    assert_eq!(h.app.queue.count, Some(all));
+}
+
+#[tokio::test]
+async fn mouse_clicks_select_and_the_wheel_scrolls() {
+    let mut h = harness().await;
+    // Row layout: tabs, header, column titles, then rows.
+    let click = MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: 5, row: 3 + 4, modifiers: KeyModifiers::NONE };
+    let commands = h.app.on_mouse(click);
+    h.run(commands).await;
+    assert_eq!(h.app.queue.selected, 4);
+    let wheel = MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 10, modifiers: KeyModifiers::NONE };
+    let commands = h.app.on_mouse(wheel);
+    h.run(commands).await;
+    assert_eq!(h.app.queue.selected, 7);
+}
+
+#[tokio::test]
+async fn a_tiny_terminal_still_works_and_a_smaller_one_says_so() {
+    let mut h = Harness::new(20, 6, Theme::load("default", None).expect("theme")).await;
+    let screen = h.screen();
+    insta::assert_snapshot!("tiny_20x6", screen);
+    h.keys("jj").await;
+    h.press(KeyCode::Enter).await;
+    h.screen();
+    let mut small = Terminal::new(TestBackend::new(19, 5)).expect("terminal");
+    small.draw(|frame| h.app.draw(frame)).expect("draw");
+    let text: String = small.backend().buffer().content().iter().map(|cell| cell.symbol()).collect();
+    assert!(text.contains("terminal too"), "{text}");
+}
+
+#[tokio::test]
+async fn no_color_is_monochrome_and_still_shows_selection_and_status() {
+    let mut h = Harness::new(120, 32, Theme::monochrome()).await;
+    let screen = h.screen();
+    insta::assert_snapshot!("no_color", screen);
+    let buffer = h.terminal.backend().buffer();
+    assert!(buffer.content().iter().all(|cell| cell.fg == ratatui::style::Color::Reset && cell.bg == ratatui::style::Color::Reset), "no colour at all");
+    // The selected row (first data row) is reversed.
+    let selected_row = 3;
+    assert!(buffer[(5, selected_row)].modifier.contains(Modifier::REVERSED));
+    assert!(screen.contains("!!") || screen.contains(" !"), "overdue items are marked in text, not only colour");
+}
+
+#[tokio::test]
+async fn escape_sequences_in_agent_names_render_inert() {
+    let mut h = harness().await;
+    let target = h.selected();
+    {
+        let conn = rusqlite::Connection::open(h.store.path()).expect("open");
+        conn.execute(
+            "UPDATE workflows SET agent_name = 'Evil\u{1b}]0;pwned\u{7}\u{1b}[2J Bot' WHERE workflow_id = ?1",
+            [&target],
+        )
+        .expect("edit");
+    }
+    h.key(KeyCode::Char('r'), KeyModifiers::CONTROL).await;
+    let screen = h.screen();
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'), "{screen:?}");
+    assert!(screen.contains("Evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J Bot"), "{screen}");
+}
+
+#[tokio::test]
+async fn wide_and_combining_characters_keep_the_columns_aligned() {
+    let mut h = harness().await;
+    let target = h.selected();
+    {
+        let conn = rusqlite::Connection::open(h.store.path()).expect("open");
+        conn.execute("UPDATE workflows SET agent_name = '審査エージェント e\u{301}cole 🚀', team = 'Équipe 日本' WHERE workflow_id = ?1", [&target])
+            .expect("edit");
+    }
+    h.key(KeyCode::Char('r'), KeyModifiers::CONTROL).await;
+    let screen = h.screen();
+    let row = screen.lines().find(|line| line.contains("審査")).expect("the row");
+    let other = screen.lines().nth(4).expect("another row");
+    let column = |line: &str, needle: &str| {
+        let at = line.find(needle)?;
+        Some(unicode_width::UnicodeWidthStr::width(&line[..at]))
+    };
+    let risk_here = [" low ", " medium ", " high "].iter().filter_map(|r| column(row, r)).min().expect("risk cell");
+    let risk_there = [" low ", " medium ", " high "].iter().filter_map(|r| column(other, r)).min().expect("risk cell");
+    assert_eq!(risk_here, risk_there, "\n{row}\n{other}");
+}
+
+#[tokio::test]
+async fn the_queue_holds_only_a_window_of_rows_however_far_you_scroll() {
+    let mut h = harness().await;
+    h.keys("m").await; // every in-progress workflow
+    let total = h.app.queue.count.expect("count");
+    for _ in 0..total {
+        h.press(KeyCode::PageDown).await;
+        if h.app.queue.position().is_some_and(|(at, count)| at == count) {
+            break;
+        }
+    }
+    assert!(h.app.queue.rows.len() <= gavel::tui::screens::queue::MAX_ROWS);
+    let last = h
+        .backend
+        .queue(&QueueQuery { direction: gavel::backend::Direction::Backward, ..QueueQuery::first(QueueFilter::default(), QueueSort::Age, 1) })
+        .await
+        .expect("last");
+    assert_eq!(h.selected(), last.items[0].workflow_id, "paged to the very end");
+    let _ = Role::ALL;
+}
