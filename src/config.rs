@@ -29,7 +29,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config {path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -57,7 +60,9 @@ impl Config {
 
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|err| {
-            let line = err.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let line = err
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
             ConfigError::Invalid {
                 path: path.to_owned(),
                 message: match line {
@@ -92,7 +97,10 @@ mod tests {
     #[test]
     fn mistakes_name_the_file_and_line() {
         let err = Config::parse("c.toml", "user = \"a\"\nsla_dayz = 3\n").unwrap_err();
-        assert!(err.to_string().starts_with("config c.toml: line 2"), "{err}");
+        assert!(
+            err.to_string().starts_with("config c.toml: line 2"),
+            "{err}"
+        );
         assert_eq!(Config::default().sla_days(), DEFAULT_SLA_DAYS);
         assert!(Config::load(Some(Path::new("/no/such/config.toml"))).is_err());
     }

@@ -14,7 +14,9 @@ use gavel::tui::keymap::Keymap;
 use gavel::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::style::Modifier;
 
 struct Harness {
@@ -35,7 +37,16 @@ impl Harness {
     async fn new(width: u16, height: u16, theme: Theme) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = LocalStore::open(&dir.path().join("tui.db")).expect("store");
-        seed::seed(&store, &SeedOptions { workflows: 1500, seed: 5, anchor: anchor() }, &mut |_| {}).expect("seed");
+        seed::seed(
+            &store,
+            &SeedOptions {
+                workflows: 1500,
+                seed: 5,
+                anchor: anchor(),
+            },
+            &mut |_| {},
+        )
+        .expect("seed");
         let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.to_owned()));
         let config = AppConfig {
             theme,
@@ -87,7 +98,9 @@ impl Harness {
     }
 
     fn screen(&mut self) -> String {
-        self.terminal.draw(|frame| self.app.draw(frame)).expect("draw");
+        self.terminal
+            .draw(|frame| self.app.draw(frame))
+            .expect("draw");
         let buffer = self.terminal.backend().buffer();
         let mut out = String::new();
         for y in 0..buffer.area.height {
@@ -106,7 +119,11 @@ impl Harness {
     }
 
     fn selected(&self) -> String {
-        self.app.queue.selected_item().map(|item| item.workflow_id.clone()).unwrap_or_default()
+        self.app
+            .queue
+            .selected_item()
+            .map(|item| item.workflow_id.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -129,12 +146,17 @@ async fn moving_selects_rows_and_loads_the_preview() {
     h.keys("jj").await;
     let third = h.app.queue.rows[2].workflow_id.clone();
     assert_eq!(h.selected(), third);
-    assert!(matches!(h.emitted.last(), Some(Command::LoadWorkflow { workflow_id }) if *workflow_id == third));
+    assert!(
+        matches!(h.emitted.last(), Some(Command::LoadWorkflow { workflow_id }) if *workflow_id == third)
+    );
     h.press(KeyCode::Up).await;
     h.press(KeyCode::Up).await;
     assert_eq!(h.selected(), first);
     let screen = h.screen();
-    assert!(screen.contains("▶"), "the preview shows the waiting step: {screen}");
+    assert!(
+        screen.contains("▶"),
+        "the preview shows the waiting step: {screen}"
+    );
 }
 
 #[tokio::test]
@@ -142,10 +164,18 @@ async fn end_reads_backward_from_the_end_and_home_comes_back() {
     let mut h = harness().await;
     let total = h.app.queue.count.expect("counted");
     h.press(KeyCode::End).await;
-    let Some(Command::LoadQueue { query, .. }) = h.emitted.iter().rev().find(|c| matches!(c, Command::LoadQueue { .. })) else {
+    let Some(Command::LoadQueue { query, .. }) = h
+        .emitted
+        .iter()
+        .rev()
+        .find(|c| matches!(c, Command::LoadQueue { .. }))
+    else {
         panic!("no page load");
     };
-    assert!(query.direction == gavel::backend::Direction::Backward || h.app.queue.rows.len() as u64 == total);
+    assert!(
+        query.direction == gavel::backend::Direction::Backward
+            || h.app.queue.rows.len() as u64 == total
+    );
     assert_eq!(h.app.queue.position(), Some((total, total)));
     h.keys("g").await;
     assert_eq!(h.app.queue.position().map(|p| p.0), Some(1));
@@ -158,7 +188,15 @@ async fn the_step_view_shows_agent_policy_steps_audit_and_trail_and_esc_returns(
     let selected = h.selected();
     h.press(KeyCode::Enter).await;
     let screen = h.screen();
-    for expected in ["Agent", "Why this workflow exists", "fired because", "Steps", "Latest bias audit", "Audit trail", "workflow_opened"] {
+    for expected in [
+        "Agent",
+        "Why this workflow exists",
+        "fired because",
+        "Steps",
+        "Latest bias audit",
+        "Audit trail",
+        "workflow_opened",
+    ] {
         assert!(screen.contains(expected), "{expected} missing:\n{screen}");
     }
     insta::assert_snapshot!("step_view", screen);
@@ -185,7 +223,10 @@ async fn approving_from_the_queue_decides_and_moves_to_the_next_item() {
     let stored = h.backend.workflow(&target).await.expect("workflow");
     assert_eq!(stored.steps[0].approver_email.as_deref(), Some(DEMO_USER));
     assert_eq!(stored.steps[0].comment.as_deref(), Some("Fine by me"));
-    assert!(h.screen().contains(&format!("Approved step 1")), "status says what happened");
+    assert!(
+        h.screen().contains("Approved step 1"),
+        "status says what happened"
+    );
 }
 
 #[tokio::test]
@@ -195,9 +236,17 @@ async fn rejecting_needs_a_comment_and_says_so_in_the_dialog() {
     h.keys("r").await;
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
     let screen = h.screen();
-    assert!(screen.contains("a rejection needs a comment saying why"), "{screen}");
+    assert!(
+        screen.contains("a rejection needs a comment saying why"),
+        "{screen}"
+    );
     insta::assert_snapshot!("reject_dialog_needs_comment", screen);
-    assert!(!h.emitted.iter().any(|c| matches!(c, Command::Decide { .. })), "nothing is sent");
+    assert!(
+        !h.emitted
+            .iter()
+            .any(|c| matches!(c, Command::Decide { .. })),
+        "nothing is sent"
+    );
     // Multi-line comment with word deletion and a paste.
     h.keys("Missing DPIA oops").await;
     h.key(KeyCode::Char('w'), KeyModifiers::CONTROL).await;
@@ -206,7 +255,10 @@ async fn rejecting_needs_a_comment_and_says_so_in_the_dialog() {
     h.run(commands).await;
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
     let stored = h.backend.workflow(&target).await.expect("workflow");
-    assert_eq!(stored.steps[0].comment.as_deref(), Some("Missing DPIA \nsee ticket GOV-12"));
+    assert_eq!(
+        stored.steps[0].comment.as_deref(),
+        Some("Missing DPIA \nsee ticket GOV-12")
+    );
 }
 
 #[tokio::test]
@@ -221,7 +273,11 @@ async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
         .users()
         .expect("users")
         .into_iter()
-        .find(|user| user.roles.contains(&step.role) && user.email != DEMO_USER && user.email != item.requested_by)
+        .find(|user| {
+            user.roles.contains(&step.role)
+                && user.email != DEMO_USER
+                && user.email != item.requested_by
+        })
         .expect("another holder of the role");
     let rival = LocalBackend::new(Arc::clone(&h.store), Some(other.email));
     rival
@@ -236,10 +292,16 @@ async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
         .await
         .expect("rival decides");
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
-    let Some(Overlay::Decide(dialog)) = &h.app.overlay else { panic!("the dialog stays open") };
+    let Some(Overlay::Decide(dialog)) = &h.app.overlay else {
+        panic!("the dialog stays open")
+    };
     let error = dialog.error.clone().expect("an error");
     assert!(error.contains("stale version"), "{error}");
-    assert_eq!(dialog.workflow.as_ref().map(|w| w.version), Some(item.version + 1), "reloaded");
+    assert_eq!(
+        dialog.workflow.as_ref().map(|w| w.version),
+        Some(item.version + 1),
+        "reloaded"
+    );
     assert!(h.screen().contains("stale version"));
 }
 
@@ -248,11 +310,17 @@ async fn help_lists_this_screens_keys_and_filters_as_you_type() {
     let mut h = harness().await;
     h.keys("?").await;
     let screen = h.screen();
-    assert!(screen.contains("approve the current step") && screen.contains("quit Gavel"), "{screen}");
+    assert!(
+        screen.contains("approve the current step") && screen.contains("quit Gavel"),
+        "{screen}"
+    );
     insta::assert_snapshot!("help", screen);
     h.keys("sort").await;
     let screen = h.screen();
-    assert!(screen.contains("sort by age or by risk") && !screen.contains("quit Gavel"), "{screen}");
+    assert!(
+        screen.contains("sort by age or by risk") && !screen.contains("quit Gavel"),
+        "{screen}"
+    );
     h.press(KeyCode::Esc).await;
     assert!(h.app.overlay.is_none());
 }
@@ -276,14 +344,30 @@ async fn search_and_filters_narrow_the_queue() {
     h.keys(&word).await;
     h.press(KeyCode::Enter).await;
     assert!(!h.app.queue.rows.is_empty());
-    assert!(h.app.queue.rows.iter().all(|row| row.agent_name.contains(&word) || row.team.contains(&word)));
+    assert!(
+        h.app
+            .queue
+            .rows
+            .iter()
+            .all(|row| row.agent_name.contains(&word) || row.team.contains(&word))
+    );
     assert!(h.screen().contains(&format!("matching \"{word}\"")));
     h.keys("x").await;
-    assert!(h.app.queue.rows.iter().all(|row| row.risk_tier == gavel::domain::RiskTier::High));
+    assert!(
+        h.app
+            .queue
+            .rows
+            .iter()
+            .all(|row| row.risk_tier == gavel::domain::RiskTier::High)
+    );
     h.keys("c").await;
     assert_eq!(h.app.queue.search, None);
     h.keys("m").await;
-    let all = h.backend.queue_count(&QueueFilter::default()).await.expect("count");
+    let all = h
+        .backend
+        .queue_count(&QueueFilter::default())
+        .await
+        .expect("count");
     assert_eq!(h.app.queue.count, Some(all));
 }
 
@@ -291,11 +375,21 @@ async fn search_and_filters_narrow_the_queue() {
 async fn mouse_clicks_select_and_the_wheel_scrolls() {
     let mut h = harness().await;
     // Row layout: tabs, header, column titles, then rows.
-    let click = MouseEvent { kind: MouseEventKind::Down(MouseButton::Left), column: 5, row: 3 + 4, modifiers: KeyModifiers::NONE };
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row: 3 + 4,
+        modifiers: KeyModifiers::NONE,
+    };
     let commands = h.app.on_mouse(click);
     h.run(commands).await;
     assert_eq!(h.app.queue.selected, 4);
-    let wheel = MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 10, modifiers: KeyModifiers::NONE };
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    };
     let commands = h.app.on_mouse(wheel);
     h.run(commands).await;
     assert_eq!(h.app.queue.selected, 7);
@@ -311,7 +405,13 @@ async fn a_tiny_terminal_still_works_and_a_smaller_one_says_so() {
     h.screen();
     let mut small = Terminal::new(TestBackend::new(19, 5)).expect("terminal");
     small.draw(|frame| h.app.draw(frame)).expect("draw");
-    let text: String = small.backend().buffer().content().iter().map(|cell| cell.symbol()).collect();
+    let text: String = small
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|cell| cell.symbol())
+        .collect();
     assert!(text.contains("terminal too"), "{text}");
 }
 
@@ -321,11 +421,25 @@ async fn no_color_is_monochrome_and_still_shows_selection_and_status() {
     let screen = h.screen();
     insta::assert_snapshot!("no_color", screen);
     let buffer = h.terminal.backend().buffer();
-    assert!(buffer.content().iter().all(|cell| cell.fg == ratatui::style::Color::Reset && cell.bg == ratatui::style::Color::Reset), "no colour at all");
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|cell| cell.fg == ratatui::style::Color::Reset
+                && cell.bg == ratatui::style::Color::Reset),
+        "no colour at all"
+    );
     // The selected row (first data row) is reversed.
     let selected_row = 3;
-    assert!(buffer[(5, selected_row)].modifier.contains(Modifier::REVERSED));
-    assert!(screen.contains("!!") || screen.contains(" !"), "overdue items are marked in text, not only colour");
+    assert!(
+        buffer[(5, selected_row)]
+            .modifier
+            .contains(Modifier::REVERSED)
+    );
+    assert!(
+        screen.contains("!!") || screen.contains(" !"),
+        "overdue items are marked in text, not only colour"
+    );
 }
 
 #[tokio::test]
@@ -342,8 +456,14 @@ async fn escape_sequences_in_agent_names_render_inert() {
     }
     h.key(KeyCode::Char('r'), KeyModifiers::CONTROL).await;
     let screen = h.screen();
-    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'), "{screen:?}");
-    assert!(screen.contains("Evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J Bot"), "{screen}");
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("Evil\u{FFFD}]0;pwned\u{FFFD}\u{FFFD}[2J Bot"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]
@@ -357,14 +477,25 @@ async fn wide_and_combining_characters_keep_the_columns_aligned() {
     }
     h.key(KeyCode::Char('r'), KeyModifiers::CONTROL).await;
     let screen = h.screen();
-    let row = screen.lines().find(|line| line.contains("審査")).expect("the row");
+    let row = screen
+        .lines()
+        .find(|line| line.contains("審査"))
+        .expect("the row");
     let other = screen.lines().nth(4).expect("another row");
     let column = |line: &str, needle: &str| {
         let at = line.find(needle)?;
         Some(unicode_width::UnicodeWidthStr::width(&line[..at]))
     };
-    let risk_here = [" low ", " medium ", " high "].iter().filter_map(|r| column(row, r)).min().expect("risk cell");
-    let risk_there = [" low ", " medium ", " high "].iter().filter_map(|r| column(other, r)).min().expect("risk cell");
+    let risk_here = [" low ", " medium ", " high "]
+        .iter()
+        .filter_map(|r| column(row, r))
+        .min()
+        .expect("risk cell");
+    let risk_there = [" low ", " medium ", " high "]
+        .iter()
+        .filter_map(|r| column(other, r))
+        .min()
+        .expect("risk cell");
     assert_eq!(risk_here, risk_there, "\n{row}\n{other}");
 }
 
@@ -375,16 +506,27 @@ async fn the_queue_holds_only_a_window_of_rows_however_far_you_scroll() {
     let total = h.app.queue.count.expect("count");
     for _ in 0..total {
         h.press(KeyCode::PageDown).await;
-        if h.app.queue.position().is_some_and(|(at, count)| at == count) {
+        if h.app
+            .queue
+            .position()
+            .is_some_and(|(at, count)| at == count)
+        {
             break;
         }
     }
     assert!(h.app.queue.rows.len() <= gavel::tui::screens::queue::MAX_ROWS);
     let last = h
         .backend
-        .queue(&QueueQuery { direction: gavel::backend::Direction::Backward, ..QueueQuery::first(QueueFilter::default(), QueueSort::Age, 1) })
+        .queue(&QueueQuery {
+            direction: gavel::backend::Direction::Backward,
+            ..QueueQuery::first(QueueFilter::default(), QueueSort::Age, 1)
+        })
         .await
         .expect("last");
-    assert_eq!(h.selected(), last.items[0].workflow_id, "paged to the very end");
+    assert_eq!(
+        h.selected(),
+        last.items[0].workflow_id,
+        "paged to the very end"
+    );
     let _ = Role::ALL;
 }

@@ -14,10 +14,10 @@ use crate::backend::local::{LocalBackend, LocalStore};
 use crate::backend::{
     BackendError, Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueSort,
 };
+use crate::config::Config;
 use crate::domain::bias::AuditSubmission;
 use crate::domain::deployment::{MAX_MANIFEST_BYTES, Manifest};
 use crate::domain::{DeploymentStatus, RiskTier, Role, Verdict};
-use crate::config::Config;
 use crate::seed::{self, SeedOptions};
 use crate::tui::app::AppConfig;
 use crate::tui::keymap::{Keymap, KeymapPatch};
@@ -300,15 +300,22 @@ fn console_config(global: &Global, location: String) -> Result<AppConfig, Failur
     let theme = if no_color {
         Theme::monochrome()
     } else {
-        let name = global.theme.clone().or(config.theme.clone()).unwrap_or_else(|| crate::config::DEFAULT_THEME.to_owned());
+        let name = global
+            .theme
+            .clone()
+            .or(config.theme.clone())
+            .unwrap_or_else(|| crate::config::DEFAULT_THEME.to_owned());
         let user_themes = crate::paths::config_dir().map(|dir| dir.join("themes"));
-        Theme::load(&name, user_themes.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))?
+        Theme::load(&name, user_themes.as_deref())
+            .map_err(|err| Failure::BadInput(err.to_string()))?
     };
     let mut keymap = Keymap::default_keymap();
     let patch: KeymapPatch = serde_json::to_value(&config.keymap)
         .and_then(serde_json::from_value)
         .map_err(|err| Failure::BadInput(format!("config keymap: {err}")))?;
-    keymap.patch(&patch).map_err(|err| Failure::BadInput(format!("config {err}")))?;
+    keymap
+        .patch(&patch)
+        .map_err(|err| Failure::BadInput(format!("config {err}")))?;
     Ok(AppConfig {
         theme,
         keymap,
@@ -319,9 +326,13 @@ fn console_config(global: &Global, location: String) -> Result<AppConfig, Failur
 }
 
 async fn console(backend: LocalBackend, global: &Global) -> Outcome {
-    let location = backend.location();
-    let config = console_config(global, location)?;
-    crate::tui::run(Arc::new(backend), config).await.map_err(Failure::Other)?;
+    // Say what is wrong (config, theme, who you are) before the terminal
+    // is taken over.
+    let config = console_config(global, backend.location())?;
+    backend.me().await?;
+    crate::tui::run(Arc::new(backend), config)
+        .await
+        .map_err(Failure::Other)?;
     Ok(exit::OK)
 }
 
@@ -575,7 +586,11 @@ async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
     let path = dir.join("demo.db");
     let store = LocalStore::open(&path)?;
-    let options = SeedOptions { workflows: args.workflows, seed: args.seed, anchor: today() };
+    let options = SeedOptions {
+        workflows: args.workflows,
+        seed: args.seed,
+        anchor: today(),
+    };
     seed::seed(&store, &options, &mut |_| {})?;
     let backend = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
     let code = console(backend, global).await?;

@@ -62,7 +62,10 @@ impl Action {
         (Action::Search, "search agent names and teams"),
         (Action::FilterTeam, "show one team only"),
         (Action::ToggleSort, "sort by age or by risk"),
-        (Action::ToggleMine, "switch between my queue and every workflow"),
+        (
+            Action::ToggleMine,
+            "switch between my queue and every workflow",
+        ),
         (Action::CycleRole, "show one of my roles at a time"),
         (Action::CycleRisk, "filter by risk tier"),
         (Action::CycleStatus, "filter by workflow status"),
@@ -110,11 +113,14 @@ impl Action {
         Action::DESCRIBED
             .iter()
             .find(|(action, _)| *action == self)
-            .map_or(match self {
-                Action::Confirm => "confirm",
-                Action::Cancel => "cancel",
-                _ => "",
-            }, |(_, text)| text)
+            .map_or(
+                match self {
+                    Action::Confirm => "confirm",
+                    Action::Cancel => "cancel",
+                    _ => "",
+                },
+                |(_, text)| text,
+            )
     }
 }
 
@@ -125,7 +131,8 @@ mod tests {
     #[test]
     fn names_match_the_keymap_spelling() {
         for (action, _) in Action::DESCRIBED {
-            let parsed: Action = serde_json::from_value(serde_json::Value::from(action.name())).unwrap();
+            let parsed: Action =
+                serde_json::from_value(serde_json::Value::from(action.name())).unwrap();
             assert_eq!(parsed, action);
         }
     }

@@ -76,7 +76,14 @@ const QUEUE_HINTS: [Action; 10] = [
     Action::Palette,
     Action::Quit,
 ];
-const WORKFLOW_HINTS: [Action; 6] = [Action::Back, Action::Approve, Action::Reject, Action::Refresh, Action::Help, Action::Quit];
+const WORKFLOW_HINTS: [Action; 6] = [
+    Action::Back,
+    Action::Approve,
+    Action::Reject,
+    Action::Refresh,
+    Action::Help,
+    Action::Quit,
+];
 const OVERLAY_HINTS: [Action; 2] = [Action::Confirm, Action::Cancel];
 
 impl App {
@@ -114,14 +121,21 @@ impl App {
 
     /// The screen mode under any overlay.
     fn screen_mode(&self) -> Mode {
-        if self.detail.is_some() { Mode::Workflow } else { Mode::Queue }
+        if self.detail.is_some() {
+            Mode::Workflow
+        } else {
+            Mode::Queue
+        }
     }
 
     /// Whether something is in flight (the spinner turns).
     pub fn is_busy(&self) -> bool {
         self.me.is_none()
             || self.queue.loading.is_some()
-            || self.detail.as_ref().is_some_and(|detail| detail.detail.is_none() && detail.error.is_none())
+            || self
+                .detail
+                .as_ref()
+                .is_some_and(|detail| detail.detail.is_none() && detail.error.is_none())
             || matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.submitting || dialog.workflow.is_none())
     }
 
@@ -187,7 +201,11 @@ impl App {
                 dialog.comment.insert_str(text);
             }
             Some(Overlay::Prompt(prompt)) => {
-                prompt.text.extend(text.chars().filter(|c| !c.is_control()).take(200 - prompt.text.len().min(200)));
+                prompt.text.extend(
+                    text.chars()
+                        .filter(|c| !c.is_control())
+                        .take(200 - prompt.text.len().min(200)),
+                );
             }
             _ => {}
         }
@@ -199,16 +217,27 @@ impl App {
             return Vec::new();
         }
         match event.kind {
-            MouseEventKind::ScrollDown => (0..3).flat_map(|_| self.on_action(Action::Down)).collect(),
+            MouseEventKind::ScrollDown => {
+                (0..3).flat_map(|_| self.on_action(Action::Down)).collect()
+            }
             MouseEventKind::ScrollUp => (0..3).flat_map(|_| self.on_action(Action::Up)).collect(),
             MouseEventKind::Down(MouseButton::Left) if self.detail.is_none() => {
                 let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
                 let (_, list, _) = queue_view::split(&self.queue, main);
                 // The first line of the list holds the column titles.
                 let first_row = list.y + 1;
-                if event.column >= list.x && event.column < list.right() && event.row >= first_row && event.row < list.bottom() {
-                    let commands = self.queue.click((event.row - first_row) as usize, &mut self.requests);
-                    return commands.into_iter().chain(self.preview_selected()).collect();
+                if event.column >= list.x
+                    && event.column < list.right()
+                    && event.row >= first_row
+                    && event.row < list.bottom()
+                {
+                    let commands = self
+                        .queue
+                        .click((event.row - first_row) as usize, &mut self.requests);
+                    return commands
+                        .into_iter()
+                        .chain(self.preview_selected())
+                        .collect();
                 }
                 Vec::new()
             }
@@ -218,12 +247,19 @@ impl App {
 
     /// Loads the selected workflow for the preview, unless it is cached.
     fn preview_selected(&mut self) -> Vec<Command> {
-        match self.queue.selected_item() {
-            Some(item) if !self.previews.get(&item.workflow_id).is_some_and(|wf| wf.version == item.version) => {
-                vec![Command::LoadWorkflow { workflow_id: item.workflow_id.clone() }]
-            }
-            _ => Vec::new(),
+        let Some(item) = self.queue.selected_item() else {
+            return Vec::new();
+        };
+        let cached = self
+            .previews
+            .get(&item.workflow_id)
+            .is_some_and(|workflow| workflow.version == item.version);
+        if cached {
+            return Vec::new();
         }
+        vec![Command::LoadWorkflow {
+            workflow_id: item.workflow_id.clone(),
+        }]
     }
 
     pub fn on_action(&mut self, action: Action) -> Vec<Command> {
@@ -241,27 +277,50 @@ impl App {
                 Vec::new()
             }
             Action::Help => {
-                self.overlay = Some(Overlay::Help(HelpOverlay { mode: self.screen_mode(), filter: String::new() }));
+                self.overlay = Some(Overlay::Help(HelpOverlay {
+                    mode: self.screen_mode(),
+                    filter: String::new(),
+                }));
                 Vec::new()
             }
             Action::Palette => {
-                self.overlay = Some(Overlay::Palette(Palette { input: String::new(), selected: 0 }));
+                self.overlay = Some(Overlay::Palette(Palette {
+                    input: String::new(),
+                    selected: 0,
+                }));
                 Vec::new()
             }
-            Action::Confirm | Action::Cancel | Action::Down | Action::Up if self.overlay.is_some() => self.on_overlay_action(action),
+            Action::Confirm | Action::Cancel | Action::Down | Action::Up
+                if self.overlay.is_some() =>
+            {
+                self.on_overlay_action(action)
+            }
             Action::NextTab | Action::PreviousTab | Action::None => Vec::new(),
-            Action::Approve | Action::Reject => self.open_decide(if action == Action::Approve { Verdict::Approve } else { Verdict::Reject }),
+            Action::Approve | Action::Reject => self.open_decide(if action == Action::Approve {
+                Verdict::Approve
+            } else {
+                Verdict::Reject
+            }),
             Action::Search | Action::FilterTeam if self.detail.is_none() => {
                 let (kind, text) = match action {
                     Action::Search => (PromptKind::Search, self.queue.search.clone()),
                     _ => (PromptKind::Team, self.queue.team.clone()),
                 };
-                self.overlay = Some(Overlay::Prompt(Prompt { kind, text: text.unwrap_or_default() }));
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind,
+                    text: text.unwrap_or_default(),
+                }));
                 Vec::new()
             }
             Action::Open if self.detail.is_none() => {
-                let Some(item) = self.queue.selected_item() else { return Vec::new() };
-                let (screen, command) = WorkflowScreen::open(item.workflow_id.clone(), item.agent_name.clone(), &mut self.requests);
+                let Some(item) = self.queue.selected_item() else {
+                    return Vec::new();
+                };
+                let (screen, command) = WorkflowScreen::open(
+                    item.workflow_id.clone(),
+                    item.agent_name.clone(),
+                    &mut self.requests,
+                );
                 self.detail = Some(screen);
                 vec![command]
             }
@@ -284,7 +343,9 @@ impl App {
     }
 
     fn on_overlay_action(&mut self, action: Action) -> Vec<Command> {
-        let Some(overlay) = self.overlay.take() else { return Vec::new() };
+        let Some(overlay) = self.overlay.take() else {
+            return Vec::new();
+        };
         match (overlay, action) {
             (Overlay::Decide(mut dialog), Action::Confirm) => {
                 if dialog.submitting {
@@ -319,9 +380,13 @@ impl App {
                 }
                 self.queue.reload(&mut self.requests)
             }
-            (Overlay::Palette(palette), Action::Confirm) => palette.chosen().map(|chosen| self.on_action(chosen)).unwrap_or_default(),
+            (Overlay::Palette(palette), Action::Confirm) => palette
+                .chosen()
+                .map(|chosen| self.on_action(chosen))
+                .unwrap_or_default(),
             (Overlay::Palette(mut palette), Action::Down) => {
-                palette.selected = (palette.selected + 1).min(palette.matches().len().saturating_sub(1));
+                palette.selected =
+                    (palette.selected + 1).min(palette.matches().len().saturating_sub(1));
                 self.overlay = Some(Overlay::Palette(palette));
                 Vec::new()
             }
@@ -351,8 +416,16 @@ impl App {
             Some(detail) => detail.detail.as_ref().map(|detail| detail.workflow.clone()),
             None => self.previews.get(&workflow_id).cloned(),
         };
-        let command = Command::LoadWorkflow { workflow_id: workflow_id.clone() };
-        self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(workflow_id, agent_name, verdict, known, from_detail))));
+        let command = Command::LoadWorkflow {
+            workflow_id: workflow_id.clone(),
+        };
+        self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(
+            workflow_id,
+            agent_name,
+            verdict,
+            known,
+            from_detail,
+        ))));
         // Always re-read: the dialog must show what will really happen.
         vec![command]
     }
@@ -369,11 +442,17 @@ impl App {
                 self.queue.error = Some(error);
                 Vec::new()
             }
-            Message::Queue { request, placement, result } => {
+            Message::Queue {
+                request,
+                placement,
+                result,
+            } => {
                 if let Err(error) = &result {
                     self.set_status(Level::Error, format!("queue: {error}"));
                 }
-                let mut commands = self.queue.on_page(request, placement, result, &mut self.requests);
+                let mut commands =
+                    self.queue
+                        .on_page(request, placement, result, &mut self.requests);
                 commands.extend(self.preview_selected());
                 commands
             }
@@ -381,7 +460,10 @@ impl App {
                 self.queue.on_count(request, result);
                 Vec::new()
             }
-            Message::Workflow { workflow_id, result } => {
+            Message::Workflow {
+                workflow_id,
+                result,
+            } => {
                 match result {
                     Ok(workflow) => {
                         if let Some(Overlay::Decide(dialog)) = &mut self.overlay
@@ -416,7 +498,11 @@ impl App {
         }
     }
 
-    fn on_decided(&mut self, decision: crate::backend::Decision, result: Result<Workflow, String>) -> Vec<Command> {
+    fn on_decided(
+        &mut self,
+        decision: crate::backend::Decision,
+        result: Result<Workflow, String>,
+    ) -> Vec<Command> {
         let dialog_matches = matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.idempotency_key == decision.idempotency_key);
         match result {
             Ok(workflow) => {
@@ -424,19 +510,31 @@ impl App {
                     Verdict::Approve => "Approved",
                     Verdict::Reject => "Rejected",
                 };
-                let step = workflow.steps.iter().find(|step| step.step_id == decision.step_id);
+                let step = workflow
+                    .steps
+                    .iter()
+                    .find(|step| step.step_id == decision.step_id);
                 let next = match workflow.current_step() {
                     Some(step) => format!("now waiting on a {}", step.role.label()),
-                    None => format!("the workflow is {}", workflow.status.as_str().replace('_', " ")),
+                    None => format!(
+                        "the workflow is {}",
+                        workflow.status.as_str().replace('_', " ")
+                    ),
                 };
                 self.set_status(
                     Level::Info,
-                    format!("{verb} step {} ({}) of {}; {next}.", decision.step_id, step.map_or("?", |s| s.role.label()), workflow.workflow_id),
+                    format!(
+                        "{verb} step {} ({}) of {}; {next}.",
+                        decision.step_id,
+                        step.map_or("?", |s| s.role.label()),
+                        workflow.workflow_id
+                    ),
                 );
                 if dialog_matches {
                     self.overlay = None;
                 }
-                self.previews.insert(workflow.workflow_id.clone(), workflow.clone());
+                self.previews
+                    .insert(workflow.workflow_id.clone(), workflow.clone());
                 self.detail = None;
                 self.queue.remove(&workflow.workflow_id);
                 let mut commands = self.queue.refresh(&mut self.requests);
@@ -454,7 +552,9 @@ impl App {
                     dialog.idempotency_key = crate::backend::Decision::new_key();
                 }
                 // The workflow may have moved on: show its real state.
-                let mut commands = vec![Command::LoadWorkflow { workflow_id: decision.workflow_id.clone() }];
+                let mut commands = vec![Command::LoadWorkflow {
+                    workflow_id: decision.workflow_id.clone(),
+                }];
                 if let Some(detail) = &mut self.detail {
                     commands.push(detail.reload(&mut self.requests));
                 }
@@ -471,7 +571,10 @@ impl App {
             }
             None => "signing in…".to_owned(),
         };
-        format!("{who} · {} · {}", self.config.location, self.config.sync_state)
+        format!(
+            "{who} · {} · {}",
+            self.config.location, self.config.sync_state
+        )
     }
 
     pub fn draw(&self, frame: &mut Frame) {
@@ -479,8 +582,15 @@ impl App {
         let theme = &self.config.theme;
         frame.render_widget(Paragraph::new("").style(theme.style(Role::Base)), area);
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-            let text = format!("terminal too small: {}x{} (need {MIN_WIDTH}x{MIN_HEIGHT})", area.width, area.height);
-            frame.render_widget(Paragraph::new(Line::styled(text, theme.style(Role::Warn))).wrap(ratatui::widgets::Wrap { trim: true }), area);
+            let text = format!(
+                "terminal too small: {}x{} (need {MIN_WIDTH}x{MIN_HEIGHT})",
+                area.width, area.height
+            );
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, theme.style(Role::Warn)))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                area,
+            );
             return;
         }
         let (tabs, main, footer, status) = frame_areas(area);
@@ -493,7 +603,10 @@ impl App {
                     now: self.now,
                     sla_days: self.config.sla_days,
                     spinner: self.spinner(),
-                    preview: self.queue.selected_item().and_then(|item| self.previews.get(&item.workflow_id)),
+                    preview: self
+                        .queue
+                        .selected_item()
+                        .and_then(|item| self.previews.get(&item.workflow_id)),
                 };
                 queue_view::render(&self.queue, frame, main, &context);
             }
@@ -504,10 +617,20 @@ impl App {
             other => (other, &OVERLAY_HINTS),
         };
         chrome::footer(frame, footer, &self.config.keymap, mode, hints, theme);
-        chrome::status(frame, status, &self.status_left(), self.status.as_ref().map(|(level, text)| (level, text.as_str())), theme);
+        chrome::status(
+            frame,
+            status,
+            &self.status_left(),
+            self.status
+                .as_ref()
+                .map(|(level, text)| (level, text.as_str())),
+            theme,
+        );
         match &self.overlay {
             Some(Overlay::Help(help)) => help.render(frame, main, &self.config.keymap, theme),
-            Some(Overlay::Palette(palette)) => palette.render(frame, main, &self.config.keymap, self.screen_mode(), theme),
+            Some(Overlay::Palette(palette)) => {
+                palette.render(frame, main, &self.config.keymap, self.screen_mode(), theme)
+            }
             Some(Overlay::Prompt(prompt)) => prompt.render(frame, footer, theme),
             Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
             None => {}
@@ -517,7 +640,12 @@ impl App {
 
 /// Tabs, main area, footer and status line.
 fn frame_areas(area: Rect) -> (Rect, Rect, Rect, Rect) {
-    let [tabs, main, footer, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [tabs, main, footer, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     (tabs, main, footer, status)
 }

@@ -23,17 +23,34 @@ pub enum Select {
     First,
     Last,
     /// The row with this workflow id, else the row at this index.
-    Keep { workflow_id: Option<String>, index: usize },
+    Keep {
+        workflow_id: Option<String>,
+        index: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     LoadMe,
-    LoadQueue { request: RequestId, query: QueueQuery, placement: Placement },
-    CountQueue { request: RequestId, filter: QueueFilter },
-    LoadWorkflow { workflow_id: String },
-    LoadDetail { request: RequestId, workflow_id: String },
-    Decide { decision: Decision },
+    LoadQueue {
+        request: RequestId,
+        query: QueueQuery,
+        placement: Placement,
+    },
+    CountQueue {
+        request: RequestId,
+        filter: QueueFilter,
+    },
+    LoadWorkflow {
+        workflow_id: String,
+    },
+    LoadDetail {
+        request: RequestId,
+        workflow_id: String,
+    },
+    Decide {
+        decision: Decision,
+    },
 }
 
 impl Command {
@@ -66,14 +83,33 @@ pub struct WorkflowDetail {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Me(Result<User, String>),
-    Queue { request: RequestId, placement: Placement, result: Result<QueuePage, String> },
-    Count { request: RequestId, result: Result<u64, String> },
-    Workflow { workflow_id: String, result: Result<Workflow, String> },
-    Detail { request: RequestId, result: Result<Box<WorkflowDetail>, String> },
-    Decided { decision: Decision, result: Result<Workflow, String> },
+    Queue {
+        request: RequestId,
+        placement: Placement,
+        result: Result<QueuePage, String>,
+    },
+    Count {
+        request: RequestId,
+        result: Result<u64, String>,
+    },
+    Workflow {
+        workflow_id: String,
+        result: Result<Workflow, String>,
+    },
+    Detail {
+        request: RequestId,
+        result: Result<Box<WorkflowDetail>, String>,
+    },
+    Decided {
+        decision: Decision,
+        result: Result<Workflow, String>,
+    },
 }
 
-async fn detail(backend: &dyn GovernanceBackend, workflow_id: &str) -> crate::backend::Result<WorkflowDetail> {
+async fn detail(
+    backend: &dyn GovernanceBackend,
+    workflow_id: &str,
+) -> crate::backend::Result<WorkflowDetail> {
     let workflow = backend.workflow(workflow_id).await?;
     let (agent, policies, trail, audits, review) = tokio::join!(
         backend.agent(&workflow.agent_id),
@@ -84,7 +120,9 @@ async fn detail(backend: &dyn GovernanceBackend, workflow_id: &str) -> crate::ba
     );
     Ok(WorkflowDetail {
         agent: agent.ok(),
-        policy: policies?.into_iter().find(|policy| policy.policy_id == workflow.triggered_by_policy),
+        policy: policies?
+            .into_iter()
+            .find(|policy| policy.policy_id == workflow.triggered_by_policy),
         trail: trail?,
         latest_audit: audits?.into_iter().next(),
         review: review?,
@@ -97,7 +135,11 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
     let words = |err: crate::backend::BackendError| err.to_string();
     match command {
         Command::LoadMe => Message::Me(backend.me().await.map_err(words)),
-        Command::LoadQueue { request, query, placement } => Message::Queue {
+        Command::LoadQueue {
+            request,
+            query,
+            placement,
+        } => Message::Queue {
             request,
             placement,
             result: backend.queue(&query).await.map_err(words),
@@ -108,11 +150,20 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
         },
         Command::LoadWorkflow { workflow_id } => {
             let result = backend.workflow(&workflow_id).await.map_err(words);
-            Message::Workflow { workflow_id, result }
+            Message::Workflow {
+                workflow_id,
+                result,
+            }
         }
-        Command::LoadDetail { request, workflow_id } => Message::Detail {
+        Command::LoadDetail {
             request,
-            result: detail(backend, &workflow_id).await.map(Box::new).map_err(words),
+            workflow_id,
+        } => Message::Detail {
+            request,
+            result: detail(backend, &workflow_id)
+                .await
+                .map(Box::new)
+                .map_err(words),
         },
         Command::Decide { decision } => {
             let result = backend.decide(&decision).await.map_err(words);

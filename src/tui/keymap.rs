@@ -22,7 +22,14 @@ pub enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 6] = [Mode::Global, Mode::Queue, Mode::Workflow, Mode::Dialog, Mode::Prompt, Mode::Overlay];
+    const ALL: [Mode; 6] = [
+        Mode::Global,
+        Mode::Queue,
+        Mode::Workflow,
+        Mode::Dialog,
+        Mode::Prompt,
+        Mode::Overlay,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -105,7 +112,11 @@ impl Key {
             KeyCodeOrd::Named(name)
         } else if lower == "space" {
             KeyCodeOrd::Char(' ')
-        } else if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=12).contains(n)) {
+        } else if let Some(n) = lower
+            .strip_prefix('f')
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=12).contains(n))
+        {
             KeyCodeOrd::F(n)
         } else {
             let mut chars = rest.chars();
@@ -178,7 +189,11 @@ pub enum KeymapError {
     #[error("keymap is not valid TOML: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("keymap [{mode}] {key:?}: {message}")]
-    Binding { mode: String, key: String, message: String },
+    Binding {
+        mode: String,
+        key: String,
+        message: String,
+    },
 }
 
 /// Mode -> key -> action; the text form (`[mode] "key" = "action"`) is what
@@ -193,12 +208,18 @@ pub struct Keymap {
 impl Keymap {
     pub fn default_keymap() -> Keymap {
         // Covered by a unit test, so it cannot fail at run time.
-        Keymap::from_toml(DEFAULT_KEYMAP).unwrap_or_else(|err| unreachable!("embedded keymap is invalid: {err}"))
+        Keymap::from_toml(DEFAULT_KEYMAP)
+            .unwrap_or_else(|err| unreachable!("embedded keymap is invalid: {err}"))
     }
 
     pub fn from_toml(text: &str) -> Result<Keymap, KeymapError> {
         let patch: KeymapPatch = toml::from_str(text)?;
-        let mut keymap = Keymap { modes: Mode::ALL.into_iter().map(|mode| (mode, BTreeMap::new())).collect() };
+        let mut keymap = Keymap {
+            modes: Mode::ALL
+                .into_iter()
+                .map(|mode| (mode, BTreeMap::new()))
+                .collect(),
+        };
         keymap.patch(&patch)?;
         Ok(keymap)
     }
@@ -213,8 +234,9 @@ impl Keymap {
                     message,
                 };
                 let key = Key::parse(key_text).map_err(error)?;
-                let action: Action = serde_json::from_value(serde_json::Value::from(action_text.as_str()))
-                    .map_err(|_| error(format!("unknown action {action_text:?}")))?;
+                let action: Action =
+                    serde_json::from_value(serde_json::Value::from(action_text.as_str()))
+                        .map_err(|_| error(format!("unknown action {action_text:?}")))?;
                 let map = self.modes.entry(*mode).or_default();
                 if action == Action::None {
                     map.remove(&key);
@@ -233,7 +255,12 @@ impl Keymap {
         let in_mode = self.modes.get(&mode).and_then(|map| map.get(&key)).copied();
         in_mode.or_else(|| {
             (!mode.takes_text())
-                .then(|| self.modes.get(&Mode::Global).and_then(|map| map.get(&key)).copied())
+                .then(|| {
+                    self.modes
+                        .get(&Mode::Global)
+                        .and_then(|map| map.get(&key))
+                        .copied()
+                })
                 .flatten()
         })
     }
@@ -247,13 +274,21 @@ impl Keymap {
         let mut by_action: Vec<(Vec<String>, Action)> = Vec::new();
         for mode in modes {
             for (key, action) in self.modes.get(&mode).into_iter().flatten() {
-                match by_action.iter_mut().find(|(_, existing)| existing == action) {
+                match by_action
+                    .iter_mut()
+                    .find(|(_, existing)| existing == action)
+                {
                     Some((keys, _)) => keys.push(key.label()),
                     None => by_action.push((vec![key.label()], *action)),
                 }
             }
         }
-        let rank = |action: &Action| Action::DESCRIBED.iter().position(|(a, _)| a == action).unwrap_or(usize::MAX);
+        let rank = |action: &Action| {
+            Action::DESCRIBED
+                .iter()
+                .position(|(a, _)| a == action)
+                .unwrap_or(usize::MAX)
+        };
         by_action.sort_by_key(|(_, action)| rank(action));
         for (keys, _) in &mut by_action {
             keys.sort_by_key(|label| (label.chars().count(), label.clone()));
@@ -264,7 +299,11 @@ impl Keymap {
     /// The key to show for an action in `mode`: enter or esc when bound
     /// (everyone knows them), else the shortest.
     pub fn hint(&self, mode: Mode, action: Action) -> Option<String> {
-        let keys = self.bindings(mode).into_iter().find(|(_, bound)| *bound == action)?.0;
+        let keys = self
+            .bindings(mode)
+            .into_iter()
+            .find(|(_, bound)| *bound == action)?
+            .0;
         keys.iter()
             .find(|key| *key == "enter" || *key == "esc")
             .or(keys.first())
@@ -282,11 +321,16 @@ mod tests {
 
     #[test]
     fn keys_parse_and_print() {
-        for text in ["q", "G", "ctrl-s", "alt-x", "pagedown", "F5", "space", "-", "backtab", "?"] {
+        for text in [
+            "q", "G", "ctrl-s", "alt-x", "pagedown", "F5", "space", "-", "backtab", "?",
+        ] {
             assert_eq!(Key::parse(text).unwrap().label(), text);
         }
         assert_eq!(Key::parse("shift-g").unwrap(), Key::parse("G").unwrap());
-        assert_eq!(Key::parse("shift-tab").unwrap(), Key::parse("backtab").unwrap());
+        assert_eq!(
+            Key::parse("shift-tab").unwrap(),
+            Key::parse("backtab").unwrap()
+        );
         assert_eq!(Key::parse("Ctrl-S").unwrap().label(), "ctrl-S");
         assert!(Key::parse("hyper-q").is_err());
         assert!(Key::parse("F13").is_err());
@@ -301,17 +345,26 @@ mod tests {
         let plain_g = press(KeyCode::Char('G'), KeyModifiers::NONE);
         assert_eq!(keymap.action(Mode::Queue, &plain_g), Some(Action::Last));
         let backtab = press(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(keymap.action(Mode::Queue, &backtab), Some(Action::PreviousTab));
+        assert_eq!(
+            keymap.action(Mode::Queue, &backtab),
+            Some(Action::PreviousTab)
+        );
     }
 
     #[test]
     fn vim_keys_and_arrows_both_move() {
         let keymap = Keymap::default_keymap();
         for code in [KeyCode::Char('j'), KeyCode::Down] {
-            assert_eq!(keymap.action(Mode::Queue, &press(code, KeyModifiers::NONE)), Some(Action::Down));
+            assert_eq!(
+                keymap.action(Mode::Queue, &press(code, KeyModifiers::NONE)),
+                Some(Action::Down)
+            );
         }
         for code in [KeyCode::Char('k'), KeyCode::Up] {
-            assert_eq!(keymap.action(Mode::Queue, &press(code, KeyModifiers::NONE)), Some(Action::Up));
+            assert_eq!(
+                keymap.action(Mode::Queue, &press(code, KeyModifiers::NONE)),
+                Some(Action::Up)
+            );
         }
     }
 
@@ -320,7 +373,11 @@ mod tests {
         let keymap = Keymap::default_keymap();
         let q = press(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(keymap.action(Mode::Queue, &q), Some(Action::Quit));
-        assert_eq!(keymap.action(Mode::Dialog, &q), None, "q types a q in a comment");
+        assert_eq!(
+            keymap.action(Mode::Dialog, &q),
+            None,
+            "q types a q in a comment"
+        );
         let save = press(KeyCode::Char('s'), KeyModifiers::CONTROL);
         assert_eq!(keymap.action(Mode::Dialog, &save), Some(Action::Confirm));
     }
@@ -328,15 +385,26 @@ mod tests {
     #[test]
     fn user_patches_rebind_and_unbind_per_mode() {
         let mut keymap = Keymap::default_keymap();
-        let patch: KeymapPatch = toml::from_str("[queue]\n\"y\" = \"approve\"\n\"a\" = \"none\"\n").unwrap();
+        let patch: KeymapPatch =
+            toml::from_str("[queue]\n\"y\" = \"approve\"\n\"a\" = \"none\"\n").unwrap();
         keymap.patch(&patch).unwrap();
         let y = press(KeyCode::Char('y'), KeyModifiers::NONE);
         let a = press(KeyCode::Char('a'), KeyModifiers::NONE);
         assert_eq!(keymap.action(Mode::Queue, &y), Some(Action::Approve));
         assert_eq!(keymap.action(Mode::Queue, &a), None);
-        assert_eq!(keymap.action(Mode::Workflow, &a), Some(Action::Approve), "other modes untouched");
+        assert_eq!(
+            keymap.action(Mode::Workflow, &a),
+            Some(Action::Approve),
+            "other modes untouched"
+        );
         let bad: KeymapPatch = toml::from_str("[queue]\n\"y\" = \"launch_missiles\"\n").unwrap();
-        assert!(keymap.patch(&bad).unwrap_err().to_string().contains("unknown action \"launch_missiles\""));
+        assert!(
+            keymap
+                .patch(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown action \"launch_missiles\"")
+        );
         assert!(toml::from_str::<KeymapPatch>("[nowhere]\n\"y\" = \"quit\"\n").is_err());
     }
 
@@ -344,13 +412,31 @@ mod tests {
     fn help_and_hints_come_from_the_same_bindings() {
         let keymap = Keymap::default_keymap();
         let bindings = keymap.bindings(Mode::Queue);
-        let down = bindings.iter().find(|(_, action)| *action == Action::Down).unwrap();
+        let down = bindings
+            .iter()
+            .find(|(_, action)| *action == Action::Down)
+            .unwrap();
         assert_eq!(down.0, ["j", "down"]);
-        assert!(bindings.iter().any(|(_, action)| *action == Action::Quit), "global keys are listed too");
-        assert_eq!(keymap.hint(Mode::Queue, Action::Approve).as_deref(), Some("a"));
-        assert_eq!(keymap.hint(Mode::Queue, Action::Open).as_deref(), Some("enter"));
-        assert_eq!(keymap.hint(Mode::Workflow, Action::Back).as_deref(), Some("esc"));
-        assert_eq!(keymap.hint(Mode::Dialog, Action::Confirm).as_deref(), Some("ctrl-s"));
+        assert!(
+            bindings.iter().any(|(_, action)| *action == Action::Quit),
+            "global keys are listed too"
+        );
+        assert_eq!(
+            keymap.hint(Mode::Queue, Action::Approve).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            keymap.hint(Mode::Queue, Action::Open).as_deref(),
+            Some("enter")
+        );
+        assert_eq!(
+            keymap.hint(Mode::Workflow, Action::Back).as_deref(),
+            Some("esc")
+        );
+        assert_eq!(
+            keymap.hint(Mode::Dialog, Action::Confirm).as_deref(),
+            Some("ctrl-s")
+        );
         assert_eq!(keymap.hint(Mode::Dialog, Action::Quit), None);
     }
 }

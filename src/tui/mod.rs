@@ -40,13 +40,18 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
     let (mut app, initial) = App::new(config, Utc::now());
     let size = terminal.size()?;
     app.resize(size.width, size.height);
-    initial.into_iter().for_each(|command| worker.submit(command));
+    initial
+        .into_iter()
+        .for_each(|command| worker.submit(command));
 
     let mut events = spawn_input();
     #[cfg(unix)]
     let (mut terminate, mut hangup) = {
         use tokio::signal::unix::{SignalKind, signal};
-        (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?)
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
     };
     let mut dirty = true;
     loop {
@@ -97,7 +102,9 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
             _ = tokio::time::sleep(tick) => dirty |= app.tick(Utc::now()),
             _ = signalled => app.quit = true,
         }
-        commands.into_iter().for_each(|command| worker.submit(command));
+        commands
+            .into_iter()
+            .for_each(|command| worker.submit(command));
         if app.quit {
             break;
         }

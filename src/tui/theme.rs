@@ -77,7 +77,9 @@ impl Role {
     fn fallback(self) -> Option<Role> {
         match self {
             Role::Base => None,
-            Role::Muted | Role::Accent | Role::Ok | Role::Warn | Role::Danger | Role::Input => Some(Role::Base),
+            Role::Muted | Role::Accent | Role::Ok | Role::Warn | Role::Danger | Role::Input => {
+                Some(Role::Base)
+            }
             Role::Title | Role::Key | Role::Info | Role::Chart1 => Some(Role::Accent),
             Role::Border => Some(Role::Muted),
             Role::Header => Some(Role::Base),
@@ -91,12 +93,18 @@ impl Role {
     fn monochrome(self) -> Style {
         let style = Style::default();
         match self {
-            Role::Base | Role::Border | Role::Info | Role::Chart1 | Role::Chart2 | Role::Chart3 => style,
+            Role::Base | Role::Border | Role::Info | Role::Chart1 | Role::Chart2 | Role::Chart3 => {
+                style
+            }
             Role::Muted => style.add_modifier(Modifier::DIM),
-            Role::Accent | Role::Title | Role::Header | Role::Key | Role::Ok => style.add_modifier(Modifier::BOLD),
+            Role::Accent | Role::Title | Role::Header | Role::Key | Role::Ok => {
+                style.add_modifier(Modifier::BOLD)
+            }
             Role::Warn => style.add_modifier(Modifier::UNDERLINED),
             Role::Danger => style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-            Role::Selection | Role::TabActive | Role::Input => style.add_modifier(Modifier::REVERSED),
+            Role::Selection | Role::TabActive | Role::Input => {
+                style.add_modifier(Modifier::REVERSED)
+            }
         }
     }
 }
@@ -142,7 +150,10 @@ pub enum ThemeError {
 pub const BUILTIN: [(&str, &str); 4] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("colorblind", include_str!("../../themes/colorblind.toml")),
 ];
 
@@ -163,7 +174,7 @@ impl Theme {
         let parsed: ThemeFile = toml::from_str(text).map_err(|err| {
             let line = err
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
             match line {
                 Some(line) => invalid(format!("line {line}: {}", err.message())),
                 None => invalid(err.message().to_owned()),
@@ -180,7 +191,10 @@ impl Theme {
                         Role::ALL.map(Role::name).join(", ")
                     ))
                 })?;
-            specified.insert(role, style_of(spec).map_err(|message| invalid(format!("role {name}: {message}")))?);
+            specified.insert(
+                role,
+                style_of(spec).map_err(|message| invalid(format!("role {name}: {message}")))?,
+            );
         }
         let styles = Role::ALL
             .into_iter()
@@ -216,7 +230,9 @@ impl Theme {
             .ok_or_else(|| ThemeError::Unknown {
                 name: name.to_owned(),
                 builtin: BUILTIN.map(|(name, _)| name).join(", "),
-                dir: user_dir.map_or("the config directory's themes/".into(), |dir| dir.display().to_string()),
+                dir: user_dir.map_or("the config directory's themes/".into(), |dir| {
+                    dir.display().to_string()
+                }),
             })?;
         Theme::parse(&format!("themes/{name}.toml (built in)"), text)
     }
@@ -225,7 +241,10 @@ impl Theme {
     pub fn monochrome() -> Theme {
         Theme {
             name: "monochrome".into(),
-            styles: Role::ALL.into_iter().map(|role| (role, role.monochrome())).collect(),
+            styles: Role::ALL
+                .into_iter()
+                .map(|role| (role, role.monochrome()))
+                .collect(),
             monochrome: true,
         }
     }
@@ -236,7 +255,9 @@ impl Theme {
 }
 
 fn parse_color(text: &str) -> Result<Color, String> {
-    text.parse::<Color>().map_err(|_| format!("{text:?} is not a colour (a name like \"red\", \"#rrggbb\", or 0-255)"))
+    text.parse::<Color>().map_err(|_| {
+        format!("{text:?} is not a colour (a name like \"red\", \"#rrggbb\", or 0-255)")
+    })
 }
 
 fn style_of(spec: &RoleSpec) -> Result<Style, String> {
@@ -271,38 +292,79 @@ mod tests {
         for (name, text) in BUILTIN {
             let theme = Theme::parse(name, text).unwrap_or_else(|err| panic!("{err}"));
             assert_eq!(theme.name, name);
-            for role in [Role::Base, Role::Selection, Role::Ok, Role::Warn, Role::Danger] {
-                assert_ne!(theme.style(role), Style::default(), "{name}: {}", role.name());
+            for role in [
+                Role::Base,
+                Role::Selection,
+                Role::Ok,
+                Role::Warn,
+                Role::Danger,
+            ] {
+                assert_ne!(
+                    theme.style(role),
+                    Style::default(),
+                    "{name}: {}",
+                    role.name()
+                );
             }
         }
     }
 
     #[test]
     fn missing_roles_fall_back_along_the_chain() {
-        let theme = Theme::parse("t", "name = \"t\"\n[roles]\naccent = { fg = \"red\" }\n").unwrap();
-        assert_eq!(theme.style(Role::Title).fg, Some(Color::Red), "title -> accent");
+        let theme =
+            Theme::parse("t", "name = \"t\"\n[roles]\naccent = { fg = \"red\" }\n").unwrap();
+        assert_eq!(
+            theme.style(Role::Title).fg,
+            Some(Color::Red),
+            "title -> accent"
+        );
         assert_eq!(theme.style(Role::Key).fg, Some(Color::Red), "key -> accent");
-        assert_eq!(theme.style(Role::Border), Style::default(), "border -> muted -> base (empty)");
+        assert_eq!(
+            theme.style(Role::Border),
+            Style::default(),
+            "border -> muted -> base (empty)"
+        );
     }
 
     #[test]
     fn a_broken_theme_names_the_file_and_line() {
-        let err = Theme::parse("mine.toml", "name = \"x\"\n[roles]\nbase = { fg = 12\n").unwrap_err();
+        let err =
+            Theme::parse("mine.toml", "name = \"x\"\n[roles]\nbase = { fg = 12\n").unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("theme file mine.toml: line 3"), "{text}");
-        let err = Theme::parse("mine.toml", "name = \"x\"\n[roles]\nbase = { fg = \"not-a-colour\" }\n").unwrap_err();
+        let err = Theme::parse(
+            "mine.toml",
+            "name = \"x\"\n[roles]\nbase = { fg = \"not-a-colour\" }\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("is not a colour"), "{err}");
-        let err = Theme::parse("mine.toml", "name = \"x\"\n[roles]\nsparkle = { fg = \"red\" }\n").unwrap_err();
-        assert!(err.to_string().contains("unknown role \"sparkle\""), "{err}");
+        let err = Theme::parse(
+            "mine.toml",
+            "name = \"x\"\n[roles]\nsparkle = { fg = \"red\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown role \"sparkle\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn user_themes_override_builtins_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("light.toml"), "name = \"light\"\n[roles]\nbase = { fg = \"magenta\" }\n").unwrap();
+        std::fs::write(
+            dir.path().join("light.toml"),
+            "name = \"light\"\n[roles]\nbase = { fg = \"magenta\" }\n",
+        )
+        .unwrap();
         let theme = Theme::load("light", Some(dir.path())).unwrap();
         assert_eq!(theme.style(Role::Base).fg, Some(Color::Magenta));
-        assert!(Theme::load("nope", Some(dir.path())).unwrap_err().to_string().contains("built in: default, light"));
+        assert!(
+            Theme::load("nope", Some(dir.path()))
+                .unwrap_err()
+                .to_string()
+                .contains("built in: default, light")
+        );
     }
 
     #[test]
@@ -312,7 +374,12 @@ mod tests {
             let style = theme.style(role);
             assert_eq!((style.fg, style.bg), (None, None), "{}", role.name());
         }
-        assert!(theme.style(Role::Selection).add_modifier.contains(Modifier::REVERSED));
+        assert!(
+            theme
+                .style(Role::Selection)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
         assert_ne!(theme.style(Role::Danger), theme.style(Role::Ok));
         assert_ne!(theme.style(Role::Warn), theme.style(Role::Base));
     }

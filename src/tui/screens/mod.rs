@@ -12,7 +12,14 @@ use crate::tui::theme::{Role, Theme};
 use chrono::{DateTime, Utc};
 
 /// One step of a workflow as a timeline line, readable without colour.
-pub fn step_line(step: &Step, current: Option<u32>, total: usize, now: DateTime<Utc>, since: DateTime<Utc>, theme: &Theme) -> Line<'static> {
+pub fn step_line(
+    step: &Step,
+    current: Option<u32>,
+    total: usize,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+    theme: &Theme,
+) -> Line<'static> {
     let (mark, role) = match step.status {
         StepStatus::Approved => ("✓", Role::Ok),
         StepStatus::Rejected => ("✗", Role::Danger),
@@ -22,13 +29,23 @@ pub fn step_line(step: &Step, current: Option<u32>, total: usize, now: DateTime<
     };
     let mut spans = vec![
         Span::styled(format!(" {mark} "), theme.style(role)),
-        Span::styled(format!("{}/{total} {:<19}", step.step_id, step.role.label()), theme.style(Role::Base)),
+        Span::styled(
+            format!("{}/{total} {:<19}", step.step_id, step.role.label()),
+            theme.style(Role::Base),
+        ),
     ];
     let detail = match (step.status, &step.approver_email, step.decision_at) {
-        (StepStatus::Pending, _, _) if Some(step.step_id) == current => format!("waiting {}", humanize_age(since, now)),
+        (StepStatus::Pending, _, _) if Some(step.step_id) == current => {
+            format!("waiting {}", humanize_age(since, now))
+        }
         (StepStatus::Pending, _, _) => "pending".to_owned(),
         (StepStatus::Skipped, _, _) => "skipped".to_owned(),
-        (status, Some(by), Some(at)) => format!("{} by {} {}", status.as_str(), sanitize(by), at.format("%Y-%m-%d %H:%M")),
+        (status, Some(by), Some(at)) => format!(
+            "{} by {} {}",
+            status.as_str(),
+            sanitize(by),
+            at.format("%Y-%m-%d %H:%M")
+        ),
         (status, _, _) => status.as_str().to_owned(),
     };
     spans.push(Span::styled(detail, theme.style(role)));

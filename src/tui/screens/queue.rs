@@ -2,7 +2,9 @@
 //! list, so a million workflows scroll like a hundred.
 
 use crate::backend::queue::CurrentStep;
-use crate::backend::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
+use crate::backend::{
+    Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort,
+};
 use crate::domain::{RiskTier, Role, WorkflowStatus};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Placement, RequestId, Select};
@@ -19,7 +21,7 @@ const PREFETCH: usize = 20;
 pub struct Requests(RequestId);
 
 impl Requests {
-    pub fn next(&mut self) -> RequestId {
+    pub fn issue(&mut self) -> RequestId {
         self.0 += 1;
         self.0
     }
@@ -86,7 +88,10 @@ impl Default for QueueScreen {
 
 impl QueueScreen {
     pub fn filter(&self) -> QueueFilter {
-        let roles = match (self.mine && self.status == WorkflowStatus::InProgress, self.role) {
+        let roles = match (
+            self.mine && self.status == WorkflowStatus::InProgress,
+            self.role,
+        ) {
             (false, _) => None,
             (true, Some(role)) => Some(vec![role]),
             (true, None) => Some(self.roles.clone()),
@@ -112,21 +117,34 @@ impl QueueScreen {
         }
     }
 
-    fn load(&mut self, requests: &mut Requests, query: QueueQuery, placement: Placement) -> Command {
-        let request = requests.next();
+    fn load(
+        &mut self,
+        requests: &mut Requests,
+        query: QueueQuery,
+        placement: Placement,
+    ) -> Command {
+        let request = requests.issue();
         self.loading = Some((request, placement.clone()));
-        Command::LoadQueue { request, query, placement }
+        Command::LoadQueue {
+            request,
+            query,
+            placement,
+        }
     }
 
     /// Starts over from the top with the current filter, and recounts.
     pub fn reload(&mut self, requests: &mut Requests) -> Vec<Command> {
-        self.count_request = requests.next();
+        self.count_request = requests.issue();
         let count = Command::CountQueue {
             request: self.count_request,
             filter: self.filter(),
         };
         self.count = None;
-        let first = self.load(requests, self.query(None, Direction::Forward), Placement::Replace(Select::First));
+        let first = self.load(
+            requests,
+            self.query(None, Direction::Forward),
+            Placement::Replace(Select::First),
+        );
         vec![first, count]
     }
 
@@ -137,18 +155,33 @@ impl QueueScreen {
             workflow_id: self.selected_item().map(|item| item.workflow_id.clone()),
             index: self.selected,
         };
-        let cursor = self.rows.first().filter(|_| self.more_before).map(|first| QueueCursor::just_before(first, self.sort));
-        self.count_request = requests.next();
+        let cursor = self
+            .rows
+            .first()
+            .filter(|_| self.more_before)
+            .map(|first| QueueCursor::just_before(first, self.sort));
+        self.count_request = requests.issue();
         let count = Command::CountQueue {
             request: self.count_request,
             filter: self.filter(),
         };
-        vec![self.load(requests, self.query(cursor, Direction::Forward), Placement::Replace(keep)), count]
+        vec![
+            self.load(
+                requests,
+                self.query(cursor, Direction::Forward),
+                Placement::Replace(keep),
+            ),
+            count,
+        ]
     }
 
     /// Drops a row at once (it was decided), so the next one is selected.
     pub fn remove(&mut self, workflow_id: &str) {
-        if let Some(index) = self.rows.iter().position(|row| row.workflow_id == workflow_id) {
+        if let Some(index) = self
+            .rows
+            .iter()
+            .position(|row| row.workflow_id == workflow_id)
+        {
             self.rows.remove(index);
             if self.selected >= self.rows.len() {
                 self.selected = self.rows.len().saturating_sub(1);
@@ -192,11 +225,19 @@ impl QueueScreen {
         }
         if self.more_after && self.selected + PREFETCH >= self.rows.len() {
             let cursor = self.rows.last().map(|row| QueueCursor::of(row, self.sort));
-            return vec![self.load(requests, self.query(cursor, Direction::Forward), Placement::Append)];
+            return vec![self.load(
+                requests,
+                self.query(cursor, Direction::Forward),
+                Placement::Append,
+            )];
         }
         if self.more_before && self.selected < PREFETCH {
             let cursor = self.rows.first().map(|row| QueueCursor::of(row, self.sort));
-            return vec![self.load(requests, self.query(cursor, Direction::Backward), Placement::Prepend)];
+            return vec![self.load(
+                requests,
+                self.query(cursor, Direction::Backward),
+                Placement::Prepend,
+            )];
         }
         Vec::new()
     }
@@ -214,7 +255,11 @@ impl QueueScreen {
                     self.scroll_into_view();
                     return Vec::new();
                 }
-                vec![self.load(requests, self.query(None, Direction::Forward), Placement::Replace(Select::First))]
+                vec![self.load(
+                    requests,
+                    self.query(None, Direction::Forward),
+                    Placement::Replace(Select::First),
+                )]
             }
             Action::Last => {
                 if !self.more_after && !self.rows.is_empty() {
@@ -222,7 +267,11 @@ impl QueueScreen {
                     self.scroll_into_view();
                     return Vec::new();
                 }
-                vec![self.load(requests, self.query(None, Direction::Backward), Placement::Replace(Select::Last))]
+                vec![self.load(
+                    requests,
+                    self.query(None, Direction::Backward),
+                    Placement::Replace(Select::Last),
+                )]
             }
             Action::ToggleSort => {
                 self.sort = match self.sort {
@@ -241,7 +290,10 @@ impl QueueScreen {
                 self.reload(requests)
             }
             Action::CycleRisk => {
-                self.risk = cycle(&[RiskTier::High, RiskTier::Medium, RiskTier::Low], self.risk);
+                self.risk = cycle(
+                    &[RiskTier::High, RiskTier::Medium, RiskTier::Low],
+                    self.risk,
+                );
                 self.reload(requests)
             }
             Action::CycleStatus => {
@@ -418,7 +470,8 @@ mod tests {
             current_step: None,
             step_count: 1,
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n as i64),
+            waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::minutes(n as i64),
             version: 1,
         }
     }
@@ -433,7 +486,12 @@ mod tests {
 
     fn loaded(screen: &mut QueueScreen, requests: &mut Requests) {
         let commands = screen.reload(requests);
-        let Command::LoadQueue { request, placement, .. } = commands[0].clone() else { panic!() };
+        let Command::LoadQueue {
+            request, placement, ..
+        } = commands[0].clone()
+        else {
+            panic!()
+        };
         screen.on_page(request, placement, Ok(page(0..100, false, true)), requests);
     }
 
@@ -442,19 +500,33 @@ mod tests {
         let (mut screen, mut requests) = (QueueScreen::default(), Requests::default());
         screen.set_page_height(20);
         loaded(&mut screen, &mut requests);
-        assert!(screen.on_action(Action::PageDown, &mut requests).is_empty());
-        let commands = screen.on_action(Action::PageDown, &mut requests);
-        assert!(commands.is_empty());
-        let commands = screen.on_action(Action::PageDown, &mut requests);
-        let Some(Command::LoadQueue { request, query, placement }) = commands.first().cloned() else {
+        let mut commands = Vec::new();
+        for _ in 0..10 {
+            commands = screen.on_action(Action::PageDown, &mut requests);
+            if !commands.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(screen.selected, 80, "loads when 20 rows from the end");
+        let Some(Command::LoadQueue {
+            request,
+            query,
+            placement,
+        }) = commands.first().cloned()
+        else {
             panic!("expected a page load, got {commands:?}");
         };
         assert_eq!(placement, Placement::Append);
         assert_eq!(query.cursor.unwrap().workflow_id, "wf-0000099");
         assert_eq!(query.direction, Direction::Forward);
-        screen.on_page(request, placement, Ok(page(100..200, true, true)), &mut requests);
+        screen.on_page(
+            request,
+            placement,
+            Ok(page(100..200, true, true)),
+            &mut requests,
+        );
         assert_eq!(screen.rows.len(), 200);
-        assert_eq!(screen.selected, 60);
+        assert_eq!(screen.selected, 80);
     }
 
     #[test]
@@ -464,8 +536,18 @@ mod tests {
         for n in 1..8 {
             screen.selected = screen.rows.len() - 1;
             let commands = screen.on_action(Action::Down, &mut requests);
-            let Some(Command::LoadQueue { request, placement, .. }) = commands.first().cloned() else { panic!() };
-            screen.on_page(request, placement, Ok(page(n * 100..(n + 1) * 100, true, true)), &mut requests);
+            let Some(Command::LoadQueue {
+                request, placement, ..
+            }) = commands.first().cloned()
+            else {
+                panic!()
+            };
+            screen.on_page(
+                request,
+                placement,
+                Ok(page(n * 100..(n + 1) * 100, true, true)),
+                &mut requests,
+            );
             assert!(screen.rows.len() <= MAX_ROWS);
         }
         assert_eq!(screen.rows.last().unwrap().workflow_id, "wf-0000799");
@@ -479,9 +561,21 @@ mod tests {
         loaded(&mut screen, &mut requests);
         screen.count = Some(1_000_000);
         let commands = screen.on_action(Action::Last, &mut requests);
-        let Some(Command::LoadQueue { request, query, placement }) = commands.first().cloned() else { panic!() };
+        let Some(Command::LoadQueue {
+            request,
+            query,
+            placement,
+        }) = commands.first().cloned()
+        else {
+            panic!()
+        };
         assert_eq!((query.direction, query.cursor), (Direction::Backward, None));
-        screen.on_page(request, placement, Ok(page(999_900..1_000_000, true, false)), &mut requests);
+        screen.on_page(
+            request,
+            placement,
+            Ok(page(999_900..1_000_000, true, false)),
+            &mut requests,
+        );
         assert_eq!(screen.selected_item().unwrap().workflow_id, "wf-0999999");
         assert_eq!(screen.position(), Some((1_000_000, 1_000_000)));
     }
@@ -491,8 +585,18 @@ mod tests {
         let (mut screen, mut requests) = (QueueScreen::default(), Requests::default());
         let old = screen.reload(&mut requests);
         let _new = screen.on_action(Action::ToggleSort, &mut requests);
-        let Command::LoadQueue { request, placement, .. } = old[0].clone() else { panic!() };
-        screen.on_page(request, placement, Ok(page(0..5, false, false)), &mut requests);
+        let Command::LoadQueue {
+            request, placement, ..
+        } = old[0].clone()
+        else {
+            panic!()
+        };
+        screen.on_page(
+            request,
+            placement,
+            Ok(page(0..5, false, false)),
+            &mut requests,
+        );
         assert!(screen.rows.is_empty(), "the old sort's rows must not show");
     }
 
@@ -507,9 +611,15 @@ mod tests {
 
     #[test]
     fn filters_shape_the_query() {
-        let mut screen = QueueScreen { roles: vec![Role::TechnicalLead, Role::DataSteward], ..QueueScreen::default() };
+        let mut screen = QueueScreen {
+            roles: vec![Role::TechnicalLead, Role::DataSteward],
+            ..QueueScreen::default()
+        };
         let mut requests = Requests::default();
-        assert_eq!(screen.filter().roles, Some(vec![Role::TechnicalLead, Role::DataSteward]));
+        assert_eq!(
+            screen.filter().roles,
+            Some(vec![Role::TechnicalLead, Role::DataSteward])
+        );
         screen.on_action(Action::CycleRole, &mut requests);
         assert_eq!(screen.filter().roles, Some(vec![Role::TechnicalLead]));
         screen.on_action(Action::CycleRole, &mut requests);
@@ -522,6 +632,9 @@ mod tests {
         screen.on_action(Action::CycleStatus, &mut requests);
         assert_eq!(screen.filter().status, WorkflowStatus::Approved);
         screen.on_action(Action::ClearFilters, &mut requests);
-        assert_eq!(screen.filter(), QueueFilter::for_roles(&[Role::TechnicalLead, Role::DataSteward]));
+        assert_eq!(
+            screen.filter(),
+            QueueFilter::for_roles(&[Role::TechnicalLead, Role::DataSteward])
+        );
     }
 }

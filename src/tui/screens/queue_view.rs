@@ -30,11 +30,14 @@ pub fn split(screen: &QueueScreen, area: Rect) -> (Rect, Rect, Option<Rect>) {
         return (header, body, None);
     }
     if body.width >= 110 {
-        let [list, preview] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+        let [list, preview] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(body);
         return (header, list, Some(preview));
     }
     if body.height >= 22 {
-        let [list, preview] = Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+        let [list, preview] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
         return (header, list, Some(preview));
     }
     (header, body, None)
@@ -56,10 +59,16 @@ pub fn render(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Que
 
 fn describe_filters(screen: &QueueScreen) -> String {
     let mut parts = Vec::new();
-    let scope = match (screen.mine && screen.status == WorkflowStatus::InProgress, screen.role) {
+    let scope = match (
+        screen.mine && screen.status == WorkflowStatus::InProgress,
+        screen.role,
+    ) {
         (true, Some(role)) => format!("waiting on me as {}", role.label()),
         (true, None) => "waiting on my roles".to_owned(),
-        (false, _) => format!("every {} workflow", screen.status.as_str().replace('_', "-")),
+        (false, _) => format!(
+            "every {} workflow",
+            screen.status.as_str().replace('_', "-")
+        ),
     };
     parts.push(scope);
     parts.push(match screen.sort {
@@ -91,7 +100,10 @@ fn render_header(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &
         Span::styled(describe_filters(screen), theme.style(Role::Muted)),
     ];
     if screen.loading.is_some() && screen.loaded_once {
-        spans.push(Span::styled(format!(" {}", context.spinner), theme.style(Role::Info)));
+        spans.push(Span::styled(
+            format!(" {}", context.spinner),
+            theme.style(Role::Info),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -140,12 +152,27 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
     let theme = context.theme;
     if screen.rows.is_empty() {
         let (text, role) = match (&screen.error, screen.loading.is_some()) {
-            (Some(error), _) => (format!("Could not load the queue: {}  (ctrl-r retries)", sanitize(error)), Role::Danger),
+            (Some(error), _) => (
+                format!(
+                    "Could not load the queue: {}  (ctrl-r retries)",
+                    sanitize(error)
+                ),
+                Role::Danger,
+            ),
             (None, true) => (format!("{} Loading…", context.spinner), Role::Info),
-            (None, false) if screen.mine => ("Nothing is waiting on you. (m shows every workflow, c clears filters)".to_owned(), Role::Muted),
-            (None, false) => ("No workflow matches these filters. (c clears them)".to_owned(), Role::Muted),
+            (None, false) if screen.mine => (
+                "Nothing is waiting on you. (m shows every workflow, c clears filters)".to_owned(),
+                Role::Muted,
+            ),
+            (None, false) => (
+                "No workflow matches these filters. (c clears them)".to_owned(),
+                Role::Muted,
+            ),
         };
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.style(role))).wrap(Wrap { trim: true }), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.style(role))).wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let shown = columns(area.width);
@@ -194,7 +221,8 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
         .row_highlight_style(theme.style(Role::Selection))
         .highlight_symbol("▌")
         .column_spacing(1);
-    let mut state = TableState::default().with_selected(Some(screen.selected.saturating_sub(screen.offset)));
+    let mut state =
+        TableState::default().with_selected(Some(screen.selected.saturating_sub(screen.offset)));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
@@ -210,25 +238,52 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
         return;
     };
     let mut lines = vec![
-        Line::styled(sanitize(&item.agent_name).into_owned(), theme.style(Role::Header)),
         Line::styled(
-            format!("{} · {} · {}", sanitize(&item.workflow_id), sanitize(&item.triggered_by_policy), sanitize(&item.team)),
+            sanitize(&item.agent_name).into_owned(),
+            theme.style(Role::Header),
+        ),
+        Line::styled(
+            format!(
+                "{} · {} · {}",
+                sanitize(&item.workflow_id),
+                sanitize(&item.triggered_by_policy),
+                sanitize(&item.team)
+            ),
             theme.style(Role::Muted),
         ),
-        Line::styled(format!("requested by {}", sanitize(&item.requested_by)), theme.style(Role::Muted)),
+        Line::styled(
+            format!("requested by {}", sanitize(&item.requested_by)),
+            theme.style(Role::Muted),
+        ),
     ];
-    match context.preview.filter(|workflow| workflow.workflow_id == item.workflow_id) {
+    match context
+        .preview
+        .filter(|workflow| workflow.workflow_id == item.workflow_id)
+    {
         Some(workflow) => {
             let current = workflow.current_step().map(|step| step.step_id);
             let since = workflow.waiting_since();
             for step in &workflow.steps {
-                lines.push(step_line(step, current, workflow.steps.len(), context.now, since, theme));
+                lines.push(step_line(
+                    step,
+                    current,
+                    workflow.steps.len(),
+                    context.now,
+                    since,
+                    theme,
+                ));
                 if let Some(comment) = &step.comment {
-                    lines.push(Line::styled(format!("     “{}”", sanitize(comment)), theme.style(Role::Muted)));
+                    lines.push(Line::styled(
+                        format!("     “{}”", sanitize(comment)),
+                        theme.style(Role::Muted),
+                    ));
                 }
             }
         }
-        None => lines.push(Line::styled(format!("{} loading steps…", context.spinner), theme.style(Role::Info))),
+        None => lines.push(Line::styled(
+            format!("{} loading steps…", context.spinner),
+            theme.style(Role::Info),
+        )),
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
@@ -238,7 +293,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (index, c) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -25,9 +25,16 @@ pub struct WorkflowScreen {
 }
 
 impl WorkflowScreen {
-    pub fn open(workflow_id: String, agent_name: String, requests: &mut Requests) -> (WorkflowScreen, Command) {
-        let request = requests.next();
-        let command = Command::LoadDetail { request, workflow_id: workflow_id.clone() };
+    pub fn open(
+        workflow_id: String,
+        agent_name: String,
+        requests: &mut Requests,
+    ) -> (WorkflowScreen, Command) {
+        let request = requests.issue();
+        let command = Command::LoadDetail {
+            request,
+            workflow_id: workflow_id.clone(),
+        };
         (
             WorkflowScreen {
                 workflow_id,
@@ -42,8 +49,11 @@ impl WorkflowScreen {
     }
 
     pub fn reload(&mut self, requests: &mut Requests) -> Command {
-        self.request = requests.next();
-        Command::LoadDetail { request: self.request, workflow_id: self.workflow_id.clone() }
+        self.request = requests.issue();
+        Command::LoadDetail {
+            request: self.request,
+            workflow_id: self.workflow_id.clone(),
+        }
     }
 
     pub fn on_detail(&mut self, request: RequestId, result: Result<Box<WorkflowDetail>, String>) {
@@ -59,7 +69,12 @@ impl WorkflowScreen {
         }
     }
 
-    pub fn on_action(&mut self, action: Action, page: u16, requests: &mut Requests) -> Vec<Command> {
+    pub fn on_action(
+        &mut self,
+        action: Action,
+        page: u16,
+        requests: &mut Requests,
+    ) -> Vec<Command> {
         match action {
             Action::Down => self.scroll = self.scroll.saturating_add(1),
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -71,16 +86,35 @@ impl WorkflowScreen {
         Vec::new()
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, now: DateTime<Utc>, spinner: char) {
+    pub fn render(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        now: DateTime<Utc>,
+        spinner: char,
+    ) {
         let lines = match (&self.detail, &self.error) {
             (_, Some(error)) => vec![
-                Line::styled(format!("Could not load {}: {}", sanitize(&self.workflow_id), sanitize(error)), theme.style(Role::Danger)),
+                Line::styled(
+                    format!(
+                        "Could not load {}: {}",
+                        sanitize(&self.workflow_id),
+                        sanitize(error)
+                    ),
+                    theme.style(Role::Danger),
+                ),
                 Line::styled("ctrl-r retries, esc goes back", theme.style(Role::Muted)),
             ],
-            (None, None) => vec![Line::styled(format!("{spinner} Loading {}…", sanitize(&self.workflow_id)), theme.style(Role::Info))],
+            (None, None) => vec![Line::styled(
+                format!("{spinner} Loading {}…", sanitize(&self.workflow_id)),
+                theme.style(Role::Info),
+            )],
             (Some(detail), None) => detail_lines(detail, theme, now),
         };
-        let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((self.scroll, 0));
+        let paragraph = Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0));
         frame.render_widget(paragraph, area);
     }
 }
@@ -99,9 +133,17 @@ fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
 fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
     let workflow = &detail.workflow;
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} ", sanitize(&workflow.workflow_id)), theme.style(Role::Title)),
         Span::styled(
-            format!("{} · version {} · deployment {}", workflow.status.as_str().replace('_', " "), workflow.version, sanitize(&workflow.deployment_id)),
+            format!("{} ", sanitize(&workflow.workflow_id)),
+            theme.style(Role::Title),
+        ),
+        Span::styled(
+            format!(
+                "{} · version {} · deployment {}",
+                workflow.status.as_str().replace('_', " "),
+                workflow.version,
+                sanitize(&workflow.deployment_id)
+            ),
             theme.style(Role::Muted),
         ),
     ])];
@@ -109,9 +151,26 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
     lines.push(section("Agent", theme));
     match &detail.agent {
         Some(agent) => {
-            lines.push(field("name", format!("{} ({}) v{}", sanitize(&agent.name), sanitize(&agent.agent_id), sanitize(&agent.version)), theme));
-            lines.push(field("team / owner", format!("{} / {}", sanitize(&agent.team), sanitize(&agent.owner)), theme));
-            lines.push(field("category", agent.category.as_str().replace('_', " "), theme));
+            lines.push(field(
+                "name",
+                format!(
+                    "{} ({}) v{}",
+                    sanitize(&agent.name),
+                    sanitize(&agent.agent_id),
+                    sanitize(&agent.version)
+                ),
+                theme,
+            ));
+            lines.push(field(
+                "team / owner",
+                format!("{} / {}", sanitize(&agent.team), sanitize(&agent.owner)),
+                theme,
+            ));
+            lines.push(field(
+                "category",
+                agent.category.as_str().replace('_', " "),
+                theme,
+            ));
             lines.push(field("data", agent.data_classification.to_string(), theme));
             lines.push(field("risk tier", agent.risk_tier.to_string(), theme));
             let tools = match (agent.has_external_tools, agent.tools_approved) {
@@ -121,33 +180,80 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
             };
             lines.push(field("tools", tools, theme));
         }
-        None => lines.push(field("agent", sanitize(&workflow.agent_id).into_owned(), theme)),
+        None => lines.push(field(
+            "agent",
+            sanitize(&workflow.agent_id).into_owned(),
+            theme,
+        )),
     }
-    lines.push(field("requested by", format!("{} on {}", sanitize(&workflow.requested_by), workflow.created_at.format("%Y-%m-%d %H:%M UTC")), theme));
+    lines.push(field(
+        "requested by",
+        format!(
+            "{} on {}",
+            sanitize(&workflow.requested_by),
+            workflow.created_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        theme,
+    ));
     lines.push(Line::default());
     lines.push(section("Why this workflow exists", theme));
     match &detail.policy {
         Some(policy) => {
-            lines.push(field("policy", format!("{} ({})", sanitize(&policy.name), sanitize(&policy.policy_id)), theme));
-            lines.push(field("fired because", sanitize(&policy.explain()).into_owned(), theme));
-            lines.push(field("purpose", sanitize(&policy.description).into_owned(), theme));
+            lines.push(field(
+                "policy",
+                format!(
+                    "{} ({})",
+                    sanitize(&policy.name),
+                    sanitize(&policy.policy_id)
+                ),
+                theme,
+            ));
+            lines.push(field(
+                "fired because",
+                sanitize(&policy.explain()).into_owned(),
+                theme,
+            ));
+            lines.push(field(
+                "purpose",
+                sanitize(&policy.description).into_owned(),
+                theme,
+            ));
         }
-        None => lines.push(field("policy", sanitize(&workflow.triggered_by_policy).into_owned(), theme)),
+        None => lines.push(field(
+            "policy",
+            sanitize(&workflow.triggered_by_policy).into_owned(),
+            theme,
+        )),
     }
     lines.push(Line::default());
     lines.push(section("Steps", theme));
     let current = workflow.current_step().map(|step| step.step_id);
     let since = workflow.waiting_since();
     for step in &workflow.steps {
-        lines.push(step_line(step, current, workflow.steps.len(), now, since, theme));
+        lines.push(step_line(
+            step,
+            current,
+            workflow.steps.len(),
+            now,
+            since,
+            theme,
+        ));
         if let Some(comment) = &step.comment {
-            lines.push(Line::styled(format!("     “{}”", sanitize(comment)), theme.style(Role::Muted)));
+            lines.push(Line::styled(
+                format!("     “{}”", sanitize(comment)),
+                theme.style(Role::Muted),
+            ));
         }
     }
     if let Some(review) = &detail.review {
         lines.push(field(
             "ethics review",
-            format!("{} by {}: {}", sanitize(&review.review_id), sanitize(&review.reviewer), review.status),
+            format!(
+                "{} by {}: {}",
+                sanitize(&review.review_id),
+                sanitize(&review.reviewer),
+                review.status
+            ),
             theme,
         ));
     }
@@ -156,7 +262,11 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
     match &detail.latest_audit {
         Some(audit) => {
             let stats = &audit.stats;
-            let (verdict, role) = if stats.passes_threshold { ("PASS", Role::Ok) } else { ("FAIL", Role::Danger) };
+            let (verdict, role) = if stats.passes_threshold {
+                ("PASS", Role::Ok)
+            } else {
+                ("FAIL", Role::Danger)
+            };
             lines.push(Line::from(vec![
                 Span::styled(format!("  {verdict} "), theme.style(role)),
                 Span::styled(
@@ -172,10 +282,16 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
                 ),
             ]));
             for warning in &stats.warnings {
-                lines.push(Line::styled(format!("  ! {}", sanitize(warning)), theme.style(Role::Warn)));
+                lines.push(Line::styled(
+                    format!("  ! {}", sanitize(warning)),
+                    theme.style(Role::Warn),
+                ));
             }
         }
-        None => lines.push(Line::styled("  no bias audit recorded for this agent", theme.style(Role::Muted))),
+        None => lines.push(Line::styled(
+            "  no bias audit recorded for this agent",
+            theme.style(Role::Muted),
+        )),
     }
     lines.push(Line::default());
     lines.push(section("Audit trail", theme));
@@ -187,9 +303,18 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  #{:<8}", event.seq), theme.style(Role::Muted)),
-            Span::styled(format!("{} ", event.entry.at.format("%Y-%m-%d %H:%M")), theme.style(Role::Muted)),
-            Span::styled(format!("{:<20}", sanitize(&event.entry.action)), theme.style(Role::Base)),
-            Span::styled(format!("{}{versions}", sanitize(&event.entry.actor)), theme.style(Role::Muted)),
+            Span::styled(
+                format!("{} ", event.entry.at.format("%Y-%m-%d %H:%M")),
+                theme.style(Role::Muted),
+            ),
+            Span::styled(
+                format!("{:<20}", sanitize(&event.entry.action)),
+                theme.style(Role::Base),
+            ),
+            Span::styled(
+                format!("{}{versions}", sanitize(&event.entry.actor)),
+                theme.style(Role::Muted),
+            ),
         ]));
     }
     lines

@@ -13,21 +13,43 @@ use crate::tui::theme::{Role, Theme};
 pub const TABS: [&str; 1] = ["Queue"];
 
 pub fn tabs(frame: &mut Frame, area: Rect, active: usize, theme: &Theme) {
-    let mut spans = vec![Span::styled(" Gavel ", theme.style(Role::Title)), Span::raw(" ")];
+    let mut spans = vec![
+        Span::styled(" Gavel ", theme.style(Role::Title)),
+        Span::raw(" "),
+    ];
     for (index, name) in TABS.iter().enumerate() {
-        let role = if index == active { Role::TabActive } else { Role::Muted };
-        spans.push(Span::styled(format!(" {} {name} ", index + 1), theme.style(role)));
+        let role = if index == active {
+            Role::TabActive
+        } else {
+            Role::Muted
+        };
+        spans.push(Span::styled(
+            format!(" {} {name} ", index + 1),
+            theme.style(role),
+        ));
         spans.push(Span::raw(" "));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.style(Role::Base)), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.style(Role::Base)),
+        area,
+    );
 }
 
 /// Key hints for the actions that matter most in `mode`, from the keymap.
-pub fn footer(frame: &mut Frame, area: Rect, keymap: &Keymap, mode: Mode, actions: &[Action], theme: &Theme) {
+pub fn footer(
+    frame: &mut Frame,
+    area: Rect,
+    keymap: &Keymap,
+    mode: Mode,
+    actions: &[Action],
+    theme: &Theme,
+) {
     let mut spans = Vec::new();
     let mut used = 0;
     for action in actions {
-        let Some(key) = keymap.hint(mode, *action) else { continue };
+        let Some(key) = keymap.hint(mode, *action) else {
+            continue;
+        };
         let label = match action {
             Action::Help => "help",
             Action::Palette => "commands",
@@ -39,7 +61,10 @@ pub fn footer(frame: &mut Frame, area: Rect, keymap: &Keymap, mode: Mode, action
         }
         used += piece;
         spans.push(Span::styled(format!(" {key}"), theme.style(Role::Key)));
-        spans.push(Span::styled(format!(" {} ", label.replace('_', " ")), theme.style(Role::Muted)));
+        spans.push(Span::styled(
+            format!(" {} ", label.replace('_', " ")),
+            theme.style(Role::Muted),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -51,7 +76,13 @@ pub enum Level {
 
 /// Who, with which roles, on which backend, and the last message. The
 /// message wins the space: it is what the user just needs to read.
-pub fn status(frame: &mut Frame, area: Rect, left: &str, message: Option<(&Level, &str)>, theme: &Theme) {
+pub fn status(
+    frame: &mut Frame,
+    area: Rect,
+    left: &str,
+    message: Option<(&Level, &str)>,
+    theme: &Theme,
+) {
     let total = area.width as usize;
     let left = sanitize(left);
     let mut spans = Vec::new();
@@ -65,14 +96,20 @@ pub fn status(frame: &mut Frame, area: Rect, left: &str, message: Option<(&Level
             let message = truncate(&text, total.saturating_sub(2));
             let room = total.saturating_sub(width(&message) + 5);
             if room >= 12 {
-                spans.push(Span::styled(format!(" {} ", truncate(&left, room)), theme.style(Role::Muted)));
+                spans.push(Span::styled(
+                    format!(" {} ", truncate(&left, room)),
+                    theme.style(Role::Muted),
+                ));
                 spans.push(Span::styled("│ ", theme.style(Role::Border)));
             } else {
                 spans.push(Span::raw(" "));
             }
             spans.push(Span::styled(message.into_owned(), theme.style(role)));
         }
-        None => spans.push(Span::styled(format!(" {}", truncate(&left, total.saturating_sub(1))), theme.style(Role::Muted))),
+        None => spans.push(Span::styled(
+            format!(" {}", truncate(&left, total.saturating_sub(1))),
+            theme.style(Role::Muted),
+        )),
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -31,7 +31,13 @@ pub struct DecideDialog {
 }
 
 impl DecideDialog {
-    pub fn new(workflow_id: String, agent_name: String, verdict: Verdict, workflow: Option<Workflow>, from_detail: bool) -> DecideDialog {
+    pub fn new(
+        workflow_id: String,
+        agent_name: String,
+        verdict: Verdict,
+        workflow: Option<Workflow>,
+        from_detail: bool,
+    ) -> DecideDialog {
         let mut comment = TextArea::default();
         comment.set_placeholder_text(match verdict {
             Verdict::Approve => "optional comment",
@@ -56,10 +62,16 @@ impl DecideDialog {
 
     /// The decision to send, or why none can be sent yet.
     pub fn decision(&self) -> Result<Decision, String> {
-        let workflow = self.workflow.as_ref().ok_or("the workflow is still loading")?;
-        let step = workflow
-            .current_step()
-            .ok_or_else(|| format!("the workflow is already {}: nothing is left to decide", workflow.status))?;
+        let workflow = self
+            .workflow
+            .as_ref()
+            .ok_or("the workflow is still loading")?;
+        let step = workflow.current_step().ok_or_else(|| {
+            format!(
+                "the workflow is already {}: nothing is left to decide",
+                workflow.status
+            )
+        })?;
         let comment = self.comment_text();
         if self.verdict == Verdict::Reject && comment.is_empty() {
             return Err("a rejection needs a comment saying why".into());
@@ -83,8 +95,15 @@ impl DecideDialog {
             return vec![format!("This workflow is already {}.", workflow.status)];
         };
         let total = workflow.steps.len();
-        let as_role = format!("You decide step {} of {total} as {}.", step.step_id, article(step.role));
-        let next = workflow.steps.iter().find(|later| later.step_id == step.step_id + 1);
+        let as_role = format!(
+            "You decide step {} of {total} as {}.",
+            step.step_id,
+            article(step.role)
+        );
+        let next = workflow
+            .steps
+            .iter()
+            .find(|later| later.step_id == step.step_id + 1);
         let effect = match (self.verdict, next) {
             (Verdict::Approve, Some(next)) => format!("The workflow then waits on {} (step {}).", article(next.role), next.step_id),
             (Verdict::Approve, None) => {
@@ -109,7 +128,10 @@ impl DecideDialog {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(title_role))
-            .title(Span::styled(format!(" {verb} {} ", sanitize(&self.workflow_id)), theme.style(title_role)));
+            .title(Span::styled(
+                format!(" {verb} {} ", sanitize(&self.workflow_id)),
+                theme.style(title_role),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let [about, comment_label, comment, error, keys] = Layout::vertical([
@@ -120,33 +142,59 @@ impl DecideDialog {
             Constraint::Length(1),
         ])
         .areas(inner);
-        let mut lines = vec![Line::styled(sanitize(&self.agent_name).into_owned(), theme.style(Role::Header))];
-        lines.extend(self.consequence().into_iter().map(|line| Line::styled(line, theme.style(Role::Base))));
+        let mut lines = vec![Line::styled(
+            sanitize(&self.agent_name).into_owned(),
+            theme.style(Role::Header),
+        )];
+        lines.extend(
+            self.consequence()
+                .into_iter()
+                .map(|line| Line::styled(line, theme.style(Role::Base))),
+        );
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), about);
         let label = match self.verdict {
             Verdict::Approve => "Comment (optional):",
             Verdict::Reject => "Comment (required, say why):",
         };
-        frame.render_widget(Paragraph::new(Span::styled(label, theme.style(Role::Muted))), comment_label);
+        frame.render_widget(
+            Paragraph::new(Span::styled(label, theme.style(Role::Muted))),
+            comment_label,
+        );
         let mut textarea = self.comment.clone();
-        textarea.set_block(Block::default().borders(Borders::ALL).border_style(theme.style(Role::Border)));
+        textarea.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.style(Role::Border)),
+        );
         textarea.set_style(theme.style(Role::Base));
         textarea.set_cursor_line_style(theme.style(Role::Base));
         textarea.set_placeholder_style(theme.style(Role::Muted));
         frame.render_widget(&textarea, comment);
         let status = match (&self.error, self.submitting) {
             (_, true) => Line::styled("Sending…", theme.style(Role::Info)),
-            (Some(error), false) => Line::styled(format!("✗ {}", sanitize(error)), theme.style(Role::Danger)),
+            (Some(error), false) => {
+                Line::styled(format!("✗ {}", sanitize(error)), theme.style(Role::Danger))
+            }
             (None, false) => Line::default(),
         };
         frame.render_widget(Paragraph::new(status).wrap(Wrap { trim: true }), error);
-        let confirm = keymap.hint(Mode::Dialog, Action::Confirm).unwrap_or_default();
-        let cancel = keymap.hint(Mode::Dialog, Action::Cancel).unwrap_or_default();
+        let confirm = keymap
+            .hint(Mode::Dialog, Action::Confirm)
+            .unwrap_or_default();
+        let cancel = keymap
+            .hint(Mode::Dialog, Action::Cancel)
+            .unwrap_or_default();
         let hints = Line::from(vec![
             Span::styled(confirm, theme.style(Role::Key)),
-            Span::styled(format!(" {} · ", verb.to_lowercase()), theme.style(Role::Muted)),
+            Span::styled(
+                format!(" {} · ", verb.to_lowercase()),
+                theme.style(Role::Muted),
+            ),
             Span::styled(cancel, theme.style(Role::Key)),
-            Span::styled(" cancel · enter new line · ctrl-w delete word", theme.style(Role::Muted)),
+            Span::styled(
+                " cancel · enter new line · ctrl-w delete word",
+                theme.style(Role::Muted),
+            ),
         ]);
         frame.render_widget(Paragraph::new(hints), keys);
     }

@@ -20,7 +20,9 @@ pub fn edit_line(text: &mut String, key: &ratatui::crossterm::event::KeyEvent) -
         KeyCode::Char('u') if ctrl => text.clear(),
         KeyCode::Char('w') if ctrl => {
             let trimmed = text.trim_end().len();
-            let cut = text[..trimmed].rfind(char::is_whitespace).map_or(0, |at| at + 1);
+            let cut = text[..trimmed]
+                .rfind(char::is_whitespace)
+                .map_or(0, |at| at + 1);
             text.truncate(cut);
         }
         KeyCode::Char(c) if !ctrl => {
@@ -68,10 +70,14 @@ impl HelpOverlay {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(Role::Border))
-            .title(Span::styled(format!(" Keys: {} ", self.mode.name()), theme.style(Role::Title)));
+            .title(Span::styled(
+                format!(" Keys: {} ", self.mode.name()),
+                theme.style(Role::Title),
+            ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [filter_area, list_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let [filter_area, list_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         let filter = Line::from(vec![
             Span::styled(" filter: ", theme.style(Role::Muted)),
             Span::styled(format!("{}▏", self.filter), theme.style(Role::Input)),
@@ -107,19 +113,38 @@ impl Palette {
             .map(|(action, description)| format!("{} {description}", action.name()))
             .collect();
         if self.input.trim().is_empty() {
-            return Action::DESCRIBED.iter().map(|(action, _)| *action).collect();
+            return Action::DESCRIBED
+                .iter()
+                .map(|(action, _)| *action)
+                .collect();
         }
         let mut matcher = Matcher::new(Config::DEFAULT);
         let pattern = Pattern::parse(&self.input, CaseMatching::Ignore, Normalization::Smart);
-        let scored = pattern.match_list(labels.iter().enumerate().map(|(i, label)| Indexed(i, label)), &mut matcher);
-        scored.into_iter().map(|(Indexed(i, _), _)| Action::DESCRIBED[i].0).collect()
+        let scored = pattern.match_list(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, label)| Indexed(i, label)),
+            &mut matcher,
+        );
+        scored
+            .into_iter()
+            .map(|(Indexed(i, _), _)| Action::DESCRIBED[i].0)
+            .collect()
     }
 
     pub fn chosen(&self) -> Option<Action> {
         self.matches().get(self.selected).copied()
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, mode: Mode, theme: &Theme) {
+    pub fn render(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        keymap: &Keymap,
+        mode: Mode,
+        theme: &Theme,
+    ) {
         let matches = self.matches();
         let area = centered(area, 64, (matches.len() as u16 + 4).clamp(5, 16));
         frame.render_widget(Clear, area);
@@ -129,7 +154,8 @@ impl Palette {
             .title(Span::styled(" Run an action ", theme.style(Role::Title)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [input_area, list_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let [input_area, list_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         let input = Line::from(vec![
             Span::styled(" : ", theme.style(Role::Key)),
             Span::styled(format!("{}▏", self.input), theme.style(Role::Input)),
@@ -144,7 +170,11 @@ impl Palette {
             .take(visible)
             .map(|(index, action)| {
                 let key = keymap.hint(mode, *action).unwrap_or_default();
-                let style = if index == self.selected { theme.style(Role::Selection) } else { theme.style(Role::Base) };
+                let style = if index == self.selected {
+                    theme.style(Role::Selection)
+                } else {
+                    theme.style(Role::Base)
+                };
                 Line::from(vec![
                     Span::styled(format!(" {:<15}", action.name()), style),
                     Span::styled(format!("{:<8}", key), theme.style(Role::Key)),
@@ -198,20 +228,35 @@ mod tests {
 
     #[test]
     fn the_palette_matches_fuzzily() {
-        let palette = Palette { input: "aprv".into(), selected: 0 };
+        let palette = Palette {
+            input: "aprv".into(),
+            selected: 0,
+        };
         assert_eq!(palette.chosen(), Some(Action::Approve));
-        let palette = Palette { input: "risk".into(), selected: 0 };
+        let palette = Palette {
+            input: "risk".into(),
+            selected: 0,
+        };
         assert!(palette.matches().contains(&Action::CycleRisk));
-        let all = Palette { input: String::new(), selected: 0 };
+        let all = Palette {
+            input: String::new(),
+            selected: 0,
+        };
         assert_eq!(all.matches().len(), Action::DESCRIBED.len());
-        let none = Palette { input: "zzzzqqq".into(), selected: 0 };
+        let none = Palette {
+            input: "zzzzqqq".into(),
+            selected: 0,
+        };
         assert_eq!(none.chosen(), None);
     }
 
     #[test]
     fn help_filters_as_you_type() {
         let keymap = Keymap::default_keymap();
-        let help = HelpOverlay { mode: Mode::Queue, filter: "reject".into() };
+        let help = HelpOverlay {
+            mode: Mode::Queue,
+            filter: "reject".into(),
+        };
         let rows = help.rows(&keymap);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].1, Action::Reject);
