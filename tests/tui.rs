@@ -530,3 +530,25 @@ async fn the_queue_holds_only_a_window_of_rows_however_far_you_scroll() {
     );
     let _ = Role::ALL;
 }
+
+#[test]
+fn the_readme_documents_every_default_key() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let keymap = Keymap::default_keymap();
+    for mode in [
+        gavel::tui::keymap::Mode::Queue,
+        gavel::tui::keymap::Mode::Workflow,
+        gavel::tui::keymap::Mode::Dialog,
+    ] {
+        for (keys, action) in keymap.bindings(mode) {
+            for key in keys {
+                assert!(
+                    readme.contains(&format!("`{key}`")),
+                    "README does not document {key} ({})",
+                    action.name()
+                );
+            }
+        }
+    }
+}
