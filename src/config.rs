@@ -21,6 +21,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// Queue items waiting longer than this many days are flagged.
     pub sla_days: Option<u32>,
+    /// Browse only: no deciding actions in the console.
+    pub read_only: Option<bool>,
     /// Per mode, key -> action; patches the default keymap.
     #[serde(default)]
     pub keymap: BTreeMap<String, BTreeMap<String, String>>,
@@ -86,11 +88,12 @@ mod tests {
     fn every_key_parses() {
         let config = Config::parse(
             "c.toml",
-            "user = \"a@example.com\"\ndb = \"/tmp/g.db\"\ntheme = \"light\"\nsla_days = 5\n[keymap.queue]\n\"y\" = \"approve\"\n",
+            "user = \"a@example.com\"\ndb = \"/tmp/g.db\"\ntheme = \"light\"\nsla_days = 5\nread_only = true\n[keymap.queue]\n\"y\" = \"approve\"\n",
         )
         .unwrap();
         assert_eq!(config.user.as_deref(), Some("a@example.com"));
         assert_eq!(config.sla_days(), 5);
+        assert_eq!(config.read_only, Some(true));
         assert_eq!(config.keymap["queue"]["y"], "approve");
     }
 

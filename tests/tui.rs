@@ -1,131 +1,23 @@
 //! The console on `TestBackend`: real app, real store, commands executed by
 //! the same function the worker uses, no sleeps.
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
-use gavel::backend::local::{LocalBackend, LocalStore};
+use common::harness::Harness;
+use gavel::backend::local::LocalBackend;
 use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
 use gavel::domain::{Role, Verdict};
-use gavel::seed::{self, DEMO_USER, SeedOptions};
-use gavel::tui::app::{App, AppConfig, Overlay};
-use gavel::tui::command::{Command, execute};
+use gavel::seed::DEMO_USER;
+use gavel::tui::app::Overlay;
+use gavel::tui::command::Command;
 use gavel::tui::keymap::Keymap;
 use gavel::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::style::Modifier;
-
-struct Harness {
-    app: App,
-    backend: LocalBackend,
-    store: Arc<LocalStore>,
-    terminal: Terminal<TestBackend>,
-    /// Every command the app emitted, in order.
-    emitted: Vec<Command>,
-    _dir: tempfile::TempDir,
-}
-
-fn anchor() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
-}
-
-impl Harness {
-    async fn new(width: u16, height: u16, theme: Theme) -> Harness {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::open(&dir.path().join("tui.db")).expect("store");
-        seed::seed(
-            &store,
-            &SeedOptions {
-                workflows: 1500,
-                seed: 5,
-                anchor: anchor(),
-            },
-            &mut |_| {},
-        )
-        .expect("seed");
-        let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.to_owned()));
-        let config = AppConfig {
-            theme,
-            keymap: Keymap::default_keymap(),
-            sla_days: 3,
-            location: "local /tmp/tui.db".into(),
-            sync_state: "saved locally".into(),
-        };
-        let (mut app, commands) = App::new(config, anchor());
-        app.resize(width, height);
-        let mut harness = Harness {
-            app,
-            backend,
-            store,
-            terminal: Terminal::new(TestBackend::new(width, height)).expect("terminal"),
-            emitted: Vec::new(),
-            _dir: dir,
-        };
-        harness.run(commands).await;
-        harness
-    }
-
-    /// Executes commands and feeds the answers back until nothing is left.
-    async fn run(&mut self, mut commands: Vec<Command>) {
-        while !commands.is_empty() {
-            let mut next = Vec::new();
-            for command in commands {
-                self.emitted.push(command.clone());
-                let message = execute(&self.backend, command).await;
-                next.extend(self.app.on_message(message));
-            }
-            commands = next;
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode, modifiers: KeyModifiers) {
-        let commands = self.app.on_key(KeyEvent::new(code, modifiers));
-        self.run(commands).await;
-    }
-
-    async fn keys(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c), KeyModifiers::NONE).await;
-        }
-    }
-
-    async fn press(&mut self, code: KeyCode) {
-        self.key(code, KeyModifiers::NONE).await;
-    }
-
-    fn screen(&mut self) -> String {
-        self.terminal
-            .draw(|frame| self.app.draw(frame))
-            .expect("draw");
-        let buffer = self.terminal.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buffer.area.height {
-            // A wide character covers the cells after it; skip those.
-            let mut line = String::new();
-            let mut x = 0;
-            while x < buffer.area.width {
-                let symbol = buffer[(x, y)].symbol();
-                line.push_str(symbol);
-                x += unicode_width::UnicodeWidthStr::width(symbol).max(1) as u16;
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
-    }
-
-    fn selected(&self) -> String {
-        self.app
-            .queue
-            .selected_item()
-            .map(|item| item.workflow_id.clone())
-            .unwrap_or_default()
-    }
-}
 
 async fn harness() -> Harness {
     Harness::new(120, 32, Theme::load("default", None).expect("theme")).await

@@ -113,6 +113,8 @@ pub trait GovernanceBackend: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard>;
 
     async fn policies(&self) -> Result<Vec<Policy>>;
+    /// For each policy, how many known agents (as they are now) it triggers on.
+    async fn policy_reach(&self) -> Result<Vec<NamedCount>>;
     /// The audit trail of one entity, oldest first.
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>>;
 }

@@ -57,6 +57,9 @@ pub struct Global {
     /// The console's theme: default, light, high-contrast, colorblind, or your own.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Browse only: every deciding action of the console is disabled.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +101,20 @@ pub enum Command {
     /// Manage the people who use Gavel.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Ethics reviews.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// The blocked-deployments figures (the console's Blocked tab).
+    Dashboard {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// A submitted ethics review as Markdown, for the compliance file.
+    Export { review_id: String },
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +337,7 @@ fn console_config(global: &Global, location: String) -> Result<AppConfig, Failur
         theme,
         keymap,
         sla_days: config.sla_days(),
+        read_only: global.read_only || config.read_only.unwrap_or(false),
         location,
         sync_state: "saved locally".into(),
     })
@@ -510,6 +528,35 @@ async fn dispatch(cli: Cli) -> Outcome {
             );
             eprintln!("API token (shown once; only its hash is stored):");
             println!("{token}");
+            Ok(exit::OK)
+        }
+        Command::Review(ReviewCommand::Export { review_id }) => {
+            let backend = backend(global)?;
+            let review = backend.review(&review_id).await?;
+            if review.status != crate::domain::ReviewStatus::Submitted {
+                return Err(Failure::Refused(format!(
+                    "review {review_id} is {}: only submitted reviews are exported",
+                    review.status
+                )));
+            }
+            let template = backend.review_template(&review.template_id).await?;
+            let agent_name = backend
+                .agent(&review.agent_id)
+                .await
+                .map_or(review.agent_id.clone(), |agent| agent.name);
+            print!(
+                "{}",
+                crate::domain::review::to_markdown(&review, &template, &agent_name)
+            );
+            Ok(exit::OK)
+        }
+        Command::Dashboard { json } => {
+            let dashboard = backend(global)?.dashboard().await?;
+            if json {
+                print_json(&dashboard)?;
+            } else {
+                print!("{}", report::dashboard(&dashboard));
+            }
             Ok(exit::OK)
         }
         Command::Users(UsersCommand::List { json }) => {

@@ -350,3 +350,36 @@ pub fn decided(workflow: &Workflow, step_id: u32, verdict: Verdict) -> String {
         safe(&workflow.workflow_id)
     )
 }
+
+pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Blocked now: {}", dashboard.blocked_now);
+    let _ = writeln!(
+        out,
+        "Blocked this week: {} (last week: {})",
+        dashboard.blocked_this_week, dashboard.blocked_last_week
+    );
+    let median = dashboard
+        .median_hours_blocked
+        .map_or("-".to_owned(), |hours| format!("{:.1} days", hours / 24.0));
+    let _ = writeln!(out, "Median time blocked: {median}");
+    let _ = writeln!(out, "Pending approvals: {}", dashboard.pending_approvals);
+    let rate = dashboard
+        .approval_rate
+        .map_or("-".to_owned(), |rate| format!("{:.1}%", rate * 100.0));
+    let _ = writeln!(out, "Approval rate: {rate}");
+    for (title, counts) in [
+        ("By policy", &dashboard.blocked_by_policy),
+        ("By team", &dashboard.blocked_by_team),
+    ] {
+        let _ = writeln!(out, "{title}:");
+        for count in counts.iter() {
+            let _ = writeln!(out, "  {} {}", pad(&safe(&count.name), 28), count.count);
+        }
+    }
+    let _ = writeln!(out, "Blocked per week:");
+    for week in &dashboard.weekly_blocked {
+        let _ = writeln!(out, "  {} {}", week.week_start, week.blocked);
+    }
+    out
+}

@@ -505,3 +505,135 @@ mod tests {
         assert!(ReviewTemplate::from_toml(&bad_kind).is_err());
     }
 }
+
+/// A submitted review as Markdown, for the compliance file. Every question
+/// of the template appears, answered or not, in template order.
+pub fn to_markdown(review: &EthicsReview, template: &ReviewTemplate, agent_name: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}: {}\n", template.name, one_line(agent_name));
+    let _ = writeln!(out, "| | |\n| --- | --- |");
+    let rows = [
+        ("Review", review.review_id.clone()),
+        ("Workflow", review.workflow_id.clone()),
+        ("Agent", review.agent_id.clone()),
+        ("Reviewer", review.reviewer.clone()),
+        ("Status", review.status.to_string()),
+        ("Template", template.template_id.clone()),
+        (
+            "Submitted",
+            review.submitted_at.map_or("not submitted".into(), |at| {
+                at.format("%Y-%m-%d %H:%M UTC").to_string()
+            }),
+        ),
+    ];
+    for (label, value) in rows {
+        let _ = writeln!(
+            out,
+            "| {label} | {} |",
+            one_line(&value).replace('|', "\\|")
+        );
+    }
+    for question in &template.questions {
+        let _ = writeln!(out, "\n## {}\n", one_line(&question.prompt));
+        let answer = review.answers.get(&question.id);
+        let text = match (question.kind, answer) {
+            (_, None | Some(serde_json::Value::Null)) => "_no answer_".to_owned(),
+            (QuestionKind::YesNo, Some(serde_json::Value::Bool(yes))) => {
+                if *yes { "Yes" } else { "No" }.to_owned()
+            }
+            (QuestionKind::MultiChoice, Some(serde_json::Value::Array(items))) => items
+                .iter()
+                .map(|item| {
+                    format!(
+                        "- {}",
+                        one_line(&option_label(item.as_str().unwrap_or_default()))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            (QuestionKind::SingleChoice, Some(serde_json::Value::String(choice))) => {
+                option_label(choice)
+            }
+            (QuestionKind::Scale1To5, Some(value)) => format!("{value} of 5"),
+            (_, Some(serde_json::Value::String(text))) => quote_block(text),
+            (_, Some(other)) => other.to_string(),
+        };
+        let _ = writeln!(out, "{text}");
+    }
+    out
+}
+
+/// "approve_with_conditions" -> "Approve with conditions".
+pub fn option_label(option: &str) -> String {
+    let spaced = option.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Free text as a Markdown quote, so nothing in it can become a heading.
+fn quote_block(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let clean: String = line
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\t')
+                .collect();
+            format!("> {clean}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn an_export_lists_every_question_with_its_answer() {
+        let template = ReviewTemplate::default_template();
+        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 9, 30, 0).unwrap();
+        let review = EthicsReview {
+            review_id: "rev-1".into(),
+            workflow_id: "wf-1".into(),
+            agent_id: "agt-1".into(),
+            reviewer: "eth@example.com".into(),
+            template_id: template.template_id.clone(),
+            status: ReviewStatus::Submitted,
+            answers: serde_json::from_value(json!({
+                "use_case_appropriateness": "appropriate_with_safeguards",
+                "training_data_ethically_sourced": true,
+                "affected_populations": ["job_applicants", "employees"],
+                "values_alignment": 4,
+                "risks_and_mitigations": "Proxy bias.\n# not a heading",
+                "recommendation": "approve"
+            }))
+            .unwrap(),
+            form_state: None,
+            assigned_at: at,
+            updated_at: at,
+            submitted_at: Some(at),
+            version: 3,
+        };
+        let markdown = to_markdown(&review, &template, "Resume Screener");
+        assert!(markdown.starts_with("# Ethics review: Resume Screener"));
+        assert!(markdown.contains("| Submitted | 2026-03-01 09:30 UTC |"));
+        assert!(markdown.contains("Appropriate with safeguards"));
+        assert!(markdown.contains("- Job applicants\n- Employees"));
+        assert!(markdown.contains("4 of 5"));
+        assert!(markdown.contains("> Proxy bias.\n> # not a heading"));
+        assert!(markdown.contains("## Conditions of approval\n\n_no answer_"));
+        assert_eq!(markdown.matches("\n## ").count(), template.questions.len());
+    }
+}

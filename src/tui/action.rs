@@ -33,6 +33,17 @@ pub enum Action {
     ClearFilters,
     TogglePreview,
     Refresh,
+    TabQueue,
+    TabReviews,
+    TabAudits,
+    TabBlocked,
+    TabPolicies,
+    NextField,
+    PreviousField,
+    Older,
+    Newer,
+    OpenAudits,
+    OpenReview,
     Confirm,
     Cancel,
     /// Unbinds a key in a user keymap.
@@ -41,7 +52,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 27] = [
+    pub const DESCRIBED: [(Action, &'static str); 38] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -72,6 +83,20 @@ impl Action {
         (Action::ClearFilters, "clear every filter"),
         (Action::TogglePreview, "show or hide the preview pane"),
         (Action::Refresh, "reload from the backend"),
+        (Action::TabQueue, "go to the approvals queue"),
+        (Action::TabReviews, "go to my ethics reviews"),
+        (Action::TabAudits, "go to the bias audits"),
+        (
+            Action::TabBlocked,
+            "go to the blocked-deployments dashboard",
+        ),
+        (Action::TabPolicies, "go to the policies"),
+        (Action::NextField, "next field of the form"),
+        (Action::PreviousField, "previous field of the form"),
+        (Action::Older, "show the previous (older) audit"),
+        (Action::Newer, "show the next (newer) audit"),
+        (Action::OpenAudits, "show this agent's bias audits"),
+        (Action::OpenReview, "open this workflow's ethics review"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +128,17 @@ impl Action {
             Action::ClearFilters => "clear_filters",
             Action::TogglePreview => "toggle_preview",
             Action::Refresh => "refresh",
+            Action::TabQueue => "tab_queue",
+            Action::TabReviews => "tab_reviews",
+            Action::TabAudits => "tab_audits",
+            Action::TabBlocked => "tab_blocked",
+            Action::TabPolicies => "tab_policies",
+            Action::NextField => "next_field",
+            Action::PreviousField => "previous_field",
+            Action::Older => "older",
+            Action::Newer => "newer",
+            Action::OpenAudits => "open_audits",
+            Action::OpenReview => "open_review",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::None => "none",

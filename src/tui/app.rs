@@ -13,8 +13,12 @@ use ratatui::widgets::Paragraph;
 use super::action::Action;
 use super::command::{Command, Message};
 use super::keymap::{Keymap, Mode};
+use super::screens::audits::AuditsScreen;
+use super::screens::blocked::BlockedScreen;
+use super::screens::policies::PoliciesScreen;
 use super::screens::queue::{QueueScreen, Requests};
 use super::screens::queue_view::{self, QueueContext};
+use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
 use super::theme::{Role, Theme};
 use super::widgets::chrome::{self, Level};
@@ -33,6 +37,8 @@ pub struct AppConfig {
     pub theme: Theme,
     pub keymap: Keymap,
     pub sla_days: u32,
+    /// Browse only: deciding actions are disabled.
+    pub read_only: bool,
     /// Where the data lives, for the status line.
     pub location: String,
     /// How the backend is doing ("saved locally", "synced 2 min ago").
@@ -46,10 +52,18 @@ pub enum Overlay {
     Decide(Box<DecideDialog>),
 }
 
+mod tabs;
+pub use tabs::Tab;
+
 pub struct App {
     pub config: AppConfig,
     pub me: Option<User>,
+    pub tab: Tab,
     pub queue: QueueScreen,
+    pub reviews: ReviewsScreen,
+    pub audits: AuditsScreen,
+    pub blocked: BlockedScreen,
+    pub policies: PoliciesScreen,
     pub detail: Option<WorkflowScreen>,
     pub overlay: Option<Overlay>,
     previews: HashMap<String, Workflow>,
@@ -76,10 +90,12 @@ const QUEUE_HINTS: [Action; 10] = [
     Action::Palette,
     Action::Quit,
 ];
-const WORKFLOW_HINTS: [Action; 6] = [
+const WORKFLOW_HINTS: [Action; 8] = [
     Action::Back,
     Action::Approve,
     Action::Reject,
+    Action::OpenAudits,
+    Action::OpenReview,
     Action::Refresh,
     Action::Help,
     Action::Quit,
@@ -92,7 +108,12 @@ impl App {
         let app = App {
             config,
             me: None,
+            tab: Tab::Queue,
             queue: QueueScreen::default(),
+            reviews: ReviewsScreen::default(),
+            audits: AuditsScreen::default(),
+            blocked: BlockedScreen::default(),
+            policies: PoliciesScreen::default(),
             detail: None,
             overlay: None,
             previews: HashMap::new(),
@@ -110,21 +131,29 @@ impl App {
 
     /// The mode keys are read in.
     pub fn mode(&self) -> Mode {
-        match (&self.overlay, &self.detail) {
-            (Some(Overlay::Decide(_)), _) => Mode::Dialog,
-            (Some(Overlay::Prompt(_)), _) => Mode::Prompt,
-            (Some(Overlay::Help(_) | Overlay::Palette(_)), _) => Mode::Overlay,
-            (None, Some(_)) => Mode::Workflow,
-            (None, None) => Mode::Queue,
+        match &self.overlay {
+            Some(Overlay::Decide(_)) => Mode::Dialog,
+            Some(Overlay::Prompt(_)) => Mode::Prompt,
+            Some(Overlay::Help(_) | Overlay::Palette(_)) => Mode::Overlay,
+            None => self.screen_mode(),
         }
     }
 
     /// The screen mode under any overlay.
     fn screen_mode(&self) -> Mode {
-        if self.detail.is_some() {
-            Mode::Workflow
-        } else {
-            Mode::Queue
+        match self.tab {
+            Tab::Queue if self.detail.is_some() => Mode::Workflow,
+            Tab::Queue => Mode::Queue,
+            Tab::Reviews => match &self.reviews.form {
+                Some(form) if form.summary => Mode::Dialog,
+                Some(form) if form.editable => Mode::Form,
+                // A submitted or read-only review: browse it with list keys.
+                Some(_) => Mode::Reviews,
+                None => Mode::Reviews,
+            },
+            Tab::Audits => Mode::Audits,
+            Tab::Blocked => Mode::Blocked,
+            Tab::Policies => Mode::Policies,
         }
     }
 
@@ -137,17 +166,41 @@ impl App {
                 .as_ref()
                 .is_some_and(|detail| detail.detail.is_none() && detail.error.is_none())
             || matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.submitting || dialog.workflow.is_none())
+            || self
+                .reviews
+                .form
+                .as_ref()
+                .is_some_and(|form| form.has_unsaved() || form.submitting)
     }
 
-    /// Advances the spinner; true when that changes the screen.
-    pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
+    /// Advances the spinner and saves drafts whose typing has paused.
+    /// Returns whether the screen changed, and commands to run.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> (bool, Vec<Command>) {
         let minute_changed = now.timestamp() / 60 != self.now.timestamp() / 60;
         self.now = now;
+        let saves: Vec<Command> = self
+            .reviews
+            .form
+            .as_mut()
+            .and_then(|form| form.due_save(now, false))
+            .into_iter()
+            .collect();
         if self.is_busy() {
             self.spinner = (self.spinner + 1) % SPINNER.len();
-            return true;
+            return (true, saves);
         }
-        minute_changed
+        (minute_changed || !saves.is_empty(), saves)
+    }
+
+    /// What must be written before quitting (an unsaved draft).
+    pub fn flush(&mut self) -> Vec<Command> {
+        let now = self.now;
+        self.reviews
+            .form
+            .as_mut()
+            .and_then(|form| form.due_save(now, true))
+            .into_iter()
+            .collect()
     }
 
     fn spinner(&self) -> char {
@@ -177,7 +230,11 @@ impl App {
                 Vec::new()
             }
             (Some(Overlay::Prompt(prompt)), None) => {
-                edit_line(&mut prompt.text, &key);
+                let changed = edit_line(&mut prompt.text, &key);
+                if changed && prompt.kind == PromptKind::Agent {
+                    let text = prompt.text.clone();
+                    return vec![self.audits.search(text, &mut self.requests)];
+                }
                 Vec::new()
             }
             (Some(Overlay::Help(help)), None) => {
@@ -191,7 +248,13 @@ impl App {
                 Vec::new()
             }
             (_, Some(action)) => self.on_action(action),
-            (None, None) => Vec::new(),
+            (None, None) => {
+                let now = self.now;
+                if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
+                    form.on_key(key, now);
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -199,6 +262,12 @@ impl App {
         match &mut self.overlay {
             Some(Overlay::Decide(dialog)) if !dialog.submitting => {
                 dialog.comment.insert_str(text);
+            }
+            None if self.tab == Tab::Reviews => {
+                let now = self.now;
+                if let Some(form) = &mut self.reviews.form {
+                    form.on_paste(text, now);
+                }
             }
             Some(Overlay::Prompt(prompt)) => {
                 prompt.text.extend(
@@ -295,7 +364,23 @@ impl App {
             {
                 self.on_overlay_action(action)
             }
-            Action::NextTab | Action::PreviousTab | Action::None => Vec::new(),
+            Action::None => Vec::new(),
+            Action::NextTab => self.switch_tab(self.tab.next()),
+            Action::PreviousTab => self.switch_tab(self.tab.previous()),
+            Action::TabQueue => self.switch_tab(Tab::Queue),
+            Action::TabReviews => self.switch_tab(Tab::Reviews),
+            Action::TabAudits => self.switch_tab(Tab::Audits),
+            Action::TabBlocked => self.switch_tab(Tab::Blocked),
+            Action::TabPolicies => self.switch_tab(Tab::Policies),
+            Action::Approve | Action::Reject if self.config.read_only => {
+                self.set_status(
+                    Level::Error,
+                    "read-only: deciding is disabled (started with --read-only)",
+                );
+                Vec::new()
+            }
+            _ if self.tab != Tab::Queue => self.on_tab_action(action),
+            Action::OpenAudits | Action::OpenReview => self.follow_link(action),
             Action::Approve | Action::Reject => self.open_decide(if action == Action::Approve {
                 Verdict::Approve
             } else {
@@ -328,6 +413,7 @@ impl App {
                 self.detail = None;
                 Vec::new()
             }
+            Action::Older | Action::Newer | Action::NextField | Action::PreviousField => Vec::new(),
             _ => match &mut self.detail {
                 Some(detail) => {
                     let page = self.size.1.saturating_sub(4);
@@ -377,6 +463,7 @@ impl App {
                 match prompt.kind {
                     PromptKind::Search => self.queue.search = value,
                     PromptKind::Team => self.queue.team = value,
+                    PromptKind::Agent => return Vec::new(),
                 }
                 self.queue.reload(&mut self.requests)
             }
@@ -495,6 +582,7 @@ impl App {
                 Vec::new()
             }
             Message::Decided { decision, result } => self.on_decided(decision, result),
+            other => self.on_tab_message(other),
         }
     }
 
@@ -594,10 +682,20 @@ impl App {
             return;
         }
         let (tabs, main, footer, status) = frame_areas(area);
-        chrome::tabs(frame, tabs, 0, theme);
-        match &self.detail {
-            Some(detail) => detail.render(frame, main, theme, self.now, self.spinner()),
-            None => {
+        chrome::tabs(frame, tabs, self.tab.index(), theme);
+        match (self.tab, &self.detail) {
+            (Tab::Reviews, _) => self
+                .reviews
+                .render(frame, main, theme, self.now, self.spinner()),
+            (Tab::Audits, _) => self.audits.render(frame, main, theme, self.spinner()),
+            (Tab::Blocked, _) => self
+                .blocked
+                .render(frame, main, theme, self.now, self.spinner()),
+            (Tab::Policies, _) => self.policies.render(frame, main, theme, self.spinner()),
+            (Tab::Queue, Some(detail)) => {
+                detail.render(frame, main, theme, self.now, self.spinner())
+            }
+            (Tab::Queue, None) => {
                 let context = QueueContext {
                     theme,
                     now: self.now,
@@ -611,12 +709,25 @@ impl App {
                 queue_view::render(&self.queue, frame, main, &context);
             }
         }
-        let (mode, hints): (Mode, &[Action]) = match self.mode() {
-            Mode::Workflow => (Mode::Workflow, &WORKFLOW_HINTS),
-            Mode::Queue | Mode::Global => (Mode::Queue, &QUEUE_HINTS),
-            other => (other, &OVERLAY_HINTS),
+        let mode = self.mode();
+        let hints: &[Action] = match mode {
+            Mode::Workflow => &WORKFLOW_HINTS,
+            Mode::Queue | Mode::Global => &QUEUE_HINTS,
+            Mode::Reviews => &tabs::REVIEWS_HINTS,
+            Mode::Form => &tabs::FORM_HINTS,
+            Mode::Audits => &tabs::AUDITS_HINTS,
+            Mode::Blocked | Mode::Policies => &tabs::LIST_HINTS,
+            _ => &OVERLAY_HINTS,
         };
-        chrome::footer(frame, footer, &self.config.keymap, mode, hints, theme);
+        chrome::footer(
+            frame,
+            footer,
+            &self.config.keymap,
+            mode,
+            hints,
+            self.config.read_only,
+            theme,
+        );
         chrome::status(
             frame,
             status,

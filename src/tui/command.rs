@@ -3,8 +3,14 @@
 //! one place a command turns into backend calls, shared by the worker and
 //! the test harness.
 
-use crate::backend::{Decision, GovernanceBackend, QueueFilter, QueuePage, QueueQuery, User};
-use crate::domain::{Agent, BiasAudit, EthicsReview, Policy, TrailEvent, Workflow};
+use crate::backend::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
+    NamedCount, QueueFilter, QueuePage, QueueQuery, ReviewSummary, User,
+};
+use crate::domain::deployment::DeploymentStatus;
+use crate::domain::{
+    Agent, Answers, BiasAudit, EthicsReview, Policy, ReviewTemplate, TrailEvent, Workflow,
+};
 
 /// Identifies one request, so answers to superseded requests are dropped.
 pub type RequestId = u64;
@@ -51,6 +57,38 @@ pub enum Command {
     Decide {
         decision: Decision,
     },
+    LoadReviews {
+        request: RequestId,
+    },
+    OpenReview {
+        request: RequestId,
+        review_id: String,
+    },
+    SaveDraft {
+        review_id: String,
+        answers: Answers,
+        form_state: serde_json::Value,
+        seq: u64,
+    },
+    SubmitReview {
+        review_id: String,
+        answers: Answers,
+    },
+    SearchAgents {
+        request: RequestId,
+        text: String,
+    },
+    LoadAudits {
+        request: RequestId,
+        agent_id: String,
+    },
+    LoadBlocked {
+        request: RequestId,
+        cursor: Option<String>,
+    },
+    LoadPolicies {
+        request: RequestId,
+    },
 }
 
 impl Command {
@@ -64,6 +102,15 @@ impl Command {
             Command::LoadWorkflow { .. } => Some("preview"),
             Command::LoadDetail { .. } => Some("detail"),
             Command::Decide { .. } => None,
+            Command::LoadReviews { .. } => Some("reviews"),
+            Command::OpenReview { .. } => Some("review"),
+            // Drafts replace each other: only the newest text matters.
+            Command::SaveDraft { .. } => Some("draft"),
+            Command::SubmitReview { .. } => None,
+            Command::SearchAgents { .. } => Some("agents"),
+            Command::LoadAudits { .. } => Some("audits"),
+            Command::LoadBlocked { .. } => Some("blocked"),
+            Command::LoadPolicies { .. } => Some("policies"),
         }
     }
 }
@@ -104,6 +151,56 @@ pub enum Message {
         decision: Decision,
         result: Result<Workflow, String>,
     },
+    Reviews {
+        request: RequestId,
+        result: Result<Vec<ReviewSummary>, String>,
+    },
+    ReviewOpened {
+        request: RequestId,
+        result: Result<Box<OpenedReview>, String>,
+    },
+    DraftSaved {
+        review_id: String,
+        seq: u64,
+        result: Result<EthicsReview, String>,
+    },
+    Submitted {
+        review_id: String,
+        result: Result<EthicsReview, String>,
+    },
+    Agents {
+        request: RequestId,
+        result: Result<Vec<AgentSummary>, String>,
+    },
+    Audits {
+        request: RequestId,
+        agent_id: String,
+        result: Result<Vec<BiasAudit>, String>,
+    },
+    Blocked {
+        request: RequestId,
+        append: bool,
+        result: Result<Box<BlockedView>, String>,
+    },
+    Policies {
+        request: RequestId,
+        result: Result<(Vec<Policy>, Vec<NamedCount>), String>,
+    },
+}
+
+/// A review with what the form needs to show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedReview {
+    pub review: EthicsReview,
+    pub template: ReviewTemplate,
+    pub agent_name: String,
+}
+
+/// The dashboard and a page of blocked deployments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedView {
+    pub dashboard: Option<Dashboard>,
+    pub page: DeploymentPage,
 }
 
 async fn detail(
@@ -127,6 +224,23 @@ async fn detail(
         latest_audit: audits?.into_iter().next(),
         review: review?,
         workflow,
+    })
+}
+
+async fn open_review(
+    backend: &dyn GovernanceBackend,
+    review_id: &str,
+) -> crate::backend::Result<OpenedReview> {
+    let review = backend.review(review_id).await?;
+    let template = backend.review_template(&review.template_id).await?;
+    let agent_name = backend
+        .agent(&review.agent_id)
+        .await
+        .map_or_else(|_| review.agent_id.clone(), |agent| agent.name);
+    Ok(OpenedReview {
+        review,
+        template,
+        agent_name,
     })
 }
 
@@ -168,6 +282,82 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
         Command::Decide { decision } => {
             let result = backend.decide(&decision).await.map_err(words);
             Message::Decided { decision, result }
+        }
+        Command::LoadReviews { request } => Message::Reviews {
+            request,
+            result: backend.my_reviews(None).await.map_err(words),
+        },
+        Command::OpenReview { request, review_id } => Message::ReviewOpened {
+            request,
+            result: open_review(backend, &review_id)
+                .await
+                .map(Box::new)
+                .map_err(words),
+        },
+        Command::SaveDraft {
+            review_id,
+            answers,
+            form_state,
+            seq,
+        } => {
+            let result = backend
+                .save_review_draft(&review_id, &answers, Some(&form_state))
+                .await
+                .map_err(words);
+            Message::DraftSaved {
+                review_id,
+                seq,
+                result,
+            }
+        }
+        Command::SubmitReview { review_id, answers } => {
+            let result = backend
+                .submit_review(&review_id, &answers)
+                .await
+                .map_err(words);
+            Message::Submitted { review_id, result }
+        }
+        Command::SearchAgents { request, text } => Message::Agents {
+            request,
+            result: backend.search_agents(&text, 200).await.map_err(words),
+        },
+        Command::LoadAudits { request, agent_id } => {
+            let result = backend.audits(&agent_id).await.map_err(words);
+            Message::Audits {
+                request,
+                agent_id,
+                result,
+            }
+        }
+        Command::LoadBlocked { request, cursor } => {
+            let append = cursor.is_some();
+            let query = DeploymentQuery {
+                status: Some(DeploymentStatus::Blocked),
+                cursor,
+                limit: 200,
+            };
+            let result = async {
+                let dashboard = if append {
+                    None
+                } else {
+                    Some(backend.dashboard().await?)
+                };
+                let page = backend.deployments(&query).await?;
+                Ok(Box::new(BlockedView { dashboard, page }))
+            }
+            .await
+            .map_err(words);
+            Message::Blocked {
+                request,
+                append,
+                result,
+            }
+        }
+        Command::LoadPolicies { request } => {
+            let result = async { Ok((backend.policies().await?, backend.policy_reach().await?)) }
+                .await
+                .map_err(words);
+            Message::Policies { request, result }
         }
     }
 }

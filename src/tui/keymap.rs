@@ -16,6 +16,11 @@ pub enum Mode {
     Global,
     Queue,
     Workflow,
+    Reviews,
+    Form,
+    Audits,
+    Blocked,
+    Policies,
     Dialog,
     Prompt,
     Overlay,
@@ -36,6 +41,11 @@ impl Mode {
             Mode::Global => "global",
             Mode::Queue => "queue",
             Mode::Workflow => "workflow",
+            Mode::Reviews => "reviews",
+            Mode::Form => "form",
+            Mode::Audits => "audits",
+            Mode::Blocked => "blocked",
+            Mode::Policies => "policies",
             Mode::Dialog => "dialog",
             Mode::Prompt => "prompt",
             Mode::Overlay => "overlay",
@@ -44,7 +54,10 @@ impl Mode {
 
     /// Modes where plain keys type text, so global bindings stay out.
     pub fn takes_text(self) -> bool {
-        matches!(self, Mode::Dialog | Mode::Prompt | Mode::Overlay)
+        matches!(
+            self,
+            Mode::Form | Mode::Dialog | Mode::Prompt | Mode::Overlay
+        )
     }
 }
 

@@ -99,7 +99,11 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
                 }
                 dirty = true;
             }
-            _ = tokio::time::sleep(tick) => dirty |= app.tick(Utc::now()),
+            _ = tokio::time::sleep(tick) => {
+                let (changed, saves) = app.tick(Utc::now());
+                dirty |= changed;
+                commands.extend(saves);
+            }
             _ = signalled => app.quit = true,
         }
         commands
@@ -113,6 +117,10 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
             terminal::suspend(&mut terminal)?;
             dirty = true;
         }
+    }
+    // An unsaved draft is written before leaving, and waited for.
+    for command in app.flush() {
+        worker.run_now(command).await;
     }
     terminal::restore();
     Ok(())

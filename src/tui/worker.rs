@@ -24,6 +24,12 @@ impl Worker {
         }
     }
 
+    /// Runs a command to completion (used on the way out).
+    pub async fn run_now(&self, command: Command) {
+        let message = execute(self.backend.as_ref(), command).await;
+        let _ = self.answers.send(message);
+    }
+
     /// Starts a command; a newer command for the same view cancels the older.
     pub fn submit(&mut self, command: Command) {
         let key = command.collapse_key();

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod conformance;
+pub mod harness;
 
 use gavel::domain::{Category, DataClassification, Manifest, RiskTier};
 

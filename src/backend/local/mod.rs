@@ -441,6 +441,10 @@ impl GovernanceBackend for LocalBackend {
         self.read(reads::policies).await
     }
 
+    async fn policy_reach(&self) -> Result<Vec<super::types::NamedCount>> {
+        self.read(reads::policy_reach).await
+    }
+
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
         let (kind, id) = (entity_type.to_owned(), entity_id.to_owned());
         self.read(move |conn| trail::for_entity(conn, &kind, &id))

@@ -522,6 +522,31 @@ pub fn policies(conn: &Connection) -> Result<Vec<Policy>> {
         .collect()
 }
 
+/// Streams every agent through every policy; agents are few next to
+/// workflows (one per application, not per request).
+pub fn policy_reach(conn: &Connection) -> Result<Vec<NamedCount>> {
+    let policies = policies(conn)?;
+    let mut counts = vec![0u64; policies.len()];
+    let mut statement = conn.prepare(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let agent = parse_agent(raw_agent(row)?)?;
+        for (policy, count) in policies.iter().zip(&mut counts) {
+            if policy.triggers_on(&agent) {
+                *count += 1;
+            }
+        }
+    }
+    Ok(policies
+        .into_iter()
+        .zip(counts)
+        .map(|(policy, count)| NamedCount {
+            name: policy.policy_id,
+            count,
+        })
+        .collect())
+}
+
 pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
     let policies = policies(conn)?;
     let audit = latest_audit_for_version(conn, &manifest.agent.agent_id, &manifest.agent.version)?;

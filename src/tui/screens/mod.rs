@@ -1,7 +1,12 @@
 //! The views of the console.
 
+pub mod audits;
+pub mod blocked;
+pub mod policies;
 pub mod queue;
 pub mod queue_view;
+pub mod review_form;
+pub mod reviews;
 pub mod workflow;
 
 use ratatui::text::{Line, Span};

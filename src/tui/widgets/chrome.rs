@@ -10,7 +10,7 @@ use crate::tui::action::Action;
 use crate::tui::keymap::{Keymap, Mode};
 use crate::tui::theme::{Role, Theme};
 
-pub const TABS: [&str; 1] = ["Queue"];
+pub const TABS: [&str; 5] = ["Queue", "Reviews", "Audits", "Blocked", "Policies"];
 
 pub fn tabs(frame: &mut Frame, area: Rect, active: usize, theme: &Theme) {
     let mut spans = vec![
@@ -42,11 +42,19 @@ pub fn footer(
     keymap: &Keymap,
     mode: Mode,
     actions: &[Action],
+    read_only: bool,
     theme: &Theme,
 ) {
     let mut spans = Vec::new();
     let mut used = 0;
+    if read_only {
+        spans.push(Span::styled(" READ-ONLY ", theme.style(Role::Warn)));
+        used += 11;
+    }
     for action in actions {
+        if read_only && matches!(action, Action::Approve | Action::Reject) {
+            continue;
+        }
         let Some(key) = keymap.hint(mode, *action) else {
             continue;
         };

@@ -1,5 +1,6 @@
 //! Pieces of the screen shared by every view.
 
+pub mod bars;
 pub mod chrome;
 pub mod decide;
 pub mod overlay;

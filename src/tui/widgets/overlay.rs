@@ -198,6 +198,8 @@ impl AsRef<str> for Indexed<'_> {
 pub enum PromptKind {
     Search,
     Team,
+    /// Agents on the Audits tab, searched as you type.
+    Agent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +213,7 @@ impl Prompt {
         let label = match self.kind {
             PromptKind::Search => " search agent or team: ",
             PromptKind::Team => " team (exact name, empty for all): ",
+            PromptKind::Agent => " agent name, id or team: ",
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),

@@ -1,0 +1,295 @@
+//! The tabs beyond the queue: switching, their actions and their answers,
+//! and the links between them.
+
+use super::{App, Overlay};
+use crate::tui::action::Action;
+use crate::tui::command::{Command, Message};
+use crate::tui::screens::review_form::ReviewForm;
+use crate::tui::screens::workflow::WorkflowScreen;
+use crate::tui::widgets::chrome::Level;
+use crate::tui::widgets::overlay::{Prompt, PromptKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Queue,
+    Reviews,
+    Audits,
+    Blocked,
+    Policies,
+}
+
+impl Tab {
+    const ALL: [Tab; 5] = [
+        Tab::Queue,
+        Tab::Reviews,
+        Tab::Audits,
+        Tab::Blocked,
+        Tab::Policies,
+    ];
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|tab| *tab == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn previous(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+pub const REVIEWS_HINTS: [Action; 5] = [
+    Action::Open,
+    Action::Refresh,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+pub const FORM_HINTS: [Action; 4] = [
+    Action::NextField,
+    Action::PreviousField,
+    Action::Confirm,
+    Action::Back,
+];
+pub const AUDITS_HINTS: [Action; 6] = [
+    Action::Search,
+    Action::Older,
+    Action::Newer,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+pub const LIST_HINTS: [Action; 5] = [
+    Action::Open,
+    Action::Refresh,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+
+impl App {
+    pub(super) fn switch_tab(&mut self, tab: Tab) -> Vec<Command> {
+        self.tab = tab;
+        let requests = &mut self.requests;
+        match tab {
+            Tab::Reviews if !self.reviews.loaded => vec![self.reviews.load(requests)],
+            Tab::Audits if !self.audits.agents_loaded => {
+                let text = self.audits.search.clone();
+                vec![self.audits.search(text, requests)]
+            }
+            Tab::Blocked if !self.blocked.loaded => vec![self.blocked.load(requests)],
+            Tab::Policies if !self.policies.loaded => vec![self.policies.load(requests)],
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_tab_action(&mut self, action: Action) -> Vec<Command> {
+        let requests = &mut self.requests;
+        match self.tab {
+            Tab::Reviews => self.on_review_action(action),
+            Tab::Audits if action == Action::Search => {
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind: PromptKind::Agent,
+                    text: self.audits.search.clone(),
+                }));
+                Vec::new()
+            }
+            Tab::Audits => self.audits.on_action(action, requests),
+            Tab::Blocked if action == Action::Open => self.open_deployment(),
+            Tab::Blocked => self.blocked.on_action(action, requests),
+            Tab::Policies => self.policies.on_action(action, requests),
+            Tab::Queue => Vec::new(),
+        }
+    }
+
+    fn on_review_action(&mut self, action: Action) -> Vec<Command> {
+        let now = self.now;
+        let Some(form) = &mut self.reviews.form else {
+            return self.reviews.on_action(action, &mut self.requests);
+        };
+        match action {
+            Action::NextField | Action::Down => form.next_field(),
+            Action::PreviousField | Action::Up => form.previous_field(),
+            Action::Confirm if form.summary && !form.submitting => {
+                form.submitting = true;
+                return vec![Command::SubmitReview { review_id: form.review.review_id.clone(), answers: form.answers() }];
+            }
+            Action::Cancel if form.summary && !form.submitting => form.summary = false,
+            Action::Confirm if !form.editable => self.set_status(Level::Error, "this review cannot be changed: it is submitted, not yours, or the console is read-only"),
+            Action::Confirm => {
+                if form.check_for_submit() {
+                    form.summary = true;
+                } else {
+                    let first = form.issues.first().map(|issue| issue.message.clone()).unwrap_or_default();
+                    let count = form.issues.len();
+                    self.set_status(Level::Error, format!("{count} problem(s) before this can be submitted; first: {first}"));
+                }
+            }
+            Action::Back => {
+                // Leaving saves at once: nothing typed waits for the timer.
+                let save = form.due_save(now, true);
+                self.reviews.form = None;
+                let mut commands: Vec<Command> = save.into_iter().collect();
+                commands.push(self.reviews.load(&mut self.requests));
+                return commands;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// From the step view to the agent's audits or the workflow's review.
+    pub(super) fn follow_link(&mut self, action: Action) -> Vec<Command> {
+        let Some(detail) = self
+            .detail
+            .as_ref()
+            .and_then(|screen| screen.detail.as_ref())
+        else {
+            return Vec::new();
+        };
+        match action {
+            Action::OpenAudits => {
+                let agent_id = detail.workflow.agent_id.clone();
+                self.tab = crate::tui::app::Tab::Audits;
+                self.audits.audits_agent = None;
+                vec![self.audits.search(agent_id, &mut self.requests)]
+            }
+            Action::OpenReview => match &detail.review {
+                Some(review) => {
+                    let id = review.review_id.clone();
+                    self.tab = Tab::Reviews;
+                    let mut commands = self.switch_tab(Tab::Reviews);
+                    commands.push(self.reviews.open(id, &mut self.requests));
+                    commands
+                }
+                None => {
+                    self.set_status(Level::Info, "this workflow has no ethics review assigned");
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// From a blocked deployment to its workflows (or the agent's open ones).
+    fn open_deployment(&mut self) -> Vec<Command> {
+        let Some(item) = self.blocked.selected_item().cloned() else {
+            return Vec::new();
+        };
+        self.tab = Tab::Queue;
+        if let Some(first) = item.workflow_ids.first() {
+            let (screen, command) =
+                WorkflowScreen::open(first.clone(), item.agent_name.clone(), &mut self.requests);
+            self.detail = Some(screen);
+            return vec![command];
+        }
+        self.detail = None;
+        self.queue.mine = false;
+        self.queue.search = Some(item.agent_name.clone());
+        self.set_status(
+            Level::Info,
+            format!(
+                "{} opened no workflow (it is blocked); showing the agent's open workflows",
+                item.deployment_id
+            ),
+        );
+        self.queue.reload(&mut self.requests)
+    }
+
+    pub(super) fn on_tab_message(&mut self, message: Message) -> Vec<Command> {
+        match message {
+            Message::Reviews { request, result } => self.reviews.on_list(request, result),
+            Message::ReviewOpened { request, result } if request == self.reviews.open_request => {
+                match result {
+                    Ok(opened) => {
+                        let me = self
+                            .me
+                            .as_ref()
+                            .map(|user| user.email.clone())
+                            .unwrap_or_default();
+                        self.reviews.form =
+                            Some(ReviewForm::open(*opened, &me, self.config.read_only));
+                        self.tab = Tab::Reviews;
+                    }
+                    Err(error) => {
+                        self.set_status(Level::Error, format!("cannot open the review: {error}"))
+                    }
+                }
+            }
+            Message::DraftSaved {
+                review_id,
+                seq,
+                result,
+            } => {
+                if let Err(error) = &result {
+                    self.set_status(
+                        Level::Error,
+                        format!("draft not saved (will retry): {error}"),
+                    );
+                }
+                if let Some(form) = self
+                    .reviews
+                    .form
+                    .as_mut()
+                    .filter(|form| form.review.review_id == review_id)
+                {
+                    form.on_saved(seq, result);
+                }
+            }
+            Message::Submitted { review_id, result } => {
+                return self.on_submitted(review_id, result);
+            }
+            Message::Agents { request, result } => {
+                return self.audits.on_agents(request, result, &mut self.requests);
+            }
+            Message::Audits {
+                request,
+                agent_id,
+                result,
+            } => self.audits.on_audits(request, agent_id, result),
+            Message::Blocked {
+                request,
+                append,
+                result,
+            } => self.blocked.on_loaded(request, append, result),
+            Message::Policies { request, result } => self.policies.on_loaded(request, result),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_submitted(
+        &mut self,
+        review_id: String,
+        result: Result<crate::domain::EthicsReview, String>,
+    ) -> Vec<Command> {
+        let Some(form) = self
+            .reviews
+            .form
+            .as_mut()
+            .filter(|form| form.review.review_id == review_id)
+        else {
+            return Vec::new();
+        };
+        form.submitting = false;
+        form.summary = false;
+        match result {
+            Ok(review) => {
+                let workflow_id = review.workflow_id.clone();
+                form.review = review;
+                form.editable = false;
+                form.dirty_since = None;
+                self.set_status(Level::Info, format!("Submitted {review_id}; the ethics review step of {workflow_id} can now be approved."));
+                let mut commands = vec![self.reviews.load(&mut self.requests)];
+                commands.extend(self.queue.refresh(&mut self.requests));
+                commands
+            }
+            Err(error) => {
+                self.set_status(Level::Error, format!("not submitted: {error}"));
+                Vec::new()
+            }
+        }
+    }
+}

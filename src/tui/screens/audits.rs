@@ -1,0 +1,398 @@
+//! The Audits tab: pick an agent, read its latest bias audit as a chart
+//! against the four-fifths line, and its ratio across versions.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph, Wrap,
+};
+
+use super::queue::Requests;
+use crate::backend::AgentSummary;
+use crate::domain::BiasAudit;
+use crate::text::{pad, sanitize};
+use crate::tui::action::Action;
+use crate::tui::command::{Command, RequestId};
+use crate::tui::theme::{Role, Theme};
+use crate::tui::widgets::bars;
+
+#[derive(Debug, Default)]
+pub struct AuditsScreen {
+    pub search: String,
+    pub agents: Vec<AgentSummary>,
+    pub selected: usize,
+    pub agents_loaded: bool,
+    agents_request: RequestId,
+    /// Latest first.
+    pub audits: Vec<BiasAudit>,
+    pub audits_agent: Option<String>,
+    audits_request: RequestId,
+    /// Which audit is shown (index into `audits`).
+    pub shown: usize,
+    pub error: Option<String>,
+}
+
+impl AuditsScreen {
+    pub fn search(&mut self, text: String, requests: &mut Requests) -> Command {
+        self.search = text.clone();
+        self.agents_request = requests.issue();
+        Command::SearchAgents {
+            request: self.agents_request,
+            text,
+        }
+    }
+
+    fn load_selected(&mut self, requests: &mut Requests) -> Vec<Command> {
+        let Some(agent) = self.agents.get(self.selected) else {
+            return Vec::new();
+        };
+        if self.audits_agent.as_deref() == Some(agent.agent_id.as_str()) {
+            return Vec::new();
+        }
+        self.audits_request = requests.issue();
+        vec![Command::LoadAudits {
+            request: self.audits_request,
+            agent_id: agent.agent_id.clone(),
+        }]
+    }
+
+    pub fn on_agents(
+        &mut self,
+        request: RequestId,
+        result: Result<Vec<AgentSummary>, String>,
+        requests: &mut Requests,
+    ) -> Vec<Command> {
+        if request != self.agents_request {
+            return Vec::new();
+        }
+        self.agents_loaded = true;
+        match result {
+            Ok(agents) => {
+                self.agents = agents;
+                self.selected = 0;
+                self.error = None;
+                self.load_selected(requests)
+            }
+            Err(error) => {
+                self.error = Some(error);
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn on_audits(
+        &mut self,
+        request: RequestId,
+        agent_id: String,
+        result: Result<Vec<BiasAudit>, String>,
+    ) {
+        if request != self.audits_request {
+            return;
+        }
+        match result {
+            Ok(audits) => {
+                self.audits = audits;
+                self.audits_agent = Some(agent_id);
+                self.shown = 0;
+                self.error = None;
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
+    pub fn on_action(&mut self, action: Action, requests: &mut Requests) -> Vec<Command> {
+        match action {
+            Action::Down => {
+                self.selected = (self.selected + 1).min(self.agents.len().saturating_sub(1))
+            }
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::First => self.selected = 0,
+            Action::Last => self.selected = self.agents.len().saturating_sub(1),
+            Action::Older => self.shown = (self.shown + 1).min(self.audits.len().saturating_sub(1)),
+            Action::Newer => self.shown = self.shown.saturating_sub(1),
+            Action::Refresh => {
+                self.audits_agent = None;
+                return vec![self.search(self.search.clone(), requests)];
+            }
+            _ => return Vec::new(),
+        }
+        self.load_selected(requests)
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
+        let [list, main] = Layout::horizontal([
+            Constraint::Length(34.min(area.width / 3)),
+            Constraint::Min(10),
+        ])
+        .areas(area);
+        let title = if self.search.is_empty() {
+            " Agents ".to_owned()
+        } else {
+            format!(" Agents matching \"{}\" ", sanitize(&self.search))
+        };
+        let block = Block::default()
+            .borders(Borders::RIGHT)
+            .border_style(theme.style(Role::Border))
+            .title(Span::styled(title, theme.style(Role::Title)));
+        let items: Vec<ListItem> = self
+            .agents
+            .iter()
+            .map(|agent| ListItem::new(sanitize(&agent.name).into_owned()))
+            .collect();
+        let empty = items.is_empty();
+        let widget = List::new(items)
+            .block(block)
+            .highlight_style(theme.style(Role::Selection))
+            .highlight_symbol("▌");
+        let mut state = ListState::default().with_selected((!empty).then_some(self.selected));
+        frame.render_stateful_widget(widget, list, &mut state);
+        if let Some(error) = &self.error {
+            frame.render_widget(
+                Paragraph::new(Line::styled(
+                    format!(" {}", sanitize(error)),
+                    theme.style(Role::Danger),
+                )),
+                main,
+            );
+            return;
+        }
+        match self.audits.get(self.shown) {
+            Some(audit) => self.render_audit(frame, main, audit, theme),
+            None => {
+                let text = match (self.agents_loaded, empty, &self.audits_agent) {
+                    (false, _, _) => format!(" {spinner} Loading…"),
+                    (true, true, _) => {
+                        " No agent matches. / searches by name, id or team.".to_owned()
+                    }
+                    (true, false, None) => format!(" {spinner} Loading audits…"),
+                    (true, false, Some(_)) => {
+                        " No bias audit is recorded for this agent.".to_owned()
+                    }
+                };
+                frame.render_widget(
+                    Paragraph::new(Line::styled(text, theme.style(Role::Muted))),
+                    main,
+                );
+            }
+        }
+    }
+
+    fn render_audit(&self, frame: &mut Frame, area: Rect, audit: &BiasAudit, theme: &Theme) {
+        let stats = &audit.stats;
+        let groups = stats.groups.len() as u16;
+        let warnings = stats.warnings.len() as u16;
+        let [summary, chart, notes, history] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Length(groups + 2),
+            Constraint::Length(warnings.min(6)),
+            Constraint::Min(6),
+        ])
+        .areas(area);
+        let (verdict, role) = if stats.passes_threshold {
+            ("PASS", Role::Ok)
+        } else {
+            ("FAIL", Role::Danger)
+        };
+        let name = self
+            .agents
+            .iter()
+            .find(|a| Some(&a.agent_id) == self.audits_agent.as_ref())
+            .map_or(audit.agent_id.as_str(), |a| a.name.as_str());
+        let p = stats.p_value.map_or("-".to_owned(), |p| {
+            if p < 0.0001 {
+                "< 0.0001".to_owned()
+            } else {
+                format!("{p:.4}")
+            }
+        });
+        let lines = vec![
+            Line::from(vec![
+                Span::styled(format!(" {} ", sanitize(name)), theme.style(Role::Title)),
+                Span::styled(
+                    format!(
+                        "version {} · {} · tested {} · audit {} of {}",
+                        sanitize(&audit.agent_version),
+                        sanitize(&audit.audit_id),
+                        audit.tested_at.format("%Y-%m-%d"),
+                        self.shown + 1,
+                        self.audits.len()
+                    ),
+                    theme.style(Role::Muted),
+                ),
+            ]),
+            Line::from(vec![
+                Span::styled(format!(" {verdict} "), theme.style(role)),
+                Span::styled(
+                    format!(
+                        " disparate-impact ratio {:.3} {} {:.2} (four-fifths rule) · p = {p}",
+                        stats.disparate_impact_ratio,
+                        if stats.passes_threshold { "≥" } else { "<" },
+                        stats.threshold
+                    ),
+                    theme.style(Role::Base),
+                ),
+            ]),
+            Line::styled(
+                format!(
+                    " lowest {} vs highest {}",
+                    sanitize(stats.lowest_group.as_deref().unwrap_or("-")),
+                    sanitize(stats.highest_group.as_deref().unwrap_or("-"))
+                ),
+                theme.style(Role::Muted),
+            ),
+        ];
+        frame.render_widget(Paragraph::new(lines), summary);
+        frame.render_widget(
+            Paragraph::new(group_lines(audit, chart.width, theme)),
+            chart,
+        );
+        let notes_lines: Vec<Line> = stats
+            .warnings
+            .iter()
+            .map(|w| Line::styled(format!(" ! {}", sanitize(w)), theme.style(Role::Warn)))
+            .collect();
+        frame.render_widget(Paragraph::new(notes_lines).wrap(Wrap { trim: true }), notes);
+        self.render_history(frame, history, theme);
+    }
+
+    fn render_history(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        // Oldest first along x.
+        let points: Vec<(f64, f64)> = self
+            .audits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, audit)| (i as f64, audit.stats.disparate_impact_ratio))
+            .collect();
+        let last = (points.len().max(2) - 1) as f64;
+        let threshold = self
+            .audits
+            .first()
+            .map_or(0.8, |audit| audit.stats.threshold);
+        let line = [(0.0, threshold), (last, threshold)];
+        let shown_x =
+            (self.audits.len() - 1 - self.shown.min(self.audits.len().saturating_sub(1))) as f64;
+        let shown_point = points
+            .iter()
+            .copied()
+            .filter(|(x, _)| *x == shown_x)
+            .collect::<Vec<_>>();
+        let datasets = vec![
+            Dataset::default()
+                .name(format!("{threshold:.2} threshold"))
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.style(Role::Danger))
+                .data(&line),
+            Dataset::default()
+                .name("ratio by version")
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.style(Role::Chart1))
+                .data(&points),
+            Dataset::default()
+                .name("shown")
+                .marker(Marker::Block)
+                .graph_type(GraphType::Scatter)
+                .style(theme.style(Role::Accent))
+                .data(&shown_point),
+        ];
+        let oldest = self
+            .audits
+            .last()
+            .map_or(String::new(), |a| sanitize(&a.agent_version).into_owned());
+        let newest = self
+            .audits
+            .first()
+            .map_or(String::new(), |a| sanitize(&a.agent_version).into_owned());
+        let chart = Chart::new(datasets)
+            .block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .border_style(theme.style(Role::Border))
+                    .title(Span::styled(
+                        " Ratio across versions (←/→ pick one) ",
+                        theme.style(Role::Title),
+                    )),
+            )
+            .x_axis(
+                Axis::default()
+                    .bounds([0.0, last])
+                    .labels(vec![Span::raw(oldest), Span::raw(newest)])
+                    .style(theme.style(Role::Muted)),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([0.0, 1.0])
+                    .labels(vec![Span::raw("0"), Span::raw("0.5"), Span::raw("1")])
+                    .style(theme.style(Role::Muted)),
+            );
+        frame.render_widget(chart, area);
+    }
+}
+
+/// The group chart: one bar per group's positive-outcome rate, the
+/// four-fifths line at 0.8 x the highest rate, the Wilson interval as a
+/// whisker and in numbers, failing groups marked in words and colour.
+pub fn group_lines(audit: &BiasAudit, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let stats = &audit.stats;
+    let highest = stats
+        .groups
+        .iter()
+        .filter_map(|g| g.rate)
+        .fold(0.0_f64, f64::max);
+    let scale = stats
+        .groups
+        .iter()
+        .filter_map(|g| g.ci_high)
+        .fold(highest, f64::max)
+        .max(0.01);
+    let line_at = highest * stats.threshold;
+    let label_width = 18;
+    let numbers_width = 44;
+    let track_width = (width as usize)
+        .saturating_sub(label_width + numbers_width + 3)
+        .max(8);
+    let mut lines = vec![Line::styled(
+        format!(
+            " {} {} {}",
+            pad("group", label_width),
+            pad(
+                &format!("rate (│ = {:.2} x highest)", stats.threshold),
+                track_width
+            ),
+            "rate    n       95% interval"
+        ),
+        theme.style(Role::Header),
+    )];
+    for group in &stats.groups {
+        let (bar, numbers, role) = match (group.rate, group.ci_low, group.ci_high) {
+            (Some(rate), Some(low), Some(high)) => {
+                let failing = rate < line_at;
+                let bar = bars::track(rate, scale, track_width, Some(line_at), Some((low, high)));
+                let verdict = if failing { " ✗ below" } else { "" };
+                (
+                    bar,
+                    format!("{rate:.3}  {:>6}  {low:.3}-{high:.3}{verdict}", group.total),
+                    if failing { Role::Danger } else { Role::Ok },
+                )
+            }
+            _ => (
+                " ".repeat(track_width),
+                format!("  -    {:>6}  no cases", group.total),
+                Role::Muted,
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {} ", pad(&sanitize(&group.group), label_width)),
+                theme.style(Role::Base),
+            ),
+            Span::styled(bar, theme.style(role)),
+            Span::styled(format!(" {numbers}"), theme.style(role)),
+        ]));
+    }
+    lines
+}

@@ -1,0 +1,218 @@
+//! The Policies tab: every policy, what it demands, and how many agents it
+//! triggers on today.
+
+use std::collections::HashMap;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::queue::Requests;
+use crate::backend::NamedCount;
+use crate::domain::Policy;
+use crate::text::sanitize;
+use crate::tui::action::Action;
+use crate::tui::command::{Command, RequestId};
+use crate::tui::theme::{Role, Theme};
+
+#[derive(Debug, Default)]
+pub struct PoliciesScreen {
+    pub policies: Vec<Policy>,
+    pub reach: HashMap<String, u64>,
+    pub selected: usize,
+    pub loaded: bool,
+    pub error: Option<String>,
+    request: RequestId,
+}
+
+impl PoliciesScreen {
+    pub fn load(&mut self, requests: &mut Requests) -> Command {
+        self.request = requests.issue();
+        Command::LoadPolicies {
+            request: self.request,
+        }
+    }
+
+    pub fn on_loaded(
+        &mut self,
+        request: RequestId,
+        result: Result<(Vec<Policy>, Vec<NamedCount>), String>,
+    ) {
+        if request != self.request {
+            return;
+        }
+        self.loaded = true;
+        match result {
+            Ok((policies, reach)) => {
+                self.policies = policies;
+                self.reach = reach
+                    .into_iter()
+                    .map(|count| (count.name, count.count))
+                    .collect();
+                self.selected = self.selected.min(self.policies.len().saturating_sub(1));
+                self.error = None;
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+
+    pub fn on_action(&mut self, action: Action, requests: &mut Requests) -> Vec<Command> {
+        match action {
+            Action::Down => {
+                self.selected = (self.selected + 1).min(self.policies.len().saturating_sub(1))
+            }
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::First => self.selected = 0,
+            Action::Last => self.selected = self.policies.len().saturating_sub(1),
+            Action::Refresh => return vec![self.load(requests)],
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
+        if self.policies.is_empty() {
+            let text = match (&self.error, self.loaded) {
+                (Some(error), _) => format!(" Could not load policies: {}", sanitize(error)),
+                (None, false) => format!(" {spinner} Loading…"),
+                (None, true) => " No policy is defined.".to_owned(),
+            };
+            frame.render_widget(Paragraph::new(text), area);
+            return;
+        }
+        let [table_area, detail] =
+            Layout::vertical([Constraint::Min(4), Constraint::Length(9)]).areas(area);
+        let rows = self.policies.iter().map(|policy| {
+            let (state, role) = if policy.is_active {
+                ("active", Role::Ok)
+            } else {
+                ("inactive", Role::Muted)
+            };
+            let reach = self
+                .reach
+                .get(&policy.policy_id)
+                .map_or("…".to_owned(), |n| n.to_string());
+            Row::new(vec![
+                Cell::from(sanitize(&policy.policy_id).into_owned()),
+                Cell::from(policy.action.as_str()),
+                Cell::from(scope_text(policy)),
+                Cell::from(condition_text(policy)),
+                Cell::from(Span::styled(state, theme.style(role))),
+                Cell::from(reach),
+            ])
+            .style(theme.style(Role::Base))
+        });
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Fill(2),
+                Constraint::Length(18),
+                Constraint::Fill(2),
+                Constraint::Fill(3),
+                Constraint::Length(8),
+                Constraint::Length(7),
+            ],
+        )
+        .header(
+            Row::new(["Policy", "Action", "Scope", "Condition", "State", "Agents"])
+                .style(theme.style(Role::Header)),
+        )
+        .row_highlight_style(theme.style(Role::Selection))
+        .highlight_symbol("▌");
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(table, table_area, &mut state);
+        if let Some(policy) = self.policies.get(self.selected) {
+            frame.render_widget(
+                Paragraph::new(policy_detail(
+                    policy,
+                    self.reach.get(&policy.policy_id).copied(),
+                    theme,
+                ))
+                .wrap(Wrap { trim: false })
+                .block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .border_style(theme.style(Role::Border)),
+                ),
+                detail,
+            );
+        }
+    }
+}
+
+fn scope_text(policy: &Policy) -> String {
+    match &policy.scope_value {
+        Some(value) if policy.scope != crate::domain::PolicyScope::AllAgents => {
+            format!("{} = {}", policy.scope, sanitize(value))
+        }
+        _ => "all agents".to_owned(),
+    }
+}
+
+fn condition_text(policy: &Policy) -> String {
+    if policy.condition.is_empty() {
+        return "always".to_owned();
+    }
+    let parts: Vec<String> = policy
+        .condition
+        .iter()
+        .map(|(key, value)| format!("{} = {}", sanitize(key), sanitize(&value.to_string())))
+        .collect();
+    parts.join(" and ")
+}
+
+fn policy_detail(policy: &Policy, reach: Option<u64>, theme: &Theme) -> Vec<Line<'static>> {
+    let chain = policy
+        .chain()
+        .map(|chain| {
+            chain
+                .iter()
+                .map(|role| role.label())
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        })
+        .unwrap_or_else(|| "no approval chain".into());
+    vec![
+        Line::from(vec![
+            Span::styled(
+                format!(" {} ", sanitize(&policy.name)),
+                theme.style(Role::Title),
+            ),
+            Span::styled(
+                format!("({})", sanitize(&policy.policy_id)),
+                theme.style(Role::Muted),
+            ),
+        ]),
+        Line::styled(
+            format!(" {}", sanitize(&policy.description)),
+            theme.style(Role::Base),
+        ),
+        Line::styled(
+            format!(" {}", sanitize(&policy.explain())),
+            theme.style(Role::Base),
+        ),
+        Line::styled(
+            format!(" action: {} · chain: {chain}", policy.action),
+            theme.style(Role::Base),
+        ),
+        Line::styled(
+            format!(
+                " created by {} · approved by {}",
+                sanitize(&policy.created_by),
+                policy
+                    .approved_by
+                    .as_deref()
+                    .map_or("(not approved)".to_owned(), |by| sanitize(by).into_owned())
+            ),
+            theme.style(Role::Muted),
+        ),
+        Line::styled(
+            format!(
+                " triggers on {} agent(s) as they are now",
+                reach.map_or("…".to_owned(), |n| n.to_string())
+            ),
+            theme.style(Role::Info),
+        ),
+    ]
+}

@@ -1,0 +1,732 @@
+//! The structured ethics-review form, rendered from the review template.
+//! Every change is saved as a draft shortly after typing stops, with where
+//! the reviewer was, so nothing typed is lost to a crash or a closed terminal.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui_textarea::{CursorMove, TextArea};
+use serde_json::{Value, json};
+
+use crate::domain::review::{
+    self, Question, QuestionKind, ValidationIssue, ValidationMode, option_label,
+};
+use crate::domain::{Answers, EthicsReview, ReviewStatus, ReviewTemplate};
+use crate::text::sanitize;
+use crate::tui::command::{Command, OpenedReview};
+use crate::tui::theme::{Role, Theme};
+
+/// How long typing must pause before a draft is saved.
+pub const DRAFT_DEBOUNCE: Duration = Duration::milliseconds(600);
+
+#[derive(Debug, Clone)]
+pub enum Field {
+    Text(Box<TextArea<'static>>),
+    Choice {
+        cursor: usize,
+        chosen: Option<usize>,
+    },
+    Multi {
+        cursor: usize,
+        chosen: Vec<bool>,
+    },
+    YesNo(Option<bool>),
+    Scale(Option<u8>),
+}
+
+impl Field {
+    fn new(question: &Question, answer: Option<&Value>) -> Field {
+        let index_of = |value: &str| question.options.iter().position(|option| option == value);
+        match question.kind {
+            QuestionKind::Text | QuestionKind::LongText => {
+                let text = answer.and_then(Value::as_str).unwrap_or_default();
+                let mut area = TextArea::new(text.split('\n').map(str::to_owned).collect());
+                area.move_cursor(CursorMove::Bottom);
+                area.move_cursor(CursorMove::End);
+                Field::Text(Box::new(area))
+            }
+            QuestionKind::SingleChoice => {
+                let chosen = answer.and_then(Value::as_str).and_then(index_of);
+                Field::Choice {
+                    cursor: chosen.unwrap_or(0),
+                    chosen,
+                }
+            }
+            QuestionKind::MultiChoice => {
+                let picked: Vec<&str> = answer
+                    .and_then(Value::as_array)
+                    .map(|items| items.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                Field::Multi {
+                    cursor: 0,
+                    chosen: question
+                        .options
+                        .iter()
+                        .map(|option| picked.contains(&option.as_str()))
+                        .collect(),
+                }
+            }
+            QuestionKind::YesNo => Field::YesNo(answer.and_then(Value::as_bool)),
+            QuestionKind::Scale1To5 => Field::Scale(
+                answer
+                    .and_then(Value::as_u64)
+                    .filter(|n| (1..=5).contains(n))
+                    .map(|n| n as u8),
+            ),
+        }
+    }
+
+    fn answer(&self, question: &Question) -> Option<Value> {
+        match self {
+            Field::Text(area) => {
+                let text = area.lines().join("\n");
+                (!text.trim().is_empty()).then(|| Value::from(text))
+            }
+            Field::Choice { chosen, .. } => chosen
+                .and_then(|index| question.options.get(index))
+                .map(|option| Value::from(option.as_str())),
+            Field::Multi { chosen, .. } => {
+                let picked: Vec<Value> = question
+                    .options
+                    .iter()
+                    .zip(chosen)
+                    .filter(|(_, on)| **on)
+                    .map(|(option, _)| Value::from(option.as_str()))
+                    .collect();
+                (!picked.is_empty()).then_some(Value::Array(picked))
+            }
+            Field::YesNo(value) => value.map(Value::from),
+            Field::Scale(value) => value.map(Value::from),
+        }
+    }
+
+    /// Lines the field's input takes on screen.
+    fn height(&self, question: &Question) -> u16 {
+        match (self, question.kind) {
+            (Field::Text(_), QuestionKind::LongText) => 6,
+            (Field::Text(_), _) => 3,
+            (Field::Choice { .. } | Field::Multi { .. }, _) => question.options.len() as u16,
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReviewForm {
+    pub review: EthicsReview,
+    pub template: ReviewTemplate,
+    pub agent_name: String,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// The reviewer may change it (assigned to them, not submitted, not read-only).
+    pub editable: bool,
+    /// When the first unsaved change was made.
+    pub dirty_since: Option<DateTime<Utc>>,
+    edits: u64,
+    saving: Option<u64>,
+    pub save_error: Option<String>,
+    /// Problems found on the last submit attempt.
+    pub issues: Vec<ValidationIssue>,
+    /// The read-only summary shown before submitting.
+    pub summary: bool,
+    pub submitting: bool,
+}
+
+impl ReviewForm {
+    pub fn open(opened: OpenedReview, me: &str, read_only: bool) -> ReviewForm {
+        let OpenedReview {
+            review,
+            template,
+            agent_name,
+        } = opened;
+        let fields = template
+            .questions
+            .iter()
+            .map(|question| Field::new(question, review.answers.get(&question.id)))
+            .collect();
+        let editable = !read_only
+            && review.status != ReviewStatus::Submitted
+            && review.reviewer.eq_ignore_ascii_case(me);
+        let mut form = ReviewForm {
+            review,
+            template,
+            agent_name,
+            fields,
+            focus: 0,
+            editable,
+            dirty_since: None,
+            edits: 0,
+            saving: None,
+            save_error: None,
+            issues: Vec::new(),
+            summary: false,
+            submitting: false,
+        };
+        form.restore_position();
+        form
+    }
+
+    /// Puts focus and cursor back where the last draft left them.
+    fn restore_position(&mut self) {
+        let Some(state) = self.review.form_state.clone() else {
+            return;
+        };
+        let field = state.get("field").and_then(Value::as_u64).unwrap_or(0) as usize;
+        self.focus = field.min(self.fields.len().saturating_sub(1));
+        let cursor = state
+            .get("cursor")
+            .and_then(Value::as_array)
+            .and_then(|pair| Some((pair.first()?.as_u64()?, pair.get(1)?.as_u64()?)));
+        if let (Some(Field::Text(area)), Some((row, col))) =
+            (self.fields.get_mut(self.focus), cursor)
+        {
+            area.move_cursor(CursorMove::Jump(
+                row.min(u16::MAX as u64) as u16,
+                col.min(u16::MAX as u64) as u16,
+            ));
+        }
+    }
+
+    pub fn answers(&self) -> Answers {
+        self.template
+            .questions
+            .iter()
+            .zip(&self.fields)
+            .filter_map(|(question, field)| {
+                field
+                    .answer(question)
+                    .map(|value| (question.id.clone(), value))
+            })
+            .collect()
+    }
+
+    pub fn form_state(&self) -> Value {
+        match self.fields.get(self.focus) {
+            Some(Field::Text(area)) => {
+                let ratatui_textarea::DataCursor(row, col) = area.cursor();
+                json!({ "field": self.focus, "cursor": [row, col] })
+            }
+            _ => json!({ "field": self.focus }),
+        }
+    }
+
+    fn touched(&mut self, now: DateTime<Utc>) {
+        self.edits += 1;
+        self.dirty_since.get_or_insert(now);
+        self.issues.clear();
+    }
+
+    /// A draft save, when typing has paused long enough (or `force`).
+    pub fn due_save(&mut self, now: DateTime<Utc>, force: bool) -> Option<Command> {
+        let since = self.dirty_since?;
+        if !self.editable || (!force && (self.saving.is_some() || now - since < DRAFT_DEBOUNCE)) {
+            return None;
+        }
+        self.saving = Some(self.edits);
+        Some(Command::SaveDraft {
+            review_id: self.review.review_id.clone(),
+            answers: self.answers(),
+            form_state: self.form_state(),
+            seq: self.edits,
+        })
+    }
+
+    pub fn on_saved(&mut self, seq: u64, result: Result<EthicsReview, String>) {
+        if self.saving != Some(seq) {
+            return;
+        }
+        self.saving = None;
+        match result {
+            Ok(saved) => {
+                self.save_error = None;
+                self.review.version = saved.version;
+                self.review.status = saved.status;
+                if self.edits == seq {
+                    self.dirty_since = None;
+                }
+            }
+            // Stays dirty: the next tick tries again, and the text is still here.
+            Err(error) => self.save_error = Some(error),
+        }
+    }
+
+    pub fn has_unsaved(&self) -> bool {
+        self.dirty_since.is_some()
+    }
+
+    pub fn next_field(&mut self) {
+        self.focus = (self.focus + 1).min(self.fields.len().saturating_sub(1));
+    }
+
+    pub fn previous_field(&mut self) {
+        self.focus = self.focus.saturating_sub(1);
+    }
+
+    /// Checks everything; on problems, focus jumps to the first.
+    pub fn check_for_submit(&mut self) -> bool {
+        self.issues = review::validate(&self.template, &self.answers(), ValidationMode::Submit);
+        if let Some(first) = self.issues.first()
+            && let Some(index) = self
+                .template
+                .questions
+                .iter()
+                .position(|q| q.id == first.question_id)
+        {
+            self.focus = index;
+        }
+        self.issues.is_empty()
+    }
+
+    /// A key for the focused field. Returns whether anything changed.
+    pub fn on_key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> bool {
+        if !self.editable {
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => self.next_field(),
+                KeyCode::Up | KeyCode::Char('k') => self.previous_field(),
+                _ => {}
+            }
+            return false;
+        }
+        let Some(question) = self.template.questions.get(self.focus).cloned() else {
+            return false;
+        };
+        let options = question.options.len().max(1);
+        let Some(field) = self.fields.get_mut(self.focus) else {
+            return false;
+        };
+        let changed = match field {
+            Field::Text(area) => {
+                let single_line = question.kind == QuestionKind::Text;
+                match key.code {
+                    KeyCode::Enter if single_line => {
+                        self.next_field();
+                        return false;
+                    }
+                    KeyCode::Up | KeyCode::Down if single_line => {
+                        if key.code == KeyCode::Up {
+                            self.previous_field()
+                        } else {
+                            self.next_field()
+                        }
+                        return false;
+                    }
+                    _ => area.input(key),
+                }
+            }
+            Field::Choice { cursor, chosen } => match key.code {
+                KeyCode::Left | KeyCode::Char('h') => {
+                    *cursor = cursor.saturating_sub(1);
+                    false
+                }
+                KeyCode::Right | KeyCode::Char('l') => {
+                    *cursor = (*cursor + 1).min(options - 1);
+                    false
+                }
+                KeyCode::Char(' ') | KeyCode::Enter => {
+                    *chosen = Some(*cursor);
+                    true
+                }
+                KeyCode::Up => {
+                    self.previous_field();
+                    false
+                }
+                KeyCode::Down => {
+                    self.next_field();
+                    false
+                }
+                _ => false,
+            },
+            Field::Multi { cursor, chosen } => match key.code {
+                KeyCode::Left | KeyCode::Char('h') => {
+                    *cursor = cursor.saturating_sub(1);
+                    false
+                }
+                KeyCode::Right | KeyCode::Char('l') => {
+                    *cursor = (*cursor + 1).min(options - 1);
+                    false
+                }
+                KeyCode::Char(' ') | KeyCode::Enter => {
+                    if let Some(on) = chosen.get_mut(*cursor) {
+                        *on = !*on;
+                    }
+                    true
+                }
+                KeyCode::Up => {
+                    self.previous_field();
+                    false
+                }
+                KeyCode::Down => {
+                    self.next_field();
+                    false
+                }
+                _ => false,
+            },
+            Field::YesNo(value) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    *value = Some(true);
+                    true
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') => {
+                    *value = Some(false);
+                    true
+                }
+                KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right => {
+                    *value = Some(!value.unwrap_or(false));
+                    true
+                }
+                KeyCode::Up => {
+                    self.previous_field();
+                    false
+                }
+                KeyCode::Down | KeyCode::Enter => {
+                    self.next_field();
+                    false
+                }
+                _ => false,
+            },
+            Field::Scale(value) => match key.code {
+                KeyCode::Char(c @ '1'..='5') => {
+                    *value = Some(c as u8 - b'0');
+                    true
+                }
+                KeyCode::Left => {
+                    *value = Some(value.unwrap_or(2).saturating_sub(1).max(1));
+                    true
+                }
+                KeyCode::Right => {
+                    *value = Some((value.unwrap_or(0) + 1).min(5));
+                    true
+                }
+                KeyCode::Up => {
+                    self.previous_field();
+                    false
+                }
+                KeyCode::Down | KeyCode::Enter => {
+                    self.next_field();
+                    false
+                }
+                _ => false,
+            },
+        };
+        if changed {
+            self.touched(now);
+        }
+        changed
+    }
+
+    pub fn on_paste(&mut self, text: &str, now: DateTime<Utc>) {
+        if !self.editable {
+            return;
+        }
+        if let Some(Field::Text(area)) = self.fields.get_mut(self.focus) {
+            area.insert_str(text);
+            self.touched(now);
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let [header, body, help] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Min(3),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        let state = match (
+            self.review.status,
+            self.editable,
+            &self.save_error,
+            self.has_unsaved(),
+        ) {
+            (ReviewStatus::Submitted, _, _, _) => ("submitted: read-only".to_owned(), Role::Ok),
+            (_, false, _, _) => ("read-only".to_owned(), Role::Muted),
+            (_, true, Some(error), _) => (
+                format!("draft NOT saved: {}", sanitize(error)),
+                Role::Danger,
+            ),
+            (_, true, None, true) => ("saving draft…".to_owned(), Role::Info),
+            (ReviewStatus::Assigned, true, None, false) => ("not started".to_owned(), Role::Muted),
+            (_, true, None, false) => ("draft saved".to_owned(), Role::Muted),
+        };
+        let title = Line::from(vec![
+            Span::styled(
+                format!(" {} ", sanitize(&self.template.name)),
+                theme.style(Role::Title),
+            ),
+            Span::styled(
+                format!(
+                    "{} · {} · ",
+                    sanitize(&self.agent_name),
+                    sanitize(&self.review.workflow_id)
+                ),
+                theme.style(Role::Muted),
+            ),
+            Span::styled(state.0, theme.style(state.1)),
+        ]);
+        let issues = if self.issues.is_empty() {
+            Line::styled(" * required", theme.style(Role::Muted))
+        } else {
+            Line::styled(
+                format!(" {} problem(s) to fix before submitting", self.issues.len()),
+                theme.style(Role::Danger),
+            )
+        };
+        frame.render_widget(Paragraph::new(vec![title, issues]), header);
+        self.render_fields(frame, body, theme);
+        let help_text = self
+            .template
+            .questions
+            .get(self.focus)
+            .map(|q| sanitize(&q.help).into_owned())
+            .unwrap_or_default();
+        let help_block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(Role::Border));
+        frame.render_widget(
+            Paragraph::new(Line::styled(help_text, theme.style(Role::Info)))
+                .wrap(Wrap { trim: true })
+                .block(help_block),
+            help,
+        );
+        if self.summary {
+            self.render_summary(frame, area, theme);
+        }
+    }
+
+    fn block_height(&self, index: usize) -> u16 {
+        let question = &self.template.questions[index];
+        let issue = u16::from(
+            self.issues
+                .iter()
+                .any(|issue| issue.question_id == question.id),
+        );
+        1 + self.fields[index].height(question) + issue + 1
+    }
+
+    fn render_fields(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        // Start from the first block that still lets the focused one fit.
+        let mut first = self.focus;
+        let mut used = self.block_height(self.focus);
+        while first > 0 && used + self.block_height(first - 1) <= area.height {
+            first -= 1;
+            used += self.block_height(first);
+        }
+        let mut y = area.y;
+        let answers = self.answers();
+        for index in first..self.fields.len() {
+            let height = self.block_height(index);
+            if y + height > area.bottom() && index != first {
+                break;
+            }
+            let block = Rect::new(
+                area.x,
+                y,
+                area.width,
+                height.min(area.bottom().saturating_sub(y)),
+            );
+            self.render_field(frame, block, index, &answers, theme);
+            y += height;
+        }
+    }
+
+    fn render_field(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        index: usize,
+        answers: &Answers,
+        theme: &Theme,
+    ) {
+        let question = &self.template.questions[index];
+        let focused = index == self.focus;
+        let required = if question.is_required(answers) {
+            " *"
+        } else {
+            ""
+        };
+        let marker = if focused { "▶" } else { " " };
+        let prompt_role = if focused { Role::Accent } else { Role::Header };
+        let prompt = Line::from(vec![
+            Span::styled(
+                format!("{marker} {}. ", index + 1),
+                theme.style(prompt_role),
+            ),
+            Span::styled(
+                sanitize(&question.prompt).into_owned(),
+                theme.style(prompt_role),
+            ),
+            Span::styled(required, theme.style(Role::Danger)),
+        ]);
+        let input_height = self.fields[index].height(question);
+        let [prompt_area, input_area, rest] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(input_height),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(prompt), prompt_area);
+        let input_area = Rect {
+            x: input_area.x + 4,
+            width: input_area.width.saturating_sub(4),
+            ..input_area
+        };
+        match &self.fields[index] {
+            Field::Text(text) => {
+                let mut text = (**text).clone();
+                let border = if focused { Role::Accent } else { Role::Border };
+                text.set_block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.style(border)),
+                );
+                text.set_style(theme.style(Role::Base));
+                text.set_cursor_line_style(theme.style(Role::Base));
+                if !focused {
+                    text.set_cursor_style(theme.style(Role::Base));
+                }
+                frame.render_widget(&text, input_area);
+            }
+            Field::Choice { cursor, chosen } => {
+                let lines = question.options.iter().enumerate().map(|(i, option)| {
+                    let mark = if Some(i) == *chosen { "(•)" } else { "( )" };
+                    let here = focused && i == *cursor;
+                    let role = if here { Role::Selection } else { Role::Base };
+                    Line::styled(
+                        format!(
+                            "{}{mark} {}",
+                            if here { "›" } else { " " },
+                            option_label(option)
+                        ),
+                        theme.style(role),
+                    )
+                });
+                frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), input_area);
+            }
+            Field::Multi { cursor, chosen } => {
+                let lines =
+                    question
+                        .options
+                        .iter()
+                        .zip(chosen)
+                        .enumerate()
+                        .map(|(i, (option, on))| {
+                            let mark = if *on { "[x]" } else { "[ ]" };
+                            let here = focused && i == *cursor;
+                            let role = if here { Role::Selection } else { Role::Base };
+                            Line::styled(
+                                format!(
+                                    "{}{mark} {}",
+                                    if here { "›" } else { " " },
+                                    option_label(option)
+                                ),
+                                theme.style(role),
+                            )
+                        });
+                frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), input_area);
+            }
+            Field::YesNo(value) => {
+                let choice = |label: &str, on: bool| {
+                    let role = if on { Role::Selection } else { Role::Muted };
+                    Span::styled(
+                        format!(" {} {label} ", if on { "●" } else { "○" }),
+                        theme.style(role),
+                    )
+                };
+                let line = Line::from(vec![
+                    choice("yes", *value == Some(true)),
+                    Span::raw(" "),
+                    choice("no", *value == Some(false)),
+                    Span::styled("   y / n", theme.style(Role::Muted)),
+                ]);
+                frame.render_widget(Paragraph::new(line), input_area);
+            }
+            Field::Scale(value) => {
+                let mut spans: Vec<Span> = (1..=5u8)
+                    .map(|n| {
+                        let on = *value == Some(n);
+                        Span::styled(
+                            if on {
+                                format!("[{n}]")
+                            } else {
+                                format!(" {n} ")
+                            },
+                            theme.style(if on { Role::Selection } else { Role::Muted }),
+                        )
+                    })
+                    .collect();
+                spans.push(Span::styled(
+                    "   1 poor - 5 excellent",
+                    theme.style(Role::Muted),
+                ));
+                frame.render_widget(Paragraph::new(Line::from(spans)), input_area);
+            }
+        }
+        if let Some(issue) = self
+            .issues
+            .iter()
+            .find(|issue| issue.question_id == question.id)
+        {
+            let line = Line::styled(
+                format!("    ✗ {}", sanitize(&issue.message)),
+                theme.style(Role::Danger),
+            );
+            frame.render_widget(Paragraph::new(line), Rect { height: 1, ..rest });
+        }
+    }
+
+    fn render_summary(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let area = crate::tui::widgets::centered(area, 90, area.height.saturating_sub(2));
+        frame.render_widget(ratatui::widgets::Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style(Role::Accent))
+            .title(Span::styled(
+                " Submit this review? It cannot be changed afterwards ",
+                theme.style(Role::Title),
+            ));
+        let answers = self.answers();
+        let mut lines = Vec::new();
+        for question in &self.template.questions {
+            lines.push(Line::styled(
+                sanitize(&question.prompt).into_owned(),
+                theme.style(Role::Header),
+            ));
+            let shown = match answers.get(&question.id) {
+                None => "—".to_owned(),
+                Some(Value::Bool(yes)) => if *yes { "Yes" } else { "No" }.to_owned(),
+                Some(Value::String(text)) if question.kind == QuestionKind::SingleChoice => {
+                    option_label(text)
+                }
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(option_label)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(other) => other.to_string(),
+            };
+            for line in shown.lines() {
+                lines.push(Line::styled(
+                    format!("  {}", sanitize(line)),
+                    theme.style(Role::Base),
+                ));
+            }
+        }
+        lines.push(Line::default());
+        let hint = if self.submitting {
+            "Submitting…"
+        } else {
+            "ctrl-s submit · esc keep editing"
+        };
+        lines.push(Line::styled(hint, theme.style(Role::Key)));
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block),
+            area,
+        );
+    }
+}
