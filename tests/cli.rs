@@ -454,3 +454,78 @@ fn escape_sequences_from_the_store_never_reach_the_terminal() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Claims\u{FFFD}]0;pwned"));
 }
+
+#[test]
+fn dashboard_json_and_review_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = seeded(&dir, 600, 12);
+    let output = gavel(&db)
+        .args(["dashboard", "--json"])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let dashboard = json(&output.stdout);
+    let blocked_now = {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.query_row(
+            "SELECT COUNT(*) FROM deployments WHERE status = 'blocked'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .expect("count")
+    };
+    assert_eq!(dashboard["blocked_now"], blocked_now);
+    assert_eq!(
+        dashboard["weekly_blocked"].as_array().map(Vec::len),
+        Some(13)
+    );
+    let by_policy: u64 = dashboard["blocked_by_policy"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["count"].as_u64())
+        .sum();
+    assert!(
+        by_policy >= blocked_now as u64,
+        "every blocked deployment has a blocking policy"
+    );
+    gavel(&db)
+        .args(["dashboard"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "Blocked now: {blocked_now}"
+        )));
+
+    let (submitted, assigned): (String, String) = {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let one = |status: &str| {
+            conn.query_row(
+                "SELECT review_id FROM reviews WHERE status = ?1 LIMIT 1",
+                [status],
+                |row| row.get::<_, String>(0),
+            )
+            .expect(status)
+        };
+        (one("submitted"), one("assigned"))
+    };
+    gavel(&db)
+        .args(["review", "export", &submitted])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("# Ethics review: ")
+                .and(predicate::str::contains("## Recommendation")),
+        );
+    gavel(&db)
+        .args(["review", "export", &assigned])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "only submitted reviews are exported",
+        ));
+    gavel(&db)
+        .args(["review", "export", "rev-nope"])
+        .assert()
+        .code(2);
+}

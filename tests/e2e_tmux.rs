@@ -14,8 +14,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str, width: u16, height: u16) -> Tmux {
+        // One tmux server per test: tests run in parallel.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tmux = Tmux {
-            socket: format!("gavel-e2e-{}-{}", std::process::id(), width),
+            socket: format!("gavel-e2e-{}-{n}", std::process::id()),
         };
         let status = tmux
             .cmd(&[
@@ -244,4 +247,110 @@ fn child_of(parent: &str) -> Option<String> {
             let ppid = after.split_whitespace().nth(1)?;
             (ppid == parent).then(|| entry.file_name().to_string_lossy().into_owned())
         })
+}
+
+#[test]
+fn fill_and_submit_a_review_then_approve_the_ethics_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("review.db");
+    seed(&db);
+    // A review assigned to the demo user whose workflow waits on it.
+    let (review_id, workflow_id, agent_name): (String, String, String) = {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.query_row(
+            "SELECT r.review_id, w.workflow_id, w.agent_name FROM reviews r JOIN workflows w ON w.workflow_id = r.workflow_id
+             WHERE r.reviewer = ?1 AND r.status = 'assigned' AND w.current_role = 'ethics_reviewer' AND w.requested_by <> ?1
+             ORDER BY r.assigned_at DESC LIMIT 1",
+            [DEMO_USER],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("a review waiting on the demo user")
+    };
+    let script = format!(
+        "{} --db {} --user {DEMO_USER} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        gavel().display(),
+        db.display()
+    );
+    let tmux = Tmux::start(&script, 150, 45);
+    tmux.wait_for("waiting on my roles");
+    tmux.send(&["2"]);
+    let screen = tmux.wait_for(&review_id);
+    let lines: Vec<&str> = screen.lines().collect();
+    let header = lines
+        .iter()
+        .position(|line| line.contains("Workflow") && line.contains("Status"))
+        .expect("the list header");
+    let row = lines
+        .iter()
+        .position(|line| line.contains(&review_id))
+        .expect("the review is listed");
+    for _ in 0..(row - header - 1) {
+        tmux.send(&["j"]);
+    }
+    tmux.send(&["Enter"]);
+    tmux.wait_for("not started");
+    tmux.send(&["Space", "Tab", "y", "Tab", "Space", "Tab", "4", "Tab"]);
+    tmux.type_text("Reviewed end to end; risks are documented.");
+    tmux.send(&["Tab", "Space", "C-s"]);
+    tmux.wait_for("Submit this review?");
+    tmux.send(&["C-s"]);
+    tmux.wait_for("can now be approved");
+
+    tmux.send(&["Escape"]);
+    tmux.wait_for("Ethics reviews");
+    tmux.send(&["1"]);
+    tmux.wait_for("waiting on my roles");
+    tmux.send(&["o", "o", "o"]);
+    tmux.wait_for("as ethics reviewer");
+    tmux.send(&["/"]);
+    tmux.type_text(&agent_name);
+    tmux.send(&["Enter"]);
+    // Move to the workflow (the preview names the selected one).
+    let mut found = false;
+    for _ in 0..20 {
+        if tmux.screen().contains(&workflow_id) {
+            found = true;
+            break;
+        }
+        tmux.send(&["j"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        found,
+        "the workflow is in the ethics reviewer queue:\n{}",
+        tmux.screen()
+    );
+    tmux.send(&["a"]);
+    tmux.wait_for("You decide step");
+    tmux.send(&["C-s"]);
+    tmux.wait_for("Approved step");
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+
+    let shown = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args(["show", &workflow_id, "--json"])
+        .output()
+        .expect("show");
+    let workflow: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let ethics = workflow["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|step| step["role"] == "ethics_reviewer")
+        .expect("ethics step");
+    assert_eq!(ethics["status"], "approved", "{workflow}");
+    assert_eq!(ethics["approver_email"], DEMO_USER);
+    let exported = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args(["review", "export", &review_id])
+        .output()
+        .expect("export");
+    let markdown = String::from_utf8_lossy(&exported.stdout);
+    assert!(
+        markdown.contains("> Reviewed end to end; risks are documented."),
+        "{markdown}"
+    );
 }

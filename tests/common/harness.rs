@@ -30,29 +30,38 @@ pub fn anchor() -> chrono::DateTime<Utc> {
 
 impl Harness {
     pub async fn new(width: u16, height: u16, theme: Theme) -> Harness {
+        Harness::build(width, height, theme, false, true).await
+    }
+
+    /// A console over a seeded store (or an empty one holding just the demo
+    /// user, when `seeded` is false).
+    pub async fn build(
+        width: u16,
+        height: u16,
+        theme: Theme,
+        read_only: bool,
+        seeded: bool,
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = LocalStore::open(&dir.path().join("tui.db")).expect("store");
-        seed::seed(
-            &store,
-            &SeedOptions {
-                workflows: 1500,
-                seed: 5,
-                anchor: anchor(),
-            },
-            &mut |_| {},
-        )
-        .expect("seed");
+        if seeded {
+            seed::seed(
+                &store,
+                &SeedOptions {
+                    workflows: 1500,
+                    seed: 5,
+                    anchor: anchor(),
+                },
+                &mut |_| {},
+            )
+            .expect("seed");
+        } else {
+            store
+                .add_user(DEMO_USER, "Dana", &gavel::domain::Role::ALL)
+                .expect("user");
+        }
         let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.to_owned()));
-        let config = AppConfig {
-            theme,
-            keymap: Keymap::default_keymap(),
-            sla_days: 3,
-            read_only: false,
-            location: "local /tmp/tui.db".into(),
-            sync_state: "saved locally".into(),
-        };
-        let (mut app, commands) = App::new(config, anchor());
-        app.resize(width, height);
+        let (app, commands) = Harness::fresh_app(width, height, theme, read_only);
         let mut harness = Harness {
             app,
             backend,
@@ -63,6 +72,30 @@ impl Harness {
         };
         harness.run(commands).await;
         harness
+    }
+
+    fn fresh_app(width: u16, height: u16, theme: Theme, read_only: bool) -> (App, Vec<Command>) {
+        let config = AppConfig {
+            theme,
+            keymap: Keymap::default_keymap(),
+            sla_days: 3,
+            read_only,
+            location: "local /tmp/tui.db".into(),
+            sync_state: "saved locally".into(),
+        };
+        let (mut app, commands) = App::new(config, anchor());
+        app.resize(width, height);
+        (app, commands)
+    }
+
+    /// Drops the app (as a crash or a quit would) and starts a new one on the
+    /// same store.
+    pub async fn restart(&mut self) {
+        let area = self.terminal.backend().buffer().area;
+        let theme = self.app.config.theme.clone();
+        let (app, commands) = Harness::fresh_app(area.width, area.height, theme, false);
+        self.app = app;
+        self.run(commands).await;
     }
 
     /// Executes commands and feeds the answers back until nothing is left.

@@ -235,12 +235,12 @@ fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: 
         std::cmp::Ordering::Less => "↓",
         std::cmp::Ordering::Equal => "=",
     };
-    let mut spans = figure(
+    let mut first = figure(
         "Blocked now",
         thousands(dashboard.blocked_now),
         Role::Danger,
     );
-    spans.extend(figure(
+    first.extend(figure(
         "this week",
         format!(
             "{} {trend} (last week {})",
@@ -248,31 +248,28 @@ fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: 
         ),
         Role::Warn,
     ));
-    spans.extend(figure(
+    first.extend(figure(
         "median time blocked",
         dashboard
             .median_hours_blocked
             .map_or("-".into(), |h| format!("{:.1} days", h / 24.0)),
         Role::Base,
     ));
-    spans.extend(figure(
-        "pending approvals",
+    let mut second = figure(
+        "Pending approvals",
         thousands(dashboard.pending_approvals),
         Role::Info,
-    ));
-    spans.extend(figure(
+    );
+    second.extend(figure(
         "approval rate",
         dashboard
             .approval_rate
             .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
         Role::Ok,
     ));
+    second.push(Span::styled("· read-only view", theme.style(Role::Muted)));
     frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(spans),
-            Line::styled(" read-only view", theme.style(Role::Muted)),
-        ])
-        .wrap(Wrap { trim: true }),
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
     );
 }

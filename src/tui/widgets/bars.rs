@@ -65,7 +65,7 @@ mod tests {
         assert_eq!(track(1.0, 1.0, 4, None, None), "████");
         assert_eq!(track(0.0, 0.0, 4, None, None), "    ");
         assert_eq!(track(0.3, 1.0, 10, Some(0.8), None), "███     │ ");
-        assert_eq!(track(0.9, 1.0, 10, Some(0.5), None), "████┃████ ");
+        assert_eq!(track(0.9, 1.0, 10, Some(0.5), None), "█████┃███ ");
         assert_eq!(
             track(0.3, 1.0, 10, None, Some((0.2, 0.6))),
             "███───    ".replacen("───", "──┤", 1)

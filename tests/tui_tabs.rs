@@ -1,0 +1,501 @@
+//! The Reviews, Audits, Blocked and Policies tabs on `TestBackend`.
+
+mod common;
+
+use chrono::Duration;
+use common::harness::{Harness, anchor};
+use gavel::backend::{Decision, GovernanceBackend};
+use gavel::domain::bias::{self, AuditSubmission, GroupCounts};
+use gavel::domain::{ReviewStatus, Role, Verdict};
+use gavel::tui::app::Tab;
+use gavel::tui::command::Command;
+use gavel::tui::theme::Theme;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::json;
+
+async fn harness() -> Harness {
+    Harness::new(120, 40, Theme::load("default", None).expect("theme")).await
+}
+
+/// Opens the first review that is still only assigned (nothing typed yet).
+async fn open_fresh_review(h: &mut Harness) -> String {
+    h.keys("2").await;
+    let index = h
+        .app
+        .reviews
+        .items
+        .iter()
+        .position(|item| item.status == ReviewStatus::Assigned)
+        .expect("an assigned review");
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    let id = h.app.reviews.items[index].review_id.clone();
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.reviews.form.is_some(), "the form opens");
+    id
+}
+
+async fn ctrl(h: &mut Harness, c: char) {
+    h.key(KeyCode::Char(c), KeyModifiers::CONTROL).await;
+}
+
+/// Lets the draft timer fire, as the event loop's tick would.
+async fn pause_typing(h: &mut Harness) {
+    let later = h.app.now + Duration::seconds(2);
+    let (_, commands) = h.app.tick(later);
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::SaveDraft { .. })),
+        "a draft save is due"
+    );
+    h.run(commands).await;
+}
+
+/// Fills the default template with valid answers, through the keyboard.
+async fn fill_valid(h: &mut Harness) {
+    h.press(KeyCode::Char(' ')).await; // 1: appropriate
+    h.press(KeyCode::Tab).await;
+    h.keys("y").await; // 2: yes
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Right).await; // 3: job applicants
+    h.press(KeyCode::Char(' ')).await;
+    h.press(KeyCode::Tab).await;
+    h.keys("4").await; // 4: scale
+    h.press(KeyCode::Tab).await;
+    h.keys("Proxy bias; mitigated by audits.").await; // 5: long text
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Char(' ')).await; // 6: approve
+}
+
+#[tokio::test]
+async fn the_reviews_tab_lists_work_to_do_first() {
+    let mut h = harness().await;
+    h.keys("2").await;
+    assert_eq!(h.app.tab, Tab::Reviews);
+    let statuses: Vec<ReviewStatus> = h.app.reviews.items.iter().map(|item| item.status).collect();
+    let first_submitted = statuses
+        .iter()
+        .position(|s| *s == ReviewStatus::Submitted)
+        .unwrap_or(statuses.len());
+    assert!(
+        statuses[first_submitted..]
+            .iter()
+            .all(|s| *s == ReviewStatus::Submitted),
+        "{statuses:?}"
+    );
+    insta::assert_snapshot!("reviews_list", h.screen());
+}
+
+#[tokio::test]
+async fn typing_in_the_form_produces_the_right_answers() {
+    let mut h = harness().await;
+    open_fresh_review(&mut h).await;
+    insta::assert_snapshot!("review_form", h.screen());
+    fill_valid(&mut h).await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert_eq!(
+        serde_json::to_value(form.answers()).expect("json"),
+        json!({
+            "use_case_appropriateness": "appropriate",
+            "training_data_ethically_sourced": true,
+            "affected_populations": ["job_applicants"],
+            "values_alignment": 4,
+            "risks_and_mitigations": "Proxy bias; mitigated by audits.",
+            "recommendation": "approve"
+        })
+    );
+    h.key(KeyCode::BackTab, KeyModifiers::SHIFT).await;
+    assert_eq!(
+        h.app.reviews.form.as_ref().map(|f| f.focus),
+        Some(4),
+        "shift-tab goes back"
+    );
+}
+
+#[tokio::test]
+async fn submit_refuses_invalid_answers_and_jumps_to_the_first_problem() {
+    let mut h = harness().await;
+    let review_id = open_fresh_review(&mut h).await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    ctrl(&mut h, 's').await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert!(!form.summary, "no summary while answers are missing");
+    assert_eq!(form.focus, 0, "focus jumps to the first problem");
+    assert_eq!(form.issues.len(), 6, "{:?}", form.issues);
+    let screen = h.screen();
+    assert!(
+        screen.contains("problem(s) to fix") && screen.contains("✗"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("review_form_errors", screen);
+    assert!(
+        !h.emitted
+            .iter()
+            .any(|c| matches!(c, Command::SubmitReview { .. }))
+    );
+    // Rejecting without a rationale is caught as well.
+    fill_valid(&mut h).await;
+    h.press(KeyCode::Right).await;
+    h.press(KeyCode::Right).await;
+    h.press(KeyCode::Char(' ')).await;
+    ctrl(&mut h, 's').await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert_eq!(
+        form.issues
+            .iter()
+            .map(|i| i.question_id.as_str())
+            .collect::<Vec<_>>(),
+        ["rationale"]
+    );
+    let stored = h.backend.review(&review_id).await.expect("review");
+    assert_ne!(stored.status, ReviewStatus::Submitted);
+}
+
+#[tokio::test]
+async fn a_draft_survives_a_restart_with_the_cursor_where_it_was() {
+    let mut h = harness().await;
+    let review_id = open_fresh_review(&mut h).await;
+    for _ in 0..4 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.keys("Half a thought").await;
+    h.press(KeyCode::Enter).await;
+    h.keys("and a second line").await;
+    pause_typing(&mut h).await;
+    assert!(!h.app.reviews.form.as_ref().expect("form").has_unsaved());
+
+    h.restart().await;
+    h.keys("2").await;
+    let index = h
+        .app
+        .reviews
+        .items
+        .iter()
+        .position(|item| item.review_id == review_id)
+        .expect("still listed");
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    h.press(KeyCode::Enter).await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert_eq!(
+        form.answers()["risks_and_mitigations"],
+        "Half a thought\nand a second line"
+    );
+    assert_eq!(form.focus, 4, "focus is back on the field being typed in");
+    // The cursor is where typing stopped: more text continues the line.
+    h.keys("!").await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert_eq!(
+        form.answers()["risks_and_mitigations"],
+        "Half a thought\nand a second line!"
+    );
+}
+
+#[tokio::test]
+async fn quitting_flushes_an_unsaved_draft() {
+    let mut h = harness().await;
+    let review_id = open_fresh_review(&mut h).await;
+    h.keys(" ").await;
+    let commands = h.app.flush();
+    assert_eq!(commands.len(), 1);
+    h.run(commands).await;
+    let stored = h.backend.review(&review_id).await.expect("review");
+    assert_eq!(stored.status, ReviewStatus::Draft);
+    assert_eq!(stored.answers["use_case_appropriateness"], "appropriate");
+}
+
+#[tokio::test]
+async fn submitting_shows_a_summary_then_freezes_the_review_and_unlocks_the_ethics_step() {
+    let mut h = harness().await;
+    let review_id = open_fresh_review(&mut h).await;
+    fill_valid(&mut h).await;
+    ctrl(&mut h, 's').await;
+    assert!(h.app.reviews.form.as_ref().expect("form").summary);
+    let screen = h.screen();
+    assert!(screen.contains("Submit this review?"), "{screen}");
+    ctrl(&mut h, 's').await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert!(!form.editable && form.review.status == ReviewStatus::Submitted);
+    let stored = h.backend.review(&review_id).await.expect("review");
+    assert_eq!(stored.status, ReviewStatus::Submitted);
+    // Typing does nothing now.
+    h.keys("n").await;
+    assert_eq!(
+        h.backend.review(&review_id).await.expect("review").answers,
+        stored.answers
+    );
+    // The ethics step accepts a decision once its workflow reaches it.
+    let workflow = h
+        .backend
+        .workflow(&stored.workflow_id)
+        .await
+        .expect("workflow");
+    if let Some(step) = workflow
+        .current_step()
+        .filter(|step| step.role == Role::EthicsReviewer)
+    {
+        let decided = h
+            .backend
+            .decide(&Decision {
+                workflow_id: workflow.workflow_id.clone(),
+                step_id: step.step_id,
+                verdict: Verdict::Approve,
+                comment: None,
+                expected_version: workflow.version,
+                idempotency_key: Decision::new_key(),
+            })
+            .await;
+        assert!(decided.is_ok(), "{decided:?}");
+    }
+}
+
+/// An audit with known counts, recorded as the agent's latest.
+async fn known_audit(h: &Harness, passing: bool) -> (String, bias::AuditStats) {
+    let agent = h
+        .backend
+        .search_agents("", 1)
+        .await
+        .expect("agents")
+        .remove(0);
+    let groups = if passing {
+        vec![
+            GroupCounts {
+                group: "women".into(),
+                positive: 212,
+                total: 540,
+            },
+            GroupCounts {
+                group: "men".into(),
+                positive: 238,
+                total: 561,
+            },
+            GroupCounts {
+                group: "non-binary".into(),
+                positive: 9,
+                total: 24,
+            },
+        ]
+    } else {
+        vec![
+            GroupCounts {
+                group: "under 40".into(),
+                positive: 300,
+                total: 600,
+            },
+            GroupCounts {
+                group: "40 and over".into(),
+                positive: 90,
+                total: 400,
+            },
+        ]
+    };
+    let stats = bias::compute(&groups, 0.8).expect("stats");
+    h.backend
+        .record_audit(&AuditSubmission {
+            agent_id: agent.agent_id.clone(),
+            agent_version: "9.9.9".into(),
+            tested_at: Some(anchor() + Duration::days(1)),
+            groups,
+            threshold: None,
+        })
+        .await
+        .expect("record");
+    (agent.agent_id, stats)
+}
+
+async fn show_audits_of(h: &mut Harness, agent_id: &str) {
+    h.keys("3").await;
+    h.keys("/").await;
+    h.keys(agent_id).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.audits.audits_agent.as_deref(), Some(agent_id));
+}
+
+#[tokio::test]
+async fn a_failing_audit_chart_marks_the_failing_group_and_matches_the_domain() {
+    let mut h = harness().await;
+    let (agent_id, stats) = known_audit(&h, false).await;
+    show_audits_of(&mut h, &agent_id).await;
+    let screen = h.screen();
+    insta::assert_snapshot!("audit_failing", screen);
+    assert!(screen.contains("FAIL"));
+    assert!(
+        screen.contains(&format!("ratio {:.3} < 0.80", stats.disparate_impact_ratio)),
+        "{screen}"
+    );
+    for group in &stats.groups {
+        let rate = group.rate.expect("rate");
+        let line = screen
+            .lines()
+            .find(|line| {
+                line.contains(&format!(" {} ", group.group)) && line.contains(&format!("{rate:.3}"))
+            })
+            .expect("a bar per group");
+        assert!(
+            line.contains(&format!("{rate:.3}")) && line.contains(&group.total.to_string()),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(
+                "{:.3}-{:.3}",
+                group.ci_low.expect("low"),
+                group.ci_high.expect("high")
+            )),
+            "{line}"
+        );
+        let failing = rate < 0.8 * 0.5;
+        assert_eq!(line.contains("✗ below"), failing, "{line}");
+    }
+    let p = stats.p_value.expect("p");
+    assert!(screen.contains(&if p < 0.0001 {
+        "< 0.0001".to_owned()
+    } else {
+        format!("{p:.4}")
+    }));
+}
+
+#[tokio::test]
+async fn a_passing_audit_chart_shows_pass_and_every_warning() {
+    let mut h = harness().await;
+    let (agent_id, stats) = known_audit(&h, true).await;
+    show_audits_of(&mut h, &agent_id).await;
+    let screen = h.screen();
+    insta::assert_snapshot!("audit_passing", screen);
+    assert!(
+        screen.contains("PASS") && screen.contains("ratio 0.884 ≥ 0.80"),
+        "{screen}"
+    );
+    assert!(!screen.contains("✗ below"));
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .all(|warning| screen.contains(&warning.chars().take(40).collect::<String>())),
+        "{screen}"
+    );
+    // Older versions are a key away.
+    h.press(KeyCode::Left).await;
+    assert_eq!(h.app.audits.shown, 1.min(h.app.audits.audits.len() - 1));
+}
+
+/// Redactions for the parts of the dashboard that depend on today's date.
+fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            r"this week \d+ . \(last week \d+\)",
+            "this week [N] (last week [N])",
+        ),
+        (
+            r"median time blocked [^ ]+( days)?",
+            "median time blocked [T]",
+        ),
+        (
+            r"Blocked per week since [^(]*\(peak \d+\)",
+            "Blocked per week since [DATE] (peak [N])",
+        ),
+        (r"│[ ▁▂▃▄▅▆▇█]+\n", "│[trend]\n"),
+    ]
+}
+
+#[tokio::test]
+async fn the_blocked_dashboard_with_data() {
+    let mut h = harness().await;
+    h.keys("4").await;
+    let dashboard = h.backend.dashboard().await.expect("dashboard");
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Blocked now {}", dashboard.blocked_now)),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("fix:") && screen.contains("still running")
+            || screen.contains("nothing approved"),
+        "{screen}"
+    );
+    // The weekly figures are relative to today; the rest is the seeded data.
+    insta::with_settings!({ filters => dashboard_filters() }, {
+        insta::assert_snapshot!("blocked_dashboard", screen);
+    });
+}
+
+#[tokio::test]
+async fn the_blocked_dashboard_empty() {
+    let mut h = Harness::build(
+        120,
+        30,
+        Theme::load("default", None).expect("theme"),
+        false,
+        false,
+    )
+    .await;
+    h.keys("4").await;
+    let screen = h.screen();
+    assert!(screen.contains("Nothing is blocked"), "{screen}");
+    insta::with_settings!({ filters => dashboard_filters() }, {
+        insta::assert_snapshot!("blocked_dashboard_empty", screen);
+    });
+}
+
+#[tokio::test]
+async fn the_policies_tab_counts_the_agents_each_policy_triggers_on() {
+    let mut h = harness().await;
+    h.keys("5").await;
+    let reach = h.backend.policy_reach().await.expect("reach");
+    assert_eq!(h.app.policies.policies.len(), 5);
+    for count in &reach {
+        assert_eq!(h.app.policies.reach.get(&count.name), Some(&count.count));
+    }
+    insta::assert_snapshot!("policies", h.screen());
+}
+
+#[tokio::test]
+async fn read_only_disables_deciding_and_says_so() {
+    let mut h = Harness::build(
+        120,
+        30,
+        Theme::load("default", None).expect("theme"),
+        true,
+        true,
+    )
+    .await;
+    h.keys("a").await;
+    assert!(h.app.overlay.is_none(), "no decide dialog");
+    let screen = h.screen();
+    assert!(
+        screen.contains("READ-ONLY") && screen.contains("read-only: deciding is disabled"),
+        "{screen}"
+    );
+    h.keys("2").await;
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.app
+            .reviews
+            .form
+            .as_ref()
+            .is_some_and(|form| !form.editable)
+    );
+}
+
+#[tokio::test]
+async fn the_step_view_links_to_the_agents_audits() {
+    let mut h = harness().await;
+    h.press(KeyCode::Enter).await;
+    let agent = h
+        .app
+        .detail
+        .as_ref()
+        .and_then(|d| d.detail.as_ref())
+        .map(|d| d.workflow.agent_id.clone())
+        .expect("detail");
+    h.keys("b").await;
+    assert_eq!(h.app.tab, Tab::Audits);
+    assert_eq!(
+        h.app.audits.agents.first().map(|a| a.agent_id.clone()),
+        Some(agent.clone())
+    );
+    assert_eq!(h.app.audits.audits_agent.as_deref(), Some(agent.as_str()));
+}
