@@ -499,3 +499,24 @@ async fn the_step_view_links_to_the_agents_audits() {
     );
     assert_eq!(h.app.audits.audits_agent.as_deref(), Some(agent.as_str()));
 }
+
+#[tokio::test]
+async fn bad_values_are_flagged_while_typing_not_only_on_submit() {
+    let mut h = harness().await;
+    open_fresh_review(&mut h).await;
+    for _ in 0..4 {
+        h.press(KeyCode::Tab).await;
+    }
+    let too_long = "x".repeat(10_001);
+    let commands = h.app.on_paste(&too_long);
+    h.run(commands).await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    let problems = form.problems();
+    assert_eq!(
+        problems.len(),
+        1,
+        "only the bad value, not the unanswered questions: {problems:?}"
+    );
+    assert_eq!(problems[0].question_id, "risks_and_mitigations");
+    assert!(h.screen().contains("the limit is 10000"));
+}

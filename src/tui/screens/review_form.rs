@@ -495,10 +495,24 @@ impl ReviewForm {
         }
     }
 
-    fn block_height(&self, index: usize) -> u16 {
+    /// What to flag next to each field: everything after a submit attempt;
+    /// before that, live, only answers that are there but wrong (a question
+    /// not answered yet is not an error while typing).
+    pub fn problems(&self) -> Vec<ValidationIssue> {
+        if !self.issues.is_empty() {
+            return self.issues.clone();
+        }
+        let answers = self.answers();
+        review::validate(&self.template, &answers, ValidationMode::Submit)
+            .into_iter()
+            .filter(|issue| answers.contains_key(&issue.question_id))
+            .collect()
+    }
+
+    fn block_height(&self, index: usize, problems: &[ValidationIssue]) -> u16 {
         let question = &self.template.questions[index];
         let issue = u16::from(
-            self.issues
+            problems
                 .iter()
                 .any(|issue| issue.question_id == question.id),
         );
@@ -507,16 +521,17 @@ impl ReviewForm {
 
     fn render_fields(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         // Start from the first block that still lets the focused one fit.
+        let problems = self.problems();
         let mut first = self.focus;
-        let mut used = self.block_height(self.focus);
-        while first > 0 && used + self.block_height(first - 1) <= area.height {
+        let mut used = self.block_height(self.focus, &problems);
+        while first > 0 && used + self.block_height(first - 1, &problems) <= area.height {
             first -= 1;
-            used += self.block_height(first);
+            used += self.block_height(first, &problems);
         }
         let mut y = area.y;
         let answers = self.answers();
         for index in first..self.fields.len() {
-            let height = self.block_height(index);
+            let height = self.block_height(index, &problems);
             if y + height > area.bottom() && index != first {
                 break;
             }
@@ -526,7 +541,7 @@ impl ReviewForm {
                 area.width,
                 height.min(area.bottom().saturating_sub(y)),
             );
-            self.render_field(frame, block, index, &answers, theme);
+            self.render_field(frame, block, (index, &answers, &problems), theme);
             y += height;
         }
     }
@@ -535,8 +550,7 @@ impl ReviewForm {
         &self,
         frame: &mut Frame,
         area: Rect,
-        index: usize,
-        answers: &Answers,
+        (index, answers, problems): (usize, &Answers, &[ValidationIssue]),
         theme: &Theme,
     ) {
         let question = &self.template.questions[index];
@@ -663,8 +677,7 @@ impl ReviewForm {
                 frame.render_widget(Paragraph::new(Line::from(spans)), input_area);
             }
         }
-        if let Some(issue) = self
-            .issues
+        if let Some(issue) = problems
             .iter()
             .find(|issue| issue.question_id == question.id)
         {

@@ -246,13 +246,25 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
         }
     }
     if let Some(review) = &detail.review {
+        let recommendation = review
+            .answers
+            .get("recommendation")
+            .and_then(|value| value.as_str())
+            .map(|value| {
+                format!(
+                    ", recommends {}",
+                    crate::domain::review::option_label(value).to_lowercase()
+                )
+            })
+            .unwrap_or_default();
         lines.push(field(
             "ethics review",
             format!(
-                "{} by {}: {}",
+                "{} by {}: {}{} (v opens it)",
                 sanitize(&review.review_id),
                 sanitize(&review.reviewer),
-                review.status
+                review.status,
+                sanitize(&recommendation)
             ),
             theme,
         ));
