@@ -26,6 +26,18 @@ pub struct Config {
     /// Per mode, key -> action; patches the default keymap.
     #[serde(default)]
     pub keymap: BTreeMap<String, BTreeMap<String, String>>,
+    /// A shared server instead of the embedded store.
+    #[serde(default)]
+    pub backend: BackendSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSection {
+    /// `https://...` (or `http://` on loopback) of a `gavel serve`.
+    pub url: Option<String>,
+    /// A file holding your API token (mode 0600); `GAVEL_TOKEN` wins.
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,5 +6,6 @@ pub mod config;
 pub mod domain;
 pub mod paths;
 pub mod seed;
+pub mod server;
 pub mod text;
 pub mod tui;

@@ -3,9 +3,11 @@
 //! Nothing here knows about terminals. The TUI, the CLI and the server all
 //! talk to a `dyn GovernanceBackend`.
 
+pub mod http;
 pub mod local;
 pub mod queue;
 mod types;
+pub mod wire;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -117,4 +119,6 @@ pub trait GovernanceBackend: Send + Sync {
     async fn policy_reach(&self) -> Result<Vec<NamedCount>>;
     /// The audit trail of one entity, oldest first.
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>>;
+    /// Checks the hash chain of the whole audit trail.
+    async fn verify_trail(&self) -> Result<local::trail::VerifyReport>;
 }

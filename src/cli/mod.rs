@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::http::{HttpBackend, Token};
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::backend::{
     BackendError, Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueSort,
@@ -57,6 +58,10 @@ pub struct Global {
     /// The console's theme: default, light, high-contrast, colorblind, or your own.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// A `gavel serve` to use instead of the embedded store (token from
+    /// GAVEL_TOKEN or the config's backend.token_file).
+    #[arg(long, global = true, env = "GAVEL_URL", value_name = "URL")]
+    pub url: Option<String>,
     /// Browse only: every deciding action of the console is disabled.
     #[arg(long, global = true)]
     pub read_only: bool,
@@ -104,6 +109,11 @@ pub enum Command {
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Serve the HTTP API over the store, for a team.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+    },
     /// The blocked-deployments figures (the console's Blocked tab).
     Dashboard {
         #[arg(long)]
@@ -302,16 +312,51 @@ fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
     LocalStore::open(&path).map_err(Failure::from)
 }
 
-fn backend(global: &Global) -> Result<LocalBackend, Failure> {
-    let user = match &global.user {
-        Some(user) => Some(user.clone()),
-        None => load_config(global)?.user,
-    };
-    Ok(LocalBackend::new(open_store(global)?, user))
+/// The configured backend: a server when a URL is given, else the store.
+fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
+    let config = load_config(global)?;
+    if let Some(url) = global.url.clone().or(config.backend.url.clone()) {
+        let token = match std::env::var("GAVEL_TOKEN")
+            .ok()
+            .filter(|token| !token.trim().is_empty())
+        {
+            Some(token) => Token::new(token),
+            None => {
+                let path = config
+                    .backend
+                    .token_file
+                    .clone()
+                    .or_else(|| crate::paths::config_dir().map(|dir| dir.join("token")))
+                    .ok_or_else(|| {
+                        Failure::BadInput("no token: set GAVEL_TOKEN or backend.token_file".into())
+                    })?;
+                Token::from_file(&path)?
+            }
+        };
+        return Ok(Arc::new(HttpBackend::new(&url, token)?));
+    }
+    let user = global.user.clone().or(config.user);
+    Ok(Arc::new(LocalBackend::new(open_store(global)?, user)))
+}
+
+/// Commands that manage the store itself refuse a server URL.
+fn local_only(global: &Global, what: &str) -> Result<(), Failure> {
+    if global.url.is_some() {
+        return Err(Failure::BadInput(format!(
+            "{what} works on a local store (--db), not over --url: run it where the server's store is"
+        )));
+    }
+    Ok(())
 }
 
 /// Theme, keymap and SLA for the console, from flags, config and NO_COLOR.
 fn console_config(global: &Global, location: String) -> Result<AppConfig, Failure> {
+    let sync_state = if location.starts_with("local ") {
+        "saved locally"
+    } else {
+        "online"
+    }
+    .to_owned();
     let config = load_config(global)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     let theme = if no_color {
@@ -339,16 +384,16 @@ fn console_config(global: &Global, location: String) -> Result<AppConfig, Failur
         sla_days: config.sla_days(),
         read_only: global.read_only || config.read_only.unwrap_or(false),
         location,
-        sync_state: "saved locally".into(),
+        sync_state,
     })
 }
 
-async fn console(backend: LocalBackend, global: &Global) -> Outcome {
+async fn console(backend: Arc<dyn GovernanceBackend>, global: &Global) -> Outcome {
     // Say what is wrong (config, theme, who you are) before the terminal
     // is taken over.
     let config = console_config(global, backend.location())?;
     backend.me().await?;
-    crate::tui::run(Arc::new(backend), config)
+    crate::tui::run(backend, config)
         .await
         .map_err(Failure::Other)?;
     Ok(exit::OK)
@@ -421,15 +466,17 @@ async fn dispatch(cli: Cli) -> Outcome {
     match command {
         Command::Seed(args) => seed_command(global, &args),
         Command::Demo(args) => demo(global, &args).await,
-        Command::Queue(args) => queue(&backend(global)?, &args).await,
-        Command::Show { workflow_id, json } => show(&backend(global)?, &workflow_id, json).await,
+        Command::Queue(args) => queue(backend(global)?.as_ref(), &args).await,
+        Command::Show { workflow_id, json } => {
+            show(backend(global)?.as_ref(), &workflow_id, json).await
+        }
         Command::Approve {
             workflow_id,
             comment,
             json,
         } => {
             decide(
-                &backend(global)?,
+                backend(global)?.as_ref(),
                 &workflow_id,
                 Verdict::Approve,
                 comment,
@@ -443,7 +490,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             json,
         } => {
             decide(
-                &backend(global)?,
+                backend(global)?.as_ref(),
                 &workflow_id,
                 Verdict::Reject,
                 Some(comment),
@@ -499,7 +546,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             Ok(exit::OK)
         }
         Command::Audit(AuditCommand::Verify { json }) => {
-            let report = open_store(global)?.verify_trail()?;
+            let report = backend(global)?.verify_trail().await?;
             if json {
                 print_json(&report)?;
             } else if let Some(broken) = &report.broken {
@@ -518,6 +565,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             })
         }
         Command::Users(UsersCommand::Add { email, roles, name }) => {
+            local_only(global, "users add")?;
             let store = open_store(global)?;
             let display =
                 name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
@@ -550,6 +598,21 @@ async fn dispatch(cli: Cli) -> Outcome {
             );
             Ok(exit::OK)
         }
+        Command::Serve { listen } => {
+            local_only(global, "serve")?;
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                        tracing_subscriber::EnvFilter::new("info,tower_http=info")
+                    }),
+                )
+                .try_init();
+            crate::server::serve(open_store(global)?, listen)
+                .await
+                .map_err(Failure::Other)?;
+            Ok(exit::OK)
+        }
         Command::Dashboard { json } => {
             let dashboard = backend(global)?.dashboard().await?;
             if json {
@@ -560,6 +623,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             Ok(exit::OK)
         }
         Command::Users(UsersCommand::List { json }) => {
+            local_only(global, "users list")?;
             let users = open_store(global)?.users()?;
             if json {
                 print_json(&users)?;
@@ -585,6 +649,7 @@ fn today() -> DateTime<Utc> {
 }
 
 fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
+    local_only(global, "seed")?;
     let Some(path) = &global.db else {
         return Err(Failure::BadInput(
             "seed needs --db PATH: it fills a store of your choosing".into(),
@@ -639,14 +704,15 @@ async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
         anchor: today(),
     };
     seed::seed(&store, &options, &mut |_| {})?;
-    let backend = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
+    let backend: Arc<dyn GovernanceBackend> =
+        Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
     let code = console(backend, global).await?;
     println!("The demo store is {}; open it again with:", path.display());
     println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)
 }
 
-async fn queue(backend: &LocalBackend, args: &QueueArgs) -> Outcome {
+async fn queue(backend: &dyn GovernanceBackend, args: &QueueArgs) -> Outcome {
     let me = backend.me().await?;
     let roles = match (args.all, args.role) {
         (true, _) => None,
@@ -685,7 +751,7 @@ async fn queue(backend: &LocalBackend, args: &QueueArgs) -> Outcome {
     Ok(exit::OK)
 }
 
-async fn show(backend: &LocalBackend, workflow_id: &str, json: bool) -> Outcome {
+async fn show(backend: &dyn GovernanceBackend, workflow_id: &str, json: bool) -> Outcome {
     let workflow = backend.workflow(workflow_id).await?;
     if json {
         print_json(&workflow)?;
@@ -713,7 +779,7 @@ async fn show(backend: &LocalBackend, workflow_id: &str, json: bool) -> Outcome 
 }
 
 async fn decide(
-    backend: &LocalBackend,
+    backend: &dyn GovernanceBackend,
     workflow_id: &str,
     verdict: Verdict,
     comment: Option<String>,

@@ -21,9 +21,15 @@ use super::*;
 pub trait Fixture {
     fn store(&self) -> &Arc<LocalStore>;
     fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend>;
+    /// Creates a user (an HTTP fixture keeps the token for `backend_as`).
+    fn add_user(&self, email: &str, roles: &[Role]) {
+        self.store()
+            .add_user(email, email, roles)
+            .expect("add user");
+    }
 }
 
-fn add_users(store: &LocalStore) {
+fn add_users(fixture: &impl Fixture) {
     let users: [(&str, &[Role]); 7] = [
         (REQUESTER, &[Role::TechnicalLead]),
         (LEAD, &[Role::TechnicalLead]),
@@ -34,7 +40,7 @@ fn add_users(store: &LocalStore) {
         (ALL_ROLES, &Role::ALL),
     ];
     for (email, roles) in users {
-        store.add_user(email, email, roles).expect("add user");
+        fixture.add_user(email, roles);
     }
 }
 
@@ -83,7 +89,7 @@ async fn passing_audit(backend: &dyn GovernanceBackend, agent_id: &str, version:
 /// Runs every expectation. Each part uses its own agents, so parts do not
 /// interfere.
 pub async fn run(fixture: &impl Fixture) {
-    add_users(fixture.store());
+    add_users(fixture);
     identity(fixture).await;
     policies_and_checks(fixture).await;
     approval_chain(fixture).await;

@@ -216,6 +216,11 @@ impl LocalStore {
         self.read(|conn| reads::queue_plans(conn, query))
     }
 
+    /// Entity changes after a cursor, for sync.
+    pub fn changes_since(&self, since: i64, limit: u32) -> Result<Vec<trail::Change>> {
+        self.read(|conn| trail::changes_since(conn, since, limit))
+    }
+
     /// Checks the whole audit trail's hash chain.
     pub fn verify_trail(&self) -> Result<trail::VerifyReport> {
         self.read(trail::verify)
@@ -443,6 +448,13 @@ impl GovernanceBackend for LocalBackend {
 
     async fn policy_reach(&self) -> Result<Vec<super::types::NamedCount>> {
         self.read(reads::policy_reach).await
+    }
+
+    async fn verify_trail(&self) -> Result<trail::VerifyReport> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.verify_trail())
+            .await
+            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
     }
 
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {

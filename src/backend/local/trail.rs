@@ -127,7 +127,7 @@ pub fn for_entity(
 }
 
 /// The result of checking the whole chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VerifyReport {
     pub events: u64,
     pub head: String,
@@ -169,4 +169,44 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         head: verifier.head().to_owned(),
         broken: None,
     })
+}
+
+/// One entity change, for sync: the trail is append-only and its sequence
+/// number is a monotonic cursor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: String,
+}
+
+/// Changes after `since`, oldest first.
+pub fn changes_since(conn: &Connection, since: i64, limit: u32) -> Result<Vec<Change>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at, entity_type, entity_id, action FROM trail WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let raws = statement
+        .query_map(params![since, limit.clamp(1, 10_000)], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<(i64, i64, String, String, String)>>>()?;
+    raws.into_iter()
+        .map(|(seq, at, entity_type, entity_id, action)| {
+            Ok(Change {
+                seq,
+                at: from_ms(at)?,
+                entity_type,
+                entity_id,
+                action,
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,597 @@
+//! `HttpBackend`: the governance backend over `gavel serve`'s HTTP API.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::RngExt;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::local::trail::VerifyReport;
+use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueSort};
+use super::types::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
+    User,
+};
+use super::wire::{
+    AssignBody, CountBody, DecisionBody, DraftBody, ErrorBody, SubmitBody, error_from_response,
+};
+use super::{BackendError, GovernanceBackend, Result};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+};
+
+/// Attempts for a request that is safe to repeat.
+const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// A bearer token. It never shows in `Debug`, errors or logs.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(redacted)")
+    }
+}
+
+impl Token {
+    pub fn new(secret: String) -> Token {
+        Token(secret.trim().to_owned())
+    }
+
+    /// Reads a token file, refusing one that others could read.
+    pub fn from_file(path: &Path) -> Result<Token> {
+        let shown = path.display();
+        let metadata = std::fs::metadata(path).map_err(|err| {
+            BackendError::Unauthenticated(format!("cannot read token file {shown}: {err}"))
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(BackendError::Unauthenticated(format!(
+                    "token file {shown} is readable by others (mode {mode:o}); run `chmod 600 {shown}`"
+                )));
+            }
+        }
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            BackendError::Unauthenticated(format!("cannot read token file {shown}: {err}"))
+        })?;
+        let token = Token::new(text);
+        if token.0.is_empty() {
+            return Err(BackendError::Unauthenticated(format!(
+                "token file {shown} is empty"
+            )));
+        }
+        Ok(token)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpBackend {
+    base: Url,
+    client: reqwest::Client,
+    token: Token,
+}
+
+/// `http://` only to this machine; anything else must be `https://`.
+pub fn check_url(url: &str) -> Result<Url> {
+    let parsed = Url::parse(url)
+        .map_err(|err| BackendError::Invalid(format!("{url:?} is not a URL: {err}")))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(BackendError::Invalid(format!(
+            "{url} is plain http to another machine: use https:// (http:// is allowed only for loopback addresses)"
+        ))),
+        other => Err(BackendError::Invalid(format!(
+            "unsupported scheme {other:?} in {url}"
+        ))),
+    }
+}
+
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    if let Some(wait) = retry_after {
+        return wait.min(MAX_RETRY_AFTER);
+    }
+    let exponential = FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt))
+        .min(MAX_BACKOFF);
+    // Full jitter: clients that failed together do not retry together.
+    let jitter = rand::rng().random_range(0.5..1.0);
+    exponential.mul_f64(jitter)
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+impl HttpBackend {
+    pub fn new(url: &str, token: Token) -> Result<HttpBackend> {
+        let base = check_url(url)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| {
+                BackendError::Unavailable(format!("cannot build the HTTP client: {err}"))
+            })?;
+        Ok(HttpBackend {
+            base,
+            client,
+            token,
+        })
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request; repeats it with backoff on a lost connection or a
+    /// 429/502/503/504 when `repeatable`.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        headers: HeaderMap,
+        repeatable: bool,
+    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes)> {
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .client
+                .request(method.clone(), url.clone())
+                .headers(headers.clone());
+            let mut auth =
+                HeaderValue::from_str(&format!("Bearer {}", self.token.0)).map_err(|_| {
+                    BackendError::Unauthenticated(
+                        "the token holds characters a header cannot".into(),
+                    )
+                })?;
+            auth.set_sensitive(true);
+            request = request.header(AUTHORIZATION, auth);
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let outcome = request.send().await;
+            let retryable = match &outcome {
+                Err(err) => err.is_connect() || err.is_timeout() || err.is_request(),
+                Ok(response) => matches!(response.status().as_u16(), 429 | 502 | 503 | 504),
+            };
+            if repeatable && retryable && attempt + 1 < ATTEMPTS {
+                let wait = outcome
+                    .as_ref()
+                    .ok()
+                    .and_then(|response| retry_after(response.headers()));
+                tokio::time::sleep(backoff(attempt, wait)).await;
+                attempt += 1;
+                continue;
+            }
+            let response = outcome.map_err(|err| {
+                BackendError::Unavailable(format!(
+                    "cannot reach {}: {}",
+                    self.base,
+                    err.without_url()
+                ))
+            })?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await.map_err(|err| {
+                BackendError::Unavailable(format!(
+                    "reading the answer from {}: {}",
+                    self.base,
+                    err.without_url()
+                ))
+            })?;
+            return Ok((status, headers, bytes));
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, status: StatusCode, bytes: &[u8]) -> Result<T> {
+        if status.is_success() {
+            return serde_json::from_slice(bytes).map_err(|err| {
+                BackendError::Storage(format!("the server's answer does not parse: {err}"))
+            });
+        }
+        let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            ErrorBody::new(
+                "http",
+                format!("HTTP {status} without a readable error body"),
+            )
+        });
+        Err(error_from_response(status.as_u16(), body))
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        let mut url = self.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        self.decode(status, &bytes)
+    }
+
+    async fn write<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &B,
+        headers: HeaderMap,
+        repeatable: bool,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body)
+            .map_err(|err| BackendError::Invalid(format!("cannot encode the request: {err}")))?;
+        let (status, _, bytes) = self
+            .send(method, self.url(segments), Some(body), headers, repeatable)
+            .await?;
+        self.decode(status, &bytes)
+    }
+
+    fn filter_query(filter: &QueueFilter) -> Vec<(&'static str, String)> {
+        let mut query = vec![("status", filter.status.as_str().to_owned())];
+        if let Some(roles) = &filter.roles {
+            query.push((
+                "roles",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ));
+        }
+        if let Some(risk) = filter.risk {
+            query.push(("risk", risk.as_str().to_owned()));
+        }
+        if let Some(team) = &filter.team {
+            query.push(("team", team.clone()));
+        }
+        if let Some(search) = &filter.search {
+            query.push(("search", search.clone()));
+        }
+        query
+    }
+}
+
+#[async_trait]
+impl GovernanceBackend for HttpBackend {
+    fn location(&self) -> String {
+        self.base.to_string()
+    }
+
+    async fn me(&self) -> Result<User> {
+        self.get(&["v1", "me"], &[]).await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        // An empty role list means "nobody's queue": nothing to ask for.
+        if query.filter.roles.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(QueuePage {
+                items: Vec::new(),
+                more_before: false,
+                more_after: false,
+            });
+        }
+        let mut params = HttpBackend::filter_query(&query.filter);
+        params.push((
+            "sort",
+            match query.sort {
+                QueueSort::Age => "age",
+                QueueSort::Risk => "risk",
+            }
+            .into(),
+        ));
+        params.push((
+            "direction",
+            match query.direction {
+                Direction::Forward => "forward",
+                Direction::Backward => "backward",
+            }
+            .into(),
+        ));
+        params.push(("limit", query.limit().to_string()));
+        if let Some(cursor) = &query.cursor {
+            params.push(("cursor", cursor.encode()));
+        }
+        self.get(&["v1", "queue"], &params).await
+    }
+
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        if filter.roles.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(0);
+        }
+        let body: CountBody = self
+            .get(
+                &["v1", "queue", "count"],
+                &HttpBackend::filter_query(filter),
+            )
+            .await?;
+        Ok(body.count)
+    }
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        self.get(&["v1", "workflows", workflow_id], &[]).await
+    }
+
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let mut headers = HeaderMap::new();
+        let if_match = HeaderValue::from_str(&format!("\"{}\"", decision.expected_version))
+            .map_err(|_| BackendError::Invalid("bad version".into()))?;
+        headers.insert(reqwest::header::IF_MATCH, if_match);
+        let key = HeaderValue::from_str(&decision.idempotency_key).map_err(|_| {
+            BackendError::Invalid("the idempotency key holds characters a header cannot".into())
+        })?;
+        headers.insert("idempotency-key", key);
+        let body = DecisionBody {
+            verdict: decision.verdict,
+            comment: decision.comment.clone(),
+        };
+        let step = decision.step_id.to_string();
+        // The same key on every retry: the server applies it once.
+        self.write(
+            Method::POST,
+            &[
+                "v1",
+                "workflows",
+                &decision.workflow_id,
+                "steps",
+                &step,
+                "decision",
+            ],
+            &body,
+            headers,
+            true,
+        )
+        .await
+    }
+
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        let query: Vec<(&str, String)> = status
+            .map(|s| ("status", s.as_str().to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "reviews"], &query).await
+    }
+
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        self.get(&["v1", "reviews", review_id], &[]).await
+    }
+
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        self.get(&["v1", "workflows", workflow_id, "review"], &[])
+            .await
+    }
+
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let body = AssignBody {
+            reviewer: reviewer.to_owned(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "workflows", workflow_id, "review"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        let body = DraftBody {
+            answers: answers.clone(),
+            form_state: form_state.cloned(),
+        };
+        self.write(
+            Method::PUT,
+            &["v1", "reviews", review_id, "draft"],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let body = SubmitBody {
+            answers: answers.clone(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "reviews", review_id, "submit"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        self.get(&["v1", "review-templates", template_id], &[])
+            .await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        self.get(&["v1", "agents", agent_id], &[]).await
+    }
+
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        self.get(
+            &["v1", "agents"],
+            &[("search", text.to_owned()), ("limit", limit.to_string())],
+        )
+        .await
+    }
+
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        self.get(&["v1", "agents", agent_id, "audits"], &[]).await
+    }
+
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        self.write(
+            Method::POST,
+            &["v1", "audits"],
+            submission,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        self.write(
+            Method::POST,
+            &["v1", "deployments", "check"],
+            manifest,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        self.write(
+            Method::POST,
+            &["v1", "deployments"],
+            manifest,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        self.get(&["v1", "deployments", deployment_id], &[]).await
+    }
+
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        let mut params = vec![("limit", query.limit.to_string())];
+        if let Some(status) = query.status {
+            params.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(cursor) = &query.cursor {
+            params.push(("cursor", cursor.clone()));
+        }
+        self.get(&["v1", "deployments"], &params).await
+    }
+
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.get(&["v1", "dashboard"], &[]).await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.get(&["v1", "policies"], &[]).await
+    }
+
+    async fn policy_reach(&self) -> Result<Vec<NamedCount>> {
+        self.get(&["v1", "policies", "reach"], &[]).await
+    }
+
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        self.get(&["v1", "trail", entity_type, entity_id], &[])
+            .await
+    }
+
+    async fn verify_trail(&self) -> Result<VerifyReport> {
+        self.get(&["v1", "audits", "verify"], &[]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        for ok in [
+            "https://gavel.example.com",
+            "http://127.0.0.1:8787",
+            "http://localhost:1",
+            "http://[::1]:80",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://gavel.example.com",
+            "http://10.0.0.1",
+            "ftp://x",
+            "not a url",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_never_show_in_debug() {
+        let backend =
+            HttpBackend::new("http://127.0.0.1:1", Token::new("gvl_secret".into())).unwrap();
+        let shown = format!("{backend:?}");
+        assert!(!shown.contains("gvl_secret"), "{shown}");
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        assert!(backoff(0, None) <= FIRST_BACKOFF);
+        assert!(backoff(10, None) <= MAX_BACKOFF);
+        assert!(backoff(10, None) >= MAX_BACKOFF / 2);
+        assert_eq!(
+            backoff(0, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(backoff(0, Some(Duration::from_secs(999))), MAX_RETRY_AFTER);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn token_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "gvl_abc\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Token::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("chmod 600") && !err.contains("gvl_abc"),
+            "{err}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(Token::from_file(&path).unwrap().0, "gvl_abc");
+    }
+}

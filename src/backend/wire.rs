@@ -1,0 +1,179 @@
+//! What travels over HTTP between `gavel serve` and `HttpBackend`, beyond
+//! the domain types themselves. No HTTP library here: both ends share it.
+
+use serde::{Deserialize, Serialize};
+
+use super::BackendError;
+use crate::domain::review::ValidationIssue;
+use crate::domain::workflow::DecisionError;
+use crate::domain::{Answers, Verdict};
+
+/// Body of `POST /v1/workflows/{id}/steps/{step_id}/decision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    pub reviewer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftBody {
+    pub answers: Answers,
+    #[serde(default)]
+    pub form_state: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    pub answers: Answers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountBody {
+    pub count: u64,
+}
+
+/// Every error answer: `{ "error": code, "message": text }`, plus the
+/// refused rule or the review's problems when there are any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<DecisionError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issues: Option<Vec<ValidationIssue>>,
+}
+
+impl ErrorBody {
+    pub fn new(error: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: error.to_owned(),
+            message: message.into(),
+            refusal: None,
+            issues: None,
+        }
+    }
+}
+
+/// The HTTP status and body for a backend error.
+pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
+    let message = err.to_string();
+    match err {
+        BackendError::NotFound { .. } => (404, ErrorBody::new("not_found", message)),
+        BackendError::Refused(refusal @ DecisionError::StaleVersion { .. }) => (
+            412,
+            ErrorBody {
+                refusal: Some(refusal.clone()),
+                ..ErrorBody::new("stale_version", message)
+            },
+        ),
+        BackendError::Refused(refusal) => (
+            403,
+            ErrorBody {
+                refusal: Some(refusal.clone()),
+                ..ErrorBody::new(refusal.rule(), message)
+            },
+        ),
+        BackendError::InvalidReview(issues) => (
+            400,
+            ErrorBody {
+                issues: Some(issues.clone()),
+                ..ErrorBody::new("invalid_review", message)
+            },
+        ),
+        BackendError::Forbidden(_) => (403, ErrorBody::new("forbidden", message)),
+        BackendError::Conflict(_) => (409, ErrorBody::new("conflict", message)),
+        BackendError::IdempotencyMismatch(_) => {
+            (422, ErrorBody::new("idempotency_key_reused", message))
+        }
+        BackendError::Invalid(_) => (400, ErrorBody::new("bad_request", message)),
+        BackendError::Unauthenticated(_) => (401, ErrorBody::new("unauthenticated", message)),
+        BackendError::Storage(_) => (
+            500,
+            ErrorBody::new("storage", "the server's store failed; see its log"),
+        ),
+        BackendError::Unavailable(_) => (503, ErrorBody::new("unavailable", message)),
+    }
+}
+
+/// The backend error an error answer stands for.
+pub fn error_from_response(status: u16, body: ErrorBody) -> BackendError {
+    if let Some(refusal) = body.refusal {
+        return BackendError::Refused(refusal);
+    }
+    if let Some(issues) = body.issues {
+        return BackendError::InvalidReview(issues);
+    }
+    let message = body.message;
+    match status {
+        400 => BackendError::Invalid(message.trim_start_matches("invalid input: ").to_owned()),
+        401 => BackendError::Unauthenticated(message),
+        403 => BackendError::Forbidden(message.trim_start_matches("not allowed: ").to_owned()),
+        404 => BackendError::NotFound {
+            entity: "entity",
+            id: message,
+        },
+        409 => BackendError::Conflict(message.trim_start_matches("conflict: ").to_owned()),
+        422 => BackendError::IdempotencyMismatch(message),
+        503 | 429 => BackendError::Unavailable(message),
+        _ => BackendError::Storage(format!("server answered {status}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    #[test]
+    fn errors_round_trip_through_their_http_form() {
+        let cases = [
+            BackendError::Refused(DecisionError::WrongRole {
+                step_id: 1,
+                required: Role::DataSteward,
+            }),
+            BackendError::Refused(DecisionError::StaleVersion {
+                expected: 1,
+                actual: 2,
+            }),
+            BackendError::InvalidReview(vec![ValidationIssue {
+                question_id: "q".into(),
+                message: "m".into(),
+            }]),
+        ];
+        for err in cases {
+            let (status, body) = error_response(&err);
+            let back = error_from_response(status, body);
+            assert_eq!(back.to_string(), err.to_string());
+        }
+        assert_eq!(
+            error_response(&BackendError::Refused(DecisionError::StaleVersion {
+                expected: 1,
+                actual: 2
+            }))
+            .0,
+            412
+        );
+        assert_eq!(
+            error_response(&BackendError::IdempotencyMismatch("k".into())).0,
+            422
+        );
+        let (_, storage) = error_response(&BackendError::Storage(
+            "disk on fire at /secret/path".into(),
+        ));
+        assert!(
+            !storage.message.contains("/secret"),
+            "store internals stay in the server log"
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Turning requests into typed values with clear 400s, and errors into
+//! JSON answers.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::backend::BackendError;
+use crate::backend::local::LocalBackend;
+use crate::backend::wire::{ErrorBody, error_response};
+
+use super::ServerState;
+
+/// An error answer.
+pub struct ApiError(pub StatusCode, pub ErrorBody);
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError(status, ErrorBody::new(code, message))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl From<BackendError> for ApiError {
+    fn from(err: BackendError) -> Self {
+        if let BackendError::Storage(detail) = &err {
+            tracing::error!(%detail, "store failure");
+        }
+        let (status, body) = error_response(&err);
+        ApiError(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The caller, from the bearer token.
+pub async fn caller(state: &ServerState, headers: &HeaderMap) -> ApiResult<LocalBackend> {
+    let unauthenticated =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("missing Authorization: Bearer <token> header"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty() && token.len() <= 256)
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?
+        .to_owned();
+    let store = std::sync::Arc::clone(&state.store);
+    let user = tokio::task::spawn_blocking(move || store.user_by_token(&token))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "token check failed",
+            )
+        })??;
+    let user = user.ok_or_else(|| unauthenticated("unknown or revoked token"))?;
+    Ok(LocalBackend::new(
+        std::sync::Arc::clone(&state.store),
+        Some(user.email),
+    ))
+}
+
+/// Parses a JSON body; errors name the field and what is wrong with it.
+pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let malformed = matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        );
+        if malformed || path == "." || path == "?" || path.is_empty() {
+            ApiError::bad_request(format!("malformed JSON body: {inner}"))
+        } else {
+            ApiError::bad_request(format!("field {path}: {inner}"))
+        }
+    })?;
+    deserializer.end().map_err(|err| {
+        ApiError::bad_request(format!("trailing data after the JSON body: {err}"))
+    })?;
+    Ok(value)
+}
+
+/// A query parameter parsed with `FromStr`, with its name in any error.
+pub fn param<T: std::str::FromStr>(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> ApiResult<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    query
+        .get(name)
+        .filter(|value| !value.is_empty())
+        .map(|value| {
+            value
+                .parse::<T>()
+                .map_err(|err| ApiError::bad_request(format!("query parameter {name}: {err}")))
+        })
+        .transpose()
+}
+
+/// A header as text, if present and readable.
+pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
+    headers
+        .get(name)
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| ApiError::bad_request(format!("header {name} is not text")))
+        })
+        .transpose()
+}

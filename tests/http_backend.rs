@@ -1,0 +1,537 @@
+//! `HttpBackend` against a real `gavel serve` on a loopback port: the
+//! conformance suite, every error status on raw HTTP, concurrent decisions,
+//! and tokens kept secret.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use gavel::backend::http::{HttpBackend, Token};
+use gavel::backend::local::LocalStore;
+use gavel::backend::{BackendError, Decision, GovernanceBackend};
+use gavel::domain::workflow::DecisionError;
+use gavel::domain::{Role, Verdict};
+
+/// A `gavel serve` child process on a free loopback port.
+struct Server {
+    child: Child,
+    url: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(db: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gavel serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the listening line");
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .expect("an address")
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let mut pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            }
+        });
+        Server { child, url, stderr }
+    }
+
+    fn log(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|log| log.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct HttpFixture {
+    store: Arc<LocalStore>,
+    server: Server,
+    tokens: Mutex<HashMap<String, String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl HttpFixture {
+    fn new() -> HttpFixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("served.db");
+        let store = LocalStore::open(&db).expect("store");
+        let server = Server::start(&db);
+        HttpFixture {
+            store,
+            server,
+            tokens: Mutex::new(HashMap::new()),
+            _dir: dir,
+        }
+    }
+
+    fn token(&self, email: &str) -> String {
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .get(email)
+            .cloned()
+            .unwrap_or_else(|| "gvl_not_a_real_token".into())
+    }
+
+    fn client(&self, email: &str) -> HttpBackend {
+        HttpBackend::new(&self.server.url, Token::new(self.token(email))).expect("client")
+    }
+}
+
+impl common::conformance::Fixture for HttpFixture {
+    fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend> {
+        Box::new(self.client(email))
+    }
+
+    fn add_user(&self, email: &str, roles: &[Role]) {
+        let token = self.store.add_user(email, email, roles).expect("add user");
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(email.to_owned(), token);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_backend_conforms() {
+    let fixture = HttpFixture::new();
+    common::conformance::run(&fixture).await;
+    // No token ever reaches the server's log, even at debug level.
+    let log = fixture.server.log();
+    assert!(log.contains("/v1/queue"), "requests are logged: {log}");
+    for token in fixture.tokens.lock().expect("tokens").values() {
+        assert!(
+            !log.contains(token.as_str()),
+            "a token leaked into the server log"
+        );
+    }
+}
+
+/// Raw HTTP, as any client of the API would speak it.
+async fn raw(
+    fixture: &HttpFixture,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let client = reqwest::Client::new();
+    let mut request = client.request(method, format!("{}{path}", fixture.server.url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+async fn pending_workflow(fixture: &HttpFixture, agent: &str) -> gavel::domain::Workflow {
+    let client = fixture.client(common::LEAD);
+    let request = client
+        .request_deployment(&common::confidential(agent))
+        .await
+        .expect("request");
+    client
+        .workflow(&request.workflow_ids[0])
+        .await
+        .expect("workflow")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_status_on_raw_http() {
+    use common::conformance::Fixture;
+    use reqwest::Method;
+    let fixture = HttpFixture::new();
+    fixture.add_user(common::REQUESTER, &[Role::TechnicalLead]);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    fixture.add_user(common::STEWARD, &[Role::DataSteward]);
+    fixture.add_user(common::ALL_ROLES, &Role::ALL);
+    let workflow = pending_workflow(&fixture, "agt-raw").await;
+    let path = format!("/v1/workflows/{}/steps/1/decision", workflow.workflow_id);
+    let lead = fixture.token(common::LEAD);
+    let approve = r#"{"verdict":"approve"}"#;
+    let v1 = [("if-match", "\"1\""), ("idempotency-key", "k-1")];
+
+    assert_eq!(
+        raw(&fixture, Method::GET, "/v1/me", None, &[], None)
+            .await
+            .0,
+        401
+    );
+    let (status, body) = raw(
+        &fixture,
+        Method::GET,
+        "/v1/me",
+        Some("gvl_wrong"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        &path,
+        Some(&fixture.token(common::STEWARD)),
+        &v1,
+        Some(approve),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_role")),
+        "{body}"
+    );
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        &path,
+        Some(&fixture.token(common::REQUESTER)),
+        &[("if-match", "\"1\""), ("idempotency-key", "k-2")],
+        Some(approve),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("separation_of_duties")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("separation of duties"))
+    );
+
+    assert_eq!(
+        raw(
+            &fixture,
+            Method::GET,
+            "/v1/workflows/wf-none",
+            Some(&lead),
+            &[],
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        raw(
+            &fixture,
+            Method::POST,
+            &path,
+            Some(&lead),
+            &[("idempotency-key", "k-3")],
+            Some(approve)
+        )
+        .await
+        .0,
+        428
+    );
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        &path,
+        Some(&lead),
+        &[("if-match", "\"1\"")],
+        Some(approve),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    for (bad, field) in [
+        ("{not json", "malformed"),
+        (r#"{"verdict":"maybe"}"#, "verdict"),
+        (r#"{"verdict":"approve","comment":5}"#, "comment"),
+        (r#"{"verdict":"approve","extra":1}"#, "extra"),
+    ] {
+        let (status, body) = raw(
+            &fixture,
+            Method::POST,
+            &path,
+            Some(&lead),
+            &[("if-match", "\"1\""), ("idempotency-key", "k-bad")],
+            Some(bad),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains(field)),
+            "{bad}: {body}"
+        );
+    }
+    let huge = format!(
+        r#"{{"verdict":"approve","comment":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    assert_eq!(
+        raw(&fixture, Method::POST, &path, Some(&lead), &v1, Some(&huge))
+            .await
+            .0,
+        413
+    );
+
+    // The first decision, then its replay: the same answer, byte for byte.
+    let client = reqwest::Client::new();
+    let send = |key: &'static str, body: &'static str, version: &'static str| {
+        client
+            .post(format!("{}{path}", fixture.server.url))
+            .bearer_auth(&lead)
+            .header("if-match", version)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let first = send("k-ok", approve, "\"1\"").await.expect("send");
+    assert_eq!(first.status().as_u16(), 200);
+    let first = first.bytes().await.expect("bytes");
+    let replay = send("k-ok", approve, "\"1\"").await.expect("send");
+    assert_eq!(replay.status().as_u16(), 200);
+    assert_eq!(replay.bytes().await.expect("bytes"), first);
+    let other_body = send(
+        "k-ok",
+        r#"{"verdict":"approve","comment":"different"}"#,
+        "\"1\"",
+    )
+    .await
+    .expect("send");
+    assert_eq!(other_body.status().as_u16(), 422);
+    let stale = send("k-stale", approve, "\"1\"").await.expect("send");
+    assert_eq!(stale.status().as_u16(), 412);
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        &format!("/v1/workflows/{}/steps/2/decision", workflow.workflow_id),
+        Some(&lead),
+        &[("if-match", "\"2\""), ("idempotency-key", "k-twice")],
+        Some(approve),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("wrong_role")),
+        "{body}"
+    );
+    let all = fixture.token(common::ALL_ROLES);
+    let second = pending_workflow(&fixture, "agt-raw-2").await;
+    let path2 = format!("/v1/workflows/{}/steps/1/decision", second.workflow_id);
+    assert_eq!(
+        raw(
+            &fixture,
+            Method::POST,
+            &path2,
+            Some(&all),
+            &[("if-match", "\"1\""), ("idempotency-key", "a-1")],
+            Some(approve)
+        )
+        .await
+        .0,
+        200
+    );
+    let path2b = format!("/v1/workflows/{}/steps/2/decision", second.workflow_id);
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        &path2b,
+        Some(&all),
+        &[("if-match", "\"2\""), ("idempotency-key", "a-2")],
+        Some(approve),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("already_decided_a_step")),
+        "{body}"
+    );
+
+    let (status, body) = raw(&fixture, Method::GET, "/v1/openapi.json", None, &[], None).await;
+    assert_eq!(status, 200);
+    assert!(
+        body["paths"]["/v1/workflows/{id}/steps/{step_id}/decision"]["post"].is_object(),
+        "{body}"
+    );
+    assert_eq!(
+        raw(&fixture, Method::GET, "/v1/nowhere", Some(&lead), &[], None)
+            .await
+            .0,
+        404
+    );
+    let (status, body) = raw(
+        &fixture,
+        Method::GET,
+        "/v1/queue?risk=extreme",
+        Some(&lead),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("risk")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_deciding_the_same_step_one_wins() {
+    use common::conformance::Fixture;
+    let fixture = HttpFixture::new();
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    fixture.add_user("lead2@example.com", &[Role::TechnicalLead]);
+    let workflow = pending_workflow(&fixture, "agt-race").await;
+    let decide = |email: &str| {
+        let client = fixture.client(email);
+        let decision = Decision {
+            workflow_id: workflow.workflow_id.clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: Some(format!("by {email}")),
+            expected_version: workflow.version,
+            idempotency_key: Decision::new_key(),
+        };
+        async move { client.decide(&decision).await }
+    };
+    let (a, b) = tokio::join!(decide(common::LEAD), decide("lead2@example.com"));
+    let wins = [&a, &b].iter().filter(|result| result.is_ok()).count();
+    assert_eq!(wins, 1, "{a:?} / {b:?}");
+    let loser = if a.is_err() { a } else { b };
+    assert!(
+        matches!(
+            loser,
+            Err(BackendError::Refused(DecisionError::StaleVersion { .. }))
+        ),
+        "{loser:?}"
+    );
+    let trail = fixture
+        .client(common::LEAD)
+        .trail("workflow", &workflow.workflow_id)
+        .await
+        .expect("trail");
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|event| event.entry.action == "step_approved")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_cli_works_over_url_and_keeps_the_token_out_of_errors() {
+    let fixture = HttpFixture::new();
+    let token = fixture
+        .store
+        .add_user(common::LEAD, "Lead", &[Role::TechnicalLead])
+        .expect("user");
+    let gavel = || {
+        let mut command = assert_cmd::Command::cargo_bin("gavel").expect("binary");
+        command
+            .arg("--url")
+            .arg(&fixture.server.url)
+            .env_remove("GAVEL_DB")
+            .arg("--config")
+            .arg("/dev/null");
+        command
+    };
+    let output = gavel()
+        .env("GAVEL_TOKEN", &token)
+        .args(["deploy", "request", "--json"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/needs-approval.json"
+        ))
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let queue = gavel()
+        .env("GAVEL_TOKEN", &token)
+        .args(["queue", "--json"])
+        .output()
+        .expect("run");
+    let items: serde_json::Value = serde_json::from_slice(&queue.stdout).expect("json");
+    assert!(!items.as_array().expect("array").is_empty());
+    let wrong = gavel()
+        .env("GAVEL_TOKEN", "gvl_secret_wrong_token")
+        .args(["queue"])
+        .output()
+        .expect("run");
+    assert_eq!(wrong.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("unknown or revoked token") && !stderr.contains("gvl_secret_wrong_token"),
+        "{stderr}"
+    );
+    let plain = assert_cmd::Command::cargo_bin("gavel")
+        .expect("binary")
+        .args([
+            "--url",
+            "http://example.com",
+            "--config",
+            "/dev/null",
+            "queue",
+        ])
+        .env("GAVEL_TOKEN", &token)
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("use https://"));
+}
