@@ -91,7 +91,7 @@ impl QueueQuery {
 }
 
 /// One row of the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub workflow_id: String,
     pub agent_id: String,
@@ -111,14 +111,14 @@ pub struct QueueItem {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CurrentStep {
     pub step_id: u32,
     pub role: Role,
 }
 
 /// One page of rows, in display order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueuePage {
     pub items: Vec<QueueItem>,
     /// More rows exist before the first item.

@@ -7,7 +7,7 @@ use crate::domain::{
     Category, DeploymentRequest, DeploymentStatus, ReviewStatus, RiskTier, Role, Verdict,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub email: String,
     pub name: String,
@@ -34,7 +34,7 @@ impl Decision {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewSummary {
     pub review_id: String,
     pub workflow_id: String,
@@ -45,7 +45,7 @@ pub struct ReviewSummary {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentSummary {
     pub agent_id: String,
     pub name: String,
@@ -63,19 +63,19 @@ pub struct DeploymentQuery {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeploymentPage {
     pub items: Vec<DeploymentRequest>,
     pub next: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NamedCount {
     pub name: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WeekCount {
     /// The Monday the week starts on.
     pub week_start: NaiveDate,
@@ -83,7 +83,7 @@ pub struct WeekCount {
 }
 
 /// The blocked-deployments dashboard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub generated_at: DateTime<Utc>,
     pub blocked_now: u64,

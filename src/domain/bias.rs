@@ -18,7 +18,7 @@ const Z95: f64 = 1.959_963_984_540_054;
 const FISHER_MAX_TABLES: u64 = 200_000;
 
 /// One group's raw counts, as an audit submits them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupCounts {
     pub group: String,
@@ -27,7 +27,7 @@ pub struct GroupCounts {
 }
 
 /// One group's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupResult {
     pub group: String,
     pub positive: u64,
@@ -40,7 +40,7 @@ pub struct GroupResult {
 }
 
 /// The computed statistics of an audit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditStats {
     pub groups: Vec<GroupResult>,
     pub group_rates: BTreeMap<String, f64>,
@@ -56,7 +56,7 @@ pub struct AuditStats {
 }
 
 /// A stored audit: the statistics plus what they were about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BiasAudit {
     pub audit_id: String,
     pub agent_id: String,
@@ -67,7 +67,7 @@ pub struct BiasAudit {
 }
 
 /// What a caller submits to record an audit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSubmission {
     pub agent_id: String,

@@ -15,7 +15,7 @@ pub const MAX_FIELD_BYTES: usize = 256;
 pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
 
 /// What `deploy check` and `deploy request` read: an agent plus who asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     #[serde(flatten)]
@@ -177,7 +177,7 @@ impl ManifestFields {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentStatus {
     Allowed,
@@ -218,7 +218,7 @@ impl DeploymentStatus {
 display_as_str!(DeploymentStatus);
 
 /// One policy that fired, and what it means for this deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TriggeredPolicy {
     pub policy_id: String,
     pub name: String,
@@ -231,14 +231,14 @@ pub struct TriggeredPolicy {
 }
 
 /// A workflow the deployment needs, before it exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedWorkflow {
     pub policy_id: String,
     pub chain: Vec<Role>,
 }
 
 /// What the policies say about a manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evaluation {
     pub status: DeploymentStatus,
     pub triggered_policies: Vec<TriggeredPolicy>,
@@ -375,7 +375,7 @@ fn block_remediation(policy: &Policy, manifest: &Manifest) -> String {
 }
 
 /// A recorded deployment request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeploymentRequest {
     pub deployment_id: String,
     pub agent_id: String,

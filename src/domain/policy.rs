@@ -8,7 +8,19 @@ use super::agent::{Agent, display_as_str};
 use super::workflow::Role;
 
 /// What a triggered policy demands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyAction {
     RequireApproval,
@@ -52,7 +64,19 @@ impl PolicyAction {
 }
 
 /// Which agents a policy looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyScope {
     AllAgents,
@@ -81,7 +105,7 @@ impl PolicyScope {
 
 display_as_str!(PolicyAction, PolicyScope);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     pub policy_id: String,
@@ -89,6 +113,7 @@ pub struct Policy {
     pub description: String,
     /// Agent field -> the value it must equal. Every key must match.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub condition: BTreeMap<String, serde_json::Value>,
     pub action: PolicyAction,
     pub scope: PolicyScope,

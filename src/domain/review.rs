@@ -16,7 +16,7 @@ pub const LONG_TEXT_MAX_LEN: usize = 10_000;
 /// Hard cap on any single answer, even in a draft, so a store cannot be flooded.
 pub const DRAFT_ANSWER_MAX_LEN: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
     Text,
@@ -28,14 +28,14 @@ pub enum QuestionKind {
     Scale1To5,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredWhen {
     pub question: String,
     pub equals: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     pub id: String,
@@ -71,7 +71,7 @@ impl Question {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewTemplate {
     pub template_id: String,
@@ -164,7 +164,7 @@ pub enum ValidationMode {
     Submit,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ValidationIssue {
     pub question_id: String,
     pub message: String,
@@ -291,7 +291,7 @@ fn check_answer(
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     Assigned,
@@ -317,7 +317,7 @@ impl ReviewStatus {
 
 display_as_str!(ReviewStatus);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EthicsReview {
     pub review_id: String,
     pub workflow_id: String,
@@ -325,9 +325,11 @@ pub struct EthicsReview {
     pub reviewer: String,
     pub template_id: String,
     pub status: ReviewStatus,
+    #[schema(value_type = Object)]
     pub answers: Answers,
     /// Where the reviewer left off in the form (opaque to the store).
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub form_state: Option<serde_json::Value>,
     pub assigned_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

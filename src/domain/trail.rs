@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// An event before it is chained.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrailEntry {
     pub at: DateTime<Utc>,
     pub actor: String,
@@ -25,7 +25,7 @@ pub struct TrailEntry {
 }
 
 /// An event as stored: its place in the chain and its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrailEvent {
     pub seq: i64,
     #[serde(flatten)]
@@ -54,7 +54,9 @@ pub fn chain_hash(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
 }
 
 /// Where and how the chain broke.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 #[error("audit trail broken at event {seq}: {reason}")]
 pub struct ChainBreak {
     pub seq: i64,

@@ -6,7 +6,6 @@
 
 mod api;
 mod extract;
-mod openapi;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -127,7 +127,7 @@ pub fn for_entity(
 }
 
 /// The result of checking the whole chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub events: u64,
     pub head: String,
@@ -173,7 +173,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
 
 /// One entity change, for sync: the trail is append-only and its sequence
 /// number is a monotonic cursor.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Change {
     pub seq: i64,
     pub at: chrono::DateTime<chrono::Utc>,
