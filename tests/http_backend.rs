@@ -535,3 +535,20 @@ fn the_cli_works_over_url_and_keeps_the_token_out_of_errors() {
         .expect("run");
     assert!(String::from_utf8_lossy(&plain.stderr).contains("use https://"));
 }
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let fixture = HttpFixture::new();
+    let mut fixture = fixture;
+    let pid = fixture.server.child.id();
+    assert!(
+        Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    // Killed by the signal's default action it would not exit 0.
+    let status = fixture.server.child.wait().expect("wait");
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
