@@ -94,6 +94,18 @@ fn gavel() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gavel"))
 }
 
+/// Runs the console on `db`; when it exits, records its exit code and the
+/// terminal settings (to check raw mode was undone) in `marker`.
+fn console_script(db: &Path, marker: &Path) -> String {
+    format!(
+        "{} --db {} --user {DEMO_USER} --config /dev/null; echo \"exit=$?\" > {}; stty -a >> {}; echo GAVEL-DONE; sleep 60",
+        gavel().display(),
+        db.display(),
+        marker.display(),
+        marker.display()
+    )
+}
+
 fn seed(db: &Path) {
     let output = Command::new(gavel())
         .arg("--db")
@@ -122,15 +134,7 @@ fn approve_an_item_in_the_console_and_quit_cleanly() {
     let db = dir.path().join("e2e.db");
     seed(&db);
     let marker = dir.path().join("after.txt");
-    // After the console exits, record its exit code and whether the
-    // terminal is back in cooked mode with echo.
-    let script = format!(
-        "{} --db {} --user {DEMO_USER} --config /dev/null; echo \"exit=$?\" > {}; stty -a >> {}; echo GAVEL-DONE; sleep 60",
-        gavel().display(),
-        db.display(),
-        marker.display(),
-        marker.display()
-    );
+    let script = console_script(&db, &marker);
     let tmux = Tmux::start(&script, 150, 40);
     let screen = tmux.wait_for("waiting on my roles");
     let workflow_id = screen
@@ -201,13 +205,7 @@ fn sigterm_restores_the_terminal() {
     let db = dir.path().join("term.db");
     seed(&db);
     let marker = dir.path().join("after.txt");
-    let script = format!(
-        "{} --db {} --user {DEMO_USER} --config /dev/null; echo \"exit=$?\" > {}; stty -a >> {}; echo GAVEL-DONE; sleep 60",
-        gavel().display(),
-        db.display(),
-        marker.display(),
-        marker.display()
-    );
+    let script = console_script(&db, &marker);
     let tmux = Tmux::start(&script, 100, 30);
     tmux.wait_for("waiting on my roles");
     let shell = String::from_utf8_lossy(
