@@ -136,7 +136,8 @@ fn approve_an_item_in_the_console_and_quit_cleanly() {
     let marker = dir.path().join("after.txt");
     let script = console_script(&db, &marker);
     let tmux = Tmux::start(&script, 150, 40);
-    let screen = tmux.wait_for("waiting on my roles");
+    // The preview names the selected workflow once the first page is in.
+    let screen = tmux.wait_for("wf-");
     let workflow_id = screen
         .split(|c: char| c.is_whitespace() || c == '│')
         .find(|word| word.starts_with("wf-"))
@@ -303,10 +304,13 @@ fn fill_and_submit_a_review_then_approve_the_ethics_step() {
     tmux.send(&["/"]);
     tmux.type_text(&agent_name);
     tmux.send(&["Enter"]);
-    // Move to the workflow (the preview names the selected one).
+    // Move to the workflow (the preview names the selected one), waiting for
+    // the filtered page before each step.
+    tmux.wait_for(&format!("matching \"{agent_name}\""));
     let mut found = false;
     for _ in 0..20 {
-        if tmux.screen().contains(&workflow_id) {
+        let screen = tmux.wait_for("wf-");
+        if screen.contains(&workflow_id) {
             found = true;
             break;
         }
