@@ -6,6 +6,7 @@
 pub mod http;
 pub mod local;
 pub mod queue;
+pub mod sync;
 mod types;
 pub mod wire;
 

@@ -1,0 +1,7 @@
+//! Offline sync with a `gavel serve`: what to push from the outbox, how to
+//! read the server's answers, and whether a page of changes can be taken.
+//!
+//! This module decides; it does no I/O (STYLE.md §8). The cache and the sync
+//! loop that act on its decisions are built on top of it (issue 6).
+
+pub mod plan;
