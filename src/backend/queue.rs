@@ -39,7 +39,8 @@ pub struct QueueFilter {
     pub status: WorkflowStatus,
     pub risk: Option<RiskTier>,
     pub team: Option<String>,
-    /// Case-insensitive text contained in the agent's name or team.
+    /// Case-insensitive text contained in the agent's name or team, or a
+    /// workflow id.
     pub search: Option<String>,
 }
 

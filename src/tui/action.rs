@@ -70,7 +70,7 @@ impl Action {
         (Action::Back, "go back to the queue"),
         (Action::Approve, "approve the current step"),
         (Action::Reject, "reject the current step (needs a comment)"),
-        (Action::Search, "search agent names and teams"),
+        (Action::Search, "search agents, teams or a workflow id"),
         (Action::FilterTeam, "show one team only"),
         (Action::ToggleSort, "sort by age or by risk"),
         (

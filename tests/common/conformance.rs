@@ -631,6 +631,19 @@ async fn queue_pagination_and_filters(fixture: &impl Fixture) {
         assert_eq!(backward, seen, "{sort:?}");
     }
 
+    let one = lead
+        .queue(&QueueQuery::first(filter.clone(), QueueSort::Age, 1))
+        .await
+        .expect("page");
+    let by_id = QueueFilter {
+        search: Some(one.items[0].workflow_id.clone()),
+        ..filter.clone()
+    };
+    assert_eq!(
+        lead.queue_count(&by_id).await.expect("count"),
+        1,
+        "a workflow id finds that workflow"
+    );
     let even = QueueFilter {
         team: Some("Paging Even".into()),
         ..filter.clone()

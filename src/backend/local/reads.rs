@@ -95,10 +95,14 @@ fn queue_conditions(filter: &QueueFilter, role: Option<Role>) -> (Vec<String>, V
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        conditions.push("(agent_name LIKE ? ESCAPE '\\' OR team LIKE ? ESCAPE '\\')".into());
+        // A workflow id finds that workflow; other text, agents and teams.
+        conditions.push(
+            "(agent_name LIKE ? ESCAPE '\\' OR team LIKE ? ESCAPE '\\' OR workflow_id = ?)".into(),
+        );
         let pattern = contains_pattern(search);
         values.push(Value::Text(pattern.clone()));
         values.push(Value::Text(pattern));
+        values.push(Value::Text(search.to_owned()));
     }
     (conditions, values)
 }
