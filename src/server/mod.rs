@@ -26,6 +26,10 @@ pub struct ServerState {
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
 pub async fn serve(store: Arc<LocalStore>, listen: SocketAddr) -> color_eyre::Result<()> {
+    // Handlers go in before anyone learns the address, so a SIGTERM sent
+    // right after start-up is a clean stop, not the default kill.
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     let state = Arc::new(ServerState {
@@ -33,33 +37,21 @@ pub async fn serve(store: Arc<LocalStore>, listen: SocketAddr) -> color_eyre::Re
         in_flight: Mutex::new(HashSet::new()),
     });
     let app = api::router(state);
+    let shutdown = async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    };
     // Scripts and tests read the address from this line.
     println!("gavel serve: listening on http://{address}");
     tracing::info!(%address, "listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
 }
