@@ -552,3 +552,98 @@ fn sigterm_stops_the_server_cleanly() {
     let status = fixture.server.child.wait().expect("wait");
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_pages_by_cursor_with_the_rows_it_touched() {
+    use common::conformance::Fixture;
+    use gavel::backend::local::feed::ChangePage;
+    let fixture = HttpFixture::new();
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let workflow = pending_workflow(&fixture, "agt-feed").await;
+    let lead = fixture.client(common::LEAD);
+    let decided = lead
+        .decide(&Decision {
+            workflow_id: workflow.workflow_id.clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: workflow.version,
+            idempotency_key: Decision::new_key(),
+        })
+        .await
+        .expect("decide");
+    let token = fixture.token(common::LEAD);
+    let page = |since: i64, limit: u32| {
+        let url = format!(
+            "{}/v1/changes?since={since}&limit={limit}",
+            fixture.server.url
+        );
+        let token = token.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(response.status().as_u16(), 200);
+            response.json::<ChangePage>().await.expect("a change page")
+        }
+    };
+    let all = page(0, 10_000).await;
+    assert!(all.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(all.next, all.changes.last().expect("changes").seq);
+    assert_eq!(all.head, all.next);
+    let row = all
+        .entities
+        .workflows
+        .iter()
+        .find(|w| w.workflow_id == workflow.workflow_id)
+        .expect("the workflow's row");
+    assert_eq!(
+        row.version, decided.version,
+        "rows are current, not as of the change"
+    );
+    assert!(
+        all.entities
+            .agents
+            .iter()
+            .any(|agent| agent.agent_id == "agt-feed")
+    );
+    assert!(
+        all.entities
+            .deployments
+            .iter()
+            .any(|d| d.workflow_ids.contains(&workflow.workflow_id))
+    );
+
+    // Page by page, the cursor walks every change exactly once.
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    loop {
+        let next = page(cursor, 2).await;
+        if next.changes.is_empty() {
+            assert_eq!(next.next, cursor, "an empty page keeps the cursor");
+            break;
+        }
+        seen.extend(next.changes.iter().map(|change| change.seq));
+        cursor = next.next;
+    }
+    assert_eq!(
+        seen,
+        all.changes
+            .iter()
+            .map(|change| change.seq)
+            .collect::<Vec<_>>()
+    );
+    let (status, _) = raw(
+        &fixture,
+        reqwest::Method::GET,
+        "/v1/changes?since=-5",
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+}

@@ -496,17 +496,22 @@ async fn trail(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(("since" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = ChangesBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(("since" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::ChangePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn changes(
     State(state): AppState,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
     caller(&state, &headers).await?;
-    let since = param::<i64>(&query, "since")?.unwrap_or(0).max(0);
+    let since = param::<i64>(&query, "since")?.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::bad_request(
+            "query parameter since: must not be negative",
+        ));
+    }
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
     let store = Arc::clone(&state.store);
-    let changes = tokio::task::spawn_blocking(move || store.changes_since(since, limit))
+    let page = tokio::task::spawn_blocking(move || store.change_page(since, limit))
         .await
         .map_err(|_| {
             ApiError::new(
@@ -515,18 +520,7 @@ async fn changes(
                 "changes task failed",
             )
         })??;
-    let next = changes.last().map_or(since, |change| change.seq);
-    Ok(Json(
-        serde_json::json!({ "changes": changes, "next": next }),
-    ))
-}
-
-/// Body of `GET /v1/changes`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-struct ChangesBody {
-    changes: Vec<crate::backend::local::trail::Change>,
-    /// Pass as `since` to continue.
-    next: i64,
+    Ok(Json(page))
 }
 
 #[cfg(test)]

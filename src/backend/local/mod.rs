@@ -4,6 +4,7 @@
 //! write; writes take the single writer connection, one transaction per
 //! state change (the state and its trail event commit together).
 
+pub mod feed;
 mod reads;
 pub mod rows;
 pub mod schema;
@@ -216,9 +217,9 @@ impl LocalStore {
         self.read(|conn| reads::queue_plans(conn, query))
     }
 
-    /// Entity changes after a cursor, for sync.
-    pub fn changes_since(&self, since: i64, limit: u32) -> Result<Vec<trail::Change>> {
-        self.read(|conn| trail::changes_since(conn, since, limit))
+    /// Entity changes after a cursor, with the entities' current rows.
+    pub fn change_page(&self, since: i64, limit: u32) -> Result<feed::ChangePage> {
+        self.read(|conn| feed::change_page(conn, since, limit))
     }
 
     /// Checks the whole audit trail's hash chain.

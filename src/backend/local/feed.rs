@@ -1,0 +1,108 @@
+//! The change feed a sync client reads: trail events after a cursor, with
+//! the current state of every entity they touched, read in one transaction
+//! so a page and its rows agree.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::reads;
+use super::rows::from_json;
+use super::trail::{Change, changes_since};
+use crate::backend::{BackendError, Result};
+use crate::domain::{Agent, BiasAudit, DeploymentRequest, EthicsReview, Workflow};
+
+/// The current rows of the entities a page of changes touched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChangedEntities {
+    pub workflows: Vec<Workflow>,
+    pub reviews: Vec<EthicsReview>,
+    pub deployments: Vec<DeploymentRequest>,
+    pub audits: Vec<BiasAudit>,
+    /// The agents of all of the above, for the cache's queue columns.
+    pub agents: Vec<Agent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    pub entities: ChangedEntities,
+    /// The cursor to ask from next (the last change's sequence number).
+    pub next: i64,
+    /// The newest change on the server when the page was read.
+    pub head: i64,
+}
+
+fn audit(conn: &Connection, audit_id: &str) -> Result<Option<BiasAudit>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM audits WHERE audit_id = ?1")?
+        .query_row([audit_id], |row| row.get(0))
+        .optional()?;
+    body.map(|body| from_json("bias audit", &body)).transpose()
+}
+
+/// Entities deleted or never stored are skipped, not errors.
+fn present<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(BackendError::NotFound { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+pub fn change_page(conn: &Connection, since: i64, limit: u32) -> Result<ChangePage> {
+    // One read transaction: the rows are at least as new as the page.
+    let tx = conn.unchecked_transaction()?;
+    let changes = changes_since(&tx, since, limit)?;
+    let head: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
+        row.get(0)
+    })?;
+    let touched: BTreeSet<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.entity_type.as_str(), c.entity_id.as_str()))
+        .collect();
+    let mut entities = ChangedEntities::default();
+    let mut agent_ids = BTreeSet::new();
+    for (kind, id) in touched {
+        match kind {
+            "workflow" => {
+                if let Some(workflow) = present(reads::workflow(&tx, id))? {
+                    agent_ids.insert(workflow.agent_id.clone());
+                    entities.workflows.push(workflow);
+                }
+            }
+            "review" => {
+                if let Some(review) = present(reads::review(&tx, id))? {
+                    agent_ids.insert(review.agent_id.clone());
+                    entities.reviews.push(review);
+                }
+            }
+            "deployment" => {
+                if let Some(deployment) = present(reads::deployment(&tx, id))? {
+                    agent_ids.insert(deployment.agent_id.clone());
+                    entities.deployments.push(deployment);
+                }
+            }
+            "audit" => {
+                if let Some(audit) = audit(&tx, id)? {
+                    agent_ids.insert(audit.agent_id.clone());
+                    entities.audits.push(audit);
+                }
+            }
+            _ => {}
+        }
+    }
+    for agent_id in agent_ids {
+        if let Some(agent) = present(reads::agent(&tx, &agent_id))? {
+            entities.agents.push(agent);
+        }
+    }
+    let next = changes.last().map_or(since, |change| change.seq);
+    Ok(ChangePage {
+        changes,
+        entities,
+        next,
+        head,
+    })
+}
