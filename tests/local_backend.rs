@@ -182,3 +182,50 @@ fn queue_queries_use_their_indexes() {
         }
     }
 }
+
+#[tokio::test]
+async fn idempotency_records_are_kept_a_week_then_purged_on_open() {
+    use gavel::backend::Decision;
+    use gavel::domain::Verdict;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("idem.db");
+    let store = LocalStore::open(&path).expect("open");
+    store
+        .add_user("lead@example.com", "Lead", &[Role::TechnicalLead])
+        .expect("user");
+    let backend = LocalBackend::new(Arc::clone(&store), Some("lead@example.com".into()));
+    let manifest =
+        gavel::domain::Manifest::from_json(include_str!("../examples/needs-approval.json"))
+            .expect("manifest");
+    let request = backend
+        .request_deployment(&manifest)
+        .await
+        .expect("request");
+    let decision = Decision {
+        workflow_id: request.workflow_ids[0].clone(),
+        step_id: 1,
+        verdict: Verdict::Approve,
+        comment: None,
+        expected_version: 1,
+        idempotency_key: "kept".into(),
+    };
+    backend.decide(&decision).await.expect("decide");
+    drop((backend, store));
+    let count = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .expect("open")
+            .query_row("SELECT COUNT(*) FROM idempotency", [], |row| row.get(0))
+            .expect("count")
+    };
+    let _ = LocalStore::open(&path).expect("reopen");
+    assert_eq!(count(&path), 1, "a fresh record survives a restart");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute(
+            "UPDATE idempotency SET created_at = created_at - 8 * 86400000",
+            [],
+        )
+        .expect("age it");
+    let _ = LocalStore::open(&path).expect("reopen");
+    assert_eq!(count(&path), 0, "a record older than a week is purged");
+}

@@ -31,6 +31,9 @@ use crate::domain::{
 
 const READERS: usize = 4;
 
+/// How long a decision's idempotency record is kept.
+pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
 /// The store's policies, for bulk writers holding the write connection.
 pub fn reads_policies(conn: &Connection) -> Result<Vec<Policy>> {
     reads::policies(conn)
@@ -91,6 +94,12 @@ impl LocalStore {
         schema::migrate(&mut writer).map_err(|err| {
             BackendError::Storage(format!("cannot migrate store {}: {err}", path.display()))
         })?;
+        // Idempotency records answer retries; a week is far past any retry
+        // (the API promises at least a day).
+        let week_ago = rows::to_ms(chrono::Utc::now() - IDEMPOTENCY_RETENTION);
+        writer
+            .execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])
+            .map_err(open_error)?;
         let readers = (0..READERS)
             .map(|_| {
                 let conn = Connection::open_with_flags(
