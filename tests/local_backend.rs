@@ -229,3 +229,82 @@ async fn idempotency_records_are_kept_a_week_then_purged_on_open() {
     let _ = LocalStore::open(&path).expect("reopen");
     assert_eq!(count(&path), 0, "a record older than a week is purged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
+    use gavel::backend::{Decision, QueueFilter};
+    use gavel::domain::Verdict;
+    let server = fixture();
+    server
+        .store
+        .add_user("lead@example.com", "Lead", &[Role::TechnicalLead])
+        .expect("user");
+    let backend = LocalBackend::new(Arc::clone(&server.store), Some("lead@example.com".into()));
+    let manifest =
+        gavel::domain::Manifest::from_json(include_str!("../examples/needs-approval.json"))
+            .expect("manifest");
+    let request = backend
+        .request_deployment(&manifest)
+        .await
+        .expect("request");
+    let mirror = fixture();
+    let first = server.store.change_page(0, 10_000).expect("page");
+    assert_eq!(
+        mirror.store.apply_changes(&first).expect("apply"),
+        first.next
+    );
+
+    let everyone = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 50);
+    let on_mirror = LocalBackend::new(Arc::clone(&mirror.store), None);
+    let server_queue = backend.queue(&everyone).await.expect("queue");
+    assert_eq!(
+        on_mirror.queue(&everyone).await.expect("queue"),
+        server_queue
+    );
+
+    // The same page again does not follow the cursor: nothing changes.
+    assert!(mirror.store.apply_changes(&first).is_err());
+    assert_eq!(mirror.store.sync_cursor().expect("cursor"), first.next);
+
+    // A decision arrives as the next page.
+    let decided = backend
+        .decide(&Decision {
+            workflow_id: request.workflow_ids[0].clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: Some("ok".into()),
+            expected_version: 1,
+            idempotency_key: "mirror-1".into(),
+        })
+        .await
+        .expect("decide");
+    let second = server.store.change_page(first.next, 10_000).expect("page");
+    mirror.store.apply_changes(&second).expect("apply");
+    assert_eq!(
+        on_mirror
+            .workflow(&decided.workflow_id)
+            .await
+            .expect("workflow"),
+        decided
+    );
+
+    // A stale row in a later page never replaces a newer one.
+    let mut stale = server.store.change_page(0, 10_000).expect("page");
+    stale.changes.retain(|change| change.seq > second.next);
+    stale.next = second.next;
+    for workflow in &mut stale.entities.workflows {
+        workflow.version = 1;
+    }
+    mirror
+        .store
+        .apply_changes(&stale)
+        .expect("an empty page at the cursor applies");
+    assert_eq!(
+        on_mirror
+            .workflow(&decided.workflow_id)
+            .await
+            .expect("workflow")
+            .version,
+        decided.version
+    );
+}

@@ -5,6 +5,7 @@
 //! state change (the state and its trail event commit together).
 
 pub mod feed;
+pub mod mirror;
 mod reads;
 pub mod rows;
 pub mod schema;
@@ -229,6 +230,16 @@ impl LocalStore {
     /// Entity changes after a cursor, with the entities' current rows.
     pub fn change_page(&self, since: i64, limit: u32) -> Result<feed::ChangePage> {
         self.read(|conn| feed::change_page(conn, since, limit))
+    }
+
+    /// Applies a page of the server's changes to this store as a mirror.
+    pub fn apply_changes(&self, page: &feed::ChangePage) -> Result<i64> {
+        self.write(|tx| mirror::apply_page(tx, page))
+    }
+
+    /// How far this mirror has synced.
+    pub fn sync_cursor(&self) -> Result<i64> {
+        self.read(mirror::cursor)
     }
 
     /// Checks the whole audit trail's hash chain.

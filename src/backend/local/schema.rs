@@ -9,7 +9,36 @@ use crate::domain::policy::default_policies;
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-const MIGRATIONS: &[Migration] = &[create_governance_model];
+const MIGRATIONS: &[Migration] = &[create_governance_model, create_sync_tables];
+
+/// 2: what an offline cache of a server keeps besides the mirrored rows
+/// (unused, and empty, in a server's own store).
+fn create_sync_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE sync_state (
+            id             INTEGER PRIMARY KEY CHECK (id = 1),
+            cursor         INTEGER NOT NULL,
+            last_synced_at INTEGER,
+            offline_since  INTEGER
+        );
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            entity          TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            payload         TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            base_version    INTEGER,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            server_answer   TEXT,
+            created_at      INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_entity ON outbox(entity, id);
+        "#,
+    )
+}
 
 /// 1: the governance model, with the default policies and review template.
 fn create_governance_model(tx: &Transaction<'_>) -> rusqlite::Result<()> {
