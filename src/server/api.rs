@@ -569,6 +569,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CONFLICT);
+        let mut oversized = decide("big-key");
+        *oversized.body_mut() = Body::from(format!(
+            r#"{{"verdict":"approve","comment":"{}"}}"#,
+            "x".repeat(MAX_BODY)
+        ));
+        let response = router(Arc::clone(&state)).oneshot(oversized).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let response = router(Arc::clone(&state))
             .oneshot(decide("free-key"))
             .await
