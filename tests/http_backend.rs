@@ -87,9 +87,28 @@ struct HttpFixture {
 
 impl HttpFixture {
     fn new() -> HttpFixture {
+        HttpFixture::seeded(0)
+    }
+
+    /// A server on a store holding a generated organisation.
+    fn seeded(workflows: u64) -> HttpFixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("served.db");
         let store = LocalStore::open(&db).expect("store");
+        if workflows > 0 {
+            let anchor =
+                chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 0, 0, 0).unwrap();
+            gavel::seed::seed(
+                &store,
+                &gavel::seed::SeedOptions {
+                    workflows,
+                    seed: 21,
+                    anchor,
+                },
+                &mut |_| {},
+            )
+            .expect("seed");
+        }
         let server = Server::start(&db);
         HttpFixture {
             store,
@@ -665,4 +684,84 @@ async fn the_change_feed_pages_by_cursor_with_the_rows_it_touched() {
     )
     .await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_built_from_snapshot_pages_then_the_feed_matches_the_server() {
+    use common::conformance::Fixture;
+    use gavel::backend::local::LocalBackend;
+    use gavel::backend::local::feed::{ChangePage, SNAPSHOT_TABLES, SnapshotPage};
+    use gavel::backend::{QueueFilter, QueueQuery, QueueSort};
+    let fixture = HttpFixture::seeded(600);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let token = fixture.token(common::LEAD);
+    let get = |path: String| {
+        let url = format!("{}{path}", fixture.server.url);
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("send")
+        }
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mirror = LocalStore::open(&dir.path().join("mirror.db")).expect("mirror");
+    let mut head = None;
+    for table in SNAPSHOT_TABLES {
+        let mut after = String::new();
+        loop {
+            let page: SnapshotPage = get(format!("/v1/snapshot/{table}?after={after}&limit=100"))
+                .await
+                .json()
+                .await
+                .expect("page");
+            head.get_or_insert(page.head);
+            mirror.apply_snapshot(&page).expect("apply");
+            match page.next {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+    }
+    mirror
+        .set_sync_cursor(head.expect("a head"))
+        .expect("cursor");
+
+    // Work goes on on the server; the mirror follows the feed.
+    let request = fixture
+        .client(common::LEAD)
+        .request_deployment(&common::confidential("agt-after-snapshot"))
+        .await
+        .expect("request");
+    let cursor = mirror.sync_cursor().expect("cursor");
+    let page: ChangePage = get(format!("/v1/changes?since={cursor}&limit=1000"))
+        .await
+        .json()
+        .await
+        .expect("changes");
+    mirror.apply_changes(&page).expect("apply changes");
+
+    let everyone = QueueQuery::first(QueueFilter::default(), QueueSort::Risk, 500);
+    let on_server = LocalBackend::new(Arc::clone(&fixture.store), None)
+        .queue(&everyone)
+        .await
+        .expect("queue");
+    let on_mirror = LocalBackend::new(Arc::clone(&mirror), None)
+        .queue(&everyone)
+        .await
+        .expect("queue");
+    assert!(
+        on_mirror
+            .items
+            .iter()
+            .any(|item| item.workflow_id == request.workflow_ids[0])
+    );
+    assert_eq!(on_mirror, on_server);
+    assert_eq!(
+        get("/v1/snapshot/users".into()).await.status().as_u16(),
+        400
+    );
 }

@@ -77,6 +77,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .routes(routes!(policy_reach))
         .routes(routes!(trail))
         .routes(routes!(changes))
+        .routes(routes!(snapshot))
         .split_for_parts();
     let document = Arc::new(document);
     api.route(
@@ -518,6 +519,29 @@ async fn changes(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "changes task failed",
+            )
+        })??;
+    Ok(Json(page))
+}
+
+#[utoipa::path(get, path = "/v1/snapshot/{table}", summary = "One keyset page of a table (agents, workflows, reviews, deployments, audits) for a first sync", params(("table" = String, Path), ("after" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::SnapshotPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn snapshot(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(table): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    caller(&state, &headers).await?;
+    let after = query.get("after").cloned().unwrap_or_default();
+    let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
+    let store = Arc::clone(&state.store);
+    let page = tokio::task::spawn_blocking(move || store.snapshot_page(&table, &after, limit))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "snapshot task failed",
             )
         })??;
     Ok(Json(page))

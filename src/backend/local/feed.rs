@@ -106,3 +106,68 @@ pub fn change_page(conn: &Connection, since: i64, limit: u32) -> Result<ChangePa
         head,
     })
 }
+
+/// One page of a table for a mirror's first sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SnapshotPage {
+    /// The rows, in the list named by the table asked for.
+    pub rows: ChangedEntities,
+    /// Ask with `after` = this for the next page; absent on the last page.
+    pub next: Option<String>,
+    /// The newest change when the page was read; a mirror follows the change
+    /// feed from the `head` of its first snapshot page.
+    pub head: i64,
+}
+
+/// The tables a snapshot can page through.
+pub const SNAPSHOT_TABLES: [&str; 5] = ["agents", "workflows", "reviews", "deployments", "audits"];
+
+pub fn snapshot_page(
+    conn: &Connection,
+    table: &str,
+    after: &str,
+    limit: u32,
+) -> Result<SnapshotPage> {
+    use super::reads::snapshot;
+    let limit = limit.clamp(1, 5_000);
+    let tx = conn.unchecked_transaction()?;
+    let head: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
+        row.get(0)
+    })?;
+    let mut rows = ChangedEntities::default();
+    let last = match table {
+        "agents" => {
+            rows.agents = snapshot::agents(&tx, after, limit)?;
+            rows.agents.last().map(|row| row.agent_id.clone())
+        }
+        "workflows" => {
+            rows.workflows = snapshot::workflows(&tx, after, limit)?;
+            rows.workflows.last().map(|row| row.workflow_id.clone())
+        }
+        "reviews" => {
+            rows.reviews = snapshot::reviews(&tx, after, limit)?;
+            rows.reviews.last().map(|row| row.review_id.clone())
+        }
+        "deployments" => {
+            rows.deployments = snapshot::deployments(&tx, after, limit)?;
+            rows.deployments.last().map(|row| row.deployment_id.clone())
+        }
+        "audits" => {
+            rows.audits = snapshot::audits(&tx, after, limit)?;
+            rows.audits.last().map(|row| row.audit_id.clone())
+        }
+        other => {
+            return Err(BackendError::Invalid(format!(
+                "unknown snapshot table {other:?} (tables: {})",
+                SNAPSHOT_TABLES.join(", ")
+            )));
+        }
+    };
+    let count = rows.agents.len()
+        + rows.workflows.len()
+        + rows.reviews.len()
+        + rows.deployments.len()
+        + rows.audits.len();
+    let next = if count as u32 == limit { last } else { None };
+    Ok(SnapshotPage { rows, next, head })
+}

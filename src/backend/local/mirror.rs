@@ -6,7 +6,7 @@
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::feed::ChangePage;
+use super::feed::{ChangePage, ChangedEntities, SnapshotPage};
 use super::reads;
 use super::writes;
 use crate::backend::sync::plan::accept_page;
@@ -35,8 +35,29 @@ pub fn apply_page(tx: &Connection, page: &ChangePage) -> Result<i64> {
     let sequence: Vec<i64> = page.changes.iter().map(|change| change.seq).collect();
     let next = accept_page(from, &sequence, page.next)
         .map_err(|err| BackendError::Invalid(err.to_string()))?;
+    upsert(tx, &page.entities)?;
+    set_cursor(tx, next)?;
+    Ok(next)
+}
+
+/// Applies a snapshot page's rows; the cursor is set once every table is in
+/// (with `set_cursor` and the first page's `head`).
+pub fn apply_snapshot(tx: &Connection, page: &SnapshotPage) -> Result<()> {
+    upsert(tx, &page.rows)
+}
+
+pub fn set_cursor(tx: &Connection, cursor: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_state (id, cursor, last_synced_at) VALUES (1, ?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, last_synced_at = excluded.last_synced_at",
+        params![cursor, super::rows::to_ms(Utc::now())],
+    )?;
+    Ok(())
+}
+
+/// Writes rows, never replacing a row with an older version of itself.
+fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
     let now = Utc::now();
-    let entities = &page.entities;
     for agent in &entities.agents {
         writes::upsert_agent(tx, agent, now)?;
     }
@@ -88,10 +109,5 @@ pub fn apply_page(tx: &Connection, page: &ChangePage) -> Result<i64> {
         tx.execute("DELETE FROM audits WHERE audit_id = ?1", [&audit.audit_id])?;
         writes::insert_audit(tx, audit)?;
     }
-    tx.execute(
-        "INSERT INTO sync_state (id, cursor, last_synced_at) VALUES (1, ?1, ?2)
-         ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, last_synced_at = excluded.last_synced_at",
-        params![next, super::rows::to_ms(now)],
-    )?;
-    Ok(next)
+    Ok(())
 }

@@ -237,6 +237,26 @@ impl LocalStore {
         self.write(|tx| mirror::apply_page(tx, page))
     }
 
+    /// One keyset page of a table, for a mirror's first sync.
+    pub fn snapshot_page(
+        &self,
+        table: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<feed::SnapshotPage> {
+        self.read(|conn| feed::snapshot_page(conn, table, after, limit))
+    }
+
+    /// Applies a snapshot page to this store as a mirror.
+    pub fn apply_snapshot(&self, page: &feed::SnapshotPage) -> Result<()> {
+        self.write(|tx| mirror::apply_snapshot(tx, page))
+    }
+
+    /// Sets a mirror's change cursor (after a full snapshot).
+    pub fn set_sync_cursor(&self, cursor: i64) -> Result<()> {
+        self.write(|tx| mirror::set_cursor(tx, cursor))
+    }
+
     /// How far this mirror has synced.
     pub fn sync_cursor(&self) -> Result<i64> {
         self.read(mirror::cursor)
