@@ -16,7 +16,3 @@ pub fn default_db() -> Option<PathBuf> {
 pub fn config_dir() -> Option<PathBuf> {
     project().map(|dirs| dirs.config_dir().to_owned())
 }
-
-pub fn cache_dir() -> Option<PathBuf> {
-    project().map(|dirs| dirs.cache_dir().to_owned())
-}

@@ -301,9 +301,8 @@ fn load_config(global: &Global) -> Result<Config, Failure> {
     Config::load(global.config.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))
 }
 
-fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
-    let config = load_config(global)?;
-    let path = match global.db.clone().or(config.db) {
+fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    let path = match global.db.clone().or(config.db.clone()) {
         Some(path) => path,
         None => crate::paths::default_db().ok_or_else(|| {
             Failure::BadInput("no home directory to keep the store in: pass --db PATH".into())
@@ -314,7 +313,10 @@ fn open_store(global: &Global) -> Result<Arc<LocalStore>, Failure> {
 
 /// The configured backend: a server when a URL is given, else the store.
 fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
-    let config = load_config(global)?;
+    backend_with(global, &load_config(global)?)
+}
+
+fn backend_with(global: &Global, config: &Config) -> Result<Arc<dyn GovernanceBackend>, Failure> {
     if let Some(url) = global.url.clone().or(config.backend.url.clone()) {
         let token = match std::env::var("GAVEL_TOKEN")
             .ok()
@@ -335,8 +337,11 @@ fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
         };
         return Ok(Arc::new(HttpBackend::new(&url, token)?));
     }
-    let user = global.user.clone().or(config.user);
-    Ok(Arc::new(LocalBackend::new(open_store(global)?, user)))
+    let user = global.user.clone().or(config.user.clone());
+    Ok(Arc::new(LocalBackend::new(
+        open_store(global, config)?,
+        user,
+    )))
 }
 
 /// Commands that manage the store itself refuse a server URL.
@@ -350,14 +355,17 @@ fn local_only(global: &Global, what: &str) -> Result<(), Failure> {
 }
 
 /// Theme, keymap and SLA for the console, from flags, config and NO_COLOR.
-fn console_config(global: &Global, location: String) -> Result<AppConfig, Failure> {
+fn console_config(
+    global: &Global,
+    config: &Config,
+    location: String,
+) -> Result<AppConfig, Failure> {
     let sync_state = if location.starts_with("local ") {
         "saved locally"
     } else {
         "online"
     }
     .to_owned();
-    let config = load_config(global)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     let theme = if no_color {
         Theme::monochrome()
@@ -388,10 +396,10 @@ fn console_config(global: &Global, location: String) -> Result<AppConfig, Failur
     })
 }
 
-async fn console(backend: Arc<dyn GovernanceBackend>, global: &Global) -> Outcome {
+async fn console(backend: Arc<dyn GovernanceBackend>, global: &Global, config: &Config) -> Outcome {
     // Say what is wrong (config, theme, who you are) before the terminal
     // is taken over.
-    let config = console_config(global, backend.location())?;
+    let config = console_config(global, config, backend.location())?;
     backend.me().await?;
     crate::tui::run(backend, config)
         .await
@@ -461,7 +469,8 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> Outcome {
     let global = &cli.global;
     let Some(command) = cli.command else {
-        return console(backend(global)?, global).await;
+        let config = load_config(global)?;
+        return console(backend_with(global, &config)?, global, &config).await;
     };
     match command {
         Command::Seed(args) => seed_command(global, &args),
@@ -566,7 +575,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         }
         Command::Users(UsersCommand::Add { email, roles, name }) => {
             local_only(global, "users add")?;
-            let store = open_store(global)?;
+            let store = open_store(global, &load_config(global)?)?;
             let display =
                 name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
             let token = store.add_user(&email, &display, &roles)?;
@@ -608,7 +617,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                     }),
                 )
                 .try_init();
-            crate::server::serve(open_store(global)?, listen)
+            crate::server::serve(open_store(global, &load_config(global)?)?, listen)
                 .await
                 .map_err(Failure::Other)?;
             Ok(exit::OK)
@@ -624,7 +633,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         }
         Command::Users(UsersCommand::List { json }) => {
             local_only(global, "users list")?;
-            let users = open_store(global)?.users()?;
+            let users = open_store(global, &load_config(global)?)?.users()?;
             if json {
                 print_json(&users)?;
             } else {
@@ -706,7 +715,7 @@ async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     seed::seed(&store, &options, &mut |_| {})?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
-    let code = console(backend, global).await?;
+    let code = console(backend, global, &load_config(global)?).await?;
     println!("The demo store is {}; open it again with:", path.display());
     println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)

@@ -421,18 +421,6 @@ impl Workflow {
     }
 }
 
-/// The longest prefix of `text` within `max` bytes that ends on a char boundary.
-pub fn truncate_to_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,13 +687,6 @@ mod tests {
             bias_chain().decide(&decider, &reject).unwrap_err(),
             DecisionError::CommentTooLong { .. }
         ));
-    }
-
-    #[test]
-    fn truncation_keeps_char_boundaries() {
-        let text = "é".repeat(10);
-        assert_eq!(truncate_to_bytes(&text, 5), "éé");
-        assert_eq!(truncate_to_bytes("abc", 5), "abc");
     }
 
     #[test]

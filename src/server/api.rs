@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiError, ApiResult, body, caller, header_text, param};
+use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param};
 use super::{MAX_BODY, ServerState};
 use crate::backend::wire::{AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody};
 use crate::backend::{
@@ -511,16 +511,7 @@ async fn changes(
         ));
     }
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
-    let store = Arc::clone(&state.store);
-    let page = tokio::task::spawn_blocking(move || store.change_page(since, limit))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "changes task failed",
-            )
-        })??;
+    let page = on_store(&state.store, move |store| store.change_page(since, limit)).await?;
     Ok(Json(page))
 }
 
@@ -534,16 +525,10 @@ async fn snapshot(
     caller(&state, &headers).await?;
     let after = query.get("after").cloned().unwrap_or_default();
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
-    let store = Arc::clone(&state.store);
-    let page = tokio::task::spawn_blocking(move || store.snapshot_page(&table, &after, limit))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "snapshot task failed",
-            )
-        })??;
+    let page = on_store(&state.store, move |store| {
+        store.snapshot_page(&table, &after, limit)
+    })
+    .await?;
     Ok(Json(page))
 }
 

@@ -63,16 +63,7 @@ pub async fn caller(state: &ServerState, headers: &HeaderMap) -> ApiResult<Local
         .filter(|token| !token.is_empty() && token.len() <= 256)
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?
         .to_owned();
-    let store = std::sync::Arc::clone(&state.store);
-    let user = tokio::task::spawn_blocking(move || store.user_by_token(&token))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "token check failed",
-            )
-        })??;
+    let user = on_store(&state.store, move |store| store.user_by_token(&token)).await?;
     let user = user.ok_or_else(|| unauthenticated("unknown or revoked token"))?;
     Ok(LocalBackend::new(
         std::sync::Arc::clone(&state.store),
@@ -131,4 +122,22 @@ pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&
                 .map_err(|_| ApiError::bad_request(format!("header {name} is not text")))
         })
         .transpose()
+}
+
+/// Runs blocking store work off the async threads.
+pub async fn on_store<T: Send + 'static>(
+    store: &std::sync::Arc<crate::backend::local::LocalStore>,
+    work: impl FnOnce(&crate::backend::local::LocalStore) -> crate::backend::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let store = std::sync::Arc::clone(store);
+    let result = tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "a store task failed",
+            )
+        })?;
+    Ok(result?)
 }

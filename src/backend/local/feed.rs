@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reads;
 use super::rows::from_json;
-use super::trail::{Change, changes_since};
+use super::trail::{Change, changes_since, head as trail_head};
 use crate::backend::{BackendError, Result};
 use crate::domain::{Agent, BiasAudit, DeploymentRequest, EthicsReview, Workflow};
 
@@ -55,9 +55,7 @@ pub fn change_page(conn: &Connection, since: i64, limit: u32) -> Result<ChangePa
     // One read transaction: the rows are at least as new as the page.
     let tx = conn.unchecked_transaction()?;
     let changes = changes_since(&tx, since, limit)?;
-    let head: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
-        row.get(0)
-    })?;
+    let head = trail_head(&tx)?;
     let touched: BTreeSet<(&str, &str)> = changes
         .iter()
         .map(|c| (c.entity_type.as_str(), c.entity_id.as_str()))
@@ -131,9 +129,7 @@ pub fn snapshot_page(
     use super::reads::snapshot;
     let limit = limit.clamp(1, 5_000);
     let tx = conn.unchecked_transaction()?;
-    let head: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
-        row.get(0)
-    })?;
+    let head = trail_head(&tx)?;
     let mut rows = ChangedEntities::default();
     let last = match table {
         "agents" => {

@@ -492,10 +492,7 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn verify_trail(&self) -> Result<trail::VerifyReport> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.verify_trail())
-            .await
-            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+        self.read(trail::verify).await
     }
 
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {

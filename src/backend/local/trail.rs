@@ -57,6 +57,15 @@ impl TrailWriter {
     }
 }
 
+/// The newest event's sequence number (0 for an empty trail).
+pub fn head(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
 /// Appends one event at the chain head.
 pub fn append(conn: &Connection, entry: &TrailEntry) -> Result<i64> {
     TrailWriter::resume(conn)?.append(conn, entry)

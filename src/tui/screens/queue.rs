@@ -1,7 +1,6 @@
 //! The pending-approvals queue: a sliding window of rows over a keyset-paged
 //! list, so a million workflows scroll like a hundred.
 
-use crate::backend::queue::CurrentStep;
 use crate::backend::{
     Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort,
 };
@@ -431,11 +430,6 @@ impl QueueScreen {
         let count = self.count?;
         let base = self.base?;
         (!self.rows.is_empty()).then_some((base + self.selected as u64 + 1, count))
-    }
-
-    /// The step the selected item waits on.
-    pub fn selected_step(&self) -> Option<CurrentStep> {
-        self.selected_item().and_then(|item| item.current_step)
     }
 }
 

@@ -499,11 +499,15 @@ impl ReviewForm {
     /// before that, live, only answers that are there but wrong (a question
     /// not answered yet is not an error while typing).
     pub fn problems(&self) -> Vec<ValidationIssue> {
+        self.problems_with(&self.answers())
+    }
+
+    /// `problems` for answers the caller already has.
+    fn problems_with(&self, answers: &Answers) -> Vec<ValidationIssue> {
         if !self.issues.is_empty() {
             return self.issues.clone();
         }
-        let answers = self.answers();
-        review::validate(&self.template, &answers, ValidationMode::Submit)
+        review::validate(&self.template, answers, ValidationMode::Submit)
             .into_iter()
             .filter(|issue| answers.contains_key(&issue.question_id))
             .collect()
@@ -521,7 +525,8 @@ impl ReviewForm {
 
     fn render_fields(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         // Start from the first block that still lets the focused one fit.
-        let problems = self.problems();
+        let answers = self.answers();
+        let problems = self.problems_with(&answers);
         let mut first = self.focus;
         let mut used = self.block_height(self.focus, &problems);
         while first > 0 && used + self.block_height(first - 1, &problems) <= area.height {
@@ -529,7 +534,6 @@ impl ReviewForm {
             used += self.block_height(first, &problems);
         }
         let mut y = area.y;
-        let answers = self.answers();
         for index in first..self.fields.len() {
             let height = self.block_height(index, &problems);
             if y + height > area.bottom() && index != first {
