@@ -38,6 +38,10 @@ pub struct BackendSection {
     pub url: Option<String>,
     /// A file holding your API token (mode 0600); `GAVEL_TOKEN` wins.
     pub token_file: Option<PathBuf>,
+    /// Keep an offline cache of the server for the console (default true).
+    pub offline_cache: Option<bool>,
+    /// Where offline caches live (default: the user cache directory).
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]

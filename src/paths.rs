@@ -16,3 +16,9 @@ pub fn default_db() -> Option<PathBuf> {
 pub fn config_dir() -> Option<PathBuf> {
     project().map(|dirs| dirs.config_dir().to_owned())
 }
+
+/// Where offline caches of servers live (safe to delete when nothing is
+/// pending: they are rebuilt from the server).
+pub fn cache_dir() -> Option<PathBuf> {
+    project().map(|dirs| dirs.cache_dir().to_owned())
+}

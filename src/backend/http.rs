@@ -9,6 +9,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
+use super::local::feed::{ChangePage, SnapshotPage};
 use super::local::trail::VerifyReport;
 use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueSort};
 use super::types::{
@@ -24,6 +25,55 @@ use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
 };
+
+/// The largest answer read from a server.
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+/// The longest string a sync page may hold: every field the model has is
+/// far shorter, so anything longer is a broken or hostile server.
+pub const MAX_FEED_STRING: usize = 1 << 20;
+
+/// What the change feed answered.
+#[derive(Debug)]
+pub enum FeedAnswer {
+    Page(ChangePage),
+    /// The cursor is unknown to the server: start again from a snapshot.
+    Resync,
+}
+
+fn check_feed_strings(bytes: &[u8]) -> Result<()> {
+    let longest = longest_json_string(bytes);
+    if longest > MAX_FEED_STRING {
+        return Err(BackendError::Invalid(format!(
+            "the server sent a sync page with a {longest}-byte string (the limit is {MAX_FEED_STRING}); the page was not applied"
+        )));
+    }
+    Ok(())
+}
+
+/// The byte length of the longest string literal in a JSON text, found in
+/// one pass without parsing (escapes are counted as written).
+pub fn longest_json_string(bytes: &[u8]) -> usize {
+    let (mut longest, mut start, mut inside, mut escaped) = (0, 0, false, false);
+    for (index, &byte) in bytes.iter().enumerate() {
+        if !inside {
+            if byte == b'"' {
+                inside = true;
+                start = index + 1;
+            }
+        } else if escaped {
+            escaped = false;
+        } else if byte == b'\\' {
+            escaped = true;
+        } else if byte == b'"' {
+            inside = false;
+            longest = longest.max(index - start);
+        }
+    }
+    if inside {
+        longest = longest.max(bytes.len() - start);
+    }
+    longest
+}
 
 /// Attempts for a request that is safe to repeat.
 const ATTEMPTS: u32 = 4;
@@ -42,6 +92,12 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
+    /// A SHA-256 of the token: names it (for the offline cache) without
+    /// revealing it.
+    pub fn fingerprint(&self) -> String {
+        super::local::writes::token_hash(&self.0)
+    }
+
     pub fn new(secret: String) -> Token {
         Token(secret.trim().to_owned())
     }
@@ -203,15 +259,92 @@ impl HttpBackend {
             })?;
             let status = response.status();
             let headers = response.headers().clone();
-            let bytes = response.bytes().await.map_err(|err| {
-                BackendError::Unavailable(format!(
-                    "reading the answer from {}: {}",
-                    self.base,
-                    err.without_url()
-                ))
-            })?;
+            let bytes = self.read_body(response).await?;
             return Ok((status, headers, bytes));
         }
+    }
+
+    /// Reads an answer's body, refusing one larger than `MAX_ANSWER_BYTES`
+    /// before it is all in memory (the server's text is untrusted).
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<bytes::Bytes> {
+        let unreadable = |err: reqwest::Error| {
+            BackendError::Unavailable(format!(
+                "reading the answer from {}: {}",
+                self.base,
+                err.without_url()
+            ))
+        };
+        let too_large = || {
+            BackendError::Invalid(format!(
+                "the answer from {} is larger than {} MB",
+                self.base,
+                MAX_ANSWER_BYTES >> 20
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreadable)? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    /// The changes after `since`; `Resync` when the server can no longer
+    /// serve that cursor (its store was replaced), so a full sync is due.
+    pub async fn changes(&self, since: i64, limit: u32) -> Result<FeedAnswer> {
+        let mut url = self.url(&["v1", "changes"]);
+        url.query_pairs_mut()
+            .append_pair("since", &since.to_string())
+            .append_pair("limit", &limit.to_string());
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        if status == StatusCode::GONE {
+            return Ok(FeedAnswer::Resync);
+        }
+        check_feed_strings(&bytes)?;
+        self.decode(status, &bytes).map(FeedAnswer::Page)
+    }
+
+    /// One keyset page of a table, for a first sync.
+    pub async fn snapshot(&self, table: &str, after: &str, limit: u32) -> Result<SnapshotPage> {
+        let (status, _, bytes) = self
+            .send(
+                Method::GET,
+                self.snapshot_url(table, after, limit),
+                None,
+                HeaderMap::new(),
+                true,
+            )
+            .await?;
+        check_feed_strings(&bytes)?;
+        self.decode(status, &bytes)
+    }
+
+    /// The raw bytes of a snapshot page (what a bare client would fetch; the
+    /// sync benchmark's reference).
+    pub async fn snapshot_bytes(&self, table: &str, after: &str, limit: u32) -> Result<usize> {
+        let url = self.snapshot_url(table, after, limit);
+        let (_, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        Ok(bytes.len())
+    }
+
+    fn snapshot_url(&self, table: &str, after: &str, limit: u32) -> Url {
+        let mut url = self.url(&["v1", "snapshot", table]);
+        url.query_pairs_mut()
+            .append_pair("after", after)
+            .append_pair("limit", &limit.to_string());
+        url
     }
 
     fn decode<T: DeserializeOwned>(&self, status: StatusCode, bytes: &[u8]) -> Result<T> {
@@ -537,6 +670,16 @@ impl GovernanceBackend for HttpBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_string_is_found_through_escapes() {
+        assert_eq!(longest_json_string(br#"{"a":"xyz","bb":1}"#), 3);
+        assert_eq!(longest_json_string(br#"["a\"b\\", "c"]"#), 6);
+        assert_eq!(longest_json_string(br#"{"unterminated": "abcdefgh"#), 8);
+        assert_eq!(longest_json_string(b"[1, 2]"), 0);
+        let huge = format!("{{\"x\":\"{}\"}}", "y".repeat(MAX_FEED_STRING + 1));
+        assert!(check_feed_strings(huge.as_bytes()).is_err());
+    }
 
     #[test]
     fn plain_http_is_only_for_loopback() {

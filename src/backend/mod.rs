@@ -3,6 +3,7 @@
 //! Nothing here knows about terminals. The TUI, the CLI and the server all
 //! talk to a `dyn GovernanceBackend`.
 
+pub mod cache;
 pub mod http;
 pub mod local;
 pub mod queue;
@@ -69,6 +70,11 @@ impl BackendError {
 pub trait GovernanceBackend: Send + Sync {
     /// Where the data lives, for the status line ("local /path", a URL).
     fn location(&self) -> String;
+
+    /// The sync loop of a backend with an offline cache.
+    fn syncer(&self) -> Option<std::sync::Arc<cache::syncer::Syncer>> {
+        None
+    }
 
     /// The acting user and their roles.
     async fn me(&self) -> Result<User>;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and what each command does.
 
 mod report;
+mod sync;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::cache::CachedBackend;
 use crate::backend::http::{HttpBackend, Token};
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::backend::{
@@ -65,6 +67,9 @@ pub struct Global {
     /// Browse only: every deciding action of the console is disabled.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Where offline caches of servers live (default: the user cache directory).
+    #[arg(long, global = true, env = "GAVEL_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +119,9 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: std::net::SocketAddr,
     },
+    /// Sync the offline cache with the server (--url): send what was decided
+    /// offline, fetch what changed. Exit 5 when changes need your attention.
+    Sync(SyncArgs),
     /// The blocked-deployments figures (the console's Blocked tab).
     Dashboard {
         #[arg(long)]
@@ -125,6 +133,18 @@ pub enum Command {
 pub enum ReviewCommand {
     /// A submitted ethics review as Markdown, for the compliance file.
     Export { review_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// List what waits to be sent or needs you, without contacting the server.
+    #[arg(long)]
+    pub status: bool,
+    /// Give up a change the server refused (its id from --status).
+    #[arg(long, value_name = "ID")]
+    pub discard: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +337,18 @@ fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
 }
 
 fn backend_with(global: &Global, config: &Config) -> Result<Arc<dyn GovernanceBackend>, Failure> {
+    if let Some((remote, _)) = remote(global, config)? {
+        return Ok(Arc::new(remote));
+    }
+    let user = global.user.clone().or(config.user.clone());
+    Ok(Arc::new(LocalBackend::new(
+        open_store(global, config)?,
+        user,
+    )))
+}
+
+/// The server to use, when one is configured, with its token's fingerprint.
+fn remote(global: &Global, config: &Config) -> Result<Option<(HttpBackend, String)>, Failure> {
     if let Some(url) = global.url.clone().or(config.backend.url.clone()) {
         let token = match std::env::var("GAVEL_TOKEN")
             .ok()
@@ -335,13 +367,47 @@ fn backend_with(global: &Global, config: &Config) -> Result<Arc<dyn GovernanceBa
                 Token::from_file(&path)?
             }
         };
-        return Ok(Arc::new(HttpBackend::new(&url, token)?));
+        let fingerprint = token.fingerprint();
+        return Ok(Some((HttpBackend::new(&url, token)?, fingerprint)));
     }
-    let user = global.user.clone().or(config.user.clone());
-    Ok(Arc::new(LocalBackend::new(
-        open_store(global, config)?,
-        user,
-    )))
+    Ok(None)
+}
+
+/// The server's offline cache (for the console and `gavel sync`).
+async fn cached(
+    global: &Global,
+    config: &Config,
+    remote: HttpBackend,
+    fingerprint: String,
+    full_check: bool,
+) -> Result<CachedBackend, Failure> {
+    let dir = global
+        .cache_dir
+        .clone()
+        .or(config.backend.cache_dir.clone())
+        .or_else(crate::paths::cache_dir)
+        .ok_or_else(|| {
+            Failure::BadInput(
+                "no cache directory for the offline cache: pass --cache-dir DIR or set backend.offline_cache = false".into(),
+            )
+        })?;
+    Ok(CachedBackend::open(remote, fingerprint, &dir, full_check).await?)
+}
+
+/// The console's backend: with a server, its offline cache unless turned off.
+async fn console_backend(
+    global: &Global,
+    config: &Config,
+) -> Result<(Arc<dyn GovernanceBackend>, Option<String>), Failure> {
+    match remote(global, config)? {
+        Some((remote, fingerprint)) if config.backend.offline_cache.unwrap_or(true) => {
+            let backend = cached(global, config, remote, fingerprint, false).await?;
+            let notice = backend.notice().map(str::to_owned);
+            Ok((Arc::new(backend), notice))
+        }
+        Some((remote, _)) => Ok((Arc::new(remote), None)),
+        None => Ok((backend_with(global, config)?, None)),
+    }
 }
 
 /// Commands that manage the store itself refuse a server URL.
@@ -358,12 +424,16 @@ fn local_only(global: &Global, what: &str) -> Result<(), Failure> {
 fn console_config(
     global: &Global,
     config: &Config,
-    location: String,
+    backend: &dyn GovernanceBackend,
+    notice: Option<String>,
 ) -> Result<AppConfig, Failure> {
-    let sync_state = if location.starts_with("local ") {
-        "saved locally"
+    let location = backend.location();
+    // With a sync loop the status line follows it; otherwise say where
+    // changes go.
+    let sync_state = if global.url.is_some() || config.backend.url.is_some() {
+        "online, no offline cache"
     } else {
-        "online"
+        "saved locally"
     }
     .to_owned();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
@@ -393,13 +463,19 @@ fn console_config(
         read_only: global.read_only || config.read_only.unwrap_or(false),
         location,
         sync_state,
+        notice,
     })
 }
 
-async fn console(backend: Arc<dyn GovernanceBackend>, global: &Global, config: &Config) -> Outcome {
+async fn console(
+    backend: Arc<dyn GovernanceBackend>,
+    notice: Option<String>,
+    global: &Global,
+    config: &Config,
+) -> Outcome {
     // Say what is wrong (config, theme, who you are) before the terminal
     // is taken over.
-    let config = console_config(global, config, backend.location())?;
+    let config = console_config(global, config, backend.as_ref(), notice)?;
     backend.me().await?;
     crate::tui::run(backend, config)
         .await
@@ -470,7 +546,8 @@ async fn dispatch(cli: Cli) -> Outcome {
     let global = &cli.global;
     let Some(command) = cli.command else {
         let config = load_config(global)?;
-        return console(backend_with(global, &config)?, global, &config).await;
+        let (backend, notice) = console_backend(global, &config).await?;
+        return console(backend, notice, global, &config).await;
     };
     match command {
         Command::Seed(args) => seed_command(global, &args),
@@ -622,6 +699,16 @@ async fn dispatch(cli: Cli) -> Outcome {
                 .map_err(Failure::Other)?;
             Ok(exit::OK)
         }
+        Command::Sync(args) => {
+            let config = load_config(global)?;
+            let Some((remote, fingerprint)) = remote(global, &config)? else {
+                return Err(Failure::BadInput(
+                    "gavel sync works with a server: pass --url (or set backend.url)".into(),
+                ));
+            };
+            let backend = cached(global, &config, remote, fingerprint, !args.status).await?;
+            sync::run(&backend, &args).await
+        }
         Command::Dashboard { json } => {
             let dashboard = backend(global)?.dashboard().await?;
             if json {
@@ -715,7 +802,7 @@ async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     seed::seed(&store, &options, &mut |_| {})?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
-    let code = console(backend, global, &load_config(global)?).await?;
+    let code = console(backend, None, global, &load_config(global)?).await?;
     println!("The demo store is {}; open it again with:", path.display());
     println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)

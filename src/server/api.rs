@@ -497,7 +497,7 @@ async fn trail(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(("since" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::ChangePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(("since" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::ChangePage), (status = 410, body = crate::backend::wire::ErrorBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn changes(
     State(state): AppState,
     headers: HeaderMap,
@@ -512,6 +512,17 @@ async fn changes(
     }
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
     let page = on_store(&state.store, move |store| store.change_page(since, limit)).await?;
+    if since > page.head {
+        // A cursor this store never issued: it was replaced or restored.
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "cursor_unknown",
+            format!(
+                "cursor {since} is ahead of this server's newest change {}: start again from a snapshot",
+                page.head
+            ),
+        ));
+    }
     Ok(Json(page))
 }
 

@@ -44,6 +44,10 @@ pub enum Action {
     Newer,
     OpenAudits,
     OpenReview,
+    SyncNow,
+    Conflicts,
+    Discard,
+    Redecide,
     Confirm,
     Cancel,
     /// Unbinds a key in a user keymap.
@@ -52,7 +56,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 38] = [
+    pub const DESCRIBED: [(Action, &'static str); 42] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -97,6 +101,13 @@ impl Action {
         (Action::Newer, "show the next (newer) audit"),
         (Action::OpenAudits, "show this agent's bias audits"),
         (Action::OpenReview, "open this workflow's ethics review"),
+        (Action::SyncNow, "sync with the server now"),
+        (
+            Action::Conflicts,
+            "show changes the server did not take (conflicts)",
+        ),
+        (Action::Discard, "discard your refused change"),
+        (Action::Redecide, "decide again on the server's state"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -139,6 +150,10 @@ impl Action {
             Action::Newer => "newer",
             Action::OpenAudits => "open_audits",
             Action::OpenReview => "open_review",
+            Action::SyncNow => "sync_now",
+            Action::Conflicts => "conflicts",
+            Action::Discard => "discard",
+            Action::Redecide => "redecide",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::None => "none",

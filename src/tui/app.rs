@@ -1,7 +1,7 @@
 //! The console's state and how it changes: keys and backend answers in,
 //! commands for the worker out. Drawing reads the state and changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -25,6 +25,8 @@ use super::widgets::chrome::{self, Level};
 use super::widgets::decide::DecideDialog;
 use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
 use crate::backend::User;
+use crate::backend::sync::status::SyncStatus;
+use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use crate::domain::{Verdict, Workflow};
 
 /// Smallest terminal the console draws in.
@@ -41,8 +43,11 @@ pub struct AppConfig {
     pub read_only: bool,
     /// Where the data lives, for the status line.
     pub location: String,
-    /// How the backend is doing ("saved locally", "synced 2 min ago").
+    /// How the backend keeps changes, when it has no sync loop ("saved
+    /// locally", "online").
     pub sync_state: String,
+    /// Said once at start (a damaged cache was set aside).
+    pub notice: Option<String>,
 }
 
 pub enum Overlay {
@@ -50,6 +55,7 @@ pub enum Overlay {
     Palette(Palette),
     Prompt(Prompt),
     Decide(Box<DecideDialog>),
+    Conflicts(ConflictsDialog),
 }
 
 mod tabs;
@@ -75,6 +81,12 @@ pub struct App {
     pub quit: bool,
     pub suspend: bool,
     pub redraw: bool,
+    /// The sync loop's state, with an offline cache.
+    pub sync: Option<SyncStatus>,
+    /// Workflows and reviews with changes the server has not confirmed.
+    pub unconfirmed: BTreeSet<String>,
+    /// A re-decision replacing a refused change: (workflow, outbox entry).
+    redeciding: Option<(String, i64)>,
 }
 
 /// Footer hints per screen, in order of importance.
@@ -125,7 +137,14 @@ impl App {
             quit: false,
             suspend: false,
             redraw: false,
+            sync: None,
+            unconfirmed: BTreeSet::new(),
+            redeciding: None,
         };
+        let mut app = app;
+        if let Some(notice) = app.config.notice.take() {
+            app.set_status(Level::Error, notice);
+        }
         (app, vec![Command::LoadMe])
     }
 
@@ -135,6 +154,7 @@ impl App {
             Some(Overlay::Decide(_)) => Mode::Dialog,
             Some(Overlay::Prompt(_)) => Mode::Prompt,
             Some(Overlay::Help(_) | Overlay::Palette(_)) => Mode::Overlay,
+            Some(Overlay::Conflicts(_)) => Mode::Sync,
             None => self.screen_mode(),
         }
     }
@@ -248,6 +268,7 @@ impl App {
                 Vec::new()
             }
             (_, Some(action)) => self.on_action(action),
+            (Some(Overlay::Conflicts(_)), None) => Vec::new(),
             (None, None) => {
                 let now = self.now;
                 if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
@@ -359,10 +380,27 @@ impl App {
                 }));
                 Vec::new()
             }
+            _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {
+                self.on_conflicts_action(action)
+            }
             Action::Confirm | Action::Cancel | Action::Down | Action::Up
                 if self.overlay.is_some() =>
             {
                 self.on_overlay_action(action)
+            }
+            Action::SyncNow => match &self.sync {
+                Some(_) => {
+                    self.set_status(Level::Info, "Syncing…");
+                    vec![Command::SyncNow]
+                }
+                None => {
+                    self.set_status(Level::Info, "Nothing to sync: this console works on a local store.");
+                    Vec::new()
+                }
+            },
+            Action::Conflicts => {
+                self.overlay = Some(Overlay::Conflicts(ConflictsDialog::default()));
+                Vec::new()
             }
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
@@ -491,6 +529,91 @@ impl App {
         }
     }
 
+    fn on_conflicts_action(&mut self, action: Action) -> Vec<Command> {
+        let Some(Overlay::Conflicts(dialog)) = &mut self.overlay else {
+            return Vec::new();
+        };
+        let items = self.sync.as_ref().map(|sync| sync.items.as_slice()).unwrap_or_default();
+        match action {
+            Action::Down => dialog.move_by(items, 1),
+            Action::Up => dialog.move_by(items, -1),
+            Action::Cancel | Action::Quit => self.overlay = None,
+            Action::Discard => {
+                if let Some(item) = dialog.selected_item(items) {
+                    return vec![Command::DiscardChange { id: item.id }];
+                }
+            }
+            Action::Redecide => {
+                let Some(item) = dialog.selected_item(items) else {
+                    return Vec::new();
+                };
+                let verdict = if item.change.starts_with("reject") {
+                    Verdict::Reject
+                } else {
+                    Verdict::Approve
+                };
+                if !item.entity.starts_with("workflow ") {
+                    self.set_status(
+                        Level::Error,
+                        "only decisions can be made again; discard this change instead",
+                    );
+                    return Vec::new();
+                }
+                let (workflow_id, id) = (item.entity_id().to_owned(), item.id);
+                self.redeciding = Some((workflow_id.clone(), id));
+                self.overlay = None;
+                self.tab = Tab::Queue;
+                self.detail = None;
+                return self.open_decide_on(workflow_id.clone(), workflow_id, verdict, None, false);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The sync loop reported; reloads what it changed.
+    pub fn on_sync(&mut self, status: SyncStatus) -> Vec<Command> {
+        let previous = self.sync.replace(status);
+        let status = self.sync.as_ref().map_or_else(SyncStatus::default, Clone::clone);
+        self.unconfirmed = status.unconfirmed();
+        let conflicts = needing_attention(&status.items).len();
+        let had = previous
+            .as_ref()
+            .map_or(0, |previous| needing_attention(&previous.items).len());
+        if conflicts > had {
+            let key = self
+                .config
+                .keymap
+                .hint(Mode::Global, Action::Conflicts)
+                .unwrap_or_else(|| "C".into());
+            self.set_status(
+                Level::Error,
+                format!("The server did not take {conflicts} of your changes: press {key} to see them."),
+            );
+        }
+        if let Some(Overlay::Conflicts(dialog)) = &mut self.overlay {
+            dialog.move_by(&status.items, 0);
+        }
+        let was_offline = previous
+            .as_ref()
+            .is_some_and(|previous| previous.online == Some(false));
+        if was_offline && status.online == Some(true) && conflicts <= had {
+            self.set_status(Level::Info, "Back online: changes made offline are being sent.");
+        }
+        let changed = previous.is_none_or(|previous| previous.generation != status.generation);
+        if !changed {
+            return Vec::new();
+        }
+        // New rows arrived: show them without losing the user's place.
+        self.previews.clear();
+        let mut commands = self.queue.refresh(&mut self.requests);
+        if let Some(detail) = &mut self.detail {
+            commands.push(detail.reload(&mut self.requests));
+        }
+        commands.extend(self.preview_selected());
+        commands
+    }
+
     fn open_decide(&mut self, verdict: Verdict) -> Vec<Command> {
         let (workflow_id, agent_name, from_detail) = match &self.detail {
             Some(detail) => (detail.workflow_id.clone(), detail.agent_name.clone(), true),
@@ -503,6 +626,17 @@ impl App {
             Some(detail) => detail.detail.as_ref().map(|detail| detail.workflow.clone()),
             None => self.previews.get(&workflow_id).cloned(),
         };
+        self.open_decide_on(workflow_id, agent_name, verdict, known, from_detail)
+    }
+
+    fn open_decide_on(
+        &mut self,
+        workflow_id: String,
+        agent_name: String,
+        verdict: Verdict,
+        known: Option<Workflow>,
+        from_detail: bool,
+    ) -> Vec<Command> {
         let command = Command::LoadWorkflow {
             workflow_id: workflow_id.clone(),
         };
@@ -582,6 +716,13 @@ impl App {
                 Vec::new()
             }
             Message::Decided { decision, result } => self.on_decided(decision, result),
+            Message::Synced(result) => {
+                match result {
+                    Ok(text) => self.set_status(Level::Info, text),
+                    Err(error) => self.set_status(Level::Error, format!("sync: {error}")),
+                }
+                Vec::new()
+            }
             other => self.on_tab_message(other),
         }
     }
@@ -594,6 +735,14 @@ impl App {
         let dialog_matches = matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.idempotency_key == decision.idempotency_key);
         match result {
             Ok(workflow) => {
+                let mut replaced = Vec::new();
+                if let Some((workflow_id, id)) = self.redeciding.take() {
+                    if workflow_id == decision.workflow_id {
+                        replaced.push(Command::DiscardChange { id });
+                    } else {
+                        self.redeciding = Some((workflow_id, id));
+                    }
+                }
                 let verb = match decision.verdict {
                     Verdict::Approve => "Approved",
                     Verdict::Reject => "Rejected",
@@ -609,10 +758,17 @@ impl App {
                         workflow.status.as_str().replace('_', " ")
                     ),
                 };
+                // With an offline cache the decision is saved here and
+                // sent by the sync loop; say so rather than imply the server has it.
+                let where_ = if self.sync.is_some() {
+                    " Saved; pending sync."
+                } else {
+                    ""
+                };
                 self.set_status(
                     Level::Info,
                     format!(
-                        "{verb} step {} ({}) of {}; {next}.",
+                        "{verb} step {} ({}) of {}; {next}.{where_}",
                         decision.step_id,
                         step.map_or("?", |s| s.role.label()),
                         workflow.workflow_id
@@ -627,6 +783,7 @@ impl App {
                 self.queue.remove(&workflow.workflow_id);
                 let mut commands = self.queue.refresh(&mut self.requests);
                 commands.extend(self.preview_selected());
+                commands.extend(replaced);
                 commands
             }
             Err(error) => {
@@ -659,10 +816,13 @@ impl App {
             }
             None => "signing in…".to_owned(),
         };
-        format!(
-            "{who} · {} · {}",
-            self.config.location, self.config.sync_state
-        )
+        let state = match &self.sync {
+            Some(sync) => sync.describe(self.now),
+            None => self.config.sync_state.clone(),
+        };
+        // The sync state before the location: on a narrow terminal the
+        // location is what gets cut.
+        format!("{who} · {state} · {}", self.config.location)
     }
 
     pub fn draw(&self, frame: &mut Frame) {
@@ -693,7 +853,8 @@ impl App {
                 .render(frame, main, theme, self.now, self.spinner()),
             (Tab::Policies, _) => self.policies.render(frame, main, theme, self.spinner()),
             (Tab::Queue, Some(detail)) => {
-                detail.render(frame, main, theme, self.now, self.spinner())
+                let unconfirmed = self.unconfirmed.contains(&detail.workflow_id);
+                detail.render(frame, main, theme, self.now, self.spinner(), unconfirmed)
             }
             (Tab::Queue, None) => {
                 let context = QueueContext {
@@ -705,6 +866,7 @@ impl App {
                         .queue
                         .selected_item()
                         .and_then(|item| self.previews.get(&item.workflow_id)),
+                    unconfirmed: &self.unconfirmed,
                 };
                 queue_view::render(&self.queue, frame, main, &context);
             }
@@ -744,6 +906,13 @@ impl App {
             }
             Some(Overlay::Prompt(prompt)) => prompt.render(frame, footer, theme),
             Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
+            Some(Overlay::Conflicts(dialog)) => dialog.render(
+                frame,
+                main,
+                self.sync.as_ref().map(|sync| sync.items.as_slice()).unwrap_or_default(),
+                &self.config.keymap,
+                theme,
+            ),
             None => {}
         }
     }

@@ -89,6 +89,12 @@ pub enum Command {
     LoadPolicies {
         request: RequestId,
     },
+    /// A sync pass now, outside the loop's schedule.
+    SyncNow,
+    /// Gives up a change the server refused.
+    DiscardChange {
+        id: i64,
+    },
 }
 
 impl Command {
@@ -111,6 +117,8 @@ impl Command {
             Command::LoadAudits { .. } => Some("audits"),
             Command::LoadBlocked { .. } => Some("blocked"),
             Command::LoadPolicies { .. } => Some("policies"),
+            Command::SyncNow => Some("sync"),
+            Command::DiscardChange { .. } => None,
         }
     }
 }
@@ -122,6 +130,8 @@ pub struct WorkflowDetail {
     pub agent: Option<Agent>,
     pub policy: Option<Policy>,
     pub trail: Vec<TrailEvent>,
+    /// Why the trail is not shown (it lives on the server, which is away).
+    pub trail_unavailable: Option<String>,
     pub latest_audit: Option<BiasAudit>,
     pub review: Option<EthicsReview>,
 }
@@ -186,6 +196,8 @@ pub enum Message {
         request: RequestId,
         result: Result<(Vec<Policy>, Vec<NamedCount>), String>,
     },
+    /// What a sync command did, in words.
+    Synced(Result<String, String>),
 }
 
 /// A review with what the form needs to show it.
@@ -215,12 +227,19 @@ async fn detail(
         backend.audits(&workflow.agent_id),
         backend.review_for_workflow(workflow_id),
     );
+    // Offline, the rest of the view still stands without the trail.
+    let (trail, trail_unavailable) = match trail {
+        Ok(trail) => (trail, None),
+        Err(err @ crate::backend::BackendError::Unavailable(_)) => (Vec::new(), Some(err.to_string())),
+        Err(err) => return Err(err),
+    };
     Ok(WorkflowDetail {
         agent: agent.ok(),
         policy: policies?
             .into_iter()
             .find(|policy| policy.policy_id == workflow.triggered_by_policy),
-        trail: trail?,
+        trail,
+        trail_unavailable,
         latest_audit: audits?.into_iter().next(),
         review: review?,
         workflow,
@@ -353,6 +372,30 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 result,
             }
         }
+        Command::SyncNow => Message::Synced(match backend.syncer() {
+            Some(syncer) => syncer
+                .pass()
+                .await
+                .map(|report| {
+                    format!(
+                        "Synced: {} sent, {} received, {} conflict(s).",
+                        report.pushed, report.pulled_changes, report.conflicts
+                    )
+                })
+                .map_err(words),
+            None => Ok("Nothing to sync: this store is not a server's cache.".into()),
+        }),
+        Command::DiscardChange { id } => Message::Synced(match backend.syncer() {
+            Some(syncer) => syncer
+                .discard(id)
+                .await
+                .map(|()| {
+                    syncer.wake();
+                    "Your change was discarded; the server's state stands.".to_owned()
+                })
+                .map_err(words),
+            None => Err("this store has no outbox".into()),
+        }),
         Command::LoadPolicies { request } => {
             let result = async { Ok((backend.policies().await?, backend.policy_reach().await?)) }
                 .await

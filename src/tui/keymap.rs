@@ -24,16 +24,18 @@ pub enum Mode {
     Dialog,
     Prompt,
     Overlay,
+    Sync,
 }
 
 impl Mode {
-    const ALL: [Mode; 6] = [
+    const ALL: [Mode; 7] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
         Mode::Dialog,
         Mode::Prompt,
         Mode::Overlay,
+        Mode::Sync,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Mode {
             Mode::Dialog => "dialog",
             Mode::Prompt => "prompt",
             Mode::Overlay => "overlay",
+            Mode::Sync => "sync",
         }
     }
 

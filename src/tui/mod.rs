@@ -36,8 +36,15 @@ const MAX_BURST: usize = 512;
 pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> color_eyre::Result<()> {
     let (mut terminal, _guard) = terminal::enter()?;
     let (answers, mut messages) = mpsc::unbounded_channel();
+    // The sync loop runs beside the console; its reports arrive like input.
+    let syncer = backend.syncer();
+    let mut sync_status = syncer.as_ref().map(|syncer| syncer.subscribe());
+    let sync_task = syncer.map(|syncer| tokio::spawn(syncer.run()));
     let mut worker = Worker::new(backend, answers);
-    let (mut app, initial) = App::new(config, Utc::now());
+    let (mut app, mut initial) = App::new(config, Utc::now());
+    if let Some(status) = &mut sync_status {
+        initial.extend(app.on_sync(status.borrow_and_update().clone()));
+    }
     let size = terminal.size()?;
     app.resize(size.width, size.height);
     initial
@@ -99,6 +106,10 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
                 }
                 dirty = true;
             }
+            Some(status) = sync_changed(&mut sync_status) => {
+                commands.extend(app.on_sync(status));
+                dirty = true;
+            }
             _ = tokio::time::sleep(tick) => {
                 let (changed, saves) = app.tick(Utc::now());
                 dirty |= changed;
@@ -122,8 +133,25 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
     for command in app.flush() {
         worker.run_now(command).await;
     }
+    // Whatever is queued stays in the outbox for the next start or `gavel sync`.
+    if let Some(task) = sync_task {
+        task.abort();
+    }
     terminal::restore();
     Ok(())
+}
+
+/// The next sync status, or never when there is no sync loop.
+async fn sync_changed(
+    status: &mut Option<tokio::sync::watch::Receiver<crate::backend::sync::status::SyncStatus>>,
+) -> Option<crate::backend::sync::status::SyncStatus> {
+    match status {
+        Some(receiver) => match receiver.changed().await {
+            Ok(()) => Some(receiver.borrow_and_update().clone()),
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 /// Reads terminal input on its own thread. crossterm's blocking reader is

@@ -82,6 +82,7 @@ impl Harness {
             read_only,
             location: "local /tmp/tui.db".into(),
             sync_state: "saved locally".into(),
+            notice: None,
         };
         let (mut app, commands) = App::new(config, anchor());
         app.resize(width, height);

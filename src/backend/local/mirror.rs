@@ -7,6 +7,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::feed::{ChangePage, ChangedEntities, SnapshotPage};
+use super::rows::{to_json, to_ms};
 use super::reads;
 use super::writes;
 use crate::backend::sync::plan::accept_page;
@@ -50,13 +51,13 @@ pub fn set_cursor(tx: &Connection, cursor: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO sync_state (id, cursor, last_synced_at) VALUES (1, ?1, ?2)
          ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor, last_synced_at = excluded.last_synced_at",
-        params![cursor, super::rows::to_ms(Utc::now())],
+        params![cursor, to_ms(Utc::now())],
     )?;
     Ok(())
 }
 
 /// Writes rows, never replacing a row with an older version of itself.
-fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
+pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
     let now = Utc::now();
     for agent in &entities.agents {
         writes::upsert_agent(tx, agent, now)?;
@@ -110,4 +111,159 @@ fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
         writes::insert_audit(tx, audit)?;
     }
     Ok(())
+}
+
+/// Whether the mirror has completed a first sync, and its cursor if so.
+pub fn synced_cursor(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .optional()?)
+}
+
+/// When the mirror last heard from the server, and since when it has not.
+pub fn contact(conn: &Connection) -> Result<(Option<i64>, Option<i64>)> {
+    Ok(conn
+        .query_row(
+            "SELECT last_synced_at, offline_since FROM sync_state WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((None, None)))
+}
+
+/// Records a contact with the server (`offline_since` cleared) or the
+/// start of an outage (kept from its first failure).
+pub fn record_contact(tx: &Connection, online: bool, at: chrono::DateTime<Utc>) -> Result<()> {
+    if online {
+        tx.execute(
+            "UPDATE sync_state SET last_synced_at = ?1, offline_since = NULL WHERE id = 1",
+            [to_ms(at)],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE sync_state SET offline_since = COALESCE(offline_since, ?1) WHERE id = 1",
+            [to_ms(at)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The server's policies replace the mirror's.
+pub fn replace_policies(tx: &Connection, policies: &[crate::domain::Policy]) -> Result<()> {
+    tx.execute("DELETE FROM policies", [])?;
+    for (position, policy) in policies.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO policies (policy_id, position, body) VALUES (?1, ?2, ?3)",
+            params![policy.policy_id, position as i64, to_json(policy)?],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn put_template(tx: &Connection, template: &crate::domain::ReviewTemplate) -> Result<()> {
+    tx.execute(
+        "INSERT INTO review_templates (template_id, body) VALUES (?1, ?2)
+         ON CONFLICT(template_id) DO UPDATE SET body = excluded.body",
+        params![template.template_id, to_json(template)?],
+    )?;
+    Ok(())
+}
+
+/// Review templates the mirrored reviews use that the mirror lacks.
+pub fn missing_templates(conn: &Connection) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare(
+            "SELECT DISTINCT template_id FROM reviews
+             WHERE template_id NOT IN (SELECT template_id FROM review_templates)",
+        )?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The acting user as the server knows them (no token is kept here).
+pub fn put_user(tx: &Connection, user: &crate::backend::User) -> Result<()> {
+    tx.execute(
+        "INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, NULL, ?4)
+         ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles",
+        params![
+            user.email,
+            user.name,
+            super::rows::roles_to_text(&user.roles),
+            to_ms(Utc::now())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The mirrored tables a full sync empties and fills again.
+const MIRRORED_TABLES: [&str; 6] = [
+    "agents",
+    "workflows",
+    "reviews",
+    "deployments",
+    "deployment_policies",
+    "audits",
+];
+
+/// Starts a full sync: empties the mirrored tables and sets their indexes
+/// aside (filling then indexing once is several times faster than updating
+/// seven indexes row by row). The index definitions are kept in the file so
+/// a sync cut short restores them on the next open.
+pub fn begin_full_sync(tx: &Connection) -> Result<()> {
+    restore_indexes(tx)?;
+    let tables = MIRRORED_TABLES
+        .iter()
+        .map(|table| format!("'{table}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let indexes: Vec<(String, String)> = tx
+        .prepare(&format!(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({tables})"
+        ))?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let definitions: Vec<&String> = indexes.iter().map(|(_, sql)| sql).collect();
+    tx.execute(
+        "INSERT INTO cache_meta (key, value) VALUES ('indexes_set_aside', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [to_json(&definitions)?],
+    )?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    for table in MIRRORED_TABLES {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    tx.execute("DELETE FROM sync_state", [])?;
+    Ok(())
+}
+
+/// Rebuilds indexes a full sync set aside (none when there are none).
+pub fn restore_indexes(tx: &Connection) -> Result<()> {
+    let saved: Option<String> = tx
+        .query_row(
+            "SELECT value FROM cache_meta WHERE key = 'indexes_set_aside'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(saved) = saved else {
+        return Ok(());
+    };
+    let definitions: Vec<String> = super::rows::from_json("saved index definitions", &saved)?;
+    for sql in definitions {
+        // The definitions came from this file's own schema.
+        tx.execute_batch(&sql.replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))?;
+    }
+    tx.execute("DELETE FROM cache_meta WHERE key = 'indexes_set_aside'", [])?;
+    Ok(())
+}
+
+/// Ends a full sync: indexes back, the cursor at the snapshot's head.
+pub fn finish_full_sync(tx: &Connection, head: i64) -> Result<()> {
+    restore_indexes(tx)?;
+    set_cursor(tx, head)
 }

@@ -40,6 +40,21 @@ pub fn reads_policies(conn: &Connection) -> Result<Vec<Policy>> {
     reads::policies(conn)
 }
 
+/// One workflow, for code holding a connection (the sync loop).
+pub fn reads_workflow(conn: &Connection, workflow_id: &str) -> Result<Workflow> {
+    reads::workflow(conn, workflow_id)
+}
+
+/// One review, for code holding a connection.
+pub fn reads_review(conn: &Connection, review_id: &str) -> Result<EthicsReview> {
+    reads::review(conn, review_id)
+}
+
+/// A user known to the store.
+pub fn reads_user(conn: &Connection, email: &str) -> Result<Option<User>> {
+    reads::user(conn, email)
+}
+
 /// An open store file, shared by every `LocalBackend` on it.
 pub struct LocalStore {
     path: PathBuf,
@@ -286,6 +301,11 @@ impl LocalBackend {
 
     pub fn store(&self) -> &Arc<LocalStore> {
         &self.store
+    }
+
+    /// Whom this backend acts as, if anyone.
+    pub fn acting_user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     fn acting_email(&self) -> Result<String> {

@@ -9,7 +9,19 @@ use crate::domain::policy::default_policies;
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-const MIGRATIONS: &[Migration] = &[create_governance_model, create_sync_tables];
+const MIGRATIONS: &[Migration] = &[
+    create_governance_model,
+    create_sync_tables,
+    create_cache_meta,
+];
+
+/// 3: who and which server an offline cache belongs to (key/value, so the
+/// cache can learn more without another migration).
+fn create_cache_meta(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )
+}
 
 /// 2: what an offline cache of a server keeps besides the mirrored rows
 /// (unused, and empty, in a server's own store).

@@ -5,3 +5,4 @@
 //! loop that act on its decisions are built on top of it (issue 6).
 
 pub mod plan;
+pub mod status;

@@ -1,5 +1,7 @@
 //! Drawing the queue: header, the visible rows, and the preview pane.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,6 +16,10 @@ use crate::text::{humanize_age, sanitize};
 use crate::tui::theme::{Role, Theme};
 
 /// What the queue view needs besides the screen's own state.
+/// Marks an item whose change has not reached the server.
+pub const PENDING_MARK: &str = "⟳ ";
+pub const PENDING_LINE: &str = "⟳ pending sync: saved here, not yet on the server";
+
 pub struct QueueContext<'a> {
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
@@ -21,6 +27,8 @@ pub struct QueueContext<'a> {
     pub spinner: char,
     /// The selected workflow, when loaded.
     pub preview: Option<&'a Workflow>,
+    /// Workflows with a change the server has not confirmed yet.
+    pub unconfirmed: &'a BTreeSet<String>,
 }
 
 /// Where the list and the preview go for a main area of this size.
@@ -195,7 +203,15 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
     let visible = screen.rows.iter().skip(screen.offset).take(height);
     let rows: Vec<Row> = visible
         .map(|item| {
-            let mut cells = vec![Cell::from(sanitize(&item.agent_name).into_owned())];
+            let name = sanitize(&item.agent_name).into_owned();
+            let mut cells = vec![if context.unconfirmed.contains(&item.workflow_id) {
+                Cell::from(Line::from(vec![
+                    Span::styled(PENDING_MARK, theme.style(Role::Info)),
+                    Span::raw(name),
+                ]))
+            } else {
+                Cell::from(name)
+            }];
             if shown.team {
                 cells.push(Cell::from(sanitize(&item.team).into_owned()));
             }
@@ -242,6 +258,11 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
             sanitize(&item.agent_name).into_owned(),
             theme.style(Role::Header),
         ),
+    ];
+    if context.unconfirmed.contains(&item.workflow_id) {
+        lines.push(Line::styled(PENDING_LINE, theme.style(Role::Info)));
+    }
+    lines.extend([
         Line::styled(
             format!(
                 "{} · {} · {}",
@@ -255,7 +276,7 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
             format!("requested by {}", sanitize(&item.requested_by)),
             theme.style(Role::Muted),
         ),
-    ];
+    ]);
     match context
         .preview
         .filter(|workflow| workflow.workflow_id == item.workflow_id)

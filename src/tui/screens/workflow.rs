@@ -93,6 +93,7 @@ impl WorkflowScreen {
         theme: &Theme,
         now: DateTime<Utc>,
         spinner: char,
+        unconfirmed: bool,
     ) {
         let lines = match (&self.detail, &self.error) {
             (_, Some(error)) => vec![
@@ -110,7 +111,7 @@ impl WorkflowScreen {
                 format!("{spinner} Loading {}…", sanitize(&self.workflow_id)),
                 theme.style(Role::Info),
             )],
-            (Some(detail), None) => detail_lines(detail, theme, now),
+            (Some(detail), None) => detail_lines(detail, theme, now, unconfirmed),
         };
         let paragraph = Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -130,7 +131,12 @@ fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+fn detail_lines(
+    detail: &WorkflowDetail,
+    theme: &Theme,
+    now: DateTime<Utc>,
+    unconfirmed: bool,
+) -> Vec<Line<'static>> {
     let workflow = &detail.workflow;
     let mut lines = vec![Line::from(vec![
         Span::styled(
@@ -147,6 +153,12 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
             theme.style(Role::Muted),
         ),
     ])];
+    if unconfirmed {
+        lines.push(Line::styled(
+            crate::tui::screens::queue_view::PENDING_LINE,
+            theme.style(Role::Info),
+        ));
+    }
     lines.push(Line::default());
     lines.push(section("Agent", theme));
     match &detail.agent {
@@ -307,6 +319,12 @@ fn detail_lines(detail: &WorkflowDetail, theme: &Theme, now: DateTime<Utc>) -> V
     }
     lines.push(Line::default());
     lines.push(section("Audit trail", theme));
+    if let Some(why) = &detail.trail_unavailable {
+        lines.push(Line::styled(
+            format!("  {}", sanitize(why)),
+            theme.style(Role::Muted),
+        ));
+    }
     for event in &detail.trail {
         let versions = match (event.entry.before_version, event.entry.after_version) {
             (Some(before), Some(after)) => format!(" v{before}→v{after}"),

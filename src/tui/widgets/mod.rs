@@ -2,6 +2,7 @@
 
 pub mod bars;
 pub mod chrome;
+pub mod conflicts;
 pub mod decide;
 pub mod overlay;
 

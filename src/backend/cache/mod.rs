@@ -1,0 +1,404 @@
+//! The offline cache of a `gavel serve`: a local mirror the console reads
+//! from, and an outbox of the changes made against it.
+//!
+//! `CachedBackend` answers reads from the mirror, so the console opens at
+//! once with the last known state and keeps working while the server is
+//! away. Decisions and review edits are checked by the same domain rules
+//! as on the server, applied to the mirror and queued in the outbox in one
+//! transaction; the `Syncer` sends them, exactly once, when it can. Changes
+//! that only the server can make (requests, audits, assignments) go to it
+//! directly and say so when it is away.
+
+pub mod file;
+pub mod outbox;
+pub mod syncer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use rusqlite::params;
+
+use self::outbox::Change;
+use self::syncer::Syncer;
+use super::http::HttpBackend;
+use super::local::feed::ChangedEntities;
+use super::local::{LocalBackend, LocalStore, mirror, reads_user, writes};
+use super::queue::{QueueFilter, QueuePage, QueueQuery};
+use super::types::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
+    User,
+};
+use super::{BackendError, GovernanceBackend, Result};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+};
+
+pub struct CachedBackend {
+    local: LocalBackend,
+    remote: Arc<HttpBackend>,
+    syncer: Arc<Syncer>,
+    notice: Option<String>,
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| BackendError::Storage(format!("cache task failed: {err}")))?
+}
+
+/// Says that something needs the server when it cannot be reached.
+fn needs_server(what: &str, err: BackendError) -> BackendError {
+    match err {
+        BackendError::Unavailable(why) => BackendError::Unavailable(format!(
+            "{what} needs the server, which cannot be reached now ({why})"
+        )),
+        other => other,
+    }
+}
+
+impl CachedBackend {
+    /// Opens the cache of this server and token in `dir`, creating it (which
+    /// needs the server once) or recovering it when damaged.
+    pub async fn open(
+        remote: HttpBackend,
+        token_fingerprint: String,
+        dir: &Path,
+        full_check: bool,
+    ) -> Result<Self> {
+        let identity = file::Identity {
+            server_url: remote.location(),
+            token_fingerprint,
+        };
+        let remote = Arc::new(remote);
+        let found = {
+            let (dir, identity) = (dir.to_owned(), identity.clone());
+            blocking(move || Ok(file::find(&dir, &identity))).await?
+        };
+        // Offline use needs a cache from an earlier visit; a first visit asks
+        // the server who this token belongs to.
+        let (path, me) = match found {
+            Some(path) => (path, None),
+            None => {
+                let me = remote.me().await.map_err(|err| match err {
+                    BackendError::Unavailable(why) => BackendError::Unavailable(format!(
+                        "there is no offline cache for {} yet, and the server cannot be reached to build one: {why}",
+                        identity.server_url
+                    )),
+                    other => other,
+                })?;
+                (file::path_for(dir, &identity.server_url, &me.email), Some(me))
+            }
+        };
+        let opened = {
+            let path = path.clone();
+            blocking(move || file::open(&path, &identity, full_check, Utc::now())).await?
+        };
+        let store = opened.store;
+        let email = {
+            let store = Arc::clone(&store);
+            blocking(move || {
+                store.write(|tx| {
+                    if let Some(me) = &me {
+                        mirror::put_user(tx, me)?;
+                        tx.execute(
+                            "INSERT INTO cache_meta (key, value) VALUES ('user_email', ?1)
+                             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            params![me.email],
+                        )?;
+                    }
+                    let email: Option<String> = tx
+                        .query_row(
+                            "SELECT value FROM cache_meta WHERE key = 'user_email'",
+                            [],
+                            |row| row.get(0),
+                        )
+                        .ok();
+                    email.ok_or_else(|| {
+                        BackendError::Storage("the offline cache does not say whose it is".into())
+                    })
+                })
+            })
+            .await?
+        };
+        // Checked now, or by the sync loop before its first pass.
+        let syncer = Syncer::new(
+            Arc::clone(&store),
+            Arc::clone(&remote),
+            (!full_check).then_some(path),
+        );
+        syncer.publish().await?;
+        Ok(CachedBackend {
+            local: LocalBackend::new(store, Some(email)),
+            remote,
+            syncer,
+            notice: opened.notice,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<LocalStore> {
+        self.local.store()
+    }
+
+    /// What the user must hear about how the cache opened (a damaged file
+    /// set aside), once.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    async fn actor(&self) -> Result<User> {
+        let store = Arc::clone(self.local.store());
+        let email = self.local_email()?;
+        let cached = blocking(move || store.read(|conn| reads_user(conn, &email))).await?;
+        match cached {
+            Some(user) => Ok(user),
+            None => {
+                let me = self.remote.me().await?;
+                let store = Arc::clone(self.local.store());
+                let user = me.clone();
+                blocking(move || store.write(|tx| mirror::put_user(tx, &user))).await?;
+                Ok(me)
+            }
+        }
+    }
+
+    fn local_email(&self) -> Result<String> {
+        self.local
+            .acting_user()
+            .map(str::to_owned)
+            .ok_or_else(|| BackendError::Storage("the offline cache has no user".into()))
+    }
+
+    /// Applies a change to the cache and queues it for the server in one
+    /// transaction: when this returns, the change is saved.
+    async fn queue_change<T: Send + 'static>(
+        &self,
+        apply: impl FnOnce(&rusqlite::Transaction<'_>, &User) -> Result<(T, Change, Option<i64>)>
+        + Send
+        + 'static,
+        key: String,
+    ) -> Result<T> {
+        let user = self.actor().await?;
+        let store = Arc::clone(self.local.store());
+        let value = blocking(move || {
+            store.write(|tx| {
+                let (value, change, base_version) = apply(tx, &user)?;
+                outbox::add(tx, &change, &key, base_version, Utc::now())?;
+                Ok(value)
+            })
+        })
+        .await?;
+        self.syncer.publish().await?;
+        self.syncer.wake();
+        Ok(value)
+    }
+
+    /// Rows the server answered a direct change with go into the cache.
+    async fn keep(&self, rows: ChangedEntities) -> Result<()> {
+        let store = Arc::clone(self.local.store());
+        blocking(move || store.write(|tx| mirror::upsert(tx, &rows))).await?;
+        self.syncer.wake();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GovernanceBackend for CachedBackend {
+    fn location(&self) -> String {
+        self.remote.location()
+    }
+
+    fn syncer(&self) -> Option<Arc<Syncer>> {
+        Some(Arc::clone(&self.syncer))
+    }
+
+    async fn me(&self) -> Result<User> {
+        self.actor().await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        self.local.queue(query).await
+    }
+
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        self.local.queue_count(filter).await
+    }
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        self.local.workflow(workflow_id).await
+    }
+
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let queued = decision.clone();
+        self.queue_change(
+            move |tx, user| {
+                let workflow = writes::decide(tx, user, &queued, Utc::now())?;
+                let version = Some(queued.expected_version);
+                Ok((workflow, Change::Decision(queued), version))
+            },
+            decision.idempotency_key.clone(),
+        )
+        .await
+    }
+
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        self.local.my_reviews(status).await
+    }
+
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        self.local.review(review_id).await
+    }
+
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        self.local.review_for_workflow(workflow_id).await
+    }
+
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let review = self
+            .remote
+            .assign_review(workflow_id, reviewer)
+            .await
+            .map_err(|err| needs_server("assigning a review", err))?;
+        self.keep(ChangedEntities {
+            reviews: vec![review.clone()],
+            ..ChangedEntities::default()
+        })
+        .await?;
+        Ok(review)
+    }
+
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        let (id, answers, form_state) =
+            (review_id.to_owned(), answers.clone(), form_state.cloned());
+        self.queue_change(
+            move |tx, user| {
+                let before = super::local::reads_review(tx, &id)?.version;
+                let review = writes::save_review(
+                    tx,
+                    user,
+                    &id,
+                    &answers,
+                    form_state.as_ref(),
+                    false,
+                    Utc::now(),
+                )?;
+                let change = Change::ReviewDraft {
+                    review_id: id,
+                    answers,
+                    form_state,
+                };
+                Ok((review, change, Some(before)))
+            },
+            Decision::new_key(),
+        )
+        .await
+    }
+
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let (id, answers) = (review_id.to_owned(), answers.clone());
+        self.queue_change(
+            move |tx, user| {
+                let before = super::local::reads_review(tx, &id)?.version;
+                let review =
+                    writes::save_review(tx, user, &id, &answers, None, true, Utc::now())?;
+                let change = Change::ReviewSubmit {
+                    review_id: id,
+                    answers,
+                };
+                Ok((review, change, Some(before)))
+            },
+            Decision::new_key(),
+        )
+        .await
+    }
+
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        self.local.review_template(template_id).await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        self.local.agent(agent_id).await
+    }
+
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        self.local.search_agents(text, limit).await
+    }
+
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        self.local.audits(agent_id).await
+    }
+
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        let audit = self
+            .remote
+            .record_audit(submission)
+            .await
+            .map_err(|err| needs_server("recording an audit", err))?;
+        self.keep(ChangedEntities {
+            audits: vec![audit.clone()],
+            ..ChangedEntities::default()
+        })
+        .await?;
+        Ok(audit)
+    }
+
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        self.local.check_deployment(manifest).await
+    }
+
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        let request = self
+            .remote
+            .request_deployment(manifest)
+            .await
+            .map_err(|err| needs_server("requesting a deployment", err))?;
+        // Its workflows arrive with the next pull.
+        self.syncer.wake();
+        Ok(request)
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        self.local.deployment(deployment_id).await
+    }
+
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        self.local.deployments(query).await
+    }
+
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.local.dashboard().await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.local.policies().await
+    }
+
+    async fn policy_reach(&self) -> Result<Vec<NamedCount>> {
+        self.local.policy_reach().await
+    }
+
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        // The trail is the server's record; the cache does not copy it.
+        self.remote
+            .trail(entity_type, entity_id)
+            .await
+            .map_err(|err| needs_server("reading the audit trail", err))
+    }
+
+    async fn verify_trail(&self) -> Result<super::local::trail::VerifyReport> {
+        self.remote
+            .verify_trail()
+            .await
+            .map_err(|err| needs_server("verifying the audit trail", err))
+    }
+}
