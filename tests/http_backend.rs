@@ -5,78 +5,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
+
+use common::server::Server;
 
 use gavel::backend::http::{HttpBackend, Token};
 use gavel::backend::local::LocalStore;
 use gavel::backend::{BackendError, Decision, GovernanceBackend};
 use gavel::domain::workflow::DecisionError;
 use gavel::domain::{Role, Verdict};
-
-/// A `gavel serve` child process on a free loopback port.
-struct Server {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
-            .arg("--db")
-            .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start gavel serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the listening line");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("an address")
-            .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&stderr);
-        let mut pipe = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut log) = sink.lock() {
-                    log.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                }
-            }
-        });
-        Server { child, url, stderr }
-    }
-
-    fn log(&self) -> String {
-        self.stderr
-            .lock()
-            .map(|log| log.clone())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct HttpFixture {
     store: Arc<LocalStore>,

@@ -675,7 +675,7 @@ mod tests {
     fn the_longest_string_is_found_through_escapes() {
         assert_eq!(longest_json_string(br#"{"a":"xyz","bb":1}"#), 3);
         assert_eq!(longest_json_string(br#"["a\"b\\", "c"]"#), 6);
-        assert_eq!(longest_json_string(br#"{"unterminated": "abcdefgh"#), 8);
+        assert_eq!(longest_json_string(br#"{"k": "abcdefghij"#), 10);
         assert_eq!(longest_json_string(b"[1, 2]"), 0);
         let huge = format!("{{\"x\":\"{}\"}}", "y".repeat(MAX_FEED_STRING + 1));
         assert!(check_feed_strings(huge.as_bytes()).is_err());

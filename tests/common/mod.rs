@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod harness;
+pub mod server;
 
 use gavel::domain::{Category, DataClassification, Manifest, RiskTier};
 

@@ -100,31 +100,45 @@ impl CachedBackend {
             blocking(move || file::open(&path, &identity, full_check, Utc::now())).await?
         };
         let store = opened.store;
-        let email = {
+        let known = {
             let store = Arc::clone(&store);
             blocking(move || {
-                store.write(|tx| {
-                    if let Some(me) = &me {
-                        mirror::put_user(tx, me)?;
+                store.read(|conn| {
+                    Ok(conn
+                        .query_row(
+                            "SELECT value FROM cache_meta WHERE key = 'user_email'",
+                            [],
+                            |row| row.get::<_, String>(0),
+                        )
+                        .ok())
+                })
+            })
+            .await?
+        };
+        // A new (or rebuilt) cache learns whose it is from the server.
+        let email = match (known, me) {
+            (Some(email), None) => email,
+            (_, me) => {
+                let me = match me {
+                    Some(me) => me,
+                    None => remote.me().await.map_err(|err| needs_server("building the offline cache", err))?,
+                };
+                let store = Arc::clone(&store);
+                let email = me.email.clone();
+                blocking(move || {
+                    store.write(|tx| {
+                        mirror::put_user(tx, &me)?;
                         tx.execute(
                             "INSERT INTO cache_meta (key, value) VALUES ('user_email', ?1)
                              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                             params![me.email],
                         )?;
-                    }
-                    let email: Option<String> = tx
-                        .query_row(
-                            "SELECT value FROM cache_meta WHERE key = 'user_email'",
-                            [],
-                            |row| row.get(0),
-                        )
-                        .ok();
-                    email.ok_or_else(|| {
-                        BackendError::Storage("the offline cache does not say whose it is".into())
+                        Ok(())
                     })
                 })
-            })
-            .await?
+                .await?;
+                email
+            }
         };
         // Checked now, or by the sync loop before its first pass.
         let syncer = Syncer::new(

@@ -58,8 +58,10 @@ pub fn reads_user(conn: &Connection, email: &str) -> Result<Option<User>> {
 /// An open store file, shared by every `LocalBackend` on it.
 pub struct LocalStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    // Fields drop in order: the readers close first, so the writer, closing
+    // last, checkpoints the WAL into the file and removes it.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
 }
 

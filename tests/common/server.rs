@@ -1,0 +1,109 @@
+//! A real `gavel serve` child process on a loopback port.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    db: PathBuf,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// On a free port.
+    pub fn start(db: &Path) -> Server {
+        Server::start_on(db, "127.0.0.1:0")
+    }
+
+    /// On `listen` (a restart reuses the port its clients know).
+    pub fn start_on(db: &Path, listen: &str) -> Server {
+        Server::try_start_on(db, listen).expect("gavel serve did not start listening")
+    }
+
+    fn try_start_on(db: &Path, listen: &str) -> Option<Server> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", listen])
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gavel serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        if !url.starts_with("http://127.0.0.1:") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let mut pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            }
+        });
+        Some(Server {
+            child,
+            url,
+            db: db.to_owned(),
+            stderr,
+        })
+    }
+
+    /// "127.0.0.1:PORT".
+    pub fn address(&self) -> String {
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Stops the server (as a crash or an outage would).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same address and store.
+    pub fn restart(&mut self) {
+        self.stop();
+        let address = self.address();
+        // The port was just released; binding it again may take a moment.
+        for _ in 0..50 {
+            if let Some(server) = Server::try_start_on(&self.db, &address) {
+                *self = server;
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("gavel serve did not start again on {address}");
+    }
+
+    pub fn log(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|log| log.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

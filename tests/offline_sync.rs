@@ -1,0 +1,708 @@
+//! The offline cache and its sync against a real `gavel serve` on loopback:
+//! a server that goes away and comes back, a client killed mid-replay, a
+//! lost answer, two consoles deciding the same step, damaged cache files,
+//! and malformed change pages.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::server::Server;
+use gavel::backend::cache::CachedBackend;
+use gavel::backend::http::{HttpBackend, Token};
+use gavel::backend::local::{LocalBackend, LocalStore};
+use gavel::backend::sync::plan::EntryState;
+use gavel::backend::{
+    BackendError, Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort,
+};
+use gavel::domain::{Role, Verdict, Workflow};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const LEAD2: &str = "lead2@example.com";
+
+/// A served store with users and workflows waiting on a technical lead.
+struct Org {
+    store: Arc<LocalStore>,
+    server: Server,
+    tokens: std::collections::HashMap<String, String>,
+    dir: tempfile::TempDir,
+}
+
+impl Org {
+    async fn new(workflows: usize) -> Org {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("served.db");
+        let store = LocalStore::open(&db).expect("store");
+        let mut tokens = std::collections::HashMap::new();
+        for (email, roles) in [
+            (common::REQUESTER, vec![]),
+            (common::LEAD, vec![Role::TechnicalLead]),
+            (LEAD2, vec![Role::TechnicalLead]),
+            (common::STEWARD, vec![Role::DataSteward]),
+        ] {
+            let token = store.add_user(email, email, &roles).expect("user");
+            tokens.insert(email.to_owned(), token);
+        }
+        let requester = LocalBackend::new(Arc::clone(&store), Some(common::REQUESTER.into()));
+        for n in 0..workflows {
+            requester
+                .request_deployment(&common::confidential(&format!("agent-{n:04}")))
+                .await
+                .expect("request");
+        }
+        let server = Server::start(&db);
+        Org {
+            store,
+            server,
+            tokens,
+            dir,
+        }
+    }
+
+    fn token(&self, email: &str) -> &str {
+        &self.tokens[email]
+    }
+
+    fn cache_dir(&self, email: &str) -> PathBuf {
+        self.dir.path().join(format!("cache-{email}"))
+    }
+
+    /// The console's backend for `email`, over `url` (the server or a proxy).
+    async fn console_at(&self, email: &str, url: &str) -> CachedBackend {
+        let token = Token::new(self.token(email).to_owned());
+        let fingerprint = token.fingerprint();
+        let remote = HttpBackend::new(url, token).expect("client");
+        CachedBackend::open(remote, fingerprint, &self.cache_dir(email), true)
+            .await
+            .expect("open the cache")
+    }
+
+    async fn console(&self, email: &str) -> CachedBackend {
+        let url = self.server.url.clone();
+        self.console_at(email, &url).await
+    }
+
+    /// `gavel sync` as its own process.
+    fn sync_command(&self, email: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+        command
+            .args(["--url", &self.server.url, "--cache-dir"])
+            .arg(self.cache_dir(email))
+            .arg("sync")
+            .args(args)
+            .env("GAVEL_TOKEN", self.token(email))
+            .env("GAVEL_CONFIG", self.dir.path().join("no-config.toml"))
+            .env_remove("GAVEL_URL");
+        command
+    }
+
+    /// The server's trail: (seq, action, entity, idempotency key) of decisions.
+    fn decisions(&self) -> Vec<(i64, String, String, String)> {
+        self.store
+            .read(|conn| {
+                let mut statement = conn.prepare(
+                    "SELECT seq, action, entity_id, COALESCE(json_extract(details, '$.idempotency_key'), '')
+                     FROM trail WHERE action IN ('step_approved', 'step_rejected') ORDER BY seq",
+                )?;
+                let rows = statement
+                    .query_map([], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .expect("read the trail")
+    }
+}
+
+/// The config the sync command reads must exist when named.
+fn write_empty_config(org: &Org) {
+    std::fs::write(org.dir.path().join("no-config.toml"), "").expect("config");
+}
+
+async fn waiting(backend: &dyn GovernanceBackend, count: u32) -> Vec<Workflow> {
+    let query = QueueQuery::first(
+        QueueFilter::for_roles(&[Role::TechnicalLead]),
+        QueueSort::Age,
+        count,
+    );
+    let page = backend.queue(&query).await.expect("queue");
+    let mut workflows = Vec::new();
+    for item in page.items {
+        workflows.push(backend.workflow(&item.workflow_id).await.expect("workflow"));
+    }
+    workflows
+}
+
+fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) -> Decision {
+    Decision {
+        workflow_id: workflow.workflow_id.clone(),
+        step_id: 1,
+        verdict,
+        comment: comment.map(str::to_owned),
+        expected_version: workflow.version,
+        idempotency_key: Decision::new_key(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
+    let mut org = Org::new(5).await;
+    write_empty_config(&org);
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("a sync loop");
+    let first = syncer.pass().await.expect("first sync");
+    assert!(first.full_sync_rows.is_some_and(|rows| rows > 0));
+    let workflows = waiting(&console, 3).await;
+    assert_eq!(workflows.len(), 3);
+
+    org.server.stop();
+    let mut keys = Vec::new();
+    for workflow in &workflows {
+        let decision = decision(workflow, Verdict::Approve, None);
+        keys.push(decision.idempotency_key.clone());
+        // Saved: the cache moved on at once.
+        let saved = console.decide(&decision).await.expect("saved offline");
+        assert_eq!(saved.version, workflow.version + 1);
+    }
+    let offline = syncer.pass().await;
+    assert!(
+        matches!(offline, Err(BackendError::Unavailable(_))),
+        "{offline:?}"
+    );
+    let status = syncer.status();
+    assert_eq!(status.online, Some(false));
+    assert!(status.offline_since.is_some());
+    assert_eq!(status.waiting(), 3);
+    assert!(status.describe(chrono::Utc::now()).contains("3 pending sync"));
+    for workflow in &workflows {
+        assert!(status.unconfirmed().contains(&workflow.workflow_id));
+    }
+    drop(console);
+
+    org.server.restart();
+    // Another process replays the outbox.
+    let output = org
+        .sync_command(common::LEAD, &[])
+        .output()
+        .expect("gavel sync");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decisions = org.decisions();
+    let replayed: Vec<&String> = decisions.iter().map(|(_, _, _, key)| key).collect();
+    assert_eq!(replayed, keys.iter().collect::<Vec<_>>(), "once each, in order");
+    let ids: Vec<&String> = decisions.iter().map(|(_, _, id, _)| id).collect();
+    let expected: Vec<&String> = workflows.iter().map(|w| &w.workflow_id).collect();
+    assert_eq!(ids, expected);
+
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("a sync loop");
+    syncer.pass().await.expect("sync");
+    assert!(syncer.status().items.is_empty());
+    // The cache holds the server's rows now.
+    for workflow in &workflows {
+        let cached = console.workflow(&workflow.workflow_id).await.expect("cached");
+        let served = org
+            .store
+            .read({
+                let id = workflow.workflow_id.clone();
+                move |conn| gavel::backend::local::reads_workflow(conn, &id)
+            })
+            .expect("served");
+        assert_eq!(cached, served);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_client_mid_replay_loses_nothing_and_repeats_nothing() {
+    const RUNS: usize = 50;
+    const PER_RUN: usize = 3;
+    let org = Org::new(RUNS * PER_RUN).await;
+    write_empty_config(&org);
+    {
+        let console = org.console(common::LEAD).await;
+        console.syncer().expect("sync").pass().await.expect("first sync");
+    }
+    let mut acknowledged = Vec::new();
+    let mut killed = 0;
+    // Kills that fell inside the replay: some of what waited was on the
+    // server, some not yet.
+    let mut mid_replay = 0;
+    let mut jitter = rand_jitter(7);
+    let mut replay_ms = 0;
+    for round in 0..RUNS {
+        {
+            // Each round: three decisions saved (acknowledged) in the cache...
+            let console = org.console(common::LEAD).await;
+            let round = waiting(&console, PER_RUN as u32).await;
+            assert_eq!(round.len(), PER_RUN, "three more to decide");
+            for workflow in round {
+                let decision = decision(&workflow, Verdict::Approve, None);
+                console.decide(&decision).await.expect("saved");
+                acknowledged.push(decision.idempotency_key);
+            }
+        }
+        let before = org.decisions().len();
+        let mut child = org
+            .sync_command(common::LEAD, &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gavel sync");
+        if round == 0 {
+            // The first replay runs to the end: how long one takes here.
+            let started = std::time::Instant::now();
+            assert!(child.wait().expect("wait").success());
+            replay_ms = started.elapsed().as_millis() as u64;
+            continue;
+        }
+        // ...then a replay killed at a random point of its run.
+        std::thread::sleep(Duration::from_millis(jitter() % (replay_ms + 1)));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().expect("wait");
+        if status.code().is_none() {
+            killed += 1;
+            let applied = org.decisions().len() - before;
+            let outstanding = acknowledged.len() - before;
+            if applied > 0 && applied < outstanding {
+                mid_replay += 1;
+            }
+        }
+    }
+    eprintln!("{killed} of {RUNS} replays killed, {mid_replay} mid-replay (a replay takes {replay_ms} ms)");
+    assert!(killed > 0, "no run was cut short: the test did not test");
+    assert!(mid_replay > 0, "no kill landed inside a replay");
+    let output = org
+        .sync_command(common::LEAD, &[])
+        .output()
+        .expect("final sync");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decisions = org.decisions();
+    let mut on_server: Vec<String> = decisions.into_iter().map(|(_, _, _, key)| key).collect();
+    let count = on_server.len();
+    on_server.sort();
+    on_server.dedup();
+    assert_eq!(on_server.len(), count, "a decision was applied twice");
+    acknowledged.sort();
+    assert_eq!(acknowledged.len(), RUNS * PER_RUN);
+    assert_eq!(on_server, acknowledged, "every saved decision, exactly once");
+}
+
+/// A small deterministic jitter source (the kill points vary, reproducibly).
+fn rand_jitter(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
+/// What the test proxy does to the traffic it carries.
+#[derive(Clone)]
+enum ProxyMode {
+    /// Forward the first decision to the server, then drop its answer.
+    DropFirstDecisionAnswer,
+    /// Answer `GET /v1/changes` with this body instead of the server.
+    ChangesBody(Arc<Vec<u8>>),
+}
+
+/// A loopback HTTP/1.1 proxy in front of the server.
+struct Proxy {
+    url: String,
+    dropped: Arc<AtomicUsize>,
+}
+
+async fn proxy(server: &str, mode: ProxyMode) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&dropped);
+    let upstream = server
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (upstream, mode, counter) = (upstream.clone(), mode.clone(), Arc::clone(&counter));
+            tokio::spawn(async move {
+                let _ = carry(client, &upstream, mode, counter).await;
+            });
+        }
+    });
+    Proxy { url, dropped }
+}
+
+/// One client connection: requests are read whole (they are small), so each
+/// can be forwarded, answered here, or have its answer dropped.
+async fn carry(
+    mut client: TcpStream,
+    upstream: &str,
+    mode: ProxyMode,
+    dropped: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let mut server = TcpStream::connect(upstream).await?;
+    let mut request = vec![0u8; 64 * 1024];
+    let mut answer = vec![0u8; 256 * 1024];
+    loop {
+        let n = client.read(&mut request).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        let head = String::from_utf8_lossy(&request[..n]).to_string();
+        if let ProxyMode::ChangesBody(body) = &mode
+            && head.starts_with("GET /v1/changes")
+        {
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            client.write_all(reply.as_bytes()).await?;
+            client.write_all(body).await?;
+            continue;
+        }
+        server.write_all(&request[..n]).await?;
+        let is_decision = head.starts_with("POST ") && head.contains("/decision");
+        if is_decision
+            && matches!(mode, ProxyMode::DropFirstDecisionAnswer)
+            && dropped
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            // The server commits and answers; the answer never arrives.
+            let _ = server.read(&mut answer).await?;
+            return Ok(());
+        }
+        // Forward the answer: read until it is complete by its length.
+        let mut got = Vec::new();
+        loop {
+            let n = server.read(&mut answer).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            got.extend_from_slice(&answer[..n]);
+            if response_complete(&got) {
+                break;
+            }
+        }
+        client.write_all(&got).await?;
+    }
+}
+
+fn response_complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok());
+    match length {
+        Some(length) => bytes.len() >= end + 4 + length,
+        // Chunked answers end with an empty chunk.
+        None => bytes.ends_with(b"0\r\n\r\n"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_retried_with_the_same_key_and_clears() {
+    let org = Org::new(2).await;
+    let proxy = proxy(&org.server.url, ProxyMode::DropFirstDecisionAnswer).await;
+    let console = org.console_at(common::LEAD, &proxy.url).await;
+    let syncer = console.syncer().expect("sync");
+    syncer.pass().await.expect("first sync");
+    let workflow = waiting(&console, 1).await.remove(0);
+    let decision = decision(&workflow, Verdict::Approve, Some("fine"));
+    console.decide(&decision).await.expect("saved");
+    for _ in 0..3 {
+        syncer.make_due().await.expect("due");
+        let _ = syncer.pass().await;
+        if syncer.status().items.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(proxy.dropped.load(Ordering::SeqCst), 1, "an answer was dropped");
+    assert!(syncer.status().items.is_empty(), "{:?}", syncer.status());
+    let decisions = org.decisions();
+    assert_eq!(decisions.len(), 1, "applied once: {decisions:?}");
+    assert_eq!(decisions[0].3, decision.idempotency_key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_offline_consoles_deciding_one_step_one_wins_one_sees_both() {
+    let mut org = Org::new(1).await;
+    write_empty_config(&org);
+    let first = org.console(common::LEAD).await;
+    let second = org.console(LEAD2).await;
+    first.syncer().expect("sync").pass().await.expect("sync");
+    second.syncer().expect("sync").pass().await.expect("sync");
+    let workflow = waiting(&first, 1).await.remove(0);
+
+    org.server.stop();
+    first
+        .decide(&decision(&workflow, Verdict::Approve, Some("looks right")))
+        .await
+        .expect("saved");
+    second
+        .decide(&decision(&workflow, Verdict::Reject, Some("needs a DPIA")))
+        .await
+        .expect("saved");
+    org.server.restart();
+
+    first.syncer().expect("sync").pass().await.expect("first wins");
+    let loser = second.syncer().expect("sync");
+    let report = loser.pass().await.expect("the pass itself succeeds");
+    assert_eq!(report.conflicts, 1);
+    let status = loser.status();
+    assert_eq!(status.items.len(), 1);
+    let item = &status.items[0];
+    assert_eq!(item.state, EntryState::Conflict);
+    assert!(item.change.contains("reject"), "{}", item.change);
+    assert!(item.change.contains("needs a DPIA"), "{}", item.change);
+    let server_now = item.server_now.as_deref().unwrap_or_default();
+    assert!(
+        server_now.contains("approved by lead@example.com") && server_now.contains("looks right"),
+        "{server_now}"
+    );
+    assert!(status.describe(chrono::Utc::now()).contains("1 conflict"));
+    // The loser's cache shows the server's state, not the lost decision.
+    let cached = second.workflow(&workflow.workflow_id).await.expect("cached");
+    assert_eq!(cached.steps[0].approver_email.as_deref(), Some(common::LEAD));
+    drop((first, second));
+
+    // The same, as a script sees it: exit 5 and both sides in the JSON.
+    let output = org
+        .sync_command(LEAD2, &["--status", "--json"])
+        .output()
+        .expect("status");
+    assert_eq!(output.status.code(), Some(5));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(json["items"][0]["state"], "conflict");
+    assert!(json["items"][0]["server_now"].as_str().unwrap_or_default().contains("approved"));
+    let id = json["items"][0]["id"].as_i64().expect("id").to_string();
+    // Nothing goes silently: discarding is the user's act.
+    let output = org
+        .sync_command(LEAD2, &["--discard", &id])
+        .output()
+        .expect("discard");
+    assert!(output.status.success());
+    let output = org.sync_command(LEAD2, &[]).output().expect("sync");
+    assert_eq!(output.status.code(), Some(0));
+    let decisions = org.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].1, "step_approved");
+}
+
+fn cache_file(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("cache dir")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .find(|path| path.extension().is_some_and(|ext| ext == "db"))
+        .expect("a cache file")
+}
+
+/// Saves one decision offline and leaves the cache file checkpointed.
+async fn cache_with_a_pending_decision(org: &mut Org) -> (PathBuf, String) {
+    let console = org.console(common::LEAD).await;
+    console.syncer().expect("sync").pass().await.expect("sync");
+    let workflow = waiting(&console, 1).await.remove(0);
+    org.server.stop();
+    let decision = decision(&workflow, Verdict::Approve, None);
+    console.decide(&decision).await.expect("saved");
+    console
+        .store()
+        .with_writer(|conn| {
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+            Ok(())
+        })
+        .expect("checkpoint");
+    drop(console);
+    org.server.restart();
+    (cache_file(&org.cache_dir(common::LEAD)), decision.idempotency_key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_cache_is_set_aside_its_outbox_kept_and_rebuilt() {
+    let mut org = Org::new(3).await;
+    write_empty_config(&org);
+    let (path, key) = cache_with_a_pending_decision(&mut org).await;
+    // Damage one page of a workflow index: the outbox stays readable.
+    let (page, page_size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let page = conn
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'workflows_team'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("index page");
+        let size = conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .expect("page size");
+        (page, size)
+    };
+    let mut bytes = std::fs::read(&path).expect("read");
+    let start = ((page - 1) * page_size) as usize;
+    bytes[start..start + page_size as usize].fill(0x5a);
+    std::fs::write(&path, &bytes).expect("damage");
+
+    let output = org.sync_command(common::LEAD, &[]).output().expect("sync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("was damaged") && stderr.contains("moved to"), "{stderr}");
+    assert!(stderr.contains("1 unsent change(s) were saved to"), "{stderr}");
+    let dir = org.cache_dir(common::LEAD);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|name| name.contains(".damaged-")), "{names:?}");
+    let export = names
+        .iter()
+        .find(|name| name.contains(".outbox-") && name.ends_with(".json"))
+        .expect("the outbox export");
+    let exported = std::fs::read_to_string(dir.join(export)).expect("export");
+    assert!(exported.contains(&key));
+    // The carried-over decision reached the server, once.
+    let decisions = org.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].3, key);
+    // And the new cache works.
+    let console = org.console(common::LEAD).await;
+    assert_eq!(waiting(&console, 10).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_or_truncated_cache_is_rebuilt_with_a_clear_message() {
+    let mut org = Org::new(2).await;
+    write_empty_config(&org);
+    let (path, _) = cache_with_a_pending_decision(&mut org).await;
+    // Truncated: half the file is gone.
+    let length = std::fs::metadata(&path).expect("meta").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_len(length / 2))
+        .expect("truncate");
+    let output = org.sync_command(common::LEAD, &[]).output().expect("sync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("was damaged"), "{stderr}");
+
+    // Garbage: not a database at all.
+    let path = cache_file(&org.cache_dir(common::LEAD));
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::write(&path, vec![0xa7u8; 8192]).expect("garbage");
+    let output = org.sync_command(common::LEAD, &[]).output().expect("sync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("was damaged"), "{stderr}");
+    let console = org.console(common::LEAD).await;
+    assert!(!waiting(&console, 10).await.is_empty());
+    // Nothing was deleted: both damaged files are kept beside the new one.
+    let damaged = std::fs::read_dir(org.cache_dir(common::LEAD))
+        .expect("dir")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.contains(".damaged-") && !name.ends_with("-wal") && !name.ends_with("-shm")
+        })
+        .count();
+    assert!(damaged >= 1, "the damaged files are kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_change_pages_leave_the_cursor_and_say_why() {
+    let org = Org::new(2).await;
+    // First sync straight from the server, then every later page through a
+    // proxy that answers the feed with a broken page.
+    let cursor_before = {
+        let console = org.console(common::LEAD).await;
+        console.syncer().expect("sync").pass().await.expect("sync");
+        console.store().sync_cursor().expect("cursor")
+    };
+    assert!(cursor_before > 0);
+    let valid_change = |seq: i64| {
+        format!(
+            r#"{{"seq":{seq},"at":"2026-01-01T00:00:00Z","entity_type":"workflow","entity_id":"wf-0000001","action":"step_approved"}}"#
+        )
+    };
+    let empty = r#"{"workflows":[],"reviews":[],"deployments":[],"audits":[],"agents":[]}"#;
+    let bodies: Vec<(&str, String)> = vec![
+        ("truncated JSON", r#"{"changes":[{"seq":"#.to_owned()),
+        (
+            "wrong types",
+            format!(r#"{{"changes":"none","entities":{empty},"next":"x","head":1}}"#),
+        ),
+        (
+            "a cursor that goes backwards",
+            format!(
+                r#"{{"changes":[],"entities":{empty},"next":{},"head":{}}}"#,
+                cursor_before - 1,
+                cursor_before
+            ),
+        ),
+        (
+            "a change at or before the cursor",
+            format!(
+                r#"{{"changes":[{}],"entities":{empty},"next":{},"head":{}}}"#,
+                valid_change(cursor_before),
+                cursor_before + 1,
+                cursor_before + 1
+            ),
+        ),
+        (
+            "a 10 MB string",
+            format!(
+                r#"{{"changes":[],"entities":{empty},"next":{cursor_before},"head":{cursor_before},"note":"{}"}}"#,
+                "x".repeat(10 << 20)
+            ),
+        ),
+    ];
+    for (what, body) in bodies {
+        let proxy = proxy(
+            &org.server.url,
+            ProxyMode::ChangesBody(Arc::new(body.into_bytes())),
+        )
+        .await;
+        // The cache is per URL: copy the synced one under the proxy's URL by
+        // syncing it first through the server, then swap the feed.
+        let console = org.console_at(common::LEAD, &proxy.url).await;
+        let syncer = console.syncer().expect("sync");
+        // A first visit through this URL builds the cache from snapshots
+        // (not proxied), then follows the (broken) feed.
+        let result = syncer.pass().await;
+        assert!(result.is_err(), "{what}: {result:?}");
+        assert!(
+            !matches!(result, Err(BackendError::Unavailable(_))),
+            "{what}: a broken page is not an outage: {result:?}"
+        );
+        let cursor = console.store().sync_cursor().expect("cursor");
+        let result = syncer.pass().await;
+        assert!(result.is_err(), "{what}: still refused");
+        assert_eq!(
+            console.store().sync_cursor().expect("cursor"),
+            cursor,
+            "{what}: the cursor stayed"
+        );
+        let problem = syncer.status().problem.unwrap_or_default();
+        assert!(problem.starts_with("sync failed"), "{what}: {problem}");
+    }
+}
