@@ -2,6 +2,8 @@
 //! store, approve an item with the keyboard, quit, and check that the
 //! decision was stored and the terminal given back.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -340,4 +342,104 @@ fn fill_and_submit_a_review_then_approve_the_ethics_step() {
         markdown.contains("> Reviewed end to end; risks are documented."),
         "{markdown}"
     );
+}
+
+/// The text after `prefix` up to the next space or punctuation.
+fn word_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let start = text.find(prefix)? + prefix.len();
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[test]
+fn the_console_keeps_deciding_while_the_server_is_down() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("served.db");
+    seed(&db);
+    let added = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "users",
+            "add",
+            DEMO_USER,
+            "--roles",
+            "technical_lead,data_steward,ethics_reviewer,compliance_officer",
+        ])
+        .output()
+        .expect("users add");
+    let token = String::from_utf8_lossy(&added.stdout)
+        .split_whitespace()
+        .find(|word| word.starts_with("gvl_"))
+        .expect("a token")
+        .to_owned();
+    let mut server = common::server::Server::start(&db);
+    let script = format!(
+        "GAVEL_TOKEN={token} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        gavel().display(),
+        server.url,
+        dir.path().join("cache").display()
+    );
+    let tmux = Tmux::start(&script, 230, 40);
+    tmux.wait_for("synced");
+    tmux.wait_for("wf-");
+
+    server.stop();
+    let mut decided: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        tmux.send(&["a"]);
+        tmux.wait_for("You decide step");
+        tmux.send(&["C-s"]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let id = loop {
+            let screen = tmux.screen();
+            if let Some(id) = screen
+                .find("Approved step ")
+                .and_then(|at| word_after(&screen[at..], " of "))
+                .filter(|id| !decided.iter().any(|seen| seen == id))
+            {
+                break id.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no new approval:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(tmux.screen().contains("Saved; pending sync."));
+        decided.push(id);
+    }
+    // The sync loop has found the server gone; the status line says so.
+    tmux.wait_for("offline since");
+    tmux.wait_for("3 pending sync");
+
+    server.restart();
+    // The loop probes every 5 seconds while offline; `S` asks now.
+    tmux.send(&["S"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let screen = tmux.screen();
+        if screen.contains("synced") && !screen.contains("pending sync ·") && !screen.contains("3 pending") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never synced:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+
+    // On the server: each decision exactly once, in the order made.
+    let store = gavel::backend::local::LocalStore::open(&db).expect("served store");
+    let applied: Vec<String> = store
+        .read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT entity_id FROM trail WHERE action = 'step_approved' AND actor = ?1 ORDER BY seq",
+            )?;
+            let rows = statement
+                .query_map([DEMO_USER], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+        .expect("trail");
+    assert_eq!(applied, decided);
 }

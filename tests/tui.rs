@@ -444,3 +444,96 @@ fn the_readme_documents_every_default_key() {
         }
     }
 }
+
+/// A sync report with one change waiting and one the server refused.
+fn sync_status(pending: &str, conflict: &str) -> gavel::backend::sync::status::SyncStatus {
+    use gavel::backend::sync::plan::EntryState;
+    use gavel::backend::sync::status::{PendingItem, SyncStatus};
+    let at = common::harness::anchor();
+    SyncStatus {
+        online: Some(false),
+        offline_since: Some(at - chrono::Duration::minutes(20)),
+        last_synced_at: Some(at - chrono::Duration::minutes(25)),
+        items: vec![
+            PendingItem {
+                id: 7,
+                entity: format!("workflow {pending}"),
+                state: EntryState::Pending,
+                change: format!("approve step 1 of {pending}"),
+                made_at: at,
+                attempts: 1,
+                server_answer: None,
+                server_now: None,
+            },
+            PendingItem {
+                id: 9,
+                entity: format!("workflow {conflict}"),
+                state: EntryState::Conflict,
+                change: format!("reject step 1 of {conflict}: \"needs a DPIA\""),
+                made_at: at,
+                attempts: 1,
+                server_answer: Some("the workflow changed since you loaded it".into()),
+                server_now: Some(
+                    "step 1 approved by sam@northwind.example: \"fine\" (workflow in_progress, version 2)"
+                        .into(),
+                ),
+            },
+        ],
+        generation: 1,
+        ..SyncStatus::default()
+    }
+}
+
+#[tokio::test]
+async fn offline_state_pending_marks_and_the_conflicts_dialog() {
+    let mut h = harness().await;
+    let pending = h.selected();
+    let conflict = h.app.queue.rows[1].workflow_id.clone();
+    let commands = h.app.on_sync(sync_status(&pending, &conflict));
+    h.run(commands).await;
+    let screen = h.screen();
+    assert!(screen.contains("offline since"), "{screen}");
+    assert!(screen.contains("1 pending sync · 1 conflict"), "{screen}");
+    assert!(
+        screen.contains("The server refused a change: press C."),
+        "the user is told at once: {screen}"
+    );
+    assert!(screen.contains("⟳ "), "the pending row is marked: {screen}");
+    assert!(
+        screen.contains("⟳ pending sync: saved here"),
+        "the preview says so: {screen}"
+    );
+
+    h.keys("C").await;
+    assert!(matches!(h.app.overlay, Some(Overlay::Conflicts(_))));
+    let screen = h.screen();
+    insta::with_settings!({filters => vec![(r"made \d\d \w\w\w \d\d:\d\d", "made [time]"), (r"offline since \d\d:\d\d", "offline since [time]")]}, {
+        insta::assert_snapshot!("conflicts_dialog", screen);
+    });
+    assert!(screen.contains("Yours:") && screen.contains("needs a DPIA"), "{screen}");
+    assert!(screen.contains("Server:") && screen.contains("approved by sam@"), "{screen}");
+
+    // d discards (the sync loop does it; the app asks).
+    h.emitted.clear();
+    h.keys("d").await;
+    assert!(h.emitted.contains(&Command::DiscardChange { id: 9 }), "{:?}", h.emitted);
+
+    // e decides again on the server's state; saving it retires the conflict.
+    h.emitted.clear();
+    h.keys("e").await;
+    match &h.app.overlay {
+        Some(Overlay::Decide(dialog)) => {
+            assert_eq!(dialog.workflow_id, conflict);
+            assert_eq!(dialog.verdict, Verdict::Reject);
+        }
+        _ => panic!("the decide dialog opens"),
+    }
+    h.app
+        .on_paste("still needs a DPIA");
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    assert!(
+        h.emitted.contains(&Command::DiscardChange { id: 9 }),
+        "the refused change is retired once the new one is saved: {:?}",
+        h.emitted
+    );
+}

@@ -85,6 +85,8 @@ pub struct App {
     pub sync: Option<SyncStatus>,
     /// Workflows and reviews with changes the server has not confirmed.
     pub unconfirmed: BTreeSet<String>,
+    /// Workflows and reviews with a change the server refused.
+    pub refused: BTreeSet<String>,
     /// A re-decision replacing a refused change: (workflow, outbox entry).
     redeciding: Option<(String, i64)>,
 }
@@ -139,6 +141,7 @@ impl App {
             redraw: false,
             sync: None,
             unconfirmed: BTreeSet::new(),
+            refused: BTreeSet::new(),
             redeciding: None,
         };
         let mut app = app;
@@ -576,6 +579,7 @@ impl App {
         let previous = self.sync.replace(status);
         let status = self.sync.as_ref().map_or_else(SyncStatus::default, Clone::clone);
         self.unconfirmed = status.unconfirmed();
+        self.refused = status.refused();
         let conflicts = needing_attention(&status.items).len();
         let had = previous
             .as_ref()
@@ -588,7 +592,10 @@ impl App {
                 .unwrap_or_else(|| "C".into());
             self.set_status(
                 Level::Error,
-                format!("The server did not take {conflicts} of your changes: press {key} to see them."),
+                match conflicts {
+                    1 => format!("The server refused a change: press {key}."),
+                    n => format!("The server refused {n} changes: press {key}."),
+                },
             );
         }
         if let Some(Overlay::Conflicts(dialog)) = &mut self.overlay {
@@ -820,9 +827,9 @@ impl App {
             Some(sync) => sync.describe(self.now),
             None => self.config.sync_state.clone(),
         };
-        // The sync state before the location: on a narrow terminal the
-        // location is what gets cut.
-        format!("{who} · {state} · {}", self.config.location)
+        // The sync state first: on a narrow terminal (or beside a message)
+        // the end of the line is what gets cut.
+        format!("{state} · {who} · {}", self.config.location)
     }
 
     pub fn draw(&self, frame: &mut Frame) {
@@ -844,9 +851,14 @@ impl App {
         let (tabs, main, footer, status) = frame_areas(area);
         chrome::tabs(frame, tabs, self.tab.index(), theme);
         match (self.tab, &self.detail) {
-            (Tab::Reviews, _) => self
-                .reviews
-                .render(frame, main, theme, self.now, self.spinner()),
+            (Tab::Reviews, _) => self.reviews.render(
+                frame,
+                main,
+                theme,
+                self.now,
+                self.spinner(),
+                &self.unconfirmed,
+            ),
             (Tab::Audits, _) => self.audits.render(frame, main, theme, self.spinner()),
             (Tab::Blocked, _) => self
                 .blocked
@@ -867,6 +879,7 @@ impl App {
                         .selected_item()
                         .and_then(|item| self.previews.get(&item.workflow_id)),
                     unconfirmed: &self.unconfirmed,
+                    refused: &self.refused,
                 };
                 queue_view::render(&self.queue, frame, main, &context);
             }

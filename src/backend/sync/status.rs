@@ -80,10 +80,20 @@ impl SyncStatus {
         self.items.iter().filter(|item| item.state == state).count()
     }
 
-    /// Ids of entities with a change the server has not confirmed.
+    /// Ids of entities with a change waiting to reach the server.
     pub fn unconfirmed(&self) -> BTreeSet<String> {
+        self.ids(|state| state == EntryState::Pending)
+    }
+
+    /// Ids of entities with a change the server refused.
+    pub fn refused(&self) -> BTreeSet<String> {
+        self.ids(|state| state != EntryState::Pending)
+    }
+
+    fn ids(&self, wanted: impl Fn(EntryState) -> bool) -> BTreeSet<String> {
         self.items
             .iter()
+            .filter(|item| wanted(item.state))
             .map(|item| item.entity_id().to_owned())
             .collect()
     }
@@ -191,6 +201,7 @@ mod tests {
             format!("offline since {since}, last synced 25 min ago · 1 pending sync · 1 conflict")
         );
         assert_eq!(status.unconfirmed(), BTreeSet::from(["wf-1".to_owned()]));
+        assert_eq!(status.refused(), BTreeSet::from(["wf-1".to_owned()]));
     }
 
     #[test]

@@ -19,6 +19,9 @@ use crate::tui::theme::{Role, Theme};
 /// Marks an item whose change has not reached the server.
 pub const PENDING_MARK: &str = "⟳ ";
 pub const PENDING_LINE: &str = "⟳ pending sync: saved here, not yet on the server";
+/// Marks an item whose change the server refused.
+pub const REFUSED_MARK: &str = "! ";
+pub const REFUSED_LINE: &str = "! the server refused your change: C shows both sides";
 
 pub struct QueueContext<'a> {
     pub theme: &'a Theme,
@@ -29,6 +32,8 @@ pub struct QueueContext<'a> {
     pub preview: Option<&'a Workflow>,
     /// Workflows with a change the server has not confirmed yet.
     pub unconfirmed: &'a BTreeSet<String>,
+    /// Workflows with a change the server refused (a conflict).
+    pub refused: &'a BTreeSet<String>,
 }
 
 /// Where the list and the preview go for a main area of this size.
@@ -204,13 +209,19 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
     let rows: Vec<Row> = visible
         .map(|item| {
             let name = sanitize(&item.agent_name).into_owned();
-            let mut cells = vec![if context.unconfirmed.contains(&item.workflow_id) {
-                Cell::from(Line::from(vec![
-                    Span::styled(PENDING_MARK, theme.style(Role::Info)),
-                    Span::raw(name),
-                ]))
+            let mark = if context.refused.contains(&item.workflow_id) {
+                Some((REFUSED_MARK, Role::Warn))
+            } else if context.unconfirmed.contains(&item.workflow_id) {
+                Some((PENDING_MARK, Role::Info))
             } else {
-                Cell::from(name)
+                None
+            };
+            let mut cells = vec![match mark {
+                Some((mark, role)) => Cell::from(Line::from(vec![
+                    Span::styled(mark, theme.style(role)),
+                    Span::raw(name),
+                ])),
+                None => Cell::from(name),
             }];
             if shown.team {
                 cells.push(Cell::from(sanitize(&item.team).into_owned()));
@@ -259,7 +270,9 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
             theme.style(Role::Header),
         ),
     ];
-    if context.unconfirmed.contains(&item.workflow_id) {
+    if context.refused.contains(&item.workflow_id) {
+        lines.push(Line::styled(REFUSED_LINE, theme.style(Role::Warn)));
+    } else if context.unconfirmed.contains(&item.workflow_id) {
         lines.push(Line::styled(PENDING_LINE, theme.style(Role::Info)));
     }
     lines.extend([

@@ -98,6 +98,7 @@ impl ReviewsScreen {
         theme: &Theme,
         now: DateTime<Utc>,
         spinner: char,
+        unconfirmed: &std::collections::BTreeSet<String>,
     ) {
         if let Some(form) = &self.form {
             form.render(frame, area, theme);
@@ -142,10 +143,19 @@ impl ReviewsScreen {
                 ReviewStatus::Draft => Role::Info,
                 ReviewStatus::Submitted => Role::Ok,
             };
+            // A draft or submission saved offline says so beside its status.
+            let status = if unconfirmed.contains(&item.review_id) {
+                Line::from(vec![
+                    Span::styled(item.status.as_str(), theme.style(role)),
+                    Span::styled(" ⟳", theme.style(Role::Info)),
+                ])
+            } else {
+                Line::styled(item.status.as_str(), theme.style(role))
+            };
             Row::new(vec![
                 Cell::from(sanitize(&item.agent_name).into_owned()),
                 Cell::from(sanitize(&item.workflow_id).into_owned()),
-                Cell::from(Span::styled(item.status.as_str(), theme.style(role))),
+                Cell::from(status),
                 Cell::from(humanize_age(item.assigned_at, now)),
                 Cell::from(sanitize(&item.review_id).into_owned()),
             ])

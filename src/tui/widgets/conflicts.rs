@@ -50,7 +50,8 @@ impl ConflictsDialog {
         theme: &Theme,
     ) {
         let attention = needing_attention(items);
-        let area = centered(area, 78, 20);
+        let list_height = (attention.len() as u16).clamp(1, 6);
+        let area = centered(area, 78, list_height + 10);
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -61,7 +62,6 @@ impl ConflictsDialog {
             ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let list_height = (attention.len() as u16).clamp(1, 6);
         let [list_area, detail_area, keys_area] = Layout::vertical([
             Constraint::Length(list_height + 1),
             Constraint::Min(1),
