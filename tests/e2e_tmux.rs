@@ -419,7 +419,10 @@ fn the_console_keeps_deciding_while_the_server_is_down() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let screen = tmux.screen();
-        if screen.contains("synced") && !screen.contains("pending sync ·") && !screen.contains("3 pending") {
+        if screen.contains("synced")
+            && !screen.contains("pending sync ·")
+            && !screen.contains("3 pending")
+        {
             break;
         }
         assert!(Instant::now() < deadline, "never synced:\n{screen}");

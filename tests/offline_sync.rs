@@ -179,7 +179,11 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
     assert_eq!(status.online, Some(false));
     assert!(status.offline_since.is_some());
     assert_eq!(status.waiting(), 3);
-    assert!(status.describe(chrono::Utc::now()).contains("3 pending sync"));
+    assert!(
+        status
+            .describe(chrono::Utc::now())
+            .contains("3 pending sync")
+    );
     for workflow in &workflows {
         assert!(status.unconfirmed().contains(&workflow.workflow_id));
     }
@@ -198,7 +202,11 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
     );
     let decisions = org.decisions();
     let replayed: Vec<&String> = decisions.iter().map(|(_, _, _, key)| key).collect();
-    assert_eq!(replayed, keys.iter().collect::<Vec<_>>(), "once each, in order");
+    assert_eq!(
+        replayed,
+        keys.iter().collect::<Vec<_>>(),
+        "once each, in order"
+    );
     let ids: Vec<&String> = decisions.iter().map(|(_, _, id, _)| id).collect();
     let expected: Vec<&String> = workflows.iter().map(|w| &w.workflow_id).collect();
     assert_eq!(ids, expected);
@@ -209,7 +217,10 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
     assert!(syncer.status().items.is_empty());
     // The cache holds the server's rows now.
     for workflow in &workflows {
-        let cached = console.workflow(&workflow.workflow_id).await.expect("cached");
+        let cached = console
+            .workflow(&workflow.workflow_id)
+            .await
+            .expect("cached");
         let served = org
             .store
             .read({
@@ -229,7 +240,12 @@ async fn killing_the_client_mid_replay_loses_nothing_and_repeats_nothing() {
     write_empty_config(&org);
     {
         let console = org.console(common::LEAD).await;
-        console.syncer().expect("sync").pass().await.expect("first sync");
+        console
+            .syncer()
+            .expect("sync")
+            .pass()
+            .await
+            .expect("first sync");
     }
     let mut acknowledged = Vec::new();
     let mut killed = 0;
@@ -277,7 +293,9 @@ async fn killing_the_client_mid_replay_loses_nothing_and_repeats_nothing() {
             }
         }
     }
-    eprintln!("{killed} of {RUNS} replays killed, {mid_replay} mid-replay (a replay takes {replay_ms} ms)");
+    eprintln!(
+        "{killed} of {RUNS} replays killed, {mid_replay} mid-replay (a replay takes {replay_ms} ms)"
+    );
     assert!(killed > 0, "no run was cut short: the test did not test");
     assert!(mid_replay > 0, "no kill landed inside a replay");
     let output = org
@@ -297,7 +315,10 @@ async fn killing_the_client_mid_replay_loses_nothing_and_repeats_nothing() {
     assert_eq!(on_server.len(), count, "a decision was applied twice");
     acknowledged.sort();
     assert_eq!(acknowledged.len(), RUNS * PER_RUN);
-    assert_eq!(on_server, acknowledged, "every saved decision, exactly once");
+    assert_eq!(
+        on_server, acknowledged,
+        "every saved decision, exactly once"
+    );
 }
 
 /// A small deterministic jitter source (the kill points vary, reproducibly).
@@ -435,7 +456,11 @@ async fn a_lost_answer_is_retried_with_the_same_key_and_clears() {
             break;
         }
     }
-    assert_eq!(proxy.dropped.load(Ordering::SeqCst), 1, "an answer was dropped");
+    assert_eq!(
+        proxy.dropped.load(Ordering::SeqCst),
+        1,
+        "an answer was dropped"
+    );
     assert!(syncer.status().items.is_empty(), "{:?}", syncer.status());
     let decisions = org.decisions();
     assert_eq!(decisions.len(), 1, "applied once: {decisions:?}");
@@ -463,7 +488,12 @@ async fn two_offline_consoles_deciding_one_step_one_wins_one_sees_both() {
         .expect("saved");
     org.server.restart();
 
-    first.syncer().expect("sync").pass().await.expect("first wins");
+    first
+        .syncer()
+        .expect("sync")
+        .pass()
+        .await
+        .expect("first wins");
     let loser = second.syncer().expect("sync");
     let report = loser.pass().await.expect("the pass itself succeeds");
     assert_eq!(report.conflicts, 1);
@@ -480,8 +510,14 @@ async fn two_offline_consoles_deciding_one_step_one_wins_one_sees_both() {
     );
     assert!(status.describe(chrono::Utc::now()).contains("1 conflict"));
     // The loser's cache shows the server's state, not the lost decision.
-    let cached = second.workflow(&workflow.workflow_id).await.expect("cached");
-    assert_eq!(cached.steps[0].approver_email.as_deref(), Some(common::LEAD));
+    let cached = second
+        .workflow(&workflow.workflow_id)
+        .await
+        .expect("cached");
+    assert_eq!(
+        cached.steps[0].approver_email.as_deref(),
+        Some(common::LEAD)
+    );
     drop((first, second));
 
     // The same, as a script sees it: exit 5 and both sides in the JSON.
@@ -492,7 +528,12 @@ async fn two_offline_consoles_deciding_one_step_one_wins_one_sees_both() {
     assert_eq!(output.status.code(), Some(5));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(json["items"][0]["state"], "conflict");
-    assert!(json["items"][0]["server_now"].as_str().unwrap_or_default().contains("approved"));
+    assert!(
+        json["items"][0]["server_now"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("approved")
+    );
     let id = json["items"][0]["id"].as_i64().expect("id").to_string();
     // Nothing goes silently: discarding is the user's act.
     let output = org
@@ -532,7 +573,10 @@ async fn cache_with_a_pending_decision(org: &mut Org) -> (PathBuf, String) {
         .expect("checkpoint");
     drop(console);
     org.server.restart();
-    (cache_file(&org.cache_dir(common::LEAD)), decision.idempotency_key)
+    (
+        cache_file(&org.cache_dir(common::LEAD)),
+        decision.idempotency_key,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -563,15 +607,24 @@ async fn a_damaged_cache_is_set_aside_its_outbox_kept_and_rebuilt() {
     let output = org.sync_command(common::LEAD, &[]).output().expect("sync");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("was damaged") && stderr.contains("moved to"), "{stderr}");
-    assert!(stderr.contains("1 unsent change(s) were saved to"), "{stderr}");
+    assert!(
+        stderr.contains("was damaged") && stderr.contains("moved to"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 unsent change(s) were saved to"),
+        "{stderr}"
+    );
     let dir = org.cache_dir(common::LEAD);
     let names: Vec<String> = std::fs::read_dir(&dir)
         .expect("dir")
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().any(|name| name.contains(".damaged-")), "{names:?}");
+    assert!(
+        names.iter().any(|name| name.contains(".damaged-")),
+        "{names:?}"
+    );
     let export = names
         .iter()
         .find(|name| name.contains(".outbox-") && name.ends_with(".json"))
@@ -705,4 +758,55 @@ async fn malformed_change_pages_leave_the_cursor_and_say_why() {
         let problem = syncer.status().problem.unwrap_or_default();
         assert!(problem.starts_with("sync failed"), "{what}: {problem}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_server_store_means_a_full_resync_that_keeps_the_outbox() {
+    let mut org = Org::new(3).await;
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("sync");
+    syncer.pass().await.expect("first sync");
+    let before = console.store().sync_cursor().expect("cursor");
+
+    // The server comes back on a new, smaller store (restored, or rebuilt).
+    let address = org.server.address();
+    org.server.stop();
+    let fresh = org.dir.path().join("replaced.db");
+    {
+        let store = LocalStore::open(&fresh).expect("store");
+        let token = org.token(common::LEAD).to_owned();
+        store
+            .add_user(common::LEAD, "Lead", &[Role::TechnicalLead])
+            .expect("user");
+        // The same person, the same token.
+        store
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE users SET token_hash = ?1 WHERE email = ?2",
+                    rusqlite::params![
+                        gavel::backend::local::writes::token_hash(&token),
+                        common::LEAD
+                    ],
+                )?;
+                Ok(())
+            })
+            .expect("token");
+        store.add_user(common::REQUESTER, "Dev", &[]).expect("user");
+        LocalBackend::new(Arc::clone(&store), Some(common::REQUESTER.into()))
+            .request_deployment(&common::confidential("agent-new"))
+            .await
+            .expect("request");
+    }
+    org.server = Server::start_on(&fresh, &address);
+
+    let report = syncer.pass().await.expect("resync");
+    assert!(report.full_sync_rows.is_some(), "{report:?}");
+    let after = console.store().sync_cursor().expect("cursor");
+    assert!(
+        after < before,
+        "the cursor follows the new store: {after} vs {before}"
+    );
+    let queue = waiting(&console, 10).await;
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].agent_id, "agent-new");
 }

@@ -510,13 +510,23 @@ async fn offline_state_pending_marks_and_the_conflicts_dialog() {
     insta::with_settings!({filters => vec![(r"made \d\d \w\w\w \d\d:\d\d", "made [time]"), (r"offline since \d\d:\d\d", "offline since [time]")]}, {
         insta::assert_snapshot!("conflicts_dialog", screen);
     });
-    assert!(screen.contains("Yours:") && screen.contains("needs a DPIA"), "{screen}");
-    assert!(screen.contains("Server:") && screen.contains("approved by sam@"), "{screen}");
+    assert!(
+        screen.contains("Yours:") && screen.contains("needs a DPIA"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Server:") && screen.contains("approved by sam@"),
+        "{screen}"
+    );
 
     // d discards (the sync loop does it; the app asks).
     h.emitted.clear();
     h.keys("d").await;
-    assert!(h.emitted.contains(&Command::DiscardChange { id: 9 }), "{:?}", h.emitted);
+    assert!(
+        h.emitted.contains(&Command::DiscardChange { id: 9 }),
+        "{:?}",
+        h.emitted
+    );
 
     // e decides again on the server's state; saving it retires the conflict.
     h.emitted.clear();
@@ -528,8 +538,7 @@ async fn offline_state_pending_marks_and_the_conflicts_dialog() {
         }
         _ => panic!("the decide dialog opens"),
     }
-    h.app
-        .on_paste("still needs a DPIA");
+    h.app.on_paste("still needs a DPIA");
     h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
     assert!(
         h.emitted.contains(&Command::DiscardChange { id: 9 }),

@@ -2,10 +2,10 @@
 //! discarding a refused change.
 
 use super::{Failure, Outcome, SyncArgs, exit, print_json};
+use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
 use crate::backend::sync::plan::EntryState;
 use crate::backend::sync::status::SyncStatus;
-use crate::backend::GovernanceBackend;
 use crate::text::sanitize;
 
 pub async fn run(backend: &CachedBackend, args: &SyncArgs) -> Outcome {
@@ -13,7 +13,9 @@ pub async fn run(backend: &CachedBackend, args: &SyncArgs) -> Outcome {
         eprintln!("warning: {}", sanitize(notice));
     }
     let Some(syncer) = backend.syncer() else {
-        return Err(Failure::Other(color_eyre::eyre::eyre!("the cache has no sync loop")));
+        return Err(Failure::Other(color_eyre::eyre::eyre!(
+            "the cache has no sync loop"
+        )));
     };
     if let Some(id) = args.discard {
         syncer.discard(id).await?;
@@ -23,11 +25,19 @@ pub async fn run(backend: &CachedBackend, args: &SyncArgs) -> Outcome {
     if !args.status {
         // Asked for by hand: nothing waits out a backoff.
         syncer.make_due().await?;
-        match syncer.pass().await {
+        let progress = show_progress(syncer.subscribe());
+        let result = syncer.pass().await;
+        progress.abort();
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprint!("\r\x1b[K");
+        }
+        match result {
             Ok(report) => {
                 if !args.json {
                     match report.full_sync_rows {
-                        Some(rows) => println!("Full sync: {rows} rows from {}.", backend.location()),
+                        Some(rows) => {
+                            println!("Full sync: {rows} rows from {}.", backend.location())
+                        }
                         None => println!(
                             "Synced with {}: {} received, {} sent, {} conflict(s), {} failed.",
                             backend.location(),
@@ -94,4 +104,38 @@ fn print_status(status: &SyncStatus) {
             println!("{:>6}  server said: {}", "", sanitize(answer));
         }
     }
+}
+
+/// A first sync can take a while: on a terminal, say how far it is.
+fn show_progress(
+    mut status: tokio::sync::watch::Receiver<SyncStatus>,
+) -> tokio::task::JoinHandle<()> {
+    use std::io::{IsTerminal, Write};
+    tokio::spawn(async move {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let mut shown = false;
+        while status.changed().await.is_ok() {
+            let progress = status.borrow_and_update().full_sync.clone();
+            let mut err = std::io::stderr();
+            match progress {
+                Some(progress) => {
+                    let _ = write!(
+                        err,
+                        "\rfirst sync: {} {}…\x1b[K",
+                        crate::text::thousands(progress.rows),
+                        progress.table
+                    );
+                    shown = true;
+                }
+                None if shown => {
+                    let _ = write!(err, "\r\x1b[K");
+                    shown = false;
+                }
+                None => {}
+            }
+            let _ = err.flush();
+        }
+    })
 }

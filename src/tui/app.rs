@@ -22,11 +22,11 @@ use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
 use super::theme::{Role, Theme};
 use super::widgets::chrome::{self, Level};
+use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use super::widgets::decide::DecideDialog;
 use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
 use crate::backend::User;
 use crate::backend::sync::status::SyncStatus;
-use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use crate::domain::{Verdict, Workflow};
 
 /// Smallest terminal the console draws in.
@@ -397,7 +397,10 @@ impl App {
                     vec![Command::SyncNow]
                 }
                 None => {
-                    self.set_status(Level::Info, "Nothing to sync: this console works on a local store.");
+                    self.set_status(
+                        Level::Info,
+                        "Nothing to sync: this console works on a local store.",
+                    );
                     Vec::new()
                 }
             },
@@ -536,7 +539,11 @@ impl App {
         let Some(Overlay::Conflicts(dialog)) = &mut self.overlay else {
             return Vec::new();
         };
-        let items = self.sync.as_ref().map(|sync| sync.items.as_slice()).unwrap_or_default();
+        let items = self
+            .sync
+            .as_ref()
+            .map(|sync| sync.items.as_slice())
+            .unwrap_or_default();
         match action {
             Action::Down => dialog.move_by(items, 1),
             Action::Up => dialog.move_by(items, -1),
@@ -577,7 +584,10 @@ impl App {
     /// The sync loop reported; reloads what it changed.
     pub fn on_sync(&mut self, status: SyncStatus) -> Vec<Command> {
         let previous = self.sync.replace(status);
-        let status = self.sync.as_ref().map_or_else(SyncStatus::default, Clone::clone);
+        let status = self
+            .sync
+            .as_ref()
+            .map_or_else(SyncStatus::default, Clone::clone);
         self.unconfirmed = status.unconfirmed();
         self.refused = status.refused();
         let conflicts = needing_attention(&status.items).len();
@@ -605,7 +615,10 @@ impl App {
             .as_ref()
             .is_some_and(|previous| previous.online == Some(false));
         if was_offline && status.online == Some(true) && conflicts <= had {
-            self.set_status(Level::Info, "Back online: changes made offline are being sent.");
+            self.set_status(
+                Level::Info,
+                "Back online: changes made offline are being sent.",
+            );
         }
         let changed = previous.is_none_or(|previous| previous.generation != status.generation);
         if !changed {
@@ -922,7 +935,10 @@ impl App {
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,
-                self.sync.as_ref().map(|sync| sync.items.as_slice()).unwrap_or_default(),
+                self.sync
+                    .as_ref()
+                    .map(|sync| sync.items.as_slice())
+                    .unwrap_or_default(),
                 &self.config.keymap,
                 theme,
             ),

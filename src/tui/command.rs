@@ -230,7 +230,9 @@ async fn detail(
     // Offline, the rest of the view still stands without the trail.
     let (trail, trail_unavailable) = match trail {
         Ok(trail) => (trail, None),
-        Err(err @ crate::backend::BackendError::Unavailable(_)) => (Vec::new(), Some(err.to_string())),
+        Err(err @ crate::backend::BackendError::Unavailable(_)) => {
+            (Vec::new(), Some(err.to_string()))
+        }
         Err(err) => return Err(err),
     };
     Ok(WorkflowDetail {

@@ -36,7 +36,12 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         let _ = BufReader::new(stdout).read_line(&mut line);
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         if !url.starts_with("http://127.0.0.1:") {
             let _ = child.kill();
             let _ = child.wait();

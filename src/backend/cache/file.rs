@@ -35,9 +35,11 @@ pub fn path_for(dir: &Path, server_url: &str, email: &str) -> PathBuf {
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM cache_meta WHERE key = ?1", [key], |row| {
-        row.get(0)
-    })
+    conn.query_row(
+        "SELECT value FROM cache_meta WHERE key = ?1",
+        [key],
+        |row| row.get(0),
+    )
     .optional()
 }
 

@@ -92,7 +92,10 @@ impl CachedBackend {
                     )),
                     other => other,
                 })?;
-                (file::path_for(dir, &identity.server_url, &me.email), Some(me))
+                (
+                    file::path_for(dir, &identity.server_url, &me.email),
+                    Some(me),
+                )
             }
         };
         let opened = {
@@ -121,7 +124,10 @@ impl CachedBackend {
             (_, me) => {
                 let me = match me {
                     Some(me) => me,
-                    None => remote.me().await.map_err(|err| needs_server("building the offline cache", err))?,
+                    None => remote
+                        .me()
+                        .await
+                        .map_err(|err| needs_server("building the offline cache", err))?,
                 };
                 let store = Arc::clone(&store);
                 let email = me.email.clone();
@@ -323,8 +329,7 @@ impl GovernanceBackend for CachedBackend {
         self.queue_change(
             move |tx, user| {
                 let before = super::local::reads_review(tx, &id)?.version;
-                let review =
-                    writes::save_review(tx, user, &id, &answers, None, true, Utc::now())?;
+                let review = writes::save_review(tx, user, &id, &answers, None, true, Utc::now())?;
                 let change = Change::ReviewSubmit {
                     review_id: id,
                     answers,

@@ -231,7 +231,8 @@ pub fn settle(tx: &Connection, id: i64, after: Option<&OutboxEntry>) -> Result<(
 /// The user gave up an entry in conflict or failed. It is kept, marked, so
 /// the cache still shows what was discarded and when.
 pub fn discard(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<StoredEntry> {
-    let stored = entry(tx, id)?.ok_or_else(|| BackendError::not_found("outbox entry", id.to_string()))?;
+    let stored =
+        entry(tx, id)?.ok_or_else(|| BackendError::not_found("outbox entry", id.to_string()))?;
     if stored.entry.state == EntryState::Pending {
         return Err(BackendError::Conflict(format!(
             "entry {id} is still waiting to be sent; only conflicts and failures can be discarded"
@@ -275,4 +276,98 @@ pub fn restore(tx: &Connection, stored: &StoredEntry) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::local::LocalStore;
+    use crate::domain::Verdict;
+
+    fn decision(workflow: &str, key: &str) -> Change {
+        Change::Decision(Decision {
+            workflow_id: workflow.into(),
+            step_id: 1,
+            verdict: Verdict::Reject,
+            comment: Some("no".into()),
+            expected_version: 3,
+            idempotency_key: key.into(),
+        })
+    }
+
+    fn draft(review: &str, text: &str) -> Change {
+        let mut answers = Answers::new();
+        answers.insert("summary".into(), serde_json::json!(text));
+        Change::ReviewDraft {
+            review_id: review.into(),
+            answers,
+            form_state: None,
+        }
+    }
+
+    #[test]
+    fn entries_keep_order_keys_and_coalesce_unsent_drafts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(&dir.path().join("cache.db")).unwrap();
+        let now = Utc::now();
+        store
+            .write(|tx| {
+                add(tx, &decision("wf-1", "k1"), "k1", Some(3), now)?;
+                add(tx, &draft("rev-1", "first"), "d1", Some(1), now)?;
+                add(tx, &draft("rev-1", "second"), "d2", Some(2), now)?;
+                // The same key again (a retried save) adds nothing.
+                add(tx, &decision("wf-1", "k1"), "k1", Some(3), now)?;
+                Ok(())
+            })
+            .unwrap();
+        let all = store.read(entries).unwrap();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0].idempotency_key, "k1");
+        assert_eq!(all[0].entry.entity, "workflow wf-1");
+        assert_eq!(all[0].base_version, Some(3));
+        assert_eq!(all[1].change, draft("rev-1", "second"), "the newest draft");
+        assert_eq!(all[0].change.describe(), "reject step 1 of wf-1: \"no\"");
+    }
+
+    #[test]
+    fn only_refused_entries_can_be_discarded_and_stay_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(&dir.path().join("cache.db")).unwrap();
+        let now = Utc::now();
+        store
+            .write(|tx| add(tx, &decision("wf-1", "k1"), "k1", Some(3), now))
+            .unwrap();
+        let id = store.read(entries).unwrap()[0].entry.id;
+        let refused = store.write(|tx| discard(tx, id, now));
+        assert!(matches!(refused, Err(BackendError::Conflict(_))));
+        let mut entry = store.read(entries).unwrap()[0].entry.clone();
+        entry.state = EntryState::Conflict;
+        entry.server_answer = Some("stale".into());
+        store.write(|tx| settle(tx, id, Some(&entry))).unwrap();
+        let gone = store.write(|tx| discard(tx, id, now)).unwrap();
+        assert_eq!(gone.entry.state, EntryState::Conflict);
+        assert!(store.read(entries).unwrap().is_empty());
+        let kept: i64 = store
+            .read(|conn| {
+                Ok(conn.query_row(
+                    "SELECT COUNT(*) FROM outbox WHERE state = 'discarded'",
+                    [],
+                    |row| row.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(kept, 1, "a discarded change is kept, marked");
+        // Restoring into another outbox keeps the key, once.
+        let other = LocalStore::open(&dir.path().join("other.db")).unwrap();
+        other
+            .write(|tx| {
+                restore(tx, &gone)?;
+                restore(tx, &gone)
+            })
+            .unwrap();
+        let restored = other.read(entries).unwrap();
+        assert_eq!(restored.len(), 1);
+        assert_eq!(restored[0].idempotency_key, "k1");
+        assert_eq!(restored[0].entry.state, EntryState::Conflict);
+    }
 }

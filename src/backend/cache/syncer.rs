@@ -19,7 +19,7 @@ use crate::backend::{BackendError, GovernanceBackend, Result};
 use crate::domain::{ReviewStatus, StepStatus, Workflow};
 
 /// Changes asked for per request of the feed.
-const FEED_PAGE: u32 = 1_000;
+const FEED_PAGE: u32 = 5_000;
 /// Rows per snapshot page of a full sync.
 const SNAPSHOT_PAGE: u32 = 5_000;
 /// How often the loop syncs while the server answers, and probes while not.
@@ -38,6 +38,8 @@ pub struct PassReport {
     pub pulled_changes: usize,
     /// Rows loaded, when the pass was a full sync.
     pub full_sync_rows: Option<u64>,
+    /// Reviews arrived (their templates may be new to the cache).
+    pub reviews_pulled: bool,
 }
 
 pub struct Syncer {
@@ -210,7 +212,7 @@ impl Syncer {
         .await?;
         self.status.send_modify(|status| {
             status.items = items;
-            let at = |ms: Option<i64>| ms.and_then(|ms| DateTime::<Utc>::from_timestamp_millis(ms));
+            let at = |ms: Option<i64>| ms.and_then(DateTime::<Utc>::from_timestamp_millis);
             // Before the first pass, the file says how things were left.
             if status.last_synced_at.is_none() {
                 status.last_synced_at = at(contact.0);
@@ -232,11 +234,20 @@ impl Syncer {
     /// Gives up an entry in conflict (or failed), at the user's word.
     pub async fn discard(&self, id: i64) -> Result<()> {
         let now = Utc::now();
-        blocking(&self.store, move |store| {
+        let discarded = blocking(&self.store, move |store| {
             store.write(|tx| outbox::discard(tx, id, now))
         })
         .await?;
-        // The cache shows the server's state again for that entity.
+        // The cache shows the server's state again for that entity (when it
+        // can be asked; otherwise the next change to it brings it).
+        if let Some(rows) = self.server_rows(&discarded.change).await {
+            blocking(&self.store, move |store| {
+                store.write(|tx| mirror::force(tx, &rows))
+            })
+            .await?;
+            self.status
+                .send_modify(|status| status.generation = status.generation.wrapping_add(1));
+        }
         self.publish().await
     }
 
@@ -274,11 +285,14 @@ impl Syncer {
                     Outcome::Retry(_) => {}
                 }
                 let after = plan::after_push(&stored.entry, &outcome, Utc::now());
+                let refused = matches!(outcome, Outcome::Conflict(_));
                 blocking(&self.store, move |store| {
                     store.write(|tx| {
                         outbox::settle(tx, id, after.as_ref())?;
-                        if let Some(rows) = &rows {
-                            mirror::upsert(tx, rows)?;
+                        match &rows {
+                            Some(rows) if refused => mirror::force(tx, rows)?,
+                            Some(rows) => mirror::upsert(tx, rows)?,
+                            None => {}
                         }
                         Ok(())
                     })
@@ -362,7 +376,13 @@ impl Syncer {
             .await?;
             self.policies_fetched.store(true, Ordering::Relaxed);
         }
-        let missing = blocking(&self.store, |store| store.read(mirror::missing_templates)).await?;
+        // Only new reviews can name a template the cache lacks (the check
+        // reads every review, so an empty sync skips it).
+        let missing = if report.reviews_pulled || report.full_sync_rows.is_some() {
+            blocking(&self.store, |store| store.read(mirror::missing_templates)).await?
+        } else {
+            Vec::new()
+        };
         for template_id in missing {
             let template = self.remote.review_template(&template_id).await?;
             blocking(&self.store, move |store| {
@@ -396,6 +416,7 @@ impl Syncer {
             }
             let count = page.changes.len();
             let head = page.head;
+            report.reviews_pulled |= !page.entities.reviews.is_empty();
             cursor = blocking(&self.store, move |store| {
                 store.write(|tx| mirror::apply_page(tx, &page))
             })
@@ -418,7 +439,10 @@ impl Syncer {
             });
         });
         let me = self.remote.me().await?;
-        let first = self.remote.snapshot(SNAPSHOT_TABLES[0], "", SNAPSHOT_PAGE).await?;
+        let first = self
+            .remote
+            .snapshot(SNAPSHOT_TABLES[0], "", SNAPSHOT_PAGE)
+            .await?;
         let head = first.head;
         blocking(&self.store, move |store| {
             store.write(|tx| {
@@ -532,7 +556,11 @@ pub fn describe_workflow(workflow: &Workflow, step_id: u32) -> String {
                 .filter(|comment| !comment.trim().is_empty())
                 .map(|comment| format!(": \"{comment}\""))
                 .unwrap_or_default();
-            format!("step {step_id} {verdict}{by}{comment} (workflow {}, version {})", workflow.status.as_str(), workflow.version)
+            format!(
+                "step {step_id} {verdict}{by}{comment} (workflow {}, version {})",
+                workflow.status.as_str(),
+                workflow.version
+            )
         }
         _ => format!(
             "step {step_id} still open (workflow {}, version {})",

@@ -7,8 +7,8 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::feed::{ChangePage, ChangedEntities, SnapshotPage};
-use super::rows::{to_json, to_ms};
 use super::reads;
+use super::rows::{to_json, to_ms};
 use super::writes;
 use crate::backend::sync::plan::accept_page;
 use crate::backend::{BackendError, Result};
@@ -56,16 +56,54 @@ pub fn set_cursor(tx: &Connection, cursor: i64) -> Result<()> {
     Ok(())
 }
 
+/// Agents repeat in every page that touches their workflows; an unchanged
+/// one is not written again.
+fn upsert_agent_if_changed(
+    tx: &Connection,
+    agent: &crate::domain::Agent,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let changed: bool = tx
+        .prepare_cached(
+            "SELECT NOT EXISTS (SELECT 1 FROM agents WHERE agent_id = ?1 AND name = ?2 AND team = ?3 AND owner = ?4
+               AND category = ?5 AND data_classification = ?6 AND has_external_tools = ?7 AND tools_approved = ?8
+               AND risk_tier = ?9 AND version = ?10)",
+        )?
+        .query_row(
+            params![
+                agent.agent_id,
+                agent.name,
+                agent.team,
+                agent.owner,
+                agent.category.as_str(),
+                agent.data_classification.as_str(),
+                agent.has_external_tools,
+                agent.tools_approved,
+                agent.risk_tier.as_str(),
+                agent.version,
+            ],
+            |row| row.get(0),
+        )?;
+    if changed {
+        writes::upsert_agent(tx, agent, now)?;
+    }
+    Ok(())
+}
+
 /// Writes rows, never replacing a row with an older version of itself.
 pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
     let now = Utc::now();
     for agent in &entities.agents {
-        writes::upsert_agent(tx, agent, now)?;
+        upsert_agent_if_changed(tx, agent, now)?;
     }
     for workflow in &entities.workflows {
-        if stored_version(tx, "workflows", "workflow_id", &workflow.workflow_id)?
-            .is_some_and(|v| v > workflow.version)
-        {
+        let stored = stored_version(tx, "workflows", "workflow_id", &workflow.workflow_id)?;
+        if stored.is_some_and(|v| v > workflow.version) {
+            continue;
+        }
+        if stored.is_some() {
+            // Only the changing columns: fewer index entries to move.
+            writes::update_workflow(tx, workflow, workflow.waiting_since())?;
             continue;
         }
         let agent = match entities
@@ -76,10 +114,6 @@ pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
             Some(agent) => agent.clone(),
             None => reads::agent(tx, &workflow.agent_id)?,
         };
-        tx.execute(
-            "DELETE FROM workflows WHERE workflow_id = ?1",
-            [&workflow.workflow_id],
-        )?;
         writes::insert_workflow(tx, workflow, &agent, workflow.waiting_since())?;
     }
     for review in &entities.reviews {
@@ -95,6 +129,16 @@ pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
         writes::insert_review(tx, review)?;
     }
     for deployment in &entities.deployments {
+        // After it is recorded only a deployment's status changes.
+        let updated = tx
+            .prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
+            .execute(params![
+                deployment.deployment_id,
+                deployment.status.as_str()
+            ])?;
+        if updated > 0 {
+            continue;
+        }
         tx.execute(
             "DELETE FROM deployment_policies WHERE deployment_id = ?1",
             [&deployment.deployment_id],
@@ -111,6 +155,25 @@ pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
         writes::insert_audit(tx, audit)?;
     }
     Ok(())
+}
+
+/// Writes the server's rows over the mirror's, newer or not: after the
+/// server refused a change, its state stands, even where the mirror had
+/// moved ahead on changes made offline.
+pub fn force(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
+    for workflow in &entities.workflows {
+        tx.execute(
+            "DELETE FROM workflows WHERE workflow_id = ?1",
+            [&workflow.workflow_id],
+        )?;
+    }
+    for review in &entities.reviews {
+        tx.execute(
+            "DELETE FROM reviews WHERE review_id = ?1",
+            [&review.review_id],
+        )?;
+    }
+    upsert(tx, entities)
 }
 
 /// Whether the mirror has completed a first sync, and its cursor if so.

@@ -18,9 +18,7 @@ const MIGRATIONS: &[Migration] = &[
 /// 3: who and which server an offline cache belongs to (key/value, so the
 /// cache can learn more without another migration).
 fn create_cache_meta(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "CREATE TABLE cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )
+    tx.execute_batch("CREATE TABLE cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
 }
 
 /// 2: what an offline cache of a server keeps besides the mirrored rows

@@ -149,7 +149,9 @@ pub fn insert_workflow(
     Ok(())
 }
 
-fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc>) -> Result<()> {
+/// Writes a workflow's changing columns (status, step, version, steps) over
+/// its row; the agent's columns are kept from when it was opened.
+pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc>) -> Result<()> {
     let current = workflow.current_step();
     conn.prepare_cached(
         "UPDATE workflows SET status = ?2, current_step = ?3, current_role = ?4, waiting_since = ?5, version = ?6, steps = ?7

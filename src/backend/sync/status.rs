@@ -108,18 +108,15 @@ impl SyncStatus {
         if let Some(progress) = &self.full_sync {
             parts.push(format!(
                 "first sync: {} {}…",
-                group_thousands(progress.rows),
+                crate::text::thousands(progress.rows),
                 progress.table
             ));
         } else if self.online == Some(false)
             || (self.online.is_none() && self.offline_since.is_some())
         {
-            let since = self.offline_since.map(|at| {
-                format!(
-                    "offline since {}",
-                    at.with_timezone(&Local).format("%H:%M")
-                )
-            });
+            let since = self
+                .offline_since
+                .map(|at| format!("offline since {}", at.with_timezone(&Local).format("%H:%M")));
             parts.push(
                 [since.or_else(|| Some("offline".into())), last]
                     .into_iter()
@@ -150,18 +147,6 @@ impl SyncStatus {
         }
         parts.join(" · ")
     }
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -218,7 +203,5 @@ mod tests {
             rows: 45_000,
         });
         assert_eq!(status.describe(now), "first sync: 45,000 workflows…");
-        assert_eq!(group_thousands(1_234_567), "1,234,567");
-        assert_eq!(group_thousands(999), "999");
     }
 }

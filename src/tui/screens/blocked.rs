@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 
 use super::queue::Requests;
-use super::queue_view::thousands;
 use crate::backend::{Dashboard, NamedCount};
 use crate::domain::DeploymentRequest;
+use crate::text::thousands;
 use crate::text::{humanize_age, pad, sanitize};
 use crate::tui::action::Action;
 use crate::tui::command::{BlockedView, Command, RequestId};

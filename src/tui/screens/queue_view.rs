@@ -12,7 +12,7 @@ use super::queue::QueueScreen;
 use super::step_line;
 use crate::backend::{QueueItem, QueueSort};
 use crate::domain::{RiskTier, Workflow, WorkflowStatus};
-use crate::text::{humanize_age, sanitize};
+use crate::text::{humanize_age, sanitize, thousands};
 use crate::tui::theme::{Role, Theme};
 
 /// What the queue view needs besides the screen's own state.
@@ -264,12 +264,10 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
     let Some(item) = screen.selected_item() else {
         return;
     };
-    let mut lines = vec![
-        Line::styled(
-            sanitize(&item.agent_name).into_owned(),
-            theme.style(Role::Header),
-        ),
-    ];
+    let mut lines = vec![Line::styled(
+        sanitize(&item.agent_name).into_owned(),
+        theme.style(Role::Header),
+    )];
     if context.refused.contains(&item.workflow_id) {
         lines.push(Line::styled(REFUSED_LINE, theme.style(Role::Warn)));
     } else if context.unconfirmed.contains(&item.workflow_id) {
@@ -320,30 +318,4 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
         )),
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-}
-
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, c) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 }

@@ -427,7 +427,8 @@ impl ReviewForm {
         }
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    /// `unconfirmed`: the saved state has not reached the server yet.
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, unconfirmed: bool) {
         let [header, body, help] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(3),
@@ -440,6 +441,10 @@ impl ReviewForm {
             &self.save_error,
             self.has_unsaved(),
         ) {
+            (ReviewStatus::Submitted, _, _, _) if unconfirmed => (
+                "submitted here: read-only · ⟳ pending sync".to_owned(),
+                Role::Info,
+            ),
             (ReviewStatus::Submitted, _, _, _) => ("submitted: read-only".to_owned(), Role::Ok),
             (_, false, _, _) => ("read-only".to_owned(), Role::Muted),
             (_, true, Some(error), _) => (
@@ -448,6 +453,9 @@ impl ReviewForm {
             ),
             (_, true, None, true) => ("saving draft…".to_owned(), Role::Info),
             (ReviewStatus::Assigned, true, None, false) => ("not started".to_owned(), Role::Muted),
+            (_, true, None, false) if unconfirmed => {
+                ("draft saved · ⟳ pending sync".to_owned(), Role::Info)
+            }
             (_, true, None, false) => ("draft saved".to_owned(), Role::Muted),
         };
         let title = Line::from(vec![

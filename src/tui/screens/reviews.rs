@@ -101,7 +101,12 @@ impl ReviewsScreen {
         unconfirmed: &std::collections::BTreeSet<String>,
     ) {
         if let Some(form) = &self.form {
-            form.render(frame, area, theme);
+            form.render(
+                frame,
+                area,
+                theme,
+                unconfirmed.contains(&form.review.review_id),
+            );
             return;
         }
         let [header, list] =

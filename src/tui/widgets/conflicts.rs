@@ -126,9 +126,15 @@ impl ConflictsDialog {
         }
         let hint = |action: Action| keymap.hint(Mode::Sync, action).unwrap_or_default();
         let keys = Line::from(vec![
-            Span::styled(format!(" {} ", hint(Action::Discard)), theme.style(Role::Key)),
+            Span::styled(
+                format!(" {} ", hint(Action::Discard)),
+                theme.style(Role::Key),
+            ),
             Span::styled("discard yours  ", theme.style(Role::Muted)),
-            Span::styled(format!("{} ", hint(Action::Redecide)), theme.style(Role::Key)),
+            Span::styled(
+                format!("{} ", hint(Action::Redecide)),
+                theme.style(Role::Key),
+            ),
             Span::styled("decide again  ", theme.style(Role::Muted)),
             Span::styled(format!("{} ", hint(Action::Cancel)), theme.style(Role::Key)),
             Span::styled("close", theme.style(Role::Muted)),
