@@ -546,3 +546,24 @@ async fn offline_state_pending_marks_and_the_conflicts_dialog() {
         h.emitted
     );
 }
+
+#[tokio::test]
+async fn a_first_sync_shows_its_progress_instead_of_an_empty_queue() {
+    let theme = Theme::load("default", None).expect("theme");
+    let mut h = Harness::build(120, 32, theme, false, false).await;
+    let status = gavel::backend::sync::status::SyncStatus {
+        online: Some(true),
+        syncing: true,
+        full_sync: Some(gavel::backend::sync::status::Progress {
+            table: "workflows".into(),
+            rows: 45_000,
+        }),
+        ..Default::default()
+    };
+    let commands = h.app.on_sync(status);
+    h.run(commands).await;
+    let screen = h.screen();
+    assert!(screen.contains("Copying the server for offline use"), "{screen}");
+    assert!(screen.contains("first sync: 45,000 workflows…"), "{screen}");
+    assert!(!screen.contains("Nothing is waiting on you"), "{screen}");
+}

@@ -183,6 +183,7 @@ impl App {
     /// Whether something is in flight (the spinner turns).
     pub fn is_busy(&self) -> bool {
         self.me.is_none()
+            || self.sync.as_ref().is_some_and(|sync| sync.full_sync.is_some())
             || self.queue.loading.is_some()
             || self
                 .detail
@@ -893,6 +894,10 @@ impl App {
                         .and_then(|item| self.previews.get(&item.workflow_id)),
                     unconfirmed: &self.unconfirmed,
                     refused: &self.refused,
+                    first_sync: self
+                        .sync
+                        .as_ref()
+                        .is_some_and(|sync| sync.full_sync.is_some()),
                 };
                 queue_view::render(&self.queue, frame, main, &context);
             }

@@ -34,6 +34,8 @@ pub struct QueueContext<'a> {
     pub unconfirmed: &'a BTreeSet<String>,
     /// Workflows with a change the server refused (a conflict).
     pub refused: &'a BTreeSet<String>,
+    /// The offline cache is being filled for the first time.
+    pub first_sync: bool,
 }
 
 /// Where the list and the preview go for a main area of this size.
@@ -173,6 +175,13 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 Role::Danger,
             ),
             (None, true) => (format!("{} Loading…", context.spinner), Role::Info),
+            (None, false) if context.first_sync => (
+                format!(
+                    "{} Copying the server for offline use; the queue fills in when that is done.",
+                    context.spinner
+                ),
+                Role::Info,
+            ),
             (None, false) if screen.mine => (
                 "Nothing is waiting on you. (m shows every workflow, c clears filters)".to_owned(),
                 Role::Muted,
