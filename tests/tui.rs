@@ -563,7 +563,10 @@ async fn a_first_sync_shows_its_progress_instead_of_an_empty_queue() {
     let commands = h.app.on_sync(status);
     h.run(commands).await;
     let screen = h.screen();
-    assert!(screen.contains("Copying the server for offline use"), "{screen}");
+    assert!(
+        screen.contains("Copying the server for offline use"),
+        "{screen}"
+    );
     assert!(screen.contains("first sync: 45,000 workflows…"), "{screen}");
     assert!(!screen.contains("Nothing is waiting on you"), "{screen}");
 }

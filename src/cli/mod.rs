@@ -751,7 +751,6 @@ fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
             "seed needs --db PATH: it fills a store of your choosing".into(),
         ));
     };
-    let store = LocalStore::open(path)?;
     let anchor = args
         .anchor
         .and_then(|date| date.and_hms_opt(0, 0, 0))
@@ -769,7 +768,7 @@ fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
             done * 100 / target
         );
     };
-    let report = seed::seed(&store, &options, &mut progress)?;
+    let report = seed::seed_file(path, &options, &mut progress)?;
     eprintln!();
     let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
     println!(
@@ -793,13 +792,13 @@ fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
 async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
     let path = dir.join("demo.db");
-    let store = LocalStore::open(&path)?;
     let options = SeedOptions {
         workflows: args.workflows,
         seed: args.seed,
         anchor: today(),
     };
-    seed::seed(&store, &options, &mut |_| {})?;
+    seed::seed_file(&path, &options, &mut |_| {})?;
+    let store = LocalStore::open(&path)?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
     let code = console(backend, None, global, &load_config(global)?).await?;

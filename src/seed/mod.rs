@@ -72,13 +72,51 @@ pub fn seed(
     options: &SeedOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<SeedReport> {
+    store.with_writer(|conn| fill(conn, store.path(), options, progress))
+}
+
+/// Seeds the store file at `path` (created if missing, and empty) without
+/// a journal: a seeded store is written once, and a crash mid-seed leaves a
+/// file to throw away anyway, so every page is written once instead of
+/// twice (WAL, then checkpoint). The file is left in WAL mode, as every
+/// store is.
+pub fn seed_file(
+    path: &std::path::Path,
+    options: &SeedOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<SeedReport> {
+    // Creates and migrates the file; closing it folds the WAL back in.
+    drop(LocalStore::open(path)?);
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = OFF", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("off") {
+        return Err(BackendError::Storage(format!(
+            "store {} is in use by another process",
+            path.display()
+        )));
+    }
+    let report = fill(&mut conn, path, options, progress);
+    conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+        row.get::<_, String>(0)
+    })?;
+    report
+}
+
+fn fill(
+    conn: &mut rusqlite::Connection,
+    path: &std::path::Path,
+    options: &SeedOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<SeedReport> {
     let started = Instant::now();
-    store.with_writer(|conn| {
-        let existing: i64 = conn.query_row("SELECT COUNT(*) FROM deployments", [], |row| row.get(0))?;
+    {
+        let existing: i64 =
+            conn.query_row("SELECT COUNT(*) FROM deployments", [], |row| row.get(0))?;
         if existing > 0 {
             return Err(BackendError::Invalid(format!(
                 "store {} already holds {existing} deployments: seed a new file",
-                store.path().display()
+                path.display()
             )));
         }
         // A crash mid-seed leaves a half-filled store that is simply thrown
@@ -97,7 +135,8 @@ pub fn seed(
         for (name, _) in &indexes {
             conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
         }
-        let result = Generator::new(conn, options).and_then(|generator| generator.run(conn, progress));
+        let result =
+            Generator::new(conn, options).and_then(|generator| generator.run(conn, progress));
         for (_, sql) in &indexes {
             conn.execute_batch(sql)?;
         }
@@ -107,7 +146,7 @@ pub fn seed(
         conn.execute_batch("ANALYZE")?;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
-    })
+    }
 }
 
 struct People {

@@ -183,7 +183,10 @@ impl App {
     /// Whether something is in flight (the spinner turns).
     pub fn is_busy(&self) -> bool {
         self.me.is_none()
-            || self.sync.as_ref().is_some_and(|sync| sync.full_sync.is_some())
+            || self
+                .sync
+                .as_ref()
+                .is_some_and(|sync| sync.full_sync.is_some())
             || self.queue.loading.is_some()
             || self
                 .detail

@@ -1,14 +1,7 @@
-//! Offline-cache sync against a real `gavel serve` on loopback.
-//!
-//! `cargo bench --bench sync -- --workflows 100000` prints, beside targets
-//! and a reference measured in the same run:
-//! - a full first sync (and fetching the same pages with a bare HTTP client),
-//! - an empty incremental sync (p50/p99 of 200 passes),
-//! - a delta of about 1,000 changes into the synced cache,
-//! - the durable outbox commit of an offline decision (p50/p99).
-//!
-//! Under `cargo test` (no `--bench` argument) it runs once at a small size
-//! as a smoke test: the figures are printed, nothing is timed against them.
+//! Offline-cache sync against a real `gavel serve` on loopback: a full
+//! first sync (beside fetching the same pages with a bare HTTP client), an
+//! empty incremental sync, a delta of about 1,000 changes, and the durable
+//! outbox commit of an offline decision.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -23,29 +16,9 @@ use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort, User};
 use gavel::domain::{Role, Verdict};
 
-struct Args {
-    workflows: u64,
-    smoke: bool,
-}
+use super::report::{Figure, ms, percentiles, secs};
 
-fn args() -> Args {
-    let mut workflows = None;
-    let mut bench = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => bench = true,
-            "--workflows" => workflows = args.next().and_then(|n| n.parse().ok()),
-            _ => {}
-        }
-    }
-    Args {
-        workflows: workflows.unwrap_or(if bench { 100_000 } else { 300 }),
-        smoke: !bench,
-    }
-}
-
-struct Server(Child, String);
+pub struct Server(Child, pub String);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -54,7 +27,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(db: &Path) -> Server {
+pub fn serve(db: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
         .arg("--db")
         .arg(db)
@@ -71,18 +44,8 @@ fn serve(db: &Path) -> Server {
     Server(child, url)
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[index]
-}
-
-fn ms(duration: Duration) -> String {
-    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
-}
-
 /// Fetches every snapshot page with a bare client, reading only the cursor.
-async fn bare_fetch(url: &str, token: &str) -> (Duration, usize) {
+pub async fn bare_fetch(url: &str, token: &str) -> (Duration, usize) {
     #[derive(serde::Deserialize)]
     struct Next {
         next: Option<String>,
@@ -123,7 +86,7 @@ async fn bare_fetch(url: &str, token: &str) -> (Duration, usize) {
 
 /// Decides up to `count` current steps on the server's store directly (as
 /// other people would, elsewhere); returns how many were decided.
-async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
+pub async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
     let deciders: Vec<User> = store
         .users()
         .expect("users")
@@ -170,57 +133,43 @@ async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
     decided
 }
 
-fn main() {
-    let args = args();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run(args));
+pub struct Synced {
+    pub console: CachedBackend,
+    pub first_sync: Duration,
+    pub rows: u64,
 }
 
-async fn run(args: Args) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("served.db");
-    let store = LocalStore::open(&db).expect("store");
-    let seeding = Instant::now();
-    gavel::seed::seed(
-        &store,
-        &gavel::seed::SeedOptions {
-            workflows: args.workflows,
-            seed: 42,
-            anchor: chrono::Utc::now(),
-        },
-        &mut |_| {},
-    )
-    .expect("seed");
-    eprintln!(
-        "seeded {} workflows in {:.1} s",
-        args.workflows,
-        seeding.elapsed().as_secs_f64()
-    );
-    let token = store
-        .add_user(gavel::seed::DEMO_USER, "Dana", &Role::ALL)
-        .expect("user");
-    let server = serve(&db);
-    let url = server.1.clone();
-
-    let (bare, bytes) = bare_fetch(&url, &token).await;
-
-    let secret = Token::new(token.clone());
+/// A new offline cache of the server at `url`, filled by a first sync.
+pub async fn first_sync(url: &str, token: &str, cache_dir: &Path) -> Synced {
+    let secret = Token::new(token.to_owned());
     let fingerprint = secret.fingerprint();
-    let remote = HttpBackend::new(&url, secret).expect("client");
-    let cache_dir = dir.path().join("cache");
-    let console = CachedBackend::open(remote, fingerprint, &cache_dir, true)
+    let remote = HttpBackend::new(url, secret).expect("client");
+    let console = CachedBackend::open(remote, fingerprint, cache_dir, true)
         .await
         .expect("cache");
     let syncer = console.syncer().expect("sync");
     let started = Instant::now();
-    let first = syncer.pass().await.expect("first sync");
-    let first_sync = started.elapsed();
-    let rows = first.full_sync_rows.unwrap_or_default();
+    let report = syncer.pass().await.expect("first sync");
+    Synced {
+        first_sync: started.elapsed(),
+        rows: report.full_sync_rows.unwrap_or_default(),
+        console,
+    }
+}
 
+/// The figures on a server of `workflows` (`store` is its file, open here
+/// too so other people's decisions can be made in it).
+pub async fn figures(
+    store: &Arc<LocalStore>,
+    url: &str,
+    token: &str,
+    cache_dir: &Path,
+    workflows: u64,
+    smoke: bool,
+) -> Vec<Figure> {
+    let (bare, bytes) = bare_fetch(url, token).await;
+    let synced = first_sync(url, token, cache_dir).await;
+    let syncer = synced.console.syncer().expect("sync");
     let mut empty = Vec::new();
     for _ in 0..200 {
         let started = Instant::now();
@@ -228,18 +177,84 @@ async fn run(args: Args) {
         empty.push(started.elapsed());
         assert_eq!(report.pulled_changes, 0, "nothing changed on the server");
     }
+    let (empty_p50, empty_p99) = percentiles(&empty);
+    let n = gavel::text::thousands(workflows);
+    // Before any offline decision: the delta pass must not also push.
+    let delta = delta(store, &synced.console, &n, if smoke { 20 } else { 1_000 }).await;
+    let commits = outbox_commits(&synced.console, if smoke { 20 } else { 200 }).await;
+    let (commit_p50, commit_p99) = percentiles(&commits);
+    vec![
+        Figure::new(
+            format!(
+                "full sync of {n} workflows over loopback ({} rows)",
+                gavel::text::thousands(synced.rows)
+            ),
+            secs(synced.first_sync),
+        )
+        .target("<= 5 s", synced.first_sync <= Duration::from_secs(5))
+        .reference(format!(
+            "bare HTTP fetch of the same pages ({:.0} MB): {}",
+            bytes as f64 / 1e6,
+            secs(bare)
+        )),
+        Figure::new(
+            format!("empty incremental sync ({n}) p50 / p99"),
+            format!("{} / {}", ms(empty_p50), ms(empty_p99)),
+        )
+        .target("p99 <= 5 ms", empty_p99 <= Duration::from_millis(5)),
+        Figure::new(
+            format!(
+                "durable outbox commit, p50 / p99 ({} offline decisions)",
+                commits.len()
+            ),
+            format!("{} / {}", ms(commit_p50), ms(commit_p99)),
+        )
+        .target("p99 <= 10 ms", commit_p99 <= Duration::from_millis(10)),
+    ]
+    .into_iter()
+    .chain(std::iter::once(delta))
+    .collect()
+}
 
-    let wanted = if args.smoke { 20 } else { 1_000 };
-    let decided = decide_on_server(&store, wanted).await;
+/// About 1,000 changes made on the server, then one sync pass.
+pub async fn delta(
+    store: &Arc<LocalStore>,
+    console: &CachedBackend,
+    label: &str,
+    decisions: usize,
+) -> Figure {
+    let syncer = console.syncer().expect("sync");
+    let decided = decide_on_server(store, decisions).await;
     let started = Instant::now();
-    let delta = syncer.pass().await.expect("delta");
-    let delta_time = started.elapsed();
+    let report = syncer.pass().await.expect("delta");
+    let took = started.elapsed();
+    let target_applies = decisions >= 1_000 && label.starts_with("1,000,000");
+    let figure = Figure::new(
+        format!(
+            "delta of {decided} decisions ({} changes) into a {label}-workflow cache",
+            gavel::text::thousands(report.pulled_changes as u64)
+        ),
+        ms(took),
+    );
+    if target_applies {
+        figure.target(
+            "<= 200 ms (1,000 changes, 1,000,000 rows)",
+            took <= Duration::from_millis(200),
+        )
+    } else {
+        figure
+    }
+}
 
-    // Offline decisions: each commits the cached change and its outbox row.
-    let query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 200);
+/// Offline decisions: each commits the cached change and its outbox row.
+async fn outbox_commits(console: &CachedBackend, count: usize) -> Vec<Duration> {
+    let query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 500);
     let page = console.queue(&query).await.expect("queue");
     let mut commits = Vec::new();
-    for item in page.items.iter().take(if args.smoke { 20 } else { 200 }) {
+    for item in &page.items {
+        if commits.len() == count {
+            break;
+        }
         let Some(step) = item.current_step else {
             continue;
         };
@@ -257,37 +272,5 @@ async fn run(args: Args) {
         }
     }
     assert!(!commits.is_empty(), "some offline decisions were saved");
-
-    let n = gavel::text::thousands(args.workflows);
-    println!(
-        "\nsync benchmark: {n} workflows, loopback, {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!("| figure | measured | target | reference (same run) |");
-    println!("| --- | --- | --- | --- |");
-    println!(
-        "| full first sync ({} rows) | {:.2} s | <= 5 s at 100,000 | bare HTTP fetch of the same pages ({:.0} MB): {:.2} s |",
-        gavel::text::thousands(rows),
-        first_sync.as_secs_f64(),
-        bytes as f64 / 1e6,
-        bare.as_secs_f64()
-    );
-    println!(
-        "| empty incremental sync p50 / p99 | {} / {} | p99 <= 5 ms | — |",
-        ms(percentile(&mut empty, 0.5)),
-        ms(percentile(&mut empty, 0.99))
-    );
-    println!(
-        "| delta of {} decisions ({} changes) into a {n}-workflow cache | {} | <= 200 ms for 1,000 changes into 1,000,000 | — |",
-        decided,
-        delta.pulled_changes,
-        ms(delta_time)
-    );
-    println!(
-        "| durable outbox commit p50 / p99 ({} decisions) | {} / {} | p99 <= 10 ms | — |",
-        commits.len(),
-        ms(percentile(&mut commits, 0.5)),
-        ms(percentile(&mut commits, 0.99))
-    );
-    drop(server);
+    commits
 }

@@ -1,0 +1,226 @@
+//! Gavel's performance figures, each beside its target (DESIGN.md) and a
+//! reference measured in the same run, so a result reads the same on a
+//! slow or a fast machine.
+//!
+//! `cargo bench --bench figures` runs everything at full size (a
+//! 1,000,000-workflow store, a 100,000-workflow server) and prints Markdown
+//! tables; about six minutes on 2 cores and 12 GB of scratch space in the
+//! temp directory. `-- --large N --server N` picks other sizes.
+//!
+//! Under `cargo test` (no `--bench` argument) everything runs once at a small
+//! size as a smoke test that the benchmarks still work; nothing is timed
+//! against a target there. `-- --console STORE` measures only the console,
+//! on an existing store.
+
+mod console;
+mod report;
+mod seeding;
+mod server;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gavel::backend::local::LocalStore;
+use gavel::domain::Role;
+use report::Figure;
+
+struct Args {
+    large: u64,
+    server: u64,
+    smoke: bool,
+    browse: Option<PathBuf>,
+    /// Only the console figures, on an existing store.
+    console: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let (mut large, mut server, mut bench, mut browse, mut console) =
+        (None, None, false, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bench" => bench = true,
+            "--large" => large = args.next().and_then(|n| n.parse().ok()),
+            "--server" => server = args.next().and_then(|n| n.parse().ok()),
+            "--browse" => browse = args.next().map(PathBuf::from),
+            "--console" => console = args.next().map(PathBuf::from),
+            _ => {}
+        }
+    }
+    Args {
+        large: large.unwrap_or(if bench { 1_000_000 } else { 2_000 }),
+        server: server.unwrap_or(if bench { 100_000 } else { 500 }),
+        smoke: !bench,
+        browse,
+        console,
+    }
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Some(path) = &args.browse {
+        runtime.block_on(console::browse(path));
+        println!("{}", peak_rss_kb());
+        return;
+    }
+    if let Some(path) = &args.console {
+        let run = runtime.block_on(console::figures(path, &path.display().to_string()));
+        report::print("Console", &run.figures);
+        return;
+    }
+    runtime.block_on(run(args));
+}
+
+/// This process's peak resident set, in KB.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Browses `path` in a process of its own; its peak RSS in KB.
+fn browsing_rss(path: &Path) -> u64 {
+    let output = Command::new(std::env::current_exe().expect("this benchmark"))
+        .arg("--browse")
+        .arg(path)
+        .output()
+        .expect("browse");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("RSS")
+}
+
+fn user_token(store: &LocalStore) -> String {
+    store
+        .add_user(gavel::seed::DEMO_USER, "Dana Whitfield", &Role::ALL)
+        .expect("user")
+}
+
+async fn run(args: Args) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let large = dir.path().join("large.db");
+    let label = gavel::text::thousands(args.large);
+    eprintln!("seeding {label} workflows…");
+    let took = seeding::seed(&large, args.large);
+    let store_figures =
+        seeding::figures(&large, args.large, took, &dir.path().join("bare-copy.db"));
+    let _ = std::fs::remove_file(dir.path().join("bare-copy.db"));
+
+    eprintln!("driving the console…");
+    let small = dir.path().join("small.db");
+    seeding::seed(&small, 1_000);
+    let on_large = console::figures(&large, &format!("{label} workflows")).await;
+    let on_small = console::figures(&small, "1,000 workflows").await;
+    let mut console_figures = on_large.figures;
+    let ratio = on_large.frame.as_secs_f64() / on_small.frame.as_secs_f64().max(1e-9);
+    console_figures.push(
+        Figure::new(
+            format!("frame cost at {label} vs 1,000 workflows"),
+            format!(
+                "{ratio:.2}x ({} vs {})",
+                report::ms(on_large.frame),
+                report::ms(on_small.frame)
+            ),
+        )
+        .target("<= 1.5x", ratio <= 1.5),
+    );
+    let bytes = console::bytes_for_one_row_move(&large).await;
+    console_figures.push(
+        Figure::new(
+            "bytes written to the terminal for a one-row move",
+            format!("{} B", gavel::text::thousands(bytes as u64)),
+        )
+        .target("<= 8 KB", bytes <= 8 * 1024),
+    );
+    let rss = browsing_rss(&large);
+    console_figures.push(
+        Figure::new(
+            format!("peak RSS while browsing {label} workflows"),
+            format!("{:.0} MB", rss as f64 / 1024.0),
+        )
+        .target("<= 100 MB", rss <= 100 * 1024),
+    );
+
+    eprintln!("syncing and serving…");
+    let served = dir.path().join("served.db");
+    seeding::seed(&served, args.server);
+    let server_store = LocalStore::open(&served).expect("store");
+    let token = user_token(&server_store);
+    let server = sync::serve(&served);
+    let server_label = gavel::text::thousands(args.server);
+    let mut sync_figures = sync::figures(
+        &server_store,
+        &server.1,
+        &token,
+        &dir.path().join("cache-server"),
+        args.server,
+        args.smoke,
+    )
+    .await;
+    let seconds = if args.smoke { 1 } else { 5 };
+    let server_figures = server::figures(
+        &server.1,
+        &token,
+        &format!("{server_label} workflows"),
+        seconds,
+    )
+    .await;
+    drop(server);
+
+    // A delta into a cache as large as the large store.
+    let large_store = LocalStore::open(&large).expect("store");
+    let token = user_token(&large_store);
+    let server = sync::serve(&large);
+    let synced = sync::first_sync(&server.1, &token, &dir.path().join("cache-large")).await;
+    sync_figures.push(Figure::new(
+        format!(
+            "full sync of {label} workflows ({} rows), for scale",
+            gavel::text::thousands(synced.rows)
+        ),
+        report::secs(synced.first_sync),
+    ));
+    sync_figures.push(
+        sync::delta(
+            &large_store,
+            &synced.console,
+            &label,
+            if args.smoke { 20 } else { 1_000 },
+        )
+        .await,
+    );
+    drop(server);
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "\nGavel figures, {} on {cores} cores{}",
+        chrono::Local::now().format("%Y-%m-%d"),
+        if args.smoke {
+            " (smoke run: small sizes, targets do not apply)"
+        } else {
+            ""
+        }
+    );
+    report::print("Store", &store_figures);
+    report::print("Console", &console_figures);
+    report::print("Offline cache and sync", &sync_figures);
+    report::print("Server", &server_figures);
+}

@@ -1,0 +1,98 @@
+//! `gavel serve` throughput: queue pages and decisions per second from
+//! concurrent clients on loopback.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gavel::backend::http::{HttpBackend, Token};
+use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::domain::{Role, Verdict};
+
+use super::report::Figure;
+
+const CLIENTS: usize = 8;
+
+pub async fn figures(url: &str, token: &str, label: &str, seconds: u64) -> Vec<Figure> {
+    let client = Arc::new(HttpBackend::new(url, Token::new(token.to_owned())).expect("client"));
+    let window = Duration::from_secs(seconds);
+
+    // Queue pages of 50 over all four review roles, as the console asks.
+    let query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 50);
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (client, query, done) = (Arc::clone(&client), query.clone(), Arc::clone(&done));
+            tokio::spawn(async move {
+                while started.elapsed() < window {
+                    client.queue(&query).await.expect("queue page");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("reader");
+    }
+    let reads = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+
+    // Decisions on distinct workflows waiting on the user's roles.
+    let mut candidates = Vec::new();
+    let mut page_query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 500);
+    while candidates.len() < 20_000 {
+        let page = client.queue(&page_query).await.expect("queue");
+        candidates.extend(page.items.iter().filter_map(|item| {
+            item.current_step.map(|step| Decision {
+                workflow_id: item.workflow_id.clone(),
+                step_id: step.step_id,
+                verdict: Verdict::Approve,
+                comment: Some("benchmark".into()),
+                expected_version: item.version,
+                idempotency_key: Decision::new_key(),
+            })
+        }));
+        if !page.more_after {
+            break;
+        }
+        page_query.cursor = page.last_cursor(QueueSort::Age);
+    }
+    let candidates = Arc::new(std::sync::Mutex::new(candidates));
+    let decided = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (client, candidates, decided) = (
+                Arc::clone(&client),
+                Arc::clone(&candidates),
+                Arc::clone(&decided),
+            );
+            tokio::spawn(async move {
+                while started.elapsed() < window {
+                    let Some(decision) = candidates.lock().ok().and_then(|mut list| list.pop())
+                    else {
+                        return;
+                    };
+                    // Refusals (one person, one step) still cost a round trip.
+                    if client.decide(&decision).await.is_ok() {
+                        decided.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("decider");
+    }
+    let decisions = decided.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    vec![
+        Figure::new(
+            format!("server: queue pages/s ({label}, {CLIENTS} clients, 50 rows, 4 roles)"),
+            format!("{reads:.0}/s"),
+        ),
+        Figure::new(
+            format!("server: decisions/s ({label}, {CLIENTS} clients, each a durable commit)"),
+            format!("{decisions:.0}/s"),
+        ),
+    ]
+}
