@@ -810,3 +810,67 @@ async fn a_replaced_server_store_means_a_full_resync_that_keeps_the_outbox() {
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].agent_id, "agent-new");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_checks_its_cache_in_the_background_and_rebuilds_on_restart() {
+    let mut org = Org::new(2).await;
+    let (path, key) = cache_with_a_pending_decision(&mut org).await;
+    let (page, page_size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        (
+            conn.query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'workflows_team'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("page"),
+            conn.query_row("PRAGMA page_size", [], |row| row.get(0))
+                .expect("size"),
+        )
+    };
+    let mut bytes = std::fs::read(&path).expect("read");
+    let start = ((page - 1) * page_size) as usize;
+    bytes[start..start + page_size as usize].fill(0x33);
+    std::fs::write(&path, &bytes).expect("damage");
+
+    // The console opens at once (no full check), then the loop checks.
+    let cache_dir = org.cache_dir(common::LEAD);
+    let (url, secret) = (org.server.url.clone(), org.token(common::LEAD).to_owned());
+    let open = |full_check| {
+        let token = Token::new(secret.clone());
+        let fingerprint = token.fingerprint();
+        let remote = HttpBackend::new(&url, token).expect("client");
+        CachedBackend::open(remote, fingerprint, &cache_dir, full_check)
+    };
+    let console = open(false).await.expect("opens");
+    assert!(console.notice().is_none());
+    let syncer = console.syncer().expect("sync");
+    let mut status = syncer.subscribe();
+    let task = tokio::spawn(Arc::clone(&syncer).run());
+    let problem = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Some(problem) = status.borrow_and_update().problem.clone() {
+                return problem;
+            }
+            status.changed().await.expect("status");
+        }
+    })
+    .await
+    .expect("the check reports");
+    assert!(problem.contains("integrity check"), "{problem}");
+    assert!(syncer.pass().await.is_err(), "nothing more is written");
+    task.abort();
+    drop((console, syncer));
+
+    // The next start sets the file aside and carries the decision over.
+    let console = open(false).await.expect("reopens");
+    let notice = console.notice().expect("a notice").to_owned();
+    assert!(
+        notice.contains("was damaged") && notice.contains("1 unsent change"),
+        "{notice}"
+    );
+    console.syncer().expect("sync").pass().await.expect("sync");
+    let decisions = org.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].3, key);
+}

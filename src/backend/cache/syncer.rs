@@ -52,6 +52,8 @@ pub struct Syncer {
     policies_fetched: AtomicBool,
     /// A cache file still to be checked before the loop's first pass.
     unchecked: Option<std::path::PathBuf>,
+    /// The check failed: nothing more is written to this file.
+    damaged: AtomicBool,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -79,6 +81,7 @@ impl Syncer {
             running: tokio::sync::Mutex::new(()),
             policies_fetched: AtomicBool::new(false),
             unchecked,
+            damaged: AtomicBool::new(false),
         })
     }
 
@@ -102,6 +105,7 @@ impl Syncer {
             if let Err(damage) = checked {
                 // Writing on would spread the damage: stop, and have the
                 // next start set the file aside (the outbox is exported then).
+                self.damaged.store(true, Ordering::SeqCst);
                 let _ = std::fs::write(super::file::damage_marker(&path), damage.to_string());
                 self.status.send_modify(|status| {
                     status.problem = Some(format!(
@@ -129,6 +133,11 @@ impl Syncer {
     /// One pass: pull, push what is due, pull again if anything was pushed.
     pub async fn pass(&self) -> Result<PassReport> {
         let _one_at_a_time = self.running.lock().await;
+        if self.damaged.load(Ordering::SeqCst) {
+            return Err(BackendError::Storage(
+                "the offline cache is damaged: restart Gavel to rebuild it".into(),
+            ));
+        }
         self.status.send_modify(|status| status.syncing = true);
         let result = self.pass_inner().await;
         let now = Utc::now();
