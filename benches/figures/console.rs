@@ -19,7 +19,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use super::report::{Figure, ms, percentiles};
+use crate::report::{Figure, ms, percentiles};
 
 pub const WIDTH: u16 = 120;
 pub const HEIGHT: u16 = 40;
@@ -137,7 +137,7 @@ fn bare_first_page(path: &std::path::Path) -> Duration {
 }
 
 /// A plain ratatui table of the visible rows, the reference for a redraw.
-fn bare_table(terminal: &mut Terminal<TestBackend>, items: &[QueueItem], selected: usize) {
+pub fn bare_table(terminal: &mut Terminal<TestBackend>, items: &[QueueItem], selected: usize) {
     let rows: Vec<Row> = items
         .iter()
         .map(|item| {
