@@ -874,3 +874,83 @@ async fn the_console_checks_its_cache_in_the_background_and_rebuilds_on_restart(
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0].3, key);
 }
+
+fn complete_answers() -> gavel::domain::Answers {
+    serde_json::from_value(serde_json::json!({
+        "use_case_appropriateness": "appropriate_with_safeguards",
+        "training_data_ethically_sourced": true,
+        "affected_populations": ["job_applicants", "employees"],
+        "values_alignment": 4,
+        "risks_and_mitigations": "Proxy discrimination through postcode; removed the feature.",
+        "recommendation": "approve"
+    }))
+    .expect("answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_drafted_and_submitted_offline_reaches_the_server_in_order() {
+    let mut org = Org::new(0).await;
+    let ethics = common::ETHICS;
+    let token = org
+        .store
+        .add_user(ethics, ethics, &[Role::EthicsReviewer])
+        .expect("user");
+    org.tokens.insert(ethics.to_owned(), token);
+    // A high-risk agent's chain has an ethics review step.
+    let requester = LocalBackend::new(Arc::clone(&org.store), Some(common::REQUESTER.into()));
+    let request = requester
+        .request_deployment(&common::with_risk(
+            common::manifest("agent-risky"),
+            gavel::domain::RiskTier::High,
+        ))
+        .await
+        .expect("request");
+    let reviewer = LocalBackend::new(Arc::clone(&org.store), Some(ethics.into()));
+    let review = reviewer
+        .assign_review(&request.workflow_ids[0], ethics)
+        .await
+        .expect("self-assign");
+
+    let console = org.console(ethics).await;
+    let syncer = console.syncer().expect("sync");
+    syncer.pass().await.expect("first sync");
+    assert_eq!(console.my_reviews(None).await.expect("mine").len(), 1);
+    console
+        .review_template(&review.template_id)
+        .await
+        .expect("the template came with the review");
+
+    org.server.stop();
+    let mut draft = complete_answers();
+    draft.remove("recommendation");
+    let saved = console
+        .save_review_draft(&review.review_id, &draft, Some(&serde_json::json!({"field": 3})))
+        .await
+        .expect("draft saved offline");
+    assert_eq!(saved.status, gavel::domain::ReviewStatus::Draft);
+    let submitted = console
+        .submit_review(&review.review_id, &complete_answers())
+        .await
+        .expect("submitted offline");
+    assert_eq!(submitted.status, gavel::domain::ReviewStatus::Submitted);
+    assert_eq!(syncer.status().waiting(), 2);
+    assert!(syncer.status().unconfirmed().contains(&review.review_id));
+
+    org.server.restart();
+    syncer.pass().await.expect("replay");
+    assert!(syncer.status().items.is_empty(), "{:?}", syncer.status());
+    let served = reviewer.review(&review.review_id).await.expect("served");
+    assert_eq!(served.status, gavel::domain::ReviewStatus::Submitted);
+    assert_eq!(served.answers, complete_answers());
+    // The draft went first: the trail shows the review started, then submitted.
+    let actions: Vec<String> = reviewer
+        .trail("review", &review.review_id)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|event| event.entry.action)
+        .collect();
+    let started = actions.iter().position(|a| a == "review_started");
+    let done = actions.iter().position(|a| a == "review_submitted");
+    assert!(started.is_some() && started < done, "{actions:?}");
+}
