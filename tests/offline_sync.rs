@@ -924,7 +924,11 @@ async fn a_review_drafted_and_submitted_offline_reaches_the_server_in_order() {
     let mut draft = complete_answers();
     draft.remove("recommendation");
     let saved = console
-        .save_review_draft(&review.review_id, &draft, Some(&serde_json::json!({"field": 3})))
+        .save_review_draft(
+            &review.review_id,
+            &draft,
+            Some(&serde_json::json!({"field": 3})),
+        )
         .await
         .expect("draft saved offline");
     assert_eq!(saved.status, gavel::domain::ReviewStatus::Draft);

@@ -34,13 +34,23 @@ pub fn path_for(dir: &Path, server_url: &str, email: &str) -> PathBuf {
     ))
 }
 
-fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+/// One fact the cache keeps about itself (`cache_meta`).
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT value FROM cache_meta WHERE key = ?1",
         [key],
         |row| row.get(0),
     )
     .optional()
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO cache_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 /// The cache this token used on this server before, found without asking
@@ -128,16 +138,8 @@ pub fn open(
         }
     };
     store.write(|tx| {
-        for (key, value) in [
-            ("server_url", identity.server_url.as_str()),
-            ("token_fingerprint", identity.token_fingerprint.as_str()),
-        ] {
-            tx.execute(
-                "INSERT INTO cache_meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-        }
+        set_meta(tx, "server_url", &identity.server_url)?;
+        set_meta(tx, "token_fingerprint", &identity.token_fingerprint)?;
         // A full sync cut short left its indexes aside: put them back.
         crate::backend::local::mirror::restore_indexes(tx)
     })?;

@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use rusqlite::params;
 
 use self::outbox::Change;
 use self::syncer::Syncer;
@@ -105,18 +104,7 @@ impl CachedBackend {
         let store = opened.store;
         let known = {
             let store = Arc::clone(&store);
-            blocking(move || {
-                store.read(|conn| {
-                    Ok(conn
-                        .query_row(
-                            "SELECT value FROM cache_meta WHERE key = 'user_email'",
-                            [],
-                            |row| row.get::<_, String>(0),
-                        )
-                        .ok())
-                })
-            })
-            .await?
+            blocking(move || store.read(|conn| Ok(file::meta(conn, "user_email")?))).await?
         };
         // A new (or rebuilt) cache learns whose it is from the server.
         let email = match (known, me) {
@@ -134,12 +122,7 @@ impl CachedBackend {
                 blocking(move || {
                     store.write(|tx| {
                         mirror::put_user(tx, &me)?;
-                        tx.execute(
-                            "INSERT INTO cache_meta (key, value) VALUES ('user_email', ?1)
-                             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                            params![me.email],
-                        )?;
-                        Ok(())
+                        Ok(file::set_meta(tx, "user_email", &me.email)?)
                     })
                 })
                 .await?;
