@@ -11,14 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::conformance::decision;
 use common::server::Server;
 use gavel::backend::cache::CachedBackend;
 use gavel::backend::http::{HttpBackend, Token};
 use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::sync::plan::EntryState;
-use gavel::backend::{
-    BackendError, Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort,
-};
+use gavel::backend::{BackendError, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
 use gavel::domain::{Role, Verdict, Workflow};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -137,17 +136,6 @@ async fn waiting(backend: &dyn GovernanceBackend, count: u32) -> Vec<Workflow> {
         workflows.push(backend.workflow(&item.workflow_id).await.expect("workflow"));
     }
     workflows
-}
-
-fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) -> Decision {
-    Decision {
-        workflow_id: workflow.workflow_id.clone(),
-        step_id: 1,
-        verdict,
-        comment: comment.map(str::to_owned),
-        expected_version: workflow.version,
-        idempotency_key: Decision::new_key(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,14 +567,11 @@ async fn cache_with_a_pending_decision(org: &mut Org) -> (PathBuf, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_damaged_cache_is_set_aside_its_outbox_kept_and_rebuilt() {
-    let mut org = Org::new(3).await;
-    write_empty_config(&org);
-    let (path, key) = cache_with_a_pending_decision(&mut org).await;
-    // Damage one page of a workflow index: the outbox stays readable.
+/// Overwrites the root page of a workflow index: `quick_check` fails, the
+/// outbox stays readable.
+fn damage_an_index_page(path: &Path, fill: u8) {
     let (page, page_size): (i64, i64) = {
-        let conn = rusqlite::Connection::open(&path).expect("open");
+        let conn = rusqlite::Connection::open(path).expect("open");
         let page = conn
             .query_row(
                 "SELECT rootpage FROM sqlite_master WHERE name = 'workflows_team'",
@@ -599,10 +584,18 @@ async fn a_damaged_cache_is_set_aside_its_outbox_kept_and_rebuilt() {
             .expect("page size");
         (page, size)
     };
-    let mut bytes = std::fs::read(&path).expect("read");
+    let mut bytes = std::fs::read(path).expect("read");
     let start = ((page - 1) * page_size) as usize;
-    bytes[start..start + page_size as usize].fill(0x5a);
-    std::fs::write(&path, &bytes).expect("damage");
+    bytes[start..start + page_size as usize].fill(fill);
+    std::fs::write(path, &bytes).expect("damage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_cache_is_set_aside_its_outbox_kept_and_rebuilt() {
+    let mut org = Org::new(3).await;
+    write_empty_config(&org);
+    let (path, key) = cache_with_a_pending_decision(&mut org).await;
+    damage_an_index_page(&path, 0x5a);
 
     let output = org.sync_command(common::LEAD, &[]).output().expect("sync");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -815,23 +808,7 @@ async fn a_replaced_server_store_means_a_full_resync_that_keeps_the_outbox() {
 async fn the_console_checks_its_cache_in_the_background_and_rebuilds_on_restart() {
     let mut org = Org::new(2).await;
     let (path, key) = cache_with_a_pending_decision(&mut org).await;
-    let (page, page_size): (i64, i64) = {
-        let conn = rusqlite::Connection::open(&path).expect("open");
-        (
-            conn.query_row(
-                "SELECT rootpage FROM sqlite_master WHERE name = 'workflows_team'",
-                [],
-                |row| row.get(0),
-            )
-            .expect("page"),
-            conn.query_row("PRAGMA page_size", [], |row| row.get(0))
-                .expect("size"),
-        )
-    };
-    let mut bytes = std::fs::read(&path).expect("read");
-    let start = ((page - 1) * page_size) as usize;
-    bytes[start..start + page_size as usize].fill(0x33);
-    std::fs::write(&path, &bytes).expect("damage");
+    damage_an_index_page(&path, 0x33);
 
     // The console opens at once (no full check), then the loop checks.
     let cache_dir = org.cache_dir(common::LEAD);

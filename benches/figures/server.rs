@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gavel::backend::http::{HttpBackend, Token};
-use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
-use gavel::domain::{Role, Verdict};
+use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::domain::Role;
 
 use super::report::Figure;
 
@@ -42,16 +42,11 @@ pub async fn figures(url: &str, token: &str, label: &str, seconds: u64) -> Vec<F
     let mut page_query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 500);
     while candidates.len() < 20_000 {
         let page = client.queue(&page_query).await.expect("queue");
-        candidates.extend(page.items.iter().filter_map(|item| {
-            item.current_step.map(|step| Decision {
-                workflow_id: item.workflow_id.clone(),
-                step_id: step.step_id,
-                verdict: Verdict::Approve,
-                comment: Some("benchmark".into()),
-                expected_version: item.version,
-                idempotency_key: Decision::new_key(),
-            })
-        }));
+        candidates.extend(
+            page.items
+                .iter()
+                .filter_map(|item| super::sync::approval(item, Some("benchmark"))),
+        );
         if !page.more_after {
             break;
         }

@@ -13,7 +13,9 @@ use gavel::backend::cache::CachedBackend;
 use gavel::backend::http::{HttpBackend, Token};
 use gavel::backend::local::feed::SNAPSHOT_TABLES;
 use gavel::backend::local::{LocalBackend, LocalStore};
-use gavel::backend::{Decision, GovernanceBackend, QueueFilter, QueueQuery, QueueSort, User};
+use gavel::backend::{
+    Decision, GovernanceBackend, QueueFilter, QueueItem, QueueQuery, QueueSort, User,
+};
 use gavel::domain::{Role, Verdict};
 
 use super::report::{Figure, ms, percentiles, secs};
@@ -84,6 +86,18 @@ pub async fn bare_fetch(url: &str, token: &str) -> (Duration, usize) {
     (started.elapsed(), bytes)
 }
 
+/// An approval of an item's current step, on the version the queue showed.
+pub fn approval(item: &QueueItem, comment: Option<&str>) -> Option<Decision> {
+    item.current_step.map(|step| Decision {
+        workflow_id: item.workflow_id.clone(),
+        step_id: step.step_id,
+        verdict: Verdict::Approve,
+        comment: comment.map(str::to_owned),
+        expected_version: item.version,
+        idempotency_key: Decision::new_key(),
+    })
+}
+
 /// Decides up to `count` current steps on the server's store directly (as
 /// other people would, elsewhere); returns how many were decided.
 pub async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
@@ -110,13 +124,8 @@ pub async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
                 continue;
             };
             let backend = LocalBackend::new(Arc::clone(store), Some(user.email.clone()));
-            let decision = Decision {
-                workflow_id: item.workflow_id.clone(),
-                step_id: step.step_id,
-                verdict: Verdict::Approve,
-                comment: None,
-                expected_version: item.version,
-                idempotency_key: Decision::new_key(),
+            let Some(decision) = approval(item, None) else {
+                continue;
             };
             if backend.decide(&decision).await.is_ok() {
                 decided += 1;
@@ -255,16 +264,8 @@ async fn outbox_commits(console: &CachedBackend, count: usize) -> Vec<Duration> 
         if commits.len() == count {
             break;
         }
-        let Some(step) = item.current_step else {
+        let Some(decision) = approval(item, None) else {
             continue;
-        };
-        let decision = Decision {
-            workflow_id: item.workflow_id.clone(),
-            step_id: step.step_id,
-            verdict: Verdict::Approve,
-            comment: None,
-            expected_version: item.version,
-            idempotency_key: Decision::new_key(),
         };
         let started = Instant::now();
         if console.decide(&decision).await.is_ok() {

@@ -65,6 +65,15 @@ impl BackendError {
     }
 }
 
+/// Runs blocking work (SQLite, files) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+}
+
 /// Everything the console, the CLI and the server ask of a store.
 #[async_trait]
 pub trait GovernanceBackend: Send + Sync {

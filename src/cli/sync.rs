@@ -83,15 +83,10 @@ fn print_status(status: &SyncStatus) {
     }
     println!("{:>6}  {:<9} {:<17} change", "id", "state", "made");
     for item in &status.items {
-        let state = match item.state {
-            EntryState::Pending => "pending",
-            EntryState::Conflict => "conflict",
-            EntryState::Failed => "failed",
-        };
         println!(
             "{:>6}  {:<9} {:<17} {}",
             item.id,
-            state,
+            item.state.as_str(),
             item.made_at
                 .with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M"),

@@ -44,7 +44,7 @@ fn add_users(fixture: &impl Fixture) {
     }
 }
 
-fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) -> Decision {
+pub fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) -> Decision {
     Decision {
         workflow_id: workflow.workflow_id.clone(),
         step_id: workflow.current_step().map_or(1, |step| step.step_id),

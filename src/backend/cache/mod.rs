@@ -29,7 +29,7 @@ use super::types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
     User,
 };
-use super::{BackendError, GovernanceBackend, Result};
+use super::{BackendError, GovernanceBackend, Result, blocking};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
@@ -41,14 +41,6 @@ pub struct CachedBackend {
     remote: Arc<HttpBackend>,
     syncer: Arc<Syncer>,
     notice: Option<String>,
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| BackendError::Storage(format!("cache task failed: {err}")))?
 }
 
 /// Says that something needs the server when it cannot be reached.

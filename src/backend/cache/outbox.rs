@@ -83,23 +83,11 @@ pub struct StoredEntry {
     pub created_at: DateTime<Utc>,
 }
 
-fn state_text(state: EntryState) -> &'static str {
-    match state {
-        EntryState::Pending => "pending",
-        EntryState::Conflict => "conflict",
-        EntryState::Failed => "failed",
-    }
-}
-
 fn state_from(text: &str) -> Result<EntryState> {
-    match text {
-        "pending" => Ok(EntryState::Pending),
-        "conflict" => Ok(EntryState::Conflict),
-        "failed" => Ok(EntryState::Failed),
-        other => Err(BackendError::Storage(format!(
-            "outbox entry in unknown state {other:?}"
-        ))),
-    }
+    EntryState::ALL
+        .into_iter()
+        .find(|state| state.as_str() == text)
+        .ok_or_else(|| BackendError::Storage(format!("outbox entry in unknown state {text:?}")))
 }
 
 /// Adds a change (a repeat of a key already queued adds nothing); a newer draft of the same review replaces drafts that
@@ -218,7 +206,7 @@ pub fn settle(tx: &Connection, id: i64, after: Option<&OutboxEntry>) -> Result<(
             )?
             .execute(params![
                 id,
-                state_text(entry.state),
+                entry.state.as_str(),
                 entry.attempts,
                 to_ms(entry.next_attempt_at),
                 entry.server_answer,
@@ -268,7 +256,7 @@ pub fn restore(tx: &Connection, stored: &StoredEntry) -> Result<()> {
             to_json(&stored.change)?,
             stored.idempotency_key,
             stored.base_version,
-            state_text(stored.entry.state),
+            stored.entry.state.as_str(),
             stored.entry.attempts,
             to_ms(stored.entry.next_attempt_at),
             stored.entry.server_answer,

@@ -56,14 +56,13 @@ pub struct Syncer {
     damaged: AtomicBool,
 }
 
+/// Runs `work` on the cache off the async threads.
 async fn blocking<T: Send + 'static>(
     store: &Arc<LocalStore>,
     work: impl FnOnce(&LocalStore) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || work(&store))
-        .await
-        .map_err(|err| BackendError::Storage(format!("cache task failed: {err}")))?
+    crate::backend::blocking(move || work(&store)).await
 }
 
 impl Syncer {
@@ -91,6 +90,12 @@ impl Syncer {
 
     pub fn status(&self) -> SyncStatus {
         self.status.borrow().clone()
+    }
+
+    /// Tells the screens that rows they show changed.
+    fn rows_changed(&self) {
+        self.status
+            .send_modify(|status| status.generation = status.generation.wrapping_add(1));
     }
 
     /// Asks the loop for a pass now (after a change was queued).
@@ -254,8 +259,7 @@ impl Syncer {
                 store.write(|tx| mirror::force(tx, &rows))
             })
             .await?;
-            self.status
-                .send_modify(|status| status.generation = status.generation.wrapping_add(1));
+            self.rows_changed();
         }
         self.publish().await
     }
@@ -400,8 +404,7 @@ impl Syncer {
             .await?;
         }
         if report.pulled_changes > 0 || report.full_sync_rows.is_some() {
-            self.status
-                .send_modify(|status| status.generation = status.generation.wrapping_add(1));
+            self.rows_changed();
         }
         Ok(report)
     }

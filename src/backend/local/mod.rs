@@ -324,9 +324,7 @@ impl LocalBackend {
         work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.read(work))
-            .await
-            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+        super::blocking(move || store.read(work)).await
     }
 
     async fn write<T: Send + 'static>(
@@ -334,9 +332,7 @@ impl LocalBackend {
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.write(work))
-            .await
-            .map_err(|err| BackendError::Storage(format!("store task failed: {err}")))?
+        super::blocking(move || store.write(work)).await
     }
 
     /// The acting user, who must exist in the store.

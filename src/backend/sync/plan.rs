@@ -23,6 +23,23 @@ pub enum EntryState {
     Failed,
 }
 
+impl EntryState {
+    pub const ALL: [EntryState; 3] = [
+        EntryState::Pending,
+        EntryState::Conflict,
+        EntryState::Failed,
+    ];
+
+    /// The name stored in the outbox and shown by `gavel sync --status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryState::Pending => "pending",
+            EntryState::Conflict => "conflict",
+            EntryState::Failed => "failed",
+        }
+    }
+}
+
 /// One change made offline, in the order it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
