@@ -148,3 +148,51 @@ mod tests {
         );
     }
 }
+
+/// Characters that draw nothing although they are not whitespace or format
+/// characters (Hangul fillers, the blank Braille pattern).
+const BLANK_RENDERING: [char; 5] = ['\u{3164}', '\u{2800}', '\u{115F}', '\u{1160}', '\u{FFA0}'];
+
+/// Whether `c` shows something on screen: not whitespace, not a format
+/// character (zero-width spaces and joiners, BOMs, bidi marks), not a
+/// control character and not a blank-rendering letter.
+pub fn is_visible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    !c.is_whitespace()
+        && !c.is_control()
+        && c.general_category() != GeneralCategory::Format
+        && !BLANK_RENDERING.contains(&c)
+}
+
+/// Whether a text a person must write (a rejection comment, a reason, a
+/// required answer) holds anything a reader can see.
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(is_visible)
+}
+
+#[cfg(test)]
+mod visible_tests {
+    use super::has_visible_text;
+
+    #[test]
+    fn invisible_characters_are_not_text() {
+        for blank in [
+            "",
+            "   \t\n",
+            "\u{200B}\u{200B}",
+            "\u{2060}",
+            "\u{FEFF}",
+            "\u{3164}",
+            "\u{2800}\u{2800}",
+            "\u{115F}\u{1160}",
+            "\u{FFA0}",
+            "\u{200E}\u{202E}",
+            " \u{200B} \u{3164} ",
+        ] {
+            assert!(!has_visible_text(blank), "{blank:?}");
+        }
+        for text in ["no", "\u{200B}x", "日本", "é", "👍", "\u{3164}a"] {
+            assert!(has_visible_text(text), "{text:?}");
+        }
+    }
+}

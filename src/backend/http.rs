@@ -14,16 +14,17 @@ use super::local::trail::VerifyReport;
 use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueSort};
 use super::types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    User,
+    ToolRecord, ToolStatus, User,
 };
 use super::wire::{
-    AssignBody, CountBody, DecisionBody, DraftBody, ErrorBody, SubmitBody, error_from_response,
+    AssignBody, CountBody, DecisionBody, DraftBody, ErrorBody, SubmitBody, ToolDecisionBody,
+    WithdrawBody, error_from_response,
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
-    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 
 /// The largest answer read from a server.
@@ -664,6 +665,53 @@ impl GovernanceBackend for HttpBackend {
 
     async fn verify_trail(&self) -> Result<VerifyReport> {
         self.get(&["v1", "audits", "verify"], &[]).await
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        let query: Vec<(&str, String)> = role
+            .map(|role| ("role", role.as_str().to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "users"], &query).await
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.get(&["v1", "tools"], &[]).await
+    }
+
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        let body = ToolDecisionBody {
+            status,
+            comment: comment.to_owned(),
+        };
+        // Deciding a tool the same way twice records the same state.
+        self.write(
+            Method::PUT,
+            &["v1", "tools", name],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let body = WithdrawBody {
+            reason: reason.map(str::to_owned),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "workflows", workflow_id, "withdraw"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
     }
 }
 

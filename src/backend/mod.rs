@@ -19,13 +19,13 @@ use crate::domain::review::ValidationIssue;
 use crate::domain::workflow::DecisionError;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
-    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 
 pub use queue::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
 pub use types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    User, WeekCount,
+    ToolRecord, ToolStatus, User, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -137,4 +137,21 @@ pub trait GovernanceBackend: Send + Sync {
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>>;
     /// Checks the hash chain of the whole audit trail.
     async fn verify_trail(&self) -> Result<local::trail::VerifyReport>;
+
+    /// The people who may act; with `role`, only those holding it (to
+    /// choose an ethics reviewer, for instance).
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>>;
+    /// External tools with an approval decision on record.
+    async fn tools(&self) -> Result<Vec<ToolRecord>>;
+    /// Approves or rejects an external tool (data stewards and compliance
+    /// officers).
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord>;
+    /// Withdraws the request a workflow belongs to: by its requester, or by
+    /// a compliance officer with a reason.
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow>;
 }

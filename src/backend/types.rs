@@ -12,6 +12,63 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub roles: Vec<Role>,
+    /// The teams the user belongs to; with a role, they may request
+    /// deployments of their teams' agents.
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+impl User {
+    pub fn holds(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is(&self, email: &str) -> bool {
+        self.email.eq_ignore_ascii_case(email)
+    }
+
+    pub fn in_team(&self, team: &str) -> bool {
+        self.teams
+            .iter()
+            .any(|mine| mine.eq_ignore_ascii_case(team))
+    }
+}
+
+/// An external tool's approval record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ToolRecord {
+    pub name: String,
+    pub status: ToolStatus,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    Approved,
+    Rejected,
+}
+
+impl ToolStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolStatus::Approved => "approved",
+            ToolStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::str::FromStr for ToolStatus {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "approved" => Ok(ToolStatus::Approved),
+            "rejected" => Ok(ToolStatus::Rejected),
+            other => Err(format!("unknown tool status {other:?}")),
+        }
+    }
 }
 
 /// A decision on a workflow's current step.

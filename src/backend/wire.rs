@@ -40,6 +40,23 @@ pub struct SubmitBody {
     pub answers: Answers,
 }
 
+/// Body of `POST /v1/workflows/{id}/withdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawBody {
+    /// Required when the caller is not the requester.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Body of `PUT /v1/tools/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDecisionBody {
+    pub status: crate::backend::ToolStatus,
+    pub comment: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CountBody {
     pub count: u64,

@@ -62,6 +62,12 @@ pub struct BiasAudit {
     pub agent_id: String,
     pub agent_version: String,
     pub tested_at: DateTime<Utc>,
+    /// Who recorded it and when, stamped by the store (absent on audits
+    /// recorded before Gavel kept them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub stats: AuditStats,
 }
@@ -75,7 +81,10 @@ pub struct AuditSubmission {
     #[serde(default)]
     pub tested_at: Option<DateTime<Utc>>,
     pub groups: Vec<GroupCounts>,
-    #[serde(default)]
+    /// Refused when present: the policy requiring the audit sets the
+    /// threshold, never the submitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(deprecated)]
     pub threshold: Option<f64>,
 }
 

@@ -4,9 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::agent::{Agent, display_as_str};
+use std::collections::BTreeSet;
+
+use super::agent::{Agent, RiskTier, display_as_str};
 use super::bias::BiasAudit;
-use super::policy::{Policy, PolicyAction};
+use super::policy::{Policy, PolicyAction, RequestFacts};
 use super::workflow::Role;
 
 /// The most bytes any single text field of a manifest may hold.
@@ -14,16 +16,20 @@ pub const MAX_FIELD_BYTES: usize = 256;
 /// The most bytes a manifest file may hold.
 pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
 
-/// What `deploy check` and `deploy request` read: an agent plus who asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// What `deploy check` and `deploy request` read: the agent as its team
+/// describes it. Who asks is never part of it: the requester is whoever is
+/// authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    #[serde(flatten)]
+    /// The agent as declared. `tools_approved` is always false here: tool
+    /// approval is a record Gavel keeps, derived at evaluation.
     pub agent: Agent,
-    pub requested_by: String,
-    /// Names of the external tools, for the remediation text.
-    #[serde(default)]
+    /// Deprecated: when present it must name the authenticated user.
+    pub requested_by: Option<String>,
+    /// Names of the external tools the agent calls.
     pub external_tools: Vec<String>,
+    /// A `tools_approved` the file declared; ignored, with a warning.
+    pub declared_tools_approved: Option<bool>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -34,14 +40,27 @@ pub enum ManifestError {
     Invalid { path: String, message: String },
 }
 
+/// Fields a manifest must have.
+const REQUIRED: [&str; 9] = [
+    "agent_id",
+    "name",
+    "team",
+    "owner",
+    "category",
+    "data_classification",
+    "has_external_tools",
+    "risk_tier",
+    "version",
+];
+/// Fields a manifest may have besides.
+const OPTIONAL: [&str; 3] = ["external_tools", "requested_by", "tools_approved"];
+
 impl Manifest {
     /// Parses and checks a manifest; errors say what is wrong and where.
     pub fn from_json(text: &str) -> Result<Manifest, ManifestError> {
         if text.len() > MAX_MANIFEST_BYTES {
             return Err(ManifestError::TooLarge(text.len()));
         }
-        // `flatten` hides field paths from serde, so parse into a Value first
-        // and report unknown fields ourselves.
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|err| ManifestError::Invalid {
                 path: format!("line {} column {}", err.line(), err.column()),
@@ -53,33 +72,21 @@ impl Manifest {
                 message: "expected a JSON object with the agent's fields".into(),
             });
         };
-        const KNOWN: [&str; 12] = [
-            "agent_id",
-            "name",
-            "team",
-            "owner",
-            "category",
-            "data_classification",
-            "has_external_tools",
-            "tools_approved",
-            "risk_tier",
-            "version",
-            "requested_by",
-            "external_tools",
-        ];
-        if let Some(unknown) = fields.keys().find(|key| !KNOWN.contains(&key.as_str())) {
+        let known = || REQUIRED.iter().chain(&OPTIONAL);
+        if let Some(unknown) = fields.keys().find(|key| !known().any(|known| known == key)) {
             return Err(ManifestError::Invalid {
                 path: unknown.clone(),
-                message: format!("unknown field (known fields: {})", KNOWN.join(", ")),
+                message: format!(
+                    "unknown field (known fields: {})",
+                    known().copied().collect::<Vec<_>>().join(", ")
+                ),
             });
         }
-        for key in KNOWN.iter().take(11) {
-            if !fields.contains_key(*key) {
-                return Err(ManifestError::Invalid {
-                    path: (*key).into(),
-                    message: "missing field".into(),
-                });
-            }
+        if let Some(missing) = REQUIRED.iter().find(|key| !fields.contains_key(**key)) {
+            return Err(ManifestError::Invalid {
+                path: (*missing).into(),
+                message: "missing field".into(),
+            });
         }
         let manifest: ManifestFields =
             serde_path_to_error::deserialize(&value).map_err(|err| ManifestError::Invalid {
@@ -91,6 +98,20 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The manifest of an agent as stored (for tests and tools that start
+    /// from a known agent).
+    pub fn for_agent(agent: Agent, external_tools: Vec<String>) -> Manifest {
+        Manifest {
+            agent: Agent {
+                tools_approved: false,
+                ..agent
+            },
+            requested_by: None,
+            external_tools,
+            declared_tools_approved: None,
+        }
+    }
+
     fn check(&self) -> Result<(), ManifestError> {
         let agent = &self.agent;
         let text_fields = [
@@ -99,21 +120,48 @@ impl Manifest {
             ("team", &agent.team),
             ("owner", &agent.owner),
             ("version", &agent.version),
-            ("requested_by", &self.requested_by),
         ];
         for (path, value) in text_fields {
             check_text(path, value)?;
         }
+        if let Some(requested_by) = &self.requested_by {
+            check_text("requested_by", requested_by)?;
+        }
         for (index, tool) in self.external_tools.iter().enumerate() {
             check_text(&format!("external_tools[{index}]"), tool)?;
         }
-        if !self.requested_by.contains('@') {
+        if self
+            .requested_by
+            .as_deref()
+            .is_some_and(|email| !email.contains('@'))
+        {
             return Err(ManifestError::Invalid {
                 path: "requested_by".into(),
                 message: format!("{:?} is not an email address", self.requested_by),
             });
         }
         Ok(())
+    }
+}
+
+impl Serialize for Manifest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let agent = &self.agent;
+        ManifestFields {
+            agent_id: agent.agent_id.clone(),
+            name: agent.name.clone(),
+            team: agent.team.clone(),
+            owner: agent.owner.clone(),
+            category: agent.category,
+            data_classification: agent.data_classification,
+            has_external_tools: agent.has_external_tools,
+            tools_approved: self.declared_tools_approved,
+            risk_tier: agent.risk_tier,
+            version: agent.version.clone(),
+            requested_by: self.requested_by.clone(),
+            external_tools: self.external_tools.clone(),
+        }
+        .serialize(serializer)
     }
 }
 
@@ -137,10 +185,13 @@ fn check_text(path: &str, value: &str) -> Result<(), ManifestError> {
     Ok(())
 }
 
-/// The manifest without `flatten`, so serde_path_to_error sees every field.
-#[derive(Deserialize)]
+/// A deployment manifest as JSON: the agent's fields. The requester is the
+/// authenticated user; `requested_by` is deprecated (when given it must name
+/// that user) and `tools_approved` is ignored (tool approval is a record).
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ManifestFields {
+#[schema(as = Manifest)]
+pub struct ManifestFields {
     agent_id: String,
     name: String,
     team: String,
@@ -148,10 +199,18 @@ struct ManifestFields {
     category: super::agent::Category,
     data_classification: super::agent::DataClassification,
     has_external_tools: bool,
-    tools_approved: bool,
+    /// Ignored: a tool is approved by `gavel tools approve`, not by the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(deprecated)]
+    tools_approved: Option<bool>,
+    /// The declared tier; it may raise, never lower, the minimum the policies derive.
     risk_tier: super::agent::RiskTier,
     version: String,
-    requested_by: String,
+    /// Deprecated: the requester is the authenticated user; if given, it must name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(deprecated)]
+    requested_by: Option<String>,
+    /// Names of the external tools the agent calls.
     #[serde(default)]
     external_tools: Vec<String>,
 }
@@ -167,12 +226,13 @@ impl ManifestFields {
                 category: self.category,
                 data_classification: self.data_classification,
                 has_external_tools: self.has_external_tools,
-                tools_approved: self.tools_approved,
+                tools_approved: false,
                 risk_tier: self.risk_tier,
                 version: self.version,
             },
             requested_by: self.requested_by,
             external_tools: self.external_tools,
+            declared_tools_approved: self.tools_approved,
         }
     }
 }
@@ -245,6 +305,29 @@ pub struct Evaluation {
     pub blocking_reasons: Vec<String>,
     pub remediation: Vec<String>,
     pub workflows: Vec<PlannedWorkflow>,
+    /// The agent as the policies saw it: tool approval from the records,
+    /// the risk tier raised to the minimum its category and data demand.
+    pub agent: Agent,
+    /// What Gavel changed or ignored in the manifest, and why.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Risk-relevant fields this request lowers against the agent's last
+    /// approved or pending version.
+    #[serde(default)]
+    pub lowered: Vec<String>,
+}
+
+/// What Gavel knows besides the manifest when it evaluates one.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The newest bias audit recorded for this agent *version*.
+    pub latest_audit: Option<&'a BiasAudit>,
+    /// Tools with an approval on record, lowercased.
+    pub approved_tools: &'a BTreeSet<String>,
+    /// The agent as last approved (or allowed) and as in its pending
+    /// requests; a request lowering a risk-relevant field against any of
+    /// them needs the `classification_change` sign-off.
+    pub reference_agents: &'a [Agent],
 }
 
 fn join_roles(chain: &[Role]) -> String {
@@ -255,53 +338,144 @@ fn join_roles(chain: &[Role]) -> String {
         .join(" -> ")
 }
 
-/// Evaluates a manifest against the policies. `latest_audit` is the newest
-/// bias audit recorded for this agent *version*, if any.
-pub fn evaluate(
+/// The least risk tier an agent can have, and why, before policies are the
+/// organisation's: agents deciding about people, money or health and those
+/// touching restricted data are high risk; confidential data, medium.
+pub fn minimum_risk(agent: &Agent) -> (RiskTier, Option<String>) {
+    use super::agent::{Category, DataClassification};
+    match (agent.category, agent.data_classification) {
+        (category @ (Category::HumanResources | Category::Finance | Category::Healthcare), _) => {
+            (RiskTier::High, Some(format!("{category} agents")))
+        }
+        (_, DataClassification::Restricted) => {
+            (RiskTier::High, Some("agents with restricted data".into()))
+        }
+        (_, DataClassification::Confidential) => (
+            RiskTier::Medium,
+            Some("agents with confidential data".into()),
+        ),
+        _ => (RiskTier::Low, None),
+    }
+}
+
+/// The manifest's agent as the policies must see it: tool approval from
+/// the records, never from the file; the risk tier never below the minimum.
+pub fn effective_agent(
     manifest: &Manifest,
-    policies: &[Policy],
-    latest_audit: Option<&BiasAudit>,
-) -> Evaluation {
-    let agent = &manifest.agent;
+    approved_tools: &BTreeSet<String>,
+) -> (Agent, Vec<String>) {
+    let mut agent = manifest.agent.clone();
+    let mut warnings = Vec::new();
+    if manifest.declared_tools_approved.is_some() {
+        warnings.push(
+            "tools_approved in the manifest is ignored: a tool is approved by a data steward or compliance officer (`gavel tools approve NAME`)".into(),
+        );
+    }
+    agent.has_external_tools |= !manifest.external_tools.is_empty();
+    agent.tools_approved = agent.has_external_tools
+        && !manifest.external_tools.is_empty()
+        && manifest
+            .external_tools
+            .iter()
+            .all(|tool| approved_tools.contains(&tool.to_lowercase()));
+    let (minimum, why) = minimum_risk(&agent);
+    if agent.risk_tier < minimum {
+        warnings.push(format!(
+            "risk tier raised from {} to {minimum}: {} are at least {minimum} risk",
+            agent.risk_tier,
+            why.unwrap_or_default()
+        ));
+        agent.risk_tier = minimum;
+    }
+    (agent, warnings)
+}
+
+/// How `requested` lowers a risk-relevant field against `reference`, in words.
+pub fn lowered_fields(reference: &Agent, requested: &Agent) -> Vec<String> {
+    let mut lowered = Vec::new();
+    if requested.category != reference.category {
+        lowered.push(format!(
+            "category changed from {} to {}",
+            reference.category, requested.category
+        ));
+    }
+    if requested.data_classification < reference.data_classification {
+        lowered.push(format!(
+            "data classification lowered from {} to {}",
+            reference.data_classification, requested.data_classification
+        ));
+    }
+    if reference.has_external_tools && !requested.has_external_tools {
+        lowered.push("external tools removed".into());
+    }
+    if requested.risk_tier < reference.risk_tier {
+        lowered.push(format!(
+            "risk tier lowered from {} to {}",
+            reference.risk_tier, requested.risk_tier
+        ));
+    }
+    lowered
+}
+
+/// Evaluates a manifest against the policies.
+pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> Evaluation {
+    let (agent, warnings) = effective_agent(manifest, facts.approved_tools);
+    let mut lowered: Vec<String> = Vec::new();
+    for reference in facts.reference_agents {
+        for change in lowered_fields(reference, &agent) {
+            if !lowered.contains(&change) {
+                lowered.push(change);
+            }
+        }
+    }
+    let request_facts = RequestFacts {
+        lowers_risk_fields: !lowered.is_empty(),
+    };
     let mut triggered = Vec::new();
     let mut workflows = Vec::new();
-    for policy in policies.iter().filter(|policy| policy.triggers_on(agent)) {
-        let reason = policy.explain();
+    for policy in policies
+        .iter()
+        .filter(|policy| policy.triggers(&agent, &request_facts))
+    {
+        let mut reason = policy.explain();
+        if policy.reads_request_facts() && !lowered.is_empty() {
+            reason = format!("{reason}: {}", lowered.join("; "));
+        }
         let (blocking, remediation) = match policy.action {
-            PolicyAction::Block => (true, block_remediation(policy, manifest)),
-            PolicyAction::RequireBiasAudit => match latest_audit {
-                None => (
-                    true,
-                    format!(
-                        "no bias audit is recorded for {} version {}: run a bias audit on this version and record it (`gavel audit record`), then request again",
-                        agent.agent_id, agent.version
+            PolicyAction::Block => (true, block_remediation(policy, manifest, facts)),
+            PolicyAction::RequireBiasAudit => {
+                let threshold = policy.bias_threshold();
+                match facts.latest_audit {
+                    None => (
+                        true,
+                        format!(
+                            "no bias audit is recorded for {} version {}: run a bias audit on this version and record it (`gavel audit record`), then request again",
+                            agent.agent_id, agent.version
+                        ),
                     ),
-                ),
-                Some(audit) if !audit.stats.passes_threshold => (
-                    true,
-                    format!(
-                        "the latest bias audit of version {} ({}) fails the four-fifths rule: disparate-impact ratio {:.3} is below {:.2}; fix the disparity and record a passing audit",
-                        agent.version,
-                        audit.audit_id,
-                        audit.stats.disparate_impact_ratio,
-                        audit.stats.threshold
+                    Some(audit) if audit.stats.disparate_impact_ratio < threshold => (
+                        true,
+                        format!(
+                            "the latest bias audit of version {} ({}) fails the four-fifths rule: disparate-impact ratio {:.3} is below {threshold:.2}; fix the disparity and record a passing audit",
+                            agent.version, audit.audit_id, audit.stats.disparate_impact_ratio,
+                        ),
                     ),
-                ),
-                Some(audit) => {
-                    let chain = policy.chain().unwrap_or_default();
-                    let text = format!(
-                        "bias audit {} passes (ratio {:.3}); needs sign-off: {}",
-                        audit.audit_id,
-                        audit.stats.disparate_impact_ratio,
-                        join_roles(&chain)
-                    );
-                    workflows.push(PlannedWorkflow {
-                        policy_id: policy.policy_id.clone(),
-                        chain,
-                    });
-                    (false, text)
+                    Some(audit) => {
+                        let chain = policy.chain().unwrap_or_default();
+                        let text = format!(
+                            "bias audit {} passes (ratio {:.3} >= {threshold:.2}); needs sign-off: {}",
+                            audit.audit_id,
+                            audit.stats.disparate_impact_ratio,
+                            join_roles(&chain)
+                        );
+                        workflows.push(PlannedWorkflow {
+                            policy_id: policy.policy_id.clone(),
+                            chain,
+                        });
+                        (false, text)
+                    }
                 }
-            },
+            }
             PolicyAction::RequireApproval => {
                 let chain = policy.chain().unwrap_or_default();
                 let text = format!("needs sign-off: {}", join_roles(&chain));
@@ -354,17 +528,27 @@ pub fn evaluate(
         blocking_reasons,
         remediation,
         workflows,
+        agent,
+        warnings,
+        lowered,
     }
 }
 
-fn block_remediation(policy: &Policy, manifest: &Manifest) -> String {
+fn block_remediation(policy: &Policy, manifest: &Manifest, facts: &Facts<'_>) -> String {
     if policy.condition.contains_key("tools_approved") {
-        let tools = if manifest.external_tools.is_empty() {
-            "the agent's external tools are".to_owned()
-        } else {
-            format!("external tools {} are", manifest.external_tools.join(", "))
-        };
-        return format!("{tools} not approved: get them approved or remove them");
+        if manifest.external_tools.is_empty() {
+            return "the manifest says the agent calls external tools but names none: list them in external_tools so each can be approved (`gavel tools approve NAME`)".into();
+        }
+        let unapproved: Vec<&str> = manifest
+            .external_tools
+            .iter()
+            .filter(|tool| !facts.approved_tools.contains(&tool.to_lowercase()))
+            .map(String::as_str)
+            .collect();
+        return format!(
+            "external tools {} are not approved: have a data steward or compliance officer approve them (`gavel tools approve NAME`) or remove them",
+            unapproved.join(", ")
+        );
     }
     format!(
         "policy \"{}\" blocks agents it {}: change the agent so it no longer applies, or ask {} to revise the policy",
@@ -391,6 +575,16 @@ pub struct DeploymentRequest {
     /// The version that keeps running while this one is not live.
     pub running_version: Option<String>,
     pub workflow_ids: Vec<String>,
+    /// The agent as requested, as the policies saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// The external tools the request named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_tools: Vec<String>,
+    /// A request that lowers risk-relevant fields supersedes the agent's
+    /// earlier requests, and becomes its record, only once approved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supersedes_on_approval: bool,
 }
 
 #[cfg(test)]
@@ -437,8 +631,23 @@ mod tests {
             agent_id: "agt-support-bot".into(),
             agent_version: "2.1.0".into(),
             tested_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            recorded_by: None,
+            recorded_at: None,
             stats: bias::compute(&groups, 0.8).unwrap(),
         }
+    }
+
+    /// Evaluates with no approved tools and no earlier versions.
+    fn eval(manifest: &Manifest, policies: &[Policy], audit: Option<&BiasAudit>) -> Evaluation {
+        evaluate(
+            manifest,
+            policies,
+            &Facts {
+                latest_audit: audit,
+                approved_tools: &BTreeSet::new(),
+                reference_agents: &[],
+            },
+        )
     }
 
     #[test]
@@ -474,6 +683,7 @@ mod tests {
                 &MANIFEST.replace("dev@example.com", "nobody"),
                 "requested_by",
             ),
+            (&MANIFEST.replace("\"version\": \"2.1.0\",", ""), "version"),
             (&MANIFEST.replace("Support bot", ""), "name"),
             (
                 &MANIFEST.replace("Support bot", "Support\\u001b[2Jbot"),
@@ -509,7 +719,7 @@ mod tests {
 
     #[test]
     fn nothing_triggered_means_allowed() {
-        let evaluation = evaluate(&manifest(), &default_policies(), None);
+        let evaluation = eval(&manifest(), &default_policies(), None);
         assert_eq!(evaluation.status, DeploymentStatus::Allowed);
         assert!(evaluation.triggered_policies.is_empty());
         assert!(evaluation.remediation.is_empty());
@@ -520,7 +730,7 @@ mod tests {
         let mut manifest = manifest();
         manifest.agent.has_external_tools = true;
         manifest.external_tools = vec!["web_search".into(), "crm_api".into()];
-        let evaluation = evaluate(&manifest, &default_policies(), None);
+        let evaluation = eval(&manifest, &default_policies(), None);
         assert_eq!(evaluation.status, DeploymentStatus::Blocked);
         assert_eq!(
             evaluation.blocking_reasons,
@@ -529,8 +739,163 @@ mod tests {
         assert_eq!(
             evaluation.remediation,
             [
-                "external_api_block: external tools web_search, crm_api are not approved: get them approved or remove them"
+                "external_api_block: external tools web_search, crm_api are not approved: have a data steward or compliance officer approve them (`gavel tools approve NAME`) or remove them"
             ]
+        );
+    }
+
+    #[test]
+    fn tool_approval_comes_from_the_records_never_from_the_manifest() {
+        let text = MANIFEST
+            .replace(
+                "\"has_external_tools\": false",
+                "\"has_external_tools\": true",
+            )
+            .replace("\"tools_approved\": false", "\"tools_approved\": true");
+        let manifest = Manifest::from_json(&text).unwrap();
+        assert_eq!(manifest.declared_tools_approved, Some(true));
+        let evaluation = eval(&manifest, &default_policies(), None);
+        assert_eq!(
+            evaluation.status,
+            DeploymentStatus::Blocked,
+            "declared approval is ignored"
+        );
+        assert!(evaluation.warnings[0].contains("tools_approved in the manifest is ignored"));
+        assert!(
+            evaluation.remediation[0].contains("names none"),
+            "{:?}",
+            evaluation.remediation
+        );
+
+        let mut named = manifest.clone();
+        named.external_tools = vec!["web_search".into(), "crm_api".into()];
+        let approved: BTreeSet<String> = ["web_search".to_owned()].into();
+        let facts = |approved| Facts {
+            latest_audit: None,
+            approved_tools: approved,
+            reference_agents: &[],
+        };
+        let partly = evaluate(&named, &default_policies(), &facts(&approved));
+        assert_eq!(partly.status, DeploymentStatus::Blocked);
+        assert!(
+            partly.remediation[0].contains("external tools crm_api are"),
+            "{:?}",
+            partly.remediation
+        );
+        let both: BTreeSet<String> = ["web_search".to_owned(), "crm_api".to_owned()].into();
+        let allowed = evaluate(&named, &default_policies(), &facts(&both));
+        assert_eq!(allowed.status, DeploymentStatus::Allowed);
+        assert!(allowed.agent.tools_approved);
+    }
+
+    #[test]
+    fn the_declared_risk_tier_may_raise_but_never_lower_the_minimum() {
+        let mut manifest = manifest();
+        manifest.agent.data_classification = DataClassification::Restricted;
+        let evaluation = eval(&manifest, &default_policies(), None);
+        assert_eq!(evaluation.agent.risk_tier, RiskTier::High);
+        let raised_warning = |evaluation: &Evaluation| {
+            evaluation
+                .warnings
+                .iter()
+                .any(|warning| warning.starts_with("risk tier raised from low to high"))
+        };
+        assert!(raised_warning(&evaluation), "{:?}", evaluation.warnings);
+        assert!(
+            evaluation
+                .workflows
+                .iter()
+                .any(|w| w.policy_id == "risk_tier_high")
+        );
+        manifest.agent.data_classification = DataClassification::Confidential;
+        assert_eq!(
+            eval(&manifest, &default_policies(), None).agent.risk_tier,
+            RiskTier::Medium
+        );
+        manifest.agent.risk_tier = RiskTier::High;
+        let raised = eval(&manifest, &default_policies(), None);
+        assert_eq!(
+            raised.agent.risk_tier,
+            RiskTier::High,
+            "raising is the requester's right"
+        );
+        assert!(!raised.warnings.iter().any(|w| w.contains("risk tier")));
+        for category in [
+            Category::HumanResources,
+            Category::Finance,
+            Category::Healthcare,
+        ] {
+            let mut agent = manifest.agent.clone();
+            agent.category = category;
+            agent.risk_tier = RiskTier::Low;
+            assert_eq!(minimum_risk(&agent).0, RiskTier::High, "{category}");
+        }
+    }
+
+    #[test]
+    fn lowering_a_risk_relevant_field_needs_a_data_steward() {
+        let mut reference = manifest().agent;
+        reference.category = Category::HumanResources;
+        reference.data_classification = DataClassification::Confidential;
+        reference.has_external_tools = true;
+        reference.risk_tier = RiskTier::High;
+        let harmless = manifest();
+        let evaluation = evaluate(
+            &harmless,
+            &default_policies(),
+            &Facts {
+                latest_audit: None,
+                approved_tools: &BTreeSet::new(),
+                reference_agents: std::slice::from_ref(&reference),
+            },
+        );
+        assert_eq!(
+            evaluation.lowered,
+            [
+                "category changed from human_resources to customer_service",
+                "data classification lowered from confidential to internal",
+                "external tools removed",
+                "risk tier lowered from high to low",
+            ]
+        );
+        assert_eq!(evaluation.status, DeploymentStatus::PendingApproval);
+        assert_eq!(
+            evaluation.workflows,
+            [PlannedWorkflow {
+                policy_id: "classification_change".into(),
+                chain: vec![Role::DataSteward]
+            }]
+        );
+        assert!(
+            evaluation.triggered_policies[0]
+                .reason
+                .contains("external tools removed")
+        );
+        // The same agent again lowers nothing.
+        assert!(lowered_fields(&reference, &reference).is_empty());
+    }
+
+    #[test]
+    fn the_policy_sets_the_bias_threshold() {
+        let mut manifest = manifest();
+        manifest.agent.category = Category::HumanResources;
+        let mut policies = default_policies();
+        // Ratio 0.9 passes the four-fifths rule but not a stricter policy.
+        let audit = audit(45);
+        assert!(
+            eval(&manifest, &policies, Some(&audit)).status == DeploymentStatus::PendingApproval
+        );
+        for policy in &mut policies {
+            if policy.policy_id == "hr_bias_audit" {
+                policy.bias_threshold = Some(0.95);
+            }
+        }
+        let strict = eval(&manifest, &policies, Some(&audit));
+        assert_eq!(strict.status, DeploymentStatus::Blocked);
+        assert!(
+            strict.remediation[0].contains("below 0.95"),
+            "{:?}",
+            strict.remediation
         );
     }
 
@@ -539,9 +904,13 @@ mod tests {
         let mut manifest = manifest();
         manifest.agent.has_external_tools = true;
         manifest.agent.data_classification = DataClassification::Confidential;
-        let evaluation = evaluate(&manifest, &default_policies(), None);
+        let evaluation = eval(&manifest, &default_policies(), None);
         assert_eq!(evaluation.status, DeploymentStatus::Blocked);
-        assert_eq!(evaluation.triggered_policies.len(), 2);
+        assert_eq!(
+            evaluation.triggered_policies.len(),
+            3,
+            "pii approval, the block, and medium risk for confidential data"
+        );
         assert!(evaluation.workflows.is_empty());
     }
 
@@ -550,7 +919,7 @@ mod tests {
         let mut manifest = manifest();
         manifest.agent.data_classification = DataClassification::Confidential;
         manifest.agent.risk_tier = RiskTier::Medium;
-        let evaluation = evaluate(&manifest, &default_policies(), None);
+        let evaluation = eval(&manifest, &default_policies(), None);
         assert_eq!(evaluation.status, DeploymentStatus::PendingApproval);
         assert_eq!(
             evaluation.workflows,
@@ -572,7 +941,7 @@ mod tests {
     fn hr_agents_without_an_audit_are_blocked_until_one_passes() {
         let mut manifest = manifest();
         manifest.agent.category = Category::HumanResources;
-        let evaluation = evaluate(&manifest, &default_policies(), None);
+        let evaluation = eval(&manifest, &default_policies(), None);
         assert_eq!(evaluation.status, DeploymentStatus::Blocked);
         assert!(
             evaluation.remediation[0].contains("run a bias audit"),
@@ -580,7 +949,7 @@ mod tests {
             evaluation.remediation
         );
 
-        let failing = evaluate(&manifest, &default_policies(), Some(&audit(30)));
+        let failing = eval(&manifest, &default_policies(), Some(&audit(30)));
         assert_eq!(failing.status, DeploymentStatus::Blocked);
         assert!(
             failing.remediation[0].contains("ratio 0.600 is below 0.80"),
@@ -588,7 +957,7 @@ mod tests {
             failing.remediation
         );
 
-        let passing = evaluate(&manifest, &default_policies(), Some(&audit(45)));
+        let passing = eval(&manifest, &default_policies(), Some(&audit(45)));
         assert_eq!(passing.status, DeploymentStatus::PendingApproval);
         assert_eq!(
             passing.workflows[0].chain,
@@ -608,7 +977,7 @@ mod tests {
         notify.action = PolicyAction::Notify;
         notify.condition.clear();
         policies.push(notify);
-        let evaluation = evaluate(&manifest(), &policies, None);
+        let evaluation = eval(&manifest(), &policies, None);
         assert_eq!(evaluation.status, DeploymentStatus::Allowed);
         assert_eq!(evaluation.triggered_policies.len(), 1);
         assert!(evaluation.remediation.is_empty());
@@ -625,7 +994,7 @@ mod tests {
         policies.push(block);
         let mut manifest = manifest();
         manifest.agent.category = Category::Finance;
-        let evaluation = evaluate(&manifest, &policies, None);
+        let evaluation = eval(&manifest, &policies, None);
         assert_eq!(evaluation.status, DeploymentStatus::Blocked);
         assert!(
             evaluation.remediation[0].contains("category = \"finance\""),

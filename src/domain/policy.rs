@@ -126,6 +126,30 @@ pub struct Policy {
     pub created_by: String,
     #[serde(default)]
     pub approved_by: Option<String>,
+    /// The disparate-impact ratio a `require_bias_audit` policy demands
+    /// (default 0.8, the four-fifths rule). The policy sets it, never the
+    /// submitter of an audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias_threshold: Option<f64>,
+}
+
+/// Facts about a request that conditions may name besides the agent's own
+/// fields: `lowers_risk_fields` is true when the request lowers a
+/// risk-relevant field against the agent's last approved or pending version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub lowers_risk_fields: bool,
+}
+
+impl RequestFacts {
+    pub const KEYS: [&str; 1] = ["lowers_risk_fields"];
+
+    fn attribute(&self, key: &str) -> Option<serde_json::Value> {
+        match key {
+            "lowers_risk_fields" => Some(serde_json::Value::from(self.lowers_risk_fields)),
+            _ => None,
+        }
+    }
 }
 
 impl Policy {
@@ -140,15 +164,37 @@ impl Policy {
         }
     }
 
-    /// Active, in scope, and every condition key equals the agent's value.
-    /// A key the agent does not have never matches.
+    /// Active, in scope, and every condition key equals the agent's value,
+    /// for an agent as it is (no request under way).
     pub fn triggers_on(&self, agent: &Agent) -> bool {
+        self.triggers(agent, &RequestFacts::default())
+    }
+
+    /// Active, in scope, and every condition key equals the agent's value
+    /// or the request's fact. A key neither has never matches.
+    pub fn triggers(&self, agent: &Agent, facts: &RequestFacts) -> bool {
         self.is_active
             && self.in_scope(agent)
-            && self
-                .condition
-                .iter()
-                .all(|(key, expected)| agent.attribute(key).as_ref() == Some(expected))
+            && self.condition.iter().all(|(key, expected)| {
+                agent
+                    .attribute(key)
+                    .or_else(|| facts.attribute(key))
+                    .as_ref()
+                    == Some(expected)
+            })
+    }
+
+    /// Whether the condition looks at the request, not only the agent.
+    pub fn reads_request_facts(&self) -> bool {
+        RequestFacts::KEYS
+            .iter()
+            .any(|key| self.condition.contains_key(*key))
+    }
+
+    /// The ratio a passing bias audit must reach under this policy.
+    pub fn bias_threshold(&self) -> f64 {
+        self.bias_threshold
+            .unwrap_or(super::bias::DEFAULT_THRESHOLD)
     }
 
     /// The chain of roles this policy's workflow walks through, if any.
@@ -191,6 +237,15 @@ impl Policy {
                 self.policy_id, self.scope
             ));
         }
+        if self
+            .bias_threshold
+            .is_some_and(|threshold| !(threshold > 0.0 && threshold <= 1.0))
+        {
+            return Err(format!(
+                "policy {}: bias_threshold must be in (0, 1]",
+                self.policy_id
+            ));
+        }
         if self.approval_chain.is_some() && self.action.default_chain().is_none() {
             return Err(format!(
                 "policy {}: approval_chain only makes sense for require_approval or require_bias_audit",
@@ -222,6 +277,7 @@ pub fn default_policies() -> Vec<Policy> {
         is_active: true,
         created_by: "governance-board@gavel.local".into(),
         approved_by: Some("chief-risk-officer@gavel.local".into()),
+        bias_threshold: None,
     };
     vec![
         policy(
@@ -274,7 +330,29 @@ pub fn default_policies() -> Vec<Policy> {
             None,
             Some(Role::ALL.to_vec()),
         ),
+        classification_change_policy(),
     ]
+}
+
+/// Re-filing an agent as less risky than its approved or pending version
+/// (another category, lower data classification, no external tools, a
+/// lower risk tier) needs a data steward's sign-off, and the earlier
+/// request stays open until it is given.
+pub fn classification_change_policy() -> Policy {
+    Policy {
+        policy_id: "classification_change".into(),
+        name: "Classification change".into(),
+        description: "A request that lowers an agent's category, data classification, external tools or risk tier against its approved or pending version needs a data steward's approval.".into(),
+        condition: [("lowers_risk_fields".to_owned(), serde_json::Value::Bool(true))].into(),
+        action: PolicyAction::RequireApproval,
+        scope: PolicyScope::AllAgents,
+        scope_value: None,
+        approval_chain: Some(vec![Role::DataSteward]),
+        is_active: true,
+        created_by: "gavel (built in)".into(),
+        approved_by: None,
+        bias_threshold: None,
+    }
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ pub struct ValidationIssue {
 fn is_blank(value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::Null => true,
-        serde_json::Value::String(text) => text.trim().is_empty(),
+        serde_json::Value::String(text) => !crate::text::has_visible_text(text),
         serde_json::Value::Array(items) => items.is_empty(),
         _ => false,
     }
@@ -402,6 +402,16 @@ mod tests {
         );
         assert!(issues[0].message.contains("is required"));
         assert_eq!(validate(&template, &answers, ValidationMode::Draft), []);
+        // An answer of zero-width or blank-rendering characters is no answer.
+        let mut answers = complete();
+        answers.insert(
+            "risks_and_mitigations".into(),
+            json!("\u{200B}\u{2060}\u{FEFF}\u{3164}"),
+        );
+        assert_eq!(
+            ids(&validate(&template, &answers, ValidationMode::Submit)),
+            ["risks_and_mitigations"]
+        );
     }
 
     #[test]

@@ -345,7 +345,7 @@ impl Workflow {
                 max: MAX_COMMENT_BYTES,
             });
         }
-        if request.verdict == Verdict::Reject && comment.is_empty() {
+        if request.verdict == Verdict::Reject && !crate::text::has_visible_text(comment) {
             return Err(DecisionError::EmptyRejectionComment);
         }
         if request.verdict == Verdict::Approve
@@ -368,7 +368,7 @@ impl Workflow {
         let comment = request
             .comment
             .map(str::trim)
-            .filter(|comment| !comment.is_empty())
+            .filter(|comment| crate::text::has_visible_text(comment))
             .map(str::to_owned);
         let index = next
             .steps
@@ -586,6 +586,20 @@ mod tests {
             bias_chain().decide(&decider, &reject).unwrap_err(),
             DecisionError::EmptyRejectionComment
         );
+        // Zero-width and blank-rendering characters are not a reason.
+        for invisible in [
+            "\u{200B}\u{200B}",
+            "\u{2060}\u{FEFF}",
+            "\u{3164}",
+            "\u{2800} \u{FFA0}",
+        ] {
+            reject.comment = Some(invisible);
+            assert_eq!(
+                bias_chain().decide(&decider, &reject).unwrap_err(),
+                DecisionError::EmptyRejectionComment,
+                "{invisible:?}"
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,9 @@ use crate::backend::local::trail::TrailWriter;
 use crate::backend::local::writes::{self, entry, format_id};
 use crate::backend::{BackendError, Result};
 use crate::domain::bias::{self, BiasAudit, GroupCounts};
-use crate::domain::deployment::{DeploymentRequest, DeploymentStatus, Manifest, evaluate};
+use crate::domain::deployment::{
+    DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate, minimum_risk,
+};
 use crate::domain::review::Answers;
 use crate::domain::workflow::{Decider, DecisionRequest};
 use crate::domain::{
@@ -154,13 +156,24 @@ struct People {
     /// every demo queue item is theirs to decide).
     deciders: HashMap<Role, Vec<String>>,
     requesters: Vec<String>,
+    /// Each requester's team, and whether they hold a role.
+    teams: HashMap<String, (String, bool)>,
     reviewers: Vec<String>,
+}
+
+/// The tools the seeded organisation has approved: most of them.
+fn seeded_tool_approved(tool: &str) -> bool {
+    EXTERNAL_TOOLS
+        .iter()
+        .position(|known| *known == tool)
+        .is_some_and(|index| index % 4 != 3)
 }
 
 struct Generator {
     rng: ChaCha8Rng,
     options: SeedOptions,
     policies: Vec<Policy>,
+    approved_tools: std::collections::BTreeSet<String>,
     people: People,
     trail: TrailWriter,
     report: SeedReport,
@@ -185,10 +198,12 @@ impl Generator {
         let policies = crate::backend::local::reads_policies(conn)?;
         let mut report = SeedReport::default();
         let people = make_people(conn, &mut rng, options, &mut report)?;
+        let approved_tools = approve_tools(conn, &people, options.anchor)?;
         Ok(Generator {
             rng,
             options: options.clone(),
             policies,
+            approved_tools,
             people,
             trail: TrailWriter::resume(conn)?,
             report,
@@ -270,6 +285,8 @@ impl Generator {
             .choose(rng)
             .cloned()
             .unwrap_or_default();
+        let tools_approved =
+            has_external_tools && tools.iter().all(|tool: &String| seeded_tool_approved(tool));
         // The last workflow or two come from agents that open exactly one
         // workflow per request, so the store holds exactly the number asked for.
         let (category, data_classification, risk_tier, has_external_tools) = if nearly_done {
@@ -282,7 +299,7 @@ impl Generator {
         } else {
             (category, data_classification, risk_tier, has_external_tools)
         };
-        AgentLife {
+        let mut life = AgentLife {
             agent: Agent {
                 agent_id: format!("agt-{:05}", index + 1),
                 name,
@@ -291,14 +308,16 @@ impl Generator {
                 category,
                 data_classification,
                 has_external_tools,
-                tools_approved: has_external_tools && rng.random_bool(0.55),
+                tools_approved,
                 risk_tier,
                 version: "1.0.0".into(),
             },
             tools,
             running_version: None,
             audits_by_version: HashMap::new(),
-        }
+        };
+        life.agent.risk_tier = life.agent.risk_tier.max(minimum_risk(&life.agent).0);
+        life
     }
 
     /// Writes one agent's requests, oldest first, within its workflow budget.
@@ -388,12 +407,20 @@ impl Generator {
             1..5 => format!("{major}.{}.0", minor + 1),
             _ => format!("{major}.{minor}.{}", patch + 1),
         };
+        // A blocked agent's team swaps its unapproved tools for approved ones.
         if life.agent.has_external_tools && !life.agent.tools_approved && rng.random_bool(0.6) {
+            for tool in &mut life.tools {
+                if !seeded_tool_approved(tool) {
+                    *tool = EXTERNAL_TOOLS[0].to_owned();
+                }
+            }
+            life.tools.dedup();
             life.agent.tools_approved = true;
         }
         if rng.random_bool(0.05) {
             life.agent.risk_tier = *RiskTier::ALL.choose(rng).unwrap_or(&RiskTier::Low);
         }
+        life.agent.risk_tier = life.agent.risk_tier.max(minimum_risk(&life.agent).0);
     }
 
     fn needs_audit(&self, agent: &Agent) -> bool {
@@ -449,11 +476,18 @@ impl Generator {
             agent_id: life.agent.agent_id.clone(),
             agent_version: life.agent.version.clone(),
             tested_at: at,
+            recorded_by: None,
+            recorded_at: None,
             stats,
         };
         self.next_audit += 1;
-        writes::insert_audit(conn, &audit)?;
         let actor = self.pick(Role::MlEngineer, &[]);
+        let audit = BiasAudit {
+            recorded_by: Some(actor.clone()),
+            recorded_at: Some(at),
+            ..audit
+        };
+        writes::insert_audit(conn, &audit)?;
         self.append(conn, writes::audit_entry(&audit, &actor, at))?;
         self.report.audits += 1;
         life.audits_by_version
@@ -511,19 +545,28 @@ impl Generator {
             let audited_at = at - Duration::hours(self.rng.random_range(2..96));
             self.record_audit(conn, life, audited_at)?;
         }
-        let requester = self
+        // The owner requests, or a colleague of their team holding a role.
+        let colleague = self
             .people
             .requesters
             .choose(&mut self.rng)
             .cloned()
             .unwrap_or_default();
-        let manifest = Manifest {
-            agent: life.agent.clone(),
-            requested_by: requester.clone(),
-            external_tools: life.tools.clone(),
+        let requester = match self.people.teams.get(&colleague) {
+            Some((team, true)) if *team == life.agent.team => colleague,
+            _ => life.agent.owner.clone(),
         };
+        let manifest = Manifest::for_agent(life.agent.clone(), life.tools.clone());
         let audit = life.audits_by_version.get(&life.agent.version);
-        let evaluation = evaluate(&manifest, &self.policies, audit);
+        let evaluation = evaluate(
+            &manifest,
+            &self.policies,
+            &Facts {
+                latest_audit: audit,
+                approved_tools: &self.approved_tools,
+                reference_agents: &[],
+            },
+        );
         if evaluation.workflows.len() as u64 > remaining {
             return Ok(false);
         }
@@ -603,6 +646,9 @@ impl Generator {
             remediation: evaluation.remediation.clone(),
             running_version: life.running_version.clone(),
             workflow_ids: workflows.iter().map(|w| w.workflow_id.clone()).collect(),
+            agent: Some(evaluation.agent.clone()),
+            external_tools: life.tools.clone(),
+            supersedes_on_approval: false,
         };
         writes::insert_deployment(conn, &request)?;
         if status != evaluation.status {
@@ -1061,11 +1107,13 @@ fn make_people(
 ) -> Result<People> {
     let per_role = (options.workflows / 20_000).clamp(4, 60) as usize;
     let mut taken = std::collections::HashSet::from([DEMO_USER.to_owned()]);
-    let mut users: Vec<(String, String, Vec<Role>)> = vec![(
+    let mut users: Vec<(String, String, Vec<Role>, String)> = vec![(
         DEMO_USER.to_owned(),
         "Dana Whitfield".to_owned(),
         DEMO_ROLES.to_vec(),
+        "AI Governance".to_owned(),
     )];
+    let team_of = |i: usize| TEAMS[i % TEAMS.len()].0.to_owned();
     let mut deciders: HashMap<Role, Vec<String>> = HashMap::new();
     for role in Role::ALL {
         for _ in 0..per_role {
@@ -1080,10 +1128,11 @@ fn make_people(
                 }
             }
             deciders.entry(role).or_default().push(email.clone());
-            users.push((email, name, roles));
+            users.push((email, name, roles, team_of(users.len())));
         }
     }
     let mut requesters = Vec::new();
+    let mut teams = HashMap::new();
     for i in 0..per_role * 3 {
         let (email, name) = person(rng, &mut taken);
         // A few engineers who request deployments also lead teams: separation
@@ -1100,19 +1149,21 @@ fn make_people(
                 .push(email.clone());
         }
         requesters.push(email.clone());
-        users.push((email, name, roles));
+        teams.insert(email.clone(), (team_of(i), !roles.is_empty()));
+        users.push((email, name, roles, team_of(i)));
     }
     let reviewers = deciders
         .get(&Role::EthicsReviewer)
         .cloned()
         .unwrap_or_default();
     let now = crate::backend::local::rows::to_ms(options.anchor);
-    let mut insert = conn.prepare_cached("INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, NULL, ?4)")?;
-    for (email, name, roles) in &users {
+    let mut insert = conn.prepare_cached("INSERT INTO users (email, name, roles, teams, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5)")?;
+    for (email, name, roles, team) in &users {
         insert.execute(rusqlite::params![
             email,
             name,
             crate::backend::local::rows::roles_to_text(roles),
+            crate::backend::local::rows::teams_to_text(std::slice::from_ref(team))?,
             now
         ])?;
     }
@@ -1120,6 +1171,40 @@ fn make_people(
     Ok(People {
         deciders,
         requesters,
+        teams,
         reviewers,
     })
+}
+
+/// Records the approval of the tools the organisation approved, by a data
+/// steward, before the history starts.
+fn approve_tools(
+    conn: &Connection,
+    people: &People,
+    anchor: DateTime<Utc>,
+) -> Result<std::collections::BTreeSet<String>> {
+    let steward = people
+        .deciders
+        .get(&Role::DataSteward)
+        .and_then(|stewards| stewards.first())
+        .cloned()
+        .unwrap_or_else(|| DEMO_USER.to_owned());
+    let at = anchor - Duration::days(HISTORY_DAYS + 1);
+    let mut approved = std::collections::BTreeSet::new();
+    for tool in EXTERNAL_TOOLS
+        .iter()
+        .filter(|tool| seeded_tool_approved(tool))
+    {
+        conn.execute(
+            "INSERT INTO tools (name, status, decided_by, decided_at, comment) VALUES (?1, 'approved', ?2, ?3, ?4)",
+            rusqlite::params![
+                tool,
+                steward,
+                crate::backend::local::rows::to_ms(at),
+                "Reviewed the vendor's data processing terms and the scopes the agent requests."
+            ],
+        )?;
+        approved.insert(tool.to_lowercase());
+    }
+    Ok(approved)
 }

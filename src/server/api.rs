@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param};
 use super::{MAX_BODY, ServerState};
-use crate::backend::wire::{AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody};
+use crate::backend::wire::{
+    AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody, ToolDecisionBody, WithdrawBody,
+};
 use crate::backend::{
     Decision, DeploymentQuery, Direction, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery,
     QueueSort,
@@ -78,6 +80,10 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .routes(routes!(trail))
         .routes(routes!(changes))
         .routes(routes!(snapshot))
+        .routes(routes!(withdraw))
+        .routes(routes!(users))
+        .routes(routes!(tools))
+        .routes(routes!(decide_tool))
         .split_for_parts();
     let document = Arc::new(document);
     api.route(
@@ -415,13 +421,58 @@ async fn verify_trail(State(state): AppState, headers: HeaderMap) -> ApiResult<i
     Ok(Json(caller(&state, &headers).await?.verify_trail().await?))
 }
 
+#[utoipa::path(post, path = "/v1/workflows/{id}/withdraw", summary = "Withdraw the request a workflow belongs to (its requester, or a compliance officer with a reason)", request_body = crate::backend::wire::WithdrawBody, params(("id" = String, Path)), responses((status = 200, body = crate::domain::Workflow), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn withdraw(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: WithdrawBody = body(&bytes)?;
+    Ok(Json(
+        backend.withdraw(&id, request.reason.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/users", summary = "The people who may act; with role, those holding it", params(("role" = Option<String>, Query)), responses((status = 200, body = Vec<crate::backend::User>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn users(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    Ok(Json(backend.users(param::<Role>(&query, "role")?).await?))
+}
+
+#[utoipa::path(get, path = "/v1/tools", summary = "External tools with an approval decision on record", responses((status = 200, body = Vec<crate::backend::ToolRecord>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn tools(State(state): AppState, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    Ok(Json(caller(&state, &headers).await?.tools().await?))
+}
+
+#[utoipa::path(put, path = "/v1/tools/{name}", summary = "Approve or reject an external tool (data stewards and compliance officers)", request_body = crate::backend::wire::ToolDecisionBody, params(("name" = String, Path)), responses((status = 200, body = crate::backend::ToolRecord), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn decide_tool(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: ToolDecisionBody = body(&bytes)?;
+    Ok(Json(
+        backend
+            .decide_tool(&name, request.status, &request.comment)
+            .await?,
+    ))
+}
+
 fn manifest(bytes: &[u8]) -> ApiResult<Manifest> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("the manifest is not UTF-8"))?;
     Manifest::from_json(text).map_err(|err| ApiError::bad_request(err.to_string()))
 }
 
-#[utoipa::path(post, path = "/v1/deployments/check", summary = "What the policies say about a manifest, recording nothing", request_body = crate::domain::Manifest, responses((status = 200, body = crate::domain::Evaluation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/check", summary = "What the policies say about a manifest, recording nothing", request_body = crate::domain::deployment::ManifestFields, responses((status = 200, body = crate::domain::Evaluation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn check_deployment(
     State(state): AppState,
     headers: HeaderMap,
@@ -431,7 +482,7 @@ async fn check_deployment(
     Ok(Json(backend.check_deployment(&manifest(&bytes)?).await?))
 }
 
-#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::Manifest, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::deployment::ManifestFields, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn request_deployment(
     State(state): AppState,
     headers: HeaderMap,
@@ -564,7 +615,10 @@ mod tests {
             .unwrap();
         let manifest =
             Manifest::from_json(include_str!("../../examples/needs-approval.json")).unwrap();
-        let request = LocalBackend::new(Arc::clone(&store), None)
+        store
+            .add_user(&manifest.agent.owner, "Owner", &[])
+            .unwrap();
+        let request = LocalBackend::new(Arc::clone(&store), Some(manifest.agent.owner.clone()))
             .request_deployment(&manifest)
             .await
             .unwrap();

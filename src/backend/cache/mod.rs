@@ -27,13 +27,13 @@ use super::local::{LocalBackend, LocalStore, mirror, reads_user, writes};
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    User,
+    ToolRecord, ToolStatus, User,
 };
 use super::{BackendError, GovernanceBackend, Result, blocking};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
-    ReviewStatus, ReviewTemplate, TrailEvent, Workflow,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 
 pub struct CachedBackend {
@@ -394,5 +394,46 @@ impl GovernanceBackend for CachedBackend {
             .verify_trail()
             .await
             .map_err(|err| needs_server("verifying the audit trail", err))
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        self.remote
+            .users(role)
+            .await
+            .map_err(|err| needs_server("listing people", err))
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.remote
+            .tools()
+            .await
+            .map_err(|err| needs_server("listing tool approvals", err))
+    }
+
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        self.remote
+            .decide_tool(name, status, comment)
+            .await
+            .map_err(|err| needs_server("deciding on a tool", err))
+    }
+
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let workflow = self
+            .remote
+            .withdraw(workflow_id, reason)
+            .await
+            .map_err(|err| needs_server("withdrawing a request", err))?;
+        // The deployment and its sibling workflows arrive with the next pull.
+        self.keep(ChangedEntities {
+            workflows: vec![workflow.clone()],
+            ..ChangedEntities::default()
+        })
+        .await?;
+        Ok(workflow)
     }
 }

@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, ReviewSummary, User,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, ReviewSummary, ToolRecord,
+    ToolStatus, User,
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
@@ -54,6 +55,10 @@ pub fn reads_review(conn: &Connection, review_id: &str) -> Result<EthicsReview> 
 pub fn reads_user(conn: &Connection, email: &str) -> Result<Option<User>> {
     reads::user(conn, email)
 }
+
+/// Who the trail names for changes made by whoever owns the store file
+/// (user management on the command line without `--user`).
+pub const STORE_OWNER: &str = "store owner (local)";
 
 /// An open store file, shared by every `LocalBackend` on it.
 pub struct LocalStore {
@@ -182,47 +187,60 @@ impl LocalStore {
         work(&mut conn)
     }
 
-    /// Creates or updates a user; returns the new API token (shown once; only
-    /// its hash is kept).
+    /// Creates a user with roles and no teams; returns their API token.
     pub fn add_user(&self, email: &str, name: &str, roles: &[Role]) -> Result<String> {
-        writes::check_email(email)?;
-        let token = writes::new_token();
-        let hash = writes::token_hash(&token);
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, token_hash = excluded.token_hash",
-                params![email, name, rows::roles_to_text(roles), hash, rows::to_ms(chrono::Utc::now())],
-            )?;
-            trail::append(
-                tx,
-                &crate::domain::TrailEntry {
-                    at: chrono::Utc::now(),
-                    actor: "gavel".into(),
-                    entity_type: "user".into(),
-                    entity_id: email.to_lowercase(),
-                    action: "user_saved".into(),
-                    before_version: None,
-                    after_version: None,
-                    details: rows::to_json(&serde_json::json!({ "roles": roles }))?,
-                },
-            )?;
-            Ok(())
-        })?;
-        Ok(token)
+        self.create_user(
+            STORE_OWNER,
+            email,
+            &writes::UserChange {
+                name: Some(name.to_owned()),
+                roles: Some(roles.to_vec()),
+                teams: None,
+            },
+        )
+    }
+
+    /// Creates a user (or brings back a removed one); returns the new API
+    /// token (shown once; only its hash is kept).
+    pub fn create_user(
+        &self,
+        actor: &str,
+        email: &str,
+        change: &writes::UserChange,
+    ) -> Result<String> {
+        self.write(|tx| writes::add_user(tx, actor, email, change, chrono::Utc::now()))
+    }
+
+    pub fn update_user(
+        &self,
+        actor: &str,
+        email: &str,
+        change: &writes::UserChange,
+    ) -> Result<User> {
+        self.write(|tx| writes::update_user(tx, actor, email, change, chrono::Utc::now()))
+    }
+
+    /// Removes a user; their token stops working at once.
+    pub fn remove_user(&self, actor: &str, email: &str) -> Result<()> {
+        self.write(|tx| writes::remove_user(tx, actor, email, chrono::Utc::now()))
+    }
+
+    /// A new token for a user; the old one stops working at once.
+    pub fn rotate_token(&self, actor: &str, email: &str) -> Result<String> {
+        self.write(|tx| writes::rotate_token(tx, actor, email, chrono::Utc::now()))
     }
 
     pub fn user(&self, email: &str) -> Result<Option<User>> {
         self.read(|conn| reads::user(conn, email))
     }
 
-    /// The user a token belongs to.
+    /// The user a token belongs to (none once they are removed).
     pub fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let hash = writes::token_hash(token);
         self.read(|conn| {
             let email: Option<String> = conn
                 .query_row(
-                    "SELECT email FROM users WHERE token_hash = ?1",
+                    "SELECT email FROM users WHERE token_hash = ?1 AND removed_at IS NULL",
                     [hash],
                     |row| row.get(0),
                 )
@@ -235,7 +253,7 @@ impl LocalStore {
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
-        self.read(reads::users)
+        self.read(|conn| reads::users(conn, None))
     }
 
     /// How SQLite runs each per-role query of a queue page (`EXPLAIN QUERY
@@ -335,15 +353,17 @@ impl LocalBackend {
         super::blocking(move || store.write(work)).await
     }
 
-    /// The acting user, who must exist in the store.
+    /// The acting user, who must exist in the store and not be removed.
     async fn actor(&self) -> Result<User> {
         let email = self.acting_email()?;
-        self.read(move |conn| {
-            reads::user(conn, &email)?.ok_or_else(|| {
-                BackendError::Unauthenticated(format!(
-                    "user {email:?} is not known to this store: add them with `gavel users add {email} --roles ...`"
-                ))
-            })
+        self.read(move |conn| match reads::user(conn, &email)? {
+            Some(user) => Ok(user),
+            None if reads::user_removed(conn, &email)? => Err(BackendError::Unauthenticated(
+                format!("user {email:?} was removed and can no longer act"),
+            )),
+            None => Err(BackendError::Unauthenticated(format!(
+                "user {email:?} is not known to this store: add them with `gavel users add {email} --roles ...`"
+            ))),
         })
         .await
     }
@@ -463,7 +483,7 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
-        let actor = self.acting_email()?;
+        let actor = self.actor().await?;
         let submission = submission.clone();
         self.write(move |tx| writes::record_audit(tx, &actor, &submission, chrono::Utc::now()))
             .await
@@ -476,10 +496,7 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
-        let actor = self
-            .user
-            .clone()
-            .unwrap_or_else(|| manifest.requested_by.clone());
+        let actor = self.actor().await?;
         let manifest = manifest.clone();
         self.write(move |tx| writes::request_deployment(tx, &actor, &manifest, chrono::Utc::now()))
             .await
@@ -511,6 +528,38 @@ impl GovernanceBackend for LocalBackend {
 
     async fn verify_trail(&self) -> Result<trail::VerifyReport> {
         self.read(trail::verify).await
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        self.actor().await?;
+        self.read(move |conn| reads::users(conn, role)).await
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.read(reads::tools).await
+    }
+
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        let user = self.actor().await?;
+        let (name, comment) = (name.to_owned(), comment.to_owned());
+        self.write(move |tx| {
+            writes::decide_tool(tx, &user, &name, status, &comment, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let user = self.actor().await?;
+        let (id, reason) = (workflow_id.to_owned(), reason.map(str::to_owned));
+        self.write(move |tx| {
+            writes::withdraw_request(tx, &user, &id, reason.as_deref(), chrono::Utc::now())
+        })
+        .await
     }
 
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {

@@ -55,6 +55,14 @@ pub fn roles_to_text(roles: &[Role]) -> String {
         .join(",")
 }
 
+pub fn teams_to_text(teams: &[String]) -> Result<String> {
+    to_json(&teams)
+}
+
+pub fn teams_from_text(text: &str) -> Result<Vec<String>> {
+    from_json("teams", text)
+}
+
 pub fn roles_from_text(text: &str) -> Result<Vec<Role>> {
     text.split(',')
         .filter(|part| !part.is_empty())

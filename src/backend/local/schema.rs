@@ -13,7 +13,48 @@ const MIGRATIONS: &[Migration] = &[
     create_governance_model,
     create_sync_tables,
     create_cache_meta,
+    add_teams_tools_and_deciders,
 ];
+
+/// 4: what the gates need to decide for themselves instead of trusting the
+/// caller: users' teams and removal, who decided each workflow (the queue
+/// leaves out what its reader cannot decide), approved tools, and the
+/// built-in `classification_change` policy.
+fn add_teams_tools_and_deciders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE users ADD COLUMN teams TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE users ADD COLUMN removed_at INTEGER;
+        ALTER TABLE workflows ADD COLUMN deciders TEXT NOT NULL DEFAULT '';
+        UPDATE workflows SET deciders = '|' || (
+            SELECT group_concat(lower(json_extract(step.value, '$.approver_email')), '|')
+            FROM json_each(workflows.steps) AS step
+            WHERE json_extract(step.value, '$.approver_email') IS NOT NULL
+        ) || '|'
+        WHERE steps LIKE '%"approver_email":"%';
+        CREATE TABLE tools (
+            name        TEXT PRIMARY KEY COLLATE NOCASE,
+            status      TEXT NOT NULL,
+            decided_by  TEXT NOT NULL,
+            decided_at  INTEGER NOT NULL,
+            comment     TEXT NOT NULL
+        );
+        "#,
+    )?;
+    let position: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(position), -1) + 1 FROM policies",
+        [],
+        |row| row.get(0),
+    )?;
+    let policy = crate::domain::policy::classification_change_policy();
+    let body = serde_json::to_string(&policy)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO policies (policy_id, position, body) VALUES (?1, ?2, ?3)",
+        params![policy.policy_id, position, body],
+    )?;
+    Ok(())
+}
 
 /// 3: who and which server an offline cache belongs to (key/value, so the
 /// cache can learn more without another migration).

@@ -1,0 +1,139 @@
+//! Ethics reviews and their templates.
+
+use super::*;
+
+pub const REVIEW_COLUMNS: &str = "review_id, workflow_id, agent_id, reviewer, template_id, status, answers, \
+    form_state, assigned_at, updated_at, submitted_at, version";
+
+pub type RawReview = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+);
+
+pub fn raw_review(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawReview> {
+    row.try_into()
+}
+
+pub fn parse_review(raw: RawReview) -> Result<EthicsReview> {
+    let (
+        review_id,
+        workflow_id,
+        agent_id,
+        reviewer,
+        template_id,
+        status,
+        answers,
+        form_state,
+        assigned_at,
+        updated_at,
+        submitted_at,
+        version,
+    ) = raw;
+    Ok(EthicsReview {
+        review_id,
+        workflow_id,
+        agent_id,
+        reviewer,
+        template_id,
+        status: parse("review status", &status)?,
+        answers: from_json("review answers", &answers)?,
+        form_state: form_state
+            .map(|text| from_json("review form state", &text))
+            .transpose()?,
+        assigned_at: from_ms(assigned_at)?,
+        updated_at: from_ms(updated_at)?,
+        submitted_at: submitted_at.map(from_ms).transpose()?,
+        version,
+    })
+}
+
+pub fn review(conn: &Connection, review_id: &str) -> Result<EthicsReview> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {REVIEW_COLUMNS} FROM reviews WHERE review_id = ?1"
+        ))?
+        .query_row([review_id], raw_review)
+        .optional()?
+        .ok_or_else(|| BackendError::not_found("review", review_id))?;
+    parse_review(raw)
+}
+
+pub fn review_for_workflow(conn: &Connection, workflow_id: &str) -> Result<Option<EthicsReview>> {
+    conn.prepare_cached(&format!(
+        "SELECT {REVIEW_COLUMNS} FROM reviews WHERE workflow_id = ?1"
+    ))?
+    .query_row([workflow_id], raw_review)
+    .optional()?
+    .map(parse_review)
+    .transpose()
+}
+
+pub fn reviews_of(
+    conn: &Connection,
+    email: &str,
+    status: Option<ReviewStatus>,
+) -> Result<Vec<ReviewSummary>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT r.review_id, r.workflow_id, r.agent_id, COALESCE(a.name, r.agent_id), r.status, r.assigned_at, r.updated_at
+         FROM reviews r LEFT JOIN agents a ON a.agent_id = r.agent_id
+         WHERE r.reviewer = ?1 AND (?2 IS NULL OR r.status = ?2)
+         ORDER BY r.assigned_at DESC LIMIT 1000",
+    )?;
+    let raws = statement
+        .query_map(params![email, status.map(|s| s.as_str())], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, i64>(5)?,
+                row.get::<_, i64>(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raws.into_iter()
+        .map(
+            |(review_id, workflow_id, agent_id, agent_name, status, assigned_at, updated_at)| {
+                Ok(ReviewSummary {
+                    review_id,
+                    workflow_id,
+                    agent_id,
+                    agent_name,
+                    status: parse("review status", &status)?,
+                    assigned_at: from_ms(assigned_at)?,
+                    updated_at: from_ms(updated_at)?,
+                })
+            },
+        )
+        .collect()
+}
+
+pub fn review_template(conn: &Connection, template_id: &str) -> Result<ReviewTemplate> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM review_templates WHERE template_id = ?1")?
+        .query_row([template_id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| BackendError::not_found("review template", template_id))?;
+    from_json("review template", &body)
+}
+
+pub fn default_template_id(conn: &Connection) -> Result<String> {
+    conn.query_row(
+        "SELECT template_id FROM review_templates ORDER BY rowid LIMIT 1",
+        [],
+        |row| row.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| BackendError::Storage("the store has no review template".into()))
+}

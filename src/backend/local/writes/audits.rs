@@ -1,0 +1,98 @@
+//! Bias audits.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::super::reads::{self};
+use super::super::rows::{to_json, to_ms};
+use super::*;
+use crate::backend::types::User;
+use crate::domain::bias::{self, AuditSubmission, DEFAULT_THRESHOLD};
+use crate::domain::{BiasAudit, Role, TrailEntry};
+
+/// The role that may record a bias audit (until policies are the
+/// organisation's).
+pub const AUDIT_RECORDER: Role = Role::MlEngineer;
+
+/// How far ahead of this clock a `tested_at` may be (clock skew).
+pub const TESTED_AT_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Records a bias audit computed from its groups' counts. The audit stores
+/// figures; whether it passes is decided when a policy that requires it is
+/// evaluated, against that policy's threshold.
+pub fn record_audit(
+    conn: &Connection,
+    actor: &User,
+    submission: &AuditSubmission,
+    now: DateTime<Utc>,
+) -> Result<BiasAudit> {
+    if !actor.holds(AUDIT_RECORDER) {
+        return Err(BackendError::Forbidden(format!(
+            "recording a bias audit needs the {AUDIT_RECORDER} role"
+        )));
+    }
+    if submission.threshold.is_some() {
+        return Err(BackendError::Invalid(
+            "threshold: an audit does not set its own threshold; the policy that requires the audit does".into(),
+        ));
+    }
+    if let Some(tested_at) = submission.tested_at
+        && tested_at > now + TESTED_AT_SKEW
+    {
+        return Err(BackendError::Invalid(format!(
+            "tested_at {tested_at} is in the future (this server's clock says {now})"
+        )));
+    }
+    if submission.agent_version.trim().is_empty() || submission.agent_version.len() > 256 {
+        return Err(BackendError::Invalid(
+            "agent_version must be 1 to 256 bytes".into(),
+        ));
+    }
+    reads::agent(conn, &submission.agent_id)?;
+    let stats = bias::compute(&submission.groups, DEFAULT_THRESHOLD)
+        .map_err(|err| BackendError::Invalid(err.to_string()))?;
+    let audit = BiasAudit {
+        audit_id: next_id(conn, "audits", "aud")?,
+        agent_id: submission.agent_id.clone(),
+        agent_version: submission.agent_version.clone(),
+        tested_at: submission.tested_at.unwrap_or(now),
+        recorded_by: Some(actor.email.clone()),
+        recorded_at: Some(now),
+        stats,
+    };
+    insert_audit(conn, &audit)?;
+    super::super::trail::append(conn, &audit_entry(&audit, &actor.email, now))?;
+    Ok(audit)
+}
+
+pub fn audit_entry(audit: &BiasAudit, actor: &str, at: DateTime<Utc>) -> TrailEntry {
+    entry(
+        at,
+        actor,
+        "audit",
+        &audit.audit_id,
+        "audit_recorded",
+        (None, None),
+        serde_json::json!({
+            "agent_id": audit.agent_id,
+            "agent_version": audit.agent_version,
+            "disparate_impact_ratio": audit.stats.disparate_impact_ratio,
+            "passes_threshold": audit.stats.passes_threshold,
+        }),
+    )
+}
+
+pub fn insert_audit(conn: &Connection, audit: &BiasAudit) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audits (audit_id, agent_id, agent_version, tested_at, passes, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        audit.audit_id,
+        audit.agent_id,
+        audit.agent_version,
+        to_ms(audit.tested_at),
+        audit.stats.passes_threshold,
+        to_json(audit)?,
+    ])?;
+    Ok(())
+}

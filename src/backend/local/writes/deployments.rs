@@ -1,0 +1,237 @@
+//! Deployment requests: who may make them, what they supersede, the
+//! workflows they open.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::reads::{self, DeploymentBody};
+use super::super::rows::{self, to_json, to_ms};
+use super::super::trail::TrailWriter;
+use super::*;
+use crate::backend::types::User;
+use crate::domain::deployment::{DeploymentStatus, Manifest};
+use crate::domain::{Agent, DeploymentRequest, Role, Workflow};
+
+/// Who may request deployments of an agent: its owner, or a member of its
+/// team holding a role. For an agent Gavel knows, the stored record says
+/// whose it is, not the manifest.
+pub fn check_may_request(actor: &User, agent: &Agent) -> Result<()> {
+    let member_with_role = actor.in_team(&agent.team) && !actor.roles.is_empty();
+    if actor.is(&agent.owner) || member_with_role {
+        return Ok(());
+    }
+    Err(BackendError::Forbidden(format!(
+        "only the owner of {} ({}) or a member of team {:?} holding a role may request its deployments",
+        agent.agent_id, agent.owner, agent.team
+    )))
+}
+
+/// Records a deployment request by `actor`: checks who may ask, opens one
+/// workflow per policy that needs sign-off, and supersedes the agent's
+/// earlier open requests, unless the request lowers risk-relevant fields:
+/// then it supersedes them, and becomes the agent's record, once approved.
+pub fn request_deployment(
+    conn: &Connection,
+    actor: &User,
+    manifest: &Manifest,
+    now: DateTime<Utc>,
+) -> Result<DeploymentRequest> {
+    if let Some(named) = &manifest.requested_by
+        && !actor.is(named)
+    {
+        return Err(BackendError::Invalid(format!(
+            "requested_by: {named:?} is not you ({}); the requester is whoever is authenticated, so leave requested_by out (it is deprecated)",
+            actor.email
+        )));
+    }
+    let known = reads::agent_row(conn, &manifest.agent.agent_id)?;
+    check_may_request(actor, known.as_ref().unwrap_or(&manifest.agent))?;
+    let evaluation = reads::evaluate(conn, manifest)?;
+    let agent = &evaluation.agent;
+    let running_version: Option<String> = conn
+        .prepare_cached(
+            "SELECT agent_version FROM deployments WHERE agent_id = ?1 AND status IN ('allowed', 'approved')
+             ORDER BY requested_at DESC LIMIT 1",
+        )?
+        .query_row([&agent.agent_id], |row| row.get(0))
+        .optional()?;
+    let mut trail = TrailWriter::resume(conn)?;
+    let deployment_id = next_id(conn, "deployments", "dep")?;
+    let lowers = !evaluation.lowered.is_empty();
+    if !lowers {
+        supersede_earlier(
+            conn,
+            &mut trail,
+            agent,
+            &deployment_id,
+            Stamp {
+                actor: &actor.email,
+                at: now,
+            },
+        )?;
+    }
+
+    let mut workflow_ids = Vec::new();
+    let mut workflows = Vec::new();
+    for planned in &evaluation.workflows {
+        let workflow_id = next_workflow_id(conn, workflows.len())?;
+        let workflow = Workflow::open(
+            workflow_id.clone(),
+            deployment_id.clone(),
+            agent.agent_id.clone(),
+            planned.policy_id.clone(),
+            actor.email.clone(),
+            &planned.chain,
+            now,
+        );
+        workflow_ids.push(workflow_id);
+        workflows.push(workflow);
+    }
+    let request = DeploymentRequest {
+        deployment_id: deployment_id.clone(),
+        agent_id: agent.agent_id.clone(),
+        agent_name: agent.name.clone(),
+        team: agent.team.clone(),
+        agent_version: agent.version.clone(),
+        requested_by: actor.email.clone(),
+        requested_at: now,
+        status: evaluation.status,
+        triggered_policies: evaluation.triggered_policies.clone(),
+        blocking_reasons: evaluation.blocking_reasons.clone(),
+        remediation: evaluation.remediation.clone(),
+        running_version,
+        workflow_ids,
+        agent: Some(agent.clone()),
+        external_tools: manifest.external_tools.clone(),
+        supersedes_on_approval: lowers,
+    };
+    // A new agent is recorded at once; a known one re-filed as less risky
+    // keeps its record until the change is approved.
+    if !lowers || known.is_none() {
+        upsert_agent(conn, agent, now)?;
+    }
+    insert_deployment(conn, &request)?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            &actor.email,
+            "deployment",
+            &deployment_id,
+            "deployment_requested",
+            (None, None),
+            serde_json::json!({
+                "agent_id": agent.agent_id,
+                "agent_version": agent.version,
+                "requested_by": actor.email,
+                "outcome": evaluation.status,
+                "triggered_policies": evaluation.triggered_policies.iter().map(|p| &p.policy_id).collect::<Vec<_>>(),
+                "lowered": evaluation.lowered,
+                "warnings": evaluation.warnings,
+            }),
+        ),
+    )?;
+    for workflow in &workflows {
+        insert_workflow(conn, workflow, agent, now)?;
+        trail.append(conn, &opened_entry(workflow, &actor.email))?;
+    }
+    Ok(request)
+}
+
+/// Withdraws the agent's open requests (pending or blocked) other than
+/// `by`, which supersedes them.
+pub(crate) fn supersede_earlier(
+    conn: &Connection,
+    trail: &mut TrailWriter,
+    agent: &Agent,
+    by: &str,
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    let open: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT deployment_id, status FROM deployments WHERE agent_id = ?1 AND status IN ('pending_approval', 'blocked')
+               AND deployment_id <> ?2",
+        )?
+        .query_map(params![agent.agent_id, by], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (earlier, status) in open {
+        let why = format!("superseded by {by} (version {})", agent.version);
+        for workflow in reads::workflows_of_deployment(conn, &earlier)? {
+            withdraw_workflow(conn, trail, &workflow, stamp.actor, stamp.at, &why)?;
+        }
+        let status: DeploymentStatus = rows::parse("deployment status", &status)?;
+        set_deployment_status(
+            conn,
+            trail,
+            &earlier,
+            (status, DeploymentStatus::Withdrawn),
+            stamp,
+            &why,
+        )?;
+    }
+    Ok(())
+}
+
+/// Ids for several workflows inserted in one transaction.
+fn next_workflow_id(conn: &Connection, already_planned: usize) -> Result<String> {
+    let next: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(rowid), 0) + 1 FROM workflows")?
+        .query_row([], |row| row.get(0))?;
+    Ok(format_id("wf", next + already_planned as i64))
+}
+
+pub fn opened_entry(workflow: &Workflow, actor: &str) -> TrailEntry {
+    entry(
+        workflow.created_at,
+        actor,
+        "workflow",
+        &workflow.workflow_id,
+        "workflow_opened",
+        (None, Some(workflow.version)),
+        serde_json::json!({
+            "deployment_id": workflow.deployment_id,
+            "policy_id": workflow.triggered_by_policy,
+            "chain": workflow.steps.iter().map(|step| step.role).collect::<Vec<Role>>(),
+        }),
+    )
+}
+
+pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Result<()> {
+    let body = DeploymentBody {
+        triggered_policies: request.triggered_policies.clone(),
+        blocking_reasons: request.blocking_reasons.clone(),
+        remediation: request.remediation.clone(),
+        workflow_ids: request.workflow_ids.clone(),
+        agent: request.agent.clone(),
+        external_tools: request.external_tools.clone(),
+        supersedes_on_approval: request.supersedes_on_approval,
+    };
+    conn.prepare_cached(
+        "INSERT INTO deployments (deployment_id, agent_id, agent_name, team, agent_version, requested_by, requested_at, outcome, status, running_version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        request.deployment_id,
+        request.agent_id,
+        request.agent_name,
+        request.team,
+        request.agent_version,
+        request.requested_by,
+        to_ms(request.requested_at),
+        request.status.as_str(),
+        request.status.as_str(),
+        request.running_version,
+        to_json(&body)?,
+    ])?;
+    let mut link = conn.prepare_cached(
+        "INSERT OR IGNORE INTO deployment_policies (deployment_id, policy_id, blocking) VALUES (?1, ?2, ?3)",
+    )?;
+    for policy in &request.triggered_policies {
+        link.execute(params![
+            request.deployment_id,
+            policy.policy_id,
+            policy.blocking
+        ])?;
+    }
+    Ok(())
+}

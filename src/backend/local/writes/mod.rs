@@ -1,0 +1,92 @@
+//! State changes. Each runs inside one transaction given by the caller and
+//! appends its trail events in that same transaction. One file per entity;
+//! each rule is enforced here, where both the embedded store and the server
+//! write, so no path can skip it.
+
+mod audits;
+mod deployments;
+mod reviews;
+mod users;
+mod workflows;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+
+use super::rows::to_json;
+use crate::backend::{BackendError, Result};
+use crate::domain::{Answers, TrailEntry};
+
+pub use audits::*;
+pub use deployments::*;
+pub use reviews::*;
+pub use users::*;
+pub use workflows::*;
+
+pub fn check_email(email: &str) -> Result<()> {
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(())
+    } else {
+        Err(BackendError::Invalid(format!(
+            "{email:?} is not an email address"
+        )))
+    }
+}
+
+/// A new random API token.
+pub fn new_token() -> String {
+    format!("gvl_{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn answers_hash(answers: &Answers) -> Result<String> {
+    Ok(token_hash(&to_json(answers)?))
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The next id of a table, as `prefix-0000001`. Ids follow insertion order.
+pub fn next_id(conn: &Connection, table: &str, prefix: &str) -> Result<String> {
+    let next: i64 = conn
+        .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) + 1 FROM {table}"))?
+        .query_row([], |row| row.get(0))?;
+    Ok(format_id(prefix, next))
+}
+
+pub fn format_id(prefix: &str, n: i64) -> String {
+    format!("{prefix}-{n:07}")
+}
+
+pub fn entry(
+    at: DateTime<Utc>,
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    versions: (Option<i64>, Option<i64>),
+    details: serde_json::Value,
+) -> TrailEntry {
+    TrailEntry {
+        at,
+        actor: actor.to_owned(),
+        entity_type: entity_type.to_owned(),
+        entity_id: entity_id.to_owned(),
+        action: action.to_owned(),
+        before_version: versions.0,
+        after_version: versions.1,
+        details: details.to_string(),
+    }
+}
+
+/// Who made a change, and when.
+#[derive(Clone, Copy)]
+pub(crate) struct Stamp<'a> {
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,387 @@
+//! Workflows: opening rows, decisions, withdrawal and what a closed workflow
+//! does to its deployment.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::reads::{self};
+use super::super::rows::{self, to_json, to_ms};
+use super::super::trail::TrailWriter;
+use super::deployments::supersede_earlier;
+use super::*;
+use crate::backend::queue::urgency;
+use crate::backend::types::{Decision, User};
+use crate::domain::deployment::DeploymentStatus;
+use crate::domain::workflow::{Decider, DecisionRequest, MAX_COMMENT_BYTES};
+use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
+
+pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO agents (agent_id, name, team, owner, category, data_classification, has_external_tools, tools_approved, risk_tier, version, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name, team = excluded.team, owner = excluded.owner,
+           category = excluded.category, data_classification = excluded.data_classification,
+           has_external_tools = excluded.has_external_tools, tools_approved = excluded.tools_approved,
+           risk_tier = excluded.risk_tier, version = excluded.version, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        agent.agent_id,
+        agent.name,
+        agent.team,
+        agent.owner,
+        agent.category.as_str(),
+        agent.data_classification.as_str(),
+        agent.has_external_tools,
+        agent.tools_approved,
+        agent.risk_tier.as_str(),
+        agent.version,
+        to_ms(at),
+    ])?;
+    Ok(())
+}
+
+/// When a workflow's row sorts in the queue: since its current step began
+/// waiting, or since it closed.
+fn sort_time(workflow: &Workflow, closed_at: DateTime<Utc>) -> DateTime<Utc> {
+    if workflow.status == WorkflowStatus::InProgress {
+        workflow.waiting_since()
+    } else {
+        closed_at
+    }
+}
+
+pub fn insert_workflow(
+    conn: &Connection,
+    workflow: &Workflow,
+    agent: &Agent,
+    closed_at: DateTime<Utc>,
+) -> Result<()> {
+    let current = workflow.current_step();
+    conn.prepare_cached(
+        "INSERT INTO workflows (workflow_id, deployment_id, agent_id, agent_name, team, triggered_by_policy, requested_by,
+           urgency, status, current_step, current_role, step_count, waiting_since, created_at, version, steps, deciders)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        workflow.workflow_id,
+        workflow.deployment_id,
+        workflow.agent_id,
+        agent.name,
+        agent.team,
+        workflow.triggered_by_policy,
+        workflow.requested_by,
+        urgency(agent.risk_tier),
+        workflow.status.as_str(),
+        current.map(|step| step.step_id),
+        current.map(|step| step.role.as_str()),
+        workflow.steps.len() as i64,
+        to_ms(sort_time(workflow, closed_at)),
+        to_ms(workflow.created_at),
+        workflow.version,
+        to_json(&workflow.steps)?,
+        deciders_column(workflow),
+    ])?;
+    Ok(())
+}
+
+/// Who decided a step, as the queue filters on it: `|a@x|b@y|`, lowercased.
+pub fn deciders_column(workflow: &Workflow) -> String {
+    let deciders: Vec<String> = workflow
+        .steps
+        .iter()
+        .filter_map(|step| step.approver_email.as_deref())
+        .map(str::to_lowercase)
+        .collect();
+    if deciders.is_empty() {
+        String::new()
+    } else {
+        format!("|{}|", deciders.join("|"))
+    }
+}
+
+/// Writes a workflow's changing columns (status, step, version, steps) over
+/// its row; the agent's columns are kept from when it was opened.
+pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc>) -> Result<()> {
+    let current = workflow.current_step();
+    conn.prepare_cached(
+        "UPDATE workflows SET status = ?2, current_step = ?3, current_role = ?4, waiting_since = ?5, version = ?6, steps = ?7,
+           deciders = ?8
+         WHERE workflow_id = ?1",
+    )?
+    .execute(params![
+        workflow.workflow_id,
+        workflow.status.as_str(),
+        current.map(|step| step.step_id),
+        current.map(|step| step.role.as_str()),
+        to_ms(sort_time(workflow, now)),
+        workflow.version,
+        to_json(&workflow.steps)?,
+        deciders_column(workflow),
+    ])?;
+    Ok(())
+}
+
+fn request_hash(actor: &str, decision: &Decision) -> Result<String> {
+    let canonical = to_json(&(actor.to_lowercase(), decision))?;
+    Ok(token_hash(&canonical))
+}
+
+/// Decides a workflow's current step for `user`.
+pub fn decide(
+    conn: &Connection,
+    user: &User,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Workflow> {
+    if decision.idempotency_key.trim().is_empty() || decision.idempotency_key.len() > 200 {
+        return Err(BackendError::Invalid(
+            "an idempotency key of 1 to 200 characters is required".into(),
+        ));
+    }
+    let hash = request_hash(&user.email, decision)?;
+    let earlier: Option<(String, String)> = conn
+        .prepare_cached("SELECT request_hash, response FROM idempotency WHERE key = ?1")?
+        .query_row([&decision.idempotency_key], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    if let Some((earlier_hash, response)) = earlier {
+        if earlier_hash != hash {
+            return Err(BackendError::IdempotencyMismatch(
+                decision.idempotency_key.clone(),
+            ));
+        }
+        return rows::from_json("idempotent response", &response);
+    }
+
+    let workflow = reads::workflow(conn, &decision.workflow_id)?;
+    let review_submitted = reads::review_for_workflow(conn, &workflow.workflow_id)?
+        .is_some_and(|review| review.status == ReviewStatus::Submitted);
+    let decider = Decider {
+        email: &user.email,
+        roles: &user.roles,
+    };
+    let request = DecisionRequest {
+        step_id: decision.step_id,
+        verdict: decision.verdict,
+        comment: decision.comment.as_deref(),
+        expected_version: decision.expected_version,
+        ethics_review_submitted: review_submitted,
+        at: now,
+    };
+    let next = workflow.decide(&decider, &request)?;
+    update_workflow(conn, &next, now)?;
+
+    let mut trail = TrailWriter::resume(conn)?;
+    let step = next
+        .steps
+        .iter()
+        .find(|step| step.step_id == decision.step_id)
+        .ok_or_else(|| BackendError::Storage("decided step vanished".into()))?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            &user.email,
+            "workflow",
+            &next.workflow_id,
+            match decision.verdict {
+                crate::domain::Verdict::Approve => "step_approved",
+                crate::domain::Verdict::Reject => "step_rejected",
+            },
+            (Some(workflow.version), Some(next.version)),
+            serde_json::json!({
+                "step_id": step.step_id,
+                "role": step.role,
+                "comment": step.comment,
+                "workflow_status": next.status,
+                "idempotency_key": decision.idempotency_key,
+            }),
+        ),
+    )?;
+    if next.status != WorkflowStatus::InProgress {
+        settle_deployment(conn, &mut trail, &next, &user.email, now)?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO idempotency (key, actor, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![decision.idempotency_key, user.email, hash, to_json(&next)?, to_ms(now)])?;
+    Ok(next)
+}
+
+pub(crate) fn set_deployment_status(
+    conn: &Connection,
+    trail: &mut TrailWriter,
+    deployment_id: &str,
+    (from, to): (DeploymentStatus, DeploymentStatus),
+    stamp: Stamp<'_>,
+    why: &str,
+) -> Result<()> {
+    let (actor, now) = (stamp.actor, stamp.at);
+    conn.prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
+        .execute(params![deployment_id, to.as_str()])?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            actor,
+            "deployment",
+            deployment_id,
+            "status_changed",
+            (None, None),
+            serde_json::json!({ "from": from, "to": to, "why": why }),
+        ),
+    )?;
+    Ok(())
+}
+
+pub(crate) fn withdraw_workflow(
+    conn: &Connection,
+    trail: &mut TrailWriter,
+    workflow: &Workflow,
+    actor: &str,
+    now: DateTime<Utc>,
+    why: &str,
+) -> Result<()> {
+    let Some(withdrawn) = workflow.withdraw() else {
+        return Ok(());
+    };
+    update_workflow(conn, &withdrawn, now)?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            actor,
+            "workflow",
+            &withdrawn.workflow_id,
+            "workflow_withdrawn",
+            (Some(workflow.version), Some(withdrawn.version)),
+            serde_json::json!({ "why": why }),
+        ),
+    )?;
+    Ok(())
+}
+
+/// A workflow closed: the deployment is rejected if any workflow was, and
+/// approved once all were.
+fn settle_deployment(
+    conn: &Connection,
+    trail: &mut TrailWriter,
+    closed: &Workflow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let deployment = reads::deployment(conn, &closed.deployment_id)?;
+    if deployment.status != DeploymentStatus::PendingApproval {
+        return Ok(());
+    }
+    let siblings = reads::workflows_of_deployment(conn, &closed.deployment_id)?;
+    if closed.status == WorkflowStatus::Rejected {
+        let why = format!("workflow {} was rejected", closed.workflow_id);
+        for sibling in siblings
+            .iter()
+            .filter(|w| w.status == WorkflowStatus::InProgress)
+        {
+            withdraw_workflow(conn, trail, sibling, actor, now, &why)?;
+        }
+        set_deployment_status(
+            conn,
+            trail,
+            &deployment.deployment_id,
+            (deployment.status, DeploymentStatus::Rejected),
+            Stamp { actor, at: now },
+            &why,
+        )?;
+    } else if siblings
+        .iter()
+        .all(|w| w.status == WorkflowStatus::Approved)
+    {
+        set_deployment_status(
+            conn,
+            trail,
+            &deployment.deployment_id,
+            (deployment.status, DeploymentStatus::Approved),
+            Stamp { actor, at: now },
+            "every approval workflow approved",
+        )?;
+        // An approved re-filing becomes the agent's record and replaces the
+        // requests it held back from.
+        if deployment.supersedes_on_approval
+            && let Some(agent) = &deployment.agent
+        {
+            supersede_earlier(
+                conn,
+                trail,
+                agent,
+                &deployment.deployment_id,
+                Stamp { actor, at: now },
+            )?;
+            upsert_agent(conn, agent, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Withdraws the deployment request a workflow belongs to, with every one
+/// of its open workflows: by its requester, or by a compliance officer
+/// with a reason.
+pub fn withdraw_request(
+    conn: &Connection,
+    actor: &User,
+    workflow_id: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Workflow> {
+    let workflow = reads::workflow(conn, workflow_id)?;
+    let deployment = reads::deployment(conn, &workflow.deployment_id)?;
+    let reason = reason.map(str::trim).filter(|text| !text.is_empty());
+    if reason.is_some_and(|text| text.len() > MAX_COMMENT_BYTES) {
+        return Err(BackendError::Invalid(format!(
+            "the reason is longer than {MAX_COMMENT_BYTES} bytes"
+        )));
+    }
+    let has_reason = reason.is_some_and(crate::text::has_visible_text);
+    if !actor.is(&deployment.requested_by) {
+        if !actor.holds(Role::ComplianceOfficer) {
+            return Err(BackendError::Forbidden(format!(
+                "only the requester ({}) or a compliance officer may withdraw {}",
+                deployment.requested_by, deployment.deployment_id
+            )));
+        }
+        if !has_reason {
+            return Err(BackendError::Invalid(
+                "a compliance officer withdrawing someone's request must give a reason (--reason)"
+                    .into(),
+            ));
+        }
+    }
+    if !matches!(
+        deployment.status,
+        DeploymentStatus::PendingApproval | DeploymentStatus::Blocked
+    ) {
+        return Err(BackendError::Conflict(format!(
+            "{} is already {}: only a pending or blocked request can be withdrawn",
+            deployment.deployment_id, deployment.status
+        )));
+    }
+    let why = match reason.filter(|_| has_reason) {
+        Some(text) => format!("withdrawn by {}: {text}", actor.email),
+        None => format!("withdrawn by {}", actor.email),
+    };
+    let mut trail = TrailWriter::resume(conn)?;
+    for open in reads::workflows_of_deployment(conn, &deployment.deployment_id)? {
+        withdraw_workflow(conn, &mut trail, &open, &actor.email, now, &why)?;
+    }
+    set_deployment_status(
+        conn,
+        &mut trail,
+        &deployment.deployment_id,
+        (deployment.status, DeploymentStatus::Withdrawn),
+        Stamp {
+            actor: &actor.email,
+            at: now,
+        },
+        &why,
+    )?;
+    reads::workflow(conn, workflow_id)
+}
