@@ -248,7 +248,7 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
         .await
         .expect("request");
     let mirror = fixture();
-    let first = server.store.change_page(0, 10_000).expect("page");
+    let first = server.store.change_page(0, 10_000, None).expect("page");
     assert_eq!(
         mirror.store.apply_changes(&first).expect("apply"),
         first.next
@@ -278,7 +278,10 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
         })
         .await
         .expect("decide");
-    let second = server.store.change_page(first.next, 10_000).expect("page");
+    let second = server
+        .store
+        .change_page(first.next, 10_000, None)
+        .expect("page");
     mirror.store.apply_changes(&second).expect("apply");
     assert_eq!(
         on_mirror
@@ -289,7 +292,7 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
     );
 
     // A stale row in a later page never replaces a newer one.
-    let mut stale = server.store.change_page(0, 10_000).expect("page");
+    let mut stale = server.store.change_page(0, 10_000, None).expect("page");
     stale.changes.retain(|change| change.seq > second.next);
     stale.next = second.next;
     for workflow in &mut stale.entities.workflows {

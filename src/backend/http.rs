@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::local::feed::{ChangePage, SnapshotPage};
 use super::local::trail::VerifyReport;
-use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueSort};
+use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort};
 use super::types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
     ToolRecord, ToolStatus, User,
@@ -397,6 +397,9 @@ impl HttpBackend {
 
     fn filter_query(filter: &QueueFilter) -> Vec<(&'static str, String)> {
         let mut query = vec![("status", filter.status.as_str().to_owned())];
+        if filter.scope == QueueScope::Everything {
+            query.push(("scope", "all".to_owned()));
+        }
         if let Some(roles) = &filter.roles {
             query.push((
                 "roles",

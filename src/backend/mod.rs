@@ -22,7 +22,10 @@ use crate::domain::{
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 
-pub use queue::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
+pub use queue::{
+    Direction, NotActionable, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery,
+    QueueScope, QueueSort,
+};
 pub use types::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
     ToolRecord, ToolStatus, User, WeekCount,

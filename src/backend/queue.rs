@@ -31,10 +31,78 @@ pub enum Direction {
     Backward,
 }
 
+/// Whose queue: what the reader may decide now, or everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueScope {
+    /// Only what the reader may decide now: a role they hold, not their own
+    /// request, no workflow they already decided a step of. The backend
+    /// derives this from who is authenticated.
+    #[default]
+    Actionable,
+    /// Every workflow that matches, each marked with why the reader may not
+    /// decide it.
+    Everything,
+}
+
+/// Why the reader may not decide a queue item now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotActionable {
+    /// The reader requested the deployment (separation of duties).
+    Requester,
+    /// The reader decided a step of this workflow already.
+    AlreadyDecided,
+    /// The current step needs a role the reader does not hold.
+    RoleNotHeld { role: Role },
+    /// The workflow is closed.
+    Closed,
+}
+
+impl NotActionable {
+    /// A short reason for a marker column.
+    pub fn short(&self) -> &'static str {
+        match self {
+            NotActionable::Requester => "yours",
+            NotActionable::AlreadyDecided => "decided",
+            NotActionable::RoleNotHeld { .. } => "role",
+            NotActionable::Closed => "closed",
+        }
+    }
+
+    /// The reason in words.
+    pub fn describe(&self) -> String {
+        match self {
+            NotActionable::Requester => "you requested this deployment".into(),
+            NotActionable::AlreadyDecided => "you decided a step of this workflow".into(),
+            NotActionable::RoleNotHeld { role } => format!("waiting on a {}", role.label()),
+            NotActionable::Closed => "the workflow is closed".into(),
+        }
+    }
+
+    /// Why `reader` may not decide the item now, if they may not.
+    pub fn of(item: &QueueItem, deciders: &str, reader: &crate::backend::User) -> Option<Self> {
+        let Some(step) = item.current_step else {
+            return Some(NotActionable::Closed);
+        };
+        if reader.is(&item.requested_by) {
+            Some(NotActionable::Requester)
+        } else if deciders.contains(&format!("|{}|", reader.email.to_lowercase())) {
+            Some(NotActionable::AlreadyDecided)
+        } else if !reader.holds(step.role) {
+            Some(NotActionable::RoleNotHeld { role: step.role })
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QueueFilter {
+    #[serde(default)]
+    pub scope: QueueScope,
     /// Only items whose current step needs one of these roles; `None` means
-    /// every workflow with `status`.
+    /// any role (within the scope).
     pub roles: Option<Vec<Role>>,
     pub status: WorkflowStatus,
     pub risk: Option<RiskTier>,
@@ -47,6 +115,7 @@ pub struct QueueFilter {
 impl Default for QueueFilter {
     fn default() -> Self {
         QueueFilter {
+            scope: QueueScope::Actionable,
             roles: None,
             status: WorkflowStatus::InProgress,
             risk: None,
@@ -57,10 +126,18 @@ impl Default for QueueFilter {
 }
 
 impl QueueFilter {
-    /// The queue of someone holding `roles`.
+    /// The reader's queue, narrowed to items waiting on `roles`.
     pub fn for_roles(roles: &[Role]) -> QueueFilter {
         QueueFilter {
             roles: Some(roles.to_vec()),
+            ..QueueFilter::default()
+        }
+    }
+
+    /// Every workflow with the filter's status, whoever may decide it.
+    pub fn everything() -> QueueFilter {
+        QueueFilter {
+            scope: QueueScope::Everything,
             ..QueueFilter::default()
         }
     }
@@ -110,6 +187,10 @@ pub struct QueueItem {
     /// When the current step started waiting (when a closed workflow closed).
     pub waiting_since: DateTime<Utc>,
     pub version: i64,
+    /// Why the reader may not decide this item now (only in a queue of
+    /// everything; an actionable queue holds none such).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_actionable: Option<NotActionable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -269,6 +350,7 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, hour, 0, 0).unwrap(),
             version: 1,
+            not_actionable: None,
         }
     }
 

@@ -18,6 +18,17 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     sanitize(text)
 }
 
+pub fn team_list(teams: &[String]) -> String {
+    if teams.is_empty() {
+        return "(no teams)".into();
+    }
+    teams
+        .iter()
+        .map(|team| safe(team))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn role_list(roles: &[Role]) -> String {
     if roles.is_empty() {
         return "(no roles)".into();
@@ -55,6 +66,9 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
         safe(&agent.version),
         status_word(evaluation.status)
     );
+    for warning in &evaluation.warnings {
+        let _ = writeln!(out, "  note: {}", safe(warning));
+    }
     if evaluation.triggered_policies.is_empty() {
         let _ = writeln!(out, "  no policy applies: the deployment may go ahead.");
     }
@@ -117,6 +131,12 @@ pub fn deployment(request: &DeploymentRequest) -> String {
         && !request.status.is_live()
     {
         let _ = writeln!(out, "  version {} keeps running meanwhile", safe(running));
+    }
+    if request.supersedes_on_approval {
+        let _ = writeln!(
+            out,
+            "  this request lowers risk-relevant fields: the agent's earlier requests stay open until it is approved"
+        );
     }
     out
 }

@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param};
 use super::{MAX_BODY, ServerState};
+use crate::backend::queue::QueueScope;
 use crate::backend::wire::{
     AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody, ToolDecisionBody, WithdrawBody,
 };
@@ -119,7 +120,17 @@ fn queue_filter(query: &HashMap<String, String>) -> ApiResult<QueueFilter> {
                 .collect::<ApiResult<Vec<Role>>>()?,
         ),
     };
+    let scope = match query.get("scope").map(String::as_str) {
+        None | Some("") | Some("actionable") => QueueScope::Actionable,
+        Some("all") => QueueScope::Everything,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter scope: {other:?} is not actionable or all"
+            )));
+        }
+    };
     Ok(QueueFilter {
+        scope,
         roles,
         status: param::<WorkflowStatus>(query, "status")?.unwrap_or(WorkflowStatus::InProgress),
         risk: param::<RiskTier>(query, "risk")?,
@@ -128,7 +139,7 @@ fn queue_filter(query: &HashMap<String, String>) -> ApiResult<QueueFilter> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/queue", summary = "A page of the approvals queue", params(("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query), ("sort" = Option<String>, Query), ("direction" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::QueuePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/queue", summary = "A page of the approvals queue", params(("scope" = Option<String>, Query, description = "actionable (default: what the caller may decide now) or all"), ("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query), ("sort" = Option<String>, Query), ("direction" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::QueuePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn queue(
     State(state): AppState,
     headers: HeaderMap,
@@ -171,7 +182,7 @@ async fn queue(
     Ok(Json(backend.queue(&request).await?))
 }
 
-#[utoipa::path(get, path = "/v1/queue/count", summary = "How many items match a queue filter", params(("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query)), responses((status = 200, body = crate::backend::wire::CountBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/queue/count", summary = "How many items match a queue filter", params(("scope" = Option<String>, Query, description = "actionable (default: what the caller may decide now) or all"), ("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query)), responses((status = 200, body = crate::backend::wire::CountBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn queue_count(
     State(state): AppState,
     headers: HeaderMap,
@@ -554,7 +565,7 @@ async fn changes(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
-    caller(&state, &headers).await?;
+    let reader = caller(&state, &headers).await?.me().await?;
     let since = param::<i64>(&query, "since")?.unwrap_or(0);
     if since < 0 {
         return Err(ApiError::bad_request(
@@ -562,7 +573,10 @@ async fn changes(
         ));
     }
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
-    let page = on_store(&state.store, move |store| store.change_page(since, limit)).await?;
+    let page = on_store(&state.store, move |store| {
+        store.change_page(since, limit, Some(&reader))
+    })
+    .await?;
     if since > page.head {
         // A cursor this store never issued: it was replaced or restored.
         return Err(ApiError::new(
@@ -584,11 +598,11 @@ async fn snapshot(
     Path(table): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
-    caller(&state, &headers).await?;
+    let reader = caller(&state, &headers).await?.me().await?;
     let after = query.get("after").cloned().unwrap_or_default();
     let limit = param::<u32>(&query, "limit")?.unwrap_or(1000);
     let page = on_store(&state.store, move |store| {
-        store.snapshot_page(&table, &after, limit)
+        store.snapshot_page(&table, &after, limit, Some(&reader))
     })
     .await?;
     Ok(Json(page))
@@ -615,9 +629,7 @@ mod tests {
             .unwrap();
         let manifest =
             Manifest::from_json(include_str!("../../examples/needs-approval.json")).unwrap();
-        store
-            .add_user(&manifest.agent.owner, "Owner", &[])
-            .unwrap();
+        store.add_user(&manifest.agent.owner, "Owner", &[]).unwrap();
         let request = LocalBackend::new(Arc::clone(&store), Some(manifest.agent.owner.clone()))
             .request_deployment(&manifest)
             .await

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::reads;
 use super::rows::from_json;
 use super::trail::{Change, changes_since, head as trail_head};
-use crate::backend::{BackendError, Result};
+use crate::backend::{BackendError, Result, User};
 use crate::domain::{Agent, BiasAudit, DeploymentRequest, EthicsReview, Workflow};
 
 /// The current rows of the entities a page of changes touched.
@@ -51,7 +51,14 @@ fn present<T>(result: Result<T>) -> Result<Option<T>> {
     }
 }
 
-pub fn change_page(conn: &Connection, since: i64, limit: u32) -> Result<ChangePage> {
+/// A page of changes after `since`, with the rows `reader` may see (a
+/// draft review's answers only its reviewer's).
+pub fn change_page(
+    conn: &Connection,
+    since: i64,
+    limit: u32,
+    reader: Option<&User>,
+) -> Result<ChangePage> {
     // One read transaction: the rows are at least as new as the page.
     let tx = conn.unchecked_transaction()?;
     let changes = changes_since(&tx, since, limit)?;
@@ -71,7 +78,9 @@ pub fn change_page(conn: &Connection, since: i64, limit: u32) -> Result<ChangePa
                 }
             }
             "review" => {
-                if let Some(review) = present(reads::review(&tx, id))? {
+                if let Some(review) = present(reads::review(&tx, id))?
+                    .and_then(|review| reads::visible_to(review, reader))
+                {
                     agent_ids.insert(review.agent_id.clone());
                     entities.reviews.push(review);
                 }
@@ -125,12 +134,14 @@ pub fn snapshot_page(
     table: &str,
     after: &str,
     limit: u32,
+    reader: Option<&User>,
 ) -> Result<SnapshotPage> {
     use super::reads::snapshot;
     let limit = limit.clamp(1, 5_000);
     let tx = conn.unchecked_transaction()?;
     let head = trail_head(&tx)?;
     let mut rows = ChangedEntities::default();
+    let mut full_page = false;
     let last = match table {
         "agents" => {
             rows.agents = snapshot::agents(&tx, after, limit)?;
@@ -141,8 +152,16 @@ pub fn snapshot_page(
             rows.workflows.last().map(|row| row.workflow_id.clone())
         }
         "reviews" => {
-            rows.reviews = snapshot::reviews(&tx, after, limit)?;
-            rows.reviews.last().map(|row| row.review_id.clone())
+            let page = snapshot::reviews(&tx, after, limit)?;
+            // The page continues after its last row even when the reader
+            // may not see that row.
+            let last = page.last().map(|row| row.review_id.clone());
+            full_page = page.len() as u32 == limit;
+            rows.reviews = page
+                .into_iter()
+                .filter_map(|review| reads::visible_to(review, reader))
+                .collect();
+            last
         }
         "deployments" => {
             rows.deployments = snapshot::deployments(&tx, after, limit)?;
@@ -164,6 +183,10 @@ pub fn snapshot_page(
         + rows.reviews.len()
         + rows.deployments.len()
         + rows.audits.len();
-    let next = if count as u32 == limit { last } else { None };
+    let next = if count as u32 == limit || full_page {
+        last
+    } else {
+        None
+    };
     Ok(SnapshotPage { rows, next, head })
 }

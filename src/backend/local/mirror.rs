@@ -249,12 +249,13 @@ pub fn missing_templates(conn: &Connection) -> Result<Vec<String>> {
 /// The acting user as the server knows them (no token is kept here).
 pub fn put_user(tx: &Connection, user: &crate::backend::User) -> Result<()> {
     tx.execute(
-        "INSERT INTO users (email, name, roles, token_hash, created_at) VALUES (?1, ?2, ?3, NULL, ?4)
-         ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles",
+        "INSERT INTO users (email, name, roles, teams, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5)
+         ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, teams = excluded.teams",
         params![
             user.email,
             user.name,
             super::rows::roles_to_text(&user.roles),
+            super::rows::teams_to_text(&user.teams)?,
             to_ms(Utc::now())
         ],
     )?;

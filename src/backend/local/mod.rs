@@ -259,12 +259,18 @@ impl LocalStore {
     /// How SQLite runs each per-role query of a queue page (`EXPLAIN QUERY
     /// PLAN`, one line per plan), for tests and diagnosis.
     pub fn queue_query_plan(&self, query: &QueueQuery) -> Result<Vec<String>> {
-        self.read(|conn| reads::queue_plans(conn, query))
+        self.read(|conn| reads::queue_plans(conn, query, None))
     }
 
     /// Entity changes after a cursor, with the entities' current rows.
-    pub fn change_page(&self, since: i64, limit: u32) -> Result<feed::ChangePage> {
-        self.read(|conn| feed::change_page(conn, since, limit))
+    /// Entity changes after a cursor, with the rows `reader` may see.
+    pub fn change_page(
+        &self,
+        since: i64,
+        limit: u32,
+        reader: Option<&User>,
+    ) -> Result<feed::ChangePage> {
+        self.read(|conn| feed::change_page(conn, since, limit, reader))
     }
 
     /// Applies a page of the server's changes to this store as a mirror.
@@ -278,8 +284,9 @@ impl LocalStore {
         table: &str,
         after: &str,
         limit: u32,
+        reader: Option<&User>,
     ) -> Result<feed::SnapshotPage> {
-        self.read(|conn| feed::snapshot_page(conn, table, after, limit))
+        self.read(|conn| feed::snapshot_page(conn, table, after, limit, reader))
     }
 
     /// Applies a snapshot page to this store as a mirror.
@@ -353,6 +360,14 @@ impl LocalBackend {
         super::blocking(move || store.write(work)).await
     }
 
+    /// The acting user when one is given (reads that anyone may make).
+    async fn reader(&self) -> Result<Option<User>> {
+        match self.user {
+            Some(_) => self.actor().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The acting user, who must exist in the store and not be removed.
     async fn actor(&self) -> Result<User> {
         let email = self.acting_email()?;
@@ -380,13 +395,16 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        let reader = self.reader().await?;
         let query = query.clone();
-        self.read(move |conn| reads::queue(conn, &query)).await
+        self.read(move |conn| reads::queue(conn, &query, reader.as_ref()))
+            .await
     }
 
     async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        let reader = self.reader().await?;
         let filter = filter.clone();
-        self.read(move |conn| reads::queue_count(conn, &filter))
+        self.read(move |conn| reads::queue_count(conn, &filter, reader.as_ref()))
             .await
     }
 
@@ -409,14 +427,23 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        let reader = self.reader().await?;
         let id = review_id.to_owned();
-        self.read(move |conn| reads::review(conn, &id)).await
+        self.read(move |conn| {
+            reads::visible_to(reads::review(conn, &id)?, reader.as_ref())
+                .ok_or_else(|| BackendError::not_found("review", id))
+        })
+        .await
     }
 
     async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        let reader = self.reader().await?;
         let id = workflow_id.to_owned();
-        self.read(move |conn| reads::review_for_workflow(conn, &id))
-            .await
+        self.read(move |conn| {
+            Ok(reads::review_for_workflow(conn, &id)?
+                .and_then(|review| reads::visible_to(review, reader.as_ref())))
+        })
+        .await
     }
 
     async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {

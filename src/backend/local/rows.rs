@@ -73,7 +73,7 @@ pub fn roles_from_text(text: &str) -> Result<Vec<Role>> {
 /// Columns `QueueItem` is read from, in `queue_item` order.
 pub const QUEUE_COLUMNS: &str = "workflow_id, agent_id, agent_name, team, triggered_by_policy, \
     deployment_id, requested_by, status, urgency, current_step, current_role, step_count, \
-    created_at, waiting_since, version";
+    created_at, waiting_since, version, deciders";
 
 /// Raw text of a queue row; parsed outside rusqlite's closure so that
 /// corrupt values become our errors.
@@ -93,6 +93,8 @@ pub struct RawQueueRow {
     created_at: i64,
     waiting_since: i64,
     version: i64,
+    /// Who decided a step (`|a@x|b@y|`), for the reader's marker.
+    pub deciders: String,
 }
 
 pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
@@ -112,6 +114,7 @@ pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
         created_at: row.get(12)?,
         waiting_since: row.get(13)?,
         version: row.get(14)?,
+        deciders: row.get(15)?,
     })
 }
 
@@ -141,6 +144,7 @@ impl RawQueueRow {
             created_at: from_ms(self.created_at)?,
             waiting_since: from_ms(self.waiting_since)?,
             version: self.version,
+            not_actionable: None,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! list, so a million workflows scroll like a hundred.
 
 use crate::backend::{
-    Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort,
+    Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueScope, QueueSort,
 };
 use crate::domain::{RiskTier, Role, WorkflowStatus};
 use crate::tui::action::Action;
@@ -87,15 +87,20 @@ impl Default for QueueScreen {
 
 impl QueueScreen {
     pub fn filter(&self) -> QueueFilter {
-        let roles = match (
-            self.mine && self.status == WorkflowStatus::InProgress,
-            self.role,
-        ) {
+        let mine = self.mine && self.status == WorkflowStatus::InProgress;
+        let roles = match (mine, self.role) {
             (false, _) => None,
             (true, Some(role)) => Some(vec![role]),
             (true, None) => Some(self.roles.clone()),
         };
         QueueFilter {
+            // Mine: what I may decide now; else everything, each item
+            // marked with why it is not mine to decide.
+            scope: if mine {
+                QueueScope::Actionable
+            } else {
+                QueueScope::Everything
+            },
             roles,
             status: self.status,
             risk: self.risk,
@@ -467,6 +472,7 @@ mod tests {
             waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
                 + chrono::Duration::minutes(n as i64),
             version: 1,
+            not_actionable: None,
         }
     }
 

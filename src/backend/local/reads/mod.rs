@@ -10,7 +10,8 @@ use super::rows::{
     raw_workflow_row, to_ms,
 };
 use crate::backend::queue::{
-    Direction, QueueFilter, QueuePage, QueueQuery, QueueSort, merge_pages, urgency,
+    Direction, NotActionable, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort,
+    merge_pages, urgency,
 };
 use crate::backend::types::{
     AgentSummary, Dashboard, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary, User,

@@ -2,13 +2,67 @@
 
 use super::*;
 
+/// A queue filter made concrete for its reader: the role ranges to read,
+/// and (for an actionable queue) whose requests and decisions to leave out.
+#[derive(Debug, Clone)]
+pub struct QueuePlan {
+    pub partitions: Vec<Option<Role>>,
+    /// Lowercased email of the reader of an actionable queue.
+    pub exclude: Option<String>,
+}
+
+impl QueuePlan {
+    /// Resolves `filter` for `reader`. An actionable queue needs a reader:
+    /// it holds only what they may decide now.
+    pub fn new(filter: &QueueFilter, reader: Option<&User>) -> Result<QueuePlan> {
+        let asked = role_partitions(filter);
+        match (filter.scope, reader) {
+            (QueueScope::Everything, _) => Ok(QueuePlan {
+                partitions: asked,
+                exclude: None,
+            }),
+            (QueueScope::Actionable, Some(reader)) => {
+                let mine = |role: &Role| reader.holds(*role);
+                let partitions = match &filter.roles {
+                    None => role_partitions(&QueueFilter {
+                        roles: Some(reader.roles.clone()),
+                        ..filter.clone()
+                    }),
+                    Some(_) => asked
+                        .into_iter()
+                        .filter(|role| role.as_ref().is_some_and(mine))
+                        .collect(),
+                };
+                Ok(QueuePlan {
+                    partitions,
+                    exclude: Some(reader.email.to_lowercase()),
+                })
+            }
+            (QueueScope::Actionable, None) => Err(BackendError::Unauthenticated(
+                "your queue needs to know who you are: pass --user EMAIL (or ask for --all)".into(),
+            )),
+        }
+    }
+}
+
 /// The WHERE clause of a queue filter, for one role (or none).
-pub fn queue_conditions(filter: &QueueFilter, role: Option<Role>) -> (Vec<String>, Vec<Value>) {
+pub fn queue_conditions(
+    filter: &QueueFilter,
+    role: Option<Role>,
+    exclude: Option<&str>,
+) -> (Vec<String>, Vec<Value>) {
     let mut conditions = vec!["status = ?".to_owned()];
     let mut values = vec![Value::Text(filter.status.as_str().to_owned())];
     if let Some(role) = role {
         conditions.push("current_role = ?".into());
         values.push(Value::Text(role.as_str().to_owned()));
+    }
+    // What the reader may not decide: their own requests (separation of
+    // duties) and workflows they decided a step of (one person, one step).
+    if let Some(email) = exclude {
+        conditions.push("requested_by <> ? COLLATE NOCASE AND instr(deciders, ?) = 0".into());
+        values.push(Value::Text(email.to_owned()));
+        values.push(Value::Text(format!("|{email}|")));
     }
     if let Some(risk) = filter.risk {
         conditions.push("urgency = ?".into());
@@ -50,8 +104,12 @@ pub fn role_partitions(filter: &QueueFilter) -> Vec<Option<Role>> {
 }
 
 /// The SQL and parameters of one role's page (exposed for the query-plan test).
-pub fn queue_sql(query: &QueueQuery, role: Option<Role>) -> (String, Vec<Value>) {
-    let (mut conditions, mut values) = queue_conditions(&query.filter, role);
+pub fn queue_sql(
+    query: &QueueQuery,
+    role: Option<Role>,
+    exclude: Option<&str>,
+) -> (String, Vec<Value>) {
+    let (mut conditions, mut values) = queue_conditions(&query.filter, role, exclude);
     // With one risk tier selected both orders are the same, and leaving
     // urgency out of the key lets the index seek straight to the cursor.
     let by_risk = query.sort == QueueSort::Risk && query.filter.risk.is_none();
@@ -93,15 +151,23 @@ pub fn queue_page_for_role(
     conn: &Connection,
     query: &QueueQuery,
     role: Option<Role>,
+    plan: &QueuePlan,
+    reader: Option<&User>,
 ) -> Result<QueuePage> {
-    let (sql, values) = queue_sql(query, role);
+    let (sql, values) = queue_sql(query, role, plan.exclude.as_deref());
     let mut statement = conn.prepare_cached(&sql)?;
     let raws = statement
         .query_map(params_from_iter(values), raw_queue_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut items = raws
         .into_iter()
-        .map(|raw| raw.parse())
+        .map(|raw| {
+            let deciders = raw.deciders.clone();
+            let mut item = raw.parse()?;
+            item.not_actionable =
+                reader.and_then(|reader| NotActionable::of(&item, &deciders, reader));
+            Ok(item)
+        })
         .collect::<Result<Vec<_>>>()?;
     let limit = query.limit() as usize;
     let overflow = items.len() > limit;
@@ -124,8 +190,10 @@ pub fn queue_page_for_role(
     })
 }
 
-pub fn queue(conn: &Connection, query: &QueueQuery) -> Result<QueuePage> {
-    let partitions = role_partitions(&query.filter);
+/// One page of `reader`'s queue (see `QueuePlan`).
+pub fn queue(conn: &Connection, query: &QueueQuery, reader: Option<&User>) -> Result<QueuePage> {
+    let plan = QueuePlan::new(&query.filter, reader)?;
+    let partitions = plan.partitions.clone();
     if partitions.is_empty() {
         return Ok(QueuePage {
             items: Vec::new(),
@@ -135,7 +203,7 @@ pub fn queue(conn: &Connection, query: &QueueQuery) -> Result<QueuePage> {
     }
     let pages = partitions
         .into_iter()
-        .map(|role| queue_page_for_role(conn, query, role))
+        .map(|role| queue_page_for_role(conn, query, role, &plan, reader))
         .collect::<Result<Vec<_>>>()?;
     Ok(merge_pages(
         pages,
@@ -145,11 +213,16 @@ pub fn queue(conn: &Connection, query: &QueueQuery) -> Result<QueuePage> {
     ))
 }
 
-pub fn queue_plans(conn: &Connection, query: &QueueQuery) -> Result<Vec<String>> {
-    role_partitions(&query.filter)
-        .into_iter()
+pub fn queue_plans(
+    conn: &Connection,
+    query: &QueueQuery,
+    reader: Option<&User>,
+) -> Result<Vec<String>> {
+    let plan = QueuePlan::new(&query.filter, reader)?;
+    plan.partitions
+        .iter()
         .map(|role| {
-            let (sql, values) = queue_sql(query, role);
+            let (sql, values) = queue_sql(query, *role, plan.exclude.as_deref());
             let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let details = statement
                 .query_map(params_from_iter(values), |row| row.get::<_, String>(3))?
@@ -159,10 +232,11 @@ pub fn queue_plans(conn: &Connection, query: &QueueQuery) -> Result<Vec<String>>
         .collect()
 }
 
-pub fn queue_count(conn: &Connection, filter: &QueueFilter) -> Result<u64> {
+pub fn queue_count(conn: &Connection, filter: &QueueFilter, reader: Option<&User>) -> Result<u64> {
+    let plan = QueuePlan::new(filter, reader)?;
     let mut total = 0u64;
-    for role in role_partitions(filter) {
-        let (conditions, values) = queue_conditions(filter, role);
+    for role in plan.partitions {
+        let (conditions, values) = queue_conditions(filter, role, plan.exclude.as_deref());
         let sql = format!(
             "SELECT COUNT(*) FROM workflows WHERE {}",
             conditions.join(" AND ")

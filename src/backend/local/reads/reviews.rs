@@ -1,6 +1,7 @@
 //! Ethics reviews and their templates.
 
 use super::*;
+use crate::domain::Answers;
 
 pub const REVIEW_COLUMNS: &str = "review_id, workflow_id, agent_id, reviewer, template_id, status, answers, \
     form_state, assigned_at, updated_at, submitted_at, version";
@@ -136,4 +137,25 @@ pub fn default_template_id(conn: &Connection) -> Result<String> {
     )
     .optional()?
     .ok_or_else(|| BackendError::Storage("the store has no review template".into()))
+}
+
+/// What `reader` may see of a review. A submitted review is the record and
+/// anyone may read it; until then its answers are the reviewer's alone: a
+/// compliance officer sees that it exists and its status, others nothing.
+/// No reader is whoever owns the store file, who can read it anyway.
+pub fn visible_to(review: EthicsReview, reader: Option<&User>) -> Option<EthicsReview> {
+    let Some(reader) = reader else {
+        return Some(review);
+    };
+    if review.status == ReviewStatus::Submitted || reader.is(&review.reviewer) {
+        Some(review)
+    } else if reader.holds(Role::ComplianceOfficer) {
+        Some(EthicsReview {
+            answers: Answers::new(),
+            form_state: None,
+            ..review
+        })
+    } else {
+        None
+    }
 }

@@ -28,14 +28,23 @@ pub fn assign_review(
             "workflow {workflow_id} has no ethics review step"
         )));
     }
-    if let Some(existing) = reads::review_for_workflow(conn, workflow_id)? {
+    let existing = reads::review_for_workflow(conn, workflow_id)?;
+    if let Some(existing) = &existing {
         if existing.reviewer.eq_ignore_ascii_case(reviewer) {
-            return Ok(existing);
+            return Ok(existing.clone());
         }
-        return Err(BackendError::Conflict(format!(
-            "the review of {workflow_id} is already assigned to {}",
-            existing.reviewer
-        )));
+        if existing.status == ReviewStatus::Submitted {
+            return Err(BackendError::Conflict(format!(
+                "the review of {workflow_id} was submitted by {} and can no longer be reassigned",
+                existing.reviewer
+            )));
+        }
+        if !actor.holds(Role::ComplianceOfficer) {
+            return Err(BackendError::Conflict(format!(
+                "the review of {workflow_id} is already assigned to {}; only a compliance officer may reassign it",
+                existing.reviewer
+            )));
+        }
     }
     if workflow.status != WorkflowStatus::InProgress {
         return Err(BackendError::Conflict(format!(
@@ -43,39 +52,102 @@ pub fn assign_review(
             workflow.status
         )));
     }
-    let is_self = actor.email.eq_ignore_ascii_case(reviewer);
-    if !is_self && !actor.roles.contains(&Role::ComplianceOfficer) {
+    if !actor.is(reviewer) && !actor.holds(Role::ComplianceOfficer) {
         return Err(BackendError::Forbidden(
             "only a compliance officer may assign a review to someone else".into(),
         ));
     }
     let holder =
         reads::user(conn, reviewer)?.ok_or_else(|| BackendError::not_found("user", reviewer))?;
-    if !holder.roles.contains(&Role::EthicsReviewer) {
+    if !holder.holds(Role::EthicsReviewer) {
         return Err(BackendError::Forbidden(format!(
             "{reviewer} does not hold the ethics_reviewer role"
         )));
     }
-    if holder.email.eq_ignore_ascii_case(&workflow.requested_by) {
+    if holder.is(&workflow.requested_by) {
         return Err(BackendError::Forbidden(format!(
             "separation of duties: {reviewer} requested this deployment and may not review it"
         )));
     }
+    if let Some(step) = workflow.steps.iter().find(|step| {
+        step.approver_email
+            .as_deref()
+            .is_some_and(|email| holder.is(email))
+    }) {
+        return Err(BackendError::Forbidden(format!(
+            "one person decides at most one step: {reviewer} decided step {} of {workflow_id}",
+            step.step_id
+        )));
+    }
+    match existing {
+        Some(previous) => reassign(conn, actor, previous, &holder.email, now),
+        None => {
+            let review = EthicsReview {
+                review_id: next_id(conn, "reviews", "rev")?,
+                workflow_id: workflow_id.to_owned(),
+                agent_id: workflow.agent_id.clone(),
+                reviewer: holder.email.clone(),
+                template_id: reads::default_template_id(conn)?,
+                status: ReviewStatus::Assigned,
+                answers: Answers::new(),
+                form_state: None,
+                assigned_at: now,
+                updated_at: now,
+                submitted_at: None,
+                version: 1,
+            };
+            insert_review(conn, &review)?;
+            super::super::trail::append(
+                conn,
+                &entry(
+                    now,
+                    &actor.email,
+                    "review",
+                    &review.review_id,
+                    "review_assigned",
+                    (None, Some(1)),
+                    serde_json::json!({ "workflow_id": workflow_id, "reviewer": review.reviewer }),
+                ),
+            )?;
+            Ok(review)
+        }
+    }
+}
+
+/// Hands an unsubmitted review to another reviewer. The draft's answers
+/// were the previous reviewer's and stay with them: the new reviewer
+/// starts from an empty form.
+fn reassign(
+    conn: &Connection,
+    actor: &User,
+    previous: EthicsReview,
+    reviewer: &str,
+    now: DateTime<Utc>,
+) -> Result<EthicsReview> {
     let review = EthicsReview {
-        review_id: next_id(conn, "reviews", "rev")?,
-        workflow_id: workflow_id.to_owned(),
-        agent_id: workflow.agent_id.clone(),
-        reviewer: holder.email.clone(),
-        template_id: reads::default_template_id(conn)?,
+        reviewer: reviewer.to_owned(),
         status: ReviewStatus::Assigned,
         answers: Answers::new(),
         form_state: None,
         assigned_at: now,
         updated_at: now,
         submitted_at: None,
-        version: 1,
+        version: previous.version + 1,
+        ..previous.clone()
     };
-    insert_review(conn, &review)?;
+    conn.prepare_cached(
+        "UPDATE reviews SET reviewer = ?2, status = ?3, answers = ?4, form_state = NULL, assigned_at = ?5,
+           updated_at = ?5, submitted_at = NULL, version = ?6
+         WHERE review_id = ?1",
+    )?
+    .execute(params![
+        review.review_id,
+        review.reviewer,
+        review.status.as_str(),
+        to_json(&review.answers)?,
+        to_ms(now),
+        review.version,
+    ])?;
     super::super::trail::append(
         conn,
         &entry(
@@ -83,9 +155,13 @@ pub fn assign_review(
             &actor.email,
             "review",
             &review.review_id,
-            "review_assigned",
-            (None, Some(1)),
-            serde_json::json!({ "workflow_id": workflow_id, "reviewer": review.reviewer }),
+            "review_reassigned",
+            (Some(previous.version), Some(review.version)),
+            serde_json::json!({
+                "workflow_id": review.workflow_id,
+                "from": previous.reviewer,
+                "to": review.reviewer,
+            }),
         ),
     )?;
     Ok(review)

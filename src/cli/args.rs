@@ -1,0 +1,307 @@
+//! What the command line accepts: clap definitions, nothing else.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::QueueSort;
+use crate::domain::{RiskTier, Role};
+
+#[derive(Debug, Parser)]
+#[command(name = "gavel", version, about = "A review console for enterprise AI governance", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    /// Without a command, the full-screen console opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The embedded store to use (default: gavel.db in the user data directory).
+    #[arg(long, global = true, env = "GAVEL_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Who you are: the email of a user in the store.
+    #[arg(long, global = true, env = "GAVEL_USER", value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// The config file (default: config.toml in the user config directory).
+    #[arg(long, global = true, env = "GAVEL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The console's theme: default, light, high-contrast, colorblind, or your own.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// A `gavel serve` to use instead of the embedded store (token from
+    /// GAVEL_TOKEN or the config's backend.token_file).
+    #[arg(long, global = true, env = "GAVEL_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Browse only: every deciding action of the console is disabled.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Where offline caches of servers live (default: the user cache directory).
+    #[arg(long, global = true, env = "GAVEL_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fill a fresh store with a realistic generated organisation.
+    Seed(SeedArgs),
+    /// Open the console on a fresh store filled with a generated organisation.
+    Demo(DemoArgs),
+    /// Your pending-approvals queue.
+    Queue(QueueArgs),
+    /// One workflow with its steps.
+    Show {
+        workflow_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the current step of a workflow.
+    Approve {
+        workflow_id: String,
+        #[arg(long, short)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject the current step of a workflow (a comment is required).
+    Reject {
+        workflow_id: String,
+        #[arg(long, short)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or request a deployment against the policies.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+    /// Bias audits and the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the people who use Gavel.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Ethics reviews.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// Approve or reject the external tools agents may call.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+    /// Withdraw the deployment request a workflow belongs to (its requester,
+    /// or a compliance officer with a reason).
+    Withdraw {
+        workflow_id: String,
+        #[arg(long, short)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API over the store, for a team.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+    },
+    /// Sync the offline cache with the server (--url): send what was decided
+    /// offline, fetch what changed. Exit 5 when changes need your attention.
+    Sync(SyncArgs),
+    /// The blocked-deployments figures (the console's Blocked tab).
+    Dashboard {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Assign (or, as a compliance officer, reassign) a workflow's ethics
+    /// review to a holder of the ethics_reviewer role.
+    Assign {
+        workflow_id: String,
+        #[arg(long, value_name = "EMAIL")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A submitted ethics review as Markdown, for the compliance file.
+    Export { review_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// List what waits to be sent or needs you, without contacting the server.
+    #[arg(long)]
+    pub status: bool,
+    /// Give up a change the server refused (its id from --status).
+    #[arg(long, value_name = "ID")]
+    pub discard: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many workflows to generate.
+    #[arg(long, default_value_t = 10_000)]
+    pub workflows: u64,
+    /// The random seed: the same seed and anchor give the same store.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The date the history ends on (YYYY-MM-DD; default: today).
+    #[arg(long, value_name = "DATE")]
+    pub anchor: Option<NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 5_000)]
+    pub workflows: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Only items waiting on this role.
+    #[arg(long, value_parser = parse_enum::<Role>)]
+    pub role: Option<Role>,
+    /// Every in-progress workflow, each marked with why it is not yours to
+    /// decide (your request, a step you decided, a role you do not hold).
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_parser = parse_enum::<RiskTier>)]
+    pub risk: Option<RiskTier>,
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Text in the agent's name or team.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Sort by `age` (longest waiting first) or `risk`.
+    #[arg(long, default_value = "age", value_parser = parse_sort)]
+    pub sort: QueueSort,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Continue after this cursor (printed at the end of the previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Evaluate a manifest: exit 0 allowed, 3 approval required, 4 blocked, 2 bad input.
+    Check {
+        /// The manifest file (`-` for standard input).
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a deployment request and open its approval workflows.
+    Request {
+        manifest: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// An agent's bias audits, latest first.
+    Show {
+        agent_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a bias audit from a JSON file of group counts.
+    Record {
+        /// `{"agent_id", "agent_version", "groups": [{"group", "positive", "total"}]}` (`-` for stdin).
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain of the audit trail.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user and print their API token (shown once).
+    Add {
+        email: String,
+        /// Comma-separated roles: technical_lead, data_steward, ml_engineer, ethics_reviewer, compliance_officer.
+        #[arg(long, value_delimiter = ',', value_parser = parse_enum::<Role>)]
+        roles: Vec<Role>,
+        /// Comma-separated teams; with a role, a user requests their teams' agents.
+        #[arg(long, value_delimiter = ',')]
+        teams: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Change a user's name, roles or teams (what is not given stays).
+    Update {
+        email: String,
+        /// The new roles, comma-separated (an empty value removes every role).
+        #[arg(long, value_delimiter = ',', value_parser = parse_enum::<Role>, num_args = 0..)]
+        roles: Option<Vec<Role>>,
+        /// The new teams, comma-separated (an empty value removes every team).
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        teams: Option<Vec<String>>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a user: their token stops working at once; their past
+    /// decisions stay in the trail.
+    Remove { email: String },
+    /// Replace a user's token (the old one stops working) and print it once.
+    Token {
+        email: String,
+        #[arg(long, required = true)]
+        rotate: bool,
+    },
+    /// Every user with their roles and teams.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// Approve an external tool (data stewards and compliance officers).
+    Approve {
+        name: String,
+        #[arg(long, short)]
+        comment: String,
+    },
+    /// Reject an external tool; agents calling it stay blocked.
+    Reject {
+        name: String,
+        #[arg(long, short)]
+        comment: String,
+    },
+    /// Every tool with a decision on record.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err: T::Err| err.to_string())
+}
+
+pub fn parse_sort(text: &str) -> Result<QueueSort, String> {
+    match text {
+        "age" => Ok(QueueSort::Age),
+        "risk" => Ok(QueueSort::Risk),
+        other => Err(format!("unknown sort {other:?} (expected age or risk)")),
+    }
+}

@@ -1,0 +1,184 @@
+//! Which backend a command talks to (the embedded store, a server, its
+//! offline cache), and opening the console on it.
+
+use std::sync::Arc;
+
+use super::args::Global;
+use super::{Failure, Outcome, exit};
+use crate::backend::GovernanceBackend;
+use crate::backend::cache::CachedBackend;
+use crate::backend::http::{HttpBackend, Token};
+use crate::backend::local::{LocalBackend, LocalStore};
+use crate::config::Config;
+use crate::tui::app::AppConfig;
+use crate::tui::keymap::{Keymap, KeymapPatch};
+use crate::tui::theme::Theme;
+
+pub fn load_config(global: &Global) -> Result<Config, Failure> {
+    Config::load(global.config.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))
+}
+
+pub fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    let path = match global.db.clone().or(config.db.clone()) {
+        Some(path) => path,
+        None => crate::paths::default_db().ok_or_else(|| {
+            Failure::BadInput("no home directory to keep the store in: pass --db PATH".into())
+        })?,
+    };
+    LocalStore::open(&path).map_err(Failure::from)
+}
+
+/// The configured backend: a server when a URL is given, else the store.
+pub fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
+    backend_with(global, &load_config(global)?)
+}
+
+pub fn backend_with(
+    global: &Global,
+    config: &Config,
+) -> Result<Arc<dyn GovernanceBackend>, Failure> {
+    if let Some((remote, _)) = remote(global, config)? {
+        return Ok(Arc::new(remote));
+    }
+    let user = global.user.clone().or(config.user.clone());
+    Ok(Arc::new(LocalBackend::new(
+        open_store(global, config)?,
+        user,
+    )))
+}
+
+/// The server to use, when one is configured, with its token's fingerprint.
+pub fn remote(global: &Global, config: &Config) -> Result<Option<(HttpBackend, String)>, Failure> {
+    if let Some(url) = global.url.clone().or(config.backend.url.clone()) {
+        let token = match std::env::var("GAVEL_TOKEN")
+            .ok()
+            .filter(|token| !token.trim().is_empty())
+        {
+            Some(token) => Token::new(token),
+            None => {
+                let path = config
+                    .backend
+                    .token_file
+                    .clone()
+                    .or_else(|| crate::paths::config_dir().map(|dir| dir.join("token")))
+                    .ok_or_else(|| {
+                        Failure::BadInput("no token: set GAVEL_TOKEN or backend.token_file".into())
+                    })?;
+                Token::from_file(&path)?
+            }
+        };
+        let fingerprint = token.fingerprint();
+        return Ok(Some((HttpBackend::new(&url, token)?, fingerprint)));
+    }
+    Ok(None)
+}
+
+/// The server's offline cache (for the console and `gavel sync`).
+pub async fn cached(
+    global: &Global,
+    config: &Config,
+    remote: HttpBackend,
+    fingerprint: String,
+    full_check: bool,
+) -> Result<CachedBackend, Failure> {
+    let dir = global
+        .cache_dir
+        .clone()
+        .or(config.backend.cache_dir.clone())
+        .or_else(crate::paths::cache_dir)
+        .ok_or_else(|| {
+            Failure::BadInput(
+                "no cache directory for the offline cache: pass --cache-dir DIR or set backend.offline_cache = false".into(),
+            )
+        })?;
+    Ok(CachedBackend::open(remote, fingerprint, &dir, full_check).await?)
+}
+
+/// The console's backend: with a server, its offline cache unless turned off.
+pub async fn console_backend(
+    global: &Global,
+    config: &Config,
+) -> Result<(Arc<dyn GovernanceBackend>, Option<String>), Failure> {
+    match remote(global, config)? {
+        Some((remote, fingerprint)) if config.backend.offline_cache.unwrap_or(true) => {
+            let backend = cached(global, config, remote, fingerprint, false).await?;
+            let notice = backend.notice().map(str::to_owned);
+            Ok((Arc::new(backend), notice))
+        }
+        Some((remote, _)) => Ok((Arc::new(remote), None)),
+        None => Ok((backend_with(global, config)?, None)),
+    }
+}
+
+/// Commands that manage the store itself refuse a server URL.
+pub fn local_only(global: &Global, what: &str) -> Result<(), Failure> {
+    if global.url.is_some() {
+        return Err(Failure::BadInput(format!(
+            "{what} works on a local store (--db), not over --url: run it where the server's store is"
+        )));
+    }
+    Ok(())
+}
+
+/// Theme, keymap and SLA for the console, from flags, config and NO_COLOR.
+pub fn console_config(
+    global: &Global,
+    config: &Config,
+    backend: &dyn GovernanceBackend,
+    notice: Option<String>,
+) -> Result<AppConfig, Failure> {
+    let location = backend.location();
+    // With a sync loop the status line follows it; otherwise say where
+    // changes go.
+    let sync_state = if global.url.is_some() || config.backend.url.is_some() {
+        "online, no offline cache"
+    } else {
+        "saved locally"
+    }
+    .to_owned();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let theme = if no_color {
+        Theme::monochrome()
+    } else {
+        let name = global
+            .theme
+            .clone()
+            .or(config.theme.clone())
+            .unwrap_or_else(|| crate::config::DEFAULT_THEME.to_owned());
+        let user_themes = crate::paths::config_dir().map(|dir| dir.join("themes"));
+        Theme::load(&name, user_themes.as_deref())
+            .map_err(|err| Failure::BadInput(err.to_string()))?
+    };
+    let mut keymap = Keymap::default_keymap();
+    let patch: KeymapPatch = serde_json::to_value(&config.keymap)
+        .and_then(serde_json::from_value)
+        .map_err(|err| Failure::BadInput(format!("config keymap: {err}")))?;
+    keymap
+        .patch(&patch)
+        .map_err(|err| Failure::BadInput(format!("config {err}")))?;
+    Ok(AppConfig {
+        theme,
+        keymap,
+        sla_days: config.sla_days(),
+        read_only: global.read_only || config.read_only.unwrap_or(false),
+        location,
+        sync_state,
+        notice,
+    })
+}
+
+pub async fn console(
+    backend: Arc<dyn GovernanceBackend>,
+    notice: Option<String>,
+    global: &Global,
+    config: &Config,
+) -> Outcome {
+    // Say what is wrong (config, theme, who you are) before the terminal
+    // is taken over.
+    let config = console_config(global, config, backend.as_ref(), notice)?;
+    backend.me().await?;
+    crate::tui::run(backend, config)
+        .await
+        .map_err(Failure::Other)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,138 @@
+//! Commands on deployments, bias audits, ethics-review exports and tools.
+
+use super::args::{AuditCommand, DeployCommand, ToolsCommand};
+use super::{Failure, Outcome, exit, print_json, read_input, read_manifest, report};
+use crate::backend::{GovernanceBackend, ToolStatus};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::deployment::MAX_MANIFEST_BYTES;
+use crate::domain::{DeploymentStatus, ReviewStatus};
+
+pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> Outcome {
+    match command {
+        DeployCommand::Check { manifest, json } => {
+            let manifest = read_manifest(&manifest)?;
+            let evaluation = backend.check_deployment(&manifest).await?;
+            if json {
+                print_json(&evaluation)?;
+            } else {
+                print!("{}", report::evaluation(&manifest, &evaluation));
+            }
+            Ok(match evaluation.status {
+                DeploymentStatus::Blocked => exit::BLOCKED,
+                DeploymentStatus::PendingApproval => exit::APPROVAL_REQUIRED,
+                _ => exit::OK,
+            })
+        }
+        DeployCommand::Request { manifest, json } => {
+            let manifest = read_manifest(&manifest)?;
+            let request = backend.request_deployment(&manifest).await?;
+            if json {
+                print_json(&request)?;
+            } else {
+                print!("{}", report::deployment(&request));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+pub async fn audit(backend: &dyn GovernanceBackend, command: AuditCommand) -> Outcome {
+    match command {
+        AuditCommand::Show { agent_id, json } => {
+            let agent = backend.agent(&agent_id).await?;
+            let audits = backend.audits(&agent_id).await?;
+            if json {
+                print_json(&audits)?;
+            } else {
+                print!("{}", report::audits(&agent, &audits));
+            }
+            Ok(exit::OK)
+        }
+        AuditCommand::Record { file, json } => {
+            let text = read_input(&file, MAX_MANIFEST_BYTES)?;
+            let submission: AuditSubmission = serde_json::from_str(&text)
+                .map_err(|err| Failure::BadInput(format!("{}: {err}", file.display())))?;
+            let audit = backend.record_audit(&submission).await?;
+            if json {
+                print_json(&audit)?;
+            } else {
+                print!("{}", report::audit(&audit));
+            }
+            Ok(exit::OK)
+        }
+        AuditCommand::Verify { json } => {
+            let report = backend.verify_trail().await?;
+            if json {
+                print_json(&report)?;
+            } else if let Some(broken) = &report.broken {
+                println!("audit trail BROKEN: {broken}");
+                println!("{} events before it verified.", report.events);
+            } else {
+                println!(
+                    "audit trail intact: {} events, head {}",
+                    report.events, report.head
+                );
+            }
+            Ok(if report.broken.is_some() {
+                exit::FAILURE
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+pub async fn export_review(backend: &dyn GovernanceBackend, review_id: &str) -> Outcome {
+    let review = backend.review(review_id).await?;
+    if review.status != ReviewStatus::Submitted {
+        return Err(Failure::Refused(format!(
+            "review {review_id} is {}: only submitted reviews are exported",
+            review.status
+        )));
+    }
+    let template = backend.review_template(&review.template_id).await?;
+    let agent_name = backend
+        .agent(&review.agent_id)
+        .await
+        .map_or(review.agent_id.clone(), |agent| agent.name);
+    print!(
+        "{}",
+        crate::domain::review::to_markdown(&review, &template, &agent_name)
+    );
+    Ok(exit::OK)
+}
+
+pub async fn tools(backend: &dyn GovernanceBackend, command: ToolsCommand) -> Outcome {
+    let (name, status, comment) = match command {
+        ToolsCommand::List { json } => {
+            let tools = backend.tools().await?;
+            if json {
+                print_json(&tools)?;
+            } else if tools.is_empty() {
+                println!("No tool has a decision on record yet.");
+            } else {
+                for tool in tools {
+                    println!(
+                        "{:<24} {:<9} by {} on {}: {}",
+                        report::safe(&tool.name),
+                        tool.status.as_str(),
+                        report::safe(&tool.decided_by),
+                        tool.decided_at.format("%Y-%m-%d"),
+                        report::safe(&tool.comment)
+                    );
+                }
+            }
+            return Ok(exit::OK);
+        }
+        ToolsCommand::Approve { name, comment } => (name, ToolStatus::Approved, comment),
+        ToolsCommand::Reject { name, comment } => (name, ToolStatus::Rejected, comment),
+    };
+    let record = backend.decide_tool(&name, status, &comment).await?;
+    println!(
+        "tool {} {} by {}",
+        report::safe(&record.name),
+        record.status.as_str(),
+        report::safe(&record.decided_by)
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,82 @@
+//! Commands on the store itself: seeding, the demo, people.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::args::{DemoArgs, Global, SeedArgs};
+use super::backends::{console, load_config, local_only};
+use super::{Failure, Outcome, exit};
+use crate::backend::GovernanceBackend;
+use crate::backend::local::{LocalBackend, LocalStore};
+use crate::seed::{self, SeedOptions};
+
+pub fn today() -> DateTime<Utc> {
+    Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or_else(Utc::now, |naive| naive.and_utc())
+}
+
+pub fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
+    local_only(global, "seed")?;
+    let Some(path) = &global.db else {
+        return Err(Failure::BadInput(
+            "seed needs --db PATH: it fills a store of your choosing".into(),
+        ));
+    };
+    let anchor = args
+        .anchor
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map_or_else(today, |naive| naive.and_utc());
+    let options = SeedOptions {
+        workflows: args.workflows,
+        seed: args.seed,
+        anchor,
+    };
+    let target = args.workflows.max(1);
+    let mut progress = |done: u64| {
+        eprint!(
+            "\rseeding {}: {done}/{target} workflows ({}%)",
+            path.display(),
+            done * 100 / target
+        );
+    };
+    let report = seed::seed_file(path, &options, &mut progress)?;
+    eprintln!();
+    let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+    println!(
+        "seeded {}: {} workflows ({} in progress), {} deployments, {} agents, {} users, {} audits, {} reviews, {} trail events in {:.1} s ({:.0} workflows/s), {:.1} MB",
+        path.display(),
+        report.workflows,
+        report.in_progress,
+        report.deployments,
+        report.agents,
+        report.users,
+        report.audits,
+        report.reviews,
+        report.trail_events,
+        report.seconds,
+        report.workflows as f64 / report.seconds.max(1e-9),
+        size as f64 / 1e6,
+    );
+    Ok(exit::OK)
+}
+
+pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
+    let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
+    let path = dir.join("demo.db");
+    let options = SeedOptions {
+        workflows: args.workflows,
+        seed: args.seed,
+        anchor: today(),
+    };
+    seed::seed_file(&path, &options, &mut |_| {})?;
+    let store = LocalStore::open(&path)?;
+    let backend: Arc<dyn GovernanceBackend> =
+        Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
+    let code = console(backend, None, global, &load_config(global)?).await?;
+    println!("The demo store is {}; open it again with:", path.display());
+    println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
+    Ok(code)
+}

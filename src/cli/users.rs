@@ -1,0 +1,89 @@
+//! `gavel users`: people, their roles and teams, and their tokens. Run on
+//! the store's own machine (the server has no route to manage people); the
+//! trail names `--user` as the one who made the change, or the store owner.
+
+use super::args::{Global, UsersCommand};
+use super::backends::{load_config, local_only, open_store};
+use super::{Outcome, exit, print_json, report};
+use crate::backend::local::STORE_OWNER;
+use crate::backend::local::writes::UserChange;
+
+pub fn run(global: &Global, command: UsersCommand) -> Outcome {
+    local_only(global, "users")?;
+    let config = load_config(global)?;
+    let store = open_store(global, &config)?;
+    let actor = global
+        .user
+        .clone()
+        .or(config.user.clone())
+        .unwrap_or_else(|| STORE_OWNER.to_owned());
+    match command {
+        UsersCommand::Add {
+            email,
+            roles,
+            teams,
+            name,
+        } => {
+            let change = UserChange {
+                name,
+                roles: Some(roles.clone()),
+                teams: Some(teams.clone()),
+            };
+            let token = store.create_user(&actor, &email, &change)?;
+            eprintln!(
+                "user {} added with roles: {}; teams: {}",
+                report::safe(&email),
+                report::role_list(&roles),
+                report::team_list(&teams)
+            );
+            eprintln!("API token (shown once; only its hash is stored):");
+            println!("{token}");
+        }
+        UsersCommand::Update {
+            email,
+            roles,
+            teams,
+            name,
+        } => {
+            let change = UserChange { name, roles, teams };
+            let user = store.update_user(&actor, &email, &change)?;
+            println!(
+                "user {} now has roles: {}; teams: {}",
+                report::safe(&user.email),
+                report::role_list(&user.roles),
+                report::team_list(&user.teams)
+            );
+        }
+        UsersCommand::Remove { email } => {
+            store.remove_user(&actor, &email)?;
+            println!(
+                "user {} removed: their token no longer works; their decisions stay in the trail",
+                report::safe(&email)
+            );
+        }
+        UsersCommand::Token { email, rotate: _ } => {
+            let token = store.rotate_token(&actor, &email)?;
+            eprintln!(
+                "new API token for {} (shown once; the old one no longer works):",
+                report::safe(&email)
+            );
+            println!("{token}");
+        }
+        UsersCommand::List { json } => {
+            let users = store.users()?;
+            if json {
+                print_json(&users)?;
+            } else {
+                for user in users {
+                    println!(
+                        "{}  {}  [{}]",
+                        report::safe(&user.email),
+                        report::role_list(&user.roles),
+                        report::team_list(&user.teams)
+                    );
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}

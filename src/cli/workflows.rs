@@ -1,0 +1,148 @@
+//! Commands on the approvals queue and its workflows.
+
+use chrono::Utc;
+
+use super::args::QueueArgs;
+use super::{Failure, Outcome, exit, print_json, report};
+use crate::backend::{
+    Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueScope,
+};
+use crate::domain::Verdict;
+
+pub async fn queue(backend: &dyn GovernanceBackend, args: &QueueArgs) -> Outcome {
+    let me = backend.me().await?;
+    let filter = QueueFilter {
+        scope: if args.all {
+            QueueScope::Everything
+        } else {
+            QueueScope::Actionable
+        },
+        roles: args.role.map(|role| vec![role]),
+        risk: args.risk,
+        team: args.team.clone(),
+        search: args.search.clone(),
+        ..QueueFilter::default()
+    };
+    let cursor = args
+        .cursor
+        .as_deref()
+        .map(QueueCursor::decode)
+        .transpose()
+        .map_err(Failure::BadInput)?;
+    let query = QueueQuery {
+        cursor,
+        ..QueueQuery::first(filter.clone(), args.sort, args.limit)
+    };
+    let page = backend.queue(&query).await?;
+    if args.json {
+        print_json(&page.items)?;
+        return Ok(exit::OK);
+    }
+    let total = backend.queue_count(&filter).await?;
+    print!("{}", report::queue(&me, &page, total, Utc::now()));
+    if page.more_after
+        && let Some(next) = page.last_cursor(args.sort)
+    {
+        println!("more: gavel queue --cursor {}", next.encode());
+    }
+    Ok(exit::OK)
+}
+
+pub async fn show(backend: &dyn GovernanceBackend, workflow_id: &str, json: bool) -> Outcome {
+    let workflow = backend.workflow(workflow_id).await?;
+    if json {
+        print_json(&workflow)?;
+        return Ok(exit::OK);
+    }
+    let agent = backend.agent(&workflow.agent_id).await.ok();
+    let policy = backend
+        .policies()
+        .await?
+        .into_iter()
+        .find(|policy| policy.policy_id == workflow.triggered_by_policy);
+    let trail = backend.trail("workflow", workflow_id).await?;
+    let review = backend.review_for_workflow(workflow_id).await?;
+    print!(
+        "{}",
+        report::workflow(
+            &workflow,
+            agent.as_ref(),
+            policy.as_ref(),
+            review.as_ref(),
+            &trail
+        )
+    );
+    Ok(exit::OK)
+}
+
+pub async fn decide(
+    backend: &dyn GovernanceBackend,
+    workflow_id: &str,
+    verdict: Verdict,
+    comment: Option<String>,
+    json: bool,
+) -> Outcome {
+    let workflow = backend.workflow(workflow_id).await?;
+    let Some(step) = workflow.current_step() else {
+        return Err(Failure::Refused(format!(
+            "workflow {workflow_id} is already {}: nothing to decide",
+            workflow.status
+        )));
+    };
+    let decision = Decision {
+        workflow_id: workflow_id.to_owned(),
+        step_id: step.step_id,
+        verdict,
+        comment,
+        expected_version: workflow.version,
+        idempotency_key: Decision::new_key(),
+    };
+    let decided = backend.decide(&decision).await?;
+    if json {
+        print_json(&decided)?;
+    } else {
+        println!("{}", report::decided(&decided, step.step_id, verdict));
+    }
+    Ok(exit::OK)
+}
+
+/// Withdraws the request a workflow belongs to.
+pub async fn withdraw(
+    backend: &dyn GovernanceBackend,
+    workflow_id: &str,
+    reason: Option<&str>,
+    json: bool,
+) -> Outcome {
+    let withdrawn = backend.withdraw(workflow_id, reason).await?;
+    if json {
+        print_json(&withdrawn)?;
+    } else {
+        println!(
+            "withdrew {} ({}): every open workflow of it is closed",
+            report::safe(&withdrawn.deployment_id),
+            report::safe(&withdrawn.workflow_id)
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// Assigns (or reassigns) a workflow's ethics review.
+pub async fn assign_review(
+    backend: &dyn GovernanceBackend,
+    workflow_id: &str,
+    reviewer: &str,
+    json: bool,
+) -> Outcome {
+    let review = backend.assign_review(workflow_id, reviewer).await?;
+    if json {
+        print_json(&review)?;
+    } else {
+        println!(
+            "review {} of {} is assigned to {}",
+            report::safe(&review.review_id),
+            report::safe(&review.workflow_id),
+            report::safe(&review.reviewer)
+        );
+    }
+    Ok(exit::OK)
+}
