@@ -45,6 +45,25 @@ fn json(output: &[u8]) -> serde_json::Value {
     serde_json::from_slice(output).expect("valid JSON")
 }
 
+/// Adds a user to the store; returns their token.
+fn add_user(db: &Path, email: &str, roles: &str, teams: &str) -> String {
+    let mut command = gavel(db);
+    command.args(["users", "add", email]);
+    if !roles.is_empty() {
+        command.args(["--roles", roles]);
+    }
+    if !teams.is_empty() {
+        command.args(["--teams", teams]);
+    }
+    let output = command.output().expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 #[test]
 fn queue_json_lists_items_with_their_current_step() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -211,7 +230,7 @@ fn deploy_check_exit_codes_follow_the_outcome() {
         .assert()
         .code(4)
         .stdout(predicate::str::contains(
-            "external tools web_search, crm_api are not approved: get them approved or remove them",
+            "external tools web_search, crm_api are not approved",
         ));
     gavel(&db)
         .args(["deploy", "check"])
@@ -266,12 +285,24 @@ fn bad_manifests_exit_2_saying_what_and_where() {
 fn the_hr_flow_from_blocked_to_pending_through_a_recorded_audit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hr.db");
+    add_user(
+        &db,
+        "grace.mensah@northwind.example",
+        "",
+        "Talent Acquisition",
+    );
+    add_user(&db, "ml@example.com", "ml_engineer", "");
     let requested = gavel(&db)
+        .args(["--user", "grace.mensah@northwind.example"])
         .args(["deploy", "request", "--json"])
         .arg(example("hr-screener.json"))
         .output()
         .expect("run");
-    assert!(requested.status.success());
+    assert!(
+        requested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&requested.stderr)
+    );
     assert_eq!(json(&requested.stdout)["status"], "blocked");
     gavel(&db)
         .args(["--user", "ml@example.com", "audit", "record"])
@@ -420,8 +451,14 @@ fn escape_sequences_from_the_store_never_reach_the_terminal() {
         .code(2)
         .stderr(predicate::str::contains("control characters"));
     // ...and a store edited behind Gavel's back is still rendered inert.
+    add_user(&db, "maya.rossi@northwind.example", "", "");
     gavel(&db)
-        .args(["deploy", "request"])
+        .args([
+            "--user",
+            "maya.rossi@northwind.example",
+            "deploy",
+            "request",
+        ])
         .arg(example("needs-approval.json"))
         .assert()
         .success();
@@ -528,4 +565,473 @@ fn dashboard_json_and_review_export() {
         .args(["review", "export", "rev-nope"])
         .assert()
         .code(2);
+}
+
+/// A manifest file for an agent, as `owner` of `team` would write it.
+fn write_manifest(dir: &Path, name: &str, body: serde_json::Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body.to_string()).expect("write manifest");
+    path
+}
+
+fn agent_manifest(agent_id: &str, owner: &str, team: &str) -> serde_json::Value {
+    serde_json::json!({
+        "agent_id": agent_id,
+        "name": format!("Agent {agent_id}"),
+        "team": team,
+        "owner": owner,
+        "category": "human_resources",
+        "data_classification": "confidential",
+        "has_external_tools": false,
+        "risk_tier": "high",
+        "version": "1.0.0"
+    })
+}
+
+#[test]
+fn the_requester_is_the_acting_user_never_a_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "owner@example.com", "", "People");
+    add_user(&db, "lead@example.com", "technical_lead", "People");
+    let mut body = agent_manifest("agt-sod", "owner@example.com", "People");
+    body["category"] = "engineering".into();
+    body["requested_by"] = "someone.else@example.com".into();
+    let forged = write_manifest(dir.path(), "forged.json", body.clone());
+    gavel(&db)
+        .args(["--user", "lead@example.com", "deploy", "request"])
+        .arg(&forged)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("requested_by"));
+    // Without --user nobody is requesting: refused.
+    body.as_object_mut().expect("object").remove("requested_by");
+    let plain = write_manifest(dir.path(), "plain.json", body);
+    gavel(&db)
+        .args(["deploy", "request"])
+        .arg(&plain)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no user given"));
+    // deploy check ignores requested_by.
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(&forged)
+        .assert()
+        .code(3);
+    // The lead requests; the workflow names the lead, who then cannot decide it.
+    let output = gavel(&db)
+        .args(["--user", "lead@example.com", "deploy", "request", "--json"])
+        .arg(&plain)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request = json(&output.stdout);
+    assert_eq!(request["requested_by"], "lead@example.com");
+    let workflow = request["workflow_ids"][0]
+        .as_str()
+        .expect("workflow")
+        .to_owned();
+    gavel(&db)
+        .args(["--user", "lead@example.com", "approve", &workflow])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("separation_of_duties"));
+}
+
+#[test]
+fn only_the_owner_or_a_team_member_with_a_role_requests_an_agent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "owner@example.com", "", "People");
+    add_user(&db, "stranger@example.com", "", "");
+    add_user(&db, "roleless@example.com", "", "People");
+    let manifest = write_manifest(
+        dir.path(),
+        "hr.json",
+        agent_manifest("agt-hr", "owner@example.com", "People"),
+    );
+    gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    // Re-filing the agent as harmless by someone else is refused, and changes nothing.
+    let mut harmless = agent_manifest("agt-hr", "stranger@example.com", "Elsewhere");
+    harmless["category"] = "engineering".into();
+    harmless["data_classification"] = "public".into();
+    harmless["risk_tier"] = "low".into();
+    let refile = write_manifest(dir.path(), "refile.json", harmless);
+    for intruder in ["stranger@example.com", "roleless@example.com"] {
+        gavel(&db)
+            .args(["--user", intruder, "deploy", "request"])
+            .arg(&refile)
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains("only the owner of agt-hr"));
+    }
+    let agent = gavel(&db)
+        .args(["audit", "show", "agt-hr", "--json"])
+        .output()
+        .expect("run");
+    assert!(agent.status.success());
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let category: String = conn
+        .query_row(
+            "SELECT category FROM agents WHERE agent_id = 'agt-hr'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("agent");
+    assert_eq!(category, "human_resources");
+}
+
+#[test]
+fn audits_need_the_role_and_cannot_grade_themselves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(
+        &db,
+        "grace.mensah@northwind.example",
+        "",
+        "Talent Acquisition",
+    );
+    add_user(&db, "ml@example.com", "ml_engineer", "");
+    add_user(&db, "nobody@example.com", "", "");
+    gavel(&db)
+        .args([
+            "--user",
+            "grace.mensah@northwind.example",
+            "deploy",
+            "request",
+        ])
+        .arg(example("hr-screener.json"))
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "nobody@example.com", "audit", "record"])
+        .arg(example("hr-screener-audit.json"))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("needs the ml_engineer role"));
+    let audit: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(example("hr-screener-audit.json")).expect("read"),
+    )
+    .expect("json");
+    let mut lenient = audit.clone();
+    lenient["threshold"] = 0.05.into();
+    let lenient = write_manifest(dir.path(), "lenient.json", lenient);
+    gavel(&db)
+        .args(["--user", "ml@example.com", "audit", "record"])
+        .arg(&lenient)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("threshold"));
+    let mut future = audit.clone();
+    future["tested_at"] = "2999-01-01T00:00:00Z".into();
+    let future = write_manifest(dir.path(), "future.json", future);
+    gavel(&db)
+        .args(["--user", "ml@example.com", "audit", "record"])
+        .arg(&future)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("in the future"));
+    let recorded = gavel(&db)
+        .args(["--user", "ml@example.com", "audit", "record", "--json"])
+        .arg(example("hr-screener-audit.json"))
+        .output()
+        .expect("run");
+    assert!(recorded.status.success());
+    let recorded = json(&recorded.stdout);
+    assert_eq!(recorded["recorded_by"], "ml@example.com");
+    assert!(recorded["recorded_at"].is_string());
+}
+
+#[test]
+fn tools_are_approved_by_record_and_the_manifest_cannot_claim_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "steward@example.com", "data_steward", "");
+    add_user(&db, "lead@example.com", "technical_lead", "");
+    let mut claimed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example("blocked.json")).expect("read"))
+            .expect("json");
+    claimed["tools_approved"] = true.into();
+    let claimed = write_manifest(dir.path(), "claimed.json", claimed);
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(&claimed)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(
+            "tools_approved in the manifest is ignored",
+        ));
+    gavel(&db)
+        .args([
+            "--user",
+            "lead@example.com",
+            "tools",
+            "approve",
+            "web_search",
+            "-c",
+            "fine",
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "data_steward or compliance_officer",
+        ));
+    for tool in ["web_search", "crm_api"] {
+        gavel(&db)
+            .args(["--user", "steward@example.com", "tools", "approve", tool])
+            .args(["--comment", "\u{200B}"])
+            .assert()
+            .code(2);
+        gavel(&db)
+            .args(["--user", "steward@example.com", "tools", "approve", tool])
+            .args(["--comment", "Vendor terms reviewed"])
+            .assert()
+            .success();
+    }
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(example("blocked.json"))
+        .assert()
+        .code(0);
+    let listed = gavel(&db)
+        .args(["tools", "list", "--json"])
+        .output()
+        .expect("run");
+    let listed = json(&listed.stdout);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed[0]["decided_by"], "steward@example.com");
+}
+
+#[test]
+fn removed_users_cannot_act_and_tokens_rotate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "kim@example.com", "data_steward", "Payments,Treasury");
+    let listed = gavel(&db)
+        .args(["users", "list", "--json"])
+        .output()
+        .expect("run");
+    let listed = json(&listed.stdout);
+    assert_eq!(
+        listed[0]["teams"],
+        serde_json::json!(["Payments", "Treasury"])
+    );
+    gavel(&db)
+        .args([
+            "users",
+            "update",
+            "kim@example.com",
+            "--roles",
+            "compliance_officer",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("compliance_officer")
+                .and(predicate::str::contains("Payments")),
+        );
+    gavel(&db)
+        .args(["users", "add", "kim@example.com"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("users update"));
+    let rotated = gavel(&db)
+        .args(["users", "token", "kim@example.com", "--rotate"])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&rotated.stdout)
+            .trim()
+            .starts_with("gvl_")
+    );
+    gavel(&db)
+        .args(["users", "remove", "kim@example.com"])
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "kim@example.com", "queue"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("was removed"));
+    let listed = gavel(&db)
+        .args(["users", "list", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(json(&listed.stdout), serde_json::json!([]));
+    // The trail keeps who they were and that they went.
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let actions: Vec<String> = conn
+        .prepare("SELECT action FROM trail WHERE entity_type = 'user' ORDER BY seq")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        actions,
+        [
+            "user_added",
+            "user_updated",
+            "token_rotated",
+            "user_removed"
+        ]
+    );
+}
+
+#[test]
+fn withdrawal_assignment_and_the_queue_of_everything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "owner@example.com", "", "People");
+    add_user(&db, "co@example.com", "compliance_officer", "");
+    add_user(&db, "eth@example.com", "ethics_reviewer", "");
+    add_user(&db, "eth2@example.com", "ethics_reviewer", "");
+    add_user(&db, "lead@example.com", "technical_lead", "");
+    add_user(&db, "ml@example.com", "ml_engineer", "");
+    gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request"])
+        .arg(example("needs-approval.json"))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("only the owner"));
+    let mut body = agent_manifest("agt-w", "owner@example.com", "People");
+    body["category"] = "engineering".into();
+    let manifest = write_manifest(dir.path(), "w.json", body);
+    let output = gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request", "--json"])
+        .arg(&manifest)
+        .output()
+        .expect("run");
+    let request = json(&output.stdout);
+    let first = request["workflow_ids"][0].as_str().expect("id").to_owned();
+    // Only the lead's actionable queue lists it; --all marks it for others.
+    let queue = gavel(&db)
+        .args(["--user", "ml@example.com", "queue", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(json(&queue.stdout), serde_json::json!([]));
+    let all = gavel(&db)
+        .args(["--user", "ml@example.com", "queue", "--all", "--json"])
+        .output()
+        .expect("run");
+    let all = json(&all.stdout);
+    assert_eq!(all[0]["not_actionable"]["reason"], "role_not_held");
+    // Nobody but the requester or a compliance officer withdraws; the
+    // officer must say why.
+    gavel(&db)
+        .args(["--user", "lead@example.com", "withdraw", &first])
+        .assert()
+        .code(5);
+    gavel(&db)
+        .args([
+            "--user",
+            "co@example.com",
+            "withdraw",
+            &first,
+            "--reason",
+            "\u{2060}",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("reason"));
+    gavel(&db)
+        .args([
+            "--user",
+            "co@example.com",
+            "withdraw",
+            &first,
+            "--reason",
+            "duplicate request",
+        ])
+        .assert()
+        .success();
+    let shown = gavel(&db)
+        .args(["show", &first, "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(json(&shown.stdout)["status"], "withdrawn");
+
+    // An HR agent's ethics step: assigned, then reassigned by the officer.
+    let mut hr = agent_manifest("agt-rev", "owner@example.com", "People");
+    hr["data_classification"] = "internal".into();
+    let hr = write_manifest(dir.path(), "rev.json", hr);
+    gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request"])
+        .arg(&hr)
+        .assert()
+        .success();
+    let audit = write_manifest(
+        dir.path(),
+        "audit.json",
+        serde_json::json!({"agent_id": "agt-rev", "agent_version": "1.0.0", "groups": [
+            {"group": "a", "positive": 50, "total": 100}, {"group": "b", "positive": 48, "total": 100}]}),
+    );
+    gavel(&db)
+        .args(["--user", "ml@example.com", "audit", "record"])
+        .arg(&audit)
+        .assert()
+        .success();
+    let output = gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request", "--json"])
+        .arg(&hr)
+        .output()
+        .expect("run");
+    let request = json(&output.stdout);
+    let workflow = request["workflow_ids"][0].as_str().expect("id").to_owned();
+    gavel(&db)
+        .args([
+            "--user",
+            "lead@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            "eth@example.com",
+        ])
+        .assert()
+        .code(5);
+    gavel(&db)
+        .args([
+            "--user",
+            "co@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            "eth@example.com",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("assigned to eth@example.com"));
+    gavel(&db)
+        .args([
+            "--user",
+            "co@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            "eth2@example.com",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("assigned to eth2@example.com"));
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let reassigned: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM trail WHERE action = 'review_reassigned'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(reassigned, 1);
 }
