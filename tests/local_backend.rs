@@ -47,14 +47,25 @@ async fn an_empty_store_opens_and_answers() {
     let backend = LocalBackend::new(Arc::clone(&fixture.store), None);
     let page = backend
         .queue(&QueueQuery::first(
-            QueueFilter::default(),
+            QueueFilter::everything(),
             QueueSort::Age,
             50,
         ))
         .await
         .expect("queue");
     assert!(page.items.is_empty() && !page.more_after && !page.more_before);
-    assert_eq!(backend.policies().await.expect("policies").len(), 5);
+    let mine = backend
+        .queue(&QueueQuery::first(
+            QueueFilter::default(),
+            QueueSort::Age,
+            50,
+        ))
+        .await;
+    assert!(
+        matches!(mine, Err(gavel::backend::BackendError::Unauthenticated(_))),
+        "an actionable queue needs to know whose: {mine:?}"
+    );
+    assert_eq!(backend.policies().await.expect("policies").len(), 6);
     let dashboard = backend.dashboard().await.expect("dashboard");
     assert_eq!(dashboard.blocked_now, 0);
     assert_eq!(dashboard.approval_rate, None);
@@ -130,9 +141,18 @@ fn queue_queries_use_their_indexes() {
         workflow_id: "wf-0000010".into(),
     };
     let mine = QueueFilter::for_roles(&[Role::TechnicalLead, Role::DataSteward]);
+    // The reader's own requests and decisions are filtered along the index
+    // range, never by a scan.
+    let reader = gavel::backend::User {
+        email: "reader@example.com".into(),
+        name: "Reader".into(),
+        roles: Role::ALL.to_vec(),
+        teams: Vec::new(),
+    };
     let filters = [
         mine.clone(),
         QueueFilter::default(),
+        QueueFilter::everything(),
         QueueFilter {
             risk: Some(RiskTier::High),
             ..mine.clone()
@@ -154,7 +174,10 @@ fn queue_queries_use_their_indexes() {
                         direction,
                         limit: 50,
                     };
-                    let plans = fixture.store.queue_query_plan(&query).expect("plan");
+                    let plans = fixture
+                        .store
+                        .queue_query_plan(&query, Some(&reader))
+                        .expect("plan");
                     assert!(!plans.is_empty());
                     for plan in plans {
                         if has_cursor {
@@ -197,7 +220,10 @@ async fn idempotency_records_are_kept_a_week_then_purged_on_open() {
     let manifest =
         gavel::domain::Manifest::from_json(include_str!("../examples/needs-approval.json"))
             .expect("manifest");
-    let request = backend
+    store
+        .add_user(&manifest.agent.owner, "Owner", &[])
+        .expect("owner");
+    let request = LocalBackend::new(Arc::clone(&store), Some(manifest.agent.owner.clone()))
         .request_deployment(&manifest)
         .await
         .expect("request");
@@ -243,10 +269,17 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
     let manifest =
         gavel::domain::Manifest::from_json(include_str!("../examples/needs-approval.json"))
             .expect("manifest");
-    let request = backend
-        .request_deployment(&manifest)
-        .await
-        .expect("request");
+    server
+        .store
+        .add_user(&manifest.agent.owner, "Owner", &[])
+        .expect("owner");
+    let request = LocalBackend::new(
+        Arc::clone(&server.store),
+        Some(manifest.agent.owner.clone()),
+    )
+    .request_deployment(&manifest)
+    .await
+    .expect("request");
     let mirror = fixture();
     let first = server.store.change_page(0, 10_000, None).expect("page");
     assert_eq!(
@@ -254,7 +287,7 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
         first.next
     );
 
-    let everyone = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 50);
+    let everyone = QueueQuery::first(QueueFilter::everything(), QueueSort::Age, 50);
     let on_mirror = LocalBackend::new(Arc::clone(&mirror.store), None);
     let server_queue = backend.queue(&everyone).await.expect("queue");
     assert_eq!(

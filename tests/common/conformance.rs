@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use gavel::backend::local::LocalStore;
 use gavel::backend::{
-    BackendError, Decision, DeploymentQuery, Direction, GovernanceBackend, QueueCursor,
-    QueueFilter, QueueQuery, QueueSort,
+    BackendError, Decision, DeploymentQuery, Direction, GovernanceBackend, NotActionable,
+    QueueCursor, QueueFilter, QueueQuery, QueueScope, QueueSort, ToolStatus,
 };
 use gavel::domain::bias::{AuditSubmission, GroupCounts};
 use gavel::domain::workflow::DecisionError;
@@ -27,10 +27,16 @@ pub trait Fixture {
             .add_user(email, email, roles)
             .expect("add user");
     }
+    /// Removes a user (on the store: people are managed where it lives).
+    fn remove_user(&self, email: &str) {
+        self.store()
+            .remove_user("conformance@example.com", email)
+            .expect("remove user");
+    }
 }
 
 fn add_users(fixture: &impl Fixture) {
-    let users: [(&str, &[Role]); 7] = [
+    let users: [(&str, &[Role]); 8] = [
         (REQUESTER, &[Role::TechnicalLead]),
         (LEAD, &[Role::TechnicalLead]),
         (STEWARD, &[Role::DataSteward]),
@@ -38,6 +44,7 @@ fn add_users(fixture: &impl Fixture) {
         (ETHICS, &[Role::EthicsReviewer]),
         (COMPLIANCE, &[Role::ComplianceOfficer]),
         (ALL_ROLES, &Role::ALL),
+        (NOBODY, &[]),
     ];
     for (email, roles) in users {
         fixture.add_user(email, roles);
@@ -62,26 +69,30 @@ fn refusal(result: Result<Workflow, BackendError>) -> DecisionError {
     }
 }
 
+fn submission(agent_id: &str, version: &str, low: u64) -> AuditSubmission {
+    AuditSubmission {
+        agent_id: agent_id.into(),
+        agent_version: version.into(),
+        tested_at: None,
+        groups: vec![
+            GroupCounts {
+                group: "women".into(),
+                positive: low,
+                total: 100,
+            },
+            GroupCounts {
+                group: "men".into(),
+                positive: 50,
+                total: 100,
+            },
+        ],
+        threshold: None,
+    }
+}
+
 async fn passing_audit(backend: &dyn GovernanceBackend, agent_id: &str, version: &str, low: u64) {
     backend
-        .record_audit(&AuditSubmission {
-            agent_id: agent_id.into(),
-            agent_version: version.into(),
-            tested_at: None,
-            groups: vec![
-                GroupCounts {
-                    group: "women".into(),
-                    positive: low,
-                    total: 100,
-                },
-                GroupCounts {
-                    group: "men".into(),
-                    positive: 50,
-                    total: 100,
-                },
-            ],
-            threshold: None,
-        })
+        .record_audit(&submission(agent_id, version, low))
         .await
         .expect("record audit");
 }
@@ -101,6 +112,14 @@ pub async fn run(fixture: &impl Fixture) {
     queue_pagination_and_filters(fixture).await;
     dashboard_and_deployments(fixture).await;
     not_found(fixture).await;
+    the_requester_is_whoever_is_authenticated(fixture).await;
+    audits_are_gated_and_stamped(fixture).await;
+    refiling_an_agent_as_harmless(fixture).await;
+    tools_are_approved_by_record(fixture).await;
+    the_queue_holds_what_the_reader_may_decide(fixture).await;
+    drafts_are_their_reviewers_alone(fixture).await;
+    withdrawal_and_reassignment(fixture).await;
+    removed_users_cannot_act(fixture).await;
 }
 
 async fn identity(fixture: &impl Fixture) {
@@ -147,12 +166,17 @@ async fn policies_and_checks(fixture: &impl Fixture) {
 
 async fn approval_chain(fixture: &impl Fixture) {
     let lead = fixture.backend_as(LEAD);
-    let request = lead
+    let requester = fixture.backend_as(REQUESTER);
+    let request = requester
         .request_deployment(&confidential("agt-chain"))
         .await
         .expect("request");
     assert_eq!(request.status, DeploymentStatus::PendingApproval);
-    assert_eq!(request.workflow_ids.len(), 1);
+    assert_eq!(
+        request.workflow_ids.len(),
+        2,
+        "pii approval, and medium risk: confidential data is at least medium"
+    );
     assert_eq!(request.requested_by, REQUESTER);
     let workflow = lead
         .workflow(&request.workflow_ids[0])
@@ -174,8 +198,12 @@ async fn approval_chain(fixture: &impl Fixture) {
         QueueSort::Age,
         500,
     );
+    // What waits on stewards, which a lead may look at but not decide.
     let steward_queue = QueueQuery::first(
-        QueueFilter::for_roles(&[Role::DataSteward]),
+        QueueFilter {
+            scope: QueueScope::Everything,
+            ..QueueFilter::for_roles(&[Role::DataSteward])
+        },
         QueueSort::Age,
         500,
     );
@@ -207,6 +235,14 @@ async fn approval_chain(fixture: &impl Fixture) {
         .await
         .expect("approve");
     assert_eq!(done.status, WorkflowStatus::Approved);
+    let medium = lead
+        .workflow(&request.workflow_ids[1])
+        .await
+        .expect("workflow");
+    assert_eq!(medium.triggered_by_policy, "risk_tier_medium");
+    lead.decide(&decision(&medium, Verdict::Approve, None))
+        .await
+        .expect("approve");
     let deployment = steward
         .deployment(&request.deployment_id)
         .await
@@ -231,7 +267,7 @@ async fn approval_chain(fixture: &impl Fixture) {
     // The next version of the agent runs on top of the approved one.
     let mut next = confidential("agt-chain");
     next.agent.version = "1.1.0".into();
-    let second = lead.request_deployment(&next).await.expect("request");
+    let second = requester.request_deployment(&next).await.expect("request");
     assert_eq!(second.running_version.as_deref(), Some("1.0.0"));
 }
 
@@ -275,11 +311,13 @@ async fn refusals(fixture: &impl Fixture) {
     );
 
     let all = fixture.backend_as(ALL_ROLES);
-    let err = refusal(
-        all.decide(&decision(&workflow, Verdict::Reject, Some("  ")))
-            .await,
-    );
-    assert_eq!(err, DecisionError::EmptyRejectionComment);
+    for invisible in ["  ", "\u{200B}\u{2060}", "\u{FEFF}\u{3164}\u{2800}"] {
+        let err = refusal(
+            all.decide(&decision(&workflow, Verdict::Reject, Some(invisible)))
+                .await,
+        );
+        assert_eq!(err, DecisionError::EmptyRejectionComment, "{invisible:?}");
+    }
 
     let mut stale = decision(&workflow, Verdict::Approve, None);
     stale.expected_version += 5;
@@ -330,7 +368,8 @@ async fn refusals(fixture: &impl Fixture) {
 
 async fn idempotency(fixture: &impl Fixture) {
     let lead = fixture.backend_as(LEAD);
-    let request = lead
+    let request = fixture
+        .backend_as(REQUESTER)
         .request_deployment(&confidential("agt-idem"))
         .await
         .expect("request");
@@ -358,7 +397,8 @@ async fn idempotency(fixture: &impl Fixture) {
 
 async fn rejection_settles_the_deployment(fixture: &impl Fixture) {
     let lead = fixture.backend_as(LEAD);
-    let request = lead
+    let request = fixture
+        .backend_as(REQUESTER)
         .request_deployment(&with_risk(confidential("agt-reject"), RiskTier::Medium))
         .await
         .expect("request");
@@ -391,7 +431,11 @@ async fn rejection_settles_the_deployment(fixture: &impl Fixture) {
 
 async fn bias_audits_gate_hr_agents(fixture: &impl Fixture) {
     let ml = fixture.backend_as(ML);
-    let blocked = ml.request_deployment(&hr("agt-hr")).await.expect("request");
+    let requester = fixture.backend_as(REQUESTER);
+    let blocked = requester
+        .request_deployment(&hr("agt-hr"))
+        .await
+        .expect("request");
     assert_eq!(blocked.status, DeploymentStatus::Blocked);
     assert!(blocked.workflow_ids.is_empty());
     assert!(blocked.remediation[0].contains("run a bias audit"));
@@ -404,8 +448,20 @@ async fn bias_audits_gate_hr_agents(fixture: &impl Fixture) {
     assert!(audits[0].stats.passes_threshold);
     assert!(!audits[1].stats.passes_threshold);
 
-    let pending = ml.request_deployment(&hr("agt-hr")).await.expect("request");
+    let pending = requester
+        .request_deployment(&hr("agt-hr"))
+        .await
+        .expect("request");
     assert_eq!(pending.status, DeploymentStatus::PendingApproval);
+    assert_eq!(
+        pending
+            .triggered_policies
+            .iter()
+            .map(|p| p.policy_id.as_str())
+            .collect::<Vec<_>>(),
+        ["hr_bias_audit", "risk_tier_high"],
+        "an HR agent is high risk whatever it declares"
+    );
     let superseded = ml
         .deployment(&blocked.deployment_id)
         .await
@@ -442,11 +498,13 @@ fn complete_answers() -> Answers {
 
 async fn ethics_reviews(fixture: &impl Fixture) {
     let ml = fixture.backend_as(ML);
-    ml.request_deployment(&hr("agt-ethics"))
+    let requester = fixture.backend_as(REQUESTER);
+    requester
+        .request_deployment(&hr("agt-ethics"))
         .await
         .expect("first request is blocked");
     passing_audit(ml.as_ref(), "agt-ethics", "1.0.0", 48).await;
-    let request = ml
+    let request = requester
         .request_deployment(&hr("agt-ethics"))
         .await
         .expect("request");
@@ -572,15 +630,19 @@ async fn ethics_reviews(fixture: &impl Fixture) {
 
 async fn queue_pagination_and_filters(fixture: &impl Fixture) {
     let lead = fixture.backend_as(LEAD);
+    let requester = fixture.backend_as(REQUESTER);
     for n in 0..23 {
-        let mut manifest = confidential(&format!("agt-page-{n:02}"));
+        let mut manifest = with_risk(manifest(&format!("agt-page-{n:02}")), RiskTier::Medium);
         manifest.agent.team = if n % 2 == 0 {
             "Paging Even"
         } else {
             "Paging Odd"
         }
         .into();
-        lead.request_deployment(&manifest).await.expect("request");
+        requester
+            .request_deployment(&manifest)
+            .await
+            .expect("request");
     }
     let filter = QueueFilter {
         roles: Some(vec![Role::TechnicalLead]),
@@ -662,6 +724,7 @@ async fn queue_pagination_and_filters(fixture: &impl Fixture) {
 
     // Everyone's in-progress queue includes these too.
     let all = QueueFilter {
+        scope: QueueScope::Everything,
         roles: None,
         ..filter
     };
@@ -673,7 +736,11 @@ async fn dashboard_and_deployments(fixture: &impl Fixture) {
     let mut blocked = manifest("agt-dash");
     blocked.agent.has_external_tools = true;
     blocked.agent.team = "Dashboard Team".into();
-    backend.request_deployment(&blocked).await.expect("request");
+    fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&blocked)
+        .await
+        .expect("request");
     let dashboard = backend.dashboard().await.expect("dashboard");
     assert!(dashboard.blocked_now >= 1);
     assert!(dashboard.blocked_this_week >= 1);
@@ -777,4 +844,531 @@ async fn not_found(fixture: &impl Fixture) {
         matches!(bad_cursor, Err(BackendError::Invalid(_))),
         "{bad_cursor:?}"
     );
+}
+
+fn forbidden<T: std::fmt::Debug>(result: Result<T, BackendError>, what: &str) -> String {
+    match result {
+        Err(BackendError::Forbidden(message)) => message,
+        other => panic!("{what}: expected a refusal, got {other:?}"),
+    }
+}
+
+fn invalid<T: std::fmt::Debug>(result: Result<T, BackendError>, what: &str) -> String {
+    match result {
+        Err(BackendError::Invalid(message)) => message,
+        other => panic!("{what}: expected invalid input, got {other:?}"),
+    }
+}
+
+/// Hole 1: a manifest naming someone else as requester cannot make a
+/// technical lead's own request decidable by them.
+async fn the_requester_is_whoever_is_authenticated(fixture: &impl Fixture) {
+    let lead = fixture.backend_as(LEAD);
+    let mut forged = confidential("agt-sod");
+    forged.agent.owner = LEAD.into();
+    forged.requested_by = Some(REQUESTER.into());
+    let message = invalid(lead.request_deployment(&forged).await, "forged requester");
+    assert!(message.contains("requested_by"), "{message}");
+    // Checking ignores it.
+    assert_eq!(
+        lead.check_deployment(&forged).await.expect("check").status,
+        DeploymentStatus::PendingApproval
+    );
+    forged.requested_by = Some(LEAD.to_uppercase());
+    let request = lead
+        .request_deployment(&forged)
+        .await
+        .expect("naming yourself is fine");
+    assert_eq!(request.requested_by, LEAD);
+    let workflow = lead
+        .workflow(&request.workflow_ids[0])
+        .await
+        .expect("workflow");
+    assert_eq!(workflow.requested_by, LEAD);
+    let err = refusal(
+        lead.decide(&decision(&workflow, Verdict::Approve, None))
+            .await,
+    );
+    assert!(
+        matches!(err, DecisionError::SeparationOfDuties { .. }),
+        "{err:?}"
+    );
+}
+
+/// Hole 2: audits need the role, carry no threshold, are stamped, and
+/// cannot come from the future.
+async fn audits_are_gated_and_stamped(fixture: &impl Fixture) {
+    fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&hr("agt-graded"))
+        .await
+        .expect("request");
+    let message = forbidden(
+        fixture
+            .backend_as(LEAD)
+            .record_audit(&submission("agt-graded", "1.0.0", 45))
+            .await,
+        "audit by a lead",
+    );
+    assert!(message.contains("ml_engineer"), "{message}");
+    let ml = fixture.backend_as(ML);
+    let mut lenient = submission("agt-graded", "1.0.0", 5);
+    lenient.threshold = Some(0.05);
+    let message = invalid(ml.record_audit(&lenient).await, "self-graded audit");
+    assert!(message.contains("threshold"), "{message}");
+    let mut future = submission("agt-graded", "1.0.0", 45);
+    future.tested_at = Some(chrono::Utc::now() + chrono::Duration::days(365 * 900));
+    let message = invalid(ml.record_audit(&future).await, "audit from the future");
+    assert!(message.contains("future"), "{message}");
+    let audit = ml
+        .record_audit(&submission("agt-graded", "1.0.0", 45))
+        .await
+        .expect("audit");
+    assert_eq!(audit.recorded_by.as_deref(), Some(ML));
+    assert!(audit.recorded_at.is_some());
+    // A failing audit blocks whatever it says about itself.
+    ml.record_audit(&submission("agt-graded", "1.0.0", 5))
+        .await
+        .expect("audit");
+    assert_eq!(
+        ml.check_deployment(&hr("agt-graded"))
+            .await
+            .expect("check")
+            .status,
+        DeploymentStatus::Blocked
+    );
+}
+
+/// Hole 3: only the owner or a team member with a role may request an
+/// agent; lowering its risk needs a data steward and keeps the earlier
+/// request open until approved.
+async fn refiling_an_agent_as_harmless(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    let risky = with_risk(confidential("agt-refile"), RiskTier::Medium);
+    let first = requester.request_deployment(&risky).await.expect("request");
+    assert_eq!(first.workflow_ids.len(), 2);
+    let mut harmless = manifest("agt-refile");
+    harmless.agent.data_classification = gavel::domain::DataClassification::Public;
+    harmless.agent.version = "1.0.1".into();
+    let mut stranger = harmless.clone();
+    stranger.agent.owner = NOBODY.into();
+    let message = forbidden(
+        fixture
+            .backend_as(NOBODY)
+            .request_deployment(&stranger)
+            .await,
+        "re-filing by a stranger",
+    );
+    assert!(
+        message.contains("only the owner of agt-refile"),
+        "{message}"
+    );
+
+    let refiled = requester
+        .request_deployment(&harmless)
+        .await
+        .expect("re-file");
+    assert_eq!(refiled.status, DeploymentStatus::PendingApproval);
+    assert!(refiled.supersedes_on_approval);
+    assert_eq!(
+        refiled.triggered_policies[0].policy_id,
+        "classification_change"
+    );
+    assert!(
+        refiled.triggered_policies[0]
+            .reason
+            .contains("data classification lowered from confidential to public"),
+        "{:?}",
+        refiled.triggered_policies[0].reason
+    );
+    // Nothing is withdrawn and the record stands until a steward agrees.
+    for id in &first.workflow_ids {
+        let workflow = requester.workflow(id).await.expect("workflow");
+        assert_eq!(workflow.status, WorkflowStatus::InProgress, "{id}");
+    }
+    let agent = requester.agent("agt-refile").await.expect("agent");
+    assert_eq!(
+        agent.data_classification,
+        gavel::domain::DataClassification::Confidential
+    );
+
+    let change = requester
+        .workflow(&refiled.workflow_ids[0])
+        .await
+        .expect("workflow");
+    assert_eq!(
+        change.steps.iter().map(|s| s.role).collect::<Vec<_>>(),
+        [Role::DataSteward]
+    );
+    fixture
+        .backend_as(STEWARD)
+        .decide(&decision(
+            &change,
+            Verdict::Approve,
+            Some("re-classified with the DPO"),
+        ))
+        .await
+        .expect("steward approves");
+    for id in &first.workflow_ids {
+        let workflow = requester.workflow(id).await.expect("workflow");
+        assert_eq!(workflow.status, WorkflowStatus::Withdrawn, "{id}");
+    }
+    assert_eq!(
+        requester
+            .deployment(&first.deployment_id)
+            .await
+            .expect("deployment")
+            .status,
+        DeploymentStatus::Withdrawn
+    );
+    let agent = requester.agent("agt-refile").await.expect("agent");
+    assert_eq!(
+        agent.data_classification,
+        gavel::domain::DataClassification::Public
+    );
+}
+
+/// Hole 4: tool approval is a record a steward makes; the declared risk
+/// tier cannot go below the minimum.
+async fn tools_are_approved_by_record(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    let mut tooled = manifest("agt-tools");
+    tooled.agent.has_external_tools = true;
+    tooled.declared_tools_approved = Some(true);
+    let unnamed = requester.check_deployment(&tooled).await.expect("check");
+    assert_eq!(unnamed.status, DeploymentStatus::Blocked);
+    assert!(
+        unnamed
+            .warnings
+            .iter()
+            .any(|w| w.contains("tools_approved"))
+    );
+    assert!(
+        unnamed.remediation[0].contains("names none"),
+        "{:?}",
+        unnamed.remediation
+    );
+    tooled.external_tools = vec!["conformance-search".into()];
+    assert_eq!(
+        requester
+            .check_deployment(&tooled)
+            .await
+            .expect("check")
+            .status,
+        DeploymentStatus::Blocked
+    );
+    let message = forbidden(
+        fixture
+            .backend_as(LEAD)
+            .decide_tool("conformance-search", ToolStatus::Approved, "looks fine")
+            .await,
+        "a lead approving a tool",
+    );
+    assert!(message.contains("data_steward"), "{message}");
+    let record = fixture
+        .backend_as(STEWARD)
+        .decide_tool(
+            "conformance-search",
+            ToolStatus::Approved,
+            "vendor terms reviewed",
+        )
+        .await
+        .expect("approve");
+    assert_eq!(record.decided_by, STEWARD);
+    let evaluation = requester.check_deployment(&tooled).await.expect("check");
+    assert_eq!(evaluation.status, DeploymentStatus::Allowed);
+    assert!(evaluation.agent.tools_approved);
+    assert!(
+        requester
+            .tools()
+            .await
+            .expect("tools")
+            .iter()
+            .any(|tool| tool.name == "conformance-search" && tool.status == ToolStatus::Approved)
+    );
+    let mut restricted = manifest("agt-floor");
+    restricted.agent.data_classification = gavel::domain::DataClassification::Restricted;
+    let floor = requester
+        .check_deployment(&restricted)
+        .await
+        .expect("check");
+    assert_eq!(floor.agent.risk_tier, RiskTier::High);
+    assert!(
+        floor
+            .warnings
+            .iter()
+            .any(|w| w.contains("risk tier raised from low to high"))
+    );
+}
+
+/// Hole 5: the queue and its count hold only what the reader may decide;
+/// everything else is marked when asked for.
+async fn the_queue_holds_what_the_reader_may_decide(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    let mut own = with_risk(manifest("agt-actionable"), RiskTier::High);
+    own.agent.team = "Actionable".into();
+    let request = requester.request_deployment(&own).await.expect("request");
+    let workflow_id = request.workflow_ids[0].clone();
+    let mine = QueueFilter {
+        team: Some("Actionable".into()),
+        ..QueueFilter::default()
+    };
+    let everything = QueueFilter {
+        scope: QueueScope::Everything,
+        ..mine.clone()
+    };
+    let ids = |page: gavel::backend::QueuePage| {
+        page.items
+            .into_iter()
+            .map(|item| (item.workflow_id, item.not_actionable))
+            .collect::<Vec<_>>()
+    };
+    let first = |filter: &QueueFilter| QueueQuery::first(filter.clone(), QueueSort::Age, 50);
+    // The requester holds technical_lead but requested it.
+    assert_eq!(requester.queue_count(&mine).await.expect("count"), 0);
+    assert!(ids(requester.queue(&first(&mine)).await.expect("queue")).is_empty());
+    assert_eq!(
+        ids(requester.queue(&first(&everything)).await.expect("queue")),
+        [(workflow_id.clone(), Some(NotActionable::Requester))]
+    );
+    // One who holds every role decides step 1, and then sees it no more.
+    let all = fixture.backend_as(ALL_ROLES);
+    assert_eq!(all.queue_count(&mine).await.expect("count"), 1);
+    let workflow = all.workflow(&workflow_id).await.expect("workflow");
+    all.decide(&decision(&workflow, Verdict::Approve, None))
+        .await
+        .expect("approve");
+    assert_eq!(all.queue_count(&mine).await.expect("count"), 0);
+    assert_eq!(
+        ids(all.queue(&first(&everything)).await.expect("queue")),
+        [(workflow_id.clone(), Some(NotActionable::AlreadyDecided))]
+    );
+    // A role the reader does not hold.
+    assert_eq!(
+        ids(fixture
+            .backend_as(ML)
+            .queue(&first(&everything))
+            .await
+            .expect("queue")),
+        [(
+            workflow_id.clone(),
+            Some(NotActionable::RoleNotHeld {
+                role: Role::DataSteward
+            })
+        )]
+    );
+    // The steward's queue has it, unmarked.
+    assert_eq!(
+        ids(fixture
+            .backend_as(STEWARD)
+            .queue(&first(&mine))
+            .await
+            .expect("queue")),
+        [(workflow_id, None)]
+    );
+}
+
+/// Hole 6: a draft's answers are its reviewer's; compliance officers see
+/// that it exists; others see nothing.
+async fn drafts_are_their_reviewers_alone(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    requester
+        .request_deployment(&hr("agt-draft"))
+        .await
+        .expect("blocked first");
+    passing_audit(fixture.backend_as(ML).as_ref(), "agt-draft", "1.0.0", 48).await;
+    let request = requester
+        .request_deployment(&hr("agt-draft"))
+        .await
+        .expect("request");
+    let workflow_id = request.workflow_ids[0].clone();
+    let review = fixture
+        .backend_as(COMPLIANCE)
+        .assign_review(&workflow_id, ETHICS)
+        .await
+        .expect("assign");
+    let mut secret = Answers::new();
+    secret.insert(
+        "risks_and_mitigations".into(),
+        serde_json::json!("a private first thought"),
+    );
+    let ethics = fixture.backend_as(ETHICS);
+    ethics
+        .save_review_draft(&review.review_id, &secret, None)
+        .await
+        .expect("draft");
+    assert_eq!(
+        ethics.review(&review.review_id).await.expect("own").answers,
+        secret
+    );
+    let officer = fixture.backend_as(COMPLIANCE);
+    let seen = officer.review(&review.review_id).await.expect("officer");
+    assert_eq!(seen.status, ReviewStatus::Draft);
+    assert!(
+        seen.answers.is_empty() && seen.form_state.is_none(),
+        "{seen:?}"
+    );
+    let linked = officer
+        .review_for_workflow(&workflow_id)
+        .await
+        .expect("officer")
+        .expect("exists");
+    assert!(linked.answers.is_empty());
+    let lead = fixture.backend_as(LEAD);
+    assert!(matches!(
+        lead.review(&review.review_id).await,
+        Err(BackendError::NotFound { .. })
+    ));
+    assert_eq!(
+        lead.review_for_workflow(&workflow_id).await.expect("lead"),
+        None
+    );
+    // A required answer of invisible characters is no answer.
+    let mut blank = complete_answers();
+    blank.insert(
+        "risks_and_mitigations".into(),
+        serde_json::json!("\u{200B}\u{2060}\u{3164}"),
+    );
+    match ethics.submit_review(&review.review_id, &blank).await {
+        Err(BackendError::InvalidReview(issues)) => {
+            assert_eq!(issues[0].question_id, "risks_and_mitigations")
+        }
+        other => panic!("expected validation issues, got {other:?}"),
+    }
+    // Submitted, it is the record everyone may read.
+    ethics
+        .submit_review(&review.review_id, &complete_answers())
+        .await
+        .expect("submit");
+    assert_eq!(
+        lead.review(&review.review_id)
+            .await
+            .expect("submitted")
+            .answers,
+        complete_answers()
+    );
+}
+
+/// Assignment and withdrawal from the CLI and console rest on these.
+async fn withdrawal_and_reassignment(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    requester
+        .request_deployment(&hr("agt-withdraw"))
+        .await
+        .expect("blocked first");
+    passing_audit(fixture.backend_as(ML).as_ref(), "agt-withdraw", "1.0.0", 48).await;
+    let request = requester
+        .request_deployment(&hr("agt-withdraw"))
+        .await
+        .expect("request");
+    let workflow_id = request.workflow_ids[0].clone();
+    let officer = fixture.backend_as(COMPLIANCE);
+    let reviewers = officer
+        .users(Some(Role::EthicsReviewer))
+        .await
+        .expect("users");
+    assert!(reviewers.iter().any(|user| user.email == ETHICS));
+    assert!(
+        reviewers
+            .iter()
+            .all(|user| user.roles.contains(&Role::EthicsReviewer))
+    );
+    officer
+        .assign_review(&workflow_id, ETHICS)
+        .await
+        .expect("assign");
+    // Only a compliance officer reassigns; the new reviewer starts afresh.
+    let not_an_officer = fixture
+        .backend_as(ML)
+        .assign_review(&workflow_id, ALL_ROLES)
+        .await;
+    assert!(
+        matches!(not_an_officer, Err(BackendError::Conflict(_))),
+        "{not_an_officer:?}"
+    );
+    let reassigned = officer
+        .assign_review(&workflow_id, ALL_ROLES)
+        .await
+        .expect("reassign");
+    assert_eq!(reassigned.reviewer, ALL_ROLES);
+    assert_eq!(reassigned.status, ReviewStatus::Assigned);
+    let actions: Vec<String> = officer
+        .trail("review", &reassigned.review_id)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|event| event.entry.action)
+        .collect();
+    assert_eq!(actions, ["review_assigned", "review_reassigned"]);
+
+    // Nobody else withdraws; an officer must say why; the requester may.
+    forbidden(
+        fixture
+            .backend_as(LEAD)
+            .withdraw(&workflow_id, Some("mine now"))
+            .await,
+        "a lead withdrawing",
+    );
+    invalid(
+        officer.withdraw(&workflow_id, Some("\u{200B}")).await,
+        "an officer without a reason",
+    );
+    let withdrawn = requester
+        .withdraw(&workflow_id, None)
+        .await
+        .expect("withdraw");
+    assert_eq!(withdrawn.status, WorkflowStatus::Withdrawn);
+    for id in &request.workflow_ids {
+        assert_eq!(
+            requester.workflow(id).await.expect("workflow").status,
+            WorkflowStatus::Withdrawn
+        );
+    }
+    assert_eq!(
+        requester
+            .deployment(&request.deployment_id)
+            .await
+            .expect("deployment")
+            .status,
+        DeploymentStatus::Withdrawn
+    );
+    assert!(matches!(
+        requester.withdraw(&workflow_id, None).await,
+        Err(BackendError::Conflict(_))
+    ));
+}
+
+/// A removed user can no longer act, whatever the path.
+async fn removed_users_cannot_act(fixture: &impl Fixture) {
+    const LEAVER: &str = "leaver@example.com";
+    fixture.add_user(LEAVER, &[Role::TechnicalLead]);
+    let request = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-leaver"))
+        .await
+        .expect("request");
+    let leaver = fixture.backend_as(LEAVER);
+    let workflow = leaver
+        .workflow(&request.workflow_ids[0])
+        .await
+        .expect("workflow");
+    fixture.remove_user(LEAVER);
+    let after = fixture.backend_as(LEAVER);
+    assert!(
+        matches!(after.me().await, Err(BackendError::Unauthenticated(_))),
+        "a removed user is no one"
+    );
+    let decided = after
+        .decide(&decision(&workflow, Verdict::Approve, None))
+        .await;
+    assert!(
+        matches!(decided, Err(BackendError::Unauthenticated(_))),
+        "{decided:?}"
+    );
+    let stored = fixture
+        .backend_as(LEAD)
+        .workflow(&workflow.workflow_id)
+        .await
+        .expect("workflow");
+    assert_eq!(stored.steps[0].status, StepStatus::Pending);
 }

@@ -15,6 +15,8 @@ pub const ETHICS: &str = "ethics@example.com";
 pub const COMPLIANCE: &str = "compliance@example.com";
 /// Holds every role, to test one-person-one-step.
 pub const ALL_ROLES: &str = "all@example.com";
+/// Holds no role and belongs to no team.
+pub const NOBODY: &str = "nobody@example.com";
 
 pub fn manifest(agent_id: &str) -> Manifest {
     Manifest::from_json(&format!(
@@ -22,14 +24,12 @@ pub fn manifest(agent_id: &str) -> Manifest {
             "agent_id": "{agent_id}",
             "name": "Agent {agent_id}",
             "team": "Platform",
-            "owner": "owner@example.com",
+            "owner": "{REQUESTER}",
             "category": "customer_service",
             "data_classification": "internal",
             "has_external_tools": false,
-            "tools_approved": false,
             "risk_tier": "low",
-            "version": "1.0.0",
-            "requested_by": "{REQUESTER}"
+            "version": "1.0.0"
         }}"#
     ))
     .expect("test manifest parses")

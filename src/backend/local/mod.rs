@@ -258,8 +258,12 @@ impl LocalStore {
 
     /// How SQLite runs each per-role query of a queue page (`EXPLAIN QUERY
     /// PLAN`, one line per plan), for tests and diagnosis.
-    pub fn queue_query_plan(&self, query: &QueueQuery) -> Result<Vec<String>> {
-        self.read(|conn| reads::queue_plans(conn, query, None))
+    pub fn queue_query_plan(
+        &self,
+        query: &QueueQuery,
+        reader: Option<&User>,
+    ) -> Result<Vec<String>> {
+        self.read(|conn| reads::queue_plans(conn, query, reader))
     }
 
     /// Entity changes after a cursor, with the entities' current rows.
