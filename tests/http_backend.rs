@@ -134,8 +134,19 @@ async fn raw(
     )
 }
 
+/// A workflow waiting on a technical lead, requested by the test agents'
+/// owner.
 async fn pending_workflow(fixture: &HttpFixture, agent: &str) -> gavel::domain::Workflow {
-    let client = fixture.client(common::LEAD);
+    use common::conformance::Fixture;
+    if !fixture
+        .tokens
+        .lock()
+        .expect("tokens")
+        .contains_key(common::REQUESTER)
+    {
+        fixture.add_user(common::REQUESTER, &[]);
+    }
+    let client = fixture.client(common::REQUESTER);
     let request = client
         .request_deployment(&common::confidential(agent))
         .await
@@ -455,6 +466,10 @@ fn the_cli_works_over_url_and_keeps_the_token_out_of_errors() {
         .store
         .add_user(common::LEAD, "Lead", &[Role::TechnicalLead])
         .expect("user");
+    let owner = fixture
+        .store
+        .add_user("maya.rossi@northwind.example", "Maya", &[])
+        .expect("user");
     let gavel = || {
         let mut command = assert_cmd::Command::cargo_bin("gavel").expect("binary");
         command
@@ -466,7 +481,7 @@ fn the_cli_works_over_url_and_keeps_the_token_out_of_errors() {
         command
     };
     let output = gavel()
-        .env("GAVEL_TOKEN", &token)
+        .env("GAVEL_TOKEN", &owner)
         .args(["deploy", "request", "--json"])
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -669,8 +684,9 @@ async fn a_mirror_built_from_snapshot_pages_then_the_feed_matches_the_server() {
         .expect("cursor");
 
     // Work goes on on the server; the mirror follows the feed.
+    fixture.add_user(common::REQUESTER, &[]);
     let request = fixture
-        .client(common::LEAD)
+        .client(common::REQUESTER)
         .request_deployment(&common::confidential("agt-after-snapshot"))
         .await
         .expect("request");
@@ -682,7 +698,7 @@ async fn a_mirror_built_from_snapshot_pages_then_the_feed_matches_the_server() {
         .expect("changes");
     mirror.apply_changes(&page).expect("apply changes");
 
-    let everyone = QueueQuery::first(QueueFilter::default(), QueueSort::Risk, 500);
+    let everyone = QueueQuery::first(QueueFilter::everything(), QueueSort::Risk, 500);
     let on_server = LocalBackend::new(Arc::clone(&fixture.store), None)
         .queue(&everyone)
         .await
@@ -702,4 +718,155 @@ async fn a_mirror_built_from_snapshot_pages_then_the_feed_matches_the_server() {
         get("/v1/snapshot/users".into()).await.status().as_u16(),
         400
     );
+}
+
+/// A draft's answers travel to its reviewer only: the review routes, the
+/// change feed and the snapshot pages give every other token holder what
+/// that holder may read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_never_leave_the_server_for_anyone_but_their_reviewer() {
+    use common::conformance::Fixture;
+    use reqwest::Method;
+    let fixture = HttpFixture::new();
+    for (email, roles) in [
+        (common::REQUESTER, vec![]),
+        (common::LEAD, vec![Role::TechnicalLead]),
+        (common::ML, vec![Role::MlEngineer]),
+        (common::ETHICS, vec![Role::EthicsReviewer]),
+        (common::COMPLIANCE, vec![Role::ComplianceOfficer]),
+    ] {
+        fixture.add_user(email, &roles);
+    }
+    let requester = fixture.client(common::REQUESTER);
+    requester
+        .request_deployment(&common::hr("agt-secret"))
+        .await
+        .expect("blocked first");
+    fixture
+        .client(common::ML)
+        .record_audit(&gavel::domain::bias::AuditSubmission {
+            agent_id: "agt-secret".into(),
+            agent_version: "1.0.0".into(),
+            tested_at: None,
+            groups: vec![
+                gavel::domain::GroupCounts {
+                    group: "a".into(),
+                    positive: 50,
+                    total: 100,
+                },
+                gavel::domain::GroupCounts {
+                    group: "b".into(),
+                    positive: 48,
+                    total: 100,
+                },
+            ],
+            threshold: None,
+        })
+        .await
+        .expect("audit");
+    let request = requester
+        .request_deployment(&common::hr("agt-secret"))
+        .await
+        .expect("request");
+    let review = fixture
+        .client(common::COMPLIANCE)
+        .assign_review(&request.workflow_ids[0], common::ETHICS)
+        .await
+        .expect("assign");
+    let mut answers = gavel::domain::Answers::new();
+    answers.insert(
+        "risks_and_mitigations".into(),
+        serde_json::json!("SECRET-DRAFT-TEXT"),
+    );
+    fixture
+        .client(common::ETHICS)
+        .save_review_draft(&review.review_id, &answers, None)
+        .await
+        .expect("draft");
+    let read = |email: &str, path: String| {
+        let token = fixture.token(email);
+        let fixture = &fixture;
+        async move {
+            let (status, body) = raw(fixture, Method::GET, &path, Some(&token), &[], None).await;
+            (status, body.to_string())
+        }
+    };
+    let routes = [
+        format!("/v1/reviews/{}", review.review_id),
+        format!("/v1/workflows/{}/review", request.workflow_ids[0]),
+        "/v1/changes?since=0&limit=5000".to_owned(),
+        "/v1/snapshot/reviews?limit=5000".to_owned(),
+    ];
+    for route in &routes {
+        let (status, body) = read(common::ETHICS, route.clone()).await;
+        assert_eq!(status, 200, "{route}");
+        assert!(
+            body.contains("SECRET-DRAFT-TEXT"),
+            "the reviewer reads it: {route}"
+        );
+        for other in [common::LEAD, common::COMPLIANCE, common::REQUESTER] {
+            let (status, body) = read(other, route.clone()).await;
+            assert!(
+                !body.contains("SECRET-DRAFT-TEXT"),
+                "{other} read a draft through {route}"
+            );
+            if route.starts_with("/v1/reviews/") {
+                let expected = if other == common::COMPLIANCE {
+                    200
+                } else {
+                    404
+                };
+                assert_eq!(status, expected, "{other} {route}");
+            }
+        }
+    }
+    let (_, officer) = read(common::COMPLIANCE, routes[0].clone()).await;
+    assert!(officer.contains("\"status\":\"draft\""), "{officer}");
+    let (_, lead) = read(common::LEAD, routes[1].clone()).await;
+    assert_eq!(lead, "null");
+}
+
+/// A removed user's token, and a rotated-away token, stop at the door.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_and_rotated_tokens_are_refused_at_once() {
+    use common::conformance::Fixture;
+    use reqwest::Method;
+    let fixture = HttpFixture::new();
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    fixture.add_user(common::STEWARD, &[Role::DataSteward]);
+    let old = fixture.token(common::LEAD);
+    assert_eq!(
+        raw(&fixture, Method::GET, "/v1/me", Some(&old), &[], None)
+            .await
+            .0,
+        200
+    );
+    let new = fixture
+        .store
+        .rotate_token("admin", common::LEAD)
+        .expect("rotate");
+    assert_eq!(
+        raw(&fixture, Method::GET, "/v1/me", Some(&old), &[], None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        raw(&fixture, Method::GET, "/v1/me", Some(&new), &[], None)
+            .await
+            .0,
+        200
+    );
+    let steward = fixture.token(common::STEWARD);
+    fixture.remove_user(common::STEWARD);
+    let (status, body) = raw(
+        &fixture,
+        Method::GET,
+        "/v1/queue",
+        Some(&steward),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
 }
