@@ -147,6 +147,11 @@ impl CachedBackend {
     }
 
     async fn actor(&self) -> Result<User> {
+        if self.syncer.token_refused() {
+            return Err(BackendError::Unauthenticated(
+                "the server no longer accepts your token (your access was removed, or the token replaced): nothing more is saved in your name; what was saved before stays in the cache".into(),
+            ));
+        }
         let store = Arc::clone(self.local.store());
         let email = self.local_email()?;
         let cached = blocking(move || store.read(|conn| reads_user(conn, &email))).await?;
@@ -347,7 +352,18 @@ impl GovernanceBackend for CachedBackend {
     }
 
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
-        self.local.check_deployment(manifest).await
+        // Tool approvals and earlier requests are the server's record; the
+        // cached policies answer only while it is away, and say so.
+        match self.remote.check_deployment(manifest).await {
+            Err(BackendError::Unavailable(why)) => {
+                let mut evaluation = self.local.check_deployment(manifest).await?;
+                evaluation.warnings.push(format!(
+                    "evaluated offline against the cached policies ({why}); tool approvals made since the last sync are not known"
+                ));
+                Ok(evaluation)
+            }
+            answer => answer,
+        }
     }
 
     async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {

@@ -54,6 +54,9 @@ pub struct Syncer {
     unchecked: Option<std::path::PathBuf>,
     /// The check failed: nothing more is written to this file.
     damaged: AtomicBool,
+    /// The server refused the token (its user was removed, or it was
+    /// rotated): nothing more is queued in this user's name.
+    token_refused: AtomicBool,
 }
 
 /// Runs `work` on the cache off the async threads.
@@ -81,6 +84,7 @@ impl Syncer {
             policies_fetched: AtomicBool::new(false),
             unchecked,
             damaged: AtomicBool::new(false),
+            token_refused: AtomicBool::new(false),
         })
     }
 
@@ -135,6 +139,11 @@ impl Syncer {
         }
     }
 
+    /// Whether the server refused this cache's token on the last pass.
+    pub fn token_refused(&self) -> bool {
+        self.token_refused.load(Ordering::SeqCst)
+    }
+
     /// One pass: pull, push what is due, pull again if anything was pushed.
     pub async fn pass(&self) -> Result<PassReport> {
         let _one_at_a_time = self.running.lock().await;
@@ -145,6 +154,13 @@ impl Syncer {
         }
         self.status.send_modify(|status| status.syncing = true);
         let result = self.pass_inner().await;
+        match &result {
+            Ok(_) => self.token_refused.store(false, Ordering::SeqCst),
+            Err(BackendError::Unauthenticated(_)) => {
+                self.token_refused.store(true, Ordering::SeqCst)
+            }
+            Err(_) => {}
+        }
         let now = Utc::now();
         // The server answered (even if what it said was refused) unless it
         // could not be reached at all.

@@ -1,0 +1,268 @@
+//! The offline cache's backend against a real `gavel serve`, through the
+//! same conformance suite as the embedded store and the HTTP client. Each
+//! person has their own cache; every call first syncs it (so it sees what
+//! others did) and every change is synced after (so others see it), which
+//! is what the console's sync loop does, made deterministic.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use common::server::Server;
+use gavel::backend::cache::CachedBackend;
+use gavel::backend::cache::syncer::Syncer;
+use gavel::backend::http::{HttpBackend, Token};
+use gavel::backend::local::LocalStore;
+use gavel::backend::local::trail::VerifyReport;
+use gavel::backend::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
+    NamedCount, QueueFilter, QueuePage, QueueQuery, Result, ReviewSummary, ToolRecord, ToolStatus,
+    User,
+};
+use gavel::domain::bias::AuditSubmission;
+use gavel::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
+};
+
+struct CachedFixture {
+    store: Arc<LocalStore>,
+    server: Server,
+    tokens: Mutex<HashMap<String, String>>,
+    caches: Mutex<HashMap<String, Arc<CachedBackend>>>,
+    dir: tempfile::TempDir,
+}
+
+impl CachedFixture {
+    fn new() -> CachedFixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("served.db");
+        let store = LocalStore::open(&db).expect("store");
+        let server = Server::start(&db);
+        CachedFixture {
+            store,
+            server,
+            tokens: Mutex::new(HashMap::new()),
+            caches: Mutex::new(HashMap::new()),
+            dir,
+        }
+    }
+
+    fn client(&self, email: &str) -> (HttpBackend, String) {
+        let secret = self
+            .tokens
+            .lock()
+            .expect("tokens")
+            .get(email)
+            .cloned()
+            .unwrap_or_else(|| "gvl_not_a_real_token".into());
+        let token = Token::new(secret);
+        let fingerprint = token.fingerprint();
+        (
+            HttpBackend::new(&self.server.url, token).expect("client"),
+            fingerprint,
+        )
+    }
+
+    /// This person's cache, opened on first use (which needs the server).
+    fn cache(&self, email: &str) -> Option<Arc<CachedBackend>> {
+        if let Some(cache) = self.caches.lock().expect("caches").get(email) {
+            return Some(Arc::clone(cache));
+        }
+        let (remote, fingerprint) = self.client(email);
+        let dir = self.dir.path().join("caches").join(email);
+        let opened = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(CachedBackend::open(
+                remote,
+                fingerprint,
+                &dir,
+                true,
+            ))
+        });
+        let cache = Arc::new(opened.ok()?);
+        self.caches
+            .lock()
+            .expect("caches")
+            .insert(email.to_owned(), Arc::clone(&cache));
+        Some(cache)
+    }
+}
+
+impl common::conformance::Fixture for CachedFixture {
+    fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend> {
+        match self.cache(email) {
+            Some(cache) => Box::new(Synced { cache }),
+            // Nobody the server knows: no cache can be built, and the
+            // server's own answer is what such a client gets.
+            None => Box::new(self.client(email).0),
+        }
+    }
+
+    fn add_user(&self, email: &str, roles: &[Role]) {
+        let token = self.store.add_user(email, email, roles).expect("add user");
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(email.to_owned(), token);
+    }
+}
+
+/// A cache whose sync loop runs around every call.
+struct Synced {
+    cache: Arc<CachedBackend>,
+}
+
+impl Synced {
+    /// One sync pass; its failures (a refused token, say) show in what the
+    /// cache answers next, as they do in the console.
+    async fn sync(&self) {
+        if let Some(syncer) = self.cache.syncer() {
+            let _ = syncer.pass().await;
+        }
+    }
+
+    async fn write<T>(&self, answer: impl std::future::Future<Output = T>) -> T {
+        let answer = answer.await;
+        self.sync().await;
+        answer
+    }
+}
+
+#[async_trait]
+impl GovernanceBackend for Synced {
+    fn location(&self) -> String {
+        self.cache.location()
+    }
+    fn syncer(&self) -> Option<Arc<Syncer>> {
+        self.cache.syncer()
+    }
+    async fn me(&self) -> Result<User> {
+        self.sync().await;
+        self.cache.me().await
+    }
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        self.sync().await;
+        self.cache.queue(query).await
+    }
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        self.sync().await;
+        self.cache.queue_count(filter).await
+    }
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        self.sync().await;
+        self.cache.workflow(workflow_id).await
+    }
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        self.sync().await;
+        self.write(self.cache.decide(decision)).await
+    }
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        self.sync().await;
+        self.cache.my_reviews(status).await
+    }
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        self.sync().await;
+        self.cache.review(review_id).await
+    }
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        self.sync().await;
+        self.cache.review_for_workflow(workflow_id).await
+    }
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        self.write(self.cache.assign_review(workflow_id, reviewer))
+            .await
+    }
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        self.sync().await;
+        self.write(self.cache.save_review_draft(review_id, answers, form_state))
+            .await
+    }
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        self.sync().await;
+        self.write(self.cache.submit_review(review_id, answers))
+            .await
+    }
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        self.cache.review_template(template_id).await
+    }
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        self.sync().await;
+        self.cache.agent(agent_id).await
+    }
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        self.sync().await;
+        self.cache.search_agents(text, limit).await
+    }
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        self.sync().await;
+        self.cache.audits(agent_id).await
+    }
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        self.write(self.cache.record_audit(submission)).await
+    }
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        self.cache.check_deployment(manifest).await
+    }
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        self.write(self.cache.request_deployment(manifest)).await
+    }
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        self.sync().await;
+        self.cache.deployment(deployment_id).await
+    }
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        self.sync().await;
+        self.cache.deployments(query).await
+    }
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.sync().await;
+        self.cache.dashboard().await
+    }
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.cache.policies().await
+    }
+    async fn policy_reach(&self) -> Result<Vec<NamedCount>> {
+        self.cache.policy_reach().await
+    }
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        self.cache.trail(entity_type, entity_id).await
+    }
+    async fn verify_trail(&self) -> Result<VerifyReport> {
+        self.cache.verify_trail().await
+    }
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        self.cache.users(role).await
+    }
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.cache.tools().await
+    }
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        self.write(self.cache.decide_tool(name, status, comment))
+            .await
+    }
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        self.write(self.cache.withdraw(workflow_id, reason)).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_backend_conforms() {
+    let fixture = CachedFixture::new();
+    common::conformance::run(&fixture).await;
+}
