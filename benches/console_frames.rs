@@ -17,7 +17,6 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
-use gavel::domain::Role;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::KeyCode;
@@ -77,8 +76,10 @@ fn console_work(c: &mut Criterion) {
             &workflows,
             |b, _| b.iter(|| console::bare_table(&mut bare, &visible, 0)),
         );
-        let reader = LocalBackend::new(Arc::clone(&store), None);
-        let query = QueueQuery::first(QueueFilter::for_roles(&Role::ALL), QueueSort::Age, 100);
+        // The demo user's own queue: their roles, less their requests and
+        // the workflows they decided a step of.
+        let reader = LocalBackend::new(Arc::clone(&store), Some(gavel::seed::DEMO_USER.into()));
+        let query = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 100);
         frames.bench_with_input(
             BenchmarkId::new("first page read", workflows),
             &workflows,

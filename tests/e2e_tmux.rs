@@ -117,7 +117,7 @@ fn seed(db: &Path) {
             "--workflows",
             "800",
             "--seed",
-            "11",
+            "12",
             "--anchor",
             "2026-06-01",
         ])
@@ -362,15 +362,9 @@ fn the_console_keeps_deciding_while_the_server_is_down() {
     let added = Command::new(gavel())
         .arg("--db")
         .arg(&db)
-        .args([
-            "users",
-            "add",
-            DEMO_USER,
-            "--roles",
-            "technical_lead,data_steward,ethics_reviewer,compliance_officer",
-        ])
+        .args(["users", "token", DEMO_USER, "--rotate"])
         .output()
-        .expect("users add");
+        .expect("users token");
     let token = String::from_utf8_lossy(&added.stdout)
         .split_whitespace()
         .find(|word| word.starts_with("gvl_"))

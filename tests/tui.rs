@@ -257,7 +257,7 @@ async fn search_and_filters_narrow_the_queue() {
     h.keys("m").await;
     let all = h
         .backend
-        .queue_count(&QueueFilter::default())
+        .queue_count(&QueueFilter::everything())
         .await
         .expect("count");
     assert_eq!(h.app.queue.count, Some(all));
@@ -569,4 +569,135 @@ async fn a_first_sync_shows_its_progress_instead_of_an_empty_queue() {
     );
     assert!(screen.contains("first sync: 45,000 workflows…"), "{screen}");
     assert!(!screen.contains("Nothing is waiting on you"), "{screen}");
+}
+
+/// Opens the step view of `workflow_id` by searching for it.
+async fn open_workflow(h: &mut Harness, workflow_id: &str) {
+    h.keys("m").await;
+    h.keys("/").await;
+    h.keys(workflow_id).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.selected(), workflow_id, "the search finds it");
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.detail.is_some());
+}
+
+/// A workflow the demo user neither requested nor decided, still open, whose
+/// chain has an ethics step and whose review is not submitted.
+fn open_workflow_with_an_ethics_step(h: &Harness) -> String {
+    h.store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT w.workflow_id FROM workflows w LEFT JOIN reviews r ON r.workflow_id = w.workflow_id
+                 WHERE w.status = 'in_progress' AND w.steps LIKE '%ethics_reviewer%'
+                   AND w.requested_by <> ?1 AND instr(w.deciders, ?1) = 0
+                   AND (r.status IS NULL OR r.status <> 'submitted')
+                 ORDER BY w.workflow_id LIMIT 1",
+                [DEMO_USER],
+                |row| row.get::<_, String>(0),
+            )?)
+        })
+        .expect("such a workflow")
+}
+
+#[tokio::test]
+async fn a_compliance_officer_withdraws_a_request_with_a_reason_from_the_step_view() {
+    let mut h = harness().await;
+    let target = open_workflow_with_an_ethics_step(&h);
+    open_workflow(&mut h, &target).await;
+    h.keys("W").await;
+    assert!(h.screen().contains("withdraw this request, because"));
+    // An officer must say why: an empty reason is refused by the store.
+    h.press(KeyCode::Enter).await;
+    assert!(h.screen().contains("must give a reason"), "{}", h.screen());
+    h.keys("W").await;
+    h.keys("Duplicate of a newer request").await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.screen().contains("Withdrew dep-"), "{}", h.screen());
+    let stored = h.backend.workflow(&target).await.expect("workflow");
+    assert_eq!(stored.status, gavel::domain::WorkflowStatus::Withdrawn);
+    let trail = h.backend.trail("workflow", &target).await.expect("trail");
+    let last = trail.last().expect("an event");
+    assert_eq!(last.entry.action, "workflow_withdrawn");
+    assert_eq!(last.entry.actor, DEMO_USER);
+    assert!(last.entry.details.contains("Duplicate of a newer request"));
+}
+
+#[tokio::test]
+async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
+    let mut h = harness().await;
+    let target = open_workflow_with_an_ethics_step(&h);
+    let before = h
+        .backend
+        .review_for_workflow(&target)
+        .await
+        .expect("review");
+    open_workflow(&mut h, &target).await;
+    h.keys("A").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Assign the ethics review") || screen.contains("Reassign the review"),
+        "{screen}"
+    );
+    let chosen = match &h.app.overlay {
+        Some(Overlay::Choose(chooser)) => {
+            assert!(
+                chooser
+                    .reviewers
+                    .iter()
+                    .all(|user| user.roles.contains(&Role::EthicsReviewer)),
+                "only ethics reviewers are offered"
+            );
+            // Someone other than whoever reviews now.
+            chooser
+                .reviewers
+                .iter()
+                .position(|user| {
+                    before
+                        .as_ref()
+                        .is_none_or(|review| !user.is(&review.reviewer))
+                        && !user.is(DEMO_USER)
+                })
+                .expect("another reviewer")
+        }
+        _ => panic!("the chooser opens"),
+    };
+    let reviewer = match &h.app.overlay {
+        Some(Overlay::Choose(chooser)) => chooser.reviewers[chosen].email.clone(),
+        _ => unreachable!(),
+    };
+    // The chooser starts on the current reviewer; walk to the top first.
+    for _ in 0..40 {
+        h.press(KeyCode::Up).await;
+    }
+    for _ in 0..chosen {
+        h.press(KeyCode::Down).await;
+    }
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.screen().contains(&format!("assigned to {reviewer}")),
+        "{}",
+        h.screen()
+    );
+    let review = h
+        .backend
+        .review_for_workflow(&target)
+        .await
+        .expect("review")
+        .expect("assigned");
+    assert_eq!(review.reviewer, reviewer);
+    let actions: Vec<String> = h
+        .backend
+        .trail("review", &review.review_id)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|event| event.entry.action)
+        .collect();
+    let expected = if before.is_some() {
+        "review_reassigned"
+    } else {
+        "review_assigned"
+    };
+    assert_eq!(actions.last().map(String::as_str), Some(expected));
 }

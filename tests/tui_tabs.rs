@@ -294,7 +294,18 @@ async fn known_audit(h: &Harness, passing: bool) -> (String, bias::AuditStats) {
         ]
     };
     let stats = bias::compute(&groups, 0.8).expect("stats");
-    h.backend
+    // Audits are recorded by an ML engineer of the seeded organisation.
+    let engineer: String = h
+        .store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT email FROM users WHERE roles LIKE '%ml_engineer%' ORDER BY email LIMIT 1",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+        .expect("an ML engineer");
+    gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(engineer))
         .record_audit(&AuditSubmission {
             agent_id: agent.agent_id.clone(),
             agent_version: "9.9.9".into(),
@@ -445,7 +456,7 @@ async fn the_policies_tab_counts_the_agents_each_policy_triggers_on() {
     let mut h = harness().await;
     h.keys("5").await;
     let reach = h.backend.policy_reach().await.expect("reach");
-    assert_eq!(h.app.policies.policies.len(), 5);
+    assert_eq!(h.app.policies.policies.len(), 6);
     for count in &reach {
         assert_eq!(h.app.policies.reach.get(&count.name), Some(&count.count));
     }

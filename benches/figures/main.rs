@@ -109,10 +109,18 @@ fn browsing_rss(path: &Path) -> u64 {
         .expect("RSS")
 }
 
+/// The demo user, holding every role, and a fresh token of theirs.
 fn user_token(store: &LocalStore) -> String {
+    let every_role = gavel::backend::local::writes::UserChange {
+        roles: Some(Role::ALL.to_vec()),
+        ..Default::default()
+    };
     store
-        .add_user(gavel::seed::DEMO_USER, "Dana Whitfield", &Role::ALL)
-        .expect("user")
+        .update_user("benchmark", gavel::seed::DEMO_USER, &every_role)
+        .expect("user");
+    store
+        .rotate_token("benchmark", gavel::seed::DEMO_USER)
+        .expect("token")
 }
 
 async fn run(args: Args) {

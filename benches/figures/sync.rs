@@ -107,7 +107,7 @@ pub async fn decide_on_server(store: &Arc<LocalStore>, count: usize) -> usize {
         .into_iter()
         .filter(|user| !user.roles.is_empty())
         .collect();
-    let all = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 500);
+    let all = QueueQuery::first(QueueFilter::everything(), QueueSort::Age, 500);
     let reader = LocalBackend::new(Arc::clone(store), None);
     let mut decided = 0;
     let mut cursor_query = all;

@@ -44,6 +44,8 @@ pub enum Action {
     Newer,
     OpenAudits,
     OpenReview,
+    Withdraw,
+    AssignReviewer,
     SyncNow,
     Conflicts,
     Discard,
@@ -56,7 +58,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 42] = [
+    pub const DESCRIBED: [(Action, &'static str); 44] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -101,6 +103,14 @@ impl Action {
         (Action::Newer, "show the next (newer) audit"),
         (Action::OpenAudits, "show this agent's bias audits"),
         (Action::OpenReview, "open this workflow's ethics review"),
+        (
+            Action::Withdraw,
+            "withdraw this request (yours, or as a compliance officer with a reason)",
+        ),
+        (
+            Action::AssignReviewer,
+            "assign or reassign the ethics reviewer (compliance officers)",
+        ),
         (Action::SyncNow, "sync with the server now"),
         (
             Action::Conflicts,
@@ -150,6 +160,8 @@ impl Action {
             Action::Newer => "newer",
             Action::OpenAudits => "open_audits",
             Action::OpenReview => "open_review",
+            Action::Withdraw => "withdraw",
+            Action::AssignReviewer => "assign_reviewer",
             Action::SyncNow => "sync_now",
             Action::Conflicts => "conflicts",
             Action::Discard => "discard",

@@ -21,6 +21,7 @@ use super::screens::queue_view::{self, QueueContext};
 use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
 use super::theme::{Role, Theme};
+use super::widgets::chooser::ReviewerChooser;
 use super::widgets::chrome::{self, Level};
 use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use super::widgets::decide::DecideDialog;
@@ -56,8 +57,10 @@ pub enum Overlay {
     Prompt(Prompt),
     Decide(Box<DecideDialog>),
     Conflicts(ConflictsDialog),
+    Choose(ReviewerChooser),
 }
 
+mod manage;
 mod tabs;
 pub use tabs::Tab;
 
@@ -156,7 +159,7 @@ impl App {
         match &self.overlay {
             Some(Overlay::Decide(_)) => Mode::Dialog,
             Some(Overlay::Prompt(_)) => Mode::Prompt,
-            Some(Overlay::Help(_) | Overlay::Palette(_)) => Mode::Overlay,
+            Some(Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_)) => Mode::Overlay,
             Some(Overlay::Conflicts(_)) => Mode::Sync,
             None => self.screen_mode(),
         }
@@ -275,7 +278,7 @@ impl App {
                 Vec::new()
             }
             (_, Some(action)) => self.on_action(action),
-            (Some(Overlay::Conflicts(_)), None) => Vec::new(),
+            (Some(Overlay::Conflicts(_) | Overlay::Choose(_)), None) => Vec::new(),
             (None, None) => {
                 let now = self.now;
                 if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
@@ -420,7 +423,9 @@ impl App {
             Action::TabAudits => self.switch_tab(Tab::Audits),
             Action::TabBlocked => self.switch_tab(Tab::Blocked),
             Action::TabPolicies => self.switch_tab(Tab::Policies),
-            Action::Approve | Action::Reject if self.config.read_only => {
+            Action::Approve | Action::Reject | Action::Withdraw | Action::AssignReviewer
+                if self.config.read_only =>
+            {
                 self.set_status(
                     Level::Error,
                     "read-only: deciding is disabled (started with --read-only)",
@@ -429,6 +434,8 @@ impl App {
             }
             _ if self.tab != Tab::Queue => self.on_tab_action(action),
             Action::OpenAudits | Action::OpenReview => self.follow_link(action),
+            Action::Withdraw => self.start_withdraw(),
+            Action::AssignReviewer => self.start_assign(),
             Action::Approve | Action::Reject => self.open_decide(if action == Action::Approve {
                 Verdict::Approve
             } else {
@@ -505,6 +512,7 @@ impl App {
                 self.overlay = Some(Overlay::Decide(dialog));
                 Vec::new()
             }
+            (Overlay::Choose(chooser), action) => self.on_chooser_action(chooser, action),
             (Overlay::Prompt(prompt), Action::Confirm) => {
                 let text = prompt.text.trim().to_owned();
                 let value = (!text.is_empty()).then_some(text);
@@ -512,6 +520,7 @@ impl App {
                     PromptKind::Search => self.queue.search = value,
                     PromptKind::Team => self.queue.team = value,
                     PromptKind::Agent => return Vec::new(),
+                    PromptKind::WithdrawReason => return self.confirm_withdraw(value),
                 }
                 self.queue.reload(&mut self.requests)
             }
@@ -747,6 +756,9 @@ impl App {
                 }
                 Vec::new()
             }
+            message @ (Message::Withdrawn { .. }
+            | Message::Reviewers { .. }
+            | Message::Assigned { .. }) => self.on_manage_message(message),
             other => self.on_tab_message(other),
         }
     }
@@ -940,6 +952,7 @@ impl App {
             }
             Some(Overlay::Prompt(prompt)) => prompt.render(frame, footer, theme),
             Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
+            Some(Overlay::Choose(chooser)) => chooser.render(frame, main, theme),
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,

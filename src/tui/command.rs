@@ -95,6 +95,19 @@ pub enum Command {
     DiscardChange {
         id: i64,
     },
+    /// Withdraws the request a workflow belongs to.
+    Withdraw {
+        workflow_id: String,
+        reason: Option<String>,
+    },
+    /// The people who may review a workflow's ethics.
+    LoadReviewers {
+        workflow_id: String,
+    },
+    AssignReview {
+        workflow_id: String,
+        reviewer: String,
+    },
 }
 
 impl Command {
@@ -119,6 +132,8 @@ impl Command {
             Command::LoadPolicies { .. } => Some("policies"),
             Command::SyncNow => Some("sync"),
             Command::DiscardChange { .. } => None,
+            Command::Withdraw { .. } | Command::AssignReview { .. } => None,
+            Command::LoadReviewers { .. } => Some("reviewers"),
         }
     }
 }
@@ -198,6 +213,18 @@ pub enum Message {
     },
     /// What a sync command did, in words.
     Synced(Result<String, String>),
+    Withdrawn {
+        workflow_id: String,
+        result: Result<Workflow, String>,
+    },
+    Reviewers {
+        workflow_id: String,
+        result: Result<Vec<User>, String>,
+    },
+    Assigned {
+        workflow_id: String,
+        result: Result<EthicsReview, String>,
+    },
 }
 
 /// A review with what the form needs to show it.
@@ -374,6 +401,33 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 result,
             }
         }
+        Command::Withdraw {
+            workflow_id,
+            reason,
+        } => Message::Withdrawn {
+            result: backend
+                .withdraw(&workflow_id, reason.as_deref())
+                .await
+                .map_err(words),
+            workflow_id,
+        },
+        Command::LoadReviewers { workflow_id } => Message::Reviewers {
+            result: backend
+                .users(Some(crate::domain::Role::EthicsReviewer))
+                .await
+                .map_err(words),
+            workflow_id,
+        },
+        Command::AssignReview {
+            workflow_id,
+            reviewer,
+        } => Message::Assigned {
+            result: backend
+                .assign_review(&workflow_id, &reviewer)
+                .await
+                .map_err(words),
+            workflow_id,
+        },
         Command::SyncNow => Message::Synced(match backend.syncer() {
             Some(syncer) => syncer
                 .pass()

@@ -19,6 +19,8 @@ use crate::tui::theme::{Role, Theme};
 /// Marks an item whose change has not reached the server.
 pub const PENDING_MARK: &str = "⟳ ";
 pub const PENDING_LINE: &str = "⟳ pending sync: saved here, not yet on the server";
+/// Marks an item of "every workflow" that the reader may not decide now.
+pub const NOT_YOURS_MARK: &str = "⊘ ";
 /// Marks an item whose change the server refused.
 pub const REFUSED_MARK: &str = "! ";
 pub const REFUSED_LINE: &str = "! the server refused your change: C shows both sides";
@@ -222,6 +224,8 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 Some((REFUSED_MARK, Role::Warn))
             } else if context.unconfirmed.contains(&item.workflow_id) {
                 Some((PENDING_MARK, Role::Info))
+            } else if item.not_actionable.is_some() {
+                Some((NOT_YOURS_MARK, Role::Muted))
             } else {
                 None
             };
@@ -249,7 +253,12 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 cells.push(risk_cell(item.risk_tier, theme));
             }
             cells.push(age_cell(item, context));
-            Row::new(cells).style(theme.style(Role::Base))
+            let role = if item.not_actionable.is_some() {
+                Role::Muted
+            } else {
+                Role::Base
+            };
+            Row::new(cells).style(theme.style(role))
         })
         .collect();
     let table = Table::new(rows, widths)
@@ -281,6 +290,12 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
         lines.push(Line::styled(REFUSED_LINE, theme.style(Role::Warn)));
     } else if context.unconfirmed.contains(&item.workflow_id) {
         lines.push(Line::styled(PENDING_LINE, theme.style(Role::Info)));
+    }
+    if let Some(why) = &item.not_actionable {
+        lines.push(Line::styled(
+            format!("{NOT_YOURS_MARK}not yours to decide: {}", why.describe()),
+            theme.style(Role::Muted),
+        ));
     }
     lines.extend([
         Line::styled(

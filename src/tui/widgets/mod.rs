@@ -1,6 +1,7 @@
 //! Pieces of the screen shared by every view.
 
 pub mod bars;
+pub mod chooser;
 pub mod chrome;
 pub mod conflicts;
 pub mod decide;

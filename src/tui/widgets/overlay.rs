@@ -200,6 +200,8 @@ pub enum PromptKind {
     Team,
     /// Agents on the Audits tab, searched as you type.
     Agent,
+    /// Why the request of the open workflow is withdrawn.
+    WithdrawReason,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +216,9 @@ impl Prompt {
             PromptKind::Search => " search agent or team: ",
             PromptKind::Team => " team (exact name, empty for all): ",
             PromptKind::Agent => " agent name, id or team: ",
+            PromptKind::WithdrawReason => {
+                " withdraw this request, because (required unless it is yours): "
+            }
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),
