@@ -718,6 +718,13 @@ mod openapi_tests {
             "schemas are generated from the types"
         );
         assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+        // The requester is the caller: the manifest's field says it is
+        // deprecated, and so does the audit's threshold.
+        let manifest = &document["components"]["schemas"]["Manifest"]["properties"];
+        assert_eq!(manifest["requested_by"]["deprecated"], true, "{manifest}");
+        assert_eq!(manifest["tools_approved"]["deprecated"], true, "{manifest}");
+        let audit = &document["components"]["schemas"]["AuditSubmission"]["properties"];
+        assert_eq!(audit["threshold"]["deprecated"], true, "{audit}");
         for (path, operations) in paths {
             for (method, operation) in operations.as_object().expect("operations") {
                 assert!(
