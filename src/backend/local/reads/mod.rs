@@ -97,16 +97,8 @@ pub fn tools(conn: &Connection) -> Result<Vec<ToolRecord>> {
     let mut statement = conn.prepare_cached(
         "SELECT name, status, decided_by, decided_at, comment FROM tools ORDER BY name COLLATE NOCASE",
     )?;
-    let raws = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, String>(4)?,
-            ))
-        })?
+    let raws: Vec<(String, String, String, i64, String)> = statement
+        .query_map([], |row| row.try_into())?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raws.into_iter()
         .map(|(name, status, decided_by, decided_at, comment)| {
