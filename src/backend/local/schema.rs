@@ -32,6 +32,15 @@ fn add_teams_tools_and_deciders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             WHERE json_extract(step.value, '$.approver_email') IS NOT NULL
         ) || '|'
         WHERE steps LIKE '%"approver_email":"%';
+        -- The queue leaves out the reader's own requests and the workflows
+        -- they decided a step of; with both columns in the role indexes the
+        -- page and its count are read from the index alone.
+        DROP INDEX workflows_role_age;
+        CREATE INDEX workflows_role_age
+            ON workflows(status, current_role, waiting_since, workflow_id, requested_by, deciders);
+        DROP INDEX workflows_role_risk;
+        CREATE INDEX workflows_role_risk
+            ON workflows(status, current_role, urgency, waiting_since, workflow_id, requested_by, deciders);
         CREATE TABLE tools (
             name        TEXT PRIMARY KEY COLLATE NOCASE,
             status      TEXT NOT NULL,
