@@ -333,6 +333,18 @@ fn the_trail_verifies_and_tampering_is_caught() {
         .stdout(predicate::str::contains("audit trail intact"));
     {
         let conn = rusqlite::Connection::open(&db).expect("open");
+        // The trail refuses edits and deletions...
+        for statement in [
+            "UPDATE trail SET actor = 'mallory@evil.example' WHERE seq = 10",
+            "DELETE FROM trail WHERE seq = (SELECT MAX(seq) FROM trail)",
+        ] {
+            let refused = conn.execute(statement, []).expect_err("append-only");
+            assert!(refused.to_string().contains("append-only"), "{refused}");
+        }
+        // ...but whoever owns the file can drop the triggers: the chain
+        // is what catches the edit then.
+        conn.execute_batch("DROP TRIGGER trail_no_update; DROP TRIGGER trail_no_delete;")
+            .expect("drop");
         conn.execute(
             "UPDATE trail SET actor = 'mallory@evil.example' WHERE seq = 10",
             [],

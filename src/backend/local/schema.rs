@@ -14,7 +14,20 @@ const MIGRATIONS: &[Migration] = &[
     create_sync_tables,
     create_cache_meta,
     add_teams_tools_and_deciders,
+    make_the_trail_append_only,
 ];
+
+/// 5: the trail refuses `UPDATE` and `DELETE` (defence in depth: whoever
+/// owns the file can drop a trigger; replay and the signed log are what
+/// detect a rewrite).
+fn make_the_trail_append_only(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TRIGGER trail_no_update BEFORE UPDATE ON trail
+         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be changed'); END;
+         CREATE TRIGGER trail_no_delete BEFORE DELETE ON trail
+         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: events cannot be deleted'); END;",
+    )
+}
 
 /// 4: what the gates need to decide for themselves instead of trusting the
 /// caller: users' teams and removal, who decided each workflow (the queue
