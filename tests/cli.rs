@@ -1047,3 +1047,56 @@ fn withdrawal_assignment_and_the_queue_of_everything() {
         .expect("count");
     assert_eq!(reassigned, 1);
 }
+
+/// Setting a row's state with SQL leaves the chain intact: replay is the
+/// detector, and names the entity.
+#[test]
+fn replay_catches_state_set_behind_the_trails_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = seeded(&dir, 300, 6);
+    gavel(&db)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replay to their stored state"));
+    let pick = |sql: &str| -> String {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.query_row(sql, [], |row| row.get(0)).expect(sql)
+    };
+    let edits = [
+        (
+            pick("SELECT workflow_id FROM workflows WHERE status = 'in_progress' LIMIT 1"),
+            "UPDATE workflows SET status = 'approved' WHERE workflow_id = ?1",
+            "status approved stored, in_progress replayed",
+        ),
+        (
+            pick("SELECT deployment_id FROM deployments WHERE status = 'blocked' LIMIT 1"),
+            "UPDATE deployments SET status = 'allowed' WHERE deployment_id = ?1",
+            "status allowed stored, blocked replayed",
+        ),
+        (
+            pick("SELECT review_id FROM reviews WHERE status = 'submitted' LIMIT 1"),
+            "UPDATE reviews SET answers = '{\"recommendation\":\"approve\"}' WHERE review_id = ?1",
+            "the submitted answers differ",
+        ),
+    ];
+    for (id, edit, said) in edits {
+        let copy = dir.path().join(format!("edited-{id}.db"));
+        std::fs::copy(&db, &copy).expect("copy");
+        rusqlite::Connection::open(&copy)
+            .expect("open")
+            .execute(edit, [&id])
+            .expect("edit");
+        gavel(&copy)
+            .args(["audit", "verify"])
+            .assert()
+            .code(1)
+            .stdout(
+                predicate::str::contains("hash chain intact")
+                    .and(predicate::str::contains(format!(
+                        "{id} differs from its events"
+                    )))
+                    .and(predicate::str::contains(said)),
+            );
+    }
+}

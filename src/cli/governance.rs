@@ -62,18 +62,16 @@ pub async fn audit(backend: &dyn GovernanceBackend, command: AuditCommand) -> Ou
         }
         AuditCommand::Verify { json } => {
             let report = backend.verify_trail().await?;
+            let mismatch = report
+                .replay
+                .as_ref()
+                .and_then(|replay| replay.mismatch.as_ref());
             if json {
                 print_json(&report)?;
-            } else if let Some(broken) = &report.broken {
-                println!("audit trail BROKEN: {broken}");
-                println!("{} events before it verified.", report.events);
             } else {
-                println!(
-                    "audit trail intact: {} events, head {}",
-                    report.events, report.head
-                );
+                print!("{}", report::verification(&report));
             }
-            Ok(if report.broken.is_some() {
+            Ok(if report.broken.is_some() || mismatch.is_some() {
                 exit::FAILURE
             } else {
                 exit::OK

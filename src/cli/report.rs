@@ -403,3 +403,53 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
     }
     out
 }
+
+/// What `gavel audit verify` found: the chain, then replay.
+pub fn verification(report: &crate::backend::local::trail::VerifyReport) -> String {
+    let mut out = String::new();
+    if let Some(broken) = &report.broken {
+        let _ = writeln!(out, "audit trail BROKEN: {}", safe(&broken.to_string()));
+        let _ = writeln!(out, "{} events before it verified.", report.events);
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "hash chain intact: {} events, head {}",
+        report.events,
+        safe(&report.head)
+    );
+    let Some(replay) = &report.replay else {
+        return out;
+    };
+    match &replay.mismatch {
+        Some(mismatch) => {
+            let _ = writeln!(
+                out,
+                "audit trail BROKEN: {} {} differs from its events: {}",
+                safe(&mismatch.entity_type),
+                safe(&mismatch.entity_id),
+                safe(&mismatch.reason)
+            );
+            let _ = writeln!(
+                out,
+                "(replayed before it: {} workflows, {} deployments, {} reviews)",
+                replay.workflows, replay.deployments, replay.reviews
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "audit trail intact: {} workflows, {} deployments and {} reviews replay to their stored state (status, steps and deciders, the submitted answers' hash)",
+                replay.workflows, replay.deployments, replay.reviews
+            );
+            if replay.workflows_without_steps > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} workflows were opened before events named their chain: their status and version are checked, not their steps",
+                    replay.workflows_without_steps
+                );
+            }
+        }
+    }
+    out
+}

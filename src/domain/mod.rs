@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bias;
 pub mod deployment;
 pub mod policy;
+pub mod replay;
 pub mod review;
 pub mod trail;
 pub mod workflow;

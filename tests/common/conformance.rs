@@ -120,6 +120,26 @@ pub async fn run(fixture: &impl Fixture) {
     drafts_are_their_reviewers_alone(fixture).await;
     withdrawal_and_reassignment(fixture).await;
     removed_users_cannot_act(fixture).await;
+    everything_replays_from_the_trail(fixture).await;
+}
+
+/// After every kind of change above, each workflow, deployment and review
+/// is what its trail events say: every write path records what replay
+/// needs.
+async fn everything_replays_from_the_trail(fixture: &impl Fixture) {
+    let report = fixture
+        .backend_as(COMPLIANCE)
+        .verify_trail()
+        .await
+        .expect("verify");
+    assert_eq!(report.broken, None);
+    let replay = report.replay.expect("replayed");
+    assert_eq!(replay.mismatch, None, "{replay:?}");
+    assert!(
+        replay.workflows > 40 && replay.deployments > 40 && replay.reviews >= 3,
+        "{replay:?}"
+    );
+    assert_eq!(replay.workflows_without_steps, 0);
 }
 
 async fn identity(fixture: &impl Fixture) {

@@ -7,6 +7,7 @@
 pub mod feed;
 pub mod mirror;
 mod reads;
+pub mod replay;
 pub mod rows;
 pub mod schema;
 pub mod trail;

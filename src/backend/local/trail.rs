@@ -141,10 +141,23 @@ pub struct VerifyReport {
     pub events: u64,
     pub head: String,
     pub broken: Option<ChainBreak>,
+    /// The stored workflows, deployments and reviews replayed from their
+    /// events (only when the chain holds).
+    #[serde(default)]
+    pub replay: Option<super::replay::ReplayReport>,
 }
 
-/// Streams the whole trail through the verifier.
+/// Checks the chain, then replays every entity from its events.
 pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+    let mut report = verify_chain(conn)?;
+    if report.broken.is_none() {
+        report.replay = Some(super::replay::verify(conn)?);
+    }
+    Ok(report)
+}
+
+/// Streams the whole trail through the chain verifier.
+pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
     let mut verifier = ChainVerifier::default();
     let mut statement = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM trail ORDER BY seq"))?;
     let mut rows = statement.query([])?;
@@ -162,6 +175,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
                         seq,
                         reason: format!("unreadable event: {err}"),
                     }),
+                    replay: None,
                 });
             }
         };
@@ -170,6 +184,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
                 events: verifier.checked(),
                 head: verifier.head().to_owned(),
                 broken: Some(broken),
+                replay: None,
             });
         }
     }
@@ -177,6 +192,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         events: verifier.checked(),
         head: verifier.head().to_owned(),
         broken: None,
+        replay: None,
     })
 }
 

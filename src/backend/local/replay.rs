@@ -1,0 +1,229 @@
+//! Replay verification over the store: every workflow, deployment and
+//! review is compared with the state its trail events imply. Streams: the
+//! trail is read per entity type in (entity, seq) order through its index,
+//! beside the entity table in id order, so memory holds one entity's events
+//! at a time whatever the size of the store.
+
+use rusqlite::{Connection, Row};
+use serde::{Deserialize, Serialize};
+
+use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
+use super::writes::answers_hash;
+use crate::backend::Result;
+use crate::domain::Answers;
+use crate::domain::replay::{DeploymentReplay, Event, ReviewReplay, StoredReview, WorkflowReplay};
+
+/// What replay found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplayReport {
+    pub workflows: u64,
+    pub deployments: u64,
+    pub reviews: u64,
+    /// Workflows whose opening event did not name the chain (from before
+    /// events carried it): their status and version are checked, not their
+    /// steps.
+    pub workflows_without_steps: u64,
+    /// The first entity whose stored state differs from its events.
+    pub mismatch: Option<Mismatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Mismatch {
+    pub entity_type: String,
+    pub entity_id: String,
+    pub reason: String,
+}
+
+/// One entity's events, read in (entity_id, seq) order.
+struct OwnedEvent {
+    entity_id: String,
+    seq: i64,
+    actor: String,
+    action: String,
+    after_version: Option<i64>,
+    details: String,
+}
+
+impl OwnedEvent {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<OwnedEvent> {
+        Ok(OwnedEvent {
+            entity_id: row.get(0)?,
+            seq: row.get(1)?,
+            actor: row.get(2)?,
+            action: row.get(3)?,
+            after_version: row.get(4)?,
+            details: row.get(5)?,
+        })
+    }
+
+    fn event(&self) -> Event<'_> {
+        Event {
+            seq: self.seq,
+            actor: &self.actor,
+            action: &self.action,
+            after_version: self.after_version,
+            details: &self.details,
+        }
+    }
+}
+
+/// Walks the stored rows of one entity type beside its events: `check`
+/// gets each row with its events and says how they differ, if they do.
+fn merge<T>(
+    conn: &Connection,
+    entity_type: &str,
+    rows_sql: &str,
+    read_row: impl Fn(&Row<'_>) -> Result<(String, T)>,
+    mut check: impl FnMut(&T, &[OwnedEvent]) -> Option<String>,
+) -> Result<(u64, Option<Mismatch>)> {
+    let mismatch = |entity_id: &str, reason: String| Mismatch {
+        entity_type: entity_type.to_owned(),
+        entity_id: entity_id.to_owned(),
+        reason,
+    };
+    let mut events_statement = conn.prepare(
+        "SELECT entity_id, seq, actor, action, after_version, details FROM trail
+         WHERE entity_type = ?1 ORDER BY entity_id, seq",
+    )?;
+    let mut events = events_statement.query([entity_type])?;
+    let mut pending = events.next()?.map(OwnedEvent::from_row).transpose()?;
+    let mut rows_statement = conn.prepare(rows_sql)?;
+    let mut rows = rows_statement.query([])?;
+    let mut checked = 0;
+    let mut batch = Vec::new();
+    while let Some(row) = rows.next()? {
+        let (id, stored) = read_row(row)?;
+        batch.clear();
+        while let Some(event) = pending.take() {
+            if event.entity_id.as_str() < id.as_str() {
+                return Ok((
+                    checked,
+                    Some(mismatch(
+                        &event.entity_id,
+                        format!(
+                            "event {} is about a {entity_type} that is not stored",
+                            event.seq
+                        ),
+                    )),
+                ));
+            }
+            if event.entity_id != id {
+                pending = Some(event);
+                break;
+            }
+            batch.push(event);
+            pending = events.next()?.map(OwnedEvent::from_row).transpose()?;
+        }
+        checked += 1;
+        if let Some(reason) = check(&stored, &batch) {
+            return Ok((checked, Some(mismatch(&id, reason))));
+        }
+    }
+    if let Some(event) = pending {
+        return Ok((
+            checked,
+            Some(mismatch(
+                &event.entity_id,
+                format!(
+                    "event {} is about a {entity_type} that is not stored",
+                    event.seq
+                ),
+            )),
+        ));
+    }
+    Ok((checked, None))
+}
+
+/// Replays every workflow, deployment and review; stops at the first that
+/// differs.
+pub fn verify(conn: &Connection) -> Result<ReplayReport> {
+    let mut report = ReplayReport::default();
+    let tx = conn.unchecked_transaction()?;
+
+    let mut without_steps = 0;
+    let (workflows, mismatch) = merge(
+        &tx,
+        "workflow",
+        &format!("SELECT {WORKFLOW_COLUMNS} FROM workflows ORDER BY workflow_id"),
+        |row| {
+            let workflow = super::rows::parse_workflow(raw_workflow_row(row)?)?;
+            Ok((workflow.workflow_id.clone(), workflow))
+        },
+        |workflow, events| {
+            let mut replay = WorkflowReplay::default();
+            for event in events {
+                if let Err(problem) = replay.apply(&event.event()) {
+                    return Some(problem);
+                }
+            }
+            if !replay.checks_steps() {
+                without_steps += 1;
+            }
+            replay.differs(workflow)
+        },
+    )?;
+    report.workflows = workflows;
+    report.workflows_without_steps = without_steps;
+    if mismatch.is_some() {
+        report.mismatch = mismatch;
+        return Ok(report);
+    }
+
+    let (deployments, mismatch) = merge(
+        &tx,
+        "deployment",
+        "SELECT deployment_id, status FROM deployments ORDER BY deployment_id",
+        |row| {
+            let status: String = row.get(1)?;
+            Ok((row.get(0)?, parse("deployment status", &status)?))
+        },
+        |status, events| {
+            let mut replay = DeploymentReplay::default();
+            for event in events {
+                if let Err(problem) = replay.apply(&event.event()) {
+                    return Some(problem);
+                }
+            }
+            replay.differs(*status)
+        },
+    )?;
+    report.deployments = deployments;
+    if mismatch.is_some() {
+        report.mismatch = mismatch;
+        return Ok(report);
+    }
+
+    let (reviews, mismatch) = merge(
+        &tx,
+        "review",
+        "SELECT review_id, status, reviewer, answers FROM reviews ORDER BY review_id",
+        |row| {
+            let status: String = row.get(1)?;
+            let answers: Answers = from_json("review answers", &row.get::<_, String>(3)?)?;
+            Ok((
+                row.get(0)?,
+                (
+                    parse("review status", &status)?,
+                    row.get::<_, String>(2)?,
+                    answers_hash(&answers)?,
+                ),
+            ))
+        },
+        |(status, reviewer, hash), events| {
+            let mut replay = ReviewReplay::default();
+            for event in events {
+                if let Err(problem) = replay.apply(&event.event()) {
+                    return Some(problem);
+                }
+            }
+            replay.differs(&StoredReview {
+                status: *status,
+                reviewer,
+                answers_sha256: hash,
+            })
+        },
+    )?;
+    report.reviews = reviews;
+    report.mismatch = mismatch;
+    Ok(report)
+}

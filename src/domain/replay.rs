@@ -1,0 +1,491 @@
+//! Replaying an entity's trail events to the state they imply, and saying
+//! where the stored state differs. The hash chain proves the events were
+//! not rewritten; replay proves the rows agree with the events, so a status
+//! set directly in the store (no event) is caught.
+
+use serde::Deserialize;
+
+use super::deployment::DeploymentStatus;
+use super::review::ReviewStatus;
+use super::workflow::{Role, StepStatus, Workflow, WorkflowStatus};
+
+/// One event as replay reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub seq: i64,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub after_version: Option<i64>,
+    /// The event's details (JSON text).
+    pub details: &'a str,
+}
+
+/// A replay that cannot go on: the events themselves make no sense.
+pub type Problem = String;
+
+fn details<T: for<'de> Deserialize<'de>>(event: &Event<'_>) -> Result<T, Problem> {
+    serde_json::from_str(event.details).map_err(|err| {
+        format!(
+            "event {} ({}) has details replay cannot read: {err}",
+            event.seq, event.action
+        )
+    })
+}
+
+/// A step as the events leave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReplayedStep {
+    role: Role,
+    status: StepStatus,
+    approver: Option<String>,
+}
+
+/// A workflow as its events leave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowReplay {
+    opened: bool,
+    /// `None` when the opening event did not name the chain (then only the
+    /// status and the version are checked).
+    steps: Option<Vec<ReplayedStep>>,
+    status: Option<WorkflowStatus>,
+    version: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Opened {
+    #[serde(default)]
+    chain: Option<Vec<Role>>,
+}
+
+#[derive(Deserialize)]
+struct StepDecided {
+    step_id: u32,
+}
+
+impl WorkflowReplay {
+    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+        match event.action {
+            "workflow_opened" => {
+                let opened: Opened = details(event)?;
+                self.opened = true;
+                self.steps = opened.chain.map(|chain| {
+                    chain
+                        .into_iter()
+                        .map(|role| ReplayedStep {
+                            role,
+                            status: StepStatus::Pending,
+                            approver: None,
+                        })
+                        .collect()
+                });
+                self.status = Some(WorkflowStatus::InProgress);
+            }
+            "step_approved" | "step_rejected" => {
+                let decided: StepDecided = details(event)?;
+                let approve = event.action == "step_approved";
+                if let Some(steps) = &mut self.steps {
+                    let index = (decided.step_id as usize)
+                        .checked_sub(1)
+                        .filter(|index| *index < steps.len())
+                        .ok_or_else(|| {
+                            format!(
+                                "event {} decides step {}, which the workflow does not have",
+                                event.seq, decided.step_id
+                            )
+                        })?;
+                    let step = &mut steps[index];
+                    step.status = if approve {
+                        StepStatus::Approved
+                    } else {
+                        StepStatus::Rejected
+                    };
+                    step.approver = Some(event.actor.to_lowercase());
+                    if !approve {
+                        for later in &mut steps[index + 1..] {
+                            later.status = StepStatus::Skipped;
+                        }
+                    }
+                    let all_approved = steps.iter().all(|s| s.status == StepStatus::Approved);
+                    self.status = Some(match (approve, all_approved) {
+                        (false, _) => WorkflowStatus::Rejected,
+                        (true, true) => WorkflowStatus::Approved,
+                        (true, false) => WorkflowStatus::InProgress,
+                    });
+                } else if !approve {
+                    self.status = Some(WorkflowStatus::Rejected);
+                }
+            }
+            "workflow_withdrawn" => {
+                if let Some(steps) = &mut self.steps {
+                    for step in steps.iter_mut() {
+                        if step.status == StepStatus::Pending {
+                            step.status = StepStatus::Skipped;
+                        }
+                    }
+                }
+                self.status = Some(WorkflowStatus::Withdrawn);
+            }
+            other => {
+                return Err(format!(
+                    "event {} has an action replay does not know for a workflow: {other}",
+                    event.seq
+                ));
+            }
+        }
+        if event.after_version.is_some() {
+            self.version = event.after_version;
+        }
+        Ok(())
+    }
+
+    /// Whether the opening event named the chain (steps are checked).
+    pub fn checks_steps(&self) -> bool {
+        self.steps.is_some()
+    }
+
+    /// How the stored workflow differs from the replayed one, in words.
+    pub fn differs(&self, stored: &Workflow) -> Option<String> {
+        if !self.opened {
+            return Some("no workflow_opened event".into());
+        }
+        if self.status != Some(stored.status) {
+            return Some(format!(
+                "status {} stored, {} replayed",
+                stored.status,
+                self.status.map_or("nothing".into(), |s| s.to_string())
+            ));
+        }
+        if self
+            .version
+            .is_some_and(|version| version != stored.version)
+        {
+            return Some(format!(
+                "version {} stored, {} replayed",
+                stored.version,
+                self.version.unwrap_or_default()
+            ));
+        }
+        let steps = self.steps.as_ref()?;
+        if steps.len() != stored.steps.len() {
+            return Some(format!(
+                "{} steps stored, {} replayed",
+                stored.steps.len(),
+                steps.len()
+            ));
+        }
+        for (replayed, step) in steps.iter().zip(&stored.steps) {
+            let approver = step.approver_email.as_deref().map(str::to_lowercase);
+            if replayed.role != step.role
+                || replayed.status != step.status
+                || replayed.approver != approver
+            {
+                return Some(format!(
+                    "step {} stored as {} {} by {}, replayed as {} {} by {}",
+                    step.step_id,
+                    step.role,
+                    step.status,
+                    approver.as_deref().unwrap_or("nobody"),
+                    replayed.role,
+                    replayed.status,
+                    replayed.approver.as_deref().unwrap_or("nobody"),
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// A deployment's status as its events leave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentReplay {
+    status: Option<DeploymentStatus>,
+}
+
+#[derive(Deserialize)]
+struct Requested {
+    outcome: DeploymentStatus,
+}
+
+#[derive(Deserialize)]
+struct StatusChanged {
+    to: DeploymentStatus,
+}
+
+impl DeploymentReplay {
+    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+        self.status = Some(match event.action {
+            "deployment_requested" => details::<Requested>(event)?.outcome,
+            "status_changed" => details::<StatusChanged>(event)?.to,
+            other => {
+                return Err(format!(
+                    "event {} has an action replay does not know for a deployment: {other}",
+                    event.seq
+                ));
+            }
+        });
+        Ok(())
+    }
+
+    pub fn differs(&self, stored: DeploymentStatus) -> Option<String> {
+        match self.status {
+            None => Some("no deployment_requested event".into()),
+            Some(status) if status != stored => {
+                Some(format!("status {stored} stored, {status} replayed"))
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+/// A review as its events leave it. Draft autosaves append no event, so
+/// replay checks the status, the reviewer and the submitted answers' hash,
+/// never the version the autosaves bump.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewReplay {
+    status: Option<ReviewStatus>,
+    reviewer: Option<String>,
+    answers_sha256: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Assigned {
+    reviewer: String,
+}
+
+#[derive(Deserialize)]
+struct Reassigned {
+    to: String,
+}
+
+#[derive(Deserialize)]
+struct Submitted {
+    answers_sha256: String,
+}
+
+/// A review as stored, for comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredReview<'a> {
+    pub status: ReviewStatus,
+    pub reviewer: &'a str,
+    /// SHA-256 of the stored answers' canonical JSON.
+    pub answers_sha256: &'a str,
+}
+
+impl ReviewReplay {
+    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+        match event.action {
+            "review_assigned" => {
+                self.reviewer = Some(details::<Assigned>(event)?.reviewer.to_lowercase());
+                self.status = Some(ReviewStatus::Assigned);
+            }
+            "review_reassigned" => {
+                self.reviewer = Some(details::<Reassigned>(event)?.to.to_lowercase());
+                self.status = Some(ReviewStatus::Assigned);
+                self.answers_sha256 = None;
+            }
+            "review_started" => self.status = Some(ReviewStatus::Draft),
+            "review_submitted" => {
+                self.answers_sha256 = Some(details::<Submitted>(event)?.answers_sha256);
+                self.status = Some(ReviewStatus::Submitted);
+            }
+            other => {
+                return Err(format!(
+                    "event {} has an action replay does not know for a review: {other}",
+                    event.seq
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn differs(&self, stored: &StoredReview<'_>) -> Option<String> {
+        let Some(status) = self.status else {
+            return Some("no review_assigned event".into());
+        };
+        if status != stored.status {
+            return Some(format!(
+                "status {} stored, {status} replayed",
+                stored.status
+            ));
+        }
+        let reviewer = stored.reviewer.to_lowercase();
+        if self.reviewer.as_deref() != Some(reviewer.as_str()) {
+            return Some(format!(
+                "reviewer {reviewer} stored, {} replayed",
+                self.reviewer.as_deref().unwrap_or("nobody")
+            ));
+        }
+        if status == ReviewStatus::Submitted
+            && self.answers_sha256.as_deref() != Some(stored.answers_sha256)
+        {
+            return Some("the submitted answers differ from the ones the trail pinned".into());
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn event<'a>(
+        seq: i64,
+        actor: &'a str,
+        action: &'a str,
+        after: i64,
+        details: &'a str,
+    ) -> Event<'a> {
+        Event {
+            seq,
+            actor,
+            action,
+            after_version: Some(after),
+            details,
+        }
+    }
+
+    fn stored(chain: &[Role]) -> Workflow {
+        Workflow::open(
+            "wf-1".into(),
+            "dep-1".into(),
+            "agt-1".into(),
+            "p".into(),
+            "req@example.com".into(),
+            chain,
+            chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_workflow_replays_to_its_stored_state_and_an_edit_is_named() {
+        let mut replay = WorkflowReplay::default();
+        replay
+            .apply(&event(
+                1,
+                "req@example.com",
+                "workflow_opened",
+                1,
+                r#"{"chain":["technical_lead","data_steward"]}"#,
+            ))
+            .unwrap();
+        replay
+            .apply(&event(
+                2,
+                "Lead@example.com",
+                "step_approved",
+                2,
+                r#"{"step_id":1}"#,
+            ))
+            .unwrap();
+        let mut workflow = stored(&[Role::TechnicalLead, Role::DataSteward]);
+        workflow.steps[0].status = StepStatus::Approved;
+        workflow.steps[0].approver_email = Some("lead@example.com".into());
+        workflow.version = 2;
+        assert_eq!(replay.differs(&workflow), None);
+        assert!(replay.checks_steps());
+
+        let mut edited = workflow.clone();
+        edited.status = WorkflowStatus::Approved;
+        assert_eq!(
+            replay.differs(&edited).as_deref(),
+            Some("status approved stored, in_progress replayed")
+        );
+        let mut forged = workflow.clone();
+        forged.steps[1].status = StepStatus::Approved;
+        forged.steps[1].approver_email = Some("mallory@example.com".into());
+        assert!(
+            replay
+                .differs(&forged)
+                .unwrap()
+                .starts_with("step 2 stored as")
+        );
+
+        replay
+            .apply(&event(
+                3,
+                "s@example.com",
+                "step_rejected",
+                3,
+                r#"{"step_id":2}"#,
+            ))
+            .unwrap();
+        assert_eq!(replay.status, Some(WorkflowStatus::Rejected));
+        assert!(
+            replay
+                .apply(&event(4, "x", "step_approved", 4, r#"{"step_id":9}"#))
+                .is_err()
+        );
+        assert!(replay.apply(&event(5, "x", "teleported", 5, "{}")).is_err());
+    }
+
+    #[test]
+    fn deployments_and_reviews_replay_their_status() {
+        let mut deployment = DeploymentReplay::default();
+        deployment
+            .apply(&event(
+                1,
+                "r",
+                "deployment_requested",
+                0,
+                r#"{"outcome":"pending_approval"}"#,
+            ))
+            .unwrap();
+        deployment
+            .apply(&event(
+                2,
+                "r",
+                "status_changed",
+                0,
+                r#"{"from":"pending_approval","to":"approved"}"#,
+            ))
+            .unwrap();
+        assert_eq!(deployment.differs(DeploymentStatus::Approved), None);
+        assert!(deployment.differs(DeploymentStatus::Blocked).is_some());
+
+        let mut review = ReviewReplay::default();
+        review
+            .apply(&event(
+                1,
+                "co",
+                "review_assigned",
+                1,
+                r#"{"reviewer":"e@example.com"}"#,
+            ))
+            .unwrap();
+        review
+            .apply(&event(2, "e", "review_started", 2, "{}"))
+            .unwrap();
+        review
+            .apply(&event(
+                3,
+                "e",
+                "review_submitted",
+                3,
+                r#"{"answers_sha256":"abc"}"#,
+            ))
+            .unwrap();
+        let good = StoredReview {
+            status: ReviewStatus::Submitted,
+            reviewer: "E@example.com",
+            answers_sha256: "abc",
+        };
+        assert_eq!(review.differs(&good), None);
+        assert!(
+            review
+                .differs(&StoredReview {
+                    answers_sha256: "edited",
+                    ..good
+                })
+                .is_some()
+        );
+        assert!(
+            review
+                .differs(&StoredReview {
+                    reviewer: "mallory@example.com",
+                    ..good
+                })
+                .is_some()
+        );
+    }
+}
