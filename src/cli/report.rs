@@ -418,6 +418,14 @@ pub fn verification(report: &crate::backend::local::trail::VerifyReport) -> Stri
         report.events,
         safe(&report.head)
     );
+    if let Some(root) = &report.log_root {
+        let _ = writeln!(
+            out,
+            "Merkle log: {} leaves, root {} (the stored interior hashes agree with the events)",
+            report.events,
+            safe(root)
+        );
+    }
     let Some(replay) = &report.replay else {
         return out;
     };

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod bias;
 pub mod deployment;
+pub mod merkle;
 pub mod policy;
 pub mod replay;
 pub mod review;

@@ -35,8 +35,19 @@ pub struct TrailEvent {
 
 /// The hash of event `seq` given its predecessor's hash.
 pub fn chain_hash(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
+    hash_of(&canonical(prev_hash, seq, entry))
+}
+
+/// The SHA-256 of an event's canonical encoding, hex.
+pub fn hash_of(canonical: &str) -> String {
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The canonical encoding of event `seq`: what its chain hash covers, and
+/// its leaf in the Merkle log.
+pub fn canonical(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
     // A JSON array is an unambiguous encoding: no field can bleed into the next.
-    let canonical = serde_json::json!([
+    serde_json::json!([
         prev_hash,
         seq,
         entry
@@ -49,8 +60,8 @@ pub fn chain_hash(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
         entry.before_version,
         entry.after_version,
         entry.details,
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    ])
+    .to_string()
 }
 
 /// Where and how the chain broke.
@@ -70,6 +81,8 @@ pub struct ChainVerifier {
     prev_hash: String,
     prev_seq: i64,
     checked: u64,
+    /// The Merkle log's root recomputed from the events themselves.
+    root: super::merkle::RootBuilder,
 }
 
 impl Default for ChainVerifier {
@@ -78,6 +91,7 @@ impl Default for ChainVerifier {
             prev_hash: GENESIS_HASH.to_owned(),
             prev_seq: 0,
             checked: 0,
+            root: super::merkle::RootBuilder::default(),
         }
     }
 }
@@ -93,17 +107,24 @@ impl ChainVerifier {
                 ),
             });
         }
-        let expected = chain_hash(&self.prev_hash, event.seq, &event.entry);
+        let leaf = canonical(&self.prev_hash, event.seq, &event.entry);
+        let expected = hash_of(&leaf);
         if expected != event.hash {
             return Err(ChainBreak {
                 seq: event.seq,
                 reason: "hash does not match the event's contents: it was altered".into(),
             });
         }
+        self.root.push(leaf.as_bytes());
         self.prev_hash = expected;
         self.prev_seq = event.seq;
         self.checked += 1;
         Ok(())
+    }
+
+    /// The Merkle root of the events checked so far, from the events alone.
+    pub fn log_root(&self) -> String {
+        super::merkle::hex(&self.root.root())
     }
 
     /// Events checked so far.

@@ -5,6 +5,7 @@
 //! state change (the state and its trail event commit together).
 
 pub mod feed;
+pub mod log;
 pub mod mirror;
 mod reads;
 pub mod replay;

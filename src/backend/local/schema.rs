@@ -15,7 +15,16 @@ const MIGRATIONS: &[Migration] = &[
     create_cache_meta,
     add_teams_tools_and_deciders,
     make_the_trail_append_only,
+    create_the_merkle_log,
 ];
+
+/// 6: the trail's events as the leaves of a Merkle log: the interior
+/// hashes, filled in for the events already there (once; about two hashes
+/// per event).
+fn create_the_merkle_log(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("CREATE TABLE log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);")?;
+    super::log::backfill(tx).map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))
+}
 
 /// 5: the trail refuses `UPDATE` and `DELETE` (defence in depth: whoever
 /// owns the file can drop a trigger; replay and the signed log are what

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rows::{from_ms, to_ms};
 use crate::backend::Result;
 use crate::domain::trail::{
-    ChainBreak, ChainVerifier, GENESIS_HASH, TrailEntry, TrailEvent, chain_hash,
+    ChainBreak, ChainVerifier, GENESIS_HASH, TrailEntry, TrailEvent, canonical, hash_of,
 };
 
 /// Appends events, carrying the chain head between them so bulk writers do
@@ -34,7 +34,9 @@ impl TrailWriter {
 
     pub fn append(&mut self, conn: &Connection, entry: &TrailEntry) -> Result<i64> {
         let seq = self.prev_seq + 1;
-        let hash = chain_hash(&self.prev_hash, seq, entry);
+        let leaf = canonical(&self.prev_hash, seq, entry);
+        let hash = hash_of(&leaf);
+        super::log::append_leaf(conn, (seq - 1) as u64, leaf.as_bytes())?;
         conn.prepare_cached(
             "INSERT INTO trail (seq, at, actor, entity_type, entity_id, action, before_version, after_version, details, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -145,14 +147,43 @@ pub struct VerifyReport {
     /// events (only when the chain holds).
     #[serde(default)]
     pub replay: Option<super::replay::ReplayReport>,
+    /// The Merkle log's root over every event, recomputed from the events
+    /// (what a signed checkpoint of this size must name).
+    #[serde(default)]
+    pub log_root: Option<String>,
 }
 
-/// Checks the chain, then replays every entity from its events.
+/// Checks the chain and the Merkle log's stored hashes, then replays every
+/// entity from its events.
 pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     let mut report = verify_chain(conn)?;
-    if report.broken.is_none() {
-        report.replay = Some(super::replay::verify(conn)?);
+    if report.broken.is_some() {
+        return Ok(report);
     }
+    let stored_root = super::log::size(conn)
+        .and_then(|size| super::log::root(conn, size))
+        .map(|root| crate::domain::merkle::hex(&root));
+    match stored_root {
+        Ok(root) if Some(&root) == report.log_root.as_ref() => {}
+        Ok(root) => {
+            report.broken = Some(ChainBreak {
+                seq: report.events as i64,
+                reason: format!(
+                    "the Merkle log's stored hashes give root {root}, but the events give {}",
+                    report.log_root.as_deref().unwrap_or("nothing")
+                ),
+            });
+            return Ok(report);
+        }
+        Err(err) => {
+            report.broken = Some(ChainBreak {
+                seq: report.events as i64,
+                reason: format!("the Merkle log is damaged: {err}"),
+            });
+            return Ok(report);
+        }
+    }
+    report.replay = Some(super::replay::verify(conn)?);
     Ok(report)
 }
 
@@ -176,6 +207,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
                         reason: format!("unreadable event: {err}"),
                     }),
                     replay: None,
+                    log_root: None,
                 });
             }
         };
@@ -185,6 +217,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
                 head: verifier.head().to_owned(),
                 broken: Some(broken),
                 replay: None,
+                log_root: None,
             });
         }
     }
@@ -193,6 +226,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
         head: verifier.head().to_owned(),
         broken: None,
         replay: None,
+        log_root: Some(verifier.log_root()),
     })
 }
 
