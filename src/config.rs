@@ -29,6 +29,21 @@ pub struct Config {
     /// A shared server instead of the embedded store.
     #[serde(default)]
     pub backend: BackendSection,
+    /// The trail's signed Merkle log.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// The log's signing key (default: the store's path + `.log-key`).
+    pub key_file: Option<PathBuf>,
+    /// `gavel serve` signs a checkpoint once this many events are unsigned
+    /// (default 1000)...
+    pub checkpoint_every_events: Option<u64>,
+    /// ...or when any are and this many seconds passed (default 10).
+    pub checkpoint_every_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

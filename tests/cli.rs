@@ -1133,3 +1133,152 @@ fn the_merkle_logs_stored_hashes_must_agree_with_the_events() {
             "Merkle log's stored hashes give root",
         ));
 }
+
+/// The detectors of a rewritten record, each named: a checkpoint kept
+/// before catches truncation and a re-hashed chain that the store's own
+/// checks pass; the key file is private; a server needs it.
+#[test]
+fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = seeded(&dir, 200, 5);
+    let key_file = gavel::backend::local::logkey::default_path(&db);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file)
+            .expect("seed creates the key")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    gavel(&db)
+        .args(["trail", "init"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("exists already"));
+    let key = gavel(&db).args(["trail", "key"]).output().expect("run");
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    assert!(key.starts_with("gavel.log/seed-200-5-"), "{key}");
+    let checkpoint = gavel(&db)
+        .args(["trail", "checkpoint"])
+        .output()
+        .expect("run");
+    assert!(checkpoint.status.success());
+    let kept = dir.path().join("checkpoint.txt");
+    std::fs::write(&kept, &checkpoint.stdout).expect("keep");
+    gavel(&db)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&kept)
+        .args(["--key", &key])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checkpoint holds"));
+
+    // Truncation: the last events removed (by someone who dropped the
+    // triggers). The chain of what is left is intact; the checkpoint is the
+    // detector.
+    let truncated = dir.path().join("truncated.db");
+    std::fs::copy(&db, &truncated).expect("copy");
+    {
+        let conn = rusqlite::Connection::open(&truncated).expect("open");
+        conn.execute_batch(
+            "DROP TRIGGER trail_no_delete;
+             DELETE FROM trail WHERE seq > (SELECT MAX(seq) - 3 FROM trail);
+             DELETE FROM log_hashes;",
+        )
+        .expect("truncate");
+        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+    }
+    gavel(&truncated)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&kept)
+        .args(["--key", &key])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("events were removed"));
+
+    // A rewrite: an early event changed and the whole chain and log
+    // recomputed. Every check of the store alone passes; the checkpoint
+    // does not.
+    let rewritten = dir.path().join("rewritten.db");
+    std::fs::copy(&db, &rewritten).expect("copy");
+    {
+        let mut conn = rusqlite::Connection::open(&rewritten).expect("open");
+        let tx = conn.transaction().expect("tx");
+        tx.execute_batch("DROP TRIGGER trail_no_update;")
+            .expect("drop");
+        tx.execute(
+            "UPDATE trail SET actor = 'mallory@evil.example' WHERE seq = (SELECT MIN(seq) FROM trail WHERE action = 'audit_recorded')",
+            [],
+        )
+        .expect("rewrite");
+        let events: Vec<(i64, gavel::domain::TrailEntry)> = tx
+            .prepare("SELECT seq, at, actor, entity_type, entity_id, action, before_version, after_version, details FROM trail ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    gavel::domain::TrailEntry {
+                        at: chrono::DateTime::from_timestamp_millis(row.get(1)?).expect("time"),
+                        actor: row.get(2)?,
+                        entity_type: row.get(3)?,
+                        entity_id: row.get(4)?,
+                        action: row.get(5)?,
+                        before_version: row.get(6)?,
+                        after_version: row.get(7)?,
+                        details: row.get(8)?,
+                    },
+                ))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let mut prev = gavel::domain::trail::GENESIS_HASH.to_owned();
+        for (seq, entry) in &events {
+            let hash = gavel::domain::trail::chain_hash(&prev, *seq, entry);
+            tx.execute(
+                "UPDATE trail SET hash = ?1 WHERE seq = ?2",
+                rusqlite::params![hash, seq],
+            )
+            .expect("rehash");
+            prev = hash;
+        }
+        tx.execute("DELETE FROM log_hashes", []).expect("clear");
+        gavel::backend::local::log::backfill(&tx).expect("rebuild the log");
+        tx.commit().expect("commit");
+    }
+    gavel(&rewritten)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("audit trail intact"));
+    gavel(&rewritten)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&kept)
+        .args(["--key", &key])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("the record was rewritten"));
+
+    // A checkpoint of another log, or checked with another key, is refused.
+    let other = seeded(&dir, 50, 1);
+    let foreign = gavel(&other)
+        .args(["trail", "checkpoint"])
+        .output()
+        .expect("run");
+    let foreign_file = dir.path().join("foreign.txt");
+    std::fs::write(&foreign_file, &foreign.stdout).expect("write");
+    gavel(&db)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&foreign_file)
+        .args(["--key", &key])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not signed by the log's key"));
+
+    // A server will not start on a store without its key.
+    let bare = dir.path().join("bare.db");
+    gavel::backend::local::LocalStore::open(&bare).expect("store");
+    gavel(&bare)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("gavel trail init"));
+}

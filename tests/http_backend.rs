@@ -870,3 +870,56 @@ async fn removed_and_rotated_tokens_are_refused_at_once() {
     .await;
     assert_eq!(status, 401, "{body}");
 }
+
+/// The log's routes: the pinned key opens the server's checkpoints, a
+/// later checkpoint comes with a consistency proof from an earlier one, and
+/// an event's inclusion proof checks against the root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_and_proofs_over_http_verify_with_the_pinned_key() {
+    use common::conformance::Fixture;
+    use gavel::domain::checkpoint;
+    use tlog_tiles::tlog;
+    let fixture = HttpFixture::new();
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let client = fixture.client(common::LEAD);
+    let key = client.log_key().await.expect("key");
+    let first = pending_workflow(&fixture, "agt-log").await;
+    let earlier = checkpoint::open(&client.log_checkpoint().await.expect("checkpoint"), &key)
+        .expect("signed by the pinned key");
+    client
+        .decide(&Decision {
+            workflow_id: first.workflow_id.clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: first.version,
+            idempotency_key: Decision::new_key(),
+        })
+        .await
+        .expect("decide");
+    let later = checkpoint::open(&client.log_checkpoint().await.expect("checkpoint"), &key)
+        .expect("signed");
+    assert!(
+        later.size > earlier.size,
+        "{} vs {}",
+        later.size,
+        earlier.size
+    );
+    let hex = |hashes: Vec<String>| -> Vec<tlog::Hash> {
+        hashes
+            .iter()
+            .map(|text| gavel::domain::merkle::from_hex(text).expect("a hash"))
+            .collect()
+    };
+    let proof = hex(client
+        .log_consistency(earlier.size, later.size)
+        .await
+        .expect("proof"));
+    checkpoint::check_consistent(&earlier, &later, &proof).expect("consistent");
+    // A proof for the wrong pair does not pass.
+    let wrong = hex(client.log_consistency(1, later.size).await.expect("proof"));
+    assert!(checkpoint::check_consistent(&earlier, &later, &wrong).is_err());
+    // Another key does not open the server's checkpoint.
+    let (_, stranger) = checkpoint::generate_key(&later.origin);
+    assert!(checkpoint::open(&later.note, &stranger).is_err());
+}

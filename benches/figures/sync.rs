@@ -30,6 +30,8 @@ impl Drop for Server {
 }
 
 pub fn serve(db: &Path) -> Server {
+    let key = gavel::backend::local::logkey::default_path(db);
+    gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
         .arg("--db")
         .arg(db)

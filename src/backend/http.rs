@@ -17,8 +17,8 @@ use super::types::{
     ToolRecord, ToolStatus, User,
 };
 use super::wire::{
-    AssignBody, CountBody, DecisionBody, DraftBody, ErrorBody, SubmitBody, ToolDecisionBody,
-    WithdrawBody, error_from_response,
+    AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, ErrorBody, LogKeyBody,
+    ProofBody, SubmitBody, ToolDecisionBody, WithdrawBody, error_from_response,
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
@@ -393,6 +393,30 @@ impl HttpBackend {
             .send(method, self.url(segments), Some(body), headers, repeatable)
             .await?;
         self.decode(status, &bytes)
+    }
+
+    /// The log's public key as the server states it.
+    pub async fn log_key(&self) -> Result<String> {
+        let body: LogKeyBody = self.get(&["v1", "log", "key"], &[]).await?;
+        Ok(body.key)
+    }
+
+    /// The server's newest signed checkpoint (unverified: see
+    /// `domain::checkpoint::open`).
+    pub async fn log_checkpoint(&self) -> Result<String> {
+        let body: CheckpointBody = self.get(&["v1", "log", "checkpoint"], &[]).await?;
+        Ok(body.checkpoint)
+    }
+
+    /// The proof that the log of `old` events is a prefix of the one of `new`.
+    pub async fn log_consistency(&self, old: u64, new: u64) -> Result<Vec<String>> {
+        let body: ProofBody = self
+            .get(
+                &["v1", "log", "proof", "consistency"],
+                &[("old", old.to_string()), ("new", new.to_string())],
+            )
+            .await?;
+        Ok(body.hashes)
     }
 
     fn filter_query(filter: &QueueFilter) -> Vec<(&'static str, String)> {

@@ -57,6 +57,26 @@ pub struct ToolDecisionBody {
     pub comment: String,
 }
 
+/// `GET /v1/log/key`: the log's public key, in the signed-note verifier
+/// key form (`origin+id+key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LogKeyBody {
+    pub key: String,
+}
+
+/// `GET /v1/log/checkpoint`: the newest signed checkpoint (a C2SP
+/// tlog-checkpoint signed note).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckpointBody {
+    pub checkpoint: String,
+}
+
+/// An inclusion or consistency proof: hashes, hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProofBody {
+    pub hashes: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CountBody {
     pub count: u64,

@@ -89,6 +89,9 @@ pub enum Command {
     /// Approve or reject the external tools agents may call.
     #[command(subcommand)]
     Tools(ToolsCommand),
+    /// The trail's signed Merkle log: its key and checkpoints.
+    #[command(subcommand)]
+    Trail(TrailCommand),
     /// Withdraw the deployment request a workflow belongs to (its requester,
     /// or a compliance officer with a reason).
     Withdraw {
@@ -221,8 +224,17 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain of the audit trail.
+    /// Check the audit trail: its hash chain, its Merkle log, and every
+    /// entity replayed from its events.
     Verify {
+        /// A checkpoint kept earlier: the store's events must still hold
+        /// the tree it names (catches truncation and rewrites after it).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The log's public key to check that checkpoint with (default: the
+        /// store's own key file).
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -268,6 +280,18 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrailCommand {
+    /// Create the log's signing key for an existing store (beside it, mode
+    /// 0600, or where `[log] key_file` says).
+    Init,
+    /// Print the log's public key (the signed-note verifier key) to pin.
+    Key,
+    /// Sign (on the store) or fetch (with --url) the latest checkpoint and
+    /// print it: keep it to check the store against later.
+    Checkpoint,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,6 +28,39 @@ pub fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, F
     LocalStore::open(&path).map_err(Failure::from)
 }
 
+/// Where the log key of `store` lives: the config's `[log] key_file`, else
+/// beside the store.
+pub fn log_key_path(config: &Config, store: &LocalStore) -> std::path::PathBuf {
+    config
+        .log
+        .key_file
+        .clone()
+        .unwrap_or_else(|| crate::backend::local::logkey::default_path(store.path()))
+}
+
+/// The store's log key, created when a command that creates stores runs
+/// on one without it.
+pub fn ensure_log_key(
+    config: &Config,
+    store: &LocalStore,
+) -> Result<crate::backend::local::logkey::LogKey, Failure> {
+    let path = log_key_path(config, store);
+    Ok(crate::backend::local::logkey::load_or_create(
+        &path,
+        store.path(),
+    )?)
+}
+
+/// The store's log key, which must exist.
+pub fn ensure_log_key_exists(
+    config: &Config,
+    store: &LocalStore,
+) -> Result<crate::backend::local::logkey::LogKey, Failure> {
+    Ok(crate::backend::local::logkey::load(&log_key_path(
+        config, store,
+    ))?)
+}
+
 /// The configured backend: a server when a URL is given, else the store.
 pub fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
     backend_with(global, &load_config(global)?)

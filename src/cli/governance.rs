@@ -60,7 +60,7 @@ pub async fn audit(backend: &dyn GovernanceBackend, command: AuditCommand) -> Ou
             }
             Ok(exit::OK)
         }
-        AuditCommand::Verify { json } => {
+        AuditCommand::Verify { json, .. } => {
             let report = backend.verify_trail().await?;
             let mismatch = report
                 .replay
@@ -133,4 +133,57 @@ pub async fn tools(backend: &dyn GovernanceBackend, command: ToolsCommand) -> Ou
         report::safe(&record.decided_by)
     );
     Ok(exit::OK)
+}
+
+/// `audit verify --checkpoint FILE`: the store's events must still hold the
+/// tree a checkpoint kept earlier names. Someone holding the key can sign
+/// new checkpoints, but cannot make the old one agree with a rewritten or
+/// truncated record.
+pub fn verify_against_checkpoint(
+    store: &crate::backend::local::LocalStore,
+    checkpoint_file: &std::path::Path,
+    verifier_key: &str,
+    json: bool,
+) -> Outcome {
+    let note = read_input(checkpoint_file, 64 * 1024)?;
+    let checkpoint = crate::domain::checkpoint::open(&note, verifier_key)
+        .map_err(|err| Failure::BadInput(format!("{}: {err}", checkpoint_file.display())))?;
+    let root =
+        store.read(|conn| crate::backend::local::trail::root_of_first(conn, checkpoint.size))?;
+    let expected = crate::domain::merkle::hex(&checkpoint.root);
+    let (holds, text) = match root {
+        Ok(root) if root == expected => (
+            true,
+            format!(
+                "checkpoint holds: the store's first {} events give its root {expected} ({})",
+                checkpoint.size, checkpoint.origin
+            ),
+        ),
+        Ok(root) => (
+            false,
+            format!(
+                "checkpoint BROKEN: the store's first {} events give root {root}, the checkpoint names {expected}: the record was rewritten after it was signed",
+                checkpoint.size
+            ),
+        ),
+        Err(held) => (
+            false,
+            format!(
+                "checkpoint BROKEN: the store holds {held} events, the checkpoint names {}: events were removed after it was signed",
+                checkpoint.size
+            ),
+        ),
+    };
+    if json {
+        print_json(&serde_json::json!({
+            "origin": checkpoint.origin,
+            "size": checkpoint.size,
+            "root": expected,
+            "holds": holds,
+            "message": text,
+        }))?;
+    } else {
+        println!("{text}");
+    }
+    Ok(if holds { exit::OK } else { exit::FAILURE })
 }

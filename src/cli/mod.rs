@@ -7,6 +7,7 @@ mod governance;
 mod report;
 mod store;
 mod sync;
+mod trail;
 mod users;
 mod workflows;
 
@@ -194,7 +195,22 @@ async fn dispatch(cli: Cli) -> Outcome {
             workflows::withdraw(backend.as_ref(), &workflow_id, reason.as_deref(), json).await
         }
         Command::Deploy(command) => governance::deploy(backend(global)?.as_ref(), command).await,
+        Command::Audit(AuditCommand::Verify {
+            checkpoint: Some(file),
+            key,
+            json,
+        }) => {
+            backends::local_only(global, "audit verify --checkpoint")?;
+            let config = load_config(global)?;
+            let store = backends::open_store(global, &config)?;
+            let key = match key {
+                Some(key) => key,
+                None => backends::ensure_log_key_exists(&config, &store)?.verifier_key,
+            };
+            governance::verify_against_checkpoint(&store, &file, &key, json)
+        }
         Command::Audit(command) => governance::audit(backend(global)?.as_ref(), command).await,
+        Command::Trail(command) => trail::run(global, command).await,
         Command::Review(ReviewCommand::Assign {
             workflow_id,
             to,
@@ -215,8 +231,22 @@ async fn dispatch(cli: Cli) -> Outcome {
                     }),
                 )
                 .try_init();
-            let store = backends::open_store(global, &load_config(global)?)?;
-            crate::server::serve(store, listen)
+            let config = load_config(global)?;
+            let store = backends::open_store(global, &config)?;
+            let key = backends::ensure_log_key_exists(&config, &store)?;
+            let defaults = crate::server::CheckpointPolicy::default();
+            let policy = crate::server::CheckpointPolicy {
+                every_events: config
+                    .log
+                    .checkpoint_every_events
+                    .unwrap_or(defaults.every_events)
+                    .max(1),
+                every: config
+                    .log
+                    .checkpoint_every_seconds
+                    .map_or(defaults.every, std::time::Duration::from_secs),
+            };
+            crate::server::serve(store, key, policy, listen)
                 .await
                 .map_err(Failure::Other)?;
             Ok(exit::OK)

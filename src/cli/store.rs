@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::args::{DemoArgs, Global, SeedArgs};
-use super::backends::{console, load_config, local_only};
+use super::backends::{console, ensure_log_key, load_config, local_only};
 use super::{Failure, Outcome, exit};
 use crate::backend::GovernanceBackend;
 use crate::backend::local::{LocalBackend, LocalStore};
@@ -43,6 +43,8 @@ pub fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
         );
     };
     let report = seed::seed_file(path, &options, &mut progress)?;
+    let config = load_config(global)?;
+    ensure_log_key(&config, &*LocalStore::open(path)?)?;
     eprintln!();
     let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
     println!(
@@ -73,6 +75,10 @@ pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     };
     seed::seed_file(&path, &options, &mut |_| {})?;
     let store = LocalStore::open(&path)?;
+    crate::backend::local::logkey::load_or_create(
+        &crate::backend::local::logkey::default_path(&path),
+        &path,
+    )?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
     let code = console(backend, None, global, &load_config(global)?).await?;

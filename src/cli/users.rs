@@ -3,7 +3,7 @@
 //! trail names `--user` as the one who made the change, or the store owner.
 
 use super::args::{Global, UsersCommand};
-use super::backends::{load_config, local_only, open_store};
+use super::backends::{ensure_log_key, load_config, local_only, open_store};
 use super::{Outcome, exit, print_json, report};
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
@@ -30,6 +30,9 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
                 teams: Some(teams.clone()),
             };
             let token = store.create_user(&actor, &email, &change)?;
+            // Adding the first people is how a store is set up: its log
+            // gets its key then.
+            ensure_log_key(&config, &store)?;
             eprintln!(
                 "user {} added with roles: {}; teams: {}",
                 report::safe(&email),

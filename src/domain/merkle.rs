@@ -46,6 +46,12 @@ pub fn hex(hash: &Hash) -> String {
     ::hex::encode(hash.0)
 }
 
+/// A hash from hex (as proofs travel); `None` for anything else.
+pub fn from_hex(text: &str) -> Option<Hash> {
+    let bytes: [u8; 32] = ::hex::decode(text).ok()?.try_into().ok()?;
+    Some(Hash(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bias;
+pub mod checkpoint;
 pub mod deployment;
 pub mod merkle;
 pub mod policy;

@@ -20,7 +20,8 @@ use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, p
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
 use crate::backend::wire::{
-    AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody, ToolDecisionBody, WithdrawBody,
+    AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, LogKeyBody, ProofBody,
+    SubmitBody, ToolDecisionBody, WithdrawBody,
 };
 use crate::backend::{
     Decision, DeploymentQuery, Direction, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery,
@@ -85,6 +86,10 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .routes(routes!(users))
         .routes(routes!(tools))
         .routes(routes!(decide_tool))
+        .routes(routes!(log_public_key))
+        .routes(routes!(log_checkpoint))
+        .routes(routes!(log_inclusion))
+        .routes(routes!(log_consistency))
         .split_for_parts();
     let document = Arc::new(document);
     api.route(
@@ -477,6 +482,85 @@ async fn decide_tool(
     ))
 }
 
+fn log_key(state: &ServerState) -> ApiResult<Arc<crate::backend::local::logkey::LogKey>> {
+    state.log_key.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_log_key",
+            "this server has no log key loaded",
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/v1/log/key", summary = "The log's public key (signed-note verifier key) to pin", responses((status = 200, body = crate::backend::wire::LogKeyBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn log_public_key(
+    State(state): AppState,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    caller(&state, &headers).await?;
+    Ok(Json(LogKeyBody {
+        key: log_key(&state)?.verifier_key.clone(),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/log/checkpoint", summary = "A signed checkpoint (C2SP tlog-checkpoint) of the log as it is now", responses((status = 200, body = crate::backend::wire::CheckpointBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn log_checkpoint(
+    State(state): AppState,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    caller(&state, &headers).await?;
+    let key = log_key(&state)?;
+    let checkpoint = on_store(&state.store, move |store| {
+        store.write(|tx| {
+            crate::backend::local::logkey::sign_checkpoint(tx, &key, chrono::Utc::now())
+        })
+    })
+    .await?;
+    Ok(Json(CheckpointBody { checkpoint }))
+}
+
+fn proof_body(hashes: Vec<tlog_tiles::tlog::Hash>) -> ProofBody {
+    ProofBody {
+        hashes: hashes.iter().map(crate::domain::merkle::hex).collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/log/proof/inclusion", summary = "The proof that event `index` (0-based) is in the log of `size` events", params(("index" = u64, Query), ("size" = u64, Query)), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn log_inclusion(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    caller(&state, &headers).await?;
+    let index = param::<u64>(&query, "index")?
+        .ok_or_else(|| ApiError::bad_request("query parameter index is required"))?;
+    let size = param::<u64>(&query, "size")?
+        .ok_or_else(|| ApiError::bad_request("query parameter size is required"))?;
+    let hashes = on_store(&state.store, move |store| {
+        store.read(|conn| crate::backend::local::log::inclusion_proof(conn, index, size))
+    })
+    .await?;
+    Ok(Json(proof_body(hashes)))
+}
+
+#[utoipa::path(get, path = "/v1/log/proof/consistency", summary = "The proof that the log of `old` events is a prefix of the log of `new`", params(("old" = u64, Query), ("new" = u64, Query)), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn log_consistency(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    caller(&state, &headers).await?;
+    let old = param::<u64>(&query, "old")?
+        .ok_or_else(|| ApiError::bad_request("query parameter old is required"))?;
+    let new = param::<u64>(&query, "new")?
+        .ok_or_else(|| ApiError::bad_request("query parameter new is required"))?;
+    let hashes = on_store(&state.store, move |store| {
+        store.read(|conn| crate::backend::local::log::consistency_proof(conn, old, new))
+    })
+    .await?;
+    Ok(Json(proof_body(hashes)))
+}
+
 fn manifest(bytes: &[u8]) -> ApiResult<Manifest> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("the manifest is not UTF-8"))?;
@@ -637,6 +721,7 @@ mod tests {
         let state = Arc::new(ServerState {
             store,
             in_flight: Mutex::new(HashSet::from(["busy-key".to_owned()])),
+            log_key: None,
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -695,6 +780,7 @@ mod openapi_tests {
         let state = Arc::new(ServerState {
             store,
             in_flight: Mutex::new(HashSet::new()),
+            log_key: None,
         });
         let app = router(state);
         let response = app

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 
+use std::time::Duration;
+
 use crate::backend::local::LocalStore;
+use crate::backend::local::logkey::LogKey;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -22,19 +25,81 @@ pub struct ServerState {
     pub store: Arc<LocalStore>,
     /// Idempotency keys of decisions being processed right now.
     in_flight: Mutex<HashSet<String>>,
+    /// The log's signing key (`serve` refuses to start without it).
+    log_key: Option<Arc<LogKey>>,
+}
+
+/// When the server signs a checkpoint of the log by itself.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointPolicy {
+    /// Once this many events are unsigned...
+    pub every_events: u64,
+    /// ...or when any are and this much time passed.
+    pub every: Duration,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            every_events: 1000,
+            every: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Signs checkpoints as the policy says, until the server stops.
+async fn sign_checkpoints(store: Arc<LocalStore>, key: Arc<LogKey>, policy: CheckpointPolicy) {
+    let mut last_signed = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1).min(policy.every)).await;
+        let (store, key) = (Arc::clone(&store), Arc::clone(&key));
+        let due = policy;
+        let since = last_signed.elapsed();
+        let signed = tokio::task::spawn_blocking(move || {
+            let head = store.read(crate::backend::local::log::size)?;
+            let signed = store.read(crate::backend::local::logkey::latest_checkpoint)?;
+            let unsigned = head.saturating_sub(signed.map_or(0, |(size, _)| size));
+            if unsigned >= due.every_events || (unsigned > 0 && since >= due.every) {
+                store.write(|tx| {
+                    crate::backend::local::logkey::sign_checkpoint(tx, &key, chrono::Utc::now())
+                })?;
+                return Ok::<bool, crate::backend::BackendError>(true);
+            }
+            Ok(false)
+        })
+        .await;
+        match signed {
+            Ok(Ok(true)) => last_signed = std::time::Instant::now(),
+            Ok(Ok(false)) => {}
+            Ok(Err(err)) => tracing::error!(%err, "cannot sign a checkpoint"),
+            Err(err) => tracing::error!(%err, "the checkpoint task failed"),
+        }
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
-pub async fn serve(store: Arc<LocalStore>, listen: SocketAddr) -> color_eyre::Result<()> {
+pub async fn serve(
+    store: Arc<LocalStore>,
+    log_key: LogKey,
+    policy: CheckpointPolicy,
+    listen: SocketAddr,
+) -> color_eyre::Result<()> {
     // Handlers go in before anyone learns the address, so a SIGTERM sent
     // right after start-up is a clean stop, not the default kill.
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
+    let log_key = Arc::new(log_key);
+    let signer = tokio::spawn(sign_checkpoints(
+        Arc::clone(&store),
+        Arc::clone(&log_key),
+        policy,
+    ));
     let state = Arc::new(ServerState {
         store,
         in_flight: Mutex::new(HashSet::new()),
+        log_key: Some(log_key),
     });
     let app = api::router(state);
     let shutdown = async move {
@@ -52,6 +117,7 @@ pub async fn serve(store: Arc<LocalStore>, listen: SocketAddr) -> color_eyre::Re
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    signer.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -24,6 +24,9 @@ impl Server {
     }
 
     fn try_start_on(db: &Path, listen: &str) -> Option<Server> {
+        // The server signs the log with the store's key.
+        let key = gavel::backend::local::logkey::default_path(db);
+        gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
         let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
             .arg("--db")
             .arg(db)

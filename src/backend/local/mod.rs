@@ -6,6 +6,7 @@
 
 pub mod feed;
 pub mod log;
+pub mod logkey;
 pub mod mirror;
 mod reads;
 pub mod replay;

@@ -16,7 +16,15 @@ const MIGRATIONS: &[Migration] = &[
     add_teams_tools_and_deciders,
     make_the_trail_append_only,
     create_the_merkle_log,
+    create_checkpoints,
 ];
+
+/// 7: the signed checkpoints of the Merkle log, newest last.
+fn create_checkpoints(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, signed_at INTEGER NOT NULL);",
+    )
+}
 
 /// 6: the trail's events as the leaves of a Merkle log: the interior
 /// hashes, filled in for the events already there (once; about two hashes

@@ -269,3 +269,23 @@ pub fn changes_since(conn: &Connection, since: i64, limit: u32) -> Result<Vec<Ch
         })
         .collect()
 }
+
+/// The Merkle root of the first `size` events, recomputed from the events
+/// themselves (never from stored hashes); `None` when the trail holds fewer.
+pub fn root_of_first(conn: &Connection, size: u64) -> Result<std::result::Result<String, u64>> {
+    let mut verifier = ChainVerifier::default();
+    let mut statement = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM trail WHERE seq <= ?1 ORDER BY seq"
+    ))?;
+    let mut rows = statement.query([size as i64])?;
+    while let Some(row) = rows.next()? {
+        let event = parse_event(raw_event(row)?)?;
+        verifier.push(&event).map_err(|broken| {
+            crate::backend::BackendError::Invalid(format!("the hash chain is broken: {broken}"))
+        })?;
+    }
+    if verifier.checked() < size {
+        return Ok(Err(verifier.checked()));
+    }
+    Ok(Ok(verifier.log_root()))
+}
