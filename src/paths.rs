@@ -22,3 +22,12 @@ pub fn config_dir() -> Option<PathBuf> {
 pub fn cache_dir() -> Option<PathBuf> {
     project().map(|dirs| dirs.cache_dir().to_owned())
 }
+
+/// Where clients remember what they witnessed of servers' logs (the pinned
+/// key and the last checkpoint verified); `GAVEL_WITNESS_DIR` overrides.
+pub fn witness_dir() -> Option<PathBuf> {
+    std::env::var_os("GAVEL_WITNESS_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| project().map(|dirs| dirs.data_dir().join("witness")))
+}

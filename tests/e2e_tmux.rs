@@ -372,7 +372,8 @@ fn the_console_keeps_deciding_while_the_server_is_down() {
         .to_owned();
     let mut server = common::server::Server::start(&db);
     let script = format!(
-        "GAVEL_TOKEN={token} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        "GAVEL_TOKEN={token} GAVEL_WITNESS_DIR={} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        dir.path().join("witness").display(),
         gavel().display(),
         server.url,
         dir.path().join("cache").display()

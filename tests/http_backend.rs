@@ -470,11 +470,13 @@ fn the_cli_works_over_url_and_keeps_the_token_out_of_errors() {
         .store
         .add_user("maya.rossi@northwind.example", "Maya", &[])
         .expect("user");
+    let witness_dir = fixture._dir.path().join("witness");
     let gavel = || {
         let mut command = assert_cmd::Command::cargo_bin("gavel").expect("binary");
         command
             .arg("--url")
             .arg(&fixture.server.url)
+            .env("GAVEL_WITNESS_DIR", &witness_dir)
             .env_remove("GAVEL_DB")
             .arg("--config")
             .arg("/dev/null");
@@ -922,4 +924,107 @@ async fn checkpoints_and_proofs_over_http_verify_with_the_pinned_key() {
     // Another key does not open the server's checkpoint.
     let (_, stranger) = checkpoint::generate_key(&later.origin);
     assert!(checkpoint::open(&later.note, &stranger).is_err());
+}
+
+/// Every client is a witness: the CLI pins the server's log key and
+/// remembers the last checkpoint; a log truncated between two runs, or a
+/// replaced key, stops it with exit 6; the console shows the same warning
+/// on its status line; `trail trust --reset` re-pins after a person checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_witness_the_log_and_warn_when_it_does_not_hold() {
+    use common::conformance::Fixture;
+    let mut fixture = HttpFixture::new();
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let witness_dir = fixture._dir.path().join("witness");
+    let token = fixture.token(common::LEAD);
+    let gavel = |url: &str, args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .args(["--url", url, "--config", "/dev/null"])
+            .args(args)
+            .env("GAVEL_TOKEN", &token)
+            .env("GAVEL_WITNESS_DIR", &witness_dir)
+            .env_remove("GAVEL_DB")
+            .output()
+            .expect("run");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let url = fixture.server.url.clone();
+    // First contact pins; growth with a consistency proof is accepted.
+    let workflow = pending_workflow(&fixture, "agt-witness").await;
+    assert_eq!(gavel(&url, &["queue", "--json"]).0, Some(0));
+    fixture
+        .client(common::LEAD)
+        .decide(&Decision {
+            workflow_id: workflow.workflow_id.clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: workflow.version,
+            idempotency_key: Decision::new_key(),
+        })
+        .await
+        .expect("decide");
+    assert_eq!(gavel(&url, &["queue", "--json"]).0, Some(0));
+
+    // The server's store loses its newest events between two runs.
+    fixture.server.stop();
+    {
+        let conn = rusqlite::Connection::open(&fixture.server.db).expect("open");
+        conn.execute_batch(
+            "DROP TRIGGER trail_no_delete;
+             DELETE FROM trail WHERE seq > (SELECT MAX(seq) - 2 FROM trail);
+             DELETE FROM log_hashes; DELETE FROM checkpoints;",
+        )
+        .expect("truncate");
+        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+    }
+    fixture.server.restart();
+    let (code, stderr) = gavel(&url, &["queue", "--json"]);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(
+        stderr.contains("WITNESS WARNING") && stderr.contains("the log shrank"),
+        "{stderr}"
+    );
+    // The console opens, and says so on its status line for as long as it runs.
+    let warning =
+        match gavel::backend::witness::witness(&fixture.client(common::LEAD), &witness_dir).await {
+            Err(err) => err.to_string(),
+            Ok(_) => panic!("the witness must refuse a shrunk log"),
+        };
+    let mut harness = common::harness::Harness::build(
+        110,
+        12,
+        gavel::tui::theme::Theme::load("default", None).expect("theme"),
+        false,
+        false,
+    )
+    .await;
+    harness.app.config.witness_warning = Some(warning);
+    let screen = harness.screen();
+    let status = screen.lines().last().expect("status line").to_owned();
+    assert!(status.contains("⚠ LOG NOT VERIFIED"), "{screen}");
+    insta::assert_snapshot!("witness_warning_status_line", status);
+
+    // A replaced key is a witness error too, never a silent re-pin.
+    gavel(&url, &["trail", "trust", "--reset", &url]);
+    assert_eq!(gavel(&url, &["queue", "--json"]).0, Some(0), "re-pinned");
+    fixture.server.stop();
+    let key = gavel::backend::local::logkey::default_path(&fixture.server.db);
+    std::fs::remove_file(&key).expect("remove key");
+    gavel::backend::local::logkey::create(&key, &fixture.server.db).expect("new key");
+    rusqlite::Connection::open(&fixture.server.db)
+        .expect("open")
+        .execute("DELETE FROM checkpoints", [])
+        .expect("forget checkpoints");
+    fixture.server.restart();
+    let (code, stderr) = gavel(&url, &["queue", "--json"]);
+    assert_eq!(code, Some(6), "{stderr}");
+    assert!(stderr.contains("log key changed"), "{stderr}");
+    assert!(stderr.contains("gavel trail trust --reset"), "{stderr}");
+    let (code, _) = gavel(&url, &["trail", "trust", "--reset", &url]);
+    assert_eq!(code, Some(0));
+    assert_eq!(gavel(&url, &["queue", "--json"]).0, Some(0));
 }

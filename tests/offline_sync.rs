@@ -96,6 +96,7 @@ impl Org {
             .args(args)
             .env("GAVEL_TOKEN", self.token(email))
             .env("GAVEL_CONFIG", self.dir.path().join("no-config.toml"))
+            .env("GAVEL_WITNESS_DIR", self.dir.path().join("witness"))
             .env_remove("GAVEL_URL");
         command
     }

@@ -41,6 +41,7 @@ fn config() -> AppConfig {
         location: "local bench.db".into(),
         sync_state: "saved locally".into(),
         notice: None,
+        witness_warning: None,
     }
 }
 

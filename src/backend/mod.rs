@@ -10,6 +10,7 @@ pub mod queue;
 pub mod sync;
 mod types;
 pub mod wire;
+pub mod witness;
 
 use async_trait::async_trait;
 use thiserror::Error;

@@ -292,6 +292,14 @@ pub enum TrailCommand {
     /// Sign (on the store) or fetch (with --url) the latest checkpoint and
     /// print it: keep it to check the store against later.
     Checkpoint,
+    /// Forget the key and checkpoint this client witnessed of a server, so
+    /// the next contact pins them again: only after finding out why the
+    /// witness warned.
+    Trust {
+        #[arg(long, required = true)]
+        reset: bool,
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

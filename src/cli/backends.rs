@@ -61,6 +61,25 @@ pub fn ensure_log_key_exists(
     ))?)
 }
 
+/// With a server configured: checks its log against what this client
+/// witnessed before (an unreachable server is not evidence: the command
+/// says so itself).
+pub async fn witness(global: &Global, config: &Config) -> Result<(), Failure> {
+    let Some((remote, _)) = remote(global, config)? else {
+        return Ok(());
+    };
+    let dir = crate::paths::witness_dir().ok_or_else(|| {
+        Failure::BadInput(
+            "no directory to remember the server's log in: set GAVEL_WITNESS_DIR".into(),
+        )
+    })?;
+    match crate::backend::witness::witness(&remote, &dir).await {
+        Ok(_) => Ok(()),
+        Err(err) if err.is_evidence() => Err(Failure::Witness(err.to_string())),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The configured backend: a server when a URL is given, else the store.
 pub fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
     backend_with(global, &load_config(global)?)
@@ -159,6 +178,7 @@ pub fn console_config(
     config: &Config,
     backend: &dyn GovernanceBackend,
     notice: Option<String>,
+    witness_warning: Option<String>,
 ) -> Result<AppConfig, Failure> {
     let location = backend.location();
     // With a sync loop the status line follows it; otherwise say where
@@ -197,18 +217,20 @@ pub fn console_config(
         location,
         sync_state,
         notice,
+        witness_warning,
     })
 }
 
 pub async fn console(
     backend: Arc<dyn GovernanceBackend>,
     notice: Option<String>,
+    witness_warning: Option<String>,
     global: &Global,
     config: &Config,
 ) -> Outcome {
     // Say what is wrong (config, theme, who you are) before the terminal
     // is taken over.
-    let config = console_config(global, config, backend.as_ref(), notice)?;
+    let config = console_config(global, config, backend.as_ref(), notice, witness_warning)?;
     backend.me().await?;
     crate::tui::run(backend, config)
         .await

@@ -30,6 +30,8 @@ pub mod exit {
     pub const APPROVAL_REQUIRED: u8 = 3;
     pub const BLOCKED: u8 = 4;
     pub const REFUSED: u8 = 5;
+    /// The server's log does not hold against what this client witnessed.
+    pub const WITNESS: u8 = 6;
 }
 
 /// Why a command failed, and the exit code that says so.
@@ -37,6 +39,7 @@ pub mod exit {
 pub enum Failure {
     BadInput(String),
     Refused(String),
+    Witness(String),
     Other(color_eyre::Report),
 }
 
@@ -45,6 +48,7 @@ impl Failure {
         match self {
             Failure::BadInput(_) => exit::BAD_INPUT,
             Failure::Refused(_) => exit::REFUSED,
+            Failure::Witness(_) => exit::WITNESS,
             Failure::Other(_) => exit::FAILURE,
         }
     }
@@ -55,6 +59,7 @@ impl std::fmt::Display for Failure {
         match self {
             Failure::BadInput(message) => write!(f, "{message}"),
             Failure::Refused(message) => write!(f, "refused: {message}"),
+            Failure::Witness(message) => write!(f, "WITNESS WARNING: {message}"),
             Failure::Other(report) => write!(f, "{report:#}"),
         }
     }
@@ -145,9 +150,23 @@ async fn dispatch(cli: Cli) -> Outcome {
     let global = &cli.global;
     let Some(command) = cli.command else {
         let config = load_config(global)?;
+        // The console opens even when the log does not hold, and says so
+        // on its status line for as long as it runs.
+        let warning = match backends::witness(global, &config).await {
+            Err(Failure::Witness(message)) => Some(message),
+            other => {
+                other?;
+                None
+            }
+        };
         let (backend, notice) = console_backend(global, &config).await?;
-        return console(backend, notice, global, &config).await;
+        return console(backend, notice, warning, global, &config).await;
     };
+    // Every command that talks to a server first checks its log against
+    // what this client witnessed (except the ones that inspect or re-pin it).
+    if !matches!(command, Command::Trail(_)) {
+        backends::witness(global, &load_config(global)?).await?;
+    }
     match command {
         Command::Seed(args) => store::seed_command(global, &args),
         Command::Demo(args) => store::demo(global, &args).await,

@@ -81,7 +81,7 @@ pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     )?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
-    let code = console(backend, None, global, &load_config(global)?).await?;
+    let code = console(backend, None, None, global, &load_config(global)?).await?;
     println!("The demo store is {}; open it again with:", path.display());
     println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)

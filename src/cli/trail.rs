@@ -6,6 +6,24 @@ use super::{Failure, Outcome, exit};
 use crate::backend::local::logkey;
 
 pub async fn run(global: &Global, command: TrailCommand) -> Outcome {
+    if let TrailCommand::Trust { url, .. } = &command {
+        let dir = crate::paths::witness_dir().ok_or_else(|| {
+            Failure::BadInput("no witness directory: set GAVEL_WITNESS_DIR".into())
+        })?;
+        let url = crate::backend::http::check_url(url)?.to_string();
+        let forgot = crate::backend::witness::reset(&dir, &url)
+            .map_err(|err| Failure::Other(color_eyre::eyre::eyre!(err)))?;
+        println!(
+            "{} {}: the next contact pins its key and checkpoint again",
+            if forgot {
+                "forgot what was witnessed of"
+            } else {
+                "nothing was witnessed yet of"
+            },
+            crate::text::sanitize(&url)
+        );
+        return Ok(exit::OK);
+    }
     let config = load_config(global)?;
     if let Some((remote, _)) = backends::remote(global, &config)? {
         let text = match command {
@@ -17,6 +35,7 @@ pub async fn run(global: &Global, command: TrailCommand) -> Outcome {
             }
             TrailCommand::Key => remote.log_key().await?,
             TrailCommand::Checkpoint => remote.log_checkpoint().await?,
+            TrailCommand::Trust { .. } => unreachable!("handled above"),
         };
         print!("{}", crate::text::sanitize_with(text.trim_end(), true));
         println!();
@@ -46,6 +65,7 @@ pub async fn run(global: &Global, command: TrailCommand) -> Outcome {
             let note = store.write(|tx| logkey::sign_checkpoint(tx, &key, chrono::Utc::now()))?;
             print!("{note}");
         }
+        TrailCommand::Trust { .. } => unreachable!("handled above"),
     }
     Ok(exit::OK)
 }

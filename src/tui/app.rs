@@ -49,6 +49,9 @@ pub struct AppConfig {
     pub sync_state: String,
     /// Said once at start (a damaged cache was set aside).
     pub notice: Option<String>,
+    /// The server's log does not hold against what this client witnessed:
+    /// shown on the status line for as long as the console runs.
+    pub witness_warning: Option<String>,
 }
 
 pub enum Overlay {
@@ -857,8 +860,16 @@ impl App {
             None => self.config.sync_state.clone(),
         };
         // The sync state first: on a narrow terminal (or beside a message)
-        // the end of the line is what gets cut.
-        format!("{state} · {who} · {}", self.config.location)
+        // the end of the line is what gets cut. A witness warning goes
+        // before everything: it is the one thing that must not be missed.
+        match &self.config.witness_warning {
+            Some(warning) => format!(
+                "⚠ LOG NOT VERIFIED: {} · {state} · {who} · {}",
+                crate::text::sanitize(warning),
+                self.config.location
+            ),
+            None => format!("{state} · {who} · {}", self.config.location),
+        }
     }
 
     pub fn draw(&self, frame: &mut Frame) {

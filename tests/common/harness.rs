@@ -83,6 +83,7 @@ impl Harness {
             location: "local /tmp/tui.db".into(),
             sync_state: "saved locally".into(),
             notice: None,
+            witness_warning: None,
         };
         let (mut app, commands) = App::new(config, anchor());
         app.resize(width, height);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 pub struct Server {
     pub child: Child,
     pub url: String,
-    db: PathBuf,
+    pub db: PathBuf,
     stderr: Arc<Mutex<String>>,
 }
 
