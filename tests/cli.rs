@@ -356,6 +356,24 @@ fn the_trail_verifies_and_tampering_is_caught() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("BROKEN").and(predicate::str::contains("event 10")));
+
+    // Swapping two events, hashes and all: the chain is the detector.
+    let swapped = seeded(&dir, 200, 14);
+    {
+        let conn = rusqlite::Connection::open(&swapped).expect("open");
+        conn.execute_batch(
+            "DROP TRIGGER trail_no_update;
+             UPDATE trail SET seq = -1 WHERE seq = 20;
+             UPDATE trail SET seq = 20 WHERE seq = 21;
+             UPDATE trail SET seq = 21 WHERE seq = -1;",
+        )
+        .expect("swap");
+    }
+    gavel(&swapped)
+        .args(["audit", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("BROKEN").and(predicate::str::contains("event 20")));
 }
 
 #[test]
