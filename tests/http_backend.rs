@@ -1028,3 +1028,48 @@ async fn clients_witness_the_log_and_warn_when_it_does_not_hold() {
     assert_eq!(code, Some(0));
     assert_eq!(gavel(&url, &["queue", "--json"]).0, Some(0));
 }
+
+/// The server signs checkpoints by itself, as `[log]` in its config says:
+/// here within a second of a change, without anyone asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_signs_checkpoints_as_its_config_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("signed.db");
+    let store = LocalStore::open(&db).expect("store");
+    let token = store.add_user(common::REQUESTER, "Dev", &[]).expect("user");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[log]\ncheckpoint_every_events = 100000\ncheckpoint_every_seconds = 1\n",
+    )
+    .expect("config");
+    let server = Server::start_with_config(&db, &config);
+    let client = HttpBackend::new(&server.url, Token::new(token)).expect("client");
+    client
+        .request_deployment(&common::confidential("agt-signed"))
+        .await
+        .expect("request");
+    let head: i64 = store
+        .read(|conn| Ok(conn.query_row("SELECT MAX(seq) FROM trail", [], |row| row.get(0))?))
+        .expect("head");
+    let mut signed = 0;
+    for _ in 0..100 {
+        signed = store
+            .read(|conn| {
+                Ok(conn.query_row(
+                    "SELECT COALESCE(MAX(size), 0) FROM checkpoints",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )?)
+            })
+            .expect("checkpoints");
+        if signed == head {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        signed, head,
+        "a checkpoint of the whole log, signed unasked"
+    );
+}

@@ -23,11 +23,25 @@ impl Server {
         Server::try_start_on(db, listen).expect("gavel serve did not start listening")
     }
 
+    /// On a free port, with a config file of its own.
+    pub fn start_with_config(db: &Path, config: &Path) -> Server {
+        Server::try_start(db, "127.0.0.1:0", Some(config))
+            .expect("gavel serve did not start listening")
+    }
+
     fn try_start_on(db: &Path, listen: &str) -> Option<Server> {
+        Server::try_start(db, listen, None)
+    }
+
+    fn try_start(db: &Path, listen: &str, config: Option<&Path>) -> Option<Server> {
         // The server signs the log with the store's key.
         let key = gavel::backend::local::logkey::default_path(db);
         gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .arg("--db")
             .arg(db)
             .args(["serve", "--listen", listen])
