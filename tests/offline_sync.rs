@@ -941,3 +941,33 @@ async fn a_review_drafted_and_submitted_offline_reaches_the_server_in_order() {
     let done = actions.iter().position(|a| a == "review_submitted");
     assert!(started.is_some() && started < done, "{actions:?}");
 }
+
+/// The console's sync loop keeps witnessing the server's log: when the
+/// server's store loses events while the console runs, the next pass puts
+/// the warning on the status line, and it stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_loop_witnesses_the_log_while_the_console_runs() {
+    let mut org = Org::new(2).await;
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("sync");
+    syncer.witness_in(org.dir.path().join("witness"));
+    syncer.pass().await.expect("first pass pins the log");
+    assert_eq!(syncer.status().witness_warning, None);
+    org.server.stop();
+    {
+        let conn = rusqlite::Connection::open(org.dir.path().join("served.db")).expect("open");
+        conn.execute_batch(
+            "DROP TRIGGER trail_no_delete;
+             DELETE FROM trail WHERE seq > (SELECT MAX(seq) - 1 FROM trail);
+             DELETE FROM log_hashes; DELETE FROM checkpoints;",
+        )
+        .expect("truncate");
+        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+    }
+    org.server.restart();
+    let _ = syncer.pass().await;
+    let warning = syncer.status().witness_warning.expect("a witness warning");
+    assert!(warning.contains("the log shrank"), "{warning}");
+    let _ = syncer.pass().await;
+    assert!(syncer.status().witness_warning.is_some(), "it stays");
+}

@@ -154,6 +154,11 @@ pub async fn console_backend(
     match remote(global, config)? {
         Some((remote, fingerprint)) if config.backend.offline_cache.unwrap_or(true) => {
             let backend = cached(global, config, remote, fingerprint, false).await?;
+            // The sync loop keeps witnessing the server's log while the
+            // console runs.
+            if let (Some(syncer), Some(dir)) = (backend.syncer(), crate::paths::witness_dir()) {
+                syncer.witness_in(dir);
+            }
             let notice = backend.notice().map(str::to_owned);
             Ok((Arc::new(backend), notice))
         }

@@ -862,7 +862,11 @@ impl App {
         // The sync state first: on a narrow terminal (or beside a message)
         // the end of the line is what gets cut. A witness warning goes
         // before everything: it is the one thing that must not be missed.
-        match &self.config.witness_warning {
+        let witness = self.config.witness_warning.as_ref().or(self
+            .sync
+            .as_ref()
+            .and_then(|sync| sync.witness_warning.as_ref()));
+        match witness {
             Some(warning) => format!(
                 "⚠ LOG NOT VERIFIED: {} · {state} · {who} · {}",
                 crate::text::sanitize(warning),

@@ -57,6 +57,9 @@ pub struct Syncer {
     /// The server refused the token (its user was removed, or it was
     /// rotated): nothing more is queued in this user's name.
     token_refused: AtomicBool,
+    /// Where this client remembers the server's log; when set, every good
+    /// pass also witnesses the log.
+    witness_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// Runs `work` on the cache off the async threads.
@@ -85,6 +88,7 @@ impl Syncer {
             unchecked,
             damaged: AtomicBool::new(false),
             token_refused: AtomicBool::new(false),
+            witness_dir: std::sync::OnceLock::new(),
         })
     }
 
@@ -139,6 +143,26 @@ impl Syncer {
         }
     }
 
+    /// Witness the server's log on every good pass, remembering it in `dir`.
+    pub fn witness_in(&self, dir: std::path::PathBuf) {
+        let _ = self.witness_dir.set(dir);
+    }
+
+    /// Checks the server's log against what was witnessed; a failure that
+    /// is evidence stays on the status line.
+    async fn witness(&self) {
+        let Some(dir) = self.witness_dir.get() else {
+            return;
+        };
+        if let Err(err) = crate::backend::witness::witness(&self.remote, dir).await
+            && err.is_evidence()
+        {
+            let warning = err.to_string();
+            self.status
+                .send_modify(|status| status.witness_warning = Some(warning));
+        }
+    }
+
     /// Whether the server refused this cache's token on the last pass.
     pub fn token_refused(&self) -> bool {
         self.token_refused.load(Ordering::SeqCst)
@@ -154,6 +178,9 @@ impl Syncer {
         }
         self.status.send_modify(|status| status.syncing = true);
         let result = self.pass_inner().await;
+        if result.is_ok() {
+            self.witness().await;
+        }
         match &result {
             Ok(_) => self.token_refused.store(false, Ordering::SeqCst),
             Err(BackendError::Unauthenticated(_)) => {

@@ -56,6 +56,9 @@ pub struct SyncStatus {
     pub problem: Option<String>,
     /// Bumped whenever sync changed rows the screens show.
     pub generation: u64,
+    /// The server's log did not hold against what this client witnessed;
+    /// stays for as long as the console runs.
+    pub witness_warning: Option<String>,
 }
 
 fn ago(minutes: i64) -> String {
