@@ -23,6 +23,20 @@ pub struct Event<'a> {
 /// A replay that cannot go on: the events themselves make no sense.
 pub type Problem = String;
 
+/// An entity's state, rebuilt one event at a time.
+pub trait Replay: Default {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem>;
+}
+
+/// Replays `events` (oldest first) from nothing.
+pub fn replay<'a, R: Replay>(events: impl IntoIterator<Item = Event<'a>>) -> Result<R, Problem> {
+    let mut state = R::default();
+    for event in events {
+        state.apply(&event)?;
+    }
+    Ok(state)
+}
+
 fn details<T: for<'de> Deserialize<'de>>(event: &Event<'_>) -> Result<T, Problem> {
     serde_json::from_str(event.details).map_err(|err| {
         format!(
@@ -62,8 +76,8 @@ struct StepDecided {
     step_id: u32,
 }
 
-impl WorkflowReplay {
-    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+impl Replay for WorkflowReplay {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
         match event.action {
             "workflow_opened" => {
                 let opened: Opened = details(event)?;
@@ -137,7 +151,9 @@ impl WorkflowReplay {
         }
         Ok(())
     }
+}
 
+impl WorkflowReplay {
     /// Whether the opening event named the chain (steps are checked).
     pub fn checks_steps(&self) -> bool {
         self.steps.is_some()
@@ -211,8 +227,8 @@ struct StatusChanged {
     to: DeploymentStatus,
 }
 
-impl DeploymentReplay {
-    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+impl Replay for DeploymentReplay {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
         self.status = Some(match event.action {
             "deployment_requested" => details::<Requested>(event)?.outcome,
             "status_changed" => details::<StatusChanged>(event)?.to,
@@ -225,7 +241,9 @@ impl DeploymentReplay {
         });
         Ok(())
     }
+}
 
+impl DeploymentReplay {
     pub fn differs(&self, stored: DeploymentStatus) -> Option<String> {
         match self.status {
             None => Some("no deployment_requested event".into()),
@@ -271,8 +289,8 @@ pub struct StoredReview<'a> {
     pub answers_sha256: &'a str,
 }
 
-impl ReviewReplay {
-    pub fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+impl Replay for ReviewReplay {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
         match event.action {
             "review_assigned" => {
                 self.reviewer = Some(details::<Assigned>(event)?.reviewer.to_lowercase());
@@ -297,7 +315,9 @@ impl ReviewReplay {
         }
         Ok(())
     }
+}
 
+impl ReviewReplay {
     pub fn differs(&self, stored: &StoredReview<'_>) -> Option<String> {
         let Some(status) = self.status else {
             return Some("no review_assigned event".into());

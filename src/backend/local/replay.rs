@@ -11,7 +11,9 @@ use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use super::writes::answers_hash;
 use crate::backend::Result;
 use crate::domain::Answers;
-use crate::domain::replay::{DeploymentReplay, Event, ReviewReplay, StoredReview, WorkflowReplay};
+use crate::domain::replay::{
+    DeploymentReplay, Event, ReviewReplay, StoredReview, WorkflowReplay, replay,
+};
 
 /// What replay found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -149,17 +151,14 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
             let workflow = super::rows::parse_workflow(raw_workflow_row(row)?)?;
             Ok((workflow.workflow_id.clone(), workflow))
         },
-        |workflow, events| {
-            let mut replay = WorkflowReplay::default();
-            for event in events {
-                if let Err(problem) = replay.apply(&event.event()) {
-                    return Some(problem);
+        |workflow, events| match replay::<WorkflowReplay>(events.iter().map(OwnedEvent::event)) {
+            Ok(replayed) => {
+                if !replayed.checks_steps() {
+                    without_steps += 1;
                 }
+                replayed.differs(workflow)
             }
-            if !replay.checks_steps() {
-                without_steps += 1;
-            }
-            replay.differs(workflow)
+            Err(problem) => Some(problem),
         },
     )?;
     report.workflows = workflows;
@@ -177,14 +176,9 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
             let status: String = row.get(1)?;
             Ok((row.get(0)?, parse("deployment status", &status)?))
         },
-        |status, events| {
-            let mut replay = DeploymentReplay::default();
-            for event in events {
-                if let Err(problem) = replay.apply(&event.event()) {
-                    return Some(problem);
-                }
-            }
-            replay.differs(*status)
+        |status, events| match replay::<DeploymentReplay>(events.iter().map(OwnedEvent::event)) {
+            Ok(replayed) => replayed.differs(*status),
+            Err(problem) => Some(problem),
         },
     )?;
     report.deployments = deployments;
@@ -209,18 +203,15 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
                 ),
             ))
         },
-        |(status, reviewer, hash), events| {
-            let mut replay = ReviewReplay::default();
-            for event in events {
-                if let Err(problem) = replay.apply(&event.event()) {
-                    return Some(problem);
-                }
-            }
-            replay.differs(&StoredReview {
+        |(status, reviewer, hash), events| match replay::<ReviewReplay>(
+            events.iter().map(OwnedEvent::event),
+        ) {
+            Ok(replayed) => replayed.differs(&StoredReview {
                 status: *status,
                 reviewer,
                 answers_sha256: hash,
-            })
+            }),
+            Err(problem) => Some(problem),
         },
     )?;
     report.reviews = reviews;
