@@ -48,6 +48,10 @@ pub enum BackendError {
     Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The same decision (idempotency key) is still being processed: try
+    /// again later with the same key.
+    #[error("still in flight: {0}")]
+    InFlight(String),
     #[error("idempotency key {0:?} was already used for a different request")]
     IdempotencyMismatch(String),
     #[error("invalid input: {0}")]

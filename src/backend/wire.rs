@@ -133,6 +133,7 @@ pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
         ),
         BackendError::Forbidden(_) => (403, ErrorBody::new("forbidden", message)),
         BackendError::Conflict(_) => (409, ErrorBody::new("conflict", message)),
+        BackendError::InFlight(_) => (409, ErrorBody::new("duplicate_in_flight", message)),
         BackendError::IdempotencyMismatch(_) => {
             (422, ErrorBody::new("idempotency_key_reused", message))
         }
@@ -163,6 +164,10 @@ pub fn error_from_response(status: u16, body: ErrorBody) -> BackendError {
             entity: "entity",
             id: message,
         },
+        // The same decision still being processed is transient, not a conflict.
+        409 if body.error == "duplicate_in_flight" => {
+            BackendError::InFlight(message.trim_start_matches("still in flight: ").to_owned())
+        }
         409 => BackendError::Conflict(message.trim_start_matches("conflict: ").to_owned()),
         422 => BackendError::IdempotencyMismatch(message),
         503 | 429 => BackendError::Unavailable(message),
@@ -214,6 +219,34 @@ mod tests {
         assert!(
             !storage.message.contains("/secret"),
             "store internals stay in the server log"
+        );
+    }
+
+    /// A decision still being processed under the same key is retried
+    /// later with that key; other 409s stay conflicts.
+    #[test]
+    fn a_duplicate_in_flight_is_transient_and_other_409s_are_conflicts() {
+        use crate::backend::sync::plan::{Outcome, classify};
+        let in_flight = error_from_response(
+            409,
+            ErrorBody::new(
+                "duplicate_in_flight",
+                "the same Idempotency-Key is being processed; retry later",
+            ),
+        );
+        assert!(
+            matches!(in_flight, BackendError::InFlight(_)),
+            "{in_flight:?}"
+        );
+        assert!(matches!(classify(&Err(in_flight)), Outcome::Retry(_)));
+        let assigned = error_from_response(
+            409,
+            ErrorBody::new("conflict", "the review of wf-1 is already assigned to x"),
+        );
+        assert!(matches!(classify(&Err(assigned)), Outcome::Conflict(_)));
+        assert_eq!(
+            error_response(&BackendError::InFlight("k".into())).1.error,
+            "duplicate_in_flight"
         );
     }
 }

@@ -78,7 +78,7 @@ impl From<BackendError> for Failure {
             | BackendError::Invalid(_)
             | BackendError::InvalidReview(_)
             | BackendError::Unauthenticated(_) => Failure::BadInput(err.to_string()),
-            BackendError::Storage(_) | BackendError::Unavailable(_) => {
+            BackendError::Storage(_) | BackendError::Unavailable(_) | BackendError::InFlight(_) => {
                 Failure::Other(color_eyre::eyre::eyre!(err))
             }
         }

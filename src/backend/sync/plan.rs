@@ -106,6 +106,7 @@ pub fn classify(result: &Result<(), BackendError>) -> Outcome {
         | BackendError::InvalidReview(_)
         | BackendError::IdempotencyMismatch(_) => Outcome::Failed(text),
         BackendError::Unavailable(_)
+        | BackendError::InFlight(_)
         | BackendError::Unauthenticated(_)
         | BackendError::Storage(_) => Outcome::Retry(text),
     }
