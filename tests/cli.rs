@@ -1300,3 +1300,25 @@ fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
         .code(2)
         .stderr(predicate::str::contains("gavel trail init"));
 }
+
+/// Writing to a closed pipe ends the command quietly, like other Unix
+/// tools: no panic message, no error.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = seeded(&dir, 2000, 3);
+    let errors = dir.path().join("stderr.txt");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} --db {} --user {DEMO_USER} queue --all --json --limit 500 2>{} | head -c 100 >/dev/null",
+            env!("CARGO_BIN_EXE_gavel"),
+            db.display(),
+            errors.display()
+        ))
+        .status()
+        .expect("run");
+    assert!(status.success());
+    let stderr = std::fs::read_to_string(&errors).expect("stderr");
+    assert!(stderr.is_empty(), "{stderr}");
+}
