@@ -97,6 +97,10 @@ pub fn router(state: Arc<ServerState>) -> Router {
         get(move || async move { Json(document.as_ref().clone()) }),
     )
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    // Outermost of the two: errors the HTTP stack answers itself (a body
+    // over the limit, a method the path does not take) get the API's JSON
+    // error body too.
+    .layer(axum::middleware::map_response(json_errors))
     .layer(RequestBodyLimitLayer::new(MAX_BODY))
     // Method, path and status at info; never headers (tokens live there).
     .layer(
@@ -105,6 +109,45 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .on_response(DefaultOnResponse::new().level(Level::INFO)),
     )
     .with_state(state)
+}
+
+/// Gives every error answer the API's JSON body, whoever produced it.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            format!("the request body is larger than {MAX_BODY} bytes"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not take that method".to_owned(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json".to_owned(),
+        ),
+        other => (
+            "error",
+            other
+                .canonical_reason()
+                .unwrap_or("the request failed")
+                .to_owned(),
+        ),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
 }
 
 #[utoipa::path(get, path = "/v1/me", summary = "The caller and their roles", responses((status = 200, body = crate::backend::User), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
@@ -704,6 +747,23 @@ mod tests {
     use super::*;
     use crate::backend::local::{LocalBackend, LocalStore};
 
+    /// An error answer with the API's JSON body and content type.
+    async fn assert_json_error(response: Response, code: &str) {
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok()),
+            Some("application/json")
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: crate::backend::wire::ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body.error, code);
+        assert!(!body.message.is_empty());
+    }
+
     #[tokio::test]
     async fn a_duplicate_of_a_decision_still_in_flight_is_a_conflict() {
         let dir = tempfile::tempdir().unwrap();
@@ -747,6 +807,18 @@ mod tests {
         ));
         let response = router(Arc::clone(&state)).oneshot(oversized).await.unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_json_error(response, "payload_too_large").await;
+        let wrong_method = Request::delete("/v1/me")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = router(Arc::clone(&state))
+            .oneshot(wrong_method)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(response.headers().contains_key(header::ALLOW));
+        assert_json_error(response, "method_not_allowed").await;
         let response = router(Arc::clone(&state))
             .oneshot(decide("free-key"))
             .await
