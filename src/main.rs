@@ -16,6 +16,14 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    // Everything Gavel creates (stores and their -wal and -shm, offline
+    // caches, keys, tokens, what a client witnessed) is private to the user,
+    // whatever the umask it was started with.
+    #[cfg(unix)]
+    // SAFETY: first thing in main, before any thread exists.
+    unsafe {
+        libc::umask(0o077);
+    }
     if let Err(err) = color_eyre::install() {
         eprintln!("warning: cannot install error reporting: {err}");
     }

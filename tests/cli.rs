@@ -1322,3 +1322,56 @@ fn a_closed_pipe_ends_the_command_quietly() {
     let stderr = std::fs::read_to_string(&errors).expect("stderr");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Stores, their -wal and -shm, keys and the directories Gavel creates are
+/// private to the user, whatever the umask.
+#[test]
+fn what_gavel_creates_is_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("a/b/store.db");
+    let seeded = dir.path().join("c/seeded.db");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022; {gavel} --db {store} users add kim@example.com --roles data_steward >/dev/null 2>&1 && {gavel} --db {seeded} seed --workflows 50 >/dev/null 2>&1",
+            gavel = env!("CARGO_BIN_EXE_gavel"),
+            store = store.display(),
+            seeded = seeded.display(),
+        ))
+        .status()
+        .expect("run");
+    assert!(status.success());
+    for file in [
+        store.clone(),
+        gavel::backend::local::logkey::default_path(&store),
+        seeded.clone(),
+        gavel::backend::local::logkey::default_path(&seeded),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    for made in [
+        dir.path().join("a"),
+        dir.path().join("a/b"),
+        dir.path().join("c"),
+    ] {
+        assert_eq!(mode(&made), 0o700, "{}", made.display());
+    }
+    // The library path too (this test runs with the runner's umask): the
+    // store, and the -wal and -shm SQLite makes beside it while it is open.
+    let library = dir.path().join("d/e/library.db");
+    let open = gavel::backend::local::LocalStore::open(&library).expect("store");
+    open.add_user("x@example.com", "X", &[]).expect("write");
+    for file in ["library.db", "library.db-wal", "library.db-shm"] {
+        assert_eq!(mode(&dir.path().join("d/e").join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&dir.path().join("d")), 0o700);
+}

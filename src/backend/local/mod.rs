@@ -81,6 +81,37 @@ impl std::fmt::Debug for LocalStore {
     }
 }
 
+/// Creates `dir` and any missing parents, each readable by its owner only.
+fn create_private_dirs(dir: &Path) -> Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|path| !path.exists()).collect();
+    std::fs::create_dir_all(dir)
+        .map_err(|err| BackendError::Storage(format!("cannot create {}: {err}", dir.display())))?;
+    #[cfg(unix)]
+    for created in missing {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(created, std::fs::Permissions::from_mode(0o700)).map_err(
+            |err| BackendError::Storage(format!("cannot protect {}: {err}", created.display())),
+        )?;
+    }
+    #[cfg(not(unix))]
+    let _ = missing;
+    Ok(())
+}
+
+/// Makes a file Gavel created readable and writable by its owner only.
+pub(crate) fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|err| {
+            BackendError::Storage(format!("cannot protect {}: {err}", path.display()))
+        })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -95,14 +126,17 @@ impl LocalStore {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(parent).map_err(|err| {
-                BackendError::Storage(format!("cannot create {}: {err}", parent.display()))
-            })?;
+            create_private_dirs(parent)?;
         }
+        let created = !path.exists();
         let open_error = |err: rusqlite::Error| {
             BackendError::Storage(format!("cannot open store {}: {err}", path.display()))
         };
         let mut writer = Connection::open(path).map_err(open_error)?;
+        if created {
+            // SQLite gives the -wal and -shm files the database's mode.
+            make_private(path)?;
+        }
         configure(&writer).map_err(open_error)?;
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
