@@ -209,6 +209,7 @@ fn rejecting_needs_a_comment() {
 fn deploy_check_exit_codes_follow_the_outcome() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("empty.db");
+    gavel(&db).args(["store", "init"]).assert().success();
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("allowed.json"))
@@ -251,6 +252,7 @@ fn deploy_check_exit_codes_follow_the_outcome() {
 fn bad_manifests_exit_2_saying_what_and_where() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("empty.db");
+    gavel(&db).args(["store", "init"]).assert().success();
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("bad-unknown-risk.json"))
@@ -468,6 +470,7 @@ fn every_command_has_help() {
 fn escape_sequences_from_the_store_never_reach_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("evil.db");
+    gavel(&db).args(["store", "init"]).assert().success();
     let manifest = std::fs::read_to_string(example("needs-approval.json")).expect("read");
     let evil = manifest.replace(
         "Claims Triage Assistant",
@@ -1374,4 +1377,57 @@ fn what_gavel_creates_is_private_whatever_the_umask() {
         assert_eq!(mode(&dir.path().join("d/e").join(file)), 0o600, "{file}");
     }
     assert_eq!(mode(&dir.path().join("d")), 0o700);
+}
+
+/// Only the commands that create stores make one; a missing, empty or
+/// foreign file is a clear error naming it and `gavel store check`, and
+/// stays byte-identical.
+#[test]
+fn missing_empty_or_foreign_stores_are_never_written_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing.db");
+    gavel(&missing)
+        .args(["--user", "a@example.com", "queue"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no store at").and(predicate::str::contains("store init")),
+        );
+    assert!(!missing.exists(), "a read command creates nothing");
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").expect("write");
+    let foreign = dir.path().join("notes.db");
+    std::fs::write(&foreign, b"these are my notes, not a database at all").expect("write");
+    for (path, said) in [
+        (&empty, "empty (0 bytes)"),
+        (&foreign, "not a SQLite database"),
+    ] {
+        let before = std::fs::read(path).expect("read");
+        for args in [
+            vec!["--user", "a@example.com", "queue"],
+            vec!["dashboard"],
+            vec!["audit", "verify"],
+        ] {
+            gavel(path).args(&args).assert().code(2).stderr(
+                predicate::str::contains(said).and(predicate::str::contains("gavel store check")),
+            );
+        }
+        assert_eq!(std::fs::read(path).expect("read"), before, "left as it was");
+        assert!(!dir.path().join(format!("{}-wal", path.display())).exists());
+    }
+    gavel(&missing).args(["store", "init"]).assert().success();
+    gavel(&missing).args(["store", "init"]).assert().code(5);
+    Command::cargo_bin("gavel")
+        .expect("binary")
+        .args(["store", "check"])
+        .arg(&missing)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+    Command::cargo_bin("gavel")
+        .expect("binary")
+        .args(["store", "check"])
+        .arg(&foreign)
+        .assert()
+        .failure();
 }

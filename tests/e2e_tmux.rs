@@ -187,6 +187,13 @@ fn a_bad_theme_is_a_clear_error_before_the_terminal_is_touched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "theme = \"no-such-theme\"\n").expect("write");
+    let created = Command::new(gavel())
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["store", "init"])
+        .output()
+        .expect("run");
+    assert!(created.status.success());
     let output = Command::new(gavel())
         .arg("--db")
         .arg(dir.path().join("x.db"))

@@ -92,6 +92,9 @@ pub enum Command {
     /// The trail's signed Merkle log: its key and checkpoints.
     #[command(subcommand)]
     Trail(TrailCommand),
+    /// Create a store, or check a store file's integrity.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Withdraw the deployment request a workflow belongs to (its requester,
     /// or a compliance officer with a reason).
     Withdraw {
@@ -280,6 +283,14 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create a new, empty store (with its log key) at --db.
+    Init,
+    /// Check a store file with SQLite's `PRAGMA quick_check`, read-only.
+    Check { path: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,14 +18,32 @@ pub fn load_config(global: &Global) -> Result<Config, Failure> {
     Config::load(global.config.as_deref()).map_err(|err| Failure::BadInput(err.to_string()))
 }
 
-pub fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
-    let path = match global.db.clone().or(config.db.clone()) {
-        Some(path) => path,
+/// The store's path: `--db`, the config's `db`, or the data directory's.
+pub fn store_path(global: &Global, config: &Config) -> Result<std::path::PathBuf, Failure> {
+    match global.db.clone().or(config.db.clone()) {
+        Some(path) => Ok(path),
         None => crate::paths::default_db().ok_or_else(|| {
             Failure::BadInput("no home directory to keep the store in: pass --db PATH".into())
-        })?,
+        }),
+    }
+}
+
+/// The store, which must exist: only the commands that create stores
+/// (`store init`, `seed`, `demo`, `users add`) make a new one.
+pub fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    LocalStore::open_existing(&store_path(global, config)?).map_err(Failure::from)
+}
+
+/// The store, created (with its log key) when there is none yet.
+pub fn create_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    let path = store_path(global, config)?;
+    let store = if path.exists() {
+        LocalStore::open_existing(&path)?
+    } else {
+        LocalStore::open(&path)?
     };
-    LocalStore::open(&path).map_err(Failure::from)
+    ensure_log_key(config, &store)?;
+    Ok(store)
 }
 
 /// Where the log key of `store` lives: the config's `[log] key_file`, else

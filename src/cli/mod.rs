@@ -230,6 +230,33 @@ async fn dispatch(cli: Cli) -> Outcome {
         }
         Command::Audit(command) => governance::audit(backend(global)?.as_ref(), command).await,
         Command::Trail(command) => trail::run(global, command).await,
+        Command::Store(StoreCommand::Init) => {
+            backends::local_only(global, "store init")?;
+            let config = load_config(global)?;
+            let path = backends::store_path(global, &config)?;
+            if path.exists() {
+                return Err(Failure::Refused(format!(
+                    "{} exists already: store init creates a new store",
+                    path.display()
+                )));
+            }
+            backends::create_store(global, &config)?;
+            println!("created the store {}", path.display());
+            Ok(exit::OK)
+        }
+        Command::Store(StoreCommand::Check { path }) => {
+            let found = crate::backend::local::LocalStore::quick_check(&path)?;
+            if found == ["ok"] {
+                println!("{}: ok (PRAGMA quick_check)", path.display());
+                Ok(exit::OK)
+            } else {
+                println!("{}: damaged:", path.display());
+                for line in found {
+                    println!("  {}", crate::text::sanitize(&line));
+                }
+                Ok(exit::FAILURE)
+            }
+        }
         Command::Review(ReviewCommand::Assign {
             workflow_id,
             to,

@@ -3,7 +3,7 @@
 //! trail names `--user` as the one who made the change, or the store owner.
 
 use super::args::{Global, UsersCommand};
-use super::backends::{ensure_log_key, load_config, local_only, open_store};
+use super::backends::{create_store, ensure_log_key, load_config, local_only, open_store};
 use super::{Outcome, exit, print_json, report};
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
@@ -11,7 +11,11 @@ use crate::backend::local::writes::UserChange;
 pub fn run(global: &Global, command: UsersCommand) -> Outcome {
     local_only(global, "users")?;
     let config = load_config(global)?;
-    let store = open_store(global, &config)?;
+    // Adding the first people is one way a store is set up.
+    let store = match &command {
+        UsersCommand::Add { .. } => create_store(global, &config)?,
+        _ => open_store(global, &config)?,
+    };
     let actor = global
         .user
         .clone()

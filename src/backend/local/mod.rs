@@ -179,6 +179,64 @@ impl LocalStore {
         }))
     }
 
+    /// Opens a store that must already exist, without touching a file that
+    /// is missing, empty or not SQLite (it stays byte-identical).
+    pub fn open_existing(path: &Path) -> Result<Arc<LocalStore>> {
+        let check = format!("`gavel store check {}` says more", path.display());
+        let meta = std::fs::metadata(path).map_err(|err| {
+            BackendError::Invalid(format!(
+                "no store at {} ({err}): create one with `gavel store init --db {}`, or `gavel seed`",
+                path.display(),
+                path.display()
+            ))
+        })?;
+        if !meta.is_file() {
+            return Err(BackendError::Invalid(format!(
+                "{} is not a file, so not a Gavel store",
+                path.display()
+            )));
+        }
+        if meta.len() == 0 {
+            return Err(BackendError::Invalid(format!(
+                "{} is empty (0 bytes), not a Gavel store; it was left as it is ({check})",
+                path.display()
+            )));
+        }
+        let mut header = [0u8; 16];
+        let read = std::fs::File::open(path)
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut header));
+        if !matches!(read, Ok(16)) || &header != b"SQLite format 3\0" {
+            return Err(BackendError::Invalid(format!(
+                "{} is not a SQLite database, so not a Gavel store; it was left as it is ({check})",
+                path.display()
+            )));
+        }
+        LocalStore::open(path).map_err(|err| match err {
+            BackendError::Storage(why) => BackendError::Storage(format!("{why} ({check})")),
+            other => other,
+        })
+    }
+
+    /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what
+    /// SQLite found.
+    pub fn quick_check(path: &Path) -> Result<Vec<String>> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|err| {
+            BackendError::Storage(format!("cannot open {} read-only: {err}", path.display()))
+        })?;
+        let mut statement = conn
+            .prepare("PRAGMA quick_check")
+            .map_err(|err| BackendError::Storage(format!("{}: {err}", path.display())))?;
+        let found = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|err| BackendError::Storage(format!("{}: {err}", path.display())))?;
+        Ok(found)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
