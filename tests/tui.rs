@@ -639,7 +639,7 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
         screen.contains("Assign the ethics review") || screen.contains("Reassign the review"),
         "{screen}"
     );
-    let chosen = match &h.app.overlay {
+    let (chosen, reviewer) = match &h.app.overlay {
         Some(Overlay::Choose(chooser)) => {
             assert!(
                 chooser
@@ -649,7 +649,7 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
                 "only ethics reviewers are offered"
             );
             // Someone other than whoever reviews now.
-            chooser
+            let index = chooser
                 .reviewers
                 .iter()
                 .position(|user| {
@@ -658,13 +658,10 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
                         .is_none_or(|review| !user.is(&review.reviewer))
                         && !user.is(DEMO_USER)
                 })
-                .expect("another reviewer")
+                .expect("another reviewer");
+            (index, chooser.reviewers[index].email.clone())
         }
         _ => panic!("the chooser opens"),
-    };
-    let reviewer = match &h.app.overlay {
-        Some(Overlay::Choose(chooser)) => chooser.reviewers[chosen].email.clone(),
-        _ => unreachable!(),
     };
     // The chooser starts on the current reviewer; walk to the top first.
     for _ in 0..40 {
