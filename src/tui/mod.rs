@@ -61,6 +61,7 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
         )
     };
     let mut dirty = true;
+    let mut ticker = Ticker::new(tokio::time::Instant::now(), IDLE_TICK);
     loop {
         if app.redraw {
             terminal.clear()?;
@@ -72,6 +73,7 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
             dirty = false;
         }
         let tick = if app.is_busy() { BUSY_TICK } else { IDLE_TICK };
+        let deadline = ticker.deadline(tokio::time::Instant::now(), tick);
         let mut commands: Vec<Command> = Vec::new();
         #[cfg(unix)]
         let signalled = async {
@@ -110,7 +112,8 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
                 commands.extend(app.on_sync(status));
                 dirty = true;
             }
-            _ = tokio::time::sleep(tick) => {
+            _ = tokio::time::sleep_until(deadline) => {
+                ticker.fired(tokio::time::Instant::now(), tick);
                 let (changed, saves) = app.tick(Utc::now());
                 dirty |= changed;
                 commands.extend(saves);
@@ -139,6 +142,32 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> colo
     }
     terminal::restore();
     Ok(())
+}
+
+/// When the clock next ticks: a deadline kept across wakeups, so that
+/// frequent ones (the sync loop's status every few seconds, keys) cannot
+/// keep postponing it and freeze the ages on screen.
+#[derive(Debug, Clone, Copy)]
+struct Ticker<T> {
+    next: T,
+}
+
+impl<T: Copy + Ord + std::ops::Add<Duration, Output = T>> Ticker<T> {
+    fn new(now: T, period: Duration) -> Self {
+        Ticker { next: now + period }
+    }
+
+    /// The deadline for this wait: the one already set, or sooner when the
+    /// period just got shorter (the console became busy).
+    fn deadline(&mut self, now: T, period: Duration) -> T {
+        self.next = self.next.min(now + period);
+        self.next
+    }
+
+    /// The tick happened: the next one is a period away.
+    fn fired(&mut self, now: T, period: Duration) {
+        self.next = now + period;
+    }
 }
 
 /// The next sync status, or never when there is no sync loop.
@@ -188,4 +217,36 @@ fn handle_event(app: &mut App, event: Event, commands: &mut Vec<Command>) -> boo
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod ticker_tests {
+    use std::time::{Duration, Instant};
+
+    use super::Ticker;
+
+    #[test]
+    fn wakeups_do_not_postpone_the_tick() {
+        let start = Instant::now();
+        let period = Duration::from_secs(30);
+        let mut ticker = Ticker::new(start, period);
+        // The sync loop wakes the console every 15 s: the tick stays due at 30 s.
+        for seconds in [0, 15, 29] {
+            let now = start + Duration::from_secs(seconds);
+            assert_eq!(
+                ticker.deadline(now, period),
+                start + period,
+                "at {seconds} s"
+            );
+        }
+        ticker.fired(start + period, period);
+        assert_eq!(
+            ticker.deadline(start + Duration::from_secs(45), period),
+            start + Duration::from_secs(60)
+        );
+        // Busy: a shorter period brings the tick forward at once.
+        let busy = Duration::from_millis(100);
+        let now = start + Duration::from_secs(46);
+        assert_eq!(ticker.deadline(now, busy), now + busy);
+    }
 }
