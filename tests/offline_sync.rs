@@ -326,6 +326,8 @@ fn rand_jitter(seed: u64) -> impl FnMut() -> u64 {
 enum ProxyMode {
     /// Forward the first decision to the server, then drop its answer.
     DropFirstDecisionAnswer,
+    /// Forward every decision, and drop every answer.
+    DropEveryDecisionAnswer,
     /// Answer `GET /v1/changes` with this body instead of the server.
     ChangesBody(Arc<Vec<u8>>),
 }
@@ -386,12 +388,18 @@ async fn carry(
         }
         server.write_all(&request[..n]).await?;
         let is_decision = head.starts_with("POST ") && head.contains("/decision");
-        if is_decision
-            && matches!(mode, ProxyMode::DropFirstDecisionAnswer)
-            && dropped
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
+        let drop_answer = is_decision
+            && match mode {
+                ProxyMode::DropFirstDecisionAnswer => dropped
+                    .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok(),
+                ProxyMode::DropEveryDecisionAnswer => {
+                    dropped.fetch_add(1, Ordering::SeqCst);
+                    true
+                }
+                ProxyMode::ChangesBody(_) => false,
+            };
+        if drop_answer {
             // The server commits and answers; the answer never arrives.
             let _ = server.read(&mut answer).await?;
             return Ok(());
@@ -970,4 +978,60 @@ async fn the_sync_loop_witnesses_the_log_while_the_console_runs() {
     assert!(warning.contains("the log shrank"), "{warning}");
     let _ = syncer.pass().await;
     assert!(syncer.status().witness_warning.is_some(), "it stays");
+}
+
+/// `gavel approve` over `--url` whose answers are all lost: it says the
+/// outcome is unknown and how to check, never that the decision failed; the
+/// same command again, once the server holds the decision, says it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approve_whose_answer_is_lost_is_unknown_and_a_rerun_reports_it_done() {
+    let org = Org::new(1).await;
+    let proxy = proxy(&org.server.url, ProxyMode::DropEveryDecisionAnswer).await;
+    let lead = LocalBackend::new(Arc::clone(&org.store), Some(common::LEAD.into()));
+    let workflow = waiting(&lead, 1).await.remove(0);
+    let approve = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .args([
+                "--url",
+                url,
+                "--config",
+                "/dev/null",
+                "approve",
+                &workflow.workflow_id,
+            ])
+            .env("GAVEL_TOKEN", org.token(common::LEAD))
+            .env("GAVEL_WITNESS_DIR", org.dir.path().join("witness"))
+            .env_remove("GAVEL_DB")
+            .output()
+            .expect("run")
+    };
+    let lost = tokio::task::block_in_place(|| approve(&proxy.url));
+    let stderr = String::from_utf8_lossy(&lost.stderr);
+    assert_eq!(lost.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the outcome is unknown") && stderr.contains("gavel show"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("failed"), "{stderr}");
+    assert!(proxy.dropped.load(Ordering::SeqCst) >= 1);
+    let rerun = tokio::task::block_in_place(|| approve(&org.server.url));
+    let stdout = String::from_utf8_lossy(&rerun.stdout);
+    assert_eq!(
+        rerun.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    assert!(
+        stdout.contains("already recorded: approved step 1"),
+        "{stdout}"
+    );
+    let decisions = lead
+        .trail("workflow", &workflow.workflow_id)
+        .await
+        .expect("trail")
+        .into_iter()
+        .filter(|event| event.entry.action == "step_approved")
+        .count();
+    assert_eq!(decisions, 1, "one decision, however many attempts");
 }

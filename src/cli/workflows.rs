@@ -83,6 +83,33 @@ pub async fn decide(
     json: bool,
 ) -> Outcome {
     let workflow = backend.workflow(workflow_id).await?;
+    // The same command again after its answer was lost: if this person's
+    // decision is on record, say so instead of refusing a second one.
+    let me = backend.me().await?;
+    let wanted = match verdict {
+        Verdict::Approve => crate::domain::StepStatus::Approved,
+        Verdict::Reject => crate::domain::StepStatus::Rejected,
+    };
+    if let Some(recorded) = workflow.steps.iter().find(|step| {
+        step.status == wanted
+            && step
+                .approver_email
+                .as_deref()
+                .is_some_and(|email| me.is(email))
+    }) {
+        if json {
+            print_json(&workflow)?;
+        } else {
+            println!(
+                "already recorded: {} (at {})",
+                report::decided(&workflow, recorded.step_id, verdict),
+                recorded
+                    .decision_at
+                    .map_or_else(|| "an earlier time".to_owned(), |at| at.to_rfc3339())
+            );
+        }
+        return Ok(exit::OK);
+    }
     let Some(step) = workflow.current_step() else {
         return Err(Failure::Refused(format!(
             "workflow {workflow_id} is already {}: nothing to decide",
@@ -97,7 +124,17 @@ pub async fn decide(
         expected_version: workflow.version,
         idempotency_key: Decision::new_key(),
     };
-    let decided = backend.decide(&decision).await?;
+    let decided = match backend.decide(&decision).await {
+        Ok(decided) => decided,
+        // The request went out and no answer came back: the server may
+        // have recorded it. Saying "failed" could make someone decide again.
+        Err(crate::backend::BackendError::Unavailable(why)) => {
+            return Err(Failure::Other(color_eyre::eyre::eyre!(
+                "the outcome is unknown: no answer came back ({why}), and the server may have recorded the decision. Check with `gavel show {workflow_id}`, or run the same command again: it says so if the decision was recorded"
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    };
     if json {
         print_json(&decided)?;
     } else {
