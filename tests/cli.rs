@@ -160,8 +160,25 @@ fn approve_then_show_and_a_second_decision_by_the_same_person_is_refused() {
     assert_eq!(workflow["steps"][0]["comment"], "Checked the DPIA.");
     assert_eq!(workflow["steps"][1]["status"], "pending");
 
+    // The same command again (as after a lost answer) reports the
+    // decision on record instead of making a second one...
     gavel(&db)
         .args(["--user", DEMO_USER, "approve", workflow_id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "already recorded: approved step 1",
+        ));
+    // ...and another decision by the same person is refused.
+    gavel(&db)
+        .args([
+            "--user",
+            DEMO_USER,
+            "reject",
+            workflow_id,
+            "--comment",
+            "second thoughts",
+        ])
         .assert()
         .code(5)
         .stderr(
