@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use gavel::backend::GovernanceBackend;
+
 const DEMO_USER: &str = gavel::seed::DEMO_USER;
 
 struct Tmux {
@@ -447,4 +449,93 @@ fn the_console_keeps_deciding_while_the_server_is_down() {
         })
         .expect("trail");
     assert_eq!(applied, decided);
+}
+
+/// The console's clock keeps running while the sync loop wakes it every few
+/// seconds: an item requested just before the console opened ages from
+/// "just now" to "1m" on screen, against a real server.
+#[test]
+fn the_clock_keeps_ticking_on_a_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("clock.db");
+    seed(&db);
+    let token = {
+        let output = Command::new(gavel())
+            .arg("--db")
+            .arg(&db)
+            .args(["users", "token", DEMO_USER, "--rotate"])
+            .output()
+            .expect("users token");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    {
+        let store = gavel::backend::local::LocalStore::open(&db).expect("store");
+        store
+            .add_user("clock.owner@example.com", "Owner", &[])
+            .expect("owner");
+        let mut manifest = common::manifest("agt-clock-probe");
+        manifest.agent.name = "Clock Probe".into();
+        manifest.agent.owner = "clock.owner@example.com".into();
+        manifest.agent.risk_tier = gavel::domain::RiskTier::Medium;
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime
+            .block_on(
+                gavel::backend::local::LocalBackend::new(
+                    store,
+                    Some("clock.owner@example.com".into()),
+                )
+                .request_deployment(&manifest),
+            )
+            .expect("request");
+    }
+    let server = common::server::Server::start(&db);
+    let script = format!(
+        "GAVEL_TOKEN={token} GAVEL_WITNESS_DIR={} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        dir.path().join("witness").display(),
+        gavel().display(),
+        server.url,
+        dir.path().join("cache").display()
+    );
+    let tmux = Tmux::start(&script, 200, 30);
+    tmux.wait_for("synced");
+    tmux.send(&["/"]);
+    tmux.type_text("Clock Probe");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("matching \"Clock Probe\"");
+    let row = |screen: &str| {
+        screen
+            .lines()
+            .find(|line| line.contains("Clock Probe") && line.contains("technical lead"))
+            .map(str::to_owned)
+    };
+    // The row arrives with the cache's first sync; reload until it shows.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        let screen = tmux.screen();
+        if let Some(row) = row(&screen) {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the probe never showed:\n{screen}"
+        );
+        tmux.send(&["C-r"]);
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(first.contains("just now"), "{first}");
+    // One minute for the age to change, and up to one idle tick (30 s) for
+    // the console to notice, while sync wakes it every 15 s.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let screen = tmux.screen();
+        if row(&screen).is_some_and(|row| row.contains(" 1m") || row.contains(" 2m")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the age never moved on:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(server);
 }
