@@ -70,7 +70,7 @@ pub fn ensure_log_key(
 }
 
 /// The store's log key, which must exist.
-pub fn ensure_log_key_exists(
+pub fn load_log_key(
     config: &Config,
     store: &LocalStore,
 ) -> Result<crate::backend::local::logkey::LogKey, Failure> {

@@ -224,7 +224,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             let store = backends::open_store(global, &config)?;
             let key = match key {
                 Some(key) => key,
-                None => backends::ensure_log_key_exists(&config, &store)?.verifier_key,
+                None => backends::load_log_key(&config, &store)?.verifier_key,
             };
             governance::verify_against_checkpoint(&store, &file, &key, json)
         }
@@ -279,7 +279,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 .try_init();
             let config = load_config(global)?;
             let store = backends::open_store(global, &config)?;
-            let key = backends::ensure_log_key_exists(&config, &store)?;
+            let key = backends::load_log_key(&config, &store)?;
             let defaults = crate::server::CheckpointPolicy::default();
             let policy = crate::server::CheckpointPolicy {
                 every_events: config

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param};
+use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param, required};
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
 use crate::backend::wire::{
@@ -575,10 +575,8 @@ async fn log_inclusion(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
     caller(&state, &headers).await?;
-    let index = param::<u64>(&query, "index")?
-        .ok_or_else(|| ApiError::bad_request("query parameter index is required"))?;
-    let size = param::<u64>(&query, "size")?
-        .ok_or_else(|| ApiError::bad_request("query parameter size is required"))?;
+    let index = required::<u64>(&query, "index")?;
+    let size = required::<u64>(&query, "size")?;
     let hashes = on_store(&state.store, move |store| {
         store.read(|conn| crate::backend::local::log::inclusion_proof(conn, index, size))
     })
@@ -593,10 +591,8 @@ async fn log_consistency(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
     caller(&state, &headers).await?;
-    let old = param::<u64>(&query, "old")?
-        .ok_or_else(|| ApiError::bad_request("query parameter old is required"))?;
-    let new = param::<u64>(&query, "new")?
-        .ok_or_else(|| ApiError::bad_request("query parameter new is required"))?;
+    let old = required::<u64>(&query, "old")?;
+    let new = required::<u64>(&query, "new")?;
     let hashes = on_store(&state.store, move |store| {
         store.read(|conn| crate::backend::local::log::consistency_proof(conn, old, new))
     })

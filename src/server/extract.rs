@@ -112,6 +112,15 @@ where
         .transpose()
 }
 
+/// A query parameter that must be there.
+pub fn required<T: std::str::FromStr>(query: &HashMap<String, String>, name: &str) -> ApiResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    param(query, name)?
+        .ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required")))
+}
+
 /// A header as text, if present and readable.
 pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
     headers

@@ -107,10 +107,10 @@ pub fn root(conn: &Connection, size: u64) -> Result<Hash> {
 
 /// The proof that leaf `index` is in the tree of `size` leaves.
 pub fn inclusion_proof(conn: &Connection, index: u64, size: u64) -> Result<Vec<Hash>> {
-    if index >= size || size > self::size(conn)? {
+    let held = self::size(conn)?;
+    if index >= size || size > held {
         return Err(BackendError::Invalid(format!(
-            "no leaf {index} in a tree of {size} (the log holds {})",
-            self::size(conn)?
+            "no leaf {index} in a tree of {size} (the log holds {held})"
         )));
     }
     tlog::prove_record(size, index, &StoredHashes(conn))
@@ -119,10 +119,10 @@ pub fn inclusion_proof(conn: &Connection, index: u64, size: u64) -> Result<Vec<H
 
 /// The proof that the tree of `old` leaves is a prefix of the tree of `new`.
 pub fn consistency_proof(conn: &Connection, old: u64, new: u64) -> Result<Vec<Hash>> {
-    if old == 0 || old > new || new > self::size(conn)? {
+    let held = self::size(conn)?;
+    if old == 0 || old > new || new > held {
         return Err(BackendError::Invalid(format!(
-            "no consistency proof from {old} to {new} (the log holds {})",
-            self::size(conn)?
+            "no consistency proof from {old} to {new} (the log holds {held})"
         )));
     }
     tlog::prove_tree(new, old, &StoredHashes(conn))
