@@ -65,9 +65,9 @@ pub async fn caller(state: &ServerState, headers: &HeaderMap) -> ApiResult<Local
         .to_owned();
     let user = on_store(&state.store, move |store| store.user_by_token(&token)).await?;
     let user = user.ok_or_else(|| unauthenticated("unknown or revoked token"))?;
-    Ok(LocalBackend::new(
+    Ok(LocalBackend::authenticated(
         std::sync::Arc::clone(&state.store),
-        Some(user.email),
+        user,
     ))
 }
 

@@ -414,11 +414,27 @@ impl LocalStore {
 pub struct LocalBackend {
     store: Arc<LocalStore>,
     user: Option<String>,
+    /// The user as the caller already read them for this request (the
+    /// server, from the token), so each call does not read them again.
+    authenticated: Option<User>,
 }
 
 impl LocalBackend {
     pub fn new(store: Arc<LocalStore>, user: Option<String>) -> LocalBackend {
-        LocalBackend { store, user }
+        LocalBackend {
+            store,
+            user,
+            authenticated: None,
+        }
+    }
+
+    /// Acting as a user the caller has just authenticated (one request).
+    pub fn authenticated(store: Arc<LocalStore>, user: User) -> LocalBackend {
+        LocalBackend {
+            store,
+            user: Some(user.email.clone()),
+            authenticated: Some(user),
+        }
     }
 
     pub fn open(path: &Path, user: Option<String>) -> Result<LocalBackend> {
@@ -469,6 +485,9 @@ impl LocalBackend {
 
     /// The acting user, who must exist in the store and not be removed.
     async fn actor(&self) -> Result<User> {
+        if let Some(user) = &self.authenticated {
+            return Ok(user.clone());
+        }
         let email = self.acting_email()?;
         self.read(move |conn| match reads::user(conn, &email)? {
             Some(user) => Ok(user),
