@@ -32,6 +32,25 @@ pub struct Config {
     /// The trail's signed Merkle log.
     #[serde(default)]
     pub log: LogSection,
+    /// `gavel serve`: how long a client may take, how many connections it holds.
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// A request's headers must arrive within this many seconds of the
+    /// connection opening or of the previous answer; an idle keep-alive
+    /// connection is closed after it too (default 20).
+    pub header_timeout_seconds: Option<u64>,
+    /// A whole request, body included, must be answered within this many
+    /// seconds, or it gets 408 (default 30).
+    pub request_timeout_seconds: Option<u64>,
+    /// Connections one client address may hold at once (default 64).
+    pub connections_per_address: Option<usize>,
+    /// Connections the server holds at once (default 10000).
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -431,6 +431,7 @@ async fn two_clients_deciding_the_same_step_one_wins() {
             comment: Some(format!("by {email}")),
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
+            decision_at: None,
         };
         async move { client.decide(&decision).await }
     };
@@ -562,6 +563,7 @@ async fn the_change_feed_pages_by_cursor_with_the_rows_it_touched() {
             comment: None,
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
+            decision_at: None,
         })
         .await
         .expect("decide");
@@ -896,6 +898,7 @@ async fn checkpoints_and_proofs_over_http_verify_with_the_pinned_key() {
             comment: None,
             expected_version: first.version,
             idempotency_key: Decision::new_key(),
+            decision_at: None,
         })
         .await
         .expect("decide");
@@ -964,6 +967,7 @@ async fn clients_witness_the_log_and_warn_when_it_does_not_hold() {
             comment: None,
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
+            decision_at: None,
         })
         .await
         .expect("decide");

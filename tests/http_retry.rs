@@ -80,6 +80,7 @@ async fn reads_are_retried_through_503s_and_decisions_keep_their_key() {
         comment: None,
         expected_version: 1,
         idempotency_key: "the-one-key".into(),
+        decision_at: None,
     };
     let result = client.decide(&decision).await;
     assert!(

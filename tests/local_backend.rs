@@ -234,6 +234,7 @@ async fn idempotency_records_are_kept_a_week_then_purged_on_open() {
         comment: None,
         expected_version: 1,
         idempotency_key: "kept".into(),
+        decision_at: None,
     };
     backend.decide(&decision).await.expect("decide");
     drop((backend, store));
@@ -308,6 +309,7 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
             comment: Some("ok".into()),
             expected_version: 1,
             idempotency_key: "mirror-1".into(),
+            decision_at: None,
         })
         .await
         .expect("decide");

@@ -151,6 +151,7 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
     assert_eq!(workflows.len(), 3);
 
     org.server.stop();
+    let made_from = chrono::Utc::now();
     let mut keys = Vec::new();
     for workflow in &workflows {
         let decision = decision(workflow, Verdict::Approve, None);
@@ -159,6 +160,7 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
         let saved = console.decide(&decision).await.expect("saved offline");
         assert_eq!(saved.version, workflow.version + 1);
     }
+    let made_until = chrono::Utc::now();
     let offline = syncer.pass().await;
     assert!(
         matches!(offline, Err(BackendError::Unavailable(_))),
@@ -218,6 +220,13 @@ async fn decisions_made_while_the_server_is_down_arrive_once_and_in_order() {
             })
             .expect("served");
         assert_eq!(cached, served);
+        // The time the lead decided, offline, and the later receipt.
+        let step = &served.steps[0];
+        let made = step.decision_at.expect("decided");
+        assert!(made_from <= made && made <= made_until, "{made}");
+        let received = step.received_at.expect("received later");
+        assert!(received > made_until, "{received}");
+        assert_eq!(served.waiting_since(), received);
     }
 }
 

@@ -180,6 +180,7 @@ async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
             comment: None,
             expected_version: item.version,
             idempotency_key: Decision::new_key(),
+            decision_at: None,
         })
         .await
         .expect("rival decides");

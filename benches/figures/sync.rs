@@ -97,6 +97,7 @@ pub fn approval(item: &QueueItem, comment: Option<&str>) -> Option<Decision> {
         comment: comment.map(str::to_owned),
         expected_version: item.version,
         idempotency_key: Decision::new_key(),
+        decision_at: None,
     })
 }
 

@@ -187,6 +187,9 @@ impl HttpBackend {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
+            // Under the server's 20 s idle close, so a pooled connection is
+            // not reused in the instant the server drops it.
+            .pool_idle_timeout(Duration::from_secs(10))
             .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| {
@@ -519,6 +522,7 @@ impl GovernanceBackend for HttpBackend {
         let body = DecisionBody {
             verdict: decision.verdict,
             comment: decision.comment.clone(),
+            decision_at: decision.decision_at,
         };
         let step = decision.step_id.to_string();
         // The same key on every retry: the server applies it once.

@@ -82,6 +82,10 @@ pub struct Decision {
     pub expected_version: i64,
     /// The same key on every retry of one decision.
     pub idempotency_key: String,
+    /// When the person decided, if that was before it reached the server (a
+    /// decision made offline). Absent: when the server receives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_at: Option<DateTime<Utc>>,
 }
 
 impl Decision {

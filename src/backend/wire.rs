@@ -15,6 +15,11 @@ pub struct DecisionBody {
     pub verdict: Verdict,
     #[serde(default)]
     pub comment: Option<String>,
+    /// When the person decided, for a decision made offline and sent later.
+    /// Between the workflow version's time and now; the server records its
+    /// own receive time beside it, and SLAs count from that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -170,7 +175,10 @@ pub fn error_from_response(status: u16, body: ErrorBody) -> BackendError {
         }
         409 => BackendError::Conflict(message.trim_start_matches("conflict: ").to_owned()),
         422 => BackendError::IdempotencyMismatch(message),
-        503 | 429 => BackendError::Unavailable(message),
+        // A request the server gave up on (408) may still have been
+        // recorded: transient, like a lost answer, so it is retried with the
+        // same idempotency key.
+        408 | 429 | 503 | 504 => BackendError::Unavailable(message),
         _ => BackendError::Storage(format!("server answered {status}: {message}")),
     }
 }

@@ -292,7 +292,8 @@ async fn dispatch(cli: Cli) -> Outcome {
                     .checkpoint_every_seconds
                     .map_or(defaults.every, std::time::Duration::from_secs),
             };
-            crate::server::serve(store, key, policy, listen)
+            let limits = crate::server::Limits::from_config(&config.server);
+            crate::server::serve(store, key, policy, limits, listen)
                 .await
                 .map_err(Failure::Other)?;
             Ok(exit::OK)

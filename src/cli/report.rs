@@ -322,6 +322,9 @@ pub fn workflow(
         );
         if let (Some(by), Some(at)) = (&step.approver_email, step.decision_at) {
             let _ = write!(out, " by {} on {}", safe(by), time(at));
+            if let Some(received) = step.received_later() {
+                let _ = write!(out, " (offline; received {})", time(received));
+            }
         }
         let _ = writeln!(out);
         if let Some(comment) = &step.comment {

@@ -123,6 +123,7 @@ pub async fn decide(
         comment,
         expected_version: workflow.version,
         idempotency_key: Decision::new_key(),
+        decision_at: None,
     };
     let decided = match backend.decide(&decision).await {
         Ok(decided) => decided,

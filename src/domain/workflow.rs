@@ -141,7 +141,68 @@ pub struct Step {
     /// Who decided the step (empty until decided).
     pub approver_email: Option<String>,
     pub comment: Option<String>,
+    /// When the person decided: for a decision made offline, the time they
+    /// made it, not the time it reached the server.
     pub decision_at: Option<DateTime<Utc>>,
+    /// When the server recorded the decision, if that differs from
+    /// `decision_at`. SLAs, escalation and ordering count from this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+impl Step {
+    /// When the decision reached the record.
+    pub fn received(&self) -> Option<DateTime<Utc>> {
+        self.received_at.or(self.decision_at)
+    }
+
+    /// When the decision reached the record, if that was a minute or more
+    /// after the person made it (offline): worth showing beside it.
+    pub fn received_later(&self) -> Option<DateTime<Utc>> {
+        let (decided, received) = (self.decision_at?, self.received_at?);
+        (received - decided >= chrono::TimeDelta::minutes(1)).then_some(received)
+    }
+}
+
+/// How far a device's clock may run ahead of or behind the server's before
+/// the time it claims for a decision is refused rather than brought into range.
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Why the time a decision claims cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "decision_at {claimed} is outside the time the decision could have been made: between {earliest} (the workflow's version) and {latest} (now)"
+)]
+pub struct DecisionTimeOutOfRange {
+    pub claimed: DateTime<Utc>,
+    pub earliest: DateTime<Utc>,
+    pub latest: DateTime<Utc>,
+}
+
+/// The time to record for a decision claimed made at `claimed` on a workflow
+/// version current since `version_time` and received at `received`: the
+/// claim, if it lies between the two; brought to the nearer end if it lies
+/// within `CLOCK_SKEW` outside (a device's clock a little off); refused
+/// further out.
+pub fn decision_time(
+    claimed: Option<DateTime<Utc>>,
+    version_time: DateTime<Utc>,
+    received: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DecisionTimeOutOfRange> {
+    let Some(claimed) = claimed else {
+        return Ok(received);
+    };
+    // A version recorded "after" now (the server's clock stepped back)
+    // leaves only now.
+    let earliest = version_time.min(received);
+    if claimed < earliest - CLOCK_SKEW || claimed > received + CLOCK_SKEW {
+        return Err(DecisionTimeOutOfRange {
+            claimed,
+            earliest,
+            latest: received,
+        });
+    }
+    Ok(claimed.clamp(earliest, received))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -174,7 +235,10 @@ pub struct DecisionRequest<'a> {
     pub expected_version: i64,
     /// Whether a submitted ethics review exists for this workflow.
     pub ethics_review_submitted: bool,
-    pub at: DateTime<Utc>,
+    /// When the person decided (see `decision_time`).
+    pub decided_at: DateTime<Utc>,
+    /// When the decision reached the record.
+    pub received_at: DateTime<Utc>,
 }
 
 /// Why a decision was refused. Each rule has its own variant so servers can
@@ -250,6 +314,7 @@ impl Workflow {
                 approver_email: None,
                 comment: None,
                 decision_at: None,
+                received_at: None,
             })
             .collect();
         Workflow {
@@ -279,7 +344,7 @@ impl Workflow {
     pub fn waiting_since(&self) -> DateTime<Utc> {
         self.steps
             .iter()
-            .filter_map(|step| step.decision_at)
+            .filter_map(Step::received)
             .max()
             .unwrap_or(self.created_at)
     }
@@ -380,7 +445,9 @@ impl Workflow {
         let step = &mut next.steps[index];
         step.approver_email = Some(decider.email.to_owned());
         step.comment = comment;
-        step.decision_at = Some(request.at);
+        step.decision_at = Some(request.decided_at);
+        step.received_at =
+            (request.received_at != request.decided_at).then_some(request.received_at);
         match request.verdict {
             Verdict::Approve => {
                 step.status = StepStatus::Approved;
@@ -423,6 +490,58 @@ impl Workflow {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_claimed_decision_time_lies_between_the_version_and_its_receipt() {
+        let version = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        let received = Utc.with_ymd_and_hms(2026, 11, 2, 17, 0, 0).unwrap();
+        let minutes = chrono::TimeDelta::minutes;
+        assert_eq!(decision_time(None, version, received), Ok(received));
+        let lunch = version + chrono::TimeDelta::hours(3);
+        assert_eq!(decision_time(Some(lunch), version, received), Ok(lunch));
+        // A clock a little off is brought into range...
+        assert_eq!(
+            decision_time(Some(received + minutes(4)), version, received),
+            Ok(received)
+        );
+        assert_eq!(
+            decision_time(Some(version - minutes(4)), version, received),
+            Ok(version)
+        );
+        // ...further off is refused.
+        for claimed in [received + minutes(6), version - minutes(6)] {
+            let refused = decision_time(Some(claimed), version, received).unwrap_err();
+            assert_eq!(refused.claimed, claimed);
+            assert!(refused.to_string().contains("decision_at"));
+        }
+    }
+
+    #[test]
+    fn the_next_step_waits_from_receipt_and_both_times_show_when_apart() {
+        let wf = workflow(&[Role::TechnicalLead, Role::DataSteward]);
+        let made = at(3);
+        let received = made + chrono::TimeDelta::hours(2);
+        let mut request = request(1, Verdict::Approve, 1);
+        request.decided_at = made;
+        request.received_at = received;
+        let next = wf
+            .decide(
+                &Decider {
+                    email: "lead@example.com",
+                    roles: &[Role::TechnicalLead],
+                },
+                &request,
+            )
+            .unwrap();
+        assert_eq!(next.steps[0].decision_at, Some(made));
+        assert_eq!(next.steps[0].received_at, Some(received));
+        assert_eq!(next.waiting_since(), received);
+        assert_eq!(next.steps[0].received_later(), Some(received));
+        let mut moments_apart = next.steps[0].clone();
+        moments_apart.received_at = Some(made + chrono::TimeDelta::seconds(2));
+        assert_eq!(moments_apart.received_later(), None);
+    }
+
     use super::*;
     use chrono::TimeZone;
 
@@ -459,7 +578,8 @@ mod tests {
             comment: None,
             expected_version: version,
             ethics_review_submitted: true,
-            at: at(step_id + 1),
+            decided_at: at(step_id + 1),
+            received_at: at(step_id + 1),
         }
     }
 

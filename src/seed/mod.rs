@@ -767,7 +767,8 @@ impl Generator {
                 comment,
                 expected_version: current.version,
                 ethics_review_submitted: true,
-                at,
+                decided_at: at,
+                received_at: at,
             };
             match current.decide(
                 &Decider {

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -55,7 +57,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The routes and the OpenAPI document generated from the same handlers.
-pub fn router(state: Arc<ServerState>) -> Router {
+pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .routes(routes!(queue))
@@ -100,6 +102,12 @@ pub fn router(state: Arc<ServerState>) -> Router {
     // Outermost of the two: errors the HTTP stack answers itself (a body
     // over the limit, a method the path does not take) get the API's JSON
     // error body too.
+    // A request that takes too long, a body trickling in a byte at a time
+    // included, is answered 408 and its connection freed.
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        request_timeout,
+    ))
     .layer(axum::middleware::map_response(json_errors))
     .layer(RequestBodyLimitLayer::new(MAX_BODY))
     // Method, path and status at info; never headers (tokens live there).
@@ -333,6 +341,7 @@ async fn decide(
         comment: request.comment,
         expected_version,
         idempotency_key: key,
+        decision_at: request.decision_at,
     };
     let decided = backend.decide(&decision).await?;
     let etag = format!("\"{}\"", decided.version);
@@ -791,34 +800,49 @@ mod tests {
             .body(Body::from(r#"{"verdict":"approve"}"#))
             .unwrap()
         };
-        let response = router(Arc::clone(&state))
-            .oneshot(decide("busy-key"))
-            .await
-            .unwrap();
+        let response = router(
+            Arc::clone(&state),
+            crate::server::Limits::default().request_timeout,
+        )
+        .oneshot(decide("busy-key"))
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         let mut oversized = decide("big-key");
         *oversized.body_mut() = Body::from(format!(
             r#"{{"verdict":"approve","comment":"{}"}}"#,
             "x".repeat(MAX_BODY)
         ));
-        let response = router(Arc::clone(&state)).oneshot(oversized).await.unwrap();
+        let response = router(
+            Arc::clone(&state),
+            crate::server::Limits::default().request_timeout,
+        )
+        .oneshot(oversized)
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_json_error(response, "payload_too_large").await;
         let wrong_method = Request::delete("/v1/me")
             .header("authorization", format!("Bearer {token}"))
             .body(Body::empty())
             .unwrap();
-        let response = router(Arc::clone(&state))
-            .oneshot(wrong_method)
-            .await
-            .unwrap();
+        let response = router(
+            Arc::clone(&state),
+            crate::server::Limits::default().request_timeout,
+        )
+        .oneshot(wrong_method)
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert!(response.headers().contains_key(header::ALLOW));
         assert_json_error(response, "method_not_allowed").await;
-        let response = router(Arc::clone(&state))
-            .oneshot(decide("free-key"))
-            .await
-            .unwrap();
+        let response = router(
+            Arc::clone(&state),
+            crate::server::Limits::default().request_timeout,
+        )
+        .oneshot(decide("free-key"))
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert!(
             state.in_flight.lock().unwrap().len() == 1,
@@ -850,7 +874,7 @@ mod openapi_tests {
             in_flight: Mutex::new(HashSet::new()),
             log_key: None,
         });
-        let app = router(state);
+        let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app
             .clone()
             .oneshot(

@@ -6,6 +6,9 @@
 
 mod api;
 mod extract;
+mod listener;
+
+pub use listener::Limits;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -78,10 +81,13 @@ async fn sign_checkpoints(store: Arc<LocalStore>, key: Arc<LogKey>, policy: Chec
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
+/// HTTP/1.1 only: clients speak it, and TLS or HTTP/2 belong to the proxy
+/// in front.
 pub async fn serve(
     store: Arc<LocalStore>,
     log_key: LogKey,
     policy: CheckpointPolicy,
+    limits: Limits,
     listen: SocketAddr,
 ) -> color_eyre::Result<()> {
     // Handlers go in before anyone learns the address, so a SIGTERM sent
@@ -101,7 +107,7 @@ pub async fn serve(
         in_flight: Mutex::new(HashSet::new()),
         log_key: Some(log_key),
     });
-    let app = api::router(state);
+    let app = api::router(state, limits.request_timeout);
     let shutdown = async move {
         #[cfg(unix)]
         tokio::select! {
@@ -114,9 +120,7 @@ pub async fn serve(
     // Scripts and tests read the address from this line.
     println!("gavel serve: listening on http://{address}");
     tracing::info!(%address, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    listener::run(listener, app, limits, shutdown).await?;
     signer.abort();
     tracing::info!("stopped");
     Ok(())

@@ -59,6 +59,7 @@ pub fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) ->
         comment: comment.map(Into::into),
         expected_version: workflow.version,
         idempotency_key: Decision::new_key(),
+        decision_at: None,
     }
 }
 
@@ -120,7 +121,96 @@ pub async fn run(fixture: &impl Fixture) {
     drafts_are_their_reviewers_alone(fixture).await;
     withdrawal_and_reassignment(fixture).await;
     removed_users_cannot_act(fixture).await;
+    decisions_keep_when_they_were_made(fixture).await;
     everything_replays_from_the_trail(fixture).await;
+}
+
+/// A decision made offline keeps the time the person made it, if that lies
+/// between the workflow version's time and its receipt; the record keeps
+/// the receive time beside it, and the next step waits from receipt.
+async fn decisions_keep_when_they_were_made(fixture: &impl Fixture) {
+    let lead = fixture.backend_as(LEAD);
+    let requester = fixture.backend_as(REQUESTER);
+    let mut workflows = Vec::new();
+    for n in 0..3 {
+        let request = requester
+            .request_deployment(&confidential(&format!("agt-offline-{n}")))
+            .await
+            .expect("request");
+        workflows.push(
+            lead.workflow(&request.workflow_ids[0])
+                .await
+                .expect("workflow"),
+        );
+    }
+    // Receipt comes measurably after the workflow's version.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    let far_past = chrono::Utc::now() - chrono::TimeDelta::days(2);
+    let far_future = chrono::Utc::now() + chrono::TimeDelta::days(2);
+    for claimed in [far_past, far_future] {
+        let mut offline = decision(&workflows[0], Verdict::Approve, None);
+        offline.decision_at = Some(claimed);
+        match lead.decide(&offline).await {
+            Err(BackendError::Invalid(message)) => {
+                assert!(message.contains("decision_at"), "{message}")
+            }
+            other => panic!("a decision claiming {claimed} was not refused: {other:?}"),
+        }
+    }
+
+    // Made the moment the workflow opened, received now.
+    let made = workflows[0].created_at;
+    let mut offline = decision(&workflows[0], Verdict::Approve, None);
+    offline.decision_at = Some(made);
+    lead.decide(&offline).await.expect("an offline decision");
+    // As recorded (through a cache: as the server recorded it).
+    let decided = lead.workflow(&offline.workflow_id).await.expect("workflow");
+    let step = &decided.steps[0];
+    assert_eq!(step.decision_at, Some(made), "the time the person decided");
+    let received = step.received_at.expect("the receive time beside it");
+    assert!(received > made, "{received} after {made}");
+    assert_eq!(
+        decided.waiting_since(),
+        received,
+        "the next step waits from receipt"
+    );
+    let stewards = QueueQuery::first(
+        QueueFilter {
+            scope: QueueScope::Everything,
+            ..QueueFilter::for_roles(&[Role::DataSteward])
+        },
+        QueueSort::Age,
+        500,
+    );
+    let item = lead
+        .queue(&stewards)
+        .await
+        .expect("queue")
+        .items
+        .into_iter()
+        .find(|item| item.workflow_id == decided.workflow_id)
+        .expect("waiting on a steward");
+    assert_eq!(
+        item.waiting_since.timestamp_millis(),
+        received.timestamp_millis(),
+        "the queue ages from receipt"
+    );
+
+    // A clock a minute ahead is brought back to the receive time.
+    let mut ahead = decision(&workflows[1], Verdict::Approve, None);
+    ahead.decision_at = Some(chrono::Utc::now() + chrono::TimeDelta::minutes(1));
+    let decided = lead.decide(&ahead).await.expect("a clock a little ahead");
+    let step = &decided.steps[0];
+    assert!(step.decision_at <= Some(chrono::Utc::now()), "{step:?}");
+    assert_eq!(step.received_at, None, "made and received at once");
+
+    // Online, without a claim: one time, the receive time.
+    let online = lead
+        .decide(&decision(&workflows[2], Verdict::Approve, None))
+        .await
+        .expect("online");
+    assert!(online.steps[0].decision_at.is_some());
 }
 
 /// After every kind of change above, each workflow, deployment and review

@@ -234,10 +234,14 @@ impl GovernanceBackend for CachedBackend {
     }
 
     async fn decide(&self, decision: &Decision) -> Result<Workflow> {
-        let queued = decision.clone();
+        let mut queued = decision.clone();
+        // The server may receive it much later: it keeps the time the
+        // person decided beside its own.
+        let now = Utc::now();
+        queued.decision_at.get_or_insert(now);
         self.queue_change(
             move |tx, user| {
-                let workflow = writes::decide(tx, user, &queued, Utc::now())?;
+                let workflow = writes::decide(tx, user, &queued, now)?;
                 let version = Some(queued.expected_version);
                 Ok((workflow, Change::Decision(queued), version))
             },

@@ -280,6 +280,7 @@ mod tests {
             comment: Some("no".into()),
             expected_version: 3,
             idempotency_key: key.into(),
+            decision_at: None,
         })
     }
 

@@ -45,14 +45,57 @@ pub fn step_line(
         }
         (StepStatus::Pending, _, _) => "pending".to_owned(),
         (StepStatus::Skipped, _, _) => "skipped".to_owned(),
-        (status, Some(by), Some(at)) => format!(
-            "{} by {} {}",
-            status.as_str(),
-            sanitize(by),
-            at.format("%Y-%m-%d %H:%M")
-        ),
+        (status, Some(by), Some(at)) => {
+            let mut detail = format!(
+                "{} by {} {}",
+                status.as_str(),
+                sanitize(by),
+                at.format("%Y-%m-%d %H:%M")
+            );
+            if let Some(received) = step.received_later() {
+                detail.push_str(&format!(
+                    " offline · received {}",
+                    received.format("%Y-%m-%d %H:%M")
+                ));
+            }
+            detail
+        }
         (status, _, _) => status.as_str().to_owned(),
     };
     spans.push(Span::styled(detail, theme.style(role)));
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_step_decided_offline_shows_when_it_was_made_and_received() {
+        let made = Utc.with_ymd_and_hms(2026, 11, 2, 9, 5, 0).unwrap();
+        let step = Step {
+            step_id: 1,
+            role: crate::domain::Role::TechnicalLead,
+            status: StepStatus::Approved,
+            approver_email: Some("lead@example.com".into()),
+            comment: None,
+            decision_at: Some(made),
+            received_at: Some(made + chrono::TimeDelta::hours(3)),
+        };
+        let theme = Theme::monochrome();
+        let text = |step: &Step| step_line(step, None, 2, made, made, &theme).to_string();
+        assert!(
+            text(&step).contains(
+                "approved by lead@example.com 2026-11-02 09:05 offline · received 2026-11-02 12:05"
+            ),
+            "{}",
+            text(&step)
+        );
+        let online = Step {
+            received_at: None,
+            ..step
+        };
+        assert!(!text(&online).contains("received"), "{}", text(&online));
+    }
 }

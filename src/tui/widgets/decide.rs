@@ -83,6 +83,7 @@ impl DecideDialog {
             comment: (!comment.is_empty()).then_some(comment),
             expected_version: workflow.version,
             idempotency_key: self.idempotency_key.clone(),
+            decision_at: None,
         })
     }
 

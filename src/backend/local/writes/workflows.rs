@@ -12,7 +12,7 @@ use super::*;
 use crate::backend::queue::urgency;
 use crate::backend::types::{Decision, User};
 use crate::domain::deployment::DeploymentStatus;
-use crate::domain::workflow::{Decider, DecisionRequest, MAX_COMMENT_BYTES};
+use crate::domain::workflow::{Decider, DecisionRequest, MAX_COMMENT_BYTES, decision_time};
 use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
@@ -121,8 +121,15 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
     Ok(())
 }
 
+/// What identifies a decision for its idempotency key: who decided what on
+/// which version. Not when: a client sending the same decision again may
+/// stamp it afresh.
 fn request_hash(actor: &str, decision: &Decision) -> Result<String> {
-    let canonical = to_json(&(actor.to_lowercase(), decision))?;
+    let decision = Decision {
+        decision_at: None,
+        ..decision.clone()
+    };
+    let canonical = to_json(&(actor.to_lowercase(), &decision))?;
     Ok(token_hash(&canonical))
 }
 
@@ -161,14 +168,19 @@ pub fn decide(
         email: &user.email,
         roles: &user.roles,
     };
-    let request = DecisionRequest {
+    let mut request = DecisionRequest {
         step_id: decision.step_id,
         verdict: decision.verdict,
         comment: decision.comment.as_deref(),
         expected_version: decision.expected_version,
         ethics_review_submitted: review_submitted,
-        at: now,
+        decided_at: now,
+        received_at: now,
     };
+    // The rules first: a stale decision is stale, whatever time it claims.
+    workflow.check_decision(&decider, &request)?;
+    request.decided_at = decision_time(decision.decision_at, workflow.waiting_since(), now)
+        .map_err(|err| BackendError::Invalid(err.to_string()))?;
     let next = workflow.decide(&decider, &request)?;
     update_workflow(conn, &next, now)?;
 
@@ -196,6 +208,7 @@ pub fn decide(
                 "comment": step.comment,
                 "workflow_status": next.status,
                 "idempotency_key": decision.idempotency_key,
+                "decision_at": step.received_at.and(step.decision_at),
             }),
         ),
     )?;
