@@ -172,6 +172,48 @@ async fn every_error_status_on_raw_http() {
     let approve = r#"{"verdict":"approve"}"#;
     let v1 = [("if-match", "\"1\""), ("idempotency-key", "k-1")];
 
+    // 400: not what the document allows; 422: allowed, but breaking a rule.
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/needs-approval.json"
+    ))
+    .expect("example manifest");
+    let mut fields: serde_json::Value = serde_json::from_str(&manifest).expect("json");
+    fields["name"] = serde_json::json!(5);
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        "/v1/deployments/check",
+        Some(&lead),
+        &[],
+        Some(&fields.to_string()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    fields["name"] = serde_json::json!("   ");
+    let (status, body) = raw(
+        &fixture,
+        Method::POST,
+        "/v1/deployments/check",
+        Some(&lead),
+        &[],
+        Some(&fields.to_string()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("invalid")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("name")),
+        "{body}"
+    );
+
     assert_eq!(
         raw(&fixture, Method::GET, "/v1/me", None, &[], None)
             .await
@@ -720,7 +762,7 @@ async fn a_mirror_built_from_snapshot_pages_then_the_feed_matches_the_server() {
     assert_eq!(on_mirror, on_server);
     assert_eq!(
         get("/v1/snapshot/users".into()).await.status().as_u16(),
-        400
+        422
     );
 }
 

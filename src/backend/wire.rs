@@ -129,8 +129,10 @@ pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
                 ..ErrorBody::new(refusal.rule(), message)
             },
         ),
+        // 422: well-formed, as the API's schema says, but breaking a rule the
+        // schema cannot state. 400 is kept for requests the schema refuses.
         BackendError::InvalidReview(issues) => (
-            400,
+            422,
             ErrorBody {
                 issues: Some(issues.clone()),
                 ..ErrorBody::new("invalid_review", message)
@@ -142,7 +144,7 @@ pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
         BackendError::IdempotencyMismatch(_) => {
             (422, ErrorBody::new("idempotency_key_reused", message))
         }
-        BackendError::Invalid(_) => (400, ErrorBody::new("bad_request", message)),
+        BackendError::Invalid(_) => (422, ErrorBody::new("invalid", message)),
         BackendError::Unauthenticated(_) => (401, ErrorBody::new("unauthenticated", message)),
         BackendError::Storage(_) => (
             500,
@@ -174,7 +176,8 @@ pub fn error_from_response(status: u16, body: ErrorBody) -> BackendError {
             BackendError::InFlight(message.trim_start_matches("still in flight: ").to_owned())
         }
         409 => BackendError::Conflict(message.trim_start_matches("conflict: ").to_owned()),
-        422 => BackendError::IdempotencyMismatch(message),
+        422 if body.error == "idempotency_key_reused" => BackendError::IdempotencyMismatch(message),
+        422 => BackendError::Invalid(message.trim_start_matches("invalid input: ").to_owned()),
         // A request the server gave up on (408) may still have been
         // recorded: transient, like a lost answer, so it is retried with the
         // same idempotency key.

@@ -22,8 +22,37 @@ const FISHER_MAX_TABLES: u64 = 200_000;
 #[serde(deny_unknown_fields)]
 pub struct GroupCounts {
     pub group: String,
+    #[serde(deserialize_with = "whole_count")]
     pub positive: u64,
+    #[serde(deserialize_with = "whole_count")]
     pub total: u64,
+}
+
+/// A count from a JSON integer, or from a number with no fractional part
+/// (`120.0`), which JSON Schema's `integer` admits and some tools write.
+fn whole_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of cases, 0 or more")
+        }
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+            Ok(value)
+        }
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+            u64::try_from(value).map_err(|_| E::custom(format!("{value} is negative")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<u64, E> {
+            // 2^64 is the first float beyond u64.
+            if value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value) {
+                Ok(value as u64)
+            } else {
+                Err(E::custom(format!("{value} is not a whole number of cases")))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
 }
 
 /// One group's result.
@@ -334,6 +363,20 @@ pub fn compute(groups: &[GroupCounts], threshold: f64) -> Result<AuditStats, Aud
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_whole_numbers_written_either_way() {
+        let counts: GroupCounts =
+            serde_json::from_str(r#"{"group":"a","positive":12.0,"total":40}"#).unwrap();
+        assert_eq!((counts.positive, counts.total), (12, 40));
+        for bad in [
+            r#"{"group":"a","positive":12.5,"total":40}"#,
+            r#"{"group":"a","positive":-1,"total":40}"#,
+            r#"{"group":"a","positive":"12","total":40}"#,
+        ] {
+            assert!(serde_json::from_str::<GroupCounts>(bad).is_err(), "{bad}");
+        }
+    }
 
     fn counts(list: &[(&str, u64, u64)]) -> Vec<GroupCounts> {
         list.iter()

@@ -36,8 +36,12 @@ pub struct Manifest {
 pub enum ManifestError {
     #[error("manifest is {0} bytes; the most accepted is {MAX_MANIFEST_BYTES}")]
     TooLarge(usize),
+    /// Not the shape the schema gives (a missing field, a wrong type).
     #[error("manifest is not valid: {path}: {message}")]
     Invalid { path: String, message: String },
+    /// The right shape, but a value breaks a rule (empty text, say).
+    #[error("manifest is not valid: {path}: {message}")]
+    Rule { path: String, message: String },
 }
 
 /// Fields a manifest must have.
@@ -135,7 +139,7 @@ impl Manifest {
             .as_deref()
             .is_some_and(|email| !email.contains('@'))
         {
-            return Err(ManifestError::Invalid {
+            return Err(ManifestError::Rule {
                 path: "requested_by".into(),
                 message: format!("{:?} is not an email address", self.requested_by),
             });
@@ -166,7 +170,7 @@ impl Serialize for Manifest {
 }
 
 fn check_text(path: &str, value: &str) -> Result<(), ManifestError> {
-    let invalid = |message: String| ManifestError::Invalid {
+    let invalid = |message: String| ManifestError::Rule {
         path: path.to_owned(),
         message,
     };
@@ -692,7 +696,10 @@ mod tests {
         ];
         for (text, path) in cases {
             match Manifest::from_json(text) {
-                Err(ManifestError::Invalid { path: got, message }) => {
+                Err(
+                    ManifestError::Invalid { path: got, message }
+                    | ManifestError::Rule { path: got, message },
+                ) => {
                     assert!(got.contains(path), "{path}: got {got}: {message}")
                 }
                 other => panic!("{path}: expected an error, got {other:?}"),

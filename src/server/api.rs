@@ -19,6 +19,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param, required};
+use super::params::{
+    AgentSearchParams, ChangeParams, ConsistencyParams, DeploymentParams, InclusionParams,
+    QueueFilterParams, QueuePageParams, ReviewParams, SnapshotPageParams, SnapshotTableParams,
+    UserParams,
+};
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
 use crate::backend::wire::{
@@ -30,7 +35,7 @@ use crate::backend::{
     QueueSort,
 };
 use crate::domain::bias::AuditSubmission;
-use crate::domain::deployment::{DeploymentStatus, Manifest};
+use crate::domain::deployment::{DeploymentStatus, Manifest, ManifestError};
 use crate::domain::{ReviewStatus, RiskTier, Role, WorkflowStatus};
 
 type AppState = State<Arc<ServerState>>;
@@ -195,7 +200,7 @@ fn queue_filter(query: &HashMap<String, String>) -> ApiResult<QueueFilter> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/queue", summary = "A page of the approvals queue", params(("scope" = Option<String>, Query, description = "actionable (default: what the caller may decide now) or all"), ("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query), ("sort" = Option<String>, Query), ("direction" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::QueuePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/queue", summary = "A page of the approvals queue", params(QueueFilterParams, QueuePageParams), responses((status = 200, body = crate::backend::QueuePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn queue(
     State(state): AppState,
     headers: HeaderMap,
@@ -223,7 +228,7 @@ async fn queue(
     let cursor = match query.get("cursor").filter(|c| !c.is_empty()) {
         Some(text) => Some(
             QueueCursor::decode(text)
-                .map_err(|err| ApiError::bad_request(format!("query parameter cursor: {err}")))?,
+                .map_err(|err| ApiError::invalid(format!("query parameter cursor: {err}")))?,
         ),
         None => None,
     };
@@ -238,7 +243,7 @@ async fn queue(
     Ok(Json(backend.queue(&request).await?))
 }
 
-#[utoipa::path(get, path = "/v1/queue/count", summary = "How many items match a queue filter", params(("scope" = Option<String>, Query, description = "actionable (default: what the caller may decide now) or all"), ("roles" = Option<String>, Query), ("status" = Option<String>, Query), ("risk" = Option<String>, Query), ("team" = Option<String>, Query), ("search" = Option<String>, Query)), responses((status = 200, body = crate::backend::wire::CountBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/queue/count", summary = "How many items match a queue filter", params(QueueFilterParams), responses((status = 200, body = crate::backend::wire::CountBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn queue_count(
     State(state): AppState,
     headers: HeaderMap,
@@ -280,7 +285,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/workflows/{id}/steps/{step_id}/decision", summary = "Decide the current step (If-Match and Idempotency-Key headers required)", request_body = crate::backend::wire::DecisionBody, params(("id" = String, Path), ("step_id" = String, Path), ("If-Match" = String, Header, description = "the workflow version the decision was made on"), ("Idempotency-Key" = String, Header, description = "the same key on every retry of one decision")), responses((status = 200, body = crate::domain::Workflow), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 412, body = crate::backend::wire::ErrorBody), (status = 413, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody), (status = 428, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/workflows/{id}/steps/{step_id}/decision", summary = "Decide the current step (If-Match and Idempotency-Key headers required)", request_body = crate::backend::wire::DecisionBody, params(("id" = String, Path), ("step_id" = u32, Path, maximum = 4_294_967_295_u64), ("If-Match" = String, Header, description = "the workflow version the decision was made on (its ETag)", pattern = "^(W/)?\"?[0-9]{1,18}\"?$"), ("Idempotency-Key" = String, Header, description = "the same key on every retry of one decision", pattern = "^[A-Za-z0-9._:-]{1,200}$")), responses((status = 200, body = crate::domain::Workflow), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 412, body = crate::backend::wire::ErrorBody), (status = 413, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody), (status = 428, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn decide(
     State(state): AppState,
     headers: HeaderMap,
@@ -378,7 +383,7 @@ async fn assign_review(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/reviews", summary = "The caller's reviews", params(("status" = Option<String>, Query)), responses((status = 200, body = Vec<crate::backend::ReviewSummary>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/reviews", summary = "The caller's reviews", params(ReviewParams), responses((status = 200, body = Vec<crate::backend::ReviewSummary>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn my_reviews(
     State(state): AppState,
     headers: HeaderMap,
@@ -440,7 +445,7 @@ async fn review_template(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/agents", summary = "Agents whose name, id or team contains the search text", params(("search" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = Vec<crate::backend::AgentSummary>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agents", summary = "Agents whose name, id or team contains the search text", params(AgentSearchParams), responses((status = 200, body = Vec<crate::backend::AgentSummary>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn search_agents(
     State(state): AppState,
     headers: HeaderMap,
@@ -503,7 +508,7 @@ async fn withdraw(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/users", summary = "The people who may act; with role, those holding it", params(("role" = Option<String>, Query)), responses((status = 200, body = Vec<crate::backend::User>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users", summary = "The people who may act; with role, those holding it", params(UserParams), responses((status = 200, body = Vec<crate::backend::User>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn users(
     State(state): AppState,
     headers: HeaderMap,
@@ -577,7 +582,7 @@ fn proof_body(hashes: Vec<tlog_tiles::tlog::Hash>) -> ProofBody {
     }
 }
 
-#[utoipa::path(get, path = "/v1/log/proof/inclusion", summary = "The proof that event `index` (0-based) is in the log of `size` events", params(("index" = u64, Query), ("size" = u64, Query)), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/log/proof/inclusion", summary = "The proof that event `index` (0-based) is in the log of `size` events", params(InclusionParams), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn log_inclusion(
     State(state): AppState,
     headers: HeaderMap,
@@ -593,7 +598,7 @@ async fn log_inclusion(
     Ok(Json(proof_body(hashes)))
 }
 
-#[utoipa::path(get, path = "/v1/log/proof/consistency", summary = "The proof that the log of `old` events is a prefix of the log of `new`", params(("old" = u64, Query), ("new" = u64, Query)), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/log/proof/consistency", summary = "The proof that the log of `old` events is a prefix of the log of `new`", params(ConsistencyParams), responses((status = 200, body = crate::backend::wire::ProofBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn log_consistency(
     State(state): AppState,
     headers: HeaderMap,
@@ -612,7 +617,15 @@ async fn log_consistency(
 fn manifest(bytes: &[u8]) -> ApiResult<Manifest> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("the manifest is not UTF-8"))?;
-    Manifest::from_json(text).map_err(|err| ApiError::bad_request(err.to_string()))
+    Manifest::from_json(text).map_err(|err| match err {
+        ManifestError::Rule { .. } => ApiError::invalid(err.to_string()),
+        ManifestError::TooLarge(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            err.to_string(),
+        ),
+        ManifestError::Invalid { .. } => ApiError::bad_request(err.to_string()),
+    })
 }
 
 #[utoipa::path(post, path = "/v1/deployments/check", summary = "What the policies say about a manifest, recording nothing", request_body = crate::domain::deployment::ManifestFields, responses((status = 200, body = crate::domain::Evaluation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
@@ -647,7 +660,7 @@ async fn deployment(
     Ok(Json(caller(&state, &headers).await?.deployment(&id).await?))
 }
 
-#[utoipa::path(get, path = "/v1/deployments", summary = "Deployments, newest first, by cursor", params(("status" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/deployments", summary = "Deployments, newest first, by cursor", params(DeploymentParams), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn deployments(
     State(state): AppState,
     headers: HeaderMap,
@@ -691,7 +704,7 @@ async fn trail(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(("since" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::ChangePage), (status = 410, body = crate::backend::wire::ErrorBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/changes", summary = "Entity changes after a monotonic cursor, for sync", params(ChangeParams), responses((status = 200, body = crate::backend::local::feed::ChangePage), (status = 410, body = crate::backend::wire::ErrorBody), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn changes(
     State(state): AppState,
     headers: HeaderMap,
@@ -723,7 +736,7 @@ async fn changes(
     Ok(Json(page))
 }
 
-#[utoipa::path(get, path = "/v1/snapshot/{table}", summary = "One keyset page of a table (agents, workflows, reviews, deployments, audits) for a first sync", params(("table" = String, Path), ("after" = Option<String>, Query), ("limit" = Option<String>, Query)), responses((status = 200, body = crate::backend::local::feed::SnapshotPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/snapshot/{table}", summary = "One keyset page of a table (agents, workflows, reviews, deployments, audits) for a first sync", params(SnapshotTableParams, SnapshotPageParams), responses((status = 200, body = crate::backend::local::feed::SnapshotPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn snapshot(
     State(state): AppState,
     headers: HeaderMap,

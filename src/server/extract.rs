@@ -22,8 +22,15 @@ impl ApiError {
         ApiError(status, ErrorBody::new(code, message))
     }
 
+    /// The request is not what the API's schema describes.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// The request is what the schema describes, but breaks a rule it
+    /// cannot state (a cursor this server never issued, say).
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
     }
 }
 

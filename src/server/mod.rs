@@ -7,6 +7,7 @@
 mod api;
 mod extract;
 mod listener;
+mod params;
 
 pub use listener::Limits;
 
