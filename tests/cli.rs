@@ -450,7 +450,9 @@ fn users_get_a_token_once_and_unknown_users_are_told_how_to_fix_it() {
         .args(["users", "add", "x@example.com", "--roles", "wizard"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown Role \"wizard\""));
+        .stderr(predicate::str::contains(
+            "roles: \"wizard\" is not in the policy set's vocabulary (allowed: technical_lead,",
+        ));
     gavel(&db)
         .args(["--user", "nobody@example.com", "queue"])
         .assert()

@@ -359,7 +359,7 @@ pub fn decided(workflow: &Workflow, step_id: u32, verdict: Verdict) -> String {
         .steps
         .iter()
         .find(|step| step.step_id == step_id)
-        .map_or("step", |step| step.role.label());
+        .map_or("step".into(), |step| step.role.label());
     let done = match verdict {
         Verdict::Approve => "approved",
         Verdict::Reject => "rejected",

@@ -2,100 +2,39 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an agent does; policies can be scoped to a category.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    CustomerService,
-    HumanResources,
-    Finance,
-    Healthcare,
-    Legal,
-    Marketing,
-    Engineering,
-    Operations,
-    Research,
-}
+use super::name::vocabulary_name;
 
-impl Category {
-    pub const ALL: [Category; 9] = [
-        Category::CustomerService,
-        Category::HumanResources,
-        Category::Finance,
-        Category::Healthcare,
-        Category::Legal,
-        Category::Marketing,
-        Category::Engineering,
-        Category::Operations,
-        Category::Research,
-    ];
+vocabulary_name!(
+    /// What an agent does; policies can be scoped to a category. The active
+    /// policy set's vocabulary lists the categories an agent may have.
+    Category,
+    "category",
+    [
+        CustomerService = "customer_service",
+        HumanResources = "human_resources",
+        Finance = "finance",
+        Healthcare = "healthcare",
+        Legal = "legal",
+        Marketing = "marketing",
+        Engineering = "engineering",
+        Operations = "operations",
+        Research = "research",
+    ]
+);
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::CustomerService => "customer_service",
-            Category::HumanResources => "human_resources",
-            Category::Finance => "finance",
-            Category::Healthcare => "healthcare",
-            Category::Legal => "legal",
-            Category::Marketing => "marketing",
-            Category::Engineering => "engineering",
-            Category::Operations => "operations",
-            Category::Research => "research",
-        }
-    }
-}
-
-/// How sensitive the data an agent touches is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum DataClassification {
-    Public,
-    Internal,
-    Confidential,
-    Restricted,
-}
-
-impl DataClassification {
-    pub const ALL: [DataClassification; 4] = [
-        DataClassification::Public,
-        DataClassification::Internal,
-        DataClassification::Confidential,
-        DataClassification::Restricted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataClassification::Public => "public",
-            DataClassification::Internal => "internal",
-            DataClassification::Confidential => "confidential",
-            DataClassification::Restricted => "restricted",
-        }
-    }
-}
+vocabulary_name!(
+    /// How sensitive the data an agent touches is. The vocabulary orders
+    /// classifications from least to most sensitive; the built-in order is
+    /// public, internal, confidential, restricted.
+    DataClassification,
+    "data classification",
+    [
+        Public = "public",
+        Internal = "internal",
+        Confidential = "confidential",
+        Restricted = "restricted",
+    ]
+);
 
 /// Risk tier; ordered so that `High > Medium > Low`.
 #[derive(
@@ -163,7 +102,7 @@ macro_rules! display_as_str {
 }
 pub(crate) use display_as_str;
 
-display_as_str!(Category, DataClassification, RiskTier);
+display_as_str!(RiskTier);
 
 /// An agent as the governance model describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -206,8 +145,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn enums_round_trip_through_their_snake_case_names() {
-        for category in Category::ALL {
+    fn names_round_trip_through_their_snake_case_spelling() {
+        for &category in Category::BUILTIN {
             assert_eq!(category.as_str().parse::<Category>(), Ok(category));
             let json = serde_json::to_string(&category).unwrap();
             assert_eq!(json, format!("\"{}\"", category.as_str()));

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use super::agent::{Agent, RiskTier, display_as_str};
 use super::bias::BiasAudit;
 use super::policy::{Policy, PolicyAction, RequestFacts};
+use super::vocabulary::Vocabulary;
 use super::workflow::Role;
 
 /// The most bytes any single text field of a manifest may hold.
@@ -395,7 +396,11 @@ pub fn effective_agent(
 }
 
 /// How `requested` lowers a risk-relevant field against `reference`, in words.
-pub fn lowered_fields(reference: &Agent, requested: &Agent) -> Vec<String> {
+pub fn lowered_fields(
+    vocabulary: &Vocabulary,
+    reference: &Agent,
+    requested: &Agent,
+) -> Vec<String> {
     let mut lowered = Vec::new();
     if requested.category != reference.category {
         lowered.push(format!(
@@ -403,7 +408,7 @@ pub fn lowered_fields(reference: &Agent, requested: &Agent) -> Vec<String> {
             reference.category, requested.category
         ));
     }
-    if requested.data_classification < reference.data_classification {
+    if vocabulary.is_lower(requested.data_classification, reference.data_classification) {
         lowered.push(format!(
             "data classification lowered from {} to {}",
             reference.data_classification, requested.data_classification
@@ -426,7 +431,7 @@ pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> 
     let (agent, warnings) = effective_agent(manifest, facts.approved_tools);
     let mut lowered: Vec<String> = Vec::new();
     for reference in facts.reference_agents {
-        for change in lowered_fields(reference, &agent) {
+        for change in lowered_fields(&Vocabulary::default(), reference, &agent) {
             if !lowered.contains(&change) {
                 lowered.push(change);
             }
@@ -879,7 +884,7 @@ mod tests {
                 .contains("external tools removed")
         );
         // The same agent again lowers nothing.
-        assert!(lowered_fields(&reference, &reference).is_empty());
+        assert!(lowered_fields(&Vocabulary::default(), &reference, &reference).is_empty());
     }
 
     #[test]

@@ -5,10 +5,12 @@ pub mod bias;
 pub mod checkpoint;
 pub mod deployment;
 pub mod merkle;
+pub mod name;
 pub mod policy;
 pub mod replay;
 pub mod review;
 pub mod trail;
+pub mod vocabulary;
 pub mod workflow;
 
 pub use agent::{Agent, Category, DataClassification, RiskTier};

@@ -5,31 +5,26 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::agent::display_as_str;
+use super::name::vocabulary_name;
 
-/// A reviewer role; a step names the role that may decide it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    TechnicalLead,
-    DataSteward,
-    MlEngineer,
-    EthicsReviewer,
-    ComplianceOfficer,
-}
+vocabulary_name!(
+    /// A role people hold; a step names the role that may decide it. The
+    /// active policy set's vocabulary lists the organisation's roles.
+    Role,
+    "role",
+    [
+        TechnicalLead = "technical_lead",
+        DataSteward = "data_steward",
+        MlEngineer = "ml_engineer",
+        EthicsReviewer = "ethics_reviewer",
+        ComplianceOfficer = "compliance_officer",
+        PolicyAdmin = "policy_admin",
+    ]
+);
 
 impl Role {
+    /// The five reviewer roles of the design, in chain order (policy
+    /// administrators decide policy sets, not deployments).
     pub const ALL: [Role; 5] = [
         Role::TechnicalLead,
         Role::DataSteward,
@@ -38,25 +33,18 @@ impl Role {
         Role::ComplianceOfficer,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::TechnicalLead => "technical_lead",
-            Role::DataSteward => "data_steward",
-            Role::MlEngineer => "ml_engineer",
-            Role::EthicsReviewer => "ethics_reviewer",
-            Role::ComplianceOfficer => "compliance_officer",
-        }
-    }
-
-    /// Human wording ("technical lead").
-    pub fn label(self) -> &'static str {
-        match self {
+    /// Human wording ("technical lead"; an organisation's own role reads as
+    /// its name with spaces).
+    pub fn label(self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
             Role::TechnicalLead => "technical lead",
             Role::DataSteward => "data steward",
             Role::MlEngineer => "ML engineer",
             Role::EthicsReviewer => "ethics reviewer",
             Role::ComplianceOfficer => "compliance officer",
-        }
+            Role::PolicyAdmin => "policy admin",
+            other => return std::borrow::Cow::Owned(super::name::words(other.as_str())),
+        })
     }
 }
 
@@ -114,7 +102,7 @@ impl WorkflowStatus {
     }
 }
 
-display_as_str!(Role, StepStatus, WorkflowStatus);
+display_as_str!(StepStatus, WorkflowStatus);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

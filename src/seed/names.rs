@@ -135,6 +135,7 @@ pub fn agent_kinds(category: Category) -> &'static [&'static str] {
             "Survey Analyst",
             "Data Labeller",
         ],
+        _ => &["Assistant"],
     }
 }
 

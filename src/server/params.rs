@@ -24,9 +24,7 @@ pub struct QueueFilterParams {
     #[param(pattern = "^(actionable|all)$")]
     scope: Option<String>,
     /// Comma-separated roles whose steps to list.
-    #[param(
-        pattern = "^(technical_lead|data_steward|ml_engineer|ethics_reviewer|compliance_officer)(,(technical_lead|data_steward|ml_engineer|ethics_reviewer|compliance_officer))*$"
-    )]
+    #[param(pattern = "^[a-z][a-z0-9_]{0,62}(,[a-z][a-z0-9_]{0,62})*$")]
     roles: Option<String>,
     /// Default `in_progress`.
     status: Option<WorkflowStatus>,

@@ -809,7 +809,7 @@ impl App {
                     format!(
                         "{verb} step {} ({}) of {}; {next}.{where_}",
                         decision.step_id,
-                        step.map_or("?", |s| s.role.label()),
+                        step.map_or("?".into(), |s| s.role.label()),
                         workflow.workflow_id
                     ),
                 );
@@ -850,7 +850,7 @@ impl App {
     fn status_left(&self) -> String {
         let who = match &self.me {
             Some(user) => {
-                let roles: Vec<&str> = user.roles.iter().map(|role| role.label()).collect();
+                let roles: Vec<_> = user.roles.iter().map(|role| role.label()).collect();
                 format!("{} ({})", user.email, roles.join(", "))
             }
             None => "signing in…".to_owned(),

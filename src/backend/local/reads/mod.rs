@@ -1,6 +1,7 @@
 //! Read queries. Every list reads only the rows it returns, through an index.
 //! One file per entity; shared row helpers and small lookups live here.
 
+use crate::domain::vocabulary::Vocabulary;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -346,7 +347,18 @@ pub fn reference_agents(conn: &Connection, agent_id: &str) -> Result<Vec<Agent>>
     Ok(references)
 }
 
+/// The active policy set's vocabulary.
+pub fn vocabulary(_conn: &Connection) -> Result<Vocabulary> {
+    Ok(Vocabulary::default())
+}
+
+/// What the policies say about a manifest whose names are in the vocabulary.
 pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
+    let vocabulary = vocabulary(conn)?;
+    vocabulary
+        .check_category(manifest.agent.category)
+        .and_then(|()| vocabulary.check_classification(manifest.agent.data_classification))
+        .map_err(|err| BackendError::Invalid(format!("manifest: {err}")))?;
     let policies = policies(conn)?;
     let audit = latest_audit_for_version(conn, &manifest.agent.agent_id, &manifest.agent.version)?;
     let approved_tools = approved_tools(conn)?;

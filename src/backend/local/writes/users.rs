@@ -32,6 +32,15 @@ fn check_team(team: &str) -> Result<()> {
     Ok(())
 }
 
+/// Roles a person may hold: those of the active policy set's vocabulary.
+fn check_roles(conn: &Connection, roles: &[Role]) -> Result<()> {
+    let vocabulary = reads::vocabulary(conn)?;
+    roles
+        .iter()
+        .try_for_each(|role| vocabulary.check_role("roles", *role))
+        .map_err(|err| BackendError::Invalid(err.to_string()))
+}
+
 fn user_entry(
     actor: &str,
     email: &str,
@@ -70,6 +79,7 @@ pub fn add_user(
         .clone()
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned());
     let roles = change.roles.clone().unwrap_or_default();
+    check_roles(conn, &roles)?;
     let teams = change.teams.clone().unwrap_or_default();
     teams.iter().try_for_each(|team| check_team(team))?;
     let token = new_token();
@@ -103,6 +113,9 @@ pub fn update_user(
     let user = reads::user(conn, email)?.ok_or_else(|| BackendError::not_found("user", email))?;
     if let Some(teams) = &change.teams {
         teams.iter().try_for_each(|team| check_team(team))?;
+    }
+    if let Some(roles) = &change.roles {
+        check_roles(conn, roles)?;
     }
     let next = User {
         name: change.name.clone().unwrap_or(user.name.clone()),

@@ -1,0 +1,174 @@
+//! Names from the organisation's vocabulary: agent categories, data
+//! classifications and roles. Each is a short snake_case word that the
+//! active policy set declares; the built-in names are constants of their
+//! type, and the default vocabulary.
+//!
+//! A name is interned, so it is `Copy` and compares as cheaply as the enum
+//! it replaced. Whether a name belongs to the active vocabulary is checked
+//! where data enters (a manifest, a user's roles, a policy set), not here.
+//! The interner keeps at most `MAX_NAMES` distinct names, so text from
+//! outside cannot grow it without bound.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
+
+/// The most distinct names one process interns.
+const MAX_NAMES: usize = 4096;
+/// The longest name, in bytes.
+pub const MAX_NAME_LEN: usize = 63;
+/// What every name looks like (also the OpenAPI pattern).
+pub const NAME_PATTERN: &str = "^[a-z][a-z0-9_]{0,62}$";
+
+/// Why text is not a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {text:?} is not a name: {reason}")]
+pub struct NameError {
+    pub kind: &'static str,
+    pub text: String,
+    pub reason: &'static str,
+}
+
+fn interned() -> &'static Mutex<BTreeSet<&'static str>> {
+    static NAMES: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    NAMES.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// Checks `text` is a name and returns its one interned copy.
+pub fn intern(kind: &'static str, text: &str) -> Result<&'static str, NameError> {
+    let error = |reason| NameError {
+        kind,
+        text: text.chars().take(80).collect(),
+        reason,
+    };
+    let mut bytes = text.bytes();
+    if !bytes.next().is_some_and(|first| first.is_ascii_lowercase()) {
+        return Err(error("it must start with a lower-case letter"));
+    }
+    if text.len() > MAX_NAME_LEN {
+        return Err(error("it is longer than 63 characters"));
+    }
+    if !bytes.all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_') {
+        return Err(error("only lower-case letters, digits and _ may follow"));
+    }
+    let mut names = interned().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(name) = names.get(text) {
+        return Ok(name);
+    }
+    if names.len() >= MAX_NAMES {
+        return Err(error("this process already knows 4096 distinct names"));
+    }
+    let name: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    names.insert(name);
+    Ok(name)
+}
+
+/// "human_resources" -> "human resources".
+pub fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+/// Declares a vocabulary name type with its built-in names.
+macro_rules! vocabulary_name {
+    ($(#[$doc:meta])* $ty:ident, $kind:literal, [$($konst:ident = $text:literal),* $(,)?]) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $ty(&'static str);
+
+        // The built-in names keep the spelling of the enum variants they were.
+        #[allow(non_upper_case_globals)]
+        impl $ty {
+            $(pub const $konst: $ty = $ty($text);)*
+            /// The built-in names: the default vocabulary.
+            pub const BUILTIN: &'static [$ty] = &[$($ty::$konst),*];
+
+            /// A name of this kind; whether the vocabulary holds it is the
+            /// caller's question.
+            pub fn new(text: &str) -> Result<$ty, $crate::domain::name::NameError> {
+                if let Some(builtin) = $ty::BUILTIN.iter().find(|name| name.0 == text) {
+                    return Ok(*builtin);
+                }
+                $crate::domain::name::intern($kind, text).map($ty)
+            }
+
+            pub fn as_str(self) -> &'static str {
+                self.0
+            }
+
+            pub fn is_builtin(self) -> bool {
+                $ty::BUILTIN.contains(&self)
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.0)
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::domain::name::NameError;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                $ty::new(text)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                $ty::new(&text).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($crate::domain::name::NAME_PATTERN))
+                    .description(Some(concat!(
+                        "A ", $kind, " of the active policy set's vocabulary (built in: ",
+                        $($text, " "),*, ")"
+                    )))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+pub(crate) use vocabulary_name;
+
+#[cfg(test)]
+mod tests {
+
+    vocabulary_name!(Colour, "colour", [Red = "red", DeepBlue = "deep_blue"]);
+
+    #[test]
+    fn names_are_checked_interned_and_compare_by_text() {
+        assert_eq!(Colour::new("deep_blue"), Ok(Colour::DeepBlue));
+        let teal = Colour::new("teal").unwrap();
+        assert_eq!(teal, Colour::new("teal").unwrap());
+        assert!(std::ptr::eq(
+            teal.as_str(),
+            Colour::new("teal").unwrap().as_str()
+        ));
+        assert!(!teal.is_builtin() && Colour::Red.is_builtin());
+        for bad in ["", "Teal", "1st", "sea green", "a-b", &"x".repeat(64)] {
+            let err = Colour::new(bad).unwrap_err();
+            assert!(err.to_string().starts_with("colour "), "{err}");
+        }
+        let json = serde_json::to_string(&Colour::DeepBlue).unwrap();
+        assert_eq!(json, "\"deep_blue\"");
+        assert_eq!(
+            serde_json::from_str::<Colour>(&json).unwrap(),
+            Colour::DeepBlue
+        );
+        assert!(serde_json::from_str::<Colour>("\"NOPE\"").is_err());
+        assert_eq!(format!("{:<6}|", Colour::Red), "red   |");
+    }
+}
