@@ -259,6 +259,27 @@ impl GovernanceBackend for Synced {
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
         self.write(self.cache.withdraw(workflow_id, reason)).await
     }
+    async fn policy_sets(&self) -> Result<Vec<gavel::backend::PolicySetVersion>> {
+        self.cache.policy_sets().await
+    }
+    async fn policy_set(&self, version: Option<i64>) -> Result<gavel::backend::PolicySetDetail> {
+        self.cache.policy_set(version).await
+    }
+    async fn plan_policy_set(&self, source: &str) -> Result<gavel::domain::plan::Plan> {
+        self.cache.plan_policy_set(source).await
+    }
+    async fn propose_policy_set(&self, source: &str) -> Result<gavel::backend::PolicySetDetail> {
+        self.write(self.cache.propose_policy_set(source)).await
+    }
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<gavel::backend::PolicySetDetail> {
+        self.write(self.cache.decide_policy_set(version, approve, comment))
+            .await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1157,11 +1157,15 @@ fn the_merkle_logs_stored_hashes_must_agree_with_the_events() {
     assert_eq!(root.len(), 64);
     {
         let conn = rusqlite::Connection::open(&db).expect("open");
-        // The root of the tree sits in the highest stored hashes: overwrite
-        // one interior hash with another valid-looking one.
+        // The root is built from the hashes of the complete subtrees: overwrite
+        // the largest, over the first 2^k events, with another valid-looking one.
+        let events: i64 = conn
+            .query_row("SELECT COUNT(*) FROM trail", [], |row| row.get(0))
+            .expect("count");
+        let level = (63 - (events as u64).leading_zeros()) as u8;
         conn.execute(
-            "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = (SELECT MAX(idx) FROM log_hashes) - 1",
-            [],
+            "UPDATE log_hashes SET hash = zeroblob(32) WHERE idx = ?1",
+            [tlog_tiles::stored_hash_index(level, 0) as i64],
         )
         .expect("forge");
     }

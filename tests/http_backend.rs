@@ -172,6 +172,24 @@ async fn every_error_status_on_raw_http() {
     let approve = r#"{"verdict":"approve"}"#;
     let v1 = [("if-match", "\"1\""), ("idempotency-key", "k-1")];
 
+    // A policy set version is never edited or deleted over HTTP either.
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        let (status, body) = raw(
+            &fixture,
+            method.clone(),
+            "/v1/policy-sets/1",
+            Some(&lead),
+            &[],
+            Some(r#"{"source":"description = \"mine\""}"#),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method}"
+        );
+    }
+
     // 400: not what the document allows; 422: allowed, but breaking a rule.
     let manifest = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

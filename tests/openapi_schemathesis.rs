@@ -75,7 +75,9 @@ fn schema_valid_requests_are_never_refused_as_malformed_nor_crash_the_server() {
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--checks", "not_a_server_error,positive_data_acceptance"])
         .args(["--max-examples", EXAMPLES_PER_OPERATION])
-        .args(["--seed", "1", "--workers", "2", "--request-timeout", "20"])
+        // One worker: CPython 3.11's AST validation races across threads
+        // ("AST constructor recursion depth mismatch") inside hypothesis.
+        .args(["--seed", "1", "--workers", "1", "--request-timeout", "20"])
         .args(["--generation-database", "none"])
         .current_dir(dir.path())
         .output()

@@ -13,6 +13,7 @@
 //! on an existing store.
 
 mod console;
+mod policy;
 mod report;
 mod seeding;
 mod server;
@@ -132,6 +133,8 @@ async fn run(args: Args) {
     let store_figures =
         seeding::figures(&large, args.large, took, &dir.path().join("bare-copy.db"));
     let _ = std::fs::remove_file(dir.path().join("bare-copy.db"));
+    let mut store_figures = store_figures;
+    store_figures.extend(policy::figures(&large, &format!("{label} workflows")));
 
     eprintln!("driving the console…");
     let small = dir.path().join("small.db");

@@ -1,5 +1,7 @@
 //! `HttpBackend`: the governance backend over `gavel serve`'s HTTP API.
 
+use crate::backend::wire::{PolicySetBody, PolicySetDecisionBody};
+use crate::backend::{PolicySetDetail, PolicySetVersion};
 use std::path::Path;
 use std::time::Duration;
 
@@ -727,6 +729,64 @@ impl GovernanceBackend for HttpBackend {
             &body,
             HeaderMap::new(),
             true,
+        )
+        .await
+    }
+
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
+        self.get(&["v1", "policy-sets"], &[]).await
+    }
+
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail> {
+        let which = version.map_or_else(|| "active".to_owned(), |v| v.to_string());
+        self.get(&["v1", "policy-sets", &which], &[]).await
+    }
+
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+        let body = PolicySetBody {
+            source: source.to_owned(),
+        };
+        // Planning records nothing: safe to retry.
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets", "plan"],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        let body = PolicySetBody {
+            source: source.to_owned(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail> {
+        let body = PolicySetDecisionBody {
+            comment: comment.map(str::to_owned),
+        };
+        let verb = if approve { "approve" } else { "reject" };
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets", &version.to_string(), verb],
+            &body,
+            HeaderMap::new(),
+            false,
         )
         .await
     }

@@ -28,8 +28,9 @@ pub use queue::{
     QueueScope, QueueSort,
 };
 pub use types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    ToolRecord, ToolStatus, User, WeekCount,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount,
+    PolicySetDetail, PolicySetState, PolicySetVersion, ReviewSummary, ToolRecord, ToolStatus, User,
+    WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -162,4 +163,21 @@ pub trait GovernanceBackend: Send + Sync {
     /// Withdraws the request a workflow belongs to: by its requester, or by
     /// a compliance officer with a reason.
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow>;
+
+    /// Every policy set version, newest first.
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>>;
+    /// One version with its text and plan; the active one when `None`.
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail>;
+    /// What a set would change against the active one; records nothing.
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan>;
+    /// Records a set as a new proposed version (policy admins).
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail>;
+    /// Approves (making it active) or rejects a proposed version: a policy
+    /// admin who did not propose it; a rejection needs a comment.
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail>;
 }

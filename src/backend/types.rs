@@ -160,3 +160,66 @@ pub struct Dashboard {
     /// Deployments blocked at request, per week, oldest first (13 weeks).
     pub weekly_blocked: Vec<WeekCount>,
 }
+
+/// Where a policy set version is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySetState {
+    /// Waiting for a second policy admin.
+    Proposed,
+    /// The one version deployments are evaluated under.
+    Active,
+    /// Active once, replaced by a later version.
+    Superseded,
+    Rejected,
+}
+
+impl PolicySetState {
+    pub const ALL: [PolicySetState; 4] = [
+        PolicySetState::Proposed,
+        PolicySetState::Active,
+        PolicySetState::Superseded,
+        PolicySetState::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicySetState::Proposed => "proposed",
+            PolicySetState::Active => "active",
+            PolicySetState::Superseded => "superseded",
+            PolicySetState::Rejected => "rejected",
+        }
+    }
+}
+
+crate::domain::agent::display_as_str!(PolicySetState);
+
+/// One version of the organisation's policy set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PolicySetVersion {
+    pub version: i64,
+    pub state: PolicySetState,
+    pub description: String,
+    /// SHA-256 of the TOML, hex.
+    pub source_sha256: String,
+    /// The version active when this one was proposed (its plan is against it).
+    pub based_on: Option<i64>,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+}
+
+/// A version with its text and the plan recorded when it was proposed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PolicySetDetail {
+    #[serde(flatten)]
+    pub version: PolicySetVersion,
+    /// The TOML, byte for byte as proposed.
+    pub source: String,
+    /// `{ "diff": ..., "impact": ... }` against `based_on` (empty for the
+    /// first version).
+    #[schema(value_type = Object)]
+    pub plan: serde_json::Value,
+}

@@ -22,6 +22,23 @@ pub struct DecisionBody {
     pub decision_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Body of `POST /v1/policy-sets` and `POST /v1/policy-sets/plan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySetBody {
+    /// The set, as TOML.
+    pub source: String,
+}
+
+/// Body of `POST /v1/policy-sets/{version}/approve` and `.../reject`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySetDecisionBody {
+    /// Why (required to reject).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {

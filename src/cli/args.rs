@@ -95,6 +95,9 @@ pub enum Command {
     /// Create a store, or check a store file's integrity.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The organisation's policy sets: check one and see what it would change.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Withdraw the deployment request a workflow belongs to (its requester,
     /// or a compliance officer with a reason).
     Withdraw {
@@ -283,6 +286,65 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy set file and simulate it against every agent on
+    /// record: the policies it adds, removes and changes, and the agents
+    /// that would become blocked or need approval or an audit. Writes
+    /// nothing. Exit 2 when the file has errors (each is listed).
+    Plan {
+        /// The set, as TOML (`-` for standard input).
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a set as a new, immutable version, proposed (policy admins).
+    /// Another policy admin approves it before it applies.
+    Propose {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a proposed version: it becomes the active one at once (a
+    /// policy admin who did not propose it).
+    Approve {
+        version: i64,
+        #[arg(long, short)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a proposed version, saying why.
+    Reject {
+        version: i64,
+        #[arg(long, short)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every version with its state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A version's TOML, byte for byte (the active version by default).
+    Show {
+        version: Option<i64>,
+        /// The version's record, text and plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// How two versions' policies differ.
+    Diff {
+        from: i64,
+        to: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who proposed, approved and rejected what, and when.
+    History,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 mod args;
 mod backends;
 mod governance;
+mod policy;
 mod report;
 mod store;
 mod sync;
@@ -309,6 +310,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 backends::cached(global, &config, remote, fingerprint, !args.status).await?;
             sync::run(&backend, &args).await
         }
+        Command::Policy(command) => policy::run(backend(global)?.as_ref(), command).await,
         Command::Dashboard { json } => {
             let dashboard = backend(global)?.dashboard().await?;
             if json {

@@ -66,6 +66,9 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
         safe(&agent.version),
         status_word(evaluation.status)
     );
+    if let Some(version) = evaluation.policy_set_version {
+        let _ = writeln!(out, "  under policy set version {version}");
+    }
     for warning in &evaluation.warnings {
         let _ = writeln!(out, "  note: {}", safe(warning));
     }
@@ -295,6 +298,12 @@ pub fn workflow(
         None => {
             let _ = writeln!(out, "policy:  {}", safe(&workflow.triggered_by_policy));
         }
+    }
+    if let Some(version) = workflow.policy_set_version {
+        let _ = writeln!(
+            out,
+            "policy set: version {version} (the chain it opened with)"
+        );
     }
     let _ = writeln!(
         out,

@@ -1,5 +1,7 @@
 //! Agents: the LLM applications an organisation wants to deploy.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::name::vocabulary_name;
@@ -118,6 +120,10 @@ pub struct Agent {
     pub tools_approved: bool,
     pub risk_tier: RiskTier,
     pub version: String,
+    /// The organisation's own facts about the agent (`region = "eu"`), which
+    /// policy conditions read as `agent.labels`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Agent {

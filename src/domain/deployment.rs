@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::agent::{Agent, RiskTier, display_as_str};
+use super::agent::{Agent, display_as_str};
 use super::bias::BiasAudit;
+use super::condition::Outcome;
 use super::policy::{Policy, PolicyAction, RequestFacts};
+use super::policy_set::PolicySet;
 use super::vocabulary::Vocabulary;
 use super::workflow::Role;
 
@@ -58,7 +60,12 @@ const REQUIRED: [&str; 9] = [
     "version",
 ];
 /// Fields a manifest may have besides.
-const OPTIONAL: [&str; 3] = ["external_tools", "requested_by", "tools_approved"];
+const OPTIONAL: [&str; 4] = ["external_tools", "labels", "requested_by", "tools_approved"];
+
+/// The most labels an agent carries.
+pub const MAX_LABELS: usize = 32;
+/// The longest label value, in bytes.
+pub const MAX_LABEL_BYTES: usize = 256;
 
 impl Manifest {
     /// Parses and checks a manifest; errors say what is wrong and where.
@@ -135,6 +142,7 @@ impl Manifest {
         for (index, tool) in self.external_tools.iter().enumerate() {
             check_text(&format!("external_tools[{index}]"), tool)?;
         }
+        check_labels(&agent.labels)?;
         if self
             .requested_by
             .as_deref()
@@ -165,9 +173,42 @@ impl Serialize for Manifest {
             version: agent.version.clone(),
             requested_by: self.requested_by.clone(),
             external_tools: self.external_tools.clone(),
+            labels: agent.labels.clone(),
         }
         .serialize(serializer)
     }
+}
+
+fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), ManifestError> {
+    let rule = |path: String, message: String| ManifestError::Rule { path, message };
+    if labels.len() > MAX_LABELS {
+        return Err(rule(
+            "labels".into(),
+            format!(
+                "{} labels; an agent carries at most {MAX_LABELS}",
+                labels.len()
+            ),
+        ));
+    }
+    for (key, value) in labels {
+        if super::name::intern("label", key).is_err() {
+            return Err(rule(
+                format!("labels.{}", key.chars().take(64).collect::<String>()),
+                "a label key is a snake_case name (a lower-case letter, then letters, digits or _; at most 63)".into(),
+            ));
+        }
+        if value.len() > MAX_LABEL_BYTES {
+            return Err(rule(
+                format!("labels.{key}"),
+                format!(
+                    "is {} bytes; the most allowed is {MAX_LABEL_BYTES}",
+                    value.len()
+                ),
+            ));
+        }
+        check_text(&format!("labels.{key}"), value)?;
+    }
+    Ok(())
 }
 
 fn check_text(path: &str, value: &str) -> Result<(), ManifestError> {
@@ -218,6 +259,11 @@ pub struct ManifestFields {
     /// Names of the external tools the agent calls.
     #[serde(default)]
     external_tools: Vec<String>,
+    /// The organisation's own facts about the agent, read by policy
+    /// conditions as `agent.labels.KEY`: at most 32, keys snake_case names,
+    /// values 1 to 256 bytes of text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
 }
 
 impl ManifestFields {
@@ -234,6 +280,7 @@ impl ManifestFields {
                 tools_approved: false,
                 risk_tier: self.risk_tier,
                 version: self.version,
+                labels: self.labels,
             },
             requested_by: self.requested_by,
             external_tools: self.external_tools,
@@ -320,6 +367,9 @@ pub struct Evaluation {
     /// approved or pending version.
     #[serde(default)]
     pub lowered: Vec<String>,
+    /// The policy set version it was evaluated under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
 }
 
 /// What Gavel knows besides the manifest when it evaluates one.
@@ -343,30 +393,11 @@ fn join_roles(chain: &[Role]) -> String {
         .join(" -> ")
 }
 
-/// The least risk tier an agent can have, and why, before policies are the
-/// organisation's: agents deciding about people, money or health and those
-/// touching restricted data are high risk; confidential data, medium.
-pub fn minimum_risk(agent: &Agent) -> (RiskTier, Option<String>) {
-    use super::agent::{Category, DataClassification};
-    match (agent.category, agent.data_classification) {
-        (category @ (Category::HumanResources | Category::Finance | Category::Healthcare), _) => {
-            (RiskTier::High, Some(format!("{category} agents")))
-        }
-        (_, DataClassification::Restricted) => {
-            (RiskTier::High, Some("agents with restricted data".into()))
-        }
-        (_, DataClassification::Confidential) => (
-            RiskTier::Medium,
-            Some("agents with confidential data".into()),
-        ),
-        _ => (RiskTier::Low, None),
-    }
-}
-
 /// The manifest's agent as the policies must see it: tool approval from
 /// the records, never from the file; the risk tier never below the minimum.
 pub fn effective_agent(
     manifest: &Manifest,
+    set: &PolicySet,
     approved_tools: &BTreeSet<String>,
 ) -> (Agent, Vec<String>) {
     let mut agent = manifest.agent.clone();
@@ -383,7 +414,7 @@ pub fn effective_agent(
             .external_tools
             .iter()
             .all(|tool| approved_tools.contains(&tool.to_lowercase()));
-    let (minimum, why) = minimum_risk(&agent);
+    let (minimum, why) = set.minimum_risk(&agent);
     if agent.risk_tier < minimum {
         warnings.push(format!(
             "risk tier raised from {} to {minimum}: {} are at least {minimum} risk",
@@ -426,12 +457,26 @@ pub fn lowered_fields(
     lowered
 }
 
-/// Evaluates a manifest against the policies.
-pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> Evaluation {
-    let (agent, warnings) = effective_agent(manifest, facts.approved_tools);
+/// Evaluates a manifest against a policy set. A condition that cannot be
+/// evaluated blocks, saying why: an error never lets an agent through.
+pub fn evaluate(manifest: &Manifest, set: &PolicySet, facts: &Facts<'_>) -> Evaluation {
+    let (agent, warnings) = effective_agent(manifest, set, facts.approved_tools);
+    evaluate_agent(agent, warnings, &manifest.external_tools, set, facts)
+}
+
+/// Evaluates an agent already as the policies see it (`effective_agent`):
+/// what `evaluate` does after reading the manifest, and what `plan`
+/// simulates for agents on record.
+pub fn evaluate_agent(
+    agent: Agent,
+    warnings: Vec<String>,
+    external_tools: &[String],
+    set: &PolicySet,
+    facts: &Facts<'_>,
+) -> Evaluation {
     let mut lowered: Vec<String> = Vec::new();
     for reference in facts.reference_agents {
-        for change in lowered_fields(&Vocabulary::default(), reference, &agent) {
+        for change in lowered_fields(set.vocabulary(), reference, &agent) {
             if !lowered.contains(&change) {
                 lowered.push(change);
             }
@@ -442,16 +487,33 @@ pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> 
     };
     let mut triggered = Vec::new();
     let mut workflows = Vec::new();
-    for policy in policies
-        .iter()
-        .filter(|policy| policy.triggers(&agent, &request_facts))
-    {
+    let outcomes = set.outcomes(&agent, &request_facts);
+    for (policy, outcome) in set.policies().iter().zip(outcomes) {
+        let failure = match outcome {
+            Outcome::DoesNotHold => continue,
+            Outcome::Holds => None,
+            Outcome::Failed(why) => Some(why),
+        };
+        if let Some(why) = failure {
+            triggered.push(TriggeredPolicy {
+                policy_id: policy.policy_id.clone(),
+                name: policy.name.clone(),
+                action: policy.action,
+                reason: format!("its condition could not be evaluated for this agent: {why}"),
+                remediation: format!(
+                    "fix the condition of policy {} (`gavel policy plan` shows the agents it fails on), or give the agent what it reads",
+                    policy.policy_id
+                ),
+                blocking: true,
+            });
+            continue;
+        }
         let mut reason = policy.explain();
         if policy.reads_request_facts() && !lowered.is_empty() {
             reason = format!("{reason}: {}", lowered.join("; "));
         }
         let (blocking, remediation) = match policy.action {
-            PolicyAction::Block => (true, block_remediation(policy, manifest, facts)),
+            PolicyAction::Block => (true, block_remediation(policy, external_tools, facts)),
             PolicyAction::RequireBiasAudit => {
                 let threshold = policy.bias_threshold();
                 match facts.latest_audit {
@@ -497,8 +559,14 @@ pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> 
             PolicyAction::AuditLog => (false, "recorded in the audit log; nothing to do".into()),
             PolicyAction::Notify => (
                 false,
-                format!("{} is notified; nothing to do", policy.created_by),
+                "the policy's owners are notified; nothing to do".into(),
             ),
+        };
+        let remediation = match (&policy.remediation, blocking) {
+            (Some(own), true) if policy.action != PolicyAction::Block => {
+                format!("{remediation}; {own}")
+            }
+            _ => remediation,
         };
         triggered.push(TriggeredPolicy {
             policy_id: policy.policy_id.clone(),
@@ -540,16 +608,20 @@ pub fn evaluate(manifest: &Manifest, policies: &[Policy], facts: &Facts<'_>) -> 
         agent,
         warnings,
         lowered,
+        policy_set_version: None,
     }
 }
 
-fn block_remediation(policy: &Policy, manifest: &Manifest, facts: &Facts<'_>) -> String {
-    if policy.condition.contains_key("tools_approved") {
-        if manifest.external_tools.is_empty() {
+fn block_remediation(policy: &Policy, external_tools: &[String], facts: &Facts<'_>) -> String {
+    let reads_tools = policy
+        .condition
+        .to_cel()
+        .is_ok_and(|cel| cel.contains("tools_approved"));
+    if reads_tools {
+        if external_tools.is_empty() {
             return "the manifest says the agent calls external tools but names none: list them in external_tools so each can be approved (`gavel tools approve NAME`)".into();
         }
-        let unapproved: Vec<&str> = manifest
-            .external_tools
+        let unapproved: Vec<&str> = external_tools
             .iter()
             .filter(|tool| !facts.approved_tools.contains(&tool.to_lowercase()))
             .map(String::as_str)
@@ -559,11 +631,13 @@ fn block_remediation(policy: &Policy, manifest: &Manifest, facts: &Facts<'_>) ->
             unapproved.join(", ")
         );
     }
+    if let Some(own) = &policy.remediation {
+        return own.clone();
+    }
     format!(
-        "policy \"{}\" blocks agents it {}: change the agent so it no longer applies, or ask {} to revise the policy",
+        "policy \"{}\" blocks agents it {}: change the agent so it no longer applies, or propose a policy set that revises it",
         policy.name,
         policy.explain(),
-        policy.approved_by.as_deref().unwrap_or(&policy.created_by)
     )
 }
 
@@ -594,6 +668,9 @@ pub struct DeploymentRequest {
     /// earlier requests, and becomes its record, only once approved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub supersedes_on_approval: bool,
+    /// The policy set version the request was evaluated under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
 }
 
 #[cfg(test)]
@@ -650,7 +727,7 @@ mod tests {
     fn eval(manifest: &Manifest, policies: &[Policy], audit: Option<&BiasAudit>) -> Evaluation {
         evaluate(
             manifest,
-            policies,
+            &PolicySet::with_policies(policies.to_vec()).unwrap(),
             &Facts {
                 latest_audit: audit,
                 approved_tools: &BTreeSet::new(),
@@ -787,7 +864,7 @@ mod tests {
             approved_tools: approved,
             reference_agents: &[],
         };
-        let partly = evaluate(&named, &default_policies(), &facts(&approved));
+        let partly = evaluate(&named, &PolicySet::builtin(), &facts(&approved));
         assert_eq!(partly.status, DeploymentStatus::Blocked);
         assert!(
             partly.remediation[0].contains("external tools crm_api are"),
@@ -795,7 +872,7 @@ mod tests {
             partly.remediation
         );
         let both: BTreeSet<String> = ["web_search".to_owned(), "crm_api".to_owned()].into();
-        let allowed = evaluate(&named, &default_policies(), &facts(&both));
+        let allowed = evaluate(&named, &PolicySet::builtin(), &facts(&both));
         assert_eq!(allowed.status, DeploymentStatus::Allowed);
         assert!(allowed.agent.tools_approved);
     }
@@ -840,7 +917,11 @@ mod tests {
             let mut agent = manifest.agent.clone();
             agent.category = category;
             agent.risk_tier = RiskTier::Low;
-            assert_eq!(minimum_risk(&agent).0, RiskTier::High, "{category}");
+            assert_eq!(
+                PolicySet::builtin().minimum_risk(&agent).0,
+                RiskTier::High,
+                "{category}"
+            );
         }
     }
 
@@ -854,7 +935,7 @@ mod tests {
         let harmless = manifest();
         let evaluation = evaluate(
             &harmless,
-            &default_policies(),
+            &PolicySet::builtin(),
             &Facts {
                 latest_audit: None,
                 approved_tools: &BTreeSet::new(),
@@ -888,6 +969,35 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_that_errors_at_run_time_blocks() {
+        let mut policies = default_policies();
+        let mut eu = policies[0].clone();
+        eu.policy_id = "eu_only".into();
+        eu.name = "EU agents".into();
+        eu.action = PolicyAction::AuditLog;
+        eu.approval_chain = None;
+        // Written without has(): an agent with no region label cannot be read.
+        eu.condition =
+            crate::domain::condition::ConditionSource::Cel(r#"agent.labels.region == "eu""#.into());
+        policies.push(eu);
+        let blocked = eval(&manifest(), &policies, None);
+        assert_eq!(blocked.status, DeploymentStatus::Blocked);
+        let fired = &blocked.triggered_policies[0];
+        assert_eq!(fired.policy_id, "eu_only");
+        assert!(
+            fired.blocking && fired.reason.contains("could not be evaluated"),
+            "{fired:?}"
+        );
+        assert!(fired.reason.contains("region"), "{fired:?}");
+        let mut labelled = manifest();
+        labelled.agent.labels.insert("region".into(), "us".into());
+        assert_eq!(
+            eval(&labelled, &policies, None).status,
+            DeploymentStatus::Allowed
+        );
+    }
+
+    #[test]
     fn the_policy_sets_the_bias_threshold() {
         let mut manifest = manifest();
         manifest.agent.category = Category::HumanResources;
@@ -899,7 +1009,11 @@ mod tests {
         );
         for policy in &mut policies {
             if policy.policy_id == "hr_bias_audit" {
-                policy.bias_threshold = Some(0.95);
+                policy.bias_audit = Some(crate::domain::policy::BiasAuditRule {
+                    threshold: Some(0.95),
+                    attributes: Vec::new(),
+                    max_age: None,
+                });
             }
         }
         let strict = eval(&manifest, &policies, Some(&audit));
@@ -987,7 +1101,8 @@ mod tests {
         let mut notify = policies[0].clone();
         notify.policy_id = "notify_all".into();
         notify.action = PolicyAction::Notify;
-        notify.condition.clear();
+        notify.approval_chain = None;
+        notify.condition = crate::domain::condition::ConditionSource::default();
         policies.push(notify);
         let evaluation = eval(&manifest(), &policies, None);
         assert_eq!(evaluation.status, DeploymentStatus::Allowed);
@@ -1002,7 +1117,10 @@ mod tests {
         block.policy_id = "no_finance".into();
         block.name = "No finance bots".into();
         block.action = PolicyAction::Block;
-        block.condition = [("category".to_owned(), serde_json::json!("finance"))].into();
+        block.approval_chain = None;
+        block.condition = crate::domain::condition::ConditionSource::Equalities(
+            [("category".to_owned(), serde_json::json!("finance"))].into(),
+        );
         policies.push(block);
         let mut manifest = manifest();
         manifest.agent.category = Category::Finance;

@@ -3,10 +3,13 @@
 pub mod agent;
 pub mod bias;
 pub mod checkpoint;
+pub mod condition;
 pub mod deployment;
 pub mod merkle;
 pub mod name;
+pub mod plan;
 pub mod policy;
+pub mod policy_set;
 pub mod replay;
 pub mod review;
 pub mod trail;

@@ -1,10 +1,9 @@
 //! Governance policies and the engine that decides which of them trigger.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::agent::{Agent, display_as_str};
+use super::condition::ConditionSource;
 use super::workflow::Role;
 
 /// What a triggered policy demands.
@@ -105,32 +104,107 @@ impl PolicyScope {
 
 display_as_str!(PolicyAction, PolicyScope);
 
+/// One step of an approval chain: a role, written as its name or as a
+/// table (`{ role = "data_steward" }`) that later per-step options extend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ChainStep {
+    Role(Role),
+    Step(StepOptions),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepOptions {
+    pub role: Role,
+}
+
+impl ChainStep {
+    pub fn role(&self) -> Role {
+        match self {
+            ChainStep::Role(role) => *role,
+            ChainStep::Step(options) => options.role,
+        }
+    }
+}
+
+/// What a `require_bias_audit` policy demands of the audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BiasAuditRule {
+    /// The disparate-impact ratio to reach (default 0.8, the four-fifths rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// The protected attributes the audit must cover.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// How old the audit may be: `180d`, `12w`, `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+}
+
+/// `180d` -> 180 days; `12w`, `24h` likewise.
+pub fn parse_age(text: &str) -> Result<chrono::TimeDelta, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let count: i64 = number
+        .parse()
+        .ok()
+        .filter(|count| *count > 0 && *count <= 100_000)
+        .ok_or_else(|| format!("max_age {text:?} is not a count and a unit (180d, 12w, 24h)"))?;
+    match unit {
+        "h" => Ok(chrono::TimeDelta::hours(count)),
+        "d" => Ok(chrono::TimeDelta::days(count)),
+        "w" => Ok(chrono::TimeDelta::weeks(count)),
+        _ => Err(format!(
+            "max_age {text:?} needs a unit: h (hours), d (days) or w (weeks)"
+        )),
+    }
+}
+
+fn all_agents() -> PolicyScope {
+    PolicyScope::AllAgents
+}
+
+fn active() -> bool {
+    true
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     pub policy_id: String,
     pub name: String,
-    pub description: String,
-    /// Agent field -> the value it must equal. Every key must match.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub condition: BTreeMap<String, serde_json::Value>,
+    pub description: String,
+    /// CEL over `agent` and `request`, or a table of field = value pairs
+    /// that must all hold; none: every agent in scope.
+    #[serde(default)]
+    pub condition: ConditionSource,
     pub action: PolicyAction,
+    #[serde(default = "all_agents")]
     pub scope: PolicyScope,
     #[serde(default)]
     pub scope_value: Option<String>,
-    /// Overrides the action's default chain (risk tiering uses this).
+    /// The roles that sign off, in order (default: the action's chain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approval_chain: Option<Vec<Role>>,
+    pub approval_chain: Option<Vec<ChainStep>>,
+    #[serde(default = "active")]
     pub is_active: bool,
+    /// Who wrote it (stores made before policy sets; a set records its
+    /// proposer and approver instead).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub created_by: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
-    /// The disparate-impact ratio a `require_bias_audit` policy demands
-    /// (default 0.8, the four-fifths rule). The policy sets it, never the
-    /// submitter of an audit.
+    /// The ratio a `require_bias_audit` policy demands (stores made before
+    /// policy sets; a set writes `bias_audit.threshold`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bias_threshold: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias_audit: Option<BiasAuditRule>,
+    /// What to do when the policy fires, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
 }
 
 /// Facts about a request that conditions may name besides the agent's own
@@ -143,13 +217,6 @@ pub struct RequestFacts {
 
 impl RequestFacts {
     pub const KEYS: [&str; 1] = ["lowers_risk_fields"];
-
-    fn attribute(&self, key: &str) -> Option<serde_json::Value> {
-        match key {
-            "lowers_risk_fields" => Some(serde_json::Value::from(self.lowers_risk_fields)),
-            _ => None,
-        }
-    }
 }
 
 impl Policy {
@@ -164,43 +231,27 @@ impl Policy {
         }
     }
 
-    /// Active, in scope, and every condition key equals the agent's value,
-    /// for an agent as it is (no request under way).
-    pub fn triggers_on(&self, agent: &Agent) -> bool {
-        self.triggers(agent, &RequestFacts::default())
-    }
-
-    /// Active, in scope, and every condition key equals the agent's value
-    /// or the request's fact. A key neither has never matches.
-    pub fn triggers(&self, agent: &Agent, facts: &RequestFacts) -> bool {
-        self.is_active
-            && self.in_scope(agent)
-            && self.condition.iter().all(|(key, expected)| {
-                agent
-                    .attribute(key)
-                    .or_else(|| facts.attribute(key))
-                    .as_ref()
-                    == Some(expected)
-            })
-    }
-
     /// Whether the condition looks at the request, not only the agent.
     pub fn reads_request_facts(&self) -> bool {
-        RequestFacts::KEYS
-            .iter()
-            .any(|key| self.condition.contains_key(*key))
+        let cel = self.condition.to_cel().unwrap_or_default();
+        RequestFacts::KEYS.iter().any(|key| cel.contains(key))
     }
 
     /// The ratio a passing bias audit must reach under this policy.
     pub fn bias_threshold(&self) -> f64 {
-        self.bias_threshold
+        self.bias_audit
+            .as_ref()
+            .and_then(|rule| rule.threshold)
+            .or(self.bias_threshold)
             .unwrap_or(super::bias::DEFAULT_THRESHOLD)
     }
 
     /// The chain of roles this policy's workflow walks through, if any.
     pub fn chain(&self) -> Option<Vec<Role>> {
         match (&self.approval_chain, self.action.default_chain()) {
-            (Some(chain), Some(_)) if !chain.is_empty() => Some(chain.clone()),
+            (Some(chain), Some(_)) if !chain.is_empty() => {
+                Some(chain.iter().map(ChainStep::role).collect())
+            }
             (_, default) => default.map(<[Role]>::to_vec),
         }
     }
@@ -212,126 +263,70 @@ impl Policy {
             (scope, Some(value)) => format!("{} = {value}", scope.as_str()),
             (scope, None) => format!("{} (no value)", scope.as_str()),
         };
-        if self.condition.is_empty() {
-            format!("applies to {scope}")
-        } else {
-            let conditions: Vec<String> = self
-                .condition
-                .iter()
-                .map(|(key, value)| format!("{key} = {value}"))
-                .collect();
-            format!("applies to {scope} when {}", conditions.join(" and "))
+        match &self.condition {
+            ConditionSource::Equalities(pairs) if pairs.is_empty() => format!("applies to {scope}"),
+            condition => format!("applies to {scope} when {condition}"),
         }
     }
 
     /// Checks a policy that came from outside (a file, a request).
     pub fn validate(&self) -> Result<(), String> {
-        if self.policy_id.trim().is_empty() {
-            return Err("policy_id must not be empty".into());
+        if super::name::intern("policy id", &self.policy_id).is_err() {
+            return Err(format!(
+                "policy_id {:?} must be a snake_case name (a lower-case letter, then letters, digits or _)",
+                self.policy_id
+            ));
+        }
+        if !crate::text::has_visible_text(&self.name) {
+            return Err("name must not be empty".into());
         }
         if self.scope != PolicyScope::AllAgents
             && self.scope_value.as_deref().is_none_or(str::is_empty)
         {
-            return Err(format!(
-                "policy {}: scope {} needs a scope_value",
-                self.policy_id, self.scope
-            ));
+            return Err(format!("scope {} needs a scope_value", self.scope));
         }
         if self
-            .bias_threshold
-            .is_some_and(|threshold| !(threshold > 0.0 && threshold <= 1.0))
+            .bias_threshold()
+            .partial_cmp(&0.0)
+            .is_none_or(|order| order != std::cmp::Ordering::Greater)
+            || self.bias_threshold() > 1.0
         {
-            return Err(format!(
-                "policy {}: bias_threshold must be in (0, 1]",
-                self.policy_id
-            ));
+            return Err("bias_audit.threshold must be in (0, 1]".into());
         }
-        if self.approval_chain.is_some() && self.action.default_chain().is_none() {
-            return Err(format!(
-                "policy {}: approval_chain only makes sense for require_approval or require_bias_audit",
-                self.policy_id
-            ));
+        if let Some(rule) = &self.bias_audit {
+            if self.action != PolicyAction::RequireBiasAudit {
+                return Err("bias_audit only makes sense for require_bias_audit".into());
+            }
+            if let Some(age) = &rule.max_age {
+                parse_age(age)?;
+            }
+            for attribute in &rule.attributes {
+                if super::name::intern("attribute", attribute).is_err() {
+                    return Err(format!(
+                        "bias_audit.attributes: {attribute:?} must be a snake_case name"
+                    ));
+                }
+            }
+        }
+        match &self.approval_chain {
+            Some(_) if self.action.default_chain().is_none() => {
+                return Err(
+                    "approval_chain only makes sense for require_approval or require_bias_audit"
+                        .into(),
+                );
+            }
+            Some(chain) if chain.is_empty() => {
+                return Err("approval_chain must name at least one role".into());
+            }
+            _ => {}
         }
         Ok(())
     }
 }
 
-/// The policies every new store starts with.
+/// The policies every new store starts with: the built-in set's.
 pub fn default_policies() -> Vec<Policy> {
-    let policy = |id: &str,
-                  name: &str,
-                  description: &str,
-                  condition: serde_json::Value,
-                  action: PolicyAction,
-                  scope: PolicyScope,
-                  scope_value: Option<&str>,
-                  approval_chain: Option<Vec<Role>>| Policy {
-        policy_id: id.into(),
-        name: name.into(),
-        description: description.into(),
-        condition: serde_json::from_value(condition).unwrap_or_default(),
-        action,
-        scope,
-        scope_value: scope_value.map(Into::into),
-        approval_chain,
-        is_active: true,
-        created_by: "governance-board@gavel.local".into(),
-        approved_by: Some("chief-risk-officer@gavel.local".into()),
-        bias_threshold: None,
-    };
-    vec![
-        policy(
-            "pii_access_approval",
-            "PII access approval",
-            "Agents that touch confidential data need sign-off from a technical lead and a data steward.",
-            serde_json::json!({ "data_classification": "confidential" }),
-            PolicyAction::RequireApproval,
-            PolicyScope::AllAgents,
-            None,
-            None,
-        ),
-        policy(
-            "hr_bias_audit",
-            "HR bias audit",
-            "Agents that decide about people need a passing bias audit and an ethics review.",
-            serde_json::json!({}),
-            PolicyAction::RequireBiasAudit,
-            PolicyScope::Category,
-            Some("human_resources"),
-            None,
-        ),
-        policy(
-            "external_api_block",
-            "Unapproved external tools",
-            "Agents may not call external tools that have not been approved.",
-            serde_json::json!({ "has_external_tools": true, "tools_approved": false }),
-            PolicyAction::Block,
-            PolicyScope::AllAgents,
-            None,
-            None,
-        ),
-        policy(
-            "risk_tier_medium",
-            "Medium-risk review",
-            "Medium-risk agents need a technical lead's approval.",
-            serde_json::json!({ "risk_tier": "medium" }),
-            PolicyAction::RequireApproval,
-            PolicyScope::AllAgents,
-            None,
-            Some(vec![Role::TechnicalLead]),
-        ),
-        policy(
-            "risk_tier_high",
-            "High-risk review",
-            "High-risk agents go through the full chain of reviewers.",
-            serde_json::json!({ "risk_tier": "high" }),
-            PolicyAction::RequireApproval,
-            PolicyScope::AllAgents,
-            None,
-            Some(Role::ALL.to_vec()),
-        ),
-        classification_change_policy(),
-    ]
+    super::policy_set::PolicySet::builtin().file.policies
 }
 
 /// Re-filing an agent as less risky than its approved or pending version
@@ -339,27 +334,30 @@ pub fn default_policies() -> Vec<Policy> {
 /// lower risk tier) needs a data steward's sign-off, and the earlier
 /// request stays open until it is given.
 pub fn classification_change_policy() -> Policy {
-    Policy {
-        policy_id: "classification_change".into(),
-        name: "Classification change".into(),
-        description: "A request that lowers an agent's category, data classification, external tools or risk tier against its approved or pending version needs a data steward's approval.".into(),
-        condition: [("lowers_risk_fields".to_owned(), serde_json::Value::Bool(true))].into(),
-        action: PolicyAction::RequireApproval,
-        scope: PolicyScope::AllAgents,
-        scope_value: None,
-        approval_chain: Some(vec![Role::DataSteward]),
-        is_active: true,
-        created_by: "gavel (built in)".into(),
-        approved_by: None,
-        bias_threshold: None,
-    }
+    default_policies()
+        .into_iter()
+        .find(|policy| policy.policy_id == "classification_change")
+        .unwrap_or_else(|| unreachable!("the built-in set holds classification_change"))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::agent::{Category, DataClassification, RiskTier};
+    use crate::domain::condition::{Condition, Evaluator, Outcome};
+    use crate::domain::vocabulary::Vocabulary;
     use serde_json::json;
+
+    /// Whether one policy fires for an agent, alone.
+    fn fires(policy: &Policy, agent: &Agent) -> bool {
+        let evaluator = Evaluator::new(&Vocabulary::default());
+        policy.is_active
+            && policy.in_scope(agent)
+            && Condition::compile(&policy.condition).is_ok_and(|condition| {
+                condition.evaluate(&evaluator.scope(agent, &RequestFacts::default()))
+                    == Outcome::Holds
+            })
+    }
 
     pub(crate) fn agent() -> Agent {
         Agent {
@@ -373,6 +371,7 @@ mod tests {
             tools_approved: false,
             risk_tier: RiskTier::Low,
             version: "1.0.0".into(),
+            labels: Default::default(),
         }
     }
 
@@ -386,7 +385,7 @@ mod tests {
     fn triggered(agent: &Agent) -> Vec<String> {
         default_policies()
             .into_iter()
-            .filter(|policy| policy.triggers_on(agent))
+            .filter(|policy| fires(policy, agent))
             .map(|policy| policy.policy_id)
             .collect()
     }
@@ -411,7 +410,7 @@ mod tests {
         agent.category = Category::HumanResources;
         assert_eq!(triggered(&agent), ["hr_bias_audit"]);
         agent.category = Category::Finance;
-        assert!(!find("hr_bias_audit").triggers_on(&agent));
+        assert!(!fires(&find("hr_bias_audit"), &agent));
     }
 
     #[test]
@@ -462,36 +461,30 @@ mod tests {
         let mut policy = find("pii_access_approval");
         let mut agent = agent();
         agent.data_classification = DataClassification::Confidential;
-        assert!(policy.triggers_on(&agent));
+        assert!(fires(&policy, &agent));
         policy.is_active = false;
-        assert!(!policy.triggers_on(&agent));
+        assert!(!fires(&policy, &agent));
     }
 
     #[test]
-    fn a_condition_on_a_missing_key_never_matches() {
+    fn a_table_condition_on_an_unknown_field_or_a_null_is_refused() {
         let mut policy = find("pii_access_approval");
-        policy.condition.insert("region".into(), json!("eu"));
-        let mut agent = agent();
-        agent.data_classification = DataClassification::Confidential;
-        assert!(!policy.triggers_on(&agent));
-        policy.condition.clear();
-        policy
-            .condition
-            .insert("region".into(), serde_json::Value::Null);
-        assert!(
-            !policy.triggers_on(&agent),
-            "null must not match a missing key"
-        );
+        policy.condition = ConditionSource::Equalities([("region".to_owned(), json!("eu"))].into());
+        assert!(Condition::compile(&policy.condition).is_err());
+        policy.condition =
+            ConditionSource::Equalities([("team".to_owned(), serde_json::Value::Null)].into());
+        assert!(Condition::compile(&policy.condition).is_err());
     }
 
     #[test]
     fn condition_values_compare_by_type() {
         let mut policy = find("external_api_block");
-        policy.condition = [("has_external_tools".to_owned(), json!("true"))].into();
+        policy.condition =
+            ConditionSource::Equalities([("has_external_tools".to_owned(), json!("true"))].into());
         let mut agent = agent();
         agent.has_external_tools = true;
         assert!(
-            !policy.triggers_on(&agent),
+            !fires(&policy, &agent),
             "the string \"true\" is not the boolean true"
         );
     }
@@ -499,18 +492,18 @@ mod tests {
     #[test]
     fn specific_agent_and_classification_scopes() {
         let mut policy = find("pii_access_approval");
-        policy.condition.clear();
+        policy.condition = ConditionSource::default();
         policy.scope = PolicyScope::SpecificAgent;
         policy.scope_value = Some("agt-1".into());
-        assert!(policy.triggers_on(&agent()));
+        assert!(fires(&policy, &agent()));
         policy.scope_value = Some("agt-2".into());
-        assert!(!policy.triggers_on(&agent()));
+        assert!(!fires(&policy, &agent()));
         policy.scope = PolicyScope::DataClassification;
         policy.scope_value = Some("internal".into());
-        assert!(policy.triggers_on(&agent()));
+        assert!(fires(&policy, &agent()));
         policy.scope_value = None;
         assert!(
-            !policy.triggers_on(&agent()),
+            !fires(&policy, &agent()),
             "a scope without a value matches nothing"
         );
     }
@@ -527,7 +520,7 @@ mod tests {
                 .contains("needs a scope_value")
         );
         let mut block = find("external_api_block");
-        block.approval_chain = Some(vec![Role::TechnicalLead]);
+        block.approval_chain = Some(vec![ChainStep::Role(Role::TechnicalLead)]);
         assert!(block.validate().is_err());
     }
 
@@ -535,7 +528,7 @@ mod tests {
     fn explanations_name_scope_and_conditions() {
         assert_eq!(
             find("external_api_block").explain(),
-            "applies to every agent when has_external_tools = true and tools_approved = false"
+            "applies to every agent when agent.has_external_tools && !agent.tools_approved"
         );
         assert_eq!(
             find("hr_bias_audit").explain(),

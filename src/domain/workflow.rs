@@ -206,6 +206,10 @@ pub struct Workflow {
     pub created_at: DateTime<Utc>,
     /// Bumped by every change; decisions name the version they were made on.
     pub version: i64,
+    /// The policy set version the workflow was opened under: its chain
+    /// stays the one that version gave, whatever later versions say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
 }
 
 /// The person deciding, with the roles they hold.
@@ -315,6 +319,7 @@ impl Workflow {
             status: WorkflowStatus::InProgress,
             created_at,
             version: 1,
+            policy_set_version: None,
         }
     }
 

@@ -22,14 +22,15 @@ use crate::backend::local::trail::TrailWriter;
 use crate::backend::local::writes::{self, entry, format_id};
 use crate::backend::{BackendError, Result};
 use crate::domain::bias::{self, BiasAudit, GroupCounts};
-use crate::domain::deployment::{
-    DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate, minimum_risk,
-};
+use crate::domain::condition::Outcome;
+use crate::domain::deployment::{DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate};
+use crate::domain::policy::RequestFacts;
+use crate::domain::policy_set::PolicySet;
 use crate::domain::review::Answers;
 use crate::domain::workflow::{Decider, DecisionRequest};
 use crate::domain::{
-    Agent, Category, DataClassification, EthicsReview, Policy, ReviewStatus, RiskTier, Role,
-    StepStatus, Verdict, Workflow, WorkflowStatus,
+    Agent, Category, DataClassification, EthicsReview, ReviewStatus, RiskTier, Role, StepStatus,
+    Verdict, Workflow, WorkflowStatus,
 };
 use names::*;
 
@@ -145,6 +146,16 @@ fn fill(
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "cache_size", -16_000)?;
         let mut report = result?;
+        // The organisation's own rules, recorded as a second policy set
+        // version: proposed by one policy admin, approved by another.
+        crate::backend::local::record_policy_set(
+            conn,
+            POLICY_ADMINS[0].0,
+            POLICY_ADMINS[1].0,
+            &seeded_policy_set(),
+            // After version 1, which the store was created with just now.
+            Utc::now().max(options.anchor),
+        )?;
         conn.execute_batch("ANALYZE")?;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
@@ -172,7 +183,8 @@ fn seeded_tool_approved(tool: &str) -> bool {
 struct Generator {
     rng: ChaCha8Rng,
     options: SeedOptions,
-    policies: Vec<Policy>,
+    set: std::sync::Arc<PolicySet>,
+    set_version: i64,
     approved_tools: std::collections::BTreeSet<String>,
     people: People,
     trail: TrailWriter,
@@ -195,14 +207,15 @@ struct AgentLife {
 impl Generator {
     fn new(conn: &Connection, options: &SeedOptions) -> Result<Generator> {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let policies = crate::backend::local::reads_policies(conn)?;
+        let (set_version, set) = crate::backend::local::reads_policy_set(conn)?;
         let mut report = SeedReport::default();
         let people = make_people(conn, &mut rng, options, &mut report)?;
         let approved_tools = approve_tools(conn, &people, options.anchor)?;
         Ok(Generator {
             rng,
             options: options.clone(),
-            policies,
+            set,
+            set_version,
             approved_tools,
             people,
             trail: TrailWriter::resume(conn)?,
@@ -311,12 +324,16 @@ impl Generator {
                 tools_approved,
                 risk_tier,
                 version: "1.0.0".into(),
+                labels: Default::default(),
             },
             tools,
             running_version: None,
             audits_by_version: HashMap::new(),
         };
-        life.agent.risk_tier = life.agent.risk_tier.max(minimum_risk(&life.agent).0);
+        life.agent.risk_tier = life
+            .agent
+            .risk_tier
+            .max(self.set.minimum_risk(&life.agent).0);
         life
     }
 
@@ -383,9 +400,13 @@ impl Generator {
     fn workflows_per_request(&self, agent: &Agent) -> u64 {
         let mut unblocked = agent.clone();
         unblocked.tools_approved = true;
-        self.policies
+        self.set
+            .policies()
             .iter()
-            .filter(|policy| policy.triggers_on(&unblocked) && policy.chain().is_some())
+            .zip(self.set.outcomes(&unblocked, &RequestFacts::default()))
+            .filter(|(policy, outcome)| {
+                *outcome != Outcome::DoesNotHold && policy.chain().is_some()
+            })
             .count() as u64
     }
 
@@ -420,7 +441,10 @@ impl Generator {
         if rng.random_bool(0.05) {
             life.agent.risk_tier = *RiskTier::ALL.choose(rng).unwrap_or(&RiskTier::Low);
         }
-        life.agent.risk_tier = life.agent.risk_tier.max(minimum_risk(&life.agent).0);
+        life.agent.risk_tier = life
+            .agent
+            .risk_tier
+            .max(self.set.minimum_risk(&life.agent).0);
     }
 
     fn needs_audit(&self, agent: &Agent) -> bool {
@@ -560,7 +584,7 @@ impl Generator {
         let audit = life.audits_by_version.get(&life.agent.version);
         let evaluation = evaluate(
             &manifest,
-            &self.policies,
+            &self.set,
             &Facts {
                 latest_audit: audit,
                 approved_tools: &self.approved_tools,
@@ -578,7 +602,7 @@ impl Generator {
         let is_current = next.is_none();
         let mut workflows = Vec::new();
         for planned in &evaluation.workflows {
-            let workflow = Workflow::open(
+            let mut workflow = Workflow::open(
                 format_id("wf", self.next_workflow),
                 deployment_id.clone(),
                 life.agent.agent_id.clone(),
@@ -587,6 +611,7 @@ impl Generator {
                 &planned.chain,
                 at,
             );
+            workflow.policy_set_version = Some(self.set_version);
             self.next_workflow += 1;
             workflows.push(workflow);
         }
@@ -649,6 +674,7 @@ impl Generator {
             agent: Some(evaluation.agent.clone()),
             external_tools: life.tools.clone(),
             supersedes_on_approval: false,
+            policy_set_version: Some(self.set_version),
         };
         writes::insert_deployment(conn, &request)?;
         if status != evaluation.status {
@@ -1100,6 +1126,35 @@ fn person(rng: &mut ChaCha8Rng, taken: &mut std::collections::HashSet<String>) -
     }
 }
 
+/// The seeded organisation's policy admins.
+const POLICY_ADMINS: &[(&str, &str)] = &[
+    ("priya.natarajan@northwind.example", "Priya Natarajan"),
+    ("tomas.berg@northwind.example", "Tomas Berg"),
+];
+
+/// Version 2 of the seeded organisation's policy set: the built-in rules,
+/// its own category, and a residency rule on a label.
+fn seeded_policy_set() -> String {
+    crate::domain::policy_set::BUILTIN_SET
+        .replace(
+            "description = \"Gavel's built-in policies\"",
+            "description = \"Northwind: built-in rules, internal search, EU residency\"",
+        )
+        .replace(
+            "\"operations\", \"research\",",
+            "\"operations\", \"research\", \"internal_search\",",
+        )
+        + r#"
+[[policy]]
+policy_id = "eu_residency"
+name = "EU data residency"
+description = "Agents serving EU or UK users with personal data need a data steward's sign-off."
+condition = 'has(agent.labels.region) && agent.labels.region in ["eu", "uk"] && at_least(agent.data_classification, "internal")'
+action = "require_approval"
+approval_chain = ["data_steward"]
+"#
+}
+
 fn make_people(
     conn: &Connection,
     rng: &mut ChaCha8Rng,
@@ -1157,6 +1212,18 @@ fn make_people(
         .get(&Role::EthicsReviewer)
         .cloned()
         .unwrap_or_default();
+    // Two policy admins, for four eyes on the policy set (fixed names, after
+    // the generated ones, so the generated history stays as it was).
+    for (email, name) in POLICY_ADMINS {
+        if taken.insert((*email).to_owned()) {
+            users.push((
+                (*email).to_owned(),
+                (*name).to_owned(),
+                vec![Role::PolicyAdmin],
+                "AI Governance".to_owned(),
+            ));
+        }
+    }
     let now = crate::backend::local::rows::to_ms(options.anchor);
     let mut insert = conn.prepare_cached("INSERT INTO users (email, name, roles, teams, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5)")?;
     for (email, name, roles, team) in &users {

@@ -27,8 +27,8 @@ use super::params::{
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
 use crate::backend::wire::{
-    AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, LogKeyBody, ProofBody,
-    SubmitBody, ToolDecisionBody, WithdrawBody,
+    AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, LogKeyBody, PolicySetBody,
+    PolicySetDecisionBody, ProofBody, SubmitBody, ToolDecisionBody, WithdrawBody,
 };
 use crate::backend::{
     Decision, DeploymentQuery, Direction, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery,
@@ -90,6 +90,11 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(changes))
         .routes(routes!(snapshot))
         .routes(routes!(withdraw))
+        .routes(routes!(policy_sets, propose_policy_set))
+        .routes(routes!(plan_policy_set))
+        .routes(routes!(policy_set))
+        .routes(routes!(approve_policy_set))
+        .routes(routes!(reject_policy_set))
         .routes(routes!(users))
         .routes(routes!(tools))
         .routes(routes!(decide_tool))
@@ -505,6 +510,102 @@ async fn withdraw(
     let request: WithdrawBody = body(&bytes)?;
     Ok(Json(
         backend.withdraw(&id, request.reason.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/policy-sets", summary = "Every policy set version, newest first", responses((status = 200, body = Vec<crate::backend::PolicySetVersion>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn policy_sets(State(state): AppState, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    Ok(Json(caller(&state, &headers).await?.policy_sets().await?))
+}
+
+#[utoipa::path(post, path = "/v1/policy-sets", summary = "Propose a policy set (policy admins): recorded as a new, immutable version with its plan", request_body = crate::backend::wire::PolicySetBody, responses((status = 201, body = crate::backend::PolicySetDetail), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn propose_policy_set(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: PolicySetBody = body(&bytes)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(backend.propose_policy_set(&request.source).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/policy-sets/plan", summary = "What a policy set would change against the active one; records nothing", request_body = crate::backend::wire::PolicySetBody, responses((status = 200, body = Object), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn plan_policy_set(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: PolicySetBody = body(&bytes)?;
+    Ok(Json(backend.plan_policy_set(&request.source).await?))
+}
+
+#[utoipa::path(get, path = "/v1/policy-sets/{version}", summary = "One policy set version with its TOML and plan (`active` for the active one)", params(("version" = String, Path, pattern = "^(active|[0-9]{1,18})$")), responses((status = 200, body = crate::backend::PolicySetDetail), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn policy_set(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let version = set_version(&version)?;
+    Ok(Json(backend.policy_set(version).await?))
+}
+
+fn set_version(text: &str) -> ApiResult<Option<i64>> {
+    if text == "active" {
+        return Ok(None);
+    }
+    text.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(format!(
+            "policy set version {text:?} is not a number or `active`"
+        ))
+    })
+}
+
+#[utoipa::path(post, path = "/v1/policy-sets/{version}/approve", summary = "Approve a proposed version, making it active (a policy admin who did not propose it)", request_body = crate::backend::wire::PolicySetDecisionBody, params(("version" = String, Path, pattern = "^[0-9]{1,18}$")), responses((status = 200, body = crate::backend::PolicySetDetail), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn approve_policy_set(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let version = set_version(&version)?
+        .ok_or_else(|| ApiError::bad_request("name the version to decide, not `active`"))?;
+    decide_set(state, headers, version, true, bytes).await
+}
+
+#[utoipa::path(post, path = "/v1/policy-sets/{version}/reject", summary = "Reject a proposed version, saying why (a policy admin who did not propose it)", request_body = crate::backend::wire::PolicySetDecisionBody, params(("version" = String, Path, pattern = "^[0-9]{1,18}$")), responses((status = 200, body = crate::backend::PolicySetDetail), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn reject_policy_set(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let version = set_version(&version)?
+        .ok_or_else(|| ApiError::bad_request("name the version to decide, not `active`"))?;
+    decide_set(state, headers, version, false, bytes).await
+}
+
+async fn decide_set(
+    state: Arc<ServerState>,
+    headers: HeaderMap,
+    version: i64,
+    approve: bool,
+    bytes: Bytes,
+) -> ApiResult<Json<crate::backend::PolicySetDetail>> {
+    let backend = caller(&state, &headers).await?;
+    let request: PolicySetDecisionBody = if bytes.is_empty() {
+        PolicySetDecisionBody { comment: None }
+    } else {
+        body(&bytes)?
+    };
+    Ok(Json(
+        backend
+            .decide_policy_set(version, approve, request.comment.as_deref())
+            .await?,
     ))
 }
 

@@ -36,7 +36,7 @@ pub trait Fixture {
 }
 
 fn add_users(fixture: &impl Fixture) {
-    let users: [(&str, &[Role]); 8] = [
+    let users: [(&str, &[Role]); 10] = [
         (REQUESTER, &[Role::TechnicalLead]),
         (LEAD, &[Role::TechnicalLead]),
         (STEWARD, &[Role::DataSteward]),
@@ -45,6 +45,8 @@ fn add_users(fixture: &impl Fixture) {
         (COMPLIANCE, &[Role::ComplianceOfficer]),
         (ALL_ROLES, &Role::ALL),
         (NOBODY, &[]),
+        (ADMIN, &[Role::PolicyAdmin]),
+        (ADMIN2, &[Role::PolicyAdmin]),
     ];
     for (email, roles) in users {
         fixture.add_user(email, roles);
@@ -122,7 +124,137 @@ pub async fn run(fixture: &impl Fixture) {
     withdrawal_and_reassignment(fixture).await;
     removed_users_cannot_act(fixture).await;
     decisions_keep_when_they_were_made(fixture).await;
+    policy_sets_take_two_policy_admins(fixture).await;
     everything_replays_from_the_trail(fixture).await;
+}
+
+/// The built-in set plus a label rule and a category: what version 2 of
+/// the conformance store becomes.
+fn regional_set() -> String {
+    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    format!(
+        "{}\n[[policy]]\npolicy_id = \"eu_residency\"\nname = \"EU residency\"\ndescription = \"EU agents need a technical lead.\"\ncondition = 'has(agent.labels.region) && agent.labels.region == \"eu\"'\naction = \"require_approval\"\napproval_chain = [\"technical_lead\"]\n",
+        builtin
+            .replace(
+                "description = \"Gavel's built-in policies\"",
+                "description = \"Regional rules\""
+            )
+            .replace(
+                "\"operations\", \"research\",",
+                "\"operations\", \"research\", \"internal_search\","
+            )
+    )
+}
+
+/// A policy set is proposed by one policy admin and approved by another;
+/// approval makes it active at once, and evaluations name the version.
+async fn policy_sets_take_two_policy_admins(fixture: &impl Fixture) {
+    let admin = fixture.backend_as(ADMIN);
+    let admin2 = fixture.backend_as(ADMIN2);
+    let requester = fixture.backend_as(REQUESTER);
+    let versions = admin.policy_sets().await.expect("versions");
+    let first = versions.last().expect("version 1");
+    assert_eq!(first.version, 1);
+    assert_eq!(first.state, gavel::backend::PolicySetState::Active);
+    assert_eq!(first.proposed_by, "system");
+
+    let mut eu = manifest("agt-eu-residency");
+    eu.agent.labels.insert("region".into(), "eu".into());
+    let before = requester.check_deployment(&eu).await.expect("check");
+    assert_eq!(before.status, DeploymentStatus::Allowed);
+    assert_eq!(before.policy_set_version, Some(1));
+    let mut search = manifest("agt-internal-search");
+    search.agent.category = gavel::domain::Category::new("internal_search").unwrap();
+    assert!(
+        matches!(requester.check_deployment(&search).await, Err(BackendError::Invalid(m)) if m.contains("internal_search")),
+        "not in version 1's vocabulary"
+    );
+
+    let text = regional_set();
+    assert!(matches!(
+        fixture.backend_as(LEAD).propose_policy_set(&text).await,
+        Err(BackendError::Forbidden(_))
+    ));
+    let planned = admin.plan_policy_set(&text).await.expect("plan");
+    assert_eq!(planned.diff.added, ["eu_residency"]);
+    let proposed = admin.propose_policy_set(&text).await.expect("propose");
+    let version = proposed.version.version;
+    assert_eq!(
+        proposed.version.state,
+        gavel::backend::PolicySetState::Proposed
+    );
+    assert_eq!(proposed.source, text, "kept byte for byte");
+    assert_eq!(proposed.version.proposed_by, ADMIN);
+    assert_eq!(
+        requester.check_deployment(&eu).await.expect("check").status,
+        DeploymentStatus::Allowed,
+        "a proposal changes nothing"
+    );
+    assert!(
+        matches!(admin.decide_policy_set(version, true, None).await, Err(BackendError::Forbidden(m)) if m.contains("four eyes")),
+        "the proposer cannot approve"
+    );
+    assert!(matches!(
+        admin2.decide_policy_set(version, false, None).await,
+        Err(BackendError::Invalid(_))
+    ));
+    let approved = admin2
+        .decide_policy_set(version, true, Some("reviewed with legal"))
+        .await
+        .expect("approve");
+    assert_eq!(
+        approved.version.state,
+        gavel::backend::PolicySetState::Active
+    );
+    assert_eq!(approved.version.decided_by.as_deref(), Some(ADMIN2));
+    let versions = admin.policy_sets().await.expect("versions");
+    let active: Vec<i64> = versions
+        .iter()
+        .filter(|v| v.state == gavel::backend::PolicySetState::Active)
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(active, [version], "exactly one version is active");
+    assert!(matches!(
+        admin2.decide_policy_set(version, true, None).await,
+        Err(BackendError::Conflict(_))
+    ));
+
+    let after = requester.check_deployment(&eu).await.expect("check");
+    assert_eq!(after.status, DeploymentStatus::PendingApproval);
+    assert_eq!(after.policy_set_version, Some(version));
+    assert!(
+        after
+            .triggered_policies
+            .iter()
+            .any(|p| p.policy_id == "eu_residency")
+    );
+    assert_eq!(
+        requester
+            .check_deployment(&search)
+            .await
+            .expect("check")
+            .status,
+        DeploymentStatus::Allowed,
+        "the new vocabulary holds internal_search"
+    );
+    let requested = requester.request_deployment(&eu).await.expect("request");
+    assert_eq!(requested.policy_set_version, Some(version));
+    let workflow = admin
+        .workflow(&requested.workflow_ids[0])
+        .await
+        .expect("workflow");
+    assert_eq!(workflow.policy_set_version, Some(version));
+    let shown = admin.policy_set(None).await.expect("active");
+    assert_eq!(shown.version.version, version);
+    assert!(
+        admin
+            .trail("policy_set", &version.to_string())
+            .await
+            .expect("trail")
+            .len()
+            >= 2,
+        "proposed and approved are in the trail"
+    );
 }
 
 /// A decision made offline keeps the time the person made it, if that lies

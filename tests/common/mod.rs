@@ -17,6 +17,9 @@ pub const COMPLIANCE: &str = "compliance@example.com";
 pub const ALL_ROLES: &str = "all@example.com";
 /// Holds no role and belongs to no team.
 pub const NOBODY: &str = "nobody@example.com";
+/// Two policy administrators, for four eyes on a policy set.
+pub const ADMIN: &str = "admin@example.com";
+pub const ADMIN2: &str = "admin2@example.com";
 
 pub fn manifest(agent_id: &str) -> Manifest {
     Manifest::from_json(&format!(

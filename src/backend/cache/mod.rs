@@ -13,6 +13,7 @@ pub mod file;
 pub mod outbox;
 pub mod syncer;
 
+use crate::backend::{PolicySetDetail, PolicySetVersion};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -440,6 +441,46 @@ impl GovernanceBackend for CachedBackend {
             .decide_tool(name, status, comment)
             .await
             .map_err(|err| needs_server("deciding on a tool", err))
+    }
+
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
+        self.remote
+            .policy_sets()
+            .await
+            .map_err(|err| needs_server("listing policy sets", err))
+    }
+
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail> {
+        self.remote
+            .policy_set(version)
+            .await
+            .map_err(|err| needs_server("reading a policy set", err))
+    }
+
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+        self.remote
+            .plan_policy_set(source)
+            .await
+            .map_err(|err| needs_server("planning a policy set", err))
+    }
+
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        self.remote
+            .propose_policy_set(source)
+            .await
+            .map_err(|err| needs_server("proposing a policy set", err))
+    }
+
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail> {
+        self.remote
+            .decide_policy_set(version, approve, comment)
+            .await
+            .map_err(|err| needs_server("deciding a policy set", err))
     }
 
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {

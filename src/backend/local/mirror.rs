@@ -67,7 +67,7 @@ fn upsert_agent_if_changed(
         .prepare_cached(
             "SELECT NOT EXISTS (SELECT 1 FROM agents WHERE agent_id = ?1 AND name = ?2 AND team = ?3 AND owner = ?4
                AND category = ?5 AND data_classification = ?6 AND has_external_tools = ?7 AND tools_approved = ?8
-               AND risk_tier = ?9 AND version = ?10)",
+               AND risk_tier = ?9 AND version = ?10 AND labels = ?11)",
         )?
         .query_row(
             params![
@@ -81,6 +81,7 @@ fn upsert_agent_if_changed(
                 agent.tools_approved,
                 agent.risk_tier.as_str(),
                 agent.version,
+                crate::backend::local::rows::labels_to_text(&agent.labels)?,
             ],
             |row| row.get(0),
         )?;

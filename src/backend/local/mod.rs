@@ -15,6 +15,7 @@ pub mod schema;
 pub mod trail;
 pub mod writes;
 
+use crate::backend::{PolicySetDetail, PolicySetVersion};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,38 @@ const READERS: usize = 4;
 
 /// How long a decision's idempotency record is kept.
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// The active policy set, compiled (for the seed, which writes in bulk).
+/// Records a policy set version proposed by `proposer` and approved by
+/// `approver` a minute later (the seeded organisation's history).
+pub fn record_policy_set(
+    conn: &Connection,
+    proposer: &str,
+    approver: &str,
+    text: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    let user = |email: &str| {
+        reads::user(conn, email)?.ok_or_else(|| BackendError::not_found("user", email))
+    };
+    let proposed = writes::propose_policy_set(conn, &user(proposer)?, text, at)?;
+    let version = proposed.version.version;
+    writes::decide_policy_set(
+        conn,
+        &user(approver)?,
+        version,
+        true,
+        Some("reviewed in the governance board"),
+        at + chrono::TimeDelta::minutes(1),
+    )?;
+    Ok(version)
+}
+
+pub fn reads_policy_set(
+    conn: &Connection,
+) -> Result<(i64, std::sync::Arc<crate::domain::policy_set::PolicySet>)> {
+    reads::active_set(conn)
+}
 
 /// The store's policies, for bulk writers holding the write connection.
 pub fn reads_policies(conn: &Connection) -> Result<Vec<Policy>> {
@@ -694,6 +727,58 @@ impl GovernanceBackend for LocalBackend {
         let (name, comment) = (name.to_owned(), comment.to_owned());
         self.write(move |tx| {
             writes::decide_tool(tx, &user, &name, status, &comment, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
+        self.read(reads::policy_sets).await
+    }
+
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail> {
+        self.read(move |conn| {
+            let version = match version {
+                Some(version) => version,
+                None => reads::active_policy_set(conn)?,
+            };
+            reads::policy_set_detail(conn, version)
+        })
+        .await
+    }
+
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+        let set = writes::check_set(source)?;
+        self.read(move |conn| {
+            let (diff, impact) = reads::plan(conn, &set)?;
+            Ok(crate::domain::plan::Plan { diff, impact })
+        })
+        .await
+    }
+
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        let user = self.actor().await?;
+        let source = source.to_owned();
+        self.write(move |tx| writes::propose_policy_set(tx, &user, &source, chrono::Utc::now()))
+            .await
+    }
+
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail> {
+        let user = self.actor().await?;
+        let comment = comment.map(str::to_owned);
+        self.write(move |tx| {
+            writes::decide_policy_set(
+                tx,
+                &user,
+                version,
+                approve,
+                comment.as_deref(),
+                chrono::Utc::now(),
+            )
         })
         .await
     }

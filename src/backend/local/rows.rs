@@ -59,6 +59,23 @@ pub fn teams_to_text(teams: &[String]) -> Result<String> {
     to_json(&teams)
 }
 
+/// An agent's labels as stored: '' for none, else a JSON object.
+pub fn labels_to_text(labels: &std::collections::BTreeMap<String, String>) -> Result<String> {
+    if labels.is_empty() {
+        Ok(String::new())
+    } else {
+        to_json(labels)
+    }
+}
+
+pub fn labels_from_text(text: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    if text.is_empty() {
+        Ok(Default::default())
+    } else {
+        from_json("agent labels", text)
+    }
+}
+
 pub fn teams_from_text(text: &str) -> Result<Vec<String>> {
     from_json("teams", text)
 }
@@ -150,7 +167,7 @@ impl RawQueueRow {
 }
 
 /// Columns a `Workflow` is read from.
-pub const WORKFLOW_COLUMNS: &str = "workflow_id, agent_id, deployment_id, triggered_by_policy, requested_by, steps, status, created_at, version";
+pub const WORKFLOW_COLUMNS: &str = "workflow_id, agent_id, deployment_id, triggered_by_policy, requested_by, steps, status, created_at, version, policy_set_version";
 
 pub type RawWorkflowRow = (
     String,
@@ -162,6 +179,7 @@ pub type RawWorkflowRow = (
     String,
     i64,
     i64,
+    Option<i64>,
 );
 
 pub fn raw_workflow_row(row: &Row<'_>) -> rusqlite::Result<RawWorkflowRow> {
@@ -179,6 +197,7 @@ pub fn parse_workflow(raw: RawWorkflowRow) -> Result<Workflow> {
         status,
         created_at,
         version,
+        policy_set_version,
     ) = raw;
     Ok(Workflow {
         steps: from_json("workflow steps", &steps)?,
@@ -190,5 +209,6 @@ pub fn parse_workflow(raw: RawWorkflowRow) -> Result<Workflow> {
         triggered_by_policy,
         requested_by,
         version,
+        policy_set_version,
     })
 }

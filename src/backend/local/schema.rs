@@ -17,7 +17,83 @@ const MIGRATIONS: &[Migration] = &[
     make_the_trail_append_only,
     create_the_merkle_log,
     create_checkpoints,
+    add_agent_labels,
+    create_policy_sets,
 ];
+
+/// 9: policy sets as immutable, reviewed versions. Version 1 is the set the
+/// store's policies already were, recorded as proposed and approved by
+/// `system`; exactly one version is active; triggers refuse any edit of a
+/// version's content and any deletion, and allow only the state moves of
+/// the lifecycle. Workflows remember the version they were opened under.
+fn create_policy_sets(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE policy_sets (
+            version      INTEGER PRIMARY KEY,
+            source       TEXT NOT NULL,
+            source_hash  TEXT NOT NULL,
+            description  TEXT NOT NULL,
+            based_on     INTEGER,
+            plan         TEXT NOT NULL,
+            proposed_by  TEXT NOT NULL,
+            proposed_at  INTEGER NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('proposed', 'active', 'superseded', 'rejected')),
+            decided_by   TEXT,
+            decided_at   INTEGER,
+            comment      TEXT
+        );
+        CREATE UNIQUE INDEX policy_sets_one_active ON policy_sets(state) WHERE state = 'active';
+        CREATE TRIGGER policy_sets_content_is_immutable
+            BEFORE UPDATE OF version, source, source_hash, description, based_on, plan, proposed_by, proposed_at
+            ON policy_sets
+            BEGIN SELECT RAISE(ABORT, 'a policy set version is immutable once proposed'); END;
+        CREATE TRIGGER policy_sets_are_kept
+            BEFORE DELETE ON policy_sets
+            BEGIN SELECT RAISE(ABORT, 'policy set versions are never deleted'); END;
+        CREATE TRIGGER policy_sets_move_by_the_lifecycle
+            BEFORE UPDATE OF state ON policy_sets
+            WHEN NOT ((OLD.state = 'proposed' AND NEW.state IN ('active', 'rejected'))
+                   OR (OLD.state = 'active' AND NEW.state = 'superseded'))
+            BEGIN SELECT RAISE(ABORT, 'a policy set moves only from proposed to active or rejected, and from active to superseded'); END;
+        CREATE TRIGGER policy_sets_are_decided_once
+            BEFORE UPDATE OF decided_by, decided_at, comment ON policy_sets
+            WHEN OLD.decided_by IS NOT NULL
+            BEGIN SELECT RAISE(ABORT, 'a policy set version is decided once'); END;
+        ALTER TABLE workflows ADD COLUMN policy_set_version INTEGER;
+        "#,
+    )?;
+    let stored = {
+        let mut statement = tx.prepare("SELECT body FROM policies ORDER BY position, policy_id")?;
+        let bodies = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str::<crate::domain::Policy>(body))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?
+    };
+    let source = crate::domain::policy_set::source_for_policies(stored)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(err.into()))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    tx.execute(
+        "INSERT INTO policy_sets (version, source, source_hash, description, based_on, plan, proposed_by, proposed_at, state, decided_by, decided_at, comment)
+         VALUES (1, ?1, ?2, ?3, NULL, '{}', 'system', ?4, 'active', 'system', ?4, 'the policies this store started with')",
+        params![
+            source.text,
+            source.sha256,
+            source.description,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// 8: agents' labels (a JSON object of strings; '' for none).
+fn add_agent_labels(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE agents ADD COLUMN labels TEXT NOT NULL DEFAULT '';")
+}
 
 /// 7: the signed checkpoints of the Merkle log, newest last.
 fn create_checkpoints(tx: &Transaction<'_>) -> rusqlite::Result<()> {

@@ -150,16 +150,10 @@ fn scope_text(policy: &Policy) -> String {
     }
 }
 
+/// The condition as written: CEL as its author wrote it, a table as
+/// `field = value` pairs.
 fn condition_text(policy: &Policy) -> String {
-    if policy.condition.is_empty() {
-        return "always".to_owned();
-    }
-    let parts: Vec<String> = policy
-        .condition
-        .iter()
-        .map(|(key, value)| format!("{} = {}", sanitize(key), sanitize(&value.to_string())))
-        .collect();
-    parts.join(" and ")
+    sanitize(&policy.condition.to_string()).into_owned()
 }
 
 fn policy_detail(policy: &Policy, reach: Option<u64>, theme: &Theme) -> Vec<Line<'static>> {
@@ -197,14 +191,10 @@ fn policy_detail(policy: &Policy, reach: Option<u64>, theme: &Theme) -> Vec<Line
             theme.style(Role::Base),
         ),
         Line::styled(
-            format!(
-                " created by {} · approved by {}",
-                sanitize(&policy.created_by),
-                policy
-                    .approved_by
-                    .as_deref()
-                    .map_or("(not approved)".to_owned(), |by| sanitize(by).into_owned())
-            ),
+            match &policy.remediation {
+                Some(remediation) => format!(" when it fires: {}", sanitize(remediation)),
+                None => " when it fires: what the action says".to_owned(),
+            },
             theme.style(Role::Muted),
         ),
         Line::styled(

@@ -237,6 +237,13 @@ fn detail_lines(
             theme,
         )),
     }
+    if let Some(version) = workflow.policy_set_version {
+        lines.push(field(
+            "policy set",
+            format!("version {version} (the chain it opened with)"),
+            theme,
+        ));
+    }
     lines.push(Line::default());
     lines.push(section("Steps", theme));
     let current = workflow.current_step().map(|step| step.step_id);

@@ -20,6 +20,8 @@ pub struct DeploymentBody {
     /// agent's earlier requests only once approved.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub supersedes_on_approval: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
 }
 
 pub const DEPLOYMENT_COLUMNS: &str = "deployment_id, agent_id, agent_name, team, agent_version, requested_by, \
@@ -73,6 +75,7 @@ pub fn parse_deployment(raw: RawDeployment) -> Result<DeploymentRequest> {
         agent: body.agent,
         external_tools: body.external_tools,
         supersedes_on_approval: body.supersedes_on_approval,
+        policy_set_version: body.policy_set_version,
     })
 }
 

@@ -1,6 +1,12 @@
 //! Read queries. Every list reads only the rows it returns, through an index.
 //! One file per entity; shared row helpers and small lookups live here.
 
+use std::sync::Arc;
+
+use crate::domain::condition::Outcome;
+use crate::domain::plan::{Impact, PolicyDiff, Subject, diff, simulate};
+use crate::domain::policy::RequestFacts;
+use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::vocabulary::Vocabulary;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use rusqlite::types::Value;
@@ -30,12 +36,14 @@ use crate::domain::{
 
 mod dashboard;
 mod deployments;
+mod policy_sets;
 mod queue;
 mod reviews;
 pub mod snapshot;
 
 pub use dashboard::*;
 pub use deployments::*;
+pub use policy_sets::*;
 pub use queue::*;
 pub use reviews::*;
 
@@ -160,7 +168,7 @@ pub fn workflows_of_deployment(conn: &Connection, deployment_id: &str) -> Result
 }
 
 pub const AGENT_COLUMNS: &str = "agent_id, name, team, owner, category, data_classification, \
-    has_external_tools, tools_approved, risk_tier, version";
+    has_external_tools, tools_approved, risk_tier, version, labels";
 
 pub type RawAgent = (
     String,
@@ -171,6 +179,7 @@ pub type RawAgent = (
     String,
     bool,
     bool,
+    String,
     String,
     String,
 );
@@ -191,6 +200,7 @@ pub fn parse_agent(raw: RawAgent) -> Result<Agent> {
         tools_approved,
         risk_tier,
         version,
+        labels,
     ) = raw;
     Ok(Agent {
         agent_id,
@@ -203,6 +213,7 @@ pub fn parse_agent(raw: RawAgent) -> Result<Agent> {
         tools_approved,
         risk_tier: parse("risk tier", &risk_tier)?,
         version,
+        labels: rows::labels_from_text(&labels)?,
     })
 }
 
@@ -274,29 +285,103 @@ pub fn latest_audit_for_version(
     .transpose()
 }
 
+/// The active set's policies.
 pub fn policies(conn: &Connection) -> Result<Vec<Policy>> {
-    let mut statement =
-        conn.prepare_cached("SELECT body FROM policies ORDER BY position, policy_id")?;
-    let bodies = statement
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    bodies
+    Ok(policy_set(conn)?.policies().to_vec())
+}
+
+/// The active policy set, compiled.
+pub fn policy_set(conn: &Connection) -> Result<Arc<PolicySet>> {
+    Ok(active_set(conn)?.1)
+}
+
+/// The active policy set's version and the set, compiled.
+pub fn active_set(conn: &Connection) -> Result<(i64, Arc<PolicySet>)> {
+    let (version, text, hash): (i64, String, String) = conn
+        .prepare_cached(
+            "SELECT version, source, source_hash FROM policy_sets WHERE state = 'active'",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?
+        .ok_or_else(|| rows::corrupt("policy sets", "no version is active"))?;
+    Ok((version, compiled_set(version, &text, &hash)?))
+}
+
+/// Compiling a set takes a while next to a read: the last few compiled
+/// are kept, by digest.
+fn compiled_set(version: i64, text: &str, hash: &str) -> Result<Arc<PolicySet>> {
+    static COMPILED: std::sync::Mutex<Vec<(String, Arc<PolicySet>)>> =
+        std::sync::Mutex::new(Vec::new());
+    if let Some((_, set)) = COMPILED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
         .iter()
-        .map(|body| from_json("policy", body))
-        .collect()
+        .find(|(known, _)| known == hash)
+    {
+        return Ok(Arc::clone(set));
+    }
+    let set = PolicySetFile::parse(text)
+        .and_then(|file| PolicySet::compile(file, Checks::Names))
+        .map_err(|err| rows::corrupt(&format!("policy set version {version}"), err))?;
+    let set = Arc::new(set);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    compiled.push((hash.to_owned(), Arc::clone(&set)));
+    if compiled.len() > 4 {
+        compiled.remove(0);
+    }
+    Ok(set)
+}
+
+/// What `proposed` would change against the active set, for every agent
+/// on record (a new request of each, as recorded last), writing nothing.
+pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impact)> {
+    let active = policy_set(conn)?;
+    // The newest audit of each agent's current version, in one pass: only
+    // those are parsed (SQLite gives the row of the MAX with it).
+    let mut audits: std::collections::HashMap<(String, String), BiasAudit> =
+        std::collections::HashMap::new();
+    let mut statement = conn.prepare(
+        "SELECT a.agent_id, a.agent_version, a.body, MAX(a.tested_at)
+         FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+         GROUP BY a.agent_id, a.agent_version",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let key = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+        audits.insert(key, parse_audit(&row.get::<_, String>(2)?)?);
+    }
+    let mut statement = conn.prepare(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id"
+    ))?;
+    let agents = statement
+        .query_map([], raw_agent)?
+        .map(|raw| parse_agent(raw?))
+        .collect::<Result<Vec<_>>>()?;
+    let subjects = agents.into_iter().map(|agent| {
+        let latest_audit = audits.get(&(agent.agent_id.clone(), agent.version.clone()));
+        Subject {
+            agent,
+            latest_audit,
+        }
+    });
+    let impact = simulate(&active, proposed, subjects);
+    Ok((diff(&active, proposed), impact))
 }
 
 /// Streams every agent through every policy; agents are few next to
-/// workflows (one per application, not per request).
+/// workflows (one per application, not per request). A condition that
+/// cannot be evaluated for an agent reaches it (it would block it).
 pub fn policy_reach(conn: &Connection) -> Result<Vec<NamedCount>> {
-    let policies = policies(conn)?;
+    let set = policy_set(conn)?;
+    let policies = set.policies().to_vec();
     let mut counts = vec![0u64; policies.len()];
     let mut statement = conn.prepare(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
         let agent = parse_agent(raw_agent(row)?)?;
-        for (policy, count) in policies.iter().zip(&mut counts) {
-            if policy.triggers_on(&agent) {
+        let outcomes = set.outcomes(&agent, &RequestFacts::default());
+        for (outcome, count) in outcomes.iter().zip(&mut counts) {
+            if *outcome != Outcome::DoesNotHold {
                 *count += 1;
             }
         }
@@ -348,36 +433,103 @@ pub fn reference_agents(conn: &Connection, agent_id: &str) -> Result<Vec<Agent>>
 }
 
 /// The active policy set's vocabulary.
-pub fn vocabulary(_conn: &Connection) -> Result<Vocabulary> {
-    Ok(Vocabulary::default())
+pub fn vocabulary(conn: &Connection) -> Result<Vocabulary> {
+    Ok(policy_set(conn)?.vocabulary().clone())
 }
 
 /// What the policies say about a manifest whose names are in the vocabulary.
 pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
-    let vocabulary = vocabulary(conn)?;
+    let (version, set) = active_set(conn)?;
+    let vocabulary = set.vocabulary();
     vocabulary
         .check_category(manifest.agent.category)
         .and_then(|()| vocabulary.check_classification(manifest.agent.data_classification))
         .map_err(|err| BackendError::Invalid(format!("manifest: {err}")))?;
-    let policies = policies(conn)?;
     let audit = latest_audit_for_version(conn, &manifest.agent.agent_id, &manifest.agent.version)?;
     let approved_tools = approved_tools(conn)?;
     let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
-    Ok(evaluate_policies(
+    let mut evaluation = evaluate_policies(
         manifest,
-        &policies,
+        &set,
         &Facts {
             latest_audit: audit.as_ref(),
             approved_tools: &approved_tools,
             reference_agents: &reference_agents,
         },
-    ))
+    );
+    evaluation.policy_set_version = Some(version);
+    Ok(evaluation)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// `plan` judges agents the sets cannot tell apart once; judging every
+    /// agent one by one under both versions must come out the same.
+    #[test]
+    fn a_plan_is_what_evaluating_every_agent_under_both_versions_gives() {
+        use crate::domain::plan::{Change, Impact, Subject, judge};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::backend::local::LocalStore::open(&dir.path().join("s.db")).unwrap();
+        crate::seed::seed(
+            &store,
+            &crate::seed::SeedOptions {
+                workflows: 600,
+                seed: 11,
+                anchor: Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        let text = include_str!("../../../../examples/policies/northwind.toml");
+        let proposed =
+            PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full).unwrap();
+        let (_, planned) = store.read(|conn| plan(conn, &proposed)).unwrap();
+
+        let mut brute = Impact::default();
+        store
+            .read(|conn| {
+                let active = policy_set(conn)?;
+                let mut statement = conn.prepare(&format!(
+                    "SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id"
+                ))?;
+                let agents = statement
+                    .query_map([], raw_agent)?
+                    .map(|raw| parse_agent(raw?))
+                    .collect::<Result<Vec<_>>>()?;
+                for agent in agents {
+                    let audit = latest_audit_for_version(conn, &agent.agent_id, &agent.version)?;
+                    let subject = Subject {
+                        agent,
+                        latest_audit: audit.as_ref(),
+                    };
+                    brute.agents += 1;
+                    for change in judge(&active, &proposed, &subject).changes {
+                        let affected = brute.changes.entry(change).or_default();
+                        affected.count += 1;
+                        *affected
+                            .by_team
+                            .entry(subject.agent.team.clone())
+                            .or_insert(0) += 1;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(planned.agents, brute.agents);
+        assert!(
+            brute.changes.contains_key(&Change::NewlyNeedApproval),
+            "the set moves some agents: the comparison is not empty"
+        );
+        for (change, affected) in &brute.changes {
+            let got = &planned.changes[change];
+            assert_eq!(got.count, affected.count, "{change:?}");
+            assert_eq!(got.by_team, affected.by_team, "{change:?}");
+        }
+        assert_eq!(planned.changes.len(), brute.changes.len());
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

@@ -8,11 +8,7 @@ use super::super::rows::{to_json, to_ms};
 use super::*;
 use crate::backend::types::User;
 use crate::domain::bias::{self, AuditSubmission, DEFAULT_THRESHOLD};
-use crate::domain::{BiasAudit, Role, TrailEntry};
-
-/// The role that may record a bias audit (until policies are the
-/// organisation's).
-pub const AUDIT_RECORDER: Role = Role::MlEngineer;
+use crate::domain::{BiasAudit, TrailEntry};
 
 /// How far ahead of this clock a `tested_at` may be (clock skew).
 pub const TESTED_AT_SKEW: chrono::Duration = chrono::Duration::minutes(5);
@@ -26,11 +22,12 @@ pub fn record_audit(
     submission: &AuditSubmission,
     now: DateTime<Utc>,
 ) -> Result<BiasAudit> {
-    if !actor.holds(AUDIT_RECORDER) {
-        return Err(BackendError::Forbidden(format!(
-            "recording a bias audit needs the {AUDIT_RECORDER} role"
-        )));
-    }
+    let set = super::super::reads::policy_set(conn)?;
+    check_permission(
+        actor,
+        &set.permissions().record_audits,
+        "recording a bias audit",
+    )?;
     if submission.threshold.is_some() {
         return Err(BackendError::Invalid(
             "threshold: an audit does not set its own threshold; the policy that requires the audit does".into(),

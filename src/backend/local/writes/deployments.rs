@@ -46,6 +46,11 @@ pub fn request_deployment(
     }
     let known = reads::agent_row(conn, &manifest.agent.agent_id)?;
     check_may_request(actor, known.as_ref().unwrap_or(&manifest.agent))?;
+    check_permission(
+        actor,
+        &reads::policy_set(conn)?.permissions().request_deployments,
+        "requesting a deployment",
+    )?;
     let evaluation = reads::evaluate(conn, manifest)?;
     let agent = &evaluation.agent;
     let running_version: Option<String> = conn
@@ -75,7 +80,7 @@ pub fn request_deployment(
     let mut workflows = Vec::new();
     for planned in &evaluation.workflows {
         let workflow_id = next_workflow_id(conn, workflows.len())?;
-        let workflow = Workflow::open(
+        let mut workflow = Workflow::open(
             workflow_id.clone(),
             deployment_id.clone(),
             agent.agent_id.clone(),
@@ -84,6 +89,7 @@ pub fn request_deployment(
             &planned.chain,
             now,
         );
+        workflow.policy_set_version = evaluation.policy_set_version;
         workflow_ids.push(workflow_id);
         workflows.push(workflow);
     }
@@ -104,6 +110,7 @@ pub fn request_deployment(
         agent: Some(agent.clone()),
         external_tools: manifest.external_tools.clone(),
         supersedes_on_approval: lowers,
+        policy_set_version: evaluation.policy_set_version,
     };
     // A new agent is recorded at once; a known one re-filed as less risky
     // keeps its record until the change is approved.
@@ -205,6 +212,7 @@ pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Resu
         agent: request.agent.clone(),
         external_tools: request.external_tools.clone(),
         supersedes_on_approval: request.supersedes_on_approval,
+        policy_set_version: request.policy_set_version,
     };
     conn.prepare_cached(
         "INSERT INTO deployments (deployment_id, agent_id, agent_name, team, agent_version, requested_by, requested_at, outcome, status, running_version, body)

@@ -5,6 +5,7 @@
 
 mod audits;
 mod deployments;
+mod policy_sets;
 mod reviews;
 mod users;
 mod workflows;
@@ -19,9 +20,30 @@ use crate::domain::{Answers, TrailEntry};
 
 pub use audits::*;
 pub use deployments::*;
+pub use policy_sets::*;
 pub use reviews::*;
 pub use users::*;
 pub use workflows::*;
+
+/// Refuses `actor` unless they hold one of `roles` (the active policy
+/// set's permissions; an empty list lets anyone).
+pub fn check_permission(
+    actor: &crate::backend::types::User,
+    roles: &[crate::domain::Role],
+    doing: &str,
+) -> Result<()> {
+    if roles.is_empty() || roles.iter().any(|role| actor.holds(*role)) {
+        return Ok(());
+    }
+    Err(BackendError::Forbidden(format!(
+        "{doing} needs the {} role (the policy set's permissions)",
+        roles
+            .iter()
+            .map(|role| role.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    )))
+}
 
 pub fn check_email(email: &str) -> Result<()> {
     let valid = email.len() <= 254

@@ -193,11 +193,12 @@ pub fn decide_tool(
     comment: &str,
     now: DateTime<Utc>,
 ) -> Result<ToolRecord> {
-    if !actor.holds(Role::DataSteward) && !actor.holds(Role::ComplianceOfficer) {
-        return Err(BackendError::Forbidden(
-            "approving or rejecting an external tool needs the data_steward or compliance_officer role".into(),
-        ));
-    }
+    let set = reads::policy_set(conn)?;
+    check_permission(
+        actor,
+        &set.permissions().approve_tools,
+        "approving or rejecting an external tool",
+    )?;
     let name = name.trim();
     if !crate::text::has_visible_text(name)
         || name.len() > 256

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::reads::{self};
-use super::super::rows::{self, to_json, to_ms};
+use super::super::rows::{self, labels_to_text, to_json, to_ms};
 use super::super::trail::TrailWriter;
 use super::deployments::supersede_earlier;
 use super::*;
@@ -17,12 +17,13 @@ use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO agents (agent_id, name, team, owner, category, data_classification, has_external_tools, tools_approved, risk_tier, version, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO agents (agent_id, name, team, owner, category, data_classification, has_external_tools, tools_approved, risk_tier, version, updated_at, labels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name, team = excluded.team, owner = excluded.owner,
            category = excluded.category, data_classification = excluded.data_classification,
            has_external_tools = excluded.has_external_tools, tools_approved = excluded.tools_approved,
-           risk_tier = excluded.risk_tier, version = excluded.version, updated_at = excluded.updated_at",
+           risk_tier = excluded.risk_tier, version = excluded.version, updated_at = excluded.updated_at,
+           labels = excluded.labels",
     )?
     .execute(params![
         agent.agent_id,
@@ -36,6 +37,7 @@ pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Resu
         agent.risk_tier.as_str(),
         agent.version,
         to_ms(at),
+        labels_to_text(&agent.labels)?,
     ])?;
     Ok(())
 }
@@ -59,8 +61,9 @@ pub fn insert_workflow(
     let current = workflow.current_step();
     conn.prepare_cached(
         "INSERT INTO workflows (workflow_id, deployment_id, agent_id, agent_name, team, triggered_by_policy, requested_by,
-           urgency, status, current_step, current_role, step_count, waiting_since, created_at, version, steps, deciders)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+           urgency, status, current_step, current_role, step_count, waiting_since, created_at, version, steps, deciders,
+           policy_set_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         workflow.workflow_id,
@@ -80,6 +83,7 @@ pub fn insert_workflow(
         workflow.version,
         to_json(&workflow.steps)?,
         deciders_column(workflow),
+        workflow.policy_set_version,
     ])?;
     Ok(())
 }

@@ -1,0 +1,207 @@
+//! Policy set versions: proposed by a policy admin, approved or rejected by
+//! another (four eyes); approval makes a version the active one in the same
+//! transaction that supersedes the last, so an evaluation sees one or the
+//! other, never a mix. A version's text never changes after it is proposed
+//! (the table's triggers refuse it too).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::super::reads;
+use super::super::rows::to_ms;
+use super::super::trail::TrailWriter;
+use super::*;
+use crate::backend::types::{PolicySetDetail, PolicySetState, User};
+use crate::domain::Role;
+use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile, Source};
+
+/// Checks a set's text as a proposal is checked: every problem, listed.
+pub fn check_set(text: &str) -> Result<PolicySet> {
+    PolicySetFile::parse(text)
+        .and_then(|file| PolicySet::compile(file, Checks::Full))
+        .map_err(|errors| {
+            BackendError::Invalid(format!(
+                "the policy set has {} error{}:\n{}",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" },
+                errors
+                    .0
+                    .iter()
+                    .map(|err| format!("  {err}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ))
+        })
+}
+
+fn require_policy_admin(user: &User, doing: &str) -> Result<()> {
+    if user.holds(Role::PolicyAdmin) {
+        Ok(())
+    } else {
+        Err(BackendError::Forbidden(format!(
+            "{doing} needs the policy_admin role, which {} does not hold",
+            user.email
+        )))
+    }
+}
+
+/// Records `text` as a new proposed version, with its plan against the
+/// active version.
+pub fn propose_policy_set(
+    conn: &Connection,
+    user: &User,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<PolicySetDetail> {
+    require_policy_admin(user, "proposing a policy set")?;
+    let proposed = check_set(text)?;
+    let active: i64 = conn.query_row(
+        "SELECT version FROM policy_sets WHERE state = 'active'",
+        [],
+        |row| row.get(0),
+    )?;
+    let (diff, impact) = reads::plan(conn, &proposed)?;
+    let plan = serde_json::json!({ "diff": diff, "impact": impact });
+    let version: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_sets",
+        [],
+        |row| row.get(0),
+    )?;
+    let source = Source::new(text, &proposed.file.description);
+    conn.prepare_cached(
+        "INSERT INTO policy_sets (version, source, source_hash, description, based_on, plan, proposed_by, proposed_at, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'proposed')",
+    )?
+    .execute(params![
+        version,
+        source.text,
+        source.sha256,
+        source.description,
+        active,
+        plan.to_string(),
+        user.email,
+        to_ms(now),
+    ])?;
+    let mut trail = TrailWriter::resume(conn)?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            &user.email,
+            "policy_set",
+            &version.to_string(),
+            "policy_set_proposed",
+            (None, None),
+            serde_json::json!({
+                "sha256": source.sha256,
+                "based_on": active,
+                "policies": proposed.policies().len(),
+            }),
+        ),
+    )?;
+    reads::policy_set_detail(conn, version)
+}
+
+/// Approves or rejects a proposed version.
+pub fn decide_policy_set(
+    conn: &Connection,
+    user: &User,
+    version: i64,
+    approve: bool,
+    comment: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PolicySetDetail> {
+    let doing = if approve {
+        "approving a policy set"
+    } else {
+        "rejecting a policy set"
+    };
+    require_policy_admin(user, doing)?;
+    let detail = reads::policy_set_detail(conn, version)?;
+    let summary = &detail.version;
+    if summary.state != PolicySetState::Proposed {
+        return Err(BackendError::Conflict(format!(
+            "policy set version {version} is {}, not proposed: only a proposal is decided",
+            summary.state
+        )));
+    }
+    if user.is(&summary.proposed_by) {
+        return Err(BackendError::Forbidden(format!(
+            "four eyes: {} proposed version {version}; another policy admin must decide it",
+            summary.proposed_by
+        )));
+    }
+    let comment = comment
+        .map(str::trim)
+        .filter(|comment| crate::text::has_visible_text(comment));
+    if !approve && comment.is_none() {
+        return Err(BackendError::Invalid(
+            "a rejection needs a comment saying why".into(),
+        ));
+    }
+    if comment.is_some_and(|comment| comment.len() > 8 * 1024) {
+        return Err(BackendError::Invalid(
+            "the comment is longer than 8 KiB".into(),
+        ));
+    }
+    let active: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM policy_sets WHERE state = 'active'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if approve && active != summary.based_on {
+        return Err(BackendError::Conflict(format!(
+            "version {version} was planned against version {} but version {} is active now: propose its text again to see what it would change today",
+            summary.based_on.map_or("none".into(), |v| v.to_string()),
+            active.map_or("none".into(), |v| v.to_string()),
+        )));
+    }
+    let mut trail = TrailWriter::resume(conn)?;
+    if approve && let Some(active) = active {
+        conn.execute(
+            "UPDATE policy_sets SET state = 'superseded' WHERE version = ?1",
+            [active],
+        )?;
+        trail.append(
+            conn,
+            &entry(
+                now,
+                &user.email,
+                "policy_set",
+                &active.to_string(),
+                "policy_set_superseded",
+                (None, None),
+                serde_json::json!({ "by": version }),
+            ),
+        )?;
+    }
+    conn.execute(
+        "UPDATE policy_sets SET state = ?2, decided_by = ?3, decided_at = ?4, comment = ?5 WHERE version = ?1",
+        params![
+            version,
+            if approve { "active" } else { "rejected" },
+            user.email,
+            to_ms(now),
+            comment
+        ],
+    )?;
+    trail.append(
+        conn,
+        &entry(
+            now,
+            &user.email,
+            "policy_set",
+            &version.to_string(),
+            if approve {
+                "policy_set_approved"
+            } else {
+                "policy_set_rejected"
+            },
+            (None, None),
+            serde_json::json!({ "comment": comment, "sha256": summary.source_sha256 }),
+        ),
+    )?;
+    reads::policy_set_detail(conn, version)
+}

@@ -1,0 +1,313 @@
+//! `gavel policy plan`: what a policy set would change, before it applies.
+//! A diff of the policies, and the impact on every agent on record,
+//! simulated under both sets, nothing written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::agent::Agent;
+use super::bias::BiasAudit;
+use super::condition::Outcome;
+use super::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
+use super::policy::{PolicyAction, RequestFacts};
+use super::policy_set::PolicySet;
+
+/// Agents listed per kind of change (the rest are counted).
+pub const FIRST_AGENTS: usize = 5;
+
+/// How the policies themselves differ.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Policy id and the fields that differ.
+    pub changed: Vec<(String, Vec<String>)>,
+    /// Vocabulary, permissions and risk floors that differ.
+    pub other: Vec<String>,
+}
+
+impl PolicyDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.other.is_empty()
+    }
+}
+
+/// What one agent's deployment would need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: DeploymentStatus,
+    pub approvals: BTreeSet<String>,
+    pub audits: BTreeSet<String>,
+}
+
+impl Verdict {
+    fn of(evaluation: &Evaluation) -> Verdict {
+        let fired = |action: PolicyAction| {
+            evaluation
+                .triggered_policies
+                .iter()
+                .filter(|policy| policy.action == action)
+                .map(|policy| policy.policy_id.clone())
+                .collect()
+        };
+        Verdict {
+            status: evaluation.status,
+            approvals: fired(PolicyAction::RequireApproval),
+            audits: fired(PolicyAction::RequireBiasAudit),
+        }
+    }
+}
+
+/// The kinds of change `plan` reports, in the order it prints them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    BecomeBlocked,
+    NoLongerBlocked,
+    NewlyNeedApproval,
+    NoLongerNeedApproval,
+    NewlyNeedAudit,
+    NoLongerNeedAudit,
+}
+
+impl Change {
+    pub fn label(self) -> &'static str {
+        match self {
+            Change::BecomeBlocked => "become blocked",
+            Change::NoLongerBlocked => "are no longer blocked",
+            Change::NewlyNeedApproval => "newly need approval",
+            Change::NoLongerNeedApproval => "no longer need approval",
+            Change::NewlyNeedAudit => "newly need a bias audit",
+            Change::NoLongerNeedAudit => "no longer need a bias audit",
+        }
+    }
+
+    /// How an agent's verdict moves from `before` to `after`.
+    pub fn between(before: &Verdict, after: &Verdict) -> Vec<Change> {
+        let blocked = |verdict: &Verdict| verdict.status == DeploymentStatus::Blocked;
+        let mut changes = Vec::new();
+        match (blocked(before), blocked(after)) {
+            (false, true) => changes.push(Change::BecomeBlocked),
+            (true, false) => changes.push(Change::NoLongerBlocked),
+            _ => {}
+        }
+        if !after.approvals.is_subset(&before.approvals) {
+            changes.push(Change::NewlyNeedApproval);
+        }
+        if !before.approvals.is_empty() && after.approvals.is_empty() {
+            changes.push(Change::NoLongerNeedApproval);
+        }
+        if !after.audits.is_subset(&before.audits) {
+            changes.push(Change::NewlyNeedAudit);
+        }
+        if !before.audits.is_empty() && after.audits.is_empty() {
+            changes.push(Change::NoLongerNeedAudit);
+        }
+        changes
+    }
+}
+
+/// Agents that one kind of change touches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affected {
+    pub count: u64,
+    pub by_team: BTreeMap<String, u64>,
+    /// The first few, by agent id.
+    pub first: Vec<String>,
+}
+
+/// What a set would do to the agents on record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impact {
+    pub agents: u64,
+    pub changes: BTreeMap<Change, Affected>,
+    /// Per policy of the new set: agents its condition fails on (each would
+    /// be blocked).
+    pub errors: BTreeMap<String, u64>,
+    /// Per policy: label keys read without `has()`.
+    pub unguarded_labels: Vec<(String, Vec<String>)>,
+}
+
+/// A plan: the diff and the impact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub diff: PolicyDiff,
+    pub impact: Impact,
+}
+
+/// One agent on record, as `plan` simulates a new request of it.
+pub struct Subject<'a> {
+    pub agent: Agent,
+    pub latest_audit: Option<&'a BiasAudit>,
+}
+
+/// How one kind of agent comes out: the verdicts under both sets and the
+/// policies whose conditions fail on it.
+pub(crate) struct Judged {
+    pub changes: Vec<Change>,
+    pub failing: Vec<String>,
+}
+
+/// What distinguishes agents for the two sets: the fields either reads,
+/// and the audit that bias-audit policies weigh. Agents with the same key
+/// are judged once.
+fn key(agent: &Agent, fields: &BTreeSet<String>, audit: Option<&BiasAudit>) -> Option<String> {
+    if fields.contains("*") {
+        return None;
+    }
+    let mut key = String::new();
+    for field in fields {
+        if field == "labels" {
+            key.push_str(&serde_json::to_string(&agent.labels).unwrap_or_default());
+        } else if let Some(value) = agent.attribute(field) {
+            key.push_str(&value.to_string());
+        }
+        key.push('\u{1f}');
+    }
+    if let Some(audit) = audit {
+        key.push_str(&audit.stats.disparate_impact_ratio.to_bits().to_string());
+        key.push_str(&audit.audit_id);
+    }
+    Some(key)
+}
+
+/// Simulates every subject under both sets. Agents the sets cannot tell
+/// apart (equal in every field either reads) are judged once.
+pub fn simulate<'a>(
+    active: &PolicySet,
+    proposed: &PolicySet,
+    subjects: impl IntoIterator<Item = Subject<'a>>,
+) -> Impact {
+    let mut impact = Impact {
+        unguarded_labels: proposed.unguarded_labels(),
+        ..Impact::default()
+    };
+    let mut fields = active.fields_read();
+    fields.extend(proposed.fields_read());
+    let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
+        std::collections::HashMap::new();
+    for subject in subjects {
+        impact.agents += 1;
+        let key = key(&subject.agent, &fields, subject.latest_audit);
+        let outcome = match key.as_ref().and_then(|key| judged.get(key)) {
+            Some(known) => std::rc::Rc::clone(known),
+            None => {
+                let fresh = std::rc::Rc::new(judge(active, proposed, &subject));
+                if let Some(key) = key {
+                    judged.insert(key, std::rc::Rc::clone(&fresh));
+                }
+                fresh
+            }
+        };
+        for &change in &outcome.changes {
+            let affected = impact.changes.entry(change).or_default();
+            affected.count += 1;
+            *affected
+                .by_team
+                .entry(subject.agent.team.clone())
+                .or_insert(0) += 1;
+            if affected.first.len() < FIRST_AGENTS {
+                affected.first.push(subject.agent.agent_id.clone());
+            }
+        }
+        for policy in &outcome.failing {
+            *impact.errors.entry(policy.clone()).or_insert(0) += 1;
+        }
+    }
+    impact
+}
+
+/// One agent under both sets, the way `evaluate` would see a new request.
+pub(crate) fn judge(active: &PolicySet, proposed: &PolicySet, subject: &Subject<'_>) -> Judged {
+    let no_tools = BTreeSet::new();
+    let facts = Facts {
+        latest_audit: subject.latest_audit,
+        approved_tools: &no_tools,
+        reference_agents: &[],
+    };
+    let verdict = |set: &PolicySet| {
+        let mut agent = subject.agent.clone();
+        // The floors are the set's: a set may raise or lower them.
+        let (minimum, _) = set.minimum_risk(&agent);
+        agent.risk_tier = agent.risk_tier.max(minimum);
+        Verdict::of(&evaluate_agent(agent, Vec::new(), &[], set, &facts))
+    };
+    let failing = proposed
+        .policies()
+        .iter()
+        .zip(proposed.outcomes(&subject.agent, &RequestFacts::default()))
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
+        .map(|(policy, _)| policy.policy_id.clone())
+        .collect();
+    Judged {
+        changes: Change::between(&verdict(active), &verdict(proposed)),
+        failing,
+    }
+}
+
+/// The policies, vocabulary, permissions and floors that differ.
+pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
+    let old: BTreeMap<&str, serde_json::Value> = active
+        .policies()
+        .iter()
+        .map(|policy| (policy.policy_id.as_str(), fields(policy)))
+        .collect();
+    let new: BTreeMap<&str, serde_json::Value> = proposed
+        .policies()
+        .iter()
+        .map(|policy| (policy.policy_id.as_str(), fields(policy)))
+        .collect();
+    let mut result = PolicyDiff {
+        added: new
+            .keys()
+            .filter(|id| !old.contains_key(*id))
+            .map(|id| id.to_string())
+            .collect(),
+        removed: old
+            .keys()
+            .filter(|id| !new.contains_key(*id))
+            .map(|id| id.to_string())
+            .collect(),
+        ..PolicyDiff::default()
+    };
+    for (id, before) in &old {
+        let Some(after) = new.get(id) else { continue };
+        let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+            continue;
+        };
+        let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        let differing: Vec<String> = keys
+            .into_iter()
+            .filter(|key| before.get(*key) != after.get(*key))
+            .cloned()
+            .collect();
+        if !differing.is_empty() {
+            result.changed.push((id.to_string(), differing));
+        }
+    }
+    let (a, b) = (&active.file, &proposed.file);
+    if a.vocabulary != b.vocabulary {
+        result.other.push("vocabulary".into());
+    }
+    if a.permissions != b.permissions {
+        result.other.push("permissions".into());
+    }
+    if a.minimum_risk != b.minimum_risk {
+        result.other.push("minimum_risk".into());
+    }
+    result
+}
+
+/// A policy's fields as compared: what it does, not who wrote it.
+fn fields(policy: &super::policy::Policy) -> serde_json::Value {
+    let mut value = serde_json::to_value(policy).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("created_by");
+        object.remove("approved_by");
+    }
+    value
+}

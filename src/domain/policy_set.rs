@@ -1,0 +1,572 @@
+//! Policy sets: the organisation's policies as one reviewed TOML file, with
+//! the vocabulary they speak, who may do what, and the risk floors, checked
+//! and compiled for evaluation.
+//!
+//! `examples/policies/default.toml` is the built-in set, equal to Gavel's
+//! behaviour before sets existed; every new store starts from it.
+
+use serde::{Deserialize, Serialize};
+
+use super::agent::{Agent, RiskTier};
+use super::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
+use super::policy::{Policy, PolicyAction, PolicyScope, RequestFacts};
+use super::vocabulary::Vocabulary;
+use super::workflow::Role;
+
+/// The built-in set's text.
+pub const BUILTIN_SET: &str = include_str!("../../examples/policies/default.toml");
+
+/// Who may do what, by role. An empty list lets anyone signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Who may record a bias audit.
+    pub record_audits: Vec<Role>,
+    /// Who may approve or reject an external tool.
+    pub approve_tools: Vec<Role>,
+    /// Who may request a deployment (empty: anyone).
+    #[serde(default)]
+    pub request_deployments: Vec<Role>,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions {
+            record_audits: vec![Role::MlEngineer],
+            approve_tools: vec![Role::DataSteward, Role::ComplianceOfficer],
+            request_deployments: Vec::new(),
+        }
+    }
+}
+
+/// The least risk tier agents matching a condition have, whatever their
+/// manifest declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskFloor {
+    pub condition: ConditionSource,
+    pub tier: RiskTier,
+    /// Who it is about, for messages ("agents with restricted data").
+    pub reason: String,
+}
+
+/// A policy set as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySetFile {
+    /// What this set is, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    pub vocabulary: Vocabulary,
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Checked in order; the highest tier that applies wins.
+    #[serde(default)]
+    pub minimum_risk: Vec<RiskFloor>,
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<Policy>,
+}
+
+/// A problem with a set, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct SetError {
+    /// `policy pii_access_approval`, `minimum_risk[2]`, `line 14, column 3`...
+    pub place: String,
+    pub message: String,
+}
+
+fn at(place: impl Into<String>, message: impl Into<String>) -> SetError {
+    SetError {
+        place: place.into(),
+        message: message.into(),
+    }
+}
+
+/// The errors of one set, all of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct SetErrors(pub Vec<SetError>);
+
+impl PolicySetFile {
+    /// Reads the TOML; errors name the line and column.
+    pub fn parse(text: &str) -> Result<PolicySetFile, SetErrors> {
+        toml::from_str(text).map_err(|err| {
+            let place = err
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    let column = span.start
+                        - text[..span.start.min(text.len())]
+                            .rfind('\n')
+                            .map_or(0, |newline| newline + 1)
+                        + 1;
+                    format!("line {line}, column {column}")
+                })
+                .unwrap_or_else(|| "the file".into());
+            SetErrors(vec![at(place, err.message().to_owned())])
+        })
+    }
+}
+
+/// A set's text as stored, with its digest.
+pub struct Source {
+    pub text: String,
+    pub sha256: String,
+    pub description: String,
+}
+
+impl Source {
+    pub fn new(text: &str, description: &str) -> Source {
+        use sha2::Digest;
+        Source {
+            text: text.to_owned(),
+            sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+            description: description.to_owned(),
+        }
+    }
+}
+
+/// The text of the set a store's policies make (version 1 of a store made
+/// before sets): the built-in file when they are the built-in policies,
+/// else the built-in vocabulary, permissions and floors around them.
+pub fn source_for_policies(policies: Vec<Policy>) -> Result<Source, String> {
+    let builtin = PolicySet::builtin();
+    let same =
+        serde_json::to_value(&policies).ok() == serde_json::to_value(builtin.policies()).ok();
+    if same {
+        return Ok(Source::new(BUILTIN_SET, &builtin.file.description));
+    }
+    let mut file = builtin.file;
+    file.description = "the policies this store had before policy sets".into();
+    file.policies = policies;
+    let text = toml::to_string(&file).map_err(|err| err.to_string())?;
+    PolicySetFile::parse(&text).map_err(|err| err.to_string())?;
+    Ok(Source::new(&text, &file.description))
+}
+
+/// A set checked and ready to evaluate.
+pub struct PolicySet {
+    pub file: PolicySetFile,
+    conditions: Vec<Condition>,
+    floors: Vec<Condition>,
+    evaluator: Evaluator,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet")
+            .field("policies", &self.file.policies.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How deep `compile` checks: a set being proposed is run against
+/// synthetic agents; one loaded from the store was checked when proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checks {
+    Full,
+    Names,
+}
+
+impl PolicySet {
+    /// Gavel's built-in set.
+    pub fn builtin() -> PolicySet {
+        let file = PolicySetFile::parse(BUILTIN_SET).unwrap_or_else(|err| {
+            unreachable!("the built-in policy set is checked by its tests: {err}")
+        });
+        PolicySet::compile(file, Checks::Names)
+            .unwrap_or_else(|err| unreachable!("the built-in policy set is checked: {err}"))
+    }
+
+    /// The built-in vocabulary and rules around other policies (the stored
+    /// policies of a store made before sets, tests).
+    pub fn with_policies(policies: Vec<Policy>) -> Result<PolicySet, SetErrors> {
+        let mut file = PolicySet::builtin().file;
+        file.policies = policies;
+        PolicySet::compile(file, Checks::Names)
+    }
+
+    /// Checks every part of a set, reporting every problem found.
+    pub fn compile(file: PolicySetFile, checks: Checks) -> Result<PolicySet, SetErrors> {
+        let mut errors = Vec::new();
+        let vocabulary = &file.vocabulary;
+        check_vocabulary(vocabulary, &mut errors);
+        for (field, roles) in [
+            ("permissions.record_audits", &file.permissions.record_audits),
+            ("permissions.approve_tools", &file.permissions.approve_tools),
+            (
+                "permissions.request_deployments",
+                &file.permissions.request_deployments,
+            ),
+        ] {
+            for role in roles {
+                if let Err(err) = vocabulary.check_role(field, *role) {
+                    errors.push(at(field, err.to_string()));
+                }
+            }
+        }
+        let mut floors = Vec::new();
+        for (index, floor) in file.minimum_risk.iter().enumerate() {
+            let place = format!("minimum_risk[{index}]");
+            match compiled(&floor.condition, vocabulary, checks) {
+                Ok(condition) => floors.push(condition),
+                Err(message) => errors.push(at(place, message)),
+            }
+        }
+        let mut conditions = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (index, policy) in file.policies.iter().enumerate() {
+            let place = if policy.policy_id.is_empty() {
+                format!("policy[{index}]")
+            } else {
+                format!("policy {}", policy.policy_id)
+            };
+            if !seen.insert(policy.policy_id.as_str()) {
+                errors.push(at(&place, "another policy has this policy_id"));
+            }
+            if let Err(message) = policy.validate() {
+                errors.push(at(&place, message));
+            }
+            if let Some(problem) = scope_outside(policy, vocabulary) {
+                errors.push(at(&place, problem));
+            }
+            for role in policy.chain().unwrap_or_default() {
+                if let Err(err) = vocabulary.check_role("approval_chain", role) {
+                    errors.push(at(&place, err.to_string()));
+                }
+            }
+            match compiled(&policy.condition, vocabulary, checks) {
+                Ok(condition) => conditions.push(condition),
+                Err(message) => errors.push(at(&place, format!("condition {message}"))),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SetErrors(errors));
+        }
+        let evaluator = Evaluator::new(vocabulary);
+        Ok(PolicySet {
+            file,
+            conditions,
+            floors,
+            evaluator,
+        })
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.file.vocabulary
+    }
+
+    pub fn permissions(&self) -> &Permissions {
+        &self.file.permissions
+    }
+
+    pub fn policies(&self) -> &[Policy] {
+        &self.file.policies
+    }
+
+    pub fn scope(&self, agent: &Agent, facts: &RequestFacts) -> Scope<'_> {
+        self.evaluator.scope(agent, facts)
+    }
+
+    /// How each policy comes out for one agent and request, in order: only
+    /// active, in-scope policies are evaluated; the rest do not hold.
+    pub fn outcomes(&self, agent: &Agent, facts: &RequestFacts) -> Vec<Outcome> {
+        let scope = self.scope(agent, facts);
+        self.file
+            .policies
+            .iter()
+            .zip(&self.conditions)
+            .map(|(policy, condition)| {
+                if policy.is_active && policy.in_scope(agent) {
+                    condition.evaluate(&scope)
+                } else {
+                    Outcome::DoesNotHold
+                }
+            })
+            .collect()
+    }
+
+    /// The least tier an agent can have, and why; a floor whose condition
+    /// errors applies (failing closed).
+    pub fn minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {
+        let scope = self.scope(agent, &RequestFacts::default());
+        let mut least = (RiskTier::Low, None);
+        for (floor, condition) in self.file.minimum_risk.iter().zip(&self.floors) {
+            let applies = !matches!(condition.evaluate(&scope), Outcome::DoesNotHold);
+            if applies && floor.tier > least.0 {
+                least = (floor.tier, Some(floor.reason.clone()));
+            }
+        }
+        least
+    }
+
+    /// The agent fields any part of the set reads: conditions, floors,
+    /// scopes, and what evaluation itself looks at (risk tier, tools). Two
+    /// agents equal in these fields are judged alike.
+    pub fn fields_read(&self) -> std::collections::BTreeSet<String> {
+        let mut fields: std::collections::BTreeSet<String> = [
+            "risk_tier",
+            "has_external_tools",
+            "tools_approved",
+            "category",
+            "data_classification",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        for condition in self.conditions.iter().chain(&self.floors) {
+            fields.extend(condition.fields().iter().cloned());
+        }
+        for policy in &self.file.policies {
+            if policy.scope == PolicyScope::SpecificAgent {
+                fields.insert("agent_id".into());
+            }
+        }
+        fields
+    }
+
+    /// Label keys read without `has()`, per policy, for `plan` to warn of.
+    pub fn unguarded_labels(&self) -> Vec<(String, Vec<String>)> {
+        self.file
+            .policies
+            .iter()
+            .zip(&self.conditions)
+            .filter(|(_, condition)| !condition.unguarded_labels().is_empty())
+            .map(|(policy, condition)| {
+                (
+                    policy.policy_id.clone(),
+                    condition.unguarded_labels().to_vec(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn compiled(
+    source: &ConditionSource,
+    vocabulary: &Vocabulary,
+    checks: Checks,
+) -> Result<Condition, String> {
+    let condition = Condition::compile(source).map_err(|err| err.0)?;
+    if checks == Checks::Full {
+        condition.check_against(vocabulary).map_err(|err| err.0)?;
+    }
+    Ok(condition)
+}
+
+fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) {
+    for (field, count) in [
+        ("vocabulary.categories", vocabulary.categories.len()),
+        (
+            "vocabulary.data_classifications",
+            vocabulary.data_classifications.len(),
+        ),
+        ("vocabulary.roles", vocabulary.roles.len()),
+    ] {
+        if count == 0 {
+            errors.push(at(field, "must name at least one"));
+        }
+    }
+    let mut duplicates = Vec::new();
+    let mut note = |field: &str, names: Vec<&str>| {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names {
+            if !seen.insert(name) {
+                duplicates.push(at(field, format!("{name:?} is listed twice")));
+            }
+        }
+    };
+    note(
+        "vocabulary.categories",
+        vocabulary.categories.iter().map(|c| c.as_str()).collect(),
+    );
+    note(
+        "vocabulary.data_classifications",
+        vocabulary
+            .data_classifications
+            .iter()
+            .map(|c| c.as_str())
+            .collect(),
+    );
+    note(
+        "vocabulary.roles",
+        vocabulary.roles.iter().map(|r| r.as_str()).collect(),
+    );
+    note(
+        "vocabulary.teams",
+        vocabulary.teams.iter().map(String::as_str).collect(),
+    );
+    errors.extend(duplicates);
+    if !vocabulary.roles.contains(&Role::PolicyAdmin) {
+        errors.push(at(
+            "vocabulary.roles",
+            "must include policy_admin: someone has to approve the next set",
+        ));
+    }
+}
+
+fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
+    let value = policy.scope_value.as_deref()?;
+    let problem = match policy.scope {
+        PolicyScope::Category => super::agent::Category::new(value)
+            .map_err(|err| err.to_string())
+            .and_then(|category| {
+                vocabulary
+                    .check_category(category)
+                    .map_err(|err| err.to_string())
+            })
+            .err(),
+        PolicyScope::DataClassification => super::agent::DataClassification::new(value)
+            .map_err(|err| err.to_string())
+            .and_then(|classification| {
+                vocabulary
+                    .check_classification(classification)
+                    .map_err(|err| err.to_string())
+            })
+            .err(),
+        PolicyScope::AllAgents | PolicyScope::SpecificAgent => None,
+    };
+    problem.map(|problem| format!("scope_value: {problem}"))
+}
+
+/// Whether a policy's action opens a workflow.
+pub fn opens_workflow(action: PolicyAction) -> bool {
+    matches!(
+        action,
+        PolicyAction::RequireApproval | PolicyAction::RequireBiasAudit
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::agent::{Category, DataClassification};
+    use crate::domain::condition::Condition;
+
+    #[test]
+    fn the_builtin_set_is_the_policies_gavel_always_had() {
+        let set =
+            PolicySet::compile(PolicySetFile::parse(BUILTIN_SET).unwrap(), Checks::Full).unwrap();
+        let ids: Vec<&str> = set
+            .policies()
+            .iter()
+            .map(|p| p.policy_id.as_str())
+            .collect();
+        let before: Vec<String> = crate::domain::policy::default_policies()
+            .into_iter()
+            .map(|p| p.policy_id)
+            .collect();
+        assert_eq!(ids, before);
+        assert_eq!(set.vocabulary(), &Vocabulary::default());
+        assert_eq!(set.permissions(), &Permissions::default());
+    }
+
+    #[test]
+    fn the_richer_example_checks() {
+        let text = include_str!("../../examples/policies/northwind.toml");
+        let set = PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full);
+        assert!(set.is_ok(), "{:?}", set.err());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_where_it_is() {
+        let text = r#"
+[vocabulary]
+categories = ["finance", "finance"]
+data_classifications = ["public"]
+roles = ["technical_lead"]
+
+[[policy]]
+policy_id = "typo"
+name = "Typo"
+condition = 'agent.categroy == "finance"'
+action = "require_approval"
+approval_chain = ["wizard"]
+
+[[policy]]
+policy_id = "typed"
+name = "Typed"
+condition = "agent.risk_tier > 3"
+action = "block"
+scope = "category"
+scope_value = "internal_search"
+"#;
+        let errors = PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "vocabulary.categories: \"finance\" is listed twice",
+            "vocabulary.roles: must include policy_admin",
+            "policy typo: condition unknown field agent.categroy",
+            "policy typo: approval_chain: \"wizard\" is not in",
+            "policy typed: condition",
+            "policy typed: scope_value: category: \"internal_search\" is not in",
+        ] {
+            assert!(errors.contains(expected), "{expected}\n--\n{errors}");
+        }
+        let broken = PolicySetFile::parse("[vocabulary]\ncategories = [\n").unwrap_err();
+        assert!(broken.to_string().starts_with("line "), "{broken}");
+    }
+
+    #[test]
+    fn cel_and_the_table_form_evaluate_alike() {
+        let vocabulary = Vocabulary::default();
+        let evaluator = Evaluator::new(&vocabulary);
+        let pairs = [
+            (
+                serde_json::json!({ "data_classification": "confidential" }),
+                r#"agent.data_classification == "confidential""#,
+            ),
+            (
+                serde_json::json!({ "risk_tier": "medium" }),
+                r#"agent.risk_tier == "medium""#,
+            ),
+            (
+                serde_json::json!({ "has_external_tools": true, "tools_approved": false }),
+                "agent.has_external_tools && !agent.tools_approved",
+            ),
+            (
+                serde_json::json!({ "category": "finance", "lowers_risk_fields": true }),
+                r#"agent.category == "finance" && request.lowers_risk_fields"#,
+            ),
+        ];
+        for (table, cel) in pairs {
+            let table = Condition::compile(&serde_json::from_value(table).unwrap()).unwrap();
+            let cel = Condition::compile(&ConditionSource::Cel(cel.into())).unwrap();
+            let mut held = 0;
+            for agent in crate::domain::condition::synthetic_agents(&vocabulary) {
+                for lowers in [false, true] {
+                    let facts = RequestFacts {
+                        lowers_risk_fields: lowers,
+                    };
+                    let scope = evaluator.scope(&agent, &facts);
+                    let outcome = table.evaluate(&scope);
+                    assert_eq!(outcome, cel.evaluate(&scope), "{} on {agent:?}", cel.cel());
+                    held += usize::from(outcome == Outcome::Holds);
+                }
+            }
+            assert!(
+                held > 0,
+                "{} never held: the comparison proves nothing",
+                cel.cel()
+            );
+        }
+    }
+
+    #[test]
+    fn floors_come_from_the_set() {
+        let set = PolicySet::builtin();
+        let mut agent = crate::domain::policy::tests::agent();
+        assert_eq!(set.minimum_risk(&agent).0, RiskTier::Low);
+        agent.data_classification = DataClassification::Confidential;
+        assert_eq!(set.minimum_risk(&agent).0, RiskTier::Medium);
+        agent.category = Category::Finance;
+        let (tier, why) = set.minimum_risk(&agent);
+        assert_eq!(tier, RiskTier::High);
+        assert_eq!(
+            why.as_deref(),
+            Some("finance, healthcare and human resources agents")
+        );
+    }
+}
