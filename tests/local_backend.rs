@@ -346,3 +346,76 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
         decided.version
     );
 }
+
+/// Deployment checks running while a version is approved each see one
+/// version whole: the policies that fire are those of the version the
+/// evaluation names, and no check sees the old version after the new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn activation_is_atomic_under_concurrent_checks() {
+    let fixture = fixture();
+    for (email, roles) in [
+        (common::REQUESTER, vec![Role::TechnicalLead]),
+        (common::ADMIN, vec![Role::PolicyAdmin]),
+        (common::ADMIN2, vec![Role::PolicyAdmin]),
+    ] {
+        fixture.store.add_user(email, email, &roles).expect("user");
+    }
+    let admin = LocalBackend::new(Arc::clone(&fixture.store), Some(common::ADMIN.into()));
+    let proposed = admin
+        .propose_policy_set(&common::conformance::regional_set())
+        .await
+        .expect("propose");
+    let version = proposed.version.version;
+    let mut eu = common::manifest("agt-concurrent-eu");
+    eu.agent.labels.insert("region".into(), "eu".into());
+
+    let checkers: Vec<_> = (0..3)
+        .map(|_| {
+            let store = Arc::clone(&fixture.store);
+            let eu = eu.clone();
+            tokio::spawn(async move {
+                let requester = LocalBackend::new(store, Some(common::REQUESTER.into()));
+                let mut seen = Vec::new();
+                for _ in 0..150 {
+                    let evaluation = requester.check_deployment(&eu).await.expect("check");
+                    let fired = evaluation
+                        .triggered_policies
+                        .iter()
+                        .any(|policy| policy.policy_id == "eu_residency");
+                    seen.push((evaluation.policy_set_version, fired));
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let admin2 = LocalBackend::new(Arc::clone(&fixture.store), Some(common::ADMIN2.into()));
+    admin2
+        .decide_policy_set(version, true, None)
+        .await
+        .expect("approve");
+
+    let (mut before, mut after) = (0, 0);
+    for checker in checkers {
+        let seen = checker.await.expect("checker");
+        let mut switched = false;
+        for (seen_version, fired) in seen {
+            match seen_version {
+                Some(1) => {
+                    assert!(!switched, "the old version after the new");
+                    assert!(!fired, "version 1 has no eu_residency");
+                    before += 1;
+                }
+                Some(v) if v == version => {
+                    switched = true;
+                    assert!(fired, "version {version} fires eu_residency");
+                    after += 1;
+                }
+                other => panic!("an evaluation under {other:?}"),
+            }
+        }
+    }
+    assert!(after > 0, "some checks ran after the approval");
+    eprintln!("{before} checks under version 1, {after} under version {version}");
+}

@@ -457,7 +457,8 @@ async fn the_policies_tab_counts_the_agents_each_policy_triggers_on() {
     let mut h = harness().await;
     h.keys("5").await;
     let reach = h.backend.policy_reach().await.expect("reach");
-    assert_eq!(h.app.policies.policies.len(), 6);
+    // The seeded version 2: the six built-in policies and eu_residency.
+    assert_eq!(h.app.policies.policies.len(), 7);
     for count in &reach {
         assert_eq!(h.app.policies.reach.get(&count.name), Some(&count.count));
     }

@@ -1,6 +1,6 @@
 //! `gavel policy plan` on the large store: a set that changes outcomes,
-//! beside one that changes nothing (the same agents read and judged, no
-//! difference to report).
+//! beside the active set planned against itself (the same agents read and
+//! judged, nothing to report).
 
 use std::path::Path;
 use std::process::Command;
@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use crate::report::{Figure, secs};
 
 /// Best of three runs of the whole process.
-fn plan(store: &Path, set: &str) -> Duration {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(set);
+fn plan(store: &Path, file: &Path) -> Duration {
     (0..3)
         .map(|_| {
             let started = Instant::now();
@@ -18,7 +17,7 @@ fn plan(store: &Path, set: &str) -> Duration {
                 .arg("--db")
                 .arg(store)
                 .args(["policy", "plan", "--json"])
-                .arg(&file)
+                .arg(file)
                 .output()
                 .expect("gavel policy plan");
             assert!(
@@ -33,14 +32,24 @@ fn plan(store: &Path, set: &str) -> Duration {
 }
 
 pub fn figures(store: &Path, label: &str) -> Vec<Figure> {
-    let changing = plan(store, "examples/policies/northwind.toml");
-    let same = plan(store, "examples/policies/default.toml");
+    let changed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policies/northwind.toml");
+    let shown = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .arg("--db")
+        .arg(store)
+        .args(["policy", "show"])
+        .output()
+        .expect("gavel policy show");
+    assert!(shown.status.success());
+    let active = store.with_extension("active-policies.toml");
+    std::fs::write(&active, &shown.stdout).expect("the active set");
+    let changing = plan(store, &changed);
+    let same = plan(store, &active);
     vec![
         Figure::new(
             format!("`gavel policy plan` of a changed set ({label}, whole process)"),
             secs(changing),
         )
         .target("<= 2 s", changing <= Duration::from_secs(2))
-        .reference(format!("the built-in set, nothing changed: {}", secs(same))),
+        .reference(format!("the active set against itself: {}", secs(same))),
     ]
 }

@@ -130,7 +130,7 @@ pub async fn run(fixture: &impl Fixture) {
 
 /// The built-in set plus a label rule and a category: what version 2 of
 /// the conformance store becomes.
-fn regional_set() -> String {
+pub fn regional_set() -> String {
     let builtin = gavel::domain::policy_set::BUILTIN_SET;
     format!(
         "{}\n[[policy]]\npolicy_id = \"eu_residency\"\nname = \"EU residency\"\ndescription = \"EU agents need a technical lead.\"\ncondition = 'has(agent.labels.region) && agent.labels.region == \"eu\"'\naction = \"require_approval\"\napproval_chain = [\"technical_lead\"]\n",
