@@ -140,22 +140,42 @@ pub struct Plan {
 }
 
 /// One agent on record, as `plan` simulates a new request of it.
-pub struct Subject<'a> {
+pub struct Subject {
     pub agent: Agent,
-    pub latest_audit: Option<&'a BiasAudit>,
+    /// The disparate-impact ratio of the newest audit of its current
+    /// version, if it has one.
+    pub audit_ratio: Option<f64>,
 }
 
-/// How one kind of agent comes out: the verdicts under both sets and the
-/// policies whose conditions fail on it.
+/// How one kind of agent comes out: the policies whose conditions fail on
+/// it, and how its verdict moves.
 pub(crate) struct Judged {
     pub changes: Vec<Change>,
     pub failing: Vec<String>,
 }
 
+/// The thresholds the bias-audit policies of either set hold audits to.
+fn thresholds(sets: [&PolicySet; 2]) -> Vec<f64> {
+    let mut all: Vec<f64> = sets
+        .iter()
+        .flat_map(|set| set.policies())
+        .filter(|policy| policy.action == PolicyAction::RequireBiasAudit)
+        .map(|policy| policy.bias_threshold())
+        .collect();
+    all.sort_by(f64::total_cmp);
+    all.dedup();
+    all
+}
+
 /// What distinguishes agents for the two sets: the fields either reads,
-/// and the audit that bias-audit policies weigh. Agents with the same key
-/// are judged once.
-fn key(agent: &Agent, fields: &BTreeSet<String>, audit: Option<&BiasAudit>) -> Option<String> {
+/// and which thresholds its audit reaches. Agents with the same key are
+/// judged once; none when a set reads the whole agent.
+fn key(
+    agent: &Agent,
+    fields: &BTreeSet<String>,
+    thresholds: &[f64],
+    ratio: Option<f64>,
+) -> Option<String> {
     if fields.contains("*") {
         return None;
     }
@@ -168,19 +188,26 @@ fn key(agent: &Agent, fields: &BTreeSet<String>, audit: Option<&BiasAudit>) -> O
         }
         key.push('\u{1f}');
     }
-    if let Some(audit) = audit {
-        key.push_str(&audit.stats.disparate_impact_ratio.to_bits().to_string());
-        key.push_str(&audit.audit_id);
+    match ratio {
+        None => key.push('-'),
+        Some(ratio) => key.extend(
+            thresholds
+                .iter()
+                .map(|threshold| if ratio >= *threshold { '1' } else { '0' }),
+        ),
     }
     Some(key)
 }
 
 /// Simulates every subject under both sets. Agents the sets cannot tell
-/// apart (equal in every field either reads) are judged once.
-pub fn simulate<'a>(
+/// apart (equal in every field either reads, their audits passing the same
+/// thresholds) are judged once; `load_audit` fetches the full audit of an
+/// agent being judged.
+pub fn simulate(
     active: &PolicySet,
     proposed: &PolicySet,
-    subjects: impl IntoIterator<Item = Subject<'a>>,
+    subjects: impl IntoIterator<Item = Subject>,
+    load_audit: &mut dyn FnMut(&Agent) -> Option<BiasAudit>,
 ) -> Impact {
     let mut impact = Impact {
         unguarded_labels: proposed.unguarded_labels(),
@@ -188,15 +215,18 @@ pub fn simulate<'a>(
     };
     let mut fields = active.fields_read();
     fields.extend(proposed.fields_read());
+    let thresholds = thresholds([active, proposed]);
     let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
         std::collections::HashMap::new();
     for subject in subjects {
         impact.agents += 1;
-        let key = key(&subject.agent, &fields, subject.latest_audit);
+        let key = key(&subject.agent, &fields, &thresholds, subject.audit_ratio);
         let outcome = match key.as_ref().and_then(|key| judged.get(key)) {
             Some(known) => std::rc::Rc::clone(known),
             None => {
-                let fresh = std::rc::Rc::new(judge(active, proposed, &subject));
+                let audit = subject.audit_ratio.and_then(|_| load_audit(&subject.agent));
+                let fresh =
+                    std::rc::Rc::new(judge(active, proposed, &subject.agent, audit.as_ref()));
                 if let Some(key) = key {
                     judged.insert(key, std::rc::Rc::clone(&fresh));
                 }
@@ -222,15 +252,20 @@ pub fn simulate<'a>(
 }
 
 /// One agent under both sets, the way `evaluate` would see a new request.
-pub(crate) fn judge(active: &PolicySet, proposed: &PolicySet, subject: &Subject<'_>) -> Judged {
+pub(crate) fn judge(
+    active: &PolicySet,
+    proposed: &PolicySet,
+    agent: &Agent,
+    audit: Option<&BiasAudit>,
+) -> Judged {
     let no_tools = BTreeSet::new();
     let facts = Facts {
-        latest_audit: subject.latest_audit,
+        latest_audit: audit,
         approved_tools: &no_tools,
         reference_agents: &[],
     };
     let verdict = |set: &PolicySet| {
-        let mut agent = subject.agent.clone();
+        let mut agent = agent.clone();
         // The floors are the set's: a set may raise or lower them.
         let (minimum, _) = set.minimum_risk(&agent);
         agent.risk_tier = agent.risk_tier.max(minimum);
@@ -239,7 +274,7 @@ pub(crate) fn judge(active: &PolicySet, proposed: &PolicySet, subject: &Subject<
     let failing = proposed
         .policies()
         .iter()
-        .zip(proposed.outcomes(&subject.agent, &RequestFacts::default()))
+        .zip(proposed.outcomes(agent, &RequestFacts::default()))
         .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
         .map(|(policy, _)| policy.policy_id.clone())
         .collect();

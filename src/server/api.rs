@@ -572,9 +572,7 @@ async fn approve_policy_set(
     Path(version): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let version = set_version(&version)?
-        .ok_or_else(|| ApiError::bad_request("name the version to decide, not `active`"))?;
-    decide_set(state, headers, version, true, bytes).await
+    decide_set(state, headers, &version, true, bytes).await
 }
 
 #[utoipa::path(post, path = "/v1/policy-sets/{version}/reject", summary = "Reject a proposed version, saying why (a policy admin who did not propose it)", request_body = crate::backend::wire::PolicySetDecisionBody, params(("version" = String, Path, pattern = "^[0-9]{1,18}$")), responses((status = 200, body = crate::backend::PolicySetDetail), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
@@ -584,18 +582,18 @@ async fn reject_policy_set(
     Path(version): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let version = set_version(&version)?
-        .ok_or_else(|| ApiError::bad_request("name the version to decide, not `active`"))?;
-    decide_set(state, headers, version, false, bytes).await
+    decide_set(state, headers, &version, false, bytes).await
 }
 
 async fn decide_set(
     state: Arc<ServerState>,
     headers: HeaderMap,
-    version: i64,
+    version: &str,
     approve: bool,
     bytes: Bytes,
 ) -> ApiResult<Json<crate::backend::PolicySetDetail>> {
+    let version = set_version(version)?
+        .ok_or_else(|| ApiError::bad_request("name the version to decide, not `active`"))?;
     let backend = caller(&state, &headers).await?;
     let request: PolicySetDecisionBody = if bytes.is_empty() {
         PolicySetDecisionBody { comment: None }

@@ -332,24 +332,8 @@ fn compiled_set(version: i64, text: &str, hash: &str) -> Result<Arc<PolicySet>> 
     Ok(set)
 }
 
-/// What `proposed` would change against the active set, for every agent
-/// on record (a new request of each, as recorded last), writing nothing.
-pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impact)> {
-    let active = policy_set(conn)?;
-    // The newest audit of each agent's current version, in one pass: only
-    // those are parsed (SQLite gives the row of the MAX with it).
-    let mut audits: std::collections::HashMap<(String, String), BiasAudit> =
-        std::collections::HashMap::new();
-    let mut statement = conn.prepare(
-        "SELECT a.agent_id, a.agent_version, a.body, MAX(a.tested_at)
-         FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
-         GROUP BY a.agent_id, a.agent_version",
-    )?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let key = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        audits.insert(key, parse_audit(&row.get::<_, String>(2)?)?);
-    }
+/// Every agent as last recorded, by id.
+fn all_agents(conn: &Connection) -> Result<Vec<Agent>> {
     let mut statement = conn.prepare(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id"
     ))?;
@@ -357,14 +341,46 @@ pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impa
         .query_map([], raw_agent)?
         .map(|raw| parse_agent(raw?))
         .collect::<Result<Vec<_>>>()?;
-    let subjects = agents.into_iter().map(|agent| {
-        let latest_audit = audits.get(&(agent.agent_id.clone(), agent.version.clone()));
-        Subject {
-            agent,
-            latest_audit,
-        }
+    Ok(agents)
+}
+
+/// What `proposed` would change against the active set, for every agent
+/// on record (a new request of each, as recorded last), writing nothing.
+pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impact)> {
+    let active = policy_set(conn)?;
+    // The ratio of the newest audit of each agent's current version, in
+    // one pass; a full audit is read only for the agents actually judged.
+    let mut ratios: std::collections::HashMap<(String, String), f64> =
+        std::collections::HashMap::new();
+    let mut statement = conn.prepare(
+        "SELECT a.agent_id, a.agent_version, json_extract(a.body, '$.disparate_impact_ratio'), MAX(a.tested_at)
+         FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+         GROUP BY a.agent_id, a.agent_version",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let key = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+        ratios.insert(key, row.get::<_, Option<f64>>(2)?.unwrap_or(0.0));
+    }
+    let subjects = all_agents(conn)?.into_iter().map(|agent| {
+        let audit_ratio = ratios
+            .get(&(agent.agent_id.clone(), agent.version.clone()))
+            .copied();
+        Subject { agent, audit_ratio }
     });
-    let impact = simulate(&active, proposed, subjects);
+    let mut failure = None;
+    let mut load_audit =
+        |agent: &Agent| match latest_audit_for_version(conn, &agent.agent_id, &agent.version) {
+            Ok(audit) => audit,
+            Err(err) => {
+                failure.get_or_insert(err);
+                None
+            }
+        };
+    let impact = simulate(&active, proposed, subjects, &mut load_audit);
+    if let Some(err) = failure {
+        return Err(err);
+    }
     Ok((diff(&active, proposed), impact))
 }
 
@@ -470,7 +486,7 @@ mod tests {
     /// agent one by one under both versions must come out the same.
     #[test]
     fn a_plan_is_what_evaluating_every_agent_under_both_versions_gives() {
-        use crate::domain::plan::{Change, Impact, Subject, judge};
+        use crate::domain::plan::{Change, Impact, judge};
         let dir = tempfile::tempdir().unwrap();
         let store = crate::backend::local::LocalStore::open(&dir.path().join("s.db")).unwrap();
         crate::seed::seed(
@@ -492,27 +508,13 @@ mod tests {
         store
             .read(|conn| {
                 let active = policy_set(conn)?;
-                let mut statement = conn.prepare(&format!(
-                    "SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id"
-                ))?;
-                let agents = statement
-                    .query_map([], raw_agent)?
-                    .map(|raw| parse_agent(raw?))
-                    .collect::<Result<Vec<_>>>()?;
-                for agent in agents {
+                for agent in all_agents(conn)? {
                     let audit = latest_audit_for_version(conn, &agent.agent_id, &agent.version)?;
-                    let subject = Subject {
-                        agent,
-                        latest_audit: audit.as_ref(),
-                    };
                     brute.agents += 1;
-                    for change in judge(&active, &proposed, &subject).changes {
+                    for change in judge(&active, &proposed, &agent, audit.as_ref()).changes {
                         let affected = brute.changes.entry(change).or_default();
                         affected.count += 1;
-                        *affected
-                            .by_team
-                            .entry(subject.agent.team.clone())
-                            .or_insert(0) += 1;
+                        *affected.by_team.entry(agent.team.clone()).or_insert(0) += 1;
                     }
                 }
                 Ok(())

@@ -34,6 +34,25 @@ pub fn check_set(text: &str) -> Result<PolicySet> {
         })
 }
 
+/// A policy set version's event in the trail.
+fn set_event(
+    actor: &str,
+    version: i64,
+    action: &str,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+) -> TrailEntry {
+    entry(
+        at,
+        actor,
+        "policy_set",
+        &version.to_string(),
+        action,
+        (None, None),
+        details,
+    )
+}
+
 fn require_policy_admin(user: &User, doing: &str) -> Result<()> {
     if user.holds(Role::PolicyAdmin) {
         Ok(())
@@ -85,18 +104,16 @@ pub fn propose_policy_set(
     let mut trail = TrailWriter::resume(conn)?;
     trail.append(
         conn,
-        &entry(
-            now,
+        &set_event(
             &user.email,
-            "policy_set",
-            &version.to_string(),
+            version,
             "policy_set_proposed",
-            (None, None),
             serde_json::json!({
                 "sha256": source.sha256,
                 "based_on": active,
                 "policies": proposed.policies().len(),
             }),
+            now,
         ),
     )?;
     reads::policy_set_detail(conn, version)
@@ -166,14 +183,12 @@ pub fn decide_policy_set(
         )?;
         trail.append(
             conn,
-            &entry(
-                now,
+            &set_event(
                 &user.email,
-                "policy_set",
-                &active.to_string(),
+                active,
                 "policy_set_superseded",
-                (None, None),
                 serde_json::json!({ "by": version }),
+                now,
             ),
         )?;
     }
@@ -189,18 +204,16 @@ pub fn decide_policy_set(
     )?;
     trail.append(
         conn,
-        &entry(
-            now,
+        &set_event(
             &user.email,
-            "policy_set",
-            &version.to_string(),
+            version,
             if approve {
                 "policy_set_approved"
             } else {
                 "policy_set_rejected"
             },
-            (None, None),
             serde_json::json!({ "comment": comment, "sha256": summary.source_sha256 }),
+            now,
         ),
     )?;
     reads::policy_set_detail(conn, version)
