@@ -1,0 +1,152 @@
+//! The seeded organisation's people: reviewers by role, requesters by
+//! team, the demo user, and the two policy admins who keep the policy set.
+
+use super::*;
+
+pub(super) struct People {
+    /// Who may decide steps of each role (the demo user is left out, so
+    /// every demo queue item is theirs to decide).
+    pub deciders: HashMap<Role, Vec<String>>,
+    pub requesters: Vec<String>,
+    /// Each requester's team, and whether they hold a role.
+    pub teams: HashMap<String, (String, bool)>,
+    pub reviewers: Vec<String>,
+}
+
+fn person(rng: &mut ChaCha8Rng, taken: &mut std::collections::HashSet<String>) -> (String, String) {
+    loop {
+        let first = FIRST_NAMES.choose(rng).copied().unwrap_or("Alex");
+        let last = LAST_NAMES.choose(rng).copied().unwrap_or("Doe");
+        let base = format!(
+            "{}.{}",
+            first.to_lowercase(),
+            last.to_lowercase().replace('\'', "")
+        );
+        let email = if taken.contains(&format!("{base}@{EMAIL_DOMAIN}")) {
+            format!("{base}{}@{EMAIL_DOMAIN}", taken.len())
+        } else {
+            format!("{base}@{EMAIL_DOMAIN}")
+        };
+        if taken.insert(email.clone()) {
+            return (email, format!("{first} {last}"));
+        }
+    }
+}
+
+/// The seeded organisation's policy admins.
+pub(super) const POLICY_ADMINS: &[(&str, &str)] = &[
+    ("priya.natarajan@northwind.example", "Priya Natarajan"),
+    ("tomas.berg@northwind.example", "Tomas Berg"),
+];
+
+/// Version 2 of the seeded organisation's policy set: the built-in rules,
+/// its own category, and a residency rule on a label.
+pub(super) fn seeded_policy_set() -> String {
+    crate::domain::policy_set::BUILTIN_SET
+        .replace(
+            "description = \"Gavel's built-in policies\"",
+            "description = \"Northwind: built-in rules, internal search, EU residency\"",
+        )
+        .replace(
+            "\"operations\", \"research\",",
+            "\"operations\", \"research\", \"internal_search\",",
+        )
+        + r#"
+[[policy]]
+policy_id = "eu_residency"
+name = "EU data residency"
+description = "Agents serving EU or UK users with personal data need a data steward's sign-off."
+condition = 'has(agent.labels.region) && agent.labels.region in ["eu", "uk"] && at_least(agent.data_classification, "internal")'
+action = "require_approval"
+approval_chain = ["data_steward"]
+"#
+}
+
+pub(super) fn make_people(
+    conn: &Connection,
+    rng: &mut ChaCha8Rng,
+    options: &SeedOptions,
+    report: &mut SeedReport,
+) -> Result<People> {
+    let per_role = (options.workflows / 20_000).clamp(4, 60) as usize;
+    let mut taken = std::collections::HashSet::from([DEMO_USER.to_owned()]);
+    let mut users: Vec<(String, String, Vec<Role>, String)> = vec![(
+        DEMO_USER.to_owned(),
+        "Dana Whitfield".to_owned(),
+        DEMO_ROLES.to_vec(),
+        "AI Governance".to_owned(),
+    )];
+    let team_of = |i: usize| TEAMS[i % TEAMS.len()].0.to_owned();
+    let mut deciders: HashMap<Role, Vec<String>> = HashMap::new();
+    for role in Role::ALL {
+        for _ in 0..per_role {
+            let (email, name) = person(rng, &mut taken);
+            // Some reviewers hold a second role, as in real teams.
+            let mut roles = vec![role];
+            if rng.random_bool(0.2) {
+                let other = *Role::ALL.choose(rng).unwrap_or(&role);
+                if other != role {
+                    roles.push(other);
+                    deciders.entry(other).or_default().push(email.clone());
+                }
+            }
+            deciders.entry(role).or_default().push(email.clone());
+            users.push((email, name, roles, team_of(users.len())));
+        }
+    }
+    let mut requesters = Vec::new();
+    let mut teams = HashMap::new();
+    for i in 0..per_role * 3 {
+        let (email, name) = person(rng, &mut taken);
+        // A few engineers who request deployments also lead teams: separation
+        // of duties has to hold for them too.
+        let roles = if i % 7 == 0 {
+            vec![Role::TechnicalLead]
+        } else {
+            Vec::new()
+        };
+        if !roles.is_empty() {
+            deciders
+                .entry(Role::TechnicalLead)
+                .or_default()
+                .push(email.clone());
+        }
+        requesters.push(email.clone());
+        teams.insert(email.clone(), (team_of(i), !roles.is_empty()));
+        users.push((email, name, roles, team_of(i)));
+    }
+    let reviewers = deciders
+        .get(&Role::EthicsReviewer)
+        .cloned()
+        .unwrap_or_default();
+    // Two policy admins, for four eyes on the policy set (fixed names, after
+    // the generated ones, so the generated history stays as it was).
+    for (email, name) in POLICY_ADMINS {
+        if taken.insert((*email).to_owned()) {
+            users.push((
+                (*email).to_owned(),
+                (*name).to_owned(),
+                vec![Role::PolicyAdmin],
+                "AI Governance".to_owned(),
+            ));
+        }
+    }
+    let now = crate::backend::local::rows::to_ms(options.anchor);
+    let mut insert = conn.prepare_cached("INSERT INTO users (email, name, roles, teams, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5)")?;
+    for (email, name, roles, team) in &users {
+        insert.execute(rusqlite::params![
+            email,
+            name,
+            crate::backend::local::rows::roles_to_text(roles),
+            crate::backend::local::rows::teams_to_text(std::slice::from_ref(team))?,
+            now
+        ])?;
+    }
+    report.users = users.len() as u64;
+    Ok(People {
+        deciders,
+        requesters,
+        teams,
+        reviewers,
+    })
+}
