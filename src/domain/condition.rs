@@ -124,6 +124,8 @@ pub struct Condition {
     unguarded_labels: Vec<String>,
     /// The agent fields it reads (`labels`, or `*` for all of them).
     fields: std::collections::BTreeSet<String>,
+    /// Whether it reads the request's facts.
+    reads_request: bool,
 }
 
 /// Why a condition cannot be used, with where in it.
@@ -156,6 +158,7 @@ impl Condition {
             program: Arc::new(program),
             unguarded_labels: names.unguarded_labels,
             fields: names.fields,
+            reads_request: names.reads_request,
         })
     }
 
@@ -174,6 +177,12 @@ impl Condition {
         &self.fields
     }
 
+    /// Whether it reads the request (`request.lowers_risk_fields`), not only
+    /// the agent.
+    pub fn reads_request(&self) -> bool {
+        self.reads_request
+    }
+
     pub fn evaluate(&self, scope: &Scope) -> Outcome {
         match self.program.execute(&scope.context) {
             Ok(Value::Bool(true)) => Outcome::Holds,
@@ -190,8 +199,11 @@ impl Condition {
     /// with and without each request fact: a type error shows here, not
     /// when a real agent meets it. Missing labels are expected and do not
     /// count.
-    pub fn check_against(&self, vocabulary: &Vocabulary) -> Result<(), ConditionError> {
-        let evaluator = Evaluator::new(vocabulary);
+    pub fn check_against(
+        &self,
+        evaluator: &Evaluator,
+        vocabulary: &Vocabulary,
+    ) -> Result<(), ConditionError> {
         for agent in synthetic_agents(vocabulary) {
             for lowers in [false, true] {
                 let facts = RequestFacts {
@@ -240,6 +252,8 @@ struct Names {
     unguarded_labels: Vec<String>,
     /// Agent fields read (`labels` for any label; `*` for the whole agent).
     fields: std::collections::BTreeSet<String>,
+    /// Whether `request` is read at all.
+    reads_request: bool,
 }
 
 impl Names {
@@ -249,7 +263,8 @@ impl Names {
                 // The agent as a whole (passed to a function, say).
                 self.fields.insert("*".into());
             }
-            Expr::Ident(name) if name != "request" => {
+            Expr::Ident(name) if name == "request" => self.reads_request = true,
+            Expr::Ident(name) => {
                 // Comprehension variables (`x` in `list.all(x, ...)`) are
                 // bound by the macro: only free names are variables.
                 self.problems.push(format!(
@@ -272,6 +287,7 @@ impl Names {
                         return;
                     }
                     Expr::Ident(root) if root == "request" => {
+                        self.reads_request = true;
                         if !REQUEST_FIELDS.contains(&select.field.as_str()) {
                             self.problems.push(format!(
                                 "unknown fact request.{} (facts: {})",
@@ -345,6 +361,7 @@ impl Names {
                     }));
                 self.unguarded_labels.extend(inner.unguarded_labels);
                 self.fields.extend(inner.fields);
+                self.reads_request |= inner.reads_request;
             }
             _ => {}
         }
@@ -565,12 +582,20 @@ mod tests {
         }
         let typed =
             Condition::compile(&ConditionSource::Cel("agent.risk_tier > 3".into())).unwrap();
-        let err = typed.check_against(&Vocabulary::default()).unwrap_err();
+        let err = typed
+            .check_against(
+                &Evaluator::new(&Vocabulary::default()),
+                &Vocabulary::default(),
+            )
+            .unwrap_err();
         assert!(!err.0.is_empty());
         let not_bool = Condition::compile(&ConditionSource::Cel("agent.name".into())).unwrap();
         assert!(
             not_bool
-                .check_against(&Vocabulary::default())
+                .check_against(
+                    &Evaluator::new(&Vocabulary::default()),
+                    &Vocabulary::default()
+                )
                 .unwrap_err()
                 .0
                 .contains("a string")
@@ -591,7 +616,13 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(bare.unguarded_labels(), ["region"]);
-        assert!(bare.check_against(&Vocabulary::default()).is_ok());
+        assert!(
+            bare.check_against(
+                &Evaluator::new(&Vocabulary::default()),
+                &Vocabulary::default()
+            )
+            .is_ok()
+        );
         let evaluator = Evaluator::new(&Vocabulary::default());
         assert!(matches!(
             bare.evaluate(&evaluator.scope(&agent(), &RequestFacts::default())),

@@ -488,7 +488,7 @@ pub fn evaluate_agent(
     let mut triggered = Vec::new();
     let mut workflows = Vec::new();
     let outcomes = set.outcomes(&agent, &request_facts);
-    for (policy, outcome) in set.policies().iter().zip(outcomes) {
+    for (index, (policy, outcome)) in set.policies().iter().zip(outcomes).enumerate() {
         let failure = match outcome {
             Outcome::DoesNotHold => continue,
             Outcome::Holds => None,
@@ -509,11 +509,17 @@ pub fn evaluate_agent(
             continue;
         }
         let mut reason = policy.explain();
-        if policy.reads_request_facts() && !lowered.is_empty() {
+        if set.reads_request(index) && !lowered.is_empty() {
             reason = format!("{reason}: {}", lowered.join("; "));
         }
         let (blocking, remediation) = match policy.action {
-            PolicyAction::Block => (true, block_remediation(policy, external_tools, facts)),
+            PolicyAction::Block => {
+                let reads_tools = set.reads_field(index, "tools_approved");
+                (
+                    true,
+                    block_remediation(policy, reads_tools, external_tools, facts),
+                )
+            }
             PolicyAction::RequireBiasAudit => {
                 let threshold = policy.bias_threshold();
                 match facts.latest_audit {
@@ -612,11 +618,12 @@ pub fn evaluate_agent(
     }
 }
 
-fn block_remediation(policy: &Policy, external_tools: &[String], facts: &Facts<'_>) -> String {
-    let reads_tools = policy
-        .condition
-        .to_cel()
-        .is_ok_and(|cel| cel.contains("tools_approved"));
+fn block_remediation(
+    policy: &Policy,
+    reads_tools: bool,
+    external_tools: &[String],
+    facts: &Facts<'_>,
+) -> String {
     if reads_tools {
         if external_tools.is_empty() {
             return "the manifest says the agent calls external tools but names none: list them in external_tools so each can be approved (`gavel tools approve NAME`)".into();

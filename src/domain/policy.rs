@@ -215,10 +215,6 @@ pub struct RequestFacts {
     pub lowers_risk_fields: bool,
 }
 
-impl RequestFacts {
-    pub const KEYS: [&str; 1] = ["lowers_risk_fields"];
-}
-
 impl Policy {
     /// Whether the agent falls within this policy's scope.
     pub fn in_scope(&self, agent: &Agent) -> bool {
@@ -229,12 +225,6 @@ impl Policy {
             PolicyScope::DataClassification => value == Some(agent.data_classification.as_str()),
             PolicyScope::SpecificAgent => value == Some(agent.agent_id.as_str()),
         }
-    }
-
-    /// Whether the condition looks at the request, not only the agent.
-    pub fn reads_request_facts(&self) -> bool {
-        let cel = self.condition.to_cel().unwrap_or_default();
-        RequestFacts::KEYS.iter().any(|key| cel.contains(key))
     }
 
     /// The ratio a passing bias audit must reach under this policy.
@@ -285,12 +275,8 @@ impl Policy {
         {
             return Err(format!("scope {} needs a scope_value", self.scope));
         }
-        if self
-            .bias_threshold()
-            .partial_cmp(&0.0)
-            .is_none_or(|order| order != std::cmp::Ordering::Greater)
-            || self.bias_threshold() > 1.0
-        {
+        let threshold = self.bias_threshold();
+        if !(threshold > 0.0 && threshold <= 1.0) {
             return Err("bias_audit.threshold must be in (0, 1]".into());
         }
         if let Some(rule) = &self.bias_audit {

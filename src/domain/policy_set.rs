@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::agent::{Agent, RiskTier};
 use super::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
-use super::policy::{Policy, PolicyAction, PolicyScope, RequestFacts};
+use super::policy::{Policy, PolicyScope, RequestFacts};
 use super::vocabulary::Vocabulary;
 use super::workflow::Role;
 
@@ -179,8 +179,8 @@ impl PolicySet {
             .unwrap_or_else(|err| unreachable!("the built-in policy set is checked: {err}"))
     }
 
-    /// The built-in vocabulary and rules around other policies (the stored
-    /// policies of a store made before sets, tests).
+    /// The built-in vocabulary and rules around other policies.
+    #[cfg(test)]
     pub fn with_policies(policies: Vec<Policy>) -> Result<PolicySet, SetErrors> {
         let mut file = PolicySet::builtin().file;
         file.policies = policies;
@@ -191,6 +191,9 @@ impl PolicySet {
     pub fn compile(file: PolicySetFile, checks: Checks) -> Result<PolicySet, SetErrors> {
         let mut errors = Vec::new();
         let vocabulary = &file.vocabulary;
+        // One evaluator, with its `at_least` over this vocabulary, serves
+        // the checks and the set.
+        let evaluator = Evaluator::new(vocabulary);
         check_vocabulary(vocabulary, &mut errors);
         for (field, roles) in [
             ("permissions.record_audits", &file.permissions.record_audits),
@@ -209,7 +212,7 @@ impl PolicySet {
         let mut floors = Vec::new();
         for (index, floor) in file.minimum_risk.iter().enumerate() {
             let place = format!("minimum_risk[{index}]");
-            match compiled(&floor.condition, vocabulary, checks) {
+            match compiled(&floor.condition, &evaluator, vocabulary, checks) {
                 Ok(condition) => floors.push(condition),
                 Err(message) => errors.push(at(place, message)),
             }
@@ -236,7 +239,7 @@ impl PolicySet {
                     errors.push(at(&place, err.to_string()));
                 }
             }
-            match compiled(&policy.condition, vocabulary, checks) {
+            match compiled(&policy.condition, &evaluator, vocabulary, checks) {
                 Ok(condition) => conditions.push(condition),
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
             }
@@ -244,7 +247,6 @@ impl PolicySet {
         if !errors.is_empty() {
             return Err(SetErrors(errors));
         }
-        let evaluator = Evaluator::new(vocabulary);
         Ok(PolicySet {
             file,
             conditions,
@@ -326,6 +328,20 @@ impl PolicySet {
         fields
     }
 
+    /// Whether policy `index`'s condition reads the request's facts.
+    pub fn reads_request(&self, index: usize) -> bool {
+        self.conditions
+            .get(index)
+            .is_some_and(Condition::reads_request)
+    }
+
+    /// Whether policy `index`'s condition reads the agent's `field`.
+    pub fn reads_field(&self, index: usize, field: &str) -> bool {
+        self.conditions
+            .get(index)
+            .is_some_and(|condition| condition.fields().contains(field))
+    }
+
     /// Label keys read without `has()`, per policy, for `plan` to warn of.
     pub fn unguarded_labels(&self) -> Vec<(String, Vec<String>)> {
         self.file
@@ -345,12 +361,15 @@ impl PolicySet {
 
 fn compiled(
     source: &ConditionSource,
+    evaluator: &Evaluator,
     vocabulary: &Vocabulary,
     checks: Checks,
 ) -> Result<Condition, String> {
     let condition = Condition::compile(source).map_err(|err| err.0)?;
     if checks == Checks::Full {
-        condition.check_against(vocabulary).map_err(|err| err.0)?;
+        condition
+            .check_against(evaluator, vocabulary)
+            .map_err(|err| err.0)?;
     }
     Ok(condition)
 }
@@ -428,14 +447,6 @@ fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
         PolicyScope::AllAgents | PolicyScope::SpecificAgent => None,
     };
     problem.map(|problem| format!("scope_value: {problem}"))
-}
-
-/// Whether a policy's action opens a workflow.
-pub fn opens_workflow(action: PolicyAction) -> bool {
-    matches!(
-        action,
-        PolicyAction::RequireApproval | PolicyAction::RequireBiasAudit
-    )
 }
 
 #[cfg(test)]

@@ -72,11 +72,6 @@ pub fn reads_policy_set(
     reads::active_set(conn)
 }
 
-/// The store's policies, for bulk writers holding the write connection.
-pub fn reads_policies(conn: &Connection) -> Result<Vec<Policy>> {
-    reads::policies(conn)
-}
-
 /// One workflow, for code holding a connection (the sync loop).
 pub fn reads_workflow(conn: &Connection, workflow_id: &str) -> Result<Workflow> {
     reads::workflow(conn, workflow_id)

@@ -453,9 +453,21 @@ pub fn vocabulary(conn: &Connection) -> Result<Vocabulary> {
     Ok(policy_set(conn)?.vocabulary().clone())
 }
 
-/// What the policies say about a manifest whose names are in the vocabulary.
+/// What the active policies say about a manifest whose names are in the
+/// vocabulary.
 pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
     let (version, set) = active_set(conn)?;
+    evaluate_under(conn, manifest, version, &set)
+}
+
+/// What policy set `version` says about a manifest (for a caller that
+/// already holds the active set).
+pub fn evaluate_under(
+    conn: &Connection,
+    manifest: &Manifest,
+    version: i64,
+    set: &PolicySet,
+) -> Result<Evaluation> {
     let vocabulary = set.vocabulary();
     vocabulary
         .check_category(manifest.agent.category)
@@ -466,7 +478,7 @@ pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
     let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
     let mut evaluation = evaluate_policies(
         manifest,
-        &set,
+        set,
         &Facts {
             latest_audit: audit.as_ref(),
             approved_tools: &approved_tools,

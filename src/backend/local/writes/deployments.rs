@@ -46,12 +46,13 @@ pub fn request_deployment(
     }
     let known = reads::agent_row(conn, &manifest.agent.agent_id)?;
     check_may_request(actor, known.as_ref().unwrap_or(&manifest.agent))?;
+    let (version, set) = reads::active_set(conn)?;
     check_permission(
         actor,
-        &reads::policy_set(conn)?.permissions().request_deployments,
+        &set.permissions().request_deployments,
         "requesting a deployment",
     )?;
-    let evaluation = reads::evaluate(conn, manifest)?;
+    let evaluation = reads::evaluate_under(conn, manifest, version, &set)?;
     let agent = &evaluation.agent;
     let running_version: Option<String> = conn
         .prepare_cached(
