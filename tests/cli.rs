@@ -1,21 +1,14 @@
 //! The built binary on seeded temp stores, as scripts use it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::gavel;
 use predicates::prelude::*;
 
 const DEMO_USER: &str = gavel::seed::DEMO_USER;
-
-fn gavel(db: &Path) -> Command {
-    let mut command = Command::cargo_bin("gavel").expect("binary");
-    command
-        .arg("--db")
-        .arg(db)
-        .env_remove("GAVEL_USER")
-        .env_remove("GAVEL_DB");
-    command
-}
 
 fn seeded(dir: &tempfile::TempDir, workflows: u32, seed: u32) -> PathBuf {
     let db = dir.path().join(format!("seed-{workflows}-{seed}.db"));

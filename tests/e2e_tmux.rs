@@ -184,6 +184,45 @@ fn approve_an_item_in_the_console_and_quit_cleanly() {
     assert_eq!(decided["comment"], "Reviewed in tmux");
 }
 
+/// The seeded store's version 3 waits for a second policy admin; the demo
+/// user is one, and approves it from the Policies tab.
+#[test]
+fn a_policy_admin_approves_a_policy_set_in_the_console() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    seed(&db);
+    let marker = dir.path().join("after.txt");
+    let tmux = Tmux::start(&console_script(&db, &marker), 150, 40);
+    tmux.wait_for("wf-");
+    tmux.send(&["5"]);
+    tmux.wait_for("1 proposal waits for your decision");
+    tmux.send(&["v"]);
+    tmux.wait_for("+ customer_confidential");
+    tmux.send(&["a"]);
+    tmux.wait_for("Approve policy set version 3");
+    tmux.type_text("Reviewed with the data stewards");
+    tmux.send(&["C-s"]);
+    tmux.wait_for("Approved policy set version 3");
+    tmux.wait_for("Policy set version 3 is active");
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+    let report = std::fs::read_to_string(&marker).expect("marker");
+    assert!(report.starts_with("exit=0"), "{report}");
+
+    let listed = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args(["policy", "list", "--json"])
+        .output()
+        .expect("list");
+    let versions: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(versions[0]["version"], 3);
+    assert_eq!(versions[0]["state"], "active");
+    assert_eq!(versions[0]["decided_by"], DEMO_USER);
+    assert_eq!(versions[0]["comment"], "Reviewed with the data stewards");
+    assert_eq!(versions[1]["state"], "superseded");
+}
+
 #[test]
 fn a_bad_theme_is_a_clear_error_before_the_terminal_is_touched() {
     let dir = tempfile::tempdir().expect("tempdir");

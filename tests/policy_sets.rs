@@ -1,21 +1,12 @@
 //! Policy sets through the built binary: the vocabulary refusing what it
 //! does not hold, `policy plan` checking a file and simulating it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::gavel;
 use predicates::prelude::*;
-
-fn gavel(db: &Path) -> Command {
-    let mut command = Command::cargo_bin("gavel").expect("binary");
-    command
-        .arg("--db")
-        .arg(db)
-        .env_remove("GAVEL_USER")
-        .env_remove("GAVEL_DB")
-        .env("GAVEL_CONFIG", db.with_extension("no-config.toml"));
-    command
-}
 
 fn example(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,7 +16,6 @@ fn example(path: &str) -> PathBuf {
 
 fn seeded(dir: &tempfile::TempDir, workflows: u32) -> PathBuf {
     let db = dir.path().join("seeded.db");
-    std::fs::write(db.with_extension("no-config.toml"), "").expect("config");
     gavel(&db)
         .args([
             "seed",
@@ -44,7 +34,6 @@ fn seeded(dir: &tempfile::TempDir, workflows: u32) -> PathBuf {
 /// A new store: version 1, the built-in set, is active.
 fn fresh(dir: &tempfile::TempDir) -> PathBuf {
     let db = dir.path().join("fresh.db");
-    std::fs::write(db.with_extension("no-config.toml"), "").expect("config");
     gavel(&db).args(["store", "init"]).assert().success();
     db
 }
@@ -249,6 +238,68 @@ fn versions_cannot_be_edited_or_deleted_even_in_sql() {
         )
         .expect("version 1");
     assert_eq!(source, gavel::domain::policy_set::BUILTIN_SET);
+}
+
+/// Someone with the file who drops the triggers can still rewrite the
+/// active version's rules: `audit verify` replays every version from its
+/// events and names the one whose text no longer hashes to what was
+/// proposed and approved, or whose state moved without an event.
+#[test]
+fn audit_verify_names_a_policy_set_rewritten_behind_the_triggers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = seeded(&dir, 10);
+    gavel(&db)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 policy set versions replay"));
+    let pristine = dir.path().join("pristine.db");
+    std::fs::copy(&db, &pristine).expect("copy");
+    let tamper = |db: &Path, sql: &str| {
+        let connection = rusqlite::Connection::open(db).expect("open");
+        connection
+            .execute_batch(&format!(
+                "DROP TRIGGER policy_sets_content_is_immutable;
+                 DROP TRIGGER policy_sets_move_by_the_lifecycle;
+                 {sql}"
+            ))
+            .expect("tamper");
+    };
+    // The text and its hash column both rewritten: the events hold the
+    // hash that was approved.
+    let weaker = gavel::domain::policy_set::BUILTIN_SET.replace("0.8", "0.5");
+    let weaker_hash = gavel::domain::policy_set::Source::digest(&weaker);
+    tamper(
+        &db,
+        &format!(
+            "UPDATE policy_sets SET source = '{}', source_hash = '{weaker_hash}' WHERE version = 2",
+            weaker.replace('\'', "''")
+        ),
+    );
+    gavel(&db)
+        .args(["audit", "verify"])
+        .assert()
+        .code(predicate::ne(0))
+        .stdout(predicate::str::contains(
+            "policy_set 2 differs from its events",
+        ));
+    // A proposal made active with no approval event.
+    let promoted = dir.path().join("promoted.db");
+    std::fs::copy(&pristine, &promoted).expect("copy");
+    tamper(
+        &promoted,
+        "UPDATE policy_sets SET state = 'superseded' WHERE version = 2;
+         UPDATE policy_sets SET state = 'active' WHERE version = 3;",
+    );
+    gavel(&promoted)
+        .args(["audit", "verify"])
+        .assert()
+        .code(predicate::ne(0))
+        .stdout(
+            predicate::str::contains("policy_set 2 differs from its events").and(
+                predicate::str::contains("state superseded stored, active replayed"),
+            ),
+        );
 }
 
 #[test]

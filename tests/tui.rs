@@ -190,8 +190,11 @@ async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
     };
     let error = dialog.error.clone().expect("an error");
     assert!(error.contains("stale version"), "{error}");
+    let gavel::tui::widgets::decide::Subject::Workflow { workflow, .. } = &dialog.subject else {
+        panic!("a workflow's dialog")
+    };
     assert_eq!(
-        dialog.workflow.as_ref().map(|w| w.version),
+        workflow.as_ref().map(|w| w.version),
         Some(item.version + 1),
         "reloaded"
     );
@@ -433,6 +436,7 @@ fn the_readme_documents_every_default_key() {
         gavel::tui::keymap::Mode::Queue,
         gavel::tui::keymap::Mode::Workflow,
         gavel::tui::keymap::Mode::Dialog,
+        gavel::tui::keymap::Mode::Policies,
     ] {
         for (keys, action) in keymap.bindings(mode) {
             for key in keys {
@@ -534,7 +538,7 @@ async fn offline_state_pending_marks_and_the_conflicts_dialog() {
     h.keys("e").await;
     match &h.app.overlay {
         Some(Overlay::Decide(dialog)) => {
-            assert_eq!(dialog.workflow_id, conflict);
+            assert_eq!(dialog.workflow_id(), Some(conflict.as_str()));
             assert_eq!(dialog.verdict, Verdict::Reject);
         }
         _ => panic!("the decide dialog opens"),

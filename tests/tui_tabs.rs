@@ -462,7 +462,10 @@ async fn the_policies_tab_counts_the_agents_each_policy_triggers_on() {
     for count in &reach {
         assert_eq!(h.app.policies.reach.get(&count.name), Some(&count.count));
     }
-    insta::assert_snapshot!("policies", h.screen());
+    let screen = h.screen();
+    insta::with_settings!({ filters => policy_set_filters() }, {
+        insta::assert_snapshot!("policies", screen);
+    });
 }
 
 #[tokio::test]
@@ -532,4 +535,176 @@ async fn bad_values_are_flagged_while_typing_not_only_on_submit() {
     );
     assert_eq!(problems[0].question_id, "risks_and_mitigations");
     assert!(h.screen().contains("the limit is 10000"));
+}
+
+/// Policy set dates are the wall clock's (the seed records them as it
+/// runs), and hashes differ with them.
+fn policy_set_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", "[date]"),
+        (r"sha256 [0-9a-f]+", "sha256 [hash]"),
+    ]
+}
+
+/// A console signed in as someone else on the same seeded store.
+async fn signed_in_as(h: &mut Harness, email: &str) {
+    h.backend = gavel::backend::local::LocalBackend::new(
+        std::sync::Arc::clone(&h.store),
+        Some(email.to_owned()),
+    );
+    h.restart().await;
+}
+
+#[tokio::test]
+async fn a_policy_admin_approves_a_waiting_policy_set_from_the_policies_tab() {
+    let mut h = harness().await;
+    h.keys("5").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Policy set version 2 is active")
+            && screen.contains("1 proposal waits for your decision"),
+        "{screen}"
+    );
+    h.keys("a").await;
+    assert!(
+        h.app.overlay.is_none(),
+        "nothing to decide in the policies view"
+    );
+    assert!(h.screen().contains("press v"), "{}", h.screen());
+
+    h.keys("v").await;
+    let screen = h.screen();
+    let selected = h
+        .app
+        .policies
+        .versions
+        .selected_version()
+        .expect("selected");
+    assert_eq!(selected.version, 3, "the waiting proposal is selected");
+    for expected in [
+        "waits for you",
+        "Waits for your decision",
+        "+ customer_confidential",
+        "newly need approval",
+    ] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+    insta::with_settings!({ filters => policy_set_filters() }, {
+        insta::assert_snapshot!("policy_versions", screen);
+    });
+
+    // A rejection needs its reason, as for a step.
+    h.keys("r").await;
+    ctrl(&mut h, 's').await;
+    assert!(h.screen().contains("a rejection needs a comment"));
+    h.press(KeyCode::Esc).await;
+
+    h.keys("a").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Approve policy set version 3")
+            && screen.contains("replacing version 2")
+            && screen.contains("Plan: of"),
+        "{screen}"
+    );
+    insta::with_settings!({ filters => policy_set_filters() }, {
+        insta::assert_snapshot!("approve_policy_set_dialog", screen);
+    });
+    h.keys("Reviewed with the data stewards").await;
+    ctrl(&mut h, 's').await;
+    assert!(h.app.overlay.is_none(), "the dialog closes on success");
+    let active = h.backend.policy_set(None).await.expect("active");
+    assert_eq!(active.version.version, 3);
+    assert_eq!(
+        active.version.decided_by.as_deref(),
+        Some(gavel::seed::DEMO_USER)
+    );
+    assert_eq!(
+        active.version.comment.as_deref(),
+        Some("Reviewed with the data stewards")
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Approved policy set version 3")
+            && screen.contains("Policy set version 3 is active")
+            && !screen.contains("waits for your decision"),
+        "{screen}"
+    );
+    // The policies view reads the new active version.
+    h.keys("v").await;
+    assert!(
+        h.app
+            .policies
+            .policies
+            .iter()
+            .any(|policy| policy.policy_id == "customer_confidential"),
+        "the active policies reloaded"
+    );
+}
+
+#[tokio::test]
+async fn the_proposer_and_people_who_are_not_policy_admins_cannot_decide_it() {
+    let mut h = harness().await;
+    let proposer = gavel::seed::POLICY_ADMINS[0].0;
+    signed_in_as(&mut h, proposer).await;
+    h.keys("5v").await;
+    assert!(!h.screen().contains("waits for your decision"));
+    h.keys("a").await;
+    assert!(h.app.overlay.is_none());
+    assert!(h.screen().contains("four eyes"), "{}", h.screen());
+
+    let lead = h
+        .backend
+        .users(Some(Role::TechnicalLead))
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|user| !user.roles.contains(&Role::PolicyAdmin))
+        .expect("a technical lead");
+    signed_in_as(&mut h, &lead.email).await;
+    h.keys("5v").await;
+    h.keys("r").await;
+    assert!(h.app.overlay.is_none());
+    assert!(
+        h.screen().contains("you are not a policy admin"),
+        "{}",
+        h.screen()
+    );
+    let versions = h.backend.policy_sets().await.expect("versions");
+    assert_eq!(
+        versions[0].state,
+        gavel::backend::PolicySetState::Proposed,
+        "still waiting"
+    );
+}
+
+#[tokio::test]
+async fn a_proposal_decided_by_someone_else_first_is_refused_in_the_dialog() {
+    let mut h = harness().await;
+    h.keys("5v").await;
+    h.keys("r").await;
+    h.keys("Not this quarter").await;
+    // The other policy admin rejects it while the dialog is open.
+    let other = gavel::backend::local::LocalBackend::new(
+        std::sync::Arc::clone(&h.store),
+        Some(gavel::seed::POLICY_ADMINS[1].0.to_owned()),
+    );
+    other
+        .decide_policy_set(3, false, Some("duplicate of another change"))
+        .await
+        .expect("reject");
+    ctrl(&mut h, 's').await;
+    let screen = h.screen();
+    assert!(
+        matches!(&h.app.overlay, Some(gavel::tui::app::Overlay::Decide(dialog)) if dialog.error.is_some()),
+        "the dialog stays open with the refusal: {screen}"
+    );
+    assert!(screen.contains("not decided"), "{screen}");
+    h.press(KeyCode::Esc).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("rejected by tomas.berg@northwind.example")
+            && screen.contains("duplicate of another change"),
+        "the versions show what happened: {screen}"
+    );
 }

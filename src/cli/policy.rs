@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::args::PolicyCommand;
 use super::{Failure, Outcome, exit, print_json, read_input};
 use crate::backend::{GovernanceBackend, PolicySetDetail, PolicySetVersion};
-use crate::domain::plan::{Impact, Plan, PolicyDiff, diff};
+use crate::domain::plan::{Plan, PolicyDiff, diff};
 use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
 use crate::text::sanitize;
 
@@ -178,24 +178,9 @@ fn history_lines(version: &PolicySetVersion) -> String {
 }
 
 fn describe_diff(title: &str, diff: &PolicyDiff) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", sanitize(title));
-    if diff.is_empty() {
-        let _ = writeln!(out, "\nno policy changes");
-        return out;
-    }
-    let _ = writeln!(out, "\npolicies:");
-    for id in &diff.added {
-        let _ = writeln!(out, "  + {id}");
-    }
-    for id in &diff.removed {
-        let _ = writeln!(out, "  - {id}");
-    }
-    for (id, fields) in &diff.changed {
-        let _ = writeln!(out, "  ~ {id} ({})", fields.join(", "));
-    }
-    for part in &diff.other {
-        let _ = writeln!(out, "  ~ {part}");
+    let mut out = format!("{}\n\n", sanitize(title));
+    for line in diff.lines() {
+        let _ = writeln!(out, "{}", sanitize(&line));
     }
     out
 }
@@ -203,59 +188,9 @@ fn describe_diff(title: &str, diff: &PolicyDiff) -> String {
 /// The plan as a person reads it.
 pub fn describe(file: &str, plan: &Plan) -> String {
     let mut out = describe_diff(&format!("{file} against the active policy set"), &plan.diff);
-    describe_impact(&mut out, &plan.impact);
+    out.push('\n');
+    for line in plan.impact.lines() {
+        let _ = writeln!(out, "{}", sanitize(&line));
+    }
     out
-}
-
-fn describe_impact(out: &mut String, impact: &Impact) {
-    let _ = writeln!(
-        out,
-        "\nimpact on {} agent{} on record (a new request of each):",
-        impact.agents,
-        if impact.agents == 1 { "" } else { "s" }
-    );
-    if impact.changes.is_empty() {
-        let _ = writeln!(out, "  no agent's outcome changes");
-    }
-    for (change, affected) in &impact.changes {
-        let teams: Vec<String> = affected
-            .by_team
-            .iter()
-            .map(|(team, count)| format!("{} {count}", sanitize(team)))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  {} {}: {}",
-            affected.count,
-            change.label(),
-            teams.join(", ")
-        );
-        let more = affected.count.saturating_sub(affected.first.len() as u64);
-        let mut first: Vec<String> = affected
-            .first
-            .iter()
-            .map(|id| sanitize(id).into_owned())
-            .collect();
-        if more > 0 {
-            first.push(format!("and {more} more"));
-        }
-        let _ = writeln!(out, "    {}", first.join(", "));
-    }
-    for (policy, count) in &impact.errors {
-        let _ = writeln!(
-            out,
-            "  ! policy {policy}: its condition fails on {count} agents, which it would block"
-        );
-    }
-    for (policy, labels) in &impact.unguarded_labels {
-        let _ = writeln!(
-            out,
-            "  ! policy {policy} reads {} without has(): an agent without the label is blocked",
-            labels
-                .iter()
-                .map(|label| format!("agent.labels.{label}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
 }

@@ -452,15 +452,15 @@ pub fn verification(report: &crate::backend::local::trail::VerifyReport) -> Stri
             );
             let _ = writeln!(
                 out,
-                "(replayed before it: {} workflows, {} deployments, {} reviews)",
-                replay.workflows, replay.deployments, replay.reviews
+                "(replayed before it: {} workflows, {} deployments, {} reviews, {} policy set versions)",
+                replay.workflows, replay.deployments, replay.reviews, replay.policy_sets
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "audit trail intact: {} workflows, {} deployments and {} reviews replay to their stored state (status, steps and deciders, the submitted answers' hash)",
-                replay.workflows, replay.deployments, replay.reviews
+                "audit trail intact: {} workflows, {} deployments, {} reviews and {} policy set versions replay to their stored state (status, steps and deciders, the submitted answers' hash, the policy text's hash)",
+                replay.workflows, replay.deployments, replay.reviews, replay.policy_sets
             );
             if replay.workflows_without_steps > 0 {
                 let _ = writeln!(

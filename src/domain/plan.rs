@@ -284,6 +284,90 @@ pub(crate) fn judge(
     }
 }
 
+impl PolicyDiff {
+    /// The diff as lines a person reads (`+` added, `-` removed, `~`
+    /// changed). Unsanitized: callers printing it make it safe.
+    pub fn lines(&self) -> Vec<String> {
+        if self.is_empty() {
+            return vec!["no policy changes".to_owned()];
+        }
+        let mut lines = vec!["policies:".to_owned()];
+        lines.extend(self.added.iter().map(|id| format!("  + {id}")));
+        lines.extend(self.removed.iter().map(|id| format!("  - {id}")));
+        lines.extend(
+            self.changed
+                .iter()
+                .map(|(id, fields)| format!("  ~ {id} ({})", fields.join(", "))),
+        );
+        lines.extend(self.other.iter().map(|part| format!("  ~ {part}")));
+        lines
+    }
+}
+
+impl Impact {
+    /// The impact as lines a person reads: per kind of change the count,
+    /// the teams and the first agents; then the policies that would fail
+    /// and the label reads without `has()`. Unsanitized.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "impact on {} agent{} on record (a new request of each):",
+            self.agents,
+            if self.agents == 1 { "" } else { "s" }
+        )];
+        if self.changes.is_empty() {
+            lines.push("  no agent's outcome changes".to_owned());
+        }
+        for (change, affected) in &self.changes {
+            let teams: Vec<String> = affected
+                .by_team
+                .iter()
+                .map(|(team, count)| format!("{team} {count}"))
+                .collect();
+            lines.push(format!(
+                "  {} {}: {}",
+                affected.count,
+                change.label(),
+                teams.join(", ")
+            ));
+            let more = affected.count.saturating_sub(affected.first.len() as u64);
+            let mut first = affected.first.clone();
+            if more > 0 {
+                first.push(format!("and {more} more"));
+            }
+            lines.push(format!("    {}", first.join(", ")));
+        }
+        for (policy, count) in &self.errors {
+            lines.push(format!(
+                "  ! policy {policy}: its condition fails on {count} agents, which it would block"
+            ));
+        }
+        for (policy, labels) in &self.unguarded_labels {
+            let reads: Vec<String> = labels
+                .iter()
+                .map(|label| format!("agent.labels.{label}"))
+                .collect();
+            lines.push(format!(
+                "  ! policy {policy} reads {} without has(): an agent without the label is blocked",
+                reads.join(", ")
+            ));
+        }
+        lines
+    }
+
+    /// One line: how many agents each kind of change touches.
+    pub fn summary(&self) -> String {
+        if self.changes.is_empty() {
+            return format!("no change for the {} agents on record", self.agents);
+        }
+        let parts: Vec<String> = self
+            .changes
+            .iter()
+            .map(|(change, affected)| format!("{} {}", affected.count, change.label()))
+            .collect();
+        format!("of {} agents: {}", self.agents, parts.join(", "))
+    }
+}
+
 /// The policies, vocabulary, permissions and floors that differ.
 pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
     let old: BTreeMap<&str, serde_json::Value> = active

@@ -118,12 +118,17 @@ pub struct Source {
 
 impl Source {
     pub fn new(text: &str, description: &str) -> Source {
-        use sha2::Digest;
         Source {
             text: text.to_owned(),
-            sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+            sha256: Source::digest(text),
             description: description.to_owned(),
         }
+    }
+
+    /// SHA-256 of a set's text, hex: what versions record and replay checks.
+    pub fn digest(text: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
     }
 }
 

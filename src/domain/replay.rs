@@ -344,6 +344,132 @@ impl ReviewReplay {
     }
 }
 
+/// A policy set version as its events leave it: its lifecycle state, who
+/// proposed and decided it, and the hash of the text proposed. The store's
+/// first version is created with the store (by `system`, no proposal
+/// event): it starts active.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySetReplay {
+    state: Option<&'static str>,
+    proposed: Option<(String, String)>,
+    decided_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetProposed {
+    sha256: String,
+}
+
+#[derive(Deserialize)]
+struct SetApproved {
+    sha256: String,
+}
+
+/// A policy set version as stored, for comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredPolicySet<'a> {
+    pub version: i64,
+    pub state: &'a str,
+    pub proposed_by: &'a str,
+    pub decided_by: Option<&'a str>,
+    /// The hash column.
+    pub source_sha256: &'a str,
+    /// SHA-256 of the stored text, computed now.
+    pub text_sha256: &'a str,
+}
+
+impl Replay for PolicySetReplay {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+        let out_of_order = |state: Option<&str>| {
+            format!(
+                "event {} ({}) cannot follow a version in state {}",
+                event.seq,
+                event.action,
+                state.unwrap_or("none")
+            )
+        };
+        match (event.action, self.state) {
+            ("policy_set_proposed", None) => {
+                let proposed = details::<SetProposed>(event)?;
+                self.proposed = Some((event.actor.to_lowercase(), proposed.sha256));
+                self.state = Some("proposed");
+            }
+            ("policy_set_approved", Some("proposed")) => {
+                let approved = details::<SetApproved>(event)?;
+                if self.proposed.as_ref().map(|(_, sha)| sha) != Some(&approved.sha256) {
+                    return Err(format!(
+                        "event {} approves a text other than the one proposed",
+                        event.seq
+                    ));
+                }
+                self.decided_by = Some(event.actor.to_lowercase());
+                self.state = Some("active");
+            }
+            ("policy_set_rejected", Some("proposed")) => {
+                self.decided_by = Some(event.actor.to_lowercase());
+                self.state = Some("rejected");
+            }
+            // `None`: the store's first version, active since creation.
+            ("policy_set_superseded", Some("active") | None) => self.state = Some("superseded"),
+            (
+                "policy_set_proposed"
+                | "policy_set_approved"
+                | "policy_set_rejected"
+                | "policy_set_superseded",
+                state,
+            ) => return Err(out_of_order(state)),
+            (other, _) => {
+                return Err(format!(
+                    "event {} has an action replay does not know for a policy set: {other}",
+                    event.seq
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PolicySetReplay {
+    pub fn differs(&self, stored: &StoredPolicySet<'_>) -> Option<String> {
+        if stored.source_sha256 != stored.text_sha256 {
+            return Some(format!(
+                "its text hashes to {}, not the {} recorded with it",
+                stored.text_sha256, stored.source_sha256
+            ));
+        }
+        let state = match &self.proposed {
+            Some((proposer, sha256)) => {
+                if !stored.proposed_by.eq_ignore_ascii_case(proposer) {
+                    return Some(format!(
+                        "proposed by {} stored, by {proposer} replayed",
+                        stored.proposed_by
+                    ));
+                }
+                if sha256 != stored.source_sha256 {
+                    return Some(format!(
+                        "text {} stored, {sha256} proposed",
+                        stored.source_sha256
+                    ));
+                }
+                let decided = stored.decided_by.map(str::to_lowercase);
+                if decided != self.decided_by {
+                    return Some(format!(
+                        "decided by {} stored, by {} replayed",
+                        decided.as_deref().unwrap_or("nobody"),
+                        self.decided_by.as_deref().unwrap_or("nobody")
+                    ));
+                }
+                self.state.unwrap_or("proposed")
+            }
+            None if stored.version == 1 && stored.proposed_by == "system" => {
+                self.state.unwrap_or("active")
+            }
+            None => return Some("no policy_set_proposed event".into()),
+        };
+        (state != stored.state).then(|| format!("state {} stored, {state} replayed", stored.state))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +632,105 @@ mod tests {
                     ..good
                 })
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_policy_set_replays_its_lifecycle_and_an_edited_text_is_named() {
+        let proposed = event(
+            1,
+            "Priya@example.com",
+            "policy_set_proposed",
+            1,
+            r#"{"sha256":"aaa","based_on":1,"policies":7}"#,
+        );
+        let approved = event(
+            2,
+            "tomas@example.com",
+            "policy_set_approved",
+            1,
+            r#"{"sha256":"aaa","comment":null}"#,
+        );
+        let set: PolicySetReplay = replay([proposed, approved]).unwrap();
+        let good = StoredPolicySet {
+            version: 2,
+            state: "active",
+            proposed_by: "priya@example.com",
+            decided_by: Some("tomas@example.com"),
+            source_sha256: "aaa",
+            text_sha256: "aaa",
+        };
+        assert_eq!(set.differs(&good), None);
+        for (edited, what) in [
+            (
+                StoredPolicySet {
+                    text_sha256: "bbb",
+                    ..good
+                },
+                "hashes to",
+            ),
+            (
+                StoredPolicySet {
+                    source_sha256: "bbb",
+                    text_sha256: "bbb",
+                    ..good
+                },
+                "proposed",
+            ),
+            (
+                StoredPolicySet {
+                    state: "proposed",
+                    ..good
+                },
+                "state",
+            ),
+            (
+                StoredPolicySet {
+                    decided_by: Some("priya@example.com"),
+                    ..good
+                },
+                "decided by",
+            ),
+        ] {
+            let reason = set.differs(&edited).expect("differs");
+            assert!(reason.contains(what), "{reason}");
+        }
+        // An approval of another text than proposed, or out of order, is
+        // not a lifecycle.
+        let swapped = event(
+            2,
+            "tomas@example.com",
+            "policy_set_approved",
+            1,
+            r#"{"sha256":"ccc"}"#,
+        );
+        assert!(replay::<PolicySetReplay>([proposed, swapped]).is_err());
+        assert!(replay::<PolicySetReplay>([approved]).is_err());
+        // The store's first version has no proposal: it starts active.
+        let superseded = event(
+            3,
+            "tomas@example.com",
+            "policy_set_superseded",
+            1,
+            r#"{"by":2}"#,
+        );
+        let first: PolicySetReplay = replay([superseded]).unwrap();
+        let system = StoredPolicySet {
+            version: 1,
+            state: "superseded",
+            proposed_by: "system",
+            decided_by: Some("system"),
+            ..good
+        };
+        assert_eq!(first.differs(&system), None);
+        assert!(
+            first
+                .differs(&StoredPolicySet {
+                    version: 4,
+                    ..system
+                })
+                .is_some(),
+            "only the first version may lack its proposal"
         );
     }
 }

@@ -34,15 +34,18 @@ use crate::domain::{
     Verdict, Workflow, WorkflowStatus,
 };
 use names::*;
+pub use people::POLICY_ADMINS;
 use people::*;
 
-/// The user `gavel demo` signs in as: a governance lead holding four roles.
+/// The user `gavel demo` signs in as: a governance lead holding four
+/// reviewer roles, and a policy admin.
 pub const DEMO_USER: &str = "dana.whitfield@northwind.example";
-const DEMO_ROLES: [Role; 4] = [
+const DEMO_ROLES: [Role; 5] = [
     Role::TechnicalLead,
     Role::DataSteward,
     Role::EthicsReviewer,
     Role::ComplianceOfficer,
+    Role::PolicyAdmin,
 ];
 /// How far back the history reaches.
 const HISTORY_DAYS: i64 = 180;
@@ -149,14 +152,20 @@ fn fill(
         conn.pragma_update(None, "cache_size", -16_000)?;
         let mut report = result?;
         // The organisation's own rules, recorded as a second policy set
-        // version: proposed by one policy admin, approved by another.
-        crate::backend::local::record_policy_set(
+        // version: proposed by one policy admin, approved by another. A
+        // third version waits for a second policy admin (the demo user is
+        // one), so the console shows a proposal to decide.
+        // After version 1, which the store was created with just now.
+        let at = Utc::now().max(options.anchor);
+        let (proposer, approver) = (POLICY_ADMINS[0].0, POLICY_ADMINS[1].0);
+        let record = crate::backend::local::record_policy_set;
+        record(conn, proposer, Some(approver), &seeded_policy_set(), at)?;
+        record(
             conn,
-            POLICY_ADMINS[0].0,
-            POLICY_ADMINS[1].0,
-            &seeded_policy_set(),
-            // After version 1, which the store was created with just now.
-            Utc::now().max(options.anchor),
+            proposer,
+            None,
+            &proposed_policy_set(),
+            at + chrono::TimeDelta::minutes(2),
         )?;
         conn.execute_batch("ANALYZE")?;
         report.seconds = started.elapsed().as_secs_f64();

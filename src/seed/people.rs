@@ -34,7 +34,7 @@ fn person(rng: &mut ChaCha8Rng, taken: &mut std::collections::HashSet<String>) -
 }
 
 /// The seeded organisation's policy admins.
-pub(super) const POLICY_ADMINS: &[(&str, &str)] = &[
+pub const POLICY_ADMINS: &[(&str, &str)] = &[
     ("priya.natarajan@northwind.example", "Priya Natarajan"),
     ("tomas.berg@northwind.example", "Tomas Berg"),
 ];
@@ -59,6 +59,24 @@ description = "Agents serving EU or UK users with personal data need a data stew
 condition = 'has(agent.labels.region) && agent.labels.region in ["eu", "uk"] && at_least(agent.data_classification, "internal")'
 action = "require_approval"
 approval_chain = ["data_steward"]
+"#
+}
+
+/// Version 3, proposed and waiting: customer-facing agents on confidential
+/// data or above need a data steward too.
+pub(super) fn proposed_policy_set() -> String {
+    seeded_policy_set().replace(
+        "description = \"Northwind: built-in rules, internal search, EU residency\"",
+        "description = \"Northwind: a data steward for customer agents on confidential data\"",
+    ) + r#"
+[[policy]]
+policy_id = "customer_confidential"
+name = "Customer data steward"
+description = "Customer-facing agents that read confidential data or above need a data steward's sign-off."
+condition = 'agent.category == "customer_service" && at_least(agent.data_classification, "confidential")'
+action = "require_approval"
+approval_chain = ["data_steward"]
+remediation = "Ask the data steward of your team to review the data the agent reads."
 "#
 }
 

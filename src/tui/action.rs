@@ -32,6 +32,7 @@ pub enum Action {
     CycleStatus,
     ClearFilters,
     TogglePreview,
+    ToggleVersions,
     Refresh,
     TabQueue,
     TabReviews,
@@ -58,7 +59,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 44] = [
+    pub const DESCRIBED: [(Action, &'static str); 45] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -88,6 +89,10 @@ impl Action {
         (Action::CycleStatus, "filter by workflow status"),
         (Action::ClearFilters, "clear every filter"),
         (Action::TogglePreview, "show or hide the preview pane"),
+        (
+            Action::ToggleVersions,
+            "switch between the active policies and the policy set's versions",
+        ),
         (Action::Refresh, "reload from the backend"),
         (Action::TabQueue, "go to the approvals queue"),
         (Action::TabReviews, "go to my ethics reviews"),
@@ -148,6 +153,7 @@ impl Action {
             Action::CycleStatus => "cycle_status",
             Action::ClearFilters => "clear_filters",
             Action::TogglePreview => "toggle_preview",
+            Action::ToggleVersions => "toggle_versions",
             Action::Refresh => "refresh",
             Action::TabQueue => "tab_queue",
             Action::TabReviews => "tab_reviews",
@@ -169,6 +175,19 @@ impl Action {
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::None => "none",
+        }
+    }
+
+    /// What the action does on one screen, where that differs from
+    /// everywhere else.
+    pub fn description_in(self, mode: crate::tui::keymap::Mode) -> &'static str {
+        use crate::tui::keymap::Mode;
+        match (mode, self) {
+            (Mode::Policies, Action::Approve) => "approve the selected policy set proposal",
+            (Mode::Policies, Action::Reject) => {
+                "reject the selected policy set proposal (needs a comment)"
+            }
+            _ => self.description(),
         }
     }
 

@@ -24,7 +24,7 @@ use super::theme::{Role, Theme};
 use super::widgets::chooser::ReviewerChooser;
 use super::widgets::chrome::{self, Level};
 use super::widgets::conflicts::{ConflictsDialog, needing_attention};
-use super::widgets::decide::DecideDialog;
+use super::widgets::decide::{DecideDialog, Subject, Submission};
 use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
 use crate::backend::User;
 use crate::backend::sync::status::SyncStatus;
@@ -198,7 +198,7 @@ impl App {
                 .detail
                 .as_ref()
                 .is_some_and(|detail| detail.detail.is_none() && detail.error.is_none())
-            || matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.submitting || dialog.workflow.is_none())
+            || matches!(&self.overlay, Some(Overlay::Decide(dialog)) if dialog.submitting || dialog.is_loading())
             || self
                 .reviews
                 .form
@@ -496,12 +496,23 @@ impl App {
                     self.overlay = Some(Overlay::Decide(dialog));
                     return Vec::new();
                 }
-                match dialog.decision() {
-                    Ok(decision) => {
+                match dialog.submission() {
+                    Ok(submission) => {
                         dialog.submitting = true;
                         dialog.error = None;
                         self.overlay = Some(Overlay::Decide(dialog));
-                        vec![Command::Decide { decision }]
+                        vec![match submission {
+                            Submission::Workflow(decision) => Command::Decide { decision },
+                            Submission::PolicySet {
+                                version,
+                                approve,
+                                comment,
+                            } => Command::DecidePolicySet {
+                                version,
+                                approve,
+                                comment,
+                            },
+                        }]
                     }
                     Err(problem) => {
                         dialog.error = Some(problem);
@@ -590,7 +601,7 @@ impl App {
                 self.overlay = None;
                 self.tab = Tab::Queue;
                 self.detail = None;
-                return self.open_decide_on(workflow_id.clone(), workflow_id, verdict, None, false);
+                return self.open_decide_on(workflow_id.clone(), workflow_id, verdict, None);
             }
             _ => {}
         }
@@ -651,10 +662,10 @@ impl App {
     }
 
     fn open_decide(&mut self, verdict: Verdict) -> Vec<Command> {
-        let (workflow_id, agent_name, from_detail) = match &self.detail {
-            Some(detail) => (detail.workflow_id.clone(), detail.agent_name.clone(), true),
+        let (workflow_id, agent_name) = match &self.detail {
+            Some(detail) => (detail.workflow_id.clone(), detail.agent_name.clone()),
             None => match self.queue.selected_item() {
-                Some(item) => (item.workflow_id.clone(), item.agent_name.clone(), false),
+                Some(item) => (item.workflow_id.clone(), item.agent_name.clone()),
                 None => return Vec::new(),
             },
         };
@@ -662,7 +673,7 @@ impl App {
             Some(detail) => detail.detail.as_ref().map(|detail| detail.workflow.clone()),
             None => self.previews.get(&workflow_id).cloned(),
         };
-        self.open_decide_on(workflow_id, agent_name, verdict, known, from_detail)
+        self.open_decide_on(workflow_id, agent_name, verdict, known)
     }
 
     fn open_decide_on(
@@ -671,17 +682,17 @@ impl App {
         agent_name: String,
         verdict: Verdict,
         known: Option<Workflow>,
-        from_detail: bool,
     ) -> Vec<Command> {
         let command = Command::LoadWorkflow {
             workflow_id: workflow_id.clone(),
         };
         self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(
-            workflow_id,
-            agent_name,
+            Subject::Workflow {
+                workflow_id,
+                agent_name,
+                workflow: known,
+            },
             verdict,
-            known,
-            from_detail,
         ))));
         // Always re-read: the dialog must show what will really happen.
         vec![command]
@@ -691,6 +702,10 @@ impl App {
         match message {
             Message::Me(Ok(user)) => {
                 self.queue.roles = user.roles.clone();
+                self.policies.viewer = Some(crate::tui::screens::policy_versions::Viewer {
+                    email: user.email.clone(),
+                    policy_admin: user.roles.contains(&crate::domain::Role::PolicyAdmin),
+                });
                 self.me = Some(user);
                 self.queue.reload(&mut self.requests)
             }
@@ -724,10 +739,15 @@ impl App {
                 match result {
                     Ok(workflow) => {
                         if let Some(Overlay::Decide(dialog)) = &mut self.overlay
-                            && dialog.workflow_id == workflow_id
                             && !dialog.submitting
+                            && let Subject::Workflow {
+                                workflow_id: deciding,
+                                workflow: shown,
+                                ..
+                            } = &mut dialog.subject
+                            && *deciding == workflow_id
                         {
-                            dialog.workflow = Some(workflow.clone());
+                            *shown = Some(workflow.clone());
                         }
                         if self.previews.len() >= PREVIEW_CACHE {
                             self.previews.clear();
@@ -736,7 +756,7 @@ impl App {
                     }
                     Err(error) => {
                         if let Some(Overlay::Decide(dialog)) = &mut self.overlay
-                            && dialog.workflow_id == workflow_id
+                            && dialog.workflow_id() == Some(workflow_id.as_str())
                         {
                             dialog.error = Some(error.clone());
                         }
@@ -907,7 +927,10 @@ impl App {
             (Tab::Blocked, _) => self
                 .blocked
                 .render(frame, main, theme, self.now, self.spinner()),
-            (Tab::Policies, _) => self.policies.render(frame, main, theme, self.spinner()),
+            (Tab::Policies, _) => {
+                self.policies
+                    .render(frame, main, &self.config.keymap, theme, self.spinner())
+            }
             (Tab::Queue, Some(detail)) => {
                 let unconfirmed = self.unconfirmed.contains(&detail.workflow_id);
                 detail.render(frame, main, theme, self.now, self.spinner(), unconfirmed)
@@ -939,7 +962,8 @@ impl App {
             Mode::Reviews => &tabs::REVIEWS_HINTS,
             Mode::Form => &tabs::FORM_HINTS,
             Mode::Audits => &tabs::AUDITS_HINTS,
-            Mode::Blocked | Mode::Policies => &tabs::LIST_HINTS,
+            Mode::Blocked => &tabs::LIST_HINTS,
+            Mode::Policies => &tabs::POLICIES_HINTS,
             _ => &OVERLAY_HINTS,
         };
         chrome::footer(

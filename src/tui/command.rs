@@ -5,7 +5,8 @@
 
 use crate::backend::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
-    NamedCount, QueueFilter, QueuePage, QueueQuery, ReviewSummary, User,
+    NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage, QueueQuery,
+    ReviewSummary, User,
 };
 use crate::domain::deployment::DeploymentStatus;
 use crate::domain::{
@@ -89,6 +90,21 @@ pub enum Command {
     LoadPolicies {
         request: RequestId,
     },
+    /// Every version of the policy set, newest first.
+    LoadPolicySets {
+        request: RequestId,
+    },
+    /// One version with its text and recorded plan.
+    LoadPolicySet {
+        request: RequestId,
+        version: i64,
+    },
+    /// Approves (making it active) or rejects a proposed version.
+    DecidePolicySet {
+        version: i64,
+        approve: bool,
+        comment: Option<String>,
+    },
     /// A sync pass now, outside the loop's schedule.
     SyncNow,
     /// Gives up a change the server refused.
@@ -130,6 +146,9 @@ impl Command {
             Command::LoadAudits { .. } => Some("audits"),
             Command::LoadBlocked { .. } => Some("blocked"),
             Command::LoadPolicies { .. } => Some("policies"),
+            Command::LoadPolicySets { .. } => Some("policy_sets"),
+            Command::LoadPolicySet { .. } => Some("policy_set"),
+            Command::DecidePolicySet { .. } => None,
             Command::SyncNow => Some("sync"),
             Command::DiscardChange { .. } => None,
             Command::Withdraw { .. } | Command::AssignReview { .. } => None,
@@ -210,6 +229,19 @@ pub enum Message {
     Policies {
         request: RequestId,
         result: Result<(Vec<Policy>, Vec<NamedCount>), String>,
+    },
+    PolicySets {
+        request: RequestId,
+        result: Result<Vec<PolicySetVersion>, String>,
+    },
+    PolicySet {
+        request: RequestId,
+        result: Result<Box<PolicySetDetail>, String>,
+    },
+    PolicySetDecided {
+        version: i64,
+        approve: bool,
+        result: Result<Box<PolicySetDetail>, String>,
     },
     /// What a sync command did, in words.
     Synced(Result<String, String>),
@@ -458,5 +490,30 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 .map_err(words);
             Message::Policies { request, result }
         }
+        Command::LoadPolicySets { request } => Message::PolicySets {
+            request,
+            result: backend.policy_sets().await.map_err(words),
+        },
+        Command::LoadPolicySet { request, version } => Message::PolicySet {
+            request,
+            result: backend
+                .policy_set(Some(version))
+                .await
+                .map(Box::new)
+                .map_err(words),
+        },
+        Command::DecidePolicySet {
+            version,
+            approve,
+            comment,
+        } => Message::PolicySetDecided {
+            version,
+            approve,
+            result: backend
+                .decide_policy_set(version, approve, comment.as_deref())
+                .await
+                .map(Box::new)
+                .map_err(words),
+        },
     }
 }

@@ -5,7 +5,22 @@ pub mod conformance;
 pub mod harness;
 pub mod server;
 
+use std::path::Path;
+
 use gavel::domain::{Category, DataClassification, Manifest, RiskTier};
+
+/// The real binary on a store, apart from the environment and from any
+/// config file of the machine running the tests.
+pub fn gavel(db: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("gavel").expect("binary");
+    command
+        .arg("--db")
+        .arg(db)
+        .env_remove("GAVEL_USER")
+        .env_remove("GAVEL_DB")
+        .env("GAVEL_CONFIG", "/dev/null");
+    command
+}
 
 pub const REQUESTER: &str = "dev@example.com";
 pub const LEAD: &str = "lead@example.com";

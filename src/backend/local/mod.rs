@@ -40,13 +40,13 @@ const READERS: usize = 4;
 /// How long a decision's idempotency record is kept.
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
-/// The active policy set, compiled (for the seed, which writes in bulk).
-/// Records a policy set version proposed by `proposer` and approved by
-/// `approver` a minute later (the seeded organisation's history).
+/// Records a policy set version proposed by `proposer` and, given an
+/// `approver`, approved by them a minute later (the seeded organisation's
+/// history); without one it stays proposed.
 pub fn record_policy_set(
     conn: &Connection,
     proposer: &str,
-    approver: &str,
+    approver: Option<&str>,
     text: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64> {
@@ -55,17 +55,20 @@ pub fn record_policy_set(
     };
     let proposed = writes::propose_policy_set(conn, &user(proposer)?, text, at)?;
     let version = proposed.version.version;
-    writes::decide_policy_set(
-        conn,
-        &user(approver)?,
-        version,
-        true,
-        Some("reviewed in the governance board"),
-        at + chrono::TimeDelta::minutes(1),
-    )?;
+    if let Some(approver) = approver {
+        writes::decide_policy_set(
+            conn,
+            &user(approver)?,
+            version,
+            true,
+            Some("reviewed in the governance board"),
+            at + chrono::TimeDelta::minutes(1),
+        )?;
+    }
     Ok(version)
 }
 
+/// The active policy set, compiled (for the seed, which writes in bulk).
 pub fn reads_policy_set(
     conn: &Connection,
 ) -> Result<(i64, std::sync::Arc<crate::domain::policy_set::PolicySet>)> {

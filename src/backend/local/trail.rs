@@ -143,8 +143,8 @@ pub struct VerifyReport {
     pub events: u64,
     pub head: String,
     pub broken: Option<ChainBreak>,
-    /// The stored workflows, deployments and reviews replayed from their
-    /// events (only when the chain holds).
+    /// The stored workflows, deployments, reviews and policy set versions
+    /// replayed from their events (only when the chain holds).
     #[serde(default)]
     pub replay: Option<super::replay::ReplayReport>,
     /// The Merkle log's root over every event, recomputed from the events

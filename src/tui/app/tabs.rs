@@ -2,8 +2,10 @@
 //! and the links between them.
 
 use super::{App, Overlay};
+use crate::domain::Verdict;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
+use crate::tui::keymap::Mode;
 use crate::tui::screens::review_form::ReviewForm;
 use crate::tui::screens::workflow::WorkflowScreen;
 use crate::tui::widgets::chrome::Level;
@@ -61,6 +63,14 @@ pub const AUDITS_HINTS: [Action; 6] = [
     Action::Help,
     Action::Quit,
 ];
+pub const POLICIES_HINTS: [Action; 6] = [
+    Action::ToggleVersions,
+    Action::Approve,
+    Action::Reject,
+    Action::Refresh,
+    Action::Help,
+    Action::Quit,
+];
 pub const LIST_HINTS: [Action; 5] = [
     Action::Open,
     Action::Refresh,
@@ -80,7 +90,7 @@ impl App {
                 vec![self.audits.search(text, requests)]
             }
             Tab::Blocked if !self.blocked.loaded => vec![self.blocked.load(requests)],
-            Tab::Policies if !self.policies.loaded => vec![self.policies.load(requests)],
+            Tab::Policies if !self.policies.loaded => self.policies.load(requests),
             _ => Vec::new(),
         }
     }
@@ -99,6 +109,9 @@ impl App {
             Tab::Audits => self.audits.on_action(action, requests),
             Tab::Blocked if action == Action::Open => self.open_deployment(),
             Tab::Blocked => self.blocked.on_action(action, requests),
+            Tab::Policies if matches!(action, Action::Approve | Action::Reject) => {
+                self.open_policy_decide(action)
+            }
             Tab::Policies => self.policies.on_action(action, requests),
             Tab::Queue => Vec::new(),
         }
@@ -255,6 +268,19 @@ impl App {
                 result,
             } => self.blocked.on_loaded(request, append, result),
             Message::Policies { request, result } => self.policies.on_loaded(request, result),
+            Message::PolicySets { request, result } => {
+                return self
+                    .policies
+                    .on_versions(request, result, &mut self.requests);
+            }
+            Message::PolicySet { request, result } => {
+                self.policies.on_version_detail(request, result)
+            }
+            Message::PolicySetDecided {
+                version,
+                approve,
+                result,
+            } => return self.on_policy_set_decided(version, approve, result),
             _ => {}
         }
         Vec::new()
@@ -291,5 +317,103 @@ impl App {
                 Vec::new()
             }
         }
+    }
+}
+
+impl App {
+    /// Opens the decide dialog on the selected proposed policy set version,
+    /// or says why it cannot be decided here.
+    fn open_policy_decide(&mut self, action: Action) -> Vec<Command> {
+        use crate::tui::screens::policies::View;
+        use crate::tui::screens::policy_versions::{Decidable, waits_for};
+        use crate::tui::widgets::decide::{DecideDialog, Subject};
+        let versions = &self.policies.versions;
+        let selected = versions
+            .selected_version()
+            .filter(|_| self.policies.view == View::Versions);
+        let Some(version) = selected else {
+            let key = self
+                .config
+                .keymap
+                .hint(Mode::Policies, Action::ToggleVersions)
+                .unwrap_or_default();
+            self.set_status(
+                Level::Info,
+                format!("policy sets are decided in the versions view: press {key}, then select a proposed version"),
+            );
+            return Vec::new();
+        };
+        match waits_for(version, self.policies.viewer.as_ref()) {
+            None => {
+                let text = format!(
+                    "version {} is {}: only a proposed version is decided",
+                    version.version, version.state
+                );
+                self.set_status(Level::Info, text);
+                Vec::new()
+            }
+            Some(Decidable::No(why)) => {
+                self.set_status(Level::Error, format!("version {}: {why}", version.version));
+                Vec::new()
+            }
+            Some(Decidable::Yes) => {
+                let verdict = if action == Action::Approve {
+                    Verdict::Approve
+                } else {
+                    Verdict::Reject
+                };
+                let subject = Subject::PolicySet {
+                    version: version.clone(),
+                    active: versions.active().map(|active| active.version),
+                    impact: versions.selected_impact(),
+                };
+                self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(
+                    subject, verdict,
+                ))));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_policy_set_decided(
+        &mut self,
+        version: i64,
+        approve: bool,
+        result: Result<Box<crate::backend::PolicySetDetail>, String>,
+    ) -> Vec<Command> {
+        let dialog_matches = matches!(
+            &self.overlay,
+            Some(Overlay::Decide(dialog)) if matches!(&dialog.subject,
+                crate::tui::widgets::decide::Subject::PolicySet { version: shown, .. } if shown.version == version)
+        );
+        match result {
+            Ok(decided) => {
+                if dialog_matches {
+                    self.overlay = None;
+                }
+                let text = if approve {
+                    format!(
+                        "Approved policy set version {}: it is now the active set; deployment checks run under it.",
+                        decided.version.version
+                    )
+                } else {
+                    format!(
+                        "Rejected policy set version {}; the active set is unchanged.",
+                        decided.version.version
+                    )
+                };
+                self.set_status(Level::Info, text);
+            }
+            Err(error) => {
+                self.set_status(Level::Error, format!("not decided: {error}"));
+                if dialog_matches && let Some(Overlay::Decide(dialog)) = &mut self.overlay {
+                    dialog.submitting = false;
+                    dialog.error = Some(error);
+                }
+            }
+        }
+        // Either way the versions may have moved (approved, or decided by
+        // someone else first): show them as they are.
+        self.policies.load(&mut self.requests)
     }
 }

@@ -3,6 +3,7 @@
 pub mod audits;
 pub mod blocked;
 pub mod policies;
+pub mod policy_versions;
 pub mod queue;
 pub mod queue_view;
 pub mod review_form;

@@ -1,5 +1,6 @@
-//! The Policies tab: every policy, what it demands, and how many agents it
-//! triggers on today.
+//! The Policies tab: the active policy set version, every policy in it,
+//! what each demands and how many agents it triggers on today; and the
+//! set's versions (`policy_versions`), where policy admins decide proposals.
 
 use std::collections::HashMap;
 
@@ -8,13 +9,25 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
+use super::policy_versions::{PolicyVersions, Viewer};
 use super::queue::Requests;
-use crate::backend::NamedCount;
+use crate::backend::{NamedCount, PolicySetDetail, PolicySetVersion};
 use crate::domain::Policy;
 use crate::text::sanitize;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::{Role, Theme};
+
+/// What the tab shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum View {
+    /// The active version's policies.
+    #[default]
+    Policies,
+    /// Every version, with proposals to decide.
+    Versions,
+}
 
 #[derive(Debug, Default)]
 pub struct PoliciesScreen {
@@ -24,14 +37,40 @@ pub struct PoliciesScreen {
     pub loaded: bool,
     pub error: Option<String>,
     request: RequestId,
+    pub view: View,
+    pub versions: PolicyVersions,
+    /// Who is looking (known once the console knows who signed in).
+    pub viewer: Option<Viewer>,
 }
 
 impl PoliciesScreen {
-    pub fn load(&mut self, requests: &mut Requests) -> Command {
+    /// Loads the active policies and the version history.
+    pub fn load(&mut self, requests: &mut Requests) -> Vec<Command> {
         self.request = requests.issue();
-        Command::LoadPolicies {
-            request: self.request,
-        }
+        vec![
+            Command::LoadPolicies {
+                request: self.request,
+            },
+            self.versions.load(requests),
+        ]
+    }
+
+    pub fn on_versions(
+        &mut self,
+        request: RequestId,
+        result: Result<Vec<PolicySetVersion>, String>,
+        requests: &mut Requests,
+    ) -> Vec<Command> {
+        self.versions
+            .on_list(request, result, self.viewer.as_ref(), requests)
+    }
+
+    pub fn on_version_detail(
+        &mut self,
+        request: RequestId,
+        result: Result<Box<PolicySetDetail>, String>,
+    ) {
+        self.versions.on_detail(request, result);
     }
 
     pub fn on_loaded(
@@ -58,6 +97,31 @@ impl PoliciesScreen {
     }
 
     pub fn on_action(&mut self, action: Action, requests: &mut Requests) -> Vec<Command> {
+        if action == Action::ToggleVersions {
+            self.view = match self.view {
+                View::Policies => View::Versions,
+                View::Versions => View::Policies,
+            };
+            return match self.view {
+                View::Versions => self.versions.move_to(self.versions.selected, requests),
+                View::Policies => Vec::new(),
+            };
+        }
+        if action == Action::Refresh {
+            return self.load(requests);
+        }
+        if self.view == View::Versions {
+            let versions = &mut self.versions;
+            let last = versions.versions.len().saturating_sub(1);
+            let index = match action {
+                Action::Down => versions.selected + 1,
+                Action::Up => versions.selected.saturating_sub(1),
+                Action::First => 0,
+                Action::Last => last,
+                _ => return Vec::new(),
+            };
+            return versions.move_to(index, requests);
+        }
         match action {
             Action::Down => {
                 self.selected = (self.selected + 1).min(self.policies.len().saturating_sub(1))
@@ -65,13 +129,68 @@ impl PoliciesScreen {
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::First => self.selected = 0,
             Action::Last => self.selected = self.policies.len().saturating_sub(1),
-            Action::Refresh => return vec![self.load(requests)],
             _ => {}
         }
         Vec::new()
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
+    pub fn render(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        keymap: &Keymap,
+        theme: &Theme,
+        spinner: char,
+    ) {
+        let [header, area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        frame.render_widget(Paragraph::new(self.header_line(theme)), header);
+        match self.view {
+            View::Policies => self.render_policies(frame, area, theme, spinner),
+            View::Versions => {
+                self.versions
+                    .render(frame, area, self.viewer.as_ref(), keymap, theme, spinner)
+            }
+        }
+    }
+
+    /// The active version, proposals waiting for the viewer, and who
+    /// approved the active version (cut first on a narrow terminal).
+    fn header_line(&self, theme: &Theme) -> Line<'static> {
+        let Some(active) = self.versions.active() else {
+            return Line::styled(
+                match &self.versions.error {
+                    Some(error) => format!(" Policy set versions unavailable: {}", sanitize(error)),
+                    None => " Policy set".to_owned(),
+                },
+                theme.style(Role::Muted),
+            );
+        };
+        let mut spans = vec![Span::styled(
+            format!(" Policy set version {} is active", active.version),
+            theme.style(Role::Title),
+        )];
+        let waiting = self.versions.waiting_for(self.viewer.as_ref());
+        if waiting > 0 {
+            spans.push(Span::styled(
+                format!(
+                    " · {waiting} proposal{} wait{} for your decision",
+                    if waiting == 1 { "" } else { "s" },
+                    if waiting == 1 { "s" } else { "" }
+                ),
+                theme.style(Role::Accent),
+            ));
+        }
+        if let (Some(by), Some(at)) = (&active.decided_by, active.decided_at) {
+            spans.push(Span::styled(
+                format!(" · approved by {} {}", sanitize(by), at.format("%Y-%m-%d")),
+                theme.style(Role::Muted),
+            ));
+        }
+        Line::from(spans)
+    }
+
+    fn render_policies(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
         if self.policies.is_empty() {
             let text = match (&self.error, self.loaded) {
                 (Some(error), _) => format!(" Could not load policies: {}", sanitize(error)),

@@ -1,4 +1,5 @@
-//! The confirm dialog for approving or rejecting a step, with its comment.
+//! The confirm dialog for approving or rejecting, with its comment: a
+//! workflow's current step, or a proposed policy set version.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::centered;
-use crate::backend::Decision;
+use crate::backend::{Decision, PolicySetVersion};
 use crate::domain::{Role as StepRole, Verdict, Workflow};
 use crate::text::sanitize;
 use crate::tui::action::Action;
@@ -16,56 +17,108 @@ use crate::tui::theme::{Role, Theme};
 
 #[derive(Debug, Clone)]
 pub struct DecideDialog {
-    pub workflow_id: String,
-    pub agent_name: String,
+    /// The workflow, or the policy set version, being decided.
+    pub subject: Subject,
     pub verdict: Verdict,
-    /// The workflow as last loaded; `None` while loading.
-    pub workflow: Option<Workflow>,
     pub comment: TextArea<'static>,
     pub error: Option<String>,
     pub submitting: bool,
     /// One key for every attempt of this dialog, so a retry is applied once.
     pub idempotency_key: String,
-    /// Opened from the step view (go back to the queue after deciding).
-    pub from_detail: bool,
+}
+
+/// What the dialog decides.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// The current step of a workflow.
+    Workflow {
+        workflow_id: String,
+        agent_name: String,
+        /// The workflow as last loaded; `None` while loading.
+        workflow: Option<Workflow>,
+    },
+    /// A proposed policy set version.
+    PolicySet {
+        version: PolicySetVersion,
+        /// The version active now, which approval supersedes.
+        active: Option<i64>,
+        /// The recorded plan's impact, in one line.
+        impact: Option<String>,
+    },
+}
+
+/// What confirming sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submission {
+    Workflow(Decision),
+    PolicySet {
+        version: i64,
+        approve: bool,
+        comment: Option<String>,
+    },
 }
 
 impl DecideDialog {
-    pub fn new(
-        workflow_id: String,
-        agent_name: String,
-        verdict: Verdict,
-        workflow: Option<Workflow>,
-        from_detail: bool,
-    ) -> DecideDialog {
+    pub fn new(subject: Subject, verdict: Verdict) -> DecideDialog {
         let mut comment = TextArea::default();
         comment.set_placeholder_text(match verdict {
             Verdict::Approve => "optional comment",
             Verdict::Reject => "say why (required)",
         });
         DecideDialog {
-            workflow_id,
-            agent_name,
+            subject,
             verdict,
-            workflow,
             comment,
             error: None,
             submitting: false,
             idempotency_key: Decision::new_key(),
-            from_detail,
         }
+    }
+
+    /// The workflow this dialog decides a step of, if it does.
+    pub fn workflow_id(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Workflow { workflow_id, .. } => Some(workflow_id),
+            Subject::PolicySet { .. } => None,
+        }
+    }
+
+    /// Whether what the dialog needs to show is still on its way.
+    pub fn is_loading(&self) -> bool {
+        matches!(&self.subject, Subject::Workflow { workflow: None, .. })
     }
 
     pub fn comment_text(&self) -> String {
         self.comment.lines().join("\n").trim().to_owned()
     }
 
-    /// The decision to send, or why none can be sent yet.
-    pub fn decision(&self) -> Result<Decision, String> {
-        let workflow = self
-            .workflow
-            .as_ref()
-            .ok_or("the workflow is still loading")?;
+    /// What to send, or why nothing can be sent yet.
+    pub fn submission(&self) -> Result<Submission, String> {
+        let comment = self.comment_text();
+        if self.verdict == Verdict::Reject && comment.is_empty() {
+            return Err("a rejection needs a comment saying why".into());
+        }
+        match &self.subject {
+            Subject::Workflow { .. } => self.decision().map(Submission::Workflow),
+            Subject::PolicySet { version, .. } => Ok(Submission::PolicySet {
+                version: version.version,
+                approve: self.verdict == Verdict::Approve,
+                comment: (!comment.is_empty()).then_some(comment),
+            }),
+        }
+    }
+
+    /// The workflow decision to send, or why none can be sent yet.
+    fn decision(&self) -> Result<Decision, String> {
+        let Subject::Workflow {
+            workflow_id,
+            workflow,
+            ..
+        } = &self.subject
+        else {
+            return Err("this dialog decides a policy set".into());
+        };
+        let workflow = workflow.as_ref().ok_or("the workflow is still loading")?;
         let step = workflow.current_step().ok_or_else(|| {
             format!(
                 "the workflow is already {}: nothing is left to decide",
@@ -77,7 +130,7 @@ impl DecideDialog {
             return Err("a rejection needs a comment saying why".into());
         }
         Ok(Decision {
-            workflow_id: self.workflow_id.clone(),
+            workflow_id: workflow_id.clone(),
             step_id: step.step_id,
             verdict: self.verdict,
             comment: (!comment.is_empty()).then_some(comment),
@@ -89,7 +142,15 @@ impl DecideDialog {
 
     /// What deciding will do, in words.
     pub fn consequence(&self) -> Vec<String> {
-        let Some(workflow) = &self.workflow else {
+        let workflow = match &self.subject {
+            Subject::Workflow { workflow, .. } => workflow,
+            Subject::PolicySet {
+                version,
+                active,
+                impact,
+            } => return policy_set_consequence(self.verdict, version, *active, impact.as_deref()),
+        };
+        let Some(workflow) = workflow else {
             return vec!["Loading the workflow…".into()];
         };
         let Some(step) = workflow.current_step() else {
@@ -120,23 +181,39 @@ impl DecideDialog {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
-        let area = centered(area, 72, 17);
+        // A policy set's consequence and plan take more words than a step's.
+        let about_height = match self.subject {
+            Subject::Workflow { .. } => 4,
+            Subject::PolicySet { .. } => 7,
+        };
+        let area = centered(area, 72, 13 + about_height);
         frame.render_widget(Clear, area);
         let (verb, title_role) = match self.verdict {
             Verdict::Approve => ("Approve", Role::Ok),
             Verdict::Reject => ("Reject", Role::Danger),
         };
+        let (what, heading) = match &self.subject {
+            Subject::Workflow {
+                workflow_id,
+                agent_name,
+                ..
+            } => (workflow_id.clone(), agent_name.clone()),
+            Subject::PolicySet { version, .. } => (
+                format!("policy set version {}", version.version),
+                version.description.clone(),
+            ),
+        };
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(title_role))
             .title(Span::styled(
-                format!(" {verb} {} ", sanitize(&self.workflow_id)),
+                format!(" {verb} {} ", sanitize(&what)),
                 theme.style(title_role),
             ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let [about, comment_label, comment, error, keys] = Layout::vertical([
-            Constraint::Length(4),
+            Constraint::Length(about_height),
             Constraint::Length(1),
             Constraint::Min(3),
             Constraint::Length(2),
@@ -144,7 +221,7 @@ impl DecideDialog {
         ])
         .areas(inner);
         let mut lines = vec![Line::styled(
-            sanitize(&self.agent_name).into_owned(),
+            sanitize(&heading).into_owned(),
             theme.style(Role::Header),
         )];
         lines.extend(
@@ -199,6 +276,32 @@ impl DecideDialog {
         ]);
         frame.render_widget(Paragraph::new(hints), keys);
     }
+}
+
+/// What approving or rejecting a proposed policy set does.
+fn policy_set_consequence(
+    verdict: Verdict,
+    version: &PolicySetVersion,
+    active: Option<i64>,
+    impact: Option<&str>,
+) -> Vec<String> {
+    let proposer = sanitize(&version.proposed_by);
+    let active = active.map_or("the active version".to_owned(), |v| format!("version {v}"));
+    let effect = match verdict {
+        Verdict::Approve => format!(
+            "As the second policy admin (after {proposer}), you make version {} the active set at once, replacing {active}; workflows in flight keep their chains.",
+            version.version
+        ),
+        Verdict::Reject => format!(
+            "Version {} stays on record as rejected; {active} stays in force.",
+            version.version
+        ),
+    };
+    let mut lines = vec![effect];
+    if let Some(impact) = impact {
+        lines.push(format!("Plan: {}", sanitize(impact)));
+    }
+    lines
 }
 
 fn article(role: StepRole) -> String {

@@ -52,7 +52,7 @@ impl HelpOverlay {
         keymap
             .bindings(self.mode)
             .into_iter()
-            .map(|(keys, action)| (keys.join(" "), action, action.description()))
+            .map(|(keys, action)| (keys.join(" "), action, action.description_in(self.mode)))
             .filter(|(keys, action, description)| {
                 needle.is_empty()
                     || keys.to_lowercase().contains(&needle)
@@ -178,7 +178,10 @@ impl Palette {
                 Line::from(vec![
                     Span::styled(format!(" {:<15}", action.name()), style),
                     Span::styled(format!("{:<8}", key), theme.style(Role::Key)),
-                    Span::styled(action.description().to_owned(), theme.style(Role::Muted)),
+                    Span::styled(
+                        action.description_in(mode).to_owned(),
+                        theme.style(Role::Muted),
+                    ),
                 ])
             })
             .collect();
