@@ -211,6 +211,27 @@ pub struct PolicySetVersion {
     pub comment: Option<String>,
 }
 
+impl PolicySetVersion {
+    /// When it was decided, and "approved by X: "comment"" (or rejected),
+    /// safe to print; `None` while it waits.
+    pub fn decision(&self) -> Option<(DateTime<Utc>, String)> {
+        let (by, at) = (self.decided_by.as_deref()?, self.decided_at?);
+        let verb = match self.state {
+            PolicySetState::Rejected => "rejected",
+            _ => "approved",
+        };
+        let comment = self
+            .comment
+            .as_deref()
+            .map(|comment| format!(": \"{}\"", crate::text::sanitize(comment)))
+            .unwrap_or_default();
+        Some((
+            at,
+            format!("{verb} by {}{comment}", crate::text::sanitize(by)),
+        ))
+    }
+}
+
 /// A version with its text and the plan recorded when it was proposed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicySetDetail {

@@ -156,22 +156,12 @@ fn history_lines(version: &PolicySetVersion) -> String {
         sanitize(&version.proposed_by),
         sanitize(&version.description)
     );
-    if let (Some(by), Some(at)) = (&version.decided_by, version.decided_at) {
-        let verb = match version.state {
-            crate::backend::PolicySetState::Rejected => "rejected",
-            _ => "approved",
-        };
-        let comment = version
-            .comment
-            .as_deref()
-            .map(|comment| format!(": \"{}\"", sanitize(comment)))
-            .unwrap_or_default();
+    if let Some((at, decision)) = version.decision() {
         let _ = writeln!(
             out,
-            "{}  v{} {verb} by {}{comment}",
+            "{}  v{} {decision}",
             at.format("%Y-%m-%d %H:%M"),
             version.version,
-            sanitize(by),
         );
     }
     out

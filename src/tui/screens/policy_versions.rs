@@ -285,22 +285,9 @@ impl PolicyVersions {
             ),
             base,
         ));
-        if let (Some(by), Some(at)) = (&version.decided_by, version.decided_at) {
-            let verb = match version.state {
-                PolicySetState::Rejected => "rejected",
-                _ => "approved",
-            };
-            let comment = version
-                .comment
-                .as_deref()
-                .map(|comment| format!(": \"{}\"", sanitize(comment)))
-                .unwrap_or_default();
+        if let Some((at, decision)) = version.decision() {
             lines.push(Line::styled(
-                format!(
-                    " {verb} by {} {}{comment}",
-                    sanitize(by),
-                    at.format("%Y-%m-%d %H:%M")
-                ),
+                format!(" {decision} {}", at.format("%Y-%m-%d %H:%M")),
                 base,
             ));
         }
