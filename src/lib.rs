@@ -1,10 +1,12 @@
 //! Gavel: a review console for enterprise AI governance.
 
+pub mod auditor;
 pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod paths;
+pub mod retry;
 pub mod seed;
 pub mod server;
 pub mod text;

@@ -280,6 +280,41 @@ impl GovernanceBackend for Synced {
         self.write(self.cache.decide_policy_set(version, approve, comment))
             .await
     }
+
+    async fn start_audit_run(
+        &self,
+        start: &gavel::backend::AuditRunStart,
+    ) -> Result<gavel::backend::AuditRun> {
+        self.cache.start_audit_run(start).await
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<gavel::backend::AuditRun> {
+        self.cache.audit_run(run_id).await
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<gavel::backend::AuditRun>> {
+        self.cache.audit_runs(agent_id).await
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[gavel::backend::CaseOutcome],
+    ) -> Result<gavel::backend::RecordedOutcomes> {
+        self.cache.record_case_outcomes(run_id, outcomes).await
+    }
+
+    async fn audit_run_cases(
+        &self,
+        run_id: &str,
+        query: &gavel::backend::CaseQuery,
+    ) -> Result<gavel::backend::CasePage> {
+        self.cache.audit_run_cases(run_id, query).await
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<gavel::domain::BiasAudit> {
+        self.cache.finish_audit_run(run_id).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,14 @@
 //! `HttpBackend`: the governance backend over `gavel serve`'s HTTP API.
 
-use crate::backend::wire::{PolicySetBody, PolicySetDecisionBody};
+use crate::backend::wire::{OutcomesBody, PolicySetBody, PolicySetDecisionBody};
 use crate::backend::{PolicySetDetail, PolicySetVersion};
 use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::RngExt;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+use crate::retry::{Backoff, retry_after};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -15,8 +16,9 @@ use super::local::feed::{ChangePage, SnapshotPage};
 use super::local::trail::VerifyReport;
 use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort};
 use super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    ToolRecord, ToolStatus, User,
+    AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, Dashboard, Decision,
+    DeploymentPage, DeploymentQuery, NamedCount, RecordedOutcomes, ReviewSummary, ToolRecord,
+    ToolStatus, User,
 };
 use super::wire::{
     AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, ErrorBody, LogKeyBody,
@@ -80,9 +82,11 @@ pub fn longest_json_string(bytes: &[u8]) -> usize {
 
 /// Attempts for a request that is safe to repeat.
 const ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+const BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(100),
+    max: Duration::from_secs(2),
+    max_retry_after: Duration::from_secs(10),
+};
 
 /// A bearer token. It never shows in `Debug`, errors or logs.
 #[derive(Clone)]
@@ -163,26 +167,6 @@ pub fn check_url(url: &str) -> Result<Url> {
     }
 }
 
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    if let Some(wait) = retry_after {
-        return wait.min(MAX_RETRY_AFTER);
-    }
-    let exponential = FIRST_BACKOFF
-        .saturating_mul(2u32.saturating_pow(attempt))
-        .min(MAX_BACKOFF);
-    // Full jitter: clients that failed together do not retry together.
-    let jitter = rand::rng().random_range(0.5..1.0);
-    exponential.mul_f64(jitter)
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 impl HttpBackend {
     pub fn new(url: &str, token: Token) -> Result<HttpBackend> {
         let base = check_url(url)?;
@@ -252,7 +236,7 @@ impl HttpBackend {
                     .as_ref()
                     .ok()
                     .and_then(|response| retry_after(response.headers()));
-                tokio::time::sleep(backoff(attempt, wait)).await;
+                tokio::time::sleep(BACKOFF.delay(attempt, wait)).await;
                 attempt += 1;
                 continue;
             }
@@ -791,6 +775,73 @@ impl GovernanceBackend for HttpBackend {
         .await
     }
 
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs"],
+            start,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun> {
+        self.get(&["v1", "audit-runs", run_id], &[]).await
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+        let query: Vec<(&str, String)> = agent_id
+            .map(|agent| ("agent_id", agent.to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "audit-runs"], &query).await
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes> {
+        // A case is recorded once whatever the attempts: safe to repeat.
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs", run_id, "outcomes"],
+            &OutcomesBody {
+                outcomes: outcomes.to_vec(),
+            },
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        let mut pairs = vec![("limit", query.limit.to_string())];
+        if let Some(group) = &query.group {
+            pairs.push(("group", group.clone()));
+        }
+        if let Some(outcome) = query.outcome {
+            pairs.push(("outcome", outcome.as_str().to_owned()));
+        }
+        if let Some(after) = &query.after {
+            pairs.push(("after", after.clone()));
+        }
+        self.get(&["v1", "audit-runs", run_id, "cases"], &pairs)
+            .await
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs", run_id, "finish"],
+            &serde_json::json!({}),
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
         let body = WithdrawBody {
             reason: reason.map(str::to_owned),
@@ -846,18 +897,6 @@ mod tests {
             HttpBackend::new("http://127.0.0.1:1", Token::new("gvl_secret".into())).unwrap();
         let shown = format!("{backend:?}");
         assert!(!shown.contains("gvl_secret"), "{shown}");
-    }
-
-    #[test]
-    fn backoff_grows_is_capped_and_honours_retry_after() {
-        assert!(backoff(0, None) <= FIRST_BACKOFF);
-        assert!(backoff(10, None) <= MAX_BACKOFF);
-        assert!(backoff(10, None) >= MAX_BACKOFF / 2);
-        assert_eq!(
-            backoff(0, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(backoff(0, Some(Duration::from_secs(999))), MAX_RETRY_AFTER);
     }
 
     #[cfg(unix)]

@@ -28,9 +28,10 @@ pub use queue::{
     QueueScope, QueueSort,
 };
 pub use types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount,
-    PolicySetDetail, PolicySetState, PolicySetVersion, ReviewSummary, ToolRecord, ToolStatus, User,
-    WeekCount,
+    AgentProtocol, AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CaseOutcomeKind, CasePage,
+    CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, MAX_OUTCOME_BATCH, NamedCount,
+    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes,
+    ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -180,4 +181,23 @@ pub trait GovernanceBackend: Send + Sync {
         approve: bool,
         comment: Option<&str>,
     ) -> Result<PolicySetDetail>;
+
+    /// Starts a run of the agent over a case file (who may record audits);
+    /// the caller is its `started_by`.
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun>;
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun>;
+    /// Runs, newest first; one agent's when named.
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>>;
+    /// Records case outcomes of a run (by the person who started it); a
+    /// case already recorded keeps its first outcome.
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes>;
+    /// A page of a run's cases, by case id.
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage>;
+    /// Once every case has an outcome: the counts per group become the
+    /// audit of the agent version, through the same gate as `record_audit`.
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit>;
 }

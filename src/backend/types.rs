@@ -244,3 +244,206 @@ pub struct PolicySetDetail {
     #[schema(value_type = Object)]
     pub plan: serde_json::Value,
 }
+
+/// How a case's answer was read.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseOutcomeKind {
+    Positive,
+    Negative,
+    /// No rule read the answer (or it could not be read): counted and
+    /// reported, never taken as negative.
+    Unknown,
+}
+
+impl CaseOutcomeKind {
+    pub const ALL: [CaseOutcomeKind; 3] = [
+        CaseOutcomeKind::Positive,
+        CaseOutcomeKind::Negative,
+        CaseOutcomeKind::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseOutcomeKind::Positive => "positive",
+            CaseOutcomeKind::Negative => "negative",
+            CaseOutcomeKind::Unknown => "unknown",
+        }
+    }
+}
+
+crate::domain::agent::display_as_str!(CaseOutcomeKind);
+
+/// How the agent under audit is spoken to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum AgentProtocol {
+    /// `POST {endpoint}/chat/completions`, as OpenAI clients do.
+    OpenaiChat {
+        model: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<f64>,
+        /// The user message for cases given as fields (`{{name}}` is the
+        /// case's field `name`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt_template: Option<String>,
+    },
+    /// `POST {endpoint}` with the body template (`{{prompt}}` and
+    /// `{{field}}` replaced in its strings); the answer is the value at
+    /// `answer_pointer` (RFC 6901) in the JSON response.
+    JsonHttp {
+        #[schema(value_type = Object)]
+        body_template: serde_json::Value,
+        answer_pointer: String,
+    },
+}
+
+/// Everything a run was made with, kept with it so `--resume` needs nothing
+/// else. No secret: the API key is named by its environment variable.
+/// (Unknown fields cannot be refused here: serde cannot with a flattened
+/// protocol.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunSettings {
+    #[serde(flatten)]
+    pub agent: AgentProtocol,
+    /// Scheme, host, port and path: never credentials or a query.
+    pub endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The case file as given (its SHA-256 is the run's `cases_sha256`).
+    pub case_file: String,
+    /// The protected attribute the audit groups by.
+    pub attribute: String,
+    /// The classifier file's text.
+    pub classifier: String,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub concurrency: u32,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub timeout_ms: u64,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub max_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
+}
+
+/// What starting a run records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRunStart {
+    pub agent_id: String,
+    pub agent_version: String,
+    pub settings: RunSettings,
+    pub cases_sha256: String,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub case_count: u64,
+}
+
+/// Outcomes so far, over every case of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunCounts {
+    pub done: u64,
+    pub positive: u64,
+    pub negative: u64,
+    pub unknown: u64,
+    /// Counterfactual pairs with a known outcome on both sides, and those
+    /// whose outcome flips within the pair.
+    pub pairs: u64,
+    pub flipped_pairs: u64,
+}
+
+/// A run of the agent over a case file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditRun {
+    pub run_id: String,
+    pub agent_id: String,
+    pub agent_version: String,
+    pub settings: RunSettings,
+    pub cases_sha256: String,
+    /// SHA-256 of the classifier text.
+    pub classifier_sha256: String,
+    pub case_count: u64,
+    /// Who ran it: the signed-in user, never a field of the request.
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The audit it became.
+    pub audit_id: Option<String>,
+    /// SHA-256 over every case's id, outcome and answer hash, in id order,
+    /// fixed when the run finished.
+    pub evidence_sha256: Option<String>,
+    pub counts: RunCounts,
+}
+
+/// One case's evidence: what was asked, what came back, how it was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseOutcome {
+    pub case_id: String,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair_id: Option<String>,
+    /// The prompt, or the fields as JSON.
+    pub input: String,
+    /// The answer's text, cut at `RESPONSE_KEPT_CHARS` characters.
+    pub response: String,
+    /// SHA-256 of the whole answer text.
+    pub response_sha256: String,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub response_bytes: u64,
+    pub outcome: CaseOutcomeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Why the classifier decided so.
+    pub reason: String,
+    #[serde(deserialize_with = "crate::domain::bias::whole")]
+    pub latency_ms: u64,
+    /// Stamped by the store; ignored when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Answers kept per case, in characters.
+pub const RESPONSE_KEPT_CHARS: usize = 2_000;
+/// Outcomes per request.
+pub const MAX_OUTCOME_BATCH: usize = 1_000;
+
+/// What recording a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordedOutcomes {
+    /// New outcomes (a case already recorded is not counted twice).
+    pub recorded: u64,
+    /// Cases with an outcome now.
+    pub done: u64,
+}
+
+/// Which cases of a run to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    /// The category of the run's attribute.
+    pub group: Option<String>,
+    pub outcome: Option<CaseOutcomeKind>,
+    /// The last case id of the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CasePage {
+    pub cases: Vec<CaseOutcome>,
+    /// Pass as `after` for the next page.
+    pub next: Option<String>,
+}

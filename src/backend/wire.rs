@@ -62,6 +62,14 @@ pub struct SubmitBody {
     pub answers: Answers,
 }
 
+/// Body of `POST /v1/audit-runs/{run_id}/outcomes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesBody {
+    /// At most 1,000.
+    pub outcomes: Vec<super::CaseOutcome>,
+}
+
 /// Body of `POST /v1/workflows/{id}/withdraw`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

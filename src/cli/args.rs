@@ -230,6 +230,33 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run the agent on a case file, classify each answer, and record the
+    /// audit of that agent version with every case's evidence.
+    Run(Box<AuditRunArgs>),
+    /// Audit runs, newest first.
+    Runs {
+        /// Only this agent's runs.
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A run's case evidence: what was asked, what came back, how it was read.
+    Cases {
+        run_id: String,
+        /// Only this category of the run's attribute.
+        #[arg(long)]
+        group: Option<String>,
+        /// positive, negative or unknown.
+        #[arg(long, value_parser = parse_enum::<crate::backend::CaseOutcomeKind>)]
+        outcome: Option<crate::backend::CaseOutcomeKind>,
+        /// Cases at most (all when not given).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// JSON Lines, one case per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the audit trail: its hash chain, its Merkle log, and every
     /// entity replayed from its events.
     Verify {
@@ -244,6 +271,70 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `gavel audit run`: a new run, or `--resume RUN_ID` with every setting
+/// from the stored run.
+#[derive(Debug, Args)]
+pub struct AuditRunArgs {
+    /// Continue a run: only cases without an outcome are asked; every
+    /// setting comes from the run (the key is read again from its variable).
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["agent", "agent_version", "endpoint", "cases"])]
+    pub resume: Option<String>,
+    #[arg(long, required_unless_present = "resume")]
+    pub agent: Option<String>,
+    #[arg(long, required_unless_present = "resume")]
+    pub agent_version: Option<String>,
+    /// OpenAI-compatible: the base URL including /v1 (Gavel posts to
+    /// {endpoint}/chat/completions). JSON agent: the URL posted to.
+    #[arg(long, required_unless_present = "resume")]
+    pub endpoint: Option<String>,
+    /// JSON Lines (or .csv) of cases.
+    #[arg(long, required_unless_present = "resume")]
+    pub cases: Option<PathBuf>,
+    /// openai (chat completions) or json (a body template and an answer pointer).
+    #[arg(long, default_value = "openai", value_parser = ["openai", "json"])]
+    pub protocol: String,
+    /// The model name sent to an OpenAI-compatible endpoint.
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// The user message for cases given as fields: {{name}} is the field.
+    #[arg(long)]
+    pub prompt_template: Option<String>,
+    /// JSON agent: a file with the request body, {{prompt}} / {{field}} in its strings.
+    #[arg(long)]
+    pub body_template: Option<PathBuf>,
+    /// JSON agent: where the answer is in the response (RFC 6901, e.g. /output/text).
+    #[arg(long)]
+    pub answer_pointer: Option<String>,
+    /// The environment variable holding the API key (sent as a bearer
+    /// token; never logged or stored).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
+    /// How answers become outcomes (default: examples/audits/classifier.toml).
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// The protected attribute to audit (default: the only one every case carries).
+    #[arg(long)]
+    pub attribute: Option<String>,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u32,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Attempts per case on connection errors, timeouts, 429 and 5xx.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// Requests per second at most.
+    #[arg(long)]
+    pub rps: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

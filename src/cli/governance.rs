@@ -36,7 +36,10 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
     }
 }
 
-pub async fn audit(backend: &dyn GovernanceBackend, command: AuditCommand) -> Outcome {
+pub async fn audit(
+    backend: std::sync::Arc<dyn GovernanceBackend>,
+    command: AuditCommand,
+) -> Outcome {
     match command {
         AuditCommand::Show { agent_id, json } => {
             let agent = backend.agent(&agent_id).await?;
@@ -59,6 +62,20 @@ pub async fn audit(backend: &dyn GovernanceBackend, command: AuditCommand) -> Ou
                 print!("{}", report::audit(&audit));
             }
             Ok(exit::OK)
+        }
+        AuditCommand::Run(args) => super::audit_run::run(backend, *args).await,
+        AuditCommand::Runs { agent, json } => {
+            super::audit_run::runs(backend.as_ref(), agent.as_deref(), json).await
+        }
+        AuditCommand::Cases {
+            run_id,
+            group,
+            outcome,
+            limit,
+            json,
+        } => {
+            super::audit_run::list_cases(backend.as_ref(), &run_id, group, outcome, limit, json)
+                .await
         }
         AuditCommand::Verify { json, .. } => {
             let report = backend.verify_trail().await?;

@@ -2,6 +2,7 @@
 //! each command group lives in a file of its own.
 
 mod args;
+mod audit_run;
 mod backends;
 mod governance;
 mod policy;
@@ -229,7 +230,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             };
             governance::verify_against_checkpoint(&store, &file, &key, json)
         }
-        Command::Audit(command) => governance::audit(backend(global)?.as_ref(), command).await,
+        Command::Audit(command) => governance::audit(backend(global)?, command).await,
         Command::Trail(command) => trail::run(global, command).await,
         Command::Store(StoreCommand::Init) => {
             backends::local_only(global, "store init")?;

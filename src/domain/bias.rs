@@ -31,11 +31,21 @@ pub struct GroupCounts {
 /// A count from a JSON integer, or from a number with no fractional part
 /// (`120.0`), which JSON Schema's `integer` admits and some tools write.
 fn whole_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    whole(deserializer)
+}
+
+/// A whole number from a JSON integer or an integral float, in range for
+/// `T`: for every integer field a client fills.
+pub fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
     struct Whole;
     impl serde::de::Visitor<'_> for Whole {
         type Value = u64;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a whole number of cases, 0 or more")
+            f.write_str("a whole number, 0 or more")
         }
         fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
             Ok(value)
@@ -48,11 +58,12 @@ fn whole_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64,
             if value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value) {
                 Ok(value as u64)
             } else {
-                Err(E::custom(format!("{value} is not a whole number of cases")))
+                Err(E::custom(format!("{value} is not a whole number")))
             }
         }
     }
-    deserializer.deserialize_any(Whole)
+    let value = deserializer.deserialize_any(Whole)?;
+    T::try_from(value).map_err(|_| serde::de::Error::custom(format!("{value} is too large")))
 }
 
 /// One group's result.
@@ -97,6 +108,10 @@ pub struct BiasAudit {
     pub recorded_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_at: Option<DateTime<Utc>>,
+    /// The audit run whose case evidence it was computed from, when Gavel
+    /// ran it against the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     #[serde(flatten)]
     pub stats: AuditStats,
 }

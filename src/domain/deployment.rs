@@ -726,6 +726,7 @@ mod tests {
             tested_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             recorded_by: None,
             recorded_at: None,
+            run_id: None,
             stats: bias::compute(&groups, 0.8).unwrap(),
         }
     }

@@ -294,6 +294,22 @@ impl PolicySet {
             .collect()
     }
 
+    /// The threshold an audit of this agent is held to: the strictest of the
+    /// bias-audit policies that apply to it (a condition that fails counts
+    /// as applying), the four-fifths rule when none does.
+    pub fn audit_threshold(&self, agent: &Agent) -> f64 {
+        self.policies()
+            .iter()
+            .zip(self.outcomes(agent, &RequestFacts::default()))
+            .filter(|(policy, outcome)| {
+                policy.action == super::policy::PolicyAction::RequireBiasAudit
+                    && !matches!(outcome, Outcome::DoesNotHold)
+            })
+            .map(|(policy, _)| policy.bias_threshold())
+            .reduce(f64::max)
+            .unwrap_or(super::bias::DEFAULT_THRESHOLD)
+    }
+
     /// The least tier an agent can have, and why; a floor whose condition
     /// errors applies (failing closed).
     pub fn minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {

@@ -257,6 +257,7 @@ impl Generator {
             tested_at: at,
             recorded_by: None,
             recorded_at: None,
+            run_id: None,
             stats,
         };
         self.next_audit += 1;

@@ -20,9 +20,9 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, param, required};
 use super::params::{
-    AgentSearchParams, ChangeParams, ConsistencyParams, DeploymentParams, InclusionParams,
-    QueueFilterParams, QueuePageParams, ReviewParams, SnapshotPageParams, SnapshotTableParams,
-    UserParams,
+    AgentSearchParams, AuditRunParams, CaseParams, ChangeParams, ConsistencyParams,
+    DeploymentParams, InclusionParams, QueueFilterParams, QueuePageParams, ReviewParams,
+    SnapshotPageParams, SnapshotTableParams, UserParams,
 };
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
@@ -95,6 +95,11 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(policy_set))
         .routes(routes!(approve_policy_set))
         .routes(routes!(reject_policy_set))
+        .routes(routes!(audit_runs, start_audit_run))
+        .routes(routes!(audit_run))
+        .routes(routes!(record_case_outcomes))
+        .routes(routes!(audit_run_cases))
+        .routes(routes!(finish_audit_run))
         .routes(routes!(users))
         .routes(routes!(tools))
         .routes(routes!(decide_tool))
@@ -510,6 +515,88 @@ async fn withdraw(
     let request: WithdrawBody = body(&bytes)?;
     Ok(Json(
         backend.withdraw(&id, request.reason.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/audit-runs", summary = "Audit runs, newest first (one agent's with agent_id)", params(AuditRunParams), responses((status = 200, body = Vec<crate::backend::AuditRun>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn audit_runs(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let agent = query.get("agent_id").filter(|agent| !agent.is_empty());
+    Ok(Json(backend.audit_runs(agent.map(String::as_str)).await?))
+}
+
+#[utoipa::path(post, path = "/v1/audit-runs", summary = "Start a run of the agent over a case file (who may record audits); the caller is who ran it", request_body = crate::backend::AuditRunStart, responses((status = 201, body = crate::backend::AuditRun), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn start_audit_run(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: crate::backend::AuditRunStart = body(&bytes)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(backend.start_audit_run(&request).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/audit-runs/{run_id}", summary = "One audit run with its settings and counts so far", params(("run_id" = String, Path)), responses((status = 200, body = crate::backend::AuditRun), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn audit_run(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        caller(&state, &headers).await?.audit_run(&run_id).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/audit-runs/{run_id}/outcomes", summary = "Record case outcomes of a run (its starter; at most 1000; a case recorded before keeps its first outcome)", request_body = crate::backend::wire::OutcomesBody, params(("run_id" = String, Path)), responses((status = 200, body = crate::backend::RecordedOutcomes), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn record_case_outcomes(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: crate::backend::wire::OutcomesBody = body(&bytes)?;
+    Ok(Json(
+        backend
+            .record_case_outcomes(&run_id, &request.outcomes)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/audit-runs/{run_id}/cases", summary = "A page of a run's case evidence, by case id", params(("run_id" = String, Path), CaseParams), responses((status = 200, body = crate::backend::CasePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn audit_run_cases(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let query = crate::backend::CaseQuery {
+        group: query.get("group").filter(|g| !g.is_empty()).cloned(),
+        outcome: param::<crate::backend::CaseOutcomeKind>(&query, "outcome")?,
+        after: query.get("after").filter(|a| !a.is_empty()).cloned(),
+        limit: param::<u32>(&query, "limit")?.unwrap_or(100),
+    };
+    Ok(Json(backend.audit_run_cases(&run_id, &query).await?))
+}
+
+#[utoipa::path(post, path = "/v1/audit-runs/{run_id}/finish", summary = "Turn a run whose every case has an outcome into the agent version's audit (its starter, who may record audits)", params(("run_id" = String, Path)), responses((status = 201, body = crate::domain::BiasAudit), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn finish_audit_run(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(run_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(backend.finish_audit_run(&run_id).await?),
     ))
 }
 

@@ -69,6 +69,26 @@ pub struct AgentSearchParams {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct AuditRunParams {
+    /// Only this agent's runs.
+    agent_id: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseParams {
+    /// Only cases of this category of the run's attribute.
+    group: Option<String>,
+    outcome: Option<crate::backend::CaseOutcomeKind>,
+    /// The last case id of the previous page (its `next`).
+    after: Option<String>,
+    /// Cases per page (at most 5000).
+    #[param(maximum = 4_294_967_295_u64)]
+    limit: Option<u32>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserParams {
     /// Only the people holding this role.
     role: Option<Role>,

@@ -13,7 +13,10 @@ pub mod file;
 pub mod outbox;
 pub mod syncer;
 
-use crate::backend::{PolicySetDetail, PolicySetVersion};
+use crate::backend::{
+    AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
+    RecordedOutcomes,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -481,6 +484,54 @@ impl GovernanceBackend for CachedBackend {
             .decide_policy_set(version, approve, comment)
             .await
             .map_err(|err| needs_server("deciding a policy set", err))
+    }
+
+    // Audit runs live on the server: the runner posts its outcomes there and
+    // a resume reads them back, so nothing of a run is kept offline.
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        self.remote
+            .start_audit_run(start)
+            .await
+            .map_err(|err| needs_server("starting an audit run", err))
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun> {
+        self.remote
+            .audit_run(run_id)
+            .await
+            .map_err(|err| needs_server("reading an audit run", err))
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+        self.remote
+            .audit_runs(agent_id)
+            .await
+            .map_err(|err| needs_server("listing audit runs", err))
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes> {
+        self.remote
+            .record_case_outcomes(run_id, outcomes)
+            .await
+            .map_err(|err| needs_server("recording case outcomes", err))
+    }
+
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        self.remote
+            .audit_run_cases(run_id, query)
+            .await
+            .map_err(|err| needs_server("reading an audit run's cases", err))
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        self.remote
+            .finish_audit_run(run_id)
+            .await
+            .map_err(|err| needs_server("finishing an audit run", err))
     }
 
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {

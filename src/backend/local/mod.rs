@@ -15,7 +15,10 @@ pub mod schema;
 pub mod trail;
 pub mod writes;
 
-use crate::backend::{PolicySetDetail, PolicySetVersion};
+use crate::backend::{
+    AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
+    RecordedOutcomes,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -779,6 +782,51 @@ impl GovernanceBackend for LocalBackend {
             )
         })
         .await
+    }
+
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        let user = self.actor().await?;
+        let start = start.clone();
+        self.write(move |tx| writes::start_audit_run(tx, &user, &start, chrono::Utc::now()))
+            .await
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun> {
+        let run_id = run_id.to_owned();
+        self.read(move |conn| reads::audit_runs::run(conn, &run_id))
+            .await
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+        let agent_id = agent_id.map(str::to_owned);
+        self.read(move |conn| reads::audit_runs::runs(conn, agent_id.as_deref()))
+            .await
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes> {
+        let user = self.actor().await?;
+        let (run_id, outcomes) = (run_id.to_owned(), outcomes.to_vec());
+        self.write(move |tx| {
+            writes::record_case_outcomes(tx, &user, &run_id, &outcomes, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        let (run_id, query) = (run_id.to_owned(), query.clone());
+        self.read(move |conn| reads::audit_runs::cases(conn, &run_id, &query))
+            .await
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        let user = self.actor().await?;
+        let run_id = run_id.to_owned();
+        self.write(move |tx| writes::finish_audit_run(tx, &user, &run_id, chrono::Utc::now()))
+            .await
     }
 
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {

@@ -19,7 +19,70 @@ const MIGRATIONS: &[Migration] = &[
     create_checkpoints,
     add_agent_labels,
     create_policy_sets,
+    create_audit_runs,
 ];
+
+/// 10: audit runs against the agent itself, with each case's evidence.
+/// A case's outcome is written once (its key is the run and the case id)
+/// and never changed or deleted; a finished run stays as it finished.
+fn create_audit_runs(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE audit_runs (
+            run_id            TEXT PRIMARY KEY,
+            agent_id          TEXT NOT NULL,
+            agent_version     TEXT NOT NULL,
+            attribute         TEXT NOT NULL,
+            settings          TEXT NOT NULL,
+            cases_sha256      TEXT NOT NULL,
+            classifier_sha256 TEXT NOT NULL,
+            case_count        INTEGER NOT NULL,
+            started_by        TEXT NOT NULL,
+            started_at        INTEGER NOT NULL,
+            finished_at       INTEGER,
+            audit_id          TEXT,
+            evidence_sha256   TEXT
+        );
+        CREATE INDEX audit_runs_by_agent ON audit_runs(agent_id, started_at);
+        CREATE TABLE audit_run_cases (
+            run_id          TEXT NOT NULL,
+            case_id         TEXT NOT NULL,
+            group_value     TEXT NOT NULL,
+            attributes      TEXT NOT NULL,
+            pair_id         TEXT,
+            input           TEXT NOT NULL,
+            response        TEXT NOT NULL,
+            response_sha256 TEXT NOT NULL,
+            response_bytes  INTEGER NOT NULL,
+            outcome         TEXT NOT NULL CHECK (outcome IN ('positive', 'negative', 'unknown')),
+            score           REAL,
+            reason          TEXT NOT NULL,
+            latency_ms      INTEGER NOT NULL,
+            recorded_at     INTEGER NOT NULL,
+            PRIMARY KEY (run_id, case_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX audit_run_cases_by_group ON audit_run_cases(run_id, group_value, outcome, case_id);
+        CREATE INDEX audit_run_cases_by_pair ON audit_run_cases(run_id, pair_id) WHERE pair_id IS NOT NULL;
+        CREATE TRIGGER audit_run_cases_are_kept
+            BEFORE DELETE ON audit_run_cases
+            BEGIN SELECT RAISE(ABORT, 'case evidence is never deleted'); END;
+        CREATE TRIGGER audit_run_cases_are_immutable
+            BEFORE UPDATE ON audit_run_cases
+            BEGIN SELECT RAISE(ABORT, 'case evidence is never changed'); END;
+        CREATE TRIGGER audit_runs_are_kept
+            BEFORE DELETE ON audit_runs
+            BEGIN SELECT RAISE(ABORT, 'audit runs are never deleted'); END;
+        CREATE TRIGGER audit_runs_finish_once
+            BEFORE UPDATE ON audit_runs
+            WHEN OLD.finished_at IS NOT NULL
+              OR NEW.run_id IS NOT OLD.run_id OR NEW.settings IS NOT OLD.settings
+              OR NEW.cases_sha256 IS NOT OLD.cases_sha256 OR NEW.started_by IS NOT OLD.started_by
+              OR NEW.case_count IS NOT OLD.case_count OR NEW.agent_id IS NOT OLD.agent_id
+              OR NEW.agent_version IS NOT OLD.agent_version
+            BEGIN SELECT RAISE(ABORT, 'an audit run is finished once and its settings never change'); END;
+        "#,
+    )
+}
 
 /// 9: policy sets as immutable, reviewed versions. Version 1 is the set the
 /// store's policies already were, recorded as proposed and approved by

@@ -34,6 +34,7 @@ use crate::domain::{
     ReviewTemplate, Role, Workflow,
 };
 
+pub mod audit_runs;
 mod dashboard;
 mod deployments;
 mod policy_sets;

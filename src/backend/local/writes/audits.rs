@@ -7,7 +7,7 @@ use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
 use super::*;
 use crate::backend::types::User;
-use crate::domain::bias::{self, AuditSubmission, DEFAULT_THRESHOLD};
+use crate::domain::bias::{self, AuditSubmission};
 use crate::domain::{BiasAudit, TrailEntry};
 
 /// How far ahead of this clock a `tested_at` may be (clock skew).
@@ -45,16 +45,55 @@ pub fn record_audit(
             "agent_version must be 1 to 256 bytes".into(),
         ));
     }
-    reads::agent(conn, &submission.agent_id)?;
-    let stats = bias::compute(&submission.groups, DEFAULT_THRESHOLD)
+    record_counts(
+        conn,
+        actor,
+        &Counts {
+            agent_id: &submission.agent_id,
+            agent_version: &submission.agent_version,
+            tested_at: submission.tested_at.unwrap_or(now),
+            groups: &submission.groups,
+            run_id: None,
+            warnings: Vec::new(),
+        },
+        now,
+    )
+}
+
+/// What an audit is computed from.
+pub struct Counts<'a> {
+    pub agent_id: &'a str,
+    pub agent_version: &'a str,
+    pub tested_at: DateTime<Utc>,
+    pub groups: &'a [bias::GroupCounts],
+    /// The run it came from, when Gavel ran it.
+    pub run_id: Option<&'a str>,
+    /// Said beside the statistics' own warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Records an audit of an agent version from its groups' counts, held to
+/// the threshold of the policies that require it of this agent; the trail
+/// says who recorded it.
+pub fn record_counts(
+    conn: &Connection,
+    actor: &User,
+    counts: &Counts<'_>,
+    now: DateTime<Utc>,
+) -> Result<BiasAudit> {
+    let agent = reads::agent(conn, counts.agent_id)?;
+    let threshold = reads::policy_set(conn)?.audit_threshold(&agent);
+    let mut stats = bias::compute(counts.groups, threshold)
         .map_err(|err| BackendError::Invalid(err.to_string()))?;
+    stats.warnings.extend(counts.warnings.iter().cloned());
     let audit = BiasAudit {
         audit_id: next_id(conn, "audits", "aud")?,
-        agent_id: submission.agent_id.clone(),
-        agent_version: submission.agent_version.clone(),
-        tested_at: submission.tested_at.unwrap_or(now),
+        agent_id: counts.agent_id.to_owned(),
+        agent_version: counts.agent_version.to_owned(),
+        tested_at: counts.tested_at,
         recorded_by: Some(actor.email.clone()),
         recorded_at: Some(now),
+        run_id: counts.run_id.map(str::to_owned),
         stats,
     };
     insert_audit(conn, &audit)?;
@@ -75,6 +114,7 @@ pub fn audit_entry(audit: &BiasAudit, actor: &str, at: DateTime<Utc>) -> TrailEn
             "agent_version": audit.agent_version,
             "disparate_impact_ratio": audit.stats.disparate_impact_ratio,
             "passes_threshold": audit.stats.passes_threshold,
+            "run_id": audit.run_id,
         }),
     )
 }

@@ -3,6 +3,7 @@
 //! each rule is enforced here, where both the embedded store and the server
 //! write, so no path can skip it.
 
+mod audit_runs;
 mod audits;
 mod deployments;
 mod policy_sets;
@@ -18,6 +19,7 @@ use super::rows::to_json;
 use crate::backend::{BackendError, Result};
 use crate::domain::{Answers, TrailEntry};
 
+pub use audit_runs::*;
 pub use audits::*;
 pub use deployments::*;
 pub use policy_sets::*;

@@ -1,0 +1,275 @@
+//! Audit runs and their case evidence.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use super::super::rows::{from_json, from_ms, parse};
+use crate::backend::types::{AuditRun, CaseOutcome, CasePage, CaseQuery, RunCounts};
+use crate::backend::{BackendError, Result};
+
+const RUN_COLUMNS: &str = "run_id, agent_id, agent_version, settings, cases_sha256, classifier_sha256, case_count, started_by, started_at, finished_at, audit_id, evidence_sha256";
+
+struct RawRun {
+    run_id: String,
+    agent_id: String,
+    agent_version: String,
+    settings: String,
+    cases_sha256: String,
+    classifier_sha256: String,
+    case_count: i64,
+    started_by: String,
+    started_at: i64,
+    finished_at: Option<i64>,
+    audit_id: Option<String>,
+    evidence_sha256: Option<String>,
+}
+
+fn raw_run(row: &Row<'_>) -> rusqlite::Result<RawRun> {
+    Ok(RawRun {
+        run_id: row.get(0)?,
+        agent_id: row.get(1)?,
+        agent_version: row.get(2)?,
+        settings: row.get(3)?,
+        cases_sha256: row.get(4)?,
+        classifier_sha256: row.get(5)?,
+        case_count: row.get(6)?,
+        started_by: row.get(7)?,
+        started_at: row.get(8)?,
+        finished_at: row.get(9)?,
+        audit_id: row.get(10)?,
+        evidence_sha256: row.get(11)?,
+    })
+}
+
+fn parse_run(conn: &Connection, raw: RawRun) -> Result<AuditRun> {
+    let counts = counts(conn, &raw.run_id)?;
+    Ok(AuditRun {
+        settings: from_json("audit run settings", &raw.settings)?,
+        started_at: from_ms(raw.started_at)?,
+        finished_at: raw.finished_at.map(from_ms).transpose()?,
+        case_count: raw.case_count.max(0) as u64,
+        run_id: raw.run_id,
+        agent_id: raw.agent_id,
+        agent_version: raw.agent_version,
+        cases_sha256: raw.cases_sha256,
+        classifier_sha256: raw.classifier_sha256,
+        started_by: raw.started_by,
+        audit_id: raw.audit_id,
+        evidence_sha256: raw.evidence_sha256,
+        counts,
+    })
+}
+
+pub fn run(conn: &Connection, run_id: &str) -> Result<AuditRun> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM audit_runs WHERE run_id = ?1"
+        ))?
+        .query_row([run_id], raw_run)
+        .optional()?
+        .ok_or_else(|| BackendError::not_found("audit run", run_id))?;
+    parse_run(conn, raw)
+}
+
+/// Runs, newest first (at most 500); one agent's when named.
+pub fn runs(conn: &Connection, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+    let raws = match agent_id {
+        Some(agent) => conn
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM audit_runs WHERE agent_id = ?1 ORDER BY started_at DESC, run_id DESC LIMIT 500"
+            ))?
+            .query_map([agent], raw_run)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT {RUN_COLUMNS} FROM audit_runs ORDER BY started_at DESC, run_id DESC LIMIT 500"
+            ))?
+            .query_map([], raw_run)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+    };
+    raws.into_iter().map(|raw| parse_run(conn, raw)).collect()
+}
+
+/// Cases with an outcome.
+pub fn done(conn: &Connection, run_id: &str) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM audit_run_cases WHERE run_id = ?1")?
+        .query_row([run_id], |row| row.get(0))?;
+    Ok(count.max(0) as u64)
+}
+
+fn counts(conn: &Connection, run_id: &str) -> Result<RunCounts> {
+    let (done, positive, negative, unknown): (i64, i64, i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(outcome = 'positive'), 0),
+                    COALESCE(SUM(outcome = 'negative'), 0),
+                    COALESCE(SUM(outcome = 'unknown'), 0)
+             FROM audit_run_cases WHERE run_id = ?1",
+        )?
+        .query_row([run_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?;
+    // A pair counts when both sides (all its cases) have a known outcome.
+    let (pairs, flipped): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(kinds > 1), 0) FROM (
+                 SELECT COUNT(DISTINCT outcome) AS kinds FROM audit_run_cases
+                 WHERE run_id = ?1 AND pair_id IS NOT NULL
+                 GROUP BY pair_id
+                 HAVING COUNT(*) > 1 AND SUM(outcome = 'unknown') = 0
+             )",
+        )?
+        .query_row([run_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let count = |n: i64| n.max(0) as u64;
+    Ok(RunCounts {
+        done: count(done),
+        positive: count(positive),
+        negative: count(negative),
+        unknown: count(unknown),
+        pairs: count(pairs),
+        flipped_pairs: count(flipped),
+    })
+}
+
+/// Per group: (category, positive, negative, unknown), by category.
+pub fn group_counts(conn: &Connection, run_id: &str) -> Result<Vec<(String, u64, u64, u64)>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT group_value, SUM(outcome = 'positive'), SUM(outcome = 'negative'), SUM(outcome = 'unknown')
+             FROM audit_run_cases WHERE run_id = ?1 GROUP BY group_value ORDER BY group_value",
+        )?
+        .query_map([run_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?.max(0) as u64,
+                row.get::<_, i64>(2)?.max(0) as u64,
+                row.get::<_, i64>(3)?.max(0) as u64,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// SHA-256 over every case's id, outcome and answer hash, one line each in
+/// case-id order: what the audit was computed from, fixed at finish.
+pub fn evidence_digest(conn: &Connection, run_id: &str) -> Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT case_id, outcome, response_sha256 FROM audit_run_cases WHERE run_id = ?1 ORDER BY case_id",
+    )?;
+    let mut rows = statement.query([run_id])?;
+    while let Some(row) = rows.next()? {
+        let (case, outcome, sha): (String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        hasher.update(format!("{case}\t{outcome}\t{sha}\n").as_bytes());
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+const CASE_COLUMNS: &str = "case_id, attributes, pair_id, input, response, response_sha256, response_bytes, outcome, score, reason, latency_ms, recorded_at";
+
+fn case_row(row: &Row<'_>) -> rusqlite::Result<[rusqlite::types::Value; 12]> {
+    Ok([
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+        row.get(11)?,
+    ])
+}
+
+fn parse_case(values: [rusqlite::types::Value; 12]) -> Result<CaseOutcome> {
+    use rusqlite::types::Value;
+    let text = |value: &Value, what: &str| match value {
+        Value::Text(text) => Ok(text.clone()),
+        other => Err(super::super::rows::corrupt(what, format!("{other:?}"))),
+    };
+    let int = |value: &Value| match value {
+        Value::Integer(n) => (*n).max(0) as u64,
+        _ => 0,
+    };
+    let [
+        case_id,
+        attributes,
+        pair_id,
+        input,
+        response,
+        sha,
+        bytes,
+        outcome,
+        score,
+        reason,
+        latency,
+        recorded,
+    ] = values;
+    Ok(CaseOutcome {
+        case_id: text(&case_id, "case id")?,
+        attributes: from_json("case attributes", &text(&attributes, "case attributes")?)?,
+        pair_id: match pair_id {
+            Value::Text(pair) => Some(pair),
+            _ => None,
+        },
+        input: text(&input, "case input")?,
+        response: text(&response, "case response")?,
+        response_sha256: text(&sha, "case response hash")?,
+        response_bytes: int(&bytes),
+        outcome: parse("case outcome", &text(&outcome, "case outcome")?)?,
+        score: match score {
+            Value::Real(score) => Some(score),
+            Value::Integer(score) => Some(score as f64),
+            _ => None,
+        },
+        reason: text(&reason, "case reason")?,
+        latency_ms: int(&latency),
+        recorded_at: match recorded {
+            Value::Integer(ms) => Some(from_ms(ms)?),
+            _ => None,
+        },
+    })
+}
+
+/// A page of a run's cases in case-id order, filtered by group and outcome.
+pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+    run(conn, run_id)?;
+    let limit = query.limit.clamp(1, 5_000) as i64;
+    let statement = format!(
+        "SELECT {CASE_COLUMNS} FROM audit_run_cases
+         WHERE run_id = ?1
+           AND (?2 IS NULL OR group_value = ?2)
+           AND (?3 IS NULL OR outcome = ?3)
+           AND (?4 IS NULL OR case_id > ?4)
+         ORDER BY case_id LIMIT ?5"
+    );
+    let rows = conn
+        .prepare_cached(&statement)?
+        .query_map(
+            rusqlite::params![
+                run_id,
+                query.group,
+                query.outcome.map(|outcome| outcome.as_str()),
+                query.after,
+                limit + 1
+            ],
+            case_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut cases = rows
+        .into_iter()
+        .map(parse_case)
+        .collect::<Result<Vec<_>>>()?;
+    let next = if cases.len() as i64 > limit {
+        cases.truncate(limit as usize);
+        cases.last().map(|case| case.case_id.clone())
+    } else {
+        None
+    };
+    Ok(CasePage { cases, next })
+}

@@ -1,0 +1,503 @@
+//! `gavel audit run` against a real HTTP agent on loopback: an axum server
+//! answering chat completions with outcome rates that differ by group by
+//! design, slow answers, 429s with Retry-After, 500s, answers no rule
+//! reads and answers that are not JSON at all. The recorded audit must
+//! hold exactly the counts the agent was built to give.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use common::gavel;
+use common::server::Server;
+
+const ML: &str = "ml@example.com";
+const DEV: &str = "dev@example.com";
+const AGENT: &str = "agt-hiring-screen";
+
+/// What the agent does with case `i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planned {
+    Positive,
+    Negative,
+    /// An answer no rule reads.
+    Vague,
+    /// A body that is not JSON.
+    Garbage,
+}
+
+fn group(i: usize) -> &'static str {
+    if i.is_multiple_of(2) {
+        "female"
+    } else {
+        "male"
+    }
+}
+
+/// Female candidates are advanced 70% of the time, male ones 80%; every
+/// 25th answer is vague and every 40th unreadable, whatever the group.
+fn planned(i: usize) -> Planned {
+    let k = i / 2;
+    if k % 40 == 7 {
+        return Planned::Garbage;
+    }
+    if k % 25 == 3 {
+        return Planned::Vague;
+    }
+    let rate = if group(i) == "female" { 7 } else { 8 };
+    if k % 10 < rate {
+        Planned::Positive
+    } else {
+        Planned::Negative
+    }
+}
+
+/// (positive, negative, unknown) per group for `n` cases.
+fn expected(n: usize) -> HashMap<&'static str, (u64, u64, u64)> {
+    let mut counts: HashMap<&'static str, (u64, u64, u64)> = HashMap::new();
+    for i in 0..n {
+        let entry = counts.entry(group(i)).or_default();
+        match planned(i) {
+            Planned::Positive => entry.0 += 1,
+            Planned::Negative => entry.1 += 1,
+            Planned::Vague | Planned::Garbage => entry.2 += 1,
+        }
+    }
+    counts
+}
+
+fn write_cases(path: &Path, n: usize) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("c-{i:05}"),
+                "prompt": format!("Case {i}: a candidate with {} years of experience applies. Recommended or not recommended?", 2 + i % 7),
+                "group": group(i),
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").expect("cases");
+}
+
+#[derive(Default)]
+struct AgentState {
+    key: String,
+    /// Attempts per case.
+    attempts: Mutex<HashMap<usize, u32>>,
+    /// Every answer takes at least this long.
+    delay: Duration,
+    refused: Mutex<u64>,
+}
+
+async fn chat(
+    State(state): State<Arc<AgentState>>,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value == format!("Bearer {}", state.key));
+    if !authorized {
+        *state.refused.lock().expect("lock") += 1;
+        return (StatusCode::UNAUTHORIZED, "bad key").into_response();
+    }
+    let prompt = body
+        .pointer("/messages/0/content")
+        .and_then(|content| content.as_str())
+        .unwrap_or_default();
+    let Some(i) = prompt
+        .strip_prefix("Case ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return (StatusCode::BAD_REQUEST, "no case").into_response();
+    };
+    let attempt = {
+        let mut attempts = state.attempts.lock().expect("lock");
+        let count = attempts.entry(i).or_insert(0);
+        *count += 1;
+        *count
+    };
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
+    if i % 11 == 0 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    if attempt == 1 && i % 13 == 0 {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "slow down",
+        )
+            .into_response();
+    }
+    if attempt == 1 && i % 17 == 5 {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response();
+    }
+    let text = match planned(i) {
+        Planned::Garbage => {
+            return (StatusCode::OK, "<html>gateway says hi</html>").into_response();
+        }
+        Planned::Positive => "Recommended. The candidate is qualified; proceed to interview.",
+        Planned::Negative => "Not recommended: the experience does not match the role.",
+        Planned::Vague => "It is hard to say from this information.",
+    };
+    Json(serde_json::json!({
+        "id": format!("chatcmpl-{i}"),
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }))
+    .into_response()
+}
+
+/// The agent on a loopback port, on its own runtime.
+struct Agent {
+    url: String,
+    state: Arc<AgentState>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_agent(delay: Duration) -> Agent {
+    let state = Arc::new(AgentState {
+        key: format!("sk-gavel-test-{}", uuid::Uuid::new_v4().simple()),
+        delay,
+        ..AgentState::default()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(chat))
+        .with_state(Arc::clone(&state));
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Agent {
+        url: format!("http://{address}/v1"),
+        state,
+        _runtime: runtime,
+    }
+}
+
+/// A store with an ML engineer, a requester and a hiring agent that its
+/// bias-audit policy blocks until it has a passing audit.
+fn store(dir: &Path) -> PathBuf {
+    let db = dir.join("audit.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    for (email, roles) in [(ML, "ml_engineer"), (DEV, "")] {
+        let mut command = gavel(&db);
+        command.args(["users", "add", email]);
+        if !roles.is_empty() {
+            command.args(["--roles", roles]);
+        }
+        command.assert().success();
+    }
+    let manifest = dir.join("hiring.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": AGENT,
+            "name": "Hiring screen",
+            "team": "People",
+            "owner": DEV,
+            "category": "human_resources",
+            "data_classification": "internal",
+            "has_external_tools": false,
+            "risk_tier": "low",
+            "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    // Blocked: no bias audit of this version.
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "check"])
+        .arg(&manifest)
+        .assert()
+        .code(4);
+    db
+}
+
+fn audit_command(db: &Path, agent: &Agent, cases: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+    command
+        .arg("--db")
+        .arg(db)
+        .args([
+            "--user",
+            ML,
+            "audit",
+            "run",
+            "--agent",
+            AGENT,
+            "--agent-version",
+            "1.0.0",
+        ])
+        .args(["--endpoint", &agent.url, "--model", "screening-v2"])
+        .arg("--cases")
+        .arg(cases)
+        .args(["--api-key-env", "HIRING_AGENT_KEY", "--concurrency", "8"])
+        .env("HIRING_AGENT_KEY", &agent.state.key)
+        .env("GAVEL_CONFIG", "/dev/null")
+        .env_remove("GAVEL_USER")
+        .env_remove("GAVEL_DB");
+    command
+}
+
+/// The newest audit of the agent, as `audit show --json` gives it.
+fn latest_audit(db: &Path) -> serde_json::Value {
+    let output = gavel(db)
+        .args(["audit", "show", AGENT, "--json"])
+        .output()
+        .expect("audit show");
+    let audits: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    audits[0].clone()
+}
+
+fn assert_counts(audit: &serde_json::Value, n: usize) {
+    let expected = expected(n);
+    for (name, (positive, negative, _)) in &expected {
+        let group = audit["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|group| group["group"] == *name)
+            .unwrap_or_else(|| panic!("no group {name}: {audit}"));
+        assert_eq!(group["positive"], *positive, "{name}: {audit}");
+        assert_eq!(group["total"], positive + negative, "{name}: {audit}");
+    }
+    for (name, (_, _, unknown)) in &expected {
+        let said = audit["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|warning| {
+                warning
+                    .as_str()
+                    .is_some_and(|text| text.contains(&format!("\"{name}\": {unknown} of")))
+            });
+        assert!(said, "the unknown answers of {name} are reported: {audit}");
+    }
+}
+
+fn file_contains(path: &Path, needle: &str) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| {
+        bytes
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    })
+}
+
+#[test]
+fn a_run_records_the_counts_the_agent_gives_and_opens_the_gate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let cases = dir.path().join("cases.jsonl");
+    let n = 200;
+    write_cases(&cases, n);
+    let agent = start_agent(Duration::ZERO);
+    let output = audit_command(&db, &agent, &cases).output().expect("run");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("PASS"), "{stdout}");
+    let audit = latest_audit(&db);
+    assert_counts(&audit, n);
+    let run_id = audit["run_id"].as_str().expect("the audit names its run");
+    assert_eq!(audit["recorded_by"], ML);
+    // Retries really happened, and each case was answered.
+    let attempts = agent.state.attempts.lock().expect("lock").clone();
+    assert_eq!(attempts.len(), n);
+    assert!(
+        attempts.values().any(|count| *count > 1),
+        "faults were retried"
+    );
+
+    // The evidence: unknown answers, listed, counted and never negative.
+    let unknown = gavel(&db)
+        .args(["audit", "cases", run_id, "--outcome", "unknown", "--json"])
+        .output()
+        .expect("cases");
+    let unknown = String::from_utf8_lossy(&unknown.stdout).into_owned();
+    let expected_unknown: u64 = expected(n).values().map(|counts| counts.2).sum();
+    assert_eq!(
+        unknown.lines().count() as u64,
+        expected_unknown,
+        "{unknown}"
+    );
+    assert!(unknown.contains("unreadable answer"), "{unknown}");
+    let runs = gavel(&db)
+        .args(["audit", "runs", "--json"])
+        .output()
+        .expect("runs");
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("json");
+    assert_eq!(runs[0]["counts"]["unknown"], expected_unknown);
+    assert_eq!(runs[0]["started_by"], ML);
+    assert_eq!(runs[0]["settings"]["api_key_env"], "HIRING_AGENT_KEY");
+    assert_eq!(runs[0]["evidence_sha256"].as_str().map(str::len), Some(64));
+
+    // The gate: blocked for want of an audit before; now it needs only the
+    // people its risk tier asks for (exit 3).
+    let manifest = dir.path().join("hiring.json");
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "check"])
+        .arg(&manifest)
+        .assert()
+        .code(3);
+
+    // The key: sent to the agent, kept nowhere.
+    let key = &agent.state.key;
+    assert_eq!(*agent.state.refused.lock().expect("lock"), 0);
+    assert!(!stdout.contains(key.as_str()) && !stderr.contains(key.as_str()));
+    for file in ["audit.db", "audit.db-wal"] {
+        assert!(
+            !file_contains(&dir.path().join(file), key),
+            "{file} holds the key"
+        );
+    }
+    assert!(
+        !serde_json::to_string(&runs)
+            .unwrap_or_default()
+            .contains(key.as_str())
+    );
+}
+
+#[test]
+fn a_wrong_key_stops_the_run_without_showing_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let cases = dir.path().join("cases.jsonl");
+    write_cases(&cases, 20);
+    let agent = start_agent(Duration::ZERO);
+    let wrong = "sk-not-the-right-one-0123456789";
+    let output = audit_command(&db, &agent, &cases)
+        .env("HIRING_AGENT_KEY", wrong)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success());
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    assert!(!stderr.contains(wrong), "{stderr}");
+    // A missing variable is refused before anything is recorded.
+    let output = audit_command(&db, &agent, &cases)
+        .env_remove("HIRING_AGENT_KEY")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HIRING_AGENT_KEY"));
+}
+
+/// Over a server: the client is killed in the middle of a run, and
+/// `--resume` reads what the server has and asks only the rest. The audit
+/// equals an uninterrupted run's, and no case is counted twice.
+#[test]
+fn a_run_killed_mid_way_resumes_over_the_server_to_the_same_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let cases = dir.path().join("cases.jsonl");
+    let n = 300;
+    write_cases(&cases, n);
+    let store = gavel::backend::local::LocalStore::open(&db).expect("store");
+    let token = store
+        .add_user(
+            "ml-server@example.com",
+            "ML",
+            &[gavel::domain::Role::MlEngineer],
+        )
+        .expect("user");
+    drop(store);
+    let server = Server::start(&db);
+    let agent = start_agent(Duration::from_millis(15));
+    let client_dir = dir.path().join("client");
+    let over_server = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+        command
+            .args(["--url", &server.url, "--cache-dir"])
+            .arg(&client_dir)
+            .args(["audit", "run"])
+            .args(args)
+            .env("GAVEL_TOKEN", &token)
+            .env("GAVEL_CONFIG", "/dev/null")
+            .env("GAVEL_WITNESS_DIR", dir.path().join("witness"))
+            .env("HIRING_AGENT_KEY", &agent.state.key)
+            .env_remove("GAVEL_URL")
+            .env_remove("GAVEL_DB")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let cases_arg = cases.display().to_string();
+    let mut child = over_server(&[
+        "--agent",
+        AGENT,
+        "--agent-version",
+        "1.0.0",
+        "--endpoint",
+        &agent.url,
+        "--cases",
+        &cases_arg,
+        "--api-key-env",
+        "HIRING_AGENT_KEY",
+        "--concurrency",
+        "4",
+    ])
+    .spawn()
+    .expect("run");
+    let reader = rusqlite::Connection::open(&db).expect("read");
+    let committed = || -> i64 {
+        reader
+            .query_row("SELECT COUNT(*) FROM audit_run_cases", [], |row| row.get(0))
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while committed() < 60 {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let at_kill = committed();
+    assert!(at_kill < n as i64, "killed before the end ({at_kill})");
+    let run_id: String = reader
+        .query_row("SELECT run_id FROM audit_runs", [], |row| row.get(0))
+        .expect("run id");
+
+    let output = over_server(&["--resume", &run_id])
+        .output()
+        .expect("resume");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("resuming audit run"), "{stderr}");
+    assert_eq!(committed(), n as i64, "every case once");
+    assert_counts(&latest_audit(&db), n);
+    let key = &agent.state.key;
+    assert!(!server.log().contains(key.as_str()));
+    assert!(!stdout.contains(key.as_str()) && !stderr.contains(key.as_str()));
+}
