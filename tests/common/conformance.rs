@@ -125,6 +125,7 @@ pub async fn run(fixture: &impl Fixture) {
     removed_users_cannot_act(fixture).await;
     decisions_keep_when_they_were_made(fixture).await;
     policy_sets_take_two_policy_admins(fixture).await;
+    audit_runs_count_each_case_once(fixture).await;
     everything_replays_from_the_trail(fixture).await;
 }
 
@@ -1100,6 +1101,223 @@ fn invalid<T: std::fmt::Debug>(result: Result<T, BackendError>, what: &str) -> S
         Err(BackendError::Invalid(message)) => message,
         other => panic!("{what}: expected invalid input, got {other:?}"),
     }
+}
+
+fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
+    gavel::backend::AuditRunStart {
+        agent_id: agent_id.into(),
+        agent_version: "1.0.0".into(),
+        settings: gavel::backend::RunSettings {
+            agent: gavel::backend::AgentProtocol::OpenaiChat {
+                model: "screening".into(),
+                system_prompt: None,
+                temperature: Some(0.0),
+                prompt_template: None,
+            },
+            endpoint: "https://agent.example/v1".into(),
+            api_key_env: Some("AGENT_KEY".into()),
+            case_file: "/cases.jsonl".into(),
+            attribute: "sex".into(),
+            classifier: gavel::auditor::classifier::DEFAULT_CLASSIFIER.into(),
+            concurrency: 8,
+            timeout_ms: 30_000,
+            max_attempts: 5,
+            requests_per_second: None,
+        },
+        cases_sha256: "ab".repeat(32),
+        case_count: cases,
+    }
+}
+
+fn case(
+    id: &str,
+    sex: &str,
+    pair: &str,
+    outcome: gavel::backend::CaseOutcomeKind,
+) -> gavel::backend::CaseOutcome {
+    gavel::backend::CaseOutcome {
+        case_id: id.into(),
+        attributes: [("sex".to_owned(), sex.to_owned())].into(),
+        pair_id: Some(pair.into()),
+        input: format!("Should we advance candidate {id}?"),
+        response: "Recommended.".into(),
+        response_sha256: "cd".repeat(32),
+        response_bytes: 12,
+        outcome,
+        score: None,
+        reason: "test".into(),
+        latency_ms: 5,
+        recorded_at: None,
+    }
+}
+
+/// An audit run belongs to who started it; each case counts once whatever
+/// is sent again; a run finishes only whole, into the audit of the agent
+/// version, with unknown answers reported and never counted negative.
+async fn audit_runs_count_each_case_once(fixture: &impl Fixture) {
+    use gavel::backend::CaseOutcomeKind::{Negative, Positive, Unknown};
+    fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&hr("agt-run"))
+        .await
+        .expect("request");
+    let ml = fixture.backend_as(ML);
+    let start = run_start("agt-run", 6);
+    let message = forbidden(
+        fixture.backend_as(LEAD).start_audit_run(&start).await,
+        "a run by a lead",
+    );
+    assert!(message.contains("ml_engineer"), "{message}");
+    let mut leaky = start.clone();
+    leaky.settings.endpoint = "https://user:secret@agent.example/v1?key=abc".into();
+    invalid(
+        ml.start_audit_run(&leaky).await,
+        "an endpoint with credentials",
+    );
+    let run = ml.start_audit_run(&start).await.expect("start");
+    assert_eq!(run.started_by, ML);
+    assert_eq!(run.counts.done, 0);
+    assert_eq!(run.classifier_sha256.len(), 64);
+
+    let cases = [
+        case("c1", "female", "p1", Positive),
+        case("c2", "female", "p2", Positive),
+        case("c3", "female", "p3", Unknown),
+        case("c4", "male", "p1", Positive),
+        case("c5", "male", "p2", Negative),
+        case("c6", "male", "p3", Negative),
+    ];
+    forbidden(
+        fixture
+            .backend_as(ALL_ROLES)
+            .record_case_outcomes(&run.run_id, &cases)
+            .await,
+        "outcomes for someone else's run",
+    );
+    let first = ml
+        .record_case_outcomes(&run.run_id, &cases[..3])
+        .await
+        .expect("outcomes");
+    assert_eq!((first.recorded, first.done), (3, 3));
+    assert!(
+        matches!(ml.finish_audit_run(&run.run_id).await, Err(BackendError::Conflict(m)) if m.contains("3 of its 6")),
+        "a run finishes only whole"
+    );
+    // Sent again with other outcomes (a resumed run): the first stand.
+    let flipped: Vec<_> = cases[..3]
+        .iter()
+        .map(|case| gavel::backend::CaseOutcome {
+            outcome: Negative,
+            ..case.clone()
+        })
+        .collect();
+    let again = ml
+        .record_case_outcomes(&run.run_id, &flipped)
+        .await
+        .expect("again");
+    assert_eq!((again.recorded, again.done), (0, 3));
+    ml.record_case_outcomes(&run.run_id, &cases[3..])
+        .await
+        .expect("the rest");
+    invalid(
+        ml.record_case_outcomes(&run.run_id, &[case("c7", "male", "p4", Positive)])
+            .await,
+        "more cases than the run has",
+    );
+    let mut unlabelled = case("c8", "male", "p4", Positive);
+    unlabelled.attributes.clear();
+    invalid(
+        ml.record_case_outcomes(&run.run_id, &[unlabelled]).await,
+        "a case without the run's attribute",
+    );
+
+    let female = ml
+        .audit_run_cases(
+            &run.run_id,
+            &gavel::backend::CaseQuery {
+                group: Some("female".into()),
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("cases");
+    assert_eq!(
+        female
+            .cases
+            .iter()
+            .map(|c| c.case_id.as_str())
+            .collect::<Vec<_>>(),
+        ["c1", "c2"]
+    );
+    assert_eq!(
+        female.cases[0].outcome, Positive,
+        "the first outcome stands"
+    );
+    let rest = ml
+        .audit_run_cases(
+            &run.run_id,
+            &gavel::backend::CaseQuery {
+                group: Some("female".into()),
+                after: female.next.clone(),
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("next page");
+    assert_eq!(rest.cases.len(), 1);
+    assert!(rest.next.is_none());
+
+    let audit = ml.finish_audit_run(&run.run_id).await.expect("finish");
+    assert_eq!(audit.run_id.as_deref(), Some(run.run_id.as_str()));
+    assert_eq!(audit.recorded_by.as_deref(), Some(ML));
+    let group = |name: &str| {
+        audit
+            .stats
+            .groups
+            .iter()
+            .find(|group| group.group == name)
+            .map(|group| (group.positive, group.total))
+    };
+    assert_eq!(
+        group("female"),
+        Some((2, 2)),
+        "the unknown answer is in no rate"
+    );
+    assert_eq!(group("male"), Some((1, 3)));
+    assert!(
+        audit
+            .stats
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("1 of 3 answers could not be classified")),
+        "{:?}",
+        audit.stats.warnings
+    );
+    let finished = ml.audit_run(&run.run_id).await.expect("run");
+    assert_eq!(finished.audit_id.as_deref(), Some(audit.audit_id.as_str()));
+    assert_eq!(finished.evidence_sha256.as_deref().map(str::len), Some(64));
+    // Pairs with both sides known: p1 (same) and p2 (flips); p3 has an
+    // unknown side.
+    assert_eq!(
+        (finished.counts.pairs, finished.counts.flipped_pairs),
+        (2, 1)
+    );
+    assert!(matches!(
+        ml.finish_audit_run(&run.run_id).await,
+        Err(BackendError::Conflict(_))
+    ));
+    assert!(matches!(
+        ml.record_case_outcomes(&run.run_id, &cases[..1]).await,
+        Err(BackendError::Conflict(_))
+    ));
+    let listed = ml.audit_runs(Some("agt-run")).await.expect("runs");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        ml.audits("agt-run").await.expect("audits")[0].audit_id,
+        audit.audit_id
+    );
 }
 
 /// Hole 1: a manifest naming someone else as requester cannot make a
