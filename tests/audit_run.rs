@@ -161,6 +161,24 @@ async fn chat(
     .into_response()
 }
 
+/// A JSON agent: `{"input": {"name": ..., "years": ...}}` in, a label out.
+/// It advances everyone with 5 years or more, except that it holds back
+/// every candidate named "Jamal": the counterfactual pairs show it.
+async fn score(Json(body): Json<serde_json::Value>) -> Response {
+    let name = body.pointer("/input/name").and_then(|v| v.as_str()).unwrap_or_default();
+    let years: u32 = body
+        .pointer("/input/years")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let decision = if years >= 5 && !name.starts_with("Jamal") {
+        "advance"
+    } else {
+        "hold"
+    };
+    Json(serde_json::json!({"result": {"decision": decision, "confidence": 0.9}})).into_response()
+}
+
 /// The agent on a loopback port, on its own runtime.
 struct Agent {
     url: String,
@@ -185,6 +203,7 @@ fn start_agent(delay: Duration) -> Agent {
     let address = listener.local_addr().expect("address");
     let app = axum::Router::new()
         .route("/v1/chat/completions", axum::routing::post(chat))
+        .route("/score", axum::routing::post(score))
         .with_state(Arc::clone(&state));
     runtime.spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -325,6 +344,12 @@ fn a_run_records_the_counts_the_agent_gives_and_opens_the_gate() {
     );
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("PASS"), "{stdout}");
+    // Not a terminal: plain progress lines, the last one complete.
+    assert!(
+        stderr.contains(&format!("cases against {}", agent.url))
+            && stderr.contains(&format!("{n}/{n} cases (100%)")),
+        "{stderr}"
+    );
     let audit = latest_audit(&db);
     assert_counts(&audit, n);
     let run_id = audit["run_id"].as_str().expect("the audit names its run");
@@ -500,4 +525,116 @@ fn a_run_killed_mid_way_resumes_over_the_server_to_the_same_figures() {
     let key = &agent.state.key;
     assert!(!server.log().contains(key.as_str()));
     assert!(!stdout.contains(key.as_str()) && !stderr.contains(key.as_str()));
+}
+
+
+/// A JSON HTTP agent: a body template filled with each case's fields, the
+/// answer found by a JSON pointer and read through a label classifier; the
+/// counterfactual pairs show how often the outcome flips with the name.
+#[test]
+fn a_json_agent_with_counterfactual_pairs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let agent = start_agent(Duration::ZERO);
+    let base = agent.url.trim_end_matches("/v1");
+    let cases = dir.path().join("pairs.csv");
+    let mut rows = vec!["id,field.name,field.years,attr.sex,attr.race_ethnicity,pair_id".to_owned()];
+    for i in 0..20 {
+        let years = 3 + i % 5;
+        rows.push(format!("p{i}a,Greg Baker,{years},male,white,p{i}"));
+        rows.push(format!("p{i}b,Jamal Jones,{years},male,black,p{i}"));
+    }
+    std::fs::write(&cases, rows.join("\n") + "\n").expect("cases");
+    let template = dir.path().join("body.json");
+    std::fs::write(&template, r#"{"input": {"name": "{{name}}", "years": "{{years}}"}}"#)
+        .expect("template");
+    let classifier = dir.path().join("labels.toml");
+    std::fs::write(
+        &classifier,
+        "kind = \"json\"\n[json]\npointer = \"\"\n[labels]\nadvance = \"positive\"\nhold = \"negative\"\n",
+    )
+    .expect("classifier");
+    let output = gavel(&db)
+        .args(["--user", ML, "audit", "run", "--agent", AGENT, "--agent-version", "1.0.0"])
+        .args(["--protocol", "json", "--endpoint", &format!("{base}/score")])
+        .arg("--body-template")
+        .arg(&template)
+        .args(["--answer-pointer", "/result/decision", "--attribute", "race_ethnicity"])
+        .arg("--classifier")
+        .arg(&classifier)
+        .arg("--cases")
+        .arg(&cases)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Greg is advanced at 5, 6 and 7 years (12 of 20); Jamal never.
+    assert!(
+        stdout.contains("counterfactual pairs: the outcome flips in 12 of 20"),
+        "{stdout}"
+    );
+    let audit = latest_audit(&db);
+    let groups = audit["groups"].as_array().expect("groups");
+    let white = groups.iter().find(|g| g["group"] == "white").expect("white");
+    let black = groups.iter().find(|g| g["group"] == "black").expect("black");
+    assert_eq!((white["positive"].as_u64(), white["total"].as_u64()), (Some(12), Some(20)));
+    assert_eq!((black["positive"].as_u64(), black["total"].as_u64()), (Some(0), Some(20)));
+    assert_eq!(audit["passes_threshold"], false);
+    // The evidence keeps what was sent: the filled body.
+    let run_id = audit["run_id"].as_str().expect("run");
+    let case = gavel(&db)
+        .args(["audit", "cases", run_id, "--group", "black", "--limit", "1", "--json"])
+        .output()
+        .expect("cases");
+    let case: serde_json::Value =
+        serde_json::from_slice(&case.stdout).expect("one JSON line");
+    assert_eq!(case["input"], r#"{"input":{"name":"Jamal Jones","years":"3"}}"#);
+    assert_eq!(case["response"], "hold");
+    assert_eq!(case["outcome"], "negative");
+}
+
+/// Ctrl-C (SIGINT) stops the run cleanly: what was committed stays, and
+/// the message says how to go on.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let cases = dir.path().join("cases.jsonl");
+    write_cases(&cases, 400);
+    let agent = start_agent(Duration::from_millis(20));
+    let mut child = audit_command(&db, &agent, &cases)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let reader = rusqlite::Connection::open(&db).expect("read");
+    let committed = || -> i64 {
+        reader
+            .query_row("SELECT COUNT(*) FROM audit_run_cases", [], |row| row.get(0))
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while committed() < 20 {
+        assert!(Instant::now() < deadline, "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped:") && stderr.contains("gavel audit run --resume run-"),
+        "{stderr}"
+    );
+    let kept = committed();
+    assert!(kept >= 20 && kept < 400, "{kept}");
+    assert!(stderr.contains(&format!("stopped: {kept} of 400")), "{stderr}");
 }
