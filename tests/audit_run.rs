@@ -607,7 +607,7 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let cases = dir.path().join("cases.jsonl");
     write_cases(&cases, 400);
     let agent = start_agent(Duration::from_millis(20));
-    let mut child = audit_command(&db, &agent, &cases)
+    let child = audit_command(&db, &agent, &cases)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -635,6 +635,6 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
         "{stderr}"
     );
     let kept = committed();
-    assert!(kept >= 20 && kept < 400, "{kept}");
+    assert!((20..400).contains(&kept), "{kept}");
     assert!(stderr.contains(&format!("stopped: {kept} of 400")), "{stderr}");
 }
