@@ -165,7 +165,10 @@ async fn chat(
 /// It advances everyone with 5 years or more, except that it holds back
 /// every candidate named "Jamal": the counterfactual pairs show it.
 async fn score(Json(body): Json<serde_json::Value>) -> Response {
-    let name = body.pointer("/input/name").and_then(|v| v.as_str()).unwrap_or_default();
+    let name = body
+        .pointer("/input/name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     let years: u32 = body
         .pointer("/input/years")
         .and_then(|v| v.as_str())
@@ -527,7 +530,6 @@ fn a_run_killed_mid_way_resumes_over_the_server_to_the_same_figures() {
     assert!(!stdout.contains(key.as_str()) && !stderr.contains(key.as_str()));
 }
 
-
 /// A JSON HTTP agent: a body template filled with each case's fields, the
 /// answer found by a JSON pointer and read through a label classifier; the
 /// counterfactual pairs show how often the outcome flips with the name.
@@ -538,7 +540,8 @@ fn a_json_agent_with_counterfactual_pairs() {
     let agent = start_agent(Duration::ZERO);
     let base = agent.url.trim_end_matches("/v1");
     let cases = dir.path().join("pairs.csv");
-    let mut rows = vec!["id,field.name,field.years,attr.sex,attr.race_ethnicity,pair_id".to_owned()];
+    let mut rows =
+        vec!["id,field.name,field.years,attr.sex,attr.race_ethnicity,pair_id".to_owned()];
     for i in 0..20 {
         let years = 3 + i % 5;
         rows.push(format!("p{i}a,Greg Baker,{years},male,white,p{i}"));
@@ -546,8 +549,11 @@ fn a_json_agent_with_counterfactual_pairs() {
     }
     std::fs::write(&cases, rows.join("\n") + "\n").expect("cases");
     let template = dir.path().join("body.json");
-    std::fs::write(&template, r#"{"input": {"name": "{{name}}", "years": "{{years}}"}}"#)
-        .expect("template");
+    std::fs::write(
+        &template,
+        r#"{"input": {"name": "{{name}}", "years": "{{years}}"}}"#,
+    )
+    .expect("template");
     let classifier = dir.path().join("labels.toml");
     std::fs::write(
         &classifier,
@@ -555,11 +561,25 @@ fn a_json_agent_with_counterfactual_pairs() {
     )
     .expect("classifier");
     let output = gavel(&db)
-        .args(["--user", ML, "audit", "run", "--agent", AGENT, "--agent-version", "1.0.0"])
+        .args([
+            "--user",
+            ML,
+            "audit",
+            "run",
+            "--agent",
+            AGENT,
+            "--agent-version",
+            "1.0.0",
+        ])
         .args(["--protocol", "json", "--endpoint", &format!("{base}/score")])
         .arg("--body-template")
         .arg(&template)
-        .args(["--answer-pointer", "/result/decision", "--attribute", "race_ethnicity"])
+        .args([
+            "--answer-pointer",
+            "/result/decision",
+            "--attribute",
+            "race_ethnicity",
+        ])
         .arg("--classifier")
         .arg(&classifier)
         .arg("--cases")
@@ -579,20 +599,36 @@ fn a_json_agent_with_counterfactual_pairs() {
     );
     let audit = latest_audit(&db);
     let groups = audit["groups"].as_array().expect("groups");
-    let white = groups.iter().find(|g| g["group"] == "white").expect("white");
-    let black = groups.iter().find(|g| g["group"] == "black").expect("black");
-    assert_eq!((white["positive"].as_u64(), white["total"].as_u64()), (Some(12), Some(20)));
-    assert_eq!((black["positive"].as_u64(), black["total"].as_u64()), (Some(0), Some(20)));
+    let white = groups
+        .iter()
+        .find(|g| g["group"] == "white")
+        .expect("white");
+    let black = groups
+        .iter()
+        .find(|g| g["group"] == "black")
+        .expect("black");
+    assert_eq!(
+        (white["positive"].as_u64(), white["total"].as_u64()),
+        (Some(12), Some(20))
+    );
+    assert_eq!(
+        (black["positive"].as_u64(), black["total"].as_u64()),
+        (Some(0), Some(20))
+    );
     assert_eq!(audit["passes_threshold"], false);
     // The evidence keeps what was sent: the filled body.
     let run_id = audit["run_id"].as_str().expect("run");
     let case = gavel(&db)
-        .args(["audit", "cases", run_id, "--group", "black", "--limit", "1", "--json"])
+        .args([
+            "audit", "cases", run_id, "--group", "black", "--limit", "1", "--json",
+        ])
         .output()
         .expect("cases");
-    let case: serde_json::Value =
-        serde_json::from_slice(&case.stdout).expect("one JSON line");
-    assert_eq!(case["input"], r#"{"input":{"name":"Jamal Jones","years":"3"}}"#);
+    let case: serde_json::Value = serde_json::from_slice(&case.stdout).expect("one JSON line");
+    assert_eq!(
+        case["input"],
+        r#"{"input":{"name":"Jamal Jones","years":"3"}}"#
+    );
     assert_eq!(case["response"], "hold");
     assert_eq!(case["outcome"], "negative");
 }
@@ -636,5 +672,8 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     );
     let kept = committed();
     assert!((20..400).contains(&kept), "{kept}");
-    assert!(stderr.contains(&format!("stopped: {kept} of 400")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stopped: {kept} of 400")),
+        "{stderr}"
+    );
 }

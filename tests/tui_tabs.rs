@@ -394,6 +394,80 @@ async fn a_passing_audit_chart_shows_pass_and_every_warning() {
     assert_eq!(h.app.audits.shown, 1.min(h.app.audits.audits.len() - 1));
 }
 
+/// An audit Gavel ran names its run on the Audits tab, and `e` steps
+/// through the run's evidence group by group.
+#[tokio::test]
+async fn an_audit_gavel_ran_names_its_run_and_shows_each_cases_evidence() {
+    use gavel::backend::CaseOutcomeKind::{Negative, Positive, Unknown};
+    let mut h = harness().await;
+    let agent = h
+        .backend
+        .search_agents("", 1)
+        .await
+        .expect("agents")
+        .remove(0);
+    let engineer: String = h
+        .store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT email FROM users WHERE roles LIKE '%ml_engineer%' ORDER BY email LIMIT 1",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+        .expect("an ML engineer");
+    let ml =
+        gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(engineer));
+    let run = ml
+        .start_audit_run(&common::conformance::run_start(&agent.agent_id, 4))
+        .await
+        .expect("start");
+    let mut vague = common::conformance::case("c2", "female", "p2", Unknown);
+    vague.response = "It is hard to say from this information.".into();
+    vague.reason = "no rule matched".into();
+    ml.record_case_outcomes(
+        &run.run_id,
+        &[
+            common::conformance::case("c1", "female", "p1", Positive),
+            vague,
+            common::conformance::case("c3", "male", "p1", Positive),
+            common::conformance::case("c4", "male", "p2", Negative),
+        ],
+    )
+    .await
+    .expect("outcomes");
+    ml.finish_audit_run(&run.run_id).await.expect("finish");
+
+    show_audits_of(&mut h, &agent.agent_id).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("from run {} (e: evidence)", run.run_id))
+            && screen.contains("4 cases · 1 unknown · 0 of 1 pairs flip"),
+        "{screen}"
+    );
+    h.keys("e").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Evidence of {}", run.run_id))
+            && screen.contains("sex = female")
+            && screen.contains("Should we advance candidate c1?")
+            && screen.contains("? c2"),
+        "{screen}"
+    );
+    h.keys("j").await;
+    assert!(h.screen().contains("It is hard to say"), "{}", h.screen());
+    h.keys("]").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("sex = male") && screen.contains("✗ c4"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("audit_evidence", screen);
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.audits.evidence.is_none());
+    assert!(h.screen().contains("e: evidence"));
+}
+
 /// Redactions for the parts of the dashboard that depend on today's date.
 fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
     vec![

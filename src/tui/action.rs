@@ -33,6 +33,9 @@ pub enum Action {
     ClearFilters,
     TogglePreview,
     ToggleVersions,
+    OpenEvidence,
+    NextGroup,
+    PreviousGroup,
     Refresh,
     TabQueue,
     TabReviews,
@@ -59,7 +62,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 45] = [
+    pub const DESCRIBED: [(Action, &'static str); 48] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -89,6 +92,12 @@ impl Action {
         (Action::CycleStatus, "filter by workflow status"),
         (Action::ClearFilters, "clear every filter"),
         (Action::TogglePreview, "show or hide the preview pane"),
+        (
+            Action::OpenEvidence,
+            "step through the case evidence of the audit's run",
+        ),
+        (Action::NextGroup, "show the next group's cases"),
+        (Action::PreviousGroup, "show the previous group's cases"),
         (
             Action::ToggleVersions,
             "switch between the active policies and the policy set's versions",
@@ -154,6 +163,9 @@ impl Action {
             Action::ClearFilters => "clear_filters",
             Action::TogglePreview => "toggle_preview",
             Action::ToggleVersions => "toggle_versions",
+            Action::OpenEvidence => "open_evidence",
+            Action::NextGroup => "next_group",
+            Action::PreviousGroup => "previous_group",
             Action::Refresh => "refresh",
             Action::TabQueue => "tab_queue",
             Action::TabReviews => "tab_reviews",

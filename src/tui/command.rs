@@ -4,9 +4,9 @@
 //! the test harness.
 
 use crate::backend::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
-    NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage, QueueQuery,
-    ReviewSummary, User,
+    AgentSummary, AuditRun, CasePage, Dashboard, Decision, DeploymentPage, DeploymentQuery,
+    GovernanceBackend, NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage,
+    QueueQuery, ReviewSummary, User,
 };
 use crate::domain::deployment::DeploymentStatus;
 use crate::domain::{
@@ -90,6 +90,19 @@ pub enum Command {
     LoadPolicies {
         request: RequestId,
     },
+    /// The audit run an audit came from.
+    LoadAuditRun {
+        request: RequestId,
+        run_id: String,
+    },
+    /// A page of a run's case evidence (one group's when named).
+    LoadCases {
+        request: RequestId,
+        run_id: String,
+        group: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    },
     /// Every version of the policy set, newest first.
     LoadPolicySets {
         request: RequestId,
@@ -147,6 +160,8 @@ impl Command {
             Command::LoadBlocked { .. } => Some("blocked"),
             Command::LoadPolicies { .. } => Some("policies"),
             Command::LoadPolicySets { .. } => Some("policy_sets"),
+            Command::LoadAuditRun { .. } => Some("audit_run"),
+            Command::LoadCases { .. } => Some("cases"),
             Command::LoadPolicySet { .. } => Some("policy_set"),
             Command::DecidePolicySet { .. } => None,
             Command::SyncNow => Some("sync"),
@@ -229,6 +244,15 @@ pub enum Message {
     Policies {
         request: RequestId,
         result: Result<(Vec<Policy>, Vec<NamedCount>), String>,
+    },
+    AuditRun {
+        request: RequestId,
+        result: Result<Box<AuditRun>, String>,
+    },
+    Cases {
+        request: RequestId,
+        append: bool,
+        result: Result<CasePage, String>,
     },
     PolicySets {
         request: RequestId,
@@ -490,6 +514,36 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 .map_err(words);
             Message::Policies { request, result }
         }
+        Command::LoadAuditRun { request, run_id } => Message::AuditRun {
+            request,
+            result: backend
+                .audit_run(&run_id)
+                .await
+                .map(Box::new)
+                .map_err(words),
+        },
+        Command::LoadCases {
+            request,
+            run_id,
+            group,
+            after,
+            limit,
+        } => Message::Cases {
+            request,
+            append: after.is_some(),
+            result: backend
+                .audit_run_cases(
+                    &run_id,
+                    &crate::backend::CaseQuery {
+                        group,
+                        outcome: None,
+                        after,
+                        limit,
+                    },
+                )
+                .await
+                .map_err(words),
+        },
         Command::LoadPolicySets { request } => Message::PolicySets {
             request,
             result: backend.policy_sets().await.map_err(words),

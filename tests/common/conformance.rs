@@ -1103,7 +1103,7 @@ fn invalid<T: std::fmt::Debug>(result: Result<T, BackendError>, what: &str) -> S
     }
 }
 
-fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
+pub fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
     gavel::backend::AuditRunStart {
         agent_id: agent_id.into(),
         agent_version: "1.0.0".into(),
@@ -1129,7 +1129,7 @@ fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
     }
 }
 
-fn case(
+pub fn case(
     id: &str,
     sex: &str,
     pair: &str,

@@ -55,10 +55,11 @@ pub const FORM_HINTS: [Action; 4] = [
     Action::Confirm,
     Action::Back,
 ];
-pub const AUDITS_HINTS: [Action; 6] = [
+pub const AUDITS_HINTS: [Action; 7] = [
     Action::Search,
     Action::Older,
     Action::Newer,
+    Action::OpenEvidence,
     Action::NextTab,
     Action::Help,
     Action::Quit,
@@ -261,7 +262,16 @@ impl App {
                 request,
                 agent_id,
                 result,
-            } => self.audits.on_audits(request, agent_id, result),
+            } => {
+                self.audits.on_audits(request, agent_id, result);
+                return self.audits.load_run(&mut self.requests);
+            }
+            Message::AuditRun { request, result } => self.audits.on_run(request, result),
+            Message::Cases {
+                request,
+                append,
+                result,
+            } => self.audits.on_cases(request, append, result),
             Message::Blocked {
                 request,
                 append,

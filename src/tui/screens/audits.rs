@@ -1,5 +1,7 @@
 //! The Audits tab: pick an agent, read its latest bias audit as a chart
-//! against the four-fifths line, and its ratio across versions.
+//! against the four-fifths line, and its ratio across versions. An audit
+//! Gavel ran against the agent names its run, and `e` steps through the
+//! run's case evidence (`evidence`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,8 +11,9 @@ use ratatui::widgets::{
     Axis, Block, Borders, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph, Wrap,
 };
 
+use super::evidence::EvidenceView;
 use super::queue::Requests;
-use crate::backend::AgentSummary;
+use crate::backend::{AgentProtocol, AgentSummary, AuditRun};
 use crate::domain::BiasAudit;
 use crate::text::{pad, sanitize};
 use crate::tui::action::Action;
@@ -32,6 +35,11 @@ pub struct AuditsScreen {
     /// Which audit is shown (index into `audits`).
     pub shown: usize,
     pub error: Option<String>,
+    /// The run the shown audit came from, once loaded.
+    pub run: Option<AuditRun>,
+    run_request: RequestId,
+    /// The run's evidence, while it is open.
+    pub evidence: Option<EvidenceView>,
 }
 
 impl AuditsScreen {
@@ -102,7 +110,61 @@ impl AuditsScreen {
         }
     }
 
+    /// Loads the run of the shown audit, if it has one not loaded yet.
+    pub fn load_run(&mut self, requests: &mut Requests) -> Vec<Command> {
+        let Some(run_id) = self.audits.get(self.shown).and_then(|a| a.run_id.clone()) else {
+            self.run = None;
+            return Vec::new();
+        };
+        if self.run.as_ref().is_some_and(|run| run.run_id == run_id) {
+            return Vec::new();
+        }
+        self.run = None;
+        self.run_request = requests.issue();
+        vec![Command::LoadAuditRun {
+            request: self.run_request,
+            run_id,
+        }]
+    }
+
+    pub fn on_run(&mut self, request: RequestId, result: Result<Box<AuditRun>, String>) {
+        if request != self.run_request {
+            return;
+        }
+        match result {
+            Ok(run) => self.run = Some(*run),
+            Err(error) => self.error = Some(format!("its audit run: {error}")),
+        }
+    }
+
+    pub fn on_cases(
+        &mut self,
+        request: RequestId,
+        append: bool,
+        result: Result<crate::backend::CasePage, String>,
+    ) {
+        if let Some(evidence) = &mut self.evidence {
+            evidence.on_cases(request, append, result);
+        }
+    }
+
     pub fn on_action(&mut self, action: Action, requests: &mut Requests) -> Vec<Command> {
+        if let Some(evidence) = &mut self.evidence {
+            if action == Action::Back {
+                self.evidence = None;
+                return Vec::new();
+            }
+            return evidence.on_action(action, requests);
+        }
+        if action == Action::OpenEvidence {
+            let (Some(run), Some(audit)) = (&self.run, self.audits.get(self.shown)) else {
+                return Vec::new();
+            };
+            let groups = audit.stats.groups.iter().map(|g| g.group.clone()).collect();
+            let (view, command) = EvidenceView::open(run, groups, requests);
+            self.evidence = Some(view);
+            return vec![command];
+        }
         match action {
             Action::Down => {
                 self.selected = (self.selected + 1).min(self.agents.len().saturating_sub(1))
@@ -118,7 +180,9 @@ impl AuditsScreen {
             }
             _ => return Vec::new(),
         }
-        self.load_selected(requests)
+        let mut commands = self.load_selected(requests);
+        commands.extend(self.load_run(requests));
+        commands
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
@@ -158,6 +222,10 @@ impl AuditsScreen {
             );
             return;
         }
+        if let Some(evidence) = &self.evidence {
+            evidence.render(frame, main, theme, spinner);
+            return;
+        }
         match self.audits.get(self.shown) {
             Some(audit) => self.render_audit(frame, main, audit, theme),
             None => {
@@ -183,8 +251,9 @@ impl AuditsScreen {
         let stats = &audit.stats;
         let groups = stats.groups.len() as u16;
         let warnings = stats.warnings.len() as u16;
+        let from_run = self.run_line(audit, theme);
         let [summary, chart, notes, history] = Layout::vertical([
-            Constraint::Length(3),
+            Constraint::Length(3 + u16::from(from_run.is_some())),
             Constraint::Length(groups + 2),
             Constraint::Length(warnings.min(6)),
             Constraint::Min(6),
@@ -243,6 +312,7 @@ impl AuditsScreen {
                 theme.style(Role::Muted),
             ),
         ];
+        let lines: Vec<Line> = lines.into_iter().chain(from_run).collect();
         frame.render_widget(Paragraph::new(lines), summary);
         frame.render_widget(
             Paragraph::new(group_lines(audit, chart.width, theme)),
@@ -255,6 +325,43 @@ impl AuditsScreen {
             .collect();
         frame.render_widget(Paragraph::new(notes_lines).wrap(Wrap { trim: true }), notes);
         self.render_history(frame, history, theme);
+    }
+
+    /// Where an audit Gavel ran came from: the run, how the agent was
+    /// asked, its unknown answers and flipped pairs.
+    fn run_line(&self, audit: &BiasAudit, theme: &Theme) -> Option<Line<'static>> {
+        let run_id = audit.run_id.as_deref()?;
+        let Some(run) = self.run.as_ref().filter(|run| run.run_id == run_id) else {
+            return Some(Line::styled(
+                format!(" from run {} …", sanitize(run_id)),
+                theme.style(Role::Muted),
+            ));
+        };
+        let asked = match &run.settings.agent {
+            AgentProtocol::OpenaiChat { model, .. } => format!("model {}", sanitize(model)),
+            AgentProtocol::JsonHttp { .. } => "JSON agent".to_owned(),
+        };
+        let counts = &run.counts;
+        let pairs = if counts.pairs > 0 {
+            format!(" · {} of {} pairs flip", counts.flipped_pairs, counts.pairs)
+        } else {
+            String::new()
+        };
+        Some(Line::from(vec![
+            Span::styled(
+                format!(" from run {} (e: evidence) ", sanitize(&run.run_id)),
+                theme.style(Role::Accent),
+            ),
+            Span::styled(
+                format!(
+                    "· {} cases · {} unknown{pairs} · {asked} at {}",
+                    run.case_count,
+                    counts.unknown,
+                    sanitize(&run.settings.endpoint),
+                ),
+                theme.style(Role::Muted),
+            ),
+        ]))
     }
 
     fn render_history(&self, frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -2,6 +2,7 @@
 
 pub mod audits;
 pub mod blocked;
+pub mod evidence;
 pub mod policies;
 pub mod policy_versions;
 pub mod queue;
