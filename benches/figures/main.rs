@@ -10,8 +10,10 @@
 //! Under `cargo test` (no `--bench` argument) everything runs once at a small
 //! size as a smoke test that the benchmarks still work; nothing is timed
 //! against a target there. `-- --console STORE` measures only the console,
-//! on an existing store.
+//! on an existing store; `-- --audit` only the audit run against a loopback
+//! agent.
 
+mod audit;
 mod console;
 mod policy;
 mod report;
@@ -33,11 +35,13 @@ struct Args {
     browse: Option<PathBuf>,
     /// Only the console figures, on an existing store.
     console: Option<PathBuf>,
+    /// Only the audit-run figure.
+    audit_only: bool,
 }
 
 fn args() -> Args {
-    let (mut large, mut server, mut bench, mut browse, mut console) =
-        (None, None, false, None, None);
+    let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
+        (None, None, false, None, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -46,6 +50,7 @@ fn args() -> Args {
             "--server" => server = args.next().and_then(|n| n.parse().ok()),
             "--browse" => browse = args.next().map(PathBuf::from),
             "--console" => console = args.next().map(PathBuf::from),
+            "--audit" => audit_only = true,
             _ => {}
         }
     }
@@ -55,6 +60,7 @@ fn args() -> Args {
         smoke: !bench,
         browse,
         console,
+        audit_only,
     }
 }
 
@@ -73,6 +79,28 @@ fn main() {
     if let Some(path) = &args.console {
         let run = runtime.block_on(console::figures(path, &path.display().to_string()));
         report::print("Console", &run.figures);
+        return;
+    }
+    let mut raw = std::env::args()
+        .skip_while(|arg| arg != "--bare-loop")
+        .skip(1);
+    if let (Some(url), Some(n)) = (raw.next(), raw.next().and_then(|n| n.parse().ok())) {
+        runtime.block_on(audit::bare_loop(&url, n));
+        return;
+    }
+    if std::env::args().any(|arg| arg == "--serve-agent") {
+        // For looking at the runner by hand: the loopback agent, until killed.
+        runtime.block_on(async {
+            println!("{}", audit::agent().await);
+            std::future::pending::<()>().await;
+        });
+        return;
+    }
+    if args.audit_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = if args.smoke { 300 } else { 20_000 };
+        let figures = runtime.block_on(audit::figures(dir.path(), cases));
+        report::print("Audit runs", &figures);
         return;
     }
     runtime.block_on(run(args));
@@ -220,6 +248,9 @@ async fn run(args: Args) {
     );
     drop(server);
 
+    eprintln!("running an audit against a loopback agent…");
+    let audit_figures = audit::figures(dir.path(), if args.smoke { 300 } else { 20_000 }).await;
+
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "\nGavel figures, {} on {cores} cores{}",
@@ -234,4 +265,5 @@ async fn run(args: Args) {
     report::print("Console", &console_figures);
     report::print("Offline cache and sync", &sync_figures);
     report::print("Server", &server_figures);
+    report::print("Audit runs", &audit_figures);
 }

@@ -41,6 +41,9 @@ impl ApiKey {
 /// What the agent answered.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// What was asked, as the evidence keeps it: the user message for a
+    /// chat agent, the request body for a JSON agent.
+    pub sent: String,
     /// The answer's text (for a JSON agent whose pointer finds a non-string,
     /// that value as JSON).
     pub text: String,
@@ -152,8 +155,17 @@ impl AgentClient {
     /// Asks the agent one case.
     pub async fn ask(&self, case: &Case) -> Result<Answer, AskError> {
         let body = self.body(case).map_err(AskError::Fatal)?;
+        let sent = match body.pointer("/messages") {
+            Some(serde_json::Value::Array(messages)) => messages
+                .last()
+                .and_then(|last| last.get("content"))
+                .and_then(|content| content.as_str())
+                .map(str::to_owned),
+            _ => None,
+        };
         let body = serde_json::to_vec(&body)
             .map_err(|err| AskError::Fatal(format!("cannot write the request: {err}")))?;
+        let sent = sent.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
         let mut attempt = 0;
         loop {
             let started = Instant::now();
@@ -205,15 +217,15 @@ impl AgentClient {
                 Ok(response) if response.status().is_success() => {
                     let bytes = match read_body(response).await {
                         Ok(bytes) => bytes,
-                        Err(problem) if attempt + 1 < self.attempts => {
+                        // The answer broke off: ask again.
+                        Err(_) if attempt + 1 < self.attempts => {
                             tokio::time::sleep(self.backoff.delay(attempt, None)).await;
                             attempt += 1;
-                            let _ = problem;
                             continue;
                         }
                         Err(problem) => return Err(AskError::Failed(problem)),
                     };
-                    return Ok(self.read_answer(&bytes, started.elapsed()));
+                    return Ok(self.read_answer(sent, &bytes, started.elapsed()));
                 }
                 _ if retryable && attempt + 1 < self.attempts => {
                     tokio::time::sleep(self.backoff.delay(attempt, wait)).await;
@@ -230,39 +242,37 @@ impl AgentClient {
         }
     }
 
-    fn read_answer(&self, bytes: &[u8], latency: Duration) -> Answer {
-        let unreadable = |reason: String| Answer {
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            value: None,
-            unreadable: Some(reason),
-            latency,
+    fn read_answer(&self, sent: String, bytes: &[u8], latency: Duration) -> Answer {
+        let answer =
+            |text: String, value: Option<serde_json::Value>, unreadable: Option<String>| Answer {
+                sent: sent.clone(),
+                text,
+                value,
+                unreadable,
+                latency,
+            };
+        let unreadable = |reason: String| {
+            answer(
+                String::from_utf8_lossy(bytes).into_owned(),
+                None,
+                Some(reason),
+            )
         };
         let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else {
             return unreadable("the answer is not JSON".into());
         };
         match &self.protocol {
             Protocol::OpenaiChat { .. } => match json.pointer("/choices/0/message/content") {
-                Some(serde_json::Value::String(text)) => Answer {
-                    text: text.clone(),
-                    value: None,
-                    unreadable: None,
-                    latency,
-                },
+                Some(serde_json::Value::String(text)) => answer(text.clone(), None, None),
                 _ => unreadable("no choices[0].message.content in the answer".into()),
             },
             Protocol::JsonHttp { answer_pointer, .. } => match json.pointer(answer_pointer) {
-                Some(serde_json::Value::String(text)) => Answer {
-                    text: text.clone(),
-                    value: Some(serde_json::Value::String(text.clone())),
-                    unreadable: None,
-                    latency,
-                },
-                Some(value) => Answer {
-                    text: value.to_string(),
-                    value: Some(value.clone()),
-                    unreadable: None,
-                    latency,
-                },
+                Some(serde_json::Value::String(text)) => answer(
+                    text.clone(),
+                    Some(serde_json::Value::String(text.clone())),
+                    None,
+                ),
+                Some(value) => answer(value.to_string(), Some(value.clone()), None),
                 None => unreadable(format!("no value at {answer_pointer} in the answer")),
             },
         }

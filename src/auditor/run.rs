@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::agent::{AgentClient, Answer, AskError};
-use super::cases::{Case, CaseInput};
+use super::cases::Case;
 use super::classifier::{Classifier, truncate_bytes};
 use crate::backend::{
     AuditRun, BackendError, CaseOutcome, CaseOutcomeKind, CaseQuery, GovernanceBackend,
@@ -96,7 +96,7 @@ pub async fn done_cases(
 }
 
 /// The evidence of one answered case.
-pub fn evidence(case: &Case, sent: &str, answer: &Answer, classifier: &Classifier) -> CaseOutcome {
+pub fn evidence(case: Case, answer: &Answer, classifier: &Classifier) -> CaseOutcome {
     let classified = match &answer.unreadable {
         Some(why) => super::classifier::Classified {
             outcome: CaseOutcomeKind::Unknown,
@@ -107,10 +107,10 @@ pub fn evidence(case: &Case, sent: &str, answer: &Answer, classifier: &Classifie
     };
     let kept: String = answer.text.chars().take(RESPONSE_KEPT_CHARS).collect();
     CaseOutcome {
-        case_id: case.id.clone(),
-        attributes: case.attributes.clone(),
-        pair_id: case.pair_id.clone(),
-        input: truncate_bytes(sent, 60 * 1024).to_owned(),
+        case_id: case.id,
+        attributes: case.attributes,
+        pair_id: case.pair_id,
+        input: truncate_bytes(&answer.sent, 60 * 1024).to_owned(),
         response: kept,
         response_sha256: super::cases::digest(answer.text.as_bytes()),
         response_bytes: answer.text.len() as u64,
@@ -119,27 +119,6 @@ pub fn evidence(case: &Case, sent: &str, answer: &Answer, classifier: &Classifie
         reason: truncate_bytes(&classified.reason, 1000).to_owned(),
         latency_ms: answer.latency.as_millis().min(u64::MAX as u128) as u64,
         recorded_at: None,
-    }
-}
-
-/// What was asked, as the evidence shows it: the user message for a chat
-/// agent, the request body for a JSON agent.
-fn sent(client: &AgentClient, case: &Case) -> String {
-    match client.body(case) {
-        Ok(body) => match body.pointer("/messages") {
-            Some(messages) => messages
-                .as_array()
-                .and_then(|all| all.last())
-                .and_then(|last| last.get("content"))
-                .and_then(|content| content.as_str())
-                .map(str::to_owned)
-                .unwrap_or_else(|| body.to_string()),
-            None => body.to_string(),
-        },
-        Err(_) => match &case.input {
-            CaseInput::Prompt(prompt) => prompt.clone(),
-            CaseInput::Fields(fields) => serde_json::to_string(fields).unwrap_or_default(),
-        },
     }
 }
 
@@ -195,39 +174,45 @@ pub async fn execute(
     });
     let client = Arc::new(client);
     let classifier = Arc::new(classifier);
-    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1) as usize));
-    let mut tasks = JoinSet::new();
-    let dispatch = async {
-        for case in pending {
-            if halted.load(Ordering::Relaxed) {
-                break;
-            }
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                break;
-            };
-            if let Some(limiter) = &limiter {
-                limiter.until_ready().await;
-            }
-            // Reap finished tasks so the set stays as small as the window.
-            while tasks.try_join_next().is_some() {}
-            let (client, classifier, sender) =
-                (Arc::clone(&client), Arc::clone(&classifier), sender.clone());
-            let (tally, fatal, halted, last_error) = (
-                Arc::clone(&tally),
-                Arc::clone(&fatal),
-                Arc::clone(&halted),
-                Arc::clone(&last_error),
-            );
-            tasks.spawn(async move {
-                let _permit = permit;
+    // A fixed set of askers pulling from one queue: no task or permit per
+    // case, so the runner costs little beside the requests themselves.
+    let queue = Arc::new(std::sync::Mutex::new(pending.into_iter()));
+    let mut askers = JoinSet::new();
+    for _ in 0..settings.concurrency.max(1) {
+        let (queue, client, classifier, sender, limiter) = (
+            Arc::clone(&queue),
+            Arc::clone(&client),
+            Arc::clone(&classifier),
+            sender.clone(),
+            limiter.clone(),
+        );
+        let (tally, fatal, halted, last_error) = (
+            Arc::clone(&tally),
+            Arc::clone(&fatal),
+            Arc::clone(&halted),
+            Arc::clone(&last_error),
+        );
+        askers.spawn(async move {
+            loop {
+                if halted.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some(case) = queue.lock().ok().and_then(|mut queue| queue.next()) else {
+                    return;
+                };
+                if let Some(limiter) = &limiter {
+                    limiter.until_ready().await;
+                }
                 match client.ask(&case).await {
                     Ok(answer) => {
-                        let outcome = evidence(&case, &sent(&client, &case), &answer, &classifier);
+                        let outcome = evidence(case, &answer, &classifier);
                         if outcome.outcome == CaseOutcomeKind::Unknown {
                             tally.unknown.fetch_add(1, Ordering::Relaxed);
                         }
                         tally.answered.fetch_add(1, Ordering::Relaxed);
-                        let _ = sender.send(outcome).await;
+                        if sender.send(outcome).await.is_err() {
+                            return;
+                        }
                     }
                     Err(AskError::Failed(reason)) => {
                         tally.failed.fetch_add(1, Ordering::Relaxed);
@@ -240,12 +225,13 @@ pub async fn execute(
                             fatal.get_or_insert(reason);
                         }
                         halted.store(true, Ordering::Relaxed);
+                        return;
                     }
                 }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    };
+            }
+        });
+    }
+    let dispatch = async { while askers.join_next().await.is_some() {} };
     let stopped = tokio::select! {
         () = dispatch => false,
         () = stop => true,
@@ -316,18 +302,25 @@ async fn write_outcomes(
     halted: Arc<AtomicBool>,
 ) -> Result<(), BackendError> {
     let mut batch: Vec<CaseOutcome> = Vec::new();
+    let mut incoming = Vec::with_capacity(FLUSH_AT);
     let mut bytes = 0;
     let mut open = true;
     let mut last_flush = Instant::now();
     while open || !batch.is_empty() {
         let wait = FLUSH_EVERY.saturating_sub(last_flush.elapsed());
         if open {
-            match tokio::time::timeout(wait, receiver.recv()).await {
-                Ok(Some(outcome)) => {
-                    bytes += serde_json::to_vec(&outcome).map_or(0, |json| json.len());
-                    batch.push(outcome);
+            // Whatever has arrived, in one wake-up.
+            let room = FLUSH_AT.saturating_sub(batch.len()).max(1);
+            match tokio::time::timeout(wait, receiver.recv_many(&mut incoming, room)).await {
+                Ok(0) => open = false,
+                Ok(_) => {
+                    for outcome in incoming.drain(..) {
+                        // Close enough to its JSON size to keep batches
+                        // under the server's limit, without writing it twice.
+                        bytes += outcome.input.len() + outcome.response.len() * 2 + 512;
+                        batch.push(outcome);
+                    }
                 }
-                Ok(None) => open = false,
                 Err(_) => {}
             }
         }

@@ -41,7 +41,10 @@ fn create_audit_runs(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             started_at        INTEGER NOT NULL,
             finished_at       INTEGER,
             audit_id          TEXT,
-            evidence_sha256   TEXT
+            evidence_sha256   TEXT,
+            -- cases with an outcome: kept with each batch, so a batch costs
+            -- the same on the first case and the millionth
+            done              INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX audit_runs_by_agent ON audit_runs(agent_id, started_at);
         CREATE TABLE audit_run_cases (

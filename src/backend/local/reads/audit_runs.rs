@@ -89,12 +89,32 @@ pub fn runs(conn: &Connection, agent_id: Option<&str>) -> Result<Vec<AuditRun>> 
     raws.into_iter().map(|raw| parse_run(conn, raw)).collect()
 }
 
-/// Cases with an outcome.
-pub fn done(conn: &Connection, run_id: &str) -> Result<u64> {
-    let count: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM audit_run_cases WHERE run_id = ?1")?
-        .query_row([run_id], |row| row.get(0))?;
-    Ok(count.max(0) as u64)
+/// What adding outcomes to a run checks, without counting its cases.
+pub struct RunHeader {
+    pub attribute: String,
+    pub case_count: u64,
+    pub started_by: String,
+    pub finished: bool,
+    pub audit_id: Option<String>,
+    pub done: u64,
+}
+
+pub fn header(conn: &Connection, run_id: &str) -> Result<RunHeader> {
+    conn.prepare_cached(
+        "SELECT attribute, case_count, started_by, finished_at IS NOT NULL, audit_id, done FROM audit_runs WHERE run_id = ?1",
+    )?
+    .query_row([run_id], |row| {
+        Ok(RunHeader {
+            attribute: row.get(0)?,
+            case_count: row.get::<_, i64>(1)?.max(0) as u64,
+            started_by: row.get(2)?,
+            finished: row.get(3)?,
+            audit_id: row.get(4)?,
+            done: row.get::<_, i64>(5)?.max(0) as u64,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| BackendError::not_found("audit run", run_id))
 }
 
 fn counts(conn: &Connection, run_id: &str) -> Result<RunCounts> {

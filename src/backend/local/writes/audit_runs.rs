@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::super::reads::{self, audit_runs::run};
+use super::super::reads::audit_runs::{RunHeader, run};
+use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
 use super::*;
 use crate::backend::types::{
@@ -156,15 +157,15 @@ pub fn start_audit_run(
 }
 
 /// The run, if the actor may add to it: they started it and it is open.
-fn open_run_of(conn: &Connection, actor: &User, run_id: &str) -> Result<AuditRun> {
-    let found = run(conn, run_id)?;
+fn open_run_of(conn: &Connection, actor: &User, run_id: &str) -> Result<RunHeader> {
+    let found = reads::audit_runs::header(conn, run_id)?;
     if !actor.is(&found.started_by) {
         return Err(BackendError::Forbidden(format!(
             "run {run_id} was started by {}; only they add to it",
             found.started_by
         )));
     }
-    if found.finished_at.is_some() {
+    if found.finished {
         return Err(BackendError::Conflict(format!(
             "run {run_id} is finished (audit {})",
             found.audit_id.as_deref().unwrap_or("none")
@@ -173,7 +174,7 @@ fn open_run_of(conn: &Connection, actor: &User, run_id: &str) -> Result<AuditRun
     Ok(found)
 }
 
-fn check_outcome(run: &AuditRun, outcome: &CaseOutcome) -> Result<String> {
+fn check_outcome(run: &RunHeader, outcome: &CaseOutcome) -> Result<String> {
     let case = &outcome.case_id;
     if case.is_empty() || case.len() > 128 || case.chars().any(char::is_control) {
         return Err(invalid(format!(
@@ -182,12 +183,12 @@ fn check_outcome(run: &AuditRun, outcome: &CaseOutcome) -> Result<String> {
     }
     let group = outcome
         .attributes
-        .get(&run.settings.attribute)
+        .get(&run.attribute)
         .filter(|group| !group.trim().is_empty() && group.len() <= 200)
         .ok_or_else(|| {
             invalid(format!(
                 "case {case:?} has no category for the run's attribute {:?}",
-                run.settings.attribute
+                run.attribute
             ))
         })?;
     if outcome.attributes.len() > 16
@@ -276,7 +277,9 @@ pub fn record_case_outcomes(
             to_ms(now),
         ])? as u64;
     }
-    let done = reads::audit_runs::done(conn, run_id)?;
+    let done = found.done + recorded;
+    conn.prepare_cached("UPDATE audit_runs SET done = ?2 WHERE run_id = ?1")?
+        .execute(params![run_id, done as i64])?;
     if done > found.case_count {
         // More cases than the run was started with: not the case file it
         // named. Nothing of this batch is kept.
@@ -305,12 +308,13 @@ pub fn finish_audit_run(
         &set.permissions().record_audits,
         "recording a bias audit",
     )?;
-    if found.counts.done < found.case_count {
+    if found.done < found.case_count {
         return Err(BackendError::Conflict(format!(
             "run {run_id} has outcomes for {} of its {} cases: resume it to finish",
-            found.counts.done, found.case_count
+            found.done, found.case_count
         )));
     }
+    let found = run(conn, run_id)?;
     let per_group = reads::audit_runs::group_counts(conn, run_id)?;
     let groups: Vec<GroupCounts> = per_group
         .iter()
