@@ -309,6 +309,8 @@ mod tests {
             "I would not recommend hiring them.",
             "I don't recommend this applicant.",
             "I cannot recommend them.",
+            "I can't recommend this candidate.",
+            "We won’t proceed with the application.",
             "The applicant is not qualified.",
             "Unqualified for this position.",
             "Rejected: insufficient experience.",
