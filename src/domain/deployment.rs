@@ -526,7 +526,7 @@ pub fn evaluate_agent(
                     None => (
                         true,
                         format!(
-                            "no bias audit is recorded for {} version {}: run a bias audit on this version and record it (`gavel audit record`), then request again",
+                            "no bias audit is recorded for {} version {}: run a bias audit on this version (`gavel audit run`, or `gavel audit record` with counts), then request again",
                             agent.agent_id, agent.version
                         ),
                     ),
