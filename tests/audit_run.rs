@@ -324,6 +324,23 @@ fn assert_counts(audit: &serde_json::Value, n: usize) {
     }
 }
 
+/// Waits (an event, polled) until the store holds `at_least` outcomes; the
+/// count of outcomes, read afresh each call.
+fn wait_for_outcomes(db: &Path, at_least: i64) -> impl Fn() -> i64 {
+    let reader = rusqlite::Connection::open(db).expect("read");
+    let committed = move || -> i64 {
+        reader
+            .query_row("SELECT COUNT(*) FROM audit_run_cases", [], |row| row.get(0))
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while committed() < at_least {
+        assert!(Instant::now() < deadline, "the run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    committed
+}
+
 fn file_contains(path: &Path, needle: &str) -> bool {
     std::fs::read(path).is_ok_and(|bytes| {
         bytes
@@ -495,23 +512,13 @@ fn a_run_killed_mid_way_resumes_over_the_server_to_the_same_figures() {
     ])
     .spawn()
     .expect("run");
-    let reader = rusqlite::Connection::open(&db).expect("read");
-    let committed = || -> i64 {
-        reader
-            .query_row("SELECT COUNT(*) FROM audit_run_cases", [], |row| row.get(0))
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while committed() < 60 {
-        assert!(Instant::now() < deadline, "the run made no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let committed = wait_for_outcomes(&db, 60);
     child.kill().expect("kill -9");
     let _ = child.wait();
     let at_kill = committed();
     assert!(at_kill < n as i64, "killed before the end ({at_kill})");
-    let run_id: String = reader
-        .query_row("SELECT run_id FROM audit_runs", [], |row| row.get(0))
+    let run_id: String = rusqlite::Connection::open(&db)
+        .and_then(|reader| reader.query_row("SELECT run_id FROM audit_runs", [], |row| row.get(0)))
         .expect("run id");
 
     let output = over_server(&["--resume", &run_id])
@@ -648,17 +655,7 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run");
-    let reader = rusqlite::Connection::open(&db).expect("read");
-    let committed = || -> i64 {
-        reader
-            .query_row("SELECT COUNT(*) FROM audit_run_cases", [], |row| row.get(0))
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while committed() < 20 {
-        assert!(Instant::now() < deadline, "no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let committed = wait_for_outcomes(&db, 20);
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGINT);

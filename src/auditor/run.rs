@@ -69,30 +69,45 @@ struct Tally {
     failed: AtomicU64,
 }
 
+/// Every case of a run that `query` selects, page by page, to `each`
+/// (which says whether to go on).
+pub async fn each_case(
+    backend: &dyn GovernanceBackend,
+    run_id: &str,
+    query: CaseQuery,
+    mut each: impl FnMut(CaseOutcome) -> bool,
+) -> Result<(), BackendError> {
+    let mut query = query;
+    loop {
+        let page = backend.audit_run_cases(run_id, &query).await?;
+        for case in page.cases {
+            if !each(case) {
+                return Ok(());
+            }
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Cases of the run that already have an outcome.
 pub async fn done_cases(
     backend: &dyn GovernanceBackend,
     run_id: &str,
 ) -> Result<HashSet<String>, BackendError> {
     let mut done = HashSet::new();
-    let mut after = None;
-    loop {
-        let page = backend
-            .audit_run_cases(
-                run_id,
-                &CaseQuery {
-                    after: after.take(),
-                    limit: 5_000,
-                    ..CaseQuery::default()
-                },
-            )
-            .await?;
-        done.extend(page.cases.into_iter().map(|case| case.case_id));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(done),
-        }
-    }
+    let query = CaseQuery {
+        limit: 5_000,
+        ..CaseQuery::default()
+    };
+    each_case(backend, run_id, query, |case| {
+        done.insert(case.case_id);
+        true
+    })
+    .await?;
+    Ok(done)
 }
 
 /// The evidence of one answered case.

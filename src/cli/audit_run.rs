@@ -12,7 +12,7 @@ use super::{Failure, Outcome, exit, print_json, read_input, report};
 use crate::auditor::agent::{AgentClient, ApiKey};
 use crate::auditor::cases::{self, CaseFile};
 use crate::auditor::classifier::{Classifier, DEFAULT_CLASSIFIER};
-use crate::auditor::run::{Progress, RunEnd, execute};
+use crate::auditor::run::{Progress, RunEnd, each_case, execute};
 use crate::backend::{
     AgentProtocol, AuditRun, AuditRunStart, CaseOutcome, CaseOutcomeKind, CaseQuery,
     GovernanceBackend, RunSettings,
@@ -321,35 +321,34 @@ pub async fn list_cases(
 ) -> Outcome {
     let run = backend.audit_run(run_id).await?;
     let mut shown = 0u64;
-    let mut after = None;
-    loop {
-        let page = backend
-            .audit_run_cases(
-                run_id,
-                &CaseQuery {
-                    group: group.clone(),
-                    outcome,
-                    after: after.take(),
-                    limit: 500,
-                },
-            )
-            .await?;
-        for case in &page.cases {
-            if limit.is_some_and(|limit| shown >= limit) {
-                return Ok(exit::OK);
-            }
-            if json {
-                let line = serde_json::to_string(case).map_err(|err| Failure::Other(err.into()))?;
-                println!("{line}");
-            } else {
-                print!("{}", case_text(case, &run.settings.attribute));
-            }
-            shown += 1;
+    let mut failed = None;
+    let query = CaseQuery {
+        group,
+        outcome,
+        after: None,
+        limit: 500,
+    };
+    each_case(backend, run_id, query, |case| {
+        if limit.is_some_and(|limit| shown >= limit) {
+            return false;
         }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+        if json {
+            match serde_json::to_string(&case) {
+                Ok(line) => println!("{line}"),
+                Err(err) => {
+                    failed = Some(err);
+                    return false;
+                }
+            }
+        } else {
+            print!("{}", case_text(&case, &run.settings.attribute));
         }
+        shown += 1;
+        true
+    })
+    .await?;
+    if let Some(err) = failed {
+        return Err(Failure::Other(err.into()));
     }
     if shown == 0 && !json {
         println!("no case matches");

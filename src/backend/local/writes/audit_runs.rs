@@ -108,12 +108,7 @@ pub fn start_audit_run(
     start: &AuditRunStart,
     now: DateTime<Utc>,
 ) -> Result<AuditRun> {
-    let set = reads::policy_set(conn)?;
-    check_permission(
-        actor,
-        &set.permissions().record_audits,
-        "running a bias audit",
-    )?;
+    check_may_record_audits(conn, actor, "running a bias audit")?;
     check_start(start)?;
     reads::agent(conn, &start.agent_id)?;
     let run_id = next_id(conn, "audit_runs", "run")?;
@@ -302,12 +297,7 @@ pub fn finish_audit_run(
     now: DateTime<Utc>,
 ) -> Result<BiasAudit> {
     let found = open_run_of(conn, actor, run_id)?;
-    let set = reads::policy_set(conn)?;
-    check_permission(
-        actor,
-        &set.permissions().record_audits,
-        "recording a bias audit",
-    )?;
+    check_may_record_audits(conn, actor, "recording a bias audit")?;
     if found.done < found.case_count {
         return Err(BackendError::Conflict(format!(
             "run {run_id} has outcomes for {} of its {} cases: resume it to finish",

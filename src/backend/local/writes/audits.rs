@@ -22,12 +22,7 @@ pub fn record_audit(
     submission: &AuditSubmission,
     now: DateTime<Utc>,
 ) -> Result<BiasAudit> {
-    let set = super::super::reads::policy_set(conn)?;
-    check_permission(
-        actor,
-        &set.permissions().record_audits,
-        "recording a bias audit",
-    )?;
+    check_may_record_audits(conn, actor, "recording a bias audit")?;
     if submission.threshold.is_some() {
         return Err(BackendError::Invalid(
             "threshold: an audit does not set its own threshold; the policy that requires the audit does".into(),
@@ -58,6 +53,12 @@ pub fn record_audit(
         },
         now,
     )
+}
+
+/// Refuses an actor whom the active policy set does not let record audits.
+pub fn check_may_record_audits(conn: &Connection, actor: &User, doing: &str) -> Result<()> {
+    let set = super::super::reads::policy_set(conn)?;
+    check_permission(actor, &set.permissions().record_audits, doing)
 }
 
 /// What an audit is computed from.
