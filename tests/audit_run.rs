@@ -674,3 +674,30 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
         "{stderr}"
     );
 }
+
+/// On a terminal the run shows a progress bar with its rate and ETA (and
+/// never the key); the audit is recorded when it ends.
+#[test]
+fn a_terminal_shows_a_progress_bar_with_rate_and_eta() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let cases = dir.path().join("cases.jsonl");
+    write_cases(&cases, 200);
+    let agent = start_agent(Duration::from_millis(25));
+    let script = format!(
+        "HIRING_AGENT_KEY={key} GAVEL_CONFIG=/dev/null {gavel} --db {db} --user {ML} audit run --agent {AGENT} --agent-version 1.0.0 --endpoint {url} --cases {cases} --api-key-env HIRING_AGENT_KEY --concurrency 2; echo GAVEL-DONE; sleep 60",
+        key = agent.state.key,
+        gavel = env!("CARGO_BIN_EXE_gavel"),
+        db = db.display(),
+        url = agent.url,
+        cases = cases.display(),
+    );
+    let tmux = common::tmux::Tmux::start(&script, 160, 30);
+    let during = tmux.wait_for("ETA");
+    assert!(during.contains("/200 cases"), "{during}");
+    let after = tmux.wait_for("GAVEL-DONE");
+    assert!(after.contains("PASS"), "{after}");
+    for screen in [&during, &after] {
+        assert!(!screen.contains(agent.state.key.as_str()), "{screen}");
+    }
+}

@@ -4,6 +4,7 @@
 pub mod conformance;
 pub mod harness;
 pub mod server;
+pub mod tmux;
 
 use std::path::Path;
 
