@@ -393,6 +393,10 @@ async fn a_passing_audit_chart_shows_pass_and_every_warning() {
             .all(|warning| screen.contains(&warning.chars().take(40).collect::<String>())),
         "{screen}"
     );
+    // Counts recorded by hand have no evidence, and `e` says so.
+    h.keys("e").await;
+    assert!(h.app.audits.evidence.is_none());
+    assert!(h.screen().contains("no case evidence"), "{}", h.screen());
     // Older versions are a key away.
     h.press(KeyCode::Left).await;
     assert_eq!(h.app.audits.shown, 1.min(h.app.audits.audits.len() - 1));

@@ -40,6 +40,8 @@ pub struct AuditsScreen {
     run_request: RequestId,
     /// The run's evidence, while it is open.
     pub evidence: Option<EvidenceView>,
+    /// Why `e` showed nothing (an audit recorded from counts).
+    no_evidence: bool,
 }
 
 impl AuditsScreen {
@@ -156,8 +158,18 @@ impl AuditsScreen {
             }
             return evidence.on_action(action, requests);
         }
+        self.no_evidence = false;
         if action == Action::OpenEvidence {
-            let (Some(run), Some(audit)) = (&self.run, self.audits.get(self.shown)) else {
+            let Some(audit) = self.audits.get(self.shown) else {
+                return Vec::new();
+            };
+            let Some(run) = self
+                .run
+                .as_ref()
+                .filter(|run| Some(&run.run_id) == audit.run_id.as_ref())
+            else {
+                // Recorded from counts, or its run still loading.
+                self.no_evidence = audit.run_id.is_none();
                 return Vec::new();
             };
             let groups = audit.stats.groups.iter().map(|g| g.group.clone()).collect();
@@ -330,6 +342,12 @@ impl AuditsScreen {
     /// Where an audit Gavel ran came from: the run, how the agent was
     /// asked, its unknown answers and flipped pairs.
     fn run_line(&self, audit: &BiasAudit, theme: &Theme) -> Option<Line<'static>> {
+        if self.no_evidence && audit.run_id.is_none() {
+            return Some(Line::styled(
+                " recorded from group counts (gavel audit record): no case evidence to show",
+                theme.style(Role::Warn),
+            ));
+        }
         let run_id = audit.run_id.as_deref()?;
         let Some(run) = self.run.as_ref().filter(|run| run.run_id == run_id) else {
             return Some(Line::styled(
