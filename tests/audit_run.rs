@@ -22,6 +22,17 @@ use common::server::Server;
 const ML: &str = "ml@example.com";
 const DEV: &str = "dev@example.com";
 const AGENT: &str = "agt-hiring-screen";
+/// `audit run` of the agent's version 1.0.0, as the ML engineer.
+const RUN_AS_ML: [&str; 8] = [
+    "--user",
+    ML,
+    "audit",
+    "run",
+    "--agent",
+    AGENT,
+    "--agent-version",
+    "1.0.0",
+];
 
 /// What the agent does with case `i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,16 +278,7 @@ fn audit_command(db: &Path, agent: &Agent, cases: &Path) -> Command {
     command
         .arg("--db")
         .arg(db)
-        .args([
-            "--user",
-            ML,
-            "audit",
-            "run",
-            "--agent",
-            AGENT,
-            "--agent-version",
-            "1.0.0",
-        ])
+        .args(RUN_AS_ML)
         .args(["--endpoint", &agent.url, "--model", "screening-v2"])
         .arg("--cases")
         .arg(cases)
@@ -568,16 +570,7 @@ fn a_json_agent_with_counterfactual_pairs() {
     )
     .expect("classifier");
     let output = gavel(&db)
-        .args([
-            "--user",
-            ML,
-            "audit",
-            "run",
-            "--agent",
-            AGENT,
-            "--agent-version",
-            "1.0.0",
-        ])
+        .args(RUN_AS_ML)
         .args(["--protocol", "json", "--endpoint", &format!("{base}/score")])
         .arg("--body-template")
         .arg(&template)

@@ -64,7 +64,6 @@ pub enum RunEnd {
 #[derive(Default)]
 struct Tally {
     committed: AtomicU64,
-    answered: AtomicU64,
     unknown: AtomicU64,
     failed: AtomicU64,
 }
@@ -224,7 +223,6 @@ pub async fn execute(
                         if outcome.outcome == CaseOutcomeKind::Unknown {
                             tally.unknown.fetch_add(1, Ordering::Relaxed);
                         }
-                        tally.answered.fetch_add(1, Ordering::Relaxed);
                         if sender.send(outcome).await.is_err() {
                             return;
                         }

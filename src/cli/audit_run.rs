@@ -53,16 +53,19 @@ fn key(settings: &RunSettings) -> Result<Option<ApiKey>, Failure> {
         .map_err(Failure::BadInput)
 }
 
-fn client(settings: &RunSettings) -> Result<AgentClient, Failure> {
+/// The agent's client and the classifier a run's settings describe.
+fn tools(settings: &RunSettings) -> Result<(AgentClient, Classifier), Failure> {
+    let classifier = Classifier::parse(&settings.classifier).map_err(Failure::BadInput)?;
     let url = endpoint(&settings.endpoint)?;
-    AgentClient::new(
+    let client = AgentClient::new(
         &url,
         settings.agent.clone(),
         key(settings)?,
         Duration::from_millis(settings.timeout_ms),
         settings.max_attempts,
     )
-    .map_err(Failure::BadInput)
+    .map_err(Failure::BadInput)?;
+    Ok((client, classifier))
 }
 
 /// A new run's settings from the command line.
@@ -104,7 +107,6 @@ fn settings(
         Some(path) => read_input(path, MAX_CLASSIFIER_BYTES)?,
         None => DEFAULT_CLASSIFIER.to_owned(),
     };
-    Classifier::parse(&classifier).map_err(Failure::BadInput)?;
     if !(args.timeout.is_finite() && (0.1..=600.0).contains(&args.timeout)) {
         return Err(bad("--timeout is 0.1 to 600 seconds"));
     }
@@ -124,7 +126,7 @@ fn settings(
 }
 
 pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Outcome {
-    let (run, cases) = match &args.resume {
+    let (run, cases, client, classifier) = match &args.resume {
         Some(run_id) => {
             let run = backend.audit_run(run_id).await?;
             if run.finished_at.is_some() {
@@ -140,11 +142,12 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Out
                     run.settings.case_file, run.cases_sha256, file.sha256
                 )));
             }
+            let (client, classifier) = tools(&run.settings)?;
             eprintln!(
                 "resuming audit run {run_id}: {} of {} cases have an outcome",
                 run.counts.done, run.case_count
             );
-            (run, file.cases)
+            (run, file.cases, client, classifier)
         }
         None => {
             let path = args.cases.clone().unwrap_or_default();
@@ -153,8 +156,9 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Out
                 .map_err(|err| bad(err.0))?;
             let settings = settings(&args, attribute, &path)?;
             // Everything is checked before the run is recorded: a bad key
-            // variable or template is an error now, not a run that stops.
-            let client = client(&settings)?;
+            // variable, classifier or template is an error now, not a run
+            // that stops.
+            let (client, classifier) = tools(&settings)?;
             if let Some(case) = file.cases.first() {
                 client.body(case).map_err(Failure::BadInput)?;
             }
@@ -174,11 +178,9 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Out
                 run.settings.attribute,
                 run.run_id
             );
-            (run, file.cases)
+            (run, file.cases, client, classifier)
         }
     };
-    let classifier = Classifier::parse(&run.settings.classifier).map_err(Failure::BadInput)?;
-    let client = client(&run.settings)?;
     let progress = if std::io::stderr().is_terminal() {
         Progress::Bar
     } else {

@@ -189,71 +189,34 @@ pub fn evidence_digest(conn: &Connection, run_id: &str) -> Result<String> {
 
 const CASE_COLUMNS: &str = "case_id, attributes, pair_id, input, response, response_sha256, response_bytes, outcome, score, reason, latency_ms, recorded_at";
 
-fn case_row(row: &Row<'_>) -> rusqlite::Result<[rusqlite::types::Value; 12]> {
-    Ok([
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-        row.get(11)?,
-    ])
+/// A case's row, typed; the JSON and the outcome are read after.
+fn case_row(row: &Row<'_>) -> rusqlite::Result<(CaseOutcome, String, String, Option<i64>)> {
+    let count = |n: i64| n.max(0) as u64;
+    let case = CaseOutcome {
+        case_id: row.get(0)?,
+        attributes: Default::default(),
+        pair_id: row.get(2)?,
+        input: row.get(3)?,
+        response: row.get(4)?,
+        response_sha256: row.get(5)?,
+        response_bytes: count(row.get(6)?),
+        // Replaced by the stored outcome below.
+        outcome: crate::backend::types::CaseOutcomeKind::Unknown,
+        score: row.get(8)?,
+        reason: row.get(9)?,
+        latency_ms: count(row.get(10)?),
+        recorded_at: None,
+    };
+    Ok((case, row.get(1)?, row.get(7)?, row.get(11)?))
 }
 
-fn parse_case(values: [rusqlite::types::Value; 12]) -> Result<CaseOutcome> {
-    use rusqlite::types::Value;
-    let text = |value: &Value, what: &str| match value {
-        Value::Text(text) => Ok(text.clone()),
-        other => Err(super::super::rows::corrupt(what, format!("{other:?}"))),
-    };
-    let int = |value: &Value| match value {
-        Value::Integer(n) => (*n).max(0) as u64,
-        _ => 0,
-    };
-    let [
-        case_id,
-        attributes,
-        pair_id,
-        input,
-        response,
-        sha,
-        bytes,
-        outcome,
-        score,
-        reason,
-        latency,
-        recorded,
-    ] = values;
-    Ok(CaseOutcome {
-        case_id: text(&case_id, "case id")?,
-        attributes: from_json("case attributes", &text(&attributes, "case attributes")?)?,
-        pair_id: match pair_id {
-            Value::Text(pair) => Some(pair),
-            _ => None,
-        },
-        input: text(&input, "case input")?,
-        response: text(&response, "case response")?,
-        response_sha256: text(&sha, "case response hash")?,
-        response_bytes: int(&bytes),
-        outcome: parse("case outcome", &text(&outcome, "case outcome")?)?,
-        score: match score {
-            Value::Real(score) => Some(score),
-            Value::Integer(score) => Some(score as f64),
-            _ => None,
-        },
-        reason: text(&reason, "case reason")?,
-        latency_ms: int(&latency),
-        recorded_at: match recorded {
-            Value::Integer(ms) => Some(from_ms(ms)?),
-            _ => None,
-        },
-    })
+fn parse_case(
+    (mut case, attributes, outcome, recorded): (CaseOutcome, String, String, Option<i64>),
+) -> Result<CaseOutcome> {
+    case.attributes = from_json("case attributes", &attributes)?;
+    case.outcome = parse("case outcome", &outcome)?;
+    case.recorded_at = recorded.map(from_ms).transpose()?;
+    Ok(case)
 }
 
 /// A page of a run's cases in case-id order, filtered by group and outcome.
