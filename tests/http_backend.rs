@@ -824,6 +824,9 @@ async fn drafts_never_leave_the_server_for_anyone_but_their_reviewer() {
                     total: 100,
                 },
             ],
+            attributes: Vec::new(),
+            mode: Default::default(),
+            source: None,
             threshold: None,
         })
         .await

@@ -303,6 +303,9 @@ async fn known_audit(h: &Harness, passing: bool) -> (String, bias::AuditStats) {
             agent_version: "9.9.9".into(),
             tested_at: Some(anchor() + Duration::days(1)),
             groups,
+            attributes: Vec::new(),
+            mode: Default::default(),
+            source: None,
             threshold: None,
         })
         .await

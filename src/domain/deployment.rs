@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::agent::{Agent, display_as_str};
 use super::bias::BiasAudit;
+use super::bias::verdict::{Requirement, Verdict, judge};
 use super::condition::Outcome;
 use super::policy::{Policy, PolicyAction, RequestFacts};
 use super::policy_set::PolicySet;
@@ -377,6 +378,11 @@ pub struct Evaluation {
 pub struct Facts<'a> {
     /// The newest bias audit recorded for this agent *version*.
     pub latest_audit: Option<&'a BiasAudit>,
+    /// The newest of any version, for policies that do not ask for an
+    /// audit of each version.
+    pub latest_audit_of_agent: Option<&'a BiasAudit>,
+    /// When the evaluation happens: audits expire.
+    pub now: DateTime<Utc>,
     /// Tools with an approval on record, lowercased.
     pub approved_tools: &'a BTreeSet<String>,
     /// The agent as last approved (or allowed) and as in its pending
@@ -521,28 +527,86 @@ pub fn evaluate_agent(
                 )
             }
             PolicyAction::RequireBiasAudit => {
-                let threshold = policy.bias_threshold();
-                match facts.latest_audit {
-                    None => (
+                let requirement = Requirement::of(policy);
+                let audit = if requirement.each_version {
+                    facts.latest_audit
+                } else {
+                    facts.latest_audit_of_agent
+                };
+                let threshold = requirement.threshold;
+                match judge(&requirement, audit, facts.now) {
+                    Verdict::Missing if requirement.each_version => (
                         true,
                         format!(
                             "no bias audit is recorded for {} version {}: run a bias audit on this version (`gavel audit run`, or `gavel audit record` with counts), then request again",
                             agent.agent_id, agent.version
                         ),
                     ),
-                    Some(audit) if audit.stats.disparate_impact_ratio < threshold => (
+                    Verdict::Missing => (
                         true,
                         format!(
-                            "the latest bias audit of version {} ({}) fails the four-fifths rule: disparate-impact ratio {:.3} is below {threshold:.2}; fix the disparity and record a passing audit",
-                            agent.version, audit.audit_id, audit.stats.disparate_impact_ratio,
+                            "no bias audit is recorded for {}: run a bias audit (`gavel audit run`, `gavel audit import`, or `gavel audit record` with counts), then request again",
+                            agent.agent_id
                         ),
                     ),
-                    Some(audit) => {
-                        let chain = policy.chain().unwrap_or_default();
-                        let text = format!(
-                            "bias audit {} passes (ratio {:.3} >= {threshold:.2}); needs sign-off: {}",
+                    Verdict::Expired { audit, expired_at } => (
+                        true,
+                        format!(
+                            "re-run the bias audit (last run {}): audit {} expired on {} under policy {}, which allows {}",
+                            audit.tested_at.format("%Y-%m-%d"),
                             audit.audit_id,
-                            audit.stats.disparate_impact_ratio,
+                            expired_at.format("%Y-%m-%d"),
+                            policy.policy_id,
+                            policy
+                                .bias_audit
+                                .as_ref()
+                                .and_then(|rule| rule.max_age.as_deref())
+                                .unwrap_or("no age"),
+                        ),
+                    ),
+                    Verdict::Uncovered { audit, missing } => (
+                        true,
+                        format!(
+                            "the latest bias audit of version {} ({}) has no table for {}, which policy {} requires: run an audit whose cases carry them (`gavel audit run --attribute ...`) or import the auditor's tables (`gavel audit import`)",
+                            audit.agent_version,
+                            audit.audit_id,
+                            missing.join(", "),
+                            policy.policy_id
+                        ),
+                    ),
+                    Verdict::Fails {
+                        audit,
+                        table: Some(table),
+                        category,
+                        ratio,
+                    } => (
+                        true,
+                        format!(
+                            "the latest bias audit of version {} ({}) fails the four-fifths rule for {table} {:?}: impact ratio {ratio:.3} is below {threshold:.2}; fix the disparity and record a passing audit",
+                            audit.agent_version,
+                            audit.audit_id,
+                            category.unwrap_or_default(),
+                        ),
+                    ),
+                    Verdict::Fails { audit, ratio, .. } => (
+                        true,
+                        format!(
+                            "the latest bias audit of version {} ({}) fails the four-fifths rule: disparate-impact ratio {ratio:.3} is below {threshold:.2}; fix the disparity and record a passing audit",
+                            agent.version, audit.audit_id,
+                        ),
+                    ),
+                    Verdict::Passes {
+                        audit,
+                        lowest_ratio,
+                        expires_at,
+                    } => {
+                        let chain = policy.chain().unwrap_or_default();
+                        let until = expires_at
+                            .map(|at| format!(", valid until {}", at.format("%Y-%m-%d")))
+                            .unwrap_or_default();
+                        let text = format!(
+                            "bias audit {} passes (ratio {lowest_ratio:.3} >= {threshold:.2}{until}); needs sign-off: {}",
+                            audit.audit_id,
                             join_roles(&chain)
                         );
                         workflows.push(PlannedWorkflow {
@@ -727,6 +791,10 @@ mod tests {
             recorded_by: None,
             recorded_at: None,
             run_id: None,
+            attribute: None,
+            source: None,
+            mode: Default::default(),
+            attributes: Vec::new(),
             stats: bias::compute(&groups, 0.8).unwrap(),
         }
     }
@@ -738,6 +806,8 @@ mod tests {
             &PolicySet::with_policies(policies.to_vec()).unwrap(),
             &Facts {
                 latest_audit: audit,
+                latest_audit_of_agent: audit,
+                now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
                 approved_tools: &BTreeSet::new(),
                 reference_agents: &[],
             },
@@ -869,6 +939,8 @@ mod tests {
         let approved: BTreeSet<String> = ["web_search".to_owned()].into();
         let facts = |approved| Facts {
             latest_audit: None,
+            latest_audit_of_agent: None,
+            now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
             approved_tools: approved,
             reference_agents: &[],
         };
@@ -946,6 +1018,8 @@ mod tests {
             &PolicySet::builtin(),
             &Facts {
                 latest_audit: None,
+                latest_audit_of_agent: None,
+                now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
                 approved_tools: &BTreeSet::new(),
                 reference_agents: std::slice::from_ref(&reference),
             },
@@ -1021,6 +1095,8 @@ mod tests {
                     threshold: Some(0.95),
                     attributes: Vec::new(),
                     max_age: None,
+                    intersectional: false,
+                    each_version: true,
                 });
             }
         }

@@ -12,6 +12,7 @@ use super::condition::Outcome;
 use super::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
 use super::policy::{PolicyAction, RequestFacts};
 use super::policy_set::PolicySet;
+use chrono::{DateTime, Utc};
 
 /// Agents listed per kind of change (the rest are counted).
 pub const FIRST_AGENTS: usize = 5;
@@ -154,6 +155,28 @@ pub(crate) struct Judged {
     pub failing: Vec<String>,
 }
 
+/// The newest audits of an agent: of its current version, and of any.
+#[derive(Debug, Clone, Default)]
+pub struct AgentAudits {
+    pub of_version: Option<BiasAudit>,
+    pub of_agent: Option<BiasAudit>,
+}
+
+/// Whether a bias-audit policy of either set looks past the ratio (the
+/// audit's age, its tables, audits of other versions): then every agent
+/// is judged on its own audits.
+fn judges_whole_audits(sets: [&PolicySet; 2]) -> bool {
+    sets.iter()
+        .flat_map(|set| set.policies())
+        .filter_map(|policy| policy.bias_audit.as_ref())
+        .any(|rule| {
+            rule.max_age.is_some()
+                || !rule.attributes.is_empty()
+                || rule.intersectional
+                || !rule.each_version
+        })
+}
+
 /// The thresholds the bias-audit policies of either set hold audits to.
 fn thresholds(sets: [&PolicySet; 2]) -> Vec<f64> {
     let mut all: Vec<f64> = sets
@@ -207,7 +230,8 @@ pub fn simulate(
     active: &PolicySet,
     proposed: &PolicySet,
     subjects: impl IntoIterator<Item = Subject>,
-    load_audit: &mut dyn FnMut(&Agent) -> Option<BiasAudit>,
+    load_audits: &mut dyn FnMut(&Agent) -> AgentAudits,
+    now: DateTime<Utc>,
 ) -> Impact {
     let mut impact = Impact {
         unguarded_labels: proposed.unguarded_labels(),
@@ -216,17 +240,22 @@ pub fn simulate(
     let mut fields = active.fields_read();
     fields.extend(proposed.fields_read());
     let thresholds = thresholds([active, proposed]);
+    let whole_audits = judges_whole_audits([active, proposed]);
     let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
         std::collections::HashMap::new();
     for subject in subjects {
         impact.agents += 1;
-        let key = key(&subject.agent, &fields, &thresholds, subject.audit_ratio);
+        let key = key(&subject.agent, &fields, &thresholds, subject.audit_ratio)
+            .filter(|_| !whole_audits);
         let outcome = match key.as_ref().and_then(|key| judged.get(key)) {
             Some(known) => std::rc::Rc::clone(known),
             None => {
-                let audit = subject.audit_ratio.and_then(|_| load_audit(&subject.agent));
-                let fresh =
-                    std::rc::Rc::new(judge(active, proposed, &subject.agent, audit.as_ref()));
+                let audits = if whole_audits || subject.audit_ratio.is_some() {
+                    load_audits(&subject.agent)
+                } else {
+                    AgentAudits::default()
+                };
+                let fresh = std::rc::Rc::new(judge(active, proposed, &subject.agent, &audits, now));
                 if let Some(key) = key {
                     judged.insert(key, std::rc::Rc::clone(&fresh));
                 }
@@ -256,13 +285,16 @@ pub(crate) fn judge(
     active: &PolicySet,
     proposed: &PolicySet,
     agent: &Agent,
-    audit: Option<&BiasAudit>,
+    audits: &AgentAudits,
+    now: DateTime<Utc>,
 ) -> Judged {
     let no_tools = BTreeSet::new();
     let facts = Facts {
-        latest_audit: audit,
+        latest_audit: audits.of_version.as_ref(),
+        latest_audit_of_agent: audits.of_agent.as_ref(),
         approved_tools: &no_tools,
         reference_agents: &[],
+        now,
     };
     let verdict = |set: &PolicySet| {
         let mut agent = agent.clone();

@@ -141,6 +141,18 @@ pub struct BiasAuditRule {
     /// How old the audit may be: `180d`, `12w`, `24h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<String>,
+    /// Whether the intersection of `attributes` (e.g. sex x race/ethnicity)
+    /// must pass too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intersectional: bool,
+    /// Whether each agent version needs its own audit (the default); when
+    /// false, the agent's latest audit of any version counts.
+    #[serde(default = "active", skip_serializing_if = "is_true")]
+    pub each_version: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// `180d` -> 180 days; `12w`, `24h` likewise.

@@ -258,6 +258,10 @@ impl Generator {
             recorded_by: None,
             recorded_at: None,
             run_id: None,
+            attribute: None,
+            source: None,
+            mode: Default::default(),
+            attributes: Vec::new(),
             stats,
         };
         self.next_audit += 1;

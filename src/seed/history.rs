@@ -39,8 +39,10 @@ impl Generator {
             &self.set,
             &Facts {
                 latest_audit: audit,
+                latest_audit_of_agent: life.latest_audit(),
                 approved_tools: &self.approved_tools,
                 reference_agents: &[],
+                now: at,
             },
         );
         if evaluation.workflows.len() as u64 > remaining {

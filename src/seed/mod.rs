@@ -202,6 +202,15 @@ struct AgentLife {
     audits_by_version: HashMap<String, BiasAudit>,
 }
 
+impl AgentLife {
+    /// The newest audit of any version.
+    fn latest_audit(&self) -> Option<&BiasAudit> {
+        self.audits_by_version
+            .values()
+            .max_by_key(|audit| (audit.tested_at, audit.audit_id.clone()))
+    }
+}
+
 impl Generator {
     fn new(conn: &Connection, options: &SeedOptions) -> Result<Generator> {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);

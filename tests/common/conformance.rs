@@ -89,6 +89,9 @@ fn submission(agent_id: &str, version: &str, low: u64) -> AuditSubmission {
                 total: 100,
             },
         ],
+        attributes: Vec::new(),
+        mode: Default::default(),
+        source: None,
         threshold: None,
     }
 }
@@ -721,6 +724,9 @@ async fn bias_audits_gate_hr_agents(fixture: &impl Fixture) {
             agent_version: "1.0.0".into(),
             tested_at: None,
             groups: vec![],
+            attributes: Vec::new(),
+            mode: Default::default(),
+            source: None,
             threshold: None,
         })
         .await;

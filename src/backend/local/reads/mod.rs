@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::condition::Outcome;
-use crate::domain::plan::{Impact, PolicyDiff, Subject, diff, simulate};
+use crate::domain::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
 use crate::domain::policy::RequestFacts;
 use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::vocabulary::Vocabulary;
@@ -272,6 +272,25 @@ pub fn audits(conn: &Connection, agent_id: &str) -> Result<Vec<BiasAudit>> {
     bodies.iter().map(|body| parse_audit(body)).collect()
 }
 
+/// The newest audit of an agent, any version.
+pub fn latest_audit_of_agent(conn: &Connection, agent_id: &str) -> Result<Option<BiasAudit>> {
+    conn.prepare_cached(
+        "SELECT body FROM audits WHERE agent_id = ?1 ORDER BY tested_at DESC, audit_id DESC LIMIT 1",
+    )?
+    .query_row([agent_id], |row| row.get::<_, String>(0))
+    .optional()?
+    .map(|body| parse_audit(&body))
+    .transpose()
+}
+
+/// The newest audits of an agent's current version and of any version.
+pub fn agent_audits(conn: &Connection, agent: &Agent) -> Result<AgentAudits> {
+    Ok(AgentAudits {
+        of_version: latest_audit_for_version(conn, &agent.agent_id, &agent.version)?,
+        of_agent: latest_audit_of_agent(conn, &agent.agent_id)?,
+    })
+}
+
 pub fn latest_audit_for_version(
     conn: &Connection,
     agent_id: &str,
@@ -370,15 +389,20 @@ pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impa
         Subject { agent, audit_ratio }
     });
     let mut failure = None;
-    let mut load_audit =
-        |agent: &Agent| match latest_audit_for_version(conn, &agent.agent_id, &agent.version) {
-            Ok(audit) => audit,
-            Err(err) => {
-                failure.get_or_insert(err);
-                None
-            }
-        };
-    let impact = simulate(&active, proposed, subjects, &mut load_audit);
+    let mut load_audits = |agent: &Agent| match agent_audits(conn, agent) {
+        Ok(audits) => audits,
+        Err(err) => {
+            failure.get_or_insert(err);
+            AgentAudits::default()
+        }
+    };
+    let impact = simulate(
+        &active,
+        proposed,
+        subjects,
+        &mut load_audits,
+        chrono::Utc::now(),
+    );
     if let Some(err) = failure {
         return Err(err);
     }
@@ -475,6 +499,7 @@ pub fn evaluate_under(
         .and_then(|()| vocabulary.check_classification(manifest.agent.data_classification))
         .map_err(|err| BackendError::Invalid(format!("manifest: {err}")))?;
     let audit = latest_audit_for_version(conn, &manifest.agent.agent_id, &manifest.agent.version)?;
+    let audit_of_agent = latest_audit_of_agent(conn, &manifest.agent.agent_id)?;
     let approved_tools = approved_tools(conn)?;
     let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
     let mut evaluation = evaluate_policies(
@@ -482,8 +507,10 @@ pub fn evaluate_under(
         set,
         &Facts {
             latest_audit: audit.as_ref(),
+            latest_audit_of_agent: audit_of_agent.as_ref(),
             approved_tools: &approved_tools,
             reference_agents: &reference_agents,
+            now: chrono::Utc::now(),
         },
     );
     evaluation.policy_set_version = Some(version);
@@ -522,9 +549,9 @@ mod tests {
             .read(|conn| {
                 let active = policy_set(conn)?;
                 for agent in all_agents(conn)? {
-                    let audit = latest_audit_for_version(conn, &agent.agent_id, &agent.version)?;
+                    let audits = agent_audits(conn, &agent)?;
                     brute.agents += 1;
-                    for change in judge(&active, &proposed, &agent, audit.as_ref()).changes {
+                    for change in judge(&active, &proposed, &agent, &audits, Utc::now()).changes {
                         let affected = brute.changes.entry(change).or_default();
                         affected.count += 1;
                         *affected.by_team.entry(agent.team.clone()).or_insert(0) += 1;

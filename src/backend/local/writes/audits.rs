@@ -40,6 +40,14 @@ pub fn record_audit(
             "agent_version must be 1 to 256 bytes".into(),
         ));
     }
+    if submission.groups.is_empty() == submission.attributes.is_empty() {
+        return Err(BackendError::Invalid(
+            "an audit gives either groups (one attribute) or attributes (a table per attribute and intersection), not both or neither".into(),
+        ));
+    }
+    if let Some(source) = &submission.source {
+        source.check().map_err(BackendError::Invalid)?;
+    }
     record_counts(
         conn,
         actor,
@@ -48,6 +56,10 @@ pub fn record_audit(
             agent_version: &submission.agent_version,
             tested_at: submission.tested_at.unwrap_or(now),
             groups: &submission.groups,
+            tables: &submission.attributes,
+            mode: submission.mode,
+            source: submission.source.as_ref(),
+            attribute: None,
             run_id: None,
             warnings: Vec::new(),
         },
@@ -67,6 +79,12 @@ pub struct Counts<'a> {
     pub agent_version: &'a str,
     pub tested_at: DateTime<Utc>,
     pub groups: &'a [bias::GroupCounts],
+    /// A table per attribute and intersection, instead of `groups`.
+    pub tables: &'a [bias::TableCounts],
+    pub mode: bias::RateMode,
+    pub source: Option<&'a bias::AuditSource>,
+    /// The attribute `groups` are categories of, when known.
+    pub attribute: Option<&'a str>,
     /// The run it came from, when Gavel ran it.
     pub run_id: Option<&'a str>,
     /// Said beside the statistics' own warnings.
@@ -84,8 +102,13 @@ pub fn record_counts(
 ) -> Result<BiasAudit> {
     let agent = reads::agent(conn, counts.agent_id)?;
     let threshold = reads::policy_set(conn)?.audit_threshold(&agent);
-    let mut stats = bias::compute(counts.groups, threshold)
-        .map_err(|err| BackendError::Invalid(err.to_string()))?;
+    let (mut stats, tables) = if counts.tables.is_empty() {
+        let stats = bias::compute(counts.groups, threshold)
+            .map_err(|err| BackendError::Invalid(err.to_string()))?;
+        (stats, Vec::new())
+    } else {
+        bias::compute_multi(counts.tables, threshold).map_err(BackendError::Invalid)?
+    };
     stats.warnings.extend(counts.warnings.iter().cloned());
     let audit = BiasAudit {
         audit_id: next_id(conn, "audits", "aud")?,
@@ -95,6 +118,10 @@ pub fn record_counts(
         recorded_by: Some(actor.email.clone()),
         recorded_at: Some(now),
         run_id: counts.run_id.map(str::to_owned),
+        attribute: counts.attribute.map(str::to_owned),
+        source: counts.source.cloned(),
+        mode: counts.mode,
+        attributes: tables,
         stats,
     };
     insert_audit(conn, &audit)?;

@@ -1,11 +1,17 @@
 //! Bias-audit statistics: the four-fifths rule and what lies beyond it.
 
+pub mod import;
+pub mod tables;
+pub mod verdict;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use statrs::function::erf::erfc;
 use thiserror::Error;
+
+pub use tables::{ImpactTable, RateMode, TableCounts};
 
 /// The four-fifths rule.
 pub const DEFAULT_THRESHOLD: f64 = 0.8;
@@ -112,8 +118,101 @@ pub struct BiasAudit {
     /// ran it against the agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// The one attribute a run over one attribute grouped by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// Where an audit computed elsewhere came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AuditSource>,
+    #[serde(default, skip_serializing_if = "RateMode::is_selection")]
+    pub mode: RateMode,
+    /// One table per protected attribute and per intersection, for an
+    /// audit of several attributes; the top-level figures are then those
+    /// of the table with the lowest ratio.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<ImpactTable>,
     #[serde(flatten)]
     pub stats: AuditStats,
+}
+
+impl BiasAudit {
+    /// The table of exactly these attributes.
+    pub fn table(&self, attributes: &[String]) -> Option<&ImpactTable> {
+        self.attributes
+            .iter()
+            .find(|table| table.covers(attributes))
+    }
+}
+
+/// Who computed an imported audit, and from what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSource {
+    /// The auditor, as they sign the audit.
+    pub auditor: String,
+    /// Whether the auditor is independent of the agent's makers and users.
+    pub independent: bool,
+    pub data: AuditData,
+    /// Where the published summary is (a URL, a document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// SHA-256 of the file the figures were imported from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
+}
+
+impl AuditSource {
+    pub fn check(&self) -> Result<(), String> {
+        let fits =
+            |text: &str, most: usize| crate::text::has_visible_text(text) && text.len() <= most;
+        if !fits(&self.auditor, 200) {
+            return Err("source.auditor must be 1 to 200 bytes of text".into());
+        }
+        if self
+            .reference
+            .as_deref()
+            .is_some_and(|text| !fits(text, 1000))
+        {
+            return Err("source.reference must be 1 to 1000 bytes of text".into());
+        }
+        if self
+            .file_sha256
+            .as_deref()
+            .is_some_and(|hash| hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err("source.file_sha256 must be 64 hex digits".into());
+        }
+        Ok(())
+    }
+}
+
+/// The data an audit was computed from (6 RCNY §5-301: historical data of
+/// the tool's use, or test data when there is not enough of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditData {
+    Historical,
+    Test,
+}
+
+impl AuditData {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditData::Historical => "historical",
+            AuditData::Test => "test",
+        }
+    }
+}
+
+impl std::str::FromStr for AuditData {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "historical" => Ok(AuditData::Historical),
+            "test" => Ok(AuditData::Test),
+            other => Err(format!("data {other:?} is not historical or test")),
+        }
+    }
 }
 
 /// What a caller submits to record an audit.
@@ -124,7 +223,16 @@ pub struct AuditSubmission {
     pub agent_version: String,
     #[serde(default)]
     pub tested_at: Option<DateTime<Utc>>,
+    /// One attribute's groups (today's form), or ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupCounts>,
+    /// ... one table per attribute and intersection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<TableCounts>,
+    #[serde(default, skip_serializing_if = "RateMode::is_selection")]
+    pub mode: RateMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AuditSource>,
     /// Refused when present: the policy requiring the audit sets the
     /// threshold, never the submitter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -373,6 +481,82 @@ pub fn compute(groups: &[GroupCounts], threshold: f64) -> Result<AuditStats, Aud
         warnings,
         groups: results,
     })
+}
+
+/// An audit of several tables: the tables, and top-level figures taken
+/// from the table with the lowest ratio (so readers of one attribute's
+/// figures see the binding one), passing only when every table passes.
+pub fn compute_multi(
+    tables: &[TableCounts],
+    threshold: f64,
+) -> Result<(AuditStats, Vec<ImpactTable>), String> {
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(AuditError::BadThreshold(threshold).to_string());
+    }
+    let (computed, warnings) =
+        tables::compute_tables(tables, threshold).map_err(|err| err.to_string())?;
+    let binding = computed
+        .iter()
+        .reduce(|best, next| {
+            if next.lowest_ratio < best.lowest_ratio {
+                next
+            } else {
+                best
+            }
+        })
+        .ok_or("an audit needs at least one table")?;
+    let find = |values: &[String]| {
+        binding
+            .categories
+            .iter()
+            .find(|category| category.values == values)
+    };
+    let lowest = find(&binding.lowest);
+    let reference = find(&binding.reference);
+    let p_value = match (lowest, reference) {
+        (Some(low), Some(high)) => Some(two_sided_p_value(
+            low.positive,
+            low.total - low.positive,
+            high.positive,
+            high.total - high.positive,
+        )),
+        _ => None,
+    };
+    let label = |category: &tables::CategoryResult| {
+        if binding.is_intersectional() {
+            category.label()
+        } else {
+            category.values.concat()
+        }
+    };
+    let stats = AuditStats {
+        groups: binding
+            .categories
+            .iter()
+            .map(|category| GroupResult {
+                group: label(category),
+                positive: category.positive,
+                total: category.total,
+                rate: category.rate,
+                ci_low: category.ci_low,
+                ci_high: category.ci_high,
+            })
+            .collect(),
+        group_rates: binding
+            .categories
+            .iter()
+            .filter(|category| category.excluded.is_none())
+            .filter_map(|category| category.rate.map(|rate| (label(category), rate)))
+            .collect(),
+        disparate_impact_ratio: round3(binding.lowest_ratio),
+        threshold,
+        passes_threshold: computed.iter().all(|table| table.passes),
+        p_value,
+        lowest_group: lowest.map(label),
+        highest_group: reference.map(label),
+        warnings,
+    };
+    Ok((stats, computed))
 }
 
 #[cfg(test)]
