@@ -211,6 +211,13 @@ impl GovernanceBackend for Synced {
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
         self.write(self.cache.record_audit(submission)).await
     }
+    async fn audit_standings(
+        &self,
+        due_within: chrono::TimeDelta,
+    ) -> Result<Vec<gavel::domain::bias::standing::AuditStanding>> {
+        self.sync().await;
+        self.cache.audit_standings(due_within).await
+    }
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         self.cache.check_deployment(manifest).await
     }

@@ -318,7 +318,31 @@ fn finish(cases: Vec<Case>) -> Result<Vec<Case>, CaseError> {
 
 /// The attribute an audit groups by: the one named, or the only one every
 /// case carries.
-pub fn audit_attribute(cases: &[Case], named: Option<&str>) -> Result<String, CaseError> {
+/// The attributes an audit tabulates: those named (each carried by some
+/// case; a case without one is of unknown category in its table), or the
+/// one every case carries.
+pub fn audit_attributes(cases: &[Case], named: &[String]) -> Result<Vec<String>, CaseError> {
+    match named {
+        [] => audit_attribute(cases, None).map(|one| vec![one]),
+        [one] => audit_attribute(cases, Some(one)).map(|one| vec![one]),
+        several => {
+            for (index, name) in several.iter().enumerate() {
+                if several[..index].contains(name) {
+                    return Err(CaseError(format!("--attribute {name:?} is given twice")));
+                }
+                if !cases.iter().any(|case| case.attributes.contains_key(name)) {
+                    return Err(CaseError(format!("no case carries the attribute {name:?}")));
+                }
+            }
+            if several.len() > 8 {
+                return Err(CaseError("an audit covers at most 8 attributes".into()));
+            }
+            Ok(several.to_vec())
+        }
+    }
+}
+
+fn audit_attribute(cases: &[Case], named: Option<&str>) -> Result<String, CaseError> {
     if let Some(named) = named {
         if let Some(case) = cases
             .iter()

@@ -26,6 +26,7 @@ use super::wire::{
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -613,6 +614,12 @@ impl GovernanceBackend for HttpBackend {
 
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
         self.get(&["v1", "agents", agent_id, "audits"], &[]).await
+    }
+
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+        let hours = due_within.num_hours().max(0).to_string();
+        self.get(&["v1", "audits", "standings"], &[("within_hours", hours)])
+            .await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {

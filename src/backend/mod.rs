@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
 use crate::domain::review::ValidationIssue;
 use crate::domain::workflow::DecisionError;
 use crate::domain::{
@@ -130,6 +131,9 @@ pub trait GovernanceBackend: Send + Sync {
     /// An agent's bias audits, latest first.
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>>;
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit>;
+    /// Every agent's standing with the audits its policies require, most
+    /// urgent first; an expiry within `due_within` counts as due.
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>>;
 
     /// What the policies would say, without recording anything.
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation>;

@@ -326,8 +326,13 @@ pub struct RunSettings {
     pub api_key_env: Option<String>,
     /// The case file as given (its SHA-256 is the run's `cases_sha256`).
     pub case_file: String,
-    /// The protected attribute the audit groups by.
+    /// The protected attribute the audit groups by (the first of
+    /// `attributes` for an audit of several).
     pub attribute: String,
+    /// For an audit of several attributes: all of them, each with its
+    /// table, and their intersection's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
     /// The classifier file's text.
     pub classifier: String,
     #[serde(deserialize_with = "crate::domain::bias::whole")]

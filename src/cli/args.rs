@@ -230,6 +230,17 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record an audit computed elsewhere (an external auditor's published
+    /// tables) from a CSV of per-category counts: checked, then gated.
+    Import(Box<AuditImportArgs>),
+    /// Agents whose required audit is missing, expired or expiring soon.
+    Due {
+        /// How far ahead to look: 30d, 12w, 24h.
+        #[arg(long, default_value = "30d", value_parser = crate::domain::policy::parse_age)]
+        within: chrono::TimeDelta,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the agent on a case file, classify each answer, and record the
     /// audit of that agent version with every case's evidence.
     Run(Box<AuditRunArgs>),
@@ -271,6 +282,50 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `gavel audit import`.
+#[derive(Debug, Args)]
+pub struct AuditImportArgs {
+    /// One row per category: attribute columns (sex, race_ethnicity; fill
+    /// several for an intersection), total, positive or rate, and optional
+    /// impact_ratio (checked) and excluded (why) columns (`-` for stdin).
+    pub file: PathBuf,
+    #[arg(long)]
+    pub agent: String,
+    #[arg(long)]
+    pub agent_version: String,
+    /// Who computed the figures, as they sign the audit.
+    #[arg(long)]
+    pub auditor: String,
+    /// The auditor is independent of the agent's makers and users.
+    #[arg(long)]
+    pub independent: bool,
+    /// historical (the tool's real use) or test data.
+    #[arg(long, value_parser = parse_enum::<crate::domain::bias::AuditData>)]
+    pub data: crate::domain::bias::AuditData,
+    /// selection (share selected) or scoring (share above the median score).
+    #[arg(long, default_value = "selection", value_parser = parse_enum::<crate::domain::bias::RateMode>)]
+    pub mode: crate::domain::bias::RateMode,
+    /// Where the audit's summary is published.
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// When the audit was done: a date (2026-03-01) or an RFC 3339 time
+    /// (default: now).
+    #[arg(long, value_parser = parse_when)]
+    pub tested_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A date (midnight UTC) or an RFC 3339 time.
+pub fn parse_when(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| at.to_utc())
+        .map_err(|_| format!("{text:?} is not a date (2026-03-01) or an RFC 3339 time"))
 }
 
 /// `gavel audit run`: a new run, or `--resume RUN_ID` with every setting
@@ -318,9 +373,11 @@ pub struct AuditRunArgs {
     /// How answers become outcomes (default: examples/audits/classifier.toml).
     #[arg(long)]
     pub classifier: Option<PathBuf>,
-    /// The protected attribute to audit (default: the only one every case carries).
+    /// The protected attribute to audit (default: the only one every case
+    /// carries); give it again for several (`--attribute sex --attribute
+    /// race_ethnicity`): a table each and one for their intersection.
     #[arg(long)]
-    pub attribute: Option<String>,
+    pub attribute: Vec<String>,
     /// Requests in flight at most.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u32,

@@ -71,7 +71,7 @@ fn tools(settings: &RunSettings) -> Result<(AgentClient, Classifier), Failure> {
 /// A new run's settings from the command line.
 fn settings(
     args: &AuditRunArgs,
-    attribute: String,
+    attributes: Vec<String>,
     case_file: &Path,
 ) -> Result<RunSettings, Failure> {
     let endpoint = endpoint(args.endpoint.as_deref().unwrap_or_default())?;
@@ -116,7 +116,12 @@ fn settings(
         endpoint: endpoint.to_string(),
         api_key_env: args.api_key_env.clone(),
         case_file: case_file.display().to_string(),
-        attribute,
+        attribute: attributes.first().cloned().unwrap_or_default(),
+        attributes: if attributes.len() > 1 {
+            attributes
+        } else {
+            Vec::new()
+        },
         classifier,
         concurrency: args.concurrency,
         timeout_ms: (args.timeout * 1000.0) as u64,
@@ -152,9 +157,9 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Out
         None => {
             let path = args.cases.clone().unwrap_or_default();
             let file = read_cases(&path)?;
-            let attribute = cases::audit_attribute(&file.cases, args.attribute.as_deref())
-                .map_err(|err| bad(err.0))?;
-            let settings = settings(&args, attribute, &path)?;
+            let attributes =
+                cases::audit_attributes(&file.cases, &args.attribute).map_err(|err| bad(err.0))?;
+            let settings = settings(&args, attributes, &path)?;
             // Everything is checked before the run is recorded: a bad key
             // variable, classifier or template is an error now, not a run
             // that stops.

@@ -1,9 +1,10 @@
 //! Commands on deployments, bias audits, ethics-review exports and tools.
 
-use super::args::{AuditCommand, DeployCommand, ToolsCommand};
+use super::args::{AuditCommand, AuditImportArgs, DeployCommand, ToolsCommand};
 use super::{Failure, Outcome, exit, print_json, read_input, read_manifest, report};
 use crate::backend::{GovernanceBackend, ToolStatus};
-use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
+use crate::domain::bias::{self, AuditSubmission};
 use crate::domain::deployment::MAX_MANIFEST_BYTES;
 use crate::domain::{DeploymentStatus, ReviewStatus};
 
@@ -36,6 +37,47 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
     }
 }
 
+/// Largest CSV `gavel audit import` reads.
+const MAX_IMPORT_BYTES: usize = 4 << 20;
+
+/// Reads an external audit's tables, checks the figures it publishes
+/// against its counts, and records it through the same gate as any audit.
+async fn import(backend: &dyn GovernanceBackend, args: AuditImportArgs) -> Outcome {
+    use sha2::Digest;
+    let shown = args.file.display().to_string();
+    let text = read_input(&args.file, MAX_IMPORT_BYTES)?;
+    let imported = bias::import::parse_csv(&text)
+        .map_err(|err| Failure::BadInput(format!("{shown}: {err}")))?;
+    // Ratios do not depend on the threshold; the store applies the policy's.
+    let (computed, _) = bias::tables::compute_tables(&imported.tables, bias::DEFAULT_THRESHOLD)
+        .map_err(|err| Failure::BadInput(format!("{shown}: {err}")))?;
+    bias::import::check_published(&imported.published, &computed)
+        .map_err(|err| Failure::BadInput(format!("{shown}: {err}")))?;
+    let submission = AuditSubmission {
+        agent_id: args.agent,
+        agent_version: args.agent_version,
+        tested_at: args.tested_at,
+        groups: Vec::new(),
+        attributes: imported.tables,
+        mode: args.mode,
+        source: Some(bias::AuditSource {
+            auditor: args.auditor,
+            independent: args.independent,
+            data: args.data,
+            reference: args.reference,
+            file_sha256: Some(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
+        }),
+        threshold: None,
+    };
+    let audit = backend.record_audit(&submission).await?;
+    if args.json {
+        print_json(&audit)?;
+    } else {
+        print!("{}", report::audit(&audit));
+    }
+    Ok(exit::OK)
+}
+
 pub async fn audit(
     backend: std::sync::Arc<dyn GovernanceBackend>,
     command: AuditCommand,
@@ -60,6 +102,21 @@ pub async fn audit(
                 print_json(&audit)?;
             } else {
                 print!("{}", report::audit(&audit));
+            }
+            Ok(exit::OK)
+        }
+        AuditCommand::Import(args) => import(backend.as_ref(), *args).await,
+        AuditCommand::Due { within, json } => {
+            let standings: Vec<AuditStanding> = backend
+                .audit_standings(within)
+                .await?
+                .into_iter()
+                .filter(|standing| standing.attention.is_due())
+                .collect();
+            if json {
+                print_json(&standings)?;
+            } else {
+                print!("{}", report::audits_due(&standings, within));
             }
             Ok(exit::OK)
         }

@@ -7,6 +7,8 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use crate::backend::{QueuePage, User};
+use crate::domain::bias::standing::AuditStanding;
+use crate::domain::bias::{ImpactTable, RateMode};
 use crate::domain::deployment::Evaluation;
 use crate::domain::{
     Agent, BiasAudit, DeploymentRequest, DeploymentStatus, EthicsReview, Manifest, Policy, Role,
@@ -165,6 +167,39 @@ pub fn audit(audit: &BiasAudit) -> String {
             .map(|p| format!(", p = {p:.4}"))
             .unwrap_or_default()
     );
+    if let Some(source) = &audit.source {
+        let _ = writeln!(
+            out,
+            "  computed by {} ({}) from {} data{}",
+            safe(&source.auditor),
+            if source.independent {
+                "independent auditor"
+            } else {
+                "not independent"
+            },
+            source.data.as_str(),
+            source
+                .reference
+                .as_deref()
+                .map(|reference| format!("; published at {}", safe(reference)))
+                .unwrap_or_default()
+        );
+    }
+    if audit.attributes.is_empty() {
+        out.push_str(&group_lines(stats));
+    }
+    for table in &audit.attributes {
+        out.push_str(&impact_table(table, audit.mode, stats.threshold));
+    }
+    for warning in &stats.warnings {
+        let _ = writeln!(out, "  warning: {}", safe(warning));
+    }
+    out
+}
+
+/// One attribute's groups, as single-attribute audits print them.
+fn group_lines(stats: &crate::domain::AuditStats) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "  {} {:>8} {:>8} {:>7}  95% interval",
@@ -190,8 +225,126 @@ pub fn audit(audit: &BiasAudit) -> String {
             rate
         );
     }
-    for warning in &stats.warnings {
-        let _ = writeln!(out, "  warning: {}", safe(warning));
+    out
+}
+
+/// A table as the DCWP rules lay one out: each category's count, positive
+/// count, rate and impact ratio, with the interval and, below the
+/// threshold, the gap's significance.
+pub fn impact_table(table: &ImpactTable, mode: RateMode, threshold: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {}: {} categories, {} individuals, {} of unknown category{}",
+        safe(&table.name()),
+        table.categories.len(),
+        table.sample(),
+        table.unknown,
+        if table.passes_at(threshold) {
+            ""
+        } else {
+            " — FAILS"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "    {} {:>10} {:>12} {:>7} {:>7}  {:<15} {}",
+        pad("category", 34),
+        "total",
+        mode.positive_name(),
+        "rate",
+        "impact",
+        "95% interval",
+        "p (below threshold)"
+    );
+    for category in &table.categories {
+        let percent =
+            |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{:.1}%", v * 100.0));
+        let ratio = match (&category.excluded, category.impact_ratio) {
+            (Some(_), _) => "excl.".to_owned(),
+            (None, Some(ratio)) => format!("{ratio:.3}"),
+            (None, None) => "-".to_owned(),
+        };
+        let interval = match (category.ci_low, category.ci_high) {
+            (Some(low), Some(high)) => format!("{:.1}-{:.1}%", low * 100.0, high * 100.0),
+            _ => "-".into(),
+        };
+        let mark = if category.fails(threshold) { "<" } else { " " };
+        let _ = writeln!(
+            out,
+            "   {mark}{} {:>10} {:>12} {:>7} {:>7}  {:<15} {}",
+            pad(&safe(&category.label()), 34),
+            category.total,
+            category.positive,
+            percent(category.rate),
+            ratio,
+            interval,
+            category
+                .p_value
+                .map(|p| format!("{p:.4}"))
+                .unwrap_or_default()
+        );
+    }
+    for category in &table.categories {
+        if let Some(why) = &category.excluded {
+            let _ = writeln!(
+                out,
+                "    {} ({:.1}% of the sample) is left out of the impact ratios: {}",
+                safe(&category.label()),
+                category.share * 100.0,
+                safe(why)
+            );
+        }
+    }
+    out
+}
+
+/// `gavel audit due`: agents whose required audit is missing, expired or
+/// expiring within the window.
+pub fn audits_due(standings: &[AuditStanding], within: chrono::TimeDelta) -> String {
+    let mut out = String::new();
+    if standings.is_empty() {
+        let _ = writeln!(
+            out,
+            "No required bias audit is missing, expired or expiring within {} days.",
+            within.num_days()
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} agent(s) need a bias audit (expiring within {} days counts)",
+        standings.len(),
+        within.num_days()
+    );
+    let _ = writeln!(
+        out,
+        "{} {} {} {} {} {} WHY",
+        pad("STATE", 9),
+        pad("AGENT", 30),
+        pad("OWNER", 28),
+        pad("TEAM", 18),
+        pad("LAST AUDIT", 10),
+        pad("EXPIRES", 10),
+    );
+    let day = |at: Option<DateTime<Utc>>| {
+        at.map_or("-".to_owned(), |at| at.format("%Y-%m-%d").to_string())
+    };
+    for standing in standings {
+        let _ = writeln!(
+            out,
+            "{} {} {} {} {} {} {}",
+            pad(standing.attention.as_str(), 9),
+            pad(
+                &safe(&format!("{} {}", standing.agent_id, standing.version)),
+                30
+            ),
+            pad(&safe(&standing.owner), 28),
+            pad(&safe(&standing.team), 18),
+            pad(&day(standing.tested_at), 10),
+            pad(&day(standing.expires_at), 10),
+            safe(&standing.reason)
+        );
     }
     out
 }

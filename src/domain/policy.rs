@@ -162,13 +162,13 @@ pub fn parse_age(text: &str) -> Result<chrono::TimeDelta, String> {
         .parse()
         .ok()
         .filter(|count| *count > 0 && *count <= 100_000)
-        .ok_or_else(|| format!("max_age {text:?} is not a count and a unit (180d, 12w, 24h)"))?;
+        .ok_or_else(|| format!("{text:?} is not a count and a unit (180d, 12w, 24h)"))?;
     match unit {
         "h" => Ok(chrono::TimeDelta::hours(count)),
         "d" => Ok(chrono::TimeDelta::days(count)),
         "w" => Ok(chrono::TimeDelta::weeks(count)),
         _ => Err(format!(
-            "max_age {text:?} needs a unit: h (hours), d (days) or w (weeks)"
+            "{text:?} needs a unit: h (hours), d (days) or w (weeks)"
         )),
     }
 }
@@ -296,7 +296,7 @@ impl Policy {
                 return Err("bias_audit only makes sense for require_bias_audit".into());
             }
             if let Some(age) = &rule.max_age {
-                parse_age(age)?;
+                parse_age(age).map_err(|err| format!("bias_audit.max_age: {err}"))?;
             }
             for attribute in &rule.attributes {
                 if super::name::intern("attribute", attribute).is_err() {

@@ -22,7 +22,7 @@ use super::extract::{ApiError, ApiResult, body, caller, header_text, on_store, p
 use super::params::{
     AgentSearchParams, AuditRunParams, CaseParams, ChangeParams, ConsistencyParams,
     DeploymentParams, InclusionParams, QueueFilterParams, QueuePageParams, ReviewParams,
-    SnapshotPageParams, SnapshotTableParams, UserParams,
+    SnapshotPageParams, SnapshotTableParams, StandingParams, UserParams,
 };
 use super::{MAX_BODY, ServerState};
 use crate::backend::queue::QueueScope;
@@ -78,6 +78,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(search_agents))
         .routes(routes!(agent))
         .routes(routes!(audits))
+        .routes(routes!(audit_standings))
         .routes(routes!(record_audit))
         .routes(routes!(verify_trail))
         .routes(routes!(deployments, request_deployment))
@@ -496,6 +497,21 @@ async fn record_audit(
     Ok((
         StatusCode::CREATED,
         Json(backend.record_audit(&submission).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/audits/standings", summary = "Every agent's standing with the bias audits its policies require, most urgent first", params(StandingParams), responses((status = 200, body = Vec<crate::domain::bias::standing::AuditStanding>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn audit_standings(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let hours: u32 = param(&query, "within_hours")?.unwrap_or(24 * 30);
+    Ok(Json(
+        backend
+            .audit_standings(chrono::TimeDelta::hours(i64::from(hours)))
+            .await?,
     ))
 }
 

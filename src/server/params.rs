@@ -69,6 +69,13 @@ pub struct AgentSearchParams {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct StandingParams {
+    /// An expiry this many hours ahead counts as due (default 720: 30 days).
+    within_hours: Option<u32>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditRunParams {
     /// Only this agent's runs.
     agent_id: Option<String>,

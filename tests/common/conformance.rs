@@ -1124,6 +1124,7 @@ pub fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
             api_key_env: Some("AGENT_KEY".into()),
             case_file: "/cases.jsonl".into(),
             attribute: "sex".into(),
+            attributes: Vec::new(),
             classifier: gavel::auditor::classifier::DEFAULT_CLASSIFIER.into(),
             concurrency: 8,
             timeout_ms: 30_000,

@@ -35,6 +35,7 @@ use super::types::{
 };
 use super::{BackendError, GovernanceBackend, Result, blocking};
 use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -343,6 +344,10 @@ impl GovernanceBackend for CachedBackend {
 
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
         self.local.audits(agent_id).await
+    }
+
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+        self.local.audit_standings(due_within).await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {

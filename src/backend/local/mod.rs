@@ -33,6 +33,7 @@ use super::types::{
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -659,6 +660,11 @@ impl GovernanceBackend for LocalBackend {
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
         let id = agent_id.to_owned();
         self.read(move |conn| reads::audits(conn, &id)).await
+    }
+
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+        self.read(move |conn| reads::audit_standings(conn, chrono::Utc::now(), due_within))
+            .await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {

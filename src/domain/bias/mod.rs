@@ -1,6 +1,7 @@
 //! Bias-audit statistics: the four-fifths rule and what lies beyond it.
 
 pub mod import;
+pub mod standing;
 pub mod tables;
 pub mod verdict;
 

@@ -92,6 +92,8 @@ pub fn runs(conn: &Connection, agent_id: Option<&str>) -> Result<Vec<AuditRun>> 
 /// What adding outcomes to a run checks, without counting its cases.
 pub struct RunHeader {
     pub attribute: String,
+    /// An audit of several attributes.
+    pub several: bool,
     pub case_count: u64,
     pub started_by: String,
     pub finished: bool,
@@ -101,7 +103,9 @@ pub struct RunHeader {
 
 pub fn header(conn: &Connection, run_id: &str) -> Result<RunHeader> {
     conn.prepare_cached(
-        "SELECT attribute, case_count, started_by, finished_at IS NOT NULL, audit_id, done FROM audit_runs WHERE run_id = ?1",
+        "SELECT attribute, case_count, started_by, finished_at IS NOT NULL, audit_id, done,
+                COALESCE(json_array_length(settings, '$.attributes'), 0) > 1
+         FROM audit_runs WHERE run_id = ?1",
     )?
     .query_row([run_id], |row| {
         Ok(RunHeader {
@@ -111,6 +115,7 @@ pub fn header(conn: &Connection, run_id: &str) -> Result<RunHeader> {
             finished: row.get(3)?,
             audit_id: row.get(4)?,
             done: row.get::<_, i64>(5)?.max(0) as u64,
+            several: row.get(6)?,
         })
     })
     .optional()?
@@ -168,6 +173,25 @@ pub fn group_counts(conn: &Connection, run_id: &str) -> Result<Vec<(String, u64,
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// Every case's attributes and whether its outcome was positive; cases
+/// of unknown outcome are in no table (they are counted apart).
+pub fn known_outcomes(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<Vec<(std::collections::BTreeMap<String, String>, bool)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT attributes, outcome = 'positive' FROM audit_run_cases WHERE run_id = ?1 AND outcome != 'unknown'",
+    )?;
+    let rows = statement
+        .query_map([run_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(attributes, positive)| Ok((from_json("case attributes", &attributes)?, positive)))
+        .collect()
 }
 
 /// SHA-256 over every case's id, outcome and answer hash, one line each in

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::domain::bias::standing::{AuditStanding, sort as sort_standings, standing};
 use crate::domain::condition::Outcome;
 use crate::domain::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
 use crate::domain::policy::RequestFacts;
@@ -270,6 +271,29 @@ pub fn audits(conn: &Connection, agent_id: &str) -> Result<Vec<BiasAudit>> {
         .query_map([agent_id], |row| row.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     bodies.iter().map(|body| parse_audit(body)).collect()
+}
+
+/// Every agent's standing with its required audits, most urgent first.
+pub fn audit_standings(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    due_within: chrono::TimeDelta,
+) -> Result<Vec<AuditStanding>> {
+    let set = policy_set(conn)?;
+    let mut standings = all_agents(conn)?
+        .iter()
+        .map(|agent| {
+            Ok(standing(
+                &set,
+                agent,
+                &agent_audits(conn, agent)?,
+                now,
+                due_within,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    sort_standings(&mut standings);
+    Ok(standings)
 }
 
 /// The newest audit of an agent, any version.

@@ -15,6 +15,7 @@ use crate::backend::types::{
 };
 use crate::domain::BiasAudit;
 use crate::domain::bias::GroupCounts;
+use crate::domain::bias::tables::tabulate;
 
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
@@ -58,14 +59,30 @@ fn check_start(start: &AuditRunStart) -> Result<()> {
             ));
         }
     }
-    let attribute_ok = !settings.attribute.is_empty()
-        && settings.attribute.len() <= 64
-        && settings
-            .attribute
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !attribute_ok {
+    let snake = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if !snake(&settings.attribute) {
         return Err(invalid("attribute must be snake_case, 1 to 64 characters"));
+    }
+    if !settings.attributes.is_empty() {
+        let mut distinct = settings.attributes.clone();
+        distinct.sort();
+        distinct.dedup();
+        if settings.attributes.len() < 2
+            || settings.attributes.len() > 8
+            || distinct.len() != settings.attributes.len()
+            || settings.attributes[0] != settings.attribute
+            || !settings.attributes.iter().all(|name| snake(name))
+        {
+            return Err(invalid(
+                "attributes: 2 to 8 distinct snake_case names, the first being attribute",
+            ));
+        }
     }
     for (what, text) in [
         ("classifier", settings.classifier.as_str()),
@@ -176,9 +193,13 @@ fn check_outcome(run: &RunHeader, outcome: &CaseOutcome) -> Result<String> {
             "case id {case:?} must be 1 to 128 bytes of printable text"
         )));
     }
+    // In an audit of several attributes a case may lack one: it counts as
+    // of unknown category in that attribute's table.
+    let unknown = "unknown".to_owned();
     let group = outcome
         .attributes
         .get(&run.attribute)
+        .or(run.several.then_some(&unknown))
         .filter(|group| !group.trim().is_empty() && group.len() <= 200)
         .ok_or_else(|| {
             invalid(format!(
@@ -326,6 +347,18 @@ pub fn finish_audit_run(
             )
         })
         .collect();
+    // Several attributes: a table each and one for their intersection,
+    // from every case of known outcome.
+    let several = &found.settings.attributes;
+    let tables = if several.len() > 1 {
+        let known = reads::audit_runs::known_outcomes(conn, run_id)?;
+        tabulate(
+            several,
+            known.iter().map(|(values, positive)| (values, *positive)),
+        )
+    } else {
+        Vec::new()
+    };
     let audit = record_counts(
         conn,
         actor,
@@ -333,11 +366,13 @@ pub fn finish_audit_run(
             agent_id: &found.agent_id,
             agent_version: &found.agent_version,
             tested_at: now,
-            groups: &groups,
-            tables: &[],
+            groups: if tables.is_empty() { &groups } else { &[] },
+            tables: &tables,
             mode: Default::default(),
             source: None,
-            attribute: Some(&found.settings.attribute),
+            attribute: tables
+                .is_empty()
+                .then_some(found.settings.attribute.as_str()),
             run_id: Some(run_id),
             warnings: unknown,
         },

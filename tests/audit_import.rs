@@ -1,0 +1,268 @@
+//! Audits of several attributes from the command line: an external
+//! auditor's tables imported and checked, the gate holding them to the
+//! policy's attributes, intersection and age, and `gavel audit due`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Utc};
+use common::gavel;
+use predicates::prelude::*;
+
+const ML: &str = "ml@example.com";
+const DEV: &str = "dev@example.com";
+const AGENT: &str = "agt-hiring-screen";
+
+fn example(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(path)
+}
+
+/// The default set, its HR audit policy asking for sex and race/ethnicity,
+/// their intersection, and an audit at most a year old (Local Law 144).
+fn ll144_set() -> String {
+    let text = std::fs::read_to_string(example("policies/default.toml")).expect("default set");
+    let strict = text.replace(
+        "bias_audit = { threshold = 0.8 }",
+        "bias_audit = { threshold = 0.8, attributes = [\"sex\", \"race_ethnicity\"], intersectional = true, max_age = \"365d\" }",
+    );
+    assert_ne!(strict, text, "the default set has the HR policy to change");
+    strict
+}
+
+/// A store under the LL144 set, with an ML engineer, a requester and the
+/// hiring agent requested once.
+fn store(dir: &Path) -> (PathBuf, PathBuf) {
+    let db = dir.join("audits.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    for (email, roles) in [
+        (ML, "ml_engineer"),
+        (DEV, ""),
+        ("pat@example.com", "policy_admin"),
+        ("sam@example.com", "policy_admin"),
+    ] {
+        let mut command = gavel(&db);
+        command.args(["users", "add", email]);
+        if !roles.is_empty() {
+            command.args(["--roles", roles]);
+        }
+        command.assert().success();
+    }
+    let set = dir.join("ll144.toml");
+    std::fs::write(&set, ll144_set()).expect("set");
+    gavel(&db)
+        .args(["--user", "pat@example.com", "policy", "propose"])
+        .arg(&set)
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "sam@example.com", "policy", "approve", "2"])
+        .assert()
+        .success();
+    let manifest = dir.join("hiring.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": AGENT,
+            "name": "Hiring screen",
+            "team": "People",
+            "owner": DEV,
+            "category": "human_resources",
+            "data_classification": "internal",
+            "has_external_tools": false,
+            "risk_tier": "low",
+            "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    (db, manifest)
+}
+
+fn import(db: &Path, file: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    gavel(db)
+        .args(["--user", ML, "audit", "import"])
+        .arg(file)
+        .args([
+            "--agent",
+            AGENT,
+            "--agent-version",
+            "1.0.0",
+            "--auditor",
+            "Example Audits LLP",
+            "--independent",
+            "--data",
+            "historical",
+        ])
+        .args(extra)
+        .assert()
+}
+
+fn check(db: &Path, manifest: &Path) -> assert_cmd::assert::Assert {
+    gavel(db)
+        .args(["--user", DEV, "deploy", "check"])
+        .arg(manifest)
+        .assert()
+}
+
+/// Every table passes: 50% against 55% at worst (0.909).
+const PASSING: &str = "\
+sex,race_ethnicity,total,selected
+female,,200,100
+male,,200,110
+,black,200,100
+,white,200,110
+female,black,100,50
+female,white,100,55
+male,black,100,55
+male,white,100,55
+";
+
+#[test]
+fn an_imported_audit_is_held_to_the_policys_attributes_intersection_and_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, manifest) = store(dir.path());
+    check(&db, &manifest)
+        .code(4)
+        .stdout(predicate::str::contains("no bias audit is recorded"));
+
+    // The DCWP example, audited two years ago: expired.
+    let two_years_ago = (Utc::now() - Duration::days(730))
+        .format("%Y-%m-%d")
+        .to_string();
+    import(
+        &db,
+        &example("audits/ll144-selection.csv"),
+        &["--tested-at", &two_years_ago],
+    )
+    .success()
+    .stdout(
+        predicate::str::contains("sex × race_ethnicity: 14 categories")
+            .and(predicate::str::contains("250 of unknown category"))
+            .and(predicate::str::contains(
+                "computed by Example Audits LLP (independent auditor) from historical data",
+            )),
+    );
+    check(&db, &manifest)
+        .code(4)
+        .stdout(predicate::str::contains(format!(
+            "re-run the bias audit (last run {two_years_ago})"
+        )));
+    let due = gavel(&db)
+        .args(["audit", "due", "--json"])
+        .output()
+        .expect("due");
+    let due: serde_json::Value = serde_json::from_slice(&due.stdout).expect("json");
+    assert_eq!(due[0]["agent_id"], AGENT);
+    assert_eq!(due[0]["attention"], "expired");
+    assert_eq!(due[0]["owner"], DEV);
+    assert_eq!(due[0]["team"], "People");
+
+    // Today, but only the sex table: the policy names race too, and the
+    // intersection.
+    let sex_only = dir.path().join("sex.csv");
+    std::fs::write(
+        &sex_only,
+        "sex,total,selected\nfemale,200,100\nmale,200,110\n",
+    )
+    .expect("csv");
+    import(&db, &sex_only, &[]).success();
+    check(&db, &manifest)
+        .code(4)
+        .stdout(predicate::str::contains(
+            "has no table for race_ethnicity, sex × race_ethnicity",
+        ));
+
+    // Today, every table: the DCWP example fails on race/ethnicity
+    // ("Two or More Races" at 0.619).
+    import(&db, &example("audits/ll144-selection.csv"), &[]).success();
+    check(&db, &manifest).code(4).stdout(predicate::str::contains(
+        "fails the four-fifths rule for race_ethnicity \"Two or More Races\": impact ratio 0.619",
+    ));
+
+    // Today, every table passing: the chain opens, valid for a year.
+    let passing = dir.path().join("passing.csv");
+    std::fs::write(&passing, PASSING).expect("csv");
+    import(&db, &passing, &["--json"]).success();
+    let valid_until = (Utc::now() + Duration::days(365))
+        .format("%Y-%m-%d")
+        .to_string();
+    check(&db, &manifest)
+        .code(3)
+        .stdout(predicate::str::contains(format!(
+            "valid until {valid_until}"
+        )));
+    // Nothing due within 30 days; within 400 days, this audit is.
+    gavel(&db)
+        .args(["audit", "due"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No required bias audit"));
+    gavel(&db)
+        .args(["audit", "due", "--within", "400d"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("due ").and(predicate::str::contains(AGENT)));
+}
+
+#[test]
+fn bad_or_inconsistent_tables_are_refused_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, _) = store(dir.path());
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("csv");
+        path
+    };
+    // A published ratio its counts do not give.
+    let wrong = write(
+        "wrong.csv",
+        "sex,total,selected,impact_ratio\nfemale,200,100,0.95\nmale,200,110,1.00\n",
+    );
+    import(&db, &wrong, &[])
+        .code(2)
+        .stderr(predicate::str::contains("line 2").and(predicate::str::contains("0.9091")));
+    // A large category left out of the ratios.
+    let excluded = write(
+        "excluded.csv",
+        "sex,total,selected,excluded\nfemale,200,10,too few\nmale,200,110,\nother,200,100,\n",
+    );
+    import(&db, &excluded, &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "only a category under 2% may be left out",
+        ));
+    // Not a table at all.
+    let garbage = write("garbage.csv", "\u{0}\u{1}not,a\ncsv");
+    import(&db, &garbage, &[]).code(2);
+    // The requester may not record audits, whatever the file says.
+    gavel(&db)
+        .args(["--user", DEV, "audit", "import"])
+        .arg(write("fine.csv", PASSING))
+        .args([
+            "--agent",
+            AGENT,
+            "--agent-version",
+            "1.0.0",
+            "--auditor",
+            "Me",
+            "--data",
+            "test",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("ml_engineer"));
+    let audits = gavel(&db)
+        .args(["audit", "show", AGENT, "--json"])
+        .output()
+        .expect("show");
+    let audits: serde_json::Value = serde_json::from_slice(&audits.stdout).expect("json");
+    assert_eq!(audits.as_array().map(Vec::len), Some(0), "{audits}");
+}
