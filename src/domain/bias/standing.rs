@@ -275,20 +275,14 @@ mod tests {
     use crate::domain::bias::{GroupCounts, compute};
     use crate::domain::policy_set::{Checks, PolicySetFile};
 
-    const SET: &str = r#"
-version = 1
-description = "audits expire"
 
-[[policy]]
-policy_id = "hr_bias_audit"
-name = "HR audit"
-condition = 'agent.category == "human_resources"'
-action = "require_bias_audit"
-bias_audit = { threshold = 0.8, max_age = "365d" }
-"#;
-
+    /// The built-in set, its HR audit valid for a year.
     fn set() -> PolicySet {
-        PolicySet::compile(PolicySetFile::parse(SET).unwrap(), Checks::Full).unwrap()
+        let text = crate::domain::policy_set::BUILTIN_SET.replace(
+            "bias_audit = { threshold = 0.8 }",
+            "bias_audit = { threshold = 0.8, max_age = \"365d\" }",
+        );
+        PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full).unwrap()
     }
 
     fn agent(category: &str) -> Agent {
