@@ -29,10 +29,11 @@ pub use queue::{
     QueueScope, QueueSort,
 };
 pub use types::{
-    AgentProtocol, AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CaseOutcomeKind, CasePage,
-    CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, MAX_OUTCOME_BATCH, NamedCount,
-    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes,
-    ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User, WeekCount,
+    AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
+    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, MAX_OUTCOME_BATCH,
+    NamedCount, PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS,
+    RecordedOutcomes, ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User,
+    WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;

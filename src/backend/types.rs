@@ -159,6 +159,27 @@ pub struct Dashboard {
     pub blocked_by_team: Vec<NamedCount>,
     /// Deployments blocked at request, per week, oldest first (13 weeks).
     pub weekly_blocked: Vec<WeekCount>,
+    /// Agents whose required bias audit needs (re-)running.
+    #[serde(default)]
+    pub audits: AuditsDue,
+}
+
+/// Agents by what their required bias audit needs, as `gavel audit due`
+/// lists them (an expiry within 30 days counts as due).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditsDue {
+    pub failing: u64,
+    pub expired: u64,
+    pub missing: u64,
+    /// Lacking a table for an attribute (or intersection) a policy names.
+    pub uncovered: u64,
+    pub due_soon: u64,
+}
+
+impl AuditsDue {
+    pub fn total(&self) -> u64 {
+        self.failing + self.expired + self.missing + self.uncovered + self.due_soon
+    }
 }
 
 /// Where a policy set version is in its lifecycle.

@@ -562,6 +562,17 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
             let _ = writeln!(out, "  {} {}", pad(&safe(&count.name), 28), count.count);
         }
     }
+    let audits = &dashboard.audits;
+    let _ = writeln!(
+        out,
+        "Bias audits needing a run: {} ({} failing, {} expired, {} missing, {} lacking an attribute, {} due within 30 days; `gavel audit due`)",
+        audits.total(),
+        audits.failing,
+        audits.expired,
+        audits.missing,
+        audits.uncovered,
+        audits.due_soon
+    );
     let _ = writeln!(out, "Blocked per week:");
     for week in &dashboard.weekly_blocked {
         let _ = writeln!(out, "  {} {}", week.week_start, week.blocked);

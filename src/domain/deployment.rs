@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::agent::{Agent, display_as_str};
 use super::bias::BiasAudit;
-use super::bias::verdict::{Requirement, Verdict, judge};
+use super::bias::verdict::{AuditFacts, Requirement, Verdict, judge};
 use super::condition::Outcome;
 use super::policy::{Policy, PolicyAction, RequestFacts};
 use super::policy_set::PolicySet;
@@ -532,9 +532,10 @@ pub fn evaluate_agent(
                     facts.latest_audit
                 } else {
                     facts.latest_audit_of_agent
-                };
+                }
+                .map(AuditFacts::from);
                 let threshold = requirement.threshold;
-                match judge(&requirement, audit, facts.now) {
+                match judge(&requirement, audit.as_ref(), facts.now) {
                     Verdict::Missing if requirement.each_version => (
                         true,
                         format!(

@@ -193,7 +193,7 @@ fn thresholds(sets: [&PolicySet; 2]) -> Vec<f64> {
 /// What distinguishes agents for the two sets: the fields either reads,
 /// and which thresholds its audit reaches. Agents with the same key are
 /// judged once; none when a set reads the whole agent.
-fn key(
+pub(crate) fn key(
     agent: &Agent,
     fields: &BTreeSet<String>,
     thresholds: &[f64],

@@ -3,6 +3,7 @@
 //! organisation approved before the history starts.
 
 use super::*;
+use crate::domain::bias::tables::{CategoryCounts, TableCounts};
 
 /// The tools the seeded organisation has approved: most of them.
 fn seeded_tool_approved(tool: &str) -> bool {
@@ -247,8 +248,22 @@ impl Generator {
                 }
             })
             .collect();
-        let Ok(stats) = bias::compute(&counts, bias::DEFAULT_THRESHOLD) else {
-            return Ok(());
+        // Agents that decide about people are audited as Local Law 144 asks.
+        let tables = if life.agent.category == Category::HumanResources {
+            intersectional_counts(rng, base, failing)
+        } else {
+            Vec::new()
+        };
+        let (stats, tables) = if tables.is_empty() {
+            let Ok(stats) = bias::compute(&counts, bias::DEFAULT_THRESHOLD) else {
+                return Ok(());
+            };
+            (stats, Vec::new())
+        } else {
+            let Ok(computed) = bias::compute_multi(&tables, bias::DEFAULT_THRESHOLD) else {
+                return Ok(());
+            };
+            computed
         };
         let audit = BiasAudit {
             audit_id: format_id("aud", self.next_audit),
@@ -261,7 +276,7 @@ impl Generator {
             attribute: None,
             source: None,
             mode: Default::default(),
-            attributes: Vec::new(),
+            attributes: tables,
             stats,
         };
         self.next_audit += 1;
@@ -311,4 +326,107 @@ pub(super) fn approve_tools(
         approved.insert(tool.to_lowercase());
     }
     Ok(approved)
+}
+
+/// The DCWP's race/ethnicity categories, with how common each is among
+/// applicants (the last two are small: under 2% of a sample, sometimes).
+const RACE_ETHNICITY: &[(&str, f64)] = &[
+    ("Hispanic or Latino", 0.18),
+    ("White", 0.34),
+    ("Black or African American", 0.16),
+    ("Asian", 0.22),
+    ("Two or More Races", 0.07),
+    ("Native American or Alaska Native", 0.015),
+    ("Native Hawaiian or Pacific Islander", 0.012),
+];
+
+/// Counts for sex, race/ethnicity and their intersection: the cells are
+/// drawn, the tables of one attribute are their sums, and some applicants
+/// did not give their race/ethnicity. A failing audit has one category
+/// well below the others.
+fn intersectional_counts(rng: &mut ChaCha8Rng, base: f64, failing: bool) -> Vec<TableCounts> {
+    let applicants = rng.random_range(600..4000) as f64;
+    let weak = rng.random_range(0..RACE_ETHNICITY.len() - 2);
+    let mut cells = Vec::new();
+    for (sex, sex_share, sex_factor) in [
+        ("Female", 0.48, rng.random_range(0.9..1.05)),
+        ("Male", 0.52, 1.0),
+    ] {
+        for (index, (race, share)) in RACE_ETHNICITY.iter().enumerate() {
+            let total = ((applicants * sex_share * share * rng.random_range(0.8..1.2)).round()
+                as u64)
+                .max(3);
+            let factor = if failing && index == weak {
+                rng.random_range(0.55..0.75)
+            } else {
+                rng.random_range(0.9..1.08)
+            };
+            let rate = (base * sex_factor * factor).min(0.95);
+            let positive = ((total as f64 * rate).round() as u64).min(total);
+            cells.push((sex, *race, positive, total));
+        }
+    }
+    let unknown_race = rng.random_range(0..(applicants as u64 / 20).max(1));
+    let sum = |keep: &dyn Fn(&(&str, &str, u64, u64)) -> bool| {
+        cells
+            .iter()
+            .filter(|cell| keep(cell))
+            .fold((0, 0), |(p, t), cell| (p + cell.2, t + cell.3))
+    };
+    let category = |values: Vec<&str>, (positive, total): (u64, u64)| CategoryCounts {
+        values: values.into_iter().map(str::to_owned).collect(),
+        positive,
+        total,
+        excluded: None,
+    };
+    let sex = TableCounts {
+        attributes: vec!["sex".into()],
+        unknown: 0,
+        categories: ["Female", "Male"]
+            .iter()
+            .map(|sex| {
+                let (positive, total) = sum(&|cell| cell.0 == *sex);
+                // Applicants without a race/ethnicity still gave their sex.
+                let extra = unknown_race / 2;
+                category(
+                    vec![sex],
+                    (
+                        positive + (extra as f64 * base).round() as u64,
+                        total + extra,
+                    ),
+                )
+            })
+            .collect(),
+    };
+    let race = TableCounts {
+        attributes: vec!["race_ethnicity".into()],
+        unknown: unknown_race / 2 * 2,
+        categories: RACE_ETHNICITY
+            .iter()
+            .map(|(race, _)| category(vec![race], sum(&|cell| cell.1 == *race)))
+            .collect(),
+    };
+    let intersection = TableCounts {
+        attributes: vec!["sex".into(), "race_ethnicity".into()],
+        unknown: unknown_race / 2 * 2,
+        categories: cells
+            .iter()
+            .map(|(sex, race, positive, total)| category(vec![sex, race], (*positive, *total)))
+            .collect(),
+    };
+    let mut tables = vec![sex, race, intersection];
+    // The auditor leaves the smallest categories out of the ratios, as the
+    // rule allows, and says why.
+    for table in &mut tables {
+        let sample: u64 = table.categories.iter().map(|category| category.total).sum();
+        for category in &mut table.categories {
+            if (category.total as f64) < sample as f64 * bias::tables::EXCLUDABLE_SHARE {
+                category.excluded = Some(
+                    "under 2% of applicants: shown, left out of the impact ratios (6 RCNY 5-301(d))"
+                        .into(),
+                );
+            }
+        }
+    }
+    tables
 }

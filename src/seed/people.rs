@@ -40,9 +40,15 @@ pub const POLICY_ADMINS: &[(&str, &str)] = &[
 ];
 
 /// Version 2 of the seeded organisation's policy set: the built-in rules,
-/// its own category, and a residency rule on a label.
+/// its own category, a residency rule on a label, and HR audits as Local
+/// Law 144 asks (sex, race/ethnicity and their intersection, at most a
+/// year old).
 pub(super) fn seeded_policy_set() -> String {
     crate::domain::policy_set::BUILTIN_SET
+        .replace(
+            "bias_audit = { threshold = 0.8 }",
+            "bias_audit = { threshold = 0.8, attributes = [\"sex\", \"race_ethnicity\"], intersectional = true, max_age = \"365d\" }",
+        )
         .replace(
             "description = \"Gavel's built-in policies\"",
             "description = \"Northwind: built-in rules, internal search, EU residency\"",

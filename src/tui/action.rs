@@ -25,6 +25,8 @@ pub enum Action {
     Reject,
     Search,
     FilterTeam,
+    /// The Audits tab's agent list: what needs attention, then one kind.
+    FilterAttention,
     ToggleSort,
     ToggleMine,
     CycleRole,
@@ -62,7 +64,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 48] = [
+    pub const DESCRIBED: [(Action, &'static str); 49] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -82,6 +84,10 @@ impl Action {
         (Action::Reject, "reject the current step (needs a comment)"),
         (Action::Search, "search agents, teams or a workflow id"),
         (Action::FilterTeam, "show one team only"),
+        (
+            Action::FilterAttention,
+            "show agents whose audits need attention, then each kind in turn",
+        ),
         (Action::ToggleSort, "sort by age or by risk"),
         (
             Action::ToggleMine,
@@ -155,6 +161,7 @@ impl Action {
             Action::Reject => "reject",
             Action::Search => "search",
             Action::FilterTeam => "filter_team",
+            Action::FilterAttention => "filter_attention",
             Action::ToggleSort => "toggle_sort",
             Action::ToggleMine => "toggle_mine",
             Action::CycleRole => "cycle_role",
@@ -198,6 +205,12 @@ impl Action {
             (Mode::Policies, Action::Approve) => "approve the selected policy set proposal",
             (Mode::Policies, Action::Reject) => {
                 "reject the selected policy set proposal (needs a comment)"
+            }
+            (Mode::Audits, Action::NextGroup) => {
+                "show the audit's next table (attribute or intersection); in evidence, the next group's cases"
+            }
+            (Mode::Audits, Action::PreviousGroup) => {
+                "show the audit's previous table; in evidence, the previous group's cases"
             }
             _ => self.description(),
         }

@@ -266,7 +266,7 @@ impl App {
                 let changed = edit_line(&mut prompt.text, &key);
                 if changed && prompt.kind == PromptKind::Agent {
                     let text = prompt.text.clone();
-                    return vec![self.audits.search(text, &mut self.requests)];
+                    return self.audits.search(text, &mut self.requests);
                 }
                 Vec::new()
             }

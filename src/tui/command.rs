@@ -4,10 +4,11 @@
 //! the test harness.
 
 use crate::backend::{
-    AgentSummary, AuditRun, CasePage, Dashboard, Decision, DeploymentPage, DeploymentQuery,
-    GovernanceBackend, NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage,
-    QueueQuery, ReviewSummary, User,
+    AuditRun, CasePage, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
+    NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage, QueueQuery,
+    ReviewSummary, User,
 };
+use crate::domain::bias::standing::AuditStanding;
 use crate::domain::deployment::DeploymentStatus;
 use crate::domain::{
     Agent, Answers, BiasAudit, EthicsReview, Policy, ReviewTemplate, TrailEvent, Workflow,
@@ -75,9 +76,9 @@ pub enum Command {
         review_id: String,
         answers: Answers,
     },
-    SearchAgents {
+    /// Every agent's standing with its required audits.
+    LoadStandings {
         request: RequestId,
-        text: String,
     },
     LoadAudits {
         request: RequestId,
@@ -155,7 +156,7 @@ impl Command {
             // Drafts replace each other: only the newest text matters.
             Command::SaveDraft { .. } => Some("draft"),
             Command::SubmitReview { .. } => None,
-            Command::SearchAgents { .. } => Some("agents"),
+            Command::LoadStandings { .. } => Some("agents"),
             Command::LoadAudits { .. } => Some("audits"),
             Command::LoadBlocked { .. } => Some("blocked"),
             Command::LoadPolicies { .. } => Some("policies"),
@@ -227,9 +228,9 @@ pub enum Message {
         review_id: String,
         result: Result<EthicsReview, String>,
     },
-    Agents {
+    Standings {
         request: RequestId,
-        result: Result<Vec<AgentSummary>, String>,
+        result: Result<Vec<AuditStanding>, String>,
     },
     Audits {
         request: RequestId,
@@ -421,9 +422,14 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 .map_err(words);
             Message::Submitted { review_id, result }
         }
-        Command::SearchAgents { request, text } => Message::Agents {
+        Command::LoadStandings { request } => Message::Standings {
             request,
-            result: backend.search_agents(&text, 200).await.map_err(words),
+            result: backend
+                .audit_standings(chrono::TimeDelta::days(
+                    crate::domain::bias::standing::DUE_WITHIN_DAYS,
+                ))
+                .await
+                .map_err(words),
         },
         Command::LoadAudits { request, agent_id } => {
             let result = backend.audits(&agent_id).await.map_err(words);

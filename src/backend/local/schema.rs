@@ -20,7 +20,42 @@ const MIGRATIONS: &[Migration] = &[
     add_agent_labels,
     create_policy_sets,
     create_audit_runs,
+    add_audit_facts,
 ];
+
+/// 11: the newest audit of each agent version, as judging reads it (its
+/// date and each table's lowest ratio), in small clustered rows: the
+/// standings of every agent are one scan of this table, never of whole
+/// audits. Audits recorded before had one attribute and no tables: their
+/// facts come from their bodies here.
+fn add_audit_facts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE latest_audits (
+            agent_id      TEXT NOT NULL,
+            agent_version TEXT NOT NULL,
+            tested_at     INTEGER NOT NULL,
+            audit_id      TEXT NOT NULL,
+            facts         TEXT NOT NULL,
+            PRIMARY KEY (agent_id, agent_version)
+        ) WITHOUT ROWID;
+        INSERT INTO latest_audits (agent_id, agent_version, tested_at, audit_id, facts)
+        SELECT agent_id, agent_version, tested_at, audit_id,
+               json_object(
+                   'audit_id', audit_id,
+                   'agent_version', agent_version,
+                   'tested_at', json_extract(body, '$.tested_at'),
+                   'attribute', json_extract(body, '$.attribute'),
+                   'disparate_impact_ratio', json_extract(body, '$.disparate_impact_ratio'),
+                   'lowest_group', json_extract(body, '$.lowest_group'))
+        FROM (SELECT agent_id, agent_version, tested_at, audit_id, body,
+                     ROW_NUMBER() OVER (PARTITION BY agent_id, agent_version
+                                        ORDER BY tested_at DESC, audit_id DESC) AS newest
+              FROM audits)
+        WHERE newest = 1;
+        "#,
+    )
+}
 
 /// 10: audit runs against the agent itself, with each case's evidence.
 /// A case's outcome is written once (its key is the run and the case id)

@@ -4,13 +4,15 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::BiasAudit;
-use super::verdict::{Requirement, Verdict, expires_at, judge};
+use super::verdict::{AuditFacts, Requirement, Verdict, expires_at, judge};
 use crate::domain::Agent;
 use crate::domain::condition::Outcome;
-use crate::domain::plan::AgentAudits;
 use crate::domain::policy::{PolicyAction, RequestFacts};
 use crate::domain::policy_set::PolicySet;
+
+/// What the dashboard and the console count as due: an expiry this many
+/// days ahead (`gavel audit due --within` chooses its own).
+pub const DUE_WITHIN_DAYS: i64 = 30;
 
 /// What an agent's audits need, most urgent first.
 #[derive(
@@ -105,26 +107,56 @@ pub struct AuditStanding {
     pub reason: String,
 }
 
+/// The indices of the active policies that require an audit of this agent
+/// (a condition that fails counts as requiring, failing closed).
+pub fn requiring(set: &PolicySet, agent: &Agent) -> Vec<usize> {
+    let mut agent = agent.clone();
+    agent.risk_tier = agent.risk_tier.max(set.minimum_risk(&agent).0);
+    set.policies()
+        .iter()
+        .zip(set.outcomes(&agent, &RequestFacts::default()))
+        .enumerate()
+        .filter(|(_, (policy, outcome))| {
+            policy.action == PolicyAction::RequireBiasAudit
+                && !matches!(outcome, Outcome::DoesNotHold)
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// The newest audits of an agent, as judging reads them: of its current
+/// version, and of any version.
+#[derive(Debug, Clone, Default)]
+pub struct LatestAudits {
+    pub of_version: Option<AuditFacts>,
+    pub of_agent: Option<AuditFacts>,
+}
+
 /// An agent's standing at `now`; `due_within` is how far ahead an expiry
 /// counts as due.
 pub fn standing(
     set: &PolicySet,
     agent: &Agent,
-    audits: &AgentAudits,
+    audits: &LatestAudits,
     now: DateTime<Utc>,
     due_within: TimeDelta,
 ) -> AuditStanding {
-    let mut agent = agent.clone();
-    agent.risk_tier = agent.risk_tier.max(set.minimum_risk(&agent).0);
-    let requiring: Vec<_> = set
-        .policies()
+    standing_under(set, agent, &requiring(set, agent), audits, now, due_within)
+}
+
+/// `standing`, with the requiring policies already known (agents alike in
+/// every field the set reads share them).
+pub fn standing_under(
+    set: &PolicySet,
+    agent: &Agent,
+    requiring: &[usize],
+    audits: &LatestAudits,
+    now: DateTime<Utc>,
+    due_within: TimeDelta,
+) -> AuditStanding {
+    let requiring: Vec<_> = requiring
         .iter()
-        .zip(set.outcomes(&agent, &RequestFacts::default()))
-        .filter(|(policy, outcome)| {
-            policy.action == PolicyAction::RequireBiasAudit
-                && !matches!(outcome, Outcome::DoesNotHold)
-        })
-        .map(|(policy, _)| policy)
+        .filter_map(|&index| set.policies().get(index))
         .collect();
     let mut standing = AuditStanding {
         agent_id: agent.agent_id.clone(),
@@ -239,18 +271,11 @@ pub fn standing(
     standing
 }
 
-fn describe(standing: &mut AuditStanding, audit: &BiasAudit) {
+fn describe(standing: &mut AuditStanding, audit: &AuditFacts) {
     standing.audit_id = Some(audit.audit_id.clone());
     standing.audit_version = Some(audit.agent_version.clone());
     standing.tested_at = Some(audit.tested_at);
-    standing.lowest_ratio = Some(
-        audit
-            .attributes
-            .iter()
-            .map(|table| table.lowest_ratio)
-            .reduce(f64::min)
-            .unwrap_or(audit.stats.disparate_impact_ratio),
-    );
+    standing.lowest_ratio = Some(audit.lowest_ratio());
 }
 
 /// Most urgent first; within one kind, the soonest expiry, then the name.
@@ -275,7 +300,6 @@ mod tests {
     use crate::domain::bias::{GroupCounts, compute};
     use crate::domain::policy_set::{Checks, PolicySetFile};
 
-
     /// The built-in set, its HR audit valid for a year.
     fn set() -> PolicySet {
         let text = crate::domain::policy_set::BUILTIN_SET.replace(
@@ -296,7 +320,7 @@ mod tests {
         agent
     }
 
-    fn audit(tested_at: &str, low: u64) -> BiasAudit {
+    fn audit(tested_at: &str, low: u64) -> AuditFacts {
         let groups = [
             GroupCounts {
                 group: "a".into(),
@@ -309,7 +333,7 @@ mod tests {
                 total: 100,
             },
         ];
-        BiasAudit {
+        AuditFacts::from(&crate::domain::BiasAudit {
             audit_id: "aud-1".into(),
             agent_id: "agt-1".into(),
             agent_version: "1.0.0".into(),
@@ -322,7 +346,7 @@ mod tests {
             mode: Default::default(),
             attributes: Vec::new(),
             stats: compute(&groups, 0.8).unwrap(),
-        }
+        })
     }
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -331,7 +355,7 @@ mod tests {
 
     #[test]
     fn standings_move_from_passing_to_due_to_expired_as_the_clock_runs() {
-        let audits = AgentAudits {
+        let audits = LatestAudits {
             of_version: Some(audit("2025-03-01T00:00:00Z", 45)),
             of_agent: None,
         };
@@ -349,7 +373,7 @@ mod tests {
         );
         assert_eq!(expired.expires_at, Some(at("2026-03-01T00:00:00Z")));
 
-        let failing = AgentAudits {
+        let failing = LatestAudits {
             of_version: Some(audit("2025-03-01T00:00:00Z", 30)),
             of_agent: None,
         };
@@ -361,7 +385,7 @@ mod tests {
             standing(
                 &set(),
                 &hr,
-                &AgentAudits::default(),
+                &LatestAudits::default(),
                 at("2025-06-01T00:00:00Z"),
                 window
             )

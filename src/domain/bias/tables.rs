@@ -388,6 +388,12 @@ pub fn compute_table(
                     reference.total - reference.positive,
                 )
             });
+            if let Some(why) = &category.excluded {
+                warnings.push(format!(
+                    "{table}: category {label:?} ({:.1}% of the sample) is left out of the impact ratios: {why}",
+                    share(category.total) * 100.0
+                ));
+            }
             if category.total == 0 {
                 warnings.push(format!(
                     "{table}: category {label:?} has no individuals: the audit says nothing about it"

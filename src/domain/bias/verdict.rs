@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use serde::{Deserialize, Serialize};
+
 use super::BiasAudit;
 use super::tables::ImpactTable;
 use crate::domain::policy::{Policy, parse_age};
@@ -40,28 +42,95 @@ impl Requirement {
     }
 }
 
+/// What judging needs of an audit: its date and each table's lowest
+/// ratio, not every category. Readable straight from a stored audit's
+/// JSON (`serde` skips the rest), so standings of thousands of agents
+/// never build whole audits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditFacts {
+    pub audit_id: String,
+    pub agent_version: String,
+    pub tested_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attribute: Option<String>,
+    /// One attribute's ratio (rounded, as single-attribute audits are judged).
+    pub disparate_impact_ratio: f64,
+    #[serde(default)]
+    pub lowest_group: Option<String>,
+    #[serde(default)]
+    pub attributes: Vec<TableFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableFacts {
+    pub attributes: Vec<String>,
+    /// Over the categories in the ratios.
+    pub lowest_ratio: f64,
+    pub lowest: Vec<String>,
+}
+
+impl TableFacts {
+    fn covers(&self, attributes: &[String]) -> bool {
+        self.attributes.len() == attributes.len()
+            && attributes.iter().all(|name| self.attributes.contains(name))
+    }
+}
+
+impl From<&BiasAudit> for AuditFacts {
+    fn from(audit: &BiasAudit) -> AuditFacts {
+        AuditFacts {
+            audit_id: audit.audit_id.clone(),
+            agent_version: audit.agent_version.clone(),
+            tested_at: audit.tested_at,
+            attribute: audit.attribute.clone(),
+            disparate_impact_ratio: audit.stats.disparate_impact_ratio,
+            lowest_group: audit.stats.lowest_group.clone(),
+            attributes: audit
+                .attributes
+                .iter()
+                .map(|table: &ImpactTable| TableFacts {
+                    attributes: table.attributes.clone(),
+                    lowest_ratio: table.lowest_ratio,
+                    lowest: table.lowest.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl AuditFacts {
+    /// The lowest ratio of all its tables (its one ratio without tables).
+    pub fn lowest_ratio(&self) -> f64 {
+        self.attributes
+            .iter()
+            .map(|table| table.lowest_ratio)
+            .reduce(f64::min)
+            .unwrap_or(self.disparate_impact_ratio)
+    }
+}
+
 /// The judgement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict<'a> {
     Missing,
     Expired {
-        audit: &'a BiasAudit,
+        audit: &'a AuditFacts,
         expired_at: DateTime<Utc>,
     },
     /// The audit has no table for these attributes (or intersection).
     Uncovered {
-        audit: &'a BiasAudit,
+        audit: &'a AuditFacts,
         missing: Vec<String>,
     },
     Fails {
-        audit: &'a BiasAudit,
+        audit: &'a AuditFacts,
         /// The table's name, when the audit has tables.
         table: Option<String>,
         category: Option<String>,
         ratio: f64,
     },
     Passes {
-        audit: &'a BiasAudit,
+        audit: &'a AuditFacts,
         lowest_ratio: f64,
         expires_at: Option<DateTime<Utc>>,
     },
@@ -74,7 +143,7 @@ impl Verdict<'_> {
 }
 
 /// When the audit stops counting under this requirement.
-pub fn expires_at(requirement: &Requirement, audit: &BiasAudit) -> Option<DateTime<Utc>> {
+pub fn expires_at(requirement: &Requirement, audit: &AuditFacts) -> Option<DateTime<Utc>> {
     requirement
         .max_age
         .and_then(|age| audit.tested_at.checked_add_signed(age))
@@ -82,21 +151,21 @@ pub fn expires_at(requirement: &Requirement, audit: &BiasAudit) -> Option<DateTi
 
 /// The attributes an audit covers: its single-attribute tables, or the
 /// one attribute it was run over.
-pub fn covered(audit: &BiasAudit) -> Vec<String> {
+pub fn covered(audit: &AuditFacts) -> Vec<String> {
     if audit.attributes.is_empty() {
         return audit.attribute.iter().cloned().collect();
     }
     audit
         .attributes
         .iter()
-        .filter(|table| !table.is_intersectional())
+        .filter(|table| table.attributes.len() == 1)
         .map(|table| table.attributes[0].clone())
         .collect()
 }
 
 pub fn judge<'a>(
     requirement: &Requirement,
-    audit: Option<&'a BiasAudit>,
+    audit: Option<&'a AuditFacts>,
     now: DateTime<Utc>,
 ) -> Verdict<'a> {
     let Some(audit) = audit else {
@@ -114,7 +183,10 @@ pub fn judge<'a>(
         .cloned()
         .collect();
     if let Some(attributes) = requirement.intersection()
-        && audit.table(attributes).is_none()
+        && !audit
+            .attributes
+            .iter()
+            .any(|table| table.covers(attributes))
     {
         missing.push(attributes.join(" × "));
     }
@@ -123,12 +195,12 @@ pub fn judge<'a>(
     }
     if audit.attributes.is_empty() {
         // One attribute's figures, judged as they always were.
-        let ratio = audit.stats.disparate_impact_ratio;
+        let ratio = audit.disparate_impact_ratio;
         return if ratio < requirement.threshold {
             Verdict::Fails {
                 audit,
                 table: None,
-                category: audit.stats.lowest_group.clone(),
+                category: audit.lowest_group.clone(),
                 ratio,
             }
         } else {
@@ -139,42 +211,30 @@ pub fn judge<'a>(
             }
         };
     }
-    let judged: Vec<&ImpactTable> = if requirement.attributes.is_empty() {
-        audit.attributes.iter().collect()
-    } else {
-        audit
-            .attributes
-            .iter()
-            .filter(|table| {
-                (!table.is_intersectional()
-                    && requirement.attributes.contains(&table.attributes[0]))
-                    || requirement
-                        .intersection()
-                        .is_some_and(|attributes| table.covers(attributes))
-            })
-            .collect()
-    };
-    let worst = judged
-        .iter()
-        .flat_map(|table| {
-            table.categories.iter().filter_map(move |category| {
-                category
-                    .impact_ratio
-                    .filter(|_| category.excluded.is_none())
-                    .map(|ratio| (table, category, ratio))
-            })
-        })
-        .reduce(|best, next| if next.2 < best.2 { next } else { best });
-    match worst {
-        Some((table, category, ratio)) if ratio < requirement.threshold => Verdict::Fails {
+    let judged = audit.attributes.iter().filter(|table| {
+        requirement.attributes.is_empty()
+            || (table.attributes.len() == 1
+                && requirement.attributes.contains(&table.attributes[0]))
+            || requirement
+                .intersection()
+                .is_some_and(|attributes| table.covers(attributes))
+    });
+    match judged.reduce(|best, next| {
+        if next.lowest_ratio < best.lowest_ratio {
+            next
+        } else {
+            best
+        }
+    }) {
+        Some(table) if table.lowest_ratio < requirement.threshold => Verdict::Fails {
             audit,
-            table: Some(table.name()),
-            category: Some(category.label()),
-            ratio,
+            table: Some(table.attributes.join(" × ")),
+            category: Some(super::tables::category_label(&table.lowest)),
+            ratio: table.lowest_ratio,
         },
-        Some((_, _, ratio)) => Verdict::Passes {
+        Some(table) => Verdict::Passes {
             audit,
-            lowest_ratio: ratio,
+            lowest_ratio: table.lowest_ratio,
             expires_at: expires,
         },
         None => Verdict::Fails {
@@ -207,7 +267,11 @@ mod tests {
         }
     }
 
-    fn audit(tested_at: DateTime<Utc>, intersection_fails: bool) -> BiasAudit {
+    fn audit(tested_at: DateTime<Utc>, intersection_fails: bool) -> AuditFacts {
+        AuditFacts::from(&full_audit(tested_at, intersection_fails))
+    }
+
+    fn full_audit(tested_at: DateTime<Utc>, intersection_fails: bool) -> BiasAudit {
         let low = if intersection_fails { 10 } else { 45 };
         let tables = [
             table(&["sex"], &[(&["f"], 95, 200), (&["m"], 100, 200)]),
@@ -237,6 +301,19 @@ mod tests {
             attributes,
             stats,
         }
+    }
+
+    #[test]
+    fn facts_read_from_a_stored_audit_are_the_facts_of_the_audit() {
+        let audit = full_audit(at("2025-01-10T09:00:00Z"), true);
+        let stored = serde_json::to_string(&audit).unwrap();
+        let read: AuditFacts = serde_json::from_str(&stored).unwrap();
+        assert_eq!(read, AuditFacts::from(&audit));
+        // And from the compact copy the store keeps beside the body.
+        let compact = serde_json::to_string(&read).unwrap();
+        assert!(compact.len() * 4 < stored.len(), "{compact}");
+        assert_eq!(serde_json::from_str::<AuditFacts>(&compact).unwrap(), read);
+        assert!(read.attributes.len() == 3 && read.lowest_ratio() < 0.8);
     }
 
     fn requirement(attributes: &[&str], intersectional: bool) -> Requirement {

@@ -55,8 +55,9 @@ pub const FORM_HINTS: [Action; 4] = [
     Action::Confirm,
     Action::Back,
 ];
-pub const AUDITS_HINTS: [Action; 7] = [
+pub const AUDITS_HINTS: [Action; 8] = [
     Action::Search,
+    Action::FilterAttention,
     Action::Older,
     Action::Newer,
     Action::OpenEvidence,
@@ -86,10 +87,7 @@ impl App {
         let requests = &mut self.requests;
         match tab {
             Tab::Reviews if !self.reviews.loaded => vec![self.reviews.load(requests)],
-            Tab::Audits if !self.audits.agents_loaded => {
-                let text = self.audits.search.clone();
-                vec![self.audits.search(text, requests)]
-            }
+            Tab::Audits if !self.audits.agents_loaded => self.audits.load(requests),
             Tab::Blocked if !self.blocked.loaded => vec![self.blocked.load(requests)],
             Tab::Policies if !self.policies.loaded => self.policies.load(requests),
             _ => Vec::new(),
@@ -168,7 +166,7 @@ impl App {
                 let agent_id = detail.workflow.agent_id.clone();
                 self.tab = crate::tui::app::Tab::Audits;
                 self.audits.audits_agent = None;
-                vec![self.audits.search(agent_id, &mut self.requests)]
+                self.audits.search(agent_id, &mut self.requests)
             }
             Action::OpenReview => match &detail.review {
                 Some(review) => {
@@ -255,8 +253,10 @@ impl App {
             Message::Submitted { review_id, result } => {
                 return self.on_submitted(review_id, result);
             }
-            Message::Agents { request, result } => {
-                return self.audits.on_agents(request, result, &mut self.requests);
+            Message::Standings { request, result } => {
+                return self
+                    .audits
+                    .on_standings(request, result, &mut self.requests);
             }
             Message::Audits {
                 request,

@@ -1,7 +1,10 @@
-//! The Audits tab: pick an agent, read its latest bias audit as a chart
-//! against the four-fifths line, and its ratio across versions. An audit
-//! Gavel ran against the agent names its run, and `e` steps through the
-//! run's case evidence (`evidence`).
+//! The Audits tab: agents whose audits need attention first (failing,
+//! expired, required but missing, due soon), each with its latest verdict,
+//! lowest ratio, audit date and expiry; the selected agent's latest audit
+//! as a chart against the four-fifths line (one per attribute and one for
+//! their intersection, `[`/`]` between them), and its ratio across
+//! versions. An audit Gavel ran against the agent names its run, and `e`
+//! steps through the run's case evidence (`evidence`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,19 +16,82 @@ use ratatui::widgets::{
 
 use super::evidence::EvidenceView;
 use super::queue::Requests;
-use crate::backend::{AgentProtocol, AgentSummary, AuditRun};
+use crate::backend::{AgentProtocol, AuditRun};
 use crate::domain::BiasAudit;
+use crate::domain::bias::ImpactTable;
+use crate::domain::bias::standing::{Attention, AuditStanding};
 use crate::text::{pad, sanitize};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};
 use crate::tui::theme::{Role, Theme};
 use crate::tui::widgets::bars;
 
+/// Which agents the list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AttentionFilter {
+    #[default]
+    All,
+    /// Failing, expired, missing, uncovered or due soon.
+    NeedsAttention,
+    Only(Attention),
+}
+
+impl AttentionFilter {
+    /// All, then what needs attention, then each kind of it in turn.
+    fn next(self) -> AttentionFilter {
+        use Attention::*;
+        match self {
+            AttentionFilter::All => AttentionFilter::NeedsAttention,
+            AttentionFilter::NeedsAttention => AttentionFilter::Only(Failing),
+            AttentionFilter::Only(Failing) => AttentionFilter::Only(Expired),
+            AttentionFilter::Only(Expired) => AttentionFilter::Only(Missing),
+            AttentionFilter::Only(Missing) => AttentionFilter::Only(Uncovered),
+            AttentionFilter::Only(Uncovered) => AttentionFilter::Only(DueSoon),
+            AttentionFilter::Only(_) => AttentionFilter::All,
+        }
+    }
+
+    fn admits(self, attention: Attention) -> bool {
+        match self {
+            AttentionFilter::All => true,
+            AttentionFilter::NeedsAttention => attention < Attention::Passing,
+            AttentionFilter::Only(kind) => attention == kind,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            AttentionFilter::All => "all",
+            AttentionFilter::NeedsAttention => "needing attention",
+            AttentionFilter::Only(kind) => badge(kind).0,
+        }
+    }
+}
+
+/// A short word for an agent's standing, and its theme role.
+fn badge(attention: Attention) -> (&'static str, Role) {
+    match attention {
+        Attention::Failing => ("failing", Role::Danger),
+        Attention::Expired => ("expired", Role::Danger),
+        Attention::Missing => ("missing", Role::Warn),
+        Attention::Uncovered => ("gaps", Role::Warn),
+        Attention::DueSoon => ("due", Role::Warn),
+        Attention::Passing => ("passing", Role::Ok),
+        Attention::NotRequired => ("optional", Role::Muted),
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct AuditsScreen {
     pub search: String,
-    pub agents: Vec<AgentSummary>,
+    pub filter: AttentionFilter,
+    /// Every agent, most urgent first.
+    standings: Vec<AuditStanding>,
+    /// Those the search and filter let through.
+    pub agents: Vec<AuditStanding>,
     pub selected: usize,
+    /// Which table of a multi-attribute audit is shown.
+    pub table: usize,
     pub agents_loaded: bool,
     agents_request: RequestId,
     /// Latest first.
@@ -45,13 +111,55 @@ pub struct AuditsScreen {
 }
 
 impl AuditsScreen {
-    pub fn search(&mut self, text: String, requests: &mut Requests) -> Command {
-        self.search = text.clone();
+    /// Loads every agent's standing (again).
+    pub fn load(&mut self, requests: &mut Requests) -> Vec<Command> {
         self.agents_request = requests.issue();
-        Command::SearchAgents {
+        vec![Command::LoadStandings {
             request: self.agents_request,
-            text,
+        }]
+    }
+
+    /// Narrows the list to agents whose name, id or team holds `text`.
+    pub fn search(&mut self, text: String, requests: &mut Requests) -> Vec<Command> {
+        self.search = text;
+        if !self.agents_loaded {
+            return self.load(requests);
         }
+        self.apply_filter(None);
+        self.load_selected(requests)
+    }
+
+    /// Rebuilds the visible list, keeping `keep` (or the selected agent)
+    /// selected when it is still in it.
+    fn apply_filter(&mut self, keep: Option<String>) {
+        let keep = keep.or_else(|| self.agents.get(self.selected).map(|a| a.agent_id.clone()));
+        let needle = self.search.to_lowercase();
+        self.agents = self
+            .standings
+            .iter()
+            .filter(|standing| self.filter.admits(standing.attention))
+            .filter(|standing| {
+                needle.is_empty()
+                    || [&standing.name, &standing.agent_id, &standing.team]
+                        .iter()
+                        .any(|text| text.to_lowercase().contains(&needle))
+            })
+            .cloned()
+            .collect();
+        // An exact id (following a link from a workflow) wins.
+        let exact = self
+            .agents
+            .iter()
+            .position(|standing| standing.agent_id == self.search);
+        self.selected = exact
+            .or_else(|| {
+                keep.and_then(|id| {
+                    self.agents
+                        .iter()
+                        .position(|standing| standing.agent_id == id)
+                })
+            })
+            .unwrap_or(0);
     }
 
     fn load_selected(&mut self, requests: &mut Requests) -> Vec<Command> {
@@ -68,10 +176,10 @@ impl AuditsScreen {
         }]
     }
 
-    pub fn on_agents(
+    pub fn on_standings(
         &mut self,
         request: RequestId,
-        result: Result<Vec<AgentSummary>, String>,
+        result: Result<Vec<AuditStanding>, String>,
         requests: &mut Requests,
     ) -> Vec<Command> {
         if request != self.agents_request {
@@ -79,11 +187,13 @@ impl AuditsScreen {
         }
         self.agents_loaded = true;
         match result {
-            Ok(agents) => {
-                self.agents = agents;
-                self.selected = 0;
+            Ok(standings) => {
+                self.standings = standings;
+                self.apply_filter(None);
                 self.error = None;
-                self.load_selected(requests)
+                let mut commands = self.load_selected(requests);
+                commands.extend(self.load_run(requests));
+                commands
             }
             Err(error) => {
                 self.error = Some(error);
@@ -106,6 +216,7 @@ impl AuditsScreen {
                 self.audits = audits;
                 self.audits_agent = Some(agent_id);
                 self.shown = 0;
+                self.table = 0;
                 self.error = None;
             }
             Err(error) => self.error = Some(error),
@@ -184,11 +295,35 @@ impl AuditsScreen {
             Action::Up => self.selected = self.selected.saturating_sub(1),
             Action::First => self.selected = 0,
             Action::Last => self.selected = self.agents.len().saturating_sub(1),
-            Action::Older => self.shown = (self.shown + 1).min(self.audits.len().saturating_sub(1)),
-            Action::Newer => self.shown = self.shown.saturating_sub(1),
+            Action::Older => {
+                self.shown = (self.shown + 1).min(self.audits.len().saturating_sub(1));
+                self.table = 0;
+            }
+            Action::Newer => {
+                self.shown = self.shown.saturating_sub(1);
+                self.table = 0;
+            }
+            Action::NextGroup | Action::PreviousGroup => {
+                let tables = self
+                    .audits
+                    .get(self.shown)
+                    .map_or(0, |audit| audit.attributes.len());
+                if tables > 0 {
+                    self.table = if action == Action::NextGroup {
+                        (self.table + 1) % tables
+                    } else {
+                        (self.table + tables - 1) % tables
+                    };
+                }
+                return Vec::new();
+            }
+            Action::FilterAttention => {
+                self.filter = self.filter.next();
+                self.apply_filter(None);
+            }
             Action::Refresh => {
                 self.audits_agent = None;
-                return vec![self.search(self.search.clone(), requests)];
+                return self.load(requests);
             }
             _ => return Vec::new(),
         }
@@ -199,23 +334,23 @@ impl AuditsScreen {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
         let [list, main] = Layout::horizontal([
-            Constraint::Length(34.min(area.width / 3)),
+            Constraint::Length(34.min(area.width * 3 / 8)),
             Constraint::Min(10),
         ])
         .areas(area);
-        let title = if self.search.is_empty() {
-            " Agents ".to_owned()
-        } else {
-            format!(" Agents matching \"{}\" ", sanitize(&self.search))
-        };
+        let mut title = format!(" Agents: {} ", self.filter.words());
+        if !self.search.is_empty() {
+            title.push_str(&format!("matching \"{}\" ", sanitize(&self.search)));
+        }
         let block = Block::default()
             .borders(Borders::RIGHT)
             .border_style(theme.style(Role::Border))
             .title(Span::styled(title, theme.style(Role::Title)));
+        let width = list.width.saturating_sub(3) as usize;
         let items: Vec<ListItem> = self
             .agents
             .iter()
-            .map(|agent| ListItem::new(sanitize(&agent.name).into_owned()))
+            .map(|standing| standing_item(standing, width, theme))
             .collect();
         let empty = items.is_empty();
         let widget = List::new(items)
@@ -243,9 +378,10 @@ impl AuditsScreen {
             None => {
                 let text = match (self.agents_loaded, empty, &self.audits_agent) {
                     (false, _, _) => format!(" {spinner} Loading…"),
-                    (true, true, _) => {
-                        " No agent matches. / searches by name, id or team.".to_owned()
-                    }
+                    (true, true, _) => format!(
+                        " No agent is {} here. / searches by name, id or team; f changes the filter.",
+                        self.filter.words()
+                    ),
                     (true, false, None) => format!(" {spinner} Loading audits…"),
                     (true, false, Some(_)) => {
                         " No bias audit is recorded for this agent.".to_owned()
@@ -261,14 +397,22 @@ impl AuditsScreen {
 
     fn render_audit(&self, frame: &mut Frame, area: Rect, audit: &BiasAudit, theme: &Theme) {
         let stats = &audit.stats;
-        let groups = stats.groups.len() as u16;
+        let table = audit
+            .attributes
+            .get(self.table.min(audit.attributes.len().saturating_sub(1)));
+        let rows = table.map_or(stats.groups.len(), |table| table.categories.len() + 2) as u16;
         let warnings = stats.warnings.len() as u16;
         let from_run = self.run_line(audit, theme);
+        let head = 3 + u16::from(from_run.is_some()) + u16::from(table.is_some());
+        // The chart first; the history only where it still fits.
+        let chart_rows = (rows + 2).min(area.height.saturating_sub(head));
+        let left = area.height.saturating_sub(head + chart_rows);
+        let notes_rows = warnings.min(if table.is_some() { 2 } else { 6 }).min(left);
         let [summary, chart, notes, history] = Layout::vertical([
-            Constraint::Length(3 + u16::from(from_run.is_some())),
-            Constraint::Length(groups + 2),
-            Constraint::Length(warnings.min(6)),
-            Constraint::Min(6),
+            Constraint::Length(head),
+            Constraint::Length(chart_rows),
+            Constraint::Length(notes_rows),
+            Constraint::Min(0),
         ])
         .areas(area);
         let (verdict, role) = if stats.passes_threshold {
@@ -324,19 +468,54 @@ impl AuditsScreen {
                 theme.style(Role::Muted),
             ),
         ];
-        let lines: Vec<Line> = lines.into_iter().chain(from_run).collect();
+        let tables_line = table.map(|_| self.tables_line(audit, theme));
+        let lines: Vec<Line> = lines
+            .into_iter()
+            .chain(from_run)
+            .chain(tables_line)
+            .collect();
         frame.render_widget(Paragraph::new(lines), summary);
-        frame.render_widget(
-            Paragraph::new(group_lines(audit, chart.width, theme)),
-            chart,
-        );
+        let chart_lines = match table {
+            Some(table) => table_lines(table, audit, chart.width, theme),
+            None => group_lines(audit, chart.width, theme),
+        };
+        frame.render_widget(Paragraph::new(chart_lines), chart);
         let notes_lines: Vec<Line> = stats
             .warnings
             .iter()
             .map(|w| Line::styled(format!(" ! {}", sanitize(w)), theme.style(Role::Warn)))
             .collect();
         frame.render_widget(Paragraph::new(notes_lines).wrap(Wrap { trim: true }), notes);
-        self.render_history(frame, history, theme);
+        if history.height >= 6 {
+            self.render_history(frame, history, theme);
+        }
+    }
+
+    /// Every table of the shown audit with its lowest ratio, the one shown
+    /// marked: `[`/`]` move between them.
+    fn tables_line(&self, audit: &BiasAudit, theme: &Theme) -> Line<'static> {
+        let threshold = audit.stats.threshold;
+        let mut spans = vec![Span::styled(" tables ([ ]): ", theme.style(Role::Muted))];
+        for (index, table) in audit.attributes.iter().enumerate() {
+            let passes = table.passes_at(threshold);
+            let mut style = theme.style(if passes { Role::Ok } else { Role::Danger });
+            if index == self.table.min(audit.attributes.len().saturating_sub(1)) {
+                style = style.add_modifier(ratatui::style::Modifier::REVERSED);
+            }
+            if index > 0 {
+                spans.push(Span::styled(" · ", theme.style(Role::Muted)));
+            }
+            spans.push(Span::styled(
+                format!(
+                    "{} {} {:.3}",
+                    sanitize(&table.name()),
+                    if passes { "✓" } else { "✗" },
+                    table.lowest_ratio
+                ),
+                style,
+            ));
+        }
+        Line::from(spans)
     }
 
     /// Where an audit Gavel ran came from: the run, how the agent was
@@ -456,6 +635,148 @@ impl AuditsScreen {
             );
         frame.render_widget(chart, area);
     }
+}
+
+/// One agent in the list: its standing and name, then its lowest ratio,
+/// audit date and expiry.
+fn standing_item(standing: &AuditStanding, width: usize, theme: &Theme) -> ListItem<'static> {
+    let (word, role) = badge(standing.attention);
+    let first = Line::from(vec![
+        Span::styled(format!("{word:<8}"), theme.style(role)),
+        Span::styled(
+            pad(&sanitize(&standing.name), width.saturating_sub(8)),
+            theme.style(Role::Base),
+        ),
+    ]);
+    let day = |at: chrono::DateTime<chrono::Utc>| at.format("%y-%m-%d").to_string();
+    let facts = match (standing.lowest_ratio, standing.tested_at) {
+        (Some(ratio), Some(tested)) => {
+            let expiry = standing
+                .expires_at
+                .map(|at| format!(" → {}", day(at)))
+                .unwrap_or_default();
+            format!("{ratio:.3} {}{expiry}", day(tested))
+        }
+        _ => "no audit".to_owned(),
+    };
+    let second = Line::styled(
+        format!("        {}", pad(&facts, width.saturating_sub(8))),
+        theme.style(Role::Muted),
+    );
+    ListItem::new(vec![first, second])
+}
+
+/// One table's chart: a bar per category's rate, the threshold line at
+/// the threshold times the reference category's rate, the interval as a
+/// whisker; each category's count, rate and impact ratio in numbers,
+/// failing ones marked, excluded ones said.
+pub fn table_lines(
+    table: &ImpactTable,
+    audit: &BiasAudit,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let threshold = audit.stats.threshold;
+    let reference = table
+        .categories
+        .iter()
+        .find(|category| category.values == table.reference)
+        .and_then(|category| category.rate)
+        .unwrap_or(0.0);
+    let scale = table
+        .categories
+        .iter()
+        .filter_map(|category| category.ci_high)
+        .fold(reference, f64::max)
+        .max(0.01);
+    let line_at = reference * threshold;
+    let wide = width >= 90;
+    let label_width = if wide { 26 } else { 16 };
+    let numbers_width = if wide { 38 } else { 24 };
+    let track_width = (width as usize)
+        .saturating_sub(label_width + numbers_width + 3)
+        .max(6);
+    let rate_name = audit.mode.rate_name();
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                " {} · {} {} · {} unknown · reference {}",
+                sanitize(&table.name()),
+                table.sample(),
+                if table.is_intersectional() {
+                    "in the intersection"
+                } else {
+                    "with a category"
+                },
+                table.unknown,
+                sanitize(&crate::domain::bias::tables::category_label(
+                    &table.reference
+                )),
+            ),
+            theme.style(Role::Muted),
+        ),
+        Line::styled(
+            format!(
+                " {} {} {}",
+                pad("category", label_width),
+                pad(
+                    &format!("{rate_name} (│ = {threshold:.2} x ref.)"),
+                    track_width
+                ),
+                if wide {
+                    "rate      n  impact  95% interval"
+                } else {
+                    "rate      n  impact"
+                }
+            ),
+            theme.style(Role::Header),
+        ),
+    ];
+    for category in &table.categories {
+        let label = pad(&sanitize(&category.label()), label_width);
+        let (bar, numbers, role) = match (category.rate, category.ci_low, category.ci_high) {
+            (Some(rate), Some(low), Some(high)) => {
+                let failing = category.fails(threshold);
+                let bar = bars::track(rate, scale, track_width, Some(line_at), Some((low, high)));
+                let ratio = match (&category.excluded, category.impact_ratio) {
+                    (Some(_), _) => "excl.".to_owned(),
+                    (None, Some(ratio)) => format!("{ratio:.3}"),
+                    (None, None) => "-".to_owned(),
+                };
+                let interval = if wide {
+                    format!("  {:.1}-{:.1}%", low * 100.0, high * 100.0)
+                } else {
+                    String::new()
+                };
+                let mark = if failing { " ✗" } else { "" };
+                let role = match (&category.excluded, failing) {
+                    (Some(_), _) => Role::Muted,
+                    (None, true) => Role::Danger,
+                    (None, false) => Role::Ok,
+                };
+                (
+                    bar,
+                    format!(
+                        "{:>5.1}% {:>6}  {ratio:>6}{interval}{mark}",
+                        rate * 100.0,
+                        category.total
+                    ),
+                    role,
+                )
+            }
+            _ => (
+                " ".repeat(track_width),
+                format!("    -  {:>6}  none", category.total),
+                Role::Muted,
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {label} "), theme.style(Role::Base)),
+            Span::styled(bar, theme.style(role)),
+            Span::styled(format!(" {numbers}"), theme.style(role)),
+        ]));
+    }
+    lines
 }
 
 /// The group chart: one bar per group's positive-outcome rate, the

@@ -117,7 +117,7 @@ impl BlockedScreen {
             return;
         };
         let [headline, charts, list] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(3),
             Constraint::Length(9),
             Constraint::Min(4),
         ])
@@ -268,8 +268,32 @@ fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: 
         Role::Ok,
     ));
     second.push(Span::styled("· read-only view", theme.style(Role::Muted)));
+    let audits = &dashboard.audits;
+    let mut third = figure(
+        "Bias audits to run",
+        audits.total().to_string(),
+        if audits.total() > 0 {
+            Role::Warn
+        } else {
+            Role::Ok
+        },
+    );
+    third.push(Span::styled(
+        format!(
+            "{} failing · {} expired · {} missing · {} due in 30 days",
+            audits.failing,
+            audits.expired,
+            audits.missing + audits.uncovered,
+            audits.due_soon
+        ),
+        theme.style(Role::Muted),
+    ));
     frame.render_widget(
-        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        Paragraph::new(vec![
+            Line::from(first),
+            Line::from(second),
+            Line::from(third),
+        ]),
         area,
     );
 }

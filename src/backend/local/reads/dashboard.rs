@@ -1,6 +1,7 @@
 //! The blocked-deployments figures for leadership.
 
 use super::*;
+use crate::backend::AuditsDue;
 
 pub fn count(conn: &Connection, sql: &str, values: impl rusqlite::Params) -> Result<u64> {
     let n: i64 = conn
@@ -118,7 +119,22 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         slot.blocked = blocked.max(0) as u64;
     }
 
+    let mut audits = AuditsDue::default();
+    let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
+    for standing in super::audit_standings(conn, now, within)? {
+        use crate::domain::bias::standing::Attention;
+        match standing.attention {
+            Attention::Failing => audits.failing += 1,
+            Attention::Expired => audits.expired += 1,
+            Attention::Missing => audits.missing += 1,
+            Attention::Uncovered => audits.uncovered += 1,
+            Attention::DueSoon => audits.due_soon += 1,
+            Attention::Passing | Attention::NotRequired => {}
+        }
+    }
+
     Ok(Dashboard {
+        audits,
         generated_at: now,
         blocked_now,
         blocked_this_week,

@@ -1,9 +1,13 @@
 //! Read queries. Every list reads only the rows it returns, through an index.
 //! One file per entity; shared row helpers and small lookups live here.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::bias::standing::{AuditStanding, sort as sort_standings, standing};
+use crate::domain::bias::standing::{
+    AuditStanding, LatestAudits, requiring, sort as sort_standings, standing_under,
+};
+use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::condition::Outcome;
 use crate::domain::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
 use crate::domain::policy::RequestFacts;
@@ -280,20 +284,62 @@ pub fn audit_standings(
     due_within: chrono::TimeDelta,
 ) -> Result<Vec<AuditStanding>> {
     let set = policy_set(conn)?;
-    let mut standings = all_agents(conn)?
-        .iter()
-        .map(|agent| {
-            Ok(standing(
-                &set,
-                agent,
-                &agent_audits(conn, agent)?,
-                now,
-                due_within,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let fields = set.fields_read();
+    // Agents alike in every field the set reads need the same audits; an
+    // agent no policy asks an audit of is never looked up.
+    let mut requiring_by_key: std::collections::HashMap<String, Vec<usize>> =
+        std::collections::HashMap::new();
+    let latest = latest_audit_facts(conn)?;
+    let parse = |found: Option<&(String, String)>| -> Result<Option<AuditFacts>> {
+        found
+            .map(|(_, text)| from_json("bias audit", text))
+            .transpose()
+    };
+    let mut standings = Vec::new();
+    for agent in all_agents(conn)? {
+        let requiring = match crate::domain::plan::key(&agent, &fields, &[], None) {
+            Some(key) => requiring_by_key
+                .entry(key)
+                .or_insert_with(|| requiring(&set, &agent))
+                .clone(),
+            None => requiring(&set, &agent),
+        };
+        let audits = if requiring.is_empty() {
+            LatestAudits::default()
+        } else {
+            let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
+            LatestAudits {
+                of_version: parse(
+                    versions
+                        .iter()
+                        .find(|(version, _)| *version == agent.version),
+                )?,
+                of_agent: parse(versions.first())?,
+            }
+        };
+        standings.push(standing_under(
+            &set, &agent, &requiring, &audits, now, due_within,
+        ));
+    }
     sort_standings(&mut standings);
     Ok(standings)
+}
+
+/// The facts of every agent's newest audit of each version, unparsed and
+/// newest first per agent, in one scan of the small `latest_audits` table.
+fn latest_audit_facts(conn: &Connection) -> Result<HashMap<String, Vec<(String, String)>>> {
+    let mut statement = conn.prepare(
+        "SELECT agent_id, agent_version, facts FROM latest_audits ORDER BY agent_id, tested_at DESC, audit_id DESC",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut by_agent: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        by_agent
+            .entry(row.get(0)?)
+            .or_default()
+            .push((row.get(1)?, row.get(2)?));
+    }
+    Ok(by_agent)
 }
 
 /// The newest audit of an agent, any version.

@@ -7,6 +7,7 @@ use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
 use super::*;
 use crate::backend::types::User;
+use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::bias::{self, AuditSubmission};
 use crate::domain::{BiasAudit, TrailEntry};
 
@@ -158,6 +159,20 @@ pub fn insert_audit(conn: &Connection, audit: &BiasAudit) -> Result<()> {
         to_ms(audit.tested_at),
         audit.stats.passes_threshold,
         to_json(audit)?,
+    ])?;
+    // The newest of its version: what the standings read.
+    conn.prepare_cached(
+        "INSERT INTO latest_audits (agent_id, agent_version, tested_at, audit_id, facts) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (agent_id, agent_version) DO UPDATE
+         SET tested_at = excluded.tested_at, audit_id = excluded.audit_id, facts = excluded.facts
+         WHERE (excluded.tested_at, excluded.audit_id) > (latest_audits.tested_at, latest_audits.audit_id)",
+    )?
+    .execute(params![
+        audit.agent_id,
+        audit.agent_version,
+        to_ms(audit.tested_at),
+        audit.audit_id,
+        to_json(&AuditFacts::from(audit))?,
     ])?;
     Ok(())
 }
