@@ -26,8 +26,7 @@ const MIGRATIONS: &[Migration] = &[
 /// 11: the newest audit of each agent version, as judging reads it (its
 /// date and each table's lowest ratio), in small clustered rows: the
 /// standings of every agent are one scan of this table, never of whole
-/// audits. Audits recorded before had one attribute and no tables: their
-/// facts come from their bodies here.
+/// audits. The facts of audits recorded before come from their bodies.
 fn add_audit_facts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
@@ -47,7 +46,13 @@ fn add_audit_facts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
                    'tested_at', json_extract(body, '$.tested_at'),
                    'attribute', json_extract(body, '$.attribute'),
                    'disparate_impact_ratio', json_extract(body, '$.disparate_impact_ratio'),
-                   'lowest_group', json_extract(body, '$.lowest_group'))
+                   'lowest_group', json_extract(body, '$.lowest_group'),
+                   'attributes', (
+                       SELECT json_group_array(json_object(
+                           'attributes', json(json_extract(t.value, '$.attributes')),
+                           'lowest_ratio', json_extract(t.value, '$.lowest_ratio'),
+                           'lowest', json(json_extract(t.value, '$.lowest'))))
+                       FROM json_each(body, '$.attributes') t))
         FROM (SELECT agent_id, agent_version, tested_at, audit_id, body,
                      ROW_NUMBER() OVER (PARTITION BY agent_id, agent_version
                                         ORDER BY tested_at DESC, audit_id DESC) AS newest

@@ -642,9 +642,9 @@ impl AuditsScreen {
 fn standing_item(standing: &AuditStanding, width: usize, theme: &Theme) -> ListItem<'static> {
     let (word, role) = badge(standing.attention);
     let first = Line::from(vec![
-        Span::styled(format!("{word:<8}"), theme.style(role)),
+        Span::styled(format!("{word:<8} "), theme.style(role)),
         Span::styled(
-            pad(&sanitize(&standing.name), width.saturating_sub(8)),
+            pad(&sanitize(&standing.name), width.saturating_sub(9)),
             theme.style(Role::Base),
         ),
     ]);
@@ -660,7 +660,7 @@ fn standing_item(standing: &AuditStanding, width: usize, theme: &Theme) -> ListI
         _ => "no audit".to_owned(),
     };
     let second = Line::styled(
-        format!("        {}", pad(&facts, width.saturating_sub(8))),
+        format!("         {}", pad(&facts, width.saturating_sub(9))),
         theme.style(Role::Muted),
     );
     ListItem::new(vec![first, second])
@@ -691,8 +691,8 @@ pub fn table_lines(
         .max(0.01);
     let line_at = reference * threshold;
     let wide = width >= 90;
-    let label_width = if wide { 26 } else { 16 };
-    let numbers_width = if wide { 38 } else { 24 };
+    let label_width = if wide { 26 } else { 14 };
+    let numbers_width = if wide { 38 } else { 23 };
     let track_width = (width as usize)
         .saturating_sub(label_width + numbers_width + 3)
         .max(6);
@@ -700,18 +700,11 @@ pub fn table_lines(
     let mut lines = vec![
         Line::styled(
             format!(
-                " {} · {} {} · {} unknown · reference {}",
+                " {}: {} known, {} unknown · ratios against {}",
                 sanitize(&table.name()),
                 table.sample(),
-                if table.is_intersectional() {
-                    "in the intersection"
-                } else {
-                    "with a category"
-                },
                 table.unknown,
-                sanitize(&crate::domain::bias::tables::category_label(
-                    &table.reference
-                )),
+                sanitize(&crate::domain::bias::tables::category_label(&table.reference)),
             ),
             theme.style(Role::Muted),
         ),

@@ -285,8 +285,7 @@ pub fn audit_standings(
 ) -> Result<Vec<AuditStanding>> {
     let set = policy_set(conn)?;
     let fields = set.fields_read();
-    // Agents alike in every field the set reads need the same audits; an
-    // agent no policy asks an audit of is never looked up.
+    // Agents alike in every field the set reads need the same audits.
     let mut requiring_by_key: std::collections::HashMap<String, Vec<usize>> =
         std::collections::HashMap::new();
     let latest = latest_audit_facts(conn)?;
@@ -304,18 +303,10 @@ pub fn audit_standings(
                 .clone(),
             None => requiring(&set, &agent),
         };
-        let audits = if requiring.is_empty() {
-            LatestAudits::default()
-        } else {
-            let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
-            LatestAudits {
-                of_version: parse(
-                    versions
-                        .iter()
-                        .find(|(version, _)| *version == agent.version),
-                )?,
-                of_agent: parse(versions.first())?,
-            }
+        let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
+        let audits = LatestAudits {
+            of_version: parse(versions.iter().find(|(version, _)| *version == agent.version))?,
+            of_agent: parse(versions.first())?,
         };
         standings.push(standing_under(
             &set, &agent, &requiring, &audits, now, due_within,
