@@ -486,6 +486,11 @@ fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
             "Blocked per week since [DATE] (peak [N])",
         ),
         (r"│[ ▁▂▃▄▅▆▇█]+\n", "│[trend]\n"),
+        // Audits expire against today's clock, the seeded ones included.
+        (
+            r"Bias audits to run \d+ +\d+ failing · \d+ expired · \d+ missing · \d+ due in 30 days",
+            "Bias audits to run [N]  [N] failing · [N] expired · [N] missing · [N] due in 30 days",
+        ),
     ]
 }
 
@@ -497,6 +502,15 @@ async fn the_blocked_dashboard_with_data() {
     let screen = h.screen();
     assert!(
         screen.contains(&format!("Blocked now {}", dashboard.blocked_now)),
+        "{screen}"
+    );
+    assert!(
+        dashboard.audits.total() > 0
+            && screen.contains(&format!(
+                "Bias audits to run {}  {} failing",
+                dashboard.audits.total(),
+                dashboard.audits.failing
+            )),
         "{screen}"
     );
     assert!(
@@ -784,4 +798,107 @@ async fn a_proposal_decided_by_someone_else_first_is_refused_in_the_dialog() {
             && screen.contains("duplicate of another change"),
         "the versions show what happened: {screen}"
     );
+}
+
+/// An HR agent of the seeded organisation whose latest audit has a table
+/// per attribute and one for their intersection.
+fn agent_with_tables(h: &Harness) -> String {
+    h.store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT l.agent_id FROM latest_audits l JOIN agents g ON g.agent_id = l.agent_id AND g.version = l.agent_version
+                 WHERE json_array_length(l.facts, '$.attributes') = 3 ORDER BY l.agent_id LIMIT 1",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+        .expect("an HR agent audited per attribute")
+}
+
+#[tokio::test]
+async fn the_audits_tab_puts_attention_first_and_shows_each_table_at_80x24() {
+    use gavel::domain::bias::standing::Attention;
+    let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
+    h.keys("3").await;
+    let listed: Vec<Attention> = h.app.audits.agents.iter().map(|a| a.attention).collect();
+    assert!(
+        listed.len() > 100,
+        "every agent is listed: {}",
+        listed.len()
+    );
+    assert!(
+        listed.windows(2).all(|pair| pair[0] <= pair[1]),
+        "most urgent first"
+    );
+    assert!(listed[0] < Attention::Passing, "{:?}", listed[0]);
+    let screen = h.screen();
+    let first = &h.app.audits.agents[0];
+    assert!(
+        screen.contains(&format!(
+            "▌{:<8} ",
+            match first.attention {
+                Attention::Failing => "failing",
+                Attention::Expired => "expired",
+                Attention::Missing => "missing",
+                Attention::Uncovered => "gaps",
+                _ => "due",
+            }
+        )),
+        "{screen}"
+    );
+    // f: only what needs attention.
+    h.keys("f").await;
+    let attention = &h.app.audits.agents;
+    assert!(!attention.is_empty() && attention.len() < listed.len());
+    assert!(attention.iter().all(|a| a.attention < Attention::Passing));
+    assert!(
+        h.screen().contains("Agents: needing attention"),
+        "{}",
+        h.screen()
+    );
+    h.keys("f").await;
+    assert!(
+        h.app
+            .audits
+            .agents
+            .iter()
+            .all(|a| a.attention == Attention::Failing)
+    );
+    for _ in 0..5 {
+        h.keys("f").await;
+    }
+    assert_eq!(h.app.audits.agents.len(), listed.len(), "back to all");
+
+    // One chart per table; ] steps to race/ethnicity, then the intersection.
+    let agent_id = agent_with_tables(&h);
+    show_audits_of(&mut h, &agent_id).await;
+    let audit = h.app.audits.audits[0].clone();
+    assert_eq!(audit.attributes.len(), 3);
+    let screen = h.screen();
+    assert!(screen.contains("tables ([ ]): sex"), "{screen}");
+    assert!(screen.contains(" sex: "), "{screen}");
+    h.keys("]").await;
+    assert!(h.screen().contains(" race_ethnicity: "), "{}", h.screen());
+    h.keys("]").await;
+    let screen = h.screen();
+    assert!(screen.contains(" sex × race_ethnicity: "), "{screen}");
+    let intersection = &audit.attributes[2];
+    for category in &intersection.categories {
+        let label = category.label();
+        let shown: String = label.chars().take(12).collect();
+        let line = screen
+            .lines()
+            .find(|line| line.contains(&shown) && line.contains(&category.total.to_string()))
+            .unwrap_or_else(|| panic!("{label} has its row at 80x24:\n{screen}"));
+        let rate = format!("{:.1}%", category.rate.expect("rate") * 100.0);
+        assert!(line.contains(&rate), "{line}");
+        if category.fails(audit.stats.threshold) {
+            assert!(line.contains('✗'), "a failing category is marked: {line}");
+        }
+        if category.excluded.is_some() {
+            assert!(line.contains("excl."), "{line}");
+        }
+    }
+    h.keys("[").await;
+    assert!(h.screen().contains(" race_ethnicity: "));
 }

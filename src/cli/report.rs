@@ -248,14 +248,13 @@ pub fn impact_table(table: &ImpactTable, mode: RateMode, threshold: f64) -> Stri
     );
     let _ = writeln!(
         out,
-        "    {} {:>10} {:>12} {:>7} {:>7}  {:<15} {}",
+        "    {} {:>10} {:>12} {:>7} {:>7}  {:<15} p (below threshold)",
         pad("category", 34),
         "total",
         mode.positive_name(),
         "rate",
         "impact",
         "95% interval",
-        "p (below threshold)"
     );
     for category in &table.categories {
         let percent =

@@ -340,6 +340,9 @@ const RACE_ETHNICITY: &[(&str, f64)] = &[
     ("Native Hawaiian or Pacific Islander", 0.012),
 ];
 
+/// One intersectional cell: sex, race/ethnicity, positive, total.
+type Cell<'a> = (&'a str, &'a str, u64, u64);
+
 /// Counts for sex, race/ethnicity and their intersection: the cells are
 /// drawn, the tables of one attribute are their sums, and some applicants
 /// did not give their race/ethnicity. A failing audit has one category
@@ -367,7 +370,7 @@ fn intersectional_counts(rng: &mut ChaCha8Rng, base: f64, failing: bool) -> Vec<
         }
     }
     let unknown_race = rng.random_range(0..(applicants as u64 / 20).max(1));
-    let sum = |keep: &dyn Fn(&(&str, &str, u64, u64)) -> bool| {
+    let sum = |keep: &dyn Fn(&Cell) -> bool| {
         cells
             .iter()
             .filter(|cell| keep(cell))

@@ -479,8 +479,9 @@ pub fn tabulate<'a>(
     if attributes.len() > 1 {
         shapes.push((0..attributes.len()).collect());
     }
-    let mut tallies: Vec<(BTreeMap<Vec<String>, (u64, u64)>, u64)> =
-        vec![(BTreeMap::new(), 0); shapes.len()];
+    // Per table: (positive, total) per category, and the unknown count.
+    type Tally = (BTreeMap<Vec<String>, (u64, u64)>, u64);
+    let mut tallies: Vec<Tally> = vec![(BTreeMap::new(), 0); shapes.len()];
     for (values, positive) in individuals {
         let known: Vec<Option<&String>> = attributes
             .iter()
@@ -524,21 +525,6 @@ pub fn tabulate<'a>(
 pub fn is_known(value: &str) -> bool {
     let value = value.trim();
     !value.is_empty() && !value.eq_ignore_ascii_case("unknown")
-}
-
-/// The median of the scores (the mean of the middle two for an even
-/// count); `None` for no scores.
-pub fn median(scores: &mut [f64]) -> Option<f64> {
-    if scores.is_empty() {
-        return None;
-    }
-    scores.sort_by(f64::total_cmp);
-    let middle = scores.len() / 2;
-    Some(if scores.len() % 2 == 0 {
-        (scores[middle - 1] + scores[middle]) / 2.0
-    } else {
-        scores[middle]
-    })
 }
 
 #[cfg(test)]

@@ -704,7 +704,9 @@ pub fn table_lines(
                 sanitize(&table.name()),
                 table.sample(),
                 table.unknown,
-                sanitize(&crate::domain::bias::tables::category_label(&table.reference)),
+                sanitize(&crate::domain::bias::tables::category_label(
+                    &table.reference
+                )),
             ),
             theme.style(Role::Muted),
         ),

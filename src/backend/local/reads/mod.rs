@@ -305,7 +305,11 @@ pub fn audit_standings(
         };
         let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
         let audits = LatestAudits {
-            of_version: parse(versions.iter().find(|(version, _)| *version == agent.version))?,
+            of_version: parse(
+                versions
+                    .iter()
+                    .find(|(version, _)| *version == agent.version),
+            )?,
             of_agent: parse(versions.first())?,
         };
         standings.push(standing_under(
