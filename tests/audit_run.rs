@@ -193,6 +193,26 @@ async fn score(Json(body): Json<serde_json::Value>) -> Response {
     Json(serde_json::json!({"result": {"decision": decision, "confidence": 0.9}})).into_response()
 }
 
+/// A scoring agent: a candidate's score is their years of experience,
+/// three less for Jamal.
+async fn rate(Json(body): Json<serde_json::Value>) -> Response {
+    let name = body
+        .pointer("/input/name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let years: f64 = body
+        .pointer("/input/years")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let score = if name.starts_with("Jamal") {
+        years - 3.0
+    } else {
+        years
+    };
+    Json(serde_json::json!({"result": {"score": score}})).into_response()
+}
+
 /// The agent on a loopback port, on its own runtime.
 struct Agent {
     url: String,
@@ -218,6 +238,7 @@ fn start_agent(delay: Duration) -> Agent {
     let app = axum::Router::new()
         .route("/v1/chat/completions", axum::routing::post(chat))
         .route("/score", axum::routing::post(score))
+        .route("/rate", axum::routing::post(rate))
         .with_state(Arc::clone(&state));
     runtime.spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -693,4 +714,213 @@ fn a_terminal_shows_a_progress_bar_with_rate_and_eta() {
     for screen in [&during, &after] {
         assert!(!screen.contains(agent.state.key.as_str()), "{screen}");
     }
+}
+
+/// A scoring-rate audit (the DCWP's second mode): each answer's score
+/// against the median of every score of the run.
+#[test]
+fn a_scoring_run_counts_scores_above_the_runs_median() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let agent = start_agent(Duration::ZERO);
+    let base = agent.url.trim_end_matches("/v1");
+    let cases = dir.path().join("pairs.csv");
+    let mut rows = vec!["id,field.name,field.years,attr.race_ethnicity,pair_id".to_owned()];
+    for i in 0..20 {
+        let years = 3 + i % 5;
+        rows.push(format!("p{i}a,Greg Baker,{years},white,p{i}"));
+        rows.push(format!("p{i}b,Jamal Jones,{years},black,p{i}"));
+    }
+    std::fs::write(&cases, rows.join("\n") + "\n").expect("cases");
+    let template = dir.path().join("body.json");
+    std::fs::write(
+        &template,
+        r#"{"input": {"name": "{{name}}", "years": "{{years}}"}}"#,
+    )
+    .expect("template");
+    let classifier = dir.path().join("score.toml");
+    std::fs::write(&classifier, "kind = \"json\"\n[json]\npointer = \"\"\n").expect("classifier");
+    let output = gavel(&db)
+        .args(RUN_AS_ML)
+        .args(["--protocol", "json", "--endpoint", &format!("{base}/rate")])
+        .arg("--body-template")
+        .arg(&template)
+        .args(["--answer-pointer", "/result/score", "--mode", "scoring"])
+        .arg("--classifier")
+        .arg(&classifier)
+        .arg("--cases")
+        .arg(&cases)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Greg scores 3..7 and Jamal 0..4, four times each: the median of the
+    // 40 scores is 3.5; above it are 16 of Greg's answers and 4 of Jamal's.
+    let audit = latest_audit(&db);
+    assert_eq!(audit["mode"], "scoring");
+    let table = &audit["attributes"][0];
+    assert_eq!(table["attributes"], serde_json::json!(["race_ethnicity"]));
+    let counts: Vec<(String, u64, u64)> = table["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .map(|c| {
+            (
+                c["values"][0].as_str().unwrap_or_default().to_owned(),
+                c["positive"].as_u64().unwrap_or_default(),
+                c["total"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("black".to_owned(), 4, 20), ("white".to_owned(), 16, 20)]
+    );
+    assert!((table["lowest_ratio"].as_f64().expect("ratio") - 0.25).abs() < 1e-12);
+    assert!(
+        audit["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w
+                .as_str()
+                .unwrap_or_default()
+                .contains("above the median score 3.5 of 40")),
+        "{audit}"
+    );
+}
+
+/// Cases carrying sex and race/ethnicity (some without the latter): a
+/// table each, one for their intersection, and the unknown counted.
+#[test]
+fn a_run_over_two_attributes_gives_a_table_each_and_their_intersection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    let agent = start_agent(Duration::ZERO);
+    let base = agent.url.trim_end_matches("/v1");
+    let cases = dir.path().join("people.csv");
+    let mut rows = vec!["id,field.name,field.years,attr.sex,attr.race_ethnicity".to_owned()];
+    for years in 1..=10 {
+        for (name, sex, race) in [
+            ("Greg Baker", "male", "white"),
+            ("Jamal Jones", "male", "black"),
+            ("Emily Walsh", "female", "white"),
+            ("Lakisha Washington", "female", "black"),
+        ] {
+            rows.push(format!(
+                "{}-{years},{name},{years},{sex},{race}",
+                name.replace(' ', "")
+            ));
+        }
+    }
+    for i in 0..4 {
+        rows.push(format!("anon-{i},Ann Other,9,female,"));
+    }
+    std::fs::write(&cases, rows.join("\n") + "\n").expect("cases");
+    let template = dir.path().join("body.json");
+    std::fs::write(
+        &template,
+        r#"{"input": {"name": "{{name}}", "years": "{{years}}"}}"#,
+    )
+    .expect("template");
+    let classifier = dir.path().join("labels.toml");
+    std::fs::write(
+        &classifier,
+        "kind = \"json\"\n[json]\npointer = \"\"\n[labels]\nadvance = \"positive\"\nhold = \"negative\"\n",
+    )
+    .expect("classifier");
+    let output = gavel(&db)
+        .args(RUN_AS_ML)
+        .args(["--protocol", "json", "--endpoint", &format!("{base}/score")])
+        .arg("--body-template")
+        .arg(&template)
+        .args(["--answer-pointer", "/result/decision"])
+        .args(["--attribute", "sex", "--attribute", "race_ethnicity"])
+        .arg("--classifier")
+        .arg(&classifier)
+        .arg("--cases")
+        .arg(&cases)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Advanced at 5 years or more, never Jamal: 6 of 10 per person, 0 for
+    // Jamal, and the four without a race/ethnicity (9 years) all advanced.
+    let audit = latest_audit(&db);
+    let tables = audit["attributes"].as_array().expect("tables");
+    let table = |name: &str| {
+        tables
+            .iter()
+            .find(|t| {
+                t["attributes"].as_array().map(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(" x ")
+                }) == Some(name.to_owned())
+            })
+            .unwrap_or_else(|| panic!("table {name}: {audit}"))
+    };
+    let counts = |table: &serde_json::Value| -> Vec<(String, u64, u64)> {
+        table["categories"]
+            .as_array()
+            .expect("categories")
+            .iter()
+            .map(|c| {
+                let values: Vec<&str> = c["values"]
+                    .as_array()
+                    .expect("values")
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default())
+                    .collect();
+                (
+                    values.join("/"),
+                    c["positive"].as_u64().unwrap_or_default(),
+                    c["total"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let sex = table("sex");
+    assert_eq!(
+        counts(sex),
+        [("female".to_owned(), 16, 24), ("male".to_owned(), 6, 20)]
+    );
+    assert_eq!(sex["unknown"], 0);
+    let race = table("race_ethnicity");
+    assert_eq!(
+        counts(race),
+        [("black".to_owned(), 6, 20), ("white".to_owned(), 12, 20)]
+    );
+    assert_eq!(race["unknown"], 4);
+    let both = table("sex x race_ethnicity");
+    assert_eq!(
+        counts(both),
+        [
+            ("female/black".to_owned(), 6, 10),
+            ("female/white".to_owned(), 6, 10),
+            ("male/black".to_owned(), 0, 10),
+            ("male/white".to_owned(), 6, 10)
+        ]
+    );
+    assert_eq!(both["unknown"], 4);
+    // Jamal's row fails, and the gate says where.
+    assert_eq!(audit["passes_threshold"], false);
+    let manifest = dir.path().join("hiring.json");
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "check"])
+        .arg(&manifest)
+        .assert()
+        .code(4)
+        .stdout(predicates::str::contains(
+            "for sex × race_ethnicity \"male · black\": impact ratio 0.000",
+        ));
 }

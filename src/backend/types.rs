@@ -364,6 +364,14 @@ pub struct RunSettings {
     pub max_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_second: Option<f64>,
+    /// Scoring: each answer's score (the classifier reads a number) is
+    /// compared with the median of every score of the run, as the DCWP
+    /// scoring rate asks; selection (the default): the classifier's outcome.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::domain::bias::RateMode::is_selection"
+    )]
+    pub mode: crate::domain::bias::RateMode,
 }
 
 /// What starting a run records.

@@ -390,6 +390,11 @@ pub struct AuditRunArgs {
     /// Requests per second at most.
     #[arg(long)]
     pub rps: Option<f64>,
+    /// selection (the classifier's outcome) or scoring (the answer's score
+    /// against the median of all the run's scores; the classifier must
+    /// read a number).
+    #[arg(long, default_value = "selection", value_parser = parse_enum::<crate::domain::bias::RateMode>)]
+    pub mode: crate::domain::bias::RateMode,
     #[arg(long)]
     pub json: bool,
 }

@@ -127,6 +127,7 @@ fn settings(
         timeout_ms: (args.timeout * 1000.0) as u64,
         max_attempts: args.attempts,
         requests_per_second: args.rps,
+        mode: args.mode,
     })
 }
 

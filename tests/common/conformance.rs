@@ -1125,6 +1125,7 @@ pub fn run_start(agent_id: &str, cases: u64) -> gavel::backend::AuditRunStart {
             case_file: "/cases.jsonl".into(),
             attribute: "sex".into(),
             attributes: Vec::new(),
+            mode: Default::default(),
             classifier: gavel::auditor::classifier::DEFAULT_CLASSIFIER.into(),
             concurrency: 8,
             timeout_ms: 30_000,

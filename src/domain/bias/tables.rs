@@ -521,6 +521,21 @@ pub fn tabulate<'a>(
         .collect()
 }
 
+/// The median of the scores (the mean of the middle two for an even
+/// count); `None` for no scores.
+pub fn median(scores: &mut [f64]) -> Option<f64> {
+    if scores.is_empty() {
+        return None;
+    }
+    scores.sort_by(f64::total_cmp);
+    let middle = scores.len() / 2;
+    Some(if scores.len().is_multiple_of(2) {
+        (scores[middle - 1] + scores[middle]) / 2.0
+    } else {
+        scores[middle]
+    })
+}
+
 /// Whether a category value says something: not empty, not `unknown`.
 pub fn is_known(value: &str) -> bool {
     let value = value.trim();

@@ -194,6 +194,24 @@ pub fn known_outcomes(
         .collect()
 }
 
+/// Every case's attributes and score, for the cases whose answer gave one.
+pub fn scored_cases(
+    conn: &Connection,
+    run_id: &str,
+) -> Result<Vec<(std::collections::BTreeMap<String, String>, f64)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT attributes, score FROM audit_run_cases WHERE run_id = ?1 AND score IS NOT NULL",
+    )?;
+    let rows = statement
+        .query_map([run_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, f64>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(attributes, score)| Ok((from_json("case attributes", &attributes)?, score)))
+        .collect()
+}
+
 /// SHA-256 over every case's id, outcome and answer hash, one line each in
 /// case-id order: what the audit was computed from, fixed at finish.
 pub fn evidence_digest(conn: &Connection, run_id: &str) -> Result<String> {

@@ -15,7 +15,8 @@ use crate::backend::types::{
 };
 use crate::domain::BiasAudit;
 use crate::domain::bias::GroupCounts;
-use crate::domain::bias::tables::tabulate;
+use crate::domain::bias::RateMode;
+use crate::domain::bias::tables::{median, tabulate};
 
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
@@ -350,7 +351,39 @@ pub fn finish_audit_run(
     // Several attributes: a table each and one for their intersection,
     // from every case of known outcome.
     let several = &found.settings.attributes;
-    let tables = if several.len() > 1 {
+    let mut extra = Vec::new();
+    let tables = if found.settings.mode == RateMode::Scoring {
+        // Above the median of every score the run gathered (DCWP scoring
+        // rate); answers without a score are in no rate.
+        let scored = reads::audit_runs::scored_cases(conn, run_id)?;
+        let mut scores: Vec<f64> = scored.iter().map(|(_, score)| *score).collect();
+        let median = median(&mut scores).ok_or_else(|| {
+            BackendError::Conflict(format!(
+                "run {run_id} is a scoring audit but no answer gave a score: the classifier must read a number"
+            ))
+        })?;
+        let unscored = found.case_count.saturating_sub(scored.len() as u64);
+        extra.push(format!(
+            "scoring rate: above the median score {median} of {} scored answers{}",
+            scored.len(),
+            if unscored > 0 {
+                format!("; {unscored} answers gave no score and are in no rate")
+            } else {
+                String::new()
+            }
+        ));
+        let attributes = if several.is_empty() {
+            std::slice::from_ref(&found.settings.attribute)
+        } else {
+            several.as_slice()
+        };
+        tabulate(
+            attributes,
+            scored
+                .iter()
+                .map(|(values, score)| (values, *score > median)),
+        )
+    } else if several.len() > 1 {
         let known = reads::audit_runs::known_outcomes(conn, run_id)?;
         tabulate(
             several,
@@ -368,13 +401,17 @@ pub fn finish_audit_run(
             tested_at: now,
             groups: if tables.is_empty() { &groups } else { &[] },
             tables: &tables,
-            mode: Default::default(),
+            mode: found.settings.mode,
             source: None,
             attribute: tables
                 .is_empty()
                 .then_some(found.settings.attribute.as_str()),
             run_id: Some(run_id),
-            warnings: unknown,
+            warnings: if found.settings.mode == RateMode::Scoring {
+                extra
+            } else {
+                unknown
+            },
         },
         now,
     )?;

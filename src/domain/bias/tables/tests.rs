@@ -323,3 +323,10 @@ fn bad_tables_are_errors_not_panics() {
         Err(TableError::DuplicateTable(_))
     ));
 }
+
+#[test]
+fn the_median_is_the_middle_score() {
+    assert_eq!(median(&mut []), None);
+    assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+    assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+}
