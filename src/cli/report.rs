@@ -164,7 +164,7 @@ pub fn audit(audit: &BiasAudit) -> String {
         stats.threshold,
         stats
             .p_value
-            .map(|p| format!(", p = {p:.4}"))
+            .map(|p| format!(", p {}", p_text(p)))
             .unwrap_or_default()
     );
     if let Some(source) = &audit.source {
@@ -195,6 +195,15 @@ pub fn audit(audit: &BiasAudit) -> String {
         let _ = writeln!(out, "  warning: {}", safe(warning));
     }
     out
+}
+
+/// `= 0.0123`, or `< 0.0001` for what four places would show as zero.
+fn p_text(p: f64) -> String {
+    if p < 0.0001 {
+        "< 0.0001".to_owned()
+    } else {
+        format!("= {p:.4}")
+    }
 }
 
 /// One attribute's groups, as single-attribute audits print them.
@@ -269,8 +278,7 @@ pub fn impact_table(table: &ImpactTable, mode: RateMode, threshold: f64) -> Stri
             _ => "-".into(),
         };
         let mark = if category.fails(threshold) { "<" } else { " " };
-        let _ = writeln!(
-            out,
+        let line = format!(
             "   {mark}{} {:>10} {:>12} {:>7} {:>7}  {:<15} {}",
             pad(&safe(&category.label()), 34),
             category.total,
@@ -280,9 +288,10 @@ pub fn impact_table(table: &ImpactTable, mode: RateMode, threshold: f64) -> Stri
             interval,
             category
                 .p_value
-                .map(|p| format!("{p:.4}"))
+                .map(|p| p_text(p).trim_start_matches("= ").to_owned())
                 .unwrap_or_default()
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     for category in &table.categories {
         if let Some(why) = &category.excluded {
