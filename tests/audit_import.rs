@@ -37,19 +37,15 @@ fn ll144_set() -> String {
 fn store(dir: &Path) -> (PathBuf, PathBuf) {
     let db = dir.join("audits.db");
     gavel(&db).args(["store", "init"]).assert().success();
-    for (email, roles) in [
-        (ML, "ml_engineer"),
-        (DEV, ""),
-        ("pat@example.com", "policy_admin"),
-        ("sam@example.com", "policy_admin"),
-    ] {
-        let mut command = gavel(&db);
-        command.args(["users", "add", email]);
-        if !roles.is_empty() {
-            command.args(["--roles", roles]);
-        }
-        command.assert().success();
-    }
+    common::add_users(
+        &db,
+        &[
+            (ML, "ml_engineer"),
+            (DEV, ""),
+            ("pat@example.com", "policy_admin"),
+            ("sam@example.com", "policy_admin"),
+        ],
+    );
     let set = dir.join("ll144.toml");
     std::fs::write(&set, ll144_set()).expect("set");
     gavel(&db)
@@ -61,28 +57,7 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
         .args(["--user", "sam@example.com", "policy", "approve", "2"])
         .assert()
         .success();
-    let manifest = dir.join("hiring.json");
-    std::fs::write(
-        &manifest,
-        serde_json::json!({
-            "agent_id": AGENT,
-            "name": "Hiring screen",
-            "team": "People",
-            "owner": DEV,
-            "category": "human_resources",
-            "data_classification": "internal",
-            "has_external_tools": false,
-            "risk_tier": "low",
-            "version": "1.0.0"
-        })
-        .to_string(),
-    )
-    .expect("manifest");
-    gavel(&db)
-        .args(["--user", DEV, "deploy", "request"])
-        .arg(&manifest)
-        .assert()
-        .success();
+    let manifest = common::request_hiring_agent(&db, dir, AGENT, DEV);
     (db, manifest)
 }
 

@@ -784,20 +784,14 @@ mod tests {
                 total: 100,
             },
         ];
-        BiasAudit {
-            audit_id: "aud-1".into(),
-            agent_id: "agt-support-bot".into(),
-            agent_version: "2.1.0".into(),
-            tested_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-            recorded_by: None,
-            recorded_at: None,
-            run_id: None,
-            attribute: None,
-            source: None,
-            mode: Default::default(),
-            attributes: Vec::new(),
-            stats: bias::compute(&groups, 0.8).unwrap(),
-        }
+        BiasAudit::of(
+            "aud-1".into(),
+            "agt-support-bot".into(),
+            "2.1.0".into(),
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            bias::compute(&groups, 0.8).unwrap(),
+            Vec::new(),
+        )
     }
 
     /// Evaluates with no approved tools and no earlier versions.

@@ -265,20 +265,14 @@ impl Generator {
             };
             computed
         };
-        let audit = BiasAudit {
-            audit_id: format_id("aud", self.next_audit),
-            agent_id: life.agent.agent_id.clone(),
-            agent_version: life.agent.version.clone(),
-            tested_at: at,
-            recorded_by: None,
-            recorded_at: None,
-            run_id: None,
-            attribute: None,
-            source: None,
-            mode: Default::default(),
-            attributes: tables,
+        let audit = BiasAudit::of(
+            format_id("aud", self.next_audit),
+            life.agent.agent_id.clone(),
+            life.agent.version.clone(),
+            at,
             stats,
-        };
+            tables,
+        );
         self.next_audit += 1;
         let actor = self.pick(Role::MlEngineer, &[]);
         let audit = BiasAudit {

@@ -6,7 +6,7 @@ pub mod harness;
 pub mod server;
 pub mod tmux;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gavel::domain::{Category, DataClassification, Manifest, RiskTier};
 
@@ -21,6 +21,47 @@ pub fn gavel(db: &Path) -> assert_cmd::Command {
         .env_remove("GAVEL_DB")
         .env("GAVEL_CONFIG", "/dev/null");
     command
+}
+
+/// Adds users to a store: (email, comma-separated roles or "").
+pub fn add_users(db: &Path, users: &[(&str, &str)]) {
+    for (email, roles) in users {
+        let mut command = gavel(db);
+        command.args(["users", "add", email]);
+        if !roles.is_empty() {
+            command.args(["--roles", roles]);
+        }
+        command.assert().success();
+    }
+}
+
+/// Writes a hiring agent's manifest (human resources, version 1.0.0, of
+/// the team People, owned by `owner`) into `dir` and requests it once as
+/// its owner; the manifest's path.
+pub fn request_hiring_agent(db: &Path, dir: &Path, agent_id: &str, owner: &str) -> PathBuf {
+    let manifest = dir.join("hiring.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": agent_id,
+            "name": "Hiring screen",
+            "team": "People",
+            "owner": owner,
+            "category": "human_resources",
+            "data_classification": "internal",
+            "has_external_tools": false,
+            "risk_tier": "low",
+            "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    gavel(db)
+        .args(["--user", owner, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    manifest
 }
 
 pub const REQUESTER: &str = "dev@example.com";

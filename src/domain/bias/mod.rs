@@ -137,6 +137,32 @@ pub struct BiasAudit {
 }
 
 impl BiasAudit {
+    /// An audit of these figures, not yet stamped with who recorded it,
+    /// from no run and no outside source.
+    pub fn of(
+        audit_id: String,
+        agent_id: String,
+        agent_version: String,
+        tested_at: DateTime<Utc>,
+        stats: AuditStats,
+        attributes: Vec<ImpactTable>,
+    ) -> BiasAudit {
+        BiasAudit {
+            audit_id,
+            agent_id,
+            agent_version,
+            tested_at,
+            recorded_by: None,
+            recorded_at: None,
+            run_id: None,
+            attribute: None,
+            source: None,
+            mode: RateMode::Selection,
+            attributes,
+            stats,
+        }
+    }
+
     /// The table of exactly these attributes.
     pub fn table(&self, attributes: &[String]) -> Option<&ImpactTable> {
         self.attributes

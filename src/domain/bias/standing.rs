@@ -333,20 +333,14 @@ mod tests {
                 total: 100,
             },
         ];
-        AuditFacts::from(&crate::domain::BiasAudit {
-            audit_id: "aud-1".into(),
-            agent_id: "agt-1".into(),
-            agent_version: "1.0.0".into(),
-            tested_at: tested_at.parse().unwrap(),
-            recorded_by: None,
-            recorded_at: None,
-            run_id: None,
-            attribute: None,
-            source: None,
-            mode: Default::default(),
-            attributes: Vec::new(),
-            stats: compute(&groups, 0.8).unwrap(),
-        })
+        AuditFacts::from(&crate::domain::BiasAudit::of(
+            "aud-1".into(),
+            "agt-1".into(),
+            "1.0.0".into(),
+            tested_at.parse().unwrap(),
+            compute(&groups, 0.8).unwrap(),
+            Vec::new(),
+        ))
     }
 
     fn at(text: &str) -> DateTime<Utc> {

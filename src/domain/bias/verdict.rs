@@ -287,20 +287,14 @@ mod tests {
             ),
         ];
         let (stats, attributes) = super::super::compute_multi(&tables, 0.8).unwrap();
-        BiasAudit {
-            audit_id: "aud-1".into(),
-            agent_id: "a".into(),
-            agent_version: "1".into(),
+        BiasAudit::of(
+            "aud-1".into(),
+            "a".into(),
+            "1".into(),
             tested_at,
-            recorded_by: None,
-            recorded_at: None,
-            run_id: None,
-            attribute: None,
-            source: None,
-            mode: Default::default(),
-            attributes,
             stats,
-        }
+            attributes,
+        )
     }
 
     #[test]
