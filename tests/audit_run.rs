@@ -172,20 +172,26 @@ async fn chat(
     .into_response()
 }
 
-/// A JSON agent: `{"input": {"name": ..., "years": ...}}` in, a label out.
-/// It advances everyone with 5 years or more, except that it holds back
-/// every candidate named "Jamal": the counterfactual pairs show it.
-async fn score(Json(body): Json<serde_json::Value>) -> Response {
+/// The candidate a JSON agent is asked about: name and years.
+fn candidate(body: &serde_json::Value) -> (&str, f64) {
     let name = body
         .pointer("/input/name")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    let years: u32 = body
+    let years = body
         .pointer("/input/years")
         .and_then(|v| v.as_str())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let decision = if years >= 5 && !name.starts_with("Jamal") {
+        .unwrap_or(0.0);
+    (name, years)
+}
+
+/// A JSON agent: `{"input": {"name": ..., "years": ...}}` in, a label out.
+/// It advances everyone with 5 years or more, except that it holds back
+/// every candidate named "Jamal": the counterfactual pairs show it.
+async fn score(Json(body): Json<serde_json::Value>) -> Response {
+    let (name, years) = candidate(&body);
+    let decision = if years >= 5.0 && !name.starts_with("Jamal") {
         "advance"
     } else {
         "hold"
@@ -196,15 +202,7 @@ async fn score(Json(body): Json<serde_json::Value>) -> Response {
 /// A scoring agent: a candidate's score is their years of experience,
 /// three less for Jamal.
 async fn rate(Json(body): Json<serde_json::Value>) -> Response {
-    let name = body
-        .pointer("/input/name")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let years: f64 = body
-        .pointer("/input/years")
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
+    let (name, years) = candidate(&body);
     let score = if name.starts_with("Jamal") {
         years - 3.0
     } else {

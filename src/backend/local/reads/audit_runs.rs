@@ -177,38 +177,40 @@ pub fn group_counts(conn: &Connection, run_id: &str) -> Result<Vec<(String, u64,
 
 /// Every case's attributes and whether its outcome was positive; cases
 /// of unknown outcome are in no table (they are counted apart).
-pub fn known_outcomes(
-    conn: &Connection,
-    run_id: &str,
-) -> Result<Vec<(std::collections::BTreeMap<String, String>, bool)>> {
-    let mut statement = conn.prepare_cached(
+pub fn known_outcomes(conn: &Connection, run_id: &str) -> Result<Vec<(Attributes, bool)>> {
+    attributes_with(
+        conn,
         "SELECT attributes, outcome = 'positive' FROM audit_run_cases WHERE run_id = ?1 AND outcome != 'unknown'",
-    )?;
-    let rows = statement
-        .query_map([run_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(attributes, positive)| Ok((from_json("case attributes", &attributes)?, positive)))
-        .collect()
+        run_id,
+    )
 }
 
 /// Every case's attributes and score, for the cases whose answer gave one.
-pub fn scored_cases(
-    conn: &Connection,
-    run_id: &str,
-) -> Result<Vec<(std::collections::BTreeMap<String, String>, f64)>> {
-    let mut statement = conn.prepare_cached(
+pub fn scored_cases(conn: &Connection, run_id: &str) -> Result<Vec<(Attributes, f64)>> {
+    attributes_with(
+        conn,
         "SELECT attributes, score FROM audit_run_cases WHERE run_id = ?1 AND score IS NOT NULL",
-    )?;
+        run_id,
+    )
+}
+
+/// A case's protected attributes: name -> category.
+pub type Attributes = std::collections::BTreeMap<String, String>;
+
+/// Each case's attributes beside one value of it, as `sql` selects them.
+fn attributes_with<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+    run_id: &str,
+) -> Result<Vec<(Attributes, T)>> {
+    let mut statement = conn.prepare_cached(sql)?;
     let rows = statement
         .query_map([run_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, f64>(1)?))
+            Ok((row.get::<_, String>(0)?, row.get::<_, T>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(attributes, score)| Ok((from_json("case attributes", &attributes)?, score)))
+        .map(|(attributes, value)| Ok((from_json("case attributes", &attributes)?, value)))
         .collect()
 }
 
