@@ -508,11 +508,9 @@ async fn audit_standings(
 ) -> ApiResult<impl IntoResponse> {
     let backend = caller(&state, &headers).await?;
     let hours: u32 = param(&query, "within_hours")?.unwrap_or(24 * 30);
-    Ok(Json(
-        backend
-            .audit_standings(chrono::TimeDelta::hours(i64::from(hours)))
-            .await?,
-    ))
+    // Beyond what a duration holds, every expiry is within the window.
+    let within = chrono::TimeDelta::try_hours(i64::from(hours)).unwrap_or(chrono::TimeDelta::MAX);
+    Ok(Json(backend.audit_standings(within).await?))
 }
 
 #[utoipa::path(get, path = "/v1/audits/verify", summary = "Check the audit trail's hash chain", responses((status = 200, body = crate::backend::local::trail::VerifyReport), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
@@ -1063,6 +1061,50 @@ mod tests {
             state.in_flight.lock().unwrap().len() == 1,
             "a finished request releases its key"
         );
+    }
+}
+
+#[cfg(test)]
+mod standing_tests {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::backend::local::LocalStore;
+
+    /// The largest window a client may ask for is every expiry, not a
+    /// duration out of range.
+    #[tokio::test]
+    async fn standings_take_any_window_a_client_may_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(&dir.path().join("s.db")).unwrap();
+        let token = store
+            .add_user("ml@example.com", "ML", &[crate::domain::Role::MlEngineer])
+            .unwrap();
+        let state = Arc::new(ServerState {
+            store,
+            in_flight: Mutex::new(HashSet::new()),
+            log_key: None,
+        });
+        for hours in ["0", "720", "4294967295"] {
+            let response = router(
+                Arc::clone(&state),
+                crate::server::Limits::default().request_timeout,
+            )
+            .oneshot(
+                Request::get(format!("/v1/audits/standings?within_hours={hours}"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "within_hours={hours}");
+        }
     }
 }
 

@@ -236,14 +236,21 @@ pub fn standing_under(
                 ),
             ),
             Verdict::Passes { expires_at, .. } => match expires_at {
-                Some(at) if *at <= now + due_within => (
-                    Attention::DueSoon,
-                    format!(
-                        "passes; expires {} under policy {}",
-                        at.format("%Y-%m-%d"),
-                        policy.policy_id
-                    ),
-                ),
+                // A window past the calendar's end holds every expiry.
+                Some(at)
+                    if now
+                        .checked_add_signed(due_within)
+                        .is_none_or(|limit| *at <= limit) =>
+                {
+                    (
+                        Attention::DueSoon,
+                        format!(
+                            "passes; expires {} under policy {}",
+                            at.format("%Y-%m-%d"),
+                            policy.policy_id
+                        ),
+                    )
+                }
                 Some(at) => (
                     Attention::Passing,
                     format!("passes; valid until {}", at.format("%Y-%m-%d")),
@@ -359,6 +366,18 @@ mod tests {
         assert_eq!(seen("2025-06-01T00:00:00Z"), Attention::Passing);
         assert_eq!(seen("2026-02-01T00:00:00Z"), Attention::DueSoon);
         assert_eq!(seen("2026-03-01T00:00:00Z"), Attention::Expired);
+        // A window beyond the calendar does not overflow: everything is due.
+        assert_eq!(
+            standing(
+                &set(),
+                &hr,
+                &audits,
+                at("2025-06-01T00:00:00Z"),
+                TimeDelta::MAX
+            )
+            .attention,
+            Attention::DueSoon
+        );
         let expired = standing(&set(), &hr, &audits, at("2026-03-02T00:00:00Z"), window);
         assert!(
             expired.reason.contains("last run 2025-03-01"),
