@@ -660,7 +660,7 @@ fn standing_item(standing: &AuditStanding, width: usize, theme: &Theme) -> ListI
         _ => "no audit".to_owned(),
     };
     let second = Line::styled(
-        format!("         {}", pad(&facts, width.saturating_sub(9))),
+        format!("  {}", pad(&facts, width.saturating_sub(2))),
         theme.style(Role::Muted),
     );
     ListItem::new(vec![first, second])
