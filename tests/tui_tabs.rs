@@ -834,16 +834,7 @@ async fn the_audits_tab_puts_attention_first_and_shows_each_table_at_80x24() {
     let screen = h.screen();
     let first = &h.app.audits.agents[0];
     assert!(
-        screen.contains(&format!(
-            "▌{:<8} ",
-            match first.attention {
-                Attention::Failing => "failing",
-                Attention::Expired => "expired",
-                Attention::Missing => "missing",
-                Attention::Uncovered => "gaps",
-                _ => "due",
-            }
-        )),
+        screen.contains(&format!("▌{:<8} ", first.attention.label())),
         "{screen}"
     );
     // f: only what needs attention.

@@ -58,6 +58,16 @@ impl Attention {
         }
     }
 
+    /// A short word for people: `gaps` for uncovered, `optional` for not
+    /// required (the console's list).
+    pub fn label(self) -> &'static str {
+        match self {
+            Attention::Uncovered => "gaps",
+            Attention::NotRequired => "optional",
+            other => other.as_str(),
+        }
+    }
+
     /// What `gavel audit due` lists: an audit to (re-)run.
     pub fn is_due(self) -> bool {
         matches!(

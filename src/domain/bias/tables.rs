@@ -170,9 +170,13 @@ impl ImpactTable {
 
     /// Whether this table covers exactly these attributes, in any order.
     pub fn covers(&self, attributes: &[String]) -> bool {
-        self.attributes.len() == attributes.len()
-            && attributes.iter().all(|name| self.attributes.contains(name))
+        same_attributes(&self.attributes, attributes)
     }
+}
+
+/// Whether two tables are over the same attributes, in any order.
+pub fn same_attributes(table: &[String], asked: &[String]) -> bool {
+    table.len() == asked.len() && asked.iter().all(|name| table.contains(name))
 }
 
 /// `Male · Hispanic or Latino`.

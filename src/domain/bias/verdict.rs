@@ -71,8 +71,7 @@ pub struct TableFacts {
 
 impl TableFacts {
     fn covers(&self, attributes: &[String]) -> bool {
-        self.attributes.len() == attributes.len()
-            && attributes.iter().all(|name| self.attributes.contains(name))
+        super::tables::same_attributes(&self.attributes, attributes)
     }
 }
 

@@ -63,22 +63,20 @@ impl AttentionFilter {
         match self {
             AttentionFilter::All => "all",
             AttentionFilter::NeedsAttention => "needing attention",
-            AttentionFilter::Only(kind) => badge(kind).0,
+            AttentionFilter::Only(kind) => kind.label(),
         }
     }
 }
 
 /// A short word for an agent's standing, and its theme role.
 fn badge(attention: Attention) -> (&'static str, Role) {
-    match attention {
-        Attention::Failing => ("failing", Role::Danger),
-        Attention::Expired => ("expired", Role::Danger),
-        Attention::Missing => ("missing", Role::Warn),
-        Attention::Uncovered => ("gaps", Role::Warn),
-        Attention::DueSoon => ("due", Role::Warn),
-        Attention::Passing => ("passing", Role::Ok),
-        Attention::NotRequired => ("optional", Role::Muted),
-    }
+    let role = match attention {
+        Attention::Failing | Attention::Expired => Role::Danger,
+        Attention::Missing | Attention::Uncovered | Attention::DueSoon => Role::Warn,
+        Attention::Passing => Role::Ok,
+        Attention::NotRequired => Role::Muted,
+    };
+    (attention.label(), role)
 }
 
 #[derive(Debug, Default)]

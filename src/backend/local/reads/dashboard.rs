@@ -121,7 +121,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
 
     let mut audits = AuditsDue::default();
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
-    for standing in super::audit_standings(conn, now, within)? {
+    for standing in super::standings(conn, now, within)? {
         use crate::domain::bias::standing::Attention;
         match standing.attention {
             Attention::Failing => audits.failing += 1,

@@ -283,11 +283,21 @@ pub fn audit_standings(
     now: DateTime<Utc>,
     due_within: chrono::TimeDelta,
 ) -> Result<Vec<AuditStanding>> {
+    let mut standings = standings(conn, now, due_within)?;
+    sort_standings(&mut standings);
+    Ok(standings)
+}
+
+/// Every agent's standing, in no order (what counts of them need).
+pub fn standings(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    due_within: chrono::TimeDelta,
+) -> Result<Vec<AuditStanding>> {
     let set = policy_set(conn)?;
     let fields = set.fields_read();
     // Agents alike in every field the set reads need the same audits.
-    let mut requiring_by_key: std::collections::HashMap<String, Vec<usize>> =
-        std::collections::HashMap::new();
+    let mut requiring_by_key: HashMap<String, Vec<usize>> = HashMap::new();
     let latest = latest_audit_facts(conn)?;
     let parse = |found: Option<&(String, String)>| -> Result<Option<AuditFacts>> {
         found
@@ -316,7 +326,6 @@ pub fn audit_standings(
             &set, &agent, &requiring, &audits, now, due_within,
         ));
     }
-    sort_standings(&mut standings);
     Ok(standings)
 }
 
