@@ -35,6 +35,16 @@ pub struct Config {
     /// `gavel serve`: how long a client may take, how many connections it holds.
     #[serde(default)]
     pub server: ServerSection,
+    /// `gavel serve`: signing people in with an identity provider.
+    #[serde(default)]
+    pub auth: AuthSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// The OpenID Connect provider people sign in with.
+    pub oidc: Option<crate::auth::OidcSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -76,6 +86,9 @@ pub struct BackendSection {
     pub offline_cache: Option<bool>,
     /// Where offline caches live (default: the user cache directory).
     pub cache_dir: Option<PathBuf>,
+    /// Where sign-ins are kept: `keyring` (the OS keyring, else a 0600
+    /// file; the default) or `file`. `GAVEL_CREDENTIALS` wins.
+    pub credentials: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

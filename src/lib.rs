@@ -1,6 +1,7 @@
 //! Gavel: a review console for enterprise AI governance.
 
 pub mod auditor;
+pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;

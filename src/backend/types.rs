@@ -16,6 +16,24 @@ pub struct User {
     /// deployments of their teams' agents.
     #[serde(default)]
     pub teams: Vec<String>,
+    /// Who the identity provider says this is, when they signed in with
+    /// it (with a Gavel token, nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// A service account (a CI gate, say): acts with a Gavel token only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service: bool,
+}
+
+/// A person as the identity provider asserted them: `issuer` and `subject`
+/// name them (an email alone never does: providers let it change and some
+/// let people set it); `email` is what the provider said at that sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl User {

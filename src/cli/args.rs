@@ -412,6 +412,31 @@ pub enum UsersCommand {
         teams: Vec<String>,
         #[arg(long)]
         name: Option<String>,
+        /// A service account (a CI gate): acts with its token only, never
+        /// signs in, and holds no roles while the server signs people in
+        /// with an identity provider.
+        #[arg(long, conflicts_with = "subject")]
+        service: bool,
+        /// Link the person at once to their identity at the provider: its
+        /// `sub` claim for them (see `gavel users link`).
+        #[arg(long, value_name = "SUB")]
+        subject: Option<String>,
+        /// The provider's issuer URL (default: the config's `[auth.oidc] issuer`).
+        #[arg(long, value_name = "URL", requires = "subject")]
+        issuer: Option<String>,
+    },
+    /// Join a person's identity at the identity provider (issuer and
+    /// subject) to their Gavel user, so what they did with a Gavel token
+    /// and what they do signed in is one person's (separation of duties
+    /// holds across both). Gavel never joins people by email alone.
+    Link {
+        email: String,
+        /// The provider's `sub` claim for this person.
+        #[arg(long, value_name = "SUB")]
+        subject: String,
+        /// The provider's issuer URL (default: the config's `[auth.oidc] issuer`).
+        #[arg(long, value_name = "URL")]
+        issuer: Option<String>,
     },
     /// Change a user's name, roles or teams (what is not given stays).
     Update {

@@ -27,13 +27,29 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
             roles,
             teams,
             name,
+            service,
+            subject,
+            issuer,
         } => {
             let change = UserChange {
                 name,
                 roles: Some(roles.clone()),
                 teams: Some(teams.clone()),
+                service,
+            };
+            let issuer = match &subject {
+                Some(_) => Some(configured_issuer(&config, issuer)?),
+                None => None,
             };
             let token = store.create_user(&actor, &email, &change)?;
+            if let (Some(subject), Some(issuer)) = (&subject, &issuer) {
+                store.link_identity(&actor, &email, issuer, subject)?;
+                eprintln!(
+                    "linked to {} at {}",
+                    report::safe(subject),
+                    report::safe(issuer)
+                );
+            }
             // Adding the first people is how a store is set up: its log
             // gets its key then.
             ensure_log_key(&config, &store)?;
@@ -52,13 +68,32 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
             teams,
             name,
         } => {
-            let change = UserChange { name, roles, teams };
+            let change = UserChange {
+                name,
+                roles,
+                teams,
+                service: false,
+            };
             let user = store.update_user(&actor, &email, &change)?;
             println!(
                 "user {} now has roles: {}; teams: {}",
                 report::safe(&user.email),
                 report::role_list(&user.roles),
                 report::team_list(&user.teams)
+            );
+        }
+        UsersCommand::Link {
+            email,
+            subject,
+            issuer,
+        } => {
+            let issuer = configured_issuer(&config, issuer)?;
+            let user = store.link_identity(&actor, &email, &issuer, &subject)?;
+            println!(
+                "user {} is {} at {}: signed in or with a Gavel token, they are one person",
+                report::safe(&user.email),
+                report::safe(&subject),
+                report::safe(&issuer)
             );
         }
         UsersCommand::Remove { email } => {
@@ -82,8 +117,15 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
                 print_json(&users)?;
             } else {
                 for user in users {
+                    let how = match (&user.identity, user.service) {
+                        (_, true) => "  service account".to_owned(),
+                        (Some(identity), _) => {
+                            format!("  signs in as {}", report::safe(&identity.subject))
+                        }
+                        (None, false) => String::new(),
+                    };
                     println!(
-                        "{}  {}  [{}]",
+                        "{}  {}  [{}]{how}",
                         report::safe(&user.email),
                         report::role_list(&user.roles),
                         report::team_list(&user.teams)
@@ -93,4 +135,19 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
         }
     }
     Ok(exit::OK)
+}
+
+/// The issuer a link names: given, or the server's configured provider.
+fn configured_issuer(
+    config: &crate::config::Config,
+    given: Option<String>,
+) -> Result<String, super::Failure> {
+    given
+        .or_else(|| config.auth.oidc.as_ref().map(|oidc| oidc.issuer.clone()))
+        .ok_or_else(|| {
+            super::Failure::BadInput(
+                "which identity provider? pass --issuer URL or set [auth.oidc] issuer in the config"
+                    .into(),
+            )
+        })
 }

@@ -28,8 +28,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, ReviewSummary, ToolRecord,
-    ToolStatus, User,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity, ReviewSummary,
+    ToolRecord, ToolStatus, User,
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
@@ -326,6 +326,7 @@ impl LocalStore {
                 name: Some(name.to_owned()),
                 roles: Some(roles.to_vec()),
                 teams: None,
+                service: false,
             },
         )
     }
@@ -362,6 +363,23 @@ impl LocalStore {
 
     pub fn user(&self, email: &str) -> Result<Option<User>> {
         self.read(|conn| reads::user(conn, email))
+    }
+
+    /// A person signing in with the identity provider: their user, created
+    /// or refreshed from what the provider asserted.
+    pub fn sign_in(&self, sign_in: &writes::SignIn, linking: writes::EmailLinking) -> Result<User> {
+        self.write(|tx| writes::sign_in(tx, sign_in, linking, chrono::Utc::now()))
+    }
+
+    /// Joins a person's identity at the provider to their Gavel user.
+    pub fn link_identity(
+        &self,
+        actor: &str,
+        email: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<User> {
+        self.write(|tx| writes::link_identity(tx, actor, email, issuer, subject, chrono::Utc::now()))
     }
 
     /// The user a token belongs to (none once they are removed).
@@ -452,6 +470,8 @@ pub struct LocalBackend {
     /// The user as the caller already read them for this request (the
     /// server, from the token), so each call does not read them again.
     authenticated: Option<User>,
+    /// The identity the provider asserted in this request, for the trail.
+    asserted: Option<Identity>,
 }
 
 impl LocalBackend {
@@ -460,6 +480,7 @@ impl LocalBackend {
             store,
             user,
             authenticated: None,
+            asserted: None,
         }
     }
 
@@ -469,6 +490,16 @@ impl LocalBackend {
             store,
             user: Some(user.email.clone()),
             authenticated: Some(user),
+            asserted: None,
+        }
+    }
+
+    /// Acting as a person the identity provider vouched for in this
+    /// request: every event they cause records that identity.
+    pub fn signed_in(store: Arc<LocalStore>, user: User, identity: Identity) -> LocalBackend {
+        LocalBackend {
+            asserted: Some(identity),
+            ..LocalBackend::authenticated(store, user)
         }
     }
 
@@ -507,7 +538,14 @@ impl LocalBackend {
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        super::blocking(move || store.write(work)).await
+        let asserted = self.user.clone().zip(self.asserted.clone());
+        super::blocking(move || {
+            let _asserted = asserted
+                .as_ref()
+                .map(|(email, identity)| trail::asserting(email, identity));
+            store.write(work)
+        })
+        .await
     }
 
     /// The acting user when one is given (reads that anyone may make).

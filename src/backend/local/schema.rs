@@ -21,7 +21,25 @@ const MIGRATIONS: &[Migration] = &[
     create_policy_sets,
     create_audit_runs,
     add_audit_facts,
+    add_identities,
 ];
+
+/// 12: people who sign in with an identity provider. `issuer` + `subject`
+/// name the person (one row each); `asserted_email` and `signed_in_at` are
+/// what the provider said at their latest sign-in. Service accounts act
+/// with Gavel tokens only.
+fn add_identities(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE users ADD COLUMN service INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN issuer TEXT;
+        ALTER TABLE users ADD COLUMN subject TEXT;
+        ALTER TABLE users ADD COLUMN asserted_email TEXT;
+        ALTER TABLE users ADD COLUMN signed_in_at INTEGER;
+        CREATE UNIQUE INDEX users_identity ON users(issuer, subject) WHERE subject IS NOT NULL;
+        "#,
+    )
+}
 
 /// 11: the newest audit of each agent version, as judging reads it (its
 /// date and each table's lowest ratio), in small clustered rows: the

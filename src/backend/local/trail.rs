@@ -3,10 +3,58 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{from_ms, to_ms};
-use crate::backend::Result;
+use crate::backend::{Identity, Result};
 use crate::domain::trail::{
     ChainBreak, ChainVerifier, GENESIS_HASH, TrailEntry, TrailEvent, canonical, hash_of,
 };
+
+thread_local! {
+    /// The person signed in for the write under way on this thread, as the
+    /// identity provider asserted them (see `asserting`).
+    static ASSERTED: std::cell::RefCell<Option<(String, Identity)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While the guard lives, events this thread appends with `email` as their
+/// actor record the identity the provider asserted for this request. Set
+/// around one request's write, so no write function needs to carry it.
+pub fn asserting(email: &str, identity: &Identity) -> AssertedIdentity {
+    ASSERTED.with(|asserted| {
+        *asserted.borrow_mut() = Some((email.to_owned(), identity.clone()));
+    });
+    AssertedIdentity(())
+}
+
+/// Ends `asserting` when dropped.
+pub struct AssertedIdentity(());
+
+impl Drop for AssertedIdentity {
+    fn drop(&mut self) {
+        ASSERTED.with(|asserted| asserted.borrow_mut().take());
+    }
+}
+
+/// The entry with `"identity"` in its details when its actor is the person
+/// signed in for this write.
+fn with_asserted_identity(entry: &TrailEntry) -> Option<TrailEntry> {
+    let identity = ASSERTED.with(|asserted| {
+        asserted
+            .borrow()
+            .as_ref()
+            .filter(|(email, _)| email.eq_ignore_ascii_case(&entry.actor))
+            .map(|(_, identity)| identity.clone())
+    })?;
+    let mut details: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&entry.details).ok()?;
+    if details.contains_key("identity") {
+        return None;
+    }
+    details.insert("identity".into(), serde_json::to_value(identity).ok()?);
+    Some(TrailEntry {
+        details: serde_json::Value::Object(details).to_string(),
+        ..entry.clone()
+    })
+}
 
 /// Appends events, carrying the chain head between them so bulk writers do
 /// not look it up each time. Use within one transaction.
@@ -33,6 +81,8 @@ impl TrailWriter {
     }
 
     pub fn append(&mut self, conn: &Connection, entry: &TrailEntry) -> Result<i64> {
+        let asserted = with_asserted_identity(entry);
+        let entry = asserted.as_ref().unwrap_or(entry);
         let seq = self.prev_seq + 1;
         let leaf = canonical(&self.prev_hash, seq, entry);
         let hash = hash_of(&leaf);

@@ -53,19 +53,49 @@ pub use policy_sets::*;
 pub use queue::*;
 pub use reviews::*;
 
-const USER_COLUMNS: &str = "email, name, roles, teams";
+pub(crate) const USER_COLUMNS: &str =
+    "email, name, roles, teams, service, issuer, subject, asserted_email";
 
-fn parse_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+pub(crate) struct RawUser {
+    email: String,
+    name: String,
+    roles: String,
+    teams: String,
+    service: bool,
+    issuer: Option<String>,
+    subject: Option<String>,
+    asserted_email: Option<String>,
 }
 
-fn user_from(raw: (String, String, String, String)) -> Result<User> {
-    let (email, name, roles, teams) = raw;
+pub(crate) fn parse_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
+    Ok(RawUser {
+        email: row.get(0)?,
+        name: row.get(1)?,
+        roles: row.get(2)?,
+        teams: row.get(3)?,
+        service: row.get(4)?,
+        issuer: row.get(5)?,
+        subject: row.get(6)?,
+        asserted_email: row.get(7)?,
+    })
+}
+
+pub(crate) fn user_from(raw: RawUser) -> Result<User> {
+    let identity = match (raw.issuer, raw.subject) {
+        (Some(issuer), Some(subject)) => Some(crate::backend::Identity {
+            issuer,
+            subject,
+            email: raw.asserted_email,
+        }),
+        _ => None,
+    };
     Ok(User {
-        email,
-        name,
-        roles: rows::roles_from_text(&roles)?,
-        teams: rows::teams_from_text(&teams)?,
+        email: raw.email,
+        name: raw.name,
+        roles: rows::roles_from_text(&raw.roles)?,
+        teams: rows::teams_from_text(&raw.teams)?,
+        identity,
+        service: raw.service,
     })
 }
 

@@ -9,8 +9,12 @@ use super::super::reads;
 use super::super::rows::{roles_to_text, teams_to_text, to_ms};
 use super::super::trail;
 use super::*;
-use crate::backend::types::{ToolRecord, ToolStatus, User};
+use crate::backend::types::{Identity, ToolRecord, ToolStatus, User};
 use crate::domain::Role;
+
+/// The trail's actor for changes the identity provider's directory made
+/// (a person's roles and teams at sign-in).
+pub const DIRECTORY: &str = "directory (identity provider)";
 
 /// What `users add` and `users update` set.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +22,32 @@ pub struct UserChange {
     pub name: Option<String>,
     pub roles: Option<Vec<Role>>,
     pub teams: Option<Vec<String>>,
+    /// `users add --service`: a service account, which never signs in with
+    /// the identity provider.
+    pub service: bool,
+}
+
+/// A sign-in as the identity provider asserted it, with the roles and
+/// teams its directory groups map to.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub identity: Identity,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub roles: Vec<Role>,
+    pub teams: Vec<String>,
+    /// When the provider issued the token (a newer token is a new sign-in).
+    pub issued_at: DateTime<Utc>,
+}
+
+/// Whether a first sign-in may join the Gavel user with the same email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailLinking {
+    /// Only an administrator links (`gavel users link`).
+    Never,
+    /// Also when the provider says the email is verified (for a
+    /// single-tenant provider the organisation runs).
+    Verified,
 }
 
 fn check_team(team: &str) -> Result<()> {
@@ -84,10 +114,10 @@ pub fn add_user(
     teams.iter().try_for_each(|team| check_team(team))?;
     let token = new_token();
     conn.execute(
-        "INSERT INTO users (email, name, roles, teams, token_hash, created_at, removed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)
+        "INSERT INTO users (email, name, roles, teams, token_hash, created_at, removed_at, service) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)
          ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, teams = excluded.teams,
-           token_hash = excluded.token_hash, removed_at = NULL",
-        params![email, name, roles_to_text(&roles), teams_to_text(&teams)?, token_hash(&token), to_ms(now)],
+           token_hash = excluded.token_hash, removed_at = NULL, service = excluded.service",
+        params![email, name, roles_to_text(&roles), teams_to_text(&teams)?, token_hash(&token), to_ms(now), change.service],
     )?;
     trail::append(
         conn,
@@ -95,11 +125,257 @@ pub fn add_user(
             actor,
             email,
             "user_added",
-            serde_json::json!({ "roles": roles, "teams": teams }),
+            serde_json::json!({ "roles": roles, "teams": teams, "service": change.service }),
             now,
         ),
     )?;
     Ok(token)
+}
+
+/// A user row as sign-in needs it, removed ones included.
+struct Known {
+    email: String,
+    removed: bool,
+    service: bool,
+    subject: Option<String>,
+    signed_in_at: Option<i64>,
+}
+
+fn known(conn: &Connection, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Option<Known>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT email, removed_at IS NOT NULL, service, subject, signed_in_at FROM users WHERE {condition}"
+        ))?
+        .query_row(values, |row| {
+            Ok(Known {
+                email: row.get(0)?,
+                removed: row.get(1)?,
+                service: row.get(2)?,
+                subject: row.get(3)?,
+                signed_in_at: row.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// A person signing in with the identity provider: finds their user by
+/// issuer and subject (never by email alone), creates one at their first
+/// sign-in, and keeps name, roles, teams and the asserted email as the
+/// directory says. Writes only when something changed or the token is newer
+/// than the last sign-in, so requests with one token cost a read.
+pub fn sign_in(
+    conn: &Connection,
+    sign_in: &SignIn,
+    linking: EmailLinking,
+    now: DateTime<Utc>,
+) -> Result<User> {
+    let identity = &sign_in.identity;
+    let vocabulary = reads::vocabulary(conn)?;
+    let roles: Vec<Role> = sign_in
+        .roles
+        .iter()
+        .copied()
+        .filter(|role| vocabulary.check_role("roles", *role).is_ok())
+        .collect();
+    let teams: Vec<String> = sign_in
+        .teams
+        .iter()
+        .filter(|team| check_team(team).is_ok())
+        .cloned()
+        .collect();
+    let by_identity = known(
+        conn,
+        "issuer = ?1 AND subject = ?2",
+        &[&identity.issuer, &identity.subject],
+    )?;
+    let (email, linked_now) = match by_identity {
+        Some(row) if row.removed => {
+            return Err(BackendError::Unauthenticated(format!(
+                "user {} was removed from Gavel by an administrator",
+                row.email
+            )));
+        }
+        Some(row) => (row.email, false),
+        None => (first_sign_in(conn, sign_in, linking)?, true),
+    };
+    let before = reads::user(conn, &email)?.ok_or_else(|| BackendError::not_found("user", &email))?;
+    let row = known(conn, "email = ?1", &[&email])?;
+    let name = sign_in
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| crate::text::has_visible_text(name) && name.len() <= 256)
+        .map_or(before.name.clone(), str::to_owned);
+    let after = User {
+        name,
+        roles: roles.clone(),
+        teams: teams.clone(),
+        identity: Some(identity.clone()),
+        ..before.clone()
+    };
+    let fresh = row
+        .and_then(|row| row.signed_in_at)
+        .is_some_and(|at| at >= to_ms(sign_in.issued_at));
+    if fresh && after == before {
+        return Ok(after);
+    }
+    conn.execute(
+        "UPDATE users SET name = ?2, roles = ?3, teams = ?4, issuer = ?5, subject = ?6,
+           asserted_email = ?7, signed_in_at = ?8 WHERE email = ?1",
+        params![
+            email,
+            after.name,
+            roles_to_text(&roles),
+            teams_to_text(&teams)?,
+            identity.issuer,
+            identity.subject,
+            identity.email,
+            to_ms(now),
+        ],
+    )?;
+    if linked_now {
+        trail::append(
+            conn,
+            &user_entry(
+                DIRECTORY,
+                &email,
+                "identity_linked",
+                serde_json::json!({ "identity": identity }),
+                now,
+            ),
+        )?;
+    }
+    if before.roles != after.roles || before.teams != after.teams {
+        trail::append(
+            conn,
+            &user_entry(
+                DIRECTORY,
+                &email,
+                "user_updated",
+                serde_json::json!({
+                    "roles": { "from": before.roles, "to": after.roles },
+                    "teams": { "from": before.teams, "to": after.teams },
+                    "identity": identity,
+                }),
+                now,
+            ),
+        )?;
+    }
+    Ok(after)
+}
+
+/// The user a first sign-in belongs to: a new one, or (when linking by
+/// verified email is on) an unlinked person with the asserted email.
+/// Returns their email.
+fn first_sign_in(conn: &Connection, sign_in: &SignIn, linking: EmailLinking) -> Result<String> {
+    let identity = &sign_in.identity;
+    let email = identity.email.as_deref().map(str::trim).ok_or_else(|| {
+        BackendError::Unauthenticated(
+            "the identity provider sent no email for this person: ask for the `email` scope".into(),
+        )
+    })?;
+    check_email(email)?;
+    let link_command = format!(
+        "gavel users link {email} --issuer {} --subject {}",
+        identity.issuer, identity.subject
+    );
+    match known(conn, "email = ?1", &[&email])? {
+        None => {
+            conn.execute(
+                "INSERT INTO users (email, name, roles, teams, token_hash, created_at, removed_at, service, issuer, subject)
+                 VALUES (?1, ?2, '', '[]', NULL, ?3, NULL, 0, ?4, ?5)",
+                params![
+                    email,
+                    email.split('@').next().unwrap_or(email),
+                    to_ms(Utc::now()),
+                    identity.issuer,
+                    identity.subject
+                ],
+            )?;
+            Ok(email.to_owned())
+        }
+        Some(row) if row.removed => Err(BackendError::Unauthenticated(format!(
+            "user {} was removed from Gavel by an administrator",
+            row.email
+        ))),
+        Some(row) if row.service => Err(BackendError::Unauthenticated(format!(
+            "{} is a service account: it acts with its Gavel token and never signs in",
+            row.email
+        ))),
+        Some(row) if row.subject.is_some() => Err(BackendError::Unauthenticated(format!(
+            "the email {} belongs to another sign-in in Gavel; Gavel never joins people by email alone: an administrator decides (`{link_command}` moves it)",
+            row.email
+        ))),
+        Some(row) if linking == EmailLinking::Verified && sign_in.email_verified => {
+            conn.execute(
+                "UPDATE users SET issuer = ?2, subject = ?3 WHERE email = ?1",
+                params![row.email, identity.issuer, identity.subject],
+            )?;
+            Ok(row.email)
+        }
+        Some(row) => Err(BackendError::Unauthenticated(format!(
+            "user {} exists in Gavel but is not linked to this sign-in: an administrator links it with `{link_command}`",
+            row.email
+        ))),
+    }
+}
+
+/// Joins a person's identity at the provider to their Gavel user, so what
+/// they did with a Gavel token and what they do signed in is one person's.
+/// Moves the identity from whoever held it (the administrator decides).
+pub fn link_identity(
+    conn: &Connection,
+    actor: &str,
+    email: &str,
+    issuer: &str,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<User> {
+    let user = reads::user(conn, email)?.ok_or_else(|| BackendError::not_found("user", email))?;
+    if user.service {
+        return Err(BackendError::Invalid(format!(
+            "{} is a service account: service accounts never sign in",
+            user.email
+        )));
+    }
+    if !crate::text::has_visible_text(subject) || subject.len() > 255 || issuer.len() > 2048 {
+        return Err(BackendError::Invalid(
+            "the subject must be 1 to 255 bytes, as the provider's `sub` claim".into(),
+        ));
+    }
+    let holder = known(conn, "issuer = ?1 AND subject = ?2", &[&issuer, &subject])?;
+    if let Some(holder) = holder.filter(|holder| !holder.email.eq_ignore_ascii_case(&user.email)) {
+        conn.execute(
+            "UPDATE users SET issuer = NULL, subject = NULL WHERE email = ?1",
+            [&holder.email],
+        )?;
+        trail::append(
+            conn,
+            &user_entry(
+                actor,
+                &holder.email,
+                "identity_unlinked",
+                serde_json::json!({ "issuer": issuer, "subject": subject, "moved_to": user.email }),
+                now,
+            ),
+        )?;
+    }
+    conn.execute(
+        "UPDATE users SET issuer = ?2, subject = ?3 WHERE email = ?1",
+        params![user.email, issuer, subject],
+    )?;
+    trail::append(
+        conn,
+        &user_entry(
+            actor,
+            &user.email,
+            "identity_linked",
+            serde_json::json!({ "identity": { "issuer": issuer, "subject": subject } }),
+            now,
+        ),
+    )?;
+    reads::user(conn, email)?.ok_or_else(|| BackendError::not_found("user", email))
 }
 
 /// Changes a user's name, roles or teams.

@@ -1,0 +1,339 @@
+//! A person's sign-in to one server, kept between runs: in the OS keyring
+//! where there is one, else in a file only they can read; renewed with the
+//! refresh token before the access token runs out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Bearer;
+use super::http_client::ProviderClient;
+use crate::backend::BackendError;
+
+/// Renew this long before the token runs out, so no request carries a
+/// token that expires on its way.
+pub const RENEW_BEFORE: TimeDelta = TimeDelta::seconds(60);
+
+const KEYRING_SERVICE: &str = "gavel";
+
+/// The tokens of one sign-in and what renewing them needs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The Gavel server this sign-in is for.
+    pub server: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub bearer: Bearer,
+    pub access_token: String,
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// When the token sent to Gavel runs out.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The person, as the token names them (for naming the offline cache
+    /// and for `auth status`; the server verifies, never this).
+    pub subject: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.server)
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The token Gavel is sent.
+    pub fn bearer_token(&self) -> &str {
+        match (self.bearer, &self.id_token) {
+            (Bearer::IdToken, Some(id_token)) => id_token,
+            _ => &self.access_token,
+        }
+    }
+
+    pub fn due_for_renewal(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at
+            .is_some_and(|expires| expires - RENEW_BEFORE <= now)
+    }
+
+    /// Names the person on this server without revealing a token: the
+    /// offline cache keeps one file per person, across renewals.
+    pub fn fingerprint(&self) -> String {
+        crate::backend::local::writes::token_hash(&format!(
+            "oidc\n{}\n{}\n{}",
+            self.server, self.issuer, self.subject
+        ))
+    }
+}
+
+/// What a JWT says about itself, read without checking it (the server
+/// checks; the client only needs the subject and expiry for itself).
+pub fn unverified_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Where sessions are kept.
+#[derive(Debug, Clone)]
+pub enum CredentialStore {
+    /// The OS keyring, falling back to files in the directory when it
+    /// cannot be used (no Secret Service on a headless Linux machine).
+    Keyring { fallback: PathBuf },
+    /// Files only the user can read (mode 0600), one per server.
+    Files(PathBuf),
+}
+
+impl CredentialStore {
+    /// The store `GAVEL_CREDENTIALS` (`keyring` or `file`) or the config
+    /// names, with files in `dir`.
+    pub fn choose(setting: Option<&str>, dir: PathBuf) -> Result<CredentialStore, String> {
+        match setting.unwrap_or("keyring") {
+            "keyring" => Ok(CredentialStore::Keyring { fallback: dir }),
+            "file" => Ok(CredentialStore::Files(dir)),
+            other => Err(format!(
+                "credentials {other:?}: use \"keyring\" or \"file\""
+            )),
+        }
+    }
+
+    fn file_for(dir: &Path, server: &str) -> PathBuf {
+        let name = crate::backend::local::writes::token_hash(server);
+        dir.join(format!("{}.json", &name[..16]))
+    }
+
+    /// The session kept for `server`, if any.
+    pub async fn load(&self, server: &str) -> Result<Option<Session>, String> {
+        let text = match self {
+            CredentialStore::Keyring { fallback } => match keyring_get(server).await {
+                Ok(Some(text)) => Some(text),
+                Ok(None) | Err(_) => read_file(&CredentialStore::file_for(fallback, server))?,
+            },
+            CredentialStore::Files(dir) => read_file(&CredentialStore::file_for(dir, server))?,
+        };
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let session: Session = serde_json::from_str(&text)
+            .map_err(|err| format!("the kept sign-in for {server} is unreadable ({err}): run `gavel auth login` again"))?;
+        Ok((session.server == server).then_some(session))
+    }
+
+    /// Keeps `session`; says where.
+    pub async fn save(&self, session: &Session) -> Result<String, String> {
+        let text = serde_json::to_string(session).map_err(|err| err.to_string())?;
+        match self {
+            CredentialStore::Keyring { fallback } => {
+                match keyring_set(&session.server, &text).await {
+                    Ok(()) => {
+                        // A file left from before would shadow nothing, but
+                        // it is a copy of a secret: remove it.
+                        let _ = std::fs::remove_file(CredentialStore::file_for(fallback, &session.server));
+                        Ok("the OS keyring".to_owned())
+                    }
+                    Err(_) => write_file(&CredentialStore::file_for(fallback, &session.server), &text),
+                }
+            }
+            CredentialStore::Files(dir) => {
+                write_file(&CredentialStore::file_for(dir, &session.server), &text)
+            }
+        }
+    }
+
+    /// Forgets the session for `server` everywhere it may be kept.
+    pub async fn delete(&self, server: &str) -> Result<bool, String> {
+        let (dir, mut deleted) = match self {
+            CredentialStore::Keyring { fallback } => {
+                (fallback, keyring_delete(server).await.unwrap_or(false))
+            }
+            CredentialStore::Files(dir) => (dir, false),
+        };
+        let path = CredentialStore::file_for(dir, server);
+        match std::fs::remove_file(&path) {
+            Ok(()) => deleted = true,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(format!("cannot delete {}: {err}", path.display())),
+        }
+        Ok(deleted)
+    }
+}
+
+async fn on_keyring<T: Send + 'static>(
+    work: impl FnOnce() -> keyring::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| err.to_string())?
+        .map_err(|err| err.to_string())
+}
+
+async fn keyring_get(server: &str) -> Result<Option<String>, String> {
+    let server = server.to_owned();
+    on_keyring(move || {
+        match keyring::Entry::new(KEYRING_SERVICE, &server)?.get_password() {
+            Ok(text) => Ok(Some(text)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(err) => Err(err),
+        }
+    })
+    .await
+}
+
+async fn keyring_set(server: &str, text: &str) -> Result<(), String> {
+    let (server, text) = (server.to_owned(), text.to_owned());
+    on_keyring(move || keyring::Entry::new(KEYRING_SERVICE, &server)?.set_password(&text)).await
+}
+
+async fn keyring_delete(server: &str) -> Result<bool, String> {
+    let server = server.to_owned();
+    on_keyring(move || {
+        match keyring::Entry::new(KEYRING_SERVICE, &server)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(err) => Err(err),
+        }
+    })
+    .await
+}
+
+fn read_file(path: &Path) -> Result<Option<String>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+    }
+}
+
+/// Writes a secret file readable by its owner only, atomically.
+fn write_file(path: &Path, text: &str) -> Result<String, String> {
+    let shown = path.display().to_string();
+    let dir = path.parent().ok_or_else(|| format!("{shown} has no directory"))?;
+    std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    let temporary = path.with_extension("json.new");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&temporary)
+            .map_err(|err| format!("cannot write {shown}: {err}"))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|err| format!("cannot write {shown}: {err}"))?;
+    }
+    std::fs::rename(&temporary, path).map_err(|err| format!("cannot write {shown}: {err}"))?;
+    Ok(shown)
+}
+
+/// A session in use: hands out a current bearer token, renewing it with
+/// the refresh token shortly before it runs out or when the server refuses
+/// it, and keeps the renewed session. When it cannot be renewed it says so
+/// until the person signs in again (another `gavel auth login` is picked up
+/// without a restart).
+pub struct SessionKeeper {
+    state: tokio::sync::Mutex<Session>,
+    store: CredentialStore,
+    http: ProviderClient,
+    fingerprint: String,
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for SessionKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKeeper").finish_non_exhaustive()
+    }
+}
+
+impl SessionKeeper {
+    pub fn new(session: Session, store: CredentialStore) -> Result<Arc<SessionKeeper>, String> {
+        Ok(Arc::new(SessionKeeper {
+            fingerprint: session.fingerprint(),
+            state: tokio::sync::Mutex::new(session),
+            store,
+            http: ProviderClient::new()?,
+            ended: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+
+    /// Names the person for the offline cache (stable across renewals).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Whether the session could not be renewed and nobody signed in since.
+    pub fn ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A bearer token good for the next request.
+    pub async fn bearer(&self) -> Result<String, BackendError> {
+        let mut session = self.state.lock().await;
+        if session.due_for_renewal(Utc::now()) {
+            self.renew(&mut session).await?;
+        }
+        Ok(session.bearer_token().to_owned())
+    }
+
+    /// The server refused `sent`: renew, unless another request already did.
+    pub async fn renew_after_refusal(&self, sent: &str) -> Result<String, BackendError> {
+        let mut session = self.state.lock().await;
+        if session.bearer_token() == sent {
+            self.renew(&mut session).await?;
+        }
+        Ok(session.bearer_token().to_owned())
+    }
+
+    async fn renew(&self, session: &mut Session) -> Result<(), BackendError> {
+        // Someone may have signed in again elsewhere (`gavel auth login`).
+        if let Ok(Some(kept)) = self.store.load(&session.server).await
+            && kept.subject == session.subject
+            && kept.access_token != session.access_token
+            && !kept.due_for_renewal(Utc::now())
+        {
+            *session = kept;
+            self.ended.store(false, std::sync::atomic::Ordering::SeqCst);
+            return Ok(());
+        }
+        match super::login::refresh(session, &self.http).await {
+            Ok(renewed) => {
+                if let Err(err) = self.store.save(&renewed).await {
+                    tracing::warn!(%err, "cannot keep the renewed sign-in");
+                }
+                *session = renewed;
+                self.ended.store(false, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            Err(super::login::LoginError::Unreachable(reason)) => Err(BackendError::Unavailable(
+                format!("cannot renew your sign-in: {reason}"),
+            )),
+            Err(err) => {
+                self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
+                Err(BackendError::Unauthenticated(format!(
+                    "your sign-in has ended ({err}): run `gavel auth login --url {}`; work not yet sent stays in the outbox and goes once you are signed in",
+                    session.server
+                )))
+            }
+        }
+    }
+}
