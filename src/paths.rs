@@ -31,3 +31,12 @@ pub fn witness_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| project().map(|dirs| dirs.data_dir().join("witness")))
 }
+
+/// Where sign-ins are kept when not in the OS keyring;
+/// `GAVEL_SESSION_DIR` overrides.
+pub fn session_dir() -> Option<PathBuf> {
+    std::env::var_os("GAVEL_SESSION_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| project().map(|dirs| dirs.config_dir().join("sessions")))
+}

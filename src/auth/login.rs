@@ -10,7 +10,7 @@ use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
     CoreClientAuthMethod, CoreDeviceAuthorizationResponse, CoreGrantType, CoreJsonWebKey,
     CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreRevocableToken, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthType, AuthorizationCode, ClientId, CsrfToken,
@@ -369,36 +369,42 @@ pub async fn refresh(session: &Session, http: &ProviderClient) -> Result<Session
 }
 
 /// Revokes the session's refresh token (and with it, at most providers,
-/// its access tokens) where the provider offers revocation. Returns
-/// whether it did.
+/// its access tokens) where the provider offers revocation (RFC 7009).
+/// Returns whether it did.
+///
+/// The request is one form POST, sent here rather than through `oauth2`'s
+/// revocation request, which refuses any endpoint that is not https, even
+/// a provider on loopback.
 pub async fn revoke(session: &Session, http: &ProviderClient) -> Result<bool, LoginError> {
     let metadata = discover(&session.issuer, http).await?;
     let Some(revocation) = metadata.additional_metadata().revocation_endpoint.clone() else {
         return Ok(false);
     };
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(session.client_id.clone()),
-        None,
-    )
-    .set_revocation_url(revocation)
-    .set_auth_type(AuthType::RequestBody);
-    let token = match &session.refresh_token {
-        Some(refresh) => CoreRevocableToken::from(RefreshToken::new(refresh.clone())),
-        None => CoreRevocableToken::from(openidconnect::AccessToken::new(
-            session.access_token.clone(),
-        )),
+    let endpoint = super::check_provider_url("revocation_endpoint", revocation.as_str())
+        .map_err(LoginError::Invalid)?;
+    let (token, hint) = match &session.refresh_token {
+        Some(refresh) => (refresh.as_str(), "refresh_token"),
+        None => (session.access_token.as_str(), "access_token"),
     };
-    client
-        .revoke_token(token)
-        .map_err(|err| LoginError::Invalid(chain(&err)))?
-        .request_async(http)
+    let response = http
+        .inner()
+        .post(endpoint.as_str())
+        .form(&[
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", session.client_id.as_str()),
+        ])
+        .send()
         .await
-        .map_err(|err| match err {
-            RequestTokenError::Request(err) => LoginError::Unreachable(chain(&err)),
-            other => LoginError::Refused(chain(&other)),
-        })?;
-    Ok(true)
+        .map_err(|err| LoginError::Unreachable(chain(&err)))?;
+    if response.status().is_success() {
+        Ok(true)
+    } else {
+        Err(LoginError::Refused(format!(
+            "the provider's revocation endpoint answered {}",
+            response.status()
+        )))
+    }
 }
 
 /// The session a token response makes; `before` supplies what a refresh

@@ -3,11 +3,13 @@
 use crate::backend::wire::{OutcomesBody, PolicySetBody, PolicySetDecisionBody};
 use crate::backend::{PolicySetDetail, PolicySetVersion};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
+use crate::auth::session::SessionKeeper;
 use crate::retry::{Backoff, retry_after};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -89,7 +91,7 @@ const BACKOFF: Backoff = Backoff {
     max_retry_after: Duration::from_secs(10),
 };
 
-/// A bearer token. It never shows in `Debug`, errors or logs.
+/// A Gavel token. It never shows in `Debug`, errors or logs.
 #[derive(Clone)]
 pub struct Token(String);
 
@@ -139,11 +141,38 @@ impl Token {
     }
 }
 
+/// How this client proves who it is: a Gavel token (service accounts, or
+/// a server without an identity provider), or a person's sign-in, renewed
+/// as it runs out.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Token(Token),
+    SignIn(Arc<SessionKeeper>),
+}
+
+impl Credentials {
+    /// Names who this is (for the offline cache) without revealing a
+    /// secret; a sign-in keeps its name across renewals.
+    pub fn fingerprint(&self) -> String {
+        match self {
+            Credentials::Token(token) => token.fingerprint(),
+            Credentials::SignIn(keeper) => keeper.fingerprint().to_owned(),
+        }
+    }
+
+    async fn bearer(&self) -> Result<String> {
+        match self {
+            Credentials::Token(token) => Ok(token.0.clone()),
+            Credentials::SignIn(keeper) => keeper.bearer().await,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpBackend {
     base: Url,
     client: reqwest::Client,
-    token: Token,
+    credentials: Credentials,
 }
 
 /// `http://` only to this machine; anything else must be `https://`.
@@ -168,8 +197,35 @@ pub fn check_url(url: &str) -> Result<Url> {
     }
 }
 
+/// How people sign in to the server at `url` (`GET /v1/auth/config`, which
+/// needs no authentication); `None` when it signs no one in with a provider.
+pub async fn auth_config(url: &str) -> Result<Option<crate::auth::AuthConfig>> {
+    let base = check_url(url)?;
+    let backend = HttpBackend::new(base.as_str(), Token::new(String::new()))?;
+    let url = backend.url(&["v1", "auth", "config"]);
+    let response = backend.client.get(url).send().await.map_err(|err| {
+        BackendError::Unavailable(format!("cannot reach {base}: {}", err.without_url()))
+    })?;
+    let status = response.status();
+    let bytes = backend.read_body(response).await?;
+    if status == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    backend.decode(status, &bytes).map(Some)
+}
+
 impl HttpBackend {
     pub fn new(url: &str, token: Token) -> Result<HttpBackend> {
+        HttpBackend::with_credentials(url, Credentials::Token(token))
+    }
+
+    /// Whether this client's sign-in has ended (it could not be renewed):
+    /// the person must sign in again; nothing they did is dropped.
+    pub fn sign_in_ended(&self) -> bool {
+        matches!(&self.credentials, Credentials::SignIn(keeper) if keeper.ended())
+    }
+
+    pub fn with_credentials(url: &str, credentials: Credentials) -> Result<HttpBackend> {
         let base = check_url(url)?;
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -185,7 +241,7 @@ impl HttpBackend {
         Ok(HttpBackend {
             base,
             client,
-            token,
+            credentials,
         })
     }
 
@@ -209,13 +265,15 @@ impl HttpBackend {
         repeatable: bool,
     ) -> Result<(StatusCode, HeaderMap, bytes::Bytes)> {
         let mut attempt = 0;
+        let mut bearer = self.credentials.bearer().await?;
+        let mut renewed = false;
         loop {
             let mut request = self
                 .client
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
             let mut auth =
-                HeaderValue::from_str(&format!("Bearer {}", self.token.0)).map_err(|_| {
+                HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
                     BackendError::Unauthenticated(
                         "the token holds characters a header cannot".into(),
                     )
@@ -248,6 +306,16 @@ impl HttpBackend {
                     err.without_url()
                 ))
             })?;
+            // A refused sign-in token is renewed once and the request sent
+            // again: the server acted on nothing it refused.
+            if response.status() == StatusCode::UNAUTHORIZED
+                && !renewed
+                && let Credentials::SignIn(keeper) = &self.credentials
+            {
+                bearer = keeper.renew_after_refusal(&bearer).await?;
+                renewed = true;
+                continue;
+            }
             let status = response.status();
             let headers = response.headers().clone();
             let bytes = self.read_body(response).await?;

@@ -83,6 +83,9 @@ pub enum Command {
     /// Manage the people who use Gavel.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Sign in to a server with your organisation's identity provider.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -464,6 +467,31 @@ pub enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Sign in to the server (--url) with its identity provider: shows a
+    /// code to enter at the provider's page (the device flow), or opens
+    /// the provider in a browser when it has no device flow. The sign-in
+    /// is kept in the OS keyring (else a file only you can read) and
+    /// renews itself.
+    Login {
+        /// Sign in in a browser on this machine (authorization code with
+        /// PKCE and a loopback redirect) even if the provider offers the
+        /// device flow.
+        #[arg(long)]
+        browser: bool,
+    },
+    /// Who you are on the server (--url), your roles as it sees them, and
+    /// when your sign-in ends.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign out of the server (--url): the provider revokes the sign-in
+    /// where it can, and the kept copy is deleted.
+    Logout,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,8 @@ use super::args::Global;
 use super::{Failure, Outcome, exit};
 use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
-use crate::backend::http::{HttpBackend, Token};
+use crate::auth::session::{CredentialStore, SessionKeeper};
+use crate::backend::http::{Credentials, HttpBackend, Token};
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::config::Config;
 use crate::tui::app::AppConfig;
@@ -83,7 +84,7 @@ pub fn load_log_key(
 /// witnessed before (an unreachable server is not evidence: the command
 /// says so itself).
 pub async fn witness(global: &Global, config: &Config) -> Result<(), Failure> {
-    let Some((remote, _)) = remote(global, config)? else {
+    let Some((remote, _)) = remote(global, config).await? else {
         return Ok(());
     };
     let dir = crate::paths::witness_dir().ok_or_else(|| {
@@ -99,15 +100,15 @@ pub async fn witness(global: &Global, config: &Config) -> Result<(), Failure> {
 }
 
 /// The configured backend: a server when a URL is given, else the store.
-pub fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
-    backend_with(global, &load_config(global)?)
+pub async fn backend(global: &Global) -> Result<Arc<dyn GovernanceBackend>, Failure> {
+    backend_with(global, &load_config(global)?).await
 }
 
-pub fn backend_with(
+pub async fn backend_with(
     global: &Global,
     config: &Config,
 ) -> Result<Arc<dyn GovernanceBackend>, Failure> {
-    if let Some((remote, _)) = remote(global, config)? {
+    if let Some((remote, _)) = remote(global, config).await? {
         return Ok(Arc::new(remote));
     }
     let user = global.user.clone().or(config.user.clone());
@@ -117,30 +118,78 @@ pub fn backend_with(
     )))
 }
 
-/// The server to use, when one is configured, with its token's fingerprint.
-pub fn remote(global: &Global, config: &Config) -> Result<Option<(HttpBackend, String)>, Failure> {
-    if let Some(url) = global.url.clone().or(config.backend.url.clone()) {
-        let token = match std::env::var("GAVEL_TOKEN")
-            .ok()
-            .filter(|token| !token.trim().is_empty())
-        {
-            Some(token) => Token::new(token),
-            None => {
-                let path = config
-                    .backend
-                    .token_file
-                    .clone()
-                    .or_else(|| crate::paths::config_dir().map(|dir| dir.join("token")))
-                    .ok_or_else(|| {
-                        Failure::BadInput("no token: set GAVEL_TOKEN or backend.token_file".into())
-                    })?;
-                Token::from_file(&path)?
+/// The server URL given (`--url`, the config's `backend.url`), checked and
+/// in the one spelling sign-ins are kept under.
+pub fn server_url(global: &Global, config: &Config) -> Result<Option<String>, Failure> {
+    global
+        .url
+        .clone()
+        .or(config.backend.url.clone())
+        .map(|url| Ok(crate::backend::http::check_url(&url)?.to_string()))
+        .transpose()
+}
+
+/// Where sign-ins are kept: `GAVEL_CREDENTIALS`, else the config's
+/// `backend.credentials`, else the OS keyring (with files as fallback).
+pub fn credential_store(config: &Config) -> Result<CredentialStore, Failure> {
+    let dir = crate::paths::session_dir().ok_or_else(|| {
+        Failure::BadInput("no directory to keep sign-ins in: set GAVEL_SESSION_DIR".into())
+    })?;
+    let setting = std::env::var("GAVEL_CREDENTIALS")
+        .ok()
+        .filter(|value| !value.is_empty())
+        .or(config.backend.credentials.clone());
+    CredentialStore::choose(setting.as_deref(), dir).map_err(Failure::BadInput)
+}
+
+/// The server to use, when one is configured, with a fingerprint naming
+/// who this is: `GAVEL_TOKEN`, else the sign-in kept for it (`gavel auth
+/// login`), else the config's token file.
+pub async fn remote(
+    global: &Global,
+    config: &Config,
+) -> Result<Option<(HttpBackend, String)>, Failure> {
+    let Some(url) = server_url(global, config)? else {
+        return Ok(None);
+    };
+    let credentials = match std::env::var("GAVEL_TOKEN")
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+    {
+        Some(token) => Credentials::Token(Token::new(token)),
+        None => {
+            let store = credential_store(config)?;
+            match store.load(&url).await.map_err(Failure::BadInput)? {
+                Some(session) => Credentials::SignIn(
+                    SessionKeeper::new(session, store).map_err(Failure::BadInput)?,
+                ),
+                None => {
+                    let path = config
+                        .backend
+                        .token_file
+                        .clone()
+                        .or_else(|| crate::paths::config_dir().map(|dir| dir.join("token")))
+                        .ok_or_else(|| {
+                            Failure::BadInput(
+                                "no token: sign in with `gavel auth login`, or set GAVEL_TOKEN or backend.token_file"
+                                    .into(),
+                            )
+                        })?;
+                    if !path.exists() && config.backend.token_file.is_none() {
+                        return Err(Failure::BadInput(format!(
+                            "not signed in to {url}: run `gavel auth login --url {url}` (or set GAVEL_TOKEN for a service account)"
+                        )));
+                    }
+                    Credentials::Token(Token::from_file(&path)?)
+                }
             }
-        };
-        let fingerprint = token.fingerprint();
-        return Ok(Some((HttpBackend::new(&url, token)?, fingerprint)));
-    }
-    Ok(None)
+        }
+    };
+    let fingerprint = credentials.fingerprint();
+    Ok(Some((
+        HttpBackend::with_credentials(&url, credentials)?,
+        fingerprint,
+    )))
 }
 
 /// The server's offline cache (for the console and `gavel sync`).
@@ -169,7 +218,7 @@ pub async fn console_backend(
     global: &Global,
     config: &Config,
 ) -> Result<(Arc<dyn GovernanceBackend>, Option<String>), Failure> {
-    match remote(global, config)? {
+    match remote(global, config).await? {
         Some((remote, fingerprint)) if config.backend.offline_cache.unwrap_or(true) => {
             let backend = cached(global, config, remote, fingerprint, false).await?;
             // The sync loop keeps witnessing the server's log while the
@@ -181,7 +230,7 @@ pub async fn console_backend(
             Ok((Arc::new(backend), notice))
         }
         Some((remote, _)) => Ok((Arc::new(remote), None)),
-        None => Ok((backend_with(global, config)?, None)),
+        None => Ok((backend_with(global, config).await?, None)),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod audit_run;
+mod auth;
 mod backends;
 mod governance;
 mod policy;
@@ -165,23 +166,24 @@ async fn dispatch(cli: Cli) -> Outcome {
         return console(backend, notice, warning, global, &config).await;
     };
     // Every command that talks to a server first checks its log against
-    // what this client witnessed (except the ones that inspect or re-pin it).
-    if !matches!(command, Command::Trail(_)) {
+    // what this client witnessed (except the ones that inspect or re-pin
+    // it, and signing in, which must come before any of them).
+    if !matches!(command, Command::Trail(_) | Command::Auth(_)) {
         backends::witness(global, &load_config(global)?).await?;
     }
     match command {
         Command::Seed(args) => store::seed_command(global, &args),
         Command::Demo(args) => store::demo(global, &args).await,
-        Command::Queue(args) => workflows::queue(backend(global)?.as_ref(), &args).await,
+        Command::Queue(args) => workflows::queue(backend(global).await?.as_ref(), &args).await,
         Command::Show { workflow_id, json } => {
-            workflows::show(backend(global)?.as_ref(), &workflow_id, json).await
+            workflows::show(backend(global).await?.as_ref(), &workflow_id, json).await
         }
         Command::Approve {
             workflow_id,
             comment,
             json,
         } => {
-            let backend = backend(global)?;
+            let backend = backend(global).await?;
             workflows::decide(
                 backend.as_ref(),
                 &workflow_id,
@@ -196,7 +198,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             comment,
             json,
         } => {
-            let backend = backend(global)?;
+            let backend = backend(global).await?;
             let comment = Some(comment);
             workflows::decide(
                 backend.as_ref(),
@@ -212,10 +214,10 @@ async fn dispatch(cli: Cli) -> Outcome {
             reason,
             json,
         } => {
-            let backend = backend(global)?;
+            let backend = backend(global).await?;
             workflows::withdraw(backend.as_ref(), &workflow_id, reason.as_deref(), json).await
         }
-        Command::Deploy(command) => governance::deploy(backend(global)?.as_ref(), command).await,
+        Command::Deploy(command) => governance::deploy(backend(global).await?.as_ref(), command).await,
         Command::Audit(AuditCommand::Verify {
             checkpoint: Some(file),
             key,
@@ -230,7 +232,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             };
             governance::verify_against_checkpoint(&store, &file, &key, json)
         }
-        Command::Audit(command) => governance::audit(backend(global)?, command).await,
+        Command::Audit(command) => governance::audit(backend(global).await?, command).await,
         Command::Trail(command) => trail::run(global, command).await,
         Command::Store(StoreCommand::Init) => {
             backends::local_only(global, "store init")?;
@@ -263,12 +265,13 @@ async fn dispatch(cli: Cli) -> Outcome {
             workflow_id,
             to,
             json,
-        }) => workflows::assign_review(backend(global)?.as_ref(), &workflow_id, &to, json).await,
+        }) => workflows::assign_review(backend(global).await?.as_ref(), &workflow_id, &to, json).await,
         Command::Review(ReviewCommand::Export { review_id }) => {
-            governance::export_review(backend(global)?.as_ref(), &review_id).await
+            governance::export_review(backend(global).await?.as_ref(), &review_id).await
         }
-        Command::Tools(command) => governance::tools(backend(global)?.as_ref(), command).await,
+        Command::Tools(command) => governance::tools(backend(global).await?.as_ref(), command).await,
         Command::Users(command) => users::run(global, command),
+        Command::Auth(command) => auth::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;
             let _ = tracing_subscriber::fmt()
@@ -295,14 +298,21 @@ async fn dispatch(cli: Cli) -> Outcome {
                     .map_or(defaults.every, std::time::Duration::from_secs),
             };
             let limits = crate::server::Limits::from_config(&config.server);
-            crate::server::serve(store, key, policy, limits, listen)
+            let sign_in = config
+                .auth
+                .oidc
+                .clone()
+                .map(crate::server::SignInGate::new)
+                .transpose()
+                .map_err(|err| Failure::BadInput(format!("config [auth.oidc]: {err}")))?;
+            crate::server::serve(store, key, policy, limits, listen, sign_in)
                 .await
                 .map_err(Failure::Other)?;
             Ok(exit::OK)
         }
         Command::Sync(args) => {
             let config = load_config(global)?;
-            let Some((remote, fingerprint)) = backends::remote(global, &config)? else {
+            let Some((remote, fingerprint)) = backends::remote(global, &config).await? else {
                 return Err(Failure::BadInput(
                     "gavel sync works with a server: pass --url (or set backend.url)".into(),
                 ));
@@ -311,9 +321,9 @@ async fn dispatch(cli: Cli) -> Outcome {
                 backends::cached(global, &config, remote, fingerprint, !args.status).await?;
             sync::run(&backend, &args).await
         }
-        Command::Policy(command) => policy::run(backend(global)?.as_ref(), command).await,
+        Command::Policy(command) => policy::run(backend(global).await?.as_ref(), command).await,
         Command::Dashboard { json } => {
-            let dashboard = backend(global)?.dashboard().await?;
+            let dashboard = backend(global).await?.dashboard().await?;
             if json {
                 print_json(&dashboard)?;
             } else {

@@ -66,7 +66,7 @@ fn init(global: &Global) -> Outcome {
 /// the store's (signed now).
 async fn show(global: &Global, shown: Shown) -> Outcome {
     let config = load_config(global)?;
-    if let Some((remote, _)) = backends::remote(global, &config)? {
+    if let Some((remote, _)) = backends::remote(global, &config).await? {
         let text = match shown {
             Shown::Key => remote.log_key().await?,
             Shown::Checkpoint => remote.log_checkpoint().await?,

@@ -65,6 +65,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
+        .routes(routes!(auth_config))
         .routes(routes!(queue))
         .routes(routes!(queue_count))
         .routes(routes!(workflow))
@@ -177,6 +178,18 @@ async fn json_errors(response: Response) -> Response {
 #[utoipa::path(get, path = "/v1/me", summary = "The caller and their roles", responses((status = 200, body = crate::backend::User), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn me(State(state): AppState, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
     Ok(Json(caller(&state, &headers).await?.me().await?))
+}
+
+#[utoipa::path(get, path = "/v1/auth/config", summary = "How people sign in to this server: the identity provider's issuer, the client id and scopes a client asks for, and which token to send (no authentication needed)", responses((status = 200, body = crate::auth::AuthConfig), (status = 404, body = crate::backend::wire::ErrorBody)))]
+async fn auth_config(State(state): AppState) -> ApiResult<impl IntoResponse> {
+    match &state.sign_in {
+        Some(gate) => Ok(Json(gate.settings().client_config())),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this server signs no one in with an identity provider: use a Gavel token (GAVEL_TOKEN)",
+        )),
+    }
 }
 
 fn queue_filter(query: &HashMap<String, String>) -> ApiResult<QueueFilter> {
@@ -1000,6 +1013,7 @@ mod tests {
             store,
             in_flight: Mutex::new(HashSet::from(["busy-key".to_owned()])),
             log_key: None,
+            sign_in: None,
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -1089,6 +1103,7 @@ mod standing_tests {
             store,
             in_flight: Mutex::new(HashSet::new()),
             log_key: None,
+            sign_in: None,
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -1130,6 +1145,7 @@ mod openapi_tests {
             store,
             in_flight: Mutex::new(HashSet::new()),
             log_key: None,
+            sign_in: None,
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

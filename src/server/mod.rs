@@ -8,6 +8,9 @@ mod api;
 mod extract;
 mod listener;
 mod params;
+mod sign_in;
+
+pub use sign_in::SignInGate;
 
 pub use listener::Limits;
 
@@ -31,6 +34,8 @@ pub struct ServerState {
     in_flight: Mutex<HashSet<String>>,
     /// The log's signing key (`serve` refuses to start without it).
     log_key: Option<Arc<LogKey>>,
+    /// The identity provider people sign in with, when configured.
+    sign_in: Option<Arc<SignInGate>>,
 }
 
 /// When the server signs a checkpoint of the log by itself.
@@ -90,6 +95,7 @@ pub async fn serve(
     policy: CheckpointPolicy,
     limits: Limits,
     listen: SocketAddr,
+    sign_in: Option<SignInGate>,
 ) -> color_eyre::Result<()> {
     // Handlers go in before anyone learns the address, so a SIGTERM sent
     // right after start-up is a clean stop, not the default kill.
@@ -107,6 +113,7 @@ pub async fn serve(
         store,
         in_flight: Mutex::new(HashSet::new()),
         log_key: Some(log_key),
+        sign_in: sign_in.map(Arc::new),
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {

@@ -2,8 +2,10 @@
 // (OpenID Certified), with the device flow, JWT access tokens for Gavel's
 // audience and a `groups` claim read from an accounts file.
 //
-//   node provider.mjs ACCOUNTS.json [PORT]
+//   GAVEL_OIDC_MODULES=DIR node provider.mjs ACCOUNTS.json [PORT]
 //
+// DIR is the node_modules holding oidc-provider (scripts/test installs it
+// under target/test-tools/oidc).
 // Prints `oidc-provider: listening on http://127.0.0.1:PORT` when ready.
 // Test-only routes, never part of a real provider:
 //   POST /_test/approve  {"user_code", "account", "abort"?}  acts as the
@@ -13,7 +15,13 @@
 //        as a directory administrator would.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import Provider from 'oidc-provider';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const modules = process.env.GAVEL_OIDC_MODULES || 'node_modules';
+const { default: Provider } = await import(
+  pathToFileURL(join(modules, 'oidc-provider', 'lib', 'index.js')).href
+);
 
 const [accountsFile, portArg] = process.argv.slice(2);
 const accounts = JSON.parse(readFileSync(accountsFile, 'utf8'));
@@ -49,6 +57,8 @@ const provider = new Provider(issuer, {
     token_endpoint_auth_method: 'none',
     grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token', 'authorization_code'],
     response_types: ['code'],
+    // A native app: any port on loopback (RFC 8252).
+    application_type: 'native',
     redirect_uris: ['http://127.0.0.1/callback'],
   }],
   findAccount: (_ctx, id) => account(id),
@@ -115,7 +125,7 @@ async function actAsBrowser(startUrl, { login, abort }) {
       continue;
     }
     const html = await response.text();
-    if (/Sign-in Success/.test(html)) return { ok: true, page: 'success' };
+    if (/Sign-in Success|Gavel: signed in/.test(html)) return { ok: true, page: 'success' };
     if (response.status >= 400 || /class="red"/.test(html)) return { ok: false, page: html.slice(0, 2000) };
     const form = /<form([^>]*)>([\s\S]*?)<\/form>/i.exec(html);
     if (!form) return { ok: false, page: html.slice(0, 2000) };
@@ -132,13 +142,14 @@ async function actAsBrowser(startUrl, { login, abort }) {
     }
     // The confirm form holds confirm=yes; its Abort button, outside the
     // form, adds abort=yes.
-    if (abort && /op\.deviceConfirmForm/.test(form[1])) fields.append('abort', 'yes');
+    const confirming = /op\.deviceConfirmForm/.test(form[1]);
+    if (abort && confirming) fields.append('abort', 'yes');
     response = await send(action, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: fields.toString(),
     });
-    if (abort && response.status < 300) {
+    if (abort && confirming) {
       const text = await response.text();
       return { ok: /interrupted/i.test(text), page: 'aborted' };
     }
@@ -158,6 +169,15 @@ server.on('request', async (req, res) => {
     const body = await readJson(req);
     const url = `${issuer}/device?user_code=${encodeURIComponent(body.user_code)}`;
     const result = await actAsBrowser(url, { login: body.account, abort: body.abort });
+    res.writeHead(result.ok ? 200 : 409, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(result));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/_test/authorize') {
+    // The browser half of the authorization-code flow: open the URL the
+    // client printed, sign in, consent, follow the redirect to the client.
+    const body = await readJson(req);
+    const result = await actAsBrowser(body.url, { login: body.account, abort: false });
     res.writeHead(result.ok ? 200 : 409, { 'content-type': 'application/json' });
     res.end(JSON.stringify(result));
     return;

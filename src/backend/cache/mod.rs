@@ -152,7 +152,10 @@ impl CachedBackend {
     }
 
     async fn actor(&self) -> Result<User> {
-        if self.syncer.token_refused() {
+        // A sign-in that ran out is still the same person: what they decide
+        // waits in the outbox until they sign in again. A token the server
+        // refuses (access removed) saves nothing more.
+        if self.syncer.token_refused() && !self.remote.sign_in_ended() {
             return Err(BackendError::Unauthenticated(
                 "the server no longer accepts your token (your access was removed, or the token replaced): nothing more is saved in your name; what was saved before stays in the cache".into(),
             ));

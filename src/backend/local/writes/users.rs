@@ -189,15 +189,18 @@ pub fn sign_in(
         "issuer = ?1 AND subject = ?2",
         &[&identity.issuer, &identity.subject],
     )?;
-    let (email, linked_now) = match by_identity {
+    let (email, first) = match by_identity {
         Some(row) if row.removed => {
             return Err(BackendError::Unauthenticated(format!(
                 "user {} was removed from Gavel by an administrator",
                 row.email
             )));
         }
-        Some(row) => (row.email, false),
-        None => (first_sign_in(conn, sign_in, linking)?, true),
+        Some(row) => (row.email, None),
+        None => {
+            let (email, first) = first_sign_in(conn, sign_in, linking)?;
+            (email, Some(first))
+        }
     };
     let before = reads::user(conn, &email)?.ok_or_else(|| BackendError::not_found("user", &email))?;
     let row = known(conn, "email = ?1", &[&email])?;
@@ -234,17 +237,33 @@ pub fn sign_in(
             to_ms(now),
         ],
     )?;
-    if linked_now {
-        trail::append(
-            conn,
-            &user_entry(
-                DIRECTORY,
-                &email,
-                "identity_linked",
-                serde_json::json!({ "identity": identity }),
-                now,
-            ),
-        )?;
+    match first {
+        Some(FirstSignIn::NewUser) => {
+            trail::append(
+                conn,
+                &user_entry(
+                    DIRECTORY,
+                    &email,
+                    "user_added",
+                    serde_json::json!({ "roles": roles, "teams": teams, "identity": identity }),
+                    now,
+                ),
+            )?;
+            return Ok(after);
+        }
+        Some(FirstSignIn::LinkedByVerifiedEmail) => {
+            trail::append(
+                conn,
+                &user_entry(
+                    DIRECTORY,
+                    &email,
+                    "identity_linked",
+                    serde_json::json!({ "identity": identity, "by": "verified email" }),
+                    now,
+                ),
+            )?;
+        }
+        None => {}
     }
     if before.roles != after.roles || before.teams != after.teams {
         trail::append(
@@ -265,10 +284,20 @@ pub fn sign_in(
     Ok(after)
 }
 
+/// How a person's first sign-in found their user.
+enum FirstSignIn {
+    NewUser,
+    LinkedByVerifiedEmail,
+}
+
 /// The user a first sign-in belongs to: a new one, or (when linking by
 /// verified email is on) an unlinked person with the asserted email.
 /// Returns their email.
-fn first_sign_in(conn: &Connection, sign_in: &SignIn, linking: EmailLinking) -> Result<String> {
+fn first_sign_in(
+    conn: &Connection,
+    sign_in: &SignIn,
+    linking: EmailLinking,
+) -> Result<(String, FirstSignIn)> {
     let identity = &sign_in.identity;
     let email = identity.email.as_deref().map(str::trim).ok_or_else(|| {
         BackendError::Unauthenticated(
@@ -293,7 +322,7 @@ fn first_sign_in(conn: &Connection, sign_in: &SignIn, linking: EmailLinking) -> 
                     identity.subject
                 ],
             )?;
-            Ok(email.to_owned())
+            Ok((email.to_owned(), FirstSignIn::NewUser))
         }
         Some(row) if row.removed => Err(BackendError::Unauthenticated(format!(
             "user {} was removed from Gavel by an administrator",
@@ -312,7 +341,7 @@ fn first_sign_in(conn: &Connection, sign_in: &SignIn, linking: EmailLinking) -> 
                 "UPDATE users SET issuer = ?2, subject = ?3 WHERE email = ?1",
                 params![row.email, identity.issuer, identity.subject],
             )?;
-            Ok(row.email)
+            Ok((row.email, FirstSignIn::LinkedByVerifiedEmail))
         }
         Some(row) => Err(BackendError::Unauthenticated(format!(
             "user {} exists in Gavel but is not linked to this sign-in: an administrator links it with `{link_command}`",
