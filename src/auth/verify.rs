@@ -55,7 +55,8 @@ struct Discovery {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
-    sub: String,
+    #[serde(default)]
+    sub: Option<String>,
     exp: i64,
     #[serde(default)]
     iat: Option<i64>,
@@ -71,11 +72,17 @@ struct Claims {
     rest: serde_json::Map<String, serde_json::Value>,
 }
 
+/// While the provider cannot be reached, ask it again at most this often.
+const UNREACHABLE_RETRY: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
 struct KeyCache {
     jwks_uri: Option<url::Url>,
     keys: Option<JwkSet>,
-    fetched_at: Option<Instant>,
+    /// The last time the keys were asked for, answered or not.
+    asked_at: Option<Instant>,
+    /// The last time an unknown key id sent us to the provider.
+    unknown_kid_at: Option<Instant>,
 }
 
 /// Checks tokens for one provider and audience.
@@ -177,17 +184,20 @@ impl Verifier {
             })
         })?;
         let claims = data.claims;
-        if claims.sub.is_empty() || claims.sub.len() > 255 {
+        let subject = claims
+            .sub
+            .ok_or_else(|| reject("the token has no sub claim".into()))?;
+        if subject.is_empty() || subject.len() > 255 {
             return Err(reject("the token's subject must be 1 to 255 bytes".into()));
         }
         let mut all = claims.rest.clone();
-        all.insert("sub".into(), claims.sub.clone().into());
+        all.insert("sub".into(), subject.clone().into());
         let membership = self.directory.membership(&all);
         let timestamp = |seconds: i64| Utc.timestamp_opt(seconds, 0).single();
         Ok(Asserted {
             identity: Identity {
                 issuer: self.issuer.clone(),
-                subject: claims.sub,
+                subject,
                 email: claims.email.map(|email| email.trim().to_owned()),
             },
             email_verified: matches!(
@@ -209,28 +219,40 @@ impl Verifier {
     /// not known.
     async fn key_for(&self, kid: Option<&str>) -> Result<Jwk, TokenError> {
         let mut cache = self.cache.lock().await;
+        if cache.keys.is_none() {
+            if let Some(asked) = cache.asked_at.filter(|at| at.elapsed() < UNREACHABLE_RETRY) {
+                return Err(TokenError::ProviderUnreachable(format!(
+                    "its keys could not be fetched {} s ago",
+                    asked.elapsed().as_secs()
+                )));
+            }
+            self.refetch(&mut cache).await?;
+        }
         if let Some(jwk) = cache.keys.as_ref().and_then(|keys| find(keys, kid)) {
             return Ok(jwk);
         }
+        // A key id we do not know: the provider may have rotated its keys.
+        // Asking costs a fetch, so at most once a minute.
         let may_refetch = cache
-            .fetched_at
+            .unknown_kid_at
             .is_none_or(|at| at.elapsed() >= KEY_REFETCH_INTERVAL);
         if may_refetch {
+            cache.unknown_kid_at = Some(Instant::now());
             self.refetch(&mut cache).await?;
             if let Some(jwk) = cache.keys.as_ref().and_then(|keys| find(keys, kid)) {
                 return Ok(jwk);
             }
         }
         Err(TokenError::Rejected(match kid {
-            Some(kid) => format!("the token is signed with a key ({kid:?}) the provider does not publish"),
+            Some(kid) => format!(
+                "the token is signed with a key ({kid:?}) the provider does not publish"
+            ),
             None => "the token names no key and the provider publishes more than one".to_owned(),
         }))
     }
 
     async fn refetch(&self, cache: &mut KeyCache) -> Result<(), TokenError> {
-        // Counted before asking, so an unreachable provider is not asked
-        // again on every request either.
-        cache.fetched_at = Some(Instant::now());
+        cache.asked_at = Some(Instant::now());
         let unreachable = |err: String| TokenError::ProviderUnreachable(err);
         let jwks_uri = match &cache.jwks_uri {
             Some(uri) => uri.clone(),

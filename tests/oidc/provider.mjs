@@ -13,6 +13,8 @@
 //        confirm, sign in, consent) and answers what the last page said.
 //   POST /_test/groups   {"account", "groups"}  changes an account's groups,
 //        as a directory administrator would.
+//   POST /_test/accounts {"account", "email", "name", "groups"}  adds a
+//        person to the directory.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ const accounts = JSON.parse(readFileSync(accountsFile, 'utf8'));
 const port = Number(portArg || 0);
 const audience = process.env.GAVEL_TEST_AUDIENCE || 'gavel';
 const accessTtl = Number(process.env.GAVEL_TEST_ACCESS_TTL || 300);
+const deviceTtl = Number(process.env.GAVEL_TEST_DEVICE_TTL || 600);
 
 function account(id) {
   const entry = accounts[id];
@@ -99,7 +102,7 @@ const provider = new Provider(issuer, {
     if (grantId) return ctx.oidc.provider.Grant.find(grantId);
     return undefined;
   },
-  ttl: { AccessToken: accessTtl, DeviceCode: 600, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 600 },
+  ttl: { AccessToken: accessTtl, DeviceCode: deviceTtl, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 600 },
   pkce: { required: () => true },
 });
 provider.proxy = false;
@@ -180,6 +183,12 @@ server.on('request', async (req, res) => {
     const result = await actAsBrowser(body.url, { login: body.account, abort: false });
     res.writeHead(result.ok ? 200 : 409, { 'content-type': 'application/json' });
     res.end(JSON.stringify(result));
+    return;
+  }
+  if (req.method === 'POST' && req.url === '/_test/accounts') {
+    const body = await readJson(req);
+    accounts[body.account] = { email: body.email, name: body.name, groups: body.groups };
+    res.writeHead(204); res.end();
     return;
   }
   if (req.method === 'POST' && req.url === '/_test/groups') {
