@@ -40,7 +40,10 @@ impl FakeIssuer {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let keys = Arc::new(Mutex::new(
-            published.iter().map(|name| public_jwk(name)).collect::<Vec<_>>(),
+            published
+                .iter()
+                .map(|name| public_jwk(name))
+                .collect::<Vec<_>>(),
         ));
         let fetches = Arc::new(AtomicUsize::new(0));
         let discovery = serde_json::json!({ "issuer": url, "jwks_uri": format!("{url}/jwks") });
@@ -114,7 +117,10 @@ fn base64url(bytes: &[u8]) -> String {
 fn serve(dir: &Path, issuer: &str) -> Server {
     let db = dir.join("served.db");
     if !db.exists() {
-        common::gavel(&db).args(["store", "init"]).assert().success();
+        common::gavel(&db)
+            .args(["store", "init"])
+            .assert()
+            .success();
     }
     let config = dir.join("config.toml");
     std::fs::write(
@@ -130,7 +136,10 @@ fn serve(dir: &Path, issuer: &str) -> Server {
 /// `GET /v1/me` with the token: the status and the answer's JSON.
 async fn me(server: &Server, token: &str) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
-        .get(format!("{}v1/me", server.url.trim_end_matches('/').to_owned() + "/"))
+        .get(format!(
+            "{}v1/me",
+            server.url.trim_end_matches('/').to_owned() + "/"
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -143,7 +152,10 @@ async fn refused(server: &Server, token: &str, reason: &str) {
     let (status, body) = me(server, token).await;
     assert_eq!(status, 401, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
-    assert!(message.contains(reason), "expected {reason:?} in {message:?}");
+    assert!(
+        message.contains(reason),
+        "expected {reason:?} in {message:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,20 +180,38 @@ async fn tokens_the_provider_did_not_sign_for_gavel_are_refused_with_the_reason(
     refused(&server, &sign("provider-a", kid, &expired), "expired").await;
     // A clock a little behind the provider's is allowed for.
     let just_expired = issuer.claims(serde_json::json!({ "exp": now - 20 }));
-    assert_eq!(me(&server, &sign("provider-a", kid, &just_expired)).await.0, 200);
+    assert_eq!(
+        me(&server, &sign("provider-a", kid, &just_expired)).await.0,
+        200
+    );
     let early = issuer.claims(serde_json::json!({ "nbf": now + 600 }));
     refused(&server, &sign("provider-a", kid, &early), "not valid yet").await;
     let elsewhere = issuer.claims(serde_json::json!({ "aud": "another-api" }));
-    refused(&server, &sign("provider-a", kid, &elsewhere), "another audience").await;
+    refused(
+        &server,
+        &sign("provider-a", kid, &elsewhere),
+        "another audience",
+    )
+    .await;
     let other_issuer = issuer.claims(serde_json::json!({ "iss": "https://evil.example.com" }));
-    refused(&server, &sign("provider-a", kid, &other_issuer), "another provider").await;
+    refused(
+        &server,
+        &sign("provider-a", kid, &other_issuer),
+        "another provider",
+    )
+    .await;
     let nobody = issuer.claims(serde_json::json!({ "sub": null }));
     refused(&server, &sign("provider-a", kid, &nobody), "no sub claim").await;
 
     // `alg: none`, unsigned.
     let header = base64url(br#"{"alg":"none","typ":"JWT","kid":"provider-a"}"#);
     let payload = base64url(issuer.claims(serde_json::json!({})).to_string().as_bytes());
-    refused(&server, &format!("{header}.{payload}."), "`alg: none` never is").await;
+    refused(
+        &server,
+        &format!("{header}.{payload}."),
+        "`alg: none` never is",
+    )
+    .await;
     // HS256 "signed" with the provider's public key as the secret: the
     // algorithm comes from the key, never from the token.
     let public = public_jwk("provider-a");
@@ -204,27 +234,50 @@ async fn tokens_the_provider_did_not_sign_for_gavel_are_refused_with_the_reason(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_rotated_while_the_server_runs_are_fetched_and_unknown_keys_cost_one_fetch_a_minute()
-{
+async fn keys_rotated_while_the_server_runs_are_fetched_and_unknown_keys_cost_one_fetch_a_minute() {
     let dir = tempfile::tempdir().expect("tempdir");
     let issuer = FakeIssuer::start(&["provider-a"]).await;
     let server = serve(dir.path(), &issuer.url);
     let claims = issuer.claims(serde_json::json!({}));
 
-    assert_eq!(me(&server, &sign("provider-a", Some("provider-a"), &claims)).await.0, 200);
+    assert_eq!(
+        me(&server, &sign("provider-a", Some("provider-a"), &claims))
+            .await
+            .0,
+        200
+    );
     assert_eq!(issuer.fetches(), 1);
     // The provider rotates to a new key: a token with its id sends the
     // server back for the keys, once.
     issuer.publish(&["provider-a", "provider-b"]);
-    assert_eq!(me(&server, &sign("provider-b", Some("provider-b"), &claims)).await.0, 200);
+    assert_eq!(
+        me(&server, &sign("provider-b", Some("provider-b"), &claims))
+            .await
+            .0,
+        200
+    );
     assert_eq!(issuer.fetches(), 2);
-    assert_eq!(me(&server, &sign("provider-b", Some("provider-b"), &claims)).await.0, 200);
+    assert_eq!(
+        me(&server, &sign("provider-b", Some("provider-b"), &claims))
+            .await
+            .0,
+        200
+    );
     assert_eq!(issuer.fetches(), 2, "a known key needs no fetch");
     // Forged key ids within the minute are refused without asking again.
     for kid in ["forged-1", "forged-2", "forged-3"] {
-        refused(&server, &sign("attacker", Some(kid), &claims), "does not publish").await;
+        refused(
+            &server,
+            &sign("attacker", Some(kid), &claims),
+            "does not publish",
+        )
+        .await;
     }
-    assert_eq!(issuer.fetches(), 2, "unknown key ids cost one fetch a minute");
+    assert_eq!(
+        issuer.fetches(),
+        2,
+        "unknown key ids cost one fetch a minute"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,10 +286,29 @@ async fn an_unknown_key_is_asked_for_once_then_refused() {
     let issuer = FakeIssuer::start(&["provider-a"]).await;
     let server = serve(dir.path(), &issuer.url);
     let claims = issuer.claims(serde_json::json!({}));
-    assert_eq!(me(&server, &sign("provider-a", Some("provider-a"), &claims)).await.0, 200);
-    refused(&server, &sign("attacker", Some("attacker"), &claims), "does not publish").await;
-    assert_eq!(issuer.fetches(), 2, "the unknown key sent the server back once");
-    refused(&server, &sign("attacker", Some("attacker"), &claims), "does not publish").await;
+    assert_eq!(
+        me(&server, &sign("provider-a", Some("provider-a"), &claims))
+            .await
+            .0,
+        200
+    );
+    refused(
+        &server,
+        &sign("attacker", Some("attacker"), &claims),
+        "does not publish",
+    )
+    .await;
+    assert_eq!(
+        issuer.fetches(),
+        2,
+        "the unknown key sent the server back once"
+    );
+    refused(
+        &server,
+        &sign("attacker", Some("attacker"), &claims),
+        "does not publish",
+    )
+    .await;
     assert_eq!(issuer.fetches(), 2, "and not again within the minute");
 }
 
@@ -265,12 +337,34 @@ async fn with_a_provider_gavel_tokens_are_for_service_accounts_and_carry_no_role
         assert!(output.status.success(), "{output:?}");
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     };
-    let ci = token_of(&["users", "add", "ci@example.com", "--service", "--roles", "technical_lead"]);
-    let person = token_of(&["users", "add", "carol@example.com", "--roles", "technical_lead"]);
+    let ci = token_of(&[
+        "users",
+        "add",
+        "ci@example.com",
+        "--service",
+        "--roles",
+        "technical_lead",
+    ]);
+    let person = token_of(&[
+        "users",
+        "add",
+        "carol@example.com",
+        "--roles",
+        "technical_lead",
+    ]);
     let server = serve(dir.path(), &issuer.url);
     let (status, user) = me(&server, &ci).await;
     assert_eq!(status, 200, "{user}");
-    assert_eq!(user["roles"], serde_json::json!([]), "no human roles on a Gavel token");
+    assert_eq!(
+        user["roles"],
+        serde_json::json!([]),
+        "no human roles on a Gavel token"
+    );
     assert_eq!(user["service"], true);
-    refused(&server, &person, "people sign in with the identity provider").await;
+    refused(
+        &server,
+        &person,
+        "people sign in with the identity provider",
+    )
+    .await;
 }

@@ -30,7 +30,9 @@ impl Directory {
     ) -> Result<Directory, String> {
         let claim: Vec<String> = claim.split('.').map(str::to_owned).collect();
         if claim.iter().any(String::is_empty) {
-            return Err("groups_claim must name a claim, such as `groups` or `realm_access.roles`".into());
+            return Err(
+                "groups_claim must name a claim, such as `groups` or `realm_access.roles`".into(),
+            );
         }
         let roles = roles
             .iter()
@@ -91,7 +93,10 @@ mod tests {
 
     fn directory(claim: &str) -> Directory {
         let roles = BTreeMap::from([
-            ("gavel-compliance".to_owned(), vec!["compliance_officer".to_owned()]),
+            (
+                "gavel-compliance".to_owned(),
+                vec!["compliance_officer".to_owned()],
+            ),
             (
                 "gavel-leads".to_owned(),
                 vec!["technical_lead".to_owned(), "ml_engineer".to_owned()],
@@ -110,7 +115,10 @@ mod tests {
         let membership = directory("groups").membership(&claims(serde_json::json!({
             "groups": ["gavel-leads", "hr-ml", "everyone", 7]
         })));
-        assert_eq!(membership.roles, vec![Role::TechnicalLead, Role::MlEngineer]);
+        assert_eq!(
+            membership.roles,
+            vec![Role::TechnicalLead, Role::MlEngineer]
+        );
         assert_eq!(membership.teams, vec!["hr".to_owned()]);
         assert_eq!(membership.groups.len(), 3);
     }
@@ -122,7 +130,9 @@ mod tests {
             "realm_access": { "roles": ["gavel-compliance"] }
         })));
         assert_eq!(membership.roles, vec![Role::ComplianceOfficer]);
-        let none = keycloak.membership(&claims(serde_json::json!({ "groups": ["gavel-compliance"] })));
+        let none = keycloak.membership(&claims(
+            serde_json::json!({ "groups": ["gavel-compliance"] }),
+        ));
         assert!(none.roles.is_empty() && none.groups.is_empty());
     }
 

@@ -143,13 +143,10 @@ pub async fn device_login(
                 config.issuer
             ))
         })?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(config.client_id.clone()),
-        None,
-    )
-    .set_device_authorization_url(device_url)
-    .set_auth_type(AuthType::RequestBody);
+    let client =
+        CoreClient::from_provider_metadata(metadata, ClientId::new(config.client_id.clone()), None)
+            .set_device_authorization_url(device_url)
+            .set_auth_type(AuthType::RequestBody);
     let mut request = client.exchange_device_code().add_scopes(scopes(config));
     if let Some(resource) = &config.resource {
         request = request.add_extra_param("resource", resource.clone());
@@ -175,7 +172,8 @@ pub async fn device_login(
         .map_err(|err| LoginError::Invalid(chain(&err)))?
         .request_async(http, tokio::time::sleep, None)
         .await
-        .map_err(|err| match err {
+        .map_err(|err| {
+            match err {
             RequestTokenError::ServerResponse(answer) => match answer.error() {
                 DeviceCodeErrorResponseType::AccessDenied => {
                     LoginError::Refused("the sign-in was declined at the provider".into())
@@ -188,6 +186,7 @@ pub async fn device_login(
             },
             RequestTokenError::Request(err) => LoginError::Unreachable(chain(&err)),
             other => LoginError::Invalid(chain(&other)),
+        }
         })?;
     session_from(server, config, &token, None)
 }
@@ -211,13 +210,10 @@ pub async fn browser_login(
         .port();
     let redirect = RedirectUrl::new(format!("http://127.0.0.1:{port}/callback"))
         .map_err(|err| LoginError::Invalid(err.to_string()))?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(config.client_id.clone()),
-        None,
-    )
-    .set_redirect_uri(redirect)
-    .set_auth_type(AuthType::RequestBody);
+    let client =
+        CoreClient::from_provider_metadata(metadata, ClientId::new(config.client_id.clone()), None)
+            .set_redirect_uri(redirect)
+            .set_auth_type(AuthType::RequestBody);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
         .authorize_url(
@@ -273,7 +269,9 @@ pub async fn browser_login(
         .ok_or_else(|| LoginError::Invalid("the provider sent no ID token".into()))?;
     id_token
         .claims(&client.id_token_verifier(), &nonce)
-        .map_err(|err| LoginError::Invalid(format!("the ID token does not verify: {}", chain(&err))))?;
+        .map_err(|err| {
+            LoginError::Invalid(format!("the ID token does not verify: {}", chain(&err)))
+        })?;
     session_from(server, config, &token, None)
 }
 
@@ -297,7 +295,10 @@ async fn one_callback(
                 break;
             }
             read += count;
-            if buffer[..read].windows(4).any(|window| window == b"\r\n\r\n") {
+            if buffer[..read]
+                .windows(4)
+                .any(|window| window == b"\r\n\r\n")
+            {
                 break;
             }
         }
@@ -313,7 +314,9 @@ async fn one_callback(
         };
         if url.path() != "/callback" {
             let _ = stream
-                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
                 .await;
             continue;
         }

@@ -130,8 +130,11 @@ impl CredentialStore {
         let Some(text) = text else {
             return Ok(None);
         };
-        let session: Session = serde_json::from_str(&text)
-            .map_err(|err| format!("the kept sign-in for {server} is unreadable ({err}): run `gavel auth login` again"))?;
+        let session: Session = serde_json::from_str(&text).map_err(|err| {
+            format!(
+                "the kept sign-in for {server} is unreadable ({err}): run `gavel auth login` again"
+            )
+        })?;
         Ok((session.server == server).then_some(session))
     }
 
@@ -144,10 +147,15 @@ impl CredentialStore {
                     Ok(()) => {
                         // A file left from before would shadow nothing, but
                         // it is a copy of a secret: remove it.
-                        let _ = std::fs::remove_file(CredentialStore::file_for(fallback, &session.server));
+                        let _ = std::fs::remove_file(CredentialStore::file_for(
+                            fallback,
+                            &session.server,
+                        ));
                         Ok("the OS keyring".to_owned())
                     }
-                    Err(_) => write_file(&CredentialStore::file_for(fallback, &session.server), &text),
+                    Err(_) => {
+                        write_file(&CredentialStore::file_for(fallback, &session.server), &text)
+                    }
                 }
             }
             CredentialStore::Files(dir) => {
@@ -185,13 +193,13 @@ async fn on_keyring<T: Send + 'static>(
 
 async fn keyring_get(server: &str) -> Result<Option<String>, String> {
     let server = server.to_owned();
-    on_keyring(move || {
-        match keyring::Entry::new(KEYRING_SERVICE, &server)?.get_password() {
+    on_keyring(
+        move || match keyring::Entry::new(KEYRING_SERVICE, &server)?.get_password() {
             Ok(text) => Ok(Some(text)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(err) => Err(err),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -202,13 +210,13 @@ async fn keyring_set(server: &str, text: &str) -> Result<(), String> {
 
 async fn keyring_delete(server: &str) -> Result<bool, String> {
     let server = server.to_owned();
-    on_keyring(move || {
-        match keyring::Entry::new(KEYRING_SERVICE, &server)?.delete_credential() {
+    on_keyring(
+        move || match keyring::Entry::new(KEYRING_SERVICE, &server)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(err) => Err(err),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -223,8 +231,11 @@ fn read_file(path: &Path) -> Result<Option<String>, String> {
 /// Writes a secret file readable by its owner only, atomically.
 fn write_file(path: &Path, text: &str) -> Result<String, String> {
     let shown = path.display().to_string();
-    let dir = path.parent().ok_or_else(|| format!("{shown} has no directory"))?;
-    std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| format!("{shown} has no directory"))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
     let temporary = path.with_extension("json.new");
     {
         use std::io::Write;
@@ -305,15 +316,17 @@ impl SessionKeeper {
     }
 
     async fn renew(&self, session: &mut Session) -> Result<(), BackendError> {
-        // Someone may have signed in again elsewhere (`gavel auth login`).
+        // Someone may have signed in again elsewhere (`gavel auth login`):
+        // their newer sign-in wins over ours.
         if let Ok(Some(kept)) = self.store.load(&session.server).await
             && kept.subject == session.subject
             && kept.access_token != session.access_token
-            && !kept.due_for_renewal(Utc::now())
         {
             *session = kept;
             self.ended.store(false, std::sync::atomic::Ordering::SeqCst);
-            return Ok(());
+            if !session.due_for_renewal(Utc::now()) {
+                return Ok(());
+            }
         }
         match super::login::refresh(session, &self.http).await {
             Ok(renewed) => {

@@ -145,8 +145,9 @@ impl Verifier {
             ))
         })?;
         let jwk = self.key_for(header.kid.as_deref()).await?;
-        let algorithm = algorithm_of(&jwk)
-            .ok_or_else(|| reject("the provider's key is for no signing algorithm Gavel accepts".into()))?;
+        let algorithm = algorithm_of(&jwk).ok_or_else(|| {
+            reject("the provider's key is for no signing algorithm Gavel accepts".into())
+        })?;
         if header.alg != algorithm {
             return Err(reject(format!(
                 "the token says it is signed with {:?}, but its key is for {algorithm:?}",
@@ -200,16 +201,11 @@ impl Verifier {
                 subject,
                 email: claims.email.map(|email| email.trim().to_owned()),
             },
-            email_verified: matches!(
-                claims.email_verified,
-                Some(serde_json::Value::Bool(true))
-            ) || claims.email_verified.as_ref().and_then(|v| v.as_str()) == Some("true"),
+            email_verified: matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
+                || claims.email_verified.as_ref().and_then(|v| v.as_str()) == Some("true"),
             name: claims.name.or(claims.preferred_username),
             membership,
-            issued_at: claims
-                .iat
-                .and_then(timestamp)
-                .unwrap_or_else(Utc::now),
+            issued_at: claims.iat.and_then(timestamp).unwrap_or_else(Utc::now),
             expires_at: timestamp(claims.exp).unwrap_or_else(Utc::now),
         })
     }
@@ -244,9 +240,9 @@ impl Verifier {
             }
         }
         Err(TokenError::Rejected(match kid {
-            Some(kid) => format!(
-                "the token is signed with a key ({kid:?}) the provider does not publish"
-            ),
+            Some(kid) => {
+                format!("the token is signed with a key ({kid:?}) the provider does not publish")
+            }
             None => "the token names no key and the provider publishes more than one".to_owned(),
         }))
     }
@@ -280,7 +276,10 @@ impl Verifier {
         }
         // One key Gavel cannot read (an encryption key, a new algorithm)
         // must not hide the others.
-        let raw: RawKeys = self.get_json(jwks_uri.as_str()).await.map_err(unreachable)?;
+        let raw: RawKeys = self
+            .get_json(jwks_uri.as_str())
+            .await
+            .map_err(unreachable)?;
         let keys = JwkSet {
             keys: raw
                 .keys
@@ -304,7 +303,10 @@ impl Verifier {
         if !response.status().is_success() {
             return Err(format!("{url} answered {}", response.status()));
         }
-        let bytes = response.bytes().await.map_err(|err| format!("{url}: {err}"))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| format!("{url}: {err}"))?;
         if bytes.len() > 1024 * 1024 {
             return Err(format!("{url} answered more than 1 MB"));
         }
@@ -319,7 +321,12 @@ fn find(keys: &JwkSet, kid: Option<&str>) -> Option<Jwk> {
             && algorithm_of(jwk).is_some()
     };
     match kid {
-        Some(kid) => keys.keys.iter().filter(signing).find(|jwk| jwk.common.key_id.as_deref() == Some(kid)).cloned(),
+        Some(kid) => keys
+            .keys
+            .iter()
+            .filter(signing)
+            .find(|jwk| jwk.common.key_id.as_deref() == Some(kid))
+            .cloned(),
         None => {
             let mut candidates = keys.keys.iter().filter(signing);
             let only = candidates.next()?;
@@ -356,8 +363,10 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
                 | Algorithm::PS256
                 | Algorithm::PS384
                 | Algorithm::PS512
-        ) | (AlgorithmParameters::EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
-            | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
+        ) | (
+            AlgorithmParameters::EllipticCurve(_),
+            Algorithm::ES256 | Algorithm::ES384
+        ) | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
     );
     family_matches.then_some(algorithm)
 }

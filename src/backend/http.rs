@@ -272,12 +272,9 @@ impl HttpBackend {
                 .client
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
-            let mut auth =
-                HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
-                    BackendError::Unauthenticated(
-                        "the token holds characters a header cannot".into(),
-                    )
-                })?;
+            let mut auth = HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
+                BackendError::Unauthenticated("the token holds characters a header cannot".into())
+            })?;
             auth.set_sensitive(true);
             request = request.header(AUTHORIZATION, auth);
             if let Some(body) = &body {

@@ -31,10 +31,9 @@ pub use queue::{
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
     CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity,
-    MAX_OUTCOME_BATCH,
-    NamedCount, PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS,
-    RecordedOutcomes, ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User,
-    WeekCount,
+    MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState, PolicySetVersion,
+    RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings, ToolRecord,
+    ToolStatus, User, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;

@@ -52,7 +52,10 @@ pub async fn run(global: &Global, command: AuthCommand) -> Outcome {
                 report::role_list(&me.roles),
                 report::team_list(&me.teams)
             );
-            eprintln!("The sign-in is kept in {} and renews itself.", report::safe(&kept_in));
+            eprintln!(
+                "The sign-in is kept in {} and renews itself.",
+                report::safe(&kept_in)
+            );
             Ok(exit::OK)
         }
         AuthCommand::Status { json } => {

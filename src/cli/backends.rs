@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::args::Global;
 use super::{Failure, Outcome, exit};
+use crate::auth::session::{CredentialStore, SessionKeeper};
 use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
-use crate::auth::session::{CredentialStore, SessionKeeper};
 use crate::backend::http::{Credentials, HttpBackend, Token};
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::config::Config;

@@ -217,7 +217,9 @@ async fn dispatch(cli: Cli) -> Outcome {
             let backend = backend(global).await?;
             workflows::withdraw(backend.as_ref(), &workflow_id, reason.as_deref(), json).await
         }
-        Command::Deploy(command) => governance::deploy(backend(global).await?.as_ref(), command).await,
+        Command::Deploy(command) => {
+            governance::deploy(backend(global).await?.as_ref(), command).await
+        }
         Command::Audit(AuditCommand::Verify {
             checkpoint: Some(file),
             key,
@@ -265,11 +267,15 @@ async fn dispatch(cli: Cli) -> Outcome {
             workflow_id,
             to,
             json,
-        }) => workflows::assign_review(backend(global).await?.as_ref(), &workflow_id, &to, json).await,
+        }) => {
+            workflows::assign_review(backend(global).await?.as_ref(), &workflow_id, &to, json).await
+        }
         Command::Review(ReviewCommand::Export { review_id }) => {
             governance::export_review(backend(global).await?.as_ref(), &review_id).await
         }
-        Command::Tools(command) => governance::tools(backend(global).await?.as_ref(), command).await,
+        Command::Tools(command) => {
+            governance::tools(backend(global).await?.as_ref(), command).await
+        }
         Command::Users(command) => users::run(global, command),
         Command::Auth(command) => auth::run(global, command).await,
         Command::Serve { listen } => {

@@ -47,7 +47,11 @@ impl SignInGate {
             TokenError::Rejected(message) => unauthenticated(&message),
             TokenError::ProviderUnreachable(_) => {
                 tracing::warn!(%err, "cannot check a token");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err.to_string())
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    err.to_string(),
+                )
             }
         })?;
         let identity = asserted.identity.clone();

@@ -43,7 +43,11 @@ impl Provider {
     /// A provider whose access tokens live `access_ttl` seconds, with these
     /// accounts: `{"id": {"email", "name", "groups"}}`.
     pub fn start(dir: &Path, accounts: serde_json::Value, access_ttl: u64) -> Provider {
-        Provider::start_with(dir, accounts, &[("GAVEL_TEST_ACCESS_TTL", &access_ttl.to_string())])
+        Provider::start_with(
+            dir,
+            accounts,
+            &[("GAVEL_TEST_ACCESS_TTL", &access_ttl.to_string())],
+        )
     }
 
     pub fn start_with(dir: &Path, accounts: serde_json::Value, env: &[(&str, &str)]) -> Provider {
@@ -137,7 +141,10 @@ impl Provider {
     /// the redirect back to the client.
     pub async fn authorize(&self, url: &str, account: &str) {
         let answer = self
-            .post("/_test/authorize", serde_json::json!({ "url": url, "account": account }))
+            .post(
+                "/_test/authorize",
+                serde_json::json!({ "url": url, "account": account }),
+            )
             .await;
         let status = answer.status();
         let text = answer.text().await.unwrap_or_default();
@@ -147,7 +154,10 @@ impl Provider {
     /// A directory administrator changes the person's groups.
     pub async fn set_groups(&self, account: &str, groups: &[&str]) {
         let answer = self
-            .post("/_test/groups", serde_json::json!({ "account": account, "groups": groups }))
+            .post(
+                "/_test/groups",
+                serde_json::json!({ "account": account, "groups": groups }),
+            )
             .await;
         assert!(answer.status().is_success());
     }

@@ -379,7 +379,9 @@ impl LocalStore {
         issuer: &str,
         subject: &str,
     ) -> Result<User> {
-        self.write(|tx| writes::link_identity(tx, actor, email, issuer, subject, chrono::Utc::now()))
+        self.write(|tx| {
+            writes::link_identity(tx, actor, email, issuer, subject, chrono::Utc::now())
+        })
     }
 
     /// The user a token belongs to (none once they are removed).

@@ -141,7 +141,11 @@ struct Known {
     signed_in_at: Option<i64>,
 }
 
-fn known(conn: &Connection, condition: &str, values: &[&dyn rusqlite::ToSql]) -> Result<Option<Known>> {
+fn known(
+    conn: &Connection,
+    condition: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Option<Known>> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .prepare_cached(&format!(
@@ -202,7 +206,8 @@ pub fn sign_in(
             (email, Some(first))
         }
     };
-    let before = reads::user(conn, &email)?.ok_or_else(|| BackendError::not_found("user", &email))?;
+    let before =
+        reads::user(conn, &email)?.ok_or_else(|| BackendError::not_found("user", &email))?;
     let row = known(conn, "email = ?1", &[&email])?;
     let name = sign_in
         .name
