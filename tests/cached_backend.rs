@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::server::Server;
+use gavel::auth::session::SessionKeeper;
 use gavel::backend::cache::CachedBackend;
 use gavel::backend::cache::syncer::Syncer;
-use gavel::backend::http::{HttpBackend, Token};
+use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::local::LocalStore;
 use gavel::backend::local::trail::VerifyReport;
 use gavel::backend::{
@@ -31,6 +32,9 @@ struct CachedFixture {
     store: Arc<LocalStore>,
     server: Server,
     tokens: Mutex<HashMap<String, String>>,
+    /// With an identity provider: people sign in with it instead.
+    provider: Option<common::oidc::Provider>,
+    sign_ins: Mutex<HashMap<String, Arc<SessionKeeper>>>,
     caches: Mutex<HashMap<String, Arc<CachedBackend>>>,
     dir: tempfile::TempDir,
 }
@@ -45,12 +49,42 @@ impl CachedFixture {
             store,
             server,
             tokens: Mutex::new(HashMap::new()),
+            provider: None,
+            sign_ins: Mutex::new(HashMap::new()),
+            caches: Mutex::new(HashMap::new()),
+            dir,
+        }
+    }
+
+    /// A server whose people sign in with a real OpenID provider.
+    fn signed_in() -> CachedFixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("served.db");
+        let store = LocalStore::open(&db).expect("store");
+        let provider = common::oidc::Provider::start(dir.path(), serde_json::json!({}), 300);
+        let config = dir.path().join("server.toml");
+        std::fs::write(&config, provider.server_config("")).expect("config");
+        let server = Server::start_with_config(&db, &config);
+        CachedFixture {
+            store,
+            server,
+            tokens: Mutex::new(HashMap::new()),
+            provider: Some(provider),
+            sign_ins: Mutex::new(HashMap::new()),
             caches: Mutex::new(HashMap::new()),
             dir,
         }
     }
 
     fn client(&self, email: &str) -> (HttpBackend, String) {
+        if let Some(keeper) = self.sign_ins.lock().expect("sign-ins").get(email) {
+            let credentials = Credentials::SignIn(Arc::clone(keeper));
+            let fingerprint = credentials.fingerprint();
+            return (
+                HttpBackend::with_credentials(&self.server.url, credentials).expect("client"),
+                fingerprint,
+            );
+        }
         let secret = self
             .tokens
             .lock()
@@ -105,11 +139,19 @@ impl common::conformance::Fixture for CachedFixture {
     }
 
     fn add_user(&self, email: &str, roles: &[Role]) {
-        let token = self.store.add_user(email, email, roles).expect("add user");
-        self.tokens
+        let Some(provider) = &self.provider else {
+            let token = self.store.add_user(email, email, roles).expect("add user");
+            self.tokens
+                .lock()
+                .expect("tokens")
+                .insert(email.to_owned(), token);
+            return;
+        };
+        let keeper = common::oidc::block_on(provider.sign_in_new(&self.server.url, email, roles));
+        self.sign_ins
             .lock()
-            .expect("tokens")
-            .insert(email.to_owned(), token);
+            .expect("sign-ins")
+            .insert(email.to_owned(), keeper);
     }
 }
 
@@ -327,5 +369,11 @@ impl GovernanceBackend for Synced {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_backend_conforms() {
     let fixture = CachedFixture::new();
+    common::conformance::run(&fixture).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_backend_conforms_with_people_signed_in_by_the_identity_provider() {
+    let fixture = CachedFixture::signed_in();
     common::conformance::run(&fixture).await;
 }

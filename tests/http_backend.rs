@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use common::server::Server;
 
-use gavel::backend::http::{HttpBackend, Token};
+use gavel::auth::session::SessionKeeper;
+use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::local::LocalStore;
 use gavel::backend::{BackendError, Decision, GovernanceBackend};
 use gavel::domain::workflow::DecisionError;
@@ -20,6 +21,9 @@ struct HttpFixture {
     store: Arc<LocalStore>,
     server: Server,
     tokens: Mutex<HashMap<String, String>>,
+    /// With an identity provider: people sign in with it instead.
+    provider: Option<common::oidc::Provider>,
+    sign_ins: Mutex<HashMap<String, Arc<SessionKeeper>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,6 +56,29 @@ impl HttpFixture {
             store,
             server,
             tokens: Mutex::new(HashMap::new()),
+            provider: None,
+            sign_ins: Mutex::new(HashMap::new()),
+            _dir: dir,
+        }
+    }
+
+    /// A server whose people sign in with a real OpenID provider; each
+    /// user the suite adds is an account there, their roles directory
+    /// groups.
+    fn signed_in() -> HttpFixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("served.db");
+        let store = LocalStore::open(&db).expect("store");
+        let provider = common::oidc::Provider::start(dir.path(), serde_json::json!({}), 300);
+        let config = dir.path().join("server.toml");
+        std::fs::write(&config, provider.server_config("")).expect("config");
+        let server = Server::start_with_config(&db, &config);
+        HttpFixture {
+            store,
+            server,
+            tokens: Mutex::new(HashMap::new()),
+            provider: Some(provider),
+            sign_ins: Mutex::new(HashMap::new()),
             _dir: dir,
         }
     }
@@ -66,6 +93,10 @@ impl HttpFixture {
     }
 
     fn client(&self, email: &str) -> HttpBackend {
+        if let Some(keeper) = self.sign_ins.lock().expect("sign-ins").get(email) {
+            let credentials = Credentials::SignIn(Arc::clone(keeper));
+            return HttpBackend::with_credentials(&self.server.url, credentials).expect("client");
+        }
         HttpBackend::new(&self.server.url, Token::new(self.token(email))).expect("client")
     }
 }
@@ -80,11 +111,19 @@ impl common::conformance::Fixture for HttpFixture {
     }
 
     fn add_user(&self, email: &str, roles: &[Role]) {
-        let token = self.store.add_user(email, email, roles).expect("add user");
-        self.tokens
+        let Some(provider) = &self.provider else {
+            let token = self.store.add_user(email, email, roles).expect("add user");
+            self.tokens
+                .lock()
+                .expect("tokens")
+                .insert(email.to_owned(), token);
+            return;
+        };
+        let keeper = common::oidc::block_on(provider.sign_in_new(&self.server.url, email, roles));
+        self.sign_ins
             .lock()
-            .expect("tokens")
-            .insert(email.to_owned(), token);
+            .expect("sign-ins")
+            .insert(email.to_owned(), keeper);
     }
 }
 
@@ -100,6 +139,18 @@ async fn http_backend_conforms() {
             !log.contains(token.as_str()),
             "a token leaked into the server log"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_backend_conforms_with_people_signed_in_by_the_identity_provider() {
+    let fixture = HttpFixture::signed_in();
+    common::conformance::run(&fixture).await;
+    let log = fixture.server.log();
+    assert!(log.contains("/v1/queue"), "requests are logged: {log}");
+    for keeper in fixture.sign_ins.lock().expect("sign-ins").values() {
+        let bearer = keeper.bearer().await.expect("a token");
+        assert!(!log.contains(&bearer), "a token leaked into the server log");
     }
 }
 

@@ -79,9 +79,21 @@ impl Directory {
             roles.extend(self.roles.get(group).into_iter().flatten().copied());
             teams.extend(self.teams.get(group).into_iter().flatten().cloned());
         }
+        // Roles in the order Gavel lists them everywhere (the approval
+        // chain's), whatever order the groups came in.
+        let mut roles: Vec<Role> = roles.into_iter().collect();
+        roles.sort_by_key(|role| {
+            (
+                Role::ALL
+                    .iter()
+                    .position(|known| known == role)
+                    .unwrap_or(usize::MAX),
+                role.as_str(),
+            )
+        });
         Membership {
             groups,
-            roles: roles.into_iter().collect(),
+            roles,
             teams: teams.into_iter().collect(),
         }
     }

@@ -179,12 +179,40 @@ impl Provider {
         let config = self.auth_config();
         login::device_login(server, &config, &http, |code| {
             let user_code = code.user_code.clone();
-            tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(self.approve(&user_code, account, false))
-            });
+            block_on(self.approve(&user_code, account, false));
         })
         .await
         .expect("device sign-in")
+    }
+
+    /// A new person at the provider, holding `roles` through their groups,
+    /// signed in to `server` (which then knows them).
+    pub async fn sign_in_new(
+        &self,
+        server: &str,
+        email: &str,
+        roles: &[gavel::domain::Role],
+    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+        use gavel::backend::GovernanceBackend;
+        let groups: Vec<String> = roles.iter().map(|role| group_of(role.as_str())).collect();
+        self.add_account(email, email, &groups).await;
+        let session = self.sign_in(server, email).await;
+        let dir = std::env::temp_dir().join(format!("gavel-test-sessions-{}", std::process::id()));
+        let keeper = gavel::auth::session::SessionKeeper::new(
+            session,
+            gavel::auth::session::CredentialStore::Files(dir),
+        )
+        .expect("keeper");
+        let client = gavel::backend::http::HttpBackend::with_credentials(
+            server,
+            gavel::backend::http::Credentials::SignIn(std::sync::Arc::clone(&keeper)),
+        )
+        .expect("client");
+        client
+            .me()
+            .await
+            .expect("the server signs the new person in");
+        keeper
     }
 
     /// Asks the provider to revoke a refresh token (as an administrator
@@ -221,4 +249,10 @@ impl Drop for Provider {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs a future to completion from synchronous code inside the tests'
+/// multi-threaded runtime (fixtures' `add_user` is synchronous).
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
