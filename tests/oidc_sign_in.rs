@@ -518,3 +518,97 @@ async fn a_session_that_cannot_be_renewed_keeps_the_outbox_until_the_person_sign
         "the approval waited in the outbox and reached the server"
     );
 }
+
+/// The console, signed in: when the provider ends the sign-in, the status
+/// line says to sign in again and decisions wait in the outbox; once the
+/// person signs in again (elsewhere), they go.
+#[test]
+fn the_console_asks_to_sign_in_again_and_keeps_the_outbox_meanwhile() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let lead = group_of("technical_lead");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = Setup::start(
+        &[("erin", "erin@example.com", &[lead.as_str(), "team-people"])],
+        62,
+        |db| {
+            common::gavel(db)
+                .args([
+                    "users",
+                    "add",
+                    "owner@example.com",
+                    "--roles",
+                    "ml_engineer",
+                    "--teams",
+                    "People",
+                ])
+                .assert()
+                .success();
+            request_confidential_agent(db, dir.path(), "owner@example.com");
+        },
+    );
+    let store = setup.credential_store();
+    let session = runtime.block_on(async {
+        let session = setup.provider.sign_in(&setup.server.url, "erin").await;
+        store.save(&session).await.expect("keep the sign-in");
+        session
+    });
+    let script = format!(
+        "GAVEL_SESSION_DIR={} GAVEL_CREDENTIALS=file GAVEL_WITNESS_DIR={} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
+        setup.sessions().display(),
+        setup.dir.path().join("witness").display(),
+        env!("CARGO_BIN_EXE_gavel"),
+        setup.server.url,
+        setup.dir.path().join("cache").display()
+    );
+    let tmux = common::tmux::Tmux::start(&script, 230, 40);
+    tmux.wait_for("synced");
+    tmux.wait_for("wf-");
+
+    runtime.block_on(
+        setup
+            .provider
+            .revoke(session.refresh_token.as_deref().expect("refresh token")),
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    tmux.send(&["a"]);
+    tmux.wait_for("You decide step");
+    tmux.send(&["C-s"]);
+    tmux.wait_for("Saved; pending sync.");
+    tmux.send(&["S"]);
+    tmux.wait_for("signed out: run `gavel auth login");
+    tmux.wait_for("1 pending sync");
+
+    runtime.block_on(async {
+        let again = setup.provider.sign_in(&setup.server.url, "erin").await;
+        store.save(&again).await.expect("keep");
+    });
+    tmux.send(&["S"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let screen = tmux.screen();
+        if screen.contains("synced")
+            && !screen.contains("pending sync")
+            && !screen.contains("signed out")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never synced:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+    let approved = setup
+        .trail()
+        .into_iter()
+        .find(|(_, action, _)| action == "step_approved")
+        .expect("the approval reached the server");
+    assert_eq!(approved.0, "erin@example.com");
+    assert_eq!(approved.2["identity"]["subject"], "erin");
+}

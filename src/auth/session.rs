@@ -74,7 +74,9 @@ impl Session {
     pub fn fingerprint(&self) -> String {
         crate::backend::local::writes::token_hash(&format!(
             "oidc\n{}\n{}\n{}",
-            self.server, self.issuer, self.subject
+            server_key(&self.server),
+            self.issuer,
+            self.subject
         ))
     }
 }
@@ -88,6 +90,12 @@ pub fn unverified_claims(token: &str) -> Option<serde_json::Map<String, serde_js
         .decode(payload.trim_end_matches('='))
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// A server URL in the one spelling sessions are kept under
+/// (`http://host:port/`, with the slash a bare URL lacks).
+pub fn server_key(server: &str) -> String {
+    url::Url::parse(server).map_or_else(|_| server.to_owned(), |url| url.to_string())
 }
 
 /// Where sessions are kept.
@@ -114,7 +122,7 @@ impl CredentialStore {
     }
 
     fn file_for(dir: &Path, server: &str) -> PathBuf {
-        let name = crate::backend::local::writes::token_hash(server);
+        let name = crate::backend::local::writes::token_hash(&server_key(server));
         dir.join(format!("{}.json", &name[..16]))
     }
 
@@ -135,7 +143,7 @@ impl CredentialStore {
                 "the kept sign-in for {server} is unreadable ({err}): run `gavel auth login` again"
             )
         })?;
-        Ok((session.server == server).then_some(session))
+        Ok((server_key(&session.server) == server_key(server)).then_some(session))
     }
 
     /// Keeps `session`; says where.
@@ -192,7 +200,7 @@ async fn on_keyring<T: Send + 'static>(
 }
 
 async fn keyring_get(server: &str) -> Result<Option<String>, String> {
-    let server = server.to_owned();
+    let server = server_key(server);
     on_keyring(
         move || match keyring::Entry::new(KEYRING_SERVICE, &server)?.get_password() {
             Ok(text) => Ok(Some(text)),
@@ -204,12 +212,12 @@ async fn keyring_get(server: &str) -> Result<Option<String>, String> {
 }
 
 async fn keyring_set(server: &str, text: &str) -> Result<(), String> {
-    let (server, text) = (server.to_owned(), text.to_owned());
+    let (server, text) = (server_key(server), text.to_owned());
     on_keyring(move || keyring::Entry::new(KEYRING_SERVICE, &server)?.set_password(&text)).await
 }
 
 async fn keyring_delete(server: &str) -> Result<bool, String> {
-    let server = server.to_owned();
+    let server = server_key(server);
     on_keyring(
         move || match keyring::Entry::new(KEYRING_SERVICE, &server)?.delete_credential() {
             Ok(()) => Ok(true),

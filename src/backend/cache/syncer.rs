@@ -212,6 +212,8 @@ impl Syncer {
             })
             .await;
         }
+        let signed_out = self.remote.sign_in_ended();
+        let server = self.remote.location();
         self.status.send_modify(|status| {
             status.syncing = false;
             status.full_sync = None;
@@ -226,6 +228,10 @@ impl Syncer {
             }
             status.problem = match &result {
                 Ok(_) | Err(BackendError::Unavailable(_)) => None,
+                Err(BackendError::Unauthenticated(_)) if signed_out => Some(format!(
+                    "signed out: run `gavel auth login --url {}` (unsent work is kept)",
+                    server
+                )),
                 Err(err) => Some(format!("sync failed: {err}")),
             };
         });
