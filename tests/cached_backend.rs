@@ -63,7 +63,7 @@ impl CachedFixture {
         let store = LocalStore::open(&db).expect("store");
         let provider = common::oidc::Provider::start(dir.path(), serde_json::json!({}), 300);
         let config = dir.path().join("server.toml");
-        std::fs::write(&config, provider.server_config("")).expect("config");
+        std::fs::write(&config, provider.server_config()).expect("config");
         let server = Server::start_with_config(&db, &config);
         CachedFixture {
             store,

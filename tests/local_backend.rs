@@ -148,6 +148,8 @@ fn queue_queries_use_their_indexes() {
         name: "Reader".into(),
         roles: Role::ALL.to_vec(),
         teams: Vec::new(),
+        identity: None,
+        service: false,
     };
     let filters = [
         mine.clone(),

@@ -54,7 +54,7 @@ impl Setup {
             .success();
         prepare(&db);
         let config = dir.path().join("server.toml");
-        std::fs::write(&config, provider.server_config("")).expect("config");
+        std::fs::write(&config, provider.server_config()).expect("config");
         let server = Server::start_with_config(&db, &config);
         Setup {
             provider,

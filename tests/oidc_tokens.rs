@@ -2,7 +2,8 @@
 //! loopback, for the faults a real provider will not produce on request:
 //! tokens signed by another key, expired, not yet valid, for another
 //! audience or issuer, `alg: none`, an algorithm other than the key's, an
-//! unknown key id, keys rotated while the server runs, a provider away.
+//! unknown key id, keys rotated while the server runs, a provider away;
+//! and a device flow asked to slow down or whose code expires.
 //! (Signing in end to end is `tests/oidc_sign_in.rs`, with a real provider.)
 
 mod common;
@@ -367,4 +368,130 @@ async fn with_a_provider_gavel_tokens_are_for_service_accounts_and_carry_no_role
         "people sign in with the identity provider",
     )
     .await;
+}
+
+/// A device-flow provider that answers polls from a script: what the
+/// real provider does not do on request (ask to slow down, let the code
+/// expire at once).
+async fn scripted_device_provider(
+    answers: Vec<(u16, serde_json::Value)>,
+) -> (String, Arc<Mutex<Vec<std::time::Instant>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let polls = Arc::new(Mutex::new(Vec::new()));
+    let discovery = serde_json::json!({
+        "issuer": url,
+        "authorization_endpoint": format!("{url}/auth"),
+        "token_endpoint": format!("{url}/token"),
+        "device_authorization_endpoint": format!("{url}/device/auth"),
+        "jwks_uri": format!("{url}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let script = Arc::new(Mutex::new(answers.into_iter()));
+    let seen = Arc::clone(&polls);
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(discovery) }),
+        )
+        .route(
+            "/jwks",
+            get(|| async { Json(serde_json::json!({ "keys": [public_jwk("provider-a")] })) }),
+        )
+        .route(
+            "/device/auth",
+            axum::routing::post(|| async {
+                Json(serde_json::json!({
+                    "device_code": "device-code",
+                    "user_code": "ABCD-EFGH",
+                    "verification_uri": "http://127.0.0.1/device",
+                    "expires_in": 600,
+                    "interval": 1,
+                }))
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::post(move || async move {
+                seen.lock().expect("polls").push(std::time::Instant::now());
+                let (status, body) = script
+                    .lock()
+                    .expect("script")
+                    .next()
+                    .unwrap_or((400, serde_json::json!({ "error": "expired_token" })));
+                (
+                    axum::http::StatusCode::from_u16(status).expect("status"),
+                    Json(body),
+                )
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, polls)
+}
+
+fn device_config(issuer: &str) -> gavel::auth::AuthConfig {
+    gavel::auth::AuthConfig {
+        issuer: issuer.to_owned(),
+        client_id: "gavel-cli".into(),
+        scopes: vec!["openid".into()],
+        bearer: gavel::auth::Bearer::AccessToken,
+        resource: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_flow_slows_down_when_asked_and_says_when_the_code_expired() {
+    use gavel::auth::http_client::ProviderClient;
+    use gavel::auth::login::{LoginError, device_login};
+    let http = ProviderClient::new().expect("client");
+    let now = chrono::Utc::now().timestamp();
+    let token = sign(
+        "provider-a",
+        Some("provider-a"),
+        &serde_json::json!({ "sub": "dev", "aud": "gavel", "exp": now + 300 }),
+    );
+    let (issuer, polls) = scripted_device_provider(vec![
+        (400, serde_json::json!({ "error": "slow_down" })),
+        (400, serde_json::json!({ "error": "authorization_pending" })),
+        (
+            200,
+            serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": 300 }),
+        ),
+    ])
+    .await;
+    let session = device_login(
+        "http://127.0.0.1:1/",
+        &device_config(&issuer),
+        &http,
+        |_| {},
+    )
+    .await
+    .expect("signed in after slowing down");
+    assert_eq!(session.subject, "dev");
+    let polls = polls.lock().expect("polls").clone();
+    assert_eq!(polls.len(), 3);
+    // The interval was 1 s; `slow_down` adds 5 s to it for every later poll.
+    assert!(polls[1] - polls[0] >= std::time::Duration::from_secs(6));
+    assert!(polls[2] - polls[1] >= std::time::Duration::from_secs(6));
+
+    let (issuer, _) =
+        scripted_device_provider(vec![(400, serde_json::json!({ "error": "expired_token" }))])
+            .await;
+    let expired = device_login(
+        "http://127.0.0.1:1/",
+        &device_config(&issuer),
+        &http,
+        |_| {},
+    )
+    .await;
+    assert!(
+        matches!(&expired, Err(LoginError::Expired(message)) if message.contains("expired")),
+        "{expired:?}"
+    );
 }

@@ -358,3 +358,85 @@ impl SessionKeeper {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(server: &str) -> Session {
+        Session {
+            server: server.into(),
+            issuer: "https://login.example.com".into(),
+            client_id: "gavel-cli".into(),
+            bearer: Bearer::AccessToken,
+            access_token: "access-secret".into(),
+            id_token: None,
+            refresh_token: Some("refresh-secret".into()),
+            expires_at: Some(Utc::now() + TimeDelta::minutes(5)),
+            subject: "s-1".into(),
+            email: Some("ann@example.com".into()),
+            scopes: vec!["openid".into()],
+            resource: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_store_keeps_one_private_file_per_server_under_one_spelling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = CredentialStore::Files(dir.path().join("sessions"));
+        let kept = session("http://127.0.0.1:8787");
+        store.save(&kept).await.expect("save");
+        let loaded = store.load("http://127.0.0.1:8787/").await.expect("load");
+        assert_eq!(loaded, Some(kept.clone()));
+        assert_eq!(
+            store.load("http://127.0.0.1:9999/").await.expect("load"),
+            None
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = CredentialStore::file_for(&dir.path().join("sessions"), &kept.server);
+            let mode = std::fs::metadata(file).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(
+            store
+                .delete("http://127.0.0.1:8787/")
+                .await
+                .expect("delete")
+        );
+        assert_eq!(
+            store.load("http://127.0.0.1:8787").await.expect("load"),
+            None
+        );
+    }
+
+    #[test]
+    fn sessions_never_show_their_tokens_and_renew_a_minute_early() {
+        let kept = session("http://127.0.0.1:8787/");
+        let shown = format!("{kept:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        let expires = kept.expires_at.expect("expiry");
+        assert!(!kept.due_for_renewal(expires - TimeDelta::seconds(61)));
+        assert!(kept.due_for_renewal(expires - TimeDelta::seconds(59)));
+        assert_eq!(
+            kept.fingerprint(),
+            session("http://127.0.0.1:8787").fingerprint()
+        );
+    }
+
+    #[test]
+    fn an_unreadable_kept_session_is_an_error_that_says_what_to_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = CredentialStore::file_for(dir.path(), "http://127.0.0.1:8787/");
+        std::fs::write(&path, "{not json").expect("write");
+        let store = CredentialStore::Files(dir.path().to_owned());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let err = runtime
+            .block_on(store.load("http://127.0.0.1:8787/"))
+            .expect_err("unreadable");
+        assert!(err.contains("gavel auth login"), "{err}");
+    }
+}

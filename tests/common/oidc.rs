@@ -78,12 +78,13 @@ impl Provider {
             line.clear();
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("oidc-provider did not start");
     }
 
     /// `[auth.oidc]` for a server trusting this provider: groups
     /// `gavel-<role>` give the role, `team-<name>` the team.
-    pub fn server_config(&self, extra: &str) -> String {
+    pub fn server_config(&self) -> String {
         let roles: Vec<String> = [
             "technical_lead",
             "data_steward",
@@ -96,7 +97,7 @@ impl Provider {
         .map(|role| format!("\"{}\" = [\"{role}\"]", group_of(role)))
         .collect();
         format!(
-            "[auth.oidc]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\naudience = \"{AUDIENCE}\"\nscopes = [\"openid\", \"email\", \"profile\", \"groups\", \"offline_access\"]\n{extra}\n[auth.oidc.roles]\n{}\n[auth.oidc.teams]\n\"team-people\" = [\"People\"]\n",
+            "[auth.oidc]\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\naudience = \"{AUDIENCE}\"\nscopes = [\"openid\", \"email\", \"profile\", \"groups\", \"offline_access\"]\n[auth.oidc.roles]\n{}\n[auth.oidc.teams]\n\"team-people\" = [\"People\"]\n",
             self.issuer,
             roles.join("\n")
         )
