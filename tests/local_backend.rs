@@ -150,6 +150,7 @@ fn queue_queries_use_their_indexes() {
         teams: Vec::new(),
         identity: None,
         service: false,
+        last_sign_in: None,
     };
     let filters = [
         mine.clone(),

@@ -23,6 +23,9 @@ pub struct User {
     /// A service account (a CI gate, say): acts with a Gavel token only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub service: bool,
+    /// Their latest sign-in with the identity provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in: Option<DateTime<Utc>>,
 }
 
 /// A person as the identity provider asserted them: `issuer` and `subject`

@@ -119,9 +119,13 @@ pub fn run(global: &Global, command: UsersCommand) -> Outcome {
                 for user in users {
                     let how = match (&user.identity, user.service) {
                         (_, true) => "  service account".to_owned(),
-                        (Some(identity), _) => {
-                            format!("  signs in as {}", report::safe(&identity.subject))
-                        }
+                        (Some(identity), _) => format!(
+                            "  signs in as {}{}",
+                            report::safe(&identity.subject),
+                            user.last_sign_in
+                                .map(|at| format!(", last {}", at.format("%Y-%m-%d %H:%M UTC")))
+                                .unwrap_or_default()
+                        ),
                         (None, false) => String::new(),
                     };
                     println!(

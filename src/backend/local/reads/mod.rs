@@ -54,7 +54,7 @@ pub use queue::*;
 pub use reviews::*;
 
 pub(crate) const USER_COLUMNS: &str =
-    "email, name, roles, teams, service, issuer, subject, asserted_email";
+    "email, name, roles, teams, service, issuer, subject, asserted_email, signed_in_at";
 
 pub(crate) struct RawUser {
     email: String,
@@ -65,6 +65,7 @@ pub(crate) struct RawUser {
     issuer: Option<String>,
     subject: Option<String>,
     asserted_email: Option<String>,
+    signed_in_at: Option<i64>,
 }
 
 pub(crate) fn parse_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
@@ -77,6 +78,7 @@ pub(crate) fn parse_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
         issuer: row.get(5)?,
         subject: row.get(6)?,
         asserted_email: row.get(7)?,
+        signed_in_at: row.get(8)?,
     })
 }
 
@@ -96,6 +98,7 @@ pub(crate) fn user_from(raw: RawUser) -> Result<User> {
         teams: rows::teams_from_text(&raw.teams)?,
         identity,
         service: raw.service,
+        last_sign_in: raw.signed_in_at.map(rows::from_ms).transpose()?,
     })
 }
 

@@ -215,7 +215,7 @@ pub fn sign_in(
         .map(str::trim)
         .filter(|name| crate::text::has_visible_text(name) && name.len() <= 256)
         .map_or(before.name.clone(), str::to_owned);
-    let after = User {
+    let mut after = User {
         name,
         roles: roles.clone(),
         teams: teams.clone(),
@@ -228,6 +228,7 @@ pub fn sign_in(
     if fresh && after == before {
         return Ok(after);
     }
+    after.last_sign_in = Some(now);
     conn.execute(
         "UPDATE users SET name = ?2, roles = ?3, teams = ?4, issuer = ?5, subject = ?6,
            asserted_email = ?7, signed_in_at = ?8 WHERE email = ?1",
