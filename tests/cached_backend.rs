@@ -61,10 +61,7 @@ impl CachedFixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("served.db");
         let store = LocalStore::open(&db).expect("store");
-        let provider = common::oidc::Provider::start(dir.path(), serde_json::json!({}), 300);
-        let config = dir.path().join("server.toml");
-        std::fs::write(&config, provider.server_config()).expect("config");
-        let server = Server::start_with_config(&db, &config);
+        let (provider, server) = common::oidc::Provider::with_server(dir.path(), &db);
         CachedFixture {
             store,
             server,

@@ -64,6 +64,31 @@ impl Setup {
         }
     }
 
+    /// Erin, a technical lead of team People at the provider (tokens of
+    /// 62 s, so the client renews at once), and a step waiting for her.
+    fn with_a_step_for_erin() -> Setup {
+        let lead = group_of("technical_lead");
+        let manifests = tempfile::tempdir().expect("tempdir");
+        Setup::start(
+            &[("erin", "erin@example.com", &[lead.as_str(), "team-people"])],
+            62,
+            |db| {
+                common::gavel(db)
+                    .args([
+                        "users",
+                        "add",
+                        "owner@example.com",
+                        "--roles",
+                        "ml_engineer",
+                    ])
+                    .args(["--teams", "People"])
+                    .assert()
+                    .success();
+                request_confidential_agent(db, manifests.path(), "owner@example.com");
+            },
+        )
+    }
+
     fn sessions(&self) -> PathBuf {
         self.dir.path().join("sessions")
     }
@@ -420,27 +445,7 @@ async fn separation_of_duties_holds_across_a_gavel_token_and_the_providers_ident
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_cannot_be_renewed_keeps_the_outbox_until_the_person_signs_in_again() {
-    let lead = group_of("technical_lead");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let setup = Setup::start(
-        &[("erin", "erin@example.com", &[lead.as_str(), "team-people"])],
-        62,
-        |db| {
-            common::gavel(db)
-                .args([
-                    "users",
-                    "add",
-                    "owner@example.com",
-                    "--roles",
-                    "ml_engineer",
-                    "--teams",
-                    "People",
-                ])
-                .assert()
-                .success();
-            request_confidential_agent(db, dir.path(), "owner@example.com");
-        },
-    );
+    let setup = Setup::with_a_step_for_erin();
     let session = setup.provider.sign_in(&setup.server.url, "erin").await;
     let store = setup.credential_store();
     store.save(&session).await.expect("keep the sign-in");
@@ -529,27 +534,7 @@ fn the_console_asks_to_sign_in_again_and_keeps_the_outbox_meanwhile() {
         .enable_all()
         .build()
         .expect("runtime");
-    let lead = group_of("technical_lead");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let setup = Setup::start(
-        &[("erin", "erin@example.com", &[lead.as_str(), "team-people"])],
-        62,
-        |db| {
-            common::gavel(db)
-                .args([
-                    "users",
-                    "add",
-                    "owner@example.com",
-                    "--roles",
-                    "ml_engineer",
-                    "--teams",
-                    "People",
-                ])
-                .assert()
-                .success();
-            request_confidential_agent(db, dir.path(), "owner@example.com");
-        },
-    );
+    let setup = Setup::with_a_step_for_erin();
     let store = setup.credential_store();
     let session = runtime.block_on(async {
         let session = setup.provider.sign_in(&setup.server.url, "erin").await;

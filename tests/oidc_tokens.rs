@@ -149,6 +149,11 @@ async fn me(server: &Server, token: &str) -> (u16, serde_json::Value) {
     (status, response.json().await.unwrap_or_default())
 }
 
+async fn accepted(server: &Server, token: &str) {
+    let (status, body) = me(server, token).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 async fn refused(server: &Server, token: &str, reason: &str) {
     let (status, body) = me(server, token).await;
     assert_eq!(status, 401, "{body}");
@@ -241,29 +246,14 @@ async fn keys_rotated_while_the_server_runs_are_fetched_and_unknown_keys_cost_on
     let server = serve(dir.path(), &issuer.url);
     let claims = issuer.claims(serde_json::json!({}));
 
-    assert_eq!(
-        me(&server, &sign("provider-a", Some("provider-a"), &claims))
-            .await
-            .0,
-        200
-    );
+    accepted(&server, &sign("provider-a", Some("provider-a"), &claims)).await;
     assert_eq!(issuer.fetches(), 1);
     // The provider rotates to a new key: a token with its id sends the
     // server back for the keys, once.
     issuer.publish(&["provider-a", "provider-b"]);
-    assert_eq!(
-        me(&server, &sign("provider-b", Some("provider-b"), &claims))
-            .await
-            .0,
-        200
-    );
+    accepted(&server, &sign("provider-b", Some("provider-b"), &claims)).await;
     assert_eq!(issuer.fetches(), 2);
-    assert_eq!(
-        me(&server, &sign("provider-b", Some("provider-b"), &claims))
-            .await
-            .0,
-        200
-    );
+    accepted(&server, &sign("provider-b", Some("provider-b"), &claims)).await;
     assert_eq!(issuer.fetches(), 2, "a known key needs no fetch");
     // Forged key ids within the minute are refused without asking again.
     for kid in ["forged-1", "forged-2", "forged-3"] {
@@ -287,12 +277,7 @@ async fn an_unknown_key_is_asked_for_once_then_refused() {
     let issuer = FakeIssuer::start(&["provider-a"]).await;
     let server = serve(dir.path(), &issuer.url);
     let claims = issuer.claims(serde_json::json!({}));
-    assert_eq!(
-        me(&server, &sign("provider-a", Some("provider-a"), &claims))
-            .await
-            .0,
-        200
-    );
+    accepted(&server, &sign("provider-a", Some("provider-a"), &claims)).await;
     refused(
         &server,
         &sign("attacker", Some("attacker"), &claims),

@@ -82,6 +82,16 @@ impl Provider {
         panic!("oidc-provider did not start");
     }
 
+    /// A provider with no accounts yet and a `gavel serve` on `db` whose
+    /// people sign in with it.
+    pub fn with_server(dir: &Path, db: &Path) -> (Provider, super::server::Server) {
+        let provider = Provider::start(dir, serde_json::json!({}), 300);
+        let config = dir.join("server.toml");
+        std::fs::write(&config, provider.server_config()).expect("config");
+        let server = super::server::Server::start_with_config(db, &config);
+        (provider, server)
+    }
+
     /// `[auth.oidc]` for a server trusting this provider: groups
     /// `gavel-<role>` give the role, `team-<name>` the team.
     pub fn server_config(&self) -> String {

@@ -368,6 +368,9 @@ impl LocalStore {
     /// A person signing in with the identity provider: their user, created
     /// or refreshed from what the provider asserted.
     pub fn sign_in(&self, sign_in: &writes::SignIn, linking: writes::EmailLinking) -> Result<User> {
+        if let Some(user) = self.read(|conn| writes::unchanged_sign_in(conn, sign_in))? {
+            return Ok(user);
+        }
         self.write(|tx| writes::sign_in(tx, sign_in, linking, chrono::Utc::now()))
     }
 

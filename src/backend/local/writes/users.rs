@@ -163,11 +163,68 @@ fn known(
         .optional()?)
 }
 
+/// The user as this sign-in leaves them: the directory's roles (those of
+/// the policy vocabulary), teams and name over what `before` holds.
+fn as_asserted(conn: &Connection, sign_in: &SignIn, before: &User) -> Result<User> {
+    let vocabulary = reads::vocabulary(conn)?;
+    let roles = sign_in
+        .roles
+        .iter()
+        .copied()
+        .filter(|role| vocabulary.check_role("roles", *role).is_ok())
+        .collect();
+    let teams = sign_in
+        .teams
+        .iter()
+        .filter(|team| check_team(team).is_ok())
+        .cloned()
+        .collect();
+    let name = sign_in
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| crate::text::has_visible_text(name) && name.len() <= 256)
+        .map_or(before.name.clone(), str::to_owned);
+    Ok(User {
+        name,
+        roles,
+        teams,
+        identity: Some(sign_in.identity.clone()),
+        ..before.clone()
+    })
+}
+
+/// The person a sign-in names when it changes nothing: a token already
+/// seen (not newer than their last sign-in) asserting what the store
+/// holds. A read, so requests with one token never wait for the writer;
+/// `None` sends the caller to `sign_in`.
+pub fn unchanged_sign_in(conn: &Connection, sign_in: &SignIn) -> Result<Option<User>> {
+    let identity = &sign_in.identity;
+    let Some(row) = known(
+        conn,
+        "issuer = ?1 AND subject = ?2",
+        &[&identity.issuer, &identity.subject],
+    )?
+    else {
+        return Ok(None);
+    };
+    let fresh = row
+        .signed_in_at
+        .is_some_and(|at| at >= to_ms(sign_in.issued_at));
+    if row.removed || !fresh {
+        return Ok(None);
+    }
+    let Some(before) = reads::user(conn, &row.email)? else {
+        return Ok(None);
+    };
+    let after = as_asserted(conn, sign_in, &before)?;
+    Ok((after == before).then_some(after))
+}
+
 /// A person signing in with the identity provider: finds their user by
 /// issuer and subject (never by email alone), creates one at their first
 /// sign-in, and keeps name, roles, teams and the asserted email as the
-/// directory says. Writes only when something changed or the token is newer
-/// than the last sign-in, so requests with one token cost a read.
+/// directory says, with the time of this sign-in.
 pub fn sign_in(
     conn: &Connection,
     sign_in: &SignIn,
@@ -175,19 +232,6 @@ pub fn sign_in(
     now: DateTime<Utc>,
 ) -> Result<User> {
     let identity = &sign_in.identity;
-    let vocabulary = reads::vocabulary(conn)?;
-    let roles: Vec<Role> = sign_in
-        .roles
-        .iter()
-        .copied()
-        .filter(|role| vocabulary.check_role("roles", *role).is_ok())
-        .collect();
-    let teams: Vec<String> = sign_in
-        .teams
-        .iter()
-        .filter(|team| check_team(team).is_ok())
-        .cloned()
-        .collect();
     let by_identity = known(
         conn,
         "issuer = ?1 AND subject = ?2",
@@ -208,26 +252,8 @@ pub fn sign_in(
     };
     let before =
         reads::user(conn, &email)?.ok_or_else(|| BackendError::not_found("user", &email))?;
-    let row = known(conn, "email = ?1", &[&email])?;
-    let name = sign_in
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|name| crate::text::has_visible_text(name) && name.len() <= 256)
-        .map_or(before.name.clone(), str::to_owned);
-    let mut after = User {
-        name,
-        roles: roles.clone(),
-        teams: teams.clone(),
-        identity: Some(identity.clone()),
-        ..before.clone()
-    };
-    let fresh = row
-        .and_then(|row| row.signed_in_at)
-        .is_some_and(|at| at >= to_ms(sign_in.issued_at));
-    if fresh && after == before {
-        return Ok(after);
-    }
+    let mut after = as_asserted(conn, sign_in, &before)?;
+    let (roles, teams) = (after.roles.clone(), after.teams.clone());
     after.last_sign_in = Some(now);
     conn.execute(
         "UPDATE users SET name = ?2, roles = ?3, teams = ?4, issuer = ?5, subject = ?6,
