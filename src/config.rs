@@ -38,6 +38,9 @@ pub struct Config {
     /// `gavel serve`: signing people in with an identity provider.
     #[serde(default)]
     pub auth: AuthSection,
+    /// Email and webhook notifications (`gavel serve`, `gavel notify run`).
+    #[serde(default)]
+    pub notify: crate::notify::settings::NotifySettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -86,6 +86,9 @@ pub enum Command {
     /// Sign in to a server with your organisation's identity provider.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Email and webhook notifications: deliver, see and retry them.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -466,6 +469,29 @@ pub enum UsersCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Deliver the store's notifications as `[notify]` in the config says,
+    /// until stopped (`gavel serve` does this itself).
+    Run {
+        /// One pass, then exit (for cron or a systemd timer).
+        #[arg(long)]
+        once: bool,
+    },
+    /// The outbox: what waits, what was sent, what is dead-lettered.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a dead-lettered (or waiting) notification again now.
+    Retry { delivery_id: i64 },
+    /// Send a test email through the configured SMTP server.
+    Test {
+        #[arg(long, value_name = "EMAIL")]
+        to: String,
     },
 }
 

@@ -6,6 +6,7 @@ mod audit_run;
 mod auth;
 mod backends;
 mod governance;
+mod notify;
 mod policy;
 mod report;
 mod store;
@@ -278,6 +279,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         }
         Command::Users(command) => users::run(global, command),
         Command::Auth(command) => auth::run(global, command).await,
+        Command::Notify(command) => notify::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;
             let _ = tracing_subscriber::fmt()
@@ -304,6 +306,12 @@ async fn dispatch(cli: Cli) -> Outcome {
                     .map_or(defaults.every, std::time::Duration::from_secs),
             };
             let limits = crate::server::Limits::from_config(&config.server);
+            let notifier = crate::notify::worker::Worker::new(
+                std::sync::Arc::clone(&store),
+                config.notify.clone(),
+                config.sla_days(),
+            )
+            .map_err(Failure::BadInput)?;
             let sign_in = config
                 .auth
                 .oidc
@@ -311,7 +319,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 .map(crate::server::SignInGate::new)
                 .transpose()
                 .map_err(|err| Failure::BadInput(format!("config [auth.oidc]: {err}")))?;
-            crate::server::serve(store, key, policy, limits, listen, sign_in)
+            crate::server::serve(store, key, policy, limits, listen, sign_in, notifier)
                 .await
                 .map_err(Failure::Other)?;
             Ok(exit::OK)

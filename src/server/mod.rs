@@ -96,6 +96,7 @@ pub async fn serve(
     limits: Limits,
     listen: SocketAddr,
     sign_in: Option<SignInGate>,
+    notifier: crate::notify::worker::Worker,
 ) -> color_eyre::Result<()> {
     // Handlers go in before anyone learns the address, so a SIGTERM sent
     // right after start-up is a clean stop, not the default kill.
@@ -109,6 +110,14 @@ pub async fn serve(
         Arc::clone(&log_key),
         policy,
     ));
+    // Delivers notifications until the server stops; an interrupted
+    // delivery is claimed again by the next start once its lease ends.
+    let (stop_notifier, stopped) = tokio::sync::oneshot::channel::<()>();
+    let notifier = notifier.delivers().then(|| {
+        tokio::spawn(notifier.run(async move {
+            let _ = stopped.await;
+        }))
+    });
     let state = Arc::new(ServerState {
         store,
         in_flight: Mutex::new(HashSet::new()),
@@ -130,6 +139,10 @@ pub async fn serve(
     tracing::info!(%address, "listening");
     listener::run(listener, app, limits, shutdown).await?;
     signer.abort();
+    let _ = stop_notifier.send(());
+    if let Some(notifier) = notifier {
+        let _ = notifier.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

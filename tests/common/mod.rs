@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod harness;
+pub mod notify;
 pub mod oidc;
 pub mod server;
 pub mod tmux;

@@ -25,15 +25,26 @@ impl Server {
 
     /// On a free port, with a config file of its own.
     pub fn start_with_config(db: &Path, config: &Path) -> Server {
-        Server::try_start(db, "127.0.0.1:0", Some(config))
+        Server::try_start(db, "127.0.0.1:0", Some(config), &[])
+            .expect("gavel serve did not start listening")
+    }
+
+    /// On `listen`, with a config file and environment variables.
+    pub fn start_with(db: &Path, listen: &str, config: &Path, env: &[(&str, &str)]) -> Server {
+        Server::try_start(db, listen, Some(config), env)
             .expect("gavel serve did not start listening")
     }
 
     fn try_start_on(db: &Path, listen: &str) -> Option<Server> {
-        Server::try_start(db, listen, None)
+        Server::try_start(db, listen, None, &[])
     }
 
-    fn try_start(db: &Path, listen: &str, config: Option<&Path>) -> Option<Server> {
+    fn try_start(
+        db: &Path,
+        listen: &str,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Option<Server> {
         // The server signs the log with the store's key.
         let key = gavel::backend::local::logkey::default_path(db);
         gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
@@ -41,6 +52,7 @@ impl Server {
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .arg("--db")
             .arg(db)

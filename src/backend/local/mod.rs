@@ -8,6 +8,7 @@ pub mod feed;
 pub mod log;
 pub mod logkey;
 pub mod mirror;
+pub mod notifications;
 mod reads;
 pub mod replay;
 pub mod rows;

@@ -22,7 +22,50 @@ const MIGRATIONS: &[Migration] = &[
     create_audit_runs,
     add_audit_facts,
     add_identities,
+    create_notification_outbox,
 ];
+
+/// 13: notifications, written with the change that causes them: each
+/// event once (`notification_events`), its deliveries by email and webhook
+/// once fanned out (`deliveries`, each claimed by one worker at a time for
+/// a lease, retried, then dead-lettered), and each person's inbox with its
+/// read state (outside the trail: reading is not a governance decision).
+fn create_notification_outbox(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE notification_events (
+            event_id   INTEGER PRIMARY KEY,
+            kind       TEXT NOT NULL,
+            subject    TEXT NOT NULL,
+            data       TEXT NOT NULL,
+            tell       TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            fanned_out INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX notification_events_waiting ON notification_events(event_id) WHERE fanned_out = 0;
+        CREATE TABLE deliveries (
+            delivery_id     INTEGER PRIMARY KEY,
+            event_id        INTEGER NOT NULL REFERENCES notification_events(event_id),
+            channel         TEXT NOT NULL,
+            target          TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until   INTEGER,
+            last_error      TEXT,
+            sent_at         INTEGER,
+            UNIQUE (event_id, channel, target)
+        );
+        CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+        CREATE TABLE inbox (
+            user_email TEXT NOT NULL COLLATE NOCASE,
+            event_id   INTEGER NOT NULL,
+            read_at    INTEGER,
+            PRIMARY KEY (user_email, event_id)
+        ) WITHOUT ROWID;
+        "#,
+    )
+}
 
 /// 12: people who sign in with an identity provider. `issuer` + `subject`
 /// name the person (one row each); `asserted_email` and `signed_in_at` are

@@ -142,6 +142,14 @@ pub fn request_deployment(
     for workflow in &workflows {
         insert_workflow(conn, workflow, agent, now)?;
         trail.append(conn, &opened_entry(workflow, &actor.email))?;
+        super::super::notifications::workflow_event(
+            conn,
+            crate::notify::EventKind::WorkflowOpened,
+            workflow,
+            &actor.email,
+            None,
+            now,
+        )?;
     }
     Ok(request)
 }

@@ -116,6 +116,13 @@ pub fn propose_policy_set(
             now,
         ),
     )?;
+    super::super::notifications::policy_set_proposed(
+        conn,
+        version,
+        &user.email,
+        &source.description,
+        now,
+    )?;
     reads::policy_set_detail(conn, version)
 }
 

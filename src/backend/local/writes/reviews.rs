@@ -109,6 +109,14 @@ pub fn assign_review(
                     serde_json::json!({ "workflow_id": workflow_id, "reviewer": review.reviewer }),
                 ),
             )?;
+            super::super::notifications::review_assigned(
+                conn,
+                &review.review_id,
+                workflow_id,
+                &review.reviewer,
+                &actor.email,
+                now,
+            )?;
             Ok(review)
         }
     }
@@ -163,6 +171,14 @@ fn reassign(
                 "to": review.reviewer,
             }),
         ),
+    )?;
+    super::super::notifications::review_assigned(
+        conn,
+        &review.review_id,
+        &review.workflow_id,
+        &review.reviewer,
+        &actor.email,
+        now,
     )?;
     Ok(review)
 }

@@ -578,5 +578,14 @@ pub fn decide_tool(
             serde_json::json!({ "comment": record.comment }),
         ),
     )?;
+    if status == ToolStatus::Approved {
+        super::super::notifications::tool_approved(
+            conn,
+            &record.name,
+            &actor.email,
+            &record.comment,
+            now,
+        )?;
+    }
     Ok(record)
 }

@@ -216,6 +216,15 @@ pub fn decide(
             }),
         ),
     )?;
+    let notify = |kind, decided| {
+        super::super::notifications::workflow_event(conn, kind, &next, &user.email, decided, now)
+    };
+    notify(crate::notify::EventKind::StepDecided, Some(step))?;
+    match next.status {
+        WorkflowStatus::Approved => notify(crate::notify::EventKind::WorkflowApproved, None)?,
+        WorkflowStatus::Rejected => notify(crate::notify::EventKind::WorkflowRejected, None)?,
+        _ => {}
+    }
     if next.status != WorkflowStatus::InProgress {
         settle_deployment(conn, &mut trail, &next, &user.email, now)?;
     }
@@ -275,6 +284,14 @@ pub(crate) fn withdraw_workflow(
             (Some(workflow.version), Some(withdrawn.version)),
             serde_json::json!({ "why": why }),
         ),
+    )?;
+    super::super::notifications::workflow_event(
+        conn,
+        crate::notify::EventKind::WorkflowWithdrawn,
+        &withdrawn,
+        actor,
+        None,
+        now,
     )?;
     Ok(())
 }

@@ -1,0 +1,511 @@
+//! The notification outbox in the store. A change that should tell someone
+//! (a workflow opened, a step decided, a review assigned...) records its
+//! event here in its own transaction, so a committed change always has its
+//! notification and a rolled-back one never does. The delivery worker
+//! (`notify::worker`) fans each event out to its deliveries, claims due
+//! deliveries for a lease (one statement, so several workers may share a
+//! store), and marks each sent, retried later, or dead.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::reads;
+use super::rows::{from_ms, to_ms};
+use crate::backend::{BackendError, Result};
+use crate::domain::{Role, Step, Workflow, WorkflowStatus};
+use crate::notify::{Event, EventKind};
+
+/// An event to record: what it is about, who must act (told by email), and
+/// whose inbox shows it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub subject: String,
+    pub data: serde_json::Value,
+    pub tell: Vec<String>,
+    pub inbox: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// An offline cache mirrors its server, whose own store notifies: a
+/// mirror records nothing.
+fn is_mirror(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM cache_meta WHERE key = 'server_url'")?
+        .query_row([], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Records an event with the change that causes it (call inside its
+/// transaction).
+pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
+    if is_mirror(conn)? {
+        return Ok(());
+    }
+    let mut tell = event.tell;
+    tell.sort_by_key(|email| email.to_lowercase());
+    tell.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    conn.prepare_cached(
+        "INSERT INTO notification_events (kind, subject, data, tell, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        event.kind.as_str(),
+        event.subject,
+        event.data.to_string(),
+        serde_json::to_string(&tell).map_err(|err| BackendError::Storage(err.to_string()))?,
+        to_ms(event.at),
+    ])?;
+    let event_id = conn.last_insert_rowid();
+    let mut inbox = event.inbox;
+    inbox.extend(tell);
+    for email in inbox {
+        conn.prepare_cached("INSERT OR IGNORE INTO inbox (user_email, event_id) VALUES (?1, ?2)")?
+            .execute(params![email, event_id])?;
+    }
+    Ok(())
+}
+
+/// Who may act on a workflow's current step: the step's assignee when one
+/// is assigned, else the holders of its role; never the requester, nor
+/// anyone who decided another step of it (they could not act), nor a
+/// removed user.
+fn whose_turn(conn: &Connection, workflow: &Workflow) -> Result<Vec<String>> {
+    let Some(step) = workflow.current_step() else {
+        return Ok(Vec::new());
+    };
+    let decided: Vec<&str> = workflow
+        .steps
+        .iter()
+        .filter_map(|step| step.approver_email.as_deref())
+        .collect();
+    let may_act = |email: &str| {
+        !email.eq_ignore_ascii_case(&workflow.requested_by)
+            && !decided
+                .iter()
+                .any(|decider| decider.eq_ignore_ascii_case(email))
+    };
+    if step.role == Role::EthicsReviewer
+        && let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
+    {
+        let assignee = reads::user(conn, &review.reviewer)?;
+        return Ok(assignee
+            .map(|user| user.email)
+            .filter(|email| may_act(email))
+            .into_iter()
+            .collect());
+    }
+    Ok(reads::users(conn, Some(step.role))?
+        .into_iter()
+        .map(|user| user.email)
+        .filter(|email| may_act(email))
+        .collect())
+}
+
+fn step_json(step: &Step, of: usize) -> serde_json::Value {
+    serde_json::json!({
+        "step_id": step.step_id,
+        "of": of,
+        "role": step.role,
+        "status": step.status,
+        "decided_by": step.approver_email,
+        "comment": step.comment,
+    })
+}
+
+/// An event about a workflow: its agent, requester, status and current
+/// step (and the step just decided); the people whose turn it now is are
+/// told.
+pub fn workflow_event(
+    conn: &Connection,
+    kind: EventKind,
+    workflow: &Workflow,
+    actor: &str,
+    decided: Option<&Step>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let (agent_name, team): (String, String) = conn
+        .prepare_cached("SELECT agent_name, team FROM workflows WHERE workflow_id = ?1")?
+        .query_row([&workflow.workflow_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let steps = workflow.steps.len();
+    let current = workflow
+        .current_step()
+        .filter(|_| workflow.status == WorkflowStatus::InProgress);
+    let tell = match kind {
+        EventKind::WorkflowOpened | EventKind::StepDecided => whose_turn(conn, workflow)?,
+        _ => Vec::new(),
+    };
+    // The requester sees what happens to their request, but never by the
+    // email that asks someone to act.
+    let inbox = match kind {
+        EventKind::WorkflowOpened => Vec::new(),
+        _ if workflow.requested_by.eq_ignore_ascii_case(actor) => Vec::new(),
+        _ => vec![workflow.requested_by.clone()],
+    };
+    let waiting_since = workflow.waiting_since();
+    record(
+        conn,
+        NewEvent {
+            kind,
+            subject: workflow.workflow_id.clone(),
+            data: serde_json::json!({
+                "workflow_id": workflow.workflow_id,
+                "deployment_id": workflow.deployment_id,
+                "agent_id": workflow.agent_id,
+                "agent_name": agent_name,
+                "team": team,
+                "requested_by": workflow.requested_by,
+                "triggered_by_policy": workflow.triggered_by_policy,
+                "status": workflow.status,
+                "actor": actor,
+                "current_step": current.map(|step| step_json(step, steps)),
+                "decided_step": decided.map(|step| step_json(step, steps)),
+                "waiting_since": waiting_since,
+            }),
+            tell,
+            inbox,
+            at,
+        },
+    )
+}
+
+/// A review assigned (or reassigned): the reviewer is told.
+pub fn review_assigned(
+    conn: &Connection,
+    review_id: &str,
+    workflow_id: &str,
+    reviewer: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let agent: Option<(String, String)> = conn
+        .prepare_cached("SELECT agent_id, agent_name FROM workflows WHERE workflow_id = ?1")?
+        .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (agent_id, agent_name) = agent.unwrap_or_default();
+    let tell = if reviewer.eq_ignore_ascii_case(actor) {
+        Vec::new()
+    } else {
+        vec![reviewer.to_owned()]
+    };
+    record(
+        conn,
+        NewEvent {
+            kind: EventKind::ReviewAssigned,
+            subject: review_id.to_owned(),
+            data: serde_json::json!({
+                "review_id": review_id,
+                "workflow_id": workflow_id,
+                "agent_id": agent_id,
+                "agent_name": agent_name,
+                "reviewer": reviewer,
+                "actor": actor,
+            }),
+            tell,
+            inbox: Vec::new(),
+            at,
+        },
+    )
+}
+
+/// A tool approved: for webhooks (nobody must act).
+pub fn tool_approved(
+    conn: &Connection,
+    name: &str,
+    actor: &str,
+    comment: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    record(
+        conn,
+        NewEvent {
+            kind: EventKind::ToolApproved,
+            subject: name.to_owned(),
+            data: serde_json::json!({ "tool": name, "actor": actor, "comment": comment }),
+            tell: Vec::new(),
+            inbox: Vec::new(),
+            at,
+        },
+    )
+}
+
+/// A policy set proposed: the other policy administrators are told (a set
+/// takes effect once one of them approves).
+pub fn policy_set_proposed(
+    conn: &Connection,
+    version: i64,
+    proposer: &str,
+    summary: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let tell = reads::users(conn, Some(Role::PolicyAdmin))?
+        .into_iter()
+        .map(|user| user.email)
+        .filter(|email| !email.eq_ignore_ascii_case(proposer))
+        .collect();
+    record(
+        conn,
+        NewEvent {
+            kind: EventKind::PolicySetProposed,
+            subject: version.to_string(),
+            data: serde_json::json!({ "version": version, "proposed_by": proposer, "summary": summary }),
+            tell,
+            inbox: Vec::new(),
+            at,
+        },
+    )
+}
+
+/// Where deliveries go: email to the people told, and each webhook
+/// endpoint subscribed to the event's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routes {
+    pub email: bool,
+    /// (endpoint URL, the kinds it wants; empty: all).
+    pub webhooks: Vec<(String, Vec<EventKind>)>,
+}
+
+/// Fans waiting events out to their deliveries, once each (an event and
+/// its deliveries in one transaction). Returns how many deliveries.
+pub fn fan_out(conn: &Connection, routes: &Routes, now: DateTime<Utc>) -> Result<usize> {
+    let waiting: Vec<(i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT event_id, kind, tell FROM notification_events WHERE fanned_out = 0 ORDER BY event_id LIMIT 500",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut added = 0;
+    for (event_id, kind, tell) in waiting {
+        let kind: Option<EventKind> = kind.parse().ok();
+        let mut insert = |channel: &str, target: &str| -> Result<()> {
+            added += conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (event_id, channel, target, state, next_attempt_at)
+                     VALUES (?1, ?2, ?3, 'pending', ?4)",
+                )?
+                .execute(params![event_id, channel, target, to_ms(now)])?;
+            Ok(())
+        };
+        if routes.email {
+            let tell: Vec<String> = serde_json::from_str(&tell).unwrap_or_default();
+            for email in tell {
+                // Someone removed since is told nothing.
+                if reads::user(conn, &email)?.is_some() {
+                    insert("email", &email)?;
+                }
+            }
+        }
+        if let Some(kind) = kind {
+            for (url, kinds) in &routes.webhooks {
+                if kinds.is_empty() || kinds.contains(&kind) {
+                    insert("webhook", url)?;
+                }
+            }
+        }
+        conn.prepare_cached("UPDATE notification_events SET fanned_out = 1 WHERE event_id = ?1")?
+            .execute([event_id])?;
+    }
+    Ok(added)
+}
+
+/// A delivery a worker holds for a lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    pub channel: String,
+    pub target: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub event: Event,
+}
+
+/// Claims up to `limit` due deliveries for `lease` (one statement: a
+/// delivery is never held by two workers at once). A worker killed while
+/// holding one leaves it to be claimed again when the lease runs out.
+pub fn claim(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    lease: chrono::TimeDelta,
+    limit: u32,
+) -> Result<Vec<Claimed>> {
+    let rows: Vec<(i64, i64, String, String, u32)> = conn
+        .prepare_cached(
+            "UPDATE deliveries SET claimed_until = ?2, attempts = attempts + 1
+             WHERE delivery_id IN (
+                 SELECT delivery_id FROM deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= ?1
+                   AND (claimed_until IS NULL OR claimed_until <= ?1)
+                 ORDER BY next_attempt_at, delivery_id LIMIT ?3)
+             RETURNING delivery_id, event_id, channel, target, attempts",
+        )?
+        .query_map(params![to_ms(now), to_ms(now + lease), limit], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(delivery_id, event_id, channel, target, attempts)| {
+            Ok(Claimed {
+                delivery_id,
+                channel,
+                target,
+                attempts,
+                event: event(conn, event_id)?,
+            })
+        })
+        .collect()
+}
+
+/// An event as webhooks carry it.
+pub fn event(conn: &Connection, event_id: i64) -> Result<Event> {
+    let (kind, data, at): (String, String, i64) = conn
+        .prepare_cached(
+            "SELECT kind, data, created_at FROM notification_events WHERE event_id = ?1",
+        )?
+        .query_row([event_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+    Ok(Event {
+        event_id,
+        kind: kind
+            .parse()
+            .map_err(|err: String| BackendError::Storage(err))?,
+        timestamp: from_ms(at)?,
+        data: serde_json::from_str(&data).map_err(|err| BackendError::Storage(err.to_string()))?,
+    })
+}
+
+/// The delivery reached its receiver.
+pub fn mark_sent(conn: &Connection, delivery_id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE deliveries SET state = 'sent', sent_at = ?2, claimed_until = NULL, last_error = NULL WHERE delivery_id = ?1",
+    )?
+    .execute(params![delivery_id, to_ms(now)])?;
+    Ok(())
+}
+
+/// The delivery failed: tried again at `retry_at`, or dead when `None`.
+pub fn mark_failed(
+    conn: &Connection,
+    delivery_id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let error: String = error.chars().take(1000).collect();
+    match retry_at {
+        Some(at) => conn
+            .prepare_cached(
+                "UPDATE deliveries SET next_attempt_at = ?2, claimed_until = NULL, last_error = ?3 WHERE delivery_id = ?1",
+            )?
+            .execute(params![delivery_id, to_ms(at), error])?,
+        None => conn
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'dead', claimed_until = NULL, last_error = ?2 WHERE delivery_id = ?1",
+            )?
+            .execute(params![delivery_id, error])?,
+    };
+    Ok(())
+}
+
+/// A dead (or waiting) delivery goes again now, with its attempts reset.
+pub fn retry(conn: &Connection, delivery_id: i64, now: DateTime<Utc>) -> Result<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2, claimed_until = NULL
+             WHERE delivery_id = ?1 AND state != 'sent'",
+        )?
+        .execute(params![delivery_id, to_ms(now)])?;
+    if changed == 0 {
+        return Err(BackendError::NotFound {
+            entity: "undelivered notification",
+            id: delivery_id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A delivery as `gavel notify status` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeliveryRow {
+    pub delivery_id: i64,
+    pub event_id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub channel: String,
+    pub target: String,
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The outbox at a glance: counts, and the deliveries not yet sent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutboxStatus {
+    pub events_waiting: u64,
+    pub pending: u64,
+    pub sent: u64,
+    pub dead: u64,
+    pub undelivered: Vec<DeliveryRow>,
+}
+
+pub fn status(conn: &Connection) -> Result<OutboxStatus> {
+    let count = |sql: &str| -> Result<u64> {
+        Ok(conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as u64)
+    };
+    let undelivered = conn
+        .prepare(
+            "SELECT d.delivery_id, d.event_id, e.kind, e.subject, d.channel, d.target, d.state, d.attempts,
+                    d.next_attempt_at, d.last_error, d.sent_at
+             FROM deliveries d JOIN notification_events e ON e.event_id = d.event_id
+             WHERE d.state != 'sent' ORDER BY d.state, d.delivery_id LIMIT 1000",
+        )?
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, u32>(7)?,
+                row.get::<_, i64>(8)?,
+                row.get::<_, Option<String>>(9)?,
+                row.get::<_, Option<i64>>(10)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .map(|raw| {
+            Ok(DeliveryRow {
+                delivery_id: raw.0,
+                event_id: raw.1,
+                kind: raw.2,
+                subject: raw.3,
+                channel: raw.4,
+                target: raw.5,
+                state: raw.6,
+                attempts: raw.7,
+                next_attempt_at: from_ms(raw.8)?,
+                last_error: raw.9,
+                sent_at: raw.10.map(from_ms).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(OutboxStatus {
+        events_waiting: count("SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0")?,
+        pending: count("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'")?,
+        sent: count("SELECT COUNT(*) FROM deliveries WHERE state = 'sent'")?,
+        dead: count("SELECT COUNT(*) FROM deliveries WHERE state = 'dead'")?,
+        undelivered,
+    })
+}

@@ -1,0 +1,272 @@
+//! What a notification says: an email's subject, plain text and HTML, and
+//! the Slack or Teams message, from an event. The words say what waits, for
+//! whom, since when, the SLA, and the exact command or console key to act.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Event, EventKind};
+
+/// An email's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn text_of(data: &serde_json::Value, field: &str) -> String {
+    data.get(field)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn role_words(role: &str) -> String {
+    role.parse::<crate::domain::Role>()
+        .map(|role| role.label().into_owned())
+        .unwrap_or_else(|_| role.replace('_', " "))
+}
+
+/// Escapes text for HTML (everything in messages comes from users).
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text from outside, on one line and of bounded length (a subject line
+/// must not carry a header break).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect()
+}
+
+/// The lines a person needs to act on `event`, by email; `None` when the
+/// event asks nobody to act.
+pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Email> {
+    let data = &event.data;
+    let (subject, lines) = match event.kind {
+        EventKind::WorkflowOpened | EventKind::StepDecided => {
+            let step = data.get("current_step").filter(|step| !step.is_null())?;
+            let workflow = text_of(data, "workflow_id");
+            let role = role_words(step.get("role").and_then(|r| r.as_str()).unwrap_or(""));
+            let number = step.get("step_id").and_then(|n| n.as_u64()).unwrap_or(1);
+            let of = step.get("of").and_then(|n| n.as_u64()).unwrap_or(1);
+            let since = data
+                .get("waiting_since")
+                .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at.clone()).ok())
+                .unwrap_or(event.timestamp);
+            let due = since + TimeDelta::days(i64::from(sla_days));
+            let agent = format!(
+                "{} ({})",
+                text_of(data, "agent_name"),
+                text_of(data, "agent_id")
+            );
+            let subject =
+                format!("Approval waiting: step {number} of {of} ({role}) for {agent}, {workflow}");
+            let mut lines = vec![
+                format!(
+                    "Your decision is waiting: step {number} of {of}, {role}, of workflow {workflow}."
+                ),
+                format!("Agent: {agent}, team {}.", text_of(data, "team")),
+                format!("Requested by: {}.", text_of(data, "requested_by")),
+                format!(
+                    "Triggered by policy: {}.",
+                    text_of(data, "triggered_by_policy")
+                ),
+                format!("Waiting since: {} UTC.", since.format("%Y-%m-%d %H:%M")),
+                format!(
+                    "SLA: {sla_days} days, so decide by {} UTC.",
+                    due.format("%Y-%m-%d %H:%M")
+                ),
+            ];
+            if let Some(decided) = data.get("decided_step").filter(|step| !step.is_null()) {
+                lines.push(format!(
+                    "The step before was {} by {}.",
+                    decided
+                        .get("status")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or("decided"),
+                    decided
+                        .get("decided_by")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or("someone"),
+                ));
+            }
+            lines.push(String::new());
+            lines.push(format!(
+                "To approve:  gavel approve {workflow} --comment \"...\""
+            ));
+            lines.push(format!(
+                "To reject:   gavel reject {workflow} --comment \"why\""
+            ));
+            lines.push(format!(
+                "In the console: the Queue tab, select {workflow}, press a to approve or r to reject."
+            ));
+            (subject, lines)
+        }
+        EventKind::ReviewAssigned => {
+            let review = text_of(data, "review_id");
+            let workflow = text_of(data, "workflow_id");
+            let subject = format!(
+                "Ethics review assigned: {} ({}), {review}",
+                text_of(data, "agent_name"),
+                text_of(data, "agent_id")
+            );
+            let lines = vec![
+                format!(
+                    "{} assigned you the ethics review {review} of workflow {workflow}.",
+                    text_of(data, "actor")
+                ),
+                format!(
+                    "Assigned: {} UTC.",
+                    event.timestamp.format("%Y-%m-%d %H:%M")
+                ),
+                format!("SLA: {sla_days} days."),
+                String::new(),
+                "In the console: the Reviews tab, select it, press enter to fill in the form."
+                    .into(),
+                format!("From the command line: gavel show {workflow}"),
+            ];
+            (subject, lines)
+        }
+        EventKind::PolicySetProposed => {
+            let version = data.get("version").and_then(|v| v.as_i64()).unwrap_or(0);
+            let subject = format!("Policy set version {version} proposed: your approval is needed");
+            let lines = vec![
+                format!(
+                    "{} proposed policy set version {version}: {}.",
+                    text_of(data, "proposed_by"),
+                    text_of(data, "summary")
+                ),
+                "It takes effect once another policy administrator approves it.".into(),
+                String::new(),
+                format!("To see its plan:  gavel policy show {version}"),
+                format!("To approve:       gavel policy approve {version}"),
+                "In the console: the Policies tab.".into(),
+            ];
+            (subject, lines)
+        }
+        _ => return None,
+    };
+    let mut lines = lines;
+    if let Some(url) = gavel_url {
+        lines.push(format!("Gavel: {url}"));
+    }
+    let text = lines.join("\n") + "\n";
+    let html = format!(
+        "<!DOCTYPE html><html><body><h2>{}</h2>{}</body></html>",
+        escape(&one_line(&subject)),
+        lines
+            .iter()
+            .filter(|line| !line.is_empty())
+            .map(|line| format!("<p>{}</p>", escape(line)))
+            .collect::<String>()
+    );
+    Some(Email {
+        subject: one_line(&subject),
+        text,
+        html,
+    })
+}
+
+/// One line for chat (Slack, Teams): what happened and to what.
+pub fn summary(event: &Event) -> String {
+    let data = &event.data;
+    let workflow = text_of(data, "workflow_id");
+    let agent = text_of(data, "agent_name");
+    match event.kind {
+        EventKind::WorkflowOpened => format!(
+            "Workflow {workflow} opened for {agent}, requested by {}",
+            text_of(data, "requested_by")
+        ),
+        EventKind::StepDecided => {
+            let step = data.get("decided_step");
+            format!(
+                "Step {} of {workflow} ({agent}) {} by {}",
+                step.and_then(|s| s.get("step_id"))
+                    .and_then(|n| n.as_u64())
+                    .unwrap_or(0),
+                step.and_then(|s| s.get("status"))
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("decided"),
+                text_of(data, "actor")
+            )
+        }
+        EventKind::WorkflowApproved => format!("Workflow {workflow} ({agent}) approved"),
+        EventKind::WorkflowRejected => format!("Workflow {workflow} ({agent}) rejected"),
+        EventKind::WorkflowWithdrawn => format!("Workflow {workflow} ({agent}) withdrawn"),
+        EventKind::ReviewAssigned => format!(
+            "Ethics review {} of {workflow} assigned to {}",
+            text_of(data, "review_id"),
+            text_of(data, "reviewer")
+        ),
+        EventKind::ToolApproved => format!(
+            "Tool {} approved by {}",
+            text_of(data, "tool"),
+            text_of(data, "actor")
+        ),
+        EventKind::PolicySetProposed => format!(
+            "Policy set version {} proposed by {}",
+            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
+            text_of(data, "proposed_by")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opened() -> Event {
+        Event {
+            event_id: 7,
+            kind: EventKind::WorkflowOpened,
+            timestamp: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 30, 0).unwrap(),
+            data: serde_json::json!({
+                "workflow_id": "wf-0000042", "agent_id": "agt-support", "agent_name": "Support <b>bot</b>",
+                "team": "People", "requested_by": "dana@example.com", "triggered_by_policy": "pii_access_approval",
+                "current_step": { "step_id": 1, "of": 2, "role": "technical_lead" },
+                "waiting_since": "2026-12-01T09:30:00Z",
+            }),
+        }
+    }
+
+    #[test]
+    fn an_approval_email_says_what_for_whom_since_when_the_sla_and_how_to_act() {
+        let email = email(&opened(), 3, Some("https://gavel.example.com")).expect("an email");
+        assert_eq!(
+            email.subject,
+            "Approval waiting: step 1 of 2 (technical lead) for Support <b>bot</b> (agt-support), wf-0000042"
+        );
+        for needle in [
+            "step 1 of 2, technical lead, of workflow wf-0000042",
+            "Requested by: dana@example.com.",
+            "Waiting since: 2026-12-01 09:30 UTC.",
+            "SLA: 3 days, so decide by 2026-12-04 09:30 UTC.",
+            "gavel approve wf-0000042",
+            "press a to approve",
+        ] {
+            assert!(email.text.contains(needle), "{needle} in {}", email.text);
+        }
+        assert!(
+            email.html.contains("Support &lt;b&gt;bot&lt;/b&gt;"),
+            "{}",
+            email.html
+        );
+        assert!(!email.html.contains("<b>bot"));
+    }
+
+    #[test]
+    fn events_that_ask_nobody_to_act_are_no_email() {
+        let mut event = opened();
+        event.kind = EventKind::ToolApproved;
+        assert!(email(&event, 3, None).is_none());
+        let mut finished = opened();
+        finished.data["current_step"] = serde_json::Value::Null;
+        assert!(email(&finished, 3, None).is_none());
+    }
+}

@@ -1,0 +1,216 @@
+//! The delivery worker: fans events out, claims what is due, sends it,
+//! and marks it sent, retried later (capped, jittered backoff) or dead.
+//! Runs inside `gavel serve`, or as `gavel notify run` beside an embedded
+//! store (from cron or a systemd timer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+
+use super::email::Mailer;
+use super::settings::{Endpoint, NotifySettings};
+use super::{Event, message, webhook};
+use crate::backend::local::LocalStore;
+use crate::backend::local::notifications::{self, Claimed, Routes};
+use crate::backend::{BackendError, Result};
+use crate::retry::Backoff;
+
+/// How often an idle worker looks for work.
+pub const POLL: Duration = Duration::from_millis(200);
+/// Deliveries claimed at a time.
+const BATCH: u32 = 32;
+/// Deliveries sent at once.
+const CONCURRENCY: usize = 8;
+
+/// Retries: 5 s, 10 s, 20 s... up to an hour, jittered.
+const RETRY: Backoff = Backoff {
+    first: Duration::from_secs(5),
+    max: Duration::from_secs(3600),
+    max_retry_after: Duration::from_secs(3600),
+};
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassCounts {
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+pub struct Worker {
+    store: Arc<LocalStore>,
+    mailer: Option<Mailer>,
+    endpoints: Vec<Endpoint>,
+    http: reqwest::Client,
+    settings: NotifySettings,
+    sla_days: u32,
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<LocalStore>,
+        settings: NotifySettings,
+        sla_days: u32,
+    ) -> std::result::Result<Worker, String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| err.to_string())?;
+        Ok(Worker {
+            store,
+            mailer: Mailer::from_settings(&settings)?,
+            endpoints: settings.endpoints()?,
+            http,
+            settings,
+            sla_days,
+        })
+    }
+
+    pub fn mailer(&self) -> Option<&Mailer> {
+        self.mailer.as_ref()
+    }
+
+    /// Whether anything is configured to deliver to.
+    pub fn delivers(&self) -> bool {
+        self.mailer.is_some() || !self.endpoints.is_empty()
+    }
+
+    fn routes(&self) -> Routes {
+        Routes {
+            email: self.mailer.is_some(),
+            webhooks: self
+                .endpoints
+                .iter()
+                .map(|endpoint| (endpoint.url.clone(), endpoint.kinds.clone()))
+                .collect(),
+        }
+    }
+
+    async fn on_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&LocalStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|err| BackendError::Storage(format!("a store task failed: {err}")))?
+    }
+
+    /// One pass: fan out what waits, then deliver what is due, a batch at a
+    /// time, until nothing is due.
+    pub async fn pass(&self) -> Result<PassCounts> {
+        let routes = self.routes();
+        self.on_store(move |store| {
+            store.write(|tx| notifications::fan_out(tx, &routes, Utc::now()))
+        })
+        .await?;
+        let mut counts = PassCounts::default();
+        let lease = self.settings.claim();
+        loop {
+            let claimed = self
+                .on_store(move |store| {
+                    store.write(|tx| notifications::claim(tx, Utc::now(), lease, BATCH))
+                })
+                .await?;
+            if claimed.is_empty() {
+                return Ok(counts);
+            }
+            let outcomes = futures_util::future::join_all(claimed.chunks(CONCURRENCY).map(
+                |chunk| async move {
+                    let mut outcomes = Vec::new();
+                    for delivery in chunk {
+                        outcomes.push((delivery.clone(), self.deliver(delivery).await));
+                    }
+                    outcomes
+                },
+            ))
+            .await;
+            let max_attempts = self.settings.max_attempts();
+            let results: Vec<(Claimed, std::result::Result<(), String>)> =
+                outcomes.into_iter().flatten().collect();
+            for (delivery, outcome) in &results {
+                match outcome {
+                    Ok(()) => counts.sent += 1,
+                    Err(err) if delivery.attempts >= max_attempts => {
+                        tracing::error!(delivery = delivery.delivery_id, %err, "notification dead-lettered");
+                        counts.dead += 1;
+                    }
+                    Err(err) => {
+                        tracing::warn!(delivery = delivery.delivery_id, attempt = delivery.attempts, %err, "notification not delivered; will retry");
+                        counts.failed += 1;
+                    }
+                }
+            }
+            self.on_store(move |store| {
+                store.write(|tx| {
+                    let now = Utc::now();
+                    for (delivery, outcome) in &results {
+                        match outcome {
+                            Ok(()) => notifications::mark_sent(tx, delivery.delivery_id, now)?,
+                            Err(err) => {
+                                let retry_at = (delivery.attempts < max_attempts).then(|| {
+                                    let wait =
+                                        RETRY.delay(delivery.attempts.saturating_sub(1), None);
+                                    now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1))
+                                });
+                                notifications::mark_failed(
+                                    tx,
+                                    delivery.delivery_id,
+                                    err,
+                                    retry_at,
+                                )?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        }
+    }
+
+    /// Sends one delivery.
+    async fn deliver(&self, delivery: &Claimed) -> std::result::Result<(), String> {
+        let event: &Event = &delivery.event;
+        match delivery.channel.as_str() {
+            "email" => {
+                let mailer = self.mailer.as_ref().ok_or("no SMTP server is configured")?;
+                let Some(email) =
+                    message::email(event, self.sla_days, self.settings.gavel_url.as_deref())
+                else {
+                    // Nothing to say by email (an event that asks nobody to act).
+                    return Ok(());
+                };
+                let id = mailer.message_id(event.event_id, delivery.delivery_id);
+                mailer.send(&delivery.target, &email, &id).await
+            }
+            "webhook" => {
+                let endpoint = self
+                    .endpoints
+                    .iter()
+                    .find(|endpoint| endpoint.url == delivery.target)
+                    .ok_or_else(|| format!("no webhook {} is configured now", delivery.target))?;
+                let webhook_id = format!("msg_gavel_{}", delivery.delivery_id);
+                webhook::post(&self.http, endpoint, event, &webhook_id).await
+            }
+            other => Err(format!("unknown channel {other:?}")),
+        }
+    }
+
+    /// Passes until `stop` resolves; a failing store is logged and tried
+    /// again.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            if let Err(err) = self.pass().await {
+                tracing::error!(%err, "the notification worker cannot reach the store");
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
