@@ -288,3 +288,160 @@ fn the_next_approvers_are_emailed_webhooks_are_signed_and_the_requester_gets_no_
         "{replay:#?}"
     );
 }
+
+fn outbox(db: &Path, config: &Path) -> serde_json::Value {
+    let output = common::gavel(db)
+        .arg("--config")
+        .arg(config)
+        .args(["notify", "status", "--json"])
+        .output()
+        .expect("notify status");
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+fn wait_for_outbox(
+    db: &Path,
+    config: &Path,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = outbox(db, config);
+        if check(&status) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {what}: {status:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn messages_wait_while_the_smtp_server_is_away_and_each_goes_once_it_is_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people = people(dir.path());
+    let smtp_port = free_port();
+    let config = config(dir.path(), smtp_port, None, "");
+    let server = Server::start_with(&people.db, "127.0.0.1:0", &config, &[]);
+    request(&server, &people, dir.path());
+    // Nothing listens: both tries fail and wait for their retry.
+    let waiting = wait_for_outbox(&people.db, &config, "a failed attempt", |status| {
+        status["pending"] == 2
+            && status["undelivered"]
+                .as_array()
+                .is_some_and(|rows| rows.iter().all(|row| row["last_error"].is_string()))
+    });
+    assert_eq!(waiting["sent"], 0, "{waiting:#}");
+    // The SMTP server comes back: the retries deliver each message once.
+    let smtp = SmtpSink::start(dir.path(), smtp_port, None);
+    let messages = smtp.wait_for(2);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(smtp.messages().len(), 2, "{messages:#?}");
+    let ids: std::collections::HashSet<&str> = messages
+        .iter()
+        .filter_map(|m| m["message_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    drop(server);
+}
+
+#[test]
+fn a_server_killed_mid_delivery_sends_the_message_after_restart_with_the_same_message_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people = people(dir.path());
+    // The SMTP server holds its answer 2 s after the data arrives.
+    let smtp = SmtpSink::start(dir.path(), free_port(), Some(2.0));
+    let config = config(dir.path(), smtp.port, None, "");
+    let mut server = Server::start_with(&people.db, "127.0.0.1:0", &config, &[]);
+    request(&server, &people, dir.path());
+    let interrupted = smtp.wait_receiving();
+    server.stop(); // SIGKILL, mid-conversation
+    let mut again = Server::start_with(&people.db, "127.0.0.1:0", &config, &[]);
+    // The interrupted delivery's lease (2 s) runs out and it goes again,
+    // under the same Message-ID; the other goes too.
+    let messages = smtp.wait_for(2);
+    let mut counts = std::collections::HashMap::new();
+    for message in &messages {
+        *counts
+            .entry(
+                message["message_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+            .or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 2, "every message delivered: {messages:#?}");
+    assert!(counts.values().all(|count| *count <= 2), "{counts:?}");
+    let tries = smtp.attempts();
+    assert_eq!(
+        tries.iter().filter(|id| **id == interrupted).count(),
+        2,
+        "the interrupted message was sent again with its Message-ID: {tries:?}"
+    );
+    let status = wait_for_outbox(&people.db, &config, "all sent", |status| {
+        status["sent"] == 2
+    });
+    assert_eq!(status["pending"], 0);
+    again.stop();
+}
+
+#[test]
+fn the_embedded_store_delivers_with_notify_run_and_dead_letters_can_be_retried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people = people(dir.path());
+    let smtp_port = free_port();
+    let config = config(dir.path(), smtp_port, None, "max_attempts = 1");
+    let manifest = dir.path().join("support.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": "agt-support", "name": "Support", "team": "People", "owner": "dana@example.com",
+            "category": "customer_service", "data_classification": "confidential",
+            "has_external_tools": false, "risk_tier": "low", "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    common::gavel(&people.db)
+        .args(["--user", "dana@example.com", "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    let notify = |args: &[&str]| {
+        let output = common::gavel(&people.db)
+            .arg("--config")
+            .arg(&config)
+            .arg("notify")
+            .args(args)
+            .output()
+            .expect("gavel notify");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // The SMTP server is away and one attempt is all this config allows.
+    assert!(notify(&["run", "--once"]).contains("2 dead-lettered"));
+    let status = outbox(&people.db, &config);
+    assert_eq!(status["dead"], 2, "{status:#}");
+    let listed = notify(&["status"]);
+    assert!(
+        listed.contains("dead") && listed.contains("last error"),
+        "{listed}"
+    );
+    let smtp = SmtpSink::start(dir.path(), smtp_port, None);
+    for row in status["undelivered"].as_array().expect("rows") {
+        let id = row["delivery_id"].to_string();
+        assert!(notify(&["retry", &id]).contains("goes again"));
+    }
+    assert!(notify(&["run", "--once"]).contains("delivered 2"));
+    assert_eq!(smtp.wait_for(2).len(), 2);
+    assert_eq!(outbox(&people.db, &config)["sent"], 2);
+    // A test message goes through the same SMTP setup.
+    assert!(notify(&["test", "--to", "ops@example.com"]).contains("sent a test message"));
+    let all = smtp.wait_for(3);
+    assert_eq!(all[2]["subject"], "Gavel test message");
+}

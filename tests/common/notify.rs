@@ -130,6 +130,15 @@ impl SmtpSink {
         .collect()
     }
 
+    /// The Message-IDs of every conversation that got as far as the data
+    /// (with a delay set), in order, finished or not.
+    pub fn attempts(&self) -> Vec<String> {
+        records(&self.file)
+            .iter()
+            .filter_map(|r| r["receiving"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// Waits until a message's data has arrived (with a delay set).
     pub fn wait_receiving(&self) -> String {
         let records = wait_until(&self.file, "receiving", |records| {
