@@ -293,6 +293,13 @@ impl GovernanceBackend for Synced {
     async fn tools(&self) -> Result<Vec<ToolRecord>> {
         self.cache.tools().await
     }
+    async fn inbox(&self) -> Result<Vec<gavel::backend::InboxItem>> {
+        self.sync().await;
+        self.cache.inbox().await
+    }
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+        self.write(self.cache.mark_read(event_ids)).await
+    }
     async fn decide_tool(
         &self,
         name: &str,

@@ -768,6 +768,27 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "tools"], &[]).await
     }
 
+    async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
+        self.get(&["v1", "inbox"], &[]).await
+    }
+
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+        let body = crate::backend::wire::InboxReadBody {
+            event_ids: event_ids.to_vec(),
+        };
+        // Marking read twice reads the same.
+        let _: serde_json::Value = self
+            .write(
+                Method::POST,
+                &["v1", "inbox", "read"],
+                &body,
+                HeaderMap::new(),
+                true,
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn decide_tool(
         &self,
         name: &str,

@@ -30,7 +30,7 @@ pub use queue::{
 };
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
-    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity,
+    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity, InboxItem,
     MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState, PolicySetVersion,
     RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings, ToolRecord,
     ToolStatus, User, WeekCount,
@@ -158,6 +158,10 @@ pub trait GovernanceBackend: Send + Sync {
     async fn users(&self, role: Option<Role>) -> Result<Vec<User>>;
     /// External tools with an approval decision on record.
     async fn tools(&self) -> Result<Vec<ToolRecord>>;
+    /// What concerns the caller, newest first (at most `INBOX_LIMIT`).
+    async fn inbox(&self) -> Result<Vec<InboxItem>>;
+    /// Marks inbox items read (read stays read).
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<()>;
     /// Approves or rejects an external tool (data stewards and compliance
     /// officers).
     async fn decide_tool(

@@ -502,3 +502,18 @@ pub struct CasePage {
     /// Pass as `after` for the next page.
     pub next: Option<String>,
 }
+
+/// One thing in a person's inbox: an item that entered their queue, a
+/// review assigned to them, a decision on their request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InboxItem {
+    pub event_id: i64,
+    #[serde(rename = "type")]
+    pub kind: crate::notify::EventKind,
+    pub at: DateTime<Utc>,
+    pub summary: String,
+    /// The workflow it is about, to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
+    pub read: bool,
+}

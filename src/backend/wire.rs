@@ -79,6 +79,14 @@ pub struct WithdrawBody {
     pub reason: Option<String>,
 }
 
+/// Body of `POST /v1/inbox/read`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboxReadBody {
+    /// At most 1,000.
+    pub event_ids: Vec<i64>,
+}
+
 /// Body of `PUT /v1/tools/{name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

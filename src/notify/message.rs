@@ -173,6 +173,36 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
     })
 }
 
+/// One line for the inbox of the person asked to act.
+pub fn your_turn(event: &Event) -> String {
+    let data = &event.data;
+    match event.kind {
+        EventKind::WorkflowOpened | EventKind::StepDecided => {
+            match data.get("current_step").filter(|step| !step.is_null()) {
+                Some(step) => format!(
+                    "Your turn: step {} ({}) of {} for {}",
+                    step.get("step_id").and_then(|n| n.as_u64()).unwrap_or(1),
+                    role_words(step.get("role").and_then(|r| r.as_str()).unwrap_or("")),
+                    text_of(data, "workflow_id"),
+                    text_of(data, "agent_name")
+                ),
+                None => summary(event),
+            }
+        }
+        EventKind::ReviewAssigned => format!(
+            "Your turn: ethics review {} of {} ({})",
+            text_of(data, "review_id"),
+            text_of(data, "workflow_id"),
+            text_of(data, "agent_name")
+        ),
+        EventKind::PolicySetProposed => format!(
+            "Your turn: approve policy set version {}",
+            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0)
+        ),
+        _ => summary(event),
+    }
+}
+
 /// One line for chat (Slack, Teams): what happened and to what.
 pub fn summary(event: &Event) -> String {
     let data = &event.data;

@@ -104,6 +104,8 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(finish_audit_run))
         .routes(routes!(users))
         .routes(routes!(tools))
+        .routes(routes!(inbox))
+        .routes(routes!(mark_read))
         .routes(routes!(decide_tool))
         .routes(routes!(log_public_key))
         .routes(routes!(log_checkpoint))
@@ -734,6 +736,23 @@ async fn users(
 #[utoipa::path(get, path = "/v1/tools", summary = "External tools with an approval decision on record", responses((status = 200, body = Vec<crate::backend::ToolRecord>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 async fn tools(State(state): AppState, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
     Ok(Json(caller(&state, &headers).await?.tools().await?))
+}
+
+#[utoipa::path(get, path = "/v1/inbox", summary = "What concerns the caller, newest first: items that entered their queue, reviews assigned to them, decisions on their requests", responses((status = 200, body = Vec<crate::backend::InboxItem>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn inbox(State(state): AppState, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    Ok(Json(caller(&state, &headers).await?.inbox().await?))
+}
+
+#[utoipa::path(post, path = "/v1/inbox/read", summary = "Mark inbox items read", request_body = crate::backend::wire::InboxReadBody, responses((status = 200, body = Object), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn mark_read(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: crate::backend::wire::InboxReadBody = body(&bytes)?;
+    backend.mark_read(&request.event_ids).await?;
+    Ok(Json(serde_json::json!({ "read": request.event_ids.len() })))
 }
 
 #[utoipa::path(put, path = "/v1/tools/{name}", summary = "Approve or reject an external tool (data stewards and compliance officers)", request_body = crate::backend::wire::ToolDecisionBody, params(("name" = String, Path)), responses((status = 200, body = crate::backend::ToolRecord), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

@@ -130,6 +130,84 @@ pub async fn run(fixture: &impl Fixture) {
     policy_sets_take_two_policy_admins(fixture).await;
     audit_runs_count_each_case_once(fixture).await;
     everything_replays_from_the_trail(fixture).await;
+    the_inbox_holds_what_concerns_its_reader(fixture).await;
+}
+
+/// Whose turn it is shows in their inbox, decisions on a request in the
+/// requester's, nothing in anyone else's; read stays read, and reading is
+/// one's own.
+async fn the_inbox_holds_what_concerns_its_reader(fixture: &impl Fixture) {
+    let request = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-inbox"))
+        .await
+        .expect("request");
+    let workflow_id = request.workflow_ids[0].clone();
+    let lead = fixture.backend_as(LEAD);
+    let inbox = lead.inbox().await.expect("the lead's inbox");
+    let turn = inbox
+        .iter()
+        .find(|item| item.workflow_id.as_deref() == Some(workflow_id.as_str()))
+        .expect("the new workflow is in the lead's inbox");
+    assert!(!turn.read);
+    assert!(
+        turn.summary
+            .starts_with("Your turn: step 1 (technical lead)"),
+        "{}",
+        turn.summary
+    );
+    let unread = |items: &[gavel::backend::InboxItem]| items.iter().filter(|i| !i.read).count();
+    let before = unread(&inbox);
+    // Someone else marking it read changes nothing of the lead's.
+    fixture
+        .backend_as(NOBODY)
+        .mark_read(&[turn.event_id])
+        .await
+        .expect("marking nothing");
+    assert_eq!(unread(&lead.inbox().await.expect("inbox")), before);
+    lead.mark_read(&[turn.event_id]).await.expect("mark read");
+    let after = lead.inbox().await.expect("inbox");
+    assert_eq!(unread(&after), before - 1);
+    assert!(
+        after
+            .iter()
+            .any(|item| item.event_id == turn.event_id && item.read)
+    );
+    assert!(
+        fixture
+            .backend_as(REQUESTER)
+            .inbox()
+            .await
+            .expect("requester's inbox")
+            .iter()
+            .all(|item| item.workflow_id.as_deref() != Some(workflow_id.as_str())),
+        "opening a request is no news to its requester"
+    );
+
+    let workflow = lead.workflow(&workflow_id).await.expect("workflow");
+    lead.decide(&decision(&workflow, Verdict::Approve, Some("fine")))
+        .await
+        .expect("approve");
+    let news = fixture
+        .backend_as(REQUESTER)
+        .inbox()
+        .await
+        .expect("requester's inbox");
+    assert!(
+        news.iter().any(
+            |item| item.workflow_id.as_deref() == Some(workflow_id.as_str())
+                && item.summary.contains("approved")
+        ),
+        "{news:#?}"
+    );
+    assert!(
+        fixture
+            .backend_as(NOBODY)
+            .inbox()
+            .await
+            .expect("inbox")
+            .is_empty()
+    );
 }
 
 /// The built-in set plus a label rule and a category: what version 2 of

@@ -435,6 +435,18 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("listing people", err))
     }
 
+    async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
+        // The sync loop keeps the copy; reading it works offline.
+        self.local.inbox().await
+    }
+
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+        self.local.mark_read(event_ids).await?;
+        // Best now; the next sync pass carries it when the server is away.
+        let _ = self.remote.mark_read(event_ids).await;
+        Ok(())
+    }
+
     async fn tools(&self) -> Result<Vec<ToolRecord>> {
         self.remote
             .tools()

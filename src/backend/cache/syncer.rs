@@ -12,6 +12,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::outbox::{self, Change, StoredEntry};
 use crate::backend::http::{FeedAnswer, HttpBackend};
 use crate::backend::local::feed::{ChangedEntities, SNAPSHOT_TABLES, SnapshotPage};
+use crate::backend::local::notifications;
 use crate::backend::local::{LocalStore, mirror, reads_workflow};
 use crate::backend::sync::plan::{self, EntryState, Outcome};
 use crate::backend::sync::status::{PendingItem, Progress, SyncStatus};
@@ -60,6 +61,8 @@ pub struct Syncer {
     /// Where this client remembers the server's log; when set, every good
     /// pass also witnesses the log.
     witness_dir: std::sync::OnceLock<std::path::PathBuf>,
+    /// Whose cache this is, as the server says (for the inbox's copy).
+    person: std::sync::OnceLock<String>,
 }
 
 /// Runs `work` on the cache off the async threads.
@@ -89,6 +92,7 @@ impl Syncer {
             damaged: AtomicBool::new(false),
             token_refused: AtomicBool::new(false),
             witness_dir: std::sync::OnceLock::new(),
+            person: std::sync::OnceLock::new(),
         })
     }
 
@@ -256,7 +260,41 @@ impl Syncer {
             report.pulled_changes += again.pulled_changes;
         }
         push?;
+        self.sync_inbox().await?;
         Ok(report)
+    }
+
+    /// The person's inbox: what was read here goes to the server, then the
+    /// copy is replaced by the server's (reading only goes one way, so the
+    /// two never disagree for long).
+    async fn sync_inbox(&self) -> Result<()> {
+        let email = match self.person.get() {
+            Some(email) => email.clone(),
+            None => {
+                let email = self.remote.me().await?.email;
+                self.person.get_or_init(|| email).clone()
+            }
+        };
+        let items = match self.remote.inbox().await {
+            // A server from before inboxes: nothing to keep.
+            Err(BackendError::NotFound { .. }) => return Ok(()),
+            other => other?,
+        };
+        let (mine, theirs) = (email.clone(), items.clone());
+        let read_here = blocking(&self.store, move |store| {
+            store.read(|conn| notifications::read_here_not_there(conn, &mine, &theirs))
+        })
+        .await?;
+        let items = if read_here.is_empty() {
+            items
+        } else {
+            self.remote.mark_read(&read_here).await?;
+            self.remote.inbox().await?
+        };
+        blocking(&self.store, move |store| {
+            store.write(|tx| notifications::keep_inbox_copy(tx, &email, &items))
+        })
+        .await
     }
 
     /// Reads the cache's state into the published status (after a pass, and

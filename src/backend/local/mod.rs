@@ -768,6 +768,19 @@ impl GovernanceBackend for LocalBackend {
         self.read(reads::tools).await
     }
 
+    async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
+        let email = self.actor().await?.email;
+        self.read(move |conn| notifications::inbox(conn, &email))
+            .await
+    }
+
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+        let email = self.actor().await?.email;
+        let event_ids = event_ids.to_vec();
+        self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, chrono::Utc::now()))
+            .await
+    }
+
     async fn decide_tool(
         &self,
         name: &str,

@@ -509,3 +509,140 @@ pub fn status(conn: &Connection) -> Result<OutboxStatus> {
         undelivered,
     })
 }
+
+/// Inbox items a person sees at most.
+pub const INBOX_LIMIT: u32 = 200;
+/// Items one `mark_read` may name.
+pub const MAX_MARKED: usize = 1000;
+
+/// A person's inbox, newest first: "your turn" for what asks them to act,
+/// what happened otherwise.
+pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::InboxItem>> {
+    let rows: Vec<(i64, String, String, String, i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT e.event_id, e.kind, e.data, e.tell, e.created_at, i.read_at
+             FROM inbox i JOIN notification_events e ON e.event_id = i.event_id
+             WHERE i.user_email = ?1 ORDER BY i.event_id DESC LIMIT ?2",
+        )?
+        .query_map(params![email, INBOX_LIMIT], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .filter_map(|(event_id, kind, data, tell, at, read_at)| {
+            let kind: EventKind = kind.parse().ok()?;
+            Some((event_id, kind, data, tell, at, read_at))
+        })
+        .map(|(event_id, kind, data, tell, at, read_at)| {
+            let data: serde_json::Value = serde_json::from_str(&data)
+                .map_err(|err| BackendError::Storage(err.to_string()))?;
+            let tell: Vec<String> = serde_json::from_str(&tell).unwrap_or_default();
+            let event = Event {
+                event_id,
+                kind,
+                timestamp: from_ms(at)?,
+                data,
+            };
+            // A copy kept by an offline cache carries its summary.
+            let summary = match event.data.get("summary").and_then(|s| s.as_str()) {
+                Some(summary) => summary.to_owned(),
+                None if tell.iter().any(|who| who.eq_ignore_ascii_case(email)) => {
+                    crate::notify::message::your_turn(&event)
+                }
+                None => crate::notify::message::summary(&event),
+            };
+            Ok(crate::backend::InboxItem {
+                event_id,
+                kind,
+                at: event.timestamp,
+                summary,
+                workflow_id: event
+                    .data
+                    .get("workflow_id")
+                    .and_then(|id| id.as_str())
+                    .map(str::to_owned),
+                read: read_at.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// Marks a person's inbox items read.
+pub fn mark_read(
+    conn: &Connection,
+    email: &str,
+    event_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if event_ids.len() > MAX_MARKED {
+        return Err(BackendError::Invalid(format!(
+            "at most {MAX_MARKED} inbox items at once"
+        )));
+    }
+    for event_id in event_ids {
+        conn.prepare_cached(
+            "UPDATE inbox SET read_at = ?3 WHERE user_email = ?1 AND event_id = ?2 AND read_at IS NULL",
+        )?
+        .execute(params![email, event_id, to_ms(now)])?;
+    }
+    Ok(())
+}
+
+/// An offline cache's copy of its person's inbox, replaced by what the
+/// server said; an item read here stays read (reading only goes one way).
+pub fn keep_inbox_copy(
+    conn: &Connection,
+    email: &str,
+    items: &[crate::backend::InboxItem],
+) -> Result<()> {
+    let read_here: std::collections::HashSet<i64> = conn
+        .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
+        .query_map([email], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached("DELETE FROM inbox WHERE user_email = ?1")?
+        .execute([email])?;
+    for item in items {
+        let data = serde_json::json!({ "summary": item.summary, "workflow_id": item.workflow_id });
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO notification_events (event_id, kind, subject, data, tell, created_at, fanned_out)
+             VALUES (?1, ?2, ?3, ?4, '[]', ?5, 1)",
+        )?
+        .execute(params![
+            item.event_id,
+            item.kind.as_str(),
+            item.workflow_id.clone().unwrap_or_default(),
+            data.to_string(),
+            to_ms(item.at),
+        ])?;
+        let read = item.read || read_here.contains(&item.event_id);
+        conn.prepare_cached(
+            "INSERT INTO inbox (user_email, event_id, read_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![email, item.event_id, read.then(|| to_ms(item.at))])?;
+    }
+    Ok(())
+}
+
+/// The items read in a cache that its server still shows unread.
+pub fn read_here_not_there(
+    conn: &Connection,
+    email: &str,
+    items: &[crate::backend::InboxItem],
+) -> Result<Vec<i64>> {
+    let read_here: std::collections::HashSet<i64> = conn
+        .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
+        .query_map([email], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(items
+        .iter()
+        .filter(|item| !item.read && read_here.contains(&item.event_id))
+        .map(|item| item.event_id)
+        .collect())
+}
