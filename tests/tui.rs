@@ -703,3 +703,78 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
     };
     assert_eq!(actions.last().map(String::as_str), Some(expected));
 }
+
+/// The inbox lists what asks me to act, newest first; enter opens the
+/// workflow and marks it read; the status line counts what is unread.
+#[tokio::test]
+async fn the_inbox_lists_my_turn_and_opens_the_workflow() {
+    use gavel::backend::GovernanceBackend;
+    let mut h = harness().await;
+    // The fixture's proposed policy sets ask the demo user (a policy
+    // admin) to approve: read one where it is.
+    let before = h.backend.inbox().await.expect("inbox");
+    let unread = before.iter().filter(|item| !item.read).count();
+    assert!(unread > 0, "the fixture has news for the demo user");
+    assert!(
+        h.screen().contains(&format!("{unread} unread (i)")),
+        "{}",
+        h.screen()
+    );
+    h.keys("i").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Inbox · {unread} unread")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Your turn: approve policy set version"),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.screen()
+            .contains(&format!("Inbox · {} unread", unread - 1)),
+        "{}",
+        h.screen()
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.overlay.is_none());
+
+    // Someone requests an agent whose first step the demo user decides.
+    h.store
+        .add_user("inbox.owner@example.com", "Owner", &[])
+        .expect("owner");
+    let mut manifest = common::confidential("agt-inbox-probe");
+    manifest.agent.owner = "inbox.owner@example.com".into();
+    let request = gavel::backend::local::LocalBackend::new(
+        std::sync::Arc::clone(&h.store),
+        Some("inbox.owner@example.com".into()),
+    )
+    .request_deployment(&manifest)
+    .await
+    .expect("request");
+    h.keys("i").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Your turn: step 1 (technical lead)"),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.overlay.is_none(), "{}", h.screen());
+    let screen = h.screen();
+    assert!(
+        request
+            .workflow_ids
+            .iter()
+            .any(|id| screen.contains(id.as_str())),
+        "the step view of the request's workflow: {screen}"
+    );
+    // Two workflows opened (two items), one read now, one read before.
+    let after = h.backend.inbox().await.expect("inbox");
+    let still_unread = after.iter().filter(|item| !item.read).count();
+    assert_eq!(still_unread, unread);
+    assert!(
+        screen.contains(&format!("{still_unread} unread (i)")),
+        "{screen}"
+    );
+}

@@ -140,7 +140,7 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
                 format!(
                     "{} proposed policy set version {version}: {}.",
                     text_of(data, "proposed_by"),
-                    text_of(data, "summary")
+                    text_of(data, "description")
                 ),
                 "It takes effect once another policy administrator approves it.".into(),
                 String::new(),

@@ -54,6 +54,8 @@ pub enum Action {
     AssignReviewer,
     SyncNow,
     Conflicts,
+    /// What concerns me: my turn, my requests.
+    Inbox,
     Discard,
     Redecide,
     Confirm,
@@ -64,7 +66,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 49] = [
+    pub const DESCRIBED: [(Action, &'static str); 50] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -136,6 +138,10 @@ impl Action {
             Action::Conflicts,
             "show changes the server did not take (conflicts)",
         ),
+        (
+            Action::Inbox,
+            "show my inbox: what asks me to act, news of my requests",
+        ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
     ];
@@ -189,6 +195,7 @@ impl Action {
             Action::AssignReviewer => "assign_reviewer",
             Action::SyncNow => "sync_now",
             Action::Conflicts => "conflicts",
+            Action::Inbox => "inbox",
             Action::Discard => "discard",
             Action::Redecide => "redecide",
             Action::Confirm => "confirm",

@@ -25,6 +25,7 @@ use super::widgets::chooser::ReviewerChooser;
 use super::widgets::chrome::{self, Level};
 use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use super::widgets::decide::{DecideDialog, Subject, Submission};
+use super::widgets::inbox::InboxOverlay;
 use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
 use crate::backend::User;
 use crate::backend::sync::status::SyncStatus;
@@ -61,6 +62,7 @@ pub enum Overlay {
     Decide(Box<DecideDialog>),
     Conflicts(ConflictsDialog),
     Choose(ReviewerChooser),
+    Inbox(InboxOverlay),
 }
 
 mod manage;
@@ -95,6 +97,8 @@ pub struct App {
     pub refused: BTreeSet<String>,
     /// A re-decision replacing a refused change: (workflow, outbox entry).
     redeciding: Option<(String, i64)>,
+    /// Inbox items not yet read (shown on the status line).
+    pub unread: usize,
 }
 
 /// Footer hints per screen, in order of importance.
@@ -149,6 +153,7 @@ impl App {
             unconfirmed: BTreeSet::new(),
             refused: BTreeSet::new(),
             redeciding: None,
+            unread: 0,
         };
         let mut app = app;
         if let Some(notice) = app.config.notice.take() {
@@ -162,7 +167,9 @@ impl App {
         match &self.overlay {
             Some(Overlay::Decide(_)) => Mode::Dialog,
             Some(Overlay::Prompt(_)) => Mode::Prompt,
-            Some(Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_)) => Mode::Overlay,
+            Some(
+                Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_) | Overlay::Inbox(_),
+            ) => Mode::Overlay,
             Some(Overlay::Conflicts(_)) => Mode::Sync,
             None => self.screen_mode(),
         }
@@ -281,7 +288,9 @@ impl App {
                 Vec::new()
             }
             (_, Some(action)) => self.on_action(action),
-            (Some(Overlay::Conflicts(_) | Overlay::Choose(_)), None) => Vec::new(),
+            (Some(Overlay::Conflicts(_) | Overlay::Choose(_) | Overlay::Inbox(_)), None) => {
+                Vec::new()
+            }
             (None, None) => {
                 let now = self.now;
                 if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
@@ -418,6 +427,10 @@ impl App {
                 self.overlay = Some(Overlay::Conflicts(ConflictsDialog::default()));
                 Vec::new()
             }
+            Action::Inbox => {
+                self.overlay = Some(Overlay::Inbox(InboxOverlay::default()));
+                vec![Command::LoadInbox]
+            }
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
             Action::PreviousTab => self.switch_tab(self.tab.previous()),
@@ -527,6 +540,7 @@ impl App {
                 Vec::new()
             }
             (Overlay::Choose(chooser), action) => self.on_chooser_action(chooser, action),
+            (Overlay::Inbox(inbox), action) => self.on_inbox_action(inbox, action),
             (Overlay::Prompt(prompt), Action::Confirm) => {
                 let text = prompt.text.trim().to_owned();
                 let value = (!text.is_empty()).then_some(text);
@@ -558,6 +572,55 @@ impl App {
                 Vec::new()
             }
             // Cancel, or confirm on help: close.
+            _ => Vec::new(),
+        }
+    }
+
+    fn key_for(&self, action: Action) -> String {
+        self.config
+            .keymap
+            .hint(Mode::Global, action)
+            .unwrap_or_else(|| action.name().into())
+    }
+
+    /// The inbox: move, open the chosen workflow (marking it read), close.
+    fn on_inbox_action(&mut self, mut inbox: InboxOverlay, action: Action) -> Vec<Command> {
+        match action {
+            Action::Down | Action::Up => {
+                inbox.move_by(if action == Action::Down { 1 } else { -1 });
+                self.overlay = Some(Overlay::Inbox(inbox));
+                Vec::new()
+            }
+            Action::Confirm => {
+                let Some(item) = inbox.chosen().cloned() else {
+                    return Vec::new();
+                };
+                let mut commands = Vec::new();
+                if !item.read {
+                    self.unread = self.unread.saturating_sub(1);
+                    commands.push(Command::MarkRead {
+                        event_ids: vec![item.event_id],
+                    });
+                }
+                match item.workflow_id {
+                    Some(workflow_id) => {
+                        self.tab = Tab::Queue;
+                        let (screen, command) =
+                            WorkflowScreen::open(workflow_id, String::new(), &mut self.requests);
+                        self.detail = Some(screen);
+                        commands.push(command);
+                    }
+                    None => {
+                        if let Some(items) = &mut inbox.items
+                            && let Some(chosen) = items.get_mut(inbox.selected)
+                        {
+                            chosen.read = true;
+                        }
+                        self.overlay = Some(Overlay::Inbox(inbox));
+                    }
+                }
+                commands
+            }
             _ => Vec::new(),
         }
     }
@@ -654,6 +717,7 @@ impl App {
         // New rows arrived: show them without losing the user's place.
         self.previews.clear();
         let mut commands = self.queue.refresh(&mut self.requests);
+        commands.push(Command::LoadInbox);
         if let Some(detail) = &mut self.detail {
             commands.push(detail.reload(&mut self.requests));
         }
@@ -707,7 +771,31 @@ impl App {
                     policy_admin: user.roles.contains(&crate::domain::Role::PolicyAdmin),
                 });
                 self.me = Some(user);
-                self.queue.reload(&mut self.requests)
+                let mut commands = self.queue.reload(&mut self.requests);
+                commands.push(Command::LoadInbox);
+                commands
+            }
+            Message::Inbox(result) => {
+                if let Ok(items) = &result {
+                    self.unread = items.iter().filter(|item| !item.read).count();
+                }
+                if let Some(Overlay::Inbox(inbox)) = &mut self.overlay {
+                    match result {
+                        Ok(items) => {
+                            inbox.items = Some(items);
+                            inbox.error = None;
+                            inbox.move_by(0);
+                        }
+                        Err(error) => inbox.error = Some(error),
+                    }
+                }
+                Vec::new()
+            }
+            Message::MarkedRead(result) => {
+                if let Err(error) = result {
+                    self.set_status(Level::Error, format!("inbox: {error}"));
+                }
+                Vec::new()
             }
             Message::Me(Err(error)) => {
                 self.set_status(Level::Error, format!("cannot tell who you are: {error}"));
@@ -882,17 +970,21 @@ impl App {
         // The sync state first: on a narrow terminal (or beside a message)
         // the end of the line is what gets cut. A witness warning goes
         // before everything: it is the one thing that must not be missed.
+        let unread = match self.unread {
+            0 => String::new(),
+            n => format!(" · {n} unread ({})", self.key_for(Action::Inbox)),
+        };
         let witness = self.config.witness_warning.as_ref().or(self
             .sync
             .as_ref()
             .and_then(|sync| sync.witness_warning.as_ref()));
         match witness {
             Some(warning) => format!(
-                "⚠ LOG NOT VERIFIED: {} · {state} · {who} · {}",
+                "⚠ LOG NOT VERIFIED: {} · {state}{unread} · {who} · {}",
                 crate::text::sanitize(warning),
                 self.config.location
             ),
-            None => format!("{state} · {who} · {}", self.config.location),
+            None => format!("{state}{unread} · {who} · {}", self.config.location),
         }
     }
 
@@ -992,6 +1084,7 @@ impl App {
             Some(Overlay::Prompt(prompt)) => prompt.render(frame, footer, theme),
             Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
             Some(Overlay::Choose(chooser)) => chooser.render(frame, main, theme),
+            Some(Overlay::Inbox(inbox)) => inbox.render(frame, main, self.now, theme),
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,

@@ -138,6 +138,11 @@ pub enum Command {
         workflow_id: String,
         reviewer: String,
     },
+    /// What concerns me, newest first.
+    LoadInbox,
+    MarkRead {
+        event_ids: Vec<i64>,
+    },
 }
 
 impl Command {
@@ -169,6 +174,8 @@ impl Command {
             Command::DiscardChange { .. } => None,
             Command::Withdraw { .. } | Command::AssignReview { .. } => None,
             Command::LoadReviewers { .. } => Some("reviewers"),
+            Command::LoadInbox => Some("inbox"),
+            Command::MarkRead { .. } => None,
         }
     }
 }
@@ -282,6 +289,8 @@ pub enum Message {
         workflow_id: String,
         result: Result<EthicsReview, String>,
     },
+    Inbox(Result<Vec<crate::backend::InboxItem>, String>),
+    MarkedRead(Result<(), String>),
 }
 
 /// A review with what the form needs to show it.
@@ -354,6 +363,10 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
     let words = |err: crate::backend::BackendError| err.to_string();
     match command {
         Command::LoadMe => Message::Me(backend.me().await.map_err(words)),
+        Command::LoadInbox => Message::Inbox(backend.inbox().await.map_err(words)),
+        Command::MarkRead { event_ids } => {
+            Message::MarkedRead(backend.mark_read(&event_ids).await.map_err(words))
+        }
         Command::LoadQueue {
             request,
             query,

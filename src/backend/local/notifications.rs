@@ -237,7 +237,7 @@ pub fn policy_set_proposed(
     conn: &Connection,
     version: i64,
     proposer: &str,
-    summary: &str,
+    description: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
     let tell = reads::users(conn, Some(Role::PolicyAdmin))?
@@ -250,7 +250,7 @@ pub fn policy_set_proposed(
         NewEvent {
             kind: EventKind::PolicySetProposed,
             subject: version.to_string(),
-            data: serde_json::json!({ "version": version, "proposed_by": proposer, "summary": summary }),
+            data: serde_json::json!({ "version": version, "proposed_by": proposer, "description": description }),
             tell,
             inbox: Vec::new(),
             at,
