@@ -43,7 +43,8 @@ type AppState = State<Arc<ServerState>>;
 /// The API's documentation: paths come from the handlers' annotations.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Gavel governance API", description = "The HTTP API of `gavel serve`."),
+    info(title = "Gavel governance API", description = "The HTTP API of `gavel serve`. Webhook deliveries (`[[notify.webhook]]`) POST an `Event` as their body, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)."),
+    components(schemas(crate::notify::Event, crate::notify::EventKind)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -1188,6 +1189,9 @@ mod openapi_tests {
             "schemas are generated from the types"
         );
         assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+        // The webhook payload is documented beside the routes.
+        let event = &document["components"]["schemas"]["Event"]["properties"];
+        assert!(event["type"].is_object() && event["data"].is_object(), "{event}");
         // The requester is the caller: the manifest's field says it is
         // deprecated, and so does the audit's threshold.
         let manifest = &document["components"]["schemas"]["Manifest"]["properties"];
