@@ -101,11 +101,17 @@ impl Worker {
     /// One pass: fan out what waits, then deliver what is due, a batch at a
     /// time, until nothing is due.
     pub async fn pass(&self) -> Result<PassCounts> {
-        let routes = self.routes();
-        self.on_store(move |store| {
-            store.write(|tx| notifications::fan_out(tx, &routes, Utc::now()))
-        })
-        .await?;
+        loop {
+            let routes = self.routes();
+            let taken = self
+                .on_store(move |store| {
+                    store.write(|tx| notifications::fan_out(tx, &routes, Utc::now()))
+                })
+                .await?;
+            if taken < notifications::FAN_OUT_BATCH {
+                break;
+            }
+        }
         let mut counts = PassCounts::default();
         let lease = self.settings.claim();
         loop {

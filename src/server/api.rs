@@ -1191,7 +1191,10 @@ mod openapi_tests {
         assert!(document["components"]["securitySchemes"]["bearer"].is_object());
         // The webhook payload is documented beside the routes.
         let event = &document["components"]["schemas"]["Event"]["properties"];
-        assert!(event["type"].is_object() && event["data"].is_object(), "{event}");
+        assert!(
+            event["type"].is_object() && event["data"].is_object(),
+            "{event}"
+        );
         // The requester is the caller: the manifest's field says it is
         // deprecated, and so does the audit's threshold.
         let manifest = &document["components"]["schemas"]["Manifest"]["properties"];

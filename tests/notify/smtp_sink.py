@@ -14,6 +14,7 @@ import email
 import email.policy
 import json
 import sys
+import time
 
 from aiosmtpd.controller import Controller
 
@@ -39,6 +40,7 @@ class Recorder:
             "subject": message["Subject"],
             "text": plain.get_content() if plain else None,
             "html": html.get_content() if html else None,
+            "received_at": time.time(),
         }
         if delay:
             append({"receiving": message["Message-ID"]})

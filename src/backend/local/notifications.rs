@@ -267,15 +267,20 @@ pub struct Routes {
     pub webhooks: Vec<(String, Vec<EventKind>)>,
 }
 
-/// Fans waiting events out to their deliveries, once each (an event and
-/// its deliveries in one transaction). Returns how many deliveries.
+/// Events fanned out per call of `fan_out`.
+pub const FAN_OUT_BATCH: usize = 500;
+
+/// Fans up to `FAN_OUT_BATCH` waiting events out to their deliveries, once
+/// each (an event and its deliveries in one transaction). Returns how many
+/// events it took.
 pub fn fan_out(conn: &Connection, routes: &Routes, now: DateTime<Utc>) -> Result<usize> {
     let waiting: Vec<(i64, String, String)> = conn
         .prepare_cached(
-            "SELECT event_id, kind, tell FROM notification_events WHERE fanned_out = 0 ORDER BY event_id LIMIT 500",
+            "SELECT event_id, kind, tell FROM notification_events WHERE fanned_out = 0 ORDER BY event_id LIMIT ?1",
         )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .query_map([FAN_OUT_BATCH as i64], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    let taken = waiting.len();
     let mut added = 0;
     for (event_id, kind, tell) in waiting {
         let kind: Option<EventKind> = kind.parse().ok();
@@ -307,7 +312,12 @@ pub fn fan_out(conn: &Connection, routes: &Routes, now: DateTime<Utc>) -> Result
         conn.prepare_cached("UPDATE notification_events SET fanned_out = 1 WHERE event_id = ?1")?
             .execute([event_id])?;
     }
-    Ok(added)
+    tracing::debug!(
+        events = taken,
+        deliveries = added,
+        "fanned out notifications"
+    );
+    Ok(taken)
 }
 
 /// A delivery a worker holds for a lease.
