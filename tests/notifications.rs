@@ -205,8 +205,11 @@ fn the_next_approvers_are_emailed_webhooks_are_signed_and_the_requester_gets_no_
             >= 2
             && records.iter().filter(|r| r["path"] == "/hooks").count() >= 7
     });
-    let signed: Vec<&serde_json::Value> =
+    // Deliveries go concurrently, so they may arrive in any order; the
+    // event id orders them.
+    let mut signed: Vec<&serde_json::Value> =
         records.iter().filter(|r| r["path"] == "/hooks").collect();
+    signed.sort_by_key(|r| r["body"]["event_id"].as_i64());
     assert!(signed.iter().all(|r| r["ok"] == true), "{signed:#?}");
     let of = |id: &str| -> Vec<&str> {
         signed

@@ -82,3 +82,68 @@ pub async fn post(
         Err(format!("{} answered {}", endpoint.url, response.status()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::EventKind;
+
+    fn event() -> Event {
+        Event {
+            event_id: 3,
+            kind: EventKind::WorkflowApproved,
+            timestamp: chrono::Utc::now(),
+            data: serde_json::json!({ "workflow_id": "wf-0000009", "agent_name": "Support" }),
+        }
+    }
+
+    fn endpoint(format: WebhookFormat) -> Endpoint {
+        Endpoint {
+            url: "http://127.0.0.1:1/hook".into(),
+            format,
+            key: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            kinds: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn chat_endpoints_get_their_own_message_formats_unsigned() {
+        let (slack, headers) =
+            request_parts(&endpoint(WebhookFormat::Slack), &event(), "msg_1", 1).expect("slack");
+        let slack: serde_json::Value = serde_json::from_slice(&slack).expect("json");
+        assert_eq!(slack["text"], "Workflow wf-0000009 (Support) approved");
+        assert!(headers.is_empty());
+        let (teams, _) =
+            request_parts(&endpoint(WebhookFormat::Teams), &event(), "msg_1", 1).expect("teams");
+        let teams: serde_json::Value = serde_json::from_slice(&teams).expect("json");
+        assert_eq!(teams["@type"], "MessageCard");
+        assert_eq!(teams["title"], "Gavel: workflow.approved");
+    }
+
+    #[test]
+    fn standard_deliveries_carry_id_timestamp_and_a_v1_signature() {
+        let (body, headers) = request_parts(
+            &endpoint(WebhookFormat::Standard),
+            &event(),
+            "msg_7",
+            1_700_000_000,
+        )
+        .expect("signed");
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+                .expect("header")
+        };
+        assert_eq!(header("webhook-id"), "msg_7");
+        assert_eq!(header("webhook-timestamp"), "1700000000");
+        assert!(header("webhook-signature").starts_with("v1,"));
+        let parsed: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(parsed["type"], "workflow.approved");
+        // Without a secret there is nothing to sign with.
+        let mut unsigned = endpoint(WebhookFormat::Standard);
+        unsigned.key = None;
+        assert!(request_parts(&unsigned, &event(), "msg_7", 1).is_err());
+    }
+}

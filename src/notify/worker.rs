@@ -16,12 +16,13 @@ use crate::backend::local::notifications::{self, Claimed, Routes};
 use crate::backend::{BackendError, Result};
 use crate::retry::Backoff;
 
-/// How often an idle worker looks for work.
-pub const POLL: Duration = Duration::from_millis(200);
+/// How often an idle worker looks for work it was not woken for (events
+/// another process wrote, retries coming due).
+pub const POLL: Duration = Duration::from_millis(500);
 /// Deliveries claimed at a time.
-const BATCH: u32 = 32;
-/// Deliveries sent at once.
-const CONCURRENCY: usize = 8;
+const BATCH: u32 = 64;
+/// Deliveries sent at once (SMTP connections are pooled and reused).
+const CONCURRENCY: usize = 16;
 
 /// Retries: 5 s, 10 s, 20 s... up to an hour, jittered.
 const RETRY: Backoff = Backoff {
@@ -123,19 +124,18 @@ impl Worker {
             if claimed.is_empty() {
                 return Ok(counts);
             }
-            let outcomes = futures_util::future::join_all(claimed.chunks(CONCURRENCY).map(
-                |chunk| async move {
-                    let mut outcomes = Vec::new();
-                    for delivery in chunk {
-                        outcomes.push((delivery.clone(), self.deliver(delivery).await));
-                    }
-                    outcomes
-                },
-            ))
-            .await;
+            use futures_util::StreamExt;
+            let outcomes: Vec<(Claimed, std::result::Result<(), String>)> =
+                futures_util::stream::iter(claimed)
+                    .map(|delivery| async move {
+                        let outcome = self.deliver(&delivery).await;
+                        (delivery, outcome)
+                    })
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
             let max_attempts = self.settings.max_attempts();
-            let results: Vec<(Claimed, std::result::Result<(), String>)> =
-                outcomes.into_iter().flatten().collect();
+            let results = outcomes;
             for (delivery, outcome) in &results {
                 match outcome {
                     Ok(()) => counts.sent += 1,
@@ -216,6 +216,7 @@ impl Worker {
             tokio::select! {
                 _ = &mut stop => return,
                 _ = tokio::time::sleep(POLL) => {}
+                _ = self.store.notifications_recorded() => {}
             }
         }
     }

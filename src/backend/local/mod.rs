@@ -107,6 +107,9 @@ pub struct LocalStore {
     readers: Vec<Mutex<Connection>>,
     writer: Mutex<Connection>,
     next_reader: AtomicUsize,
+    /// Woken when a committed write recorded notifications, so the
+    /// delivery worker sends them at once rather than at its next poll.
+    outbox_signal: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -210,6 +213,7 @@ impl LocalStore {
         Ok(Arc::new(LocalStore {
             path: path.to_owned(),
             writer: Mutex::new(writer),
+            outbox_signal: tokio::sync::Notify::new(),
             readers,
             next_reader: AtomicUsize::new(0),
         }))
@@ -302,10 +306,20 @@ impl LocalStore {
             .writer
             .lock()
             .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
+        notifications::take_recorded();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit()?;
+        if notifications::take_recorded() {
+            self.outbox_signal.notify_one();
+        }
         Ok(value)
+    }
+
+    /// Resolves once a write has recorded notifications (since the last
+    /// time it resolved).
+    pub async fn notifications_recorded(&self) {
+        self.outbox_signal.notified().await;
     }
 
     /// Runs `work` on the write connection outside a transaction (bulk loads

@@ -37,12 +37,24 @@ fn is_mirror(conn: &Connection) -> Result<bool> {
         .is_some())
 }
 
+thread_local! {
+    /// Whether the write under way on this thread recorded an event (the
+    /// store wakes the delivery worker once it commits).
+    static RECORDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether events were recorded since the last call (and forgets it).
+pub fn take_recorded() -> bool {
+    RECORDED.with(|recorded| recorded.replace(false))
+}
+
 /// Records an event with the change that causes it (call inside its
 /// transaction).
 pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
     if is_mirror(conn)? {
         return Ok(());
     }
+    RECORDED.with(|recorded| recorded.set(true));
     let mut tell = event.tell;
     tell.sort_by_key(|email| email.to_lowercase());
     tell.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
