@@ -90,10 +90,9 @@ fn run_ok(mut command: Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Dana requests an agent of team People reading confidential data: two
-/// workflows open, a technical lead then a data steward (PII access), and a
-/// technical lead alone (its risk tier). Their ids.
-fn request(server: &Server, people: &People, dir: &Path) -> (String, String) {
+/// Dana's agent of team People reading confidential data, as a manifest
+/// file in `dir`.
+fn support_manifest(dir: &Path) -> PathBuf {
     let manifest = dir.join("support.json");
     std::fs::write(
         &manifest,
@@ -105,6 +104,14 @@ fn request(server: &Server, people: &People, dir: &Path) -> (String, String) {
         .to_string(),
     )
     .expect("manifest");
+    manifest
+}
+
+/// Dana requests an agent of team People reading confidential data: two
+/// workflows open, a technical lead then a data steward (PII access), and a
+/// technical lead alone (its risk tier). Their ids.
+fn request(server: &Server, people: &People, dir: &Path) -> (String, String) {
+    let manifest = support_manifest(dir);
     let mut command = as_person(server, &people.tokens["dana@example.com"]);
     command.args(["deploy", "request", "--json"]).arg(&manifest);
     let answer: serde_json::Value = serde_json::from_str(&run_ok(command)).expect("json");
@@ -399,17 +406,7 @@ fn the_embedded_store_delivers_with_notify_run_and_dead_letters_can_be_retried()
     let people = people(dir.path());
     let smtp_port = free_port();
     let config = config(dir.path(), smtp_port, None, "max_attempts = 1");
-    let manifest = dir.path().join("support.json");
-    std::fs::write(
-        &manifest,
-        serde_json::json!({
-            "agent_id": "agt-support", "name": "Support", "team": "People", "owner": "dana@example.com",
-            "category": "customer_service", "data_classification": "confidential",
-            "has_external_tools": false, "risk_tier": "low", "version": "1.0.0"
-        })
-        .to_string(),
-    )
-    .expect("manifest");
+    let manifest = support_manifest(dir.path());
     common::gavel(&people.db)
         .args(["--user", "dana@example.com", "deploy", "request"])
         .arg(&manifest)
