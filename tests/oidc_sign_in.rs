@@ -564,6 +564,8 @@ fn the_console_asks_to_sign_in_again_and_keeps_the_outbox_meanwhile() {
     tmux.send(&["C-s"]);
     tmux.wait_for("Saved; pending sync.");
     tmux.send(&["S"]);
+    // The status line says it (and the sync answer, when it comes, in the
+    // same few words), keeping the pending count in view.
     tmux.wait_for("signed out: run `gavel auth login");
     tmux.wait_for("1 pending sync");
 

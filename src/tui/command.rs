@@ -513,7 +513,15 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                         report.pushed, report.pulled_changes, report.conflicts
                     )
                 })
-                .map_err(words),
+                .map_err(|err| {
+                    // The few words the status line also says, not the
+                    // whole story, so the line keeps its other parts.
+                    if syncer.signed_out() {
+                        syncer.signed_out_words()
+                    } else {
+                        words(err)
+                    }
+                }),
             None => Ok("Nothing to sync: this store is not a server's cache.".into()),
         }),
         Command::DiscardChange { id } => Message::Synced(match backend.syncer() {

@@ -65,6 +65,10 @@ pub struct Syncer {
     person: std::sync::OnceLock<String>,
 }
 
+fn signed_out_words(server: &str) -> String {
+    format!("signed out: run `gavel auth login --url {server}` (unsent work is kept)")
+}
+
 /// Runs `work` on the cache off the async threads.
 async fn blocking<T: Send + 'static>(
     store: &Arc<LocalStore>,
@@ -167,6 +171,17 @@ impl Syncer {
         }
     }
 
+    /// Whether the person's sign-in ended (it could not be renewed): what
+    /// they decide waits until they sign in again.
+    pub fn signed_out(&self) -> bool {
+        self.remote.sign_in_ended()
+    }
+
+    /// What to tell a person whose sign-in ended, in a few words.
+    pub fn signed_out_words(&self) -> String {
+        signed_out_words(&self.remote.location())
+    }
+
     /// Whether the server refused this cache's token on the last pass.
     pub fn token_refused(&self) -> bool {
         self.token_refused.load(Ordering::SeqCst)
@@ -216,7 +231,7 @@ impl Syncer {
             })
             .await;
         }
-        let signed_out = self.remote.sign_in_ended();
+        let signed_out = self.signed_out();
         let server = self.remote.location();
         self.status.send_modify(|status| {
             status.syncing = false;
@@ -232,10 +247,9 @@ impl Syncer {
             }
             status.problem = match &result {
                 Ok(_) | Err(BackendError::Unavailable(_)) => None,
-                Err(BackendError::Unauthenticated(_)) if signed_out => Some(format!(
-                    "signed out: run `gavel auth login --url {}` (unsent work is kept)",
-                    server
-                )),
+                Err(BackendError::Unauthenticated(_)) if signed_out => {
+                    Some(signed_out_words(&server))
+                }
                 Err(err) => Some(format!("sync failed: {err}")),
             };
         });
