@@ -113,15 +113,9 @@ pub struct AuthConfig {
 /// on loopback only (a test provider on this machine).
 pub fn check_provider_url(what: &str, text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|err| format!("{what} {text:?}: {err}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
     match url.scheme() {
         "https" => Ok(url),
-        "http" if loopback => Ok(url),
+        "http" if crate::backend::http::is_loopback(&url) => Ok(url),
         _ => Err(format!(
             "{what} {text:?} must be https:// (http:// only on loopback)"
         )),

@@ -175,16 +175,28 @@ pub struct HttpBackend {
     credentials: Credentials,
 }
 
+/// Whether a URL names this machine: `localhost` or a loopback address
+/// (for schemes the URL standard does not know, such as `smtp`, an address
+/// arrives as a name and is read as one).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
+
 /// `http://` only to this machine; anything else must be `https://`.
 pub fn check_url(url: &str) -> Result<Url> {
     let parsed = Url::parse(url)
         .map_err(|err| BackendError::Invalid(format!("{url:?} is not a URL: {err}")))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),

@@ -299,12 +299,17 @@ impl Syncer {
             store.read(|conn| notifications::read_here_not_there(conn, &mine, &theirs))
         })
         .await?;
-        let items = if read_here.is_empty() {
-            items
-        } else {
+        let mut items = items;
+        if !read_here.is_empty() {
+            // The server now holds them read too; no need to ask it again.
             self.remote.mark_read(&read_here).await?;
-            self.remote.inbox().await?
-        };
+            for item in items
+                .iter_mut()
+                .filter(|item| read_here.contains(&item.event_id))
+            {
+                item.read = true;
+            }
+        }
         blocking(&self.store, move |store| {
             store.write(|tx| notifications::keep_inbox_copy(tx, &email, &items))
         })

@@ -617,6 +617,14 @@ pub fn mark_read(
     Ok(())
 }
 
+/// The items a person has read, in this store.
+fn read_here(conn: &Connection, email: &str) -> Result<std::collections::HashSet<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
+        .query_map([email], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 /// An offline cache's copy of its person's inbox, replaced by what the
 /// server said; an item read here stays read (reading only goes one way).
 pub fn keep_inbox_copy(
@@ -624,10 +632,7 @@ pub fn keep_inbox_copy(
     email: &str,
     items: &[crate::backend::InboxItem],
 ) -> Result<()> {
-    let read_here: std::collections::HashSet<i64> = conn
-        .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
-        .query_map([email], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let read_here = read_here(conn, email)?;
     conn.prepare_cached("DELETE FROM inbox WHERE user_email = ?1")?
         .execute([email])?;
     for item in items {
@@ -658,10 +663,7 @@ pub fn read_here_not_there(
     email: &str,
     items: &[crate::backend::InboxItem],
 ) -> Result<Vec<i64>> {
-    let read_here: std::collections::HashSet<i64> = conn
-        .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
-        .query_map([email], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let read_here = read_here(conn, email)?;
     Ok(items
         .iter()
         .filter(|item| !item.read && read_here.contains(&item.event_id))
