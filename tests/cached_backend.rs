@@ -23,6 +23,7 @@ use gavel::backend::{
     User,
 };
 use gavel::domain::bias::AuditSubmission;
+use gavel::domain::delegation::{Delegation, NewDelegation};
 use gavel::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -267,6 +268,10 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.deployment(deployment_id).await
     }
+    async fn deployment_view(&self, deployment_id: &str) -> Result<gavel::backend::DeploymentView> {
+        self.sync().await;
+        self.cache.deployment_view(deployment_id).await
+    }
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         self.sync().await;
         self.cache.deployments(query).await
@@ -299,6 +304,16 @@ impl GovernanceBackend for Synced {
     }
     async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
         self.write(self.cache.mark_read(event_ids)).await
+    }
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        self.sync().await;
+        self.cache.delegations(ended).await
+    }
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        self.write(self.cache.delegate(delegation)).await
+    }
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        self.write(self.cache.end_delegation(delegation_id)).await
     }
     async fn decide_tool(
         &self,

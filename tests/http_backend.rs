@@ -547,6 +547,7 @@ async fn two_clients_deciding_the_same_step_one_wins() {
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
             decision_at: None,
+            on_behalf_of: None,
         };
         async move { client.decide(&decision).await }
     };
@@ -679,6 +680,7 @@ async fn the_change_feed_pages_by_cursor_with_the_rows_it_touched() {
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
             decision_at: None,
+            on_behalf_of: None,
         })
         .await
         .expect("decide");
@@ -1017,6 +1019,7 @@ async fn checkpoints_and_proofs_over_http_verify_with_the_pinned_key() {
             expected_version: first.version,
             idempotency_key: Decision::new_key(),
             decision_at: None,
+            on_behalf_of: None,
         })
         .await
         .expect("decide");
@@ -1086,6 +1089,7 @@ async fn clients_witness_the_log_and_warn_when_it_does_not_hold() {
             expected_version: workflow.version,
             idempotency_key: Decision::new_key(),
             decision_at: None,
+            on_behalf_of: None,
         })
         .await
         .expect("decide");

@@ -81,6 +81,7 @@ async fn reads_are_retried_through_503s_and_decisions_keep_their_key() {
         expected_version: 1,
         idempotency_key: "the-one-key".into(),
         decision_at: None,
+        on_behalf_of: None,
     };
     let result = client.decide(&decision).await;
     assert!(

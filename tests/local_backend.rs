@@ -238,6 +238,7 @@ async fn idempotency_records_are_kept_a_week_then_purged_on_open() {
         expected_version: 1,
         idempotency_key: "kept".into(),
         decision_at: None,
+        on_behalf_of: None,
     };
     backend.decide(&decision).await.expect("decide");
     drop((backend, store));
@@ -313,6 +314,7 @@ async fn a_mirror_follows_the_change_feed_and_never_goes_back() {
             expected_version: 1,
             idempotency_key: "mirror-1".into(),
             decision_at: None,
+            on_behalf_of: None,
         })
         .await
         .expect("decide");

@@ -181,6 +181,7 @@ async fn a_refusal_is_shown_in_plain_words_and_the_view_refreshes() {
             expected_version: item.version,
             idempotency_key: Decision::new_key(),
             decision_at: None,
+            on_behalf_of: None,
         })
         .await
         .expect("rival decides");

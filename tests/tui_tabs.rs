@@ -248,6 +248,7 @@ async fn submitting_shows_a_summary_then_freezes_the_review_and_unlocks_the_ethi
                 expected_version: workflow.version,
                 idempotency_key: Decision::new_key(),
                 decision_at: None,
+                on_behalf_of: None,
             })
             .await;
         assert!(decided.is_ok(), "{decided:?}");

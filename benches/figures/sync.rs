@@ -98,6 +98,7 @@ pub fn approval(item: &QueueItem, comment: Option<&str>) -> Option<Decision> {
         expected_version: item.version,
         idempotency_key: Decision::new_key(),
         decision_at: None,
+        on_behalf_of: None,
     })
 }
 

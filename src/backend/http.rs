@@ -19,8 +19,8 @@ use super::local::trail::VerifyReport;
 use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort};
 use super::types::{
     AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, Dashboard, Decision,
-    DeploymentPage, DeploymentQuery, NamedCount, RecordedOutcomes, ReviewSummary, ToolRecord,
-    ToolStatus, User,
+    DeploymentPage, DeploymentQuery, DeploymentView, NamedCount, RecordedOutcomes, ReviewSummary,
+    ToolRecord, ToolStatus, User,
 };
 use super::wire::{
     AssignBody, CheckpointBody, CountBody, DecisionBody, DraftBody, ErrorBody, LogKeyBody,
@@ -29,6 +29,7 @@ use super::wire::{
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -587,6 +588,7 @@ impl GovernanceBackend for HttpBackend {
             verdict: decision.verdict,
             comment: decision.comment.clone(),
             decision_at: decision.decision_at,
+            on_behalf_of: decision.on_behalf_of.clone(),
         };
         let step = decision.step_id.to_string();
         // The same key on every retry: the server applies it once.
@@ -736,6 +738,11 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "deployments", deployment_id], &[]).await
     }
 
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
+        self.get(&["v1", "deployments", deployment_id, "view"], &[])
+            .await
+    }
+
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         let mut params = vec![("limit", query.limit.to_string())];
         if let Some(status) = query.status {
@@ -799,6 +806,40 @@ impl GovernanceBackend for HttpBackend {
             )
             .await?;
         Ok(())
+    }
+
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        let query = if ended {
+            vec![("ended", "true".to_owned())]
+        } else {
+            Vec::new()
+        };
+        self.get(&["v1", "delegations"], &query).await
+    }
+
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        self.write(
+            Method::POST,
+            &["v1", "delegations"],
+            delegation,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let body = crate::backend::wire::EndDelegationBody {
+            delegation_id: delegation_id.map(str::to_owned),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "delegations", "end"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
     }
 
     async fn decide_tool(

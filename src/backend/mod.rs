@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::review::ValidationIssue;
 use crate::domain::workflow::DecisionError;
 use crate::domain::{
@@ -30,10 +31,10 @@ pub use queue::{
 };
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
-    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity, InboxItem,
-    MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState, PolicySetVersion,
-    RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings, ToolRecord,
-    ToolStatus, User, WeekCount,
+    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
+    Identity, InboxItem, MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState,
+    PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings,
+    ToolRecord, ToolStatus, User, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -142,6 +143,9 @@ pub trait GovernanceBackend: Send + Sync {
     async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest>;
     async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest>;
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage>;
+    /// A deployment with its workflows and what it changes against the
+    /// version running now.
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView>;
     /// The blocked-deployments figures for leadership.
     async fn dashboard(&self) -> Result<Dashboard>;
 
@@ -162,6 +166,14 @@ pub trait GovernanceBackend: Send + Sync {
     async fn inbox(&self) -> Result<Vec<InboxItem>>;
     /// Marks inbox items read (read stays read).
     async fn mark_read(&self, event_ids: &[i64]) -> Result<()>;
+    /// The delegations the caller gave or received, not yet ended (with
+    /// `ended`, those that have too).
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>>;
+    /// Lets someone already holding the role decide the caller's steps, and
+    /// receive their notifications, for a time.
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation>;
+    /// Ends one of the caller's delegations now, or all they gave (`None`).
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>>;
     /// Approves or rejects an external tool (data stewards and compliance
     /// officers).
     async fn decide_tool(

@@ -191,12 +191,36 @@ pub struct QueueItem {
     /// everything; an actionable queue holds none such).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_actionable: Option<NotActionable>,
+    /// When the current step is due, when its policy gives it an SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// The latest alert of the current step: reminded, overdue, escalated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<crate::domain::sla::AlertKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CurrentStep {
     pub step_id: u32,
     pub role: Role,
+    /// How many different approvers the step needs (1: one).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub quorum: u32,
+    /// How many have approved it so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub approvals: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(count: &u32) -> bool {
+    *count == 1
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// One page of rows, in display order.
@@ -351,6 +375,8 @@ mod tests {
             waiting_since: Utc.with_ymd_and_hms(2026, 1, 1, hour, 0, 0).unwrap(),
             version: 1,
             not_actionable: None,
+            due_at: None,
+            alert: None,
         }
     }
 

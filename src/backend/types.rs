@@ -107,6 +107,10 @@ pub struct Decision {
     /// decision made offline). Absent: when the server receives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_at: Option<DateTime<Utc>>,
+    /// Whom the decider decides for, under a delegation that person gave
+    /// them (the store checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 impl Decision {
@@ -183,6 +187,9 @@ pub struct Dashboard {
     /// Agents whose required bias audit needs (re-)running.
     #[serde(default)]
     pub audits: AuditsDue,
+    /// Waiting steps past the due time their policy's SLA gives, by team.
+    #[serde(default)]
+    pub overdue_by_team: Vec<NamedCount>,
 }
 
 /// Agents by what their required bias audit needs, as `gavel audit due`
@@ -516,4 +523,20 @@ pub struct InboxItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     pub read: bool,
+}
+
+/// A deployment with everything a reviewer weighs beside one workflow of
+/// it: its other workflows and where each stands, and what it changes
+/// against the version running now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeploymentView {
+    pub deployment: crate::domain::DeploymentRequest,
+    /// Every workflow the request opened, in order.
+    pub workflows: Vec<crate::domain::Workflow>,
+    /// The request whose version runs now (allowed or approved before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<crate::domain::DeploymentRequest>,
+    /// Field by field, the running version against the one requested
+    /// (empty when nothing runs yet, or nothing changed).
+    pub changes: Vec<crate::domain::deployment::FieldChange>,
 }

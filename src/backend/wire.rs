@@ -20,6 +20,10 @@ pub struct DecisionBody {
     /// own receive time beside it, and SLAs count from that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The person the caller decides for, under a delegation that person
+    /// gave the caller (the decision then counts as both people's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
 }
 
 /// Body of `POST /v1/policy-sets` and `POST /v1/policy-sets/plan`.
@@ -127,7 +131,7 @@ pub struct ErrorBody {
     pub error: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<DecisionError>,
+    pub refusal: Option<Box<DecisionError>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issues: Option<Vec<ValidationIssue>>,
 }
@@ -151,14 +155,14 @@ pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
         BackendError::Refused(refusal @ DecisionError::StaleVersion { .. }) => (
             412,
             ErrorBody {
-                refusal: Some(refusal.clone()),
+                refusal: Some(Box::new(refusal.clone())),
                 ..ErrorBody::new("stale_version", message)
             },
         ),
         BackendError::Refused(refusal) => (
             403,
             ErrorBody {
-                refusal: Some(refusal.clone()),
+                refusal: Some(Box::new(refusal.clone())),
                 ..ErrorBody::new(refusal.rule(), message)
             },
         ),
@@ -190,7 +194,7 @@ pub fn error_response(err: &BackendError) -> (u16, ErrorBody) {
 /// The backend error an error answer stands for.
 pub fn error_from_response(status: u16, body: ErrorBody) -> BackendError {
     if let Some(refusal) = body.refusal {
-        return BackendError::Refused(refusal);
+        return BackendError::Refused(*refusal);
     }
     if let Some(issues) = body.issues {
         return BackendError::InvalidReview(issues);
@@ -293,4 +297,14 @@ mod tests {
             "duplicate_in_flight"
         );
     }
+}
+
+/// Body of `POST /v1/delegations/end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndDelegationBody {
+    /// The delegation to end; none: every delegation the caller gave that
+    /// has not ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation_id: Option<String>,
 }

@@ -63,6 +63,9 @@ pub enum Command {
         workflow_id: String,
         #[arg(long, short)]
         comment: Option<String>,
+        /// Decide for someone who delegated their steps to you.
+        #[arg(long, value_name = "EMAIL")]
+        on_behalf_of: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -71,6 +74,9 @@ pub enum Command {
         workflow_id: String,
         #[arg(long, short)]
         comment: String,
+        /// Decide for someone who delegated their steps to you.
+        #[arg(long, value_name = "EMAIL")]
+        on_behalf_of: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -89,6 +95,10 @@ pub enum Command {
     /// Email and webhook notifications: deliver, see and retry them.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Let someone who already holds your role decide your steps, and get
+    /// your notifications, while you are away: `gavel delegate --to EMAIL
+    /// --from DATE --until DATE [--role R]`; `list` and `end` manage them.
+    Delegate(DelegateArgs),
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
@@ -467,6 +477,46 @@ pub enum UsersCommand {
     },
     /// Every user with their roles and teams.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DelegateArgs {
+    #[command(subcommand)]
+    pub command: Option<DelegateCommand>,
+    /// The delegate (who must already hold the role).
+    #[arg(long, value_name = "EMAIL")]
+    pub to: Option<String>,
+    /// When it starts: a date (its start, UTC) or an RFC 3339 time; default now.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// When it ends: a date (through its end, UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// The one role it covers (default: every role you both hold).
+    #[arg(long)]
+    pub role: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DelegateCommand {
+    /// The delegations you gave and received.
+    List {
+        /// Include those that have ended.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a delegation you gave now (by its id), or all of them.
+    End {
+        /// The delegation (`dlg-...`); none: every one you gave.
+        delegation_id: Option<String>,
         #[arg(long)]
         json: bool,
     },

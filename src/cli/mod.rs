@@ -5,6 +5,7 @@ mod args;
 mod audit_run;
 mod auth;
 mod backends;
+mod delegate;
 mod governance;
 mod notify;
 mod policy;
@@ -182,6 +183,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Approve {
             workflow_id,
             comment,
+            on_behalf_of,
             json,
         } => {
             let backend = backend(global).await?;
@@ -190,6 +192,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 &workflow_id,
                 Verdict::Approve,
                 comment,
+                on_behalf_of,
                 json,
             )
             .await
@@ -197,6 +200,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Reject {
             workflow_id,
             comment,
+            on_behalf_of,
             json,
         } => {
             let backend = backend(global).await?;
@@ -206,6 +210,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 &workflow_id,
                 Verdict::Reject,
                 comment,
+                on_behalf_of,
                 json,
             )
             .await
@@ -280,6 +285,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Users(command) => users::run(global, command),
         Command::Auth(command) => auth::run(global, command).await,
         Command::Notify(command) => notify::run(global, command).await,
+        Command::Delegate(args) => delegate::run(global, args).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;
             let _ = tracing_subscriber::fmt()

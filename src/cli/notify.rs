@@ -19,14 +19,15 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
             let worker = Worker::new(Arc::clone(&store), config.notify.clone(), config.sla_days())
                 .map_err(Failure::BadInput)?;
             if !worker.delivers() {
-                return Err(Failure::BadInput(
-                    "nothing to deliver to: set [notify] smtp_url or a [[notify.webhook]] in the config".into(),
-                ));
+                eprintln!(
+                    "no [notify] smtp_url or [[notify.webhook]] in the config: reminders and escalations of steps with an SLA go to inboxes only"
+                );
             }
             if once {
+                let alerted = worker.alert_due_steps().await?;
                 let counts = worker.pass().await?;
                 println!(
-                    "delivered {}; {} to retry; {} dead-lettered",
+                    "{alerted} steps reminded or escalated; delivered {}; {} to retry; {} dead-lettered",
                     counts.sent, counts.failed, counts.dead
                 );
             } else {

@@ -490,13 +490,46 @@ pub fn workflow(
             step.step_id,
             step.role.label()
         );
+        if step.quorum > 1 {
+            let _ = write!(
+                out,
+                " ({} of {} approvals)",
+                step.approvals.len(),
+                step.quorum
+            );
+        }
         if let (Some(by), Some(at)) = (&step.approver_email, step.decision_at) {
-            let _ = write!(out, " by {} on {}", safe(by), time(at));
+            let _ = write!(out, " by {}", safe(by));
+            if let Some(delegator) = &step.on_behalf_of {
+                let _ = write!(out, " on behalf of {}", safe(delegator));
+            }
+            let _ = write!(out, " on {}", time(at));
             if let Some(received) = step.received_later() {
                 let _ = write!(out, " (offline; received {})", time(received));
             }
         }
+        if Some(step.step_id) == current
+            && let Some(sla) = &step.sla
+        {
+            let _ = write!(out, "; due {}", time(sla.due(workflow.waiting_since())));
+        }
         let _ = writeln!(out);
+        if step.quorum > 1 {
+            for approval in &step.approvals {
+                let _ = write!(out, "      approved by {}", safe(&approval.approver_email));
+                if let Some(delegator) = &approval.on_behalf_of {
+                    let _ = write!(out, " on behalf of {}", safe(delegator));
+                }
+                let _ = writeln!(out, " on {}", time(approval.decision_at));
+            }
+        }
+        for alert in &step.alerts {
+            let _ = write!(out, "      {} {}", alert.kind.as_str(), time(alert.at));
+            if let Some(to) = &alert.to {
+                let _ = write!(out, " to {}", safe(to));
+            }
+            let _ = writeln!(out);
+        }
         if let Some(comment) = &step.comment {
             let _ = writeln!(out, "      \"{}\"", safe(comment));
         }

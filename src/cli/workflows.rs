@@ -80,6 +80,7 @@ pub async fn decide(
     workflow_id: &str,
     verdict: Verdict,
     comment: Option<String>,
+    on_behalf_of: Option<String>,
     json: bool,
 ) -> Outcome {
     let workflow = backend.workflow(workflow_id).await?;
@@ -124,6 +125,7 @@ pub async fn decide(
         expected_version: workflow.version,
         idempotency_key: Decision::new_key(),
         decision_at: None,
+        on_behalf_of,
     };
     let decided = match backend.decide(&decision).await {
         Ok(decided) => decided,

@@ -745,6 +745,131 @@ pub struct DeploymentRequest {
     pub policy_set_version: Option<i64>,
 }
 
+/// One field of a manifest that differs between two versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FieldChange {
+    /// `risk_tier`, `labels.region`, `external_tools`...
+    pub field: String,
+    /// The running version's value (none: the field is new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// The requested version's value (none: the field is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The fields of a manifest as a reviewer compares them, in a fixed order.
+fn manifest_fields(agent: &Agent, tools: &[String]) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = [
+        "name",
+        "team",
+        "owner",
+        "version",
+        "category",
+        "data_classification",
+        "risk_tier",
+        "has_external_tools",
+        "tools_approved",
+    ]
+    .into_iter()
+    .filter_map(|key| {
+        let value = agent.attribute(key)?;
+        let text = match value {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        Some((key.to_owned(), text))
+    })
+    .collect();
+    if !tools.is_empty() {
+        let mut tools = tools.to_vec();
+        tools.sort();
+        fields.push(("external_tools".into(), tools.join(", ")));
+    }
+    fields.extend(
+        agent
+            .labels
+            .iter()
+            .map(|(key, value)| (format!("labels.{key}"), value.clone())),
+    );
+    fields
+}
+
+/// What changed from the running version of an agent to the one requested,
+/// field by field (labels one by one).
+pub fn manifest_changes(
+    running: (&Agent, &[String]),
+    requested: (&Agent, &[String]),
+) -> Vec<FieldChange> {
+    let before = manifest_fields(running.0, running.1);
+    let after = manifest_fields(requested.0, requested.1);
+    let value = |fields: &[(String, String)], field: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == field)
+            .map(|(_, value)| value.clone())
+    };
+    let mut names: Vec<&String> = after.iter().map(|(key, _)| key).collect();
+    for (key, _) in &before {
+        if !names.contains(&key) {
+            names.push(key);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|field| {
+            let (old, new) = (value(&before, field), value(&after, field));
+            (old != new).then(|| FieldChange {
+                field: field.clone(),
+                before: old,
+                after: new,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod manifest_change_tests {
+    use super::*;
+
+    #[test]
+    fn changes_name_each_field_that_differs_and_nothing_else() {
+        let running: Agent = serde_json::from_value(serde_json::json!({
+            "agent_id": "agt-1", "name": "Helper", "team": "support", "owner": "o@example.com",
+            "category": "customer_support", "data_classification": "internal",
+            "has_external_tools": false, "tools_approved": false, "risk_tier": "low",
+            "version": "1.0", "labels": { "region": "eu", "tier": "gold" }
+        }))
+        .unwrap();
+        let mut requested = running.clone();
+        requested.version = "1.1".into();
+        requested.data_classification =
+            crate::domain::DataClassification::new("confidential").unwrap();
+        requested.labels.remove("tier");
+        requested.labels.insert("channel".into(), "chat".into());
+        let changes = manifest_changes((&running, &[]), (&requested, &["search".to_owned()]));
+        let fields: Vec<(&str, Option<&str>, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.before.as_deref(), c.after.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("version", Some("1.0"), Some("1.1")),
+                (
+                    "data_classification",
+                    Some("internal"),
+                    Some("confidential")
+                ),
+                ("external_tools", None, Some("search")),
+                ("labels.channel", None, Some("chat")),
+                ("labels.tier", Some("gold"), None),
+            ]
+        );
+        assert!(manifest_changes((&running, &[]), (&running, &[])).is_empty());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::agent::{Agent, display_as_str};
 use super::condition::ConditionSource;
-use super::workflow::Role;
+use super::sla::SlaRules;
+use super::workflow::{Role, StepRules};
 
 /// What a triggered policy demands.
 #[derive(
@@ -117,7 +118,20 @@ pub enum ChainStep {
 #[serde(deny_unknown_fields)]
 pub struct StepOptions {
     pub role: Role,
+    /// How long the step may wait: `48h`, `3d`, `1w`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<String>,
+    /// How many different people of the role must approve (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// Whom the step escalates to when overdue (a role or an email
+    /// address), before the set's `[sla] escalate_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to: Option<String>,
 }
+
+/// The most approvers a quorum step may ask for.
+pub const MAX_QUORUM: u32 = 20;
 
 impl ChainStep {
     pub fn role(&self) -> Role {
@@ -125,6 +139,26 @@ impl ChainStep {
             ChainStep::Role(role) => *role,
             ChainStep::Step(options) => options.role,
         }
+    }
+
+    /// The step's quorum and SLA under the set's SLA rules.
+    pub fn rules(&self, sla: &SlaRules) -> Result<StepRules, String> {
+        let ChainStep::Step(options) = self else {
+            return Ok(StepRules {
+                quorum: 1,
+                sla: None,
+            });
+        };
+        let quorum = options.quorum.unwrap_or(1);
+        if !(1..=MAX_QUORUM).contains(&quorum) {
+            return Err(format!(
+                "quorum {quorum} must be between 1 and {MAX_QUORUM}"
+            ));
+        }
+        Ok(StepRules {
+            quorum,
+            sla: sla.step_sla(options.sla.as_deref(), options.escalate_to.as_deref())?,
+        })
     }
 }
 
@@ -255,6 +289,29 @@ impl Policy {
                 Some(chain.iter().map(ChainStep::role).collect())
             }
             (_, default) => default.map(<[Role]>::to_vec),
+        }
+    }
+
+    /// Each step's quorum and SLA under the set's SLA rules, in chain order.
+    pub fn step_rules(&self, sla: &SlaRules) -> Result<Vec<StepRules>, String> {
+        match &self.approval_chain {
+            Some(chain) if !chain.is_empty() => chain
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    step.rules(sla)
+                        .map_err(|err| format!("approval_chain[{index}]: {err}"))
+                })
+                .collect(),
+            _ => Ok(self
+                .chain()
+                .unwrap_or_default()
+                .iter()
+                .map(|_| StepRules {
+                    quorum: 1,
+                    sla: None,
+                })
+                .collect()),
         }
     }
 

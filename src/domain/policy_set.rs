@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::agent::{Agent, RiskTier};
 use super::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
 use super::policy::{Policy, PolicyScope, RequestFacts};
+use super::sla::{EscalateTo, SlaRules};
 use super::vocabulary::Vocabulary;
 use super::workflow::Role;
 
@@ -63,6 +64,9 @@ pub struct PolicySetFile {
     /// Checked in order; the highest tier that applies wins.
     #[serde(default)]
     pub minimum_risk: Vec<RiskFloor>,
+    /// When steps with an SLA are reminded and escalated.
+    #[serde(default, skip_serializing_if = "SlaRules::is_default")]
+    pub sla: SlaRules,
     #[serde(default, rename = "policy")]
     pub policies: Vec<Policy>,
 }
@@ -214,6 +218,9 @@ impl PolicySet {
                 }
             }
         }
+        if let Err(message) = file.sla.check() {
+            errors.push(at("sla", message));
+        }
         let mut floors = Vec::new();
         for (index, floor) in file.minimum_risk.iter().enumerate() {
             let place = format!("minimum_risk[{index}]");
@@ -244,6 +251,21 @@ impl PolicySet {
                     errors.push(at(&place, err.to_string()));
                 }
             }
+            match policy.step_rules(&file.sla) {
+                Ok(steps) => {
+                    for target in steps
+                        .iter()
+                        .filter_map(|step| step.sla.as_ref()?.escalate_to.as_deref())
+                    {
+                        if let Ok(EscalateTo::Role(role)) = EscalateTo::parse(target)
+                            && let Err(err) = vocabulary.check_role("escalate_to", role)
+                        {
+                            errors.push(at(&place, err.to_string()));
+                        }
+                    }
+                }
+                Err(message) => errors.push(at(&place, message)),
+            }
             match compiled(&policy.condition, &evaluator, vocabulary, checks) {
                 Ok(condition) => conditions.push(condition),
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
@@ -270,6 +292,16 @@ impl PolicySet {
 
     pub fn policies(&self) -> &[Policy] {
         &self.file.policies
+    }
+
+    /// Each step's quorum and SLA for the workflow a policy opens (checked
+    /// when the set was compiled).
+    pub fn step_rules(&self, policy_id: &str) -> Vec<super::workflow::StepRules> {
+        self.policies()
+            .iter()
+            .find(|policy| policy.policy_id == policy_id)
+            .and_then(|policy| policy.step_rules(&self.file.sla).ok())
+            .unwrap_or_default()
     }
 
     pub fn scope(&self, agent: &Agent, facts: &RequestFacts) -> Scope<'_> {
@@ -499,6 +531,57 @@ mod tests {
         let text = include_str!("../../examples/policies/northwind.toml");
         let set = PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full);
         assert!(set.is_ok(), "{:?}", set.err());
+        let set = set.unwrap();
+        let steps = set.step_rules("pii_access_approval");
+        assert_eq!(
+            steps.iter().map(|step| step.quorum).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let steward = steps[1].sla.as_ref().expect("an SLA");
+        assert_eq!(steward.due_after_seconds, 48 * 3600);
+        assert_eq!(steward.remind_after_seconds, 24 * 3600);
+        assert_eq!(steward.escalate_after_seconds, Some(72 * 3600));
+        assert_eq!(steward.escalate_to.as_deref(), Some("compliance_officer"));
+        let residency = set.step_rules("eu_residency");
+        assert_eq!(
+            residency[0]
+                .sla
+                .as_ref()
+                .and_then(|sla| sla.escalate_to.as_deref()),
+            Some("ciso@northwind.example")
+        );
+        assert!(set.step_rules("risk_tier_medium")[0].sla.is_none());
+    }
+
+    #[test]
+    fn step_options_outside_the_set_are_errors() {
+        let with_chain = |chain: &str| {
+            let text = BUILTIN_SET.replace(
+                r#"approval_chain = ["technical_lead", "data_steward"]"#,
+                &format!("approval_chain = {chain}"),
+            );
+            assert_ne!(text, BUILTIN_SET);
+            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names)
+                .unwrap_err()
+                .to_string()
+        };
+        let errors =
+            with_chain(r#"[{ role = "technical_lead", sla = "2d", escalate_to = "wizard" }]"#);
+        assert!(
+            errors.contains("escalate_to") && errors.contains("wizard"),
+            "{errors}"
+        );
+        let errors = with_chain(r#"[{ role = "data_steward", quorum = 0 }]"#);
+        assert!(errors.contains("quorum 0"), "{errors}");
+        let errors = with_chain(r#"[{ role = "data_steward", escalate_to = "x@example.com" }]"#);
+        assert!(errors.contains("needs an sla"), "{errors}");
+        let errors = with_chain(r#"[{ role = "data_steward", sla = "soon" }]"#);
+        assert!(errors.contains("sla"), "{errors}");
+        let sla = PolicySetFile::parse(&format!("{BUILTIN_SET}\n[sla]\nremind_at = 2.0\n"));
+        let errors = PolicySet::compile(sla.unwrap(), Checks::Names)
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("sla: remind_at"), "{errors}");
     }
 
     #[test]

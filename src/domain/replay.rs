@@ -52,6 +52,10 @@ struct ReplayedStep {
     role: Role,
     status: StepStatus,
     approver: Option<String>,
+    /// Approvals of a quorum step, as `approver` or `approver for someone`.
+    approvals: Vec<String>,
+    on_behalf_of: Option<String>,
+    alerts: Vec<super::sla::AlertKind>,
 }
 
 /// A workflow as its events leave it.
@@ -74,6 +78,28 @@ struct Opened {
 #[derive(Deserialize)]
 struct StepDecided {
     step_id: u32,
+    /// How the step stands after it (quorum steps only).
+    #[serde(default)]
+    step_status: Option<StepStatus>,
+    #[serde(default)]
+    on_behalf_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StepAlerted {
+    step_id: u32,
+}
+
+/// How the trail and the step view name one approval.
+fn signer(approver: &str, on_behalf_of: Option<&str>) -> String {
+    match on_behalf_of {
+        Some(delegator) => format!(
+            "{} for {}",
+            approver.to_lowercase(),
+            delegator.to_lowercase()
+        ),
+        None => approver.to_lowercase(),
+    }
 }
 
 impl Replay for WorkflowReplay {
@@ -89,6 +115,9 @@ impl Replay for WorkflowReplay {
                             role,
                             status: StepStatus::Pending,
                             approver: None,
+                            approvals: Vec::new(),
+                            on_behalf_of: None,
+                            alerts: Vec::new(),
                         })
                         .collect()
                 });
@@ -108,12 +137,23 @@ impl Replay for WorkflowReplay {
                             )
                         })?;
                     let step = &mut steps[index];
+                    let on_behalf_of = decided.on_behalf_of.as_deref();
+                    if decided.step_status.is_some() && approve {
+                        step.approvals.push(signer(event.actor, on_behalf_of));
+                    }
+                    if decided.step_status == Some(StepStatus::Pending) {
+                        if let Some(version) = event.after_version {
+                            self.version = Some(version);
+                        }
+                        return Ok(());
+                    }
                     step.status = if approve {
                         StepStatus::Approved
                     } else {
                         StepStatus::Rejected
                     };
                     step.approver = Some(event.actor.to_lowercase());
+                    step.on_behalf_of = on_behalf_of.map(str::to_lowercase);
                     if !approve {
                         for later in &mut steps[index + 1..] {
                             later.status = StepStatus::Skipped;
@@ -127,6 +167,23 @@ impl Replay for WorkflowReplay {
                     });
                 } else if !approve {
                     self.status = Some(WorkflowStatus::Rejected);
+                }
+            }
+            "step_reminded" | "step_overdue" | "step_escalated" => {
+                let alerted: StepAlerted = details(event)?;
+                let kind = super::sla::AlertKind::from_action(event.action)
+                    .ok_or_else(|| format!("event {} is no alert", event.seq))?;
+                if let Some(steps) = &mut self.steps {
+                    let step = (alerted.step_id as usize)
+                        .checked_sub(1)
+                        .and_then(|index| steps.get_mut(index))
+                        .ok_or_else(|| {
+                            format!(
+                                "event {} alerts step {}, which the workflow does not have",
+                                event.seq, alerted.step_id
+                            )
+                        })?;
+                    step.alerts.push(kind);
                 }
             }
             "workflow_withdrawn" => {
@@ -190,6 +247,35 @@ impl WorkflowReplay {
             ));
         }
         for (replayed, step) in steps.iter().zip(&stored.steps) {
+            let approvals: Vec<String> = step
+                .approvals
+                .iter()
+                .map(|approval| signer(&approval.approver_email, approval.on_behalf_of.as_deref()))
+                .collect();
+            if replayed.approvals != approvals {
+                return Some(format!(
+                    "step {} stored with approvals [{}], replayed with [{}]",
+                    step.step_id,
+                    approvals.join(", "),
+                    replayed.approvals.join(", ")
+                ));
+            }
+            let on_behalf_of = step.on_behalf_of.as_deref().map(str::to_lowercase);
+            if replayed.on_behalf_of != on_behalf_of {
+                return Some(format!(
+                    "step {} stored as decided for {}, replayed as for {}",
+                    step.step_id,
+                    on_behalf_of.as_deref().unwrap_or("nobody"),
+                    replayed.on_behalf_of.as_deref().unwrap_or("nobody")
+                ));
+            }
+            let alerts: Vec<_> = step.alerts.iter().map(|alert| alert.kind).collect();
+            if replayed.alerts != alerts {
+                return Some(format!(
+                    "step {} stored with alerts {alerts:?}, replayed with {:?}",
+                    step.step_id, replayed.alerts
+                ));
+            }
             let approver = step.approver_email.as_deref().map(str::to_lowercase);
             if replayed.role != step.role
                 || replayed.status != step.status

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use super::agent::display_as_str;
 use super::name::vocabulary_name;
+pub use super::sla::{Alert, AlertKind, StepSla};
 
 vocabulary_name!(
     /// A role people hold; a step names the role that may decide it. The
@@ -136,9 +137,103 @@ pub struct Step {
     /// `decision_at`. SLAs, escalation and ordering count from this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<DateTime<Utc>>,
+    /// Whom `approver_email` decided for, under their delegation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// How many different people of the role must approve (1: one).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub quorum: u32,
+    /// The approvals of a quorum step, in order (the last one that
+    /// completed it included); empty for a one-person step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
+    /// When the step falls due and whom it escalates to, from the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<StepSla>,
+    /// The reminders and the escalation sent while the step waited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
+    /// The workflow version at which this step became the current one: a
+    /// decision made on that version or later differs from the current one
+    /// only by other approvals of this step or its reminders, so it is
+    /// applied rather than refused as stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_from_version: Option<i64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(count: &u32) -> bool {
+    *count == 1
+}
+
+/// One person's approval of a quorum step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Approval {
+    pub approver_email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub decision_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+/// What a chain step asks beyond its role: several approvers, an SLA.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepRules {
+    pub quorum: u32,
+    pub sla: Option<StepSla>,
 }
 
 impl Step {
+    /// A pending step of one approver, with no SLA.
+    pub fn waiting(step_id: u32, role: Role) -> Step {
+        Step {
+            step_id,
+            role,
+            status: StepStatus::Pending,
+            approver_email: None,
+            comment: None,
+            decision_at: None,
+            received_at: None,
+            on_behalf_of: None,
+            quorum: 1,
+            approvals: Vec::new(),
+            sla: None,
+            alerts: Vec::new(),
+            current_from_version: None,
+        }
+    }
+
+    /// Everyone this step's decisions count as: deciders and the people
+    /// they decided for.
+    pub fn people(&self) -> impl Iterator<Item = &str> {
+        let approvals = self.approvals.iter().flat_map(|approval| {
+            std::iter::once(approval.approver_email.as_str())
+                .chain(approval.on_behalf_of.as_deref())
+        });
+        self.approver_email
+            .as_deref()
+            .into_iter()
+            .chain(self.on_behalf_of.as_deref())
+            .chain(approvals)
+    }
+
+    /// Whether `email` decided this step, or was decided for.
+    pub fn involves(&self, email: &str) -> bool {
+        self.people()
+            .any(|person| person.eq_ignore_ascii_case(email))
+    }
+
+    /// The latest alert sent for this step.
+    pub fn alerted(&self) -> Option<AlertKind> {
+        self.alerts.iter().map(|alert| alert.kind).max()
+    }
+
     /// When the decision reached the record.
     pub fn received(&self) -> Option<DateTime<Utc>> {
         self.received_at.or(self.decision_at)
@@ -212,11 +307,36 @@ pub struct Workflow {
     pub policy_set_version: Option<i64>,
 }
 
-/// The person deciding, with the roles they hold.
+/// A person, with the roles they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal<'a> {
+    pub email: &'a str,
+    pub roles: &'a [Role],
+}
+
+/// The person deciding, with the roles they hold, and whom they decide for
+/// (a delegation the store found active).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decider<'a> {
     pub email: &'a str,
     pub roles: &'a [Role],
+    pub on_behalf_of: Option<Principal<'a>>,
+}
+
+impl<'a> Decider<'a> {
+    /// Someone deciding for themselves.
+    pub fn person(email: &'a str, roles: &'a [Role]) -> Decider<'a> {
+        Decider {
+            email,
+            roles,
+            on_behalf_of: None,
+        }
+    }
+
+    /// Everyone the decision counts as.
+    fn people(&self) -> impl Iterator<Item = &'a str> {
+        std::iter::once(self.email).chain(self.on_behalf_of.map(|principal| principal.email))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +376,28 @@ pub enum DecisionError {
     SeparationOfDuties { email: String, required: Role },
     #[error("one person decides at most one step: {email} already decided step {step_id}")]
     AlreadyDecidedAStep { email: String, step_id: u32 },
+    #[error("{email} already approved step {step_id}, which needs {quorum} different approvers")]
+    AlreadyApproved {
+        email: String,
+        step_id: u32,
+        quorum: u32,
+    },
+    #[error(
+        "{email} does not hold the {required} role, so nobody may decide step {step_id} on their behalf"
+    )]
+    DelegatorLacksRole {
+        email: String,
+        step_id: u32,
+        required: Role,
+    },
+    #[error(
+        "{delegate} holds no delegation from {delegator} covering the {role} role at this time (delegations are not passed on)"
+    )]
+    NotDelegated {
+        delegate: String,
+        delegator: String,
+        role: Role,
+    },
     #[error("a rejection needs a comment saying why")]
     EmptyRejectionComment,
     #[error("the ethics review step needs a submitted ethics review before it can be approved")]
@@ -275,6 +417,9 @@ impl DecisionError {
             DecisionError::WrongRole { .. } => "wrong_role",
             DecisionError::SeparationOfDuties { .. } => "separation_of_duties",
             DecisionError::AlreadyDecidedAStep { .. } => "already_decided_a_step",
+            DecisionError::AlreadyApproved { .. } => "already_approved",
+            DecisionError::DelegatorLacksRole { .. } => "delegator_lacks_role",
+            DecisionError::NotDelegated { .. } => "not_delegated",
             DecisionError::EmptyRejectionComment => "empty_rejection_comment",
             DecisionError::EthicsReviewNotSubmitted => "ethics_review_not_submitted",
             DecisionError::CommentTooLong { .. } => "comment_too_long",
@@ -300,13 +445,8 @@ impl Workflow {
             .iter()
             .zip(1..)
             .map(|(&role, step_id)| Step {
-                step_id,
-                role,
-                status: StepStatus::Pending,
-                approver_email: None,
-                comment: None,
-                decision_at: None,
-                received_at: None,
+                current_from_version: (step_id == 1).then_some(1),
+                ..Step::waiting(step_id, role)
             })
             .collect();
         Workflow {
@@ -321,6 +461,16 @@ impl Workflow {
             version: 1,
             policy_set_version: None,
         }
+    }
+
+    /// Gives the steps their quorum and SLA, in chain order (a workflow
+    /// keeps those its policy set version gave it).
+    pub fn with_rules(mut self, rules: &[StepRules]) -> Workflow {
+        for (step, rules) in self.steps.iter_mut().zip(rules) {
+            step.quorum = rules.quorum.max(1);
+            step.sla = rules.sla.clone();
+        }
+        self
     }
 
     /// The first pending step of an in-progress workflow.
@@ -342,13 +492,39 @@ impl Workflow {
             .unwrap_or(self.created_at)
     }
 
+    /// Everyone who decided a step, or was decided for, lowercased.
+    pub fn people(&self) -> Vec<String> {
+        let mut people: Vec<String> = self
+            .steps
+            .iter()
+            .flat_map(Step::people)
+            .map(str::to_lowercase)
+            .collect();
+        people.sort();
+        people.dedup();
+        people
+    }
+
+    /// Whether a decision made on `expected` still applies: on the current
+    /// version, or on one since the step became current (later versions
+    /// then differ only by other approvals of the step, or its reminders).
+    fn decided_on_current_step(&self, expected: i64, step_id: u32) -> bool {
+        expected == self.version
+            || self.current_step().is_some_and(|step| {
+                step.step_id == step_id
+                    && step
+                        .current_from_version
+                        .is_some_and(|from| from <= expected && expected < self.version)
+            })
+    }
+
     /// Checks every rule without changing anything.
     pub fn check_decision(
         &self,
         decider: &Decider<'_>,
         request: &DecisionRequest<'_>,
     ) -> Result<(), DecisionError> {
-        if request.expected_version != self.version {
+        if !self.decided_on_current_step(request.expected_version, request.step_id) {
             return Err(DecisionError::StaleVersion {
                 expected: request.expected_version,
                 actual: self.version,
@@ -379,22 +555,40 @@ impl Workflow {
                 required: step.role,
             });
         }
-        if decider.email.eq_ignore_ascii_case(&self.requested_by) {
-            return Err(DecisionError::SeparationOfDuties {
-                email: decider.email.to_owned(),
+        if let Some(principal) = decider.on_behalf_of
+            && !principal.roles.contains(&step.role)
+        {
+            return Err(DecisionError::DelegatorLacksRole {
+                email: principal.email.to_owned(),
+                step_id: step.step_id,
                 required: step.role,
             });
         }
-        if let Some(earlier) = self.steps.iter().find(|earlier| {
-            earlier
-                .approver_email
-                .as_deref()
-                .is_some_and(|email| email.eq_ignore_ascii_case(decider.email))
-        }) {
-            return Err(DecisionError::AlreadyDecidedAStep {
-                email: decider.email.to_owned(),
-                step_id: earlier.step_id,
-            });
+        // A decision for someone counts as both people's, for every rule.
+        for person in decider.people() {
+            if person.eq_ignore_ascii_case(&self.requested_by) {
+                return Err(DecisionError::SeparationOfDuties {
+                    email: person.to_owned(),
+                    required: step.role,
+                });
+            }
+            if let Some(earlier) = self
+                .steps
+                .iter()
+                .find(|other| other.step_id != step.step_id && other.involves(person))
+            {
+                return Err(DecisionError::AlreadyDecidedAStep {
+                    email: person.to_owned(),
+                    step_id: earlier.step_id,
+                });
+            }
+            if step.involves(person) {
+                return Err(DecisionError::AlreadyApproved {
+                    email: person.to_owned(),
+                    step_id: step.step_id,
+                    quorum: step.quorum,
+                });
+            }
         }
         let comment = request.comment.map(str::trim).unwrap_or_default();
         if comment.len() > MAX_COMMENT_BYTES {
@@ -416,6 +610,8 @@ impl Workflow {
     }
 
     /// Applies a decision: the workflow after it, with its version bumped.
+    /// On a quorum step an approval short of the quorum is recorded and
+    /// the step goes on waiting; one rejection rejects it.
     pub fn decide(
         &self,
         decider: &Decider<'_>,
@@ -423,6 +619,7 @@ impl Workflow {
     ) -> Result<Workflow, DecisionError> {
         self.check_decision(decider, request)?;
         let mut next = self.clone();
+        next.version += 1;
         let comment = request
             .comment
             .map(str::trim)
@@ -435,21 +632,40 @@ impl Workflow {
             .ok_or(DecisionError::UnknownStep {
                 step_id: request.step_id,
             })?;
+        let on_behalf_of = decider
+            .on_behalf_of
+            .map(|principal| principal.email.to_owned());
+        let received_at =
+            (request.received_at != request.decided_at).then_some(request.received_at);
         let step = &mut next.steps[index];
+        if request.verdict == Verdict::Approve && step.quorum > 1 {
+            step.approvals.push(Approval {
+                approver_email: decider.email.to_owned(),
+                on_behalf_of: on_behalf_of.clone(),
+                comment: comment.clone(),
+                decision_at: request.decided_at,
+                received_at,
+            });
+            if (step.approvals.len() as u32) < step.quorum {
+                return Ok(next);
+            }
+        }
         step.approver_email = Some(decider.email.to_owned());
+        step.on_behalf_of = on_behalf_of;
         step.comment = comment;
         step.decision_at = Some(request.decided_at);
-        step.received_at =
-            (request.received_at != request.decided_at).then_some(request.received_at);
+        step.received_at = received_at;
         match request.verdict {
             Verdict::Approve => {
                 step.status = StepStatus::Approved;
-                if next
+                let version = next.version;
+                match next
                     .steps
-                    .iter()
-                    .all(|step| step.status == StepStatus::Approved)
+                    .iter_mut()
+                    .find(|step| step.status == StepStatus::Pending)
                 {
-                    next.status = WorkflowStatus::Approved;
+                    Some(following) => following.current_from_version = Some(version),
+                    None => next.status = WorkflowStatus::Approved,
                 }
             }
             Verdict::Reject => {
@@ -460,8 +676,40 @@ impl Workflow {
                 next.status = WorkflowStatus::Rejected;
             }
         }
-        next.version += 1;
         Ok(next)
+    }
+
+    /// Records an alert on the current step (a reminder, the due time, an
+    /// escalation): the workflow after it, with its version bumped.
+    pub fn alert(&self, alert: Alert) -> Option<Workflow> {
+        let index = self
+            .steps
+            .iter()
+            .position(|step| step.status == StepStatus::Pending)
+            .filter(|_| self.status == WorkflowStatus::InProgress)?;
+        let mut next = self.clone();
+        next.steps[index].alerts.push(alert);
+        next.version += 1;
+        Some(next)
+    }
+
+    /// The alert the current step is due at `now`, if any: the most
+    /// advanced one whose time has come and that was not sent yet (a
+    /// reminder missed while nobody was watching is not sent late once
+    /// the step is overdue).
+    pub fn alert_due(&self, now: DateTime<Utc>) -> Option<AlertKind> {
+        let step = self.current_step()?;
+        step.sla
+            .as_ref()?
+            .alert_due(self.waiting_since(), step.alerted(), now)
+    }
+
+    /// When the current step's next alert comes due.
+    pub fn next_alert_at(&self) -> Option<DateTime<Utc>> {
+        let step = self.current_step()?;
+        step.sla
+            .as_ref()?
+            .next_alert_at(self.waiting_since(), step.alerted())
     }
 
     /// Withdraws an in-progress workflow (its deployment was withdrawn).
@@ -519,10 +767,7 @@ mod tests {
         request.received_at = received;
         let next = wf
             .decide(
-                &Decider {
-                    email: "lead@example.com",
-                    roles: &[Role::TechnicalLead],
-                },
+                &Decider::person("lead@example.com", &[Role::TechnicalLead]),
                 &request,
             )
             .unwrap();
@@ -579,10 +824,7 @@ mod tests {
     fn approve(wf: &Workflow, email: &str, role: Role) -> Result<Workflow, DecisionError> {
         let step = wf.current_step().map_or(1, |step| step.step_id);
         wf.decide(
-            &Decider {
-                email,
-                roles: &[role],
-            },
+            &Decider::person(email, &[role]),
             &request(step, Verdict::Approve, wf.version),
         )
     }
@@ -620,10 +862,7 @@ mod tests {
     #[test]
     fn a_rejection_ends_the_workflow_and_skips_the_rest() {
         let wf = bias_chain();
-        let decider = Decider {
-            email: "ml@example.com",
-            roles: &[Role::MlEngineer],
-        };
+        let decider = Decider::person("ml@example.com", &[Role::MlEngineer]);
         let mut reject = request(1, Verdict::Reject, 1);
         reject.comment = Some("  training data lacks consent  ");
         let wf = wf.decide(&decider, &reject).unwrap();
@@ -664,10 +903,7 @@ mod tests {
     fn one_person_decides_at_most_one_step() {
         let wf = workflow(&[Role::TechnicalLead, Role::DataSteward]);
         let both = [Role::TechnicalLead, Role::DataSteward];
-        let decider = Decider {
-            email: "both@example.com",
-            roles: &both,
-        };
+        let decider = Decider::person("both@example.com", &both);
         let wf = wf
             .decide(&decider, &request(1, Verdict::Approve, 1))
             .unwrap();
@@ -685,10 +921,7 @@ mod tests {
 
     #[test]
     fn a_rejection_needs_a_non_blank_comment() {
-        let decider = Decider {
-            email: "ml@example.com",
-            roles: &[Role::MlEngineer],
-        };
+        let decider = Decider::person("ml@example.com", &[Role::MlEngineer]);
         let mut reject = request(1, Verdict::Reject, 1);
         assert_eq!(
             bias_chain().decide(&decider, &reject).unwrap_err(),
@@ -718,10 +951,7 @@ mod tests {
     #[test]
     fn the_ethics_step_needs_a_submitted_review_to_be_approved() {
         let wf = approve(&bias_chain(), "ml@example.com", Role::MlEngineer).unwrap();
-        let decider = Decider {
-            email: "eth@example.com",
-            roles: &[Role::EthicsReviewer],
-        };
+        let decider = Decider::person("eth@example.com", &[Role::EthicsReviewer]);
         let mut approve_ethics = request(2, Verdict::Approve, 2);
         approve_ethics.ethics_review_submitted = false;
         assert_eq!(
@@ -739,10 +969,7 @@ mod tests {
 
     #[test]
     fn only_the_current_step_can_be_decided() {
-        let decider = Decider {
-            email: "co@example.com",
-            roles: &[Role::ComplianceOfficer],
-        };
+        let decider = Decider::person("co@example.com", &[Role::ComplianceOfficer]);
         assert_eq!(
             bias_chain()
                 .decide(&decider, &request(3, Verdict::Approve, 1))
@@ -775,10 +1002,7 @@ mod tests {
 
     #[test]
     fn a_stale_version_is_refused_before_anything_else() {
-        let decider = Decider {
-            email: "ml@example.com",
-            roles: &[Role::MlEngineer],
-        };
+        let decider = Decider::person("ml@example.com", &[Role::MlEngineer]);
         let err = bias_chain()
             .decide(&decider, &request(1, Verdict::Approve, 7))
             .unwrap_err();
@@ -803,10 +1027,7 @@ mod tests {
 
     #[test]
     fn an_oversized_comment_is_refused_not_cut() {
-        let decider = Decider {
-            email: "ml@example.com",
-            roles: &[Role::MlEngineer],
-        };
+        let decider = Decider::person("ml@example.com", &[Role::MlEngineer]);
         let long = "é".repeat(MAX_COMMENT_BYTES);
         let mut reject = request(1, Verdict::Reject, 1);
         reject.comment = Some(&long);
@@ -823,5 +1044,212 @@ mod tests {
             json,
             serde_json::json!({ "rule": "empty_rejection_comment" })
         );
+    }
+
+    fn quorum_step() -> Workflow {
+        workflow(&[Role::TechnicalLead, Role::DataSteward]).with_rules(&[
+            StepRules {
+                quorum: 2,
+                sla: None,
+            },
+            StepRules::default(),
+        ])
+    }
+
+    #[test]
+    fn a_quorum_step_waits_for_enough_different_approvers() {
+        let wf = quorum_step();
+        let first = approve(&wf, "a@example.com", Role::TechnicalLead).unwrap();
+        let step = &first.steps[0];
+        assert_eq!(step.status, StepStatus::Pending);
+        assert_eq!(step.approvals.len(), 1);
+        assert_eq!(first.current_step().unwrap().step_id, 1);
+        assert_eq!(
+            first.waiting_since(),
+            wf.waiting_since(),
+            "still the same wait"
+        );
+        assert_eq!(
+            approve(&first, "A@example.com", Role::TechnicalLead).unwrap_err(),
+            DecisionError::AlreadyApproved {
+                email: "A@example.com".into(),
+                step_id: 1,
+                quorum: 2
+            }
+        );
+        let second = approve(&first, "b@example.com", Role::TechnicalLead).unwrap();
+        assert_eq!(second.steps[0].status, StepStatus::Approved);
+        assert_eq!(second.steps[0].approvals.len(), 2);
+        assert_eq!(second.current_step().unwrap().step_id, 2);
+        assert_eq!(second.steps[1].current_from_version, Some(second.version));
+        // Neither approver may decide the next step.
+        let both = [Role::TechnicalLead, Role::DataSteward];
+        let err = second
+            .decide(
+                &Decider::person("a@example.com", &both),
+                &request(2, Verdict::Approve, second.version),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            DecisionError::AlreadyDecidedAStep { step_id: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn one_rejection_rejects_a_quorum_step() {
+        let first = approve(&quorum_step(), "a@example.com", Role::TechnicalLead).unwrap();
+        let mut reject = request(1, Verdict::Reject, first.version);
+        reject.comment = Some("not safe");
+        let rejected = first
+            .decide(
+                &Decider::person("b@example.com", &[Role::TechnicalLead]),
+                &reject,
+            )
+            .unwrap();
+        assert_eq!(rejected.status, WorkflowStatus::Rejected);
+        assert_eq!(rejected.steps[0].approvals.len(), 1);
+        assert_eq!(
+            rejected.steps[0].approver_email.as_deref(),
+            Some("b@example.com")
+        );
+    }
+
+    #[test]
+    fn an_approval_on_a_version_changed_only_by_other_approvals_of_its_step_applies() {
+        let wf = quorum_step();
+        let seen = wf.version;
+        let first = approve(&wf, "a@example.com", Role::TechnicalLead).unwrap();
+        // b decided on the version before a's approval.
+        let second = first
+            .decide(
+                &Decider::person("b@example.com", &[Role::TechnicalLead]),
+                &request(1, Verdict::Approve, seen),
+            )
+            .unwrap();
+        assert_eq!(second.steps[0].status, StepStatus::Approved);
+        // A decision on step 2 made before step 1 completed is stale.
+        let third = workflow(&[Role::TechnicalLead, Role::DataSteward]);
+        let moved = approve(&third, "a@example.com", Role::TechnicalLead).unwrap();
+        assert!(matches!(
+            moved
+                .decide(
+                    &Decider::person("s@example.com", &[Role::DataSteward]),
+                    &request(2, Verdict::Approve, third.version),
+                )
+                .unwrap_err(),
+            DecisionError::StaleVersion { .. }
+        ));
+    }
+
+    #[test]
+    fn a_decision_for_someone_counts_as_both_people() {
+        let wf = workflow(&[Role::TechnicalLead, Role::DataSteward]);
+        let lead = [Role::TechnicalLead];
+        let both = [Role::TechnicalLead, Role::DataSteward];
+        let for_ana = Decider {
+            email: "sam@example.com",
+            roles: &both,
+            on_behalf_of: Some(Principal {
+                email: "ana@example.com",
+                roles: &both,
+            }),
+        };
+        let decided = wf
+            .decide(&for_ana, &request(1, Verdict::Approve, 1))
+            .unwrap();
+        assert_eq!(
+            decided.steps[0].approver_email.as_deref(),
+            Some("sam@example.com")
+        );
+        assert_eq!(
+            decided.steps[0].on_behalf_of.as_deref(),
+            Some("ana@example.com")
+        );
+        for (email, roles) in [("ana@example.com", &both), ("sam@example.com", &both)] {
+            let err = decided
+                .decide(
+                    &Decider::person(email, roles),
+                    &request(2, Verdict::Approve, decided.version),
+                )
+                .unwrap_err();
+            assert!(
+                matches!(err, DecisionError::AlreadyDecidedAStep { step_id: 1, .. }),
+                "{email}: {err:?}"
+            );
+        }
+        // Nobody decides for the requester, and the requester decides for nobody.
+        let for_requester = Decider {
+            email: "sam@example.com",
+            roles: &lead,
+            on_behalf_of: Some(Principal {
+                email: REQUESTER,
+                roles: &lead,
+            }),
+        };
+        assert!(matches!(
+            wf.decide(&for_requester, &request(1, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::SeparationOfDuties { .. }
+        ));
+        let requester_for_ana = Decider {
+            email: REQUESTER,
+            roles: &lead,
+            on_behalf_of: Some(Principal {
+                email: "ana@example.com",
+                roles: &lead,
+            }),
+        };
+        assert!(matches!(
+            wf.decide(&requester_for_ana, &request(1, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::SeparationOfDuties { .. }
+        ));
+        // The person decided for must hold the role.
+        let for_steward = Decider {
+            email: "sam@example.com",
+            roles: &lead,
+            on_behalf_of: Some(Principal {
+                email: "sue@example.com",
+                roles: &[Role::DataSteward],
+            }),
+        };
+        assert!(matches!(
+            wf.decide(&for_steward, &request(1, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::DelegatorLacksRole { .. }
+        ));
+    }
+
+    #[test]
+    fn alerts_bump_the_version_without_making_decisions_stale() {
+        let rules = crate::domain::sla::SlaRules::default();
+        let wf = workflow(&[Role::TechnicalLead]).with_rules(&[StepRules {
+            quorum: 1,
+            sla: rules.step_sla(Some("24h"), None).unwrap(),
+        }]);
+        assert_eq!(wf.alert_due(at(11)), None);
+        assert_eq!(wf.alert_due(at(12)), Some(AlertKind::Reminder));
+        let reminded = wf
+            .alert(Alert {
+                kind: AlertKind::Reminder,
+                at: at(12),
+                to: None,
+            })
+            .unwrap();
+        assert_eq!(reminded.version, wf.version + 1);
+        assert_eq!(reminded.alert_due(at(13)), None);
+        assert_eq!(
+            reminded.next_alert_at(),
+            Some(at(0) + chrono::TimeDelta::hours(24))
+        );
+        assert!(approve_on(&reminded, wf.version).is_ok());
+    }
+
+    fn approve_on(wf: &Workflow, version: i64) -> Result<Workflow, DecisionError> {
+        wf.decide(
+            &Decider::person("tl@example.com", &[Role::TechnicalLead]),
+            &request(1, Verdict::Approve, version),
+        )
     }
 }

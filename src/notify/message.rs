@@ -49,28 +49,65 @@ fn one_line(text: &str) -> String {
 pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Email> {
     let data = &event.data;
     let (subject, lines) = match event.kind {
-        EventKind::WorkflowOpened | EventKind::StepDecided => {
+        EventKind::WorkflowOpened
+        | EventKind::StepDecided
+        | EventKind::StepReminder
+        | EventKind::StepOverdue
+        | EventKind::StepEscalated => {
             let step = data.get("current_step").filter(|step| !step.is_null())?;
             let workflow = text_of(data, "workflow_id");
             let role = role_words(step.get("role").and_then(|r| r.as_str()).unwrap_or(""));
             let number = step.get("step_id").and_then(|n| n.as_u64()).unwrap_or(1);
             let of = step.get("of").and_then(|n| n.as_u64()).unwrap_or(1);
-            let since = data
-                .get("waiting_since")
-                .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at.clone()).ok())
-                .unwrap_or(event.timestamp);
-            let due = since + TimeDelta::days(i64::from(sla_days));
+            let time = |field: &str| {
+                data.get(field)
+                    .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at.clone()).ok())
+            };
+            let since = time("waiting_since").unwrap_or(event.timestamp);
+            // The step's own SLA when its policy gives one, else the default.
+            let (due, sla) = match time("due_at") {
+                Some(due) => (due, sla_words(due - since)),
+                None => (
+                    since + TimeDelta::days(i64::from(sla_days)),
+                    format!("{sla_days} days"),
+                ),
+            };
             let agent = format!(
                 "{} ({})",
                 text_of(data, "agent_name"),
                 text_of(data, "agent_id")
             );
-            let subject =
-                format!("Approval waiting: step {number} of {of} ({role}) for {agent}, {workflow}");
-            let mut lines = vec![
-                format!(
-                    "Your decision is waiting: step {number} of {of}, {role}, of workflow {workflow}."
+            let what = format!("step {number} of {of} ({role}) for {agent}, {workflow}");
+            let due_words = due.format("%Y-%m-%d %H:%M");
+            let (subject, opening) = match event.kind {
+                EventKind::StepReminder => (
+                    format!("Reminder: {what}, due {due_words} UTC"),
+                    format!(
+                        "A reminder: your decision on step {number} of {of}, {role}, of workflow {workflow} is due {due_words} UTC."
+                    ),
                 ),
+                EventKind::StepOverdue => (
+                    format!("Overdue: {what}, was due {due_words} UTC"),
+                    format!(
+                        "Overdue: step {number} of {of}, {role}, of workflow {workflow} was due {due_words} UTC and is still waiting for your decision."
+                    ),
+                ),
+                EventKind::StepEscalated => (
+                    format!("Escalated to you: {what}, overdue since {due_words} UTC"),
+                    format!(
+                        "Step {number} of {of}, {role}, of workflow {workflow} is overdue since {due_words} UTC and was escalated to you ({}). Chase its deciders, or ask someone of the role to take it; a delegate can decide for a person who is away.",
+                        text_of(data, "escalated_to")
+                    ),
+                ),
+                _ => (
+                    format!("Approval waiting: {what}"),
+                    format!(
+                        "Your decision is waiting: step {number} of {of}, {role}, of workflow {workflow}."
+                    ),
+                ),
+            };
+            let mut lines = vec![
+                opening,
                 format!("Agent: {agent}, team {}.", text_of(data, "team")),
                 format!("Requested by: {}.", text_of(data, "requested_by")),
                 format!(
@@ -78,11 +115,15 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
                     text_of(data, "triggered_by_policy")
                 ),
                 format!("Waiting since: {} UTC.", since.format("%Y-%m-%d %H:%M")),
-                format!(
-                    "SLA: {sla_days} days, so decide by {} UTC.",
-                    due.format("%Y-%m-%d %H:%M")
-                ),
+                format!("SLA: {sla}, so decide by {due_words} UTC."),
             ];
+            let quorum = step.get("quorum").and_then(|n| n.as_u64()).unwrap_or(1);
+            if quorum > 1 {
+                lines.push(format!(
+                    "This step needs {quorum} different approvers; {} approved so far.",
+                    step.get("approvals").and_then(|n| n.as_u64()).unwrap_or(0)
+                ));
+            }
             if let Some(decided) = data.get("decided_step").filter(|step| !step.is_null()) {
                 lines.push(format!(
                     "The step before was {} by {}.",
@@ -173,10 +214,23 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
     })
 }
 
+/// An SLA in words: "48 hours", "3 days".
+fn sla_words(span: TimeDelta) -> String {
+    let hours = span.num_hours();
+    if hours % 24 == 0 && hours >= 48 {
+        format!("{} days", hours / 24)
+    } else {
+        format!("{hours} hours")
+    }
+}
+
 /// One line for the inbox of the person asked to act.
 pub fn your_turn(event: &Event) -> String {
     let data = &event.data;
     match event.kind {
+        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
+            summary(event)
+        }
         EventKind::WorkflowOpened | EventKind::StepDecided => {
             match data.get("current_step").filter(|step| !step.is_null()) {
                 Some(step) => format!(
@@ -244,6 +298,32 @@ pub fn summary(event: &Event) -> String {
             data.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
             text_of(data, "proposed_by")
         ),
+        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
+            let step = data.get("current_step");
+            let number = step
+                .and_then(|s| s.get("step_id"))
+                .and_then(|n| n.as_u64())
+                .unwrap_or(0);
+            let role = role_words(
+                step.and_then(|s| s.get("role"))
+                    .and_then(|r| r.as_str())
+                    .unwrap_or(""),
+            );
+            let due = text_of(data, "due_at");
+            let due = due.get(..16).unwrap_or(&due).replace('T', " ");
+            match event.kind {
+                EventKind::StepReminder => format!(
+                    "Reminder: step {number} ({role}) of {workflow} for {agent} is due {due}"
+                ),
+                EventKind::StepOverdue => format!(
+                    "Overdue: step {number} ({role}) of {workflow} for {agent} was due {due}"
+                ),
+                _ => format!(
+                    "Escalated to {}: step {number} ({role}) of {workflow} for {agent}, overdue since {due}",
+                    text_of(data, "escalated_to")
+                ),
+            }
+        }
     }
 }
 

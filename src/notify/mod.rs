@@ -29,10 +29,16 @@ pub enum EventKind {
     ToolApproved,
     #[serde(rename = "policy_set.proposed")]
     PolicySetProposed,
+    #[serde(rename = "step.reminder")]
+    StepReminder,
+    #[serde(rename = "step.overdue")]
+    StepOverdue,
+    #[serde(rename = "step.escalated")]
+    StepEscalated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -41,6 +47,9 @@ impl EventKind {
         EventKind::ReviewAssigned,
         EventKind::ToolApproved,
         EventKind::PolicySetProposed,
+        EventKind::StepReminder,
+        EventKind::StepOverdue,
+        EventKind::StepEscalated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +62,20 @@ impl EventKind {
             EventKind::ReviewAssigned => "review.assigned",
             EventKind::ToolApproved => "tool.approved",
             EventKind::PolicySetProposed => "policy_set.proposed",
+            EventKind::StepReminder => "step.reminder",
+            EventKind::StepOverdue => "step.overdue",
+            EventKind::StepEscalated => "step.escalated",
+        }
+    }
+}
+
+impl EventKind {
+    /// The event an alert on a waiting step sends.
+    pub fn of_alert(kind: crate::domain::sla::AlertKind) -> EventKind {
+        match kind {
+            crate::domain::sla::AlertKind::Reminder => EventKind::StepReminder,
+            crate::domain::sla::AlertKind::Overdue => EventKind::StepOverdue,
+            crate::domain::sla::AlertKind::Escalated => EventKind::StepEscalated,
         }
     }
 }

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::email::Mailer;
 use super::settings::{Endpoint, NotifySettings};
 use super::{Event, message, webhook};
 use crate::backend::local::LocalStore;
 use crate::backend::local::notifications::{self, Claimed, Routes};
+use crate::backend::local::writes;
 use crate::backend::{BackendError, Result};
 use crate::retry::Backoff;
 
@@ -46,7 +47,14 @@ pub struct Worker {
     http: reqwest::Client,
     settings: NotifySettings,
     sla_days: u32,
+    clock: Clock,
 }
+
+/// Where the worker reads the time (tests set their own).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Workflows alerted per transaction.
+const ALERT_BATCH: usize = 200;
 
 impl Worker {
     pub fn new(
@@ -66,7 +74,14 @@ impl Worker {
             http,
             settings,
             sla_days,
+            clock: Arc::new(Utc::now),
         })
+    }
+
+    /// The worker reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Worker {
+        self.clock = clock;
+        self
     }
 
     pub fn mailer(&self) -> Option<&Mailer> {
@@ -99,9 +114,31 @@ impl Worker {
             .map_err(|err| BackendError::Storage(format!("a store task failed: {err}")))?
     }
 
-    /// One pass: fan out what waits, then deliver what is due, a batch at a
-    /// time, until nothing is due.
+    /// Sends the reminders, due-time alerts and escalations whose time has
+    /// come (each once: the step records it in the same transaction).
+    pub async fn alert_due_steps(&self) -> Result<usize> {
+        let mut alerted = 0;
+        loop {
+            let now = (self.clock)();
+            let fired = self
+                .on_store(move |store| {
+                    store.write(|tx| writes::alert_due_steps(tx, now, ALERT_BATCH))
+                })
+                .await?;
+            alerted += fired;
+            if fired < ALERT_BATCH {
+                return Ok(alerted);
+            }
+        }
+    }
+
+    /// One pass: alert steps whose time has come, fan out what waits, then
+    /// deliver what is due, a batch at a time, until nothing is due.
     pub async fn pass(&self) -> Result<PassCounts> {
+        self.alert_due_steps().await?;
+        if !self.delivers() {
+            return Ok(PassCounts::default());
+        }
         loop {
             let routes = self.routes();
             let taken = self

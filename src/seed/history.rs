@@ -250,13 +250,7 @@ impl Generator {
                 decided_at: at,
                 received_at: at,
             };
-            match current.decide(
-                &Decider {
-                    email: &email,
-                    roles: &roles,
-                },
-                &request,
-            ) {
+            match current.decide(&Decider::person(&email, &roles), &request) {
                 Ok(next) => {
                     events.push((current.version, step.step_id, at));
                     current = next;

@@ -86,6 +86,9 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(deployments, request_deployment))
         .routes(routes!(check_deployment))
         .routes(routes!(deployment))
+        .routes(routes!(deployment_view))
+        .routes(routes!(delegations, delegate))
+        .routes(routes!(end_delegation))
         .routes(routes!(dashboard))
         .routes(routes!(policies))
         .routes(routes!(policy_reach))
@@ -374,6 +377,7 @@ async fn decide(
         expected_version,
         idempotency_key: key,
         decision_at: request.decision_at,
+        on_behalf_of: request.on_behalf_of,
     };
     let decided = backend.decide(&decision).await?;
     let etag = format!("\"{}\"", decided.version);
@@ -891,6 +895,54 @@ async fn deployment(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(caller(&state, &headers).await?.deployment(&id).await?))
+}
+
+#[utoipa::path(get, path = "/v1/deployments/{id}/view", summary = "A deployment with its workflows and what it changes against the version running now", params(("id" = String, Path)), responses((status = 200, body = crate::backend::DeploymentView), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn deployment_view(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        caller(&state, &headers).await?.deployment_view(&id).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/delegations", summary = "The delegations the caller gave or received", params(crate::server::params::DelegationParams), responses((status = 200, body = Vec<crate::domain::delegation::Delegation>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn delegations(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let ended = param::<bool>(&query, "ended")?.unwrap_or(false);
+    Ok(Json(backend.delegations(ended).await?))
+}
+
+#[utoipa::path(post, path = "/v1/delegations", summary = "Let someone already holding the role decide the caller's steps, and receive their notifications, for a time", request_body = crate::domain::delegation::NewDelegation, responses((status = 201, body = crate::domain::delegation::Delegation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn delegate(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: crate::domain::delegation::NewDelegation = body(&bytes)?;
+    Ok((StatusCode::CREATED, Json(backend.delegate(&request).await?)))
+}
+
+#[utoipa::path(post, path = "/v1/delegations/end", summary = "End one of the caller's delegations now, or every one they gave", request_body = crate::backend::wire::EndDelegationBody, responses((status = 200, body = Vec<crate::domain::delegation::Delegation>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn end_delegation(
+    State(state): AppState,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let request: crate::backend::wire::EndDelegationBody = body(&bytes)?;
+    Ok(Json(
+        backend
+            .end_delegation(request.delegation_id.as_deref())
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/deployments", summary = "Deployments, newest first, by cursor", params(DeploymentParams), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

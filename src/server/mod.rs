@@ -113,11 +113,11 @@ pub async fn serve(
     // Delivers notifications until the server stops; an interrupted
     // delivery is claimed again by the next start once its lease ends.
     let (stop_notifier, stopped) = tokio::sync::oneshot::channel::<()>();
-    let notifier = notifier.delivers().then(|| {
-        tokio::spawn(notifier.run(async move {
-            let _ = stopped.await;
-        }))
-    });
+    // It also sends the reminders and escalations of steps with an SLA,
+    // to inboxes when nothing else is configured.
+    let notifier = Some(tokio::spawn(notifier.run(async move {
+        let _ = stopped.await;
+    })));
     let state = Arc::new(ServerState {
         store,
         in_flight: Mutex::new(HashSet::new()),

@@ -157,3 +157,10 @@ pub struct ConsistencyParams {
     /// The larger tree's size (at most the log's size).
     new: u64,
 }
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DelegationParams {
+    /// Include delegations that have ended.
+    ended: Option<bool>,
+}

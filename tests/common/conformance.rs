@@ -16,6 +16,8 @@ use gavel::domain::{
     WorkflowStatus,
 };
 
+use gavel::domain::delegation::NewDelegation;
+
 use super::*;
 
 pub trait Fixture {
@@ -62,6 +64,7 @@ pub fn decision(workflow: &Workflow, verdict: Verdict, comment: Option<&str>) ->
         expected_version: workflow.version,
         idempotency_key: Decision::new_key(),
         decision_at: None,
+        on_behalf_of: None,
     }
 }
 
@@ -131,6 +134,239 @@ pub async fn run(fixture: &impl Fixture) {
     audit_runs_count_each_case_once(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     the_inbox_holds_what_concerns_its_reader(fixture).await;
+    // Last: it makes technical-lead steps of confidential agents need two.
+    delegation_and_quorum(fixture).await;
+    everything_replays_from_the_trail(fixture).await;
+}
+
+const AWAY: &str = "away@example.com";
+const SUB: &str = "sub@example.com";
+const LEAD2: &str = "lead2@example.com";
+
+/// The active set with a two-person technical-lead step for confidential
+/// agents (and the regional rules), proposed and approved.
+async fn activate_quorum_set(fixture: &impl Fixture) {
+    let text = regional_set().replace(
+        r#"approval_chain = ["technical_lead", "data_steward"]"#,
+        r#"approval_chain = [{ role = "technical_lead", quorum = 2, sla = "48h" }, "data_steward"]"#,
+    );
+    assert_ne!(text, regional_set());
+    let proposed = fixture
+        .backend_as(ADMIN)
+        .propose_policy_set(&text)
+        .await
+        .expect("propose");
+    fixture
+        .backend_as(ADMIN2)
+        .decide_policy_set(proposed.version.version, true, Some("two leads"))
+        .await
+        .expect("approve");
+}
+
+fn delegation(to: &str, role: Option<Role>) -> NewDelegation {
+    let now = chrono::Utc::now();
+    NewDelegation {
+        to: to.into(),
+        starts_at: now - chrono::TimeDelta::minutes(1),
+        ends_at: now + chrono::TimeDelta::days(7),
+        role,
+    }
+}
+
+fn for_someone(workflow: &Workflow, verdict: Verdict, on_behalf_of: &str) -> Decision {
+    Decision {
+        on_behalf_of: Some(on_behalf_of.into()),
+        ..decision(workflow, verdict, Some("covering"))
+    }
+}
+
+/// Delegation and quorum steps against every separation-of-duties rule: a
+/// decision for someone counts as both people's, delegations are never
+/// passed on, a quorum step needs different people and completes once,
+/// and an approval on a version changed only by another approval of the
+/// same step applies.
+async fn delegation_and_quorum(fixture: &impl Fixture) {
+    fixture.add_user(AWAY, &[Role::TechnicalLead, Role::DataSteward]);
+    fixture.add_user(SUB, &[Role::TechnicalLead, Role::DataSteward]);
+    fixture.add_user(LEAD2, &[Role::TechnicalLead]);
+    activate_quorum_set(fixture).await;
+    let away = fixture.backend_as(AWAY);
+    let sub = fixture.backend_as(SUB);
+
+    // Who may be a delegate.
+    assert!(
+        matches!(away.delegate(&delegation(NOBODY, None)).await, Err(BackendError::Invalid(m)) if m.contains("must already hold")),
+        "the delegate must hold the role"
+    );
+    assert!(
+        matches!(away.delegate(&delegation(SUB, Some(Role::MlEngineer))).await, Err(BackendError::Invalid(m)) if m.contains("you do not hold")),
+    );
+    assert!(matches!(
+        away.delegate(&delegation(AWAY, None)).await,
+        Err(BackendError::Invalid(_))
+    ));
+    let given = away
+        .delegate(&delegation(SUB, None))
+        .await
+        .expect("delegate");
+    assert_eq!(given.delegator, AWAY);
+    assert_eq!(given.delegate, SUB);
+    assert!(
+        sub.delegations(false)
+            .await
+            .expect("the delegate's list")
+            .iter()
+            .any(|d| d.delegation_id == given.delegation_id)
+    );
+    // SUB passes it on; it gives LEAD2 nothing of AWAY's.
+    sub.delegate(&delegation(LEAD2, Some(Role::TechnicalLead)))
+        .await
+        .expect("sub delegates");
+
+    let requested = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-two-leads"))
+        .await
+        .expect("request");
+    let workflow_id = requested.workflow_ids[0].clone();
+    let opened = away.workflow(&workflow_id).await.expect("workflow");
+    assert_eq!(opened.steps[0].quorum, 2);
+    assert!(opened.steps[0].sla.is_some(), "the step keeps its SLA");
+
+    let lead2 = fixture.backend_as(LEAD2);
+    assert!(matches!(
+        refusal(
+            lead2
+                .decide(&for_someone(&opened, Verdict::Approve, AWAY))
+                .await
+        ),
+        DecisionError::NotDelegated { .. }
+    ));
+    assert!(matches!(
+        refusal(
+            sub.decide(&for_someone(&opened, Verdict::Approve, REQUESTER))
+                .await
+        ),
+        DecisionError::SeparationOfDuties { .. }
+    ));
+
+    let first = sub
+        .decide(&for_someone(&opened, Verdict::Approve, AWAY))
+        .await
+        .expect("sub approves for away");
+    assert_eq!(first.steps[0].status, StepStatus::Pending, "one of two");
+    assert_eq!(first.steps[0].approvals.len(), 1);
+    assert_eq!(first.steps[0].approvals[0].approver_email, SUB);
+    assert_eq!(
+        first.steps[0].approvals[0].on_behalf_of.as_deref(),
+        Some(AWAY)
+    );
+    // It counts as AWAY's approval and SUB's.
+    for person in [AWAY, SUB] {
+        assert!(matches!(
+            refusal(
+                fixture
+                    .backend_as(person)
+                    .decide(&decision(&first, Verdict::Approve, None))
+                    .await
+            ),
+            DecisionError::AlreadyApproved { .. }
+        ));
+    }
+    // LEAD approves on the version before SUB's approval: applied.
+    let second = fixture
+        .backend_as(LEAD)
+        .decide(&decision(&opened, Verdict::Approve, None))
+        .await
+        .expect("an approval on a version changed only by another approval of the step");
+    assert_eq!(second.steps[0].status, StepStatus::Approved);
+    assert_eq!(second.steps[0].approvals.len(), 2);
+    assert_eq!(
+        second.current_step().map(|s| s.role),
+        Some(Role::DataSteward)
+    );
+    // Neither SUB nor AWAY may decide the data-steward step.
+    for person in [SUB, AWAY] {
+        assert!(matches!(
+            refusal(
+                fixture
+                    .backend_as(person)
+                    .decide(&decision(&second, Verdict::Approve, None))
+                    .await
+            ),
+            DecisionError::AlreadyDecidedAStep { step_id: 1, .. }
+        ));
+    }
+    // A decision on the version before step 1 completed is stale for step 2.
+    let mut stale = decision(&second, Verdict::Approve, None);
+    stale.expected_version = first.version;
+    assert!(matches!(
+        refusal(fixture.backend_as(STEWARD).decide(&stale).await),
+        DecisionError::StaleVersion { .. }
+    ));
+    let done = fixture
+        .backend_as(STEWARD)
+        .decide(&decision(&second, Verdict::Approve, None))
+        .await
+        .expect("the steward approves");
+    assert_eq!(done.status, WorkflowStatus::Approved);
+    let trail = fixture
+        .backend_as(COMPLIANCE)
+        .trail("workflow", &workflow_id)
+        .await
+        .expect("trail");
+    assert!(
+        trail
+            .iter()
+            .any(|event| event.entry.actor == SUB && event.entry.details.contains(AWAY)),
+        "the trail says whom SUB decided for"
+    );
+
+    // A delegate may not decide a step of their own request.
+    let mut own = confidential("agt-sub-own");
+    own.agent.owner = SUB.into();
+    let own = sub.request_deployment(&own).await.expect("sub requests");
+    let own = away.workflow(&own.workflow_ids[0]).await.expect("workflow");
+    assert!(matches!(
+        refusal(sub.decide(&for_someone(&own, Verdict::Approve, AWAY)).await),
+        DecisionError::SeparationOfDuties { email, .. } if email == SUB
+    ));
+
+    // Ended, it no longer lets SUB decide for AWAY.
+    let ended = away.end_delegation(None).await.expect("end");
+    assert_eq!(ended.len(), 1);
+    assert!(matches!(
+        refusal(sub.decide(&for_someone(&own, Verdict::Approve, AWAY)).await),
+        DecisionError::SeparationOfDuties { .. } | DecisionError::NotDelegated { .. }
+    ));
+    let fresh = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-after-end"))
+        .await
+        .expect("request");
+    let fresh = away
+        .workflow(&fresh.workflow_ids[0])
+        .await
+        .expect("workflow");
+    assert!(matches!(
+        refusal(
+            sub.decide(&for_someone(&fresh, Verdict::Approve, AWAY))
+                .await
+        ),
+        DecisionError::NotDelegated { .. }
+    ));
+    assert!(
+        away.delegations(false)
+            .await
+            .expect("list")
+            .iter()
+            .all(|d| d.delegate != SUB),
+        "an ended delegation is not listed as running"
+    );
+    assert!(matches!(
+        sub.end_delegation(Some(&given.delegation_id)).await,
+        Err(BackendError::Forbidden(_))
+    ));
 }
 
 /// Whose turn it is shows in their inbox, decisions on a request in the

@@ -30,12 +30,13 @@ use super::local::feed::ChangedEntities;
 use super::local::{LocalBackend, LocalStore, mirror, reads_user, writes};
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, NamedCount, ReviewSummary,
-    ToolRecord, ToolStatus, User,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView, NamedCount,
+    ReviewSummary, ToolRecord, ToolStatus, User,
 };
 use super::{BackendError, GovernanceBackend, Result, blocking};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -207,6 +208,11 @@ impl CachedBackend {
     }
 
     /// Rows the server answered a direct change with go into the cache.
+    /// Refreshes the copy of the person's delegations after a change.
+    async fn keep_delegations(&self) -> Result<()> {
+        self.syncer.sync_delegations().await
+    }
+
     async fn keep(&self, rows: ChangedEntities) -> Result<()> {
         let store = Arc::clone(self.local.store());
         blocking(move || store.write(|tx| mirror::upsert(tx, &rows))).await?;
@@ -397,6 +403,10 @@ impl GovernanceBackend for CachedBackend {
         self.local.deployment(deployment_id).await
     }
 
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
+        self.local.deployment_view(deployment_id).await
+    }
+
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         self.local.deployments(query).await
     }
@@ -445,6 +455,35 @@ impl GovernanceBackend for CachedBackend {
         // Best now; the next sync pass carries it when the server is away.
         let _ = self.remote.mark_read(event_ids).await;
         Ok(())
+    }
+
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        match self.remote.delegations(ended).await {
+            Ok(delegations) => Ok(delegations),
+            // Away from the server: the copy the last sync kept.
+            Err(BackendError::Unavailable(_)) => self.local.delegations(ended).await,
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        let made = self
+            .remote
+            .delegate(delegation)
+            .await
+            .map_err(|err| needs_server("delegating", err))?;
+        self.keep_delegations().await?;
+        Ok(made)
+    }
+
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let ended = self
+            .remote
+            .end_delegation(delegation_id)
+            .await
+            .map_err(|err| needs_server("ending a delegation", err))?;
+        self.keep_delegations().await?;
+        Ok(ended)
     }
 
     async fn tools(&self) -> Result<Vec<ToolRecord>> {

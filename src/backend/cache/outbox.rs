@@ -281,6 +281,7 @@ mod tests {
             expected_version: 3,
             idempotency_key: key.into(),
             decision_at: None,
+            on_behalf_of: None,
         })
     }
 

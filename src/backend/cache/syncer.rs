@@ -275,7 +275,32 @@ impl Syncer {
         }
         push?;
         self.sync_inbox().await?;
+        self.sync_delegations().await?;
         Ok(report)
+    }
+
+    /// The delegations the person gave or received, ended ones too, so a
+    /// decision made offline for someone is checked here as the server
+    /// will check it.
+    pub async fn sync_delegations(&self) -> Result<()> {
+        let email = match self.person.get() {
+            Some(email) => email.clone(),
+            None => {
+                let email = self.remote.me().await?.email;
+                self.person.get_or_init(|| email).clone()
+            }
+        };
+        let delegations = match self.remote.delegations(true).await {
+            // A server from before delegations: nothing to keep.
+            Err(BackendError::NotFound { .. }) => return Ok(()),
+            other => other?,
+        };
+        blocking(&self.store, move |store| {
+            store.write(|tx| {
+                crate::backend::local::writes::keep_delegations(tx, &email, &delegations)
+            })
+        })
+        .await
     }
 
     /// The person's inbox: what was read here goes to the server, then the

@@ -29,12 +29,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, Identity, ReviewSummary,
-    ToolRecord, ToolStatus, User,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView, Identity,
+    ReviewSummary, ToolRecord, ToolStatus, User,
 };
 use super::{BackendError, GovernanceBackend, Result};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -750,6 +751,12 @@ impl GovernanceBackend for LocalBackend {
         self.read(move |conn| reads::deployment(conn, &id)).await
     }
 
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
+        let id = deployment_id.to_owned();
+        self.read(move |conn| reads::deployment_view(conn, &id))
+            .await
+    }
+
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         let query = query.clone();
         self.read(move |conn| reads::deployments(conn, &query))
@@ -792,6 +799,26 @@ impl GovernanceBackend for LocalBackend {
         let email = self.actor().await?.email;
         let event_ids = event_ids.to_vec();
         self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, chrono::Utc::now()))
+            .await
+    }
+
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        let email = self.actor().await?.email;
+        self.read(move |conn| writes::delegations(conn, &email, chrono::Utc::now(), ended))
+            .await
+    }
+
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        let user = self.actor().await?;
+        let delegation = delegation.clone();
+        self.write(move |tx| writes::delegate(tx, &user, &delegation, chrono::Utc::now()))
+            .await
+    }
+
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let user = self.actor().await?;
+        let id = delegation_id.map(str::to_owned);
+        self.write(move |tx| writes::end_delegation(tx, &user, id.as_deref(), chrono::Utc::now()))
             .await
     }
 

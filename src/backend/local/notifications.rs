@@ -9,10 +9,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::reads;
 use super::rows::{from_ms, to_ms};
+use super::{reads, writes};
 use crate::backend::{BackendError, Result};
-use crate::domain::{Role, Step, Workflow, WorkflowStatus};
+use crate::domain::{Role, Step, Workflow};
 use crate::notify::{Event, EventKind};
 
 /// An event to record: what it is about, who must act (told by email), and
@@ -29,7 +29,7 @@ pub struct NewEvent {
 
 /// An offline cache mirrors its server, whose own store notifies: a
 /// mirror records nothing.
-fn is_mirror(conn: &Connection) -> Result<bool> {
+pub fn is_mirror(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM cache_meta WHERE key = 'server_url'")?
         .query_row([], |_| Ok(()))
@@ -80,38 +80,58 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
 
 /// Who may act on a workflow's current step: the step's assignee when one
 /// is assigned, else the holders of its role; never the requester, nor
-/// anyone who decided another step of it (they could not act), nor a
-/// removed user.
-fn whose_turn(conn: &Connection, workflow: &Workflow) -> Result<Vec<String>> {
+/// anyone who decided another step of it or approved this one (they could
+/// not act), nor a removed user. The delegates of each (whom they delegated
+/// the role to, now) are told too, never their delegates in turn.
+fn whose_turn(conn: &Connection, workflow: &Workflow, at: DateTime<Utc>) -> Result<Vec<String>> {
     let Some(step) = workflow.current_step() else {
         return Ok(Vec::new());
     };
-    let decided: Vec<&str> = workflow
-        .steps
-        .iter()
-        .filter_map(|step| step.approver_email.as_deref())
-        .collect();
     let may_act = |email: &str| {
         !email.eq_ignore_ascii_case(&workflow.requested_by)
-            && !decided
-                .iter()
-                .any(|decider| decider.eq_ignore_ascii_case(email))
+            && !workflow.steps.iter().any(|step| step.involves(email))
     };
-    if step.role == Role::EthicsReviewer
+    let mut people: Vec<String> = if step.role == Role::EthicsReviewer
         && let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
     {
-        let assignee = reads::user(conn, &review.reviewer)?;
-        return Ok(assignee
+        reads::user(conn, &review.reviewer)?
             .map(|user| user.email)
-            .filter(|email| may_act(email))
             .into_iter()
-            .collect());
+            .collect()
+    } else {
+        reads::users(conn, Some(step.role))?
+            .into_iter()
+            .map(|user| user.email)
+            .collect()
+    };
+    people.retain(|email| may_act(email));
+    if writes::any_delegations(conn)? {
+        let mut delegates = Vec::new();
+        for person in &people {
+            for delegate in writes::delegates_of(conn, person, Some(step.role), at)? {
+                if may_act(&delegate) && reads::user(conn, &delegate)?.is_some() {
+                    delegates.push(delegate);
+                }
+            }
+        }
+        people.extend(delegates);
     }
-    Ok(reads::users(conn, Some(step.role))?
-        .into_iter()
-        .map(|user| user.email)
-        .filter(|email| may_act(email))
-        .collect())
+    Ok(people)
+}
+
+/// The people an escalation goes to: the holders of a role, or a person.
+fn escalation_targets(conn: &Connection, to: &str) -> Result<Vec<String>> {
+    match crate::domain::sla::EscalateTo::parse(to) {
+        Ok(crate::domain::sla::EscalateTo::Role(role)) => Ok(reads::users(conn, Some(role))?
+            .into_iter()
+            .map(|user| user.email)
+            .collect()),
+        Ok(crate::domain::sla::EscalateTo::Person(email)) => Ok(reads::user(conn, &email)?
+            .map(|user| user.email)
+            .into_iter()
+            .collect()),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 fn step_json(step: &Step, of: usize) -> serde_json::Value {
@@ -121,8 +141,73 @@ fn step_json(step: &Step, of: usize) -> serde_json::Value {
         "role": step.role,
         "status": step.status,
         "decided_by": step.approver_email,
+        "on_behalf_of": step.on_behalf_of,
         "comment": step.comment,
+        "quorum": step.quorum,
+        "approvals": step.approvals.len(),
     })
+}
+
+/// What every event about a workflow says of it.
+fn workflow_data(
+    conn: &Connection,
+    workflow: &Workflow,
+    actor: &str,
+    decided: Option<&Step>,
+) -> Result<serde_json::Value> {
+    let (agent_name, team): (String, String) = conn
+        .prepare_cached("SELECT agent_name, team FROM workflows WHERE workflow_id = ?1")?
+        .query_row([&workflow.workflow_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let steps = workflow.steps.len();
+    let current = workflow.current_step();
+    let waiting_since = workflow.waiting_since();
+    Ok(serde_json::json!({
+        "workflow_id": workflow.workflow_id,
+        "deployment_id": workflow.deployment_id,
+        "agent_id": workflow.agent_id,
+        "agent_name": agent_name,
+        "team": team,
+        "requested_by": workflow.requested_by,
+        "triggered_by_policy": workflow.triggered_by_policy,
+        "status": workflow.status,
+        "actor": actor,
+        "current_step": current.map(|step| step_json(step, steps)),
+        "decided_step": decided.map(|step| step_json(step, steps)),
+        "waiting_since": waiting_since,
+        "due_at": current.and_then(|step| step.sla.as_ref()).map(|sla| sla.due(waiting_since)),
+    }))
+}
+
+/// A step's reminder, due-time alert or escalation: the people whose turn
+/// it is are told of a reminder or the due time; the escalation target of
+/// an escalation (and the deciders see it in their inbox).
+pub fn step_alert(
+    conn: &Connection,
+    kind: crate::domain::sla::AlertKind,
+    workflow: &Workflow,
+    escalated_to: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let mut data = workflow_data(conn, workflow, super::writes::SCHEDULER, None)?;
+    data["escalated_to"] = serde_json::json!(escalated_to);
+    let deciders = whose_turn(conn, workflow, at)?;
+    let (tell, inbox) = match escalated_to {
+        Some(to) => (escalation_targets(conn, to)?, deciders),
+        None => (deciders, Vec::new()),
+    };
+    record(
+        conn,
+        NewEvent {
+            kind: EventKind::of_alert(kind),
+            subject: workflow.workflow_id.clone(),
+            data,
+            tell,
+            inbox,
+            at,
+        },
+    )
 }
 
 /// An event about a workflow: its agent, requester, status and current
@@ -136,17 +221,8 @@ pub fn workflow_event(
     decided: Option<&Step>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let (agent_name, team): (String, String) = conn
-        .prepare_cached("SELECT agent_name, team FROM workflows WHERE workflow_id = ?1")?
-        .query_row([&workflow.workflow_id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?;
-    let steps = workflow.steps.len();
-    let current = workflow
-        .current_step()
-        .filter(|_| workflow.status == WorkflowStatus::InProgress);
     let tell = match kind {
-        EventKind::WorkflowOpened | EventKind::StepDecided => whose_turn(conn, workflow)?,
+        EventKind::WorkflowOpened | EventKind::StepDecided => whose_turn(conn, workflow, at)?,
         _ => Vec::new(),
     };
     // The requester sees what happens to their request, but never by the
@@ -156,26 +232,12 @@ pub fn workflow_event(
         _ if workflow.requested_by.eq_ignore_ascii_case(actor) => Vec::new(),
         _ => vec![workflow.requested_by.clone()],
     };
-    let waiting_since = workflow.waiting_since();
     record(
         conn,
         NewEvent {
             kind,
             subject: workflow.workflow_id.clone(),
-            data: serde_json::json!({
-                "workflow_id": workflow.workflow_id,
-                "deployment_id": workflow.deployment_id,
-                "agent_id": workflow.agent_id,
-                "agent_name": agent_name,
-                "team": team,
-                "requested_by": workflow.requested_by,
-                "triggered_by_policy": workflow.triggered_by_policy,
-                "status": workflow.status,
-                "actor": actor,
-                "current_step": current.map(|step| step_json(step, steps)),
-                "decided_step": decided.map(|step| step_json(step, steps)),
-                "waiting_since": waiting_since,
-            }),
+            data: workflow_data(conn, workflow, actor, decided)?,
             tell,
             inbox,
             at,

@@ -90,7 +90,7 @@ pub fn roles_from_text(text: &str) -> Result<Vec<Role>> {
 /// Columns `QueueItem` is read from, in `queue_item` order.
 pub const QUEUE_COLUMNS: &str = "workflow_id, agent_id, agent_name, team, triggered_by_policy, \
     deployment_id, requested_by, status, urgency, current_step, current_role, step_count, \
-    created_at, waiting_since, version, deciders";
+    created_at, waiting_since, version, deciders, due_at, alert, current_quorum, current_approvals";
 
 /// Raw text of a queue row; parsed outside rusqlite's closure so that
 /// corrupt values become our errors.
@@ -112,6 +112,10 @@ pub struct RawQueueRow {
     version: i64,
     /// Who decided a step (`|a@x|b@y|`), for the reader's marker.
     pub deciders: String,
+    due_at: Option<i64>,
+    alert: Option<String>,
+    quorum: i64,
+    approvals: i64,
 }
 
 pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
@@ -132,6 +136,10 @@ pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
         waiting_since: row.get(13)?,
         version: row.get(14)?,
         deciders: row.get(15)?,
+        due_at: row.get(16)?,
+        alert: row.get(17)?,
+        quorum: row.get(18)?,
+        approvals: row.get(19)?,
     })
 }
 
@@ -143,6 +151,9 @@ impl RawQueueRow {
             (Some(step_id), Some(role)) => Some(CurrentStep {
                 step_id: u32::try_from(step_id).map_err(|err| corrupt("step id", err))?,
                 role: parse("role", &role)?,
+                quorum: u32::try_from(self.quorum).map_err(|err| corrupt("quorum", err))?,
+                approvals: u32::try_from(self.approvals)
+                    .map_err(|err| corrupt("approvals", err))?,
             }),
             _ => None,
         };
@@ -162,6 +173,8 @@ impl RawQueueRow {
             waiting_since: from_ms(self.waiting_since)?,
             version: self.version,
             not_actionable: None,
+            due_at: self.due_at.map(from_ms).transpose()?,
+            alert: self.alert.map(|alert| parse("alert", &alert)).transpose()?,
         })
     }
 }

@@ -23,7 +23,39 @@ const MIGRATIONS: &[Migration] = &[
     add_audit_facts,
     add_identities,
     create_notification_outbox,
+    add_slas_and_delegations,
 ];
+
+/// 14: step SLAs and delegation. A workflow row carries its current
+/// step's due time, latest alert and quorum progress (for the queue and
+/// the dashboard) and when its next alert comes due (the scheduler reads
+/// only rows whose time has come). A delegation lets its delegate decide
+/// for the delegator, and receive their notifications, between two times.
+fn add_slas_and_delegations(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE workflows ADD COLUMN due_at INTEGER;
+        ALTER TABLE workflows ADD COLUMN alert TEXT;
+        ALTER TABLE workflows ADD COLUMN next_alert_at INTEGER;
+        ALTER TABLE workflows ADD COLUMN current_quorum INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE workflows ADD COLUMN current_approvals INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX workflows_next_alert ON workflows(next_alert_at) WHERE next_alert_at IS NOT NULL;
+        CREATE INDEX workflows_due ON workflows(due_at) WHERE due_at IS NOT NULL;
+        CREATE TABLE delegations (
+            delegation_id TEXT PRIMARY KEY,
+            delegator     TEXT NOT NULL COLLATE NOCASE,
+            delegate      TEXT NOT NULL COLLATE NOCASE,
+            role          TEXT,
+            starts_at     INTEGER NOT NULL,
+            ends_at       INTEGER NOT NULL,
+            created_at    INTEGER NOT NULL,
+            ended_at      INTEGER
+        );
+        CREATE INDEX delegations_by_delegator ON delegations(delegator, ends_at);
+        CREATE INDEX delegations_by_delegate ON delegations(delegate, ends_at);
+        "#,
+    )
+}
 
 /// 13: notifications, written with the change that causes them: each
 /// event once (`notification_events`), its deliveries by email and webhook

@@ -77,13 +77,11 @@ mod tests {
     fn a_step_decided_offline_shows_when_it_was_made_and_received() {
         let made = Utc.with_ymd_and_hms(2026, 11, 2, 9, 5, 0).unwrap();
         let step = Step {
-            step_id: 1,
-            role: crate::domain::Role::TechnicalLead,
             status: StepStatus::Approved,
             approver_email: Some("lead@example.com".into()),
-            comment: None,
             decision_at: Some(made),
             received_at: Some(made + chrono::TimeDelta::hours(3)),
+            ..Step::waiting(1, crate::domain::Role::TechnicalLead)
         };
         let theme = Theme::monochrome();
         let text = |step: &Step| step_line(step, None, 2, made, made, &theme).to_string();

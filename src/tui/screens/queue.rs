@@ -473,6 +473,8 @@ mod tests {
                 + chrono::Duration::minutes(n as i64),
             version: 1,
             not_actionable: None,
+            due_at: None,
+            alert: None,
         }
     }
 

@@ -25,6 +25,10 @@ pub struct DecideDialog {
     pub submitting: bool,
     /// One key for every attempt of this dialog, so a retry is applied once.
     pub idempotency_key: String,
+    /// Whom the decision is for (someone who delegated to the reader).
+    pub on_behalf_of: Option<String>,
+    /// The people the reader may decide for now (their delegators).
+    pub delegators: Vec<String>,
 }
 
 /// What the dialog decides.
@@ -72,6 +76,8 @@ impl DecideDialog {
             error: None,
             submitting: false,
             idempotency_key: Decision::new_key(),
+            on_behalf_of: None,
+            delegators: Vec::new(),
         }
     }
 
@@ -137,6 +143,7 @@ impl DecideDialog {
             expected_version: workflow.version,
             idempotency_key: self.idempotency_key.clone(),
             decision_at: None,
+            on_behalf_of: self.on_behalf_of.clone(),
         })
     }
 

@@ -119,6 +119,21 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         slot.blocked = blocked.max(0) as u64;
     }
 
+    // Steps whose policy gives an SLA, past their due time.
+    let overdue_by_team = conn
+        .prepare_cached(
+            "SELECT team, COUNT(*) FROM workflows
+             WHERE due_at IS NOT NULL AND due_at <= ?1 AND status = 'in_progress'
+             GROUP BY team ORDER BY COUNT(*) DESC, team",
+        )?
+        .query_map([to_ms(now)], |row| {
+            Ok(NamedCount {
+                name: row.get(0)?,
+                count: row.get::<_, i64>(1)?.max(0) as u64,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+
     let mut audits = AuditsDue::default();
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
     for standing in super::standings(conn, now, within)? {
@@ -135,6 +150,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
 
     Ok(Dashboard {
         audits,
+        overdue_by_team,
         generated_at: now,
         blocked_now,
         blocked_this_week,

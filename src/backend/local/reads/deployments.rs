@@ -140,3 +140,47 @@ pub fn deployments(conn: &Connection, query: &DeploymentQuery) -> Result<Deploym
         .flatten();
     Ok(DeploymentPage { items, next })
 }
+
+/// A deployment with its workflows and what it changes against the version
+/// running before it.
+pub fn deployment_view(
+    conn: &Connection,
+    deployment_id: &str,
+) -> Result<crate::backend::DeploymentView> {
+    let deployment = deployment(conn, deployment_id)?;
+    let workflows = super::workflows_of_deployment(conn, deployment_id)?;
+    let running_id: Option<String> = conn
+        .prepare_cached(
+            "SELECT deployment_id FROM deployments
+             WHERE agent_id = ?1 AND status IN ('allowed', 'approved') AND deployment_id <> ?2 AND requested_at <= ?3
+             ORDER BY requested_at DESC, deployment_id DESC LIMIT 1",
+        )?
+        .query_row(
+            rusqlite::params![
+                deployment.agent_id,
+                deployment.deployment_id,
+                super::super::rows::to_ms(deployment.requested_at)
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let running = running_id
+        .map(|id| self::deployment(conn, &id))
+        .transpose()?;
+    let changes = match (&running, &deployment.agent) {
+        (Some(running), Some(requested)) => match &running.agent {
+            Some(before) => crate::domain::deployment::manifest_changes(
+                (before, &running.external_tools),
+                (requested, &deployment.external_tools),
+            ),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    Ok(crate::backend::DeploymentView {
+        deployment,
+        workflows,
+        running,
+        changes,
+    })
+}

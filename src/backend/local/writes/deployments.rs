@@ -89,7 +89,8 @@ pub fn request_deployment(
             actor.email.clone(),
             &planned.chain,
             now,
-        );
+        )
+        .with_rules(&set.step_rules(&planned.policy_id));
         workflow.policy_set_version = evaluation.policy_set_version;
         workflow_ids.push(workflow_id);
         workflows.push(workflow);

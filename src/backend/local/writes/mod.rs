@@ -3,8 +3,10 @@
 //! each rule is enforced here, where both the embedded store and the server
 //! write, so no path can skip it.
 
+mod alerts;
 mod audit_runs;
 mod audits;
+mod delegations;
 mod deployments;
 mod policy_sets;
 mod reviews;
@@ -19,8 +21,10 @@ use super::rows::to_json;
 use crate::backend::{BackendError, Result};
 use crate::domain::{Answers, TrailEntry};
 
+pub use alerts::*;
 pub use audit_runs::*;
 pub use audits::*;
+pub use delegations::*;
 pub use deployments::*;
 pub use policy_sets::*;
 pub use reviews::*;

@@ -12,7 +12,9 @@ use super::*;
 use crate::backend::queue::urgency;
 use crate::backend::types::{Decision, User};
 use crate::domain::deployment::DeploymentStatus;
-use crate::domain::workflow::{Decider, DecisionRequest, MAX_COMMENT_BYTES, decision_time};
+use crate::domain::workflow::{
+    Decider, DecisionError, DecisionRequest, MAX_COMMENT_BYTES, Principal, decision_time,
+};
 use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
@@ -52,6 +54,32 @@ fn sort_time(workflow: &Workflow, closed_at: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// The current step's SLA columns: its due time, latest alert, when its
+/// next alert comes due, its quorum and the approvals it has.
+struct StepColumns {
+    due_at: Option<i64>,
+    alert: Option<&'static str>,
+    next_alert_at: Option<i64>,
+    quorum: u32,
+    approvals: u32,
+}
+
+fn step_columns(workflow: &Workflow) -> StepColumns {
+    let current = workflow.current_step();
+    let since = workflow.waiting_since();
+    StepColumns {
+        due_at: current
+            .and_then(|step| step.sla.as_ref())
+            .map(|sla| to_ms(sla.due(since))),
+        alert: current
+            .and_then(crate::domain::Step::alerted)
+            .map(crate::domain::sla::AlertKind::as_str),
+        next_alert_at: workflow.next_alert_at().map(to_ms),
+        quorum: current.map_or(1, |step| step.quorum),
+        approvals: current.map_or(0, |step| step.approvals.len() as u32),
+    }
+}
+
 pub fn insert_workflow(
     conn: &Connection,
     workflow: &Workflow,
@@ -59,11 +87,12 @@ pub fn insert_workflow(
     closed_at: DateTime<Utc>,
 ) -> Result<()> {
     let current = workflow.current_step();
+    let columns = step_columns(workflow);
     conn.prepare_cached(
         "INSERT INTO workflows (workflow_id, deployment_id, agent_id, agent_name, team, triggered_by_policy, requested_by,
            urgency, status, current_step, current_role, step_count, waiting_since, created_at, version, steps, deciders,
-           policy_set_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+           policy_set_version, due_at, alert, next_alert_at, current_quorum, current_approvals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         workflow.workflow_id,
@@ -84,18 +113,19 @@ pub fn insert_workflow(
         to_json(&workflow.steps)?,
         deciders_column(workflow),
         workflow.policy_set_version,
+        columns.due_at,
+        columns.alert,
+        columns.next_alert_at,
+        columns.quorum,
+        columns.approvals,
     ])?;
     Ok(())
 }
 
-/// Who decided a step, as the queue filters on it: `|a@x|b@y|`, lowercased.
+/// Who decided a step (or approved one of a quorum, or was decided for),
+/// as the queue filters on it: `|a@x|b@y|`, lowercased.
 pub fn deciders_column(workflow: &Workflow) -> String {
-    let deciders: Vec<String> = workflow
-        .steps
-        .iter()
-        .filter_map(|step| step.approver_email.as_deref())
-        .map(str::to_lowercase)
-        .collect();
+    let deciders = workflow.people();
     if deciders.is_empty() {
         String::new()
     } else {
@@ -107,9 +137,10 @@ pub fn deciders_column(workflow: &Workflow) -> String {
 /// its row; the agent's columns are kept from when it was opened.
 pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc>) -> Result<()> {
     let current = workflow.current_step();
+    let columns = step_columns(workflow);
     conn.prepare_cached(
         "UPDATE workflows SET status = ?2, current_step = ?3, current_role = ?4, waiting_since = ?5, version = ?6, steps = ?7,
-           deciders = ?8
+           deciders = ?8, due_at = ?9, alert = ?10, next_alert_at = ?11, current_quorum = ?12, current_approvals = ?13
          WHERE workflow_id = ?1",
     )?
     .execute(params![
@@ -121,6 +152,11 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
         workflow.version,
         to_json(&workflow.steps)?,
         deciders_column(workflow),
+        columns.due_at,
+        columns.alert,
+        columns.next_alert_at,
+        columns.quorum,
+        columns.approvals,
     ])?;
     Ok(())
 }
@@ -168,9 +204,37 @@ pub fn decide(
     let workflow = reads::workflow(conn, &decision.workflow_id)?;
     let review_submitted = reads::review_for_workflow(conn, &workflow.workflow_id)?
         .is_some_and(|review| review.status == ReviewStatus::Submitted);
+    // Whom the decision is for: a person, who must hold the step's role,
+    // and whose delegation to the decider must cover the time it was made.
+    let delegator = match decision.on_behalf_of.as_deref() {
+        Some(email) => Some(match reads::user(conn, email)? {
+            Some(user) => user,
+            // An offline cache knows its own person only: it checks the
+            // delegation it keeps, and the server checks the delegator's
+            // roles when the decision arrives.
+            None if super::super::notifications::is_mirror(conn)? => User {
+                email: email.to_owned(),
+                name: email.to_owned(),
+                roles: workflow
+                    .current_step()
+                    .map(|step| vec![step.role])
+                    .unwrap_or_default(),
+                teams: Vec::new(),
+                identity: None,
+                service: false,
+                last_sign_in: None,
+            },
+            None => return Err(BackendError::not_found("user", email.to_owned())),
+        }),
+        None => None,
+    };
     let decider = Decider {
         email: &user.email,
         roles: &user.roles,
+        on_behalf_of: delegator.as_ref().map(|delegator| Principal {
+            email: &delegator.email,
+            roles: &delegator.roles,
+        }),
     };
     let mut request = DecisionRequest {
         step_id: decision.step_id,
@@ -185,6 +249,32 @@ pub fn decide(
     workflow.check_decision(&decider, &request)?;
     request.decided_at = decision_time(decision.decision_at, workflow.waiting_since(), now)
         .map_err(|err| BackendError::Invalid(err.to_string()))?;
+    if let Some(delegator) = &delegator {
+        let role = workflow
+            .steps
+            .iter()
+            .find(|step| step.step_id == decision.step_id)
+            .map(|step| step.role)
+            .ok_or(DecisionError::UnknownStep {
+                step_id: decision.step_id,
+            })?;
+        if covering(
+            conn,
+            &delegator.email,
+            &user.email,
+            role,
+            request.decided_at,
+        )?
+        .is_none()
+        {
+            return Err(DecisionError::NotDelegated {
+                delegate: user.email.clone(),
+                delegator: delegator.email.clone(),
+                role,
+            }
+            .into());
+        }
+    }
     let next = workflow.decide(&decider, &request)?;
     update_workflow(conn, &next, now)?;
 
@@ -194,6 +284,7 @@ pub fn decide(
         .iter()
         .find(|step| step.step_id == decision.step_id)
         .ok_or_else(|| BackendError::Storage("decided step vanished".into()))?;
+    let step_done = step.status != crate::domain::StepStatus::Pending;
     trail.append(
         conn,
         &entry(
@@ -206,20 +297,15 @@ pub fn decide(
                 crate::domain::Verdict::Reject => "step_rejected",
             },
             (Some(workflow.version), Some(next.version)),
-            serde_json::json!({
-                "step_id": step.step_id,
-                "role": step.role,
-                "comment": step.comment,
-                "workflow_status": next.status,
-                "idempotency_key": decision.idempotency_key,
-                "decision_at": step.received_at.and(step.decision_at),
-            }),
+            decision_details(step, &next, decision),
         ),
     )?;
     let notify = |kind, decided| {
         super::super::notifications::workflow_event(conn, kind, &next, &user.email, decided, now)
     };
-    notify(crate::notify::EventKind::StepDecided, Some(step))?;
+    if step_done {
+        notify(crate::notify::EventKind::StepDecided, Some(step))?;
+    }
     match next.status {
         WorkflowStatus::Approved => notify(crate::notify::EventKind::WorkflowApproved, None)?,
         WorkflowStatus::Rejected => notify(crate::notify::EventKind::WorkflowRejected, None)?,
@@ -233,6 +319,45 @@ pub fn decide(
     )?
     .execute(params![decision.idempotency_key, user.email, hash, to_json(&next)?, to_ms(now)])?;
     Ok(next)
+}
+
+/// What the trail keeps of a decision: the step, how it stands after it
+/// (a quorum step may still wait), whom it was made for, and when the
+/// person made it if that was not when it arrived.
+fn decision_details(
+    step: &crate::domain::Step,
+    next: &Workflow,
+    decision: &Decision,
+) -> serde_json::Value {
+    let mine = step
+        .approvals
+        .last()
+        .filter(|_| step.status == crate::domain::StepStatus::Pending);
+    let (comment, decided, received) = match mine {
+        Some(approval) => (
+            &approval.comment,
+            Some(approval.decision_at),
+            approval.received_at,
+        ),
+        None => (&step.comment, step.decision_at, step.received_at),
+    };
+    let mut details = serde_json::json!({
+        "step_id": step.step_id,
+        "role": step.role,
+        "comment": comment,
+        "workflow_status": next.status,
+        "idempotency_key": decision.idempotency_key,
+        "decision_at": received.and(decided),
+    });
+    if step.quorum > 1 {
+        details["step_status"] = serde_json::json!(step.status);
+        details["approvals"] = serde_json::json!(step.approvals.len());
+        details["quorum"] = serde_json::json!(step.quorum);
+    }
+    if let Some(delegator) = &decision.on_behalf_of {
+        details["on_behalf_of"] = serde_json::json!(delegator.to_lowercase());
+    }
+    details
 }
 
 pub(crate) fn set_deployment_status(
