@@ -333,6 +333,12 @@ impl LocalStore {
         work(&mut conn)
     }
 
+    /// The dashboard's figures as of `now` (what counts as overdue depends
+    /// on it).
+    pub fn dashboard_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Dashboard> {
+        self.read(|conn| reads::dashboard(conn, now))
+    }
+
     /// Creates a user with roles and no teams; returns their API token.
     pub fn add_user(&self, email: &str, name: &str, roles: &[Role]) -> Result<String> {
         self.create_user(

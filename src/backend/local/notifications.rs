@@ -259,11 +259,19 @@ pub fn review_assigned(
         .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let (agent_id, agent_name) = agent.unwrap_or_default();
-    let tell = if reviewer.eq_ignore_ascii_case(actor) {
+    let mut tell = if reviewer.eq_ignore_ascii_case(actor) {
         Vec::new()
     } else {
         vec![reviewer.to_owned()]
     };
+    // Whom the reviewer delegated the role to is told too.
+    if writes::any_delegations(conn)? {
+        tell.extend(
+            writes::delegates_of(conn, reviewer, Some(Role::EthicsReviewer), at)?
+                .into_iter()
+                .filter(|delegate| !delegate.eq_ignore_ascii_case(actor)),
+        );
+    }
     record(
         conn,
         NewEvent {
