@@ -84,14 +84,21 @@ async fn the_step_view_shows_agent_policy_steps_audit_and_trail_and_esc_returns(
         "Agent",
         "Why this workflow exists",
         "fired because",
+        "The whole deployment",
+        "← this one",
+        "running now",
         "Steps",
         "Latest bias audit",
-        "Audit trail",
-        "workflow_opened",
     ] {
         assert!(screen.contains(expected), "{expected} missing:\n{screen}");
     }
     insta::assert_snapshot!("step_view", screen);
+    // The trail is further down.
+    h.keys("jjjjjjjjjjjj").await;
+    let screen = h.screen();
+    for expected in ["Audit trail", "workflow_opened"] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
     h.press(KeyCode::Esc).await;
     assert!(h.app.detail.is_none());
     assert_eq!(h.selected(), selected, "back to the same place");
@@ -778,4 +785,69 @@ async fn the_inbox_lists_my_turn_and_opens_the_workflow() {
         screen.contains(&format!("{still_unread} unread (i)")),
         "{screen}"
     );
+}
+
+/// Delegations from the console: the list shows who decides for whom; `n`
+/// hands my steps to someone until a date; in the decide dialog `ctrl-o`
+/// decides for someone who delegated to me, and the step says so.
+#[tokio::test]
+async fn delegations_are_made_in_the_console_and_a_step_is_decided_for_someone() {
+    use gavel::backend::GovernanceBackend;
+    use gavel::domain::delegation::NewDelegation;
+    let mut h = harness().await;
+    let ana = "ana.away@example.com";
+    h.store
+        .add_user(ana, "Ana", &[Role::TechnicalLead])
+        .expect("ana");
+    h.store
+        .add_user("sam.cover@example.com", "Sam", &[Role::TechnicalLead])
+        .expect("sam");
+    let now = chrono::Utc::now();
+    gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(ana.into()))
+        .delegate(&NewDelegation {
+            to: gavel::seed::DEMO_USER.into(),
+            starts_at: now,
+            ends_at: now + chrono::TimeDelta::days(3),
+            role: None,
+        })
+        .await
+        .expect("ana delegates to the demo user");
+
+    h.keys("D").await;
+    let screen = h.screen();
+    assert!(screen.contains("Delegations"), "{screen}");
+    assert!(screen.contains(&format!("I decide for {ana}")), "{screen}");
+    h.keys("n").await;
+    h.keys("sam.cover@example.com").await;
+    h.press(KeyCode::Enter).await;
+    let until = (now + chrono::TimeDelta::days(10)).date_naive();
+    h.keys(&until.format("%Y-%m-%d").to_string()).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("sam.cover@example.com decides for me"),
+        "{screen}"
+    );
+    let given = h.backend.delegations(false).await.expect("list");
+    assert!(given.iter().any(|d| d.delegate == "sam.cover@example.com"
+        && d.ends_at.date_naive() == until + chrono::TimeDelta::days(1)));
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.overlay.is_none());
+
+    // The first item waits on a technical lead: decide it for Ana.
+    let workflow_id = h.selected();
+    h.keys("a").await;
+    assert!(h.screen().contains(&format!("ctrl-o: decide for {ana}")));
+    h.key(KeyCode::Char('o'), KeyModifiers::CONTROL).await;
+    assert!(
+        h.screen()
+            .contains(&format!("For {ana} (their delegation)")),
+        "{}",
+        h.screen()
+    );
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    let decided = h.backend.workflow(&workflow_id).await.expect("workflow");
+    let step = &decided.steps[0];
+    assert_eq!(step.approver_email.as_deref(), Some(gavel::seed::DEMO_USER));
+    assert_eq!(step.on_behalf_of.as_deref(), Some(ana));
 }

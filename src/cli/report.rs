@@ -597,7 +597,11 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
     for (title, counts) in [
         ("By policy", &dashboard.blocked_by_policy),
         ("By team", &dashboard.blocked_by_team),
+        ("Overdue steps by team", &dashboard.overdue_by_team),
     ] {
+        if counts.is_empty() && title.starts_with("Overdue") {
+            continue;
+        }
         let _ = writeln!(out, "{title}:");
         for count in counts.iter() {
             let _ = writeln!(out, "  {} {}", pad(&safe(&count.name), 28), count.count);

@@ -56,6 +56,12 @@ pub enum Action {
     Conflicts,
     /// What concerns me: my turn, my requests.
     Inbox,
+    /// Who decides for me while I am away, and for whom I decide.
+    Delegations,
+    NewDelegation,
+    EndDelegation,
+    /// In the decide dialog: decide for someone who delegated to me.
+    OnBehalf,
     Discard,
     Redecide,
     Confirm,
@@ -66,7 +72,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 50] = [
+    pub const DESCRIBED: [(Action, &'static str); 51] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -142,6 +148,10 @@ impl Action {
             Action::Inbox,
             "show my inbox: what asks me to act, news of my requests",
         ),
+        (
+            Action::Delegations,
+            "delegations: who decides for me while I am away, for whom I decide",
+        ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
     ];
@@ -196,6 +206,10 @@ impl Action {
             Action::SyncNow => "sync_now",
             Action::Conflicts => "conflicts",
             Action::Inbox => "inbox",
+            Action::Delegations => "delegations",
+            Action::NewDelegation => "new_delegation",
+            Action::EndDelegation => "end_delegation",
+            Action::OnBehalf => "on_behalf",
             Action::Discard => "discard",
             Action::Redecide => "redecide",
             Action::Confirm => "confirm",

@@ -25,6 +25,7 @@ use super::widgets::chooser::ReviewerChooser;
 use super::widgets::chrome::{self, Level};
 use super::widgets::conflicts::{ConflictsDialog, needing_attention};
 use super::widgets::decide::{DecideDialog, Subject, Submission};
+use super::widgets::delegations::DelegationsOverlay;
 use super::widgets::inbox::InboxOverlay;
 use super::widgets::overlay::{HelpOverlay, Palette, Prompt, PromptKind, edit_line};
 use crate::backend::User;
@@ -63,8 +64,10 @@ pub enum Overlay {
     Conflicts(ConflictsDialog),
     Choose(ReviewerChooser),
     Inbox(InboxOverlay),
+    Delegations(DelegationsOverlay),
 }
 
+mod delegations;
 mod manage;
 mod tabs;
 pub use tabs::Tab;
@@ -99,6 +102,10 @@ pub struct App {
     redeciding: Option<(String, i64)>,
     /// Inbox items not yet read (shown on the status line).
     pub unread: usize,
+    /// The delegations I gave or received, not yet ended.
+    pub delegations: Vec<crate::domain::delegation::Delegation>,
+    /// Whom a delegation being made goes to (between its two prompts).
+    delegating_to: Option<String>,
 }
 
 /// Footer hints per screen, in order of importance.
@@ -154,6 +161,8 @@ impl App {
             refused: BTreeSet::new(),
             redeciding: None,
             unread: 0,
+            delegations: Vec::new(),
+            delegating_to: None,
         };
         let mut app = app;
         if let Some(notice) = app.config.notice.take() {
@@ -171,6 +180,7 @@ impl App {
                 Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_) | Overlay::Inbox(_),
             ) => Mode::Overlay,
             Some(Overlay::Conflicts(_)) => Mode::Sync,
+            Some(Overlay::Delegations(_)) => Mode::Delegations,
             None => self.screen_mode(),
         }
     }
@@ -288,9 +298,15 @@ impl App {
                 Vec::new()
             }
             (_, Some(action)) => self.on_action(action),
-            (Some(Overlay::Conflicts(_) | Overlay::Choose(_) | Overlay::Inbox(_)), None) => {
-                Vec::new()
-            }
+            (
+                Some(
+                    Overlay::Conflicts(_)
+                    | Overlay::Choose(_)
+                    | Overlay::Inbox(_)
+                    | Overlay::Delegations(_),
+                ),
+                None,
+            ) => Vec::new(),
             (None, None) => {
                 let now = self.now;
                 if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
@@ -410,6 +426,11 @@ impl App {
             {
                 self.on_overlay_action(action)
             }
+            Action::NewDelegation | Action::EndDelegation | Action::OnBehalf
+                if self.overlay.is_some() =>
+            {
+                self.on_overlay_action(action)
+            }
             Action::SyncNow => match &self.sync {
                 Some(_) => {
                     self.set_status(Level::Info, "Syncing…");
@@ -430,6 +451,10 @@ impl App {
             Action::Inbox => {
                 self.overlay = Some(Overlay::Inbox(InboxOverlay::default()));
                 vec![Command::LoadInbox]
+            }
+            Action::Delegations => {
+                self.overlay = Some(Overlay::Delegations(DelegationsOverlay::default()));
+                vec![Command::LoadDelegations]
             }
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
@@ -541,6 +566,12 @@ impl App {
             }
             (Overlay::Choose(chooser), action) => self.on_chooser_action(chooser, action),
             (Overlay::Inbox(inbox), action) => self.on_inbox_action(inbox, action),
+            (Overlay::Delegations(overlay), action) => self.on_delegations_action(overlay, action),
+            (Overlay::Decide(mut dialog), Action::OnBehalf) => {
+                dialog.cycle_on_behalf();
+                self.overlay = Some(Overlay::Decide(dialog));
+                Vec::new()
+            }
             (Overlay::Prompt(prompt), Action::Confirm) => {
                 let text = prompt.text.trim().to_owned();
                 let value = (!text.is_empty()).then_some(text);
@@ -549,6 +580,8 @@ impl App {
                     PromptKind::Team => self.queue.team = value,
                     PromptKind::Agent => return Vec::new(),
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
+                    PromptKind::DelegateTo => return self.delegate_to(value),
+                    PromptKind::DelegateUntil => return self.delegate_until(value),
                 }
                 self.queue.reload(&mut self.requests)
             }
@@ -750,14 +783,16 @@ impl App {
         let command = Command::LoadWorkflow {
             workflow_id: workflow_id.clone(),
         };
-        self.overlay = Some(Overlay::Decide(Box::new(DecideDialog::new(
+        let mut dialog = DecideDialog::new(
             Subject::Workflow {
                 workflow_id,
                 agent_name,
                 workflow: known,
             },
             verdict,
-        ))));
+        );
+        dialog.delegators = self.delegators();
+        self.overlay = Some(Overlay::Decide(Box::new(dialog)));
         // Always re-read: the dialog must show what will really happen.
         vec![command]
     }
@@ -773,8 +808,11 @@ impl App {
                 self.me = Some(user);
                 let mut commands = self.queue.reload(&mut self.requests);
                 commands.push(Command::LoadInbox);
+                commands.push(Command::LoadDelegations);
                 commands
             }
+            Message::Delegations(result) => self.on_delegations(result),
+            Message::DelegationChanged(result) => self.on_delegation_changed(result),
             Message::Inbox(result) => {
                 if let Ok(items) = &result {
                     self.unread = items.iter().filter(|item| !item.read).count();
@@ -1085,6 +1123,14 @@ impl App {
             Some(Overlay::Decide(dialog)) => dialog.render(frame, area, &self.config.keymap, theme),
             Some(Overlay::Choose(chooser)) => chooser.render(frame, main, theme),
             Some(Overlay::Inbox(inbox)) => inbox.render(frame, main, self.now, theme),
+            Some(Overlay::Delegations(overlay)) => overlay.render(
+                frame,
+                main,
+                &self.delegations,
+                self.me.as_ref().map(|me| me.email.as_str()),
+                self.now,
+                theme,
+            ),
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,

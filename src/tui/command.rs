@@ -143,6 +143,14 @@ pub enum Command {
     MarkRead {
         event_ids: Vec<i64>,
     },
+    /// The delegations I gave or received, not yet ended.
+    LoadDelegations,
+    Delegate {
+        delegation: crate::domain::delegation::NewDelegation,
+    },
+    EndDelegation {
+        delegation_id: String,
+    },
 }
 
 impl Command {
@@ -175,6 +183,8 @@ impl Command {
             Command::Withdraw { .. } | Command::AssignReview { .. } => None,
             Command::LoadReviewers { .. } => Some("reviewers"),
             Command::LoadInbox => Some("inbox"),
+            Command::LoadDelegations => Some("delegations"),
+            Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::MarkRead { .. } => None,
         }
     }
@@ -191,6 +201,9 @@ pub struct WorkflowDetail {
     pub trail_unavailable: Option<String>,
     pub latest_audit: Option<BiasAudit>,
     pub review: Option<EthicsReview>,
+    /// The deployment's other workflows and what it changes (none when the
+    /// backend cannot say, an older server say).
+    pub deployment: Option<crate::backend::DeploymentView>,
 }
 
 /// Answers, with errors already in words for the user.
@@ -290,6 +303,9 @@ pub enum Message {
         result: Result<EthicsReview, String>,
     },
     Inbox(Result<Vec<crate::backend::InboxItem>, String>),
+    Delegations(Result<Vec<crate::domain::delegation::Delegation>, String>),
+    /// A delegation made or ended (then the list is loaded again).
+    DelegationChanged(Result<String, String>),
     MarkedRead(Result<(), String>),
 }
 
@@ -313,12 +329,13 @@ async fn detail(
     workflow_id: &str,
 ) -> crate::backend::Result<WorkflowDetail> {
     let workflow = backend.workflow(workflow_id).await?;
-    let (agent, policies, trail, audits, review) = tokio::join!(
+    let (agent, policies, trail, audits, review, deployment) = tokio::join!(
         backend.agent(&workflow.agent_id),
         backend.policies(),
         backend.trail("workflow", workflow_id),
         backend.audits(&workflow.agent_id),
         backend.review_for_workflow(workflow_id),
+        backend.deployment_view(&workflow.deployment_id),
     );
     // Offline, the rest of the view still stands without the trail.
     let (trail, trail_unavailable) = match trail {
@@ -337,6 +354,7 @@ async fn detail(
         trail_unavailable,
         latest_audit: audits?.into_iter().next(),
         review: review?,
+        deployment: deployment.ok(),
         workflow,
     })
 }
@@ -364,6 +382,30 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
     match command {
         Command::LoadMe => Message::Me(backend.me().await.map_err(words)),
         Command::LoadInbox => Message::Inbox(backend.inbox().await.map_err(words)),
+        Command::LoadDelegations => {
+            Message::Delegations(backend.delegations(false).await.map_err(words))
+        }
+        Command::Delegate { delegation } => Message::DelegationChanged(
+            backend
+                .delegate(&delegation)
+                .await
+                .map(|made| {
+                    format!(
+                        "{} decides for you until {} ({})",
+                        made.delegate,
+                        made.until().format("%Y-%m-%d %H:%M UTC"),
+                        made.delegation_id
+                    )
+                })
+                .map_err(words),
+        ),
+        Command::EndDelegation { delegation_id } => Message::DelegationChanged(
+            backend
+                .end_delegation(Some(&delegation_id))
+                .await
+                .map(|_| format!("{delegation_id} ended"))
+                .map_err(words),
+        ),
         Command::MarkRead { event_ids } => {
             Message::MarkedRead(backend.mark_read(&event_ids).await.map_err(words))
         }

@@ -25,10 +25,11 @@ pub enum Mode {
     Prompt,
     Overlay,
     Sync,
+    Delegations,
 }
 
 impl Mode {
-    const ALL: [Mode; 7] = [
+    const ALL: [Mode; 8] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
@@ -36,6 +37,7 @@ impl Mode {
         Mode::Prompt,
         Mode::Overlay,
         Mode::Sync,
+        Mode::Delegations,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +54,7 @@ impl Mode {
             Mode::Prompt => "prompt",
             Mode::Overlay => "overlay",
             Mode::Sync => "sync",
+            Mode::Delegations => "delegations",
         }
     }
 

@@ -123,12 +123,32 @@ impl BlockedScreen {
         ])
         .areas(area);
         render_headline(frame, headline, dashboard, theme);
-        let [by_policy, by_team, trend] = Layout::horizontal([
-            Constraint::Percentage(34),
-            Constraint::Percentage(33),
-            Constraint::Percentage(33),
-        ])
-        .areas(charts);
+        // Steps past their policy's SLA get a column when there are any.
+        let (by_policy, by_team, trend) = if dashboard.overdue_by_team.is_empty() {
+            let [by_policy, by_team, trend] = Layout::horizontal([
+                Constraint::Percentage(34),
+                Constraint::Percentage(33),
+                Constraint::Percentage(33),
+            ])
+            .areas(charts);
+            (by_policy, by_team, trend)
+        } else {
+            let [by_policy, by_team, overdue, trend] = Layout::horizontal([
+                Constraint::Percentage(25),
+                Constraint::Percentage(25),
+                Constraint::Percentage(25),
+                Constraint::Percentage(25),
+            ])
+            .areas(charts);
+            render_counts(
+                frame,
+                overdue,
+                " Overdue steps by team ",
+                &dashboard.overdue_by_team,
+                theme,
+            );
+            (by_policy, by_team, trend)
+        };
         render_counts(
             frame,
             by_policy,

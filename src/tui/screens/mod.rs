@@ -18,6 +18,15 @@ use crate::text::{humanize_age, sanitize};
 use crate::tui::theme::{Role, Theme};
 use chrono::{DateTime, Utc};
 
+/// How a step's latest alert reads.
+pub fn alert_word(alert: crate::domain::sla::AlertKind) -> &'static str {
+    match alert {
+        crate::domain::sla::AlertKind::Reminder => "reminded",
+        crate::domain::sla::AlertKind::Overdue => "overdue",
+        crate::domain::sla::AlertKind::Escalated => "escalated",
+    }
+}
+
 /// One step of a workflow as a timeline line, readable without colour.
 pub fn step_line(
     step: &Step,
@@ -41,19 +50,27 @@ pub fn step_line(
             theme.style(Role::Base),
         ),
     ];
-    let detail = match (step.status, &step.approver_email, step.decision_at) {
+    let mut detail = match (step.status, &step.approver_email, step.decision_at) {
         (StepStatus::Pending, _, _) if Some(step.step_id) == current => {
-            format!("waiting {}", humanize_age(since, now))
+            let mut detail = format!("waiting {}", humanize_age(since, now));
+            if let Some(sla) = &step.sla {
+                let due = sla.due(since);
+                let word = if now >= due { "overdue since" } else { "due" };
+                detail.push_str(&format!(" · {word} {}", due.format("%Y-%m-%d %H:%M")));
+            }
+            if let Some(alert) = step.alerted() {
+                detail.push_str(&format!(" · {}", alert_word(alert)));
+            }
+            detail
         }
         (StepStatus::Pending, _, _) => "pending".to_owned(),
         (StepStatus::Skipped, _, _) => "skipped".to_owned(),
         (status, Some(by), Some(at)) => {
-            let mut detail = format!(
-                "{} by {} {}",
-                status.as_str(),
-                sanitize(by),
-                at.format("%Y-%m-%d %H:%M")
-            );
+            let mut detail = format!("{} by {}", status.as_str(), sanitize(by));
+            if let Some(delegator) = &step.on_behalf_of {
+                detail.push_str(&format!(" on behalf of {}", sanitize(delegator)));
+            }
+            detail.push_str(&format!(" {}", at.format("%Y-%m-%d %H:%M")));
             if let Some(received) = step.received_later() {
                 detail.push_str(&format!(
                     " offline · received {}",
@@ -64,6 +81,28 @@ pub fn step_line(
         }
         (status, _, _) => status.as_str().to_owned(),
     };
+    if step.quorum > 1 {
+        let approvers: Vec<String> = step
+            .approvals
+            .iter()
+            .map(|approval| match &approval.on_behalf_of {
+                Some(delegator) => format!(
+                    "{} for {}",
+                    sanitize(&approval.approver_email),
+                    sanitize(delegator)
+                ),
+                None => sanitize(&approval.approver_email).into_owned(),
+            })
+            .collect();
+        detail.push_str(&format!(
+            " · {} of {} approvals",
+            step.approvals.len(),
+            step.quorum
+        ));
+        if !approvers.is_empty() {
+            detail.push_str(&format!(" ({})", approvers.join(", ")));
+        }
+    }
     spans.push(Span::styled(detail, theme.style(role)));
     Line::from(spans)
 }

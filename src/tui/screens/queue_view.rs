@@ -148,10 +148,21 @@ fn age_cell(item: &QueueItem, context: &QueueContext<'_>) -> Cell<'static> {
     let sla = i64::from(context.sla_days);
     let text = humanize_age(item.waiting_since, context.now);
     let in_progress = item.status == WorkflowStatus::InProgress;
-    let (text, role) = match days {
-        d if in_progress && d >= 2 * sla => (format!("{text} !!"), Role::Danger),
-        d if in_progress && d >= sla => (format!("{text} !"), Role::Warn),
-        _ => (text, Role::Base),
+    // The step's own SLA when its policy gives one; else the console's.
+    let (text, role) = match (item.due_at, item.alert) {
+        _ if !in_progress => (text, Role::Base),
+        (_, Some(crate::domain::sla::AlertKind::Escalated)) => {
+            (format!("{text} escalated"), Role::Danger)
+        }
+        (Some(due), alert) if context.now >= due => (
+            format!("{text} {}", alert.map_or("overdue", super::alert_word)),
+            Role::Warn,
+        ),
+        (Some(_), Some(alert)) => (format!("{text} {}", super::alert_word(alert)), Role::Info),
+        (Some(_), None) => (text, Role::Base),
+        (None, _) if days >= 2 * sla => (format!("{text} !!"), Role::Danger),
+        (None, _) if days >= sla => (format!("{text} !"), Role::Warn),
+        (None, _) => (text, Role::Base),
     };
     Cell::from(Span::styled(text, context.theme.style(role)))
 }
@@ -214,8 +225,19 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
         }
     }
     titles.push("Waiting");
-    widths.push(Constraint::Length(10));
     let height = page_height(area);
+    // Room for "12d escalated" when a row on the page has an SLA's word.
+    let words = screen
+        .rows
+        .iter()
+        .skip(screen.offset)
+        .take(height)
+        .any(|item| item.due_at.is_some() || item.alert.is_some());
+    widths.push(Constraint::Length(if words && area.width >= 60 {
+        14
+    } else {
+        10
+    }));
     let visible = screen.rows.iter().skip(screen.offset).take(height);
     let rows: Vec<Row> = visible
         .map(|item| {
@@ -245,7 +267,19 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
             if shown.step {
                 let step = item.current_step.map_or_else(
                     || item.status.as_str().to_owned(),
-                    |step| format!("{}/{} {}", step.step_id, item.step_count, step.role.label()),
+                    |step| {
+                        let quorum = if step.quorum > 1 {
+                            format!(" {}/{}✓", step.approvals, step.quorum)
+                        } else {
+                            String::new()
+                        };
+                        format!(
+                            "{}/{} {}{quorum}",
+                            step.step_id,
+                            item.step_count,
+                            step.role.label()
+                        )
+                    },
                 );
                 cells.push(Cell::from(step));
             }

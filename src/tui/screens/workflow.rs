@@ -131,6 +131,131 @@ fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
+/// The deployment this workflow belongs to: where each of its workflows
+/// stands, and what it changes against the version running now.
+fn deployment_lines(
+    view: &crate::backend::DeploymentView,
+    this: &crate::domain::Workflow,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    use crate::domain::{StepStatus, WorkflowStatus};
+    let deployment = &view.deployment;
+    lines.push(section("The whole deployment", theme));
+    lines.push(field(
+        "request",
+        format!(
+            "{} · version {} · {}",
+            sanitize(&deployment.deployment_id),
+            sanitize(&deployment.agent_version),
+            deployment.status.as_str().replace('_', " ")
+        ),
+        theme,
+    ));
+    for (index, workflow) in view.workflows.iter().enumerate() {
+        let (mark, role) = match workflow.status {
+            WorkflowStatus::Approved => ("✓", Role::Ok),
+            WorkflowStatus::Rejected => ("✗", Role::Danger),
+            WorkflowStatus::Withdrawn => ("–", Role::Muted),
+            WorkflowStatus::InProgress => ("▶", Role::Accent),
+        };
+        let stands = match workflow.current_step() {
+            Some(step) => format!(
+                "step {}/{} {}{}",
+                step.step_id,
+                workflow.steps.len(),
+                step.role.label(),
+                if step.quorum > 1 {
+                    format!(" ({} of {})", step.approvals.len(), step.quorum)
+                } else {
+                    String::new()
+                }
+            ),
+            None => {
+                let decided = workflow
+                    .steps
+                    .iter()
+                    .filter(|step| step.status == StepStatus::Approved)
+                    .count();
+                format!(
+                    "{} ({decided} of {} steps approved)",
+                    workflow.status.as_str().replace('_', " "),
+                    workflow.steps.len()
+                )
+            }
+        };
+        let this_one = if workflow.workflow_id == this.workflow_id {
+            " ← this one"
+        } else {
+            ""
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<14}", if index == 0 { "workflows" } else { "" }),
+                theme.style(Role::Muted),
+            ),
+            Span::styled(format!("{mark} "), theme.style(role)),
+            Span::styled(
+                format!(
+                    "{} {} · {stands}{this_one}",
+                    sanitize(&workflow.workflow_id),
+                    sanitize(&workflow.triggered_by_policy)
+                ),
+                theme.style(Role::Base),
+            ),
+        ]));
+    }
+    match &view.running {
+        None => lines.push(field(
+            "running now",
+            "nothing: this is the agent's first version".into(),
+            theme,
+        )),
+        Some(running) => {
+            lines.push(field(
+                "running now",
+                format!(
+                    "version {} ({}, requested {})",
+                    sanitize(&running.agent_version),
+                    sanitize(&running.deployment_id),
+                    running.requested_at.format("%Y-%m-%d")
+                ),
+                theme,
+            ));
+            if view.changes.is_empty() {
+                lines.push(field("changes", "none in the manifest".into(), theme));
+            }
+            let width = view
+                .changes
+                .iter()
+                .map(|change| change.field.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(28);
+            for (index, change) in view.changes.iter().enumerate() {
+                let value = |value: &Option<String>| {
+                    value
+                        .as_deref()
+                        .map_or_else(|| "(none)".to_owned(), |text| sanitize(text).into_owned())
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("  {:<14}", if index == 0 { "changes" } else { "" }),
+                        theme.style(Role::Muted),
+                    ),
+                    Span::styled(
+                        format!("{:<width$} ", sanitize(&change.field)),
+                        theme.style(Role::Header),
+                    ),
+                    Span::styled(value(&change.before), theme.style(Role::Muted)),
+                    Span::styled(" → ", theme.style(Role::Muted)),
+                    Span::styled(value(&change.after), theme.style(Role::Accent)),
+                ]));
+            }
+        }
+    }
+}
+
 fn detail_lines(
     detail: &WorkflowDetail,
     theme: &Theme,
@@ -244,6 +369,10 @@ fn detail_lines(
             theme,
         ));
     }
+    if let Some(view) = &detail.deployment {
+        lines.push(Line::default());
+        deployment_lines(view, workflow, theme, &mut lines);
+    }
     lines.push(Line::default());
     lines.push(section("Steps", theme));
     let current = workflow.current_step().map(|step| step.step_id);
@@ -261,6 +390,28 @@ fn detail_lines(
             lines.push(Line::styled(
                 format!("     “{}”", sanitize(comment)),
                 theme.style(Role::Muted),
+            ));
+        }
+        if !step.alerts.is_empty() {
+            let alerts: Vec<String> = step
+                .alerts
+                .iter()
+                .map(|alert| {
+                    let to = alert
+                        .to
+                        .as_deref()
+                        .map(|to| format!(" to {}", sanitize(to)))
+                        .unwrap_or_default();
+                    format!(
+                        "{}{to} {}",
+                        super::alert_word(alert.kind),
+                        alert.at.format("%Y-%m-%d %H:%M")
+                    )
+                })
+                .collect();
+            lines.push(Line::styled(
+                format!("     {}", alerts.join(" · ")),
+                theme.style(Role::Warn),
             ));
         }
     }

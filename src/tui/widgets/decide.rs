@@ -81,6 +81,24 @@ impl DecideDialog {
         }
     }
 
+    /// Decides for the next person who delegated to the reader, then for
+    /// the reader again.
+    pub fn cycle_on_behalf(&mut self) {
+        if self.submitting {
+            return;
+        }
+        let next = match &self.on_behalf_of {
+            None => self.delegators.first(),
+            Some(current) => self
+                .delegators
+                .iter()
+                .skip_while(|delegator| *delegator != current)
+                .nth(1),
+        };
+        self.on_behalf_of = next.cloned();
+        self.error = None;
+    }
+
     /// The workflow this dialog decides a step of, if it does.
     pub fn workflow_id(&self) -> Option<&str> {
         match &self.subject {
@@ -184,13 +202,29 @@ impl DecideDialog {
                 format!("The workflow ends rejected{skipped}, and the deployment is rejected.")
             }
         };
-        vec![as_role, effect]
+        let mut lines = vec![as_role, effect];
+        match &self.on_behalf_of {
+            Some(delegator) => lines.push(format!(
+                "For {} (their delegation): it counts as theirs and yours. ctrl-o: next",
+                sanitize(delegator)
+            )),
+            None if !self.delegators.is_empty() => lines.push(format!(
+                "For yourself. ctrl-o: decide for {}",
+                self.delegators
+                    .iter()
+                    .map(|delegator| sanitize(delegator).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+            None => {}
+        }
+        lines
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
         // A policy set's consequence and plan take more words than a step's.
         let about_height = match self.subject {
-            Subject::Workflow { .. } => 4,
+            Subject::Workflow { .. } => 4 + u16::from(!self.delegators.is_empty()),
             Subject::PolicySet { .. } => 7,
         };
         let area = centered(area, 72, 13 + about_height);

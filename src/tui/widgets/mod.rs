@@ -5,6 +5,7 @@ pub mod chooser;
 pub mod chrome;
 pub mod conflicts;
 pub mod decide;
+pub mod delegations;
 pub mod inbox;
 pub mod overlay;
 

@@ -205,6 +205,9 @@ pub enum PromptKind {
     Agent,
     /// Why the request of the open workflow is withdrawn.
     WithdrawReason,
+    /// Whom to delegate to, then until when.
+    DelegateTo,
+    DelegateUntil,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +225,8 @@ impl Prompt {
             PromptKind::WithdrawReason => {
                 " withdraw this request, because (required unless it is yours): "
             }
+            PromptKind::DelegateTo => " delegate my steps to (email of someone holding my role): ",
+            PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),
