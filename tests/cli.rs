@@ -1447,3 +1447,140 @@ fn missing_empty_or_foreign_stores_are_never_written_to() {
         .assert()
         .failure();
 }
+
+/// `gavel delegate` hands one's steps to someone holding the role; the
+/// delegate approves for them with `--on-behalf-of`, `show` says so, and
+/// once ended the delegation lets nobody decide for them.
+#[test]
+fn a_delegate_decides_for_someone_away_until_the_delegation_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("s.db");
+    add_user(&db, "owner@example.com", "", "People");
+    add_user(&db, "ana@example.com", "technical_lead", "");
+    add_user(&db, "sam@example.com", "technical_lead", "");
+    add_user(&db, "steward@example.com", "data_steward", "");
+    let until = (chrono::Utc::now() + chrono::TimeDelta::days(14))
+        .format("%Y-%m-%d")
+        .to_string();
+    gavel(&db)
+        .args([
+            "--user",
+            "ana@example.com",
+            "delegate",
+            "--to",
+            "steward@example.com",
+            "--until",
+            &until,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must already hold"));
+    gavel(&db)
+        .args([
+            "--user",
+            "ana@example.com",
+            "delegate",
+            "--to",
+            "sam@example.com",
+            "--until",
+            &until,
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--on-behalf-of ana@example.com"));
+    gavel(&db)
+        .args(["--user", "sam@example.com", "delegate", "list"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("from ana@example.com")
+                .and(predicate::str::contains("active")),
+        );
+
+    let mut body = agent_manifest("agt-away", "owner@example.com", "People");
+    body["category"] = "engineering".into();
+    body["risk_tier"] = "low".into();
+    let manifest = write_manifest(dir.path(), "away.json", body);
+    let output = gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request", "--json"])
+        .arg(&manifest)
+        .output()
+        .expect("run");
+    let request = json(&output.stdout);
+    let workflow = request["workflow_ids"][0]
+        .as_str()
+        .expect("workflow")
+        .to_owned();
+    gavel(&db)
+        .args([
+            "--user",
+            "steward@example.com",
+            "approve",
+            &workflow,
+            "--on-behalf-of",
+            "ana@example.com",
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("wrong_role"));
+    gavel(&db)
+        .args([
+            "--user",
+            "sam@example.com",
+            "approve",
+            &workflow,
+            "--on-behalf-of",
+            "ana@example.com",
+            "--comment",
+            "for Ana",
+        ])
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["show", &workflow])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "by sam@example.com on behalf of ana@example.com",
+        ));
+    // Sam decided for Ana: neither decides the data steward's step, and
+    // Ana's delegation ended, Sam decides nothing more for her.
+    gavel(&db)
+        .args(["--user", "ana@example.com", "delegate", "end"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "sam@example.com no longer decides for you",
+        ));
+    let output = gavel(&db)
+        .args(["--user", "owner@example.com", "deploy", "request", "--json"])
+        .arg(&write_manifest(dir.path(), "again.json", {
+            let mut body = agent_manifest("agt-away-2", "owner@example.com", "People");
+            body["category"] = "engineering".into();
+            body["risk_tier"] = "low".into();
+            body
+        }))
+        .output()
+        .expect("run");
+    let again = json(&output.stdout)["workflow_ids"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !again.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    gavel(&db)
+        .args([
+            "--user",
+            "sam@example.com",
+            "approve",
+            &again,
+            "--on-behalf-of",
+            "ana@example.com",
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("not_delegated"));
+}
