@@ -1554,7 +1554,7 @@ fn a_delegate_decides_for_someone_away_until_the_delegation_ends() {
         ));
     let output = gavel(&db)
         .args(["--user", "owner@example.com", "deploy", "request", "--json"])
-        .arg(&write_manifest(dir.path(), "again.json", {
+        .arg(write_manifest(dir.path(), "again.json", {
             let mut body = agent_manifest("agt-away-2", "owner@example.com", "People");
             body["category"] = "engineering".into();
             body["risk_tier"] = "low".into();
