@@ -121,6 +121,24 @@ pub fn delegates_of(
     .collect())
 }
 
+/// Writes a delegation's row (over one of the same id: a cache's copy).
+fn insert(conn: &Connection, delegation: &Delegation) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        delegation.delegation_id,
+        delegation.delegator,
+        delegation.delegate,
+        delegation.role.map(Role::as_str),
+        to_ms(delegation.starts_at),
+        to_ms(delegation.ends_at),
+        to_ms(delegation.created_at),
+        delegation.ended_at.map(to_ms),
+    ])?;
+    Ok(())
+}
+
 /// Records a delegation from `actor` to the person named.
 pub fn delegate(
     conn: &Connection,
@@ -153,18 +171,7 @@ pub fn delegate(
         created_at: now,
         ended_at: None,
     };
-    conn.prepare_cached(&format!(
-        "INSERT INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)"
-    ))?
-    .execute(params![
-        delegation.delegation_id,
-        delegation.delegator,
-        delegation.delegate,
-        delegation.role.map(Role::as_str),
-        to_ms(delegation.starts_at),
-        to_ms(delegation.ends_at),
-        to_ms(now),
-    ])?;
+    insert(conn, &delegation)?;
     TrailWriter::resume(conn)?.append(
         conn,
         &entry(
@@ -250,19 +257,7 @@ pub fn keep_delegations(conn: &Connection, email: &str, delegations: &[Delegatio
     conn.prepare_cached("DELETE FROM delegations WHERE delegator = ?1 OR delegate = ?1")?
         .execute([email])?;
     for delegation in delegations {
-        conn.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        ))?
-        .execute(params![
-            delegation.delegation_id,
-            delegation.delegator,
-            delegation.delegate,
-            delegation.role.map(Role::as_str),
-            to_ms(delegation.starts_at),
-            to_ms(delegation.ends_at),
-            to_ms(delegation.created_at),
-            delegation.ended_at.map(to_ms),
-        ])?;
+        insert(conn, delegation)?;
     }
     Ok(())
 }
