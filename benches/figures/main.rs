@@ -11,7 +11,7 @@
 //! size as a smoke test that the benchmarks still work; nothing is timed
 //! against a target there. `-- --console STORE` measures only the console,
 //! on an existing store; `-- --audit` only the audit run against a loopback
-//! agent.
+//! agent; `-- --slas` only the step-SLA figures.
 
 mod audit;
 mod console;
@@ -19,6 +19,7 @@ mod policy;
 mod report;
 mod seeding;
 mod server;
+mod slas;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -37,11 +38,14 @@ struct Args {
     console: Option<PathBuf>,
     /// Only the audit-run figure.
     audit_only: bool,
+    /// Only the SLA figures.
+    slas_only: bool,
 }
 
 fn args() -> Args {
     let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
         (None, None, false, None, None, false);
+    let mut slas_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -51,6 +55,7 @@ fn args() -> Args {
             "--browse" => browse = args.next().map(PathBuf::from),
             "--console" => console = args.next().map(PathBuf::from),
             "--audit" => audit_only = true,
+            "--slas" => slas_only = true,
             _ => {}
         }
     }
@@ -61,6 +66,7 @@ fn args() -> Args {
         browse,
         console,
         audit_only,
+        slas_only,
     }
 }
 
@@ -101,6 +107,16 @@ fn main() {
         let cases = if args.smoke { 300 } else { 20_000 };
         let figures = runtime.block_on(audit::figures(dir.path(), cases));
         report::print("Audit runs", &figures);
+        return;
+    }
+    if args.slas_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let large = dir.path().join("large.db");
+        seeding::seed(&large, args.large);
+        let label = format!("{} workflows", gavel::text::thousands(args.large));
+        let steps = if args.smoke { 40 } else { 2_000 };
+        let figures = runtime.block_on(slas::figures(&large, &label, dir.path(), steps));
+        report::print("Step SLAs", &figures);
         return;
     }
     runtime.block_on(run(args));
@@ -248,6 +264,15 @@ async fn run(args: Args) {
     );
     drop(server);
 
+    eprintln!("alerting steps with an SLA…");
+    let sla_figures = slas::figures(
+        &large,
+        &format!("{label} workflows"),
+        dir.path(),
+        if args.smoke { 40 } else { 2_000 },
+    )
+    .await;
+
     eprintln!("running an audit against a loopback agent…");
     let audit_figures = audit::figures(dir.path(), if args.smoke { 300 } else { 20_000 }).await;
 
@@ -266,4 +291,5 @@ async fn run(args: Args) {
     report::print("Offline cache and sync", &sync_figures);
     report::print("Server", &server_figures);
     report::print("Audit runs", &audit_figures);
+    report::print("Step SLAs", &sla_figures);
 }
