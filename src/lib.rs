@@ -6,6 +6,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod evidence;
 pub mod notify;
 pub mod paths;
 pub mod retry;

@@ -95,6 +95,10 @@ pub enum Command {
     /// Email and webhook notifications: deliver, see and retry them.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Evidence packs: everything about an agent an auditor asks for, in one
+    /// zip that proves itself; and checking one offline.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Let someone who already holds your role decide your steps, and get
     /// your notifications, while you are away: `gavel delegate --to EMAIL
     /// --from DATE --until DATE [--role R]`; `list` and `end` manage them.
@@ -477,6 +481,44 @@ pub enum UsersCommand {
     },
     /// Every user with their roles and teams.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Write an agent's evidence pack (compliance officers): its requests,
+    /// the policy sets that judged them, every workflow step, the ethics
+    /// reviews, the bias audits and their evidence, and the trail behind
+    /// them, signed under the log's key.
+    Export {
+        #[arg(long, value_name = "AGENT_ID")]
+        agent: String,
+        /// Only this version's requests and audits.
+        #[arg(long)]
+        version: Option<String>,
+        /// From this date (or RFC 3339 time) on.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Before the end of this date (or before this RFC 3339 time).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        #[arg(long, value_name = "FILE.zip")]
+        out: std::path::PathBuf,
+    },
+    /// Check a pack offline: every file's hash, the signatures, that the
+    /// checkpoint covers every event, and the figures recomputed. Exits 1
+    /// naming each file and what is wrong.
+    Verify {
+        pack: std::path::PathBuf,
+        /// The log's public key, as `gavel trail key` prints it.
+        #[arg(long, conflicts_with = "trust_pack_key")]
+        key: Option<String>,
+        /// Check against the key the pack carries (says the key itself was
+        /// not checked).
+        #[arg(long)]
+        trust_pack_key: bool,
         #[arg(long)]
         json: bool,
     },

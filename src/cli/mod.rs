@@ -6,6 +6,7 @@ mod audit_run;
 mod auth;
 mod backends;
 mod delegate;
+mod evidence;
 mod governance;
 mod notify;
 mod policy;
@@ -286,6 +287,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Auth(command) => auth::run(global, command).await,
         Command::Notify(command) => notify::run(global, command).await,
         Command::Delegate(args) => delegate::run(global, args).await,
+        Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;
             let _ = tracing_subscriber::fmt()

@@ -4,6 +4,7 @@
 //! write; writes take the single writer connection, one transaction per
 //! state change (the state and its trail event commit together).
 
+pub mod evidence;
 pub mod feed;
 pub mod log;
 pub mod logkey;
@@ -331,6 +332,28 @@ impl LocalStore {
             .lock()
             .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
         work(&mut conn)
+    }
+
+    /// An agent's evidence pack, exported by `actor` (a compliance officer):
+    /// its files, `pack.json` last, signed by the log's key.
+    pub fn evidence_pack(
+        &self,
+        actor: &str,
+        key: &logkey::LogKey,
+        query: &crate::evidence::EvidenceQuery,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::evidence::pack::PackFile>> {
+        let user = self
+            .read(|conn| reads::user(conn, actor))?
+            .ok_or_else(|| BackendError::Unauthenticated(format!("user {actor:?} is not known")))?;
+        if !user.holds(Role::ComplianceOfficer) {
+            return Err(BackendError::Forbidden(
+                "exporting evidence needs the compliance_officer role".into(),
+            ));
+        }
+        let evidence = self.write(|tx| evidence::collect(tx, key, query, now))?;
+        crate::evidence::build(&evidence, &user.email, now, &key.signer)
+            .map_err(|err| BackendError::Storage(err.to_string()))
     }
 
     /// The dashboard's figures as of `now` (what counts as overdue depends

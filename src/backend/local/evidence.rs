@@ -1,0 +1,166 @@
+//! What an evidence pack holds, read from the store in one transaction:
+//! the agent's requests (in the version or period asked), the policy-set
+//! versions that judged them, their workflows, submitted reviews with their
+//! templates, the agent's audits with their runs and case evidence, and
+//! every trail event behind them with its inclusion proof in a checkpoint
+//! signed now.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::logkey::{self, LogKey};
+use super::reads;
+use super::rows::to_ms;
+use crate::backend::{CaseQuery, Result};
+use crate::domain::trail::GENESIS_HASH;
+use crate::evidence::trail::PackedEvent;
+use crate::evidence::{Evidence, EvidenceQuery, RunEvidence};
+
+/// Cases read per page for a run's CSV.
+const CASE_PAGE: u32 = 5_000;
+
+pub fn collect(
+    conn: &Connection,
+    key: &LogKey,
+    query: &EvidenceQuery,
+    now: DateTime<Utc>,
+) -> Result<Evidence> {
+    reads::agent(conn, &query.agent_id)?;
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT deployment_id FROM deployments
+             WHERE agent_id = ?1 AND (?2 IS NULL OR agent_version = ?2)
+               AND (?3 IS NULL OR requested_at >= ?3) AND (?4 IS NULL OR requested_at < ?4)
+             ORDER BY requested_at, deployment_id",
+        )?
+        .query_map(
+            params![
+                query.agent_id,
+                query.agent_version,
+                query.from.map(to_ms),
+                query.to.map(to_ms),
+            ],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut deployments = Vec::with_capacity(ids.len());
+    let mut workflows = Vec::new();
+    for id in &ids {
+        deployments.push(reads::deployment(conn, id)?);
+        workflows.extend(reads::workflows_of_deployment(conn, id)?);
+    }
+    let mut versions: Vec<i64> = deployments
+        .iter()
+        .filter_map(|deployment| deployment.policy_set_version)
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let policy_sets = versions
+        .into_iter()
+        .map(|version| reads::policy_set_detail(conn, version))
+        .collect::<Result<Vec<_>>>()?;
+    let mut reviews = Vec::new();
+    for workflow in &workflows {
+        if let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
+            .filter(|review| review.status == crate::domain::ReviewStatus::Submitted)
+        {
+            let template = reads::review_template(conn, &review.template_id)?;
+            reviews.push((review, template));
+        }
+    }
+    let audits: Vec<_> = reads::audits(conn, &query.agent_id)?
+        .into_iter()
+        .filter(|audit| {
+            query
+                .agent_version
+                .as_ref()
+                .is_none_or(|version| *version == audit.agent_version)
+                && query.from.is_none_or(|from| audit.tested_at >= from)
+                && query.to.is_none_or(|to| audit.tested_at < to)
+        })
+        .collect();
+    let mut runs = Vec::new();
+    for run_id in audits.iter().filter_map(|audit| audit.run_id.as_deref()) {
+        let run = reads::audit_runs::run(conn, run_id)?;
+        let mut cases = Vec::new();
+        let mut after = None;
+        loop {
+            let page = reads::audit_runs::cases(
+                conn,
+                run_id,
+                &CaseQuery {
+                    group: None,
+                    outcome: None,
+                    after: after.take(),
+                    limit: CASE_PAGE,
+                },
+            )?;
+            cases.extend(page.cases);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        runs.push(RunEvidence { run, cases });
+    }
+
+    // The trail of every entity in the pack, and a checkpoint covering it.
+    let mut entities: Vec<(&str, String)> = Vec::new();
+    entities.extend(ids.iter().map(|id| ("deployment", id.clone())));
+    entities.extend(
+        workflows
+            .iter()
+            .map(|w| ("workflow", w.workflow_id.clone())),
+    );
+    entities.extend(reviews.iter().map(|(r, _)| ("review", r.review_id.clone())));
+    entities.extend(
+        policy_sets
+            .iter()
+            .map(|set| ("policy_set", set.version.version.to_string())),
+    );
+    entities.extend(audits.iter().map(|a| ("audit", a.audit_id.clone())));
+    entities.extend(runs.iter().map(|r| ("audit_run", r.run.run_id.clone())));
+    let checkpoint = logkey::sign_checkpoint(conn, key, now)?;
+    let size = super::log::size(conn)?;
+    let mut events = Vec::new();
+    for (entity_type, entity_id) in &entities {
+        for event in super::trail::for_entity(conn, entity_type, entity_id)? {
+            let index = (event.seq - 1) as u64;
+            if index >= size {
+                continue;
+            }
+            let prev_hash: String = if event.seq == 1 {
+                GENESIS_HASH.to_owned()
+            } else {
+                conn.prepare_cached("SELECT hash FROM trail WHERE seq = ?1")?
+                    .query_row([event.seq - 1], |row| row.get(0))?
+            };
+            let proof = super::log::inclusion_proof(conn, index, size)?
+                .iter()
+                .map(crate::domain::merkle::hex)
+                .collect();
+            events.push(PackedEvent {
+                seq: event.seq,
+                prev_hash,
+                hash: event.hash,
+                entry: event.entry,
+                proof,
+            });
+        }
+    }
+    events.sort_by_key(|event| event.seq);
+    events.dedup_by_key(|event| event.seq);
+    Ok(Evidence {
+        query: query.clone(),
+        origin: key.origin.clone(),
+        verifier_key: key.verifier_key.clone(),
+        deployments,
+        policy_sets,
+        workflows,
+        reviews,
+        audits,
+        runs,
+        events,
+        checkpoint,
+    })
+}

@@ -1,0 +1,307 @@
+//! `index.html`: the pack read top to bottom by a person. One page, no
+//! network, no scripts, print-friendly; every section links to the files
+//! it is drawn from. Everything in it comes from the store, so every text
+//! is escaped.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::Evidence;
+use crate::domain::{Step, StepStatus};
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn rate(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".into(), |value| format!("{:.1}%", value * 100.0))
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.45}\
+h1{font-size:1.6rem}h2{border-bottom:1px solid #999;margin-top:2rem}h3{margin-bottom:.3rem}\
+table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top}\
+th{background:#eee}.fail{color:#a00;font-weight:bold}.pass{color:#060;font-weight:bold}.muted{color:#555}\
+code{font-size:.85rem}@media print{a{color:inherit;text-decoration:none}h2{page-break-after:avoid}table{page-break-inside:avoid}}";
+
+fn step_row(out: &mut String, step: &Step, total: usize) {
+    let decided = step.decision_at.map(time).unwrap_or_default();
+    let received = step.received_later().map(time).unwrap_or_default();
+    let status = match step.status {
+        StepStatus::Approved => "approved",
+        StepStatus::Rejected => "rejected",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Pending => "waiting",
+    };
+    let mut decider = step
+        .approver_email
+        .as_deref()
+        .map(escape)
+        .unwrap_or_default();
+    if step.quorum > 1 {
+        let approvals: Vec<String> = step
+            .approvals
+            .iter()
+            .map(|approval| {
+                let behalf = approval
+                    .on_behalf_of
+                    .as_deref()
+                    .map(|delegator| format!(" for {}", escape(delegator)))
+                    .unwrap_or_default();
+                format!(
+                    "{}{behalf} ({})",
+                    escape(&approval.approver_email),
+                    time(approval.decision_at)
+                )
+            })
+            .collect();
+        decider = format!(
+            "{} of {} approvals: {}",
+            step.approvals.len(),
+            step.quorum,
+            approvals.join("; ")
+        );
+    }
+    let alerts: Vec<String> = step
+        .alerts
+        .iter()
+        .map(|alert| {
+            let to = alert
+                .to
+                .as_deref()
+                .map(|to| format!(" to {}", escape(to)))
+                .unwrap_or_default();
+            format!("{}{to} {}", alert.kind.as_str(), time(alert.at))
+        })
+        .collect();
+    let _ = write!(
+        out,
+        "<tr><td>{}/{total}</td><td>{}</td><td>{status}</td><td>{decider}</td><td>{}</td><td>{decided}</td><td>{received}</td><td>{}</td><td>{}</td></tr>",
+        step.step_id,
+        escape(&step.role.label()),
+        step.on_behalf_of.as_deref().map(escape).unwrap_or_default(),
+        step.comment.as_deref().map(escape).unwrap_or_default(),
+        alerts.join("<br>"),
+    );
+}
+
+/// The page.
+pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
+    let query = &evidence.query;
+    let mut out = String::new();
+    let agent_name = evidence
+        .deployments
+        .last()
+        .map(|deployment| deployment.agent_name.clone())
+        .unwrap_or_else(|| query.agent_id.clone());
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence: {}</title><style>{STYLE}</style></head><body>",
+        escape(&agent_name)
+    );
+    let _ = write!(
+        out,
+        "<h1>Evidence pack: {} ({})</h1><p class=\"muted\">Exported {}{}{}. Log <code>{}</code>. Every file is listed with its SHA-256 in <a href=\"pack.json\">pack.json</a>, signed under the log's key; check the pack with <code>gavel evidence verify PACK.zip --key KEY</code>.</p>",
+        escape(&agent_name),
+        escape(&query.agent_id),
+        time(now),
+        query
+            .agent_version
+            .as_deref()
+            .map(|version| format!(", version {}", escape(version)))
+            .unwrap_or_default(),
+        match (query.from, query.to) {
+            (Some(from), Some(to)) => format!(", from {} to {}", time(from), time(to)),
+            (Some(from), None) => format!(", from {}", time(from)),
+            (None, Some(to)) => format!(", until {}", time(to)),
+            (None, None) => String::new(),
+        },
+        escape(&evidence.origin),
+    );
+
+    out.push_str("<h2 id=\"requests\">Deployment requests</h2>");
+    if evidence.deployments.is_empty() {
+        out.push_str("<p>No request in this scope.</p>");
+    }
+    for deployment in &evidence.deployments {
+        let _ = write!(
+            out,
+            "<h3><a href=\"requests/{0}.json\">{0}</a>: version {1}, {2}</h3><p>Requested by {3} on {4}; judged under policy set <a href=\"policy-sets/version-{5}.toml\">version {5}</a>.</p>",
+            escape(&deployment.deployment_id),
+            escape(&deployment.agent_version),
+            deployment.status.as_str().replace('_', " "),
+            escape(&deployment.requested_by),
+            time(deployment.requested_at),
+            deployment.policy_set_version.unwrap_or_default(),
+        );
+        if !deployment.triggered_policies.is_empty() {
+            out.push_str("<table><tr><th>policy</th><th>action</th><th>why it fired</th><th>outcome and remediation</th></tr>");
+            for policy in &deployment.triggered_policies {
+                let _ = write!(
+                    out,
+                    "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+                    escape(&policy.name),
+                    escape(&policy.policy_id),
+                    policy.action.as_str(),
+                    escape(&policy.reason),
+                    if policy.blocking {
+                        "<b>blocks</b>: "
+                    } else {
+                        ""
+                    },
+                    escape(&policy.remediation),
+                );
+            }
+            out.push_str("</table>");
+        }
+    }
+
+    out.push_str("<h2 id=\"workflows\">Approval workflows</h2>");
+    if evidence.workflows.is_empty() {
+        out.push_str("<p>No workflow in this scope.</p>");
+    }
+    for workflow in &evidence.workflows {
+        let _ = write!(
+            out,
+            "<h3><a href=\"workflows/{0}.json\">{0}</a> ({1}): {2}</h3><p class=\"muted\">Deployment {3}, requested by {4}, opened {5}.</p><table><tr><th>step</th><th>role</th><th>status</th><th>decided by</th><th>on behalf of</th><th>decided</th><th>received</th><th>comment</th><th>reminders and escalation</th></tr>",
+            escape(&workflow.workflow_id),
+            escape(&workflow.triggered_by_policy),
+            workflow.status.as_str().replace('_', " "),
+            escape(&workflow.deployment_id),
+            escape(&workflow.requested_by),
+            time(workflow.created_at),
+        );
+        for step in &workflow.steps {
+            step_row(&mut out, step, workflow.steps.len());
+        }
+        out.push_str("</table>");
+    }
+
+    out.push_str("<h2 id=\"reviews\">Ethics reviews</h2>");
+    if evidence.reviews.is_empty() {
+        out.push_str("<p>No submitted review in this scope.</p>");
+    }
+    for (review, template) in &evidence.reviews {
+        let _ = write!(
+            out,
+            "<h3><a href=\"reviews/{0}.md\">{0}</a> by {1} for {2}</h3><table><tr><th>question</th><th>answer</th></tr>",
+            escape(&review.review_id),
+            escape(&review.reviewer),
+            escape(&review.workflow_id),
+        );
+        for question in &template.questions {
+            let answer = review
+                .answers
+                .get(&question.id)
+                .map(|value| match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default();
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                escape(&question.prompt),
+                escape(&answer)
+            );
+        }
+        out.push_str("</table>");
+    }
+
+    out.push_str("<h2 id=\"audits\">Bias audits</h2>");
+    if evidence.audits.is_empty() {
+        out.push_str("<p>No bias audit in this scope.</p>");
+    }
+    for audit in &evidence.audits {
+        let stats = &audit.stats;
+        let (verdict, class) = if stats.passes_threshold {
+            ("passes", "pass")
+        } else {
+            ("fails", "fail")
+        };
+        let _ = write!(
+            out,
+            "<h3><a href=\"audits/{0}.json\">{0}</a>: version {1}, tested {2}</h3><p><span class=\"{class}\">{verdict}</span> the four-fifths rule: disparate-impact ratio {3:.3} against threshold {4:.2}{5}.</p>",
+            escape(&audit.audit_id),
+            escape(&audit.agent_version),
+            time(audit.tested_at),
+            stats.disparate_impact_ratio,
+            stats.threshold,
+            stats
+                .p_value
+                .map(|p| format!("; p = {p:.4} between the lowest and highest group"))
+                .unwrap_or_default(),
+        );
+        out.push_str("<table><tr><th>group</th><th>positive</th><th>total</th><th>rate</th><th>95% interval</th></tr>");
+        for group in &stats.groups {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td></tr>",
+                escape(&group.group),
+                group.positive,
+                group.total,
+                rate(group.rate),
+                rate(group.ci_low),
+                rate(group.ci_high),
+            );
+        }
+        out.push_str("</table>");
+        for table in &audit.attributes {
+            let _ = write!(
+                out,
+                "<p><b>{}</b>: lowest impact ratio {:.3}; {} with an unknown category.</p><table><tr><th>category</th><th>positive</th><th>total</th><th>rate</th><th>impact ratio</th></tr>",
+                escape(&table.name()),
+                table.lowest_ratio,
+                table.unknown,
+            );
+            for category in &table.categories {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&category.values.join(" × ")),
+                    category.positive,
+                    category.total,
+                    rate(category.rate),
+                    category
+                        .impact_ratio
+                        .map_or_else(|| "excluded".into(), |ratio| format!("{ratio:.3}")),
+                );
+            }
+            out.push_str("</table>");
+        }
+        for warning in &stats.warnings {
+            let _ = write!(out, "<p class=\"muted\">⚠ {}</p>", escape(warning));
+        }
+        if let Some(run) = &audit.run_id {
+            let _ = write!(
+                out,
+                "<p>Computed from run <a href=\"runs/{0}.json\">{0}</a>; every case in <a href=\"runs/{0}-cases.csv\">its case evidence</a>.</p>",
+                escape(run)
+            );
+        }
+    }
+
+    let _ = write!(
+        out,
+        "<h2 id=\"trail\">The trail</h2><p>{} events of the audit trail are behind this pack, each in <a href=\"trail/events.jsonl\">trail/events.jsonl</a> with its proof of inclusion in the log <a href=\"trail/checkpoint.txt\">checkpoint</a> signed by the key in <a href=\"trail/log-key.txt\">trail/log-key.txt</a>. Check that key against the one your organisation published before you trust the pack.</p></body></html>",
+        evidence.events.len()
+    );
+    out.push('\n');
+    out
+}

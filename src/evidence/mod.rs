@@ -1,0 +1,199 @@
+//! Evidence packs: one zip of everything an auditor asks about an agent
+//! (its requests, the policy-set versions that judged them, every workflow
+//! step, the ethics reviews, the bias audits with their case evidence, the
+//! trail events behind them), whose file list is signed under the trail
+//! log's key and whose events are proven in a signed checkpoint, so that
+//! `verify` (and anyone holding the public key) can check a pack offline,
+//! without the store. `backend::local::evidence` reads what goes in.
+
+pub mod html;
+pub mod pack;
+pub mod trail;
+pub mod verify;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use signed_note::StandardSigner;
+
+use crate::backend::{AuditRun, CaseOutcome, PolicySetDetail};
+use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, ReviewTemplate, Workflow};
+use pack::{Listing, PackError, PackFile};
+use trail::PackedEvent;
+
+/// Which part of an agent's record a pack holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidenceQuery {
+    pub agent_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// An audit run with its case evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEvidence {
+    pub run: AuditRun,
+    pub cases: Vec<CaseOutcome>,
+}
+
+/// Everything a pack holds, as read from the store.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub query: EvidenceQuery,
+    pub origin: String,
+    pub verifier_key: String,
+    pub deployments: Vec<DeploymentRequest>,
+    pub policy_sets: Vec<PolicySetDetail>,
+    pub workflows: Vec<Workflow>,
+    pub reviews: Vec<(EthicsReview, ReviewTemplate)>,
+    pub audits: Vec<BiasAudit>,
+    pub runs: Vec<RunEvidence>,
+    pub events: Vec<PackedEvent>,
+    pub checkpoint: String,
+}
+
+fn json<T: Serialize>(path: String, value: &T) -> Result<PackFile, PackError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|err| PackError::File {
+        path: path.clone(),
+        what: err.to_string(),
+    })?;
+    bytes.push(b'\n');
+    Ok(PackFile::new(path, bytes))
+}
+
+/// A run's cases as CSV, one row per case.
+fn cases_csv(path: String, cases: &[CaseOutcome]) -> Result<PackFile, PackError> {
+    let failed = |err: csv::Error| PackError::File {
+        path: path.clone(),
+        what: err.to_string(),
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "case_id",
+            "attributes",
+            "pair_id",
+            "input",
+            "response",
+            "response_sha256",
+            "outcome",
+            "score",
+            "reason",
+        ])
+        .map_err(failed)?;
+    for case in cases {
+        let attributes = case
+            .attributes
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(";");
+        writer
+            .write_record([
+                case.case_id.as_str(),
+                &attributes,
+                case.pair_id.as_deref().unwrap_or(""),
+                &case.input,
+                &case.response,
+                &case.response_sha256,
+                case.outcome.as_str(),
+                &case
+                    .score
+                    .map(|score| score.to_string())
+                    .unwrap_or_default(),
+                &case.reason,
+            ])
+            .map_err(failed)?;
+    }
+    let bytes = writer.into_inner().map_err(|err| PackError::File {
+        path: path.clone(),
+        what: err.to_string(),
+    })?;
+    Ok(PackFile::new(path, bytes))
+}
+
+/// The pack's files, `pack.json` last, signed by `signer` (the log's key).
+pub fn build(
+    evidence: &Evidence,
+    exported_by: &str,
+    now: DateTime<Utc>,
+    signer: &StandardSigner,
+) -> Result<Vec<PackFile>, PackError> {
+    let mut files = Vec::new();
+    for deployment in &evidence.deployments {
+        files.push(json(
+            format!("requests/{}.json", deployment.deployment_id),
+            deployment,
+        )?);
+    }
+    for set in &evidence.policy_sets {
+        files.push(PackFile::new(
+            format!("policy-sets/version-{}.toml", set.version.version),
+            set.source.clone(),
+        ));
+    }
+    for workflow in &evidence.workflows {
+        files.push(json(
+            format!("workflows/{}.json", workflow.workflow_id),
+            workflow,
+        )?);
+    }
+    let agent_name = evidence
+        .deployments
+        .last()
+        .map_or(evidence.query.agent_id.as_str(), |d| d.agent_name.as_str());
+    for (review, template) in &evidence.reviews {
+        files.push(json(format!("reviews/{}.json", review.review_id), review)?);
+        files.push(PackFile::new(
+            format!("reviews/{}.md", review.review_id),
+            crate::domain::review::to_markdown(review, template, agent_name),
+        ));
+    }
+    for audit in &evidence.audits {
+        files.push(json(format!("audits/{}.json", audit.audit_id), audit)?);
+    }
+    for run in &evidence.runs {
+        files.push(json(format!("runs/{}.json", run.run.run_id), &run.run)?);
+        files.push(cases_csv(
+            format!("runs/{}-cases.csv", run.run.run_id),
+            &run.cases,
+        )?);
+    }
+    let mut events = Vec::new();
+    for event in &evidence.events {
+        serde_json::to_writer(&mut events, event).map_err(|err| PackError::File {
+            path: "trail/events.jsonl".into(),
+            what: err.to_string(),
+        })?;
+        events.push(b'\n');
+    }
+    files.push(PackFile::new("trail/events.jsonl", events));
+    files.push(PackFile::new(
+        "trail/checkpoint.txt",
+        evidence.checkpoint.clone(),
+    ));
+    files.push(PackFile::new(
+        "trail/log-key.txt",
+        format!("{}\n", evidence.verifier_key),
+    ));
+    files.push(PackFile::new("index.html", html::page(evidence, now)));
+    let listing = Listing::of(
+        &files,
+        Listing {
+            format: pack::FORMAT.into(),
+            origin: evidence.origin.clone(),
+            agent_id: evidence.query.agent_id.clone(),
+            agent_version: evidence.query.agent_version.clone(),
+            from: evidence.query.from,
+            to: evidence.query.to,
+            exported_at: now,
+            exported_by: exported_by.to_owned(),
+            files: Vec::new(),
+        },
+    );
+    files.push(PackFile::new(pack::LIST, pack::sign(&listing, signer)?));
+    Ok(files)
+}
