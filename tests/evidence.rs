@@ -39,18 +39,21 @@ fn exported() -> Exported {
     let users: serde_json::Value =
         serde_json::from_str(&run(common::gavel(&db).args(["users", "list", "--json"])))
             .expect("users");
-    let officer = users
-        .as_array()
-        .and_then(|users| {
-            users.iter().find(|user| {
-                user["roles"]
-                    .as_array()
-                    .is_some_and(|roles| roles.iter().any(|r| r == "compliance_officer"))
+    let holder = |role: &str| {
+        users
+            .as_array()
+            .and_then(|users| {
+                users.iter().find(|user| {
+                    user["roles"]
+                        .as_array()
+                        .is_some_and(|roles| roles.iter().any(|r| r == role))
+                })
             })
-        })
-        .and_then(|user| user["email"].as_str())
-        .expect("a compliance officer")
-        .to_owned();
+            .and_then(|user| user["email"].as_str())
+            .expect("a holder of the role")
+            .to_owned()
+    };
+    let officer = holder("compliance_officer");
     // The agent with the most workflows and an audit.
     let agent: String = {
         let store = gavel::backend::local::LocalStore::open(&db).expect("store");
@@ -65,6 +68,35 @@ fn exported() -> Exported {
             })
             .expect("an agent")
     };
+    // An independent auditor's audit of the agent's version: the pack
+    // then holds its public summary.
+    let version: String = {
+        let store = gavel::backend::local::LocalStore::open(&db).expect("store");
+        store
+            .read(|conn| {
+                Ok(conn.query_row(
+                    "SELECT version FROM agents WHERE agent_id = ?1",
+                    [&agent],
+                    |row| row.get(0),
+                )?)
+            })
+            .expect("the version")
+    };
+    let ll144 = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/audits/ll144-selection.csv");
+    run(common::gavel(&db)
+        .args(["--user", &holder("ml_engineer"), "audit", "import"])
+        .arg(&ll144)
+        .args([
+            "--agent",
+            &agent,
+            "--agent-version",
+            &version,
+            "--auditor",
+            "Example Audits LLP",
+            "--independent",
+            "--data",
+            "historical",
+        ]));
     let out = dir.path().join("pack.zip");
     run(common::gavel(&db)
         .args([
@@ -141,6 +173,7 @@ fn a_pack_holds_every_part_and_verifies_with_the_key() {
         "audits/",
         "trail/events.jsonl",
         "trail/checkpoint.txt",
+        "summaries/",
         "index.html",
         "pack.json",
     ] {
@@ -255,6 +288,29 @@ fn edits_signed_with_the_key_still_disagree_with_counts_and_trail() {
         found.iter().any(|problem| problem.starts_with(&audit.path)),
         "{found:?}"
     );
+    // A rate in the public summary, re-signed: its audit gives another.
+    let summary = files
+        .iter()
+        .find(|file| file.path.ends_with("-public-summary.json"))
+        .expect("a public summary");
+    let mut value: serde_json::Value = serde_json::from_slice(&summary.bytes).expect("json");
+    let category = &mut value["tables"][0]["categories"][0];
+    let individuals = category["individuals"].as_u64().expect("individuals");
+    category["individuals"] = (individuals + 7).into();
+    let mut published = files.clone();
+    for file in &mut published {
+        if file.path == summary.path {
+            file.bytes = serde_json::to_vec_pretty(&value).expect("json");
+        }
+    }
+    let found = problems(&resigned(&published, &exported.db), &exported.key);
+    assert!(
+        found
+            .iter()
+            .any(|problem| problem.starts_with(&summary.path)),
+        "{found:?}"
+    );
+
     // A decided step's decider changed, re-signed: its trail says otherwise.
     let workflow = files
         .iter()

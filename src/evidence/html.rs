@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::Evidence;
 use crate::domain::{Step, StepStatus};
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -34,7 +34,7 @@ fn rate(value: Option<f64>) -> String {
     value.map_or_else(|| "—".into(), |value| format!("{:.1}%", value * 100.0))
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.45}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.45}\
 h1{font-size:1.6rem}h2{border-bottom:1px solid #999;margin-top:2rem}h3{margin-bottom:.3rem}\
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top}\
 th{background:#eee}.fail{color:#a00;font-weight:bold}.pass{color:#060;font-weight:bold}.muted{color:#555}\
@@ -284,6 +284,21 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
                 );
             }
             out.push_str("</table>");
+        }
+        for (path, _) in super::charts(audit) {
+            let _ = write!(
+                out,
+                "<p><img src=\"{0}\" alt=\"rates of {1}\" style=\"max-width:100%\"></p>",
+                escape(&path),
+                escape(&audit.audit_id)
+            );
+        }
+        if super::summary::applies(audit) {
+            let _ = write!(
+                out,
+                "<p>Public summary (Local Law 144), ready to publish: <a href=\"summaries/{0}-public-summary.html\">page</a>, <a href=\"summaries/{0}-public-summary.json\">data</a>.</p>",
+                escape(&audit.audit_id)
+            );
         }
         for warning in &stats.warnings {
             let _ = write!(out, "<p class=\"muted\">⚠ {}</p>", escape(warning));

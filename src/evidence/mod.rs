@@ -8,6 +8,8 @@
 
 pub mod html;
 pub mod pack;
+pub mod summary;
+pub mod svg;
 pub mod trail;
 pub mod verify;
 
@@ -53,6 +55,88 @@ pub struct Evidence {
     pub runs: Vec<RunEvidence>,
     pub events: Vec<PackedEvent>,
     pub checkpoint: String,
+}
+
+/// A file name's part for a table: `sex-race_ethnicity`.
+pub fn slug(text: &str) -> String {
+    let slug: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug.split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The charts of an audit: (file name, SVG), one per table, or one of its
+/// groups when it has no tables.
+pub fn charts(audit: &BiasAudit) -> Vec<(String, String)> {
+    let threshold = audit.stats.threshold;
+    if audit.attributes.is_empty() {
+        let bars: Vec<svg::Bar<'_>> = audit
+            .stats
+            .groups
+            .iter()
+            .map(|group| svg::Bar {
+                label: &group.group,
+                rate: group.rate,
+                excluded: false,
+            })
+            .collect();
+        return vec![(
+            format!("audits/{}.svg", audit.audit_id),
+            svg::chart("positive-outcome rate per group", &bars, threshold),
+        )];
+    }
+    audit
+        .attributes
+        .iter()
+        .map(|table| {
+            let labels: Vec<String> = table.categories.iter().map(|c| c.label()).collect();
+            let bars: Vec<svg::Bar<'_>> = table
+                .categories
+                .iter()
+                .zip(&labels)
+                .map(|(category, label)| svg::Bar {
+                    label,
+                    rate: category.rate,
+                    excluded: category.excluded.is_some(),
+                })
+                .collect();
+            (
+                format!("audits/{}-{}.svg", audit.audit_id, slug(&table.name())),
+                svg::chart(
+                    &format!("{} by {}", audit.mode.rate_name(), table.name()),
+                    &bars,
+                    threshold,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// When an agent version was first put to use: its first allowed or
+/// approved request among `deployments`.
+pub fn distributed(deployments: &[DeploymentRequest], version: &str) -> Option<DateTime<Utc>> {
+    use crate::domain::DeploymentStatus;
+    deployments
+        .iter()
+        .filter(|deployment| deployment.agent_version == version)
+        .filter(|deployment| {
+            matches!(
+                deployment.status,
+                DeploymentStatus::Allowed | DeploymentStatus::Approved
+            )
+        })
+        .map(|deployment| deployment.requested_at)
+        .min()
 }
 
 fn json<T: Serialize>(path: String, value: &T) -> Result<PackFile, PackError> {
@@ -154,6 +238,20 @@ pub fn build(
     }
     for audit in &evidence.audits {
         files.push(json(format!("audits/{}.json", audit.audit_id), audit)?);
+        for (path, chart) in charts(audit) {
+            files.push(PackFile::new(path, chart));
+        }
+        let shipped = distributed(&evidence.deployments, &audit.agent_version);
+        if let Some(public) = summary::summarize(audit, agent_name, shipped) {
+            files.push(json(
+                format!("summaries/{}-public-summary.json", audit.audit_id),
+                &public,
+            )?);
+            files.push(PackFile::new(
+                format!("summaries/{}-public-summary.html", audit.audit_id),
+                summary::page(&public),
+            ));
+        }
     }
     for run in &evidence.runs {
         files.push(json(format!("runs/{}.json", run.run.run_id), &run.run)?);

@@ -193,6 +193,15 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                     }
                 }
             }
+        } else if let Some(name) = path
+            .strip_prefix("summaries/")
+            .and_then(|rest| rest.strip_suffix("-public-summary.json"))
+        {
+            report.problems.extend(
+                summary_checked(&files, name, &found.bytes)
+                    .into_iter()
+                    .map(|problem| format!("{path}: {problem}")),
+            );
         } else if path.starts_with("audits/") && path.ends_with(".json") {
             match serde_json::from_slice::<BiasAudit>(&found.bytes) {
                 Err(err) => report.problems.push(format!("{path}: {err}")),
@@ -206,6 +215,36 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
     }
     report.listing = Some(listing);
     report
+}
+
+/// Where a public summary is not the one its audit (and the requests in
+/// the pack) give.
+fn summary_checked(files: &[PackFile], audit_id: &str, bytes: &[u8]) -> Vec<String> {
+    let stated: super::summary::PublicSummary = match serde_json::from_slice(bytes) {
+        Ok(stated) => stated,
+        Err(err) => return vec![err.to_string()],
+    };
+    let Some(audit) = file(files, &format!("audits/{audit_id}.json"))
+        .and_then(|found| serde_json::from_slice::<BiasAudit>(&found.bytes).ok())
+    else {
+        return vec![format!(
+            "its audit audits/{audit_id}.json is not in the pack"
+        )];
+    };
+    let requests: Vec<DeploymentRequest> = files
+        .iter()
+        .filter(|found| found.path.starts_with("requests/"))
+        .filter_map(|found| serde_json::from_slice(&found.bytes).ok())
+        .collect();
+    let mut problems = super::summary::differences(&stated, &audit);
+    let shipped = super::distributed(&requests, &audit.agent_version).map(|at| at.date_naive());
+    if shipped != stated.distribution_date {
+        problems.push(format!(
+            "distribution date {:?} stated, {:?} from the requests in the pack",
+            stated.distribution_date, shipped
+        ));
+    }
+    problems
 }
 
 /// Where an audit's figures are not the ones its counts give.
