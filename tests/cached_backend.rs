@@ -268,6 +268,9 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.deployment(deployment_id).await
     }
+    async fn evidence_pack(&self, query: &gavel::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+        self.cache.evidence_pack(query).await
+    }
     async fn deployment_view(&self, deployment_id: &str) -> Result<gavel::backend::DeploymentView> {
         self.sync().await;
         self.cache.deployment_view(deployment_id).await

@@ -340,3 +340,353 @@ fn edits_signed_with_the_key_still_disagree_with_counts_and_trail() {
         "{found:?}"
     );
 }
+
+/// People for the workflow that goes through every kind of step.
+const ML_SECOND: &str = "ml2@example.com";
+const AWAY: &str = "compliance-away@example.com";
+const COVER: &str = "compliance-cover@example.com";
+const EXPORTER: &str = "records@example.com";
+
+/// The HR chain with a two-person first step, an SLA on the ethics step
+/// (reminded at half, escalated 12 hours past due) and the rest as built in.
+fn every_kind_of_step_set() -> String {
+    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    let text = builtin.replace(
+        r#"approval_chain = ["ml_engineer", "ethics_reviewer", "compliance_officer"]"#,
+        r#"approval_chain = [{ role = "ml_engineer", quorum = 2 }, { role = "ethics_reviewer", sla = "48h" }, "compliance_officer"]"#,
+    );
+    assert_ne!(text, builtin);
+    format!(
+        "{text}\n[sla]\nremind_at = 0.5\nescalate_after = \"12h\"\nescalate_to = \"compliance_officer\"\n"
+    )
+}
+
+/// One HR agent's deployment through a quorum step, reminders and an
+/// escalation, an ethics review and a decision made for someone away,
+/// recorded in the store before the server starts. Returns each person's
+/// token and the workflow's id.
+async fn every_kind_of_step(
+    db: &Path,
+    agent: &str,
+) -> (std::collections::HashMap<&'static str, String>, String) {
+    use common::conformance::{complete_answers, decision, for_someone, passing_audit};
+    use common::{ADMIN, ADMIN2, COMPLIANCE, ETHICS, ML, REQUESTER};
+    use gavel::backend::GovernanceBackend;
+    use gavel::backend::local::{LocalBackend, LocalStore};
+    use gavel::domain::{Role, Verdict};
+    use std::sync::{Arc, Mutex};
+
+    let store = LocalStore::open(db).expect("store");
+    let mut tokens = std::collections::HashMap::new();
+    let people: [(&'static str, &[Role]); 10] = [
+        (REQUESTER, &[Role::TechnicalLead]),
+        (ML, &[Role::MlEngineer]),
+        (ML_SECOND, &[Role::MlEngineer]),
+        (ETHICS, &[Role::EthicsReviewer]),
+        (COMPLIANCE, &[Role::ComplianceOfficer]),
+        (AWAY, &[Role::ComplianceOfficer]),
+        (COVER, &[Role::ComplianceOfficer]),
+        (EXPORTER, &[Role::ComplianceOfficer]),
+        (ADMIN, &[Role::PolicyAdmin]),
+        (ADMIN2, &[Role::PolicyAdmin]),
+    ];
+    for (email, roles) in people {
+        tokens.insert(email, store.add_user(email, email, roles).expect("add"));
+    }
+    let as_user = |email: &str| LocalBackend::new(Arc::clone(&store), Some(email.into()));
+    let proposed = as_user(ADMIN)
+        .propose_policy_set(&every_kind_of_step_set())
+        .await
+        .expect("propose");
+    as_user(ADMIN2)
+        .decide_policy_set(proposed.version.version, true, Some("two ML engineers"))
+        .await
+        .expect("approve the set");
+    // The first request is blocked until the agent has a passing audit.
+    as_user(REQUESTER)
+        .request_deployment(&common::hr(agent))
+        .await
+        .expect("the blocked request");
+    passing_audit(&as_user(ML), agent, "1.0.0", 48).await;
+    let requested = as_user(REQUESTER)
+        .request_deployment(&common::hr(agent))
+        .await
+        .expect("request");
+    let workflow_id = requested.workflow_ids[0].clone();
+
+    // Quorum: two ML engineers.
+    for engineer in [ML, ML_SECOND] {
+        let backend = as_user(engineer);
+        let workflow = backend.workflow(&workflow_id).await.expect("workflow");
+        backend
+            .decide(&decision(&workflow, Verdict::Approve, Some("rates hold")))
+            .await
+            .expect("ML approval");
+    }
+    // The ethics step goes past its SLA: reminded, overdue, escalated.
+    // (It began waiting at the second approval, before now.)
+    let started = chrono::Utc::now();
+    let clock = Arc::new(Mutex::new(started));
+    let worker = gavel::notify::worker::Worker::new(
+        Arc::clone(&store),
+        gavel::notify::settings::NotifySettings::default(),
+        5,
+    )
+    .expect("worker");
+    let worker = {
+        let clock = Arc::clone(&clock);
+        worker.with_clock(Arc::new(move || *clock.lock().expect("clock")))
+    };
+    for hours in [25, 49, 61] {
+        *clock.lock().expect("clock") = started + chrono::TimeDelta::hours(hours);
+        assert_eq!(worker.alert_due_steps().await.expect("alert"), 1);
+    }
+    // The review, then the reviewer's approval.
+    let review = as_user(COMPLIANCE)
+        .assign_review(&workflow_id, ETHICS)
+        .await
+        .expect("assign");
+    as_user(ETHICS)
+        .submit_review(&review.review_id, &complete_answers())
+        .await
+        .expect("submit");
+    let workflow = as_user(ETHICS)
+        .workflow(&workflow_id)
+        .await
+        .expect("workflow");
+    as_user(ETHICS)
+        .decide(&decision(&workflow, Verdict::Approve, Some("reviewed")))
+        .await
+        .expect("ethics approval");
+    // The compliance officer is away; their cover decides for them.
+    let now = chrono::Utc::now();
+    as_user(AWAY)
+        .delegate(&gavel::domain::delegation::NewDelegation {
+            to: COVER.into(),
+            starts_at: now - chrono::TimeDelta::minutes(1),
+            ends_at: now + chrono::TimeDelta::days(7),
+            role: None,
+        })
+        .await
+        .expect("delegate");
+    let workflow = as_user(COVER)
+        .workflow(&workflow_id)
+        .await
+        .expect("workflow");
+    let approved = as_user(COVER)
+        .decide(&for_someone(&workflow, Verdict::Approve, AWAY))
+        .await
+        .expect("approval for someone away");
+    assert_eq!(approved.status, gavel::domain::WorkflowStatus::Approved);
+    (tokens, workflow_id)
+}
+
+/// The binary against a server, as the person whose token it is.
+fn over_server(server: &common::server::Server, token: &str) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("gavel").expect("binary");
+    command
+        .args(["--url", &server.url, "--config", "/dev/null"])
+        .env("GAVEL_TOKEN", token)
+        .env_remove("GAVEL_URL")
+        .env_remove("GAVEL_DB")
+        .env_remove("GAVEL_USER");
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_through_every_kind_of_step_exports_over_http_and_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gavel.db");
+    let agent = "agt-every-step";
+    let (tokens, workflow_id) = every_kind_of_step(&db, agent).await;
+    let server = common::server::Server::start(&db);
+
+    // Only compliance officers export.
+    let out = dir.path().join("pack.zip");
+    let refused = over_server(&server, &tokens[common::ML])
+        .args(["evidence", "export", "--agent", agent, "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("compliance"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!out.exists(), "nothing written when refused");
+
+    let said = run(over_server(&server, &tokens[EXPORTER])
+        .args(["evidence", "export", "--agent", agent, "--out"])
+        .arg(&out));
+    assert!(said.contains("wrote"), "{said}");
+    let key = run(over_server(&server, &tokens[EXPORTER]).args(["trail", "key"]))
+        .trim()
+        .to_owned();
+    // The pack checks out with the binary, offline, as an auditor runs it.
+    let verified = run(common::gavel(&dir.path().join("elsewhere.db"))
+        .args(["evidence", "verify"])
+        .arg(&out)
+        .args(["--key", &key, "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&verified).expect("report");
+    assert_eq!(report["problems"], serde_json::json!([]), "{verified}");
+
+    let pack = std::fs::read(&out).expect("pack");
+    let files = pack::unzip(&pack).expect("unzip");
+    let text = |path: &str| {
+        files
+            .iter()
+            .find(|file| file.path == path)
+            .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
+            .unwrap_or_else(|| panic!("no {path} in the pack"))
+    };
+    let workflow: serde_json::Value =
+        serde_json::from_str(&text(&format!("workflows/{workflow_id}.json"))).expect("workflow");
+    let steps = workflow["steps"].as_array().expect("steps");
+    let quorum = &steps[0];
+    assert_eq!(quorum["quorum"], 2);
+    let approvers: Vec<&str> = quorum["approvals"]
+        .as_array()
+        .expect("approvals")
+        .iter()
+        .filter_map(|approval| approval["approver_email"].as_str())
+        .collect();
+    assert_eq!(approvers, [common::ML, ML_SECOND]);
+    let alerts: Vec<&str> = steps[1]["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|alert| alert["kind"].as_str())
+        .collect();
+    assert_eq!(alerts, ["reminder", "overdue", "escalated"]);
+    assert_eq!(steps[2]["approver_email"], COVER);
+    assert_eq!(steps[2]["on_behalf_of"], AWAY);
+    assert!(
+        files
+            .iter()
+            .any(|file| file.path.starts_with("reviews/") && file.path.ends_with(".md")),
+        "the ethics review is in the pack"
+    );
+    let events = text("trail/events.jsonl");
+    for kind in [
+        "deployment_requested",
+        "step_reminded",
+        "step_escalated",
+        "review_submitted",
+        "delegation_created",
+        "step_approved",
+    ] {
+        assert!(events.contains(kind), "no {kind} event in the trail");
+    }
+    let page = text("index.html");
+    for words in [
+        COVER,
+        AWAY,
+        "2 of 2 approvals",
+        "escalated",
+        "Ethics reviews",
+    ] {
+        assert!(page.contains(words), "index.html lacks {words:?}");
+    }
+}
+
+/// Headless Chromium (installed by scripts/test), or none on this machine.
+fn chromium() -> PathBuf {
+    if let Some(path) = std::env::var_os("GAVEL_CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    ["chromium-headless-shell", "chromium"]
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
+        .find(|path| path.is_file())
+        .expect("headless Chromium is not installed: scripts/test installs it")
+}
+
+/// What Chromium makes of `page` (a file), with `flag` (e.g. `--dump-dom`).
+fn in_chromium(page: &Path, flag: &str) -> String {
+    let output = std::process::Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", flag])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gavel.db");
+    let agent = "agt-browser";
+    let (_, workflow_id) = every_kind_of_step(&db, agent).await;
+    let out = dir.path().join("pack.zip");
+    run(common::gavel(&db).args(["trail", "init"]));
+    run(common::gavel(&db)
+        .args([
+            "--user", EXPORTER, "evidence", "export", "--agent", agent, "--out",
+        ])
+        .arg(&out));
+    let unpacked = dir.path().join("pack");
+    for file in pack::unzip(&std::fs::read(&out).expect("pack")).expect("unzip") {
+        let path = unpacked.join(&file.path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, &file.bytes).expect("write");
+    }
+
+    // The page as the browser parsed it: every section, the workflow's
+    // table with a row per step and nine cells in each, no script.
+    let dom = in_chromium(&unpacked.join("index.html"), "--dump-dom");
+    for words in [
+        "Deployment requests",
+        "Approval workflows",
+        "Ethics reviews",
+        "Bias audits",
+        &workflow_id,
+        "on behalf of",
+        "2 of 2 approvals",
+    ] {
+        assert!(dom.contains(words), "the rendered page lacks {words:?}");
+    }
+    let table = dom
+        .split(&format!("{workflow_id}.json"))
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the workflow's table");
+    let rows: Vec<&str> = table.split("<tr>").skip(1).collect();
+    assert_eq!(rows.len(), 4, "a header and three steps: {table}");
+    for row in &rows[1..] {
+        assert_eq!(row.matches("<td").count(), 9, "{row}");
+    }
+    assert!(!dom.contains("<script"));
+
+    // Each chart is an SVG the browser reads as one (a malformed one shows
+    // Chromium's XML error page instead).
+    let charts: Vec<PathBuf> = std::fs::read_dir(unpacked.join("audits"))
+        .expect("audits")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "svg"))
+        .collect();
+    assert!(!charts.is_empty(), "no charts");
+    for chart in charts {
+        let dom = in_chromium(&chart, "--dump-dom");
+        assert!(dom.trim_start().starts_with("<svg"), "{dom}");
+        assert!(dom.contains("<rect"), "{dom}");
+        assert!(!dom.contains("error on line"), "{dom}");
+    }
+
+    // It prints, for auditors who file a PDF.
+    let pdf = dir.path().join("pack.pdf");
+    in_chromium(
+        &unpacked.join("index.html"),
+        &format!("--print-to-pdf={}", pdf.display()),
+    );
+    let printed = std::fs::read(&pdf).expect("the PDF");
+    assert!(printed.starts_with(b"%PDF-"), "not a PDF");
+    assert!(printed.len() > 10_000, "{} bytes", printed.len());
+}

@@ -743,6 +743,30 @@ impl GovernanceBackend for HttpBackend {
             .await
     }
 
+    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+        let mut url = self.url(&["v1", "agents", &query.agent_id, "evidence"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(version) = &query.agent_version {
+                pairs.append_pair("version", version);
+            }
+            if let Some(from) = query.from {
+                pairs.append_pair("from", &from.to_rfc3339());
+            }
+            if let Some(to) = query.to {
+                pairs.append_pair("to", &to.to_rfc3339());
+            }
+        }
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        self.decode::<serde_json::Value>(status, &bytes)
+            .map(|_| Vec::new())
+    }
+
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         let mut params = vec![("limit", query.limit.to_string())];
         if let Some(status) = query.status {

@@ -146,6 +146,8 @@ pub trait GovernanceBackend: Send + Sync {
     /// A deployment with its workflows and what it changes against the
     /// version running now.
     async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView>;
+    /// An agent's evidence pack, as zip bytes (compliance officers).
+    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>>;
     /// The blocked-deployments figures for leadership.
     async fn dashboard(&self) -> Result<Dashboard>;
 

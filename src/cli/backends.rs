@@ -112,10 +112,14 @@ pub async fn backend_with(
         return Ok(Arc::new(remote));
     }
     let user = global.user.clone().or(config.user.clone());
-    Ok(Arc::new(LocalBackend::new(
-        open_store(global, config)?,
-        user,
-    )))
+    let store = open_store(global, config)?;
+    // The log's key signs evidence packs; a store without one still works.
+    let key = crate::backend::local::logkey::load(&log_key_path(config, &store)).ok();
+    let backend = LocalBackend::new(store, user);
+    Ok(Arc::new(match key {
+        Some(key) => backend.with_log_key(Arc::new(key)),
+        None => backend,
+    }))
 }
 
 /// The server URL given (`--url`, the config's `backend.url`), checked and

@@ -4,7 +4,6 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use super::args::{EvidenceCommand, Global};
-use super::backends::{load_config, load_log_key, local_only, open_store};
 use super::{Failure, Outcome, exit, print_json};
 use crate::evidence::verify::{Key, verify};
 use crate::evidence::{EvidenceQuery, pack};
@@ -37,13 +36,7 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> Outcome {
             to,
             out,
         } => {
-            local_only(global, "evidence export")?;
-            let actor = global.user.clone().ok_or_else(|| {
-                Failure::BadInput("say who exports: --user EMAIL (a compliance officer)".into())
-            })?;
-            let config = load_config(global)?;
-            let store = open_store(global, &config)?;
-            let key = load_log_key(&config, &store)?;
+            let backend = super::backends::backend(global).await?;
             let query = EvidenceQuery {
                 agent_id: agent,
                 agent_version: version,
@@ -52,13 +45,8 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> Outcome {
                     .transpose()?,
                 to: to.map(|to| moment(&to, true, "--to")).transpose()?,
             };
-            let now = Utc::now();
-            let files =
-                tokio::task::spawn_blocking(move || store.evidence_pack(&actor, &key, &query, now))
-                    .await
-                    .map_err(|err| Failure::Other(color_eyre::eyre::eyre!(err)))??;
-            let bytes =
-                pack::zip(&files).map_err(|err| Failure::Other(color_eyre::eyre::eyre!(err)))?;
+            let bytes = backend.evidence_pack(&query).await?;
+            let files = pack::unzip(&bytes).map_or(0, |files| files.len());
             let partial = out.with_extension("zip.partial");
             std::fs::write(&partial, &bytes)
                 .and_then(|()| std::fs::rename(&partial, &out))
@@ -68,7 +56,7 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> Outcome {
             println!(
                 "wrote {} ({} files, {} bytes); check it with `gavel evidence verify {} --key \"$(gavel trail key)\"`",
                 out.display(),
-                files.len(),
+                files,
                 bytes.len(),
                 out.display()
             );

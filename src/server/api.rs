@@ -87,6 +87,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(check_deployment))
         .routes(routes!(deployment))
         .routes(routes!(deployment_view))
+        .routes(routes!(evidence))
         .routes(routes!(delegations, delegate))
         .routes(routes!(end_delegation))
         .routes(routes!(dashboard))
@@ -943,6 +944,49 @@ async fn end_delegation(
             .end_delegation(request.delegation_id.as_deref())
             .await?,
     ))
+}
+
+#[utoipa::path(get, path = "/v1/agents/{id}/evidence", summary = "An agent's evidence pack, a zip signed under the log's key (compliance officers); `gavel evidence verify` checks it offline", params(("id" = String, Path), crate::server::params::EvidenceParams), responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 503, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+async fn evidence(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let key = log_key(&state)?;
+    let backend = caller(&state, &headers).await?.with_log_key(key);
+    let time = |name: &str| -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+        query
+            .get(name)
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|at| at.with_timezone(&chrono::Utc))
+                    .map_err(|err| ApiError::bad_request(format!("query parameter {name}: {err}")))
+            })
+            .transpose()
+    };
+    let request = crate::evidence::EvidenceQuery {
+        agent_id: id,
+        agent_version: query.get("version").filter(|v| !v.is_empty()).cloned(),
+        from: time("from")?,
+        to: time("to")?,
+    };
+    let bytes = backend.evidence_pack(&request).await?;
+    let name = format!(
+        "attachment; filename=\"evidence-{}.zip\"",
+        crate::evidence::slug(&request.agent_id)
+    );
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/v1/deployments", summary = "Deployments, newest first, by cursor", params(DeploymentParams), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

@@ -164,3 +164,14 @@ pub struct DelegationParams {
     /// Include delegations that have ended.
     ended: Option<bool>,
 }
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EvidenceParams {
+    /// Only this agent version's requests and audits.
+    version: Option<String>,
+    /// From this time on (RFC 3339).
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this time (RFC 3339).
+    to: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -99,7 +99,12 @@ fn submission(agent_id: &str, version: &str, low: u64) -> AuditSubmission {
     }
 }
 
-async fn passing_audit(backend: &dyn GovernanceBackend, agent_id: &str, version: &str, low: u64) {
+pub async fn passing_audit(
+    backend: &dyn GovernanceBackend,
+    agent_id: &str,
+    version: &str,
+    low: u64,
+) {
     backend
         .record_audit(&submission(agent_id, version, low))
         .await
@@ -173,7 +178,7 @@ fn delegation(to: &str, role: Option<Role>) -> NewDelegation {
     }
 }
 
-fn for_someone(workflow: &Workflow, verdict: Verdict, on_behalf_of: &str) -> Decision {
+pub fn for_someone(workflow: &Workflow, verdict: Verdict, on_behalf_of: &str) -> Decision {
     Decision {
         on_behalf_of: Some(on_behalf_of.into()),
         ..decision(workflow, verdict, Some("covering"))
@@ -1047,7 +1052,7 @@ async fn bias_audits_gate_hr_agents(fixture: &impl Fixture) {
     assert!(matches!(bad, Err(BackendError::Invalid(_))), "{bad:?}");
 }
 
-fn complete_answers() -> Answers {
+pub fn complete_answers() -> Answers {
     serde_json::from_value(serde_json::json!({
         "use_case_appropriateness": "appropriate_with_safeguards",
         "training_data_ethically_sourced": true,

@@ -403,6 +403,13 @@ impl GovernanceBackend for CachedBackend {
         self.local.deployment(deployment_id).await
     }
 
+    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+        self.remote
+            .evidence_pack(query)
+            .await
+            .map_err(|err| needs_server("exporting evidence", err))
+    }
+
     async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
         self.local.deployment_view(deployment_id).await
     }

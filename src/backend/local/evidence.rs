@@ -120,6 +120,36 @@ pub fn collect(
     );
     entities.extend(audits.iter().map(|a| ("audit", a.audit_id.clone())));
     entities.extend(runs.iter().map(|r| ("audit_run", r.run.run_id.clone())));
+    // The delegations under which someone decided for someone else.
+    for workflow in &workflows {
+        for step in &workflow.steps {
+            let decided = step
+                .approvals
+                .iter()
+                .map(|a| {
+                    (
+                        &a.on_behalf_of,
+                        Some(&a.approver_email),
+                        Some(a.decision_at),
+                    )
+                })
+                .chain([(
+                    &step.on_behalf_of,
+                    step.approver_email.as_ref(),
+                    step.decision_at,
+                )]);
+            for (delegator, delegate, at) in decided {
+                let (Some(delegator), Some(delegate), Some(at)) = (delegator, delegate, at) else {
+                    continue;
+                };
+                if let Some(delegation) =
+                    super::writes::covering(conn, delegator, delegate, step.role, at)?
+                {
+                    entities.push(("delegation", delegation.delegation_id));
+                }
+            }
+        }
+    }
     let checkpoint = logkey::sign_checkpoint(conn, key, now)?;
     let size = super::log::size(conn)?;
     let mut events = Vec::new();

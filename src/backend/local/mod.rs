@@ -522,6 +522,9 @@ pub struct LocalBackend {
     authenticated: Option<User>,
     /// The identity the provider asserted in this request, for the trail.
     asserted: Option<Identity>,
+    /// The log's key, which signs evidence packs (none: they cannot be
+    /// exported here).
+    log_key: Option<Arc<logkey::LogKey>>,
 }
 
 impl LocalBackend {
@@ -531,6 +534,7 @@ impl LocalBackend {
             user,
             authenticated: None,
             asserted: None,
+            log_key: None,
         }
     }
 
@@ -541,7 +545,14 @@ impl LocalBackend {
             user: Some(user.email.clone()),
             authenticated: Some(user),
             asserted: None,
+            log_key: None,
         }
+    }
+
+    /// With the log's key, to sign the evidence packs it exports.
+    pub fn with_log_key(mut self, key: Arc<logkey::LogKey>) -> LocalBackend {
+        self.log_key = Some(key);
+        self
     }
 
     /// Acting as a person the identity provider vouched for in this
@@ -784,6 +795,22 @@ impl GovernanceBackend for LocalBackend {
         let id = deployment_id.to_owned();
         self.read(move |conn| reads::deployment_view(conn, &id))
             .await
+    }
+
+    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+        let key = self.log_key.clone().ok_or_else(|| {
+            BackendError::Unavailable(
+                "this store has no log key to sign evidence with: run `gavel trail init`".into(),
+            )
+        })?;
+        let actor = self.actor().await?.email;
+        let store = Arc::clone(&self.store);
+        let query = query.clone();
+        super::blocking(move || {
+            let files = store.evidence_pack(&actor, &key, &query, chrono::Utc::now())?;
+            crate::evidence::pack::zip(&files).map_err(|err| BackendError::Storage(err.to_string()))
+        })
+        .await
     }
 
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
