@@ -503,3 +503,92 @@ fn the_clock_keeps_ticking_on_a_server() {
     }
     drop(server);
 }
+
+/// The pack saved from the console checks out with the log's key.
+fn assert_verifies(db: &Path, pack: &Path) {
+    let key = Command::new(gavel())
+        .arg("--db")
+        .arg(db)
+        .args(["trail", "key"])
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    let verified = Command::new(gavel())
+        .args(["evidence", "verify"])
+        .arg(pack)
+        .args(["--key", &key])
+        .output()
+        .expect("verify");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
+
+#[test]
+fn a_compliance_officer_saves_evidence_packs_from_three_screens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    seed(&db);
+    let marker = dir.path().join("after.txt");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir(&packs).expect("dir");
+    // The console saves where it was started.
+    let script = format!("cd {} && {}", packs.display(), console_script(&db, &marker));
+    let tmux = Tmux::start(&script, 200, 40);
+    let saved = |tmux: &Tmux| -> PathBuf {
+        tmux.wait_for("save the evidence pack as: evidence-");
+        tmux.send(&["Enter"]);
+        let screen = tmux.wait_for("Saved ");
+        let path = word_after(&screen, "Saved ").expect("the saved file");
+        PathBuf::from(path)
+    };
+
+    // The Blocked tab: the selected deployment's agent and version.
+    tmux.wait_for("wf-");
+    tmux.send(&["4"]);
+    tmux.wait_for("blocked");
+    tmux.send(&["E"]);
+    let blocked = saved(&tmux);
+    assert!(blocked.starts_with(&packs), "{}", blocked.display());
+    assert_verifies(&db, &blocked);
+
+    // The Audits tab: the shown audit's agent and version.
+    tmux.send(&["3"]);
+    tmux.wait_for("tested");
+    tmux.send(&["E"]);
+    let audits = saved(&tmux);
+    assert_verifies(&db, &audits);
+
+    // The step view; the proposed name is edited.
+    tmux.send(&["1"]);
+    tmux.wait_for("wf-");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("The whole deployment");
+    tmux.send(&["E"]);
+    tmux.wait_for("save the evidence pack as: evidence-");
+    tmux.send(&["C-u"]);
+    tmux.type_text("from-the-step-view.zip");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("Saved ");
+    assert_verifies(&db, &packs.join("from-the-step-view.zip"));
+
+    // Saving over a file is refused, and nothing is replaced.
+    let before = std::fs::read(packs.join("from-the-step-view.zip")).expect("pack");
+    tmux.send(&["E"]);
+    tmux.wait_for("save the evidence pack as: evidence-");
+    tmux.send(&["C-u"]);
+    tmux.type_text("from-the-step-view.zip");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("that file exists already");
+    assert_eq!(
+        std::fs::read(packs.join("from-the-step-view.zip")).expect("pack"),
+        before
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+    let report = std::fs::read_to_string(&marker).expect("marker");
+    assert!(report.starts_with("exit=0"), "{report}");
+}

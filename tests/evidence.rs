@@ -632,12 +632,10 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
             "--user", EXPORTER, "evidence", "export", "--agent", agent, "--out",
         ])
         .arg(&out));
-    let unpacked = dir.path().join("pack");
-    for file in pack::unzip(&std::fs::read(&out).expect("pack")).expect("unzip") {
-        let path = unpacked.join(&file.path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
-        std::fs::write(&path, &file.bytes).expect("write");
-    }
+    let unpacked = unpack(
+        &std::fs::read(&out).expect("pack"),
+        &dir.path().join("pack"),
+    );
 
     // The page as the browser parsed it: every section, the workflow's
     // table with a row per step and nine cells in each, no script.
@@ -689,4 +687,137 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
     let printed = std::fs::read(&pdf).expect("the PDF");
     assert!(printed.starts_with(b"%PDF-"), "not a PDF");
     assert!(printed.len() > 10_000, "{} bytes", printed.len());
+}
+
+/// The pack's files under `dir`, as an auditor's unzip leaves them.
+fn unpack(pack: &[u8], dir: &Path) -> PathBuf {
+    for file in pack::unzip(pack).expect("unzip") {
+        let path = dir.join(&file.path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, &file.bytes).expect("write");
+    }
+    dir.to_path_buf()
+}
+
+/// Runs tests/reference/verify_pack.go (Go's golang.org/x/mod/sumdb/note
+/// and tlog, installed by scripts/test) on an unpacked pack.
+fn go_verifies(dir: &Path, key: &str) -> Result<serde_json::Value, String> {
+    let gopath = std::env::var("GAVEL_GOPATH").unwrap_or_else(|_| "/usr/share/gocode".into());
+    assert!(
+        Path::new(&gopath)
+            .join("src/golang.org/x/mod/sumdb/note")
+            .is_dir(),
+        "golang.org/x/mod is not installed under {gopath}: scripts/test installs it"
+    );
+    let output =
+        std::process::Command::new(std::env::var("GAVEL_GO").unwrap_or_else(|_| "go".into()))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference"))
+            .args(["run", "verify_pack.go"])
+            .arg(dir)
+            .arg(key)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", &gopath)
+            .env("GOFLAGS", "")
+            .output()
+            .expect("go (scripts/test installs it)");
+    if output.status.success() {
+        Ok(serde_json::from_slice(&output.stdout).expect("its report"))
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_implementation_verifies_a_pack_and_catches_edits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("gavel.db");
+    let agent = "agt-reference";
+    let (_, workflow_id) = every_kind_of_step(&db, agent).await;
+    run(common::gavel(&db).args(["trail", "init"]));
+    let out = dir.path().join("pack.zip");
+    run(common::gavel(&db)
+        .args([
+            "--user", EXPORTER, "evidence", "export", "--agent", agent, "--out",
+        ])
+        .arg(&out));
+    let key = run(common::gavel(&db).args(["trail", "key"]))
+        .trim()
+        .to_owned();
+    let bytes = std::fs::read(&out).expect("pack");
+    let ours = verify(&bytes, Key::Given(&key));
+    assert!(ours.holds(), "{:#?}", ours.problems);
+
+    // Go's note and tlog packages agree: every file as listed, every event
+    // in the signed tree.
+    let unpacked = unpack(&bytes, &dir.path().join("pack"));
+    let report = go_verifies(&unpacked, &key).expect("the reference verifies it");
+    let files = pack::unzip(&bytes).expect("unzip");
+    assert_eq!(report["files"], files.len() - 1, "{report}");
+    assert_eq!(report["events"], ours.events, "{report}");
+
+    // And catches a changed file, a changed event, another key.
+    let workflow = unpacked.join(format!("workflows/{workflow_id}.json"));
+    let original = std::fs::read(&workflow).expect("workflow");
+    std::fs::write(
+        &workflow,
+        String::from_utf8_lossy(&original).replace("approved", "rejected"),
+    )
+    .expect("edit");
+    let refused = go_verifies(&unpacked, &key).expect_err("an edited workflow");
+    assert!(
+        refused.contains(&format!("workflows/{workflow_id}.json")),
+        "{refused}"
+    );
+    std::fs::write(&workflow, &original).expect("restore");
+    let events = unpacked.join("trail/events.jsonl");
+    let original = std::fs::read_to_string(&events).expect("events");
+    std::fs::write(
+        &events,
+        original.replacen("step_approved", "step_rejected", 1),
+    )
+    .expect("edit");
+    assert!(go_verifies(&unpacked, &key).is_err(), "an edited event");
+    std::fs::write(&events, &original).expect("restore");
+    // Someone holding the log's key re-signs an edited trail: an event
+    // whose fields say rejected while its leaf says approved, then one
+    // whose leaf says so too, which the signed tree does not hold.
+    let mut files = pack::unzip(&bytes).expect("unzip");
+    let line = original
+        .lines()
+        .find(|line| line.contains(r#""step_approved""#))
+        .expect("an approval");
+    let field_only = line.replacen(r#""step_approved""#, r#""step_rejected""#, 1);
+    let both = field_only.replace(r#"\"step_approved\""#, r#"\"step_rejected\""#);
+    assert_ne!(field_only, both, "the leaf holds the action too");
+    for (n, (edited, says)) in [
+        (field_only, "its fields are not its leaf"),
+        (both, "invalid transparency proof"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for file in &mut files {
+            if file.path == "trail/events.jsonl" {
+                file.bytes = original.replacen(line, &edited, 1).into_bytes();
+            }
+        }
+        let forged = resigned(&files, &db);
+        let refused = go_verifies(
+            &unpack(&forged, &dir.path().join(format!("forged-{n}"))),
+            &key,
+        )
+        .expect_err("a re-signed edit of the trail");
+        assert!(refused.contains(says), "{refused}");
+        // Gavel's own verify says the same.
+        let ours = problems(&forged, &key);
+        assert!(
+            ours.iter()
+                .any(|problem| problem.contains("leaf is not its fields")
+                    || problem.contains("is not in the log the checkpoint signs")),
+            "{ours:?}"
+        );
+    }
+    let (_, other) = gavel::domain::checkpoint::generate_key("gavel.log/other");
+    assert!(go_verifies(&unpacked, &other).is_err(), "another key");
+    go_verifies(&unpacked, &key).expect("as exported, it verifies again");
 }

@@ -18,6 +18,9 @@ pub struct PackedEvent {
     pub hash: String,
     #[serde(flatten)]
     pub entry: TrailEntry,
+    /// The exact text the log hashed as leaf `seq - 1` (a JSON array of
+    /// the fields above), so a checker needs no Gavel code to find it.
+    pub leaf: String,
     /// The RFC 6962 inclusion proof of leaf `seq - 1` in the checkpoint's
     /// tree, hex, leaf to root.
     pub proof: Vec<String>,
@@ -55,6 +58,12 @@ pub fn check(
             }
         };
         let leaf = canonical(&event.prev_hash, event.seq, &event.entry);
+        if leaf != event.leaf {
+            problems.push(format!(
+                "trail/events.jsonl: event {}'s leaf is not its fields (one or the other was changed)",
+                event.seq
+            ));
+        }
         if hash_of(&leaf) != event.hash {
             problems.push(format!(
                 "trail/events.jsonl: event {} does not hash to the hash it carries (its content was changed)",

@@ -953,8 +953,9 @@ async fn evidence(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
-    let key = log_key(&state)?;
-    let backend = caller(&state, &headers).await?.with_log_key(key);
+    // Who asks first: an unauthenticated caller learns nothing of the key.
+    let backend = caller(&state, &headers).await?;
+    let backend = backend.with_log_key(log_key(&state)?);
     let time = |name: &str| -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
         query
             .get(name)

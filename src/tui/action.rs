@@ -52,6 +52,8 @@ pub enum Action {
     OpenReview,
     Withdraw,
     AssignReviewer,
+    /// Saves the evidence pack of the agent in view.
+    ExportEvidence,
     SyncNow,
     Conflicts,
     /// What concerns me: my turn, my requests.
@@ -72,7 +74,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 51] = [
+    pub const DESCRIBED: [(Action, &'static str); 52] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -139,6 +141,10 @@ impl Action {
             Action::AssignReviewer,
             "assign or reassign the ethics reviewer (compliance officers)",
         ),
+        (
+            Action::ExportEvidence,
+            "save the agent's evidence pack (compliance officers)",
+        ),
         (Action::SyncNow, "sync with the server now"),
         (
             Action::Conflicts,
@@ -203,6 +209,7 @@ impl Action {
             Action::OpenReview => "open_review",
             Action::Withdraw => "withdraw",
             Action::AssignReviewer => "assign_reviewer",
+            Action::ExportEvidence => "export_evidence",
             Action::SyncNow => "sync_now",
             Action::Conflicts => "conflicts",
             Action::Inbox => "inbox",

@@ -68,6 +68,7 @@ pub enum Overlay {
 }
 
 mod delegations;
+mod export;
 mod manage;
 mod tabs;
 pub use tabs::Tab;
@@ -106,6 +107,8 @@ pub struct App {
     pub delegations: Vec<crate::domain::delegation::Delegation>,
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
+    /// Whose evidence pack is being saved (while its file is named).
+    exporting: Option<crate::evidence::EvidenceQuery>,
 }
 
 /// Footer hints per screen, in order of importance.
@@ -163,6 +166,7 @@ impl App {
             unread: 0,
             delegations: Vec::new(),
             delegating_to: None,
+            exporting: None,
         };
         let mut app = app;
         if let Some(notice) = app.config.notice.take() {
@@ -473,6 +477,7 @@ impl App {
                 );
                 Vec::new()
             }
+            Action::ExportEvidence => self.start_export(),
             _ if self.tab != Tab::Queue => self.on_tab_action(action),
             Action::OpenAudits | Action::OpenReview => self.follow_link(action),
             Action::Withdraw => self.start_withdraw(),
@@ -582,6 +587,7 @@ impl App {
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
                     PromptKind::DelegateTo => return self.delegate_to(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),
+                    PromptKind::EvidenceFile => return self.confirm_export(value),
                 }
                 self.queue.reload(&mut self.requests)
             }
@@ -903,6 +909,10 @@ impl App {
                     Ok(text) => self.set_status(Level::Info, text),
                     Err(error) => self.set_status(Level::Error, format!("sync: {error}")),
                 }
+                Vec::new()
+            }
+            Message::EvidenceExported { path, result } => {
+                self.on_exported(path, result);
                 Vec::new()
             }
             message @ (Message::Withdrawn { .. }

@@ -151,6 +151,11 @@ pub enum Command {
     EndDelegation {
         delegation_id: String,
     },
+    /// Saves an agent's evidence pack to a file that does not exist yet.
+    ExportEvidence {
+        query: crate::evidence::EvidenceQuery,
+        path: std::path::PathBuf,
+    },
 }
 
 impl Command {
@@ -186,6 +191,7 @@ impl Command {
             Command::LoadDelegations => Some("delegations"),
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::MarkRead { .. } => None,
+            Command::ExportEvidence { .. } => None,
         }
     }
 }
@@ -307,6 +313,55 @@ pub enum Message {
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
     MarkedRead(Result<(), String>),
+    EvidenceExported {
+        path: std::path::PathBuf,
+        result: Result<ExportedPack, String>,
+    },
+}
+
+/// An evidence pack saved: where, and how big.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedPack {
+    pub path: std::path::PathBuf,
+    pub files: usize,
+    pub bytes: usize,
+}
+
+/// Fetches the pack and writes it beside `path` first, so a failure never
+/// leaves half a pack under the name; an existing file is never replaced.
+async fn export_evidence(
+    backend: &dyn GovernanceBackend,
+    query: &crate::evidence::EvidenceQuery,
+    path: &std::path::Path,
+) -> Result<ExportedPack, String> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
+        return Err("that file exists already: name another".into());
+    }
+    let bytes = backend
+        .evidence_pack(query)
+        .await
+        .map_err(|err| err.to_string())?;
+    let files = crate::evidence::pack::unzip(&bytes)
+        .map_err(|err| format!("the backend sent something that is not a pack: {err}"))?
+        .len();
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    tokio::fs::write(&partial, &bytes)
+        .await
+        .map_err(|err| err.to_string())?;
+    if let Err(err) = tokio::fs::rename(&partial, path).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(err.to_string());
+    }
+    let path = tokio::fs::canonicalize(path)
+        .await
+        .unwrap_or_else(|_| path.to_path_buf());
+    Ok(ExportedPack {
+        path,
+        files,
+        bytes: bytes.len(),
+    })
 }
 
 /// A review with what the form needs to show it.
@@ -406,6 +461,10 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 .map(|_| format!("{delegation_id} ended"))
                 .map_err(words),
         ),
+        Command::ExportEvidence { query, path } => Message::EvidenceExported {
+            result: export_evidence(backend, &query, &path).await,
+            path,
+        },
         Command::MarkRead { event_ids } => {
             Message::MarkedRead(backend.mark_read(&event_ids).await.map_err(words))
         }

@@ -169,7 +169,9 @@ pub fn collect(
                 .iter()
                 .map(crate::domain::merkle::hex)
                 .collect();
+            let leaf = crate::domain::trail::canonical(&prev_hash, event.seq, &event.entry);
             events.push(PackedEvent {
+                leaf,
                 seq: event.seq,
                 prev_hash,
                 hash: event.hash,

@@ -208,6 +208,8 @@ pub enum PromptKind {
     /// Whom to delegate to, then until when.
     DelegateTo,
     DelegateUntil,
+    /// Where to save an evidence pack.
+    EvidenceFile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +229,7 @@ impl Prompt {
             }
             PromptKind::DelegateTo => " delegate my steps to (email of someone holding my role): ",
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
+            PromptKind::EvidenceFile => " save the evidence pack as: ",
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),
