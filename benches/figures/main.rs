@@ -15,6 +15,7 @@
 
 mod audit;
 mod console;
+mod evidence;
 mod policy;
 mod report;
 mod seeding;
@@ -40,12 +41,14 @@ struct Args {
     audit_only: bool,
     /// Only the SLA figures.
     slas_only: bool,
+    /// Only the evidence-pack figures.
+    evidence_only: bool,
 }
 
 fn args() -> Args {
     let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
         (None, None, false, None, None, false);
-    let mut slas_only = false;
+    let (mut slas_only, mut evidence_only) = (false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -56,6 +59,7 @@ fn args() -> Args {
             "--console" => console = args.next().map(PathBuf::from),
             "--audit" => audit_only = true,
             "--slas" => slas_only = true,
+            "--evidence" => evidence_only = true,
             _ => {}
         }
     }
@@ -67,6 +71,7 @@ fn args() -> Args {
         console,
         audit_only,
         slas_only,
+        evidence_only,
     }
 }
 
@@ -117,6 +122,16 @@ fn main() {
         let steps = if args.smoke { 40 } else { 2_000 };
         let figures = runtime.block_on(slas::figures(&large, &label, dir.path(), steps));
         report::print("Step SLAs", &figures);
+        return;
+    }
+    if args.evidence_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let large = dir.path().join("large.db");
+        seeding::seed(&large, args.large);
+        let label = format!("beside {} workflows", gavel::text::thousands(args.large));
+        let workflows = if args.smoke { 50 } else { 1_000 };
+        let figures = runtime.block_on(evidence::figures(&large, &label, workflows));
+        report::print("Evidence packs", &figures);
         return;
     }
     runtime.block_on(run(args));
