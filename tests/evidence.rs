@@ -369,7 +369,7 @@ async fn every_kind_of_step(
     db: &Path,
     agent: &str,
 ) -> (std::collections::HashMap<&'static str, String>, String) {
-    use common::conformance::{complete_answers, decision, for_someone, passing_audit};
+    use common::conformance::{case, complete_answers, decision, for_someone, run_start};
     use common::{ADMIN, ADMIN2, COMPLIANCE, ETHICS, ML, REQUESTER};
     use gavel::backend::GovernanceBackend;
     use gavel::backend::local::{LocalBackend, LocalStore};
@@ -407,7 +407,46 @@ async fn every_kind_of_step(
         .request_deployment(&common::hr(agent))
         .await
         .expect("the blocked request");
-    passing_audit(&as_user(ML), agent, "1.0.0", 48).await;
+    // An independent auditor's audit from before (it fails), then a run
+    // of the agent on its cases whose audit passes and gates the request.
+    let ll144 = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/audits/ll144-selection.csv");
+    run(common::gavel(db)
+        .args(["--user", ML, "audit", "import"])
+        .arg(&ll144)
+        .args([
+            "--agent",
+            agent,
+            "--agent-version",
+            "1.0.0",
+            "--auditor",
+            "Example Audits LLP",
+            "--independent",
+            "--data",
+            "historical",
+            "--tested-at",
+            "2026-01-15",
+        ]));
+    let ml = as_user(ML);
+    let started = ml
+        .start_audit_run(&run_start(agent, 24))
+        .await
+        .expect("start a run");
+    let cases: Vec<_> = (0..24)
+        .map(|n| {
+            let sex = if n % 2 == 0 { "female" } else { "male" };
+            let outcome = if n < 20 {
+                gavel::backend::CaseOutcomeKind::Positive
+            } else {
+                gavel::backend::CaseOutcomeKind::Negative
+            };
+            case(&format!("c{n}"), sex, &format!("p{}", n / 2), outcome)
+        })
+        .collect();
+    ml.record_case_outcomes(&started.run_id, &cases)
+        .await
+        .expect("outcomes");
+    let audit = ml.finish_audit_run(&started.run_id).await.expect("finish");
+    assert!(audit.stats.passes_threshold, "{audit:?}");
     let requested = as_user(REQUESTER)
         .request_deployment(&common::hr(agent))
         .await
@@ -561,12 +600,35 @@ async fn a_workflow_through_every_kind_of_step_exports_over_http_and_verifies() 
     assert_eq!(alerts, ["reminder", "overdue", "escalated"]);
     assert_eq!(steps[2]["approver_email"], COVER);
     assert_eq!(steps[2]["on_behalf_of"], AWAY);
-    assert!(
-        files
-            .iter()
-            .any(|file| file.path.starts_with("reviews/") && file.path.ends_with(".md")),
-        "the ethics review is in the pack"
-    );
+    for (prefix, suffix) in [
+        ("requests/", ".json"),
+        ("policy-sets/", ".toml"),
+        ("workflows/", ".json"),
+        ("reviews/", ".json"),
+        ("reviews/", ".md"),
+        ("audits/", ".json"),
+        ("audits/", ".svg"),
+        ("summaries/", "-public-summary.json"),
+        ("summaries/", "-public-summary.html"),
+        ("runs/", ".json"),
+        ("runs/", "-cases.csv"),
+        ("trail/", "events.jsonl"),
+        ("trail/", "checkpoint.txt"),
+    ] {
+        assert!(
+            files
+                .iter()
+                .any(|file| file.path.starts_with(prefix) && file.path.ends_with(suffix)),
+            "no {prefix}*{suffix} in the pack"
+        );
+    }
+    let cases_csv = files
+        .iter()
+        .find(|file| file.path.ends_with("-cases.csv"))
+        .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
+        .expect("cases");
+    assert_eq!(cases_csv.lines().count(), 25, "a header and 24 cases");
+    assert!(cases_csv.contains("Should we advance candidate c7?"));
     let events = text("trail/events.jsonl");
     for kind in [
         "deployment_requested",
@@ -648,6 +710,10 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
         &workflow_id,
         "on behalf of",
         "2 of 2 approvals",
+        "impact ratio",
+        "female",
+        "Example Audits LLP (independent auditor) from historical data",
+        "24 cases sent to https://agent.example/v1 (model screening)",
     ] {
         assert!(dom.contains(words), "the rendered page lacks {words:?}");
     }

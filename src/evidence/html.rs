@@ -248,6 +248,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
                 .map(|p| format!("; p = {p:.4} between the lowest and highest group"))
                 .unwrap_or_default(),
         );
+        out.push_str(&provenance(audit, evidence));
         out.push_str("<table><tr><th>group</th><th>positive</th><th>total</th><th>rate</th><th>95% interval</th></tr>");
         for group in &stats.groups {
             let _ = write!(
@@ -265,7 +266,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         for table in &audit.attributes {
             let _ = write!(
                 out,
-                "<p><b>{}</b>: lowest impact ratio {:.3}; {} with an unknown category.</p><table><tr><th>category</th><th>positive</th><th>total</th><th>rate</th><th>impact ratio</th></tr>",
+                "<p><b>{}</b>: lowest impact ratio {:.3}; {} with an unknown category.</p><table><tr><th>category</th><th>positive</th><th>total</th><th>rate</th><th>95% interval</th><th>impact ratio</th><th>p (gap to reference)</th></tr>",
                 escape(&table.name()),
                 table.lowest_ratio,
                 table.unknown,
@@ -273,14 +274,22 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             for category in &table.categories {
                 let _ = write!(
                     out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td></tr>",
                     escape(&category.values.join(" × ")),
                     category.positive,
                     category.total,
                     rate(category.rate),
+                    rate(category.ci_low),
+                    rate(category.ci_high),
+                    match (&category.excluded, category.impact_ratio) {
+                        (Some(why), _) => format!("excluded: {}", escape(why)),
+                        (None, Some(ratio)) => format!("{ratio:.3}"),
+                        (None, None) => "no rate".into(),
+                    },
                     category
-                        .impact_ratio
-                        .map_or_else(|| "excluded".into(), |ratio| format!("{ratio:.3}")),
+                        .p_value
+                        .map(|p| format!("{p:.4}"))
+                        .unwrap_or_default(),
                 );
             }
             out.push_str("</table>");
@@ -318,5 +327,65 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         evidence.events.len()
     );
     out.push('\n');
+    out
+}
+
+/// Who computed an audit and from what: its recorder, the outside auditor
+/// and their data, or the run against the agent with what identifies it.
+fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> String {
+    let mut out = String::from("<p class=\"muted\">");
+    if let Some(by) = &audit.recorded_by {
+        let _ = write!(out, "Recorded by {}", escape(by));
+        if let Some(at) = audit.recorded_at {
+            let _ = write!(out, " on {}", time(at));
+        }
+        out.push_str(". ");
+    }
+    if let Some(source) = &audit.source {
+        let _ = write!(
+            out,
+            "Computed by {} ({}) from {} data",
+            escape(&source.auditor),
+            if source.independent {
+                "independent auditor"
+            } else {
+                "not independent"
+            },
+            source.data.as_str()
+        );
+        if let Some(hash) = &source.file_sha256 {
+            let _ = write!(out, "; imported file SHA-256 <code>{}</code>", escape(hash));
+        }
+        if let Some(reference) = &source.reference {
+            let _ = write!(out, "; published at {}", escape(reference));
+        }
+        out.push_str(". ");
+    }
+    if let Some(run_id) = &audit.run_id {
+        match evidence.runs.iter().find(|run| &run.run.run_id == run_id) {
+            Some(run) => {
+                let model = match &run.run.settings.agent {
+                    crate::backend::AgentProtocol::OpenaiChat { model, .. } => {
+                        format!("model {}", escape(model))
+                    }
+                    crate::backend::AgentProtocol::JsonHttp { .. } => "a JSON endpoint".into(),
+                };
+                let _ = write!(
+                    out,
+                    "Computed by Gavel from run <a href=\"runs/{0}.json\">{0}</a>: {1} cases sent to {2} ({model}), started by {3}; case file SHA-256 <code>{4}</code>, classifier SHA-256 <code>{5}</code>; every case in <a href=\"runs/{0}-cases.csv\">runs/{0}-cases.csv</a>.",
+                    escape(run_id),
+                    run.run.case_count,
+                    escape(&run.run.settings.endpoint),
+                    escape(&run.run.started_by),
+                    escape(&run.run.cases_sha256),
+                    escape(&run.run.classifier_sha256),
+                );
+            }
+            None => {
+                let _ = write!(out, "Computed by Gavel from run {}.", escape(run_id));
+            }
+        }
+    }
+    out.push_str("</p>");
     out
 }
