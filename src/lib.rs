@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod domain;
 pub mod evidence;
 pub mod notify;

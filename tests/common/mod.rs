@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod harness;
 pub mod notify;
 pub mod oidc;
+pub mod postgres;
 pub mod server;
 pub mod tmux;
 

@@ -1,0 +1,438 @@
+//! One SQL seam for Gavel's two stores: SQLite (rusqlite, the embedded
+//! default) and PostgreSQL (sqlx, for servers sharing one database).
+//!
+//! Store code is written once against [`Connection`], which keeps
+//! rusqlite's idiom (`execute`, `query_row`, `prepare_cached` and
+//! `query_map`, `row.get(i)`, `.optional()`), so the SQLite path stays as
+//! direct as it was. SQL is written in the subset both engines share, with
+//! SQLite's numbered parameters (`?1`), which [`postgres_sql`] rewrites to
+//! PostgreSQL's (`$1`). What truly differs (DDL, locking, upserts that
+//! PostgreSQL spells otherwise) is kept outside, one place per difference.
+//!
+//! PostgreSQL is driven from the same synchronous store code: each query
+//! is awaited on the runtime's handle from the blocking thread the store
+//! already runs its work on.
+
+pub mod postgres;
+pub mod value;
+
+pub use value::{ConversionError, FromSql, Kind, ToSql, Value, ValueRef};
+
+/// What went wrong talking to a store's database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] sqlx_core::Error),
+    #[error("the query returned no rows")]
+    NoRows,
+    #[error(transparent)]
+    Conversion(#[from] ConversionError),
+}
+
+impl Error {
+    /// Whether the database was busy or away rather than the request
+    /// wrong: worth answering 503 and trying again.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Sqlite(err) => matches!(
+                err.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            Error::Postgres(err) => postgres::is_unavailable(err),
+            Error::NoRows | Error::Conversion(_) => false,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `query_row(...).optional()`: no row is `None`, as in rusqlite.
+pub trait OptionalExtension<T> {
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::NoRows | Error::Sqlite(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Parameters as a slice of trait objects: `params![a, b, c]`.
+#[macro_export]
+macro_rules! db_params {
+    () => {
+        &[] as &[&dyn $crate::db::ToSql]
+    };
+    ($($param:expr),+ $(,)?) => {
+        &[$(&$param as &dyn $crate::db::ToSql),+] as &[&dyn $crate::db::ToSql]
+    };
+}
+pub use db_params as params;
+
+/// A connection (inside a transaction or not) to either engine.
+#[derive(Clone, Copy)]
+pub struct Connection<'c> {
+    inner: Inner<'c>,
+}
+
+#[derive(Clone, Copy)]
+enum Inner<'c> {
+    Sqlite(&'c rusqlite::Connection),
+    Postgres(&'c postgres::Session),
+}
+
+impl<'c> Connection<'c> {
+    pub fn sqlite(conn: &'c rusqlite::Connection) -> Connection<'c> {
+        Connection {
+            inner: Inner::Sqlite(conn),
+        }
+    }
+
+    pub fn postgres(session: &'c postgres::Session) -> Connection<'c> {
+        Connection {
+            inner: Inner::Postgres(session),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner, Inner::Postgres(_))
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
+        match self.inner {
+            Inner::Sqlite(conn) => Ok(conn.execute(
+                sql,
+                rusqlite::params_from_iter(sqlite_params(params).iter()),
+            )?),
+            Inner::Postgres(session) => session.execute(&postgres_sql(sql), params),
+        }
+    }
+
+    /// Several statements without parameters (schema, pragmas).
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match self.inner {
+            Inner::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Inner::Postgres(session) => session.execute_batch(sql),
+        }
+    }
+
+    /// The first row, through `f`; [`Error::NoRows`] when there is none.
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        match self.inner {
+            Inner::Sqlite(conn) => {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows =
+                    statement.query(rusqlite::params_from_iter(sqlite_params(params).iter()))?;
+                match rows.next()? {
+                    Some(row) => f(&Row::Sqlite(row)),
+                    None => Err(Error::NoRows),
+                }
+            }
+            Inner::Postgres(session) => match session.fetch_optional(&postgres_sql(sql), params)? {
+                Some(row) => f(&Row::Postgres(&row)),
+                None => Err(Error::NoRows),
+            },
+        }
+    }
+
+    /// A statement to run several times (cached by SQLite; PostgreSQL's
+    /// driver caches its prepared statements per connection itself).
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'c>> {
+        Ok(match self.inner {
+            Inner::Sqlite(conn) => Statement::Sqlite(conn.prepare_cached(sql)?),
+            Inner::Postgres(session) => Statement::Postgres {
+                session,
+                sql: postgres_sql(sql),
+            },
+        })
+    }
+
+    /// Every row of a query, through `f`, in order.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut statement = self.prepare_cached(sql)?;
+        statement.query_map(params, f)?.collect()
+    }
+}
+
+/// A prepared statement.
+pub enum Statement<'c> {
+    Sqlite(rusqlite::CachedStatement<'c>),
+    Postgres {
+        session: &'c postgres::Session,
+        sql: String,
+    },
+}
+
+impl Statement<'_> {
+    pub fn execute(&mut self, params: &[&dyn ToSql]) -> Result<usize> {
+        match self {
+            Statement::Sqlite(statement) => {
+                Ok(statement.execute(rusqlite::params_from_iter(sqlite_params(params).iter()))?)
+            }
+            Statement::Postgres { session, sql } => session.execute(sql, params),
+        }
+    }
+
+    pub fn query_row<T>(
+        &mut self,
+        params: &[&dyn ToSql],
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut rows = self.query(params)?;
+        match rows.next()? {
+            Some(row) => f(&row),
+            None => Err(Error::NoRows),
+        }
+    }
+
+    /// Whether the query returns a row.
+    pub fn exists(&mut self, params: &[&dyn ToSql]) -> Result<bool> {
+        Ok(self.query(params)?.next()?.is_some())
+    }
+
+    /// The rows, one at a time (`while let Some(row) = rows.next()?`).
+    pub fn query(&mut self, params: &[&dyn ToSql]) -> Result<Rows<'_>> {
+        Ok(match self {
+            Statement::Sqlite(statement) => Rows::Sqlite(
+                statement.query(rusqlite::params_from_iter(sqlite_params(params).iter()))?,
+            ),
+            Statement::Postgres { session, sql } => Rows::Postgres {
+                rows: session.fetch_all(sql, params)?.into_iter(),
+                current: None,
+            },
+        })
+    }
+
+    /// The rows through `f`, as an iterator of results.
+    pub fn query_map<T, F>(&mut self, params: &[&dyn ToSql], f: F) -> Result<MappedRows<'_, F>>
+    where
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        Ok(MappedRows {
+            rows: self.query(params)?,
+            f,
+        })
+    }
+}
+
+/// Rows being read.
+pub enum Rows<'s> {
+    Sqlite(rusqlite::Rows<'s>),
+    Postgres {
+        rows: std::vec::IntoIter<sqlx_postgres::PgRow>,
+        current: Option<sqlx_postgres::PgRow>,
+    },
+}
+
+impl Rows<'_> {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Row<'_>>> {
+        match self {
+            Rows::Sqlite(rows) => Ok(rows.next()?.map(Row::Sqlite)),
+            Rows::Postgres { rows, current } => {
+                *current = rows.next();
+                Ok(current.as_ref().map(Row::Postgres))
+            }
+        }
+    }
+}
+
+/// Rows mapped through a function, as an iterator.
+pub struct MappedRows<'s, F> {
+    rows: Rows<'s>,
+    f: F,
+}
+
+impl<T, F> Iterator for MappedRows<'_, F>
+where
+    F: FnMut(&Row<'_>) -> Result<T>,
+{
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        match self.rows.next() {
+            Ok(Some(row)) => Some((self.f)(&row)),
+            Ok(None) => None,
+            Err(err) => Some(Err(err)),
+        }
+    }
+}
+
+/// One row of a result.
+pub enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r sqlx_postgres::PgRow),
+}
+
+impl Row<'_> {
+    /// Column `index` (from 0) as `T`.
+    pub fn get<T: FromSql>(&self, index: usize) -> Result<T> {
+        let converted = match self {
+            Row::Sqlite(row) => T::from_sql(sqlite_value(row.get_ref(index)?, index)?),
+            Row::Postgres(row) => T::from_sql(postgres::value(row, index)?),
+        };
+        converted.map_err(|reason| {
+            Error::Conversion(ConversionError {
+                column: index,
+                reason,
+            })
+        })
+    }
+}
+
+fn sqlite_value(value: rusqlite::types::ValueRef<'_>, column: usize) -> Result<ValueRef<'_>> {
+    use rusqlite::types::ValueRef as Sqlite;
+    Ok(match value {
+        Sqlite::Null => ValueRef::Null,
+        Sqlite::Integer(n) => ValueRef::Integer(n),
+        Sqlite::Real(x) => ValueRef::Real(x),
+        Sqlite::Text(bytes) => {
+            ValueRef::Text(std::str::from_utf8(bytes).map_err(|err| ConversionError {
+                column,
+                reason: format!("text that is not UTF-8: {err}"),
+            })?)
+        }
+        Sqlite::Blob(bytes) => ValueRef::Blob(bytes),
+    })
+}
+
+/// Parameters as rusqlite binds them (borrowed, no copies).
+fn sqlite_params<'p>(params: &'p [&'p dyn ToSql]) -> Vec<rusqlite::types::ToSqlOutput<'p>> {
+    use rusqlite::types::{ToSqlOutput, ValueRef as Sqlite};
+    params
+        .iter()
+        .map(|param| {
+            ToSqlOutput::Borrowed(match param.to_value() {
+                Value::Null(_) => Sqlite::Null,
+                Value::Integer(n) => Sqlite::Integer(n),
+                Value::Real(x) => Sqlite::Real(x),
+                Value::Text(text) => Sqlite::Text(text.as_bytes()),
+                Value::Blob(bytes) => Sqlite::Blob(bytes),
+            })
+        })
+        .collect()
+}
+
+/// SQLite's parameters (`?1`, `?`) in PostgreSQL's spelling (`$1`),
+/// leaving string literals, quoted names and comments alone.
+pub fn postgres_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut next_unnumbered = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+            }
+            '?' => {
+                let mut digits = String::new();
+                while let Some(digit) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*digit);
+                    chars.next();
+                }
+                out.push('$');
+                if digits.is_empty() {
+                    next_unnumbered += 1;
+                    out.push_str(&next_unnumbered.to_string());
+                } else {
+                    out.push_str(&digits);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_rewritten_outside_literals_and_comments() {
+        assert_eq!(
+            postgres_sql(
+                "SELECT a FROM t WHERE b = ?1 AND c = ?12 -- ?3\nAND d = '?4' AND \"?5\" = ?2"
+            ),
+            "SELECT a FROM t WHERE b = $1 AND c = $12 -- ?3\nAND d = '?4' AND \"?5\" = $2"
+        );
+        assert_eq!(
+            postgres_sql("VALUES (?, ?, 'it''s ?')"),
+            "VALUES ($1, $2, 'it''s ?')"
+        );
+    }
+
+    #[test]
+    fn the_sqlite_path_reads_and_writes_every_kind() {
+        let raw = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = Connection::sqlite(&raw);
+        conn.execute_batch("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB)")
+            .unwrap();
+        let blob = vec![0_u8, 1, 2];
+        conn.execute(
+            "INSERT INTO t VALUES (?1, ?2, ?3, ?4)",
+            params![7_i64, 0.5_f64, "seven", blob],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO t VALUES (?1, ?2, ?3, ?4)",
+            params![None::<i64>, None::<f64>, None::<String>, None::<Vec<u8>>],
+        )
+        .unwrap();
+        let first: (i64, f64, String, Vec<u8>) = conn
+            .query_row("SELECT i, r, s, b FROM t WHERE i = ?1", params![7], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(first, (7, 0.5, "seven".to_owned(), blob));
+        let nulls: Vec<Option<String>> = conn
+            .query_map("SELECT s FROM t ORDER BY i IS NULL", params![], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(nulls, [Some("seven".to_owned()), None]);
+        let none = conn
+            .query_row("SELECT i FROM t WHERE i = 8", params![], |row| {
+                row.get::<i64>(0)
+            })
+            .optional()
+            .unwrap();
+        assert_eq!(none, None);
+        let wrong = conn.query_row("SELECT s FROM t WHERE i = 7", params![], |row| {
+            row.get::<i64>(0)
+        });
+        assert!(matches!(wrong, Err(Error::Conversion(_))), "{wrong:?}");
+    }
+}

@@ -1,0 +1,272 @@
+//! A throwaway PostgreSQL cluster for one test: `initdb` into a temporary
+//! directory, `pg_ctl start` on a free loopback port, stopped and removed
+//! when dropped. The server binaries come from `GAVEL_PG_BIN`, else the
+//! newest `/usr/lib/postgresql/<version>/bin` (Debian keeps them off
+//! `PATH`), else `PATH`. `initdb` refuses to run as root: as root, the
+//! cluster runs as the OS `postgres` user (`runuser`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The password of the cluster's superuser `gavel` (connections over TCP
+/// must give it: the cluster asks for SCRAM).
+pub const PASSWORD: &str = "gavel-test-password";
+
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    as_postgres: bool,
+}
+
+/// Where the server binaries are, or a panic saying how to install them.
+fn server_binaries() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GAVEL_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return bin;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .find(|dir| dir.join("initdb").is_file())
+        .expect(
+            "no PostgreSQL server found (initdb): run the tests with scripts/test, which installs \
+             it (apt-get install postgresql), or set GAVEL_PG_BIN to its bin directory",
+        )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn check(output: Output, what: &str) -> Output {
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+impl Cluster {
+    /// A new cluster, started, with the superuser `gavel` (password
+    /// [`PASSWORD`]) and an empty database `gavel`.
+    pub fn start() -> Cluster {
+        let bin = server_binaries();
+        let dir = tempfile::Builder::new()
+            .prefix("gavel-pg-")
+            .tempdir()
+            .expect("tempdir");
+        let as_postgres = is_root();
+        if as_postgres {
+            // The cluster's own user must own its directory.
+            check(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(dir.path())
+                    .output()
+                    .expect("chown"),
+                "chown",
+            );
+        }
+        let cluster = Cluster {
+            port: free_port(),
+            dir,
+            bin,
+            as_postgres,
+        };
+        let pwfile = cluster.dir.path().join("pwfile");
+        std::fs::write(&pwfile, PASSWORD).expect("pwfile");
+        if as_postgres {
+            check(
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(&pwfile)
+                    .output()
+                    .expect("chown"),
+                "chown",
+            );
+        }
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data().display().to_string(),
+                "-U",
+                "gavel",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--pwfile",
+                &pwfile.display().to_string(),
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        cluster.pg_ctl_start();
+        cluster.run(
+            "createdb",
+            &[
+                "-h",
+                &cluster.socket_dir().display().to_string(),
+                "-p",
+                &cluster.port.to_string(),
+                "-U",
+                "gavel",
+                "gavel",
+            ],
+        );
+        cluster
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A server binary, as the cluster's user.
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        let program_path = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program_path);
+            command
+        } else {
+            Command::new(&program_path)
+        };
+        check(
+            command
+                .args(args)
+                .current_dir(self.dir.path())
+                .env_remove("PGPASSWORD")
+                .output()
+                .unwrap_or_else(|err| panic!("{}: {err}", program_path.display())),
+            program,
+        )
+    }
+
+    fn pg_ctl_start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            self.port,
+            self.socket_dir().display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "start",
+                "-D",
+                &self.data().display().to_string(),
+                "-l",
+                &self.dir.path().join("server.log").display().to_string(),
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+            ],
+        );
+    }
+
+    /// `postgres://gavel:PASSWORD@127.0.0.1:PORT/DATABASE`.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://gavel:{PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// The same without the password (it must come from elsewhere).
+    pub fn url_without_password(&self, database: &str) -> String {
+        format!("postgres://gavel@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Another empty database in the cluster.
+    pub fn create_database(&self, name: &str) -> String {
+        self.run(
+            "createdb",
+            &[
+                "-h",
+                &self.socket_dir().display().to_string(),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "gavel",
+                name,
+            ],
+        );
+        self.url(name)
+    }
+
+    /// Stops the server at once (as a crash would), keeping its data.
+    pub fn stop(&self) {
+        self.run(
+            "pg_ctl",
+            &[
+                "stop",
+                "-D",
+                &self.data().display().to_string(),
+                "-m",
+                "immediate",
+                "-w",
+            ],
+        );
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// What the server logged (for a failing test's message).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Best effort: a cluster already stopped says so and that is fine.
+        let program = self.bin.join("pg_ctl");
+        let data = self.data();
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        };
+        let _ = command
+            .args(["stop", "-D"])
+            .arg(&data)
+            .args(["-m", "immediate", "-w"])
+            .output();
+    }
+}
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
