@@ -217,3 +217,43 @@ pub fn value(row: &PgRow, index: usize) -> Result<ValueRef<'_>> {
         }
     })
 }
+
+/// The PostgreSQL schema's migrations, in order (`migrations/postgres`).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "governance record",
+    include_str!("../../migrations/postgres/0001_governance_record.sql"),
+)];
+
+/// Brings the database's schema up to date. Several instances starting
+/// together migrate once: the migrator holds an advisory lock while it
+/// works, and the others find the work done.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx_core::migrate::MigrateError> {
+    use sqlx_core::migrate::{Migration, MigrationType, Migrator};
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                std::borrow::Cow::Borrowed(*description),
+                MigrationType::Simple,
+                sqlx_core::sql_str::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    let migrator = Migrator {
+        migrations: std::borrow::Cow::Owned(migrations),
+        table_name: std::borrow::Cow::Borrowed("gavel_migrations"),
+        ..Migrator::DEFAULT
+    };
+    let mut conn = pool.acquire().await?;
+    let outcome = migrator.run(&mut *conn).await;
+    if outcome.is_err() {
+        // The migrator's advisory lock is the session's: a failed run must
+        // not return it to the pool still held (other instances would wait
+        // for it forever), so the connection is closed instead.
+        let _ = sqlx_core::connection::Connection::close(conn.detach()).await;
+    }
+    outcome
+}
