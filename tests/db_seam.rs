@@ -73,6 +73,23 @@ fn exercise(conn: &Connection<'_>) {
         row.get::<i64>(0)
     });
     assert!(matches!(wrong, Err(Error::Conversion(_))), "{wrong:?}");
+    // Parameters as rusqlite takes them too: an array of one type.
+    let by_array: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM t WHERE s = ?1 OR s = ?2",
+            ["nine", "seven ✓"],
+            |row| row.get(0),
+        )
+        .expect("array parameters");
+    assert_eq!(by_array, 2);
+    let none: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM t WHERE i IS NULL",
+            [] as [i64; 0],
+            |row| row.get(0),
+        )
+        .expect("no parameters");
+    assert_eq!(none, 1);
     let changed = conn
         .execute("UPDATE t SET r = r + 1 WHERE r IS NOT NULL", params![])
         .expect("update");

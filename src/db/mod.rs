@@ -63,6 +63,31 @@ impl<T> OptionalExtension<T> for Result<T> {
     }
 }
 
+/// What a statement's parameters may be given as: `params![a, b, c]` (a
+/// slice of trait objects), or an array of one type (`[id]`, `[]`), as
+/// with rusqlite.
+pub trait Params {
+    fn refs(&self) -> Vec<&dyn ToSql>;
+}
+
+impl Params for &[&dyn ToSql] {
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.to_vec()
+    }
+}
+
+impl<T: ToSql, const N: usize> Params for [T; N] {
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.iter().map(|value| value as &dyn ToSql).collect()
+    }
+}
+
+impl<T: ToSql, const N: usize> Params for &[T; N] {
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.iter().map(|value| value as &dyn ToSql).collect()
+    }
+}
+
 /// Parameters as a slice of trait objects: `params![a, b, c]`.
 #[macro_export]
 macro_rules! db_params {
@@ -105,7 +130,9 @@ impl<'c> Connection<'c> {
     }
 
     /// Runs one statement; the number of rows it changed.
-    pub fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
+    pub fn execute(&self, sql: &str, params: impl Params) -> Result<usize> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         match self.inner {
             Inner::Sqlite(conn) => Ok(conn.execute(
                 sql,
@@ -127,9 +154,11 @@ impl<'c> Connection<'c> {
     pub fn query_row<T>(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Params,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         match self.inner {
             Inner::Sqlite(conn) => {
                 let mut statement = conn.prepare_cached(sql)?;
@@ -163,9 +192,11 @@ impl<'c> Connection<'c> {
     pub fn query_map<T>(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Params,
         f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         let mut statement = self.prepare_cached(sql)?;
         statement.query_map(params, f)?.collect()
     }
@@ -181,7 +212,9 @@ pub enum Statement<'c> {
 }
 
 impl Statement<'_> {
-    pub fn execute(&mut self, params: &[&dyn ToSql]) -> Result<usize> {
+    pub fn execute(&mut self, params: impl Params) -> Result<usize> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         match self {
             Statement::Sqlite(statement) => {
                 Ok(statement.execute(rusqlite::params_from_iter(sqlite_params(params).iter()))?)
@@ -192,9 +225,11 @@ impl Statement<'_> {
 
     pub fn query_row<T>(
         &mut self,
-        params: &[&dyn ToSql],
+        params: impl Params,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         let mut rows = self.query(params)?;
         match rows.next()? {
             Some(row) => f(&row),
@@ -203,12 +238,16 @@ impl Statement<'_> {
     }
 
     /// Whether the query returns a row.
-    pub fn exists(&mut self, params: &[&dyn ToSql]) -> Result<bool> {
+    pub fn exists(&mut self, params: impl Params) -> Result<bool> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         Ok(self.query(params)?.next()?.is_some())
     }
 
     /// The rows, one at a time (`while let Some(row) = rows.next()?`).
-    pub fn query(&mut self, params: &[&dyn ToSql]) -> Result<Rows<'_>> {
+    pub fn query(&mut self, params: impl Params) -> Result<Rows<'_>> {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         Ok(match self {
             Statement::Sqlite(statement) => Rows::Sqlite(
                 statement.query(rusqlite::params_from_iter(sqlite_params(params).iter()))?,
@@ -221,10 +260,12 @@ impl Statement<'_> {
     }
 
     /// The rows through `f`, as an iterator of results.
-    pub fn query_map<T, F>(&mut self, params: &[&dyn ToSql], f: F) -> Result<MappedRows<'_, F>>
+    pub fn query_map<T, F>(&mut self, params: impl Params, f: F) -> Result<MappedRows<'_, F>>
     where
         F: FnMut(&Row<'_>) -> Result<T>,
     {
+        let refs = params.refs();
+        let params: &[&dyn ToSql] = &refs;
         Ok(MappedRows {
             rows: self.query(params)?,
             f,

@@ -18,6 +18,16 @@ impl From<rusqlite::Error> for BackendError {
     }
 }
 
+impl From<crate::db::Error> for BackendError {
+    fn from(err: crate::db::Error) -> Self {
+        if err.is_unavailable() {
+            BackendError::Unavailable(format!("the store is busy or away: {err}"))
+        } else {
+            BackendError::Storage(err.to_string())
+        }
+    }
+}
+
 /// A stored value that does not parse: the file was damaged or edited.
 pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> BackendError {
     BackendError::Storage(format!("corrupt {what} in the store: {detail}"))
