@@ -120,18 +120,7 @@ impl Cluster {
             ],
         );
         cluster.pg_ctl_start();
-        cluster.run(
-            "createdb",
-            &[
-                "-h",
-                &cluster.socket_dir().display().to_string(),
-                "-p",
-                &cluster.port.to_string(),
-                "-U",
-                "gavel",
-                "gavel",
-            ],
-        );
+        cluster.create_database("gavel");
         cluster
     }
 
