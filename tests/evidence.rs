@@ -369,7 +369,9 @@ async fn every_kind_of_step(
     db: &Path,
     agent: &str,
 ) -> (std::collections::HashMap<&'static str, String>, String) {
-    use common::conformance::{case, complete_answers, decision, for_someone, run_start};
+    use common::conformance::{
+        case, complete_answers, decision, delegation, for_someone, run_start,
+    };
     use common::{ADMIN, ADMIN2, COMPLIANCE, ETHICS, ML, REQUESTER};
     use gavel::backend::GovernanceBackend;
     use gavel::backend::local::{LocalBackend, LocalStore};
@@ -498,14 +500,8 @@ async fn every_kind_of_step(
         .await
         .expect("ethics approval");
     // The compliance officer is away; their cover decides for them.
-    let now = chrono::Utc::now();
     as_user(AWAY)
-        .delegate(&gavel::domain::delegation::NewDelegation {
-            to: COVER.into(),
-            starts_at: now - chrono::TimeDelta::minutes(1),
-            ends_at: now + chrono::TimeDelta::days(7),
-            role: None,
-        })
+        .delegate(&delegation(COVER, None))
         .await
         .expect("delegate");
     let workflow = as_user(COVER)

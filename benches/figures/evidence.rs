@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gavel::backend::local::{LocalBackend, LocalStore, logkey};
 use gavel::backend::{Decision, GovernanceBackend};
@@ -13,7 +13,7 @@ use gavel::evidence::EvidenceQuery;
 use gavel::evidence::pack;
 use gavel::evidence::verify::{Key, verify};
 
-use crate::report::{Figure, ms};
+use crate::report::{Figure, best_of, ms};
 
 const AGENT: &str = "agt-evidence-bench";
 
@@ -69,19 +69,6 @@ async fn agent_with_workflows(store: &Arc<LocalStore>, workflows: usize) {
                 .expect("decide");
         }
     }
-}
-
-fn best_of<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
-    let mut best: Option<(Duration, T)> = None;
-    for _ in 0..runs {
-        let started = Instant::now();
-        let out = work();
-        let took = started.elapsed();
-        if best.as_ref().is_none_or(|(fastest, _)| took < *fastest) {
-            best = Some((took, out));
-        }
-    }
-    best.expect("at least one run")
 }
 
 pub async fn figures(large: &Path, label: &str, workflows: usize) -> Vec<Figure> {

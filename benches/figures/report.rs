@@ -1,6 +1,6 @@
 //! Figures beside their targets and same-run references, as a Markdown table.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Figure {
     pub name: String,
@@ -73,4 +73,18 @@ pub fn print(title: &str, figures: &[Figure]) {
             figure.name, figure.measured, figure.target, figure.reference
         );
     }
+}
+
+/// The fastest of `runs` runs of `work`, with what that run gave.
+pub fn best_of<T>(runs: usize, mut work: impl FnMut() -> T) -> (Duration, T) {
+    let mut best: Option<(Duration, T)> = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let out = work();
+        let took = started.elapsed();
+        if best.as_ref().is_none_or(|(fastest, _)| took < *fastest) {
+            best = Some((took, out));
+        }
+    }
+    best.expect("at least one run")
 }

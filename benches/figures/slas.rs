@@ -12,18 +12,7 @@ use gavel::backend::local::{LocalBackend, LocalStore, writes};
 use gavel::backend::{Decision, GovernanceBackend};
 use gavel::domain::{Manifest, Role, Verdict};
 
-use crate::report::{Figure, ms};
-
-fn best_of(runs: usize, mut work: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            work();
-            started.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
+use crate::report::{Figure, best_of, ms};
 
 fn manifest(n: usize) -> Manifest {
     Manifest::from_json(&format!(
@@ -91,13 +80,13 @@ async fn store_with_sla_steps(dir: &Path, count: usize) -> (Arc<LocalStore>, Vec
 pub async fn figures(large: &Path, label: &str, scratch: &Path, steps: usize) -> Vec<Figure> {
     let store = LocalStore::open(large).expect("store");
     let now = Utc::now();
-    let idle = best_of(20, || {
+    let (idle, ()) = best_of(20, || {
         let fired = store
             .write(|tx| writes::alert_due_steps(tx, now, 200))
             .expect("pass");
         assert_eq!(fired, 0, "the seeded store has no SLA steps");
     });
-    let dashboard = best_of(5, || {
+    let (dashboard, ()) = best_of(5, || {
         store.dashboard_at(now).expect("dashboard");
     });
     drop(store);

@@ -46,13 +46,10 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> Outcome {
                 to: to.map(|to| moment(&to, true, "--to")).transpose()?,
             };
             let bytes = backend.evidence_pack(&query).await?;
-            let files = pack::unzip(&bytes).map_or(0, |files| files.len());
-            let partial = out.with_extension("zip.partial");
-            std::fs::write(&partial, &bytes)
-                .and_then(|()| std::fs::rename(&partial, &out))
-                .map_err(|err| {
-                    Failure::BadInput(format!("cannot write {}: {err}", out.display()))
-                })?;
+            let files = pack::count(&bytes).unwrap_or(0);
+            pack::save(&out, &bytes, true).map_err(|err| {
+                Failure::BadInput(format!("cannot write {}: {err}", out.display()))
+            })?;
             println!(
                 "wrote {} ({} files, {} bytes); check it with `gavel evidence verify {} --key \"$(gavel trail key)\"`",
                 out.display(),

@@ -172,11 +172,7 @@ pub fn audit(audit: &BiasAudit) -> String {
             out,
             "  computed by {} ({}) from {} data{}",
             safe(&source.auditor),
-            if source.independent {
-                "independent auditor"
-            } else {
-                "not independent"
-            },
+            source.standing(),
             source.data.as_str(),
             source
                 .reference

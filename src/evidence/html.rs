@@ -346,11 +346,7 @@ fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> S
             out,
             "Computed by {} ({}) from {} data",
             escape(&source.auditor),
-            if source.independent {
-                "independent auditor"
-            } else {
-                "not independent"
-            },
+            source.standing(),
             source.data.as_str()
         );
         if let Some(hash) = &source.file_sha256 {

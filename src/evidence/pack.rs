@@ -162,6 +162,32 @@ pub fn zip(files: &[PackFile]) -> Result<Vec<u8>, PackError> {
     Ok(cursor.into_inner())
 }
 
+/// How many files a zip holds, read from its directory without unpacking.
+pub fn count(bytes: &[u8]) -> Result<usize, PackError> {
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map(|archive| archive.len())
+        .map_err(|err| PackError::Zip(err.to_string()))
+}
+
+/// Writes a pack to `path` by way of `PATH.partial`, so a failure never
+/// leaves half a pack under the name. Without `replace`, an existing file
+/// is refused (`AlreadyExists`) and left as it was.
+pub fn save(path: &std::path::Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+    if !replace && path.try_exists()? {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists already", path.display()),
+        ));
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })
+}
+
 /// The files of a zip, within the limits, each path checked.
 pub fn unzip(bytes: &[u8]) -> Result<Vec<PackFile>, PackError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))

@@ -956,22 +956,11 @@ async fn evidence(
     // Who asks first: an unauthenticated caller learns nothing of the key.
     let backend = caller(&state, &headers).await?;
     let backend = backend.with_log_key(log_key(&state)?);
-    let time = |name: &str| -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
-        query
-            .get(name)
-            .filter(|text| !text.is_empty())
-            .map(|text| {
-                chrono::DateTime::parse_from_rfc3339(text)
-                    .map(|at| at.with_timezone(&chrono::Utc))
-                    .map_err(|err| ApiError::bad_request(format!("query parameter {name}: {err}")))
-            })
-            .transpose()
-    };
     let request = crate::evidence::EvidenceQuery {
         agent_id: id,
-        agent_version: query.get("version").filter(|v| !v.is_empty()).cloned(),
-        from: time("from")?,
-        to: time("to")?,
+        agent_version: param::<String>(&query, "version")?,
+        from: param::<chrono::DateTime<chrono::Utc>>(&query, "from")?,
+        to: param::<chrono::DateTime<chrono::Utc>>(&query, "to")?,
     };
     let bytes = backend.evidence_pack(&request).await?;
     let name = format!(

@@ -341,26 +341,24 @@ async fn export_evidence(
         .evidence_pack(query)
         .await
         .map_err(|err| err.to_string())?;
-    let files = crate::evidence::pack::unzip(&bytes)
-        .map_err(|err| format!("the backend sent something that is not a pack: {err}"))?
-        .len();
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    tokio::fs::write(&partial, &bytes)
+    let files = crate::evidence::pack::count(&bytes)
+        .map_err(|err| format!("the backend sent something that is not a pack: {err}"))?;
+    let size = bytes.len();
+    let target = path.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::evidence::pack::save(&target, &bytes, false))
         .await
-        .map_err(|err| err.to_string())?;
-    if let Err(err) = tokio::fs::rename(&partial, path).await {
-        let _ = tokio::fs::remove_file(&partial).await;
-        return Err(err.to_string());
-    }
+        .map_err(|err| err.to_string())?
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::AlreadyExists => "that file exists already: name another".into(),
+            _ => err.to_string(),
+        })?;
     let path = tokio::fs::canonicalize(path)
         .await
         .unwrap_or_else(|_| path.to_path_buf());
     Ok(ExportedPack {
         path,
         files,
-        bytes: bytes.len(),
+        bytes: size,
     })
 }
 

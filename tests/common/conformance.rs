@@ -168,7 +168,8 @@ async fn activate_quorum_set(fixture: &impl Fixture) {
         .expect("approve");
 }
 
-fn delegation(to: &str, role: Option<Role>) -> NewDelegation {
+/// A delegation to `to`, from a minute ago for a week.
+pub fn delegation(to: &str, role: Option<Role>) -> NewDelegation {
     let now = chrono::Utc::now();
     NewDelegation {
         to: to.into(),

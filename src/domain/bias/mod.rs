@@ -189,6 +189,15 @@ pub struct AuditSource {
 }
 
 impl AuditSource {
+    /// The auditor's standing, as reports and evidence pages name it.
+    pub fn standing(&self) -> &'static str {
+        if self.independent {
+            "independent auditor"
+        } else {
+            "not independent"
+        }
+    }
+
     pub fn check(&self) -> Result<(), String> {
         let fits =
             |text: &str, most: usize| crate::text::has_visible_text(text) && text.len() <= most;
