@@ -1221,7 +1221,8 @@ fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
              DELETE FROM log_hashes;",
         )
         .expect("truncate");
-        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+        gavel::backend::local::log::backfill(&gavel::db::Connection::sqlite(&conn))
+            .expect("rebuild the log");
     }
     gavel(&truncated)
         .args(["audit", "verify", "--checkpoint"])
@@ -1278,7 +1279,8 @@ fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
             prev = hash;
         }
         tx.execute("DELETE FROM log_hashes", []).expect("clear");
-        gavel::backend::local::log::backfill(&tx).expect("rebuild the log");
+        gavel::backend::local::log::backfill(&gavel::db::Connection::sqlite(&tx))
+            .expect("rebuild the log");
         tx.commit().expect("commit");
     }
     gavel(&rewritten)

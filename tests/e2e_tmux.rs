@@ -408,7 +408,7 @@ fn the_console_keeps_deciding_while_the_server_is_down() {
             )?;
             let rows = statement
                 .query_map([DEMO_USER], |row| row.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
+                .collect::<gavel::db::Result<Vec<String>>>()?;
             Ok(rows)
         })
         .expect("trail");

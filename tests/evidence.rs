@@ -62,7 +62,7 @@ fn exported() -> Exported {
                 Ok(conn.query_row(
                     "SELECT w.agent_id FROM workflows w JOIN audits a ON a.agent_id = w.agent_id
                      GROUP BY w.agent_id ORDER BY COUNT(*) DESC LIMIT 1",
-                    [],
+                    gavel::db::params![],
                     |row| row.get(0),
                 )?)
             })

@@ -1105,7 +1105,8 @@ async fn clients_witness_the_log_and_warn_when_it_does_not_hold() {
              DELETE FROM log_hashes; DELETE FROM checkpoints;",
         )
         .expect("truncate");
-        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+        gavel::backend::local::log::backfill(&gavel::db::Connection::sqlite(&conn))
+            .expect("rebuild the log");
     }
     fixture.server.restart();
     let (code, stderr) = gavel(&url, &["queue", "--json"]);
@@ -1176,7 +1177,13 @@ async fn the_server_signs_checkpoints_as_its_config_says() {
         .await
         .expect("request");
     let head: i64 = store
-        .read(|conn| Ok(conn.query_row("SELECT MAX(seq) FROM trail", [], |row| row.get(0))?))
+        .read(|conn| {
+            Ok(
+                conn.query_row("SELECT MAX(seq) FROM trail", gavel::db::params![], |row| {
+                    row.get(0)
+                })?,
+            )
+        })
         .expect("head");
     let mut signed = 0;
     for _ in 0..100 {
@@ -1184,8 +1191,8 @@ async fn the_server_signs_checkpoints_as_its_config_says() {
             .read(|conn| {
                 Ok(conn.query_row(
                     "SELECT COALESCE(MAX(size), 0) FROM checkpoints",
-                    [],
-                    |row| row.get::<_, i64>(0),
+                    gavel::db::params![],
+                    |row| row.get::<i64>(0),
                 )?)
             })
             .expect("checkpoints");

@@ -29,11 +29,11 @@ fn sign_in(subject: &str, email: &str, roles: &[Role]) -> SignIn {
 fn events(store: &LocalStore) -> Vec<(String, String)> {
     store
         .read(|conn| {
-            let mut statement = conn.prepare("SELECT actor, action FROM trail ORDER BY seq")?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            Ok(conn.query_map(
+                "SELECT actor, action FROM trail ORDER BY seq",
+                gavel::db::params![],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?)
         })
         .expect("trail")
 }

@@ -110,10 +110,10 @@ impl Org {
                      FROM trail WHERE action IN ('step_approved', 'step_rejected') ORDER BY seq",
                 )?;
                 let rows = statement
-                    .query_map([], |row| {
+                    .query_map(gavel::db::params![], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                     })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                    .collect::<gavel::db::Result<Vec<_>>>()?;
                 Ok(rows)
             })
             .expect("read the trail")
@@ -797,7 +797,7 @@ async fn a_replaced_server_store_means_a_full_resync_that_keeps_the_outbox() {
             .write(move |tx| {
                 tx.execute(
                     "UPDATE users SET token_hash = ?1 WHERE email = ?2",
-                    rusqlite::params![
+                    gavel::db::params![
                         gavel::backend::local::writes::token_hash(&token),
                         common::LEAD
                     ],
@@ -981,7 +981,8 @@ async fn the_sync_loop_witnesses_the_log_while_the_console_runs() {
              DELETE FROM log_hashes; DELETE FROM checkpoints;",
         )
         .expect("truncate");
-        gavel::backend::local::log::backfill(&conn).expect("rebuild the log");
+        gavel::backend::local::log::backfill(&gavel::db::Connection::sqlite(&conn))
+            .expect("rebuild the log");
     }
     org.server.restart();
     let _ = syncer.pass().await;

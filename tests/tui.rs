@@ -607,7 +607,7 @@ fn open_workflow_with_an_ethics_step(h: &Harness) -> String {
                    AND (r.status IS NULL OR r.status <> 'submitted')
                  ORDER BY w.workflow_id LIMIT 1",
                 [DEMO_USER],
-                |row| row.get::<_, String>(0),
+                |row| row.get::<String>(0),
             )?)
         })
         .expect("such a workflow")

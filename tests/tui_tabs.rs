@@ -320,7 +320,7 @@ fn ml_engineer(h: &Harness) -> String {
         .read(|conn| {
             Ok(conn.query_row(
                 "SELECT email FROM users WHERE roles LIKE '%ml_engineer%' ORDER BY email LIMIT 1",
-                [],
+                gavel::db::params![],
                 |row| row.get(0),
             )?)
         })
@@ -809,7 +809,7 @@ fn agent_with_tables(h: &Harness) -> String {
             Ok(conn.query_row(
                 "SELECT l.agent_id FROM latest_audits l JOIN agents g ON g.agent_id = l.agent_id AND g.version = l.agent_version
                  WHERE json_array_length(l.facts, '$.attributes') = 3 ORDER BY l.agent_id LIMIT 1",
-                [],
+                gavel::db::params![],
                 |row| row.get(0),
             )?)
         })

@@ -16,7 +16,7 @@
 pub mod postgres;
 pub mod value;
 
-pub use value::{ConversionError, FromSql, Kind, ToSql, Value, ValueRef};
+pub use value::{ConversionError, FromSql, Kind, Param, ToSql, Value, ValueRef};
 
 /// What went wrong talking to a store's database.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,18 @@ impl<T: ToSql, const N: usize> Params for [T; N] {
     }
 }
 
+impl<T: ToSql> Params for Vec<T> {
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.iter().map(|value| value as &dyn ToSql).collect()
+    }
+}
+
+impl<T: ToSql> Params for &Vec<T> {
+    fn refs(&self) -> Vec<&dyn ToSql> {
+        self.iter().map(|value| value as &dyn ToSql).collect()
+    }
+}
+
 impl<T: ToSql, const N: usize> Params for &[T; N] {
     fn refs(&self) -> Vec<&dyn ToSql> {
         self.iter().map(|value| value as &dyn ToSql).collect()
@@ -127,6 +139,25 @@ impl<'c> Connection<'c> {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self.inner, Inner::Postgres(_))
+    }
+
+    /// Runs `work` so that every query in it sees one state of the
+    /// database: inside a deferred transaction on SQLite (a read
+    /// connection's queries otherwise each see the latest commit); a
+    /// PostgreSQL session is one transaction already.
+    pub fn consistent<T, E: From<Error>>(
+        &self,
+        work: impl FnOnce(&Connection<'c>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        match self.inner {
+            Inner::Sqlite(conn) => {
+                let tx = conn.unchecked_transaction().map_err(Error::from)?;
+                let value = work(self)?;
+                tx.commit().map_err(Error::from)?;
+                Ok(value)
+            }
+            Inner::Postgres(_) => work(self),
+        }
     }
 
     /// Runs one statement; the number of rows it changed.
@@ -186,6 +217,11 @@ impl<'c> Connection<'c> {
                 sql: postgres_sql(sql),
             },
         })
+    }
+
+    /// The same as [`Connection::prepare_cached`] (both engines cache).
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'c>> {
+        self.prepare_cached(sql)
     }
 
     /// Every row of a query, through `f`, in order.
@@ -337,6 +373,35 @@ impl Row<'_> {
         })
     }
 }
+
+/// A whole row as a tuple of columns in order: `row.try_into()`.
+macro_rules! row_tuple {
+    ($($name:ident: $index:tt),+) => {
+        impl<$($name: FromSql),+> TryFrom<&Row<'_>> for ($($name,)+) {
+            type Error = Error;
+
+            fn try_from(row: &Row<'_>) -> Result<Self> {
+                Ok(($(row.get::<$name>($index)?,)+))
+            }
+        }
+    };
+}
+row_tuple!(A: 0);
+row_tuple!(A: 0, B: 1);
+row_tuple!(A: 0, B: 1, C: 2);
+row_tuple!(A: 0, B: 1, C: 2, D: 3);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11, M: 12);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11, M: 12, N: 13);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11, M: 12, N: 13, O: 14);
+row_tuple!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11, M: 12, N: 13, O: 14, P: 15);
 
 fn sqlite_value(value: rusqlite::types::ValueRef<'_>, column: usize) -> Result<ValueRef<'_>> {
     use rusqlite::types::ValueRef as Sqlite;

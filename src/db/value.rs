@@ -151,6 +151,26 @@ impl<T: ToSql> ToSql for &T {
     }
 }
 
+/// A parameter owned by the list it is in, for queries assembled from
+/// parts (filters that add conditions and their values as they go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Integer(i64),
+    Text(String),
+}
+
+impl ToSql for Param {
+    fn to_value(&self) -> Value<'_> {
+        match self {
+            Param::Integer(n) => Value::Integer(*n),
+            Param::Text(text) => Value::Text(text),
+        }
+    }
+    fn kind() -> Kind {
+        Kind::Text
+    }
+}
+
 /// Something a column becomes.
 pub trait FromSql: Sized {
     fn from_sql(value: ValueRef<'_>) -> Result<Self, String>;

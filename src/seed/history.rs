@@ -130,7 +130,7 @@ impl Generator {
             supersedes_on_approval: false,
             policy_set_version: Some(self.set_version),
         };
-        writes::insert_deployment(conn, &request)?;
+        writes::insert_deployment(&crate::db::Connection::sqlite(conn), &request)?;
         if status != evaluation.status {
             conn.prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
                 .execute(rusqlite::params![deployment_id, status.as_str()])?;
@@ -278,7 +278,12 @@ impl Generator {
     ) -> Result<()> {
         let workflow = &history.workflow;
         let closed_at = history.withdrawn_at.unwrap_or(history.closed_at);
-        writes::insert_workflow(conn, workflow, agent, closed_at)?;
+        writes::insert_workflow(
+            &crate::db::Connection::sqlite(conn),
+            workflow,
+            agent,
+            closed_at,
+        )?;
         self.report.workflows += 1;
         self.since_commit += 1;
         if workflow.status == WorkflowStatus::InProgress {

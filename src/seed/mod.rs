@@ -164,9 +164,10 @@ fn fill(
         let at = Utc::now().max(options.anchor);
         let (proposer, approver) = (POLICY_ADMINS[0].0, POLICY_ADMINS[1].0);
         let record = crate::backend::local::record_policy_set;
-        record(conn, proposer, Some(approver), &seeded_policy_set(), at)?;
+        let store = crate::db::Connection::sqlite(conn);
+        record(&store, proposer, Some(approver), &seeded_policy_set(), at)?;
         record(
-            conn,
+            &store,
             proposer,
             None,
             &proposed_policy_set(),
@@ -214,7 +215,8 @@ impl AgentLife {
 impl Generator {
     fn new(conn: &Connection, options: &SeedOptions) -> Result<Generator> {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let (set_version, set) = crate::backend::local::reads_policy_set(conn)?;
+        let (set_version, set) =
+            crate::backend::local::reads_policy_set(&crate::db::Connection::sqlite(conn))?;
         let mut report = SeedReport::default();
         let people = make_people(conn, &mut rng, options, &mut report)?;
         let approved_tools = approve_tools(conn, &people, options.anchor)?;
@@ -225,7 +227,7 @@ impl Generator {
             set_version,
             approved_tools,
             people,
-            trail: TrailWriter::resume(conn)?,
+            trail: TrailWriter::resume(&crate::db::Connection::sqlite(conn))?,
             report,
             next_deployment: 1,
             next_workflow: 1,
@@ -266,7 +268,8 @@ impl Generator {
     }
 
     fn append(&mut self, conn: &Connection, entry: crate::domain::TrailEntry) -> Result<()> {
-        self.trail.append(conn, &entry)?;
+        self.trail
+            .append(&crate::db::Connection::sqlite(conn), &entry)?;
         self.report.trail_events += 1;
         Ok(())
     }

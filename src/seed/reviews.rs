@@ -75,7 +75,7 @@ impl Generator {
             },
         };
         self.next_review += 1;
-        writes::insert_review(conn, &review)?;
+        writes::insert_review(&crate::db::Connection::sqlite(conn), &review)?;
         self.report.reviews += 1;
         let assigner = self.pick(Role::ComplianceOfficer, &[workflow.requested_by.as_str()]);
         self.append(

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::OpenFlags;
 
 use super::outbox::{self, StoredEntry};
 use crate::backend::local::LocalStore;
@@ -35,7 +36,7 @@ pub fn path_for(dir: &Path, server_url: &str, email: &str) -> PathBuf {
 }
 
 /// One fact the cache keeps about itself (`cache_meta`).
-pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+pub fn meta(conn: &Connection, key: &str) -> crate::db::Result<Option<String>> {
     conn.query_row(
         "SELECT value FROM cache_meta WHERE key = ?1",
         [key],
@@ -44,7 +45,7 @@ pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     .optional()
 }
 
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> crate::db::Result<()> {
     conn.execute(
         "INSERT INTO cache_meta (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -67,9 +68,9 @@ pub fn find(dir: &Path, identity: &Identity) -> Option<PathBuf> {
                 .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".db"))
         })
         .find(|path| {
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .and_then(|conn| meta(&conn, "token_fingerprint"))
+            rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .ok()
+                .and_then(|conn| meta(&Connection::sqlite(&conn), "token_fingerprint").ok())
                 .flatten()
                 .is_some_and(|fingerprint| fingerprint == identity.token_fingerprint)
         })
@@ -149,10 +150,10 @@ pub fn open(
 /// SQLite's own consistency check of every page.
 pub fn check(store: &LocalStore) -> Result<()> {
     store.read(|conn| {
-        let mut statement = conn.prepare("PRAGMA quick_check")?;
+        let mut statement = conn.prepare_cached("PRAGMA quick_check")?;
         let problems: Vec<String> = statement
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params![], |row| row.get(0))?
+            .collect::<crate::db::Result<_>>()?;
         if problems.len() == 1 && problems[0] == "ok" {
             Ok(())
         } else {
@@ -218,8 +219,8 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// The outbox of a possibly damaged file, opened read-only so nothing in it
 /// changes.
 fn read_outbox(path: &Path) -> Result<Vec<StoredEntry>> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    outbox::entries(&conn)
+    let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    outbox::entries(&Connection::sqlite(&conn))
 }
 
 /// Queues a damaged cache's unsent changes in the new one, with their

@@ -187,7 +187,7 @@ impl CachedBackend {
     /// transaction: when this returns, the change is saved.
     async fn queue_change<T: Send + 'static>(
         &self,
-        apply: impl FnOnce(&rusqlite::Transaction<'_>, &User) -> Result<(T, Change, Option<i64>)>
+        apply: impl FnOnce(&crate::db::Connection, &User) -> Result<(T, Change, Option<i64>)>
         + Send
         + 'static,
         key: String,

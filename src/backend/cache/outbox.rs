@@ -2,8 +2,8 @@
 //! confirmed yet. A row is written in the same transaction as the cached
 //! change it stands for, so "saved" always means "will reach the server".
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::local::rows::{from_json, from_ms, to_json, to_ms};
@@ -122,7 +122,7 @@ pub fn add(
     Ok(())
 }
 
-fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+fn read_row(row: &crate::db::Row<'_>) -> crate::db::Result<RawRow> {
     Ok(RawRow {
         id: row.get(0)?,
         entity: row.get(1)?,
@@ -176,8 +176,8 @@ pub fn entries(conn: &Connection) -> Result<Vec<StoredEntry>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE state != 'discarded' ORDER BY id"
     ))?
-    .query_map([], read_row)?
-    .collect::<rusqlite::Result<Vec<_>>>()?
+    .query_map(params![], read_row)?
+    .collect::<crate::db::Result<Vec<_>>>()?
     .into_iter()
     .map(RawRow::into_entry)
     .collect()
@@ -341,7 +341,7 @@ mod tests {
             .read(|conn| {
                 Ok(conn.query_row(
                     "SELECT COUNT(*) FROM outbox WHERE state = 'discarded'",
-                    [],
+                    params![],
                     |row| row.get(0),
                 )?)
             })

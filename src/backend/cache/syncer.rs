@@ -656,7 +656,7 @@ fn page_rows(page: &SnapshotPage) -> u64 {
         + rows.audits.len()) as u64
 }
 
-fn pending_item(conn: &rusqlite::Connection, stored: StoredEntry) -> Result<PendingItem> {
+fn pending_item(conn: &crate::db::Connection, stored: StoredEntry) -> Result<PendingItem> {
     let server_now = match (&stored.change, stored.entry.state) {
         (Change::Decision(decision), EntryState::Conflict) => {
             match reads_workflow(conn, &decision.workflow_id) {

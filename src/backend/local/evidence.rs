@@ -5,8 +5,8 @@
 //! every trail event behind them with its inclusion proof in a checkpoint
 //! signed now.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::logkey::{self, LogKey};
 use super::reads;
@@ -42,7 +42,7 @@ pub fn collect(
             ],
             |row| row.get(0),
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::Result<_>>()?;
     let mut deployments = Vec::with_capacity(ids.len());
     let mut workflows = Vec::new();
     for id in &ids {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::db::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::reads;
@@ -60,57 +60,58 @@ pub fn change_page(
     reader: Option<&User>,
 ) -> Result<ChangePage> {
     // One read transaction: the rows are at least as new as the page.
-    let tx = conn.unchecked_transaction()?;
-    let changes = changes_since(&tx, since, limit)?;
-    let head = trail_head(&tx)?;
-    let touched: BTreeSet<(&str, &str)> = changes
-        .iter()
-        .map(|c| (c.entity_type.as_str(), c.entity_id.as_str()))
-        .collect();
-    let mut entities = ChangedEntities::default();
-    let mut agent_ids = BTreeSet::new();
-    for (kind, id) in touched {
-        match kind {
-            "workflow" => {
-                if let Some(workflow) = present(reads::workflow(&tx, id))? {
-                    agent_ids.insert(workflow.agent_id.clone());
-                    entities.workflows.push(workflow);
+    conn.consistent(|tx| {
+        let changes = changes_since(tx, since, limit)?;
+        let head = trail_head(tx)?;
+        let touched: BTreeSet<(&str, &str)> = changes
+            .iter()
+            .map(|c| (c.entity_type.as_str(), c.entity_id.as_str()))
+            .collect();
+        let mut entities = ChangedEntities::default();
+        let mut agent_ids = BTreeSet::new();
+        for (kind, id) in touched {
+            match kind {
+                "workflow" => {
+                    if let Some(workflow) = present(reads::workflow(tx, id))? {
+                        agent_ids.insert(workflow.agent_id.clone());
+                        entities.workflows.push(workflow);
+                    }
                 }
-            }
-            "review" => {
-                if let Some(review) = present(reads::review(&tx, id))?
-                    .and_then(|review| reads::visible_to(review, reader))
-                {
-                    agent_ids.insert(review.agent_id.clone());
-                    entities.reviews.push(review);
+                "review" => {
+                    if let Some(review) = present(reads::review(tx, id))?
+                        .and_then(|review| reads::visible_to(review, reader))
+                    {
+                        agent_ids.insert(review.agent_id.clone());
+                        entities.reviews.push(review);
+                    }
                 }
-            }
-            "deployment" => {
-                if let Some(deployment) = present(reads::deployment(&tx, id))? {
-                    agent_ids.insert(deployment.agent_id.clone());
-                    entities.deployments.push(deployment);
+                "deployment" => {
+                    if let Some(deployment) = present(reads::deployment(tx, id))? {
+                        agent_ids.insert(deployment.agent_id.clone());
+                        entities.deployments.push(deployment);
+                    }
                 }
-            }
-            "audit" => {
-                if let Some(audit) = audit(&tx, id)? {
-                    agent_ids.insert(audit.agent_id.clone());
-                    entities.audits.push(audit);
+                "audit" => {
+                    if let Some(audit) = audit(tx, id)? {
+                        agent_ids.insert(audit.agent_id.clone());
+                        entities.audits.push(audit);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
-    }
-    for agent_id in agent_ids {
-        if let Some(agent) = present(reads::agent(&tx, &agent_id))? {
-            entities.agents.push(agent);
+        for agent_id in agent_ids {
+            if let Some(agent) = present(reads::agent(tx, &agent_id))? {
+                entities.agents.push(agent);
+            }
         }
-    }
-    let next = changes.last().map_or(since, |change| change.seq);
-    Ok(ChangePage {
-        changes,
-        entities,
-        next,
-        head,
+        let next = changes.last().map_or(since, |change| change.seq);
+        Ok(ChangePage {
+            changes,
+            entities,
+            next,
+            head,
+        })
     })
 }
 
@@ -138,55 +139,56 @@ pub fn snapshot_page(
 ) -> Result<SnapshotPage> {
     use super::reads::snapshot;
     let limit = limit.clamp(1, 5_000);
-    let tx = conn.unchecked_transaction()?;
-    let head = trail_head(&tx)?;
-    let mut rows = ChangedEntities::default();
-    let mut full_page = false;
-    let last = match table {
-        "agents" => {
-            rows.agents = snapshot::agents(&tx, after, limit)?;
-            rows.agents.last().map(|row| row.agent_id.clone())
-        }
-        "workflows" => {
-            rows.workflows = snapshot::workflows(&tx, after, limit)?;
-            rows.workflows.last().map(|row| row.workflow_id.clone())
-        }
-        "reviews" => {
-            let page = snapshot::reviews(&tx, after, limit)?;
-            // The page continues after its last row even when the reader
-            // may not see that row.
-            let last = page.last().map(|row| row.review_id.clone());
-            full_page = page.len() as u32 == limit;
-            rows.reviews = page
-                .into_iter()
-                .filter_map(|review| reads::visible_to(review, reader))
-                .collect();
+    conn.consistent(|tx| {
+        let head = trail_head(tx)?;
+        let mut rows = ChangedEntities::default();
+        let mut full_page = false;
+        let last = match table {
+            "agents" => {
+                rows.agents = snapshot::agents(tx, after, limit)?;
+                rows.agents.last().map(|row| row.agent_id.clone())
+            }
+            "workflows" => {
+                rows.workflows = snapshot::workflows(tx, after, limit)?;
+                rows.workflows.last().map(|row| row.workflow_id.clone())
+            }
+            "reviews" => {
+                let page = snapshot::reviews(tx, after, limit)?;
+                // The page continues after its last row even when the reader
+                // may not see that row.
+                let last = page.last().map(|row| row.review_id.clone());
+                full_page = page.len() as u32 == limit;
+                rows.reviews = page
+                    .into_iter()
+                    .filter_map(|review| reads::visible_to(review, reader))
+                    .collect();
+                last
+            }
+            "deployments" => {
+                rows.deployments = snapshot::deployments(tx, after, limit)?;
+                rows.deployments.last().map(|row| row.deployment_id.clone())
+            }
+            "audits" => {
+                rows.audits = snapshot::audits(tx, after, limit)?;
+                rows.audits.last().map(|row| row.audit_id.clone())
+            }
+            other => {
+                return Err(BackendError::Invalid(format!(
+                    "unknown snapshot table {other:?} (tables: {})",
+                    SNAPSHOT_TABLES.join(", ")
+                )));
+            }
+        };
+        let count = rows.agents.len()
+            + rows.workflows.len()
+            + rows.reviews.len()
+            + rows.deployments.len()
+            + rows.audits.len();
+        let next = if count as u32 == limit || full_page {
             last
-        }
-        "deployments" => {
-            rows.deployments = snapshot::deployments(&tx, after, limit)?;
-            rows.deployments.last().map(|row| row.deployment_id.clone())
-        }
-        "audits" => {
-            rows.audits = snapshot::audits(&tx, after, limit)?;
-            rows.audits.last().map(|row| row.audit_id.clone())
-        }
-        other => {
-            return Err(BackendError::Invalid(format!(
-                "unknown snapshot table {other:?} (tables: {})",
-                SNAPSHOT_TABLES.join(", ")
-            )));
-        }
-    };
-    let count = rows.agents.len()
-        + rows.workflows.len()
-        + rows.reviews.len()
-        + rows.deployments.len()
-        + rows.audits.len();
-    let next = if count as u32 == limit || full_page {
-        last
-    } else {
-        None
-    };
-    Ok(SnapshotPage { rows, next, head })
+        } else {
+            None
+        };
+        Ok(SnapshotPage { rows, next, head })
+    })
 }

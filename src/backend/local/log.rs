@@ -4,13 +4,13 @@
 //! two per event), so a tree head, an inclusion proof or a consistency proof
 //! reads O(log n) stored hashes and never rehashes the log.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 use tlog_tiles::tlog::{self, Hash, HashReader};
 
 use crate::backend::{BackendError, Result};
 
 /// The stored hashes of one store, read through a connection.
-pub struct StoredHashes<'a>(pub &'a Connection);
+pub struct StoredHashes<'a>(pub &'a Connection<'a>);
 
 impl HashReader for StoredHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog::Error> {
@@ -52,11 +52,11 @@ pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
 /// Stores the hashes of every event already in the trail (a store from
 /// before the log), streaming.
 pub fn backfill(conn: &Connection) -> Result<()> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT seq, at, actor, entity_type, entity_id, action, before_version, after_version, details
          FROM trail ORDER BY seq",
     )?;
-    let mut rows = statement.query([])?;
+    let mut rows = statement.query(crate::db::params![])?;
     let mut prev_hash = crate::domain::trail::GENESIS_HASH.to_owned();
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
@@ -81,14 +81,16 @@ pub fn backfill(conn: &Connection) -> Result<()> {
 pub fn size(conn: &Connection) -> Result<u64> {
     let stored: i64 = conn.query_row(
         "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_hashes",
-        [],
+        crate::db::params![],
         |row| row.get(0),
     )?;
     // The stored-hash count of a log of n leaves is strictly increasing in
     // n: walk up to it from the trail's own count.
-    let events: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
-        row.get(0)
-    })?;
+    let events: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM trail",
+        crate::db::params![],
+        |row| row.get(0),
+    )?;
     let events = events.max(0) as u64;
     if tlog::stored_hash_count(events) as i64 == stored {
         Ok(events)
@@ -133,8 +135,8 @@ pub fn consistency_proof(conn: &Connection, old: u64, new: u64) -> Result<Vec<Ha
 mod tests {
     use super::*;
 
-    fn store() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
+    fn store() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
              CREATE TABLE trail (seq INTEGER PRIMARY KEY);",
@@ -165,7 +167,8 @@ mod tests {
 
     #[test]
     fn roots_match_rfc_6962_and_proofs_verify() {
-        let conn = store();
+        let raw = store();
+        let conn = Connection::sqlite(&raw);
         let leaves: Vec<Vec<u8>> = (0..67).map(|n| format!("leaf {n}").into_bytes()).collect();
         grow(&conn, 0, 67);
         assert_eq!(size(&conn).unwrap(), 67);

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 use signed_note::StandardSigner;
 
 use super::rows::to_ms;
@@ -156,6 +156,8 @@ fn checkpoint_of_size(conn: &Connection, size: u64) -> Result<Option<String>> {
 pub fn latest_checkpoint(conn: &Connection) -> Result<Option<(u64, String)>> {
     Ok(conn
         .prepare_cached("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")?
-        .query_row([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))
+        .query_row(crate::db::params![], |row| {
+            Ok((row.get::<i64>(0)? as u64, row.get(1)?))
+        })
         .optional()?)
 }

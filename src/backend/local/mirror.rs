@@ -3,8 +3,8 @@
 //! not follow the cursor changes nothing, and no row ever goes back to an
 //! older version.
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::Utc;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::feed::{ChangePage, ChangedEntities, SnapshotPage};
 use super::reads;
@@ -16,9 +16,11 @@ use crate::backend::{BackendError, Result};
 /// The cursor the mirror has reached (0 before the first sync).
 pub fn cursor(conn: &Connection) -> Result<i64> {
     let cursor: Option<i64> = conn
-        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT cursor FROM sync_state WHERE id = 1",
+            crate::db::params![],
+            |row| row.get(0),
+        )
         .optional()?;
     Ok(cursor.unwrap_or(0))
 }
@@ -180,9 +182,11 @@ pub fn force(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
 /// Whether the mirror has completed a first sync, and its cursor if so.
 pub fn synced_cursor(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT cursor FROM sync_state WHERE id = 1",
+            crate::db::params![],
+            |row| row.get(0),
+        )
         .optional()?)
 }
 
@@ -191,7 +195,7 @@ pub fn contact(conn: &Connection) -> Result<(Option<i64>, Option<i64>)> {
     Ok(conn
         .query_row(
             "SELECT last_synced_at, offline_since FROM sync_state WHERE id = 1",
-            [],
+            crate::db::params![],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?
@@ -217,7 +221,7 @@ pub fn record_contact(tx: &Connection, online: bool, at: chrono::DateTime<Utc>) 
 
 /// The server's policies replace the mirror's.
 pub fn replace_policies(tx: &Connection, policies: &[crate::domain::Policy]) -> Result<()> {
-    tx.execute("DELETE FROM policies", [])?;
+    tx.execute("DELETE FROM policies", crate::db::params![])?;
     for (position, policy) in policies.iter().enumerate() {
         tx.execute(
             "INSERT INTO policies (policy_id, position, body) VALUES (?1, ?2, ?3)",
@@ -239,12 +243,12 @@ pub fn put_template(tx: &Connection, template: &crate::domain::ReviewTemplate) -
 /// Review templates the mirrored reviews use that the mirror lacks.
 pub fn missing_templates(conn: &Connection) -> Result<Vec<String>> {
     Ok(conn
-        .prepare(
+        .prepare_cached(
             "SELECT DISTINCT template_id FROM reviews
              WHERE template_id NOT IN (SELECT template_id FROM review_templates)",
         )?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+        .query_map(crate::db::params![], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?)
 }
 
 /// The acting user as the server knows them (no token is kept here).
@@ -285,11 +289,11 @@ pub fn begin_full_sync(tx: &Connection) -> Result<()> {
         .collect::<Vec<_>>()
         .join(", ");
     let indexes: Vec<(String, String)> = tx
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({tables})"
         ))?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map(crate::db::params![], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<crate::db::Result<_>>()?;
     let definitions: Vec<&String> = indexes.iter().map(|(_, sql)| sql).collect();
     tx.execute(
         "INSERT INTO cache_meta (key, value) VALUES ('indexes_set_aside', ?1)
@@ -300,9 +304,9 @@ pub fn begin_full_sync(tx: &Connection) -> Result<()> {
         tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
     }
     for table in MIRRORED_TABLES {
-        tx.execute(&format!("DELETE FROM {table}"), [])?;
+        tx.execute(&format!("DELETE FROM {table}"), crate::db::params![])?;
     }
-    tx.execute("DELETE FROM sync_state", [])?;
+    tx.execute("DELETE FROM sync_state", crate::db::params![])?;
     Ok(())
 }
 
@@ -311,7 +315,7 @@ pub fn restore_indexes(tx: &Connection) -> Result<()> {
     let saved: Option<String> = tx
         .query_row(
             "SELECT value FROM cache_meta WHERE key = 'indexes_set_aside'",
-            [],
+            crate::db::params![],
             |row| row.get(0),
         )
         .optional()?;
@@ -323,7 +327,10 @@ pub fn restore_indexes(tx: &Connection) -> Result<()> {
         // The definitions came from this file's own schema.
         tx.execute_batch(&sql.replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))?;
     }
-    tx.execute("DELETE FROM cache_meta WHERE key = 'indexes_set_aside'", [])?;
+    tx.execute(
+        "DELETE FROM cache_meta WHERE key = 'indexes_set_aside'",
+        crate::db::params![],
+    )?;
     Ok(())
 }
 

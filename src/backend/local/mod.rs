@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::{Connection, OptionalExtension};
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection as SqliteConnection, OpenFlags};
 
 use super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::types::{
@@ -106,8 +107,8 @@ pub struct LocalStore {
     path: PathBuf,
     // Fields drop in order: the readers close first, so the writer, closing
     // last, checkpoints the WAL into the file and removes it.
-    readers: Vec<Mutex<Connection>>,
-    writer: Mutex<Connection>,
+    readers: Vec<Mutex<SqliteConnection>>,
+    writer: Mutex<SqliteConnection>,
     next_reader: AtomicUsize,
     /// Woken when a committed write recorded notifications, so the
     /// delivery worker sends them at once rather than at its next poll.
@@ -153,7 +154,7 @@ pub(crate) fn make_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &SqliteConnection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "cache_size", -16_000)?; // 16 MB per connection
@@ -173,7 +174,7 @@ impl LocalStore {
         let open_error = |err: rusqlite::Error| {
             BackendError::Storage(format!("cannot open store {}: {err}", path.display()))
         };
-        let mut writer = Connection::open(path).map_err(open_error)?;
+        let mut writer = SqliteConnection::open(path).map_err(open_error)?;
         if created {
             // SQLite gives the -wal and -shm files the database's mode.
             make_private(path)?;
@@ -203,7 +204,7 @@ impl LocalStore {
             .map_err(open_error)?;
         let readers = (0..READERS)
             .map(|_| {
-                let conn = Connection::open_with_flags(
+                let conn = SqliteConnection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
@@ -262,7 +263,7 @@ impl LocalStore {
     /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what
     /// SQLite found.
     pub fn quick_check(path: &Path) -> Result<Vec<String>> {
-        let conn = Connection::open_with_flags(
+        let conn = SqliteConnection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
@@ -290,27 +291,24 @@ impl LocalStore {
         for offset in 0..self.readers.len() {
             let slot = &self.readers[(start + offset) % self.readers.len()];
             if let Ok(conn) = slot.try_lock() {
-                return work(&conn);
+                return work(&Connection::sqlite(&conn));
             }
         }
         let conn = self.readers[start % self.readers.len()]
             .lock()
             .map_err(|_| BackendError::Storage("a read connection was poisoned".into()))?;
-        work(&conn)
+        work(&Connection::sqlite(&conn))
     }
 
     /// Runs `work` in one immediate write transaction; commits if it succeeds.
-    pub fn write<T>(
-        &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
+    pub fn write<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self
             .writer
             .lock()
             .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
         notifications::take_recorded();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let value = work(&tx)?;
+        let value = work(&Connection::sqlite(&tx))?;
         tx.commit()?;
         if notifications::take_recorded() {
             self.outbox_signal.notify_one();
@@ -326,7 +324,10 @@ impl LocalStore {
 
     /// Runs `work` on the write connection outside a transaction (bulk loads
     /// manage their own).
-    pub fn with_writer<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub fn with_writer<T>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self
             .writer
             .lock()
@@ -596,7 +597,7 @@ impl LocalBackend {
 
     async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = Arc::clone(&self.store);
         let asserted = self.user.clone().zip(self.asserted.clone());

@@ -6,8 +6,8 @@
 //! deliveries for a lease (one statement, so several workers may share a
 //! store), and marks each sent, retried later, or dead.
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{from_ms, to_ms};
 use super::{reads, writes};
@@ -32,7 +32,7 @@ pub struct NewEvent {
 pub fn is_mirror(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM cache_meta WHERE key = 'server_url'")?
-        .query_row([], |_| Ok(()))
+        .query_row(crate::db::params![], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -58,17 +58,16 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
     let mut tell = event.tell;
     tell.sort_by_key(|email| email.to_lowercase());
     tell.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    conn.prepare_cached(
-        "INSERT INTO notification_events (kind, subject, data, tell, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    let event_id: i64 = conn.prepare_cached(
+        "INSERT INTO notification_events (kind, subject, data, tell, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING event_id",
     )?
-    .execute(params![
+    .query_row(params![
         event.kind.as_str(),
         event.subject,
         event.data.to_string(),
         serde_json::to_string(&tell).map_err(|err| BackendError::Storage(err.to_string()))?,
         to_ms(event.at),
-    ])?;
-    let event_id = conn.last_insert_rowid();
+    ], |row| row.get(0))?;
     let mut inbox = event.inbox;
     inbox.extend(tell);
     for email in inbox {
@@ -361,7 +360,7 @@ pub fn fan_out(conn: &Connection, routes: &Routes, now: DateTime<Utc>) -> Result
             "SELECT event_id, kind, tell FROM notification_events WHERE fanned_out = 0 ORDER BY event_id LIMIT ?1",
         )?
         .query_map([FAN_OUT_BATCH as i64], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::Result<_>>()?;
     let taken = waiting.len();
     let mut added = 0;
     for (event_id, kind, tell) in waiting {
@@ -441,7 +440,7 @@ pub fn claim(
                 row.get(4)?,
             ))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::Result<_>>()?;
     rows.into_iter()
         .map(|(delivery_id, event_id, channel, target, attempts)| {
             Ok(Claimed {
@@ -551,31 +550,31 @@ pub struct OutboxStatus {
 
 pub fn status(conn: &Connection) -> Result<OutboxStatus> {
     let count = |sql: &str| -> Result<u64> {
-        Ok(conn.query_row(sql, [], |row| row.get::<_, i64>(0))? as u64)
+        Ok(conn.query_row(sql, crate::db::params![], |row| row.get::<i64>(0))? as u64)
     };
     let undelivered = conn
-        .prepare(
+        .prepare_cached(
             "SELECT d.delivery_id, d.event_id, e.kind, e.subject, d.channel, d.target, d.state, d.attempts,
                     d.next_attempt_at, d.last_error, d.sent_at
              FROM deliveries d JOIN notification_events e ON e.event_id = d.event_id
              WHERE d.state != 'sent' ORDER BY d.state, d.delivery_id LIMIT 1000",
         )?
-        .query_map([], |row| {
+        .query_map(crate::db::params![], |row| {
             Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, String>(6)?,
-                row.get::<_, u32>(7)?,
-                row.get::<_, i64>(8)?,
-                row.get::<_, Option<String>>(9)?,
-                row.get::<_, Option<i64>>(10)?,
+                row.get::<i64>(0)?,
+                row.get::<i64>(1)?,
+                row.get::<String>(2)?,
+                row.get::<String>(3)?,
+                row.get::<String>(4)?,
+                row.get::<String>(5)?,
+                row.get::<String>(6)?,
+                row.get::<u32>(7)?,
+                row.get::<i64>(8)?,
+                row.get::<Option<String>>(9)?,
+                row.get::<Option<i64>>(10)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<crate::db::Result<Vec<_>>>()?
         .into_iter()
         .map(|raw| {
             Ok(DeliveryRow {
@@ -626,7 +625,7 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
                 row.get(5)?,
             ))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::Result<_>>()?;
     rows.into_iter()
         .filter_map(|(event_id, kind, data, tell, at, read_at)| {
             let kind: EventKind = kind.parse().ok()?;
@@ -692,7 +691,7 @@ fn read_here(conn: &Connection, email: &str) -> Result<std::collections::HashSet
     Ok(conn
         .prepare_cached("SELECT event_id FROM inbox WHERE user_email = ?1 AND read_at IS NOT NULL")?
         .query_map([email], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+        .collect::<crate::db::Result<_>>()?)
 }
 
 /// An offline cache's copy of its person's inbox, replaced by what the

@@ -5,7 +5,7 @@
 //! beside the entity table in id order, so memory holds one entity's events
 //! at a time whatever the size of the store.
 
-use rusqlite::{Connection, Row};
+use crate::db::{Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
@@ -53,7 +53,7 @@ struct OwnedEvent {
 }
 
 impl OwnedEvent {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<OwnedEvent> {
+    fn from_row(row: &Row<'_>) -> crate::db::Result<OwnedEvent> {
         Ok(OwnedEvent {
             entity_id: row.get(0)?,
             seq: row.get(1)?,
@@ -89,18 +89,22 @@ fn merge<T>(
         entity_id: entity_id.to_owned(),
         reason,
     };
-    let mut events_statement = conn.prepare(
+    let mut events_statement = conn.prepare_cached(
         "SELECT entity_id, seq, actor, action, after_version, details FROM trail
          WHERE entity_type = ?1 ORDER BY entity_id, seq",
     )?;
     let mut events = events_statement.query([entity_type])?;
-    let mut pending = events.next()?.map(OwnedEvent::from_row).transpose()?;
-    let mut rows_statement = conn.prepare(rows_sql)?;
-    let mut rows = rows_statement.query([])?;
+    let mut pending = events
+        .next()?
+        .as_ref()
+        .map(OwnedEvent::from_row)
+        .transpose()?;
+    let mut rows_statement = conn.prepare_cached(rows_sql)?;
+    let mut rows = rows_statement.query(crate::db::params![])?;
     let mut checked = 0;
     let mut batch = Vec::new();
     while let Some(row) = rows.next()? {
-        let (id, stored) = read_row(row)?;
+        let (id, stored) = read_row(&row)?;
         batch.clear();
         while let Some(event) = pending.take() {
             if event.entity_id.as_str() < id.as_str() {
@@ -120,7 +124,11 @@ fn merge<T>(
                 break;
             }
             batch.push(event);
-            pending = events.next()?.map(OwnedEvent::from_row).transpose()?;
+            pending = events
+                .next()?
+                .as_ref()
+                .map(OwnedEvent::from_row)
+                .transpose()?;
         }
         checked += 1;
         if let Some(reason) = check(&stored, &batch) {
@@ -146,123 +154,124 @@ fn merge<T>(
 /// stops at the first that differs.
 pub fn verify(conn: &Connection) -> Result<ReplayReport> {
     let mut report = ReplayReport::default();
-    let tx = conn.unchecked_transaction()?;
+    conn.consistent(|tx| {
 
-    let mut without_steps = 0;
-    let (workflows, mismatch) = merge(
-        &tx,
-        "workflow",
-        &format!("SELECT {WORKFLOW_COLUMNS} FROM workflows ORDER BY workflow_id"),
-        |row| {
-            let workflow = super::rows::parse_workflow(raw_workflow_row(row)?)?;
-            Ok((workflow.workflow_id.clone(), workflow))
-        },
-        |workflow, events| match replay::<WorkflowReplay>(events.iter().map(OwnedEvent::event)) {
-            Ok(replayed) => {
-                if !replayed.checks_steps() {
-                    without_steps += 1;
+        let mut without_steps = 0;
+        let (workflows, mismatch) = merge(
+            tx,
+            "workflow",
+            &format!("SELECT {WORKFLOW_COLUMNS} FROM workflows ORDER BY workflow_id"),
+            |row| {
+                let workflow = super::rows::parse_workflow(raw_workflow_row(row)?)?;
+                Ok((workflow.workflow_id.clone(), workflow))
+            },
+            |workflow, events| match replay::<WorkflowReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => {
+                    if !replayed.checks_steps() {
+                        without_steps += 1;
+                    }
+                    replayed.differs(workflow)
                 }
-                replayed.differs(workflow)
-            }
-            Err(problem) => Some(problem),
-        },
-    )?;
-    report.workflows = workflows;
-    report.workflows_without_steps = without_steps;
-    if mismatch.is_some() {
-        report.mismatch = mismatch;
-        return Ok(report);
-    }
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.workflows = workflows;
+        report.workflows_without_steps = without_steps;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
 
-    let (deployments, mismatch) = merge(
-        &tx,
-        "deployment",
-        "SELECT deployment_id, status FROM deployments ORDER BY deployment_id",
-        |row| {
-            let status: String = row.get(1)?;
-            Ok((row.get(0)?, parse("deployment status", &status)?))
-        },
-        |status, events| match replay::<DeploymentReplay>(events.iter().map(OwnedEvent::event)) {
-            Ok(replayed) => replayed.differs(*status),
-            Err(problem) => Some(problem),
-        },
-    )?;
-    report.deployments = deployments;
-    if mismatch.is_some() {
-        report.mismatch = mismatch;
-        return Ok(report);
-    }
+        let (deployments, mismatch) = merge(
+            tx,
+            "deployment",
+            "SELECT deployment_id, status FROM deployments ORDER BY deployment_id",
+            |row| {
+                let status: String = row.get(1)?;
+                Ok((row.get(0)?, parse("deployment status", &status)?))
+            },
+            |status, events| match replay::<DeploymentReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(*status),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.deployments = deployments;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
 
-    let (reviews, mismatch) = merge(
-        &tx,
-        "review",
-        "SELECT review_id, status, reviewer, answers FROM reviews ORDER BY review_id",
-        |row| {
-            let status: String = row.get(1)?;
-            let answers: Answers = from_json("review answers", &row.get::<_, String>(3)?)?;
-            Ok((
-                row.get(0)?,
-                (
-                    parse("review status", &status)?,
-                    row.get::<_, String>(2)?,
-                    answers_hash(&answers)?,
-                ),
-            ))
-        },
-        |(status, reviewer, hash), events| match replay::<ReviewReplay>(
-            events.iter().map(OwnedEvent::event),
-        ) {
-            Ok(replayed) => replayed.differs(&StoredReview {
-                status: *status,
-                reviewer,
-                answers_sha256: hash,
-            }),
-            Err(problem) => Some(problem),
-        },
-    )?;
-    report.reviews = reviews;
-    if mismatch.is_some() {
-        report.mismatch = mismatch;
-        return Ok(report);
-    }
+        let (reviews, mismatch) = merge(
+            tx,
+            "review",
+            "SELECT review_id, status, reviewer, answers FROM reviews ORDER BY review_id",
+            |row| {
+                let status: String = row.get(1)?;
+                let answers: Answers = from_json("review answers", &row.get::<String>(3)?)?;
+                Ok((
+                    row.get(0)?,
+                    (
+                        parse("review status", &status)?,
+                        row.get::<String>(2)?,
+                        answers_hash(&answers)?,
+                    ),
+                ))
+            },
+            |(status, reviewer, hash), events| match replay::<ReviewReplay>(
+                events.iter().map(OwnedEvent::event),
+            ) {
+                Ok(replayed) => replayed.differs(&StoredReview {
+                    status: *status,
+                    reviewer,
+                    answers_sha256: hash,
+                }),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.reviews = reviews;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
 
-    // The trail orders entity ids as text ("10" before "2"): so do the rows.
-    let (policy_sets, mismatch) = merge(
-        &tx,
-        "policy_set",
-        "SELECT CAST(version AS TEXT), version, state, proposed_by, decided_by, source_hash, source
-         FROM policy_sets ORDER BY CAST(version AS TEXT)",
-        |row| {
-            let source: String = row.get(6)?;
-            Ok((
-                row.get(0)?,
-                (
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, String>(5)?,
-                    Source::digest(&source),
-                ),
-            ))
-        },
-        |(version, state, proposed_by, decided_by, hash, text_hash), events| match replay::<
-            PolicySetReplay,
-        >(
-            events.iter().map(OwnedEvent::event),
-        ) {
-            Ok(replayed) => replayed.differs(&StoredPolicySet {
-                version: *version,
-                state,
-                proposed_by,
-                decided_by: decided_by.as_deref(),
-                source_sha256: hash,
-                text_sha256: text_hash,
-            }),
-            Err(problem) => Some(problem),
-        },
-    )?;
-    report.policy_sets = policy_sets;
-    report.mismatch = mismatch;
-    Ok(report)
+        // The trail orders entity ids as text ("10" before "2"): so do the rows.
+        let (policy_sets, mismatch) = merge(
+            tx,
+            "policy_set",
+            "SELECT CAST(version AS TEXT), version, state, proposed_by, decided_by, source_hash, source
+             FROM policy_sets ORDER BY CAST(version AS TEXT)",
+            |row| {
+                let source: String = row.get(6)?;
+                Ok((
+                    row.get(0)?,
+                    (
+                        row.get::<i64>(1)?,
+                        row.get::<String>(2)?,
+                        row.get::<String>(3)?,
+                        row.get::<Option<String>>(4)?,
+                        row.get::<String>(5)?,
+                        Source::digest(&source),
+                    ),
+                ))
+            },
+            |(version, state, proposed_by, decided_by, hash, text_hash), events| match replay::<
+                PolicySetReplay,
+            >(
+                events.iter().map(OwnedEvent::event),
+            ) {
+                Ok(replayed) => replayed.differs(&StoredPolicySet {
+                    version: *version,
+                    state,
+                    proposed_by,
+                    decided_by: decided_by.as_deref(),
+                    source_sha256: hash,
+                    text_sha256: text_hash,
+                }),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.policy_sets = policy_sets;
+        report.mismatch = mismatch;
+        Ok(report)
+    })
 }

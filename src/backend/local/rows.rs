@@ -1,7 +1,7 @@
 //! Mapping between SQLite rows and domain types.
 
+use crate::db::Row;
 use chrono::{DateTime, Utc};
-use rusqlite::Row;
 
 use crate::backend::queue::{CurrentStep, QueueItem};
 use crate::backend::{BackendError, Result};
@@ -128,7 +128,7 @@ pub struct RawQueueRow {
     approvals: i64,
 }
 
-pub fn raw_queue_row(row: &Row<'_>) -> rusqlite::Result<RawQueueRow> {
+pub fn raw_queue_row(row: &Row<'_>) -> crate::db::Result<RawQueueRow> {
     Ok(RawQueueRow {
         workflow_id: row.get(0)?,
         agent_id: row.get(1)?,
@@ -205,7 +205,7 @@ pub type RawWorkflowRow = (
     Option<i64>,
 );
 
-pub fn raw_workflow_row(row: &Row<'_>) -> rusqlite::Result<RawWorkflowRow> {
+pub fn raw_workflow_row(row: &Row<'_>) -> crate::db::Result<RawWorkflowRow> {
     row.try_into()
 }
 

@@ -306,7 +306,8 @@ fn create_checkpoints(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// per event).
 fn create_the_merkle_log(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("CREATE TABLE log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);")?;
-    super::log::backfill(tx).map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))
+    super::log::backfill(&crate::db::Connection::sqlite(tx))
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))
 }
 
 /// 5: the trail refuses `UPDATE` and `DELETE` (defence in depth: whoever

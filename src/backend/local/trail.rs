@@ -1,6 +1,6 @@
 //! Appending to and verifying the hash-chained trail in SQLite.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use super::rows::{from_ms, to_ms};
 use crate::backend::{Identity, Result};
@@ -69,7 +69,7 @@ impl TrailWriter {
         let head: Option<(i64, String)> = conn
             .query_row(
                 "SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1",
-                [],
+                crate::db::params![],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
@@ -111,11 +111,11 @@ impl TrailWriter {
 
 /// The newest event's sequence number (0 for an empty trail).
 pub fn head(conn: &Connection) -> Result<i64> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM trail", [], |row| {
-            row.get(0)
-        })?,
-    )
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM trail",
+        crate::db::params![],
+        |row| row.get(0),
+    )?)
 }
 
 /// Appends one event at the chain head.
@@ -139,7 +139,7 @@ type RawEvent = (
     String,
 );
 
-fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+fn raw_event(row: &crate::db::Row<'_>) -> crate::db::Result<RawEvent> {
     row.try_into()
 }
 
@@ -183,7 +183,7 @@ pub fn for_entity(
     ))?;
     let raws = statement
         .query_map(params![entity_type, entity_id], raw_event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(parse_event).collect()
 }
 
@@ -240,15 +240,14 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
 /// Streams the whole trail through the chain verifier.
 pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
     let mut verifier = ChainVerifier::default();
-    let mut statement = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM trail ORDER BY seq"))?;
-    let mut rows = statement.query([])?;
+    let mut statement =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM trail ORDER BY seq"))?;
+    let mut rows = statement.query(crate::db::params![])?;
     while let Some(row) = rows.next()? {
-        let event = match raw_event(row).map_err(Into::into).and_then(parse_event) {
+        let event = match raw_event(&row).map_err(Into::into).and_then(parse_event) {
             Ok(event) => event,
             Err(err) => {
-                let seq = row
-                    .get::<_, i64>(0)
-                    .unwrap_or(verifier.checked() as i64 + 1);
+                let seq = row.get::<i64>(0).unwrap_or(verifier.checked() as i64 + 1);
                 return Ok(VerifyReport {
                     events: verifier.checked(),
                     head: verifier.head().to_owned(),
@@ -299,14 +298,14 @@ pub fn changes_since(conn: &Connection, since: i64, limit: u32) -> Result<Vec<Ch
     let raws = statement
         .query_map(params![since, limit.clamp(1, 10_000)], |row| {
             Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
+                row.get::<i64>(0)?,
+                row.get::<i64>(1)?,
                 row.get(2)?,
                 row.get(3)?,
                 row.get(4)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<(i64, i64, String, String, String)>>>()?;
+        .collect::<crate::db::Result<Vec<(i64, i64, String, String, String)>>>()?;
     raws.into_iter()
         .map(|(seq, at, entity_type, entity_id, action)| {
             Ok(Change {
@@ -324,12 +323,12 @@ pub fn changes_since(conn: &Connection, since: i64, limit: u32) -> Result<Vec<Ch
 /// themselves (never from stored hashes); `None` when the trail holds fewer.
 pub fn root_of_first(conn: &Connection, size: u64) -> Result<std::result::Result<String, u64>> {
     let mut verifier = ChainVerifier::default();
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM trail WHERE seq <= ?1 ORDER BY seq"
     ))?;
     let mut rows = statement.query([size as i64])?;
     while let Some(row) = rows.next()? {
-        let event = parse_event(raw_event(row)?)?;
+        let event = parse_event(raw_event(&row)?)?;
         verifier.push(&event).map_err(|broken| {
             crate::backend::BackendError::Invalid(format!("the hash chain is broken: {broken}"))
         })?;

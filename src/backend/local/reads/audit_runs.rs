@@ -1,6 +1,6 @@
 //! Audit runs and their case evidence.
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use crate::db::{Connection, OptionalExtension, Row};
 
 use super::super::rows::{from_json, from_ms, parse};
 use crate::backend::types::{AuditRun, CaseOutcome, CasePage, CaseQuery, RunCounts};
@@ -23,7 +23,7 @@ struct RawRun {
     evidence_sha256: Option<String>,
 }
 
-fn raw_run(row: &Row<'_>) -> rusqlite::Result<RawRun> {
+fn raw_run(row: &Row<'_>) -> crate::db::Result<RawRun> {
     Ok(RawRun {
         run_id: row.get(0)?,
         agent_id: row.get(1)?,
@@ -78,13 +78,13 @@ pub fn runs(conn: &Connection, agent_id: Option<&str>) -> Result<Vec<AuditRun>> 
                 "SELECT {RUN_COLUMNS} FROM audit_runs WHERE agent_id = ?1 ORDER BY started_at DESC, run_id DESC LIMIT 500"
             ))?
             .query_map([agent], raw_run)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
+            .collect::<crate::db::Result<Vec<_>>>()?,
         None => conn
             .prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM audit_runs ORDER BY started_at DESC, run_id DESC LIMIT 500"
             ))?
-            .query_map([], raw_run)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
+            .query_map(crate::db::params![], raw_run)?
+            .collect::<crate::db::Result<Vec<_>>>()?,
     };
     raws.into_iter().map(|raw| parse_run(conn, raw)).collect()
 }
@@ -110,11 +110,11 @@ pub fn header(conn: &Connection, run_id: &str) -> Result<RunHeader> {
     .query_row([run_id], |row| {
         Ok(RunHeader {
             attribute: row.get(0)?,
-            case_count: row.get::<_, i64>(1)?.max(0) as u64,
+            case_count: row.get::<i64>(1)?.max(0) as u64,
             started_by: row.get(2)?,
             finished: row.get(3)?,
             audit_id: row.get(4)?,
-            done: row.get::<_, i64>(5)?.max(0) as u64,
+            done: row.get::<i64>(5)?.max(0) as u64,
             several: row.get(6)?,
         })
     })
@@ -165,13 +165,13 @@ pub fn group_counts(conn: &Connection, run_id: &str) -> Result<Vec<(String, u64,
         )?
         .query_map([run_id], |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?.max(0) as u64,
-                row.get::<_, i64>(2)?.max(0) as u64,
-                row.get::<_, i64>(3)?.max(0) as u64,
+                row.get::<String>(0)?,
+                row.get::<i64>(1)?.max(0) as u64,
+                row.get::<i64>(2)?.max(0) as u64,
+                row.get::<i64>(3)?.max(0) as u64,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -198,7 +198,7 @@ pub fn scored_cases(conn: &Connection, run_id: &str) -> Result<Vec<(Attributes, 
 pub type Attributes = std::collections::BTreeMap<String, String>;
 
 /// Each case's attributes beside one value of it, as `sql` selects them.
-fn attributes_with<T: rusqlite::types::FromSql>(
+fn attributes_with<T: crate::db::FromSql>(
     conn: &Connection,
     sql: &str,
     run_id: &str,
@@ -206,9 +206,9 @@ fn attributes_with<T: rusqlite::types::FromSql>(
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement
         .query_map([run_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, T>(1)?))
+            Ok((row.get::<String>(0)?, row.get::<T>(1)?))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(attributes, value)| Ok((from_json("case attributes", &attributes)?, value)))
         .collect()
@@ -234,7 +234,7 @@ pub fn evidence_digest(conn: &Connection, run_id: &str) -> Result<String> {
 const CASE_COLUMNS: &str = "case_id, attributes, pair_id, input, response, response_sha256, response_bytes, outcome, score, reason, latency_ms, recorded_at";
 
 /// A case's row, typed; the JSON and the outcome are read after.
-fn case_row(row: &Row<'_>) -> rusqlite::Result<(CaseOutcome, String, String, Option<i64>)> {
+fn case_row(row: &Row<'_>) -> crate::db::Result<(CaseOutcome, String, String, Option<i64>)> {
     let count = |n: i64| n.max(0) as u64;
     let case = CaseOutcome {
         case_id: row.get(0)?,
@@ -278,7 +278,7 @@ pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CaseP
     let rows = conn
         .prepare_cached(&statement)?
         .query_map(
-            rusqlite::params![
+            crate::db::params![
                 run_id,
                 query.group,
                 query.outcome.map(|outcome| outcome.as_str()),
@@ -287,7 +287,7 @@ pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CaseP
             ],
             case_row,
         )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     let mut cases = rows
         .into_iter()
         .map(parse_case)

@@ -3,7 +3,7 @@
 use super::*;
 use crate::backend::AuditsDue;
 
-pub fn count(conn: &Connection, sql: &str, values: impl rusqlite::Params) -> Result<u64> {
+pub fn count(conn: &Connection, sql: &str, values: impl crate::db::Params) -> Result<u64> {
     let n: i64 = conn
         .prepare_cached(sql)?
         .query_row(values, |row| row.get(0))?;
@@ -13,13 +13,13 @@ pub fn count(conn: &Connection, sql: &str, values: impl rusqlite::Params) -> Res
 pub fn named_counts(conn: &Connection, sql: &str) -> Result<Vec<NamedCount>> {
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement
-        .query_map([], |row| {
+        .query_map(crate::db::params![], |row| {
             Ok(NamedCount {
                 name: row.get(0)?,
-                count: row.get::<_, i64>(1)?.max(0) as u64,
+                count: row.get::<i64>(1)?.max(0) as u64,
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -36,7 +36,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let blocked_now = count(
         conn,
         "SELECT COUNT(*) FROM deployments WHERE status = 'blocked'",
-        [],
+        crate::db::params![],
     )?;
     let this_week = week_start(now);
     let blocked_between = |from: DateTime<Utc>, to: DateTime<Utc>| {
@@ -53,8 +53,8 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         .prepare_cached(
             "SELECT requested_at FROM deployments WHERE status = 'blocked' ORDER BY requested_at",
         )?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
+        .query_map(crate::db::params![], |row| row.get(0))?
+        .collect::<crate::db::Result<Vec<i64>>>()?;
     ages.iter_mut()
         .for_each(|at| *at = (to_ms(now) - *at).max(0));
     ages.sort_unstable();
@@ -67,17 +67,17 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let pending_approvals = count(
         conn,
         "SELECT COUNT(*) FROM workflows WHERE status = 'in_progress'",
-        [],
+        crate::db::params![],
     )?;
     let approved = count(
         conn,
         "SELECT COUNT(*) FROM workflows WHERE status = 'approved'",
-        [],
+        crate::db::params![],
     )?;
     let rejected = count(
         conn,
         "SELECT COUNT(*) FROM workflows WHERE status = 'rejected'",
-        [],
+        crate::db::params![],
     )?;
     let approval_rate =
         (approved + rejected > 0).then(|| approved as f64 / (approved + rejected) as f64);
@@ -108,9 +108,9 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     )?;
     let buckets = statement
         .query_map(params![to_ms(first_week), week_ms, to_ms(now)], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     for (week, blocked) in buckets {
         let slot = usize::try_from(week)
             .ok()
@@ -129,10 +129,10 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         .query_map([to_ms(now)], |row| {
             Ok(NamedCount {
                 name: row.get(0)?,
-                count: row.get::<_, i64>(1)?.max(0) as u64,
+                count: row.get::<i64>(1)?.max(0) as u64,
             })
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
 
     let mut audits = AuditsDue::default();
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);

@@ -40,7 +40,7 @@ pub type RawDeployment = (
     String,
 );
 
-pub fn raw_deployment(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawDeployment> {
+pub fn raw_deployment(row: &crate::db::Row<'_>) -> crate::db::Result<RawDeployment> {
     row.try_into()
 }
 
@@ -101,18 +101,18 @@ pub fn decode_deployment_cursor(text: &str) -> Result<(i64, String)> {
 pub fn deployments(conn: &Connection, query: &DeploymentQuery) -> Result<DeploymentPage> {
     let limit = query.limit.clamp(1, 500);
     let mut conditions = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
+    let mut values: Vec<Param> = Vec::new();
     if let Some(status) = query.status {
         conditions.push("status = ?");
-        values.push(Value::Text(status.as_str().into()));
+        values.push(Param::Text(status.as_str().into()));
     }
     if let Some(cursor) = &query.cursor {
         let (ms, id) = decode_deployment_cursor(cursor)?;
         conditions.push("(requested_at, deployment_id) < (?, ?)");
-        values.push(Value::Integer(ms));
-        values.push(Value::Text(id));
+        values.push(Param::Integer(ms));
+        values.push(Param::Text(id));
     }
-    values.push(Value::Integer(i64::from(limit) + 1));
+    values.push(Param::Integer(i64::from(limit) + 1));
     let where_clause = if conditions.is_empty() {
         String::new()
     } else {
@@ -123,8 +123,8 @@ pub fn deployments(conn: &Connection, query: &DeploymentQuery) -> Result<Deploym
     );
     let raws = conn
         .prepare_cached(&sql)?
-        .query_map(params_from_iter(values), raw_deployment)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(values, raw_deployment)?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     let mut items = raws
         .into_iter()
         .map(parse_deployment)
@@ -156,7 +156,7 @@ pub fn deployment_view(
              ORDER BY requested_at DESC, deployment_id DESC LIMIT 1",
         )?
         .query_row(
-            rusqlite::params![
+            crate::db::params![
                 deployment.agent_id,
                 deployment.deployment_id,
                 super::super::rows::to_ms(deployment.requested_at)

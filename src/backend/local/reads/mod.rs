@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::db::Param;
+use crate::db::{Connection, OptionalExtension, params};
 use crate::domain::bias::standing::{
     AuditStanding, LatestAudits, requiring, sort as sort_standings, standing_under,
 };
@@ -14,8 +16,6 @@ use crate::domain::policy::RequestFacts;
 use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::vocabulary::Vocabulary;
 use chrono::{DateTime, Datelike, Duration, Utc};
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::rows::{
     self, QUEUE_COLUMNS, WORKFLOW_COLUMNS, corrupt, from_json, from_ms, parse, raw_queue_row,
@@ -68,7 +68,7 @@ pub(crate) struct RawUser {
     signed_in_at: Option<i64>,
 }
 
-pub(crate) fn parse_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
+pub(crate) fn parse_user(row: &crate::db::Row<'_>) -> crate::db::Result<RawUser> {
     Ok(RawUser {
         email: row.get(0)?,
         name: row.get(1)?,
@@ -128,8 +128,8 @@ pub fn users(conn: &Connection, role: Option<Role>) -> Result<Vec<User>> {
         "SELECT {USER_COLUMNS} FROM users WHERE removed_at IS NULL ORDER BY email"
     ))?;
     let raws = statement
-        .query_map([], parse_user)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(crate::db::params![], parse_user)?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     let users = raws
         .into_iter()
         .map(user_from)
@@ -146,8 +146,8 @@ pub fn tools(conn: &Connection) -> Result<Vec<ToolRecord>> {
         "SELECT name, status, decided_by, decided_at, comment FROM tools ORDER BY name COLLATE NOCASE",
     )?;
     let raws: Vec<(String, String, String, i64, String)> = statement
-        .query_map([], |row| row.try_into())?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(crate::db::params![], |row| row.try_into())?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter()
         .map(|(name, status, decided_by, decided_at, comment)| {
             Ok(ToolRecord {
@@ -166,8 +166,8 @@ pub fn approved_tools(conn: &Connection) -> Result<BTreeSet<String>> {
     let mut statement =
         conn.prepare_cached("SELECT lower(name) FROM tools WHERE status = 'approved'")?;
     let names = statement
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<BTreeSet<_>>>()?;
+        .query_map(crate::db::params![], |row| row.get::<String>(0))?
+        .collect::<crate::db::Result<BTreeSet<_>>>()?;
     Ok(names)
 }
 
@@ -202,7 +202,7 @@ pub fn workflows_of_deployment(conn: &Connection, deployment_id: &str) -> Result
     ))?;
     let raws = statement
         .query_map([deployment_id], raw_workflow_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(rows::parse_workflow).collect()
 }
 
@@ -223,7 +223,7 @@ pub type RawAgent = (
     String,
 );
 
-pub fn raw_agent(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawAgent> {
+pub fn raw_agent(row: &crate::db::Row<'_>) -> crate::db::Result<RawAgent> {
     row.try_into()
 }
 
@@ -280,7 +280,7 @@ pub fn search_agents(conn: &Connection, text: &str, limit: u32) -> Result<Vec<Ag
     ))?;
     let raws = statement
         .query_map(params![pattern, limit.clamp(1, 1000)], raw_agent)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter()
         .map(|raw| {
             let agent = parse_agent(raw)?;
@@ -305,8 +305,8 @@ pub fn audits(conn: &Connection, agent_id: &str) -> Result<Vec<BiasAudit>> {
         "SELECT body FROM audits WHERE agent_id = ?1 ORDER BY tested_at DESC, audit_id DESC LIMIT 1000",
     )?;
     let bodies = statement
-        .query_map([agent_id], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map([agent_id], |row| row.get::<String>(0))?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     bodies.iter().map(|body| parse_audit(body)).collect()
 }
 
@@ -365,10 +365,10 @@ pub fn standings(
 /// The facts of every agent's newest audit of each version, unparsed and
 /// newest first per agent, in one scan of the small `latest_audits` table.
 fn latest_audit_facts(conn: &Connection) -> Result<HashMap<String, Vec<(String, String)>>> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT agent_id, agent_version, facts FROM latest_audits ORDER BY agent_id, tested_at DESC, audit_id DESC",
     )?;
-    let mut rows = statement.query([])?;
+    let mut rows = statement.query(crate::db::params![])?;
     let mut by_agent: HashMap<String, Vec<(String, String)>> = HashMap::new();
     while let Some(row) = rows.next()? {
         by_agent
@@ -384,7 +384,7 @@ pub fn latest_audit_of_agent(conn: &Connection, agent_id: &str) -> Result<Option
     conn.prepare_cached(
         "SELECT body FROM audits WHERE agent_id = ?1 ORDER BY tested_at DESC, audit_id DESC LIMIT 1",
     )?
-    .query_row([agent_id], |row| row.get::<_, String>(0))
+    .query_row([agent_id], |row| row.get::<String>(0))
     .optional()?
     .map(|body| parse_audit(&body))
     .transpose()
@@ -406,7 +406,7 @@ pub fn latest_audit_for_version(
     conn.prepare_cached(
         "SELECT body FROM audits WHERE agent_id = ?1 AND agent_version = ?2 ORDER BY tested_at DESC LIMIT 1",
     )?
-    .query_row([agent_id, version], |row| row.get::<_, String>(0))
+    .query_row([agent_id, version], |row| row.get::<String>(0))
     .optional()?
     .map(|body| parse_audit(&body))
     .transpose()
@@ -428,7 +428,9 @@ pub fn active_set(conn: &Connection) -> Result<(i64, Arc<PolicySet>)> {
         .prepare_cached(
             "SELECT version, source, source_hash FROM policy_sets WHERE state = 'active'",
         )?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row(crate::db::params![], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?
         .ok_or_else(|| rows::corrupt("policy sets", "no version is active"))?;
     Ok((version, compiled_set(version, &text, &hash)?))
@@ -461,11 +463,11 @@ fn compiled_set(version: i64, text: &str, hash: &str) -> Result<Arc<PolicySet>> 
 
 /// Every agent as last recorded, by id.
 fn all_agents(conn: &Connection) -> Result<Vec<Agent>> {
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id"
     ))?;
     let agents = statement
-        .query_map([], raw_agent)?
+        .query_map(crate::db::params![], raw_agent)?
         .map(|raw| parse_agent(raw?))
         .collect::<Result<Vec<_>>>()?;
     Ok(agents)
@@ -479,15 +481,15 @@ pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impa
     // one pass; a full audit is read only for the agents actually judged.
     let mut ratios: std::collections::HashMap<(String, String), f64> =
         std::collections::HashMap::new();
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT a.agent_id, a.agent_version, json_extract(a.body, '$.disparate_impact_ratio'), MAX(a.tested_at)
          FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
          GROUP BY a.agent_id, a.agent_version",
     )?;
-    let mut rows = statement.query([])?;
+    let mut rows = statement.query(crate::db::params![])?;
     while let Some(row) = rows.next()? {
-        let key = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        ratios.insert(key, row.get::<_, Option<f64>>(2)?.unwrap_or(0.0));
+        let key = (row.get::<String>(0)?, row.get::<String>(1)?);
+        ratios.insert(key, row.get::<Option<f64>>(2)?.unwrap_or(0.0));
     }
     let subjects = all_agents(conn)?.into_iter().map(|agent| {
         let audit_ratio = ratios
@@ -523,10 +525,10 @@ pub fn policy_reach(conn: &Connection) -> Result<Vec<NamedCount>> {
     let set = policy_set(conn)?;
     let policies = set.policies().to_vec();
     let mut counts = vec![0u64; policies.len()];
-    let mut statement = conn.prepare(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?;
-    let mut rows = statement.query([])?;
+    let mut statement = conn.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?;
+    let mut rows = statement.query(crate::db::params![])?;
     while let Some(row) = rows.next()? {
-        let agent = parse_agent(raw_agent(row)?)?;
+        let agent = parse_agent(raw_agent(&row)?)?;
         let outcomes = set.outcomes(&agent, &RequestFacts::default());
         for (outcome, count) in outcomes.iter().zip(&mut counts) {
             if *outcome != Outcome::DoesNotHold {
@@ -554,9 +556,9 @@ pub fn reference_agents(conn: &Connection, agent_id: &str) -> Result<Vec<Agent>>
     )?;
     let rows = statement
         .query_map([agent_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            Ok((row.get::<String>(0)?, row.get::<String>(1)?))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     let mut references = Vec::new();
     let mut live_seen = false;
     for (status, body) in rows {

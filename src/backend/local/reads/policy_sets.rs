@@ -1,6 +1,6 @@
 //! Policy set versions as recorded.
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use crate::db::{Connection, OptionalExtension, Row};
 
 use super::super::rows::{from_ms, parse};
 use crate::backend::types::{PolicySetDetail, PolicySetVersion};
@@ -21,7 +21,7 @@ type RawVersion = (
     Option<String>,
 );
 
-fn raw(row: &Row<'_>) -> rusqlite::Result<RawVersion> {
+fn raw(row: &Row<'_>) -> crate::db::Result<RawVersion> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -69,8 +69,8 @@ pub fn policy_sets(conn: &Connection) -> Result<Vec<PolicySetVersion>> {
         "SELECT {COLUMNS} FROM policy_sets ORDER BY version DESC"
     ))?;
     let raws = statement
-        .query_map([], raw)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(crate::db::params![], raw)?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(version).collect()
 }
 
@@ -81,11 +81,7 @@ pub fn policy_set_detail(conn: &Connection, number: i64) -> Result<PolicySetDeta
             "SELECT {COLUMNS}, source, plan FROM policy_sets WHERE version = ?1"
         ))?
         .query_row([number], |row| {
-            Ok((
-                raw(row)?,
-                row.get::<_, String>(10)?,
-                row.get::<_, String>(11)?,
-            ))
+            Ok((raw(row)?, row.get::<String>(10)?, row.get::<String>(11)?))
         })
         .optional()?;
     let (raw, source, plan) =
@@ -100,7 +96,7 @@ pub fn policy_set_detail(conn: &Connection, number: i64) -> Result<PolicySetDeta
 /// The active version's number.
 pub fn active_policy_set(conn: &Connection) -> Result<i64> {
     conn.prepare_cached("SELECT version FROM policy_sets WHERE state = 'active'")?
-        .query_row([], |row| row.get(0))
+        .query_row(crate::db::params![], |row| row.get(0))
         .optional()?
         .ok_or_else(|| BackendError::Storage("no policy set version is active".into()))
 }

@@ -50,27 +50,27 @@ pub fn queue_conditions(
     filter: &QueueFilter,
     role: Option<Role>,
     exclude: Option<&str>,
-) -> (Vec<String>, Vec<Value>) {
+) -> (Vec<String>, Vec<Param>) {
     let mut conditions = vec!["status = ?".to_owned()];
-    let mut values = vec![Value::Text(filter.status.as_str().to_owned())];
+    let mut values = vec![Param::Text(filter.status.as_str().to_owned())];
     if let Some(role) = role {
         conditions.push("current_role = ?".into());
-        values.push(Value::Text(role.as_str().to_owned()));
+        values.push(Param::Text(role.as_str().to_owned()));
     }
     // What the reader may not decide: their own requests (separation of
     // duties) and workflows they decided a step of (one person, one step).
     if let Some(email) = exclude {
         conditions.push("requested_by <> ? COLLATE NOCASE AND instr(deciders, ?) = 0".into());
-        values.push(Value::Text(email.to_owned()));
-        values.push(Value::Text(format!("|{email}|")));
+        values.push(Param::Text(email.to_owned()));
+        values.push(Param::Text(format!("|{email}|")));
     }
     if let Some(risk) = filter.risk {
         conditions.push("urgency = ?".into());
-        values.push(Value::Integer(urgency(risk)));
+        values.push(Param::Integer(urgency(risk)));
     }
     if let Some(team) = &filter.team {
         conditions.push("team = ?".into());
-        values.push(Value::Text(team.clone()));
+        values.push(Param::Text(team.clone()));
     }
     if let Some(search) = filter
         .search
@@ -83,9 +83,9 @@ pub fn queue_conditions(
             "(agent_name LIKE ? ESCAPE '\\' OR team LIKE ? ESCAPE '\\' OR workflow_id = ?)".into(),
         );
         let pattern = contains_pattern(search);
-        values.push(Value::Text(pattern.clone()));
-        values.push(Value::Text(pattern));
-        values.push(Value::Text(search.to_owned()));
+        values.push(Param::Text(pattern.clone()));
+        values.push(Param::Text(pattern));
+        values.push(Param::Text(search.to_owned()));
     }
     (conditions, values)
 }
@@ -108,7 +108,7 @@ pub fn queue_sql(
     query: &QueueQuery,
     role: Option<Role>,
     exclude: Option<&str>,
-) -> (String, Vec<Value>) {
+) -> (String, Vec<Param>) {
     let (mut conditions, mut values) = queue_conditions(&query.filter, role, exclude);
     // With one risk tier selected both orders are the same, and leaving
     // urgency out of the key lets the index seek straight to the cursor.
@@ -127,19 +127,19 @@ pub fn queue_sql(
             conditions.push(format!(
                 "(urgency, waiting_since, workflow_id) {comparison} (?, ?, ?)"
             ));
-            values.push(Value::Integer(cursor.urgency));
+            values.push(Param::Integer(cursor.urgency));
         } else {
             conditions.push(format!("(waiting_since, workflow_id) {comparison} (?, ?)"));
         }
-        values.push(Value::Integer(cursor.waiting_since_ms));
-        values.push(Value::Text(cursor.workflow_id.clone()));
+        values.push(Param::Integer(cursor.waiting_since_ms));
+        values.push(Param::Text(cursor.workflow_id.clone()));
     }
     let order_by = key_columns
         .split(", ")
         .map(|column| format!("{column} {order}"))
         .collect::<Vec<_>>()
         .join(", ");
-    values.push(Value::Integer(i64::from(query.limit()) + 1));
+    values.push(Param::Integer(i64::from(query.limit()) + 1));
     let sql = format!(
         "SELECT {QUEUE_COLUMNS} FROM workflows WHERE {} ORDER BY {order_by} LIMIT ?",
         conditions.join(" AND ")
@@ -157,8 +157,8 @@ pub fn queue_page_for_role(
     let (sql, values) = queue_sql(query, role, plan.exclude.as_deref());
     let mut statement = conn.prepare_cached(&sql)?;
     let raws = statement
-        .query_map(params_from_iter(values), raw_queue_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(values, raw_queue_row)?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     let mut items = raws
         .into_iter()
         .map(|raw| {
@@ -223,10 +223,10 @@ pub fn queue_plans(
         .iter()
         .map(|role| {
             let (sql, values) = queue_sql(query, *role, plan.exclude.as_deref());
-            let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let mut statement = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let details = statement
-                .query_map(params_from_iter(values), |row| row.get::<_, String>(3))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .query_map(values, |row| row.get::<String>(3))?
+                .collect::<crate::db::Result<Vec<_>>>()?;
             Ok(details.join("\n"))
         })
         .collect()
@@ -243,7 +243,7 @@ pub fn queue_count(conn: &Connection, filter: &QueueFilter, reader: Option<&User
         );
         let count: i64 = conn
             .prepare_cached(&sql)?
-            .query_row(params_from_iter(values), |row| row.get(0))?;
+            .query_row(values, |row| row.get(0))?;
         total += count.max(0) as u64;
     }
     Ok(total)

@@ -21,7 +21,7 @@ pub type RawReview = (
     i64,
 );
 
-pub fn raw_review(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawReview> {
+pub fn raw_review(row: &crate::db::Row<'_>) -> crate::db::Result<RawReview> {
     row.try_into()
 }
 
@@ -93,16 +93,16 @@ pub fn reviews_of(
     let raws = statement
         .query_map(params![email, status.map(|s| s.as_str())], |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, i64>(5)?,
-                row.get::<_, i64>(6)?,
+                row.get::<String>(0)?,
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<String>(3)?,
+                row.get::<String>(4)?,
+                row.get::<i64>(5)?,
+                row.get::<i64>(6)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter()
         .map(
             |(review_id, workflow_id, agent_id, agent_name, status, assigned_at, updated_at)| {
@@ -132,7 +132,7 @@ pub fn review_template(conn: &Connection, template_id: &str) -> Result<ReviewTem
 pub fn default_template_id(conn: &Connection) -> Result<String> {
     conn.query_row(
         "SELECT template_id FROM review_templates ORDER BY rowid LIMIT 1",
-        [],
+        crate::db::params![],
         |row| row.get(0),
     )
     .optional()?

@@ -1,7 +1,7 @@
 //! One keyset page of a table's rows, by primary key, for a mirror's first
 //! sync.
 
-use rusqlite::{Connection, params};
+use crate::db::{Connection, params};
 
 use super::super::rows::{self, WORKFLOW_COLUMNS, from_json, raw_workflow_row};
 use super::{
@@ -19,7 +19,7 @@ pub fn workflows(conn: &Connection, after: &str, limit: u32) -> Result<Vec<Workf
     let raws = conn
         .prepare_cached(&page_sql(WORKFLOW_COLUMNS, "workflows", "workflow_id"))?
         .query_map(params![after, limit], raw_workflow_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(rows::parse_workflow).collect()
 }
 
@@ -27,7 +27,7 @@ pub fn reviews(conn: &Connection, after: &str, limit: u32) -> Result<Vec<EthicsR
     let raws = conn
         .prepare_cached(&page_sql(REVIEW_COLUMNS, "reviews", "review_id"))?
         .query_map(params![after, limit], raw_review)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(parse_review).collect()
 }
 
@@ -39,7 +39,7 @@ pub fn deployments(conn: &Connection, after: &str, limit: u32) -> Result<Vec<Dep
             "deployment_id",
         ))?
         .query_map(params![after, limit], raw_deployment)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(parse_deployment).collect()
 }
 
@@ -47,15 +47,15 @@ pub fn agents(conn: &Connection, after: &str, limit: u32) -> Result<Vec<Agent>> 
     let raws = conn
         .prepare_cached(&page_sql(AGENT_COLUMNS, "agents", "agent_id"))?
         .query_map(params![after, limit], raw_agent)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(parse_agent).collect()
 }
 
 pub fn audits(conn: &Connection, after: &str, limit: u32) -> Result<Vec<BiasAudit>> {
     let bodies = conn
         .prepare_cached(&page_sql("body", "audits", "audit_id"))?
-        .query_map(params![after, limit], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(params![after, limit], |row| row.get::<String>(0))?
+        .collect::<crate::db::Result<Vec<_>>>()?;
     bodies
         .iter()
         .map(|body| from_json("bias audit", body))

@@ -4,8 +4,8 @@
 //! second worker) never sends one twice, and one missed while nobody ran
 //! is sent at the next pass.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::super::reads;
 use super::super::rows::to_ms;
@@ -26,7 +26,7 @@ pub fn alert_due_steps(conn: &Connection, now: DateTime<Utc>, limit: usize) -> R
              ORDER BY next_alert_at LIMIT ?2",
         )?
         .query_map(params![to_ms(now), limit as i64], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::Result<_>>()?;
     let mut trail = TrailWriter::resume(conn)?;
     let mut alerted = 0;
     for workflow_id in due {

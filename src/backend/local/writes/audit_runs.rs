@@ -2,8 +2,8 @@
 //! outcomes by that person only, each case once, and finished into the
 //! audit of the agent version when every case has an outcome.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::super::reads::audit_runs::{RunHeader, run};
 use super::super::reads::{self};

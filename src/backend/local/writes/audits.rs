@@ -1,7 +1,7 @@
 //! Bias audits.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};

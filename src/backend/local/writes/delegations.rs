@@ -1,8 +1,8 @@
 //! Delegations: made and ended by the person away, found when their
 //! delegate decides for them or when they are to be told something.
 
+use crate::db::{Connection, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::super::reads;
 use super::super::rows::{from_ms, parse, to_ms};
@@ -15,7 +15,7 @@ use crate::domain::delegation::{Delegation, NewDelegation, covered_roles};
 const COLUMNS: &str =
     "delegation_id, delegator, delegate, role, starts_at, ends_at, created_at, ended_at";
 
-fn delegation_row(row: &Row<'_>) -> rusqlite::Result<RawDelegation> {
+fn delegation_row(row: &Row<'_>) -> crate::db::Result<RawDelegation> {
     Ok(RawDelegation {
         delegation_id: row.get(0)?,
         delegator: row.get(1)?,
@@ -57,13 +57,13 @@ impl RawDelegation {
 fn query(
     conn: &Connection,
     filter: &str,
-    values: impl rusqlite::Params,
+    values: impl crate::db::Params,
 ) -> Result<Vec<Delegation>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM delegations WHERE {filter} ORDER BY starts_at, delegation_id"
     ))?
     .query_map(values, delegation_row)?
-    .collect::<rusqlite::Result<Vec<_>>>()?
+    .collect::<crate::db::Result<Vec<_>>>()?
     .into_iter()
     .map(RawDelegation::parse)
     .collect()
@@ -266,7 +266,7 @@ pub fn keep_delegations(conn: &Connection, email: &str, delegations: &[Delegatio
 pub fn any_delegations(conn: &Connection) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM delegations LIMIT 1")?
-        .query_row([], |_| Ok(()))
+        .query_row(crate::db::params![], |_| Ok(()))
         .optional()?
         .is_some())
 }

@@ -1,8 +1,8 @@
 //! Deployment requests: who may make them, what they supersede, the
 //! workflows they open.
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::reads::{self, DeploymentBody};
 use super::super::rows::{self, to_json, to_ms};
@@ -170,7 +170,7 @@ pub(crate) fn supersede_earlier(
                AND deployment_id <> ?2",
         )?
         .query_map(params![agent.agent_id, by], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<crate::db::Result<Vec<_>>>()?;
     for (earlier, status) in open {
         let why = format!("superseded by {by} (version {})", agent.version);
         for workflow in reads::workflows_of_deployment(conn, &earlier)? {
@@ -193,7 +193,7 @@ pub(crate) fn supersede_earlier(
 fn next_workflow_id(conn: &Connection, already_planned: usize) -> Result<String> {
     let next: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(rowid), 0) + 1 FROM workflows")?
-        .query_row([], |row| row.get(0))?;
+        .query_row(crate::db::params![], |row| row.get(0))?;
     Ok(format_id("wf", next + already_planned as i64))
 }
 

@@ -13,8 +13,8 @@ mod reviews;
 mod users;
 mod workflows;
 
+use crate::db::Connection;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::rows::to_json;
@@ -83,7 +83,7 @@ pub fn token_hash(token: &str) -> String {
 pub fn next_id(conn: &Connection, table: &str, prefix: &str) -> Result<String> {
     let next: i64 = conn
         .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) + 1 FROM {table}"))?
-        .query_row([], |row| row.get(0))?;
+        .query_row(crate::db::params![], |row| row.get(0))?;
     Ok(format_id(prefix, next))
 }
 

@@ -4,8 +4,8 @@
 //! other, never a mix. A version's text never changes after it is proposed
 //! (the table's triggers refuse it too).
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::reads;
 use super::super::rows::to_ms;
@@ -76,14 +76,14 @@ pub fn propose_policy_set(
     let proposed = check_set(text)?;
     let active: i64 = conn.query_row(
         "SELECT version FROM policy_sets WHERE state = 'active'",
-        [],
+        crate::db::params![],
         |row| row.get(0),
     )?;
     let (diff, impact) = reads::plan(conn, &proposed)?;
     let plan = serde_json::json!({ "diff": diff, "impact": impact });
     let version: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_sets",
-        [],
+        crate::db::params![],
         |row| row.get(0),
     )?;
     let source = Source::new(text, &proposed.file.description);
@@ -171,7 +171,7 @@ pub fn decide_policy_set(
     let active: Option<i64> = conn
         .query_row(
             "SELECT version FROM policy_sets WHERE state = 'active'",
-            [],
+            crate::db::params![],
             |row| row.get(0),
         )
         .optional()?;

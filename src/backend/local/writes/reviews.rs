@@ -1,7 +1,7 @@
 //! Ethics reviews: assignment, drafts, submission.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};

@@ -2,8 +2,8 @@
 //! which tools an agent may call. Removing a user revokes their token at
 //! once; their past decisions stay in the trail.
 
+use crate::db::{Connection, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::super::reads;
 use super::super::rows::{roles_to_text, teams_to_text, to_ms};
@@ -144,9 +144,9 @@ struct Known {
 fn known(
     conn: &Connection,
     condition: &str,
-    values: &[&dyn rusqlite::ToSql],
+    values: &[&dyn crate::db::ToSql],
 ) -> Result<Option<Known>> {
-    use rusqlite::OptionalExtension;
+    use crate::db::OptionalExtension;
     Ok(conn
         .prepare_cached(&format!(
             "SELECT email, removed_at IS NOT NULL, service, subject, signed_in_at FROM users WHERE {condition}"

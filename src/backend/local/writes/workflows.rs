@@ -1,8 +1,8 @@
 //! Workflows: opening rows, decisions, withdrawal and what a closed workflow
 //! does to its deployment.
 
+use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::super::reads::{self};
 use super::super::rows::{self, labels_to_text, to_json, to_ms};
