@@ -17,6 +17,9 @@ pub struct Config {
     pub user: Option<String>,
     /// The embedded store.
     pub db: Option<PathBuf>,
+    /// A PostgreSQL store instead (`[store] url`).
+    #[serde(default)]
+    pub store: StoreSection,
     /// A built-in theme or one in the config directory's `themes/`.
     pub theme: Option<String>,
     /// Queue items waiting longer than this many days are flagged.
@@ -64,6 +67,15 @@ pub struct ServerSection {
     pub connections_per_address: Option<usize>,
     /// Connections the server holds at once (default 10000).
     pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://USER@HOST:PORT/DB`: the governance record in PostgreSQL,
+    /// shared by every `gavel serve` on it. Keep the password out of the
+    /// file (PGPASSWORD or ~/.pgpass).
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -121,7 +121,7 @@ fn tokens_are_stored_hashed_and_resolve_to_their_user() {
             .expect("lookup")
             .is_none()
     );
-    let raw = std::fs::read(fixture.store.path()).expect("read");
+    let raw = std::fs::read(fixture.store.path().expect("a file")).expect("read");
     let text = String::from_utf8_lossy(&raw);
     assert!(
         !text.contains(&token),

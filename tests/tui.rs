@@ -351,7 +351,7 @@ async fn escape_sequences_in_agent_names_render_inert() {
     let mut h = harness().await;
     let target = h.selected();
     {
-        let conn = rusqlite::Connection::open(h.store.path()).expect("open");
+        let conn = rusqlite::Connection::open(h.store.path().expect("a file")).expect("open");
         conn.execute(
             "UPDATE workflows SET agent_name = 'Evil\u{1b}]0;pwned\u{7}\u{1b}[2J Bot' WHERE workflow_id = ?1",
             [&target],
@@ -375,7 +375,7 @@ async fn wide_and_combining_characters_keep_the_columns_aligned() {
     let mut h = harness().await;
     let target = h.selected();
     {
-        let conn = rusqlite::Connection::open(h.store.path()).expect("open");
+        let conn = rusqlite::Connection::open(h.store.path().expect("a file")).expect("open");
         conn.execute("UPDATE workflows SET agent_name = '審査エージェント e\u{301}cole 🚀', team = 'Équipe 日本' WHERE workflow_id = ?1", [&target])
             .expect("edit");
     }

@@ -380,3 +380,13 @@ CREATE TABLE delegations (
 );
 CREATE INDEX delegations_by_delegator ON delegations(delegator, ends_at);
 CREATE INDEX delegations_by_delegate ON delegations(delegate, ends_at);
+
+-- Ids the store assigns (`wf-0000001`) follow insertion order; SQLite
+-- reads the next from its row ids, PostgreSQL from the newest id, found
+-- in one probe of these (a longer id is a later one).
+CREATE INDEX deployments_id_order ON deployments((length(deployment_id)), deployment_id);
+CREATE INDEX workflows_id_order ON workflows((length(workflow_id)), workflow_id);
+CREATE INDEX reviews_id_order ON reviews((length(review_id)), review_id);
+CREATE INDEX audits_id_order ON audits((length(audit_id)), audit_id);
+CREATE INDEX audit_runs_id_order ON audit_runs((length(run_id)), run_id);
+CREATE INDEX delegations_id_order ON delegations((length(delegation_id)), delegation_id);

@@ -23,6 +23,11 @@ pub struct Global {
     /// The embedded store to use (default: gavel.db in the user data directory).
     #[arg(long, global = true, env = "GAVEL_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// A PostgreSQL store instead of the embedded file:
+    /// postgres://USER@HOST:PORT/DB (password from the URL, PGPASSWORD or
+    /// ~/.pgpass; TLS with ?sslmode=require).
+    #[arg(long, global = true, env = "GAVEL_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
     /// Who you are: the email of a user in the store.
     #[arg(long, global = true, env = "GAVEL_USER", value_name = "EMAIL")]
     pub user: Option<String>,

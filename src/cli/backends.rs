@@ -29,14 +29,38 @@ pub fn store_path(global: &Global, config: &Config) -> Result<std::path::PathBuf
     }
 }
 
+/// The PostgreSQL store's URL: `--database-url` (or GAVEL_DATABASE_URL),
+/// else the config's `[store] url`; `None` for the embedded store.
+pub fn database_url(global: &Global, config: &Config) -> Result<Option<String>, Failure> {
+    let url = global
+        .database_url
+        .clone()
+        .or_else(|| config.store.url.clone());
+    if url.is_some() && global.db.is_some() {
+        return Err(Failure::BadInput(
+            "--db names an embedded store and --database-url a PostgreSQL one: give one".into(),
+        ));
+    }
+    Ok(url.filter(|url| !url.trim().is_empty()))
+}
+
 /// The store, which must exist: only the commands that create stores
-/// (`store init`, `seed`, `demo`, `users add`) make a new one.
-pub fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+/// (`store init`, `seed`, `demo`, `users add`) make a new one. A
+/// PostgreSQL store is brought up to date when connected to.
+pub async fn open_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    if let Some(url) = database_url(global, config)? {
+        return Ok(LocalStore::connect(&url).await?);
+    }
     LocalStore::open_existing(&store_path(global, config)?).map_err(Failure::from)
 }
 
 /// The store, created (with its log key) when there is none yet.
-pub fn create_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+pub async fn create_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>, Failure> {
+    if let Some(url) = database_url(global, config)? {
+        let store = LocalStore::connect(&url).await?;
+        ensure_log_key(config, &store)?;
+        return Ok(store);
+    }
     let path = store_path(global, config)?;
     let store = if path.exists() {
         LocalStore::open_existing(&path)?
@@ -48,13 +72,17 @@ pub fn create_store(global: &Global, config: &Config) -> Result<Arc<LocalStore>,
 }
 
 /// Where the log key of `store` lives: the config's `[log] key_file`, else
-/// beside the store.
-pub fn log_key_path(config: &Config, store: &LocalStore) -> std::path::PathBuf {
-    config
-        .log
-        .key_file
-        .clone()
-        .unwrap_or_else(|| crate::backend::local::logkey::default_path(store.path()))
+/// beside the store's file. Servers sharing a PostgreSQL store share one
+/// key, which the config names.
+pub fn log_key_path(config: &Config, store: &LocalStore) -> Result<std::path::PathBuf, Failure> {
+    match (&config.log.key_file, store.path()) {
+        (Some(path), _) => Ok(path.clone()),
+        (None, Some(file)) => Ok(crate::backend::local::logkey::default_path(file)),
+        (None, None) => Err(Failure::BadInput(format!(
+            "the store {} is a database, so its log key has no file beside it: name one with `[log] key_file` in the config (the same file for every server on the database)",
+            store.location()
+        ))),
+    }
 }
 
 /// The store's log key, created when a command that creates stores runs
@@ -63,10 +91,10 @@ pub fn ensure_log_key(
     config: &Config,
     store: &LocalStore,
 ) -> Result<crate::backend::local::logkey::LogKey, Failure> {
-    let path = log_key_path(config, store);
+    let path = log_key_path(config, store)?;
     Ok(crate::backend::local::logkey::load_or_create(
         &path,
-        store.path(),
+        &store.log_name(),
     )?)
 }
 
@@ -77,7 +105,7 @@ pub fn load_log_key(
 ) -> Result<crate::backend::local::logkey::LogKey, Failure> {
     Ok(crate::backend::local::logkey::load(&log_key_path(
         config, store,
-    ))?)
+    )?)?)
 }
 
 /// With a server configured: checks its log against what this client
@@ -112,9 +140,11 @@ pub async fn backend_with(
         return Ok(Arc::new(remote));
     }
     let user = global.user.clone().or(config.user.clone());
-    let store = open_store(global, config)?;
+    let store = open_store(global, config).await?;
     // The log's key signs evidence packs; a store without one still works.
-    let key = crate::backend::local::logkey::load(&log_key_path(config, &store)).ok();
+    let key = log_key_path(config, &store)
+        .ok()
+        .and_then(|path| crate::backend::local::logkey::load(&path).ok());
     let backend = LocalBackend::new(store, user);
     Ok(Arc::new(match key {
         Some(key) => backend.with_log_key(Arc::new(key)),

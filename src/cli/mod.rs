@@ -234,7 +234,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         }) => {
             backends::local_only(global, "audit verify --checkpoint")?;
             let config = load_config(global)?;
-            let store = backends::open_store(global, &config)?;
+            let store = backends::open_store(global, &config).await?;
             let key = match key {
                 Some(key) => key,
                 None => backends::load_log_key(&config, &store)?.verifier_key,
@@ -246,6 +246,13 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Store(StoreCommand::Init) => {
             backends::local_only(global, "store init")?;
             let config = load_config(global)?;
+            if backends::database_url(global, &config)?.is_some() {
+                // Connecting migrates: the schema and the starting record
+                // are written once, by whichever instance comes first.
+                let store = backends::create_store(global, &config).await?;
+                println!("the store {} is ready", store.location());
+                return Ok(exit::OK);
+            }
             let path = backends::store_path(global, &config)?;
             if path.exists() {
                 return Err(Failure::Refused(format!(
@@ -253,7 +260,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                     path.display()
                 )));
             }
-            backends::create_store(global, &config)?;
+            backends::create_store(global, &config).await?;
             println!("created the store {}", path.display());
             Ok(exit::OK)
         }
@@ -283,7 +290,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Tools(command) => {
             governance::tools(backend(global).await?.as_ref(), command).await
         }
-        Command::Users(command) => users::run(global, command),
+        Command::Users(command) => users::run(global, command).await,
         Command::Auth(command) => auth::run(global, command).await,
         Command::Notify(command) => notify::run(global, command).await,
         Command::Delegate(args) => delegate::run(global, args).await,
@@ -299,7 +306,7 @@ async fn dispatch(cli: Cli) -> Outcome {
                 )
                 .try_init();
             let config = load_config(global)?;
-            let store = backends::open_store(global, &config)?;
+            let store = backends::open_store(global, &config).await?;
             let key = backends::load_log_key(&config, &store)?;
             let defaults = crate::server::CheckpointPolicy::default();
             let policy = crate::server::CheckpointPolicy {

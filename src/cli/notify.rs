@@ -13,7 +13,7 @@ use crate::notify::worker::Worker;
 pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
     local_only(global, "notify")?;
     let config = load_config(global)?;
-    let store = open_store(global, &config)?;
+    let store = open_store(global, &config).await?;
     match command {
         NotifyCommand::Run { once } => {
             let worker = Worker::new(Arc::clone(&store), config.notify.clone(), config.sla_days())

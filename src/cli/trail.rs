@@ -15,7 +15,7 @@ enum Shown {
 pub async fn run(global: &Global, command: TrailCommand) -> Outcome {
     match command {
         TrailCommand::Trust { url, .. } => trust(&url),
-        TrailCommand::Init => init(global),
+        TrailCommand::Init => init(global).await,
         TrailCommand::Key => show(global, Shown::Key).await,
         TrailCommand::Checkpoint => show(global, Shown::Checkpoint).await,
     }
@@ -41,18 +41,18 @@ fn trust(url: &str) -> Outcome {
 }
 
 /// Creates the log key of an existing store.
-fn init(global: &Global) -> Outcome {
+async fn init(global: &Global) -> Outcome {
     local_only(global, "trail init")?;
     let config = load_config(global)?;
-    let store = open_store(global, &config)?;
-    let path = log_key_path(&config, &store);
+    let store = open_store(global, &config).await?;
+    let path = log_key_path(&config, &store)?;
     if path.exists() {
         return Err(Failure::Refused(format!(
             "{} exists already: a log keeps its key (replacing it is what witnesses warn about)",
             path.display()
         )));
     }
-    let key = logkey::create(&path, store.path())?;
+    let key = logkey::create(&path, &store.log_name())?;
     eprintln!(
         "log key created at {} (mode 0600; keep it outside backups of the store)",
         path.display()
@@ -74,8 +74,8 @@ async fn show(global: &Global, shown: Shown) -> Outcome {
         println!("{}", crate::text::sanitize_with(text.trim_end(), true));
         return Ok(exit::OK);
     }
-    let store = open_store(global, &config)?;
-    let key = logkey::load(&log_key_path(&config, &store))?;
+    let store = open_store(global, &config).await?;
+    let key = logkey::load(&log_key_path(&config, &store)?)?;
     match shown {
         Shown::Key => println!("{}", key.verifier_key),
         Shown::Checkpoint => {

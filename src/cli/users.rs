@@ -8,13 +8,13 @@ use super::{Outcome, exit, print_json, report};
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
 
-pub fn run(global: &Global, command: UsersCommand) -> Outcome {
+pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
     local_only(global, "users")?;
     let config = load_config(global)?;
     // Adding the first people is one way a store is set up.
     let store = match &command {
-        UsersCommand::Add { .. } => create_store(global, &config)?,
-        _ => open_store(global, &config)?,
+        UsersCommand::Add { .. } => create_store(global, &config).await?,
+        _ => open_store(global, &config).await?,
     };
     let actor = global
         .user

@@ -112,6 +112,52 @@ macro_rules! db_params {
 }
 pub use db_params as params;
 
+/// The few spellings the two engines do not share, for SQL built at run
+/// time. Everything else is written once, in the subset both accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Case-insensitive `LIKE` (SQLite's `LIKE` already is, for ASCII).
+    pub fn like(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+
+    /// Whether text `haystack` contains `needle` (both SQL expressions).
+    pub fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Dialect::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+
+    /// A number at `field` of the JSON object stored as text in `column`.
+    pub fn json_number(self, column: &str, field: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_extract({column}, '$.{field}')"),
+            Dialect::Postgres => format!("(({column})::jsonb ->> '{field}')::double precision"),
+        }
+    }
+
+    /// The length of the JSON array at `field` of the object in `column`
+    /// (NULL when there is none).
+    pub fn json_array_length(self, column: &str, field: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_array_length({column}, '$.{field}')"),
+            Dialect::Postgres => format!(
+                "CASE WHEN jsonb_typeof(({column})::jsonb -> '{field}') = 'array' \
+                 THEN jsonb_array_length(({column})::jsonb -> '{field}') END"
+            ),
+        }
+    }
+}
+
 /// A connection (inside a transaction or not) to either engine.
 #[derive(Clone, Copy)]
 pub struct Connection<'c> {
@@ -139,6 +185,13 @@ impl<'c> Connection<'c> {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self.inner, Inner::Postgres(_))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
     }
 
     /// Runs `work` so that every query in it sees one state of the

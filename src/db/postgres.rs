@@ -13,7 +13,8 @@ use std::str::FromStr;
 use sqlx_core::row::Row as _;
 use sqlx_core::type_info::TypeInfo as _;
 use sqlx_core::value::ValueRef as _;
-use sqlx_postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
+pub use sqlx_postgres::PgPool;
+use sqlx_postgres::{PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 
 use sqlx_core::sql_str::AssertSqlSafe;
 

@@ -85,7 +85,7 @@ pub fn seed(
     options: &SeedOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<SeedReport> {
-    store.with_writer(|conn| fill(conn, store.path(), options, progress))
+    store.with_writer(|conn| fill(conn, &store.log_name(), options, progress))
 }
 
 /// Seeds the store file at `path` (created if missing, and empty) without

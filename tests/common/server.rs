@@ -8,7 +8,11 @@ use std::sync::{Arc, Mutex};
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// The store file (empty for a server on PostgreSQL).
     pub db: PathBuf,
+    /// `--database-url` and the config naming the shared log key, for a
+    /// server on PostgreSQL.
+    database: Option<(String, PathBuf)>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -39,6 +43,30 @@ impl Server {
         Server::try_start(db, listen, None, &[])
     }
 
+    /// On a free port, on the PostgreSQL store at `url`, signing with the
+    /// log key at `config`'s `[log] key_file` (servers on one database
+    /// share it).
+    pub fn start_on_database(url: &str, config: &Path) -> Server {
+        Server::start_on_database_at(url, config, "127.0.0.1:0")
+    }
+
+    pub fn start_on_database_at(url: &str, config: &Path, listen: &str) -> Server {
+        Server::try_start_on_database(url, config, listen)
+            .expect("gavel serve did not start listening")
+    }
+
+    fn try_start_on_database(url: &str, config: &Path, listen: &str) -> Option<Server> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+        command
+            .arg("--config")
+            .arg(config)
+            .args(["--database-url", url]);
+        let mut server = Server::spawn(command, listen)?;
+        server.db = PathBuf::new();
+        server.database = Some((url.to_owned(), config.to_owned()));
+        Some(server)
+    }
+
     fn try_start(
         db: &Path,
         listen: &str,
@@ -53,9 +81,14 @@ impl Server {
             command.arg("--config").arg(config);
         }
         command.envs(env.iter().copied());
+        command.arg("--db").arg(db);
+        let mut server = Server::spawn(command, listen)?;
+        server.db = db.to_owned();
+        Some(server)
+    }
+
+    fn spawn(mut command: Command, listen: &str) -> Option<Server> {
         let mut child = command
-            .arg("--db")
-            .arg(db)
             .args(["serve", "--listen", listen])
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
@@ -93,7 +126,8 @@ impl Server {
         Some(Server {
             child,
             url,
-            db: db.to_owned(),
+            db: PathBuf::new(),
+            database: None,
             stderr,
         })
     }
@@ -118,7 +152,11 @@ impl Server {
         let address = self.address();
         // The port was just released; binding it again may take a moment.
         for _ in 0..50 {
-            if let Some(server) = Server::try_start_on(&self.db, &address) {
+            let started = match &self.database {
+                Some((url, config)) => Server::try_start_on_database(url, config, &address),
+                None => Server::try_start_on(&self.db, &address),
+            };
+            if let Some(server) = started {
                 *self = server;
                 return;
             }

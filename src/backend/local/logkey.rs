@@ -139,7 +139,7 @@ pub fn sign_checkpoint(
     let note = checkpoint::sign(&key.signer, size, root)
         .map_err(|err| BackendError::Storage(format!("cannot sign a checkpoint: {err}")))?;
     conn.execute(
-        "INSERT OR IGNORE INTO checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         params![size as i64, note, to_ms(now)],
     )?;
     Ok(note)

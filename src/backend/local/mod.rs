@@ -45,6 +45,9 @@ use crate::domain::{
 
 const READERS: usize = 4;
 
+/// Connections each server keeps to a PostgreSQL store.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 /// How long a decision's idempotency record is kept.
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
@@ -102,24 +105,44 @@ pub fn reads_user(conn: &Connection, email: &str) -> Result<Option<User>> {
 /// (user management on the command line without `--user`).
 pub const STORE_OWNER: &str = "store owner (local)";
 
-/// An open store file, shared by every `LocalBackend` on it.
+/// An open store, shared by every `LocalBackend` on it: an embedded
+/// SQLite file, or a PostgreSQL database several servers may share. The
+/// store's code is the same on both; only how a read or a write gets its
+/// connection differs.
 pub struct LocalStore {
-    path: PathBuf,
-    // Fields drop in order: the readers close first, so the writer, closing
-    // last, checkpoints the WAL into the file and removes it.
-    readers: Vec<Mutex<SqliteConnection>>,
-    writer: Mutex<SqliteConnection>,
-    next_reader: AtomicUsize,
+    engine: Engine,
     /// Woken when a committed write recorded notifications, so the
     /// delivery worker sends them at once rather than at its next poll.
     outbox_signal: tokio::sync::Notify,
 }
 
+enum Engine {
+    Sqlite {
+        path: PathBuf,
+        // Fields drop in order: the readers close first, so the writer,
+        // closing last, checkpoints the WAL into the file and removes it.
+        readers: Vec<Mutex<SqliteConnection>>,
+        writer: Mutex<SqliteConnection>,
+        next_reader: AtomicUsize,
+    },
+    Postgres {
+        pool: crate::db::postgres::PgPool,
+        /// The runtime the pool's connections live on, which the store's
+        /// synchronous code awaits its queries on.
+        handle: tokio::runtime::Handle,
+        /// The URL without its password, for messages.
+        url: String,
+    },
+}
+
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore")
-            .field("path", &self.path)
-            .finish()
+        match &self.engine {
+            Engine::Sqlite { path, .. } => {
+                f.debug_struct("LocalStore").field("path", path).finish()
+            }
+            Engine::Postgres { url, .. } => f.debug_struct("LocalStore").field("url", url).finish(),
+        }
     }
 }
 
@@ -214,12 +237,55 @@ impl LocalStore {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(open_error)?;
         Ok(Arc::new(LocalStore {
-            path: path.to_owned(),
-            writer: Mutex::new(writer),
+            engine: Engine::Sqlite {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            },
             outbox_signal: tokio::sync::Notify::new(),
-            readers,
-            next_reader: AtomicUsize::new(0),
         }))
+    }
+
+    /// Connects to the PostgreSQL database at `url`, bringing its schema
+    /// up to date (once, however many servers start together) and giving a
+    /// new database the governance model an embedded store starts with.
+    pub async fn connect(url: &str) -> Result<Arc<LocalStore>> {
+        use crate::db::postgres;
+        let shown = postgres::redacted(url);
+        let unreachable = |err: crate::db::Error| {
+            let why = format!("cannot reach the database {shown}: {err}");
+            if err.is_unavailable() {
+                BackendError::Unavailable(why)
+            } else {
+                BackendError::Storage(why)
+            }
+        };
+        let pool = postgres::connect(url, POSTGRES_CONNECTIONS)
+            .await
+            .map_err(unreachable)?;
+        postgres::migrate(&pool).await.map_err(|err| {
+            BackendError::Storage(format!("cannot migrate the database {shown}: {err}"))
+        })?;
+        let store = Arc::new(LocalStore {
+            engine: Engine::Postgres {
+                pool,
+                handle: tokio::runtime::Handle::current(),
+                url: shown,
+            },
+            outbox_signal: tokio::sync::Notify::new(),
+        });
+        let starting = Arc::clone(&store);
+        super::blocking(move || {
+            starting.write(|tx| {
+                schema::write_initial_record(tx)?;
+                let week_ago = rows::to_ms(chrono::Utc::now() - IDEMPOTENCY_RETENTION);
+                tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(store)
     }
 
     /// Opens a store that must already exist, without touching a file that
@@ -280,21 +346,65 @@ impl LocalStore {
         Ok(found)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The store's file; `None` for a PostgreSQL store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.engine {
+            Engine::Sqlite { path, .. } => Some(path),
+            Engine::Postgres { .. } => None,
+        }
     }
 
-    /// Runs `work` on a read connection.
+    /// Where the store is, for messages: its file, or its database's URL
+    /// without the password.
+    pub fn location(&self) -> String {
+        match &self.engine {
+            Engine::Sqlite { path, .. } => path.display().to_string(),
+            Engine::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    /// What names the store's log (its origin line): the store's file, or
+    /// its database's name.
+    pub fn log_name(&self) -> PathBuf {
+        match &self.engine {
+            Engine::Sqlite { path, .. } => path.clone(),
+            Engine::Postgres { url, .. } => url::Url::parse(url)
+                .ok()
+                .and_then(|url| url.path().trim_start_matches('/').to_owned().into())
+                .filter(|name: &String| !name.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("postgres")),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, Engine::Postgres { .. })
+    }
+
+    /// Runs `work` on a read connection: a snapshot of the database.
     pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let (readers, next_reader) = match &self.engine {
+            Engine::Sqlite {
+                readers,
+                next_reader,
+                ..
+            } => (readers, next_reader),
+            Engine::Postgres { pool, handle, .. } => {
+                let session = crate::db::postgres::Session::read(pool, handle.clone())?;
+                let value = work(&Connection::postgres(&session))?;
+                session.commit()?;
+                return Ok(value);
+            }
+        };
+        let start = next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first idle reader; wait on one only if all are busy.
-        for offset in 0..self.readers.len() {
-            let slot = &self.readers[(start + offset) % self.readers.len()];
+        for offset in 0..readers.len() {
+            let slot = &readers[(start + offset) % readers.len()];
             if let Ok(conn) = slot.try_lock() {
                 return work(&Connection::sqlite(&conn));
             }
         }
-        let conn = self.readers[start % self.readers.len()]
+        let conn = readers[start % readers.len()]
             .lock()
             .map_err(|_| BackendError::Storage("a read connection was poisoned".into()))?;
         work(&Connection::sqlite(&conn))
@@ -302,14 +412,28 @@ impl LocalStore {
 
     /// Runs `work` in one immediate write transaction; commits if it succeeds.
     pub fn write<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
         notifications::take_recorded();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let value = work(&Connection::sqlite(&tx))?;
-        tx.commit()?;
+        let value = match &self.engine {
+            Engine::Sqlite { writer, .. } => {
+                let mut conn = writer.lock().map_err(|_| {
+                    BackendError::Storage("the write connection was poisoned".into())
+                })?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let value = work(&Connection::sqlite(&tx))?;
+                tx.commit()?;
+                value
+            }
+            // The session holds the writers' advisory lock until it commits:
+            // writes are serialized as on SQLite's one writer, whichever
+            // server makes them.
+            Engine::Postgres { pool, handle, .. } => {
+                let session = crate::db::postgres::Session::write(pool, handle.clone())?;
+                let value = work(&Connection::postgres(&session))?;
+                session.commit()?;
+                value
+            }
+        };
         if notifications::take_recorded() {
             self.outbox_signal.notify_one();
         }
@@ -328,8 +452,12 @@ impl LocalStore {
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self
-            .writer
+        let Engine::Sqlite { writer, .. } = &self.engine else {
+            return Err(BackendError::Invalid(
+                "bulk loading writes an embedded store file: load one, then `gavel store copy` it into PostgreSQL".into(),
+            ));
+        };
+        let mut conn = writer
             .lock()
             .map_err(|_| BackendError::Storage("the write connection was poisoned".into()))?;
         work(&mut conn)
@@ -640,7 +768,7 @@ impl LocalBackend {
 #[async_trait]
 impl GovernanceBackend for LocalBackend {
     fn location(&self) -> String {
-        format!("local {}", self.store.path.display())
+        format!("local {}", self.store.location())
     }
 
     async fn me(&self) -> Result<User> {

@@ -71,8 +71,10 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
     let mut inbox = event.inbox;
     inbox.extend(tell);
     for email in inbox {
-        conn.prepare_cached("INSERT OR IGNORE INTO inbox (user_email, event_id) VALUES (?1, ?2)")?
-            .execute(params![email, event_id])?;
+        conn.prepare_cached(
+            "INSERT INTO inbox (user_email, event_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![email, event_id])?;
     }
     Ok(())
 }
@@ -368,8 +370,8 @@ pub fn fan_out(conn: &Connection, routes: &Routes, now: DateTime<Utc>) -> Result
         let mut insert = |channel: &str, target: &str| -> Result<()> {
             added += conn
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO deliveries (event_id, channel, target, state, next_attempt_at)
-                     VALUES (?1, ?2, ?3, 'pending', ?4)",
+                    "INSERT INTO deliveries (event_id, channel, target, state, next_attempt_at)
+                     VALUES (?1, ?2, ?3, 'pending', ?4) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![event_id, channel, target, to_ms(now)])?;
             Ok(())
@@ -707,8 +709,11 @@ pub fn keep_inbox_copy(
     for item in items {
         let data = serde_json::json!({ "summary": item.summary, "workflow_id": item.workflow_id });
         conn.prepare_cached(
-            "INSERT OR REPLACE INTO notification_events (event_id, kind, subject, data, tell, created_at, fanned_out)
-             VALUES (?1, ?2, ?3, ?4, '[]', ?5, 1)",
+            "INSERT INTO notification_events (event_id, kind, subject, data, tell, created_at, fanned_out)
+             VALUES (?1, ?2, ?3, ?4, '[]', ?5, 1)
+             ON CONFLICT (event_id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject,
+               data = excluded.data, tell = excluded.tell, created_at = excluded.created_at,
+               fanned_out = excluded.fanned_out",
         )?
         .execute(params![
             item.event_id,

@@ -99,7 +99,7 @@ pub fn roles_from_text(text: &str) -> Result<Vec<Role>> {
 
 /// Columns `QueueItem` is read from, in `queue_item` order.
 pub const QUEUE_COLUMNS: &str = "workflow_id, agent_id, agent_name, team, triggered_by_policy, \
-    deployment_id, requested_by, status, urgency, current_step, current_role, step_count, \
+    deployment_id, requested_by, status, urgency, current_step, \"current_role\", step_count, \
     created_at, waiting_since, version, deciders, due_at, alert, current_quorum, current_approvals";
 
 /// Raw text of a queue row; parsed outside rusqlite's closure so that

@@ -406,6 +406,57 @@ fn create_sync_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )
 }
 
+/// Gives a new PostgreSQL store what a new embedded store starts with
+/// (the default policies, the review template, policy set version 1), read
+/// from a fresh embedded store so the two cannot drift apart. A store that
+/// has its first policy set already is left alone.
+pub fn write_initial_record(
+    tx: &crate::db::Connection,
+) -> Result<(), crate::backend::BackendError> {
+    use crate::db::params as db_params;
+    let started: i64 = tx.query_row("SELECT COUNT(*) FROM policy_sets", db_params![], |row| {
+        row.get(0)
+    })?;
+    if started > 0 {
+        return Ok(());
+    }
+    let mut fresh = Connection::open_in_memory()?;
+    migrate(&mut fresh).map_err(|err| crate::backend::BackendError::Storage(err.to_string()))?;
+    let mut policies = fresh.prepare("SELECT policy_id, position, body FROM policies")?;
+    let mut rows = policies.query([])?;
+    while let Some(row) = rows.next()? {
+        tx.execute(
+            "INSERT INTO policies (policy_id, position, body) VALUES (?1, ?2, ?3)",
+            db_params![
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?
+            ],
+        )?;
+    }
+    let mut templates = fresh.prepare("SELECT template_id, body FROM review_templates")?;
+    let mut rows = templates.query([])?;
+    while let Some(row) = rows.next()? {
+        tx.execute(
+            "INSERT INTO review_templates (template_id, body) VALUES (?1, ?2)",
+            db_params![row.get::<_, String>(0)?, row.get::<_, String>(1)?],
+        )?;
+    }
+    let (text, sha256, description, plan, comment): (String, String, String, String, String) =
+        fresh.query_row(
+            "SELECT source, source_hash, description, plan, comment FROM policy_sets WHERE version = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )?;
+    let now = chrono::Utc::now().timestamp_millis();
+    tx.execute(
+        "INSERT INTO policy_sets (version, source, source_hash, description, based_on, plan, proposed_by, proposed_at, state, decided_by, decided_at, comment)
+         VALUES (1, ?1, ?2, ?3, NULL, ?4, 'system', ?5, 'active', 'system', ?5, ?6)",
+        db_params![text, sha256, description, plan, now, comment],
+    )?;
+    Ok(())
+}
+
 /// 1: the governance model, with the default policies and review template.
 fn create_governance_model(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(GOVERNANCE_MODEL)?;

@@ -102,11 +102,12 @@ pub struct RunHeader {
 }
 
 pub fn header(conn: &Connection, run_id: &str) -> Result<RunHeader> {
-    conn.prepare_cached(
+    conn.prepare_cached(&format!(
         "SELECT attribute, case_count, started_by, finished_at IS NOT NULL, audit_id, done,
-                COALESCE(json_array_length(settings, '$.attributes'), 0) > 1
+                COALESCE({}, 0) > 1
          FROM audit_runs WHERE run_id = ?1",
-    )?
+        conn.dialect().json_array_length("settings", "attributes")
+    ))?
     .query_row([run_id], |row| {
         Ok(RunHeader {
             attribute: row.get(0)?,
@@ -126,9 +127,9 @@ fn counts(conn: &Connection, run_id: &str) -> Result<RunCounts> {
     let (done, positive, negative, unknown): (i64, i64, i64, i64) = conn
         .prepare_cached(
             "SELECT COUNT(*),
-                    COALESCE(SUM(outcome = 'positive'), 0),
-                    COALESCE(SUM(outcome = 'negative'), 0),
-                    COALESCE(SUM(outcome = 'unknown'), 0)
+                    COALESCE(SUM(CASE WHEN outcome = 'positive' THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN outcome = 'negative' THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN outcome = 'unknown' THEN 1 ELSE 0 END), 0)
              FROM audit_run_cases WHERE run_id = ?1",
         )?
         .query_row([run_id], |row| {
@@ -137,12 +138,12 @@ fn counts(conn: &Connection, run_id: &str) -> Result<RunCounts> {
     // A pair counts when both sides (all its cases) have a known outcome.
     let (pairs, flipped): (i64, i64) = conn
         .prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(kinds > 1), 0) FROM (
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN kinds > 1 THEN 1 ELSE 0 END), 0) FROM (
                  SELECT COUNT(DISTINCT outcome) AS kinds FROM audit_run_cases
                  WHERE run_id = ?1 AND pair_id IS NOT NULL
                  GROUP BY pair_id
-                 HAVING COUNT(*) > 1 AND SUM(outcome = 'unknown') = 0
-             )",
+                 HAVING COUNT(*) > 1 AND SUM(CASE WHEN outcome = 'unknown' THEN 1 ELSE 0 END) = 0
+             ) AS pairs",
         )?
         .query_row([run_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let count = |n: i64| n.max(0) as u64;
@@ -160,7 +161,7 @@ fn counts(conn: &Connection, run_id: &str) -> Result<RunCounts> {
 pub fn group_counts(conn: &Connection, run_id: &str) -> Result<Vec<(String, u64, u64, u64)>> {
     let rows = conn
         .prepare_cached(
-            "SELECT group_value, SUM(outcome = 'positive'), SUM(outcome = 'negative'), SUM(outcome = 'unknown')
+            "SELECT group_value, SUM(CASE WHEN outcome = 'positive' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = 'negative' THEN 1 ELSE 0 END), SUM(CASE WHEN outcome = 'unknown' THEN 1 ELSE 0 END)
              FROM audit_run_cases WHERE run_id = ?1 GROUP BY group_value ORDER BY group_value",
         )?
         .query_map([run_id], |row| {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::db::Param;
-use crate::db::{Connection, OptionalExtension, params};
+use crate::db::{Connection, Dialect, OptionalExtension, params};
 use crate::domain::bias::standing::{
     AuditStanding, LatestAudits, requiring, sort as sort_standings, standing_under,
 };
@@ -273,10 +273,11 @@ pub fn agent_row(conn: &Connection, agent_id: &str) -> Result<Option<Agent>> {
 
 pub fn search_agents(conn: &Connection, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
     let pattern = contains_pattern(text.trim());
+    let like = conn.dialect().like();
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents
-         WHERE name LIKE ?1 ESCAPE '\\' OR agent_id LIKE ?1 ESCAPE '\\' OR team LIKE ?1 ESCAPE '\\'
-         ORDER BY name COLLATE NOCASE, agent_id LIMIT ?2"
+         WHERE name {like} ?1 ESCAPE '\\' OR agent_id {like} ?1 ESCAPE '\\' OR team {like} ?1 ESCAPE '\\'
+         ORDER BY name COLLATE nocase, agent_id LIMIT ?2"
     ))?;
     let raws = statement
         .query_map(params![pattern, limit.clamp(1, 1000)], raw_agent)?
@@ -481,11 +482,23 @@ pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impa
     // one pass; a full audit is read only for the agents actually judged.
     let mut ratios: std::collections::HashMap<(String, String), f64> =
         std::collections::HashMap::new();
-    let mut statement = conn.prepare_cached(
-        "SELECT a.agent_id, a.agent_version, json_extract(a.body, '$.disparate_impact_ratio'), MAX(a.tested_at)
-         FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
-         GROUP BY a.agent_id, a.agent_version",
-    )?;
+    // SQLite takes the other columns from the row with the MAX;
+    // PostgreSQL says which row with DISTINCT ON.
+    let ratio = conn
+        .dialect()
+        .json_number("a.body", "disparate_impact_ratio");
+    let mut statement = conn.prepare_cached(&match conn.dialect() {
+        Dialect::Sqlite => format!(
+            "SELECT a.agent_id, a.agent_version, {ratio}, MAX(a.tested_at)
+             FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+             GROUP BY a.agent_id, a.agent_version"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT DISTINCT ON (a.agent_id, a.agent_version) a.agent_id, a.agent_version, {ratio}
+             FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+             ORDER BY a.agent_id, a.agent_version, a.tested_at DESC"
+        ),
+    })?;
     let mut rows = statement.query(crate::db::params![])?;
     while let Some(row) = rows.next()? {
         let key = (row.get::<String>(0)?, row.get::<String>(1)?);

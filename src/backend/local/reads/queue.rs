@@ -47,6 +47,7 @@ impl QueuePlan {
 
 /// The WHERE clause of a queue filter, for one role (or none).
 pub fn queue_conditions(
+    dialect: Dialect,
     filter: &QueueFilter,
     role: Option<Role>,
     exclude: Option<&str>,
@@ -54,13 +55,16 @@ pub fn queue_conditions(
     let mut conditions = vec!["status = ?".to_owned()];
     let mut values = vec![Param::Text(filter.status.as_str().to_owned())];
     if let Some(role) = role {
-        conditions.push("current_role = ?".into());
+        conditions.push("\"current_role\" = ?".into());
         values.push(Param::Text(role.as_str().to_owned()));
     }
     // What the reader may not decide: their own requests (separation of
     // duties) and workflows they decided a step of (one person, one step).
     if let Some(email) = exclude {
-        conditions.push("requested_by <> ? COLLATE NOCASE AND instr(deciders, ?) = 0".into());
+        conditions.push(format!(
+            "requested_by <> ? COLLATE nocase AND NOT {}",
+            dialect.contains("deciders", "?")
+        ));
         values.push(Param::Text(email.to_owned()));
         values.push(Param::Text(format!("|{email}|")));
     }
@@ -79,9 +83,10 @@ pub fn queue_conditions(
         .filter(|s| !s.is_empty())
     {
         // A workflow id finds that workflow; other text, agents and teams.
-        conditions.push(
-            "(agent_name LIKE ? ESCAPE '\\' OR team LIKE ? ESCAPE '\\' OR workflow_id = ?)".into(),
-        );
+        let like = dialect.like();
+        conditions.push(format!(
+            "(agent_name {like} ? ESCAPE '\\' OR team {like} ? ESCAPE '\\' OR workflow_id = ?)"
+        ));
         let pattern = contains_pattern(search);
         values.push(Param::Text(pattern.clone()));
         values.push(Param::Text(pattern));
@@ -105,11 +110,12 @@ pub fn role_partitions(filter: &QueueFilter) -> Vec<Option<Role>> {
 
 /// The SQL and parameters of one role's page (exposed for the query-plan test).
 pub fn queue_sql(
+    dialect: Dialect,
     query: &QueueQuery,
     role: Option<Role>,
     exclude: Option<&str>,
 ) -> (String, Vec<Param>) {
-    let (mut conditions, mut values) = queue_conditions(&query.filter, role, exclude);
+    let (mut conditions, mut values) = queue_conditions(dialect, &query.filter, role, exclude);
     // With one risk tier selected both orders are the same, and leaving
     // urgency out of the key lets the index seek straight to the cursor.
     let by_risk = query.sort == QueueSort::Risk && query.filter.risk.is_none();
@@ -154,7 +160,7 @@ pub fn queue_page_for_role(
     plan: &QueuePlan,
     reader: Option<&User>,
 ) -> Result<QueuePage> {
-    let (sql, values) = queue_sql(query, role, plan.exclude.as_deref());
+    let (sql, values) = queue_sql(conn.dialect(), query, role, plan.exclude.as_deref());
     let mut statement = conn.prepare_cached(&sql)?;
     let raws = statement
         .query_map(values, raw_queue_row)?
@@ -222,7 +228,7 @@ pub fn queue_plans(
     plan.partitions
         .iter()
         .map(|role| {
-            let (sql, values) = queue_sql(query, *role, plan.exclude.as_deref());
+            let (sql, values) = queue_sql(conn.dialect(), query, *role, plan.exclude.as_deref());
             let mut statement = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let details = statement
                 .query_map(values, |row| row.get::<String>(3))?
@@ -236,7 +242,8 @@ pub fn queue_count(conn: &Connection, filter: &QueueFilter, reader: Option<&User
     let plan = QueuePlan::new(filter, reader)?;
     let mut total = 0u64;
     for role in plan.partitions {
-        let (conditions, values) = queue_conditions(filter, role, plan.exclude.as_deref());
+        let (conditions, values) =
+            queue_conditions(conn.dialect(), filter, role, plan.exclude.as_deref());
         let sql = format!(
             "SELECT COUNT(*) FROM workflows WHERE {}",
             conditions.join(" AND ")

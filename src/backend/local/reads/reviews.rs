@@ -130,13 +130,19 @@ pub fn review_template(conn: &Connection, template_id: &str) -> Result<ReviewTem
 }
 
 pub fn default_template_id(conn: &Connection) -> Result<String> {
-    conn.query_row(
-        "SELECT template_id FROM review_templates ORDER BY rowid LIMIT 1",
-        crate::db::params![],
-        |row| row.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| BackendError::Storage("the store has no review template".into()))
+    // The first stored; PostgreSQL has no row ids, and its store holds
+    // only the template its migration wrote.
+    let first = match conn.dialect() {
+        crate::db::Dialect::Sqlite => {
+            "SELECT template_id FROM review_templates ORDER BY rowid LIMIT 1"
+        }
+        crate::db::Dialect::Postgres => {
+            "SELECT template_id FROM review_templates ORDER BY template_id LIMIT 1"
+        }
+    };
+    conn.query_row(first, crate::db::params![], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| BackendError::Storage("the store has no review template".into()))
 }
 
 /// What `reader` may see of a review. A submitted review is the record and

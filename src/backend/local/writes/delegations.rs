@@ -124,7 +124,10 @@ pub fn delegates_of(
 /// Writes a delegation's row (over one of the same id: a cache's copy).
 fn insert(conn: &Connection, delegation: &Delegation) -> Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        "INSERT INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (delegation_id) DO UPDATE SET delegator = excluded.delegator,
+           delegate = excluded.delegate, role = excluded.role, starts_at = excluded.starts_at,
+           ends_at = excluded.ends_at, created_at = excluded.created_at, ended_at = excluded.ended_at"
     ))?
     .execute(params![
         delegation.delegation_id,

@@ -191,9 +191,7 @@ pub(crate) fn supersede_earlier(
 
 /// Ids for several workflows inserted in one transaction.
 fn next_workflow_id(conn: &Connection, already_planned: usize) -> Result<String> {
-    let next: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(rowid), 0) + 1 FROM workflows")?
-        .query_row(crate::db::params![], |row| row.get(0))?;
+    let next = super::next_number(conn, "workflows")?;
     Ok(format_id("wf", next + already_planned as i64))
 }
 
@@ -242,7 +240,8 @@ pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Resu
         to_json(&body)?,
     ])?;
     let mut link = conn.prepare_cached(
-        "INSERT OR IGNORE INTO deployment_policies (deployment_id, policy_id, blocking) VALUES (?1, ?2, ?3)",
+        "INSERT INTO deployment_policies (deployment_id, policy_id, blocking) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
     )?;
     for policy in &request.triggered_policies {
         link.execute(params![

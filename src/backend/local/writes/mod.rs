@@ -13,7 +13,7 @@ mod reviews;
 mod users;
 mod workflows;
 
-use crate::db::Connection;
+use crate::db::{Connection, OptionalExtension};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -81,10 +81,48 @@ pub fn token_hash(token: &str) -> String {
 
 /// The next id of a table, as `prefix-0000001`. Ids follow insertion order.
 pub fn next_id(conn: &Connection, table: &str, prefix: &str) -> Result<String> {
-    let next: i64 = conn
-        .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) + 1 FROM {table}"))?
-        .query_row(crate::db::params![], |row| row.get(0))?;
-    Ok(format_id(prefix, next))
+    Ok(format_id(prefix, next_number(conn, table)?))
+}
+
+/// One past the number of a table's newest id. SQLite's row ids follow
+/// insertion; PostgreSQL has none, so it reads the newest id itself (an
+/// index on the id's length and text makes that one probe).
+pub fn next_number(conn: &Connection, table: &str) -> Result<i64> {
+    let column = match table {
+        "deployments" => "deployment_id",
+        "workflows" => "workflow_id",
+        "reviews" => "review_id",
+        "audits" => "audit_id",
+        "audit_runs" => "run_id",
+        "delegations" => "delegation_id",
+        other => {
+            return Err(BackendError::Storage(format!(
+                "the store assigns no ids to {other}"
+            )));
+        }
+    };
+    match conn.dialect() {
+        crate::db::Dialect::Sqlite => Ok(conn
+            .prepare_cached(&format!("SELECT COALESCE(MAX(rowid), 0) + 1 FROM {table}"))?
+            .query_row(crate::db::params![], |row| row.get(0))?),
+        crate::db::Dialect::Postgres => {
+            let newest: Option<String> = conn
+                .prepare_cached(&format!(
+                    "SELECT {column} FROM {table} ORDER BY length({column}) DESC, {column} DESC LIMIT 1"
+                ))?
+                .query_row(crate::db::params![], |row| row.get(0))
+                .optional()?;
+            match newest {
+                None => Ok(1),
+                Some(id) => id
+                    .rsplit('-')
+                    .next()
+                    .and_then(|number| number.parse::<i64>().ok())
+                    .map(|number| number + 1)
+                    .ok_or_else(|| super::rows::corrupt(column, &id)),
+            }
+        }
+    }
 }
 
 pub fn format_id(prefix: &str, n: i64) -> String {

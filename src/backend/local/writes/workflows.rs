@@ -90,7 +90,7 @@ pub fn insert_workflow(
     let columns = step_columns(workflow);
     conn.prepare_cached(
         "INSERT INTO workflows (workflow_id, deployment_id, agent_id, agent_name, team, triggered_by_policy, requested_by,
-           urgency, status, current_step, current_role, step_count, waiting_since, created_at, version, steps, deciders,
+           urgency, status, current_step, \"current_role\", step_count, waiting_since, created_at, version, steps, deciders,
            policy_set_version, due_at, alert, next_alert_at, current_quorum, current_approvals)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
@@ -139,7 +139,7 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
     let current = workflow.current_step();
     let columns = step_columns(workflow);
     conn.prepare_cached(
-        "UPDATE workflows SET status = ?2, current_step = ?3, current_role = ?4, waiting_since = ?5, version = ?6, steps = ?7,
+        "UPDATE workflows SET status = ?2, current_step = ?3, \"current_role\" = ?4, waiting_since = ?5, version = ?6, steps = ?7,
            deciders = ?8, due_at = ?9, alert = ?10, next_alert_at = ?11, current_quorum = ?12, current_approvals = ?13
          WHERE workflow_id = ?1",
     )?

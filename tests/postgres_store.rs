@@ -1,0 +1,157 @@
+//! The store on PostgreSQL: the same conformance suite the embedded store
+//! passes, run against a throwaway cluster, with the trail verified after.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::postgres::Cluster;
+use gavel::backend::GovernanceBackend;
+use gavel::backend::local::{LocalBackend, LocalStore};
+
+struct PostgresFixture {
+    store: Arc<LocalStore>,
+}
+
+impl common::conformance::Fixture for PostgresFixture {
+    fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend> {
+        Box::new(LocalBackend::new(
+            Arc::clone(&self.store),
+            Some(email.to_owned()),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_conforms() {
+    let cluster = Cluster::start();
+    let store = LocalStore::connect(&cluster.url("gavel"))
+        .await
+        .expect("connect");
+    assert!(store.is_postgres());
+    let fixture = PostgresFixture { store };
+    common::conformance::run(&fixture).await;
+    let store = Arc::clone(&fixture.store);
+    let report = tokio::task::spawn_blocking(move || store.verify_trail())
+        .await
+        .expect("task")
+        .expect("verify");
+    assert!(report.broken.is_none(), "{report:?}");
+    assert!(report.events > 50, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_database_starts_as_a_new_embedded_store_does() {
+    let cluster = Cluster::start();
+    let url = cluster.url("gavel");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let embedded = LocalStore::open(&dir.path().join("fresh.db")).expect("sqlite");
+    // Two servers starting together: one migrates, both find the defaults.
+    let (first, second) = tokio::join!(LocalStore::connect(&url), LocalStore::connect(&url));
+    let (first, second) = (first.expect("first"), second.expect("second"));
+    let expected = LocalBackend::new(embedded, None);
+    for store in [first, second] {
+        let backend = LocalBackend::new(store, None);
+        assert_eq!(
+            backend.policies().await.expect("policies"),
+            expected.policies().await.expect("policies")
+        );
+        let active = backend.policy_set(None).await.expect("policy set");
+        let embedded_active = expected.policy_set(None).await.expect("policy set");
+        assert_eq!(active.version.version, 1);
+        assert_eq!(active.source, embedded_active.source);
+        assert_eq!(active.version.state, embedded_active.version.state);
+    }
+}
+
+/// Two `gavel serve` processes on one database, each client handed to
+/// them in turn: the suite sees one server.
+struct TwoServers {
+    store: Arc<LocalStore>,
+    servers: [common::server::Server; 2],
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    next: std::sync::atomic::AtomicUsize,
+    _dir: tempfile::TempDir,
+}
+
+impl TwoServers {
+    async fn start(cluster: &Cluster) -> TwoServers {
+        let url = cluster.url("gavel");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("log.key");
+        gavel::backend::local::logkey::load_or_create(&key, std::path::Path::new("gavel"))
+            .expect("log key");
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!("[log]\nkey_file = {:?}\n", key.display().to_string()),
+        )
+        .expect("config");
+        let store = LocalStore::connect(&url).await.expect("connect");
+        let servers = [
+            common::server::Server::start_on_database(&url, &config),
+            common::server::Server::start_on_database(&url, &config),
+        ];
+        TwoServers {
+            store,
+            servers,
+            tokens: std::sync::Mutex::new(std::collections::HashMap::new()),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            _dir: dir,
+        }
+    }
+}
+
+impl common::conformance::Fixture for TwoServers {
+    fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend> {
+        let token = self
+            .tokens
+            .lock()
+            .expect("tokens")
+            .get(email)
+            .cloned()
+            .unwrap_or_else(|| "gvl_not_a_real_token".into());
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let server = &self.servers[turn % 2];
+        Box::new(
+            gavel::backend::http::HttpBackend::new(
+                &server.url,
+                gavel::backend::http::Token::new(token),
+            )
+            .expect("client"),
+        )
+    }
+
+    fn add_user(&self, email: &str, roles: &[gavel::domain::Role]) {
+        let token = self.store.add_user(email, email, roles).expect("add user");
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(email.to_owned(), token);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_conform_as_one() {
+    let cluster = Cluster::start();
+    let fixture = TwoServers::start(&cluster).await;
+    common::conformance::run(&fixture).await;
+    for server in &fixture.servers {
+        let log = server.log();
+        assert!(log.contains("/v1/queue"), "both servers answered: {log}");
+    }
+    let store = Arc::clone(&fixture.store);
+    let report = tokio::task::spawn_blocking(move || store.verify_trail())
+        .await
+        .expect("task")
+        .expect("verify");
+    assert!(report.broken.is_none(), "{report:?}");
+}
