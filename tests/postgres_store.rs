@@ -155,3 +155,80 @@ async fn two_servers_on_one_database_conform_as_one() {
         .expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
 }
+
+/// GET `path` on `server` as the holder of `token`: the status.
+async fn status_of(server: &common::server::Server, token: &str, path: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.url.trim_end_matches('/')))
+        .bearer_auth(token)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .map(|answer| answer.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_is_a_clean_503_and_loses_nothing_acknowledged() {
+    use common::conformance::decision;
+    use gavel::domain::{Role, StepStatus, Verdict};
+
+    let cluster = Cluster::start();
+    let fixture = TwoServers::start(&cluster).await;
+    use common::conformance::Fixture as _;
+    fixture.add_user(common::REQUESTER, &[Role::TechnicalLead]);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    fixture.add_user(common::STEWARD, &[Role::DataSteward]);
+    let requested = fixture
+        .backend_as(common::REQUESTER)
+        .request_deployment(&common::confidential("agt-outage"))
+        .await
+        .expect("request");
+    let workflow_id = requested.workflow_ids.first().cloned().expect("a workflow");
+    let lead = fixture.backend_as(common::LEAD);
+    let opened = lead.workflow(&workflow_id).await.expect("workflow");
+    // Acknowledged before the outage.
+    lead.decide(&decision(&opened, Verdict::Approve, Some("before")))
+        .await
+        .expect("first step");
+
+    cluster.stop();
+    let token = fixture.tokens.lock().expect("tokens")[common::STEWARD].clone();
+    for server in &fixture.servers {
+        assert_eq!(
+            status_of(server, &token, "/v1/queue").await,
+            503,
+            "a server whose database is away answers 503: {}",
+            server.log()
+        );
+    }
+
+    cluster.restart();
+    for server in &fixture.servers {
+        let mut status = 0;
+        for _ in 0..60 {
+            status = status_of(server, &token, "/v1/queue").await;
+            if status == 200 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert_eq!(status, 200, "answers again: {}", server.log());
+    }
+    let steward = fixture.backend_as(common::STEWARD);
+    let after = steward.workflow(&workflow_id).await.expect("workflow");
+    assert_eq!(
+        after.steps[0].status,
+        StepStatus::Approved,
+        "the decision acknowledged before the outage is kept"
+    );
+    let done = steward
+        .decide(&decision(&after, Verdict::Approve, Some("after")))
+        .await
+        .expect("a decision after the outage");
+    assert!(
+        done.steps
+            .iter()
+            .all(|step| step.status == StepStatus::Approved)
+    );
+}
