@@ -2,6 +2,8 @@
 //! passes, run against a throwaway cluster, with the trail verified after.
 
 mod common;
+#[path = "postgres/feed.rs"]
+mod feed;
 
 use std::sync::Arc;
 
