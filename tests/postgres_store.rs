@@ -4,6 +4,8 @@
 mod common;
 #[path = "postgres/feed.rs"]
 mod feed;
+#[path = "postgres/notify.rs"]
+mod notify;
 
 use std::sync::Arc;
 

@@ -137,6 +137,15 @@ impl Dialect {
         }
     }
 
+    /// Rows a claiming query takes, locked, passing over those another
+    /// server holds (SQLite has one writer, so nothing to pass over).
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// A number at `field` of the JSON object stored as text in `column`.
     pub fn json_number(self, column: &str, field: &str) -> String {
         match self {

@@ -424,15 +424,16 @@ pub fn claim(
     limit: u32,
 ) -> Result<Vec<Claimed>> {
     let rows: Vec<(i64, i64, String, String, u32)> = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE deliveries SET claimed_until = ?2, attempts = attempts + 1
              WHERE delivery_id IN (
                  SELECT delivery_id FROM deliveries
                  WHERE state = 'pending' AND next_attempt_at <= ?1
                    AND (claimed_until IS NULL OR claimed_until <= ?1)
-                 ORDER BY next_attempt_at, delivery_id LIMIT ?3)
+                 ORDER BY next_attempt_at, delivery_id LIMIT ?3{})
              RETURNING delivery_id, event_id, channel, target, attempts",
-        )?
+            conn.dialect().skip_locked()
+        ))?
         .query_map(params![to_ms(now), to_ms(now + lease), limit], |row| {
             Ok((
                 row.get(0)?,
