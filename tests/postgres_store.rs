@@ -236,3 +236,108 @@ async fn a_database_restart_is_a_clean_503_and_loses_nothing_acknowledged() {
             .all(|step| step.status == StepStatus::Approved)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_decisions_keeps_every_acknowledged_one_once() {
+    use common::conformance::decision;
+    use gavel::domain::{Role, Verdict};
+
+    let cluster = Cluster::start();
+    let mut fixture = TwoServers::start(&cluster).await;
+    use common::conformance::Fixture as _;
+    fixture.add_user(common::REQUESTER, &[Role::TechnicalLead]);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let requester = fixture.backend_as(common::REQUESTER);
+    let mut workflow_ids = Vec::new();
+    for i in 0..30 {
+        let requested = requester
+            .request_deployment(&common::confidential(&format!("agt-kill-{i}")))
+            .await
+            .expect("request");
+        workflow_ids.extend(requested.workflow_ids);
+    }
+    let token = fixture.tokens.lock().expect("tokens")[common::LEAD].clone();
+    let lead = gavel::backend::http::HttpBackend::new(
+        &fixture.servers[0].url,
+        gavel::backend::http::Token::new(token),
+    )
+    .expect("client");
+    // Decide through the first server, killed once ten are acknowledged.
+    let total = workflow_ids.len();
+    let (tenth, acknowledged_ten) = tokio::sync::oneshot::channel::<()>();
+    let deciding = tokio::spawn(async move {
+        let mut tenth = Some(tenth);
+        let mut acknowledged = Vec::new();
+        for workflow_id in workflow_ids {
+            if acknowledged.len() == 10 {
+                if let Some(tenth) = tenth.take() {
+                    let _ = tenth.send(());
+                }
+            }
+            let Ok(workflow) = lead.workflow(&workflow_id).await else {
+                break;
+            };
+            match lead
+                .decide(&decision(&workflow, Verdict::Approve, None))
+                .await
+            {
+                Ok(_) => acknowledged.push(workflow_id),
+                Err(_) => break,
+            }
+        }
+        acknowledged
+    });
+    acknowledged_ten
+        .await
+        .expect("ten decisions before the kill");
+    fixture.servers[0].stop();
+    let acknowledged = deciding.await.expect("decisions");
+    assert!(
+        acknowledged.len() >= 10 && acknowledged.len() < total,
+        "the kill came part way: {} of {total}",
+        acknowledged.len()
+    );
+    fixture.servers[0].restart();
+
+    let store = Arc::clone(&fixture.store);
+    let approvals: std::collections::BTreeMap<String, i64> =
+        tokio::task::spawn_blocking(move || {
+            store.read(|conn| {
+                Ok(conn
+                    .query_map(
+                        "SELECT entity_id, COUNT(*) FROM trail WHERE action = 'step_approved'
+                         GROUP BY entity_id",
+                        gavel::db::params![],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )?
+                    .into_iter()
+                    .collect())
+            })
+        })
+        .await
+        .expect("task")
+        .expect("trail");
+    for workflow_id in &acknowledged {
+        assert_eq!(
+            approvals.get(workflow_id),
+            Some(&1),
+            "{workflow_id} was acknowledged: it is in the trail once"
+        );
+    }
+    assert!(
+        approvals.values().all(|count| *count == 1),
+        "no decision twice: {approvals:?}"
+    );
+    // The restarted server answers on the same database.
+    let token = fixture.tokens.lock().expect("tokens")[common::LEAD].clone();
+    let restarted = gavel::backend::http::HttpBackend::new(
+        &fixture.servers[0].url,
+        gavel::backend::http::Token::new(token),
+    )
+    .expect("client");
+    let decided = restarted
+        .workflow(&acknowledged[0])
+        .await
+        .expect("a workflow after the restart");
+    assert_eq!(decided.steps[0].status, gavel::domain::StepStatus::Approved);
+}
