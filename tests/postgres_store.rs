@@ -269,10 +269,10 @@ async fn a_server_killed_mid_decisions_keeps_every_acknowledged_one_once() {
         let mut tenth = Some(tenth);
         let mut acknowledged = Vec::new();
         for workflow_id in workflow_ids {
-            if acknowledged.len() == 10 {
-                if let Some(tenth) = tenth.take() {
-                    let _ = tenth.send(());
-                }
+            if acknowledged.len() == 10
+                && let Some(tenth) = tenth.take()
+            {
+                let _ = tenth.send(());
             }
             let Ok(workflow) = lead.workflow(&workflow_id).await else {
                 break;
