@@ -341,3 +341,113 @@ async fn a_server_killed_mid_decisions_keeps_every_acknowledged_one_once() {
         .expect("a workflow after the restart");
     assert_eq!(decided.steps[0].status, gavel::domain::StepStatus::Approved);
 }
+
+/// `gavel store copy` with `args`: its output, and whether it succeeded.
+fn store_copy(args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["store", "copy"])
+        .args(args)
+        .env("GAVEL_CONFIG", "/dev/null")
+        .output()
+        .expect("gavel store copy");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_copies_into_postgres_and_back_and_checks_out() {
+    let cluster = Cluster::start();
+    let url = cluster.url("gavel");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("seeded.db");
+    let original = LocalStore::open(&file).expect("store");
+    let anchor = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 0, 0, 0).unwrap();
+    gavel::seed::seed(
+        &original,
+        &gavel::seed::SeedOptions {
+            workflows: 300,
+            seed: 21,
+            anchor,
+        },
+        &mut |_| {},
+    )
+    .expect("seed");
+    let token = original
+        .add_user(
+            "copied@example.com",
+            "Copied",
+            &[gavel::domain::Role::ComplianceOfficer],
+        )
+        .expect("user");
+    let key = gavel::backend::local::logkey::load_or_create(&dir.path().join("log.key"), &file)
+        .expect("key");
+    let checkpoint = original
+        .write(|tx| gavel::backend::local::logkey::sign_checkpoint(tx, &key, chrono::Utc::now()))
+        .expect("checkpoint");
+    let now = chrono::Utc::now();
+    let dashboard = original.dashboard_at(now).expect("dashboard");
+    drop(original);
+
+    let (copied, output) = store_copy(&["--from", &file.display().to_string(), "--to", &url]);
+    assert!(copied, "{output}");
+    assert!(output.contains("checked:"), "{output}");
+
+    let database = LocalStore::connect(&url).await.expect("connect");
+    let on_postgres = Arc::clone(&database);
+    let (user, latest, copied_dashboard) = tokio::task::spawn_blocking(move || {
+        (
+            on_postgres.user_by_token(&token).expect("token lookup"),
+            on_postgres
+                .read(gavel::backend::local::logkey::latest_checkpoint)
+                .expect("checkpoint"),
+            on_postgres.dashboard_at(now).expect("dashboard"),
+        )
+    })
+    .await
+    .expect("task");
+    assert_eq!(
+        user.map(|user| user.email),
+        Some("copied@example.com".into())
+    );
+    assert_eq!(latest.map(|(_, note)| note), Some(checkpoint));
+    assert_eq!(copied_dashboard, dashboard);
+
+    // A record is never mixed into another.
+    let (refused, output) = store_copy(&["--from", &file.display().to_string(), "--to", &url]);
+    assert!(!refused, "{output}");
+    assert!(
+        output.contains("already holds a governance record"),
+        "{output}"
+    );
+    let (replaced, output) = store_copy(&[
+        "--from",
+        &file.display().to_string(),
+        "--to",
+        &url,
+        "--replace",
+    ]);
+    assert!(replaced, "{output}");
+
+    // And back, into a new file.
+    let back = dir.path().join("back.db");
+    let (copied_back, output) = store_copy(&[
+        "--from",
+        &url,
+        "--to",
+        &back.display().to_string(),
+        "--json",
+    ]);
+    assert!(copied_back, "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).expect("json report");
+    assert!(
+        report["tables"]["workflows"].as_u64() >= Some(300),
+        "{report}"
+    );
+    let returned = LocalStore::open_existing(&back).expect("copied back");
+    assert_eq!(returned.dashboard_at(now).expect("dashboard"), dashboard);
+    assert!(returned.verify_trail().expect("verify").broken.is_none());
+}

@@ -682,6 +682,21 @@ pub enum StoreCommand {
     Init,
     /// Check a store file with SQLite's `PRAGMA quick_check`, read-only.
     Check { path: PathBuf },
+    /// Copy a whole store into another: a file (PATH.db) to PostgreSQL
+    /// (postgres://...), or back. Ends by checking both sides agree.
+    Copy {
+        /// The store to copy: a file, or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// Where to: a new or empty store (a file is created if missing).
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
+        /// Delete what the target holds first (its trail too).
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

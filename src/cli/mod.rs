@@ -264,6 +264,12 @@ async fn dispatch(cli: Cli) -> Outcome {
             println!("created the store {}", path.display());
             Ok(exit::OK)
         }
+        Command::Store(StoreCommand::Copy {
+            from,
+            to,
+            replace,
+            json,
+        }) => store::copy(&from, &to, replace, json).await,
         Command::Store(StoreCommand::Check { path }) => {
             let found = crate::backend::local::LocalStore::quick_check(&path)?;
             if found == ["ok"] {

@@ -16,7 +16,7 @@
 pub mod postgres;
 pub mod value;
 
-pub use value::{ConversionError, FromSql, Kind, Param, ToSql, Value, ValueRef};
+pub use value::{Cell, ConversionError, FromSql, Kind, Param, ToSql, Value, ValueRef};
 
 /// What went wrong talking to a store's database.
 #[derive(Debug, thiserror::Error)]
@@ -421,6 +421,14 @@ pub enum Row<'r> {
 }
 
 impl Row<'_> {
+    /// Column `index` (from 0) as it is, its column holding `kind`.
+    pub fn cell(&self, index: usize, kind: Kind) -> Result<Cell> {
+        Ok(match self {
+            Row::Sqlite(row) => Cell::read(sqlite_value(row.get_ref(index)?, index)?, kind),
+            Row::Postgres(row) => Cell::read(postgres::value(row, index)?, kind),
+        })
+    }
+
     /// Column `index` (from 0) as `T`.
     pub fn get<T: FromSql>(&self, index: usize) -> Result<T> {
         let converted = match self {

@@ -171,6 +171,48 @@ impl ToSql for Param {
     }
 }
 
+/// A column's value of any kind, owned, with the kind its column holds
+/// (so a NULL binds as PostgreSQL expects): for copying rows between
+/// stores.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null(Kind),
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    /// `value` as read from a column holding `kind` (a whole number in a
+    /// real column, as SQLite may store it, becomes a real).
+    pub fn read(value: ValueRef<'_>, kind: Kind) -> Cell {
+        match (value, kind) {
+            (ValueRef::Null, kind) => Cell::Null(kind),
+            (ValueRef::Integer(n), Kind::Real) => Cell::Real(n as f64),
+            (ValueRef::Integer(n), _) => Cell::Integer(n),
+            (ValueRef::Real(x), _) => Cell::Real(x),
+            (ValueRef::Text(text), _) => Cell::Text(text.to_owned()),
+            (ValueRef::Blob(bytes), _) => Cell::Blob(bytes.to_vec()),
+        }
+    }
+}
+
+impl ToSql for Cell {
+    fn to_value(&self) -> Value<'_> {
+        match self {
+            Cell::Null(kind) => Value::Null(*kind),
+            Cell::Integer(n) => Value::Integer(*n),
+            Cell::Real(x) => Value::Real(*x),
+            Cell::Text(text) => Value::Text(text),
+            Cell::Blob(bytes) => Value::Blob(bytes),
+        }
+    }
+    fn kind() -> Kind {
+        Kind::Text
+    }
+}
+
 /// Something a column becomes.
 pub trait FromSql: Sized {
     fn from_sql(value: ValueRef<'_>) -> Result<Self, String>;

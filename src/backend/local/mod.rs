@@ -4,6 +4,7 @@
 //! write; writes take the single writer connection, one transaction per
 //! state change (the state and its trail event commit together).
 
+pub mod copy;
 pub mod evidence;
 pub mod feed;
 pub mod log;
