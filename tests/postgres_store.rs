@@ -13,6 +13,18 @@ use common::postgres::Cluster;
 use gavel::backend::GovernanceBackend;
 use gavel::backend::local::{LocalBackend, LocalStore};
 
+/// The store's trail, verified (off the runtime: a read on PostgreSQL
+/// awaits its queries) and found unbroken.
+async fn intact_trail(store: &Arc<LocalStore>) -> gavel::backend::local::trail::VerifyReport {
+    let store = Arc::clone(store);
+    let report = tokio::task::spawn_blocking(move || store.verify_trail())
+        .await
+        .expect("task")
+        .expect("verify");
+    assert!(report.broken.is_none(), "{report:?}");
+    report
+}
+
 struct PostgresFixture {
     store: Arc<LocalStore>,
 }
@@ -39,12 +51,7 @@ async fn the_postgres_store_conforms() {
     assert!(store.is_postgres());
     let fixture = PostgresFixture { store };
     common::conformance::run(&fixture).await;
-    let store = Arc::clone(&fixture.store);
-    let report = tokio::task::spawn_blocking(move || store.verify_trail())
-        .await
-        .expect("task")
-        .expect("verify");
-    assert!(report.broken.is_none(), "{report:?}");
+    let report = intact_trail(&fixture.store).await;
     assert!(report.events > 50, "{report:?}");
 }
 
@@ -86,15 +93,7 @@ impl TwoServers {
     async fn start(cluster: &Cluster) -> TwoServers {
         let url = cluster.url("gavel");
         let dir = tempfile::tempdir().expect("tempdir");
-        let key = dir.path().join("log.key");
-        gavel::backend::local::logkey::load_or_create(&key, std::path::Path::new("gavel"))
-            .expect("log key");
-        let config = dir.path().join("config.toml");
-        std::fs::write(
-            &config,
-            format!("[log]\nkey_file = {:?}\n", key.display().to_string()),
-        )
-        .expect("config");
+        let config = common::postgres::shared_server_config(dir.path(), "");
         let store = LocalStore::connect(&url).await.expect("connect");
         let servers = [
             common::server::Server::start_on_database(&url, &config),
@@ -152,12 +151,7 @@ async fn two_servers_on_one_database_conform_as_one() {
         let log = server.log();
         assert!(log.contains("/v1/queue"), "both servers answered: {log}");
     }
-    let store = Arc::clone(&fixture.store);
-    let report = tokio::task::spawn_blocking(move || store.verify_trail())
-        .await
-        .expect("task")
-        .expect("verify");
-    assert!(report.broken.is_none(), "{report:?}");
+    intact_trail(&fixture.store).await;
 }
 
 /// GET `path` on `server` as the holder of `token`: the status.

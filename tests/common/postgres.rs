@@ -259,3 +259,18 @@ pub fn free_port() -> u16 {
         .map(|addr| addr.port())
         .expect("a free port")
 }
+
+/// The config of servers sharing one database: a new log key in `dir`
+/// named by `[log] key_file` (every server on the database signs with
+/// it), then `more` (other sections). Its path.
+pub fn shared_server_config(dir: &Path, more: &str) -> PathBuf {
+    let key = dir.join("log.key");
+    gavel::backend::local::logkey::load_or_create(&key, Path::new("gavel")).expect("log key");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[log]\nkey_file = {:?}\n{more}", key.display().to_string()),
+    )
+    .expect("config");
+    config
+}

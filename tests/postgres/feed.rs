@@ -95,15 +95,7 @@ async fn the_feed_never_skips_a_change_under_concurrent_writers_on_two_servers()
     let cluster = Cluster::start();
     let url = cluster.url("gavel");
     let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("log.key");
-    gavel::backend::local::logkey::load_or_create(&key, std::path::Path::new("gavel"))
-        .expect("log key");
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[log]\nkey_file = {:?}\n", key.display().to_string()),
-    )
-    .expect("config");
+    let config = common::postgres::shared_server_config(dir.path(), "");
     let store = LocalStore::connect(&url).await.expect("connect");
     let servers = [
         common::server::Server::start_on_database(&url, &config),

@@ -18,20 +18,14 @@ async fn two_servers_send_each_email_once() {
     let cluster = Cluster::start();
     let url = cluster.url("gavel");
     let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("log.key");
-    gavel::backend::local::logkey::load_or_create(&key, std::path::Path::new("gavel"))
-        .expect("log key");
     let smtp_port = free_port();
     let smtp = SmtpSink::start(dir.path(), smtp_port, None);
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[log]\nkey_file = {:?}\n[notify]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"Gavel <gavel@example.com>\"\nclaim_seconds = 2\n",
-            key.display().to_string()
+    let config = common::postgres::shared_server_config(
+        dir.path(),
+        &format!(
+            "[notify]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\nfrom = \"Gavel <gavel@example.com>\"\nclaim_seconds = 2\n"
         ),
-    )
-    .expect("config");
+    );
     let store = LocalStore::connect(&url).await.expect("connect");
     let requester = store
         .add_user(common::REQUESTER, "Dev", &[Role::TechnicalLead])

@@ -178,6 +178,14 @@ pub(crate) fn make_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Drops idempotency records past their retention, when a store opens.
+/// They answer retries; a week is far past any retry (the API promises at
+/// least a day).
+fn forget_expired_replays(conn: &Connection) -> crate::db::Result<usize> {
+    let week_ago = rows::to_ms(chrono::Utc::now() - IDEMPOTENCY_RETENTION);
+    conn.execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])
+}
+
 fn configure(conn: &SqliteConnection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -220,12 +228,9 @@ impl LocalStore {
         schema::migrate(&mut writer).map_err(|err| {
             BackendError::Storage(format!("cannot migrate store {}: {err}", path.display()))
         })?;
-        // Idempotency records answer retries; a week is far past any retry
-        // (the API promises at least a day).
-        let week_ago = rows::to_ms(chrono::Utc::now() - IDEMPOTENCY_RETENTION);
-        writer
-            .execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])
-            .map_err(open_error)?;
+        forget_expired_replays(&Connection::sqlite(&writer)).map_err(|err| {
+            BackendError::Storage(format!("cannot open store {}: {err}", path.display()))
+        })?;
         let readers = (0..READERS)
             .map(|_| {
                 let conn = SqliteConnection::open_with_flags(
@@ -280,8 +285,7 @@ impl LocalStore {
         super::blocking(move || {
             starting.write(|tx| {
                 schema::write_initial_record(tx)?;
-                let week_ago = rows::to_ms(chrono::Utc::now() - IDEMPOTENCY_RETENTION);
-                tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])?;
+                forget_expired_replays(tx)?;
                 Ok(())
             })
         })
@@ -371,10 +375,9 @@ impl LocalStore {
             Engine::Sqlite { path, .. } => path.clone(),
             Engine::Postgres { url, .. } => url::Url::parse(url)
                 .ok()
-                .and_then(|url| url.path().trim_start_matches('/').to_owned().into())
-                .filter(|name: &String| !name.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("postgres")),
+                .map(|url| url.path().trim_start_matches('/').to_owned())
+                .filter(|name| !name.is_empty())
+                .map_or_else(|| PathBuf::from("postgres"), PathBuf::from),
         }
     }
 
