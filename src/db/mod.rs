@@ -112,6 +112,23 @@ macro_rules! db_params {
 }
 pub use db_params as params;
 
+/// The `VALUES` list of a multi-row insert, numbered for `rows` rows of
+/// `width` parameters each: `(?1, ?2), (?3, ?4)`. One statement instead of
+/// one per row: on PostgreSQL each statement is a round trip, made while
+/// the writers' lock is held.
+pub fn value_tuples(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let marks = (1..=width)
+                .map(|column| format!("?{}", row * width + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({marks})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The few spellings the two engines do not share, for SQL built at run
 /// time. Everything else is written once, in the subset both accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

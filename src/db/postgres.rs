@@ -69,6 +69,15 @@ pub fn is_unavailable(err: &sqlx_core::Error) -> bool {
     }
 }
 
+/// Vacuums and analyzes the whole database, outside any transaction (as
+/// `VACUUM` must run): after a bulk load the planner has statistics and
+/// the pages are marked all-visible, so counts can read indexes alone.
+pub fn vacuum_analyze(pool: &PgPool, handle: &tokio::runtime::Handle) -> Result<()> {
+    use sqlx_core::executor::Executor as _;
+    block_on(handle, pool.execute("VACUUM (ANALYZE)"))?;
+    Ok(())
+}
+
 /// One transaction on one pooled connection, used from one blocking
 /// thread by the synchronous store code.
 pub struct Session {
@@ -79,20 +88,26 @@ pub struct Session {
 impl Session {
     /// A read-only snapshot.
     pub fn read(pool: &PgPool, handle: tokio::runtime::Handle) -> Result<Session> {
-        let session = Session::begin(pool, handle)?;
-        session.execute_batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        Ok(session)
+        Session::begin(
+            pool,
+            handle,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
+        )
     }
 
-    /// A write transaction holding [`WRITER_LOCK`].
+    /// A write transaction holding [`WRITER_LOCK`], taken in the same round
+    /// trip as the `BEGIN` (every round trip of a write is made while the
+    /// other writers wait).
     pub fn write(pool: &PgPool, handle: tokio::runtime::Handle) -> Result<Session> {
-        let session = Session::begin(pool, handle)?;
-        session.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
-        Ok(session)
+        Session::begin(
+            pool,
+            handle,
+            format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
+        )
     }
 
-    fn begin(pool: &PgPool, handle: tokio::runtime::Handle) -> Result<Session> {
-        let transaction = block_on(&handle, pool.begin())?;
+    fn begin(pool: &PgPool, handle: tokio::runtime::Handle, begin: String) -> Result<Session> {
+        let transaction = block_on(&handle, pool.begin_with(AssertSqlSafe(begin)))?;
         Ok(Session {
             transaction: RefCell::new(Some(transaction)),
             handle,

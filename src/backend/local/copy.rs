@@ -47,6 +47,9 @@ pub fn copy(
         source
             .consistent(|source| to.write(|target| copy_within(source, target, replace, progress)))
     })?;
+    // Without statistics the target's planner guesses, and PostgreSQL's
+    // counts read every page until a vacuum marks them all-visible.
+    to.refresh_statistics()?;
     check(from, to)
 }
 
@@ -221,16 +224,7 @@ fn insert(
     if rows.is_empty() {
         return Ok(());
     }
-    let tuples = (0..rows.len())
-        .map(|row| {
-            let marks = (1..=width)
-                .map(|column| format!("?{}", row * width + column))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({marks})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let tuples = crate::db::value_tuples(rows.len(), width);
     let sql = format!("INSERT INTO {} ({columns}) VALUES {tuples}", quoted(name));
     let values: Vec<&Cell> = rows.iter().flatten().collect();
     target.prepare_cached(&sql)?.execute(values)?;

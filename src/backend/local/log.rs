@@ -4,7 +4,7 @@
 //! two per event), so a tree head, an inclusion proof or a consistency proof
 //! reads O(log n) stored hashes and never rehashes the log.
 
-use crate::db::{Connection, OptionalExtension, params};
+use crate::db::{Connection, OptionalExtension, ToSql};
 use tlog_tiles::tlog::{self, Hash, HashReader};
 
 use crate::backend::{BackendError, Result};
@@ -41,11 +41,26 @@ fn log_error(what: &str, err: tlog::Error) -> BackendError {
 pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
     let hashes = tlog::stored_hashes(index, leaf, &StoredHashes(conn))
         .map_err(|err| log_error("append a leaf", err))?;
-    let first = tlog::stored_hash_index(0, index);
-    let mut insert = conn.prepare_cached("INSERT INTO log_hashes (idx, hash) VALUES (?1, ?2)")?;
-    for (offset, hash) in hashes.iter().enumerate() {
-        insert.execute(params![(first + offset as u64) as i64, &hash.0[..]])?;
+    if hashes.is_empty() {
+        return Ok(());
     }
+    let first = tlog::stored_hash_index(0, index);
+    let indexes: Vec<i64> = (0..hashes.len())
+        .map(|offset| (first + offset as u64) as i64)
+        .collect();
+    let bytes: Vec<&[u8]> = hashes.iter().map(|hash| &hash.0[..]).collect();
+    let values: Vec<&dyn ToSql> = indexes
+        .iter()
+        .zip(&bytes)
+        .flat_map(|(idx, hash)| [idx as &dyn ToSql, hash as &dyn ToSql])
+        .collect();
+    // Every hash the leaf completes (one, or a few more at each power of
+    // two) in one statement.
+    conn.prepare_cached(&format!(
+        "INSERT INTO log_hashes (idx, hash) VALUES {}",
+        crate::db::value_tuples(hashes.len(), 2)
+    ))?
+    .execute(values.as_slice())?;
     Ok(())
 }
 

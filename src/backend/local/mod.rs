@@ -385,6 +385,17 @@ impl LocalStore {
         matches!(self.engine, Engine::Postgres { .. })
     }
 
+    /// Brings the query planner's statistics up to date, after a bulk load
+    /// (`gavel store copy`) left it without any.
+    pub fn refresh_statistics(&self) -> Result<()> {
+        match &self.engine {
+            Engine::Sqlite { .. } => self.write(|tx| Ok(tx.execute_batch("ANALYZE")?)),
+            Engine::Postgres { pool, handle, .. } => {
+                Ok(crate::db::postgres::vacuum_analyze(pool, handle)?)
+            }
+        }
+    }
+
     /// Runs `work` on a read connection: a snapshot of the database.
     pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let (readers, next_reader) = match &self.engine {

@@ -48,6 +48,9 @@ pub fn take_recorded() -> bool {
     RECORDED.with(|recorded| recorded.replace(false))
 }
 
+/// Inbox rows written by one statement.
+const INBOX_ROWS_PER_INSERT: usize = 500;
+
 /// Records an event with the change that causes it (call inside its
 /// transaction).
 pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
@@ -70,11 +73,17 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
     ], |row| row.get(0))?;
     let mut inbox = event.inbox;
     inbox.extend(tell);
-    for email in inbox {
-        conn.prepare_cached(
-            "INSERT INTO inbox (user_email, event_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![email, event_id])?;
+    // A role with hundreds of holders is one statement per few hundred.
+    for people in inbox.chunks(INBOX_ROWS_PER_INSERT) {
+        let values: Vec<&dyn crate::db::ToSql> = people
+            .iter()
+            .flat_map(|email| [email as &dyn crate::db::ToSql, &event_id])
+            .collect();
+        conn.prepare_cached(&format!(
+            "INSERT INTO inbox (user_email, event_id) VALUES {} ON CONFLICT DO NOTHING",
+            crate::db::value_tuples(people.len(), 2)
+        ))?
+        .execute(values.as_slice())?;
     }
     Ok(())
 }
