@@ -109,6 +109,18 @@ impl TwoServers {
     }
 }
 
+impl TwoServers {
+    /// A client of `email`'s on server `index` (0 or 1).
+    fn client_on(&self, index: usize, email: &str) -> gavel::backend::http::HttpBackend {
+        let token = self.tokens.lock().expect("tokens")[email].clone();
+        gavel::backend::http::HttpBackend::new(
+            &self.servers[index].url,
+            gavel::backend::http::Token::new(token),
+        )
+        .expect("client")
+    }
+}
+
 impl common::conformance::Fixture for TwoServers {
     fn store(&self) -> &Arc<LocalStore> {
         &self.store
@@ -250,12 +262,7 @@ async fn a_server_killed_mid_decisions_keeps_every_acknowledged_one_once() {
             .expect("request");
         workflow_ids.extend(requested.workflow_ids);
     }
-    let token = fixture.tokens.lock().expect("tokens")[common::LEAD].clone();
-    let lead = gavel::backend::http::HttpBackend::new(
-        &fixture.servers[0].url,
-        gavel::backend::http::Token::new(token),
-    )
-    .expect("client");
+    let lead = fixture.client_on(0, common::LEAD);
     // Decide through the first server, killed once ten are acknowledged.
     let total = workflow_ids.len();
     let (tenth, acknowledged_ten) = tokio::sync::oneshot::channel::<()>();
@@ -323,17 +330,95 @@ async fn a_server_killed_mid_decisions_keeps_every_acknowledged_one_once() {
         "no decision twice: {approvals:?}"
     );
     // The restarted server answers on the same database.
-    let token = fixture.tokens.lock().expect("tokens")[common::LEAD].clone();
-    let restarted = gavel::backend::http::HttpBackend::new(
-        &fixture.servers[0].url,
-        gavel::backend::http::Token::new(token),
-    )
-    .expect("client");
+    let restarted = fixture.client_on(0, common::LEAD);
     let decided = restarted
         .workflow(&acknowledged[0])
         .await
         .expect("a workflow after the restart");
     assert_eq!(decided.steps[0].status, gavel::domain::StepStatus::Approved);
+}
+
+/// A decision sent again through the other server (its idempotency key
+/// the same) gets the first answer and decides nothing more; sent through
+/// both servers at once, one of them decides and both answer alike; the
+/// key reused for another decision is refused by either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_through_the_other_server_returns_the_first_answer() {
+    use common::conformance::Fixture as _;
+    use common::conformance::decision;
+    use gavel::backend::BackendError;
+    use gavel::domain::{Role, Verdict};
+
+    let cluster = Cluster::start();
+    let fixture = TwoServers::start(&cluster).await;
+    fixture.add_user(common::REQUESTER, &[Role::TechnicalLead]);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    let requester = fixture.backend_as(common::REQUESTER);
+    let leads = [
+        fixture.client_on(0, common::LEAD),
+        fixture.client_on(1, common::LEAD),
+    ];
+    let mut workflow_ids = Vec::new();
+    for i in 0..9 {
+        let requested = requester
+            .request_deployment(&common::confidential(&format!("agt-replay-{i}")))
+            .await
+            .expect("request");
+        workflow_ids.extend(requested.workflow_ids);
+    }
+    let approvals_of = |workflow_id: &str| {
+        let store = Arc::clone(&fixture.store);
+        let workflow_id = workflow_id.to_owned();
+        tokio::task::spawn_blocking(move || {
+            store
+                .read(|conn| {
+                    Ok(conn.query_row(
+                        "SELECT COUNT(*) FROM trail WHERE action = 'step_approved' AND entity_id = ?1",
+                        gavel::db::params![workflow_id],
+                        |row| row.get::<i64>(0),
+                    )?)
+                })
+                .expect("trail")
+        })
+    };
+
+    // One after the other: through the first, then again through the second.
+    let workflow = leads[0].workflow(&workflow_ids[0]).await.expect("workflow");
+    let first = decision(&workflow, Verdict::Approve, Some("ok"));
+    let answer = leads[0].decide(&first).await.expect("approve");
+    let replay = leads[1].decide(&first).await.expect("replay");
+    assert_eq!(answer, replay, "the other server gives the first answer");
+    assert_eq!(approvals_of(&workflow_ids[0]).await.expect("task"), 1);
+    let mut changed = first.clone();
+    changed.comment = Some("different".into());
+    for lead in &leads {
+        assert!(
+            matches!(
+                lead.decide(&changed).await,
+                Err(BackendError::IdempotencyMismatch(_))
+            ),
+            "the key reused for another decision is refused"
+        );
+    }
+
+    // At once, through both.
+    for workflow_id in &workflow_ids[1..] {
+        let workflow = leads[0].workflow(workflow_id).await.expect("workflow");
+        let same = decision(&workflow, Verdict::Approve, None);
+        let (through_first, through_second) =
+            tokio::join!(leads[0].decide(&same), leads[1].decide(&same));
+        let (through_first, through_second) = (
+            through_first.expect("first server"),
+            through_second.expect("second server"),
+        );
+        assert_eq!(through_first, through_second, "{workflow_id}: one answer");
+        assert_eq!(
+            approvals_of(workflow_id).await.expect("task"),
+            1,
+            "{workflow_id}: decided once"
+        );
+    }
+    intact_trail(&fixture.store).await;
 }
 
 /// `gavel store copy` with `args`: its output, and whether it succeeded.

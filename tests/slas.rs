@@ -29,20 +29,6 @@ const STEWARD: &str = "steward@example.com";
 const ADMIN: &str = "admin@example.com";
 const ADMIN2: &str = "admin2@example.com";
 
-/// The built-in set with a 48-hour SLA on the technical lead's step,
-/// reminded at three quarters, escalated 12 hours after the due time.
-fn sla_set() -> String {
-    let builtin = gavel::domain::policy_set::BUILTIN_SET;
-    let text = builtin.replace(
-        r#"approval_chain = ["technical_lead", "data_steward"]"#,
-        r#"approval_chain = [{ role = "technical_lead", sla = "48h" }, "data_steward"]"#,
-    );
-    assert_ne!(text, builtin);
-    format!(
-        "{text}\n[sla]\nremind_at = 0.75\nescalate_after = \"12h\"\nescalate_to = \"compliance_officer\"\n"
-    )
-}
-
 fn as_user(store: &Arc<LocalStore>, email: &str) -> LocalBackend {
     LocalBackend::new(Arc::clone(store), Some(email.into()))
 }
@@ -71,7 +57,7 @@ async fn store_with_people(db: &Path) -> Arc<LocalStore> {
         .add_user(ADMIN2, ADMIN2, &[Role::PolicyAdmin])
         .expect("add admin");
     let proposed = as_user(&store, ADMIN)
-        .propose_policy_set(&sla_set())
+        .propose_policy_set(&common::sla_policy_set())
         .await
         .expect("propose");
     as_user(&store, ADMIN2)

@@ -114,3 +114,17 @@ pub fn with_risk(mut manifest: Manifest, risk: RiskTier) -> Manifest {
     manifest.agent.risk_tier = risk;
     manifest
 }
+
+/// The built-in set with a 48-hour SLA on the technical lead's step,
+/// reminded at three quarters, escalated 12 hours after the due time.
+pub fn sla_policy_set() -> String {
+    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    let text = builtin.replace(
+        r#"approval_chain = ["technical_lead", "data_steward"]"#,
+        r#"approval_chain = [{ role = "technical_lead", sla = "48h" }, "data_steward"]"#,
+    );
+    assert_ne!(text, builtin);
+    format!(
+        "{text}\n[sla]\nremind_at = 0.75\nescalate_after = \"12h\"\nescalate_to = \"compliance_officer\"\n"
+    )
+}
