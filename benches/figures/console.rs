@@ -28,8 +28,13 @@ pub const HEIGHT: u16 = 40;
 /// without the channel).
 pub struct Driver<B: ratatui::backend::Backend> {
     pub app: App,
-    backend: LocalBackend,
+    backend: Arc<dyn GovernanceBackend>,
     pub terminal: Terminal<B>,
+}
+
+/// The demo user's console on the embedded store.
+pub fn local(store: &Arc<LocalStore>) -> Arc<dyn GovernanceBackend> {
+    Arc::new(LocalBackend::new(Arc::clone(store), Some(DEMO_USER.into())))
 }
 
 fn config() -> AppConfig {
@@ -46,13 +51,19 @@ fn config() -> AppConfig {
 }
 
 impl<B: ratatui::backend::Backend> Driver<B> {
-    /// Opens the console and runs until its first frame with queue rows.
+    /// Opens the console on a store and runs until its first frame with
+    /// queue rows.
     pub async fn open(store: &Arc<LocalStore>, terminal: Terminal<B>) -> Driver<B> {
+        Driver::open_on(local(store), terminal).await
+    }
+
+    /// The same on any backend (a server, its offline cache).
+    pub async fn open_on(backend: Arc<dyn GovernanceBackend>, terminal: Terminal<B>) -> Driver<B> {
         let (mut app, commands) = App::new(config(), chrono::Utc::now());
         app.resize(WIDTH, HEIGHT);
         let mut driver = Driver {
             app,
-            backend: LocalBackend::new(Arc::clone(store), Some(DEMO_USER.into())),
+            backend,
             terminal,
         };
         driver.run(commands).await;
@@ -64,7 +75,7 @@ impl<B: ratatui::backend::Backend> Driver<B> {
         while !commands.is_empty() {
             let mut next = Vec::new();
             for command in commands {
-                let message = execute(&self.backend, command).await;
+                let message = execute(self.backend.as_ref(), command).await;
                 next.extend(self.app.on_message(message));
             }
             commands = next;
@@ -91,7 +102,7 @@ impl<B: ratatui::backend::Backend> Driver<B> {
         while !commands.is_empty() {
             let mut next = Vec::new();
             for command in commands {
-                let message = execute(&self.backend, command).await;
+                let message = execute(self.backend.as_ref(), command).await;
                 next.extend(self.app.on_message(message));
             }
             let (more_counts, rest): (Vec<Command>, Vec<Command>) = next
@@ -113,7 +124,7 @@ impl<B: ratatui::backend::Backend> Driver<B> {
     }
 }
 
-fn test_terminal() -> Terminal<TestBackend> {
+pub fn test_terminal() -> Terminal<TestBackend> {
     Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal")
 }
 
@@ -182,6 +193,8 @@ impl Write for Counter {
 }
 
 pub struct ConsoleRun {
+    /// The first frame's figure first, then the keys', in one order for
+    /// every backend (so two runs compare figure by figure).
     pub figures: Vec<Figure>,
     /// Median cost of one frame of the queue.
     pub frame: Duration,
@@ -201,9 +214,23 @@ fn frame_cost<B: ratatui::backend::Backend>(driver: &mut Driver<B>) -> Duration 
 /// Every console figure on the store at `path` (`label` says its size).
 pub async fn figures(path: &std::path::Path, label: &str) -> ConsoleRun {
     let bare_page = bare_first_page(path);
+    measure(
+        async { local(&LocalStore::open(path).expect("store")) },
+        label,
+        format!("bare SQLite read of the page: {}", ms(bare_page)),
+    )
+    .await
+}
+
+/// Every console figure on the backend `open` gives, its opening counted
+/// in the first frame; `reference` is what that frame is compared with.
+pub async fn measure(
+    open: impl Future<Output = Arc<dyn GovernanceBackend>>,
+    label: &str,
+    reference: String,
+) -> ConsoleRun {
     let started = Instant::now();
-    let store = LocalStore::open(path).expect("store");
-    let mut driver = Driver::open(&store, test_terminal()).await;
+    let mut driver = Driver::open_on(open.await, test_terminal()).await;
     let first_frame = started.elapsed();
     assert!(
         !driver.app.queue.rows.is_empty(),
@@ -217,7 +244,7 @@ pub async fn figures(path: &std::path::Path, label: &str) -> ConsoleRun {
             ms(first_frame),
         )
         .target("<= 200 ms", first_frame <= Duration::from_millis(200))
-        .reference(format!("bare SQLite read of the page: {}", ms(bare_page))),
+        .reference(reference),
     ];
 
     // The same visible rows in a bare table, for the redraw reference.
@@ -324,7 +351,7 @@ pub async fn browse(path: &std::path::Path) {
         driver.key(KeyCode::Esc).await;
         driver.key(KeyCode::Char('c')).await;
     }
-    let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.into()));
+    let backend = local(&store);
     let all = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 50);
     assert!(!backend.queue(&all).await.expect("queue").items.is_empty());
 }

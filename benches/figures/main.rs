@@ -11,12 +11,18 @@
 //! size as a smoke test that the benchmarks still work; nothing is timed
 //! against a target there. `-- --console STORE` measures only the console,
 //! on an existing store; `-- --audit` only the audit run against a loopback
-//! agent; `-- --slas` only the step-SLA figures.
+//! agent; `-- --slas` only the step-SLA figures; `-- --postgres` only the
+//! PostgreSQL figures (a throwaway cluster, as the tests start one).
 
 mod audit;
 mod console;
 mod evidence;
 mod policy;
+mod postgres;
+// The tests' throwaway cluster; the benchmarks use part of it.
+#[allow(dead_code)]
+#[path = "../../tests/common/postgres.rs"]
+mod postgres_cluster;
 mod report;
 mod seeding;
 mod server;
@@ -43,12 +49,14 @@ struct Args {
     slas_only: bool,
     /// Only the evidence-pack figures.
     evidence_only: bool,
+    /// Only the PostgreSQL figures.
+    postgres_only: bool,
 }
 
 fn args() -> Args {
     let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
         (None, None, false, None, None, false);
-    let (mut slas_only, mut evidence_only) = (false, false);
+    let (mut slas_only, mut evidence_only, mut postgres_only) = (false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,6 +68,7 @@ fn args() -> Args {
             "--audit" => audit_only = true,
             "--slas" => slas_only = true,
             "--evidence" => evidence_only = true,
+            "--postgres" => postgres_only = true,
             _ => {}
         }
     }
@@ -72,6 +81,7 @@ fn args() -> Args {
         audit_only,
         slas_only,
         evidence_only,
+        postgres_only,
     }
 }
 
@@ -134,7 +144,30 @@ fn main() {
         report::print("Evidence packs", &figures);
         return;
     }
+    if args.postgres_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (large, served) = (dir.path().join("large.db"), dir.path().join("served.db"));
+        seeding::seed(&large, args.large);
+        seeding::seed(&served, args.server);
+        let figures = runtime.block_on(on_postgres(&args, &large, &served, dir.path()));
+        report::print("PostgreSQL", &figures);
+        return;
+    }
     runtime.block_on(run(args));
+}
+
+/// The PostgreSQL figures on the seeded `large` and `served` files.
+async fn on_postgres(args: &Args, large: &Path, served: &Path, dir: &Path) -> Vec<Figure> {
+    let large_label = format!("{} workflows", gavel::text::thousands(args.large));
+    let served_label = format!("{} workflows", gavel::text::thousands(args.server));
+    let stores = postgres::Stores {
+        large,
+        large_label: &large_label,
+        served,
+        served_label: &served_label,
+        dir,
+    };
+    postgres::figures(&stores, if args.smoke { 1 } else { 5 }).await
 }
 
 /// This process's peak resident set, in KB.
@@ -291,6 +324,11 @@ async fn run(args: Args) {
     eprintln!("running an audit against a loopback agent…");
     let audit_figures = audit::figures(dir.path(), if args.smoke { 300 } else { 20_000 }).await;
 
+    eprintln!("on PostgreSQL…");
+    let served = dir.path().join("served-postgres.db");
+    seeding::seed(&served, args.server);
+    let postgres_figures = on_postgres(&args, &large, &served, dir.path()).await;
+
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "\nGavel figures, {} on {cores} cores{}",
@@ -307,4 +345,5 @@ async fn run(args: Args) {
     report::print("Server", &server_figures);
     report::print("Audit runs", &audit_figures);
     report::print("Step SLAs", &sla_figures);
+    report::print("PostgreSQL", &postgres_figures);
 }

@@ -32,9 +32,24 @@ impl Drop for Server {
 pub fn serve(db: &Path) -> Server {
     let key = gavel::backend::local::logkey::default_path(db);
     gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .arg("--db")
-        .arg(db)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+    command.arg("--db").arg(db);
+    listening(command)
+}
+
+/// A server on the PostgreSQL store at `url`, signing with the log key
+/// `config` names (every server on the database shares it).
+pub fn serve_on_database(url: &str, config: &Path) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(["--database-url", url]);
+    listening(command)
+}
+
+fn listening(mut command: Command) -> Server {
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -17,6 +17,9 @@ pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// Whether commits reach the disk: off for tests, which need speed
+    /// and not durability across a machine crash; on for benchmarks.
+    fsync: bool,
 }
 
 /// Where the server binaries are, or a panic saying how to install them.
@@ -68,6 +71,16 @@ impl Cluster {
     /// A new cluster, started, with the superuser `gavel` (password
     /// [`PASSWORD`]) and an empty database `gavel`.
     pub fn start() -> Cluster {
+        Cluster::start_with_fsync(false)
+    }
+
+    /// The same with every commit flushed to disk, as a production server
+    /// runs: for measuring.
+    pub fn start_durable() -> Cluster {
+        Cluster::start_with_fsync(true)
+    }
+
+    fn start_with_fsync(fsync: bool) -> Cluster {
         let bin = server_binaries();
         let dir = tempfile::Builder::new()
             .prefix("gavel-pg-")
@@ -90,6 +103,7 @@ impl Cluster {
             dir,
             bin,
             as_postgres,
+            fsync,
         };
         let pwfile = cluster.dir.path().join("pwfile");
         std::fs::write(&pwfile, PASSWORD).expect("pwfile");
@@ -155,9 +169,10 @@ impl Cluster {
 
     fn pg_ctl_start(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
             self.port,
-            self.socket_dir().display()
+            self.socket_dir().display(),
+            if self.fsync { "on" } else { "off" }
         );
         self.run(
             "pg_ctl",
