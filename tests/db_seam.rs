@@ -3,7 +3,7 @@
 //! `?N` spelling) read and write every kind of value the same way; write
 //! sessions on PostgreSQL are serialized by the writer lock, read sessions
 //! are read-only snapshots; a database that goes away is "unavailable"
-//! (a 503), and comes back.
+//! (a 503), and comes back; TLS is used when the URL asks for it.
 
 mod common;
 
@@ -204,4 +204,57 @@ async fn the_seam_on_postgresql() {
     let shown = postgres::redacted(&cluster.url("gavel"));
     assert!(!shown.contains(common::postgres::PASSWORD), "{shown}");
     assert!(shown.contains("***"), "{shown}");
+}
+
+/// Whether the session's own connection is encrypted, as the server sees it.
+async fn encrypted(url: String) -> Result<bool, Error> {
+    let pool = postgres::connect(&url, 1).await?;
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let session = Session::read(&pool, handle)?;
+        Connection::postgres(&session).query_row(
+            "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            params![],
+            |row| Ok(row.get::<i64>(0)? == 1),
+        )
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_when_the_url_asks_for_it() {
+    let cluster = Cluster::start_with_tls();
+    let url = cluster.url("gavel");
+    assert!(
+        !encrypted(format!("{url}?sslmode=disable"))
+            .await
+            .expect("plain")
+    );
+    assert!(
+        encrypted(format!("{url}?sslmode=require"))
+            .await
+            .expect("require")
+    );
+    // Verifying the server: refused without the root that signed its
+    // certificate, accepted with it.
+    let unverified = encrypted(format!("{url}?sslmode=verify-full")).await;
+    assert!(
+        unverified.is_err(),
+        "a certificate no root vouches for was accepted"
+    );
+    let root = cluster.root_certificate();
+    assert!(
+        encrypted(format!(
+            "{url}?sslmode=verify-full&sslrootcert={}",
+            root.display()
+        ))
+        .await
+        .expect("verify-full with its root")
+    );
+
+    // Asked for TLS, a server without it is refused, not used in the clear.
+    let plain = Cluster::start();
+    let refused = encrypted(format!("{}?sslmode=require", plain.url("gavel"))).await;
+    assert!(refused.is_err(), "sslmode=require fell back to plain text");
 }

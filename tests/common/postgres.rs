@@ -17,9 +17,18 @@ pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    settings: Settings,
+}
+
+/// How a cluster runs.
+#[derive(Clone, Copy, Default)]
+struct Settings {
     /// Whether commits reach the disk: off for tests, which need speed
     /// and not durability across a machine crash; on for benchmarks.
     fsync: bool,
+    /// Whether it also accepts TLS, with a certificate for 127.0.0.1
+    /// signed by a CA of its own ([`Cluster::root_certificate`]).
+    tls: bool,
 }
 
 /// Where the server binaries are, or a panic saying how to install them.
@@ -71,21 +80,36 @@ impl Cluster {
     /// A new cluster, started, with the superuser `gavel` (password
     /// [`PASSWORD`]) and an empty database `gavel`.
     pub fn start() -> Cluster {
-        Cluster::start_with_fsync(false)
+        Cluster::start_with(Settings::default())
     }
 
     /// The same with every commit flushed to disk, as a production server
     /// runs: for measuring.
     pub fn start_durable() -> Cluster {
-        Cluster::start_with_fsync(true)
+        Cluster::start_with(Settings {
+            fsync: true,
+            ..Settings::default()
+        })
     }
 
-    fn start_with_fsync(fsync: bool) -> Cluster {
+    /// The same accepting TLS too, with a certificate for 127.0.0.1 from a
+    /// CA of its own (made with `openssl`).
+    pub fn start_with_tls() -> Cluster {
+        Cluster::start_with(Settings {
+            tls: true,
+            ..Settings::default()
+        })
+    }
+
+    fn start_with(settings: Settings) -> Cluster {
         let bin = server_binaries();
         let dir = tempfile::Builder::new()
             .prefix("gavel-pg-")
             .tempdir()
             .expect("tempdir");
+        if settings.tls {
+            make_certificate(dir.path());
+        }
         let as_postgres = is_root();
         if as_postgres {
             // The cluster's own user must own its directory.
@@ -103,7 +127,7 @@ impl Cluster {
             dir,
             bin,
             as_postgres,
-            fsync,
+            settings,
         };
         let pwfile = cluster.dir.path().join("pwfile");
         std::fs::write(&pwfile, PASSWORD).expect("pwfile");
@@ -169,10 +193,19 @@ impl Cluster {
 
     fn pg_ctl_start(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200{}",
             self.port,
             self.socket_dir().display(),
-            if self.fsync { "on" } else { "off" }
+            if self.settings.fsync { "on" } else { "off" },
+            if self.settings.tls {
+                format!(
+                    " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                    self.dir.path().join("server.crt").display(),
+                    self.dir.path().join("server.key").display()
+                )
+            } else {
+                String::new()
+            }
         );
         self.run(
             "pg_ctl",
@@ -241,6 +274,12 @@ impl Cluster {
         self.pg_ctl_start();
     }
 
+    /// The certificate authority that signed the TLS certificate of a
+    /// cluster started with TLS: the root that verifies it.
+    pub fn root_certificate(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
     /// What the server logged (for a failing test's message).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
@@ -265,6 +304,87 @@ impl Drop for Cluster {
             .args(["-m", "immediate", "-w"])
             .output();
     }
+}
+
+/// In `dir`: a certificate authority (`ca.crt`) and the server's key and
+/// certificate for 127.0.0.1 signed by it, the key readable by its owner
+/// only (PostgreSQL refuses it otherwise). A real chain, as rustls will not
+/// take a self-signed CA certificate as the server's own.
+fn make_certificate(dir: &Path) {
+    let openssl = |args: &[&str], what: &str| {
+        check(
+            Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl"),
+            what,
+        );
+    };
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Gavel test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        "openssl: the CA",
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        "openssl: the server's request",
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions");
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+        "openssl: the server's certificate",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("key mode");
 }
 
 /// A loopback port nobody listens on now.
