@@ -452,6 +452,18 @@ fn the_clock_keeps_ticking_on_a_server() {
             )
             .expect("request");
     }
+    // Requested 50 seconds ago: still "just now" when the console opens
+    // (within a second or two), "1m" ten seconds later, without the test
+    // waiting a whole minute.
+    let backdated = rusqlite::Connection::open(&db)
+        .expect("store file")
+        .execute(
+            "UPDATE workflows SET waiting_since = waiting_since - 50000, created_at = created_at - 50000
+             WHERE agent_id = 'agt-clock-probe'",
+            [],
+        )
+        .expect("backdate");
+    assert!(backdated > 0, "the probe's workflow is in the store");
     let server = common::server::Server::start(&db);
     let script = format!(
         "GAVEL_TOKEN={token} GAVEL_WITNESS_DIR={} {} --url {} --cache-dir {} --config /dev/null; echo GAVEL-DONE; sleep 60",
@@ -487,8 +499,8 @@ fn the_clock_keeps_ticking_on_a_server() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert!(first.contains("just now"), "{first}");
-    // One minute for the age to change, and up to one idle tick (30 s) for
-    // the console to notice, while sync wakes it every 15 s.
+    // Ten seconds for the age to change, and up to one idle tick (30 s)
+    // for the console to notice, while sync wakes it every 15 s.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let screen = tmux.screen();

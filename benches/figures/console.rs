@@ -201,9 +201,9 @@ pub struct ConsoleRun {
 }
 
 /// Times a redraw of an unchanged screen.
-fn frame_cost<B: ratatui::backend::Backend>(driver: &mut Driver<B>) -> Duration {
+fn frame_cost<B: ratatui::backend::Backend>(driver: &mut Driver<B>, presses: Presses) -> Duration {
     let mut samples = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..presses.times(200) {
         let started = Instant::now();
         driver.draw();
         samples.push(started.elapsed());
@@ -211,13 +211,39 @@ fn frame_cost<B: ratatui::backend::Backend>(driver: &mut Driver<B>) -> Duration 
     percentiles(&samples).0
 }
 
+/// How many times each key is pressed: enough for a p99 when measuring, a
+/// tenth in a smoke run (which only proves the figures still work).
+#[derive(Clone, Copy)]
+pub enum Presses {
+    Measure,
+    Smoke,
+}
+
+impl Presses {
+    pub fn of(smoke: bool) -> Presses {
+        if smoke {
+            Presses::Smoke
+        } else {
+            Presses::Measure
+        }
+    }
+
+    fn times(self, measured: usize) -> usize {
+        match self {
+            Presses::Measure => measured,
+            Presses::Smoke => (measured / 10).max(4),
+        }
+    }
+}
+
 /// Every console figure on the store at `path` (`label` says its size).
-pub async fn figures(path: &std::path::Path, label: &str) -> ConsoleRun {
+pub async fn figures(path: &std::path::Path, label: &str, presses: Presses) -> ConsoleRun {
     let bare_page = bare_first_page(path);
     measure(
         async { local(&LocalStore::open(path).expect("store")) },
         label,
         format!("bare SQLite read of the page: {}", ms(bare_page)),
+        presses,
     )
     .await
 }
@@ -228,6 +254,7 @@ pub async fn measure(
     open: impl Future<Output = Arc<dyn GovernanceBackend>>,
     label: &str,
     reference: String,
+    presses: Presses,
 ) -> ConsoleRun {
     let started = Instant::now();
     let mut driver = Driver::open_on(open.await, test_terminal()).await;
@@ -236,7 +263,7 @@ pub async fn measure(
         !driver.app.queue.rows.is_empty(),
         "the first frame has queue rows"
     );
-    let frame = frame_cost(&mut driver);
+    let frame = frame_cost(&mut driver, presses);
 
     let mut figures = vec![
         Figure::new(
@@ -251,7 +278,7 @@ pub async fn measure(
     let visible: Vec<QueueItem> = driver.app.queue.rows.iter().take(36).cloned().collect();
     let mut bare_terminal = test_terminal();
     let mut bare = Vec::new();
-    for selected in 0..200 {
+    for selected in 0..presses.times(200) {
         let started = Instant::now();
         bare_table(
             &mut bare_terminal,
@@ -269,9 +296,9 @@ pub async fn measure(
         ("apply a filter (x: risk tier)", KeyCode::Char('x'), 40),
     ];
     let mut counts = Vec::new();
-    for (what, code, presses) in keys {
+    for (what, code, count) in keys {
         let mut samples = Vec::new();
-        for press in 0..presses {
+        for press in 0..presses.times(count) {
             let (frame, count) = driver.key_timed(code).await;
             samples.push(frame);
             if code == KeyCode::Char('x') {

@@ -98,7 +98,11 @@ fn main() {
         return;
     }
     if let Some(path) = &args.console {
-        let run = runtime.block_on(console::figures(path, &path.display().to_string()));
+        let run = runtime.block_on(console::figures(
+            path,
+            &path.display().to_string(),
+            console::Presses::Measure,
+        ));
         report::print("Console", &run.figures);
         return;
     }
@@ -167,7 +171,7 @@ async fn on_postgres(args: &Args, large: &Path, served: &Path, dir: &Path) -> Ve
         served_label: &served_label,
         dir,
     };
-    postgres::figures(&stores, if args.smoke { 1 } else { 5 }).await
+    postgres::figures(&stores, args.smoke).await
 }
 
 /// This process's peak resident set, in KB.
@@ -231,8 +235,9 @@ async fn run(args: Args) {
     eprintln!("driving the console…");
     let small = dir.path().join("small.db");
     seeding::seed(&small, 1_000);
-    let on_large = console::figures(&large, &format!("{label} workflows")).await;
-    let on_small = console::figures(&small, "1,000 workflows").await;
+    let presses = console::Presses::of(args.smoke);
+    let on_large = console::figures(&large, &format!("{label} workflows"), presses).await;
+    let on_small = console::figures(&small, "1,000 workflows", presses).await;
     let mut console_figures = on_large.figures;
     let ratio = on_large.frame.as_secs_f64() / on_small.frame.as_secs_f64().max(1e-9);
     console_figures.push(

@@ -39,28 +39,34 @@ pub struct Stores<'a> {
     pub dir: &'a Path,
 }
 
-pub async fn figures(stores: &Stores<'_>, seconds: u64) -> Vec<Figure> {
+/// Every PostgreSQL figure; `smoke` runs each briefly, only to prove it
+/// still works.
+pub async fn figures(stores: &Stores<'_>, smoke: bool) -> Vec<Figure> {
+    let seconds = if smoke { 1 } else { 5 };
+    let presses = console::Presses::of(smoke);
     let cluster = Cluster::start_durable();
     let config = shared_server_config(stores.dir, "");
     let mut figures = Vec::new();
 
-    eprintln!("copying {} workflows into PostgreSQL…", stores.large_label);
+    eprintln!("copying {} into PostgreSQL…", stores.large_label);
     let large_url = cluster.create_database("large");
     figures.push(copy_into(stores.large, &large_url, stores.large_label));
 
     eprintln!("reading queue pages from both stores…");
     let sqlite = LocalStore::open(stores.large).expect("store");
     let postgres = LocalStore::connect(&large_url).await.expect("connect");
-    figures.extend(queue_pages(&sqlite, &postgres, stores.large_label).await);
+    let runs = if smoke { 10 } else { 100 };
+    figures.extend(queue_pages(&sqlite, &postgres, stores.large_label, runs).await);
     drop((sqlite, postgres));
 
     eprintln!("driving the console on PostgreSQL…");
-    let on_file = console::figures(stores.large, stores.large_label).await;
+    let on_file = console::figures(stores.large, stores.large_label, presses).await;
     let bare = bare_first_page(&large_url).await;
     let on_database = console::measure(
         async { console::local(&LocalStore::connect(&large_url).await.expect("connect")) },
         &format!("`gavel --database-url`, {}", stores.large_label),
         String::new(),
+        presses,
     )
     .await;
     figures.extend(beside(
@@ -77,7 +83,7 @@ pub async fn figures(stores: &Stores<'_>, seconds: u64) -> Vec<Figure> {
         config: &config,
     };
     eprintln!("driving the console against servers on both stores…");
-    figures.extend(consoles_online(stores, &servers).await);
+    figures.extend(consoles_online(stores, &servers, presses).await);
     eprintln!("deciding through one and two servers…");
     figures.extend(decisions(stores, &servers, seconds).await);
     figures.push(lock_cost(&cluster.create_database("bare"), seconds).await);
@@ -124,7 +130,11 @@ fn online((server, token): &(Server, String)) -> Arc<dyn GovernanceBackend> {
 /// The console against a server on each store: without an offline cache
 /// (every key asks the server) on the large store, and the offline cache's
 /// first frame, new and warm, on the served one.
-async fn consoles_online(stores: &Stores<'_>, servers: &Servers<'_>) -> Vec<Figure> {
+async fn consoles_online(
+    stores: &Stores<'_>,
+    servers: &Servers<'_>,
+    presses: console::Presses,
+) -> Vec<Figure> {
     let large = Pair::start(stores.large, servers.large_url, servers.config).await;
     let label = format!(
         "through `gavel serve`, no offline cache, {}",
@@ -135,9 +145,20 @@ async fn consoles_online(stores: &Stores<'_>, servers: &Servers<'_>) -> Vec<Figu
     for server in [&large.on_file, &large.on_database] {
         console::Driver::open_on(online(server), console::test_terminal()).await;
     }
-    let file_run = console::measure(async { online(&large.on_file) }, &label, String::new()).await;
-    let database_run =
-        console::measure(async { online(&large.on_database) }, &label, String::new()).await;
+    let file_run = console::measure(
+        async { online(&large.on_file) },
+        &label,
+        String::new(),
+        presses,
+    )
+    .await;
+    let database_run = console::measure(
+        async { online(&large.on_database) },
+        &label,
+        String::new(),
+        presses,
+    )
+    .await;
     let mut figures = beside(database_run, &file_run, "");
     drop(large);
 
@@ -245,6 +266,7 @@ async fn queue_pages(
     sqlite: &Arc<LocalStore>,
     postgres: &Arc<LocalStore>,
     label: &str,
+    runs: usize,
 ) -> Vec<Figure> {
     let on_file = LocalBackend::new(Arc::clone(sqlite), Some(DEMO_USER.into()));
     let on_database = LocalBackend::new(Arc::clone(postgres), Some(DEMO_USER.into()));
@@ -281,10 +303,11 @@ async fn queue_pages(
     ];
     let mut figures = Vec::new();
     for (what, read) in reads {
+        // A count reads the whole queue: fewer of them.
         let runs = if matches!(read, Read::Count(_)) {
-            20
+            (runs / 5).max(2)
         } else {
-            100
+            runs
         };
         let (file_p50, file_p99) = percentiles(&read.timed(&on_file, runs).await);
         let (p50, p99) = percentiles(&read.timed(&on_database, runs).await);
