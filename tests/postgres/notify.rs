@@ -52,32 +52,18 @@ async fn two_servers_send_each_email_once() {
             .expect("request");
     }
     // Wait until every event is fanned out and every delivery settled.
-    let count = |sql: &'static str| {
-        store
-            .read(|conn| Ok(conn.query_row(sql, gavel::db::params![], |row| row.get::<i64>(0))?))
-            .expect("count") as usize
-    };
     let mut settled = false;
     for _ in 0..120 {
-        let waiting = count("SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0")
-            + count("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'");
-        if waiting == 0 {
+        if waiting(&store).await == 0 {
             settled = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert!(settled, "the outbox empties");
-    let recorded = count("SELECT COUNT(*) FROM deliveries WHERE channel = 'email'");
+    let recorded = count(&store, EMAILS).await;
     assert!(recorded >= REQUESTS, "each request tells its approver");
-    let messages = tokio::task::spawn_blocking(move || {
-        smtp.wait_for(recorded);
-        // Time for a second sending of any of them, were there one.
-        std::thread::sleep(std::time::Duration::from_secs(3));
-        smtp.messages()
-    })
-    .await
-    .expect("smtp");
+    let messages = every_message(smtp, recorded).await;
     assert_eq!(messages.len(), recorded, "each email once: {messages:#?}");
     let ids: HashSet<&str> = messages
         .iter()
@@ -89,6 +75,35 @@ async fn two_servers_send_each_email_once() {
 const ADMIN: &str = "admin@example.com";
 const ADMIN2: &str = "admin2@example.com";
 const SLA_STEPS: usize = 6;
+
+/// The emails the outbox recorded.
+const EMAILS: &str = "SELECT COUNT(*) FROM deliveries WHERE channel = 'email'";
+
+/// Events not yet fanned out and deliveries not yet settled.
+async fn waiting(store: &Arc<LocalStore>) -> usize {
+    count(
+        store,
+        "SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0",
+    )
+    .await
+        + count(
+            store,
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+        )
+        .await
+}
+
+/// What `sink` received once `expected` messages arrived, after time for
+/// a second sending of any of them, were there one.
+async fn every_message(sink: SmtpSink, expected: usize) -> Vec<serde_json::Value> {
+    tokio::task::spawn_blocking(move || {
+        sink.wait_for(expected);
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        sink.messages()
+    })
+    .await
+    .expect("smtp")
+}
 
 /// Rows counted by `sql` in `store`.
 async fn count(store: &Arc<LocalStore>, sql: &'static str) -> usize {
@@ -177,32 +192,13 @@ async fn two_instances_alerting_at_once_remind_each_step_once() {
     first.expect("pass");
     second.expect("pass");
     assert_eq!(
-        count(
-            &stores[0],
-            "SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0"
-        )
-        .await
-            + count(
-                &stores[0],
-                "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
-            )
-            .await,
+        waiting(&stores[0]).await,
         0,
         "both passes together deliver everything"
     );
-    let recorded = count(
-        &stores[0],
-        "SELECT COUNT(*) FROM deliveries WHERE channel = 'email'",
-    )
-    .await;
-    let messages = tokio::task::spawn_blocking(move || {
-        sink.wait_for(recorded);
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        sink.messages()
-    })
-    .await
-    .expect("smtp");
-    assert_eq!(messages.len(), recorded, "each email once");
+    let recorded = count(&stores[0], EMAILS).await;
+    let messages = every_message(sink, recorded).await;
+    assert_eq!(messages.len(), recorded, "each email once: {messages:#?}");
     let reminders: Vec<&str> = messages
         .iter()
         .filter_map(|message| message["subject"].as_str())
