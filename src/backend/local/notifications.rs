@@ -30,6 +30,11 @@ pub struct NewEvent {
 /// An offline cache mirrors its server, whose own store notifies: a
 /// mirror records nothing.
 pub fn is_mirror(conn: &Connection) -> Result<bool> {
+    // Offline caches are SQLite files: a database is never one, and the
+    // question would cost a round trip inside every write.
+    if conn.is_postgres() {
+        return Ok(false);
+    }
     Ok(conn
         .prepare_cached("SELECT 1 FROM cache_meta WHERE key = 'server_url'")?
         .query_row(crate::db::params![], |_| Ok(()))
