@@ -421,6 +421,75 @@ async fn a_replay_through_the_other_server_returns_the_first_answer() {
     intact_trail(&fixture.store).await;
 }
 
+/// Two people deciding one step at the same moment, each through a
+/// different server: exactly one decision wins, the other is refused as
+/// made on a version that is no longer current, and the trail holds the
+/// winner's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_decisions_on_one_step_through_two_servers_have_one_winner() {
+    use common::conformance::Fixture as _;
+    use common::conformance::decision;
+    use gavel::backend::BackendError;
+    use gavel::domain::workflow::DecisionError;
+    use gavel::domain::{Role, StepStatus, Verdict};
+
+    const OTHER_LEAD: &str = "other.lead@example.com";
+    let cluster = Cluster::start();
+    let fixture = TwoServers::start(&cluster).await;
+    fixture.add_user(common::REQUESTER, &[Role::TechnicalLead]);
+    fixture.add_user(common::LEAD, &[Role::TechnicalLead]);
+    fixture.add_user(OTHER_LEAD, &[Role::TechnicalLead]);
+    let requester = fixture.backend_as(common::REQUESTER);
+    let (first, second) = (
+        fixture.client_on(0, common::LEAD),
+        fixture.client_on(1, OTHER_LEAD),
+    );
+    let mut winners = [0, 0];
+    for i in 0..12 {
+        let requested = requester
+            .request_deployment(&common::confidential(&format!("agt-race-{i}")))
+            .await
+            .expect("request");
+        let workflow_id = &requested.workflow_ids[0];
+        let workflow = first.workflow(workflow_id).await.expect("workflow");
+        let approve = decision(&workflow, Verdict::Approve, None);
+        let reject = decision(&workflow, Verdict::Reject, Some("not yet"));
+        let (approved, rejected) = tokio::join!(first.decide(&approve), second.decide(&reject));
+        let outcomes = [approved.is_ok(), rejected.is_ok()];
+        assert_eq!(
+            outcomes.iter().filter(|won| **won).count(),
+            1,
+            "{workflow_id}: one winner ({approved:?} / {rejected:?})"
+        );
+        let loser = if outcomes[0] { rejected } else { approved };
+        assert!(
+            matches!(
+                loser,
+                Err(BackendError::Refused(DecisionError::StaleVersion {
+                    expected: 1,
+                    actual: 2
+                }))
+            ),
+            "{workflow_id}: the other is told it changed: {loser:?}"
+        );
+        winners[usize::from(outcomes[1])] += 1;
+        let after = second.workflow(workflow_id).await.expect("workflow");
+        let stands = if outcomes[0] {
+            StepStatus::Approved
+        } else {
+            StepStatus::Rejected
+        };
+        assert_eq!(
+            after.steps[0].status, stands,
+            "{workflow_id}: the winner's decision stands"
+        );
+        let trail = second.trail("workflow", workflow_id).await.expect("trail");
+        assert_eq!(trail.len(), 2, "{workflow_id}: opened, then one decision");
+    }
+    assert_eq!(winners.iter().sum::<usize>(), 12);
+    intact_trail(&fixture.store).await;
+}
+
 /// `gavel store copy` with `args`: its output, and whether it succeeded.
 fn store_copy(args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
