@@ -107,12 +107,14 @@ impl TwoServers {
             _dir: dir,
         }
     }
-}
 
-impl TwoServers {
     /// A client of `email`'s on server `index` (0 or 1).
     fn client_on(&self, index: usize, email: &str) -> gavel::backend::http::HttpBackend {
         let token = self.tokens.lock().expect("tokens")[email].clone();
+        self.client(index, token)
+    }
+
+    fn client(&self, index: usize, token: String) -> gavel::backend::http::HttpBackend {
         gavel::backend::http::HttpBackend::new(
             &self.servers[index].url,
             gavel::backend::http::Token::new(token),
@@ -135,14 +137,7 @@ impl common::conformance::Fixture for TwoServers {
             .cloned()
             .unwrap_or_else(|| "gvl_not_a_real_token".into());
         let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let server = &self.servers[turn % 2];
-        Box::new(
-            gavel::backend::http::HttpBackend::new(
-                &server.url,
-                gavel::backend::http::Token::new(token),
-            )
-            .expect("client"),
-        )
+        Box::new(self.client(turn % 2, token))
     }
 
     fn add_user(&self, email: &str, roles: &[gavel::domain::Role]) {
@@ -444,7 +439,6 @@ async fn two_decisions_on_one_step_through_two_servers_have_one_winner() {
         fixture.client_on(0, common::LEAD),
         fixture.client_on(1, OTHER_LEAD),
     );
-    let mut winners = [0, 0];
     for i in 0..12 {
         let requested = requester
             .request_deployment(&common::confidential(&format!("agt-race-{i}")))
@@ -472,7 +466,6 @@ async fn two_decisions_on_one_step_through_two_servers_have_one_winner() {
             ),
             "{workflow_id}: the other is told it changed: {loser:?}"
         );
-        winners[usize::from(outcomes[1])] += 1;
         let after = second.workflow(workflow_id).await.expect("workflow");
         let stands = if outcomes[0] {
             StepStatus::Approved
@@ -486,7 +479,6 @@ async fn two_decisions_on_one_step_through_two_servers_have_one_winner() {
         let trail = second.trail("workflow", workflow_id).await.expect("trail");
         assert_eq!(trail.len(), 2, "{workflow_id}: opened, then one decision");
     }
-    assert_eq!(winners.iter().sum::<usize>(), 12);
     intact_trail(&fixture.store).await;
 }
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gavel::backend::cache::CachedBackend;
 use gavel::backend::http::{HttpBackend, Token};
 use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
@@ -26,7 +25,7 @@ use super::console::{self, ConsoleRun};
 use super::postgres_cluster::{Cluster, shared_server_config};
 use super::report::{Figure, ms, percentiles, secs};
 use super::server::{CLIENTS, throughput};
-use super::sync::{Server, first_sync, serve, serve_on_database};
+use super::sync::{Server, first_sync, open_cache, serve, serve_on_database};
 
 /// Where the figures run: the two seeded files and a scratch directory.
 pub struct Stores<'a> {
@@ -413,25 +412,20 @@ async fn lock_cost(url: &str, seconds: u64) -> Figure {
         .expect("table");
     let window = Duration::from_secs(seconds);
     let mut rates = Vec::new();
-    for locked in [false, true] {
+    // Locked, each transaction begins as the store's writes do.
+    for begin in [None, Some(gavel::db::postgres::begin_write())] {
         let done = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let tasks: Vec<_> = (0..CLIENTS)
             .map(|_| {
-                let (pool, done) = (pool.clone(), Arc::clone(&done));
+                let (pool, done, begin) = (pool.clone(), Arc::clone(&done), begin.clone());
                 tokio::spawn(async move {
                     while started.elapsed() < window {
-                        let mut transaction = pool.begin().await.expect("begin");
-                        if locked {
-                            let lock = format!(
-                                "SELECT pg_advisory_xact_lock({})",
-                                gavel::db::postgres::WRITER_LOCK
-                            );
-                            (&mut *transaction)
-                                .execute(AssertSqlSafe(lock))
-                                .await
-                                .expect("lock");
+                        let mut transaction = match &begin {
+                            Some(begin) => pool.begin_with(AssertSqlSafe(begin.clone())).await,
+                            None => pool.begin().await,
                         }
+                        .expect("begin");
                         (&mut *transaction)
                             .execute("INSERT INTO bare_commits (body) VALUES ('a decision''s worth of text')")
                             .await
@@ -471,12 +465,7 @@ async fn cached_first_frames(
     let new = started.elapsed();
     drop(driver);
     let started = Instant::now();
-    let secret = Token::new(token.clone());
-    let fingerprint = secret.fingerprint();
-    let remote = HttpBackend::new(&server.1, secret).expect("client");
-    let cache = CachedBackend::open(remote, fingerprint, cache_dir, false)
-        .await
-        .expect("cache");
+    let cache = open_cache(&server.1, token, cache_dir, false).await;
     let driver = console::Driver::open_on(Arc::new(cache), console::test_terminal()).await;
     assert!(!driver.app.queue.rows.is_empty(), "rows from the cache");
     (new, started.elapsed())

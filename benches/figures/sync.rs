@@ -167,14 +167,25 @@ pub struct Synced {
     pub rows: u64,
 }
 
-/// A new offline cache of the server at `url`, filled by a first sync.
-pub async fn first_sync(url: &str, token: &str, cache_dir: &Path) -> Synced {
+/// The offline cache of the server at `url` in `cache_dir`, as the console
+/// opens it (`full_check`: on its first open).
+pub async fn open_cache(
+    url: &str,
+    token: &str,
+    cache_dir: &Path,
+    full_check: bool,
+) -> CachedBackend {
     let secret = Token::new(token.to_owned());
     let fingerprint = secret.fingerprint();
     let remote = HttpBackend::new(url, secret).expect("client");
-    let console = CachedBackend::open(remote, fingerprint, cache_dir, true)
+    CachedBackend::open(remote, fingerprint, cache_dir, full_check)
         .await
-        .expect("cache");
+        .expect("cache")
+}
+
+/// A new offline cache of the server at `url`, filled by a first sync.
+pub async fn first_sync(url: &str, token: &str, cache_dir: &Path) -> Synced {
+    let console = open_cache(url, token, cache_dir, true).await;
     let syncer = console.syncer().expect("sync");
     let started = Instant::now();
     let report = syncer.pass().await.expect("first sync");

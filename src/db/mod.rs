@@ -113,10 +113,8 @@ macro_rules! db_params {
 pub use db_params as params;
 
 /// The `VALUES` list of a multi-row insert, numbered for `rows` rows of
-/// `width` parameters each: `(?1, ?2), (?3, ?4)`. One statement instead of
-/// one per row: on PostgreSQL each statement is a round trip, made while
-/// the writers' lock is held.
-pub fn value_tuples(rows: usize, width: usize) -> String {
+/// `width` parameters each: `(?1, ?2), (?3, ?4)`.
+fn value_tuples(rows: usize, width: usize) -> String {
     (0..rows)
         .map(|row| {
             let marks = (1..=width)
@@ -250,6 +248,28 @@ impl<'c> Connection<'c> {
             )?),
             Inner::Postgres(session) => session.execute(&postgres_sql(sql), params),
         }
+    }
+
+    /// Many rows in one statement, `{insert} VALUES (..), (..) {then}`:
+    /// `insert` names the table and columns, `values` holds the rows'
+    /// parameters in order, `width` of them to a row. On PostgreSQL each
+    /// statement is a round trip, made while the writers' lock is held.
+    pub fn insert_rows(
+        &self,
+        insert: &str,
+        width: usize,
+        values: &[&dyn ToSql],
+        then: &str,
+    ) -> Result<usize> {
+        if values.is_empty() {
+            return Ok(0);
+        }
+        debug_assert_eq!(values.len() % width, 0, "whole rows");
+        let sql = format!(
+            "{insert} VALUES {} {then}",
+            value_tuples(values.len() / width, width)
+        );
+        self.prepare_cached(sql.trim_end())?.execute(values)
     }
 
     /// Several statements without parameters (schema, pragmas).

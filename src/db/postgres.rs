@@ -23,6 +23,16 @@ use super::{ConversionError, Error, Kind, Result, ToSql, Value, ValueRef};
 /// The advisory lock every write transaction holds until it commits.
 pub const WRITER_LOCK: i64 = 0x6761_7665_6c00; // "gavel\0"
 
+/// How a read session begins: one snapshot, read-only.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// How a write session begins: taking [`WRITER_LOCK`] in the same round
+/// trip as the `BEGIN` (every round trip of a write is made while the other
+/// writers wait).
+pub fn begin_write() -> String {
+    format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+}
+
 /// A pool on `url` (`postgres://USER@HOST:PORT/DB?sslmode=...`). The
 /// password comes from the URL, else `PGPASSWORD`, else `~/.pgpass`
 /// (`PGPASSFILE`); TLS as `sslmode` asks.
@@ -88,22 +98,12 @@ pub struct Session {
 impl Session {
     /// A read-only snapshot.
     pub fn read(pool: &PgPool, handle: tokio::runtime::Handle) -> Result<Session> {
-        Session::begin(
-            pool,
-            handle,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_owned(),
-        )
+        Session::begin(pool, handle, BEGIN_READ.to_owned())
     }
 
-    /// A write transaction holding [`WRITER_LOCK`], taken in the same round
-    /// trip as the `BEGIN` (every round trip of a write is made while the
-    /// other writers wait).
+    /// A write transaction holding [`WRITER_LOCK`] ([`begin_write`]).
     pub fn write(pool: &PgPool, handle: tokio::runtime::Handle) -> Result<Session> {
-        Session::begin(
-            pool,
-            handle,
-            format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"),
-        )
+        Session::begin(pool, handle, begin_write())
     }
 
     fn begin(pool: &PgPool, handle: tokio::runtime::Handle, begin: String) -> Result<Session> {

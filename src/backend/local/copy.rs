@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::{BackendError, Result};
-use crate::db::{Cell, Connection, Dialect, Kind, Row, params};
+use crate::db::{Cell, Connection, Dialect, Kind, Row, ToSql, params};
 
 use super::LocalStore;
 
@@ -224,10 +224,17 @@ fn insert(
     if rows.is_empty() {
         return Ok(());
     }
-    let tuples = crate::db::value_tuples(rows.len(), width);
-    let sql = format!("INSERT INTO {} ({columns}) VALUES {tuples}", quoted(name));
-    let values: Vec<&Cell> = rows.iter().flatten().collect();
-    target.prepare_cached(&sql)?.execute(values)?;
+    let values: Vec<&dyn ToSql> = rows
+        .iter()
+        .flatten()
+        .map(|cell| cell as &dyn ToSql)
+        .collect();
+    target.insert_rows(
+        &format!("INSERT INTO {} ({columns})", quoted(name)),
+        width,
+        &values,
+        "",
+    )?;
     Ok(())
 }
 

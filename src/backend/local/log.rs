@@ -41,9 +41,6 @@ fn log_error(what: &str, err: tlog::Error) -> BackendError {
 pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
     let hashes = tlog::stored_hashes(index, leaf, &StoredHashes(conn))
         .map_err(|err| log_error("append a leaf", err))?;
-    if hashes.is_empty() {
-        return Ok(());
-    }
     let first = tlog::stored_hash_index(0, index);
     let indexes: Vec<i64> = (0..hashes.len())
         .map(|offset| (first + offset as u64) as i64)
@@ -56,11 +53,7 @@ pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
         .collect();
     // Every hash the leaf completes (one, or a few more at each power of
     // two) in one statement.
-    conn.prepare_cached(&format!(
-        "INSERT INTO log_hashes (idx, hash) VALUES {}",
-        crate::db::value_tuples(hashes.len(), 2)
-    ))?
-    .execute(values.as_slice())?;
+    conn.insert_rows("INSERT INTO log_hashes (idx, hash)", 2, &values, "")?;
     Ok(())
 }
 

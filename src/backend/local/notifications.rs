@@ -84,11 +84,12 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
             .iter()
             .flat_map(|email| [email as &dyn crate::db::ToSql, &event_id])
             .collect();
-        conn.prepare_cached(&format!(
-            "INSERT INTO inbox (user_email, event_id) VALUES {} ON CONFLICT DO NOTHING",
-            crate::db::value_tuples(people.len(), 2)
-        ))?
-        .execute(values.as_slice())?;
+        conn.insert_rows(
+            "INSERT INTO inbox (user_email, event_id)",
+            2,
+            &values,
+            "ON CONFLICT DO NOTHING",
+        )?;
     }
     Ok(())
 }
