@@ -235,11 +235,18 @@ pub fn value(row: &PgRow, index: usize) -> Result<ValueRef<'_>> {
 }
 
 /// The PostgreSQL schema's migrations, in order (`migrations/postgres`).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "governance record",
-    include_str!("../../migrations/postgres/0001_governance_record.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "governance record",
+        include_str!("../../migrations/postgres/0001_governance_record.sql"),
+    ),
+    (
+        2,
+        "delegated roles",
+        include_str!("../../migrations/postgres/0002_delegated_roles.sql"),
+    ),
+];
 
 /// Brings the database's schema up to date. Several instances starting
 /// together migrate once: the migrator holds an advisory lock while it

@@ -126,6 +126,11 @@ pub struct Condition {
     fields: std::collections::BTreeSet<String>,
     /// Whether it reads the request's facts.
     reads_request: bool,
+    /// The label keys it reads by name (`agent.labels.region`).
+    label_keys: std::collections::BTreeSet<String>,
+    /// Whether it reads labels by a key computed at run time (or the whole
+    /// agent), so any label may matter.
+    reads_any_label: bool,
 }
 
 /// Why a condition cannot be used, with where in it.
@@ -159,7 +164,14 @@ impl Condition {
             unguarded_labels: names.unguarded_labels,
             fields: names.fields,
             reads_request: names.reads_request,
+            label_keys: names.label_keys,
+            reads_any_label: names.reads_any_label,
         })
+    }
+
+    /// Whether the label `key` can change how it comes out.
+    pub fn reads_label(&self, key: &str) -> bool {
+        self.reads_any_label || self.label_keys.contains(key)
     }
 
     /// The CEL evaluated (for a table condition, what it was turned into).
@@ -254,6 +266,10 @@ struct Names {
     fields: std::collections::BTreeSet<String>,
     /// Whether `request` is read at all.
     reads_request: bool,
+    /// Label keys read by name.
+    label_keys: std::collections::BTreeSet<String>,
+    /// Labels read by a computed key, or the agent read whole.
+    reads_any_label: bool,
 }
 
 impl Names {
@@ -262,6 +278,7 @@ impl Names {
             Expr::Ident(name) if name == "agent" => {
                 // The agent as a whole (passed to a function, say).
                 self.fields.insert("*".into());
+                self.reads_any_label = true;
             }
             Expr::Ident(name) if name == "request" => self.reads_request = true,
             Expr::Ident(name) => {
@@ -275,6 +292,9 @@ impl Names {
                 match &select.operand.expr {
                     Expr::Ident(root) if root == "agent" => {
                         self.fields.insert(select.field.clone());
+                        // `agent.labels` not followed by a key: indexed
+                        // (`agent.labels[k]`) or read whole.
+                        self.reads_any_label |= select.field == "labels";
                         if select.field != "labels"
                             && !AGENT_FIELDS.contains(&select.field.as_str())
                         {
@@ -302,6 +322,7 @@ impl Names {
                             && matches!(&inner.operand.expr, Expr::Ident(root) if root == "agent") =>
                     {
                         self.fields.insert("labels".into());
+                        self.label_keys.insert(select.field.clone());
                         if !(select.test || guarded) {
                             self.unguarded_labels.push(select.field.clone());
                         }
@@ -362,6 +383,8 @@ impl Names {
                 self.unguarded_labels.extend(inner.unguarded_labels);
                 self.fields.extend(inner.fields);
                 self.reads_request |= inner.reads_request;
+                self.label_keys.extend(inner.label_keys);
+                self.reads_any_label |= inner.reads_any_label;
             }
             _ => {}
         }

@@ -18,9 +18,13 @@ pub struct Delegation {
     pub delegator: String,
     /// The person deciding for them.
     pub delegate: String,
-    /// The role it covers; none: every role both hold.
+    /// The role it was asked for; none: every reviewer role both held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// The roles it covers, fixed when it was made: roles either person
+    /// gains later are not delegated by it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -41,9 +45,19 @@ impl Delegation {
         self.starts_at <= at && at < self.until()
     }
 
+    /// The roles it covers (a copy from a server that did not list them
+    /// covers the role it names, or nothing).
+    pub fn covered_roles(&self) -> Vec<Role> {
+        if self.roles.is_empty() {
+            self.role.into_iter().collect()
+        } else {
+            self.roles.clone()
+        }
+    }
+
     /// Whether it lets its delegate act in `role` at `at`.
     pub fn covers(&self, role: Role, at: DateTime<Utc>) -> bool {
-        self.active_at(at) && self.role.is_none_or(|own| own == role)
+        self.active_at(at) && self.covered_roles().contains(&role)
     }
 
     /// "active", "scheduled" or "ended", at `now`.
@@ -176,12 +190,38 @@ mod tests {
     }
 
     #[test]
+    fn a_delegation_covers_the_roles_it_was_made_with_not_those_gained_later() {
+        let delegation = Delegation {
+            delegation_id: "dlg-2".into(),
+            delegator: "ana@example.com".into(),
+            delegate: "sam@example.com".into(),
+            role: None,
+            roles: vec![Role::TechnicalLead],
+            starts_at: day(2),
+            ends_at: day(9),
+            created_at: day(1),
+            ended_at: None,
+        };
+        assert!(delegation.covers(Role::TechnicalLead, day(3)));
+        assert!(!delegation.covers(Role::DataSteward, day(3)));
+        let unlisted = Delegation {
+            roles: Vec::new(),
+            ..delegation
+        };
+        assert!(
+            !unlisted.covers(Role::TechnicalLead, day(3)),
+            "a copy without its roles and without a named role covers nothing"
+        );
+    }
+
+    #[test]
     fn a_delegation_covers_its_role_between_its_times_until_ended() {
         let mut delegation = Delegation {
             delegation_id: "dlg-1".into(),
             delegator: "ana@example.com".into(),
             delegate: "sam@example.com".into(),
             role: Some(Role::TechnicalLead),
+            roles: vec![Role::TechnicalLead],
             starts_at: day(2),
             ends_at: day(9),
             created_at: day(1),

@@ -463,6 +463,81 @@ pub fn lowered_fields(
     lowered
 }
 
+/// The agent fields judged apart from what conditions read: by
+/// `lowered_fields` (in the vocabulary's order), by `governed_changes`
+/// (whose agent it is), or derived from records rather than filed
+/// (`tools_approved`); and the version, which a re-filing changes by
+/// definition.
+const JUDGED_APART: [&str; 8] = [
+    "category",
+    "data_classification",
+    "has_external_tools",
+    "risk_tier",
+    "owner",
+    "team",
+    "tools_approved",
+    "version",
+];
+
+/// What a re-filing changes that must be signed off before it stands (the
+/// `classification_change` path): risk fields lowered, whose agent it is
+/// (owner, team), and any field or label an active policy's condition
+/// reads, changed, added or removed, so that no re-filing escapes a policy
+/// by dropping what the policy reads.
+pub fn governed_changes(set: &PolicySet, reference: &Agent, requested: &Agent) -> Vec<String> {
+    let mut changes = lowered_fields(set.vocabulary(), reference, requested);
+    if !reference.owner.eq_ignore_ascii_case(&requested.owner) {
+        changes.push(format!(
+            "owner changed from {} to {}",
+            reference.owner, requested.owner
+        ));
+    }
+    if reference.team != requested.team {
+        changes.push(format!(
+            "team changed from {} to {}",
+            reference.team, requested.team
+        ));
+    }
+    for field in crate::domain::condition::AGENT_FIELDS {
+        if JUDGED_APART.contains(&field) || !set.governs_field(field) {
+            continue;
+        }
+        let (before, after) = (reference.attribute(field), requested.attribute(field));
+        if before != after {
+            changes.push(format!(
+                "{field} changed from {} to {}, which a policy reads",
+                shown(before.as_ref()),
+                shown(after.as_ref())
+            ));
+        }
+    }
+    let keys: BTreeSet<&String> = reference.labels.keys().chain(requested.labels.keys()).collect();
+    for key in keys {
+        let (before, after) = (reference.labels.get(key), requested.labels.get(key));
+        if before == after || !set.governs_label(key) {
+            continue;
+        }
+        changes.push(match (before, after) {
+            (Some(before), Some(after)) => {
+                format!("label {key} changed from {before} to {after}, which a policy reads")
+            }
+            (Some(before), None) => format!("label {key} removed (was {before}), which a policy reads"),
+            (None, Some(after)) => format!("label {key} added ({after}), which a policy reads"),
+            (None, None) => continue,
+        });
+    }
+    changes
+}
+
+/// A field's value in a sentence.
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => "nothing".into(),
+    }
+}
+
 /// Evaluates a manifest against a policy set. A condition that cannot be
 /// evaluated blocks, saying why: an error never lets an agent through.
 pub fn evaluate(manifest: &Manifest, set: &PolicySet, facts: &Facts<'_>) -> Evaluation {
@@ -482,7 +557,7 @@ pub fn evaluate_agent(
 ) -> Evaluation {
     let mut lowered: Vec<String> = Vec::new();
     for reference in facts.reference_agents {
-        for change in lowered_fields(set.vocabulary(), reference, &agent) {
+        for change in governed_changes(set, reference, &agent) {
             if !lowered.contains(&change) {
                 lowered.push(change);
             }

@@ -12,6 +12,7 @@ use super::condition::Outcome;
 use super::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
 use super::policy::{PolicyAction, RequestFacts};
 use super::policy_set::PolicySet;
+use super::workflow::Role;
 use chrono::{DateTime, Utc};
 
 /// Agents listed per kind of change (the rest are counted).
@@ -131,6 +132,10 @@ pub struct Impact {
     pub errors: BTreeMap<String, u64>,
     /// Per policy: label keys read without `has()`.
     pub unguarded_labels: Vec<(String, Vec<String>)>,
+    /// Per policy: roles its chain names more than once (each such step
+    /// needs a different person).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeated_roles: Vec<(String, Vec<Role>)>,
 }
 
 /// A plan: the diff and the impact.
@@ -235,6 +240,7 @@ pub fn simulate(
 ) -> Impact {
     let mut impact = Impact {
         unguarded_labels: proposed.unguarded_labels(),
+        repeated_roles: proposed.repeated_roles(),
         ..Impact::default()
     };
     let mut fields = active.fields_read();
@@ -382,6 +388,14 @@ impl Impact {
                 "  ! policy {policy} reads {} without has(): an agent without the label is blocked",
                 reads.join(", ")
             ));
+        }
+        for (policy, roles) in &self.repeated_roles {
+            for role in roles {
+                lines.push(format!(
+                    "  ! policy {policy} names {} more than once in its chain: two different people holding it will be needed",
+                    role.label()
+                ));
+            }
         }
         lines
     }

@@ -251,8 +251,30 @@ impl PolicySet {
                     errors.push(at(&place, err.to_string()));
                 }
             }
+            let chain = policy.chain().unwrap_or_default();
+            if chain
+                .iter()
+                .filter(|role| **role == Role::EthicsReviewer)
+                .count()
+                > 1
+            {
+                errors.push(at(
+                    &place,
+                    "the chain names ethics_reviewer twice: a workflow has one ethics review, whose author decides its ethics step",
+                ));
+            }
             match policy.step_rules(&file.sla) {
                 Ok(steps) => {
+                    if chain
+                        .iter()
+                        .zip(&steps)
+                        .any(|(role, step)| *role == Role::EthicsReviewer && step.quorum > 1)
+                    {
+                        errors.push(at(
+                            &place,
+                            "an ethics_reviewer step takes no quorum: it is decided by the author of the workflow's one ethics review",
+                        ));
+                    }
                     for target in steps
                         .iter()
                         .filter_map(|step| step.sla.as_ref()?.escalate_to.as_deref())
@@ -381,6 +403,31 @@ impl PolicySet {
         fields
     }
 
+    /// The conditions of the active policies: what can make one of them
+    /// hold or not.
+    fn active_conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.file
+            .policies
+            .iter()
+            .zip(&self.conditions)
+            .filter(|(policy, _)| policy.is_active)
+            .map(|(_, condition)| condition)
+    }
+
+    /// Whether an active policy's condition reads the agent's `field`
+    /// (`*`: it reads the agent whole).
+    pub fn governs_field(&self, field: &str) -> bool {
+        self.active_conditions().any(|condition| {
+            condition.fields().contains(field) || condition.fields().contains("*")
+        })
+    }
+
+    /// Whether an active policy's condition reads the label `key`.
+    pub fn governs_label(&self, key: &str) -> bool {
+        self.active_conditions()
+            .any(|condition| condition.reads_label(key))
+    }
+
     /// Whether policy `index`'s condition reads the request's facts.
     pub fn reads_request(&self, index: usize) -> bool {
         self.conditions
@@ -393,6 +440,27 @@ impl PolicySet {
         self.conditions
             .get(index)
             .is_some_and(|condition| condition.fields().contains(field))
+    }
+
+    /// Roles a policy's chain names more than once, per policy, for `plan`
+    /// to warn of: one person decides at most one step, so each needs
+    /// someone else.
+    pub fn repeated_roles(&self) -> Vec<(String, Vec<Role>)> {
+        self.file
+            .policies
+            .iter()
+            .filter_map(|policy| {
+                let chain = policy.chain().unwrap_or_default();
+                let mut repeated: Vec<Role> = chain
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, role)| chain[..*index].contains(role))
+                    .map(|(_, role)| *role)
+                    .collect();
+                repeated.dedup();
+                (!repeated.is_empty()).then(|| (policy.policy_id.clone(), repeated))
+            })
+            .collect()
     }
 
     /// Label keys read without `has()`, per policy, for `plan` to warn of.

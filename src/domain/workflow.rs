@@ -345,12 +345,21 @@ pub struct DecisionRequest<'a> {
     pub verdict: Verdict,
     pub comment: Option<&'a str>,
     pub expected_version: i64,
-    /// Whether a submitted ethics review exists for this workflow.
-    pub ethics_review_submitted: bool,
+    /// The workflow's ethics review, if one is assigned.
+    pub review: Option<ReviewFacts<'a>>,
     /// When the person decided (see `decision_time`).
     pub decided_at: DateTime<Utc>,
     /// When the decision reached the record.
     pub received_at: DateTime<Utc>,
+}
+
+/// What the rules need of a workflow's ethics review: its author decides
+/// the ethics step, and from its assignment counts as that step's decider
+/// for separation of duties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewFacts<'a> {
+    pub reviewer: &'a str,
+    pub submitted: bool,
 }
 
 /// Why a decision was refused. Each rule has its own variant so servers can
@@ -398,6 +407,22 @@ pub enum DecisionError {
         delegator: String,
         role: Role,
     },
+    #[error(
+        "{delegate}'s delegation from {delegator} for the {role} role is no longer running: a decision made for someone counts only if their delegation still runs when it reaches the record"
+    )]
+    DelegationEnded {
+        delegate: String,
+        delegator: String,
+        role: Role,
+    },
+    #[error(
+        "the ethics step is decided by the author of its review: the review is assigned to {reviewer}, and the decision is neither theirs nor made for them"
+    )]
+    NotTheReviewer { reviewer: String, step_id: u32 },
+    #[error(
+        "one person decides at most one step: {email} was assigned the ethics review, which decides step {step_id}"
+    )]
+    AssignedTheReview { email: String, step_id: u32 },
     #[error("a rejection needs a comment saying why")]
     EmptyRejectionComment,
     #[error("the ethics review step needs a submitted ethics review before it can be approved")]
@@ -420,6 +445,9 @@ impl DecisionError {
             DecisionError::AlreadyApproved { .. } => "already_approved",
             DecisionError::DelegatorLacksRole { .. } => "delegator_lacks_role",
             DecisionError::NotDelegated { .. } => "not_delegated",
+            DecisionError::DelegationEnded { .. } => "delegation_ended",
+            DecisionError::NotTheReviewer { .. } => "not_the_reviewer",
+            DecisionError::AssignedTheReview { .. } => "assigned_the_review",
             DecisionError::EmptyRejectionComment => "empty_rejection_comment",
             DecisionError::EthicsReviewNotSubmitted => "ethics_review_not_submitted",
             DecisionError::CommentTooLong { .. } => "comment_too_long",
@@ -590,6 +618,7 @@ impl Workflow {
                 });
             }
         }
+        self.check_review_author(decider, step, request.review)?;
         let comment = request.comment.map(str::trim).unwrap_or_default();
         if comment.len() > MAX_COMMENT_BYTES {
             return Err(DecisionError::CommentTooLong {
@@ -602,9 +631,72 @@ impl Workflow {
         }
         if request.verdict == Verdict::Approve
             && step.role == Role::EthicsReviewer
-            && !request.ethics_review_submitted
+            && !request.review.is_some_and(|review| review.submitted)
         {
             return Err(DecisionError::EthicsReviewNotSubmitted);
+        }
+        Ok(())
+    }
+
+    /// The review's author decides the ethics step, and decides no other:
+    /// from the moment a review is assigned, its reviewer counts as the
+    /// ethics step's decider (for the decider and for whom they decide).
+    fn check_review_author(
+        &self,
+        decider: &Decider<'_>,
+        step: &Step,
+        review: Option<ReviewFacts<'_>>,
+    ) -> Result<(), DecisionError> {
+        let Some(review) = review else {
+            return Ok(());
+        };
+        let reviewer_decides = decider
+            .people()
+            .any(|person| person.eq_ignore_ascii_case(review.reviewer));
+        if step.role == Role::EthicsReviewer {
+            if !reviewer_decides {
+                return Err(DecisionError::NotTheReviewer {
+                    reviewer: review.reviewer.to_owned(),
+                    step_id: step.step_id,
+                });
+            }
+        } else if reviewer_decides && let Some(ethics) = self.ethics_step() {
+            return Err(DecisionError::AssignedTheReview {
+                email: review.reviewer.to_owned(),
+                step_id: ethics.step_id,
+            });
+        }
+        Ok(())
+    }
+
+    /// The step an ethics review decides.
+    pub fn ethics_step(&self) -> Option<&Step> {
+        self.steps
+            .iter()
+            .find(|step| step.role == Role::EthicsReviewer)
+    }
+
+    /// Whether `email` may be given this workflow's ethics review: never
+    /// the requester, nor anyone who decided a step (or was decided for,
+    /// or approved one of a quorum), since the review decides the ethics
+    /// step.
+    pub fn check_reviewer(&self, email: &str) -> Result<(), DecisionError> {
+        let ethics = self.ethics_step().ok_or(DecisionError::UnknownStep { step_id: 0 })?;
+        if email.eq_ignore_ascii_case(&self.requested_by) {
+            return Err(DecisionError::SeparationOfDuties {
+                email: email.to_owned(),
+                required: ethics.role,
+            });
+        }
+        if let Some(decided) = self
+            .steps
+            .iter()
+            .find(|step| step.step_id != ethics.step_id && step.involves(email))
+        {
+            return Err(DecisionError::AlreadyDecidedAStep {
+                email: email.to_owned(),
+                step_id: decided.step_id,
+            });
         }
         Ok(())
     }
@@ -815,7 +907,10 @@ mod tests {
             verdict,
             comment: None,
             expected_version: version,
-            ethics_review_submitted: true,
+            review: Some(ReviewFacts {
+                reviewer: "eth@example.com",
+                submitted: true,
+            }),
             decided_at: at(step_id + 1),
             received_at: at(step_id + 1),
         }
@@ -952,19 +1047,88 @@ mod tests {
     fn the_ethics_step_needs_a_submitted_review_to_be_approved() {
         let wf = approve(&bias_chain(), "ml@example.com", Role::MlEngineer).unwrap();
         let decider = Decider::person("eth@example.com", &[Role::EthicsReviewer]);
-        let mut approve_ethics = request(2, Verdict::Approve, 2);
-        approve_ethics.ethics_review_submitted = false;
+        let drafted = Some(ReviewFacts {
+            reviewer: "eth@example.com",
+            submitted: false,
+        });
+        for review in [None, drafted] {
+            let mut approve_ethics = request(2, Verdict::Approve, 2);
+            approve_ethics.review = review;
+            assert_eq!(
+                wf.decide(&decider, &approve_ethics).unwrap_err(),
+                DecisionError::EthicsReviewNotSubmitted
+            );
+            let mut reject = request(2, Verdict::Reject, 2);
+            reject.review = review;
+            reject.comment = Some("not reviewable as submitted");
+            assert!(
+                wf.decide(&decider, &reject).is_ok(),
+                "rejecting needs no submitted review"
+            );
+        }
+    }
+
+    #[test]
+    fn the_review_author_decides_the_ethics_step_and_no_other() {
+        // Both people hold every reviewer role; the review is eth's.
+        let roles = [
+            Role::MlEngineer,
+            Role::EthicsReviewer,
+            Role::ComplianceOfficer,
+        ];
+        let eth = Decider::person("eth@example.com", &roles);
+        let other = Decider::person("other@example.com", &roles);
+        let wf = bias_chain();
         assert_eq!(
-            wf.decide(&decider, &approve_ethics).unwrap_err(),
-            DecisionError::EthicsReviewNotSubmitted
+            wf.decide(&eth, &request(1, Verdict::Approve, 1))
+                .unwrap_err(),
+            DecisionError::AssignedTheReview {
+                email: "eth@example.com".into(),
+                step_id: 2
+            },
+            "the reviewer decides no step but the ethics step"
         );
-        let mut reject = request(2, Verdict::Reject, 2);
-        reject.ethics_review_submitted = false;
-        reject.comment = Some("not reviewable as submitted");
-        assert!(
-            wf.decide(&decider, &reject).is_ok(),
-            "rejecting needs no review"
+        // Nor for someone else, under their delegation.
+        let for_other = Decider {
+            on_behalf_of: Some(Principal {
+                email: "eth@example.com",
+                roles: &roles,
+            }),
+            ..other.clone()
+        };
+        assert!(matches!(
+            wf.decide(&for_other, &request(1, Verdict::Approve, 1)),
+            Err(DecisionError::AssignedTheReview { .. })
+        ));
+        let wf = wf
+            .decide(&other, &request(1, Verdict::Approve, 1))
+            .unwrap();
+        let third = Decider::person("third@example.com", &roles);
+        for verdict in [Verdict::Approve, Verdict::Reject] {
+            let mut decision = request(2, verdict, 2);
+            decision.comment = Some("no");
+            assert_eq!(
+                wf.decide(&third, &decision).unwrap_err(),
+                DecisionError::NotTheReviewer {
+                    reviewer: "eth@example.com".into(),
+                    step_id: 2
+                },
+                "{verdict:?} by someone other than the review's author"
+            );
+        }
+        let wf = wf.decide(&eth, &request(2, Verdict::Approve, 2)).unwrap();
+        assert_eq!(wf.steps[1].approver_email.as_deref(), Some("eth@example.com"));
+        assert_eq!(
+            wf.check_reviewer("other@example.com"),
+            Err(DecisionError::AlreadyDecidedAStep {
+                email: "other@example.com".into(),
+                step_id: 1
+            })
         );
+        assert!(matches!(
+            wf.check_reviewer(REQUESTER),
+            Err(DecisionError::SeparationOfDuties { .. })
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! trail events they leave.
 
 use super::*;
+use crate::domain::workflow::ReviewFacts;
 
 impl Generator {
     /// Writes one request; false when it would pass the workflow target.
@@ -246,7 +247,11 @@ impl Generator {
                 },
                 comment,
                 expected_version: current.version,
-                ethics_review_submitted: true,
+                // The ethics step's decider is its review's author.
+                review: (step.role == Role::EthicsReviewer).then_some(ReviewFacts {
+                    reviewer: &email,
+                    submitted: true,
+                }),
                 decided_at: at,
                 received_at: at,
             };

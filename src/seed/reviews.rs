@@ -26,10 +26,16 @@ impl Generator {
                     40..75 => ReviewStatus::Draft,
                     _ => ReviewStatus::Submitted,
                 };
-                (status, self.reviewer_for(workflow))
+                match self.reviewer_for(workflow) {
+                    Some(reviewer) => (status, reviewer),
+                    None => return Ok(()),
+                }
             }
             (StepStatus::Pending, Some(_)) if self.rng.random_bool(0.3) => {
-                (ReviewStatus::Assigned, self.reviewer_for(workflow))
+                match self.reviewer_for(workflow) {
+                    Some(reviewer) => (ReviewStatus::Assigned, reviewer),
+                    None => return Ok(()),
+                }
             }
             _ => return Ok(()),
         };
@@ -121,19 +127,21 @@ impl Generator {
         Ok(())
     }
 
-    pub(super) fn reviewer_for(&mut self, workflow: &Workflow) -> String {
-        if self.rng.random_bool(0.25) {
-            return DEMO_USER.to_owned();
+    /// Someone who may review the workflow: neither its requester nor
+    /// anyone who decided one of its steps.
+    pub(super) fn reviewer_for(&mut self, workflow: &Workflow) -> Option<String> {
+        let may = |email: &str| workflow.check_reviewer(email).is_ok();
+        if self.rng.random_bool(0.25) && may(DEMO_USER) {
+            return Some(DEMO_USER.to_owned());
         }
-        let requester = workflow.requested_by.clone();
         for _ in 0..16 {
             if let Some(reviewer) = self.people.reviewers.choose(&mut self.rng)
-                && !reviewer.eq_ignore_ascii_case(&requester)
+                && may(reviewer)
             {
-                return reviewer.clone();
+                return Some(reviewer.clone());
             }
         }
-        DEMO_USER.to_owned()
+        may(DEMO_USER).then(|| DEMO_USER.to_owned())
     }
 
     pub(super) fn answers(&mut self, recommendation: &str, complete: bool) -> Answers {

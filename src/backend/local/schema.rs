@@ -24,7 +24,40 @@ const MIGRATIONS: &[Migration] = &[
     add_identities,
     create_notification_outbox,
     add_slas_and_delegations,
+    fix_delegated_roles,
 ];
+
+/// 15: a delegation covers the roles it was made with, not whatever roles
+/// its two people gain later. Each delegation made without a role is
+/// given the reviewer roles both people hold now (the nearest record of
+/// what they held when it was made); one whose people are gone covers
+/// nothing.
+fn fix_delegated_roles(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE delegations ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+         UPDATE delegations SET roles = role WHERE role IS NOT NULL;",
+    )?;
+    let open: Vec<(String, String, String)> = tx
+        .prepare(
+            "SELECT d.delegation_id, a.roles, b.roles FROM delegations d
+               JOIN users a ON a.email = d.delegator JOIN users b ON b.email = d.delegate
+             WHERE d.role IS NULL",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (delegation_id, delegator, delegate) in open {
+        let theirs: Vec<&str> = delegate.split(',').collect();
+        let shared: Vec<&str> = delegator
+            .split(',')
+            .filter(|role| !role.is_empty() && *role != "policy_admin" && theirs.contains(role))
+            .collect();
+        tx.execute(
+            "UPDATE delegations SET roles = ?2 WHERE delegation_id = ?1",
+            params![delegation_id, shared.join(",")],
+        )?;
+    }
+    Ok(())
+}
 
 /// 14: step SLAs and delegation. A workflow row carries its current
 /// step's due time, latest alert and quorum progress (for the queue and

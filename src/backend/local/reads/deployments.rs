@@ -24,6 +24,23 @@ pub struct DeploymentBody {
     pub policy_set_version: Option<i64>,
 }
 
+/// Whether a request for the same agent filed after `request` is allowed
+/// or approved: approving an older request then does not roll the
+/// agent's record back.
+pub fn newer_live_request(conn: &Connection, request: &DeploymentRequest) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM deployments WHERE agent_id = ?1 AND status IN ('allowed', 'approved')
+               AND requested_at > ?2 LIMIT 1",
+        )?
+        .query_row(
+            crate::db::params![request.agent_id, to_ms(request.requested_at)],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 pub const DEPLOYMENT_COLUMNS: &str = "deployment_id, agent_id, agent_name, team, agent_version, requested_by, \
     requested_at, status, running_version, body";
 

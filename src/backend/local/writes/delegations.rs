@@ -5,7 +5,7 @@ use crate::db::{Connection, OptionalExtension, Row, params};
 use chrono::{DateTime, Utc};
 
 use super::super::reads;
-use super::super::rows::{from_ms, parse, to_ms};
+use super::super::rows::{from_ms, parse, roles_from_text, roles_to_text, to_ms};
 use super::super::trail::TrailWriter;
 use super::*;
 use crate::backend::types::User;
@@ -13,7 +13,7 @@ use crate::domain::Role;
 use crate::domain::delegation::{Delegation, NewDelegation, covered_roles};
 
 const COLUMNS: &str =
-    "delegation_id, delegator, delegate, role, starts_at, ends_at, created_at, ended_at";
+    "delegation_id, delegator, delegate, role, starts_at, ends_at, created_at, ended_at, roles";
 
 fn delegation_row(row: &Row<'_>) -> crate::db::Result<RawDelegation> {
     Ok(RawDelegation {
@@ -25,6 +25,7 @@ fn delegation_row(row: &Row<'_>) -> crate::db::Result<RawDelegation> {
         ends_at: row.get(5)?,
         created_at: row.get(6)?,
         ended_at: row.get(7)?,
+        roles: row.get(8)?,
     })
 }
 
@@ -37,6 +38,7 @@ struct RawDelegation {
     ends_at: i64,
     created_at: i64,
     ended_at: Option<i64>,
+    roles: String,
 }
 
 impl RawDelegation {
@@ -46,6 +48,7 @@ impl RawDelegation {
             delegator: self.delegator,
             delegate: self.delegate,
             role: self.role.map(|role| parse("role", &role)).transpose()?,
+            roles: roles_from_text(&self.roles)?,
             starts_at: from_ms(self.starts_at)?,
             ends_at: from_ms(self.ends_at)?,
             created_at: from_ms(self.created_at)?,
@@ -124,10 +127,11 @@ pub fn delegates_of(
 /// Writes a delegation's row (over one of the same id: a cache's copy).
 fn insert(conn: &Connection, delegation: &Delegation) -> Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO delegations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (delegation_id) DO UPDATE SET delegator = excluded.delegator,
            delegate = excluded.delegate, role = excluded.role, starts_at = excluded.starts_at,
-           ends_at = excluded.ends_at, created_at = excluded.created_at, ended_at = excluded.ended_at"
+           ends_at = excluded.ends_at, created_at = excluded.created_at, ended_at = excluded.ended_at,
+           roles = excluded.roles"
     ))?
     .execute(params![
         delegation.delegation_id,
@@ -138,6 +142,7 @@ fn insert(conn: &Connection, delegation: &Delegation) -> Result<()> {
         to_ms(delegation.ends_at),
         to_ms(delegation.created_at),
         delegation.ended_at.map(to_ms),
+        roles_to_text(&delegation.covered_roles()),
     ])?;
     Ok(())
 }
@@ -163,12 +168,14 @@ pub fn delegate(
             delegate.email
         )));
     }
-    covered_roles(request, &actor.roles, &delegate.roles, now).map_err(BackendError::Invalid)?;
+    let roles =
+        covered_roles(request, &actor.roles, &delegate.roles, now).map_err(BackendError::Invalid)?;
     let delegation = Delegation {
         delegation_id: next_id(conn, "delegations", "dlg")?,
         delegator: actor.email.clone(),
         delegate: delegate.email.clone(),
         role: request.role,
+        roles,
         starts_at: request.starts_at.max(now),
         ends_at: request.ends_at,
         created_at: now,
@@ -188,6 +195,7 @@ pub fn delegate(
                 "delegator": delegation.delegator,
                 "delegate": delegation.delegate,
                 "role": delegation.role,
+                "roles": delegation.roles,
                 "starts_at": delegation.starts_at,
                 "ends_at": delegation.ends_at,
             }),

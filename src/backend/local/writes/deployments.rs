@@ -26,10 +26,13 @@ pub fn check_may_request(actor: &User, agent: &Agent) -> Result<()> {
     )))
 }
 
-/// Records a deployment request by `actor`: checks who may ask, opens one
-/// workflow per policy that needs sign-off, and supersedes the agent's
-/// earlier open requests, unless the request lowers risk-relevant fields:
-/// then it supersedes them, and becomes the agent's record, once approved.
+/// Records a deployment request by `actor`: checks who may ask and opens
+/// one workflow per policy that needs sign-off. Nothing about a known
+/// agent changes before its request is allowed or approved: only then
+/// does the request become the agent's record. Filing supersedes the
+/// filer's own open requests and anyone's blocked ones, never someone
+/// else's pending request (approval supersedes those filed before it); a
+/// request that changes governed fields supersedes nothing until approved.
 pub fn request_deployment(
     conn: &Connection,
     actor: &User,
@@ -70,6 +73,9 @@ pub fn request_deployment(
             &mut trail,
             agent,
             &deployment_id,
+            Superseding::Filing {
+                requester: &actor.email,
+            },
             Stamp {
                 actor: &actor.email,
                 at: now,
@@ -114,9 +120,9 @@ pub fn request_deployment(
         supersedes_on_approval: lowers,
         policy_set_version: evaluation.policy_set_version,
     };
-    // A new agent is recorded at once; a known one re-filed as less risky
-    // keeps its record until the change is approved.
-    if !lowers || known.is_none() {
+    // A new agent is recorded at once; a known one keeps its record until
+    // a request for it is allowed or approved.
+    if known.is_none() || evaluation.status == DeploymentStatus::Allowed {
         upsert_agent(conn, agent, now)?;
     }
     insert_deployment(conn, &request)?;
@@ -155,23 +161,54 @@ pub fn request_deployment(
     Ok(request)
 }
 
+/// Which of an agent's open requests a request supersedes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Superseding<'a> {
+    /// Filed by `requester`: their own open requests and anyone's blocked
+    /// ones; someone else's pending request is theirs to withdraw.
+    Filing { requester: &'a str },
+    /// Approved (people signed it off): every open request filed before it.
+    Approval { requested_at: DateTime<Utc> },
+}
+
+impl Superseding<'_> {
+    fn takes(&self, requested_by: &str, status: &str, requested_at: i64) -> bool {
+        match self {
+            Superseding::Filing { requester } => {
+                status == "blocked" || requested_by.eq_ignore_ascii_case(requester)
+            }
+            Superseding::Approval {
+                requested_at: approved,
+            } => requested_at <= to_ms(*approved),
+        }
+    }
+}
+
 /// Withdraws the agent's open requests (pending or blocked) other than
-/// `by`, which supersedes them.
+/// `by` that `superseding` takes.
 pub(crate) fn supersede_earlier(
     conn: &Connection,
     trail: &mut TrailWriter,
     agent: &Agent,
     by: &str,
+    superseding: Superseding<'_>,
     stamp: Stamp<'_>,
 ) -> Result<()> {
-    let open: Vec<(String, String)> = conn
+    let open: Vec<(String, String, String, i64)> = conn
         .prepare_cached(
-            "SELECT deployment_id, status FROM deployments WHERE agent_id = ?1 AND status IN ('pending_approval', 'blocked')
-               AND deployment_id <> ?2",
+            "SELECT deployment_id, status, requested_by, requested_at FROM deployments
+             WHERE agent_id = ?1 AND status IN ('pending_approval', 'blocked') AND deployment_id <> ?2",
         )?
-        .query_map(params![agent.agent_id, by], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(params![agent.agent_id, by], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
         .collect::<crate::db::Result<Vec<_>>>()?;
-    for (earlier, status) in open {
+    let open = open
+        .into_iter()
+        .filter(|(_, status, requested_by, requested_at)| {
+            superseding.takes(requested_by, status, *requested_at)
+        });
+    for (earlier, status, _, _) in open {
         let why = format!("superseded by {by} (version {})", agent.version);
         for workflow in reads::workflows_of_deployment(conn, &earlier)? {
             withdraw_workflow(conn, trail, &workflow, stamp.actor, stamp.at, &why)?;

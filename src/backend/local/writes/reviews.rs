@@ -40,7 +40,7 @@ pub fn assign_review(
             )));
         }
         if !actor.holds(Role::ComplianceOfficer) {
-            return Err(BackendError::Conflict(format!(
+            return Err(BackendError::Forbidden(format!(
                 "the review of {workflow_id} is already assigned to {}; only a compliance officer may reassign it",
                 existing.reviewer
             )));
@@ -64,21 +64,7 @@ pub fn assign_review(
             "{reviewer} does not hold the ethics_reviewer role"
         )));
     }
-    if holder.is(&workflow.requested_by) {
-        return Err(BackendError::Forbidden(format!(
-            "separation of duties: {reviewer} requested this deployment and may not review it"
-        )));
-    }
-    if let Some(step) = workflow.steps.iter().find(|step| {
-        step.approver_email
-            .as_deref()
-            .is_some_and(|email| holder.is(email))
-    }) {
-        return Err(BackendError::Forbidden(format!(
-            "one person decides at most one step: {reviewer} decided step {} of {workflow_id}",
-            step.step_id
-        )));
-    }
+    may_review(&workflow, &holder.email)?;
     match existing {
         Some(previous) => reassign(conn, actor, previous, &holder.email, now),
         None => {
@@ -120,6 +106,19 @@ pub fn assign_review(
             Ok(review)
         }
     }
+}
+
+/// Whether `reviewer` may hold the workflow's review: the review decides
+/// the ethics step, so its author is held to every separation-of-duties
+/// rule a decider is (one person, one step, never one's own request,
+/// counting steps decided for someone and quorum approvals).
+fn may_review(workflow: &crate::domain::Workflow, reviewer: &str) -> Result<()> {
+    workflow.check_reviewer(reviewer).map_err(|refusal| {
+        BackendError::Forbidden(format!(
+            "{reviewer} may not review {}: {refusal}",
+            workflow.workflow_id
+        ))
+    })
 }
 
 /// Hands an unsubmitted review to another reviewer. The draft's answers
@@ -226,6 +225,11 @@ pub fn save_review(
         return Err(BackendError::Conflict(format!(
             "review {review_id} was submitted and can no longer change"
         )));
+    }
+    if submit {
+        // Steps decided since the assignment (before this rule held) are
+        // checked again: the submitted review decides the ethics step.
+        may_review(&reads::workflow(conn, &review.workflow_id)?, &actor.email)?;
     }
     let template = reads::review_template(conn, &review.template_id)?;
     let mode = if submit {

@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use super::super::reads::{self};
 use super::super::rows::{self, labels_to_text, to_json, to_ms};
 use super::super::trail::TrailWriter;
-use super::deployments::supersede_earlier;
+use super::deployments::{Superseding, supersede_earlier};
 use super::*;
 use crate::backend::queue::urgency;
 use crate::backend::types::{Decision, User};
 use crate::domain::deployment::DeploymentStatus;
 use crate::domain::workflow::{
-    Decider, DecisionError, DecisionRequest, MAX_COMMENT_BYTES, Principal, decision_time,
+    Decider, DecisionError, DecisionRequest, MAX_COMMENT_BYTES, Principal, ReviewFacts,
+    decision_time,
 };
 use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
@@ -202,8 +203,7 @@ pub fn decide(
     }
 
     let workflow = reads::workflow(conn, &decision.workflow_id)?;
-    let review_submitted = reads::review_for_workflow(conn, &workflow.workflow_id)?
-        .is_some_and(|review| review.status == ReviewStatus::Submitted);
+    let review = reads::review_for_workflow(conn, &workflow.workflow_id)?;
     // Whom the decision is for: a person, who must hold the step's role,
     // and whose delegation to the decider must cover the time it was made.
     let delegator = match decision.on_behalf_of.as_deref() {
@@ -241,7 +241,10 @@ pub fn decide(
         verdict: decision.verdict,
         comment: decision.comment.as_deref(),
         expected_version: decision.expected_version,
-        ethics_review_submitted: review_submitted,
+        review: review.as_ref().map(|review| ReviewFacts {
+            reviewer: &review.reviewer,
+            submitted: review.status == ReviewStatus::Submitted,
+        }),
         decided_at: now,
         received_at: now,
     };
@@ -258,18 +261,22 @@ pub fn decide(
             .ok_or(DecisionError::UnknownStep {
                 step_id: decision.step_id,
             })?;
-        if covering(
-            conn,
-            &delegator.email,
-            &user.email,
-            role,
-            request.decided_at,
-        )?
-        .is_none()
-        {
+        // The delegation must have covered the decision when it was made,
+        // and must still run when it reaches the record: a claimed time
+        // never brings back a delegation that has ended.
+        let (delegate, delegator) = (user.email.clone(), delegator.email.clone());
+        if covering(conn, &delegator, &delegate, role, request.decided_at)?.is_none() {
             return Err(DecisionError::NotDelegated {
-                delegate: user.email.clone(),
-                delegator: delegator.email.clone(),
+                delegate,
+                delegator,
+                role,
+            }
+            .into());
+        }
+        if covering(conn, &delegator, &delegate, role, now)?.is_none() {
+            return Err(DecisionError::DelegationEnded {
+                delegate,
+                delegator,
                 role,
             }
             .into());
@@ -463,19 +470,22 @@ fn settle_deployment(
             Stamp { actor, at: now },
             "every approval workflow approved",
         )?;
-        // An approved re-filing becomes the agent's record and replaces the
-        // requests it held back from.
-        if deployment.supersedes_on_approval
-            && let Some(agent) = &deployment.agent
-        {
+        // An approved request replaces the open requests filed before it
+        // and becomes the agent's record, unless a later one already has.
+        if let Some(agent) = &deployment.agent {
             supersede_earlier(
                 conn,
                 trail,
                 agent,
                 &deployment.deployment_id,
+                Superseding::Approval {
+                    requested_at: deployment.requested_at,
+                },
                 Stamp { actor, at: now },
             )?;
-            upsert_agent(conn, agent, now)?;
+            if !reads::newer_live_request(conn, &deployment)? {
+                upsert_agent(conn, agent, now)?;
+            }
         }
     }
     Ok(())
