@@ -305,7 +305,7 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.inbox().await
     }
-    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
         self.write(self.cache.mark_read(event_ids)).await
     }
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {

@@ -153,16 +153,19 @@ fn approve_then_show_and_a_second_decision_by_the_same_person_is_refused() {
     assert_eq!(workflow["steps"][0]["comment"], "Checked the DPIA.");
     assert_eq!(workflow["steps"][1]["status"], "pending");
 
-    // The same command again (as after a lost answer) reports the
-    // decision on record instead of making a second one...
+    // The same command again now means step 2, which the person may not
+    // decide: the rule refuses it (it used to say "already recorded" and
+    // exit 0, reporting a decision it never made)...
     gavel(&db)
         .args(["--user", DEMO_USER, "approve", workflow_id])
         .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "already recorded: approved step 1",
-        ));
-    // ...and another decision by the same person is refused.
+        .code(5)
+        .stdout(predicate::str::contains("already recorded").not())
+        .stderr(
+            predicate::str::contains("already decided step 1")
+                .and(predicate::str::contains("already_decided_a_step")),
+        );
+    // ...as it refuses any other decision by the same person.
     gavel(&db)
         .args([
             "--user",
@@ -1232,9 +1235,9 @@ fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
         .code(1)
         .stdout(predicate::str::contains("events were removed"));
 
-    // A rewrite: an early event changed and the whole chain and log
-    // recomputed. Every check of the store alone passes; the checkpoint
-    // does not.
+    // A rewrite: an early event and the record it pins changed together,
+    // and the whole chain and log recomputed. Every check of the store
+    // alone passes; the checkpoint does not.
     let rewritten = dir.path().join("rewritten.db");
     std::fs::copy(&db, &rewritten).expect("copy");
     {
@@ -1247,6 +1250,12 @@ fn a_kept_checkpoint_catches_truncation_and_rewrites_the_store_checks_miss() {
             [],
         )
         .expect("rewrite");
+        tx.execute(
+            "UPDATE audits SET body = json_set(body, '$.recorded_by', 'mallory@evil.example')
+             WHERE audit_id = (SELECT entity_id FROM trail WHERE seq = (SELECT MIN(seq) FROM trail WHERE action = 'audit_recorded'))",
+            [],
+        )
+        .expect("rewrite the audit it pins");
         let events: Vec<(i64, gavel::domain::TrailEntry)> = tx
             .prepare("SELECT seq, at, actor, entity_type, entity_id, action, before_version, after_version, details FROM trail ORDER BY seq")
             .expect("prepare")

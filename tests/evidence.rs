@@ -341,6 +341,126 @@ fn edits_signed_with_the_key_still_disagree_with_counts_and_trail() {
     );
 }
 
+/// The files with one JSON file changed by `edit`.
+fn with_json_edit(
+    files: &[PackFile],
+    path: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> Vec<PackFile> {
+    let mut files = files.to_vec();
+    let file = files
+        .iter_mut()
+        .find(|file| file.path == path)
+        .expect("the file");
+    let mut value: serde_json::Value = serde_json::from_slice(&file.bytes).expect("json");
+    edit(&mut value);
+    file.bytes = serde_json::to_vec_pretty(&value).expect("json");
+    files
+}
+
+/// The files with the trail's events of `action` left out.
+fn without_events(files: &[PackFile], action: &str) -> Vec<PackFile> {
+    let mut files = files.to_vec();
+    let events = files
+        .iter_mut()
+        .find(|file| file.path == "trail/events.jsonl")
+        .expect("the trail");
+    let kept: Vec<&str> = std::str::from_utf8(&events.bytes)
+        .expect("utf-8")
+        .lines()
+        .filter(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).expect("an event");
+            event["action"] != action
+        })
+        .collect();
+    assert!(
+        kept.len() < String::from_utf8_lossy(&events.bytes).lines().count(),
+        "the trail held {action} events"
+    );
+    events.bytes = format!("{}\n", kept.join("\n")).into_bytes();
+    files
+}
+
+/// Someone holding the log key edits what the trail pins of a request or
+/// an audit, or leaves out the events a file needs, and re-signs: the
+/// replay of every pinned field catches each.
+#[test]
+fn re_signed_requesters_recorders_sources_and_missing_events_are_caught() {
+    let exported = exported();
+    let files = pack::unzip(&exported.pack).expect("unzip");
+    let first = |prefix: &str, holding: &str| {
+        files
+            .iter()
+            .find(|file| {
+                file.path.starts_with(prefix)
+                    && file.path.ends_with(".json")
+                    && String::from_utf8_lossy(&file.bytes).contains(holding)
+            })
+            .unwrap_or_else(|| panic!("a file under {prefix} holding {holding}"))
+            .path
+            .clone()
+    };
+    let caught = |files: &[PackFile], path: &str, what: &str| {
+        let found = problems(&resigned(files, &exported.db), &exported.key);
+        assert!(
+            found
+                .iter()
+                .any(|problem| problem.starts_with(path) && problem.contains(what)),
+            "{path}: expected a problem naming {what:?}, found {found:?}"
+        );
+    };
+    let request = first("requests/", "requested_by");
+    let edits: [(&str, &str, Box<dyn Fn(&mut serde_json::Value)>); 4] = [
+        (
+            &request,
+            "requested_by",
+            Box::new(|value| value["requested_by"] = "insider@example.com".into()),
+        ),
+        (
+            &request,
+            "triggered policies",
+            Box::new(|value| value["triggered_policies"] = serde_json::json!([])),
+        ),
+        (
+            &request,
+            "policy set version",
+            Box::new(|value| value["policy_set_version"] = 99.into()),
+        ),
+        (
+            &request,
+            "agent as filed",
+            Box::new(|value| value["agent"]["owner"] = "insider@example.com".into()),
+        ),
+    ];
+    for (path, what, edit) in &edits {
+        caught(&with_json_edit(&files, path, edit), path, what);
+    }
+    let audit = first("audits/", "recorded_by");
+    caught(
+        &with_json_edit(&files, &audit, |value| {
+            value["recorded_by"] = "insider@example.com".into()
+        }),
+        &audit,
+        "recorded_by",
+    );
+    let imported = first("audits/", "Example Audits LLP");
+    caught(
+        &with_json_edit(&files, &imported, |value| {
+            value["source"]["auditor"] = "Friendly Audits Ltd".into()
+        }),
+        &imported,
+        "source",
+    );
+    for (action, prefix, what) in [
+        ("deployment_requested", "requests/", "deployment_requested"),
+        ("audit_recorded", "audits/", "audit_recorded"),
+        ("review_assigned", "reviews/", "review_assigned"),
+    ] {
+        let path = first(prefix, "");
+        caught(&without_events(&files, action), &path, what);
+    }
+}
+
 /// People for the workflow that goes through every kind of step.
 const ML_SECOND: &str = "ml2@example.com";
 const AWAY: &str = "compliance-away@example.com";

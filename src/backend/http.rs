@@ -815,12 +815,12 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "inbox"], &[]).await
     }
 
-    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
         let body = crate::backend::wire::InboxReadBody {
             event_ids: event_ids.to_vec(),
         };
         // Marking read twice reads the same.
-        let _: serde_json::Value = self
+        let answer: serde_json::Value = self
             .write(
                 Method::POST,
                 &["v1", "inbox", "read"],
@@ -829,7 +829,7 @@ impl GovernanceBackend for HttpBackend {
                 true,
             )
             .await?;
-        Ok(())
+        Ok(answer["read"].as_u64().unwrap_or(0))
     }
 
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {

@@ -166,8 +166,10 @@ pub trait GovernanceBackend: Send + Sync {
     async fn tools(&self) -> Result<Vec<ToolRecord>>;
     /// What concerns the caller, newest first (at most `INBOX_LIMIT`).
     async fn inbox(&self) -> Result<Vec<InboxItem>>;
-    /// Marks inbox items read (read stays read).
-    async fn mark_read(&self, event_ids: &[i64]) -> Result<()>;
+    /// Marks the caller's inbox items read (read stays read): how many
+    /// were marked now (ids of items not theirs, or already read, count
+    /// none).
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64>;
     /// The delegations the caller gave or received, not yet ended (with
     /// `ended`, those that have too).
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>>;

@@ -657,15 +657,23 @@ pub fn verification(report: &crate::backend::local::trail::VerifyReport) -> Stri
             );
             let _ = writeln!(
                 out,
-                "(replayed before it: {} workflows, {} deployments, {} reviews, {} policy set versions)",
-                replay.workflows, replay.deployments, replay.reviews, replay.policy_sets
+                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions)",
+                replay.workflows,
+                replay.deployments,
+                replay.audits,
+                replay.reviews,
+                replay.policy_sets
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "audit trail intact: {} workflows, {} deployments, {} reviews and {} policy set versions replay to their stored state (status, steps and deciders, the submitted answers' hash, the policy text's hash)",
-                replay.workflows, replay.deployments, replay.reviews, replay.policy_sets
+                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews and {} policy set versions replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash)",
+                replay.workflows,
+                replay.deployments,
+                replay.audits,
+                replay.reviews,
+                replay.policy_sets
             );
             if replay.workflows_without_steps > 0 {
                 let _ = writeln!(

@@ -87,17 +87,8 @@ pub async fn decide(
     // The same command again after its answer was lost: if this person's
     // decision is on record, say so instead of refusing a second one.
     let me = backend.me().await?;
-    let wanted = match verdict {
-        Verdict::Approve => crate::domain::StepStatus::Approved,
-        Verdict::Reject => crate::domain::StepStatus::Rejected,
-    };
-    if let Some(recorded) = workflow.steps.iter().find(|step| {
-        step.status == wanted
-            && step
-                .approver_email
-                .as_deref()
-                .is_some_and(|email| me.is(email))
-    }) {
+    if let Some(recorded) = workflow.recorded_decision(&me.email, verdict, on_behalf_of.as_deref())
+    {
         if json {
             print_json(&workflow)?;
         } else {
@@ -133,7 +124,37 @@ pub async fn decide(
         // have recorded it. Saying "failed" could make someone decide again.
         Err(crate::backend::BackendError::Unavailable(why)) => {
             return Err(Failure::Other(color_eyre::eyre::eyre!(
-                "the outcome is unknown: no answer came back ({why}), and the server may have recorded the decision. Check with `gavel show {workflow_id}`, or run the same command again: it says so if the decision was recorded"
+                "the outcome is unknown: no answer came back ({why}), and the server may have recorded the decision. Check with `gavel show {workflow_id}`, or run the same command again: it says so if the decision was recorded (\"already recorded\", or refused because you already decided a step)"
+            )));
+        }
+        // Refused: if this person decided an earlier step (an answer
+        // lost, say), the refusal says that decision is on record.
+        Err(err @ crate::backend::BackendError::Refused(_)) => {
+            let Failure::Refused(why) = Failure::from(err) else {
+                unreachable!("a refusal maps to a refusal")
+            };
+            let earlier = workflow
+                .steps
+                .iter()
+                .find(|step| {
+                    step.approver_email
+                        .as_deref()
+                        .is_some_and(|email| me.is(email))
+                        || step
+                            .approvals
+                            .iter()
+                            .any(|approval| me.is(&approval.approver_email))
+                })
+                .map(|step| {
+                    format!(
+                        "\nyour decision of step {} ({}) is on record: `gavel show {workflow_id}`",
+                        step.step_id,
+                        step.role.label()
+                    )
+                });
+            return Err(Failure::Refused(format!(
+                "{why}{}",
+                earlier.unwrap_or_default()
             )));
         }
         Err(err) => return Err(err.into()),

@@ -511,7 +511,11 @@ pub fn governed_changes(set: &PolicySet, reference: &Agent, requested: &Agent) -
             ));
         }
     }
-    let keys: BTreeSet<&String> = reference.labels.keys().chain(requested.labels.keys()).collect();
+    let keys: BTreeSet<&String> = reference
+        .labels
+        .keys()
+        .chain(requested.labels.keys())
+        .collect();
     for key in keys {
         let (before, after) = (reference.labels.get(key), requested.labels.get(key));
         if before == after || !set.governs_label(key) {
@@ -521,7 +525,9 @@ pub fn governed_changes(set: &PolicySet, reference: &Agent, requested: &Agent) -
             (Some(before), Some(after)) => {
                 format!("label {key} changed from {before} to {after}, which a policy reads")
             }
-            (Some(before), None) => format!("label {key} removed (was {before}), which a policy reads"),
+            (Some(before), None) => {
+                format!("label {key} removed (was {before}), which a policy reads")
+            }
             (None, Some(after)) => format!("label {key} added ({after}), which a policy reads"),
             (None, None) => continue,
         });
@@ -818,6 +824,20 @@ pub struct DeploymentRequest {
     /// The policy set version the request was evaluated under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_set_version: Option<i64>,
+}
+
+impl DeploymentRequest {
+    /// SHA-256 of what was filed, as the policies saw it (the agent and
+    /// the tools it names), over its JSON: the trail pins it, so a request
+    /// edited afterwards shows.
+    pub fn manifest_sha256(&self) -> Option<String> {
+        let agent = self.agent.as_ref()?;
+        let filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
+        use sha2::Digest;
+        Some(hex::encode(sha2::Sha256::digest(
+            filed.to_string().as_bytes(),
+        )))
+    }
 }
 
 /// One field of a manifest that differs between two versions.

@@ -417,9 +417,8 @@ impl PolicySet {
     /// Whether an active policy's condition reads the agent's `field`
     /// (`*`: it reads the agent whole).
     pub fn governs_field(&self, field: &str) -> bool {
-        self.active_conditions().any(|condition| {
-            condition.fields().contains(field) || condition.fields().contains("*")
-        })
+        self.active_conditions()
+            .any(|condition| condition.fields().contains(field) || condition.fields().contains("*"))
     }
 
     /// Whether an active policy's condition reads the label `key`.

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::deployment::DeploymentStatus;
+use super::deployment::{DeploymentRequest, DeploymentStatus};
 use super::review::ReviewStatus;
 use super::workflow::{Role, StepStatus, Workflow, WorkflowStatus};
 
@@ -297,15 +297,31 @@ impl WorkflowReplay {
     }
 }
 
-/// A deployment's status as its events leave it.
+/// A deployment request as its events leave it: who filed what, under
+/// which policies, and its status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeploymentReplay {
     status: Option<DeploymentStatus>,
+    requested: Option<Requested>,
 }
 
-#[derive(Deserialize)]
+/// What the `deployment_requested` event pins. Events from before a field
+/// was recorded lack it, and it is not compared.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 struct Requested {
     outcome: DeploymentStatus,
+    #[serde(default)]
+    agent_id: Option<String>,
+    #[serde(default)]
+    agent_version: Option<String>,
+    #[serde(default)]
+    requested_by: Option<String>,
+    #[serde(default)]
+    triggered_policies: Option<Vec<String>>,
+    #[serde(default)]
+    policy_set_version: Option<i64>,
+    #[serde(default)]
+    manifest_sha256: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -315,29 +331,217 @@ struct StatusChanged {
 
 impl Replay for DeploymentReplay {
     fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
-        self.status = Some(match event.action {
-            "deployment_requested" => details::<Requested>(event)?.outcome,
-            "status_changed" => details::<StatusChanged>(event)?.to,
+        match event.action {
+            "deployment_requested" if self.requested.is_some() => {
+                return Err(format!(
+                    "event {} requests a deployment already requested",
+                    event.seq
+                ));
+            }
+            "deployment_requested" => {
+                let mut requested = details::<Requested>(event)?;
+                // The requester is who the event says acted, whatever the
+                // details claim.
+                if requested
+                    .requested_by
+                    .as_deref()
+                    .is_some_and(|named| !named.eq_ignore_ascii_case(event.actor))
+                {
+                    return Err(format!(
+                        "event {} names {} as requester but was made by {}",
+                        event.seq,
+                        requested.requested_by.as_deref().unwrap_or_default(),
+                        event.actor
+                    ));
+                }
+                requested.requested_by = Some(event.actor.to_owned());
+                self.status = Some(requested.outcome);
+                self.requested = Some(requested);
+            }
+            "status_changed" if self.requested.is_none() => {
+                return Err(format!(
+                    "event {} changes the status of a deployment no deployment_requested event opened",
+                    event.seq
+                ));
+            }
+            "status_changed" => self.status = Some(details::<StatusChanged>(event)?.to),
             other => {
                 return Err(format!(
                     "event {} has an action replay does not know for a deployment: {other}",
                     event.seq
                 ));
             }
-        });
+        }
         Ok(())
     }
 }
 
 impl DeploymentReplay {
-    pub fn differs(&self, stored: DeploymentStatus) -> Option<String> {
-        match self.status {
-            None => Some("no deployment_requested event".into()),
-            Some(status) if status != stored => {
-                Some(format!("status {stored} stored, {status} replayed"))
+    /// Where a stored request is not what its events say: every field the
+    /// trail pins, then the status.
+    pub fn differs(&self, stored: &DeploymentRequest) -> Option<String> {
+        let (Some(requested), Some(status)) = (&self.requested, self.status) else {
+            return Some("no deployment_requested event".into());
+        };
+        let differs = |field: &str, stored: &str, replayed: Option<&str>| {
+            replayed
+                .filter(|replayed| !replayed.eq_ignore_ascii_case(stored))
+                .map(|replayed| format!("{field} {stored} stored, {replayed} replayed"))
+        };
+        let triggered: Vec<&str> = stored
+            .triggered_policies
+            .iter()
+            .map(|policy| policy.policy_id.as_str())
+            .collect();
+        differs(
+            "requested_by",
+            &stored.requested_by,
+            requested.requested_by.as_deref(),
+        )
+        .or_else(|| differs("agent_id", &stored.agent_id, requested.agent_id.as_deref()))
+        .or_else(|| {
+            differs(
+                "agent_version",
+                &stored.agent_version,
+                requested.agent_version.as_deref(),
+            )
+        })
+        .or_else(|| {
+            requested
+                .triggered_policies
+                .as_ref()
+                .filter(|replayed| {
+                    replayed
+                        .iter()
+                        .map(String::as_str)
+                        .ne(triggered.iter().copied())
+                })
+                .map(|replayed| {
+                    format!(
+                        "triggered policies [{}] stored, [{}] replayed",
+                        triggered.join(", "),
+                        replayed.join(", ")
+                    )
+                })
+        })
+        .or_else(|| {
+            requested
+                .policy_set_version
+                .filter(|replayed| stored.policy_set_version != Some(*replayed))
+                .map(|replayed| {
+                    format!(
+                        "policy set version {:?} stored, {replayed} replayed",
+                        stored.policy_set_version
+                    )
+                })
+        })
+        .or_else(|| {
+            requested
+                .manifest_sha256
+                .as_ref()
+                .filter(|replayed| stored.manifest_sha256().as_ref() != Some(*replayed))
+                .map(|_| "the agent as filed differs from the one the trail pinned".to_owned())
+        })
+        .or_else(|| {
+            (status != stored.status)
+                .then(|| format!("status {} stored, {status} replayed", stored.status))
+        })
+    }
+}
+
+/// An audit as its `audit_recorded` event pins it: who recorded it, of
+/// what, with which figures and from which source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditReplay {
+    recorded: Option<Recorded>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Recorded {
+    #[serde(skip)]
+    recorded_by: String,
+    agent_id: String,
+    agent_version: String,
+    disparate_impact_ratio: f64,
+    #[serde(default)]
+    run_id: Option<String>,
+    /// SHA-256 of the source's JSON, or `none`; older events lack it.
+    #[serde(default)]
+    source_sha256: Option<String>,
+}
+
+impl Replay for AuditReplay {
+    fn apply(&mut self, event: &Event<'_>) -> Result<(), Problem> {
+        match event.action {
+            "audit_recorded" if self.recorded.is_none() => {
+                let mut recorded = details::<Recorded>(event)?;
+                recorded.recorded_by = event.actor.to_owned();
+                self.recorded = Some(recorded);
+                Ok(())
             }
-            Some(_) => None,
+            other => Err(format!(
+                "event {} has an action replay does not expect for an audit: {other}",
+                event.seq
+            )),
         }
+    }
+}
+
+impl AuditReplay {
+    /// Where a stored audit is not what its event says.
+    pub fn differs(&self, stored: &crate::domain::BiasAudit) -> Option<String> {
+        let Some(recorded) = &self.recorded else {
+            return Some("no audit_recorded event".into());
+        };
+        let stored_by = stored.recorded_by.as_deref().unwrap_or("nobody");
+        if !stored_by.eq_ignore_ascii_case(&recorded.recorded_by) {
+            return Some(format!(
+                "recorded_by {stored_by} stored, {} replayed",
+                recorded.recorded_by
+            ));
+        }
+        if stored.agent_id != recorded.agent_id || stored.agent_version != recorded.agent_version {
+            return Some(format!(
+                "agent {} {} stored, {} {} replayed",
+                stored.agent_id, stored.agent_version, recorded.agent_id, recorded.agent_version
+            ));
+        }
+        if (stored.stats.disparate_impact_ratio - recorded.disparate_impact_ratio).abs() > 1e-9 {
+            return Some(format!(
+                "disparate-impact ratio {} stored, {} replayed",
+                stored.stats.disparate_impact_ratio, recorded.disparate_impact_ratio
+            ));
+        }
+        if stored.run_id != recorded.run_id {
+            return Some(format!(
+                "run {:?} stored, {:?} replayed",
+                stored.run_id, recorded.run_id
+            ));
+        }
+        if let Some(pinned) = &recorded.source_sha256
+            && *pinned != audit_source_sha256(stored.source.as_ref())
+        {
+            return Some("its source differs from the one the trail pinned".into());
+        }
+        None
+    }
+}
+
+/// What the trail pins of a submitted review's answers: SHA-256 of their
+/// JSON.
+pub fn answers_sha256(answers: &crate::domain::Answers) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_string(answers).unwrap_or_default();
+    hex::encode(sha2::Sha256::digest(json.as_bytes()))
+}
+
+/// What the trail pins of an audit's source: SHA-256 of its JSON, or
+/// `none` for an audit computed by Gavel or recorded with counts.
+pub fn audit_source_sha256(source: Option<&crate::domain::bias::AuditSource>) -> String {
+    use sha2::Digest;
+    match source.and_then(|source| serde_json::to_string(source).ok()) {
+        Some(json) => hex::encode(sha2::Sha256::digest(json.as_bytes())),
+        None => "none".into(),
     }
 }
 
@@ -386,6 +590,12 @@ impl Replay for ReviewReplay {
                 self.reviewer = Some(details::<Reassigned>(event)?.to.to_lowercase());
                 self.status = Some(ReviewStatus::Assigned);
                 self.answers_sha256 = None;
+            }
+            "review_started" | "review_submitted" if self.reviewer.is_none() => {
+                return Err(format!(
+                    "event {} is about a review no review_assigned event opened",
+                    event.seq
+                ));
             }
             "review_started" => self.status = Some(ReviewStatus::Draft),
             "review_submitted" => {
@@ -672,8 +882,47 @@ mod tests {
                 r#"{"from":"pending_approval","to":"approved"}"#,
             ))
             .unwrap();
-        assert_eq!(deployment.differs(DeploymentStatus::Approved), None);
-        assert!(deployment.differs(DeploymentStatus::Blocked).is_some());
+        let request = |status, requested_by: &str| DeploymentRequest {
+            deployment_id: "dep-1".into(),
+            agent_id: "agt-1".into(),
+            agent_name: "Agent".into(),
+            team: "Team".into(),
+            agent_version: "1.0.0".into(),
+            requested_by: requested_by.into(),
+            requested_at: chrono::Utc::now(),
+            status,
+            triggered_policies: Vec::new(),
+            blocking_reasons: Vec::new(),
+            remediation: Vec::new(),
+            running_version: None,
+            workflow_ids: Vec::new(),
+            agent: None,
+            external_tools: Vec::new(),
+            supersedes_on_approval: false,
+            policy_set_version: None,
+        };
+        assert_eq!(
+            deployment.differs(&request(DeploymentStatus::Approved, "r")),
+            None
+        );
+        assert!(
+            deployment
+                .differs(&request(DeploymentStatus::Blocked, "r"))
+                .is_some()
+        );
+        assert!(
+            deployment
+                .differs(&request(DeploymentStatus::Approved, "someone-else"))
+                .is_some_and(|why| why.contains("requested_by")),
+            "the requester is the event's actor"
+        );
+        let mut headless = DeploymentReplay::default();
+        assert!(
+            headless
+                .apply(&event(1, "r", "status_changed", 0, r#"{"to":"approved"}"#))
+                .is_err(),
+            "a status change with no request before it"
+        );
 
         let mut review = ReviewReplay::default();
         review

@@ -669,6 +669,53 @@ impl Workflow {
         Ok(())
     }
 
+    /// The step a command deciding this workflow now means, if `email`'s
+    /// decision of `verdict` (for `on_behalf_of`) is already on it: the
+    /// current step (a quorum step keeps waiting after one approval), or
+    /// the step whose decision closed the workflow. A decision on an
+    /// earlier step is not this one: deciding again is refused by the
+    /// rules, not reported as done.
+    pub fn recorded_decision(
+        &self,
+        email: &str,
+        verdict: Verdict,
+        on_behalf_of: Option<&str>,
+    ) -> Option<&Step> {
+        let same = |decider: &str, behalf: Option<&str>| {
+            decider.eq_ignore_ascii_case(email)
+                && match (behalf, on_behalf_of) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    _ => false,
+                }
+        };
+        let closing = || {
+            self.steps
+                .iter()
+                .filter(|step| {
+                    step.status != StepStatus::Pending && step.status != StepStatus::Skipped
+                })
+                .max_by_key(|step| step.step_id)
+        };
+        let step = self.current_step().or_else(closing)?;
+        let wanted = match verdict {
+            Verdict::Approve => StepStatus::Approved,
+            Verdict::Reject => StepStatus::Rejected,
+        };
+        let decided = step.status == wanted
+            && step
+                .approver_email
+                .as_deref()
+                .is_some_and(|decider| same(decider, step.on_behalf_of.as_deref()));
+        let approved_of_quorum = verdict == Verdict::Approve
+            && step.status == StepStatus::Pending
+            && step
+                .approvals
+                .iter()
+                .any(|approval| same(&approval.approver_email, approval.on_behalf_of.as_deref()));
+        (decided || approved_of_quorum).then_some(step)
+    }
+
     /// The step an ethics review decides.
     pub fn ethics_step(&self) -> Option<&Step> {
         self.steps
@@ -681,7 +728,9 @@ impl Workflow {
     /// or approved one of a quorum), since the review decides the ethics
     /// step.
     pub fn check_reviewer(&self, email: &str) -> Result<(), DecisionError> {
-        let ethics = self.ethics_step().ok_or(DecisionError::UnknownStep { step_id: 0 })?;
+        let ethics = self
+            .ethics_step()
+            .ok_or(DecisionError::UnknownStep { step_id: 0 })?;
         if email.eq_ignore_ascii_case(&self.requested_by) {
             return Err(DecisionError::SeparationOfDuties {
                 email: email.to_owned(),
@@ -1069,6 +1118,47 @@ mod tests {
     }
 
     #[test]
+    fn a_decision_is_recorded_only_on_the_step_a_command_would_decide() {
+        let first = approve(&bias_chain(), "ml@example.com", Role::MlEngineer).unwrap();
+        assert_eq!(
+            first.recorded_decision("ml@example.com", Verdict::Approve, None),
+            None,
+            "step 1 is decided; a command now means step 2"
+        );
+        let done = approve(&first, "eth@example.com", Role::EthicsReviewer).unwrap();
+        let done = approve(&done, "co@example.com", Role::ComplianceOfficer).unwrap();
+        assert_eq!(done.status, WorkflowStatus::Approved);
+        assert_eq!(
+            done.recorded_decision("CO@example.com", Verdict::Approve, None)
+                .map(|step| step.step_id),
+            Some(3),
+            "the decision that closed the workflow"
+        );
+        assert_eq!(
+            done.recorded_decision("co@example.com", Verdict::Reject, None),
+            None
+        );
+        assert_eq!(
+            done.recorded_decision("co@example.com", Verdict::Approve, Some("x@example.com")),
+            None,
+            "made for nobody, not for x"
+        );
+        let quorum = quorum_step();
+        let one = quorum
+            .decide(
+                &Decider::person("a@example.com", &[Role::TechnicalLead]),
+                &request(1, Verdict::Approve, quorum.version),
+            )
+            .unwrap();
+        assert_eq!(
+            one.recorded_decision("a@example.com", Verdict::Approve, None)
+                .map(|step| step.step_id),
+            Some(1),
+            "one approval of a quorum step still waiting"
+        );
+    }
+
+    #[test]
     fn the_review_author_decides_the_ethics_step_and_no_other() {
         // Both people hold every reviewer role; the review is eth's.
         let roles = [
@@ -1100,9 +1190,7 @@ mod tests {
             wf.decide(&for_other, &request(1, Verdict::Approve, 1)),
             Err(DecisionError::AssignedTheReview { .. })
         ));
-        let wf = wf
-            .decide(&other, &request(1, Verdict::Approve, 1))
-            .unwrap();
+        let wf = wf.decide(&other, &request(1, Verdict::Approve, 1)).unwrap();
         let third = Decider::person("third@example.com", &roles);
         for verdict in [Verdict::Approve, Verdict::Reject] {
             let mut decision = request(2, verdict, 2);
@@ -1117,7 +1205,10 @@ mod tests {
             );
         }
         let wf = wf.decide(&eth, &request(2, Verdict::Approve, 2)).unwrap();
-        assert_eq!(wf.steps[1].approver_email.as_deref(), Some("eth@example.com"));
+        assert_eq!(
+            wf.steps[1].approver_email.as_deref(),
+            Some("eth@example.com")
+        );
         assert_eq!(
             wf.check_reviewer("other@example.com"),
             Err(DecisionError::AlreadyDecidedAStep {

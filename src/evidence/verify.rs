@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use super::pack::{self, Listing, PackFile};
 use super::trail::{self, PackedEvent};
 use crate::domain::bias::{GroupCounts, compute};
-use crate::domain::replay::{self, DeploymentReplay, Event, WorkflowReplay};
-use crate::domain::{BiasAudit, DeploymentRequest, Workflow};
+use crate::domain::replay::{
+    self, AuditReplay, DeploymentReplay, Event, ReviewReplay, StoredReview, WorkflowReplay,
+};
+use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, Workflow};
 
 /// Which key the pack is checked against.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +186,7 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                     match replay::replay::<DeploymentReplay>(trail_of("deployment", id)) {
                         Err(problem) => report.problems.push(format!("{path}: {problem}")),
                         Ok(replayed) => {
-                            if let Some(differs) = replayed.differs(request.status) {
+                            if let Some(differs) = replayed.differs(&request) {
                                 report.problems.push(format!(
                                     "{path}: not what its trail events say ({differs})"
                                 ));
@@ -202,14 +204,50 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                     .into_iter()
                     .map(|problem| format!("{path}: {problem}")),
             );
-        } else if path.starts_with("audits/") && path.ends_with(".json") {
+        } else if let Some(id) = path
+            .strip_prefix("audits/")
+            .and_then(|rest| rest.strip_suffix(".json"))
+        {
             match serde_json::from_slice::<BiasAudit>(&found.bytes) {
                 Err(err) => report.problems.push(format!("{path}: {err}")),
-                Ok(audit) => report.problems.extend(
-                    recomputed(&audit)
-                        .into_iter()
-                        .map(|problem| format!("{path}: {problem}")),
-                ),
+                Ok(audit) => {
+                    report.problems.extend(
+                        recomputed(&audit)
+                            .into_iter()
+                            .map(|problem| format!("{path}: {problem}")),
+                    );
+                    let differs = match replay::replay::<AuditReplay>(trail_of("audit", id)) {
+                        Err(problem) => Some(problem),
+                        Ok(replayed) => replayed.differs(&audit),
+                    };
+                    if let Some(differs) = differs {
+                        report
+                            .problems
+                            .push(format!("{path}: not what its trail events say ({differs})"));
+                    }
+                }
+            }
+        } else if let Some(id) = path
+            .strip_prefix("reviews/")
+            .and_then(|rest| rest.strip_suffix(".json"))
+        {
+            match serde_json::from_slice::<EthicsReview>(&found.bytes) {
+                Err(err) => report.problems.push(format!("{path}: {err}")),
+                Ok(review) => {
+                    let differs = match replay::replay::<ReviewReplay>(trail_of("review", id)) {
+                        Err(problem) => Some(problem),
+                        Ok(replayed) => replayed.differs(&StoredReview {
+                            status: review.status,
+                            reviewer: &review.reviewer,
+                            answers_sha256: &replay::answers_sha256(&review.answers),
+                        }),
+                    };
+                    if let Some(differs) = differs {
+                        report
+                            .problems
+                            .push(format!("{path}: not what its trail events say ({differs})"));
+                    }
+                }
             }
         }
     }

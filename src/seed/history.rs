@@ -139,14 +139,15 @@ impl Generator {
         self.report.deployments += 1;
         self.append(
             conn,
-            entry(at, &requester, "deployment", &deployment_id, "deployment_requested", (None, None),
-                serde_json::json!({
-                    "agent_id": life.agent.agent_id,
-                    "agent_version": life.agent.version,
-                    "requested_by": requester,
-                    "outcome": evaluation.status,
-                    "triggered_policies": evaluation.triggered_policies.iter().map(|p| &p.policy_id).collect::<Vec<_>>(),
-                })),
+            entry(
+                at,
+                &requester,
+                "deployment",
+                &deployment_id,
+                "deployment_requested",
+                (None, None),
+                writes::requested_details(&request, &[], &[]),
+            ),
         )?;
         for history in histories {
             self.write_history(conn, &life.agent, history)?;

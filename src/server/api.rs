@@ -757,8 +757,8 @@ async fn mark_read(
 ) -> ApiResult<impl IntoResponse> {
     let backend = caller(&state, &headers).await?;
     let request: crate::backend::wire::InboxReadBody = body(&bytes)?;
-    backend.mark_read(&request.event_ids).await?;
-    Ok(Json(serde_json::json!({ "read": request.event_ids.len() })))
+    let marked = backend.mark_read(&request.event_ids).await?;
+    Ok(Json(serde_json::json!({ "read": marked })))
 }
 
 #[utoipa::path(put, path = "/v1/tools/{name}", summary = "Approve or reject an external tool (data stewards and compliance officers)", request_body = crate::backend::wire::ToolDecisionBody, params(("name" = String, Path)), responses((status = 200, body = crate::backend::ToolRecord), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

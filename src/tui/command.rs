@@ -312,7 +312,7 @@ pub enum Message {
     Delegations(Result<Vec<crate::domain::delegation::Delegation>, String>),
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
-    MarkedRead(Result<(), String>),
+    MarkedRead(Result<u64, String>),
     EvidenceExported {
         path: std::path::PathBuf,
         result: Result<ExportedPack, String>,

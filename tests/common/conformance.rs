@@ -400,14 +400,17 @@ async fn the_inbox_holds_what_concerns_its_reader(fixture: &impl Fixture) {
     );
     let unread = |items: &[gavel::backend::InboxItem]| items.iter().filter(|i| !i.read).count();
     let before = unread(&inbox);
-    // Someone else marking it read changes nothing of the lead's.
-    fixture
+    // Someone else marking it read changes nothing of the lead's, and is
+    // told so.
+    let marked = fixture
         .backend_as(NOBODY)
         .mark_read(&[turn.event_id])
         .await
         .expect("marking nothing");
+    assert_eq!(marked, 0, "another's items are not marked");
     assert_eq!(unread(&lead.inbox().await.expect("inbox")), before);
-    lead.mark_read(&[turn.event_id]).await.expect("mark read");
+    let marked = lead.mark_read(&[turn.event_id]).await.expect("mark read");
+    assert_eq!(marked, 1);
     let after = lead.inbox().await.expect("inbox");
     assert_eq!(unread(&after), before - 1);
     assert!(
@@ -2071,8 +2074,8 @@ async fn withdrawal_and_reassignment(fixture: &impl Fixture) {
         .assign_review(&workflow_id, ALL_ROLES)
         .await;
     assert!(
-        matches!(not_an_officer, Err(BackendError::Conflict(_))),
-        "{not_an_officer:?}"
+        matches!(not_an_officer, Err(BackendError::Forbidden(_))),
+        "a reassignment by someone not a compliance officer is refused as forbidden: {not_an_officer:?}"
     );
     let reassigned = officer
         .assign_review(&workflow_id, ALL_ROLES)

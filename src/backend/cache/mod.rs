@@ -457,11 +457,11 @@ impl GovernanceBackend for CachedBackend {
         self.local.inbox().await
     }
 
-    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
-        self.local.mark_read(event_ids).await?;
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
+        let marked = self.local.mark_read(event_ids).await?;
         // Best now; the next sync pass carries it when the server is away.
         let _ = self.remote.mark_read(event_ids).await;
-        Ok(())
+        Ok(marked)
     }
 
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {

@@ -995,7 +995,7 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
-    async fn mark_read(&self, event_ids: &[i64]) -> Result<()> {
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
         let email = self.actor().await?.email;
         let event_ids = event_ids.to_vec();
         self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, chrono::Utc::now()))
@@ -1121,9 +1121,13 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        let user = self.actor().await?;
         let (run_id, query) = (run_id.to_owned(), query.clone());
-        self.read(move |conn| reads::audit_runs::cases(conn, &run_id, &query))
-            .await
+        self.read(move |conn| {
+            reads::audit_runs::check_may_read_cases(conn, &user, &run_id)?;
+            reads::audit_runs::cases(conn, &run_id, &query)
+        })
+        .await
     }
 
     async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {

@@ -683,25 +683,27 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
         .collect()
 }
 
-/// Marks a person's inbox items read.
+/// Marks a person's inbox items read: how many were unread and theirs.
 pub fn mark_read(
     conn: &Connection,
     email: &str,
     event_ids: &[i64],
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<u64> {
     if event_ids.len() > MAX_MARKED {
         return Err(BackendError::Invalid(format!(
             "at most {MAX_MARKED} inbox items at once"
         )));
     }
+    let mut marked = 0;
     for event_id in event_ids {
-        conn.prepare_cached(
-            "UPDATE inbox SET read_at = ?3 WHERE user_email = ?1 AND event_id = ?2 AND read_at IS NULL",
-        )?
-        .execute(params![email, event_id, to_ms(now)])?;
+        marked += conn
+            .prepare_cached(
+                "UPDATE inbox SET read_at = ?3 WHERE user_email = ?1 AND event_id = ?2 AND read_at IS NULL",
+            )?
+            .execute(params![email, event_id, to_ms(now)])?;
     }
-    Ok(())
+    Ok(marked as u64)
 }
 
 /// The items a person has read, in this store.

@@ -8,14 +8,16 @@
 use crate::db::{Connection, Row};
 use serde::{Deserialize, Serialize};
 
+use super::reads::{DEPLOYMENT_COLUMNS, parse_deployment, raw_deployment};
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use super::writes::answers_hash;
 use crate::backend::Result;
 use crate::domain::Answers;
+use crate::domain::BiasAudit;
 use crate::domain::policy_set::Source;
 use crate::domain::replay::{
-    DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet, StoredReview,
-    WorkflowReplay, replay,
+    AuditReplay, DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet,
+    StoredReview, WorkflowReplay, replay,
 };
 
 /// What replay found.
@@ -24,6 +26,9 @@ pub struct ReplayReport {
     pub workflows: u64,
     pub deployments: u64,
     pub reviews: u64,
+    /// Bias audits (who recorded each, of what, from which source).
+    #[serde(default)]
+    pub audits: u64,
     /// Policy set versions (state, proposer, decider, and their text's hash).
     #[serde(default)]
     pub policy_sets: u64,
@@ -185,17 +190,36 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
         let (deployments, mismatch) = merge(
             tx,
             "deployment",
-            "SELECT deployment_id, status FROM deployments ORDER BY deployment_id",
+            &format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY deployment_id"),
             |row| {
-                let status: String = row.get(1)?;
-                Ok((row.get(0)?, parse("deployment status", &status)?))
+                let request = parse_deployment(raw_deployment(row)?)?;
+                Ok((request.deployment_id.clone(), request))
             },
-            |status, events| match replay::<DeploymentReplay>(events.iter().map(OwnedEvent::event)) {
-                Ok(replayed) => replayed.differs(*status),
+            |request, events| match replay::<DeploymentReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(request),
                 Err(problem) => Some(problem),
             },
         )?;
         report.deployments = deployments;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
+
+        let (audits, mismatch) = merge(
+            tx,
+            "audit",
+            "SELECT audit_id, body FROM audits ORDER BY audit_id",
+            |row| {
+                let audit: BiasAudit = from_json("audit", &row.get::<String>(1)?)?;
+                Ok((row.get(0)?, audit))
+            },
+            |audit, events| match replay::<AuditReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(audit),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.audits = audits;
         if mismatch.is_some() {
             report.mismatch = mismatch;
             return Ok(report);

@@ -5,6 +5,7 @@ use crate::db::{Connection, OptionalExtension, Row};
 use super::super::rows::{from_json, from_ms, parse};
 use crate::backend::types::{AuditRun, CaseOutcome, CasePage, CaseQuery, RunCounts};
 use crate::backend::{BackendError, Result};
+use crate::domain::Role;
 
 const RUN_COLUMNS: &str = "run_id, agent_id, agent_version, settings, cases_sha256, classifier_sha256, case_count, started_by, started_at, finished_at, audit_id, evidence_sha256";
 
@@ -265,6 +266,28 @@ fn parse_case(
 }
 
 /// A page of a run's cases in case-id order, filtered by group and outcome.
+/// Who reads a run's cases (each case's input and answer can carry
+/// personal data): its starter, ML engineers, compliance officers and the
+/// agent's team. Anyone else sees the run's figures, not its cases.
+pub fn check_may_read_cases(
+    conn: &Connection,
+    reader: &crate::backend::types::User,
+    run_id: &str,
+) -> Result<()> {
+    let run = run(conn, run_id)?;
+    let team = super::agent_row(conn, &run.agent_id)?.map(|agent| agent.team);
+    let may = reader.is(&run.started_by)
+        || reader.holds(Role::MlEngineer)
+        || reader.holds(Role::ComplianceOfficer)
+        || team.is_some_and(|team| reader.in_team(&team));
+    if may {
+        return Ok(());
+    }
+    Err(BackendError::Forbidden(format!(
+        "the cases of run {run_id} can carry personal data: its starter, ML engineers, compliance officers and the agent's team read them; its figures are in `gavel audit run show {run_id}`"
+    )))
+}
+
 pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
     run(conn, run_id)?;
     let limit = query.limit.clamp(1, 5_000) as i64;

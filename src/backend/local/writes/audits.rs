@@ -144,6 +144,7 @@ pub fn audit_entry(audit: &BiasAudit, actor: &str, at: DateTime<Utc>) -> TrailEn
             "disparate_impact_ratio": audit.stats.disparate_impact_ratio,
             "passes_threshold": audit.stats.passes_threshold,
             "run_id": audit.run_id,
+            "source_sha256": crate::domain::replay::audit_source_sha256(audit.source.as_ref()),
         }),
     )
 }

@@ -154,6 +154,7 @@ pub fn delegate(
     request: &NewDelegation,
     now: DateTime<Utc>,
 ) -> Result<Delegation> {
+    check_person(actor, "a service account delegates nothing")?;
     check_email(&request.to)?;
     if actor.is(&request.to) {
         return Err(BackendError::Invalid(
@@ -168,8 +169,8 @@ pub fn delegate(
             delegate.email
         )));
     }
-    let roles =
-        covered_roles(request, &actor.roles, &delegate.roles, now).map_err(BackendError::Invalid)?;
+    let roles = covered_roles(request, &actor.roles, &delegate.roles, now)
+        .map_err(BackendError::Invalid)?;
     let delegation = Delegation {
         delegation_id: next_id(conn, "delegations", "dlg")?,
         delegator: actor.email.clone(),

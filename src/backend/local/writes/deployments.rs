@@ -135,15 +135,7 @@ pub fn request_deployment(
             &deployment_id,
             "deployment_requested",
             (None, None),
-            serde_json::json!({
-                "agent_id": agent.agent_id,
-                "agent_version": agent.version,
-                "requested_by": actor.email,
-                "outcome": evaluation.status,
-                "triggered_policies": evaluation.triggered_policies.iter().map(|p| &p.policy_id).collect::<Vec<_>>(),
-                "lowered": evaluation.lowered,
-                "warnings": evaluation.warnings,
-            }),
+            requested_details(&request, &evaluation.lowered, &evaluation.warnings),
         ),
     )?;
     for workflow in &workflows {
@@ -159,6 +151,27 @@ pub fn request_deployment(
         )?;
     }
     Ok(request)
+}
+
+/// What the trail pins of a request: who filed which agent (its JSON's
+/// hash), the outcome, the policies that fired and under which set
+/// version; replay compares each with the stored request.
+pub fn requested_details(
+    request: &DeploymentRequest,
+    lowered: &[String],
+    warnings: &[String],
+) -> serde_json::Value {
+    serde_json::json!({
+        "agent_id": request.agent_id,
+        "agent_version": request.agent_version,
+        "requested_by": request.requested_by,
+        "outcome": request.status,
+        "triggered_policies": request.triggered_policies.iter().map(|p| &p.policy_id).collect::<Vec<_>>(),
+        "policy_set_version": request.policy_set_version,
+        "manifest_sha256": request.manifest_sha256(),
+        "lowered": lowered,
+        "warnings": warnings,
+    })
 }
 
 /// Which of an agent's open requests a request supersedes.

@@ -17,7 +17,6 @@ use crate::db::{Connection, OptionalExtension};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::rows::to_json;
 use crate::backend::{BackendError, Result};
 use crate::domain::{Answers, TrailEntry};
 
@@ -33,6 +32,18 @@ pub use workflows::*;
 
 /// Refuses `actor` unless they hold one of `roles` (the active policy
 /// set's permissions; an empty list lets anyone).
+/// Only people decide (a step, a tool, a policy set, a review): a service
+/// account reads, checks and requests.
+pub fn check_person(actor: &crate::backend::types::User, doing: &str) -> Result<()> {
+    if actor.service {
+        return Err(BackendError::Forbidden(format!(
+            "{} is a service account: service accounts read, check and request; only people decide ({doing})",
+            actor.email
+        )));
+    }
+    Ok(())
+}
+
 pub fn check_permission(
     actor: &crate::backend::types::User,
     roles: &[crate::domain::Role],
@@ -72,7 +83,7 @@ pub fn new_token() -> String {
 }
 
 pub fn answers_hash(answers: &Answers) -> Result<String> {
-    Ok(token_hash(&to_json(answers)?))
+    Ok(crate::domain::replay::answers_sha256(answers))
 }
 
 pub fn token_hash(token: &str) -> String {

@@ -140,6 +140,7 @@ pub fn decide_policy_set(
     } else {
         "rejecting a policy set"
     };
+    check_person(user, doing)?;
     require_policy_admin(user, doing)?;
     let detail = reads::policy_set_detail(conn, version)?;
     let summary = &detail.version;

@@ -59,6 +59,7 @@ pub fn assign_review(
     }
     let holder =
         reads::user(conn, reviewer)?.ok_or_else(|| BackendError::not_found("user", reviewer))?;
+    check_person(&holder, "a review is a person's")?;
     if !holder.holds(Role::EthicsReviewer) {
         return Err(BackendError::Forbidden(format!(
             "{reviewer} does not hold the ethics_reviewer role"
@@ -214,6 +215,7 @@ pub fn save_review(
     submit: bool,
     now: DateTime<Utc>,
 ) -> Result<EthicsReview> {
+    check_person(actor, "writing a review")?;
     let review = reads::review(conn, review_id)?;
     if !review.reviewer.eq_ignore_ascii_case(&actor.email) {
         return Err(BackendError::Forbidden(format!(

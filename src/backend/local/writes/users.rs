@@ -530,6 +530,7 @@ pub fn decide_tool(
     comment: &str,
     now: DateTime<Utc>,
 ) -> Result<ToolRecord> {
+    check_person(actor, "approving or rejecting an external tool")?;
     let set = reads::policy_set(conn)?;
     check_permission(
         actor,

@@ -202,6 +202,7 @@ pub fn decide(
         return rows::from_json("idempotent response", &response);
     }
 
+    check_person(user, "deciding a step")?;
     let workflow = reads::workflow(conn, &decision.workflow_id)?;
     let review = reads::review_for_workflow(conn, &workflow.workflow_id)?;
     // Whom the decision is for: a person, who must hold the step's role,
@@ -228,6 +229,9 @@ pub fn decide(
         }),
         None => None,
     };
+    if let Some(delegator) = &delegator {
+        check_person(delegator, "nobody decides for a service account")?;
+    }
     let decider = Decider {
         email: &user.email,
         roles: &user.roles,
