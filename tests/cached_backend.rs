@@ -104,7 +104,11 @@ impl CachedFixture {
             return Some(Arc::clone(cache));
         }
         let (remote, fingerprint) = self.client(email);
-        let dir = self.dir.path().join("caches").join(email);
+        // One cache per credential: a person signed in again gets another.
+        let dir = self.dir.path().join("caches").join(format!(
+            "{email}-{}",
+            &fingerprint[..12.min(fingerprint.len())]
+        ));
         let opened = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(CachedBackend::open(
                 remote,
@@ -150,6 +154,60 @@ impl common::conformance::Fixture for CachedFixture {
             .lock()
             .expect("sign-ins")
             .insert(email.to_owned(), keeper);
+    }
+
+    fn change_user(&self, email: &str, roles: &[Role], team: Option<&str>) {
+        let Some(provider) = &self.provider else {
+            self.store
+                .update_user(
+                    "conformance@example.com",
+                    email,
+                    &gavel::backend::local::writes::UserChange {
+                        name: None,
+                        roles: Some(roles.to_vec()),
+                        teams: team.map(|team| vec![team.to_owned()]),
+                        service: false,
+                    },
+                )
+                .expect("update user");
+            return;
+        };
+        // The directory says who holds what: the account's groups change
+        // and the person signs in again.
+        let team_group = team.map(|team| format!("team-{}", team.to_lowercase()));
+        let more: Vec<&str> = team_group.iter().map(String::as_str).collect();
+        let keeper = common::oidc::block_on(provider.sign_in_with_groups(
+            &self.server.url,
+            email,
+            roles,
+            &more,
+        ));
+        // A new sign-in is a new credential: its own cache.
+        self.caches.lock().expect("caches").remove(email);
+        self.sign_ins
+            .lock()
+            .expect("sign-ins")
+            .insert(email.to_owned(), keeper);
+    }
+
+    fn add_service(&self, email: &str, roles: &[Role]) {
+        let token = self
+            .store
+            .create_user(
+                "conformance@example.com",
+                email,
+                &gavel::backend::local::writes::UserChange {
+                    name: Some(email.to_owned()),
+                    roles: Some(roles.to_vec()),
+                    teams: None,
+                    service: true,
+                },
+            )
+            .expect("add service account");
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(email.to_owned(), token);
     }
 }
 

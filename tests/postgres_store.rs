@@ -147,6 +147,26 @@ impl common::conformance::Fixture for TwoServers {
             .expect("tokens")
             .insert(email.to_owned(), token);
     }
+
+    fn add_service(&self, email: &str, roles: &[gavel::domain::Role]) {
+        let token = self
+            .store
+            .create_user(
+                "conformance@example.com",
+                email,
+                &gavel::backend::local::writes::UserChange {
+                    name: Some(email.to_owned()),
+                    roles: Some(roles.to_vec()),
+                    teams: None,
+                    service: true,
+                },
+            )
+            .expect("add service account");
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .insert(email.to_owned(), token);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,37 @@ pub trait Fixture {
             .add_user(email, email, roles)
             .expect("add user");
     }
+    /// Gives a person new roles and, with `team`, puts them in it (an
+    /// identity-provider fixture signs them in again with those groups).
+    fn change_user(&self, email: &str, roles: &[Role], team: Option<&str>) {
+        self.store()
+            .update_user(
+                "conformance@example.com",
+                email,
+                &gavel::backend::local::writes::UserChange {
+                    name: None,
+                    roles: Some(roles.to_vec()),
+                    teams: team.map(|team| vec![team.to_owned()]),
+                    service: false,
+                },
+            )
+            .expect("update user");
+    }
+    /// Creates a service account (an HTTP fixture keeps its token).
+    fn add_service(&self, email: &str, roles: &[Role]) {
+        self.store()
+            .create_user(
+                "conformance@example.com",
+                email,
+                &gavel::backend::local::writes::UserChange {
+                    name: Some(email.to_owned()),
+                    roles: Some(roles.to_vec()),
+                    teams: None,
+                    service: true,
+                },
+            )
+            .expect("add service account");
+    }
     /// Removes a user (on the store: people are managed where it lives).
     fn remove_user(&self, email: &str) {
         self.store()
@@ -139,6 +170,8 @@ pub async fn run(fixture: &impl Fixture) {
     audit_runs_count_each_case_once(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     the_inbox_holds_what_concerns_its_reader(fixture).await;
+    gates_hold_third_pass(fixture).await;
+    everything_replays_from_the_trail(fixture).await;
     // Last: it makes technical-lead steps of confidential agents need two.
     delegation_and_quorum(fixture).await;
     everything_replays_from_the_trail(fixture).await;
@@ -373,6 +406,425 @@ async fn delegation_and_quorum(fixture: &impl Fixture) {
         sub.end_delegation(Some(&given.delegation_id)).await,
         Err(BackendError::Forbidden(_))
     ));
+}
+
+const MEMBER: &str = "member@example.com";
+const AWAY3: &str = "away3@example.com";
+const SUB3: &str = "sub3@example.com";
+const DUAL: &str = "dual@example.com";
+const COVERED: &str = "covered@example.com";
+const COVERING: &str = "covering@example.com";
+const GATE: &str = "ci-gate@example.com";
+
+/// The third pass over who may act, on what and for whom: each hole,
+/// refused where the data enters, on every backend.
+async fn gates_hold_third_pass(fixture: &impl Fixture) {
+    nothing_about_an_agent_changes_before_approval(fixture).await;
+    dropping_what_a_policy_reads_needs_sign_off(fixture).await;
+    delegations_cover_what_they_covered_while_they_run(fixture).await;
+    the_review_author_decides_the_ethics_step(fixture).await;
+    service_accounts_never_decide(fixture).await;
+}
+
+fn in_people(agent_id: &str) -> gavel::domain::Manifest {
+    let mut filed = manifest(agent_id);
+    filed.agent.team = "People".into();
+    filed
+}
+
+/// A team member re-filing an agent for another team and owner changes
+/// nothing before approval, and withdraws nobody else's request.
+async fn nothing_about_an_agent_changes_before_approval(fixture: &impl Fixture) {
+    fixture.add_user(MEMBER, &[Role::TechnicalLead]);
+    fixture.change_user(MEMBER, &[Role::TechnicalLead], Some("People"));
+    let owner = fixture.backend_as(REQUESTER);
+    let member = fixture.backend_as(MEMBER);
+    let first = owner
+        .request_deployment(&in_people("agt-takeover"))
+        .await
+        .expect("the first version");
+    assert_eq!(first.status, DeploymentStatus::Allowed);
+
+    // The owner's pending re-filing leaves the record as it was.
+    let mut riskier = in_people("agt-takeover");
+    riskier.agent.version = "1.1.0".into();
+    riskier.agent.data_classification = gavel::domain::DataClassification::Confidential;
+    let owners = owner.request_deployment(&riskier).await.expect("1.1.0");
+    assert_eq!(owners.status, DeploymentStatus::PendingApproval);
+    let record = owner.agent("agt-takeover").await.expect("agent");
+    assert_eq!(
+        record.version, "1.0.0",
+        "a pending request is not the record"
+    );
+
+    // A member files it for another team and owner: a governed change.
+    let mut takeover = riskier.clone();
+    takeover.agent.version = "1.2.0".into();
+    takeover.agent.team = "Platform".into();
+    takeover.agent.owner = MEMBER.into();
+    let taken = member
+        .request_deployment(&takeover)
+        .await
+        .expect("the member's request");
+    assert_eq!(taken.status, DeploymentStatus::PendingApproval);
+    assert!(taken.supersedes_on_approval);
+    let change = taken
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.policy_id == "classification_change")
+        .expect("the change needs sign-off");
+    assert!(
+        change
+            .reason
+            .contains(&format!("owner changed from {REQUESTER} to {MEMBER}"))
+            && change
+                .reason
+                .contains("team changed from People to Platform"),
+        "{}",
+        change.reason
+    );
+    let record = owner.agent("agt-takeover").await.expect("agent");
+    assert_eq!(
+        (record.owner.as_str(), record.team.as_str()),
+        (REQUESTER, "People")
+    );
+    assert_eq!(
+        owner
+            .deployment(&owners.deployment_id)
+            .await
+            .expect("the owner's request")
+            .status,
+        DeploymentStatus::PendingApproval,
+        "another's filing withdraws nobody's pending request"
+    );
+    // The former team is not locked out.
+    let mut again = riskier.clone();
+    again.agent.version = "1.1.1".into();
+    fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&again)
+        .await
+        .expect("the owner still files");
+
+    // Re-filing without a governed change: the member's own pending
+    // request goes, the owner's stays; approval makes the record.
+    let mut plain = in_people("agt-shared");
+    plain.agent.data_classification = gavel::domain::DataClassification::Confidential;
+    let owners = owner.request_deployment(&plain).await.expect("1.0.0");
+    plain.agent.version = "1.0.1".into();
+    let members = member.request_deployment(&plain).await.expect("1.0.1");
+    assert!(!members.supersedes_on_approval);
+    plain.agent.version = "1.0.2".into();
+    let later = member.request_deployment(&plain).await.expect("1.0.2");
+    let status = |id: String| async move {
+        fixture
+            .backend_as(COMPLIANCE)
+            .deployment(&id)
+            .await
+            .expect("deployment")
+            .status
+    };
+    assert_eq!(
+        status(owners.deployment_id.clone()).await,
+        DeploymentStatus::PendingApproval
+    );
+    assert_eq!(
+        status(members.deployment_id.clone()).await,
+        DeploymentStatus::Withdrawn,
+        "the filer's own earlier request is superseded"
+    );
+    let mut approved = None;
+    for workflow_id in &later.workflow_ids {
+        let mut workflow = owner.workflow(workflow_id).await.expect("workflow");
+        while let Some(step) = workflow.current_step() {
+            let decider = match step.role {
+                Role::TechnicalLead => LEAD,
+                Role::DataSteward => STEWARD,
+                other => panic!("unexpected step {other:?}"),
+            };
+            workflow = fixture
+                .backend_as(decider)
+                .decide(&decision(&workflow, Verdict::Approve, None))
+                .await
+                .expect("approve");
+        }
+        approved = Some(workflow.status);
+    }
+    assert_eq!(approved, Some(WorkflowStatus::Approved));
+    assert_eq!(
+        status(later.deployment_id.clone()).await,
+        DeploymentStatus::Approved
+    );
+    assert_eq!(
+        status(owners.deployment_id.clone()).await,
+        DeploymentStatus::Withdrawn,
+        "approval supersedes the requests filed before it"
+    );
+    assert_eq!(
+        owner.agent("agt-shared").await.expect("agent").version,
+        "1.0.2",
+        "the approved request is the record"
+    );
+}
+
+/// Removing or changing a label a policy reads is a governed change: the
+/// new version waits for sign-off and the old one stays.
+async fn dropping_what_a_policy_reads_needs_sign_off(fixture: &impl Fixture) {
+    let requester = fixture.backend_as(REQUESTER);
+    let mut eu = manifest("agt-escape");
+    eu.agent.labels.insert("region".into(), "eu".into());
+    let first = requester.request_deployment(&eu).await.expect("eu");
+    assert_eq!(first.status, DeploymentStatus::PendingApproval);
+    for (version, region) in [("1.0.1", None), ("1.0.2", Some("us"))] {
+        let mut escaping = eu.clone();
+        escaping.agent.version = version.into();
+        escaping.agent.labels.clear();
+        if let Some(region) = region {
+            escaping.agent.labels.insert("region".into(), region.into());
+        }
+        let checked = requester
+            .request_deployment(&escaping)
+            .await
+            .expect("re-file");
+        assert_eq!(
+            checked.status,
+            DeploymentStatus::PendingApproval,
+            "{version}: a label the policy reads, {region:?}"
+        );
+        let reason = &checked
+            .triggered_policies
+            .iter()
+            .find(|policy| policy.policy_id == "classification_change")
+            .expect("the classification change policy fires")
+            .reason;
+        assert!(reason.contains("label region"), "{reason}");
+    }
+    for id in &first.workflow_ids {
+        assert_eq!(
+            requester.workflow(id).await.expect("workflow").status,
+            WorkflowStatus::InProgress,
+            "the first version is not superseded before approval"
+        );
+    }
+}
+
+/// A delegation counts only while it runs when the decision arrives, and
+/// covers the roles it was made with.
+async fn delegations_cover_what_they_covered_while_they_run(fixture: &impl Fixture) {
+    fixture.add_user(AWAY3, &[Role::TechnicalLead]);
+    fixture.add_user(SUB3, &[Role::TechnicalLead]);
+    let away = fixture.backend_as(AWAY3);
+    let given = away
+        .delegate(&delegation(SUB3, None))
+        .await
+        .expect("delegate");
+    assert_eq!(given.roles, [Role::TechnicalLead]);
+
+    // Back-dated into the window of an ended delegation: refused.
+    let requested = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-backdate"))
+        .await
+        .expect("request");
+    let workflow = away
+        .workflow(&requested.workflow_ids[0])
+        .await
+        .expect("workflow");
+    let while_running = chrono::Utc::now();
+    // Stored times are whole milliseconds: the end comes after the claim.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    away.end_delegation(Some(&given.delegation_id))
+        .await
+        .expect("end");
+    let mut backdated = for_someone(&workflow, Verdict::Approve, AWAY3);
+    backdated.decision_at = Some(while_running);
+    let backdated = fixture.backend_as(SUB3).decide(&backdated).await;
+    assert!(
+        matches!(
+            &backdated,
+            Err(BackendError::Refused(DecisionError::DelegationEnded { .. }))
+        ),
+        "an ended delegation decides nothing, whatever time is claimed: {backdated:?}"
+    );
+
+    // Made when both held technical lead only; both gain data steward.
+    let grown = away
+        .delegate(&delegation(SUB3, None))
+        .await
+        .expect("delegate again");
+    assert_eq!(grown.roles, [Role::TechnicalLead]);
+    let both = [Role::TechnicalLead, Role::DataSteward];
+    fixture.change_user(AWAY3, &both, None);
+    fixture.change_user(SUB3, &both, None);
+    let requested = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-grown"))
+        .await
+        .expect("request");
+    let workflow = fixture
+        .backend_as(LEAD)
+        .workflow(&requested.workflow_ids[0])
+        .await
+        .expect("workflow");
+    let workflow = fixture
+        .backend_as(LEAD)
+        .decide(&decision(&workflow, Verdict::Approve, None))
+        .await
+        .expect("the lead approves");
+    assert_eq!(
+        workflow.current_step().map(|step| step.role),
+        Some(Role::DataSteward)
+    );
+    let grown = fixture
+        .backend_as(SUB3)
+        .decide(&for_someone(&workflow, Verdict::Approve, AWAY3))
+        .await;
+    assert!(
+        matches!(
+            &grown,
+            Err(BackendError::Refused(DecisionError::NotDelegated {
+                role: Role::DataSteward,
+                ..
+            }))
+        ),
+        "a delegation does not grow with its people's roles: {grown:?}"
+    );
+    fixture
+        .backend_as(AWAY3)
+        .end_delegation(None)
+        .await
+        .expect("end");
+}
+
+/// The ethics step is decided by its review's author, who from the
+/// assignment on decides no other step, for anyone.
+async fn the_review_author_decides_the_ethics_step(fixture: &impl Fixture) {
+    fixture.add_user(DUAL, &[Role::MlEngineer, Role::EthicsReviewer]);
+    fixture.add_user(COVERED, &[Role::MlEngineer, Role::EthicsReviewer]);
+    fixture.add_user(COVERING, &[Role::MlEngineer]);
+    let ml = fixture.backend_as(ML);
+    let hr_workflow = |agent_id: &'static str| async move {
+        let requester = fixture.backend_as(REQUESTER);
+        requester
+            .request_deployment(&hr(agent_id))
+            .await
+            .expect("blocked until audited");
+        passing_audit(fixture.backend_as(ML).as_ref(), agent_id, "1.0.0", 48).await;
+        let request = requester
+            .request_deployment(&hr(agent_id))
+            .await
+            .expect("request");
+        requester
+            .workflow(&request.workflow_ids[0])
+            .await
+            .expect("workflow")
+    };
+
+    // The reviewer takes the review, then cannot decide the ML step.
+    let workflow = hr_workflow("agt-dual").await;
+    let dual = fixture.backend_as(DUAL);
+    dual.assign_review(&workflow.workflow_id, DUAL)
+        .await
+        .expect("take the review");
+    assert!(matches!(
+        refusal(
+            dual.decide(&decision(&workflow, Verdict::Approve, None))
+                .await
+        ),
+        DecisionError::AssignedTheReview { step_id: 2, .. }
+    ));
+
+    // Someone decided for cannot then be given the review.
+    let workflow = hr_workflow("agt-covered").await;
+    fixture
+        .backend_as(COVERED)
+        .delegate(&delegation(COVERING, Some(Role::MlEngineer)))
+        .await
+        .expect("delegate");
+    fixture
+        .backend_as(COVERING)
+        .decide(&for_someone(&workflow, Verdict::Approve, COVERED))
+        .await
+        .expect("approved for covered");
+    let message = forbidden(
+        fixture
+            .backend_as(COMPLIANCE)
+            .assign_review(&workflow.workflow_id, COVERED)
+            .await,
+        "the review to someone a step was decided for",
+    );
+    assert!(
+        message.contains("one person decides at most one step"),
+        "{message}"
+    );
+    fixture
+        .backend_as(COVERED)
+        .end_delegation(None)
+        .await
+        .expect("end");
+
+    // Only the review's author decides the ethics step.
+    let workflow = hr_workflow("agt-author").await;
+    let workflow = ml
+        .decide(&decision(&workflow, Verdict::Approve, None))
+        .await
+        .expect("ml approves");
+    let ethics = fixture.backend_as(ETHICS);
+    let review = ethics
+        .assign_review(&workflow.workflow_id, ETHICS)
+        .await
+        .expect("take the review");
+    ethics
+        .submit_review(&review.review_id, &complete_answers())
+        .await
+        .expect("submit");
+    assert!(matches!(
+        refusal(
+            fixture
+                .backend_as(ALL_ROLES)
+                .decide(&decision(&workflow, Verdict::Approve, None))
+                .await
+        ),
+        DecisionError::NotTheReviewer { .. }
+    ));
+    let decided = ethics
+        .decide(&decision(&workflow, Verdict::Approve, None))
+        .await
+        .expect("the author decides");
+    assert_eq!(decided.steps[1].approver_email.as_deref(), Some(ETHICS));
+}
+
+/// A service account reads, checks and requests; it decides nothing.
+async fn service_accounts_never_decide(fixture: &impl Fixture) {
+    fixture.add_service(GATE, &Role::ALL);
+    let gate = fixture.backend_as(GATE);
+    let requested = fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&confidential("agt-gated"))
+        .await
+        .expect("request");
+    let workflow = gate
+        .workflow(&requested.workflow_ids[0])
+        .await
+        .expect("a service account reads");
+    let message = forbidden(
+        gate.decide(&decision(&workflow, Verdict::Approve, None))
+            .await,
+        "a step decided by a service account",
+    );
+    assert!(message.contains("service account"), "{message}");
+    forbidden(
+        gate.decide_tool("search-api", ToolStatus::Approved, "fine")
+            .await,
+        "a tool decided by a service account",
+    );
+    forbidden(
+        gate.decide_policy_set(1, true, Some("fine")).await,
+        "a policy set decided by a service account",
+    );
+    gate.check_deployment(&confidential("agt-gated"))
+        .await
+        .expect("a service account checks");
 }
 
 /// Whose turn it is shows in their inbox, decisions on a request in the
@@ -1599,6 +2051,24 @@ async fn audit_runs_count_each_case_once(fixture: &impl Fixture) {
         .expect("next page");
     assert_eq!(rest.cases.len(), 1);
     assert!(rest.next.is_none());
+    // Cases can carry personal data: a lead outside the agent's team and
+    // someone with no role see the run's figures, not its cases; a
+    // compliance officer reads them.
+    for outsider in [LEAD, NOBODY] {
+        let message = forbidden(
+            fixture
+                .backend_as(outsider)
+                .audit_run_cases(&run.run_id, &gavel::backend::CaseQuery::default())
+                .await,
+            "cases read by an outsider",
+        );
+        assert!(message.contains("personal data"), "{message}");
+    }
+    fixture
+        .backend_as(COMPLIANCE)
+        .audit_run_cases(&run.run_id, &gavel::backend::CaseQuery::default())
+        .await
+        .expect("a compliance officer reads the cases");
 
     let audit = ml.finish_audit_run(&run.run_id).await.expect("finish");
     assert_eq!(audit.run_id.as_deref(), Some(run.run_id.as_str()));

@@ -204,8 +204,25 @@ impl Provider {
         email: &str,
         roles: &[gavel::domain::Role],
     ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+        self.sign_in_with_groups(server, email, roles, &[]).await
+    }
+
+    /// Signs a person in whose account holds the groups of `roles` and
+    /// `more` (`team-people` puts them in team People), creating or
+    /// changing the account first.
+    pub async fn sign_in_with_groups(
+        &self,
+        server: &str,
+        email: &str,
+        roles: &[gavel::domain::Role],
+        more: &[&str],
+    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
         use gavel::backend::GovernanceBackend;
-        let groups: Vec<String> = roles.iter().map(|role| group_of(role.as_str())).collect();
+        let groups: Vec<String> = roles
+            .iter()
+            .map(|role| group_of(role.as_str()))
+            .chain(more.iter().map(|group| (*group).to_owned()))
+            .collect();
         self.add_account(email, email, &groups).await;
         let session = self.sign_in(server, email).await;
         let dir = std::env::temp_dir().join(format!("gavel-test-sessions-{}", std::process::id()));

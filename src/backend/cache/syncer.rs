@@ -274,9 +274,22 @@ impl Syncer {
             report.pulled_changes += again.pulled_changes;
         }
         push?;
+        self.sync_person().await?;
         self.sync_inbox().await?;
         self.sync_delegations().await?;
         Ok(report)
+    }
+
+    /// Who the person is now: roles and teams granted or taken away since
+    /// the last pass, so a decision made here is checked as the server
+    /// will check it.
+    async fn sync_person(&self) -> Result<()> {
+        let me = self.remote.me().await?;
+        self.person.get_or_init(|| me.email.clone());
+        blocking(&self.store, move |store| {
+            store.write(|tx| mirror::put_user(tx, &me))
+        })
+        .await
     }
 
     /// The delegations the person gave or received, ended ones too, so a

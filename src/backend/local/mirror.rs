@@ -254,14 +254,16 @@ pub fn missing_templates(conn: &Connection) -> Result<Vec<String>> {
 /// The acting user as the server knows them (no token is kept here).
 pub fn put_user(tx: &Connection, user: &crate::backend::User) -> Result<()> {
     tx.execute(
-        "INSERT INTO users (email, name, roles, teams, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, NULL, ?5)
-         ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, teams = excluded.teams",
+        "INSERT INTO users (email, name, roles, teams, token_hash, created_at, service) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)
+         ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, teams = excluded.teams,
+           service = excluded.service",
         params![
             user.email,
             user.name,
             super::rows::roles_to_text(&user.roles),
             super::rows::teams_to_text(&user.teams)?,
-            to_ms(Utc::now())
+            to_ms(Utc::now()),
+            user.service
         ],
     )?;
     Ok(())
