@@ -377,7 +377,16 @@ fn a_run_records_the_counts_the_agent_gives_and_opens_the_gate() {
 
     // The evidence: unknown answers, listed, counted and never negative.
     let unknown = gavel(&db)
-        .args(["audit", "cases", run_id, "--outcome", "unknown", "--json"])
+        .args([
+            "--user",
+            ML,
+            "audit",
+            "cases",
+            run_id,
+            "--outcome",
+            "unknown",
+            "--json",
+        ])
         .output()
         .expect("cases");
     let unknown = String::from_utf8_lossy(&unknown.stdout).into_owned();
@@ -636,7 +645,7 @@ fn a_json_agent_with_counterfactual_pairs() {
     let run_id = audit["run_id"].as_str().expect("run");
     let case = gavel(&db)
         .args([
-            "audit", "cases", run_id, "--group", "black", "--limit", "1", "--json",
+            "--user", ML, "audit", "cases", run_id, "--group", "black", "--limit", "1", "--json",
         ])
         .output()
         .expect("cases");

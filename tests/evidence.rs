@@ -410,7 +410,8 @@ fn re_signed_requesters_recorders_sources_and_missing_events_are_caught() {
         );
     };
     let request = first("requests/", "requested_by");
-    let edits: [(&str, &str, Box<dyn Fn(&mut serde_json::Value)>); 4] = [
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: [(&str, &str, Edit); 4] = [
         (
             &request,
             "requested_by",

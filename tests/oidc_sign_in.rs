@@ -21,6 +21,13 @@ use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::{BackendError, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
 use gavel::domain::Verdict;
 
+/// How long the short-lived access tokens live, in seconds.
+const SHORT_TTL: u64 = 4;
+
+/// Longer than a short token's renewable life (three quarters of it):
+/// the next request renews it.
+const PAST_RENEWAL: Duration = Duration::from_millis(3500);
+
 /// A provider, a server trusting it, and a client's directories.
 struct Setup {
     provider: Provider,
@@ -36,6 +43,19 @@ impl Setup {
         access_ttl: u64,
         prepare: impl FnOnce(&Path),
     ) -> Setup {
+        Setup::start_with(
+            accounts,
+            &[("GAVEL_TEST_ACCESS_TTL", &access_ttl.to_string())],
+            prepare,
+        )
+    }
+
+    /// As `start`, with the provider's environment given whole.
+    fn start_with(
+        accounts: &[(&str, &str, &[&str])],
+        provider_env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let directory: serde_json::Map<String, serde_json::Value> = accounts
             .iter()
@@ -46,7 +66,7 @@ impl Setup {
                 )
             })
             .collect();
-        let provider = Provider::start(dir.path(), directory.into(), access_ttl);
+        let provider = Provider::start_with(dir.path(), directory.into(), provider_env);
         let db = dir.path().join("served.db");
         common::gavel(&db)
             .args(["store", "init"])
@@ -65,13 +85,14 @@ impl Setup {
     }
 
     /// Erin, a technical lead of team People at the provider (tokens of
-    /// 62 s, so the client renews at once), and a step waiting for her.
+    /// 4 s, renewed a second before they run out), and a step waiting for
+    /// her.
     fn with_a_step_for_erin() -> Setup {
         let lead = group_of("technical_lead");
         let manifests = tempfile::tempdir().expect("tempdir");
         Setup::start(
             &[("erin", "erin@example.com", &[lead.as_str(), "team-people"])],
-            62,
+            SHORT_TTL,
             |db| {
                 common::gavel(db)
                     .args([
@@ -225,8 +246,8 @@ fn status_json(setup: &Setup) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_with_the_device_flow_and_the_directory_decides_their_roles() {
-    // Access tokens live 62 s: the client renews them a minute before they
-    // run out, so every command after two seconds asks for a new one.
+    // Access tokens live 4 s: the client renews them in their last second,
+    // so a command more than 3 s after the last renewal asks for a new one.
     let compliance = group_of("compliance_officer");
     let setup = Setup::start(
         &[(
@@ -234,7 +255,7 @@ async fn a_person_signs_in_with_the_device_flow_and_the_directory_decides_their_
             "alice@example.com",
             &[compliance.as_str(), "team-people"],
         )],
-        62,
+        SHORT_TTL,
         |_| {},
     );
     let (code, stderr) = setup.login(&[], "alice", false).await;
@@ -286,7 +307,7 @@ async fn a_person_signs_in_with_the_device_flow_and_the_directory_decides_their_
     // The directory takes the group away: at her next token she no longer
     // holds the role (the window is the access token's lifetime).
     setup.provider.set_groups("alice", &["team-people"]).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(PAST_RENEWAL).await;
     let refused = setup.run(&["tools", "approve", "code-runner", "--comment", "reviewed"]);
     assert_eq!(refused.status.code(), Some(5), "{}", text(&refused));
     assert_eq!(status_json(&setup)["user"]["roles"], serde_json::json!([]));
@@ -339,6 +360,109 @@ async fn the_browser_flow_with_pkce_signs_in_when_asked() {
     );
     assert!(stderr.contains("roles technical_lead"), "{stderr}");
     assert_eq!(status_json(&setup)["user"]["email"], "bob@example.com");
+}
+
+/// The saved session's access token.
+fn kept_access_token(setup: &Setup) -> String {
+    let kept: Vec<_> = std::fs::read_dir(setup.sessions())
+        .expect("sessions")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(kept.len(), 1, "one kept sign-in");
+    let session: gavel::auth::session::Session =
+        serde_json::from_str(&std::fs::read_to_string(&kept[0]).expect("session")).expect("json");
+    session.access_token
+}
+
+/// A standards-following provider gives a browser sign-in a refresh token
+/// only when it asked for consent; tokens shorter than a minute are
+/// renewed late in their life, not at every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_sign_in_asks_consent_and_short_tokens_renew_late() {
+    let lead = group_of("technical_lead");
+    let setup = Setup::start(
+        &[("bob", "bob@example.com", &[lead.as_str()])],
+        SHORT_TTL,
+        |_| {},
+    );
+    let (code, stderr) = setup.login(&["--browser"], "bob", false).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("prompt=consent"), "{stderr}");
+    let status = status_json(&setup);
+    assert_eq!(status["signed_in"], true, "{status}");
+    assert_eq!(status["renewable"], true, "a refresh token came back");
+    let first = kept_access_token(&setup);
+    assert_eq!(status_json(&setup)["signed_in"], true);
+    assert_eq!(
+        kept_access_token(&setup),
+        first,
+        "a fresh 4 s token is not renewed at every request"
+    );
+    tokio::time::sleep(PAST_RENEWAL).await;
+    assert_eq!(status_json(&setup)["signed_in"], true);
+    assert_ne!(kept_access_token(&setup), first, "renewed late in its life");
+}
+
+/// Without a refresh token a sign-in holds until its token runs out, then
+/// asks the person to sign in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_without_a_refresh_token_lasts_until_its_token_runs_out() {
+    let lead = group_of("technical_lead");
+    let ttl = SHORT_TTL.to_string();
+    let setup = Setup::start_with(
+        &[("bob", "bob@example.com", &[lead.as_str()])],
+        &[
+            ("GAVEL_TEST_ACCESS_TTL", ttl.as_str()),
+            ("GAVEL_TEST_REFRESH", "never"),
+        ],
+        |_| {},
+    );
+    let (code, stderr) = setup.login(&["--browser"], "bob", false).await;
+    assert_eq!(code, 0, "{stderr}");
+    let status = status_json(&setup);
+    assert_eq!(status["signed_in"], true, "{status}");
+    assert_eq!(status["renewable"], false);
+    tokio::time::sleep(Duration::from_secs(SHORT_TTL) + Duration::from_millis(500)).await;
+    let output = setup.run(&["auth", "status", "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(status["signed_in"], false);
+    assert!(
+        status["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("gavel auth login")),
+        "{status}"
+    );
+}
+
+/// A sign-in the server refuses (here: an identity claiming a service
+/// account's email) leaves no session behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_the_server_refuses_keeps_nothing() {
+    let setup = Setup::start(&[("gate", "gate@example.com", &[])], 300, |db| {
+        common::gavel(db)
+            .args([
+                "users",
+                "add",
+                "gate@example.com",
+                "--service",
+                "--roles",
+                "technical_lead",
+            ])
+            .assert()
+            .success();
+    });
+    let (code, stderr) = setup.login(&["--browser"], "gate", false).await;
+    assert_eq!(code, 5, "{stderr}");
+    assert!(stderr.contains("refuses"), "{stderr}");
+    assert!(
+        !setup.sessions().exists()
+            || std::fs::read_dir(setup.sessions())
+                .expect("dir")
+                .next()
+                .is_none(),
+        "no session is kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,7 +608,7 @@ async fn a_session_that_cannot_be_renewed_keeps_the_outbox_until_the_person_sign
         .provider
         .revoke(session.refresh_token.as_deref().expect("refresh token"))
         .await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(PAST_RENEWAL).await;
     cache
         .decide(&common::conformance::decision(
             &workflow,
@@ -558,7 +682,7 @@ fn the_console_asks_to_sign_in_again_and_keeps_the_outbox_meanwhile() {
             .provider
             .revoke(session.refresh_token.as_deref().expect("refresh token")),
     );
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(PAST_RENEWAL);
     tmux.send(&["a"]);
     tmux.wait_for("You decide step");
     tmux.send(&["C-s"]);

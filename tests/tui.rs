@@ -423,7 +423,7 @@ async fn the_queue_holds_only_a_window_of_rows_however_far_you_scroll() {
         .backend
         .queue(&QueueQuery {
             direction: gavel::backend::Direction::Backward,
-            ..QueueQuery::first(QueueFilter::default(), QueueSort::Age, 1)
+            ..QueueQuery::first(h.app.queue.filter(), QueueSort::Age, 1)
         })
         .await
         .expect("last");

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
-    CoreClientAuthMethod, CoreDeviceAuthorizationResponse, CoreGrantType, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClient, CoreClientAuthMethod, CoreDeviceAuthorizationResponse, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthType, AuthorizationCode, ClientId, CsrfToken,
@@ -50,6 +50,9 @@ pub struct ExtraMetadata {
     device_authorization_endpoint: Option<DeviceAuthorizationUrl>,
     #[serde(default)]
     revocation_endpoint: Option<RevocationUrl>,
+    /// The `prompt` values the provider takes (OpenID Connect Discovery).
+    #[serde(default)]
+    prompt_values_supported: Option<Vec<String>>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -83,6 +86,20 @@ pub async fn discover(issuer: &str, http: &ProviderClient) -> Result<Metadata, L
                 chain(&err)
             ))
         })
+}
+
+/// Whether a browser sign-in asks for consent: it must when it asks for
+/// `offline_access` (OpenID Connect Core §11: without `prompt=consent` a
+/// provider ignores the scope, and no refresh token comes back), unless
+/// the provider's discovery says it takes no `consent` prompt. The device
+/// flow has no `prompt` (RFC 8628): the provider's consent page asks.
+fn asks_consent(config: &AuthConfig, metadata: &Metadata) -> bool {
+    config.scopes.iter().any(|scope| scope == "offline_access")
+        && metadata
+            .additional_metadata()
+            .prompt_values_supported
+            .as_ref()
+            .is_none_or(|values| values.iter().any(|value| value == "consent"))
 }
 
 /// Whether the provider offers the device flow.
@@ -201,6 +218,7 @@ pub async fn browser_login(
     open: impl FnOnce(&str),
 ) -> Result<Session, LoginError> {
     let metadata = discover(&config.issuer, http).await?;
+    let consent = asks_consent(config, &metadata);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|err| LoginError::Invalid(format!("cannot listen on loopback: {err}")))?;
@@ -223,6 +241,9 @@ pub async fn browser_login(
         )
         .add_scopes(scopes(config))
         .set_pkce_challenge(challenge);
+    if consent {
+        request = request.add_prompt(CoreAuthPrompt::Consent);
+    }
     if let Some(resource) = &config.resource {
         request = request.add_extra_param("resource", resource.clone());
     }
@@ -466,6 +487,7 @@ fn session_from(
             .map(|refresh| refresh.secret().to_owned())
             .or_else(|| before.and_then(|session| session.refresh_token.clone())),
         expires_at,
+        obtained_at: Some(Utc::now()),
         subject,
         email: claims
             .get("email")

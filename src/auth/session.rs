@@ -33,6 +33,10 @@ pub struct Session {
     pub refresh_token: Option<String>,
     /// When the token sent to Gavel runs out.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the provider gave it: with `expires_at`, its lifetime, which
+    /// scales how early it is renewed.
+    #[serde(default)]
+    pub obtained_at: Option<DateTime<Utc>>,
     /// The person, as the token names them (for naming the offline cache
     /// and for `auth status`; the server verifies, never this).
     pub subject: String,
@@ -64,9 +68,28 @@ impl Session {
         }
     }
 
+    /// Whether to renew before the next request: a renewable token a
+    /// margin before it runs out (a quarter of its life, at most
+    /// `RENEW_BEFORE`, so a short-lived token is not renewed at every
+    /// request); one that cannot be renewed only once it has run out, when
+    /// the person must sign in again.
     pub fn due_for_renewal(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at
-            .is_some_and(|expires| expires - RENEW_BEFORE <= now)
+        let Some(expires) = self.expires_at else {
+            return false;
+        };
+        if self.refresh_token.is_none() {
+            return expires <= now;
+        }
+        expires - self.renewal_margin() <= now
+    }
+
+    fn renewal_margin(&self) -> TimeDelta {
+        match (self.obtained_at, self.expires_at) {
+            (Some(obtained), Some(expires)) if expires > obtained => {
+                RENEW_BEFORE.min((expires - obtained) / 4)
+            }
+            _ => RENEW_BEFORE,
+        }
     }
 
     /// Names the person on this server without revealing a token: the
@@ -373,6 +396,7 @@ mod tests {
             id_token: None,
             refresh_token: Some("refresh-secret".into()),
             expires_at: Some(Utc::now() + TimeDelta::minutes(5)),
+            obtained_at: None,
             subject: "s-1".into(),
             email: Some("ann@example.com".into()),
             scopes: vec!["openid".into()],
@@ -423,6 +447,31 @@ mod tests {
             kept.fingerprint(),
             session("http://127.0.0.1:8787").fingerprint()
         );
+    }
+
+    #[test]
+    fn a_short_token_renews_late_in_its_life_and_one_without_refresh_only_when_out() {
+        let now = Utc::now();
+        let short = Session {
+            obtained_at: Some(now),
+            expires_at: Some(now + TimeDelta::seconds(20)),
+            ..session("http://127.0.0.1:8787/")
+        };
+        assert!(
+            !short.due_for_renewal(now + TimeDelta::seconds(1)),
+            "a 20 s token is not renewed at every request"
+        );
+        assert!(!short.due_for_renewal(now + TimeDelta::seconds(14)));
+        assert!(short.due_for_renewal(now + TimeDelta::seconds(16)));
+        let unrenewable = Session {
+            refresh_token: None,
+            ..short
+        };
+        assert!(
+            !unrenewable.due_for_renewal(now + TimeDelta::seconds(19)),
+            "valid until it runs out"
+        );
+        assert!(unrenewable.due_for_renewal(now + TimeDelta::seconds(20)));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum QueueScope {
     Everything,
 }
 
+/// How the deciders column marks the author of a workflow's ethics review.
+pub const REVIEWER_MARK: &str = "r:";
+
 /// Why the reader may not decide a queue item now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -53,6 +56,11 @@ pub enum NotActionable {
     Requester,
     /// The reader decided a step of this workflow already.
     AlreadyDecided,
+    /// The reader holds the workflow's ethics review, which decides its
+    /// ethics step and no other.
+    Reviewer,
+    /// The current step is the ethics step, whose review is someone else's.
+    ReviewedByAnother,
     /// The current step needs a role the reader does not hold.
     RoleNotHeld { role: Role },
     /// The workflow is closed.
@@ -65,6 +73,7 @@ impl NotActionable {
         match self {
             NotActionable::Requester => "yours",
             NotActionable::AlreadyDecided => "decided",
+            NotActionable::Reviewer | NotActionable::ReviewedByAnother => "review",
             NotActionable::RoleNotHeld { .. } => "role",
             NotActionable::Closed => "closed",
         }
@@ -75,6 +84,12 @@ impl NotActionable {
         match self {
             NotActionable::Requester => "you requested this deployment".into(),
             NotActionable::AlreadyDecided => "you decided a step of this workflow".into(),
+            NotActionable::Reviewer => {
+                "you hold its ethics review, which decides the ethics step only".into()
+            }
+            NotActionable::ReviewedByAnother => {
+                "its ethics review is someone else's, whose author decides this step".into()
+            }
             NotActionable::RoleNotHeld { role } => format!("waiting on a {}", role.label()),
             NotActionable::Closed => "the workflow is closed".into(),
         }
@@ -89,6 +104,19 @@ impl NotActionable {
             Some(NotActionable::Requester)
         } else if deciders.contains(&format!("|{}|", reader.email.to_lowercase())) {
             Some(NotActionable::AlreadyDecided)
+        } else if let Some(reviewer) = deciders
+            .split('|')
+            .find_map(|part| part.strip_prefix(REVIEWER_MARK))
+        {
+            let mine = reviewer.eq_ignore_ascii_case(&reader.email);
+            match (mine, step.role == Role::EthicsReviewer) {
+                (true, false) => Some(NotActionable::Reviewer),
+                (false, true) => Some(NotActionable::ReviewedByAnother),
+                _ if !reader.holds(step.role) => {
+                    Some(NotActionable::RoleNotHeld { role: step.role })
+                }
+                _ => None,
+            }
         } else if !reader.holds(step.role) {
             Some(NotActionable::RoleNotHeld { role: step.role })
         } else {

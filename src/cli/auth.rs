@@ -36,15 +36,20 @@ pub async fn run(global: &Global, command: AuthCommand) -> Outcome {
             }
             .map_err(login_failure)?;
             let kept_in = store.save(&session).await.map_err(Failure::BadInput)?;
-            let keeper = SessionKeeper::new(session, store).map_err(Failure::BadInput)?;
+            let keeper = SessionKeeper::new(session, store.clone()).map_err(Failure::BadInput)?;
             let remote = HttpBackend::with_credentials(&server, Credentials::SignIn(keeper))?;
             // The server decides who this is (it may not know the person
-            // yet, or refuse them): ask it.
-            let me = remote.me().await.map_err(|err| {
-                Failure::Refused(format!(
-                    "signed in at the identity provider, but {server} refuses: {err}"
-                ))
-            })?;
+            // yet, or refuse them): ask it. A sign-in it refuses is not
+            // kept.
+            let me = match remote.me().await {
+                Ok(me) => me,
+                Err(err) => {
+                    let _ = store.delete(&server).await;
+                    return Err(Failure::Refused(format!(
+                        "signed in at the identity provider, but {server} refuses: {err}"
+                    )));
+                }
+            };
             eprintln!(
                 "Signed in to {server} as {} <{}>: roles {}; teams {}.",
                 report::safe(&me.name),

@@ -243,8 +243,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
-        "delegated roles",
-        include_str!("../../migrations/postgres/0002_delegated_roles.sql"),
+        "delegated roles and reviewers",
+        include_str!("../../migrations/postgres/0002_delegations_and_reviewers.sql"),
     ),
 ];
 

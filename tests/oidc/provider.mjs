@@ -31,6 +31,7 @@ const port = Number(portArg || 0);
 const audience = process.env.GAVEL_TEST_AUDIENCE || 'gavel';
 const accessTtl = Number(process.env.GAVEL_TEST_ACCESS_TTL || 300);
 const deviceTtl = Number(process.env.GAVEL_TEST_DEVICE_TTL || 600);
+const withholdRefresh = process.env.GAVEL_TEST_REFRESH === 'never';
 
 function account(id) {
   const entry = accounts[id];
@@ -94,7 +95,12 @@ const provider = new Provider(issuer, {
     const entry = accounts[token.accountId];
     return entry ? { email: entry.email, name: entry.name, groups: entry.groups } : undefined;
   },
-  issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token'),
+  // As the provider does by default: a refresh token only where the grant
+  // holds offline_access (which a browser sign-in gets only when it asks
+  // for consent, OpenID Connect Core §11); none at all when the test
+  // withholds them (GAVEL_TEST_REFRESH=never).
+  issueRefreshToken: async (_ctx, client, code) => withholdRefresh ? false
+    : client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   loadExistingGrant: async (ctx) => {
     // Consent once per account and client, with every scope asked for.
     const grantId = ctx.oidc.result?.consent?.grantId

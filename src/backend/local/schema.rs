@@ -24,18 +24,22 @@ const MIGRATIONS: &[Migration] = &[
     add_identities,
     create_notification_outbox,
     add_slas_and_delegations,
-    fix_delegated_roles,
+    fix_delegated_roles_and_mark_reviewers,
 ];
 
 /// 15: a delegation covers the roles it was made with, not whatever roles
 /// its two people gain later. Each delegation made without a role is
 /// given the reviewer roles both people hold now (the nearest record of
 /// what they held when it was made); one whose people are gone covers
-/// nothing.
-fn fix_delegated_roles(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+/// nothing. And a review's author counts as its ethics step's decider
+/// from assignment: the deciders column marks them `r:` for the queue.
+fn fix_delegated_roles_and_mark_reviewers(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "ALTER TABLE delegations ADD COLUMN roles TEXT NOT NULL DEFAULT '';
-         UPDATE delegations SET roles = role WHERE role IS NOT NULL;",
+         UPDATE delegations SET roles = role WHERE role IS NOT NULL;
+         UPDATE workflows SET deciders = CASE WHEN deciders = '' THEN '|' ELSE deciders END
+             || 'r:' || lower((SELECT reviewer FROM reviews WHERE reviews.workflow_id = workflows.workflow_id)) || '|'
+           WHERE workflow_id IN (SELECT workflow_id FROM reviews);",
     )?;
     let open: Vec<(String, String, String)> = tx
         .prepare(

@@ -1,6 +1,7 @@
 //! The approvals queue: per-role keyset pages merged, and counts.
 
 use super::*;
+use crate::backend::queue::REVIEWER_MARK;
 
 /// A queue filter made concrete for its reader: the role ranges to read,
 /// and (for an actionable queue) whose requests and decisions to leave out.
@@ -59,14 +60,27 @@ pub fn queue_conditions(
         values.push(Param::Text(role.as_str().to_owned()));
     }
     // What the reader may not decide: their own requests (separation of
-    // duties) and workflows they decided a step of (one person, one step).
+    // duties), workflows they decided a step of (one person, one step),
+    // those whose review they hold but at another step, and ethics steps
+    // whose review is someone else's (its author decides it).
     if let Some(email) = exclude {
+        let contains = |needle| dialect.contains("deciders", needle);
         conditions.push(format!(
-            "requested_by <> ? COLLATE nocase AND NOT {}",
-            dialect.contains("deciders", "?")
+            "requested_by <> ? COLLATE nocase AND NOT {} \
+             AND NOT ({} AND \"current_role\" <> 'ethics_reviewer') \
+             AND NOT (\"current_role\" = 'ethics_reviewer' AND {} AND NOT {})",
+            contains("?"),
+            contains("?"),
+            contains("?"),
+            contains("?"),
         ));
-        values.push(Param::Text(email.to_owned()));
+        let email = email.to_lowercase();
+        let mine = format!("|{REVIEWER_MARK}{email}|");
+        values.push(Param::Text(email.clone()));
         values.push(Param::Text(format!("|{email}|")));
+        values.push(Param::Text(mine.clone()));
+        values.push(Param::Text(format!("|{REVIEWER_MARK}")));
+        values.push(Param::Text(mine));
     }
     if let Some(risk) = filter.risk {
         conditions.push("urgency = ?".into());

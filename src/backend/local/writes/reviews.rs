@@ -156,6 +156,7 @@ fn reassign(
         to_ms(now),
         review.version,
     ])?;
+    super::workflows::mark_reviewer(conn, &review.workflow_id)?;
     super::super::trail::append(
         conn,
         &entry(
@@ -202,7 +203,7 @@ pub fn insert_review(conn: &Connection, review: &EthicsReview) -> Result<()> {
         review.submitted_at.map(to_ms),
         review.version,
     ])?;
-    Ok(())
+    super::workflows::mark_reviewer(conn, &review.workflow_id)
 }
 
 /// Saves a draft, or submits (validating everything; immutable afterwards).

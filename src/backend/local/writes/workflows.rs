@@ -9,7 +9,7 @@ use super::super::rows::{self, labels_to_text, to_json, to_ms};
 use super::super::trail::TrailWriter;
 use super::deployments::{Superseding, supersede_earlier};
 use super::*;
-use crate::backend::queue::urgency;
+use crate::backend::queue::{REVIEWER_MARK, urgency};
 use crate::backend::types::{Decision, User};
 use crate::domain::deployment::DeploymentStatus;
 use crate::domain::workflow::{
@@ -112,7 +112,7 @@ pub fn insert_workflow(
         to_ms(workflow.created_at),
         workflow.version,
         to_json(&workflow.steps)?,
-        deciders_column(workflow),
+        deciders_column(workflow, reviewer_of(conn, &workflow.workflow_id)?.as_deref()),
         workflow.policy_set_version,
         columns.due_at,
         columns.alert,
@@ -124,14 +124,45 @@ pub fn insert_workflow(
 }
 
 /// Who decided a step (or approved one of a quorum, or was decided for),
-/// as the queue filters on it: `|a@x|b@y|`, lowercased.
-pub fn deciders_column(workflow: &Workflow) -> String {
-    let deciders = workflow.people();
+/// and the author of its ethics review marked `r:` (from assignment they
+/// count as the ethics step's decider), as the queue filters on it:
+/// `|a@x|b@y|r:c@z|`, lowercased.
+pub fn deciders_column(workflow: &Workflow, reviewer: Option<&str>) -> String {
+    let mut deciders = workflow.people();
+    if let Some(reviewer) = reviewer {
+        deciders.push(format!("{REVIEWER_MARK}{}", reviewer.to_lowercase()));
+    }
     if deciders.is_empty() {
         String::new()
     } else {
         format!("|{}|", deciders.join("|"))
     }
+}
+
+/// The author of a workflow's ethics review, if one is assigned.
+fn reviewer_of(conn: &Connection, workflow_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT reviewer FROM reviews WHERE workflow_id = ?1")?
+        .query_row([workflow_id], |row| row.get(0))
+        .optional()?)
+}
+
+/// Writes a workflow's deciders column again once its review is assigned,
+/// reassigned or copied in (nothing when the workflow is not here yet:
+/// inserting it reads the review).
+pub fn mark_reviewer(conn: &Connection, workflow_id: &str) -> Result<()> {
+    let workflow = match reads::workflow(conn, workflow_id) {
+        Ok(workflow) => workflow,
+        Err(BackendError::NotFound { .. }) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    let reviewer = reviewer_of(conn, workflow_id)?;
+    conn.prepare_cached("UPDATE workflows SET deciders = ?2 WHERE workflow_id = ?1")?
+        .execute(params![
+            workflow_id,
+            deciders_column(&workflow, reviewer.as_deref())
+        ])?;
+    Ok(())
 }
 
 /// Writes a workflow's changing columns (status, step, version, steps) over
@@ -152,7 +183,7 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
         to_ms(sort_time(workflow, now)),
         workflow.version,
         to_json(&workflow.steps)?,
-        deciders_column(workflow),
+        deciders_column(workflow, reviewer_of(conn, &workflow.workflow_id)?.as_deref()),
         columns.due_at,
         columns.alert,
         columns.next_alert_at,

@@ -1,7 +1,9 @@
--- A delegation covers the roles it was made with, not whatever roles its
--- two people gain later (the embedded store's migration 15). Each
+-- The embedded store's migration 15. A delegation covers the roles it was
+-- made with, not whatever roles its two people gain later: each
 -- delegation made without a role is given the reviewer roles both people
--- hold now; one whose people are gone covers nothing.
+-- hold now; one whose people are gone covers nothing. A review's author
+-- counts as its ethics step's decider from assignment: the deciders
+-- column marks them `r:` for the queue.
 
 ALTER TABLE delegations ADD COLUMN roles TEXT NOT NULL DEFAULT '';
 
@@ -16,3 +18,8 @@ SET roles = COALESCE((
 ), '')
 FROM users a, users b
 WHERE d.role IS NULL AND a.email = d.delegator AND b.email = d.delegate;
+
+UPDATE workflows w
+SET deciders = CASE WHEN w.deciders = '' THEN '|' ELSE w.deciders END || 'r:' || lower(r.reviewer) || '|'
+FROM reviews r
+WHERE r.workflow_id = w.workflow_id;
