@@ -543,7 +543,8 @@ pub struct DelegateArgs {
     /// When it ends: a date (through its end, UTC) or an RFC 3339 time.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// The one role it covers (default: every role you both hold).
+    /// The one role it covers (default: every role you both hold now; roles
+    /// either of you gains later are not covered).
     #[arg(long)]
     pub role: Option<String>,
     #[arg(long)]

@@ -29,10 +29,7 @@ fn moment(text: &str, end_of_day: bool, flag: &str) -> Result<DateTime<Utc>, Fai
 }
 
 fn line(delegation: &Delegation, me: &str, now: DateTime<Utc>) -> String {
-    let role = delegation.role.map_or_else(
-        || "every role both hold".to_owned(),
-        |role| role.label().into_owned(),
-    );
+    let role = delegation.roles_label();
     let who = if delegation.delegator.eq_ignore_ascii_case(me) {
         format!("to {}", delegation.delegate)
     } else {

@@ -55,6 +55,19 @@ impl Delegation {
         }
     }
 
+    /// The roles it covers, in words.
+    pub fn roles_label(&self) -> String {
+        let roles = self.covered_roles();
+        if roles.is_empty() {
+            return "no role".into();
+        }
+        roles
+            .iter()
+            .map(|role| role.label().into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Whether it lets its delegate act in `role` at `at`.
     pub fn covers(&self, role: Role, at: DateTime<Utc>) -> bool {
         self.active_at(at) && self.covered_roles().contains(&role)

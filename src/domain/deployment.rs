@@ -1266,6 +1266,43 @@ mod tests {
     }
 
     #[test]
+    fn whose_agent_it_is_and_what_policies_read_are_governed() {
+        let text = format!(
+            "{}\n[[policy]]\npolicy_id = \"eu\"\nname = \"EU\"\ndescription = \"EU agents.\"\ncondition = 'has(agent.labels.region) && agent.labels.region == \"eu\"'\naction = \"require_approval\"\napproval_chain = [\"technical_lead\"]\n",
+            crate::domain::policy_set::BUILTIN_SET
+        );
+        let set = PolicySet::compile(
+            crate::domain::policy_set::PolicySetFile::parse(&text).unwrap(),
+            crate::domain::policy_set::Checks::Names,
+        )
+        .unwrap();
+        let mut reference = manifest().agent;
+        reference.labels.insert("region".into(), "eu".into());
+        reference.labels.insert("build".into(), "41".into());
+        let mut requested = reference.clone();
+        requested.version = "9.9.9".into();
+        requested.labels.insert("build".into(), "42".into());
+        assert!(
+            governed_changes(&set, &reference, &requested).is_empty(),
+            "a new version and a label no policy reads change nothing governed"
+        );
+        requested.labels.remove("region");
+        requested.owner = "someone.else@example.com".into();
+        requested.team = "Elsewhere".into();
+        assert_eq!(
+            governed_changes(&set, &reference, &requested),
+            [
+                format!(
+                    "owner changed from {} to someone.else@example.com",
+                    reference.owner
+                ),
+                format!("team changed from {} to Elsewhere", reference.team),
+                "label region removed (was eu), which a policy reads".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
     fn a_condition_that_errors_at_run_time_blocks() {
         let mut policies = default_policies();
         let mut eu = policies[0].clone();

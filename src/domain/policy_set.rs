@@ -621,6 +621,49 @@ mod tests {
     }
 
     #[test]
+    fn a_role_named_twice_is_warned_of_and_the_ethics_step_stays_single() {
+        let with_chain = |chain: &str| {
+            let text = BUILTIN_SET.replace(
+                r#"approval_chain = ["technical_lead", "data_steward"]"#,
+                &format!("approval_chain = {chain}"),
+            );
+            assert_ne!(text, BUILTIN_SET);
+            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names)
+        };
+        let twice = with_chain(r#"["technical_lead", "data_steward", "technical_lead"]"#)
+            .expect("a role named twice is accepted");
+        assert_eq!(
+            twice.repeated_roles(),
+            [("pii_access_approval".to_owned(), vec![Role::TechnicalLead])]
+        );
+        let plan = crate::domain::plan::simulate(
+            &PolicySet::builtin(),
+            &twice,
+            Vec::new(),
+            &mut |_| Default::default(),
+            chrono::Utc::now(),
+        );
+        assert!(
+            plan.lines()
+                .iter()
+                .any(|line| line.contains("two different people")),
+            "{:?}",
+            plan.lines()
+        );
+        let ethics_twice = with_chain(r#"["ethics_reviewer", "ethics_reviewer"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            ethics_twice.contains("ethics_reviewer twice"),
+            "{ethics_twice}"
+        );
+        let ethics_quorum = with_chain(r#"[{ role = "ethics_reviewer", quorum = 2 }]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(ethics_quorum.contains("takes no quorum"), "{ethics_quorum}");
+    }
+
+    #[test]
     fn step_options_outside_the_set_are_errors() {
         let with_chain = |chain: &str| {
             let text = BUILTIN_SET.replace(

@@ -408,19 +408,17 @@ pub enum DecisionError {
         role: Role,
     },
     #[error(
-        "{delegate}'s delegation from {delegator} for the {role} role is no longer running: a decision made for someone counts only if their delegation still runs when it reaches the record"
+        "{delegator}'s delegation to {delegate} ({role}) has ended: a decision for someone counts only while it runs when it arrives"
     )]
     DelegationEnded {
         delegate: String,
         delegator: String,
         role: Role,
     },
-    #[error(
-        "the ethics step is decided by the author of its review: the review is assigned to {reviewer}, and the decision is neither theirs nor made for them"
-    )]
+    #[error("only the author of its ethics review, {reviewer}, decides step {step_id}")]
     NotTheReviewer { reviewer: String, step_id: u32 },
     #[error(
-        "one person decides at most one step: {email} was assigned the ethics review, which decides step {step_id}"
+        "one person decides at most one step: {email} holds the ethics review, which decides step {step_id}"
     )]
     AssignedTheReview { email: String, step_id: u32 },
     #[error("a rejection needs a comment saying why")]

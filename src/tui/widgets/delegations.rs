@@ -71,10 +71,7 @@ impl DelegationsOverlay {
             } else {
                 format!("← I decide for {}", sanitize(&delegation.delegator))
             };
-            let role = delegation.role.map_or_else(
-                || "every role we both hold".to_owned(),
-                |role| role.label().into_owned(),
-            );
+            let role = delegation.roles_label();
             let state = delegation.state(now);
             let style = if index == self.selected {
                 theme.style(Role::Selection)
