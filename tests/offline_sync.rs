@@ -1044,3 +1044,53 @@ async fn an_approve_whose_answer_is_lost_is_unknown_and_a_rerun_reports_it_done(
         .count();
     assert_eq!(decisions, 1, "one decision, however many attempts");
 }
+
+/// A decision made offline for someone while their delegation ran, that
+/// reaches the server after it ended, is refused with that reason and
+/// kept in the outbox as a conflict: a claimed time never brings back an
+/// ended delegation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_for_someone_arriving_after_their_delegation_ended_is_a_conflict() {
+    let mut org = Org::new(1).await;
+    let away = LocalBackend::new(Arc::clone(&org.store), Some(LEAD2.into()));
+    let given = away
+        .delegate(&common::conformance::delegation(
+            common::LEAD,
+            Some(Role::TechnicalLead),
+        ))
+        .await
+        .expect("delegate");
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("a sync loop");
+    syncer.pass().await.expect("first sync");
+    let workflow = waiting(&console, 1).await.remove(0);
+
+    org.server.stop();
+    let decided = console
+        .decide(&common::conformance::for_someone(
+            &workflow,
+            Verdict::Approve,
+            LEAD2,
+        ))
+        .await
+        .expect("saved offline while the delegation runs");
+    assert_eq!(decided.steps[0].on_behalf_of.as_deref(), Some(LEAD2));
+    away.end_delegation(Some(&given.delegation_id))
+        .await
+        .expect("ended while the lead was offline");
+    org.server.restart();
+
+    let pass = syncer.pass().await.expect("a pass");
+    assert_eq!(pass.conflicts, 1, "{pass:?}");
+    let status = syncer.status();
+    let item = status.items.first().expect("kept in the outbox");
+    assert_eq!(item.state, EntryState::Conflict);
+    assert!(
+        item.server_answer
+            .as_deref()
+            .is_some_and(|answer| answer.contains("has ended")),
+        "{:?}",
+        item.server_answer
+    );
+    assert!(org.decisions().is_empty(), "the server recorded nothing");
+}

@@ -103,12 +103,21 @@ fn whose_turn(conn: &Connection, workflow: &Workflow, at: DateTime<Utc>) -> Resu
     let Some(step) = workflow.current_step() else {
         return Ok(Vec::new());
     };
+    let review = reads::review_for_workflow(conn, &workflow.workflow_id)?;
+    // The review's author decides the ethics step and no other.
+    let reviews_elsewhere = |email: &str| {
+        step.role != Role::EthicsReviewer
+            && review
+                .as_ref()
+                .is_some_and(|review| review.reviewer.eq_ignore_ascii_case(email))
+    };
     let may_act = |email: &str| {
         !email.eq_ignore_ascii_case(&workflow.requested_by)
             && !workflow.steps.iter().any(|step| step.involves(email))
+            && !reviews_elsewhere(email)
     };
     let mut people: Vec<String> = if step.role == Role::EthicsReviewer
-        && let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
+        && let Some(review) = &review
     {
         reads::user(conn, &review.reviewer)?
             .map(|user| user.email)
