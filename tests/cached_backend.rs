@@ -158,30 +158,11 @@ impl common::conformance::Fixture for CachedFixture {
 
     fn change_user(&self, email: &str, roles: &[Role], team: Option<&str>) {
         let Some(provider) = &self.provider else {
-            self.store
-                .update_user(
-                    "conformance@example.com",
-                    email,
-                    &gavel::backend::local::writes::UserChange {
-                        name: None,
-                        roles: Some(roles.to_vec()),
-                        teams: team.map(|team| vec![team.to_owned()]),
-                        service: false,
-                    },
-                )
-                .expect("update user");
+            common::conformance::change_on_store(&self.store, email, roles, team);
             return;
         };
-        // The directory says who holds what: the account's groups change
-        // and the person signs in again.
-        let team_group = team.map(|team| format!("team-{}", team.to_lowercase()));
-        let more: Vec<&str> = team_group.iter().map(String::as_str).collect();
-        let keeper = common::oidc::block_on(provider.sign_in_with_groups(
-            &self.server.url,
-            email,
-            roles,
-            &more,
-        ));
+        let keeper =
+            common::oidc::block_on(provider.sign_in_changed(&self.server.url, email, roles, team));
         // A new sign-in is a new credential: its own cache.
         self.caches.lock().expect("caches").remove(email);
         self.sign_ins
@@ -191,19 +172,7 @@ impl common::conformance::Fixture for CachedFixture {
     }
 
     fn add_service(&self, email: &str, roles: &[Role]) {
-        let token = self
-            .store
-            .create_user(
-                "conformance@example.com",
-                email,
-                &gavel::backend::local::writes::UserChange {
-                    name: Some(email.to_owned()),
-                    roles: Some(roles.to_vec()),
-                    teams: None,
-                    service: true,
-                },
-            )
-            .expect("add service account");
+        let token = common::conformance::service_on_store(&self.store, email, roles);
         self.tokens
             .lock()
             .expect("tokens")

@@ -149,19 +149,7 @@ impl common::conformance::Fixture for TwoServers {
     }
 
     fn add_service(&self, email: &str, roles: &[gavel::domain::Role]) {
-        let token = self
-            .store
-            .create_user(
-                "conformance@example.com",
-                email,
-                &gavel::backend::local::writes::UserChange {
-                    name: Some(email.to_owned()),
-                    roles: Some(roles.to_vec()),
-                    teams: None,
-                    service: true,
-                },
-            )
-            .expect("add service account");
+        let token = common::conformance::service_on_store(&self.store, email, roles);
         self.tokens
             .lock()
             .expect("tokens")

@@ -620,16 +620,18 @@ mod tests {
         assert!(set.step_rules("risk_tier_medium")[0].sla.is_none());
     }
 
+    /// The built-in set with the PII policy's chain replaced.
+    fn with_chain(chain: &str) -> Result<PolicySet, SetErrors> {
+        let text = BUILTIN_SET.replace(
+            r#"approval_chain = ["technical_lead", "data_steward"]"#,
+            &format!("approval_chain = {chain}"),
+        );
+        assert_ne!(text, BUILTIN_SET);
+        PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names)
+    }
+
     #[test]
     fn a_role_named_twice_is_warned_of_and_the_ethics_step_stays_single() {
-        let with_chain = |chain: &str| {
-            let text = BUILTIN_SET.replace(
-                r#"approval_chain = ["technical_lead", "data_steward"]"#,
-                &format!("approval_chain = {chain}"),
-            );
-            assert_ne!(text, BUILTIN_SET);
-            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names)
-        };
         let twice = with_chain(r#"["technical_lead", "data_steward", "technical_lead"]"#)
             .expect("a role named twice is accepted");
         assert_eq!(
@@ -665,16 +667,7 @@ mod tests {
 
     #[test]
     fn step_options_outside_the_set_are_errors() {
-        let with_chain = |chain: &str| {
-            let text = BUILTIN_SET.replace(
-                r#"approval_chain = ["technical_lead", "data_steward"]"#,
-                &format!("approval_chain = {chain}"),
-            );
-            assert_ne!(text, BUILTIN_SET);
-            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names)
-                .unwrap_err()
-                .to_string()
-        };
+        let with_chain = |chain: &str| with_chain(chain).unwrap_err().to_string();
         let errors =
             with_chain(r#"[{ role = "technical_lead", sla = "2d", escalate_to = "wizard" }]"#);
         assert!(

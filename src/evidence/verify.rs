@@ -10,7 +10,7 @@ use super::pack::{self, Listing, PackFile};
 use super::trail::{self, PackedEvent};
 use crate::domain::bias::{GroupCounts, compute};
 use crate::domain::replay::{
-    self, AuditReplay, DeploymentReplay, Event, ReviewReplay, StoredReview, WorkflowReplay,
+    self, AuditReplay, DeploymentReplay, Event, Replay, ReviewReplay, StoredReview, WorkflowReplay,
 };
 use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, Workflow};
 
@@ -159,100 +159,81 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
     };
     for found in &files {
         let path = found.path.as_str();
-        if let Some(id) = path
-            .strip_prefix("workflows/")
-            .and_then(|rest| rest.strip_suffix(".json"))
-        {
+        let record = |dir: &str| {
+            path.strip_prefix(dir)
+                .and_then(|rest| rest.strip_suffix(".json"))
+        };
+        let mut problems: Vec<String> = Vec::new();
+        if let Some(id) = record("workflows/") {
             match serde_json::from_slice::<Workflow>(&found.bytes) {
-                Err(err) => report.problems.push(format!("{path}: {err}")),
-                Ok(workflow) => match replay::replay::<WorkflowReplay>(trail_of("workflow", id)) {
-                    Err(problem) => report.problems.push(format!("{path}: {problem}")),
-                    Ok(replayed) => {
-                        if let Some(differs) = replayed.differs(&workflow) {
-                            report
-                                .problems
-                                .push(format!("{path}: not what its trail events say ({differs})"));
-                        }
-                    }
-                },
+                Err(err) => problems.push(err.to_string()),
+                Ok(workflow) => problems.extend(against_trail(
+                    trail_of("workflow", id),
+                    |replayed: WorkflowReplay| replayed.differs(&workflow),
+                )),
             }
-        } else if let Some(id) = path
-            .strip_prefix("requests/")
-            .and_then(|rest| rest.strip_suffix(".json"))
-        {
+        } else if let Some(id) = record("requests/") {
             match serde_json::from_slice::<DeploymentRequest>(&found.bytes) {
-                Err(err) => report.problems.push(format!("{path}: {err}")),
-                Ok(request) => {
-                    match replay::replay::<DeploymentReplay>(trail_of("deployment", id)) {
-                        Err(problem) => report.problems.push(format!("{path}: {problem}")),
-                        Ok(replayed) => {
-                            if let Some(differs) = replayed.differs(&request) {
-                                report.problems.push(format!(
-                                    "{path}: not what its trail events say ({differs})"
-                                ));
-                            }
-                        }
-                    }
-                }
+                Err(err) => problems.push(err.to_string()),
+                Ok(request) => problems.extend(against_trail(
+                    trail_of("deployment", id),
+                    |replayed: DeploymentReplay| replayed.differs(&request),
+                )),
             }
         } else if let Some(name) = path
             .strip_prefix("summaries/")
             .and_then(|rest| rest.strip_suffix("-public-summary.json"))
         {
-            report.problems.extend(
-                summary_checked(&files, name, &found.bytes)
-                    .into_iter()
-                    .map(|problem| format!("{path}: {problem}")),
-            );
-        } else if let Some(id) = path
-            .strip_prefix("audits/")
-            .and_then(|rest| rest.strip_suffix(".json"))
-        {
+            problems.extend(summary_checked(&files, name, &found.bytes));
+        } else if let Some(id) = record("audits/") {
             match serde_json::from_slice::<BiasAudit>(&found.bytes) {
-                Err(err) => report.problems.push(format!("{path}: {err}")),
+                Err(err) => problems.push(err.to_string()),
                 Ok(audit) => {
-                    report.problems.extend(
-                        recomputed(&audit)
-                            .into_iter()
-                            .map(|problem| format!("{path}: {problem}")),
-                    );
-                    let differs = match replay::replay::<AuditReplay>(trail_of("audit", id)) {
-                        Err(problem) => Some(problem),
-                        Ok(replayed) => replayed.differs(&audit),
-                    };
-                    if let Some(differs) = differs {
-                        report
-                            .problems
-                            .push(format!("{path}: not what its trail events say ({differs})"));
-                    }
+                    problems.extend(recomputed(&audit));
+                    problems.extend(against_trail(
+                        trail_of("audit", id),
+                        |replayed: AuditReplay| replayed.differs(&audit),
+                    ));
                 }
             }
-        } else if let Some(id) = path
-            .strip_prefix("reviews/")
-            .and_then(|rest| rest.strip_suffix(".json"))
-        {
+        } else if let Some(id) = record("reviews/") {
             match serde_json::from_slice::<EthicsReview>(&found.bytes) {
-                Err(err) => report.problems.push(format!("{path}: {err}")),
-                Ok(review) => {
-                    let differs = match replay::replay::<ReviewReplay>(trail_of("review", id)) {
-                        Err(problem) => Some(problem),
-                        Ok(replayed) => replayed.differs(&StoredReview {
+                Err(err) => problems.push(err.to_string()),
+                Ok(review) => problems.extend(against_trail(
+                    trail_of("review", id),
+                    |replayed: ReviewReplay| {
+                        replayed.differs(&StoredReview {
                             status: review.status,
                             reviewer: &review.reviewer,
                             answers_sha256: &replay::answers_sha256(&review.answers),
-                        }),
-                    };
-                    if let Some(differs) = differs {
-                        report
-                            .problems
-                            .push(format!("{path}: not what its trail events say ({differs})"));
-                    }
-                }
+                        })
+                    },
+                )),
             }
         }
+        report.problems.extend(
+            problems
+                .into_iter()
+                .map(|problem| format!("{path}: {problem}")),
+        );
     }
     report.listing = Some(listing);
     report
+}
+
+/// Where a record is not what its events replay to, in words: the
+/// replay's own problem (an event out of place, the opening one missing),
+/// or the first field that differs.
+fn against_trail<R: Replay>(
+    events: Vec<Event<'_>>,
+    differs: impl FnOnce(R) -> Option<String>,
+) -> Option<String> {
+    match replay::replay::<R>(events) {
+        Err(problem) => Some(problem),
+        Ok(replayed) => {
+            differs(replayed).map(|differs| format!("not what its trail events say ({differs})"))
+        }
+    }
 }
 
 /// Where a public summary is not the one its audit (and the requests in

@@ -32,33 +32,11 @@ pub trait Fixture {
     /// Gives a person new roles and, with `team`, puts them in it (an
     /// identity-provider fixture signs them in again with those groups).
     fn change_user(&self, email: &str, roles: &[Role], team: Option<&str>) {
-        self.store()
-            .update_user(
-                "conformance@example.com",
-                email,
-                &gavel::backend::local::writes::UserChange {
-                    name: None,
-                    roles: Some(roles.to_vec()),
-                    teams: team.map(|team| vec![team.to_owned()]),
-                    service: false,
-                },
-            )
-            .expect("update user");
+        change_on_store(self.store(), email, roles, team);
     }
     /// Creates a service account (an HTTP fixture keeps its token).
     fn add_service(&self, email: &str, roles: &[Role]) {
-        self.store()
-            .create_user(
-                "conformance@example.com",
-                email,
-                &gavel::backend::local::writes::UserChange {
-                    name: Some(email.to_owned()),
-                    roles: Some(roles.to_vec()),
-                    teams: None,
-                    service: true,
-                },
-            )
-            .expect("add service account");
+        service_on_store(self.store(), email, roles);
     }
     /// Removes a user (on the store: people are managed where it lives).
     fn remove_user(&self, email: &str) {
@@ -66,6 +44,38 @@ pub trait Fixture {
             .remove_user("conformance@example.com", email)
             .expect("remove user");
     }
+}
+
+/// Gives a person new roles (and a team) where the store lives.
+pub fn change_on_store(store: &LocalStore, email: &str, roles: &[Role], team: Option<&str>) {
+    store
+        .update_user(
+            "conformance@example.com",
+            email,
+            &gavel::backend::local::writes::UserChange {
+                name: None,
+                roles: Some(roles.to_vec()),
+                teams: team.map(|team| vec![team.to_owned()]),
+                service: false,
+            },
+        )
+        .expect("update user");
+}
+
+/// Creates a service account where the store lives; its token.
+pub fn service_on_store(store: &LocalStore, email: &str, roles: &[Role]) -> String {
+    store
+        .create_user(
+            "conformance@example.com",
+            email,
+            &gavel::backend::local::writes::UserChange {
+                name: Some(email.to_owned()),
+                roles: Some(roles.to_vec()),
+                teams: None,
+                service: true,
+            },
+        )
+        .expect("add service account")
 }
 
 fn add_users(fixture: &impl Fixture) {

@@ -207,6 +207,20 @@ impl Provider {
         self.sign_in_with_groups(server, email, roles, &[]).await
     }
 
+    /// Signs a person in again after the directory changed their groups
+    /// to those of `roles` and `team` (`team-<name>`, lowercased).
+    pub async fn sign_in_changed(
+        &self,
+        server: &str,
+        email: &str,
+        roles: &[gavel::domain::Role],
+        team: Option<&str>,
+    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+        let team_group = team.map(|team| format!("team-{}", team.to_lowercase()));
+        let more: Vec<&str> = team_group.iter().map(String::as_str).collect();
+        self.sign_in_with_groups(server, email, roles, &more).await
+    }
+
     /// Signs a person in whose account holds the groups of `roles` and
     /// `more` (`team-people` puts them in team People), creating or
     /// changing the account first.

@@ -112,7 +112,7 @@ pub fn insert_workflow(
         to_ms(workflow.created_at),
         workflow.version,
         to_json(&workflow.steps)?,
-        deciders_column(workflow, reviewer_of(conn, &workflow.workflow_id)?.as_deref()),
+        deciders_column(workflow, reviewer_of(conn, workflow)?.as_deref()),
         workflow.policy_set_version,
         columns.due_at,
         columns.alert,
@@ -139,11 +139,15 @@ pub fn deciders_column(workflow: &Workflow, reviewer: Option<&str>) -> String {
     }
 }
 
-/// The author of a workflow's ethics review, if one is assigned.
-fn reviewer_of(conn: &Connection, workflow_id: &str) -> Result<Option<String>> {
+/// The author of a workflow's ethics review, if one is assigned (only a
+/// workflow with an ethics step has one).
+fn reviewer_of(conn: &Connection, workflow: &Workflow) -> Result<Option<String>> {
+    if workflow.ethics_step().is_none() {
+        return Ok(None);
+    }
     Ok(conn
         .prepare_cached("SELECT reviewer FROM reviews WHERE workflow_id = ?1")?
-        .query_row([workflow_id], |row| row.get(0))
+        .query_row([&workflow.workflow_id], |row| row.get(0))
         .optional()?)
 }
 
@@ -156,7 +160,7 @@ pub fn mark_reviewer(conn: &Connection, workflow_id: &str) -> Result<()> {
         Err(BackendError::NotFound { .. }) => return Ok(()),
         Err(err) => return Err(err),
     };
-    let reviewer = reviewer_of(conn, workflow_id)?;
+    let reviewer = reviewer_of(conn, &workflow)?;
     conn.prepare_cached("UPDATE workflows SET deciders = ?2 WHERE workflow_id = ?1")?
         .execute(params![
             workflow_id,
@@ -183,7 +187,7 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
         to_ms(sort_time(workflow, now)),
         workflow.version,
         to_json(&workflow.steps)?,
-        deciders_column(workflow, reviewer_of(conn, &workflow.workflow_id)?.as_deref()),
+        deciders_column(workflow, reviewer_of(conn, workflow)?.as_deref()),
         columns.due_at,
         columns.alert,
         columns.next_alert_at,
