@@ -151,8 +151,10 @@ impl Condition {
     /// Compiles and checks the names a condition reads.
     pub fn compile(source: &ConditionSource) -> Result<Condition, ConditionError> {
         let cel = source.to_cel().map_err(ConditionError)?;
+        super::cel_limits::check_source(&cel).map_err(ConditionError)?;
         let program = Program::compile(&cel)
             .map_err(|errors| ConditionError(format!("does not parse: {errors}")))?;
+        super::cel_limits::check_expression(program.expression()).map_err(ConditionError)?;
         let mut names = Names::default();
         names.walk(program.expression(), false);
         if let Some(problem) = names.problems.first() {

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bias;
+pub mod cel_limits;
 pub mod checkpoint;
 pub mod condition;
 pub mod delegation;

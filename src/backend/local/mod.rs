@@ -52,6 +52,43 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 /// How long a decision's idempotency record is kept.
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
+/// How long checking a policy set may take before the caller is answered
+/// (the work within the static limits takes milliseconds; this bounds a
+/// wait for a permit behind other checks).
+const SET_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Checks a policy set's text off the async workers, at most one check per
+/// core at once, answering by the deadline: a check never holds a worker
+/// that other requests need, and never runs inside a write.
+async fn checked_set(source: &str) -> Result<crate::domain::policy_set::PolicySet> {
+    static PERMITS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Arc::new(tokio::sync::Semaphore::new(cores))
+    });
+    let source = source.to_owned();
+    let check = async {
+        let permit = Arc::clone(permits)
+            .acquire_owned()
+            .await
+            .map_err(|err| BackendError::Storage(err.to_string()))?;
+        super::blocking(move || {
+            // Held until the check ends, even one whose caller gave up.
+            let _permit = permit;
+            writes::check_set(&source)
+        })
+        .await
+    };
+    tokio::time::timeout(SET_CHECK_DEADLINE, check)
+        .await
+        .unwrap_or_else(|_| {
+            Err(BackendError::Invalid(format!(
+                "checking the policy set took longer than {} s: other checks are running; try again",
+                SET_CHECK_DEADLINE.as_secs()
+            )))
+        })
+}
+
 /// Records a policy set version proposed by `proposer` and, given an
 /// `approver`, approved by them a minute later (the seeded organisation's
 /// history); without one it stays proposed.
@@ -1052,7 +1089,13 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
-        let set = writes::check_set(source)?;
+        // On a server, planning is for policy admins: it runs every
+        // condition over every agent on record. On the embedded store it is
+        // open to whoever holds the file.
+        if let Some(user) = &self.authenticated {
+            writes::require_policy_admin(user, "planning a policy set")?;
+        }
+        let set = checked_set(source).await?;
         self.read(move |conn| {
             let (diff, impact) = reads::plan(conn, &set)?;
             Ok(crate::domain::plan::Plan { diff, impact })
@@ -1062,9 +1105,16 @@ impl GovernanceBackend for LocalBackend {
 
     async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
         let user = self.actor().await?;
+        writes::require_policy_admin(&user, "proposing a policy set")?;
+        let set = checked_set(source).await?;
+        let proposal = self
+            .read(move |conn| writes::plan_proposal(conn, set))
+            .await?;
         let source = source.to_owned();
-        self.write(move |tx| writes::propose_policy_set(tx, &user, &source, chrono::Utc::now()))
-            .await
+        self.write(move |tx| {
+            writes::record_proposal(tx, &user, &source, &proposal, chrono::Utc::now())
+        })
+        .await
     }
 
     async fn decide_policy_set(

@@ -53,7 +53,7 @@ fn set_event(
     )
 }
 
-fn require_policy_admin(user: &User, doing: &str) -> Result<()> {
+pub fn require_policy_admin(user: &User, doing: &str) -> Result<()> {
     if user.holds(Role::PolicyAdmin) {
         Ok(())
     } else {
@@ -64,8 +64,38 @@ fn require_policy_admin(user: &User, doing: &str) -> Result<()> {
     }
 }
 
+/// What a proposal records besides its text, worked out before the write
+/// (in a read, so the writers' lock is never held while agents are
+/// simulated): the checked set and its plan against the active version.
+pub struct Proposal {
+    pub set: PolicySet,
+    /// The active version the plan compares with.
+    pub based_on: i64,
+    pub plan: serde_json::Value,
+}
+
+fn active_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT version FROM policy_sets WHERE state = 'active'",
+        crate::db::params![],
+        |row| row.get(0),
+    )?)
+}
+
+/// Plans a checked set against the active version.
+pub fn plan_proposal(conn: &Connection, set: PolicySet) -> Result<Proposal> {
+    let based_on = active_version(conn)?;
+    let (diff, impact) = reads::plan(conn, &set)?;
+    Ok(Proposal {
+        set,
+        based_on,
+        plan: serde_json::json!({ "diff": diff, "impact": impact }),
+    })
+}
+
 /// Records `text` as a new proposed version, with its plan against the
-/// active version.
+/// active version (checked, planned and recorded in one go: the embedded
+/// store's own history).
 pub fn propose_policy_set(
     conn: &Connection,
     user: &User,
@@ -73,14 +103,28 @@ pub fn propose_policy_set(
     now: DateTime<Utc>,
 ) -> Result<PolicySetDetail> {
     require_policy_admin(user, "proposing a policy set")?;
-    let proposed = check_set(text)?;
-    let active: i64 = conn.query_row(
-        "SELECT version FROM policy_sets WHERE state = 'active'",
-        crate::db::params![],
-        |row| row.get(0),
-    )?;
-    let (diff, impact) = reads::plan(conn, &proposed)?;
-    let plan = serde_json::json!({ "diff": diff, "impact": impact });
+    let proposal = plan_proposal(conn, check_set(text)?)?;
+    record_proposal(conn, user, text, &proposal, now)
+}
+
+/// Records a proposal planned beforehand, unless another version became
+/// active meanwhile (its plan would compare with the wrong one).
+pub fn record_proposal(
+    conn: &Connection,
+    user: &User,
+    text: &str,
+    proposal: &Proposal,
+    now: DateTime<Utc>,
+) -> Result<PolicySetDetail> {
+    require_policy_admin(user, "proposing a policy set")?;
+    let (proposed, plan) = (&proposal.set, &proposal.plan);
+    let active = active_version(conn)?;
+    if active != proposal.based_on {
+        return Err(BackendError::Conflict(format!(
+            "version {active} became active while the proposal was planned against version {}: propose it again",
+            proposal.based_on
+        )));
+    }
     let version: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM policy_sets",
         crate::db::params![],
