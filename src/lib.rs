@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod evidence;
+pub mod files;
 pub mod notify;
 pub mod paths;
 pub mod retry;

@@ -692,7 +692,10 @@ async fn a_garbage_or_truncated_cache_is_rebuilt_with_a_clear_message() {
             name.contains(".damaged-") && !name.ends_with("-wal") && !name.ends_with("-shm")
         })
         .count();
-    assert!(damaged >= 1, "the damaged files are kept");
+    assert_eq!(
+        damaged, 2,
+        "both damaged files are kept, even set aside in one second"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -267,24 +267,8 @@ fn write_file(path: &Path, text: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{shown} has no directory"))?;
     std::fs::create_dir_all(dir)
         .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    let temporary = path.with_extension("json.new");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&temporary)
-            .map_err(|err| format!("cannot write {shown}: {err}"))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|err| format!("cannot write {shown}: {err}"))?;
-    }
-    std::fs::rename(&temporary, path).map_err(|err| format!("cannot write {shown}: {err}"))?;
+    crate::files::write(path, text.as_bytes(), crate::files::Existing::Replace)
+        .map_err(|err| format!("cannot write {shown}: {err}"))?;
     Ok(shown)
 }
 

@@ -87,21 +87,8 @@ fn write(path: &Path, pinned: &Pinned) -> Result<(), WitnessError> {
         std::fs::create_dir_all(dir).map_err(|err| file_error(path, err))?;
     }
     let text = serde_json::to_string_pretty(pinned).map_err(|err| file_error(path, err))?;
-    let temporary = path.with_extension("json.new");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    {
-        use std::io::Write;
-        let mut file = options
-            .open(&temporary)
-            .map_err(|err| file_error(path, err))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|err| file_error(path, err))?;
-    }
-    std::fs::rename(&temporary, path).map_err(|err| file_error(path, err))
+    crate::files::write(path, text.as_bytes(), crate::files::Existing::Replace)
+        .map_err(|err| file_error(path, err))
 }
 
 /// Forgets what was witnessed of `url` (after a person checked why the

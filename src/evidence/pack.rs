@@ -169,22 +169,25 @@ pub fn count(bytes: &[u8]) -> Result<usize, PackError> {
         .map_err(|err| PackError::Zip(err.to_string()))
 }
 
-/// Writes a pack to `path` by way of `PATH.partial`, so a failure never
-/// leaves half a pack under the name. Without `replace`, an existing file
-/// is refused (`AlreadyExists`) and left as it was.
+/// Writes a pack to `path` atomically (`crate::files`), so a failure never
+/// leaves half a pack under the name and a planted link is never
+/// followed. Without `replace`, an existing file is refused
+/// (`AlreadyExists`) and left as it was.
 pub fn save(path: &std::path::Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
-    if !replace && path.try_exists()? {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            format!("{} exists already", path.display()),
-        ));
-    }
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&partial);
+    let existing = if replace {
+        crate::files::Existing::Replace
+    } else {
+        crate::files::Existing::Keep
+    };
+    crate::files::write(path, bytes, existing).map_err(|err| {
+        if err.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists already", path.display()),
+            )
+        } else {
+            err
+        }
     })
 }
 

@@ -175,7 +175,23 @@ struct SetAside {
 /// Exports what can be read of a damaged cache's outbox, then renames the
 /// file (and its journal files) aside.
 fn set_aside(path: &Path, now: DateTime<Utc>) -> Result<SetAside> {
-    let stamp = now.format("%Y%m%dT%H%M%S").to_string();
+    // Damaged twice in one second: the second set-aside gets a name of
+    // its own (nothing set aside is ever replaced).
+    let second = now.format("%Y%m%dT%H%M%S").to_string();
+    let taken = |stamp: &str| {
+        [".damaged-", ".outbox-"].iter().any(|kind| {
+            ["", "-wal", "-shm", ".json"]
+                .iter()
+                .any(|suffix| sibling(path, &format!("{kind}{stamp}{suffix}")).exists())
+        })
+    };
+    let stamp = (1..)
+        .map(|n| match n {
+            1 => second.clone(),
+            n => format!("{second}-{n}"),
+        })
+        .find(|stamp| !taken(stamp))
+        .unwrap_or(second);
     let (entries, unreadable) = match read_outbox(path) {
         Ok(entries) => (entries, None),
         Err(err) => (Vec::new(), Some(err.to_string())),
@@ -186,9 +202,9 @@ fn set_aside(path: &Path, now: DateTime<Utc>) -> Result<SetAside> {
         let export = sibling(path, &format!(".outbox-{stamp}.json"));
         let text = serde_json::to_string_pretty(&entries)
             .map_err(|err| BackendError::Storage(format!("cannot encode the outbox: {err}")))?;
-        std::fs::write(&export, text).map_err(|err| {
-            BackendError::Storage(format!("cannot write {}: {err}", export.display()))
-        })?;
+        crate::files::write(&export, text.as_bytes(), crate::files::Existing::Keep).map_err(
+            |err| BackendError::Storage(format!("cannot write {}: {err}", export.display())),
+        )?;
         Some(export)
     };
     let moved_to = sibling(path, &format!(".damaged-{stamp}"));
@@ -196,7 +212,7 @@ fn set_aside(path: &Path, now: DateTime<Utc>) -> Result<SetAside> {
         let from = sibling(path, suffix);
         if from.exists() {
             let to = PathBuf::from(format!("{}{suffix}", moved_to.display()));
-            std::fs::rename(&from, &to).map_err(|err| {
+            crate::files::move_aside(&from, &to).map_err(|err| {
                 BackendError::Storage(format!(
                     "cannot move the damaged cache {} aside: {err}",
                     from.display()

@@ -127,7 +127,11 @@ impl Syncer {
                 // Writing on would spread the damage: stop, and have the
                 // next start set the file aside (the outbox is exported then).
                 self.damaged.store(true, Ordering::SeqCst);
-                let _ = std::fs::write(super::file::damage_marker(&path), damage.to_string());
+                let _ = crate::files::write(
+                    &super::file::damage_marker(&path),
+                    damage.to_string().as_bytes(),
+                    crate::files::Existing::Replace,
+                );
                 self.status.send_modify(|status| {
                     status.problem = Some(format!(
                         "the offline cache failed its integrity check ({damage}); quit and start Gavel again to rebuild it — unsent changes are kept"

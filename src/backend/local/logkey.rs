@@ -2,7 +2,6 @@
 //! beside the store (never inside the database it signs), mode 0600. Every
 //! server process on one store shares it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::db::{Connection, OptionalExtension, params};
@@ -57,24 +56,17 @@ fn new_origin(store: &Path) -> String {
 /// Creates a key for `store` at `path`; refuses to replace one.
 pub fn create(path: &Path, store: &Path) -> Result<LogKey> {
     let (signer_key, verifier_key) = checkpoint::generate_key(&new_origin(store));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|err| {
+    crate::files::write(
+        path,
+        format!("{signer_key}\n{verifier_key}\n").as_bytes(),
+        crate::files::Existing::Keep,
+    )
+    .map_err(|err| {
         BackendError::Storage(format!(
             "cannot create the log key {}: {err}",
             path.display()
         ))
     })?;
-    file.write_all(format!("{signer_key}\n{verifier_key}\n").as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|err| {
-            BackendError::Storage(format!(
-                "cannot write the log key {}: {err}",
-                path.display()
-            ))
-        })?;
     load(path)
 }
 
