@@ -218,8 +218,43 @@ impl Condition {
         evaluator: &Evaluator,
         vocabulary: &Vocabulary,
     ) -> Result<(), ConditionError> {
+        let mut unbounded = usize::MAX;
+        self.check_within(evaluator, vocabulary, &mut unbounded)
+    }
+
+    /// As `check_against`, spending at most `budget` evaluations (taken
+    /// from it): agents that differ only in fields the condition does not
+    /// read come out alike, so one of each kind is evaluated.
+    pub fn check_within(
+        &self,
+        evaluator: &Evaluator,
+        vocabulary: &Vocabulary,
+        budget: &mut usize,
+    ) -> Result<(), ConditionError> {
+        let reads = |field: &str| self.fields.contains(field) || self.fields.contains("*");
+        let mut seen = std::collections::HashSet::new();
+        let requests: &[bool] = if self.reads_request {
+            &[false, true]
+        } else {
+            &[false]
+        };
         for agent in synthetic_agents(vocabulary) {
-            for lowers in [false, true] {
+            let kind = (
+                reads("category").then_some(agent.category),
+                reads("data_classification").then_some(agent.data_classification),
+                reads("risk_tier").then_some(agent.risk_tier),
+                reads("has_external_tools").then_some(agent.has_external_tools),
+                reads("tools_approved").then_some(agent.tools_approved),
+            );
+            if !seen.insert(kind) {
+                continue;
+            }
+            for &lowers in requests {
+                *budget = budget.checked_sub(1).ok_or_else(|| {
+                    ConditionError(
+                        "checking it against every kind of agent the vocabulary allows would exceed the set's budget of evaluations: read fewer fields, or name fewer categories and classifications".into(),
+                    )
+                })?;
                 let facts = RequestFacts {
                     lowers_risk_fields: lowers,
                 };

@@ -203,7 +203,23 @@ impl PolicySet {
         // One evaluator, with its `at_least` over this vocabulary, serves
         // the checks and the set.
         let evaluator = Evaluator::new(vocabulary);
-        check_vocabulary(vocabulary, &mut errors);
+        let mut too_large = check_vocabulary(vocabulary, &mut errors);
+        for (field, count, most) in [
+            ("policy", file.policies.len(), MAX_POLICIES),
+            ("minimum_risk", file.minimum_risk.len(), MAX_RISK_FLOORS),
+        ] {
+            if count > most {
+                errors.push(at(
+                    field,
+                    format!("{count} given; a set holds at most {most}"),
+                ));
+                too_large = true;
+            }
+        }
+        if too_large {
+            // Too large to check further at a known cost.
+            return Err(SetErrors(errors));
+        }
         for (field, roles) in [
             ("permissions.record_audits", &file.permissions.record_audits),
             ("permissions.approve_tools", &file.permissions.approve_tools),
@@ -221,10 +237,17 @@ impl PolicySet {
         if let Err(message) = file.sla.check() {
             errors.push(at("sla", message));
         }
+        let mut budget = MAX_CHECK_EVALUATIONS;
         let mut floors = Vec::new();
         for (index, floor) in file.minimum_risk.iter().enumerate() {
             let place = format!("minimum_risk[{index}]");
-            match compiled(&floor.condition, &evaluator, vocabulary, checks) {
+            match compiled(
+                &floor.condition,
+                &evaluator,
+                vocabulary,
+                checks,
+                &mut budget,
+            ) {
                 Ok(condition) => floors.push(condition),
                 Err(message) => errors.push(at(place, message)),
             }
@@ -288,7 +311,13 @@ impl PolicySet {
                 }
                 Err(message) => errors.push(at(&place, message)),
             }
-            match compiled(&policy.condition, &evaluator, vocabulary, checks) {
+            match compiled(
+                &policy.condition,
+                &evaluator,
+                vocabulary,
+                checks,
+                &mut budget,
+            ) {
                 Ok(condition) => conditions.push(condition),
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
             }
@@ -479,33 +508,73 @@ impl PolicySet {
     }
 }
 
+/// How many evaluations checking a whole set may take: with the static
+/// limits on each condition (`cel_limits`), the most checking any set can
+/// cost (README, "Policies").
+pub const MAX_CHECK_EVALUATIONS: usize = 4096;
+
 fn compiled(
     source: &ConditionSource,
     evaluator: &Evaluator,
     vocabulary: &Vocabulary,
     checks: Checks,
+    budget: &mut usize,
 ) -> Result<Condition, String> {
     let condition = Condition::compile(source).map_err(|err| err.0)?;
     if checks == Checks::Full {
         condition
-            .check_against(evaluator, vocabulary)
+            .check_within(evaluator, vocabulary, budget)
             .map_err(|err| err.0)?;
     }
     Ok(condition)
 }
 
-fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) {
-    for (field, count) in [
-        ("vocabulary.categories", vocabulary.categories.len()),
+/// The most a set names: each condition is checked against a synthetic
+/// agent of every category, classification, risk tier and tool state, so
+/// these bound what checking a set can cost.
+pub const MAX_CATEGORIES: usize = 64;
+pub const MAX_CLASSIFICATIONS: usize = 12;
+pub const MAX_ROLES: usize = 32;
+pub const MAX_TEAMS: usize = 1000;
+pub const MAX_POLICIES: usize = 200;
+pub const MAX_RISK_FLOORS: usize = 32;
+
+/// Checks the vocabulary; true when it names more than a set may.
+fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) -> bool {
+    let mut too_large = false;
+    for (field, count, most) in [
+        (
+            "vocabulary.categories",
+            vocabulary.categories.len(),
+            MAX_CATEGORIES,
+        ),
         (
             "vocabulary.data_classifications",
             vocabulary.data_classifications.len(),
+            MAX_CLASSIFICATIONS,
         ),
-        ("vocabulary.roles", vocabulary.roles.len()),
+        ("vocabulary.roles", vocabulary.roles.len(), MAX_ROLES),
     ] {
         if count == 0 {
             errors.push(at(field, "must name at least one"));
         }
+        if count > most {
+            errors.push(at(
+                field,
+                format!("names {count}; a set names at most {most}"),
+            ));
+            too_large = true;
+        }
+    }
+    if vocabulary.teams.len() > MAX_TEAMS {
+        too_large = true;
+        errors.push(at(
+            "vocabulary.teams",
+            format!(
+                "names {}; a set names at most {MAX_TEAMS}",
+                vocabulary.teams.len()
+            ),
+        ));
     }
     let mut duplicates = Vec::new();
     let mut note = |field: &str, names: Vec<&str>| {
@@ -543,6 +612,7 @@ fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) {
             "must include policy_admin: someone has to approve the next set",
         ));
     }
+    too_large
 }
 
 fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
@@ -663,6 +733,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(ethics_quorum.contains("takes no quorum"), "{ethics_quorum}");
+    }
+
+    #[test]
+    fn a_set_too_large_to_check_at_a_known_cost_is_refused_before_checking() {
+        let mut policies = String::new();
+        for n in 0..=MAX_POLICIES {
+            policies.push_str(&format!(
+                "\n[[policy]]\npolicy_id = \"p{n}\"\nname = \"P\"\ndescription = \"d\"\ncondition = 'agent.risk_tier == \"high\"'\naction = \"audit_log\"\n"
+            ));
+        }
+        let text = format!("{BUILTIN_SET}{policies}");
+        let errors = PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("a set holds at most 200"), "{errors}");
+        let categories: Vec<String> = (0..=MAX_CATEGORIES).map(|n| format!("\"c{n}\"")).collect();
+        let text = BUILTIN_SET.replace(
+            "categories = [",
+            &format!("categories = [{}, ", categories.join(", ")),
+        );
+        let errors = PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("a set names at most 64"), "{errors}");
+
+        // Within the vocabulary limits, a condition reading every field is
+        // checked against every kind of agent: past the budget, refused.
+        let categories: Vec<String> = (0..MAX_CATEGORIES).map(|n| format!("\"c{n}\"")).collect();
+        let classifications: Vec<String> = (0..MAX_CLASSIFICATIONS)
+            .map(|n| format!("\"d{n}\""))
+            .collect();
+        let text = format!(
+            "[vocabulary]\ncategories = [{}]\ndata_classifications = [{}]\nroles = [\"policy_admin\"]\n[[policy]]\npolicy_id = \"all\"\nname = \"All\"\ndescription = \"d\"\ncondition = 'agent.category != \"x\" && agent.data_classification != \"x\" && agent.risk_tier != \"x\" && agent.has_external_tools == agent.tools_approved'\naction = \"audit_log\"\n",
+            categories.join(", "),
+            classifications.join(", ")
+        );
+        let errors = PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("budget of evaluations"), "{errors}");
     }
 
     #[test]
