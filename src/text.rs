@@ -153,15 +153,20 @@ mod tests {
 /// characters (Hangul fillers, the blank Braille pattern).
 const BLANK_RENDERING: [char; 5] = ['\u{3164}', '\u{2800}', '\u{115F}', '\u{1160}', '\u{FFA0}'];
 
-/// Whether `c` shows something on screen: not whitespace, not a format
-/// character (zero-width spaces and joiners, BOMs, bidi marks), not a
-/// control character and not a blank-rendering letter.
+/// Whether `c` shows something on its own: a letter, number, punctuation
+/// or symbol (Unicode general category L, N, P or S) that is not a
+/// blank-rendering one. Marks (combining accents, variation selectors),
+/// format and control characters, separators, private-use and unassigned
+/// code points are not text by themselves.
 pub fn is_visible(c: char) -> bool {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    !c.is_whitespace()
-        && !c.is_control()
-        && c.general_category() != GeneralCategory::Format
-        && !BLANK_RENDERING.contains(&c)
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Letter
+            | GeneralCategoryGroup::Number
+            | GeneralCategoryGroup::Punctuation
+            | GeneralCategoryGroup::Symbol
+    ) && !BLANK_RENDERING.contains(&c)
 }
 
 /// Whether a text a person must write (a rejection comment, a reason, a
@@ -191,9 +196,62 @@ mod visible_tests {
         ] {
             assert!(!has_visible_text(blank), "{blank:?}");
         }
-        for text in ["no", "\u{200B}x", "日本", "é", "👍", "\u{3164}a"] {
+        for text in [
+            "no",
+            "\u{200B}x",
+            "日本",
+            "é",
+            "👍",
+            "\u{3164}a",
+            "e\u{301}",
+            "7",
+            "!",
+        ] {
             assert!(has_visible_text(text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn marks_variation_selectors_private_use_and_unassigned_alone_are_not_text() {
+        for blank in [
+            "\u{FE0F}\u{034F}",
+            "\u{E0100}",
+            "\u{17B4}\u{17B5}",
+            "\u{0301}\u{0301}\u{034F}",
+            "\u{E000}\u{F8FF}",
+            "\u{F0000}",
+            "\u{0378}",
+            "\u{10FFFF}",
+        ] {
+            assert!(!has_visible_text(blank), "{blank:?}");
+        }
+    }
+
+    /// Every code point of categories M (marks), C (control, format,
+    /// surrogates aside, private use, unassigned) and Z (separators), alone
+    /// and all together, is not text.
+    #[test]
+    fn no_mark_other_or_separator_code_point_is_text() {
+        use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+        let mut all = String::new();
+        let mut count = 0;
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            if matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Mark
+                    | GeneralCategoryGroup::Other
+                    | GeneralCategoryGroup::Separator
+            ) {
+                assert!(!has_visible_text(&c.to_string()), "U+{:04X}", c as u32);
+                all.push(c);
+                count += 1;
+            }
+        }
+        assert!(
+            count > 900_000,
+            "the unassigned and private-use planes are covered"
+        );
+        assert!(!has_visible_text(&all));
     }
 }
 

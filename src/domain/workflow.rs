@@ -1080,6 +1080,13 @@ mod tests {
             "\u{2060}\u{FEFF}",
             "\u{3164}",
             "\u{2800} \u{FFA0}",
+            // Marks, variation selectors, private use, unassigned.
+            "\u{FE0F}\u{034F}",
+            "\u{E0100}",
+            "\u{17B4}\u{17B5}",
+            "\u{0301}\u{0301}\u{034F}",
+            "\u{E000}",
+            "\u{0378}",
         ] {
             reject.comment = Some(invisible);
             assert_eq!(
