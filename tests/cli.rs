@@ -275,6 +275,25 @@ fn bad_manifests_exit_2_saying_what_and_where() {
             predicate::str::contains("risk_tier")
                 .and(predicate::str::contains("unknown variant `extreme`")),
         );
+    // A field given twice: the first says restricted and high, the last
+    // public and low; no parser's choice decides, the manifest is refused.
+    let twice = dir.path().join("twice.json");
+    std::fs::write(
+        &twice,
+        r#"{"agent_id": "agt-twice", "name": "Twice", "team": "Platform", "owner": "a@example.com",
+            "category": "finance", "data_classification": "restricted", "risk_tier": "high",
+            "has_external_tools": false, "version": "1.0.0",
+            "data_classification": "public", "risk_tier": "low"}"#,
+    )
+    .expect("write");
+    gavel(&db)
+        .args(["deploy", "check"])
+        .arg(&twice)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "\"data_classification\" is given twice",
+        ));
     let not_json = dir.path().join("not.json");
     std::fs::write(&not_json, "{ \"agent_id\": ").expect("write");
     gavel(&db)

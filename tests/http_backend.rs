@@ -288,6 +288,31 @@ async fn every_error_status_on_raw_http() {
         (400, Some("bad_request")),
         "{body}"
     );
+    // A field given twice is refused, whichever the parser would keep.
+    for route in ["/v1/deployments/check", "/v1/deployments"] {
+        let twice = manifest.trim_end().trim_end_matches('}').to_owned()
+            + r#", "risk_tier": "low", "risk_tier": "high"}"#;
+        let (status, body) = raw(
+            &fixture,
+            Method::POST,
+            route,
+            Some(&lead),
+            &[],
+            Some(&twice),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("bad_request")),
+            "{route}: {body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("given twice")),
+            "{body}"
+        );
+    }
     fields["name"] = serde_json::json!("   ");
     let (status, body) = raw(
         &fixture,
