@@ -294,6 +294,26 @@ fn bad_manifests_exit_2_saying_what_and_where() {
         .stderr(predicate::str::contains(
             "\"data_classification\" is given twice",
         ));
+    // Look-alike and path-like agent ids are refused, naming the rule.
+    for id in ["AGT-X", "agt-x\u{200b}", "agt\u{202e}x", "../../etc/passwd"] {
+        let odd = dir.path().join("odd.json");
+        std::fs::write(
+            &odd,
+            serde_json::json!({
+                "agent_id": id, "name": "Odd", "team": "Platform", "owner": "a@example.com",
+                "category": "finance", "data_classification": "internal", "risk_tier": "low",
+                "has_external_tools": false, "version": "1.0.0"
+            })
+            .to_string(),
+        )
+        .expect("write");
+        gavel(&db)
+            .args(["deploy", "check"])
+            .arg(&odd)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is not a plain id"));
+    }
     let not_json = dir.path().join("not.json");
     std::fs::write(&not_json, "{ \"agent_id\": ").expect("write");
     gavel(&db)

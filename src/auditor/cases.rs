@@ -309,6 +309,7 @@ fn finish(cases: Vec<Case>) -> Result<Vec<Case>, CaseError> {
     }
     let mut seen = HashSet::with_capacity(cases.len());
     for case in &cases {
+        crate::domain::name::check_id("case id", &case.id).map_err(CaseError)?;
         if !seen.insert(case.id.as_str()) {
             return Err(CaseError(format!("case id {:?} appears twice", case.id)));
         }

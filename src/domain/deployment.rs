@@ -197,6 +197,12 @@ impl Manifest {
         for (path, value) in text_fields {
             check_text(path, value)?;
         }
+        super::name::check_id("agent_id", &agent.agent_id).map_err(|message| {
+            ManifestError::Rule {
+                path: "agent_id".into(),
+                message,
+            }
+        })?;
         if let Some(requested_by) = &self.requested_by {
             check_text("requested_by", requested_by)?;
         }

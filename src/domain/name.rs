@@ -143,8 +143,37 @@ macro_rules! vocabulary_name {
 }
 pub(crate) use vocabulary_name;
 
+/// The longest id a person chooses (an agent id, a case id), in bytes.
+pub const MAX_ID_LEN: usize = 64;
+/// What an id a person chooses looks like.
+pub const ID_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,63}$";
+
+/// Checks an id a person chooses (an agent's, an audit case's): lower-case
+/// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit,
+/// at most `MAX_ID_LEN` bytes. One plain spelling per id, so no two ids
+/// look alike (`agt-x` and `AGT-X`, or one with an invisible character)
+/// and none reads as a path or turns text around.
+pub fn check_id(what: &str, id: &str) -> Result<(), String> {
+    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = id.as_bytes();
+    let fits = !bytes.is_empty()
+        && bytes.len() <= MAX_ID_LEN
+        && plain(bytes[0])
+        && bytes
+            .iter()
+            .all(|&b| plain(b) || matches!(b, b'.' | b'_' | b'-'));
+    if fits {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} {:?} is not a plain id: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most {MAX_ID_LEN} bytes",
+        id.chars().take(80).collect::<String>()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{MAX_ID_LEN, check_id};
 
     vocabulary_name!(Colour, "colour", [Red = "red", DeepBlue = "deep_blue"]);
 
@@ -170,5 +199,28 @@ mod tests {
         );
         assert!(serde_json::from_str::<Colour>("\"NOPE\"").is_err());
         assert_eq!(format!("{:<6}|", Colour::Red), "red   |");
+    }
+
+    #[test]
+    fn ids_have_one_plain_spelling() {
+        for good in ["agt-x", "agt-00022", "c1", "cf-001a", "v1.2_b", "0day"] {
+            assert!(check_id("agent_id", good).is_ok(), "{good}");
+        }
+        let too_long = "a".repeat(MAX_ID_LEN + 1);
+        for bad in [
+            "agt-x\u{200b}",
+            "AGT-X",
+            "agt\u{202e}x",
+            "../../etc/passwd",
+            "-agt",
+            ".agt",
+            "agt x",
+            "",
+            "agt/x",
+            too_long.as_str(),
+        ] {
+            let refused = check_id("agent_id", bad).unwrap_err();
+            assert!(refused.contains("plain id"), "{bad:?}: {refused}");
+        }
     }
 }

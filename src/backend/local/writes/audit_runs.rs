@@ -189,11 +189,7 @@ fn open_run_of(conn: &Connection, actor: &User, run_id: &str) -> Result<RunHeade
 
 fn check_outcome(run: &RunHeader, outcome: &CaseOutcome) -> Result<String> {
     let case = &outcome.case_id;
-    if case.is_empty() || case.len() > 128 || case.chars().any(char::is_control) {
-        return Err(invalid(format!(
-            "case id {case:?} must be 1 to 128 bytes of printable text"
-        )));
-    }
+    crate::domain::name::check_id("case id", case).map_err(invalid)?;
     // In an audit of several attributes a case may lack one: it counts as
     // of unknown category in that attribute's table.
     let unknown = "unknown".to_owned();
