@@ -192,3 +192,26 @@ fn an_idle_keep_alive_connection_is_closed() {
         started.elapsed()
     );
 }
+
+/// A body whose Content-Length is over the limit is refused before it is
+/// read, with the API's JSON error body like every other error.
+#[test]
+fn a_body_over_the_limit_by_its_length_gets_413_with_the_json_error_body() {
+    let (_dir, db) = served_store();
+    let server = Server::start(&db);
+    let mut stream = TcpStream::connect(address(&server)).expect("connect");
+    stream
+        .write_all(
+            b"POST /v1/deployments/check HTTP/1.1\r\nHost: gavel\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n{",
+        )
+        .expect("send");
+    let (received, _) = read_until_closed(&mut stream, Duration::from_secs(20));
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{text}"
+    );
+    assert!(text.contains("\"payload_too_large\""), "{text}");
+}

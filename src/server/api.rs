@@ -132,8 +132,11 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         StatusCode::REQUEST_TIMEOUT,
         request_timeout,
     ))
-    .layer(axum::middleware::map_response(json_errors))
+    // Inside the JSON-error layer: a body over the limit declared by its
+    // Content-Length is refused here, before the application, and still
+    // gets the API's JSON error body.
     .layer(RequestBodyLimitLayer::new(MAX_BODY))
+    .layer(axum::middleware::map_response(json_errors))
     // Method, path and status at info; never headers (tokens live there).
     .layer(
         TraceLayer::new_for_http()
