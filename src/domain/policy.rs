@@ -261,6 +261,11 @@ pub struct RequestFacts {
     pub lowers_risk_fields: bool,
 }
 
+/// The longest policy name, in bytes.
+pub const MAX_POLICY_NAME_BYTES: usize = 200;
+/// The longest policy description or remediation, in bytes.
+pub const MAX_POLICY_TEXT_BYTES: usize = 2048;
+
 impl Policy {
     /// Whether the agent falls within this policy's scope.
     pub fn in_scope(&self, agent: &Agent) -> bool {
@@ -326,6 +331,33 @@ impl Policy {
             ConditionSource::Equalities(pairs) if pairs.is_empty() => format!("applies to {scope}"),
             condition => format!("applies to {scope} when {condition}"),
         }
+    }
+
+    /// Whether its texts are within their sizes (every reader of the set
+    /// is sent them): checked on a set proposed or planned, not on one
+    /// already stored.
+    pub fn check_sizes(&self) -> Result<(), String> {
+        for (field, text, most) in [
+            ("name", Some(self.name.as_str()), MAX_POLICY_NAME_BYTES),
+            (
+                "description",
+                Some(self.description.as_str()),
+                MAX_POLICY_TEXT_BYTES,
+            ),
+            (
+                "remediation",
+                self.remediation.as_deref(),
+                MAX_POLICY_TEXT_BYTES,
+            ),
+            ("scope_value", self.scope_value.as_deref(), 256),
+        ] {
+            if let Some(text) = text
+                && text.len() > most
+            {
+                return Err(format!("{field} is {} bytes; at most {most}", text.len()));
+            }
+        }
+        Ok(())
     }
 
     /// Checks a policy that came from outside (a file, a request).

@@ -204,6 +204,27 @@ impl PolicySet {
         // the checks and the set.
         let evaluator = Evaluator::new(vocabulary);
         let mut too_large = check_vocabulary(vocabulary, &mut errors);
+        if checks == Checks::Full && file.description.len() > MAX_SET_DESCRIPTION_BYTES {
+            errors.push(at(
+                "description",
+                format!(
+                    "is {} bytes; at most {MAX_SET_DESCRIPTION_BYTES}",
+                    file.description.len()
+                ),
+            ));
+        }
+        for (index, floor) in file.minimum_risk.iter().enumerate() {
+            if checks == Checks::Full && floor.reason.len() > super::policy::MAX_POLICY_NAME_BYTES {
+                errors.push(at(
+                    format!("minimum_risk[{index}]"),
+                    format!(
+                        "reason is {} bytes; at most {}",
+                        floor.reason.len(),
+                        super::policy::MAX_POLICY_NAME_BYTES
+                    ),
+                ));
+            }
+        }
         for (field, count, most) in [
             ("policy", file.policies.len(), MAX_POLICIES),
             ("minimum_risk", file.minimum_risk.len(), MAX_RISK_FLOORS),
@@ -264,6 +285,11 @@ impl PolicySet {
                 errors.push(at(&place, "another policy has this policy_id"));
             }
             if let Err(message) = policy.validate() {
+                errors.push(at(&place, message));
+            }
+            if checks == Checks::Full
+                && let Err(message) = policy.check_sizes()
+            {
                 errors.push(at(&place, message));
             }
             if let Some(problem) = scope_outside(policy, vocabulary) {
@@ -537,6 +563,8 @@ pub const MAX_CLASSIFICATIONS: usize = 12;
 pub const MAX_ROLES: usize = 32;
 pub const MAX_TEAMS: usize = 1000;
 pub const MAX_POLICIES: usize = 200;
+/// The longest set description (shown with every version), in bytes.
+pub const MAX_SET_DESCRIPTION_BYTES: usize = 2048;
 pub const MAX_RISK_FLOORS: usize = 32;
 
 /// Checks the vocabulary; true when it names more than a set may.
@@ -773,6 +801,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(errors.contains("budget of evaluations"), "{errors}");
+    }
+
+    #[test]
+    fn texts_every_reader_is_sent_have_sizes() {
+        let long = "x".repeat(MAX_SET_DESCRIPTION_BYTES + 1);
+        let text = BUILTIN_SET.replace(
+            "description = \"Gavel's built-in policies\"",
+            &format!("description = \"{long}\""),
+        );
+        let proposed = PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            proposed.contains("description: is 2049 bytes; at most 2048"),
+            "{proposed}"
+        );
+        assert!(
+            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names).is_ok(),
+            "a set already stored still loads"
+        );
+        let text = BUILTIN_SET.replace(
+            "description = \"Agents that touch confidential data need sign-off from a technical lead and a data steward.\"",
+            &format!("description = \"{}\"", "y".repeat(3000)),
+        );
+        assert_ne!(text, BUILTIN_SET);
+        let proposed = PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Full)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            proposed.contains("policy pii_access_approval: description is 3000 bytes"),
+            "{proposed}"
+        );
     }
 
     #[test]
