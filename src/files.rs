@@ -42,6 +42,34 @@ pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> std::io::Result<(
     .map_err(|err| err.error)
 }
 
+/// Opens a file a person named for reading without waiting on it: a FIFO
+/// with nobody writing to it reads as empty at once instead of hanging
+/// the command (one being written, as `<(...)` makes, reads as usual).
+pub fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns, changing only
+        // its blocking flag back once the open cannot wait any more.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    Ok(file)
+}
+
 /// Moves a file to a new name that must not exist yet (a damaged cache
 /// set aside): never replaces what is there, whatever it is.
 pub fn move_aside(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -1496,6 +1496,64 @@ fn missing_empty_or_foreign_stores_are_never_written_to() {
         .arg(&foreign)
         .assert()
         .failure();
+
+    // Another application's SQLite database: refused by every command,
+    // left byte for byte as it was (no journal mode changed, no table).
+    let theirs = dir.path().join("theirs.db");
+    rusqlite::Connection::open(&theirs)
+        .and_then(|conn| {
+            conn.execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine');")
+        })
+        .expect("another application's database");
+    let before = std::fs::read(&theirs).expect("read");
+    for args in [
+        vec!["--user", "a@example.com", "queue"],
+        vec!["dashboard"],
+        vec!["users", "add", "a@example.com"],
+    ] {
+        gavel(&theirs)
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("not a Gavel store"));
+    }
+    assert_eq!(
+        std::fs::read(&theirs).expect("read"),
+        before,
+        "left as it was"
+    );
+    assert!(!dir.path().join("theirs.db-wal").exists());
+
+    // `store check` fails on anything that is not a healthy Gavel store,
+    // special files at once.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for (path, said) in [
+        (empty.clone(), "empty"),
+        (theirs.clone(), "not a Gavel store"),
+        (std::path::PathBuf::from("/dev/zero"), "not a regular file"),
+        (fifo.clone(), "not a regular file"),
+    ] {
+        Command::cargo_bin("gavel")
+            .expect("binary")
+            .args(["store", "check"])
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(said));
+    }
+    // A manifest named by a FIFO nobody writes to is empty, not a hang.
+    gavel(&missing)
+        .args(["deploy", "check"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2);
 }
 
 /// `gavel delegate` hands one's steps to someone holding the role; the

@@ -191,3 +191,28 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
     let refusal = refused(&first, "UPDATE policy_sets SET decided_by = 'c'").await;
     assert!(refusal.contains("decided once"), "{refusal}");
 }
+
+/// Gavel migrates an empty database or its own, never another
+/// application's: one holding tables and no record of Gavel's migrations
+/// is refused and left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_applications_database_is_refused_and_left_as_it_was() {
+    let cluster = Cluster::start();
+    let url = cluster.create_database("theirs");
+    let pool = postgres::connect(&url, 2).await.expect("connect");
+    sqlx_core::query::query("CREATE TABLE invoices (id BIGINT PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .expect("their table");
+    let refused = postgres::migrate(&pool).await.expect_err("refused");
+    assert!(
+        refused.to_string().contains("not a Gavel store"),
+        "{refused}"
+    );
+    let tables = query_strings(
+        &pool,
+        "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
+    )
+    .await;
+    assert_eq!(tables, [["invoices"]], "nothing was added");
+}

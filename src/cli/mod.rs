@@ -102,7 +102,7 @@ fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {
             .take(limit as u64 + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path)
+        crate::files::open_for_reading(path)
             .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
     };
     result.map_err(|err| Failure::BadInput(format!("cannot read {shown}: {err}")))?;
@@ -271,12 +271,12 @@ async fn dispatch(cli: Cli) -> Outcome {
             json,
         }) => store::copy(&from, &to, replace, json).await,
         Command::Store(StoreCommand::Check { path }) => {
-            let found = crate::backend::local::LocalStore::quick_check(&path)?;
+            let found = crate::backend::local::LocalStore::check_file(&path)?;
             if found == ["ok"] {
                 println!("{}: ok (PRAGMA quick_check)", path.display());
                 Ok(exit::OK)
             } else {
-                println!("{}: damaged:", path.display());
+                println!("{}: not a healthy Gavel store:", path.display());
                 for line in found {
                     println!("  {}", crate::text::sanitize(&line));
                 }

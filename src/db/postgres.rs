@@ -271,6 +271,23 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx_core::migrate::MigrateErr
         ..Migrator::DEFAULT
     };
     let mut conn = pool.acquire().await?;
+    // Gavel migrates an empty database or its own, never another
+    // application's: a database with tables and no record of Gavel's
+    // migrations is left as it is.
+    let (ours, others): (bool, i64) = sqlx_core::query_as::query_as(
+        "SELECT to_regclass('gavel_migrations') IS NOT NULL,
+                (SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema())",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !ours && others > 0 {
+        return Err(sqlx_core::migrate::MigrateError::Source(
+            format!(
+                "the database holds {others} tables Gavel did not make: it is not a Gavel store, and Gavel adds nothing to it"
+            )
+            .into(),
+        ));
+    }
     let outcome = migrator.run(&mut *conn).await;
     if outcome.is_err() {
         // The migrator's advisory lock is the session's: a failed run must

@@ -249,6 +249,17 @@ impl LocalStore {
             make_private(path)?;
         }
         configure(&writer).map_err(open_error)?;
+        // Another application's database is left exactly as it is: refused
+        // before the journal mode (or anything) is changed.
+        let version: i64 = writer
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(open_error)?;
+        if let Some(tables) = schema::foreign_tables(&writer, version).map_err(open_error)? {
+            return Err(BackendError::Invalid(format!(
+                "{} is not a Gavel store: it holds tables Gavel did not make ({tables}); it was left as it is",
+                path.display()
+            )));
+        }
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(open_error)?;
@@ -334,38 +345,81 @@ impl LocalStore {
     /// is missing, empty or not SQLite (it stays byte-identical).
     pub fn open_existing(path: &Path) -> Result<Arc<LocalStore>> {
         let check = format!("`gavel store check {}` says more", path.display());
-        let meta = std::fs::metadata(path).map_err(|err| {
-            BackendError::Invalid(format!(
-                "no store at {} ({err}): create one with `gavel store init --db {}`, or `gavel seed`",
+        if !path.exists() {
+            return Err(BackendError::Invalid(format!(
+                "no store at {}: create one with `gavel store init --db {}`, or `gavel seed`",
                 path.display(),
                 path.display()
-            ))
-        })?;
-        if !meta.is_file() {
-            return Err(BackendError::Invalid(format!(
-                "{} is not a file, so not a Gavel store",
-                path.display()
             )));
         }
-        if meta.len() == 0 {
+        if let Some(problem) = LocalStore::file_problem(path) {
             return Err(BackendError::Invalid(format!(
-                "{} is empty (0 bytes), not a Gavel store; it was left as it is ({check})",
-                path.display()
-            )));
-        }
-        let mut header = [0u8; 16];
-        let read = std::fs::File::open(path)
-            .and_then(|mut file| std::io::Read::read(&mut file, &mut header));
-        if !matches!(read, Ok(16)) || &header != b"SQLite format 3\0" {
-            return Err(BackendError::Invalid(format!(
-                "{} is not a SQLite database, so not a Gavel store; it was left as it is ({check})",
-                path.display()
+                "{problem}; it was left as it is ({check})"
             )));
         }
         LocalStore::open(path).map_err(|err| match err {
             BackendError::Storage(why) => BackendError::Storage(format!("{why} ({check})")),
             other => other,
         })
+    }
+
+    /// What is wrong with a store file before SQLite opens it: missing,
+    /// not a regular file (a FIFO or a device is refused at once, never
+    /// read), empty, or not SQLite.
+    fn file_problem(path: &Path) -> Option<String> {
+        let shown = path.display();
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(err) => return Some(format!("no store at {shown} ({err})")),
+        };
+        if !meta.is_file() {
+            return Some(format!(
+                "{shown} is not a regular file, so not a Gavel store"
+            ));
+        }
+        if meta.len() == 0 {
+            return Some(format!("{shown} is empty (0 bytes), not a Gavel store"));
+        }
+        let mut header = [0u8; 16];
+        let read = std::fs::File::open(path)
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut header));
+        if !matches!(read, Ok(16)) || &header != b"SQLite format 3\0" {
+            return Some(format!(
+                "{shown} is not a SQLite database, so not a Gavel store"
+            ));
+        }
+        None
+    }
+
+    /// `gavel store check`: the file is a Gavel store (a regular SQLite
+    /// file holding Gavel's tables) and `PRAGMA quick_check` finds nothing
+    /// wrong, read-only. "ok", or what is wrong, a line each.
+    pub fn check_file(path: &Path) -> Result<Vec<String>> {
+        if let Some(problem) = LocalStore::file_problem(path) {
+            return Ok(vec![problem]);
+        }
+        let conn = SqliteConnection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|err| {
+            BackendError::Storage(format!("cannot open {} read-only: {err}", path.display()))
+        })?;
+        let found = conn
+            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+            .and_then(|version| schema::foreign_tables(&conn, version));
+        match found {
+            Ok(Some(tables)) => {
+                return Ok(vec![format!(
+                    "{} is not a Gavel store: it holds tables Gavel did not make ({tables})",
+                    path.display()
+                )]);
+            }
+            Ok(None) => {}
+            Err(err) => return Ok(vec![format!("{}: {err}", path.display())]),
+        }
+        drop(conn);
+        LocalStore::quick_check(path)
     }
 
     /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what

@@ -666,6 +666,10 @@ pub enum MigrationError {
         "the store was written by a newer Gavel (schema {found}, this build knows {SCHEMA_VERSION}); upgrade Gavel"
     )]
     TooNew { found: i64 },
+    #[error(
+        "the database holds tables Gavel did not make ({tables}): it is not a Gavel store, and Gavel adds nothing to it"
+    )]
+    Foreign { tables: String },
     #[error("migration {version} failed: {source}")]
     Failed {
         version: i64,
@@ -675,11 +679,42 @@ pub enum MigrationError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Tables showing the database is another application's: any table in a
+/// database Gavel never migrated, or a "Gavel" version without Gavel's
+/// own tables.
+pub fn foreign_tables(conn: &Connection, version: i64) -> rusqlite::Result<Option<String>> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let gavel_made = ["users", "workflows", "trail"]
+        .iter()
+        .all(|table| tables.iter().any(|name| name == table));
+    let foreign = if version == 0 {
+        !tables.is_empty()
+    } else {
+        !gavel_made
+    };
+    Ok(foreign.then(|| {
+        let mut shown: Vec<String> = tables.iter().take(5).cloned().collect();
+        if tables.len() > 5 {
+            shown.push(format!("and {} more", tables.len() - 5));
+        }
+        if shown.is_empty() {
+            shown.push("none of Gavel's".into());
+        }
+        shown.join(", ")
+    }))
+}
+
 /// Brings a store up to `SCHEMA_VERSION`.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(MigrationError::TooNew { found });
+    }
+    if let Some(tables) = foreign_tables(conn, found)? {
+        return Err(MigrationError::Foreign { tables });
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as i64 + 1;
