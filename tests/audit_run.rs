@@ -793,7 +793,7 @@ fn a_run_over_two_attributes_gives_a_table_each_and_their_intersection() {
             ("Emily Walsh", "female", "white"),
             ("Lakisha Washington", "female", "black"),
         ] {
-            let id = name.replace(' ', "");
+            let id = name.replace(' ', "-").to_lowercase();
             rows.push(format!("{id}-{years},{name},{years},{sex},{race}"));
         }
     }
