@@ -681,7 +681,8 @@ pub enum PolicyCommand {
 pub enum StoreCommand {
     /// Create a new, empty store (with its log key) at --db.
     Init,
-    /// Check a store file with SQLite's `PRAGMA quick_check`, read-only.
+    /// Check that a file is a healthy Gavel store (a regular SQLite file
+    /// holding Gavel's tables, and `PRAGMA quick_check`), read-only.
     Check { path: PathBuf },
     /// Copy a whole store into another: a file (PATH.db) to PostgreSQL
     /// (postgres://...), or back. Ends by checking both sides agree.
