@@ -398,13 +398,7 @@ impl LocalStore {
         if let Some(problem) = LocalStore::file_problem(path) {
             return Ok(vec![problem]);
         }
-        let conn = SqliteConnection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|err| {
-            BackendError::Storage(format!("cannot open {} read-only: {err}", path.display()))
-        })?;
+        let conn = LocalStore::open_read_only(path)?;
         let found = conn
             .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
             .and_then(|version| schema::foreign_tables(&conn, version));
@@ -422,16 +416,20 @@ impl LocalStore {
         LocalStore::quick_check(path)
     }
 
-    /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what
-    /// SQLite found.
-    pub fn quick_check(path: &Path) -> Result<Vec<String>> {
-        let conn = SqliteConnection::open_with_flags(
+    fn open_read_only(path: &Path) -> Result<SqliteConnection> {
+        SqliteConnection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|err| {
             BackendError::Storage(format!("cannot open {} read-only: {err}", path.display()))
-        })?;
+        })
+    }
+
+    /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what
+    /// SQLite found.
+    pub fn quick_check(path: &Path) -> Result<Vec<String>> {
+        let conn = LocalStore::open_read_only(path)?;
         let mut statement = conn
             .prepare("PRAGMA quick_check")
             .map_err(|err| BackendError::Storage(format!("{}: {err}", path.display())))?;
