@@ -1,5 +1,5 @@
 //! Measures one evaluation of the costliest conditions the static limits
-//! allow (README, "Policies"): `cargo run --release --example cel_cost`.
+//! allow (docs/policies.md): `cargo run --release --example cel_cost`.
 
 use std::time::{Duration, Instant};
 

@@ -437,8 +437,16 @@ async fn the_queue_holds_only_a_window_of_rows_however_far_you_scroll() {
 
 #[test]
 fn the_readme_documents_every_default_key() {
+    // The README names the keys that matter and links to the console's
+    // page, which documents every one.
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(
+        readme.contains("(docs/console.md)"),
+        "the README links the keys' page"
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/console.md"))
+        .expect("docs/console.md");
     let keymap = Keymap::default_keymap();
     for mode in [
         gavel::tui::keymap::Mode::Queue,
@@ -450,7 +458,7 @@ fn the_readme_documents_every_default_key() {
             for key in keys {
                 assert!(
                     readme.contains(&format!("`{key}`")),
-                    "README does not document {key} ({})",
+                    "docs/console.md does not document {key} ({})",
                     action.name()
                 );
             }

@@ -2,7 +2,7 @@
 //! loaded, before anything runs. The `cel` crate has no evaluation budget
 //! and a running evaluation cannot be interrupted, so these limits are the
 //! guarantee: a condition within them evaluates in a small, known time
-//! (README, "Policies": the measured worst case).
+//! (docs/policies.md: the measured worst case).
 //!
 //! - the source is at most `MAX_SOURCE_BYTES` and nests brackets at most
 //!   `MAX_BRACKET_DEPTH` deep (checked on the text, so the parser's own

@@ -536,7 +536,7 @@ impl PolicySet {
 
 /// How many evaluations checking a whole set may take: with the static
 /// limits on each condition (`cel_limits`), the most checking any set can
-/// cost (README, "Policies").
+/// cost (docs/policies.md).
 pub const MAX_CHECK_EVALUATIONS: usize = 4096;
 
 fn compiled(

@@ -103,7 +103,7 @@ pub struct Event {
     #[serde(rename = "type")]
     pub kind: EventKind,
     pub timestamp: chrono::DateTime<chrono::Utc>,
-    /// What the event is about (see the README for each type's fields).
+    /// What the event is about (docs/notifications.md lists each type's fields).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
