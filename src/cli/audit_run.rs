@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::AuditRunArgs;
-use super::{Failure, Outcome, exit, print_json, read_input, report};
+use super::{Failure, Outcome, exit, output, print_json, read_input};
 use crate::auditor::agent::{AgentClient, ApiKey};
 use crate::auditor::cases::{self, CaseFile};
 use crate::auditor::classifier::{Classifier, DEFAULT_CLASSIFIER};
@@ -213,7 +213,7 @@ pub async fn run(backend: Arc<dyn GovernanceBackend>, args: AuditRunArgs) -> Out
                 print_json(&serde_json::json!({ "run": finished, "audit": audit }))?;
             } else {
                 print!("{}", summary(&finished));
-                print!("{}", report::audit(&audit));
+                print!("{}", output::audit(&audit));
             }
             Ok(exit::OK)
         }

@@ -3,7 +3,7 @@
 
 use super::args::{AuthCommand, Global};
 use super::backends::{credential_store, load_config, server_url};
-use super::{Failure, Outcome, exit, print_json, report};
+use super::{Failure, Outcome, exit, output, print_json};
 use crate::auth::http_client::ProviderClient;
 use crate::auth::login::{self, DeviceCode, LoginError};
 use crate::auth::session::{Session, SessionKeeper};
@@ -52,14 +52,14 @@ pub async fn run(global: &Global, command: AuthCommand) -> Outcome {
             };
             eprintln!(
                 "Signed in to {server} as {} <{}>: roles {}; teams {}.",
-                report::safe(&me.name),
-                report::safe(&me.email),
-                report::role_list(&me.roles),
-                report::team_list(&me.teams)
+                output::safe(&me.name),
+                output::safe(&me.email),
+                output::role_list(&me.roles),
+                output::team_list(&me.teams)
             );
             eprintln!(
                 "The sign-in is kept in {} and renews itself.",
-                report::safe(&kept_in)
+                output::safe(&kept_in)
             );
             Ok(exit::OK)
         }
@@ -131,18 +131,18 @@ fn print_status(
         Ok(user) => {
             println!(
                 "signed in to {server} as {} <{}>",
-                report::safe(&user.name),
-                report::safe(&user.email)
+                output::safe(&user.name),
+                output::safe(&user.email)
             );
-            println!("  roles: {}", report::role_list(&user.roles));
-            println!("  teams: {}", report::team_list(&user.teams));
+            println!("  roles: {}", output::role_list(&user.roles));
+            println!("  teams: {}", output::team_list(&user.teams));
         }
         Err(err) => println!("{server} does not accept your sign-in: {err}"),
     }
     println!(
         "  identity: {} at {}",
-        report::safe(&session.subject),
-        report::safe(&session.issuer)
+        output::safe(&session.subject),
+        output::safe(&session.issuer)
     );
     let ends = session
         .expires_at

@@ -1,7 +1,7 @@
 //! Commands on deployments, bias audits, ethics-review exports and tools.
 
 use super::args::{AuditCommand, AuditImportArgs, DeployCommand, ToolsCommand};
-use super::{Failure, Outcome, exit, print_json, read_input, read_manifest, report};
+use super::{Failure, Outcome, exit, output, print_json, read_input, read_manifest};
 use crate::backend::{GovernanceBackend, ToolStatus};
 use crate::domain::bias::standing::AuditStanding;
 use crate::domain::bias::{self, AuditSubmission};
@@ -16,7 +16,7 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
             if json {
                 print_json(&evaluation)?;
             } else {
-                print!("{}", report::evaluation(&manifest, &evaluation));
+                print!("{}", output::evaluation(&manifest, &evaluation));
             }
             Ok(match evaluation.status {
                 DeploymentStatus::Blocked => exit::BLOCKED,
@@ -30,7 +30,7 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
             if json {
                 print_json(&request)?;
             } else {
-                print!("{}", report::deployment(&request));
+                print!("{}", output::deployment(&request));
             }
             Ok(exit::OK)
         }
@@ -73,7 +73,7 @@ async fn import(backend: &dyn GovernanceBackend, args: AuditImportArgs) -> Outco
     if args.json {
         print_json(&audit)?;
     } else {
-        print!("{}", report::audit(&audit));
+        print!("{}", output::audit(&audit));
     }
     Ok(exit::OK)
 }
@@ -89,7 +89,7 @@ pub async fn audit(
             if json {
                 print_json(&audits)?;
             } else {
-                print!("{}", report::audits(&agent, &audits));
+                print!("{}", output::audits(&agent, &audits));
             }
             Ok(exit::OK)
         }
@@ -101,7 +101,7 @@ pub async fn audit(
             if json {
                 print_json(&audit)?;
             } else {
-                print!("{}", report::audit(&audit));
+                print!("{}", output::audit(&audit));
             }
             Ok(exit::OK)
         }
@@ -116,7 +116,7 @@ pub async fn audit(
             if json {
                 print_json(&standings)?;
             } else {
-                print!("{}", report::audits_due(&standings, within));
+                print!("{}", output::audits_due(&standings, within));
             }
             Ok(exit::OK)
         }
@@ -143,7 +143,7 @@ pub async fn audit(
             if json {
                 print_json(&report)?;
             } else {
-                print!("{}", report::verification(&report));
+                print!("{}", output::verification(&report));
             }
             Ok(if report.broken.is_some() || mismatch.is_some() {
                 exit::FAILURE
@@ -186,11 +186,11 @@ pub async fn tools(backend: &dyn GovernanceBackend, command: ToolsCommand) -> Ou
                 for tool in tools {
                     println!(
                         "{:<24} {:<9} by {} on {}: {}",
-                        report::safe(&tool.name),
+                        output::safe(&tool.name),
                         tool.status.as_str(),
-                        report::safe(&tool.decided_by),
+                        output::safe(&tool.decided_by),
                         tool.decided_at.format("%Y-%m-%d"),
-                        report::safe(&tool.comment)
+                        output::safe(&tool.comment)
                     );
                 }
             }
@@ -202,9 +202,9 @@ pub async fn tools(backend: &dyn GovernanceBackend, command: ToolsCommand) -> Ou
     let record = backend.decide_tool(&name, status, &comment).await?;
     println!(
         "tool {} {} by {}",
-        report::safe(&record.name),
+        output::safe(&record.name),
         record.status.as_str(),
-        report::safe(&record.decided_by)
+        output::safe(&record.decided_by)
     );
     Ok(exit::OK)
 }

@@ -9,8 +9,8 @@ mod delegate;
 mod evidence;
 mod governance;
 mod notify;
+mod output;
 mod policy;
-mod report;
 mod store;
 mod sync;
 mod trail;
@@ -362,7 +362,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             if json {
                 print_json(&dashboard)?;
             } else {
-                print!("{}", report::dashboard(&dashboard));
+                print!("{}", output::dashboard(&dashboard));
             }
             Ok(exit::OK)
         }

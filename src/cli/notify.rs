@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::args::{Global, NotifyCommand};
 use super::backends::{load_config, local_only, open_store};
-use super::{Failure, Outcome, exit, print_json, report};
+use super::{Failure, Outcome, exit, output, print_json};
 use crate::backend::local::notifications;
 use crate::notify::worker::Worker;
 
@@ -55,13 +55,13 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
                         row.delivery_id,
                         row.state,
                         row.kind,
-                        report::safe(&row.subject),
+                        output::safe(&row.subject),
                         row.channel,
                         row.attempts,
-                        report::safe(&row.target),
+                        output::safe(&row.target),
                         row.last_error
                             .as_deref()
-                            .map(|err| format!("  last error: {}", report::safe(err)))
+                            .map(|err| format!("  last error: {}", output::safe(err)))
                             .unwrap_or_default()
                     );
                 }
@@ -89,7 +89,7 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
                 .send(&to, &email, &id)
                 .await
                 .map_err(|err| Failure::Other(color_eyre::eyre::eyre!(err)))?;
-            println!("sent a test message to {}", report::safe(&to));
+            println!("sent a test message to {}", output::safe(&to));
             Ok(exit::OK)
         }
     }

@@ -4,7 +4,7 @@
 
 use super::args::{Global, UsersCommand};
 use super::backends::{create_store, ensure_log_key, load_config, local_only, open_store};
-use super::{Outcome, exit, print_json, report};
+use super::{Outcome, exit, output, print_json};
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
 
@@ -46,8 +46,8 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
                 store.link_identity(&actor, &email, issuer, subject)?;
                 eprintln!(
                     "linked to {} at {}",
-                    report::safe(subject),
-                    report::safe(issuer)
+                    output::safe(subject),
+                    output::safe(issuer)
                 );
             }
             // Adding the first people is how a store is set up: its log
@@ -55,9 +55,9 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
             ensure_log_key(&config, &store)?;
             eprintln!(
                 "user {} added with roles: {}; teams: {}",
-                report::safe(&email),
-                report::role_list(&roles),
-                report::team_list(&teams)
+                output::safe(&email),
+                output::role_list(&roles),
+                output::team_list(&teams)
             );
             eprintln!("API token (shown once; only its hash is stored):");
             println!("{token}");
@@ -77,9 +77,9 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
             let user = store.update_user(&actor, &email, &change)?;
             println!(
                 "user {} now has roles: {}; teams: {}",
-                report::safe(&user.email),
-                report::role_list(&user.roles),
-                report::team_list(&user.teams)
+                output::safe(&user.email),
+                output::role_list(&user.roles),
+                output::team_list(&user.teams)
             );
         }
         UsersCommand::Link {
@@ -91,23 +91,23 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
             let user = store.link_identity(&actor, &email, &issuer, &subject)?;
             println!(
                 "user {} is {} at {}: signed in or with a Gavel token, they are one person",
-                report::safe(&user.email),
-                report::safe(&subject),
-                report::safe(&issuer)
+                output::safe(&user.email),
+                output::safe(&subject),
+                output::safe(&issuer)
             );
         }
         UsersCommand::Remove { email } => {
             store.remove_user(&actor, &email)?;
             println!(
                 "user {} removed: their token no longer works; their decisions stay in the trail",
-                report::safe(&email)
+                output::safe(&email)
             );
         }
         UsersCommand::Token { email, rotate: _ } => {
             let token = store.rotate_token(&actor, &email)?;
             eprintln!(
                 "new API token for {} (shown once; the old one no longer works):",
-                report::safe(&email)
+                output::safe(&email)
             );
             println!("{token}");
         }
@@ -121,7 +121,7 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
                         (_, true) => "  service account".to_owned(),
                         (Some(identity), _) => format!(
                             "  signs in as {}{}",
-                            report::safe(&identity.subject),
+                            output::safe(&identity.subject),
                             user.last_sign_in
                                 .map(|at| format!(", last {}", at.format("%Y-%m-%d %H:%M UTC")))
                                 .unwrap_or_default()
@@ -130,9 +130,9 @@ pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
                     };
                     println!(
                         "{}  {}  [{}]{how}",
-                        report::safe(&user.email),
-                        report::role_list(&user.roles),
-                        report::team_list(&user.teams)
+                        output::safe(&user.email),
+                        output::role_list(&user.roles),
+                        output::team_list(&user.teams)
                     );
                 }
             }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 
 use super::args::QueueArgs;
-use super::{Failure, Outcome, exit, print_json, report};
+use super::{Failure, Outcome, exit, output, print_json};
 use crate::backend::{
     Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueScope,
 };
@@ -39,7 +39,7 @@ pub async fn queue(backend: &dyn GovernanceBackend, args: &QueueArgs) -> Outcome
         return Ok(exit::OK);
     }
     let total = backend.queue_count(&filter).await?;
-    print!("{}", report::queue(&me, &page, total, Utc::now()));
+    print!("{}", output::queue(&me, &page, total, Utc::now()));
     if page.more_after
         && let Some(next) = page.last_cursor(args.sort)
     {
@@ -64,7 +64,7 @@ pub async fn show(backend: &dyn GovernanceBackend, workflow_id: &str, json: bool
     let review = backend.review_for_workflow(workflow_id).await?;
     print!(
         "{}",
-        report::workflow(
+        output::workflow(
             &workflow,
             agent.as_ref(),
             policy.as_ref(),
@@ -94,7 +94,7 @@ pub async fn decide(
         } else {
             println!(
                 "already recorded: {} (at {})",
-                report::decided(&workflow, recorded.step_id, verdict),
+                output::decided(&workflow, recorded.step_id, verdict),
                 recorded
                     .decision_at
                     .map_or_else(|| "an earlier time".to_owned(), |at| at.to_rfc3339())
@@ -162,7 +162,7 @@ pub async fn decide(
     if json {
         print_json(&decided)?;
     } else {
-        println!("{}", report::decided(&decided, step.step_id, verdict));
+        println!("{}", output::decided(&decided, step.step_id, verdict));
     }
     Ok(exit::OK)
 }
@@ -180,8 +180,8 @@ pub async fn withdraw(
     } else {
         println!(
             "withdrew {} ({}): every open workflow of it is closed",
-            report::safe(&withdrawn.deployment_id),
-            report::safe(&withdrawn.workflow_id)
+            output::safe(&withdrawn.deployment_id),
+            output::safe(&withdrawn.workflow_id)
         );
     }
     Ok(exit::OK)
@@ -200,9 +200,9 @@ pub async fn assign_review(
     } else {
         println!(
             "review {} of {} is assigned to {}",
-            report::safe(&review.review_id),
-            report::safe(&review.workflow_id),
-            report::safe(&review.reviewer)
+            output::safe(&review.review_id),
+            output::safe(&review.workflow_id),
+            output::safe(&review.reviewer)
         );
     }
     Ok(exit::OK)
