@@ -39,7 +39,13 @@ pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> std::io::Result<(
         Existing::Replace => temporary.persist(path).map(drop),
         Existing::Keep => temporary.persist_noclobber(path).map(drop),
     }
-    .map_err(|err| err.error)
+    .map_err(|err| match err.error.kind() {
+        std::io::ErrorKind::AlreadyExists => std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists already", path.display()),
+        ),
+        _ => err.error,
+    })
 }
 
 /// Opens a file a person named for reading without waiting on it: a FIFO

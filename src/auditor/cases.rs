@@ -102,8 +102,7 @@ pub fn read(path: &std::path::Path) -> Result<CaseFile, CaseError> {
 
 /// SHA-256 of bytes, hex.
 pub fn digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
+    crate::domain::digest::sha256_hex(bytes)
 }
 
 pub fn parse_jsonl(bytes: &[u8]) -> Result<Vec<Case>, CaseError> {

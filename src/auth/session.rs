@@ -259,14 +259,10 @@ fn read_file(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
-/// Writes a secret file readable by its owner only, atomically.
+/// Writes a secret file readable by its owner only, atomically (its
+/// directory made as needed).
 fn write_file(path: &Path, text: &str) -> Result<String, String> {
     let shown = path.display().to_string();
-    let dir = path
-        .parent()
-        .ok_or_else(|| format!("{shown} has no directory"))?;
-    std::fs::create_dir_all(dir)
-        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
     crate::files::write(path, text.as_bytes(), crate::files::Existing::Replace)
         .map_err(|err| format!("cannot write {shown}: {err}"))?;
     Ok(shown)

@@ -95,6 +95,21 @@ impl NotActionable {
         }
     }
 
+    /// What the workflow's ethics review (marked in the deciders column)
+    /// keeps `reader` from deciding at a step of `role`: its author decides
+    /// the ethics step and no other.
+    fn of_review(deciders: &str, reader: &crate::backend::User, role: Role) -> Option<Self> {
+        let reviewer = deciders
+            .split('|')
+            .find_map(|part| part.strip_prefix(REVIEWER_MARK))?;
+        let mine = reviewer.eq_ignore_ascii_case(&reader.email);
+        match (mine, role == Role::EthicsReviewer) {
+            (true, false) => Some(NotActionable::Reviewer),
+            (false, true) => Some(NotActionable::ReviewedByAnother),
+            _ => None,
+        }
+    }
+
     /// Why `reader` may not decide the item now, if they may not.
     pub fn of(item: &QueueItem, deciders: &str, reader: &crate::backend::User) -> Option<Self> {
         let Some(step) = item.current_step else {
@@ -104,19 +119,8 @@ impl NotActionable {
             Some(NotActionable::Requester)
         } else if deciders.contains(&format!("|{}|", reader.email.to_lowercase())) {
             Some(NotActionable::AlreadyDecided)
-        } else if let Some(reviewer) = deciders
-            .split('|')
-            .find_map(|part| part.strip_prefix(REVIEWER_MARK))
-        {
-            let mine = reviewer.eq_ignore_ascii_case(&reader.email);
-            match (mine, step.role == Role::EthicsReviewer) {
-                (true, false) => Some(NotActionable::Reviewer),
-                (false, true) => Some(NotActionable::ReviewedByAnother),
-                _ if !reader.holds(step.role) => {
-                    Some(NotActionable::RoleNotHeld { role: step.role })
-                }
-                _ => None,
-            }
+        } else if let Some(review) = NotActionable::of_review(deciders, reader, step.role) {
+            Some(review)
         } else if !reader.holds(step.role) {
             Some(NotActionable::RoleNotHeld { role: step.role })
         } else {

@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::http::HttpBackend;
 use super::{BackendError, GovernanceBackend};
@@ -61,7 +60,7 @@ impl WitnessError {
 
 /// Where a client keeps what it witnessed of `url`.
 pub fn file_for(dir: &Path, url: &str) -> PathBuf {
-    let digest = hex::encode(Sha256::digest(url.trim_end_matches('/').as_bytes()));
+    let digest = crate::domain::digest::sha256_hex(url.trim_end_matches('/'));
     dir.join(format!("{}.json", &digest[..32]))
 }
 
@@ -83,9 +82,6 @@ fn read(path: &Path) -> Result<Option<Pinned>, WitnessError> {
 }
 
 fn write(path: &Path, pinned: &Pinned) -> Result<(), WitnessError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|err| file_error(path, err))?;
-    }
     let text = serde_json::to_string_pretty(pinned).map_err(|err| file_error(path, err))?;
     crate::files::write(path, text.as_bytes(), crate::files::Existing::Replace)
         .map_err(|err| file_error(path, err))

@@ -43,7 +43,6 @@ const MAX_IMPORT_BYTES: usize = 4 << 20;
 /// Reads an external audit's tables, checks the figures it publishes
 /// against its counts, and records it through the same gate as any audit.
 async fn import(backend: &dyn GovernanceBackend, args: AuditImportArgs) -> Outcome {
-    use sha2::Digest;
     let shown = args.file.display().to_string();
     let text = read_input(&args.file, MAX_IMPORT_BYTES)?;
     let imported = bias::import::parse_csv(&text)
@@ -65,7 +64,7 @@ async fn import(backend: &dyn GovernanceBackend, args: AuditImportArgs) -> Outco
             independent: args.independent,
             data: args.data,
             reference: args.reference,
-            file_sha256: Some(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
+            file_sha256: Some(crate::domain::digest::sha256_hex(&text)),
         }),
         threshold: None,
     };

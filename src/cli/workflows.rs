@@ -130,32 +130,15 @@ pub async fn decide(
         // Refused: if this person decided an earlier step (an answer
         // lost, say), the refusal says that decision is on record.
         Err(err @ crate::backend::BackendError::Refused(_)) => {
-            let Failure::Refused(why) = Failure::from(err) else {
-                unreachable!("a refusal maps to a refusal")
-            };
-            let earlier = workflow
-                .steps
-                .iter()
-                .find(|step| {
-                    step.approver_email
-                        .as_deref()
-                        .is_some_and(|email| me.is(email))
-                        || step
-                            .approvals
-                            .iter()
-                            .any(|approval| me.is(&approval.approver_email))
-                })
-                .map(|step| {
-                    format!(
-                        "\nyour decision of step {} ({}) is on record: `gavel show {workflow_id}`",
-                        step.step_id,
-                        step.role.label()
-                    )
-                });
-            return Err(Failure::Refused(format!(
-                "{why}{}",
-                earlier.unwrap_or_default()
-            )));
+            let earlier = workflow.steps.iter().find(|step| step.involves(&me.email));
+            return Err(match (Failure::from(err), earlier) {
+                (Failure::Refused(why), Some(step)) => Failure::Refused(format!(
+                    "{why}\nyour decision of step {} ({}) is on record: `gavel show {workflow_id}`",
+                    step.step_id,
+                    step.role.label()
+                )),
+                (failure, _) => failure,
+            });
         }
         Err(err) => return Err(err.into()),
     };

@@ -68,8 +68,9 @@ pub const MAX_LABELS: usize = 32;
 /// The longest label value, in bytes.
 pub const MAX_LABEL_BYTES: usize = 256;
 
-/// JSON whose objects name each key once, at every depth.
-struct UniqueKeys;
+/// A JSON value whose objects name each key once, at every depth: parsed
+/// into `serde_json::Value` alone, the last of two equal keys would win.
+struct UniqueKeys(serde_json::Value);
 
 impl<'de> Deserialize<'de> for UniqueKeys {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -87,38 +88,45 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
-        let mut seen = BTreeSet::new();
+        let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            if object.contains_key(&key) {
                 return Err(serde::de::Error::custom(format!("{key:?} is given twice")));
             }
-            map.next_value::<UniqueKeys>()?;
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
         }
-        Ok(UniqueKeys)
+        Ok(UniqueKeys(serde_json::Value::Object(object)))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
-        while seq.next_element::<UniqueKeys>()?.is_some() {}
-        Ok(UniqueKeys)
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(value)) = seq.next_element()? {
+            items.push(value);
+        }
+        Ok(UniqueKeys(serde_json::Value::Array(items)))
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+    fn visit_bool<E>(self, value: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+    fn visit_i64<E>(self, value: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+    fn visit_u64<E>(self, value: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+    fn visit_f64<E>(self, value: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
     }
-    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+    fn visit_str<E>(self, value: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(value.into()))
     }
     fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys(serde_json::Value::Null))
     }
 }
 
@@ -128,13 +136,9 @@ impl Manifest {
         if text.len() > MAX_MANIFEST_BYTES {
             return Err(ManifestError::TooLarge(text.len()));
         }
-        // A JSON value keeps the last of two equal keys: a field given twice
-        // (`risk_tier` "high" then "low") is refused before that.
-        serde_json::from_str::<UniqueKeys>(text).map_err(|err| ManifestError::Invalid {
-            path: format!("line {} column {}", err.line(), err.column()),
-            message: err.to_string(),
-        })?;
-        let value: serde_json::Value =
+        // A field given twice (`risk_tier` "high" then "low") is refused,
+        // whichever a parser would keep.
+        let UniqueKeys(value) =
             serde_json::from_str(text).map_err(|err| ManifestError::Invalid {
                 path: format!("line {} column {}", err.line(), err.column()),
                 message: err.to_string(),
@@ -899,10 +903,7 @@ impl DeploymentRequest {
     pub fn manifest_sha256(&self) -> Option<String> {
         let agent = self.agent.as_ref()?;
         let filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
-        use sha2::Digest;
-        Some(hex::encode(sha2::Sha256::digest(
-            filed.to_string().as_bytes(),
-        )))
+        Some(super::digest::sha256_hex(filed.to_string()))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod condition;
 pub mod delegation;
 pub mod deployment;
+pub mod digest;
 pub mod merkle;
 pub mod name;
 pub mod plan;

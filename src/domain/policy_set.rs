@@ -131,8 +131,7 @@ impl Source {
 
     /// SHA-256 of a set's text, hex: what versions record and replay checks.
     pub fn digest(text: &str) -> String {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+        super::digest::sha256_hex(text)
     }
 }
 

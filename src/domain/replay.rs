@@ -530,17 +530,14 @@ impl AuditReplay {
 /// What the trail pins of a submitted review's answers: SHA-256 of their
 /// JSON.
 pub fn answers_sha256(answers: &crate::domain::Answers) -> String {
-    use sha2::Digest;
-    let json = serde_json::to_string(answers).unwrap_or_default();
-    hex::encode(sha2::Sha256::digest(json.as_bytes()))
+    super::digest::sha256_hex(serde_json::to_string(answers).unwrap_or_default())
 }
 
 /// What the trail pins of an audit's source: SHA-256 of its JSON, or
 /// `none` for an audit computed by Gavel or recorded with counts.
 pub fn audit_source_sha256(source: Option<&crate::domain::bias::AuditSource>) -> String {
-    use sha2::Digest;
     match source.and_then(|source| serde_json::to_string(source).ok()) {
-        Some(json) => hex::encode(sha2::Sha256::digest(json.as_bytes())),
+        Some(json) => super::digest::sha256_hex(json),
         None => "none".into(),
     }
 }

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The hash that precedes the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -40,7 +39,7 @@ pub fn chain_hash(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
 
 /// The SHA-256 of an event's canonical encoding, hex.
 pub fn hash_of(canonical: &str) -> String {
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    super::digest::sha256_hex(canonical)
 }
 
 /// The canonical encoding of event `seq`: what its chain hash covers, and

@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
 
 /// The signed list of every other file.
@@ -51,7 +50,7 @@ impl PackFile {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::domain::digest::sha256_hex(bytes)
 }
 
 /// A file as `pack.json` lists it.
@@ -179,16 +178,7 @@ pub fn save(path: &std::path::Path, bytes: &[u8], replace: bool) -> std::io::Res
     } else {
         crate::files::Existing::Keep
     };
-    crate::files::write(path, bytes, existing).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{} exists already", path.display()),
-            )
-        } else {
-            err
-        }
-    })
+    crate::files::write(path, bytes, existing)
 }
 
 /// The files of a zip, within the limits, each path checked.

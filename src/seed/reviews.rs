@@ -120,7 +120,7 @@ impl Generator {
                     &review.review_id,
                     "review_submitted",
                     (Some(2), Some(3)),
-                    serde_json::json!({ "answers_sha256": writes::answers_hash(&review.answers)? }),
+                    serde_json::json!({ "answers_sha256": crate::domain::replay::answers_sha256(&review.answers) }),
                 ),
             )?;
         }

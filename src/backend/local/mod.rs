@@ -251,13 +251,9 @@ impl LocalStore {
         configure(&writer).map_err(open_error)?;
         // Another application's database is left exactly as it is: refused
         // before the journal mode (or anything) is changed.
-        let version: i64 = writer
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(open_error)?;
-        if let Some(tables) = schema::foreign_tables(&writer, version).map_err(open_error)? {
+        if let Some(problem) = schema::foreign_store(&writer, path).map_err(open_error)? {
             return Err(BackendError::Invalid(format!(
-                "{} is not a Gavel store: it holds tables Gavel did not make ({tables}); it was left as it is",
-                path.display()
+                "{problem}; it was left as it is"
             )));
         }
         let mode: String = writer
@@ -399,21 +395,11 @@ impl LocalStore {
             return Ok(vec![problem]);
         }
         let conn = LocalStore::open_read_only(path)?;
-        let found = conn
-            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
-            .and_then(|version| schema::foreign_tables(&conn, version));
-        match found {
-            Ok(Some(tables)) => {
-                return Ok(vec![format!(
-                    "{} is not a Gavel store: it holds tables Gavel did not make ({tables})",
-                    path.display()
-                )]);
-            }
-            Ok(None) => {}
-            Err(err) => return Ok(vec![format!("{}: {err}", path.display())]),
+        match schema::foreign_store(&conn, path) {
+            Ok(Some(problem)) => Ok(vec![problem]),
+            Ok(None) => LocalStore::quick_check_of(&conn, path),
+            Err(err) => Ok(vec![format!("{}: {err}", path.display())]),
         }
-        drop(conn);
-        LocalStore::quick_check(path)
     }
 
     fn open_read_only(path: &Path) -> Result<SqliteConnection> {
@@ -426,10 +412,9 @@ impl LocalStore {
         })
     }
 
-    /// `PRAGMA quick_check` of a store file, opened read-only: "ok", or what
+    /// `PRAGMA quick_check` of a store file opened read-only: "ok", or what
     /// SQLite found.
-    pub fn quick_check(path: &Path) -> Result<Vec<String>> {
-        let conn = LocalStore::open_read_only(path)?;
+    fn quick_check_of(conn: &SqliteConnection, path: &Path) -> Result<Vec<String>> {
         let mut statement = conn
             .prepare("PRAGMA quick_check")
             .map_err(|err| BackendError::Storage(format!("{}: {err}", path.display())))?;

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::reads::{DEPLOYMENT_COLUMNS, parse_deployment, raw_deployment};
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
-use super::writes::answers_hash;
 use crate::backend::Result;
 use crate::domain::Answers;
 use crate::domain::BiasAudit;
@@ -237,7 +236,7 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
                     (
                         parse("review status", &status)?,
                         row.get::<String>(2)?,
-                        answers_hash(&answers)?,
+                        crate::domain::replay::answers_sha256(&answers),
                     ),
                 ))
             },

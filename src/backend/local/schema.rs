@@ -666,10 +666,6 @@ pub enum MigrationError {
         "the store was written by a newer Gavel (schema {found}, this build knows {SCHEMA_VERSION}); upgrade Gavel"
     )]
     TooNew { found: i64 },
-    #[error(
-        "the database holds tables Gavel did not make ({tables}): it is not a Gavel store, and Gavel adds nothing to it"
-    )]
-    Foreign { tables: String },
     #[error("migration {version} failed: {source}")]
     Failed {
         version: i64,
@@ -681,8 +677,10 @@ pub enum MigrationError {
 
 /// Tables showing the database is another application's: any table in a
 /// database Gavel never migrated, or a "Gavel" version without Gavel's
-/// own tables.
-pub fn foreign_tables(conn: &Connection, version: i64) -> rusqlite::Result<Option<String>> {
+/// own tables. `LocalStore::open` asks before it changes anything (the
+/// journal mode included), so `migrate` only ever meets Gavel's files.
+fn foreign_tables(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
         .query_map([], |row| row.get(0))?
@@ -707,14 +705,25 @@ pub fn foreign_tables(conn: &Connection, version: i64) -> rusqlite::Result<Optio
     }))
 }
 
+/// Why `conn`, of the file at `path`, is not a Gavel store, if it holds
+/// another application's tables.
+pub fn foreign_store(
+    conn: &Connection,
+    path: &std::path::Path,
+) -> rusqlite::Result<Option<String>> {
+    Ok(foreign_tables(conn)?.map(|tables| {
+        format!(
+            "{} is not a Gavel store: it holds tables Gavel did not make ({tables})",
+            path.display()
+        )
+    }))
+}
+
 /// Brings a store up to `SCHEMA_VERSION`.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(MigrationError::TooNew { found });
-    }
-    if let Some(tables) = foreign_tables(conn, found)? {
-        return Err(MigrationError::Foreign { tables });
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as i64 + 1;

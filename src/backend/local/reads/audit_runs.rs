@@ -265,7 +265,6 @@ fn parse_case(
     Ok(case)
 }
 
-/// A page of a run's cases in case-id order, filtered by group and outcome.
 /// Who reads a run's cases (each case's input and answer can carry
 /// personal data): its starter, ML engineers, compliance officers and the
 /// agent's team. Anyone else sees the run's figures, not its cases.
@@ -288,6 +287,7 @@ pub fn check_may_read_cases(
     )))
 }
 
+/// A page of a run's cases in case-id order, filtered by group and outcome.
 pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
     run(conn, run_id)?;
     let limit = query.limit.clamp(1, 5_000) as i64;

@@ -15,10 +15,9 @@ mod workflows;
 
 use crate::db::{Connection, OptionalExtension};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::backend::{BackendError, Result};
-use crate::domain::{Answers, TrailEntry};
+use crate::domain::TrailEntry;
 
 pub use alerts::*;
 pub use audit_runs::*;
@@ -30,8 +29,6 @@ pub use reviews::*;
 pub use users::*;
 pub use workflows::*;
 
-/// Refuses `actor` unless they hold one of `roles` (the active policy
-/// set's permissions; an empty list lets anyone).
 /// Only people decide (a step, a tool, a policy set, a review): a service
 /// account reads, checks and requests.
 pub fn check_person(actor: &crate::backend::types::User, doing: &str) -> Result<()> {
@@ -44,6 +41,8 @@ pub fn check_person(actor: &crate::backend::types::User, doing: &str) -> Result<
     Ok(())
 }
 
+/// Refuses `actor` unless they hold one of `roles` (the active policy
+/// set's permissions; an empty list lets anyone).
 pub fn check_permission(
     actor: &crate::backend::types::User,
     roles: &[crate::domain::Role],
@@ -82,12 +81,8 @@ pub fn new_token() -> String {
     format!("gvl_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub fn answers_hash(answers: &Answers) -> Result<String> {
-    Ok(crate::domain::replay::answers_sha256(answers))
-}
-
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    crate::domain::digest::sha256_hex(token)
 }
 
 /// The next id of a table, as `prefix-0000001`. Ids follow insertion order.

@@ -291,7 +291,7 @@ pub fn save_review(
         let details = if submit {
             // The answers live in the review row; the trail pins them by hash,
             // so any later edit of a submitted review is detectable.
-            serde_json::json!({ "answers_sha256": answers_hash(&next.answers)? })
+            serde_json::json!({ "answers_sha256": crate::domain::replay::answers_sha256(&next.answers) })
         } else {
             serde_json::json!({})
         };
