@@ -287,9 +287,21 @@ impl Syncer {
     /// Who the person is now: roles and teams granted or taken away since
     /// the last pass, so a decision made here is checked as the server
     /// will check it.
+    /// Written only when it changed: an empty pass stays a read.
     async fn sync_person(&self) -> Result<()> {
         let me = self.remote.me().await?;
-        self.person.get_or_init(|| me.email.clone());
+        let email = self.person.get_or_init(|| me.email.clone()).clone();
+        let kept = blocking(&self.store, move |store| {
+            store.read(|conn| crate::backend::local::reads_user(conn, &email))
+        })
+        .await?;
+        let unchanged = kept.is_some_and(|kept| {
+            (&kept.name, &kept.roles, &kept.teams, kept.service)
+                == (&me.name, &me.roles, &me.teams, me.service)
+        });
+        if unchanged {
+            return Ok(());
+        }
         blocking(&self.store, move |store| {
             store.write(|tx| mirror::put_user(tx, &me))
         })
