@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod evidence;
 pub mod files;
+pub mod net;
 pub mod notify;
 pub mod paths;
 pub mod retry;

@@ -295,7 +295,7 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.deployment(deployment_id).await
     }
-    async fn evidence_pack(&self, query: &gavel::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+    async fn evidence_pack(&self, query: &gavel::backend::EvidenceQuery) -> Result<Vec<u8>> {
         self.cache.evidence_pack(query).await
     }
     async fn deployment_view(&self, deployment_id: &str) -> Result<gavel::backend::DeploymentView> {

@@ -269,7 +269,7 @@ fn the_next_approvers_are_emailed_webhooks_are_signed_and_the_requester_gets_no_
         key: Some(secret()),
         kinds: Vec::new(),
     };
-    let event: gavel::notify::Event =
+    let event: gavel::backend::Event =
         serde_json::from_value(signed[0]["body"].clone()).expect("an event");
     let stale = chrono::Utc::now().timestamp() - 600;
     let (body, headers) =

@@ -9,7 +9,7 @@ use std::time::Duration;
 use gavel::backend::local::{LocalBackend, LocalStore, logkey};
 use gavel::backend::{Decision, GovernanceBackend};
 use gavel::domain::{Manifest, Role, Verdict};
-use gavel::evidence::EvidenceQuery;
+use gavel::backend::EvidenceQuery;
 use gavel::evidence::pack;
 use gavel::evidence::verify::{Key, verify};
 

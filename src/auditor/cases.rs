@@ -96,13 +96,8 @@ pub fn read(path: &std::path::Path) -> Result<CaseFile, CaseError> {
     .map_err(|err| CaseError(format!("{shown}: {}", err.0)))?;
     Ok(CaseFile {
         cases,
-        sha256: digest(&bytes),
+        sha256: crate::domain::digest::sha256_hex(&bytes),
     })
-}
-
-/// SHA-256 of bytes, hex.
-pub fn digest(bytes: &[u8]) -> String {
-    crate::domain::digest::sha256_hex(bytes)
 }
 
 pub fn parse_jsonl(bytes: &[u8]) -> Result<Vec<Case>, CaseError> {

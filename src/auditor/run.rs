@@ -126,7 +126,7 @@ pub fn evidence(case: Case, answer: &Answer, classifier: &Classifier) -> CaseOut
         pair_id: case.pair_id,
         input: truncate_bytes(&answer.sent, 60 * 1024).to_owned(),
         response: kept,
-        response_sha256: super::cases::digest(answer.text.as_bytes()),
+        response_sha256: crate::domain::digest::sha256_hex(answer.text.as_bytes()),
         response_bytes: answer.text.len() as u64,
         outcome: classified.outcome,
         score: classified.score,

@@ -115,7 +115,7 @@ pub fn check_provider_url(what: &str, text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|err| format!("{what} {text:?}: {err}"))?;
     match url.scheme() {
         "https" => Ok(url),
-        "http" if crate::backend::http::is_loopback(&url) => Ok(url),
+        "http" if crate::net::is_loopback(&url) => Ok(url),
         _ => Err(format!(
             "{what} {text:?} must be https:// (http:// only on loopback)"
         )),

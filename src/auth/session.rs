@@ -95,7 +95,7 @@ impl Session {
     /// Names the person on this server without revealing a token: the
     /// offline cache keeps one file per person, across renewals.
     pub fn fingerprint(&self) -> String {
-        crate::backend::local::writes::token_hash(&format!(
+        crate::domain::digest::token_hash(&format!(
             "oidc\n{}\n{}\n{}",
             server_key(&self.server),
             self.issuer,
@@ -145,7 +145,7 @@ impl CredentialStore {
     }
 
     fn file_for(dir: &Path, server: &str) -> PathBuf {
-        let name = crate::backend::local::writes::token_hash(&server_key(server));
+        let name = crate::domain::digest::token_hash(&server_key(server));
         dir.join(format!("{}.json", &name[..16]))
     }
 

@@ -106,7 +106,7 @@ impl Token {
     /// A SHA-256 of the token: names it (for the offline cache) without
     /// revealing it.
     pub fn fingerprint(&self) -> String {
-        super::local::writes::token_hash(&self.0)
+        crate::domain::digest::token_hash(&self.0)
     }
 
     pub fn new(secret: String) -> Token {
@@ -176,28 +176,11 @@ pub struct HttpBackend {
     credentials: Credentials,
 }
 
-/// Whether a URL names this machine: `localhost` or a loopback address
-/// (for schemes the URL standard does not know, such as `smtp`, an address
-/// arrives as a name and is read as one).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        None => false,
-    }
-}
-
 /// `http://` only to this machine; anything else must be `https://`.
 pub fn check_url(url: &str) -> Result<Url> {
     let parsed = Url::parse(url)
         .map_err(|err| BackendError::Invalid(format!("{url:?} is not a URL: {err}")))?;
-    let loopback = is_loopback(&parsed);
+    let loopback = crate::net::is_loopback(&parsed);
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),
@@ -743,7 +726,7 @@ impl GovernanceBackend for HttpBackend {
             .await
     }
 
-    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+    async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         let mut url = self.url(&["v1", "agents", &query.agent_id, "evidence"]);
         {
             let mut pairs = url.query_pairs_mut();

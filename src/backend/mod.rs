@@ -4,6 +4,7 @@
 //! talk to a `dyn GovernanceBackend`.
 
 pub mod cache;
+pub mod events;
 pub mod http;
 pub mod local;
 pub mod queue;
@@ -25,13 +26,14 @@ use crate::domain::{
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 
+pub use events::{Event, EventKind};
 pub use queue::{
     Direction, NotActionable, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery,
     QueueScope, QueueSort,
 };
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
-    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
+    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, EvidenceQuery, DeploymentQuery, DeploymentView,
     Identity, InboxItem, MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState,
     PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings,
     ToolRecord, ToolStatus, User, WeekCount,
@@ -147,7 +149,7 @@ pub trait GovernanceBackend: Send + Sync {
     /// version running now.
     async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView>;
     /// An agent's evidence pack, as zip bytes (compliance officers).
-    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>>;
+    async fn evidence_pack(&self, query: &EvidenceQuery) -> Result<Vec<u8>>;
     /// The blocked-deployments figures for leadership.
     async fn dashboard(&self) -> Result<Dashboard>;
 

@@ -516,7 +516,7 @@ pub struct CasePage {
 pub struct InboxItem {
     pub event_id: i64,
     #[serde(rename = "type")]
-    pub kind: crate::notify::EventKind,
+    pub kind: crate::backend::EventKind,
     pub at: DateTime<Utc>,
     pub summary: String,
     /// The workflow it is about, to open.
@@ -539,4 +539,16 @@ pub struct DeploymentView {
     /// Field by field, the running version against the one requested
     /// (empty when nothing runs yet, or nothing changed).
     pub changes: Vec<crate::domain::deployment::FieldChange>,
+}
+
+/// Which part of an agent's record a pack holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidenceQuery {
+    pub agent_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
 }

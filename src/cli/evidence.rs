@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use super::args::{EvidenceCommand, Global};
 use super::{Failure, Outcome, exit, print_json};
 use crate::evidence::verify::{Key, verify};
-use crate::evidence::{EvidenceQuery, pack};
+use crate::backend::EvidenceQuery;
+use crate::evidence::pack;
 
 /// A date (its start, or the start of the next day for an end) or an RFC
 /// 3339 time.

@@ -9,6 +9,12 @@ pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(Sha256::digest(bytes.as_ref()))
 }
 
+/// How a bearer token or a session key is kept: never the secret, its
+/// digest.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -14,25 +14,13 @@ pub mod trail;
 pub mod verify;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use signed_note::StandardSigner;
 
-use crate::backend::{AuditRun, CaseOutcome, PolicySetDetail};
+use crate::backend::{AuditRun, CaseOutcome, EvidenceQuery, PolicySetDetail};
 use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, ReviewTemplate, Workflow};
 use pack::{Listing, PackError, PackFile};
 use trail::PackedEvent;
-
-/// Which part of an agent's record a pack holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EvidenceQuery {
-    pub agent_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<DateTime<Utc>>,
-}
 
 /// An audit run with its case evidence.
 #[derive(Debug, Clone, PartialEq)]

@@ -40,7 +40,7 @@ impl Mailer {
             );
         }
         let host = url.host_str().ok_or("[notify] smtp_url names no host")?;
-        let loopback = crate::backend::http::is_loopback(&url);
+        let loopback = crate::net::is_loopback(&url);
         let mut builder = match url.scheme() {
             "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
             "smtp" if loopback => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Event, EventKind};
+use crate::backend::events::{Event, EventKind, role_words, text_of};
 
 /// An email's parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,18 +14,6 @@ pub struct Email {
     pub html: String,
 }
 
-fn text_of(data: &serde_json::Value, field: &str) -> String {
-    data.get(field)
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("")
-        .to_owned()
-}
-
-fn role_words(role: &str) -> String {
-    role.parse::<crate::domain::Role>()
-        .map(|role| role.label().into_owned())
-        .unwrap_or_else(|_| role.replace('_', " "))
-}
 
 /// Escapes text for HTML (everything in messages comes from users).
 fn escape(text: &str) -> String {
@@ -221,109 +209,6 @@ fn sla_words(span: TimeDelta) -> String {
         format!("{} days", hours / 24)
     } else {
         format!("{hours} hours")
-    }
-}
-
-/// One line for the inbox of the person asked to act.
-pub fn your_turn(event: &Event) -> String {
-    let data = &event.data;
-    match event.kind {
-        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
-            summary(event)
-        }
-        EventKind::WorkflowOpened | EventKind::StepDecided => {
-            match data.get("current_step").filter(|step| !step.is_null()) {
-                Some(step) => format!(
-                    "Your turn: step {} ({}) of {} for {}",
-                    step.get("step_id").and_then(|n| n.as_u64()).unwrap_or(1),
-                    role_words(step.get("role").and_then(|r| r.as_str()).unwrap_or("")),
-                    text_of(data, "workflow_id"),
-                    text_of(data, "agent_name")
-                ),
-                None => summary(event),
-            }
-        }
-        EventKind::ReviewAssigned => format!(
-            "Your turn: ethics review {} of {} ({})",
-            text_of(data, "review_id"),
-            text_of(data, "workflow_id"),
-            text_of(data, "agent_name")
-        ),
-        EventKind::PolicySetProposed => format!(
-            "Your turn: approve policy set version {}",
-            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0)
-        ),
-        _ => summary(event),
-    }
-}
-
-/// One line for chat (Slack, Teams): what happened and to what.
-pub fn summary(event: &Event) -> String {
-    let data = &event.data;
-    let workflow = text_of(data, "workflow_id");
-    let agent = text_of(data, "agent_name");
-    match event.kind {
-        EventKind::WorkflowOpened => format!(
-            "Workflow {workflow} opened for {agent}, requested by {}",
-            text_of(data, "requested_by")
-        ),
-        EventKind::StepDecided => {
-            let step = data.get("decided_step");
-            format!(
-                "Step {} of {workflow} ({agent}) {} by {}",
-                step.and_then(|s| s.get("step_id"))
-                    .and_then(|n| n.as_u64())
-                    .unwrap_or(0),
-                step.and_then(|s| s.get("status"))
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("decided"),
-                text_of(data, "actor")
-            )
-        }
-        EventKind::WorkflowApproved => format!("Workflow {workflow} ({agent}) approved"),
-        EventKind::WorkflowRejected => format!("Workflow {workflow} ({agent}) rejected"),
-        EventKind::WorkflowWithdrawn => format!("Workflow {workflow} ({agent}) withdrawn"),
-        EventKind::ReviewAssigned => format!(
-            "Ethics review {} of {workflow} assigned to {}",
-            text_of(data, "review_id"),
-            text_of(data, "reviewer")
-        ),
-        EventKind::ToolApproved => format!(
-            "Tool {} approved by {}",
-            text_of(data, "tool"),
-            text_of(data, "actor")
-        ),
-        EventKind::PolicySetProposed => format!(
-            "Policy set version {} proposed by {}",
-            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
-            text_of(data, "proposed_by")
-        ),
-        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
-            let step = data.get("current_step");
-            let number = step
-                .and_then(|s| s.get("step_id"))
-                .and_then(|n| n.as_u64())
-                .unwrap_or(0);
-            let role = role_words(
-                step.and_then(|s| s.get("role"))
-                    .and_then(|r| r.as_str())
-                    .unwrap_or(""),
-            );
-            let due = text_of(data, "due_at");
-            let due = due.get(..16).unwrap_or(&due).replace('T', " ");
-            match event.kind {
-                EventKind::StepReminder => format!(
-                    "Reminder: step {number} ({role}) of {workflow} for {agent} is due {due}"
-                ),
-                EventKind::StepOverdue => format!(
-                    "Overdue: step {number} ({role}) of {workflow} for {agent} was due {due}"
-                ),
-                _ => format!(
-                    "Escalated to {}: step {number} ({role}) of {workflow} for {agent}, overdue since {due}",
-                    text_of(data, "escalated_to")
-                ),
-            }
-        }
     }
 }
 

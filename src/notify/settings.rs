@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::EventKind;
+use crate::backend::EventKind;
 
 /// Attempts before a delivery is dead-lettered unless configured.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;

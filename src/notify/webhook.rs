@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::settings::{Endpoint, WebhookFormat};
-use super::{Event, message};
+use crate::backend::{Event, events};
 
 /// A delivery's body and the headers that go with it.
 pub type RequestParts = (Vec<u8>, Vec<(&'static str, String)>);
@@ -39,16 +39,16 @@ pub fn request_parts(
             ))
         }
         WebhookFormat::Slack => {
-            let body = serde_json::json!({ "text": message::summary(event) });
+            let body = serde_json::json!({ "text": events::summary(event) });
             Ok((body.to_string().into_bytes(), Vec::new()))
         }
         WebhookFormat::Teams => {
             let body = serde_json::json!({
                 "@type": "MessageCard",
                 "@context": "https://schema.org/extensions",
-                "summary": message::summary(event),
+                "summary": events::summary(event),
                 "title": format!("Gavel: {}", event.kind.as_str()),
-                "text": message::summary(event),
+                "text": events::summary(event),
             });
             Ok((body.to_string().into_bytes(), Vec::new()))
         }
@@ -86,7 +86,7 @@ pub async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::EventKind;
+    use crate::backend::EventKind;
 
     fn event() -> Event {
         Event {

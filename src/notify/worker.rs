@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::email::Mailer;
 use super::settings::{Endpoint, NotifySettings};
-use super::{Event, message, webhook};
+use super::{message, webhook};
+use crate::backend::Event;
 use crate::backend::local::LocalStore;
 use crate::backend::local::notifications::{self, Claimed, Routes};
 use crate::backend::local::writes;

@@ -44,7 +44,7 @@ type AppState = State<Arc<ServerState>>;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Gavel governance API", description = "The HTTP API of `gavel serve`. Webhook deliveries (`[[notify.webhook]]`) POST an `Event` as their body, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)."),
-    components(schemas(crate::notify::Event, crate::notify::EventKind)),
+    components(schemas(crate::backend::Event, crate::backend::EventKind)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -959,7 +959,7 @@ async fn evidence(
     // Who asks first: an unauthenticated caller learns nothing of the key.
     let backend = caller(&state, &headers).await?;
     let backend = backend.with_log_key(log_key(&state)?);
-    let request = crate::evidence::EvidenceQuery {
+    let request = crate::backend::EvidenceQuery {
         agent_id: id,
         agent_version: param::<String>(&query, "version")?,
         from: param::<chrono::DateTime<chrono::Utc>>(&query, "from")?,

@@ -108,7 +108,7 @@ pub struct App {
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
     /// Whose evidence pack is being saved (while its file is named).
-    exporting: Option<crate::evidence::EvidenceQuery>,
+    exporting: Option<crate::backend::EvidenceQuery>,
 }
 
 /// Footer hints per screen, in order of importance.

@@ -153,7 +153,7 @@ pub enum Command {
     },
     /// Saves an agent's evidence pack to a file that does not exist yet.
     ExportEvidence {
-        query: crate::evidence::EvidenceQuery,
+        query: crate::backend::EvidenceQuery,
         path: std::path::PathBuf,
     },
 }
@@ -331,7 +331,7 @@ pub struct ExportedPack {
 /// leaves half a pack under the name; an existing file is never replaced.
 async fn export_evidence(
     backend: &dyn GovernanceBackend,
-    query: &crate::evidence::EvidenceQuery,
+    query: &crate::backend::EvidenceQuery,
     path: &std::path::Path,
 ) -> Result<ExportedPack, String> {
     if tokio::fs::try_exists(path).await.unwrap_or(false) {

@@ -11,7 +11,7 @@ use rusqlite::OpenFlags;
 
 use super::outbox::{self, StoredEntry};
 use crate::backend::local::LocalStore;
-use crate::backend::local::writes::token_hash;
+use crate::domain::digest::token_hash;
 use crate::backend::{BackendError, Result};
 
 /// Which server and whom a cache belongs to.

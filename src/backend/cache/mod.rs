@@ -403,7 +403,7 @@ impl GovernanceBackend for CachedBackend {
         self.local.deployment(deployment_id).await
     }
 
-    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+    async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         self.remote
             .evidence_pack(query)
             .await

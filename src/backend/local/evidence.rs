@@ -14,7 +14,8 @@ use super::rows::to_ms;
 use crate::backend::{CaseQuery, Result};
 use crate::domain::trail::GENESIS_HASH;
 use crate::evidence::trail::PackedEvent;
-use crate::evidence::{Evidence, EvidenceQuery, RunEvidence};
+use crate::backend::EvidenceQuery;
+use crate::evidence::{Evidence, RunEvidence};
 
 /// Cases read per page for a run's CSV.
 const CASE_PAGE: u32 = 5_000;

@@ -558,7 +558,7 @@ impl LocalStore {
         &self,
         actor: &str,
         key: &logkey::LogKey,
-        query: &crate::evidence::EvidenceQuery,
+        query: &crate::backend::EvidenceQuery,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<crate::evidence::pack::PackFile>> {
         let user = self
@@ -652,7 +652,7 @@ impl LocalStore {
 
     /// The user a token belongs to (none once they are removed).
     pub fn user_by_token(&self, token: &str) -> Result<Option<User>> {
-        let hash = writes::token_hash(token);
+        let hash = crate::domain::digest::token_hash(token);
         self.read(|conn| {
             let email: Option<String> = conn
                 .query_row(
@@ -1015,7 +1015,7 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
-    async fn evidence_pack(&self, query: &crate::evidence::EvidenceQuery) -> Result<Vec<u8>> {
+    async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         let key = self.log_key.clone().ok_or_else(|| {
             BackendError::Unavailable(
                 "this store has no log key to sign evidence with: run `gavel trail init`".into(),

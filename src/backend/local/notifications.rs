@@ -13,7 +13,7 @@ use super::rows::{from_ms, to_ms};
 use super::{reads, writes};
 use crate::backend::{BackendError, Result};
 use crate::domain::{Role, Step, Workflow};
-use crate::notify::{Event, EventKind};
+use crate::backend::{Event, EventKind};
 
 /// An event to record: what it is about, who must act (told by email), and
 /// whose inbox shows it.
@@ -672,9 +672,9 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
             let summary = match event.data.get("summary").and_then(|s| s.as_str()) {
                 Some(summary) => summary.to_owned(),
                 None if tell.iter().any(|who| who.eq_ignore_ascii_case(email)) => {
-                    crate::notify::message::your_turn(&event)
+                    crate::backend::events::your_turn(&event)
                 }
-                None => crate::notify::message::summary(&event),
+                None => crate::backend::events::summary(&event),
             };
             Ok(crate::backend::InboxItem {
                 event_id,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::{App, Level, Overlay, Tab};
-use crate::evidence::EvidenceQuery;
+use crate::backend::EvidenceQuery;
 use crate::tui::command::{Command, ExportedPack};
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
 

@@ -130,7 +130,7 @@ pub fn start_audit_run(
     check_start(start)?;
     reads::agent(conn, &start.agent_id)?;
     let run_id = next_id(conn, "audit_runs", "run")?;
-    let classifier_sha256 = crate::auditor::cases::digest(start.settings.classifier.as_bytes());
+    let classifier_sha256 = crate::domain::digest::sha256_hex(start.settings.classifier.as_bytes());
     conn.prepare_cached(
         "INSERT INTO audit_runs (run_id, agent_id, agent_version, attribute, settings, cases_sha256, classifier_sha256, case_count, started_by, started_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

@@ -143,7 +143,7 @@ pub fn request_deployment(
         trail.append(conn, &opened_entry(workflow, &actor.email))?;
         super::super::notifications::workflow_event(
             conn,
-            crate::notify::EventKind::WorkflowOpened,
+            crate::backend::EventKind::WorkflowOpened,
             workflow,
             &actor.email,
             None,

@@ -81,10 +81,6 @@ pub fn new_token() -> String {
     format!("gvl_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub fn token_hash(token: &str) -> String {
-    crate::domain::digest::sha256_hex(token)
-}
-
 /// The next id of a table, as `prefix-0000001`. Ids follow insertion order.
 pub fn next_id(conn: &Connection, table: &str, prefix: &str) -> Result<String> {
     Ok(format_id(prefix, next_number(conn, table)?))

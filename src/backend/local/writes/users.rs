@@ -117,7 +117,7 @@ pub fn add_user(
         "INSERT INTO users (email, name, roles, teams, token_hash, created_at, removed_at, service) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)
          ON CONFLICT(email) DO UPDATE SET name = excluded.name, roles = excluded.roles, teams = excluded.teams,
            token_hash = excluded.token_hash, removed_at = NULL, service = excluded.service",
-        params![email, name, roles_to_text(&roles), teams_to_text(&teams)?, token_hash(&token), to_ms(now), change.service],
+        params![email, name, roles_to_text(&roles), teams_to_text(&teams)?, crate::domain::digest::token_hash(&token), to_ms(now), change.service],
     )?;
     trail::append(
         conn,
@@ -511,7 +511,7 @@ pub fn rotate_token(
     let token = new_token();
     conn.execute(
         "UPDATE users SET token_hash = ?2 WHERE email = ?1",
-        params![user.email, token_hash(&token)],
+        params![user.email, crate::domain::digest::token_hash(&token)],
     )?;
     trail::append(
         conn,

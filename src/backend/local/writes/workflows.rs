@@ -206,7 +206,7 @@ fn request_hash(actor: &str, decision: &Decision) -> Result<String> {
         ..decision.clone()
     };
     let canonical = to_json(&(actor.to_lowercase(), &decision))?;
-    Ok(token_hash(&canonical))
+    Ok(crate::domain::digest::sha256_hex(&canonical))
 }
 
 /// Decides a workflow's current step for `user`.
@@ -350,11 +350,11 @@ pub fn decide(
         super::super::notifications::workflow_event(conn, kind, &next, &user.email, decided, now)
     };
     if step_done {
-        notify(crate::notify::EventKind::StepDecided, Some(step))?;
+        notify(crate::backend::EventKind::StepDecided, Some(step))?;
     }
     match next.status {
-        WorkflowStatus::Approved => notify(crate::notify::EventKind::WorkflowApproved, None)?,
-        WorkflowStatus::Rejected => notify(crate::notify::EventKind::WorkflowRejected, None)?,
+        WorkflowStatus::Approved => notify(crate::backend::EventKind::WorkflowApproved, None)?,
+        WorkflowStatus::Rejected => notify(crate::backend::EventKind::WorkflowRejected, None)?,
         _ => {}
     }
     if next.status != WorkflowStatus::InProgress {
@@ -458,7 +458,7 @@ pub(crate) fn withdraw_workflow(
     )?;
     super::super::notifications::workflow_event(
         conn,
-        crate::notify::EventKind::WorkflowWithdrawn,
+        crate::backend::EventKind::WorkflowWithdrawn,
         &withdrawn,
         actor,
         None,

@@ -1,0 +1,221 @@
+//! The events notifications speak of: what happened, as webhooks name it,
+//! and the one line each says in an inbox or a chat. The store records
+//! them (`backend::local::notifications`); `notify` delivers them.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened, as webhooks name it (`type`) and endpoints subscribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum EventKind {
+    #[serde(rename = "workflow.opened")]
+    WorkflowOpened,
+    #[serde(rename = "step.decided")]
+    StepDecided,
+    #[serde(rename = "workflow.approved")]
+    WorkflowApproved,
+    #[serde(rename = "workflow.rejected")]
+    WorkflowRejected,
+    #[serde(rename = "workflow.withdrawn")]
+    WorkflowWithdrawn,
+    #[serde(rename = "review.assigned")]
+    ReviewAssigned,
+    #[serde(rename = "tool.approved")]
+    ToolApproved,
+    #[serde(rename = "policy_set.proposed")]
+    PolicySetProposed,
+    #[serde(rename = "step.reminder")]
+    StepReminder,
+    #[serde(rename = "step.overdue")]
+    StepOverdue,
+    #[serde(rename = "step.escalated")]
+    StepEscalated,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 11] = [
+        EventKind::WorkflowOpened,
+        EventKind::StepDecided,
+        EventKind::WorkflowApproved,
+        EventKind::WorkflowRejected,
+        EventKind::WorkflowWithdrawn,
+        EventKind::ReviewAssigned,
+        EventKind::ToolApproved,
+        EventKind::PolicySetProposed,
+        EventKind::StepReminder,
+        EventKind::StepOverdue,
+        EventKind::StepEscalated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::WorkflowOpened => "workflow.opened",
+            EventKind::StepDecided => "step.decided",
+            EventKind::WorkflowApproved => "workflow.approved",
+            EventKind::WorkflowRejected => "workflow.rejected",
+            EventKind::WorkflowWithdrawn => "workflow.withdrawn",
+            EventKind::ReviewAssigned => "review.assigned",
+            EventKind::ToolApproved => "tool.approved",
+            EventKind::PolicySetProposed => "policy_set.proposed",
+            EventKind::StepReminder => "step.reminder",
+            EventKind::StepOverdue => "step.overdue",
+            EventKind::StepEscalated => "step.escalated",
+        }
+    }
+}
+
+impl EventKind {
+    /// The event an alert on a waiting step sends.
+    pub fn of_alert(kind: crate::domain::sla::AlertKind) -> EventKind {
+        match kind {
+            crate::domain::sla::AlertKind::Reminder => EventKind::StepReminder,
+            crate::domain::sla::AlertKind::Overdue => EventKind::StepOverdue,
+            crate::domain::sla::AlertKind::Escalated => EventKind::StepEscalated,
+        }
+    }
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown event {text:?}: one of {}",
+                    EventKind::ALL.map(EventKind::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// A notification event as the outbox keeps it and webhooks carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    pub event_id: i64,
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// What the event is about (docs/notifications.md lists each type's fields).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// A text field of an event's data, empty when absent.
+pub(crate) fn text_of(data: &serde_json::Value, field: &str) -> String {
+    data.get(field)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A role in words ("ethics reviewer"); an unknown one as written.
+pub(crate) fn role_words(role: &str) -> String {
+    role.parse::<crate::domain::Role>()
+        .map(|role| role.label().into_owned())
+        .unwrap_or_else(|_| role.replace('_', " "))
+}
+
+/// One line for the inbox of the person asked to act.
+pub fn your_turn(event: &Event) -> String {
+    let data = &event.data;
+    match event.kind {
+        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
+            summary(event)
+        }
+        EventKind::WorkflowOpened | EventKind::StepDecided => {
+            match data.get("current_step").filter(|step| !step.is_null()) {
+                Some(step) => format!(
+                    "Your turn: step {} ({}) of {} for {}",
+                    step.get("step_id").and_then(|n| n.as_u64()).unwrap_or(1),
+                    role_words(step.get("role").and_then(|r| r.as_str()).unwrap_or("")),
+                    text_of(data, "workflow_id"),
+                    text_of(data, "agent_name")
+                ),
+                None => summary(event),
+            }
+        }
+        EventKind::ReviewAssigned => format!(
+            "Your turn: ethics review {} of {} ({})",
+            text_of(data, "review_id"),
+            text_of(data, "workflow_id"),
+            text_of(data, "agent_name")
+        ),
+        EventKind::PolicySetProposed => format!(
+            "Your turn: approve policy set version {}",
+            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0)
+        ),
+        _ => summary(event),
+    }
+}
+
+/// One line for chat (Slack, Teams): what happened and to what.
+pub fn summary(event: &Event) -> String {
+    let data = &event.data;
+    let workflow = text_of(data, "workflow_id");
+    let agent = text_of(data, "agent_name");
+    match event.kind {
+        EventKind::WorkflowOpened => format!(
+            "Workflow {workflow} opened for {agent}, requested by {}",
+            text_of(data, "requested_by")
+        ),
+        EventKind::StepDecided => {
+            let step = data.get("decided_step");
+            format!(
+                "Step {} of {workflow} ({agent}) {} by {}",
+                step.and_then(|s| s.get("step_id"))
+                    .and_then(|n| n.as_u64())
+                    .unwrap_or(0),
+                step.and_then(|s| s.get("status"))
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("decided"),
+                text_of(data, "actor")
+            )
+        }
+        EventKind::WorkflowApproved => format!("Workflow {workflow} ({agent}) approved"),
+        EventKind::WorkflowRejected => format!("Workflow {workflow} ({agent}) rejected"),
+        EventKind::WorkflowWithdrawn => format!("Workflow {workflow} ({agent}) withdrawn"),
+        EventKind::ReviewAssigned => format!(
+            "Ethics review {} of {workflow} assigned to {}",
+            text_of(data, "review_id"),
+            text_of(data, "reviewer")
+        ),
+        EventKind::ToolApproved => format!(
+            "Tool {} approved by {}",
+            text_of(data, "tool"),
+            text_of(data, "actor")
+        ),
+        EventKind::PolicySetProposed => format!(
+            "Policy set version {} proposed by {}",
+            data.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
+            text_of(data, "proposed_by")
+        ),
+        EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
+            let step = data.get("current_step");
+            let number = step
+                .and_then(|s| s.get("step_id"))
+                .and_then(|n| n.as_u64())
+                .unwrap_or(0);
+            let role = role_words(
+                step.and_then(|s| s.get("role"))
+                    .and_then(|r| r.as_str())
+                    .unwrap_or(""),
+            );
+            let due = text_of(data, "due_at");
+            let due = due.get(..16).unwrap_or(&due).replace('T', " ");
+            match event.kind {
+                EventKind::StepReminder => format!(
+                    "Reminder: step {number} ({role}) of {workflow} for {agent} is due {due}"
+                ),
+                EventKind::StepOverdue => format!(
+                    "Overdue: step {number} ({role}) of {workflow} for {agent} was due {due}"
+                ),
+                _ => format!(
+                    "Escalated to {}: step {number} ({role}) of {workflow} for {agent}, overdue since {due}",
+                    text_of(data, "escalated_to")
+                ),
+            }
+        }
+    }
+}
