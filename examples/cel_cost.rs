@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use gavel::domain::condition::{Condition, ConditionSource, Evaluator};
-use gavel::domain::policy::RequestFacts;
-use gavel::domain::vocabulary::Vocabulary;
+use gavel::domain::policy::condition::{Condition, ConditionSource, Evaluator};
+use gavel::domain::policy::facts::RequestFacts;
+use gavel::domain::policy::vocabulary::Vocabulary;
 
 fn list(items: usize) -> String {
     let items: Vec<String> = (0..items).map(|n| n.to_string()).collect();

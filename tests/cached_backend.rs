@@ -363,7 +363,7 @@ impl GovernanceBackend for Synced {
     async fn policy_set(&self, version: Option<i64>) -> Result<gavel::backend::PolicySetDetail> {
         self.cache.policy_set(version).await
     }
-    async fn plan_policy_set(&self, source: &str) -> Result<gavel::domain::plan::Plan> {
+    async fn plan_policy_set(&self, source: &str) -> Result<gavel::domain::policy::plan::Plan> {
         self.cache.plan_policy_set(source).await
     }
     async fn propose_policy_set(&self, source: &str) -> Result<gavel::backend::PolicySetDetail> {

@@ -486,7 +486,7 @@ const EXPORTER: &str = "records@example.com";
 /// The HR chain with a two-person first step, an SLA on the ethics step
 /// (reminded at half, escalated 12 hours past due) and the rest as built in.
 fn every_kind_of_step_set() -> String {
-    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    let builtin = gavel::domain::policy::set::BUILTIN_SET;
     let text = builtin.replace(
         r#"approval_chain = ["ml_engineer", "ethics_reviewer", "compliance_officer"]"#,
         r#"approval_chain = [{ role = "ml_engineer", quorum = 2 }, { role = "ethics_reviewer", sla = "48h" }, "compliance_officer"]"#,

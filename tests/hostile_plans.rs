@@ -19,7 +19,7 @@ fn hostile_set() -> String {
     let list = format!("[{}]", list.join(", "));
     format!(
         "{}\n[[policy]]\npolicy_id = \"hostile\"\nname = \"Hostile\"\ndescription = \"Costs what it can.\"\ncondition = '{list}.all(x, {list}.all(y, {list}.all(z, true)))'\naction = \"block\"\n",
-        gavel::domain::policy_set::BUILTIN_SET
+        gavel::domain::policy::set::BUILTIN_SET
     )
 }
 

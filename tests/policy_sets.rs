@@ -237,7 +237,7 @@ fn versions_cannot_be_edited_or_deleted_even_in_sql() {
             |row| row.get(0),
         )
         .expect("version 1");
-    assert_eq!(source, gavel::domain::policy_set::BUILTIN_SET);
+    assert_eq!(source, gavel::domain::policy::set::BUILTIN_SET);
 }
 
 /// Someone with the file who drops the triggers can still rewrite the
@@ -267,8 +267,8 @@ fn audit_verify_names_a_policy_set_rewritten_behind_the_triggers() {
     };
     // The text and its hash column both rewritten: the events hold the
     // hash that was approved.
-    let weaker = gavel::domain::policy_set::BUILTIN_SET.replace("0.8", "0.5");
-    let weaker_hash = gavel::domain::policy_set::Source::digest(&weaker);
+    let weaker = gavel::domain::policy::set::BUILTIN_SET.replace("0.8", "0.5");
+    let weaker_hash = gavel::domain::policy::set::Source::digest(&weaker);
     tamper(
         &db,
         &format!(

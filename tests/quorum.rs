@@ -32,7 +32,7 @@ async fn two_approvers_deciding_at_once_both_count_and_the_step_completes_once()
     ] {
         tokens.insert(email, store.add_user(email, email, &roles).expect("add"));
     }
-    let set = gavel::domain::policy_set::BUILTIN_SET.replace(
+    let set = gavel::domain::policy::set::BUILTIN_SET.replace(
         r#"approval_chain = ["technical_lead", "data_steward"]"#,
         r#"approval_chain = [{ role = "technical_lead", quorum = 2 }, "data_steward"]"#,
     );

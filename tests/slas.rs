@@ -16,7 +16,7 @@ use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::{GovernanceBackend, QueueQuery};
 use gavel::domain::Role;
 use gavel::domain::delegation::NewDelegation;
-use gavel::domain::sla::AlertKind;
+use gavel::domain::policy::sla::AlertKind;
 use gavel::notify::settings::NotifySettings;
 use gavel::notify::worker::Worker;
 

@@ -37,7 +37,7 @@ async fn store_with_sla_steps(dir: &Path, count: usize) -> (Arc<LocalStore>, Vec
         store.add_user(email, email, &roles).expect("user");
     }
     let as_user = |email: &str| LocalBackend::new(Arc::clone(&store), Some(email.into()));
-    let set = gavel::domain::policy_set::BUILTIN_SET.replace(
+    let set = gavel::domain::policy::set::BUILTIN_SET.replace(
         r#"approval_chain = ["technical_lead", "data_steward"]"#,
         r#"approval_chain = [{ role = "technical_lead", sla = "48h" }, "data_steward"]"#,
     ) + "\n[sla]\nescalate_to = \"compliance_officer\"\n";

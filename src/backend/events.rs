@@ -65,11 +65,11 @@ impl EventKind {
 
 impl EventKind {
     /// The event an alert on a waiting step sends.
-    pub fn of_alert(kind: crate::domain::sla::AlertKind) -> EventKind {
+    pub fn of_alert(kind: crate::domain::policy::sla::AlertKind) -> EventKind {
         match kind {
-            crate::domain::sla::AlertKind::Reminder => EventKind::StepReminder,
-            crate::domain::sla::AlertKind::Overdue => EventKind::StepOverdue,
-            crate::domain::sla::AlertKind::Escalated => EventKind::StepEscalated,
+            crate::domain::policy::sla::AlertKind::Reminder => EventKind::StepReminder,
+            crate::domain::policy::sla::AlertKind::Overdue => EventKind::StepOverdue,
+            crate::domain::policy::sla::AlertKind::Escalated => EventKind::StepEscalated,
         }
     }
 }

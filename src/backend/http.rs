@@ -879,7 +879,7 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "policy-sets", &which], &[]).await
     }
 
-    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan> {
         let body = PolicySetBody {
             source: source.to_owned(),
         };

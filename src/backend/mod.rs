@@ -197,7 +197,7 @@ pub trait GovernanceBackend: Send + Sync {
     /// One version with its text and plan; the active one when `None`.
     async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail>;
     /// What a set would change against the active one; records nothing.
-    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan>;
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan>;
     /// Records a set as a new proposed version (policy admins).
     async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail>;
     /// Approves (making it active) or rejects a proposed version: a policy

@@ -228,7 +228,7 @@ pub struct QueueItem {
     pub due_at: Option<DateTime<Utc>>,
     /// The latest alert of the current step: reminded, overdue, escalated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alert: Option<crate::domain::sla::AlertKind>,
+    pub alert: Option<crate::domain::policy::sla::AlertKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -241,7 +241,7 @@ impl PolicySetState {
     }
 }
 
-crate::domain::agent::display_as_str!(PolicySetState);
+crate::domain::name::display_as_str!(PolicySetState);
 
 /// One version of the organisation's policy set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -333,7 +333,7 @@ impl CaseOutcomeKind {
     }
 }
 
-crate::domain::agent::display_as_str!(CaseOutcomeKind);
+crate::domain::name::display_as_str!(CaseOutcomeKind);
 
 /// How the agent under audit is spoken to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

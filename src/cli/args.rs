@@ -261,7 +261,7 @@ pub enum AuditCommand {
     /// Agents whose required audit is missing, expired or expiring soon.
     Due {
         /// How far ahead to look: 30d, 12w, 24h.
-        #[arg(long, default_value = "30d", value_parser = crate::domain::policy::parse_age)]
+        #[arg(long, default_value = "30d", value_parser = crate::domain::policy::span::parse_age)]
         within: chrono::TimeDelta,
         #[arg(long)]
         json: bool,

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::args::PolicyCommand;
 use super::{Failure, Outcome, exit, print_json, read_input};
 use crate::backend::{GovernanceBackend, PolicySetDetail, PolicySetVersion};
-use crate::domain::plan::{Plan, PolicyDiff, diff};
-use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
+use crate::domain::policy::plan::{Plan, PolicyDiff, diff};
+use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
 use crate::text::sanitize;
 
 /// The largest policy set file read.

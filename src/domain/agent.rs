@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::name::vocabulary_name;
+use crate::domain::name::{display_as_str, vocabulary_name};
 
 vocabulary_name!(
     /// What an agent does; policies can be scoped to a category. The active
@@ -84,25 +84,6 @@ impl RiskTier {
     }
 }
 
-macro_rules! display_as_str {
-    ($($ty:ty),*) => {$(
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl std::str::FromStr for $ty {
-            type Err = crate::domain::UnknownValue;
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .into_iter()
-                    .find(|value| value.as_str() == text)
-                    .ok_or_else(|| crate::domain::UnknownValue::new(stringify!($ty), text, Self::ALL.iter().map(|v| v.as_str())))
-            }
-        }
-    )*};
-}
-pub(crate) use display_as_str;
 
 display_as_str!(RiskTier);
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::workflow::Role;
+use crate::domain::role::Role;
 
 /// The longest a delegation may run.
 pub const MAX_LENGTH: TimeDelta = TimeDelta::days(366);

@@ -6,14 +6,17 @@ use thiserror::Error;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::agent::{Agent, display_as_str};
-use super::bias::BiasAudit;
-use super::bias::verdict::{AuditFacts, Requirement, Verdict, judge};
-use super::condition::Outcome;
-use super::policy::{Policy, PolicyAction, RequestFacts};
-use super::policy_set::PolicySet;
-use super::vocabulary::Vocabulary;
-use super::workflow::Role;
+use crate::domain::agent::Agent;
+
+use crate::domain::name::display_as_str;
+use crate::domain::bias::BiasAudit;
+use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, judge};
+use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::policies::{Policy, PolicyAction};
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::set::PolicySet;
+use crate::domain::policy::vocabulary::Vocabulary;
+use crate::domain::role::Role;
 
 /// The most bytes any single text field of a manifest may hold.
 pub const MAX_FIELD_BYTES: usize = 256;
@@ -201,7 +204,7 @@ impl Manifest {
         for (path, value) in text_fields {
             check_text(path, value)?;
         }
-        super::name::check_id("agent_id", &agent.agent_id).map_err(|message| {
+        crate::domain::name::check_id("agent_id", &agent.agent_id).map_err(|message| {
             ManifestError::Rule {
                 path: "agent_id".into(),
                 message,
@@ -262,7 +265,7 @@ fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), ManifestError> 
         ));
     }
     for (key, value) in labels {
-        if super::name::intern("label", key).is_err() {
+        if crate::domain::name::intern("label", key).is_err() {
             return Err(rule(
                 format!("labels.{}", key.chars().take(64).collect::<String>()),
                 "a label key is a snake_case name (a lower-case letter, then letters, digits or _; at most 63)".into(),
@@ -313,15 +316,15 @@ pub struct ManifestFields {
     name: String,
     team: String,
     owner: String,
-    category: super::agent::Category,
-    data_classification: super::agent::DataClassification,
+    category: crate::domain::agent::Category,
+    data_classification: crate::domain::agent::DataClassification,
     has_external_tools: bool,
     /// Ignored: a tool is approved by `gavel tools approve`, not by the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(deprecated)]
     tools_approved: Option<bool>,
     /// The declared tier; it may raise, never lower, the minimum the policies derive.
-    risk_tier: super::agent::RiskTier,
+    risk_tier: crate::domain::agent::RiskTier,
     version: String,
     /// Deprecated: the requester is the authenticated user; if given, it must name them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -568,7 +571,7 @@ pub fn governed_changes(set: &PolicySet, reference: &Agent, requested: &Agent) -
             reference.team, requested.team
         ));
     }
-    for field in crate::domain::condition::AGENT_FIELDS {
+    for field in crate::domain::policy::condition::AGENT_FIELDS {
         if JUDGED_APART.contains(&field) || !set.governs_field(field) {
             continue;
         }
@@ -903,7 +906,7 @@ impl DeploymentRequest {
     pub fn manifest_sha256(&self) -> Option<String> {
         let agent = self.agent.as_ref()?;
         let filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
-        Some(super::digest::sha256_hex(filed.to_string()))
+        Some(crate::domain::digest::sha256_hex(filed.to_string()))
     }
 }
 
@@ -1037,7 +1040,7 @@ mod tests {
     use super::*;
     use crate::domain::agent::{Category, DataClassification, RiskTier};
     use crate::domain::bias::{self, GroupCounts};
-    use crate::domain::policy::default_policies;
+    use crate::domain::policy::set::default_policies;
     use chrono::TimeZone;
 
     const MANIFEST: &str = r#"{
@@ -1336,11 +1339,11 @@ mod tests {
     fn whose_agent_it_is_and_what_policies_read_are_governed() {
         let text = format!(
             "{}\n[[policy]]\npolicy_id = \"eu\"\nname = \"EU\"\ndescription = \"EU agents.\"\ncondition = 'has(agent.labels.region) && agent.labels.region == \"eu\"'\naction = \"require_approval\"\napproval_chain = [\"technical_lead\"]\n",
-            crate::domain::policy_set::BUILTIN_SET
+            crate::domain::policy::set::BUILTIN_SET
         );
         let set = PolicySet::compile(
-            crate::domain::policy_set::PolicySetFile::parse(&text).unwrap(),
-            crate::domain::policy_set::Checks::Names,
+            crate::domain::policy::set::PolicySetFile::parse(&text).unwrap(),
+            crate::domain::policy::set::Checks::Names,
         )
         .unwrap();
         let mut reference = manifest().agent;
@@ -1379,7 +1382,7 @@ mod tests {
         eu.approval_chain = None;
         // Written without has(): an agent with no region label cannot be read.
         eu.condition =
-            crate::domain::condition::ConditionSource::Cel(r#"agent.labels.region == "eu""#.into());
+            crate::domain::policy::condition::ConditionSource::Cel(r#"agent.labels.region == "eu""#.into());
         policies.push(eu);
         let blocked = eval(&manifest(), &policies, None);
         assert_eq!(blocked.status, DeploymentStatus::Blocked);
@@ -1410,7 +1413,7 @@ mod tests {
         );
         for policy in &mut policies {
             if policy.policy_id == "hr_bias_audit" {
-                policy.bias_audit = Some(crate::domain::policy::BiasAuditRule {
+                policy.bias_audit = Some(crate::domain::policy::policies::BiasAuditRule {
                     threshold: Some(0.95),
                     attributes: Vec::new(),
                     max_age: None,
@@ -1505,7 +1508,7 @@ mod tests {
         notify.policy_id = "notify_all".into();
         notify.action = PolicyAction::Notify;
         notify.approval_chain = None;
-        notify.condition = crate::domain::condition::ConditionSource::default();
+        notify.condition = crate::domain::policy::condition::ConditionSource::default();
         policies.push(notify);
         let evaluation = eval(&manifest(), &policies, None);
         assert_eq!(evaluation.status, DeploymentStatus::Allowed);
@@ -1521,7 +1524,7 @@ mod tests {
         block.name = "No finance bots".into();
         block.action = PolicyAction::Block;
         block.approval_chain = None;
-        block.condition = crate::domain::condition::ConditionSource::Equalities(
+        block.condition = crate::domain::policy::condition::ConditionSource::Equalities(
             [("category".to_owned(), serde_json::json!("finance"))].into(),
         );
         policies.push(block);

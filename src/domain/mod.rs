@@ -1,52 +1,30 @@
-//! The governance rules: pure Rust, no I/O, no terminal.
+//! The governance rules: pure Rust, no I/O, no terminal, no `db`.
+//!
+//! Layer 2 (docs/architecture.md): imports only the ground (`text`,
+//! `paths`, `retry`, `files`, `net`) and crates. Within it, names and roles
+//! sit at the bottom, the policy language (`policy/`) above them, then
+//! workflows, reviews, bias audits and the trail, and `replay` on top.
 
 pub mod agent;
 pub mod bias;
-pub mod cel_limits;
 pub mod checkpoint;
-pub mod condition;
 pub mod delegation;
 pub mod deployment;
 pub mod digest;
 pub mod merkle;
 pub mod name;
-pub mod plan;
 pub mod policy;
-pub mod policy_set;
 pub mod replay;
 pub mod review;
-pub mod sla;
+pub mod role;
 pub mod trail;
-pub mod vocabulary;
 pub mod workflow;
 
 pub use agent::{Agent, Category, DataClassification, RiskTier};
 pub use bias::{AuditStats, AuditSubmission, BiasAudit, GroupCounts};
 pub use deployment::{DeploymentRequest, DeploymentStatus, Evaluation, Manifest};
-pub use policy::{Policy, PolicyAction, PolicyScope};
+pub use policy::policies::{Policy, PolicyAction, PolicyScope};
 pub use review::{Answers, EthicsReview, ReviewStatus, ReviewTemplate};
+pub use role::Role;
 pub use trail::{TrailEntry, TrailEvent};
-pub use workflow::{Role, Step, StepStatus, Verdict, Workflow, WorkflowStatus};
-
-/// A text that is not one of an enum's values.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} {value:?} (expected one of: {expected})")]
-pub struct UnknownValue {
-    pub kind: &'static str,
-    pub value: String,
-    pub expected: String,
-}
-
-impl UnknownValue {
-    pub fn new<'a>(
-        kind: &'static str,
-        value: &str,
-        expected: impl Iterator<Item = &'a str>,
-    ) -> UnknownValue {
-        UnknownValue {
-            kind,
-            value: value.to_owned(),
-            expected: expected.collect::<Vec<_>>().join(", "),
-        }
-    }
-}
+pub use workflow::{Step, StepStatus, Verdict, Workflow, WorkflowStatus};

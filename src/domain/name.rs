@@ -171,6 +171,49 @@ pub fn check_id(what: &str, id: &str) -> Result<(), String> {
     ))
 }
 
+/// A text that is not one of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?} (expected one of: {expected})")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl UnknownValue {
+    pub fn new<'a>(
+        kind: &'static str,
+        value: &str,
+        expected: impl Iterator<Item = &'a str>,
+    ) -> UnknownValue {
+        UnknownValue {
+            kind,
+            value: value.to_owned(),
+            expected: expected.collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($ty:ty),*) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = crate::domain::name::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| crate::domain::name::UnknownValue::new(stringify!($ty), text, Self::ALL.iter().map(|v| v.as_str())))
+            }
+        }
+    )*};
+}
+pub(crate) use display_as_str;
+
 #[cfg(test)]
 mod tests {
     use super::{MAX_ID_LEN, check_id};

@@ -5,9 +5,10 @@
 
 use serde::Deserialize;
 
-use super::deployment::{DeploymentRequest, DeploymentStatus};
-use super::review::ReviewStatus;
-use super::workflow::{Role, StepStatus, Workflow, WorkflowStatus};
+use crate::domain::deployment::{DeploymentRequest, DeploymentStatus};
+use crate::domain::review::ReviewStatus;
+use crate::domain::role::Role;
+use crate::domain::workflow::{StepStatus, Workflow, WorkflowStatus};
 
 /// One event as replay reads it.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +56,7 @@ struct ReplayedStep {
     /// Approvals of a quorum step, as `approver` or `approver for someone`.
     approvals: Vec<String>,
     on_behalf_of: Option<String>,
-    alerts: Vec<super::sla::AlertKind>,
+    alerts: Vec<crate::domain::policy::sla::AlertKind>,
 }
 
 /// A workflow as its events leave it.
@@ -171,7 +172,7 @@ impl Replay for WorkflowReplay {
             }
             "step_reminded" | "step_overdue" | "step_escalated" => {
                 let alerted: StepAlerted = details(event)?;
-                let kind = super::sla::AlertKind::from_action(event.action)
+                let kind = crate::domain::policy::sla::AlertKind::from_action(event.action)
                     .ok_or_else(|| format!("event {} is no alert", event.seq))?;
                 if let Some(steps) = &mut self.steps {
                     let step = (alerted.step_id as usize)
@@ -530,14 +531,14 @@ impl AuditReplay {
 /// What the trail pins of a submitted review's answers: SHA-256 of their
 /// JSON.
 pub fn answers_sha256(answers: &crate::domain::Answers) -> String {
-    super::digest::sha256_hex(serde_json::to_string(answers).unwrap_or_default())
+    crate::domain::digest::sha256_hex(serde_json::to_string(answers).unwrap_or_default())
 }
 
 /// What the trail pins of an audit's source: SHA-256 of its JSON, or
 /// `none` for an audit computed by Gavel or recorded with counts.
 pub fn audit_source_sha256(source: Option<&crate::domain::bias::AuditSource>) -> String {
     match source.and_then(|source| serde_json::to_string(source).ok()) {
-        Some(json) => super::digest::sha256_hex(json),
+        Some(json) => crate::domain::digest::sha256_hex(json),
         None => "none".into(),
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::agent::display_as_str;
+use crate::domain::name::display_as_str;
 
 const DEFAULT_TEMPLATE_TOML: &str = include_str!("templates/ethics_default.toml");
 

@@ -39,7 +39,7 @@ pub fn chain_hash(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
 
 /// The SHA-256 of an event's canonical encoding, hex.
 pub fn hash_of(canonical: &str) -> String {
-    super::digest::sha256_hex(canonical)
+    crate::domain::digest::sha256_hex(canonical)
 }
 
 /// The canonical encoding of event `seq`: what its chain hash covers, and
@@ -81,7 +81,7 @@ pub struct ChainVerifier {
     prev_seq: i64,
     checked: u64,
     /// The Merkle log's root recomputed from the events themselves.
-    root: super::merkle::RootBuilder,
+    root: crate::domain::merkle::RootBuilder,
 }
 
 impl Default for ChainVerifier {
@@ -90,7 +90,7 @@ impl Default for ChainVerifier {
             prev_hash: GENESIS_HASH.to_owned(),
             prev_seq: 0,
             checked: 0,
-            root: super::merkle::RootBuilder::default(),
+            root: crate::domain::merkle::RootBuilder::default(),
         }
     }
 }
@@ -123,7 +123,7 @@ impl ChainVerifier {
 
     /// The Merkle root of the events checked so far, from the events alone.
     pub fn log_root(&self) -> String {
-        super::merkle::hex(&self.root.root())
+        crate::domain::merkle::hex(&self.root.root())
     }
 
     /// Events checked so far.

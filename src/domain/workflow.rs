@@ -4,50 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::agent::display_as_str;
-use super::name::vocabulary_name;
-pub use super::sla::{Alert, AlertKind, StepSla};
-
-vocabulary_name!(
-    /// A role people hold; a step names the role that may decide it. The
-    /// active policy set's vocabulary lists the organisation's roles.
-    Role,
-    "role",
-    [
-        TechnicalLead = "technical_lead",
-        DataSteward = "data_steward",
-        MlEngineer = "ml_engineer",
-        EthicsReviewer = "ethics_reviewer",
-        ComplianceOfficer = "compliance_officer",
-        PolicyAdmin = "policy_admin",
-    ]
-);
-
-impl Role {
-    /// The five reviewer roles of the design, in chain order (policy
-    /// administrators decide policy sets, not deployments).
-    pub const ALL: [Role; 5] = [
-        Role::TechnicalLead,
-        Role::DataSteward,
-        Role::MlEngineer,
-        Role::EthicsReviewer,
-        Role::ComplianceOfficer,
-    ];
-
-    /// Human wording ("technical lead"; an organisation's own role reads as
-    /// its name with spaces).
-    pub fn label(self) -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(match self {
-            Role::TechnicalLead => "technical lead",
-            Role::DataSteward => "data steward",
-            Role::MlEngineer => "ML engineer",
-            Role::EthicsReviewer => "ethics reviewer",
-            Role::ComplianceOfficer => "compliance officer",
-            Role::PolicyAdmin => "policy admin",
-            other => return std::borrow::Cow::Owned(super::name::words(other.as_str())),
-        })
-    }
-}
+use crate::domain::name::display_as_str;
+use crate::domain::policy::policies::StepRules;
+use crate::domain::role::Role;
+pub use crate::domain::policy::sla::{Alert, AlertKind, StepSla};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -180,13 +140,6 @@ pub struct Approval {
     pub decision_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<DateTime<Utc>>,
-}
-
-/// What a chain step asks beyond its role: several approvers, an SLA.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StepRules {
-    pub quorum: u32,
-    pub sla: Option<StepSla>,
 }
 
 impl Step {
@@ -1483,7 +1436,7 @@ mod tests {
 
     #[test]
     fn alerts_bump_the_version_without_making_decisions_stale() {
-        let rules = crate::domain::sla::SlaRules::default();
+        let rules = crate::domain::policy::sla::SlaRules::default();
         let wf = workflow(&[Role::TechnicalLead]).with_rules(&[StepRules {
             quorum: 1,
             sla: rules.step_sla(Some("24h"), None).unwrap(),

@@ -26,10 +26,10 @@ use crate::backend::local::trail::TrailWriter;
 use crate::backend::local::writes::{self, entry, format_id};
 use crate::backend::{BackendError, Result};
 use crate::domain::bias::{self, BiasAudit, GroupCounts};
-use crate::domain::condition::Outcome;
+use crate::domain::policy::condition::Outcome;
 use crate::domain::deployment::{DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate};
-use crate::domain::policy::RequestFacts;
-use crate::domain::policy_set::PolicySet;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::set::PolicySet;
 use crate::domain::review::Answers;
 use crate::domain::workflow::{Decider, DecisionRequest};
 use crate::domain::{

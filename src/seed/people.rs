@@ -44,7 +44,7 @@ pub const POLICY_ADMINS: &[(&str, &str)] = &[
 /// Law 144 asks (sex, race/ethnicity and their intersection, at most a
 /// year old).
 pub(super) fn seeded_policy_set() -> String {
-    crate::domain::policy_set::BUILTIN_SET
+    crate::domain::policy::set::BUILTIN_SET
         .replace(
             "bias_audit = { threshold = 0.8 }",
             "bias_audit = { threshold = 0.8, attributes = [\"sex\", \"race_ethnicity\"], intersectional = true, max_age = \"365d\" }",

@@ -920,7 +920,7 @@ async fn the_inbox_holds_what_concerns_its_reader(fixture: &impl Fixture) {
 /// The built-in set plus a label rule and a category: what version 2 of
 /// the conformance store becomes.
 pub fn regional_set() -> String {
-    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    let builtin = gavel::domain::policy::set::BUILTIN_SET;
     format!(
         "{}\n[[policy]]\npolicy_id = \"eu_residency\"\nname = \"EU residency\"\ndescription = \"EU agents need a technical lead.\"\ncondition = 'has(agent.labels.region) && agent.labels.region == \"eu\"'\naction = \"require_approval\"\napproval_chain = [\"technical_lead\"]\n",
         builtin

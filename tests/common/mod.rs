@@ -118,7 +118,7 @@ pub fn with_risk(mut manifest: Manifest, risk: RiskTier) -> Manifest {
 /// The built-in set with a 48-hour SLA on the technical lead's step,
 /// reminded at three quarters, escalated 12 hours after the due time.
 pub fn sla_policy_set() -> String {
-    let builtin = gavel::domain::policy_set::BUILTIN_SET;
+    let builtin = gavel::domain::policy::set::BUILTIN_SET;
     let text = builtin.replace(
         r#"approval_chain = ["technical_lead", "data_steward"]"#,
         r#"approval_chain = [{ role = "technical_lead", sla = "48h" }, "data_steward"]"#,

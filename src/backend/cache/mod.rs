@@ -526,7 +526,7 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("reading a policy set", err))
     }
 
-    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan> {
         self.remote
             .plan_policy_set(source)
             .await

@@ -60,7 +60,7 @@ const SET_CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5
 /// Checks a policy set's text off the async workers, at most one check per
 /// core at once, answering by the deadline: a check never holds a worker
 /// that other requests need, and never runs inside a write.
-async fn checked_set(source: &str) -> Result<crate::domain::policy_set::PolicySet> {
+async fn checked_set(source: &str) -> Result<crate::domain::policy::set::PolicySet> {
     static PERMITS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
     let permits = PERMITS.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -120,7 +120,7 @@ pub fn record_policy_set(
 /// The active policy set, compiled (for the seed, which writes in bulk).
 pub fn reads_policy_set(
     conn: &Connection,
-) -> Result<(i64, std::sync::Arc<crate::domain::policy_set::PolicySet>)> {
+) -> Result<(i64, std::sync::Arc<crate::domain::policy::set::PolicySet>)> {
     reads::active_set(conn)
 }
 
@@ -1125,7 +1125,7 @@ impl GovernanceBackend for LocalBackend {
         .await
     }
 
-    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::plan::Plan> {
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan> {
         // On a server, planning is for policy admins: it runs every
         // condition over every agent on record. On the embedded store it is
         // open to whoever holds the file.
@@ -1135,7 +1135,7 @@ impl GovernanceBackend for LocalBackend {
         let set = checked_set(source).await?;
         self.read(move |conn| {
             let (diff, impact) = reads::plan(conn, &set)?;
-            Ok(crate::domain::plan::Plan { diff, impact })
+            Ok(crate::domain::policy::plan::Plan { diff, impact })
         })
         .await
     }

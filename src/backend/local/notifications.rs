@@ -146,12 +146,12 @@ fn whose_turn(conn: &Connection, workflow: &Workflow, at: DateTime<Utc>) -> Resu
 
 /// The people an escalation goes to: the holders of a role, or a person.
 fn escalation_targets(conn: &Connection, to: &str) -> Result<Vec<String>> {
-    match crate::domain::sla::EscalateTo::parse(to) {
-        Ok(crate::domain::sla::EscalateTo::Role(role)) => Ok(reads::users(conn, Some(role))?
+    match crate::domain::policy::sla::EscalateTo::parse(to) {
+        Ok(crate::domain::policy::sla::EscalateTo::Role(role)) => Ok(reads::users(conn, Some(role))?
             .into_iter()
             .map(|user| user.email)
             .collect()),
-        Ok(crate::domain::sla::EscalateTo::Person(email)) => Ok(reads::user(conn, &email)?
+        Ok(crate::domain::policy::sla::EscalateTo::Person(email)) => Ok(reads::user(conn, &email)?
             .map(|user| user.email)
             .into_iter()
             .collect()),
@@ -210,7 +210,7 @@ fn workflow_data(
 /// an escalation (and the deciders see it in their inbox).
 pub fn step_alert(
     conn: &Connection,
-    kind: crate::domain::sla::AlertKind,
+    kind: crate::domain::policy::sla::AlertKind,
     workflow: &Workflow,
     escalated_to: Option<&str>,
     at: DateTime<Utc>,

@@ -13,7 +13,7 @@ use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use crate::backend::Result;
 use crate::domain::Answers;
 use crate::domain::BiasAudit;
-use crate::domain::policy_set::Source;
+use crate::domain::policy::set::Source;
 use crate::domain::replay::{
     AuditReplay, DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet,
     StoredReview, WorkflowReplay, replay,

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, Transaction, params};
 
 use crate::domain::ReviewTemplate;
-use crate::domain::policy::default_policies;
+use crate::domain::policy::set::default_policies;
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -310,7 +310,7 @@ fn create_policy_sets(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?
     };
-    let source = crate::domain::policy_set::source_for_policies(stored)
+    let source = crate::domain::policy::set::source_for_policies(stored)
         .map_err(|err| rusqlite::Error::ToSqlConversionFailure(err.into()))?;
     let now = chrono::Utc::now().timestamp_millis();
     tx.execute(
@@ -398,7 +398,7 @@ fn add_teams_tools_and_deciders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         [],
         |row| row.get(0),
     )?;
-    let policy = crate::domain::policy::classification_change_policy();
+    let policy = crate::domain::policy::set::classification_change_policy();
     let body = serde_json::to_string(&policy)
         .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
     tx.execute(

@@ -4,11 +4,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::verdict::{AuditFacts, Requirement, Verdict, expires_at, judge};
+use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, expires_at, judge};
 use crate::domain::Agent;
-use crate::domain::condition::Outcome;
-use crate::domain::policy::{PolicyAction, RequestFacts};
-use crate::domain::policy_set::PolicySet;
+use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::policies::PolicyAction;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::set::PolicySet;
 
 /// What the dashboard and the console count as due: an expiry this many
 /// days ahead (`gavel audit due --within` chooses its own).
@@ -315,11 +316,11 @@ pub fn sort(standings: &mut [AuditStanding]) {
 mod tests {
     use super::*;
     use crate::domain::bias::{GroupCounts, compute};
-    use crate::domain::policy_set::{Checks, PolicySetFile};
+    use crate::domain::policy::set::{Checks, PolicySetFile};
 
     /// The built-in set, its HR audit valid for a year.
     fn set() -> PolicySet {
-        let text = crate::domain::policy_set::BUILTIN_SET.replace(
+        let text = crate::domain::policy::set::BUILTIN_SET.replace(
             "bias_audit = { threshold = 0.8 }",
             "bias_audit = { threshold = 0.8, max_age = \"365d\" }",
         );

@@ -6,9 +6,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use serde::{Deserialize, Serialize};
 
-use super::BiasAudit;
-use super::tables::ImpactTable;
-use crate::domain::policy::{Policy, parse_age};
+use crate::domain::bias::BiasAudit;
+use crate::domain::bias::tables::ImpactTable;
+use crate::domain::policy::policies::Policy;
+use crate::domain::policy::span::parse_age;
 
 /// What a `require_bias_audit` policy demands.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +72,7 @@ pub struct TableFacts {
 
 impl TableFacts {
     fn covers(&self, attributes: &[String]) -> bool {
-        super::tables::same_attributes(&self.attributes, attributes)
+        crate::domain::bias::tables::same_attributes(&self.attributes, attributes)
     }
 }
 
@@ -228,7 +229,7 @@ pub fn judge<'a>(
         Some(table) if table.lowest_ratio < requirement.threshold => Verdict::Fails {
             audit,
             table: Some(table.attributes.join(" × ")),
-            category: Some(super::tables::category_label(&table.lowest)),
+            category: Some(crate::domain::bias::tables::category_label(&table.lowest)),
             ratio: table.lowest_ratio,
         },
         Some(table) => Verdict::Passes {
@@ -285,7 +286,7 @@ mod tests {
                 ],
             ),
         ];
-        let (stats, attributes) = super::super::compute_multi(&tables, 0.8).unwrap();
+        let (stats, attributes) = crate::domain::bias::compute_multi(&tables, 0.8).unwrap();
         BiasAudit::of(
             "aud-1".into(),
             "a".into(),

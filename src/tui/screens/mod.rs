@@ -19,11 +19,11 @@ use crate::tui::theme::{Role, Theme};
 use chrono::{DateTime, Utc};
 
 /// How a step's latest alert reads.
-pub fn alert_word(alert: crate::domain::sla::AlertKind) -> &'static str {
+pub fn alert_word(alert: crate::domain::policy::sla::AlertKind) -> &'static str {
     match alert {
-        crate::domain::sla::AlertKind::Reminder => "reminded",
-        crate::domain::sla::AlertKind::Overdue => "overdue",
-        crate::domain::sla::AlertKind::Escalated => "escalated",
+        crate::domain::policy::sla::AlertKind::Reminder => "reminded",
+        crate::domain::policy::sla::AlertKind::Overdue => "overdue",
+        crate::domain::policy::sla::AlertKind::Escalated => "escalated",
     }
 }
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 
 use super::queue::Requests;
 use crate::backend::{PolicySetDetail, PolicySetState, PolicySetVersion};
-use crate::domain::plan::Plan;
+use crate::domain::policy::plan::Plan;
 use crate::text::{sanitize, truncate};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};

@@ -151,7 +151,7 @@ fn age_cell(item: &QueueItem, context: &QueueContext<'_>) -> Cell<'static> {
     // The step's own SLA when its policy gives one; else the console's.
     let (text, role) = match (item.due_at, item.alert) {
         _ if !in_progress => (text, Role::Base),
-        (_, Some(crate::domain::sla::AlertKind::Escalated)) => {
+        (_, Some(crate::domain::policy::sla::AlertKind::Escalated)) => {
             (format!("{text} escalated"), Role::Danger)
         }
         (Some(due), alert) if context.now >= due => (

@@ -10,11 +10,11 @@ use crate::domain::bias::standing::{
     AuditStanding, LatestAudits, requiring, sort as sort_standings, standing_under,
 };
 use crate::domain::bias::verdict::AuditFacts;
-use crate::domain::condition::Outcome;
-use crate::domain::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
-use crate::domain::policy::RequestFacts;
-use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile};
-use crate::domain::vocabulary::Vocabulary;
+use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
+use crate::domain::policy::vocabulary::Vocabulary;
 use chrono::{DateTime, Datelike, Duration, Utc};
 
 use super::rows::{
@@ -340,7 +340,7 @@ pub fn standings(
     };
     let mut standings = Vec::new();
     for agent in all_agents(conn)? {
-        let requiring = match crate::domain::plan::key(&agent, &fields, &[], None) {
+        let requiring = match crate::domain::policy::plan::key(&agent, &fields, &[], None) {
             Some(key) => requiring_by_key
                 .entry(key)
                 .or_insert_with(|| requiring(&set, &agent))
@@ -648,7 +648,7 @@ mod tests {
     /// agent one by one under both versions must come out the same.
     #[test]
     fn a_plan_is_what_evaluating_every_agent_under_both_versions_gives() {
-        use crate::domain::plan::{Change, Impact, judge};
+        use crate::domain::policy::plan::{Change, Impact, judge};
         let dir = tempfile::tempdir().unwrap();
         let store = crate::backend::local::LocalStore::open(&dir.path().join("s.db")).unwrap();
         crate::seed::seed(

@@ -11,7 +11,7 @@ use super::super::reads;
 use super::super::rows::to_ms;
 use super::super::trail::TrailWriter;
 use super::*;
-use crate::domain::sla::{Alert, AlertKind};
+use crate::domain::policy::sla::{Alert, AlertKind};
 
 /// Who the trail names for what Gavel does on its own.
 pub const SCHEDULER: &str = "gavel-sla";

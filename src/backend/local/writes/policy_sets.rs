@@ -13,7 +13,7 @@ use super::super::trail::TrailWriter;
 use super::*;
 use crate::backend::types::{PolicySetDetail, PolicySetState, User};
 use crate::domain::Role;
-use crate::domain::policy_set::{Checks, PolicySet, PolicySetFile, Source};
+use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile, Source};
 
 /// Checks a set's text as a proposal is checked: every problem, listed.
 pub fn check_set(text: &str) -> Result<PolicySet> {

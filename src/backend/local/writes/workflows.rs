@@ -74,7 +74,7 @@ fn step_columns(workflow: &Workflow) -> StepColumns {
             .map(|sla| to_ms(sla.due(since))),
         alert: current
             .and_then(crate::domain::Step::alerted)
-            .map(crate::domain::sla::AlertKind::as_str),
+            .map(crate::domain::policy::sla::AlertKind::as_str),
         next_alert_at: workflow.next_alert_at().map(to_ms),
         quorum: current.map_or(1, |step| step.quorum),
         approvals: current.map_or(0, |step| step.approvals.len() as u32),

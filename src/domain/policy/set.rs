@@ -7,15 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::agent::{Agent, RiskTier};
-use super::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
-use super::policy::{Policy, PolicyScope, RequestFacts};
-use super::sla::{EscalateTo, SlaRules};
-use super::vocabulary::Vocabulary;
-use super::workflow::Role;
+use crate::domain::agent::{Agent, RiskTier};
+use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
+use crate::domain::policy::policies::{Policy, PolicyScope};
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::sla::{EscalateTo, SlaRules};
+use crate::domain::policy::vocabulary::Vocabulary;
+use crate::domain::role::Role;
 
 /// The built-in set's text.
-pub const BUILTIN_SET: &str = include_str!("../../examples/policies/default.toml");
+pub const BUILTIN_SET: &str = include_str!("../../../examples/policies/default.toml");
 
 /// Who may do what, by role. An empty list lets anyone signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +132,7 @@ impl Source {
 
     /// SHA-256 of a set's text, hex: what versions record and replay checks.
     pub fn digest(text: &str) -> String {
-        super::digest::sha256_hex(text)
+        crate::domain::digest::sha256_hex(text)
     }
 }
 
@@ -188,7 +189,7 @@ impl PolicySet {
     }
 
     /// The built-in vocabulary and rules around other policies.
-    #[cfg(test)]
+#[cfg(test)]
     pub fn with_policies(policies: Vec<Policy>) -> Result<PolicySet, SetErrors> {
         let mut file = PolicySet::builtin().file;
         file.policies = policies;
@@ -213,13 +214,13 @@ impl PolicySet {
             ));
         }
         for (index, floor) in file.minimum_risk.iter().enumerate() {
-            if checks == Checks::Full && floor.reason.len() > super::policy::MAX_POLICY_NAME_BYTES {
+            if checks == Checks::Full && floor.reason.len() > crate::domain::policy::policies::MAX_POLICY_NAME_BYTES {
                 errors.push(at(
                     format!("minimum_risk[{index}]"),
                     format!(
                         "reason is {} bytes; at most {}",
                         floor.reason.len(),
-                        super::policy::MAX_POLICY_NAME_BYTES
+                        crate::domain::policy::policies::MAX_POLICY_NAME_BYTES
                     ),
                 ));
             }
@@ -372,7 +373,7 @@ impl PolicySet {
 
     /// Each step's quorum and SLA for the workflow a policy opens (checked
     /// when the set was compiled).
-    pub fn step_rules(&self, policy_id: &str) -> Vec<super::workflow::StepRules> {
+    pub fn step_rules(&self, policy_id: &str) -> Vec<crate::domain::policy::policies::StepRules> {
         self.policies()
             .iter()
             .find(|policy| policy.policy_id == policy_id)
@@ -410,12 +411,12 @@ impl PolicySet {
             .iter()
             .zip(self.outcomes(agent, &RequestFacts::default()))
             .filter(|(policy, outcome)| {
-                policy.action == super::policy::PolicyAction::RequireBiasAudit
+                policy.action == crate::domain::policy::policies::PolicyAction::RequireBiasAudit
                     && !matches!(outcome, Outcome::DoesNotHold)
             })
             .map(|(policy, _)| policy.bias_threshold())
             .reduce(f64::max)
-            .unwrap_or(super::bias::DEFAULT_THRESHOLD)
+            .unwrap_or(crate::domain::bias::DEFAULT_THRESHOLD)
     }
 
     /// The least tier an agent can have, and why; a floor whose condition
@@ -645,7 +646,7 @@ fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) -> bool
 fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
     let value = policy.scope_value.as_deref()?;
     let problem = match policy.scope {
-        PolicyScope::Category => super::agent::Category::new(value)
+        PolicyScope::Category => crate::domain::agent::Category::new(value)
             .map_err(|err| err.to_string())
             .and_then(|category| {
                 vocabulary
@@ -653,7 +654,7 @@ fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
                     .map_err(|err| err.to_string())
             })
             .err(),
-        PolicyScope::DataClassification => super::agent::DataClassification::new(value)
+        PolicyScope::DataClassification => crate::domain::agent::DataClassification::new(value)
             .map_err(|err| err.to_string())
             .and_then(|classification| {
                 vocabulary
@@ -666,11 +667,27 @@ fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
     problem.map(|problem| format!("scope_value: {problem}"))
 }
 
+/// The policies every new store starts with: the built-in set's.
+pub fn default_policies() -> Vec<Policy> {
+    PolicySet::builtin().file.policies
+}
+
+/// Re-filing an agent as less risky than its approved or pending version
+/// (another category, lower data classification, no external tools, a
+/// lower risk tier) needs a data steward's sign-off, and the earlier
+/// request stays open until it is given.
+pub fn classification_change_policy() -> Policy {
+    default_policies()
+        .into_iter()
+        .find(|policy| policy.policy_id == "classification_change")
+        .unwrap_or_else(|| unreachable!("the built-in set holds classification_change"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::agent::{Category, DataClassification};
-    use crate::domain::condition::Condition;
+    use crate::domain::policy::condition::Condition;
 
     #[test]
     fn the_builtin_set_is_the_policies_gavel_always_had() {
@@ -681,7 +698,7 @@ mod tests {
             .iter()
             .map(|p| p.policy_id.as_str())
             .collect();
-        let before: Vec<String> = crate::domain::policy::default_policies()
+        let before: Vec<String> = crate::domain::policy::set::default_policies()
             .into_iter()
             .map(|p| p.policy_id)
             .collect();
@@ -692,7 +709,7 @@ mod tests {
 
     #[test]
     fn the_richer_example_checks() {
-        let text = include_str!("../../examples/policies/northwind.toml");
+        let text = include_str!("../../../examples/policies/northwind.toml");
         let set = PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full);
         assert!(set.is_ok(), "{:?}", set.err());
         let set = set.unwrap();
@@ -735,7 +752,7 @@ mod tests {
             twice.repeated_roles(),
             [("pii_access_approval".to_owned(), vec![Role::TechnicalLead])]
         );
-        let plan = crate::domain::plan::simulate(
+        let plan = crate::domain::policy::plan::simulate(
             &PolicySet::builtin(),
             &twice,
             Vec::new(),
@@ -922,7 +939,7 @@ scope_value = "internal_search"
             let table = Condition::compile(&serde_json::from_value(table).unwrap()).unwrap();
             let cel = Condition::compile(&ConditionSource::Cel(cel.into())).unwrap();
             let mut held = 0;
-            for agent in crate::domain::condition::synthetic_agents(&vocabulary) {
+            for agent in crate::domain::policy::condition::synthetic_agents(&vocabulary) {
                 for lowers in [false, true] {
                     let facts = RequestFacts {
                         lowers_risk_fields: lowers,
@@ -944,7 +961,7 @@ scope_value = "internal_search"
     #[test]
     fn floors_come_from_the_set() {
         let set = PolicySet::builtin();
-        let mut agent = crate::domain::policy::tests::agent();
+        let mut agent = crate::domain::policy::policies::tests::agent();
         assert_eq!(set.minimum_risk(&agent).0, RiskTier::Low);
         agent.data_classification = DataClassification::Confidential;
         assert_eq!(set.minimum_risk(&agent).0, RiskTier::Medium);

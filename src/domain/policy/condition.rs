@@ -19,9 +19,9 @@ use cel::common::ast::{Expr, IdedExpr};
 use cel::{Context, ExecutionError, Program, Value};
 use serde::{Deserialize, Serialize};
 
-use super::agent::Agent;
-use super::policy::RequestFacts;
-use super::vocabulary::Vocabulary;
+use crate::domain::agent::Agent;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::vocabulary::Vocabulary;
 
 /// The agent fields a condition may read (`agent.labels` besides).
 pub const AGENT_FIELDS: [&str; 10] = [
@@ -151,10 +151,10 @@ impl Condition {
     /// Compiles and checks the names a condition reads.
     pub fn compile(source: &ConditionSource) -> Result<Condition, ConditionError> {
         let cel = source.to_cel().map_err(ConditionError)?;
-        super::cel_limits::check_source(&cel).map_err(ConditionError)?;
+        crate::domain::policy::cel_limits::check_source(&cel).map_err(ConditionError)?;
         let program = Program::compile(&cel)
             .map_err(|errors| ConditionError(format!("does not parse: {errors}")))?;
-        super::cel_limits::check_expression(program.expression()).map_err(ConditionError)?;
+        crate::domain::policy::cel_limits::check_expression(program.expression()).map_err(ConditionError)?;
         let mut names = Names::default();
         names.walk(program.expression(), false);
         if let Some(problem) = names.problems.first() {
@@ -514,7 +514,7 @@ fn json_to_cel(value: &serde_json::Value) -> Value {
 /// One agent per category, classification, risk tier and tool state: every
 /// combination a condition over the vocabulary can meet.
 pub(crate) fn synthetic_agents(vocabulary: &Vocabulary) -> Vec<Agent> {
-    use super::agent::RiskTier;
+    use crate::domain::agent::RiskTier;
     let mut agents = Vec::new();
     for &category in &vocabulary.categories {
         for &data_classification in &vocabulary.data_classifications {

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::agent::Agent;
-use super::bias::BiasAudit;
-use super::condition::Outcome;
-use super::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
-use super::policy::{PolicyAction, RequestFacts};
-use super::policy_set::PolicySet;
-use super::workflow::Role;
+use crate::domain::agent::Agent;
+use crate::domain::bias::BiasAudit;
+use crate::domain::policy::condition::Outcome;
+use crate::domain::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
+use crate::domain::policy::policies::PolicyAction;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::set::PolicySet;
+use crate::domain::role::Role;
 use chrono::{DateTime, Utc};
 
 /// Agents listed per kind of change (the rest are counted).
@@ -468,7 +469,7 @@ pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
 }
 
 /// A policy's fields as compared: what it does, not who wrote it.
-fn fields(policy: &super::policy::Policy) -> serde_json::Value {
+fn fields(policy: &crate::domain::policy::policies::Policy) -> serde_json::Value {
     let mut value = serde_json::to_value(policy).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.remove("created_by");

@@ -9,8 +9,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::policy::parse_age;
-use super::workflow::Role;
+use crate::domain::policy::span::parse_age;
+use crate::domain::role::Role;
 
 /// The alerts a waiting step can get, in the order they come.
 #[derive(

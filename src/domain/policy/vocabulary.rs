@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::agent::{Category, DataClassification};
-use super::workflow::Role;
+use crate::domain::agent::{Category, DataClassification};
+use crate::domain::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

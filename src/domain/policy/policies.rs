@@ -2,10 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::agent::{Agent, display_as_str};
-use super::condition::ConditionSource;
-use super::sla::SlaRules;
-use super::workflow::{Role, StepRules};
+use crate::domain::agent::Agent;
+
+use crate::domain::name::display_as_str;
+use crate::domain::policy::condition::ConditionSource;
+use crate::domain::policy::sla::{SlaRules, StepSla};
+use crate::domain::policy::span::parse_age;
+use crate::domain::role::Role;
 
 /// What a triggered policy demands.
 #[derive(
@@ -189,24 +192,6 @@ fn is_true(value: &bool) -> bool {
     *value
 }
 
-/// `180d` -> 180 days; `12w`, `24h` likewise.
-pub fn parse_age(text: &str) -> Result<chrono::TimeDelta, String> {
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let count: i64 = number
-        .parse()
-        .ok()
-        .filter(|count| *count > 0 && *count <= 100_000)
-        .ok_or_else(|| format!("{text:?} is not a count and a unit (180d, 12w, 24h)"))?;
-    match unit {
-        "h" => Ok(chrono::TimeDelta::hours(count)),
-        "d" => Ok(chrono::TimeDelta::days(count)),
-        "w" => Ok(chrono::TimeDelta::weeks(count)),
-        _ => Err(format!(
-            "{text:?} needs a unit: h (hours), d (days) or w (weeks)"
-        )),
-    }
-}
-
 fn all_agents() -> PolicyScope {
     PolicyScope::AllAgents
 }
@@ -253,14 +238,6 @@ pub struct Policy {
     pub remediation: Option<String>,
 }
 
-/// Facts about a request that conditions may name besides the agent's own
-/// fields: `lowers_risk_fields` is true when the request lowers a
-/// risk-relevant field against the agent's last approved or pending version.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestFacts {
-    pub lowers_risk_fields: bool,
-}
-
 /// The longest policy name, in bytes.
 pub const MAX_POLICY_NAME_BYTES: usize = 200;
 /// The longest policy description or remediation, in bytes.
@@ -284,7 +261,7 @@ impl Policy {
             .as_ref()
             .and_then(|rule| rule.threshold)
             .or(self.bias_threshold)
-            .unwrap_or(super::bias::DEFAULT_THRESHOLD)
+            .unwrap_or(crate::domain::bias::DEFAULT_THRESHOLD)
     }
 
     /// The chain of roles this policy's workflow walks through, if any.
@@ -362,7 +339,7 @@ impl Policy {
 
     /// Checks a policy that came from outside (a file, a request).
     pub fn validate(&self) -> Result<(), String> {
-        if super::name::intern("policy id", &self.policy_id).is_err() {
+        if crate::domain::name::intern("policy id", &self.policy_id).is_err() {
             return Err(format!(
                 "policy_id {:?} must be a snake_case name (a lower-case letter, then letters, digits or _)",
                 self.policy_id
@@ -388,7 +365,7 @@ impl Policy {
                 parse_age(age).map_err(|err| format!("bias_audit.max_age: {err}"))?;
             }
             for attribute in &rule.attributes {
-                if super::name::intern("attribute", attribute).is_err() {
+                if crate::domain::name::intern("attribute", attribute).is_err() {
                     return Err(format!(
                         "bias_audit.attributes: {attribute:?} must be a snake_case name"
                     ));
@@ -411,28 +388,21 @@ impl Policy {
     }
 }
 
-/// The policies every new store starts with: the built-in set's.
-pub fn default_policies() -> Vec<Policy> {
-    super::policy_set::PolicySet::builtin().file.policies
-}
-
-/// Re-filing an agent as less risky than its approved or pending version
-/// (another category, lower data classification, no external tools, a
-/// lower risk tier) needs a data steward's sign-off, and the earlier
-/// request stays open until it is given.
-pub fn classification_change_policy() -> Policy {
-    default_policies()
-        .into_iter()
-        .find(|policy| policy.policy_id == "classification_change")
-        .unwrap_or_else(|| unreachable!("the built-in set holds classification_change"))
+/// What a chain step asks beyond its role: several approvers, an SLA.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepRules {
+    pub quorum: u32,
+    pub sla: Option<StepSla>,
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::domain::agent::{Category, DataClassification, RiskTier};
-    use crate::domain::condition::{Condition, Evaluator, Outcome};
-    use crate::domain::vocabulary::Vocabulary;
+    use crate::domain::policy::condition::{Condition, Evaluator, Outcome};
+    use crate::domain::policy::vocabulary::Vocabulary;
+    use crate::domain::policy::facts::RequestFacts;
+    use crate::domain::policy::set::default_policies;
     use serde_json::json;
 
     /// Whether one policy fires for an agent, alone.
