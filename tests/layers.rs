@@ -14,7 +14,10 @@ use std::path::Path;
 /// The layers from the ground up; a file belongs to the first rule whose
 /// prefix its path (relative to `src/`) starts with.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("ground", &["text.rs", "paths.rs", "retry.rs", "files.rs", "net.rs"]),
+    (
+        "ground",
+        &["text.rs", "paths.rs", "retry.rs", "files.rs", "net.rs"],
+    ),
     ("rules", &["domain/"]),
     (
         "contract",
@@ -48,12 +51,17 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 fn layer_of(file: &str) -> Option<(usize, &'static str)> {
-    LAYERS.iter().enumerate().find_map(|(index, (name, prefixes))| {
-        prefixes
-            .iter()
-            .any(|prefix| file == *prefix || (prefix.ends_with('/') && file.starts_with(prefix)))
-            .then_some((index, *name))
-    })
+    LAYERS
+        .iter()
+        .enumerate()
+        .find_map(|(index, (name, prefixes))| {
+            prefixes
+                .iter()
+                .any(|prefix| {
+                    file == *prefix || (prefix.ends_with('/') && file.starts_with(prefix))
+                })
+                .then_some((index, *name))
+        })
 }
 
 /// A source file with its comments, literals and test-only items removed.
@@ -95,7 +103,10 @@ fn code_only(text: &str) -> String {
                 }
             }
             out.push(' ');
-        } else if chars[i] == 'r' && (at(i + 1, "\"") || at(i + 1, "#")) && !is_ident(prev(&chars, i)) {
+        } else if chars[i] == 'r'
+            && (at(i + 1, "\"") || at(i + 1, "#"))
+            && !is_ident(prev(&chars, i))
+        {
             // A raw string: r"…", r#"…"#, r##"…"##.
             let mut hashes = 0;
             let mut j = i + 1;
@@ -108,7 +119,9 @@ fn code_only(text: &str) -> String {
                 i += 1;
                 continue;
             }
-            let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            let close: String = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
             j += 1;
             while j < chars.len() && !at(j, &close) {
                 j += 1;
@@ -205,7 +218,11 @@ fn test_module_files(file: &str, raw: &str) -> Vec<String> {
     while let Some(at) = rest.find("#[cfg(test)]") {
         let after = rest[at + "#[cfg(test)]".len()..].trim_start();
         if let Some(declaration) = after.strip_prefix("mod ") {
-            if let Some(name) = declaration.split(';').next().filter(|name| !name.contains('{')) {
+            if let Some(name) = declaration
+                .split(';')
+                .next()
+                .filter(|name| !name.contains('{'))
+            {
                 let name = name.trim();
                 found.push(format!("{folder}{name}.rs"));
                 found.push(format!("{folder}{name}/mod.rs"));
@@ -247,7 +264,10 @@ fn source_files(root: &Path) -> BTreeMap<String, SourceFile> {
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let relative = path.strip_prefix(root).expect("under src");
                 let name = relative.to_string_lossy().replace('\\', "/");
-                raw.insert(name, std::fs::read_to_string(&path).expect("readable source"));
+                raw.insert(
+                    name,
+                    std::fs::read_to_string(&path).expect("readable source"),
+                );
             }
         }
     }
@@ -329,7 +349,8 @@ fn use_statements(code: &str) -> (Vec<(bool, String)>, String) {
         if word_start && code[i..].starts_with("use ") {
             let end = code[i..].find(';').map_or(code.len(), |k| i + k);
             let before = rest.trim_end();
-            let public = before.ends_with("pub") || before.ends_with(')') && before.contains("pub(");
+            let public =
+                before.ends_with("pub") || before.ends_with(')') && before.contains("pub(");
             found.push((public, code[i + 4..end].to_string()));
             rest.push(' ');
             i = end + 1;
@@ -355,7 +376,9 @@ fn inline_paths(code: &str) -> Vec<Vec<String>> {
             }
             let mut end = at;
             let bytes = code.as_bytes();
-            while end < code.len() && (is_ident(bytes[end] as char) || code[end..].starts_with("::")) {
+            while end < code.len()
+                && (is_ident(bytes[end] as char) || code[end..].starts_with("::"))
+            {
                 end += if code[end..].starts_with("::") { 2 } else { 1 };
             }
             found.push(split_path(&code[at..end]));
@@ -439,7 +462,15 @@ impl Crate {
             pair[1] == name
                 && matches!(
                     pair[0],
-                    "fn" | "struct" | "enum" | "trait" | "type" | "const" | "static" | "mod" | "union" | "macro_rules!"
+                    "fn" | "struct"
+                        | "enum"
+                        | "trait"
+                        | "type"
+                        | "const"
+                        | "static"
+                        | "mod"
+                        | "union"
+                        | "macro_rules!"
                 )
         })
     }
@@ -470,7 +501,9 @@ impl Crate {
                     let mut next = glob.clone();
                     next.extend(path[k..].iter().cloned());
                     if let Some(found) = self.resolve(&next, depth + 1) {
-                        if Some(&found) != self.module_file(&glob).as_ref() || self.defines(&found, segment) {
+                        if Some(&found) != self.module_file(&glob).as_ref()
+                            || self.defines(&found, segment)
+                        {
                             return Some(found);
                         }
                     }
@@ -512,7 +545,10 @@ impl Crate {
 /// For each path of a `use` tree, in order, the alias it is imported as.
 fn alias_names(tree: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
-    let flat: String = tree.chars().map(|c| if c == '{' || c == '}' { ',' } else { c }).collect();
+    let flat: String = tree
+        .chars()
+        .map(|c| if c == '{' || c == '}' { ',' } else { c })
+        .collect();
     let mut pieces: Vec<&str> = Vec::new();
     // Mirrors use_paths: one entry per leaf.
     let mut paths = Vec::new();
@@ -596,15 +632,24 @@ fn circles(graph: &BTreeMap<String, BTreeMap<String, String>>) -> Vec<Vec<String
 
 fn the_crate() -> Crate {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    Crate { files: source_files(&root) }
+    Crate {
+        files: source_files(&root),
+    }
 }
 
 #[test]
 fn every_source_file_has_a_layer() {
     let krate = the_crate();
-    let unplaced: Vec<&String> = krate.files.keys().filter(|file| layer_of(file).is_none()).collect();
+    let unplaced: Vec<&String> = krate
+        .files
+        .keys()
+        .filter(|file| layer_of(file).is_none())
+        .collect();
     assert!(krate.files.len() > 100, "the walk found the sources");
-    assert!(unplaced.is_empty(), "files without a layer (add them to LAYERS): {unplaced:?}");
+    assert!(
+        unplaced.is_empty(),
+        "files without a layer (add them to LAYERS): {unplaced:?}"
+    );
 }
 
 #[test]
@@ -614,17 +659,27 @@ fn nothing_imports_upward() {
     let mut upward = Vec::new();
     let mut checked = 0;
     for (file, edges) in &graph {
-        let Some((from, from_name)) = layer_of(file) else { continue };
+        let Some((from, from_name)) = layer_of(file) else {
+            continue;
+        };
         for (target, written) in edges {
             checked += 1;
-            let Some((to, to_name)) = layer_of(target) else { continue };
+            let Some((to, to_name)) = layer_of(target) else {
+                continue;
+            };
             if to > from {
-                upward.push(format!("src/{file} ({from_name}) imports src/{target} ({to_name}) as {written}"));
+                upward.push(format!(
+                    "src/{file} ({from_name}) imports src/{target} ({to_name}) as {written}"
+                ));
             }
         }
     }
     assert!(checked > 500, "the imports were read ({checked})");
-    assert!(upward.is_empty(), "imports against the layer order:\n{}", upward.join("\n"));
+    assert!(
+        upward.is_empty(),
+        "imports against the layer order:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
@@ -641,7 +696,9 @@ fn no_files_import_each_other() {
                     graph[file]
                         .iter()
                         .filter(|(target, _)| members.contains(target))
-                        .map(move |(target, written)| format!("  src/{file} -> src/{target} ({written})"))
+                        .map(move |(target, written)| {
+                            format!("  src/{file} -> src/{target} ({written})")
+                        })
                 })
                 .collect();
             format!("a circle of {} files:\n{}", group.len(), edges.join("\n"))
@@ -658,14 +715,20 @@ fn the_checker_sees_what_it_checks() {
         code: without_test_items(&code_only(code)),
     };
     let mut files = BTreeMap::new();
-    files.insert("lib.rs".to_string(), file(&[], "pub mod domain; pub mod tui;"));
+    files.insert(
+        "lib.rs".to_string(),
+        file(&[], "pub mod domain; pub mod tui;"),
+    );
     files.insert(
         "domain/mod.rs".to_string(),
         file(&["domain"], "pub mod a; pub mod b; pub use a::Alpha;"),
     );
     files.insert(
         "domain/a.rs".to_string(),
-        file(&["domain", "a"], "use super::b::Beta; pub struct Alpha; // crate::tui::Hidden"),
+        file(
+            &["domain", "a"],
+            "use super::b::Beta; pub struct Alpha; // crate::tui::Hidden",
+        ),
     );
     files.insert(
         "domain/b.rs".to_string(),
@@ -674,15 +737,36 @@ fn the_checker_sees_what_it_checks() {
             "pub struct Beta; fn f() -> crate::domain::Alpha { todo() }\n#[cfg(test)] mod tests { use crate::tui::View; }",
         ),
     );
-    files.insert("tui/mod.rs".to_string(), file(&["tui"], "pub struct View; use crate::domain::{self, a::Alpha};"));
+    files.insert(
+        "tui/mod.rs".to_string(),
+        file(
+            &["tui"],
+            "pub struct View; use crate::domain::{self, a::Alpha};",
+        ),
+    );
     let krate = Crate { files };
     let graph = krate.imports();
-    assert!(graph["domain/b.rs"].contains_key("domain/a.rs"), "through the re-export: {graph:?}");
-    assert!(graph["domain/a.rs"].contains_key("domain/b.rs"), "{graph:?}");
-    assert!(!graph["domain/b.rs"].contains_key("tui/mod.rs"), "test code is not counted");
-    assert!(!graph["domain/a.rs"].contains_key("tui/mod.rs"), "comments are not counted");
+    assert!(
+        graph["domain/b.rs"].contains_key("domain/a.rs"),
+        "through the re-export: {graph:?}"
+    );
+    assert!(
+        graph["domain/a.rs"].contains_key("domain/b.rs"),
+        "{graph:?}"
+    );
+    assert!(
+        !graph["domain/b.rs"].contains_key("tui/mod.rs"),
+        "test code is not counted"
+    );
+    assert!(
+        !graph["domain/a.rs"].contains_key("tui/mod.rs"),
+        "comments are not counted"
+    );
     assert!(graph["tui/mod.rs"].contains_key("domain/a.rs"));
-    assert_eq!(circles(&graph), vec![vec!["domain/a.rs".to_string(), "domain/b.rs".to_string()]]);
+    assert_eq!(
+        circles(&graph),
+        vec![vec!["domain/a.rs".to_string(), "domain/b.rs".to_string()]]
+    );
     assert_eq!(layer_of("domain/a.rs").map(|l| l.0), Some(1));
     assert!(layer_of("tui/mod.rs") > layer_of("domain/a.rs"));
 }

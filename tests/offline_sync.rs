@@ -800,10 +800,7 @@ async fn a_replaced_server_store_means_a_full_resync_that_keeps_the_outbox() {
             .write(move |tx| {
                 tx.execute(
                     "UPDATE users SET token_hash = ?1 WHERE email = ?2",
-                    gavel::db::params![
-                        gavel::domain::digest::token_hash(&token),
-                        common::LEAD
-                    ],
+                    gavel::db::params![gavel::domain::digest::token_hash(&token), common::LEAD],
                 )?;
                 Ok(())
             })

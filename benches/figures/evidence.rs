@@ -6,10 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gavel::backend::EvidenceQuery;
 use gavel::backend::local::{LocalBackend, LocalStore, logkey};
 use gavel::backend::{Decision, GovernanceBackend};
 use gavel::domain::{Manifest, Role, Verdict};
-use gavel::backend::EvidenceQuery;
 use gavel::evidence::pack;
 use gavel::evidence::verify::{Key, verify};
 

@@ -33,10 +33,10 @@ pub use queue::{
 };
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
-    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, EvidenceQuery, DeploymentQuery, DeploymentView,
-    Identity, InboxItem, MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail, PolicySetState,
-    PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary, RunCounts, RunSettings,
-    ToolRecord, ToolStatus, User, WeekCount,
+    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
+    EvidenceQuery, Identity, InboxItem, MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail,
+    PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary,
+    RunCounts, RunSettings, ToolRecord, ToolStatus, User, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;

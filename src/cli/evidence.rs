@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use super::args::{EvidenceCommand, Global};
 use super::{Failure, Outcome, exit, print_json};
-use crate::evidence::verify::{Key, verify};
 use crate::backend::EvidenceQuery;
 use crate::evidence::pack;
+use crate::evidence::verify::{Key, verify};
 
 /// A date (its start, or the start of the next day for an end) or an RFC
 /// 3339 time.

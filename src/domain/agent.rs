@@ -84,7 +84,6 @@ impl RiskTier {
     }
 }
 
-
 display_as_str!(RiskTier);
 
 /// An agent as the governance model describes it.

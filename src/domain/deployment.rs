@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::agent::Agent;
 
-use crate::domain::name::display_as_str;
 use crate::domain::bias::BiasAudit;
 use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, judge};
+use crate::domain::name::display_as_str;
 use crate::domain::policy::condition::Outcome;
-use crate::domain::policy::policies::{Policy, PolicyAction};
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::policies::{Policy, PolicyAction};
 use crate::domain::policy::set::PolicySet;
 use crate::domain::policy::vocabulary::Vocabulary;
 use crate::domain::role::Role;
@@ -1381,8 +1381,9 @@ mod tests {
         eu.action = PolicyAction::AuditLog;
         eu.approval_chain = None;
         // Written without has(): an agent with no region label cannot be read.
-        eu.condition =
-            crate::domain::policy::condition::ConditionSource::Cel(r#"agent.labels.region == "eu""#.into());
+        eu.condition = crate::domain::policy::condition::ConditionSource::Cel(
+            r#"agent.labels.region == "eu""#.into(),
+        );
         policies.push(eu);
         let blocked = eval(&manifest(), &policies, None);
         assert_eq!(blocked.status, DeploymentStatus::Blocked);

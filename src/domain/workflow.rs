@@ -6,8 +6,8 @@ use thiserror::Error;
 
 use crate::domain::name::display_as_str;
 use crate::domain::policy::policies::StepRules;
-use crate::domain::role::Role;
 pub use crate::domain::policy::sla::{Alert, AlertKind, StepSla};
+use crate::domain::role::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -9,22 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::Evidence;
 use crate::domain::{Step, StepStatus};
-
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::html_escape;
 
 fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -52,7 +37,7 @@ fn step_row(out: &mut String, step: &Step, total: usize) {
     let mut decider = step
         .approver_email
         .as_deref()
-        .map(escape)
+        .map(html_escape)
         .unwrap_or_default();
     if step.quorum > 1 {
         let approvals: Vec<String> = step
@@ -62,11 +47,11 @@ fn step_row(out: &mut String, step: &Step, total: usize) {
                 let behalf = approval
                     .on_behalf_of
                     .as_deref()
-                    .map(|delegator| format!(" for {}", escape(delegator)))
+                    .map(|delegator| format!(" for {}", html_escape(delegator)))
                     .unwrap_or_default();
                 format!(
                     "{}{behalf} ({})",
-                    escape(&approval.approver_email),
+                    html_escape(&approval.approver_email),
                     time(approval.decision_at)
                 )
             })
@@ -85,7 +70,7 @@ fn step_row(out: &mut String, step: &Step, total: usize) {
             let to = alert
                 .to
                 .as_deref()
-                .map(|to| format!(" to {}", escape(to)))
+                .map(|to| format!(" to {}", html_escape(to)))
                 .unwrap_or_default();
             format!("{}{to} {}", alert.kind.as_str(), time(alert.at))
         })
@@ -94,9 +79,12 @@ fn step_row(out: &mut String, step: &Step, total: usize) {
         out,
         "<tr><td>{}/{total}</td><td>{}</td><td>{status}</td><td>{decider}</td><td>{}</td><td>{decided}</td><td>{received}</td><td>{}</td><td>{}</td></tr>",
         step.step_id,
-        escape(&step.role.label()),
-        step.on_behalf_of.as_deref().map(escape).unwrap_or_default(),
-        step.comment.as_deref().map(escape).unwrap_or_default(),
+        html_escape(&step.role.label()),
+        step.on_behalf_of
+            .as_deref()
+            .map(html_escape)
+            .unwrap_or_default(),
+        step.comment.as_deref().map(html_escape).unwrap_or_default(),
         alerts.join("<br>"),
     );
 }
@@ -113,18 +101,18 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence: {}</title><style>{STYLE}</style></head><body>",
-        escape(&agent_name)
+        html_escape(&agent_name)
     );
     let _ = write!(
         out,
         "<h1>Evidence pack: {} ({})</h1><p class=\"muted\">Exported {}{}{}. Log <code>{}</code>. Every file is listed with its SHA-256 in <a href=\"pack.json\">pack.json</a>, signed under the log's key; check the pack with <code>gavel evidence verify PACK.zip --key KEY</code>.</p>",
-        escape(&agent_name),
-        escape(&query.agent_id),
+        html_escape(&agent_name),
+        html_escape(&query.agent_id),
         time(now),
         query
             .agent_version
             .as_deref()
-            .map(|version| format!(", version {}", escape(version)))
+            .map(|version| format!(", version {}", html_escape(version)))
             .unwrap_or_default(),
         match (query.from, query.to) {
             (Some(from), Some(to)) => format!(", from {} to {}", time(from), time(to)),
@@ -132,7 +120,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             (None, Some(to)) => format!(", until {}", time(to)),
             (None, None) => String::new(),
         },
-        escape(&evidence.origin),
+        html_escape(&evidence.origin),
     );
 
     out.push_str("<h2 id=\"requests\">Deployment requests</h2>");
@@ -143,10 +131,10 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         let _ = write!(
             out,
             "<h3><a href=\"requests/{0}.json\">{0}</a>: version {1}, {2}</h3><p>Requested by {3} on {4}; judged under policy set <a href=\"policy-sets/version-{5}.toml\">version {5}</a>.</p>",
-            escape(&deployment.deployment_id),
-            escape(&deployment.agent_version),
+            html_escape(&deployment.deployment_id),
+            html_escape(&deployment.agent_version),
             deployment.status.as_str().replace('_', " "),
-            escape(&deployment.requested_by),
+            html_escape(&deployment.requested_by),
             time(deployment.requested_at),
             deployment.policy_set_version.unwrap_or_default(),
         );
@@ -156,16 +144,16 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
                 let _ = write!(
                     out,
                     "<tr><td>{} ({})</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-                    escape(&policy.name),
-                    escape(&policy.policy_id),
+                    html_escape(&policy.name),
+                    html_escape(&policy.policy_id),
                     policy.action.as_str(),
-                    escape(&policy.reason),
+                    html_escape(&policy.reason),
                     if policy.blocking {
                         "<b>blocks</b>: "
                     } else {
                         ""
                     },
-                    escape(&policy.remediation),
+                    html_escape(&policy.remediation),
                 );
             }
             out.push_str("</table>");
@@ -180,11 +168,11 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         let _ = write!(
             out,
             "<h3><a href=\"workflows/{0}.json\">{0}</a> ({1}): {2}</h3><p class=\"muted\">Deployment {3}, requested by {4}, opened {5}.</p><table><tr><th>step</th><th>role</th><th>status</th><th>decided by</th><th>on behalf of</th><th>decided</th><th>received</th><th>comment</th><th>reminders and escalation</th></tr>",
-            escape(&workflow.workflow_id),
-            escape(&workflow.triggered_by_policy),
+            html_escape(&workflow.workflow_id),
+            html_escape(&workflow.triggered_by_policy),
             workflow.status.as_str().replace('_', " "),
-            escape(&workflow.deployment_id),
-            escape(&workflow.requested_by),
+            html_escape(&workflow.deployment_id),
+            html_escape(&workflow.requested_by),
             time(workflow.created_at),
         );
         for step in &workflow.steps {
@@ -201,9 +189,9 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         let _ = write!(
             out,
             "<h3><a href=\"reviews/{0}.md\">{0}</a> by {1} for {2}</h3><table><tr><th>question</th><th>answer</th></tr>",
-            escape(&review.review_id),
-            escape(&review.reviewer),
-            escape(&review.workflow_id),
+            html_escape(&review.review_id),
+            html_escape(&review.reviewer),
+            html_escape(&review.workflow_id),
         );
         for question in &template.questions {
             let answer = review
@@ -217,8 +205,8 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td></tr>",
-                escape(&question.prompt),
-                escape(&answer)
+                html_escape(&question.prompt),
+                html_escape(&answer)
             );
         }
         out.push_str("</table>");
@@ -238,8 +226,8 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         let _ = write!(
             out,
             "<h3><a href=\"audits/{0}.json\">{0}</a>: version {1}, tested {2}</h3><p><span class=\"{class}\">{verdict}</span> the four-fifths rule: disparate-impact ratio {3:.3} against threshold {4:.2}{5}.</p>",
-            escape(&audit.audit_id),
-            escape(&audit.agent_version),
+            html_escape(&audit.audit_id),
+            html_escape(&audit.agent_version),
             time(audit.tested_at),
             stats.disparate_impact_ratio,
             stats.threshold,
@@ -254,7 +242,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td></tr>",
-                escape(&group.group),
+                html_escape(&group.group),
                 group.positive,
                 group.total,
                 rate(group.rate),
@@ -267,7 +255,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             let _ = write!(
                 out,
                 "<p><b>{}</b>: lowest impact ratio {:.3}; {} with an unknown category.</p><table><tr><th>category</th><th>positive</th><th>total</th><th>rate</th><th>95% interval</th><th>impact ratio</th><th>p (gap to reference)</th></tr>",
-                escape(&table.name()),
+                html_escape(&table.name()),
                 table.lowest_ratio,
                 table.unknown,
             );
@@ -275,14 +263,14 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
                 let _ = write!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&category.values.join(" × ")),
+                    html_escape(&category.values.join(" × ")),
                     category.positive,
                     category.total,
                     rate(category.rate),
                     rate(category.ci_low),
                     rate(category.ci_high),
                     match (&category.excluded, category.impact_ratio) {
-                        (Some(why), _) => format!("excluded: {}", escape(why)),
+                        (Some(why), _) => format!("excluded: {}", html_escape(why)),
                         (None, Some(ratio)) => format!("{ratio:.3}"),
                         (None, None) => "no rate".into(),
                     },
@@ -298,25 +286,25 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             let _ = write!(
                 out,
                 "<p><img src=\"{0}\" alt=\"rates of {1}\" style=\"max-width:100%\"></p>",
-                escape(&path),
-                escape(&audit.audit_id)
+                html_escape(&path),
+                html_escape(&audit.audit_id)
             );
         }
         if super::summary::applies(audit) {
             let _ = write!(
                 out,
                 "<p>Public summary (Local Law 144), ready to publish: <a href=\"summaries/{0}-public-summary.html\">page</a>, <a href=\"summaries/{0}-public-summary.json\">data</a>.</p>",
-                escape(&audit.audit_id)
+                html_escape(&audit.audit_id)
             );
         }
         for warning in &stats.warnings {
-            let _ = write!(out, "<p class=\"muted\">⚠ {}</p>", escape(warning));
+            let _ = write!(out, "<p class=\"muted\">⚠ {}</p>", html_escape(warning));
         }
         if let Some(run) = &audit.run_id {
             let _ = write!(
                 out,
                 "<p>Computed from run <a href=\"runs/{0}.json\">{0}</a>; every case in <a href=\"runs/{0}-cases.csv\">its case evidence</a>.</p>",
-                escape(run)
+                html_escape(run)
             );
         }
     }
@@ -335,7 +323,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
 fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> String {
     let mut out = String::from("<p class=\"muted\">");
     if let Some(by) = &audit.recorded_by {
-        let _ = write!(out, "Recorded by {}", escape(by));
+        let _ = write!(out, "Recorded by {}", html_escape(by));
         if let Some(at) = audit.recorded_at {
             let _ = write!(out, " on {}", time(at));
         }
@@ -345,15 +333,19 @@ fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> S
         let _ = write!(
             out,
             "Computed by {} ({}) from {} data",
-            escape(&source.auditor),
+            html_escape(&source.auditor),
             source.standing(),
             source.data.as_str()
         );
         if let Some(hash) = &source.file_sha256 {
-            let _ = write!(out, "; imported file SHA-256 <code>{}</code>", escape(hash));
+            let _ = write!(
+                out,
+                "; imported file SHA-256 <code>{}</code>",
+                html_escape(hash)
+            );
         }
         if let Some(reference) = &source.reference {
-            let _ = write!(out, "; published at {}", escape(reference));
+            let _ = write!(out, "; published at {}", html_escape(reference));
         }
         out.push_str(". ");
     }
@@ -362,23 +354,23 @@ fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> S
             Some(run) => {
                 let model = match &run.run.settings.agent {
                     crate::backend::AgentProtocol::OpenaiChat { model, .. } => {
-                        format!("model {}", escape(model))
+                        format!("model {}", html_escape(model))
                     }
                     crate::backend::AgentProtocol::JsonHttp { .. } => "a JSON endpoint".into(),
                 };
                 let _ = write!(
                     out,
                     "Computed by Gavel from run <a href=\"runs/{0}.json\">{0}</a>: {1} cases sent to {2} ({model}), started by {3}; case file SHA-256 <code>{4}</code>, classifier SHA-256 <code>{5}</code>; every case in <a href=\"runs/{0}-cases.csv\">runs/{0}-cases.csv</a>.",
-                    escape(run_id),
+                    html_escape(run_id),
                     run.run.case_count,
-                    escape(&run.run.settings.endpoint),
-                    escape(&run.run.started_by),
-                    escape(&run.run.cases_sha256),
-                    escape(&run.run.classifier_sha256),
+                    html_escape(&run.run.settings.endpoint),
+                    html_escape(&run.run.started_by),
+                    html_escape(&run.run.cases_sha256),
+                    html_escape(&run.run.classifier_sha256),
                 );
             }
             None => {
-                let _ = write!(out, "Computed by Gavel from run {}.", escape(run_id));
+                let _ = write!(out, "Computed by Gavel from run {}.", html_escape(run_id));
             }
         }
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::BiasAudit;
+use crate::text::html_escape;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicSummary {
@@ -166,20 +167,19 @@ pub fn differences(stated: &PublicSummary, audit: &BiasAudit) -> Vec<String> {
 /// The summary as a page ready to publish.
 pub fn page(summary: &PublicSummary) -> String {
     use std::fmt::Write;
-    let escape = super::html::escape;
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bias audit summary: {0}</title><style>{1}</style></head><body><h1>Summary of the bias audit of {0}</h1>",
-        escape(&summary.agent_name),
+        html_escape(&summary.agent_name),
         super::html::STYLE,
     );
     let _ = write!(
         out,
         "<p>Automated employment decision tool: {} ({}), version {}.<br>Audit {} by {} ({}), dated {}.<br>Distribution date: {}.<br>Data: {} data; rates are {} rates.</p>",
-        escape(&summary.agent_name),
-        escape(&summary.agent_id),
-        escape(&summary.agent_version),
-        escape(&summary.audit_id),
-        escape(&summary.auditor),
+        html_escape(&summary.agent_name),
+        html_escape(&summary.agent_id),
+        html_escape(&summary.agent_version),
+        html_escape(&summary.audit_id),
+        html_escape(&summary.auditor),
         if summary.independent {
             "independent auditor"
         } else {
@@ -189,14 +189,14 @@ pub fn page(summary: &PublicSummary) -> String {
         summary
             .distribution_date
             .map_or_else(|| "not yet in use".to_owned(), |date| date.to_string()),
-        escape(&summary.data),
-        escape(&summary.mode),
+        html_escape(&summary.data),
+        html_escape(&summary.mode),
     );
     for table in &summary.tables {
         let _ = write!(
             out,
             "<h2>{}</h2><table><tr><th>category</th><th>individuals</th><th>{}</th><th>rate</th><th>impact ratio</th></tr>",
-            escape(&table.name),
+            html_escape(&table.name),
             if summary.mode == "scoring" {
                 "above median"
             } else {
@@ -207,7 +207,7 @@ pub fn page(summary: &PublicSummary) -> String {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&category.category),
+                html_escape(&category.category),
                 category.individuals,
                 category.positive,
                 category
@@ -215,7 +215,7 @@ pub fn page(summary: &PublicSummary) -> String {
                     .map_or_else(|| "—".into(), |rate| format!("{rate:.4}")),
                 match (&category.impact_ratio, &category.excluded) {
                     (Some(ratio), _) => format!("{ratio:.3}"),
-                    (None, Some(why)) => format!("excluded: {}", escape(why)),
+                    (None, Some(why)) => format!("excluded: {}", html_escape(why)),
                     (None, None) => "—".into(),
                 },
             );

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::html::escape;
+use crate::text::html_escape;
 
 /// One bar: a label, its rate (none: no individuals), and whether it is
 /// left out of the ratios.
@@ -31,8 +31,8 @@ pub fn chart(title: &str, bars: &[Bar<'_>], threshold: f64) -> String {
         .fold(0.0_f64, f64::max);
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\"><title>{}</title><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><text x=\"8\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-        escape(title),
-        escape(title)
+        html_escape(title),
+        html_escape(title)
     );
     for (index, bar) in bars.iter().enumerate() {
         let y = TOP + ROW * index as f64;
@@ -41,7 +41,7 @@ pub fn chart(title: &str, bars: &[Bar<'_>], threshold: f64) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             LEFT - 8.0,
             y + 15.0,
-            escape(bar.label)
+            html_escape(bar.label)
         );
         match bar.rate {
             Some(rate) => {

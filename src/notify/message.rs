@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::backend::events::{Event, EventKind, role_words, text_of};
+use crate::text::html_escape;
 
 /// An email's parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,15 +13,6 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-
-/// Escapes text for HTML (everything in messages comes from users).
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Text from outside, on one line and of bounded length (a subject line
@@ -188,11 +180,11 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
     let text = lines.join("\n") + "\n";
     let html = format!(
         "<!DOCTYPE html><html><body><h2>{}</h2>{}</body></html>",
-        escape(&one_line(&subject)),
+        html_escape(&one_line(&subject)),
         lines
             .iter()
             .filter(|line| !line.is_empty())
-            .map(|line| format!("<p>{}</p>", escape(line)))
+            .map(|line| format!("<p>{}</p>", html_escape(line)))
             .collect::<String>()
     );
     Some(Email {

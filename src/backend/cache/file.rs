@@ -11,8 +11,8 @@ use rusqlite::OpenFlags;
 
 use super::outbox::{self, StoredEntry};
 use crate::backend::local::LocalStore;
-use crate::domain::digest::token_hash;
 use crate::backend::{BackendError, Result};
+use crate::domain::digest::token_hash;
 
 /// Which server and whom a cache belongs to.
 #[derive(Debug, Clone)]

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use super::logkey::{self, LogKey};
 use super::reads;
 use super::rows::to_ms;
+use crate::backend::EvidenceQuery;
 use crate::backend::{CaseQuery, Result};
 use crate::domain::trail::GENESIS_HASH;
 use crate::evidence::trail::PackedEvent;
-use crate::backend::EvidenceQuery;
 use crate::evidence::{Evidence, RunEvidence};
 
 /// Cases read per page for a run's CSV.

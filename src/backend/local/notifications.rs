@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use super::rows::{from_ms, to_ms};
 use super::{reads, writes};
 use crate::backend::{BackendError, Result};
-use crate::domain::{Role, Step, Workflow};
 use crate::backend::{Event, EventKind};
+use crate::domain::{Role, Step, Workflow};
 
 /// An event to record: what it is about, who must act (told by email), and
 /// whose inbox shows it.
@@ -147,10 +147,12 @@ fn whose_turn(conn: &Connection, workflow: &Workflow, at: DateTime<Utc>) -> Resu
 /// The people an escalation goes to: the holders of a role, or a person.
 fn escalation_targets(conn: &Connection, to: &str) -> Result<Vec<String>> {
     match crate::domain::policy::sla::EscalateTo::parse(to) {
-        Ok(crate::domain::policy::sla::EscalateTo::Role(role)) => Ok(reads::users(conn, Some(role))?
-            .into_iter()
-            .map(|user| user.email)
-            .collect()),
+        Ok(crate::domain::policy::sla::EscalateTo::Role(role)) => {
+            Ok(reads::users(conn, Some(role))?
+                .into_iter()
+                .map(|user| user.email)
+                .collect())
+        }
         Ok(crate::domain::policy::sla::EscalateTo::Person(email)) => Ok(reads::user(conn, &email)?
             .map(|user| user.email)
             .into_iter()

@@ -17,7 +17,9 @@
 //!
 //! A category written `unknown` counts individuals of unknown category.
 
-use crate::domain::bias::tables::{CategoryCounts, ImpactTable, TableCounts, category_label, is_known};
+use crate::domain::bias::tables::{
+    CategoryCounts, ImpactTable, TableCounts, category_label, is_known,
+};
 
 /// Printed figures to check once the tables are computed.
 #[derive(Debug, Clone, PartialEq)]
@@ -329,7 +331,8 @@ Female,,76,44.7%,0.82
         );
         let race = &imported.tables[1];
         assert_eq!(race.categories[0].positive, 18);
-        let (computed, _) = crate::domain::bias::tables::compute_tables(&imported.tables, 0.8).unwrap();
+        let (computed, _) =
+            crate::domain::bias::tables::compute_tables(&imported.tables, 0.8).unwrap();
         check_published(&imported.published, &computed).unwrap();
     }
 
@@ -340,7 +343,8 @@ Female,,76,44.7%,0.82
         assert!(err.contains("line 2"), "{err}");
         let text = "sex,total,positive,impact_ratio\nMale,92,50,1.00\nFemale,76,34,0.90\n";
         let imported = parse_csv(text).unwrap();
-        let (computed, _) = crate::domain::bias::tables::compute_tables(&imported.tables, 0.8).unwrap();
+        let (computed, _) =
+            crate::domain::bias::tables::compute_tables(&imported.tables, 0.8).unwrap();
         let err = check_published(&imported.published, &computed).unwrap_err();
         assert!(err.contains("line 3") && err.contains("0.9"), "{err}");
     }

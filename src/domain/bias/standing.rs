@@ -4,11 +4,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, expires_at, judge};
 use crate::domain::Agent;
+use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, expires_at, judge};
 use crate::domain::policy::condition::Outcome;
-use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::set::PolicySet;
 
 /// What the dashboard and the console count as due: an expiry this many

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::{MAX_GROUP_TOTAL, two_sided_p_value, whole, wilson_interval};
+use super::stats::{MAX_GROUP_TOTAL, SMALL_GROUP, two_sided_p_value, whole, wilson_interval};
 
 /// A category under this share of a table's sample may be left out of the
 /// impact ratios, with a recorded justification (6 RCNY §5-301(d)).
@@ -402,11 +402,11 @@ pub fn compute_table(
                 warnings.push(format!(
                     "{table}: category {label:?} has no individuals: the audit says nothing about it"
                 ));
-            } else if category.excluded.is_none() && category.total < super::SMALL_GROUP {
+            } else if category.excluded.is_none() && category.total < SMALL_GROUP {
                 warnings.push(format!(
                     "{table}: category {label:?} has only {} individuals (fewer than {}): its rate is unreliable",
                     category.total,
-                    super::SMALL_GROUP
+                    SMALL_GROUP
                 ));
             }
             CategoryResult {

@@ -154,7 +154,8 @@ impl Condition {
         crate::domain::policy::cel_limits::check_source(&cel).map_err(ConditionError)?;
         let program = Program::compile(&cel)
             .map_err(|errors| ConditionError(format!("does not parse: {errors}")))?;
-        crate::domain::policy::cel_limits::check_expression(program.expression()).map_err(ConditionError)?;
+        crate::domain::policy::cel_limits::check_expression(program.expression())
+            .map_err(ConditionError)?;
         let mut names = Names::default();
         names.walk(program.expression(), false);
         if let Some(problem) = names.problems.first() {

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::agent::Agent;
 use crate::domain::bias::BiasAudit;
-use crate::domain::policy::condition::Outcome;
 use crate::domain::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
-use crate::domain::policy::policies::PolicyAction;
+use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::set::PolicySet;
 use crate::domain::role::Role;
 use chrono::{DateTime, Utc};

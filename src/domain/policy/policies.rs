@@ -400,9 +400,9 @@ pub(crate) mod tests {
     use super::*;
     use crate::domain::agent::{Category, DataClassification, RiskTier};
     use crate::domain::policy::condition::{Condition, Evaluator, Outcome};
-    use crate::domain::policy::vocabulary::Vocabulary;
     use crate::domain::policy::facts::RequestFacts;
     use crate::domain::policy::set::default_policies;
+    use crate::domain::policy::vocabulary::Vocabulary;
     use serde_json::json;
 
     /// Whether one policy fires for an agent, alone.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::agent::{Agent, RiskTier};
 use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
-use crate::domain::policy::policies::{Policy, PolicyScope};
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::policies::{Policy, PolicyScope};
 use crate::domain::policy::sla::{EscalateTo, SlaRules};
 use crate::domain::policy::vocabulary::Vocabulary;
 use crate::domain::role::Role;
@@ -189,7 +189,7 @@ impl PolicySet {
     }
 
     /// The built-in vocabulary and rules around other policies.
-#[cfg(test)]
+    #[cfg(test)]
     pub fn with_policies(policies: Vec<Policy>) -> Result<PolicySet, SetErrors> {
         let mut file = PolicySet::builtin().file;
         file.policies = policies;
@@ -214,7 +214,9 @@ impl PolicySet {
             ));
         }
         for (index, floor) in file.minimum_risk.iter().enumerate() {
-            if checks == Checks::Full && floor.reason.len() > crate::domain::policy::policies::MAX_POLICY_NAME_BYTES {
+            if checks == Checks::Full
+                && floor.reason.len() > crate::domain::policy::policies::MAX_POLICY_NAME_BYTES
+            {
                 errors.push(at(
                     format!("minimum_risk[{index}]"),
                     format!(

@@ -11,8 +11,8 @@ use crate::domain::bias::standing::{
 };
 use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::policy::condition::Outcome;
-use crate::domain::policy::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::policy::vocabulary::Vocabulary;
 use chrono::{DateTime, Datelike, Duration, Utc};
