@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::server::Server;
-use gavel::auth::session::SessionKeeper;
+use gavel::auth::keeper::SessionKeeper;
 use gavel::backend::cache::CachedBackend;
 use gavel::backend::cache::syncer::Syncer;
 use gavel::backend::http::{Credentials, HttpBackend, Token};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use common::server::Server;
 
-use gavel::auth::session::SessionKeeper;
+use gavel::auth::keeper::SessionKeeper;
 use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::local::LocalStore;
 use gavel::backend::{BackendError, Decision, GovernanceBackend};

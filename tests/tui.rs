@@ -449,10 +449,10 @@ fn the_readme_documents_every_default_key() {
         .expect("docs/console.md");
     let keymap = Keymap::default_keymap();
     for mode in [
-        gavel::tui::keymap::Mode::Queue,
-        gavel::tui::keymap::Mode::Workflow,
-        gavel::tui::keymap::Mode::Dialog,
-        gavel::tui::keymap::Mode::Policies,
+        gavel::tui::mode::Mode::Queue,
+        gavel::tui::mode::Mode::Workflow,
+        gavel::tui::mode::Mode::Dialog,
+        gavel::tui::mode::Mode::Policies,
     ] {
         for (keys, action) in keymap.bindings(mode) {
             for key in keys {

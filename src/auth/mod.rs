@@ -7,6 +7,7 @@
 
 pub mod directory;
 pub mod http_client;
+pub mod keeper;
 pub mod login;
 pub mod session;
 pub mod verify;

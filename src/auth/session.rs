@@ -3,14 +3,11 @@
 //! refresh token before the access token runs out.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Bearer;
-use super::http_client::ProviderClient;
-use crate::backend::BackendError;
 
 /// Renew this long before the token runs out, so no request carries a
 /// token that expires on its way.
@@ -266,100 +263,6 @@ fn write_file(path: &Path, text: &str) -> Result<String, String> {
     crate::files::write(path, text.as_bytes(), crate::files::Existing::Replace)
         .map_err(|err| format!("cannot write {shown}: {err}"))?;
     Ok(shown)
-}
-
-/// A session in use: hands out a current bearer token, renewing it with
-/// the refresh token shortly before it runs out or when the server refuses
-/// it, and keeps the renewed session. When it cannot be renewed it says so
-/// until the person signs in again (another `gavel auth login` is picked up
-/// without a restart).
-pub struct SessionKeeper {
-    state: tokio::sync::Mutex<Session>,
-    store: CredentialStore,
-    http: ProviderClient,
-    fingerprint: String,
-    ended: std::sync::atomic::AtomicBool,
-}
-
-impl std::fmt::Debug for SessionKeeper {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionKeeper").finish_non_exhaustive()
-    }
-}
-
-impl SessionKeeper {
-    pub fn new(session: Session, store: CredentialStore) -> Result<Arc<SessionKeeper>, String> {
-        Ok(Arc::new(SessionKeeper {
-            fingerprint: session.fingerprint(),
-            state: tokio::sync::Mutex::new(session),
-            store,
-            http: ProviderClient::new()?,
-            ended: std::sync::atomic::AtomicBool::new(false),
-        }))
-    }
-
-    /// Names the person for the offline cache (stable across renewals).
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// Whether the session could not be renewed and nobody signed in since.
-    pub fn ended(&self) -> bool {
-        self.ended.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// A bearer token good for the next request.
-    pub async fn bearer(&self) -> Result<String, BackendError> {
-        let mut session = self.state.lock().await;
-        if session.due_for_renewal(Utc::now()) {
-            self.renew(&mut session).await?;
-        }
-        Ok(session.bearer_token().to_owned())
-    }
-
-    /// The server refused `sent`: renew, unless another request already did.
-    pub async fn renew_after_refusal(&self, sent: &str) -> Result<String, BackendError> {
-        let mut session = self.state.lock().await;
-        if session.bearer_token() == sent {
-            self.renew(&mut session).await?;
-        }
-        Ok(session.bearer_token().to_owned())
-    }
-
-    async fn renew(&self, session: &mut Session) -> Result<(), BackendError> {
-        // Someone may have signed in again elsewhere (`gavel auth login`):
-        // their newer sign-in wins over ours.
-        if let Ok(Some(kept)) = self.store.load(&session.server).await
-            && kept.subject == session.subject
-            && kept.access_token != session.access_token
-        {
-            *session = kept;
-            self.ended.store(false, std::sync::atomic::Ordering::SeqCst);
-            if !session.due_for_renewal(Utc::now()) {
-                return Ok(());
-            }
-        }
-        match super::login::refresh(session, &self.http).await {
-            Ok(renewed) => {
-                if let Err(err) = self.store.save(&renewed).await {
-                    tracing::warn!(%err, "cannot keep the renewed sign-in");
-                }
-                *session = renewed;
-                self.ended.store(false, std::sync::atomic::Ordering::SeqCst);
-                Ok(())
-            }
-            Err(super::login::LoginError::Unreachable(reason)) => Err(BackendError::Unavailable(
-                format!("cannot renew your sign-in: {reason}"),
-            )),
-            Err(err) => {
-                self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
-                Err(BackendError::Unauthenticated(format!(
-                    "your sign-in has ended ({err}): run `gavel auth login --url {}`; work not yet sent stays in the outbox and goes once you are signed in",
-                    session.server
-                )))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
-use crate::auth::session::SessionKeeper;
+use crate::auth::keeper::SessionKeeper;
 use crate::retry::{Backoff, retry_after};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;

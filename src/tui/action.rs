@@ -227,8 +227,8 @@ impl Action {
 
     /// What the action does on one screen, where that differs from
     /// everywhere else.
-    pub fn description_in(self, mode: crate::tui::keymap::Mode) -> &'static str {
-        use crate::tui::keymap::Mode;
+    pub fn description_in(self, mode: crate::tui::mode::Mode) -> &'static str {
+        use crate::tui::mode::Mode;
         match (mode, self) {
             (Mode::Policies, Action::Approve) => "approve the selected policy set proposal",
             (Mode::Policies, Action::Reject) => {

@@ -12,7 +12,8 @@ use ratatui::widgets::Paragraph;
 
 use super::action::Action;
 use super::command::{Command, Message};
-use super::keymap::{Keymap, Mode};
+use super::keymap::Keymap;
+use super::mode::Mode;
 use super::screens::audits::AuditsScreen;
 use super::screens::blocked::BlockedScreen;
 use super::screens::policies::PoliciesScreen;

@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod command;
 pub mod keymap;
+pub mod mode;
 pub mod screens;
 pub mod terminal;
 pub mod theme;

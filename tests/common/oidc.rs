@@ -203,7 +203,7 @@ impl Provider {
         server: &str,
         email: &str,
         roles: &[gavel::domain::Role],
-    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+    ) -> std::sync::Arc<gavel::auth::keeper::SessionKeeper> {
         self.sign_in_with_groups(server, email, roles, &[]).await
     }
 
@@ -215,7 +215,7 @@ impl Provider {
         email: &str,
         roles: &[gavel::domain::Role],
         team: Option<&str>,
-    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+    ) -> std::sync::Arc<gavel::auth::keeper::SessionKeeper> {
         let team_group = team.map(|team| format!("team-{}", team.to_lowercase()));
         let more: Vec<&str> = team_group.iter().map(String::as_str).collect();
         self.sign_in_with_groups(server, email, roles, &more).await
@@ -230,7 +230,7 @@ impl Provider {
         email: &str,
         roles: &[gavel::domain::Role],
         more: &[&str],
-    ) -> std::sync::Arc<gavel::auth::session::SessionKeeper> {
+    ) -> std::sync::Arc<gavel::auth::keeper::SessionKeeper> {
         use gavel::backend::GovernanceBackend;
         let groups: Vec<String> = roles
             .iter()
@@ -240,7 +240,7 @@ impl Provider {
         self.add_account(email, email, &groups).await;
         let session = self.sign_in(server, email).await;
         let dir = std::env::temp_dir().join(format!("gavel-test-sessions-{}", std::process::id()));
-        let keeper = gavel::auth::session::SessionKeeper::new(
+        let keeper = gavel::auth::keeper::SessionKeeper::new(
             session,
             gavel::auth::session::CredentialStore::Files(dir),
         )

@@ -5,7 +5,7 @@ use super::{App, Overlay};
 use crate::domain::Verdict;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
-use crate::tui::keymap::Mode;
+use crate::tui::mode::Mode;
 use crate::tui::screens::review_form::ReviewForm;
 use crate::tui::screens::workflow::WorkflowScreen;
 use crate::tui::widgets::chrome::Level;

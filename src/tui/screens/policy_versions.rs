@@ -13,7 +13,8 @@ use crate::domain::policy::plan::Plan;
 use crate::text::{sanitize, truncate};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};
-use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::keymap::Keymap;
+use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
 
 /// Who is looking at the versions.

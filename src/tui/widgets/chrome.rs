@@ -7,7 +7,8 @@ use ratatui::widgets::Paragraph;
 
 use crate::text::{sanitize, truncate, width};
 use crate::tui::action::Action;
-use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::keymap::Keymap;
+use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
 
 pub const TABS: [&str; 5] = ["Queue", "Reviews", "Audits", "Blocked", "Policies"];

@@ -12,7 +12,8 @@ use crate::backend::sync::plan::EntryState;
 use crate::backend::sync::status::PendingItem;
 use crate::text::sanitize;
 use crate::tui::action::Action;
-use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::keymap::Keymap;
+use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

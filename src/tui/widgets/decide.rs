@@ -12,7 +12,8 @@ use crate::backend::{Decision, PolicySetVersion};
 use crate::domain::{Role as StepRole, Verdict, Workflow};
 use crate::text::sanitize;
 use crate::tui::action::Action;
-use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::keymap::Keymap;
+use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::centered;
 use crate::tui::action::Action;
-use crate::tui::keymap::{Keymap, Mode};
+use crate::tui::keymap::Keymap;
+use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
 
 /// Editing of a one-line text input; returns whether the text changed.

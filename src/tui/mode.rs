@@ -1,0 +1,63 @@
+//! Where the console is when a key arrives: the mode its bindings are
+//! read in.
+
+use serde::Deserialize;
+
+/// A set of bindings: the global ones, one per screen, and those of the
+/// dialogs and prompts that take text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Global,
+    Queue,
+    Workflow,
+    Reviews,
+    Form,
+    Audits,
+    Blocked,
+    Policies,
+    Dialog,
+    Prompt,
+    Overlay,
+    Sync,
+    Delegations,
+}
+
+impl Mode {
+    pub(crate) const ALL: [Mode; 8] = [
+        Mode::Global,
+        Mode::Queue,
+        Mode::Workflow,
+        Mode::Dialog,
+        Mode::Prompt,
+        Mode::Overlay,
+        Mode::Sync,
+        Mode::Delegations,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Global => "global",
+            Mode::Queue => "queue",
+            Mode::Workflow => "workflow",
+            Mode::Reviews => "reviews",
+            Mode::Form => "form",
+            Mode::Audits => "audits",
+            Mode::Blocked => "blocked",
+            Mode::Policies => "policies",
+            Mode::Dialog => "dialog",
+            Mode::Prompt => "prompt",
+            Mode::Overlay => "overlay",
+            Mode::Sync => "sync",
+            Mode::Delegations => "delegations",
+        }
+    }
+
+    /// Modes where plain keys type text, so global bindings stay out.
+    pub fn takes_text(self) -> bool {
+        matches!(
+            self,
+            Mode::Form | Mode::Dialog | Mode::Prompt | Mode::Overlay
+        )
+    }
+}
