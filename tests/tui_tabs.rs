@@ -7,7 +7,7 @@ use common::harness::{Harness, anchor};
 use gavel::backend::{Decision, GovernanceBackend};
 use gavel::domain::bias::{self, AuditSubmission, GroupCounts};
 use gavel::domain::{ReviewStatus, Role, Verdict};
-use gavel::tui::app::Tab;
+use gavel::tui::tab::Tab;
 use gavel::tui::command::Command;
 use gavel::tui::theme::Theme;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};

@@ -21,6 +21,7 @@ use super::screens::queue::{QueueScreen, Requests};
 use super::screens::queue_view::{self, QueueContext};
 use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
+use super::tab::Tab;
 use super::theme::{Role, Theme};
 use super::widgets::chooser::ReviewerChooser;
 use super::widgets::chrome::{self, Level};
@@ -72,7 +73,6 @@ mod delegations;
 mod export;
 mod manage;
 mod tabs;
-pub use tabs::Tab;
 
 pub struct App {
     pub config: AppConfig,
@@ -111,31 +111,6 @@ pub struct App {
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
 }
-
-/// Footer hints per screen, in order of importance.
-const QUEUE_HINTS: [Action; 10] = [
-    Action::Open,
-    Action::Approve,
-    Action::Reject,
-    Action::Search,
-    Action::ToggleMine,
-    Action::ToggleSort,
-    Action::CycleRisk,
-    Action::Help,
-    Action::Palette,
-    Action::Quit,
-];
-const WORKFLOW_HINTS: [Action; 8] = [
-    Action::Back,
-    Action::Approve,
-    Action::Reject,
-    Action::OpenAudits,
-    Action::OpenReview,
-    Action::Refresh,
-    Action::Help,
-    Action::Quit,
-];
-const OVERLAY_HINTS: [Action; 2] = [Action::Confirm, Action::Cancel];
 
 impl App {
     /// A new console and the commands that fill it.
@@ -1097,16 +1072,7 @@ impl App {
             }
         }
         let mode = self.mode();
-        let hints: &[Action] = match mode {
-            Mode::Workflow => &WORKFLOW_HINTS,
-            Mode::Queue | Mode::Global => &QUEUE_HINTS,
-            Mode::Reviews => &tabs::REVIEWS_HINTS,
-            Mode::Form => &tabs::FORM_HINTS,
-            Mode::Audits => &tabs::AUDITS_HINTS,
-            Mode::Blocked => &tabs::LIST_HINTS,
-            Mode::Policies => &tabs::POLICIES_HINTS,
-            _ => &OVERLAY_HINTS,
-        };
+        let hints = crate::tui::hints::for_mode(mode);
         chrome::footer(
             frame,
             footer,

@@ -6,9 +6,11 @@
 pub mod action;
 pub mod app;
 pub mod command;
+pub mod hints;
 pub mod keymap;
 pub mod mode;
 pub mod screens;
+pub mod tab;
 pub mod terminal;
 pub mod theme;
 pub mod widgets;

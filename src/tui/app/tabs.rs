@@ -2,6 +2,7 @@
 //! and the links between them.
 
 use super::{App, Overlay};
+use crate::tui::tab::Tab;
 use crate::domain::Verdict;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
@@ -10,76 +11,6 @@ use crate::tui::screens::review_form::ReviewForm;
 use crate::tui::screens::workflow::WorkflowScreen;
 use crate::tui::widgets::chrome::Level;
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Queue,
-    Reviews,
-    Audits,
-    Blocked,
-    Policies,
-}
-
-impl Tab {
-    const ALL: [Tab; 5] = [
-        Tab::Queue,
-        Tab::Reviews,
-        Tab::Audits,
-        Tab::Blocked,
-        Tab::Policies,
-    ];
-
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|tab| *tab == self).unwrap_or(0)
-    }
-
-    pub fn next(self) -> Tab {
-        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
-    }
-
-    pub fn previous(self) -> Tab {
-        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
-    }
-}
-
-pub const REVIEWS_HINTS: [Action; 5] = [
-    Action::Open,
-    Action::Refresh,
-    Action::NextTab,
-    Action::Help,
-    Action::Quit,
-];
-pub const FORM_HINTS: [Action; 4] = [
-    Action::NextField,
-    Action::PreviousField,
-    Action::Confirm,
-    Action::Back,
-];
-pub const AUDITS_HINTS: [Action; 8] = [
-    Action::Search,
-    Action::FilterAttention,
-    Action::Older,
-    Action::Newer,
-    Action::OpenEvidence,
-    Action::NextTab,
-    Action::Help,
-    Action::Quit,
-];
-pub const POLICIES_HINTS: [Action; 6] = [
-    Action::ToggleVersions,
-    Action::Approve,
-    Action::Reject,
-    Action::Refresh,
-    Action::Help,
-    Action::Quit,
-];
-pub const LIST_HINTS: [Action; 5] = [
-    Action::Open,
-    Action::Refresh,
-    Action::NextTab,
-    Action::Help,
-    Action::Quit,
-];
 
 impl App {
     pub(super) fn switch_tab(&mut self, tab: Tab) -> Vec<Command> {
@@ -164,7 +95,7 @@ impl App {
         match action {
             Action::OpenAudits => {
                 let agent_id = detail.workflow.agent_id.clone();
-                self.tab = crate::tui::app::Tab::Audits;
+                self.tab = Tab::Audits;
                 self.audits.audits_agent = None;
                 self.audits.search(agent_id, &mut self.requests)
             }

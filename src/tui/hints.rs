@@ -1,0 +1,82 @@
+//! The footer's hints: per mode, the actions worth showing, in order of
+//! importance (the keymap says which key each is on).
+
+use super::action::Action;
+use super::mode::Mode;
+
+const QUEUE_HINTS: [Action; 10] = [
+    Action::Open,
+    Action::Approve,
+    Action::Reject,
+    Action::Search,
+    Action::ToggleMine,
+    Action::ToggleSort,
+    Action::CycleRisk,
+    Action::Help,
+    Action::Palette,
+    Action::Quit,
+];
+const WORKFLOW_HINTS: [Action; 8] = [
+    Action::Back,
+    Action::Approve,
+    Action::Reject,
+    Action::OpenAudits,
+    Action::OpenReview,
+    Action::Refresh,
+    Action::Help,
+    Action::Quit,
+];
+const OVERLAY_HINTS: [Action; 2] = [Action::Confirm, Action::Cancel];
+
+const REVIEWS_HINTS: [Action; 5] = [
+    Action::Open,
+    Action::Refresh,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+const FORM_HINTS: [Action; 4] = [
+    Action::NextField,
+    Action::PreviousField,
+    Action::Confirm,
+    Action::Back,
+];
+const AUDITS_HINTS: [Action; 8] = [
+    Action::Search,
+    Action::FilterAttention,
+    Action::Older,
+    Action::Newer,
+    Action::OpenEvidence,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+const POLICIES_HINTS: [Action; 6] = [
+    Action::ToggleVersions,
+    Action::Approve,
+    Action::Reject,
+    Action::Refresh,
+    Action::Help,
+    Action::Quit,
+];
+const LIST_HINTS: [Action; 5] = [
+    Action::Open,
+    Action::Refresh,
+    Action::NextTab,
+    Action::Help,
+    Action::Quit,
+];
+
+/// The hints of a mode; dialogs and overlays confirm or cancel.
+pub fn for_mode(mode: Mode) -> &'static [Action] {
+    match mode {
+        Mode::Workflow => &WORKFLOW_HINTS,
+        Mode::Queue | Mode::Global => &QUEUE_HINTS,
+        Mode::Reviews => &REVIEWS_HINTS,
+        Mode::Form => &FORM_HINTS,
+        Mode::Audits => &AUDITS_HINTS,
+        Mode::Blocked => &LIST_HINTS,
+        Mode::Policies => &POLICIES_HINTS,
+        _ => &OVERLAY_HINTS,
+    }
+}
