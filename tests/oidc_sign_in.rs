@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::oidc::{Provider, group_of};
 use common::server::Server;
-use gavel::auth::session::CredentialStore;
 use gavel::auth::keeper::SessionKeeper;
+use gavel::auth::session::CredentialStore;
 use gavel::backend::cache::CachedBackend;
 use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::{BackendError, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};

@@ -5,9 +5,9 @@ use super::args::{AuthCommand, Global};
 use super::backends::{credential_store, load_config, server_url};
 use super::{Failure, Outcome, exit, output, print_json};
 use crate::auth::http_client::ProviderClient;
+use crate::auth::keeper::SessionKeeper;
 use crate::auth::login::{self, DeviceCode, LoginError};
 use crate::auth::session::Session;
-use crate::auth::keeper::SessionKeeper;
 use crate::backend::GovernanceBackend;
 use crate::backend::http::{Credentials, HttpBackend};
 

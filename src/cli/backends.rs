@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::args::Global;
 use super::{Failure, Outcome, exit};
-use crate::auth::session::CredentialStore;
 use crate::auth::keeper::SessionKeeper;
+use crate::auth::session::CredentialStore;
 use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
 use crate::backend::http::{Credentials, HttpBackend, Token};

@@ -4,15 +4,12 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::backend::BackendError;
-use crate::backend::local::LocalBackend;
 use crate::backend::wire::{ErrorBody, error_response};
-
-use super::ServerState;
 
 /// An error answer.
 pub struct ApiError(pub StatusCode, pub ErrorBody);
@@ -54,48 +51,6 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-/// The caller, from the bearer token: a person the identity provider
-/// signed in (a JWT, when the server has `[auth.oidc]`), or the holder of a
-/// Gavel token. With a provider configured, Gavel tokens are for service
-/// accounts only and carry no roles: roles come from the directory, so a
-/// person who leaves cannot keep acting through an old token.
-pub async fn caller(state: &ServerState, headers: &HeaderMap) -> ApiResult<LocalBackend> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("missing Authorization: Bearer <token> header"))?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|text| text.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty() && token.len() <= crate::auth::verify::MAX_TOKEN_BYTES)
-        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?
-        .to_owned();
-    if let Some(gate) = &state.sign_in
-        && crate::auth::verify::Verifier::looks_like_jwt(&token)
-    {
-        return gate.caller(&state.store, &token).await;
-    }
-    if token.len() > 256 {
-        return Err(unauthenticated("unknown or revoked token"));
-    }
-    let user = on_store(&state.store, move |store| store.user_by_token(&token)).await?;
-    let mut user = user.ok_or_else(|| unauthenticated("unknown or revoked token"))?;
-    if let Some(gate) = &state.sign_in {
-        if !user.service {
-            return Err(unauthenticated(&format!(
-                "people sign in with the identity provider ({}): run `gavel auth login --url URL`; Gavel tokens are for service accounts",
-                gate.issuer()
-            )));
-        }
-        user.roles.clear();
-    }
-    Ok(LocalBackend::authenticated(
-        std::sync::Arc::clone(&state.store),
-        user,
-    ))
-}
 
 pub fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)

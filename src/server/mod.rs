@@ -5,14 +5,27 @@
 //! statuses (`backend::wire`).
 
 mod api;
+mod audits;
+mod delegations;
+mod deployments;
+mod evidence;
 mod extract;
+mod inbox;
 mod listener;
+mod log;
 mod params;
+mod policy_sets;
+mod reviews;
 mod sign_in;
+mod state;
+mod sync;
+mod users;
+mod workflows;
 
 pub use sign_in::SignInGate;
 
 pub use listener::Limits;
+use state::ServerState;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -24,19 +37,6 @@ use std::time::Duration;
 
 use crate::backend::local::LocalStore;
 use crate::backend::local::logkey::LogKey;
-
-/// Largest request body accepted.
-pub const MAX_BODY: usize = 1024 * 1024;
-
-pub struct ServerState {
-    pub store: Arc<LocalStore>,
-    /// Idempotency keys of decisions being processed right now.
-    in_flight: Mutex<HashSet<String>>,
-    /// The log's signing key (`serve` refuses to start without it).
-    log_key: Option<Arc<LogKey>>,
-    /// The identity provider people sign in with, when configured.
-    sign_in: Option<Arc<SignInGate>>,
-}
 
 /// When the server signs a checkpoint of the log by itself.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use super::{App, Level, Overlay};
-use crate::tui::tab::Tab;
 use crate::backend::EvidenceQuery;
 use crate::tui::command::{Command, ExportedPack};
+use crate::tui::tab::Tab;
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
 
 impl App {

@@ -2,13 +2,13 @@
 //! and the links between them.
 
 use super::{App, Overlay};
-use crate::tui::tab::Tab;
 use crate::domain::Verdict;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
 use crate::tui::mode::Mode;
 use crate::tui::screens::review_form::ReviewForm;
 use crate::tui::screens::workflow::WorkflowScreen;
+use crate::tui::tab::Tab;
 use crate::tui::widgets::chrome::Level;
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
 
