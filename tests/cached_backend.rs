@@ -12,11 +12,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use common::server::Server;
 use gavel::auth::keeper::SessionKeeper;
+use gavel::backend::VerifyReport;
 use gavel::backend::cache::CachedBackend;
-use gavel::backend::cache::syncer::Syncer;
 use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::local::LocalStore;
-use gavel::backend::local::trail::VerifyReport;
 use gavel::backend::{
     AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
     NamedCount, QueueFilter, QueuePage, QueueQuery, Result, ReviewSummary, ToolRecord, ToolStatus,
@@ -205,9 +204,6 @@ impl Synced {
 impl GovernanceBackend for Synced {
     fn location(&self) -> String {
         self.cache.location()
-    }
-    fn syncer(&self) -> Option<Arc<Syncer>> {
-        self.cache.syncer()
     }
     async fn me(&self) -> Result<User> {
         self.sync().await;

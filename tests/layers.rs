@@ -514,6 +514,50 @@ impl Crate {
         Some(file)
     }
 
+    /// Paths written inline from a child module: `child::item` in a file
+    /// whose module has a child of that name.
+    fn child_paths(&self, file: &str, code: &str) -> Vec<Vec<String>> {
+        let module = &self.files[file].module;
+        let mut found = Vec::new();
+        let bytes = code.as_bytes();
+        let mut start = 0;
+        while start < code.len() {
+            let c = bytes[start] as char;
+            if !(c.is_alphabetic() || c == '_')
+                || (start > 0
+                    && (is_ident(bytes[start - 1] as char) || code[..start].ends_with("::")))
+            {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            while end < code.len() && is_ident(bytes[end] as char) {
+                end += 1;
+            }
+            let word = &code[start..end];
+            if code[end..].starts_with("::") && !matches!(word, "crate" | "super" | "self" | "Self")
+            {
+                let mut child = module.clone();
+                child.push(word.to_string());
+                if self.module_file(&child).is_some() {
+                    let mut path_end = end;
+                    while path_end < code.len()
+                        && (is_ident(bytes[path_end] as char) || code[path_end..].starts_with("::"))
+                    {
+                        path_end += if code[path_end..].starts_with("::") {
+                            2
+                        } else {
+                            1
+                        };
+                    }
+                    found.push(split_path(&code[start..path_end]));
+                }
+            }
+            start = end.max(start + 1);
+        }
+        found
+    }
+
     /// Every file each file imports from.
     fn imports(&self) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -526,6 +570,7 @@ impl Crate {
                 written.extend(paths.into_iter().map(|path| path.segments));
             }
             written.extend(inline_paths(&rest));
+            written.extend(self.child_paths(file, &rest));
             let edges = graph.entry(file.clone()).or_default();
             for segments in written {
                 let Some(absolute) = self.absolute(file, &segments) else {

@@ -15,7 +15,7 @@ use gavel::backend::local::{LocalBackend, LocalStore};
 
 /// The store's trail, verified (off the runtime: a read on PostgreSQL
 /// awaits its queries) and found unbroken.
-async fn intact_trail(store: &Arc<LocalStore>) -> gavel::backend::local::trail::VerifyReport {
+async fn intact_trail(store: &Arc<LocalStore>) -> gavel::backend::VerifyReport {
     let store = Arc::clone(store);
     let report = tokio::task::spawn_blocking(move || store.verify_trail())
         .await

@@ -75,7 +75,7 @@ impl<B: ratatui::backend::Backend> Driver<B> {
         while !commands.is_empty() {
             let mut next = Vec::new();
             for command in commands {
-                let message = execute(self.backend.as_ref(), command).await;
+                let message = execute(self.backend.as_ref(), None, command).await;
                 next.extend(self.app.on_message(message));
             }
             commands = next;
@@ -102,7 +102,7 @@ impl<B: ratatui::backend::Backend> Driver<B> {
         while !commands.is_empty() {
             let mut next = Vec::new();
             for command in commands {
-                let message = execute(self.backend.as_ref(), command).await;
+                let message = execute(self.backend.as_ref(), None, command).await;
                 next.extend(self.app.on_message(message));
             }
             let (more_counts, rest): (Vec<Command>, Vec<Command>) = next

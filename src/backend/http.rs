@@ -15,7 +15,6 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::local::feed::{ChangePage, SnapshotPage};
-use super::local::trail::VerifyReport;
 use super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort};
 use super::types::{
     AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, Dashboard, Decision,
@@ -27,6 +26,7 @@ use super::wire::{
     ProofBody, SubmitBody, ToolDecisionBody, WithdrawBody, error_from_response,
 };
 use super::{BackendError, GovernanceBackend, Result};
+use crate::backend::VerifyReport;
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
 use crate::domain::delegation::{Delegation, NewDelegation};

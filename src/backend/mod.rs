@@ -34,9 +34,9 @@ pub use queue::{
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
     CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
-    EvidenceQuery, Identity, InboxItem, MAX_OUTCOME_BATCH, NamedCount, PolicySetDetail,
-    PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReviewSummary,
-    RunCounts, RunSettings, ToolRecord, ToolStatus, User, WeekCount,
+    EvidenceQuery, Identity, InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount, PolicySetDetail,
+    PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReplayReport,
+    ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User, VerifyReport, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -94,11 +94,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub trait GovernanceBackend: Send + Sync {
     /// Where the data lives, for the status line ("local /path", a URL).
     fn location(&self) -> String;
-
-    /// The sync loop of a backend with an offline cache.
-    fn syncer(&self) -> Option<std::sync::Arc<cache::syncer::Syncer>> {
-        None
-    }
 
     /// The acting user and their roles.
     async fn me(&self) -> Result<User>;
@@ -159,7 +154,7 @@ pub trait GovernanceBackend: Send + Sync {
     /// The audit trail of one entity, oldest first.
     async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>>;
     /// Checks the hash chain of the whole audit trail.
-    async fn verify_trail(&self) -> Result<local::trail::VerifyReport>;
+    async fn verify_trail(&self) -> Result<VerifyReport>;
 
     /// The people who may act; with `role`, only those holding it (to
     /// choose an ethics reviewer, for instance).

@@ -552,3 +552,48 @@ pub struct EvidenceQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<DateTime<Utc>>,
 }
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub head: String,
+    pub broken: Option<crate::domain::trail::ChainBreak>,
+    /// The stored workflows, deployments, reviews and policy set versions
+    /// replayed from their events (only when the chain holds).
+    #[serde(default)]
+    pub replay: Option<ReplayReport>,
+    /// The Merkle log's root over every event, recomputed from the events
+    /// (what a signed checkpoint of this size must name).
+    #[serde(default)]
+    pub log_root: Option<String>,
+}
+
+/// What replay found.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct ReplayReport {
+    pub workflows: u64,
+    pub deployments: u64,
+    pub reviews: u64,
+    /// Bias audits (who recorded each, of what, from which source).
+    #[serde(default)]
+    pub audits: u64,
+    /// Policy set versions (state, proposer, decider, and their text's hash).
+    #[serde(default)]
+    pub policy_sets: u64,
+    /// Workflows whose opening event did not name the chain (from before
+    /// events carried it): their status and version are checked, not their
+    /// steps.
+    pub workflows_without_steps: u64,
+    /// The first entity whose stored state differs from its events.
+    pub mismatch: Option<Mismatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Mismatch {
+    pub entity_type: String,
+    pub entity_id: String,
+    pub reason: String,
+}

@@ -9,6 +9,7 @@ use crate::auth::keeper::SessionKeeper;
 use crate::auth::session::CredentialStore;
 use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
+use crate::backend::cache::syncer::Syncer;
 use crate::backend::http::{Credentials, HttpBackend, Token};
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::config::Config;
@@ -249,23 +250,43 @@ pub async fn cached(
 }
 
 /// The console's backend: with a server, its offline cache unless turned off.
-pub async fn console_backend(
-    global: &Global,
-    config: &Config,
-) -> Result<(Arc<dyn GovernanceBackend>, Option<String>), Failure> {
+/// What the console runs on: the backend, its sync loop when it is a
+/// server's offline cache, and what the cache has to say on start.
+pub struct ConsoleBackend {
+    pub backend: Arc<dyn GovernanceBackend>,
+    pub syncer: Option<Arc<Syncer>>,
+    pub notice: Option<String>,
+}
+
+impl ConsoleBackend {
+    pub fn plain(backend: Arc<dyn GovernanceBackend>) -> ConsoleBackend {
+        ConsoleBackend {
+            backend,
+            syncer: None,
+            notice: None,
+        }
+    }
+}
+
+pub async fn console_backend(global: &Global, config: &Config) -> Result<ConsoleBackend, Failure> {
     match remote(global, config).await? {
         Some((remote, fingerprint)) if config.backend.offline_cache.unwrap_or(true) => {
             let backend = cached(global, config, remote, fingerprint, false).await?;
             // The sync loop keeps witnessing the server's log while the
             // console runs.
-            if let (Some(syncer), Some(dir)) = (backend.syncer(), crate::paths::witness_dir()) {
+            let syncer = backend.syncer();
+            if let (Some(syncer), Some(dir)) = (&syncer, crate::paths::witness_dir()) {
                 syncer.witness_in(dir);
             }
             let notice = backend.notice().map(str::to_owned);
-            Ok((Arc::new(backend), notice))
+            Ok(ConsoleBackend {
+                backend: Arc::new(backend),
+                syncer,
+                notice,
+            })
         }
-        Some((remote, _)) => Ok((Arc::new(remote), None)),
-        None => Ok((backend_with(global, config).await?, None)),
+        Some((remote, _)) => Ok(ConsoleBackend::plain(Arc::new(remote))),
+        None => Ok(ConsoleBackend::plain(backend_with(global, config).await?)),
     }
 }
 
@@ -329,8 +350,11 @@ pub fn console_config(
 }
 
 pub async fn console(
-    backend: Arc<dyn GovernanceBackend>,
-    notice: Option<String>,
+    ConsoleBackend {
+        backend,
+        syncer,
+        notice,
+    }: ConsoleBackend,
     witness_warning: Option<String>,
     global: &Global,
     config: &Config,
@@ -339,7 +363,7 @@ pub async fn console(
     // is taken over.
     let config = console_config(global, config, backend.as_ref(), notice, witness_warning)?;
     backend.me().await?;
-    crate::tui::run(backend, config)
+    crate::tui::run(backend, syncer, config)
         .await
         .map_err(Failure::Other)?;
     Ok(exit::OK)

@@ -165,8 +165,8 @@ async fn dispatch(cli: Cli) -> Outcome {
                 None
             }
         };
-        let (backend, notice) = console_backend(global, &config).await?;
-        return console(backend, notice, warning, global, &config).await;
+        let backend = console_backend(global, &config).await?;
+        return console(backend, warning, global, &config).await;
     };
     // Every command that talks to a server first checks its log against
     // what this client witnessed (except the ones that inspect or re-pin

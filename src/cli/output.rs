@@ -622,7 +622,7 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
 }
 
 /// What `gavel audit verify` found: the chain, then replay.
-pub fn verification(report: &crate::backend::local::trail::VerifyReport) -> String {
+pub fn verification(report: &crate::backend::VerifyReport) -> String {
     let mut out = String::new();
     if let Some(broken) = &report.broken {
         let _ = writeln!(out, "audit trail BROKEN: {}", safe(&broken.to_string()));

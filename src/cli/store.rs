@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::args::{DemoArgs, Global, SeedArgs};
-use super::backends::{console, ensure_log_key, load_config, local_only};
+use super::backends::{ConsoleBackend, console, ensure_log_key, load_config, local_only};
 use super::{Failure, Outcome, exit, print_json};
 use crate::backend::GovernanceBackend;
 use crate::backend::local::{LocalBackend, LocalStore};
@@ -81,7 +81,13 @@ pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     )?;
     let backend: Arc<dyn GovernanceBackend> =
         Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
-    let code = console(backend, None, None, global, &load_config(global)?).await?;
+    let code = console(
+        ConsoleBackend::plain(backend),
+        None,
+        global,
+        &load_config(global)?,
+    )
+    .await?;
     println!("The demo store is {}; open it again with:", path.display());
     println!("  gavel --db {} --user {}", path.display(), seed::DEMO_USER);
     Ok(code)

@@ -13,7 +13,7 @@ use super::state::{AppState, caller, log_key};
 use crate::backend::GovernanceBackend;
 use crate::backend::wire::{CheckpointBody, LogKeyBody, ProofBody};
 
-#[utoipa::path(get, path = "/v1/audits/verify", summary = "Check the audit trail's hash chain", responses((status = 200, body = crate::backend::local::trail::VerifyReport), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/audits/verify", summary = "Check the audit trail's hash chain", responses((status = 200, body = crate::backend::VerifyReport), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn verify_trail(
     State(state): AppState,
     headers: HeaderMap,

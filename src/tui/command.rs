@@ -3,6 +3,7 @@
 //! one place a command turns into backend calls, shared by the worker and
 //! the test harness.
 
+use crate::backend::cache::syncer::Syncer;
 use crate::backend::{
     AuditRun, CasePage, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
     NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage, QueueQuery,
@@ -430,7 +431,11 @@ async fn open_review(
 }
 
 /// Runs one command against a backend.
-pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Message {
+pub async fn execute(
+    backend: &dyn GovernanceBackend,
+    syncer: Option<&Syncer>,
+    command: Command,
+) -> Message {
     let words = |err: crate::backend::BackendError| err.to_string();
     match command {
         Command::LoadMe => Message::Me(backend.me().await.map_err(words)),
@@ -602,7 +607,7 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 .map_err(words),
             workflow_id,
         },
-        Command::SyncNow => Message::Synced(match backend.syncer() {
+        Command::SyncNow => Message::Synced(match syncer {
             Some(syncer) => syncer
                 .pass()
                 .await
@@ -623,7 +628,7 @@ pub async fn execute(backend: &dyn GovernanceBackend, command: Command) -> Messa
                 }),
             None => Ok("Nothing to sync: this store is not a server's cache.".into()),
         }),
-        Command::DiscardChange { id } => Message::Synced(match backend.syncer() {
+        Command::DiscardChange { id } => Message::Synced(match syncer {
             Some(syncer) => syncer
                 .discard(id)
                 .await

@@ -27,6 +27,7 @@ use self::app::{App, AppConfig};
 use self::command::Command;
 use self::worker::Worker;
 use crate::backend::GovernanceBackend;
+use crate::backend::cache::syncer::Syncer;
 
 /// How often the spinner turns while something loads.
 const BUSY_TICK: Duration = Duration::from_millis(100);
@@ -36,14 +37,17 @@ const IDLE_TICK: Duration = Duration::from_secs(30);
 const MAX_BURST: usize = 512;
 
 /// Runs the console until the user quits or a signal ends it.
-pub async fn run(backend: Arc<dyn GovernanceBackend>, config: AppConfig) -> color_eyre::Result<()> {
+pub async fn run(
+    backend: Arc<dyn GovernanceBackend>,
+    syncer: Option<Arc<Syncer>>,
+    config: AppConfig,
+) -> color_eyre::Result<()> {
     let (mut terminal, _guard) = terminal::enter()?;
     let (answers, mut messages) = mpsc::unbounded_channel();
     // The sync loop runs beside the console; its reports arrive like input.
-    let syncer = backend.syncer();
     let mut sync_status = syncer.as_ref().map(|syncer| syncer.subscribe());
-    let sync_task = syncer.map(|syncer| tokio::spawn(syncer.run()));
-    let mut worker = Worker::new(backend, answers);
+    let sync_task = syncer.clone().map(|syncer| tokio::spawn(syncer.run()));
+    let mut worker = Worker::new(backend, syncer, answers);
     let (mut app, mut initial) = App::new(config, Utc::now());
     if let Some(status) = &mut sync_status {
         initial.extend(app.on_sync(status.borrow_and_update().clone()));

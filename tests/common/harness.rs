@@ -106,7 +106,7 @@ impl Harness {
             let mut next = Vec::new();
             for command in commands {
                 self.emitted.push(command.clone());
-                let message = execute(&self.backend, command).await;
+                let message = execute(&self.backend, None, command).await;
                 next.extend(self.app.on_message(message));
             }
             commands = next;

@@ -60,6 +60,12 @@ fn needs_server(what: &str, err: BackendError) -> BackendError {
 }
 
 impl CachedBackend {
+    /// The sync loop that sends this cache's changes and brings the
+    /// server's.
+    pub fn syncer(&self) -> Option<Arc<Syncer>> {
+        Some(Arc::clone(&self.syncer))
+    }
+
     /// Opens the cache of this server and token in `dir`, creating it (which
     /// needs the server once) or recovering it when damaged.
     pub async fn open(
@@ -225,10 +231,6 @@ impl CachedBackend {
 impl GovernanceBackend for CachedBackend {
     fn location(&self) -> String {
         self.remote.location()
-    }
-
-    fn syncer(&self) -> Option<Arc<Syncer>> {
-        Some(Arc::clone(&self.syncer))
     }
 
     async fn me(&self) -> Result<User> {
@@ -438,7 +440,7 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("reading the audit trail", err))
     }
 
-    async fn verify_trail(&self) -> Result<super::local::trail::VerifyReport> {
+    async fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
         self.remote
             .verify_trail()
             .await

@@ -725,7 +725,7 @@ impl LocalStore {
     }
 
     /// Checks the whole audit trail's hash chain.
-    pub fn verify_trail(&self) -> Result<trail::VerifyReport> {
+    pub fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
         self.read(trail::verify)
     }
 }
@@ -1050,7 +1050,7 @@ impl GovernanceBackend for LocalBackend {
         self.read(reads::policy_reach).await
     }
 
-    async fn verify_trail(&self) -> Result<trail::VerifyReport> {
+    async fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
         self.read(trail::verify).await
     }
 

@@ -5,8 +5,8 @@
 //! beside the entity table in id order, so memory holds one entity's events
 //! at a time whatever the size of the store.
 
+use crate::backend::{Mismatch, ReplayReport};
 use crate::db::{Connection, Row};
-use serde::{Deserialize, Serialize};
 
 use super::reads::{DEPLOYMENT_COLUMNS, parse_deployment, raw_deployment};
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
@@ -18,33 +18,6 @@ use crate::domain::replay::{
     AuditReplay, DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet,
     StoredReview, WorkflowReplay, replay,
 };
-
-/// What replay found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ReplayReport {
-    pub workflows: u64,
-    pub deployments: u64,
-    pub reviews: u64,
-    /// Bias audits (who recorded each, of what, from which source).
-    #[serde(default)]
-    pub audits: u64,
-    /// Policy set versions (state, proposer, decider, and their text's hash).
-    #[serde(default)]
-    pub policy_sets: u64,
-    /// Workflows whose opening event did not name the chain (from before
-    /// events carried it): their status and version are checked, not their
-    /// steps.
-    pub workflows_without_steps: u64,
-    /// The first entity whose stored state differs from its events.
-    pub mismatch: Option<Mismatch>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Mismatch {
-    pub entity_type: String,
-    pub entity_id: String,
-    pub reason: String,
-}
 
 /// One entity's events, read in (entity_id, seq) order.
 struct OwnedEvent {

@@ -1,5 +1,6 @@
 //! Appending to and verifying the hash-chained trail in SQLite.
 
+use crate::backend::VerifyReport;
 use crate::db::{Connection, OptionalExtension, params};
 
 use super::rows::{from_ms, to_ms};
@@ -185,22 +186,6 @@ pub fn for_entity(
         .query_map(params![entity_type, entity_id], raw_event)?
         .collect::<crate::db::Result<Vec<_>>>()?;
     raws.into_iter().map(parse_event).collect()
-}
-
-/// The result of checking the whole chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct VerifyReport {
-    pub events: u64,
-    pub head: String,
-    pub broken: Option<ChainBreak>,
-    /// The stored workflows, deployments, reviews and policy set versions
-    /// replayed from their events (only when the chain holds).
-    #[serde(default)]
-    pub replay: Option<super::replay::ReplayReport>,
-    /// The Merkle log's root over every event, recomputed from the events
-    /// (what a signed checkpoint of this size must name).
-    #[serde(default)]
-    pub log_root: Option<String>,
 }
 
 /// Checks the chain and the Merkle log's stored hashes, then replays every
