@@ -8,7 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::AuditRunArgs;
-use super::{Failure, Outcome, exit, output, print_json, read_input};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::input::read_input;
+use super::output;
+use super::output::print_json;
 use crate::auditor::agent::{AgentClient, ApiKey};
 use crate::auditor::cases::{self, CaseFile};
 use crate::auditor::classifier::{Classifier, DEFAULT_CLASSIFIER};

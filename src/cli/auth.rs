@@ -3,7 +3,10 @@
 
 use super::args::{AuthCommand, Global};
 use super::backends::{credential_store, load_config, server_url};
-use super::{Failure, Outcome, exit, output, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output;
+use super::output::print_json;
 use crate::auth::http_client::ProviderClient;
 use crate::auth::keeper::SessionKeeper;
 use crate::auth::login::{self, DeviceCode, LoginError};

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::args::Global;
-use super::{Failure, Outcome, exit};
+use super::exit;
+use super::exit::{Failure, Outcome};
 use crate::auth::keeper::SessionKeeper;
 use crate::auth::session::CredentialStore;
 use crate::backend::GovernanceBackend;

@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use super::args::{DelegateArgs, DelegateCommand, Global};
 use super::backends::backend;
-use super::{Failure, Outcome, exit, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output::print_json;
 use crate::domain::delegation::{Delegation, NewDelegation};
 
 /// A date (midnight UTC, or the midnight after it for an end) or an RFC

@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use super::args::{EvidenceCommand, Global};
-use super::{Failure, Outcome, exit, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output::print_json;
 use crate::backend::EvidenceQuery;
 use crate::evidence::pack;
 use crate::evidence::verify::{Key, verify};

@@ -1,7 +1,11 @@
 //! Commands on deployments, bias audits, ethics-review exports and tools.
 
 use super::args::{AuditCommand, AuditImportArgs, DeployCommand, ToolsCommand};
-use super::{Failure, Outcome, exit, output, print_json, read_input, read_manifest};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::input::{read_input, read_manifest};
+use super::output;
+use super::output::print_json;
 use crate::backend::{GovernanceBackend, ToolStatus};
 use crate::domain::bias::standing::AuditStanding;
 use crate::domain::bias::{self, AuditSubmission};

@@ -7,7 +7,9 @@ mod auth;
 mod backends;
 mod delegate;
 mod evidence;
+pub mod exit;
 mod governance;
+mod input;
 mod notify;
 mod output;
 mod policy;
@@ -17,115 +19,14 @@ mod trail;
 mod users;
 mod workflows;
 
-use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
 
-use crate::backend::BackendError;
 use crate::domain::Verdict;
-use crate::domain::deployment::{MAX_MANIFEST_BYTES, Manifest};
 
 pub use args::*;
 use backends::{backend, console, console_backend, load_config};
-
-/// Exit codes scripts can rely on.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    pub const BAD_INPUT: u8 = 2;
-    pub const APPROVAL_REQUIRED: u8 = 3;
-    pub const BLOCKED: u8 = 4;
-    pub const REFUSED: u8 = 5;
-    /// The server's log does not hold against what this client witnessed.
-    pub const WITNESS: u8 = 6;
-}
-
-/// Why a command failed, and the exit code that says so.
-#[derive(Debug)]
-pub enum Failure {
-    BadInput(String),
-    Refused(String),
-    Witness(String),
-    Other(color_eyre::Report),
-}
-
-impl Failure {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Failure::BadInput(_) => exit::BAD_INPUT,
-            Failure::Refused(_) => exit::REFUSED,
-            Failure::Witness(_) => exit::WITNESS,
-            Failure::Other(_) => exit::FAILURE,
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::BadInput(message) => write!(f, "{message}"),
-            Failure::Refused(message) => write!(f, "refused: {message}"),
-            Failure::Witness(message) => write!(f, "WITNESS WARNING: {message}"),
-            Failure::Other(report) => write!(f, "{report:#}"),
-        }
-    }
-}
-
-impl From<BackendError> for Failure {
-    fn from(err: BackendError) -> Self {
-        match err {
-            BackendError::Refused(rule) => {
-                Failure::Refused(format!("{rule} [rule: {}]", rule.rule()))
-            }
-            BackendError::Forbidden(_)
-            | BackendError::Conflict(_)
-            | BackendError::IdempotencyMismatch(_) => Failure::Refused(err.to_string()),
-            BackendError::NotFound { .. }
-            | BackendError::Invalid(_)
-            | BackendError::InvalidReview(_)
-            | BackendError::Unauthenticated(_) => Failure::BadInput(err.to_string()),
-            BackendError::Storage(_) | BackendError::Unavailable(_) | BackendError::InFlight(_) => {
-                Failure::Other(color_eyre::eyre::eyre!(err))
-            }
-        }
-    }
-}
-
-type Outcome = Result<u8, Failure>;
-
-/// Reads a file (or stdin for `-`) of at most `limit` bytes as UTF-8.
-fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {
-    let mut bytes = Vec::new();
-    let shown = path.display();
-    let result = if path == Path::new("-") {
-        std::io::stdin()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        crate::files::open_for_reading(path)
-            .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
-    };
-    result.map_err(|err| Failure::BadInput(format!("cannot read {shown}: {err}")))?;
-    if bytes.len() > limit {
-        return Err(Failure::BadInput(format!(
-            "{shown} is larger than {limit} bytes"
-        )));
-    }
-    String::from_utf8(bytes)
-        .map_err(|err| Failure::BadInput(format!("{shown} is not UTF-8 text: {err}")))
-}
-
-fn read_manifest(path: &Path) -> Result<Manifest, Failure> {
-    let text = read_input(path, MAX_MANIFEST_BYTES)?;
-    Manifest::from_json(&text)
-        .map_err(|err| Failure::BadInput(format!("{}: {err}", path.display())))
-}
-
-fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|err| Failure::Other(err.into()))?;
-    println!("{text}");
-    Ok(())
-}
+use exit::{Failure, Outcome};
+use output::print_json;
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> ExitCode {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use super::args::{Global, NotifyCommand};
 use super::backends::{load_config, local_only, open_store};
-use super::{Failure, Outcome, exit, output, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output;
+use super::output::print_json;
 use crate::backend::local::notifications;
 use crate::notify::worker::Worker;
 

@@ -1,6 +1,7 @@
 //! Human-readable output of the CLI. Every string from the store passes
 //! through `safe` before it reaches the terminal.
 
+use super::exit::Failure;
 use std::borrow::Cow;
 use std::fmt::Write;
 
@@ -685,4 +686,10 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
         }
     }
     out
+}
+
+pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|err| Failure::Other(err.into()))?;
+    println!("{text}");
+    Ok(())
 }

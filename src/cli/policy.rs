@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use super::args::PolicyCommand;
-use super::{Failure, Outcome, exit, print_json, read_input};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::input::read_input;
+use super::output::print_json;
 use crate::backend::{GovernanceBackend, PolicySetDetail, PolicySetVersion};
 use crate::domain::policy::plan::{Plan, PolicyDiff, diff};
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};

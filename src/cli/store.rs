@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::args::{DemoArgs, Global, SeedArgs};
 use super::backends::{ConsoleBackend, console, ensure_log_key, load_config, local_only};
-use super::{Failure, Outcome, exit, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output::print_json;
 use crate::backend::GovernanceBackend;
 use crate::backend::local::{LocalBackend, LocalStore};
 use crate::seed::{self, SeedOptions};

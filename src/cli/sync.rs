@@ -1,7 +1,10 @@
 //! `gavel sync`: one pass of the offline cache's sync, its status, and
 //! discarding a refused change.
 
-use super::{Failure, Outcome, SyncArgs, exit, print_json};
+use super::SyncArgs;
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output::print_json;
 use crate::backend::GovernanceBackend;
 use crate::backend::cache::CachedBackend;
 use crate::backend::sync::plan::EntryState;

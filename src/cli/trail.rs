@@ -3,7 +3,8 @@
 
 use super::args::{Global, TrailCommand};
 use super::backends::{self, load_config, local_only, log_key_path, open_store};
-use super::{Failure, Outcome, exit};
+use super::exit;
+use super::exit::{Failure, Outcome};
 use crate::backend::local::logkey;
 
 /// What `trail key` and `trail checkpoint` show.

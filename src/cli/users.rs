@@ -4,7 +4,10 @@
 
 use super::args::{Global, UsersCommand};
 use super::backends::{create_store, ensure_log_key, load_config, local_only, open_store};
-use super::{Outcome, exit, output, print_json};
+use super::exit;
+use super::exit::Outcome;
+use super::output;
+use super::output::print_json;
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
 

@@ -3,7 +3,10 @@
 use chrono::Utc;
 
 use super::args::QueueArgs;
-use super::{Failure, Outcome, exit, output, print_json};
+use super::exit;
+use super::exit::{Failure, Outcome};
+use super::output;
+use super::output::print_json;
 use crate::backend::{
     Decision, GovernanceBackend, QueueCursor, QueueFilter, QueueQuery, QueueScope,
 };
