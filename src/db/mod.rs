@@ -13,55 +13,12 @@
 //! is awaited on the runtime's handle from the blocking thread the store
 //! already runs its work on.
 
+mod error;
 pub mod postgres;
 pub mod value;
 
+pub use error::{Error, OptionalExtension, Result};
 pub use value::{Cell, ConversionError, FromSql, Kind, Param, ToSql, Value, ValueRef};
-
-/// What went wrong talking to a store's database.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] sqlx_core::Error),
-    #[error("the query returned no rows")]
-    NoRows,
-    #[error(transparent)]
-    Conversion(#[from] ConversionError),
-}
-
-impl Error {
-    /// Whether the database was busy or away rather than the request
-    /// wrong: worth answering 503 and trying again.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            Error::Sqlite(err) => matches!(
-                err.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            ),
-            Error::Postgres(err) => postgres::is_unavailable(err),
-            Error::NoRows | Error::Conversion(_) => false,
-        }
-    }
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `query_row(...).optional()`: no row is `None`, as in rusqlite.
-pub trait OptionalExtension<T> {
-    fn optional(self) -> Result<Option<T>>;
-}
-
-impl<T> OptionalExtension<T> for Result<T> {
-    fn optional(self) -> Result<Option<T>> {
-        match self {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::NoRows | Error::Sqlite(rusqlite::Error::QueryReturnedNoRows)) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-}
 
 /// What a statement's parameters may be given as: `params![a, b, c]` (a
 /// slice of trait objects), or an array of one type (`[id]`, `[]`), as

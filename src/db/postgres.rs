@@ -18,7 +18,8 @@ use sqlx_postgres::{PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 
 use sqlx_core::sql_str::AssertSqlSafe;
 
-use super::{ConversionError, Error, Kind, Result, ToSql, Value, ValueRef};
+use super::error::{Error, Result};
+use super::value::{ConversionError, Kind, ToSql, Value, ValueRef};
 
 /// The advisory lock every write transaction holds until it commits.
 pub const WRITER_LOCK: i64 = 0x6761_7665_6c00; // "gavel\0"
@@ -57,27 +58,6 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
-/// Whether the database is away or busy rather than the query wrong.
-pub fn is_unavailable(err: &sqlx_core::Error) -> bool {
-    match err {
-        sqlx_core::Error::Io(_)
-        | sqlx_core::Error::Tls(_)
-        | sqlx_core::Error::PoolTimedOut
-        | sqlx_core::Error::PoolClosed
-        | sqlx_core::Error::WorkerCrashed => true,
-        sqlx_core::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08: connection exception; 57P0x: shutting down or starting;
-            // 53: insufficient resources; 40001/40P01: serialization
-            // failure, deadlock (the transaction may be retried).
-            code.starts_with("08")
-                || code.starts_with("57P0")
-                || code.starts_with("53")
-                || code == "40001"
-                || code == "40P01"
-        }),
-        _ => false,
-    }
-}
 
 /// Vacuums and analyzes the whole database, outside any transaction (as
 /// `VACUUM` must run): after a bulk load the planner has statistics and

@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::Evidence;
+use super::collected::{Evidence, charts};
+use super::style::STYLE;
 use crate::domain::{Step, StepStatus};
 use crate::text::html_escape;
 
@@ -19,11 +20,6 @@ fn rate(value: Option<f64>) -> String {
     value.map_or_else(|| "—".into(), |value| format!("{:.1}%", value * 100.0))
 }
 
-pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.45}\
-h1{font-size:1.6rem}h2{border-bottom:1px solid #999;margin-top:2rem}h3{margin-bottom:.3rem}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .4rem;text-align:left;vertical-align:top}\
-th{background:#eee}.fail{color:#a00;font-weight:bold}.pass{color:#060;font-weight:bold}.muted{color:#555}\
-code{font-size:.85rem}@media print{a{color:inherit;text-decoration:none}h2{page-break-after:avoid}table{page-break-inside:avoid}}";
 
 fn step_row(out: &mut String, step: &Step, total: usize) {
     let decided = step.decision_at.map(time).unwrap_or_default();
@@ -282,7 +278,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
             }
             out.push_str("</table>");
         }
-        for (path, _) in super::charts(audit) {
+        for (path, _) in charts(audit) {
             let _ = write!(
                 out,
                 "<p><img src=\"{0}\" alt=\"rates of {1}\" style=\"max-width:100%\"></p>",
@@ -320,7 +316,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
 
 /// Who computed an audit and from what: its recorder, the outside auditor
 /// and their data, or the run against the agent with what identifies it.
-fn provenance(audit: &crate::domain::BiasAudit, evidence: &super::Evidence) -> String {
+fn provenance(audit: &crate::domain::BiasAudit, evidence: &Evidence) -> String {
     let mut out = String::from("<p class=\"muted\">");
     if let Some(by) = &audit.recorded_by {
         let _ = write!(out, "Recorded by {}", html_escape(by));

@@ -6,8 +6,10 @@
 //! `verify` (and anyone holding the public key) can check a pack offline,
 //! without the store. `backend::local::evidence` reads what goes in.
 
+pub mod collected;
 pub mod html;
 pub mod pack;
+mod style;
 pub mod summary;
 pub mod svg;
 pub mod trail;
@@ -17,115 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use signed_note::StandardSigner;
 
-use crate::backend::{AuditRun, CaseOutcome, EvidenceQuery, PolicySetDetail};
-use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, ReviewTemplate, Workflow};
+use crate::backend::CaseOutcome;
+pub use collected::{Evidence, RunEvidence, charts, distributed, slug};
 use pack::{Listing, PackError, PackFile};
-use trail::PackedEvent;
-
-/// An audit run with its case evidence.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunEvidence {
-    pub run: AuditRun,
-    pub cases: Vec<CaseOutcome>,
-}
-
-/// Everything a pack holds, as read from the store.
-#[derive(Debug, Clone)]
-pub struct Evidence {
-    pub query: EvidenceQuery,
-    pub origin: String,
-    pub verifier_key: String,
-    pub deployments: Vec<DeploymentRequest>,
-    pub policy_sets: Vec<PolicySetDetail>,
-    pub workflows: Vec<Workflow>,
-    pub reviews: Vec<(EthicsReview, ReviewTemplate)>,
-    pub audits: Vec<BiasAudit>,
-    pub runs: Vec<RunEvidence>,
-    pub events: Vec<PackedEvent>,
-    pub checkpoint: String,
-}
-
-/// A file name's part for a table: `sex-race_ethnicity`.
-pub fn slug(text: &str) -> String {
-    let slug: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    slug.split('-')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// The charts of an audit: (file name, SVG), one per table, or one of its
-/// groups when it has no tables.
-pub fn charts(audit: &BiasAudit) -> Vec<(String, String)> {
-    let threshold = audit.stats.threshold;
-    if audit.attributes.is_empty() {
-        let bars: Vec<svg::Bar<'_>> = audit
-            .stats
-            .groups
-            .iter()
-            .map(|group| svg::Bar {
-                label: &group.group,
-                rate: group.rate,
-                excluded: false,
-            })
-            .collect();
-        return vec![(
-            format!("audits/{}.svg", audit.audit_id),
-            svg::chart("positive-outcome rate per group", &bars, threshold),
-        )];
-    }
-    audit
-        .attributes
-        .iter()
-        .map(|table| {
-            let labels: Vec<String> = table.categories.iter().map(|c| c.label()).collect();
-            let bars: Vec<svg::Bar<'_>> = table
-                .categories
-                .iter()
-                .zip(&labels)
-                .map(|(category, label)| svg::Bar {
-                    label,
-                    rate: category.rate,
-                    excluded: category.excluded.is_some(),
-                })
-                .collect();
-            (
-                format!("audits/{}-{}.svg", audit.audit_id, slug(&table.name())),
-                svg::chart(
-                    &format!("{} by {}", audit.mode.rate_name(), table.name()),
-                    &bars,
-                    threshold,
-                ),
-            )
-        })
-        .collect()
-}
-
-/// When an agent version was first put to use: its first allowed or
-/// approved request among `deployments`.
-pub fn distributed(deployments: &[DeploymentRequest], version: &str) -> Option<DateTime<Utc>> {
-    use crate::domain::DeploymentStatus;
-    deployments
-        .iter()
-        .filter(|deployment| deployment.agent_version == version)
-        .filter(|deployment| {
-            matches!(
-                deployment.status,
-                DeploymentStatus::Allowed | DeploymentStatus::Approved
-            )
-        })
-        .map(|deployment| deployment.requested_at)
-        .min()
-}
 
 fn json<T: Serialize>(path: String, value: &T) -> Result<PackFile, PackError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|err| PackError::File {

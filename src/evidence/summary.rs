@@ -170,7 +170,7 @@ pub fn page(summary: &PublicSummary) -> String {
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bias audit summary: {0}</title><style>{1}</style></head><body><h1>Summary of the bias audit of {0}</h1>",
         html_escape(&summary.agent_name),
-        super::html::STYLE,
+        super::style::STYLE,
     );
     let _ = write!(
         out,
