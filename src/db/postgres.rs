@@ -58,7 +58,6 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
-
 /// Vacuums and analyzes the whole database, outside any transaction (as
 /// `VACUUM` must run): after a bulk load the planner has statistics and
 /// the pages are marked all-visible, so counts can read indexes alone.

@@ -20,7 +20,6 @@ fn rate(value: Option<f64>) -> String {
     value.map_or_else(|| "—".into(), |value| format!("{:.1}%", value * 100.0))
 }
 
-
 fn step_row(out: &mut String, step: &Step, total: usize) {
     let decided = step.decision_at.map(time).unwrap_or_default();
     let received = step.received_later().map(time).unwrap_or_default();

@@ -256,7 +256,8 @@ fn summary_checked(files: &[PackFile], audit_id: &str, bytes: &[u8]) -> Vec<Stri
         .filter_map(|found| serde_json::from_slice(&found.bytes).ok())
         .collect();
     let mut problems = super::summary::differences(&stated, &audit);
-    let shipped = super::collected::distributed(&requests, &audit.agent_version).map(|at| at.date_naive());
+    let shipped =
+        super::collected::distributed(&requests, &audit.agent_version).map(|at| at.date_naive());
     if shipped != stated.distribution_date {
         problems.push(format!(
             "distribution date {:?} stated, {:?} from the requests in the pack",

@@ -2,16 +2,26 @@
 //! requests it makes, and the bias audits recorded for it; and the tools the
 //! organisation approved before the history starts.
 
-use super::*;
-use crate::domain::bias::tables::{CategoryCounts, TableCounts};
+use std::collections::HashMap;
 
-/// The tools the seeded organisation has approved: most of them.
-fn seeded_tool_approved(tool: &str) -> bool {
-    EXTERNAL_TOOLS
-        .iter()
-        .position(|known| *known == tool)
-        .is_some_and(|index| index % 4 != 3)
-}
+use chrono::{DateTime, Duration, Utc};
+use rand::RngExt;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
+use rusqlite::Connection;
+
+use super::names::*;
+use super::people::*;
+use crate::backend::Result;
+use crate::backend::local::writes::{self, format_id};
+use crate::domain::bias::{self, BiasAudit, GroupCounts};
+use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::{Agent, Category, DataClassification, RiskTier, Role};
+
+use super::generator::{AgentLife, Generator};
+use super::options::*;
+use crate::domain::bias::tables::{CategoryCounts, TableCounts};
 
 impl Generator {
     pub(super) fn make_agent(&mut self, index: u64) -> AgentLife {
@@ -291,39 +301,6 @@ impl Generator {
             .insert(audit.agent_version.clone(), audit);
         Ok(())
     }
-}
-
-/// Records the approval of the tools the organisation approved, by a data
-/// steward, before the history starts.
-pub(super) fn approve_tools(
-    conn: &Connection,
-    people: &People,
-    anchor: DateTime<Utc>,
-) -> Result<std::collections::BTreeSet<String>> {
-    let steward = people
-        .deciders
-        .get(&Role::DataSteward)
-        .and_then(|stewards| stewards.first())
-        .cloned()
-        .unwrap_or_else(|| DEMO_USER.to_owned());
-    let at = anchor - Duration::days(HISTORY_DAYS + 1);
-    let mut approved = std::collections::BTreeSet::new();
-    for tool in EXTERNAL_TOOLS
-        .iter()
-        .filter(|tool| seeded_tool_approved(tool))
-    {
-        conn.execute(
-            "INSERT INTO tools (name, status, decided_by, decided_at, comment) VALUES (?1, 'approved', ?2, ?3, ?4)",
-            rusqlite::params![
-                tool,
-                steward,
-                crate::backend::local::rows::to_ms(at),
-                "Reviewed the vendor's data processing terms and the scopes the agent requests."
-            ],
-        )?;
-        approved.insert(tool.to_lowercase());
-    }
-    Ok(approved)
 }
 
 /// The DCWP's race/ethnicity categories, with how common each is among

@@ -2,7 +2,19 @@
 //! machine: its workflows, the decisions made on them, and the rows and
 //! trail events they leave.
 
-use super::*;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngExt;
+use rand::seq::IndexedRandom;
+use rusqlite::Connection;
+
+use super::names::*;
+use crate::backend::Result;
+use crate::backend::local::writes::{self, entry, format_id};
+use crate::domain::deployment::{DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate};
+use crate::domain::workflow::{Decider, DecisionRequest};
+use crate::domain::{Agent, Role, StepStatus, Verdict, Workflow, WorkflowStatus};
+
+use super::generator::{AgentLife, Generator};
 use crate::domain::workflow::ReviewFacts;
 
 impl Generator {

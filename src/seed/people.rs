@@ -1,7 +1,19 @@
 //! The seeded organisation's people: reviewers by role, requesters by
 //! team, the demo user, and the two policy admins who keep the policy set.
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngExt;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
+use rusqlite::Connection;
+
+use super::names::*;
+use crate::backend::Result;
+use crate::domain::Role;
+
+use super::options::*;
 
 pub(super) struct People {
     /// Who may decide steps of each role (the demo user is left out, so
@@ -173,4 +185,45 @@ pub(super) fn make_people(
         teams,
         reviewers,
     })
+}
+
+/// The tools the seeded organisation has approved: most of them.
+pub(super) fn seeded_tool_approved(tool: &str) -> bool {
+    EXTERNAL_TOOLS
+        .iter()
+        .position(|known| *known == tool)
+        .is_some_and(|index| index % 4 != 3)
+}
+
+/// Records the approval of the tools the organisation approved, by a data
+/// steward, before the history starts.
+pub(super) fn approve_tools(
+    conn: &Connection,
+    people: &People,
+    anchor: DateTime<Utc>,
+) -> Result<std::collections::BTreeSet<String>> {
+    let steward = people
+        .deciders
+        .get(&Role::DataSteward)
+        .and_then(|stewards| stewards.first())
+        .cloned()
+        .unwrap_or_else(|| DEMO_USER.to_owned());
+    let at = anchor - Duration::days(HISTORY_DAYS + 1);
+    let mut approved = std::collections::BTreeSet::new();
+    for tool in EXTERNAL_TOOLS
+        .iter()
+        .filter(|tool| seeded_tool_approved(tool))
+    {
+        conn.execute(
+            "INSERT INTO tools (name, status, decided_by, decided_at, comment) VALUES (?1, 'approved', ?2, ?3, ?4)",
+            rusqlite::params![
+                tool,
+                steward,
+                crate::backend::local::rows::to_ms(at),
+                "Reviewed the vendor's data processing terms and the scopes the agent requests."
+            ],
+        )?;
+        approved.insert(tool.to_lowercase());
+    }
+    Ok(approved)
 }

@@ -1,7 +1,20 @@
 //! The ethics reviews of the seeded workflows: who reviews, and answers that
 //! read like a person's.
 
-use super::*;
+use chrono::Duration;
+use rand::RngExt;
+use rand::seq::IndexedRandom;
+use rusqlite::Connection;
+
+use super::history::History;
+use super::names::*;
+use crate::backend::Result;
+use crate::backend::local::writes::{self, entry, format_id};
+use crate::domain::review::Answers;
+use crate::domain::{EthicsReview, ReviewStatus, Role, StepStatus, Workflow};
+
+use super::generator::Generator;
+use super::options::*;
 
 impl Generator {
     /// The ethics review that goes with a workflow's ethics step, if any.
