@@ -1,6 +1,12 @@
 //! The blocked-deployments figures for leadership.
 
-use super::*;
+use crate::db::{Connection, params};
+use chrono::{DateTime, Datelike, Duration, Utc};
+
+use super::super::rows::{corrupt, to_ms};
+use crate::backend::Result;
+use crate::backend::types::{Dashboard, NamedCount, WeekCount};
+
 use crate::backend::AuditsDue;
 
 pub fn count(conn: &Connection, sql: &str, values: impl crate::db::Params) -> Result<u64> {

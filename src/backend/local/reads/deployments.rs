@@ -1,6 +1,14 @@
 //! Deployment requests.
 
-use super::*;
+use crate::db::Param;
+use crate::db::{Connection, OptionalExtension};
+
+use super::super::rows::{from_json, from_ms, parse, to_ms};
+use crate::backend::types::{DeploymentPage, DeploymentQuery};
+use crate::backend::{BackendError, Result};
+
+use crate::domain::deployment::TriggeredPolicy;
+use crate::domain::{Agent, DeploymentRequest};
 
 /// The JSON body of a deployment row: the parts with no column of their own.
 #[derive(serde::Serialize, serde::Deserialize)]

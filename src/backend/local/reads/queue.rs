@@ -1,6 +1,20 @@
 //! The approvals queue: per-role keyset pages merged, and counts.
 
-use super::*;
+use super::agents::contains_pattern;
+
+use crate::db::Param;
+use crate::db::{Connection, Dialect};
+
+use super::super::rows::{QUEUE_COLUMNS, raw_queue_row};
+use crate::backend::queue::{
+    Direction, NotActionable, QueueFilter, QueuePage, QueueQuery, QueueScope, QueueSort,
+    merge_pages, urgency,
+};
+use crate::backend::types::User;
+use crate::backend::{BackendError, Result};
+
+use crate::domain::Role;
+
 use crate::backend::queue::REVIEWER_MARK;
 
 /// A queue filter made concrete for its reader: the role ranges to read,

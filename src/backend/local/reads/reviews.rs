@@ -1,6 +1,13 @@
 //! Ethics reviews and their templates.
 
-use super::*;
+use crate::db::{Connection, OptionalExtension, params};
+
+use super::super::rows::{from_json, from_ms, parse};
+use crate::backend::types::{ReviewSummary, User};
+use crate::backend::{BackendError, Result};
+
+use crate::domain::{EthicsReview, ReviewStatus, ReviewTemplate, Role};
+
 use crate::domain::Answers;
 
 pub const REVIEW_COLUMNS: &str = "review_id, workflow_id, agent_id, reviewer, template_id, status, answers, \

@@ -1,0 +1,326 @@
+//! The active policy set, compiled once per version; plans of a proposed set; policy reach; evaluating a manifest.
+
+use super::agents::AGENT_COLUMNS;
+use super::agents::agent_row;
+use super::agents::all_agents;
+use super::agents::parse_agent;
+use super::agents::raw_agent;
+use super::audits::agent_audits;
+use super::audits::latest_audit_for_version;
+use super::audits::latest_audit_of_agent;
+use super::deployments::DeploymentBody;
+use super::users::approved_tools;
+use std::sync::Arc;
+
+use crate::db::{Connection, Dialect, OptionalExtension};
+use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
+use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
+use crate::domain::policy::vocabulary::Vocabulary;
+
+use super::super::rows::{self, from_json};
+use crate::backend::types::NamedCount;
+use crate::backend::{BackendError, Result};
+
+use crate::domain::deployment::{Facts, evaluate as evaluate_policies};
+use crate::domain::{Agent, Evaluation, Manifest, Policy};
+
+/// The active set's policies.
+pub fn policies(conn: &Connection) -> Result<Vec<Policy>> {
+    Ok(policy_set(conn)?.policies().to_vec())
+}
+
+/// The active policy set, compiled.
+pub fn policy_set(conn: &Connection) -> Result<Arc<PolicySet>> {
+    Ok(active_set(conn)?.1)
+}
+
+/// The active policy set's version and the set, compiled.
+pub fn active_set(conn: &Connection) -> Result<(i64, Arc<PolicySet>)> {
+    let (version, text, hash): (i64, String, String) = conn
+        .prepare_cached(
+            "SELECT version, source, source_hash FROM policy_sets WHERE state = 'active'",
+        )?
+        .query_row(crate::db::params![], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?
+        .ok_or_else(|| rows::corrupt("policy sets", "no version is active"))?;
+    Ok((version, compiled_set(version, &text, &hash)?))
+}
+
+/// Compiling a set takes a while next to a read: the last few compiled
+/// are kept, by digest.
+fn compiled_set(version: i64, text: &str, hash: &str) -> Result<Arc<PolicySet>> {
+    static COMPILED: std::sync::Mutex<Vec<(String, Arc<PolicySet>)>> =
+        std::sync::Mutex::new(Vec::new());
+    if let Some((_, set)) = COMPILED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(known, _)| known == hash)
+    {
+        return Ok(Arc::clone(set));
+    }
+    let set = PolicySetFile::parse(text)
+        .and_then(|file| PolicySet::compile(file, Checks::Names))
+        .map_err(|err| rows::corrupt(&format!("policy set version {version}"), err))?;
+    let set = Arc::new(set);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    compiled.push((hash.to_owned(), Arc::clone(&set)));
+    if compiled.len() > 4 {
+        compiled.remove(0);
+    }
+    Ok(set)
+}
+
+/// What `proposed` would change against the active set, for every agent
+/// on record (a new request of each, as recorded last), writing nothing.
+pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impact)> {
+    let active = policy_set(conn)?;
+    // The ratio of the newest audit of each agent's current version, in
+    // one pass; a full audit is read only for the agents actually judged.
+    let mut ratios: std::collections::HashMap<(String, String), f64> =
+        std::collections::HashMap::new();
+    // SQLite takes the other columns from the row with the MAX;
+    // PostgreSQL says which row with DISTINCT ON.
+    let ratio = conn
+        .dialect()
+        .json_number("a.body", "disparate_impact_ratio");
+    let mut statement = conn.prepare_cached(&match conn.dialect() {
+        Dialect::Sqlite => format!(
+            "SELECT a.agent_id, a.agent_version, {ratio}, MAX(a.tested_at)
+             FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+             GROUP BY a.agent_id, a.agent_version"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT DISTINCT ON (a.agent_id, a.agent_version) a.agent_id, a.agent_version, {ratio}
+             FROM audits a JOIN agents g ON g.agent_id = a.agent_id AND g.version = a.agent_version
+             ORDER BY a.agent_id, a.agent_version, a.tested_at DESC"
+        ),
+    })?;
+    let mut rows = statement.query(crate::db::params![])?;
+    while let Some(row) = rows.next()? {
+        let key = (row.get::<String>(0)?, row.get::<String>(1)?);
+        ratios.insert(key, row.get::<Option<f64>>(2)?.unwrap_or(0.0));
+    }
+    let subjects = all_agents(conn)?.into_iter().map(|agent| {
+        let audit_ratio = ratios
+            .get(&(agent.agent_id.clone(), agent.version.clone()))
+            .copied();
+        Subject { agent, audit_ratio }
+    });
+    let mut failure = None;
+    let mut load_audits = |agent: &Agent| match agent_audits(conn, agent) {
+        Ok(audits) => audits,
+        Err(err) => {
+            failure.get_or_insert(err);
+            AgentAudits::default()
+        }
+    };
+    let impact = simulate(
+        &active,
+        proposed,
+        subjects,
+        &mut load_audits,
+        chrono::Utc::now(),
+    );
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    Ok((diff(&active, proposed), impact))
+}
+
+/// Streams every agent through every policy; agents are few next to
+/// workflows (one per application, not per request). A condition that
+/// cannot be evaluated for an agent reaches it (it would block it).
+pub fn policy_reach(conn: &Connection) -> Result<Vec<NamedCount>> {
+    let set = policy_set(conn)?;
+    let policies = set.policies().to_vec();
+    let mut counts = vec![0u64; policies.len()];
+    let mut statement = conn.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?;
+    let mut rows = statement.query(crate::db::params![])?;
+    while let Some(row) = rows.next()? {
+        let agent = parse_agent(raw_agent(&row)?)?;
+        let outcomes = set.outcomes(&agent, &RequestFacts::default());
+        for (outcome, count) in outcomes.iter().zip(&mut counts) {
+            if *outcome != Outcome::DoesNotHold {
+                *count += 1;
+            }
+        }
+    }
+    Ok(policies
+        .into_iter()
+        .zip(counts)
+        .map(|(policy, count)| NamedCount {
+            name: policy.policy_id,
+            count,
+        })
+        .collect())
+}
+
+/// The agent as last approved (or allowed) and as in its pending
+/// requests: what a new request is compared with.
+pub fn reference_agents(conn: &Connection, agent_id: &str) -> Result<Vec<Agent>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT status, body FROM deployments WHERE agent_id = ?1
+           AND status IN ('allowed', 'approved', 'pending_approval')
+         ORDER BY requested_at DESC, deployment_id DESC",
+    )?;
+    let rows = statement
+        .query_map([agent_id], |row| {
+            Ok((row.get::<String>(0)?, row.get::<String>(1)?))
+        })?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    let mut references = Vec::new();
+    let mut live_seen = false;
+    for (status, body) in rows {
+        let live = status != "pending_approval";
+        if live && live_seen {
+            continue;
+        }
+        live_seen |= live;
+        let body: DeploymentBody = from_json("deployment", &body)?;
+        // Requests from before agents were kept with them compare with the
+        // agent as last recorded.
+        let agent = match body.agent {
+            Some(agent) => agent,
+            None => match agent_row(conn, agent_id)? {
+                Some(agent) => agent,
+                None => continue,
+            },
+        };
+        references.push(agent);
+    }
+    Ok(references)
+}
+
+/// The active policy set's vocabulary.
+pub fn vocabulary(conn: &Connection) -> Result<Vocabulary> {
+    Ok(policy_set(conn)?.vocabulary().clone())
+}
+
+/// What the active policies say about a manifest whose names are in the
+/// vocabulary.
+pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
+    let (version, set) = active_set(conn)?;
+    evaluate_under(conn, manifest, version, &set)
+}
+
+/// What policy set `version` says about a manifest (for a caller that
+/// already holds the active set).
+pub fn evaluate_under(
+    conn: &Connection,
+    manifest: &Manifest,
+    version: i64,
+    set: &PolicySet,
+) -> Result<Evaluation> {
+    let vocabulary = set.vocabulary();
+    vocabulary
+        .check_category(manifest.agent.category)
+        .and_then(|()| vocabulary.check_classification(manifest.agent.data_classification))
+        .map_err(|err| BackendError::Invalid(format!("manifest: {err}")))?;
+    let audit = latest_audit_for_version(conn, &manifest.agent.agent_id, &manifest.agent.version)?;
+    let audit_of_agent = latest_audit_of_agent(conn, &manifest.agent.agent_id)?;
+    let approved_tools = approved_tools(conn)?;
+    let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
+    let mut evaluation = evaluate_policies(
+        manifest,
+        set,
+        &Facts {
+            latest_audit: audit.as_ref(),
+            latest_audit_of_agent: audit_of_agent.as_ref(),
+            approved_tools: &approved_tools,
+            reference_agents: &reference_agents,
+            now: chrono::Utc::now(),
+        },
+    );
+    evaluation.policy_set_version = Some(version);
+    Ok(evaluation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::local::reads::*;
+    use chrono::TimeZone;
+    use chrono::Utc;
+
+    /// `plan` judges agents the sets cannot tell apart once; judging every
+    /// agent one by one under both versions must come out the same.
+    #[test]
+    fn a_plan_is_what_evaluating_every_agent_under_both_versions_gives() {
+        use crate::domain::policy::plan::{Change, Impact, judge};
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::backend::local::LocalStore::open(&dir.path().join("s.db")).unwrap();
+        crate::seed::seed(
+            &store,
+            &crate::seed::SeedOptions {
+                workflows: 600,
+                seed: 11,
+                anchor: Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        let text = include_str!("../../../../examples/policies/northwind.toml");
+        let proposed =
+            PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full).unwrap();
+        let (_, planned) = store.read(|conn| plan(conn, &proposed)).unwrap();
+
+        let mut brute = Impact::default();
+        store
+            .read(|conn| {
+                let active = policy_set(conn)?;
+                for agent in all_agents(conn)? {
+                    let audits = agent_audits(conn, &agent)?;
+                    brute.agents += 1;
+                    for change in judge(&active, &proposed, &agent, &audits, Utc::now()).changes {
+                        let affected = brute.changes.entry(change).or_default();
+                        affected.count += 1;
+                        *affected.by_team.entry(agent.team.clone()).or_insert(0) += 1;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(planned.agents, brute.agents);
+        assert!(
+            brute.changes.contains_key(&Change::NewlyNeedApproval),
+            "the set moves some agents: the comparison is not empty"
+        );
+        for (change, affected) in &brute.changes {
+            let got = &planned.changes[change];
+            assert_eq!(got.count, affected.count, "{change:?}");
+            assert_eq!(got.by_team, affected.by_team, "{change:?}");
+        }
+        assert_eq!(planned.changes.len(), brute.changes.len());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn weeks_start_on_monday_midnight() {
+        let thursday = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
+        assert_eq!(
+            week_start(thursday),
+            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap()
+        );
+        let monday = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        assert_eq!(week_start(monday), monday);
+    }
+
+    #[test]
+    fn deployment_cursors_reject_garbage() {
+        assert!(decode_deployment_cursor("nonsense").is_err());
+        assert!(decode_deployment_cursor("x.dep-1").is_err());
+        assert_eq!(
+            decode_deployment_cursor("12.dep-1").unwrap(),
+            (12, "dep-1".into())
+        );
+    }
+}
