@@ -144,7 +144,7 @@ pub fn collect(
                     continue;
                 };
                 if let Some(delegation) =
-                    super::writes::covering(conn, delegator, delegate, step.role, at)?
+                    super::reads::covering(conn, delegator, delegate, step.role, at)?
                 {
                     entities.push(("delegation", delegation.delegation_id));
                 }

@@ -1078,7 +1078,7 @@ impl GovernanceBackend for LocalBackend {
 
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
         let email = self.actor().await?.email;
-        self.read(move |conn| writes::delegations(conn, &email, chrono::Utc::now(), ended))
+        self.read(move |conn| reads::delegations(conn, &email, chrono::Utc::now(), ended))
             .await
     }
 

@@ -9,8 +9,8 @@
 use crate::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
 
+use super::reads;
 use super::rows::{from_ms, to_ms};
-use super::{reads, writes};
 use crate::backend::{BackendError, Result};
 use crate::backend::{Event, EventKind};
 use crate::domain::{Role, Step, Workflow};
@@ -130,10 +130,10 @@ fn whose_turn(conn: &Connection, workflow: &Workflow, at: DateTime<Utc>) -> Resu
             .collect()
     };
     people.retain(|email| may_act(email));
-    if writes::any_delegations(conn)? {
+    if reads::any_delegations(conn)? {
         let mut delegates = Vec::new();
         for person in &people {
-            for delegate in writes::delegates_of(conn, person, Some(step.role), at)? {
+            for delegate in reads::delegates_of(conn, person, Some(step.role), at)? {
                 if may_act(&delegate) && reads::user(conn, &delegate)?.is_some() {
                     delegates.push(delegate);
                 }
@@ -209,15 +209,17 @@ fn workflow_data(
 
 /// A step's reminder, due-time alert or escalation: the people whose turn
 /// it is are told of a reminder or the due time; the escalation target of
-/// an escalation (and the deciders see it in their inbox).
+/// an escalation (and the deciders see it in their inbox). `scheduler` is
+/// who the event says acted.
 pub fn step_alert(
     conn: &Connection,
+    scheduler: &str,
     kind: crate::domain::policy::sla::AlertKind,
     workflow: &Workflow,
     escalated_to: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let mut data = workflow_data(conn, workflow, super::writes::SCHEDULER, None)?;
+    let mut data = workflow_data(conn, workflow, scheduler, None)?;
     data["escalated_to"] = serde_json::json!(escalated_to);
     let deciders = whose_turn(conn, workflow, at)?;
     let (tell, inbox) = match escalated_to {
@@ -292,9 +294,9 @@ pub fn review_assigned(
         vec![reviewer.to_owned()]
     };
     // Whom the reviewer delegated the role to is told too.
-    if writes::any_delegations(conn)? {
+    if reads::any_delegations(conn)? {
         tell.extend(
-            writes::delegates_of(conn, reviewer, Some(Role::EthicsReviewer), at)?
+            reads::delegates_of(conn, reviewer, Some(Role::EthicsReviewer), at)?
                 .into_iter()
                 .filter(|delegate| !delegate.eq_ignore_ascii_case(actor)),
         );

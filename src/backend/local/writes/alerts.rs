@@ -4,13 +4,17 @@
 //! second worker) never sends one twice, and one missed while nobody ran
 //! is sent at the next pass.
 
+use super::stamps::entry;
+use super::workflows::update_workflow;
 use crate::db::{Connection, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads;
 use super::super::rows::to_ms;
 use super::super::trail::TrailWriter;
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::Result;
+
 use crate::domain::policy::sla::{Alert, AlertKind};
 
 /// Who the trail names for what Gavel does on its own.
@@ -73,7 +77,7 @@ pub fn alert_due_steps(conn: &Connection, now: DateTime<Utc>, limit: usize) -> R
                 }),
             ),
         )?;
-        super::super::notifications::step_alert(conn, kind, &next, to.as_deref(), now)?;
+        super::super::notifications::step_alert(conn, SCHEDULER, kind, &next, to.as_deref(), now)?;
         alerted += 1;
     }
     Ok(alerted)

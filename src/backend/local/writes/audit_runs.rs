@@ -2,13 +2,20 @@
 //! outcomes by that person only, each case once, and finished into the
 //! audit of the agent version when every case has an outcome.
 
+use super::audits::Counts;
+use super::audits::check_may_record_audits;
+use super::audits::record_counts;
+use super::stamps::entry;
+use super::stamps::next_id;
 use crate::db::{Connection, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads::audit_runs::{RunHeader, run};
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+
 use crate::backend::types::{
     AuditRun, AuditRunStart, CaseOutcome, MAX_OUTCOME_BATCH, RESPONSE_KEPT_CHARS, RecordedOutcomes,
     User,

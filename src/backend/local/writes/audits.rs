@@ -1,11 +1,16 @@
 //! Bias audits.
 
+use super::checks::check_permission;
+use super::stamps::entry;
+use super::stamps::next_id;
 use crate::db::{Connection, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+
 use crate::backend::types::User;
 use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::bias::{self, AuditSubmission};

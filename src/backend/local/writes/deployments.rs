@@ -1,13 +1,23 @@
 //! Deployment requests: who may make them, what they supersede, the
 //! workflows they open.
 
+use super::checks::check_permission;
+use super::stamps::Stamp;
+use super::stamps::entry;
+use super::stamps::format_id;
+use super::stamps::next_id;
+use super::workflows::upsert_agent;
+use super::workflows::{Superseding, insert_workflow, supersede_earlier};
 use crate::db::{Connection, OptionalExtension, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads::{self, DeploymentBody};
-use super::super::rows::{self, to_json, to_ms};
+use super::super::rows::{to_json, to_ms};
 use super::super::trail::TrailWriter;
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+use crate::domain::TrailEntry;
+
 use crate::backend::types::User;
 use crate::domain::deployment::{DeploymentStatus, Manifest};
 use crate::domain::{Agent, DeploymentRequest, Role, Workflow};
@@ -172,71 +182,6 @@ pub fn requested_details(
         "lowered": lowered,
         "warnings": warnings,
     })
-}
-
-/// Which of an agent's open requests a request supersedes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Superseding<'a> {
-    /// Filed by `requester`: their own open requests and anyone's blocked
-    /// ones; someone else's pending request is theirs to withdraw.
-    Filing { requester: &'a str },
-    /// Approved (people signed it off): every open request filed before it.
-    Approval { requested_at: DateTime<Utc> },
-}
-
-impl Superseding<'_> {
-    fn takes(&self, requested_by: &str, status: &str, requested_at: i64) -> bool {
-        match self {
-            Superseding::Filing { requester } => {
-                status == "blocked" || requested_by.eq_ignore_ascii_case(requester)
-            }
-            Superseding::Approval {
-                requested_at: approved,
-            } => requested_at <= to_ms(*approved),
-        }
-    }
-}
-
-/// Withdraws the agent's open requests (pending or blocked) other than
-/// `by` that `superseding` takes.
-pub(crate) fn supersede_earlier(
-    conn: &Connection,
-    trail: &mut TrailWriter,
-    agent: &Agent,
-    by: &str,
-    superseding: Superseding<'_>,
-    stamp: Stamp<'_>,
-) -> Result<()> {
-    let open: Vec<(String, String, String, i64)> = conn
-        .prepare_cached(
-            "SELECT deployment_id, status, requested_by, requested_at FROM deployments
-             WHERE agent_id = ?1 AND status IN ('pending_approval', 'blocked') AND deployment_id <> ?2",
-        )?
-        .query_map(params![agent.agent_id, by], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })?
-        .collect::<crate::db::Result<Vec<_>>>()?;
-    let open = open
-        .into_iter()
-        .filter(|(_, status, requested_by, requested_at)| {
-            superseding.takes(requested_by, status, *requested_at)
-        });
-    for (earlier, status, _, _) in open {
-        let why = format!("superseded by {by} (version {})", agent.version);
-        for workflow in reads::workflows_of_deployment(conn, &earlier)? {
-            withdraw_workflow(conn, trail, &workflow, stamp.actor, stamp.at, &why)?;
-        }
-        let status: DeploymentStatus = rows::parse("deployment status", &status)?;
-        set_deployment_status(
-            conn,
-            trail,
-            &earlier,
-            (status, DeploymentStatus::Withdrawn),
-            stamp,
-            &why,
-        )?;
-    }
-    Ok(())
 }
 
 /// Ids for several workflows inserted in one transaction.

@@ -4,13 +4,18 @@
 //! other, never a mix. A version's text never changes after it is proposed
 //! (the table's triggers refuse it too).
 
+use super::checks::check_person;
+use super::stamps::entry;
 use crate::db::{Connection, OptionalExtension, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads;
 use super::super::rows::to_ms;
 use super::super::trail::TrailWriter;
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+use crate::domain::TrailEntry;
+
 use crate::backend::types::{PolicySetDetail, PolicySetState, User};
 use crate::domain::Role;
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile, Source};

@@ -1,11 +1,16 @@
 //! Ethics reviews: assignment, drafts, submission.
 
+use super::checks::check_person;
+use super::stamps::entry;
+use super::stamps::next_id;
 use crate::db::{Connection, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+
 use crate::backend::types::User;
 use crate::domain::review::{self, ValidationMode};
 use crate::domain::{Answers, EthicsReview, ReviewStatus, Role, WorkflowStatus};

@@ -2,13 +2,21 @@
 //! which tools an agent may call. Removing a user revokes their token at
 //! once; their past decisions stay in the trail.
 
+use super::checks::check_email;
+use super::checks::check_permission;
+use super::checks::check_person;
+use super::stamps::entry;
+use super::stamps::new_token;
 use crate::db::{Connection, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads;
 use super::super::rows::{roles_to_text, teams_to_text, to_ms};
 use super::super::trail;
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+use crate::domain::TrailEntry;
+
 use crate::backend::types::{Identity, ToolRecord, ToolStatus, User};
 use crate::domain::Role;
 

@@ -1,14 +1,19 @@
 //! Workflows: opening rows, decisions, withdrawal and what a closed workflow
 //! does to its deployment.
 
+use super::super::reads::covering;
+use super::checks::check_person;
+use super::stamps::Stamp;
+use super::stamps::entry;
 use crate::db::{Connection, OptionalExtension, params};
-use chrono::{DateTime, Utc};
 
 use super::super::reads::{self};
 use super::super::rows::{self, labels_to_text, to_json, to_ms};
 use super::super::trail::TrailWriter;
-use super::deployments::{Superseding, supersede_earlier};
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+
 use crate::backend::queue::{REVIEWER_MARK, urgency};
 use crate::backend::types::{Decision, User};
 use crate::domain::deployment::DeploymentStatus;
@@ -592,4 +597,69 @@ pub fn withdraw_request(
         &why,
     )?;
     reads::workflow(conn, workflow_id)
+}
+
+/// Which of an agent's open requests a request supersedes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Superseding<'a> {
+    /// Filed by `requester`: their own open requests and anyone's blocked
+    /// ones; someone else's pending request is theirs to withdraw.
+    Filing { requester: &'a str },
+    /// Approved (people signed it off): every open request filed before it.
+    Approval { requested_at: DateTime<Utc> },
+}
+
+impl Superseding<'_> {
+    fn takes(&self, requested_by: &str, status: &str, requested_at: i64) -> bool {
+        match self {
+            Superseding::Filing { requester } => {
+                status == "blocked" || requested_by.eq_ignore_ascii_case(requester)
+            }
+            Superseding::Approval {
+                requested_at: approved,
+            } => requested_at <= to_ms(*approved),
+        }
+    }
+}
+
+/// Withdraws the agent's open requests (pending or blocked) other than
+/// `by` that `superseding` takes.
+pub(crate) fn supersede_earlier(
+    conn: &Connection,
+    trail: &mut TrailWriter,
+    agent: &Agent,
+    by: &str,
+    superseding: Superseding<'_>,
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    let open: Vec<(String, String, String, i64)> = conn
+        .prepare_cached(
+            "SELECT deployment_id, status, requested_by, requested_at FROM deployments
+             WHERE agent_id = ?1 AND status IN ('pending_approval', 'blocked') AND deployment_id <> ?2",
+        )?
+        .query_map(params![agent.agent_id, by], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    let open = open
+        .into_iter()
+        .filter(|(_, status, requested_by, requested_at)| {
+            superseding.takes(requested_by, status, *requested_at)
+        });
+    for (earlier, status, _, _) in open {
+        let why = format!("superseded by {by} (version {})", agent.version);
+        for workflow in reads::workflows_of_deployment(conn, &earlier)? {
+            withdraw_workflow(conn, trail, &workflow, stamp.actor, stamp.at, &why)?;
+        }
+        let status: DeploymentStatus = rows::parse("deployment status", &status)?;
+        set_deployment_status(
+            conn,
+            trail,
+            &earlier,
+            (status, DeploymentStatus::Withdrawn),
+            stamp,
+            &why,
+        )?;
+    }
+    Ok(())
 }
