@@ -14,7 +14,7 @@ use gavel::auth::keeper::SessionKeeper;
 use gavel::backend::http::{Credentials, HttpBackend, Token};
 use gavel::backend::local::LocalStore;
 use gavel::backend::{BackendError, Decision, GovernanceBackend};
-use gavel::domain::workflow::DecisionError;
+use gavel::domain::decision::DecisionError;
 use gavel::domain::{Role, Verdict};
 
 struct HttpFixture {

@@ -433,7 +433,7 @@ async fn two_decisions_on_one_step_through_two_servers_have_one_winner() {
     use common::conformance::Fixture as _;
     use common::conformance::decision;
     use gavel::backend::BackendError;
-    use gavel::domain::workflow::DecisionError;
+    use gavel::domain::decision::DecisionError;
     use gavel::domain::{Role, StepStatus, Verdict};
 
     const OTHER_LEAD: &str = "other.lead@example.com";

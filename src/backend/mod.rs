@@ -18,9 +18,9 @@ use thiserror::Error;
 
 use crate::domain::bias::AuditSubmission;
 use crate::domain::bias::standing::AuditStanding;
+use crate::domain::decision::DecisionError;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::review::ValidationIssue;
-use crate::domain::workflow::DecisionError;
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,

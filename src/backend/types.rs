@@ -538,7 +538,7 @@ pub struct DeploymentView {
     pub running: Option<crate::domain::DeploymentRequest>,
     /// Field by field, the running version against the one requested
     /// (empty when nothing runs yet, or nothing changed).
-    pub changes: Vec<crate::domain::deployment::FieldChange>,
+    pub changes: Vec<crate::domain::manifest::FieldChange>,
 }
 
 /// Which part of an agent's record a pack holds.

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::BackendError;
+use crate::domain::decision::DecisionError;
 use crate::domain::review::ValidationIssue;
-use crate::domain::workflow::DecisionError;
 use crate::domain::{Answers, Verdict};
 
 /// Body of `POST /v1/workflows/{id}/steps/{step_id}/decision`.

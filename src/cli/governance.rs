@@ -9,7 +9,7 @@ use super::output::print_json;
 use crate::backend::{GovernanceBackend, ToolStatus};
 use crate::domain::bias::standing::AuditStanding;
 use crate::domain::bias::{self, AuditSubmission};
-use crate::domain::deployment::MAX_MANIFEST_BYTES;
+use crate::domain::manifest::MAX_MANIFEST_BYTES;
 use crate::domain::{DeploymentStatus, ReviewStatus};
 
 pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> Outcome {

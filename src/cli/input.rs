@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::exit::Failure;
-use crate::domain::deployment::{MAX_MANIFEST_BYTES, Manifest};
+use crate::domain::manifest::{MAX_MANIFEST_BYTES, Manifest};
 
 /// Reads a file (or stdin for `-`) of at most `limit` bytes as UTF-8.
 pub(super) fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {

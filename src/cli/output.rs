@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::backend::{QueuePage, User};
 use crate::domain::bias::standing::AuditStanding;
 use crate::domain::bias::{ImpactTable, RateMode};
-use crate::domain::deployment::Evaluation;
+use crate::domain::policy::evaluation::Evaluation;
 use crate::domain::{
     Agent, BiasAudit, DeploymentRequest, DeploymentStatus, EthicsReview, Manifest, Policy, Role,
     StepStatus, TrailEvent, Verdict, Workflow,

@@ -8,9 +8,11 @@
 pub mod agent;
 pub mod bias;
 pub mod checkpoint;
+pub mod decision;
 pub mod delegation;
 pub mod deployment;
 pub mod digest;
+pub mod manifest;
 pub mod merkle;
 pub mod name;
 pub mod policy;
@@ -22,7 +24,9 @@ pub mod workflow;
 
 pub use agent::{Agent, Category, DataClassification, RiskTier};
 pub use bias::{AuditStats, AuditSubmission, BiasAudit, GroupCounts};
-pub use deployment::{DeploymentRequest, DeploymentStatus, Evaluation, Manifest};
+pub use deployment::DeploymentRequest;
+pub use manifest::Manifest;
+pub use policy::evaluation::{DeploymentStatus, Evaluation};
 pub use policy::policies::{Policy, PolicyAction, PolicyScope};
 pub use review::{Answers, EthicsReview, ReviewStatus, ReviewTemplate};
 pub use role::Role;

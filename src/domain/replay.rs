@@ -5,7 +5,9 @@
 
 use serde::Deserialize;
 
-use crate::domain::deployment::{DeploymentRequest, DeploymentStatus};
+use crate::domain::deployment::DeploymentRequest;
+
+use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::review::ReviewStatus;
 use crate::domain::role::Role;
 use crate::domain::workflow::{StepStatus, Workflow, WorkflowStatus};

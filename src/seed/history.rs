@@ -10,12 +10,14 @@ use rusqlite::Connection;
 use super::names::*;
 use crate::backend::Result;
 use crate::backend::local::writes::{self, entry, format_id};
-use crate::domain::deployment::{DeploymentRequest, DeploymentStatus, Facts, Manifest, evaluate};
-use crate::domain::workflow::{Decider, DecisionRequest};
+use crate::domain::decision::{Decider, DecisionRequest};
+use crate::domain::deployment::DeploymentRequest;
+use crate::domain::manifest::Manifest;
+use crate::domain::policy::evaluation::{DeploymentStatus, Facts, evaluate};
 use crate::domain::{Agent, Role, StepStatus, Verdict, Workflow, WorkflowStatus};
 
 use super::generator::{AgentLife, Generator};
-use crate::domain::workflow::ReviewFacts;
+use crate::domain::decision::ReviewFacts;
 
 impl Generator {
     /// Writes one request; false when it would pass the workflow target.

@@ -186,7 +186,7 @@ mod tests {
     use crate::backend::GovernanceBackend;
     use crate::backend::local::{LocalBackend, LocalStore};
     use crate::domain::Role;
-    use crate::domain::deployment::Manifest;
+    use crate::domain::manifest::Manifest;
 
     /// An error answer with the API's JSON body and content type.
     async fn assert_json_error(response: Response, code: &str) {

@@ -12,7 +12,8 @@ use super::extract::{ApiError, ApiResult, param};
 use super::params::{AgentSearchParams, DeploymentParams};
 use super::state::{AppState, caller};
 use crate::backend::{DeploymentQuery, GovernanceBackend};
-use crate::domain::deployment::{DeploymentStatus, Manifest, ManifestError};
+use crate::domain::manifest::{Manifest, ManifestError};
+use crate::domain::policy::evaluation::DeploymentStatus;
 
 #[utoipa::path(get, path = "/v1/agents", summary = "Agents whose name, id or team contains the search text", params(AgentSearchParams), responses((status = 200, body = Vec<crate::backend::AgentSummary>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn search_agents(
@@ -49,7 +50,7 @@ fn manifest(bytes: &[u8]) -> ApiResult<Manifest> {
     })
 }
 
-#[utoipa::path(post, path = "/v1/deployments/check", summary = "What the policies say about a manifest, recording nothing", request_body = crate::domain::deployment::ManifestFields, responses((status = 200, body = crate::domain::Evaluation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/check", summary = "What the policies say about a manifest, recording nothing", request_body = crate::domain::manifest::ManifestFields, responses((status = 200, body = crate::domain::Evaluation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn check_deployment(
     State(state): AppState,
     headers: HeaderMap,
@@ -59,7 +60,7 @@ pub(super) async fn check_deployment(
     Ok(Json(backend.check_deployment(&manifest(&bytes)?).await?))
 }
 
-#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::deployment::ManifestFields, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::manifest::ManifestFields, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn request_deployment(
     State(state): AppState,
     headers: HeaderMap,

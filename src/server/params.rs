@@ -12,7 +12,7 @@
 
 use utoipa::IntoParams;
 
-use crate::domain::deployment::DeploymentStatus;
+use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{ReviewStatus, RiskTier, Role, WorkflowStatus};
 
 /// The filter of a queue page and of its count.

@@ -10,7 +10,7 @@ use crate::backend::{
     ReviewSummary, User,
 };
 use crate::domain::bias::standing::AuditStanding;
-use crate::domain::deployment::DeploymentStatus;
+use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{
     Agent, Answers, BiasAudit, EthicsReview, Policy, ReviewTemplate, TrailEvent, Workflow,
 };

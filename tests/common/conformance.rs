@@ -10,7 +10,7 @@ use gavel::backend::{
     QueueCursor, QueueFilter, QueueQuery, QueueScope, QueueSort, ToolStatus,
 };
 use gavel::domain::bias::{AuditSubmission, GroupCounts};
-use gavel::domain::workflow::DecisionError;
+use gavel::domain::decision::DecisionError;
 use gavel::domain::{
     Answers, DeploymentStatus, ReviewStatus, RiskTier, Role, StepStatus, Verdict, Workflow,
     WorkflowStatus,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendError;
-use crate::domain::workflow::DecisionError;
+use crate::domain::decision::DecisionError;
 
 /// The first wait after a failed push, and the most any wait grows to.
 pub const FIRST_RETRY: Duration = Duration::seconds(2);

@@ -7,7 +7,9 @@
 
 pub mod cel_limits;
 pub mod condition;
+pub mod evaluation;
 pub mod facts;
+pub mod lowering;
 pub mod plan;
 pub mod policies;
 pub mod set;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::agent::Agent;
 use crate::domain::bias::BiasAudit;
-use crate::domain::deployment::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
 use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::evaluation::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::set::PolicySet;

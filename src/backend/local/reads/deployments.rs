@@ -7,7 +7,7 @@ use super::super::rows::{from_json, from_ms, parse, to_ms};
 use crate::backend::types::{DeploymentPage, DeploymentQuery};
 use crate::backend::{BackendError, Result};
 
-use crate::domain::deployment::TriggeredPolicy;
+use crate::domain::policy::evaluation::TriggeredPolicy;
 use crate::domain::{Agent, DeploymentRequest};
 
 /// The JSON body of a deployment row: the parts with no column of their own.
@@ -194,7 +194,7 @@ pub fn deployment_view(
         .transpose()?;
     let changes = match (&running, &deployment.agent) {
         (Some(running), Some(requested)) => match &running.agent {
-            Some(before) => crate::domain::deployment::manifest_changes(
+            Some(before) => crate::domain::manifest::manifest_changes(
                 (before, &running.external_tools),
                 (requested, &deployment.external_tools),
             ),

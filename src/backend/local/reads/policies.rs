@@ -23,7 +23,7 @@ use super::super::rows::{self, from_json};
 use crate::backend::types::NamedCount;
 use crate::backend::{BackendError, Result};
 
-use crate::domain::deployment::{Facts, evaluate as evaluate_policies};
+use crate::domain::policy::evaluation::{Facts, evaluate as evaluate_policies};
 use crate::domain::{Agent, Evaluation, Manifest, Policy};
 
 /// The active set's policies.

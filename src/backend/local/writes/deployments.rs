@@ -19,7 +19,8 @@ use crate::backend::{BackendError, Result};
 use crate::domain::TrailEntry;
 
 use crate::backend::types::User;
-use crate::domain::deployment::{DeploymentStatus, Manifest};
+use crate::domain::manifest::Manifest;
+use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{Agent, DeploymentRequest, Role, Workflow};
 
 /// Who may request deployments of an agent: its owner, or a member of its

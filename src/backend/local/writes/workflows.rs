@@ -16,11 +16,11 @@ use crate::backend::{BackendError, Result};
 
 use crate::backend::queue::{REVIEWER_MARK, urgency};
 use crate::backend::types::{Decision, User};
-use crate::domain::deployment::DeploymentStatus;
-use crate::domain::workflow::{
+use crate::domain::decision::{
     Decider, DecisionError, DecisionRequest, MAX_COMMENT_BYTES, Principal, ReviewFacts,
     decision_time,
 };
+use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
