@@ -1,0 +1,538 @@
+//! The contract over HTTP: each call as a request to `gavel serve`.
+
+use super::super::queue::{Direction, QueueFilter, QueuePage, QueueQuery, QueueSort};
+use super::super::types::{
+    AgentSummary, AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, Dashboard, Decision,
+    DeploymentPage, DeploymentQuery, DeploymentView, NamedCount, RecordedOutcomes, ReviewSummary,
+    ToolRecord, ToolStatus, User,
+};
+use super::super::wire::{
+    AssignBody, CountBody, DecisionBody, DraftBody, SubmitBody, ToolDecisionBody, WithdrawBody,
+};
+use super::super::{BackendError, GovernanceBackend, Result};
+use super::*;
+use crate::backend::VerifyReport;
+use crate::backend::wire::{OutcomesBody, PolicySetBody, PolicySetDecisionBody};
+use crate::backend::{PolicySetDetail, PolicySetVersion};
+use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
+};
+use async_trait::async_trait;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+#[async_trait]
+impl GovernanceBackend for HttpBackend {
+    fn location(&self) -> String {
+        self.base.to_string()
+    }
+
+    async fn me(&self) -> Result<User> {
+        self.get(&["v1", "me"], &[]).await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        // An empty role list means "nobody's queue": nothing to ask for.
+        if query.filter.roles.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(QueuePage {
+                items: Vec::new(),
+                more_before: false,
+                more_after: false,
+            });
+        }
+        let mut params = HttpBackend::filter_query(&query.filter);
+        params.push((
+            "sort",
+            match query.sort {
+                QueueSort::Age => "age",
+                QueueSort::Risk => "risk",
+            }
+            .into(),
+        ));
+        params.push((
+            "direction",
+            match query.direction {
+                Direction::Forward => "forward",
+                Direction::Backward => "backward",
+            }
+            .into(),
+        ));
+        params.push(("limit", query.limit().to_string()));
+        if let Some(cursor) = &query.cursor {
+            params.push(("cursor", cursor.encode()));
+        }
+        self.get(&["v1", "queue"], &params).await
+    }
+
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        if filter.roles.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(0);
+        }
+        let body: CountBody = self
+            .get(
+                &["v1", "queue", "count"],
+                &HttpBackend::filter_query(filter),
+            )
+            .await?;
+        Ok(body.count)
+    }
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        self.get(&["v1", "workflows", workflow_id], &[]).await
+    }
+
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let mut headers = HeaderMap::new();
+        let if_match = HeaderValue::from_str(&format!("\"{}\"", decision.expected_version))
+            .map_err(|_| BackendError::Invalid("bad version".into()))?;
+        headers.insert(reqwest::header::IF_MATCH, if_match);
+        let key = HeaderValue::from_str(&decision.idempotency_key).map_err(|_| {
+            BackendError::Invalid("the idempotency key holds characters a header cannot".into())
+        })?;
+        headers.insert("idempotency-key", key);
+        let body = DecisionBody {
+            verdict: decision.verdict,
+            comment: decision.comment.clone(),
+            decision_at: decision.decision_at,
+            on_behalf_of: decision.on_behalf_of.clone(),
+        };
+        let step = decision.step_id.to_string();
+        // The same key on every retry: the server applies it once.
+        self.write(
+            Method::POST,
+            &[
+                "v1",
+                "workflows",
+                &decision.workflow_id,
+                "steps",
+                &step,
+                "decision",
+            ],
+            &body,
+            headers,
+            true,
+        )
+        .await
+    }
+
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        let query: Vec<(&str, String)> = status
+            .map(|s| ("status", s.as_str().to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "reviews"], &query).await
+    }
+
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        self.get(&["v1", "reviews", review_id], &[]).await
+    }
+
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        self.get(&["v1", "workflows", workflow_id, "review"], &[])
+            .await
+    }
+
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let body = AssignBody {
+            reviewer: reviewer.to_owned(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "workflows", workflow_id, "review"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        let body = DraftBody {
+            answers: answers.clone(),
+            form_state: form_state.cloned(),
+        };
+        self.write(
+            Method::PUT,
+            &["v1", "reviews", review_id, "draft"],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let body = SubmitBody {
+            answers: answers.clone(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "reviews", review_id, "submit"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        self.get(&["v1", "review-templates", template_id], &[])
+            .await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        self.get(&["v1", "agents", agent_id], &[]).await
+    }
+
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        self.get(
+            &["v1", "agents"],
+            &[("search", text.to_owned()), ("limit", limit.to_string())],
+        )
+        .await
+    }
+
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        self.get(&["v1", "agents", agent_id, "audits"], &[]).await
+    }
+
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+        let hours = due_within.num_hours().max(0).to_string();
+        self.get(&["v1", "audits", "standings"], &[("within_hours", hours)])
+            .await
+    }
+
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        self.write(
+            Method::POST,
+            &["v1", "audits"],
+            submission,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        self.write(
+            Method::POST,
+            &["v1", "deployments", "check"],
+            manifest,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        self.write(
+            Method::POST,
+            &["v1", "deployments"],
+            manifest,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        self.get(&["v1", "deployments", deployment_id], &[]).await
+    }
+
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
+        self.get(&["v1", "deployments", deployment_id, "view"], &[])
+            .await
+    }
+
+    async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
+        let mut url = self.url(&["v1", "agents", &query.agent_id, "evidence"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(version) = &query.agent_version {
+                pairs.append_pair("version", version);
+            }
+            if let Some(from) = query.from {
+                pairs.append_pair("from", &from.to_rfc3339());
+            }
+            if let Some(to) = query.to {
+                pairs.append_pair("to", &to.to_rfc3339());
+            }
+        }
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        self.decode::<serde_json::Value>(status, &bytes)
+            .map(|_| Vec::new())
+    }
+
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        let mut params = vec![("limit", query.limit.to_string())];
+        if let Some(status) = query.status {
+            params.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(cursor) = &query.cursor {
+            params.push(("cursor", cursor.clone()));
+        }
+        self.get(&["v1", "deployments"], &params).await
+    }
+
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.get(&["v1", "dashboard"], &[]).await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.get(&["v1", "policies"], &[]).await
+    }
+
+    async fn policy_reach(&self) -> Result<Vec<NamedCount>> {
+        self.get(&["v1", "policies", "reach"], &[]).await
+    }
+
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        self.get(&["v1", "trail", entity_type, entity_id], &[])
+            .await
+    }
+
+    async fn verify_trail(&self) -> Result<VerifyReport> {
+        self.get(&["v1", "audits", "verify"], &[]).await
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        let query: Vec<(&str, String)> = role
+            .map(|role| ("role", role.as_str().to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "users"], &query).await
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.get(&["v1", "tools"], &[]).await
+    }
+
+    async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
+        self.get(&["v1", "inbox"], &[]).await
+    }
+
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
+        let body = crate::backend::wire::InboxReadBody {
+            event_ids: event_ids.to_vec(),
+        };
+        // Marking read twice reads the same.
+        let answer: serde_json::Value = self
+            .write(
+                Method::POST,
+                &["v1", "inbox", "read"],
+                &body,
+                HeaderMap::new(),
+                true,
+            )
+            .await?;
+        Ok(answer["read"].as_u64().unwrap_or(0))
+    }
+
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        let query = if ended {
+            vec![("ended", "true".to_owned())]
+        } else {
+            Vec::new()
+        };
+        self.get(&["v1", "delegations"], &query).await
+    }
+
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        self.write(
+            Method::POST,
+            &["v1", "delegations"],
+            delegation,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let body = crate::backend::wire::EndDelegationBody {
+            delegation_id: delegation_id.map(str::to_owned),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "delegations", "end"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        let body = ToolDecisionBody {
+            status,
+            comment: comment.to_owned(),
+        };
+        // Deciding a tool the same way twice records the same state.
+        self.write(
+            Method::PUT,
+            &["v1", "tools", name],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
+        self.get(&["v1", "policy-sets"], &[]).await
+    }
+
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail> {
+        let which = version.map_or_else(|| "active".to_owned(), |v| v.to_string());
+        self.get(&["v1", "policy-sets", &which], &[]).await
+    }
+
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan> {
+        let body = PolicySetBody {
+            source: source.to_owned(),
+        };
+        // Planning records nothing: safe to retry.
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets", "plan"],
+            &body,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        let body = PolicySetBody {
+            source: source.to_owned(),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail> {
+        let body = PolicySetDecisionBody {
+            comment: comment.map(str::to_owned),
+        };
+        let verb = if approve { "approve" } else { "reject" };
+        self.write(
+            Method::POST,
+            &["v1", "policy-sets", &version.to_string(), verb],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs"],
+            start,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun> {
+        self.get(&["v1", "audit-runs", run_id], &[]).await
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+        let query: Vec<(&str, String)> = agent_id
+            .map(|agent| ("agent_id", agent.to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "audit-runs"], &query).await
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes> {
+        // A case is recorded once whatever the attempts: safe to repeat.
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs", run_id, "outcomes"],
+            &OutcomesBody {
+                outcomes: outcomes.to_vec(),
+            },
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        let mut pairs = vec![("limit", query.limit.to_string())];
+        if let Some(group) = &query.group {
+            pairs.push(("group", group.clone()));
+        }
+        if let Some(outcome) = query.outcome {
+            pairs.push(("outcome", outcome.as_str().to_owned()));
+        }
+        if let Some(after) = &query.after {
+            pairs.push(("after", after.clone()));
+        }
+        self.get(&["v1", "audit-runs", run_id, "cases"], &pairs)
+            .await
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        self.write(
+            Method::POST,
+            &["v1", "audit-runs", run_id, "finish"],
+            &serde_json::json!({}),
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let body = WithdrawBody {
+            reason: reason.map(str::to_owned),
+        };
+        self.write(
+            Method::POST,
+            &["v1", "workflows", workflow_id, "withdraw"],
+            &body,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+}

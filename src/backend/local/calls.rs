@@ -1,0 +1,519 @@
+//! The contract on the embedded store: who acts, and each call, delegating to `reads` and `writes`.
+
+use super::super::queue::{QueueFilter, QueuePage, QueueQuery};
+use super::super::types::{
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView, Identity,
+    ReviewSummary, ToolRecord, ToolStatus, User,
+};
+use super::super::{BackendError, GovernanceBackend, Result};
+use super::*;
+use crate::backend::{
+    AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
+    RecordedOutcomes,
+};
+use crate::db::Connection;
+use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::AuditStanding;
+use crate::domain::delegation::{Delegation, NewDelegation};
+use crate::domain::{
+    Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
+    ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
+};
+use async_trait::async_trait;
+use std::path::Path;
+use std::sync::Arc;
+
+impl LocalBackend {
+    pub fn new(store: Arc<LocalStore>, user: Option<String>) -> LocalBackend {
+        LocalBackend {
+            store,
+            user,
+            authenticated: None,
+            asserted: None,
+            log_key: None,
+        }
+    }
+
+    /// Acting as a user the caller has just authenticated (one request).
+    pub fn authenticated(store: Arc<LocalStore>, user: User) -> LocalBackend {
+        LocalBackend {
+            store,
+            user: Some(user.email.clone()),
+            authenticated: Some(user),
+            asserted: None,
+            log_key: None,
+        }
+    }
+
+    /// With the log's key, to sign the evidence packs it exports.
+    pub fn with_log_key(mut self, key: Arc<logkey::LogKey>) -> LocalBackend {
+        self.log_key = Some(key);
+        self
+    }
+
+    /// Acting as a person the identity provider vouched for in this
+    /// request: every event they cause records that identity.
+    pub fn signed_in(store: Arc<LocalStore>, user: User, identity: Identity) -> LocalBackend {
+        LocalBackend {
+            asserted: Some(identity),
+            ..LocalBackend::authenticated(store, user)
+        }
+    }
+
+    pub fn open(path: &Path, user: Option<String>) -> Result<LocalBackend> {
+        Ok(LocalBackend::new(LocalStore::open(path)?, user))
+    }
+
+    pub fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    /// Whom this backend acts as, if anyone.
+    pub fn acting_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    fn acting_email(&self) -> Result<String> {
+        self.user.clone().ok_or_else(|| {
+            BackendError::Unauthenticated(
+                "no user given: pass --user EMAIL, set GAVEL_USER, or set `user` in config.toml"
+                    .into(),
+            )
+        })
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        super::super::blocking(move || store.read(work)).await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        let asserted = self.user.clone().zip(self.asserted.clone());
+        super::super::blocking(move || {
+            let _asserted = asserted
+                .as_ref()
+                .map(|(email, identity)| trail::asserting(email, identity));
+            store.write(work)
+        })
+        .await
+    }
+
+    /// The acting user when one is given (reads that anyone may make).
+    async fn reader(&self) -> Result<Option<User>> {
+        match self.user {
+            Some(_) => self.actor().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The acting user, who must exist in the store and not be removed.
+    async fn actor(&self) -> Result<User> {
+        if let Some(user) = &self.authenticated {
+            return Ok(user.clone());
+        }
+        let email = self.acting_email()?;
+        self.read(move |conn| match reads::user(conn, &email)? {
+            Some(user) => Ok(user),
+            None if reads::user_removed(conn, &email)? => Err(BackendError::Unauthenticated(
+                format!("user {email:?} was removed and can no longer act"),
+            )),
+            None => Err(BackendError::Unauthenticated(format!(
+                "user {email:?} is not known to this store: add them with `gavel users add {email} --roles ...`"
+            ))),
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl GovernanceBackend for LocalBackend {
+    fn location(&self) -> String {
+        format!("local {}", self.store.location())
+    }
+
+    async fn me(&self) -> Result<User> {
+        self.actor().await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<QueuePage> {
+        let reader = self.reader().await?;
+        let query = query.clone();
+        self.read(move |conn| reads::queue(conn, &query, reader.as_ref()))
+            .await
+    }
+
+    async fn queue_count(&self, filter: &QueueFilter) -> Result<u64> {
+        let reader = self.reader().await?;
+        let filter = filter.clone();
+        self.read(move |conn| reads::queue_count(conn, &filter, reader.as_ref()))
+            .await
+    }
+
+    async fn workflow(&self, workflow_id: &str) -> Result<Workflow> {
+        let id = workflow_id.to_owned();
+        self.read(move |conn| reads::workflow(conn, &id)).await
+    }
+
+    async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let user = self.actor().await?;
+        let decision = decision.clone();
+        self.write(move |tx| writes::decide(tx, &user, &decision, chrono::Utc::now()))
+            .await
+    }
+
+    async fn my_reviews(&self, status: Option<ReviewStatus>) -> Result<Vec<ReviewSummary>> {
+        let email = self.acting_email()?;
+        self.read(move |conn| reads::reviews_of(conn, &email, status))
+            .await
+    }
+
+    async fn review(&self, review_id: &str) -> Result<EthicsReview> {
+        let reader = self.reader().await?;
+        let id = review_id.to_owned();
+        self.read(move |conn| {
+            reads::visible_to(reads::review(conn, &id)?, reader.as_ref())
+                .ok_or_else(|| BackendError::not_found("review", id))
+        })
+        .await
+    }
+
+    async fn review_for_workflow(&self, workflow_id: &str) -> Result<Option<EthicsReview>> {
+        let reader = self.reader().await?;
+        let id = workflow_id.to_owned();
+        self.read(move |conn| {
+            Ok(reads::review_for_workflow(conn, &id)?
+                .and_then(|review| reads::visible_to(review, reader.as_ref())))
+        })
+        .await
+    }
+
+    async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (workflow_id, reviewer) = (workflow_id.to_owned(), reviewer.to_owned());
+        self.write(move |tx| {
+            writes::assign_review(tx, &user, &workflow_id, &reviewer, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn save_review_draft(
+        &self,
+        review_id: &str,
+        answers: &Answers,
+        form_state: Option<&serde_json::Value>,
+    ) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (id, answers, form_state) =
+            (review_id.to_owned(), answers.clone(), form_state.cloned());
+        self.write(move |tx| {
+            writes::save_review(
+                tx,
+                &user,
+                &id,
+                &answers,
+                form_state.as_ref(),
+                false,
+                chrono::Utc::now(),
+            )
+        })
+        .await
+    }
+
+    async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let user = self.actor().await?;
+        let (id, answers) = (review_id.to_owned(), answers.clone());
+        self.write(move |tx| {
+            writes::save_review(tx, &user, &id, &answers, None, true, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
+        let id = template_id.to_owned();
+        self.read(move |conn| reads::review_template(conn, &id))
+            .await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        let id = agent_id.to_owned();
+        self.read(move |conn| reads::agent(conn, &id)).await
+    }
+
+    async fn search_agents(&self, text: &str, limit: u32) -> Result<Vec<AgentSummary>> {
+        let text = text.to_owned();
+        self.read(move |conn| reads::search_agents(conn, &text, limit))
+            .await
+    }
+
+    async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>> {
+        let id = agent_id.to_owned();
+        self.read(move |conn| reads::audits(conn, &id)).await
+    }
+
+    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+        self.read(move |conn| reads::audit_standings(conn, chrono::Utc::now(), due_within))
+            .await
+    }
+
+    async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        let actor = self.actor().await?;
+        let submission = submission.clone();
+        self.write(move |tx| writes::record_audit(tx, &actor, &submission, chrono::Utc::now()))
+            .await
+    }
+
+    async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
+        let manifest = manifest.clone();
+        self.read(move |conn| reads::evaluate(conn, &manifest))
+            .await
+    }
+
+    async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        let actor = self.actor().await?;
+        let manifest = manifest.clone();
+        self.write(move |tx| writes::request_deployment(tx, &actor, &manifest, chrono::Utc::now()))
+            .await
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentRequest> {
+        let id = deployment_id.to_owned();
+        self.read(move |conn| reads::deployment(conn, &id)).await
+    }
+
+    async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView> {
+        let id = deployment_id.to_owned();
+        self.read(move |conn| reads::deployment_view(conn, &id))
+            .await
+    }
+
+    async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
+        let key = self.log_key.clone().ok_or_else(|| {
+            BackendError::Unavailable(
+                "this store has no log key to sign evidence with: run `gavel trail init`".into(),
+            )
+        })?;
+        let actor = self.actor().await?.email;
+        let store = Arc::clone(&self.store);
+        let query = query.clone();
+        super::super::blocking(move || {
+            let files = store.evidence_pack(&actor, &key, &query, chrono::Utc::now())?;
+            crate::evidence::pack::zip(&files).map_err(|err| BackendError::Storage(err.to_string()))
+        })
+        .await
+    }
+
+    async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
+        let query = query.clone();
+        self.read(move |conn| reads::deployments(conn, &query))
+            .await
+    }
+
+    async fn dashboard(&self) -> Result<Dashboard> {
+        self.read(|conn| reads::dashboard(conn, chrono::Utc::now()))
+            .await
+    }
+
+    async fn policies(&self) -> Result<Vec<Policy>> {
+        self.read(reads::policies).await
+    }
+
+    async fn policy_reach(&self) -> Result<Vec<super::super::types::NamedCount>> {
+        self.read(reads::policy_reach).await
+    }
+
+    async fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
+        self.read(trail::verify).await
+    }
+
+    async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        self.actor().await?;
+        self.read(move |conn| reads::users(conn, role)).await
+    }
+
+    async fn tools(&self) -> Result<Vec<ToolRecord>> {
+        self.read(reads::tools).await
+    }
+
+    async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
+        let email = self.actor().await?.email;
+        self.read(move |conn| notifications::inbox(conn, &email))
+            .await
+    }
+
+    async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
+        let email = self.actor().await?.email;
+        let event_ids = event_ids.to_vec();
+        self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, chrono::Utc::now()))
+            .await
+    }
+
+    async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        let email = self.actor().await?.email;
+        self.read(move |conn| reads::delegations(conn, &email, chrono::Utc::now(), ended))
+            .await
+    }
+
+    async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        let user = self.actor().await?;
+        let delegation = delegation.clone();
+        self.write(move |tx| writes::delegate(tx, &user, &delegation, chrono::Utc::now()))
+            .await
+    }
+
+    async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let user = self.actor().await?;
+        let id = delegation_id.map(str::to_owned);
+        self.write(move |tx| writes::end_delegation(tx, &user, id.as_deref(), chrono::Utc::now()))
+            .await
+    }
+
+    async fn decide_tool(
+        &self,
+        name: &str,
+        status: ToolStatus,
+        comment: &str,
+    ) -> Result<ToolRecord> {
+        let user = self.actor().await?;
+        let (name, comment) = (name.to_owned(), comment.to_owned());
+        self.write(move |tx| {
+            writes::decide_tool(tx, &user, &name, status, &comment, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
+        self.read(reads::policy_sets).await
+    }
+
+    async fn policy_set(&self, version: Option<i64>) -> Result<PolicySetDetail> {
+        self.read(move |conn| {
+            let version = match version {
+                Some(version) => version,
+                None => reads::active_policy_set(conn)?,
+            };
+            reads::policy_set_detail(conn, version)
+        })
+        .await
+    }
+
+    async fn plan_policy_set(&self, source: &str) -> Result<crate::domain::policy::plan::Plan> {
+        // On a server, planning is for policy admins: it runs every
+        // condition over every agent on record. On the embedded store it is
+        // open to whoever holds the file.
+        if let Some(user) = &self.authenticated {
+            writes::require_policy_admin(user, "planning a policy set")?;
+        }
+        let set = checked_set(source).await?;
+        self.read(move |conn| {
+            let (diff, impact) = reads::plan(conn, &set)?;
+            Ok(crate::domain::policy::plan::Plan { diff, impact })
+        })
+        .await
+    }
+
+    async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        let user = self.actor().await?;
+        writes::require_policy_admin(&user, "proposing a policy set")?;
+        let set = checked_set(source).await?;
+        let proposal = self
+            .read(move |conn| writes::plan_proposal(conn, set))
+            .await?;
+        let source = source.to_owned();
+        self.write(move |tx| {
+            writes::record_proposal(tx, &user, &source, &proposal, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn decide_policy_set(
+        &self,
+        version: i64,
+        approve: bool,
+        comment: Option<&str>,
+    ) -> Result<PolicySetDetail> {
+        let user = self.actor().await?;
+        let comment = comment.map(str::to_owned);
+        self.write(move |tx| {
+            writes::decide_policy_set(
+                tx,
+                &user,
+                version,
+                approve,
+                comment.as_deref(),
+                chrono::Utc::now(),
+            )
+        })
+        .await
+    }
+
+    async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        let user = self.actor().await?;
+        let start = start.clone();
+        self.write(move |tx| writes::start_audit_run(tx, &user, &start, chrono::Utc::now()))
+            .await
+    }
+
+    async fn audit_run(&self, run_id: &str) -> Result<AuditRun> {
+        let run_id = run_id.to_owned();
+        self.read(move |conn| reads::audit_runs::run(conn, &run_id))
+            .await
+    }
+
+    async fn audit_runs(&self, agent_id: Option<&str>) -> Result<Vec<AuditRun>> {
+        let agent_id = agent_id.map(str::to_owned);
+        self.read(move |conn| reads::audit_runs::runs(conn, agent_id.as_deref()))
+            .await
+    }
+
+    async fn record_case_outcomes(
+        &self,
+        run_id: &str,
+        outcomes: &[CaseOutcome],
+    ) -> Result<RecordedOutcomes> {
+        let user = self.actor().await?;
+        let (run_id, outcomes) = (run_id.to_owned(), outcomes.to_vec());
+        self.write(move |tx| {
+            writes::record_case_outcomes(tx, &user, &run_id, &outcomes, chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn audit_run_cases(&self, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+        let user = self.actor().await?;
+        let (run_id, query) = (run_id.to_owned(), query.clone());
+        self.read(move |conn| {
+            reads::audit_runs::check_may_read_cases(conn, &user, &run_id)?;
+            reads::audit_runs::cases(conn, &run_id, &query)
+        })
+        .await
+    }
+
+    async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        let user = self.actor().await?;
+        let run_id = run_id.to_owned();
+        self.write(move |tx| writes::finish_audit_run(tx, &user, &run_id, chrono::Utc::now()))
+            .await
+    }
+
+    async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let user = self.actor().await?;
+        let (id, reason) = (workflow_id.to_owned(), reason.map(str::to_owned));
+        self.write(move |tx| {
+            writes::withdraw_request(tx, &user, &id, reason.as_deref(), chrono::Utc::now())
+        })
+        .await
+    }
+
+    async fn trail(&self, entity_type: &str, entity_id: &str) -> Result<Vec<TrailEvent>> {
+        let (kind, id) = (entity_type.to_owned(), entity_id.to_owned());
+        self.read(move |conn| trail::for_entity(conn, &kind, &id))
+            .await
+    }
+}
