@@ -217,16 +217,14 @@ fn test_module_files(file: &str, raw: &str) -> Vec<String> {
     let mut rest = raw;
     while let Some(at) = rest.find("#[cfg(test)]") {
         let after = rest[at + "#[cfg(test)]".len()..].trim_start();
-        if let Some(declaration) = after.strip_prefix("mod ") {
-            if let Some(name) = declaration
-                .split(';')
-                .next()
-                .filter(|name| !name.contains('{'))
-            {
-                let name = name.trim();
-                found.push(format!("{folder}{name}.rs"));
-                found.push(format!("{folder}{name}/mod.rs"));
-            }
+        if let Some(name) = after
+            .strip_prefix("mod ")
+            .and_then(|declaration| declaration.split(';').next())
+            .filter(|name| !name.contains('{'))
+        {
+            let name = name.trim();
+            found.push(format!("{folder}{name}.rs"));
+            found.push(format!("{folder}{name}/mod.rs"));
         }
         rest = &rest[at + 1..];
     }
@@ -433,8 +431,7 @@ impl Crate {
         let (statements, _) = use_statements(&self.files[file].code);
         let mut named = BTreeMap::new();
         let mut globs = Vec::new();
-        for (public, tree) in statements.iter().filter(|(public, _)| *public) {
-            let _ = public;
+        for (_, tree) in statements.iter().filter(|(public, _)| *public) {
             let mut paths = Vec::new();
             let aliases = alias_names(tree);
             use_paths(tree, &[], &mut paths);
@@ -500,12 +497,11 @@ impl Crate {
                 for glob in globs {
                     let mut next = glob.clone();
                     next.extend(path[k..].iter().cloned());
-                    if let Some(found) = self.resolve(&next, depth + 1) {
-                        if Some(&found) != self.module_file(&glob).as_ref()
-                            || self.defines(&found, segment)
-                        {
-                            return Some(found);
-                        }
+                    if let Some(found) = self.resolve(&next, depth + 1)
+                        && (Some(&found) != self.module_file(&glob).as_ref()
+                            || self.defines(&found, segment))
+                    {
+                        return Some(found);
                     }
                 }
             }
@@ -576,10 +572,10 @@ impl Crate {
                 let Some(absolute) = self.absolute(file, &segments) else {
                     continue;
                 };
-                if let Some(target) = self.resolve(&absolute, 0) {
-                    if &target != file {
-                        edges.entry(target).or_insert_with(|| segments.join("::"));
-                    }
+                if let Some(target) = self.resolve(&absolute, 0)
+                    && &target != file
+                {
+                    edges.entry(target).or_insert_with(|| segments.join("::"));
                 }
             }
         }
@@ -587,32 +583,19 @@ impl Crate {
     }
 }
 
-/// For each path of a `use` tree, in order, the alias it is imported as.
+/// For each path of a `use` tree, in order, the name it is imported as
+/// when renamed (`a::b as c`). Leaves are the pieces between commas and
+/// braces that do not end a path prefix, in the order `use_paths` yields.
 fn alias_names(tree: &str) -> Vec<Option<String>> {
-    let mut out = Vec::new();
-    let flat: String = tree
-        .chars()
-        .map(|c| if c == '{' || c == '}' { ',' } else { c })
-        .collect();
-    let mut pieces: Vec<&str> = Vec::new();
-    // Mirrors use_paths: one entry per leaf.
-    let mut paths = Vec::new();
-    use_paths(tree, &[], &mut paths);
-    for piece in flat.split(',') {
-        let piece = piece.trim();
-        if !piece.is_empty() && !piece.ends_with("::") {
-            pieces.push(piece);
-        }
-    }
-    let leaves: Vec<&str> = pieces;
-    for (k, _) in paths.iter().enumerate() {
-        let alias = leaves
-            .get(k)
-            .and_then(|leaf| leaf.split(" as ").nth(1))
-            .map(|alias| alias.trim().to_string());
-        out.push(alias);
-    }
-    out
+    tree.split(['{', '}', ','])
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty() && !piece.ends_with("::"))
+        .map(|leaf| {
+            leaf.split(" as ")
+                .nth(1)
+                .map(|alias| alias.trim().to_string())
+        })
+        .collect()
 }
 
 /// Strongly connected groups of more than one file (Tarjan).
@@ -814,4 +797,32 @@ fn the_checker_sees_what_it_checks() {
     );
     assert_eq!(layer_of("domain/a.rs").map(|l| l.0), Some(1));
     assert!(layer_of("tui/mod.rs") > layer_of("domain/a.rs"));
+}
+
+/// Files stay a size a newcomer can read: split by job past 800 lines.
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    let mut folders = vec![root.clone()];
+    let mut seen = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("src is readable") {
+            let path = entry.expect("src entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                seen += 1;
+                let lines = std::fs::read_to_string(&path)
+                    .expect("readable source")
+                    .lines()
+                    .count();
+                if lines > 800 {
+                    long.push(format!("{} ({lines} lines)", path.display()));
+                }
+            }
+        }
+    }
+    assert!(seen > 100, "the walk found the sources");
+    assert!(long.is_empty(), "files over 800 lines: {long:?}");
 }
