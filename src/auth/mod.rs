@@ -1,5 +1,9 @@
 //! Signing in with the organisation's identity provider (OpenID Connect).
 //!
+//! Layer 4, a part (docs/architecture.md): may import the contract (its
+//! error type), the rules and the ground; the HTTP client uses `auth`, never
+//! the reverse.
+//!
 //! The server checks each request's token against the provider
 //! (`verify`) and learns roles and teams from the directory's groups
 //! (`directory`); the CLI and console sign people in (`login`), keep their

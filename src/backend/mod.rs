@@ -1,5 +1,10 @@
 //! The governance backend: one async trait, several stores behind it.
 //!
+//! Layer 3, the contract (docs/architecture.md): the trait, its error and the
+//! records (`types`, `queue`, `wire`, `events`) import only the rules and the
+//! ground. The parts beside them (`local`, `http`, `cache`, `sync`, `witness`)
+//! are layer 4 and may import the contract.
+//!
 //! Nothing here knows about terminals. The TUI, the CLI and the server all
 //! talk to a `dyn GovernanceBackend`.
 

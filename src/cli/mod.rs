@@ -1,5 +1,8 @@
 //! The command line: `args` says what it accepts, `mod.rs` dispatches, and
 //! each command group lives in a file of its own.
+//!
+//! Layer 8, the entry (docs/architecture.md): may import every layer; the
+//! commands import `exit`, `input`, `output` and `backends`, never this door.
 
 mod args;
 mod audit_run;

@@ -1,6 +1,9 @@
 //! One SQL seam for Gavel's two stores: SQLite (rusqlite, the embedded
 //! default) and PostgreSQL (sqlx, for servers sharing one database).
 //!
+//! Layer 4, a part (docs/architecture.md): the SQL seam imports only the
+//! ground and crates.
+//!
 //! Store code is written once against [`Connection`], which keeps
 //! rusqlite's idiom (`execute`, `query_row`, `prepare_cached` and
 //! `query_map`, `row.get(i)`, `.optional()`), so the SQLite path stays as

@@ -5,6 +5,10 @@
 //! log's key and whose events are proven in a signed checkpoint, so that
 //! `verify` (and anyone holding the public key) can check a pack offline,
 //! without the store. `backend::local::evidence` reads what goes in.
+//!
+//! Layer 4, a part (docs/architecture.md): the pack format reads the
+//! contract's records; it may import the rules and the ground, never the
+//! stores that collect them.
 
 pub mod collected;
 pub mod html;

@@ -1,5 +1,9 @@
 //! The data generator behind `gavel seed` and `gavel demo`.
 //!
+//! Layer 5, a service (docs/architecture.md): may import the parts (it
+//! writes through the embedded store), the contract, the rules and the
+//! ground. `options` and `generator` sit below the histories they drive.
+//!
 //! It builds a plausible organisation and runs its history through the real
 //! policy engine and workflow state machine, one agent at a time, writing as
 //! it goes: memory stays flat however many workflows are asked for. The same

@@ -1,5 +1,9 @@
 //! `gavel serve`: the HTTP API over an embedded store, for a team.
 //!
+//! Layer 7, a face (docs/architecture.md): may import the settings, services,
+//! parts, contract, rules and ground. One file per route group; `state` and
+//! `extract` sit below them, `api` (the router) above.
+//!
 //! Every request names its user by bearer token; the handlers are thin: they
 //! parse, call the same `LocalBackend` the console uses, and map errors to
 //! statuses (`backend::wire`).

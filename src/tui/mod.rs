@@ -1,5 +1,9 @@
 //! The full-screen console: terminal lifecycle, the event loop, screens.
 //!
+//! Layer 7, a face (docs/architecture.md): may import the settings, services,
+//! parts, contract, rules and ground. `action`, `mode`, `tab`, `hints` and
+//! `keymap` sit below the screens, widgets and the app.
+//!
 //! Nothing here awaits the backend: screens return `Command`s, the worker
 //! runs them, and answers come back as `Message`s through one channel.
 

@@ -1,6 +1,10 @@
 //! The offline cache of a `gavel serve`: a local mirror the console reads
 //! from, and an outbox of the changes made against it.
 //!
+//! Layer 4, a part (docs/architecture.md): may import the other parts (`local`
+//! as its mirror, `http` as its server), the contract, the rules and the
+//! ground.
+//!
 //! `CachedBackend` answers reads from the mirror, so the console opens at
 //! once with the last known state and keeps working while the server is
 //! away. Decisions and review edits are checked by the same domain rules

@@ -1,5 +1,9 @@
 //! The embedded store: SQLite in WAL mode, one file.
 //!
+//! Layer 4, a part (docs/architecture.md): may import `db`, the contract, the
+//! rules and the ground. This file opens the store; `calls` is the contract
+//! on it, `reads` and `writes` the queries and changes.
+//!
 //! Reads go through a small pool of read connections and never wait for a
 //! write; writes take the single writer connection, one transaction per
 //! state change (the state and its trail event commit together).

@@ -1,4 +1,8 @@
 //! Bias-audit statistics: the four-fifths rule and what lies beyond it.
+//!
+//! Part of the rules (layer 2): imports the ground, the domain's names and,
+//! for verdicts, the policies that ask for audits; `stats` sits below the
+//! tables and the verdicts.
 
 pub mod import;
 pub mod standing;

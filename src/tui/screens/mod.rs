@@ -1,4 +1,7 @@
 //! The views of the console.
+//!
+//! Part of the console (layer 7): screens import widgets, the theme and
+//! commands, never the app that holds them.
 
 pub mod audits;
 pub mod blocked;

@@ -1,4 +1,7 @@
 //! Pieces of the screen shared by every view.
+//!
+//! Part of the console (layer 7): widgets import the theme and the layers
+//! below, never the screens or the app.
 
 pub mod bars;
 pub mod chooser;

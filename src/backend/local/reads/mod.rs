@@ -1,5 +1,8 @@
 //! Read queries. Every list reads only the rows it returns, through an index.
 //! One file per entity; this door only names them.
+//!
+//! Part of `backend::local` (layer 4): its files import each other
+//! downwards only, and never this door.
 
 mod agents;
 pub mod audit_runs;

@@ -2,6 +2,9 @@
 //! appends its trail events in that same transaction. One file per entity;
 //! each rule is enforced here, where both the embedded store and the server
 //! write, so no path can skip it.
+//!
+//! Part of `backend::local` (layer 4): its files import `checks`, `stamps`,
+//! the reads and each other downwards only, and never this door.
 
 mod alerts;
 mod audit_runs;
