@@ -4,6 +4,7 @@ pub mod auditor;
 pub mod auth;
 pub mod backend;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -424,3 +424,54 @@ async fn activation_is_atomic_under_concurrent_checks() {
     assert!(after > 0, "some checks ran after the approval");
     eprintln!("{before} checks under version 1, {after} under version {version}");
 }
+
+/// The store reads "now" from its clock: moving the clock past an audit's
+/// allowed age turns a passing standing into an expired one, with no write
+/// and no waiting.
+#[tokio::test]
+async fn the_store_clock_moves_audits_past_their_age() {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use gavel::clock::ManualClock;
+    use gavel::domain::bias::standing::Attention;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("s.db")).unwrap();
+    let anchor = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    gavel::seed::seed(
+        &store,
+        &gavel::seed::SeedOptions {
+            workflows: 300,
+            seed: 5,
+            anchor,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let clock = ManualClock::at(anchor);
+    store.set_clock(clock.clone());
+    assert_eq!(store.now(), anchor);
+    let backend = LocalBackend::new(Arc::clone(&store), Some(gavel::seed::DEMO_USER.into()));
+
+    let before = backend.audit_standings(TimeDelta::zero()).await.unwrap();
+    let passing = before
+        .iter()
+        .filter(|standing| standing.attention == Attention::Passing)
+        .count();
+    assert!(passing > 0, "a seeded store has passing audits");
+
+    clock.advance(TimeDelta::days(3 * 365));
+    let after = backend.audit_standings(TimeDelta::zero()).await.unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|standing| standing.attention != Attention::Passing),
+        "three years on, no audit still counts"
+    );
+    assert!(
+        after
+            .iter()
+            .filter(|standing| standing.attention == Attention::Expired)
+            .count()
+            >= passing
+    );
+}

@@ -51,7 +51,8 @@ pub struct Worker {
     clock: Clock,
 }
 
-/// Where the worker reads the time (tests set their own).
+/// Where the worker reads the time: the store's clock unless a test sets
+/// its own.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Workflows alerted per transaction.
@@ -68,6 +69,10 @@ impl Worker {
             .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| err.to_string())?;
+        let clock: Clock = {
+            let store = Arc::clone(&store);
+            Arc::new(move || store.now())
+        };
         Ok(Worker {
             store,
             mailer: Mailer::from_settings(&settings)?,
@@ -75,7 +80,7 @@ impl Worker {
             http,
             settings,
             sla_days,
-            clock: Arc::new(Utc::now),
+            clock,
         })
     }
 

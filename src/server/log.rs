@@ -40,9 +40,7 @@ pub(super) async fn log_checkpoint(
     caller(&state, &headers).await?;
     let key = log_key(&state)?;
     let checkpoint = on_store(&state.store, move |store| {
-        store.write(|tx| {
-            crate::backend::local::logkey::sign_checkpoint(tx, &key, chrono::Utc::now())
-        })
+        store.write(|tx| crate::backend::local::logkey::sign_checkpoint(tx, &key, store.now()))
     })
     .await?;
     Ok(Json(CheckpointBody { checkpoint }))

@@ -74,7 +74,7 @@ async fn sign_checkpoints(store: Arc<LocalStore>, key: Arc<LogKey>, policy: Chec
             let unsigned = head.saturating_sub(signed.map_or(0, |(size, _)| size));
             if unsigned >= due.every_events || (unsigned > 0 && since >= due.every) {
                 store.write(|tx| {
-                    crate::backend::local::logkey::sign_checkpoint(tx, &key, chrono::Utc::now())
+                    crate::backend::local::logkey::sign_checkpoint(tx, &key, store.now())
                 })?;
                 return Ok::<bool, crate::backend::BackendError>(true);
             }

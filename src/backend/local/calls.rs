@@ -162,9 +162,10 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn decide(&self, decision: &Decision) -> Result<Workflow> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let decision = decision.clone();
-        self.write(move |tx| writes::decide(tx, &user, &decision, chrono::Utc::now()))
+        self.write(move |tx| writes::decide(tx, &user, &decision, clock.now()))
             .await
     }
 
@@ -195,12 +196,11 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn assign_review(&self, workflow_id: &str, reviewer: &str) -> Result<EthicsReview> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (workflow_id, reviewer) = (workflow_id.to_owned(), reviewer.to_owned());
-        self.write(move |tx| {
-            writes::assign_review(tx, &user, &workflow_id, &reviewer, chrono::Utc::now())
-        })
-        .await
+        self.write(move |tx| writes::assign_review(tx, &user, &workflow_id, &reviewer, clock.now()))
+            .await
     }
 
     async fn save_review_draft(
@@ -209,6 +209,7 @@ impl GovernanceBackend for LocalBackend {
         answers: &Answers,
         form_state: Option<&serde_json::Value>,
     ) -> Result<EthicsReview> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (id, answers, form_state) =
             (review_id.to_owned(), answers.clone(), form_state.cloned());
@@ -220,19 +221,18 @@ impl GovernanceBackend for LocalBackend {
                 &answers,
                 form_state.as_ref(),
                 false,
-                chrono::Utc::now(),
+                clock.now(),
             )
         })
         .await
     }
 
     async fn submit_review(&self, review_id: &str, answers: &Answers) -> Result<EthicsReview> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (id, answers) = (review_id.to_owned(), answers.clone());
-        self.write(move |tx| {
-            writes::save_review(tx, &user, &id, &answers, None, true, chrono::Utc::now())
-        })
-        .await
+        self.write(move |tx| writes::save_review(tx, &user, &id, &answers, None, true, clock.now()))
+            .await
     }
 
     async fn review_template(&self, template_id: &str) -> Result<ReviewTemplate> {
@@ -258,27 +258,31 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
-        self.read(move |conn| reads::audit_standings(conn, chrono::Utc::now(), due_within))
+        let clock = self.store.clock();
+        self.read(move |conn| reads::audit_standings(conn, clock.now(), due_within))
             .await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
+        let clock = self.store.clock();
         let actor = self.actor().await?;
         let submission = submission.clone();
-        self.write(move |tx| writes::record_audit(tx, &actor, &submission, chrono::Utc::now()))
+        self.write(move |tx| writes::record_audit(tx, &actor, &submission, clock.now()))
             .await
     }
 
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         let manifest = manifest.clone();
-        self.read(move |conn| reads::evaluate(conn, &manifest))
+        let clock = self.store.clock();
+        self.read(move |conn| reads::evaluate(conn, &manifest, clock.now()))
             .await
     }
 
     async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {
+        let clock = self.store.clock();
         let actor = self.actor().await?;
         let manifest = manifest.clone();
-        self.write(move |tx| writes::request_deployment(tx, &actor, &manifest, chrono::Utc::now()))
+        self.write(move |tx| writes::request_deployment(tx, &actor, &manifest, clock.now()))
             .await
     }
 
@@ -294,6 +298,7 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
+        let clock = self.store.clock();
         let key = self.log_key.clone().ok_or_else(|| {
             BackendError::Unavailable(
                 "this store has no log key to sign evidence with: run `gavel trail init`".into(),
@@ -303,7 +308,7 @@ impl GovernanceBackend for LocalBackend {
         let store = Arc::clone(&self.store);
         let query = query.clone();
         super::super::blocking(move || {
-            let files = store.evidence_pack(&actor, &key, &query, chrono::Utc::now())?;
+            let files = store.evidence_pack(&actor, &key, &query, clock.now())?;
             crate::evidence::pack::zip(&files).map_err(|err| BackendError::Storage(err.to_string()))
         })
         .await
@@ -316,7 +321,8 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn dashboard(&self) -> Result<Dashboard> {
-        self.read(|conn| reads::dashboard(conn, chrono::Utc::now()))
+        let clock = self.store.clock();
+        self.read(move |conn| reads::dashboard(conn, clock.now()))
             .await
     }
 
@@ -348,29 +354,33 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn mark_read(&self, event_ids: &[i64]) -> Result<u64> {
+        let clock = self.store.clock();
         let email = self.actor().await?.email;
         let event_ids = event_ids.to_vec();
-        self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, chrono::Utc::now()))
+        self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, clock.now()))
             .await
     }
 
     async fn delegations(&self, ended: bool) -> Result<Vec<Delegation>> {
+        let clock = self.store.clock();
         let email = self.actor().await?.email;
-        self.read(move |conn| reads::delegations(conn, &email, chrono::Utc::now(), ended))
+        self.read(move |conn| reads::delegations(conn, &email, clock.now(), ended))
             .await
     }
 
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let delegation = delegation.clone();
-        self.write(move |tx| writes::delegate(tx, &user, &delegation, chrono::Utc::now()))
+        self.write(move |tx| writes::delegate(tx, &user, &delegation, clock.now()))
             .await
     }
 
     async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let id = delegation_id.map(str::to_owned);
-        self.write(move |tx| writes::end_delegation(tx, &user, id.as_deref(), chrono::Utc::now()))
+        self.write(move |tx| writes::end_delegation(tx, &user, id.as_deref(), clock.now()))
             .await
     }
 
@@ -380,12 +390,11 @@ impl GovernanceBackend for LocalBackend {
         status: ToolStatus,
         comment: &str,
     ) -> Result<ToolRecord> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (name, comment) = (name.to_owned(), comment.to_owned());
-        self.write(move |tx| {
-            writes::decide_tool(tx, &user, &name, status, &comment, chrono::Utc::now())
-        })
-        .await
+        self.write(move |tx| writes::decide_tool(tx, &user, &name, status, &comment, clock.now()))
+            .await
     }
 
     async fn policy_sets(&self) -> Result<Vec<PolicySetVersion>> {
@@ -411,25 +420,28 @@ impl GovernanceBackend for LocalBackend {
             writes::require_policy_admin(user, "planning a policy set")?;
         }
         let set = checked_set(source).await?;
+        let clock = self.store.clock();
         self.read(move |conn| {
-            let (diff, impact) = reads::plan(conn, &set)?;
+            let (diff, impact) = reads::plan(conn, &set, clock.now())?;
             Ok(crate::domain::policy::plan::Plan { diff, impact })
         })
         .await
     }
 
     async fn propose_policy_set(&self, source: &str) -> Result<PolicySetDetail> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         writes::require_policy_admin(&user, "proposing a policy set")?;
         let set = checked_set(source).await?;
         let proposal = self
-            .read(move |conn| writes::plan_proposal(conn, set))
+            .read({
+                let clock = Arc::clone(&clock);
+                move |conn| writes::plan_proposal(conn, set, clock.now())
+            })
             .await?;
         let source = source.to_owned();
-        self.write(move |tx| {
-            writes::record_proposal(tx, &user, &source, &proposal, chrono::Utc::now())
-        })
-        .await
+        self.write(move |tx| writes::record_proposal(tx, &user, &source, &proposal, clock.now()))
+            .await
     }
 
     async fn decide_policy_set(
@@ -438,25 +450,20 @@ impl GovernanceBackend for LocalBackend {
         approve: bool,
         comment: Option<&str>,
     ) -> Result<PolicySetDetail> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let comment = comment.map(str::to_owned);
         self.write(move |tx| {
-            writes::decide_policy_set(
-                tx,
-                &user,
-                version,
-                approve,
-                comment.as_deref(),
-                chrono::Utc::now(),
-            )
+            writes::decide_policy_set(tx, &user, version, approve, comment.as_deref(), clock.now())
         })
         .await
     }
 
     async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let start = start.clone();
-        self.write(move |tx| writes::start_audit_run(tx, &user, &start, chrono::Utc::now()))
+        self.write(move |tx| writes::start_audit_run(tx, &user, &start, clock.now()))
             .await
     }
 
@@ -477,10 +484,11 @@ impl GovernanceBackend for LocalBackend {
         run_id: &str,
         outcomes: &[CaseOutcome],
     ) -> Result<RecordedOutcomes> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (run_id, outcomes) = (run_id.to_owned(), outcomes.to_vec());
         self.write(move |tx| {
-            writes::record_case_outcomes(tx, &user, &run_id, &outcomes, chrono::Utc::now())
+            writes::record_case_outcomes(tx, &user, &run_id, &outcomes, clock.now())
         })
         .await
     }
@@ -496,17 +504,19 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn finish_audit_run(&self, run_id: &str) -> Result<BiasAudit> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let run_id = run_id.to_owned();
-        self.write(move |tx| writes::finish_audit_run(tx, &user, &run_id, chrono::Utc::now()))
+        self.write(move |tx| writes::finish_audit_run(tx, &user, &run_id, clock.now()))
             .await
     }
 
     async fn withdraw(&self, workflow_id: &str, reason: Option<&str>) -> Result<Workflow> {
+        let clock = self.store.clock();
         let user = self.actor().await?;
         let (id, reason) = (workflow_id.to_owned(), reason.map(str::to_owned));
         self.write(move |tx| {
-            writes::withdraw_request(tx, &user, &id, reason.as_deref(), chrono::Utc::now())
+            writes::withdraw_request(tx, &user, &id, reason.as_deref(), clock.now())
         })
         .await
     }

@@ -143,6 +143,9 @@ pub struct LocalStore {
     /// Woken when a committed write recorded notifications, so the
     /// delivery worker sends them at once rather than at its next poll.
     outbox_signal: tokio::sync::Notify,
+    /// Where "now" comes from for every call on this store (a test sets one
+    /// it moves).
+    clock: std::sync::RwLock<Arc<dyn crate::clock::Clock>>,
 }
 
 enum Engine {
@@ -222,6 +225,32 @@ fn configure(conn: &SqliteConnection) -> rusqlite::Result<()> {
 }
 
 impl LocalStore {
+    /// Now, by the store's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .now()
+    }
+
+    /// The store's clock, to read inside a transaction.
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        Arc::clone(
+            &self
+                .clock
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Reads "now" from `clock` from here on.
+    pub fn set_clock(&self, clock: Arc<dyn crate::clock::Clock>) {
+        *self
+            .clock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = clock;
+    }
+
     /// Opens (creating and migrating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Arc<LocalStore>> {
         if let Some(parent) = path
@@ -278,6 +307,7 @@ impl LocalStore {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(open_error)?;
         Ok(Arc::new(LocalStore {
+            clock: std::sync::RwLock::new(Arc::new(crate::clock::SystemClock)),
             engine: Engine::Sqlite {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
@@ -309,6 +339,7 @@ impl LocalStore {
             BackendError::Storage(format!("cannot migrate the database {shown}: {err}"))
         })?;
         let store = Arc::new(LocalStore {
+            clock: std::sync::RwLock::new(Arc::new(crate::clock::SystemClock)),
             engine: Engine::Postgres {
                 pool,
                 handle: tokio::runtime::Handle::current(),
@@ -593,7 +624,7 @@ impl LocalStore {
         email: &str,
         change: &writes::UserChange,
     ) -> Result<String> {
-        self.write(|tx| writes::add_user(tx, actor, email, change, chrono::Utc::now()))
+        self.write(|tx| writes::add_user(tx, actor, email, change, self.now()))
     }
 
     pub fn update_user(
@@ -602,17 +633,17 @@ impl LocalStore {
         email: &str,
         change: &writes::UserChange,
     ) -> Result<User> {
-        self.write(|tx| writes::update_user(tx, actor, email, change, chrono::Utc::now()))
+        self.write(|tx| writes::update_user(tx, actor, email, change, self.now()))
     }
 
     /// Removes a user; their token stops working at once.
     pub fn remove_user(&self, actor: &str, email: &str) -> Result<()> {
-        self.write(|tx| writes::remove_user(tx, actor, email, chrono::Utc::now()))
+        self.write(|tx| writes::remove_user(tx, actor, email, self.now()))
     }
 
     /// A new token for a user; the old one stops working at once.
     pub fn rotate_token(&self, actor: &str, email: &str) -> Result<String> {
-        self.write(|tx| writes::rotate_token(tx, actor, email, chrono::Utc::now()))
+        self.write(|tx| writes::rotate_token(tx, actor, email, self.now()))
     }
 
     pub fn user(&self, email: &str) -> Result<Option<User>> {
@@ -625,7 +656,7 @@ impl LocalStore {
         if let Some(user) = self.read(|conn| writes::unchanged_sign_in(conn, sign_in))? {
             return Ok(user);
         }
-        self.write(|tx| writes::sign_in(tx, sign_in, linking, chrono::Utc::now()))
+        self.write(|tx| writes::sign_in(tx, sign_in, linking, self.now()))
     }
 
     /// Joins a person's identity at the provider to their Gavel user.
@@ -636,9 +667,7 @@ impl LocalStore {
         issuer: &str,
         subject: &str,
     ) -> Result<User> {
-        self.write(|tx| {
-            writes::link_identity(tx, actor, email, issuer, subject, chrono::Utc::now())
-        })
+        self.write(|tx| writes::link_identity(tx, actor, email, issuer, subject, self.now()))
     }
 
     /// The user a token belongs to (none once they are removed).

@@ -10,6 +10,7 @@ use super::audits::latest_audit_for_version;
 use super::audits::latest_audit_of_agent;
 use super::deployments::DeploymentBody;
 use super::users::approved_tools;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use crate::db::{Connection, Dialect, OptionalExtension};
@@ -77,7 +78,11 @@ fn compiled_set(version: i64, text: &str, hash: &str) -> Result<Arc<PolicySet>> 
 
 /// What `proposed` would change against the active set, for every agent
 /// on record (a new request of each, as recorded last), writing nothing.
-pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impact)> {
+pub fn plan(
+    conn: &Connection,
+    proposed: &PolicySet,
+    now: DateTime<Utc>,
+) -> Result<(PolicyDiff, Impact)> {
     let active = policy_set(conn)?;
     // The ratio of the newest audit of each agent's current version, in
     // one pass; a full audit is read only for the agents actually judged.
@@ -119,13 +124,7 @@ pub fn plan(conn: &Connection, proposed: &PolicySet) -> Result<(PolicyDiff, Impa
             AgentAudits::default()
         }
     };
-    let impact = simulate(
-        &active,
-        proposed,
-        subjects,
-        &mut load_audits,
-        chrono::Utc::now(),
-    );
+    let impact = simulate(&active, proposed, subjects, &mut load_audits, now);
     if let Some(err) = failure {
         return Err(err);
     }
@@ -203,9 +202,9 @@ pub fn vocabulary(conn: &Connection) -> Result<Vocabulary> {
 
 /// What the active policies say about a manifest whose names are in the
 /// vocabulary.
-pub fn evaluate(conn: &Connection, manifest: &Manifest) -> Result<Evaluation> {
+pub fn evaluate(conn: &Connection, manifest: &Manifest, now: DateTime<Utc>) -> Result<Evaluation> {
     let (version, set) = active_set(conn)?;
-    evaluate_under(conn, manifest, version, &set)
+    evaluate_under(conn, manifest, version, &set, now)
 }
 
 /// What policy set `version` says about a manifest (for a caller that
@@ -215,6 +214,7 @@ pub fn evaluate_under(
     manifest: &Manifest,
     version: i64,
     set: &PolicySet,
+    now: DateTime<Utc>,
 ) -> Result<Evaluation> {
     let vocabulary = set.vocabulary();
     vocabulary
@@ -233,7 +233,7 @@ pub fn evaluate_under(
             latest_audit_of_agent: audit_of_agent.as_ref(),
             approved_tools: &approved_tools,
             reference_agents: &reference_agents,
-            now: chrono::Utc::now(),
+            now,
         },
     );
     evaluation.policy_set_version = Some(version);
@@ -267,7 +267,9 @@ mod tests {
         let text = include_str!("../../../../examples/policies/northwind.toml");
         let proposed =
             PolicySet::compile(PolicySetFile::parse(text).unwrap(), Checks::Full).unwrap();
-        let (_, planned) = store.read(|conn| plan(conn, &proposed)).unwrap();
+        let (_, planned) = store
+            .read(|conn| plan(conn, &proposed, Utc::now()))
+            .unwrap();
 
         let mut brute = Impact::default();
         store

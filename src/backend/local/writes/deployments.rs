@@ -66,7 +66,7 @@ pub fn request_deployment(
         &set.permissions().request_deployments,
         "requesting a deployment",
     )?;
-    let evaluation = reads::evaluate_under(conn, manifest, version, &set)?;
+    let evaluation = reads::evaluate_under(conn, manifest, version, &set, now)?;
     let agent = &evaluation.agent;
     let running_version: Option<String> = conn
         .prepare_cached(

@@ -88,9 +88,9 @@ fn active_version(conn: &Connection) -> Result<i64> {
 }
 
 /// Plans a checked set against the active version.
-pub fn plan_proposal(conn: &Connection, set: PolicySet) -> Result<Proposal> {
+pub fn plan_proposal(conn: &Connection, set: PolicySet, now: DateTime<Utc>) -> Result<Proposal> {
     let based_on = active_version(conn)?;
-    let (diff, impact) = reads::plan(conn, &set)?;
+    let (diff, impact) = reads::plan(conn, &set, now)?;
     Ok(Proposal {
         set,
         based_on,
@@ -108,7 +108,7 @@ pub fn propose_policy_set(
     now: DateTime<Utc>,
 ) -> Result<PolicySetDetail> {
     require_policy_admin(user, "proposing a policy set")?;
-    let proposal = plan_proposal(conn, check_set(text)?)?;
+    let proposal = plan_proposal(conn, check_set(text)?, now)?;
     record_proposal(conn, user, text, &proposal, now)
 }
 

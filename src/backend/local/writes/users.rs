@@ -254,7 +254,7 @@ pub fn sign_in(
         }
         Some(row) => (row.email, None),
         None => {
-            let (email, first) = first_sign_in(conn, sign_in, linking)?;
+            let (email, first) = first_sign_in(conn, sign_in, linking, now)?;
             (email, Some(first))
         }
     };
@@ -337,6 +337,7 @@ fn first_sign_in(
     conn: &Connection,
     sign_in: &SignIn,
     linking: EmailLinking,
+    now: DateTime<Utc>,
 ) -> Result<(String, FirstSignIn)> {
     let identity = &sign_in.identity;
     let email = identity.email.as_deref().map(str::trim).ok_or_else(|| {
@@ -357,7 +358,7 @@ fn first_sign_in(
                 params![
                     email,
                     email.split('@').next().unwrap_or(email),
-                    to_ms(Utc::now()),
+                    to_ms(now),
                     identity.issuer,
                     identity.subject
                 ],
