@@ -192,13 +192,14 @@ async fn decisions(stores: &Stores<'_>, servers: &Servers<'_>, seconds: u64) -> 
         std::slice::from_ref(&pair.on_file.0.1),
         &pair.on_file.1,
         seconds,
+        0,
     )
     .await;
     let first = &pair.on_database.0;
     let token = &pair.on_database.1;
-    let one = throughput(std::slice::from_ref(&first.1), token, seconds).await;
+    let one = throughput(std::slice::from_ref(&first.1), token, seconds, 1).await;
     let second = serve_on_database(servers.served_url, servers.config);
-    let two = throughput(&[first.1.clone(), second.1.clone()], token, seconds).await;
+    let two = throughput(&[first.1.clone(), second.1.clone()], token, seconds, 0).await;
     drop((second, pair));
 
     let label = stores.served_label;

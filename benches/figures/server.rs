@@ -22,7 +22,16 @@ pub struct Throughput {
 
 /// [`CLIENTS`] clients, dealt round-robin over the servers at `urls`, each
 /// for `seconds` reading queue pages and then deciding steps.
-pub async fn throughput(urls: &[String], token: &str, seconds: u64) -> Throughput {
+/// Queue pages and decisions per second through the servers at `urls`.
+/// Decisions draw on the workflows waiting in the store: a run leaves the
+/// runs after it on the same store (`runs_after`) their share, so none of
+/// them finds nothing to decide.
+pub async fn throughput(
+    urls: &[String],
+    token: &str,
+    seconds: u64,
+    runs_after: usize,
+) -> Throughput {
     let clients: Vec<Arc<HttpBackend>> = (0..CLIENTS)
         .map(|n| {
             let url = &urls[n % urls.len()];
@@ -67,16 +76,27 @@ pub async fn throughput(urls: &[String], token: &str, seconds: u64) -> Throughpu
         }
         page_query.cursor = page.last_cursor(QueueSort::Age);
     }
+    let share = candidates.len() / (runs_after + 1);
+    candidates.truncate(share);
+    // A run with nothing to decide measures nothing: say so rather than
+    // print 0/s.
+    assert!(
+        !candidates.is_empty(),
+        "no workflow is waiting on the benchmark user's roles at {}: nothing to decide",
+        urls.join(", ")
+    );
     let candidates = Arc::new(std::sync::Mutex::new(candidates));
     let decided = Arc::new(AtomicUsize::new(0));
+    let first_refusal = Arc::new(std::sync::Mutex::new(None::<String>));
     let started = Instant::now();
     let tasks: Vec<_> = clients
         .iter()
         .map(|client| {
-            let (client, candidates, decided) = (
+            let (client, candidates, decided, first_refusal) = (
                 Arc::clone(client),
                 Arc::clone(&candidates),
                 Arc::clone(&decided),
+                Arc::clone(&first_refusal),
             );
             tokio::spawn(async move {
                 while started.elapsed() < window {
@@ -86,8 +106,15 @@ pub async fn throughput(urls: &[String], token: &str, seconds: u64) -> Throughpu
                     };
                     // Refusals (an ethics step without its review) still
                     // cost a round trip.
-                    if client.decide(&decision).await.is_ok() {
-                        decided.fetch_add(1, Ordering::Relaxed);
+                    match client.decide(&decision).await {
+                        Ok(_) => {
+                            decided.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(err) => {
+                            if let Ok(mut first) = first_refusal.lock() {
+                                first.get_or_insert_with(|| err.to_string());
+                            }
+                        }
                     }
                 }
             })
@@ -96,12 +123,19 @@ pub async fn throughput(urls: &[String], token: &str, seconds: u64) -> Throughpu
     for task in tasks {
         task.await.expect("decider");
     }
-    let decisions = decided.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let count = decided.load(Ordering::Relaxed);
+    assert!(
+        count > 0,
+        "no decision went through at {}; the first refusal: {:?}",
+        urls.join(", "),
+        first_refusal.lock().ok().and_then(|first| first.clone())
+    );
+    let decisions = count as f64 / started.elapsed().as_secs_f64();
     Throughput { reads, decisions }
 }
 
 pub async fn figures(url: &str, token: &str, label: &str, seconds: u64) -> Vec<Figure> {
-    let measured = throughput(&[url.to_owned()], token, seconds).await;
+    let measured = throughput(&[url.to_owned()], token, seconds, 0).await;
     vec![
         Figure::new(
             format!("server: queue pages/s ({label}, {CLIENTS} clients, 50 rows, 4 roles)"),
