@@ -567,6 +567,10 @@ pub struct VerifyReport {
     /// (what a signed checkpoint of this size must name).
     #[serde(default)]
     pub log_root: Option<String>,
+    /// Kept figures that differ from a recount (each names what it kept and
+    /// what the recount gives); empty when every figure holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures_differ: Vec<String>,
 }
 
 /// What replay found.

@@ -148,11 +148,16 @@ pub async fn audit(
             } else {
                 print!("{}", output::verification(&report));
             }
-            Ok(if report.broken.is_some() || mismatch.is_some() {
-                exit::FAILURE
-            } else {
-                exit::OK
-            })
+            Ok(
+                if report.broken.is_some()
+                    || mismatch.is_some()
+                    || !report.figures_differ.is_empty()
+                {
+                    exit::FAILURE
+                } else {
+                    exit::OK
+                },
+            )
         }
     }
 }

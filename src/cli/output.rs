@@ -685,6 +685,21 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
             }
         }
     }
+    if report.figures_differ.is_empty() {
+        let _ = writeln!(
+            out,
+            "kept figures hold: every agent's audit standing matches a recount"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "kept figures DIFFER from a recount ({}):",
+            report.figures_differ.len()
+        );
+        for differ in report.figures_differ.iter().take(20) {
+            let _ = writeln!(out, "  {}", safe(differ));
+        }
+    }
     out
 }
 

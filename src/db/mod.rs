@@ -202,10 +202,11 @@ impl<'c> Connection<'c> {
         let refs = params.refs();
         let params: &[&dyn ToSql] = &refs;
         match self.inner {
-            Inner::Sqlite(conn) => Ok(conn.execute(
-                sql,
-                rusqlite::params_from_iter(sqlite_params(params).iter()),
-            )?),
+            // Held in the statement cache, as on PostgreSQL: a write
+            // statement is parsed once per connection, not on every call.
+            Inner::Sqlite(conn) => Ok(conn
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(sqlite_params(params).iter()))?),
             Inner::Postgres(session) => session.execute(&postgres_sql(sql), params),
         }
     }

@@ -225,6 +225,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delegated roles and reviewers",
         include_str!("../../migrations/postgres/0002_delegations_and_reviewers.sql"),
     ),
+    (
+        3,
+        "agent standings",
+        include_str!("../../migrations/postgres/0003_agent_standings.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

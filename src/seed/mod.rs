@@ -50,6 +50,7 @@ pub fn seed_file(
     // Creates and migrates the file; closing it folds the WAL back in.
     drop(LocalStore::open(path)?);
     let mut conn = rusqlite::Connection::open(path)?;
+    conn.set_prepared_statement_cache_capacity(crate::backend::local::STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = OFF", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("off") {

@@ -339,5 +339,7 @@ pub fn restore_indexes(tx: &Connection) -> Result<()> {
 /// Ends a full sync: indexes back, the cursor at the snapshot's head.
 pub fn finish_full_sync(tx: &Connection, head: i64) -> Result<()> {
     restore_indexes(tx)?;
+    // The agents and audits came in bulk: their standings are judged once.
+    super::writes::rebuild_standings(tx)?;
     set_cursor(tx, head)
 }

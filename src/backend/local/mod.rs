@@ -217,10 +217,15 @@ fn forget_expired_replays(conn: &Connection) -> crate::db::Result<usize> {
     conn.execute("DELETE FROM idempotency WHERE created_at < ?1", [week_ago])
 }
 
+/// Statements each connection keeps prepared: more than the store has.
+pub(crate) const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &SqliteConnection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "cache_size", -16_000)?; // 16 MB per connection
+    // Every statement the store runs stays prepared (rusqlite keeps 16).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
 
@@ -306,7 +311,7 @@ impl LocalStore {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(open_error)?;
-        Ok(Arc::new(LocalStore {
+        let store = Arc::new(LocalStore {
             clock: std::sync::RwLock::new(Arc::new(crate::clock::SystemClock)),
             engine: Engine::Sqlite {
                 path: path.to_owned(),
@@ -315,7 +320,10 @@ impl LocalStore {
                 next_reader: AtomicUsize::new(0),
             },
             outbox_signal: tokio::sync::Notify::new(),
-        }))
+        });
+        // A store from before the kept standings gets them, once.
+        store.write(writes::fill_standings_if_missing)?;
+        Ok(store)
     }
 
     /// Connects to the PostgreSQL database at `url`, bringing its schema
@@ -352,7 +360,7 @@ impl LocalStore {
             starting.write(|tx| {
                 schema::write_initial_record(tx)?;
                 forget_expired_replays(tx)?;
-                Ok(())
+                writes::fill_standings_if_missing(tx)
             })
         })
         .await?;

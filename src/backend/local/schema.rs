@@ -25,7 +25,25 @@ const MIGRATIONS: &[Migration] = &[
     create_notification_outbox,
     add_slas_and_delegations,
     fix_delegated_roles_and_mark_reviewers,
+    create_agent_standings,
 ];
+
+/// 16: every agent's audit standing with the clock taken out, so counting
+/// standings reads one small table (`writes::standings`). Filled when the
+/// store opens (judging needs the compiled policy set).
+fn create_agent_standings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE agent_standings (
+            agent_id      TEXT PRIMARY KEY,
+            team          TEXT NOT NULL,
+            base          TEXT NOT NULL,
+            expires_at    INTEGER,
+            failing_until INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX agent_standings_by_base ON agent_standings (base, expires_at);
+        CREATE INDEX agent_standings_by_expiry ON agent_standings (expires_at, failing_until);",
+    )
+}
 
 /// 15: a delegation covers the roles it was made with, not whatever roles
 /// its two people gain later. Each delegation made without a role is

@@ -219,6 +219,8 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         }
     }
     report.replay = Some(super::replay::verify(conn)?);
+    // What the store keeps so it need not recount: recounted here.
+    report.figures_differ = super::reads::standings_that_differ(conn)?;
     Ok(report)
 }
 
@@ -242,6 +244,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
                     }),
                     replay: None,
                     log_root: None,
+                    figures_differ: Vec::new(),
                 });
             }
         };
@@ -252,6 +255,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
                 broken: Some(broken),
                 replay: None,
                 log_root: None,
+                figures_differ: Vec::new(),
             });
         }
     }
@@ -261,6 +265,7 @@ pub fn verify_chain(conn: &Connection) -> Result<VerifyReport> {
         broken: None,
         replay: None,
         log_root: Some(verifier.log_root()),
+        figures_differ: Vec::new(),
     })
 }
 

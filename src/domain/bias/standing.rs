@@ -289,6 +289,89 @@ pub fn standing_under(
     standing
 }
 
+/// An agent's standing with the clock taken out, as the store keeps it:
+/// what it is while none of its audits has expired, when the first expires,
+/// and until when a failing verdict outlasts those expiries. `attention_at`
+/// puts the clock back, giving what `standing_under` gives at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelessStanding {
+    /// Never `Expired` or `DueSoon`: those come from the clock.
+    pub base: Attention,
+    /// The earliest expiry of an audit a requiring policy reads.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The latest expiry among the policies the audit fails
+    /// (`DateTime::MAX_UTC`: one of them never expires); none fails: `None`.
+    pub failing_until: Option<DateTime<Utc>>,
+}
+
+/// The standing of `agent` with no audit expired yet (see
+/// `TimelessStanding`).
+pub fn timeless(set: &PolicySet, requiring: &[usize], audits: &LatestAudits) -> TimelessStanding {
+    let mut standing = TimelessStanding {
+        base: Attention::NotRequired,
+        expires_at: None,
+        failing_until: None,
+    };
+    for policy in requiring
+        .iter()
+        .filter_map(|&index| set.policies().get(index))
+    {
+        let requirement = Requirement::of(policy);
+        let audit = if requirement.each_version {
+            audits.of_version.as_ref()
+        } else {
+            audits.of_agent.as_ref()
+        };
+        let expiry = audit.and_then(|audit| expires_at(&requirement, audit));
+        let attention = match judge(&requirement, audit, DateTime::<Utc>::MIN_UTC) {
+            Verdict::Missing => Attention::Missing,
+            Verdict::Uncovered { .. } => Attention::Uncovered,
+            Verdict::Fails { .. } => {
+                let until = expiry.unwrap_or(DateTime::<Utc>::MAX_UTC);
+                standing.failing_until =
+                    Some(standing.failing_until.map_or(until, |t| t.max(until)));
+                Attention::Failing
+            }
+            Verdict::Passes { .. } | Verdict::Expired { .. } => Attention::Passing,
+        };
+        if let Some(at) = expiry {
+            standing.expires_at = Some(standing.expires_at.map_or(at, |earlier| earlier.min(at)));
+        }
+        // `NotRequired` sorts last, so the first requiring policy replaces it.
+        if attention < standing.base {
+            standing.base = attention;
+        }
+    }
+    standing
+}
+
+/// What a timeless standing is at `now`, with expiries within `due_within`
+/// counting as due: once the first audit expires the agent is `Expired`,
+/// unless a policy it fails has not expired yet.
+pub fn attention_at(
+    standing: &TimelessStanding,
+    now: DateTime<Utc>,
+    due_within: TimeDelta,
+) -> Attention {
+    if let Some(first) = standing.expires_at
+        && first <= now
+    {
+        return if standing.failing_until.is_some_and(|until| until > now) {
+            Attention::Failing
+        } else {
+            Attention::Expired
+        };
+    }
+    let due = |at: DateTime<Utc>| {
+        now.checked_add_signed(due_within)
+            .is_none_or(|limit| at <= limit)
+    };
+    match standing.expires_at {
+        Some(at) if standing.base == Attention::Passing && due(at) => Attention::DueSoon,
+        _ => standing.base,
+    }
+}
+
 fn describe(standing: &mut AuditStanding, audit: &AuditFacts) {
     standing.audit_id = Some(audit.audit_id.clone());
     standing.audit_version = Some(audit.agent_version.clone());

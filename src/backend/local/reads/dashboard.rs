@@ -140,19 +140,18 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         })?
         .collect::<crate::db::Result<Vec<_>>>()?;
 
-    let mut audits = AuditsDue::default();
+    // From the kept standings, with the clock applied now.
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
-    for standing in super::standings(conn, now, within)? {
-        use crate::domain::bias::standing::Attention;
-        match standing.attention {
-            Attention::Failing => audits.failing += 1,
-            Attention::Expired => audits.expired += 1,
-            Attention::Missing => audits.missing += 1,
-            Attention::Uncovered => audits.uncovered += 1,
-            Attention::DueSoon => audits.due_soon += 1,
-            Attention::Passing | Attention::NotRequired => {}
-        }
-    }
+    let counts = super::standings::count_standings(conn, now, within)?;
+    let of = |attention| counts.get(&attention).copied().unwrap_or(0);
+    use crate::domain::bias::standing::Attention;
+    let audits = AuditsDue {
+        failing: of(Attention::Failing),
+        expired: of(Attention::Expired),
+        missing: of(Attention::Missing),
+        uncovered: of(Attention::Uncovered),
+        due_soon: of(Attention::DueSoon),
+    };
 
     Ok(Dashboard {
         audits,

@@ -5,14 +5,19 @@ use super::policies::policy_set;
 use std::collections::HashMap;
 
 use crate::db::Connection;
+use crate::domain::Agent;
 use crate::domain::bias::standing::{
-    AuditStanding, LatestAudits, requiring, sort as sort_standings, standing_under,
+    AuditStanding, LatestAudits, TimelessStanding, requiring, sort as sort_standings,
+    standing_under, timeless,
 };
 use crate::domain::bias::verdict::AuditFacts;
+use crate::domain::policy::set::PolicySet;
 use chrono::{DateTime, Utc};
 
-use super::super::rows::from_json;
+use super::super::rows::{from_json, from_ms, to_ms};
 use crate::backend::Result;
+use crate::db::params;
+use crate::domain::bias::standing::Attention;
 
 /// Every agent's standing with its required audits, most urgent first.
 pub fn audit_standings(
@@ -31,17 +36,37 @@ pub fn standings(
     now: DateTime<Utc>,
     due_within: chrono::TimeDelta,
 ) -> Result<Vec<AuditStanding>> {
+    let mut standings = Vec::new();
+    each_agent(conn, |set, agent, requiring, audits| {
+        standings.push(standing_under(
+            set, &agent, requiring, &audits, now, due_within,
+        ));
+    })?;
+    Ok(standings)
+}
+
+/// Every agent with its standing, the clock taken out (what the store
+/// keeps in `agent_standings`).
+pub fn timeless_standings(conn: &Connection) -> Result<Vec<(Agent, TimelessStanding)>> {
+    let mut standings = Vec::new();
+    each_agent(conn, |set, agent, requiring, audits| {
+        let standing = timeless(set, requiring, &audits);
+        standings.push((agent, standing));
+    })?;
+    Ok(standings)
+}
+
+/// Calls `judge` with every agent, the active policies requiring its audit
+/// and its latest audits.
+fn each_agent(
+    conn: &Connection,
+    mut judge: impl FnMut(&PolicySet, Agent, &[usize], LatestAudits),
+) -> Result<()> {
     let set = policy_set(conn)?;
     let fields = set.fields_read();
     // Agents alike in every field the set reads need the same audits.
     let mut requiring_by_key: HashMap<String, Vec<usize>> = HashMap::new();
     let latest = latest_audit_facts(conn)?;
-    let parse = |found: Option<&(String, String)>| -> Result<Option<AuditFacts>> {
-        found
-            .map(|(_, text)| from_json("bias audit", text))
-            .transpose()
-    };
-    let mut standings = Vec::new();
     for agent in all_agents(conn)? {
         let requiring = match crate::domain::policy::plan::key(&agent, &fields, &[], None) {
             Some(key) => requiring_by_key
@@ -51,19 +76,38 @@ pub fn standings(
             None => requiring(&set, &agent),
         };
         let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
-        let audits = LatestAudits {
-            of_version: parse(
-                versions
-                    .iter()
-                    .find(|(version, _)| *version == agent.version),
-            )?,
-            of_agent: parse(versions.first())?,
-        };
-        standings.push(standing_under(
-            &set, &agent, &requiring, &audits, now, due_within,
-        ));
+        let audits = latest_of(versions, &agent)?;
+        judge(&set, agent, &requiring, audits);
     }
-    Ok(standings)
+    Ok(())
+}
+
+/// An agent's latest audits, from its versions' newest (newest first).
+fn latest_of(versions: &[(String, String)], agent: &Agent) -> Result<LatestAudits> {
+    let parse = |found: Option<&(String, String)>| -> Result<Option<AuditFacts>> {
+        found
+            .map(|(_, text)| from_json("bias audit", text))
+            .transpose()
+    };
+    Ok(LatestAudits {
+        of_version: parse(
+            versions
+                .iter()
+                .find(|(version, _)| *version == agent.version),
+        )?,
+        of_agent: parse(versions.first())?,
+    })
+}
+
+/// One agent's latest audits, as judging reads them.
+pub fn latest_audits_of(conn: &Connection, agent: &Agent) -> Result<LatestAudits> {
+    let versions: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT agent_version, facts FROM latest_audits WHERE agent_id = ?1 ORDER BY tested_at DESC, audit_id DESC",
+        )?
+        .query_map([&agent.agent_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<crate::db::Result<_>>()?;
+    latest_of(&versions, agent)
 }
 
 /// The facts of every agent's newest audit of each version, unparsed and
@@ -81,4 +125,133 @@ fn latest_audit_facts(conn: &Connection) -> Result<HashMap<String, Vec<(String, 
             .push((row.get(1)?, row.get(2)?));
     }
     Ok(by_agent)
+}
+
+/// A standing's stored form: `failing_until` of "never expires" is the
+/// largest millisecond.
+pub(crate) fn stored_until(until: Option<DateTime<Utc>>) -> Option<i64> {
+    until.map(|at| {
+        if at == DateTime::<Utc>::MAX_UTC {
+            i64::MAX
+        } else {
+            to_ms(at)
+        }
+    })
+}
+
+/// The kept standings that differ from judging every agent afresh: agent
+/// ids with what is kept and what it should be (`gavel audit verify`).
+pub fn standings_that_differ(conn: &Connection) -> Result<Vec<String>> {
+    let mut kept = std::collections::HashMap::new();
+    let mut statement = conn
+        .prepare_cached("SELECT agent_id, base, expires_at, failing_until FROM agent_standings")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        let base: String = row.get(1)?;
+        let expires_at: Option<i64> = row.get(2)?;
+        let until: Option<i64> = row.get(3)?;
+        kept.insert(row.get::<String>(0)?, (base, expires_at, until));
+    }
+    let mut differ = Vec::new();
+    for (agent, standing) in timeless_standings(conn)? {
+        let fresh = (
+            standing.base.as_str().to_owned(),
+            standing.expires_at.map(to_ms),
+            stored_until(standing.failing_until),
+        );
+        match kept.remove(&agent.agent_id) {
+            Some(stored) if stored == fresh => {}
+            Some(stored) => differ.push(format!(
+                "agent {}: kept {} until {}, should be {} until {}",
+                agent.agent_id,
+                stored.0,
+                stored.1.map_or("-".into(), |ms| from_ms(ms)
+                    .map_or(ms.to_string(), |at| at.to_rfc3339())),
+                fresh.0,
+                fresh.1.map_or("-".into(), |ms| from_ms(ms)
+                    .map_or(ms.to_string(), |at| at.to_rfc3339())),
+            )),
+            None => differ.push(format!("agent {}: no standing kept", agent.agent_id)),
+        }
+    }
+    differ.extend(
+        kept.into_keys()
+            .map(|agent| format!("agent {agent}: a standing kept for no agent on record")),
+    );
+    differ.sort();
+    Ok(differ)
+}
+
+/// How many agents stand in each way at `now`, from the kept standings
+/// (the dashboard's and `audit due`'s figures).
+pub fn count_standings(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    due_within: chrono::TimeDelta,
+) -> Result<std::collections::BTreeMap<Attention, u64>> {
+    let now_ms = to_ms(now);
+    let due_ms = now.checked_add_signed(due_within).map_or(i64::MAX, to_ms);
+    // Each class as `attention_at` decides it, counted through the
+    // indexes on (base, expires_at) and (expires_at).
+    let count = |sql: &str, values: &[&dyn crate::db::ToSql]| -> Result<u64> {
+        let n: i64 = conn
+            .prepare_cached(sql)?
+            .query_row(values, |row| row.get(0))?;
+        Ok(n.max(0) as u64)
+    };
+    let not_expired = "(expires_at IS NULL OR expires_at > ?1)";
+    let mut counts = std::collections::BTreeMap::new();
+    counts.insert(
+        Attention::Failing,
+        count(
+            &format!(
+                "SELECT COUNT(*) FROM agent_standings WHERE base = 'failing' AND {not_expired}"
+            ),
+            &[&now_ms],
+        )? + count(
+            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND failing_until > ?1",
+            &[&now_ms],
+        )?,
+    );
+    counts.insert(
+        Attention::Expired,
+        count(
+            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND (failing_until IS NULL OR failing_until <= ?1)",
+            &[&now_ms],
+        )?,
+    );
+    for (attention, base) in [
+        (Attention::Missing, "missing"),
+        (Attention::Uncovered, "uncovered"),
+    ] {
+        counts.insert(
+            attention,
+            count(
+                &format!("SELECT COUNT(*) FROM agent_standings WHERE base = ?2 AND {not_expired}"),
+                &[&now_ms, &base],
+            )?,
+        );
+    }
+    counts.insert(
+        Attention::DueSoon,
+        count(
+            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND expires_at > ?1 AND expires_at <= ?2",
+            &[&now_ms, &due_ms],
+        )?,
+    );
+    counts.insert(
+        Attention::Passing,
+        count(
+            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND (expires_at IS NULL OR expires_at > ?1)",
+            &[&due_ms],
+        )?,
+    );
+    counts.insert(
+        Attention::NotRequired,
+        count(
+            "SELECT COUNT(*) FROM agent_standings WHERE base = 'not_required'",
+            &[],
+        )?,
+    );
+    Ok(counts)
 }

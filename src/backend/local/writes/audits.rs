@@ -3,6 +3,7 @@
 use super::checks::check_permission;
 use super::stamps::entry;
 use super::stamps::next_id;
+use super::standings::refresh_standing;
 use crate::db::{Connection, params};
 
 use super::super::reads::{self};
@@ -180,5 +181,5 @@ pub fn insert_audit(conn: &Connection, audit: &BiasAudit) -> Result<()> {
         audit.audit_id,
         to_json(&AuditFacts::from(audit))?,
     ])?;
-    Ok(())
+    refresh_standing(conn, &audit.agent_id)
 }

@@ -15,6 +15,7 @@ mod deployments;
 mod policy_sets;
 mod reviews;
 mod stamps;
+mod standings;
 mod users;
 mod workflows;
 
@@ -27,5 +28,6 @@ pub use deployments::*;
 pub use policy_sets::*;
 pub use reviews::*;
 pub use stamps::*;
+pub use standings::*;
 pub use users::*;
 pub use workflows::*;

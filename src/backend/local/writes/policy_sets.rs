@@ -6,6 +6,7 @@
 
 use super::checks::check_person;
 use super::stamps::entry;
+use super::standings::rebuild_standings;
 use crate::db::{Connection, OptionalExtension, params};
 
 use super::super::reads;
@@ -259,6 +260,10 @@ pub fn decide_policy_set(
             comment
         ],
     )?;
+    if approve {
+        // Which policies require an audit, and how, changed with the set.
+        rebuild_standings(conn)?;
+    }
     trail.append(
         conn,
         &set_event(

@@ -5,6 +5,7 @@ use super::super::reads::covering;
 use super::checks::check_person;
 use super::stamps::Stamp;
 use super::stamps::entry;
+use super::standings::refresh_standing;
 use crate::db::{Connection, OptionalExtension, params};
 
 use super::super::reads::{self};
@@ -47,7 +48,8 @@ pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Resu
         to_ms(at),
         labels_to_text(&agent.labels)?,
     ])?;
-    Ok(())
+    // Its standing reads its fields: judged again with them.
+    refresh_standing(conn, &agent.agent_id)
 }
 
 /// When a workflow's row sorts in the queue: since its current step began

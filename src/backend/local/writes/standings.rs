@@ -1,0 +1,74 @@
+//! Every agent's audit standing, kept with the clock taken out
+//! (`domain::bias::standing::TimelessStanding`) in `agent_standings`, so
+//! that counting standings reads one small table through its indexes
+//! instead of judging every agent. Each write that changes what a standing
+//! reads (the agent's record, its audits, the active policy set) refreshes
+//! it in the same transaction; the clock is applied when it is read.
+
+use super::super::reads::{
+    agent_row, latest_audits_of, policy_set, stored_until, timeless_standings,
+};
+use super::super::rows::to_ms;
+use crate::backend::Result;
+use crate::db::{Connection, params};
+use crate::domain::Agent;
+use crate::domain::bias::standing::{LatestAudits, TimelessStanding, requiring, timeless};
+use crate::domain::policy::set::PolicySet;
+
+fn standing_of(set: &PolicySet, agent: &Agent, audits: &LatestAudits) -> TimelessStanding {
+    timeless(set, &requiring(set, agent), audits)
+}
+
+fn store(conn: &Connection, agent: &Agent, standing: &TimelessStanding) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO agent_standings (agent_id, team, base, expires_at, failing_until)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (agent_id) DO UPDATE SET team = excluded.team, base = excluded.base,
+           expires_at = excluded.expires_at, failing_until = excluded.failing_until",
+    )?
+    .execute(params![
+        agent.agent_id,
+        agent.team,
+        standing.base.as_str(),
+        standing.expires_at.map(to_ms),
+        stored_until(standing.failing_until),
+    ])?;
+    Ok(())
+}
+
+/// Recomputes one agent's standing (after its record or its audits
+/// changed); an agent not on record has none.
+pub fn refresh_standing(conn: &Connection, agent_id: &str) -> Result<()> {
+    let Some(agent) = agent_row(conn, agent_id)? else {
+        return Ok(());
+    };
+    let set = policy_set(conn)?;
+    let audits = latest_audits_of(conn, &agent)?;
+    store(conn, &agent, &standing_of(&set, &agent, &audits))
+}
+
+/// Recomputes every agent's standing (the active policy set changed, or a
+/// store that has none yet).
+pub fn rebuild_standings(conn: &Connection) -> Result<u64> {
+    conn.execute("DELETE FROM agent_standings", params![])?;
+    let mut rebuilt = 0;
+    for (agent, standing) in timeless_standings(conn)? {
+        store(conn, &agent, &standing)?;
+        rebuilt += 1;
+    }
+    Ok(rebuilt)
+}
+
+/// Fills the table of a store that has agents but no standings yet (one
+/// that migrated to this version).
+pub fn fill_standings_if_missing(conn: &Connection) -> Result<()> {
+    let agents: i64 = conn.query_row("SELECT COUNT(*) FROM agents", params![], |row| row.get(0))?;
+    let standings: i64 =
+        conn.query_row("SELECT COUNT(*) FROM agent_standings", params![], |row| {
+            row.get(0)
+        })?;
+    if agents != standings {
+        rebuild_standings(conn)?;
+    }
+    Ok(())
+}

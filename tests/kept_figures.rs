@@ -1,0 +1,270 @@
+//! The figures the store keeps so it need not recount (every agent's audit
+//! standing, with the clock taken out) stay exactly what a recount gives:
+//! after a seeded history, and after thousands of random operations —
+//! requests, decisions, audits, policy-set changes — while a clock moves
+//! across audits' expiries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gavel::backend::local::{LocalBackend, LocalStore};
+use gavel::backend::{AuditsDue, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::clock::ManualClock;
+use gavel::domain::bias::standing::Attention;
+use gavel::domain::bias::{AuditSubmission, GroupCounts};
+use gavel::domain::manifest::Manifest;
+use gavel::domain::{Role, Verdict};
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const ANCHOR: (i32, u32, u32) = (2026, 6, 1);
+
+fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(ANCHOR.0, ANCHOR.1, ANCHOR.2, 0, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
+fn seeded(workflows: u64, seed: u64) -> (tempfile::TempDir, Arc<LocalStore>, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = LocalStore::open(&dir.path().join("s.db")).expect("store");
+    gavel::seed::seed(
+        &store,
+        &gavel::seed::SeedOptions {
+            workflows,
+            seed,
+            anchor: anchor(),
+        },
+        &mut |_| {},
+    )
+    .expect("seed");
+    let clock = ManualClock::at(anchor());
+    store.set_clock(clock.clone());
+    (dir, store, clock)
+}
+
+/// The dashboard's audit figures (from the kept standings) against a
+/// recount of every agent's standing, and `audit verify`'s own recount.
+async fn assert_figures_hold(store: &Arc<LocalStore>, context: &str) {
+    let backend = LocalBackend::new(Arc::clone(store), None);
+    let kept = backend.dashboard().await.expect("dashboard").audits;
+    let window = TimeDelta::days(gavel::domain::bias::standing::DUE_WITHIN_DAYS);
+    let mut recount: BTreeMap<Attention, u64> = BTreeMap::new();
+    for standing in backend.audit_standings(window).await.expect("standings") {
+        *recount.entry(standing.attention).or_default() += 1;
+    }
+    let of = |attention| recount.get(&attention).copied().unwrap_or(0);
+    let recounted = AuditsDue {
+        failing: of(Attention::Failing),
+        expired: of(Attention::Expired),
+        missing: of(Attention::Missing),
+        uncovered: of(Attention::Uncovered),
+        due_soon: of(Attention::DueSoon),
+    };
+    assert_eq!(kept, recounted, "{context}: kept figures against a recount");
+}
+
+async fn assert_verify_agrees(store: &Arc<LocalStore>, context: &str) {
+    let report = LocalBackend::new(Arc::clone(store), None)
+        .verify_trail()
+        .await
+        .expect("verify");
+    assert!(report.broken.is_none(), "{context}: {:?}", report.broken);
+    assert!(
+        report.figures_differ.is_empty(),
+        "{context}: {:?}",
+        report.figures_differ
+    );
+}
+
+#[tokio::test]
+async fn kept_standings_match_a_recount_across_the_clock() {
+    let (_dir, store, clock) = seeded(400, 3);
+    assert_verify_agrees(&store, "after seeding").await;
+    let mut seen = BTreeMap::<String, u64>::new();
+    // Two years either side of the anchor, a fortnight at a time: every
+    // audit's expiry and every window of "due soon" is crossed.
+    for fortnight in -26..52 {
+        clock.set(anchor() + TimeDelta::days(14 * fortnight));
+        assert_figures_hold(&store, &format!("fortnight {fortnight}")).await;
+        let due = LocalBackend::new(Arc::clone(&store), None)
+            .dashboard()
+            .await
+            .expect("dashboard")
+            .audits;
+        *seen.entry("expired".into()).or_default() += due.expired;
+        *seen.entry("due_soon".into()).or_default() += due.due_soon;
+        *seen.entry("failing".into()).or_default() += due.failing;
+    }
+    for (kind, total) in seen {
+        assert!(total > 0, "the walk crossed {kind} standings");
+    }
+}
+
+/// A random history on a small store, the clock moving, every figure
+/// compared with a recount after each operation.
+#[tokio::test]
+async fn kept_standings_hold_through_random_operations() {
+    let (_dir, store, clock) = seeded(200, 9);
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let demo = LocalBackend::new(Arc::clone(&store), Some(gavel::seed::DEMO_USER.into()));
+    let admins: Vec<LocalBackend> = gavel::seed::POLICY_ADMINS
+        .iter()
+        .map(|(email, _)| LocalBackend::new(Arc::clone(&store), Some((*email).into())))
+        .collect();
+    // Audits are recorded by an ML engineer (the set's permissions).
+    let engineer = demo
+        .users(Some(Role::MlEngineer))
+        .await
+        .expect("users")
+        .into_iter()
+        .next()
+        .expect("the seeded organisation has ML engineers");
+    let auditor = LocalBackend::new(Arc::clone(&store), Some(engineer.email));
+    // Steps are decided by people other than the requester.
+    let mut deciders = Vec::new();
+    for role in [Role::TechnicalLead, Role::DataSteward] {
+        let person = demo
+            .users(Some(role))
+            .await
+            .expect("users")
+            .into_iter()
+            .find(|user| user.email != gavel::seed::DEMO_USER)
+            .expect("the seeded organisation has deciders");
+        deciders.push((
+            role,
+            LocalBackend::new(Arc::clone(&store), Some(person.email)),
+        ));
+    }
+    let template = include_str!("../examples/hr-screener.json");
+    let northwind = include_str!("../examples/policies/northwind.toml");
+    let mut done = BTreeMap::<&str, u64>::new();
+    for operation in 0..2_000 {
+        let agents: Vec<String> = demo
+            .search_agents("", 500)
+            .await
+            .expect("agents")
+            .into_iter()
+            .map(|agent| agent.agent_id)
+            .collect();
+        let kind = match rng.random_range(0..100) {
+            0..30 => "clock",
+            30..55 => "audit",
+            55..75 => "request",
+            75..95 => "decision",
+            _ => "policy set",
+        };
+        let happened = match kind {
+            "clock" => {
+                clock.advance(TimeDelta::hours(rng.random_range(1..24 * 60)));
+                true
+            }
+            "audit" => {
+                let Some(agent_id) = agents.choose(&mut rng) else {
+                    continue;
+                };
+                let agent = demo.agent(agent_id).await.expect("agent");
+                let total = rng.random_range(40..400);
+                let low = rng.random_range(0.2..0.9);
+                let submission = AuditSubmission {
+                    agent_id: agent.agent_id.clone(),
+                    agent_version: agent.version.clone(),
+                    tested_at: None,
+                    groups: vec![
+                        GroupCounts {
+                            group: "a".into(),
+                            positive: total / 2,
+                            total,
+                        },
+                        GroupCounts {
+                            group: "b".into(),
+                            positive: ((total / 2) as f64 * low) as u64,
+                            total,
+                        },
+                    ],
+                    attributes: Vec::new(),
+                    mode: Default::default(),
+                    source: None,
+                    threshold: None,
+                };
+                auditor.record_audit(&submission).await.is_ok()
+            }
+            "request" => {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(template).expect("the example manifest");
+                let n = rng.random_range(0..40);
+                value["agent_id"] = format!("agt-random-{n}").into();
+                value["name"] = format!("Random {n}").into();
+                value["version"] = format!("1.{}.0", rng.random_range(0..1000)).into();
+                // The requester owns what they file.
+                value["owner"] = gavel::seed::DEMO_USER.into();
+                if rng.random_bool(0.3) {
+                    value["category"] = "customer_service".into();
+                }
+                let manifest = Manifest::from_json(&value.to_string()).expect("manifest");
+                demo.request_deployment(&manifest).await.is_ok()
+            }
+            "decision" => {
+                let (role, decider) = deciders.choose(&mut rng).expect("deciders");
+                let query = QueueQuery::first(QueueFilter::for_roles(&[*role]), QueueSort::Age, 20);
+                let page = decider.queue(&query).await.expect("queue");
+                let Some(item) = page.items.choose(&mut rng) else {
+                    continue;
+                };
+                let Some(step) = item.current_step else {
+                    continue;
+                };
+                let decision = gavel::backend::Decision {
+                    workflow_id: item.workflow_id.clone(),
+                    step_id: step.step_id,
+                    verdict: if rng.random_bool(0.8) {
+                        Verdict::Approve
+                    } else {
+                        Verdict::Reject
+                    },
+                    comment: Some("random history".into()),
+                    expected_version: item.version,
+                    idempotency_key: gavel::backend::Decision::new_key(),
+                    decision_at: None,
+                    on_behalf_of: None,
+                };
+                decider.decide(&decision).await.is_ok()
+            }
+            _ => {
+                let age = ["90d", "180d", "365d", "30d"]
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("180d");
+                let text = northwind.replace("max_age = \"180d\"", &format!("max_age = \"{age}\""));
+                let (proposer, approver) = if rng.random_bool(0.5) {
+                    (&admins[0], &admins[1])
+                } else {
+                    (&admins[1], &admins[0])
+                };
+                match proposer.propose_policy_set(&text).await {
+                    Ok(detail) => approver
+                        .decide_policy_set(detail.version.version, true, None)
+                        .await
+                        .is_ok(),
+                    Err(_) => false,
+                }
+            }
+        };
+        if happened {
+            *done.entry(kind).or_default() += 1;
+        }
+        assert_figures_hold(&store, &format!("after operation {operation} ({kind})")).await;
+        if operation % 250 == 0 {
+            assert_verify_agrees(&store, &format!("after operation {operation}")).await;
+        }
+    }
+    assert_verify_agrees(&store, "at the end").await;
+    for kind in ["clock", "audit", "request", "decision", "policy set"] {
+        assert!(
+            done.get(kind).copied().unwrap_or(0) >= 20,
+            "{kind} happened often enough: {done:?}"
+        );
+    }
+}
