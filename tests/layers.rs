@@ -16,7 +16,9 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "ground",
-        &["text.rs", "paths.rs", "retry.rs", "files.rs", "net.rs"],
+        &[
+            "text.rs", "paths.rs", "retry.rs", "files.rs", "net.rs", "clock.rs",
+        ],
     ),
     ("rules", &["domain/"]),
     (
@@ -26,7 +28,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "backend/types.rs",
             "backend/queue.rs",
             "backend/events.rs",
-            "backend/collected.rs",
             "backend/wire.rs",
         ],
     ),
