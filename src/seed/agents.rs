@@ -147,7 +147,7 @@ impl Generator {
             times[last] = recent.max(floor).min(self.anchor());
         }
         let upserted_at = times.first().copied().unwrap_or(first);
-        writes::upsert_agent(
+        writes::upsert_agent_row(
             &crate::db::Connection::sqlite(conn),
             &life.agent,
             upserted_at,
@@ -157,7 +157,7 @@ impl Generator {
             let next = times.get(k + 1).copied();
             if k > 0 {
                 self.evolve(&mut life);
-                writes::upsert_agent(&crate::db::Connection::sqlite(conn), &life.agent, at)?;
+                writes::upsert_agent_row(&crate::db::Connection::sqlite(conn), &life.agent, at)?;
             }
             if !self.request(conn, &mut life, at, next)? {
                 break;
@@ -294,7 +294,7 @@ impl Generator {
             recorded_at: Some(at),
             ..audit
         };
-        writes::insert_audit(&crate::db::Connection::sqlite(conn), &audit)?;
+        writes::insert_audit_row(&crate::db::Connection::sqlite(conn), &audit)?;
         self.append(conn, writes::audit_entry(&audit, &actor, at))?;
         self.report.audits += 1;
         life.audits_by_version

@@ -182,8 +182,9 @@ pub fn standings_that_differ(conn: &Connection) -> Result<Vec<String>> {
     Ok(differ)
 }
 
-/// How many agents stand in each way at `now`, from the kept standings
-/// (the dashboard's and `audit due`'s figures).
+/// How many agents need attention at `now`, by the kind of attention,
+/// from the kept standings (the dashboard's figures); passing agents and
+/// those no policy asks about are not counted.
 pub fn count_standings(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -237,20 +238,6 @@ pub fn count_standings(
         count(
             "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND expires_at > ?1 AND expires_at <= ?2",
             &[&now_ms, &due_ms],
-        )?,
-    );
-    counts.insert(
-        Attention::Passing,
-        count(
-            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND (expires_at IS NULL OR expires_at > ?1)",
-            &[&due_ms],
-        )?,
-    );
-    counts.insert(
-        Attention::NotRequired,
-        count(
-            "SELECT COUNT(*) FROM agent_standings WHERE base = 'not_required'",
-            &[],
         )?,
     );
     Ok(counts)

@@ -155,7 +155,15 @@ pub fn audit_entry(audit: &BiasAudit, actor: &str, at: DateTime<Utc>) -> TrailEn
     )
 }
 
+/// Records an audit and judges its agent's standing again.
 pub fn insert_audit(conn: &Connection, audit: &BiasAudit) -> Result<()> {
+    insert_audit_row(conn, audit)?;
+    refresh_standing(conn, &audit.agent_id)
+}
+
+/// Records an audit only: for the seed, which judges every standing once
+/// at the end.
+pub fn insert_audit_row(conn: &Connection, audit: &BiasAudit) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audits (audit_id, agent_id, agent_version, tested_at, passes, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -181,5 +189,5 @@ pub fn insert_audit(conn: &Connection, audit: &BiasAudit) -> Result<()> {
         audit.audit_id,
         to_json(&AuditFacts::from(audit))?,
     ])?;
-    refresh_standing(conn, &audit.agent_id)
+    Ok(())
 }

@@ -24,7 +24,16 @@ use crate::domain::decision::{
 use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 
+/// Writes an agent's record and judges its standing again.
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
+    upsert_agent_row(conn, agent, at)?;
+    // Its standing reads its fields: judged again with them.
+    refresh_standing(conn, &agent.agent_id)
+}
+
+/// Writes an agent's record only: for the seed, which judges every
+/// standing once at the end.
+pub fn upsert_agent_row(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO agents (agent_id, name, team, owner, category, data_classification, has_external_tools, tools_approved, risk_tier, version, updated_at, labels)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -48,8 +57,7 @@ pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Resu
         to_ms(at),
         labels_to_text(&agent.labels)?,
     ])?;
-    // Its standing reads its fields: judged again with them.
-    refresh_standing(conn, &agent.agent_id)
+    Ok(())
 }
 
 /// When a workflow's row sorts in the queue: since its current step began
