@@ -19,6 +19,8 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+
 const ANCHOR: (i32, u32, u32) = (2026, 6, 1);
 
 fn anchor() -> DateTime<Utc> {
@@ -108,6 +110,40 @@ async fn kept_standings_match_a_recount_across_the_clock() {
 #[tokio::test]
 async fn kept_standings_hold_through_random_operations() {
     let (_dir, store, clock) = seeded(200, 9);
+    random_history(&store, &clock).await;
+}
+
+/// The same history on PostgreSQL: the seeded file copied into a throwaway
+/// cluster (`gavel store copy`), then every operation and recount there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_standings_hold_through_random_operations_on_postgresql() {
+    let cluster = common::postgres::Cluster::start();
+    let url = cluster.url("gavel");
+    let (dir, file_store, _) = seeded(200, 9);
+    drop(file_store);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["store", "copy", "--from"])
+        .arg(dir.path().join("s.db"))
+        .args(["--to", &url])
+        .env("GAVEL_CONFIG", "/dev/null")
+        .output()
+        .expect("gavel store copy");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let store = LocalStore::connect(&url).await.expect("connect");
+    assert!(store.is_postgres());
+    let clock = ManualClock::at(anchor());
+    store.set_clock(clock.clone());
+    assert_verify_agrees(&store, "after the copy").await;
+    random_history(&store, &clock).await;
+}
+
+async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
+    let store = Arc::clone(store);
     let mut rng = ChaCha8Rng::seed_from_u64(2026);
     let demo = LocalBackend::new(Arc::clone(&store), Some(gavel::seed::DEMO_USER.into()));
     let admins: Vec<LocalBackend> = gavel::seed::POLICY_ADMINS
