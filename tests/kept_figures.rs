@@ -292,7 +292,7 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
             *done.entry(kind).or_default() += 1;
         }
         assert_figures_hold(&store, &format!("after operation {operation} ({kind})")).await;
-        if operation % 250 == 0 {
+        if operation % 50 == 0 {
             assert_verify_agrees(&store, &format!("after operation {operation}")).await;
         }
     }

@@ -688,7 +688,7 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
     if report.figures_differ.is_empty() {
         let _ = writeln!(
             out,
-            "kept figures hold: every agent's audit standing matches a recount"
+            "kept figures hold: every agent's audit standing and the blocked counts per policy match a recount"
         );
     } else {
         let _ = writeln!(

@@ -230,6 +230,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent standings",
         include_str!("../../migrations/postgres/0003_agent_standings.sql"),
     ),
+    (
+        4,
+        "blocked policy counts",
+        include_str!("../../migrations/postgres/0004_blocked_policy_counts.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -147,8 +147,11 @@ impl Generator {
         };
         writes::insert_deployment(&crate::db::Connection::sqlite(conn), &request)?;
         if status != evaluation.status {
-            conn.prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
-                .execute(rusqlite::params![deployment_id, status.as_str()])?;
+            writes::update_deployment_status(
+                &crate::db::Connection::sqlite(conn),
+                &deployment_id,
+                status,
+            )?;
         }
         self.report.deployments += 1;
         self.append(

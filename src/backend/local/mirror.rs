@@ -133,12 +133,8 @@ pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
     }
     for deployment in &entities.deployments {
         // After it is recorded only a deployment's status changes.
-        let updated = tx
-            .prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
-            .execute(params![
-                deployment.deployment_id,
-                deployment.status.as_str()
-            ])?;
+        let updated =
+            writes::update_deployment_status(tx, &deployment.deployment_id, deployment.status)?;
         if updated > 0 {
             continue;
         }
@@ -341,5 +337,6 @@ pub fn finish_full_sync(tx: &Connection, head: i64) -> Result<()> {
     restore_indexes(tx)?;
     // The agents and audits came in bulk: their standings are judged once.
     super::writes::rebuild_standings(tx)?;
+    super::writes::rebuild_blocked_counts(tx)?;
     set_cursor(tx, head)
 }

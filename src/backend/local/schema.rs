@@ -26,7 +26,23 @@ const MIGRATIONS: &[Migration] = &[
     add_slas_and_delegations,
     fix_delegated_roles_and_mark_reviewers,
     create_agent_standings,
+    create_blocked_policy_counts,
 ];
+
+/// 17: how many blocked deployments each policy blocks, kept with each
+/// status change (`writes::blocked`) so the dashboard reads a few rows.
+fn create_blocked_policy_counts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE blocked_policy_counts (
+            policy_id TEXT PRIMARY KEY,
+            n         INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO blocked_policy_counts (policy_id, n)
+        SELECT p.policy_id, COUNT(*) FROM deployments d
+          JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
+        WHERE d.status = 'blocked' GROUP BY p.policy_id;",
+    )
+}
 
 /// 16: every agent's audit standing with the clock taken out, so counting
 /// standings reads one small table (`writes::standings`). Filled when the

@@ -221,6 +221,9 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     report.replay = Some(super::replay::verify(conn)?);
     // What the store keeps so it need not recount: recounted here.
     report.figures_differ = super::reads::standings_that_differ(conn)?;
+    report
+        .figures_differ
+        .extend(super::reads::blocked_counts_that_differ(conn)?);
     Ok(report)
 }
 

@@ -90,9 +90,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
 
     let blocked_by_policy = named_counts(
         conn,
-        "SELECT p.policy_id, COUNT(*) FROM deployments d
-         JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
-         WHERE d.status = 'blocked' GROUP BY p.policy_id ORDER BY COUNT(*) DESC, p.policy_id",
+        "SELECT policy_id, n FROM blocked_policy_counts WHERE n > 0 ORDER BY n DESC, policy_id",
     )?;
     let blocked_by_team = named_counts(
         conn,
@@ -167,4 +165,38 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         blocked_by_team,
         weekly_blocked,
     })
+}
+
+/// The kept blocked counts per policy that differ from joining every
+/// blocked deployment with its policies (`gavel audit verify`).
+pub fn blocked_counts_that_differ(conn: &Connection) -> Result<Vec<String>> {
+    let as_map = |rows: Vec<NamedCount>| {
+        rows.into_iter()
+            .filter(|row| row.count > 0)
+            .map(|row| (row.name, row.count))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let kept = as_map(named_counts(
+        conn,
+        "SELECT policy_id, n FROM blocked_policy_counts",
+    )?);
+    let recount = as_map(named_counts(
+        conn,
+        "SELECT p.policy_id, COUNT(*) FROM deployments d
+         JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
+         WHERE d.status = 'blocked' GROUP BY p.policy_id",
+    )?);
+    let policies: std::collections::BTreeSet<&String> = kept.keys().chain(recount.keys()).collect();
+    Ok(policies
+        .into_iter()
+        .filter_map(|policy| {
+            let (kept, counted) = (
+                kept.get(policy).copied().unwrap_or(0),
+                recount.get(policy).copied().unwrap_or(0),
+            );
+            (kept != counted).then(|| {
+                format!("policy {policy}: {kept} blocked deployments kept, {counted} counted")
+            })
+        })
+        .collect())
 }

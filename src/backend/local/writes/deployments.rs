@@ -1,6 +1,7 @@
 //! Deployment requests: who may make them, what they supersede, the
 //! workflows they open.
 
+use super::blocked::count_new_deployment;
 use super::checks::check_permission;
 use super::stamps::Stamp;
 use super::stamps::entry;
@@ -246,5 +247,5 @@ pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Resu
             policy.blocking
         ])?;
     }
-    Ok(())
+    count_new_deployment(conn, &request.deployment_id, request.status)
 }

@@ -9,6 +9,7 @@
 mod alerts;
 mod audit_runs;
 mod audits;
+mod blocked;
 mod checks;
 mod delegations;
 mod deployments;
@@ -22,6 +23,7 @@ mod workflows;
 pub use alerts::*;
 pub use audit_runs::*;
 pub use audits::*;
+pub use blocked::*;
 pub use checks::*;
 pub use delegations::*;
 pub use deployments::*;

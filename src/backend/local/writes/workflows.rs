@@ -2,6 +2,7 @@
 //! does to its deployment.
 
 use super::super::reads::covering;
+use super::blocked::update_deployment_status;
 use super::checks::check_person;
 use super::stamps::Stamp;
 use super::stamps::entry;
@@ -430,8 +431,7 @@ pub(crate) fn set_deployment_status(
     why: &str,
 ) -> Result<()> {
     let (actor, now) = (stamp.actor, stamp.at);
-    conn.prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
-        .execute(params![deployment_id, to.as_str()])?;
+    update_deployment_status(conn, deployment_id, to)?;
     trail.append(
         conn,
         &entry(
