@@ -177,6 +177,9 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
     let template = include_str!("../examples/hr-screener.json");
     let northwind = include_str!("../examples/policies/northwind.toml");
     let mut done = BTreeMap::<&str, u64>::new();
+    // Workflows of the requests filed here, which their requester may
+    // withdraw.
+    let mut filed: Vec<String> = Vec::new();
     for operation in 0..2_000 {
         let agents: Vec<String> = demo
             .search_agents("", 500)
@@ -186,10 +189,11 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
             .map(|agent| agent.agent_id)
             .collect();
         let kind = match rng.random_range(0..100) {
-            0..30 => "clock",
-            30..55 => "audit",
-            55..75 => "request",
-            75..95 => "decision",
+            0..28 => "clock",
+            28..50 => "audit",
+            50..70 => "request",
+            70..88 => "decision",
+            88..95 => "withdrawal",
             _ => "policy set",
         };
         let happened = match kind {
@@ -240,7 +244,22 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
                     value["category"] = "customer_service".into();
                 }
                 let manifest = Manifest::from_json(&value.to_string()).expect("manifest");
-                demo.request_deployment(&manifest).await.is_ok()
+                match demo.request_deployment(&manifest).await {
+                    Ok(request) => {
+                        filed.extend(request.workflow_ids);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            "withdrawal" => {
+                if filed.is_empty() {
+                    continue;
+                }
+                let workflow_id = filed.swap_remove(rng.random_range(0..filed.len()));
+                demo.withdraw(&workflow_id, Some("withdrawn in a random history"))
+                    .await
+                    .is_ok()
             }
             "decision" => {
                 let (role, decider) = deciders.choose(&mut rng).expect("deciders");
@@ -297,7 +316,14 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
         }
     }
     assert_verify_agrees(&store, "at the end").await;
-    for kind in ["clock", "audit", "request", "decision", "policy set"] {
+    for kind in [
+        "clock",
+        "audit",
+        "request",
+        "decision",
+        "withdrawal",
+        "policy set",
+    ] {
         assert!(
             done.get(kind).copied().unwrap_or(0) >= 20,
             "{kind} happened often enough: {done:?}"
