@@ -12,12 +12,7 @@ use super::super::rows::to_ms;
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::Agent;
-use crate::domain::bias::standing::{LatestAudits, TimelessStanding, requiring, timeless};
-use crate::domain::policy::set::PolicySet;
-
-fn standing_of(set: &PolicySet, agent: &Agent, audits: &LatestAudits) -> TimelessStanding {
-    timeless(set, &requiring(set, agent), audits)
-}
+use crate::domain::bias::standing::{TimelessStanding, requiring, timeless};
 
 fn store(conn: &Connection, agent: &Agent, standing: &TimelessStanding) -> Result<()> {
     conn.prepare_cached(
@@ -44,30 +39,33 @@ pub fn refresh_standing(conn: &Connection, agent_id: &str) -> Result<()> {
     };
     let set = policy_set(conn)?;
     let audits = latest_audits_of(conn, &agent)?;
-    store(conn, &agent, &standing_of(&set, &agent, &audits))
+    store(
+        conn,
+        &agent,
+        &timeless(&set, &requiring(&set, &agent), &audits),
+    )
 }
 
 /// Recomputes every agent's standing (the active policy set changed, or a
 /// store that has none yet).
-pub fn rebuild_standings(conn: &Connection) -> Result<u64> {
+pub fn rebuild_standings(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM agent_standings", params![])?;
-    let mut rebuilt = 0;
     for (agent, standing) in timeless_standings(conn)? {
         store(conn, &agent, &standing)?;
-        rebuilt += 1;
     }
-    Ok(rebuilt)
+    Ok(())
 }
 
 /// Fills the table of a store that has agents but no standings yet (one
-/// that migrated to this version).
+/// that migrated to this version). Every open asks, so it asks only
+/// whether each table has a row, never how many.
 pub fn fill_standings_if_missing(conn: &Connection) -> Result<()> {
-    let agents: i64 = conn.query_row("SELECT COUNT(*) FROM agents", params![], |row| row.get(0))?;
-    let standings: i64 =
-        conn.query_row("SELECT COUNT(*) FROM agent_standings", params![], |row| {
-            row.get(0)
-        })?;
-    if agents != standings {
+    let missing: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM agents) AND NOT EXISTS (SELECT 1 FROM agent_standings)",
+        params![],
+        |row| row.get(0),
+    )?;
+    if missing {
         rebuild_standings(conn)?;
     }
     Ok(())
