@@ -38,6 +38,50 @@ pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
 
 pub const TREND_WEEKS: i64 = 13;
 
+/// The blocked deployments each policy blocks, counted from the rows: what
+/// `blocked_policy_counts` keeps, and what rebuilds and `audit verify`
+/// recount.
+pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM deployments d
+     JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
+     WHERE d.status = 'blocked' GROUP BY p.policy_id";
+
+/// How many agents need attention at `now`, by the kind of attention, from
+/// the kept standings with the clock applied (`attention_at`, one index
+/// range per kind); passing agents and those no policy asks about are not
+/// counted.
+fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
+    let now_ms = to_ms(now);
+    let due_ms = now.checked_add_signed(due_within).map_or(i64::MAX, to_ms);
+    let not_expired = "(expires_at IS NULL OR expires_at > ?1)";
+    let of_base = |base: &str| {
+        count(
+            conn,
+            &format!("SELECT COUNT(*) FROM agent_standings WHERE base = ?2 AND {not_expired}"),
+            params![now_ms, base],
+        )
+    };
+    Ok(AuditsDue {
+        failing: of_base("failing")?
+            + count(
+                conn,
+                "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND failing_until > ?1",
+                params![now_ms],
+            )?,
+        expired: count(
+            conn,
+            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND (failing_until IS NULL OR failing_until <= ?1)",
+            params![now_ms],
+        )?,
+        missing: of_base("missing")?,
+        uncovered: of_base("uncovered")?,
+        due_soon: count(
+            conn,
+            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND expires_at > ?1 AND expires_at <= ?2",
+            params![now_ms, due_ms],
+        )?,
+    })
+}
+
 pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let blocked_now = count(
         conn,
@@ -138,18 +182,8 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         })?
         .collect::<crate::db::Result<Vec<_>>>()?;
 
-    // From the kept standings, with the clock applied now.
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
-    let counts = super::standings::count_standings(conn, now, within)?;
-    let of = |attention| counts.get(&attention).copied().unwrap_or(0);
-    use crate::domain::bias::standing::Attention;
-    let audits = AuditsDue {
-        failing: of(Attention::Failing),
-        expired: of(Attention::Expired),
-        missing: of(Attention::Missing),
-        uncovered: of(Attention::Uncovered),
-        due_soon: of(Attention::DueSoon),
-    };
+    let audits = audits_due(conn, now, within)?;
 
     Ok(Dashboard {
         audits,
@@ -180,12 +214,7 @@ pub fn blocked_counts_that_differ(conn: &Connection) -> Result<Vec<String>> {
         conn,
         "SELECT policy_id, n FROM blocked_policy_counts",
     )?);
-    let recount = as_map(named_counts(
-        conn,
-        "SELECT p.policy_id, COUNT(*) FROM deployments d
-         JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
-         WHERE d.status = 'blocked' GROUP BY p.policy_id",
-    )?);
+    let recount = as_map(named_counts(conn, BLOCKED_BY_POLICY)?);
     let policies: std::collections::BTreeSet<&String> = kept.keys().chain(recount.keys()).collect();
     Ok(policies
         .into_iter()

@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use super::super::rows::{from_json, from_ms, to_ms};
 use crate::backend::Result;
 use crate::db::params;
-use crate::domain::bias::standing::Attention;
 
 /// Every agent's standing with its required audits, most urgent first.
 pub fn audit_standings(
@@ -180,65 +179,4 @@ pub fn standings_that_differ(conn: &Connection) -> Result<Vec<String>> {
     );
     differ.sort();
     Ok(differ)
-}
-
-/// How many agents need attention at `now`, by the kind of attention,
-/// from the kept standings (the dashboard's figures); passing agents and
-/// those no policy asks about are not counted.
-pub fn count_standings(
-    conn: &Connection,
-    now: DateTime<Utc>,
-    due_within: chrono::TimeDelta,
-) -> Result<std::collections::BTreeMap<Attention, u64>> {
-    let now_ms = to_ms(now);
-    let due_ms = now.checked_add_signed(due_within).map_or(i64::MAX, to_ms);
-    // Each class as `attention_at` decides it, counted through the
-    // indexes on (base, expires_at) and (expires_at).
-    let count = |sql: &str, values: &[&dyn crate::db::ToSql]| -> Result<u64> {
-        let n: i64 = conn
-            .prepare_cached(sql)?
-            .query_row(values, |row| row.get(0))?;
-        Ok(n.max(0) as u64)
-    };
-    let not_expired = "(expires_at IS NULL OR expires_at > ?1)";
-    let mut counts = std::collections::BTreeMap::new();
-    counts.insert(
-        Attention::Failing,
-        count(
-            &format!(
-                "SELECT COUNT(*) FROM agent_standings WHERE base = 'failing' AND {not_expired}"
-            ),
-            &[&now_ms],
-        )? + count(
-            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND failing_until > ?1",
-            &[&now_ms],
-        )?,
-    );
-    counts.insert(
-        Attention::Expired,
-        count(
-            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND (failing_until IS NULL OR failing_until <= ?1)",
-            &[&now_ms],
-        )?,
-    );
-    for (attention, base) in [
-        (Attention::Missing, "missing"),
-        (Attention::Uncovered, "uncovered"),
-    ] {
-        counts.insert(
-            attention,
-            count(
-                &format!("SELECT COUNT(*) FROM agent_standings WHERE base = ?2 AND {not_expired}"),
-                &[&now_ms, &base],
-            )?,
-        );
-    }
-    counts.insert(
-        Attention::DueSoon,
-        count(
-            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND expires_at > ?1 AND expires_at <= ?2",
-            &[&now_ms, &due_ms],
-        )?,
-    );
-    Ok(counts)
 }

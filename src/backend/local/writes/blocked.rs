@@ -4,7 +4,7 @@
 //! deployment's status goes through `update_deployment_status`, and a new
 //! blocked request counts itself, in the same transaction.
 
-use super::super::reads::deployment_status;
+use super::super::reads::{BLOCKED_BY_POLICY, deployment_status};
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::policy::evaluation::DeploymentStatus;
@@ -59,10 +59,7 @@ pub fn update_deployment_status(
 pub fn rebuild_blocked_counts(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM blocked_policy_counts", params![])?;
     conn.execute(
-        "INSERT INTO blocked_policy_counts (policy_id, n)
-         SELECT p.policy_id, COUNT(*) FROM deployments d
-           JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
-         WHERE d.status = 'blocked' GROUP BY p.policy_id",
+        &format!("INSERT INTO blocked_policy_counts (policy_id, n) {BLOCKED_BY_POLICY}"),
         params![],
     )?;
     Ok(())
