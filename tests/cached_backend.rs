@@ -276,10 +276,10 @@ impl GovernanceBackend for Synced {
     }
     async fn audit_standings(
         &self,
-        due_within: chrono::TimeDelta,
-    ) -> Result<Vec<gavel::domain::bias::standing::AuditStanding>> {
+        query: &gavel::backend::StandingQuery,
+    ) -> Result<gavel::backend::StandingPage> {
         self.sync().await;
-        self.cache.audit_standings(due_within).await
+        self.cache.audit_standings(query).await
     }
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         self.cache.check_deployment(manifest).await

@@ -266,6 +266,43 @@ async fn every_error_status_on_raw_http() {
         );
     }
 
+    // A standings page asked for with an unknown kind or a search longer
+    // than any name: a clear 400; with a cursor this server never issued:
+    // 422. Nothing is read.
+    for (query, expected) in [
+        ("attention=failing,sometimes", (400, "bad_request")),
+        (&format!("search={}", "a".repeat(201)), (400, "bad_request")),
+        ("limit=-1", (400, "bad_request")),
+        ("after=not-a-cursor", (422, "invalid")),
+        ("after=ZmFpbGluZwB4AGEAYg", (422, "invalid")),
+    ] {
+        let (status, body) = raw(
+            &fixture,
+            Method::GET,
+            &format!("/v1/audits/standings?{query}"),
+            Some(&lead),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (expected.0, Some(expected.1)),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = raw(
+        &fixture,
+        Method::GET,
+        "/v1/audits/standings?attention=missing,failing&limit=100000",
+        Some(&lead),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["standings"].is_array(), "{body}");
+
     // 400: not what the document allows; 422: allowed, but breaking a rule.
     let manifest = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::conformance::every_standing;
 use gavel::backend::local::{LocalBackend, LocalStore};
-use gavel::backend::{AuditsDue, GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::backend::{
+    AuditsDue, GovernanceBackend, QueueFilter, QueueQuery, QueueSort, StandingQuery,
+};
 use gavel::clock::ManualClock;
 use gavel::domain::bias::standing::Attention;
 use gavel::domain::bias::{AuditSubmission, GroupCounts};
@@ -54,7 +57,11 @@ async fn assert_figures_hold(store: &Arc<LocalStore>, context: &str) {
     let kept = backend.dashboard().await.expect("dashboard").audits;
     let window = TimeDelta::days(gavel::domain::bias::standing::DUE_WITHIN_DAYS);
     let mut recount: BTreeMap<Attention, u64> = BTreeMap::new();
-    for standing in backend.audit_standings(window).await.expect("standings") {
+    let every = StandingQuery {
+        due_within: window,
+        ..StandingQuery::first(500)
+    };
+    for standing in every_standing(&backend, every).await {
         *recount.entry(standing.attention).or_default() += 1;
     }
     let of = |attention| recount.get(&attention).copied().unwrap_or(0);

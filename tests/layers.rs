@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "backend/mod.rs",
             "backend/types.rs",
+            "backend/standings.rs",
             "backend/queue.rs",
             "backend/events.rs",
             "backend/wire.rs",

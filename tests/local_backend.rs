@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use gavel::backend::local::{LocalBackend, LocalStore};
-use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort};
+use gavel::backend::{GovernanceBackend, QueueFilter, QueueQuery, QueueSort, StandingQuery};
 use gavel::domain::Role;
 
 struct LocalFixture {
@@ -201,6 +201,53 @@ fn queue_queries_use_their_indexes() {
                         assert!(
                             !plan.contains("SCAN workflows\n") && !plan.ends_with("SCAN workflows"),
                             "{plan}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn standings_pages_use_their_indexes() {
+    use gavel::backend::StandingCursor;
+    use gavel::domain::bias::standing::Attention;
+    let fixture = fixture();
+    for kind in Attention::ALL {
+        for after in [
+            None,
+            // Within the kind: expired before now, the others after it.
+            Some(StandingCursor {
+                attention: kind,
+                expires_ms: if kind == Attention::Expired {
+                    1_700_000_000_000
+                } else {
+                    (chrono::Utc::now() + chrono::TimeDelta::days(400)).timestamp_millis()
+                },
+                name_key: "m".into(),
+                agent_id: "agt-1".into(),
+            }),
+        ] {
+            for search in [None, Some("risk".to_owned())] {
+                let query = StandingQuery {
+                    kinds: vec![kind],
+                    after: after.clone(),
+                    search,
+                    ..StandingQuery::first(100)
+                };
+                let plans = fixture.store.standings_query_plan(&query).expect("plan");
+                assert_eq!(plans.len(), 1);
+                for plan in plans {
+                    assert!(plan.contains("USING COVERING INDEX"), "{query:?}: {plan}");
+                    assert!(
+                        !plan.contains("TEMP B-TREE"),
+                        "{query:?} sorts instead of walking an index: {plan}"
+                    );
+                    if after.is_some() {
+                        assert!(
+                            plan.contains("(expires_at,name_key,agent_id)>(?,?,?)"),
+                            "{query:?} must seek within its kind: {plan}"
                         );
                     }
                 }
@@ -452,7 +499,11 @@ async fn the_store_clock_moves_audits_past_their_age() {
     assert_eq!(store.now(), anchor);
     let backend = LocalBackend::new(Arc::clone(&store), Some(gavel::seed::DEMO_USER.into()));
 
-    let before = backend.audit_standings(TimeDelta::zero()).await.unwrap();
+    let every = |within| StandingQuery {
+        due_within: within,
+        ..StandingQuery::first(500)
+    };
+    let before = common::conformance::every_standing(&backend, every(TimeDelta::zero())).await;
     let passing = before
         .iter()
         .filter(|standing| standing.attention == Attention::Passing)
@@ -460,7 +511,7 @@ async fn the_store_clock_moves_audits_past_their_age() {
     assert!(passing > 0, "a seeded store has passing audits");
 
     clock.advance(TimeDelta::days(3 * 365));
-    let after = backend.audit_standings(TimeDelta::zero()).await.unwrap();
+    let after = common::conformance::every_standing(&backend, every(TimeDelta::zero())).await;
     assert!(
         after
             .iter()

@@ -13,6 +13,7 @@ pub mod events;
 pub mod http;
 pub mod local;
 pub mod queue;
+mod standings;
 pub mod sync;
 mod types;
 pub mod wire;
@@ -22,7 +23,6 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::domain::bias::AuditSubmission;
-use crate::domain::bias::standing::AuditStanding;
 use crate::domain::decision::DecisionError;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::review::ValidationIssue;
@@ -36,6 +36,7 @@ pub use queue::{
     Direction, NotActionable, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery,
     QueueScope, QueueSort,
 };
+pub use standings::{StandingCursor, StandingPage, StandingQuery};
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
     CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
@@ -135,9 +136,9 @@ pub trait GovernanceBackend: Send + Sync {
     /// An agent's bias audits, latest first.
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>>;
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit>;
-    /// Every agent's standing with the audits its policies require, most
-    /// urgent first; an expiry within `due_within` counts as due.
-    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>>;
+    /// A page of agents' standings with the audits their policies require,
+    /// most urgent first; an expiry within `query.due_within` counts as due.
+    async fn audit_standings(&self, query: &StandingQuery) -> Result<StandingPage>;
 
     /// What the policies would say, without recording anything.
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation>;

@@ -7,7 +7,8 @@ use super::input::{read_input, read_manifest};
 use super::output;
 use super::output::print_json;
 use crate::backend::{GovernanceBackend, ToolStatus};
-use crate::domain::bias::standing::AuditStanding;
+use crate::backend::{StandingCursor, StandingQuery};
+use crate::domain::bias::standing::{Attention, AuditStanding};
 use crate::domain::bias::{self, AuditSubmission};
 use crate::domain::manifest::MAX_MANIFEST_BYTES;
 use crate::domain::{DeploymentStatus, ReviewStatus};
@@ -110,12 +111,7 @@ pub async fn audit(
         }
         AuditCommand::Import(args) => import(backend.as_ref(), *args).await,
         AuditCommand::Due { within, json } => {
-            let standings: Vec<AuditStanding> = backend
-                .audit_standings(within)
-                .await?
-                .into_iter()
-                .filter(|standing| standing.attention.is_due())
-                .collect();
+            let standings = due_standings(backend.as_ref(), within).await?;
             if json {
                 print_json(&standings)?;
             } else {
@@ -268,4 +264,32 @@ pub fn verify_against_checkpoint(
         println!("{text}");
     }
     Ok(if holds { exit::OK } else { exit::FAILURE })
+}
+
+/// Every agent with an audit to (re-)run, most urgent first, read a page
+/// at a time.
+async fn due_standings(
+    backend: &dyn GovernanceBackend,
+    within: chrono::TimeDelta,
+) -> crate::backend::Result<Vec<AuditStanding>> {
+    let mut query = StandingQuery {
+        due_within: within,
+        kinds: Attention::ALL
+            .into_iter()
+            .filter(|kind| kind.is_due())
+            .collect(),
+        search: None,
+        after: None,
+        limit: crate::backend::queue::MAX_PAGE,
+    };
+    let mut standings = Vec::new();
+    loop {
+        let page = backend.audit_standings(&query).await?;
+        standings.extend(page.standings);
+        let Some(next) = page.next else {
+            return Ok(standings);
+        };
+        query.after =
+            Some(StandingCursor::decode(&next).map_err(crate::backend::BackendError::Storage)?);
+    }
 }

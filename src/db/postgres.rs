@@ -235,6 +235,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "blocked policy counts",
         include_str!("../../migrations/postgres/0004_blocked_policy_counts.sql"),
     ),
+    (
+        5,
+        "ordered agent standings",
+        include_str!("../../migrations/postgres/0005_ordered_agent_standings.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -8,11 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
-use super::extract::{ApiResult, body, param};
+use super::extract::{ApiError, ApiResult, body, param};
 use super::params::{AuditRunParams, CaseParams, StandingParams};
 use super::state::{AppState, caller};
-use crate::backend::GovernanceBackend;
+use crate::backend::{GovernanceBackend, StandingCursor, StandingQuery};
 use crate::domain::bias::AuditSubmission;
+use crate::domain::bias::standing::Attention;
+
+/// Longer than any agent name, id or team a person would search for.
+const MAX_SEARCH_CHARS: usize = 200;
 
 #[utoipa::path(get, path = "/v1/agents/{id}/audits", summary = "An agent's bias audits, latest first", params(("id" = String, Path)), responses((status = 200, body = Vec<crate::domain::BiasAudit>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn audits(
@@ -37,7 +41,7 @@ pub(super) async fn record_audit(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/audits/standings", summary = "Every agent's standing with the bias audits its policies require, most urgent first", params(StandingParams), responses((status = 200, body = Vec<crate::domain::bias::standing::AuditStanding>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/audits/standings", summary = "A page of agents' standings with the bias audits their policies require, most urgent first", params(StandingParams), responses((status = 200, body = crate::backend::StandingPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn audit_standings(
     State(state): AppState,
     headers: HeaderMap,
@@ -47,7 +51,34 @@ pub(super) async fn audit_standings(
     let hours: u32 = param(&query, "within_hours")?.unwrap_or(24 * 30);
     // Beyond what a duration holds, every expiry is within the window.
     let within = chrono::TimeDelta::try_hours(i64::from(hours)).unwrap_or(chrono::TimeDelta::MAX);
-    Ok(Json(backend.audit_standings(within).await?))
+    let kinds = match query.get("attention").filter(|text| !text.is_empty()) {
+        None => Vec::new(),
+        Some(text) => text
+            .split(',')
+            .map(|kind| kind.trim().parse::<Attention>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| ApiError::bad_request(format!("query parameter attention: {err}")))?,
+    };
+    let search = query.get("search").filter(|text| !text.trim().is_empty());
+    if search.is_some_and(|text| text.chars().count() > MAX_SEARCH_CHARS) {
+        return Err(ApiError::bad_request(format!(
+            "query parameter search: at most {MAX_SEARCH_CHARS} characters"
+        )));
+    }
+    let after = query
+        .get("after")
+        .filter(|text| !text.is_empty())
+        .map(|text| StandingCursor::decode(text))
+        .transpose()
+        .map_err(|err| ApiError::invalid(format!("query parameter after: {err}")))?;
+    let query = StandingQuery {
+        due_within: within,
+        kinds,
+        search: search.cloned(),
+        after,
+        limit: param::<u32>(&query, "limit")?.unwrap_or(100),
+    };
+    Ok(Json(backend.audit_standings(&query).await?))
 }
 
 #[utoipa::path(get, path = "/v1/audit-runs", summary = "Audit runs, newest first (one agent's with agent_id)", params(AuditRunParams), responses((status = 200, body = Vec<crate::backend::AuditRun>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

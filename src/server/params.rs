@@ -72,6 +72,20 @@ pub struct AgentSearchParams {
 pub struct StandingParams {
     /// An expiry this many hours ahead counts as due (default 720: 30 days).
     within_hours: Option<u32>,
+    /// Only these kinds, comma-separated: failing, expired, missing,
+    /// uncovered, due, passing, not_required.
+    #[param(
+        pattern = "^(failing|expired|missing|uncovered|due|passing|not_required)(,(failing|expired|missing|uncovered|due|passing|not_required))*$"
+    )]
+    attention: Option<String>,
+    /// Text in the agent's name, id or team (case-insensitive).
+    #[param(max_length = 200)]
+    search: Option<String>,
+    /// The previous page's `next`, as given.
+    after: Option<String>,
+    /// Standings per page (at most 500; default 100).
+    #[param(maximum = 4_294_967_295_u64)]
+    limit: Option<u32>,
 }
 
 #[derive(IntoParams)]

@@ -7,9 +7,8 @@ use crate::backend::cache::syncer::Syncer;
 use crate::backend::{
     AuditRun, CasePage, Dashboard, Decision, DeploymentPage, DeploymentQuery, GovernanceBackend,
     NamedCount, PolicySetDetail, PolicySetVersion, QueueFilter, QueuePage, QueueQuery,
-    ReviewSummary, User,
+    ReviewSummary, StandingPage, StandingQuery, User,
 };
-use crate::domain::bias::standing::AuditStanding;
 use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{
     Agent, Answers, BiasAudit, EthicsReview, Policy, ReviewTemplate, TrailEvent, Workflow,
@@ -77,9 +76,12 @@ pub enum Command {
         review_id: String,
         answers: Answers,
     },
-    /// Every agent's standing with its required audits.
+    /// A page of agents' standings with their required audits (`append`:
+    /// the page after those shown).
     LoadStandings {
         request: RequestId,
+        query: StandingQuery,
+        append: bool,
     },
     LoadAudits {
         request: RequestId,
@@ -257,7 +259,8 @@ pub enum Message {
     },
     Standings {
         request: RequestId,
-        result: Result<Vec<AuditStanding>, String>,
+        append: bool,
+        result: Result<StandingPage, String>,
     },
     Audits {
         request: RequestId,
@@ -539,14 +542,14 @@ pub async fn execute(
                 .map_err(words);
             Message::Submitted { review_id, result }
         }
-        Command::LoadStandings { request } => Message::Standings {
+        Command::LoadStandings {
             request,
-            result: backend
-                .audit_standings(chrono::TimeDelta::days(
-                    crate::domain::bias::standing::DUE_WITHIN_DAYS,
-                ))
-                .await
-                .map_err(words),
+            query,
+            append,
+        } => Message::Standings {
+            request,
+            append,
+            result: backend.audit_standings(&query).await.map_err(words),
         },
         Command::LoadAudits { request, agent_id } => {
             let result = backend.audits(&agent_id).await.map_err(words);

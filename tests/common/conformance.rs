@@ -169,6 +169,7 @@ pub async fn run(fixture: &impl Fixture) {
     not_found(fixture).await;
     the_requester_is_whoever_is_authenticated(fixture).await;
     audits_are_gated_and_stamped(fixture).await;
+    standings_page_by_page(fixture).await;
     refiling_an_agent_as_harmless(fixture).await;
     tools_are_approved_by_record(fixture).await;
     the_queue_holds_what_the_reader_may_decide(fixture).await;
@@ -2642,4 +2643,112 @@ async fn removed_users_cannot_act(fixture: &impl Fixture) {
         .await
         .expect("workflow");
     assert_eq!(stored.steps[0].status, StepStatus::Pending);
+}
+
+/// Every standing, read a page of `limit` at a time.
+pub async fn every_standing(
+    backend: &dyn GovernanceBackend,
+    query: gavel::backend::StandingQuery,
+) -> Vec<gavel::domain::bias::standing::AuditStanding> {
+    let mut query = query;
+    let mut standings = Vec::new();
+    for _ in 0..100_000 {
+        let page = backend.audit_standings(&query).await.expect("standings");
+        assert!(
+            page.standings.len() <= query.limit as usize,
+            "a page holds at most its limit"
+        );
+        standings.extend(page.standings);
+        match page.next {
+            Some(next) => {
+                query.after =
+                    Some(gavel::backend::StandingCursor::decode(&next).expect("its own cursor"))
+            }
+            None => return standings,
+        }
+    }
+    panic!("the standings never ended");
+}
+
+/// Standings read a page at a time are the whole list, in its order, each
+/// agent once; filters by kind and text narrow it on the store.
+async fn standings_page_by_page(fixture: &impl Fixture) {
+    use gavel::backend::StandingQuery;
+    use gavel::domain::bias::standing::{Attention, sort};
+    let backend = fixture.backend_as(REQUESTER);
+    let whole = every_standing(backend.as_ref(), StandingQuery::first(500)).await;
+    assert!(whole.len() >= 5, "the fixture has agents: {}", whole.len());
+    let mut sorted = whole.clone();
+    sort(&mut sorted);
+    assert_eq!(whole, sorted, "most urgent first, then expiry, then name");
+    let kinds: std::collections::BTreeSet<_> = whole.iter().map(|s| s.attention).collect();
+    assert!(kinds.len() >= 2, "several kinds of standing: {kinds:?}");
+
+    for limit in [1, 2, 3] {
+        let paged = every_standing(backend.as_ref(), StandingQuery::first(limit)).await;
+        assert_eq!(paged, whole, "pages of {limit} are the whole list");
+    }
+    for kind in Attention::ALL {
+        let only = every_standing(
+            backend.as_ref(),
+            StandingQuery {
+                kinds: vec![kind],
+                ..StandingQuery::first(2)
+            },
+        )
+        .await;
+        let expected: Vec<_> = whole
+            .iter()
+            .filter(|s| s.attention == kind)
+            .cloned()
+            .collect();
+        assert_eq!(only, expected, "only {kind:?}");
+    }
+    // Text in a name, in other case, and an id.
+    let named = &whole[whole.len() / 2];
+    let word: String = named
+        .name
+        .chars()
+        .take(4)
+        .collect::<String>()
+        .to_uppercase();
+    let found = every_standing(
+        backend.as_ref(),
+        StandingQuery {
+            search: Some(format!(" {word} ")),
+            ..StandingQuery::first(2)
+        },
+    )
+    .await;
+    let needle = word.to_lowercase();
+    let expected: Vec<_> = whole
+        .iter()
+        .filter(|s| {
+            [&s.name, &s.agent_id, &s.team]
+                .iter()
+                .any(|text| text.to_lowercase().contains(&needle))
+        })
+        .cloned()
+        .collect();
+    assert!(found.iter().any(|s| s.agent_id == named.agent_id));
+    assert_eq!(found, expected, "searching {word:?}");
+    let by_id = every_standing(
+        backend.as_ref(),
+        StandingQuery {
+            search: Some(named.agent_id.clone()),
+            ..StandingQuery::first(50)
+        },
+    )
+    .await;
+    assert!(by_id.iter().any(|s| s.agent_id == named.agent_id));
+    // Wildcards are text, not patterns.
+    let none = every_standing(
+        backend.as_ref(),
+        StandingQuery {
+            search: Some("%_%".into()),
+            ..StandingQuery::first(50)
+        },
+    )
+    .await;
+    assert!(none.is_empty(), "{none:?}");
 }

@@ -19,7 +19,7 @@ pub mod syncer;
 
 use crate::backend::{
     AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
-    RecordedOutcomes,
+    RecordedOutcomes, StandingPage, StandingQuery,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -39,7 +39,6 @@ use super::types::{
 };
 use super::{BackendError, GovernanceBackend, Result, blocking};
 use crate::domain::bias::AuditSubmission;
-use crate::domain::bias::standing::AuditStanding;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
@@ -361,8 +360,8 @@ impl GovernanceBackend for CachedBackend {
         self.local.audits(agent_id).await
     }
 
-    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
-        self.local.audit_standings(due_within).await
+    async fn audit_standings(&self, query: &StandingQuery) -> Result<StandingPage> {
+        self.local.audit_standings(query).await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {

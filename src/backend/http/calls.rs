@@ -13,9 +13,8 @@ use super::super::{BackendError, GovernanceBackend, Result};
 use super::*;
 use crate::backend::VerifyReport;
 use crate::backend::wire::{OutcomesBody, PolicySetBody, PolicySetDecisionBody};
-use crate::backend::{PolicySetDetail, PolicySetVersion};
+use crate::backend::{PolicySetDetail, PolicySetVersion, StandingPage, StandingQuery};
 use crate::domain::bias::AuditSubmission;
-use crate::domain::bias::standing::AuditStanding;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
@@ -205,10 +204,25 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "agents", agent_id, "audits"], &[]).await
     }
 
-    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
-        let hours = due_within.num_hours().max(0).to_string();
-        self.get(&["v1", "audits", "standings"], &[("within_hours", hours)])
-            .await
+    async fn audit_standings(&self, query: &StandingQuery) -> Result<StandingPage> {
+        // The server reads whole hours up to u32::MAX; a longer window
+        // covers every expiry either way.
+        let hours = query.due_within.num_hours().clamp(0, i64::from(u32::MAX));
+        let mut pairs = vec![
+            ("within_hours", hours.to_string()),
+            ("limit", query.limit().to_string()),
+        ];
+        if !query.kinds.is_empty() {
+            let kinds: Vec<&str> = query.kinds().iter().map(|kind| kind.as_str()).collect();
+            pairs.push(("attention", kinds.join(",")));
+        }
+        if let Some(search) = query.search() {
+            pairs.push(("search", search.to_owned()));
+        }
+        if let Some(after) = &query.after {
+            pairs.push(("after", after.encode()));
+        }
+        self.get(&["v1", "audits", "standings"], &pairs).await
     }
 
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {

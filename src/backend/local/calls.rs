@@ -9,11 +9,10 @@ use super::super::{BackendError, GovernanceBackend, Result};
 use super::*;
 use crate::backend::{
     AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
-    RecordedOutcomes,
+    RecordedOutcomes, StandingPage, StandingQuery,
 };
 use crate::db::Connection;
 use crate::domain::bias::AuditSubmission;
-use crate::domain::bias::standing::AuditStanding;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
@@ -257,9 +256,10 @@ impl GovernanceBackend for LocalBackend {
         self.read(move |conn| reads::audits(conn, &id)).await
     }
 
-    async fn audit_standings(&self, due_within: chrono::TimeDelta) -> Result<Vec<AuditStanding>> {
+    async fn audit_standings(&self, query: &StandingQuery) -> Result<StandingPage> {
         let clock = self.store.clock();
-        self.read(move |conn| reads::audit_standings(conn, clock.now(), due_within))
+        let query = query.clone();
+        self.read(move |conn| reads::standings_page(conn, clock.now(), &query))
             .await
     }
 

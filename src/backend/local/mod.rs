@@ -710,7 +710,15 @@ impl LocalStore {
         self.read(|conn| reads::queue_plans(conn, query, reader))
     }
 
-    /// Entity changes after a cursor, with the entities' current rows.
+    /// How each kind of a standings page is read (for the query-plan test).
+    pub fn standings_query_plan(
+        &self,
+        query: &crate::backend::StandingQuery,
+    ) -> Result<Vec<String>> {
+        let now = self.now();
+        self.read(|conn| reads::standings_plans(conn, now, query))
+    }
+
     /// Entity changes after a cursor, with the rows `reader` may see.
     pub fn change_page(
         &self,

@@ -27,7 +27,31 @@ const MIGRATIONS: &[Migration] = &[
     fix_delegated_roles_and_mark_reviewers,
     create_agent_standings,
     create_blocked_policy_counts,
+    order_agent_standings,
 ];
+
+/// 18: standings read a page at a time, most urgent first: each kind of
+/// attention is one range of an index in display order (first expiry,
+/// lowercased name, id), so no expiry is stored as NULL (`i64::MAX`:
+/// none) and the name's sort key is kept. The table is refilled when the
+/// store opens (judging needs the compiled policy set).
+fn order_agent_standings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP TABLE agent_standings;
+        CREATE TABLE agent_standings (
+            agent_id      TEXT PRIMARY KEY,
+            team          TEXT NOT NULL,
+            name_key      TEXT NOT NULL,
+            base          TEXT NOT NULL,
+            expires_at    INTEGER NOT NULL,
+            failing_until INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX agent_standings_by_base
+            ON agent_standings (base, expires_at, name_key, agent_id, team, failing_until);
+        CREATE INDEX agent_standings_by_expiry
+            ON agent_standings (expires_at, name_key, agent_id, team, failing_until);",
+    )
+}
 
 /// 17: how many blocked deployments each policy blocks, kept with each
 /// status change (`writes::blocked`) so the dashboard reads a few rows.

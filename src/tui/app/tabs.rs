@@ -184,10 +184,14 @@ impl App {
             Message::Submitted { review_id, result } => {
                 return self.on_submitted(review_id, result);
             }
-            Message::Standings { request, result } => {
+            Message::Standings {
+                request,
+                append,
+                result,
+            } => {
                 return self
                     .audits
-                    .on_standings(request, result, &mut self.requests);
+                    .on_standings(request, append, result, &mut self.requests);
             }
             Message::Audits {
                 request,

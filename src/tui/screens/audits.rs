@@ -10,12 +10,16 @@ mod view;
 
 use super::evidence::EvidenceView;
 use super::queue::Requests;
-use crate::backend::AuditRun;
+use crate::backend::{AuditRun, StandingCursor, StandingPage, StandingQuery};
 use crate::domain::BiasAudit;
 use crate::domain::bias::standing::{Attention, AuditStanding};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};
 use crate::tui::theme::Role;
+
+/// Standings read at a time: more than a screen, few enough to judge
+/// quickly.
+const PAGE: u32 = 200;
 
 /// Which agents the list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,11 +46,15 @@ impl AttentionFilter {
         }
     }
 
-    fn admits(self, attention: Attention) -> bool {
+    /// The kinds the store is asked for (none: every kind).
+    fn kinds(self) -> Vec<Attention> {
         match self {
-            AttentionFilter::All => true,
-            AttentionFilter::NeedsAttention => attention < Attention::Passing,
-            AttentionFilter::Only(kind) => attention == kind,
+            AttentionFilter::All => Vec::new(),
+            AttentionFilter::NeedsAttention => Attention::ALL
+                .into_iter()
+                .filter(|kind| *kind < Attention::Passing)
+                .collect(),
+            AttentionFilter::Only(kind) => vec![kind],
         }
     }
 
@@ -74,10 +82,15 @@ fn badge(attention: Attention) -> (&'static str, Role) {
 pub struct AuditsScreen {
     pub search: String,
     pub filter: AttentionFilter,
-    /// Every agent, most urgent first.
-    standings: Vec<AuditStanding>,
-    /// Those the search and filter let through.
+    /// The agents the search and filter let through, most urgent first,
+    /// as far as the pages read so far reach.
     pub agents: Vec<AuditStanding>,
+    /// Where the next page starts; none when the last is read.
+    next: Option<StandingCursor>,
+    /// A page after the last is being read.
+    loading_more: bool,
+    /// The agent to select when the list is read afresh.
+    keep: Option<String>,
     pub selected: usize,
     /// Which table of a multi-attribute audit is shown.
     pub table: usize,
@@ -100,55 +113,65 @@ pub struct AuditsScreen {
 }
 
 impl AuditsScreen {
-    /// Loads every agent's standing (again).
+    /// Reads the first page of standings (again), keeping the selected
+    /// agent selected when it is still listed.
     pub fn load(&mut self, requests: &mut Requests) -> Vec<Command> {
+        self.keep = self
+            .agents
+            .get(self.selected)
+            .map(|standing| standing.agent_id.clone());
+        self.loading_more = false;
+        vec![self.read(None, requests)]
+    }
+
+    fn read(&mut self, after: Option<StandingCursor>, requests: &mut Requests) -> Command {
         self.agents_request = requests.issue();
-        vec![Command::LoadStandings {
+        Command::LoadStandings {
             request: self.agents_request,
-        }]
+            append: after.is_some(),
+            query: StandingQuery {
+                kinds: self.filter.kinds(),
+                search: Some(self.search.clone()),
+                after,
+                ..StandingQuery::first(PAGE)
+            },
+        }
+    }
+
+    /// Near the end of what is read: the next page, once.
+    fn read_on(&mut self, requests: &mut Requests) -> Vec<Command> {
+        if self.loading_more || self.selected + PAGE as usize / 4 < self.agents.len() {
+            return Vec::new();
+        }
+        match self.next.take() {
+            Some(after) => {
+                self.loading_more = true;
+                vec![self.read(Some(after), requests)]
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Narrows the list to agents whose name, id or team holds `text`.
     pub fn search(&mut self, text: String, requests: &mut Requests) -> Vec<Command> {
         self.search = text;
-        if !self.agents_loaded {
-            return self.load(requests);
-        }
-        self.apply_filter(None);
-        self.load_selected(requests)
+        self.load(requests)
     }
 
-    /// Rebuilds the visible list, keeping `keep` (or the selected agent)
-    /// selected when it is still in it.
-    fn apply_filter(&mut self, keep: Option<String>) {
-        let keep = keep.or_else(|| self.agents.get(self.selected).map(|a| a.agent_id.clone()));
-        let needle = self.search.to_lowercase();
-        self.agents = self
-            .standings
-            .iter()
-            .filter(|standing| self.filter.admits(standing.attention))
-            .filter(|standing| {
-                needle.is_empty()
-                    || [&standing.name, &standing.agent_id, &standing.team]
-                        .iter()
-                        .any(|text| text.to_lowercase().contains(&needle))
-            })
-            .cloned()
-            .collect();
-        // An exact id (following a link from a workflow) wins.
+    /// Places the selection on the new list: an exact id searched for
+    /// (following a link from a workflow) wins, then the agent selected
+    /// before, then the first.
+    fn select_after_reading(&mut self) {
         let exact = self
             .agents
             .iter()
             .position(|standing| standing.agent_id == self.search);
-        self.selected = exact
-            .or_else(|| {
-                keep.and_then(|id| {
-                    self.agents
-                        .iter()
-                        .position(|standing| standing.agent_id == id)
-                })
-            })
-            .unwrap_or(0);
+        let kept = self.keep.take().and_then(|id| {
+            self.agents
+                .iter()
+                .position(|standing| standing.agent_id == id)
+        });
+        self.selected = exact.or(kept).unwrap_or(0);
     }
 
     fn load_selected(&mut self, requests: &mut Requests) -> Vec<Command> {
@@ -168,17 +191,28 @@ impl AuditsScreen {
     pub fn on_standings(
         &mut self,
         request: RequestId,
-        result: Result<Vec<AuditStanding>, String>,
+        append: bool,
+        result: Result<StandingPage, String>,
         requests: &mut Requests,
     ) -> Vec<Command> {
         if request != self.agents_request {
             return Vec::new();
         }
         self.agents_loaded = true;
+        self.loading_more = false;
         match result {
-            Ok(standings) => {
-                self.standings = standings;
-                self.apply_filter(None);
+            Ok(page) => {
+                // A cursor the store wrote itself; one it cannot read ends
+                // the list rather than the screen.
+                self.next = page
+                    .next
+                    .and_then(|next| StandingCursor::decode(&next).ok());
+                if append {
+                    self.agents.extend(page.standings);
+                } else {
+                    self.agents = page.standings;
+                    self.select_after_reading();
+                }
                 self.error = None;
                 let mut commands = self.load_selected(requests);
                 commands.extend(self.load_run(requests));
@@ -308,7 +342,7 @@ impl AuditsScreen {
             }
             Action::FilterAttention => {
                 self.filter = self.filter.next();
-                self.apply_filter(None);
+                return self.load(requests);
             }
             Action::Refresh => {
                 self.audits_agent = None;
@@ -318,6 +352,7 @@ impl AuditsScreen {
         }
         let mut commands = self.load_selected(requests);
         commands.extend(self.load_run(requests));
+        commands.extend(self.read_on(requests));
         commands
     }
 }

@@ -7,7 +7,9 @@ use super::super::rows::{corrupt, to_ms};
 use crate::backend::Result;
 use crate::backend::types::{Dashboard, NamedCount, WeekCount};
 
+use super::standings::{clock_bounds, kind_condition};
 use crate::backend::AuditsDue;
+use crate::domain::bias::standing::Attention;
 
 pub fn count(conn: &Connection, sql: &str, values: impl crate::db::Params) -> Result<u64> {
     let n: i64 = conn
@@ -50,35 +52,21 @@ pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM de
 /// range per kind); passing agents and those no policy asks about are not
 /// counted.
 fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
-    let now_ms = to_ms(now);
-    let due_ms = now.checked_add_signed(due_within).map_or(i64::MAX, to_ms);
-    let not_expired = "(expires_at IS NULL OR expires_at > ?1)";
-    let of_base = |base: &str| {
+    let bounds = clock_bounds(now, due_within);
+    let of_kind = |kind: Attention| {
+        let (condition, values) = kind_condition(kind, bounds, None);
         count(
             conn,
-            &format!("SELECT COUNT(*) FROM agent_standings WHERE base = ?2 AND {not_expired}"),
-            params![now_ms, base],
+            &format!("SELECT COUNT(*) FROM agent_standings WHERE {condition}"),
+            values,
         )
     };
     Ok(AuditsDue {
-        failing: of_base("failing")?
-            + count(
-                conn,
-                "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND failing_until > ?1",
-                params![now_ms],
-            )?,
-        expired: count(
-            conn,
-            "SELECT COUNT(*) FROM agent_standings WHERE expires_at <= ?1 AND (failing_until IS NULL OR failing_until <= ?1)",
-            params![now_ms],
-        )?,
-        missing: of_base("missing")?,
-        uncovered: of_base("uncovered")?,
-        due_soon: count(
-            conn,
-            "SELECT COUNT(*) FROM agent_standings WHERE base = 'passing' AND expires_at > ?1 AND expires_at <= ?2",
-            params![now_ms, due_ms],
-        )?,
+        failing: of_kind(Attention::Failing)?,
+        expired: of_kind(Attention::Expired)?,
+        missing: of_kind(Attention::Missing)?,
+        uncovered: of_kind(Attention::Uncovered)?,
+        due_soon: of_kind(Attention::DueSoon)?,
     })
 }
 

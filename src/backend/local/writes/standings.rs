@@ -6,9 +6,8 @@
 //! it in the same transaction; the clock is applied when it is read.
 
 use super::super::reads::{
-    agent_row, latest_audits_of, policy_set, stored_until, timeless_standings,
+    agent_row, latest_audits_of, policy_set, stored_expiry, stored_until, timeless_standings,
 };
-use super::super::rows::to_ms;
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::Agent;
@@ -16,16 +15,18 @@ use crate::domain::bias::standing::{TimelessStanding, requiring, timeless};
 
 fn store(conn: &Connection, agent: &Agent, standing: &TimelessStanding) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO agent_standings (agent_id, team, base, expires_at, failing_until)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (agent_id) DO UPDATE SET team = excluded.team, base = excluded.base,
-           expires_at = excluded.expires_at, failing_until = excluded.failing_until",
+        "INSERT INTO agent_standings (agent_id, team, name_key, base, expires_at, failing_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (agent_id) DO UPDATE SET team = excluded.team, name_key = excluded.name_key,
+           base = excluded.base, expires_at = excluded.expires_at,
+           failing_until = excluded.failing_until",
     )?
     .execute(params![
         agent.agent_id,
         agent.team,
+        agent.name.to_lowercase(),
         standing.base.as_str(),
-        standing.expires_at.map(to_ms),
+        stored_expiry(standing.expires_at),
         stored_until(standing.failing_until),
     ])?;
     Ok(())
