@@ -86,6 +86,18 @@ pub fn humanize_age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 /// 1234567 -> "1,234,567".
+/// A span of hours for people: minutes under an hour, hours under two
+/// days, days beyond.
+pub fn hours_words(hours: f64) -> String {
+    if hours < 1.0 {
+        format!("{:.0} min", (hours * 60.0).max(0.0))
+    } else if hours < 48.0 {
+        format!("{hours:.1} h")
+    } else {
+        format!("{:.1} days", hours / 24.0)
+    }
+}
+
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();

@@ -73,6 +73,85 @@ async fn assert_figures_hold(store: &Arc<LocalStore>, context: &str) {
         due_soon: of(Attention::DueSoon),
     };
     assert_eq!(kept, recounted, "{context}: kept figures against a recount");
+    assert_dashboard_holds(store, &backend, context).await;
+}
+
+/// The dashboard's workflow and blocked figures (from the kept counts)
+/// against the queue's counts and every blocked deployment, read through
+/// the backend as a person would.
+async fn assert_dashboard_holds(store: &Arc<LocalStore>, backend: &LocalBackend, context: &str) {
+    use gavel::backend::DeploymentQuery;
+    use gavel::domain::{DeploymentStatus, WorkflowStatus};
+    let dashboard = backend.dashboard().await.expect("dashboard");
+    let of_status = |status| QueueFilter {
+        status,
+        ..QueueFilter::everything()
+    };
+    let pending = backend
+        .queue_count(&of_status(WorkflowStatus::InProgress))
+        .await
+        .expect("count");
+    let approved = backend
+        .queue_count(&of_status(WorkflowStatus::Approved))
+        .await
+        .expect("count");
+    let rejected = backend
+        .queue_count(&of_status(WorkflowStatus::Rejected))
+        .await
+        .expect("count");
+    assert_eq!(dashboard.pending_approvals, pending, "{context}: pending");
+    assert_eq!(
+        dashboard.approval_rate,
+        (approved + rejected > 0).then(|| approved as f64 / (approved + rejected) as f64),
+        "{context}: approval rate"
+    );
+    let mut query = DeploymentQuery {
+        status: Some(DeploymentStatus::Blocked),
+        cursor: None,
+        limit: 500,
+    };
+    let mut blocked = Vec::new();
+    loop {
+        let page = backend.deployments(&query).await.expect("deployments");
+        blocked.extend(page.items);
+        match page.next {
+            Some(next) => query.cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        dashboard.blocked_now,
+        blocked.len() as u64,
+        "{context}: blocked"
+    );
+    let mut by_team: BTreeMap<String, u64> = BTreeMap::new();
+    for deployment in &blocked {
+        *by_team.entry(deployment.team.clone()).or_default() += 1;
+    }
+    let kept_by_team: BTreeMap<String, u64> = dashboard
+        .blocked_by_team
+        .iter()
+        .map(|count| (count.name.clone(), count.count))
+        .collect();
+    assert_eq!(kept_by_team, by_team, "{context}: blocked per team");
+    let now = store.now();
+    let mut ages: Vec<i64> = blocked
+        .iter()
+        .map(|d| (now - d.requested_at).num_milliseconds().max(0))
+        .collect();
+    ages.sort_unstable();
+    let median = match ages.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(ages[n / 2] as f64 / 3_600_000.0),
+        n => Some((ages[n / 2 - 1] + ages[n / 2]) as f64 / 2.0 / 3_600_000.0),
+    };
+    match (dashboard.median_hours_blocked, median) {
+        (Some(kept), Some(counted)) => assert!(
+            (kept - counted).abs() < 1e-6,
+            "{context}: median hours blocked {kept} against {counted}"
+        ),
+        (kept, counted) => assert_eq!(kept, counted, "{context}: median hours blocked"),
+    }
 }
 
 async fn assert_verify_agrees(store: &Arc<LocalStore>, context: &str) {

@@ -39,10 +39,11 @@ pub use queue::{
 pub use standings::{StandingCursor, StandingPage, StandingQuery};
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CaseOutcome, CaseOutcomeKind,
-    CasePage, CaseQuery, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
-    EvidenceQuery, Identity, InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount, PolicySetDetail,
-    PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReplayReport,
-    ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User, VerifyReport, WeekCount,
+    CasePage, CaseQuery, Dashboard, Decision, DecisionTimes, DeploymentPage, DeploymentQuery,
+    DeploymentView, EvidenceQuery, Identity, InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount,
+    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes,
+    ReplayReport, ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, User,
+    VerifyReport, WeekCount,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;

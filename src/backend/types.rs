@@ -190,6 +190,22 @@ pub struct Dashboard {
     /// Waiting steps past the due time their policy's SLA gives, by team.
     #[serde(default)]
     pub overdue_by_team: Vec<NamedCount>,
+    /// How long steps decided in the trend's weeks waited for their
+    /// decision: every role first, then each role that decided any.
+    #[serde(default)]
+    pub decision_times: Vec<DecisionTimes>,
+}
+
+/// How long decided steps waited, read from the kept histogram (each
+/// percentile is the end of its bucket: within an eighth of the exact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DecisionTimes {
+    /// None: every role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::domain::Role>,
+    pub decided: u64,
+    pub p50_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
 }
 
 /// Agents by what their required bias audit needs, as `gavel audit due`

@@ -619,6 +619,18 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
     for week in &dashboard.weekly_blocked {
         let _ = writeln!(out, "  {} {}", week.week_start, week.blocked);
     }
+    let _ = writeln!(out, "Time to decision, last 13 weeks (p50 / p90):");
+    for times in &dashboard.decision_times {
+        let hours = |h: Option<f64>| h.map_or("-".to_owned(), crate::text::hours_words);
+        let _ = writeln!(
+            out,
+            "  {} {} / {} over {} decisions",
+            pad(times.role.map_or("every role", |role| role.as_str()), 28),
+            hours(times.p50_hours),
+            hours(times.p90_hours),
+            times.decided
+        );
+    }
     out
 }
 

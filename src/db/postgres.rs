@@ -240,6 +240,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ordered agent standings",
         include_str!("../../migrations/postgres/0005_ordered_agent_standings.sql"),
     ),
+    (
+        6,
+        "kept figures",
+        include_str!("../../migrations/postgres/0006_kept_figures.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

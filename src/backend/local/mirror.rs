@@ -161,6 +161,7 @@ pub fn upsert(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
 /// moved ahead on changes made offline.
 pub fn force(tx: &Connection, entities: &ChangedEntities) -> Result<()> {
     for workflow in &entities.workflows {
+        writes::uncount_stored_workflow(tx, &workflow.workflow_id)?;
         tx.execute(
             "DELETE FROM workflows WHERE workflow_id = ?1",
             [&workflow.workflow_id],
@@ -338,5 +339,6 @@ pub fn finish_full_sync(tx: &Connection, head: i64) -> Result<()> {
     // The agents and audits came in bulk: their standings are judged once.
     super::writes::rebuild_standings(tx)?;
     super::writes::rebuild_blocked_counts(tx)?;
+    super::writes::rebuild_figures(tx)?;
     set_cursor(tx, head)
 }

@@ -322,7 +322,10 @@ impl LocalStore {
             outbox_signal: tokio::sync::Notify::new(),
         });
         // A store from before the kept standings gets them, once.
-        store.write(writes::fill_standings_if_missing)?;
+        store.write(|tx| {
+            writes::fill_standings_if_missing(tx)?;
+            writes::fill_figures_if_missing(tx)
+        })?;
         Ok(store)
     }
 
@@ -360,7 +363,8 @@ impl LocalStore {
             starting.write(|tx| {
                 schema::write_initial_record(tx)?;
                 forget_expired_replays(tx)?;
-                writes::fill_standings_if_missing(tx)
+                writes::fill_standings_if_missing(tx)?;
+                writes::fill_figures_if_missing(tx)
             })
         })
         .await?;

@@ -28,7 +28,46 @@ const MIGRATIONS: &[Migration] = &[
     create_agent_standings,
     create_blocked_policy_counts,
     order_agent_standings,
+    create_kept_figures,
 ];
+
+/// 19: leadership's figures kept as counts (`writes::figures`): workflow
+/// outcomes per week, team and status; decided steps' waits per week,
+/// team, role and histogram bucket; requests per week, team and outcome;
+/// blocked deployments per day of request and team. Filled when the store
+/// opens (counting reads each workflow's steps).
+fn create_kept_figures(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE workflow_outcomes (
+            week   INTEGER NOT NULL,
+            team   TEXT NOT NULL,
+            status TEXT NOT NULL,
+            n      INTEGER NOT NULL,
+            PRIMARY KEY (week, team, status)
+        ) WITHOUT ROWID;
+        CREATE TABLE decision_times (
+            week   INTEGER NOT NULL,
+            team   TEXT NOT NULL,
+            role   TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            n      INTEGER NOT NULL,
+            PRIMARY KEY (week, team, role, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE request_weeks (
+            week    INTEGER NOT NULL,
+            team    TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            n       INTEGER NOT NULL,
+            PRIMARY KEY (week, team, outcome)
+        ) WITHOUT ROWID;
+        CREATE TABLE blocked_days (
+            day  INTEGER NOT NULL,
+            team TEXT NOT NULL,
+            n    INTEGER NOT NULL,
+            PRIMARY KEY (day, team)
+        ) WITHOUT ROWID;",
+    )
+}
 
 /// 18: standings read a page at a time, most urgent first: each kind of
 /// attention is one range of an index in display order (first expiry,

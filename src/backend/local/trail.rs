@@ -224,6 +224,9 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     report
         .figures_differ
         .extend(super::reads::blocked_counts_that_differ(conn)?);
+    report
+        .figures_differ
+        .extend(super::reads::figures_that_differ(conn)?);
     Ok(report)
 }
 

@@ -287,6 +287,22 @@ fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: 
             .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
         Role::Ok,
     ));
+    if let Some(every) = dashboard
+        .decision_times
+        .first()
+        .filter(|times| times.decided > 0)
+    {
+        let hours = |h: Option<f64>| h.map_or("-".to_owned(), crate::text::hours_words);
+        second.extend(figure(
+            "decided in",
+            format!(
+                "{} · p90 {}",
+                hours(every.p50_hours),
+                hours(every.p90_hours)
+            ),
+            Role::Base,
+        ));
+    }
     second.push(Span::styled("· read-only view", theme.style(Role::Muted)));
     let audits = &dashboard.audits;
     let mut third = figure(

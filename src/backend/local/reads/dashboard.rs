@@ -1,11 +1,14 @@
 //! The blocked-deployments figures for leadership.
 
-use crate::db::{Connection, params};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use crate::db::{Connection, OptionalExtension, params};
+use crate::domain::figures::week_start;
+use chrono::{DateTime, Duration, Utc};
 
-use super::super::rows::{corrupt, to_ms};
+use super::super::rows::{corrupt, parse, to_ms};
 use crate::backend::Result;
-use crate::backend::types::{Dashboard, NamedCount, WeekCount};
+use crate::backend::types::{Dashboard, DecisionTimes, NamedCount, WeekCount};
+use crate::domain::Role;
+use crate::domain::figures::quantile_hours;
 
 use super::standings::{clock_bounds, kind_condition};
 use crate::backend::AuditsDue;
@@ -32,11 +35,6 @@ pub fn named_counts(conn: &Connection, sql: &str) -> Result<Vec<NamedCount>> {
 }
 
 /// The Monday 00:00 UTC of the week holding `at`.
-pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
-    let date = at.date_naive() - Duration::days(i64::from(at.weekday().num_days_from_monday()));
-    date.and_hms_opt(0, 0, 0)
-        .map_or(at, |naive| naive.and_utc())
-}
 
 pub const TREND_WEEKS: i64 = 13;
 
@@ -71,52 +69,35 @@ fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Re
 }
 
 pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
+    // Every figure but the overdue steps is read from the kept counts
+    // (`writes::figures`), a handful of rows per week or day.
     let blocked_now = count(
         conn,
-        "SELECT COUNT(*) FROM deployments WHERE status = 'blocked'",
-        crate::db::params![],
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM blocked_days",
+        params![],
     )?;
     let this_week = week_start(now);
-    let blocked_between = |from: DateTime<Utc>, to: DateTime<Utc>| {
+    let blocked_in_week = |week: DateTime<Utc>| {
         count(
             conn,
-            "SELECT COUNT(*) FROM deployments WHERE outcome = 'blocked' AND requested_at >= ?1 AND requested_at < ?2",
-            params![to_ms(from), to_ms(to)],
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM request_weeks WHERE outcome = 'blocked' AND week = ?1",
+            params![to_ms(week)],
         )
     };
-    let blocked_this_week = blocked_between(this_week, now + Duration::milliseconds(1))?;
-    let blocked_last_week = blocked_between(this_week - Duration::weeks(1), this_week)?;
+    let blocked_this_week = blocked_in_week(this_week)?;
+    let blocked_last_week = blocked_in_week(this_week - Duration::weeks(1))?;
+    let median_hours_blocked = median_hours_blocked(conn, now, blocked_now)?;
 
-    let mut ages: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT requested_at FROM deployments WHERE status = 'blocked' ORDER BY requested_at",
-        )?
-        .query_map(crate::db::params![], |row| row.get(0))?
-        .collect::<crate::db::Result<Vec<i64>>>()?;
-    ages.iter_mut()
-        .for_each(|at| *at = (to_ms(now) - *at).max(0));
-    ages.sort_unstable();
-    let median_hours_blocked = match ages.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(ages[n / 2] as f64 / 3_600_000.0),
-        n => Some((ages[n / 2 - 1] + ages[n / 2]) as f64 / 2.0 / 3_600_000.0),
+    let of_status = |status: &str| {
+        count(
+            conn,
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM workflow_outcomes WHERE status = ?1",
+            params![status],
+        )
     };
-
-    let pending_approvals = count(
-        conn,
-        "SELECT COUNT(*) FROM workflows WHERE status = 'in_progress'",
-        crate::db::params![],
-    )?;
-    let approved = count(
-        conn,
-        "SELECT COUNT(*) FROM workflows WHERE status = 'approved'",
-        crate::db::params![],
-    )?;
-    let rejected = count(
-        conn,
-        "SELECT COUNT(*) FROM workflows WHERE status = 'rejected'",
-        crate::db::params![],
-    )?;
+    let pending_approvals = of_status("in_progress")?;
+    let approved = of_status("approved")?;
+    let rejected = of_status("rejected")?;
     let approval_rate =
         (approved + rejected > 0).then(|| approved as f64 / (approved + rejected) as f64);
 
@@ -126,12 +107,11 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     )?;
     let blocked_by_team = named_counts(
         conn,
-        "SELECT team, COUNT(*) FROM deployments WHERE status = 'blocked'
-         GROUP BY team ORDER BY COUNT(*) DESC, team",
+        "SELECT team, CAST(SUM(n) AS BIGINT) FROM blocked_days GROUP BY team HAVING SUM(n) > 0
+         ORDER BY SUM(n) DESC, team",
     )?;
 
     let first_week = this_week - Duration::weeks(TREND_WEEKS - 1);
-    let week_ms = Duration::weeks(1).num_milliseconds();
     let mut weekly_blocked: Vec<WeekCount> = (0..TREND_WEEKS)
         .map(|week| WeekCount {
             week_start: (first_week + Duration::weeks(week)).date_naive(),
@@ -139,19 +119,21 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         })
         .collect();
     let mut statement = conn.prepare_cached(
-        "SELECT (requested_at - ?1) / ?2, COUNT(*) FROM deployments
-         WHERE outcome = 'blocked' AND requested_at >= ?1 AND requested_at <= ?3 GROUP BY 1",
+        "SELECT week, CAST(SUM(n) AS BIGINT) FROM request_weeks
+         WHERE outcome = 'blocked' AND week >= ?1 AND week <= ?2 GROUP BY week",
     )?;
-    let buckets = statement
-        .query_map(params![to_ms(first_week), week_ms, to_ms(now)], |row| {
+    let weeks = statement
+        .query_map(params![to_ms(first_week), to_ms(this_week)], |row| {
             Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))
         })?
         .collect::<crate::db::Result<Vec<_>>>()?;
-    for (week, blocked) in buckets {
-        let slot = usize::try_from(week)
+    let week_ms = Duration::weeks(1).num_milliseconds();
+    for (week, blocked) in weeks {
+        let index = (week - to_ms(first_week)) / week_ms;
+        let slot = usize::try_from(index)
             .ok()
-            .and_then(|week| weekly_blocked.get_mut(week));
-        let slot = slot.ok_or_else(|| corrupt("deployment week", week))?;
+            .and_then(|index| weekly_blocked.get_mut(index));
+        let slot = slot.ok_or_else(|| corrupt("kept request week", week))?;
         slot.blocked = blocked.max(0) as u64;
     }
 
@@ -176,6 +158,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     Ok(Dashboard {
         audits,
         overdue_by_team,
+        decision_times: decision_times(conn, first_week)?,
         generated_at: now,
         blocked_now,
         blocked_this_week,
@@ -187,6 +170,98 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         blocked_by_team,
         weekly_blocked,
     })
+}
+
+/// How long the steps decided since `since` waited, for every role and
+/// each, from the kept histogram.
+fn decision_times(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<DecisionTimes>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT role, bucket, CAST(SUM(n) AS BIGINT) FROM decision_times
+         WHERE week >= ?1 GROUP BY role, bucket HAVING SUM(n) > 0",
+    )?;
+    let rows = statement
+        .query_map(params![to_ms(since)], |row| {
+            Ok((
+                row.get::<String>(0)?,
+                row.get::<i64>(1)?,
+                row.get::<i64>(2)?,
+            ))
+        })?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    let mut by_role: std::collections::BTreeMap<Role, Vec<(u32, u64)>> = Default::default();
+    let mut every = Vec::new();
+    for (role, bucket, n) in rows {
+        let role: Role = parse("step role", &role)?;
+        let bucket = u32::try_from(bucket).map_err(|_| corrupt("decision bucket", bucket))?;
+        let n = n.max(0) as u64;
+        by_role.entry(role).or_default().push((bucket, n));
+        every.push((bucket, n));
+    }
+    let times = |role, counts: &[(u32, u64)]| DecisionTimes {
+        role,
+        decided: counts.iter().map(|(_, n)| n).sum(),
+        p50_hours: quantile_hours(counts, 0.5),
+        p90_hours: quantile_hours(counts, 0.9),
+    };
+    let mut times_of = vec![times(None, &every)];
+    times_of.extend(
+        by_role
+            .iter()
+            .map(|(role, counts)| times(Some(*role), counts)),
+    );
+    Ok(times_of)
+}
+
+/// The median age of the blocked deployments, exact: the kept counts per
+/// day find the day holding each middle one, and the index of blocked
+/// deployments by request time gives it within that day.
+fn median_hours_blocked(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    blocked: u64,
+) -> Result<Option<f64>> {
+    if blocked == 0 {
+        return Ok(None);
+    }
+    let middle = if blocked % 2 == 1 {
+        vec![blocked / 2]
+    } else {
+        vec![blocked / 2 - 1, blocked / 2]
+    };
+    let mut days = conn.prepare_cached(
+        "SELECT day, CAST(SUM(n) AS BIGINT) FROM blocked_days GROUP BY day HAVING SUM(n) > 0 ORDER BY day",
+    )?;
+    let days = days
+        .query_map(params![], |row| {
+            Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))
+        })?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    let day_ms = Duration::days(1).num_milliseconds();
+    let mut ages = Vec::with_capacity(2);
+    for rank in middle {
+        let mut before = 0u64;
+        let mut found = None;
+        for &(day, n) in &days {
+            let n = n.max(0) as u64;
+            if rank < before + n {
+                found = Some((day, rank - before));
+                break;
+            }
+            before += n;
+        }
+        let (day, offset) = found.ok_or_else(|| corrupt("kept blocked count", blocked as i64))?;
+        let requested_at: i64 = conn
+            .prepare_cached(
+                "SELECT requested_at FROM deployments
+                 WHERE status = 'blocked' AND requested_at >= ?1 AND requested_at < ?2
+                 ORDER BY requested_at LIMIT 1 OFFSET ?3",
+            )?
+            .query_row(params![day, day + day_ms, offset as i64], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| corrupt("kept blocked count of the day", day))?;
+        ages.push((to_ms(now) - requested_at).max(0) as f64 / 3_600_000.0);
+    }
+    Ok(Some(ages.iter().sum::<f64>() / ages.len() as f64))
 }
 
 /// The kept blocked counts per policy that differ from joining every

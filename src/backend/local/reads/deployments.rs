@@ -115,20 +115,6 @@ pub fn deployment(conn: &Connection, deployment_id: &str) -> Result<DeploymentRe
     parse_deployment(raw)
 }
 
-/// A deployment's status; `None` when there is no such deployment.
-pub fn deployment_status(
-    conn: &Connection,
-    deployment_id: &str,
-) -> Result<Option<crate::domain::DeploymentStatus>> {
-    let status: Option<String> = conn
-        .prepare_cached("SELECT status FROM deployments WHERE deployment_id = ?1")?
-        .query_row([deployment_id], |row| row.get(0))
-        .optional()?;
-    status
-        .map(|status| parse("deployment status", &status))
-        .transpose()
-}
-
 /// Deployment cursor: `requested_at_ms.deployment_id` of the last row shown.
 pub fn decode_deployment_cursor(text: &str) -> Result<(i64, String)> {
     let bad = || BackendError::Invalid(format!("malformed deployment cursor {text:?}"));

@@ -306,17 +306,6 @@ mod tests {
     }
 
     #[test]
-    fn weeks_start_on_monday_midnight() {
-        let thursday = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
-        assert_eq!(
-            week_start(thursday),
-            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap()
-        );
-        let monday = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
-        assert_eq!(week_start(monday), monday);
-    }
-
-    #[test]
     fn deployment_cursors_reject_garbage() {
         assert!(decode_deployment_cursor("nonsense").is_err());
         assert!(decode_deployment_cursor("x.dep-1").is_err());

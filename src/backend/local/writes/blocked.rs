@@ -4,7 +4,8 @@
 //! deployment's status goes through `update_deployment_status`, and a new
 //! blocked request counts itself, in the same transaction.
 
-use super::super::reads::{BLOCKED_BY_POLICY, deployment_status};
+use super::super::reads::{BLOCKED_BY_POLICY, deployment_place};
+use super::figures::count_status_change;
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::policy::evaluation::DeploymentStatus;
@@ -39,9 +40,10 @@ pub fn update_deployment_status(
     deployment_id: &str,
     to: DeploymentStatus,
 ) -> Result<usize> {
-    let Some(from) = deployment_status(conn, deployment_id)? else {
+    let Some((from, _, _)) = deployment_place(conn, deployment_id)? else {
         return Ok(0);
     };
+    count_status_change(conn, deployment_id, to)?;
     let updated = conn
         .prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
         .execute(params![deployment_id, to.as_str()])?;

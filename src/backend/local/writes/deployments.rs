@@ -3,6 +3,7 @@
 
 use super::blocked::count_new_deployment;
 use super::checks::check_permission;
+use super::figures::count_new_request;
 use super::stamps::Stamp;
 use super::stamps::entry;
 use super::stamps::format_id;
@@ -247,5 +248,6 @@ pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Resu
             policy.blocking
         ])?;
     }
+    count_new_request(conn, &request.team, request.requested_at, request.status)?;
     count_new_deployment(conn, &request.deployment_id, request.status)
 }

@@ -4,6 +4,7 @@
 use super::super::reads::covering;
 use super::blocked::update_deployment_status;
 use super::checks::check_person;
+use super::figures::{count_workflow, uncount_stored_workflow};
 use super::stamps::Stamp;
 use super::stamps::entry;
 use super::standings::refresh_standing;
@@ -136,7 +137,13 @@ pub fn insert_workflow(
         columns.quorum,
         columns.approvals,
     ])?;
-    Ok(())
+    count_workflow(
+        conn,
+        (workflow.status, workflow.created_at, &workflow.steps),
+        &agent.team,
+        sort_time(workflow, closed_at),
+        1,
+    )
 }
 
 /// Who decided a step (or approved one of a quorum, or was decided for),
@@ -188,6 +195,10 @@ pub fn mark_reviewer(conn: &Connection, workflow_id: &str) -> Result<()> {
 /// Writes a workflow's changing columns (status, step, version, steps) over
 /// its row; the agent's columns are kept from when it was opened.
 pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc>) -> Result<()> {
+    // The figures the row counted for go, and what it counts for now comes.
+    let Some(team) = uncount_stored_workflow(conn, &workflow.workflow_id)? else {
+        return Ok(());
+    };
     let current = workflow.current_step();
     let columns = step_columns(workflow);
     conn.prepare_cached(
@@ -210,7 +221,13 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
         columns.quorum,
         columns.approvals,
     ])?;
-    Ok(())
+    count_workflow(
+        conn,
+        (workflow.status, workflow.created_at, &workflow.steps),
+        &team,
+        sort_time(workflow, now),
+        1,
+    )
 }
 
 /// What identifies a decision for its idempotency key: who decided what on

@@ -1,0 +1,166 @@
+//! The kept figures (`writes::figures`) counted afresh from every record:
+//! what a rebuild writes and what `gavel audit verify` compares them with.
+
+use std::collections::BTreeMap;
+
+use super::super::rows::{from_json, from_ms, parse, to_ms};
+use crate::backend::Result;
+use crate::db::{Connection, OptionalExtension, params};
+use crate::domain::figures::{day_start, week_start, workflow_figures};
+use crate::domain::{DeploymentStatus, Step};
+
+/// Every kept figure, keyed as its table is.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FigureCounts {
+    /// (week, team, status)
+    pub outcomes: BTreeMap<(i64, String, String), i64>,
+    /// (week, team, role, bucket)
+    pub decisions: BTreeMap<(i64, String, String, i64), i64>,
+    /// (week, team, outcome)
+    pub requests: BTreeMap<(i64, String, String), i64>,
+    /// (day, team)
+    pub blocked: BTreeMap<(i64, String), i64>,
+}
+
+/// A deployment's status, team and request time (ms), if it is on record.
+pub fn deployment_place(
+    conn: &Connection,
+    deployment_id: &str,
+) -> Result<Option<(DeploymentStatus, String, i64)>> {
+    let row: Option<(String, String, i64)> = conn
+        .prepare_cached(
+            "SELECT status, team, requested_at FROM deployments WHERE deployment_id = ?1",
+        )?
+        .query_row([deployment_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()?;
+    row.map(|(status, team, at)| Ok((parse("deployment status", &status)?, team, at)))
+        .transpose()
+}
+
+/// Counts every figure from the workflows and deployments themselves.
+pub fn count_figures(conn: &Connection) -> Result<FigureCounts> {
+    let mut counts = FigureCounts::default();
+    let mut statement = conn
+        .prepare_cached("SELECT team, waiting_since, status, created_at, steps FROM workflows")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        let team: String = row.get(0)?;
+        let steps: Vec<Step> = from_json("workflow steps", &row.get::<String>(4)?)?;
+        let (outcome, decisions) = workflow_figures(
+            parse("workflow status", &row.get::<String>(2)?)?,
+            from_ms(row.get(3)?)?,
+            &steps,
+            from_ms(row.get(1)?)?,
+        );
+        *counts
+            .outcomes
+            .entry((
+                to_ms(outcome.week),
+                team.clone(),
+                outcome.status.as_str().to_owned(),
+            ))
+            .or_default() += 1;
+        for decision in decisions {
+            *counts
+                .decisions
+                .entry((
+                    to_ms(decision.week),
+                    team.clone(),
+                    decision.role.as_str().to_owned(),
+                    i64::from(decision.bucket),
+                ))
+                .or_default() += 1;
+        }
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT team, requested_at, outcome, status FROM deployments")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        let team: String = row.get(0)?;
+        let requested_at = from_ms(row.get(1)?)?;
+        *counts
+            .requests
+            .entry((to_ms(week_start(requested_at)), team.clone(), row.get(2)?))
+            .or_default() += 1;
+        if row.get::<String>(3)? == DeploymentStatus::Blocked.as_str() {
+            *counts
+                .blocked
+                .entry((to_ms(day_start(requested_at)), team))
+                .or_default() += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// The kept counts, as `count_figures` gives them (rows of none left out).
+fn kept_figures(conn: &Connection) -> Result<FigureCounts> {
+    let mut kept = FigureCounts::default();
+    let mut statement =
+        conn.prepare_cached("SELECT week, team, status, n FROM workflow_outcomes WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.outcomes
+            .insert((row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?);
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT week, team, role, bucket, n FROM decision_times WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.decisions.insert(
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?),
+            row.get(4)?,
+        );
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT week, team, outcome, n FROM request_weeks WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.requests
+            .insert((row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?);
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT day, team, n FROM blocked_days WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.blocked.insert((row.get(0)?, row.get(1)?), row.get(2)?);
+    }
+    Ok(kept)
+}
+
+/// The kept figures that differ from counting every record afresh, in
+/// words (`gavel audit verify`).
+pub fn figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
+    let kept = kept_figures(conn)?;
+    let fresh = count_figures(conn)?;
+    let mut differ = Vec::new();
+    differences(&mut differ, "outcomes", &kept.outcomes, &fresh.outcomes);
+    differences(
+        &mut differ,
+        "decision times",
+        &kept.decisions,
+        &fresh.decisions,
+    );
+    differences(&mut differ, "requests", &kept.requests, &fresh.requests);
+    differences(&mut differ, "blocked", &kept.blocked, &fresh.blocked);
+    Ok(differ)
+}
+
+fn differences<K: Ord + std::fmt::Debug>(
+    differ: &mut Vec<String>,
+    figure: &str,
+    kept: &BTreeMap<K, i64>,
+    fresh: &BTreeMap<K, i64>,
+) {
+    let keys: std::collections::BTreeSet<&K> = kept.keys().chain(fresh.keys()).collect();
+    for key in keys {
+        let (k, f) = (
+            kept.get(key).copied().unwrap_or(0),
+            fresh.get(key).copied().unwrap_or(0),
+        );
+        if k != f {
+            differ.push(format!("{figure} {key:?}: kept {k}, counted {f}"));
+        }
+    }
+}

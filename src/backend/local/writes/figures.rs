@@ -1,0 +1,205 @@
+//! Leadership's figures kept as counts (`domain::figures` says what each
+//! record adds): workflow outcomes per week, team and status; decided
+//! steps' waits per week, team, role and bucket; requests per week, team
+//! and outcome; blocked deployments per day of request and team. Each
+//! write of a workflow or a deployment changes them in the same
+//! transaction, through `count_*` here; a bulk load rebuilds them, and
+//! `gavel audit verify` recounts them (`reads::figures_that_differ`).
+
+use super::super::reads::{FigureCounts, count_figures, deployment_place};
+use super::super::rows::to_ms;
+use crate::backend::Result;
+use crate::db::{Connection, OptionalExtension, params};
+use crate::domain::figures::{day_start, week_start, workflow_figures};
+use crate::domain::{DeploymentStatus, Step, WorkflowStatus};
+use chrono::{DateTime, Utc};
+
+use super::super::rows::{from_json, from_ms, parse};
+
+fn add_outcome(conn: &Connection, week: i64, team: &str, status: &str, delta: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO workflow_outcomes (week, team, status, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (week, team, status) DO UPDATE SET n = workflow_outcomes.n + excluded.n",
+    )?
+    .execute(params![week, team, status, delta])?;
+    Ok(())
+}
+
+fn add_decision(
+    conn: &Connection,
+    (week, team, role, bucket): (i64, &str, &str, i64),
+    delta: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO decision_times (week, team, role, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (week, team, role, bucket) DO UPDATE SET n = decision_times.n + excluded.n",
+    )?
+    .execute(params![week, team, role, bucket, delta])?;
+    Ok(())
+}
+
+fn add_request(conn: &Connection, week: i64, team: &str, outcome: &str, delta: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO request_weeks (week, team, outcome, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (week, team, outcome) DO UPDATE SET n = request_weeks.n + excluded.n",
+    )?
+    .execute(params![week, team, outcome, delta])?;
+    Ok(())
+}
+
+fn add_blocked(conn: &Connection, day: i64, team: &str, delta: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO blocked_days (day, team, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day, team) DO UPDATE SET n = blocked_days.n + excluded.n",
+    )?
+    .execute(params![day, team, delta])?;
+    Ok(())
+}
+
+/// Adds (`delta` 1) or takes back (-1) what one workflow counts for.
+pub fn count_workflow(
+    conn: &Connection,
+    (status, created_at, steps): (WorkflowStatus, DateTime<Utc>, &[Step]),
+    team: &str,
+    closed_at: DateTime<Utc>,
+    delta: i64,
+) -> Result<()> {
+    let (outcome, decisions) = workflow_figures(status, created_at, steps, closed_at);
+    add_outcome(
+        conn,
+        to_ms(outcome.week),
+        team,
+        outcome.status.as_str(),
+        delta,
+    )?;
+    for decision in decisions {
+        add_decision(
+            conn,
+            (
+                to_ms(decision.week),
+                team,
+                decision.role.as_str(),
+                i64::from(decision.bucket),
+            ),
+            delta,
+        )?;
+    }
+    Ok(())
+}
+
+/// Takes back what a workflow's stored row counts for, before the row is
+/// written over or deleted; its team (none when there is no row).
+pub fn uncount_stored_workflow(conn: &Connection, workflow_id: &str) -> Result<Option<String>> {
+    let row: Option<(String, i64, String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT team, waiting_since, status, created_at, steps FROM workflows WHERE workflow_id = ?1",
+        )?
+        .query_row([workflow_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+        })
+        .optional()?;
+    let Some((team, sorted_at, status, created_at, steps)) = row else {
+        return Ok(None);
+    };
+    let steps: Vec<Step> = from_json("workflow steps", &steps)?;
+    count_workflow(
+        conn,
+        (
+            parse("workflow status", &status)?,
+            from_ms(created_at)?,
+            &steps,
+        ),
+        &team,
+        from_ms(sorted_at)?,
+        -1,
+    )?;
+    Ok(Some(team))
+}
+
+/// A request just recorded: its week's requests, and the blocked ones.
+pub fn count_new_request(
+    conn: &Connection,
+    team: &str,
+    requested_at: DateTime<Utc>,
+    status: DeploymentStatus,
+) -> Result<()> {
+    add_request(
+        conn,
+        to_ms(week_start(requested_at)),
+        team,
+        status.as_str(),
+        1,
+    )?;
+    if status == DeploymentStatus::Blocked {
+        add_blocked(conn, to_ms(day_start(requested_at)), team, 1)?;
+    }
+    Ok(())
+}
+
+/// A deployment's status about to change from what is stored to `to`:
+/// the blocked count of its day follows (nothing for no such deployment).
+pub fn count_status_change(
+    conn: &Connection,
+    deployment_id: &str,
+    to: DeploymentStatus,
+) -> Result<()> {
+    let Some((from, team, requested_at)) = deployment_place(conn, deployment_id)? else {
+        return Ok(());
+    };
+    let (was, is) = (
+        from == DeploymentStatus::Blocked,
+        to == DeploymentStatus::Blocked,
+    );
+    if was != is {
+        let day = to_ms(day_start(from_ms(requested_at)?));
+        add_blocked(conn, day, &team, if is { 1 } else { -1 })?;
+    }
+    Ok(())
+}
+
+/// Counts every workflow and deployment afresh (after a bulk load, or a
+/// store from before the kept figures).
+pub fn rebuild_figures(conn: &Connection) -> Result<()> {
+    let FigureCounts {
+        outcomes,
+        decisions,
+        requests,
+        blocked,
+    } = count_figures(conn)?;
+    for table in [
+        "workflow_outcomes",
+        "decision_times",
+        "request_weeks",
+        "blocked_days",
+    ] {
+        conn.execute(&format!("DELETE FROM {table}"), params![])?;
+    }
+    for ((week, team, status), n) in outcomes {
+        add_outcome(conn, week, &team, &status, n)?;
+    }
+    for ((week, team, role, bucket), n) in decisions {
+        add_decision(conn, (week, &team, &role, bucket), n)?;
+    }
+    for ((week, team, outcome), n) in requests {
+        add_request(conn, week, &team, &outcome, n)?;
+    }
+    for ((day, team), n) in blocked {
+        add_blocked(conn, day, &team, n)?;
+    }
+    Ok(())
+}
+
+/// Fills the figures of a store that has records but no figures yet (one
+/// that migrated to this version); asks only whether rows exist.
+pub fn fill_figures_if_missing(conn: &Connection) -> Result<()> {
+    let missing: bool = conn.query_row(
+        "SELECT (EXISTS (SELECT 1 FROM workflows) AND NOT EXISTS (SELECT 1 FROM workflow_outcomes))
+             OR (EXISTS (SELECT 1 FROM deployments) AND NOT EXISTS (SELECT 1 FROM request_weeks))",
+        params![],
+        |row| row.get(0),
+    )?;
+    if missing {
+        rebuild_figures(conn)?;
+    }
+    Ok(())
+}
