@@ -34,8 +34,7 @@ pub fn named_counts(conn: &Connection, sql: &str) -> Result<Vec<NamedCount>> {
     Ok(rows)
 }
 
-/// The Monday 00:00 UTC of the week holding `at`.
-
+/// Weeks the dashboard's trend and decision times cover.
 pub const TREND_WEEKS: i64 = 13;
 
 /// The blocked deployments each policy blocks, counted from the rows: what
