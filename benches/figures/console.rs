@@ -355,7 +355,7 @@ pub async fn bytes_for_one_row_move(path: &std::path::Path) -> usize {
 }
 
 /// A browsing session, for the RSS figure (run in its own process).
-pub async fn browse(path: &std::path::Path) {
+pub async fn browse(path: &std::path::Path, every_tab: bool) {
     let store = LocalStore::open(path).expect("store");
     let mut driver = Driver::open(&store, test_terminal()).await;
     for _ in 0..3 {
@@ -377,6 +377,22 @@ pub async fn browse(path: &std::path::Path) {
         driver.key(KeyCode::Enter).await; // the step view
         driver.key(KeyCode::Esc).await;
         driver.key(KeyCode::Char('c')).await;
+    }
+    if every_tab {
+        // Each tab, and far down the Audits list (read a page at a time).
+        for tab in ['2', '3', '4', '5'] {
+            driver.key(KeyCode::Char(tab)).await;
+            if tab == '3' {
+                for _ in 0..1_000 {
+                    driver.key(KeyCode::Char('j')).await;
+                }
+                let audits = &driver.app.audits;
+                assert!(
+                    audits.agents.len() > 1_000 || audits.selected + 1 == audits.agents.len(),
+                    "the Audits list reads on as it is scrolled"
+                );
+            }
+        }
     }
     let backend = local(&store);
     let all = QueueQuery::first(QueueFilter::default(), QueueSort::Age, 50);

@@ -17,6 +17,7 @@
 mod audit;
 mod console;
 mod evidence;
+mod leadership;
 mod policy;
 mod postgres;
 // The tests' throwaway cluster; the benchmarks use part of it.
@@ -51,12 +52,17 @@ struct Args {
     evidence_only: bool,
     /// Only the PostgreSQL figures.
     postgres_only: bool,
+    /// Only leadership's views (dashboard, standings, their tabs).
+    leadership_only: bool,
+    /// Browse every tab too (`--browse`).
+    every_tab: bool,
 }
 
 fn args() -> Args {
     let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
         (None, None, false, None, None, false);
     let (mut slas_only, mut evidence_only, mut postgres_only) = (false, false, false);
+    let (mut leadership_only, mut every_tab) = (false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -69,6 +75,8 @@ fn args() -> Args {
             "--slas" => slas_only = true,
             "--evidence" => evidence_only = true,
             "--postgres" => postgres_only = true,
+            "--leadership" => leadership_only = true,
+            "--every-tab" => every_tab = true,
             _ => {}
         }
     }
@@ -82,6 +90,8 @@ fn args() -> Args {
         slas_only,
         evidence_only,
         postgres_only,
+        leadership_only,
+        every_tab,
     }
 }
 
@@ -93,7 +103,7 @@ fn main() {
         .build()
         .expect("runtime");
     if let Some(path) = &args.browse {
-        runtime.block_on(console::browse(path));
+        runtime.block_on(console::browse(path, args.every_tab));
         println!("{}", peak_rss_kb());
         return;
     }
@@ -148,6 +158,12 @@ fn main() {
         report::print("Evidence packs", &figures);
         return;
     }
+    if args.leadership_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let figures = runtime.block_on(leadership(&args, dir.path(), None));
+        report::print("Leadership's views", &figures);
+        return;
+    }
     if args.postgres_only {
         let dir = tempfile::tempdir().expect("tempdir");
         let (large, served) = (dir.path().join("large.db"), dir.path().join("served.db"));
@@ -174,6 +190,34 @@ async fn on_postgres(args: &Args, large: &Path, served: &Path, dir: &Path) -> Ve
     postgres::figures(&stores, args.smoke).await
 }
 
+/// Leadership's views on the large store (seeded here unless given) beside
+/// a store a tenth its size, and the console's peak after every tab.
+async fn leadership(args: &Args, dir: &Path, seeded: Option<&Path>) -> Vec<Figure> {
+    let large = match seeded {
+        Some(path) => path.to_owned(),
+        None => {
+            let path = dir.join("large.db");
+            seeding::seed(&path, args.large);
+            path
+        }
+    };
+    let tenth = (args.large / 10).max(1_000);
+    let small = dir.join("tenth.db");
+    seeding::seed(&small, tenth);
+    let large_label = format!("{} workflows", gavel::text::thousands(args.large));
+    let small_label = format!("{} workflows", gavel::text::thousands(tenth));
+    let mut figures = leadership::figures(&large, &large_label, &small, &small_label).await;
+    let rss = browsing_rss(&large, true);
+    figures.push(
+        Figure::new(
+            format!("peak RSS after browsing every tab, {large_label}"),
+            format!("{:.0} MB", rss as f64 / 1024.0),
+        )
+        .target("<= 150 MB", rss <= 150 * 1024),
+    );
+    figures
+}
+
 /// This process's peak resident set, in KB.
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -188,11 +232,13 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Browses `path` in a process of its own; its peak RSS in KB.
-fn browsing_rss(path: &Path) -> u64 {
+/// Browses `path` (the queue, or `every_tab`) in a process of its own;
+/// its peak RSS in KB.
+fn browsing_rss(path: &Path, every_tab: bool) -> u64 {
     let output = Command::new(std::env::current_exe().expect("this benchmark"))
         .arg("--browse")
         .arg(path)
+        .args(every_tab.then_some("--every-tab"))
         .output()
         .expect("browse");
     assert!(
@@ -259,7 +305,7 @@ async fn run(args: Args) {
         )
         .target("<= 8 KB", bytes <= 8 * 1024),
     );
-    let rss = browsing_rss(&large);
+    let rss = browsing_rss(&large, false);
     console_figures.push(
         Figure::new(
             format!("peak RSS while browsing {label} workflows"),
@@ -267,6 +313,9 @@ async fn run(args: Args) {
         )
         .target("<= 100 MB", rss <= 100 * 1024),
     );
+
+    eprintln!("leadership's views…");
+    let leadership_figures = leadership(&args, dir.path(), Some(&large)).await;
 
     eprintln!("syncing and serving…");
     let served = dir.path().join("served.db");
@@ -346,6 +395,7 @@ async fn run(args: Args) {
     );
     report::print("Store", &store_figures);
     report::print("Console", &console_figures);
+    report::print("Leadership's views", &leadership_figures);
     report::print("Offline cache and sync", &sync_figures);
     report::print("Server", &server_figures);
     report::print("Audit runs", &audit_figures);

@@ -91,9 +91,10 @@ pub fn decision_bucket(waited: Duration) -> u32 {
     if seconds < 8 {
         return seconds as u32;
     }
+    // 8..=15 s are buckets 8..=15; each doubling after, eight more.
     let exponent = seconds.ilog2();
     let sub = (seconds >> (exponent - 3)) & 7;
-    8 * exponent + sub as u32
+    8 * (exponent - 2) + sub as u32
 }
 
 /// The longest wait a bucket holds (exclusive), in seconds.
@@ -101,9 +102,14 @@ pub fn bucket_end_seconds(bucket: u32) -> u64 {
     if bucket < 8 {
         return u64::from(bucket) + 1;
     }
-    let exponent = bucket / 8;
+    let shift = bucket / 8 - 1;
     let sub = u64::from(bucket % 8);
-    (8 + sub + 1) << (exponent - 3)
+    // A bucket past any wait a u64 of seconds holds (a corrupt row) ends
+    // at the largest.
+    if shift >= 60 {
+        return u64::MAX;
+    }
+    (8 + sub + 1) << shift
 }
 
 /// The `quantile` (0..=1) of waits counted per bucket, as the end of the
@@ -150,6 +156,7 @@ mod tests {
             previous_end = end;
         }
         assert_eq!(decision_bucket(Duration::seconds(-5)), 0);
+        assert_eq!(bucket_end_seconds(u32::MAX), u64::MAX);
     }
 
     #[test]

@@ -610,6 +610,13 @@ impl LocalStore {
 
     /// The dashboard's figures as of `now` (what counts as overdue depends
     /// on it).
+    /// The kept figures (standings, blocked counts, leadership's counts)
+    /// that differ from counting every record afresh, in words: what
+    /// `gavel audit verify` recounts.
+    pub fn kept_figures_that_differ(&self) -> Result<Vec<String>> {
+        self.read(trail::kept_figures_that_differ)
+    }
+
     pub fn dashboard_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Dashboard> {
         self.read(|conn| reads::dashboard(conn, now))
     }

@@ -33,7 +33,8 @@ const MIGRATIONS: &[Migration] = &[
 
 /// 19: leadership's figures kept as counts (`writes::figures`): workflow
 /// outcomes per week, team and status; decided steps' waits per week,
-/// team, role and histogram bucket; requests per week, team and outcome;
+/// team, role and histogram bucket (and the same over every team, which
+/// the dashboard reads); requests per week, team and outcome;
 /// blocked deployments per day of request and team. Filled when the store
 /// opens (counting reads each workflow's steps).
 fn create_kept_figures(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -52,6 +53,13 @@ fn create_kept_figures(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             bucket INTEGER NOT NULL,
             n      INTEGER NOT NULL,
             PRIMARY KEY (week, team, role, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE role_decision_times (
+            week   INTEGER NOT NULL,
+            role   TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            n      INTEGER NOT NULL,
+            PRIMARY KEY (week, role, bucket)
         ) WITHOUT ROWID;
         CREATE TABLE request_weeks (
             week    INTEGER NOT NULL,

@@ -220,14 +220,16 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     }
     report.replay = Some(super::replay::verify(conn)?);
     // What the store keeps so it need not recount: recounted here.
-    report.figures_differ = super::reads::standings_that_differ(conn)?;
-    report
-        .figures_differ
-        .extend(super::reads::blocked_counts_that_differ(conn)?);
-    report
-        .figures_differ
-        .extend(super::reads::figures_that_differ(conn)?);
+    report.figures_differ = kept_figures_that_differ(conn)?;
     Ok(report)
+}
+
+/// Every kept figure recounted from the records; those that differ.
+pub fn kept_figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
+    let mut differ = super::reads::standings_that_differ(conn)?;
+    differ.extend(super::reads::blocked_counts_that_differ(conn)?);
+    differ.extend(super::reads::figures_that_differ(conn)?);
+    Ok(differ)
 }
 
 /// Streams the whole trail through the chain verifier.

@@ -175,7 +175,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
 /// each, from the kept histogram.
 fn decision_times(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<DecisionTimes>> {
     let mut statement = conn.prepare_cached(
-        "SELECT role, bucket, CAST(SUM(n) AS BIGINT) FROM decision_times
+        "SELECT role, bucket, CAST(SUM(n) AS BIGINT) FROM role_decision_times
          WHERE week >= ?1 GROUP BY role, bucket HAVING SUM(n) > 0",
     )?;
     let rows = statement

@@ -16,6 +16,8 @@ pub struct FigureCounts {
     pub outcomes: BTreeMap<(i64, String, String), i64>,
     /// (week, team, role, bucket)
     pub decisions: BTreeMap<(i64, String, String, i64), i64>,
+    /// (week, role, bucket): the decisions over every team
+    pub role_decisions: BTreeMap<(i64, String, i64), i64>,
     /// (week, team, outcome)
     pub requests: BTreeMap<(i64, String, String), i64>,
     /// (day, team)
@@ -63,6 +65,14 @@ pub fn count_figures(conn: &Connection) -> Result<FigureCounts> {
             ))
             .or_default() += 1;
         for decision in decisions {
+            *counts
+                .role_decisions
+                .entry((
+                    to_ms(decision.week),
+                    decision.role.as_str().to_owned(),
+                    i64::from(decision.bucket),
+                ))
+                .or_default() += 1;
             *counts
                 .decisions
                 .entry((
@@ -114,6 +124,13 @@ fn kept_figures(conn: &Connection) -> Result<FigureCounts> {
         );
     }
     let mut statement =
+        conn.prepare_cached("SELECT week, role, bucket, n FROM role_decision_times WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.role_decisions
+            .insert((row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?);
+    }
+    let mut statement =
         conn.prepare_cached("SELECT week, team, outcome, n FROM request_weeks WHERE n <> 0")?;
     let mut rows = statement.query(params![])?;
     while let Some(row) = rows.next()? {
@@ -141,6 +158,12 @@ pub fn figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
         "decision times",
         &kept.decisions,
         &fresh.decisions,
+    );
+    differences(
+        &mut differ,
+        "decision times of every team",
+        &kept.role_decisions,
+        &fresh.role_decisions,
     );
     differences(&mut differ, "requests", &kept.requests, &fresh.requests);
     differences(&mut differ, "blocked", &kept.blocked, &fresh.blocked);

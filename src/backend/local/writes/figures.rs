@@ -1,6 +1,7 @@
 //! Leadership's figures kept as counts (`domain::figures` says what each
 //! record adds): workflow outcomes per week, team and status; decided
-//! steps' waits per week, team, role and bucket; requests per week, team
+//! steps' waits per week, team, role and bucket (and per week, role and
+//! bucket over every team); requests per week, team
 //! and outcome; blocked deployments per day of request and team. Each
 //! write of a workflow or a deployment changes them in the same
 //! transaction, through `count_*` here; a bulk load rebuilds them, and
@@ -35,6 +36,12 @@ fn add_decision(
          ON CONFLICT (week, team, role, bucket) DO UPDATE SET n = decision_times.n + excluded.n",
     )?
     .execute(params![week, team, role, bucket, delta])?;
+    // The same over every team: what the dashboard reads, a few rows a week.
+    conn.prepare_cached(
+        "INSERT INTO role_decision_times (week, role, bucket, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (week, role, bucket) DO UPDATE SET n = role_decision_times.n + excluded.n",
+    )?
+    .execute(params![week, role, bucket, delta])?;
     Ok(())
 }
 
@@ -165,10 +172,13 @@ pub fn rebuild_figures(conn: &Connection) -> Result<()> {
         decisions,
         requests,
         blocked,
+        // Written with each team's decisions, by `add_decision`.
+        role_decisions: _,
     } = count_figures(conn)?;
     for table in [
         "workflow_outcomes",
         "decision_times",
+        "role_decision_times",
         "request_weeks",
         "blocked_days",
     ] {
