@@ -103,28 +103,37 @@ fn fill(
         for (_, sql) in &indexes {
             conn.execute_batch(sql)?;
         }
+        let finished = result.and_then(|mut report| {
+            record_organisation_sets(conn, options)?;
+            conn.execute_batch("ANALYZE")?;
+            report.seconds = started.elapsed().as_secs_f64();
+            Ok(report)
+        });
+        // Durable from here on, as every store is; nothing before this was
+        // worth an fsync (a crash leaves a file to throw away).
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "cache_size", -16_000)?;
-        let mut report = result?;
-        // The organisation's own rules, recorded as a second policy set
-        // version: proposed by one policy admin, approved by another. A
-        // third version waits for a second policy admin (the demo user is
-        // one), so the console shows a proposal to decide.
-        // After version 1, which the store was created with just now.
-        let at = Utc::now().max(options.anchor);
-        let (proposer, approver) = (POLICY_ADMINS[0].0, POLICY_ADMINS[1].0);
-        let record = crate::backend::local::record_policy_set;
-        let store = crate::db::Connection::sqlite(conn);
-        record(&store, proposer, Some(approver), &seeded_policy_set(), at)?;
-        record(
-            &store,
-            proposer,
-            None,
-            &proposed_policy_set(),
-            at + chrono::TimeDelta::minutes(2),
-        )?;
-        conn.execute_batch("ANALYZE")?;
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
+        finished
     }
+}
+
+/// The organisation's own rules, recorded as a second policy set version
+/// (after version 1, which the store was created with): proposed by one
+/// policy admin, approved by another. A third version waits for a second
+/// policy admin (the demo user is one), so the console shows a proposal
+/// to decide.
+fn record_organisation_sets(conn: &rusqlite::Connection, options: &SeedOptions) -> Result<()> {
+    let at = Utc::now().max(options.anchor);
+    let (proposer, approver) = (POLICY_ADMINS[0].0, POLICY_ADMINS[1].0);
+    let record = crate::backend::local::record_policy_set;
+    let store = crate::db::Connection::sqlite(conn);
+    record(&store, proposer, Some(approver), &seeded_policy_set(), at)?;
+    record(
+        &store,
+        proposer,
+        None,
+        &proposed_policy_set(),
+        at + chrono::TimeDelta::minutes(2),
+    )?;
+    Ok(())
 }
