@@ -471,6 +471,100 @@ async fn an_audit_gavel_ran_names_its_run_and_shows_each_cases_evidence() {
     assert!(h.screen().contains("e: evidence"));
 }
 
+/// The Local Law 144 case: a run over two attributes. Each table's
+/// categories (an intersection's included) open with their own cases, as
+/// `gavel audit cases --category` lists them.
+#[tokio::test]
+async fn the_evidence_of_a_two_attribute_run_shows_each_tables_cases() {
+    use gavel::backend::CaseOutcomeKind::{Negative, Positive};
+    let mut h = harness().await;
+    let agent = h
+        .backend
+        .search_agents("", 1)
+        .await
+        .expect("agents")
+        .remove(0);
+    let engineer = ml_engineer(&h);
+    let ml =
+        gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(engineer));
+    let mut start = common::conformance::run_start(&agent.agent_id, 6);
+    start.settings.attributes = vec!["sex".into(), "race_ethnicity".into()];
+    let run = ml.start_audit_run(&start).await.expect("start");
+    let case = |id: &str, sex: &str, race: Option<&str>, outcome| {
+        let mut case = common::conformance::case(id, sex, id, outcome);
+        case.pair_id = None;
+        if let Some(race) = race {
+            case.attributes
+                .insert("race_ethnicity".into(), race.to_owned());
+        }
+        case
+    };
+    ml.record_case_outcomes(
+        &run.run_id,
+        &[
+            case("c1", "female", Some("Asian"), Positive),
+            case("c2", "female", Some("Asian"), Negative),
+            case("c3", "female", Some("White"), Positive),
+            case("c4", "male", Some("Asian"), Positive),
+            case("c5", "male", Some("White"), Negative),
+            // No race recorded: of the category `unknown` in that table.
+            case("c6", "male", None, Positive),
+        ],
+    )
+    .await
+    .expect("outcomes");
+    let audit = ml.finish_audit_run(&run.run_id).await.expect("finish");
+    assert_eq!(
+        audit.attributes.len(),
+        3,
+        "two attributes and their intersection"
+    );
+
+    show_audits_of(&mut h, &agent.agent_id).await;
+    h.keys("e").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("sex = female") && screen.contains("3 cases"),
+        "the first table, by sex: {screen}"
+    );
+    h.press(KeyCode::Esc).await;
+    // The intersection's table, then its evidence, category by category.
+    let intersection = audit
+        .attributes
+        .iter()
+        .position(|table| table.is_intersectional())
+        .expect("an intersection");
+    for _ in 0..intersection {
+        h.keys("]").await;
+    }
+    h.keys("e").await;
+    let evidence = h.app.audits.evidence.as_ref().expect("evidence open");
+    assert_eq!(evidence.table, "sex × race_ethnicity");
+    let mut seen = 0;
+    for _ in 0..evidence.groups.len() {
+        let evidence = h.app.audits.evidence.as_ref().expect("evidence open");
+        let group = evidence.groups[evidence.group].clone();
+        let expected: Vec<&str> = match group.label.as_str() {
+            "female · Asian" => vec!["c1", "c2"],
+            "female · White" => vec!["c3"],
+            "male · Asian" => vec!["c4"],
+            "male · White" => vec!["c5"],
+            other => panic!("a category the cases do not hold: {other}"),
+        };
+        let ids: Vec<String> = evidence.cases.iter().map(|c| c.case_id.clone()).collect();
+        assert_eq!(ids, expected, "{}", group.label);
+        assert!(
+            h.screen()
+                .contains(&format!("sex × race_ethnicity = {}", group.label)),
+            "{}",
+            h.screen()
+        );
+        seen += ids.len();
+        h.keys("]").await;
+    }
+    assert_eq!(seen, 5, "every case with both attributes, once");
+}
+
 /// Redactions for the parts of the dashboard that depend on today's date.
 fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
     vec![

@@ -513,6 +513,11 @@ pub struct RecordedOutcomes {
 pub struct CaseQuery {
     /// The category of the run's attribute.
     pub group: Option<String>,
+    /// Cases holding each of these categories (attribute, category): a
+    /// category of an audit's table, an intersection's included. A case
+    /// without one of the attributes is of the category `unknown` in it.
+    #[serde(default)]
+    pub categories: Vec<(String, String)>,
     pub outcome: Option<CaseOutcomeKind>,
     /// The last case id of the previous page.
     pub after: Option<String>,

@@ -283,6 +283,11 @@ pub enum AuditCommand {
         /// Only this category of the run's attribute.
         #[arg(long)]
         group: Option<String>,
+        /// Only cases of this category of an attribute, `ATTRIBUTE=CATEGORY`
+        /// (again for an intersection: `--category sex=Female --category
+        /// race_ethnicity=Asian`).
+        #[arg(long = "category", value_name = "ATTRIBUTE=CATEGORY", value_parser = parse_category)]
+        categories: Vec<(String, String)>,
         /// positive, negative or unknown.
         #[arg(long, value_parser = parse_enum::<crate::backend::CaseOutcomeKind>)]
         outcome: Option<crate::backend::CaseOutcomeKind>,
@@ -747,6 +752,18 @@ where
     T::Err: std::fmt::Display,
 {
     text.parse().map_err(|err: T::Err| err.to_string())
+}
+
+/// `ATTRIBUTE=CATEGORY`, split at the first `=`.
+pub fn parse_category(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((attribute, category)) if !attribute.trim().is_empty() => {
+            Ok((attribute.trim().to_owned(), category.to_owned()))
+        }
+        _ => Err(format!(
+            "{text:?} is not ATTRIBUTE=CATEGORY (e.g. race_ethnicity=Asian)"
+        )),
+    }
 }
 
 pub fn parse_sort(text: &str) -> Result<QueueSort, String> {

@@ -326,7 +326,7 @@ pub async fn runs(backend: &dyn GovernanceBackend, agent: Option<&str>, json: bo
 pub async fn list_cases(
     backend: &dyn GovernanceBackend,
     run_id: &str,
-    group: Option<String>,
+    (group, categories): (Option<String>, Vec<(String, String)>),
     outcome: Option<CaseOutcomeKind>,
     limit: Option<u64>,
     json: bool,
@@ -336,6 +336,7 @@ pub async fn list_cases(
     let mut failed = None;
     let query = CaseQuery {
         group,
+        categories,
         outcome,
         after: None,
         limit: 500,

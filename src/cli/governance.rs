@@ -126,12 +126,20 @@ pub async fn audit(
         AuditCommand::Cases {
             run_id,
             group,
+            categories,
             outcome,
             limit,
             json,
         } => {
-            super::audit_run::list_cases(backend.as_ref(), &run_id, group, outcome, limit, json)
-                .await
+            super::audit_run::list_cases(
+                backend.as_ref(),
+                &run_id,
+                (group, categories),
+                outcome,
+                limit,
+                json,
+            )
+            .await
         }
         AuditCommand::Verify { json, .. } => {
             let report = backend.verify_trail().await?;

@@ -141,13 +141,38 @@ pub(super) async fn audit_run_cases(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
     let backend = caller(&state, &headers).await?;
+    let categories = match query.get("categories").filter(|text| !text.is_empty()) {
+        None => Vec::new(),
+        Some(text) => case_categories(text)?,
+    };
     let query = crate::backend::CaseQuery {
         group: query.get("group").filter(|g| !g.is_empty()).cloned(),
+        categories,
         outcome: param::<crate::backend::CaseOutcomeKind>(&query, "outcome")?,
         after: query.get("after").filter(|a| !a.is_empty()).cloned(),
         limit: param::<u32>(&query, "limit")?.unwrap_or(100),
     };
     Ok(Json(backend.audit_run_cases(&run_id, &query).await?))
+}
+
+/// The `categories` parameter: a JSON object of attribute to category,
+/// as many as a case may carry and no longer than a case's own.
+fn case_categories(text: &str) -> ApiResult<Vec<(String, String)>> {
+    // Any text is what the schema allows; one that is not such an object
+    // breaks a rule it cannot state.
+    let bad = |why: &str| ApiError::invalid(format!("query parameter categories: {why}"));
+    let categories: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|_| bad("a JSON object of attribute to category"))?;
+    if categories.len() > 16
+        || categories
+            .iter()
+            .any(|(name, value)| name.len() > 64 || value.len() > 200)
+    {
+        return Err(bad(
+            "at most 16 attributes, names up to 64 bytes, categories up to 200",
+        ));
+    }
+    Ok(categories.into_iter().collect())
 }
 
 #[utoipa::path(post, path = "/v1/audit-runs/{run_id}/finish", summary = "Turn a run whose every case has an outcome into the agent version's audit (its starter, who may record audits)", params(("run_id" = String, Path)), responses((status = 201, body = crate::domain::BiasAudit), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

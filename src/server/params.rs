@@ -101,6 +101,10 @@ pub struct CaseParams {
     /// Only cases of this category of the run's attribute.
     group: Option<String>,
     outcome: Option<crate::backend::CaseOutcomeKind>,
+    /// Cases of these categories: a JSON object of attribute to category
+    /// (`{"sex":"Female","race_ethnicity":"Asian"}`); a case without an
+    /// attribute is of the category `unknown` in it.
+    categories: Option<String>,
     /// The last case id of the previous page (its `next`).
     after: Option<String>,
     /// Cases per page (at most 5000).

@@ -103,9 +103,7 @@ pub enum Command {
     LoadCases {
         request: RequestId,
         run_id: String,
-        group: Option<String>,
-        after: Option<String>,
-        limit: u32,
+        query: crate::backend::CaseQuery,
     },
     /// Every version of the policy set, newest first.
     LoadPolicySets {
@@ -659,22 +657,12 @@ pub async fn execute(
         Command::LoadCases {
             request,
             run_id,
-            group,
-            after,
-            limit,
+            query,
         } => Message::Cases {
             request,
-            append: after.is_some(),
+            append: query.after.is_some(),
             result: backend
-                .audit_run_cases(
-                    &run_id,
-                    &crate::backend::CaseQuery {
-                        group,
-                        outcome: None,
-                        after,
-                        limit,
-                    },
-                )
+                .audit_run_cases(&run_id, &query)
                 .await
                 .map_err(words),
         },

@@ -2062,6 +2062,45 @@ async fn audit_runs_count_each_case_once(fixture: &impl Fixture) {
         .expect("next page");
     assert_eq!(rest.cases.len(), 1);
     assert!(rest.next.is_none());
+    // The same by category (how an intersection's cases are asked for), a
+    // page at a time, and a category no case holds.
+    let (ml_ref, run_id) = (&ml, run.run_id.as_str());
+    let by_category = |categories: Vec<(String, String)>, after: Option<String>| {
+        let ml = ml_ref;
+        async move {
+            ml.audit_run_cases(
+                run_id,
+                &gavel::backend::CaseQuery {
+                    categories,
+                    after,
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("cases by category")
+        }
+    };
+    let female_category = vec![("sex".to_owned(), "female".to_owned())];
+    let first = by_category(female_category.clone(), None).await;
+    let second = by_category(female_category, first.next.clone()).await;
+    let ids: Vec<&str> = first
+        .cases
+        .iter()
+        .chain(&second.cases)
+        .map(|c| c.case_id.as_str())
+        .collect();
+    assert_eq!(ids, ["c1", "c2", rest.cases[0].case_id.as_str()]);
+    assert!(second.next.is_none());
+    let none = by_category(
+        vec![
+            ("sex".to_owned(), "female".to_owned()),
+            ("region".to_owned(), "north \"&=,".to_owned()),
+        ],
+        None,
+    )
+    .await;
+    assert!(none.cases.is_empty() && none.next.is_none());
     // Cases can carry personal data: a lead outside the agent's team and
     // someone with no role see the run's figures, not its cases; a
     // compliance officer reads them.

@@ -518,6 +518,16 @@ impl GovernanceBackend for HttpBackend {
         if let Some(outcome) = query.outcome {
             pairs.push(("outcome", outcome.as_str().to_owned()));
         }
+        if !query.categories.is_empty() {
+            let categories: std::collections::BTreeMap<&str, &str> = query
+                .categories
+                .iter()
+                .map(|(attribute, category)| (attribute.as_str(), category.as_str()))
+                .collect();
+            let text = serde_json::to_string(&categories)
+                .map_err(|err| BackendError::Invalid(format!("case categories: {err}")))?;
+            pairs.push(("categories", text));
+        }
         if let Some(after) = &query.after {
             pairs.push(("after", after.clone()));
         }

@@ -90,10 +90,9 @@ pub fn collect(
                 conn,
                 run_id,
                 &CaseQuery {
-                    group: None,
-                    outcome: None,
                     after: after.take(),
                     limit: CASE_PAGE,
+                    ..CaseQuery::default()
                 },
             )?;
             cases.extend(page.cases);

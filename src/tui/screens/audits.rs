@@ -8,7 +8,7 @@
 
 mod view;
 
-use super::evidence::EvidenceView;
+use super::evidence::{EvidenceGroup, EvidenceView};
 use super::queue::Requests;
 use crate::backend::{AuditRun, StandingCursor, StandingPage, StandingQuery};
 use crate::domain::BiasAudit;
@@ -64,6 +64,49 @@ impl AttentionFilter {
             AttentionFilter::NeedsAttention => "needing attention",
             AttentionFilter::Only(kind) => kind.label(),
         }
+    }
+}
+
+/// The table of `audit` shown (`table`, for an audit of several
+/// attributes), and each of its categories with what a case holds to be in
+/// it; an audit of one attribute has its groups, of the run's `attribute`.
+fn evidence_groups(
+    audit: &BiasAudit,
+    table: usize,
+    attribute: &str,
+) -> (String, Vec<EvidenceGroup>) {
+    match audit
+        .attributes
+        .get(table.min(audit.attributes.len().saturating_sub(1)))
+    {
+        Some(table) => (
+            table.name(),
+            table
+                .categories
+                .iter()
+                .map(|category| EvidenceGroup {
+                    label: category.label(),
+                    categories: table
+                        .attributes
+                        .iter()
+                        .cloned()
+                        .zip(category.values.iter().cloned())
+                        .collect(),
+                })
+                .collect(),
+        ),
+        None => (
+            attribute.to_owned(),
+            audit
+                .stats
+                .groups
+                .iter()
+                .map(|group| EvidenceGroup {
+                    label: group.group.clone(),
+                    categories: vec![(attribute.to_owned(), group.group.clone())],
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -306,8 +349,8 @@ impl AuditsScreen {
                 self.no_evidence = audit.run_id.is_none();
                 return Vec::new();
             };
-            let groups = audit.stats.groups.iter().map(|g| g.group.clone()).collect();
-            let (view, command) = EvidenceView::open(run, groups, requests);
+            let (table, groups) = evidence_groups(audit, self.table, &run.settings.attribute);
+            let (view, command) = EvidenceView::open(run, table, groups, requests);
             self.evidence = Some(view);
             return vec![command];
         }

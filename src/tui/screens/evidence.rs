@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::queue::Requests;
-use crate::backend::{AuditRun, CaseOutcome, CaseOutcomeKind, CasePage};
+use crate::backend::{AuditRun, CaseOutcome, CaseOutcomeKind, CasePage, CaseQuery};
 use crate::text::sanitize;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, RequestId};
@@ -16,12 +16,24 @@ use crate::tui::theme::{Role, Theme};
 /// Cases read per page.
 const PAGE: u32 = 200;
 
+/// One category of an audit's table, and the cases in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceGroup {
+    /// `Female`, or `Female · Asian` for an intersection.
+    pub label: String,
+    pub categories: Vec<(String, String)>,
+}
+
 #[derive(Debug)]
 pub struct EvidenceView {
     pub run_id: String,
-    /// The run's attribute and its categories (the audit's groups).
+    /// The run's (first) attribute.
     pub attribute: String,
-    pub groups: Vec<String>,
+    /// The audit's table shown: `sex`, or `sex × race_ethnicity`.
+    pub table: String,
+    /// The categories of that table, each with what a case
+    /// holds to be in it (attribute, category).
+    pub groups: Vec<EvidenceGroup>,
     pub group: usize,
     pub cases: Vec<CaseOutcome>,
     pub selected: usize,
@@ -35,12 +47,14 @@ pub struct EvidenceView {
 impl EvidenceView {
     pub fn open(
         run: &AuditRun,
-        groups: Vec<String>,
+        table: String,
+        groups: Vec<EvidenceGroup>,
         requests: &mut Requests,
     ) -> (EvidenceView, Command) {
         let mut view = EvidenceView {
             run_id: run.run_id.clone(),
             attribute: run.settings.attribute.clone(),
+            table,
             groups,
             group: 0,
             cases: Vec::new(),
@@ -57,12 +71,31 @@ impl EvidenceView {
     fn load(&mut self, after: Option<String>, requests: &mut Requests) -> Command {
         self.request = requests.issue();
         self.loading = true;
+        let categories = self
+            .groups
+            .get(self.group)
+            .map(|group| group.categories.clone())
+            .unwrap_or_default();
+        // The run's own attribute is a column the store filters on; other
+        // categories (an intersection's) are read from each case.
+        let query = match categories.as_slice() {
+            [(attribute, category)] if *attribute == self.attribute => CaseQuery {
+                group: Some(category.clone()),
+                ..CaseQuery::default()
+            },
+            _ => CaseQuery {
+                categories,
+                ..CaseQuery::default()
+            },
+        };
         Command::LoadCases {
             request: self.request,
             run_id: self.run_id.clone(),
-            group: self.groups.get(self.group).cloned(),
-            after,
-            limit: PAGE,
+            query: CaseQuery {
+                after,
+                limit: PAGE,
+                ..query
+            },
         }
     }
 
@@ -116,7 +149,10 @@ impl EvidenceView {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
-        let group = self.groups.get(self.group).map_or("?", String::as_str);
+        let group = self
+            .groups
+            .get(self.group)
+            .map_or("?", |group| group.label.as_str());
         let more = if self.next.is_some() { "+" } else { "" };
         let header = Line::from(vec![
             Span::styled(
@@ -126,7 +162,7 @@ impl EvidenceView {
             Span::styled(
                 format!(
                     "· {} = {} ({} of {} groups, [ ] change) · {} case{more}{}",
-                    sanitize(&self.attribute),
+                    sanitize(&self.table),
                     sanitize(group),
                     self.group + 1,
                     self.groups.len(),

@@ -287,8 +287,56 @@ pub fn check_may_read_cases(
     )))
 }
 
-/// A page of a run's cases in case-id order, filtered by group and outcome.
+/// Rows read at a time while filtering cases by their categories.
+const CATEGORY_SCAN: i64 = 1_000;
+
+/// Whether a case holds every category asked for (a missing attribute is
+/// of the category `unknown`).
+fn holds(case: &CaseOutcome, categories: &[(String, String)]) -> bool {
+    categories.iter().all(|(attribute, category)| {
+        case.attributes
+            .get(attribute)
+            .map_or("unknown", String::as_str)
+            == category
+    })
+}
+
+/// A page of a run's cases in case-id order, filtered by group, outcome
+/// and categories. The categories live in each case's attributes, so the
+/// cases after the cursor are read in batches and filtered here: a page
+/// costs at most one pass over the run.
 pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+    if query.categories.is_empty() {
+        return cases_by_column(conn, run_id, query);
+    }
+    let limit = query.limit.clamp(1, 5_000) as usize;
+    let mut batch = CaseQuery {
+        categories: Vec::new(),
+        limit: CATEGORY_SCAN as u32,
+        ..query.clone()
+    };
+    let mut cases = Vec::new();
+    loop {
+        let page = cases_by_column(conn, run_id, &batch)?;
+        cases.extend(
+            page.cases
+                .into_iter()
+                .filter(|case| holds(case, &query.categories)),
+        );
+        if cases.len() > limit {
+            cases.truncate(limit);
+            let next = cases.last().map(|case| case.case_id.clone());
+            return Ok(CasePage { cases, next });
+        }
+        match page.next {
+            Some(next) => batch.after = Some(next),
+            None => return Ok(CasePage { cases, next: None }),
+        }
+    }
+}
+
+/// A page of a run's cases in case-id order, filtered by group and outcome.
+fn cases_by_column(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
     run(conn, run_id)?;
     let limit = query.limit.clamp(1, 5_000) as i64;
     let statement = format!(
