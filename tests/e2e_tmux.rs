@@ -604,3 +604,56 @@ fn a_compliance_officer_saves_evidence_packs_from_three_screens() {
     let report = std::fs::read_to_string(&marker).expect("marker");
     assert!(report.starts_with("exit=0"), "{report}");
 }
+
+/// `gavel demo --db PATH` seeds there, and `E` in the demo saves an
+/// evidence pack that verifies (the demo holds its store's log key); a
+/// store of real work is never opened as a demo.
+#[test]
+fn the_demo_honours_db_and_saves_evidence_packs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("demo.db");
+    let script = format!(
+        "cd {} && {} demo --db {} --workflows 400 --config /dev/null; echo GAVEL-DONE; sleep 60",
+        dir.path().display(),
+        gavel().display(),
+        db.display()
+    );
+    let tmux = Tmux::start(&script, 120, 40);
+    tmux.wait_for("wf-");
+    tmux.send(&["4"]);
+    tmux.wait_for("Blocked now");
+    tmux.send(&["E"]);
+    tmux.wait_for("save the evidence pack as: evidence-");
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("Saved ");
+    let pack = PathBuf::from(word_after(&screen, "Saved ").expect("the saved file"));
+    assert!(pack.starts_with(dir.path()), "{}", pack.display());
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("GAVEL-DONE");
+    assert!(
+        after.contains(&format!("The demo store is {}", db.display())),
+        "{after}"
+    );
+    assert_verifies(&db, &pack);
+
+    let real = dir.path().join("real.db");
+    let init = Command::new(gavel())
+        .arg("--db")
+        .arg(&real)
+        .args(["store", "init"])
+        .output()
+        .expect("init");
+    assert!(init.status.success());
+    let refused = Command::new(gavel())
+        .arg("--db")
+        .arg(&real)
+        .args(["demo", "--config", "/dev/null"])
+        .output()
+        .expect("demo");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not a demo store"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

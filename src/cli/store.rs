@@ -67,22 +67,52 @@ pub fn seed_command(global: &Global, args: &SeedArgs) -> Outcome {
     Ok(exit::OK)
 }
 
+/// `gavel demo`: the console as the demo user on a generated store — at
+/// `--db` when given (seeded there when it is new, opened again when it
+/// holds one already), else in a directory of its own under the temp dir
+/// (named on quit, to open again or remove).
 pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
-    let dir = std::env::temp_dir().join(format!("gavel-demo-{}", std::process::id()));
-    let path = dir.join("demo.db");
-    let options = SeedOptions {
-        workflows: args.workflows,
-        seed: args.seed,
-        anchor: today(),
+    let path = match &global.db {
+        Some(path) => path.clone(),
+        None => std::env::temp_dir()
+            .join(format!("gavel-demo-{}", std::process::id()))
+            .join("demo.db"),
     };
-    seed::seed_file(&path, &options, &mut |_| {})?;
-    let store = LocalStore::open(&path)?;
-    crate::backend::local::logkey::load_or_create(
+    let seeded_before = std::fs::metadata(&path).is_ok_and(|meta| meta.len() > 0);
+    if !seeded_before {
+        let options = SeedOptions {
+            workflows: args.workflows,
+            seed: args.seed,
+            anchor: today(),
+        };
+        seed::seed_file(&path, &options, &mut |_| {})?;
+    }
+    let store = if seeded_before {
+        LocalStore::open_existing(&path)?
+    } else {
+        LocalStore::open(&path)?
+    };
+    let local = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
+    // A store of real work (GAVEL_DB set, say) is never opened as a demo.
+    if seeded_before && local.me().await.is_err() {
+        return Err(Failure::BadInput(format!(
+            "{} is not a demo store (it has no {}): `gavel demo --db` takes a new file, or one a demo made",
+            path.display(),
+            seed::DEMO_USER
+        )));
+    }
+    if seeded_before {
+        eprintln!(
+            "{} exists: opening it as it is (remove it for a new demo)",
+            path.display()
+        );
+    }
+    // The log key signs the evidence packs `E` saves.
+    let key = crate::backend::local::logkey::load_or_create(
         &crate::backend::local::logkey::default_path(&path),
         &path,
     )?;
-    let backend: Arc<dyn GovernanceBackend> =
-        Arc::new(LocalBackend::new(store, Some(seed::DEMO_USER.to_owned())));
+    let backend: Arc<dyn GovernanceBackend> = Arc::new(local.with_log_key(Arc::new(key)));
     let code = console(
         ConsoleBackend::plain(backend),
         None,
