@@ -114,6 +114,46 @@ async fn typing_in_the_form_produces_the_right_answers() {
     );
 }
 
+/// A long answer wraps in its field, at 120 and at 80 columns: its start
+/// and its end are both on screen once the reviewer moves on, and again
+/// when the draft is reopened.
+#[tokio::test]
+async fn long_answers_wrap_and_show_from_their_start() {
+    for width in [120, 80] {
+        let mut h = Harness::new(width, 40, Theme::load("default", None).expect("theme")).await;
+        open_fresh_review(&mut h).await;
+        for _ in 0..4 {
+            h.press(KeyCode::Tab).await;
+        }
+        let answer = "Opening words of the answer. ".to_owned()
+            + &"Proxies for protected traits are checked every quarter. ".repeat(3)
+            + "Closing words.";
+        h.keys(&answer).await;
+        h.press(KeyCode::Tab).await;
+        let screen = h.screen();
+        assert!(
+            screen.contains("Opening words of the answer.") && screen.contains("Closing words."),
+            "{width} columns, the field at rest:\n{screen}"
+        );
+        // No line of the screen runs past its width.
+        assert!(
+            screen
+                .lines()
+                .all(|line| gavel::text::width(line) <= usize::from(width)),
+            "{screen}"
+        );
+        // Reopened, the draft reads the same.
+        pause_typing(&mut h).await;
+        h.press(KeyCode::Esc).await;
+        h.press(KeyCode::Enter).await;
+        let screen = h.screen();
+        assert!(
+            screen.contains("Opening words of the answer.") && screen.contains("Closing words."),
+            "{width} columns, reopened:\n{screen}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn submit_refuses_invalid_answers_and_jumps_to_the_first_problem() {
     let mut h = harness().await;

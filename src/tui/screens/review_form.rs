@@ -8,7 +8,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-use ratatui_textarea::{CursorMove, TextArea};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 use serde_json::{Value, json};
 
 use crate::domain::review::{
@@ -22,6 +22,8 @@ use crate::tui::theme::{Role, Theme};
 /// How long typing must pause before a draft is saved.
 pub const DRAFT_DEBOUNCE: Duration = Duration::milliseconds(600);
 
+/// Columns between a question's number and its answer.
+const INPUT_INDENT: u16 = 4;
 #[derive(Debug, Clone)]
 pub enum Field {
     Text(Box<TextArea<'static>>),
@@ -44,6 +46,8 @@ impl Field {
             QuestionKind::Text | QuestionKind::LongText => {
                 let text = answer.and_then(Value::as_str).unwrap_or_default();
                 let mut area = TextArea::new(text.split('\n').map(str::to_owned).collect());
+                // Long answers wrap, so their start never scrolls away.
+                area.set_wrap_mode(WrapMode::WordOrGlyph);
                 area.move_cursor(CursorMove::Bottom);
                 area.move_cursor(CursorMove::End);
                 Field::Text(Box::new(area))
@@ -104,10 +108,24 @@ impl Field {
     }
 
     /// Lines the field's input takes on screen.
-    fn height(&self, question: &Question) -> u16 {
+    /// Rows the field takes at `width` (its indent and borders included):
+    /// a text grows with its wrapped lines, up to a bound.
+    fn height(&self, question: &Question, width: u16) -> u16 {
         match (self, question.kind) {
-            (Field::Text(_), QuestionKind::LongText) => 6,
-            (Field::Text(_), _) => 3,
+            (Field::Text(text), kind) => {
+                let inner = usize::from(width.saturating_sub(INPUT_INDENT + 2)).max(1);
+                let rows: usize = text
+                    .lines()
+                    .iter()
+                    .map(|line| crate::text::width(line).div_ceil(inner).max(1))
+                    .sum();
+                let (least, most) = if kind == QuestionKind::LongText {
+                    (4, 10)
+                } else {
+                    (1, 4)
+                };
+                rows.clamp(least, most) as u16 + 2
+            }
             (Field::Choice { .. } | Field::Multi { .. }, _) => question.options.len() as u16,
             _ => 1,
         }
@@ -521,14 +539,14 @@ impl ReviewForm {
             .collect()
     }
 
-    fn block_height(&self, index: usize, problems: &[ValidationIssue]) -> u16 {
+    fn block_height(&self, index: usize, problems: &[ValidationIssue], width: u16) -> u16 {
         let question = &self.template.questions[index];
         let issue = u16::from(
             problems
                 .iter()
                 .any(|issue| issue.question_id == question.id),
         );
-        1 + self.fields[index].height(question) + issue + 1
+        1 + self.fields[index].height(question, width) + issue + 1
     }
 
     fn render_fields(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -536,14 +554,15 @@ impl ReviewForm {
         let answers = self.answers();
         let problems = self.problems_with(&answers);
         let mut first = self.focus;
-        let mut used = self.block_height(self.focus, &problems);
-        while first > 0 && used + self.block_height(first - 1, &problems) <= area.height {
+        let mut used = self.block_height(self.focus, &problems, area.width);
+        while first > 0 && used + self.block_height(first - 1, &problems, area.width) <= area.height
+        {
             first -= 1;
-            used += self.block_height(first, &problems);
+            used += self.block_height(first, &problems, area.width);
         }
         let mut y = area.y;
         for index in first..self.fields.len() {
-            let height = self.block_height(index, &problems);
+            let height = self.block_height(index, &problems, area.width);
             if y + height > area.bottom() && index != first {
                 break;
             }
@@ -585,7 +604,7 @@ impl ReviewForm {
             ),
             Span::styled(required, theme.style(Role::Danger)),
         ]);
-        let input_height = self.fields[index].height(question);
+        let input_height = self.fields[index].height(question, area.width);
         let [prompt_area, input_area, rest] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(input_height),
@@ -594,8 +613,8 @@ impl ReviewForm {
         .areas(area);
         frame.render_widget(Paragraph::new(prompt), prompt_area);
         let input_area = Rect {
-            x: input_area.x + 4,
-            width: input_area.width.saturating_sub(4),
+            x: input_area.x + INPUT_INDENT,
+            width: input_area.width.saturating_sub(INPUT_INDENT),
             ..input_area
         };
         match &self.fields[index] {
@@ -610,7 +629,10 @@ impl ReviewForm {
                 text.set_style(theme.style(Role::Base));
                 text.set_cursor_line_style(theme.style(Role::Base));
                 if !focused {
+                    // At rest a field shows its answer from the start.
                     text.set_cursor_style(theme.style(Role::Base));
+                    text.move_cursor(CursorMove::Top);
+                    text.move_cursor(CursorMove::Head);
                 }
                 frame.render_widget(&text, input_area);
             }

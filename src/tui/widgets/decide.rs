@@ -66,6 +66,8 @@ pub enum Submission {
 impl DecideDialog {
     pub fn new(subject: Subject, verdict: Verdict) -> DecideDialog {
         let mut comment = TextArea::default();
+        // A long reason wraps, so its start never scrolls out of sight.
+        comment.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
         comment.set_placeholder_text(match verdict {
             Verdict::Approve => "optional comment",
             Verdict::Reject => "say why (required)",
