@@ -257,13 +257,18 @@ pub fn queue_plans(
         .iter()
         .map(|role| {
             let (sql, values) = queue_sql(conn.dialect(), query, *role, plan.exclude.as_deref());
-            let mut statement = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-            let details = statement
-                .query_map(values, |row| row.get::<String>(3))?
-                .collect::<crate::db::Result<Vec<_>>>()?;
-            Ok(details.join("\n"))
+            explain(conn, &sql, values)
         })
         .collect()
+}
+
+/// How SQLite runs `sql` (`EXPLAIN QUERY PLAN`), a step a line.
+pub fn explain(conn: &Connection, sql: &str, values: Vec<Param>) -> Result<String> {
+    let mut statement = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let details = statement
+        .query_map(values, |row| row.get::<String>(3))?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    Ok(details.join("\n"))
 }
 
 pub fn queue_count(conn: &Connection, filter: &QueueFilter, reader: Option<&User>) -> Result<u64> {

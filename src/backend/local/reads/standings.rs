@@ -141,11 +141,7 @@ pub fn standings_plans(
                 query.search(),
                 query.limit() as usize,
             );
-            let mut statement = conn.prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-            let details = statement
-                .query_map(values, |row| row.get::<String>(3))?
-                .collect::<crate::db::Result<Vec<_>>>()?;
-            Ok(details.join("\n"))
+            super::queue::explain(conn, &sql, values)
         })
         .collect()
 }
