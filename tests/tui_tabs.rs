@@ -605,6 +605,25 @@ async fn the_evidence_of_a_two_attribute_run_shows_each_tables_cases() {
     assert_eq!(seen, 5, "every case with both attributes, once");
 }
 
+/// The Audits list moves a screen at a time, and loads the selected
+/// agent's audits wherever it lands.
+#[tokio::test]
+async fn the_audits_list_pages_down_and_up() {
+    let mut h = harness().await;
+    h.keys("3").await;
+    let agents = h.app.audits.agents.len();
+    assert!(agents > 25, "the harness store has agents: {agents}");
+    h.press(KeyCode::PageDown).await;
+    assert_eq!(h.app.audits.selected, 20);
+    let selected = h.app.audits.agents[20].agent_id.clone();
+    assert_eq!(
+        h.app.audits.audits_agent.as_deref(),
+        Some(selected.as_str())
+    );
+    h.press(KeyCode::PageUp).await;
+    assert_eq!(h.app.audits.selected, 0);
+}
+
 /// Redactions for the parts of the dashboard that depend on today's date.
 fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
     vec![

@@ -359,6 +359,10 @@ impl AuditsScreen {
                 self.selected = (self.selected + 1).min(self.agents.len().saturating_sub(1))
             }
             Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::PageDown => {
+                self.selected = (self.selected + 20).min(self.agents.len().saturating_sub(1))
+            }
+            Action::PageUp => self.selected = self.selected.saturating_sub(20),
             Action::First => self.selected = 0,
             Action::Last => self.selected = self.agents.len().saturating_sub(1),
             Action::Older => {
