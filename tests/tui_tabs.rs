@@ -154,6 +154,46 @@ async fn long_answers_wrap_and_show_from_their_start() {
     }
 }
 
+/// The submit summary takes every key it is shown for: typing and
+/// scrolling there change no answer behind it, and it scrolls to its end
+/// at 80x24, where it is longer than the window.
+#[tokio::test]
+async fn the_submit_summary_takes_every_key_and_scrolls() {
+    let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
+    open_fresh_review(&mut h).await;
+    fill_valid(&mut h).await;
+    let before = h.app.reviews.form.as_ref().expect("form").answers();
+    ctrl(&mut h, 's').await;
+    assert!(h.app.reviews.form.as_ref().is_some_and(|f| f.summary));
+    // Drawn, as a person sees it before the next key.
+    assert!(h.screen().contains("Submit this review?"));
+    h.keys("jjjjjjkjxyz q1").await;
+    h.press(KeyCode::PageDown).await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Enter).await;
+    let form = h.app.reviews.form.as_ref().expect("the form is still open");
+    assert!(form.summary, "still the summary");
+    assert_eq!(form.answers(), before, "no key reached the answers");
+    assert_eq!(form.focus, 5, "nor moved the field behind");
+    h.press(KeyCode::Char('G')).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("ctrl-s submit") && !screen.contains("Is the use case appropriate"),
+        "the end of the summary can be reached at 80x24:\n{screen}"
+    );
+    h.press(KeyCode::Char('g')).await;
+    assert!(
+        h.screen().contains("Is the use case appropriate"),
+        "{}",
+        h.screen()
+    );
+    h.press(KeyCode::Esc).await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert!(!form.summary);
+    assert_eq!(form.answers(), before);
+}
+
 #[tokio::test]
 async fn submit_refuses_invalid_answers_and_jumps_to_the_first_problem() {
     let mut h = harness().await;

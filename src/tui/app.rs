@@ -171,7 +171,7 @@ impl App {
             Tab::Queue if self.detail.is_some() => Mode::Workflow,
             Tab::Queue => Mode::Queue,
             Tab::Reviews => match &self.reviews.form {
-                Some(form) if form.summary => Mode::Dialog,
+                Some(form) if form.summary => Mode::Summary,
                 Some(form) if form.editable => Mode::Form,
                 // A submitted or read-only review: browse it with list keys.
                 Some(_) => Mode::Reviews,
@@ -289,7 +289,10 @@ impl App {
             ) => Vec::new(),
             (None, None) => {
                 let now = self.now;
-                if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form) {
+                // The submit summary takes every key it is shown for.
+                if let (Tab::Reviews, Some(form)) = (self.tab, &mut self.reviews.form)
+                    && !form.summary
+                {
                     form.on_key(key, now);
                 }
                 Vec::new()

@@ -17,6 +17,9 @@ pub enum Mode {
     Blocked,
     Policies,
     Dialog,
+    /// A review's answers shown before it is submitted: it scrolls, and
+    /// takes every key while it is shown.
+    Summary,
     Prompt,
     Overlay,
     Sync,
@@ -46,6 +49,7 @@ impl Mode {
             Mode::Blocked => "blocked",
             Mode::Policies => "policies",
             Mode::Dialog => "dialog",
+            Mode::Summary => "summary",
             Mode::Prompt => "prompt",
             Mode::Overlay => "overlay",
             Mode::Sync => "sync",
@@ -53,11 +57,12 @@ impl Mode {
         }
     }
 
-    /// Modes where plain keys type text, so global bindings stay out.
+    /// Modes where plain keys type text, or that take every key while
+    /// shown, so global bindings stay out.
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Mode::Form | Mode::Dialog | Mode::Prompt | Mode::Overlay
+            Mode::Form | Mode::Dialog | Mode::Summary | Mode::Prompt | Mode::Overlay
         )
     }
 }

@@ -52,18 +52,35 @@ impl App {
         let Some(form) = &mut self.reviews.form else {
             return self.reviews.on_action(action, &mut self.requests);
         };
+        if form.summary {
+            // The summary scrolls; nothing reaches the form behind it.
+            match action {
+                Action::Confirm if !form.submitting => {
+                    form.submitting = true;
+                    return vec![Command::SubmitReview {
+                        review_id: form.review.review_id.clone(),
+                        answers: form.answers(),
+                    }];
+                }
+                Action::Cancel if !form.submitting => form.summary = false,
+                Action::Down => form.scroll_summary(1),
+                Action::Up => form.scroll_summary(-1),
+                Action::PageDown => form.scroll_summary(10),
+                Action::PageUp => form.scroll_summary(-10),
+                Action::First => form.scroll_summary(i32::MIN),
+                Action::Last => form.scroll_summary(i32::MAX),
+                _ => {}
+            }
+            return Vec::new();
+        }
         match action {
             Action::NextField | Action::Down => form.next_field(),
             Action::PreviousField | Action::Up => form.previous_field(),
-            Action::Confirm if form.summary && !form.submitting => {
-                form.submitting = true;
-                return vec![Command::SubmitReview { review_id: form.review.review_id.clone(), answers: form.answers() }];
-            }
-            Action::Cancel if form.summary && !form.submitting => form.summary = false,
             Action::Confirm if !form.editable => self.set_status(Level::Error, "this review cannot be changed: it is submitted, not yours, or the console is read-only"),
             Action::Confirm => {
                 if form.check_for_submit() {
                     form.summary = true;
+                    form.summary_scroll = 0;
                 } else {
                     let first = form.issues.first().map(|issue| issue.message.clone()).unwrap_or_default();
                     let count = form.issues.len();

@@ -150,6 +150,11 @@ pub struct ReviewForm {
     pub issues: Vec<ValidationIssue>,
     /// The read-only summary shown before submitting.
     pub summary: bool,
+    /// How far the summary is scrolled, in lines.
+    pub summary_scroll: u16,
+    /// The furthest it scrolls, as last drawn (its wrapped lines past the
+    /// window).
+    summary_most: std::cell::Cell<u16>,
     pub submitting: bool,
 }
 
@@ -181,6 +186,8 @@ impl ReviewForm {
             save_error: None,
             issues: Vec::new(),
             summary: false,
+            summary_scroll: 0,
+            summary_most: std::cell::Cell::new(0),
             submitting: false,
         };
         form.restore_position();
@@ -766,14 +773,23 @@ impl ReviewForm {
         let hint = if self.submitting {
             "Submitting…"
         } else {
-            "ctrl-s submit · esc keep editing"
+            "ctrl-s submit · esc keep editing · j/k pagedown/pageup scroll"
         };
         lines.push(Line::styled(hint, theme.style(Role::Key)));
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(block),
-            area,
-        );
+        let summary = Paragraph::new(lines).wrap(Wrap { trim: false });
+        // Scrolled at most until its last line reaches the window's bottom.
+        let rows = summary.line_count(area.width.saturating_sub(2));
+        let most = rows.saturating_sub(usize::from(area.height.saturating_sub(2)));
+        self.summary_most
+            .set(u16::try_from(most).unwrap_or(u16::MAX));
+        let scroll = self.summary_scroll.min(self.summary_most.get());
+        frame.render_widget(summary.scroll((scroll, 0)).block(block), area);
+    }
+
+    /// Scrolls the summary by `lines` (negative: up), as far as it goes.
+    pub fn scroll_summary(&mut self, lines: i32) {
+        let most = i64::from(self.summary_most.get());
+        let to = (i64::from(self.summary_scroll) + i64::from(lines)).clamp(0, most);
+        self.summary_scroll = u16::try_from(to).unwrap_or(u16::MAX);
     }
 }
