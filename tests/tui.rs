@@ -753,6 +753,17 @@ async fn the_inbox_lists_my_turn_and_opens_the_workflow() {
         "{}",
         h.screen()
     );
+    // A list: j and k move in it, as everywhere else.
+    assert!(before.len() > 1, "the fixture's inbox has several items");
+    let selected = |h: &Harness| match &h.app.overlay {
+        Some(gavel::tui::app::Overlay::Inbox(inbox)) => inbox.selected,
+        _ => usize::MAX,
+    };
+    let first = selected(&h);
+    h.keys("j").await;
+    assert_eq!(selected(&h), first + 1, "j moves down");
+    h.keys("k").await;
+    assert_eq!(selected(&h), first, "k moves up");
     h.press(KeyCode::Esc).await;
     assert!(h.app.overlay.is_none());
 

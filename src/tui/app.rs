@@ -156,9 +156,8 @@ impl App {
         match &self.overlay {
             Some(Overlay::Decide(_)) => Mode::Dialog,
             Some(Overlay::Prompt(_)) => Mode::Prompt,
-            Some(
-                Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_) | Overlay::Inbox(_),
-            ) => Mode::Overlay,
+            Some(Overlay::Help(_) | Overlay::Palette(_) | Overlay::Choose(_)) => Mode::Overlay,
+            Some(Overlay::Inbox(_)) => Mode::Inbox,
             Some(Overlay::Conflicts(_)) => Mode::Sync,
             Some(Overlay::Delegations(_)) => Mode::Delegations,
             None => self.screen_mode(),

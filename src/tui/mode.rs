@@ -20,6 +20,8 @@ pub enum Mode {
     /// A review's answers shown before it is submitted: it scrolls, and
     /// takes every key while it is shown.
     Summary,
+    /// The inbox: a list, so `j` and `k` move.
+    Inbox,
     Prompt,
     Overlay,
     Sync,
@@ -50,6 +52,7 @@ impl Mode {
             Mode::Policies => "policies",
             Mode::Dialog => "dialog",
             Mode::Summary => "summary",
+            Mode::Inbox => "inbox",
             Mode::Prompt => "prompt",
             Mode::Overlay => "overlay",
             Mode::Sync => "sync",
@@ -62,7 +65,7 @@ impl Mode {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Mode::Form | Mode::Dialog | Mode::Summary | Mode::Prompt | Mode::Overlay
+            Mode::Form | Mode::Dialog | Mode::Summary | Mode::Inbox | Mode::Prompt | Mode::Overlay
         )
     }
 }
