@@ -486,21 +486,32 @@ async fn a_passing_audit_chart_shows_pass_and_every_warning() {
     assert_eq!(h.app.audits.shown, 1.min(h.app.audits.audits.len() - 1));
 }
 
-/// An audit Gavel ran names its run on the Audits tab, and `e` steps
-/// through the run's evidence group by group.
-#[tokio::test]
-async fn an_audit_gavel_ran_names_its_run_and_shows_each_cases_evidence() {
-    use gavel::backend::CaseOutcomeKind::{Negative, Positive, Unknown};
-    let mut h = harness().await;
+/// The store's first agent, and an ML engineer's backend to run its audits.
+async fn first_agent_and_ml_engineer(
+    h: &Harness,
+) -> (
+    gavel::backend::AgentSummary,
+    gavel::backend::local::LocalBackend,
+) {
     let agent = h
         .backend
         .search_agents("", 1)
         .await
         .expect("agents")
         .remove(0);
-    let engineer = ml_engineer(&h);
+    let engineer = ml_engineer(h);
     let ml =
         gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(engineer));
+    (agent, ml)
+}
+
+/// An audit Gavel ran names its run on the Audits tab, and `e` steps
+/// through the run's evidence group by group.
+#[tokio::test]
+async fn an_audit_gavel_ran_names_its_run_and_shows_each_cases_evidence() {
+    use gavel::backend::CaseOutcomeKind::{Negative, Positive, Unknown};
+    let mut h = harness().await;
+    let (agent, ml) = first_agent_and_ml_engineer(&h).await;
     let run = ml
         .start_audit_run(&common::conformance::run_start(&agent.agent_id, 4))
         .await
@@ -558,15 +569,7 @@ async fn an_audit_gavel_ran_names_its_run_and_shows_each_cases_evidence() {
 async fn the_evidence_of_a_two_attribute_run_shows_each_tables_cases() {
     use gavel::backend::CaseOutcomeKind::{Negative, Positive};
     let mut h = harness().await;
-    let agent = h
-        .backend
-        .search_agents("", 1)
-        .await
-        .expect("agents")
-        .remove(0);
-    let engineer = ml_engineer(&h);
-    let ml =
-        gavel::backend::local::LocalBackend::new(std::sync::Arc::clone(&h.store), Some(engineer));
+    let (agent, ml) = first_agent_and_ml_engineer(&h).await;
     let mut start = common::conformance::run_start(&agent.agent_id, 6);
     start.settings.attributes = vec!["sex".into(), "race_ethnicity".into()];
     let run = ml.start_audit_run(&start).await.expect("start");

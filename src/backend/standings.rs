@@ -84,18 +84,6 @@ pub struct StandingCursor {
 const MAX_CURSOR_BYTES: usize = 1024;
 
 impl StandingCursor {
-    /// The position of `standing` (its expiry as the store keeps it).
-    pub fn of(standing: &AuditStanding) -> StandingCursor {
-        StandingCursor {
-            attention: standing.attention,
-            expires_ms: standing
-                .expires_at
-                .map_or(i64::MAX, |at| at.timestamp_millis()),
-            name_key: standing.name.to_lowercase(),
-            agent_id: standing.agent_id.clone(),
-        }
-    }
-
     /// An opaque text form for URLs: the four parts, NUL-separated, in
     /// URL-safe base64 (names and ids may hold any character).
     pub fn encode(&self) -> String {

@@ -494,6 +494,23 @@ pub struct CaseOutcome {
     pub recorded_at: Option<DateTime<Utc>>,
 }
 
+/// The category of an attribute a case does not carry (in an audit of
+/// several attributes it counts as unknown in that attribute's table).
+pub const UNKNOWN_CATEGORY: &str = "unknown";
+
+/// Whether a case's attributes (or a filter by them) stay within what a
+/// case may carry: at most 16, names up to 64 bytes, categories up to 200.
+pub fn case_attributes_fit(attributes: &std::collections::BTreeMap<String, String>) -> bool {
+    attributes.len() <= 16
+        && attributes
+            .iter()
+            .all(|(name, value)| name.len() <= 64 && value.len() <= 200)
+}
+
+/// What `case_attributes_fit` allows, in words.
+pub const CASE_ATTRIBUTE_LIMITS: &str =
+    "at most 16 attributes, names up to 64 bytes, categories up to 200";
+
 /// Answers kept per case, in characters.
 pub const RESPONSE_KEPT_CHARS: usize = 2_000;
 /// Outcomes per request.

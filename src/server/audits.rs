@@ -163,14 +163,8 @@ fn case_categories(text: &str) -> ApiResult<Vec<(String, String)>> {
     let bad = |why: &str| ApiError::invalid(format!("query parameter categories: {why}"));
     let categories: std::collections::BTreeMap<String, String> =
         serde_json::from_str(text).map_err(|_| bad("a JSON object of attribute to category"))?;
-    if categories.len() > 16
-        || categories
-            .iter()
-            .any(|(name, value)| name.len() > 64 || value.len() > 200)
-    {
-        return Err(bad(
-            "at most 16 attributes, names up to 64 bytes, categories up to 200",
-        ));
+    if !crate::backend::case_attributes_fit(&categories) {
+        return Err(bad(crate::backend::CASE_ATTRIBUTE_LIMITS));
     }
     Ok(categories.into_iter().collect())
 }

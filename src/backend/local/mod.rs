@@ -609,8 +609,6 @@ impl LocalStore {
             .map_err(|err| BackendError::Storage(err.to_string()))
     }
 
-    /// The dashboard's figures as of `now` (what counts as overdue depends
-    /// on it).
     /// The kept figures (standings, blocked counts, leadership's counts)
     /// that differ from counting every record afresh, in words: what
     /// `gavel audit verify` recounts.
@@ -618,6 +616,8 @@ impl LocalStore {
         self.read(trail::kept_figures_that_differ)
     }
 
+    /// The dashboard's figures as of `now` (what counts as overdue depends
+    /// on it).
     pub fn dashboard_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Dashboard> {
         self.read(|conn| reads::dashboard(conn, now))
     }

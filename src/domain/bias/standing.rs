@@ -379,6 +379,12 @@ fn describe(standing: &mut AuditStanding, audit: &AuditFacts) {
     standing.lowest_ratio = Some(audit.lowest_ratio());
 }
 
+/// The key names sort by within one kind: lowercased, so the store's
+/// order and `sort`'s agree.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
 /// Most urgent first; within one kind, the soonest expiry, then the name.
 pub fn sort(standings: &mut [AuditStanding]) {
     standings.sort_by(|a, b| {
@@ -390,7 +396,7 @@ pub fn sort(standings: &mut [AuditStanding]) {
                     .unwrap_or(far)
                     .cmp(&b.expires_at.unwrap_or(far))
             })
-            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then_with(|| name_key(&a.name).cmp(&name_key(&b.name)))
             .then_with(|| a.agent_id.cmp(&b.agent_id))
     });
 }

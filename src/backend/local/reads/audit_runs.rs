@@ -3,7 +3,9 @@
 use crate::db::{Connection, OptionalExtension, Row};
 
 use super::super::rows::{from_json, from_ms, parse};
-use crate::backend::types::{AuditRun, CaseOutcome, CasePage, CaseQuery, RunCounts};
+use crate::backend::types::{
+    AuditRun, CaseOutcome, CasePage, CaseQuery, RunCounts, UNKNOWN_CATEGORY,
+};
 use crate::backend::{BackendError, Result};
 use crate::domain::Role;
 
@@ -288,7 +290,7 @@ pub fn check_may_read_cases(
 }
 
 /// Rows read at a time while filtering cases by their categories.
-const CATEGORY_SCAN: i64 = 1_000;
+const CATEGORY_SCAN: u32 = 1_000;
 
 /// Whether a case holds every category asked for (a missing attribute is
 /// of the category `unknown`).
@@ -296,7 +298,7 @@ fn holds(case: &CaseOutcome, categories: &[(String, String)]) -> bool {
     categories.iter().all(|(attribute, category)| {
         case.attributes
             .get(attribute)
-            .map_or("unknown", String::as_str)
+            .map_or(UNKNOWN_CATEGORY, String::as_str)
             == category
     })
 }
@@ -306,13 +308,14 @@ fn holds(case: &CaseOutcome, categories: &[(String, String)]) -> bool {
 /// cases after the cursor are read in batches and filtered here: a page
 /// costs at most one pass over the run.
 pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
+    run(conn, run_id)?;
     if query.categories.is_empty() {
         return cases_by_column(conn, run_id, query);
     }
     let limit = query.limit.clamp(1, 5_000) as usize;
     let mut batch = CaseQuery {
         categories: Vec::new(),
-        limit: CATEGORY_SCAN as u32,
+        limit: CATEGORY_SCAN,
         ..query.clone()
     };
     let mut cases = Vec::new();
@@ -335,9 +338,9 @@ pub fn cases(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CaseP
     }
 }
 
-/// A page of a run's cases in case-id order, filtered by group and outcome.
+/// A page of a run's cases in case-id order, filtered by group and outcome
+/// (the run is known to exist).
 fn cases_by_column(conn: &Connection, run_id: &str, query: &CaseQuery) -> Result<CasePage> {
-    run(conn, run_id)?;
     let limit = query.limit.clamp(1, 5_000) as i64;
     let statement = format!(
         "SELECT {CASE_COLUMNS} FROM audit_run_cases

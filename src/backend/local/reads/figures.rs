@@ -5,9 +5,43 @@ use std::collections::BTreeMap;
 
 use super::super::rows::{from_json, from_ms, parse, to_ms};
 use crate::backend::Result;
-use crate::db::{Connection, OptionalExtension, params};
-use crate::domain::figures::{day_start, week_start, workflow_figures};
+use crate::db::{Connection, OptionalExtension, Row, params};
+use crate::domain::figures::{DecisionKey, OutcomeKey, day_start, week_start, workflow_figures};
 use crate::domain::{DeploymentStatus, Step};
+
+/// What one workflow counts for (`domain::figures::workflow_figures`).
+pub type WorkflowFigures = (OutcomeKey, Vec<DecisionKey>);
+
+/// The columns of a workflow row its kept figures are read from.
+pub const FIGURE_COLUMNS: &str = "team, waiting_since, status, created_at, steps";
+
+/// A workflow row's `FIGURE_COLUMNS`, unparsed.
+pub type FigureRow = (String, i64, String, i64, String);
+
+pub fn figure_row(row: &Row<'_>) -> crate::db::Result<FigureRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+/// What a stored workflow row counts for, and its team (a closed
+/// workflow's `waiting_since` is when it closed).
+pub fn stored_figures(
+    (team, sorted_at, status, created_at, steps): FigureRow,
+) -> Result<(String, WorkflowFigures)> {
+    let steps: Vec<Step> = from_json("workflow steps", &steps)?;
+    let figures = workflow_figures(
+        parse("workflow status", &status)?,
+        from_ms(created_at)?,
+        &steps,
+        from_ms(sorted_at)?,
+    );
+    Ok((team, figures))
+}
 
 /// Every kept figure, keyed as its table is.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -44,18 +78,10 @@ pub fn deployment_place(
 /// Counts every figure from the workflows and deployments themselves.
 pub fn count_figures(conn: &Connection) -> Result<FigureCounts> {
     let mut counts = FigureCounts::default();
-    let mut statement = conn
-        .prepare_cached("SELECT team, waiting_since, status, created_at, steps FROM workflows")?;
+    let mut statement = conn.prepare_cached(&format!("SELECT {FIGURE_COLUMNS} FROM workflows"))?;
     let mut rows = statement.query(params![])?;
     while let Some(row) = rows.next()? {
-        let team: String = row.get(0)?;
-        let steps: Vec<Step> = from_json("workflow steps", &row.get::<String>(4)?)?;
-        let (outcome, decisions) = workflow_figures(
-            parse("workflow status", &row.get::<String>(2)?)?,
-            from_ms(row.get(3)?)?,
-            &steps,
-            from_ms(row.get(1)?)?,
-        );
+        let (team, (outcome, decisions)) = stored_figures(figure_row(&row)?)?;
         *counts
             .outcomes
             .entry((

@@ -10,7 +10,7 @@ use crate::db::Param;
 use crate::db::Connection;
 use crate::domain::Agent;
 use crate::domain::bias::standing::{
-    Attention, LatestAudits, TimelessStanding, requiring, standing_under, timeless,
+    Attention, LatestAudits, TimelessStanding, name_key, requiring, standing_under, timeless,
 };
 use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::policy::set::PolicySet;
@@ -361,7 +361,7 @@ pub fn standings_that_differ(conn: &Connection) -> Result<Vec<String>> {
             standing.base.as_str().to_owned(),
             stored_expiry(standing.expires_at),
             stored_until(standing.failing_until),
-            agent.name.to_lowercase(),
+            name_key(&agent.name),
             agent.team.clone(),
         );
         match kept.remove(&agent.agent_id) {

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use crate::backend::{BackendError, Result};
 
 use crate::backend::types::{
-    AuditRun, AuditRunStart, CaseOutcome, MAX_OUTCOME_BATCH, RESPONSE_KEPT_CHARS, RecordedOutcomes,
-    User,
+    AuditRun, AuditRunStart, CASE_ATTRIBUTE_LIMITS, CaseOutcome, MAX_OUTCOME_BATCH,
+    RESPONSE_KEPT_CHARS, RecordedOutcomes, UNKNOWN_CATEGORY, User, case_attributes_fit,
 };
 use crate::domain::BiasAudit;
 use crate::domain::bias::GroupCounts;
@@ -199,7 +199,7 @@ fn check_outcome(run: &RunHeader, outcome: &CaseOutcome) -> Result<String> {
     crate::domain::name::check_id("case id", case).map_err(invalid)?;
     // In an audit of several attributes a case may lack one: it counts as
     // of unknown category in that attribute's table.
-    let unknown = "unknown".to_owned();
+    let unknown = UNKNOWN_CATEGORY.to_owned();
     let group = outcome
         .attributes
         .get(&run.attribute)
@@ -211,15 +211,8 @@ fn check_outcome(run: &RunHeader, outcome: &CaseOutcome) -> Result<String> {
                 run.attribute
             ))
         })?;
-    if outcome.attributes.len() > 16
-        || outcome
-            .attributes
-            .iter()
-            .any(|(name, value)| name.len() > 64 || value.len() > 200)
-    {
-        return Err(invalid(format!(
-            "case {case:?}: at most 16 attributes, names up to 64 bytes, categories up to 200"
-        )));
+    if !case_attributes_fit(&outcome.attributes) {
+        return Err(invalid(format!("case {case:?}: {CASE_ATTRIBUTE_LIMITS}")));
     }
     if outcome.input.len() > MAX_TEXT_BYTES {
         return Err(invalid(format!(

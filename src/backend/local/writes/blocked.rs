@@ -5,7 +5,7 @@
 //! blocked request counts itself, in the same transaction.
 
 use super::super::reads::{BLOCKED_BY_POLICY, deployment_place};
-use super::figures::count_status_change;
+use super::figures::count_blocked_change;
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::policy::evaluation::DeploymentStatus;
@@ -33,17 +33,17 @@ pub fn count_new_deployment(
     Ok(())
 }
 
-/// Sets a deployment's status, keeping the blocked counts; the number of
-/// rows changed (0: no such deployment).
+/// Sets a deployment's status, keeping the blocked counts (per policy,
+/// and per day and team); the number of rows changed (0: no such
+/// deployment).
 pub fn update_deployment_status(
     conn: &Connection,
     deployment_id: &str,
     to: DeploymentStatus,
 ) -> Result<usize> {
-    let Some((from, _, _)) = deployment_place(conn, deployment_id)? else {
+    let Some((from, team, requested_at)) = deployment_place(conn, deployment_id)? else {
         return Ok(0);
     };
-    count_status_change(conn, deployment_id, to)?;
     let updated = conn
         .prepare_cached("UPDATE deployments SET status = ?2 WHERE deployment_id = ?1")?
         .execute(params![deployment_id, to.as_str()])?;
@@ -52,7 +52,9 @@ pub fn update_deployment_status(
         to == DeploymentStatus::Blocked,
     );
     if was != is {
-        count_blocking(conn, deployment_id, if is { 1 } else { -1 })?;
+        let delta = if is { 1 } else { -1 };
+        count_blocking(conn, deployment_id, delta)?;
+        count_blocked_change(conn, &team, requested_at, delta)?;
     }
     Ok(updated)
 }

@@ -7,15 +7,17 @@
 //! transaction, through `count_*` here; a bulk load rebuilds them, and
 //! `gavel audit verify` recounts them (`reads::figures_that_differ`).
 
-use super::super::reads::{FigureCounts, count_figures, deployment_place};
+use super::super::reads::{
+    FIGURE_COLUMNS, FigureCounts, WorkflowFigures, count_figures, figure_row, stored_figures,
+};
 use super::super::rows::to_ms;
 use crate::backend::Result;
 use crate::db::{Connection, OptionalExtension, params};
 use crate::domain::figures::{day_start, week_start, workflow_figures};
-use crate::domain::{DeploymentStatus, Step, WorkflowStatus};
+use crate::domain::{DeploymentStatus, Workflow};
 use chrono::{DateTime, Utc};
 
-use super::super::rows::{from_json, from_ms, parse};
+use super::super::rows::from_ms;
 
 fn add_outcome(conn: &Connection, week: i64, team: &str, status: &str, delta: i64) -> Result<()> {
     conn.prepare_cached(
@@ -63,15 +65,30 @@ fn add_blocked(conn: &Connection, day: i64, team: &str, delta: i64) -> Result<()
     Ok(())
 }
 
-/// Adds (`delta` 1) or takes back (-1) what one workflow counts for.
+/// Adds (`delta` 1) what `workflow` counts for, in `team`; `closed_at`:
+/// when it closed, if it did.
 pub fn count_workflow(
     conn: &Connection,
-    (status, created_at, steps): (WorkflowStatus, DateTime<Utc>, &[Step]),
+    workflow: &Workflow,
     team: &str,
     closed_at: DateTime<Utc>,
+) -> Result<()> {
+    let figures = workflow_figures(
+        workflow.status,
+        workflow.created_at,
+        &workflow.steps,
+        closed_at,
+    );
+    add_figures(conn, team, &figures, 1)
+}
+
+/// Adds (`delta` 1) or takes back (-1) what one workflow counts for.
+fn add_figures(
+    conn: &Connection,
+    team: &str,
+    (outcome, decisions): &WorkflowFigures,
     delta: i64,
 ) -> Result<()> {
-    let (outcome, decisions) = workflow_figures(status, created_at, steps, closed_at);
     add_outcome(
         conn,
         to_ms(outcome.week),
@@ -97,29 +114,17 @@ pub fn count_workflow(
 /// Takes back what a workflow's stored row counts for, before the row is
 /// written over or deleted; its team (none when there is no row).
 pub fn uncount_stored_workflow(conn: &Connection, workflow_id: &str) -> Result<Option<String>> {
-    let row: Option<(String, i64, String, i64, String)> = conn
-        .prepare_cached(
-            "SELECT team, waiting_since, status, created_at, steps FROM workflows WHERE workflow_id = ?1",
-        )?
-        .query_row([workflow_id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
-        })
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {FIGURE_COLUMNS} FROM workflows WHERE workflow_id = ?1"
+        ))?
+        .query_row([workflow_id], figure_row)
         .optional()?;
-    let Some((team, sorted_at, status, created_at, steps)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let steps: Vec<Step> = from_json("workflow steps", &steps)?;
-    count_workflow(
-        conn,
-        (
-            parse("workflow status", &status)?,
-            from_ms(created_at)?,
-            &steps,
-        ),
-        &team,
-        from_ms(sorted_at)?,
-        -1,
-    )?;
+    let (team, figures) = stored_figures(row)?;
+    add_figures(conn, &team, &figures, -1)?;
     Ok(Some(team))
 }
 
@@ -143,25 +148,16 @@ pub fn count_new_request(
     Ok(())
 }
 
-/// A deployment's status about to change from what is stored to `to`:
-/// the blocked count of its day follows (nothing for no such deployment).
-pub fn count_status_change(
+/// A deployment of `team` requested at `requested_at` (ms) became blocked
+/// (`delta` 1) or stopped being blocked (-1): its day's count follows.
+pub fn count_blocked_change(
     conn: &Connection,
-    deployment_id: &str,
-    to: DeploymentStatus,
+    team: &str,
+    requested_at: i64,
+    delta: i64,
 ) -> Result<()> {
-    let Some((from, team, requested_at)) = deployment_place(conn, deployment_id)? else {
-        return Ok(());
-    };
-    let (was, is) = (
-        from == DeploymentStatus::Blocked,
-        to == DeploymentStatus::Blocked,
-    );
-    if was != is {
-        let day = to_ms(day_start(from_ms(requested_at)?));
-        add_blocked(conn, day, &team, if is { 1 } else { -1 })?;
-    }
-    Ok(())
+    let day = to_ms(day_start(from_ms(requested_at)?));
+    add_blocked(conn, day, team, delta)
 }
 
 /// Counts every workflow and deployment afresh (after a bulk load, or a

@@ -11,7 +11,7 @@ use super::super::reads::{
 use crate::backend::Result;
 use crate::db::{Connection, params};
 use crate::domain::Agent;
-use crate::domain::bias::standing::{TimelessStanding, requiring, timeless};
+use crate::domain::bias::standing::{TimelessStanding, name_key, requiring, timeless};
 
 fn store(conn: &Connection, agent: &Agent, standing: &TimelessStanding) -> Result<()> {
     conn.prepare_cached(
@@ -24,7 +24,7 @@ fn store(conn: &Connection, agent: &Agent, standing: &TimelessStanding) -> Resul
     .execute(params![
         agent.agent_id,
         agent.team,
-        agent.name.to_lowercase(),
+        name_key(&agent.name),
         standing.base.as_str(),
         stored_expiry(standing.expires_at),
         stored_until(standing.failing_until),

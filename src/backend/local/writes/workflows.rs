@@ -137,13 +137,7 @@ pub fn insert_workflow(
         columns.quorum,
         columns.approvals,
     ])?;
-    count_workflow(
-        conn,
-        (workflow.status, workflow.created_at, &workflow.steps),
-        &agent.team,
-        sort_time(workflow, closed_at),
-        1,
-    )
+    count_workflow(conn, workflow, &agent.team, sort_time(workflow, closed_at))
 }
 
 /// Who decided a step (or approved one of a quorum, or was decided for),
@@ -221,13 +215,7 @@ pub fn update_workflow(conn: &Connection, workflow: &Workflow, now: DateTime<Utc
         columns.quorum,
         columns.approvals,
     ])?;
-    count_workflow(
-        conn,
-        (workflow.status, workflow.created_at, &workflow.steps),
-        &team,
-        sort_time(workflow, now),
-        1,
-    )
+    count_workflow(conn, workflow, &team, sort_time(workflow, now))
 }
 
 /// What identifies a decision for its idempotency key: who decided what on
