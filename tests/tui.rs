@@ -621,6 +621,52 @@ fn open_workflow_with_an_ethics_step(h: &Harness) -> String {
         .expect("such a workflow")
 }
 
+/// Issue 35 (4): at an ethics step whose review someone else holds, the
+/// decide dialog says who decides before anything is sent, and `v` says
+/// whose the review is and its state (as the step view does).
+#[tokio::test]
+async fn an_ethics_step_held_by_another_reviewer_says_so_before_sending() {
+    let mut h = harness().await;
+    let (target, reviewer, status) = h
+        .store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT w.workflow_id, r.reviewer, r.status FROM workflows w JOIN reviews r ON r.workflow_id = w.workflow_id
+                 WHERE w.status = 'in_progress' AND w.\"current_role\" = 'ethics_reviewer'
+                   AND w.requested_by <> ?1 AND instr(w.deciders, ?1) = 0
+                   AND r.reviewer <> ?1 AND r.status <> 'submitted'
+                 ORDER BY w.workflow_id LIMIT 1",
+                [DEMO_USER],
+                |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?, row.get::<String>(2)?)),
+            )?)
+        })
+        .expect("an ethics step another reviewer holds");
+    let before = h.backend.workflow(&target).await.expect("workflow");
+    open_workflow(&mut h, &target).await;
+    let screen = h.screen();
+    assert!(screen.contains(&format!("by {reviewer}")), "{screen}");
+    h.keys("v").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("the ethics review is {reviewer}'s ({status})")),
+        "{screen}"
+    );
+    h.keys("a").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("You cannot decide step") && screen.contains(&format!("only {reviewer},")),
+        "{screen}"
+    );
+    assert!(!screen.contains("then waits on"), "no promise: {screen}");
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    assert!(
+        matches!(&h.app.overlay, Some(Overlay::Decide(dialog)) if dialog.error.is_some() && !dialog.submitting),
+        "nothing is sent"
+    );
+    let after = h.backend.workflow(&target).await.expect("workflow");
+    assert_eq!(after.version, before.version);
+}
+
 #[tokio::test]
 async fn a_compliance_officer_withdraws_a_request_with_a_reason_from_the_step_view() {
     let mut h = harness().await;

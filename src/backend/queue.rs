@@ -61,6 +61,10 @@ pub enum NotActionable {
     Reviewer,
     /// The current step is the ethics step, whose review is someone else's.
     ReviewedByAnother,
+    /// The current step is the ethics step and nobody holds its review yet:
+    /// it is assigned first (a compliance officer's task), and its author
+    /// then decides the step.
+    ReviewUnassigned,
     /// The current step needs a role the reader does not hold.
     RoleNotHeld { role: Role },
     /// The workflow is closed.
@@ -74,6 +78,7 @@ impl NotActionable {
             NotActionable::Requester => "yours",
             NotActionable::AlreadyDecided => "decided",
             NotActionable::Reviewer | NotActionable::ReviewedByAnother => "review",
+            NotActionable::ReviewUnassigned => "assign",
             NotActionable::RoleNotHeld { .. } => "role",
             NotActionable::Closed => "closed",
         }
@@ -90,20 +95,37 @@ impl NotActionable {
             NotActionable::ReviewedByAnother => {
                 "its ethics review is someone else's, whose author decides this step".into()
             }
-            NotActionable::RoleNotHeld { role } => format!("waiting on a {}", role.label()),
+            NotActionable::ReviewUnassigned => {
+                "its ethics review is not assigned yet: once assigned, its author decides this step"
+                    .into()
+            }
+            NotActionable::RoleNotHeld { role } => format!("waiting on {}", role.with_article()),
             NotActionable::Closed => "the workflow is closed".into(),
         }
     }
 
+    /// Whether this is the queue's task of assigning a review (shown to
+    /// compliance officers), rather than a step the reader may not decide.
+    pub fn is_assignment(&self) -> bool {
+        matches!(self, NotActionable::ReviewUnassigned)
+    }
+
     /// What the workflow's ethics review (marked in the deciders column)
     /// keeps `reader` from deciding at a step of `role`: its author decides
-    /// the ethics step and no other.
+    /// the ethics step and no other, and an ethics step whose review nobody
+    /// holds waits for its assignment (for those who could take part).
     fn of_review(deciders: &str, reader: &crate::backend::User, role: Role) -> Option<Self> {
-        let reviewer = deciders
+        let ethics = role == Role::EthicsReviewer;
+        let Some(reviewer) = deciders
             .split('|')
-            .find_map(|part| part.strip_prefix(REVIEWER_MARK))?;
+            .find_map(|part| part.strip_prefix(REVIEWER_MARK))
+        else {
+            let concerned =
+                reader.holds(Role::EthicsReviewer) || reader.holds(Role::ComplianceOfficer);
+            return (ethics && concerned).then_some(NotActionable::ReviewUnassigned);
+        };
         let mine = reviewer.eq_ignore_ascii_case(&reader.email);
-        match (mine, role == Role::EthicsReviewer) {
+        match (mine, ethics) {
             (true, false) => Some(NotActionable::Reviewer),
             (false, true) => Some(NotActionable::ReviewedByAnother),
             _ => None,

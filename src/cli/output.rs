@@ -565,7 +565,7 @@ pub fn decided(workflow: &Workflow, step_id: u32, verdict: Verdict) -> String {
         Verdict::Reject => "rejected",
     };
     let next = match workflow.current_step() {
-        Some(step) => format!("now waiting on a {}", step.role.label()),
+        Some(step) => format!("now waiting on {}", step.role.with_article()),
         None => format!("the workflow is {}", workflow.status),
     };
     format!(

@@ -120,7 +120,10 @@ pub enum DecisionError {
     UnknownStep { step_id: u32 },
     #[error("step {step_id} is not the current step (the current step is {current})")]
     StepNotCurrent { step_id: u32, current: u32 },
-    #[error("wrong role: step {step_id} needs a {required} and you hold none of that role")]
+    #[error(
+        "wrong role: step {step_id} needs {} and you hold none of that role",
+        required.with_article()
+    )]
     WrongRole { step_id: u32, required: Role },
     #[error(
         "separation of duties: {email} requested this deployment and may not decide its approvals, even holding the {required} role"

@@ -41,4 +41,14 @@ impl Role {
             other => return std::borrow::Cow::Owned(crate::domain::name::words(other.as_str())),
         })
     }
+
+    /// The label after "a" or "an", as it is spoken ("an ML engineer",
+    /// "a data steward").
+    pub fn with_article(self) -> String {
+        let label = self.label();
+        let spoken_vowel = label.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U'])
+            || label.starts_with("ML");
+        let article = if spoken_vowel { "an" } else { "a" };
+        format!("{article} {label}")
+    }
 }

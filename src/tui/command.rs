@@ -52,6 +52,10 @@ pub enum Command {
     LoadWorkflow {
         workflow_id: String,
     },
+    /// Who holds a workflow's ethics review, for the decide dialog's check.
+    LoadReviewOf {
+        workflow_id: String,
+    },
     LoadDetail {
         request: RequestId,
         workflow_id: String,
@@ -168,6 +172,7 @@ impl Command {
             Command::LoadQueue { .. } => Some("queue"),
             Command::CountQueue { .. } => Some("count"),
             Command::LoadWorkflow { .. } => Some("preview"),
+            Command::LoadReviewOf { .. } => Some("review_of"),
             Command::LoadDetail { .. } => Some("detail"),
             Command::Decide { .. } => None,
             Command::LoadReviews { .. } => Some("reviews"),
@@ -229,6 +234,10 @@ pub enum Message {
     Workflow {
         workflow_id: String,
         result: Result<Workflow, String>,
+    },
+    ReviewOf {
+        workflow_id: String,
+        result: Result<Option<EthicsReview>, String>,
     },
     Detail {
         request: RequestId,
@@ -488,6 +497,16 @@ pub async fn execute(
         Command::LoadWorkflow { workflow_id } => {
             let result = backend.workflow(&workflow_id).await.map_err(words);
             Message::Workflow {
+                workflow_id,
+                result,
+            }
+        }
+        Command::LoadReviewOf { workflow_id } => {
+            let result = backend
+                .review_for_workflow(&workflow_id)
+                .await
+                .map_err(words);
+            Message::ReviewOf {
                 workflow_id,
                 result,
             }

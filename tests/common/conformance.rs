@@ -173,6 +173,7 @@ pub async fn run(fixture: &impl Fixture) {
     refiling_an_agent_as_harmless(fixture).await;
     tools_are_approved_by_record(fixture).await;
     the_queue_holds_what_the_reader_may_decide(fixture).await;
+    an_ethics_step_is_in_its_reviewers_queue(fixture).await;
     drafts_are_their_reviewers_alone(fixture).await;
     withdrawal_and_reassignment(fixture).await;
     removed_users_cannot_act(fixture).await;
@@ -2412,6 +2413,117 @@ async fn tools_are_approved_by_record(fixture: &impl Fixture) {
     );
 }
 
+/// Issue 35: an ethics step is in the queue of the reviewer who holds its
+/// review (to write it, then decide the step); while nobody holds it, it is
+/// a compliance officer's to assign; everyone else sees it only when asked
+/// for everything, with the reason.
+async fn an_ethics_step_is_in_its_reviewers_queue(fixture: &impl Fixture) {
+    const OTHER_REVIEWER: &str = "ethics.other@example.com";
+    fixture.add_user(OTHER_REVIEWER, &[Role::EthicsReviewer]);
+    let requester = fixture.backend_as(REQUESTER);
+    let ml = fixture.backend_as(ML);
+    let mut at_ethics = Vec::new();
+    for agent_id in ["agt-queue-review-a", "agt-queue-review-b"] {
+        let mut wanted = hr(agent_id);
+        wanted.agent.team = "Ethics queue".into();
+        requester
+            .request_deployment(&wanted)
+            .await
+            .expect("blocked until audited");
+        passing_audit(ml.as_ref(), agent_id, "1.0.0", 48).await;
+        let request = requester
+            .request_deployment(&wanted)
+            .await
+            .expect("request");
+        let workflow = ml
+            .workflow(&request.workflow_ids[0])
+            .await
+            .expect("workflow");
+        ml.decide(&decision(&workflow, Verdict::Approve, None))
+            .await
+            .expect("ml approves");
+        at_ethics.push(workflow.workflow_id);
+    }
+    let (a, b) = (at_ethics[0].clone(), at_ethics[1].clone());
+    // The request opens a technical lead's workflow too.
+    let mine = QueueFilter {
+        team: Some("Ethics queue".into()),
+        roles: Some(vec![Role::EthicsReviewer]),
+        ..QueueFilter::default()
+    };
+    let everything = QueueFilter {
+        scope: QueueScope::Everything,
+        ..mine.clone()
+    };
+    let marked = |email: &'static str, filter: QueueFilter| async move {
+        let page = fixture
+            .backend_as(email)
+            .queue(&QueueQuery::first(filter, QueueSort::Age, 50))
+            .await
+            .expect("queue");
+        let mut items = page
+            .items
+            .into_iter()
+            .map(|item| (item.workflow_id, item.not_actionable))
+            .collect::<Vec<_>>();
+        items.sort_by(|x, y| x.0.cmp(&y.0));
+        items
+    };
+    let count = |email: &'static str| {
+        let filter = mine.clone();
+        async move {
+            fixture
+                .backend_as(email)
+                .queue_count(&filter)
+                .await
+                .expect("count")
+        }
+    };
+    let unassigned = Some(NotActionable::ReviewUnassigned);
+
+    // Nobody holds either review: they are the compliance officer's to
+    // assign, and no reviewer's to decide.
+    assert_eq!(count(ETHICS).await, 0);
+    assert_eq!(
+        marked(ETHICS, everything.clone()).await,
+        [(a.clone(), unassigned), (b.clone(), unassigned)]
+    );
+    assert_eq!(count(COMPLIANCE).await, 2);
+    assert_eq!(
+        marked(COMPLIANCE, mine.clone()).await,
+        [(a.clone(), unassigned), (b.clone(), unassigned)]
+    );
+
+    let officer = fixture.backend_as(COMPLIANCE);
+    officer.assign_review(&a, ETHICS).await.expect("assign a");
+    officer
+        .assign_review(&b, OTHER_REVIEWER)
+        .await
+        .expect("assign b");
+    assert_eq!(count(COMPLIANCE).await, 0);
+    assert_eq!(count(ETHICS).await, 1);
+    assert_eq!(marked(ETHICS, mine.clone()).await, [(a.clone(), None)]);
+    assert_eq!(
+        marked(ETHICS, everything.clone()).await,
+        [
+            (a.clone(), None),
+            (b.clone(), Some(NotActionable::ReviewedByAnother))
+        ]
+    );
+    assert_eq!(marked(OTHER_REVIEWER, mine).await, [(b, None)]);
+    // Whoever asks sees who holds the review, and its state.
+    let held = fixture
+        .backend_as(LEAD)
+        .review_for_workflow(&a)
+        .await
+        .expect("lead")
+        .expect("assigned");
+    assert_eq!(
+        (held.reviewer.as_str(), held.status),
+        (ETHICS, ReviewStatus::Assigned)
+    );
+}
+
 /// Hole 5: the queue and its count hold only what the reader may decide;
 /// everything else is marked when asked for.
 async fn the_queue_holds_what_the_reader_may_decide(fixture: &impl Fixture) {
@@ -2479,8 +2591,9 @@ async fn the_queue_holds_what_the_reader_may_decide(fixture: &impl Fixture) {
     );
 }
 
-/// Hole 6: a draft's answers are its reviewer's; compliance officers see
-/// that it exists; others see nothing.
+/// Hole 6: a draft's answers are its reviewer's; everyone else sees who
+/// holds it and its state (issue 35: every screen tells the same truth
+/// about whose the ethics step is), never its answers.
 async fn drafts_are_their_reviewers_alone(fixture: &impl Fixture) {
     let requester = fixture.backend_as(REQUESTER);
     requester
@@ -2526,14 +2639,18 @@ async fn drafts_are_their_reviewers_alone(fixture: &impl Fixture) {
         .expect("exists");
     assert!(linked.answers.is_empty());
     let lead = fixture.backend_as(LEAD);
-    assert!(matches!(
-        lead.review(&review.review_id).await,
-        Err(BackendError::NotFound { .. })
-    ));
+    let sealed = lead.review(&review.review_id).await.expect("lead");
     assert_eq!(
-        lead.review_for_workflow(&workflow_id).await.expect("lead"),
-        None
+        (sealed.reviewer.as_str(), sealed.status),
+        (ETHICS, ReviewStatus::Draft)
     );
+    assert!(sealed.answers.is_empty() && sealed.form_state.is_none());
+    let linked = lead
+        .review_for_workflow(&workflow_id)
+        .await
+        .expect("lead")
+        .expect("its holder is no secret");
+    assert!(linked.answers.is_empty() && linked.reviewer == ETHICS);
     // A required answer of invisible characters is no answer.
     let mut blank = complete_answers();
     blank.insert(

@@ -178,8 +178,10 @@ impl GovernanceBackend for LocalBackend {
         let reader = self.reader().await?;
         let id = review_id.to_owned();
         self.read(move |conn| {
-            reads::visible_to(reads::review(conn, &id)?, reader.as_ref())
-                .ok_or_else(|| BackendError::not_found("review", id))
+            Ok(reads::visible_to(
+                reads::review(conn, &id)?,
+                reader.as_ref(),
+            ))
         })
         .await
     }
@@ -189,7 +191,7 @@ impl GovernanceBackend for LocalBackend {
         let id = workflow_id.to_owned();
         self.read(move |conn| {
             Ok(reads::review_for_workflow(conn, &id)?
-                .and_then(|review| reads::visible_to(review, reader.as_ref())))
+                .map(|review| reads::visible_to(review, reader.as_ref())))
         })
         .await
     }

@@ -87,9 +87,14 @@ impl App {
         verdict: Verdict,
         known: Option<Workflow>,
     ) -> Vec<Command> {
-        let command = Command::LoadWorkflow {
-            workflow_id: workflow_id.clone(),
-        };
+        let commands = vec![
+            Command::LoadWorkflow {
+                workflow_id: workflow_id.clone(),
+            },
+            Command::LoadReviewOf {
+                workflow_id: workflow_id.clone(),
+            },
+        ];
         let mut dialog = DecideDialog::new(
             Subject::Workflow {
                 workflow_id,
@@ -99,9 +104,10 @@ impl App {
             verdict,
         );
         dialog.delegators = self.delegators();
+        dialog.reader = self.me.clone();
         self.overlay = Some(Overlay::Decide(Box::new(dialog)));
         // Always re-read: the dialog must show what will really happen.
-        vec![command]
+        commands
     }
 
     pub fn on_message(&mut self, message: Message) -> Vec<Command> {
@@ -198,6 +204,23 @@ impl App {
                 }
                 Vec::new()
             }
+            Message::ReviewOf {
+                workflow_id,
+                result,
+            } => {
+                if let Some(Overlay::Decide(dialog)) = &mut self.overlay
+                    && dialog.workflow_id() == Some(workflow_id.as_str())
+                {
+                    match result {
+                        Ok(review) => dialog.review = Some(review),
+                        // The backend checks the rules anyway.
+                        Err(error) => {
+                            self.set_status(Level::Error, format!("its ethics review: {error}"));
+                        }
+                    }
+                }
+                Vec::new()
+            }
             Message::Detail { request, result } => {
                 if let Some(detail) = &mut self.detail {
                     detail.on_detail(request, result);
@@ -248,7 +271,7 @@ impl App {
                     .iter()
                     .find(|step| step.step_id == decision.step_id);
                 let next = match workflow.current_step() {
-                    Some(step) => format!("now waiting on a {}", step.role.label()),
+                    Some(step) => format!("now waiting on {}", step.role.with_article()),
                     None => format!(
                         "the workflow is {}",
                         workflow.status.as_str().replace('_', " ")

@@ -117,6 +117,20 @@ impl App {
                 self.audits.search(agent_id, &mut self.requests)
             }
             Action::OpenReview => match &detail.review {
+                // A draft's answers are its reviewer's: others learn who
+                // holds it and its state, as the step view says.
+                Some(review)
+                    if review.status != crate::domain::ReviewStatus::Submitted
+                        && !self.me.as_ref().is_some_and(|me| me.is(&review.reviewer)) =>
+                {
+                    let text = format!(
+                        "the ethics review is {}'s ({}); its answers show once it is submitted",
+                        crate::text::sanitize(&review.reviewer),
+                        review.status
+                    );
+                    self.set_status(Level::Info, text);
+                    Vec::new()
+                }
                 Some(review) => {
                     let id = review.review_id.clone();
                     self.tab = Tab::Reviews;
@@ -125,7 +139,10 @@ impl App {
                     commands
                 }
                 None => {
-                    self.set_status(Level::Info, "this workflow has no ethics review assigned");
+                    self.set_status(
+                        Level::Info,
+                        "this workflow's ethics review is not assigned yet (A assigns it)",
+                    );
                     Vec::new()
                 }
             },

@@ -438,6 +438,17 @@ fn detail_lines(
             ),
             theme,
         ));
+    } else if detail
+        .workflow
+        .steps
+        .iter()
+        .any(|step| step.role == crate::domain::Role::EthicsReviewer)
+    {
+        lines.push(field(
+            "ethics review",
+            "not assigned yet: its author decides the ethics step (A assigns it)".to_owned(),
+            theme,
+        ));
     }
     lines.push(Line::default());
     lines.push(section("Latest bias audit", theme));

@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::centered;
-use crate::backend::{Decision, PolicySetVersion};
-use crate::domain::{Role as StepRole, Verdict, Workflow};
+use crate::backend::{Decision, PolicySetVersion, User};
+use crate::domain::decision::{Decider, DecisionError, DecisionRequest, ReviewFacts};
+use crate::domain::{EthicsReview, ReviewStatus, Verdict, Workflow};
 use crate::text::sanitize;
 use crate::tui::action::Action;
 use crate::tui::keymap::Keymap;
@@ -30,6 +31,11 @@ pub struct DecideDialog {
     pub on_behalf_of: Option<String>,
     /// The people the reader may decide for now (their delegators).
     pub delegators: Vec<String>,
+    /// Who decides, to check the rules before anything is sent.
+    pub reader: Option<User>,
+    /// The workflow's ethics review as last loaded: `None` while loading,
+    /// `Some(None)` when nobody holds it.
+    pub review: Option<Option<EthicsReview>>,
 }
 
 /// What the dialog decides.
@@ -81,6 +87,57 @@ impl DecideDialog {
             idempotency_key: Decision::new_key(),
             on_behalf_of: None,
             delegators: Vec::new(),
+            reader: None,
+            review: None,
+        }
+    }
+
+    /// Why the backend would refuse this decision, checked with the rules
+    /// it applies (stale versions aside) once the workflow and its review
+    /// are known. A decision for someone else is left to the backend,
+    /// which knows the delegation.
+    pub fn refusal(&self) -> Option<String> {
+        let Subject::Workflow {
+            workflow: Some(workflow),
+            ..
+        } = &self.subject
+        else {
+            return None;
+        };
+        let (Some(reader), Some(review), None) = (&self.reader, &self.review, &self.on_behalf_of)
+        else {
+            return None;
+        };
+        let step = workflow.current_step()?;
+        let now = chrono::Utc::now();
+        let request = DecisionRequest {
+            step_id: step.step_id,
+            verdict: self.verdict,
+            // The comment's own rules are checked as it is typed.
+            comment: None,
+            expected_version: workflow.version,
+            review: review.as_ref().map(|review| ReviewFacts {
+                reviewer: &review.reviewer,
+                submitted: review.status == ReviewStatus::Submitted,
+            }),
+            decided_at: now,
+            received_at: now,
+        };
+        match workflow.check_decision(&Decider::person(&reader.email, &reader.roles), &request) {
+            Ok(()) | Err(DecisionError::EmptyRejectionComment) => None,
+            Err(DecisionError::NotTheReviewer { reviewer, .. }) => Some(format!(
+                "only {}, who holds its ethics review, decides this step",
+                sanitize(&reviewer)
+            )),
+            Err(DecisionError::EthicsReviewNotSubmitted) => Some(match review {
+                None => "its ethics review is not assigned yet: assign it (A), and its author decides this step once it is submitted".to_owned(),
+                Some(review) => format!(
+                    "its ethics review ({}, {}) must be submitted before this step can be approved",
+                    sanitize(&review.reviewer),
+                    review.status
+                ),
+            }),
+            Err(other) => Some(other.to_string()),
         }
     }
 
@@ -124,6 +181,9 @@ impl DecideDialog {
         let comment = self.comment_text();
         if self.verdict == Verdict::Reject && comment.is_empty() {
             return Err("a rejection needs a comment saying why".into());
+        }
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
         }
         match &self.subject {
             Subject::Workflow { .. } => self.decision().map(Submission::Workflow),
@@ -184,18 +244,24 @@ impl DecideDialog {
         let Some(step) = workflow.current_step() else {
             return vec![format!("This workflow is already {}.", workflow.status)];
         };
+        if let Some(refusal) = self.refusal() {
+            return vec![format!(
+                "You cannot decide step {}: {refusal}.",
+                step.step_id
+            )];
+        }
         let total = workflow.steps.len();
         let as_role = format!(
             "You decide step {} of {total} as {}.",
             step.step_id,
-            article(step.role)
+            step.role.with_article()
         );
         let next = workflow
             .steps
             .iter()
             .find(|later| later.step_id == step.step_id + 1);
         let effect = match (self.verdict, next) {
-            (Verdict::Approve, Some(next)) => format!("The workflow then waits on {} (step {}).", article(next.role), next.step_id),
+            (Verdict::Approve, Some(next)) => format!("The workflow then waits on {} (step {}).", next.role.with_article(), next.step_id),
             (Verdict::Approve, None) => {
                 "This is the last step: the workflow is approved, and the deployment too once all its workflows are.".to_owned()
             }
@@ -268,10 +334,15 @@ impl DecideDialog {
             sanitize(&heading).into_owned(),
             theme.style(Role::Header),
         )];
+        let tone = if self.refusal().is_some() {
+            Role::Warn
+        } else {
+            Role::Base
+        };
         lines.extend(
             self.consequence()
                 .into_iter()
-                .map(|line| Line::styled(line, theme.style(Role::Base))),
+                .map(|line| Line::styled(line, theme.style(tone))),
         );
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), about);
         let label = match self.verdict {
@@ -346,11 +417,4 @@ fn policy_set_consequence(
         lines.push(format!("Plan: {}", sanitize(impact)));
     }
     lines
-}
-
-fn article(role: StepRole) -> String {
-    let label = role.label();
-    let vowel_sound = label.starts_with(['a', 'e', 'i', 'o', 'u']) || label.starts_with("ML");
-    let article = if vowel_sound { "an" } else { "a" };
-    format!("{article} {label}")
 }

@@ -18,39 +18,75 @@ use crate::domain::Role;
 use crate::backend::queue::REVIEWER_MARK;
 
 /// A queue filter made concrete for its reader: the role ranges to read,
-/// and (for an actionable queue) whose requests and decisions to leave out.
+/// and (for an actionable queue) what its reader may not decide.
 #[derive(Debug, Clone)]
 pub struct QueuePlan {
     pub partitions: Vec<Option<Role>>,
-    /// Lowercased email of the reader of an actionable queue.
-    pub exclude: Option<String>,
+    /// The reader of an actionable queue.
+    pub actionable_for: Option<ActionableFor>,
+}
+
+/// Who reads an actionable queue, as far as its conditions need to know.
+#[derive(Debug, Clone)]
+pub struct ActionableFor {
+    /// Lowercased email.
+    pub email: String,
+    /// Holds the ethics reviewer role: the ethics steps whose review they
+    /// hold are theirs to write and decide.
+    pub writes_reviews: bool,
+    /// Holds the compliance officer role: ethics steps whose review nobody
+    /// holds are theirs to assign.
+    pub assigns_reviews: bool,
+}
+
+impl ActionableFor {
+    fn of(reader: &User) -> ActionableFor {
+        ActionableFor {
+            email: reader.email.to_lowercase(),
+            writes_reviews: reader.holds(Role::EthicsReviewer),
+            assigns_reviews: reader.holds(Role::ComplianceOfficer),
+        }
+    }
+
+    /// Whether steps of `role` may be in this reader's queue.
+    fn takes(&self, reader: &User, role: Role) -> bool {
+        reader.holds(role) || (role == Role::EthicsReviewer && self.assigns_reviews)
+    }
 }
 
 impl QueuePlan {
     /// Resolves `filter` for `reader`. An actionable queue needs a reader:
-    /// it holds only what they may decide now.
+    /// it holds only what they may decide now (and, for compliance
+    /// officers, the ethics reviews waiting to be assigned).
     pub fn new(filter: &QueueFilter, reader: Option<&User>) -> Result<QueuePlan> {
         let asked = role_partitions(filter);
         match (filter.scope, reader) {
             (QueueScope::Everything, _) => Ok(QueuePlan {
                 partitions: asked,
-                exclude: None,
+                actionable_for: None,
             }),
             (QueueScope::Actionable, Some(reader)) => {
-                let mine = |role: &Role| reader.holds(*role);
+                let actionable_for = ActionableFor::of(reader);
                 let partitions = match &filter.roles {
                     None => role_partitions(&QueueFilter {
-                        roles: Some(reader.roles.clone()),
+                        roles: Some(
+                            Role::ALL
+                                .iter()
+                                .copied()
+                                .chain(reader.roles.iter().copied())
+                                .filter(|role| actionable_for.takes(reader, *role))
+                                .collect(),
+                        ),
                         ..filter.clone()
                     }),
                     Some(_) => asked
                         .into_iter()
-                        .filter(|role| role.as_ref().is_some_and(mine))
+                        .filter(|role| role.is_some_and(|role| actionable_for.takes(reader, role)))
                         .collect(),
                 };
                 Ok(QueuePlan {
                     partitions,
-                    exclude: Some(reader.email.to_lowercase()),
+                    actionable_for: Some(actionable_for),
                 })
             }
             (QueueScope::Actionable, None) => Err(BackendError::Unauthenticated(
@@ -65,7 +101,7 @@ pub fn queue_conditions(
     dialect: Dialect,
     filter: &QueueFilter,
     role: Option<Role>,
-    exclude: Option<&str>,
+    actionable_for: Option<&ActionableFor>,
 ) -> (Vec<String>, Vec<Param>) {
     let mut conditions = vec!["status = ?".to_owned()];
     let mut values = vec![Param::Text(filter.status.as_str().to_owned())];
@@ -75,26 +111,32 @@ pub fn queue_conditions(
     }
     // What the reader may not decide: their own requests (separation of
     // duties), workflows they decided a step of (one person, one step),
-    // those whose review they hold but at another step, and ethics steps
-    // whose review is someone else's (its author decides it).
-    if let Some(email) = exclude {
+    // and those whose review they hold but at another step. An ethics step
+    // is theirs when they hold its review (to write it, then decide the
+    // step) or, for a compliance officer, when nobody does yet (to assign).
+    if let Some(reader) = actionable_for {
         let contains = |needle| dialect.contains("deciders", needle);
+        let email = reader.email.clone();
+        let mine = format!("|{REVIEWER_MARK}{email}|");
         conditions.push(format!(
             "requested_by <> ? COLLATE nocase AND NOT {} \
-             AND NOT ({} AND \"current_role\" <> 'ethics_reviewer') \
-             AND NOT (\"current_role\" = 'ethics_reviewer' AND {} AND NOT {})",
-            contains("?"),
-            contains("?"),
+             AND NOT ({} AND \"current_role\" <> 'ethics_reviewer')",
             contains("?"),
             contains("?"),
         ));
-        let email = email.to_lowercase();
-        let mine = format!("|{REVIEWER_MARK}{email}|");
         values.push(Param::Text(email.clone()));
         values.push(Param::Text(format!("|{email}|")));
         values.push(Param::Text(mine.clone()));
-        values.push(Param::Text(format!("|{REVIEWER_MARK}")));
-        values.push(Param::Text(mine));
+        let mut ethics = vec!["\"current_role\" <> 'ethics_reviewer'".to_owned()];
+        if reader.writes_reviews {
+            ethics.push(contains("?"));
+            values.push(Param::Text(mine));
+        }
+        if reader.assigns_reviews {
+            ethics.push(format!("NOT {}", contains("?")));
+            values.push(Param::Text(format!("|{REVIEWER_MARK}")));
+        }
+        conditions.push(format!("({})", ethics.join(" OR ")));
     }
     if let Some(risk) = filter.risk {
         conditions.push("urgency = ?".into());
@@ -141,9 +183,10 @@ pub fn queue_sql(
     dialect: Dialect,
     query: &QueueQuery,
     role: Option<Role>,
-    exclude: Option<&str>,
+    actionable_for: Option<&ActionableFor>,
 ) -> (String, Vec<Param>) {
-    let (mut conditions, mut values) = queue_conditions(dialect, &query.filter, role, exclude);
+    let (mut conditions, mut values) =
+        queue_conditions(dialect, &query.filter, role, actionable_for);
     // With one risk tier selected both orders are the same, and leaving
     // urgency out of the key lets the index seek straight to the cursor.
     let by_risk = query.sort == QueueSort::Risk && query.filter.risk.is_none();
@@ -188,7 +231,7 @@ pub fn queue_page_for_role(
     plan: &QueuePlan,
     reader: Option<&User>,
 ) -> Result<QueuePage> {
-    let (sql, values) = queue_sql(conn.dialect(), query, role, plan.exclude.as_deref());
+    let (sql, values) = queue_sql(conn.dialect(), query, role, plan.actionable_for.as_ref());
     let mut statement = conn.prepare_cached(&sql)?;
     let raws = statement
         .query_map(values, raw_queue_row)?
@@ -256,7 +299,8 @@ pub fn queue_plans(
     plan.partitions
         .iter()
         .map(|role| {
-            let (sql, values) = queue_sql(conn.dialect(), query, *role, plan.exclude.as_deref());
+            let (sql, values) =
+                queue_sql(conn.dialect(), query, *role, plan.actionable_for.as_ref());
             explain(conn, &sql, values)
         })
         .collect()
@@ -276,7 +320,7 @@ pub fn queue_count(conn: &Connection, filter: &QueueFilter, reader: Option<&User
     let mut total = 0u64;
     for role in plan.partitions {
         let (conditions, values) =
-            queue_conditions(conn.dialect(), filter, role, plan.exclude.as_deref());
+            queue_conditions(conn.dialect(), filter, role, plan.actionable_for.as_ref());
         let sql = format!(
             "SELECT COUNT(*) FROM workflows WHERE {}",
             conditions.join(" AND ")

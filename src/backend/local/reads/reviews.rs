@@ -6,7 +6,7 @@ use super::super::rows::{from_json, from_ms, parse};
 use crate::backend::types::{ReviewSummary, User};
 use crate::backend::{BackendError, Result};
 
-use crate::domain::{EthicsReview, ReviewStatus, ReviewTemplate, Role};
+use crate::domain::{EthicsReview, ReviewStatus, ReviewTemplate};
 
 use crate::domain::Answers;
 
@@ -153,22 +153,21 @@ pub fn default_template_id(conn: &Connection) -> Result<String> {
 }
 
 /// What `reader` may see of a review. A submitted review is the record and
-/// anyone may read it; until then its answers are the reviewer's alone: a
-/// compliance officer sees that it exists and its status, others nothing.
-/// No reader is whoever owns the store file, who can read it anyway.
-pub fn visible_to(review: EthicsReview, reader: Option<&User>) -> Option<EthicsReview> {
-    let Some(reader) = reader else {
-        return Some(review);
-    };
-    if review.status == ReviewStatus::Submitted || reader.is(&review.reviewer) {
-        Some(review)
-    } else if reader.holds(Role::ComplianceOfficer) {
-        Some(EthicsReview {
+/// anyone may read it; until then its answers are the reviewer's alone, and
+/// others see who holds it and its state (so every screen tells the same
+/// truth about whose step the ethics step is). No reader is whoever owns
+/// the store file, who can read it anyway.
+pub fn visible_to(review: EthicsReview, reader: Option<&User>) -> EthicsReview {
+    let whole = reader.is_none_or(|reader| {
+        review.status == ReviewStatus::Submitted || reader.is(&review.reviewer)
+    });
+    if whole {
+        review
+    } else {
+        EthicsReview {
             answers: Answers::new(),
             form_state: None,
             ..review
-        })
-    } else {
-        None
+        }
     }
 }
