@@ -657,3 +657,61 @@ fn the_demo_honours_db_and_saves_evidence_packs() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// Issue 35 (7): a decision made elsewhere (here, the CLI) reaches an open
+/// console with no key pressed: the row leaves the queue and the count
+/// drops. The time it takes is printed (a speed target is a benchmark's
+/// business, not a test's), and is about a second: the watch interval.
+#[test]
+fn a_decision_through_the_cli_reaches_an_open_console_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("watch.db");
+    seed(&db);
+    let marker = dir.path().join("after.txt");
+    let tmux = Tmux::start(&console_script(&db, &marker), 150, 40);
+    let screen = tmux.wait_for(" of ");
+    let count_of = |screen: &str| -> u64 {
+        let header = screen
+            .lines()
+            .find(|line| line.trim_start().starts_with("Queue ") && line.contains(" of "))
+            .unwrap_or_else(|| panic!("the queue header: {screen}"));
+        header
+            .split(" of ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|number| number.replace(',', ""))
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("a count in the header: {screen}"))
+    };
+    let before = count_of(&screen);
+    let workflow_id = screen
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .find(|word| word.starts_with("wf-"))
+        .expect("the preview names the selected workflow")
+        .to_owned();
+    let output = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args(["--user", DEMO_USER, "--config", "/dev/null"])
+        .args(["approve", &workflow_id, "--comment", "from the CLI"])
+        .output()
+        .expect("approve");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decided = Instant::now();
+    let expected = format!(" of {} ", before - 1);
+    let screen = tmux.wait_for(&expected);
+    println!(
+        "the console showed the decision {:?} after it was made",
+        decided.elapsed()
+    );
+    assert!(
+        !screen.contains(&format!("{workflow_id} ")),
+        "the decided row left the queue:\n{screen}"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+}

@@ -526,3 +526,26 @@ async fn the_store_clock_moves_audits_past_their_age() {
             >= passing
     );
 }
+
+/// The change mark a console watches stays put while nothing is written,
+/// and moves on a commit made through another connection (here, a second
+/// process's store on the same file, as the CLI would be).
+#[tokio::test]
+async fn the_change_mark_moves_only_when_someone_commits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("watched.db");
+    let console = LocalBackend::new(LocalStore::open(&path).expect("open"), None);
+    let first = console
+        .change_mark()
+        .await
+        .expect("mark")
+        .expect("a local store can tell");
+    assert_eq!(console.change_mark().await.expect("mark"), Some(first));
+    let elsewhere = LocalStore::open(&path).expect("a second opener");
+    elsewhere
+        .add_user("someone@example.com", "Someone", &[Role::TechnicalLead])
+        .expect("write");
+    let moved = console.change_mark().await.expect("mark").expect("mark");
+    assert_ne!(moved, first);
+    assert_eq!(console.change_mark().await.expect("mark"), Some(moved));
+}

@@ -1094,3 +1094,56 @@ async fn a_decision_for_someone_arriving_after_their_delegation_ended_is_a_confl
     );
     assert!(org.decisions().is_empty(), "the server recorded nothing");
 }
+
+/// Issue 35 (7): between its passes the console's sync loop follows the
+/// server's change feed, so a decision made elsewhere reaches the cache
+/// (and the screens, which reload on the generation) well before the next
+/// full pass is due (15 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_loop_follows_the_feed_between_passes() {
+    let org = Org::new(2).await;
+    let console = org.console(common::LEAD).await;
+    let syncer = console.syncer().expect("sync");
+    let mut status = syncer.subscribe();
+    let task = tokio::spawn(Arc::clone(&syncer).run());
+    let synced = |status: &gavel::backend::sync::status::SyncStatus| {
+        status.last_synced_at.is_some() && !status.syncing
+    };
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !synced(&status.borrow_and_update()) {
+            status.changed().await.expect("status");
+        }
+    })
+    .await
+    .expect("the first pass");
+    let before = status.borrow().generation;
+    let target = waiting(&console, 2).await.remove(0);
+    let elsewhere = LocalBackend::new(Arc::clone(&org.store), Some(LEAD2.into()));
+    let server_side = elsewhere
+        .workflow(&target.workflow_id)
+        .await
+        .expect("workflow");
+    elsewhere
+        .decide(&gavel::backend::Decision {
+            workflow_id: server_side.workflow_id.clone(),
+            step_id: 1,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: server_side.version,
+            idempotency_key: gavel::backend::Decision::new_key(),
+            decision_at: None,
+            on_behalf_of: None,
+        })
+        .await
+        .expect("another lead approves on the server");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while status.borrow_and_update().generation == before {
+            status.changed().await.expect("status");
+        }
+    })
+    .await
+    .expect("the change arrives before the next full pass");
+    let cached = console.workflow(&target.workflow_id).await.expect("cached");
+    assert_eq!(cached.version, server_side.version + 1);
+    task.abort();
+}

@@ -592,6 +592,92 @@ async fn a_first_sync_shows_its_progress_instead_of_an_empty_queue() {
     assert!(!screen.contains("Nothing is waiting on you"), "{screen}");
 }
 
+/// Issue 35 (7): when someone else changes a workflow on screen, the
+/// watcher's message reloads it: the row is marked, and an open decide
+/// dialog says so and takes a second confirm before it sends anything.
+#[tokio::test]
+async fn a_change_made_elsewhere_marks_the_row_and_stops_an_open_dialog_once() {
+    let mut h = harness().await;
+    let item = h
+        .app
+        .queue
+        .rows
+        .iter()
+        .find(|item| {
+            item.current_step
+                .is_some_and(|step| step.step_id < item.step_count && step.quorum == 1)
+        })
+        .cloned()
+        .expect("a row with a later step");
+    let role = item.current_step.expect("current").role;
+    let other = h
+        .store
+        .read(|conn| {
+            Ok(conn.query_row(
+                "SELECT email FROM users WHERE instr(roles, ?1) > 0 AND email <> ?2 AND email <> ?3
+                   AND instr(?4, '|' || lower(email) || '|') = 0 ORDER BY email LIMIT 1",
+                gavel::db::params![
+                    role.as_str(),
+                    DEMO_USER,
+                    item.requested_by.clone(),
+                    h.store
+                        .read(|conn| Ok(conn.query_row(
+                            "SELECT deciders FROM workflows WHERE workflow_id = ?1",
+                            [item.workflow_id.as_str()],
+                            |row| row.get::<String>(0),
+                        )?))
+                        .expect("deciders")
+                ],
+                |row| row.get::<String>(0),
+            )?)
+        })
+        .expect("another person holding the step's role");
+    open_workflow(&mut h, &item.workflow_id).await;
+    h.press(KeyCode::Esc).await;
+    h.keys("a").await;
+    assert!(h.screen().contains("You decide step"), "{}", h.screen());
+    let theirs = LocalBackend::new(Arc::clone(&h.store), Some(other));
+    let workflow = theirs.workflow(&item.workflow_id).await.expect("workflow");
+    theirs
+        .decide(&Decision {
+            workflow_id: workflow.workflow_id.clone(),
+            step_id: workflow.current_step().expect("step").step_id,
+            verdict: Verdict::Approve,
+            comment: None,
+            expected_version: workflow.version,
+            idempotency_key: Decision::new_key(),
+            decision_at: None,
+            on_behalf_of: None,
+        })
+        .await
+        .expect("someone else approves");
+    let commands = h.app.on_message(gavel::tui::command::Message::StoreChanged);
+    h.run(commands).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Changed by someone else since you saw it"),
+        "{screen}"
+    );
+    h.key(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    assert!(
+        h.screen().contains("confirm again"),
+        "the first confirm only acknowledges: {}",
+        h.screen()
+    );
+    let after = h
+        .backend
+        .workflow(&item.workflow_id)
+        .await
+        .expect("workflow");
+    assert_eq!(after.version, workflow.version + 1, "nothing was sent");
+    h.press(KeyCode::Esc).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(gavel::tui::screens::queue_view::CHANGED_LINE),
+        "{screen}"
+    );
+}
+
 /// Opens the step view of `workflow_id` by searching for it.
 async fn open_workflow(h: &mut Harness, workflow_id: &str) {
     h.keys("m").await;

@@ -105,6 +105,14 @@ pub trait GovernanceBackend: Send + Sync {
     /// The acting user and their roles.
     async fn me(&self) -> Result<User>;
 
+    /// A mark that moves whenever what this backend reads changes under
+    /// its caller (another person's decision, a sync), so open screens can
+    /// reload without a key; `None` when the backend cannot tell cheaply
+    /// (a server's offline cache says so through its sync loop instead).
+    async fn change_mark(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
     /// One page of the approvals queue.
     async fn queue(&self, query: &QueueQuery) -> Result<QueuePage>;
     /// How many items match a queue filter.

@@ -222,6 +222,8 @@ pub struct WorkflowDetail {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Me(Result<User, String>),
+    /// Someone else committed a change: reload what is on screen.
+    StoreChanged,
     Queue {
         request: RequestId,
         placement: Placement,

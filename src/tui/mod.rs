@@ -17,6 +17,7 @@ pub mod screens;
 pub mod tab;
 pub mod terminal;
 pub mod theme;
+pub mod watch;
 pub mod widgets;
 mod worker;
 
@@ -51,6 +52,7 @@ pub async fn run(
     // The sync loop runs beside the console; its reports arrive like input.
     let mut sync_status = syncer.as_ref().map(|syncer| syncer.subscribe());
     let sync_task = syncer.clone().map(|syncer| tokio::spawn(syncer.run()));
+    let watch_task = tokio::spawn(watch::watch_changes(Arc::clone(&backend), answers.clone()));
     let mut worker = Worker::new(backend, syncer, answers);
     let (mut app, mut initial) = App::new(config, Utc::now());
     if let Some(status) = &mut sync_status {
@@ -148,6 +150,7 @@ pub async fn run(
         worker.run_now(command).await;
     }
     // Whatever is queued stays in the outbox for the next start or `gavel sync`.
+    watch_task.abort();
     if let Some(task) = sync_task {
         task.abort();
     }

@@ -26,6 +26,10 @@ const SNAPSHOT_PAGE: u32 = 5_000;
 /// How often the loop syncs while the server answers, and probes while not.
 const ONLINE_INTERVAL: Duration = Duration::from_secs(15);
 const OFFLINE_INTERVAL: Duration = Duration::from_secs(5);
+/// Between passes, while online, the change feed alone is followed this
+/// often, so another person's decision shows within seconds (one small
+/// request when nothing moved).
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 /// `last_synced_at` is written to the file at most this often (an empty
 /// sync then costs no disk write).
 const CONTACT_WRITE_INTERVAL: chrono::Duration = chrono::Duration::seconds(60);
@@ -148,10 +152,38 @@ impl Syncer {
             } else {
                 OFFLINE_INTERVAL
             };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified() => {}
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let next = deadline.min(tokio::time::Instant::now() + FOLLOW_INTERVAL);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next) => {}
+                    _ = self.wake.notified() => break,
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                self.follow().await;
             }
+        }
+    }
+
+    /// Follows the server's change feed alone (no push, no witness), when
+    /// online and no pass is running: rows that arrive show at once, and
+    /// the inbox comes with them.
+    async fn follow(&self) {
+        if self.status.borrow().online != Some(true) || self.damaged.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(_one_at_a_time) = self.running.try_lock() else {
+            return;
+        };
+        // Errors wait for the next full pass, which reports them.
+        if let Ok(report) = self.pull().await
+            && report.pulled_changes > 0
+            && self.sync_inbox().await.is_ok()
+        {
+            // Again, so the screens read the inbox that came with the rows.
+            self.rows_changed();
         }
     }
 

@@ -133,6 +133,11 @@ impl LocalBackend {
 
 #[async_trait]
 impl GovernanceBackend for LocalBackend {
+    async fn change_mark(&self) -> Result<Option<u64>> {
+        let store = Arc::clone(&self.store);
+        super::super::blocking(move || store.change_mark().map(Some)).await
+    }
+
     fn location(&self) -> String {
         format!("local {}", self.store.location())
     }

@@ -22,6 +22,7 @@ pub mod replay;
 pub mod rows;
 pub mod schema;
 pub mod trail;
+mod watch;
 pub mod writes;
 
 use std::path::{Path, PathBuf};
@@ -155,6 +156,8 @@ enum Engine {
         // Fields drop in order: the readers close first, so the writer,
         // closing last, checkpoints the WAL into the file and removes it.
         readers: Vec<Mutex<SqliteConnection>>,
+        /// Opened by the first `change_mark` (see `watch.rs`).
+        watcher: Box<Mutex<Option<SqliteConnection>>>,
         writer: Mutex<SqliteConnection>,
         next_reader: AtomicUsize,
     },
@@ -318,6 +321,7 @@ impl LocalStore {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers,
+                watcher: Box::new(Mutex::new(None)),
                 next_reader: AtomicUsize::new(0),
             },
             outbox_signal: tokio::sync::Notify::new(),

@@ -99,6 +99,10 @@ impl App {
                         .sync
                         .as_ref()
                         .is_some_and(|sync| sync.full_sync.is_some()),
+                    assigns_reviews: self
+                        .queue
+                        .roles
+                        .contains(&crate::domain::Role::ComplianceOfficer),
                 };
                 queue_view::render(&self.queue, frame, main, &context);
             }

@@ -54,14 +54,41 @@ impl App {
         if !changed {
             return Vec::new();
         }
-        // New rows arrived: show them without losing the user's place.
+        self.on_store_changed()
+    }
+
+    /// Someone else changed the record (a sync brought rows, or another
+    /// connection committed): reload what is on screen without losing the
+    /// user's place, mark queue rows that changed, and re-read what an open
+    /// decide dialog is about to act on.
+    pub(super) fn on_store_changed(&mut self) -> Vec<Command> {
         self.previews.clear();
-        let mut commands = self.queue.refresh(&mut self.requests);
+        let mut commands = self.queue.refresh_watching(&mut self.requests);
         commands.push(Command::LoadInbox);
         if let Some(detail) = &mut self.detail {
             commands.push(detail.reload(&mut self.requests));
         }
+        match self.tab {
+            Tab::Blocked if self.blocked.loaded => {
+                commands.push(self.blocked.load(&mut self.requests));
+            }
+            Tab::Reviews => commands.push(self.reviews.load(&mut self.requests)),
+            _ => {}
+        }
         commands.extend(self.preview_selected());
+        if let Some(Overlay::Decide(dialog)) = &self.overlay
+            && !dialog.submitting
+            && let Some(workflow_id) = dialog.workflow_id()
+        {
+            commands.extend([
+                Command::LoadWorkflow {
+                    workflow_id: workflow_id.to_owned(),
+                },
+                Command::LoadReviewOf {
+                    workflow_id: workflow_id.to_owned(),
+                },
+            ]);
+        }
         commands
     }
 
@@ -112,6 +139,7 @@ impl App {
 
     pub fn on_message(&mut self, message: Message) -> Vec<Command> {
         match message {
+            Message::StoreChanged => self.on_store_changed(),
             Message::Me(Ok(user)) => {
                 self.queue.roles = user.roles.clone();
                 self.policies.viewer = Some(crate::tui::screens::policy_versions::Viewer {
@@ -186,6 +214,11 @@ impl App {
                             } = &mut dialog.subject
                             && *deciding == workflow_id
                         {
+                            if let Some(before) = shown.as_ref()
+                                && before.version != workflow.version
+                            {
+                                dialog.changed = Some(before.version);
+                            }
                             *shown = Some(workflow.clone());
                         }
                         if self.previews.len() >= PREVIEW_CACHE {

@@ -23,6 +23,15 @@ impl App {
                     self.overlay = Some(Overlay::Decide(dialog));
                     return Vec::new();
                 }
+                // A workflow that changed under the dialog is decided only
+                // once the user has seen it as it is now.
+                if let Some(seen) = dialog.changed.take() {
+                    dialog.error = Some(format!(
+                        "it changed since you saw version {seen}: confirm again to decide it as shown now"
+                    ));
+                    self.overlay = Some(Overlay::Decide(dialog));
+                    return Vec::new();
+                }
                 match dialog.submission() {
                     Ok(submission) => {
                         dialog.submitting = true;

@@ -55,6 +55,11 @@ pub struct QueueScreen {
     pub count: Option<u64>,
     count_request: RequestId,
     pub show_preview: bool,
+    /// Rows someone else changed while they were on screen (marked until
+    /// the user refreshes or changes the filter).
+    pub changed: std::collections::HashSet<String>,
+    /// The next replacing page is compared with the rows it replaces.
+    watching: bool,
 }
 
 impl Default for QueueScreen {
@@ -81,6 +86,8 @@ impl Default for QueueScreen {
             count: None,
             count_request: 0,
             show_preview: true,
+            changed: std::collections::HashSet::new(),
+            watching: false,
         }
     }
 }
@@ -138,6 +145,7 @@ impl QueueScreen {
 
     /// Starts over from the top with the current filter, and recounts.
     pub fn reload(&mut self, requests: &mut Requests) -> Vec<Command> {
+        self.changed.clear();
         self.count_request = requests.issue();
         let count = Command::CountQueue {
             request: self.count_request,
@@ -177,6 +185,13 @@ impl QueueScreen {
             ),
             count,
         ]
+    }
+
+    /// Refreshes after someone else changed the record: rows whose version
+    /// moved are marked.
+    pub fn refresh_watching(&mut self, requests: &mut Requests) -> Vec<Command> {
+        self.watching = true;
+        self.refresh(requests)
     }
 
     /// Drops a row at once (it was decided), so the next one is selected.
@@ -322,7 +337,10 @@ impl QueueScreen {
                 self.show_preview = !self.show_preview;
                 Vec::new()
             }
-            Action::Refresh => self.refresh(requests),
+            Action::Refresh => {
+                self.changed.clear();
+                self.refresh(requests)
+            }
             _ => Vec::new(),
         }
     }
@@ -384,6 +402,24 @@ impl QueueScreen {
         };
         self.more_before = page.more_before;
         self.more_after = page.more_after;
+        if std::mem::take(&mut self.watching) {
+            let before: std::collections::HashMap<&str, i64> = self
+                .rows
+                .iter()
+                .map(|row| (row.workflow_id.as_str(), row.version))
+                .collect();
+            let moved: Vec<String> = page
+                .items
+                .iter()
+                .filter(|row| {
+                    before
+                        .get(row.workflow_id.as_str())
+                        .is_some_and(|version| *version != row.version)
+                })
+                .map(|row| row.workflow_id.clone())
+                .collect();
+            self.changed.extend(moved);
+        }
         self.rows = page.items;
         let last = self.rows.len().saturating_sub(1);
         self.selected = match select {

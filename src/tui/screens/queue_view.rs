@@ -15,7 +15,6 @@ use crate::domain::{RiskTier, Workflow, WorkflowStatus};
 use crate::text::{humanize_age, sanitize, thousands};
 use crate::tui::theme::{Role, Theme};
 
-/// What the queue view needs besides the screen's own state.
 /// Marks an item whose change has not reached the server.
 pub const PENDING_MARK: &str = "⟳ ";
 pub const PENDING_LINE: &str = "⟳ pending sync: saved here, not yet on the server";
@@ -23,8 +22,14 @@ pub const PENDING_LINE: &str = "⟳ pending sync: saved here, not yet on the ser
 pub const NOT_YOURS_MARK: &str = "⊘ ";
 /// Marks an item whose change the server refused.
 pub const REFUSED_MARK: &str = "! ";
+/// A row someone else changed while it was on screen.
+pub const CHANGED_MARK: &str = "• ";
+pub const CHANGED_LINE: &str = "• changed by someone else (F5 clears)";
+/// A compliance officer's task: an ethics review to assign.
+pub const ASSIGN_MARK: &str = "+ ";
 pub const REFUSED_LINE: &str = "! the server refused your change: C shows both sides";
 
+/// What the queue view needs besides the screen's own state.
 pub struct QueueContext<'a> {
     pub theme: &'a Theme,
     pub now: DateTime<Utc>,
@@ -38,6 +43,9 @@ pub struct QueueContext<'a> {
     pub refused: &'a BTreeSet<String>,
     /// The offline cache is being filled for the first time.
     pub first_sync: bool,
+    /// The reader is a compliance officer: unassigned reviews are theirs
+    /// to assign.
+    pub assigns_reviews: bool,
 }
 
 /// Where the list and the preview go for a main area of this size.
@@ -246,6 +254,12 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 Some((REFUSED_MARK, Role::Warn))
             } else if context.unconfirmed.contains(&item.workflow_id) {
                 Some((PENDING_MARK, Role::Info))
+            } else if screen.changed.contains(&item.workflow_id) {
+                Some((CHANGED_MARK, Role::Info))
+            } else if item.not_actionable.is_some_and(|why| why.is_assignment())
+                && context.assigns_reviews
+            {
+                Some((ASSIGN_MARK, Role::Warn))
             } else if item.not_actionable.is_some() {
                 Some((NOT_YOURS_MARK, Role::Muted))
             } else {
@@ -287,7 +301,9 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 cells.push(risk_cell(item.risk_tier, theme));
             }
             cells.push(age_cell(item, context));
-            let role = if item.not_actionable.is_some() {
+            let assignment = context.assigns_reviews
+                && item.not_actionable.is_some_and(|why| why.is_assignment());
+            let role = if item.not_actionable.is_some() && !assignment {
                 Role::Muted
             } else {
                 Role::Base
@@ -325,11 +341,19 @@ fn render_preview(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: 
     } else if context.unconfirmed.contains(&item.workflow_id) {
         lines.push(Line::styled(PENDING_LINE, theme.style(Role::Info)));
     }
-    if let Some(why) = &item.not_actionable {
-        lines.push(Line::styled(
+    if screen.changed.contains(&item.workflow_id) {
+        lines.push(Line::styled(CHANGED_LINE, theme.style(Role::Info)));
+    }
+    match &item.not_actionable {
+        Some(why) if why.is_assignment() && context.assigns_reviews => lines.push(Line::styled(
+            format!("{ASSIGN_MARK}yours to assign: {}", why.describe()),
+            theme.style(Role::Warn),
+        )),
+        Some(why) => lines.push(Line::styled(
             format!("{NOT_YOURS_MARK}not yours to decide: {}", why.describe()),
             theme.style(Role::Muted),
-        ));
+        )),
+        None => {}
     }
     lines.extend([
         Line::styled(

@@ -36,6 +36,9 @@ pub struct DecideDialog {
     /// The workflow's ethics review as last loaded: `None` while loading,
     /// `Some(None)` when nobody holds it.
     pub review: Option<Option<EthicsReview>>,
+    /// The version the user was shown before someone else changed the
+    /// workflow under the dialog; confirming first acknowledges it.
+    pub changed: Option<i64>,
 }
 
 /// What the dialog decides.
@@ -89,6 +92,7 @@ impl DecideDialog {
             delegators: Vec::new(),
             reader: None,
             review: None,
+            changed: None,
         }
     }
 
@@ -241,14 +245,23 @@ impl DecideDialog {
         let Some(workflow) = workflow else {
             return vec!["Loading the workflow…".into()];
         };
+        let mut lines = Vec::new();
+        if let Some(seen) = self.changed {
+            lines.push(format!(
+                "Changed by someone else since you saw it (version {seen} → {}): read it again.",
+                workflow.version
+            ));
+        }
         let Some(step) = workflow.current_step() else {
-            return vec![format!("This workflow is already {}.", workflow.status)];
+            lines.push(format!("This workflow is already {}.", workflow.status));
+            return lines;
         };
         if let Some(refusal) = self.refusal() {
-            return vec![format!(
+            lines.push(format!(
                 "You cannot decide step {}: {refusal}.",
                 step.step_id
-            )];
+            ));
+            return lines;
         }
         let total = workflow.steps.len();
         let as_role = format!(
@@ -271,7 +284,7 @@ impl DecideDialog {
                 format!("The workflow ends rejected{skipped}, and the deployment is rejected.")
             }
         };
-        let mut lines = vec![as_role, effect];
+        lines.extend([as_role, effect]);
         match &self.on_behalf_of {
             Some(delegator) => lines.push(format!(
                 "For {} (their delegation): it counts as theirs and yours. ctrl-o: next",
