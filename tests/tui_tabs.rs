@@ -1090,3 +1090,109 @@ async fn the_audits_tab_puts_attention_first_and_shows_each_table_at_80x24() {
     h.keys("[").await;
     assert!(h.screen().contains(" race_ethnicity: "));
 }
+
+/// Issue 35 (5, 8): in the review form `?` is text, F1 opens this form's
+/// help (its keys first, then what a question does with keys) and F2 the
+/// palette; every overlay shown over the form takes the keys typed into it,
+/// and the answers and the focused question behind stay as they were.
+#[tokio::test]
+async fn help_and_the_palette_open_from_the_form_and_no_overlay_types_into_it() {
+    let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
+    open_fresh_review(&mut h).await;
+    fill_valid(&mut h).await;
+    // Back to the long answer: a question mark is text there.
+    h.key(KeyCode::BackTab, KeyModifiers::SHIFT).await;
+    h.keys(" Why?").await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    let before = (form.answers(), form.focus);
+    assert!(
+        before.0["risks_and_mitigations"]
+            .as_str()
+            .is_some_and(|text| text.ends_with("Why?")),
+        "{:?}",
+        before.0
+    );
+
+    h.press(KeyCode::F(1)).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Keys: form") && screen.contains("On this screen"),
+        "{screen}"
+    );
+    h.keys("jk xyz").await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::Backspace).await;
+    h.press(KeyCode::PageDown).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("In a question") && screen.contains("move through a question's options"),
+        "the help scrolls to the field keys at 80x24:\n{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.overlay.is_none());
+
+    h.press(KeyCode::F(2)).await;
+    assert!(h.screen().contains("Run an action"), "{}", h.screen());
+    h.keys("qqq j").await;
+    h.press(KeyCode::Esc).await;
+
+    ctrl(&mut h, 's').await;
+    assert!(h.app.reviews.form.as_ref().is_some_and(|f| f.summary));
+    h.keys("jjk abc").await;
+    h.press(KeyCode::F(1)).await;
+    assert!(h.screen().contains("Keys: summary"), "{}", h.screen());
+    h.keys("zz").await;
+    h.press(KeyCode::Esc).await;
+    h.press(KeyCode::Esc).await;
+
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert!(!form.summary);
+    assert_eq!(
+        (form.answers(), form.focus),
+        before,
+        "nothing reached the form"
+    );
+}
+
+/// Issue 35 (8): a choice's options are a list: down and `j` move through
+/// them, and past the last one to the next question.
+#[tokio::test]
+async fn a_choices_options_move_with_down_and_j() {
+    let mut h = harness().await;
+    open_fresh_review(&mut h).await;
+    let options = h
+        .app
+        .reviews
+        .form
+        .as_ref()
+        .expect("form")
+        .template
+        .questions[0]
+        .options
+        .len();
+    assert!(options >= 2);
+    h.press(KeyCode::Down).await;
+    h.keys("j").await;
+    h.press(KeyCode::Char(' ')).await;
+    let form = h.app.reviews.form.as_ref().expect("form");
+    assert_eq!(form.focus, 0, "still the first question");
+    let chosen = form.answers()["use_case_appropriateness"].clone();
+    assert_eq!(
+        chosen,
+        serde_json::json!(form.template.questions[0].options[2.min(options - 1)])
+    );
+    for _ in 0..options {
+        h.keys("j").await;
+    }
+    assert_eq!(h.app.reviews.form.as_ref().expect("form").focus, 1);
+    h.keys("k").await;
+    assert_eq!(
+        h.app.reviews.form.as_ref().expect("form").focus,
+        1,
+        "a yes/no question has no list: k is not a move there"
+    );
+}

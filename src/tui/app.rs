@@ -387,23 +387,23 @@ impl App {
                 Vec::new()
             }
             Action::Help => {
-                self.overlay = Some(Overlay::Help(HelpOverlay {
-                    mode: self.screen_mode(),
-                    filter: String::new(),
-                }));
+                self.overlay = Some(Overlay::Help(HelpOverlay::new(self.screen_mode())));
                 Vec::new()
             }
             Action::Palette => {
-                self.overlay = Some(Overlay::Palette(Palette {
-                    input: String::new(),
-                    selected: 0,
-                }));
+                let palette = Palette::new(&self.config.keymap, self.screen_mode());
+                self.overlay = Some(Overlay::Palette(palette));
                 Vec::new()
             }
             _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {
                 self.on_conflicts_action(action)
             }
-            Action::Confirm | Action::Cancel | Action::Down | Action::Up
+            Action::Confirm
+            | Action::Cancel
+            | Action::Down
+            | Action::Up
+            | Action::PageDown
+            | Action::PageUp
                 if self.overlay.is_some() =>
             {
                 self.on_overlay_action(action)

@@ -233,9 +233,18 @@ impl Keymap {
         if !mode.takes_text() && mode != Mode::Global {
             modes.push(Mode::Global);
         }
+        self.bindings_in(&modes)
+    }
+
+    /// The bindings of `mode` itself, without the global ones.
+    pub fn own_bindings(&self, mode: Mode) -> Vec<(Vec<String>, Action)> {
+        self.bindings_in(&[mode])
+    }
+
+    fn bindings_in(&self, modes: &[Mode]) -> Vec<(Vec<String>, Action)> {
         let mut by_action: Vec<(Vec<String>, Action)> = Vec::new();
         for mode in modes {
-            for (key, action) in self.modes.get(&mode).into_iter().flatten() {
+            for (key, action) in self.modes.get(mode).into_iter().flatten() {
                 match by_action
                     .iter_mut()
                     .find(|(_, existing)| existing == action)

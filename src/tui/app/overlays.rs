@@ -99,7 +99,21 @@ impl App {
                 self.overlay = Some(Overlay::Palette(palette));
                 Vec::new()
             }
-            (overlay @ (Overlay::Help(_) | Overlay::Prompt(_)), Action::Down | Action::Up) => {
+            (
+                Overlay::Help(mut help),
+                Action::Down | Action::Up | Action::PageDown | Action::PageUp,
+            ) => {
+                let page = (self.size.1.saturating_sub(8) as isize).max(1);
+                help.scroll_by(match action {
+                    Action::Down => 1,
+                    Action::Up => -1,
+                    Action::PageDown => page,
+                    _ => -page,
+                });
+                self.overlay = Some(Overlay::Help(help));
+                Vec::new()
+            }
+            (overlay @ Overlay::Prompt(_), Action::Down | Action::Up) => {
                 self.overlay = Some(overlay);
                 Vec::new()
             }

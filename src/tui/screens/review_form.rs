@@ -354,11 +354,21 @@ impl ReviewForm {
                     *chosen = Some(*cursor);
                     true
                 }
-                KeyCode::Up => {
+                // Options are a list, one per line: up and down (and j, k)
+                // move through them, and past either end to the next field.
+                KeyCode::Up | KeyCode::Char('k') if *cursor > 0 => {
+                    *cursor -= 1;
+                    false
+                }
+                KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < options => {
+                    *cursor += 1;
+                    false
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
                     self.previous_field();
                     false
                 }
-                KeyCode::Down => {
+                KeyCode::Down | KeyCode::Char('j') => {
                     self.next_field();
                     false
                 }
@@ -379,11 +389,21 @@ impl ReviewForm {
                     }
                     true
                 }
-                KeyCode::Up => {
+                // Options are a list, one per line: up and down (and j, k)
+                // move through them, and past either end to the next field.
+                KeyCode::Up | KeyCode::Char('k') if *cursor > 0 => {
+                    *cursor -= 1;
+                    false
+                }
+                KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < options => {
+                    *cursor += 1;
+                    false
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
                     self.previous_field();
                     false
                 }
-                KeyCode::Down => {
+                KeyCode::Down | KeyCode::Char('j') => {
                     self.next_field();
                     false
                 }

@@ -44,29 +44,118 @@ pub struct HelpOverlay {
     /// The screen whose keys are listed.
     pub mode: Mode,
     pub filter: String,
+    /// The first row shown.
+    pub scroll: usize,
+    /// The most `scroll` may be, as the last frame found it.
+    pub(crate) bottom: std::cell::Cell<usize>,
 }
 
+/// One line of help: a section heading, or keys and what they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpRow {
+    Heading(&'static str),
+    Keys {
+        keys: String,
+        action: Option<Action>,
+        description: &'static str,
+    },
+}
+
+/// What the review form's questions do with keys that are not bindings:
+/// typing, choosing, the text area's own editing keys.
+const FORM_FIELD_KEYS: [(&str, &str); 8] = [
+    (
+        "type",
+        "answer a text question (enter: a new line in a long answer)",
+    ),
+    (
+        "up down j k",
+        "move through a question's options; past either end, the next question",
+    ),
+    (
+        "space enter",
+        "choose the option (tick or untick, when several may be chosen)",
+    ),
+    ("y n", "answer a yes / no question"),
+    ("1-5 left right", "rate a scale question"),
+    ("ctrl-w alt-bksp", "delete the word before the cursor"),
+    (
+        "ctrl-a ctrl-e",
+        "start / end of the line (ctrl-k deletes to its end)",
+    ),
+    ("ctrl-u ctrl-r", "undo / redo in a text answer"),
+];
+
 impl HelpOverlay {
-    /// The bindings to list: (keys, action, description), filtered.
-    pub fn rows(&self, keymap: &Keymap) -> Vec<(String, Action, &'static str)> {
+    pub fn new(mode: Mode) -> HelpOverlay {
+        HelpOverlay {
+            mode,
+            filter: String::new(),
+            scroll: 0,
+            bottom: std::cell::Cell::new(usize::MAX),
+        }
+    }
+
+    /// The rows to list, this screen's keys first, then (where global keys
+    /// work) those that work everywhere; filtered by what was typed.
+    pub fn rows(&self, keymap: &Keymap) -> Vec<HelpRow> {
         let needle = self.filter.to_lowercase();
-        keymap
-            .bindings(self.mode)
+        let fits = |keys: &str, name: &str, description: &str| {
+            needle.is_empty()
+                || keys.to_lowercase().contains(&needle)
+                || name.contains(&needle)
+                || description.to_lowercase().contains(&needle)
+        };
+        let mut sections: Vec<(&'static str, Vec<HelpRow>)> = Vec::new();
+        let bound = |mode: Mode| -> Vec<HelpRow> {
+            keymap
+                .own_bindings(mode)
+                .into_iter()
+                .map(|(keys, action)| (keys.join(" "), action, action.description_in(self.mode)))
+                .filter(|(keys, action, description)| fits(keys, action.name(), description))
+                .map(|(keys, action, description)| HelpRow::Keys {
+                    keys,
+                    action: Some(action),
+                    description,
+                })
+                .collect()
+        };
+        sections.push(("On this screen", bound(self.mode)));
+        if self.mode == Mode::Form {
+            let fields = FORM_FIELD_KEYS
+                .iter()
+                .filter(|(keys, description)| fits(keys, "", description))
+                .map(|(keys, description)| HelpRow::Keys {
+                    keys: (*keys).to_owned(),
+                    action: None,
+                    description,
+                })
+                .collect();
+            sections.push(("In a question", fields));
+        }
+        if !self.mode.takes_text() && self.mode != Mode::Global {
+            sections.push(("Everywhere", bound(Mode::Global)));
+        }
+        sections
             .into_iter()
-            .map(|(keys, action)| (keys.join(" "), action, action.description_in(self.mode)))
-            .filter(|(keys, action, description)| {
-                needle.is_empty()
-                    || keys.to_lowercase().contains(&needle)
-                    || action.name().contains(&needle)
-                    || description.to_lowercase().contains(&needle)
-            })
+            .filter(|(_, rows)| !rows.is_empty())
+            .flat_map(|(heading, rows)| std::iter::once(HelpRow::Heading(heading)).chain(rows))
             .collect()
+    }
+
+    /// Moves the list by `delta` rows (a page is the list's height).
+    pub fn scroll_by(&mut self, delta: isize) {
+        self.scroll = self
+            .scroll
+            .min(self.bottom.get())
+            .saturating_add_signed(delta)
+            .min(self.bottom.get());
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
         let rows = self.rows(keymap);
         let height = (rows.len() as u16 + 4).min(area.height);
-        let area = centered(area, 64, height.max(5));
+        let area = centered(area, 78, height.max(6));
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -77,26 +166,51 @@ impl HelpOverlay {
             ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let [filter_area, list_area] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let [filter_area, list_area, more_area] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
         let filter = Line::from(vec![
             Span::styled(" filter: ", theme.style(Role::Muted)),
             Span::styled(format!("{}▏", self.filter), theme.style(Role::Input)),
         ]);
         frame.render_widget(Paragraph::new(filter), filter_area);
+        let visible = usize::from(list_area.height).max(1);
+        self.bottom.set(rows.len().saturating_sub(visible));
+        let scroll = self.scroll.min(self.bottom.get());
+        let keys_width = 18.min(usize::from(list_area.width) / 3);
         let lines: Vec<Line> = if rows.is_empty() {
             vec![Line::styled(" no key matches", theme.style(Role::Muted))]
         } else {
             rows.iter()
-                .map(|(keys, _, description)| {
-                    Line::from(vec![
-                        Span::styled(format!(" {keys:<18}"), theme.style(Role::Key)),
+                .skip(scroll)
+                .take(visible)
+                .map(|row| match row {
+                    HelpRow::Heading(heading) => {
+                        Line::styled(format!(" {heading}"), theme.style(Role::Header))
+                    }
+                    HelpRow::Keys {
+                        keys, description, ..
+                    } => Line::from(vec![
+                        Span::styled(format!(" {keys:<keys_width$} "), theme.style(Role::Key)),
                         Span::styled(description.to_string(), theme.style(Role::Base)),
-                    ])
+                    ]),
                 })
                 .collect()
         };
         frame.render_widget(Paragraph::new(lines), list_area);
+        let below = rows.len().saturating_sub(scroll + visible);
+        let more = match (scroll, below) {
+            (0, 0) => "esc closes · type to filter".to_owned(),
+            (_, 0) => "↑ more above · esc closes".to_owned(),
+            (_, below) => format!("↓ {below} more (down, pagedown) · esc closes"),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {more}"), theme.style(Role::Muted))),
+            more_area,
+        );
     }
 }
 
@@ -104,21 +218,45 @@ impl HelpOverlay {
 pub struct Palette {
     pub input: String,
     pub selected: usize,
+    /// The actions that do something where the palette was opened.
+    pub offered: Vec<Action>,
 }
 
 impl Palette {
+    /// The palette for the screen in `mode`: its own actions and those
+    /// that work everywhere, in the order help lists them.
+    pub fn new(keymap: &Keymap, mode: Mode) -> Palette {
+        Palette {
+            input: String::new(),
+            selected: 0,
+            offered: keymap
+                .bindings(mode)
+                .into_iter()
+                .map(|(_, action)| action)
+                .chain([Action::Help, Action::Quit])
+                .fold(Vec::new(), |mut offered, action| {
+                    if !offered.contains(&action) {
+                        offered.push(action);
+                    }
+                    offered
+                }),
+        }
+    }
+
     /// Actions matching the input, best first.
     pub fn matches(&self) -> Vec<Action> {
-        let labels: Vec<String> = Action::DESCRIBED
+        let offered: Vec<(Action, &'static str)> = Action::DESCRIBED
+            .iter()
+            .copied()
+            .filter(|(action, _)| self.offered.contains(action))
+            .collect();
+        if self.input.trim().is_empty() {
+            return offered.iter().map(|(action, _)| *action).collect();
+        }
+        let labels: Vec<String> = offered
             .iter()
             .map(|(action, description)| format!("{} {description}", action.name()))
             .collect();
-        if self.input.trim().is_empty() {
-            return Action::DESCRIBED
-                .iter()
-                .map(|(action, _)| *action)
-                .collect();
-        }
         let mut matcher = Matcher::new(Config::DEFAULT);
         let pattern = Pattern::parse(&self.input, CaseMatching::Ignore, Normalization::Smart);
         let scored = pattern.match_list(
@@ -130,7 +268,7 @@ impl Palette {
         );
         scored
             .into_iter()
-            .map(|(Indexed(i, _), _)| Action::DESCRIBED[i].0)
+            .map(|(Indexed(i, _), _)| offered[i].0)
             .collect()
     }
 
@@ -247,25 +385,30 @@ mod tests {
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     #[test]
-    fn the_palette_matches_fuzzily() {
+    fn the_palette_matches_fuzzily_among_this_screens_actions() {
+        let keymap = Keymap::default_keymap();
+        let queue = Palette::new(&keymap, Mode::Queue);
         let palette = Palette {
             input: "aprv".into(),
-            selected: 0,
+            ..queue.clone()
         };
         assert_eq!(palette.chosen(), Some(Action::Approve));
         let palette = Palette {
             input: "risk".into(),
-            selected: 0,
+            ..queue.clone()
         };
         assert!(palette.matches().contains(&Action::CycleRisk));
-        let all = Palette {
-            input: String::new(),
-            selected: 0,
-        };
-        assert_eq!(all.matches().len(), Action::DESCRIBED.len());
+        // Only what does something here: no audit's "next group" in the queue.
+        assert!(!queue.matches().contains(&Action::NextGroup));
+        assert!(queue.matches().contains(&Action::Inbox));
+        assert!(
+            Palette::new(&keymap, Mode::Audits)
+                .matches()
+                .contains(&Action::NextGroup)
+        );
         let none = Palette {
             input: "zzzzqqq".into(),
-            selected: 0,
+            ..queue
         };
         assert_eq!(none.chosen(), None);
     }
@@ -274,12 +417,19 @@ mod tests {
     fn help_filters_as_you_type() {
         let keymap = Keymap::default_keymap();
         let help = HelpOverlay {
-            mode: Mode::Queue,
             filter: "reject".into(),
+            ..HelpOverlay::new(Mode::Queue)
         };
         let rows = help.rows(&keymap);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].1, Action::Reject);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0], HelpRow::Heading("On this screen"));
+        assert!(matches!(
+            rows[1],
+            HelpRow::Keys {
+                action: Some(Action::Reject),
+                ..
+            }
+        ));
     }
 
     #[test]
