@@ -604,6 +604,10 @@ async fn the_evidence_of_a_two_attribute_run_shows_each_tables_cases() {
     );
 
     show_audits_of(&mut h, &agent.agent_id).await;
+    // The binding table shows first; step back to the first, by sex.
+    while h.app.audits.table != 0 {
+        h.keys("[").await;
+    }
     h.keys("e").await;
     let screen = h.screen();
     assert!(
@@ -1057,35 +1061,85 @@ async fn the_audits_tab_puts_attention_first_and_shows_each_table_at_80x24() {
     }
     assert_eq!(h.app.audits.agents.len(), listed.len(), "back to all");
 
-    // One chart per table; ] steps to race/ethnicity, then the intersection.
+    // One chart per table, the binding one (lowest ratio) first; ] and [
+    // step through the others.
     let agent_id = agent_with_tables(&h);
     show_audits_of(&mut h, &agent_id).await;
     let audit = h.app.audits.audits[0].clone();
     assert_eq!(audit.attributes.len(), 3);
+    let binding = (0..3)
+        .min_by(|a, b| {
+            audit.attributes[*a]
+                .lowest_ratio
+                .total_cmp(&audit.attributes[*b].lowest_ratio)
+        })
+        .expect("three tables");
     let screen = h.screen();
     assert!(screen.contains("tables ([ ]): sex"), "{screen}");
-    assert!(screen.contains(" sex: "), "{screen}");
-    h.keys("]").await;
-    assert!(h.screen().contains(" race_ethnicity: "), "{}", h.screen());
-    h.keys("]").await;
-    let screen = h.screen();
-    assert!(screen.contains(" sex × race_ethnicity: "), "{screen}");
-    let intersection = &audit.attributes[2];
-    for category in &intersection.categories {
+    assert!(
+        screen.contains(&format!(" {}: ", audit.attributes[binding].name())),
+        "the binding table shows first: {screen}"
+    );
+    let intersection = audit
+        .attributes
+        .iter()
+        .position(|table| table.is_intersectional())
+        .expect("an intersection");
+    for _ in 0..(intersection + 3 - binding) % 3 {
+        h.keys("]").await;
+    }
+    let mut screens = vec![h.screen()];
+    assert!(
+        screens[0].contains(" sex × race_ethnicity: "),
+        "{}",
+        screens[0]
+    );
+    // At 80x24 the labels stand whole above their bars, and the pane
+    // scrolls (J) to the last category.
+    while screens
+        .last()
+        .is_some_and(|screen| screen.contains("more lines (J)"))
+    {
+        h.keys("J").await;
+        screens.push(h.screen());
+        assert!(screens.len() < 40, "the pane scrolls to its end");
+    }
+    let table = &audit.attributes[intersection];
+    for category in &table.categories {
         let label = category.label();
-        let shown: String = label.chars().take(12).collect();
-        let line = screen
-            .lines()
-            .find(|line| line.contains(&shown) && line.contains(&category.total.to_string()))
-            .unwrap_or_else(|| panic!("{label} has its row at 80x24:\n{screen}"));
         let rate = format!("{:.1}%", category.rate.expect("rate") * 100.0);
-        assert!(line.contains(&rate), "{line}");
+        let row = screens.iter().find_map(|screen| {
+            let lines: Vec<&str> = screen.lines().collect();
+            lines.windows(2).find_map(|pair| {
+                (pair[0].contains(&format!("│ {label}"))
+                    && pair[1].contains(&rate)
+                    && pair[1].contains(&category.total.to_string()))
+                .then(|| pair[1].to_owned())
+            })
+        });
+        let line = row.unwrap_or_else(|| panic!("{label} stands whole above its numbers"));
         if category.fails(audit.stats.threshold) {
             assert!(line.contains('✗'), "a failing category is marked: {line}");
         }
         if category.excluded.is_some() {
             assert!(line.contains("excl."), "{line}");
         }
+        assert!(
+            line.contains("%-") || line.contains('-'),
+            "the interval in numbers: {line}"
+        );
+    }
+    // Every warning, whole, at the end of the pane.
+    let last = screens.last().expect("a screen");
+    let joined: String = screens
+        .iter()
+        .flat_map(|screen| screen.lines())
+        .filter_map(|line| line.split_once('│').map(|(_, right)| right.trim()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for warning in &audit.stats.warnings {
+        let start: String = warning.chars().take(30).collect();
+        assert!(joined.contains(&start), "{warning} is shown:\n{last}");
     }
     h.keys("[").await;
     assert!(h.screen().contains(" race_ethnicity: "));

@@ -17,6 +17,9 @@ pub enum Action {
     Up,
     PageDown,
     PageUp,
+    /// Scrolls a detail pane beside a list (the list keeps its keys).
+    ScrollDown,
+    ScrollUp,
     First,
     Last,
     Open,
@@ -74,7 +77,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 52] = [
+    pub const DESCRIBED: [(Action, &'static str); 54] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -86,6 +89,8 @@ impl Action {
         (Action::Up, "move up"),
         (Action::PageDown, "move down a page"),
         (Action::PageUp, "move up a page"),
+        (Action::ScrollDown, "scroll the detail pane down"),
+        (Action::ScrollUp, "scroll the detail pane up"),
         (Action::First, "jump to the first item"),
         (Action::Last, "jump to the last item"),
         (Action::Open, "open the selected workflow"),
@@ -175,6 +180,8 @@ impl Action {
             Action::Up => "up",
             Action::PageDown => "page_down",
             Action::PageUp => "page_up",
+            Action::ScrollDown => "scroll_down",
+            Action::ScrollUp => "scroll_up",
             Action::First => "first",
             Action::Last => "last",
             Action::Open => "open",

@@ -153,6 +153,10 @@ pub struct AuditsScreen {
     pub evidence: Option<EvidenceView>,
     /// Why `e` showed nothing (an audit recorded from counts).
     no_evidence: bool,
+    /// How far the shown audit's pane is scrolled (`J` / `K`).
+    pub detail_scroll: u16,
+    /// The most `detail_scroll` may be, as the last frame found it.
+    pub(crate) detail_bottom: std::cell::Cell<u16>,
 }
 
 impl AuditsScreen {
@@ -165,6 +169,20 @@ impl AuditsScreen {
             .map(|standing| standing.agent_id.clone());
         self.loading_more = false;
         vec![self.read(None, requests)]
+    }
+
+    /// Shows the shown audit's binding table first: the one with the lowest
+    /// ratio, which decides pass or fail (the first, when all pass alike).
+    fn show_binding_table(&mut self) {
+        self.detail_scroll = 0;
+        self.table = self.audits.get(self.shown).map_or(0, |audit| {
+            audit
+                .attributes
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| a.lowest_ratio.total_cmp(&b.lowest_ratio))
+                .map_or(0, |(index, _)| index)
+        });
     }
 
     fn read(&mut self, after: Option<StandingCursor>, requests: &mut Requests) -> Command {
@@ -282,7 +300,7 @@ impl AuditsScreen {
                 self.audits = audits;
                 self.audits_agent = Some(agent_id);
                 self.shown = 0;
-                self.table = 0;
+                self.show_binding_table();
                 self.error = None;
             }
             Err(error) => self.error = Some(error),
@@ -367,11 +385,18 @@ impl AuditsScreen {
             Action::Last => self.selected = self.agents.len().saturating_sub(1),
             Action::Older => {
                 self.shown = (self.shown + 1).min(self.audits.len().saturating_sub(1));
-                self.table = 0;
+                self.show_binding_table();
             }
             Action::Newer => {
                 self.shown = self.shown.saturating_sub(1);
-                self.table = 0;
+                self.show_binding_table();
+            }
+            Action::ScrollDown | Action::ScrollUp => {
+                let step: i32 = if action == Action::ScrollDown { 5 } else { -5 };
+                let bottom = self.detail_bottom.get();
+                self.detail_scroll = (i32::from(self.detail_scroll.min(bottom)) + step)
+                    .clamp(0, i32::from(bottom)) as u16;
+                return Vec::new();
             }
             Action::NextGroup | Action::PreviousGroup => {
                 let tables = self
@@ -384,6 +409,7 @@ impl AuditsScreen {
                     } else {
                         (self.table + tables - 1) % tables
                     };
+                    self.detail_scroll = 0;
                 }
                 return Vec::new();
             }

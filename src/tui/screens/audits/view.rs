@@ -91,21 +91,6 @@ impl AuditsScreen {
         let table = audit
             .attributes
             .get(self.table.min(audit.attributes.len().saturating_sub(1)));
-        let rows = table.map_or(stats.groups.len(), |table| table.categories.len() + 2) as u16;
-        let warnings = stats.warnings.len() as u16;
-        let from_run = self.run_line(audit, theme);
-        let head = 3 + u16::from(from_run.is_some()) + u16::from(table.is_some());
-        // The chart first; the history only where it still fits.
-        let chart_rows = (rows + 2).min(area.height.saturating_sub(head));
-        let left = area.height.saturating_sub(head + chart_rows);
-        let notes_rows = warnings.min(if table.is_some() { 2 } else { 6 }).min(left);
-        let [summary, chart, notes, history] = Layout::vertical([
-            Constraint::Length(head),
-            Constraint::Length(chart_rows),
-            Constraint::Length(notes_rows),
-            Constraint::Min(0),
-        ])
-        .areas(area);
         let (verdict, role) = if stats.passes_threshold {
             ("PASS", Role::Ok)
         } else {
@@ -123,7 +108,7 @@ impl AuditsScreen {
                 format!("{p:.4}")
             }
         });
-        let lines = vec![
+        let mut lines = vec![
             Line::from(vec![
                 Span::styled(format!(" {} ", sanitize(name)), theme.style(Role::Title)),
                 Span::styled(
@@ -159,27 +144,53 @@ impl AuditsScreen {
                 theme.style(Role::Muted),
             ),
         ];
-        let tables_line = table.map(|_| self.tables_line(audit, theme));
-        let lines: Vec<Line> = lines
-            .into_iter()
-            .chain(from_run)
-            .chain(tables_line)
-            .collect();
-        frame.render_widget(Paragraph::new(lines), summary);
-        let chart_lines = match table {
-            Some(table) => table_lines(table, audit, chart.width, theme),
-            None => group_lines(audit, chart.width, theme),
-        };
-        frame.render_widget(Paragraph::new(chart_lines), chart);
-        let notes_lines: Vec<Line> = stats
-            .warnings
-            .iter()
-            .map(|w| Line::styled(format!(" ! {}", sanitize(w)), theme.style(Role::Warn)))
-            .collect();
-        frame.render_widget(Paragraph::new(notes_lines).wrap(Wrap { trim: true }), notes);
-        if history.height >= 6 {
-            self.render_history(frame, history, theme);
+        lines.extend(self.run_line(audit, theme));
+        lines.extend(table.map(|_| self.tables_line(audit, theme)));
+        lines.extend(match table {
+            Some(table) => table_lines(table, audit, area.width, theme),
+            None => group_lines(audit, area.width, theme),
+        });
+        if !stats.warnings.is_empty() {
+            lines.push(Line::default());
         }
+        lines.extend(
+            stats
+                .warnings
+                .iter()
+                .map(|w| Line::styled(format!(" ! {}", sanitize(w)), theme.style(Role::Warn))),
+        );
+        // Everything in words wraps and scrolls (J / K); the history of
+        // versions takes what room is left, if there is enough.
+        let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+        let total = u16::try_from(text.line_count(area.width)).unwrap_or(u16::MAX);
+        if total <= area.height {
+            self.detail_bottom.set(0);
+            let [words, history] =
+                Layout::vertical([Constraint::Length(total), Constraint::Min(0)]).areas(area);
+            frame.render_widget(text, words);
+            if history.height >= 6 {
+                self.render_history(frame, history, theme);
+            }
+            return;
+        }
+        // The last row says how much is above or below, and hides nothing.
+        let [words, hint_row] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let bottom = total.saturating_sub(words.height);
+        self.detail_bottom.set(bottom);
+        let scroll = self.detail_scroll.min(bottom);
+        frame.render_widget(text.scroll((scroll, 0)), words);
+        let below = bottom - scroll;
+        let hint = if below > 0 {
+            format!("↓ {below} more lines (J) ")
+        } else {
+            "↑ (K) ".to_owned()
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(hint, theme.style(Role::Accent)))
+                .alignment(ratatui::layout::Alignment::Right),
+            hint_row,
+        );
     }
 
     /// Every table of the shown audit with its lowest ratio, the one shown
@@ -361,10 +372,91 @@ pub(super) fn standing_item(
     ListItem::new(vec![first, second])
 }
 
+/// Where a chart's columns go: a label, the bar track, the numbers; when
+/// a label does not fit beside its bar (an intersection's, or any at 80
+/// columns), every label takes a line of its own above its bar, whole.
+struct ChartLayout {
+    stacked: bool,
+    label_width: usize,
+    track_width: usize,
+}
+
+impl ChartLayout {
+    fn new(width: u16, longest_label: usize, label_width: usize, numbers_width: usize) -> Self {
+        let width = width as usize;
+        let beside = width.saturating_sub(label_width + numbers_width + 3);
+        if longest_label <= label_width && beside >= 8 {
+            return ChartLayout {
+                stacked: false,
+                label_width,
+                track_width: beside,
+            };
+        }
+        ChartLayout {
+            stacked: true,
+            label_width: 2,
+            track_width: width.saturating_sub(2 + numbers_width + 3).max(6),
+        }
+    }
+
+    /// The header: the label column's name, the track's, the numbers'.
+    fn header(&self, label: &str, track: &str, numbers: &str, theme: &Theme) -> Vec<Line<'static>> {
+        let style = theme.style(Role::Header);
+        if self.stacked {
+            vec![
+                Line::styled(format!(" {label}"), style),
+                Line::styled(
+                    format!("   {} {numbers}", pad(track, self.track_width)),
+                    style,
+                ),
+            ]
+        } else {
+            vec![Line::styled(
+                format!(
+                    " {} {} {numbers}",
+                    pad(label, self.label_width),
+                    pad(track, self.track_width)
+                ),
+                style,
+            )]
+        }
+    }
+
+    /// One category's row (two lines when stacked).
+    fn row(
+        &self,
+        label: &str,
+        bar: String,
+        numbers: String,
+        role: Role,
+        theme: &Theme,
+    ) -> Vec<Line<'static>> {
+        let bar_and_numbers = [
+            Span::styled(bar, theme.style(role)),
+            Span::styled(format!(" {numbers}"), theme.style(role)),
+        ];
+        if self.stacked {
+            let mut second = vec![Span::raw("   ")];
+            second.extend(bar_and_numbers);
+            vec![
+                Line::styled(format!(" {label}"), theme.style(Role::Base)),
+                Line::from(second),
+            ]
+        } else {
+            let mut line = vec![Span::styled(
+                format!(" {} ", pad(label, self.label_width)),
+                theme.style(Role::Base),
+            )];
+            line.extend(bar_and_numbers);
+            vec![Line::from(line)]
+        }
+    }
+}
+
 /// One table's chart: a bar per category's rate, the threshold line at
 /// the threshold times the reference category's rate, the interval as a
-/// whisker; each category's count, rate and impact ratio in numbers,
-/// failing ones marked, excluded ones said.
+/// whisker; each category's count, rate, impact ratio and 95% interval in
+/// numbers, failing ones marked, excluded ones said.
 pub fn table_lines(
     table: &ImpactTable,
     audit: &BiasAudit,
@@ -385,58 +477,51 @@ pub fn table_lines(
         .fold(reference, f64::max)
         .max(0.01);
     let line_at = reference * threshold;
-    let wide = width >= 90;
-    let label_width = if wide { 26 } else { 14 };
-    let numbers_width = if wide { 38 } else { 23 };
-    let track_width = (width as usize)
-        .saturating_sub(label_width + numbers_width + 3)
-        .max(6);
+    let labels: Vec<String> = table
+        .categories
+        .iter()
+        .map(|category| sanitize(&category.label()).into_owned())
+        .collect();
+    let longest = labels
+        .iter()
+        .map(|label| crate::text::width(label))
+        .max()
+        .unwrap_or(0);
+    let layout = ChartLayout::new(width, longest, if width >= 90 { 26 } else { 14 }, 36);
     let rate_name = audit.mode.rate_name();
-    let mut lines = vec![
-        Line::styled(
-            format!(
-                " {}: {} known, {} unknown · ratios against {}",
-                sanitize(&table.name()),
-                table.sample(),
-                table.unknown,
-                sanitize(&crate::domain::bias::tables::category_label(
-                    &table.reference
-                )),
-            ),
-            theme.style(Role::Muted),
+    let mut lines = vec![Line::styled(
+        format!(
+            " {}: {} known, {} unknown · ratios against {}",
+            sanitize(&table.name()),
+            table.sample(),
+            table.unknown,
+            sanitize(&crate::domain::bias::tables::category_label(
+                &table.reference
+            )),
         ),
-        Line::styled(
-            format!(
-                " {} {} {}",
-                pad("category", label_width),
-                pad(
-                    &format!("{rate_name} (│ = {threshold:.2} x ref.)"),
-                    track_width
-                ),
-                if wide {
-                    "rate      n  impact  95% interval"
-                } else {
-                    "rate      n  impact"
-                }
-            ),
-            theme.style(Role::Header),
-        ),
-    ];
-    for category in &table.categories {
-        let label = pad(&sanitize(&category.label()), label_width);
+        theme.style(Role::Muted),
+    )];
+    lines.extend(layout.header(
+        "category",
+        &format!("{rate_name} (│ = {threshold:.2} x ref.)"),
+        "rate      n  impact  95% interval",
+        theme,
+    ));
+    for (category, label) in table.categories.iter().zip(&labels) {
         let (bar, numbers, role) = match (category.rate, category.ci_low, category.ci_high) {
             (Some(rate), Some(low), Some(high)) => {
                 let failing = category.fails(threshold);
-                let bar = bars::track(rate, scale, track_width, Some(line_at), Some((low, high)));
+                let bar = bars::track(
+                    rate,
+                    scale,
+                    layout.track_width,
+                    Some(line_at),
+                    Some((low, high)),
+                );
                 let ratio = match (&category.excluded, category.impact_ratio) {
                     (Some(_), _) => "excl.".to_owned(),
                     (None, Some(ratio)) => format!("{ratio:.3}"),
                     (None, None) => "-".to_owned(),
-                };
-                let interval = if wide {
-                    format!("  {:.1}-{:.1}%", low * 100.0, high * 100.0)
-                } else {
-                    String::new()
                 };
                 let mark = if failing { " ✗" } else { "" };
                 let role = match (&category.excluded, failing) {
@@ -447,24 +532,22 @@ pub fn table_lines(
                 (
                     bar,
                     format!(
-                        "{:>5.1}% {:>6}  {ratio:>6}{interval}{mark}",
+                        "{:>5.1}% {:>6}  {ratio:>6}  {:.1}-{:.1}%{mark}",
                         rate * 100.0,
-                        category.total
+                        category.total,
+                        low * 100.0,
+                        high * 100.0
                     ),
                     role,
                 )
             }
             _ => (
-                " ".repeat(track_width),
+                " ".repeat(layout.track_width),
                 format!("    -  {:>6}  none", category.total),
                 Role::Muted,
             ),
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {label} "), theme.style(Role::Base)),
-            Span::styled(bar, theme.style(role)),
-            Span::styled(format!(" {numbers}"), theme.style(role)),
-        ]));
+        lines.extend(layout.row(label, bar, numbers, role, theme));
     }
     lines
 }
@@ -486,28 +569,34 @@ pub fn group_lines(audit: &BiasAudit, width: u16, theme: &Theme) -> Vec<Line<'st
         .fold(highest, f64::max)
         .max(0.01);
     let line_at = highest * stats.threshold;
-    let label_width = 18;
-    let numbers_width = 44;
-    let track_width = (width as usize)
-        .saturating_sub(label_width + numbers_width + 3)
-        .max(8);
-    let mut lines = vec![Line::styled(
-        format!(
-            " {} {} {}",
-            pad("group", label_width),
-            pad(
-                &format!("rate (│ = {:.2} x highest)", stats.threshold),
-                track_width
-            ),
-            "rate    n       95% interval"
-        ),
-        theme.style(Role::Header),
-    )];
-    for group in &stats.groups {
+    let labels: Vec<String> = stats
+        .groups
+        .iter()
+        .map(|group| sanitize(&group.group).into_owned())
+        .collect();
+    let longest = labels
+        .iter()
+        .map(|label| crate::text::width(label))
+        .max()
+        .unwrap_or(0);
+    let layout = ChartLayout::new(width, longest, 18, 36);
+    let mut lines = layout.header(
+        "group",
+        &format!("rate (│ = {:.2} x highest)", stats.threshold),
+        "rate      n  95% interval",
+        theme,
+    );
+    for (group, label) in stats.groups.iter().zip(&labels) {
         let (bar, numbers, role) = match (group.rate, group.ci_low, group.ci_high) {
             (Some(rate), Some(low), Some(high)) => {
                 let failing = rate < line_at;
-                let bar = bars::track(rate, scale, track_width, Some(line_at), Some((low, high)));
+                let bar = bars::track(
+                    rate,
+                    scale,
+                    layout.track_width,
+                    Some(line_at),
+                    Some((low, high)),
+                );
                 let verdict = if failing { " ✗ below" } else { "" };
                 (
                     bar,
@@ -516,19 +605,12 @@ pub fn group_lines(audit: &BiasAudit, width: u16, theme: &Theme) -> Vec<Line<'st
                 )
             }
             _ => (
-                " ".repeat(track_width),
+                " ".repeat(layout.track_width),
                 format!("  -    {:>6}  no cases", group.total),
                 Role::Muted,
             ),
         };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {} ", pad(&sanitize(&group.group), label_width)),
-                theme.style(Role::Base),
-            ),
-            Span::styled(bar, theme.style(role)),
-            Span::styled(format!(" {numbers}"), theme.style(role)),
-        ]));
+        lines.extend(layout.row(label, bar, numbers, role, theme));
     }
     lines
 }
