@@ -31,6 +31,33 @@ async fn the_queue_renders_with_counts_columns_and_preview() {
     insta::assert_snapshot!("queue", screen);
 }
 
+/// Issue 35 (14): at 120x40 the list has the full width (names whole,
+/// the policy that tells two rows of one agent apart) and the preview the
+/// rows below; at 80x24 the preview is there too.
+#[tokio::test]
+async fn the_queue_fits_120x40_and_80x24_with_its_preview() {
+    for (width, height) in [(120, 40), (80, 24)] {
+        let mut h = Harness::new(width, height, Theme::load("default", None).expect("theme")).await;
+        let screen = h.screen();
+        let first = h.app.queue.rows[0].clone();
+        assert!(screen.contains("┌ Steps"), "{width}x{height}: {screen}");
+        assert!(
+            screen.contains(&format!("requested by {}", first.requested_by)),
+            "{screen}"
+        );
+        if width >= 120 {
+            assert!(
+                screen.contains(&first.agent_name) && screen.contains(&first.triggered_by_policy)
+            );
+        }
+        insta::assert_snapshot!(format!("queue_{width}x{height}"), screen);
+        h.keys("p").await;
+        assert!(!h.screen().contains("┌ Steps"), "p hides the preview");
+        h.keys("p").await;
+        assert!(h.screen().contains("┌ Steps"), "and shows it again");
+    }
+}
+
 #[tokio::test]
 async fn moving_selects_rows_and_loads_the_preview() {
     let mut h = harness().await;

@@ -54,15 +54,22 @@ pub fn split(screen: &QueueScreen, area: Rect) -> (Rect, Rect, Option<Rect>) {
     if !screen.show_preview {
         return (header, body, None);
     }
-    if body.width >= 110 {
-        let [list, preview] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-                .areas(body);
+    // The list takes the full width (agent, team, policy, step, risk,
+    // waiting) and the preview the rows below it, down to 80x24; only a
+    // very wide terminal has room for the preview beside every column.
+    if body.width >= 160 {
+        let [list, _gap, preview] = Layout::horizontal([
+            Constraint::Min(110),
+            Constraint::Length(1),
+            Constraint::Length(48),
+        ])
+        .areas(body);
         return (header, list, Some(preview));
     }
-    if body.height >= 22 {
+    if body.height >= 16 {
+        let below = if body.height >= 22 { 9 } else { 7 };
         let [list, preview] =
-            Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(body);
+            Layout::vertical([Constraint::Min(6), Constraint::Length(below)]).areas(body);
         return (header, list, Some(preview));
     }
     (header, body, None)
@@ -220,7 +227,7 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
     }
     let shown = columns(area.width);
     let mut titles = vec!["Agent"];
-    let mut widths = vec![Constraint::Fill(3)];
+    let mut widths = vec![Constraint::Fill(4)];
     for (on, title, width) in [
         (shown.team, "Team", Constraint::Fill(2)),
         (shown.policy, "Policy", Constraint::Fill(2)),
