@@ -669,6 +669,8 @@ fn a_decision_through_the_cli_reaches_an_open_console_by_itself() {
     seed(&db);
     let marker = dir.path().join("after.txt");
     let tmux = Tmux::start(&console_script(&db, &marker), 150, 40);
+    // The preview names the selected workflow once its page is in.
+    tmux.wait_for("wf-");
     let screen = tmux.wait_for(" of ");
     let count_of = |screen: &str| -> u64 {
         let header = screen
