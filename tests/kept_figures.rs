@@ -109,6 +109,7 @@ async fn assert_dashboard_holds(store: &Arc<LocalStore>, backend: &LocalBackend,
         status: Some(DeploymentStatus::Blocked),
         cursor: None,
         limit: 500,
+        ..DeploymentQuery::default()
     };
     let mut blocked = Vec::new();
     loop {

@@ -683,9 +683,11 @@ fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
             "median time blocked [T]",
         ),
         (
-            r"Blocked per week since [^(]*\(peak \d+\)",
-            "Blocked per week since [DATE] (peak [N])",
+            r"Per week from [^,]*, peak \d+",
+            "Per week from [DATE], peak [N]",
         ),
+        (r"Per week, peak \d+", "Per week, peak [N]"),
+        (r"as of \d\d:\d\d:\d\d UTC", "as of [TIME]"),
         (r"│[ ▁▂▃▄▅▆▇█]+\n", "│[trend]\n"),
         // Audits expire against today's clock, the seeded ones included.
         (
@@ -723,6 +725,91 @@ async fn the_blocked_dashboard_with_data() {
     insta::with_settings!({ filters => dashboard_filters() }, {
         insta::assert_snapshot!("blocked_dashboard", screen);
     });
+}
+
+/// Issue 35 (9): leadership drills from a chart's bar into the blocked
+/// deployments it counts, sorts and narrows them, and a blocked request
+/// with no workflow drills to its agent without touching the queue.
+#[tokio::test]
+async fn the_blocked_tab_drills_down_sorts_and_keeps_the_queue_alone() {
+    let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
+    h.keys("4").await;
+    let dashboard = h.app.blocked.dashboard.clone().expect("figures");
+    let teams: u64 = dashboard.blocked_by_team.iter().map(|c| c.count).sum();
+    assert_eq!(teams, dashboard.blocked_now, "the team chart adds up");
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("By team {}", dashboard.blocked_now)),
+        "{screen}"
+    );
+    assert!(screen.contains("as of "), "{screen}");
+    insta::with_settings!({ filters => dashboard_filters() }, {
+        insta::assert_snapshot!("blocked_80x24", screen);
+    });
+
+    // l, l: the team chart; j: its second bar; enter lists what it counts.
+    h.keys("llj").await;
+    let team = dashboard.blocked_by_team[1].name.clone();
+    h.press(KeyCode::Enter).await;
+    let listed = &h.app.blocked.items;
+    assert_eq!(listed.len() as u64, dashboard.blocked_by_team[1].count);
+    assert!(listed.iter().all(|item| item.team == team));
+    assert!(
+        h.screen().contains(&format!("team {team}")),
+        "{}",
+        h.screen()
+    );
+
+    // s: the longest blocked first, then by team, by policy.
+    h.keys("s").await;
+    let ages: Vec<_> = h.app.blocked.items.iter().map(|i| i.requested_at).collect();
+    assert!(ages.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert!(h.screen().contains("longest blocked first"));
+
+    // c: every blocked deployment again; the policy chart drills too.
+    h.keys("c").await;
+    assert_eq!(h.app.blocked.items.len() as u64, dashboard.blocked_now);
+    h.keys("l").await;
+    h.press(KeyCode::Enter).await;
+    let policy = dashboard.blocked_by_policy[0].name.clone();
+    assert!(h.app.blocked.items.iter().all(|item| {
+        item.triggered_policies
+            .iter()
+            .any(|p| p.blocking && p.policy_id == policy)
+    }));
+
+    // A blocked request opened no workflow: enter lists its agent's.
+    h.keys("c").await;
+    let (queue_mine, queue_search) = (h.app.queue.mine, h.app.queue.search.clone());
+    let item = h.app.blocked.items[0].clone();
+    assert!(item.workflow_ids.is_empty());
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Blocked, "still on Blocked");
+    assert!(
+        h.app
+            .blocked
+            .items
+            .iter()
+            .all(|i| i.agent_id == item.agent_id)
+    );
+    assert_eq!(
+        (h.app.queue.mine, h.app.queue.search.clone()),
+        (queue_mine, queue_search)
+    );
+
+    // /: an agent's blocked requests by name.
+    h.keys("c/").await;
+    let name: String = item.agent_name.chars().take(10).collect();
+    h.keys(&name).await;
+    h.press(KeyCode::Enter).await;
+    assert!(!h.app.blocked.items.is_empty());
+    assert!(
+        h.app
+            .blocked
+            .items
+            .iter()
+            .all(|i| i.agent_name.contains(&name) || i.team.contains(&name) || i.agent_id == name)
+    );
 }
 
 #[tokio::test]

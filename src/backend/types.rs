@@ -147,6 +147,74 @@ pub struct DeploymentQuery {
     /// Continue after this cursor (from a previous page's `next`).
     pub cursor: Option<String>,
     pub limit: u32,
+    /// Only one agent's requests.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Only one team's (blocked deployments only).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Only those a policy blocks (blocked deployments only).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Agents whose name, id or team contains this (blocked deployments
+    /// only; at most 200 characters).
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub sort: DeploymentSort,
+}
+
+/// How a list of deployments is ordered. Sorting by team or policy is
+/// offered for blocked deployments, the bounded set leadership drills into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentSort {
+    #[default]
+    Newest,
+    /// Longest-waiting first.
+    Oldest,
+    /// By team, then oldest first.
+    Team,
+    /// By the first policy blocking it, then oldest first.
+    Policy,
+}
+
+impl DeploymentSort {
+    pub const ALL: [DeploymentSort; 4] = [
+        DeploymentSort::Oldest,
+        DeploymentSort::Team,
+        DeploymentSort::Policy,
+        DeploymentSort::Newest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentSort::Newest => "newest",
+            DeploymentSort::Oldest => "oldest",
+            DeploymentSort::Team => "team",
+            DeploymentSort::Policy => "policy",
+        }
+    }
+
+    /// How the order reads in a header.
+    pub fn words(self) -> &'static str {
+        match self {
+            DeploymentSort::Newest => "newest first",
+            DeploymentSort::Oldest => "longest blocked first",
+            DeploymentSort::Team => "by team",
+            DeploymentSort::Policy => "by policy",
+        }
+    }
+}
+
+impl std::str::FromStr for DeploymentSort {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        DeploymentSort::ALL
+            .into_iter()
+            .find(|sort| sort.as_str() == text)
+            .ok_or_else(|| format!("unknown sort {text:?} (newest, oldest, team or policy)"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -60,7 +60,7 @@ pub(super) async fn check_deployment(
     Ok(Json(backend.check_deployment(&manifest(&bytes)?).await?))
 }
 
-#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::manifest::ManifestFields, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", summary = "Record a deployment request and open its workflows", request_body = crate::domain::manifest::ManifestFields, responses((status = 201, body = crate::domain::DeploymentRequest), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 422, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn request_deployment(
     State(state): AppState,
     headers: HeaderMap,
@@ -93,17 +93,23 @@ pub(super) async fn deployment_view(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/deployments", summary = "Deployments, newest first, by cursor", params(DeploymentParams), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/deployments", summary = "Deployments by cursor: newest first, or (blocked ones) oldest, by team or by policy, narrowed by agent, team, policy or text", params(DeploymentParams), responses((status = 200, body = crate::backend::DeploymentPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn deployments(
     State(state): AppState,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<impl IntoResponse> {
     let backend = caller(&state, &headers).await?;
+    let text = |name: &str| query.get(name).filter(|value| !value.is_empty()).cloned();
     let request = DeploymentQuery {
         status: param::<DeploymentStatus>(&query, "status")?,
-        cursor: query.get("cursor").filter(|c| !c.is_empty()).cloned(),
+        cursor: text("cursor"),
         limit: param::<u32>(&query, "limit")?.unwrap_or(50),
+        agent_id: text("agent"),
+        team: text("team"),
+        policy: text("policy"),
+        search: text("search"),
+        sort: param::<crate::backend::DeploymentSort>(&query, "sort")?.unwrap_or_default(),
     };
     Ok(Json(backend.deployments(&request).await?))
 }

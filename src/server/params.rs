@@ -128,6 +128,19 @@ pub struct DeploymentParams {
     /// Deployments per page (at most 500).
     #[param(maximum = 4_294_967_295_u64)]
     limit: Option<u32>,
+    /// Only this agent's requests.
+    agent: Option<String>,
+    /// Only this team's (with `status=blocked`).
+    team: Option<String>,
+    /// Only those this policy blocks (with `status=blocked`).
+    policy: Option<String>,
+    /// Agents whose name, id or team contains this (with `status=blocked`;
+    /// at most 200 characters).
+    search: Option<String>,
+    /// `newest` (the default), `oldest`, `team` or `policy` (the last two
+    /// with `status=blocked`).
+    #[param(pattern = "^(newest|oldest|team|policy)$")]
+    sort: Option<String>,
 }
 
 #[derive(IntoParams)]

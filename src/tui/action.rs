@@ -241,6 +241,20 @@ impl Action {
             (Mode::Policies, Action::Reject) => {
                 "reject the selected policy set proposal (needs a comment)"
             }
+            (Mode::Blocked, Action::NextField) => {
+                "move to the charts (by policy, by team) and back"
+            }
+            (Mode::Blocked, Action::PreviousField) => "move back through the charts to the list",
+            (Mode::Blocked, Action::Open) => {
+                "on a bar: list what it counts; on a deployment: its workflows, or the agent's blocked requests"
+            }
+            (Mode::Blocked, Action::ToggleSort) => {
+                "sort: longest blocked first, by team, by policy, newest first"
+            }
+            (Mode::Blocked, Action::ClearFilters) => {
+                "clear the drill-down (list every blocked one)"
+            }
+            (Mode::Blocked, Action::Search) => "blocked deployments of an agent (name, id or team)",
             (Mode::Audits, Action::NextGroup) => {
                 "show the audit's next table (attribute or intersection); in evidence, the next group's cases"
             }

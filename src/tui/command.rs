@@ -94,6 +94,8 @@ pub enum Command {
     LoadBlocked {
         request: RequestId,
         cursor: Option<String>,
+        /// The drill-down: which blocked deployments, in what order.
+        filter: BlockedFilter,
     },
     LoadPolicies {
         request: RequestId,
@@ -200,6 +202,16 @@ impl Command {
             Command::ExportEvidence { .. } => None,
         }
     }
+}
+
+/// Which blocked deployments the Blocked tab lists, and in what order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockedFilter {
+    pub policy: Option<String>,
+    pub team: Option<String>,
+    pub agent_id: Option<String>,
+    pub search: Option<String>,
+    pub sort: crate::backend::DeploymentSort,
 }
 
 /// Everything the step view shows about one workflow.
@@ -578,12 +590,21 @@ pub async fn execute(
                 result,
             }
         }
-        Command::LoadBlocked { request, cursor } => {
+        Command::LoadBlocked {
+            request,
+            cursor,
+            filter,
+        } => {
             let append = cursor.is_some();
             let query = DeploymentQuery {
                 status: Some(DeploymentStatus::Blocked),
                 cursor,
                 limit: 200,
+                agent_id: filter.agent_id,
+                team: filter.team,
+                policy: filter.policy,
+                search: filter.search,
+                sort: filter.sort,
             };
             let result = async {
                 let dashboard = if append {

@@ -35,10 +35,11 @@ const REVIEWS_HINTS: [Action; 5] = [
     Action::Help,
     Action::Quit,
 ];
-const FORM_HINTS: [Action; 4] = [
+const FORM_HINTS: [Action; 5] = [
     Action::NextField,
     Action::PreviousField,
     Action::Confirm,
+    Action::Help,
     Action::Back,
 ];
 const AUDITS_HINTS: [Action; 8] = [
@@ -59,10 +60,13 @@ const POLICIES_HINTS: [Action; 6] = [
     Action::Help,
     Action::Quit,
 ];
-const LIST_HINTS: [Action; 5] = [
+const BLOCKED_HINTS: [Action; 8] = [
     Action::Open,
+    Action::NextField,
+    Action::ToggleSort,
+    Action::Search,
+    Action::ClearFilters,
     Action::Refresh,
-    Action::NextTab,
     Action::Help,
     Action::Quit,
 ];
@@ -75,7 +79,7 @@ pub fn for_mode(mode: Mode) -> &'static [Action] {
         Mode::Reviews => &REVIEWS_HINTS,
         Mode::Form => &FORM_HINTS,
         Mode::Audits => &AUDITS_HINTS,
-        Mode::Blocked => &LIST_HINTS,
+        Mode::Blocked => &BLOCKED_HINTS,
         Mode::Policies => &POLICIES_HINTS,
         _ => &OVERLAY_HINTS,
     }

@@ -12,8 +12,8 @@ use gavel::backend::{
 use gavel::domain::bias::{AuditSubmission, GroupCounts};
 use gavel::domain::decision::DecisionError;
 use gavel::domain::{
-    Answers, DeploymentStatus, ReviewStatus, RiskTier, Role, StepStatus, Verdict, Workflow,
-    WorkflowStatus,
+    Answers, DeploymentRequest, DeploymentStatus, ReviewStatus, RiskTier, Role, StepStatus,
+    Verdict, Workflow, WorkflowStatus,
 };
 
 use gavel::domain::delegation::NewDelegation;
@@ -1807,6 +1807,7 @@ async fn dashboard_and_deployments(fixture: &impl Fixture) {
             status: Some(DeploymentStatus::Blocked),
             cursor: None,
             limit: 2,
+            ..DeploymentQuery::default()
         })
         .await
         .expect("deployments");
@@ -1823,6 +1824,7 @@ async fn dashboard_and_deployments(fixture: &impl Fixture) {
                 status: Some(DeploymentStatus::Blocked),
                 cursor: Some(cursor),
                 limit: 2,
+                ..DeploymentQuery::default()
             })
             .await
             .expect("deployments");
@@ -1835,6 +1837,138 @@ async fn dashboard_and_deployments(fixture: &impl Fixture) {
             .all(|w| w[0].requested_at >= w[1].requested_at),
         "newest first"
     );
+    blocked_drill_down(backend.as_ref(), &all).await;
+}
+
+/// Issue 35 (9): leadership drills into the blocked deployments by policy,
+/// team, agent or text, sorted by age, team or policy, a page at a time;
+/// every page joined is the filter and order applied to the whole set.
+async fn blocked_drill_down(backend: &dyn GovernanceBackend, every: &[DeploymentRequest]) {
+    use gavel::backend::DeploymentSort;
+    let read_all = |query: DeploymentQuery| async move {
+        let mut rows = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = backend
+                .deployments(&DeploymentQuery {
+                    cursor,
+                    limit: 2,
+                    ..query.clone()
+                })
+                .await
+                .expect("page");
+            rows.extend(page.items.into_iter().map(|d| d.deployment_id));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return rows,
+            }
+        }
+    };
+    let blocked = |sort, filter: &dyn Fn(&DeploymentRequest) -> bool| {
+        let mut rows: Vec<&DeploymentRequest> = every.iter().filter(|d| filter(d)).collect();
+        let first_policy = |d: &DeploymentRequest| {
+            d.triggered_policies
+                .iter()
+                .filter(|p| p.blocking)
+                .map(|p| p.policy_id.clone())
+                .min()
+                .unwrap_or_default()
+        };
+        let time = |d: &DeploymentRequest| (d.requested_at, d.deployment_id.clone());
+        match sort {
+            DeploymentSort::Newest => rows.sort_by_key(|d| std::cmp::Reverse(time(d))),
+            DeploymentSort::Oldest => rows.sort_by_key(|d| time(d)),
+            DeploymentSort::Team => rows.sort_by_key(|d| (d.team.clone(), time(d))),
+            DeploymentSort::Policy => rows.sort_by_key(|d| (first_policy(d), time(d))),
+        }
+        rows.into_iter()
+            .map(|d| d.deployment_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let query = |sort| DeploymentQuery {
+        status: Some(DeploymentStatus::Blocked),
+        sort,
+        ..DeploymentQuery::default()
+    };
+    for sort in DeploymentSort::ALL {
+        assert_eq!(
+            read_all(query(sort)).await,
+            blocked(sort, &|_| true),
+            "{sort:?}"
+        );
+    }
+    let sample = every.first().expect("something is blocked");
+    let policy = sample
+        .triggered_policies
+        .iter()
+        .find(|p| p.blocking)
+        .expect("a blocking policy")
+        .policy_id
+        .clone();
+    let by_policy = DeploymentQuery {
+        policy: Some(policy.clone()),
+        ..query(DeploymentSort::Team)
+    };
+    assert_eq!(
+        read_all(by_policy).await,
+        blocked(DeploymentSort::Team, &|d| d
+            .triggered_policies
+            .iter()
+            .any(|p| p.blocking && p.policy_id == policy))
+    );
+    let by_team = DeploymentQuery {
+        team: Some(sample.team.clone()),
+        ..query(DeploymentSort::Oldest)
+    };
+    assert_eq!(
+        read_all(by_team).await,
+        blocked(DeploymentSort::Oldest, &|d| d.team == sample.team)
+    );
+    let by_agent = DeploymentQuery {
+        agent_id: Some(sample.agent_id.clone()),
+        ..query(DeploymentSort::Policy)
+    };
+    assert_eq!(
+        read_all(by_agent).await,
+        blocked(DeploymentSort::Policy, &|d| d.agent_id == sample.agent_id)
+    );
+    let searched = DeploymentQuery {
+        search: Some(sample.agent_id.clone()),
+        ..query(DeploymentSort::Newest)
+    };
+    assert!(read_all(searched).await.contains(&sample.deployment_id));
+    // Narrowing or sorting the whole record this way is refused: it would
+    // cost a scan per page.
+    let everything = DeploymentQuery {
+        status: None,
+        sort: DeploymentSort::Team,
+        limit: 5,
+        ..DeploymentQuery::default()
+    };
+    invalid(
+        backend.deployments(&everything).await,
+        "a team sort of every deployment",
+    );
+    let keyed = backend
+        .deployments(&DeploymentQuery {
+            limit: 1,
+            ..query(DeploymentSort::Team)
+        })
+        .await
+        .expect("page");
+    if let Some(cursor) = keyed.next {
+        // A keyed cursor means nothing to another order.
+        invalid(
+            backend
+                .deployments(&DeploymentQuery {
+                    cursor: Some(cursor),
+                    limit: 1,
+                    ..query(DeploymentSort::Oldest)
+                })
+                .await,
+            "a team cursor in a time order",
+        );
+    }
 }
 
 async fn not_found(fixture: &impl Fixture) {
@@ -1874,6 +2008,7 @@ async fn not_found(fixture: &impl Fixture) {
             status: None,
             cursor: Some("garbage".into()),
             limit: 5,
+            ..DeploymentQuery::default()
         })
         .await;
     assert!(

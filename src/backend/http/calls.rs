@@ -299,6 +299,19 @@ impl GovernanceBackend for HttpBackend {
         if let Some(cursor) = &query.cursor {
             params.push(("cursor", cursor.clone()));
         }
+        for (name, value) in [
+            ("agent", &query.agent_id),
+            ("team", &query.team),
+            ("policy", &query.policy),
+            ("search", &query.search),
+        ] {
+            if let Some(value) = value {
+                params.push((name, value.clone()));
+            }
+        }
+        if query.sort != crate::backend::DeploymentSort::Newest {
+            params.push(("sort", query.sort.as_str().to_owned()));
+        }
         self.get(&["v1", "deployments"], &params).await
     }
 

@@ -81,6 +81,13 @@ impl App {
                     PromptKind::DelegateTo => return self.delegate_to(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
+                    PromptKind::BlockedSearch => {
+                        let filter = crate::tui::command::BlockedFilter {
+                            search: value,
+                            ..self.blocked.filter.clone()
+                        };
+                        return self.blocked.drill(filter, &mut self.requests);
+                    }
                 }
                 self.queue.reload(&mut self.requests)
             }

@@ -6,6 +6,7 @@ use crate::domain::Verdict;
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
 use crate::tui::mode::Mode;
+use crate::tui::screens::blocked::Focus;
 use crate::tui::screens::review_form::ReviewForm;
 use crate::tui::screens::workflow::WorkflowScreen;
 use crate::tui::tab::Tab;
@@ -37,7 +38,16 @@ impl App {
                 Vec::new()
             }
             Tab::Audits => self.audits.on_action(action, requests),
-            Tab::Blocked if action == Action::Open => self.open_deployment(),
+            Tab::Blocked if action == Action::Open && self.blocked.focus == Focus::List => {
+                self.open_deployment()
+            }
+            Tab::Blocked if action == Action::Search => {
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind: PromptKind::BlockedSearch,
+                    text: self.blocked.filter.search.clone().unwrap_or_default(),
+                }));
+                Vec::new()
+            }
             Tab::Blocked => self.blocked.on_action(action, requests),
             Tab::Policies if matches!(action, Action::Approve | Action::Reject) => {
                 self.open_policy_decide(action)
@@ -155,24 +165,28 @@ impl App {
         let Some(item) = self.blocked.selected_item().cloned() else {
             return Vec::new();
         };
-        self.tab = Tab::Queue;
         if let Some(first) = item.workflow_ids.first() {
+            self.tab = Tab::Queue;
             let (screen, command) =
                 WorkflowScreen::open(first.clone(), item.agent_name.clone(), &mut self.requests);
             self.detail = Some(screen);
             return vec![command];
         }
-        self.detail = None;
-        self.queue.mine = false;
-        self.queue.search = Some(item.agent_name.clone());
+        // A blocked request opened no workflow: drill down to the agent's
+        // blocked requests instead (the queue's filters stay the user's).
+        let filter = crate::tui::command::BlockedFilter {
+            agent_id: Some(item.agent_id.clone()),
+            ..self.blocked.filter.clone()
+        };
         self.set_status(
             Level::Info,
             format!(
-                "{} opened no workflow (it is blocked); showing the agent's open workflows",
-                item.deployment_id
+                "{} opened no workflow (it is blocked): these are {}'s blocked requests (c clears)",
+                item.deployment_id,
+                crate::text::sanitize(&item.agent_name)
             ),
         );
-        self.queue.reload(&mut self.requests)
+        self.blocked.drill(filter, &mut self.requests)
     }
 
     pub(super) fn on_tab_message(&mut self, message: Message) -> Vec<Command> {

@@ -59,10 +59,13 @@ pub fn footer(
         let Some(key) = keymap.hint(mode, *action) else {
             continue;
         };
-        let label = match action {
-            Action::Help => "help",
-            Action::Palette => "commands",
-            other => other.name(),
+        let label = match (mode, action) {
+            (_, Action::Help) => "help",
+            (_, Action::Palette) => "commands",
+            (Mode::Blocked, Action::NextField) => "charts",
+            (Mode::Blocked, Action::ClearFilters) => "all",
+            (Mode::Blocked, Action::Search) => "agent",
+            (_, other) => other.name(),
         };
         let piece = width(&key) + width(label) + 3;
         if used + piece > area.width as usize {

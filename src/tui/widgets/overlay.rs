@@ -349,6 +349,8 @@ pub enum PromptKind {
     DelegateUntil,
     /// Where to save an evidence pack.
     EvidenceFile,
+    /// Agents among the blocked deployments.
+    BlockedSearch,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,6 +371,7 @@ impl Prompt {
             PromptKind::DelegateTo => " delegate my steps to (email of someone holding my role): ",
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::EvidenceFile => " save the evidence pack as: ",
+            PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),

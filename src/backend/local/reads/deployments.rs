@@ -4,7 +4,7 @@ use crate::db::Param;
 use crate::db::{Connection, OptionalExtension};
 
 use super::super::rows::{from_json, from_ms, parse, to_ms};
-use crate::backend::types::{DeploymentPage, DeploymentQuery};
+use crate::backend::types::{DeploymentPage, DeploymentQuery, DeploymentSort};
 use crate::backend::{BackendError, Result};
 
 use crate::domain::policy::evaluation::TriggeredPolicy;
@@ -125,17 +125,76 @@ pub fn decode_deployment_cursor(text: &str) -> Result<(i64, String)> {
 /// Newest first.
 pub fn deployments(conn: &Connection, query: &DeploymentQuery) -> Result<DeploymentPage> {
     let limit = query.limit.clamp(1, 500);
-    let mut conditions = Vec::new();
+    let blocked_only =
+        query.status == Some(crate::domain::policy::evaluation::DeploymentStatus::Blocked);
+    let narrows = query.team.is_some()
+        || query.policy.is_some()
+        || query.search.is_some()
+        || matches!(query.sort, DeploymentSort::Team | DeploymentSort::Policy);
+    // Leadership's drill-down works on the blocked set, which stays small;
+    // over every deployment these would cost a scan per page.
+    if narrows && !blocked_only {
+        return Err(BackendError::Invalid(
+            "filtering by team, policy or text, and sorting by team or policy, are offered for blocked deployments (status=blocked)".into(),
+        ));
+    }
+    let mut conditions: Vec<String> = Vec::new();
     let mut values: Vec<Param> = Vec::new();
     if let Some(status) = query.status {
-        conditions.push("status = ?");
+        conditions.push("status = ?".into());
         values.push(Param::Text(status.as_str().into()));
     }
+    if let Some(agent_id) = &query.agent_id {
+        conditions.push("agent_id = ?".into());
+        values.push(Param::Text(agent_id.clone()));
+    }
+    if let Some(team) = &query.team {
+        conditions.push("team = ?".into());
+        values.push(Param::Text(team.clone()));
+    }
+    if let Some(policy) = &query.policy {
+        conditions.push(
+            "deployment_id IN (SELECT deployment_id FROM deployment_policies WHERE policy_id = ? AND blocking = 1)"
+                .into(),
+        );
+        values.push(Param::Text(policy.clone()));
+    }
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if search.chars().count() > 200 {
+            return Err(BackendError::Invalid(
+                "a search is at most 200 characters".into(),
+            ));
+        }
+        let like = conn.dialect().like();
+        conditions.push(format!(
+            "(agent_name {like} ? ESCAPE '\\' OR team {like} ? ESCAPE '\\' OR agent_id = ?)"
+        ));
+        let pattern = super::agents::contains_pattern(search);
+        values.push(Param::Text(pattern.clone()));
+        values.push(Param::Text(pattern));
+        values.push(Param::Text(search.to_owned()));
+    }
+    let key = sort_key(query.sort);
+    let descending = query.sort == DeploymentSort::Newest;
     if let Some(cursor) = &query.cursor {
-        let (ms, id) = decode_deployment_cursor(cursor)?;
-        conditions.push("(requested_at, deployment_id) < (?, ?)");
-        values.push(Param::Integer(ms));
-        values.push(Param::Text(id));
+        let cursor = DeploymentCursor::decode(cursor, key.is_some())?;
+        let comparison = if descending { "<" } else { ">" };
+        match (&key, cursor.key) {
+            (Some(expression), Some(value)) => {
+                conditions.push(format!(
+                    "({expression}, requested_at, deployment_id) {comparison} (?, ?, ?)"
+                ));
+                values.push(Param::Text(value));
+            }
+            _ => conditions.push(format!("(requested_at, deployment_id) {comparison} (?, ?)")),
+        }
+        values.push(Param::Integer(cursor.requested_at_ms));
+        values.push(Param::Text(cursor.deployment_id));
     }
     values.push(Param::Integer(i64::from(limit) + 1));
     let where_clause = if conditions.is_empty() {
@@ -143,27 +202,109 @@ pub fn deployments(conn: &Connection, query: &DeploymentQuery) -> Result<Deploym
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
+    let order = if descending { "DESC" } else { "ASC" };
+    let key_column = key
+        .as_ref()
+        .map_or(String::new(), |key| format!(", {key} AS sort_key"));
+    let key_order = key
+        .as_ref()
+        .map_or(String::new(), |_| "sort_key ASC, ".to_owned());
     let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments {where_clause} ORDER BY requested_at DESC, deployment_id DESC LIMIT ?"
+        "SELECT {DEPLOYMENT_COLUMNS}{key_column} FROM deployments {where_clause} \
+         ORDER BY {key_order}requested_at {order}, deployment_id {order} LIMIT ?"
     );
-    let raws = conn
+    let keyed = key.is_some();
+    let rows = conn
         .prepare_cached(&sql)?
-        .query_map(values, raw_deployment)?
+        .query_map(values, |row| {
+            let key = if keyed {
+                Some(row.get::<String>(10)?)
+            } else {
+                None
+            };
+            Ok((key, raw_deployment(row)?))
+        })?
         .collect::<crate::db::Result<Vec<_>>>()?;
-    let mut items = raws
-        .into_iter()
-        .map(parse_deployment)
-        .collect::<Result<Vec<_>>>()?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut last_key = None;
+    for (sort_key, raw) in rows.into_iter().take(limit as usize) {
+        last_key = sort_key;
+        items.push(parse_deployment(raw)?);
+    }
     let next = more
         .then(|| {
-            items
-                .last()
-                .map(|last| format!("{}.{}", to_ms(last.requested_at), last.deployment_id))
+            items.last().map(|last| {
+                DeploymentCursor {
+                    key: last_key.clone(),
+                    requested_at_ms: to_ms(last.requested_at),
+                    deployment_id: last.deployment_id.clone(),
+                }
+                .encode()
+            })
         })
         .flatten();
     Ok(DeploymentPage { items, next })
+}
+
+/// What a sort orders by before the request time, as SQL.
+fn sort_key(sort: DeploymentSort) -> Option<String> {
+    match sort {
+        DeploymentSort::Newest | DeploymentSort::Oldest => None,
+        DeploymentSort::Team => Some("team".into()),
+        DeploymentSort::Policy => Some(
+            "COALESCE((SELECT MIN(p.policy_id) FROM deployment_policies p \
+             WHERE p.deployment_id = deployments.deployment_id AND p.blocking = 1), '')"
+                .into(),
+        ),
+    }
+}
+
+/// Where a page of deployments ends: the sort key (team or policy, when
+/// the order has one), the request time and the id of its last row.
+struct DeploymentCursor {
+    key: Option<String>,
+    requested_at_ms: i64,
+    deployment_id: String,
+}
+
+impl DeploymentCursor {
+    /// `requested_at_ms.deployment_id`, after `base64(key)~` when keyed.
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        let at = format!("{}.{}", self.requested_at_ms, self.deployment_id);
+        match &self.key {
+            Some(key) => format!(
+                "{}~{at}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+            ),
+            None => at,
+        }
+    }
+
+    fn decode(text: &str, keyed: bool) -> Result<DeploymentCursor> {
+        use base64::Engine as _;
+        let bad = || BackendError::Invalid(format!("malformed deployment cursor {text:?}"));
+        if text.len() > 1024 {
+            return Err(bad());
+        }
+        let (key, at) = match (text.split_once('~'), keyed) {
+            (Some((key, at)), true) => {
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(key)
+                    .map_err(|_| bad())?;
+                (Some(String::from_utf8(bytes).map_err(|_| bad())?), at)
+            }
+            (None, false) => (None, text),
+            _ => return Err(bad()),
+        };
+        let (requested_at_ms, deployment_id) = decode_deployment_cursor(at)?;
+        Ok(DeploymentCursor {
+            key,
+            requested_at_ms,
+            deployment_id,
+        })
+    }
 }
 
 /// A deployment with its workflows and what it changes against the version
