@@ -905,7 +905,38 @@ async fn the_inbox_lists_my_turn_and_opens_the_workflow() {
         screen.contains("Your turn: approve policy set version"),
         "{screen}"
     );
+    // Issue 35 (10): enter opens the proposal an item is about, and an
+    // item whose action was taken (version 2 was approved while seeding)
+    // says so.
+    let proposal = before[0].clone();
+    let version = proposal
+        .policy_set_version
+        .expect("the newest item is a policy set proposal");
+    let settled = before
+        .iter()
+        .find(|item| item.policy_set_version.is_some() && item.settled.is_some())
+        .expect("a proposal decided since");
+    assert!(
+        screen.contains(&format!(
+            "✓ {}",
+            settled.settled.as_deref().unwrap_or_default()
+        )),
+        "{screen}"
+    );
     h.press(KeyCode::Enter).await;
+    assert!(h.app.overlay.is_none());
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Policies);
+    assert_eq!(
+        h.app
+            .policies
+            .versions
+            .selected_version()
+            .map(|v| v.version),
+        Some(version),
+        "{}",
+        h.screen()
+    );
+    h.keys("i").await;
     assert!(
         h.screen()
             .contains(&format!("Inbox · {} unread", unread - 1)),

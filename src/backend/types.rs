@@ -629,6 +629,13 @@ pub struct InboxItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     pub read: bool,
+    /// The policy set version a proposal is about, to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_set_version: Option<i64>,
+    /// The action it asked for was taken since, by anyone: what became of
+    /// it ("done: step 1 was decided; now at step 2").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<String>,
 }
 
 /// A deployment with everything a reviewer weighs beside one workflow of

@@ -893,10 +893,31 @@ async fn the_inbox_holds_what_concerns_its_reader(fixture: &impl Fixture) {
         "opening a request is no news to its requester"
     );
 
+    assert_eq!(turn.settled, None, "nothing was done yet");
     let workflow = lead.workflow(&workflow_id).await.expect("workflow");
     lead.decide(&decision(&workflow, Verdict::Approve, Some("fine")))
         .await
         .expect("approve");
+    // Issue 35 (10): another technical lead's "your turn" says it was done.
+    let others = fixture
+        .backend_as(ALL_ROLES)
+        .inbox()
+        .await
+        .expect("another lead's inbox");
+    let theirs = others
+        .iter()
+        .find(|item| {
+            item.workflow_id.as_deref() == Some(workflow_id.as_str())
+                && item.summary.starts_with("Your turn: step 1")
+        })
+        .expect("the other lead was told too");
+    assert!(
+        theirs
+            .settled
+            .as_deref()
+            .is_some_and(|settled| settled.starts_with("done: ")),
+        "{theirs:?}"
+    );
     let news = fixture
         .backend_as(REQUESTER)
         .inbox()

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::outbox::{self, Change, StoredEntry};
 use crate::backend::http::{FeedAnswer, HttpBackend};
 use crate::backend::local::feed::{ChangedEntities, SNAPSHOT_TABLES, SnapshotPage};
-use crate::backend::local::notifications;
+
 use crate::backend::local::{LocalStore, mirror, reads_workflow};
 use crate::backend::sync::plan::{self, EntryState, Outcome};
 use crate::backend::sync::status::{PendingItem, Progress, SyncStatus};
@@ -382,7 +382,9 @@ impl Syncer {
         };
         let (mine, theirs) = (email.clone(), items.clone());
         let read_here = blocking(&self.store, move |store| {
-            store.read(|conn| notifications::read_here_not_there(conn, &mine, &theirs))
+            store.read(|conn| {
+                crate::backend::local::inbox::read_here_not_there(conn, &mine, &theirs)
+            })
         })
         .await?;
         let mut items = items;
@@ -397,7 +399,7 @@ impl Syncer {
             }
         }
         blocking(&self.store, move |store| {
-            store.write(|tx| notifications::keep_inbox_copy(tx, &email, &items))
+            store.write(|tx| crate::backend::local::inbox::keep_inbox_copy(tx, &email, &items))
         })
         .await
     }

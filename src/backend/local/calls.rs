@@ -356,7 +356,7 @@ impl GovernanceBackend for LocalBackend {
 
     async fn inbox(&self) -> Result<Vec<crate::backend::InboxItem>> {
         let email = self.actor().await?.email;
-        self.read(move |conn| notifications::inbox(conn, &email))
+        self.read(move |conn| super::inbox::inbox(conn, &email))
             .await
     }
 
@@ -364,7 +364,7 @@ impl GovernanceBackend for LocalBackend {
         let clock = self.store.clock();
         let email = self.actor().await?.email;
         let event_ids = event_ids.to_vec();
-        self.write(move |tx| notifications::mark_read(tx, &email, &event_ids, clock.now()))
+        self.write(move |tx| super::inbox::mark_read(tx, &email, &event_ids, clock.now()))
             .await
     }
 

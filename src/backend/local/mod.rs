@@ -12,6 +12,7 @@ mod calls;
 pub mod copy;
 pub mod evidence;
 pub mod feed;
+pub mod inbox;
 mod kept_schema;
 pub mod log;
 pub mod logkey;

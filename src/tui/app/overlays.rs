@@ -159,6 +159,11 @@ impl App {
                         event_ids: vec![item.event_id],
                     });
                 }
+                if let Some(version) = item.policy_set_version {
+                    self.tab = Tab::Policies;
+                    commands.extend(self.policies.open_version(version, &mut self.requests));
+                    return commands;
+                }
                 match item.workflow_id {
                     Some(workflow_id) => {
                         self.tab = Tab::Queue;

@@ -55,6 +55,18 @@ impl PoliciesScreen {
         ]
     }
 
+    /// Shows one version of the set (its diff, plan and decision), reading
+    /// the list afresh so its state is today's.
+    pub fn open_version(&mut self, version: i64, requests: &mut Requests) -> Vec<Command> {
+        self.view = View::Versions;
+        self.versions.wanted = Some(version);
+        if self.loaded {
+            vec![self.versions.load(requests)]
+        } else {
+            self.load(requests)
+        }
+    }
+
     pub fn on_versions(
         &mut self,
         request: RequestId,

@@ -41,6 +41,8 @@ pub struct PolicyVersions {
     /// The selected version's text and plan, once loaded.
     pub shown: Option<PolicySetDetail>,
     shown_error: Option<(i64, String)>,
+    /// A version to select once the list is read (opened from the inbox).
+    pub wanted: Option<i64>,
     list_request: RequestId,
     shown_request: RequestId,
 }
@@ -79,7 +81,12 @@ impl PolicyVersions {
                             .position(|v| waits_for(v, viewer) == Some(Decidable::Yes))
                     })
                     .flatten();
-                self.selected = waiting
+                let wanted = self
+                    .wanted
+                    .take()
+                    .and_then(|wanted| self.versions.iter().position(|v| v.version == wanted));
+                self.selected = wanted
+                    .or(waiting)
                     .or_else(|| {
                         kept.and_then(|kept| self.versions.iter().position(|v| v.version == kept))
                     })

@@ -53,7 +53,7 @@ impl InboxOverlay {
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let mut lines = vec![Line::styled(
-            " enter opens the workflow and marks it read · esc closes",
+            " enter opens what it is about and marks it read · esc closes",
             theme.style(Role::Muted),
         )];
         match (&self.items, &self.error) {
@@ -67,9 +67,24 @@ impl InboxOverlay {
                 theme.style(Role::Muted),
             )),
             (Some(items), None) => {
-                let visible = inner.height.saturating_sub(1) as usize;
-                let start = self.selected.saturating_sub(visible.saturating_sub(1));
-                for (index, item) in items.iter().enumerate().skip(start).take(visible) {
+                // A settled item takes a second line: start where the
+                // selected one still fits.
+                let height = inner.height.saturating_sub(1) as usize;
+                let rows =
+                    |item: &crate::backend::InboxItem| 1 + usize::from(item.settled.is_some());
+                let selected = self.selected.min(items.len().saturating_sub(1));
+                let mut start = 0;
+                while start < selected
+                    && items[start..=selected].iter().map(rows).sum::<usize>() > height
+                {
+                    start += 1;
+                }
+                let mut used = 0;
+                for (index, item) in items.iter().enumerate().skip(start) {
+                    used += rows(item);
+                    if used > height && index > start {
+                        break;
+                    }
                     let style = match (index == self.selected, item.read) {
                         (true, _) => theme.style(Role::Selection),
                         (false, false) => theme.style(Role::Title),
@@ -84,6 +99,12 @@ impl InboxOverlay {
                         ),
                         Span::styled(sanitize(&item.summary).into_owned(), style),
                     ]));
+                    if let Some(settled) = &item.settled {
+                        lines.push(Line::styled(
+                            format!("              ✓ {}", sanitize(settled)),
+                            theme.style(Role::Muted),
+                        ));
+                    }
                 }
             }
         }

@@ -74,6 +74,17 @@ pub fn policy_sets(conn: &Connection) -> Result<Vec<PolicySetVersion>> {
     raws.into_iter().map(version).collect()
 }
 
+/// One version, without its text and plan.
+pub fn policy_set_version(conn: &Connection, number: i64) -> Result<PolicySetVersion> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM policy_sets WHERE version = ?1"
+        ))?
+        .query_row([number], raw)
+        .optional()?;
+    version(found.ok_or_else(|| BackendError::not_found("policy set version", number.to_string()))?)
+}
+
 /// One version with its text and plan; the active one when `number` is none.
 pub fn policy_set_detail(conn: &Connection, number: i64) -> Result<PolicySetDetail> {
     let found = conn
