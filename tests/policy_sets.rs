@@ -361,7 +361,12 @@ fn the_lifecycle_from_the_command_line() {
         .args(["policy", "diff", "1", &proposed.to_string()])
         .assert()
         .success()
-        .stdout(predicate::str::contains("+ eu_residency"));
+        .stdout(
+            predicate::str::contains("+ eu_residency")
+                // The text too: every condition the version adds.
+                .and(predicate::str::contains("+ policy_id = \"eu_residency\""))
+                .and(predicate::str::contains("+ condition = ")),
+        );
     as_user("sam@example.com")
         .args(["policy", "history"])
         .assert()

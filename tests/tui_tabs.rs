@@ -830,6 +830,72 @@ async fn the_blocked_dashboard_empty() {
     });
 }
 
+/// Issue 35 (12): a proposal shows the rules an admin approves — the text
+/// against the version it was planned on, every condition and chain — and
+/// every agent it touches, scrolling to the last.
+#[tokio::test]
+async fn a_proposal_shows_its_text_diff_and_every_agent_it_touches() {
+    let mut h = harness().await;
+    h.keys("5v").await;
+    let version = h
+        .app
+        .policies
+        .versions
+        .selected_version()
+        .cloned()
+        .expect("a version");
+    assert_eq!(version.state, gavel::backend::PolicySetState::Proposed);
+    let detail = h
+        .backend
+        .policy_set(Some(version.version))
+        .await
+        .expect("detail");
+    let plan: gavel::domain::policy::plan::Plan =
+        serde_json::from_value(detail.plan.clone()).expect("a recorded plan");
+    let (change, affected) = plan
+        .impact
+        .changes
+        .iter()
+        .next()
+        .expect("the proposal changes something");
+    assert_eq!(
+        affected.listed.len() as u64,
+        affected.count,
+        "every agent is recorded"
+    );
+    let mut screens = vec![h.screen()];
+    while screens
+        .last()
+        .is_some_and(|screen| screen.contains("more lines (J)"))
+    {
+        h.keys("J").await;
+        screens.push(h.screen());
+        assert!(screens.len() < 60, "the detail scrolls to its end");
+    }
+    let all = screens.join("\n");
+    assert!(all.contains("The text against version"), "{all}");
+    let base = h
+        .backend
+        .policy_set(detail.version.based_on)
+        .await
+        .expect("the version it was planned on");
+    let added = gavel::domain::policy::plan::text_diff(&base.source, &detail.source)
+        .into_iter()
+        .find(|line| line.starts_with("+ condition"))
+        .expect("the proposal adds a condition");
+    assert!(
+        all.contains(&added),
+        "the condition it adds is shown: {all}"
+    );
+    assert!(
+        all.contains(&format!("agents that {}", change.label())),
+        "{all}"
+    );
+    for agent in &affected.listed {
+        assert!(all.contains(agent.as_str()), "{agent} is listed");
+    }
+}
+
 #[tokio::test]
 async fn the_policies_tab_counts_the_agents_each_policy_triggers_on() {
     let mut h = harness().await;

@@ -9,7 +9,7 @@ use super::exit::{Failure, Outcome};
 use super::input::read_input;
 use super::output::print_json;
 use crate::backend::{GovernanceBackend, PolicySetDetail, PolicySetVersion};
-use crate::domain::policy::plan::{Plan, PolicyDiff, diff};
+use crate::domain::policy::plan::{Plan, PolicyDiff, diff, text_diff};
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
 use crate::text::sanitize;
 
@@ -111,6 +111,11 @@ pub async fn run(backend: &dyn GovernanceBackend, command: PolicyCommand) -> Out
                     "{}",
                     describe_diff(&format!("version {from} -> version {to}"), &changes)
                 );
+                // The text itself, so every condition and chain is read.
+                println!();
+                for line in text_diff(&old.source, &new.source) {
+                    println!("{}", sanitize(&line));
+                }
             }
         }
         PolicyCommand::History => {

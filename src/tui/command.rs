@@ -204,6 +204,14 @@ impl Command {
     }
 }
 
+/// A policy set version as the Policies tab shows it: its record, text and
+/// plan, and the text of the version it was planned against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownVersion {
+    pub detail: PolicySetDetail,
+    pub base_source: Option<String>,
+}
+
 /// Which blocked deployments the Blocked tab lists, and in what order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlockedFilter {
@@ -312,7 +320,7 @@ pub enum Message {
     },
     PolicySet {
         request: RequestId,
-        result: Result<Box<PolicySetDetail>, String>,
+        result: Result<Box<ShownVersion>, String>,
     },
     PolicySetDecided {
         version: i64,
@@ -714,11 +722,22 @@ pub async fn execute(
         },
         Command::LoadPolicySet { request, version } => Message::PolicySet {
             request,
-            result: backend
-                .policy_set(Some(version))
-                .await
-                .map(Box::new)
-                .map_err(words),
+            result: async {
+                let detail = backend.policy_set(Some(version)).await?;
+                // What it was planned against, for the text diff.
+                let base_source = match detail.version.based_on {
+                    Some(base) if base != version => {
+                        Some(backend.policy_set(Some(base)).await?.source)
+                    }
+                    _ => None,
+                };
+                Ok(Box::new(ShownVersion {
+                    detail,
+                    base_source,
+                }))
+            }
+            .await
+            .map_err(words),
         },
         Command::DecidePolicySet {
             version,

@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 
 /// Agents listed per kind of change (the rest are counted).
 pub const FIRST_AGENTS: usize = 5;
+/// Agents a recorded plan names per kind of change, at most.
+pub const MAX_LISTED: usize = 10_000;
 
 /// How the policies themselves differ.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +123,10 @@ pub struct Affected {
     pub by_team: BTreeMap<String, u64>,
     /// The first few, by agent id.
     pub first: Vec<String>,
+    /// Every one, by agent id (up to `MAX_LISTED`), so a reviewer can read
+    /// them all before approving.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<String>,
 }
 
 /// What a set would do to the agents on record.
@@ -278,6 +284,9 @@ pub fn simulate(
                 .or_insert(0) += 1;
             if affected.first.len() < FIRST_AGENTS {
                 affected.first.push(subject.agent.agent_id.clone());
+            }
+            if affected.listed.len() < MAX_LISTED {
+                affected.listed.push(subject.agent.agent_id.clone());
             }
         }
         for policy in &outcome.failing {
@@ -476,4 +485,30 @@ fn fields(policy: &crate::domain::policy::policies::Policy) -> serde_json::Value
         object.remove("approved_by");
     }
     value
+}
+
+/// The line diff of two versions' texts, as `gavel policy diff` prints it:
+/// `+` lines added, `-` removed, a context line either side.
+pub fn text_diff(old: &str, new: &str) -> Vec<String> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    for group in diff.grouped_ops(1) {
+        if !lines.is_empty() {
+            lines.push("  …".to_owned());
+        }
+        for op in group {
+            for change in diff.iter_changes(&op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => "-",
+                    similar::ChangeTag::Insert => "+",
+                    similar::ChangeTag::Equal => " ",
+                };
+                lines.push(format!(
+                    "{sign} {}",
+                    change.value().trim_end_matches(['\n', '\r'])
+                ));
+            }
+        }
+    }
+    lines
 }

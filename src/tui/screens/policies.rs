@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 
 use super::policy_versions::{PolicyVersions, Viewer};
 use super::queue::Requests;
-use crate::backend::{NamedCount, PolicySetDetail, PolicySetVersion};
+use crate::backend::{NamedCount, PolicySetVersion};
 use crate::domain::Policy;
 use crate::text::sanitize;
 use crate::tui::action::Action;
@@ -80,7 +80,7 @@ impl PoliciesScreen {
     pub fn on_version_detail(
         &mut self,
         request: RequestId,
-        result: Result<Box<PolicySetDetail>, String>,
+        result: Result<Box<crate::tui::command::ShownVersion>, String>,
     ) {
         self.versions.on_detail(request, result);
     }
@@ -124,6 +124,10 @@ impl PoliciesScreen {
         }
         if self.view == View::Versions {
             let versions = &mut self.versions;
+            if let Action::ScrollDown | Action::ScrollUp = action {
+                versions.scroll_by(if action == Action::ScrollDown { 5 } else { -5 });
+                return Vec::new();
+            }
             let last = versions.versions.len().saturating_sub(1);
             let index = match action {
                 Action::Down => versions.selected + 1,

@@ -9,10 +9,10 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 
 use super::queue::Requests;
 use crate::backend::{PolicySetDetail, PolicySetState, PolicySetVersion};
-use crate::domain::policy::plan::Plan;
+use crate::domain::policy::plan::{Plan, text_diff};
 use crate::text::{sanitize, truncate};
 use crate::tui::action::Action;
-use crate::tui::command::{Command, RequestId};
+use crate::tui::command::{Command, RequestId, ShownVersion};
 use crate::tui::keymap::Keymap;
 use crate::tui::mode::Mode;
 use crate::tui::theme::{Role, Theme};
@@ -40,6 +40,12 @@ pub struct PolicyVersions {
     pub selected: usize,
     /// The selected version's text and plan, once loaded.
     pub shown: Option<PolicySetDetail>,
+    /// The text of the version it was planned against, for the text diff.
+    base_source: Option<String>,
+    /// How far the version's detail is scrolled (`J` / `K`).
+    pub scroll: u16,
+    /// The most `scroll` may be, as the last frame found it.
+    pub(crate) bottom: std::cell::Cell<u16>,
     shown_error: Option<(i64, String)>,
     /// A version to select once the list is read (opened from the inbox).
     pub wanted: Option<i64>,
@@ -102,14 +108,16 @@ impl PolicyVersions {
         }
     }
 
-    pub fn on_detail(&mut self, request: RequestId, result: Result<Box<PolicySetDetail>, String>) {
+    pub fn on_detail(&mut self, request: RequestId, result: Result<Box<ShownVersion>, String>) {
         if request != self.shown_request {
             return;
         }
         match result {
-            Ok(detail) => {
+            Ok(shown) => {
                 self.shown_error = None;
-                self.shown = Some(*detail);
+                self.scroll = 0;
+                self.shown = Some(shown.detail);
+                self.base_source = shown.base_source;
             }
             Err(error) => {
                 let version = self.selected_version().map_or(0, |v| v.version);
@@ -250,15 +258,36 @@ impl PolicyVersions {
         let Some(version) = self.selected_version() else {
             return;
         };
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(Role::Border));
+        let inner = block.inner(detail);
+        let text = Paragraph::new(self.detail_lines(version, viewer, keymap, theme, spinner))
+            .wrap(Wrap { trim: false });
+        frame.render_widget(block, detail);
+        let total = u16::try_from(text.line_count(inner.width)).unwrap_or(u16::MAX);
+        if total <= inner.height {
+            self.bottom.set(0);
+            frame.render_widget(text, inner);
+            return;
+        }
+        // The last row says how much is below, and hides nothing.
+        let [words, hint_row] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        let bottom = total.saturating_sub(words.height);
+        self.bottom.set(bottom);
+        let scroll = self.scroll.min(bottom);
+        frame.render_widget(text.scroll((scroll, 0)), words);
+        let below = bottom - scroll;
+        let hint = if below > 0 {
+            format!("↓ {below} more lines (J) ")
+        } else {
+            "↑ (K) ".to_owned()
+        };
         frame.render_widget(
-            Paragraph::new(self.detail_lines(version, viewer, keymap, theme, spinner))
-                .wrap(Wrap { trim: false })
-                .block(
-                    Block::default()
-                        .borders(Borders::TOP)
-                        .border_style(theme.style(Role::Border)),
-                ),
-            detail,
+            Paragraph::new(Line::styled(hint, theme.style(Role::Accent)))
+                .alignment(ratatui::layout::Alignment::Right),
+            hint_row,
         );
     }
 
@@ -346,6 +375,8 @@ impl PolicyVersions {
                         let style = style(&line[1..]);
                         Line::styled(line, style)
                     }));
+                    lines.extend(self.affected_lines(&plan, theme));
+                    lines.extend(self.text_lines(shown, theme));
                 }
                 None => lines.push(Line::styled(
                     " No plan is recorded: this version was the first.",
@@ -361,6 +392,68 @@ impl PolicyVersions {
             (None, _) => lines.push(Line::styled(format!(" {spinner} Loading its plan…"), muted)),
         }
         lines
+    }
+}
+
+impl PolicyVersions {
+    /// Every agent each kind of change touches, as the plan recorded them.
+    fn affected_lines(&self, plan: &Plan, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        for (change, affected) in &plan.impact.changes {
+            if affected.listed.is_empty() {
+                continue;
+            }
+            lines.push(Line::default());
+            let more = affected.count.saturating_sub(affected.listed.len() as u64);
+            let beyond = if more > 0 {
+                format!(" (the first {}; {more} more)", affected.listed.len())
+            } else {
+                String::new()
+            };
+            lines.push(Line::styled(
+                format!(
+                    " The {} agents that {}{beyond}:",
+                    affected.count,
+                    change.label()
+                ),
+                theme.style(Role::Header),
+            ));
+            lines.push(Line::styled(
+                format!(" {}", sanitize(&affected.listed.join(", "))),
+                theme.style(Role::Base),
+            ));
+        }
+        lines
+    }
+
+    /// The version's text against the one it was planned against: every
+    /// condition and chain it adds, removes or changes.
+    fn text_lines(&self, shown: &PolicySetDetail, theme: &Theme) -> Vec<Line<'static>> {
+        let (Some(base), Some(against)) = (&self.base_source, shown.version.based_on) else {
+            return Vec::new();
+        };
+        let mut lines = vec![
+            Line::default(),
+            Line::styled(
+                format!(" The text against version {against} (as gavel policy diff):"),
+                theme.style(Role::Header),
+            ),
+        ];
+        lines.extend(text_diff(base, &shown.source).into_iter().map(|line| {
+            let role = match line.chars().next() {
+                Some('+') => Role::Ok,
+                Some('-') => Role::Danger,
+                _ => Role::Muted,
+            };
+            Line::styled(format!(" {}", sanitize(&line)), theme.style(role))
+        }));
+        lines
+    }
+
+    /// Scrolls the version's detail by `delta` rows.
+    pub fn scroll_by(&mut self, delta: i32) {
+        let bottom = i32::from(self.bottom.get());
+        self.scroll = (i32::from(self.scroll).min(bottom) + delta).clamp(0, bottom) as u16;
     }
 }
 
