@@ -823,14 +823,14 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
         Some(Overlay::Choose(chooser)) => {
             assert!(
                 chooser
-                    .reviewers
+                    .people
                     .iter()
                     .all(|user| user.roles.contains(&Role::EthicsReviewer)),
                 "only ethics reviewers are offered"
             );
             // Someone other than whoever reviews now.
             let index = chooser
-                .reviewers
+                .people
                 .iter()
                 .position(|user| {
                     before
@@ -839,7 +839,7 @@ async fn a_compliance_officer_assigns_the_ethics_reviewer_from_a_list() {
                         && !user.is(DEMO_USER)
                 })
                 .expect("another reviewer");
-            (index, chooser.reviewers[index].email.clone())
+            (index, chooser.people[index].email.clone())
         }
         _ => panic!("the chooser opens"),
     };
@@ -1022,12 +1022,34 @@ async fn delegations_are_made_in_the_console_and_a_step_is_decided_for_someone()
         .await
         .expect("ana delegates to the demo user");
 
+    // The event loop dates every key and message with the clock (the
+    // harness's own clock is fixed in the past for its snapshots).
+    h.app.now = chrono::Utc::now();
     h.keys("D").await;
     let screen = h.screen();
     assert!(screen.contains("Delegations"), "{screen}");
     assert!(screen.contains(&format!("I decide for {ana}")), "{screen}");
+    assert!(
+        screen.contains(&format!("I decide for {ana} · technical lead · active")),
+        "a delegation running now says active, as `gavel delegate list` does: {screen}"
+    );
+    // n: choose the delegate among those holding one of my roles.
     h.keys("n").await;
-    h.keys("sam.cover@example.com").await;
+    let (index, offered) = match &h.app.overlay {
+        Some(Overlay::Choose(chooser)) => (
+            chooser
+                .people
+                .iter()
+                .position(|user| user.is("sam.cover@example.com"))
+                .expect("sam holds a role of mine"),
+            chooser.people.clone(),
+        ),
+        _ => panic!("the chooser opens: {}", h.screen()),
+    };
+    assert!(offered.iter().all(|user| !user.is(gavel::seed::DEMO_USER)));
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
     h.press(KeyCode::Enter).await;
     let until = (now + chrono::TimeDelta::days(10)).date_naive();
     h.keys(&until.format("%Y-%m-%d").to_string()).await;
@@ -1040,6 +1062,46 @@ async fn delegations_are_made_in_the_console_and_a_step_is_decided_for_someone()
     let given = h.backend.delegations(false).await.expect("list");
     assert!(given.iter().any(|d| d.delegate == "sam.cover@example.com"
         && d.ends_at.date_naive() == until + chrono::TimeDelta::days(1)));
+    // x asks before it ends one; a second x ends it.
+    let sam = given
+        .iter()
+        .find(|d| d.delegate == "sam.cover@example.com")
+        .expect("sam's")
+        .clone();
+    let at = h
+        .app
+        .delegations
+        .iter()
+        .position(|d| d.delegation_id == sam.delegation_id)
+        .expect("listed");
+    for _ in 0..at {
+        h.press(KeyCode::Down).await;
+    }
+    h.keys("x").await;
+    assert!(
+        h.screen().contains(&format!("End {}", sam.delegation_id)),
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.backend
+            .delegations(false)
+            .await
+            .expect("list")
+            .iter()
+            .any(|d| d.delegation_id == sam.delegation_id),
+        "nothing ended on the first x"
+    );
+    h.keys("x").await;
+    assert!(
+        !h.backend
+            .delegations(false)
+            .await
+            .expect("list")
+            .iter()
+            .any(|d| d.delegation_id == sam.delegation_id),
+        "the second x ended it"
+    );
     h.press(KeyCode::Esc).await;
     assert!(h.app.overlay.is_none());
 

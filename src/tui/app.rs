@@ -20,7 +20,7 @@ use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
 use super::tab::Tab;
 use super::theme::Theme;
-use super::widgets::chooser::ReviewerChooser;
+use super::widgets::chooser::PersonChooser;
 use super::widgets::chrome::Level;
 use super::widgets::conflicts::ConflictsDialog;
 use super::widgets::decide::DecideDialog;
@@ -61,7 +61,7 @@ pub enum Overlay {
     Prompt(Prompt),
     Decide(Box<DecideDialog>),
     Conflicts(ConflictsDialog),
-    Choose(ReviewerChooser),
+    Choose(PersonChooser),
     Inbox(InboxOverlay),
     Delegations(DelegationsOverlay),
 }

@@ -145,6 +145,8 @@ pub enum Command {
         workflow_id: String,
         reviewer: String,
     },
+    /// The people one may delegate one's steps to.
+    LoadDelegates,
     /// What concerns me, newest first.
     LoadInbox,
     MarkRead {
@@ -195,6 +197,7 @@ impl Command {
             Command::DiscardChange { .. } => None,
             Command::Withdraw { .. } | Command::AssignReview { .. } => None,
             Command::LoadReviewers { .. } => Some("reviewers"),
+            Command::LoadDelegates => Some("delegates"),
             Command::LoadInbox => Some("inbox"),
             Command::LoadDelegations => Some("delegations"),
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
@@ -242,6 +245,8 @@ pub struct WorkflowDetail {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Me(Result<User, String>),
+    /// Everyone, to choose a delegate among.
+    Delegates(Result<Vec<User>, String>),
     /// Someone else committed a change: reload what is on screen.
     StoreChanged,
     Queue {
@@ -641,6 +646,7 @@ pub async fn execute(
                 .map_err(words),
             workflow_id,
         },
+        Command::LoadDelegates => Message::Delegates(backend.users(None).await.map_err(words)),
         Command::LoadReviewers { workflow_id } => Message::Reviewers {
             result: backend
                 .users(Some(crate::domain::Role::EthicsReviewer))

@@ -100,6 +100,8 @@ pub async fn run(
         tokio::select! {
             event = events.recv() => match event {
                 Some(Ok(event)) => {
+                    // What a key acts on is dated now, not at the last tick.
+                    app.now = Utc::now();
                     dirty |= handle_event(&mut app, event, &mut commands);
                     // Take everything already waiting before drawing, so a
                     // burst of resizes or keys costs one frame.
@@ -115,6 +117,7 @@ pub async fn run(
                 None => break,
             },
             Some(message) = messages.recv() => {
+                app.now = Utc::now();
                 commands.extend(app.on_message(message));
                 while let Ok(message) = messages.try_recv() {
                     commands.extend(app.on_message(message));

@@ -9,6 +9,7 @@ use super::{App, Level, Overlay};
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::tui::action::Action;
 use crate::tui::command::Command;
+use crate::tui::widgets::chooser::{PersonChooser, Purpose};
 use crate::tui::widgets::delegations::DelegationsOverlay;
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
 
@@ -78,16 +79,15 @@ impl App {
         let count = self.delegations.len();
         match action {
             Action::Down | Action::Up => {
+                overlay.confirm_end = None;
                 overlay.move_by(if action == Action::Down { 1 } else { -1 }, count);
                 self.overlay = Some(Overlay::Delegations(overlay));
                 Vec::new()
             }
             Action::NewDelegation => {
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::DelegateTo,
-                    text: String::new(),
-                }));
-                Vec::new()
+                self.overlay = Some(Overlay::Delegations(overlay));
+                self.set_status(Level::Info, "Finding who holds your roles…");
+                vec![Command::LoadDelegates]
             }
             Action::EndDelegation => {
                 let mine = self.delegations.get(overlay.selected).filter(|delegation| {
@@ -96,9 +96,19 @@ impl App {
                         .is_some_and(|me| me.is(&delegation.delegator))
                 });
                 let command = match mine {
-                    Some(delegation) => vec![Command::EndDelegation {
-                        delegation_id: delegation.delegation_id.clone(),
-                    }],
+                    // Ending takes a second x: the first says what it ends.
+                    Some(delegation)
+                        if overlay.confirm_end.as_deref() == Some(&delegation.delegation_id) =>
+                    {
+                        overlay.confirm_end = None;
+                        vec![Command::EndDelegation {
+                            delegation_id: delegation.delegation_id.clone(),
+                        }]
+                    }
+                    Some(delegation) => {
+                        overlay.confirm_end = Some(delegation.delegation_id.clone());
+                        Vec::new()
+                    }
                     None => {
                         overlay.error = Some("only a delegation you gave can be ended here".into());
                         Vec::new()
@@ -113,6 +123,35 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// Everyone arrived: choose among those holding one of my roles (a
+    /// delegate must already hold the role; the backend checks it too).
+    pub(super) fn on_delegates(
+        &mut self,
+        result: Result<Vec<crate::backend::User>, String>,
+    ) -> Vec<Command> {
+        let people = match result {
+            Ok(people) => people,
+            Err(error) => {
+                self.set_status(Level::Error, format!("Cannot list people: {error}"));
+                return Vec::new();
+            }
+        };
+        let Some(me) = self.me.clone() else {
+            return Vec::new();
+        };
+        let candidates: Vec<crate::backend::User> = people
+            .into_iter()
+            .filter(|person| !person.is(&me.email))
+            .filter(|person| me.roles.iter().any(|role| person.holds(*role)))
+            .collect();
+        self.status = None;
+        self.overlay = Some(Overlay::Choose(PersonChooser::new(
+            Purpose::Delegate,
+            candidates,
+        )));
+        Vec::new()
     }
 
     /// The delegate was named: ask until when.

@@ -5,7 +5,7 @@
 use super::{App, Level, Overlay};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
-use crate::tui::widgets::chooser::ReviewerChooser;
+use crate::tui::widgets::chooser::{PersonChooser, Purpose};
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
 
 impl App {
@@ -43,7 +43,7 @@ impl App {
 
     pub(super) fn on_chooser_action(
         &mut self,
-        mut chooser: ReviewerChooser,
+        mut chooser: PersonChooser,
         action: Action,
     ) -> Vec<Command> {
         match action {
@@ -52,18 +52,20 @@ impl App {
                 self.overlay = Some(Overlay::Choose(chooser));
                 Vec::new()
             }
-            Action::Confirm => match chooser.chosen() {
-                Some(user) => {
+            Action::Confirm => match (chooser.chosen(), &chooser.purpose) {
+                (Some(user), Purpose::Review { workflow_id, .. }) => {
                     self.set_status(
                         Level::Info,
                         format!("Assigning the review to {}…", user.email),
                     );
                     vec![Command::AssignReview {
-                        workflow_id: chooser.workflow_id.clone(),
+                        workflow_id: workflow_id.clone(),
                         reviewer: user.email.clone(),
                     }]
                 }
-                None => Vec::new(),
+                (Some(user), Purpose::Delegate) => self.delegate_to(Some(user.email.clone())),
+                (None, Purpose::Delegate) => self.delegate_to(None),
+                (None, Purpose::Review { .. }) => Vec::new(),
             },
             _ => Vec::new(),
         }
@@ -105,9 +107,11 @@ impl App {
                             .and_then(|detail| detail.review.as_ref())
                             .map(|review| review.reviewer.clone());
                         self.status = None;
-                        self.overlay = Some(Overlay::Choose(ReviewerChooser::new(
-                            workflow_id,
-                            current,
+                        self.overlay = Some(Overlay::Choose(PersonChooser::new(
+                            Purpose::Review {
+                                workflow_id,
+                                current,
+                            },
                             reviewers,
                         )));
                     }

@@ -140,6 +140,7 @@ impl App {
     pub fn on_message(&mut self, message: Message) -> Vec<Command> {
         match message {
             Message::StoreChanged => self.on_store_changed(),
+            Message::Delegates(result) => self.on_delegates(result),
             Message::Me(Ok(user)) => {
                 self.queue.roles = user.roles.clone();
                 self.policies.viewer = Some(crate::tui::screens::policy_versions::Viewer {

@@ -78,7 +78,6 @@ impl App {
                     PromptKind::Team => self.queue.team = value,
                     PromptKind::Agent => return Vec::new(),
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
-                    PromptKind::DelegateTo => return self.delegate_to(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
                     PromptKind::BlockedSearch => {

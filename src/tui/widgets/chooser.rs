@@ -1,5 +1,6 @@
-//! Choosing the ethics reviewer of a workflow among the people who hold
-//! the role.
+//! Choosing a person from a list: the ethics reviewer of a workflow among
+//! those who hold the role, or whom to delegate one's steps to among those
+//! who hold one of one's roles.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,44 +13,73 @@ use crate::text::{pad, sanitize};
 use crate::tui::theme::{Role, Theme};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReviewerChooser {
-    pub workflow_id: String,
-    /// Who reviews now, if anyone (a new choice reassigns).
-    pub current: Option<String>,
-    pub reviewers: Vec<User>,
+pub struct PersonChooser {
+    pub purpose: Purpose,
+    pub people: Vec<User>,
     pub selected: usize,
 }
 
-impl ReviewerChooser {
-    pub fn new(workflow_id: String, current: Option<String>, reviewers: Vec<User>) -> Self {
-        let selected = current
-            .as_deref()
-            .and_then(|email| reviewers.iter().position(|user| user.is(email)))
-            .unwrap_or(0);
-        ReviewerChooser {
-            workflow_id,
-            current,
-            reviewers,
+/// What choosing a person does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Purpose {
+    /// Assigns (or reassigns) a workflow's ethics review.
+    Review {
+        workflow_id: String,
+        /// Who reviews now, if anyone (a new choice reassigns).
+        current: Option<String>,
+    },
+    /// Names the delegate of one's steps (the end date comes next).
+    Delegate,
+}
+
+impl PersonChooser {
+    pub fn new(purpose: Purpose, people: Vec<User>) -> Self {
+        let selected = match &purpose {
+            Purpose::Review {
+                current: Some(email),
+                ..
+            } => people.iter().position(|user| user.is(email)).unwrap_or(0),
+            _ => 0,
+        };
+        PersonChooser {
+            purpose,
+            people,
             selected,
         }
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let last = self.reviewers.len().saturating_sub(1);
+        let last = self.people.len().saturating_sub(1);
         self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
     pub fn chosen(&self) -> Option<&User> {
-        self.reviewers.get(self.selected)
+        self.people.get(self.selected)
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let height = (self.reviewers.len() as u16 + 4).clamp(5, 18);
+        let height = (self.people.len() as u16 + 4).clamp(5, 18);
         let area = centered(area, 64, height);
         frame.render_widget(Clear, area);
-        let title = match &self.current {
-            Some(current) => format!(" Reassign the review (now {}) ", sanitize(current)),
-            None => " Assign the ethics review ".to_owned(),
+        let (title, keys, nobody) = match &self.purpose {
+            Purpose::Review {
+                current: Some(current),
+                ..
+            } => (
+                format!(" Reassign the review (now {}) ", sanitize(current)),
+                " enter assigns · esc cancels",
+                " Nobody holds the ethics_reviewer role: add one with `gavel users add`.",
+            ),
+            Purpose::Review { current: None, .. } => (
+                " Assign the ethics review ".to_owned(),
+                " enter assigns · esc cancels",
+                " Nobody holds the ethics_reviewer role: add one with `gavel users add`.",
+            ),
+            Purpose::Delegate => (
+                " Delegate my steps to ".to_owned(),
+                " people holding one of my roles · enter chooses (then until when) · esc cancels",
+                " Nobody else holds one of your roles: a delegate must already hold it.",
+            ),
         };
         let block = Block::default()
             .borders(Borders::ALL)
@@ -57,14 +87,11 @@ impl ReviewerChooser {
             .title(Span::styled(title, theme.style(Role::Title)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let mut lines = vec![Line::styled(
-            " enter assigns · esc cancels",
-            theme.style(Role::Muted),
-        )];
+        let mut lines = vec![Line::styled(keys, theme.style(Role::Muted))];
         let visible = inner.height.saturating_sub(1) as usize;
         let start = self.selected.saturating_sub(visible.saturating_sub(1));
         let name_width = (inner.width as usize).saturating_sub(4) / 2;
-        for (index, user) in self.reviewers.iter().enumerate().skip(start).take(visible) {
+        for (index, user) in self.people.iter().enumerate().skip(start).take(visible) {
             let style = if index == self.selected {
                 theme.style(Role::Selection)
             } else {
@@ -78,11 +105,8 @@ impl ReviewerChooser {
                 Span::styled(sanitize(&user.email).into_owned(), theme.style(Role::Muted)),
             ]));
         }
-        if self.reviewers.is_empty() {
-            lines.push(Line::styled(
-                " Nobody holds the ethics_reviewer role: add one with `gavel users add`.",
-                theme.style(Role::Warn),
-            ));
+        if self.people.is_empty() {
+            lines.push(Line::styled(nobody, theme.style(Role::Warn)));
         }
         frame.render_widget(Paragraph::new(lines), inner);
     }

@@ -17,6 +17,8 @@ pub struct DelegationsOverlay {
     pub selected: usize,
     /// What the last change answered, when it failed.
     pub error: Option<String>,
+    /// The delegation a first `x` asked to end: a second ends it.
+    pub confirm_end: Option<String>,
 }
 
 impl DelegationsOverlay {
@@ -52,6 +54,19 @@ impl DelegationsOverlay {
             " n delegate my steps while I am away · x end the selected one I gave · esc closes",
             theme.style(Role::Muted),
         )];
+        if let Some(id) = &self.confirm_end
+            && let Some(delegation) = delegations.iter().find(|d| d.delegation_id == *id)
+        {
+            lines.push(Line::styled(
+                format!(
+                    " End {} ({} decides for you until {})? x again ends it now · esc or a move keeps it",
+                    sanitize(id),
+                    sanitize(&delegation.delegate),
+                    delegation.until().format("%Y-%m-%d %H:%M")
+                ),
+                theme.style(Role::Warn),
+            ));
+        }
         if let Some(error) = &self.error {
             lines.push(Line::styled(
                 format!(" ✗ {}", sanitize(error)),

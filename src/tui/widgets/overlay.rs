@@ -344,8 +344,7 @@ pub enum PromptKind {
     Agent,
     /// Why the request of the open workflow is withdrawn.
     WithdrawReason,
-    /// Whom to delegate to, then until when.
-    DelegateTo,
+    /// Until when a delegation runs (its delegate was chosen from a list).
     DelegateUntil,
     /// Where to save an evidence pack.
     EvidenceFile,
@@ -368,7 +367,6 @@ impl Prompt {
             PromptKind::WithdrawReason => {
                 " withdraw this request, because (required unless it is yours): "
             }
-            PromptKind::DelegateTo => " delegate my steps to (email of someone holding my role): ",
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::EvidenceFile => " save the evidence pack as: ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
