@@ -243,9 +243,13 @@ fn deploy_check_exit_codes_follow_the_outcome() {
         .arg(example("blocked.json"))
         .assert()
         .code(4)
-        .stdout(predicate::str::contains(
-            "external tools web_search, crm_api are not approved",
-        ));
+        .stdout(
+            predicate::str::contains("external tools web_search, crm_api are not approved")
+                // Nothing of it was ever deployed: nothing keeps running.
+                .and(predicate::str::contains(
+                    "no version of this agent runs yet",
+                )),
+        );
     gavel(&db)
         .args(["deploy", "check"])
         .arg(example("hr-screener.json"))

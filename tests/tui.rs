@@ -300,6 +300,25 @@ async fn search_and_filters_narrow_the_queue() {
         .await
         .expect("count");
     assert_eq!(h.app.queue.count, Some(all));
+
+    // t: a team by any part of its name, in any case (issue 35, 15).
+    let team = h.app.queue.rows[0].team.clone();
+    h.keys("t").await;
+    h.keys(&team.to_lowercase()).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert_eq!(h.app.queue.team.as_deref(), Some(team.as_str()), "{screen}");
+    assert!(h.app.queue.rows.iter().all(|row| row.team == team));
+    h.keys("c").await;
+    h.keys("t").await;
+    h.keys("zzzz-no-team").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.queue.team, None);
+    assert!(
+        h.screen().contains("no team's name contains"),
+        "{}",
+        h.screen()
+    );
 }
 
 #[tokio::test]
@@ -324,6 +343,33 @@ async fn mouse_clicks_select_and_the_wheel_scrolls() {
     let commands = h.app.on_mouse(wheel);
     h.run(commands).await;
     assert_eq!(h.app.queue.selected, 7);
+
+    // Issue 35 (15): the tab bar and the Blocked list take clicks too.
+    let at = |column: u16, row: u16| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let screen = h.screen();
+    let tab_bar = screen.lines().next().expect("the tab bar");
+    let blocked_at = tab_bar.find("4 Blocked").expect("the Blocked tab") as u16;
+    let commands = h.app.on_mouse(at(blocked_at + 2, 0));
+    h.run(commands).await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Blocked);
+    let screen = h.screen();
+    let titles = screen
+        .lines()
+        .position(|line| line.starts_with(" Agent ") && line.contains("Blocked"))
+        .expect("the list's column titles") as u16;
+    let commands = h.app.on_mouse(at(3, titles + 3));
+    h.run(commands).await;
+    let selected = h.app.blocked.selected;
+    assert_eq!(selected, 2, "{}", h.screen());
+    let queue_at = tab_bar.find("1 Queue").expect("the Queue tab") as u16;
+    let commands = h.app.on_mouse(at(queue_at, 0));
+    h.run(commands).await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Queue);
 }
 
 #[tokio::test]
@@ -778,6 +824,33 @@ async fn an_ethics_step_held_by_another_reviewer_says_so_before_sending() {
     );
     let after = h.backend.workflow(&target).await.expect("workflow");
     assert_eq!(after.version, before.version);
+}
+
+/// Issue 35 (15): saving an evidence pack into a folder that does not
+/// exist says so in words (not "os error 2"), and `b` then esc returns to
+/// the step view it left.
+#[tokio::test]
+async fn a_pack_into_a_missing_folder_says_so_and_esc_returns_from_audits() {
+    let mut h = harness().await;
+    let target = open_workflow_with_an_ethics_step(&h);
+    open_workflow(&mut h, &target).await;
+    let missing = tempfile::tempdir().expect("tempdir").path().join("gone");
+    h.keys("E").await;
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL).await;
+    h.keys(&format!("{}/pack.zip", missing.display())).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("there is no folder {}", missing.display()))
+            && !screen.contains("os error"),
+        "{screen}"
+    );
+    h.keys("b").await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Audits);
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Queue);
+    assert!(h.app.detail.is_some(), "back in the step view");
+    assert!(h.screen().contains(&target), "{}", h.screen());
 }
 
 #[tokio::test]

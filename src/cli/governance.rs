@@ -21,7 +21,11 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
             if json {
                 print_json(&evaluation)?;
             } else {
-                print!("{}", output::evaluation(&manifest, &evaluation));
+                let running = running_version(backend, &manifest.agent.agent_id).await?;
+                print!(
+                    "{}",
+                    output::evaluation(&manifest, &evaluation, running.as_deref())
+                );
             }
             Ok(match evaluation.status {
                 DeploymentStatus::Blocked => exit::BLOCKED,
@@ -300,4 +304,31 @@ async fn due_standings(
         query.after =
             Some(StandingCursor::decode(&next).map_err(crate::backend::BackendError::Storage)?);
     }
+}
+
+/// The version of an agent running now: its newest request that was
+/// allowed or approved.
+async fn running_version(
+    backend: &dyn crate::backend::GovernanceBackend,
+    agent_id: &str,
+) -> Result<Option<String>, Failure> {
+    let mut newest: Option<crate::domain::DeploymentRequest> = None;
+    for status in [DeploymentStatus::Allowed, DeploymentStatus::Approved] {
+        let page = backend
+            .deployments(&crate::backend::DeploymentQuery {
+                status: Some(status),
+                agent_id: Some(agent_id.to_owned()),
+                limit: 1,
+                ..crate::backend::DeploymentQuery::default()
+            })
+            .await?;
+        if let Some(found) = page.items.into_iter().next()
+            && newest
+                .as_ref()
+                .is_none_or(|newest| found.requested_at > newest.requested_at)
+        {
+            newest = Some(found);
+        }
+    }
+    Ok(newest.map(|deployment| deployment.agent_version))
 }

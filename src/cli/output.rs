@@ -58,7 +58,9 @@ fn status_word(status: DeploymentStatus) -> &'static str {
     }
 }
 
-pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
+/// A deployment check in words; `running` is the version of the agent
+/// running now (allowed or approved before), if any.
+pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation, running: Option<&str>) -> String {
     let agent = &manifest.agent;
     let mut out = String::new();
     let _ = writeln!(
@@ -92,10 +94,17 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation) -> String {
     }
     match evaluation.status {
         DeploymentStatus::Blocked => {
-            let _ = writeln!(
-                out,
-                "Blocked: the previously approved version keeps running until the above is fixed."
-            );
+            let _ = match running {
+                Some(version) => writeln!(
+                    out,
+                    "Blocked: version {}, approved before, keeps running until the above is fixed.",
+                    safe(version)
+                ),
+                None => writeln!(
+                    out,
+                    "Blocked: no version of this agent runs yet; none will until the above is fixed."
+                ),
+            };
         }
         DeploymentStatus::PendingApproval => {
             let _ = writeln!(

@@ -106,6 +106,9 @@ pub struct App {
     pub unread: usize,
     /// The delegations I gave or received, not yet ended.
     pub delegations: Vec<crate::domain::delegation::Delegation>,
+    /// The Audits or Reviews tab was opened from the step view (`b`, `v`):
+    /// back returns there.
+    from_step: bool,
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
     /// Whose evidence pack is being saved (while its file is named).
@@ -141,6 +144,7 @@ impl App {
             redeciding: None,
             unread: 0,
             delegations: Vec::new(),
+            from_step: false,
             delegating_to: None,
             exporting: None,
         };
@@ -331,6 +335,24 @@ impl App {
                 (0..3).flat_map(|_| self.on_action(Action::Down)).collect()
             }
             MouseEventKind::ScrollUp => (0..3).flat_map(|_| self.on_action(Action::Up)).collect(),
+            MouseEventKind::Down(MouseButton::Left)
+                if event.row == 0
+                    && let Some(index) = crate::tui::widgets::chrome::tab_at(event.column) =>
+            {
+                let tabs = [
+                    Action::TabQueue,
+                    Action::TabReviews,
+                    Action::TabAudits,
+                    Action::TabBlocked,
+                    Action::TabPolicies,
+                ];
+                self.on_action(tabs[index])
+            }
+            MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Blocked => {
+                let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
+                self.blocked
+                    .click(main, event.column, event.row, &mut self.requests)
+            }
             MouseEventKind::Down(MouseButton::Left) if self.detail.is_none() => {
                 let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
                 let (_, list, _) = queue_view::split(&self.queue, main);

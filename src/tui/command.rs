@@ -147,6 +147,10 @@ pub enum Command {
     },
     /// The people one may delegate one's steps to.
     LoadDelegates,
+    /// The teams whose name contains what was typed (any case).
+    ResolveTeam {
+        text: String,
+    },
     /// What concerns me, newest first.
     LoadInbox,
     MarkRead {
@@ -198,6 +202,7 @@ impl Command {
             Command::Withdraw { .. } | Command::AssignReview { .. } => None,
             Command::LoadReviewers { .. } => Some("reviewers"),
             Command::LoadDelegates => Some("delegates"),
+            Command::ResolveTeam { .. } => Some("team"),
             Command::LoadInbox => Some("inbox"),
             Command::LoadDelegations => Some("delegations"),
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
@@ -247,6 +252,11 @@ pub enum Message {
     Me(Result<User, String>),
     /// Everyone, to choose a delegate among.
     Delegates(Result<Vec<User>, String>),
+    /// The teams a typed team name matches.
+    TeamResolved {
+        text: String,
+        result: Result<Vec<String>, String>,
+    },
     /// Someone else committed a change: reload what is on screen.
     StoreChanged,
     Queue {
@@ -375,6 +385,20 @@ async fn export_evidence(
     if tokio::fs::try_exists(path).await.unwrap_or(false) {
         return Err("that file exists already: name another".into());
     }
+    // Say which folder is missing before asking the backend for the pack.
+    let folder = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !tokio::fs::metadata(folder)
+        .await
+        .is_ok_and(|meta| meta.is_dir())
+    {
+        return Err(format!(
+            "there is no folder {}: create it, or name a file in a folder that exists",
+            folder.display()
+        ));
+    }
     let bytes = backend
         .evidence_pack(query)
         .await
@@ -388,7 +412,14 @@ async fn export_evidence(
         .map_err(|err| err.to_string())?
         .map_err(|err| match err.kind() {
             std::io::ErrorKind::AlreadyExists => "that file exists already: name another".into(),
-            _ => err.to_string(),
+            std::io::ErrorKind::NotFound => format!(
+                "there is no folder {}: create it, or name a file in a folder that exists",
+                folder.display()
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("you may not write in {}", folder.display())
+            }
+            _ => format!("cannot save {}: {err}", path.display()),
         })?;
     let path = tokio::fs::canonicalize(path)
         .await
@@ -647,6 +678,24 @@ pub async fn execute(
             workflow_id,
         },
         Command::LoadDelegates => Message::Delegates(backend.users(None).await.map_err(words)),
+        Command::ResolveTeam { text } => {
+            let needle = text.to_lowercase();
+            let result = backend
+                .search_agents(&text, 500)
+                .await
+                .map(|agents| {
+                    let mut teams: Vec<String> = agents
+                        .into_iter()
+                        .map(|agent| agent.team)
+                        .filter(|team| team.to_lowercase().contains(&needle))
+                        .collect();
+                    teams.sort();
+                    teams.dedup();
+                    teams
+                })
+                .map_err(words);
+            Message::TeamResolved { text, result }
+        }
         Command::LoadReviewers { workflow_id } => Message::Reviewers {
             result: backend
                 .users(Some(crate::domain::Role::EthicsReviewer))

@@ -287,6 +287,18 @@ fn style_of(spec: &RoleSpec) -> Result<Style, String> {
 mod tests {
     use super::*;
 
+    /// A theme of dark text paints its own background, or it is unreadable
+    /// on a dark terminal (issue 35).
+    #[test]
+    fn the_light_theme_paints_its_background() {
+        let (name, text) = BUILTIN
+            .iter()
+            .find(|(name, _)| *name == "light")
+            .expect("a light theme");
+        let theme = Theme::parse(name, text).expect("parses");
+        assert!(theme.style(Role::Base).bg.is_some());
+    }
+
     #[test]
     fn every_builtin_theme_parses_and_defines_the_core_roles() {
         for (name, text) in BUILTIN {

@@ -57,6 +57,58 @@ impl App {
         self.on_store_changed()
     }
 
+    /// The teams a typed name matches: one (or one named exactly, in any
+    /// case) filters the queue; several are listed to choose from.
+    fn on_team_resolved(
+        &mut self,
+        text: &str,
+        result: Result<Vec<String>, String>,
+    ) -> Vec<Command> {
+        let teams = match result {
+            Ok(teams) => teams,
+            Err(error) => {
+                self.set_status(Level::Error, format!("team: {error}"));
+                return Vec::new();
+            }
+        };
+        let exact = teams
+            .iter()
+            .find(|team| team.eq_ignore_ascii_case(text.trim()));
+        let chosen = match (exact, teams.as_slice()) {
+            (Some(team), _) => team.clone(),
+            (None, [only]) => only.clone(),
+            (None, []) => {
+                self.set_status(
+                    Level::Error,
+                    format!(
+                        "no team's name contains \"{}\"",
+                        crate::text::sanitize(text)
+                    ),
+                );
+                return Vec::new();
+            }
+            (None, several) => {
+                let shown: Vec<String> = several
+                    .iter()
+                    .take(6)
+                    .map(|team| crate::text::sanitize(team).into_owned())
+                    .collect();
+                self.set_status(
+                    Level::Info,
+                    format!(
+                        "\"{}\" matches {} teams: {}; type more of the name",
+                        crate::text::sanitize(text),
+                        several.len(),
+                        shown.join(", ")
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        self.queue.team = Some(chosen);
+        self.queue.reload(&mut self.requests)
+    }
+
     /// Someone else changed the record (a sync brought rows, or another
     /// connection committed): reload what is on screen without losing the
     /// user's place, mark queue rows that changed, and re-read what an open
@@ -141,6 +193,7 @@ impl App {
         match message {
             Message::StoreChanged => self.on_store_changed(),
             Message::Delegates(result) => self.on_delegates(result),
+            Message::TeamResolved { text, result } => self.on_team_resolved(&text, result),
             Message::Me(Ok(user)) => {
                 self.queue.roles = user.roles.clone();
                 self.policies.viewer = Some(crate::tui::screens::policy_versions::Viewer {

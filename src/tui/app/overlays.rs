@@ -75,7 +75,11 @@ impl App {
                 let value = (!text.is_empty()).then_some(text);
                 match prompt.kind {
                     PromptKind::Search => self.queue.search = value,
-                    PromptKind::Team => self.queue.team = value,
+                    PromptKind::Team => match value {
+                        // Matched as search matches: any case, part of it.
+                        Some(text) => return vec![Command::ResolveTeam { text }],
+                        None => self.queue.team = None,
+                    },
                     PromptKind::Agent => return Vec::new(),
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),

@@ -27,6 +27,18 @@ impl App {
     }
 
     pub(super) fn on_tab_action(&mut self, action: Action) -> Vec<Command> {
+        // Back from the audits or the review a step view led to returns to
+        // that step view (the queue tab still holds it).
+        let at_top = match self.tab {
+            Tab::Audits => self.audits.evidence.is_none(),
+            Tab::Reviews => self.reviews.form.is_none(),
+            _ => false,
+        };
+        if action == Action::Back && at_top && self.from_step && self.detail.is_some() {
+            self.from_step = false;
+            self.tab = Tab::Queue;
+            return Vec::new();
+        }
         let requests = &mut self.requests;
         match self.tab {
             Tab::Reviews => self.on_review_action(action),
@@ -91,6 +103,8 @@ impl App {
                 if form.check_for_submit() {
                     form.summary = true;
                     form.summary_scroll = 0;
+                    // An earlier attempt's problems are gone.
+                    self.status = None;
                 } else {
                     let first = form.issues.first().map(|issue| issue.message.clone()).unwrap_or_default();
                     let count = form.issues.len();
@@ -122,6 +136,7 @@ impl App {
         match action {
             Action::OpenAudits => {
                 let agent_id = detail.workflow.agent_id.clone();
+                self.from_step = true;
                 self.tab = Tab::Audits;
                 self.audits.audits_agent = None;
                 self.audits.search(agent_id, &mut self.requests)
@@ -143,6 +158,7 @@ impl App {
                 }
                 Some(review) => {
                     let id = review.review_id.clone();
+                    self.from_step = true;
                     self.tab = Tab::Reviews;
                     let mut commands = self.switch_tab(Tab::Reviews);
                     commands.push(self.reviews.open(id, &mut self.requests));

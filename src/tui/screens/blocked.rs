@@ -244,14 +244,7 @@ impl BlockedScreen {
             );
             return;
         };
-        // On a short terminal the charts give rows to the list.
-        let chart_rows = if area.height < 30 { 6 } else { 9 };
-        let [headline, charts, list] = Layout::vertical([
-            Constraint::Length(3),
-            Constraint::Length(chart_rows),
-            Constraint::Min(4),
-        ])
-        .areas(area);
+        let [headline, charts, list] = sections(area);
         render_headline(frame, headline, dashboard, theme);
         // Steps past their policy's SLA get a column when there are any.
         let (by_policy, by_team, trend) = if dashboard.overdue_by_team.is_empty() {
@@ -341,8 +334,7 @@ impl BlockedScreen {
     }
 
     fn render_list(&self, frame: &mut Frame, area: Rect, theme: &Theme, now: DateTime<Utc>) {
-        let [title, area] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let [title, area] = list_sections(area);
         let as_of = self
             .read_at
             .map(|at| format!(" · as of {}", at.format("%H:%M:%S UTC")))
@@ -374,9 +366,7 @@ impl BlockedScreen {
             );
             return;
         }
-        let [table_area, detail] =
-            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
-                .areas(area);
+        let [table_area, detail] = table_and_detail(area);
         let rows = self.items.iter().map(|item| {
             Row::new(vec![
                 Cell::from(sanitize(&item.agent_name).into_owned()),
@@ -412,6 +402,68 @@ impl BlockedScreen {
                 detail,
             );
         }
+    }
+}
+
+/// The headline, the charts and the list; on a short terminal the charts
+/// give rows to the list.
+fn sections(area: Rect) -> [Rect; 3] {
+    let chart_rows = if area.height < 30 { 6 } else { 9 };
+    Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(chart_rows),
+        Constraint::Min(4),
+    ])
+    .areas(area)
+}
+
+/// The list's title line and the rest.
+fn list_sections(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
+}
+
+/// The table of deployments and the selected one's detail.
+fn table_and_detail(area: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+}
+
+impl BlockedScreen {
+    /// A click in the main area: on a row of the list, selects it (the
+    /// table scrolls as ratatui's does: the selected row stays in view).
+    pub fn click(
+        &mut self,
+        main: Rect,
+        column: u16,
+        row: u16,
+        requests: &mut Requests,
+    ) -> Vec<Command> {
+        if self.dashboard.is_none() {
+            return Vec::new();
+        }
+        let [_, _, list] = sections(main);
+        let [_, rest] = list_sections(list);
+        let [table, _] = table_and_detail(rest);
+        // The table's first line holds the column titles.
+        let first_row = table.y + 1;
+        if column < table.x || column >= table.right() || row < first_row || row >= table.bottom() {
+            return Vec::new();
+        }
+        let visible = usize::from(table.bottom() - first_row);
+        let offset = self.selected.saturating_sub(visible.saturating_sub(1));
+        let index = offset + usize::from(row - first_row);
+        if index >= self.items.len() {
+            return Vec::new();
+        }
+        self.focus = Focus::List;
+        let moved = index.abs_diff(self.selected) as isize;
+        let action = if index > self.selected {
+            Action::Down
+        } else {
+            Action::Up
+        };
+        (0..moved)
+            .flat_map(|_| self.on_action(action, requests))
+            .collect()
     }
 }
 

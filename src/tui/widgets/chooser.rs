@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::centered;
 use crate::backend::User;
@@ -60,7 +60,7 @@ impl PersonChooser {
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let height = (self.people.len() as u16 + 4).clamp(5, 18);
         let area = centered(area, 64, height);
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let (title, keys, nobody) = match &self.purpose {
             Purpose::Review {
                 current: Some(current),

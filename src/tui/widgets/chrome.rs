@@ -13,21 +13,39 @@ use crate::tui::theme::{Role, Theme};
 
 pub const TABS: [&str; 5] = ["Queue", "Reviews", "Audits", "Blocked", "Policies"];
 
+/// Where the tab bar starts its tabs: after " Gavel " and a space.
+const TABS_FROM: usize = 8;
+
+/// The tab bar's label of one tab.
+fn tab_label(index: usize) -> String {
+    format!(" {} {} ", index + 1, TABS[index])
+}
+
+/// Which tab a click on the tab bar's `column` lands on.
+pub fn tab_at(column: u16) -> Option<usize> {
+    let mut from = TABS_FROM;
+    for index in 0..TABS.len() {
+        let to = from + width(&tab_label(index));
+        if (from..to).contains(&usize::from(column)) {
+            return Some(index);
+        }
+        from = to + 1;
+    }
+    None
+}
+
 pub fn tabs(frame: &mut Frame, area: Rect, active: usize, theme: &Theme) {
     let mut spans = vec![
         Span::styled(" Gavel ", theme.style(Role::Title)),
         Span::raw(" "),
     ];
-    for (index, name) in TABS.iter().enumerate() {
+    for index in 0..TABS.len() {
         let role = if index == active {
             Role::TabActive
         } else {
             Role::Muted
         };
-        spans.push(Span::styled(
-            format!(" {} {name} ", index + 1),
-            theme.style(role),
-        ));
+        spans.push(Span::styled(tab_label(index), theme.style(role)));
         spans.push(Span::raw(" "));
     }
     frame.render_widget(

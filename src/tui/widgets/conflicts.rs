@@ -5,7 +5,7 @@ use chrono::Local;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::centered;
 use crate::backend::sync::plan::EntryState;
@@ -53,7 +53,7 @@ impl ConflictsDialog {
         let attention = needing_attention(items);
         let list_height = (attention.len() as u16).clamp(1, 6);
         let area = centered(area, 78, list_height + 10);
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(Role::Border))

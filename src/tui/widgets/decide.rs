@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::centered;
@@ -310,7 +310,7 @@ impl DecideDialog {
             Subject::PolicySet { .. } => 7,
         };
         let area = centered(area, 72, 13 + about_height);
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let (verb, title_role) = match self.verdict {
             Verdict::Approve => ("Approve", Role::Ok),
             Verdict::Reject => ("Reject", Role::Danger),

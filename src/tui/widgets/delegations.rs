@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::centered;
 use crate::domain::delegation::Delegation;
@@ -43,7 +43,7 @@ impl DelegationsOverlay {
             area.width.saturating_sub(4).min(100),
             (delegations.len() as u16 + 6).clamp(8, 24),
         );
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(Role::Border))

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::centered;
 use crate::backend::InboxItem;
@@ -38,7 +38,7 @@ impl InboxOverlay {
             area.width.saturating_sub(4).min(100),
             (count + 4).clamp(6, 24),
         );
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let unread = self
             .items
             .as_ref()

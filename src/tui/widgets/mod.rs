@@ -14,6 +14,16 @@ pub mod overlay;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
+/// Empties `area` for an overlay and paints it in the theme's base colours,
+/// so a theme with a background (light) has no holes of the terminal's own.
+pub fn clear(frame: &mut ratatui::Frame, area: Rect, theme: &crate::tui::theme::Theme) {
+    frame.render_widget(ratatui::widgets::Clear, area);
+    frame.render_widget(
+        ratatui::widgets::Block::default().style(theme.style(crate::tui::theme::Role::Base)),
+        area,
+    );
+}
+
 /// A centred box of at most `width` x `height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])

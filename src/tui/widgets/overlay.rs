@@ -5,7 +5,7 @@ use nucleo_matcher::{Config, Matcher};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::centered;
 use crate::tui::action::Action;
@@ -156,7 +156,7 @@ impl HelpOverlay {
         let rows = self.rows(keymap);
         let height = (rows.len() as u16 + 4).min(area.height);
         let area = centered(area, 78, height.max(6));
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(Role::Border))
@@ -286,7 +286,7 @@ impl Palette {
     ) {
         let matches = self.matches();
         let area = centered(area, 64, (matches.len() as u16 + 4).clamp(5, 16));
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style(Role::Border))
@@ -362,7 +362,7 @@ impl Prompt {
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let label = match self.kind {
             PromptKind::Search => " search agent or team: ",
-            PromptKind::Team => " team (exact name, empty for all): ",
+            PromptKind::Team => " team (any part of its name, empty for all): ",
             PromptKind::Agent => " agent name, id or team: ",
             PromptKind::WithdrawReason => {
                 " withdraw this request, because (required unless it is yours): "
@@ -375,7 +375,7 @@ impl Prompt {
             Span::styled(label, theme.style(Role::Accent)),
             Span::styled(format!("{}▏", self.text), theme.style(Role::Input)),
         ]);
-        frame.render_widget(Clear, area);
+        super::clear(frame, area, theme);
         frame.render_widget(Paragraph::new(line), area);
     }
 }
