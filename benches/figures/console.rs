@@ -239,13 +239,62 @@ impl Presses {
 /// Every console figure on the store at `path` (`label` says its size).
 pub async fn figures(path: &std::path::Path, label: &str, presses: Presses) -> ConsoleRun {
     let bare_page = bare_first_page(path);
-    measure(
+    let mut run = measure(
         async { local(&LocalStore::open(path).expect("store")) },
         label,
         format!("bare SQLite read of the page: {}", ms(bare_page)),
         presses,
     )
-    .await
+    .await;
+    run.figures.extend(watched(path, label, presses).await);
+    run
+}
+
+/// What watching the store for other people's commits costs: one read of
+/// the change mark, and the key latency while a watcher reads it a hundred
+/// times as often as the console does (every 10 ms rather than 1 s).
+async fn watched(path: &std::path::Path, label: &str, presses: Presses) -> Vec<Figure> {
+    let store = LocalStore::open(path).expect("store");
+    let reads: Vec<Duration> = (0..presses.times(1000))
+        .map(|_| {
+            let started = Instant::now();
+            store.change_mark().expect("mark");
+            started.elapsed()
+        })
+        .collect();
+    let (read_p50, read_p99) = percentiles(&reads);
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (store, watching) = (Arc::clone(&store), Arc::clone(&watching));
+        std::thread::spawn(move || {
+            let mut marks = 0u64;
+            while watching.load(Ordering::Relaxed) {
+                store.change_mark().expect("mark");
+                marks += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            marks
+        })
+    };
+    let mut driver = Driver::open(&store, test_terminal()).await;
+    let mut samples = Vec::new();
+    for _ in 0..presses.times(300) {
+        samples.push(driver.key_timed(KeyCode::Char('j')).await.0);
+    }
+    watching.store(false, Ordering::Relaxed);
+    let marks = watcher.join().expect("watcher");
+    let (p50, p99) = percentiles(&samples);
+    vec![
+        Figure::new(
+            format!("one read of the change mark the console watches (PRAGMA data_version; {label}) p50 / p99"),
+            format!("{} / {}", ms(read_p50), ms(read_p99)),
+        ),
+        Figure::new(
+            format!("keypress to redraw, move selection (j), while the store is watched every 10 ms ({marks} reads; {label}) p50 / p99"),
+            format!("{} / {}", ms(p50), ms(p99)),
+        )
+        .target("p99 <= 16 ms", p99 <= Duration::from_millis(16)),
+    ]
 }
 
 /// Every console figure on the backend `open` gives, its opening counted
