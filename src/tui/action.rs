@@ -241,6 +241,20 @@ impl Action {
             (Mode::Policies, Action::Reject) => {
                 "reject the selected policy set proposal (needs a comment)"
             }
+            (Mode::Reviews, Action::Open) => "open the selected review's form",
+            (Mode::Reviews, Action::Back) => {
+                "close a read-only review; else back to the step view it came from"
+            }
+            (Mode::Audits, Action::Back) => {
+                "close the evidence; else back to the step view it came from"
+            }
+            (Mode::Form, Action::Back) => "leave the form (the draft is already saved)",
+            (Mode::Form, Action::Confirm) => {
+                "check every answer and show the summary (then ctrl-s again submits)"
+            }
+            (Mode::Summary, Action::Confirm) => "submit the review (it cannot change afterwards)",
+            (Mode::Summary, Action::Cancel) => "keep editing",
+            (Mode::Summary, Action::Down | Action::Up) => "scroll the summary",
             (Mode::Blocked, Action::NextField) => {
                 "move to the charts (by policy, by team) and back"
             }

@@ -154,7 +154,8 @@ impl HelpOverlay {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
         let rows = self.rows(keymap);
-        let height = (rows.len() as u16 + 4).min(area.height);
+        // Room for a few wrapped descriptions too.
+        let height = (rows.len() as u16 + 8).min(area.height);
         let area = centered(area, 78, height.max(6));
         super::clear(frame, area, theme);
         let block = Block::default()
@@ -178,30 +179,44 @@ impl HelpOverlay {
         ]);
         frame.render_widget(Paragraph::new(filter), filter_area);
         let visible = usize::from(list_area.height).max(1);
-        self.bottom.set(rows.len().saturating_sub(visible));
-        let scroll = self.scroll.min(self.bottom.get());
         let keys_width = 18.min(usize::from(list_area.width) / 3);
+        // A long description wraps under itself, beside its keys.
+        let words_width = usize::from(list_area.width)
+            .saturating_sub(keys_width + 2)
+            .max(10);
+        let mut all: Vec<Line> = Vec::new();
+        for row in &rows {
+            match row {
+                HelpRow::Heading(heading) => all.push(Line::styled(
+                    format!(" {heading}"),
+                    theme.style(Role::Header),
+                )),
+                HelpRow::Keys {
+                    keys, description, ..
+                } => {
+                    for (index, part) in textwrap::wrap(description, words_width)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let keys = if index == 0 { keys.as_str() } else { "" };
+                        all.push(Line::from(vec![
+                            Span::styled(format!(" {keys:<keys_width$} "), theme.style(Role::Key)),
+                            Span::styled(part.into_owned(), theme.style(Role::Base)),
+                        ]));
+                    }
+                }
+            }
+        }
+        self.bottom.set(all.len().saturating_sub(visible));
+        let scroll = self.scroll.min(self.bottom.get());
+        let total = all.len();
         let lines: Vec<Line> = if rows.is_empty() {
             vec![Line::styled(" no key matches", theme.style(Role::Muted))]
         } else {
-            rows.iter()
-                .skip(scroll)
-                .take(visible)
-                .map(|row| match row {
-                    HelpRow::Heading(heading) => {
-                        Line::styled(format!(" {heading}"), theme.style(Role::Header))
-                    }
-                    HelpRow::Keys {
-                        keys, description, ..
-                    } => Line::from(vec![
-                        Span::styled(format!(" {keys:<keys_width$} "), theme.style(Role::Key)),
-                        Span::styled(description.to_string(), theme.style(Role::Base)),
-                    ]),
-                })
-                .collect()
+            all.into_iter().skip(scroll).take(visible).collect()
         };
         frame.render_widget(Paragraph::new(lines), list_area);
-        let below = rows.len().saturating_sub(scroll + visible);
+        let below = total.saturating_sub(scroll + visible);
         let more = match (scroll, below) {
             (0, 0) => "esc closes · type to filter".to_owned(),
             (_, 0) => "↑ more above · esc closes".to_owned(),
