@@ -265,30 +265,7 @@ impl PolicyVersions {
         let text = Paragraph::new(self.detail_lines(version, viewer, keymap, theme, spinner))
             .wrap(Wrap { trim: false });
         frame.render_widget(block, detail);
-        let total = u16::try_from(text.line_count(inner.width)).unwrap_or(u16::MAX);
-        if total <= inner.height {
-            self.bottom.set(0);
-            frame.render_widget(text, inner);
-            return;
-        }
-        // The last row says how much is below, and hides nothing.
-        let [words, hint_row] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-        let bottom = total.saturating_sub(words.height);
-        self.bottom.set(bottom);
-        let scroll = self.scroll.min(bottom);
-        frame.render_widget(text.scroll((scroll, 0)), words);
-        let below = bottom - scroll;
-        let hint = if below > 0 {
-            format!("↓ {below} more lines (J) ")
-        } else {
-            "↑ (K) ".to_owned()
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(hint, theme.style(Role::Accent)))
-                .alignment(ratatui::layout::Alignment::Right),
-            hint_row,
-        );
+        crate::tui::widgets::scrolled_text(frame, inner, text, self.scroll, &self.bottom, theme);
     }
 
     fn detail_lines(

@@ -24,6 +24,52 @@ pub fn clear(frame: &mut ratatui::Frame, area: Rect, theme: &crate::tui::theme::
     );
 }
 
+/// Draws `text` (wrapped) in `area`: whole when it fits, and returns the
+/// rows left below it; otherwise scrolled by `scroll`, with its last row
+/// saying how much is above or below (J / K), the most `scroll` may be
+/// kept in `bottom` for the keys to clamp against.
+pub fn scrolled_text(
+    frame: &mut ratatui::Frame,
+    area: Rect,
+    text: ratatui::widgets::Paragraph<'_>,
+    scroll: u16,
+    bottom: &std::cell::Cell<u16>,
+    theme: &crate::tui::theme::Theme,
+) -> Option<Rect> {
+    use ratatui::text::Line;
+    use ratatui::widgets::Paragraph;
+    let total = u16::try_from(text.line_count(area.width)).unwrap_or(u16::MAX);
+    if total <= area.height {
+        bottom.set(0);
+        let [words, rest] =
+            Layout::vertical([Constraint::Length(total), Constraint::Min(0)]).areas(area);
+        frame.render_widget(text, words);
+        return Some(rest);
+    }
+    // The last row says how much is above or below, and hides nothing.
+    let [words, hint_row] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let most = total.saturating_sub(words.height);
+    bottom.set(most);
+    let scroll = scroll.min(most);
+    frame.render_widget(text.scroll((scroll, 0)), words);
+    let below = most - scroll;
+    let hint = if below > 0 {
+        format!("↓ {below} more lines (J) ")
+    } else {
+        "↑ (K) ".to_owned()
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            hint,
+            theme.style(crate::tui::theme::Role::Accent),
+        ))
+        .alignment(ratatui::layout::Alignment::Right),
+        hint_row,
+    );
+    None
+}
+
 /// A centred box of at most `width` x `height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])

@@ -162,35 +162,17 @@ impl AuditsScreen {
         // Everything in words wraps and scrolls (J / K); the history of
         // versions takes what room is left, if there is enough.
         let text = Paragraph::new(lines).wrap(Wrap { trim: false });
-        let total = u16::try_from(text.line_count(area.width)).unwrap_or(u16::MAX);
-        if total <= area.height {
-            self.detail_bottom.set(0);
-            let [words, history] =
-                Layout::vertical([Constraint::Length(total), Constraint::Min(0)]).areas(area);
-            frame.render_widget(text, words);
-            if history.height >= 6 {
-                self.render_history(frame, history, theme);
-            }
-            return;
-        }
-        // The last row says how much is above or below, and hides nothing.
-        let [words, hint_row] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        let bottom = total.saturating_sub(words.height);
-        self.detail_bottom.set(bottom);
-        let scroll = self.detail_scroll.min(bottom);
-        frame.render_widget(text.scroll((scroll, 0)), words);
-        let below = bottom - scroll;
-        let hint = if below > 0 {
-            format!("↓ {below} more lines (J) ")
-        } else {
-            "↑ (K) ".to_owned()
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(hint, theme.style(Role::Accent)))
-                .alignment(ratatui::layout::Alignment::Right),
-            hint_row,
+        let rest = crate::tui::widgets::scrolled_text(
+            frame,
+            area,
+            text,
+            self.detail_scroll,
+            &self.detail_bottom,
+            theme,
         );
+        if let Some(history) = rest.filter(|rest| rest.height >= 6) {
+            self.render_history(frame, history, theme);
+        }
     }
 
     /// Every table of the shown audit with its lowest ratio, the one shown
