@@ -104,7 +104,12 @@ fn fill(
             conn.execute_batch(sql)?;
         }
         let finished = result.and_then(|mut report| {
+            // One transaction: approving a set rebuilds every agent's
+            // standing, and a commit per row (autocommit) costs a pass
+            // over the whole page cache each.
+            conn.execute_batch("BEGIN")?;
             record_organisation_sets(conn, options)?;
+            conn.execute_batch("COMMIT")?;
             conn.execute_batch("ANALYZE")?;
             report.seconds = started.elapsed().as_secs_f64();
             Ok(report)
