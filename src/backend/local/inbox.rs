@@ -25,16 +25,7 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
              FROM inbox i JOIN notification_events e ON e.event_id = i.event_id
              WHERE i.user_email = ?1 ORDER BY i.event_id DESC LIMIT ?2",
         )?
-        .query_map(params![email, INBOX_LIMIT], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        })?
+        .query_map(params![email, INBOX_LIMIT], |row| row.try_into())?
         .collect::<crate::db::Result<_>>()?;
     rows.into_iter()
         .filter_map(|(event_id, kind, data, tell, at, read_at)| {

@@ -132,14 +132,7 @@ impl App {
             && !dialog.submitting
             && let Some(workflow_id) = dialog.workflow_id()
         {
-            commands.extend([
-                Command::LoadWorkflow {
-                    workflow_id: workflow_id.to_owned(),
-                },
-                Command::LoadReviewOf {
-                    workflow_id: workflow_id.to_owned(),
-                },
-            ]);
+            commands.extend(DecideDialog::loads(workflow_id));
         }
         commands
     }
@@ -166,14 +159,7 @@ impl App {
         verdict: Verdict,
         known: Option<Workflow>,
     ) -> Vec<Command> {
-        let commands = vec![
-            Command::LoadWorkflow {
-                workflow_id: workflow_id.clone(),
-            },
-            Command::LoadReviewOf {
-                workflow_id: workflow_id.clone(),
-            },
-        ];
+        let commands = DecideDialog::loads(&workflow_id);
         let mut dialog = DecideDialog::new(
             Subject::Workflow {
                 workflow_id,

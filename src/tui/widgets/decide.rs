@@ -163,6 +163,20 @@ impl DecideDialog {
         self.error = None;
     }
 
+    /// What the dialog re-reads before it can say what deciding would do:
+    /// the workflow, and who holds its ethics review.
+    pub fn loads(workflow_id: &str) -> Vec<crate::tui::command::Command> {
+        use crate::tui::command::Command;
+        vec![
+            Command::LoadWorkflow {
+                workflow_id: workflow_id.to_owned(),
+            },
+            Command::LoadReviewOf {
+                workflow_id: workflow_id.to_owned(),
+            },
+        ]
+    }
+
     /// The workflow this dialog decides a step of, if it does.
     pub fn workflow_id(&self) -> Option<&str> {
         match &self.subject {

@@ -19,13 +19,7 @@ pub const FIGURE_COLUMNS: &str = "team, waiting_since, status, created_at, steps
 pub type FigureRow = (String, i64, String, i64, String);
 
 pub fn figure_row(row: &Row<'_>) -> crate::db::Result<FigureRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
+    row.try_into()
 }
 
 /// What a stored workflow row counts for, and its team (a closed

@@ -70,11 +70,15 @@ impl QueuePlan {
                 let partitions = match &filter.roles {
                     None => role_partitions(&QueueFilter {
                         roles: Some(
-                            Role::ALL
+                            reader
+                                .roles
                                 .iter()
                                 .copied()
-                                .chain(reader.roles.iter().copied())
-                                .filter(|role| actionable_for.takes(reader, *role))
+                                .chain(
+                                    actionable_for
+                                        .assigns_reviews
+                                        .then_some(Role::EthicsReviewer),
+                                )
                                 .collect(),
                         ),
                         ..filter.clone()

@@ -364,7 +364,12 @@ struct ChartLayout {
 }
 
 impl ChartLayout {
-    fn new(width: u16, longest_label: usize, label_width: usize, numbers_width: usize) -> Self {
+    fn new(width: u16, labels: &[String], label_width: usize, numbers_width: usize) -> Self {
+        let longest_label = labels
+            .iter()
+            .map(|label| crate::text::width(label))
+            .max()
+            .unwrap_or(0);
         let width = width as usize;
         let beside = width.saturating_sub(label_width + numbers_width + 3);
         if longest_label <= label_width && beside >= 8 {
@@ -464,12 +469,7 @@ pub fn table_lines(
         .iter()
         .map(|category| sanitize(&category.label()).into_owned())
         .collect();
-    let longest = labels
-        .iter()
-        .map(|label| crate::text::width(label))
-        .max()
-        .unwrap_or(0);
-    let layout = ChartLayout::new(width, longest, if width >= 90 { 26 } else { 14 }, 36);
+    let layout = ChartLayout::new(width, &labels, if width >= 90 { 26 } else { 14 }, 36);
     let rate_name = audit.mode.rate_name();
     let mut lines = vec![Line::styled(
         format!(
@@ -556,12 +556,7 @@ pub fn group_lines(audit: &BiasAudit, width: u16, theme: &Theme) -> Vec<Line<'st
         .iter()
         .map(|group| sanitize(&group.group).into_owned())
         .collect();
-    let longest = labels
-        .iter()
-        .map(|label| crate::text::width(label))
-        .max()
-        .unwrap_or(0);
-    let layout = ChartLayout::new(width, longest, 18, 36);
+    let layout = ChartLayout::new(width, &labels, 18, 36);
     let mut lines = layout.header(
         "group",
         &format!("rate (│ = {:.2} x highest)", stats.threshold),
