@@ -75,16 +75,24 @@ pub use db_params as params;
 /// The `VALUES` list of a multi-row insert, numbered for `rows` rows of
 /// `width` parameters each: `(?1, ?2), (?3, ?4)`.
 fn value_tuples(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let marks = (1..=width)
-                .map(|column| format!("?{}", row * width + column))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({marks})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write;
+    // Built on every bulk insert: one buffer, no string per mark.
+    let mut tuples = String::with_capacity(rows * width * 6);
+    for row in 0..rows {
+        if row > 0 {
+            tuples.push_str(", ");
+        }
+        tuples.push('(');
+        for column in 1..=width {
+            if column > 1 {
+                tuples.push_str(", ");
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(tuples, "?{}", row * width + column);
+        }
+        tuples.push(')');
+    }
+    tuples
 }
 
 /// The few spellings the two engines do not share, for SQL built at run
@@ -553,6 +561,12 @@ pub fn postgres_sql(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulk_rows_number_their_marks_in_order() {
+        assert_eq!(value_tuples(1, 1), "(?1)");
+        assert_eq!(value_tuples(2, 3), "(?1, ?2, ?3), (?4, ?5, ?6)");
+    }
 
     #[test]
     fn parameters_are_rewritten_outside_literals_and_comments() {

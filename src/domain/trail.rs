@@ -45,22 +45,25 @@ pub fn hash_of(canonical: &str) -> String {
 /// The canonical encoding of event `seq`: what its chain hash covers, and
 /// its leaf in the Merkle log.
 pub fn canonical(prev_hash: &str, seq: i64, entry: &TrailEntry) -> String {
-    // A JSON array is an unambiguous encoding: no field can bleed into the next.
-    serde_json::json!([
+    // A JSON array is an unambiguous encoding: no field can bleed into the
+    // next. A tuple serializes as that array without building a JSON tree.
+    let at = entry
+        .at
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    serde_json::to_string(&(
         prev_hash,
         seq,
-        entry
-            .at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        entry.actor,
-        entry.entity_type,
-        entry.entity_id,
-        entry.action,
+        at,
+        &entry.actor,
+        &entry.entity_type,
+        &entry.entity_id,
+        &entry.action,
         entry.before_version,
         entry.after_version,
-        entry.details,
-    ])
-    .to_string()
+        &entry.details,
+    ))
+    // Strings and integers always serialize.
+    .unwrap_or_default()
 }
 
 /// Where and how the chain broke.
@@ -201,6 +204,19 @@ mod tests {
         assert_ne!(
             chain[0].hash,
             chain_hash(GENESIS_HASH, 2, &entry("created"))
+        );
+    }
+
+    #[test]
+    fn the_canonical_encoding_is_exactly_this_array() {
+        // Every stored trail was hashed over these bytes.
+        let mut created = entry("created");
+        created.before_version = None;
+        assert_eq!(
+            canonical(GENESIS_HASH, 7, &created),
+            format!(
+                r#"["{GENESIS_HASH}",7,"2026-05-04T12:00:00.000Z","co@example.com","workflow","wf-1","created",null,2,"{{\"step_id\":1}}"]"#
+            )
         );
     }
 

@@ -13,7 +13,6 @@ use rusqlite::Connection;
 use super::names::*;
 use super::people::*;
 use crate::backend::Result;
-use crate::backend::local::trail::TrailWriter;
 use crate::domain::bias::BiasAudit;
 use crate::domain::policy::set::PolicySet;
 use crate::domain::{Agent, Role};
@@ -27,7 +26,7 @@ pub(super) struct Generator {
     pub(super) set_version: i64,
     pub(super) approved_tools: std::collections::BTreeSet<String>,
     pub(super) people: People,
-    pub(super) trail: TrailWriter,
+    pub(super) trail: super::trail_pipe::TrailPipe,
     pub(super) report: SeedReport,
     pub(super) next_deployment: i64,
     pub(super) next_workflow: i64,
@@ -68,7 +67,7 @@ impl Generator {
             set_version,
             approved_tools,
             people,
-            trail: TrailWriter::resume(&crate::db::Connection::sqlite(conn))?,
+            trail: super::trail_pipe::TrailPipe::start(conn)?,
             report,
             next_deployment: 1,
             next_workflow: 1,
@@ -95,6 +94,7 @@ impl Generator {
             self.agent_history(conn, index, budget, index + 1 >= agents)?;
             index += 1;
             if self.since_commit >= BATCH {
+                self.trail.flush(conn)?;
                 conn.execute_batch("COMMIT; BEGIN")?;
                 self.since_commit = 0;
             }
@@ -103,6 +103,7 @@ impl Generator {
                 last_report = Instant::now();
             }
         }
+        self.trail.flush(conn)?;
         conn.execute_batch("COMMIT")?;
         progress(self.report.workflows);
         Ok(self.report)
@@ -117,8 +118,7 @@ impl Generator {
         conn: &Connection,
         entry: crate::domain::TrailEntry,
     ) -> Result<()> {
-        self.trail
-            .append(&crate::db::Connection::sqlite(conn), &entry)?;
+        self.trail.append(conn, entry)?;
         self.report.trail_events += 1;
         Ok(())
     }

@@ -301,6 +301,7 @@ impl Generator {
     ) -> Result<()> {
         let workflow = &history.workflow;
         let closed_at = history.withdrawn_at.unwrap_or(history.closed_at);
+        let review = self.write_review(conn, &history)?;
         writes::insert_workflow(
             &crate::db::Connection::sqlite(conn),
             workflow,
@@ -322,7 +323,9 @@ impl Generator {
                 &workflow.requested_by,
             ),
         )?;
-        self.write_review(conn, &history)?;
+        if let Some(review) = &review {
+            self.review_events(conn, workflow, review)?;
+        }
         for &(before, step_id, at) in &history.events {
             let Some(step) = workflow.steps.iter().find(|s| s.step_id == step_id) else {
                 continue;

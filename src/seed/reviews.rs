@@ -17,15 +17,22 @@ use super::generator::Generator;
 use super::options::*;
 
 impl Generator {
-    /// The ethics review that goes with a workflow's ethics step, if any.
-    pub(super) fn write_review(&mut self, conn: &Connection, history: &History) -> Result<()> {
+    /// The ethics review that goes with a workflow's ethics step, if any,
+    /// written before its workflow: inserting the workflow then reads the
+    /// reviewer, where a review written after would read the workflow back
+    /// to mark it. Its events follow the workflow's (`review_events`).
+    pub(super) fn write_review(
+        &mut self,
+        conn: &Connection,
+        history: &History,
+    ) -> Result<Option<EthicsReview>> {
         let workflow = &history.workflow;
         let Some(ethics) = workflow
             .steps
             .iter()
             .find(|s| s.role == Role::EthicsReviewer)
         else {
-            return Ok(());
+            return Ok(None);
         };
         let current = workflow.current_step().map(|s| s.step_id);
         let (status, reviewer) = match (ethics.status, current) {
@@ -41,16 +48,16 @@ impl Generator {
                 };
                 match self.reviewer_for(workflow) {
                     Some(reviewer) => (status, reviewer),
-                    None => return Ok(()),
+                    None => return Ok(None),
                 }
             }
             (StepStatus::Pending, Some(_)) if self.rng.random_bool(0.3) => {
                 match self.reviewer_for(workflow) {
                     Some(reviewer) => (ReviewStatus::Assigned, reviewer),
-                    None => return Ok(()),
+                    None => return Ok(None),
                 }
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         let assigned_at = workflow.created_at + Duration::minutes(self.rng.random_range(5..240));
         let submitted_at = match status {
@@ -96,6 +103,19 @@ impl Generator {
         self.next_review += 1;
         writes::insert_review(&crate::db::Connection::sqlite(conn), &review)?;
         self.report.reviews += 1;
+        Ok(Some(review))
+    }
+
+    /// The trail of a review written with its workflow: assigned, started,
+    /// submitted.
+    pub(super) fn review_events(
+        &mut self,
+        conn: &Connection,
+        workflow: &Workflow,
+        review: &EthicsReview,
+    ) -> Result<()> {
+        let (reviewer, status) = (&review.reviewer, review.status);
+        let (assigned_at, submitted_at) = (review.assigned_at, review.submitted_at);
         let assigner = self.pick(Role::ComplianceOfficer, &[workflow.requested_by.as_str()]);
         self.append(
             conn,
@@ -114,7 +134,7 @@ impl Generator {
                 conn,
                 entry(
                     assigned_at + Duration::minutes(30),
-                    &reviewer,
+                    reviewer,
                     "review",
                     &review.review_id,
                     "review_started",
@@ -128,7 +148,7 @@ impl Generator {
                 conn,
                 entry(
                     at,
-                    &reviewer,
+                    reviewer,
                     "review",
                     &review.review_id,
                     "review_submitted",

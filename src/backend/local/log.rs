@@ -39,23 +39,127 @@ fn log_error(what: &str, err: tlog::Error) -> BackendError {
 
 /// Stores the hashes that leaf `index` (0-based) completes.
 pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
-    let hashes = tlog::stored_hashes(index, leaf, &StoredHashes(conn))
-        .map_err(|err| log_error("append a leaf", err))?;
-    let first = tlog::stored_hash_index(0, index);
-    let indexes: Vec<i64> = (0..hashes.len())
-        .map(|offset| (first + offset as u64) as i64)
-        .collect();
-    let bytes: Vec<&[u8]> = hashes.iter().map(|hash| &hash.0[..]).collect();
-    let values: Vec<&dyn ToSql> = indexes
-        .iter()
-        .zip(&bytes)
-        .flat_map(|(idx, hash)| [idx as &dyn ToSql, hash as &dyn ToSql])
-        .collect();
-    // Every hash the leaf completes (one, or a few more at each power of
-    // two) in one statement.
-    conn.insert_rows("INSERT INTO log_hashes (idx, hash)", 2, &values, "")?;
+    LogAppender::default().append(conn, index, leaf)
+}
+
+/// Appends leaf after leaf, remembering the log's frontier (the roots of
+/// its complete subtrees, at most one per level): the only hashes the next
+/// leaf reads, so it need not read them back. Use within one transaction,
+/// as the trail's writer is.
+#[derive(Default)]
+pub struct LogAppender {
+    frontier: std::collections::BTreeMap<u64, Hash>,
+}
+
+impl LogAppender {
+    /// An appender holding the frontier of a log of `size` leaves, read
+    /// once, so it appends without the store (on another thread).
+    pub fn at(conn: &Connection, size: u64) -> Result<LogAppender> {
+        let indexes = frontier_indexes(size);
+        let hashes = StoredHashes(conn)
+            .read_hashes(&indexes)
+            .map_err(|err| log_error("read its frontier", err))?;
+        Ok(LogAppender {
+            frontier: indexes.into_iter().zip(hashes).collect(),
+        })
+    }
+
+    /// Stores the hashes that leaf `index` (0-based) completes.
+    pub fn append(&mut self, conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
+        let (first, hashes) = self.hashes(Some(conn), index, leaf)?;
+        store_hashes(conn, first, &hashes)
+    }
+
+    /// The hashes leaf `index` completes and the stored index of the first.
+    /// The frontier of the `index` leaves before it is all they read; what
+    /// this appender does not hold yet (a log it did not start) comes from
+    /// `store`.
+    pub fn hashes(
+        &mut self,
+        store: Option<&Connection>,
+        index: u64,
+        leaf: &[u8],
+    ) -> Result<(u64, Vec<Hash>)> {
+        let missing: Vec<u64> = frontier_indexes(index)
+            .into_iter()
+            .filter(|idx| !self.frontier.contains_key(idx))
+            .collect();
+        if !missing.is_empty() {
+            let store =
+                store.ok_or_else(|| log_error("append a leaf", tlog::Error::IndexesNotInTree))?;
+            let read = StoredHashes(store)
+                .read_hashes(&missing)
+                .map_err(|err| log_error("read its frontier", err))?;
+            self.frontier.extend(missing.into_iter().zip(read));
+        }
+        let hashes = tlog::stored_hashes(index, leaf, &Frontier(&self.frontier))
+            .map_err(|err| log_error("append a leaf", err))?;
+        let first = tlog::stored_hash_index(0, index);
+        for (offset, hash) in hashes.iter().enumerate() {
+            self.frontier.insert(first + offset as u64, *hash);
+        }
+        let kept = frontier_indexes(index + 1);
+        self.frontier.retain(|idx, _| kept.contains(idx));
+        Ok((first, hashes))
+    }
+}
+
+/// Where the roots of a log of `size` leaves are stored: one per set bit,
+/// largest subtree first.
+fn frontier_indexes(size: u64) -> Vec<u64> {
+    let mut start = 0u64;
+    (0..64u8)
+        .rev()
+        .filter(|level| size & (1 << level) != 0)
+        .map(|level| {
+            let index = tlog::stored_hash_index(level, start >> level);
+            start += 1 << level;
+            index
+        })
+        .collect()
+}
+
+/// An appender's frontier, as the hashes a new leaf reads.
+struct Frontier<'a>(&'a std::collections::BTreeMap<u64, Hash>);
+
+impl HashReader for Frontier<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, tlog::Error> {
+        indexes
+            .iter()
+            .map(|index| {
+                self.0
+                    .get(index)
+                    .copied()
+                    .ok_or(tlog::Error::IndexesNotInTree)
+            })
+            .collect()
+    }
+}
+
+/// Stores hashes at consecutive indexes from `first`.
+pub fn store_hashes(conn: &Connection, first: u64, hashes: &[Hash]) -> Result<()> {
+    // A leaf completes one hash, or a few more at each power of two; a
+    // bulk writer's batch, a few hundred per statement.
+    for (chunk, start) in hashes
+        .chunks(HASHES_PER_STATEMENT)
+        .zip((0..).step_by(HASHES_PER_STATEMENT))
+    {
+        let indexes: Vec<i64> = (0..chunk.len())
+            .map(|offset| (first + (start + offset) as u64) as i64)
+            .collect();
+        let bytes: Vec<&[u8]> = chunk.iter().map(|hash| &hash.0[..]).collect();
+        let values: Vec<&dyn ToSql> = indexes
+            .iter()
+            .zip(&bytes)
+            .flat_map(|(idx, hash)| [idx as &dyn ToSql, hash as &dyn ToSql])
+            .collect();
+        conn.insert_rows("INSERT INTO log_hashes (idx, hash)", 2, &values, "")?;
+    }
     Ok(())
 }
+
+/// Two parameters each, well under both engines' limits.
+const HASHES_PER_STATEMENT: usize = 400;
 
 /// Stores the hashes of every event already in the trail (a store from
 /// before the log), streaming.
@@ -66,6 +170,7 @@ pub fn backfill(conn: &Connection) -> Result<()> {
     )?;
     let mut rows = statement.query(crate::db::params![])?;
     let mut prev_hash = crate::domain::trail::GENESIS_HASH.to_owned();
+    let mut appender = LogAppender::default();
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
         let entry = crate::domain::TrailEntry {
@@ -79,7 +184,7 @@ pub fn backfill(conn: &Connection) -> Result<()> {
             details: row.get(8)?,
         };
         let leaf = crate::domain::trail::canonical(&prev_hash, seq, &entry);
-        append_leaf(conn, (seq - 1) as u64, leaf.as_bytes())?;
+        appender.append(conn, (seq - 1) as u64, leaf.as_bytes())?;
         prev_hash = crate::domain::trail::hash_of(&leaf);
     }
     Ok(())
@@ -159,6 +264,53 @@ mod tests {
             conn.execute("INSERT INTO trail (seq) VALUES (?1)", [n as i64 + 1])
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn an_appender_keeping_the_frontier_stores_the_same_tree() {
+        // The frontier alone serves every leaf after the first.
+        let (by_leaf, remembering) = (store(), store());
+        let (by_leaf, remembering) = (
+            Connection::sqlite(&by_leaf),
+            Connection::sqlite(&remembering),
+        );
+        grow(&by_leaf, 0, 3_000);
+        let mut appender = LogAppender::default();
+        for n in 0..3_000u64 {
+            appender
+                .append(&remembering, n, format!("leaf {n}").as_bytes())
+                .unwrap();
+            remembering
+                .execute("INSERT INTO trail (seq) VALUES (?1)", [n as i64 + 1])
+                .unwrap();
+        }
+        // One that starts from a store's frontier never reads the store.
+        let mut detached = LogAppender::at(&by_leaf, 3_000).unwrap();
+        grow(&by_leaf, 3_000, 3_100);
+        for n in 3_000..3_100u64 {
+            let (first, hashes) = detached
+                .hashes(None, n, format!("leaf {n}").as_bytes())
+                .unwrap();
+            store_hashes(&remembering, first, &hashes).unwrap();
+            remembering
+                .execute("INSERT INTO trail (seq) VALUES (?1)", [n as i64 + 1])
+                .unwrap();
+        }
+        let leaves: Vec<Vec<u8>> = (0..3_100)
+            .map(|n| format!("leaf {n}").into_bytes())
+            .collect();
+        for n in [1, 255, 256, 1_024, 2_049, 3_000, 3_077, 3_100] {
+            assert_eq!(
+                root(&remembering, n).unwrap(),
+                root(&by_leaf, n).unwrap(),
+                "size {n}"
+            );
+        }
+        assert_eq!(root(&remembering, 3_100).unwrap(), reference_root(&leaves));
+        assert!(
+            detached.frontier.len() <= 12,
+            "one root per level of 3,100 leaves"
+        );
     }
 
     /// RFC 6962 roots computed the slow way, for comparison.

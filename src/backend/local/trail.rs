@@ -60,13 +60,50 @@ fn with_asserted_identity(entry: &TrailEntry) -> Option<TrailEntry> {
 /// Appends events, carrying the chain head between them so bulk writers do
 /// not look it up each time. Use within one transaction.
 pub struct TrailWriter {
-    prev_hash: String,
-    prev_seq: i64,
+    chain: ChainHead,
 }
 
 impl TrailWriter {
     /// Picks up the chain where the store left it.
     pub fn resume(conn: &Connection) -> Result<TrailWriter> {
+        Ok(TrailWriter {
+            chain: ChainHead::resume(conn)?,
+        })
+    }
+
+    pub fn append(&mut self, conn: &Connection, entry: &TrailEntry) -> Result<i64> {
+        let asserted = with_asserted_identity(entry);
+        let event = self
+            .chain
+            .next(Some(conn), asserted.unwrap_or_else(|| entry.clone()))?;
+        insert_events(conn, std::slice::from_ref(&event))?;
+        Ok(event.seq)
+    }
+}
+
+/// The head of the chain and the log's frontier: what hashing the next
+/// event needs, and nothing of the store once started (`detached`), so a
+/// bulk writer can hash on another thread.
+pub struct ChainHead {
+    prev_hash: String,
+    prev_seq: i64,
+    log: super::log::LogAppender,
+}
+
+/// An event hashed and ready to store: its row, and the log hashes it
+/// completes (stored from index `first_hash`).
+pub struct HashedEvent {
+    pub seq: i64,
+    pub entry: TrailEntry,
+    pub hash: String,
+    pub first_hash: u64,
+    pub log_hashes: Vec<tlog_tiles::tlog::Hash>,
+}
+
+impl ChainHead {
+    /// Where the store left the chain; the log's frontier is read as the
+    /// first events need it.
+    pub fn resume(conn: &Connection) -> Result<ChainHead> {
         let head: Option<(i64, String)> = conn
             .query_row(
                 "SELECT seq, hash FROM trail ORDER BY seq DESC LIMIT 1",
@@ -75,39 +112,83 @@ impl TrailWriter {
             )
             .optional()?;
         let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
-        Ok(TrailWriter {
+        Ok(ChainHead {
             prev_hash,
             prev_seq,
+            log: Default::default(),
         })
     }
 
-    pub fn append(&mut self, conn: &Connection, entry: &TrailEntry) -> Result<i64> {
-        let asserted = with_asserted_identity(entry);
-        let entry = asserted.as_ref().unwrap_or(entry);
-        let seq = self.prev_seq + 1;
-        let leaf = canonical(&self.prev_hash, seq, entry);
-        let hash = hash_of(&leaf);
-        super::log::append_leaf(conn, (seq - 1) as u64, leaf.as_bytes())?;
-        conn.prepare_cached(
-            "INSERT INTO trail (seq, at, actor, entity_type, entity_id, action, before_version, after_version, details, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            seq,
-            to_ms(entry.at),
-            entry.actor,
-            entry.entity_type,
-            entry.entity_id,
-            entry.action,
-            entry.before_version,
-            entry.after_version,
-            entry.details,
-            hash,
-        ])?;
-        self.prev_seq = seq;
-        self.prev_hash = hash;
-        Ok(seq)
+    /// Where the store left the chain, with the log's whole frontier read
+    /// now: it hashes without the store from here on.
+    pub fn detached(conn: &Connection) -> Result<ChainHead> {
+        let mut head = ChainHead::resume(conn)?;
+        head.log = super::log::LogAppender::at(conn, head.prev_seq as u64)?;
+        Ok(head)
     }
+
+    /// The next event, hashed (`store` serves log hashes from before this
+    /// head, when it was not detached).
+    pub fn next(&mut self, store: Option<&Connection>, entry: TrailEntry) -> Result<HashedEvent> {
+        let seq = self.prev_seq + 1;
+        let leaf = canonical(&self.prev_hash, seq, &entry);
+        let hash = hash_of(&leaf);
+        let (first_hash, log_hashes) = self.log.hashes(store, (seq - 1) as u64, leaf.as_bytes())?;
+        self.prev_seq = seq;
+        self.prev_hash.clone_from(&hash);
+        Ok(HashedEvent {
+            seq,
+            entry,
+            hash,
+            first_hash,
+            log_hashes,
+        })
+    }
+}
+
+/// Events per statement when storing many: ten parameters each, well
+/// under both engines' limits.
+const EVENTS_PER_STATEMENT: usize = 100;
+
+/// Stores hashed events, in order: their rows and their log hashes.
+pub fn insert_events(conn: &Connection, events: &[HashedEvent]) -> Result<()> {
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let at: Vec<i64> = chunk.iter().map(|event| to_ms(event.entry.at)).collect();
+        let values: Vec<&dyn crate::db::ToSql> = chunk
+            .iter()
+            .zip(&at)
+            .flat_map(|(event, at)| {
+                let entry = &event.entry;
+                [
+                    &event.seq as &dyn crate::db::ToSql,
+                    at,
+                    &entry.actor,
+                    &entry.entity_type,
+                    &entry.entity_id,
+                    &entry.action,
+                    &entry.before_version,
+                    &entry.after_version,
+                    &entry.details,
+                    &event.hash,
+                ]
+            })
+            .collect();
+        conn.insert_rows(
+            &format!("INSERT INTO trail ({EVENT_COLUMNS})"),
+            10,
+            &values,
+            "",
+        )?;
+    }
+    // An event's log hashes follow the previous event's: consecutive.
+    let Some(first) = events.first().map(|event| event.first_hash) else {
+        return Ok(());
+    };
+    let hashes: Vec<tlog_tiles::tlog::Hash> = events
+        .iter()
+        .flat_map(|event| event.log_hashes.iter().copied())
+        .collect();
+    super::log::store_hashes(conn, first, &hashes)
 }
 
 /// The newest event's sequence number (0 for an empty trail).

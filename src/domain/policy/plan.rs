@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::agent::Agent;
 use crate::domain::bias::BiasAudit;
+use crate::domain::bias::verdict::{
+    AuditFacts, Requirement, Verdict as AuditVerdict, judge as judge_audit,
+};
 use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::evaluation::{DeploymentStatus, Evaluation, Facts, evaluate_agent};
 use crate::domain::policy::facts::RequestFacts;
@@ -175,8 +178,8 @@ pub struct AgentAudits {
 }
 
 /// Whether a bias-audit policy of either set looks past the ratio (the
-/// audit's age, its tables, audits of other versions): then every agent
-/// is judged on its own audits.
+/// audit's age, its tables, audits of other versions): then every agent's
+/// audits are read and judged under each such policy.
 fn judges_whole_audits(sets: [&PolicySet; 2]) -> bool {
     sets.iter()
         .flat_map(|set| set.policies())
@@ -187,6 +190,40 @@ fn judges_whole_audits(sets: [&PolicySet; 2]) -> bool {
                 || rule.intersectional
                 || !rule.each_version
         })
+}
+
+/// What every bias-audit policy of either set asks of an audit.
+fn requirements(sets: [&PolicySet; 2]) -> Vec<Requirement> {
+    sets.iter()
+        .flat_map(|set| set.policies())
+        .filter(|policy| policy.action == PolicyAction::RequireBiasAudit)
+        .map(Requirement::of)
+        .collect()
+}
+
+/// How an agent's audits fare under each requirement, one letter each: a
+/// verdict reads an audit only through whether it blocks, so agents alike
+/// in their fields and in these letters are judged alike.
+fn audit_key(requirements: &[Requirement], audits: &AgentAudits, now: DateTime<Utc>) -> String {
+    let of_version = audits.of_version.as_ref().map(AuditFacts::from);
+    let of_agent = audits.of_agent.as_ref().map(AuditFacts::from);
+    requirements
+        .iter()
+        .map(|requirement| {
+            let audit = if requirement.each_version {
+                of_version.as_ref()
+            } else {
+                of_agent.as_ref()
+            };
+            match judge_audit(requirement, audit, now) {
+                AuditVerdict::Missing => 'm',
+                AuditVerdict::Expired { .. } => 'e',
+                AuditVerdict::Uncovered { .. } => 'u',
+                AuditVerdict::Fails { .. } => 'f',
+                AuditVerdict::Passes { .. } => 'p',
+            }
+        })
+        .collect()
 }
 
 /// The thresholds the bias-audit policies of either set hold audits to.
@@ -211,18 +248,7 @@ pub(crate) fn key(
     thresholds: &[f64],
     ratio: Option<f64>,
 ) -> Option<String> {
-    if fields.contains("*") {
-        return None;
-    }
-    let mut key = String::new();
-    for field in fields {
-        if field == "labels" {
-            key.push_str(&serde_json::to_string(&agent.labels).unwrap_or_default());
-        } else if let Some(value) = agent.attribute(field) {
-            key.push_str(&value.to_string());
-        }
-        key.push('\u{1f}');
-    }
+    let mut key = crate::domain::policy::set::fields_key(agent, fields)?;
     match ratio {
         None => key.push('-'),
         Some(ratio) => key.extend(
@@ -235,9 +261,9 @@ pub(crate) fn key(
 }
 
 /// Simulates every subject under both sets. Agents the sets cannot tell
-/// apart (equal in every field either reads, their audits passing the same
-/// thresholds) are judged once; `load_audit` fetches the full audit of an
-/// agent being judged.
+/// apart (equal in every field either reads, their audits faring alike
+/// under every bias-audit policy) are judged once; `load_audits` fetches
+/// an agent's newest audits when they are needed to tell.
 pub fn simulate(
     active: &PolicySet,
     proposed: &PolicySet,
@@ -254,19 +280,40 @@ pub fn simulate(
     fields.extend(proposed.fields_read());
     let thresholds = thresholds([active, proposed]);
     let whole_audits = judges_whole_audits([active, proposed]);
+    let requirements = requirements([active, proposed]);
     let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
+        std::collections::HashMap::new();
+    let mut audits_matter: std::collections::HashMap<String, bool> =
         std::collections::HashMap::new();
     for subject in subjects {
         impact.agents += 1;
-        let key = key(&subject.agent, &fields, &thresholds, subject.audit_ratio)
-            .filter(|_| !whole_audits);
+        // An agent no bias-audit policy reaches is judged alike whatever its
+        // audits say: they are read only where one does.
+        let mut reached = || {
+            let Some(fields_key) = key(&subject.agent, &fields, &[], None) else {
+                return true;
+            };
+            *audits_matter
+                .entry(fields_key)
+                .or_insert_with(|| reaches_audit_policy([active, proposed], &subject.agent))
+        };
+        let whole = match whole_audits {
+            false => None,
+            true if reached() => Some(load_audits(&subject.agent)),
+            true => Some(AgentAudits::default()),
+        };
+        let key = match &whole {
+            Some(audits) => key(&subject.agent, &fields, &[], None)
+                .map(|key| key + &audit_key(&requirements, audits, now)),
+            None => key(&subject.agent, &fields, &thresholds, subject.audit_ratio),
+        };
         let outcome = match key.as_ref().and_then(|key| judged.get(key)) {
             Some(known) => std::rc::Rc::clone(known),
             None => {
-                let audits = if whole_audits || subject.audit_ratio.is_some() {
-                    load_audits(&subject.agent)
-                } else {
-                    AgentAudits::default()
+                let audits = match whole {
+                    Some(audits) => audits,
+                    None if subject.audit_ratio.is_some() => load_audits(&subject.agent),
+                    None => AgentAudits::default(),
                 };
                 let fresh = std::rc::Rc::new(judge(active, proposed, &subject.agent, &audits, now));
                 if let Some(key) = key {
@@ -294,6 +341,21 @@ pub fn simulate(
         }
     }
     impact
+}
+
+/// Whether a bias-audit policy of either set holds for the agent (or
+/// cannot be evaluated on it), its risk raised to each set's floor.
+fn reaches_audit_policy(sets: [&PolicySet; 2], agent: &Agent) -> bool {
+    sets.iter().any(|set| {
+        let mut agent = agent.clone();
+        agent.risk_tier = agent.risk_tier.max(set.minimum_risk(&agent).0);
+        set.policies()
+            .iter()
+            .zip(set.outcomes(&agent, &RequestFacts::default()))
+            .any(|(policy, outcome)| {
+                policy.action == PolicyAction::RequireBiasAudit && outcome != Outcome::DoesNotHold
+            })
+    })
 }
 
 /// One agent under both sets, the way `evaluate` would see a new request.
@@ -511,4 +573,111 @@ pub fn text_diff(old: &str, new: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::bias::{self, GroupCounts};
+    use crate::domain::policy::set::{BUILTIN_SET, Checks, PolicySetFile};
+    use chrono::TimeZone;
+
+    fn audit(agent: &Agent, tested_at: DateTime<Utc>, positive_low: u64) -> BiasAudit {
+        let groups = [("a", positive_low), ("b", 50)].map(|(group, positive)| GroupCounts {
+            group: group.into(),
+            positive,
+            total: 100,
+        });
+        BiasAudit::of(
+            format!("aud-{}", agent.agent_id),
+            agent.agent_id.clone(),
+            agent.version.clone(),
+            tested_at,
+            bias::compute(&groups, 0.8).unwrap(),
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn agents_judged_once_per_kind_come_out_as_each_judged_alone() {
+        // The proposal ages audits out and asks for a table by sex: every
+        // agent's audits are read, and agents alike in fields and in how
+        // their audits fare share one judgement.
+        let active = PolicySet::builtin();
+        let text = BUILTIN_SET.replace(
+            "bias_audit = { threshold = 0.8 }",
+            "bias_audit = { threshold = 0.8, max_age = \"30d\" }",
+        );
+        assert_ne!(text, BUILTIN_SET);
+        let proposed =
+            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut subjects = Vec::new();
+        let mut audits = std::collections::HashMap::new();
+        let kinds = crate::domain::policy::condition::synthetic_agents(active.vocabulary());
+        for (n, kind) in kinds.into_iter().enumerate() {
+            // No audit; fresh and passing; passing but 45 days old; failing.
+            for state in 0..4 {
+                let mut agent = kind.clone();
+                agent.agent_id = format!("agt-{n}-{state}");
+                let audit = match state {
+                    1 => Some(audit(&agent, now - chrono::TimeDelta::days(2), 48)),
+                    2 => Some(audit(&agent, now - chrono::TimeDelta::days(45), 48)),
+                    3 => Some(audit(&agent, now - chrono::TimeDelta::days(2), 10)),
+                    _ => None,
+                };
+                audits.insert(
+                    agent.agent_id.clone(),
+                    AgentAudits {
+                        of_version: audit.clone(),
+                        of_agent: audit,
+                    },
+                );
+                let audit_ratio = audits[&agent.agent_id]
+                    .of_version
+                    .as_ref()
+                    .map(|audit| audit.stats.disparate_impact_ratio);
+                subjects.push(Subject { agent, audit_ratio });
+            }
+        }
+        let mut expected: BTreeMap<Change, u64> = BTreeMap::new();
+        for subject in &subjects {
+            let alone = judge(
+                &active,
+                &proposed,
+                &subject.agent,
+                &audits[&subject.agent.agent_id],
+                now,
+            );
+            for change in alone.changes {
+                *expected.entry(change).or_default() += 1;
+            }
+        }
+        assert!(
+            expected.get(&Change::BecomeBlocked).is_some_and(|n| *n > 0),
+            "the aged-out audits must block some agents: {expected:?}"
+        );
+        let mut reads = 0;
+        let impact = simulate(
+            &active,
+            &proposed,
+            subjects,
+            &mut |agent| {
+                reads += 1;
+                audits[&agent.agent_id].clone()
+            },
+            now,
+        );
+        let found: BTreeMap<Change, u64> = impact
+            .changes
+            .iter()
+            .map(|(change, affected)| (*change, affected.count))
+            .collect();
+        assert_eq!(found, expected);
+        assert!(
+            reads < impact.agents,
+            "agents no audit policy reaches need no audits read ({reads} of {})",
+            impact.agents
+        );
+    }
 }

@@ -160,6 +160,36 @@ pub struct PolicySet {
     conditions: Vec<Condition>,
     floors: Vec<Condition>,
     evaluator: Evaluator,
+    /// The agent fields the floors read, and the floor already found for
+    /// agents alike in them: every request asks, and CEL is the cost.
+    floor_fields: std::collections::BTreeSet<String>,
+    floors_found: std::sync::Mutex<std::collections::HashMap<String, (RiskTier, Option<String>)>>,
+}
+
+/// The most distinct agents whose floors are remembered; past it the
+/// memory starts over (a set with floors over names would grow it).
+const MAX_FLOORS_FOUND: usize = 4_096;
+
+/// Agents' values in `fields`, as one string: equal for agents a condition
+/// reading only those fields cannot tell apart. None when a field is `*`
+/// (the whole agent).
+pub(crate) fn fields_key(
+    agent: &Agent,
+    fields: &std::collections::BTreeSet<String>,
+) -> Option<String> {
+    if fields.contains("*") {
+        return None;
+    }
+    let mut key = String::new();
+    for field in fields {
+        if field == "labels" {
+            key.push_str(&serde_json::to_string(&agent.labels).unwrap_or_default());
+        } else if let Some(value) = agent.attribute(field) {
+            key.push_str(&value.to_string());
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -353,11 +383,17 @@ impl PolicySet {
         if !errors.is_empty() {
             return Err(SetErrors(errors));
         }
+        let floor_fields = floors
+            .iter()
+            .flat_map(|condition| condition.fields().iter().cloned())
+            .collect();
         Ok(PolicySet {
             file,
             conditions,
             floors,
             evaluator,
+            floor_fields,
+            floors_found: Default::default(),
         })
     }
 
@@ -424,6 +460,32 @@ impl PolicySet {
     /// The least tier an agent can have, and why; a floor whose condition
     /// errors applies (failing closed).
     pub fn minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {
+        if self.floors.is_empty() {
+            return (RiskTier::Low, None);
+        }
+        let Some(key) = fields_key(agent, &self.floor_fields) else {
+            return self.find_minimum_risk(agent);
+        };
+        // A poisoned lock only loses the memory, never the answer.
+        if let Some(found) = self
+            .floors_found
+            .lock()
+            .ok()
+            .and_then(|found| found.get(&key).cloned())
+        {
+            return found;
+        }
+        let found = self.find_minimum_risk(agent);
+        if let Ok(mut memory) = self.floors_found.lock() {
+            if memory.len() >= MAX_FLOORS_FOUND {
+                memory.clear();
+            }
+            memory.insert(key, found.clone());
+        }
+        found
+    }
+
+    fn find_minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {
         let scope = self.scope(agent, &RequestFacts::default());
         let mut least = (RiskTier::Low, None);
         for (floor, condition) in self.file.minimum_risk.iter().zip(&self.floors) {
