@@ -192,6 +192,86 @@ async fn kept_standings_match_a_recount_across_the_clock() {
     }
 }
 
+/// The counts read whole days from the kept per-day table and judge the
+/// standings of the clock's boundary days one by one: the clock set at
+/// expiries (a millisecond either side, and the due window's edge), where
+/// a standing changes kind within its day.
+#[tokio::test]
+async fn kept_counts_hold_at_the_instants_standings_change_kind() {
+    let (_dir, store, clock) = seeded(400, 3);
+    let backend = LocalBackend::new(Arc::clone(&store), None);
+    let window = TimeDelta::days(gavel::domain::bias::standing::DUE_WITHIN_DAYS);
+    let every = StandingQuery {
+        due_within: window,
+        ..StandingQuery::first(500)
+    };
+    let mut expiries: Vec<chrono::DateTime<chrono::Utc>> = every_standing(&backend, every)
+        .await
+        .into_iter()
+        .filter_map(|standing| standing.expires_at)
+        .collect();
+    expiries.sort();
+    expiries.dedup();
+    assert!(
+        expiries.len() >= 6,
+        "the seeded store has audits that expire"
+    );
+    let step = (expiries.len() / 6).max(1);
+    let millisecond = TimeDelta::milliseconds(1);
+    for expiry in expiries.into_iter().step_by(step) {
+        for at in [
+            expiry - millisecond,
+            expiry,
+            expiry + millisecond,
+            expiry - window - millisecond,
+            expiry - window,
+            expiry - window + millisecond,
+        ] {
+            clock.set(at);
+            assert_figures_hold(&store, &format!("at {at}")).await;
+        }
+    }
+    assert_verify_agrees(&store, "after the walk").await;
+}
+
+/// `audit verify` recounts every kept figure and names each that was
+/// edited behind the store's back.
+#[tokio::test]
+async fn verify_names_every_kept_figure_edited_behind_the_stores_back() {
+    let (dir, store, _clock) = seeded(200, 4);
+    assert_verify_agrees(&store, "before the edits").await;
+    let raw = rusqlite::Connection::open(dir.path().join("s.db")).expect("open");
+    raw.execute_batch(
+        "UPDATE standing_days SET n = n + 1 WHERE rowid = (SELECT MIN(rowid) FROM standing_days);
+         UPDATE agent_standings SET base = 'passing' WHERE agent_id = (SELECT MIN(agent_id) FROM agent_standings WHERE base <> 'passing');
+         UPDATE blocked_days SET n = n + 2 WHERE day = (SELECT MIN(day) FROM blocked_days);
+         UPDATE blocked_policy_counts SET n = n + 3;
+         UPDATE blocked_teams SET n = n + 5 WHERE team = (SELECT MIN(team) FROM blocked_teams);
+         UPDATE blocked_day_totals SET n = n + 6 WHERE day = (SELECT MAX(day) FROM blocked_day_totals);
+         UPDATE decision_times SET n = n + 4 WHERE week = (SELECT MIN(week) FROM decision_times);",
+    )
+    .expect("edit the kept figures");
+    let report = LocalBackend::new(Arc::clone(&store), None)
+        .verify_trail()
+        .await
+        .expect("verify");
+    let differ = report.figures_differ.join("\n");
+    for named in [
+        "standings per day",
+        "agent agt-",
+        "blocked (",
+        "blocked per team",
+        "blocked per day",
+        "decision times (",
+    ] {
+        assert!(differ.contains(named), "verify names {named:?}:\n{differ}");
+    }
+    assert!(
+        report.figures_differ.len() >= 7,
+        "every edit is named:\n{differ}"
+    );
+}
+
 /// A random history on a small store, the clock moving, every figure
 /// compared with a recount after each operation.
 #[tokio::test]

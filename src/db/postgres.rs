@@ -245,6 +245,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "kept figures",
         include_str!("../../migrations/postgres/0006_kept_figures.sql"),
     ),
+    (
+        7,
+        "kept totals",
+        include_str!("../../migrations/postgres/0007_kept_totals.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -1,8 +1,21 @@
-//! The embedded store's migrations 16 to 19: the figures it keeps so that
+//! The embedded store's migrations 16 to 20: the figures it keeps so that
 //! leadership's views read a few rows (standings, blocked counts, outcomes,
 //! decision times), beside the record's own schema (`schema`).
 
 use rusqlite::Transaction;
+
+/// 20: totals the dashboard reads a row per day or team of: standings
+/// counted per kind, day of first expiry and day a failing verdict ends
+/// (`reads::standing_days`; an index on `failing_until` finds the few
+/// whose verdict ends today), and blocked deployments per team and per
+/// day of request (`writes::figures`).
+pub(super) fn create_kept_totals(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(KEPT_TOTALS)
+}
+
+/// The tables, their index and first fill, in the SQL both engines read
+/// (PostgreSQL's migration 7 is this file).
+const KEPT_TOTALS: &str = include_str!("../../../migrations/postgres/0007_kept_totals.sql");
 
 /// 19: leadership's figures kept as counts (`writes::figures`): workflow
 /// outcomes per week, team and status; decided steps' waits per week,

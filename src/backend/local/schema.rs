@@ -8,7 +8,7 @@ use crate::domain::ReviewTemplate;
 use crate::domain::policy::set::default_policies;
 
 use super::kept_schema::{
-    create_agent_standings, create_blocked_policy_counts, create_kept_figures,
+    create_agent_standings, create_blocked_policy_counts, create_kept_figures, create_kept_totals,
     order_agent_standings,
 };
 
@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     create_blocked_policy_counts,
     order_agent_standings,
     create_kept_figures,
+    create_kept_totals,
 ];
 
 /// 15: a delegation covers the roles it was made with, not whatever roles

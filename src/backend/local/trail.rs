@@ -308,6 +308,7 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
 /// Every kept figure recounted from the records; those that differ.
 pub fn kept_figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
     let mut differ = super::reads::standings_that_differ(conn)?;
+    differ.extend(super::reads::standing_days_that_differ(conn)?);
     differ.extend(super::reads::blocked_counts_that_differ(conn)?);
     differ.extend(super::reads::figures_that_differ(conn)?);
     Ok(differ)

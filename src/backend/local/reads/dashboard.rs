@@ -10,7 +10,7 @@ use crate::backend::types::{Dashboard, DecisionTimes, NamedCount, WeekCount};
 use crate::domain::Role;
 use crate::domain::figures::quantile_hours;
 
-use super::standings::{clock_bounds, kind_condition};
+use super::standing_days::count_attention;
 use crate::backend::AuditsDue;
 use crate::domain::bias::standing::Attention;
 
@@ -45,19 +45,10 @@ pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM de
      WHERE d.status = 'blocked' GROUP BY p.policy_id";
 
 /// How many agents need attention at `now`, by the kind of attention, from
-/// the kept standings with the clock applied (`attention_at`, one index
-/// range per kind); passing agents and those no policy asks about are not
-/// counted.
+/// the standings kept per day with the clock applied (`attention_at`);
+/// passing agents and those no policy asks about are not counted.
 fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
-    let bounds = clock_bounds(now, due_within);
-    let of_kind = |kind: Attention| {
-        let (condition, values) = kind_condition(kind, bounds, None);
-        count(
-            conn,
-            &format!("SELECT COUNT(*) FROM agent_standings WHERE {condition}"),
-            values,
-        )
-    };
+    let of_kind = |kind: Attention| count_attention(conn, kind, now, due_within);
     Ok(AuditsDue {
         failing: of_kind(Attention::Failing)?,
         expired: of_kind(Attention::Expired)?,
@@ -72,7 +63,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     // (`writes::figures`), a handful of rows per week or day.
     let blocked_now = count(
         conn,
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM blocked_days",
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM blocked_teams",
         params![],
     )?;
     let this_week = week_start(now);
@@ -106,8 +97,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     )?;
     let blocked_by_team = named_counts(
         conn,
-        "SELECT team, CAST(SUM(n) AS BIGINT) FROM blocked_days GROUP BY team HAVING SUM(n) > 0
-         ORDER BY SUM(n) DESC, team",
+        "SELECT team, n FROM blocked_teams WHERE n > 0 ORDER BY n DESC, team",
     )?;
 
     let first_week = this_week - Duration::weeks(TREND_WEEKS - 1);
@@ -227,9 +217,8 @@ fn median_hours_blocked(
     } else {
         vec![blocked / 2 - 1, blocked / 2]
     };
-    let mut days = conn.prepare_cached(
-        "SELECT day, CAST(SUM(n) AS BIGINT) FROM blocked_days GROUP BY day HAVING SUM(n) > 0 ORDER BY day",
-    )?;
+    let mut days =
+        conn.prepare_cached("SELECT day, n FROM blocked_day_totals WHERE n > 0 ORDER BY day")?;
     let days = days
         .query_map(params![], |row| {
             Ok((row.get::<i64>(0)?, row.get::<i64>(1)?))

@@ -50,6 +50,22 @@ pub struct FigureCounts {
     pub requests: BTreeMap<(i64, String, String), i64>,
     /// (day, team)
     pub blocked: BTreeMap<(i64, String), i64>,
+    /// team: `blocked` summed over days
+    pub blocked_teams: BTreeMap<String, i64>,
+    /// day: `blocked` summed over teams
+    pub blocked_day_totals: BTreeMap<i64, i64>,
+}
+
+impl FigureCounts {
+    /// The totals of `blocked` per team and per day, as counting gives them.
+    fn total_blocked(&mut self) {
+        for ((day, team), n) in &self.blocked {
+            *self.blocked_teams.entry(team.clone()).or_default() += n;
+            *self.blocked_day_totals.entry(*day).or_default() += n;
+        }
+        self.blocked_teams.retain(|_, n| *n != 0);
+        self.blocked_day_totals.retain(|_, n| *n != 0);
+    }
 }
 
 /// A deployment's status, team and request time (ms), if it is on record.
@@ -121,6 +137,7 @@ pub fn count_figures(conn: &Connection) -> Result<FigureCounts> {
                 .or_default() += 1;
         }
     }
+    counts.total_blocked();
     Ok(counts)
 }
 
@@ -163,6 +180,17 @@ fn kept_figures(conn: &Connection) -> Result<FigureCounts> {
     while let Some(row) = rows.next()? {
         kept.blocked.insert((row.get(0)?, row.get(1)?), row.get(2)?);
     }
+    let mut statement = conn.prepare_cached("SELECT team, n FROM blocked_teams WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.blocked_teams.insert(row.get(0)?, row.get(1)?);
+    }
+    let mut statement =
+        conn.prepare_cached("SELECT day, n FROM blocked_day_totals WHERE n <> 0")?;
+    let mut rows = statement.query(params![])?;
+    while let Some(row) = rows.next()? {
+        kept.blocked_day_totals.insert(row.get(0)?, row.get(1)?);
+    }
     Ok(kept)
 }
 
@@ -187,6 +215,18 @@ pub fn figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
     );
     differences(&mut differ, "requests", &kept.requests, &fresh.requests);
     differences(&mut differ, "blocked", &kept.blocked, &fresh.blocked);
+    differences(
+        &mut differ,
+        "blocked per team",
+        &kept.blocked_teams,
+        &fresh.blocked_teams,
+    );
+    differences(
+        &mut differ,
+        "blocked per day",
+        &kept.blocked_day_totals,
+        &fresh.blocked_day_totals,
+    );
     Ok(differ)
 }
 

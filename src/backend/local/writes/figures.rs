@@ -62,6 +62,18 @@ fn add_blocked(conn: &Connection, day: i64, team: &str, delta: i64) -> Result<()
          ON CONFLICT (day, team) DO UPDATE SET n = blocked_days.n + excluded.n",
     )?
     .execute(params![day, team, delta])?;
+    // The same per team and per day: the dashboard's totals and median
+    // read a row per team or day, however many pairs there are.
+    conn.prepare_cached(
+        "INSERT INTO blocked_teams (team, n) VALUES (?1, ?2)
+         ON CONFLICT (team) DO UPDATE SET n = blocked_teams.n + excluded.n",
+    )?
+    .execute(params![team, delta])?;
+    conn.prepare_cached(
+        "INSERT INTO blocked_day_totals (day, n) VALUES (?1, ?2)
+         ON CONFLICT (day) DO UPDATE SET n = blocked_day_totals.n + excluded.n",
+    )?
+    .execute(params![day, delta])?;
     Ok(())
 }
 
@@ -168,8 +180,11 @@ pub fn rebuild_figures(conn: &Connection) -> Result<()> {
         decisions,
         requests,
         blocked,
-        // Written with each team's decisions, by `add_decision`.
+        // Written with each team's decisions, by `add_decision`, and with
+        // each day's and team's blocked count, by `add_blocked`.
         role_decisions: _,
+        blocked_teams: _,
+        blocked_day_totals: _,
     } = count_figures(conn)?;
     for table in [
         "workflow_outcomes",
@@ -177,6 +192,8 @@ pub fn rebuild_figures(conn: &Connection) -> Result<()> {
         "role_decision_times",
         "request_weeks",
         "blocked_days",
+        "blocked_teams",
+        "blocked_day_totals",
     ] {
         conn.execute(&format!("DELETE FROM {table}"), params![])?;
     }
