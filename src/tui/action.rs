@@ -71,13 +71,17 @@ pub enum Action {
     Redecide,
     Confirm,
     Cancel,
+    /// Copies the selected item's id to the clipboard (OSC 52).
+    CopyId,
+    /// Copies the command that shows the selected item.
+    CopyCommand,
     /// Unbinds a key in a user keymap.
     None,
 }
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 54] = [
+    pub const DESCRIBED: [(Action, &'static str); 56] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -165,6 +169,14 @@ impl Action {
         ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
+        (
+            Action::CopyId,
+            "copy the selected item's id to the clipboard",
+        ),
+        (
+            Action::CopyCommand,
+            "copy the gavel command that shows the selected item",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -228,6 +240,8 @@ impl Action {
             Action::Redecide => "redecide",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
+            Action::CopyId => "copy_id",
+            Action::CopyCommand => "copy_command",
             Action::None => "none",
         }
     }

@@ -66,6 +66,7 @@ pub enum Overlay {
     Delegations(DelegationsOverlay),
 }
 
+mod copy;
 mod delegations;
 mod draw;
 mod export;
@@ -94,6 +95,8 @@ pub struct App {
     pub quit: bool,
     pub suspend: bool,
     pub redraw: bool,
+    /// Text for the clipboard, which the run loop writes (OSC 52).
+    pub clipboard: Option<String>,
     /// The sync loop's state, with an offline cache.
     pub sync: Option<SyncStatus>,
     /// Workflows and reviews with changes the server has not confirmed.
@@ -138,6 +141,7 @@ impl App {
             quit: false,
             suspend: false,
             redraw: false,
+            clipboard: None,
             sync: None,
             unconfirmed: BTreeSet::new(),
             refused: BTreeSet::new(),
@@ -415,6 +419,10 @@ impl App {
             Action::Palette => {
                 let palette = Palette::new(&self.config.keymap, self.screen_mode());
                 self.overlay = Some(Overlay::Palette(palette));
+                Vec::new()
+            }
+            Action::CopyId | Action::CopyCommand => {
+                self.copy(action == Action::CopyCommand);
                 Vec::new()
             }
             _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {

@@ -142,6 +142,9 @@ pub async fn run(
         if app.quit {
             break;
         }
+        if let Some(text) = app.clipboard.take() {
+            terminal::copy_to_clipboard(&mut terminal, &text)?;
+        }
         if app.suspend {
             app.suspend = false;
             terminal::suspend(&mut terminal)?;

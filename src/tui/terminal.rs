@@ -83,3 +83,14 @@ pub fn suspend(terminal: &mut Tty) -> color_eyre::Result<()> {
     terminal.clear()?;
     Ok(())
 }
+
+/// Puts `text` on the clipboard of the terminal the user sits at, by OSC 52
+/// (crossterm's `CopyToClipboard`): it travels over SSH, and tmux with
+/// `set-clipboard on` takes it into its paste buffer and passes it on.
+pub fn copy_to_clipboard(terminal: &mut Tty, text: &str) -> std::io::Result<()> {
+    use ratatui::crossterm::clipboard::CopyToClipboard;
+    execute!(
+        terminal.backend_mut(),
+        CopyToClipboard::to_clipboard_from(text)
+    )
+}

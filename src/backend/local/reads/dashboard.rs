@@ -10,7 +10,7 @@ use crate::backend::types::{Dashboard, DecisionTimes, NamedCount, WeekCount};
 use crate::domain::Role;
 use crate::domain::figures::quantile_hours;
 
-use super::standing_days::count_attention;
+use super::standing_days::attention_counts;
 use crate::backend::AuditsDue;
 use crate::domain::bias::standing::Attention;
 
@@ -48,13 +48,24 @@ pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM de
 /// the standings kept per day with the clock applied (`attention_at`);
 /// passing agents and those no policy asks about are not counted.
 fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
-    let of_kind = |kind: Attention| count_attention(conn, kind, now, due_within);
+    let kinds = [
+        Attention::Failing,
+        Attention::Expired,
+        Attention::Missing,
+        Attention::Uncovered,
+        Attention::DueSoon,
+    ];
+    let [failing, expired, missing, uncovered, due_soon] =
+        attention_counts(conn, &kinds, now, due_within)?[..]
+    else {
+        return Err(corrupt("audit counts", kinds.len() as i64));
+    };
     Ok(AuditsDue {
-        failing: of_kind(Attention::Failing)?,
-        expired: of_kind(Attention::Expired)?,
-        missing: of_kind(Attention::Missing)?,
-        uncovered: of_kind(Attention::Uncovered)?,
-        due_soon: of_kind(Attention::DueSoon)?,
+        failing,
+        expired,
+        missing,
+        uncovered,
+        due_soon,
     })
 }
 

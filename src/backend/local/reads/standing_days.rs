@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::standings::{clock_bounds, kind_condition};
-use crate::backend::Result;
+use super::super::rows::from_ms;
+use super::standings::clock_bounds;
+use crate::backend::{BackendError, Result};
 use crate::db::{Connection, Param, params};
-use crate::domain::bias::standing::Attention;
+use crate::domain::bias::standing::{Attention, TimelessStanding, attention_at};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -28,19 +29,31 @@ pub fn standing_day(expires_ms: i64, failing_until_ms: Option<i64>) -> (i64, i64
     )
 }
 
-/// How many agents need `kind` of attention at `now`, expiries within
-/// `due_within` counting as due: whole days from the kept counts, the
-/// boundary days' standings judged one by one.
-pub fn count_attention(
+/// How many agents need each of `kinds` of attention at `now`, expiries
+/// within `due_within` counting as due: whole days from the kept counts,
+/// and the standings on the clock's boundary days judged one by one by the
+/// rule itself (`attention_at`).
+pub fn attention_counts(
     conn: &Connection,
-    kind: Attention,
+    kinds: &[Attention],
     now: DateTime<Utc>,
     due_within: TimeDelta,
-) -> Result<u64> {
+) -> Result<Vec<u64>> {
     let bounds = clock_bounds(now, due_within);
     let (today, due_day) = (bounds.0.div_euclid(DAY_MS), bounds.1.div_euclid(DAY_MS));
-    // A day not on the boundary is wholly before or after each bound, so
-    // a bound on milliseconds is the same bound on days.
+    let on_boundary = boundary_attention(conn, (today, due_day), now, due_within)?;
+    kinds
+        .iter()
+        .map(|&kind| {
+            let judged = on_boundary.iter().filter(|seen| **seen == kind).count() as i64;
+            Ok((whole_days(conn, kind, (today, due_day))? + judged).max(0) as u64)
+        })
+        .collect()
+}
+
+/// The standings of `kind` on days wholly before or after each bound (a
+/// bound on milliseconds is then the same bound on days).
+fn whole_days(conn: &Connection, kind: Attention, (today, due_day): (i64, i64)) -> Result<i64> {
     let (base, days) = match kind {
         Attention::Failing => (Some("failing"), "failing_day > ?"),
         Attention::Expired => (None, "expiry_day < ? AND failing_day < ?"),
@@ -57,40 +70,73 @@ pub fn count_attention(
         _ => vec![today],
     };
     let mut values: Vec<Param> = Vec::new();
-    let mut conditions = vec![
-        "expiry_day <> ? AND expiry_day <> ? AND failing_day <> ?".to_owned(),
-        days.to_owned(),
-    ];
-    values.extend([today, due_day, today].map(Param::Integer));
-    values.extend(day_values.into_iter().map(Param::Integer));
+    let mut conditions = Vec::new();
     if let Some(base) = base {
-        conditions.insert(0, "base = ?".to_owned());
-        values.insert(0, Param::Text(base.to_owned()));
+        conditions.push("base = ?");
+        values.push(Param::Text(base.to_owned()));
     }
-    let whole_days: i64 = conn
+    conditions.push("expiry_day <> ? AND expiry_day <> ? AND failing_day <> ?");
+    values.extend([today, due_day, today].map(Param::Integer));
+    conditions.push(days);
+    values.extend(day_values.into_iter().map(Param::Integer));
+    Ok(conn
         .prepare_cached(&format!(
             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM standing_days WHERE {}",
             conditions.join(" AND ")
         ))?
-        .query_row(values, |row| row.get(0))?;
-    // The boundary days' standings, through the expiry and failing indexes.
-    let (t0, t1) = (today * DAY_MS, (today + 1).saturating_mul(DAY_MS));
-    let (d0, d1) = (due_day * DAY_MS, (due_day + 1).saturating_mul(DAY_MS));
-    let (condition, kind_values) = kind_condition(kind, bounds, None);
-    let mut values: Vec<Param> = [t0, t1, d0, d1, t0, t1]
-        .into_iter()
-        .map(Param::Integer)
-        .collect();
-    values.extend(kind_values);
-    let boundary: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM agent_standings
-             WHERE ((expires_at >= ? AND expires_at < ?) OR (expires_at >= ? AND expires_at < ?)
-                    OR (failing_until >= ? AND failing_until < ?))
-               AND {condition}"
-        ))?
-        .query_row(values, |row| row.get(0))?;
-    Ok((whole_days + boundary).max(0) as u64)
+        .query_row(values, |row| row.get(0))?)
+}
+
+/// What each standing on a boundary day (first expiry today or on the due
+/// window's last day, or a failing verdict ending today) is at `now`.
+fn boundary_attention(
+    conn: &Connection,
+    (today, due_day): (i64, i64),
+    now: DateTime<Utc>,
+    due_within: TimeDelta,
+) -> Result<Vec<Attention>> {
+    let day = |day: i64| {
+        (
+            day.saturating_mul(DAY_MS),
+            day.saturating_add(1).saturating_mul(DAY_MS),
+        )
+    };
+    let ((t0, t1), (d0, d1)) = (day(today), day(due_day));
+    // Three index ranges; UNION leaves a standing on two of them once.
+    let mut statement = conn.prepare_cached(
+        "SELECT agent_id, base, expires_at, failing_until FROM agent_standings
+           WHERE expires_at >= ?1 AND expires_at < ?2
+         UNION SELECT agent_id, base, expires_at, failing_until FROM agent_standings
+           WHERE expires_at >= ?3 AND expires_at < ?4
+         UNION SELECT agent_id, base, expires_at, failing_until FROM agent_standings
+           WHERE failing_until >= ?1 AND failing_until < ?2",
+    )?;
+    let mut rows = statement.query(params![t0, t1, d0, d1])?;
+    let mut seen = Vec::new();
+    while let Some(row) = rows.next()? {
+        let base: String = row.get(1)?;
+        let standing = TimelessStanding {
+            base: base
+                .parse()
+                .map_err(|_| BackendError::Storage(format!("unknown kept standing {base:?}")))?,
+            expires_at: kept_time(row.get(2)?)?,
+            failing_until: match row.get::<Option<i64>>(3)? {
+                None => None,
+                Some(i64::MAX) => Some(DateTime::<Utc>::MAX_UTC),
+                Some(ms) => Some(from_ms(ms)?),
+            },
+        };
+        seen.push(attention_at(&standing, now, due_within));
+    }
+    Ok(seen)
+}
+
+/// A kept expiry (`i64::MAX`: none).
+fn kept_time(ms: i64) -> Result<Option<DateTime<Utc>>> {
+    match ms {
+        i64::MAX => Ok(None),
+        ms => Ok(Some(from_ms(ms)?)),
+    }
 }
 
 /// The kept per-day counts that differ from counting the standings afresh,
