@@ -75,13 +75,15 @@ pub enum Action {
     CopyId,
     /// Copies the command that shows the selected item.
     CopyCommand,
+    /// Writes the list in view to a CSV or JSON file.
+    ExportList,
     /// Unbinds a key in a user keymap.
     None,
 }
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 56] = [
+    pub const DESCRIBED: [(Action, &'static str); 57] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -177,6 +179,10 @@ impl Action {
             Action::CopyCommand,
             "copy the gavel command that shows the selected item",
         ),
+        (
+            Action::ExportList,
+            "save this list, as filtered, to a CSV or JSON file",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -242,6 +248,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::CopyId => "copy_id",
             Action::CopyCommand => "copy_command",
+            Action::ExportList => "export_list",
             Action::None => "none",
         }
     }

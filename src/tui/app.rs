@@ -70,6 +70,7 @@ mod copy;
 mod delegations;
 mod draw;
 mod export;
+mod list_export;
 mod manage;
 mod messages;
 mod overlays;
@@ -116,6 +117,8 @@ pub struct App {
     delegating_to: Option<String>,
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
+    /// The list being saved (while its file is named).
+    listing: Option<crate::tui::command::ListToExport>,
 }
 
 impl App {
@@ -151,6 +154,7 @@ impl App {
             from_step: false,
             delegating_to: None,
             exporting: None,
+            listing: None,
         };
         let mut app = app;
         if let Some(notice) = app.config.notice.take() {
@@ -486,6 +490,7 @@ impl App {
                 Vec::new()
             }
             Action::ExportEvidence => self.start_export(),
+            Action::ExportList => self.start_list_export(),
             _ if self.tab != Tab::Queue => self.on_tab_action(action),
             Action::OpenAudits | Action::OpenReview => self.follow_link(action),
             Action::Withdraw => self.start_withdraw(),

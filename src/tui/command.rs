@@ -167,6 +167,11 @@ pub enum Command {
         query: crate::backend::EvidenceQuery,
         path: std::path::PathBuf,
     },
+    /// Writes the list in view, as filtered and ordered, to a file.
+    ExportList {
+        list: ListToExport,
+        path: std::path::PathBuf,
+    },
 }
 
 impl Command {
@@ -205,7 +210,7 @@ impl Command {
             Command::LoadDelegations => Some("delegations"),
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::MarkRead { .. } => None,
-            Command::ExportEvidence { .. } => None,
+            Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
         }
     }
 }
@@ -329,9 +334,15 @@ pub enum Message {
         path: std::path::PathBuf,
         result: Result<ExportedPack, String>,
     },
+    ListExported {
+        path: std::path::PathBuf,
+        result: Result<ExportedList, String>,
+    },
 }
 
+pub mod list_export;
 mod views;
+pub use list_export::{ExportedList, ListToExport};
 pub use views::{
     BlockedFilter, BlockedView, ExportedPack, OpenedReview, ShownVersion, WorkflowDetail,
 };
@@ -373,6 +384,10 @@ pub async fn execute(
         ),
         Command::ExportEvidence { query, path } => Message::EvidenceExported {
             result: export_evidence(backend, &query, &path).await,
+            path,
+        },
+        Command::ExportList { list, path } => Message::ListExported {
+            result: list_export::export_list(backend, list, &path).await,
             path,
         },
         Command::MarkRead { event_ids } => {

@@ -312,6 +312,10 @@ impl App {
                 self.on_exported(path, result);
                 Vec::new()
             }
+            Message::ListExported { path, result } => {
+                self.on_list_exported(path, result);
+                Vec::new()
+            }
             message @ (Message::Withdrawn { .. }
             | Message::Reviewers { .. }
             | Message::Assigned { .. }) => self.on_manage_message(message),

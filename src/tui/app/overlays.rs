@@ -84,6 +84,7 @@ impl App {
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
+                    PromptKind::ListFile => return self.confirm_list_export(value),
                     PromptKind::BlockedSearch => {
                         let filter = crate::tui::command::BlockedFilter {
                             search: value,

@@ -47,7 +47,7 @@ impl AttentionFilter {
     }
 
     /// The kinds the store is asked for (none: every kind).
-    fn kinds(self) -> Vec<Attention> {
+    pub fn kinds(self) -> Vec<Attention> {
         match self {
             AttentionFilter::All => Vec::new(),
             AttentionFilter::NeedsAttention => Attention::ALL

@@ -120,6 +120,11 @@ impl QueueScreen {
         self.rows.get(self.selected)
     }
 
+    /// The query of the list in view, from its start (what `X` saves).
+    pub fn export_query(&self) -> QueueQuery {
+        self.query(None, Direction::Forward)
+    }
+
     fn query(&self, cursor: Option<QueueCursor>, direction: Direction) -> QueueQuery {
         QueueQuery {
             cursor,

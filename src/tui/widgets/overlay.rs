@@ -363,6 +363,8 @@ pub enum PromptKind {
     DelegateUntil,
     /// Where to save an evidence pack.
     EvidenceFile,
+    /// Where to save the list in view.
+    ListFile,
     /// Agents among the blocked deployments.
     BlockedSearch,
 }
@@ -384,6 +386,7 @@ impl Prompt {
             }
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::EvidenceFile => " save the evidence pack as: ",
+            PromptKind::ListFile => " save the list as (.csv or .json): ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
         };
         let line = Line::from(vec![

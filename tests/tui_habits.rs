@@ -1,0 +1,101 @@
+//! The habits people bring from k9s, lazygit and gh-dash, on `TestBackend`:
+//! saving the list in view (`X`).
+
+mod common;
+
+use common::harness::Harness;
+use gavel::backend::GovernanceBackend;
+use gavel::tui::theme::Theme;
+use ratatui::crossterm::event::KeyCode;
+
+async fn harness() -> Harness {
+    Harness::new(120, 40, Theme::load("default", None).expect("theme")).await
+}
+
+/// `X`, then the proposed name replaced by `path`, then enter.
+async fn save_list_as(h: &mut Harness, path: &std::path::Path) {
+    h.keys("X").await;
+    assert!(
+        h.screen().contains("save the list as"),
+        "X asks for a file:\n{}",
+        h.screen()
+    );
+    for _ in 0..80 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.keys(&path.display().to_string()).await;
+    h.press(KeyCode::Enter).await;
+}
+
+fn csv_rows(path: &std::path::Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path)
+        .expect("csv")
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("records")
+}
+
+fn json_rows(path: &std::path::Path) -> Vec<serde_json::Value> {
+    serde_json::from_slice::<Vec<serde_json::Value>>(&std::fs::read(path).expect("file"))
+        .expect("a JSON array")
+}
+
+#[tokio::test]
+async fn x_saves_each_list_as_filtered_in_csv_or_json() {
+    let mut h = harness().await;
+    let out = tempfile::tempdir().expect("tempdir");
+
+    // The queue, everything (`m`), in its order on screen.
+    h.keys("m").await;
+    let first = h.selected();
+    let total = h
+        .backend
+        .queue_count(&h.app.queue.filter())
+        .await
+        .expect("count");
+    assert!(total > 100, "more than one page: {total}");
+    let csv_path = out.path().join("queue.csv");
+    save_list_as(&mut h, &csv_path).await;
+    assert!(
+        h.screen()
+            .contains(&format!("Saved {} rows", gavel::text::thousands(total))),
+        "{}",
+        h.screen()
+    );
+    let rows = csv_rows(&csv_path);
+    assert_eq!(rows.len() as u64, total);
+    assert_eq!(&rows[0][0], first, "the first row is the first on screen");
+    let json_path = out.path().join("queue.json");
+    save_list_as(&mut h, &json_path).await;
+    let items = json_rows(&json_path);
+    assert_eq!(items.len() as u64, total);
+    assert_eq!(items[0]["workflow_id"], first, "the CLI's JSON shape");
+
+    // A file that exists is never replaced.
+    let before = std::fs::read(&csv_path).expect("read");
+    save_list_as(&mut h, &csv_path).await;
+    assert!(h.screen().contains("exists already"), "{}", h.screen());
+    assert_eq!(std::fs::read(&csv_path).expect("read"), before);
+
+    // The Blocked list: every blocked deployment.
+    h.keys("4").await;
+    let blocked = h.backend.dashboard().await.expect("dashboard").blocked_now;
+    let path = out.path().join("blocked.json");
+    save_list_as(&mut h, &path).await;
+    let items = json_rows(&path);
+    assert_eq!(items.len() as u64, blocked);
+    assert!(items.iter().all(|item| item["status"] == "blocked"));
+
+    // The Audits list, as CSV and JSON alike.
+    h.keys("3").await;
+    let (csv_path, json_path) = (
+        out.path().join("audits.csv"),
+        out.path().join("audits.json"),
+    );
+    save_list_as(&mut h, &csv_path).await;
+    save_list_as(&mut h, &json_path).await;
+    let (rows, items) = (csv_rows(&csv_path), json_rows(&json_path));
+    assert!(!rows.is_empty());
+    assert_eq!(rows.len(), items.len());
+    assert_eq!(&rows[0][0], items[0]["agent_id"].as_str().expect("id"));
+}
