@@ -99,3 +99,40 @@ async fn x_saves_each_list_as_filtered_in_csv_or_json() {
     assert_eq!(rows.len(), items.len());
     assert_eq!(&rows[0][0], items[0]["agent_id"].as_str().expect("id"));
 }
+
+/// A left click on screen row `row`, at the app's clock.
+async fn click(h: &mut Harness, row: u16) {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let commands = h.app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row,
+        modifiers: KeyModifiers::NONE,
+    });
+    h.run(commands).await;
+}
+
+#[tokio::test]
+async fn a_double_click_opens_the_row_and_two_slow_clicks_only_select_it() {
+    let mut h = harness().await;
+    let screen = h.screen();
+    let third = screen
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("1/") || line.contains("2/"))
+        .nth(2)
+        .map(|(row, _)| row as u16)
+        .expect("a third row in the queue");
+    click(&mut h, third).await;
+    assert_eq!(h.app.queue.selected, 2, "a click selects");
+    h.app.now += chrono::TimeDelta::seconds(1);
+    click(&mut h, third).await;
+    assert!(
+        h.app.detail.is_none(),
+        "two clicks a second apart only select"
+    );
+    let selected = h.selected();
+    click(&mut h, third).await;
+    assert!(h.app.detail.is_some(), "a double click opens the step view");
+    assert!(h.screen().contains(&selected), "{}", h.screen());
+}

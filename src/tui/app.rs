@@ -119,7 +119,12 @@ pub struct App {
     exporting: Option<crate::backend::EvidenceQuery>,
     /// The list being saved (while its file is named).
     listing: Option<crate::tui::command::ListToExport>,
+    /// The last left click (screen row, when), to tell a double click.
+    last_click: Option<(u16, DateTime<Utc>)>,
 }
+
+/// Two clicks on one row this close together open it.
+const DOUBLE_CLICK: chrono::TimeDelta = chrono::TimeDelta::milliseconds(400);
 
 impl App {
     /// A new console and the commands that fill it.
@@ -155,6 +160,7 @@ impl App {
             delegating_to: None,
             exporting: None,
             listing: None,
+            last_click: None,
         };
         let mut app = app;
         if let Some(notice) = app.config.notice.take() {
@@ -334,10 +340,29 @@ impl App {
         Vec::new()
     }
 
+    /// A click selects; a second on the same row within `DOUBLE_CLICK`
+    /// opens what it selected, as `enter` would.
     pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Command> {
         if self.overlay.is_some() {
             return Vec::new();
         }
+        let clicked = event.kind == MouseEventKind::Down(MouseButton::Left);
+        let double = clicked
+            && self.last_click.is_some_and(|(row, at)| {
+                row == event.row && self.now.signed_duration_since(at) <= DOUBLE_CLICK
+            });
+        if clicked {
+            self.last_click = (!double).then_some((event.row, self.now));
+        }
+        let mut commands = self.on_mouse_event(event);
+        // Not on the tab bar, and not once the click opened something.
+        if double && event.row > 0 && self.overlay.is_none() {
+            commands.extend(self.on_action(Action::Open));
+        }
+        commands
+    }
+
+    fn on_mouse_event(&mut self, event: MouseEvent) -> Vec<Command> {
         match event.kind {
             MouseEventKind::ScrollDown => {
                 (0..3).flat_map(|_| self.on_action(Action::Down)).collect()
