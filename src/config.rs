@@ -44,6 +44,28 @@ pub struct Config {
     /// Email and webhook notifications (`gavel serve`, `gavel notify run`).
     #[serde(default)]
     pub notify: crate::notify::settings::NotifySettings,
+    /// The console's own settings.
+    #[serde(default)]
+    pub console: ConsoleSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// The tab the console opens on (leadership: `blocked`).
+    pub start_tab: Option<StartTab>,
+}
+
+/// A tab of the console, as the config names it.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StartTab {
+    #[default]
+    Queue,
+    Reviews,
+    Audits,
+    Blocked,
+    Policies,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -173,6 +195,17 @@ mod tests {
         assert_eq!(config.sla_days(), 5);
         assert_eq!(config.read_only, Some(true));
         assert_eq!(config.keymap["queue"]["y"], "approve");
+    }
+
+    #[test]
+    fn the_start_tab_is_one_of_the_tabs() {
+        let config = Config::parse("c.toml", "[console]\nstart_tab = \"blocked\"\n").unwrap();
+        assert_eq!(config.console.start_tab, Some(StartTab::Blocked));
+        let err = Config::parse("c.toml", "[console]\nstart_tab = \"lobby\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("blocked"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -357,7 +357,8 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
             .collect();
         let kind = match rng.random_range(0..100) {
             0..28 => "clock",
-            28..50 => "audit",
+            28..42 => "audit",
+            42..50 => "tables",
             50..70 => "request",
             70..88 => "decision",
             88..95 => "withdrawal",
@@ -392,6 +393,57 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
                         },
                     ],
                     attributes: Vec::new(),
+                    mode: Default::default(),
+                    source: None,
+                    threshold: None,
+                };
+                auditor.record_audit(&submission).await.is_ok()
+            }
+            // An auditor's tables, as `gavel audit import` records them: by
+            // sex alone (uncovered where race and the intersection are
+            // required), or by sex, race and both, some failing.
+            "tables" => {
+                let Some(agent_id) = agents.choose(&mut rng) else {
+                    continue;
+                };
+                let agent = demo.agent(agent_id).await.expect("agent");
+                let with_race = rng.random_bool(0.6);
+                let mut cell = |values: &[&str]| {
+                    let total = rng.random_range(40..400u64);
+                    let rate = rng.random_range(0.15..0.6);
+                    gavel::domain::bias::tables::CategoryCounts {
+                        values: values.iter().map(|value| (*value).to_owned()).collect(),
+                        positive: (total as f64 * rate) as u64,
+                        total,
+                        excluded: None,
+                    }
+                };
+                let mut table = |attributes: &[&str], categories: &[&[&str]]| {
+                    gavel::domain::bias::tables::TableCounts {
+                        attributes: attributes.iter().map(|name| (*name).to_owned()).collect(),
+                        unknown: 0,
+                        categories: categories.iter().map(|values| cell(values)).collect(),
+                    }
+                };
+                let mut tables = vec![table(&["sex"], &[&["Female"], &["Male"]])];
+                if with_race {
+                    tables.push(table(&["race_ethnicity"], &[&["Asian"], &["White"]]));
+                    tables.push(table(
+                        &["sex", "race_ethnicity"],
+                        &[
+                            &["Female", "Asian"],
+                            &["Female", "White"],
+                            &["Male", "Asian"],
+                            &["Male", "White"],
+                        ],
+                    ));
+                }
+                let submission = AuditSubmission {
+                    agent_id: agent.agent_id.clone(),
+                    agent_version: agent.version.clone(),
+                    tested_at: None,
+                    groups: Vec::new(),
+                    attributes: tables,
                     mode: Default::default(),
                     source: None,
                     threshold: None,
@@ -486,6 +538,7 @@ async fn random_history(store: &Arc<LocalStore>, clock: &Arc<ManualClock>) {
     for kind in [
         "clock",
         "audit",
+        "tables",
         "request",
         "decision",
         "withdrawal",

@@ -136,3 +136,20 @@ async fn a_double_click_opens_the_row_and_two_slow_clicks_only_select_it() {
     assert!(h.app.detail.is_some(), "a double click opens the step view");
     assert!(h.screen().contains(&selected), "{}", h.screen());
 }
+
+#[tokio::test]
+async fn the_configured_start_tab_opens_once_the_console_knows_who_you_are() {
+    let mut h = harness().await;
+    h.restart_with(|config| config.start_tab = gavel::tui::tab::Tab::Blocked)
+        .await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Blocked);
+    let blocked = h.backend.dashboard().await.expect("dashboard").blocked_now;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&gavel::text::thousands(blocked)),
+        "the Blocked tab's figures are loaded:\n{screen}"
+    );
+    // The queue behind it is loaded too: `1` shows it at once.
+    h.keys("1").await;
+    assert!(!h.app.queue.rows.is_empty());
+}

@@ -47,6 +47,7 @@ fn config() -> AppConfig {
         sync_state: "saved locally".into(),
         notice: None,
         witness_warning: None,
+        start_tab: gavel::tui::tab::Tab::Queue,
     }
 }
 

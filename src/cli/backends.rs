@@ -347,6 +347,7 @@ pub fn console_config(
         sync_state,
         notice,
         witness_warning,
+        start_tab: config.console.start_tab.unwrap_or_default().into(),
     })
 }
 

@@ -53,6 +53,8 @@ pub struct AppConfig {
     /// The server's log does not hold against what this client witnessed:
     /// shown on the status line for as long as the console runs.
     pub witness_warning: Option<String>,
+    /// The tab the console opens on, once it knows who is signed in.
+    pub start_tab: Tab,
 }
 
 pub enum Overlay {

@@ -31,3 +31,16 @@ impl Tab {
         Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
     }
 }
+
+impl From<crate::config::StartTab> for Tab {
+    fn from(tab: crate::config::StartTab) -> Tab {
+        use crate::config::StartTab;
+        match tab {
+            StartTab::Queue => Tab::Queue,
+            StartTab::Reviews => Tab::Reviews,
+            StartTab::Audits => Tab::Audits,
+            StartTab::Blocked => Tab::Blocked,
+            StartTab::Policies => Tab::Policies,
+        }
+    }
+}

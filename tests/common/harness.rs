@@ -84,6 +84,7 @@ impl Harness {
             sync_state: "saved locally".into(),
             notice: None,
             witness_warning: None,
+            start_tab: gavel::tui::tab::Tab::Queue,
         };
         let (mut app, commands) = App::new(config, anchor());
         app.resize(width, height);
@@ -97,6 +98,18 @@ impl Harness {
         let theme = self.app.config.theme.clone();
         let (app, commands) = Harness::fresh_app(area.width, area.height, theme, false);
         self.app = app;
+        self.run(commands).await;
+    }
+
+    /// A new console on the same store, its config changed by `change`.
+    pub async fn restart_with(&mut self, change: impl FnOnce(&mut AppConfig)) {
+        let area = self.terminal.backend().buffer().area;
+        let theme = self.app.config.theme.clone();
+        let (mut app, _) = Harness::fresh_app(area.width, area.height, theme, false);
+        change(&mut app.config);
+        let (app, commands) = App::new(app.config, anchor());
+        self.app = app;
+        self.app.resize(area.width, area.height);
         self.run(commands).await;
     }
 

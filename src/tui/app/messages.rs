@@ -190,6 +190,17 @@ impl App {
                 let mut commands = self.queue.reload(&mut self.requests);
                 commands.push(Command::LoadInbox);
                 commands.push(Command::LoadDelegations);
+                // The configured start tab, unless a key already left the queue.
+                let open = match self.config.start_tab {
+                    Tab::Queue => None,
+                    Tab::Reviews => Some(Action::TabReviews),
+                    Tab::Audits => Some(Action::TabAudits),
+                    Tab::Blocked => Some(Action::TabBlocked),
+                    Tab::Policies => Some(Action::TabPolicies),
+                };
+                if let Some(action) = open.filter(|_| self.tab == Tab::Queue) {
+                    commands.extend(self.on_action(action));
+                }
                 commands
             }
             Message::Delegations(result) => self.on_delegations(result),
