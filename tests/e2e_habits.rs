@@ -94,3 +94,61 @@ fn y_copies_the_selected_id_and_shift_y_its_command_into_tmux() {
     tmux.wait_for("Copied `gavel audit");
     assert_eq!(pasted(&tmux), format!("gavel audit show {agent}"));
 }
+
+#[test]
+fn f4_writes_the_comment_in_the_users_editor_and_takes_it_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("editor.db");
+    seeded(&db);
+    // An editor that fails while a marker file exists, else writes a
+    // comment over whatever the file held (as a person would).
+    let editor = dir.path().join("editor.sh");
+    let failing = dir.path().join("fail");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nif [ -e {} ]; then exit 3; fi\nprintf 'Read the model card twice.\\nFine to ship.\\n' > \"$1\"\n",
+            failing.display()
+        ),
+    )
+    .expect("editor");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    std::fs::write(&failing, "").expect("marker");
+    let command = format!(
+        "env -u VISUAL EDITOR={} {} --db {} --user {DEMO_USER} --config /dev/null; sleep 60",
+        editor.display(),
+        env!("CARGO_BIN_EXE_gavel"),
+        db.display()
+    );
+    let tmux = Tmux::start(&command, 120, 40);
+    let workflow = first_word(&tmux.wait_for("wf-"), "wf-");
+    tmux.send(&["a"]);
+    tmux.wait_for("You decide step");
+    tmux.type_text("draft");
+    // A failing editor leaves the comment as it was, and says so.
+    tmux.send(&["F4"]);
+    let screen = tmux.wait_for("exited with");
+    assert!(screen.contains("draft"), "{screen}");
+    std::fs::remove_file(&failing).expect("unmark");
+    tmux.send(&["F4"]);
+    tmux.wait_for("Took the text back");
+    tmux.wait_for("Fine to ship.");
+    tmux.send(&["C-s"]);
+    tmux.wait_for("Approved step");
+    let shown = common::gavel(&db)
+        .args(["show", &workflow, "--json"])
+        .output()
+        .expect("show");
+    let workflow: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let decided = workflow["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|step| step["approver_email"] == DEMO_USER)
+        .unwrap_or_else(|| panic!("no step decided by the demo user: {workflow}"));
+    assert_eq!(
+        decided["comment"],
+        "Read the model card twice.\nFine to ship."
+    );
+}

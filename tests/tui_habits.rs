@@ -153,3 +153,87 @@ async fn the_configured_start_tab_opens_once_the_console_knows_who_you_are() {
     h.keys("1").await;
     assert!(!h.app.queue.rows.is_empty());
 }
+
+#[tokio::test]
+async fn f4_asks_for_the_focused_answer_and_what_comes_back_is_saved_as_typing_is() {
+    use gavel::domain::ReviewStatus;
+    use gavel::tui::app::EditTarget;
+    let mut h = harness().await;
+    h.keys("2").await;
+    let index = h
+        .app
+        .reviews
+        .items
+        .iter()
+        .position(|item| item.status == ReviewStatus::Assigned)
+        .expect("an assigned review");
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    let review_id = h.app.reviews.items[index].review_id.clone();
+    h.press(KeyCode::Enter).await;
+    // To the first text answer.
+    for _ in 0..20 {
+        if h.app
+            .reviews
+            .form
+            .as_ref()
+            .expect("form")
+            .focused_text()
+            .is_some()
+        {
+            break;
+        }
+        h.press(KeyCode::Tab).await;
+    }
+    let field = h.app.reviews.form.as_ref().expect("form").focus;
+    h.press(KeyCode::F(4)).await;
+    let edit = h.app.external_edit.take().expect("f4 asks for the editor");
+    assert_eq!(
+        edit.target,
+        EditTarget::Answer {
+            review_id: review_id.clone(),
+            field
+        }
+    );
+    let written = "Reviewed the training data's provenance.\nNo concerns.";
+    let commands = h
+        .app
+        .on_edited(edit.target.clone(), Ok(format!("{written}\n")));
+    h.run(commands).await;
+    assert_eq!(
+        h.app
+            .reviews
+            .form
+            .as_ref()
+            .expect("form")
+            .focused_text()
+            .as_deref(),
+        Some(written),
+        "the editor's trailing newline is dropped"
+    );
+    // Leaving the form saves the draft, as after typing.
+    h.press(KeyCode::Esc).await;
+    let draft = h.backend.review(&review_id).await.expect("review");
+    assert!(
+        draft
+            .answers
+            .values()
+            .any(|answer| answer.as_str() == Some(written)),
+        "the draft holds the edited answer: {:?}",
+        draft.answers
+    );
+    // An editor that failed changes nothing and says why.
+    let before = h.app.reviews.form.as_ref().map(|form| form.answers());
+    let commands = h.app.on_edited(edit.target, Err("vi exited with 1".into()));
+    h.run(commands).await;
+    assert!(
+        h.screen().contains("The editor did not finish"),
+        "{}",
+        h.screen()
+    );
+    assert_eq!(
+        h.app.reviews.form.as_ref().map(|form| form.answers()),
+        before
+    );
+}

@@ -77,13 +77,15 @@ pub enum Action {
     CopyCommand,
     /// Writes the list in view to a CSV or JSON file.
     ExportList,
+    /// Opens the text being written in `$VISUAL` / `$EDITOR`.
+    EditInEditor,
     /// Unbinds a key in a user keymap.
     None,
 }
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 57] = [
+    pub const DESCRIBED: [(Action, &'static str); 58] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -183,6 +185,10 @@ impl Action {
             Action::ExportList,
             "save this list, as filtered, to a CSV or JSON file",
         ),
+        (
+            Action::EditInEditor,
+            "write this answer or comment in $VISUAL or $EDITOR",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -249,6 +255,7 @@ impl Action {
             Action::CopyId => "copy_id",
             Action::CopyCommand => "copy_command",
             Action::ExportList => "export_list",
+            Action::EditInEditor => "edit_in_editor",
             Action::None => "none",
         }
     }

@@ -71,6 +71,8 @@ pub enum Overlay {
 mod copy;
 mod delegations;
 mod draw;
+mod editor;
+pub use editor::{EditTarget, ExternalEdit};
 mod export;
 mod list_export;
 mod manage;
@@ -100,6 +102,8 @@ pub struct App {
     pub redraw: bool,
     /// Text for the clipboard, which the run loop writes (OSC 52).
     pub clipboard: Option<String>,
+    /// A text to write in the user's editor, which the run loop opens.
+    pub external_edit: Option<ExternalEdit>,
     /// The sync loop's state, with an offline cache.
     pub sync: Option<SyncStatus>,
     /// Workflows and reviews with changes the server has not confirmed.
@@ -152,6 +156,7 @@ impl App {
             suspend: false,
             redraw: false,
             clipboard: None,
+            external_edit: None,
             sync: None,
             unconfirmed: BTreeSet::new(),
             refused: BTreeSet::new(),
@@ -454,6 +459,10 @@ impl App {
             }
             Action::CopyId | Action::CopyCommand => {
                 self.copy(action == Action::CopyCommand);
+                Vec::new()
+            }
+            Action::EditInEditor => {
+                self.edit_in_editor();
                 Vec::new()
             }
             _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {

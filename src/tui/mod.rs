@@ -145,6 +145,14 @@ pub async fn run(
         if let Some(text) = app.clipboard.take() {
             terminal::copy_to_clipboard(&mut terminal, &text)?;
         }
+        if let Some(edit) = app.external_edit.take() {
+            let result = terminal::edit_externally(&mut terminal, &edit.text)?;
+            app.now = Utc::now();
+            app.on_edited(edit.target, result)
+                .into_iter()
+                .for_each(|command| worker.submit(command));
+            dirty = true;
+        }
         if app.suspend {
             app.suspend = false;
             terminal::suspend(&mut terminal)?;

@@ -94,3 +94,53 @@ pub fn copy_to_clipboard(terminal: &mut Tty, text: &str) -> std::io::Result<()> 
         CopyToClipboard::to_clipboard_from(text)
     )
 }
+
+/// Hands the terminal to the user's editor on a private copy of `text`
+/// (`$VISUAL`, else `$EDITOR`, else `vi`, run by the shell as git runs it,
+/// so `EDITOR="code --wait"` works) and takes it back. The outer result
+/// fails only when the terminal cannot be taken back; the inner one says
+/// why no text came back (the editor failed or could not start).
+pub fn edit_externally(
+    terminal: &mut Tty,
+    text: &str,
+) -> color_eyre::Result<Result<String, String>> {
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    // Created 0600 under an unpredictable name, removed when dropped.
+    let file = tempfile::Builder::new()
+        .prefix("gavel-text-")
+        .suffix(".md")
+        .tempfile();
+    let outcome = match file {
+        Err(err) => Err(format!("cannot make a file for the editor: {err}")),
+        Ok(mut file) => {
+            use std::io::Write as _;
+            match file.write_all(text.as_bytes()).and_then(|()| file.flush()) {
+                Err(err) => Err(format!("cannot write the file for the editor: {err}")),
+                Ok(()) => {
+                    restore();
+                    let status = std::process::Command::new("sh")
+                        .arg("-c")
+                        .arg(format!("{editor} \"$1\""))
+                        .arg("gavel-editor")
+                        .arg(file.path())
+                        .status();
+                    enter_modes()?;
+                    terminal.clear()?;
+                    match status {
+                        Err(err) => Err(format!("cannot start {editor}: {err}")),
+                        Ok(status) if !status.success() => Err(format!(
+                            "{editor} exited with {status}; the text is as it was"
+                        )),
+                        Ok(_) => std::fs::read_to_string(file.path())
+                            .map_err(|err| format!("cannot read back the editor's file: {err}")),
+                    }
+                }
+            }
+        }
+    };
+    Ok(outcome)
+}

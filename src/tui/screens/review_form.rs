@@ -354,6 +354,30 @@ impl ReviewForm {
         changed
     }
 
+    /// The focused answer's text, when it is a text the reviewer may edit
+    /// (what `$EDITOR` opens).
+    pub fn focused_text(&self) -> Option<String> {
+        match self.fields.get(self.focus) {
+            Some(Field::Text(area)) if self.editable => Some(area.lines().join("\n")),
+            _ => None,
+        }
+    }
+
+    /// Puts what the editor wrote in answer `field`, as typing would.
+    pub fn replace_text(&mut self, field: usize, text: &str, now: DateTime<Utc>) -> bool {
+        if !self.editable {
+            return false;
+        }
+        let Some(Field::Text(area)) = self.fields.get_mut(field) else {
+            return false;
+        };
+        area.select_all();
+        area.cut();
+        area.insert_str(text);
+        self.touched(now);
+        true
+    }
+
     pub fn on_paste(&mut self, text: &str, now: DateTime<Utc>) {
         if !self.editable {
             return;

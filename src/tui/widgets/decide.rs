@@ -190,6 +190,13 @@ impl DecideDialog {
         matches!(&self.subject, Subject::Workflow { workflow: None, .. })
     }
 
+    /// Puts what the editor wrote in the comment.
+    pub fn replace_comment(&mut self, text: &str) {
+        self.comment.select_all();
+        self.comment.cut();
+        self.comment.insert_str(text);
+    }
+
     pub fn comment_text(&self) -> String {
         self.comment.lines().join("\n").trim().to_owned()
     }
