@@ -237,3 +237,58 @@ async fn f4_asks_for_the_focused_answer_and_what_comes_back_is_saved_as_typing_i
         before
     );
 }
+
+#[tokio::test]
+async fn back_returns_along_the_links_followed_with_each_place_as_it_was() {
+    let mut h = harness().await;
+    // Everything, so a request with two workflows is on the first page.
+    h.keys("m").await;
+    let rows = h.app.queue.rows.clone();
+    let index = rows
+        .iter()
+        .position(|row| {
+            rows.iter()
+                .filter(|other| other.deployment_id == row.deployment_id)
+                .count()
+                > 1
+        })
+        .expect("a request with two workflows");
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    let first = h.selected();
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.detail.as_ref().expect("step view").workflow_id, first);
+    // Scrolled a little, as a reader leaves it.
+    h.app.detail.as_mut().expect("step view").scroll = 3;
+    let scrolled = 3;
+
+    // `]`: the request's other workflow; `b`: its agent's audits.
+    h.keys("]").await;
+    let sibling = h
+        .app
+        .detail
+        .as_ref()
+        .expect("step view")
+        .workflow_id
+        .clone();
+    assert_ne!(sibling, first);
+    assert!(h.screen().contains(&sibling), "{}", h.screen());
+    h.keys("b").await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Audits);
+
+    // Back, back, back: the sibling, the first as scrolled, the queue.
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.tab, gavel::tui::tab::Tab::Queue);
+    assert_eq!(
+        h.app.detail.as_ref().expect("step view").workflow_id,
+        sibling
+    );
+    h.press(KeyCode::Esc).await;
+    let screen = h.app.detail.as_ref().expect("step view");
+    assert_eq!(screen.workflow_id, first);
+    assert_eq!(screen.scroll, scrolled, "the place is as it was");
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.detail.is_none());
+    assert_eq!(h.selected(), first, "the queue keeps its selection");
+}

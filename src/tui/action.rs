@@ -273,6 +273,13 @@ impl Action {
             (Mode::Reviews, Action::Back) => {
                 "close a read-only review; else back to the step view it came from"
             }
+            (Mode::Workflow, Action::NextGroup) => {
+                "open this request's next workflow (esc comes back)"
+            }
+            (Mode::Workflow, Action::PreviousGroup) => {
+                "open this request's previous workflow (esc comes back)"
+            }
+            (Mode::Workflow, Action::Back) => "back along the links followed; else to the queue",
             (Mode::Audits, Action::Back) => {
                 "close the evidence; else back to the step view it came from"
             }

@@ -72,6 +72,7 @@ mod copy;
 mod delegations;
 mod draw;
 mod editor;
+mod history;
 pub use editor::{EditTarget, ExternalEdit};
 mod export;
 mod list_export;
@@ -116,9 +117,8 @@ pub struct App {
     pub unread: usize,
     /// The delegations I gave or received, not yet ended.
     pub delegations: Vec<crate::domain::delegation::Delegation>,
-    /// The Audits or Reviews tab was opened from the step view (`b`, `v`):
-    /// back returns there.
-    from_step: bool,
+    /// The places links led from, for back (`history`).
+    history: Vec<history::Place>,
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
     /// Whose evidence pack is being saved (while its file is named).
@@ -163,7 +163,7 @@ impl App {
             redeciding: None,
             unread: 0,
             delegations: Vec::new(),
-            from_step: false,
+            history: Vec::new(),
             delegating_to: None,
             exporting: None,
             listing: None,
@@ -559,9 +559,14 @@ impl App {
                 self.detail = Some(screen);
                 vec![command]
             }
-            Action::Back => {
+            // Back along the path links took, else from the step view to
+            // the queue.
+            Action::Back => self.go_back().unwrap_or_else(|| {
                 self.detail = None;
                 Vec::new()
+            }),
+            Action::NextGroup | Action::PreviousGroup if self.detail.is_some() => {
+                self.open_sibling(action == Action::NextGroup)
             }
             Action::Older | Action::Newer | Action::NextField | Action::PreviousField => Vec::new(),
             _ => match &mut self.detail {

@@ -170,6 +170,7 @@ impl App {
                 }
                 match item.workflow_id {
                     Some(workflow_id) => {
+                        self.remember_place();
                         self.tab = Tab::Queue;
                         let (screen, command) =
                             WorkflowScreen::open(workflow_id, String::new(), &mut self.requests);

@@ -27,17 +27,18 @@ impl App {
     }
 
     pub(super) fn on_tab_action(&mut self, action: Action) -> Vec<Command> {
-        // Back from the audits or the review a step view led to returns to
-        // that step view (the queue tab still holds it).
+        // Back from the audits or the review a link led to returns along
+        // the path (`history`), once nothing in the tab is left to close.
         let at_top = match self.tab {
             Tab::Audits => self.audits.evidence.is_none(),
             Tab::Reviews => self.reviews.form.is_none(),
             _ => false,
         };
-        if action == Action::Back && at_top && self.from_step && self.detail.is_some() {
-            self.from_step = false;
-            self.tab = Tab::Queue;
-            return Vec::new();
+        if action == Action::Back
+            && at_top
+            && let Some(commands) = self.go_back()
+        {
+            return commands;
         }
         let requests = &mut self.requests;
         match self.tab {
@@ -136,7 +137,7 @@ impl App {
         match action {
             Action::OpenAudits => {
                 let agent_id = detail.workflow.agent_id.clone();
-                self.from_step = true;
+                self.remember_place();
                 self.tab = Tab::Audits;
                 self.audits.audits_agent = None;
                 self.audits.search(agent_id, &mut self.requests)
@@ -158,7 +159,7 @@ impl App {
                 }
                 Some(review) => {
                     let id = review.review_id.clone();
-                    self.from_step = true;
+                    self.remember_place();
                     self.tab = Tab::Reviews;
                     let mut commands = self.switch_tab(Tab::Reviews);
                     commands.push(self.reviews.open(id, &mut self.requests));
@@ -182,6 +183,7 @@ impl App {
             return Vec::new();
         };
         if let Some(first) = item.workflow_ids.first() {
+            self.remember_place();
             self.tab = Tab::Queue;
             let (screen, command) =
                 WorkflowScreen::open(first.clone(), item.agent_name.clone(), &mut self.requests);
