@@ -136,17 +136,7 @@ fn f4_writes_the_comment_in_the_users_editor_and_takes_it_back() {
     tmux.wait_for("Fine to ship.");
     tmux.send(&["C-s"]);
     tmux.wait_for("Approved step");
-    let shown = common::gavel(&db)
-        .args(["show", &workflow, "--json"])
-        .output()
-        .expect("show");
-    let workflow: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
-    let decided = workflow["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|step| step["approver_email"] == DEMO_USER)
-        .unwrap_or_else(|| panic!("no step decided by the demo user: {workflow}"));
+    let decided = common::step_decided_by(&db, &workflow, DEMO_USER);
     assert_eq!(
         decided["comment"],
         "Read the model card twice.\nFine to ship."

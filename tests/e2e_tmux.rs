@@ -91,19 +91,7 @@ fn approve_an_item_in_the_console_and_quit_cleanly() {
         "raw mode was not undone:\n{report}"
     );
 
-    let shown = Command::new(gavel())
-        .arg("--db")
-        .arg(&db)
-        .args(["show", &workflow_id, "--json"])
-        .output()
-        .expect("show");
-    let workflow: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
-    let decided = workflow["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|step| step["approver_email"] == DEMO_USER)
-        .unwrap_or_else(|| panic!("no step decided by the demo user: {workflow}"));
+    let decided = common::step_decided_by(&db, &workflow_id, DEMO_USER);
     assert_eq!(decided["status"], "approved");
     assert_eq!(decided["comment"], "Reviewed in tmux");
 }

@@ -156,22 +156,9 @@ async fn the_configured_start_tab_opens_once_the_console_knows_who_you_are() {
 
 #[tokio::test]
 async fn f4_asks_for_the_focused_answer_and_what_comes_back_is_saved_as_typing_is() {
-    use gavel::domain::ReviewStatus;
     use gavel::tui::app::EditTarget;
     let mut h = harness().await;
-    h.keys("2").await;
-    let index = h
-        .app
-        .reviews
-        .items
-        .iter()
-        .position(|item| item.status == ReviewStatus::Assigned)
-        .expect("an assigned review");
-    for _ in 0..index {
-        h.press(KeyCode::Down).await;
-    }
-    let review_id = h.app.reviews.items[index].review_id.clone();
-    h.press(KeyCode::Enter).await;
+    let review_id = h.open_fresh_review().await;
     // To the first text answer.
     for _ in 0..20 {
         if h.app

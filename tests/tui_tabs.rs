@@ -17,25 +17,6 @@ async fn harness() -> Harness {
     Harness::new(120, 40, Theme::load("default", None).expect("theme")).await
 }
 
-/// Opens the first review that is still only assigned (nothing typed yet).
-async fn open_fresh_review(h: &mut Harness) -> String {
-    h.keys("2").await;
-    let index = h
-        .app
-        .reviews
-        .items
-        .iter()
-        .position(|item| item.status == ReviewStatus::Assigned)
-        .expect("an assigned review");
-    for _ in 0..index {
-        h.press(KeyCode::Down).await;
-    }
-    let id = h.app.reviews.items[index].review_id.clone();
-    h.press(KeyCode::Enter).await;
-    assert!(h.app.reviews.form.is_some(), "the form opens");
-    id
-}
-
 async fn ctrl(h: &mut Harness, c: char) {
     h.key(KeyCode::Char(c), KeyModifiers::CONTROL).await;
 }
@@ -91,7 +72,7 @@ async fn the_reviews_tab_lists_work_to_do_first() {
 #[tokio::test]
 async fn typing_in_the_form_produces_the_right_answers() {
     let mut h = harness().await;
-    open_fresh_review(&mut h).await;
+    h.open_fresh_review().await;
     insta::assert_snapshot!("review_form", h.screen());
     fill_valid(&mut h).await;
     let form = h.app.reviews.form.as_ref().expect("form");
@@ -121,7 +102,7 @@ async fn typing_in_the_form_produces_the_right_answers() {
 async fn long_answers_wrap_and_show_from_their_start() {
     for width in [120, 80] {
         let mut h = Harness::new(width, 40, Theme::load("default", None).expect("theme")).await;
-        open_fresh_review(&mut h).await;
+        h.open_fresh_review().await;
         for _ in 0..4 {
             h.press(KeyCode::Tab).await;
         }
@@ -160,7 +141,7 @@ async fn long_answers_wrap_and_show_from_their_start() {
 #[tokio::test]
 async fn the_submit_summary_takes_every_key_and_scrolls() {
     let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
-    open_fresh_review(&mut h).await;
+    h.open_fresh_review().await;
     fill_valid(&mut h).await;
     let before = h.app.reviews.form.as_ref().expect("form").answers();
     ctrl(&mut h, 's').await;
@@ -197,7 +178,7 @@ async fn the_submit_summary_takes_every_key_and_scrolls() {
 #[tokio::test]
 async fn submit_refuses_invalid_answers_and_jumps_to_the_first_problem() {
     let mut h = harness().await;
-    let review_id = open_fresh_review(&mut h).await;
+    let review_id = h.open_fresh_review().await;
     h.press(KeyCode::Tab).await;
     h.press(KeyCode::Tab).await;
     ctrl(&mut h, 's').await;
@@ -237,7 +218,7 @@ async fn submit_refuses_invalid_answers_and_jumps_to_the_first_problem() {
 #[tokio::test]
 async fn a_draft_survives_a_restart_with_the_cursor_where_it_was() {
     let mut h = harness().await;
-    let review_id = open_fresh_review(&mut h).await;
+    let review_id = h.open_fresh_review().await;
     for _ in 0..4 {
         h.press(KeyCode::Tab).await;
     }
@@ -278,7 +259,7 @@ async fn a_draft_survives_a_restart_with_the_cursor_where_it_was() {
 #[tokio::test]
 async fn quitting_flushes_an_unsaved_draft() {
     let mut h = harness().await;
-    let review_id = open_fresh_review(&mut h).await;
+    let review_id = h.open_fresh_review().await;
     h.keys(" ").await;
     let commands = h.app.flush();
     assert_eq!(commands.len(), 1);
@@ -291,7 +272,7 @@ async fn quitting_flushes_an_unsaved_draft() {
 #[tokio::test]
 async fn submitting_shows_a_summary_then_freezes_the_review_and_unlocks_the_ethics_step() {
     let mut h = harness().await;
-    let review_id = open_fresh_review(&mut h).await;
+    let review_id = h.open_fresh_review().await;
     fill_valid(&mut h).await;
     ctrl(&mut h, 's').await;
     assert!(h.app.reviews.form.as_ref().expect("form").summary);
@@ -963,7 +944,7 @@ async fn the_step_view_links_to_the_agents_audits() {
 #[tokio::test]
 async fn bad_values_are_flagged_while_typing_not_only_on_submit() {
     let mut h = harness().await;
-    open_fresh_review(&mut h).await;
+    h.open_fresh_review().await;
     for _ in 0..4 {
         h.press(KeyCode::Tab).await;
     }
@@ -1305,7 +1286,7 @@ async fn the_audits_tab_puts_attention_first_and_shows_each_table_at_80x24() {
 #[tokio::test]
 async fn help_and_the_palette_open_from_the_form_and_no_overlay_types_into_it() {
     let mut h = Harness::new(80, 24, Theme::load("default", None).expect("theme")).await;
-    open_fresh_review(&mut h).await;
+    h.open_fresh_review().await;
     fill_valid(&mut h).await;
     // Back to the long answer: a question mark is text there.
     h.key(KeyCode::BackTab, KeyModifiers::SHIFT).await;
@@ -1370,7 +1351,7 @@ async fn help_and_the_palette_open_from_the_form_and_no_overlay_types_into_it() 
 #[tokio::test]
 async fn a_choices_options_move_with_down_and_j() {
     let mut h = harness().await;
-    open_fresh_review(&mut h).await;
+    h.open_fresh_review().await;
     let options = h
         .app
         .reviews

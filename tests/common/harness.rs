@@ -162,6 +162,26 @@ impl Harness {
         out
     }
 
+    /// Opens the first review that is still only assigned (nothing typed
+    /// yet) from the Reviews tab; its id.
+    pub async fn open_fresh_review(&mut self) -> String {
+        self.keys("2").await;
+        let index = self
+            .app
+            .reviews
+            .items
+            .iter()
+            .position(|item| item.status == gavel::domain::ReviewStatus::Assigned)
+            .expect("an assigned review");
+        for _ in 0..index {
+            self.press(KeyCode::Down).await;
+        }
+        let id = self.app.reviews.items[index].review_id.clone();
+        self.press(KeyCode::Enter).await;
+        assert!(self.app.reviews.form.is_some(), "the form opens");
+        id
+    }
+
     pub fn selected(&self) -> String {
         self.app
             .queue

@@ -128,3 +128,20 @@ pub fn sla_policy_set() -> String {
         "{text}\n[sla]\nremind_at = 0.75\nescalate_after = \"12h\"\nescalate_to = \"compliance_officer\"\n"
     )
 }
+
+/// The step of `workflow_id` that `email` decided, as `gavel show --json`
+/// prints it.
+pub fn step_decided_by(db: &Path, workflow_id: &str, email: &str) -> serde_json::Value {
+    let shown = gavel(db)
+        .args(["show", workflow_id, "--json"])
+        .output()
+        .expect("show");
+    let workflow: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    workflow["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|step| step["approver_email"] == email)
+        .cloned()
+        .unwrap_or_else(|| panic!("no step decided by {email}: {workflow}"))
+}
