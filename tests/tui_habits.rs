@@ -279,3 +279,37 @@ async fn back_returns_along_the_links_followed_with_each_place_as_it_was() {
     assert!(h.app.detail.is_none());
     assert_eq!(h.selected(), first, "the queue keeps its selection");
 }
+
+#[tokio::test]
+async fn a_click_on_the_reviews_list_selects_that_review_and_a_double_click_opens_it() {
+    let mut h = harness().await;
+    let queue_selection = h.app.queue.selected;
+    h.keys("2").await;
+    let target = h
+        .app
+        .reviews
+        .items
+        .get(2)
+        .expect("three reviews")
+        .review_id
+        .clone();
+    let row = h
+        .screen()
+        .lines()
+        .position(|line| line.contains(&target))
+        .expect("the review on screen") as u16;
+    click(&mut h, row).await;
+    assert_eq!(h.app.reviews.selected, 2);
+    assert_eq!(
+        h.app.queue.selected, queue_selection,
+        "the queue is not clicked through"
+    );
+    click(&mut h, row).await;
+    let form = h
+        .app
+        .reviews
+        .form
+        .as_ref()
+        .expect("a double click opens it");
+    assert_eq!(form.review.review_id, target);
+}

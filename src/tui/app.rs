@@ -362,8 +362,15 @@ impl App {
             self.last_click = (!double).then_some((event.row, self.now));
         }
         let mut commands = self.on_mouse_event(event);
-        // Not on the tab bar, and not once the click opened something.
-        if double && event.row > 0 && self.overlay.is_none() {
+        // Where a click selects a row (not the tab bar), and not once the
+        // click opened something.
+        let selects = match self.tab {
+            Tab::Queue => self.detail.is_none(),
+            Tab::Reviews => self.reviews.form.is_none(),
+            Tab::Blocked => true,
+            Tab::Audits | Tab::Policies => false,
+        };
+        if double && selects && event.row > 0 && self.overlay.is_none() {
             commands.extend(self.on_action(Action::Open));
         }
         commands
@@ -393,7 +400,14 @@ impl App {
                 self.blocked
                     .click(main, event.column, event.row, &mut self.requests)
             }
-            MouseEventKind::Down(MouseButton::Left) if self.detail.is_none() => {
+            MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Reviews => {
+                let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
+                self.reviews.click(main, event.column, event.row);
+                Vec::new()
+            }
+            MouseEventKind::Down(MouseButton::Left)
+                if self.tab == Tab::Queue && self.detail.is_none() =>
+            {
                 let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
                 let (_, list, _) = queue_view::split(&self.queue, main);
                 // The first line of the list holds the column titles.

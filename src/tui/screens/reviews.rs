@@ -91,6 +91,30 @@ impl ReviewsScreen {
         Vec::new()
     }
 
+    /// A click at (`column`, `row`) on the list drawn in `area` selects
+    /// the row under it (the table scrolls as `render` draws it).
+    pub fn click(&mut self, area: Rect, column: u16, row: u16) {
+        if self.form.is_some() {
+            return;
+        }
+        // Below the title line and the column titles.
+        let first = area.y + 2;
+        let visible = area.height.saturating_sub(2) as usize;
+        if visible == 0
+            || column < area.x
+            || column >= area.right()
+            || row < first
+            || row >= area.bottom()
+        {
+            return;
+        }
+        let offset = self.selected.saturating_sub(visible - 1);
+        let index = offset + (row - first) as usize;
+        if index < self.items.len() {
+            self.selected = index;
+        }
+    }
+
     pub fn render(
         &self,
         frame: &mut Frame,
