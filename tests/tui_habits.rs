@@ -313,3 +313,27 @@ async fn a_click_on_the_reviews_list_selects_that_review_and_a_double_click_open
         .expect("a double click opens it");
     assert_eq!(form.review.review_id, target);
 }
+
+#[tokio::test]
+async fn a_click_on_the_audits_list_selects_that_agent_and_shows_its_audits() {
+    let mut h = harness().await;
+    h.keys("3").await;
+    let target = h.app.audits.agents.get(2).expect("three agents").clone();
+    // The tab bar, the list's title, then two lines per agent.
+    let row = 1 + 1 + 2 * 2;
+    let name: String = target.name.chars().take(12).collect();
+    assert!(
+        h.screen()
+            .lines()
+            .nth(row as usize)
+            .is_some_and(|line| line.contains(&name)),
+        "{name:?} on line {row}:\n{}",
+        h.screen()
+    );
+    click(&mut h, row).await;
+    assert_eq!(h.app.audits.selected, 2);
+    assert_eq!(
+        h.app.audits.audits_agent.as_deref(),
+        Some(target.agent_id.as_str())
+    );
+}

@@ -17,12 +17,56 @@ use ratatui::widgets::{
 };
 
 impl AuditsScreen {
-    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
-        let [list, main] = Layout::horizontal([
+    /// A click at (`column`, `row`) on the agent list drawn in `area`
+    /// selects the agent under it (two lines each, scrolled as `render`
+    /// draws the list), loading its audits as moving there would.
+    pub fn click(
+        &mut self,
+        area: Rect,
+        (column, row): (u16, u16),
+        requests: &mut Requests,
+    ) -> Vec<Command> {
+        let [list, _] = Self::split(area);
+        // The title takes the list's first line.
+        let first = list.y + 1;
+        let visible = (list.height.saturating_sub(1) / 2) as usize;
+        if visible == 0
+            || column < list.x
+            || column >= list.right()
+            || row < first
+            || row >= list.bottom()
+        {
+            return Vec::new();
+        }
+        let offset = if self.selected < visible {
+            0
+        } else {
+            self.selected + 1 - visible
+        };
+        let index = offset + ((row - first) / 2) as usize;
+        if index >= self.agents.len() {
+            return Vec::new();
+        }
+        let (action, steps) = if index >= self.selected {
+            (Action::Down, index - self.selected)
+        } else {
+            (Action::Up, self.selected - index)
+        };
+        (0..steps)
+            .flat_map(|_| self.on_action(action, requests))
+            .collect()
+    }
+
+    fn split(area: Rect) -> [Rect; 2] {
+        Layout::horizontal([
             Constraint::Length(34.min(area.width * 3 / 8)),
             Constraint::Min(10),
         ])
-        .areas(area);
+        .areas(area)
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme, spinner: char) {
+        let [list, main] = Self::split(area);
         let mut title = format!(" Agents: {} ", self.filter.words());
         if !self.search.is_empty() {
             title.push_str(&format!("matching \"{}\" ", sanitize(&self.search)));
