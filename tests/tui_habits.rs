@@ -337,3 +337,58 @@ async fn a_click_on_the_audits_list_selects_that_agent_and_shows_its_audits() {
         Some(target.agent_id.as_str())
     );
 }
+
+#[tokio::test]
+async fn slash_finds_text_in_the_step_view_and_n_and_shift_n_walk_the_matches() {
+    let mut h = harness().await;
+    let requester = h
+        .app
+        .queue
+        .selected_item()
+        .expect("a queue item")
+        .requested_by
+        .clone();
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.app
+            .detail
+            .as_ref()
+            .and_then(|s| s.detail.as_ref())
+            .is_some()
+    );
+    // Narrow, so the trail lies below the first screen.
+    h.terminal.backend_mut().resize(80, 24);
+    h.app.resize(80, 24);
+    h.screen();
+    h.keys("/").await;
+    assert!(h.screen().contains("find in this view"), "{}", h.screen());
+    h.keys(&requester).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(screen.contains("1 of "), "{screen}");
+    let of: usize = screen
+        .split("1 of ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("how many matches");
+    assert!(of >= 2, "the header and the trail name the requester: {of}");
+    let first_scroll = h.app.detail.as_ref().expect("step view").scroll;
+    h.keys("n").await;
+    assert!(h.screen().contains(&format!("2 of {of}")), "{}", h.screen());
+    assert!(h.app.detail.as_ref().expect("step view").scroll > first_scroll);
+    h.keys("N").await;
+    assert!(h.screen().contains(&format!("1 of {of}")), "{}", h.screen());
+    assert_eq!(
+        h.app.detail.as_ref().expect("step view").scroll,
+        first_scroll
+    );
+    // Text no line holds says so, and leaves the view where it was.
+    h.keys("/").await;
+    for _ in 0..80 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.keys("zzz-nowhere").await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.screen().contains("No line here holds"), "{}", h.screen());
+}

@@ -79,13 +79,16 @@ pub enum Action {
     ExportList,
     /// Opens the text being written in `$VISUAL` / `$EDITOR`.
     EditInEditor,
+    /// The next / previous place holding what `/` looks for.
+    FindNext,
+    FindPrevious,
     /// Unbinds a key in a user keymap.
     None,
 }
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 58] = [
+    pub const DESCRIBED: [(Action, &'static str); 60] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -189,6 +192,14 @@ impl Action {
             Action::EditInEditor,
             "write this answer or comment in $VISUAL or $EDITOR",
         ),
+        (
+            Action::FindNext,
+            "go to the next line holding what / looks for",
+        ),
+        (
+            Action::FindPrevious,
+            "go to the previous line holding what / looks for",
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -256,6 +267,8 @@ impl Action {
             Action::CopyCommand => "copy_command",
             Action::ExportList => "export_list",
             Action::EditInEditor => "edit_in_editor",
+            Action::FindNext => "find_next",
+            Action::FindPrevious => "find_previous",
             Action::None => "none",
         }
     }

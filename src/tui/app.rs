@@ -587,6 +587,22 @@ impl App {
             Action::NextGroup | Action::PreviousGroup if self.detail.is_some() => {
                 self.open_sibling(action == Action::NextGroup)
             }
+            Action::Search if self.detail.is_some() => {
+                let text = self
+                    .detail
+                    .as_ref()
+                    .and_then(|screen| screen.find.clone())
+                    .unwrap_or_default();
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind: PromptKind::FindInStep,
+                    text,
+                }));
+                Vec::new()
+            }
+            Action::FindNext | Action::FindPrevious if self.detail.is_some() => {
+                self.find_in_step(action == Action::FindNext, false);
+                Vec::new()
+            }
             Action::Older | Action::Newer | Action::NextField | Action::PreviousField => Vec::new(),
             _ => match &mut self.detail {
                 Some(detail) => {
@@ -600,6 +616,37 @@ impl App {
                 }
             },
         }
+    }
+}
+
+impl App {
+    /// `/`, `n`, `N` in the step view: scrolls to the next (or previous)
+    /// line holding the text looked for, and says which of how many.
+    pub(crate) fn find_in_step(&mut self, forward: bool, from_top: bool) {
+        let (theme, now) = (self.config.theme.clone(), self.now);
+        let Some(screen) = self.detail.as_mut() else {
+            return;
+        };
+        let Some(find) = screen.find.clone() else {
+            self.set_status(Level::Info, "/ asks for the text to find first.");
+            return;
+        };
+        let message = match screen.find_next(forward, from_top, &theme, now) {
+            Some(found) => (
+                Level::Info,
+                format!(
+                    "{} of {}: {}",
+                    found.number,
+                    found.of,
+                    crate::text::sanitize(&found.line)
+                ),
+            ),
+            None => (
+                Level::Info,
+                format!("No line here holds “{}”.", crate::text::sanitize(&find)),
+            ),
+        };
+        self.set_status(message.0, message.1);
     }
 }
 

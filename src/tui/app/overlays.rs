@@ -85,6 +85,13 @@ impl App {
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
                     PromptKind::ListFile => return self.confirm_list_export(value),
+                    PromptKind::FindInStep => {
+                        if let Some(screen) = self.detail.as_mut() {
+                            screen.find = value;
+                        }
+                        self.find_in_step(true, true);
+                        return Vec::new();
+                    }
                     PromptKind::BlockedSearch => {
                         let filter = crate::tui::command::BlockedFilter {
                             search: value,

@@ -22,6 +22,18 @@ pub struct WorkflowScreen {
     pub detail: Option<Box<WorkflowDetail>>,
     pub error: Option<String>,
     pub scroll: u16,
+    /// The text `/` looks for in the view (its trail, steps, review).
+    pub find: Option<String>,
+    /// The width last drawn at, where wrapped lines are counted.
+    width: std::cell::Cell<u16>,
+}
+
+/// Where `find` landed: the match's place among all matches, and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub number: usize,
+    pub of: usize,
+    pub line: String,
 }
 
 impl WorkflowScreen {
@@ -43,6 +55,8 @@ impl WorkflowScreen {
                 detail: None,
                 error: None,
                 scroll: 0,
+                find: None,
+                width: std::cell::Cell::new(80),
             },
             command,
         )
@@ -113,10 +127,62 @@ impl WorkflowScreen {
             )],
             (Some(detail), None) => detail_lines(detail, theme, now, unconfirmed),
         };
+        self.width.set(area.width);
         let paragraph = Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((self.scroll, 0));
         frame.render_widget(paragraph, area);
+    }
+
+    /// Scrolls to the next line holding `find` (any case) below the top of
+    /// the view (`from_top`: the top line too, for a new search), or
+    /// (`forward` false) the one above it, wrapping round; none when no
+    /// line holds it.
+    pub fn find_next(
+        &mut self,
+        forward: bool,
+        from_top: bool,
+        theme: &Theme,
+        now: DateTime<Utc>,
+    ) -> Option<Found> {
+        let needle = self.find.as_deref()?.to_lowercase();
+        let detail = self.detail.as_ref()?;
+        let lines = detail_lines(detail, theme, now, false);
+        let width = self.width.get().max(1);
+        let mut row = 0u16;
+        let mut matches: Vec<(u16, String)> = Vec::new();
+        for line in &lines {
+            let text: String = line
+                .spans
+                .iter()
+                .map(|span| span.content.as_ref())
+                .collect();
+            if text.to_lowercase().contains(&needle) {
+                matches.push((row, text.trim().to_owned()));
+            }
+            let height = Paragraph::new(line.clone())
+                .wrap(Wrap { trim: false })
+                .line_count(width);
+            row = row.saturating_add(height.max(1) as u16);
+        }
+        let index = if forward {
+            matches
+                .iter()
+                .position(|(at, _)| *at > self.scroll || (from_top && *at == self.scroll))
+                .unwrap_or(0)
+        } else {
+            matches
+                .iter()
+                .rposition(|(at, _)| *at < self.scroll)
+                .unwrap_or(matches.len().checked_sub(1)?)
+        };
+        let (at, line) = matches.get(index)?.clone();
+        self.scroll = at;
+        Some(Found {
+            number: index + 1,
+            of: matches.len(),
+            line,
+        })
     }
 }
 

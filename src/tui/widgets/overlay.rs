@@ -365,6 +365,8 @@ pub enum PromptKind {
     EvidenceFile,
     /// Where to save the list in view.
     ListFile,
+    /// Text to find in the step view.
+    FindInStep,
     /// Agents among the blocked deployments.
     BlockedSearch,
 }
@@ -387,6 +389,7 @@ impl Prompt {
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::EvidenceFile => " save the evidence pack as: ",
             PromptKind::ListFile => " save the list as (.csv or .json): ",
+            PromptKind::FindInStep => " find in this view: ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
         };
         let line = Line::from(vec![
