@@ -71,9 +71,11 @@ pub enum Overlay {
 mod copy;
 mod delegations;
 mod draw;
+mod edit;
 mod editor;
 mod history;
-pub use editor::{EditTarget, ExternalEdit};
+mod place;
+pub use edit::{EditTarget, ExternalEdit};
 mod export;
 mod list_export;
 mod manage;
@@ -118,7 +120,7 @@ pub struct App {
     /// The delegations I gave or received, not yet ended.
     pub delegations: Vec<crate::domain::delegation::Delegation>,
     /// The places links led from, for back (`history`).
-    history: Vec<history::Place>,
+    history: Vec<place::Place>,
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
     /// Whose evidence pack is being saved (while its file is named).

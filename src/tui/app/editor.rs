@@ -4,26 +4,10 @@
 //! loop suspends the terminal, runs the editor and hands the text back
 //! (`on_edited`).
 
+use super::edit::{EditTarget, ExternalEdit};
 use super::{App, Level, Overlay};
 use crate::tui::command::Command;
 use crate::tui::tab::Tab;
-
-/// Where an edited text goes back to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EditTarget {
-    /// An answer of the open review form.
-    Answer { review_id: String, field: usize },
-    /// The comment of the decide dialog with this idempotency key (one
-    /// per dialog: a dialog opened since is another).
-    Comment { dialog: String },
-}
-
-/// A text to write in the editor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalEdit {
-    pub target: EditTarget,
-    pub text: String,
-}
 
 impl App {
     /// `f4`: asks the run loop to open the focused text in the editor.

@@ -4,21 +4,13 @@
 //! it. Each place is a tab and the step view it showed, scrolled as it was;
 //! the lists keep their own selection.
 
+use super::place::Place;
 use super::{App, Level};
 use crate::tui::command::Command;
 use crate::tui::screens::workflow::WorkflowScreen;
-use crate::tui::tab::Tab;
 
 /// The most places kept: older ones are forgotten.
 const MAX_PLACES: usize = 64;
-
-/// A place back can return to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    tab: Tab,
-    /// The step view open there: its workflow, agent name and scroll.
-    step: Option<(String, String, u16)>,
-}
 
 impl App {
     /// Remembers where the user is, before a link takes them elsewhere.
