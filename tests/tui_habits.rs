@@ -392,3 +392,55 @@ async fn slash_finds_text_in_the_step_view_and_n_and_shift_n_walk_the_matches() 
     h.press(KeyCode::Enter).await;
     assert!(h.screen().contains("No line here holds"), "{}", h.screen());
 }
+
+#[tokio::test]
+async fn slash_finds_a_review_and_n_and_shift_n_walk_the_matches_round() {
+    let mut h = harness().await;
+    h.keys("2").await;
+    // The reviews of the status most of them have.
+    let statuses = [
+        gavel::domain::ReviewStatus::Assigned,
+        gavel::domain::ReviewStatus::Draft,
+        gavel::domain::ReviewStatus::Submitted,
+    ];
+    let (status, submitted) = statuses
+        .iter()
+        .map(|status| {
+            let at: Vec<usize> = h
+                .app
+                .reviews
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| item.status == *status)
+                .map(|(index, _)| index)
+                .collect();
+            (*status, at)
+        })
+        .max_by_key(|(_, at)| at.len())
+        .expect("statuses");
+    assert!(
+        submitted.len() >= 2,
+        "two reviews of one status: {submitted:?}"
+    );
+    h.keys("/").await;
+    assert!(h.screen().contains("find a review"), "{}", h.screen());
+    h.keys(&status.as_str().to_uppercase()).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.reviews.selected, submitted[0], "any case");
+    assert!(
+        h.screen()
+            .contains(&format!("1 of {} reviews holding", submitted.len())),
+        "{}",
+        h.screen()
+    );
+    h.keys("n").await;
+    assert_eq!(h.app.reviews.selected, submitted[1]);
+    h.keys("N").await;
+    h.keys("N").await;
+    assert_eq!(
+        h.app.reviews.selected,
+        *submitted.last().expect("last"),
+        "N goes round from the first match to the last"
+    );
+}

@@ -85,6 +85,11 @@ impl App {
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
                     PromptKind::ListFile => return self.confirm_list_export(value),
+                    PromptKind::FindInReviews => {
+                        self.reviews.find = value;
+                        self.find_in_reviews(true, true);
+                        return Vec::new();
+                    }
                     PromptKind::FindInStep => {
                         if let Some(screen) = self.detail.as_mut() {
                             screen.find = value;

@@ -42,6 +42,20 @@ impl App {
         }
         let requests = &mut self.requests;
         match self.tab {
+            Tab::Reviews if self.reviews.form.is_none() && action == Action::Search => {
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind: PromptKind::FindInReviews,
+                    text: self.reviews.find.clone().unwrap_or_default(),
+                }));
+                Vec::new()
+            }
+            Tab::Reviews
+                if self.reviews.form.is_none()
+                    && matches!(action, Action::FindNext | Action::FindPrevious) =>
+            {
+                self.find_in_reviews(action == Action::FindNext, false);
+                Vec::new()
+            }
             Tab::Reviews => self.on_review_action(action),
             Tab::Audits if action == Action::Search => {
                 self.overlay = Some(Overlay::Prompt(Prompt {
@@ -123,6 +137,23 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// `/`, `n`, `N` on the Reviews list: selects the next (or previous)
+    /// review holding the text looked for, and says which of how many.
+    pub(super) fn find_in_reviews(&mut self, forward: bool, from_here: bool) {
+        let Some(find) = self.reviews.find.clone() else {
+            self.set_status(Level::Info, "/ asks for the text to find first.");
+            return;
+        };
+        let text = match self.reviews.find_next(forward, from_here) {
+            Some((number, of)) => format!(
+                "{number} of {of} reviews holding “{}”",
+                crate::text::sanitize(&find)
+            ),
+            None => format!("No review here holds “{}”.", crate::text::sanitize(&find)),
+        };
+        self.set_status(Level::Info, text);
     }
 
     /// From the step view to the agent's audits or the workflow's review.

@@ -19,6 +19,8 @@ use crate::tui::theme::{Role, Theme};
 pub struct ReviewsScreen {
     pub items: Vec<ReviewSummary>,
     pub selected: usize,
+    /// The text `/` looks for in the list (agent, workflow, review, status).
+    pub find: Option<String>,
     pub loaded: bool,
     pub error: Option<String>,
     request: RequestId,
@@ -89,6 +91,43 @@ impl ReviewsScreen {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Selects the next review holding `find` (any case) after the selected
+    /// one (`from_here`: the selected one too), or (`forward` false) the
+    /// one before, round the list: which match of how many.
+    pub fn find_next(&mut self, forward: bool, from_here: bool) -> Option<(usize, usize)> {
+        let needle = self.find.as_deref()?.to_lowercase();
+        let matches: Vec<usize> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                [
+                    item.agent_name.as_str(),
+                    item.workflow_id.as_str(),
+                    item.review_id.as_str(),
+                    item.status.as_str(),
+                ]
+                .iter()
+                .any(|text| text.to_lowercase().contains(&needle))
+            })
+            .map(|(index, _)| index)
+            .collect();
+        let here = self.selected;
+        let index = if forward {
+            matches
+                .iter()
+                .position(|at| *at > here || (from_here && *at == here))
+                .unwrap_or(0)
+        } else {
+            matches
+                .iter()
+                .rposition(|at| *at < here)
+                .unwrap_or(matches.len().checked_sub(1)?)
+        };
+        self.selected = *matches.get(index)?;
+        Some((index + 1, matches.len()))
     }
 
     /// A click at (`column`, `row`) on the list drawn in `area` selects

@@ -367,6 +367,8 @@ pub enum PromptKind {
     ListFile,
     /// Text to find in the step view.
     FindInStep,
+    /// Text to find in the Reviews list.
+    FindInReviews,
     /// Agents among the blocked deployments.
     BlockedSearch,
 }
@@ -390,6 +392,7 @@ impl Prompt {
             PromptKind::EvidenceFile => " save the evidence pack as: ",
             PromptKind::ListFile => " save the list as (.csv or .json): ",
             PromptKind::FindInStep => " find in this view: ",
+            PromptKind::FindInReviews => " find a review (agent, workflow, id, status): ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
         };
         let line = Line::from(vec![
