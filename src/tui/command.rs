@@ -5,11 +5,9 @@
 
 use crate::backend::cache::syncer::Syncer;
 use crate::backend::{
-    AuditRun, CasePage, Decision, DeploymentQuery, GovernanceBackend, NamedCount, PolicySetDetail,
-    PolicySetVersion, QueueFilter, QueuePage, QueueQuery, ReviewSummary, StandingPage,
-    StandingQuery, User,
+    AuditRun, CasePage, Decision, GovernanceBackend, NamedCount, PolicySetDetail, PolicySetVersion,
+    QueueFilter, QueuePage, QueueQuery, ReviewSummary, StandingPage, StandingQuery, User,
 };
-use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::{Answers, BiasAudit, EthicsReview, Policy, Workflow};
 
 /// Identifies one request, so answers to superseded requests are dropped.
@@ -494,16 +492,7 @@ pub async fn execute(
             filter,
         } => {
             let append = cursor.is_some();
-            let query = DeploymentQuery {
-                status: Some(DeploymentStatus::Blocked),
-                cursor,
-                limit: 200,
-                agent_id: filter.agent_id,
-                team: filter.team,
-                policy: filter.policy,
-                search: filter.search,
-                sort: filter.sort,
-            };
+            let query = filter.query(cursor, 200);
             let result = async {
                 let dashboard = if append {
                     None

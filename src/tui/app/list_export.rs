@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use super::{App, Level, Overlay};
-use crate::backend::StandingQuery;
 use crate::tui::command::list_export::MAX_ROWS;
 use crate::tui::command::{Command, ExportedList, ListToExport};
 use crate::tui::tab::Tab;
@@ -17,11 +16,7 @@ impl App {
         let list = match self.tab {
             Tab::Queue if self.detail.is_none() => ListToExport::Queue(self.queue.export_query()),
             Tab::Blocked => ListToExport::Blocked(self.blocked.filter.clone()),
-            Tab::Audits => ListToExport::Audits(StandingQuery {
-                kinds: self.audits.filter.kinds(),
-                search: Some(self.audits.search.clone()),
-                ..StandingQuery::first(1)
-            }),
+            Tab::Audits => ListToExport::Audits(self.audits.query(None)),
             _ => {
                 self.set_status(
                     Level::Info,
@@ -37,11 +32,7 @@ impl App {
                 list.name()
             ),
         );
-        let text = format!(
-            "gavel-{}-{}.csv",
-            list.name(),
-            self.now.format("%Y-%m-%d-%H%M")
-        );
+        let text = proposed_file(&list, self.now);
         self.listing = Some(list);
         self.overlay = Some(Overlay::Prompt(Prompt {
             kind: PromptKind::ListFile,
@@ -55,13 +46,7 @@ impl App {
         let Some(list) = self.listing.take() else {
             return Vec::new();
         };
-        let path = PathBuf::from(file.unwrap_or_else(|| {
-            format!(
-                "gavel-{}-{}.csv",
-                list.name(),
-                self.now.format("%Y-%m-%d-%H%M")
-            )
-        }));
+        let path = PathBuf::from(file.unwrap_or_else(|| proposed_file(&list, self.now)));
         self.set_status(Level::Info, format!("Saving the {} list…", list.name()));
         vec![Command::ExportList { list, path }]
     }
@@ -91,4 +76,9 @@ impl App {
             ),
         }
     }
+}
+
+/// `gavel-LIST-DATE-TIME.csv` in the current directory.
+fn proposed_file(list: &ListToExport, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("gavel-{}-{}.csv", list.name(), now.format("%Y-%m-%d-%H%M"))
 }

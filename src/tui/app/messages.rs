@@ -191,15 +191,8 @@ impl App {
                 commands.push(Command::LoadInbox);
                 commands.push(Command::LoadDelegations);
                 // The configured start tab, unless a key already left the queue.
-                let open = match self.config.start_tab {
-                    Tab::Queue => None,
-                    Tab::Reviews => Some(Action::TabReviews),
-                    Tab::Audits => Some(Action::TabAudits),
-                    Tab::Blocked => Some(Action::TabBlocked),
-                    Tab::Policies => Some(Action::TabPolicies),
-                };
-                if let Some(action) = open.filter(|_| self.tab == Tab::Queue) {
-                    commands.extend(self.on_action(action));
+                if self.tab == Tab::Queue {
+                    commands.extend(self.switch_tab(self.config.start_tab));
                 }
                 commands
             }

@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::queue::{Direction, MAX_PAGE, QueueQuery};
-use crate::backend::{DeploymentQuery, GovernanceBackend, StandingCursor, StandingQuery};
-use crate::domain::DeploymentStatus;
+use crate::backend::{GovernanceBackend, StandingCursor, StandingQuery};
 use crate::text::spreadsheet_cell;
 
 use super::BlockedFilter;
@@ -119,16 +118,7 @@ async fn read_blocked(
     backend: &dyn GovernanceBackend,
     filter: BlockedFilter,
 ) -> crate::backend::Result<(Vec<crate::domain::DeploymentRequest>, bool)> {
-    let mut query = DeploymentQuery {
-        status: Some(DeploymentStatus::Blocked),
-        cursor: None,
-        limit: MAX_PAGE,
-        agent_id: filter.agent_id,
-        team: filter.team,
-        policy: filter.policy,
-        search: filter.search,
-        sort: filter.sort,
-    };
+    let mut query = filter.query(None, MAX_PAGE);
     let mut items = Vec::new();
     loop {
         let page = backend.deployments(&query).await?;

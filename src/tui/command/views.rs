@@ -24,6 +24,22 @@ pub struct BlockedFilter {
     pub sort: crate::backend::DeploymentSort,
 }
 
+impl BlockedFilter {
+    /// The blocked deployments it lists, a page of `limit` from `cursor`.
+    pub fn query(self, cursor: Option<String>, limit: u32) -> crate::backend::DeploymentQuery {
+        crate::backend::DeploymentQuery {
+            status: Some(crate::domain::DeploymentStatus::Blocked),
+            cursor,
+            limit,
+            agent_id: self.agent_id,
+            team: self.team,
+            policy: self.policy,
+            search: self.search,
+            sort: self.sort,
+        }
+    }
+}
+
 /// Everything the step view shows about one workflow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowDetail {

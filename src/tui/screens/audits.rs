@@ -47,7 +47,7 @@ impl AttentionFilter {
     }
 
     /// The kinds the store is asked for (none: every kind).
-    pub fn kinds(self) -> Vec<Attention> {
+    fn kinds(self) -> Vec<Attention> {
         match self {
             AttentionFilter::All => Vec::new(),
             AttentionFilter::NeedsAttention => Attention::ALL
@@ -185,17 +185,22 @@ impl AuditsScreen {
         });
     }
 
+    /// The list's query as filtered and searched, from `after`.
+    pub fn query(&self, after: Option<StandingCursor>) -> StandingQuery {
+        StandingQuery {
+            kinds: self.filter.kinds(),
+            search: Some(self.search.clone()),
+            after,
+            ..StandingQuery::first(PAGE)
+        }
+    }
+
     fn read(&mut self, after: Option<StandingCursor>, requests: &mut Requests) -> Command {
         self.agents_request = requests.issue();
         Command::LoadStandings {
             request: self.agents_request,
             append: after.is_some(),
-            query: StandingQuery {
-                kinds: self.filter.kinds(),
-                search: Some(self.search.clone()),
-                after,
-                ..StandingQuery::first(PAGE)
-            },
+            query: self.query(after),
         }
     }
 

@@ -22,6 +22,28 @@ use crate::tui::theme::{Role, Theme};
 use chrono::{DateTime, Utc};
 
 /// How a step's latest alert reads.
+/// Which of the matches at `positions` (ascending) `n` / `N` goes to from
+/// `here`: the first after it (`from_here`: or at it, for a new search),
+/// or the last before it, round the ends.
+pub fn next_match<T: Copy + Ord>(
+    positions: &[T],
+    here: T,
+    forward: bool,
+    from_here: bool,
+) -> Option<usize> {
+    if forward {
+        positions
+            .iter()
+            .position(|at| *at > here || (from_here && *at == here))
+            .or((!positions.is_empty()).then_some(0))
+    } else {
+        positions
+            .iter()
+            .rposition(|at| *at < here)
+            .or(positions.len().checked_sub(1))
+    }
+}
+
 pub fn alert_word(alert: crate::domain::policy::sla::AlertKind) -> &'static str {
     match alert {
         crate::domain::policy::sla::AlertKind::Reminder => "reminded",

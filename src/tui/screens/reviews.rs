@@ -114,19 +114,8 @@ impl ReviewsScreen {
             })
             .map(|(index, _)| index)
             .collect();
-        let here = self.selected;
-        let index = if forward {
-            matches
-                .iter()
-                .position(|at| *at > here || (from_here && *at == here))
-                .unwrap_or(0)
-        } else {
-            matches
-                .iter()
-                .rposition(|at| *at < here)
-                .unwrap_or(matches.len().checked_sub(1)?)
-        };
-        self.selected = *matches.get(index)?;
+        let index = super::next_match(&matches, self.selected, forward, from_here)?;
+        self.selected = matches[index];
         Some((index + 1, matches.len()))
     }
 

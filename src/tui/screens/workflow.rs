@@ -165,18 +165,9 @@ impl WorkflowScreen {
                 .line_count(width);
             row = row.saturating_add(height.max(1) as u16);
         }
-        let index = if forward {
-            matches
-                .iter()
-                .position(|(at, _)| *at > self.scroll || (from_top && *at == self.scroll))
-                .unwrap_or(0)
-        } else {
-            matches
-                .iter()
-                .rposition(|(at, _)| *at < self.scroll)
-                .unwrap_or(matches.len().checked_sub(1)?)
-        };
-        let (at, line) = matches.get(index)?.clone();
+        let rows: Vec<u16> = matches.iter().map(|(at, _)| *at).collect();
+        let index = super::next_match(&rows, self.scroll, forward, from_top)?;
+        let (at, line) = matches[index].clone();
         self.scroll = at;
         Some(Found {
             number: index + 1,
