@@ -71,6 +71,12 @@ async fn x_saves_each_list_as_filtered_in_csv_or_json() {
     assert_eq!(items.len() as u64, total);
     assert_eq!(items[0]["workflow_id"], first, "the CLI's JSON shape");
 
+    // A folder that does not exist is named, not made.
+    let missing = out.path().join("no-such-folder").join("queue.csv");
+    save_list_as(&mut h, &missing).await;
+    assert!(h.screen().contains("there is no folder"), "{}", h.screen());
+    assert!(!out.path().join("no-such-folder").exists());
+
     // A file that exists is never replaced.
     let before = std::fs::read(&csv_path).expect("read");
     save_list_as(&mut h, &csv_path).await;

@@ -2,7 +2,8 @@
 //! to a file, with the filters and order on screen: JSON in the shapes the
 //! CLI's `--json` prints, or CSV with every text cell made safe for a
 //! spreadsheet (`text::spreadsheet_cell`). Read a page at a time, at most
-//! `MAX_ROWS` rows, and written atomically under a name that must be new.
+//! `MAX_ROWS` rows, and written atomically under a name that must be new,
+//! in a folder that exists (as evidence packs are).
 
 use std::path::{Path, PathBuf};
 
@@ -57,9 +58,7 @@ pub async fn export_list(
     list: ListToExport,
     path: &Path,
 ) -> Result<ExportedList, String> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        return Err("that file exists already: name another".into());
-    }
+    super::views::new_file_in_a_folder(path).await?;
     let json = is_json(path);
     let words = |err: crate::backend::BackendError| err.to_string();
     let (bytes, rows, cut) = match list {
@@ -76,13 +75,7 @@ pub async fn export_list(
             (standings_file(&items, json)?, items.len(), cut)
         }
     };
-    let target = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        crate::files::write(&target, &bytes, crate::files::Existing::Keep)
-    })
-    .await
-    .map_err(|err| err.to_string())?
-    .map_err(|err| err.to_string())?;
+    super::views::save_new_file(path, bytes).await?;
     Ok(ExportedList {
         path: path.to_path_buf(),
         rows,

@@ -71,23 +71,8 @@ pub(super) async fn export_evidence(
     query: &crate::backend::EvidenceQuery,
     path: &std::path::Path,
 ) -> Result<ExportedPack, String> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        return Err("that file exists already: name another".into());
-    }
-    // Say which folder is missing before asking the backend for the pack.
-    let folder = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if !tokio::fs::metadata(folder)
-        .await
-        .is_ok_and(|meta| meta.is_dir())
-    {
-        return Err(format!(
-            "there is no folder {}: create it, or name a file in a folder that exists",
-            folder.display()
-        ));
-    }
+    // Say what is wrong with the name before asking the backend for the pack.
+    new_file_in_a_folder(path).await?;
     let bytes = backend
         .evidence_pack(query)
         .await
@@ -95,21 +80,7 @@ pub(super) async fn export_evidence(
     let files = crate::evidence::pack::count(&bytes)
         .map_err(|err| format!("the backend sent something that is not a pack: {err}"))?;
     let size = bytes.len();
-    let target = path.to_path_buf();
-    tokio::task::spawn_blocking(move || crate::evidence::pack::save(&target, &bytes, false))
-        .await
-        .map_err(|err| err.to_string())?
-        .map_err(|err| match err.kind() {
-            std::io::ErrorKind::AlreadyExists => "that file exists already: name another".into(),
-            std::io::ErrorKind::NotFound => format!(
-                "there is no folder {}: create it, or name a file in a folder that exists",
-                folder.display()
-            ),
-            std::io::ErrorKind::PermissionDenied => {
-                format!("you may not write in {}", folder.display())
-            }
-            _ => format!("cannot save {}: {err}", path.display()),
-        })?;
+    save_new_file(path, bytes).await?;
     let path = tokio::fs::canonicalize(path)
         .await
         .unwrap_or_else(|_| path.to_path_buf());
@@ -184,5 +155,54 @@ pub(super) async fn open_review(
         review,
         template,
         agent_name,
+    })
+}
+
+/// The folder a file named `path` goes in.
+fn folder_of(path: &std::path::Path) -> &std::path::Path {
+    path.parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+}
+
+/// A file the console is asked to write: a name nothing holds yet, in a
+/// folder that exists (a typo is refused, not made into a folder).
+pub(super) async fn new_file_in_a_folder(path: &std::path::Path) -> Result<(), String> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
+        return Err("that file exists already: name another".into());
+    }
+    let folder = folder_of(path);
+    if !tokio::fs::metadata(folder)
+        .await
+        .is_ok_and(|meta| meta.is_dir())
+    {
+        return Err(format!(
+            "there is no folder {}: create it, or name a file in a folder that exists",
+            folder.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` under a name that must still be new (`files::write`:
+/// atomically, never over a file that appeared meanwhile), saying in words
+/// what went wrong.
+pub(super) async fn save_new_file(path: &std::path::Path, bytes: Vec<u8>) -> Result<(), String> {
+    let target = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        crate::files::write(&target, &bytes, crate::files::Existing::Keep)
+    })
+    .await
+    .map_err(|err| err.to_string())?
+    .map_err(|err| match err.kind() {
+        std::io::ErrorKind::AlreadyExists => "that file exists already: name another".into(),
+        std::io::ErrorKind::NotFound => format!(
+            "there is no folder {}: create it, or name a file in a folder that exists",
+            folder_of(path).display()
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("you may not write in {}", folder_of(path).display())
+        }
+        _ => format!("cannot save {}: {err}", path.display()),
     })
 }
