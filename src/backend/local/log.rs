@@ -37,11 +37,6 @@ fn log_error(what: &str, err: tlog::Error) -> BackendError {
     BackendError::Storage(format!("the Merkle log cannot {what}: {err}"))
 }
 
-/// Stores the hashes that leaf `index` (0-based) completes.
-pub fn append_leaf(conn: &Connection, index: u64, leaf: &[u8]) -> Result<()> {
-    LogAppender::default().append(conn, index, leaf)
-}
-
 /// Appends leaf after leaf, remembering the log's frontier (the roots of
 /// its complete subtrees, at most one per level): the only hashes the next
 /// leaf reads, so it need not read them back. Use within one transaction,
@@ -55,13 +50,25 @@ impl LogAppender {
     /// An appender holding the frontier of a log of `size` leaves, read
     /// once, so it appends without the store (on another thread).
     pub fn at(conn: &Connection, size: u64) -> Result<LogAppender> {
-        let indexes = frontier_indexes(size);
-        let hashes = StoredHashes(conn)
-            .read_hashes(&indexes)
-            .map_err(|err| log_error("read its frontier", err))?;
-        Ok(LogAppender {
-            frontier: indexes.into_iter().zip(hashes).collect(),
-        })
+        let mut appender = LogAppender::default();
+        appender.read_frontier(conn, size)?;
+        Ok(appender)
+    }
+
+    /// Reads from `store` the frontier hashes of a log of `size` leaves
+    /// this appender does not hold.
+    fn read_frontier(&mut self, store: &Connection, size: u64) -> Result<()> {
+        let missing: Vec<u64> = frontier_indexes(size)
+            .into_iter()
+            .filter(|idx| !self.frontier.contains_key(idx))
+            .collect();
+        if !missing.is_empty() {
+            let read = StoredHashes(store)
+                .read_hashes(&missing)
+                .map_err(|err| log_error("read its frontier", err))?;
+            self.frontier.extend(missing.into_iter().zip(read));
+        }
+        Ok(())
     }
 
     /// Stores the hashes that leaf `index` (0-based) completes.
@@ -80,17 +87,10 @@ impl LogAppender {
         index: u64,
         leaf: &[u8],
     ) -> Result<(u64, Vec<Hash>)> {
-        let missing: Vec<u64> = frontier_indexes(index)
-            .into_iter()
-            .filter(|idx| !self.frontier.contains_key(idx))
-            .collect();
-        if !missing.is_empty() {
-            let store =
-                store.ok_or_else(|| log_error("append a leaf", tlog::Error::IndexesNotInTree))?;
-            let read = StoredHashes(store)
-                .read_hashes(&missing)
-                .map_err(|err| log_error("read its frontier", err))?;
-            self.frontier.extend(missing.into_iter().zip(read));
+        // A detached appender holds its whole frontier: a miss is an error
+        // from the frontier reader below.
+        if let Some(store) = store {
+            self.read_frontier(store, index)?;
         }
         let hashes = tlog::stored_hashes(index, leaf, &Frontier(&self.frontier))
             .map_err(|err| log_error("append a leaf", err))?;
@@ -258,9 +258,12 @@ mod tests {
         conn
     }
 
+    /// Each leaf by an appender of its own: every frontier hash read back.
     fn grow(conn: &Connection, from: u64, to: u64) {
         for n in from..to {
-            append_leaf(conn, n, format!("leaf {n}").as_bytes()).unwrap();
+            LogAppender::default()
+                .append(conn, n, format!("leaf {n}").as_bytes())
+                .unwrap();
             conn.execute("INSERT INTO trail (seq) VALUES (?1)", [n as i64 + 1])
                 .unwrap();
         }

@@ -48,18 +48,18 @@ pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM de
 /// the standings kept per day with the clock applied (`attention_at`);
 /// passing agents and those no policy asks about are not counted.
 fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
-    let kinds = [
-        Attention::Failing,
-        Attention::Expired,
-        Attention::Missing,
-        Attention::Uncovered,
-        Attention::DueSoon,
-    ];
-    let [failing, expired, missing, uncovered, due_soon] =
-        attention_counts(conn, &kinds, now, due_within)?[..]
-    else {
-        return Err(corrupt("audit counts", kinds.len() as i64));
-    };
+    let [failing, expired, missing, uncovered, due_soon] = attention_counts(
+        conn,
+        [
+            Attention::Failing,
+            Attention::Expired,
+            Attention::Missing,
+            Attention::Uncovered,
+            Attention::DueSoon,
+        ],
+        now,
+        due_within,
+    )?;
     Ok(AuditsDue {
         failing,
         expired,

@@ -33,22 +33,21 @@ pub fn standing_day(expires_ms: i64, failing_until_ms: Option<i64>) -> (i64, i64
 /// within `due_within` counting as due: whole days from the kept counts,
 /// and the standings on the clock's boundary days judged one by one by the
 /// rule itself (`attention_at`).
-pub fn attention_counts(
+pub fn attention_counts<const N: usize>(
     conn: &Connection,
-    kinds: &[Attention],
+    kinds: [Attention; N],
     now: DateTime<Utc>,
     due_within: TimeDelta,
-) -> Result<Vec<u64>> {
+) -> Result<[u64; N]> {
     let bounds = clock_bounds(now, due_within);
     let (today, due_day) = (bounds.0.div_euclid(DAY_MS), bounds.1.div_euclid(DAY_MS));
     let on_boundary = boundary_attention(conn, (today, due_day), now, due_within)?;
-    kinds
-        .iter()
-        .map(|&kind| {
-            let judged = on_boundary.iter().filter(|seen| **seen == kind).count() as i64;
-            Ok((whole_days(conn, kind, (today, due_day))? + judged).max(0) as u64)
-        })
-        .collect()
+    let mut counts = [0; N];
+    for (count, kind) in counts.iter_mut().zip(kinds) {
+        let judged = on_boundary.iter().filter(|seen| **seen == kind).count() as i64;
+        *count = (whole_days(conn, kind, (today, due_day))? + judged).max(0) as u64;
+    }
+    Ok(counts)
 }
 
 /// The standings of `kind` on days wholly before or after each bound (a
