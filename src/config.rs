@@ -54,6 +54,102 @@ pub struct Config {
 pub struct ConsoleSection {
     /// The tab the console opens on (leadership: `blocked`).
     pub start_tab: Option<StartTab>,
+    /// Named queue filters and sorts, shown as the queue's sub-tabs
+    /// (`[[console.views]]`, as gh-dash's sections); none: "Mine" and
+    /// "Everything".
+    #[serde(default)]
+    pub views: Vec<SavedView>,
+}
+
+/// The most saved views the queue shows (one key each would run out; the
+/// sub-tab line would not fit).
+pub const MAX_VIEWS: usize = 9;
+/// The longest name a saved view may have, in characters.
+pub const MAX_VIEW_NAME: usize = 24;
+
+/// A named queue filter and sort. Every field but `name` is optional:
+/// missing ones read as the queue's defaults (my queue, in progress,
+/// longest waiting first).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SavedView {
+    pub name: String,
+    /// Only what waits on my roles (default), or every workflow.
+    #[serde(default = "yes")]
+    pub mine: bool,
+    /// One of my roles only.
+    pub role: Option<crate::domain::Role>,
+    pub risk: Option<crate::domain::RiskTier>,
+    pub team: Option<String>,
+    /// Agents, teams or a workflow id, as `/` searches.
+    pub search: Option<String>,
+    #[serde(default = "in_progress")]
+    pub status: crate::domain::WorkflowStatus,
+    #[serde(default)]
+    pub sort: crate::backend::QueueSort,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn in_progress() -> crate::domain::WorkflowStatus {
+    crate::domain::WorkflowStatus::InProgress
+}
+
+impl SavedView {
+    /// The views a console without any configured opens with.
+    pub fn defaults() -> Vec<SavedView> {
+        let view = |name: &str, mine: bool| SavedView {
+            name: name.to_owned(),
+            mine,
+            role: None,
+            risk: None,
+            team: None,
+            search: None,
+            status: in_progress(),
+            sort: crate::backend::QueueSort::Age,
+        };
+        vec![view("Mine", true), view("Everything", false)]
+    }
+}
+
+impl ConsoleSection {
+    /// The configured views, else the defaults.
+    pub fn views(&self) -> Vec<SavedView> {
+        if self.views.is_empty() {
+            SavedView::defaults()
+        } else {
+            self.views.clone()
+        }
+    }
+
+    /// Names are shown and matched: each present, short, printable and
+    /// unique; at most `MAX_VIEWS`.
+    fn check(&self) -> Result<(), String> {
+        if self.views.len() > MAX_VIEWS {
+            return Err(format!(
+                "console.views: at most {MAX_VIEWS} views, found {}",
+                self.views.len()
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for view in &self.views {
+            let name = view.name.trim();
+            if name.is_empty() || name.chars().any(char::is_control) {
+                return Err("console.views: every view needs a printable name".to_owned());
+            }
+            if name.chars().count() > MAX_VIEW_NAME {
+                return Err(format!(
+                    "console.views: \"{name}\" is longer than {MAX_VIEW_NAME} characters"
+                ));
+            }
+            if !seen.insert(name.to_lowercase()) {
+                return Err(format!("console.views: two views are named \"{name}\""));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A tab of the console, as the config names it.
@@ -161,7 +257,7 @@ impl Config {
     }
 
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|err| {
+        let config: Config = toml::from_str(text).map_err(|err| {
             let line = err
                 .span()
                 .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
@@ -172,7 +268,15 @@ impl Config {
                     None => err.message().to_owned(),
                 },
             }
-        })
+        })?;
+        config
+            .console
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_owned(),
+                message,
+            })?;
+        Ok(config)
     }
 
     pub fn sla_days(&self) -> u32 {
@@ -206,6 +310,55 @@ mod tests {
             err.to_string().contains("line 2") && err.to_string().contains("blocked"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn saved_views_read_as_the_queue_defaults_where_silent() {
+        let config = Config::parse(
+            "c.toml",
+            "[[console.views]]\nname = \"High risk\"\nrisk = \"high\"\nsort = \"risk\"\n\
+             [[console.views]]\nname = \"Credit, all\"\nmine = false\nteam = \"Credit Risk\"\n",
+        )
+        .unwrap();
+        let views = config.console.views();
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].risk, Some(crate::domain::RiskTier::High));
+        assert_eq!(views[0].sort, crate::backend::QueueSort::Risk);
+        assert!(views[0].mine, "mine unless said");
+        assert!(!views[1].mine);
+        assert_eq!(views[1].status, crate::domain::WorkflowStatus::InProgress);
+        let names: Vec<String> = Config::default()
+            .console
+            .views()
+            .into_iter()
+            .map(|view| view.name)
+            .collect();
+        assert_eq!(names, ["Mine", "Everything"]);
+    }
+
+    #[test]
+    fn saved_views_need_short_unique_printable_names() {
+        for (text, says) in [
+            ("[[console.views]]\nname = \" \"\n", "printable name"),
+            ("[[console.views]]\nname = \"a\\u001b[2J\"\n", "printable name"),
+            (
+                "[[console.views]]\nname = \"a\"\n[[console.views]]\nname = \"A\"\n",
+                "two views",
+            ),
+            (
+                "[[console.views]]\nname = \"much too long a name for a tab\"\n",
+                "longer than",
+            ),
+            ("[[console.views]]\nname = \"x\"\nrisk = \"huge\"\n", "line 3"),
+        ] {
+            let err = Config::parse("c.toml", text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        let ten: String = (0..10)
+            .map(|i| format!("[[console.views]]\nname = \"v{i}\"\n"))
+            .collect();
+        let err = Config::parse("c.toml", &ten).unwrap_err().to_string();
+        assert!(err.contains("at most 9"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub fn default_db() -> Option<PathBuf> {
     project().map(|dirs| dirs.data_dir().join("gavel.db"))
 }
 
+/// Where Gavel keeps data of the user's own (the default store, what the
+/// console remembers).
+pub fn data_dir() -> Option<PathBuf> {
+    project().map(|dirs| dirs.data_dir().to_owned())
+}
+
 pub fn config_dir() -> Option<PathBuf> {
     project().map(|dirs| dirs.config_dir().to_owned())
 }

@@ -262,7 +262,7 @@ async fn the_palette_runs_actions_by_fuzzy_name() {
     h.keys(":").await;
     h.keys("tglsrt").await;
     h.press(KeyCode::Enter).await;
-    assert_eq!(h.app.queue.sort, QueueSort::Risk);
+    assert_eq!(h.app.queue.choice.sort, QueueSort::Risk);
     assert!(h.screen().contains("highest risk first"));
 }
 
@@ -292,7 +292,7 @@ async fn search_and_filters_narrow_the_queue() {
             .all(|row| row.risk_tier == gavel::domain::RiskTier::High)
     );
     h.keys("c").await;
-    assert_eq!(h.app.queue.search, None);
+    assert_eq!(h.app.queue.choice.search, None);
     h.keys("m").await;
     let all = h
         .backend
@@ -307,13 +307,13 @@ async fn search_and_filters_narrow_the_queue() {
     h.keys(&team.to_lowercase()).await;
     h.press(KeyCode::Enter).await;
     let screen = h.screen();
-    assert_eq!(h.app.queue.team.as_deref(), Some(team.as_str()), "{screen}");
+    assert_eq!(h.app.queue.choice.team.as_deref(), Some(team.as_str()), "{screen}");
     assert!(h.app.queue.rows.iter().all(|row| row.team == team));
     h.keys("c").await;
     h.keys("t").await;
     h.keys("zzzz-no-team").await;
     h.press(KeyCode::Enter).await;
-    assert_eq!(h.app.queue.team, None);
+    assert_eq!(h.app.queue.choice.team, None);
     assert!(
         h.screen().contains("no team's name contains"),
         "{}",
@@ -324,11 +324,11 @@ async fn search_and_filters_narrow_the_queue() {
 #[tokio::test]
 async fn mouse_clicks_select_and_the_wheel_scrolls() {
     let mut h = harness().await;
-    // Row layout: tabs, header, column titles, then rows.
+    // Row layout: tabs, saved views, header, column titles, then rows.
     let click = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: 5,
-        row: 3 + 4,
+        row: 4 + 4,
         modifiers: KeyModifiers::NONE,
     };
     let commands = h.app.on_mouse(click);
@@ -406,8 +406,8 @@ async fn no_color_is_monochrome_and_still_shows_selection_and_status() {
                 && cell.bg == ratatui::style::Color::Reset),
         "no colour at all"
     );
-    // The selected row (first data row) is reversed.
-    let selected_row = 3;
+    // The selected row (first data row, under the tabs, the saved views, the header and the titles) is reversed.
+    let selected_row = 4;
     assert!(
         buffer[(5, selected_row)]
             .modifier

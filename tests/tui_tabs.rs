@@ -761,7 +761,7 @@ async fn the_blocked_tab_drills_down_sorts_and_keeps_the_queue_alone() {
 
     // A blocked request opened no workflow: enter lists its agent's.
     h.keys("c").await;
-    let (queue_mine, queue_search) = (h.app.queue.mine, h.app.queue.search.clone());
+    let (queue_mine, queue_search) = (h.app.queue.choice.mine, h.app.queue.choice.search.clone());
     let item = h.app.blocked.items[0].clone();
     assert!(item.workflow_ids.is_empty());
     h.press(KeyCode::Enter).await;
@@ -774,7 +774,7 @@ async fn the_blocked_tab_drills_down_sorts_and_keeps_the_queue_alone() {
             .all(|i| i.agent_id == item.agent_id)
     );
     assert_eq!(
-        (h.app.queue.mine, h.app.queue.search.clone()),
+        (h.app.queue.choice.mine, h.app.queue.choice.search.clone()),
         (queue_mine, queue_search)
     );
 

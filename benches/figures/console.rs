@@ -48,6 +48,9 @@ fn config() -> AppConfig {
         notice: None,
         witness_warning: None,
         start_tab: gavel::tui::tab::Tab::Queue,
+        views: gavel::config::SavedView::defaults(),
+        memory: Default::default(),
+        memory_file: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Which backend a command talks to (the embedded store, a server, its
 //! offline cache), and opening the console on it.
 
+use crate::tui::memory::ConsoleMemory;
 use std::sync::Arc;
 
 use super::args::Global;
@@ -338,6 +339,11 @@ pub fn console_config(
     keymap
         .patch(&patch)
         .map_err(|err| Failure::BadInput(format!("config {err}")))?;
+    let memory_file = ConsoleMemory::default_path();
+    let (memory, forgotten) = memory_file
+        .as_deref()
+        .map(ConsoleMemory::load)
+        .unwrap_or_default();
     Ok(AppConfig {
         theme,
         keymap,
@@ -345,9 +351,12 @@ pub fn console_config(
         read_only: global.read_only || config.read_only.unwrap_or(false),
         location,
         sync_state,
-        notice,
+        notice: notice.or(forgotten),
         witness_warning,
         start_tab: config.console.start_tab.unwrap_or_default().into(),
+        views: config.console.views(),
+        memory,
+        memory_file,
     })
 }
 

@@ -286,6 +286,8 @@ impl Action {
             (Mode::Reviews, Action::Back) => {
                 "close a read-only review; else back to the step view it came from"
             }
+            (Mode::Queue, Action::NextGroup) => "show the next saved view (a sub-tab)",
+            (Mode::Queue, Action::PreviousGroup) => "show the previous saved view",
             (Mode::Workflow, Action::NextGroup) => {
                 "open this request's next workflow (esc comes back)"
             }

@@ -16,6 +16,7 @@ use super::screens::blocked::BlockedScreen;
 use super::screens::policies::PoliciesScreen;
 use super::screens::queue::{QueueScreen, Requests};
 use super::screens::queue_view::{self};
+use super::screens::queue_views::QueueViews;
 use super::screens::reviews::ReviewsScreen;
 use super::screens::workflow::WorkflowScreen;
 use super::tab::Tab;
@@ -55,6 +56,12 @@ pub struct AppConfig {
     pub witness_warning: Option<String>,
     /// The tab the console opens on, once it knows who is signed in.
     pub start_tab: Tab,
+    /// The queue's saved views (sub-tabs).
+    pub views: Vec<crate::config::SavedView>,
+    /// The view and sort the queue was left on last time.
+    pub memory: crate::tui::memory::ConsoleMemory,
+    /// Where to remember them (none: not remembered).
+    pub memory_file: Option<std::path::PathBuf>,
 }
 
 pub enum Overlay {
@@ -172,6 +179,9 @@ impl App {
             last_click: None,
         };
         let mut app = app;
+        app.queue.views = QueueViews::new(&app.config.views);
+        app.queue
+            .open_on(app.config.memory.view.as_deref(), app.config.memory.sort);
         if let Some(notice) = app.config.notice.take() {
             app.set_status(Level::Error, notice);
         }
@@ -416,6 +426,9 @@ impl App {
                 if self.tab == Tab::Queue && self.detail.is_none() =>
             {
                 let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
+                if queue_view::views_line(main).is_some_and(|line| line.y == event.row) {
+                    return self.click_view(event.column);
+                }
                 let (_, list, _) = queue_view::split(&self.queue, main);
                 // The first line of the list holds the column titles.
                 let first_row = list.y + 1;
@@ -559,8 +572,8 @@ impl App {
             }),
             Action::Search | Action::FilterTeam if self.detail.is_none() => {
                 let (kind, text) = match action {
-                    Action::Search => (PromptKind::Search, self.queue.search.clone()),
-                    _ => (PromptKind::Team, self.queue.team.clone()),
+                    Action::Search => (PromptKind::Search, self.queue.choice.search.clone()),
+                    _ => (PromptKind::Team, self.queue.choice.team.clone()),
                 };
                 self.overlay = Some(Overlay::Prompt(Prompt {
                     kind,
@@ -612,8 +625,10 @@ impl App {
                     detail.on_action(action, page, &mut self.requests)
                 }
                 None => {
+                    let before = self.remembered();
                     let mut commands = self.queue.on_action(action, &mut self.requests);
                     commands.extend(self.preview_selected());
+                    commands.extend(self.remember_if_changed(before));
                     commands
                 }
             },
@@ -622,6 +637,32 @@ impl App {
 }
 
 impl App {
+    /// The queue's view and sort, as remembered between runs.
+    fn remembered(&self) -> crate::tui::memory::ConsoleMemory {
+        crate::tui::memory::ConsoleMemory {
+            view: self.queue.views.current().map(|view| view.name.clone()),
+            sort: Some(self.queue.choice.sort),
+        }
+    }
+
+    /// Writes the queue's view and sort when they differ from `before`.
+    fn remember_if_changed(&self, before: crate::tui::memory::ConsoleMemory) -> Option<Command> {
+        let now = self.remembered();
+        let path = self.config.memory_file.clone()?;
+        (now != before).then_some(Command::Remember { memory: now, path })
+    }
+
+    /// A click on the queue's saved views switches to the one under it.
+    fn click_view(&mut self, column: u16) -> Vec<Command> {
+        let Some(index) = self.queue.views.at_column(queue_view::VIEWS_FROM, column) else {
+            return Vec::new();
+        };
+        let before = self.remembered();
+        let mut commands = self.queue.switch_view(index, &mut self.requests);
+        commands.extend(self.remember_if_changed(before));
+        commands
+    }
+
     /// `/`, `n`, `N` in the step view: scrolls to the next (or previous)
     /// line holding the text looked for, and says which of how many.
     pub(crate) fn find_in_step(&mut self, forward: bool, from_top: bool) {

@@ -13,6 +13,17 @@ use crate::domain::{Answers, BiasAudit, EthicsReview, Policy, Workflow};
 /// Identifies one request, so answers to superseded requests are dropped.
 pub type RequestId = u64;
 
+/// Hands out request ids.
+#[derive(Debug, Default)]
+pub struct Requests(RequestId);
+
+impl Requests {
+    pub fn issue(&mut self) -> RequestId {
+        self.0 += 1;
+        self.0
+    }
+}
+
 /// Where a loaded queue page goes in the screen's window of rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
@@ -44,6 +55,16 @@ pub enum Command {
     CountQueue {
         request: RequestId,
         filter: QueueFilter,
+    },
+    /// Writes what the console remembers between runs.
+    Remember {
+        memory: crate::tui::memory::ConsoleMemory,
+        path: std::path::PathBuf,
+    },
+    /// Each saved view's count, for the queue's sub-tabs.
+    CountQueueViews {
+        request: RequestId,
+        filters: Vec<QueueFilter>,
     },
     LoadWorkflow {
         workflow_id: String,
@@ -180,6 +201,8 @@ impl Command {
             Command::LoadMe => Some("me"),
             Command::LoadQueue { .. } => Some("queue"),
             Command::CountQueue { .. } => Some("count"),
+            Command::CountQueueViews { .. } => Some("count_views"),
+            Command::Remember { .. } => Some("remember"),
             Command::LoadWorkflow { .. } => Some("preview"),
             Command::LoadReviewOf { .. } => Some("review_of"),
             Command::LoadDetail { .. } => Some("detail"),
@@ -235,6 +258,11 @@ pub enum Message {
         request: RequestId,
         result: Result<u64, String>,
     },
+    ViewCounts {
+        request: RequestId,
+        counts: Vec<Result<u64, String>>,
+    },
+    Remembered(Result<(), String>),
     Workflow {
         workflow_id: String,
         result: Result<Workflow, String>,
@@ -404,6 +432,20 @@ pub async fn execute(
             request,
             result: backend.queue_count(&filter).await.map_err(words),
         },
+        Command::Remember { memory, path } => {
+            let saved = tokio::task::spawn_blocking(move || memory.save(&path))
+                .await
+                .map_err(|err| err.to_string())
+                .and_then(|saved| saved.map_err(|err| err.to_string()));
+            Message::Remembered(saved)
+        }
+        Command::CountQueueViews { request, filters } => {
+            let mut counts = Vec::with_capacity(filters.len());
+            for filter in &filters {
+                counts.push(backend.queue_count(filter).await.map_err(words));
+            }
+            Message::ViewCounts { request, counts }
+        }
         Command::LoadWorkflow { workflow_id } => {
             let result = backend.workflow(&workflow_id).await.map_err(words);
             Message::Workflow {

@@ -12,6 +12,7 @@ pub mod app;
 pub mod command;
 pub mod hints;
 pub mod keymap;
+pub mod memory;
 pub mod mode;
 pub mod screens;
 pub mod tab;

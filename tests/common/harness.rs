@@ -85,6 +85,9 @@ impl Harness {
             notice: None,
             witness_warning: None,
             start_tab: gavel::tui::tab::Tab::Queue,
+            views: gavel::config::SavedView::defaults(),
+            memory: Default::default(),
+            memory_file: None,
         };
         let (mut app, commands) = App::new(config, anchor());
         app.resize(width, height);

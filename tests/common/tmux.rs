@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 pub struct Tmux {
     socket: String,
+    /// What the console remembers between runs goes here, not to the
+    /// home of whoever runs the tests (a script may name its own).
+    state_dir: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -15,10 +18,14 @@ impl Tmux {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tmux = Tmux {
             socket: format!("gavel-e2e-{}-{n}", std::process::id()),
+            state_dir: tempfile::tempdir().expect("tempdir"),
         };
+        let state = format!("GAVEL_STATE_DIR={}", tmux.state_dir.path().display());
         let status = tmux
             .cmd(&[
                 "new-session",
+                "-e",
+                &state,
                 "-d",
                 "-s",
                 "e2e",

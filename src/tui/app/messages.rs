@@ -105,7 +105,7 @@ impl App {
                 return Vec::new();
             }
         };
-        self.queue.team = Some(chosen);
+        self.queue.choice.team = Some(chosen);
         self.queue.reload(&mut self.requests)
     }
 
@@ -187,7 +187,7 @@ impl App {
                     policy_admin: user.roles.contains(&crate::domain::Role::PolicyAdmin),
                 });
                 self.me = Some(user);
-                let mut commands = self.queue.reload(&mut self.requests);
+                let mut commands = self.queue.start(&mut self.requests);
                 commands.push(Command::LoadInbox);
                 commands.push(Command::LoadDelegations);
                 // The configured start tab, unless a key already left the queue.
@@ -241,6 +241,19 @@ impl App {
             }
             Message::Count { request, result } => {
                 self.queue.on_count(request, result);
+                Vec::new()
+            }
+            Message::Remembered(result) => {
+                if let Err(error) = result {
+                    self.set_status(
+                        Level::Error,
+                        format!("cannot remember the queue view: {error}"),
+                    );
+                }
+                Vec::new()
+            }
+            Message::ViewCounts { request, counts } => {
+                self.queue.views.on_counts(request, counts);
                 Vec::new()
             }
             Message::Workflow {

@@ -74,11 +74,11 @@ impl App {
                 let text = prompt.text.trim().to_owned();
                 let value = (!text.is_empty()).then_some(text);
                 match prompt.kind {
-                    PromptKind::Search => self.queue.search = value,
+                    PromptKind::Search => self.queue.choice.search = value,
                     PromptKind::Team => match value {
                         // Matched as search matches: any case, part of it.
                         Some(text) => return vec![Command::ResolveTeam { text }],
-                        None => self.queue.team = None,
+                        None => self.queue.choice.team = None,
                     },
                     PromptKind::Agent => return Vec::new(),
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),

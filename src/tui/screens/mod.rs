@@ -10,6 +10,7 @@ pub mod policies;
 pub mod policy_versions;
 pub mod queue;
 pub mod queue_view;
+pub mod queue_views;
 pub mod review_form;
 pub mod reviews;
 pub mod workflow;

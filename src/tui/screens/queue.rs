@@ -1,9 +1,8 @@
 //! The pending-approvals queue: a sliding window of rows over a keyset-paged
 //! list, so a million workflows scroll like a hundred.
 
-use crate::backend::{
-    Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueScope, QueueSort,
-};
+use super::queue_views::{QueueChoice, QueueViews};
+use crate::backend::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
 use crate::domain::{RiskTier, Role, WorkflowStatus};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Placement, RequestId, Select};
@@ -15,30 +14,16 @@ pub const MAX_ROWS: usize = 400;
 /// Load the next page when the selection comes this close to the window's edge.
 const PREFETCH: usize = 20;
 
-/// Hands out request ids.
-#[derive(Debug, Default)]
-pub struct Requests(RequestId);
-
-impl Requests {
-    pub fn issue(&mut self) -> RequestId {
-        self.0 += 1;
-        self.0
-    }
-}
+pub use crate::tui::command::Requests;
 
 #[derive(Debug, Clone)]
 pub struct QueueScreen {
     /// The user's roles (empty until known).
     pub roles: Vec<Role>,
-    /// Only items waiting on my roles (else every workflow of `status`).
-    pub mine: bool,
-    /// One of my roles, or all of them.
-    pub role: Option<Role>,
-    pub risk: Option<RiskTier>,
-    pub team: Option<String>,
-    pub search: Option<String>,
-    pub status: WorkflowStatus,
-    pub sort: QueueSort,
+    /// What is shown, in what order.
+    pub choice: QueueChoice,
+    /// The saved views (sub-tabs) and their counts.
+    pub views: QueueViews,
     pub rows: Vec<QueueItem>,
     /// Absolute position of `rows[0]` when known (after g, G or counting).
     pub base: Option<u64>,
@@ -66,13 +51,8 @@ impl Default for QueueScreen {
     fn default() -> Self {
         QueueScreen {
             roles: Vec::new(),
-            mine: true,
-            role: None,
-            risk: None,
-            team: None,
-            search: None,
-            status: WorkflowStatus::InProgress,
-            sort: QueueSort::Age,
+            choice: QueueChoice::default(),
+            views: QueueViews::default(),
             rows: Vec::new(),
             base: Some(0),
             more_before: false,
@@ -94,26 +74,43 @@ impl Default for QueueScreen {
 
 impl QueueScreen {
     pub fn filter(&self) -> QueueFilter {
-        let mine = self.mine && self.status == WorkflowStatus::InProgress;
-        let roles = match (mine, self.role) {
-            (false, _) => None,
-            (true, Some(role)) => Some(vec![role]),
-            (true, None) => Some(self.roles.clone()),
-        };
-        QueueFilter {
-            // Mine: what I may decide now; else everything, each item
-            // marked with why it is not mine to decide.
-            scope: if mine {
-                QueueScope::Actionable
-            } else {
-                QueueScope::Everything
-            },
-            roles,
-            status: self.status,
-            risk: self.risk,
-            team: self.team.clone(),
-            search: self.search.clone(),
+        self.choice.filter(&self.roles)
+    }
+
+    /// Opens on the saved view `name` (the one used last), else the first,
+    /// with `sort` if one was remembered.
+    pub fn open_on(&mut self, name: Option<&str>, sort: Option<QueueSort>) {
+        self.views.current = name.and_then(|name| self.views.index_of(name)).unwrap_or(0);
+        if let Some(view) = self.views.current() {
+            self.choice = view.choice.clone();
         }
+        if let Some(sort) = sort {
+            self.choice.sort = sort;
+        }
+    }
+
+    /// Shows saved view `index` (its filters and sort) from the top.
+    pub fn switch_view(&mut self, index: usize, requests: &mut Requests) -> Vec<Command> {
+        let Some(view) = self.views.views.get(index) else {
+            return Vec::new();
+        };
+        self.views.current = index;
+        self.choice = view.choice.clone();
+        self.reload(requests)
+    }
+
+    /// The user changed a filter or the sort of the saved view in view.
+    pub fn strays_from_view(&self) -> bool {
+        self.views
+            .current()
+            .is_some_and(|view| view.choice != self.choice)
+    }
+
+    /// Loads the rows and counts them and every view (at start).
+    pub fn start(&mut self, requests: &mut Requests) -> Vec<Command> {
+        let mut commands = self.reload(requests);
+        commands.push(self.views.count(&self.roles, requests));
+        commands
     }
 
     pub fn selected_item(&self) -> Option<&QueueItem> {
@@ -129,7 +126,7 @@ impl QueueScreen {
         QueueQuery {
             cursor,
             direction,
-            ..QueueQuery::first(self.filter(), self.sort, PAGE)
+            ..QueueQuery::first(self.filter(), self.choice.sort, PAGE)
         }
     }
 
@@ -176,12 +173,13 @@ impl QueueScreen {
             .rows
             .first()
             .filter(|_| self.more_before)
-            .map(|first| QueueCursor::just_before(first, self.sort));
+            .map(|first| QueueCursor::just_before(first, self.choice.sort));
         self.count_request = requests.issue();
         let count = Command::CountQueue {
             request: self.count_request,
             filter: self.filter(),
         };
+        let views = self.views.count(&self.roles, requests);
         vec![
             self.load(
                 requests,
@@ -189,6 +187,7 @@ impl QueueScreen {
                 Placement::Replace(keep),
             ),
             count,
+            views,
         ]
     }
 
@@ -248,7 +247,7 @@ impl QueueScreen {
             return Vec::new();
         }
         if self.more_after && self.selected + PREFETCH >= self.rows.len() {
-            let cursor = self.rows.last().map(|row| QueueCursor::of(row, self.sort));
+            let cursor = self.rows.last().map(|row| QueueCursor::of(row, self.choice.sort));
             return vec![self.load(
                 requests,
                 self.query(cursor, Direction::Forward),
@@ -256,7 +255,7 @@ impl QueueScreen {
             )];
         }
         if self.more_before && self.selected < PREFETCH {
-            let cursor = self.rows.first().map(|row| QueueCursor::of(row, self.sort));
+            let cursor = self.rows.first().map(|row| QueueCursor::of(row, self.choice.sort));
             return vec![self.load(
                 requests,
                 self.query(cursor, Direction::Backward),
@@ -297,31 +296,33 @@ impl QueueScreen {
                     Placement::Replace(Select::Last),
                 )]
             }
+            Action::NextGroup => self.switch_view(self.views.step(1), requests),
+            Action::PreviousGroup => self.switch_view(self.views.step(-1), requests),
             Action::ToggleSort => {
-                self.sort = match self.sort {
+                self.choice.sort = match self.choice.sort {
                     QueueSort::Age => QueueSort::Risk,
                     QueueSort::Risk => QueueSort::Age,
                 };
                 self.reload(requests)
             }
             Action::ToggleMine => {
-                self.mine = !self.mine;
+                self.choice.mine = !self.choice.mine;
                 self.reload(requests)
             }
             Action::CycleRole => {
-                self.mine = true;
-                self.role = cycle(&self.roles, self.role);
+                self.choice.mine = true;
+                self.choice.role = cycle(&self.roles, self.choice.role);
                 self.reload(requests)
             }
             Action::CycleRisk => {
-                self.risk = cycle(
+                self.choice.risk = cycle(
                     &[RiskTier::High, RiskTier::Medium, RiskTier::Low],
-                    self.risk,
+                    self.choice.risk,
                 );
                 self.reload(requests)
             }
             Action::CycleStatus => {
-                self.status = match self.status {
+                self.choice.status = match self.choice.status {
                     WorkflowStatus::InProgress => WorkflowStatus::Approved,
                     WorkflowStatus::Approved => WorkflowStatus::Rejected,
                     WorkflowStatus::Rejected => WorkflowStatus::Withdrawn,
@@ -330,12 +331,10 @@ impl QueueScreen {
                 self.reload(requests)
             }
             Action::ClearFilters => {
-                self.role = None;
-                self.risk = None;
-                self.team = None;
-                self.search = None;
-                self.status = WorkflowStatus::InProgress;
-                self.mine = true;
+                self.choice = QueueChoice {
+                    sort: self.choice.sort,
+                    ..QueueChoice::default()
+                };
                 self.reload(requests)
             }
             Action::TogglePreview => {
@@ -667,7 +666,7 @@ mod tests {
         assert_eq!(screen.filter().roles, Some(vec![Role::TechnicalLead]));
         screen.on_action(Action::CycleRole, &mut requests);
         screen.on_action(Action::CycleRole, &mut requests);
-        assert_eq!(screen.role, None, "wraps back to all my roles");
+        assert_eq!(screen.choice.role, None, "wraps back to all my roles");
         screen.on_action(Action::ToggleMine, &mut requests);
         assert_eq!(screen.filter().roles, None);
         screen.on_action(Action::CycleRisk, &mut requests);

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::queue::QueueScreen;
+use super::queue_views::SEPARATOR;
 use super::step_line;
 use crate::backend::{QueueItem, QueueSort};
 use crate::domain::{RiskTier, Workflow, WorkflowStatus};
@@ -48,9 +49,26 @@ pub struct QueueContext<'a> {
     pub assigns_reviews: bool,
 }
 
+/// Where the saved views' sub-tabs start on their line.
+pub const VIEWS_FROM: u16 = 1;
+
+/// Below this height the list needs every line: no line of saved views.
+const VIEWS_FROM_HEIGHT: u16 = 10;
+
+/// The line of saved views above the queue, when there is room.
+pub fn views_line(area: Rect) -> Option<Rect> {
+    (area.height >= VIEWS_FROM_HEIGHT).then_some(Rect { height: 1, ..area })
+}
+
 /// Where the list and the preview go for a main area of this size.
 pub fn split(screen: &QueueScreen, area: Rect) -> (Rect, Rect, Option<Rect>) {
-    let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let views = views_line(area).map_or(0, |line| line.height);
+    let [_views, header, body] = Layout::vertical([
+        Constraint::Length(views),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
     if !screen.show_preview {
         return (header, body, None);
     }
@@ -82,6 +100,9 @@ pub fn page_height(list: Rect) -> usize {
 
 pub fn render(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
     let (header, list, preview) = split(screen, area);
+    if let Some(line) = views_line(area) {
+        render_views(screen, frame, line, context.theme);
+    }
     render_header(screen, frame, header, context);
     render_list(screen, frame, list, context);
     if let Some(preview) = preview {
@@ -92,31 +113,52 @@ pub fn render(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Que
 fn describe_filters(screen: &QueueScreen) -> String {
     let mut parts = Vec::new();
     let scope = match (
-        screen.mine && screen.status == WorkflowStatus::InProgress,
-        screen.role,
+        screen.choice.mine && screen.choice.status == WorkflowStatus::InProgress,
+        screen.choice.role,
     ) {
         (true, Some(role)) => format!("waiting on me as {}", role.label()),
         (true, None) => "waiting on my roles".to_owned(),
         (false, _) => format!(
             "every {} workflow",
-            screen.status.as_str().replace('_', "-")
+            screen.choice.status.as_str().replace('_', "-")
         ),
     };
     parts.push(scope);
-    parts.push(match screen.sort {
+    parts.push(match screen.choice.sort {
         QueueSort::Age => "longest waiting first".into(),
         QueueSort::Risk => "highest risk first".into(),
     });
-    if let Some(risk) = screen.risk {
+    if let Some(risk) = screen.choice.risk {
         parts.push(format!("risk {risk}"));
     }
-    if let Some(team) = &screen.team {
+    if let Some(team) = &screen.choice.team {
         parts.push(format!("team {}", sanitize(team)));
     }
-    if let Some(search) = &screen.search {
+    if let Some(search) = &screen.choice.search {
         parts.push(format!("matching \"{}\"", sanitize(search)));
     }
     parts.join(" · ")
+}
+
+/// The saved views as sub-tabs, each with its count; the current one
+/// marked, and said when its filters were changed.
+fn render_views(screen: &QueueScreen, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut spans = vec![Span::raw(" ".repeat(usize::from(VIEWS_FROM)))];
+    for (index, label) in screen.views.labels().into_iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::styled(SEPARATOR, theme.style(Role::Border)));
+        }
+        let role = if index == screen.views.current {
+            Role::TabActive
+        } else {
+            Role::Muted
+        };
+        spans.push(Span::styled(label, theme.style(role)));
+    }
+    if screen.strays_from_view() {
+        spans.push(Span::styled("  · filters changed", theme.style(Role::Muted)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn render_header(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &QueueContext<'_>) {
@@ -210,7 +252,7 @@ fn render_list(screen: &QueueScreen, frame: &mut Frame, area: Rect, context: &Qu
                 ),
                 Role::Info,
             ),
-            (None, false) if screen.mine => (
+            (None, false) if screen.choice.mine => (
                 "Nothing is waiting on you. (m shows every workflow, c clears filters)".to_owned(),
                 Role::Muted,
             ),

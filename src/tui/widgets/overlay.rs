@@ -423,13 +423,13 @@ mod tests {
             ..queue.clone()
         };
         assert!(palette.matches().contains(&Action::CycleRisk));
-        // Only what does something here: no audit's "next group" in the queue.
-        assert!(!queue.matches().contains(&Action::NextGroup));
+        // Only what does something here: no audit's evidence in the queue.
+        assert!(!queue.matches().contains(&Action::OpenEvidence));
         assert!(queue.matches().contains(&Action::Inbox));
         assert!(
             Palette::new(&keymap, Mode::Audits)
                 .matches()
-                .contains(&Action::NextGroup)
+                .contains(&Action::OpenEvidence)
         );
         let none = Palette {
             input: "zzzzqqq".into(),
