@@ -340,7 +340,10 @@ mod tests {
     fn saved_views_need_short_unique_printable_names() {
         for (text, says) in [
             ("[[console.views]]\nname = \" \"\n", "printable name"),
-            ("[[console.views]]\nname = \"a\\u001b[2J\"\n", "printable name"),
+            (
+                "[[console.views]]\nname = \"a\\u001b[2J\"\n",
+                "printable name",
+            ),
             (
                 "[[console.views]]\nname = \"a\"\n[[console.views]]\nname = \"A\"\n",
                 "two views",
@@ -349,7 +352,10 @@ mod tests {
                 "[[console.views]]\nname = \"much too long a name for a tab\"\n",
                 "longer than",
             ),
-            ("[[console.views]]\nname = \"x\"\nrisk = \"huge\"\n", "line 3"),
+            (
+                "[[console.views]]\nname = \"x\"\nrisk = \"huge\"\n",
+                "line 3",
+            ),
         ] {
             let err = Config::parse("c.toml", text).unwrap_err().to_string();
             assert!(err.contains(says), "{text}: {err}");

@@ -1,6 +1,6 @@
 //! The habits people bring from k9s, lazygit and gh-dash, in the real
 //! binary in a real terminal (tmux): copying by OSC 52 into tmux's paste
-//! buffer.
+//! buffer, the editor, and the saved view remembered between runs.
 
 mod common;
 
@@ -141,4 +141,41 @@ fn f4_writes_the_comment_in_the_users_editor_and_takes_it_back() {
         decided["comment"],
         "Read the model card twice.\nFine to ship."
     );
+}
+
+#[test]
+fn the_console_opens_on_the_saved_view_and_sort_it_was_left_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("views.db");
+    seeded(&db);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[[console.views]]\nname = \"Mine\"\n\n[[console.views]]\nname = \"High risk\"\nmine = false\nrisk = \"high\"\n",
+    )
+    .expect("config");
+    let state = dir.path().join("state");
+    let command = format!(
+        "GAVEL_STATE_DIR={} {} --db {} --user {DEMO_USER} --config {}; echo GAVEL-DONE; sleep 60",
+        state.display(),
+        env!("CARGO_BIN_EXE_gavel"),
+        db.display(),
+        config.display()
+    );
+
+    let tmux = Tmux::start(&command, 80, 24);
+    tmux.wait_for("High risk ");
+    tmux.wait_for("waiting on my roles");
+    tmux.send(&["]"]);
+    tmux.wait_for("every in-progress workflow");
+    tmux.send(&["s"]);
+    tmux.wait_for("highest risk first");
+    tmux.wait_for("filters changed");
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+    drop(tmux);
+
+    let tmux = Tmux::start(&command, 80, 24);
+    let screen = tmux.wait_for("every in-progress workflow · highest risk first · risk high");
+    assert!(screen.contains("filters changed"), "{screen}");
 }

@@ -307,7 +307,11 @@ async fn search_and_filters_narrow_the_queue() {
     h.keys(&team.to_lowercase()).await;
     h.press(KeyCode::Enter).await;
     let screen = h.screen();
-    assert_eq!(h.app.queue.choice.team.as_deref(), Some(team.as_str()), "{screen}");
+    assert_eq!(
+        h.app.queue.choice.team.as_deref(),
+        Some(team.as_str()),
+        "{screen}"
+    );
     assert!(h.app.queue.rows.iter().all(|row| row.team == team));
     h.keys("c").await;
     h.keys("t").await;

@@ -68,7 +68,10 @@ async fn saved_views_are_sub_tabs_with_counts_switched_by_key_and_click_and_reme
         );
         counts.push(count);
     }
-    assert!(counts[1] > 0 && counts[1] != counts[0], "distinct views: {counts:?}");
+    assert!(
+        counts[1] > 0 && counts[1] != counts[0],
+        "distinct views: {counts:?}"
+    );
 
     // `]` shows the next view: its filter and its own sort.
     h.keys("]").await;
@@ -76,10 +79,17 @@ async fn saved_views_are_sub_tabs_with_counts_switched_by_key_and_click_and_reme
     assert_eq!(h.app.queue.choice.sort, QueueSort::Risk);
     assert!(!h.app.queue.rows.is_empty());
     assert!(
-        h.app.queue.rows.iter().all(|row| row.risk_tier == RiskTier::High),
+        h.app
+            .queue
+            .rows
+            .iter()
+            .all(|row| row.risk_tier == RiskTier::High),
         "only high risk rows"
     );
-    assert!(h.screen().contains(&format!("1 of {}", thousands(counts[1]))));
+    assert!(
+        h.screen()
+            .contains(&format!("1 of {}", thousands(counts[1])))
+    );
     assert_eq!(
         ConsoleMemory::load(&memory),
         (
@@ -130,7 +140,13 @@ async fn saved_views_are_sub_tabs_with_counts_switched_by_key_and_click_and_reme
     .await;
     assert_eq!(h.app.queue.views.current, 1);
     assert_eq!(h.app.queue.choice.sort, QueueSort::Age);
-    assert!(h.app.queue.rows.iter().all(|row| row.risk_tier == RiskTier::High));
+    assert!(
+        h.app
+            .queue
+            .rows
+            .iter()
+            .all(|row| row.risk_tier == RiskTier::High)
+    );
 
     // A remembered view no longer configured opens the first.
     h.restart_with(|config| {
@@ -143,4 +159,37 @@ async fn saved_views_are_sub_tabs_with_counts_switched_by_key_and_click_and_reme
     .await;
     assert_eq!(h.app.queue.views.current, 0);
     assert_eq!(h.app.queue.filter(), QueueChoice::default().filter(&roles));
+}
+
+#[tokio::test]
+async fn changes_by_others_recount_the_views_at_most_every_fifteen_seconds() {
+    use gavel::tui::command::{Command, Message};
+    let mut h = Harness::new(120, 40, Theme::load("default", None).expect("theme")).await;
+    let counts_views = |commands: &[Command]| {
+        commands
+            .iter()
+            .any(|command| matches!(command, Command::CountQueueViews { .. }))
+    };
+    let counted = h.app.queue.views.counted_at.expect("counted at start");
+    h.app.now = counted + chrono::TimeDelta::seconds(5);
+    let commands = h.app.on_message(Message::StoreChanged);
+    assert!(
+        commands
+            .iter()
+            .any(|command| matches!(command, Command::LoadQueue { .. })),
+        "the rows are reloaded at once"
+    );
+    assert!(!counts_views(&commands), "but not every view, 5 s after");
+    h.run(commands).await;
+    h.app.now = counted + chrono::TimeDelta::seconds(16);
+    let commands = h.app.on_message(Message::StoreChanged);
+    assert!(
+        counts_views(&commands),
+        "16 s after, the views are recounted"
+    );
+    h.run(commands).await;
+    assert_eq!(h.app.queue.views.counted_at, Some(h.app.now));
+    // ctrl-r always recounts.
+    let commands = h.app.on_action(gavel::tui::action::Action::Refresh);
+    assert!(counts_views(&commands));
 }

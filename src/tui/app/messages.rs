@@ -115,7 +115,7 @@ impl App {
     /// decide dialog is about to act on.
     pub(super) fn on_store_changed(&mut self) -> Vec<Command> {
         self.previews.clear();
-        let mut commands = self.queue.refresh_watching(&mut self.requests);
+        let mut commands = self.queue.refresh_watching(&mut self.requests, self.now);
         commands.push(Command::LoadInbox);
         if let Some(detail) = &mut self.detail {
             commands.push(detail.reload(&mut self.requests));
@@ -253,7 +253,7 @@ impl App {
                 Vec::new()
             }
             Message::ViewCounts { request, counts } => {
-                self.queue.views.on_counts(request, counts);
+                self.queue.views.on_counts(request, counts, self.now);
                 Vec::new()
             }
             Message::Workflow {

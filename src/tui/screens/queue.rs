@@ -2,7 +2,9 @@
 //! list, so a million workflows scroll like a hundred.
 
 use super::queue_views::{QueueChoice, QueueViews};
-use crate::backend::{Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort};
+use crate::backend::{
+    Direction, QueueCursor, QueueFilter, QueueItem, QueuePage, QueueQuery, QueueSort,
+};
 use crate::domain::{RiskTier, Role, WorkflowStatus};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, Placement, RequestId, Select};
@@ -13,6 +15,8 @@ pub const PAGE: u32 = 100;
 pub const MAX_ROWS: usize = 400;
 /// Load the next page when the selection comes this close to the window's edge.
 const PREFETCH: usize = 20;
+/// Changes by others recount the saved views at most this often.
+pub const RECOUNT_VIEWS_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
 
 pub use crate::tui::command::Requests;
 
@@ -165,6 +169,12 @@ impl QueueScreen {
     /// Reloads the rows on screen (after a decision or on refresh), keeping
     /// the selection where it was.
     pub fn refresh(&mut self, requests: &mut Requests) -> Vec<Command> {
+        let mut commands = self.refresh_rows(requests);
+        commands.push(self.views.count(&self.roles, requests));
+        commands
+    }
+
+    fn refresh_rows(&mut self, requests: &mut Requests) -> Vec<Command> {
         let keep = Select::Keep {
             workflow_id: self.selected_item().map(|item| item.workflow_id.clone()),
             index: self.selected,
@@ -179,7 +189,6 @@ impl QueueScreen {
             request: self.count_request,
             filter: self.filter(),
         };
-        let views = self.views.count(&self.roles, requests);
         vec![
             self.load(
                 requests,
@@ -187,15 +196,28 @@ impl QueueScreen {
                 Placement::Replace(keep),
             ),
             count,
-            views,
         ]
     }
 
     /// Refreshes after someone else changed the record: rows whose version
-    /// moved are marked.
-    pub fn refresh_watching(&mut self, requests: &mut Requests) -> Vec<Command> {
+    /// moved are marked. The views are recounted at most every
+    /// `RECOUNT_VIEWS_EVERY` (a busy store changes every second, and each
+    /// view is a count of its own).
+    pub fn refresh_watching(
+        &mut self,
+        requests: &mut Requests,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Command> {
         self.watching = true;
-        self.refresh(requests)
+        let recount = self
+            .views
+            .counted_at
+            .is_none_or(|at| now - at >= RECOUNT_VIEWS_EVERY);
+        let mut commands = self.refresh_rows(requests);
+        if recount {
+            commands.push(self.views.count(&self.roles, requests));
+        }
+        commands
     }
 
     /// Drops a row at once (it was decided), so the next one is selected.
@@ -247,7 +269,10 @@ impl QueueScreen {
             return Vec::new();
         }
         if self.more_after && self.selected + PREFETCH >= self.rows.len() {
-            let cursor = self.rows.last().map(|row| QueueCursor::of(row, self.choice.sort));
+            let cursor = self
+                .rows
+                .last()
+                .map(|row| QueueCursor::of(row, self.choice.sort));
             return vec![self.load(
                 requests,
                 self.query(cursor, Direction::Forward),
@@ -255,7 +280,10 @@ impl QueueScreen {
             )];
         }
         if self.more_before && self.selected < PREFETCH {
-            let cursor = self.rows.first().map(|row| QueueCursor::of(row, self.choice.sort));
+            let cursor = self
+                .rows
+                .first()
+                .map(|row| QueueCursor::of(row, self.choice.sort));
             return vec![self.load(
                 requests,
                 self.query(cursor, Direction::Backward),

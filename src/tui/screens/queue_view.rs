@@ -156,7 +156,10 @@ fn render_views(screen: &QueueScreen, frame: &mut Frame, area: Rect, theme: &The
         spans.push(Span::styled(label, theme.style(role)));
     }
     if screen.strays_from_view() {
-        spans.push(Span::styled("  · filters changed", theme.style(Role::Muted)));
+        spans.push(Span::styled(
+            "  · filters changed",
+            theme.style(Role::Muted),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -44,7 +44,10 @@ impl QueueChoice {
             role: view.role,
             risk: view.risk,
             team: view.team.clone().filter(|team| !team.trim().is_empty()),
-            search: view.search.clone().filter(|search| !search.trim().is_empty()),
+            search: view
+                .search
+                .clone()
+                .filter(|search| !search.trim().is_empty()),
             status: view.status,
             sort: view.sort,
         }
@@ -90,6 +93,8 @@ pub struct QueueViews {
     pub current: usize,
     /// Per view, once counted.
     pub counts: Vec<Option<u64>>,
+    /// When the counts last arrived (the app's clock).
+    pub counted_at: Option<chrono::DateTime<chrono::Utc>>,
     counting: RequestId,
 }
 
@@ -115,6 +120,7 @@ impl QueueViews {
             counts: vec![None; views.len()],
             views,
             current: 0,
+            counted_at: None,
             counting: 0,
         }
     }
@@ -150,9 +156,15 @@ impl QueueViews {
         }
     }
 
-    pub fn on_counts(&mut self, request: RequestId, counts: Vec<Result<u64, String>>) {
+    pub fn on_counts(
+        &mut self,
+        request: RequestId,
+        counts: Vec<Result<u64, String>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
         if request == self.counting && counts.len() == self.views.len() {
             self.counts = counts.into_iter().map(Result::ok).collect();
+            self.counted_at = Some(now);
         }
     }
 
@@ -202,7 +214,10 @@ mod tests {
         let mine = QueueChoice::of(&view("Mine", true, None)).filter(&roles);
         assert_eq!(mine, QueueFilter::for_roles(&roles));
         let high = QueueChoice::of(&view("High", false, Some(RiskTier::High))).filter(&roles);
-        assert_eq!((high.scope, high.roles, high.risk), (QueueScope::Everything, None, Some(RiskTier::High)));
+        assert_eq!(
+            (high.scope, high.roles, high.risk),
+            (QueueScope::Everything, None, Some(RiskTier::High))
+        );
     }
 
     #[test]
@@ -224,9 +239,17 @@ mod tests {
             panic!("a count of the views")
         };
         assert_eq!(filters.len(), 3);
-        views.on_counts(old, vec![Ok(9), Ok(9), Ok(9)]);
-        assert_eq!(views.counts, [None, None, None], "a superseded count is dropped");
-        views.on_counts(request, vec![Ok(3), Err("down".into()), Ok(1_204)]);
+        views.on_counts(old, vec![Ok(9), Ok(9), Ok(9)], chrono::Utc::now());
+        assert_eq!(
+            views.counts,
+            [None, None, None],
+            "a superseded count is dropped"
+        );
+        views.on_counts(
+            request,
+            vec![Ok(3), Err("down".into()), Ok(1_204)],
+            chrono::Utc::now(),
+        );
         assert_eq!(views.labels(), ["Mine 3", "All …", "High 1,204"]);
         // "Mine 3 │ All … │ High 1,204" from column 1.
         assert_eq!(views.at_column(1, 1), Some(0));
