@@ -450,3 +450,70 @@ async fn slash_finds_a_review_and_n_and_shift_n_walk_the_matches_round() {
         "N goes round from the first match to the last"
     );
 }
+
+#[tokio::test]
+async fn slash_finds_in_the_policies_and_their_versions_and_a_click_selects() {
+    let mut h = harness().await;
+    h.keys("5").await;
+    let policies = h.app.policies.policies.clone();
+    let holding: Vec<usize> = policies
+        .iter()
+        .enumerate()
+        .filter(|(_, policy)| policy.policy_id.contains("risk_tier"))
+        .map(|(index, _)| index)
+        .collect();
+    assert!(holding.len() >= 2, "several policies to walk: {holding:?}");
+
+    h.keys("/risk_tier").await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert_eq!(h.app.policies.selected, holding[0], "{screen}");
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "1 of {} policies holding “risk_tier”",
+            holding.len()
+        )),
+        "{screen}"
+    );
+    h.keys("n").await;
+    assert_eq!(h.app.policies.selected, holding[1]);
+    h.keys("N").await;
+    assert_eq!(h.app.policies.selected, holding[0]);
+    h.keys("N").await;
+    assert_eq!(
+        h.app.policies.selected,
+        *holding.last().expect("a match"),
+        "N goes round from the first to the last"
+    );
+
+    // A click on the first row of the table selects it.
+    let screen = h.screen();
+    let row = screen
+        .lines()
+        .position(|line| line.contains(&policies[0].policy_id))
+        .expect("the first policy on screen") as u16;
+    click(&mut h, row).await;
+    assert_eq!(h.app.policies.selected, 0);
+
+    // In the versions, the same keys find a version (and load it).
+    h.keys("v").await;
+    let versions = h.app.policies.versions.versions.clone();
+    let first = versions.last().expect("a version").version;
+    // The prompt holds the last text looked for: replace it.
+    h.keys("/").await;
+    for _ in 0.."risk_tier".len() {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.keys(&format!("v{first}")).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    let selected = h
+        .app
+        .policies
+        .versions
+        .selected_version()
+        .expect("selected");
+    assert_eq!(selected.version, first, "{screen}");
+    assert!(h.screen().contains("versions holding"), "{}", h.screen());
+}

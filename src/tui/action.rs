@@ -278,6 +278,11 @@ impl Action {
     pub fn description_in(self, mode: crate::tui::mode::Mode) -> &'static str {
         use crate::tui::mode::Mode;
         match (mode, self) {
+            (Mode::Policies, Action::Search) => {
+                "find a policy (or, in the versions, a version) by any of its text"
+            }
+            (Mode::Policies, Action::FindNext) => "the next policy or version holding it (round)",
+            (Mode::Policies, Action::FindPrevious) => "the previous one holding it",
             (Mode::Policies, Action::Approve) => "approve the selected policy set proposal",
             (Mode::Policies, Action::Reject) => {
                 "reject the selected policy set proposal (needs a comment)"

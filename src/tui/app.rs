@@ -417,6 +417,11 @@ impl App {
                 self.audits
                     .click(main, (event.column, event.row), &mut self.requests)
             }
+            MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Policies => {
+                let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
+                self.policies
+                    .click(main, (event.column, event.row), &mut self.requests)
+            }
             MouseEventKind::Down(MouseButton::Left) if self.tab == Tab::Reviews => {
                 let (_, main, _, _) = frame_areas(Rect::new(0, 0, self.size.0, self.size.1));
                 self.reviews.click(main, event.column, event.row);

@@ -85,6 +85,10 @@ impl App {
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
                     PromptKind::ListFile => return self.confirm_list_export(value),
+                    PromptKind::FindInPolicies => {
+                        self.policies.find = value;
+                        return self.find_in_policies(true, true);
+                    }
                     PromptKind::FindInReviews => {
                         self.reviews.find = value;
                         self.find_in_reviews(true, true);

@@ -57,6 +57,16 @@ impl App {
                 Vec::new()
             }
             Tab::Reviews => self.on_review_action(action),
+            Tab::Policies if action == Action::Search => {
+                self.overlay = Some(Overlay::Prompt(Prompt {
+                    kind: PromptKind::FindInPolicies,
+                    text: self.policies.find.clone().unwrap_or_default(),
+                }));
+                Vec::new()
+            }
+            Tab::Policies if matches!(action, Action::FindNext | Action::FindPrevious) => {
+                self.find_in_policies(action == Action::FindNext, false)
+            }
             Tab::Audits if action == Action::Search => {
                 self.overlay = Some(Overlay::Prompt(Prompt {
                     kind: PromptKind::Agent,
@@ -142,16 +152,40 @@ impl App {
     /// `/`, `n`, `N` on the Reviews list: selects the next (or previous)
     /// review holding the text looked for, and says which of how many.
     pub(super) fn find_in_reviews(&mut self, forward: bool, from_here: bool) {
-        let Some(find) = self.reviews.find.clone() else {
+        let found = self.reviews.find_next(forward, from_here);
+        let find = self.reviews.find.clone();
+        self.say_found(find.as_deref(), found, ("review", "reviews"));
+    }
+
+    /// `/`, `n`, `N` on the Policies tab, in the list in view.
+    pub(super) fn find_in_policies(&mut self, forward: bool, from_here: bool) -> Vec<Command> {
+        let (found, commands) = self
+            .policies
+            .find_next(forward, from_here, &mut self.requests);
+        let find = self.policies.find.clone();
+        let kind = match self.policies.view {
+            crate::tui::screens::policies::View::Policies => ("policy", "policies"),
+            crate::tui::screens::policies::View::Versions => ("version", "versions"),
+        };
+        self.say_found(find.as_deref(), found, kind);
+        commands
+    }
+
+    /// Which match of how many a find reached, on the status line.
+    fn say_found(
+        &mut self,
+        find: Option<&str>,
+        found: Option<(usize, usize)>,
+        (one, many): (&str, &str),
+    ) {
+        let Some(find) = find else {
             self.set_status(Level::Info, "/ asks for the text to find first.");
             return;
         };
-        let text = match self.reviews.find_next(forward, from_here) {
-            Some((number, of)) => format!(
-                "{number} of {of} reviews holding “{}”",
-                crate::text::sanitize(&find)
-            ),
-            None => format!("No review here holds “{}”.", crate::text::sanitize(&find)),
+        let find = crate::text::sanitize(find);
+        let text = match found {
+            Some((number, of)) => format!("{number} of {of} {many} holding “{find}”"),
+            None => format!("No {one} here holds “{find}”."),
         };
         self.set_status(Level::Info, text);
     }

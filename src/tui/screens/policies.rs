@@ -41,6 +41,8 @@ pub struct PoliciesScreen {
     pub versions: PolicyVersions,
     /// Who is looking (known once the console knows who signed in).
     pub viewer: Option<Viewer>,
+    /// What `/` looks for in the list in view; `n` / `N` go on.
+    pub find: Option<String>,
 }
 
 impl PoliciesScreen {
@@ -150,6 +152,85 @@ impl PoliciesScreen {
         Vec::new()
     }
 
+    /// Selects the next policy (or version, in that view) holding `find`
+    /// (any case) after the selected one (`from_here`: the selected one
+    /// too), or (`forward` false) the one before, round the list: which
+    /// match of how many, and what the move loads.
+    pub fn find_next(
+        &mut self,
+        forward: bool,
+        from_here: bool,
+        requests: &mut Requests,
+    ) -> (Option<(usize, usize)>, Vec<Command>) {
+        let Some(needle) = self.find.as_deref().map(str::to_lowercase) else {
+            return (None, Vec::new());
+        };
+        let (matches, here): (Vec<usize>, usize) = match self.view {
+            View::Policies => (
+                positions(&self.policies, |policy| policy_holds(policy, &needle)),
+                self.selected,
+            ),
+            View::Versions => (
+                positions(&self.versions.versions, |version| {
+                    PolicyVersions::holds(version, &needle)
+                }),
+                self.versions.selected,
+            ),
+        };
+        let Some(index) = super::next_match(&matches, here, forward, from_here) else {
+            return (None, Vec::new());
+        };
+        let found = Some((index + 1, matches.len()));
+        match self.view {
+            View::Policies => {
+                self.selected = matches[index];
+                (found, Vec::new())
+            }
+            View::Versions => (found, self.versions.move_to(matches[index], requests)),
+        }
+    }
+
+    /// A click at (`column`, `row`) on the tab drawn in `area` selects the
+    /// policy or version under it (the table scrolls as `render` draws it).
+    pub fn click(
+        &mut self,
+        area: Rect,
+        (column, row): (u16, u16),
+        requests: &mut Requests,
+    ) -> Vec<Command> {
+        let [_, area] = split_header(area);
+        let list = match self.view {
+            View::Policies => policies_areas(area)[0],
+            View::Versions => self.versions.areas(area)[0],
+        };
+        // Below the column titles.
+        let first = list.y + 1;
+        let visible = list.height.saturating_sub(1) as usize;
+        if visible == 0
+            || column < list.x
+            || column >= list.right()
+            || row < first
+            || row >= list.bottom()
+        {
+            return Vec::new();
+        }
+        let (selected, len) = match self.view {
+            View::Policies => (self.selected, self.policies.len()),
+            View::Versions => (self.versions.selected, self.versions.versions.len()),
+        };
+        let index = selected.saturating_sub(visible - 1) + (row - first) as usize;
+        if index >= len {
+            return Vec::new();
+        }
+        match self.view {
+            View::Policies => {
+                self.selected = index;
+                Vec::new()
+            }
+            View::Versions => self.versions.move_to(index, requests),
+        }
+    }
+
     pub fn render(
         &self,
         frame: &mut Frame,
@@ -158,8 +239,7 @@ impl PoliciesScreen {
         theme: &Theme,
         spinner: char,
     ) {
-        let [header, area] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let [header, area] = split_header(area);
         frame.render_widget(Paragraph::new(self.header_line(theme)), header);
         match self.view {
             View::Policies => self.render_policies(frame, area, theme, spinner),
@@ -216,8 +296,7 @@ impl PoliciesScreen {
             frame.render_widget(Paragraph::new(text), area);
             return;
         }
-        let [table_area, detail] =
-            Layout::vertical([Constraint::Min(4), Constraint::Length(9)]).areas(area);
+        let [table_area, detail] = policies_areas(area);
         let rows = self.policies.iter().map(|policy| {
             let (state, role) = if policy.is_active {
                 ("active", Role::Ok)
@@ -274,6 +353,40 @@ impl PoliciesScreen {
             );
         }
     }
+}
+
+/// The tab's header line and what is below it.
+fn split_header(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
+}
+
+/// The policies table and the selected policy's detail below it.
+fn policies_areas(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(4), Constraint::Length(9)]).areas(area)
+}
+
+fn positions<T>(items: &[T], holds: impl Fn(&T) -> bool) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| holds(item))
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// What `needle` (lower case) finds in a policy: its id, name,
+/// description, action, scope and condition.
+fn policy_holds(policy: &Policy, needle: &str) -> bool {
+    [
+        policy.policy_id.clone(),
+        policy.name.clone(),
+        policy.description.clone(),
+        policy.action.as_str().to_owned(),
+        scope_text(policy),
+        condition_text(policy),
+    ]
+    .iter()
+    .any(|text| text.to_lowercase().contains(needle))
 }
 
 fn scope_text(policy: &Policy) -> String {

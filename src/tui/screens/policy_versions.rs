@@ -181,6 +181,28 @@ impl PolicyVersions {
         }]
     }
 
+    /// The version list (its column titles, then up to eight versions)
+    /// and the selected version's detail below.
+    pub fn areas(&self, area: Rect) -> [Rect; 2] {
+        let list_height = (self.versions.len() as u16 + 1).clamp(3, 9);
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area)
+    }
+
+    /// What `needle` (lower case) finds in a version: its number, state,
+    /// description, who proposed and decided it, the decision's comment.
+    pub fn holds(version: &PolicySetVersion, needle: &str) -> bool {
+        [
+            format!("v{}", version.version),
+            version.state.as_str().to_owned(),
+            version.description.clone(),
+            version.proposed_by.clone(),
+            version.decided_by.clone().unwrap_or_default(),
+            version.comment.clone().unwrap_or_default(),
+        ]
+        .iter()
+        .any(|text| text.to_lowercase().contains(needle))
+    }
+
     pub fn render(
         &self,
         frame: &mut Frame,
@@ -204,9 +226,7 @@ impl PolicyVersions {
             frame.render_widget(Paragraph::new(text), area);
             return;
         }
-        let list_height = (self.versions.len() as u16 + 1).clamp(3, 9);
-        let [list, detail] =
-            Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area);
+        let [list, detail] = self.areas(area);
         let rows = self.versions.iter().map(|version| {
             let state_role = match version.state {
                 PolicySetState::Active => Role::Ok,

@@ -369,6 +369,8 @@ pub enum PromptKind {
     FindInStep,
     /// Text to find in the Reviews list.
     FindInReviews,
+    /// Text to find in the Policies tab's list in view.
+    FindInPolicies,
     /// Agents among the blocked deployments.
     BlockedSearch,
 }
@@ -393,6 +395,7 @@ impl Prompt {
             PromptKind::ListFile => " save the list as (.csv or .json): ",
             PromptKind::FindInStep => " find in this view: ",
             PromptKind::FindInReviews => " find a review (agent, workflow, id, status): ",
+            PromptKind::FindInPolicies => " find a policy or version (any of its text): ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
         };
         let line = Line::from(vec![
