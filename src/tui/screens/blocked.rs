@@ -444,16 +444,14 @@ impl BlockedScreen {
         let [_, rest] = list_sections(list);
         let [table, _] = table_and_detail(rest);
         // The table's first line holds the column titles.
-        let first_row = table.y + 1;
-        if column < table.x || column >= table.right() || row < first_row || row >= table.bottom() {
+        let clickable = super::ClickableList {
+            area: table,
+            above: 1,
+            item_lines: 1,
+        };
+        let Some(index) = clickable.item_at((column, row), self.selected, self.items.len()) else {
             return Vec::new();
-        }
-        let visible = usize::from(table.bottom() - first_row);
-        let offset = self.selected.saturating_sub(visible.saturating_sub(1));
-        let index = offset + usize::from(row - first_row);
-        if index >= self.items.len() {
-            return Vec::new();
-        }
+        };
         self.focus = Focus::List;
         let moved = index.abs_diff(self.selected) as isize;
         let action = if index > self.selected {

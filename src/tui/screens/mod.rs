@@ -22,6 +22,34 @@ use crate::text::{humanize_age, sanitize};
 use crate::tui::theme::{Role, Theme};
 use chrono::{DateTime, Utc};
 
+/// How a list drawn in a rectangle takes a click.
+pub struct ClickableList {
+    pub area: ratatui::layout::Rect,
+    /// Lines above the first item (a title, column titles).
+    pub above: u16,
+    /// Lines each item takes.
+    pub item_lines: u16,
+}
+
+impl ClickableList {
+    /// The item under (`column`, `row`) when the list scrolls as ratatui's
+    /// tables and lists do (the selected item kept on the last line it
+    /// fits), or none: outside the list, or past its end.
+    pub fn item_at(&self, (column, row): (u16, u16), selected: usize, len: usize) -> Option<usize> {
+        let area = self.area;
+        let first = area.y + self.above;
+        let item_lines = self.item_lines.max(1);
+        let visible = (area.height.saturating_sub(self.above) / item_lines) as usize;
+        let inside =
+            column >= area.x && column < area.right() && row >= first && row < area.bottom();
+        if visible == 0 || !inside {
+            return None;
+        }
+        let index = selected.saturating_sub(visible - 1) + ((row - first) / item_lines) as usize;
+        (index < len).then_some(index)
+    }
+}
+
 /// How a step's latest alert reads.
 /// Which of the matches at `positions` (ascending) `n` / `N` goes to from
 /// `here`: the first after it (`from_here`: or at it, for a new search),

@@ -203,25 +203,19 @@ impl PoliciesScreen {
             View::Policies => policies_areas(area)[0],
             View::Versions => self.versions.areas(area)[0],
         };
-        // Below the column titles.
-        let first = list.y + 1;
-        let visible = list.height.saturating_sub(1) as usize;
-        if visible == 0
-            || column < list.x
-            || column >= list.right()
-            || row < first
-            || row >= list.bottom()
-        {
-            return Vec::new();
-        }
         let (selected, len) = match self.view {
             View::Policies => (self.selected, self.policies.len()),
             View::Versions => (self.versions.selected, self.versions.versions.len()),
         };
-        let index = selected.saturating_sub(visible - 1) + (row - first) as usize;
-        if index >= len {
+        // Below the column titles.
+        let clickable = super::ClickableList {
+            area: list,
+            above: 1,
+            item_lines: 1,
+        };
+        let Some(index) = clickable.item_at((column, row), selected, len) else {
             return Vec::new();
-        }
+        };
         match self.view {
             View::Policies => {
                 self.selected = index;

@@ -126,19 +126,12 @@ impl ReviewsScreen {
             return;
         }
         // Below the title line and the column titles.
-        let first = area.y + 2;
-        let visible = area.height.saturating_sub(2) as usize;
-        if visible == 0
-            || column < area.x
-            || column >= area.right()
-            || row < first
-            || row >= area.bottom()
-        {
-            return;
-        }
-        let offset = self.selected.saturating_sub(visible - 1);
-        let index = offset + (row - first) as usize;
-        if index < self.items.len() {
+        let clickable = super::ClickableList {
+            area,
+            above: 2,
+            item_lines: 1,
+        };
+        if let Some(index) = clickable.item_at((column, row), self.selected, self.items.len()) {
             self.selected = index;
         }
     }

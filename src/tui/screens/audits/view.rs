@@ -27,26 +27,15 @@ impl AuditsScreen {
         requests: &mut Requests,
     ) -> Vec<Command> {
         let [list, _] = Self::split(area);
-        // The title takes the list's first line.
-        let first = list.y + 1;
-        let visible = (list.height.saturating_sub(1) / 2) as usize;
-        if visible == 0
-            || column < list.x
-            || column >= list.right()
-            || row < first
-            || row >= list.bottom()
-        {
-            return Vec::new();
-        }
-        let offset = if self.selected < visible {
-            0
-        } else {
-            self.selected + 1 - visible
+        // The title takes the list's first line; each agent two.
+        let clickable = super::super::ClickableList {
+            area: list,
+            above: 1,
+            item_lines: 2,
         };
-        let index = offset + ((row - first) / 2) as usize;
-        if index >= self.agents.len() {
+        let Some(index) = clickable.item_at((column, row), self.selected, self.agents.len()) else {
             return Vec::new();
-        }
+        };
         let (action, steps) = if index >= self.selected {
             (Action::Down, index - self.selected)
         } else {
