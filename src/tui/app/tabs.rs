@@ -159,6 +159,13 @@ impl App {
 
     /// `/`, `n`, `N` on the Policies tab, in the list in view.
     pub(super) fn find_in_policies(&mut self, forward: bool, from_here: bool) -> Vec<Command> {
+        if !self.policies.loaded {
+            self.set_status(
+                Level::Info,
+                "The policies are still loading: look again once they show.",
+            );
+            return Vec::new();
+        }
         let (found, commands) = self
             .policies
             .find_next(forward, from_here, &mut self.requests);

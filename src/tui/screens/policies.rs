@@ -300,7 +300,7 @@ impl PoliciesScreen {
             let reach = self
                 .reach
                 .get(&policy.policy_id)
-                .map_or("…".to_owned(), |n| n.to_string());
+                .map_or("…".to_owned(), |n| crate::text::thousands(*n));
             Row::new(vec![
                 Cell::from(sanitize(&policy.policy_id).into_owned()),
                 Cell::from(policy.action.as_str()),
@@ -442,7 +442,7 @@ fn policy_detail(policy: &Policy, reach: Option<u64>, theme: &Theme) -> Vec<Line
         Line::styled(
             format!(
                 " triggers on {} agent(s) as they are now",
-                reach.map_or("…".to_owned(), |n| n.to_string())
+                reach.map_or("…".to_owned(), crate::text::thousands)
             ),
             theme.style(Role::Info),
         ),
