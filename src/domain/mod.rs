@@ -16,6 +16,7 @@ pub mod figures;
 pub mod manifest;
 pub mod merkle;
 pub mod name;
+pub mod obligations;
 pub mod policy;
 pub mod replay;
 pub mod review;

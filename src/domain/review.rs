@@ -103,7 +103,7 @@ impl ReviewTemplate {
         Ok(template)
     }
 
-    fn check(&self) -> Result<(), TemplateError> {
+    pub fn check(&self) -> Result<(), TemplateError> {
         let invalid = |problem: String| TemplateError::Invalid {
             template: self.template_id.clone(),
             problem,

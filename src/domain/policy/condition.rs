@@ -131,6 +131,18 @@ pub struct Condition {
     /// Whether it reads labels by a key computed at run time (or the whole
     /// agent), so any label may matter.
     reads_any_label: bool,
+    /// The intake questions it reads by name (`intake.nyc_aedt`).
+    intake_keys: std::collections::BTreeSet<String>,
+    /// Whether it reads the intake whole or by a computed key.
+    reads_any_intake: bool,
+}
+
+/// What a condition may read besides the agent and the request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// `intake.<question>`: the agent version's intake answers
+    /// (obligations' conditions).
+    pub intake: bool,
 }
 
 /// Why a condition cannot be used, with where in it.
@@ -150,13 +162,24 @@ pub enum Outcome {
 impl Condition {
     /// Compiles and checks the names a condition reads.
     pub fn compile(source: &ConditionSource) -> Result<Condition, ConditionError> {
+        Condition::compile_reading(source, Reads::default())
+    }
+
+    /// Compiles a condition that may also read what `reads` allows.
+    pub fn compile_reading(
+        source: &ConditionSource,
+        reads: Reads,
+    ) -> Result<Condition, ConditionError> {
         let cel = source.to_cel().map_err(ConditionError)?;
         crate::domain::policy::cel_limits::check_source(&cel).map_err(ConditionError)?;
         let program = Program::compile(&cel)
             .map_err(|errors| ConditionError(format!("does not parse: {errors}")))?;
         crate::domain::policy::cel_limits::check_expression(program.expression())
             .map_err(ConditionError)?;
-        let mut names = Names::default();
+        let mut names = Names {
+            allows_intake: reads.intake,
+            ..Names::default()
+        };
         names.walk(program.expression(), false);
         if let Some(problem) = names.problems.first() {
             return Err(ConditionError(problem.clone()));
@@ -169,7 +192,19 @@ impl Condition {
             reads_request: names.reads_request,
             label_keys: names.label_keys,
             reads_any_label: names.reads_any_label,
+            intake_keys: names.intake_keys,
+            reads_any_intake: names.reads_any_intake,
         })
+    }
+
+    /// The intake questions it reads by name.
+    pub fn intake_keys(&self) -> &std::collections::BTreeSet<String> {
+        &self.intake_keys
+    }
+
+    /// Whether it reads the intake whole, or by a key computed at run time.
+    pub fn reads_any_intake(&self) -> bool {
+        self.reads_any_intake
     }
 
     /// Whether the label `key` can change how it comes out.
@@ -232,6 +267,24 @@ impl Condition {
         vocabulary: &Vocabulary,
         budget: &mut usize,
     ) -> Result<(), ConditionError> {
+        self.check_with_intakes(evaluator, vocabulary, budget, &[])
+    }
+
+    /// As `check_within`, once for each of `intakes` (none: the condition
+    /// reads no intake).
+    pub fn check_with_intakes(
+        &self,
+        evaluator: &Evaluator,
+        vocabulary: &Vocabulary,
+        budget: &mut usize,
+        intakes: &[crate::domain::review::Answers],
+    ) -> Result<(), ConditionError> {
+        let no_intake = [crate::domain::review::Answers::new()];
+        let intakes = if intakes.is_empty() {
+            &no_intake[..]
+        } else {
+            intakes
+        };
         let reads = |field: &str| self.fields.contains(field) || self.fields.contains("*");
         let mut seen = std::collections::HashSet::new();
         let requests: &[bool] = if self.reads_request {
@@ -250,7 +303,10 @@ impl Condition {
             if !seen.insert(kind) {
                 continue;
             }
-            for &lowers in requests {
+            for (&lowers, intake) in requests
+                .iter()
+                .flat_map(|lowers| intakes.iter().map(move |intake| (lowers, intake)))
+            {
                 *budget = budget.checked_sub(1).ok_or_else(|| {
                     ConditionError(
                         "checking it against every kind of agent the vocabulary allows would exceed the set's budget of evaluations: read fewer fields, or name fewer categories and classifications".into(),
@@ -259,7 +315,7 @@ impl Condition {
                 let facts = RequestFacts {
                     lowers_risk_fields: lowers,
                 };
-                let scope = evaluator.scope(&agent, &facts);
+                let scope = evaluator.scope_with_intake(&agent, &facts, intake);
                 if let Outcome::Failed(why) = self.evaluate(&scope)
                     && !why.starts_with("no label")
                 {
@@ -289,7 +345,9 @@ fn type_name(value: &Value) -> &'static str {
 fn describe(err: &ExecutionError) -> String {
     match err {
         ExecutionError::NoSuchKey(key) => {
-            format!("no label {key:?} on this agent (read labels with has() first)")
+            format!(
+                "no label {key:?} on this agent, or no intake answer (read them with has() first)"
+            )
         }
         other => other.to_string(),
     }
@@ -308,6 +366,10 @@ struct Names {
     label_keys: std::collections::BTreeSet<String>,
     /// Labels read by a computed key, or the agent read whole.
     reads_any_label: bool,
+    /// Whether `intake` may be read at all.
+    allows_intake: bool,
+    intake_keys: std::collections::BTreeSet<String>,
+    reads_any_intake: bool,
 }
 
 impl Names {
@@ -319,6 +381,12 @@ impl Names {
                 self.reads_any_label = true;
             }
             Expr::Ident(name) if name == "request" => self.reads_request = true,
+            Expr::Ident(name) if name == "intake" && self.allows_intake => {
+                self.reads_any_intake = true;
+            }
+            Expr::Ident(name) if name == "intake" => self
+                .problems
+                .push("intake answers are read by obligations' conditions, not here".into()),
             Expr::Ident(name) => {
                 // Comprehension variables (`x` in `list.all(x, ...)`) are
                 // bound by the macro: only free names are variables.
@@ -342,6 +410,10 @@ impl Names {
                                 AGENT_FIELDS.join(", ")
                             ));
                         }
+                        return;
+                    }
+                    Expr::Ident(root) if root == "intake" && self.allows_intake => {
+                        self.intake_keys.insert(select.field.clone());
                         return;
                     }
                     Expr::Ident(root) if root == "request" => {
@@ -396,7 +468,10 @@ impl Names {
             }
             Expr::Comprehension(comprehension) => {
                 self.walk(&comprehension.iter_range, guarded);
-                let mut inner = Names::default();
+                let mut inner = Names {
+                    allows_intake: self.allows_intake,
+                    ..Names::default()
+                };
                 for part in [
                     &comprehension.accu_init,
                     &comprehension.loop_cond,
@@ -423,6 +498,8 @@ impl Names {
                 self.reads_request |= inner.reads_request;
                 self.label_keys.extend(inner.label_keys);
                 self.reads_any_label |= inner.reads_any_label;
+                self.intake_keys.extend(inner.intake_keys);
+                self.reads_any_intake |= inner.reads_any_intake;
             }
             _ => {}
         }
@@ -474,6 +551,27 @@ impl Evaluator {
         Evaluator { base }
     }
 
+    /// The agent, its version's intake answers and the request, as an
+    /// obligation's condition reads them: only answered questions are in
+    /// `intake`.
+    pub fn scope_with_intake(
+        &self,
+        agent: &Agent,
+        facts: &RequestFacts,
+        intake: &crate::domain::review::Answers,
+    ) -> Scope<'_> {
+        let mut scope = self.scope(agent, facts);
+        let answers: HashMap<String, Value> = intake
+            .iter()
+            .filter(|(_, answer)| !answer.is_null())
+            .map(|(question, answer)| (question.clone(), json_to_cel(answer)))
+            .collect();
+        scope
+            .context
+            .add_variable_from_value("intake", Value::from(answers));
+        scope
+    }
+
     /// The agent and the request as a condition reads them.
     pub fn scope(&self, agent: &Agent, facts: &RequestFacts) -> Scope<'_> {
         let mut fields: HashMap<String, Value> = HashMap::with_capacity(AGENT_FIELDS.len() + 1);
@@ -508,6 +606,10 @@ fn json_to_cel(value: &serde_json::Value) -> Value {
             .as_i64()
             .map(Value::Int)
             .unwrap_or_else(|| Value::Float(number.as_f64().unwrap_or_default())),
+        // A multi-choice answer: a list of strings.
+        serde_json::Value::Array(items) => {
+            Value::List(Arc::new(items.iter().map(json_to_cel).collect()))
+        }
         _ => Value::Null,
     }
 }

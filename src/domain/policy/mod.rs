@@ -9,6 +9,7 @@ pub mod cel_limits;
 pub mod condition;
 pub mod evaluation;
 pub mod facts;
+pub mod frameworks;
 pub mod lowering;
 pub mod plan;
 pub mod policies;

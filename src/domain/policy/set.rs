@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::agent::{Agent, RiskTier};
 use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
 use crate::domain::policy::facts::RequestFacts;
+use crate::domain::policy::frameworks::{Framework, IntakeSection};
 use crate::domain::policy::policies::{Policy, PolicyScope};
 use crate::domain::policy::sla::{EscalateTo, SlaRules};
 use crate::domain::policy::vocabulary::Vocabulary;
@@ -70,6 +71,13 @@ pub struct PolicySetFile {
     pub sla: SlaRules,
     #[serde(default, rename = "policy")]
     pub policies: Vec<Policy>,
+    /// The questions that classify each agent version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<IntakeSection>,
+    /// The laws and standards the organisation adopts, with their
+    /// obligations.
+    #[serde(default, rename = "framework", skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<Framework>,
 }
 
 /// A problem with a set, and where.
@@ -164,6 +172,9 @@ pub struct PolicySet {
     /// agents alike in them: every request asks, and CEL is the cost.
     floor_fields: std::collections::BTreeSet<String>,
     floors_found: std::sync::Mutex<std::collections::HashMap<String, (RiskTier, Option<String>)>>,
+    /// Each adopted obligation's condition (none: it always applies), in
+    /// the order of `file.frameworks` and their obligations.
+    obligation_conditions: Vec<Option<Condition>>,
 }
 
 /// The most distinct agents whose floors are remembered; past it the
@@ -380,6 +391,51 @@ impl PolicySet {
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
             }
         }
+        if let Some(intake) = &file.intake
+            && let Err(err) = intake.template().check()
+        {
+            errors.push(at("intake", err.to_string()));
+        }
+        let framework_problems = crate::domain::policy::frameworks::check(
+            &file.frameworks,
+            file.intake.as_ref(),
+            vocabulary,
+        );
+        let frameworks_fit = framework_problems.is_empty();
+        errors.extend(
+            framework_problems
+                .into_iter()
+                .map(|(place, message)| at(place, message)),
+        );
+        let mut obligation_conditions = Vec::new();
+        if frameworks_fit {
+            let intakes = synthetic_intakes(file.intake.as_ref());
+            for obligation in file
+                .frameworks
+                .iter()
+                .flat_map(|framework| &framework.obligations)
+            {
+                let Some(source) = &obligation.when else {
+                    obligation_conditions.push(None);
+                    continue;
+                };
+                match compiled_obligation(
+                    source,
+                    &evaluator,
+                    vocabulary,
+                    checks,
+                    &mut budget,
+                    &intakes,
+                    file.intake.as_ref(),
+                ) {
+                    Ok(condition) => obligation_conditions.push(Some(condition)),
+                    Err(message) => errors.push(at(
+                        format!("obligation {}", obligation.id),
+                        format!("when {message}"),
+                    )),
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(SetErrors(errors));
         }
@@ -394,7 +450,36 @@ impl PolicySet {
             evaluator,
             floor_fields,
             floors_found: Default::default(),
+            obligation_conditions,
         })
+    }
+
+    /// The adopted obligations, each with its framework and its condition.
+    pub fn obligations(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &Framework,
+            &crate::domain::policy::frameworks::Obligation,
+            Option<&Condition>,
+        ),
+    > {
+        self.file
+            .frameworks
+            .iter()
+            .flat_map(|framework| {
+                framework
+                    .obligations
+                    .iter()
+                    .map(move |obligation| (framework, obligation))
+            })
+            .zip(&self.obligation_conditions)
+            .map(|((framework, obligation), condition)| (framework, obligation, condition.as_ref()))
+    }
+
+    /// The evaluator a set's conditions run under.
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
     }
 
     pub fn vocabulary(&self) -> &Vocabulary {
@@ -617,6 +702,61 @@ fn compiled(
             .map_err(|err| err.0)?;
     }
     Ok(condition)
+}
+
+/// An obligation's condition: it may read the intake's questions (and
+/// only those the set asks), checked with every question answered and
+/// with none.
+fn compiled_obligation(
+    source: &ConditionSource,
+    evaluator: &Evaluator,
+    vocabulary: &Vocabulary,
+    checks: Checks,
+    budget: &mut usize,
+    intakes: &[crate::domain::review::Answers],
+    intake: Option<&IntakeSection>,
+) -> Result<Condition, String> {
+    let reads = crate::domain::policy::condition::Reads { intake: true };
+    let condition = Condition::compile_reading(source, reads).map_err(|err| err.0)?;
+    let asked = |key: &str| {
+        intake.is_some_and(|intake| intake.questions.iter().any(|question| question.id == key))
+    };
+    if let Some(key) = condition.intake_keys().iter().find(|key| !asked(key)) {
+        return Err(format!(
+            "reads intake.{key}, which the set's intake does not ask"
+        ));
+    }
+    if checks == Checks::Full {
+        condition
+            .check_with_intakes(evaluator, vocabulary, budget, intakes)
+            .map_err(|err| err.0)?;
+    }
+    Ok(condition)
+}
+
+/// An intake with every question answered (a choice by its first option,
+/// yes, the middle of the scale), and an empty one.
+fn synthetic_intakes(intake: Option<&IntakeSection>) -> Vec<crate::domain::review::Answers> {
+    use crate::domain::review::QuestionKind;
+    let Some(intake) = intake else {
+        return vec![crate::domain::review::Answers::new()];
+    };
+    let full = intake
+        .questions
+        .iter()
+        .map(|question| {
+            let first = question.options.first().cloned().unwrap_or_default();
+            let answer = match question.kind {
+                QuestionKind::YesNo => serde_json::Value::Bool(true),
+                QuestionKind::Scale1To5 => serde_json::Value::from(3),
+                QuestionKind::MultiChoice => serde_json::Value::from(vec![first]),
+                QuestionKind::SingleChoice => serde_json::Value::from(first),
+                QuestionKind::Text | QuestionKind::LongText => serde_json::Value::from("text"),
+            };
+            (question.id.clone(), answer)
+        })
+        .collect();
+    vec![full, crate::domain::review::Answers::new()]
 }
 
 /// The most a set names: each condition is checked against a synthetic

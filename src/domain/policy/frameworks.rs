@@ -1,0 +1,446 @@
+//! Frameworks as data: the obligations of a law or standard, when each
+//! applies and what in Gavel's record meets it. A policy set adopts
+//! frameworks by holding them (`[[framework]]`), so adopting or editing
+//! one is a set change: planned, proposed and approved by four eyes.
+//!
+//! Checked when the set is compiled: ids, dates, each obligation's
+//! condition (CEL over `agent` and `intake`, with the policies' limits),
+//! and each evidence requirement against the set's vocabulary and intake.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::policy::condition::ConditionSource;
+use crate::domain::role::Role;
+
+/// The most frameworks a set adopts, and obligations one framework holds:
+/// each obligation's condition is checked like a policy's.
+pub const MAX_FRAMEWORKS: usize = 16;
+pub const MAX_OBLIGATIONS: usize = 200;
+/// The most evidence requirements one obligation lists.
+pub const MAX_EVIDENCE: usize = 12;
+/// The longest summary, in bytes: ours, short; never the text copied.
+pub const MAX_SUMMARY_BYTES: usize = 2048;
+/// The longest id, title or citation, in bytes.
+pub const MAX_NAME_BYTES: usize = 200;
+
+/// A law or standard as a set adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    /// `eu-ai-act`: the prefix of its obligations' ids.
+    pub id: String,
+    pub name: String,
+    /// Which text: `Regulation (EU) 2024/1689 as amended ...`.
+    pub version: String,
+    /// The date of that text.
+    #[serde(deserialize_with = "date")]
+    pub date: NaiveDate,
+    /// Where the official text is (a URL).
+    pub source: String,
+    /// What was checked against the official text, and when.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub checked: String,
+    #[serde(rename = "obligation")]
+    pub obligations: Vec<Obligation>,
+}
+
+/// Whom an obligation binds: who builds the system, or who uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Provider,
+    Deployer,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Provider => "provider",
+            Party::Deployer => "deployer",
+        }
+    }
+}
+
+/// One duty of a framework.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Obligation {
+    /// `eu-ai-act.art-26.2`: the framework's id, a dot, then its own.
+    pub id: String,
+    pub title: String,
+    /// Article, paragraph, section or control number, exactly.
+    pub citation: String,
+    /// What it asks, in our own words.
+    pub summary: String,
+    pub binds: Vec<Party>,
+    /// The day it takes effect: before it, an obligation that applies is
+    /// "not yet in effect" and gates nothing.
+    #[serde(deserialize_with = "date")]
+    pub applies_from: NaiveDate,
+    /// Which agents it applies to (CEL over `agent` and `intake`); absent:
+    /// every agent its parties cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<ConditionSource>,
+    /// Ids of other frameworks' obligations this one also evidences (and
+    /// they it): what meets one meets each, and it is counted once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crosswalk: Vec<String>,
+    /// Every one of these must be in the record for it to be met.
+    #[serde(default, rename = "evidence")]
+    pub evidence: Vec<Requirement>,
+}
+
+/// One record that must exist for an obligation to be met. New kinds join
+/// this list (and the posture engine's match) as Gavel records more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Requirement {
+    /// A step decided "approve" by this role in an approved workflow of
+    /// the agent version.
+    Approval { role: Role },
+    /// A submitted ethics review of the agent version (of this template,
+    /// when named).
+    EthicsReview {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<String>,
+    },
+    /// A bias audit of the agent version passing the set's threshold, with
+    /// these tables, by an independent auditor when asked, and younger
+    /// than `max_age` (`365d`).
+    BiasAudit {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attributes: Vec<String>,
+        #[serde(default)]
+        intersectional: bool,
+        #[serde(default)]
+        independent: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_age: Option<String>,
+    },
+    /// The intake question answered (with one of `equals`, when given).
+    Intake {
+        question: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        equals: Vec<String>,
+    },
+    /// Someone holding `role` recorded that `what` (outside Gavel) is in
+    /// place: a link or a document's digest, until a date.
+    Confirmation { role: Role, what: String },
+}
+
+impl Requirement {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Requirement::Approval { .. } => "approval",
+            Requirement::EthicsReview { .. } => "ethics_review",
+            Requirement::BiasAudit { .. } => "bias_audit",
+            Requirement::Intake { .. } => "intake",
+            Requirement::Confirmation { .. } => "confirmation",
+        }
+    }
+
+    /// What is missing while it is not met, in words.
+    pub fn wanted(&self) -> String {
+        match self {
+            Requirement::Approval { role } => format!("an approval by {}", role.with_article()),
+            Requirement::EthicsReview { template: None } => "a submitted ethics review".into(),
+            Requirement::EthicsReview {
+                template: Some(template),
+            } => format!("a submitted ethics review ({template})"),
+            Requirement::BiasAudit {
+                attributes,
+                intersectional,
+                independent,
+                max_age,
+            } => {
+                let mut text = "a passing bias audit".to_owned();
+                if !attributes.is_empty() {
+                    text.push_str(&format!(" of {}", attributes.join(", ")));
+                    if *intersectional {
+                        text.push_str(" and their intersection");
+                    }
+                }
+                if *independent {
+                    text.push_str(" by an independent auditor");
+                }
+                if let Some(age) = max_age {
+                    text.push_str(&format!(", younger than {age}"));
+                }
+                text
+            }
+            Requirement::Intake { question, equals } if equals.is_empty() => {
+                format!("an intake answer to {question}")
+            }
+            Requirement::Intake { question, equals } => {
+                format!("the intake answer {question} = {}", equals.join(" or "))
+            }
+            Requirement::Confirmation { role, what } => {
+                format!("{} confirming: {what}", role.with_article())
+            }
+        }
+    }
+}
+
+/// The questions that classify an agent, and whether a deployment needs
+/// them answered: the ethics-review form engine's template, filled per
+/// agent version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSection {
+    /// A deployment of an agent version without a submitted intake is
+    /// blocked.
+    #[serde(default)]
+    pub required: bool,
+    pub template_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub questions: Vec<crate::domain::review::Question>,
+}
+
+impl IntakeSection {
+    /// The form the intake is filled in (the review form engine's).
+    pub fn template(&self) -> crate::domain::review::ReviewTemplate {
+        crate::domain::review::ReviewTemplate {
+            template_id: self.template_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            questions: self.questions.clone(),
+        }
+    }
+}
+
+/// The intake question that says whom obligations bind for an agent:
+/// `provider`, `deployer` or `provider_and_deployer`. Unanswered (or not
+/// asked), the organisation deploys what it did not build.
+pub const ROLE_QUESTION: &str = "organisation_role";
+
+/// Checks a set's frameworks against its vocabulary and intake; every
+/// problem as (place, message).
+pub fn check(
+    frameworks: &[Framework],
+    intake: Option<&IntakeSection>,
+    vocabulary: &crate::domain::policy::vocabulary::Vocabulary,
+) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut problem = |place: &str, message: String| problems.push((place.to_owned(), message));
+    if frameworks.len() > MAX_FRAMEWORKS {
+        problem(
+            "framework",
+            format!(
+                "{} given; a set adopts at most {MAX_FRAMEWORKS}",
+                frameworks.len()
+            ),
+        );
+        return problems;
+    }
+    let questions: Vec<&crate::domain::review::Question> = intake
+        .map(|intake| intake.questions.iter().collect())
+        .unwrap_or_default();
+    let mut framework_ids = std::collections::BTreeSet::new();
+    let mut obligation_ids = std::collections::BTreeSet::new();
+    for framework in frameworks {
+        let place = format!("framework {}", framework.id);
+        if !is_id(&framework.id) {
+            problem(
+                &place,
+                "id must be lower-case letters, digits, '-' and '.', at most 200 bytes".into(),
+            );
+        }
+        if !framework_ids.insert(framework.id.as_str()) {
+            problem(&place, "another framework has this id".into());
+        }
+        for (field, text) in [
+            ("name", &framework.name),
+            ("version", &framework.version),
+            ("source", &framework.source),
+        ] {
+            if text.trim().is_empty() || text.len() > MAX_NAME_BYTES {
+                problem(
+                    &place,
+                    format!("{field} must be given, at most {MAX_NAME_BYTES} bytes"),
+                );
+            }
+        }
+        if framework.checked.len() > MAX_SUMMARY_BYTES {
+            problem(
+                &place,
+                format!("checked is longer than {MAX_SUMMARY_BYTES} bytes"),
+            );
+        }
+        if framework.obligations.len() > MAX_OBLIGATIONS {
+            problem(
+                &place,
+                format!(
+                    "{} obligations; a framework holds at most {MAX_OBLIGATIONS}",
+                    framework.obligations.len()
+                ),
+            );
+            continue;
+        }
+        for obligation in &framework.obligations {
+            let place = format!("obligation {}", obligation.id);
+            let own = obligation
+                .id
+                .strip_prefix(&framework.id)
+                .and_then(|rest| rest.strip_prefix('.'));
+            if !is_id(&obligation.id) || own.is_none_or(str::is_empty) {
+                problem(
+                    &place,
+                    format!(
+                        "id must be \"{}.\" then its own (lower-case letters, digits, '-' and '.')",
+                        framework.id
+                    ),
+                );
+            }
+            if !obligation_ids.insert(obligation.id.as_str()) {
+                problem(&place, "another obligation has this id".into());
+            }
+            for (field, text, most) in [
+                ("title", &obligation.title, MAX_NAME_BYTES),
+                ("citation", &obligation.citation, MAX_NAME_BYTES),
+                ("summary", &obligation.summary, MAX_SUMMARY_BYTES),
+            ] {
+                if text.trim().is_empty() || text.len() > most {
+                    problem(
+                        &place,
+                        format!("{field} must be given, at most {most} bytes"),
+                    );
+                }
+            }
+            if obligation.binds.is_empty() {
+                problem(&place, "binds must name provider, deployer or both".into());
+            }
+            if obligation.evidence.is_empty() {
+                problem(
+                    &place,
+                    "lists no evidence: nothing could ever meet it".into(),
+                );
+            }
+            if obligation.evidence.len() > MAX_EVIDENCE {
+                problem(
+                    &place,
+                    format!(
+                        "lists {} evidence; at most {MAX_EVIDENCE}",
+                        obligation.evidence.len()
+                    ),
+                );
+            }
+            for id in &obligation.crosswalk {
+                if !is_id(id) || id == &obligation.id {
+                    problem(
+                        &place,
+                        format!("crosswalk {id:?} is not another obligation's id"),
+                    );
+                }
+            }
+            for requirement in &obligation.evidence {
+                if let Err(message) = check_requirement(requirement, &questions, vocabulary) {
+                    problem(
+                        &place,
+                        format!("evidence {}: {message}", requirement.kind()),
+                    );
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn check_requirement(
+    requirement: &Requirement,
+    questions: &[&crate::domain::review::Question],
+    vocabulary: &crate::domain::policy::vocabulary::Vocabulary,
+) -> Result<(), String> {
+    match requirement {
+        Requirement::Approval { role } | Requirement::Confirmation { role, .. } => {
+            vocabulary
+                .check_role("role", *role)
+                .map_err(|err| err.to_string())?;
+            if let Requirement::Confirmation { what, .. } = requirement
+                && (what.trim().is_empty() || what.len() > MAX_SUMMARY_BYTES)
+            {
+                return Err(format!(
+                    "what must be given, at most {MAX_SUMMARY_BYTES} bytes"
+                ));
+            }
+            Ok(())
+        }
+        Requirement::EthicsReview { template } => match template {
+            Some(template) if template.trim().is_empty() => Err("template is empty".into()),
+            _ => Ok(()),
+        },
+        Requirement::BiasAudit {
+            attributes,
+            intersectional,
+            max_age,
+            ..
+        } => {
+            if *intersectional && attributes.len() < 2 {
+                return Err("intersectional needs two attributes or more".into());
+            }
+            if attributes.len() > 8 || attributes.iter().any(|name| !is_id(name)) {
+                return Err("attributes: at most 8 names, each lower-case".into());
+            }
+            match max_age {
+                Some(age) => crate::domain::policy::span::parse_age(age)
+                    .map(|_| ())
+                    .map_err(|err| format!("max_age: {err}")),
+                None => Ok(()),
+            }
+        }
+        Requirement::Intake { question, equals } => {
+            let Some(asked) = questions.iter().find(|asked| asked.id == *question) else {
+                return Err(format!(
+                    "question {question:?} is not in the set's intake (its questions: {})",
+                    questions
+                        .iter()
+                        .map(|asked| asked.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            match equals
+                .iter()
+                .find(|value| !asked.options.is_empty() && !asked.options.contains(value))
+            {
+                Some(value) => Err(format!("{value:?} is not one of {question}'s options")),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// A day, written as TOML writes one (`2027-12-02`) or as text.
+fn date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match Written::deserialize(deserializer)? {
+        Written::Text(text) => text,
+        Written::Toml(datetime) => match (datetime.date, datetime.time) {
+            (Some(date), None) => date.to_string(),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "expected a day such as 2027-12-02, without a time",
+                ));
+            }
+        },
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a day such as 2027-12-02")))
+}
+
+/// Lower-case letters, digits, `-`, `_` and `.`, not empty, at most
+/// `MAX_NAME_BYTES`.
+fn is_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_NAME_BYTES
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+}
