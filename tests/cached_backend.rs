@@ -341,6 +341,33 @@ impl GovernanceBackend for Synced {
     async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>> {
         self.write(self.cache.end_delegation(delegation_id)).await
     }
+    async fn obligations(
+        &self,
+        agent_id: &str,
+        version: Option<&str>,
+    ) -> Result<gavel::domain::obligations::Posture> {
+        self.sync().await;
+        self.cache.obligations(agent_id, version).await
+    }
+    async fn intake(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<Option<gavel::domain::obligations::Intake>> {
+        self.cache.intake(agent_id, version).await
+    }
+    async fn save_intake(
+        &self,
+        save: &gavel::domain::obligations::IntakeSave,
+    ) -> Result<gavel::domain::obligations::Intake> {
+        self.write(self.cache.save_intake(save)).await
+    }
+    async fn confirm_obligation(
+        &self,
+        request: &gavel::domain::obligations::NewConfirmation,
+    ) -> Result<gavel::domain::obligations::Confirmation> {
+        self.write(self.cache.confirm_obligation(request)).await
+    }
     async fn decide_tool(
         &self,
         name: &str,

@@ -252,7 +252,7 @@ fn audit_verify_names_a_policy_set_rewritten_behind_the_triggers() {
         .args(["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("3 policy set versions replay"));
+        .stdout(predicate::str::contains("3 policy set versions, "));
     let pristine = dir.path().join("pristine.db");
     std::fs::copy(&db, &pristine).expect("copy");
     let tamper = |db: &Path, sql: &str| {

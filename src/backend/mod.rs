@@ -191,6 +191,31 @@ pub trait GovernanceBackend: Send + Sync {
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation>;
     /// Ends one of the caller's delegations now, or all they gave (`None`).
     async fn end_delegation(&self, delegation_id: Option<&str>) -> Result<Vec<Delegation>>;
+    /// Each obligation of the active set, judged for an agent version (its
+    /// current one by default) at the store's clock.
+    async fn obligations(
+        &self,
+        agent_id: &str,
+        version: Option<&str>,
+    ) -> Result<crate::domain::obligations::Posture>;
+    /// The intake of an agent version, if one was saved.
+    async fn intake(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<Option<crate::domain::obligations::Intake>>;
+    /// Saves or submits an agent version's intake (its owner, a requester
+    /// of it, or a compliance officer).
+    async fn save_intake(
+        &self,
+        save: &crate::domain::obligations::IntakeSave,
+    ) -> Result<crate::domain::obligations::Intake>;
+    /// Records that what an obligation names is in place (by a role its
+    /// confirmation evidence names).
+    async fn confirm_obligation(
+        &self,
+        request: &crate::domain::obligations::NewConfirmation,
+    ) -> Result<crate::domain::obligations::Confirmation>;
     /// Approves or rejects an external tool (data stewards and compliance
     /// officers).
     async fn decide_tool(

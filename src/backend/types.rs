@@ -700,6 +700,12 @@ pub struct ReplayReport {
     /// Policy set versions (state, proposer, decider, and their text's hash).
     #[serde(default)]
     pub policy_sets: u64,
+    /// Intakes (status, answers, who filled them) and confirmations (each
+    /// whole, and who made it).
+    #[serde(default)]
+    pub intakes: u64,
+    #[serde(default)]
+    pub confirmations: u64,
     /// Workflows whose opening event did not name the chain (from before
     /// events carried it): their status and version are checked, not their
     /// steps.

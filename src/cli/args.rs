@@ -111,6 +111,13 @@ pub enum Command {
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Which obligations of the adopted frameworks apply to an agent
+    /// version, which are met and by what, and what is missing; `confirm`
+    /// records what is in place outside Gavel.
+    Obligations(super::obligation_args::ObligationsArgs),
+    /// The questions that classify an agent version: `fill` and `show`.
+    #[command(subcommand)]
+    Intake(super::obligation_args::IntakeCommand),
     /// Approve or reject the external tools agents may call.
     #[command(subcommand)]
     Tools(ToolsCommand),

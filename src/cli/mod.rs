@@ -14,6 +14,8 @@ pub mod exit;
 mod governance;
 mod input;
 mod notify;
+mod obligation_args;
+mod obligations;
 mod output;
 mod policy;
 mod store;
@@ -204,6 +206,8 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Auth(command) => auth::run(global, command).await,
         Command::Notify(command) => notify::run(global, command).await,
         Command::Delegate(args) => delegate::run(global, args).await,
+        Command::Obligations(args) => obligations::obligations(global, args).await,
+        Command::Intake(command) => obligations::intake(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;

@@ -679,23 +679,27 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions)",
+                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions, {} intakes, {} confirmations)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
                 replay.reviews,
-                replay.policy_sets
+                replay.policy_sets,
+                replay.intakes,
+                replay.confirmations
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews and {} policy set versions replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash)",
+                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews, {} policy set versions, {} intakes and {} confirmations replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash; each intake's answers and who gave them; each confirmation whole)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
                 replay.reviews,
-                replay.policy_sets
+                replay.policy_sets,
+                replay.intakes,
+                replay.confirmations
             );
             if replay.workflows_without_steps > 0 {
                 let _ = writeln!(

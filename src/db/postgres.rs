@@ -250,6 +250,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "kept totals",
         include_str!("../../migrations/postgres/0007_kept_totals.sql"),
     ),
+    (
+        8,
+        "obligations",
+        include_str!("../../migrations/postgres/0008_obligations.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -28,6 +28,27 @@ pub enum IntakeStatus {
     Submitted,
 }
 
+impl IntakeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntakeStatus::Draft => "draft",
+            IntakeStatus::Submitted => "submitted",
+        }
+    }
+}
+
+impl std::str::FromStr for IntakeStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<IntakeStatus, String> {
+        match text {
+            "draft" => Ok(IntakeStatus::Draft),
+            "submitted" => Ok(IntakeStatus::Submitted),
+            other => Err(format!("unknown intake status {other:?}")),
+        }
+    }
+}
+
 /// The answers that classify one agent version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Intake {
@@ -552,6 +573,34 @@ fn apply_crosswalks(set: &PolicySet, judged: &mut [ObligationPosture]) {
             };
         }
     }
+}
+
+pub mod replay;
+
+/// An intake saved or submitted for an agent version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IntakeSave {
+    pub agent_id: String,
+    pub agent_version: String,
+    #[schema(value_type = Object)]
+    pub answers: Answers,
+    /// Submit (every required answer given), else save a draft.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+/// A confirmation as asked for; who confirms and when come from the
+/// store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewConfirmation {
+    pub obligation_id: String,
+    pub agent_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
+    pub comment: String,
+    pub valid_until: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub fn replay<'a, R: Replay>(events: impl IntoIterator<Item = Event<'a>>) -> Res
     Ok(state)
 }
 
-fn details<T: for<'de> Deserialize<'de>>(event: &Event<'_>) -> Result<T, Problem> {
+pub(crate) fn details<T: for<'de> Deserialize<'de>>(event: &Event<'_>) -> Result<T, Problem> {
     serde_json::from_str(event.details).map_err(|err| {
         format!(
             "event {} ({}) has details replay cannot read: {err}",

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    audits, delegations, deployments, evidence, inbox, log, policy_sets, reviews, sync, users,
-    workflows,
+    audits, delegations, deployments, evidence, inbox, log, obligations, policy_sets, reviews,
+    sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -75,6 +75,9 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(evidence::evidence))
         .routes(routes!(delegations::delegations, delegations::delegate))
         .routes(routes!(delegations::end_delegation))
+        .routes(routes!(obligations::obligations))
+        .routes(routes!(obligations::intake, obligations::save_intake))
+        .routes(routes!(obligations::confirm))
         .routes(routes!(deployments::dashboard))
         .routes(routes!(policy_sets::policies))
         .routes(routes!(policy_sets::policy_reach))

@@ -17,6 +17,7 @@ mod extract;
 mod inbox;
 mod listener;
 mod log;
+mod obligations;
 mod params;
 mod policy_sets;
 mod reviews;

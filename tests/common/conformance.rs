@@ -183,6 +183,7 @@ pub async fn run(fixture: &impl Fixture) {
     everything_replays_from_the_trail(fixture).await;
     the_inbox_holds_what_concerns_its_reader(fixture).await;
     gates_hold_third_pass(fixture).await;
+    super::obligations::obligations_are_judged_from_the_record(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     // Last: it makes technical-lead steps of confidential agents need two.
     delegation_and_quorum(fixture).await;

@@ -4,6 +4,7 @@
 pub mod conformance;
 pub mod harness;
 pub mod notify;
+pub mod obligations;
 pub mod oidc;
 pub mod postgres;
 pub mod server;

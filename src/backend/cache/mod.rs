@@ -478,6 +478,50 @@ impl GovernanceBackend for CachedBackend {
         }
     }
 
+    // The cache keeps no intakes or confirmations: obligations are the
+    // server's to judge.
+    async fn obligations(
+        &self,
+        agent_id: &str,
+        version: Option<&str>,
+    ) -> Result<crate::domain::obligations::Posture> {
+        self.remote
+            .obligations(agent_id, version)
+            .await
+            .map_err(|err| needs_server("reading obligations", err))
+    }
+
+    async fn intake(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<Option<crate::domain::obligations::Intake>> {
+        self.remote
+            .intake(agent_id, version)
+            .await
+            .map_err(|err| needs_server("reading an intake", err))
+    }
+
+    async fn save_intake(
+        &self,
+        save: &crate::domain::obligations::IntakeSave,
+    ) -> Result<crate::domain::obligations::Intake> {
+        self.remote
+            .save_intake(save)
+            .await
+            .map_err(|err| needs_server("saving an intake", err))
+    }
+
+    async fn confirm_obligation(
+        &self,
+        request: &crate::domain::obligations::NewConfirmation,
+    ) -> Result<crate::domain::obligations::Confirmation> {
+        self.remote
+            .confirm_obligation(request)
+            .await
+            .map_err(|err| needs_server("confirming an obligation", err))
+    }
+
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
         let made = self
             .remote

@@ -378,6 +378,60 @@ impl GovernanceBackend for HttpBackend {
         self.get(&["v1", "delegations"], &query).await
     }
 
+    async fn obligations(
+        &self,
+        agent_id: &str,
+        version: Option<&str>,
+    ) -> Result<crate::domain::obligations::Posture> {
+        let query: Vec<(&str, String)> = version
+            .map(|version| ("version", version.to_owned()))
+            .into_iter()
+            .collect();
+        self.get(&["v1", "agents", agent_id, "obligations"], &query)
+            .await
+    }
+
+    async fn intake(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<Option<crate::domain::obligations::Intake>> {
+        // `null` when none was saved.
+        self.get(
+            &["v1", "agents", agent_id, "intake"],
+            &[("version", version.to_owned())],
+        )
+        .await
+    }
+
+    async fn save_intake(
+        &self,
+        save: &crate::domain::obligations::IntakeSave,
+    ) -> Result<crate::domain::obligations::Intake> {
+        self.write(
+            Method::PUT,
+            &["v1", "agents", &save.agent_id, "intake"],
+            save,
+            HeaderMap::new(),
+            true,
+        )
+        .await
+    }
+
+    async fn confirm_obligation(
+        &self,
+        request: &crate::domain::obligations::NewConfirmation,
+    ) -> Result<crate::domain::obligations::Confirmation> {
+        self.write(
+            Method::POST,
+            &["v1", "obligations", "confirmations"],
+            request,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {
         self.write(
             Method::POST,

@@ -391,6 +391,65 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
+    async fn obligations(
+        &self,
+        agent_id: &str,
+        version: Option<&str>,
+    ) -> Result<crate::domain::obligations::Posture> {
+        let clock = self.store.clock();
+        self.actor().await?;
+        let (agent_id, version) = (agent_id.to_owned(), version.map(str::to_owned));
+        self.read(move |conn| {
+            reads::obligations_posture(conn, &agent_id, version.as_deref(), clock.now())
+        })
+        .await
+    }
+
+    async fn intake(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<Option<crate::domain::obligations::Intake>> {
+        let user = self.actor().await?;
+        let (agent_id, version) = (agent_id.to_owned(), version.to_owned());
+        self.read(move |conn| {
+            let mut intake = reads::intake(conn, &agent_id, &version)?;
+            // A draft's answers are for those who may fill it, as a
+            // review's draft is its reviewer's.
+            if let Some(draft) = intake
+                .as_mut()
+                .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Draft)
+                && writes::may_fill(conn, &user, &reads::agent(conn, &agent_id)?).is_err()
+            {
+                draft.answers.clear();
+            }
+            Ok(intake)
+        })
+        .await
+    }
+
+    async fn save_intake(
+        &self,
+        save: &crate::domain::obligations::IntakeSave,
+    ) -> Result<crate::domain::obligations::Intake> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let save = save.clone();
+        self.write(move |tx| writes::save_intake(tx, &user, &save, clock.now()))
+            .await
+    }
+
+    async fn confirm_obligation(
+        &self,
+        request: &crate::domain::obligations::NewConfirmation,
+    ) -> Result<crate::domain::obligations::Confirmation> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let request = request.clone();
+        self.write(move |tx| writes::confirm_obligation(tx, &user, &request, clock.now()))
+            .await
+    }
+
     async fn decide_tool(
         &self,
         name: &str,

@@ -8,11 +8,15 @@
 use crate::backend::{Mismatch, ReplayReport};
 use crate::db::{Connection, Row};
 
-use super::reads::{DEPLOYMENT_COLUMNS, parse_deployment, raw_deployment};
+use super::reads::{
+    CONFIRMATION_COLUMNS, DEPLOYMENT_COLUMNS, INTAKE_COLUMNS, parse_confirmation, parse_deployment,
+    parse_intake, raw_confirmation, raw_deployment,
+};
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use crate::backend::Result;
 use crate::domain::Answers;
 use crate::domain::BiasAudit;
+use crate::domain::obligations::replay::{ConfirmationReplay, IntakeReplay};
 use crate::domain::policy::set::Source;
 use crate::domain::replay::{
     AuditReplay, DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet,
@@ -267,6 +271,58 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
             },
         )?;
         report.policy_sets = policy_sets;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
+
+        // Entity ids are `agent@version`, as the trail names them.
+        let (intakes, mismatch) = merge(
+            tx,
+            "intake",
+            &format!(
+                "SELECT agent_id || '@' || agent_version, {INTAKE_COLUMNS} FROM intakes
+                 WHERE status = 'submitted' ORDER BY agent_id || '@' || agent_version"
+            ),
+            |row| {
+                let raw = (
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    row.get(7)?,
+                    row.get(8)?,
+                    row.get(9)?,
+                );
+                Ok((row.get(0)?, parse_intake(raw)?))
+            },
+            |intake, events| match replay::<IntakeReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(intake),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.intakes = intakes;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
+
+        let (confirmations, mismatch) = merge(
+            tx,
+            "confirmation",
+            &format!("SELECT {CONFIRMATION_COLUMNS} FROM obligation_confirmations ORDER BY confirmation_id"),
+            |row| {
+                let confirmation = parse_confirmation(raw_confirmation(row)?)?;
+                Ok((confirmation.confirmation_id.clone(), confirmation))
+            },
+            |confirmation, events| match replay::<ConfirmationReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(confirmation),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.confirmations = confirmations;
         report.mismatch = mismatch;
         Ok(report)
     })

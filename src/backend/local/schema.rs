@@ -35,7 +35,17 @@ const MIGRATIONS: &[Migration] = &[
     order_agent_standings,
     create_kept_figures,
     create_kept_totals,
+    create_obligations,
 ];
+
+/// 21: intake answers per agent version and confirmations of what is in
+/// place outside Gavel, for the obligations a set adopts (PostgreSQL's
+/// migration 8 is the same text).
+fn create_obligations(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0008_obligations.sql"
+    ))
+}
 
 /// 15: a delegation covers the roles it was made with, not whatever roles
 /// its two people gain later. Each delegation made without a role is

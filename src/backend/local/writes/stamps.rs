@@ -28,6 +28,7 @@ pub fn next_number(conn: &Connection, table: &str) -> Result<i64> {
         "audits" => "audit_id",
         "audit_runs" => "run_id",
         "delegations" => "delegation_id",
+        "obligation_confirmations" => "confirmation_id",
         other => {
             return Err(BackendError::Storage(format!(
                 "the store assigns no ids to {other}"

@@ -1,0 +1,208 @@
+//! Intakes, confirmations, and an agent version's obligations posture
+//! gathered from the record.
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::{BackendError, Result};
+use crate::db::{Connection, OptionalExtension, params};
+use crate::domain::Agent;
+use crate::domain::obligations::{Confirmation, Intake, Posture, Record, posture};
+
+use super::super::rows::{from_json, from_ms, parse};
+
+pub const INTAKE_COLUMNS: &str = "agent_id, agent_version, template_id, status, answers, filled_by, updated_at, submitted_at, version";
+
+pub const CONFIRMATION_COLUMNS: &str = "confirmation_id, obligation_id, agent_id, link, file_sha256, comment, valid_until, role, confirmed_by, confirmed_at";
+
+type RawIntake = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+);
+
+pub fn raw_intake(row: &crate::db::Row<'_>) -> crate::db::Result<RawIntake> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+pub fn parse_intake(raw: RawIntake) -> Result<Intake> {
+    let (
+        agent_id,
+        agent_version,
+        template_id,
+        status,
+        answers,
+        filled_by,
+        updated,
+        submitted,
+        version,
+    ) = raw;
+    Ok(Intake {
+        agent_id,
+        agent_version,
+        template_id,
+        status: parse("intake status", &status)?,
+        answers: from_json("intake answers", &answers)?,
+        filled_by,
+        updated_at: from_ms(updated)?,
+        submitted_at: submitted.map(from_ms).transpose()?,
+        version,
+    })
+}
+
+/// The intake of one agent version, if anyone saved one.
+pub fn intake(conn: &Connection, agent_id: &str, agent_version: &str) -> Result<Option<Intake>> {
+    conn.prepare_cached(&format!(
+        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE agent_id = ?1 AND agent_version = ?2"
+    ))?
+    .query_row(params![agent_id, agent_version], raw_intake)
+    .optional()?
+    .map(parse_intake)
+    .transpose()
+}
+
+type RawConfirmation = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+);
+
+pub fn raw_confirmation(row: &crate::db::Row<'_>) -> crate::db::Result<RawConfirmation> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+pub fn parse_confirmation(raw: RawConfirmation) -> Result<Confirmation> {
+    let (confirmation_id, obligation_id, agent_id, link, file_sha256, comment, until, role, by, at) =
+        raw;
+    Ok(Confirmation {
+        confirmation_id,
+        obligation_id,
+        agent_id,
+        link,
+        file_sha256,
+        comment,
+        valid_until: from_ms(until)?,
+        role: parse("role", &role)?,
+        confirmed_by: by,
+        confirmed_at: from_ms(at)?,
+    })
+}
+
+/// The confirmations recorded for an agent, oldest first (at most the
+/// newest 1,000: confirmations are few, renewed yearly or so).
+pub fn confirmations(conn: &Connection, agent_id: &str) -> Result<Vec<Confirmation>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {CONFIRMATION_COLUMNS} FROM obligation_confirmations WHERE agent_id = ?1
+         ORDER BY confirmed_at DESC, confirmation_id DESC LIMIT 1000"
+    ))?;
+    let mut found = statement
+        .query_map([agent_id], raw_confirmation)?
+        .map(|raw| parse_confirmation(raw?))
+        .collect::<Result<Vec<_>>>()?;
+    found.reverse();
+    Ok(found)
+}
+
+/// The agent as requested at `version` (its newest request of it), else
+/// as last recorded when that is the version asked for.
+pub fn agent_at(conn: &Connection, agent_id: &str, version: Option<&str>) -> Result<Agent> {
+    let current = super::agent(conn, agent_id)?;
+    let Some(version) = version.filter(|version| *version != current.version) else {
+        return Ok(current);
+    };
+    let body: Option<String> = conn
+        .prepare_cached(
+            "SELECT body FROM deployments WHERE agent_id = ?1 AND agent_version = ?2
+             ORDER BY requested_at DESC, deployment_id DESC LIMIT 1",
+        )?
+        .query_row(params![agent_id, version], |row| row.get(0))
+        .optional()?;
+    let request: crate::domain::DeploymentRequest = match body {
+        Some(body) => from_json("deployment", &body)?,
+        None => {
+            return Err(BackendError::not_found(
+                "agent version",
+                format!("{agent_id}@{version}"),
+            ));
+        }
+    };
+    request
+        .agent
+        .ok_or_else(|| BackendError::not_found("agent version", format!("{agent_id}@{version}")))
+}
+
+/// Every obligation of the active set, judged for an agent version at
+/// `now` from its intake, its deployments' workflows and reviews, its
+/// audits and its confirmations.
+pub fn obligations_posture(
+    conn: &Connection,
+    agent_id: &str,
+    version: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Posture> {
+    let agent = agent_at(conn, agent_id, version)?;
+    let (_, set) = super::active_set(conn)?;
+    let intake = intake(conn, &agent.agent_id, &agent.version)?;
+    let deployments: Vec<String> = conn
+        .prepare_cached(
+            "SELECT deployment_id FROM deployments WHERE agent_id = ?1 AND agent_version = ?2
+             ORDER BY requested_at DESC LIMIT 100",
+        )?
+        .query_map(params![agent.agent_id, agent.version], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?;
+    let mut workflows = Vec::new();
+    for deployment in &deployments {
+        workflows.extend(super::workflows_of_deployment(conn, deployment)?);
+    }
+    let mut reviews = Vec::new();
+    for workflow in &workflows {
+        reviews.extend(super::review_for_workflow(conn, &workflow.workflow_id)?);
+    }
+    let audits = super::audits(conn, &agent.agent_id)?;
+    let confirmations = confirmations(conn, &agent.agent_id)?;
+    Ok(posture(
+        &set,
+        &Record {
+            agent: &agent,
+            intake: intake.as_ref(),
+            workflows: &workflows,
+            reviews: &reviews,
+            audits: &audits,
+            confirmations: &confirmations,
+        },
+        now,
+    ))
+}

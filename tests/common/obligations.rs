@@ -1,0 +1,240 @@
+//! Obligations on every backend: a set adopting a small framework, an
+//! intake filled and submitted by who may, confirmations by the role named,
+//! and the posture judged from the record (conformance suite part).
+
+use gavel::backend::BackendError;
+use gavel::domain::obligations::{IntakeSave, IntakeStatus, NewConfirmation, State};
+
+use super::conformance::Fixture;
+use super::*;
+
+/// A framework with a duty every deployer has, one the intake decides, one
+/// not in force yet, and an intake of one question.
+pub const FRAMEWORK: &str = r#"
+[intake]
+required = false
+template_id = "intake_test_v1"
+name = "Intake"
+
+[[intake.questions]]
+id = "public_facing"
+prompt = "Does it talk to the public?"
+kind = "yes_no"
+required = true
+
+[[framework]]
+id = "obl"
+name = "A test framework"
+version = "1"
+date = 2024-01-01
+source = "https://example.org/framework"
+
+[[framework.obligation]]
+id = "obl.notice"
+title = "People are told they talk to an AI"
+citation = "Art. 1"
+summary = "A notice says so."
+binds = ["deployer"]
+applies_from = 2020-01-01
+when = "intake.public_facing"
+
+[[framework.obligation.evidence]]
+kind = "confirmation"
+role = "compliance_officer"
+what = "a notice shown before the conversation"
+
+[[framework.obligation]]
+id = "obl.review"
+title = "An ethics review"
+citation = "Art. 2"
+summary = "Someone reviewed it."
+binds = ["deployer"]
+applies_from = 2020-01-01
+
+[[framework.obligation.evidence]]
+kind = "ethics_review"
+
+[[framework.obligation]]
+id = "obl.later"
+title = "A later duty"
+citation = "Art. 3"
+summary = "Not yet."
+binds = ["deployer"]
+applies_from = 2099-01-01
+
+[[framework.obligation.evidence]]
+kind = "intake"
+question = "public_facing"
+"#;
+
+fn state_of<'a>(posture: &'a gavel::domain::obligations::Posture, id: &str) -> &'a State {
+    &posture
+        .obligations
+        .iter()
+        .find(|obligation| obligation.obligation == id)
+        .unwrap_or_else(|| panic!("{id} in {posture:?}"))
+        .state
+}
+
+fn answers(public_facing: bool) -> gavel::domain::Answers {
+    [(
+        "public_facing".to_owned(),
+        serde_json::Value::Bool(public_facing),
+    )]
+    .into_iter()
+    .collect()
+}
+
+pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
+    let admin = fixture.backend_as(ADMIN);
+    let active = admin.policy_set(None).await.expect("active set").source;
+    let proposed = admin
+        .propose_policy_set(&format!("{active}\n{FRAMEWORK}"))
+        .await
+        .expect("propose a set adopting the framework");
+    fixture
+        .backend_as(ADMIN2)
+        .decide_policy_set(proposed.version.version, true, Some("adopt"))
+        .await
+        .expect("the second admin approves");
+
+    let agent = "agt-obligations";
+    let requester = fixture.backend_as(REQUESTER);
+    requester
+        .request_deployment(&manifest(agent))
+        .await
+        .expect("request");
+    let compliance = fixture.backend_as(COMPLIANCE);
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert!(
+        matches!(state_of(&posture, "obl.notice"), State::Unmet { missing } if missing[0].contains("public_facing")),
+        "without an intake the duty the intake decides applies: {posture:?}"
+    );
+    assert!(matches!(
+        state_of(&posture, "obl.review"),
+        State::Unmet { .. }
+    ));
+    assert!(matches!(
+        state_of(&posture, "obl.later"),
+        State::NotYetInEffect { .. }
+    ));
+
+    // Who may fill it: not someone unrelated to the agent.
+    let save = |submit: bool, public_facing: bool| IntakeSave {
+        agent_id: agent.into(),
+        agent_version: "1.0.0".into(),
+        answers: answers(public_facing),
+        submit,
+    };
+    let refused = fixture
+        .backend_as(NOBODY)
+        .save_intake(&save(true, true))
+        .await
+        .expect_err("a stranger fills no intake");
+    assert!(matches!(refused, BackendError::Forbidden(_)), "{refused:?}");
+    let draft = requester
+        .save_intake(&save(false, true))
+        .await
+        .expect("draft");
+    assert_eq!((draft.status, draft.version), (IntakeStatus::Draft, 1));
+    assert_eq!(
+        draft.filled_by, REQUESTER,
+        "who fills it is who is signed in"
+    );
+    let seen = fixture
+        .backend_as(NOBODY)
+        .intake(agent, "1.0.0")
+        .await
+        .expect("read")
+        .expect("a draft");
+    assert!(
+        seen.answers.is_empty() && seen.status == IntakeStatus::Draft,
+        "a draft's answers are for who may fill it: {seen:?}"
+    );
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert!(
+        matches!(state_of(&posture, "obl.notice"), State::Unmet { missing } if missing[0].contains("public_facing")),
+        "a draft classifies nothing"
+    );
+    let submitted = requester
+        .save_intake(&save(true, true))
+        .await
+        .expect("submit");
+    assert_eq!(submitted.status, IntakeStatus::Submitted);
+    assert_eq!(
+        requester
+            .intake(agent, "1.0.0")
+            .await
+            .expect("read")
+            .map(|intake| intake.answers),
+        Some(answers(true))
+    );
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert!(
+        matches!(state_of(&posture, "obl.notice"), State::Unmet { missing } if missing[0].contains("compliance officer")),
+        "{posture:?}"
+    );
+
+    // Confirmations: by the role named, with a link or a digest.
+    let confirmation = |link: &str| NewConfirmation {
+        obligation_id: "obl.notice".into(),
+        agent_id: agent.into(),
+        link: Some(link.into()),
+        file_sha256: None,
+        comment: "shown on the chat's first screen".into(),
+        valid_until: chrono::Utc::now() + chrono::TimeDelta::days(200),
+    };
+    let refused = requester
+        .confirm_obligation(&confirmation("https://example.org/notice"))
+        .await
+        .expect_err("the requester holds no compliance role");
+    assert!(matches!(refused, BackendError::Forbidden(_)), "{refused:?}");
+    let refused = compliance
+        .confirm_obligation(&confirmation("javascript:alert(1)"))
+        .await
+        .expect_err("not a link");
+    assert!(matches!(refused, BackendError::Invalid(_)), "{refused:?}");
+    let confirmed = compliance
+        .confirm_obligation(&confirmation("https://example.org/notice"))
+        .await
+        .expect("confirm");
+    assert_eq!(confirmed.confirmed_by, COMPLIANCE);
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert_eq!(state_of(&posture, "obl.notice"), &State::Met);
+    let notice = posture
+        .obligations
+        .iter()
+        .find(|obligation| obligation.obligation == "obl.notice")
+        .expect("notice");
+    assert_eq!(notice.evidence[0].id, confirmed.confirmation_id);
+
+    // An intake does not talk an agent out of a duty.
+    let refused = requester
+        .save_intake(&save(true, false))
+        .await
+        .expect_err("dropping a duty by answering differently");
+    assert!(
+        matches!(&refused, BackendError::Conflict(why) if why.contains("obl.notice")),
+        "{refused:?}"
+    );
+    let missing = compliance
+        .obligations(agent, Some("9.9.9"))
+        .await
+        .expect_err("no such version");
+    assert!(
+        matches!(missing, BackendError::NotFound { .. }),
+        "{missing:?}"
+    );
+
+    let replay = compliance
+        .verify_trail()
+        .await
+        .expect("verify")
+        .replay
+        .expect("replayed");
+    assert_eq!(replay.mismatch, None);
+    assert!(
+        replay.intakes >= 1 && replay.confirmations >= 1,
+        "{replay:?}"
+    );
+}
