@@ -10,7 +10,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::policy::condition::ConditionSource;
+use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator};
+use crate::domain::policy::vocabulary::Vocabulary;
 use crate::domain::role::Role;
 
 /// The most frameworks a set adopts, and obligations one framework holds:
@@ -410,6 +411,95 @@ fn check_requirement(
             }
         }
     }
+}
+
+/// Each obligation's condition compiled (none: it always applies) and
+/// checked like a policy's, from the same budget; the problems found.
+pub(crate) fn compile_conditions(
+    frameworks: &[Framework],
+    intake: Option<&IntakeSection>,
+    evaluator: &Evaluator,
+    vocabulary: &Vocabulary,
+    full_check: bool,
+    budget: &mut usize,
+) -> (Vec<Option<Condition>>, Vec<(String, String)>) {
+    let intakes = synthetic_intakes(intake);
+    let mut conditions = Vec::new();
+    let mut problems = Vec::new();
+    for obligation in frameworks
+        .iter()
+        .flat_map(|framework| &framework.obligations)
+    {
+        let Some(source) = &obligation.when else {
+            conditions.push(None);
+            continue;
+        };
+        match compiled_obligation(
+            source, evaluator, vocabulary, full_check, budget, &intakes, intake,
+        ) {
+            Ok(condition) => conditions.push(Some(condition)),
+            Err(message) => problems.push((
+                format!("obligation {}", obligation.id),
+                format!("when {message}"),
+            )),
+        }
+    }
+    (conditions, problems)
+}
+
+/// An obligation's condition: it may read the intake's questions (and
+/// only those the set asks), checked with every question answered and
+/// with none.
+fn compiled_obligation(
+    source: &ConditionSource,
+    evaluator: &Evaluator,
+    vocabulary: &Vocabulary,
+    full_check: bool,
+    budget: &mut usize,
+    intakes: &[crate::domain::review::Answers],
+    intake: Option<&IntakeSection>,
+) -> Result<Condition, String> {
+    let reads = crate::domain::policy::condition::Reads { intake: true };
+    let condition = Condition::compile_reading(source, reads).map_err(|err| err.0)?;
+    let asked = |key: &str| {
+        intake.is_some_and(|intake| intake.questions.iter().any(|question| question.id == key))
+    };
+    if let Some(key) = condition.intake_keys().iter().find(|key| !asked(key)) {
+        return Err(format!(
+            "reads intake.{key}, which the set's intake does not ask"
+        ));
+    }
+    if full_check {
+        condition
+            .check_with_intakes(evaluator, vocabulary, budget, intakes)
+            .map_err(|err| err.0)?;
+    }
+    Ok(condition)
+}
+
+/// An intake with every question answered (a choice by its first option,
+/// yes, the middle of the scale), and an empty one.
+fn synthetic_intakes(intake: Option<&IntakeSection>) -> Vec<crate::domain::review::Answers> {
+    use crate::domain::review::QuestionKind;
+    let Some(intake) = intake else {
+        return vec![crate::domain::review::Answers::new()];
+    };
+    let full = intake
+        .questions
+        .iter()
+        .map(|question| {
+            let first = question.options.first().cloned().unwrap_or_default();
+            let answer = match question.kind {
+                QuestionKind::YesNo => serde_json::Value::Bool(true),
+                QuestionKind::Scale1To5 => serde_json::Value::from(3),
+                QuestionKind::MultiChoice => serde_json::Value::from(vec![first]),
+                QuestionKind::SingleChoice => serde_json::Value::from(first),
+                QuestionKind::Text | QuestionKind::LongText => serde_json::Value::from("text"),
+            };
+            (question.id.clone(), answer)
+        })
+        .collect();
+    vec![full, crate::domain::review::Answers::new()]
 }
 
 /// A day, written as TOML writes one (`2027-12-02`) or as text.

@@ -244,6 +244,34 @@ pub const MAX_POLICY_NAME_BYTES: usize = 200;
 pub const MAX_POLICY_TEXT_BYTES: usize = 2048;
 
 impl Policy {
+    /// Why the scope's value is outside the vocabulary, if it is.
+    pub fn scope_outside(
+        &self,
+        vocabulary: &crate::domain::policy::vocabulary::Vocabulary,
+    ) -> Option<String> {
+        let value = self.scope_value.as_deref()?;
+        let problem = match self.scope {
+            PolicyScope::Category => crate::domain::agent::Category::new(value)
+                .map_err(|err| err.to_string())
+                .and_then(|category| {
+                    vocabulary
+                        .check_category(category)
+                        .map_err(|err| err.to_string())
+                })
+                .err(),
+            PolicyScope::DataClassification => crate::domain::agent::DataClassification::new(value)
+                .map_err(|err| err.to_string())
+                .and_then(|classification| {
+                    vocabulary
+                        .check_classification(classification)
+                        .map_err(|err| err.to_string())
+                })
+                .err(),
+            PolicyScope::AllAgents | PolicyScope::SpecificAgent => None,
+        };
+        problem.map(|problem| format!("scope_value: {problem}"))
+    }
+
     /// Whether the agent falls within this policy's scope.
     pub fn in_scope(&self, agent: &Agent) -> bool {
         let value = self.scope_value.as_deref();

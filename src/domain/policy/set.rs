@@ -335,7 +335,7 @@ impl PolicySet {
             {
                 errors.push(at(&place, message));
             }
-            if let Some(problem) = scope_outside(policy, vocabulary) {
+            if let Some(problem) = policy.scope_outside(vocabulary) {
                 errors.push(at(&place, problem));
             }
             for role in policy.chain().unwrap_or_default() {
@@ -409,32 +409,20 @@ impl PolicySet {
         );
         let mut obligation_conditions = Vec::new();
         if frameworks_fit {
-            let intakes = synthetic_intakes(file.intake.as_ref());
-            for obligation in file
-                .frameworks
-                .iter()
-                .flat_map(|framework| &framework.obligations)
-            {
-                let Some(source) = &obligation.when else {
-                    obligation_conditions.push(None);
-                    continue;
-                };
-                match compiled_obligation(
-                    source,
-                    &evaluator,
-                    vocabulary,
-                    checks,
-                    &mut budget,
-                    &intakes,
-                    file.intake.as_ref(),
-                ) {
-                    Ok(condition) => obligation_conditions.push(Some(condition)),
-                    Err(message) => errors.push(at(
-                        format!("obligation {}", obligation.id),
-                        format!("when {message}"),
-                    )),
-                }
-            }
+            let (conditions, problems) = crate::domain::policy::frameworks::compile_conditions(
+                &file.frameworks,
+                file.intake.as_ref(),
+                &evaluator,
+                vocabulary,
+                checks == Checks::Full,
+                &mut budget,
+            );
+            obligation_conditions = conditions;
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|(place, message)| at(place, message)),
+            );
         }
         if !errors.is_empty() {
             return Err(SetErrors(errors));
@@ -704,61 +692,6 @@ fn compiled(
     Ok(condition)
 }
 
-/// An obligation's condition: it may read the intake's questions (and
-/// only those the set asks), checked with every question answered and
-/// with none.
-fn compiled_obligation(
-    source: &ConditionSource,
-    evaluator: &Evaluator,
-    vocabulary: &Vocabulary,
-    checks: Checks,
-    budget: &mut usize,
-    intakes: &[crate::domain::review::Answers],
-    intake: Option<&IntakeSection>,
-) -> Result<Condition, String> {
-    let reads = crate::domain::policy::condition::Reads { intake: true };
-    let condition = Condition::compile_reading(source, reads).map_err(|err| err.0)?;
-    let asked = |key: &str| {
-        intake.is_some_and(|intake| intake.questions.iter().any(|question| question.id == key))
-    };
-    if let Some(key) = condition.intake_keys().iter().find(|key| !asked(key)) {
-        return Err(format!(
-            "reads intake.{key}, which the set's intake does not ask"
-        ));
-    }
-    if checks == Checks::Full {
-        condition
-            .check_with_intakes(evaluator, vocabulary, budget, intakes)
-            .map_err(|err| err.0)?;
-    }
-    Ok(condition)
-}
-
-/// An intake with every question answered (a choice by its first option,
-/// yes, the middle of the scale), and an empty one.
-fn synthetic_intakes(intake: Option<&IntakeSection>) -> Vec<crate::domain::review::Answers> {
-    use crate::domain::review::QuestionKind;
-    let Some(intake) = intake else {
-        return vec![crate::domain::review::Answers::new()];
-    };
-    let full = intake
-        .questions
-        .iter()
-        .map(|question| {
-            let first = question.options.first().cloned().unwrap_or_default();
-            let answer = match question.kind {
-                QuestionKind::YesNo => serde_json::Value::Bool(true),
-                QuestionKind::Scale1To5 => serde_json::Value::from(3),
-                QuestionKind::MultiChoice => serde_json::Value::from(vec![first]),
-                QuestionKind::SingleChoice => serde_json::Value::from(first),
-                QuestionKind::Text | QuestionKind::LongText => serde_json::Value::from("text"),
-            };
-            (question.id.clone(), answer)
-        })
-        .collect();
-    vec![full, crate::domain::review::Answers::new()]
-}
-
 /// The most a set names: each condition is checked against a synthetic
 /// agent of every category, classification, risk tier and tool state, so
 /// these bound what checking a set can cost.
@@ -845,30 +778,6 @@ fn check_vocabulary(vocabulary: &Vocabulary, errors: &mut Vec<SetError>) -> bool
         ));
     }
     too_large
-}
-
-fn scope_outside(policy: &Policy, vocabulary: &Vocabulary) -> Option<String> {
-    let value = policy.scope_value.as_deref()?;
-    let problem = match policy.scope {
-        PolicyScope::Category => crate::domain::agent::Category::new(value)
-            .map_err(|err| err.to_string())
-            .and_then(|category| {
-                vocabulary
-                    .check_category(category)
-                    .map_err(|err| err.to_string())
-            })
-            .err(),
-        PolicyScope::DataClassification => crate::domain::agent::DataClassification::new(value)
-            .map_err(|err| err.to_string())
-            .and_then(|classification| {
-                vocabulary
-                    .check_classification(classification)
-                    .map_err(|err| err.to_string())
-            })
-            .err(),
-        PolicyScope::AllAgents | PolicyScope::SpecificAgent => None,
-    };
-    problem.map(|problem| format!("scope_value: {problem}"))
 }
 
 /// The policies every new store starts with: the built-in set's.
