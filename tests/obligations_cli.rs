@@ -1,0 +1,240 @@
+//! `gavel intake` and `gavel obligations` as their users run them: the
+//! requester answers the intake from a file, a compliance officer confirms
+//! what is in place, everyone reads the posture, and `audit verify`
+//! replays both.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::gavel;
+use predicates::prelude::*;
+
+const DEV: &str = "dev@example.com";
+const OFFICER: &str = "officer@example.com";
+const AGENT: &str = "agt-hiring";
+
+fn store(dir: &Path) -> PathBuf {
+    let db = dir.join("obligations.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    common::add_users(
+        &db,
+        &[
+            (DEV, ""),
+            (OFFICER, "compliance_officer"),
+            ("pat@example.com", "policy_admin"),
+            ("sam@example.com", "policy_admin"),
+        ],
+    );
+    let set = dir.join("set.toml");
+    std::fs::write(
+        &set,
+        format!(
+            "{}\n{}",
+            gavel::domain::policy::set::BUILTIN_SET,
+            common::obligations::FRAMEWORK
+        ),
+    )
+    .expect("set");
+    gavel(&db)
+        .args(["--user", "pat@example.com", "policy", "propose"])
+        .arg(&set)
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "sam@example.com", "policy", "approve", "2"])
+        .assert()
+        .success();
+    common::request_hiring_agent(&db, dir, AGENT, DEV);
+    db
+}
+
+#[test]
+fn the_requester_answers_the_intake_an_officer_confirms_and_the_posture_follows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+
+    gavel(&db)
+        .args(["--user", OFFICER, "obligations", "--agent", AGENT])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("✗ obl.notice")
+                .and(predicate::str::contains(
+                    "missing: an intake answer to public_facing",
+                ))
+                .and(predicate::str::contains("… obl.later"))
+                .and(predicate::str::contains("applies from 2099-01-01")),
+        );
+
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(&answers, "public_facing = true\n").expect("answers");
+    gavel(&db)
+        .args([
+            "--user",
+            DEV,
+            "intake",
+            "fill",
+            AGENT,
+            "--submit",
+            "--answers",
+        ])
+        .arg(&answers)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "intake of agt-hiring@1.0.0 submitted",
+        ));
+    gavel(&db)
+        .args(["--user", OFFICER, "intake", "show", AGENT])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Does it talk to the public? (public_facing): yes",
+        ));
+
+    // A wrong answers file is a clear error, not a panic.
+    std::fs::write(&answers, "public_facing = \"perhaps\"\n").expect("answers");
+    gavel(&db)
+        .args([
+            "--user",
+            DEV,
+            "intake",
+            "fill",
+            AGENT,
+            "--submit",
+            "--answers",
+        ])
+        .arg(&answers)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("public_facing"));
+
+    let notice = dir.path().join("notice.pdf");
+    std::fs::write(&notice, b"%PDF notice").expect("notice");
+    gavel(&db)
+        .args([
+            "--user",
+            DEV,
+            "obligations",
+            "confirm",
+            "obl.notice",
+            "--agent",
+            AGENT,
+        ])
+        .args([
+            "--link",
+            "https://example.org/notice",
+            "--until",
+            "2099-01-01",
+        ])
+        .args(["--comment", "on the first screen"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "confirmed by a compliance officer",
+        ));
+    gavel(&db)
+        .args([
+            "--user",
+            OFFICER,
+            "obligations",
+            "confirm",
+            "obl.notice",
+            "--agent",
+            AGENT,
+        ])
+        .arg("--file")
+        .arg(&notice)
+        .args(["--until", "2027-06-30", "--comment", "on the first screen"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cnf-0000001 confirmed obl.notice"));
+
+    let posture = gavel(&db)
+        .args(["--user", OFFICER, "obligations", "--agent", AGENT, "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let posture: serde_json::Value = serde_json::from_slice(&posture).expect("json");
+    let notice = posture["obligations"]
+        .as_array()
+        .expect("obligations")
+        .iter()
+        .find(|obligation| obligation["obligation"] == "obl.notice")
+        .expect("notice");
+    assert_eq!(notice["state"], "met", "{notice}");
+    assert!(
+        notice["evidence"][0]["what"]
+            .as_str()
+            .expect("what")
+            .contains(&format!(
+                "sha256:{}",
+                gavel::domain::digest::sha256_hex(b"%PDF notice")
+            )),
+        "{notice}"
+    );
+    gavel(&db)
+        .args([
+            "--user",
+            OFFICER,
+            "obligations",
+            "--agent",
+            AGENT,
+            "--unmet",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("obl.review")
+                .and(predicate::str::contains("obl.notice").not()),
+        );
+
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 intakes and 1 confirmations replay",
+        ));
+}
+
+#[test]
+fn a_tampered_confirmation_is_caught_by_audit_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = store(dir.path());
+    gavel(&db)
+        .args([
+            "--user",
+            OFFICER,
+            "obligations",
+            "confirm",
+            "obl.notice",
+            "--agent",
+            AGENT,
+        ])
+        .args([
+            "--link",
+            "https://example.org/notice",
+            "--until",
+            "2027-06-30",
+        ])
+        .args(["--comment", "on the first screen"])
+        .assert()
+        .success();
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute(
+            "UPDATE obligation_confirmations SET valid_until = valid_until + 86400000 * 3650",
+            [],
+        )
+        .expect("tamper");
+    }
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("confirmation cnf-0000001 differs"));
+}
