@@ -99,6 +99,10 @@ pub struct Record<'a> {
     pub audits: &'a [BiasAudit],
     /// Confirmations recorded for the agent.
     pub confirmations: &'a [Confirmation],
+    /// The roles whose sign-off the request being judged will seek: an
+    /// approval (or, with an ethics reviewer, an ethics review) it will
+    /// produce counts as coming.
+    pub pending_roles: &'a [Role],
 }
 
 /// How one obligation stands.
@@ -370,6 +374,25 @@ fn find(
     now: DateTime<Utc>,
 ) -> Option<Found> {
     match requirement {
+        Requirement::Approval { role } if record.pending_roles.contains(role) => Some(Found {
+            kind: requirement.kind().into(),
+            id: "this request".into(),
+            what: format!(
+                "the sign-off of {} this request asks for",
+                role.with_article()
+            ),
+            until: None,
+        }),
+        Requirement::EthicsReview { .. }
+            if record.pending_roles.contains(&Role::EthicsReviewer) =>
+        {
+            Some(Found {
+                kind: requirement.kind().into(),
+                id: "this request".into(),
+                what: "the ethics review this request asks for".into(),
+                until: None,
+            })
+        }
         Requirement::Approval { role } => record
             .workflows
             .iter()
@@ -575,6 +598,7 @@ fn apply_crosswalks(set: &PolicySet, judged: &mut [ObligationPosture]) {
     }
 }
 
+pub mod gate;
 pub mod replay;
 
 /// An intake saved or submitted for an agent version.

@@ -226,6 +226,8 @@ pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
         "{missing:?}"
     );
 
+    gates_hold_deployments(fixture).await;
+
     let replay = compliance
         .verify_trail()
         .await
@@ -236,5 +238,76 @@ pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
     assert!(
         replay.intakes >= 1 && replay.confirmations >= 1,
         "{replay:?}"
+    );
+}
+
+/// With the intake required and the gate asking for a sign-off: a version
+/// without its intake is blocked saying how to answer it; answered, its
+/// unmet obligations open a compliance officer's workflow.
+async fn gates_hold_deployments(fixture: &impl Fixture) {
+    let admin = fixture.backend_as(ADMIN);
+    let active = admin.policy_set(None).await.expect("active set").source;
+    let gated = active.replace("required = false", "required = true")
+        + "\n[obligations]\ngate = \"require_approval\"\napproval_chain = [\"compliance_officer\"]\n";
+    let proposed = admin
+        .propose_policy_set(&gated)
+        .await
+        .expect("propose the gate");
+    fixture
+        .backend_as(ADMIN2)
+        .decide_policy_set(proposed.version.version, true, Some("gate"))
+        .await
+        .expect("approve the gate");
+
+    let agent = "agt-gated";
+    let requester = fixture.backend_as(REQUESTER);
+    let first = requester
+        .request_deployment(&manifest(agent))
+        .await
+        .expect("request");
+    assert_eq!(first.status, gavel::domain::DeploymentStatus::Blocked);
+    assert!(
+        first
+            .remediation
+            .iter()
+            .any(|text| text.contains("gavel intake fill agt-gated --version 1.0.0")),
+        "{:?}",
+        first.remediation
+    );
+    requester
+        .save_intake(&IntakeSave {
+            agent_id: agent.into(),
+            agent_version: "1.0.0".into(),
+            answers: answers(true),
+            submit: true,
+        })
+        .await
+        .expect("answer the intake");
+    let second = requester
+        .request_deployment(&manifest(agent))
+        .await
+        .expect("request again");
+    assert_eq!(
+        second.status,
+        gavel::domain::DeploymentStatus::PendingApproval,
+        "{second:?}"
+    );
+    let gate = second
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.policy_id == "obligations_unmet")
+        .expect("the gate fired");
+    assert!(
+        gate.reason.contains("obl.notice") && gate.reason.contains("obl.review"),
+        "{gate:?}"
+    );
+    let workflow = requester
+        .workflow(second.workflow_ids.last().expect("a workflow"))
+        .await
+        .expect("workflow");
+    assert_eq!(workflow.triggered_by_policy, "obligations_unmet");
+    assert_eq!(
+        workflow.steps[0].role,
+        gavel::domain::Role::ComplianceOfficer
     );
 }

@@ -400,7 +400,8 @@ impl GovernanceBackend for LocalBackend {
         self.actor().await?;
         let (agent_id, version) = (agent_id.to_owned(), version.map(str::to_owned));
         self.read(move |conn| {
-            reads::obligations_posture(conn, &agent_id, version.as_deref(), clock.now())
+            let (_, set) = reads::active_set(conn)?;
+            reads::obligations_posture(conn, &set, &agent_id, version.as_deref(), clock.now())
         })
         .await
     }

@@ -248,6 +248,7 @@ impl World {
                 reviews: &self.reviews,
                 audits: &self.audits,
                 confirmations: &self.confirmations,
+                pending_roles: &[],
             },
             now(),
         )
@@ -499,4 +500,63 @@ fn sets_with_frameworks_are_checked_where_each_problem_is() {
         + "\n[[policy]]\npolicy_id = \"x\"\nname = \"x\"\ndescription = \"x\"\naction = \"block\"\ncondition = \"intake.hiring_in_city\"\n";
     let err = set_with(&reads_intake).expect_err("policies").to_string();
     assert!(err.contains("intake"), "{err}");
+}
+
+#[test]
+fn the_gate_holds_unmet_duties_and_counts_the_sign_offs_a_request_seeks() {
+    use crate::domain::policy::evaluation::{Facts, evaluate_agent};
+    use gate::{INTAKE_RULE, OBLIGATIONS_RULE, judge_request};
+    let set = set_with(&(FRAMEWORKS.to_owned() + "\n[obligations]\ngate = \"block\"\n"))
+        .expect("a gated set");
+    let tools = std::collections::BTreeSet::new();
+    let facts = Facts {
+        latest_audit: None,
+        latest_audit_of_agent: None,
+        now: now(),
+        approved_tools: &tools,
+        reference_agents: &[],
+    };
+    let judged = |world: &World, pending: &[Role]| {
+        let mut evaluation = evaluate_agent(world.agent.clone(), Vec::new(), &[], &set, &facts);
+        judge_request(
+            &set,
+            &mut evaluation,
+            &Record {
+                agent: &world.agent,
+                intake: world.intake.as_ref(),
+                workflows: &world.workflows,
+                reviews: &world.reviews,
+                audits: &world.audits,
+                confirmations: &world.confirmations,
+                pending_roles: pending,
+            },
+            now(),
+        );
+        evaluation
+    };
+    let rules = |evaluation: &crate::domain::policy::evaluation::Evaluation| -> Vec<String> {
+        evaluation
+            .triggered_policies
+            .iter()
+            .filter(|policy| policy.blocking)
+            .map(|policy| policy.policy_id.clone())
+            .filter(|id| id == INTAKE_RULE || id == OBLIGATIONS_RULE)
+            .collect()
+    };
+    let evaluation = judged(&World::new(None), &[]);
+    assert_eq!(evaluation.status, crate::domain::DeploymentStatus::Blocked);
+    assert_eq!(rules(&evaluation), [INTAKE_RULE, OBLIGATIONS_RULE]);
+
+    // Answered so the local duties do not apply: what is left is met by
+    // the sign-offs this request seeks.
+    let world = World::new(Some(intake(serde_json::json!({"hiring_in_city": false}))));
+    assert_eq!(rules(&judged(&world, &[])), [OBLIGATIONS_RULE]);
+    assert!(
+        rules(&judged(
+            &world,
+            &[Role::TechnicalLead, Role::EthicsReviewer]
+        ))
+        .is_empty(),
+        "a technical lead's approval and an ethics review are what the request asks for"
+    );
 }

@@ -346,37 +346,58 @@ pub fn evaluate_agent(
         });
     }
 
-    let blocking_reasons: Vec<String> = triggered
-        .iter()
-        .filter(|policy| policy.blocking)
-        .map(|policy| format!("{}: {}", policy.policy_id, policy.name))
-        .collect();
-    let status = if !blocking_reasons.is_empty() {
-        workflows.clear();
-        DeploymentStatus::Blocked
-    } else if !workflows.is_empty() {
-        DeploymentStatus::PendingApproval
-    } else {
-        DeploymentStatus::Allowed
-    };
-    let remediation = triggered
-        .iter()
-        .filter(|policy| policy.blocking || status == DeploymentStatus::PendingApproval)
-        .filter(|policy| {
-            policy.action != PolicyAction::AuditLog && policy.action != PolicyAction::Notify
-        })
-        .map(|policy| format!("{}: {}", policy.policy_id, policy.remediation))
-        .collect();
-    Evaluation {
-        status,
+    let mut evaluation = Evaluation {
+        status: DeploymentStatus::Allowed,
         triggered_policies: triggered,
-        blocking_reasons,
-        remediation,
+        blocking_reasons: Vec::new(),
+        remediation: Vec::new(),
         workflows,
         agent,
         warnings,
         lowered,
         policy_set_version: None,
+    };
+    evaluation.settle();
+    evaluation
+}
+
+impl Evaluation {
+    /// Adds what a rule of the set beyond its policies says (the intake,
+    /// the obligations gate), with the workflow it asks for, and settles
+    /// the outcome again.
+    pub fn add(&mut self, triggered: TriggeredPolicy, workflow: Option<PlannedWorkflow>) {
+        self.triggered_policies.push(triggered);
+        self.workflows.extend(workflow);
+        self.settle();
+    }
+
+    /// The status, blocking reasons and remediation the triggered
+    /// policies make: any blocking one blocks (and no workflow opens),
+    /// else any workflow makes it wait for approval.
+    fn settle(&mut self) {
+        let triggered = &self.triggered_policies;
+        self.blocking_reasons = triggered
+            .iter()
+            .filter(|policy| policy.blocking)
+            .map(|policy| format!("{}: {}", policy.policy_id, policy.name))
+            .collect();
+        self.status = if !self.blocking_reasons.is_empty() {
+            self.workflows.clear();
+            DeploymentStatus::Blocked
+        } else if !self.workflows.is_empty() {
+            DeploymentStatus::PendingApproval
+        } else {
+            DeploymentStatus::Allowed
+        };
+        let status = self.status;
+        self.remediation = triggered
+            .iter()
+            .filter(|policy| policy.blocking || status == DeploymentStatus::PendingApproval)
+            .filter(|policy| {
+                policy.action != PolicyAction::AuditLog && policy.action != PolicyAction::Notify
+            })
+            .map(|policy| format!("{}: {}", policy.policy_id, policy.remediation))
+            .collect();
     }
 }
 

@@ -212,6 +212,50 @@ impl IntakeSection {
     }
 }
 
+/// What a deployment gets while obligations of adopted frameworks that
+/// are in effect are not met (`[obligations]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObligationsGate {
+    #[serde(default)]
+    pub gate: GateAction,
+    /// Who signs a deployment off despite unmet obligations, with
+    /// `gate = "require_approval"`.
+    #[serde(default = "compliance_officer")]
+    pub approval_chain: Vec<Role>,
+}
+
+impl Default for ObligationsGate {
+    fn default() -> Self {
+        ObligationsGate {
+            gate: GateAction::Off,
+            approval_chain: compliance_officer(),
+        }
+    }
+}
+
+impl ObligationsGate {
+    pub fn is_default(&self) -> bool {
+        *self == ObligationsGate::default()
+    }
+}
+
+fn compliance_officer() -> Vec<Role> {
+    vec![Role::ComplianceOfficer]
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateAction {
+    /// The posture is reported; deployments are not held by it.
+    #[default]
+    Off,
+    /// Blocked, naming each unmet obligation and what would meet it.
+    Block,
+    /// A workflow of `approval_chain` decides.
+    RequireApproval,
+}
+
 /// The intake question that says whom obligations bind for an agent:
 /// `provider`, `deployer` or `provider_and_deployer`. Unanswered (or not
 /// asked), the organisation deploys what it did not build.
@@ -222,10 +266,22 @@ pub const ROLE_QUESTION: &str = "organisation_role";
 pub fn check(
     frameworks: &[Framework],
     intake: Option<&IntakeSection>,
+    gate: &ObligationsGate,
     vocabulary: &crate::domain::policy::vocabulary::Vocabulary,
 ) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let mut problem = |place: &str, message: String| problems.push((place.to_owned(), message));
+    if gate.gate == GateAction::RequireApproval && gate.approval_chain.is_empty() {
+        problem(
+            "obligations.approval_chain",
+            "names no role to sign off".into(),
+        );
+    }
+    for role in &gate.approval_chain {
+        if let Err(err) = vocabulary.check_role("obligations.approval_chain", *role) {
+            problem("obligations.approval_chain", err.to_string());
+        }
+    }
     if frameworks.len() > MAX_FRAMEWORKS {
         problem(
             "framework",
@@ -411,6 +467,33 @@ fn check_requirement(
             }
         }
     }
+}
+
+/// A set's intake, frameworks and gate checked, and each obligation's
+/// condition compiled (once the frameworks hold together); the problems
+/// found, as (place, message).
+pub(crate) fn compile(
+    frameworks: &[Framework],
+    intake: Option<&IntakeSection>,
+    gate: &ObligationsGate,
+    vocabulary: &Vocabulary,
+    evaluator: &Evaluator,
+    full_check: bool,
+    budget: &mut usize,
+) -> (Vec<Option<Condition>>, Vec<(String, String)>) {
+    let mut problems = Vec::new();
+    if let Some(intake) = intake
+        && let Err(err) = intake.template().check()
+    {
+        problems.push(("intake".to_owned(), err.to_string()));
+    }
+    problems.extend(check(frameworks, intake, gate, vocabulary));
+    if !problems.is_empty() {
+        return (Vec::new(), problems);
+    }
+    compile_conditions(
+        frameworks, intake, evaluator, vocabulary, full_check, budget,
+    )
 }
 
 /// Each obligation's condition compiled (none: it always applies) and

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::agent::{Agent, RiskTier};
 use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
 use crate::domain::policy::facts::RequestFacts;
-use crate::domain::policy::frameworks::{Framework, IntakeSection};
+use crate::domain::policy::frameworks::{Framework, IntakeSection, ObligationsGate};
 use crate::domain::policy::policies::{Policy, PolicyScope};
 use crate::domain::policy::sla::{EscalateTo, SlaRules};
 use crate::domain::policy::vocabulary::Vocabulary;
@@ -78,6 +78,9 @@ pub struct PolicySetFile {
     /// obligations.
     #[serde(default, rename = "framework", skip_serializing_if = "Vec::is_empty")]
     pub frameworks: Vec<Framework>,
+    /// What deployments get while adopted obligations are unmet.
+    #[serde(default, skip_serializing_if = "ObligationsGate::is_default")]
+    pub obligations: ObligationsGate,
 }
 
 /// A problem with a set, and where.
@@ -391,39 +394,20 @@ impl PolicySet {
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
             }
         }
-        if let Some(intake) = &file.intake
-            && let Err(err) = intake.template().check()
-        {
-            errors.push(at("intake", err.to_string()));
-        }
-        let framework_problems = crate::domain::policy::frameworks::check(
+        let (obligation_conditions, problems) = crate::domain::policy::frameworks::compile(
             &file.frameworks,
             file.intake.as_ref(),
+            &file.obligations,
             vocabulary,
+            &evaluator,
+            checks == Checks::Full,
+            &mut budget,
         );
-        let frameworks_fit = framework_problems.is_empty();
         errors.extend(
-            framework_problems
+            problems
                 .into_iter()
                 .map(|(place, message)| at(place, message)),
         );
-        let mut obligation_conditions = Vec::new();
-        if frameworks_fit {
-            let (conditions, problems) = crate::domain::policy::frameworks::compile_conditions(
-                &file.frameworks,
-                file.intake.as_ref(),
-                &evaluator,
-                vocabulary,
-                checks == Checks::Full,
-                &mut budget,
-            );
-            obligation_conditions = conditions;
-            errors.extend(
-                problems
-                    .into_iter()
-                    .map(|(place, message)| at(place, message)),
-            );
-        }
         if !errors.is_empty() {
             return Err(SetErrors(errors));
         }

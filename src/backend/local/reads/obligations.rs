@@ -169,12 +169,12 @@ pub fn agent_at(conn: &Connection, agent_id: &str, version: Option<&str>) -> Res
 /// audits and its confirmations.
 pub fn obligations_posture(
     conn: &Connection,
+    set: &crate::domain::policy::set::PolicySet,
     agent_id: &str,
     version: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Posture> {
     let agent = agent_at(conn, agent_id, version)?;
-    let (_, set) = super::active_set(conn)?;
     let intake = intake(conn, &agent.agent_id, &agent.version)?;
     let deployments: Vec<String> = conn
         .prepare_cached(
@@ -194,7 +194,7 @@ pub fn obligations_posture(
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = confirmations(conn, &agent.agent_id)?;
     Ok(posture(
-        &set,
+        set,
         &Record {
             agent: &agent,
             intake: intake.as_ref(),
@@ -202,6 +202,7 @@ pub fn obligations_posture(
             reviews: &reviews,
             audits: &audits,
             confirmations: &confirmations,
+            pending_roles: &[],
         },
         now,
     ))

@@ -237,7 +237,52 @@ pub fn evaluate_under(
         },
     );
     evaluation.policy_set_version = Some(version);
+    judge_obligations(conn, set, &mut evaluation, now)?;
     Ok(evaluation)
+}
+
+/// The set's intake and obligations rules, for sets that have them: the
+/// requested version's intake, the agent's audits and confirmations, and
+/// the sign-offs the evaluation's workflows will seek.
+fn judge_obligations(
+    conn: &Connection,
+    set: &PolicySet,
+    evaluation: &mut Evaluation,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let rules = set
+        .file
+        .intake
+        .as_ref()
+        .is_some_and(|intake| intake.required)
+        || set.file.obligations.gate != crate::domain::policy::frameworks::GateAction::Off;
+    if !rules {
+        return Ok(());
+    }
+    let agent = evaluation.agent.clone();
+    let intake = super::intake(conn, &agent.agent_id, &agent.version)?;
+    let audits = super::audits(conn, &agent.agent_id)?;
+    let confirmations = super::confirmations(conn, &agent.agent_id)?;
+    let pending_roles: Vec<crate::domain::Role> = evaluation
+        .workflows
+        .iter()
+        .flat_map(|workflow| workflow.chain.iter().copied())
+        .collect();
+    crate::domain::obligations::gate::judge_request(
+        set,
+        evaluation,
+        &crate::domain::obligations::Record {
+            agent: &agent,
+            intake: intake.as_ref(),
+            workflows: &[],
+            reviews: &[],
+            audits: &audits,
+            confirmations: &confirmations,
+            pending_roles: &pending_roles,
+        },
+        now,
+    );
+    Ok(())
 }
 
 #[cfg(test)]

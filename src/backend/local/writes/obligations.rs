@@ -204,6 +204,7 @@ fn obligations_dropped(
             reviews: &[],
             audits: &[],
             confirmations: &[],
+            pending_roles: &[],
         };
         posture(set, &record, now)
             .obligations
