@@ -44,9 +44,9 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
             link,
             file_sha256,
             comment,
-            // The whole of the last day named.
-            valid_until: (until + chrono::Days::new(1))
-                .and_time(NaiveTime::MIN)
+            // To the end of the day named (UTC).
+            valid_until: until
+                .and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN))
                 .and_utc(),
         };
         let confirmation = backend.confirm_obligation(&request).await?;
@@ -54,12 +54,12 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
             print_json(&confirmation)?;
         } else {
             println!(
-                "{} confirmed {} for {} as {}, until {}",
+                "{} confirmed {} for {} as {}, until the end of {} (UTC)",
                 confirmation.confirmation_id,
                 safe(&confirmation.obligation_id),
                 safe(&confirmation.agent_id),
                 confirmation.role.label(),
-                confirmation.valid_until.format("%Y-%m-%d %H:%M UTC")
+                confirmation.valid_until.format("%Y-%m-%d")
             );
         }
         return Ok(exit::OK);

@@ -560,3 +560,40 @@ fn the_gate_holds_unmet_duties_and_counts_the_sign_offs_a_request_seeks() {
         "a technical lead's approval and an ethics review are what the request asks for"
     );
 }
+
+#[test]
+fn a_plan_names_the_frameworks_adopted_dropped_and_changed() {
+    use crate::domain::policy::plan::diff;
+    let before = set_with("").expect("the built-in set");
+    let after = set();
+    let adopted = diff(&before, &after);
+    assert!(
+        adopted
+            .other
+            .contains(&"adopts framework local (4 obligations)".to_owned()),
+        "{:?}",
+        adopted.other
+    );
+    assert!(adopted.other.contains(&"intake questions".to_owned()));
+    let edited = set_with(
+        &FRAMEWORKS
+            .replace(
+                "title = \"Notice to candidates\"",
+                "title = \"Notice to every candidate\"",
+            )
+            .replace("id = \"local.future\"", "id = \"local.later\""),
+    )
+    .expect("edited");
+    let changes = diff(&after, &edited).other;
+    assert!(
+        changes.contains(&"framework local adds local.later".to_owned()),
+        "{changes:?}"
+    );
+    assert!(changes.contains(&"framework local removes local.future".to_owned()));
+    assert!(changes.contains(&"framework local changes local.notice".to_owned()));
+    assert!(
+        diff(&after, &before)
+            .other
+            .contains(&"drops framework standard".to_owned())
+    );
+}

@@ -469,6 +469,58 @@ fn check_requirement(
     }
 }
 
+/// How the adopted frameworks change, in words: adopted, dropped, and per
+/// framework the obligations added, removed and changed.
+pub fn diff(before: &[Framework], after: &[Framework]) -> Vec<String> {
+    let mut changes = Vec::new();
+    for framework in after {
+        let Some(old) = before.iter().find(|old| old.id == framework.id) else {
+            changes.push(format!(
+                "adopts framework {} ({} obligations)",
+                framework.id,
+                framework.obligations.len()
+            ));
+            continue;
+        };
+        let ids = |framework: &Framework| -> Vec<String> {
+            framework
+                .obligations
+                .iter()
+                .map(|obligation| obligation.id.clone())
+                .collect()
+        };
+        let (old_ids, new_ids) = (ids(old), ids(framework));
+        let added: Vec<&String> = new_ids.iter().filter(|id| !old_ids.contains(id)).collect();
+        let removed: Vec<&String> = old_ids.iter().filter(|id| !new_ids.contains(id)).collect();
+        let changed: Vec<&String> = framework
+            .obligations
+            .iter()
+            .filter(|obligation| {
+                old.obligations
+                    .iter()
+                    .any(|was| was.id == obligation.id && was != *obligation)
+            })
+            .map(|obligation| &obligation.id)
+            .collect();
+        for (verb, list) in [("adds", added), ("removes", removed), ("changes", changed)] {
+            if !list.is_empty() {
+                let list: Vec<&str> = list.iter().map(|id| id.as_str()).collect();
+                changes.push(format!(
+                    "framework {} {verb} {}",
+                    framework.id,
+                    list.join(", ")
+                ));
+            }
+        }
+    }
+    for framework in before {
+        if !after.iter().any(|new| new.id == framework.id) {
+            changes.push(format!("drops framework {}", framework.id));
+        }
+    }
+    changes
+}
+
 /// A set's intake, frameworks and gate checked, and each obligation's
 /// condition compiled (once the frameworks hold together); the problems
 /// found, as (place, message).

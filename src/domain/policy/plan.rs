@@ -536,6 +536,16 @@ pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
     if a.minimum_risk != b.minimum_risk {
         result.other.push("minimum_risk".into());
     }
+    if a.intake != b.intake {
+        result.other.push("intake questions".into());
+    }
+    if a.obligations != b.obligations {
+        result.other.push("obligations gate".into());
+    }
+    result.other.extend(crate::domain::policy::frameworks::diff(
+        &a.frameworks,
+        &b.frameworks,
+    ));
     result
 }
 
