@@ -57,6 +57,7 @@ impl Generator {
                 latest_audit_of_agent: life.latest_audit(),
                 approved_tools: &self.approved_tools,
                 reference_agents: &[],
+                intake: None,
                 now: at,
             },
         );

@@ -496,10 +496,13 @@ fn sets_with_frameworks_are_checked_where_each_problem_is() {
         let err = set_with(&text).expect_err(says).to_string();
         assert!(err.contains(says), "{says}: {err}");
     }
-    let reads_intake = FRAMEWORKS.to_owned()
-        + "\n[[policy]]\npolicy_id = \"x\"\nname = \"x\"\ndescription = \"x\"\naction = \"block\"\ncondition = \"intake.hiring_in_city\"\n";
-    let err = set_with(&reads_intake).expect_err("policies").to_string();
-    assert!(err.contains("intake"), "{err}");
+    let reads_unasked = FRAMEWORKS.to_owned()
+        + "\n[[policy]]\npolicy_id = \"x\"\nname = \"x\"\ndescription = \"x\"\naction = \"block\"\ncondition = \"intake.region\"\n";
+    let err = set_with(&reads_unasked).expect_err("policies").to_string();
+    assert!(
+        err.contains("policy x") && err.contains("intake.region"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -515,6 +518,7 @@ fn the_gate_holds_unmet_duties_and_counts_the_sign_offs_a_request_seeks() {
         now: now(),
         approved_tools: &tools,
         reference_agents: &[],
+        intake: None,
     };
     let judged = |world: &World, pending: &[Role]| {
         let mut evaluation = evaluate_agent(world.agent.clone(), Vec::new(), &[], &set, &facts);
@@ -595,5 +599,93 @@ fn a_plan_names_the_frameworks_adopted_dropped_and_changed() {
         diff(&after, &before)
             .other
             .contains(&"drops framework standard".to_owned())
+    );
+}
+
+#[test]
+fn intake_answers_are_facts_for_policies_and_floors() {
+    use crate::domain::policy::evaluation::{Facts, effective_agent, evaluate_agent};
+    let set = set_with(
+        &(FRAMEWORKS.to_owned()
+            + r#"
+[[minimum_risk]]
+condition = 'has(intake.areas) && "employment" in intake.areas'
+tier = "high"
+reason = "agents that decide about employment"
+
+[[policy]]
+policy_id = "city_hiring"
+name = "City hiring tools need a compliance officer"
+description = "Hiring tools used in the city."
+action = "require_approval"
+approval_chain = ["compliance_officer"]
+condition = "intake.hiring_in_city"
+"#),
+    )
+    .expect("a set whose policy and floor read the intake");
+    let tools = std::collections::BTreeSet::new();
+    let mut agent = agent();
+    agent.risk_tier = RiskTier::Low;
+    agent.category = Category::CustomerService;
+    let manifest = crate::domain::Manifest {
+        agent: agent.clone(),
+        ..crate::domain::Manifest::from_json(
+            r#"{"agent_id":"agt-1","name":"Screener","team":"People","owner":"o@example.com","category":"customer_service","data_classification":"internal","has_external_tools":false,"risk_tier":"low","version":"2.0.0"}"#,
+        )
+        .expect("manifest")
+    };
+    let answers: Answers = serde_json::from_value(
+        serde_json::json!({"areas": ["employment"], "hiring_in_city": true}),
+    )
+    .expect("answers");
+    let (raised, _) = effective_agent(&manifest, &set, &tools, Some(&answers));
+    assert_eq!(
+        raised.risk_tier,
+        RiskTier::High,
+        "the floor reads the intake"
+    );
+    let (kept, _) = effective_agent(&manifest, &set, &tools, None);
+    assert_eq!(
+        kept.risk_tier,
+        RiskTier::Low,
+        "without the answer no floor holds"
+    );
+
+    let facts = |intake| Facts {
+        latest_audit: None,
+        latest_audit_of_agent: None,
+        now: now(),
+        approved_tools: &tools,
+        reference_agents: &[],
+        intake,
+    };
+    let city = |evaluation: &crate::domain::policy::evaluation::Evaluation| {
+        evaluation
+            .triggered_policies
+            .iter()
+            .find(|policy| policy.policy_id == "city_hiring")
+            .cloned()
+    };
+    let answered = evaluate_agent(agent.clone(), Vec::new(), &[], &set, &facts(Some(&answers)));
+    let fired = city(&answered).expect("the policy reads the intake and fires");
+    assert!(!fired.blocking);
+    assert!(
+        answered
+            .workflows
+            .iter()
+            .any(|workflow| workflow.policy_id == "city_hiring")
+    );
+    let unanswered = evaluate_agent(agent, Vec::new(), &[], &set, &facts(None));
+    let failed = city(&unanswered).expect("unanswered, it fails closed");
+    assert!(failed.blocking);
+    assert!(
+        failed
+            .remediation
+            .contains("answer the intake (hiring_in_city)")
+            && failed
+                .remediation
+                .contains("gavel intake fill agt-1 --version 2.0.0"),
+        "{}",
+        failed.remediation
     );
 }

@@ -117,6 +117,9 @@ pub struct Facts<'a> {
     /// requests; a request lowering a risk-relevant field against any of
     /// them needs the `classification_change` sign-off.
     pub reference_agents: &'a [Agent],
+    /// The requested version's submitted intake answers, which policies
+    /// and floors may read (`intake.<question>`).
+    pub intake: Option<&'a crate::domain::review::Answers>,
 }
 
 fn join_roles(chain: &[Role]) -> String {
@@ -133,6 +136,7 @@ pub fn effective_agent(
     manifest: &Manifest,
     set: &PolicySet,
     approved_tools: &BTreeSet<String>,
+    intake: Option<&crate::domain::review::Answers>,
 ) -> (Agent, Vec<String>) {
     let mut agent = manifest.agent.clone();
     let mut warnings = Vec::new();
@@ -148,7 +152,8 @@ pub fn effective_agent(
             .external_tools
             .iter()
             .all(|tool| approved_tools.contains(&tool.to_lowercase()));
-    let (minimum, why) = set.minimum_risk(&agent);
+    let no_answers = crate::domain::review::Answers::new();
+    let (minimum, why) = set.minimum_risk_with(&agent, intake.unwrap_or(&no_answers));
     if agent.risk_tier < minimum {
         warnings.push(format!(
             "risk tier raised from {} to {minimum}: {} are at least {minimum} risk",
@@ -163,7 +168,7 @@ pub fn effective_agent(
 /// Evaluates a manifest against a policy set. A condition that cannot be
 /// evaluated blocks, saying why: an error never lets an agent through.
 pub fn evaluate(manifest: &Manifest, set: &PolicySet, facts: &Facts<'_>) -> Evaluation {
-    let (agent, warnings) = effective_agent(manifest, set, facts.approved_tools);
+    let (agent, warnings) = effective_agent(manifest, set, facts.approved_tools, facts.intake);
     evaluate_agent(agent, warnings, &manifest.external_tools, set, facts)
 }
 
@@ -190,7 +195,9 @@ pub fn evaluate_agent(
     };
     let mut triggered = Vec::new();
     let mut workflows = Vec::new();
-    let outcomes = set.outcomes(&agent, &request_facts);
+    let no_answers = crate::domain::review::Answers::new();
+    let outcomes =
+        set.outcomes_with_intake(&agent, &request_facts, facts.intake.unwrap_or(&no_answers));
     for (index, (policy, outcome)) in set.policies().iter().zip(outcomes).enumerate() {
         let failure = match outcome {
             Outcome::DoesNotHold => continue,
@@ -198,15 +205,34 @@ pub fn evaluate_agent(
             Outcome::Failed(why) => Some(why),
         };
         if let Some(why) = failure {
+            let unanswered: Vec<String> = set
+                .intake_read_by(index)
+                .into_iter()
+                .filter(|key| {
+                    facts.intake.is_none_or(|answers| {
+                        answers.get(key).is_none_or(serde_json::Value::is_null)
+                    })
+                })
+                .collect();
+            let remediation = if unanswered.is_empty() {
+                format!(
+                    "fix the condition of policy {} (`gavel policy plan` shows the agents it fails on), or give the agent what it reads",
+                    policy.policy_id
+                )
+            } else {
+                format!(
+                    "answer the intake ({}): `gavel intake fill {} --version {} --answers FILE --submit`, then request again",
+                    unanswered.join(", "),
+                    agent.agent_id,
+                    agent.version
+                )
+            };
             triggered.push(TriggeredPolicy {
                 policy_id: policy.policy_id.clone(),
                 name: policy.name.clone(),
                 action: policy.action,
                 reason: format!("its condition could not be evaluated for this agent: {why}"),
-                remediation: format!(
-                    "fix the condition of policy {} (`gavel policy plan` shows the agents it fails on), or give the agent what it reads",
-                    policy.policy_id
-                ),
+                remediation,
                 blocking: true,
             });
             continue;

@@ -558,7 +558,6 @@ pub(crate) fn compile_conditions(
     full_check: bool,
     budget: &mut usize,
 ) -> (Vec<Option<Condition>>, Vec<(String, String)>) {
-    let intakes = synthetic_intakes(intake);
     let mut conditions = Vec::new();
     let mut problems = Vec::new();
     for obligation in frameworks
@@ -569,9 +568,7 @@ pub(crate) fn compile_conditions(
             conditions.push(None);
             continue;
         };
-        match compiled_obligation(
-            source, evaluator, vocabulary, full_check, budget, &intakes, intake,
-        ) {
+        match compile_condition(source, evaluator, vocabulary, full_check, budget, intake) {
             Ok(condition) => conditions.push(Some(condition)),
             Err(message) => problems.push((
                 format!("obligation {}", obligation.id),
@@ -582,16 +579,15 @@ pub(crate) fn compile_conditions(
     (conditions, problems)
 }
 
-/// An obligation's condition: it may read the intake's questions (and
-/// only those the set asks), checked with every question answered and
-/// with none.
-fn compiled_obligation(
+/// A condition of the set (a policy's, a floor's, an obligation's): it
+/// may read the intake's questions, only those the set asks, and one that
+/// does is checked with every question answered and with none.
+pub(crate) fn compile_condition(
     source: &ConditionSource,
     evaluator: &Evaluator,
     vocabulary: &Vocabulary,
     full_check: bool,
     budget: &mut usize,
-    intakes: &[crate::domain::review::Answers],
     intake: Option<&IntakeSection>,
 ) -> Result<Condition, String> {
     let reads = crate::domain::policy::condition::Reads { intake: true };
@@ -605,8 +601,14 @@ fn compiled_obligation(
         ));
     }
     if full_check {
+        let reads_intake = !condition.intake_keys().is_empty() || condition.reads_any_intake();
+        let intakes = if reads_intake {
+            synthetic_intakes(intake)
+        } else {
+            Vec::new()
+        };
         condition
-            .check_with_intakes(evaluator, vocabulary, budget, intakes)
+            .check_with_intakes(evaluator, vocabulary, budget, &intakes)
             .map_err(|err| err.0)?;
     }
     Ok(condition)

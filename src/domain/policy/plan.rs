@@ -248,7 +248,7 @@ pub(crate) fn key(
     thresholds: &[f64],
     ratio: Option<f64>,
 ) -> Option<String> {
-    let mut key = crate::domain::policy::set::fields_key(agent, fields)?;
+    let mut key = crate::domain::policy::set::floors::fields_key(agent, fields)?;
     match ratio {
         None => key.push('-'),
         Some(ratio) => key.extend(
@@ -372,6 +372,7 @@ pub(crate) fn judge(
         latest_audit_of_agent: audits.of_agent.as_ref(),
         approved_tools: &no_tools,
         reference_agents: &[],
+        intake: None,
         now,
     };
     let verdict = |set: &PolicySet| {

@@ -180,32 +180,6 @@ pub struct PolicySet {
     obligation_conditions: Vec<Option<Condition>>,
 }
 
-/// The most distinct agents whose floors are remembered; past it the
-/// memory starts over (a set with floors over names would grow it).
-const MAX_FLOORS_FOUND: usize = 4_096;
-
-/// Agents' values in `fields`, as one string: equal for agents a condition
-/// reading only those fields cannot tell apart. None when a field is `*`
-/// (the whole agent).
-pub(crate) fn fields_key(
-    agent: &Agent,
-    fields: &std::collections::BTreeSet<String>,
-) -> Option<String> {
-    if fields.contains("*") {
-        return None;
-    }
-    let mut key = String::new();
-    for field in fields {
-        if field == "labels" {
-            key.push_str(&serde_json::to_string(&agent.labels).unwrap_or_default());
-        } else if let Some(value) = agent.attribute(field) {
-            key.push_str(&value.to_string());
-        }
-        key.push('\u{1f}');
-    }
-    Some(key)
-}
-
 impl std::fmt::Debug for PolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicySet")
@@ -314,6 +288,7 @@ impl PolicySet {
                 vocabulary,
                 checks,
                 &mut budget,
+                file.intake.as_ref(),
             ) {
                 Ok(condition) => floors.push(condition),
                 Err(message) => errors.push(at(place, message)),
@@ -389,6 +364,7 @@ impl PolicySet {
                 vocabulary,
                 checks,
                 &mut budget,
+                file.intake.as_ref(),
             ) {
                 Ok(condition) => conditions.push(condition),
                 Err(message) => errors.push(at(&place, format!("condition {message}"))),
@@ -483,7 +459,17 @@ impl PolicySet {
     /// How each policy comes out for one agent and request, in order: only
     /// active, in-scope policies are evaluated; the rest do not hold.
     pub fn outcomes(&self, agent: &Agent, facts: &RequestFacts) -> Vec<Outcome> {
-        let scope = self.scope(agent, facts);
+        self.outcomes_with_intake(agent, facts, &crate::domain::review::Answers::new())
+    }
+
+    /// As `outcomes`, with the agent version's submitted intake answers.
+    pub fn outcomes_with_intake(
+        &self,
+        agent: &Agent,
+        facts: &RequestFacts,
+        intake: &crate::domain::review::Answers,
+    ) -> Vec<Outcome> {
+        let scope = self.evaluator.scope_with_intake(agent, facts, intake);
         self.file
             .policies
             .iter()
@@ -512,46 +498,6 @@ impl PolicySet {
             .map(|(policy, _)| policy.bias_threshold())
             .reduce(f64::max)
             .unwrap_or(crate::domain::bias::DEFAULT_THRESHOLD)
-    }
-
-    /// The least tier an agent can have, and why; a floor whose condition
-    /// errors applies (failing closed).
-    pub fn minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {
-        if self.floors.is_empty() {
-            return (RiskTier::Low, None);
-        }
-        let Some(key) = fields_key(agent, &self.floor_fields) else {
-            return self.find_minimum_risk(agent);
-        };
-        // A poisoned lock only loses the memory, never the answer.
-        if let Some(found) = self
-            .floors_found
-            .lock()
-            .ok()
-            .and_then(|found| found.get(&key).cloned())
-        {
-            return found;
-        }
-        let found = self.find_minimum_risk(agent);
-        if let Ok(mut memory) = self.floors_found.lock() {
-            if memory.len() >= MAX_FLOORS_FOUND {
-                memory.clear();
-            }
-            memory.insert(key, found.clone());
-        }
-        found
-    }
-
-    fn find_minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {
-        let scope = self.scope(agent, &RequestFacts::default());
-        let mut least = (RiskTier::Low, None);
-        for (floor, condition) in self.file.minimum_risk.iter().zip(&self.floors) {
-            let applies = !matches!(condition.evaluate(&scope), Outcome::DoesNotHold);
-            if applies && floor.tier > least.0 {
-                least = (floor.tier, Some(floor.reason.clone()));
-            }
-        }
-        least
     }
 
     /// The agent fields any part of the set reads: conditions, floors,
@@ -610,6 +556,14 @@ impl PolicySet {
             .is_some_and(Condition::reads_request)
     }
 
+    /// The intake questions policy `index`'s condition reads by name.
+    pub fn intake_read_by(&self, index: usize) -> Vec<String> {
+        self.conditions
+            .get(index)
+            .map(|condition| condition.intake_keys().iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Whether policy `index`'s condition reads the agent's `field`.
     pub fn reads_field(&self, index: usize, field: &str) -> bool {
         self.conditions
@@ -666,14 +620,16 @@ fn compiled(
     vocabulary: &Vocabulary,
     checks: Checks,
     budget: &mut usize,
+    intake: Option<&IntakeSection>,
 ) -> Result<Condition, String> {
-    let condition = Condition::compile(source).map_err(|err| err.0)?;
-    if checks == Checks::Full {
-        condition
-            .check_within(evaluator, vocabulary, budget)
-            .map_err(|err| err.0)?;
-    }
-    Ok(condition)
+    crate::domain::policy::frameworks::compile_condition(
+        source,
+        evaluator,
+        vocabulary,
+        checks == Checks::Full,
+        budget,
+        intake,
+    )
 }
 
 /// The most a set names: each condition is checked against a synthetic
@@ -779,6 +735,8 @@ pub fn classification_change_policy() -> Policy {
         .find(|policy| policy.policy_id == "classification_change")
         .unwrap_or_else(|| unreachable!("the built-in set holds classification_change"))
 }
+
+pub(crate) mod floors;
 
 #[cfg(test)]
 mod tests;

@@ -225,6 +225,9 @@ pub fn evaluate_under(
     let audit_of_agent = latest_audit_of_agent(conn, &manifest.agent.agent_id)?;
     let approved_tools = approved_tools(conn)?;
     let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
+    // Only a submitted intake classifies the version.
+    let intake = super::intake(conn, &manifest.agent.agent_id, &manifest.agent.version)?
+        .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Submitted);
     let mut evaluation = evaluate_policies(
         manifest,
         set,
@@ -233,6 +236,7 @@ pub fn evaluate_under(
             latest_audit_of_agent: audit_of_agent.as_ref(),
             approved_tools: &approved_tools,
             reference_agents: &reference_agents,
+            intake: intake.as_ref().map(|intake| &intake.answers),
             now,
         },
     );

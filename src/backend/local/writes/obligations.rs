@@ -79,7 +79,7 @@ pub fn save_intake(
                 save.agent_id, save.agent_version
             )));
         }
-        let dropped = obligations_dropped(
+        let dropped = what_stops_applying(
             &set,
             &agent,
             &save.agent_version,
@@ -178,9 +178,9 @@ pub fn may_fill(conn: &Connection, actor: &User, agent: &crate::domain::Agent) -
     )))
 }
 
-/// The obligations that apply under `earlier`'s answers and would not
-/// under `answers`.
-fn obligations_dropped(
+/// The obligations and policies that apply under `earlier`'s answers and
+/// would not under `answers`, and a risk floor they would lower.
+fn what_stops_applying(
     set: &crate::domain::policy::set::PolicySet,
     agent: &crate::domain::Agent,
     version: &str,
@@ -213,11 +213,39 @@ fn obligations_dropped(
             .map(|obligation| obligation.obligation)
             .collect()
     };
-    let after = applying(answers);
-    applying(&earlier.answers)
+    let firing = |answers: &crate::domain::review::Answers| -> Vec<String> {
+        set.policies()
+            .iter()
+            .zip(set.outcomes_with_intake(
+                &agent,
+                &crate::domain::policy::facts::RequestFacts::default(),
+                answers,
+            ))
+            .filter(|(_, outcome)| {
+                !matches!(
+                    outcome,
+                    crate::domain::policy::condition::Outcome::DoesNotHold
+                )
+            })
+            .map(|(policy, _)| format!("policy {}", policy.policy_id))
+            .collect()
+    };
+    let (after, still_firing) = (applying(answers), firing(answers));
+    let mut dropped: Vec<String> = applying(&earlier.answers)
         .into_iter()
         .filter(|id| !after.contains(id))
-        .collect()
+        .chain(
+            firing(&earlier.answers)
+                .into_iter()
+                .filter(|id| !still_firing.contains(id)),
+        )
+        .collect();
+    let (floor_before, _) = set.minimum_risk_with(&agent, &earlier.answers);
+    let (floor_after, _) = set.minimum_risk_with(&agent, answers);
+    if floor_after < floor_before {
+        dropped.push(format!("the {floor_before} risk floor"));
+    }
+    dropped
 }
 
 /// Records that what an obligation names is in place, by someone holding

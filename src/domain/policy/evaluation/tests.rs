@@ -59,6 +59,7 @@ fn eval(manifest: &Manifest, policies: &[Policy], audit: Option<&BiasAudit>) -> 
             now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
             approved_tools: &BTreeSet::new(),
             reference_agents: &[],
+            intake: None,
         },
     )
 }
@@ -192,6 +193,7 @@ fn tool_approval_comes_from_the_records_never_from_the_manifest() {
         now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
         approved_tools: approved,
         reference_agents: &[],
+        intake: None,
     };
     let partly = evaluate(&named, &PolicySet::builtin(), &facts(&approved));
     assert_eq!(partly.status, DeploymentStatus::Blocked);
@@ -271,6 +273,7 @@ fn lowering_a_risk_relevant_field_needs_a_data_steward() {
             now: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
             approved_tools: &BTreeSet::new(),
             reference_agents: std::slice::from_ref(&reference),
+            intake: None,
         },
     );
     assert_eq!(
