@@ -248,7 +248,8 @@ async fn gates_hold_deployments(fixture: &impl Fixture) {
     let admin = fixture.backend_as(ADMIN);
     let active = admin.policy_set(None).await.expect("active set").source;
     let gated = active.replace("required = false", "required = true")
-        + "\n[obligations]\ngate = \"require_approval\"\napproval_chain = [\"compliance_officer\"]\n";
+        + "\n[obligations]\ngate = \"require_approval\"\napproval_chain = [\"compliance_officer\"]\n"
+        + PUBLIC_POLICY;
     let proposed = admin
         .propose_policy_set(&gated)
         .await
@@ -310,4 +311,50 @@ async fn gates_hold_deployments(fixture: &impl Fixture) {
         workflow.steps[0].role,
         gavel::domain::Role::ComplianceOfficer
     );
+
+    // The policy reading the intake failed closed before it was answered,
+    // saying which question; answered, it asks for its sign-off.
+    let failed = first
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.policy_id == "public_facing_review")
+        .expect("the policy reading the intake, before it was answered");
+    assert!(
+        failed.blocking
+            && failed
+                .remediation
+                .contains("answer the intake (public_facing)"),
+        "{failed:?}"
+    );
+    let fired = second
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.policy_id == "public_facing_review")
+        .expect("the policy reading the intake");
+    assert!(!fired.blocking, "{fired:?}");
+    let mut policies: Vec<String> = Vec::new();
+    for id in &second.workflow_ids {
+        policies.push(
+            requester
+                .workflow(id)
+                .await
+                .expect("workflow")
+                .triggered_by_policy,
+        );
+    }
+    assert!(
+        policies.contains(&"public_facing_review".to_owned()),
+        "{policies:?}"
+    );
 }
+
+/// A policy that reads the intake.
+const PUBLIC_POLICY: &str = r#"
+[[policy]]
+policy_id = "public_facing_review"
+name = "Public-facing agents need a data steward"
+description = "Agents that talk to the public."
+action = "require_approval"
+approval_chain = ["data_steward"]
+condition = "intake.public_facing"
+"#;
