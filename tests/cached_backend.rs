@@ -349,6 +349,12 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.obligations(agent_id, version).await
     }
+    async fn postures(
+        &self,
+        query: &gavel::domain::obligations::PostureQuery,
+    ) -> Result<gavel::domain::obligations::PosturePage> {
+        self.cache.postures(query).await
+    }
     async fn intake(
         &self,
         agent_id: &str,

@@ -193,6 +193,14 @@ fn the_requester_answers_the_intake_an_officer_confirms_and_the_posture_follows(
         );
 
     gavel(&db)
+        .args(["--user", OFFICER, "obligations", "--unmet"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "agt-hiring  Hiring screen@1.0.0  People  1 met, 0 expiring, 1 unmet: obl.review",
+        ));
+
+    gavel(&db)
         .args(["--user", OFFICER, "audit", "verify"])
         .assert()
         .success()

@@ -108,7 +108,10 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
         .await
         .expect("again: nothing to do");
     let applied = query_strings(&first, "SELECT version::text FROM gavel_migrations").await;
-    assert_eq!(applied, [["1"], ["2"], ["3"], ["4"], ["5"], ["6"], ["7"]]);
+    assert_eq!(
+        applied,
+        [["1"], ["2"], ["3"], ["4"], ["5"], ["6"], ["7"], ["8"]]
+    );
 
     let (sqlite, sqlite_indexes) = sqlite_columns();
     let postgres: BTreeSet<(String, String, bool)> = query_strings(

@@ -198,6 +198,11 @@ pub trait GovernanceBackend: Send + Sync {
         agent_id: &str,
         version: Option<&str>,
     ) -> Result<crate::domain::obligations::Posture>;
+    /// Agents' postures (their current versions) a page at a time.
+    async fn postures(
+        &self,
+        query: &crate::domain::obligations::PostureQuery,
+    ) -> Result<crate::domain::obligations::PosturePage>;
     /// The intake of an agent version, if one was saved.
     async fn intake(
         &self,

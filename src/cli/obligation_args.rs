@@ -15,9 +15,17 @@ pub struct ObligationsArgs {
     /// Only this framework's obligations (its id: `eu-ai-act`).
     #[arg(long)]
     pub framework: Option<String>,
-    /// Only obligations in effect and not met.
+    /// Only obligations in effect and not met (without --agent: only agents
+    /// with one).
     #[arg(long)]
     pub unmet: bool,
+    /// Without --agent: agents judged per page (at most 200).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Without --agent: continue after this agent id (printed at the end of
+    /// the previous page).
+    #[arg(long, value_name = "AGENT_ID")]
+    pub after: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

@@ -10,7 +10,9 @@ use super::exit::{self, Failure, Outcome};
 use super::obligation_args::{IntakeCommand, ObligationsArgs, ObligationsCommand};
 use super::output::{print_json, safe};
 use crate::backend::GovernanceBackend;
-use crate::domain::obligations::{IntakeSave, NewConfirmation, Posture, State};
+use crate::domain::obligations::{
+    IntakeSave, NewConfirmation, Posture, PosturePage, PostureQuery, State,
+};
 use crate::domain::policy::frameworks::IntakeSection;
 use crate::domain::policy::set::PolicySetFile;
 use crate::domain::review::Answers;
@@ -65,9 +67,19 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
         return Ok(exit::OK);
     }
     let Some(agent) = args.agent else {
-        return Err(Failure::BadInput(
-            "name the agent: gavel obligations --agent ID [--version V]".into(),
-        ));
+        let page = backend
+            .postures(&PostureQuery {
+                after: args.after,
+                limit: args.limit,
+                unmet: args.unmet,
+            })
+            .await?;
+        if args.json {
+            print_json(&page)?;
+        } else {
+            print_page(&page);
+        }
+        return Ok(exit::OK);
     };
     let mut posture = backend.obligations(&agent, args.version.as_deref()).await?;
     posture.obligations.retain(|obligation| {
@@ -82,6 +94,33 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
         print_posture(&posture);
     }
     Ok(exit::OK)
+}
+
+fn print_page(page: &PosturePage) {
+    if page.items.is_empty() {
+        println!("no agent in this page has an obligation to show");
+    }
+    for item in &page.items {
+        let counts = item.counts;
+        println!(
+            "{}  {}@{}  {}  {} met, {} expiring, {} unmet{}",
+            safe(&item.agent_id),
+            safe(&item.agent_name),
+            safe(&item.agent_version),
+            safe(&item.team),
+            counts.met,
+            counts.expiring,
+            counts.unmet,
+            if item.unmet.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", safe(&item.unmet.join(", ")))
+            }
+        );
+    }
+    if let Some(next) = &page.next {
+        println!("more: gavel obligations --after {}", safe(next));
+    }
 }
 
 fn print_posture(posture: &Posture) {

@@ -601,6 +601,41 @@ fn apply_crosswalks(set: &PolicySet, judged: &mut [ObligationPosture]) {
 pub mod gate;
 pub mod replay;
 
+/// The most agents one page of postures judges (each is several reads).
+pub const MAX_POSTURES_PER_PAGE: u32 = 200;
+
+/// Agents' postures a page at a time, in agent id order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PostureQuery {
+    /// Continue after this agent id (a previous page's `next`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Agents judged in this page (at most `MAX_POSTURES_PER_PAGE`).
+    pub limit: u32,
+    /// Only agents with an obligation in effect and unmet.
+    #[serde(default)]
+    pub unmet: bool,
+}
+
+/// One agent's current version, in a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PostureSummary {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub team: String,
+    pub agent_version: String,
+    pub counts: Counts,
+    /// The obligations in effect and unmet.
+    pub unmet: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PosturePage {
+    pub items: Vec<PostureSummary>,
+    /// The agent id to continue after; none at the end.
+    pub next: Option<String>,
+}
+
 /// An intake saved or submitted for an agent version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntakeSave {

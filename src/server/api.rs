@@ -76,6 +76,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(delegations::delegations, delegations::delegate))
         .routes(routes!(delegations::end_delegation))
         .routes(routes!(obligations::obligations))
+        .routes(routes!(obligations::postures))
         .routes(routes!(obligations::intake, obligations::save_intake))
         .routes(routes!(obligations::confirm))
         .routes(routes!(deployments::dashboard))

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
-use super::extract::{ApiResult, body};
+use super::extract::{ApiResult, body, param};
 use super::state::{AppState, caller};
 use crate::backend::BackendError;
 use crate::backend::GovernanceBackend;
@@ -27,6 +27,21 @@ pub(super) async fn obligations(
             .obligations(&id, query.get("version").map(String::as_str))
             .await?,
     ))
+}
+
+#[utoipa::path(get, path = "/v1/obligations", summary = "Agents' postures (their current versions), in agent id order, a page at a time: each with its counts and the obligations in effect and unmet", params(("after" = Option<String>, Query), ("limit" = Option<u32>, Query), ("unmet" = Option<bool>, Query)), responses((status = 200, body = crate::domain::obligations::PosturePage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn postures(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let query = crate::domain::obligations::PostureQuery {
+        after: query.get("after").cloned(),
+        limit: param::<u32>(&query, "limit")?.unwrap_or(50),
+        unmet: param::<bool>(&query, "unmet")?.unwrap_or(false),
+    };
+    Ok(Json(backend.postures(&query).await?))
 }
 
 #[utoipa::path(get, path = "/v1/agents/{id}/intake", summary = "The intake of an agent version (null when none was saved)", params(("id" = String, Path), ("version" = String, Query)), responses((status = 200, body = Option<crate::domain::obligations::Intake>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

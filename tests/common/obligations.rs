@@ -226,6 +226,29 @@ pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
         "{missing:?}"
     );
 
+    // Every agent's posture, a page at a time: this one has duties unmet.
+    let mut after = None;
+    let mut found = None;
+    for _ in 0..100 {
+        let page = compliance
+            .postures(&gavel::domain::obligations::PostureQuery {
+                after: after.clone(),
+                limit: 7,
+                unmet: true,
+            })
+            .await
+            .expect("a page of postures");
+        assert!(page.items.len() <= 7);
+        assert!(page.items.iter().all(|item| !item.unmet.is_empty()));
+        found = found.or(page.items.into_iter().find(|item| item.agent_id == agent));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let found = found.expect("the agent with unmet duties is listed");
+    assert_eq!(found.unmet, ["obl.review"], "{found:?}");
+
     gates_hold_deployments(fixture).await;
 
     let replay = compliance

@@ -491,6 +491,16 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("reading obligations", err))
     }
 
+    async fn postures(
+        &self,
+        query: &crate::domain::obligations::PostureQuery,
+    ) -> Result<crate::domain::obligations::PosturePage> {
+        self.remote
+            .postures(query)
+            .await
+            .map_err(|err| needs_server("reading obligations", err))
+    }
+
     async fn intake(
         &self,
         agent_id: &str,

@@ -391,6 +391,20 @@ impl GovernanceBackend for HttpBackend {
             .await
     }
 
+    async fn postures(
+        &self,
+        query: &crate::domain::obligations::PostureQuery,
+    ) -> Result<crate::domain::obligations::PosturePage> {
+        let mut params = vec![("limit", query.limit.to_string())];
+        if let Some(after) = &query.after {
+            params.push(("after", after.clone()));
+        }
+        if query.unmet {
+            params.push(("unmet", "true".to_owned()));
+        }
+        self.get(&["v1", "obligations"], &params).await
+    }
+
     async fn intake(
         &self,
         agent_id: &str,

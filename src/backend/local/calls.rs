@@ -406,6 +406,20 @@ impl GovernanceBackend for LocalBackend {
         .await
     }
 
+    async fn postures(
+        &self,
+        query: &crate::domain::obligations::PostureQuery,
+    ) -> Result<crate::domain::obligations::PosturePage> {
+        let clock = self.store.clock();
+        self.actor().await?;
+        let query = query.clone();
+        self.read(move |conn| {
+            let (_, set) = reads::active_set(conn)?;
+            reads::postures(conn, &set, &query, clock.now())
+        })
+        .await
+    }
+
     async fn intake(
         &self,
         agent_id: &str,

@@ -207,3 +207,49 @@ pub fn obligations_posture(
         now,
     ))
 }
+
+/// Judges up to `query.limit` agents after `query.after`, in id order
+/// (their current versions), keeping those with unmet duties when asked.
+pub fn postures(
+    conn: &Connection,
+    set: &crate::domain::policy::set::PolicySet,
+    query: &crate::domain::obligations::PostureQuery,
+    now: DateTime<Utc>,
+) -> Result<crate::domain::obligations::PosturePage> {
+    use crate::domain::obligations::{MAX_POSTURES_PER_PAGE, PosturePage, PostureSummary};
+    let limit = query.limit.clamp(1, MAX_POSTURES_PER_PAGE);
+    let agents: Vec<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT agent_id, name, team FROM agents WHERE agent_id > ?1 ORDER BY agent_id LIMIT ?2",
+        )?
+        .query_map(
+            params![query.after.clone().unwrap_or_default(), i64::from(limit) + 1],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?
+        .collect::<crate::db::Result<_>>()?;
+    let more = agents.len() > limit as usize;
+    let mut page = PosturePage::default();
+    for (agent_id, agent_name, team) in agents.into_iter().take(limit as usize) {
+        let posture = obligations_posture(conn, set, &agent_id, None, now)?;
+        let unmet: Vec<String> = posture
+            .unmet()
+            .map(|obligation| obligation.obligation.clone())
+            .collect();
+        page.next = Some(agent_id.clone());
+        if query.unmet && unmet.is_empty() {
+            continue;
+        }
+        page.items.push(PostureSummary {
+            agent_id,
+            agent_name,
+            team,
+            agent_version: posture.agent_version.clone(),
+            counts: posture.counts(),
+            unmet,
+        });
+    }
+    if !more {
+        page.next = None;
+    }
+    Ok(page)
+}
