@@ -368,6 +368,12 @@ impl GovernanceBackend for Synced {
     ) -> Result<gavel::domain::obligations::Intake> {
         self.write(self.cache.save_intake(save)).await
     }
+    async fn decide_intake_change(
+        &self,
+        decision: &gavel::domain::obligations::IntakeDecision,
+    ) -> Result<gavel::domain::obligations::Intake> {
+        self.write(self.cache.decide_intake_change(decision)).await
+    }
     async fn confirm_obligation(
         &self,
         request: &gavel::domain::obligations::NewConfirmation,

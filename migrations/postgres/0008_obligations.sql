@@ -13,6 +13,12 @@ CREATE TABLE intakes (
     updated_at    BIGINT NOT NULL,
     submitted_at  BIGINT,
     version       BIGINT NOT NULL,
+    -- A resubmission that would lower what the agent is held to waits
+    -- here for the classification_change chain's decision.
+    pending_answers TEXT,
+    pending_by      TEXT,
+    pending_at      BIGINT,
+    pending_stops   TEXT,
     PRIMARY KEY (agent_id, agent_version)
 );
 

@@ -215,6 +215,12 @@ pub trait GovernanceBackend: Send + Sync {
         &self,
         save: &crate::domain::obligations::IntakeSave,
     ) -> Result<crate::domain::obligations::Intake>;
+    /// Approves or rejects a pending intake change (a role that decides
+    /// classification changes; not the person who proposed it).
+    async fn decide_intake_change(
+        &self,
+        decision: &crate::domain::obligations::IntakeDecision,
+    ) -> Result<crate::domain::obligations::Intake>;
     /// Records that what an obligation names is in place (by a role its
     /// confirmation evidence names).
     async fn confirm_obligation(

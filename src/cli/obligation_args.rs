@@ -73,6 +73,27 @@ pub enum IntakeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Approve a pending intake change (answers that would lower what the
+    /// agent is held to): a role of the classification_change chain.
+    Approve {
+        agent: String,
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long, short)]
+        comment: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a pending intake change, saying why.
+    Reject {
+        agent: String,
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long, short)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// An agent version's intake: its questions and answers.
     Show {
         agent: String,

@@ -11,7 +11,7 @@ use super::obligation_args::{IntakeCommand, ObligationsArgs, ObligationsCommand}
 use super::output::{print_json, safe};
 use crate::backend::GovernanceBackend;
 use crate::domain::obligations::{
-    IntakeSave, NewConfirmation, Posture, PosturePage, PostureQuery, State,
+    IntakeDecision, IntakeSave, NewConfirmation, Posture, PosturePage, PostureQuery, State,
 };
 use crate::domain::policy::frameworks::IntakeSection;
 use crate::domain::policy::set::PolicySetFile;
@@ -225,6 +225,18 @@ pub async fn intake(global: &Global, command: IntakeCommand) -> Outcome {
             }
             Ok(exit::OK)
         }
+        IntakeCommand::Approve {
+            agent,
+            version,
+            comment,
+            json,
+        } => decide(backend.as_ref(), agent, version, true, comment, json).await,
+        IntakeCommand::Reject {
+            agent,
+            version,
+            comment,
+            json,
+        } => decide(backend.as_ref(), agent, version, false, Some(comment), json).await,
         IntakeCommand::Show {
             agent,
             version,
@@ -256,6 +268,16 @@ pub async fn intake(global: &Global, command: IntakeCommand) -> Outcome {
                 intake.updated_at.format("%Y-%m-%d %H:%M UTC"),
                 intake.version
             );
+            if let Some(pending) = &intake.pending {
+                println!(
+                    "  a change proposed by {} on {} waits for a decision (it would stop {} from applying): gavel intake approve|reject {} --version {}",
+                    safe(&pending.proposed_by),
+                    pending.proposed_at.format("%Y-%m-%d"),
+                    safe(&pending.stops.join(", ")),
+                    safe(&intake.agent_id),
+                    safe(&intake.agent_version)
+                );
+            }
             let questions = section.map(|section| section.questions).unwrap_or_default();
             for question in &questions {
                 let answer = intake
@@ -283,6 +305,41 @@ pub async fn intake(global: &Global, command: IntakeCommand) -> Outcome {
             Ok(exit::OK)
         }
     }
+}
+
+async fn decide(
+    backend: &dyn GovernanceBackend,
+    agent: String,
+    version: Option<String>,
+    approve: bool,
+    comment: Option<String>,
+    json: bool,
+) -> Outcome {
+    let version = version_of(backend, &agent, version).await?;
+    let intake = backend
+        .decide_intake_change(&IntakeDecision {
+            agent_id: agent,
+            agent_version: version,
+            approve,
+            comment,
+        })
+        .await?;
+    if json {
+        print_json(&intake)?;
+    } else {
+        println!(
+            "intake change of {}@{} {} (version {})",
+            safe(&intake.agent_id),
+            safe(&intake.agent_version),
+            if approve {
+                "approved: its answers classify the agent"
+            } else {
+                "rejected: the earlier answers stand"
+            },
+            intake.version
+        );
+    }
+    Ok(exit::OK)
 }
 
 /// The version named, else the agent's current one.

@@ -63,6 +63,32 @@ pub struct Intake {
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// A resubmission that would lower what the agent is held to, waiting
+    /// for the sign-off its set's `classification_change` chain gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingIntakeChange>,
+}
+
+/// New answers that would stop policies, obligations or a risk floor
+/// from applying: they classify nothing until decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingIntakeChange {
+    #[schema(value_type = Object)]
+    pub answers: Answers,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    /// What would stop applying.
+    pub stops: Vec<String>,
+}
+
+/// A decision on a pending intake change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IntakeDecision {
+    pub agent_id: String,
+    pub agent_version: String,
+    pub approve: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A record, by someone holding the role an obligation names, that

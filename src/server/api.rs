@@ -79,6 +79,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(obligations::postures))
         .routes(routes!(obligations::intake, obligations::save_intake))
         .routes(routes!(obligations::confirm))
+        .routes(routes!(obligations::decide_intake_change))
         .routes(routes!(deployments::dashboard))
         .routes(routes!(policy_sets::policies))
         .routes(routes!(policy_sets::policy_reach))

@@ -72,6 +72,19 @@ pub(super) async fn save_intake(
     Ok(Json(backend.save_intake(&save).await?))
 }
 
+#[utoipa::path(post, path = "/v1/agents/{id}/intake/decision", summary = "Approve or reject a pending intake change (answers that would stop a policy, an obligation or a risk floor from applying): a role of the set's classification_change chain, not the person who proposed it", params(("id" = String, Path)), request_body = crate::domain::obligations::IntakeDecision, responses((status = 200, body = crate::domain::obligations::Intake), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn decide_intake_change(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let mut decision: crate::domain::obligations::IntakeDecision = body(&bytes)?;
+    decision.agent_id = id;
+    Ok(Json(backend.decide_intake_change(&decision).await?))
+}
+
 #[utoipa::path(post, path = "/v1/obligations/confirmations", summary = "Record that what an obligation names is in place outside Gavel (a link or a document's SHA-256, until a date), by a role its confirmation evidence names", request_body = crate::domain::obligations::NewConfirmation, responses((status = 201, body = crate::domain::obligations::Confirmation), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn confirm(
     State(state): AppState,

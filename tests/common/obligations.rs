@@ -208,14 +208,70 @@ pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
         .expect("notice");
     assert_eq!(notice.evidence[0].id, confirmed.confirmation_id);
 
-    // An intake does not talk an agent out of a duty.
-    let refused = requester
+    // An intake does not talk an agent out of a duty: answers that would
+    // drop one wait for a data steward (the classification_change chain),
+    // classifying nothing meanwhile.
+    let proposed = requester
         .save_intake(&save(true, false))
         .await
-        .expect_err("dropping a duty by answering differently");
+        .expect("a change that drops a duty is proposed");
+    let pending = proposed.pending.clone().expect("kept aside");
     assert!(
-        matches!(&refused, BackendError::Conflict(why) if why.contains("obl.notice")),
-        "{refused:?}"
+        pending.stops.iter().any(|stop| stop == "obl.notice"),
+        "{pending:?}"
+    );
+    assert_eq!(
+        proposed.answers,
+        answers(true),
+        "the earlier answers still classify"
+    );
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert_eq!(state_of(&posture, "obl.notice"), &State::Met);
+    let refused = requester
+        .save_intake(&save(true, true))
+        .await
+        .expect_err("one change at a time");
+    assert!(matches!(refused, BackendError::Conflict(_)), "{refused:?}");
+    let decide = |approve: bool| gavel::domain::obligations::IntakeDecision {
+        agent_id: agent.into(),
+        agent_version: "1.0.0".into(),
+        approve,
+        comment: Some("checked".into()),
+    };
+    let refused = compliance
+        .decide_intake_change(&decide(true))
+        .await
+        .expect_err("a compliance officer is not the classification_change chain");
+    assert!(matches!(refused, BackendError::Forbidden(_)), "{refused:?}");
+    let steward = fixture.backend_as(STEWARD);
+    let rejected = steward
+        .decide_intake_change(&decide(false))
+        .await
+        .expect("reject");
+    assert_eq!(
+        (rejected.pending.is_none(), rejected.answers.clone()),
+        (true, answers(true))
+    );
+    requester
+        .save_intake(&save(true, false))
+        .await
+        .expect("proposed again");
+    let approved = steward
+        .decide_intake_change(&decide(true))
+        .await
+        .expect("approve");
+    assert_eq!(approved.answers, answers(false));
+    assert_eq!(
+        approved.filled_by, REQUESTER,
+        "the answers are the proposer's"
+    );
+    let posture = compliance.obligations(agent, None).await.expect("posture");
+    assert!(
+        matches!(
+            state_of(&posture, "obl.notice"),
+            State::NotApplicable { .. }
+        ),
+        "{posture:?}"
     );
     let missing = compliance
         .obligations(agent, Some("9.9.9"))

@@ -522,6 +522,16 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("saving an intake", err))
     }
 
+    async fn decide_intake_change(
+        &self,
+        decision: &crate::domain::obligations::IntakeDecision,
+    ) -> Result<crate::domain::obligations::Intake> {
+        self.remote
+            .decide_intake_change(decision)
+            .await
+            .map_err(|err| needs_server("deciding an intake change", err))
+    }
+
     async fn confirm_obligation(
         &self,
         request: &crate::domain::obligations::NewConfirmation,

@@ -432,6 +432,20 @@ impl GovernanceBackend for HttpBackend {
         .await
     }
 
+    async fn decide_intake_change(
+        &self,
+        decision: &crate::domain::obligations::IntakeDecision,
+    ) -> Result<crate::domain::obligations::Intake> {
+        self.write(
+            Method::POST,
+            &["v1", "agents", &decision.agent_id, "intake", "decision"],
+            decision,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
     async fn confirm_obligation(
         &self,
         request: &crate::domain::obligations::NewConfirmation,

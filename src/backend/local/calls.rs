@@ -454,6 +454,17 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
+    async fn decide_intake_change(
+        &self,
+        decision: &crate::domain::obligations::IntakeDecision,
+    ) -> Result<crate::domain::obligations::Intake> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let decision = decision.clone();
+        self.write(move |tx| writes::decide_intake_change(tx, &user, &decision, clock.now()))
+            .await
+    }
+
     async fn confirm_obligation(
         &self,
         request: &crate::domain::obligations::NewConfirmation,

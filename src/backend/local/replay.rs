@@ -10,7 +10,7 @@ use crate::db::{Connection, Row};
 
 use super::reads::{
     CONFIRMATION_COLUMNS, DEPLOYMENT_COLUMNS, INTAKE_COLUMNS, parse_confirmation, parse_deployment,
-    parse_intake, raw_confirmation, raw_deployment,
+    parse_intake, raw_confirmation, raw_deployment, raw_intake_at,
 };
 use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use crate::backend::Result;
@@ -285,17 +285,7 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
                  WHERE status = 'submitted' ORDER BY agent_id || '@' || agent_version"
             ),
             |row| {
-                let raw = (
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                    row.get(8)?,
-                    row.get(9)?,
-                );
+                let raw = raw_intake_at(row, 1)?;
                 Ok((row.get(0)?, parse_intake(raw)?))
             },
             |intake, events| match replay::<IntakeReplay>(events.iter().map(OwnedEvent::event)) {

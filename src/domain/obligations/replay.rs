@@ -11,6 +11,13 @@ use crate::domain::review::Answers;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IntakeReplay {
     last: Option<IntakeWritten>,
+    /// A proposed change's answers and who proposed it.
+    pending: Option<(Answers, String)>,
+}
+
+#[derive(Deserialize)]
+struct ChangeProposed {
+    answers: Answers,
 }
 
 /// What `intake_saved` and `intake_submitted` record.
@@ -39,6 +46,33 @@ impl Replay for IntakeReplay {
                 written.by = event.actor.to_lowercase();
                 written.version = event.after_version;
                 self.last = Some(written);
+                self.pending = None;
+                Ok(())
+            }
+            "intake_change_proposed" if self.last.is_some() => {
+                let proposed: ChangeProposed = details(event)?;
+                self.pending = Some((proposed.answers, event.actor.to_lowercase()));
+                Ok(())
+            }
+            "intake_change_approved" | "intake_change_rejected" => {
+                let (Some(last), Some((answers, by))) = (self.last.as_mut(), self.pending.take())
+                else {
+                    return Err(format!(
+                        "event {} decides an intake change nobody proposed",
+                        event.seq
+                    ));
+                };
+                if event.actor.eq_ignore_ascii_case(&by) {
+                    return Err(format!(
+                        "event {} is a change decided by the person who proposed it",
+                        event.seq
+                    ));
+                }
+                if event.action == "intake_change_approved" {
+                    last.answers = answers;
+                    last.by = by;
+                    last.version = event.after_version;
+                }
                 Ok(())
             }
             other => Err(format!(
@@ -74,6 +108,17 @@ impl IntakeReplay {
                 "version {} stored, {:?} replayed",
                 stored.version, last.version
             ));
+        }
+        let stored_pending = stored
+            .pending
+            .as_ref()
+            .map(|pending| (&pending.answers, pending.proposed_by.to_lowercase()));
+        let replayed_pending = self
+            .pending
+            .as_ref()
+            .map(|(answers, by)| (answers, by.clone()));
+        if stored_pending != replayed_pending {
+            return Some("the pending change differs from the one the trail recorded".into());
         }
         None
     }
@@ -140,6 +185,7 @@ mod tests {
             updated_at: chrono::Utc::now(),
             submitted_at: Some(chrono::Utc::now()),
             version: 3,
+            pending: None,
         }
     }
 
@@ -169,6 +215,55 @@ mod tests {
         assert!(replayed.differs(&forged).unwrap().contains("filled by"));
         let draft = r#"{"template_id":"intake_v1","status":"draft","answers":{}}"#;
         assert!(replay::<IntakeReplay>([event("intake_submitted", draft, 1)]).is_err());
+    }
+
+    #[test]
+    fn a_change_replays_only_when_someone_else_decided_it() {
+        let submitted =
+            r#"{"template_id":"intake_v1","status":"submitted","answers":{"public":true}}"#;
+        let proposed = r#"{"answers":{"public":false},"stops":["x.y"]}"#;
+        let at = |seq: i64,
+                  actor: &'static str,
+                  action: &'static str,
+                  details: &'static str,
+                  version: i64| Event {
+            seq,
+            actor,
+            action,
+            after_version: Some(version),
+            details,
+        };
+        let approved: IntakeReplay = replay([
+            at(1, "r@example.com", "intake_submitted", submitted, 3),
+            at(2, "r@example.com", "intake_change_proposed", proposed, 3),
+            at(3, "steward@example.com", "intake_change_approved", "{}", 4),
+        ])
+        .unwrap();
+        let mut stored = intake();
+        stored
+            .answers
+            .insert("public".into(), serde_json::Value::Bool(false));
+        stored.version = 4;
+        assert_eq!(approved.differs(&stored), None);
+        assert!(
+            approved.differs(&intake()).is_some(),
+            "the old answers are no longer the record"
+        );
+        let self_decided = replay::<IntakeReplay>([
+            at(1, "r@example.com", "intake_submitted", submitted, 3),
+            at(2, "r@example.com", "intake_change_proposed", proposed, 3),
+            at(3, "R@example.com", "intake_change_approved", "{}", 4),
+        ]);
+        assert!(self_decided.unwrap_err().contains("proposed it"));
+        let waiting: IntakeReplay = replay([
+            at(1, "r@example.com", "intake_submitted", submitted, 3),
+            at(2, "r@example.com", "intake_change_proposed", proposed, 3),
+        ])
+        .unwrap();
+        assert!(
+            waiting.differs(&intake()).unwrap().contains("pending"),
+            "a pending change removed from the store is caught"
+        );
     }
 
     #[test]

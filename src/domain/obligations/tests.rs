@@ -168,6 +168,7 @@ fn intake(answers: serde_json::Value) -> Intake {
         updated_at: now(),
         submitted_at: Some(now()),
         version: 2,
+        pending: None,
     }
 }
 

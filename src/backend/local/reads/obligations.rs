@@ -10,58 +10,76 @@ use crate::domain::obligations::{Confirmation, Intake, Posture, Record, posture}
 
 use super::super::rows::{from_json, from_ms, parse};
 
-pub const INTAKE_COLUMNS: &str = "agent_id, agent_version, template_id, status, answers, filled_by, updated_at, submitted_at, version";
+pub const INTAKE_COLUMNS: &str = "agent_id, agent_version, template_id, status, answers, filled_by, updated_at, submitted_at, version, pending_answers, pending_by, pending_at, pending_stops";
 
 pub const CONFIRMATION_COLUMNS: &str = "confirmation_id, obligation_id, agent_id, link, file_sha256, comment, valid_until, role, confirmed_by, confirmed_at";
 
-type RawIntake = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    i64,
-);
+/// An intake row as read, before its JSON and times are parsed.
+pub struct RawIntake {
+    agent_id: String,
+    agent_version: String,
+    template_id: String,
+    status: String,
+    answers: String,
+    filled_by: String,
+    updated_at: i64,
+    submitted_at: Option<i64>,
+    version: i64,
+    pending_answers: Option<String>,
+    pending_by: Option<String>,
+    pending_at: Option<i64>,
+    pending_stops: Option<String>,
+}
+
+/// The `INTAKE_COLUMNS` of a row, starting at column `first`.
+pub fn raw_intake_at(row: &crate::db::Row<'_>, first: usize) -> crate::db::Result<RawIntake> {
+    Ok(RawIntake {
+        agent_id: row.get(first)?,
+        agent_version: row.get(first + 1)?,
+        template_id: row.get(first + 2)?,
+        status: row.get(first + 3)?,
+        answers: row.get(first + 4)?,
+        filled_by: row.get(first + 5)?,
+        updated_at: row.get(first + 6)?,
+        submitted_at: row.get(first + 7)?,
+        version: row.get(first + 8)?,
+        pending_answers: row.get(first + 9)?,
+        pending_by: row.get(first + 10)?,
+        pending_at: row.get(first + 11)?,
+        pending_stops: row.get(first + 12)?,
+    })
+}
 
 pub fn raw_intake(row: &crate::db::Row<'_>) -> crate::db::Result<RawIntake> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-    ))
+    raw_intake_at(row, 0)
 }
 
 pub fn parse_intake(raw: RawIntake) -> Result<Intake> {
-    let (
-        agent_id,
-        agent_version,
-        template_id,
-        status,
-        answers,
-        filled_by,
-        updated,
-        submitted,
-        version,
-    ) = raw;
+    let pending = match (raw.pending_answers, raw.pending_by, raw.pending_at) {
+        (Some(answers), Some(by), Some(at)) => {
+            Some(crate::domain::obligations::PendingIntakeChange {
+                answers: from_json("pending intake answers", &answers)?,
+                proposed_by: by,
+                proposed_at: from_ms(at)?,
+                stops: from_json(
+                    "pending intake stops",
+                    raw.pending_stops.as_deref().unwrap_or("[]"),
+                )?,
+            })
+        }
+        _ => None,
+    };
     Ok(Intake {
-        agent_id,
-        agent_version,
-        template_id,
-        status: parse("intake status", &status)?,
-        answers: from_json("intake answers", &answers)?,
-        filled_by,
-        updated_at: from_ms(updated)?,
-        submitted_at: submitted.map(from_ms).transpose()?,
-        version,
+        agent_id: raw.agent_id,
+        agent_version: raw.agent_version,
+        template_id: raw.template_id,
+        status: parse("intake status", &raw.status)?,
+        answers: from_json("intake answers", &raw.answers)?,
+        filled_by: raw.filled_by,
+        updated_at: from_ms(raw.updated_at)?,
+        submitted_at: raw.submitted_at.map(from_ms).transpose()?,
+        version: raw.version,
+        pending,
     })
 }
 

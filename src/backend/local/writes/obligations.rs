@@ -15,9 +15,12 @@ use crate::domain::obligations::{
 use crate::domain::policy::frameworks::Requirement;
 use crate::domain::review::{ValidationMode, validate};
 
-use super::super::reads::{self, CONFIRMATION_COLUMNS, INTAKE_COLUMNS};
+use super::super::reads::{self, CONFIRMATION_COLUMNS};
 use super::super::rows::{to_json, to_ms};
 use super::super::trail::TrailWriter;
+
+/// The columns a save writes (a pending change is written apart).
+const WRITTEN_COLUMNS: &str = "agent_id, agent_version, template_id, status, answers, filled_by, updated_at, submitted_at, version";
 
 /// The longest a confirmation holds: things outside Gavel are looked at
 /// again at least this often.
@@ -27,8 +30,9 @@ pub const MAX_CONFIRMATION_TEXT: usize = 2048;
 
 /// Saves (or submits) the intake of an agent version. Its owner, anyone
 /// who requested a deployment of it, or a compliance officer may; a
-/// submitted intake changes only by submitting again, and not so that an
-/// obligation stops applying (that lowers what the agent is held to).
+/// submitted intake changes only by submitting again, and answers that
+/// would stop a policy, an obligation or a risk floor from applying wait,
+/// classifying nothing, for the set's `classification_change` sign-off.
 pub fn save_intake(
     conn: &Connection,
     actor: &User,
@@ -79,7 +83,13 @@ pub fn save_intake(
                 save.agent_id, save.agent_version
             )));
         }
-        let dropped = what_stops_applying(
+        if earlier.pending.is_some() {
+            return Err(BackendError::Conflict(format!(
+                "a change of the intake of {}@{} waits for a decision: `gavel intake approve|reject {} --version {}` first",
+                save.agent_id, save.agent_version, save.agent_id, save.agent_version
+            )));
+        }
+        let stops = what_stops_applying(
             &set,
             &agent,
             &save.agent_version,
@@ -87,13 +97,8 @@ pub fn save_intake(
             &save.answers,
             now,
         );
-        if !dropped.is_empty() {
-            return Err(BackendError::Conflict(format!(
-                "these answers would stop {} from applying to {}@{}: lowering what an agent is held to is not done by changing its intake",
-                dropped.join(", "),
-                save.agent_id,
-                save.agent_version
-            )));
+        if !stops.is_empty() {
+            return propose_change(conn, actor, earlier, &save.answers, stops, now);
         }
     }
     let intake = Intake {
@@ -110,9 +115,10 @@ pub fn save_intake(
         updated_at: now,
         submitted_at: save.submit.then_some(now),
         version: earlier.as_ref().map_or(1, |earlier| earlier.version + 1),
+        pending: None,
     };
     conn.prepare_cached(&format!(
-        "INSERT INTO intakes ({INTAKE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO intakes ({WRITTEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (agent_id, agent_version) DO UPDATE SET template_id = excluded.template_id,
            status = excluded.status, answers = excluded.answers, filled_by = excluded.filled_by,
            updated_at = excluded.updated_at, submitted_at = excluded.submitted_at, version = excluded.version"
@@ -153,6 +159,160 @@ pub fn save_intake(
         ),
     )?;
     Ok(intake)
+}
+
+/// Keeps answers that lower what the agent is held to aside, for the
+/// `classification_change` chain to decide; the earlier answers still
+/// classify it.
+fn propose_change(
+    conn: &Connection,
+    actor: &User,
+    earlier: &Intake,
+    answers: &crate::domain::review::Answers,
+    stops: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Intake> {
+    let pending = crate::domain::obligations::PendingIntakeChange {
+        answers: answers.clone(),
+        proposed_by: actor.email.clone(),
+        proposed_at: now,
+        stops,
+    };
+    conn.prepare_cached(
+        "UPDATE intakes SET pending_answers = ?3, pending_by = ?4, pending_at = ?5, pending_stops = ?6
+         WHERE agent_id = ?1 AND agent_version = ?2",
+    )?
+    .execute(params![
+        earlier.agent_id,
+        earlier.agent_version,
+        to_json(&pending.answers)?,
+        pending.proposed_by,
+        to_ms(now),
+        to_json(&pending.stops)?,
+    ])?;
+    TrailWriter::resume(conn)?.append(
+        conn,
+        &entry(
+            now,
+            &actor.email,
+            "intake",
+            &format!("{}@{}", earlier.agent_id, earlier.agent_version),
+            "intake_change_proposed",
+            (Some(earlier.version), Some(earlier.version)),
+            serde_json::json!({ "answers": pending.answers, "stops": pending.stops }),
+        ),
+    )?;
+    Ok(Intake {
+        pending: Some(pending),
+        ..earlier.clone()
+    })
+}
+
+/// The roles that decide a change lowering what an agent is held to: the
+/// chain of the set's `classification_change` policy, else data stewards.
+fn change_deciders(set: &crate::domain::policy::set::PolicySet) -> Vec<Role> {
+    set.policies()
+        .iter()
+        .find(|policy| policy.policy_id == "classification_change")
+        .and_then(|policy| policy.chain())
+        .filter(|chain| !chain.is_empty())
+        .unwrap_or_else(|| vec![Role::DataSteward])
+}
+
+/// Approves (the pending answers classify the agent from now) or rejects
+/// (they are dropped) a pending intake change: by a role that decides
+/// classification changes, never the person who proposed it.
+pub fn decide_intake_change(
+    conn: &Connection,
+    actor: &User,
+    decision: &crate::domain::obligations::IntakeDecision,
+    now: DateTime<Utc>,
+) -> Result<Intake> {
+    check_person(actor, "a person decides")?;
+    let (_, set) = reads::active_set(conn)?;
+    let deciders = change_deciders(&set);
+    if !deciders.iter().any(|role| actor.roles.contains(role)) {
+        return Err(BackendError::Forbidden(format!(
+            "a change that lowers what an agent is held to is decided by {}",
+            deciders
+                .iter()
+                .map(|role| role.with_article())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    let earlier =
+        reads::intake(conn, &decision.agent_id, &decision.agent_version)?.ok_or_else(|| {
+            BackendError::not_found(
+                "intake",
+                format!("{}@{}", decision.agent_id, decision.agent_version),
+            )
+        })?;
+    let Some(pending) = earlier.pending.clone() else {
+        return Err(BackendError::Conflict(format!(
+            "no change of the intake of {}@{} waits for a decision",
+            decision.agent_id, decision.agent_version
+        )));
+    };
+    if actor.is(&pending.proposed_by) {
+        return Err(BackendError::Forbidden(
+            "the person who proposed a change does not decide it".into(),
+        ));
+    }
+    if let Some(comment) = &decision.comment
+        && comment.len() > MAX_CONFIRMATION_TEXT
+    {
+        return Err(BackendError::Invalid(format!(
+            "a comment is at most {MAX_CONFIRMATION_TEXT} bytes"
+        )));
+    }
+    let decided = if decision.approve {
+        Intake {
+            answers: pending.answers.clone(),
+            filled_by: pending.proposed_by.clone(),
+            updated_at: now,
+            submitted_at: Some(now),
+            version: earlier.version + 1,
+            pending: None,
+            ..earlier.clone()
+        }
+    } else {
+        Intake {
+            pending: None,
+            ..earlier.clone()
+        }
+    };
+    conn.prepare_cached(
+        "UPDATE intakes SET answers = ?3, filled_by = ?4, updated_at = ?5, submitted_at = ?6, version = ?7,
+           pending_answers = NULL, pending_by = NULL, pending_at = NULL, pending_stops = NULL
+         WHERE agent_id = ?1 AND agent_version = ?2",
+    )?
+    .execute(params![
+        decided.agent_id,
+        decided.agent_version,
+        to_json(&decided.answers)?,
+        decided.filled_by,
+        to_ms(decided.updated_at),
+        decided.submitted_at.map(to_ms),
+        decided.version,
+    ])?;
+    TrailWriter::resume(conn)?.append(
+        conn,
+        &entry(
+            now,
+            &actor.email,
+            "intake",
+            &format!("{}@{}", decided.agent_id, decided.agent_version),
+            if decision.approve {
+                "intake_change_approved"
+            } else {
+                "intake_change_rejected"
+            },
+            (Some(earlier.version), Some(decided.version)),
+            serde_json::json!({ "comment": decision.comment }),
+        ),
+    )?;
+    Ok(decided)
 }
 
 /// The agent's owner, one who requested a deployment of it, or a
