@@ -19,7 +19,7 @@ pub struct ObligationsArgs {
     /// with one).
     #[arg(long)]
     pub unmet: bool,
-    /// Without --agent: agents judged per page (at most 200).
+    /// Without --agent: agents judged per page (at most 50).
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Without --agent: continue after this agent id (printed at the end of

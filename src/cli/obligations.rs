@@ -97,6 +97,16 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
 }
 
 fn print_page(page: &PosturePage) {
+    let adopts_none = page.items.iter().all(|item| {
+        let counts = item.counts;
+        counts.duties == 0 && counts.not_applicable == 0 && counts.not_yet_in_effect == 0
+    });
+    if adopts_none && !page.items.is_empty() {
+        println!(
+            "the active policy set adopts no obligation: add [[framework]] tables to it (docs/obligations.md)"
+        );
+        return;
+    }
     if page.items.is_empty() {
         println!("no agent in this page has an obligation to show");
     }

@@ -628,7 +628,7 @@ pub mod gate;
 pub mod replay;
 
 /// The most agents one page of postures judges (each is several reads).
-pub const MAX_POSTURES_PER_PAGE: u32 = 200;
+pub const MAX_POSTURES_PER_PAGE: u32 = 50;
 
 /// Agents' postures a page at a time, in agent id order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -183,8 +183,8 @@ pub fn agent_at(conn: &Connection, agent_id: &str, version: Option<&str>) -> Res
 }
 
 /// Every obligation of the active set, judged for an agent version at
-/// `now` from its intake, its deployments' workflows and reviews, its
-/// audits and its confirmations.
+/// `now` from its intake, its 20 newest deployments' workflows and
+/// reviews, its audits and its confirmations: bounded reads, whoever asks.
 pub fn obligations_posture(
     conn: &Connection,
     set: &crate::domain::policy::set::PolicySet,
@@ -193,11 +193,20 @@ pub fn obligations_posture(
     now: DateTime<Utc>,
 ) -> Result<Posture> {
     let agent = agent_at(conn, agent_id, version)?;
+    if set.obligations().next().is_none() {
+        // Nothing adopted: nothing to read.
+        return Ok(Posture {
+            agent_id: agent.agent_id,
+            agent_version: agent.version,
+            at: now,
+            obligations: Vec::new(),
+        });
+    }
     let intake = intake(conn, &agent.agent_id, &agent.version)?;
     let deployments: Vec<String> = conn
         .prepare_cached(
             "SELECT deployment_id FROM deployments WHERE agent_id = ?1 AND agent_version = ?2
-             ORDER BY requested_at DESC LIMIT 100",
+             ORDER BY requested_at DESC LIMIT 20",
         )?
         .query_map(params![agent.agent_id, agent.version], |row| row.get(0))?
         .collect::<crate::db::Result<_>>()?;
