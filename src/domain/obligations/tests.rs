@@ -690,3 +690,38 @@ condition = "intake.hiring_in_city"
         failed.remediation
     );
 }
+
+#[test]
+fn a_plan_warns_when_a_blocking_gate_waits_for_a_sign_off_only_a_workflow_gives() {
+    use crate::domain::policy::frameworks::gate_traps;
+    use crate::domain::policy::plan::Impact;
+    let open = set();
+    assert!(
+        gate_traps(&open.file.frameworks, &open.file.obligations).is_empty(),
+        "no gate, no trap"
+    );
+    let gated =
+        set_with(&(FRAMEWORKS.to_owned() + "\n[obligations]\ngate = \"block\"\n")).expect("gated");
+    let traps = gate_traps(&gated.file.frameworks, &gated.file.obligations);
+    let ids: Vec<&str> = traps.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "local.provider",
+            "standard.fairness",
+            "standard.oversight",
+            "standard.oversight"
+        ]
+    );
+    let lines = Impact {
+        gate_traps: traps,
+        ..Impact::default()
+    }
+    .lines();
+    assert!(
+        lines.iter().any(|line| line
+            .contains("obligation standard.fairness asks for a submitted ethics review")
+            && line.contains("require_approval")),
+        "{lines:?}"
+    );
+}

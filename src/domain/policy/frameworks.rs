@@ -521,6 +521,31 @@ pub fn diff(before: &[Framework], after: &[Framework]) -> Vec<String> {
     changes
 }
 
+/// Obligations met only by a sign-off a request's own workflow gives (an
+/// approval, an ethics review), under a gate that blocks: with what they
+/// ask for, for `plan` to warn of.
+pub fn gate_traps(frameworks: &[Framework], gate: &ObligationsGate) -> Vec<(String, String)> {
+    if gate.gate != GateAction::Block {
+        return Vec::new();
+    }
+    frameworks
+        .iter()
+        .flat_map(|framework| &framework.obligations)
+        .flat_map(|obligation| {
+            obligation
+                .evidence
+                .iter()
+                .filter(|requirement| {
+                    matches!(
+                        requirement,
+                        Requirement::Approval { .. } | Requirement::EthicsReview { .. }
+                    )
+                })
+                .map(|requirement| (obligation.id.clone(), requirement.wanted()))
+        })
+        .collect()
+}
+
 /// A set's intake, frameworks and gate checked, and each obligation's
 /// condition compiled (once the frameworks hold together); the problems
 /// found, as (place, message).

@@ -146,6 +146,11 @@ pub struct Impact {
     /// needs a different person).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeated_roles: Vec<(String, Vec<Role>)>,
+    /// Per obligation: a sign-off only a request's own workflow gives,
+    /// under a gate that blocks (an agent no policy sends to it can never
+    /// deploy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gate_traps: Vec<(String, String)>,
 }
 
 /// A plan: the diff and the impact.
@@ -274,6 +279,10 @@ pub fn simulate(
     let mut impact = Impact {
         unguarded_labels: proposed.unguarded_labels(),
         repeated_roles: proposed.repeated_roles(),
+        gate_traps: crate::domain::policy::frameworks::gate_traps(
+            &proposed.file.frameworks,
+            &proposed.file.obligations,
+        ),
         ..Impact::default()
     };
     let mut fields = active.fields_read();
@@ -469,6 +478,11 @@ impl Impact {
                     role.label()
                 ));
             }
+        }
+        for (obligation, wanted) in &self.gate_traps {
+            lines.push(format!(
+                "  ! obligation {obligation} asks for {wanted}, which only a request's own workflow gives: with gate = \"block\", an agent no policy sends to that sign-off is blocked for good (use gate = \"require_approval\", or a policy that asks for it)"
+            ));
         }
         lines
     }
