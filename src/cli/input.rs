@@ -28,6 +28,24 @@ pub(super) fn read_input(path: &Path, limit: usize) -> Result<String, Failure> {
         .map_err(|err| Failure::BadInput(format!("{shown} is not UTF-8 text: {err}")))
 }
 
+/// SHA-256 of a file a person named (a document of any size), read as a
+/// stream, and without hanging on a FIFO nobody writes to.
+pub(super) fn file_sha256(path: &Path) -> Result<String, Failure> {
+    use sha2::Digest;
+    let cannot =
+        |err: std::io::Error| Failure::BadInput(format!("cannot read {}: {err}", path.display()));
+    let mut file = crate::files::open_for_reading(path).map_err(cannot)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer).map_err(cannot)?;
+        if read == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
 pub(super) fn read_manifest(path: &Path) -> Result<Manifest, Failure> {
     let text = read_input(path, MAX_MANIFEST_BYTES)?;
     Manifest::from_json(&text)

@@ -7,6 +7,7 @@ use chrono::NaiveTime;
 use super::args::Global;
 use super::backends::backend;
 use super::exit::{self, Failure, Outcome};
+use super::input::{file_sha256, read_input};
 use super::obligation_args::{IntakeCommand, ObligationsArgs, ObligationsCommand};
 use super::output::{print_json, safe};
 use crate::backend::GovernanceBackend;
@@ -18,7 +19,7 @@ use crate::domain::policy::set::PolicySetFile;
 use crate::domain::review::Answers;
 
 /// The largest answers file read, in bytes.
-const MAX_ANSWERS_FILE: u64 = 1024 * 1024;
+const MAX_ANSWERS_FILE: usize = 1024 * 1024;
 
 pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
     let backend = backend(global).await?;
@@ -32,14 +33,7 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
         json,
     }) = args.command
     {
-        let file_sha256 = match &file {
-            Some(path) => Some(crate::domain::digest::sha256_hex(
-                std::fs::read(path).map_err(|err| {
-                    Failure::BadInput(format!("cannot read {}: {err}", path.display()))
-                })?,
-            )),
-            None => None,
-        };
+        let file_sha256 = file.as_deref().map(file_sha256).transpose()?;
         let request = NewConfirmation {
             obligation_id: obligation,
             agent_id: agent,
@@ -392,13 +386,7 @@ fn answer_words(answer: &serde_json::Value) -> String {
 /// Answers from a TOML or JSON file (by its extension: `.json` is JSON).
 fn read_answers(path: &std::path::Path) -> Result<Answers, Failure> {
     let cannot = |why: String| Failure::BadInput(format!("{}: {why}", path.display()));
-    let size = std::fs::metadata(path)
-        .map_err(|err| cannot(err.to_string()))?
-        .len();
-    if size > MAX_ANSWERS_FILE {
-        return Err(cannot(format!("larger than {MAX_ANSWERS_FILE} bytes")));
-    }
-    let text = std::fs::read_to_string(path).map_err(|err| cannot(err.to_string()))?;
+    let text = read_input(path, MAX_ANSWERS_FILE)?;
     let json = path
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));

@@ -28,6 +28,12 @@ pub enum IntakeStatus {
     Submitted,
 }
 
+/// How the trail and the posture name an agent version's intake:
+/// `agent@version`.
+pub fn intake_id(agent_id: &str, agent_version: &str) -> String {
+    format!("{agent_id}@{agent_version}")
+}
+
 impl IntakeStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -334,15 +340,7 @@ fn applicability(
     let Some(condition) = condition else {
         return Ok(Vec::new());
     };
-    let answered = |key: &str| {
-        intake.is_some_and(|answers| answers.get(key).is_some_and(|value| !value.is_null()))
-    };
-    let mut unanswered: Vec<String> = condition
-        .intake_keys()
-        .iter()
-        .filter(|key| !answered(key))
-        .cloned()
-        .collect();
+    let mut unanswered = condition.unanswered(intake);
     if condition.reads_any_intake() && intake.is_none() {
         unanswered.push("the intake".into());
     }
@@ -528,7 +526,7 @@ fn find(
                 };
             matches.then(|| Found {
                 kind: requirement.kind().into(),
-                id: format!("{}@{}", record.agent.agent_id, record.agent.version),
+                id: intake_id(&record.agent.agent_id, &record.agent.version),
                 what: format!("{question} = {text}"),
                 until: None,
             })

@@ -2,7 +2,6 @@
 //! and sort. A small JSON file of the user's own; a damaged or foreign one
 //! is ignored (the console opens on its defaults), never trusted further.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -59,19 +58,12 @@ impl ConsoleMemory {
         }
     }
 
-    /// Writes beside `path` and renames over it, so a crash leaves the old
-    /// file or the new one, and a link at `path` is replaced, not followed.
+    /// Written as Gavel writes its own files (`files::write`): a crash
+    /// leaves the old file or the new one, and a link at `path` is
+    /// replaced, not followed.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        file.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
-        file.as_file().sync_all()?;
-        file.persist(path).map_err(|err| err.error)?;
-        Ok(())
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        crate::files::write(path, &bytes, crate::files::Existing::Replace)
     }
 }
 

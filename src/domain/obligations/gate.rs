@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{IntakeStatus, Record, posture};
 use crate::domain::policy::evaluation::{Evaluation, PlannedWorkflow, TriggeredPolicy};
-use crate::domain::policy::frameworks::GateAction;
+use crate::domain::policy::frameworks::{GateAction, IntakeSection};
 use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::set::PolicySet;
 
@@ -45,8 +45,8 @@ pub fn judge_request(
                     agent.agent_id, agent.version
                 ),
                 remediation: format!(
-                    "answer the intake: `gavel intake fill {} --version {} --answers FILE --submit`, then request again",
-                    agent.agent_id, agent.version
+                    "answer the intake: {}, then request again",
+                    IntakeSection::fill_command(&agent.agent_id, &agent.version)
                 ),
                 blocking: true,
             },
@@ -58,23 +58,20 @@ pub fn judge_request(
         return;
     }
     let judged = posture(set, record, now);
-    let unmet: Vec<String> = judged
-        .unmet()
-        .map(|obligation| {
-            let missing = match &obligation.state {
-                super::State::Unmet { missing } => missing.join("; "),
-                _ => String::new(),
-            };
-            format!("{} ({missing})", obligation.obligation)
+    let (ids, unmet): (Vec<&str>, Vec<String>) = judged
+        .obligations
+        .iter()
+        .filter_map(|obligation| match &obligation.state {
+            super::State::Unmet { missing } => Some((
+                obligation.obligation.as_str(),
+                format!("{} ({})", obligation.obligation, missing.join("; ")),
+            )),
+            _ => None,
         })
-        .collect();
-    if unmet.is_empty() {
+        .unzip();
+    if ids.is_empty() {
         return;
     }
-    let ids: Vec<&str> = judged
-        .unmet()
-        .map(|obligation| obligation.obligation.as_str())
-        .collect();
     let reason = format!(
         "{} obligation{} in effect {} unmet: {}",
         ids.len(),

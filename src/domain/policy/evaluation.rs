@@ -205,15 +205,7 @@ pub fn evaluate_agent(
             Outcome::Failed(why) => Some(why),
         };
         if let Some(why) = failure {
-            let unanswered: Vec<String> = set
-                .intake_read_by(index)
-                .into_iter()
-                .filter(|key| {
-                    facts.intake.is_none_or(|answers| {
-                        answers.get(key).is_none_or(serde_json::Value::is_null)
-                    })
-                })
-                .collect();
+            let unanswered = set.unanswered_by(index, facts.intake);
             let remediation = if unanswered.is_empty() {
                 format!(
                     "fix the condition of policy {} (`gavel policy plan` shows the agents it fails on), or give the agent what it reads",
@@ -221,10 +213,12 @@ pub fn evaluate_agent(
                 )
             } else {
                 format!(
-                    "answer the intake ({}): `gavel intake fill {} --version {} --answers FILE --submit`, then request again",
+                    "answer the intake ({}): {}, then request again",
                     unanswered.join(", "),
-                    agent.agent_id,
-                    agent.version
+                    crate::domain::policy::frameworks::IntakeSection::fill_command(
+                        &agent.agent_id,
+                        &agent.version
+                    )
                 )
             };
             triggered.push(TriggeredPolicy {

@@ -201,6 +201,12 @@ pub struct IntakeSection {
 }
 
 impl IntakeSection {
+    /// The command that answers an agent version's intake, as remediation
+    /// names it.
+    pub fn fill_command(agent_id: &str, agent_version: &str) -> String {
+        format!("`gavel intake fill {agent_id} --version {agent_version} --answers FILE --submit`")
+    }
+
     /// The form the intake is filled in (the review form engine's).
     pub fn template(&self) -> crate::domain::review::ReviewTemplate {
         crate::domain::review::ReviewTemplate {

@@ -556,11 +556,16 @@ impl PolicySet {
             .is_some_and(Condition::reads_request)
     }
 
-    /// The intake questions policy `index`'s condition reads by name.
-    pub fn intake_read_by(&self, index: usize) -> Vec<String> {
+    /// The intake questions policy `index`'s condition reads by name that
+    /// `intake` leaves unanswered.
+    pub fn unanswered_by(
+        &self,
+        index: usize,
+        intake: Option<&crate::domain::review::Answers>,
+    ) -> Vec<String> {
         self.conditions
             .get(index)
-            .map(|condition| condition.intake_keys().iter().cloned().collect())
+            .map(|condition| condition.unanswered(intake))
             .unwrap_or_default()
     }
 

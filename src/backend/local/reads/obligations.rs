@@ -193,6 +193,16 @@ pub fn obligations_posture(
     now: DateTime<Utc>,
 ) -> Result<Posture> {
     let agent = agent_at(conn, agent_id, version)?;
+    posture_of(conn, set, agent, now)
+}
+
+/// `obligations_posture` of an agent already read.
+fn posture_of(
+    conn: &Connection,
+    set: &crate::domain::policy::set::PolicySet,
+    agent: Agent,
+    now: DateTime<Utc>,
+) -> Result<Posture> {
     if set.obligations().next().is_none() {
         // Nothing adopted: nothing to read.
         return Ok(Posture {
@@ -245,19 +255,29 @@ pub fn postures(
 ) -> Result<crate::domain::obligations::PosturePage> {
     use crate::domain::obligations::{MAX_POSTURES_PER_PAGE, PosturePage, PostureSummary};
     let limit = query.limit.clamp(1, MAX_POSTURES_PER_PAGE);
-    let agents: Vec<(String, String, String)> = conn
-        .prepare_cached(
-            "SELECT agent_id, name, team FROM agents WHERE agent_id > ?1 ORDER BY agent_id LIMIT ?2",
-        )?
+    let agents: Vec<Agent> = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM agents WHERE agent_id > ?1 ORDER BY agent_id LIMIT ?2",
+            super::AGENT_COLUMNS
+        ))?
         .query_map(
-            params![query.after.clone().unwrap_or_default(), i64::from(limit) + 1],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            params![
+                query.after.clone().unwrap_or_default(),
+                i64::from(limit) + 1
+            ],
+            super::raw_agent,
         )?
-        .collect::<crate::db::Result<_>>()?;
+        .map(|raw| super::parse_agent(raw?))
+        .collect::<Result<_>>()?;
     let more = agents.len() > limit as usize;
     let mut page = PosturePage::default();
-    for (agent_id, agent_name, team) in agents.into_iter().take(limit as usize) {
-        let posture = obligations_posture(conn, set, &agent_id, None, now)?;
+    for agent in agents.into_iter().take(limit as usize) {
+        let (agent_id, agent_name, team) = (
+            agent.agent_id.clone(),
+            agent.name.clone(),
+            agent.team.clone(),
+        );
+        let posture = posture_of(conn, set, agent, now)?;
         let unmet: Vec<String> = posture
             .unmet()
             .map(|obligation| obligation.obligation.clone())

@@ -225,9 +225,13 @@ pub fn evaluate_under(
     let audit_of_agent = latest_audit_of_agent(conn, &manifest.agent.agent_id)?;
     let approved_tools = approved_tools(conn)?;
     let reference_agents = reference_agents(conn, &manifest.agent.agent_id)?;
-    // Only a submitted intake classifies the version.
-    let intake = super::intake(conn, &manifest.agent.agent_id, &manifest.agent.version)?
-        .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Submitted);
+    // Only a submitted intake classifies the version; read only when the
+    // set asks intake questions.
+    let intake = match &set.file.intake {
+        Some(_) => super::intake(conn, &manifest.agent.agent_id, &manifest.agent.version)?
+            .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Submitted),
+        None => None,
+    };
     let mut evaluation = evaluate_policies(
         manifest,
         set,
@@ -241,17 +245,18 @@ pub fn evaluate_under(
         },
     );
     evaluation.policy_set_version = Some(version);
-    judge_obligations(conn, set, &mut evaluation, now)?;
+    judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
     Ok(evaluation)
 }
 
 /// The set's intake and obligations rules, for sets that have them: the
-/// requested version's intake, the agent's audits and confirmations, and
-/// the sign-offs the evaluation's workflows will seek.
+/// requested version's submitted intake, the agent's audits and
+/// confirmations, and the sign-offs the evaluation's workflows will seek.
 fn judge_obligations(
     conn: &Connection,
     set: &PolicySet,
     evaluation: &mut Evaluation,
+    intake: Option<&crate::domain::obligations::Intake>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let rules = set
@@ -264,7 +269,6 @@ fn judge_obligations(
         return Ok(());
     }
     let agent = evaluation.agent.clone();
-    let intake = super::intake(conn, &agent.agent_id, &agent.version)?;
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = super::confirmations(conn, &agent.agent_id)?;
     let pending_roles: Vec<crate::domain::Role> = evaluation
@@ -277,7 +281,7 @@ fn judge_obligations(
         evaluation,
         &crate::domain::obligations::Record {
             agent: &agent,
-            intake: intake.as_ref(),
+            intake,
             workflows: &[],
             reviews: &[],
             audits: &audits,

@@ -10,7 +10,8 @@ use crate::backend::{BackendError, Result};
 use crate::db::{Connection, OptionalExtension, params};
 use crate::domain::Role;
 use crate::domain::obligations::{
-    Confirmation, Intake, IntakeSave, IntakeStatus, NewConfirmation, Record, State, posture,
+    Confirmation, Intake, IntakeSave, IntakeStatus, NewConfirmation, Record, State, intake_id,
+    posture,
 };
 use crate::domain::policy::frameworks::Requirement;
 use crate::domain::review::{ValidationMode, validate};
@@ -148,7 +149,7 @@ pub fn save_intake(
             now,
             &actor.email,
             "intake",
-            &format!("{}@{}", intake.agent_id, intake.agent_version),
+            &intake_id(&intake.agent_id, &intake.agent_version),
             "intake_submitted",
             (submitted_before, Some(intake.version)),
             serde_json::json!({
@@ -196,7 +197,7 @@ fn propose_change(
             now,
             &actor.email,
             "intake",
-            &format!("{}@{}", earlier.agent_id, earlier.agent_version),
+            &intake_id(&earlier.agent_id, &earlier.agent_version),
             "intake_change_proposed",
             (Some(earlier.version), Some(earlier.version)),
             serde_json::json!({ "answers": pending.answers, "stops": pending.stops }),
@@ -245,7 +246,7 @@ pub fn decide_intake_change(
         reads::intake(conn, &decision.agent_id, &decision.agent_version)?.ok_or_else(|| {
             BackendError::not_found(
                 "intake",
-                format!("{}@{}", decision.agent_id, decision.agent_version),
+                intake_id(&decision.agent_id, &decision.agent_version),
             )
         })?;
     let Some(pending) = earlier.pending.clone() else {
@@ -302,7 +303,7 @@ pub fn decide_intake_change(
             now,
             &actor.email,
             "intake",
-            &format!("{}@{}", decided.agent_id, decided.agent_version),
+            &intake_id(&decided.agent_id, &decided.agent_version),
             if decision.approve {
                 "intake_change_approved"
             } else {
