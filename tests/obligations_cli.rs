@@ -246,3 +246,137 @@ fn a_tampered_confirmation_is_caught_by_audit_verify() {
         .failure()
         .stdout(predicate::str::contains("confirmation cnf-0000001 differs"));
 }
+
+/// The agents `gavel audit due --json` lists, with the policies requiring
+/// each one's audit.
+fn due(db: &Path) -> Vec<(String, Vec<String>)> {
+    let out = gavel(db)
+        .args(["--user", OFFICER, "audit", "due", "--json"])
+        .output()
+        .expect("audit due");
+    assert!(out.status.success(), "{out:?}");
+    let standings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    standings
+        .iter()
+        .map(|standing| {
+            (
+                standing["agent_id"].as_str().unwrap_or_default().to_owned(),
+                serde_json::from_value(standing["required_by"].clone()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_bias_audit_policy_reading_the_intake_holds_the_agents_its_answers_say() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("due.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    common::add_users(
+        &db,
+        &[
+            (DEV, ""),
+            (OFFICER, "compliance_officer"),
+            ("steward@example.com", "data_steward"),
+            ("pat@example.com", "policy_admin"),
+            ("sam@example.com", "policy_admin"),
+        ],
+    );
+    let set = dir.path().join("set.toml");
+    std::fs::write(
+        &set,
+        format!(
+            "{}\n{}\n{}",
+            gavel::domain::policy::set::BUILTIN_SET,
+            common::obligations::FRAMEWORK,
+            r#"
+[[policy]]
+policy_id = "public_facing_audit"
+name = "Public-facing agents are audited"
+description = "Agents that talk to the public show a passing bias audit."
+action = "require_bias_audit"
+condition = "intake.public_facing"
+approval_chain = ["compliance_officer"]
+bias_audit = { threshold = 0.8 }
+"#
+        ),
+    )
+    .expect("set");
+    gavel(&db)
+        .args(["--user", "pat@example.com", "policy", "propose"])
+        .arg(&set)
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "sam@example.com", "policy", "approve", "2"])
+        .assert()
+        .success();
+    let manifest = dir.path().join("agent.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": "agt-campaigns", "name": "Campaigns", "team": "Growth",
+            "owner": DEV, "category": "marketing", "data_classification": "internal",
+            "has_external_tools": false, "risk_tier": "low", "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    gavel(&db)
+        .args(["--user", DEV, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    let held = || {
+        (
+            "agt-campaigns".to_owned(),
+            vec!["public_facing_audit".to_owned()],
+        )
+    };
+    // Unanswered, the condition cannot be evaluated: the audit is due
+    // (failing closed).
+    assert_eq!(due(&db), [held()]);
+
+    let answers = dir.path().join("answers.toml");
+    let answer = |public_facing: bool| {
+        std::fs::write(&answers, format!("public_facing = {public_facing}\n")).expect("answers");
+        gavel(&db)
+            .args([
+                "--user",
+                DEV,
+                "intake",
+                "fill",
+                "agt-campaigns",
+                "--submit",
+                "--answers",
+            ])
+            .arg(&answers)
+            .assert()
+            .success();
+    };
+    answer(true);
+    assert_eq!(due(&db), [held()]);
+    // "Not public-facing" lowers what it is held to: kept aside until a
+    // data steward (the classification_change chain) approves, then the
+    // audit is no longer due.
+    answer(false);
+    assert_eq!(due(&db), [held()], "a pending change classifies nothing");
+    gavel(&db)
+        .args([
+            "--user",
+            "steward@example.com",
+            "intake",
+            "approve",
+            "agt-campaigns",
+            "-c",
+            "internal tool",
+        ])
+        .assert()
+        .success();
+    assert_eq!(due(&db), []);
+    // The kept standings agree with judging every agent afresh.
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .success();
+}

@@ -4,6 +4,7 @@
 
 use gavel::backend::BackendError;
 use gavel::domain::obligations::{IntakeSave, IntakeStatus, NewConfirmation, State};
+use gavel::domain::policy::plan::Change;
 
 use super::conformance::Fixture;
 use super::*;
@@ -88,8 +89,19 @@ fn answers(public_facing: bool) -> gavel::domain::Answers {
 pub async fn obligations_are_judged_from_the_record(fixture: &impl Fixture) {
     let admin = fixture.backend_as(ADMIN);
     let active = admin.policy_set(None).await.expect("active set").source;
+    let adopting = format!("{active}\n{FRAMEWORK}");
+    let plan = admin.plan_policy_set(&adopting).await.expect("plan");
+    assert_eq!(
+        plan.impact
+            .obligations
+            .get("obl.review")
+            .map_or(0, |shift| shift.applies),
+        plan.impact.agents,
+        "a duty of every deployer comes to apply to every agent: {:?}",
+        plan.impact
+    );
     let proposed = admin
-        .propose_policy_set(&format!("{active}\n{FRAMEWORK}"))
+        .propose_policy_set(&adopting)
         .await
         .expect("propose a set adopting the framework");
     fixture
@@ -329,6 +341,38 @@ async fn gates_hold_deployments(fixture: &impl Fixture) {
     let gated = active.replace("required = false", "required = true")
         + "\n[obligations]\ngate = \"require_approval\"\napproval_chain = [\"compliance_officer\"]\n"
         + PUBLIC_POLICY;
+    // The plan judges each agent with its own intake and evidence:
+    // agt-obligations answered "not public-facing" and has its notice
+    // confirmed, so only its unreviewed duty asks for the sign-off, and
+    // the policy reading the intake neither fires nor fails on it.
+    let plan = admin.plan_policy_set(&gated).await.expect("plan the gate");
+    let listed = |change: Change| {
+        plan.impact
+            .changes
+            .get(&change)
+            .map(|affected| affected.listed.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        listed(Change::NewlyNeedApproval).contains(&"agt-obligations".to_owned()),
+        "{:?}",
+        plan.impact
+    );
+    assert!(
+        !listed(Change::BecomeBlocked).contains(&"agt-obligations".to_owned()),
+        "answered, it is not held for its intake: {:?}",
+        plan.impact
+    );
+    // The same framework applies alike (a request the set now blocks seeks
+    // no sign-off, so a review it would have brought may become unmet).
+    assert!(
+        plan.impact
+            .obligations
+            .values()
+            .all(|shift| shift.applies == 0 && shift.stops == 0),
+        "{:?}",
+        plan.impact.obligations
+    );
     let proposed = admin
         .propose_policy_set(&gated)
         .await

@@ -10,6 +10,7 @@ use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::policies::PolicyAction;
 use crate::domain::policy::set::PolicySet;
+use crate::domain::review::Answers;
 
 /// What the dashboard and the console count as due: an expiry this many
 /// days ahead (`gavel audit due --within` chooses its own).
@@ -118,14 +119,19 @@ pub struct AuditStanding {
     pub reason: String,
 }
 
-/// The indices of the active policies that require an audit of this agent
-/// (a condition that fails counts as requiring, failing closed).
-pub fn requiring(set: &PolicySet, agent: &Agent) -> Vec<usize> {
+/// The indices of the active policies that require an audit of this agent,
+/// given its current version's submitted intake answers (a condition that
+/// fails counts as requiring, failing closed).
+pub fn requiring(set: &PolicySet, agent: &Agent, intake: Option<&Answers>) -> Vec<usize> {
+    let no_answers = Answers::new();
+    let answers = intake.unwrap_or(&no_answers);
     let mut agent = agent.clone();
-    agent.risk_tier = agent.risk_tier.max(set.minimum_risk(&agent).0);
+    agent.risk_tier = agent
+        .risk_tier
+        .max(set.minimum_risk_with(&agent, answers).0);
     set.policies()
         .iter()
-        .zip(set.outcomes(&agent, &RequestFacts::default()))
+        .zip(set.outcomes_with_intake(&agent, &RequestFacts::default(), answers))
         .enumerate()
         .filter(|(_, (policy, outcome))| {
             policy.action == PolicyAction::RequireBiasAudit
@@ -152,7 +158,14 @@ pub fn standing(
     now: DateTime<Utc>,
     due_within: TimeDelta,
 ) -> AuditStanding {
-    standing_under(set, agent, &requiring(set, agent), audits, now, due_within)
+    standing_under(
+        set,
+        agent,
+        &requiring(set, agent, None),
+        audits,
+        now,
+        due_within,
+    )
 }
 
 /// `standing`, with the requiring policies already known (agents alike in

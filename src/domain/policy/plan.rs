@@ -19,30 +19,17 @@ use crate::domain::policy::set::PolicySet;
 use crate::domain::role::Role;
 use chrono::{DateTime, Utc};
 
+mod diff;
+pub mod obligations;
+
+pub use diff::{PolicyDiff, diff, text_diff};
+
+use obligations::{Evidence, Standing};
+
 /// Agents listed per kind of change (the rest are counted).
 pub const FIRST_AGENTS: usize = 5;
 /// Agents a recorded plan names per kind of change, at most.
 pub const MAX_LISTED: usize = 10_000;
-
-/// How the policies themselves differ.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyDiff {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    /// Policy id and the fields that differ.
-    pub changed: Vec<(String, Vec<String>)>,
-    /// Vocabulary, permissions and risk floors that differ.
-    pub other: Vec<String>,
-}
-
-impl PolicyDiff {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty()
-            && self.removed.is_empty()
-            && self.changed.is_empty()
-            && self.other.is_empty()
-    }
-}
 
 /// What one agent's deployment would need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +37,12 @@ pub struct Verdict {
     pub status: DeploymentStatus,
     pub approvals: BTreeSet<String>,
     pub audits: BTreeSet<String>,
+    /// The roles its workflows would seek (their approvals count as coming
+    /// toward obligations).
+    pub seeks: Vec<Role>,
+    /// Obligations that apply, and those in effect that are unmet.
+    pub obligations: BTreeSet<String>,
+    pub unmet: BTreeSet<String>,
 }
 
 impl Verdict {
@@ -62,11 +55,37 @@ impl Verdict {
                 .map(|policy| policy.policy_id.clone())
                 .collect()
         };
+        let mut seeks: Vec<Role> = evaluation
+            .workflows
+            .iter()
+            .flat_map(|workflow| workflow.chain.iter().copied())
+            .collect();
+        seeks.sort();
+        seeks.dedup();
         Verdict {
             status: evaluation.status,
             approvals: fired(PolicyAction::RequireApproval),
             audits: fired(PolicyAction::RequireBiasAudit),
+            seeks,
+            obligations: BTreeSet::new(),
+            unmet: BTreeSet::new(),
         }
+    }
+
+    /// The verdict with what the set's intake rule and obligations add.
+    fn with(mut self, standing: Standing) -> Verdict {
+        if standing.blocks {
+            self.status = DeploymentStatus::Blocked;
+        } else if standing.needs_sign_off && self.status == DeploymentStatus::Allowed {
+            self.status = DeploymentStatus::PendingApproval;
+        }
+        if standing.needs_sign_off {
+            self.approvals
+                .insert(crate::domain::obligations::gate::OBLIGATIONS_RULE.to_owned());
+        }
+        self.obligations = standing.applicable;
+        self.unmet = standing.unmet;
+        self
     }
 }
 
@@ -80,6 +99,9 @@ pub enum Change {
     NoLongerNeedApproval,
     NewlyNeedAudit,
     NoLongerNeedAudit,
+    GainObligations,
+    LoseObligations,
+    NewlyUnmet,
 }
 
 impl Change {
@@ -91,6 +113,9 @@ impl Change {
             Change::NoLongerNeedApproval => "no longer need approval",
             Change::NewlyNeedAudit => "newly need a bias audit",
             Change::NoLongerNeedAudit => "no longer need a bias audit",
+            Change::GainObligations => "gain obligations",
+            Change::LoseObligations => "lose obligations",
+            Change::NewlyUnmet => "have obligations newly unmet",
         }
     }
 
@@ -115,6 +140,15 @@ impl Change {
         if !before.audits.is_empty() && after.audits.is_empty() {
             changes.push(Change::NoLongerNeedAudit);
         }
+        if !after.obligations.is_subset(&before.obligations) {
+            changes.push(Change::GainObligations);
+        }
+        if !before.obligations.is_subset(&after.obligations) {
+            changes.push(Change::LoseObligations);
+        }
+        if !after.unmet.is_subset(&before.unmet) {
+            changes.push(Change::NewlyUnmet);
+        }
         changes
     }
 }
@@ -130,6 +164,17 @@ pub struct Affected {
     /// them all before approving.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed: Vec<String>,
+}
+
+/// How many agents one obligation moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObligationShift {
+    /// Agents it comes to apply to.
+    pub applies: u64,
+    /// Agents it stops applying to.
+    pub stops: u64,
+    /// Agents for whom it is in effect and unmet, and was not before.
+    pub unmet: u64,
 }
 
 /// What a set would do to the agents on record.
@@ -151,6 +196,9 @@ pub struct Impact {
     /// deploy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gate_traps: Vec<(String, String)>,
+    /// Per obligation of either set: the agents it moves.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub obligations: BTreeMap<String, ObligationShift>,
 }
 
 /// A plan: the diff and the impact.
@@ -166,12 +214,36 @@ pub struct Subject {
     /// The disparate-impact ratio of the newest audit of its current
     /// version, if it has one.
     pub audit_ratio: Option<f64>,
+    /// Its current version's intake, if one was submitted.
+    pub intake: Option<crate::domain::obligations::Intake>,
+}
+
+/// What `simulate` reads of an agent only when it needs it.
+pub trait Records {
+    /// Its newest audits.
+    fn audits(&mut self, agent: &Agent) -> AgentAudits;
+    /// What would meet its obligations on a new request.
+    fn evidence(&mut self, agent: &Agent) -> Evidence;
+}
+
+/// A store with no audits or confirmations.
+pub struct NoRecords;
+
+impl Records for NoRecords {
+    fn audits(&mut self, _: &Agent) -> AgentAudits {
+        AgentAudits::default()
+    }
+
+    fn evidence(&mut self, _: &Agent) -> Evidence {
+        Evidence::default()
+    }
 }
 
 /// How one kind of agent comes out: the policies whose conditions fail on
-/// it, and how its verdict moves.
+/// it, and its verdict under each set.
 pub(crate) struct Judged {
-    pub changes: Vec<Change>,
+    pub before: Verdict,
+    pub after: Verdict,
     pub failing: Vec<String>,
 }
 
@@ -265,15 +337,38 @@ pub(crate) fn key(
     Some(key)
 }
 
+/// The intake questions either set's policies and floors read (None: the
+/// intake whole).
+fn intake_read(sets: [&PolicySet; 2]) -> Option<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    for set in sets {
+        keys.extend(set.intake_read()?);
+    }
+    Some(keys)
+}
+
+/// A subject's submitted answers for its current version.
+fn answers_of(subject: &Subject) -> Option<&crate::domain::review::Answers> {
+    subject
+        .intake
+        .as_ref()
+        .filter(|intake| {
+            intake.status == crate::domain::obligations::IntakeStatus::Submitted
+                && intake.agent_version == subject.agent.version
+        })
+        .map(|intake| &intake.answers)
+}
+
 /// Simulates every subject under both sets. Agents the sets cannot tell
-/// apart (equal in every field either reads, their audits faring alike
-/// under every bias-audit policy) are judged once; `load_audits` fetches
-/// an agent's newest audits when they are needed to tell.
+/// apart (equal in every field and intake answer either reads, their
+/// audits faring alike under every bias-audit policy) are judged once;
+/// `records` gives an agent's newest audits when they are needed to tell,
+/// and what meets its obligations when a duty in effect is unmet without.
 pub fn simulate(
     active: &PolicySet,
     proposed: &PolicySet,
     subjects: impl IntoIterator<Item = Subject>,
-    load_audits: &mut dyn FnMut(&Agent) -> AgentAudits,
+    records: &mut dyn Records,
     now: DateTime<Utc>,
 ) -> Impact {
     let mut impact = Impact {
@@ -290,12 +385,27 @@ pub fn simulate(
     let thresholds = thresholds([active, proposed]);
     let whole_audits = judges_whole_audits([active, proposed]);
     let requirements = requirements([active, proposed]);
+    let read = intake_read([active, proposed]);
+    let reads_intake = read.as_ref().is_none_or(|keys| !keys.is_empty());
+    let duties = obligations::in_play([active, proposed]);
+    // Where both sets hold the same duties and neither holds a request on
+    // them, a request seeking the same sign-offs stands alike under both.
+    let duties_inert = obligations::same_rules(active, proposed)
+        && [active, proposed].iter().all(|set| {
+            set.file.obligations.gate == crate::domain::policy::frameworks::GateAction::Off
+                && !set
+                    .file
+                    .intake
+                    .as_ref()
+                    .is_some_and(|intake| intake.required)
+        });
     let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
         std::collections::HashMap::new();
     let mut audits_matter: std::collections::HashMap<String, bool> =
         std::collections::HashMap::new();
     for subject in subjects {
         impact.agents += 1;
+        let answers = answers_of(&subject);
         // An agent no bias-audit policy reaches is judged alike whatever its
         // audits say: they are read only where one does.
         let mut reached = || {
@@ -308,30 +418,55 @@ pub fn simulate(
         };
         let whole = match whole_audits {
             false => None,
-            true if reached() => Some(load_audits(&subject.agent)),
+            true if reached() => Some(records.audits(&subject.agent)),
             true => Some(AgentAudits::default()),
         };
         let key = match &whole {
             Some(audits) => key(&subject.agent, &fields, &[], None)
                 .map(|key| key + &audit_key(&requirements, audits, now)),
             None => key(&subject.agent, &fields, &thresholds, subject.audit_ratio),
-        };
+        }
+        .map(|key| match reads_intake {
+            true => key + &crate::domain::policy::set::floors::intake_key(read.as_ref(), answers),
+            false => key,
+        });
         let outcome = match key.as_ref().and_then(|key| judged.get(key)) {
             Some(known) => std::rc::Rc::clone(known),
             None => {
                 let audits = match whole {
                     Some(audits) => audits,
-                    None if subject.audit_ratio.is_some() => load_audits(&subject.agent),
+                    None if subject.audit_ratio.is_some() => records.audits(&subject.agent),
                     None => AgentAudits::default(),
                 };
-                let fresh = std::rc::Rc::new(judge(active, proposed, &subject.agent, &audits, now));
+                let fresh = std::rc::Rc::new(judge(
+                    active,
+                    proposed,
+                    &subject.agent,
+                    &audits,
+                    answers,
+                    now,
+                ));
                 if let Some(key) = key {
                     judged.insert(key, std::rc::Rc::clone(&fresh));
                 }
                 fresh
             }
         };
-        for &change in &outcome.changes {
+        let (mut before, mut after) = (outcome.before.clone(), outcome.after.clone());
+        if duties && !(duties_inert && before.seeks == after.seeks) {
+            let [was, will] = obligations::standings(
+                [active, proposed],
+                &subject.agent,
+                subject.intake.as_ref(),
+                [&before.seeks, &after.seeks],
+                &mut |agent| records.evidence(agent),
+                now,
+            );
+            impact.count_shifts(&was, &will);
+            before = before.with(was);
+            after = after.with(will);
+        }
+        for change in Change::between(&before, &after) {
             let affected = impact.changes.entry(change).or_default();
             affected.count += 1;
             *affected
@@ -352,6 +487,21 @@ pub fn simulate(
     impact
 }
 
+impl Impact {
+    /// Counts the obligations one agent gains, loses and newly fails.
+    fn count_shifts(&mut self, was: &Standing, will: &Standing) {
+        for id in will.applicable.difference(&was.applicable) {
+            self.obligations.entry(id.clone()).or_default().applies += 1;
+        }
+        for id in was.applicable.difference(&will.applicable) {
+            self.obligations.entry(id.clone()).or_default().stops += 1;
+        }
+        for id in will.unmet.difference(&was.unmet) {
+            self.obligations.entry(id.clone()).or_default().unmet += 1;
+        }
+    }
+}
+
 /// Whether a bias-audit policy of either set holds for the agent (or
 /// cannot be evaluated on it), its risk raised to each set's floor.
 fn reaches_audit_policy(sets: [&PolicySet; 2], agent: &Agent) -> bool {
@@ -367,60 +517,48 @@ fn reaches_audit_policy(sets: [&PolicySet; 2], agent: &Agent) -> bool {
     })
 }
 
-/// One agent under both sets, the way `evaluate` would see a new request.
+/// One agent under both sets, the way `evaluate` would see a new request
+/// (with its version's submitted intake answers).
 pub(crate) fn judge(
     active: &PolicySet,
     proposed: &PolicySet,
     agent: &Agent,
     audits: &AgentAudits,
+    intake: Option<&crate::domain::review::Answers>,
     now: DateTime<Utc>,
 ) -> Judged {
     let no_tools = BTreeSet::new();
+    let no_answers = crate::domain::review::Answers::new();
     let facts = Facts {
         latest_audit: audits.of_version.as_ref(),
         latest_audit_of_agent: audits.of_agent.as_ref(),
         approved_tools: &no_tools,
         reference_agents: &[],
-        intake: None,
+        intake,
         now,
     };
     let verdict = |set: &PolicySet| {
         let mut agent = agent.clone();
         // The floors are the set's: a set may raise or lower them.
-        let (minimum, _) = set.minimum_risk(&agent);
+        let (minimum, _) = set.minimum_risk_with(&agent, intake.unwrap_or(&no_answers));
         agent.risk_tier = agent.risk_tier.max(minimum);
         Verdict::of(&evaluate_agent(agent, Vec::new(), &[], set, &facts))
     };
     let failing = proposed
         .policies()
         .iter()
-        .zip(proposed.outcomes(agent, &RequestFacts::default()))
+        .zip(proposed.outcomes_with_intake(
+            agent,
+            &RequestFacts::default(),
+            intake.unwrap_or(&no_answers),
+        ))
         .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
         .map(|(policy, _)| policy.policy_id.clone())
         .collect();
     Judged {
-        changes: Change::between(&verdict(active), &verdict(proposed)),
+        before: verdict(active),
+        after: verdict(proposed),
         failing,
-    }
-}
-
-impl PolicyDiff {
-    /// The diff as lines a person reads (`+` added, `-` removed, `~`
-    /// changed). Unsanitized: callers printing it make it safe.
-    pub fn lines(&self) -> Vec<String> {
-        if self.is_empty() {
-            return vec!["no policy changes".to_owned()];
-        }
-        let mut lines = vec!["policies:".to_owned()];
-        lines.extend(self.added.iter().map(|id| format!("  + {id}")));
-        lines.extend(self.removed.iter().map(|id| format!("  - {id}")));
-        lines.extend(
-            self.changed
-                .iter()
-                .map(|(id, fields)| format!("  ~ {id} ({})", fields.join(", "))),
-        );
-        lines.extend(self.other.iter().map(|part| format!("  ~ {part}")));
-        lines
     }
 }
 
@@ -479,6 +617,22 @@ impl Impact {
                 ));
             }
         }
+        for (obligation, shift) in &self.obligations {
+            let mut parts = Vec::new();
+            if shift.applies > 0 {
+                parts.push(format!("comes to apply to {}", shift.applies));
+            }
+            if shift.stops > 0 {
+                parts.push(format!("stops applying to {}", shift.stops));
+            }
+            if shift.unmet > 0 {
+                parts.push(format!("newly unmet for {}", shift.unmet));
+            }
+            lines.push(format!(
+                "  obligation {obligation}: {} agents",
+                parts.join(", ")
+            ));
+        }
         for (obligation, wanted) in &self.gate_traps {
             lines.push(format!(
                 "  ! obligation {obligation} asks for {wanted}, which only a request's own workflow gives: with gate = \"block\", an agent no policy sends to that sign-off is blocked for good (use gate = \"require_approval\", or a policy that asks for it)"
@@ -501,208 +655,5 @@ impl Impact {
     }
 }
 
-/// The policies, vocabulary, permissions and floors that differ.
-pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
-    let old: BTreeMap<&str, serde_json::Value> = active
-        .policies()
-        .iter()
-        .map(|policy| (policy.policy_id.as_str(), fields(policy)))
-        .collect();
-    let new: BTreeMap<&str, serde_json::Value> = proposed
-        .policies()
-        .iter()
-        .map(|policy| (policy.policy_id.as_str(), fields(policy)))
-        .collect();
-    let mut result = PolicyDiff {
-        added: new
-            .keys()
-            .filter(|id| !old.contains_key(*id))
-            .map(|id| id.to_string())
-            .collect(),
-        removed: old
-            .keys()
-            .filter(|id| !new.contains_key(*id))
-            .map(|id| id.to_string())
-            .collect(),
-        ..PolicyDiff::default()
-    };
-    for (id, before) in &old {
-        let Some(after) = new.get(id) else { continue };
-        let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
-            continue;
-        };
-        let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-        let differing: Vec<String> = keys
-            .into_iter()
-            .filter(|key| before.get(*key) != after.get(*key))
-            .cloned()
-            .collect();
-        if !differing.is_empty() {
-            result.changed.push((id.to_string(), differing));
-        }
-    }
-    let (a, b) = (&active.file, &proposed.file);
-    if a.vocabulary != b.vocabulary {
-        result.other.push("vocabulary".into());
-    }
-    if a.permissions != b.permissions {
-        result.other.push("permissions".into());
-    }
-    if a.minimum_risk != b.minimum_risk {
-        result.other.push("minimum_risk".into());
-    }
-    if a.intake != b.intake {
-        result.other.push("intake questions".into());
-    }
-    if a.obligations != b.obligations {
-        result.other.push("obligations gate".into());
-    }
-    result.other.extend(crate::domain::policy::frameworks::diff(
-        &a.frameworks,
-        &b.frameworks,
-    ));
-    result
-}
-
-/// A policy's fields as compared: what it does, not who wrote it.
-fn fields(policy: &crate::domain::policy::policies::Policy) -> serde_json::Value {
-    let mut value = serde_json::to_value(policy).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.remove("created_by");
-        object.remove("approved_by");
-    }
-    value
-}
-
-/// The line diff of two versions' texts, as `gavel policy diff` prints it:
-/// `+` lines added, `-` removed, a context line either side.
-pub fn text_diff(old: &str, new: &str) -> Vec<String> {
-    let diff = similar::TextDiff::from_lines(old, new);
-    let mut lines = Vec::new();
-    for group in diff.grouped_ops(1) {
-        if !lines.is_empty() {
-            lines.push("  …".to_owned());
-        }
-        for op in group {
-            for change in diff.iter_changes(&op) {
-                let sign = match change.tag() {
-                    similar::ChangeTag::Delete => "-",
-                    similar::ChangeTag::Insert => "+",
-                    similar::ChangeTag::Equal => " ",
-                };
-                lines.push(format!(
-                    "{sign} {}",
-                    change.value().trim_end_matches(['\n', '\r'])
-                ));
-            }
-        }
-    }
-    lines
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::bias::{self, GroupCounts};
-    use crate::domain::policy::set::{BUILTIN_SET, Checks, PolicySetFile};
-    use chrono::TimeZone;
-
-    fn audit(agent: &Agent, tested_at: DateTime<Utc>, positive_low: u64) -> BiasAudit {
-        let groups = [("a", positive_low), ("b", 50)].map(|(group, positive)| GroupCounts {
-            group: group.into(),
-            positive,
-            total: 100,
-        });
-        BiasAudit::of(
-            format!("aud-{}", agent.agent_id),
-            agent.agent_id.clone(),
-            agent.version.clone(),
-            tested_at,
-            bias::compute(&groups, 0.8).unwrap(),
-            Vec::new(),
-        )
-    }
-
-    #[test]
-    fn agents_judged_once_per_kind_come_out_as_each_judged_alone() {
-        // The proposal ages audits out and asks for a table by sex: every
-        // agent's audits are read, and agents alike in fields and in how
-        // their audits fare share one judgement.
-        let active = PolicySet::builtin();
-        let text = BUILTIN_SET.replace(
-            "bias_audit = { threshold = 0.8 }",
-            "bias_audit = { threshold = 0.8, max_age = \"30d\" }",
-        );
-        assert_ne!(text, BUILTIN_SET);
-        let proposed =
-            PolicySet::compile(PolicySetFile::parse(&text).unwrap(), Checks::Names).unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-        let mut subjects = Vec::new();
-        let mut audits = std::collections::HashMap::new();
-        let kinds = crate::domain::policy::condition::synthetic_agents(active.vocabulary());
-        for (n, kind) in kinds.into_iter().enumerate() {
-            // No audit; fresh and passing; passing but 45 days old; failing.
-            for state in 0..4 {
-                let mut agent = kind.clone();
-                agent.agent_id = format!("agt-{n}-{state}");
-                let audit = match state {
-                    1 => Some(audit(&agent, now - chrono::TimeDelta::days(2), 48)),
-                    2 => Some(audit(&agent, now - chrono::TimeDelta::days(45), 48)),
-                    3 => Some(audit(&agent, now - chrono::TimeDelta::days(2), 10)),
-                    _ => None,
-                };
-                audits.insert(
-                    agent.agent_id.clone(),
-                    AgentAudits {
-                        of_version: audit.clone(),
-                        of_agent: audit,
-                    },
-                );
-                let audit_ratio = audits[&agent.agent_id]
-                    .of_version
-                    .as_ref()
-                    .map(|audit| audit.stats.disparate_impact_ratio);
-                subjects.push(Subject { agent, audit_ratio });
-            }
-        }
-        let mut expected: BTreeMap<Change, u64> = BTreeMap::new();
-        for subject in &subjects {
-            let alone = judge(
-                &active,
-                &proposed,
-                &subject.agent,
-                &audits[&subject.agent.agent_id],
-                now,
-            );
-            for change in alone.changes {
-                *expected.entry(change).or_default() += 1;
-            }
-        }
-        assert!(
-            expected.get(&Change::BecomeBlocked).is_some_and(|n| *n > 0),
-            "the aged-out audits must block some agents: {expected:?}"
-        );
-        let mut reads = 0;
-        let impact = simulate(
-            &active,
-            &proposed,
-            subjects,
-            &mut |agent| {
-                reads += 1;
-                audits[&agent.agent_id].clone()
-            },
-            now,
-        );
-        let found: BTreeMap<Change, u64> = impact
-            .changes
-            .iter()
-            .map(|(change, affected)| (*change, affected.count))
-            .collect();
-        assert_eq!(found, expected);
-        assert!(
-            reads < impact.agents,
-            "agents no audit policy reaches need no audits read ({reads} of {})",
-            impact.agents
-        );
-    }
-}
+mod tests;

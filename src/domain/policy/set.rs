@@ -525,6 +525,19 @@ impl PolicySet {
         fields
     }
 
+    /// The intake questions its policies and floors read (None: they read
+    /// the intake whole, or by a key computed at run time).
+    pub fn intake_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        let mut keys = std::collections::BTreeSet::new();
+        for condition in self.conditions.iter().chain(&self.floors) {
+            if condition.reads_any_intake() {
+                return None;
+            }
+            keys.extend(condition.intake_keys().iter().cloned());
+        }
+        Some(keys)
+    }
+
     /// The conditions of the active policies: what can make one of them
     /// hold or not.
     fn active_conditions(&self) -> impl Iterator<Item = &Condition> {

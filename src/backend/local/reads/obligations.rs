@@ -94,6 +94,37 @@ pub fn intake(conn: &Connection, agent_id: &str, agent_version: &str) -> Result<
     .transpose()
 }
 
+/// The submitted answers of an agent's current version, when the set asks
+/// questions at all (what its policies and floors may read).
+pub fn submitted_answers(
+    conn: &Connection,
+    set: &crate::domain::policy::set::PolicySet,
+    agent: &Agent,
+) -> Result<Option<crate::domain::review::Answers>> {
+    if set.file.intake.is_none() {
+        return Ok(None);
+    }
+    Ok(intake(conn, &agent.agent_id, &agent.version)?
+        .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Submitted)
+        .map(|intake| intake.answers))
+}
+
+/// Every agent's submitted intake of its current version, by agent id (what
+/// `plan` judges a new request of each with).
+pub fn submitted_intakes(conn: &Connection) -> Result<std::collections::HashMap<String, Intake>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {INTAKE_COLUMNS} FROM intakes WHERE status = 'submitted' AND EXISTS
+           (SELECT 1 FROM agents g WHERE g.agent_id = intakes.agent_id AND g.version = intakes.agent_version)"
+    ))?;
+    let mut rows = statement.query(params![])?;
+    let mut found = std::collections::HashMap::new();
+    while let Some(row) = rows.next()? {
+        let intake = parse_intake(raw_intake(&row)?)?;
+        found.insert(intake.agent_id.clone(), intake);
+    }
+    Ok(found)
+}
+
 type RawConfirmation = (
     String,
     String,

@@ -16,7 +16,10 @@ use std::sync::Arc;
 use crate::db::{Connection, Dialect, OptionalExtension};
 use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::facts::RequestFacts;
-use crate::domain::policy::plan::{AgentAudits, Impact, PolicyDiff, Subject, diff, simulate};
+use crate::domain::policy::plan::obligations::Evidence;
+use crate::domain::policy::plan::{
+    AgentAudits, Impact, PolicyDiff, Records, Subject, diff, simulate,
+};
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::policy::vocabulary::Vocabulary;
 
@@ -110,25 +113,67 @@ pub fn plan(
         let key = (row.get::<String>(0)?, row.get::<String>(1)?);
         ratios.insert(key, row.get::<Option<f64>>(2)?.unwrap_or(0.0));
     }
+    // Intakes are read when a set asks questions or holds duties.
+    let mut intakes = match proposed.file.intake.is_some()
+        || active.file.intake.is_some()
+        || crate::domain::policy::plan::obligations::in_play([&active, proposed])
+    {
+        true => super::submitted_intakes(conn)?,
+        false => std::collections::HashMap::new(),
+    };
     let subjects = all_agents(conn)?.into_iter().map(|agent| {
         let audit_ratio = ratios
             .get(&(agent.agent_id.clone(), agent.version.clone()))
             .copied();
-        Subject { agent, audit_ratio }
-    });
-    let mut failure = None;
-    let mut load_audits = |agent: &Agent| match agent_audits(conn, agent) {
-        Ok(audits) => audits,
-        Err(err) => {
-            failure.get_or_insert(err);
-            AgentAudits::default()
+        let intake = intakes.remove(&agent.agent_id);
+        Subject {
+            agent,
+            audit_ratio,
+            intake,
         }
+    });
+    let mut records = StoredRecords {
+        conn,
+        failure: None,
     };
-    let impact = simulate(&active, proposed, subjects, &mut load_audits, now);
-    if let Some(err) = failure {
+    let impact = simulate(&active, proposed, subjects, &mut records, now);
+    if let Some(err) = records.failure {
         return Err(err);
     }
     Ok((diff(&active, proposed), impact))
+}
+
+/// What `plan` reads of an agent on demand; the first failure is kept and
+/// returned once the simulation ends.
+struct StoredRecords<'r, 'c> {
+    conn: &'r Connection<'c>,
+    failure: Option<BackendError>,
+}
+
+impl StoredRecords<'_, '_> {
+    fn kept<T: Default>(&mut self, read: Result<T>) -> T {
+        read.unwrap_or_else(|err| {
+            self.failure.get_or_insert(err);
+            T::default()
+        })
+    }
+}
+
+impl Records for StoredRecords<'_, '_> {
+    fn audits(&mut self, agent: &Agent) -> AgentAudits {
+        let read = agent_audits(self.conn, agent);
+        self.kept(read)
+    }
+
+    fn evidence(&mut self, agent: &Agent) -> Evidence {
+        let read = super::audits(self.conn, &agent.agent_id).and_then(|audits| {
+            Ok(Evidence {
+                audits,
+                confirmations: super::confirmations(self.conn, &agent.agent_id)?,
+            })
+        });
+        self.kept(read)
+    }
 }
 
 /// Streams every agent through every policy; agents are few next to
@@ -331,7 +376,8 @@ mod tests {
                 for agent in all_agents(conn)? {
                     let audits = agent_audits(conn, &agent)?;
                     brute.agents += 1;
-                    for change in judge(&active, &proposed, &agent, &audits, Utc::now()).changes {
+                    let judged = judge(&active, &proposed, &agent, &audits, None, Utc::now());
+                    for change in Change::between(&judged.before, &judged.after) {
                         let affected = brute.changes.entry(change).or_default();
                         affected.count += 1;
                         *affected.by_team.entry(agent.team.clone()).or_insert(0) += 1;

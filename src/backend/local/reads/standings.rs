@@ -14,6 +14,7 @@ use crate::domain::bias::standing::{
 };
 use crate::domain::bias::verdict::AuditFacts;
 use crate::domain::policy::set::PolicySet;
+use crate::domain::review::Answers;
 use chrono::{DateTime, Utc};
 
 use super::super::rows::{from_json, from_ms, to_ms};
@@ -193,7 +194,8 @@ pub fn standings_page(
             continue;
         };
         let audits = latest_audits_of(conn, &agent)?;
-        let policies = requiring.of(&agent);
+        let intake = super::submitted_answers(conn, &set, &agent)?;
+        let policies = requiring.of(&agent, intake.as_ref());
         standings.push(standing_under(
             &set,
             &agent,
@@ -237,14 +239,14 @@ impl<'a> Requiring<'a> {
         }
     }
 
-    fn of(&mut self, agent: &Agent) -> Vec<usize> {
+    fn of(&mut self, agent: &Agent, intake: Option<&Answers>) -> Vec<usize> {
         match crate::domain::policy::plan::key(agent, &self.fields, &[], None) {
             Some(key) => self
                 .by_key
-                .entry(key)
-                .or_insert_with(|| requiring(self.set, agent))
+                .entry(key + &self.set.intake_part(intake))
+                .or_insert_with(|| requiring(self.set, agent, intake))
                 .clone(),
-            None => requiring(self.set, agent),
+            None => requiring(self.set, agent, intake),
         }
     }
 }
@@ -258,8 +260,13 @@ fn each_agent(
     let set = policy_set(conn)?;
     let mut requiring = Requiring::new(&set);
     let latest = latest_audit_facts(conn)?;
+    let mut intakes = match set.file.intake.is_some() {
+        true => super::submitted_intakes(conn)?,
+        false => HashMap::new(),
+    };
     for agent in all_agents(conn)? {
-        let policies = requiring.of(&agent);
+        let intake = intakes.remove(&agent.agent_id).map(|intake| intake.answers);
+        let policies = requiring.of(&agent, intake.as_ref());
         let versions = latest.get(&agent.agent_id).map_or(&[][..], Vec::as_slice);
         let audits = latest_of(versions, &agent)?;
         judge(&set, agent, &policies, audits);

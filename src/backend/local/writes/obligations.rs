@@ -135,6 +135,9 @@ pub fn save_intake(
         intake.submitted_at.map(to_ms),
         intake.version,
     ])?;
+    // What it submits (or takes back into a draft) may decide which
+    // bias-audit policies the agent is held to.
+    super::standings::refresh_standing(conn, &intake.agent_id)?;
     // Drafts are work in progress, as a review's are: only what is
     // submitted goes to the trail (and classifies the agent).
     if !save.submit {
@@ -297,6 +300,7 @@ pub fn decide_intake_change(
         decided.submitted_at.map(to_ms),
         decided.version,
     ])?;
+    super::standings::refresh_standing(conn, &decided.agent_id)?;
     TrailWriter::resume(conn)?.append(
         conn,
         &entry(

@@ -7,7 +7,7 @@
 
 use super::super::reads::{
     agent_row, latest_audits_of, policy_set, standing_day, stored_expiry, stored_until,
-    timeless_standings,
+    submitted_answers, timeless_standings,
 };
 use crate::backend::Result;
 use crate::db::{Connection, OptionalExtension, params};
@@ -87,18 +87,19 @@ fn count_day(
     Ok(())
 }
 
-/// Recomputes one agent's standing (after its record or its audits
-/// changed); an agent not on record has none.
+/// Recomputes one agent's standing (after its record, its audits or its
+/// intake's submitted answers changed); an agent not on record has none.
 pub fn refresh_standing(conn: &Connection, agent_id: &str) -> Result<()> {
     let Some(agent) = agent_row(conn, agent_id)? else {
         return Ok(());
     };
     let set = policy_set(conn)?;
     let audits = latest_audits_of(conn, &agent)?;
+    let intake = submitted_answers(conn, &set, &agent)?;
     store(
         conn,
         &agent,
-        &timeless(&set, &requiring(&set, &agent), &audits),
+        &timeless(&set, &requiring(&set, &agent, intake.as_ref()), &audits),
     )
 }
 

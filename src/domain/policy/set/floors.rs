@@ -33,7 +33,34 @@ pub(crate) fn fields_key(
     Some(key)
 }
 
+/// The answers to the questions `read`, as part of a key: agents whose
+/// answers differ there are not alike to the sets.
+pub(crate) fn intake_key(
+    read: Option<&std::collections::BTreeSet<String>>,
+    answers: Option<&crate::domain::review::Answers>,
+) -> String {
+    let Some(answers) = answers else {
+        return "\u{1f}none".to_owned();
+    };
+    let value = match read {
+        None => serde_json::to_string(answers),
+        Some(keys) => {
+            serde_json::to_string(&keys.iter().map(|key| answers.get(key)).collect::<Vec<_>>())
+        }
+    };
+    format!("\u{1f}{}", value.unwrap_or_default())
+}
+
 impl PolicySet {
+    /// What of an agent's intake answers its policies and floors read, as
+    /// part of a key (empty when they read none).
+    pub(crate) fn intake_part(&self, answers: Option<&crate::domain::review::Answers>) -> String {
+        match self.intake_read() {
+            Some(keys) if keys.is_empty() => String::new(),
+            read => intake_key(read.as_ref(), answers),
+        }
+    }
+
     /// The least tier an agent can have, and why; a floor whose condition
     /// errors applies (failing closed).
     pub fn minimum_risk(&self, agent: &Agent) -> (RiskTier, Option<String>) {

@@ -68,7 +68,7 @@ fn a_role_named_twice_is_warned_of_and_the_ethics_step_stays_single() {
         &PolicySet::builtin(),
         &twice,
         Vec::new(),
-        &mut |_| Default::default(),
+        &mut crate::domain::policy::plan::NoRecords,
         chrono::Utc::now(),
     );
     assert!(
