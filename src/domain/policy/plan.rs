@@ -24,7 +24,7 @@ pub mod obligations;
 
 pub use diff::{PolicyDiff, diff, text_diff};
 
-use obligations::{Evidence, Standing};
+use obligations::{Duties, Evidence, Standing, Wanted};
 
 /// Agents listed per kind of change (the rest are counted).
 pub const FIRST_AGENTS: usize = 5;
@@ -223,7 +223,7 @@ pub trait Records {
     /// Its newest audits.
     fn audits(&mut self, agent: &Agent) -> AgentAudits;
     /// What would meet its obligations on a new request.
-    fn evidence(&mut self, agent: &Agent) -> Evidence;
+    fn evidence(&mut self, agent: &Agent, wanted: Wanted) -> Evidence;
 }
 
 /// A store with no audits or confirmations.
@@ -234,7 +234,7 @@ impl Records for NoRecords {
         AgentAudits::default()
     }
 
-    fn evidence(&mut self, _: &Agent) -> Evidence {
+    fn evidence(&mut self, _: &Agent, _: Wanted) -> Evidence {
         Evidence::default()
     }
 }
@@ -387,18 +387,7 @@ pub fn simulate(
     let requirements = requirements([active, proposed]);
     let read = intake_read([active, proposed]);
     let reads_intake = read.as_ref().is_none_or(|keys| !keys.is_empty());
-    let duties = obligations::in_play([active, proposed]);
-    // Where both sets hold the same duties and neither holds a request on
-    // them, a request seeking the same sign-offs stands alike under both.
-    let duties_inert = obligations::same_rules(active, proposed)
-        && [active, proposed].iter().all(|set| {
-            set.file.obligations.gate == crate::domain::policy::frameworks::GateAction::Off
-                && !set
-                    .file
-                    .intake
-                    .as_ref()
-                    .is_some_and(|intake| intake.required)
-        });
+    let mut duties = Duties::new(active, proposed);
     let mut judged: std::collections::HashMap<String, std::rc::Rc<Judged>> =
         std::collections::HashMap::new();
     let mut audits_matter: std::collections::HashMap<String, bool> =
@@ -453,15 +442,16 @@ pub fn simulate(
             }
         };
         let (mut before, mut after) = (outcome.before.clone(), outcome.after.clone());
-        if duties && !(duties_inert && before.seeks == after.seeks) {
-            let [was, will] = obligations::standings(
-                [active, proposed],
+        let standings = duties.as_mut().and_then(|duties| {
+            duties.judge(
                 &subject.agent,
                 subject.intake.as_ref(),
                 [&before.seeks, &after.seeks],
-                &mut |agent| records.evidence(agent),
+                &mut |agent, wanted| records.evidence(agent, wanted),
                 now,
-            );
+            )
+        });
+        if let Some([was, will]) = standings {
             impact.count_shifts(&was, &will);
             before = before.with(was);
             after = after.with(will);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::db::{Connection, Dialect, OptionalExtension};
 use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::facts::RequestFacts;
-use crate::domain::policy::plan::obligations::Evidence;
+use crate::domain::policy::plan::obligations::{Evidence, Wanted};
 use crate::domain::policy::plan::{
     AgentAudits, Impact, PolicyDiff, Records, Subject, diff, simulate,
 };
@@ -121,6 +121,10 @@ pub fn plan(
         true => super::submitted_intakes(conn)?,
         false => std::collections::HashMap::new(),
     };
+    let audited_versions: std::collections::HashSet<String> = ratios
+        .keys()
+        .map(|(agent_id, _)| agent_id.clone())
+        .collect();
     let subjects = all_agents(conn)?.into_iter().map(|agent| {
         let audit_ratio = ratios
             .get(&(agent.agent_id.clone(), agent.version.clone()))
@@ -132,8 +136,16 @@ pub fn plan(
             intake,
         }
     });
+    // Most agents have no confirmation, and many no audit of their
+    // current version: those are never asked for theirs.
+    let confirmed: std::collections::HashSet<String> = conn
+        .prepare_cached("SELECT DISTINCT agent_id FROM obligation_confirmations")?
+        .query_map(crate::db::params![], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?;
     let mut records = StoredRecords {
         conn,
+        audited: audited_versions,
+        confirmed,
         failure: None,
     };
     let impact = simulate(&active, proposed, subjects, &mut records, now);
@@ -147,6 +159,10 @@ pub fn plan(
 /// returned once the simulation ends.
 struct StoredRecords<'r, 'c> {
     conn: &'r Connection<'c>,
+    /// Agents with an audit of their current version.
+    audited: std::collections::HashSet<String>,
+    /// Agents with a confirmation.
+    confirmed: std::collections::HashSet<String>,
     failure: Option<BackendError>,
 }
 
@@ -165,13 +181,23 @@ impl Records for StoredRecords<'_, '_> {
         self.kept(read)
     }
 
-    fn evidence(&mut self, agent: &Agent) -> Evidence {
-        let read = super::audits(self.conn, &agent.agent_id).and_then(|audits| {
+    fn evidence(&mut self, agent: &Agent, wanted: Wanted) -> Evidence {
+        let conn = self.conn;
+        let audited = self.audited.contains(&agent.agent_id);
+        let confirmed = self.confirmed.contains(&agent.agent_id);
+        let read = || -> Result<Evidence> {
             Ok(Evidence {
-                audits,
-                confirmations: super::confirmations(self.conn, &agent.agent_id)?,
+                audits: match wanted.audits && audited {
+                    true => super::audits(conn, &agent.agent_id)?,
+                    false => Vec::new(),
+                },
+                confirmations: match wanted.confirmations && confirmed {
+                    true => super::confirmations(conn, &agent.agent_id)?,
+                    false => Vec::new(),
+                },
             })
-        });
+        };
+        let read = read();
         self.kept(read)
     }
 }

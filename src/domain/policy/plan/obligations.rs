@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::agent::Agent;
 use crate::domain::bias::BiasAudit;
 use crate::domain::obligations::{Confirmation, Intake, IntakeStatus, Record, State, posture};
-use crate::domain::policy::frameworks::GateAction;
+use crate::domain::policy::frameworks::{GateAction, Requirement};
 use crate::domain::policy::set::PolicySet;
 use crate::domain::role::Role;
 
@@ -115,24 +115,155 @@ pub fn standing(
     standing
 }
 
-/// Both sets' standings for one agent, reading its evidence (`load`) only
-/// when either has a duty in effect that nothing else meets.
-pub fn standings(
-    sets: [&PolicySet; 2],
-    agent: &Agent,
-    intake: Option<&Intake>,
-    seeks: [&[Role]; 2],
-    load: &mut dyn FnMut(&Agent) -> Evidence,
-    now: DateTime<Utc>,
-) -> [Standing; 2] {
-    let judge = |evidence: Option<&Evidence>| {
-        [0, 1].map(|side| standing(sets[side], agent, intake, seeks[side], evidence, now))
-    };
-    let without = judge(None);
-    if without.iter().all(|standing| standing.unmet.is_empty()) {
-        // Evidence only meets duties: none unmet without it, none with it.
-        return without;
+/// What records beyond the request itself could meet a duty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub audits: bool,
+    pub confirmations: bool,
+}
+
+impl Wanted {
+    fn any(self) -> bool {
+        self.audits || self.confirmations
     }
-    let evidence = load(agent);
-    judge(Some(&evidence))
+
+    fn or(self, other: Wanted) -> Wanted {
+        Wanted {
+            audits: self.audits || other.audits,
+            confirmations: self.confirmations || other.confirmations,
+        }
+    }
+}
+
+/// The most standings remembered per kind of agent; past it the memory
+/// starts over.
+const MAX_KNOWN: usize = 65_536;
+
+/// Both sets' duties, judged for agent after agent: agents alike in every
+/// field and answer the duties read, seeking the same sign-offs, stand
+/// alike until evidence is read; evidence is read only for an agent with
+/// an unmet duty that a record of its own could meet.
+pub struct Duties<'s> {
+    sets: [&'s PolicySet; 2],
+    /// Same duties, and neither set holds a request on them.
+    inert: bool,
+    fields: BTreeSet<String>,
+    wanted: std::collections::HashMap<String, Wanted>,
+    known: std::collections::HashMap<String, [Standing; 2]>,
+}
+
+impl<'s> Duties<'s> {
+    /// None when neither set asks anything of agents' duties.
+    pub fn new(active: &'s PolicySet, proposed: &'s PolicySet) -> Option<Duties<'s>> {
+        let sets = [active, proposed];
+        if !in_play(sets) {
+            return None;
+        }
+        let inert = same_rules(active, proposed)
+            && sets.iter().all(|set| {
+                set.file.obligations.gate == GateAction::Off
+                    && !set
+                        .file
+                        .intake
+                        .as_ref()
+                        .is_some_and(|intake| intake.required)
+            });
+        // What the floors and conditions read (a floored risk tier decides
+        // what a condition over it sees).
+        let mut fields = active.fields_read();
+        fields.extend(proposed.fields_read());
+        let mut wanted: std::collections::HashMap<String, Wanted> =
+            std::collections::HashMap::new();
+        for set in sets {
+            for (_, obligation, condition) in set.obligations() {
+                if let Some(condition) = condition {
+                    fields.extend(condition.fields().iter().cloned());
+                }
+                let found =
+                    obligation
+                        .evidence
+                        .iter()
+                        .fold(Wanted::default(), |found, requirement| {
+                            found.or(Wanted {
+                                audits: matches!(requirement, Requirement::BiasAudit { .. }),
+                                confirmations: matches!(
+                                    requirement,
+                                    Requirement::Confirmation { .. }
+                                ),
+                            })
+                        });
+                let entry = wanted.entry(obligation.id.clone()).or_default();
+                *entry = entry.or(found);
+            }
+        }
+        Some(Duties {
+            sets,
+            inert,
+            fields,
+            wanted,
+            known: std::collections::HashMap::new(),
+        })
+    }
+
+    /// Both sets' standings for a new request of `agent` seeking `seeks`
+    /// under each; None when they cannot differ from how the request's
+    /// verdicts already stand (same duties, no gate, same sign-offs).
+    pub fn judge(
+        &mut self,
+        agent: &Agent,
+        intake: Option<&Intake>,
+        seeks: [&[Role]; 2],
+        load: &mut dyn FnMut(&Agent, Wanted) -> Evidence,
+        now: DateTime<Utc>,
+    ) -> Option<[Standing; 2]> {
+        if self.inert && seeks[0] == seeks[1] {
+            return None;
+        }
+        let sets = self.sets;
+        let judge = |evidence: Option<&Evidence>| {
+            [0, 1].map(|side| standing(sets[side], agent, intake, seeks[side], evidence, now))
+        };
+        let key = self.key(agent, intake, seeks);
+        let without = match key.as_ref().and_then(|key| self.known.get(key)) {
+            Some(known) => known.clone(),
+            None => {
+                let fresh = judge(None);
+                if let Some(key) = key {
+                    if self.known.len() >= MAX_KNOWN {
+                        self.known.clear();
+                    }
+                    self.known.insert(key, fresh.clone());
+                }
+                fresh
+            }
+        };
+        // Evidence only meets duties, and only those asking for it.
+        let wanted = without
+            .iter()
+            .flat_map(|standing| &standing.unmet)
+            .filter_map(|id| self.wanted.get(id))
+            .fold(Wanted::default(), |all, one| all.or(*one));
+        if !wanted.any() {
+            return Some(without);
+        }
+        let evidence = load(agent, wanted);
+        if evidence.audits.is_empty() && evidence.confirmations.is_empty() {
+            return Some(without);
+        }
+        Some(judge(Some(&evidence)))
+    }
+
+    /// What the duties read of an agent and its request, as one string;
+    /// None when a condition reads the whole agent.
+    fn key(&self, agent: &Agent, intake: Option<&Intake>, seeks: [&[Role]; 2]) -> Option<String> {
+        let mut key = crate::domain::policy::set::floors::fields_key(agent, &self.fields)?;
+        let submitted = intake
+            .filter(|intake| {
+                intake.status == IntakeStatus::Submitted && intake.agent_version == agent.version
+            })
+            .map(|intake| &intake.answers);
+        key.push_str(&serde_json::to_string(&submitted).unwrap_or_default());
+        key.push_str(&format!("{seeks:?}"));
+        Some(key)
+    }
 }

@@ -33,7 +33,7 @@ impl Records for Counted<'_> {
         self.audits[&agent.agent_id].clone()
     }
 
-    fn evidence(&mut self, _: &Agent) -> Evidence {
+    fn evidence(&mut self, _: &Agent, _: Wanted) -> Evidence {
         Evidence::default()
     }
 }
@@ -243,7 +243,7 @@ impl Records for Confirmed {
         AgentAudits::default()
     }
 
-    fn evidence(&mut self, agent: &Agent) -> Evidence {
+    fn evidence(&mut self, agent: &Agent, _: Wanted) -> Evidence {
         self.evidence_reads.push(agent.agent_id.clone());
         let confirmations = match agent.agent_id.as_str() {
             "b" => vec![crate::domain::obligations::Confirmation {
