@@ -583,14 +583,16 @@ fn answer_text(answer: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// An applicable obligation not met by its own evidence is met through a
-/// crosswalked one that is (either side may name the other): shown with
-/// `via`, its evidence listed once, on the one that holds it.
+/// An applicable obligation not met by its own evidence is met through an
+/// obligation that is met and names it in its crosswalk: shown with `via`,
+/// its evidence listed once, on the one that holds it.
 fn apply_crosswalks(set: &PolicySet, judged: &mut [ObligationPosture]) {
-    let linked = |a: &str, b: &str| {
+    // One way: an obligation's evidence also evidences the controls it
+    // names, never the reverse (a standard's looser control must not meet
+    // a law's stricter duty).
+    let linked = |met: &str, open: &str| {
         set.obligations().any(|(_, obligation, _)| {
-            (obligation.id == a && obligation.crosswalk.iter().any(|id| id == b))
-                || (obligation.id == b && obligation.crosswalk.iter().any(|id| id == a))
+            obligation.id == met && obligation.crosswalk.iter().any(|id| id == open)
         })
     };
     let met: Vec<(String, State)> = judged

@@ -452,6 +452,33 @@ fn approvals_and_reviews_of_the_version_meet_duties_and_a_crosswalk_counts_once(
 }
 
 #[test]
+fn a_crosswalk_runs_one_way_a_looser_control_never_meets_the_duty_naming_it() {
+    // The standard's fairness control is met by an ethics review to come;
+    // the local audit duty names it in its crosswalk, but needs an
+    // independent audit: it stays unmet.
+    let world = World::new(Some(intake(serde_json::json!({"hiring_in_city": true}))));
+    let posture = posture(
+        &set(),
+        &Record {
+            agent: &world.agent,
+            intake: world.intake.as_ref(),
+            workflows: &[],
+            reviews: &[],
+            audits: &[],
+            confirmations: &[],
+            pending_roles: &[Role::EthicsReviewer],
+        },
+        now(),
+    );
+    assert!(state(&posture, "standard.fairness").state.is_met());
+    let audit_duty = state(&posture, "local.audit");
+    assert!(
+        matches!(audit_duty.state, State::Unmet { .. }) && audit_duty.via.is_none(),
+        "{audit_duty:?}"
+    );
+}
+
+#[test]
 fn sets_with_frameworks_are_checked_where_each_problem_is() {
     let bad = [
         (
