@@ -122,7 +122,7 @@ fn an_imported_audit_is_held_to_the_policys_attributes_intersection_and_age() {
         predicate::str::contains("sex × race_ethnicity: 14 categories")
             .and(predicate::str::contains("250 of unknown category"))
             .and(predicate::str::contains(
-                "computed by Example Audits LLP (independent auditor) from historical data",
+                "computed by Example Audits LLP (claimed independent, not confirmed) from historical data",
             )),
     );
     check(&db, &manifest)
@@ -240,4 +240,169 @@ fn bad_or_inconsistent_tables_are_refused_and_nothing_is_recorded() {
         .expect("show");
     let audits: serde_json::Value = serde_json::from_slice(&audits.stdout).expect("json");
     assert_eq!(audits.as_array().map(Vec::len), Some(0), "{audits}");
+}
+
+/// The NYC Local Law 144 framework as shipped, adopted with its intake.
+fn ll144_framework_set() -> String {
+    format!(
+        "{}\n{}\n{}",
+        std::fs::read_to_string(example("policies/default.toml")).expect("default set"),
+        std::fs::read_to_string(example("frameworks/intake.toml")).expect("intake"),
+        std::fs::read_to_string(example("frameworks/nyc-ll144.toml")).expect("LL144"),
+    )
+}
+
+fn audit_duty(db: &Path) -> String {
+    let out = gavel(db)
+        .args(["--user", DEV, "obligations", "--agent", AGENT, "--json"])
+        .output()
+        .expect("obligations");
+    assert!(out.status.success(), "{out:?}");
+    let posture: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    posture["obligations"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|obligation| obligation["obligation"] == "nyc-ll144.bias-audit")
+        })
+        .and_then(|duty| duty["state"].as_str())
+        .unwrap_or("absent")
+        .to_owned()
+}
+
+#[test]
+fn independence_is_the_auditors_account_or_an_officers_confirmation_never_the_importers_say_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("independence.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    const AUDITOR: &str = "auditor@audits.example";
+    const OFFICER: &str = "officer@example.com";
+    common::add_users(
+        &db,
+        &[
+            (ML, "ml_engineer"),
+            (DEV, ""),
+            (AUDITOR, "independent_auditor"),
+            (OFFICER, "compliance_officer"),
+            ("pat@example.com", "policy_admin"),
+            ("sam@example.com", "policy_admin"),
+        ],
+    );
+    let set = dir.path().join("ll144.toml");
+    std::fs::write(&set, ll144_framework_set()).expect("set");
+    gavel(&db)
+        .args(["--user", "pat@example.com", "policy", "propose"])
+        .arg(&set)
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["--user", "sam@example.com", "policy", "approve", "2"])
+        .assert()
+        .success();
+    common::request_hiring_agent(&db, dir.path(), AGENT, DEV);
+    let answers = dir.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        "organisation_role = \"deployer\"\neu_use = false\nannex_iii_area = \"none\"\ncredit_or_insurance_pricing = false\npublic_service = false\ndecides_about_people = true\nused_at_workplace = false\ninteracts_with_people = false\nemotion_or_biometric_categorisation = false\ngenerates_deep_fakes = false\nprohibited_practices = \"none_apply\"\nnyc_aedt = true\ncolorado_consequential = false\n",
+    )
+    .expect("answers");
+    gavel(&db)
+        .args([
+            "--user",
+            DEV,
+            "intake",
+            "fill",
+            AGENT,
+            "--submit",
+            "--answers",
+        ])
+        .arg(&answers)
+        .assert()
+        .success();
+    assert_eq!(audit_duty(&db), "unmet");
+
+    // An ML engineer imports the auditor's tables and says "independent":
+    // a claim, not evidence.
+    let passing = dir.path().join("passing.csv");
+    std::fs::write(&passing, PASSING).expect("csv");
+    import(&db, &passing, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "(claimed independent, not confirmed)",
+        ));
+    assert_eq!(audit_duty(&db), "unmet");
+    let audit_id = "aud-0000001";
+
+    // Confirming names the auditor as the audit does, by a compliance
+    // officer who did not record it.
+    gavel(&db)
+        .args(["--user", ML, "audit", "confirm-independence", audit_id])
+        .args(["--auditor", "Example Audits LLP", "-c", "engagement letter"])
+        .assert()
+        .code(5);
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "confirm-independence", audit_id])
+        .args(["--auditor", "Someone Else", "-c", "engagement letter"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must name the same auditor"));
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "confirm-independence", audit_id])
+        .args([
+            "--auditor",
+            "Example Audits LLP",
+            "-c",
+            "engagement letter; no relationship with us or the vendor in two years",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "independent auditor (confirmed by officer@example.com)",
+        ));
+    assert_eq!(audit_duty(&db), "met");
+
+    // An audit the auditor records from their own account counts at once.
+    gavel(&db)
+        .args(["--user", AUDITOR, "audit", "import"])
+        .arg(&passing)
+        .args([
+            "--agent",
+            AGENT,
+            "--agent-version",
+            "1.0.0",
+            "--auditor",
+            "Example Audits LLP",
+            "--independent",
+            "--data",
+            "historical",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "independent auditor (recorded by their account auditor@audits.example)",
+        ));
+    // Both are in the trail, and replay agrees with what is stored.
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .success();
+
+    // Independence written into the store behind the trail's back (an ML
+    // engineer's later import made "confirmed") is caught.
+    import(&db, &passing, &[]).success();
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        let changed = conn
+            .execute(
+                "UPDATE audits SET body = json_set(body, '$.independence', json('{\"basis\":\"auditor_account\",\"by\":\"ml@example.com\"}')) WHERE audit_id = 'aud-0000003'",
+                [],
+            )
+            .expect("tamper");
+        assert_eq!(changed, 1);
+    }
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("independence"));
 }

@@ -274,6 +274,13 @@ impl GovernanceBackend for Synced {
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit> {
         self.write(self.cache.record_audit(submission)).await
     }
+    async fn confirm_audit_independence(
+        &self,
+        request: &gavel::domain::bias::IndependenceConfirmation,
+    ) -> Result<BiasAudit> {
+        self.write(self.cache.confirm_audit_independence(request))
+            .await
+    }
     async fn audit_standings(
         &self,
         query: &gavel::backend::StandingQuery,

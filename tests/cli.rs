@@ -808,7 +808,9 @@ fn audits_need_the_role_and_cannot_grade_themselves() {
         .arg(example("hr-screener-audit.json"))
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("needs the ml_engineer role"));
+        .stderr(predicate::str::contains(
+            "needs the ml_engineer or independent_auditor role",
+        ));
     let audit: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(example("hr-screener-audit.json")).expect("read"),
     )

@@ -866,7 +866,7 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
         "2 of 2 approvals",
         "impact ratio",
         "female",
-        "Example Audits LLP (independent auditor) from historical data",
+        "Example Audits LLP (claimed independent, not confirmed) from historical data",
         "24 cases sent to https://agent.example/v1 (model screening)",
     ] {
         assert!(dom.contains(words), "the rendered page lacks {words:?}");

@@ -12,14 +12,26 @@ use gavel::domain::{Agent, Category, DataClassification, RiskTier};
 
 const INTAKE: &str = include_str!("../examples/frameworks/intake.toml");
 const FRAMEWORKS: [(&str, &str); 5] = [
-    ("eu-ai-act", include_str!("../examples/frameworks/eu-ai-act.toml")),
-    ("nyc-ll144", include_str!("../examples/frameworks/nyc-ll144.toml")),
+    (
+        "eu-ai-act",
+        include_str!("../examples/frameworks/eu-ai-act.toml"),
+    ),
+    (
+        "nyc-ll144",
+        include_str!("../examples/frameworks/nyc-ll144.toml"),
+    ),
     (
         "co-sb26-189",
         include_str!("../examples/frameworks/colorado-sb26-189.toml"),
     ),
-    ("iso-42001", include_str!("../examples/frameworks/iso-42001.toml")),
-    ("nist-ai-rmf", include_str!("../examples/frameworks/nist-ai-rmf.toml")),
+    (
+        "iso-42001",
+        include_str!("../examples/frameworks/iso-42001.toml"),
+    ),
+    (
+        "nist-ai-rmf",
+        include_str!("../examples/frameworks/nist-ai-rmf.toml"),
+    ),
 ];
 
 fn adopting(frameworks: &[&str]) -> PolicySet {

@@ -146,6 +146,12 @@ pub trait GovernanceBackend: Send + Sync {
     /// An agent's bias audits, latest first.
     async fn audits(&self, agent_id: &str) -> Result<Vec<BiasAudit>>;
     async fn record_audit(&self, submission: &AuditSubmission) -> Result<BiasAudit>;
+    /// A compliance officer confirms an imported audit's auditor is
+    /// independent, naming them (not the audit's recorder).
+    async fn confirm_audit_independence(
+        &self,
+        request: &crate::domain::bias::IndependenceConfirmation,
+    ) -> Result<BiasAudit>;
     /// A page of agents' standings with the audits their policies require,
     /// most urgent first; an expiry within `query.due_within` counts as due.
     async fn audit_standings(&self, query: &StandingQuery) -> Result<StandingPage>;

@@ -265,6 +265,19 @@ pub enum AuditCommand {
     /// Record an audit computed elsewhere (an external auditor's published
     /// tables) from a CSV of per-category counts: checked, then gated.
     Import(Box<AuditImportArgs>),
+    /// Confirm, as a compliance officer, that an imported audit's auditor
+    /// is independent, naming the auditor (not for an audit you recorded).
+    ConfirmIndependence {
+        audit_id: String,
+        /// The auditor, as the audit's source names them.
+        #[arg(long)]
+        auditor: String,
+        /// How their independence was established.
+        #[arg(long, short = 'c')]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Agents whose required audit is missing, expired or expiring soon.
     Due {
         /// How far ahead to look: 30d, 12w, 24h.
@@ -335,7 +348,9 @@ pub struct AuditImportArgs {
     /// Who computed the figures, as they sign the audit.
     #[arg(long)]
     pub auditor: String,
-    /// The auditor is independent of the agent's makers and users.
+    /// The auditor claims independence of the agent's makers and users. It
+    /// counts only when you record from an independent auditor's account,
+    /// or once a compliance officer confirms it (`audit confirm-independence`).
     #[arg(long)]
     pub independent: bool,
     /// historical (the tool's real use) or test data.

@@ -114,6 +114,30 @@ pub async fn audit(
             Ok(exit::OK)
         }
         AuditCommand::Import(args) => import(backend.as_ref(), *args).await,
+        AuditCommand::ConfirmIndependence {
+            audit_id,
+            auditor,
+            comment,
+            json,
+        } => {
+            let audit = backend
+                .confirm_audit_independence(&crate::domain::bias::IndependenceConfirmation {
+                    audit_id,
+                    auditor,
+                    comment,
+                })
+                .await?;
+            if json {
+                print_json(&audit)?;
+            } else {
+                println!(
+                    "audit {}: {}",
+                    super::output::safe(&audit.audit_id),
+                    super::output::safe(&audit.auditor_standing())
+                );
+            }
+            Ok(exit::OK)
+        }
         AuditCommand::Due { within, json } => {
             let standings = due_standings(backend.as_ref(), within).await?;
             if json {

@@ -182,7 +182,7 @@ pub fn audit(audit: &BiasAudit) -> String {
             out,
             "  computed by {} ({}) from {} data{}",
             safe(&source.auditor),
-            source.standing(),
+            safe(&audit.auditor_standing()),
             source.data.as_str(),
             source
                 .reference

@@ -483,13 +483,7 @@ fn find(
                 .audits
                 .iter()
                 .filter(|audit| audit.agent_version == record.agent.version)
-                .filter(|audit| {
-                    !*independent
-                        || audit
-                            .source
-                            .as_ref()
-                            .is_some_and(|source| source.independent)
-                })
+                .filter(|audit| !*independent || audit.is_independent())
                 .filter_map(|audit| {
                     let facts = AuditFacts::from(audit);
                     match judge(&wanted, Some(&facts), now) {
@@ -507,7 +501,11 @@ fn find(
                         audit
                             .source
                             .as_ref()
-                            .map(|source| format!(" by {} ({})", source.auditor, source.standing()))
+                            .map(|source| format!(
+                                " by {} ({})",
+                                source.auditor,
+                                audit.auditor_standing()
+                            ))
                             .unwrap_or_default()
                     ),
                     until,

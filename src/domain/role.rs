@@ -14,6 +14,7 @@ vocabulary_name!(
         EthicsReviewer = "ethics_reviewer",
         ComplianceOfficer = "compliance_officer",
         PolicyAdmin = "policy_admin",
+        IndependentAuditor = "independent_auditor",
     ]
 );
 
@@ -38,6 +39,7 @@ impl Role {
             Role::EthicsReviewer => "ethics reviewer",
             Role::ComplianceOfficer => "compliance officer",
             Role::PolicyAdmin => "policy admin",
+            Role::IndependentAuditor => "independent auditor",
             other => return std::borrow::Cow::Owned(crate::domain::name::words(other.as_str())),
         })
     }

@@ -329,7 +329,7 @@ fn provenance(audit: &crate::domain::BiasAudit, evidence: &Evidence) -> String {
             out,
             "Computed by {} ({}) from {} data",
             html_escape(&source.auditor),
-            source.standing(),
+            html_escape(&audit.auditor_standing()),
             source.data.as_str()
         );
         if let Some(hash) = &source.file_sha256 {

@@ -87,7 +87,8 @@ pub fn summarize(
         agent_version: audit.agent_version.clone(),
         audit_id: audit.audit_id.clone(),
         auditor: source.auditor.clone(),
-        independent: source.independent,
+        // Only grounded independence is published as such.
+        independent: audit.is_independent(),
         audit_date: audit.tested_at.date_naive(),
         distribution_date: distributed.map(|at| at.date_naive()),
         data: source.data.as_str().to_owned(),

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use super::pack::{self, Listing, PackFile};
 use super::trail::{self, PackedEvent};
+use crate::domain::bias::replay::AuditReplay;
 use crate::domain::bias::{GroupCounts, compute};
 use crate::domain::replay::{
-    self, AuditReplay, DeploymentReplay, Event, Replay, ReviewReplay, StoredReview, WorkflowReplay,
+    self, DeploymentReplay, Event, Replay, ReviewReplay, StoredReview, WorkflowReplay,
 };
 use crate::domain::{BiasAudit, DeploymentRequest, EthicsReview, Workflow};
 

@@ -64,6 +64,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(audits::audits))
         .routes(routes!(audits::audit_standings))
         .routes(routes!(audits::record_audit))
+        .routes(routes!(audits::confirm_audit_independence))
         .routes(routes!(log::verify_trail))
         .routes(routes!(
             deployments::deployments,

@@ -41,6 +41,20 @@ pub(super) async fn record_audit(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/audits/{id}/independence", summary = "A compliance officer confirms an imported audit's auditor is independent, naming the auditor (not the audit's recorder)", params(("id" = String, Path)), request_body = crate::domain::bias::IndependenceConfirmation, responses((status = 200, body = crate::domain::BiasAudit), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn confirm_audit_independence(
+    State(state): AppState,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let mut request: crate::domain::bias::IndependenceConfirmation = body(&bytes)?;
+    // The path names the audit.
+    request.audit_id = id;
+    Ok(Json(backend.confirm_audit_independence(&request).await?))
+}
+
 #[utoipa::path(get, path = "/v1/audits/standings", summary = "A page of agents' standings with the bias audits their policies require, most urgent first", params(StandingParams), responses((status = 200, body = crate::backend::StandingPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn audit_standings(
     State(state): AppState,

@@ -184,6 +184,7 @@ pub async fn run(fixture: &impl Fixture) {
     the_inbox_holds_what_concerns_its_reader(fixture).await;
     gates_hold_third_pass(fixture).await;
     super::obligations::obligations_are_judged_from_the_record(fixture).await;
+    super::obligations::independence_is_confirmed_not_claimed(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     // Last: it makes technical-lead steps of confidential agents need two.
     delegation_and_quorum(fixture).await;

@@ -481,3 +481,87 @@ action = "require_approval"
 approval_chain = ["data_steward"]
 condition = "intake.public_facing"
 "#;
+
+/// An audit's auditor counts as independent only when grounded: a claim by
+/// its importer is confirmed by a compliance officer who did not record
+/// it, naming the auditor, once; the confirmation reaches every reader.
+pub async fn independence_is_confirmed_not_claimed(fixture: &impl Fixture) {
+    use gavel::domain::bias::{
+        AuditData, AuditSource, AuditSubmission, GroupCounts, Independence,
+        IndependenceConfirmation,
+    };
+    let agent = "agt-independence";
+    fixture
+        .backend_as(REQUESTER)
+        .request_deployment(&manifest(agent))
+        .await
+        .expect("request");
+    let group = |name: &str, positive: u64| GroupCounts {
+        group: name.into(),
+        positive,
+        total: 100,
+    };
+    let ml = fixture.backend_as(ML);
+    let audit = ml
+        .record_audit(&AuditSubmission {
+            agent_id: agent.into(),
+            agent_version: "1.0.0".into(),
+            tested_at: None,
+            groups: vec![group("women", 48), group("men", 50)],
+            attributes: Vec::new(),
+            mode: Default::default(),
+            source: Some(AuditSource {
+                auditor: "Audit Co".into(),
+                independent: true,
+                data: AuditData::Historical,
+                reference: None,
+                file_sha256: None,
+            }),
+            threshold: None,
+        })
+        .await
+        .expect("an ML engineer records the auditor's figures");
+    assert_eq!(audit.independence, None, "a claim is not independence");
+    assert!(!audit.is_independent());
+
+    let confirm = |auditor: &str| IndependenceConfirmation {
+        audit_id: audit.audit_id.clone(),
+        auditor: auditor.into(),
+        comment: "engagement letter on file".into(),
+    };
+    let compliance = fixture.backend_as(COMPLIANCE);
+    let refused = ml
+        .confirm_audit_independence(&confirm("Audit Co"))
+        .await
+        .expect_err("not a compliance officer");
+    assert!(matches!(refused, BackendError::Forbidden(_)), "{refused:?}");
+    let refused = compliance
+        .confirm_audit_independence(&confirm("Another Co"))
+        .await
+        .expect_err("the auditor named differs");
+    assert!(matches!(refused, BackendError::Invalid(_)), "{refused:?}");
+    let confirmed = compliance
+        .confirm_audit_independence(&confirm("audit co"))
+        .await
+        .expect("a compliance officer confirms");
+    assert!(
+        matches!(&confirmed.independence, Some(Independence::Confirmed { by, .. }) if by == COMPLIANCE),
+        "{:?}",
+        confirmed.independence
+    );
+    let again = compliance
+        .confirm_audit_independence(&confirm("Audit Co"))
+        .await
+        .expect_err("once");
+    assert!(matches!(again, BackendError::Conflict(_)), "{again:?}");
+    let read = fixture
+        .backend_as(REQUESTER)
+        .audits(agent)
+        .await
+        .expect("audits");
+    assert!(
+        read.iter()
+            .any(|audit| audit.audit_id == confirmed.audit_id && audit.is_independent()),
+        "every reader sees the confirmation"
+    );
+}

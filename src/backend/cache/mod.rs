@@ -378,6 +378,23 @@ impl GovernanceBackend for CachedBackend {
         Ok(audit)
     }
 
+    async fn confirm_audit_independence(
+        &self,
+        request: &crate::domain::bias::IndependenceConfirmation,
+    ) -> Result<BiasAudit> {
+        let audit = self
+            .remote
+            .confirm_audit_independence(request)
+            .await
+            .map_err(|err| needs_server("confirming an auditor's independence", err))?;
+        self.keep(ChangedEntities {
+            audits: vec![audit.clone()],
+            ..ChangedEntities::default()
+        })
+        .await?;
+        Ok(audit)
+    }
+
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         // Tool approvals and earlier requests are the server's record; the
         // cached policies answer only while it is away, and say so.

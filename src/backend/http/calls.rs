@@ -236,6 +236,20 @@ impl GovernanceBackend for HttpBackend {
         .await
     }
 
+    async fn confirm_audit_independence(
+        &self,
+        request: &crate::domain::bias::IndependenceConfirmation,
+    ) -> Result<BiasAudit> {
+        self.write(
+            Method::POST,
+            &["v1", "audits", &request.audit_id, "independence"],
+            request,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         self.write(
             Method::POST,

@@ -278,6 +278,17 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
+    async fn confirm_audit_independence(
+        &self,
+        request: &crate::domain::bias::IndependenceConfirmation,
+    ) -> Result<BiasAudit> {
+        let clock = self.store.clock();
+        let actor = self.actor().await?;
+        let request = request.clone();
+        self.write(move |tx| writes::confirm_audit_independence(tx, &actor, &request, clock.now()))
+            .await
+    }
+
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         let manifest = manifest.clone();
         let clock = self.store.clock();

@@ -16,11 +16,12 @@ use super::rows::{WORKFLOW_COLUMNS, from_json, parse, raw_workflow_row};
 use crate::backend::Result;
 use crate::domain::Answers;
 use crate::domain::BiasAudit;
+use crate::domain::bias::replay::AuditReplay;
 use crate::domain::obligations::replay::{ConfirmationReplay, IntakeReplay};
 use crate::domain::policy::set::Source;
 use crate::domain::replay::{
-    AuditReplay, DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet,
-    StoredReview, WorkflowReplay, replay,
+    DeploymentReplay, Event, PolicySetReplay, ReviewReplay, StoredPolicySet, StoredReview,
+    WorkflowReplay, replay,
 };
 
 /// One entity's events, read in (entity_id, seq) order.

@@ -5,6 +5,7 @@
 //! tables and the verdicts.
 
 pub mod import;
+pub mod replay;
 pub mod standing;
 pub mod stats;
 pub mod tables;
@@ -91,6 +92,11 @@ pub struct BiasAudit {
     /// Where an audit computed elsewhere came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<AuditSource>,
+    /// Why its auditor counts as independent, stamped by the store (never
+    /// the importer's say-so); absent, a claim of independence is only a
+    /// claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub independence: Option<Independence>,
     #[serde(default, skip_serializing_if = "RateMode::is_selection")]
     pub mode: RateMode,
     /// One table per protected attribute and per intersection, for an
@@ -123,9 +129,36 @@ impl BiasAudit {
             run_id: None,
             attribute: None,
             source: None,
+            independence: None,
             mode: RateMode::Selection,
             attributes,
             stats,
+        }
+    }
+
+    /// Whether its auditor counts as independent: claimed by its source
+    /// and grounded (an auditor's own account, or a compliance officer's
+    /// confirmation).
+    pub fn is_independent(&self) -> bool {
+        self.independence.is_some()
+            && self
+                .source
+                .as_ref()
+                .is_some_and(|source| source.independent)
+    }
+
+    /// The auditor's standing in words, as reports and evidence pages say it.
+    pub fn auditor_standing(&self) -> String {
+        match (&self.source, &self.independence) {
+            (None, _) => "computed by Gavel (not independent)".into(),
+            (Some(source), _) if !source.independent => "not independent".into(),
+            (Some(_), Some(Independence::AuditorAccount { by })) => {
+                format!("independent auditor (recorded by their account {by})")
+            }
+            (Some(_), Some(Independence::Confirmed { by, .. })) => {
+                format!("independent auditor (confirmed by {by})")
+            }
+            (Some(_), None) => "claimed independent, not confirmed".into(),
         }
     }
 
@@ -135,6 +168,50 @@ impl BiasAudit {
             .iter()
             .find(|table| table.covers(attributes))
     }
+}
+
+/// Why an audit's auditor counts as independent of the agent's makers and
+/// users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum Independence {
+    /// Recorded by an account holding the independent-auditor role.
+    AuditorAccount { by: String },
+    /// A compliance officer, not its recorder, confirmed the named
+    /// auditor's independence.
+    Confirmed {
+        by: String,
+        at: DateTime<Utc>,
+        comment: String,
+    },
+}
+
+impl Independence {
+    pub fn basis(&self) -> &'static str {
+        match self {
+            Independence::AuditorAccount { .. } => "auditor_account",
+            Independence::Confirmed { .. } => "confirmed",
+        }
+    }
+
+    pub fn by(&self) -> &str {
+        match self {
+            Independence::AuditorAccount { by } | Independence::Confirmed { by, .. } => by,
+        }
+    }
+}
+
+/// A compliance officer's confirmation that an audit's auditor is
+/// independent, naming the auditor as the audit's source does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndependenceConfirmation {
+    pub audit_id: String,
+    /// The auditor, exactly as the audit's source names them.
+    pub auditor: String,
+    /// How their independence was established (engagement letter,
+    /// declaration of no relationship with us or the vendor, ...).
+    pub comment: String,
 }
 
 /// Who computed an imported audit, and from what.
@@ -155,15 +232,6 @@ pub struct AuditSource {
 }
 
 impl AuditSource {
-    /// The auditor's standing, as reports and evidence pages name it.
-    pub fn standing(&self) -> &'static str {
-        if self.independent {
-            "independent auditor"
-        } else {
-            "not independent"
-        }
-    }
-
     pub fn check(&self) -> Result<(), String> {
         let fits =
             |text: &str, most: usize| crate::text::has_visible_text(text) && text.len() <= most;

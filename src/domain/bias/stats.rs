@@ -136,3 +136,24 @@ pub fn two_sided_p_value(a: u64, b: u64, c: u64, d: u64) -> f64 {
     let z = (p1 - p2).abs() / se;
     erfc(z / std::f64::consts::SQRT_2).min(1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        #[serde(deserialize_with = "super::whole")]
+        n: u64,
+    }
+
+    #[test]
+    fn a_whole_number_written_as_a_float_reads_whole_however_large() {
+        // serde_json's fast float parsing read this as ...247.3 once.
+        let count: Count = serde_json::from_str(r#"{"n": 2251799813685247.0}"#).expect("whole");
+        assert_eq!(count.n, 2_251_799_813_685_247);
+        let refused = serde_json::from_str::<Count>(r#"{"n": 7.5}"#)
+            .err()
+            .map(|err| err.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("not a whole number"), "{refused}");
+    }
+}

@@ -200,6 +200,10 @@ fn audit(version: &str, tested_at: DateTime<Utc>, independent: bool) -> BiasAudi
         reference: None,
         file_sha256: None,
     });
+    // Only a grounded claim counts: here, the auditor's own account.
+    audit.independence = independent.then(|| crate::domain::bias::Independence::AuditorAccount {
+        by: "auditor@audits.example".into(),
+    });
     audit
 }
 
@@ -298,6 +302,15 @@ fn a_bias_audit_counts_when_independent_of_this_version_and_young_enough() {
         matches!(&state(&posture, "local.audit").state, State::Unmet { missing } if missing[0].contains("independent")),
         "neither another version's audit nor a dependent auditor's counts"
     );
+    // Claimed independent, but neither the auditor's account nor an
+    // officer's confirmation grounds it: still unmet.
+    let mut claimed = audit("2.0.0", now() - TimeDelta::days(100), true);
+    claimed.independence = None;
+    world.audits.push(claimed);
+    assert!(matches!(
+        state(&world.posture(), "local.audit").state,
+        State::Unmet { .. }
+    ));
 
     world
         .audits

@@ -35,7 +35,7 @@ pub struct Permissions {
 impl Default for Permissions {
     fn default() -> Self {
         Permissions {
-            record_audits: vec![Role::MlEngineer],
+            record_audits: vec![Role::MlEngineer, Role::IndependentAuditor],
             approve_tools: vec![Role::DataSteward, Role::ComplianceOfficer],
             request_deployments: Vec::new(),
         }

@@ -4,7 +4,7 @@ use super::checks::check_permission;
 use super::stamps::entry;
 use super::stamps::next_id;
 use super::standings::refresh_standing;
-use crate::db::{Connection, params};
+use crate::db::{Connection, OptionalExtension, params};
 
 use super::super::reads::{self};
 use super::super::rows::{to_json, to_ms};
@@ -127,6 +127,15 @@ pub fn record_counts(
         run_id: counts.run_id.map(str::to_owned),
         attribute: counts.attribute.map(str::to_owned),
         source: counts.source.cloned(),
+        // Independence is grounded in who records, never in the claim.
+        independence: counts
+            .source
+            .filter(|source| {
+                source.independent && actor.holds(crate::domain::Role::IndependentAuditor)
+            })
+            .map(|_| bias::Independence::AuditorAccount {
+                by: actor.email.clone(),
+            }),
         mode: counts.mode,
         attributes: tables,
         stats,
@@ -150,7 +159,8 @@ pub fn audit_entry(audit: &BiasAudit, actor: &str, at: DateTime<Utc>) -> TrailEn
             "disparate_impact_ratio": audit.stats.disparate_impact_ratio,
             "passes_threshold": audit.stats.passes_threshold,
             "run_id": audit.run_id,
-            "source_sha256": crate::domain::replay::audit_source_sha256(audit.source.as_ref()),
+            "source_sha256": crate::domain::bias::replay::audit_source_sha256(audit.source.as_ref()),
+            "independence": audit.independence.as_ref().map(bias::Independence::basis),
         }),
     )
 }
@@ -190,4 +200,97 @@ pub fn insert_audit_row(conn: &Connection, audit: &BiasAudit) -> Result<()> {
         to_json(&AuditFacts::from(audit))?,
     ])?;
     Ok(())
+}
+
+/// A compliance officer confirms that an imported audit's auditor is
+/// independent, naming the auditor: then the audit meets duties that ask
+/// for an independent auditor. Not its recorder (four eyes), only an audit
+/// whose source claims independence, and only once.
+pub fn confirm_audit_independence(
+    conn: &Connection,
+    actor: &User,
+    request: &bias::IndependenceConfirmation,
+    now: DateTime<Utc>,
+) -> Result<BiasAudit> {
+    if !actor.holds(crate::domain::Role::ComplianceOfficer) {
+        return Err(BackendError::Forbidden(
+            "confirming an auditor's independence needs the compliance_officer role".into(),
+        ));
+    }
+    let comment = request.comment.trim();
+    if !crate::text::has_visible_text(comment) || comment.len() > 2000 {
+        return Err(BackendError::Invalid(
+            "comment: say how the auditor's independence was established (1 to 2,000 bytes)".into(),
+        ));
+    }
+    let body: String = conn
+        .prepare_cached("SELECT body FROM audits WHERE audit_id = ?1")?
+        .query_row(params![request.audit_id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| BackendError::not_found("audit", &request.audit_id))?;
+    let mut audit = reads::parse_audit(&body)?;
+    let Some(source) = audit.source.as_ref().filter(|source| source.independent) else {
+        return Err(BackendError::Invalid(format!(
+            "audit {} does not claim an independent auditor: only an imported audit whose source says so can be confirmed",
+            audit.audit_id
+        )));
+    };
+    if !source
+        .auditor
+        .trim()
+        .eq_ignore_ascii_case(request.auditor.trim())
+    {
+        return Err(BackendError::Invalid(format!(
+            "audit {} names its auditor {:?}; the confirmation must name the same auditor",
+            audit.audit_id, source.auditor
+        )));
+    }
+    if audit
+        .recorded_by
+        .as_deref()
+        .is_some_and(|by| by.eq_ignore_ascii_case(&actor.email))
+    {
+        return Err(BackendError::Forbidden(
+            "you recorded this audit: another compliance officer confirms its auditor's independence"
+                .into(),
+        ));
+    }
+    if let Some(already) = &audit.independence {
+        return Err(BackendError::Conflict(format!(
+            "audit {}'s auditor is already independent ({} by {})",
+            audit.audit_id,
+            already.basis(),
+            already.by()
+        )));
+    }
+    audit.independence = Some(bias::Independence::Confirmed {
+        by: actor.email.clone(),
+        at: now,
+        comment: comment.to_owned(),
+    });
+    conn.prepare_cached("UPDATE audits SET body = ?2 WHERE audit_id = ?1")?
+        .execute(params![audit.audit_id, to_json(&audit)?])?;
+    super::super::trail::append(
+        conn,
+        &entry(
+            now,
+            &actor.email,
+            "audit",
+            &audit.audit_id,
+            "audit_independence_confirmed",
+            (None, None),
+            serde_json::json!({
+                "auditor": source_auditor(&audit),
+                "comment": comment,
+            }),
+        ),
+    )?;
+    Ok(audit)
+}
+
+fn source_auditor(audit: &BiasAudit) -> &str {
+    audit
+        .source
+        .as_ref()
+        .map_or("", |source| source.auditor.as_str())
 }
