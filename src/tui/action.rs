@@ -53,6 +53,9 @@ pub enum Action {
     Newer,
     OpenAudits,
     OpenReview,
+    /// The agent's obligations: which apply, what meets them, what is
+    /// missing.
+    OpenObligations,
     Withdraw,
     AssignReviewer,
     /// Saves the evidence pack of the agent in view.
@@ -88,7 +91,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 60] = [
+    pub const DESCRIBED: [(Action, &'static str); 61] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -149,6 +152,10 @@ impl Action {
         (Action::Newer, "show the next (newer) audit"),
         (Action::OpenAudits, "show this agent's bias audits"),
         (Action::OpenReview, "open this workflow's ethics review"),
+        (
+            Action::OpenObligations,
+            "show this agent's obligations: which apply, what meets them, what is missing",
+        ),
         (
             Action::Withdraw,
             "withdraw this request (yours, or as a compliance officer with a reason)",
@@ -249,6 +256,7 @@ impl Action {
             Action::Newer => "newer",
             Action::OpenAudits => "open_audits",
             Action::OpenReview => "open_review",
+            Action::OpenObligations => "open_obligations",
             Action::Withdraw => "withdraw",
             Action::AssignReviewer => "assign_reviewer",
             Action::ExportEvidence => "export_evidence",

@@ -73,6 +73,7 @@ pub enum Overlay {
     Choose(PersonChooser),
     Inbox(InboxOverlay),
     Delegations(DelegationsOverlay),
+    Obligations(crate::tui::widgets::obligations::ObligationsOverlay),
 }
 
 mod copy;
@@ -81,6 +82,7 @@ mod draw;
 mod edit;
 mod editor;
 mod history;
+mod obligations;
 mod place;
 pub use edit::{EditTarget, ExternalEdit};
 mod export;
@@ -197,6 +199,7 @@ impl App {
             Some(Overlay::Inbox(_)) => Mode::Inbox,
             Some(Overlay::Conflicts(_)) => Mode::Sync,
             Some(Overlay::Delegations(_)) => Mode::Delegations,
+            Some(Overlay::Obligations(_)) => Mode::Obligations,
             None => self.screen_mode(),
         }
     }
@@ -319,7 +322,8 @@ impl App {
                     Overlay::Conflicts(_)
                     | Overlay::Choose(_)
                     | Overlay::Inbox(_)
-                    | Overlay::Delegations(_),
+                    | Overlay::Delegations(_)
+                    | Overlay::Obligations(_),
                 ),
                 None,
             ) => Vec::new(),
@@ -566,6 +570,7 @@ impl App {
             }
             Action::ExportEvidence => self.start_export(),
             Action::ExportList => self.start_list_export(),
+            Action::OpenObligations => self.open_obligations(),
             _ if self.tab != Tab::Queue => self.on_tab_action(action),
             Action::OpenAudits | Action::OpenReview => self.follow_link(action),
             Action::Withdraw => self.start_withdraw(),

@@ -175,6 +175,10 @@ pub enum Command {
     },
     /// The delegations I gave or received, not yet ended.
     LoadDelegations,
+    /// An agent's obligations posture (its current version).
+    LoadObligations {
+        agent_id: String,
+    },
     Delegate {
         delegation: crate::domain::delegation::NewDelegation,
     },
@@ -229,6 +233,7 @@ impl Command {
             Command::ResolveTeam { .. } => Some("team"),
             Command::LoadInbox => Some("inbox"),
             Command::LoadDelegations => Some("delegations"),
+            Command::LoadObligations { .. } => Some("obligations"),
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::MarkRead { .. } => None,
             Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
@@ -353,6 +358,10 @@ pub enum Message {
     },
     Inbox(Result<Vec<crate::backend::InboxItem>, String>),
     Delegations(Result<Vec<crate::domain::delegation::Delegation>, String>),
+    Obligations {
+        agent_id: String,
+        result: Result<crate::domain::obligations::Posture, String>,
+    },
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
     MarkedRead(Result<u64, String>),
@@ -387,6 +396,10 @@ pub async fn execute(
         Command::LoadDelegations => {
             Message::Delegations(backend.delegations(false).await.map_err(words))
         }
+        Command::LoadObligations { agent_id } => Message::Obligations {
+            result: backend.obligations(&agent_id, None).await.map_err(words),
+            agent_id,
+        },
         Command::Delegate { delegation } => Message::DelegationChanged(
             backend
                 .delegate(&delegation)

@@ -22,7 +22,7 @@ const WORKFLOW_HINTS: [Action; 8] = [
     Action::Reject,
     Action::OpenAudits,
     Action::OpenReview,
-    Action::Refresh,
+    Action::OpenObligations,
     Action::Help,
     Action::Quit,
 ];
@@ -48,7 +48,7 @@ const AUDITS_HINTS: [Action; 8] = [
     Action::Older,
     Action::Newer,
     Action::OpenEvidence,
-    Action::NextTab,
+    Action::OpenObligations,
     Action::Help,
     Action::Quit,
 ];
@@ -66,7 +66,7 @@ const BLOCKED_HINTS: [Action; 8] = [
     Action::ToggleSort,
     Action::Search,
     Action::ClearFilters,
-    Action::Refresh,
+    Action::OpenObligations,
     Action::Help,
     Action::Quit,
 ];

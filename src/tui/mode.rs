@@ -26,10 +26,12 @@ pub enum Mode {
     Overlay,
     Sync,
     Delegations,
+    /// An agent's obligations: a list that scrolls.
+    Obligations,
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 8] = [
+    pub(crate) const ALL: [Mode; 9] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
@@ -38,6 +40,7 @@ impl Mode {
         Mode::Overlay,
         Mode::Sync,
         Mode::Delegations,
+        Mode::Obligations,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Mode {
             Mode::Overlay => "overlay",
             Mode::Sync => "sync",
             Mode::Delegations => "delegations",
+            Mode::Obligations => "obligations",
         }
     }
 

@@ -144,6 +144,7 @@ impl App {
                 self.now,
                 theme,
             ),
+            Some(Overlay::Obligations(overlay)) => overlay.render(frame, main, theme),
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,

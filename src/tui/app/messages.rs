@@ -197,6 +197,7 @@ impl App {
                 commands
             }
             Message::Delegations(result) => self.on_delegations(result),
+            Message::Obligations { agent_id, result } => self.on_obligations(agent_id, result),
             Message::DelegationChanged(result) => self.on_delegation_changed(result),
             Message::Inbox(result) => {
                 if let Ok(items) = &result {

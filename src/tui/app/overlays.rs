@@ -65,6 +65,7 @@ impl App {
             (Overlay::Choose(chooser), action) => self.on_chooser_action(chooser, action),
             (Overlay::Inbox(inbox), action) => self.on_inbox_action(inbox, action),
             (Overlay::Delegations(overlay), action) => self.on_delegations_action(overlay, action),
+            (Overlay::Obligations(overlay), action) => self.on_obligations_action(overlay, action),
             (Overlay::Decide(mut dialog), Action::OnBehalf) => {
                 dialog.cycle_on_behalf();
                 self.overlay = Some(Overlay::Decide(dialog));

@@ -83,6 +83,7 @@ pub fn footer(
             (Mode::Blocked, Action::NextField) => "charts",
             (Mode::Blocked, Action::ClearFilters) => "all",
             (Mode::Blocked, Action::Search) => "agent",
+            (_, Action::OpenObligations) => "obligations",
             (_, other) => other.name(),
         };
         let piece = width(&key) + width(label) + 3;

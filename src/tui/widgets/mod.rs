@@ -10,6 +10,7 @@ pub mod conflicts;
 pub mod decide;
 pub mod delegations;
 pub mod inbox;
+pub mod obligations;
 pub mod overlay;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
