@@ -207,6 +207,53 @@ fn the_requester_answers_the_intake_an_officer_confirms_and_the_posture_follows(
         .stdout(predicate::str::contains(
             "1 intakes and 1 confirmations replay",
         ));
+
+    // The evidence pack carries the posture, judged from its own records,
+    // and verifies offline; a posture its records do not give is caught.
+    let pack = dir.path().join("pack.zip");
+    gavel(&db)
+        .args([
+            "--user", OFFICER, "evidence", "export", "--agent", AGENT, "--out",
+        ])
+        .arg(&pack)
+        .assert()
+        .success();
+    gavel(&db)
+        .args(["evidence", "verify", "--trust-pack-key"])
+        .arg(&pack)
+        .assert()
+        .success();
+    let mut files =
+        gavel::evidence::pack::unzip(&std::fs::read(&pack).expect("pack")).expect("unzip");
+    let posture = files
+        .iter_mut()
+        .find(|file| file.path == gavel::evidence::obligations::POSTURE)
+        .expect("obligations/posture.json is in the pack");
+    let mut packed: gavel::evidence::obligations::PackedPosture =
+        serde_json::from_slice(&posture.bytes).expect("posture");
+    let carried = packed
+        .posture
+        .obligations
+        .iter_mut()
+        .find(|obligation| obligation.obligation == "obl.review")
+        .expect("obl.review");
+    assert!(matches!(
+        carried.state,
+        gavel::domain::obligations::State::Unmet { .. }
+    ));
+    assert!(gavel::evidence::obligations::check(&files).is_empty());
+    carried.state = gavel::domain::obligations::State::Met;
+    let posture = files
+        .iter_mut()
+        .find(|file| file.path == gavel::evidence::obligations::POSTURE)
+        .expect("posture");
+    posture.bytes = serde_json::to_vec(&packed).expect("json");
+    let problems = gavel::evidence::obligations::check(&files);
+    assert!(
+        problems.iter().any(|problem| problem
+            .contains("obl.review is unmet judged from the pack's records, met as carried")),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -30,6 +30,21 @@ pub struct Evidence {
     pub runs: Vec<RunEvidence>,
     pub events: Vec<PackedEvent>,
     pub checkpoint: String,
+    /// What the obligations posture is judged from beyond the records
+    /// above (None: the store keeps none, as an older server's pack).
+    pub obligations: Option<super::obligations::ObligationRecords>,
+}
+
+impl Evidence {
+    /// The records `obligations/` judges from.
+    pub fn pack_records(&self) -> super::obligations::PackRecords<'_> {
+        super::obligations::PackRecords {
+            deployments: &self.deployments,
+            workflows: &self.workflows,
+            reviews: self.reviews.iter().map(|(review, _)| review).collect(),
+            audits: &self.audits,
+        }
+    }
 }
 
 /// A file name's part for a table: `sex-race_ethnicity`.

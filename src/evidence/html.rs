@@ -304,6 +304,11 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         }
     }
 
+    out.push_str(&super::obligations::section(
+        evidence.obligations.as_ref(),
+        &evidence.pack_records(),
+        now,
+    ));
     let _ = write!(
         out,
         "<h2 id=\"trail\">The trail</h2><p>{} events of the audit trail are behind this pack, each in <a href=\"trail/events.jsonl\">trail/events.jsonl</a> with its proof of inclusion in the log <a href=\"trail/checkpoint.txt\">checkpoint</a> signed by the key in <a href=\"trail/log-key.txt\">trail/log-key.txt</a>. Check that key against the one your organisation published before you trust the pack.</p></body></html>",

@@ -12,6 +12,7 @@
 
 pub mod collected;
 pub mod html;
+pub mod obligations;
 pub mod pack;
 mod style;
 pub mod summary;
@@ -150,6 +151,9 @@ pub fn build(
             format!("runs/{}-cases.csv", run.run.run_id),
             &run.cases,
         )?);
+    }
+    if let Some(records) = &evidence.obligations {
+        files.extend(obligations::files(records, &evidence.pack_records(), now)?);
     }
     let mut events = Vec::new();
     for event in &evidence.events {

@@ -218,6 +218,7 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                 .map(|problem| format!("{path}: {problem}")),
         );
     }
+    report.problems.extend(super::obligations::check(&files));
     report.listing = Some(listing);
     report
 }

@@ -56,10 +56,11 @@ pub fn collect(
         .collect();
     versions.sort_unstable();
     versions.dedup();
-    let policy_sets = versions
+    let mut policy_sets = versions
         .into_iter()
         .map(|version| reads::policy_set_detail(conn, version))
         .collect::<Result<Vec<_>>>()?;
+    let obligations = obligation_records(conn, query, &deployments, &mut policy_sets)?;
     let mut reviews = Vec::new();
     for workflow in &workflows {
         if let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
@@ -194,5 +195,44 @@ pub fn collect(
         runs,
         events,
         checkpoint,
+        obligations,
     })
+}
+
+/// What `obligations/` is judged from: the active set (its text joins the
+/// pack's policy sets), the agent as requested at the pack's version (the
+/// one asked, else its newest request's, else the current), its intake
+/// and its confirmations.
+fn obligation_records(
+    conn: &Connection,
+    query: &EvidenceQuery,
+    deployments: &[crate::domain::DeploymentRequest],
+    policy_sets: &mut Vec<crate::backend::PolicySetDetail>,
+) -> Result<Option<crate::evidence::obligations::ObligationRecords>> {
+    let active = reads::active_policy_set(conn)?;
+    let set = reads::policy_set_detail(conn, active)?;
+    if reads::policy_set(conn)?.file.frameworks.is_empty() {
+        return Ok(None);
+    }
+    let version = query.agent_version.clone().or_else(|| {
+        deployments
+            .last()
+            .map(|deployment| deployment.agent_version.clone())
+    });
+    let agent = reads::agent_at(conn, &query.agent_id, version.as_deref())?;
+    let intake = reads::intake(conn, &agent.agent_id, &agent.version)?;
+    let confirmations = reads::confirmations(conn, &agent.agent_id)?;
+    if !policy_sets
+        .iter()
+        .any(|known| known.version.version == set.version.version)
+    {
+        policy_sets.push(set.clone());
+        policy_sets.sort_by_key(|known| known.version.version);
+    }
+    Ok(Some(crate::evidence::obligations::ObligationRecords {
+        set,
+        agent,
+        intake,
+        confirmations,
+    }))
 }
