@@ -380,6 +380,34 @@ async fn a_hiring_agent_in_new_york_and_the_eu_walks_from_filing_to_allowed() {
     )
     .expect("posture");
     assert!(state(&packed.posture, "nyc-ll144.bias-audit").is_met());
+
+    // Planning New York's law back in, after a set without it: its audit
+    // duty comes to apply to the agent and is met by the auditor's audit
+    // (the plan reads the agent's independent audits).
+    let without_nyc = set_text().replace(include_str!("../examples/frameworks/nyc-ll144.toml"), "");
+    let proposed = world
+        .as_user("pat@example.com")
+        .propose_policy_set(&without_nyc)
+        .await
+        .expect("propose");
+    world
+        .as_user("sam@example.com")
+        .decide_policy_set(proposed.version.version, true, Some("for a while"))
+        .await
+        .expect("approve");
+    let plan = world
+        .as_user("pat@example.com")
+        .plan_policy_set(&set_text())
+        .await
+        .expect("plan");
+    let audit_duty = plan.impact.obligations["nyc-ll144.bias-audit"];
+    assert_eq!(
+        (audit_duty.applies, audit_duty.unmet),
+        (1, 0),
+        "{:?}",
+        plan.impact
+    );
+    assert_eq!(plan.impact.obligations["nyc-ll144.notice"].unmet, 0);
 }
 
 #[tokio::test]

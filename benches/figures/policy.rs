@@ -44,6 +44,24 @@ pub fn figures(store: &Path, label: &str) -> Vec<Figure> {
     std::fs::write(&active, &shown.stdout).expect("the active set");
     let changing = plan(store, &changed);
     let same = plan(store, &active);
+    // Adopting the shipped intake and frameworks: every agent judged for
+    // the duties that come to apply to it.
+    let frameworks = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/frameworks");
+    let mut adopting_text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    for file in [
+        "intake.toml",
+        "nyc-ll144.toml",
+        "eu-ai-act.toml",
+        "colorado-sb26-189.toml",
+    ] {
+        adopting_text.push('\n');
+        adopting_text.push_str(
+            &std::fs::read_to_string(frameworks.join(file)).expect("a shipped framework"),
+        );
+    }
+    let adopting = store.with_extension("adopting-frameworks.toml");
+    std::fs::write(&adopting, adopting_text).expect("the adopting set");
+    let adopt = plan(store, &adopting);
     vec![
         Figure::new(
             format!("`gavel policy plan` of a changed set ({label}, whole process)"),
@@ -51,5 +69,14 @@ pub fn figures(store: &Path, label: &str) -> Vec<Figure> {
         )
         .target("<= 2 s", changing <= Duration::from_secs(2))
         .reference(format!("the active set against itself: {}", secs(same))),
+        Figure::new(
+            format!("`gavel policy plan` adopting the shipped frameworks ({label}, whole process)"),
+            secs(adopt),
+        )
+        .target(
+            "<= 1.5x the changed set's",
+            adopt.as_secs_f64() <= changing.as_secs_f64() * 1.5,
+        )
+        .reference(format!("a changed set: {}", secs(changing))),
     ]
 }

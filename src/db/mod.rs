@@ -137,6 +137,15 @@ impl Dialect {
         }
     }
 
+    /// The value at `field` of the JSON object in `column` (NULL when
+    /// absent), for `IS NULL` tests.
+    pub fn json_field(self, column: &str, field: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_extract({column}, '$.{field}')"),
+            Dialect::Postgres => format!("(({column})::jsonb -> '{field}')"),
+        }
+    }
+
     /// The length of the JSON array at `field` of the object in `column`
     /// (NULL when there is none).
     pub fn json_array_length(self, column: &str, field: &str) -> String {

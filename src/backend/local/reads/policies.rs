@@ -188,7 +188,12 @@ impl Records for StoredRecords<'_, '_> {
         let read = || -> Result<Evidence> {
             Ok(Evidence {
                 audits: match wanted.audits && audited {
-                    true => super::audits(conn, &agent.agent_id)?,
+                    true => super::audits_of_version(
+                        conn,
+                        &agent.agent_id,
+                        &agent.version,
+                        !wanted.any_auditor,
+                    )?,
                     false => Vec::new(),
                 },
                 confirmations: match wanted.confirmations && confirmed {

@@ -119,6 +119,9 @@ pub fn standing(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wanted {
     pub audits: bool,
+    /// Some duty takes an audit whoever made it (else only audits whose
+    /// auditor's independence is grounded can count).
+    pub any_auditor: bool,
     pub confirmations: bool,
 }
 
@@ -130,6 +133,7 @@ impl Wanted {
     fn or(self, other: Wanted) -> Wanted {
         Wanted {
             audits: self.audits || other.audits,
+            any_auditor: self.any_auditor || other.any_auditor,
             confirmations: self.confirmations || other.confirmations,
         }
     }
@@ -186,6 +190,13 @@ impl<'s> Duties<'s> {
                         .fold(Wanted::default(), |found, requirement| {
                             found.or(Wanted {
                                 audits: matches!(requirement, Requirement::BiasAudit { .. }),
+                                any_auditor: matches!(
+                                    requirement,
+                                    Requirement::BiasAudit {
+                                        independent: false,
+                                        ..
+                                    }
+                                ),
                                 confirmations: matches!(
                                     requirement,
                                     Requirement::Confirmation { .. }
