@@ -303,7 +303,18 @@ fn independence_is_the_auditors_account_or_an_officers_confirmation_never_the_im
     let answers = dir.path().join("answers.toml");
     std::fs::write(
         &answers,
-        "organisation_role = \"deployer\"\neu_use = false\nannex_iii_area = \"none\"\ncredit_or_insurance_pricing = false\npublic_service = false\ndecides_about_people = true\nused_at_workplace = false\ninteracts_with_people = false\nemotion_or_biometric_categorisation = false\ngenerates_deep_fakes = false\nprohibited_practices = \"none_apply\"\nnyc_aedt = true\ncolorado_consequential = false\n",
+        toml::to_string(
+            &common::obligations::hiring_in_new_york_and_the_eu()
+                .as_object()
+                .expect("an object"),
+        )
+        .expect("toml")
+        .replace("eu_use = true", "eu_use = false")
+        .replace(
+            "annex_iii_area = \"employment\"",
+            "annex_iii_area = \"none\"",
+        )
+        .replace("used_at_workplace = true", "used_at_workplace = false"),
     )
     .expect("answers");
     gavel(&db)

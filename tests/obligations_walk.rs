@@ -186,22 +186,8 @@ fn answered_intake() -> IntakeSave {
     IntakeSave {
         agent_id: AGENT.into(),
         agent_version: "1.0.0".into(),
-        answers: serde_json::from_value(serde_json::json!({
-            "organisation_role": "deployer",
-            "eu_use": true,
-            "annex_iii_area": "employment",
-            "credit_or_insurance_pricing": false,
-            "public_service": false,
-            "decides_about_people": true,
-            "used_at_workplace": true,
-            "interacts_with_people": false,
-            "emotion_or_biometric_categorisation": false,
-            "generates_deep_fakes": false,
-            "prohibited_practices": "none_apply",
-            "nyc_aedt": true,
-            "colorado_consequential": false,
-        }))
-        .expect("answers"),
+        answers: serde_json::from_value(common::obligations::hiring_in_new_york_and_the_eu())
+            .expect("answers"),
         submit: true,
     }
 }

@@ -4,6 +4,8 @@
 //! the EU is held to the duties each law gives it, from the dates each law
 //! takes effect.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use gavel::domain::obligations::{Intake, IntakeStatus, Posture, Record, State, posture};
 use gavel::domain::policy::frameworks::Party;
@@ -143,21 +145,7 @@ fn answered(answers: serde_json::Value) -> Intake {
 
 /// A hiring screen we deploy in New York and in the EU.
 fn hiring_in_new_york_and_the_eu() -> Intake {
-    answered(serde_json::json!({
-        "organisation_role": "deployer",
-        "eu_use": true,
-        "annex_iii_area": "employment",
-        "credit_or_insurance_pricing": false,
-        "public_service": false,
-        "decides_about_people": true,
-        "used_at_workplace": true,
-        "interacts_with_people": false,
-        "emotion_or_biometric_categorisation": false,
-        "generates_deep_fakes": false,
-        "prohibited_practices": "none_apply",
-        "nyc_aedt": true,
-        "colorado_consequential": false,
-    }))
+    answered(common::obligations::hiring_in_new_york_and_the_eu())
 }
 
 fn judged(intake: &Intake, at: &str) -> Posture {

@@ -130,15 +130,11 @@ fn print_page(page: &PosturePage) {
 fn print_posture(posture: &Posture) {
     let counts = posture.counts();
     println!(
-        "{}@{} on {}: {} met, {} expiring, {} unmet, {} not yet in effect, {} not applicable ({} distinct duties)",
+        "{}@{} on {}: {} ({} distinct duties)",
         safe(&posture.agent_id),
         safe(&posture.agent_version),
         posture.at.format("%Y-%m-%d"),
-        counts.met,
-        counts.expiring,
-        counts.unmet,
-        counts.not_yet_in_effect,
-        counts.not_applicable,
+        counts.words(),
         counts.duties
     );
     if posture.obligations.is_empty() {

@@ -228,6 +228,16 @@ pub struct Counts {
     pub duties: u32,
 }
 
+impl Counts {
+    /// "1 unmet, 0 expiring, 3 met, 2 not yet in effect, 9 not applicable".
+    pub fn words(&self) -> String {
+        format!(
+            "{} unmet, {} expiring, {} met, {} not yet in effect, {} not applicable",
+            self.unmet, self.expiring, self.met, self.not_yet_in_effect, self.not_applicable
+        )
+    }
+}
+
 impl Posture {
     /// Obligations in effect that are not met: what a gate blocks on.
     pub fn unmet(&self) -> impl Iterator<Item = &ObligationPosture> {

@@ -307,16 +307,11 @@ pub fn section(
             );
         }
     };
-    let counts = packed.posture.counts();
     let mut out = format!(
-        "<h2 id=\"obligations\">Obligations</h2><p>Version {} judged at export under policy-set version {} (<a href=\"{POSTURE}\">{POSTURE}</a>, frameworks and their hashes in <a href=\"{FRAMEWORKS}\">{FRAMEWORKS}</a>): {} unmet, {} expiring, {} met, {} not yet in effect, {} not applicable. <code>gavel evidence verify</code> judges it again from this pack's records.</p><table><tr><th>Obligation</th><th>Citation</th><th>State</th><th>Evidence, or what is missing</th></tr>",
+        "<h2 id=\"obligations\">Obligations</h2><p>Version {} judged at export under policy-set version {} (<a href=\"{POSTURE}\">{POSTURE}</a>, frameworks and their hashes in <a href=\"{FRAMEWORKS}\">{FRAMEWORKS}</a>): {}. <code>gavel evidence verify</code> judges it again from this pack's records.</p><table><tr><th>Obligation</th><th>Citation</th><th>State</th><th>Evidence, or what is missing</th></tr>",
         html_escape(&packed.agent.version),
         packed.set_version,
-        counts.unmet,
-        counts.expiring,
-        counts.met,
-        counts.not_yet_in_effect,
-        counts.not_applicable,
+        packed.posture.counts().words(),
     );
     for obligation in &packed.posture.obligations {
         let mut detail: Vec<String> = obligation

@@ -565,3 +565,23 @@ pub async fn independence_is_confirmed_not_claimed(fixture: &impl Fixture) {
         "every reader sees the confirmation"
     );
 }
+
+/// The shipped intake's answers for a hiring screen we deploy in New York
+/// City and in the EU (an Annex III employment use, at the workplace).
+pub fn hiring_in_new_york_and_the_eu() -> serde_json::Value {
+    serde_json::json!({
+        "organisation_role": "deployer",
+        "eu_use": true,
+        "annex_iii_area": "employment",
+        "credit_or_insurance_pricing": false,
+        "public_service": false,
+        "decides_about_people": true,
+        "used_at_workplace": true,
+        "interacts_with_people": false,
+        "emotion_or_biometric_categorisation": false,
+        "generates_deep_fakes": false,
+        "prohibited_practices": "none_apply",
+        "nyc_aedt": true,
+        "colorado_consequential": false,
+    })
+}

@@ -93,17 +93,12 @@ impl ObligationsOverlay {
 
     /// The line that sums the posture up.
     fn summary(posture: &Posture) -> String {
-        let counts = posture.counts();
         format!(
-            " {} version {} · as of {} · {} unmet · {} expiring · {} met · {} not yet in effect · {} not applicable",
+            " {} version {} · as of {} · {}",
             sanitize(&posture.agent_id),
             sanitize(&posture.agent_version),
             posture.at.format("%Y-%m-%d"),
-            counts.unmet,
-            counts.expiring,
-            counts.met,
-            counts.not_yet_in_effect,
-            counts.not_applicable,
+            posture.counts().words()
         )
     }
 
