@@ -14,6 +14,14 @@ const DEV: &str = "dev@example.com";
 const OFFICER: &str = "officer@example.com";
 const AGENT: &str = "agt-hiring";
 
+/// Half a year from today: within the three years a confirmation may hold,
+/// whenever the tests run.
+fn until() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(180))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 fn store(dir: &Path) -> PathBuf {
     let db = dir.join("obligations.db");
     gavel(&db).args(["store", "init"]).assert().success();
@@ -146,7 +154,7 @@ fn the_requester_answers_the_intake_an_officer_confirms_and_the_posture_follows(
         ])
         .arg("--file")
         .arg(&notice)
-        .args(["--until", "2027-06-30", "--comment", "on the first screen"])
+        .args(["--until", &until(), "--comment", "on the first screen"])
         .assert()
         .success()
         .stdout(predicate::str::contains("cnf-0000001 confirmed obl.notice"));
@@ -270,12 +278,7 @@ fn a_tampered_confirmation_is_caught_by_audit_verify() {
             "--agent",
             AGENT,
         ])
-        .args([
-            "--link",
-            "https://example.org/notice",
-            "--until",
-            "2027-06-30",
-        ])
+        .args(["--link", "https://example.org/notice", "--until", &until()])
         .args(["--comment", "on the first screen"])
         .assert()
         .success();
