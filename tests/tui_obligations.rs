@@ -61,10 +61,22 @@ async fn o_shows_the_agents_obligations_from_the_audits_tab_and_the_step_view() 
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!("obligations_120x40", screen);
     });
-    // j moves the selection and its detail with it.
+    // j moves the selection and its detail with it; G goes to the last
+    // (a duty that does not apply, saying why), g back to the first.
     let first = h.screen();
     h.keys("j").await;
     assert_ne!(h.screen(), first, "the selection moved");
+    h.keys("G").await;
+    let last = h.screen();
+    assert!(last.contains("does not apply:"), "{last}");
+    h.keys("4").await;
+    assert_eq!(
+        h.app.tab,
+        Tab::Audits,
+        "the overlay keeps its keys while open"
+    );
+    h.keys("g").await;
+    assert_eq!(h.screen(), first);
     h.press(KeyCode::Esc).await;
     assert!(h.app.overlay.is_none(), "esc closes it");
 

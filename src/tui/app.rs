@@ -511,6 +511,11 @@ impl App {
             _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {
                 self.on_conflicts_action(action)
             }
+            // The obligations overlay takes its keys (g, G, home, end too)
+            // until it closes.
+            _ if matches!(self.overlay, Some(Overlay::Obligations(_))) => {
+                self.on_overlay_action(action)
+            }
             Action::Confirm
             | Action::Cancel
             | Action::Down
