@@ -75,6 +75,15 @@ pub struct Intake {
     pub pending: Option<PendingIntakeChange>,
 }
 
+impl Intake {
+    /// Its answers when it is submitted for this agent version: the only
+    /// answers that classify it (a draft, or another version's, does not).
+    pub fn answers_for(&self, agent: &Agent) -> Option<&Answers> {
+        (self.status == IntakeStatus::Submitted && self.agent_version == agent.version)
+            .then_some(&self.answers)
+    }
+}
+
 /// New answers that would stop policies, obligations or a risk floor
 /// from applying: they classify nothing until decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -283,10 +292,7 @@ pub fn parties(intake: Option<&Answers>) -> Vec<Party> {
 pub fn posture(set: &PolicySet, record: &Record<'_>, now: DateTime<Utc>) -> Posture {
     let submitted = record
         .intake
-        .filter(|intake| {
-            intake.status == IntakeStatus::Submitted && intake.agent_version == record.agent.version
-        })
-        .map(|intake| &intake.answers);
+        .and_then(|intake| intake.answers_for(record.agent));
     let parties = parties(submitted);
     let empty = Answers::new();
     let scope = set.evaluator().scope_with_intake(

@@ -85,7 +85,12 @@ fn step_row(out: &mut String, step: &Step, total: usize) {
 }
 
 /// The page.
-pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
+/// The page; `obligations` is the posture `obligations/` carries, if any.
+pub fn page(
+    evidence: &Evidence,
+    obligations: Option<&super::obligations::PackedPosture>,
+    now: DateTime<Utc>,
+) -> String {
     let query = &evidence.query;
     let mut out = String::new();
     let agent_name = evidence
@@ -304,11 +309,7 @@ pub fn page(evidence: &Evidence, now: DateTime<Utc>) -> String {
         }
     }
 
-    out.push_str(&super::obligations::section(
-        evidence.obligations.as_ref(),
-        &evidence.pack_records(),
-        now,
-    ));
+    out.push_str(&super::obligations::section(obligations));
     let _ = write!(
         out,
         "<h2 id=\"trail\">The trail</h2><p>{} events of the audit trail are behind this pack, each in <a href=\"trail/events.jsonl\">trail/events.jsonl</a> with its proof of inclusion in the log <a href=\"trail/checkpoint.txt\">checkpoint</a> signed by the key in <a href=\"trail/log-key.txt\">trail/log-key.txt</a>. Check that key against the one your organisation published before you trust the pack.</p></body></html>",

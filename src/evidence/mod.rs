@@ -152,8 +152,18 @@ pub fn build(
             &run.cases,
         )?);
     }
-    if let Some(records) = &evidence.obligations {
-        files.extend(obligations::files(records, &evidence.pack_records(), now)?);
+    // Judged once, for its files and for the page.
+    let judged = match &evidence.obligations {
+        Some(records) => obligations::packed(records, &evidence.pack_records(), now)
+            .map_err(|what| PackError::File {
+                path: obligations::POSTURE.into(),
+                what,
+            })?
+            .map(|(posture, frameworks)| (records, posture, frameworks)),
+        None => None,
+    };
+    if let Some((records, posture, frameworks)) = &judged {
+        files.extend(obligations::files(records, posture, frameworks)?);
     }
     let mut events = Vec::new();
     for event in &evidence.events {
@@ -172,7 +182,14 @@ pub fn build(
         "trail/log-key.txt",
         format!("{}\n", evidence.verifier_key),
     ));
-    files.push(PackFile::new("index.html", html::page(evidence, now)));
+    files.push(PackFile::new(
+        "index.html",
+        html::page(
+            evidence,
+            judged.as_ref().map(|(_, posture, _)| posture),
+            now,
+        ),
+    ));
     let listing = Listing::of(
         &files,
         Listing {

@@ -165,22 +165,14 @@ pub fn packed(
     )))
 }
 
-/// The files of `obligations/`.
+/// The files of `obligations/`, for the posture `packed` judged.
 pub fn files(
     records: &ObligationRecords,
-    pack: &PackRecords<'_>,
-    now: DateTime<Utc>,
+    posture: &PackedPosture,
+    frameworks: &[PackedFramework],
 ) -> Result<Vec<PackFile>, PackError> {
-    let Some((posture, frameworks)) =
-        packed(records, pack, now).map_err(|what| PackError::File {
-            path: POSTURE.into(),
-            what,
-        })?
-    else {
-        return Ok(Vec::new());
-    };
     let mut files = vec![
-        json(POSTURE, &posture)?,
+        json(POSTURE, posture)?,
         json(FRAMEWORKS, &frameworks)?,
         json(CONFIRMATIONS, &records.confirmations)?,
     ];
@@ -287,25 +279,11 @@ fn records_in<T: for<'de> Deserialize<'de>>(
 
 /// The page's "Obligations" section: each duty, its state, and what meets
 /// it or is missing (empty when the set adopts no framework).
-pub fn section(
-    records: Option<&ObligationRecords>,
-    pack: &PackRecords<'_>,
-    now: DateTime<Utc>,
-) -> String {
+pub fn section(packed: Option<&PackedPosture>) -> String {
     use crate::text::html_escape;
     use std::fmt::Write as _;
-    let Some(records) = records else {
+    let Some(packed) = packed else {
         return String::new();
-    };
-    let packed = match packed(records, pack, now) {
-        Ok(Some((packed, _))) => packed,
-        Ok(None) => return String::new(),
-        Err(problem) => {
-            return format!(
-                "<h2 id=\"obligations\">Obligations</h2><p>{}</p>",
-                html_escape(&problem)
-            );
-        }
     };
     let mut out = format!(
         "<h2 id=\"obligations\">Obligations</h2><p>Version {} judged at export under policy-set version {} (<a href=\"{POSTURE}\">{POSTURE}</a>, frameworks and their hashes in <a href=\"{FRAMEWORKS}\">{FRAMEWORKS}</a>): {}. <code>gavel evidence verify</code> judges it again from this pack's records.</p><table><tr><th>Obligation</th><th>Citation</th><th>State</th><th>Evidence, or what is missing</th></tr>",

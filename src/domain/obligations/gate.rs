@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{IntakeStatus, Record, posture};
+use super::{Record, posture};
 use crate::domain::policy::evaluation::{Evaluation, PlannedWorkflow, TriggeredPolicy};
 use crate::domain::policy::frameworks::{GateAction, IntakeSection};
 use crate::domain::policy::policies::PolicyAction;
@@ -25,9 +25,9 @@ pub fn judge_request(
     now: DateTime<Utc>,
 ) {
     let agent = record.agent;
-    let submitted = record.intake.is_some_and(|intake| {
-        intake.status == IntakeStatus::Submitted && intake.agent_version == agent.version
-    });
+    let submitted = record
+        .intake
+        .is_some_and(|intake| intake.answers_for(agent).is_some());
     if set
         .file
         .intake

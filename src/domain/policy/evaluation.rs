@@ -382,6 +382,19 @@ pub fn evaluate_agent(
 }
 
 impl Evaluation {
+    /// The roles its workflows will seek, each once: approvals (and an
+    /// ethics review) they will produce count toward obligations.
+    pub fn seeks(&self) -> Vec<crate::domain::role::Role> {
+        let mut roles: Vec<crate::domain::role::Role> = self
+            .workflows
+            .iter()
+            .flat_map(|workflow| workflow.chain.iter().copied())
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// Adds what a rule of the set beyond its policies says (the intake,
     /// the obligations gate), with the workflow it asks for, and settles
     /// the outcome again.

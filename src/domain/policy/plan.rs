@@ -55,18 +55,11 @@ impl Verdict {
                 .map(|policy| policy.policy_id.clone())
                 .collect()
         };
-        let mut seeks: Vec<Role> = evaluation
-            .workflows
-            .iter()
-            .flat_map(|workflow| workflow.chain.iter().copied())
-            .collect();
-        seeks.sort();
-        seeks.dedup();
         Verdict {
             status: evaluation.status,
             approvals: fired(PolicyAction::RequireApproval),
             audits: fired(PolicyAction::RequireBiasAudit),
-            seeks,
+            seeks: evaluation.seeks(),
             obligations: BTreeSet::new(),
             unmet: BTreeSet::new(),
         }
@@ -352,11 +345,7 @@ fn answers_of(subject: &Subject) -> Option<&crate::domain::review::Answers> {
     subject
         .intake
         .as_ref()
-        .filter(|intake| {
-            intake.status == crate::domain::obligations::IntakeStatus::Submitted
-                && intake.agent_version == subject.agent.version
-        })
-        .map(|intake| &intake.answers)
+        .and_then(|intake| intake.answers_for(&subject.agent))
 }
 
 /// Simulates every subject under both sets. Agents the sets cannot tell

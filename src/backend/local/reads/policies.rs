@@ -347,11 +347,7 @@ fn judge_obligations(
     let agent = evaluation.agent.clone();
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = super::confirmations(conn, &agent.agent_id)?;
-    let pending_roles: Vec<crate::domain::Role> = evaluation
-        .workflows
-        .iter()
-        .flat_map(|workflow| workflow.chain.iter().copied())
-        .collect();
+    let pending_roles = evaluation.seeks();
     crate::domain::obligations::gate::judge_request(
         set,
         evaluation,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::agent::Agent;
 use crate::domain::bias::BiasAudit;
-use crate::domain::obligations::{Confirmation, Intake, IntakeStatus, Record, State, posture};
+use crate::domain::obligations::{Confirmation, Intake, Record, State, posture};
 use crate::domain::policy::frameworks::{GateAction, Requirement};
 use crate::domain::policy::set::PolicySet;
 use crate::domain::role::Role;
@@ -68,9 +68,7 @@ pub fn standing(
     evidence: Option<&Evidence>,
     now: DateTime<Utc>,
 ) -> Standing {
-    let submitted = intake.filter(|intake| {
-        intake.status == IntakeStatus::Submitted && intake.agent_version == agent.version
-    });
+    let submitted = intake.filter(|intake| intake.answers_for(agent).is_some());
     let mut agent = agent.clone();
     let no_answers = crate::domain::review::Answers::new();
     let answers = submitted.map_or(&no_answers, |intake| &intake.answers);
@@ -268,11 +266,7 @@ impl<'s> Duties<'s> {
     /// None when a condition reads the whole agent.
     fn key(&self, agent: &Agent, intake: Option<&Intake>, seeks: [&[Role]; 2]) -> Option<String> {
         let mut key = crate::domain::policy::set::floors::fields_key(agent, &self.fields)?;
-        let submitted = intake
-            .filter(|intake| {
-                intake.status == IntakeStatus::Submitted && intake.agent_version == agent.version
-            })
-            .map(|intake| &intake.answers);
+        let submitted = intake.and_then(|intake| intake.answers_for(agent));
         key.push_str(&serde_json::to_string(&submitted).unwrap_or_default());
         key.push_str(&format!("{seeks:?}"));
         Some(key)
