@@ -46,17 +46,7 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
             ("sam@example.com", "policy_admin"),
         ],
     );
-    let set = dir.join("ll144.toml");
-    std::fs::write(&set, ll144_set()).expect("set");
-    gavel(&db)
-        .args(["--user", "pat@example.com", "policy", "propose"])
-        .arg(&set)
-        .assert()
-        .success();
-    gavel(&db)
-        .args(["--user", "sam@example.com", "policy", "approve", "2"])
-        .assert()
-        .success();
+    common::adopt_set(&db, &ll144_set());
     let manifest = common::request_hiring_agent(&db, dir, AGENT, DEV);
     (db, manifest)
 }
@@ -288,17 +278,7 @@ fn independence_is_the_auditors_account_or_an_officers_confirmation_never_the_im
             ("sam@example.com", "policy_admin"),
         ],
     );
-    let set = dir.path().join("ll144.toml");
-    std::fs::write(&set, ll144_framework_set()).expect("set");
-    gavel(&db)
-        .args(["--user", "pat@example.com", "policy", "propose"])
-        .arg(&set)
-        .assert()
-        .success();
-    gavel(&db)
-        .args(["--user", "sam@example.com", "policy", "approve", "2"])
-        .assert()
-        .success();
+    common::adopt_set(&db, &ll144_framework_set());
     common::request_hiring_agent(&db, dir.path(), AGENT, DEV);
     let answers = dir.path().join("answers.toml");
     std::fs::write(

@@ -34,25 +34,14 @@ fn store(dir: &Path) -> PathBuf {
             ("sam@example.com", "policy_admin"),
         ],
     );
-    let set = dir.join("set.toml");
-    std::fs::write(
-        &set,
-        format!(
+    common::adopt_set(
+        &db,
+        &format!(
             "{}\n{}",
             gavel::domain::policy::set::BUILTIN_SET,
             common::obligations::FRAMEWORK
         ),
-    )
-    .expect("set");
-    gavel(&db)
-        .args(["--user", "pat@example.com", "policy", "propose"])
-        .arg(&set)
-        .assert()
-        .success();
-    gavel(&db)
-        .args(["--user", "sam@example.com", "policy", "approve", "2"])
-        .assert()
-        .success();
+    );
     common::request_hiring_agent(&db, dir, AGENT, DEV);
     db
 }
@@ -332,10 +321,9 @@ fn a_bias_audit_policy_reading_the_intake_holds_the_agents_its_answers_say() {
             ("sam@example.com", "policy_admin"),
         ],
     );
-    let set = dir.path().join("set.toml");
-    std::fs::write(
-        &set,
-        format!(
+    common::adopt_set(
+        &db,
+        &format!(
             "{}\n{}\n{}",
             gavel::domain::policy::set::BUILTIN_SET,
             common::obligations::FRAMEWORK,
@@ -350,17 +338,7 @@ approval_chain = ["compliance_officer"]
 bias_audit = { threshold = 0.8 }
 "#
         ),
-    )
-    .expect("set");
-    gavel(&db)
-        .args(["--user", "pat@example.com", "policy", "propose"])
-        .arg(&set)
-        .assert()
-        .success();
-    gavel(&db)
-        .args(["--user", "sam@example.com", "policy", "approve", "2"])
-        .assert()
-        .success();
+    );
     let manifest = dir.path().join("agent.json");
     std::fs::write(
         &manifest,

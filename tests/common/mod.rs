@@ -42,6 +42,23 @@ pub fn add_users(db: &Path, users: &[(&str, &str)]) {
 /// Writes a hiring agent's manifest (human resources, version 1.0.0, of
 /// the team People, owned by `owner`) into `dir` and requests it once as
 /// its owner; the manifest's path.
+/// Makes `text` the store's active policy set: written beside the store,
+/// proposed by pat@example.com and approved by sam@example.com (both
+/// policy admins the caller added), as version 2.
+pub fn adopt_set(db: &Path, text: &str) {
+    let set = db.with_extension("set.toml");
+    std::fs::write(&set, text).expect("set");
+    gavel(db)
+        .args(["--user", "pat@example.com", "policy", "propose"])
+        .arg(&set)
+        .assert()
+        .success();
+    gavel(db)
+        .args(["--user", "sam@example.com", "policy", "approve", "2"])
+        .assert()
+        .success();
+}
+
 pub fn request_hiring_agent(db: &Path, dir: &Path, agent_id: &str, owner: &str) -> PathBuf {
     let manifest = dir.join("hiring.json");
     std::fs::write(
