@@ -163,6 +163,7 @@ async fn the_configured_start_tab_opens_once_the_console_knows_who_you_are() {
 #[tokio::test]
 async fn f4_asks_for_the_focused_answer_and_what_comes_back_is_saved_as_typing_is() {
     use gavel::tui::app::EditTarget;
+    use gavel::tui::screens::review_form::FormKey;
     let mut h = harness().await;
     let review_id = h.open_fresh_review().await;
     // To the first text answer.
@@ -185,7 +186,7 @@ async fn f4_asks_for_the_focused_answer_and_what_comes_back_is_saved_as_typing_i
     assert_eq!(
         edit.target,
         EditTarget::Answer {
-            review_id: review_id.clone(),
+            form: FormKey::Review(review_id.clone()),
             field
         }
     );
@@ -317,7 +318,10 @@ async fn a_click_on_the_reviews_list_selects_that_review_and_a_double_click_open
         .form
         .as_ref()
         .expect("a double click opens it");
-    assert_eq!(form.review.review_id, target);
+    assert_eq!(
+        form.subject.key(),
+        gavel::tui::screens::review_form::FormKey::Review(target)
+    );
 }
 
 #[tokio::test]

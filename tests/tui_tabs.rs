@@ -8,6 +8,7 @@ use gavel::backend::{Decision, GovernanceBackend};
 use gavel::domain::bias::{self, AuditSubmission, GroupCounts};
 use gavel::domain::{ReviewStatus, Role, Verdict};
 use gavel::tui::command::Command;
+use gavel::tui::screens::review_form::FormSubject;
 use gavel::tui::tab::Tab;
 use gavel::tui::theme::Theme;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
@@ -280,7 +281,10 @@ async fn submitting_shows_a_summary_then_freezes_the_review_and_unlocks_the_ethi
     assert!(screen.contains("Submit this review?"), "{screen}");
     ctrl(&mut h, 's').await;
     let form = h.app.reviews.form.as_ref().expect("form");
-    assert!(!form.editable && form.review.status == ReviewStatus::Submitted);
+    assert!(
+        !form.editable
+            && matches!(&form.subject, FormSubject::Review(review) if review.status == ReviewStatus::Submitted)
+    );
     let stored = h.backend.review(&review_id).await.expect("review");
     assert_eq!(stored.status, ReviewStatus::Submitted);
     // Typing does nothing now.

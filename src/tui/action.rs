@@ -56,6 +56,8 @@ pub enum Action {
     /// The agent's obligations: which apply, what meets them, what is
     /// missing.
     OpenObligations,
+    /// The agent version's intake: the questions that classify it.
+    OpenIntake,
     Withdraw,
     AssignReviewer,
     /// Saves the evidence pack of the agent in view.
@@ -91,7 +93,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 61] = [
+    pub const DESCRIBED: [(Action, &'static str); 62] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -155,6 +157,10 @@ impl Action {
         (
             Action::OpenObligations,
             "show this agent's obligations: which apply, what meets them, what is missing",
+        ),
+        (
+            Action::OpenIntake,
+            "answer this agent version's intake: the questions that decide which duties apply",
         ),
         (
             Action::Withdraw,
@@ -257,6 +263,7 @@ impl Action {
             Action::OpenAudits => "open_audits",
             Action::OpenReview => "open_review",
             Action::OpenObligations => "open_obligations",
+            Action::OpenIntake => "open_intake",
             Action::Withdraw => "withdraw",
             Action::AssignReviewer => "assign_reviewer",
             Action::ExportEvidence => "export_evidence",

@@ -82,6 +82,7 @@ mod draw;
 mod edit;
 mod editor;
 mod history;
+mod intake;
 mod obligations;
 mod place;
 pub use edit::{EditTarget, ExternalEdit};
@@ -239,7 +240,7 @@ impl App {
                 .reviews
                 .form
                 .as_ref()
-                .is_some_and(|form| form.has_unsaved() || form.submitting)
+                .is_some_and(|form| form.draft_due() || form.submitting)
     }
 
     /// Advances the spinner and saves drafts whose typing has paused.
@@ -511,6 +512,7 @@ impl App {
             _ if matches!(self.overlay, Some(Overlay::Conflicts(_))) => {
                 self.on_conflicts_action(action)
             }
+            Action::OpenIntake => self.open_intake(),
             // The obligations overlay takes its keys (g, G, home, end too)
             // until it closes.
             _ if matches!(self.overlay, Some(Overlay::Obligations(_))) => {

@@ -179,6 +179,19 @@ pub enum Command {
     LoadObligations {
         agent_id: String,
     },
+    /// An agent version's intake with the active set's questions (its
+    /// current version when none is named).
+    OpenIntake {
+        request: RequestId,
+        agent_id: String,
+        version: Option<String>,
+    },
+    /// Saves an intake: a draft (`seq`, as drafts of reviews are counted)
+    /// or, with no `seq`, the submission its `save` says.
+    SaveIntake {
+        save: crate::domain::obligations::IntakeSave,
+        seq: Option<u64>,
+    },
     Delegate {
         delegation: crate::domain::delegation::NewDelegation,
     },
@@ -234,6 +247,9 @@ impl Command {
             Command::LoadInbox => Some("inbox"),
             Command::LoadDelegations => Some("delegations"),
             Command::LoadObligations { .. } => Some("obligations"),
+            Command::OpenIntake { .. } => Some("intake"),
+            Command::SaveIntake { seq: Some(_), .. } => Some("intake_draft"),
+            Command::SaveIntake { seq: None, .. } => None,
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::MarkRead { .. } => None,
             Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
@@ -362,6 +378,17 @@ pub enum Message {
         agent_id: String,
         result: Result<crate::domain::obligations::Posture, String>,
     },
+    IntakeOpened {
+        request: RequestId,
+        result: Result<Box<OpenedIntake>, String>,
+    },
+    /// A draft (`seq`) or a submission of an intake came back.
+    IntakeSaved {
+        agent_id: String,
+        agent_version: String,
+        seq: Option<u64>,
+        result: Result<crate::domain::obligations::Intake, String>,
+    },
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
     MarkedRead(Result<u64, String>),
@@ -379,9 +406,10 @@ pub mod list_export;
 mod views;
 pub use list_export::{ExportedList, ListToExport};
 pub use views::{
-    BlockedFilter, BlockedView, ExportedPack, OpenedReview, ShownVersion, WorkflowDetail,
+    BlockedFilter, BlockedView, ExportedPack, OpenedIntake, OpenedReview, ShownVersion,
+    WorkflowDetail,
 };
-use views::{detail, export_evidence, open_review};
+use views::{detail, export_evidence, open_intake, open_review};
 
 /// Runs one command against a backend.
 pub async fn execute(
@@ -395,6 +423,26 @@ pub async fn execute(
         Command::LoadInbox => Message::Inbox(backend.inbox().await.map_err(words)),
         Command::LoadDelegations => {
             Message::Delegations(backend.delegations(false).await.map_err(words))
+        }
+        Command::OpenIntake {
+            request,
+            agent_id,
+            version,
+        } => Message::IntakeOpened {
+            request,
+            result: open_intake(backend, &agent_id, version)
+                .await
+                .map(Box::new)
+                .map_err(words),
+        },
+        Command::SaveIntake { save, seq } => {
+            let result = backend.save_intake(&save).await.map_err(words);
+            Message::IntakeSaved {
+                agent_id: save.agent_id,
+                agent_version: save.agent_version,
+                seq,
+                result,
+            }
         }
         Command::LoadObligations { agent_id } => Message::Obligations {
             result: backend.obligations(&agent_id, None).await.map_err(words),

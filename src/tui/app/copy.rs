@@ -5,6 +5,7 @@
 
 use super::{App, Level};
 use crate::tui::screens::policies::View;
+use crate::tui::screens::review_form::FormSubject;
 use crate::tui::tab::Tab;
 
 /// What `y` and `Y` copy on the screen in view.
@@ -52,8 +53,18 @@ impl App {
                 None => workflow(&self.queue.selected_item()?.workflow_id),
             },
             Tab::Reviews => {
-                let review = match &self.reviews.form {
-                    Some(form) => form.review.review_id.clone(),
+                let review = match self.reviews.form.as_ref().map(|form| &form.subject) {
+                    Some(FormSubject::Intake(intake)) => {
+                        return Some(Copyable {
+                            what: "intake",
+                            id: format!("{}@{}", intake.agent_id, intake.agent_version),
+                            command: format!(
+                                "gavel intake show {} --version {}",
+                                intake.agent_id, intake.agent_version
+                            ),
+                        });
+                    }
+                    Some(FormSubject::Review(review)) => review.review_id.clone(),
                     None => self
                         .reviews
                         .items

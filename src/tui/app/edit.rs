@@ -4,8 +4,11 @@
 /// Where an edited text goes back to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditTarget {
-    /// An answer of the open review form.
-    Answer { review_id: String, field: usize },
+    /// An answer of the open form (a review's or an intake's).
+    Answer {
+        form: crate::tui::screens::review_form::FormKey,
+        field: usize,
+    },
     /// The comment of the decide dialog with this idempotency key (one
     /// per dialog: a dialog opened since is another).
     Comment { dialog: String },

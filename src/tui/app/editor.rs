@@ -22,7 +22,7 @@ impl App {
             (None, Tab::Reviews) => self.reviews.form.as_ref().and_then(|form| {
                 Some(ExternalEdit {
                     target: EditTarget::Answer {
-                        review_id: form.review.review_id.clone(),
+                        form: form.subject.key(),
                         field: form.focus,
                     },
                     text: form.focused_text()?,
@@ -56,11 +56,11 @@ impl App {
         };
         let now = self.now;
         let placed = match &target {
-            EditTarget::Answer { review_id, field } => self
+            EditTarget::Answer { form: key, field } => self
                 .reviews
                 .form
                 .as_mut()
-                .filter(|form| form.review.review_id == *review_id)
+                .filter(|form| form.subject.key() == *key)
                 .is_some_and(|form| form.replace_text(*field, &text, now)),
             EditTarget::Comment { dialog: key } => match &mut self.overlay {
                 Some(Overlay::Decide(dialog)) if dialog.idempotency_key == *key => {

@@ -10,32 +10,44 @@ use crate::tui::tab::Tab;
 use crate::tui::widgets::obligations::ObligationsOverlay;
 
 impl App {
-    /// The agent on screen: the step view's, else the selected row's.
-    fn agent_in_view(&self) -> Option<String> {
+    /// The agent on screen and the version in view where the screen names
+    /// one: the step view's request, else the selected row's.
+    pub(super) fn agent_in_view(&self) -> Option<(String, Option<String>)> {
         match self.tab {
             Tab::Queue => match self
                 .detail
                 .as_ref()
                 .and_then(|screen| screen.detail.as_ref())
             {
-                Some(detail) => Some(detail.workflow.agent_id.clone()),
-                None => self.queue.selected_item().map(|item| item.agent_id.clone()),
+                Some(detail) => Some((
+                    detail.workflow.agent_id.clone(),
+                    detail
+                        .deployment
+                        .as_ref()
+                        .map(|view| view.deployment.agent_version.clone()),
+                )),
+                None => self
+                    .queue
+                    .selected_item()
+                    .map(|item| (item.agent_id.clone(), None)),
             },
             Tab::Audits => self
                 .audits
                 .agents
                 .get(self.audits.selected)
-                .map(|standing| standing.agent_id.clone()),
-            Tab::Blocked => self
-                .blocked
-                .selected_item()
-                .map(|deployment| deployment.agent_id.clone()),
+                .map(|standing| (standing.agent_id.clone(), None)),
+            Tab::Blocked => self.blocked.selected_item().map(|deployment| {
+                (
+                    deployment.agent_id.clone(),
+                    Some(deployment.agent_version.clone()),
+                )
+            }),
             Tab::Reviews | Tab::Policies => None,
         }
     }
 
     pub(super) fn open_obligations(&mut self) -> Vec<Command> {
-        let Some(agent_id) = self.agent_in_view() else {
+        let Some((agent_id, _)) = self.agent_in_view() else {
             self.set_status(
                 super::Level::Info,
                 "Select an agent (a workflow, an audited agent or a blocked request) to see its obligations.",

@@ -7,7 +7,7 @@ use crate::tui::action::Action;
 use crate::tui::command::{Command, Message};
 use crate::tui::mode::Mode;
 use crate::tui::screens::blocked::Focus;
-use crate::tui::screens::review_form::ReviewForm;
+use crate::tui::screens::review_form::{AnswerForm, FormKey, FormSubject};
 use crate::tui::screens::workflow::WorkflowScreen;
 use crate::tui::tab::Tab;
 use crate::tui::widgets::chrome::Level;
@@ -102,13 +102,7 @@ impl App {
         if form.summary {
             // The summary scrolls; nothing reaches the form behind it.
             match action {
-                Action::Confirm if !form.submitting => {
-                    form.submitting = true;
-                    return vec![Command::SubmitReview {
-                        review_id: form.review.review_id.clone(),
-                        answers: form.answers(),
-                    }];
-                }
+                Action::Confirm if !form.submitting => return vec![form.submit()],
                 Action::Cancel if !form.submitting => form.summary = false,
                 Action::Down => form.scroll_summary(1),
                 Action::Up => form.scroll_summary(-1),
@@ -123,7 +117,17 @@ impl App {
         match action {
             Action::NextField | Action::Down => form.next_field(),
             Action::PreviousField | Action::Up => form.previous_field(),
-            Action::Confirm if !form.editable => self.set_status(Level::Error, "this review cannot be changed: it is submitted, not yours, or the console is read-only"),
+            Action::Confirm if !form.editable => {
+                let why = match &form.subject {
+                    FormSubject::Review(_) => {
+                        "this review cannot be changed: it is submitted, not yours, or the console is read-only"
+                    }
+                    FormSubject::Intake(_) => {
+                        "this intake cannot be changed here: a change of it waits for a decision, or the console is read-only"
+                    }
+                };
+                self.set_status(Level::Error, why);
+            }
             Action::Confirm => {
                 if form.check_for_submit() {
                     form.summary = true;
@@ -131,17 +135,37 @@ impl App {
                     // An earlier attempt's problems are gone.
                     self.status = None;
                 } else {
-                    let first = form.issues.first().map(|issue| issue.message.clone()).unwrap_or_default();
+                    let first = form
+                        .issues
+                        .first()
+                        .map(|issue| issue.message.clone())
+                        .unwrap_or_default();
                     let count = form.issues.len();
-                    self.set_status(Level::Error, format!("{count} problem(s) before this can be submitted; first: {first}"));
+                    self.set_status(
+                        Level::Error,
+                        format!("{count} problem(s) before this can be submitted; first: {first}"),
+                    );
                 }
+            }
+            Action::Back if form.holds_unkept_changes() && !form.discard_armed => {
+                form.discard_armed = true;
+                self.set_status(
+                    Level::Error,
+                    "Not submitted: ctrl-s submits your changes, esc again drops them.",
+                );
             }
             Action::Back => {
                 // Leaving saves at once: nothing typed waits for the timer.
                 let save = form.due_save(now, true);
+                let intake = matches!(form.subject, FormSubject::Intake(_));
                 self.reviews.form = None;
                 let mut commands: Vec<Command> = save.into_iter().collect();
-                commands.push(self.reviews.load(&mut self.requests));
+                // An intake is not in the list: back goes where it was
+                // opened from.
+                match self.go_back().filter(|_| intake) {
+                    Some(back) => commands.extend(back),
+                    None => commands.push(self.reviews.load(&mut self.requests)),
+                }
                 return commands;
             }
             _ => {}
@@ -285,14 +309,9 @@ impl App {
             Message::ReviewOpened { request, result } if request == self.reviews.open_request => {
                 match result {
                     Ok(opened) => {
-                        let me = self
-                            .me
-                            .as_ref()
-                            .map(|user| user.email.clone())
-                            .unwrap_or_default();
-                        self.reviews.form =
-                            Some(ReviewForm::open(*opened, &me, self.config.read_only));
-                        self.tab = Tab::Reviews;
+                        let form =
+                            AnswerForm::open(*opened, &self.my_email(), self.config.read_only);
+                        return self.place_form(form);
                     }
                     Err(error) => {
                         self.set_status(Level::Error, format!("cannot open the review: {error}"))
@@ -310,17 +329,33 @@ impl App {
                         format!("draft not saved (will retry): {error}"),
                     );
                 }
+                let key = FormKey::Review(review_id);
                 if let Some(form) = self
                     .reviews
                     .form
                     .as_mut()
-                    .filter(|form| form.review.review_id == review_id)
+                    .filter(|form| form.subject.key() == key)
                 {
-                    form.on_saved(seq, result);
+                    form.on_saved(seq, result.map(FormSubject::Review));
                 }
             }
             Message::Submitted { review_id, result } => {
                 return self.on_submitted(review_id, result);
+            }
+            Message::IntakeOpened { request, result } => {
+                return self.on_intake_opened(request, result);
+            }
+            Message::IntakeSaved {
+                agent_id,
+                agent_version,
+                seq,
+                result,
+            } => {
+                let key = FormKey::Intake {
+                    agent_id,
+                    agent_version,
+                };
+                return self.on_intake_saved(key, seq, result);
             }
             Message::Standings {
                 request,
@@ -374,22 +409,21 @@ impl App {
         review_id: String,
         result: Result<crate::domain::EthicsReview, String>,
     ) -> Vec<Command> {
+        let key = FormKey::Review(review_id.clone());
+        let me = self.my_email();
+        let read_only = self.config.read_only;
         let Some(form) = self
             .reviews
             .form
             .as_mut()
-            .filter(|form| form.review.review_id == review_id)
+            .filter(|form| form.subject.key() == key)
         else {
             return Vec::new();
         };
-        form.submitting = false;
-        form.summary = false;
+        form.on_submitted(result.clone().map(FormSubject::Review), &me, read_only);
         match result {
             Ok(review) => {
                 let workflow_id = review.workflow_id.clone();
-                form.review = review;
-                form.editable = false;
-                form.dirty_since = None;
                 self.set_status(Level::Info, format!("Submitted {review_id}; the ethics review step of {workflow_id} can now be approved."));
                 let mut commands = vec![self.reviews.load(&mut self.requests)];
                 commands.extend(self.queue.refresh(&mut self.requests));

@@ -91,6 +91,44 @@ pub(super) async fn export_evidence(
     })
 }
 
+/// An agent version's intake (none: never saved) with the questions the
+/// active policy set asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedIntake {
+    pub agent_id: String,
+    pub agent_version: String,
+    pub agent_name: String,
+    pub template: ReviewTemplate,
+    pub intake: Option<crate::domain::obligations::Intake>,
+}
+
+/// The intake of an agent version (its current one when none is named).
+pub(super) async fn open_intake(
+    backend: &dyn GovernanceBackend,
+    agent_id: &str,
+    version: Option<String>,
+) -> crate::backend::Result<OpenedIntake> {
+    let agent = backend.agent(agent_id).await?;
+    let agent_version = version.unwrap_or_else(|| agent.version.clone());
+    let active = backend.policy_set(None).await?;
+    let file = crate::domain::policy::set::PolicySetFile::parse(&active.source).map_err(|err| {
+        crate::backend::BackendError::Invalid(format!("the active policy set: {err}"))
+    })?;
+    let Some(section) = file.intake else {
+        return Err(crate::backend::BackendError::Invalid(
+            "the active policy set asks no intake questions: nothing to answer".into(),
+        ));
+    };
+    let intake = backend.intake(agent_id, &agent_version).await?;
+    Ok(OpenedIntake {
+        agent_id: agent.agent_id,
+        agent_version,
+        agent_name: agent.name,
+        template: section.template(),
+        intake,
+    })
+}
+
 /// A review with what the form needs to show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenedReview {

@@ -1,6 +1,8 @@
-//! The structured ethics-review form, rendered from the review template.
-//! Every change is saved as a draft shortly after typing stops, with where
-//! the reviewer was, so nothing typed is lost to a crash or a closed terminal.
+//! The structured form of the review form engine, rendered from a
+//! template: an ethics review's, or the intake questions of the active
+//! policy set for an agent version. A change is saved as a draft shortly
+//! after typing stops (a review's with where the reviewer was), so nothing
+//! typed is lost to a crash or a closed terminal.
 
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
@@ -12,26 +14,32 @@ use ratatui_textarea::CursorMove;
 use serde_json::{Value, json};
 
 use crate::domain::review::{self, QuestionKind, ValidationIssue, ValidationMode, option_label};
-use crate::domain::{Answers, EthicsReview, ReviewStatus, ReviewTemplate};
+use crate::domain::{Answers, ReviewTemplate};
 use crate::text::sanitize;
-use crate::tui::command::{Command, OpenedReview};
+use crate::tui::command::{Command, OpenedIntake, OpenedReview};
 use crate::tui::theme::{Role, Theme};
 
 /// How long typing must pause before a draft is saved.
 pub const DRAFT_DEBOUNCE: Duration = Duration::milliseconds(600);
 
 mod field;
+mod state;
+mod subject;
+mod summary;
 pub use field::Field;
 use field::INPUT_INDENT;
+pub use subject::{FormKey, FormSubject, IntakeSubject};
 
 #[derive(Debug, Clone)]
-pub struct ReviewForm {
-    pub review: EthicsReview,
+pub struct AnswerForm {
+    pub subject: FormSubject,
     pub template: ReviewTemplate,
     pub agent_name: String,
     pub fields: Vec<Field>,
     pub focus: usize,
-    /// The reviewer may change it (assigned to them, not submitted, not read-only).
+    /// The person may change it (a review: assigned to them and not
+    /// submitted; an intake: no change of it waits for a decision; neither
+    /// when the console is read-only).
     pub editable: bool,
     /// When the first unsaved change was made.
     pub dirty_since: Option<DateTime<Utc>>,
@@ -48,25 +56,66 @@ pub struct ReviewForm {
     /// window).
     summary_most: std::cell::Cell<u16>,
     pub submitting: bool,
+    /// Leaving with changes no draft holds was asked once: asked again,
+    /// they are dropped.
+    pub discard_armed: bool,
 }
 
-impl ReviewForm {
-    pub fn open(opened: OpenedReview, me: &str, read_only: bool) -> ReviewForm {
+impl AnswerForm {
+    /// An ethics review: its reviewer's to fill until submitted.
+    pub fn open(opened: OpenedReview, me: &str, read_only: bool) -> AnswerForm {
         let OpenedReview {
             review,
             template,
             agent_name,
         } = opened;
+        AnswerForm::new(
+            FormSubject::Review(review),
+            template,
+            agent_name,
+            me,
+            read_only,
+        )
+    }
+
+    /// An agent version's intake, under the active set's questions.
+    pub fn open_intake(opened: OpenedIntake, me: &str, read_only: bool) -> AnswerForm {
+        let OpenedIntake {
+            agent_id,
+            agent_version,
+            agent_name,
+            template,
+            intake,
+        } = opened;
+        let subject = FormSubject::Intake(IntakeSubject {
+            agent_id,
+            agent_version,
+            saved: intake,
+        });
+        AnswerForm::new(subject, template, agent_name, me, read_only)
+    }
+
+    fn new(
+        subject: FormSubject,
+        template: ReviewTemplate,
+        agent_name: String,
+        me: &str,
+        read_only: bool,
+    ) -> AnswerForm {
+        let stored = subject.stored_answers();
         let fields = template
             .questions
             .iter()
-            .map(|question| Field::new(question, review.answers.get(&question.id)))
+            .map(|question| {
+                Field::new(
+                    question,
+                    stored.and_then(|answers| answers.get(&question.id)),
+                )
+            })
             .collect();
-        let editable = !read_only
-            && review.status != ReviewStatus::Submitted
-            && review.reviewer.eq_ignore_ascii_case(me);
-        let mut form = ReviewForm {
-            review,
+        let editable = subject.may_edit(me, read_only);
+        let mut form = AnswerForm {
+            subject,
             template,
             agent_name,
             fields,
@@ -81,6 +130,7 @@ impl ReviewForm {
             summary_scroll: 0,
             summary_most: std::cell::Cell::new(0),
             submitting: false,
+            discard_armed: false,
         };
         form.restore_position();
         form
@@ -88,7 +138,7 @@ impl ReviewForm {
 
     /// Puts focus and cursor back where the last draft left them.
     fn restore_position(&mut self) {
-        let Some(state) = self.review.form_state.clone() else {
+        let Some(state) = self.subject.form_state().cloned() else {
             return;
         };
         let field = state.get("field").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -134,24 +184,28 @@ impl ReviewForm {
         self.edits += 1;
         self.dirty_since.get_or_insert(now);
         self.issues.clear();
+        self.discard_armed = false;
     }
 
     /// A draft save, when typing has paused long enough (or `force`).
     pub fn due_save(&mut self, now: DateTime<Utc>, force: bool) -> Option<Command> {
         let since = self.dirty_since?;
-        if !self.editable || (!force && (self.saving.is_some() || now - since < DRAFT_DEBOUNCE)) {
+        if !self.editable
+            || !self.subject.keeps_drafts()
+            || (!force && (self.saving.is_some() || now - since < DRAFT_DEBOUNCE))
+        {
             return None;
         }
         self.saving = Some(self.edits);
-        Some(Command::SaveDraft {
-            review_id: self.review.review_id.clone(),
-            answers: self.answers(),
-            form_state: self.form_state(),
-            seq: self.edits,
-        })
+        Some(
+            self.subject
+                .draft(self.answers(), self.form_state(), self.edits),
+        )
     }
 
-    pub fn on_saved(&mut self, seq: u64, result: Result<EthicsReview, String>) {
+    /// A draft came back saved (the subject as the store now holds it) or
+    /// not.
+    pub fn on_saved(&mut self, seq: u64, result: Result<FormSubject, String>) {
         if self.saving != Some(seq) {
             return;
         }
@@ -159,8 +213,7 @@ impl ReviewForm {
         match result {
             Ok(saved) => {
                 self.save_error = None;
-                self.review.version = saved.version;
-                self.review.status = saved.status;
+                self.subject = saved;
                 if self.edits == seq {
                     self.dirty_since = None;
                 }
@@ -170,8 +223,42 @@ impl ReviewForm {
         }
     }
 
+    /// The submission of what the form holds.
+    pub fn submit(&mut self) -> Command {
+        self.submitting = true;
+        // A draft still on its way is not waited for: the submission
+        // carries everything.
+        self.saving = None;
+        self.subject.submit(self.answers())
+    }
+
+    /// The submission came back: stored (the form shows what the store
+    /// holds; a review is then read-only, an intake may be answered again
+    /// unless its change waits for a decision) or refused.
+    pub fn on_submitted(&mut self, result: Result<FormSubject, String>, me: &str, read_only: bool) {
+        self.submitting = false;
+        self.summary = false;
+        if let Ok(saved) = result {
+            self.editable = saved.may_edit(me, read_only);
+            self.subject = saved;
+            self.dirty_since = None;
+            self.save_error = None;
+        }
+    }
+
+    /// Changes no draft holds (a submitted intake's, until submitted again):
+    /// leaving drops them.
+    pub fn holds_unkept_changes(&self) -> bool {
+        self.has_unsaved() && !self.subject.keeps_drafts()
+    }
+
     pub fn has_unsaved(&self) -> bool {
         self.dirty_since.is_some()
+    }
+
+    /// A change waits to be saved as a draft.
+    pub fn draft_due(&self) -> bool {
+        self.has_unsaved() && self.editable && self.subject.keeps_drafts()
     }
 
     pub fn next_field(&mut self) {
@@ -396,29 +483,7 @@ impl ReviewForm {
             Constraint::Length(3),
         ])
         .areas(area);
-        let state = match (
-            self.review.status,
-            self.editable,
-            &self.save_error,
-            self.has_unsaved(),
-        ) {
-            (ReviewStatus::Submitted, _, _, _) if unconfirmed => (
-                "submitted here: read-only · ⟳ pending sync".to_owned(),
-                Role::Info,
-            ),
-            (ReviewStatus::Submitted, _, _, _) => ("submitted: read-only".to_owned(), Role::Ok),
-            (_, false, _, _) => ("read-only".to_owned(), Role::Muted),
-            (_, true, Some(error), _) => (
-                format!("draft NOT saved: {}", sanitize(error)),
-                Role::Danger,
-            ),
-            (_, true, None, true) => ("saving draft…".to_owned(), Role::Info),
-            (ReviewStatus::Assigned, true, None, false) => ("not started".to_owned(), Role::Muted),
-            (_, true, None, false) if unconfirmed => {
-                ("draft saved · ⟳ pending sync".to_owned(), Role::Info)
-            }
-            (_, true, None, false) => ("draft saved".to_owned(), Role::Muted),
-        };
+        let state = self.state(unconfirmed);
         let title = Line::from(vec![
             Span::styled(
                 format!(" {} ", sanitize(&self.template.name)),
@@ -426,22 +491,29 @@ impl ReviewForm {
             ),
             Span::styled(
                 format!(
-                    "{} · {} · ",
+                    "{} · {}",
                     sanitize(&self.agent_name),
-                    sanitize(&self.review.workflow_id)
+                    sanitize(&self.context())
                 ),
                 theme.style(Role::Muted),
             ),
-            Span::styled(state.0, theme.style(state.1)),
         ]);
-        let issues = if self.issues.is_empty() {
-            Line::styled(" * required", theme.style(Role::Muted))
-        } else {
-            Line::styled(
-                format!(" {} problem(s) to fix before submitting", self.issues.len()),
-                theme.style(Role::Danger),
-            )
-        };
+        // Where the answers stand leads the second line, so a narrow
+        // terminal never cuts it off.
+        let issues = Line::from(vec![
+            Span::styled(format!(" {}", state.0), theme.style(state.1)),
+            if self.issues.is_empty() {
+                Span::styled(" · * required", theme.style(Role::Muted))
+            } else {
+                Span::styled(
+                    format!(
+                        " · {} problem(s) to fix before submitting",
+                        self.issues.len()
+                    ),
+                    theme.style(Role::Danger),
+                )
+            },
+        ]);
         frame.render_widget(Paragraph::new(vec![title, issues]), header);
         self.render_fields(frame, body, theme);
         let help_text = self
@@ -482,14 +554,57 @@ impl ReviewForm {
             .collect()
     }
 
-    fn block_height(&self, index: usize, problems: &[ValidationIssue], width: u16) -> u16 {
+    fn block_height(
+        &self,
+        index: usize,
+        (answers, problems): (&Answers, &[ValidationIssue]),
+        width: u16,
+    ) -> u16 {
         let question = &self.template.questions[index];
         let issue = u16::from(
             problems
                 .iter()
                 .any(|issue| issue.question_id == question.id),
         );
-        1 + self.fields[index].height(question, width) + issue + 1
+        let prompt = self.prompt_height(index, answers, width);
+        prompt + self.fields[index].height(question, width) + issue + 1
+    }
+
+    /// A question's number ("▶ 3. "), before its words.
+    fn prompt_number(&self, index: usize) -> String {
+        let marker = if index == self.focus { "▶" } else { " " };
+        format!("{marker} {}. ", index + 1)
+    }
+
+    /// A question's words and required mark, wrapped beside its number (a
+    /// long question is read whole, never cut); unstyled to measure it.
+    fn prompt(&self, index: usize, answers: &Answers, theme: Option<&Theme>) -> Paragraph<'static> {
+        let style = |role| theme.map(|theme| theme.style(role)).unwrap_or_default();
+        let question = &self.template.questions[index];
+        let required = if question.is_required(answers) {
+            " *"
+        } else {
+            ""
+        };
+        let role = if index == self.focus {
+            Role::Accent
+        } else {
+            Role::Header
+        };
+        Paragraph::new(Line::from(vec![
+            Span::styled(sanitize(&question.prompt).into_owned(), style(role)),
+            Span::styled(required, style(Role::Danger)),
+        ]))
+        .wrap(Wrap { trim: false })
+    }
+
+    /// The rows a question's words take at `width`.
+    fn prompt_height(&self, index: usize, answers: &Answers, width: u16) -> u16 {
+        let number = u16::try_from(self.prompt_number(index).chars().count()).unwrap_or(0);
+        let rows = self
+            .prompt(index, answers, None)
+            .line_count(width.saturating_sub(number).max(1));
+        u16::try_from(rows).unwrap_or(u16::MAX)
     }
 
     fn render_fields(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -497,15 +612,15 @@ impl ReviewForm {
         let answers = self.answers();
         let problems = self.problems_with(&answers);
         let mut first = self.focus;
-        let mut used = self.block_height(self.focus, &problems, area.width);
-        while first > 0 && used + self.block_height(first - 1, &problems, area.width) <= area.height
-        {
+        let known = (&answers, problems.as_slice());
+        let mut used = self.block_height(self.focus, known, area.width);
+        while first > 0 && used + self.block_height(first - 1, known, area.width) <= area.height {
             first -= 1;
-            used += self.block_height(first, &problems, area.width);
+            used += self.block_height(first, known, area.width);
         }
         let mut y = area.y;
         for index in first..self.fields.len() {
-            let height = self.block_height(index, &problems, area.width);
+            let height = self.block_height(index, known, area.width);
             if y + height > area.bottom() && index != first {
                 break;
             }
@@ -529,32 +644,23 @@ impl ReviewForm {
     ) {
         let question = &self.template.questions[index];
         let focused = index == self.focus;
-        let required = if question.is_required(answers) {
-            " *"
-        } else {
-            ""
-        };
-        let marker = if focused { "▶" } else { " " };
-        let prompt_role = if focused { Role::Accent } else { Role::Header };
-        let prompt = Line::from(vec![
-            Span::styled(
-                format!("{marker} {}. ", index + 1),
-                theme.style(prompt_role),
-            ),
-            Span::styled(
-                sanitize(&question.prompt).into_owned(),
-                theme.style(prompt_role),
-            ),
-            Span::styled(required, theme.style(Role::Danger)),
-        ]);
+        let prompt_height = self.prompt_height(index, answers, area.width);
         let input_height = self.fields[index].height(question, area.width);
         let [prompt_area, input_area, rest] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(prompt_height),
             Constraint::Length(input_height),
             Constraint::Min(0),
         ])
         .areas(area);
-        frame.render_widget(Paragraph::new(prompt), prompt_area);
+        let number = self.prompt_number(index);
+        let [number_area, words_area] = Layout::horizontal([
+            Constraint::Length(u16::try_from(number.chars().count()).unwrap_or(0)),
+            Constraint::Min(1),
+        ])
+        .areas(prompt_area);
+        let role = if focused { Role::Accent } else { Role::Header };
+        frame.render_widget(Span::styled(number, theme.style(role)), number_area);
+        frame.render_widget(self.prompt(index, answers, Some(theme)), words_area);
         let input_area = Rect {
             x: input_area.x + INPUT_INDENT,
             width: input_area.width.saturating_sub(INPUT_INDENT),
@@ -664,68 +770,5 @@ impl ReviewForm {
             );
             frame.render_widget(Paragraph::new(line), Rect { height: 1, ..rest });
         }
-    }
-
-    fn render_summary(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let area = crate::tui::widgets::centered(area, 90, area.height.saturating_sub(2));
-        frame.render_widget(ratatui::widgets::Clear, area);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.style(Role::Accent))
-            .title(Span::styled(
-                " Submit this review? It cannot be changed afterwards ",
-                theme.style(Role::Title),
-            ));
-        let answers = self.answers();
-        let mut lines = Vec::new();
-        for question in &self.template.questions {
-            lines.push(Line::styled(
-                sanitize(&question.prompt).into_owned(),
-                theme.style(Role::Header),
-            ));
-            let shown = match answers.get(&question.id) {
-                None => "—".to_owned(),
-                Some(Value::Bool(yes)) => if *yes { "Yes" } else { "No" }.to_owned(),
-                Some(Value::String(text)) if question.kind == QuestionKind::SingleChoice => {
-                    option_label(text)
-                }
-                Some(Value::String(text)) => text.clone(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(option_label)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                Some(other) => other.to_string(),
-            };
-            for line in shown.lines() {
-                lines.push(Line::styled(
-                    format!("  {}", sanitize(line)),
-                    theme.style(Role::Base),
-                ));
-            }
-        }
-        lines.push(Line::default());
-        let hint = if self.submitting {
-            "Submitting…"
-        } else {
-            "ctrl-s submit · esc keep editing · j/k pagedown/pageup scroll"
-        };
-        lines.push(Line::styled(hint, theme.style(Role::Key)));
-        let summary = Paragraph::new(lines).wrap(Wrap { trim: false });
-        // Scrolled at most until its last line reaches the window's bottom.
-        let rows = summary.line_count(area.width.saturating_sub(2));
-        let most = rows.saturating_sub(usize::from(area.height.saturating_sub(2)));
-        self.summary_most
-            .set(u16::try_from(most).unwrap_or(u16::MAX));
-        let scroll = self.summary_scroll.min(self.summary_most.get());
-        frame.render_widget(summary.scroll((scroll, 0)).block(block), area);
-    }
-
-    /// Scrolls the summary by `lines` (negative: up), as far as it goes.
-    pub fn scroll_summary(&mut self, lines: i32) {
-        let most = i64::from(self.summary_most.get());
-        let to = (i64::from(self.summary_scroll) + i64::from(lines)).clamp(0, most);
-        self.summary_scroll = u16::try_from(to).unwrap_or(u16::MAX);
     }
 }

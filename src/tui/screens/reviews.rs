@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::queue::Requests;
-use super::review_form::ReviewForm;
+use super::review_form::{AnswerForm, FormSubject};
 use crate::backend::ReviewSummary;
 use crate::domain::ReviewStatus;
 use crate::text::{humanize_age, sanitize};
@@ -25,7 +25,7 @@ pub struct ReviewsScreen {
     pub error: Option<String>,
     request: RequestId,
     pub open_request: RequestId,
-    pub form: Option<ReviewForm>,
+    pub form: Option<AnswerForm>,
 }
 
 impl ReviewsScreen {
@@ -150,7 +150,7 @@ impl ReviewsScreen {
                 frame,
                 area,
                 theme,
-                unconfirmed.contains(&form.review.review_id),
+                matches!(&form.subject, FormSubject::Review(review) if unconfirmed.contains(&review.review_id)),
             );
             return;
         }

@@ -84,6 +84,7 @@ pub fn footer(
             (Mode::Blocked, Action::ClearFilters) => "all",
             (Mode::Blocked, Action::Search) => "agent",
             (_, Action::OpenObligations) => "obligations",
+            (_, Action::OpenIntake) => "intake",
             (_, other) => other.name(),
         };
         let piece = width(&key) + width(label) + 3;

@@ -191,7 +191,7 @@ impl ObligationsOverlay {
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let mut head = vec![Line::styled(
-            " j/k move · O or esc closes",
+            " j/k move · i answers the intake · O or esc closes",
             theme.style(Role::Muted),
         )];
         if let Some(error) = &self.error {
