@@ -138,4 +138,14 @@ async fn the_obligations_fit_80x24_from_the_blocked_tab() {
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!("obligations_80x24", screen);
     });
+    // Behind it, leadership's coverage: per framework adopted, the agents
+    // with a duty in effect and unmet, of those it applies to.
+    h.press(KeyCode::Esc).await;
+    let blocked = h.screen();
+    let coverage = blocked
+        .lines()
+        .find(|line| line.contains("Obligations unmet"))
+        .unwrap_or_else(|| panic!("a coverage line: {blocked}"));
+    assert!(coverage.contains("nyc-ll144"), "{coverage}");
+    assert!(coverage.contains(" of "), "{coverage}");
 }

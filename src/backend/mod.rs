@@ -40,11 +40,11 @@ pub use standings::{StandingCursor, StandingPage, StandingQuery};
 pub use types::{
     AgentProtocol, AgentSummary, AuditRun, AuditRunStart, AuditsDue, CASE_ATTRIBUTE_LIMITS,
     CaseOutcome, CaseOutcomeKind, CasePage, CaseQuery, Dashboard, Decision, DecisionTimes,
-    DeploymentPage, DeploymentQuery, DeploymentSort, DeploymentView, EvidenceQuery, Identity,
-    InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount, PolicySetDetail, PolicySetState,
-    PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes, ReplayReport, ReviewSummary,
-    RunCounts, RunSettings, ToolRecord, ToolStatus, UNKNOWN_CATEGORY, User, VerifyReport,
-    WeekCount, case_attributes_fit,
+    DeploymentPage, DeploymentQuery, DeploymentSort, DeploymentView, EvidenceQuery,
+    FrameworkCoverage, Identity, InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount,
+    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes,
+    ReplayReport, ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, UNKNOWN_CATEGORY,
+    User, VerifyReport, WeekCount, case_attributes_fit,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;

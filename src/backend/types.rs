@@ -262,6 +262,21 @@ pub struct Dashboard {
     /// decision: every role first, then each role that decided any.
     #[serde(default)]
     pub decision_times: Vec<DecisionTimes>,
+    /// Per framework the active set adopts: how many agents it applies to
+    /// and how many have a duty in effect and unmet, at `generated_at`.
+    #[serde(default)]
+    pub obligations: Vec<FrameworkCoverage>,
+}
+
+/// How far agents meet one framework's duties, from the kept coverage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FrameworkCoverage {
+    pub framework: String,
+    pub name: String,
+    /// Agents with a duty of it that applies (in effect or not yet).
+    pub agents: u64,
+    /// Of those, agents with a duty in effect and not met.
+    pub unmet: u64,
 }
 
 /// How long decided steps waited, read from the kept histogram (each

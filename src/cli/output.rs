@@ -624,6 +624,21 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
         audits.uncovered,
         audits.due_soon
     );
+    if !dashboard.obligations.is_empty() {
+        let _ = writeln!(
+            out,
+            "Obligations: agents with a duty in effect and unmet, of those a framework applies to (`gavel obligations --unmet`):"
+        );
+        for framework in &dashboard.obligations {
+            let _ = writeln!(
+                out,
+                "  {} {} of {}",
+                pad(&safe(&framework.framework), 28),
+                framework.unmet,
+                framework.agents
+            );
+        }
+    }
     let _ = writeln!(out, "Blocked per week:");
     for week in &dashboard.weekly_blocked {
         let _ = writeln!(out, "  {} {}", week.week_start, week.blocked);

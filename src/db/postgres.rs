@@ -255,6 +255,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "obligations",
         include_str!("../../migrations/postgres/0008_obligations.sql"),
     ),
+    (
+        9,
+        "obligation coverage",
+        include_str!("../../migrations/postgres/0009_obligation_coverage.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

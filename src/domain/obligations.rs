@@ -638,6 +638,7 @@ fn apply_crosswalks(set: &PolicySet, judged: &mut [ObligationPosture]) {
     }
 }
 
+pub mod coverage;
 pub mod gate;
 pub mod replay;
 

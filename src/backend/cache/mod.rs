@@ -441,7 +441,14 @@ impl GovernanceBackend for CachedBackend {
     }
 
     async fn dashboard(&self) -> Result<Dashboard> {
-        self.local.dashboard().await
+        let mut dashboard = self.local.dashboard().await?;
+        // The mirror holds no intakes or confirmations: obligation coverage
+        // is the server's, or not shown while it is away.
+        dashboard.obligations = match self.remote.dashboard().await {
+            Ok(remote) => remote.obligations,
+            Err(_) => Vec::new(),
+        };
+        Ok(dashboard)
     }
 
     async fn policies(&self) -> Result<Vec<Policy>> {

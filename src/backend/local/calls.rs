@@ -353,7 +353,8 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
-        self.read(trail::verify).await
+        let now = self.store.clock().now();
+        self.read(move |conn| trail::verify(conn, now)).await
     }
 
     async fn users(&self, role: Option<Role>) -> Result<Vec<User>> {

@@ -328,10 +328,8 @@ impl LocalStore {
             outbox_signal: tokio::sync::Notify::new(),
         });
         // A store from before the kept standings gets them, once.
-        store.write(|tx| {
-            writes::fill_standings_if_missing(tx)?;
-            writes::fill_figures_if_missing(tx)
-        })?;
+        let now = store.clock().now();
+        store.write(|tx| writes::fill_kept_if_missing(tx, now))?;
         Ok(store)
     }
 
@@ -365,12 +363,12 @@ impl LocalStore {
             outbox_signal: tokio::sync::Notify::new(),
         });
         let starting = Arc::clone(&store);
+        let now = store.clock().now();
         super::blocking(move || {
             starting.write(|tx| {
                 schema::write_initial_record(tx)?;
                 forget_expired_replays(tx)?;
-                writes::fill_standings_if_missing(tx)?;
-                writes::fill_figures_if_missing(tx)
+                writes::fill_kept_if_missing(tx, now)
             })
         })
         .await?;
@@ -618,7 +616,8 @@ impl LocalStore {
     /// that differ from counting every record afresh, in words: what
     /// `gavel audit verify` recounts.
     pub fn kept_figures_that_differ(&self) -> Result<Vec<String>> {
-        self.read(trail::kept_figures_that_differ)
+        let now = self.now();
+        self.read(|conn| trail::kept_figures_that_differ(conn, now))
     }
 
     /// The dashboard's figures as of `now` (what counts as overdue depends
@@ -779,7 +778,8 @@ impl LocalStore {
 
     /// Checks the whole audit trail's hash chain.
     pub fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
-        self.read(trail::verify)
+        let now = self.now();
+        self.read(|conn| trail::verify(conn, now))
     }
 }
 

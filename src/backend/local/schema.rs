@@ -36,7 +36,17 @@ const MIGRATIONS: &[Migration] = &[
     create_kept_figures,
     create_kept_totals,
     create_obligations,
+    create_obligation_coverage,
 ];
+
+/// 22: from when each agent has an unmet duty under each framework, kept
+/// for leadership's coverage figures (PostgreSQL's migration 9 is the
+/// same text).
+fn create_obligation_coverage(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0009_obligation_coverage.sql"
+    ))
+}
 
 /// 21: intake answers per agent version and confirmations of what is in
 /// place outside Gavel, for the obligations a set adopts (PostgreSQL's

@@ -271,7 +271,7 @@ pub fn for_entity(
 
 /// Checks the chain and the Merkle log's stored hashes, then replays every
 /// entity from its events.
-pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+pub fn verify(conn: &Connection, now: chrono::DateTime<chrono::Utc>) -> Result<VerifyReport> {
     let mut report = verify_chain(conn)?;
     if report.broken.is_some() {
         return Ok(report);
@@ -301,13 +301,19 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     }
     report.replay = Some(super::replay::verify(conn)?);
     // What the store keeps so it need not recount: recounted here.
-    report.figures_differ = kept_figures_that_differ(conn)?;
+    report.figures_differ = kept_figures_that_differ(conn, now)?;
     Ok(report)
 }
 
-/// Every kept figure recounted from the records; those that differ.
-pub fn kept_figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
+/// Every kept figure recounted from the records (the obligation coverage
+/// judged afresh at `now`); those that differ.
+pub fn kept_figures_that_differ(
+    conn: &Connection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>> {
     let mut differ = super::reads::standings_that_differ(conn)?;
+    differ.extend(super::writes::coverage_that_differs(conn, now)?);
+    differ.extend(super::reads::coverage_days_that_differ(conn)?);
     differ.extend(super::reads::standing_days_that_differ(conn)?);
     differ.extend(super::reads::blocked_counts_that_differ(conn)?);
     differ.extend(super::reads::figures_that_differ(conn)?);

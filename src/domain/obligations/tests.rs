@@ -3,6 +3,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
+
+mod coverage;
 use crate::domain::agent::{Category, DataClassification, RiskTier};
 use crate::domain::bias::{AuditData, AuditSource, GroupCounts, compute};
 use crate::domain::policy::set::{Checks, PolicySetFile};

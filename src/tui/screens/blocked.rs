@@ -17,6 +17,9 @@ use crate::tui::command::{BlockedFilter, BlockedView, Command, RequestId};
 use crate::tui::theme::{Role, Theme};
 use crate::tui::widgets::bars;
 
+mod headline;
+use headline::render_headline;
+
 #[derive(Debug, Default)]
 pub struct BlockedScreen {
     pub dashboard: Option<Dashboard>,
@@ -244,7 +247,7 @@ impl BlockedScreen {
             );
             return;
         };
-        let [headline, charts, list] = sections(area);
+        let [headline, charts, list] = sections(area, dashboard);
         render_headline(frame, headline, dashboard, theme);
         // Steps past their policy's SLA get a column when there are any.
         let (by_policy, by_team, trend) = if dashboard.overdue_by_team.is_empty() {
@@ -407,10 +410,17 @@ impl BlockedScreen {
 
 /// The headline, the charts and the list; on a short terminal the charts
 /// give rows to the list.
-fn sections(area: Rect) -> [Rect; 3] {
+/// The headline (a line more with obligation coverage), the charts, the
+/// list.
+fn sections(area: Rect, dashboard: &Dashboard) -> [Rect; 3] {
     let chart_rows = if area.height < 30 { 6 } else { 9 };
+    let headline_rows = if dashboard.obligations.is_empty() {
+        3
+    } else {
+        4
+    };
     Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(headline_rows),
         Constraint::Length(chart_rows),
         Constraint::Min(4),
     ])
@@ -437,10 +447,10 @@ impl BlockedScreen {
         row: u16,
         requests: &mut Requests,
     ) -> Vec<Command> {
-        if self.dashboard.is_none() {
+        let Some(dashboard) = &self.dashboard else {
             return Vec::new();
-        }
-        let [_, _, list] = sections(main);
+        };
+        let [_, _, list] = sections(main, dashboard);
         let [_, rest] = list_sections(list);
         let [table, _] = table_and_detail(rest);
         // The table's first line holds the column titles.
@@ -463,101 +473,6 @@ impl BlockedScreen {
             .flat_map(|_| self.on_action(action, requests))
             .collect()
     }
-}
-
-fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: &Theme) {
-    let figure = |label: &str, value: String, role: Role| {
-        vec![
-            Span::styled(format!(" {label} "), theme.style(Role::Muted)),
-            Span::styled(value, theme.style(role)),
-            Span::raw("  "),
-        ]
-    };
-    let trend = match dashboard
-        .blocked_this_week
-        .cmp(&dashboard.blocked_last_week)
-    {
-        std::cmp::Ordering::Greater => "↑",
-        std::cmp::Ordering::Less => "↓",
-        std::cmp::Ordering::Equal => "=",
-    };
-    let mut first = figure(
-        "Blocked now",
-        thousands(dashboard.blocked_now),
-        Role::Danger,
-    );
-    first.extend(figure(
-        "this week",
-        format!(
-            "{} {trend} (last week {})",
-            dashboard.blocked_this_week, dashboard.blocked_last_week
-        ),
-        Role::Warn,
-    ));
-    first.extend(figure(
-        "median time blocked",
-        dashboard
-            .median_hours_blocked
-            .map_or("-".into(), |h| format!("{:.1} days", h / 24.0)),
-        Role::Base,
-    ));
-    let mut second = figure(
-        "Pending approvals",
-        thousands(dashboard.pending_approvals),
-        Role::Info,
-    );
-    second.extend(figure(
-        "approval rate",
-        dashboard
-            .approval_rate
-            .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
-        Role::Ok,
-    ));
-    if let Some(every) = dashboard
-        .decision_times
-        .first()
-        .filter(|times| times.decided > 0)
-    {
-        let hours = |h: Option<f64>| h.map_or("-".to_owned(), crate::text::hours_words);
-        second.extend(figure(
-            "decided in",
-            format!(
-                "{} · p90 {}",
-                hours(every.p50_hours),
-                hours(every.p90_hours)
-            ),
-            Role::Base,
-        ));
-    }
-    second.push(Span::styled("· read-only view", theme.style(Role::Muted)));
-    let audits = &dashboard.audits;
-    let mut third = figure(
-        "Bias audits to run",
-        audits.total().to_string(),
-        if audits.total() > 0 {
-            Role::Warn
-        } else {
-            Role::Ok
-        },
-    );
-    third.push(Span::styled(
-        format!(
-            "{} failing · {} expired · {} missing · {} due in 30 days",
-            audits.failing,
-            audits.expired,
-            audits.missing + audits.uncovered,
-            audits.due_soon
-        ),
-        theme.style(Role::Muted),
-    ));
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(first),
-            Line::from(second),
-            Line::from(third),
-        ]),
-        area,
-    );
 }
 
 /// A bar chart of named counts.

@@ -159,6 +159,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         audits,
         overdue_by_team,
         decision_times: decision_times(conn, first_week)?,
+        obligations: super::obligation_coverage(conn, &*super::policy_set(conn)?, now)?,
         generated_at: now,
         blocked_now,
         blocked_this_week,

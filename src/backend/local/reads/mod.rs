@@ -7,6 +7,7 @@
 mod agents;
 pub mod audit_runs;
 mod audits;
+mod coverage;
 mod dashboard;
 mod delegations;
 mod deployments;
@@ -24,6 +25,7 @@ mod workflows;
 
 pub use agents::*;
 pub use audits::*;
+pub use coverage::*;
 pub use dashboard::*;
 pub use delegations::*;
 pub use deployments::*;

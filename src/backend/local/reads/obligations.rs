@@ -243,6 +243,17 @@ fn posture_of(
             obligations: Vec::new(),
         });
     }
+    with_record(conn, &agent, |record| posture(set, record, now))
+}
+
+/// What a posture reads of an agent version, handed to `judge`: its
+/// intake, its 20 newest deployments' workflows and their reviews, its
+/// audits and its confirmations.
+pub fn with_record<T>(
+    conn: &Connection,
+    agent: &Agent,
+    judge: impl FnOnce(&Record<'_>) -> T,
+) -> Result<T> {
     let intake = intake(conn, &agent.agent_id, &agent.version)?;
     let deployments: Vec<String> = conn
         .prepare_cached(
@@ -261,19 +272,15 @@ fn posture_of(
     }
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = confirmations(conn, &agent.agent_id)?;
-    Ok(posture(
-        set,
-        &Record {
-            agent: &agent,
-            intake: intake.as_ref(),
-            workflows: &workflows,
-            reviews: &reviews,
-            audits: &audits,
-            confirmations: &confirmations,
-            pending_roles: &[],
-        },
-        now,
-    ))
+    Ok(judge(&Record {
+        agent,
+        intake: intake.as_ref(),
+        workflows: &workflows,
+        reviews: &reviews,
+        audits: &audits,
+        confirmations: &confirmations,
+        pending_roles: &[],
+    }))
 }
 
 /// Judges up to `query.limit` agents after `query.after`, in id order

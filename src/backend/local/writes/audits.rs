@@ -141,6 +141,7 @@ pub fn record_counts(
         stats,
     };
     insert_audit(conn, &audit)?;
+    super::coverage::refresh_coverage(conn, &audit.agent_id, now)?;
     super::super::trail::append(conn, &audit_entry(&audit, &actor.email, now))?;
     Ok(audit)
 }
@@ -285,6 +286,7 @@ pub fn confirm_audit_independence(
             }),
         ),
     )?;
+    super::coverage::refresh_coverage(conn, &audit.agent_id, now)?;
     Ok(audit)
 }
 

@@ -138,6 +138,7 @@ pub fn save_intake(
     // What it submits (or takes back into a draft) may decide which
     // bias-audit policies the agent is held to.
     super::standings::refresh_standing(conn, &intake.agent_id)?;
+    super::coverage::refresh_coverage(conn, &intake.agent_id, now)?;
     // Drafts are work in progress, as a review's are: only what is
     // submitted goes to the trail (and classifies the agent).
     if !save.submit {
@@ -301,6 +302,7 @@ pub fn decide_intake_change(
         decided.version,
     ])?;
     super::standings::refresh_standing(conn, &decided.agent_id)?;
+    super::coverage::refresh_coverage(conn, &decided.agent_id, now)?;
     TrailWriter::resume(conn)?.append(
         conn,
         &entry(
@@ -511,6 +513,7 @@ pub fn confirm_obligation(
                 .map_err(|err| BackendError::Storage(err.to_string()))?,
         ),
     )?;
+    super::coverage::refresh_coverage(conn, &confirmation.agent_id, now)?;
     Ok(confirmation)
 }
 

@@ -263,6 +263,8 @@ pub fn decide_policy_set(
     if approve {
         // Which policies require an audit, and how, changed with the set.
         rebuild_standings(conn)?;
+        // So did the frameworks adopted and what meets them.
+        super::coverage::rebuild_coverage(conn, now)?;
     }
     trail.append(
         conn,

@@ -313,5 +313,9 @@ pub fn save_review(
             ),
         )?;
     }
+    if submit {
+        // A submitted review may meet an obligation.
+        super::coverage::refresh_coverage(conn, &next.agent_id, now)?;
+    }
     Ok(next)
 }

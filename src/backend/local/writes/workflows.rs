@@ -29,8 +29,9 @@ use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 /// Writes an agent's record and judges its standing again.
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
     upsert_agent_row(conn, agent, at)?;
-    // Its standing reads its fields: judged again with them.
-    refresh_standing(conn, &agent.agent_id)
+    // Its standing and obligations read its fields: judged again with them.
+    refresh_standing(conn, &agent.agent_id)?;
+    super::coverage::refresh_coverage(conn, &agent.agent_id, at)
 }
 
 /// Writes an agent's record only: for the seed, which judges every
@@ -385,6 +386,8 @@ pub fn decide(
         "INSERT INTO idempotency (key, actor, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![decision.idempotency_key, user.email, hash, to_json(&next)?, to_ms(now)])?;
+    // An approval may meet an obligation.
+    super::coverage::refresh_coverage(conn, &next.agent_id, now)?;
     Ok(next)
 }
 
