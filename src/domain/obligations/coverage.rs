@@ -35,16 +35,32 @@ pub fn unmet_from(
     let mut judged = first;
     let mut at = now;
     let mut looked = 0;
+    // A duty not yet in effect that already lacks evidence will be unmet
+    // on its first day (evidence only lapses): a framework falls unmet by
+    // then at the latest, with no need to judge that day.
+    let mut by_then: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     loop {
         for framework in unmet_frameworks(&judged) {
             if waiting.remove(&framework) {
                 from.insert(framework, Some(at));
             }
         }
+        for (framework, day) in lacking_on_first_day(&judged) {
+            let latest = by_then.entry(framework).or_insert(day);
+            *latest = (*latest).min(day);
+        }
+        instants.extend(changes(&judged, at));
+        let next = instants.first().copied();
+        waiting.retain(|framework| match by_then.get(framework) {
+            Some(day) if next.is_none_or(|next| next >= *day) => {
+                from.insert(framework.clone(), Some(*day));
+                false
+            }
+            _ => true,
+        });
         if waiting.is_empty() {
             break;
         }
-        instants.extend(changes(&judged, at));
         let Some(next) = instants.pop_first() else {
             break;
         };
@@ -65,6 +81,20 @@ fn unmet_frameworks(posture: &Posture) -> impl Iterator<Item = String> + '_ {
     posture
         .unmet()
         .map(|obligation| obligation.framework.clone())
+}
+
+/// Per framework, the first days of its duties not yet in effect that
+/// already lack evidence.
+fn lacking_on_first_day(posture: &Posture) -> impl Iterator<Item = (String, DateTime<Utc>)> + '_ {
+    posture
+        .obligations
+        .iter()
+        .filter_map(|obligation| match &obligation.state {
+            State::NotYetInEffect { from, missing } if !missing.is_empty() => from
+                .and_hms_opt(0, 0, 0)
+                .map(|midnight| (obligation.framework.clone(), midnight.and_utc())),
+            _ => None,
+        })
 }
 
 /// The later instants at which this posture could change by itself: a
