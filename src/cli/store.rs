@@ -92,6 +92,10 @@ pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
     } else {
         LocalStore::open(&path)?
     };
+    if !seeded_before {
+        // The demo organisation answers to the shipped frameworks.
+        seed::adopt_shipped_frameworks(&store, seed::DEMO_USER).await?;
+    }
     let local = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
     // A store of real work (GAVEL_DB set, say) is never opened as a demo.
     if seeded_before && local.me().await.is_err() {

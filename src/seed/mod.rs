@@ -10,6 +10,7 @@
 //! seed and anchor date always give the same store.
 
 mod agents;
+mod frameworks;
 mod generator;
 mod history;
 mod names;
@@ -24,6 +25,7 @@ use chrono::Utc;
 
 use crate::backend::local::LocalStore;
 use crate::backend::{BackendError, Result};
+pub use frameworks::{SHIPPED_FRAMEWORKS, adopt_shipped_frameworks};
 use generator::Generator;
 pub use options::{DEMO_USER, SeedOptions, SeedReport};
 pub use people::POLICY_ADMINS;

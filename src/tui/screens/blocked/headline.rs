@@ -102,15 +102,16 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// "Obligations unmet  nyc-ll144 812 of 900 · eu-ai-act 0 of 900": per
-/// framework adopted, the agents with a duty in effect and not met, of
-/// those it applies to.
+/// "Obligations unmet  nyc-ll144 812/900 · eu-ai-act 0/900": per
+/// framework adopted that applies to any agent, the agents with a duty in
+/// effect and not met, of those it applies to.
 fn coverage_line(coverage: &[crate::backend::FrameworkCoverage], theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::styled(
         " Obligations unmet ",
         theme.style(Role::Muted),
     )];
-    for (index, framework) in coverage.iter().enumerate() {
+    let applying = coverage.iter().filter(|framework| framework.agents > 0);
+    for (index, framework) in applying.enumerate() {
         if index > 0 {
             spans.push(Span::styled(" · ", theme.style(Role::Muted)));
         }
@@ -128,7 +129,7 @@ fn coverage_line(coverage: &[crate::backend::FrameworkCoverage], theme: &Theme) 
             theme.style(role),
         ));
         spans.push(Span::styled(
-            format!(" of {}", thousands(framework.agents)),
+            format!("/{}", thousands(framework.agents)),
             theme.style(Role::Muted),
         ));
     }
