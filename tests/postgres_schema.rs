@@ -110,7 +110,17 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
     let applied = query_strings(&first, "SELECT version::text FROM gavel_migrations").await;
     assert_eq!(
         applied,
-        [["1"], ["2"], ["3"], ["4"], ["5"], ["6"], ["7"], ["8"]]
+        [
+            ["1"],
+            ["2"],
+            ["3"],
+            ["4"],
+            ["5"],
+            ["6"],
+            ["7"],
+            ["8"],
+            ["9"]
+        ]
     );
 
     let (sqlite, sqlite_indexes) = sqlite_columns();
