@@ -187,3 +187,65 @@ async fn an_intake_that_takes_an_agent_out_of_a_framework_counts_at_once() {
     assert_eq!(after.unmet, before.unmet - 1);
     world.recount_agrees();
 }
+
+/// Approving a set judges every agent again a slice of agents per
+/// transaction: until the last slice, the figures say they are being
+/// counted rather than show a part; a write during the fill is kept.
+#[tokio::test]
+async fn coverage_fills_again_a_slice_at_a_time_and_reads_as_being_counted_meanwhile() {
+    use gavel::backend::local::writes::{fill_coverage_slice, restart_coverage};
+    let world = World::new(&[LATER_LAW]).await;
+    world
+        .store
+        .set_clock(ManualClock::at(at("2027-01-01T00:00:00Z")));
+    let whole = world.coverage("later").await;
+    assert!(whole.agents > 3, "{whole:?}");
+
+    world.store.write(restart_coverage).expect("restart");
+    let counting = world.backend.dashboard().await.expect("dashboard");
+    assert!(counting.obligations_counting);
+    assert!(counting.obligations.is_empty(), "never a part shown");
+
+    let now = world.store.now();
+    let more = world
+        .store
+        .write(|tx| fill_coverage_slice(tx, now, 2))
+        .expect("a slice");
+    assert!(more, "two agents of many: more to do");
+    assert!(
+        world
+            .backend
+            .dashboard()
+            .await
+            .expect("dashboard")
+            .obligations_counting
+    );
+    // A confirmation recorded mid-fill, for an agent not reached yet.
+    let last = world.agents().await.pop().expect("an agent");
+    world
+        .backend
+        .confirm_obligation(&NewConfirmation {
+            obligation_id: "later.notice".into(),
+            agent_id: last,
+            link: Some("https://intranet.example/notice".into()),
+            file_sha256: None,
+            valid_until: at("2027-06-01T00:00:00Z"),
+            comment: "posted".into(),
+        })
+        .await
+        .expect("confirm");
+    assert!(
+        world
+            .store
+            .fill_coverage_for(std::time::Duration::MAX)
+            .expect("fill")
+    );
+    let filled = world.coverage("later").await;
+    assert_eq!(filled.agents, whole.agents);
+    assert_eq!(
+        filled.unmet,
+        whole.unmet - 1,
+        "the confirmation counts once"
+    );
+    world.recount_agrees();
+}

@@ -5,8 +5,9 @@
 -- Time only adds unmet duties, so the clock is applied when it is read:
 -- the agents a framework leaves unmet at T are those with
 -- unmet_from <= T. Each write that changes what a posture reads refreshes
--- its agent; approving a set fills it again (`filled` names the version
--- it was filled for). Times are milliseconds since 1970, UTC.
+-- its agent; approving a set fills it again, a slice of agents per
+-- transaction (`filled` names the version it is filled for and, while
+-- filling, the last agent done). Times are milliseconds since 1970, UTC.
 
 CREATE TABLE obligation_coverage (
     agent_id     TEXT NOT NULL,
@@ -29,5 +30,7 @@ CREATE TABLE obligation_coverage_days (
 );
 
 CREATE TABLE obligation_coverage_filled (
-    policy_set_version BIGINT NOT NULL
+    policy_set_version BIGINT NOT NULL,
+    -- NULL: every agent is judged; else the last agent judged so far.
+    filled_through     TEXT
 );

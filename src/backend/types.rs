@@ -266,6 +266,10 @@ pub struct Dashboard {
     /// and how many have a duty in effect and unmet, at `generated_at`.
     #[serde(default)]
     pub obligations: Vec<FrameworkCoverage>,
+    /// The coverage is being judged again after a policy set was approved
+    /// (`obligations` is empty until it is done).
+    #[serde(default)]
+    pub obligations_counting: bool,
 }
 
 /// How far agents meet one framework's duties, from the kept coverage.

@@ -624,6 +624,12 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
         audits.uncovered,
         audits.due_soon
     );
+    if dashboard.obligations_counting {
+        let _ = writeln!(
+            out,
+            "Obligations: being counted again after the policy set changed"
+        );
+    }
     if !dashboard.obligations.is_empty() {
         let _ = writeln!(
             out,

@@ -444,10 +444,11 @@ impl GovernanceBackend for CachedBackend {
         let mut dashboard = self.local.dashboard().await?;
         // The mirror holds no intakes or confirmations: obligation coverage
         // is the server's, or not shown while it is away.
-        dashboard.obligations = match self.remote.dashboard().await {
-            Ok(remote) => remote.obligations,
-            Err(_) => Vec::new(),
-        };
+        (dashboard.obligations, dashboard.obligations_counting) =
+            match self.remote.dashboard().await {
+                Ok(remote) => (remote.obligations, remote.obligations_counting),
+                Err(_) => (Vec::new(), false),
+            };
         Ok(dashboard)
     }
 

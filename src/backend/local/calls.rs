@@ -22,6 +22,10 @@ use async_trait::async_trait;
 use std::path::Path;
 use std::sync::Arc;
 
+/// How long approving a policy set waits for its obligation coverage
+/// before it is left to fill on its own.
+const COVERAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl LocalBackend {
     pub fn new(store: Arc<LocalStore>, user: Option<String>) -> LocalBackend {
         LocalBackend {
@@ -557,10 +561,35 @@ impl GovernanceBackend for LocalBackend {
         let clock = self.store.clock();
         let user = self.actor().await?;
         let comment = comment.map(str::to_owned);
-        self.write(move |tx| {
-            writes::decide_policy_set(tx, &user, version, approve, comment.as_deref(), clock.now())
-        })
-        .await
+        let decided = self
+            .write(move |tx| {
+                writes::decide_policy_set(
+                    tx,
+                    &user,
+                    version,
+                    approve,
+                    comment.as_deref(),
+                    clock.now(),
+                )
+            })
+            .await?;
+        if approve {
+            // The obligation coverage fills again a slice at a time: here
+            // while it is quick, then on its own, the figures reading as
+            // being counted until it is done.
+            let store = Arc::clone(&self.store);
+            let done =
+                super::super::blocking(move || store.fill_coverage_for(COVERAGE_WAIT)).await?;
+            if !done {
+                let store = Arc::clone(&self.store);
+                tokio::task::spawn_blocking(move || {
+                    if let Err(err) = store.fill_coverage_for(std::time::Duration::MAX) {
+                        tracing::error!("filling the obligation coverage: {err}");
+                    }
+                });
+            }
+        }
+        Ok(decided)
     }
 
     async fn start_audit_run(&self, start: &AuditRunStart) -> Result<AuditRun> {

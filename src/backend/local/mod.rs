@@ -776,6 +776,23 @@ impl LocalStore {
         self.read(mirror::cursor)
     }
 
+    /// Fills the obligation coverage a slice per transaction until it is
+    /// done or `budget` has passed; whether it is done.
+    pub fn fill_coverage_for(&self, budget: std::time::Duration) -> Result<bool> {
+        let started = std::time::Instant::now();
+        loop {
+            let now = self.now();
+            let more =
+                self.write(|tx| writes::fill_coverage_slice(tx, now, writes::COVERAGE_SLICE))?;
+            if !more {
+                return Ok(true);
+            }
+            if started.elapsed() >= budget {
+                return Ok(false);
+            }
+        }
+    }
+
     /// Checks the whole audit trail's hash chain.
     pub fn verify_trail(&self) -> Result<crate::backend::VerifyReport> {
         let now = self.now();

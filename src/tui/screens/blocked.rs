@@ -414,11 +414,8 @@ impl BlockedScreen {
 /// list.
 fn sections(area: Rect, dashboard: &Dashboard) -> [Rect; 3] {
     let chart_rows = if area.height < 30 { 6 } else { 9 };
-    let headline_rows = if dashboard.obligations.is_empty() {
-        3
-    } else {
-        4
-    };
+    let coverage = !dashboard.obligations.is_empty() || dashboard.obligations_counting;
+    let headline_rows = if coverage { 4 } else { 3 };
     Layout::vertical([
         Constraint::Length(headline_rows),
         Constraint::Length(chart_rows),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::super::rows::to_ms;
 use crate::backend::Result;
 use crate::backend::types::FrameworkCoverage;
-use crate::db::{Connection, params};
+use crate::db::{Connection, OptionalExtension, params};
 use crate::domain::policy::set::PolicySet;
 
 /// `unmet_from` of a framework no record of the agent leaves unmet.
@@ -23,12 +23,26 @@ pub fn coverage_day(ms: i64) -> i64 {
 }
 
 /// Each framework of `set`, in its order: the agents it applies to and
-/// those with a duty unmet at `now`.
+/// those with a duty unmet at `now`; none while the coverage is being
+/// filled for the active set (after it was approved).
 pub fn obligation_coverage(
     conn: &Connection,
-    set: &PolicySet,
+    (version, set): (i64, &PolicySet),
     now: DateTime<Utc>,
-) -> Result<Vec<FrameworkCoverage>> {
+) -> Result<Option<Vec<FrameworkCoverage>>> {
+    let filled: Option<(i64, Option<String>)> = conn
+        .query_row(
+            "SELECT policy_set_version, filled_through FROM obligation_coverage_filled",
+            params![],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    if set.obligations().next().is_none() {
+        return Ok(Some(Vec::new()));
+    }
+    if filled != Some((version, None)) {
+        return Ok(None);
+    }
     let now_ms = to_ms(now);
     let today = coverage_day(now_ms);
     let mut figures = Vec::new();
@@ -57,7 +71,7 @@ pub fn obligation_coverage(
             unmet: (before_today + today_so_far).max(0) as u64,
         });
     }
-    Ok(figures)
+    Ok(Some(figures))
 }
 
 /// The per-day counts that differ from the kept rows, counted afresh

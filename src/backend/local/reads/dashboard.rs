@@ -155,11 +155,14 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
     let audits = audits_due(conn, now, within)?;
 
+    let (version, set) = super::active_set(conn)?;
+    let coverage = super::obligation_coverage(conn, (version, &*set), now)?;
     Ok(Dashboard {
         audits,
         overdue_by_team,
         decision_times: decision_times(conn, first_week)?,
-        obligations: super::obligation_coverage(conn, &*super::policy_set(conn)?, now)?,
+        obligations: coverage.clone().unwrap_or_default(),
+        obligations_counting: coverage.is_none(),
         generated_at: now,
         blocked_now,
         blocked_this_week,

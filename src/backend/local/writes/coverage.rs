@@ -89,53 +89,73 @@ fn count_day(conn: &Connection, framework: &str, from: i64, delta: i64) -> Resul
     Ok(())
 }
 
-/// Judges every agent under the active set (a set was approved, or the
-/// table was never filled for it), and records the version it is for.
-pub fn rebuild_coverage(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
-    let (version, set) = active_set(conn)?;
+/// Agents judged per transaction while filling: the write lock is given
+/// up between slices, so a server keeps deciding while a set's coverage
+/// fills.
+pub const COVERAGE_SLICE: u32 = 2_000;
+
+/// Starts filling again from the first agent (a set was approved): the
+/// figures read as being counted until `fill_coverage_slice` is done.
+pub fn restart_coverage(conn: &Connection) -> Result<()> {
+    let (version, _) = active_set(conn)?;
     conn.execute("DELETE FROM obligation_coverage", params![])?;
     conn.execute("DELETE FROM obligation_coverage_days", params![])?;
     conn.execute("DELETE FROM obligation_coverage_filled", params![])?;
-    if set.obligations().next().is_some() {
-        let agents: Vec<Agent> = conn
-            .prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents"))?
-            .query_map(params![], raw_agent)?
-            .map(|raw| parse_agent(raw?))
-            .collect::<Result<_>>()?;
-        for agent in &agents {
-            let rows = judged(conn, &set, agent, now)?;
-            store(conn, &agent.agent_id, &rows)?;
-        }
-    }
     conn.execute(
-        "INSERT INTO obligation_coverage_filled (policy_set_version) VALUES (?1)",
+        "INSERT INTO obligation_coverage_filled (policy_set_version, filled_through) VALUES (?1, '')",
         params![version],
     )?;
     Ok(())
 }
 
+/// Judges the next `limit` agents of an unfinished fill (starting one
+/// when the table was never filled for the active set); whether more are
+/// left.
+pub fn fill_coverage_slice(conn: &Connection, now: DateTime<Utc>, limit: u32) -> Result<bool> {
+    let (version, set) = active_set(conn)?;
+    let filled: Option<(i64, Option<String>)> = conn
+        .query_row(
+            "SELECT policy_set_version, filled_through FROM obligation_coverage_filled",
+            params![],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let after = match filled {
+        Some((filled_for, None)) if filled_for == version => return Ok(false),
+        Some((filled_for, Some(after))) if filled_for == version => after,
+        _ => {
+            restart_coverage(conn)?;
+            String::new()
+        }
+    };
+    let agents: Vec<String> = if set.obligations().next().is_some() {
+        conn.prepare_cached(
+            "SELECT agent_id FROM agents WHERE agent_id > ?1 ORDER BY agent_id LIMIT ?2",
+        )?
+        .query_map(params![after, i64::from(limit)], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    for agent in &agents {
+        // As any write would: an agent a write judged since is left as is.
+        refresh_coverage(conn, agent, now)?;
+    }
+    let more = agents.len() == limit as usize;
+    conn.execute(
+        "UPDATE obligation_coverage_filled SET filled_through = ?1",
+        params![if more { agents.last().cloned() } else { None }],
+    )?;
+    Ok(more)
+}
+
 /// Fills what the store keeps so it need not recount (standings, figures,
-/// coverage) where a store from before them lacks it: every open asks.
+/// coverage) where a store from before them lacks it, or a fill was left
+/// unfinished: every open asks.
 pub fn fill_kept_if_missing(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     super::fill_standings_if_missing(conn)?;
     super::fill_figures_if_missing(conn)?;
-    fill_coverage_if_missing(conn, now)
-}
-
-/// Fills the table when it was not filled for the active set (a store
-/// from before it). Every open asks: one row read.
-pub fn fill_coverage_if_missing(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
-    let (version, _) = active_set(conn)?;
-    let filled: Option<i64> = conn
-        .query_row(
-            "SELECT policy_set_version FROM obligation_coverage_filled",
-            params![],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if filled != Some(version) {
-        rebuild_coverage(conn, now)?;
-    }
+    while fill_coverage_slice(conn, now, COVERAGE_SLICE)? {}
     Ok(())
 }
 

@@ -263,8 +263,10 @@ pub fn decide_policy_set(
     if approve {
         // Which policies require an audit, and how, changed with the set.
         rebuild_standings(conn)?;
-        // So did the frameworks adopted and what meets them.
-        super::coverage::rebuild_coverage(conn, now)?;
+        // So did the frameworks adopted and what meets them: the coverage
+        // is filled again a slice at a time, after this commits
+        // (`LocalStore::fill_coverage`).
+        super::coverage::restart_coverage(conn)?;
     }
     trail.append(
         conn,

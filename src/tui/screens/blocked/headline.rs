@@ -96,7 +96,12 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
         theme.style(Role::Muted),
     ));
     let mut lines = vec![Line::from(first), Line::from(second), Line::from(third)];
-    if !dashboard.obligations.is_empty() {
+    if dashboard.obligations_counting {
+        lines.push(Line::styled(
+            " Obligations: being counted again after the policy set changed",
+            theme.style(Role::Muted),
+        ));
+    } else if !dashboard.obligations.is_empty() {
         lines.push(coverage_line(&dashboard.obligations, theme));
     }
     frame.render_widget(Paragraph::new(lines), area);
