@@ -28,8 +28,9 @@ fn the_demo_shows_coverage_obligations_and_the_intake_at_80x24() {
     let blocked = tmux.wait_for("Obligations unmet");
     assert!(blocked.contains("eu-ai-act"), "{blocked}");
     tmux.send(&["O"]);
-    let obligations = tmux.wait_for("Obligations of agt-");
-    assert!(obligations.contains("as of"), "{obligations}");
+    // Its posture, judged at the store's clock, once it arrives.
+    let obligations = tmux.wait_for(" · as of ");
+    assert!(obligations.contains("Obligations of agt-"), "{obligations}");
     tmux.send(&["i"]);
     let intake = tmux.wait_for("Classification intake");
     // The demo submitted every agent's intake: it classifies the agent and

@@ -123,6 +123,18 @@ pub async fn serve(
     let notifier = Some(tokio::spawn(notifier.run(async move {
         let _ = stopped.await;
     })));
+    // An obligation coverage left unfinished (a set approved by a process
+    // that stopped) fills while the server serves.
+    // It stops between slices when the server does.
+    let filling = Arc::clone(&store);
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_filling = Arc::clone(&stopping);
+    tokio::task::spawn_blocking(move || {
+        let go_on = || !stop_filling.load(std::sync::atomic::Ordering::Relaxed);
+        if let Err(err) = filling.fill_coverage_while(go_on) {
+            tracing::error!("filling the obligation coverage: {err}");
+        }
+    });
     let state = Arc::new(ServerState {
         store,
         in_flight: Mutex::new(HashSet::new()),
@@ -143,6 +155,7 @@ pub async fn serve(
     println!("gavel serve: listening on http://{address}");
     tracing::info!(%address, "listening");
     listener::run(listener, app, limits, shutdown).await?;
+    stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     signer.abort();
     let _ = stop_notifier.send(());
     if let Some(notifier) = notifier {

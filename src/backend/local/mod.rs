@@ -10,6 +10,7 @@
 
 mod calls;
 pub mod copy;
+mod coverage;
 pub mod evidence;
 pub mod feed;
 pub mod inbox;
@@ -774,23 +775,6 @@ impl LocalStore {
     /// How far this mirror has synced.
     pub fn sync_cursor(&self) -> Result<i64> {
         self.read(mirror::cursor)
-    }
-
-    /// Fills the obligation coverage a slice per transaction until it is
-    /// done or `budget` has passed; whether it is done.
-    pub fn fill_coverage_for(&self, budget: std::time::Duration) -> Result<bool> {
-        let started = std::time::Instant::now();
-        loop {
-            let now = self.now();
-            let more =
-                self.write(|tx| writes::fill_coverage_slice(tx, now, writes::COVERAGE_SLICE))?;
-            if !more {
-                return Ok(true);
-            }
-            if started.elapsed() >= budget {
-                return Ok(false);
-            }
-        }
     }
 
     /// Checks the whole audit trail's hash chain.

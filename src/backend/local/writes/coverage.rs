@@ -149,13 +149,14 @@ pub fn fill_coverage_slice(conn: &Connection, now: DateTime<Utc>, limit: u32) ->
     Ok(more)
 }
 
-/// Fills what the store keeps so it need not recount (standings, figures,
-/// coverage) where a store from before them lacks it, or a fill was left
-/// unfinished: every open asks.
+/// Fills what the store keeps so it need not recount (standings, figures)
+/// where a store from before them lacks it, and one slice of an
+/// unfinished obligation coverage (a small store's whole): every open
+/// asks. A server finishes a larger one on its own (`gavel serve`).
 pub fn fill_kept_if_missing(conn: &Connection, now: DateTime<Utc>) -> Result<()> {
     super::fill_standings_if_missing(conn)?;
     super::fill_figures_if_missing(conn)?;
-    while fill_coverage_slice(conn, now, COVERAGE_SLICE)? {}
+    fill_coverage_slice(conn, now, COVERAGE_SLICE)?;
     Ok(())
 }
 
