@@ -5,6 +5,9 @@
 use super::{LocalStore, writes};
 use crate::backend::Result;
 
+/// The pause after each slice.
+const BETWEEN_SLICES: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl LocalStore {
     /// Fills until it is done or `budget` has passed; whether it is done.
     pub fn fill_coverage_for(&self, budget: std::time::Duration) -> Result<bool> {
@@ -25,6 +28,9 @@ impl LocalStore {
             if !go_on() {
                 return Ok(false);
             }
+            // Other writers (this process's, and other processes' polling
+            // SQLite's lock) get their turn between slices.
+            std::thread::sleep(BETWEEN_SLICES);
         }
     }
 }
