@@ -3,6 +3,8 @@
 //! once, and the clock alone (a duty coming into effect, evidence lapsing)
 //! moves them, with `audit verify`'s recount agreeing at every step.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -61,17 +63,8 @@ impl World {
         )
         .expect("seed");
         store.set_clock(ManualClock::at(at("2026-12-06T12:00:00Z")));
+        common::harness::adopt_frameworks(&store, frameworks).await;
         let backend = LocalBackend::new(Arc::clone(&store), Some(DEMO_USER.to_owned()));
-        let active = backend.policy_set(None).await.expect("active").source;
-        let text = format!("{active}\n{}", frameworks.join("\n"));
-        let proposed = backend.propose_policy_set(&text).await.expect("propose");
-        LocalBackend::new(
-            Arc::clone(&store),
-            Some("priya.natarajan@northwind.example".to_owned()),
-        )
-        .decide_policy_set(proposed.version.version, true, Some("adopt"))
-        .await
-        .expect("a second policy admin approves");
         World {
             store,
             backend,
@@ -91,6 +84,22 @@ impl World {
     fn recount_agrees(&self) {
         let differ = self.store.kept_figures_that_differ().expect("recount");
         assert!(differ.is_empty(), "{differ:#?}");
+    }
+
+    /// A compliance officer confirms the later law's notice for `agent`,
+    /// until June 2027.
+    async fn confirm_the_notice(&self, agent: &str) {
+        self.backend
+            .confirm_obligation(&NewConfirmation {
+                obligation_id: "later.notice".into(),
+                agent_id: agent.to_owned(),
+                link: Some("https://intranet.example/notice".into()),
+                file_sha256: None,
+                valid_until: at("2027-06-01T00:00:00Z"),
+                comment: "posted".into(),
+            })
+            .await
+            .expect("confirm");
     }
 
     async fn agents(&self) -> Vec<String> {
@@ -125,18 +134,7 @@ async fn the_clock_alone_moves_coverage_as_duties_start_and_evidence_lapses() {
 
     // A confirmation meets it for one agent until June.
     let agent = world.agents().await.remove(0);
-    world
-        .backend
-        .confirm_obligation(&NewConfirmation {
-            obligation_id: "later.notice".into(),
-            agent_id: agent.clone(),
-            link: Some("https://intranet.example/notice".into()),
-            file_sha256: None,
-            valid_until: at("2027-06-01T00:00:00Z"),
-            comment: "posted".into(),
-        })
-        .await
-        .expect("confirm");
+    world.confirm_the_notice(&agent).await;
     assert_eq!(world.coverage("later").await.unmet, in_effect.agents - 1);
     world.recount_agrees();
 
@@ -222,18 +220,7 @@ async fn coverage_fills_again_a_slice_at_a_time_and_reads_as_being_counted_meanw
     );
     // A confirmation recorded mid-fill, for an agent not reached yet.
     let last = world.agents().await.pop().expect("an agent");
-    world
-        .backend
-        .confirm_obligation(&NewConfirmation {
-            obligation_id: "later.notice".into(),
-            agent_id: last,
-            link: Some("https://intranet.example/notice".into()),
-            file_sha256: None,
-            valid_until: at("2027-06-01T00:00:00Z"),
-            comment: "posted".into(),
-        })
-        .await
-        .expect("confirm");
+    world.confirm_the_notice(&last).await;
     assert!(
         world
             .store

@@ -22,21 +22,14 @@ async fn adopt_intake(h: &Harness) {
     h.store.set_clock(gavel::clock::ManualClock::at(
         "2026-12-06T12:00:00Z".parse().expect("a time"),
     ));
-    let active = h.backend.policy_set(None).await.expect("active").source;
-    let text = format!(
-        "{active}\n{}\n{}",
-        include_str!("../examples/frameworks/intake.toml"),
-        include_str!("../examples/frameworks/nyc-ll144.toml"),
-    );
-    let proposed = h.backend.propose_policy_set(&text).await.expect("propose");
-    let second = gavel::backend::local::LocalBackend::new(
-        std::sync::Arc::clone(&h.store),
-        Some("priya.natarajan@northwind.example".to_owned()),
-    );
-    second
-        .decide_policy_set(proposed.version.version, true, Some("adopt the intake"))
-        .await
-        .expect("a second policy admin approves");
+    common::harness::adopt_frameworks(
+        &h.store,
+        &[
+            include_str!("../examples/frameworks/intake.toml"),
+            include_str!("../examples/frameworks/nyc-ll144.toml"),
+        ],
+    )
+    .await;
 }
 
 async fn ctrl(h: &mut Harness, c: char) {

@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::harness::Harness;
-use gavel::backend::GovernanceBackend;
-use gavel::backend::local::LocalBackend;
 use gavel::tui::tab::Tab;
 use gavel::tui::theme::Theme;
 use ratatui::crossterm::event::KeyCode;
@@ -21,22 +17,15 @@ async fn adopt_frameworks(h: &Harness) {
     h.store.set_clock(gavel::clock::ManualClock::at(
         "2026-12-06T12:00:00Z".parse().expect("a time"),
     ));
-    let active = h.backend.policy_set(None).await.expect("active").source;
-    let text = format!(
-        "{active}\n{}\n{}\n{}",
-        include_str!("../examples/frameworks/intake.toml"),
-        include_str!("../examples/frameworks/nyc-ll144.toml"),
-        include_str!("../examples/frameworks/eu-ai-act.toml"),
-    );
-    let proposed = h.backend.propose_policy_set(&text).await.expect("propose");
-    let second = LocalBackend::new(
-        Arc::clone(&h.store),
-        Some("priya.natarajan@northwind.example".to_owned()),
-    );
-    second
-        .decide_policy_set(proposed.version.version, true, Some("adopt the frameworks"))
-        .await
-        .expect("a second policy admin approves");
+    common::harness::adopt_frameworks(
+        &h.store,
+        &[
+            include_str!("../examples/frameworks/intake.toml"),
+            include_str!("../examples/frameworks/nyc-ll144.toml"),
+            include_str!("../examples/frameworks/eu-ai-act.toml"),
+        ],
+    )
+    .await;
 }
 
 /// What moves with the day the tests run: the posture's date, and the

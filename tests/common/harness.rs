@@ -193,3 +193,21 @@ impl Harness {
             .unwrap_or_default()
     }
 }
+
+/// Adopts `frameworks` on a seeded store as its organisation would: the
+/// active set with them added, proposed by the demo user and approved by
+/// a second policy admin.
+pub async fn adopt_frameworks(store: &Arc<LocalStore>, frameworks: &[&str]) {
+    use gavel::backend::GovernanceBackend;
+    let proposer = LocalBackend::new(Arc::clone(store), Some(DEMO_USER.to_owned()));
+    let active = proposer.policy_set(None).await.expect("active").source;
+    let text = format!("{active}\n{}", frameworks.join("\n"));
+    let proposed = proposer.propose_policy_set(&text).await.expect("propose");
+    LocalBackend::new(
+        Arc::clone(store),
+        Some("priya.natarajan@northwind.example".to_owned()),
+    )
+    .decide_policy_set(proposed.version.version, true, Some("adopt the frameworks"))
+    .await
+    .expect("a second policy admin approves");
+}

@@ -246,19 +246,19 @@ impl World {
     }
 
     fn posture(&self) -> Posture {
-        posture(
-            &set(),
-            &Record {
-                agent: &self.agent,
-                intake: self.intake.as_ref(),
-                workflows: &self.workflows,
-                reviews: &self.reviews,
-                audits: &self.audits,
-                confirmations: &self.confirmations,
-                pending_roles: &[],
-            },
-            now(),
-        )
+        posture(&set(), &self.record(), now())
+    }
+
+    fn record(&self) -> Record<'_> {
+        Record {
+            agent: &self.agent,
+            intake: self.intake.as_ref(),
+            workflows: &self.workflows,
+            reviews: &self.reviews,
+            audits: &self.audits,
+            confirmations: &self.confirmations,
+            pending_roles: &[],
+        }
     }
 }
 

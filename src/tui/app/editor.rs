@@ -58,9 +58,7 @@ impl App {
         let placed = match &target {
             EditTarget::Answer { form: key, field } => self
                 .reviews
-                .form
-                .as_mut()
-                .filter(|form| form.subject.key() == *key)
+                .form_for(key)
                 .is_some_and(|form| form.replace_text(*field, &text, now)),
             EditTarget::Comment { dialog: key } => match &mut self.overlay {
                 Some(Overlay::Decide(dialog)) if dialog.idempotency_key == *key => {

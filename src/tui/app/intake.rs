@@ -108,12 +108,7 @@ impl App {
             })
         });
         let (me, read_only) = (self.my_email(), self.config.read_only);
-        let Some(form) = self
-            .reviews
-            .form
-            .as_mut()
-            .filter(|form| form.subject.key() == key)
-        else {
+        let Some(form) = self.reviews.form_for(&key) else {
             if let (None, Err(error)) = (seq, &result) {
                 self.set_status(Level::Error, format!("intake not submitted: {error}"));
             }

@@ -330,12 +330,7 @@ impl App {
                     );
                 }
                 let key = FormKey::Review(review_id);
-                if let Some(form) = self
-                    .reviews
-                    .form
-                    .as_mut()
-                    .filter(|form| form.subject.key() == key)
-                {
+                if let Some(form) = self.reviews.form_for(&key) {
                     form.on_saved(seq, result.map(FormSubject::Review));
                 }
             }
@@ -412,12 +407,7 @@ impl App {
         let key = FormKey::Review(review_id.clone());
         let me = self.my_email();
         let read_only = self.config.read_only;
-        let Some(form) = self
-            .reviews
-            .form
-            .as_mut()
-            .filter(|form| form.subject.key() == key)
-        else {
+        let Some(form) = self.reviews.form_for(&key) else {
             return Vec::new();
         };
         form.on_submitted(result.clone().map(FormSubject::Review), &me, read_only);

@@ -29,6 +29,12 @@ pub struct ReviewsScreen {
 }
 
 impl ReviewsScreen {
+    /// The open form, when it is the one `key` names (an answer for a
+    /// form closed or replaced since is dropped).
+    pub fn form_for(&mut self, key: &super::review_form::FormKey) -> Option<&mut AnswerForm> {
+        self.form.as_mut().filter(|form| form.subject.key() == *key)
+    }
+
     pub fn load(&mut self, requests: &mut Requests) -> Command {
         self.request = requests.issue();
         Command::LoadReviews {

@@ -22,6 +22,18 @@ pub fn coverage_day(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
+/// The policy set version the coverage is filled for and, while filling,
+/// the last agent judged so far (none: done); none when never filled.
+pub fn coverage_filled(conn: &Connection) -> Result<Option<(i64, Option<String>)>> {
+    Ok(conn
+        .query_row(
+            "SELECT policy_set_version, filled_through FROM obligation_coverage_filled",
+            params![],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?)
+}
+
 /// Each framework of `set`, in its order: the agents it applies to and
 /// those with a duty unmet at `now`; none while the coverage is being
 /// filled for the active set (after it was approved).
@@ -30,13 +42,7 @@ pub fn obligation_coverage(
     (version, set): (i64, &PolicySet),
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<FrameworkCoverage>>> {
-    let filled: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT policy_set_version, filled_through FROM obligation_coverage_filled",
-            params![],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
+    let filled = coverage_filled(conn)?;
     if set.obligations().next().is_none() {
         return Ok(Some(Vec::new()));
     }

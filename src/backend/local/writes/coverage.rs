@@ -9,12 +9,12 @@
 use chrono::{DateTime, Utc};
 
 use super::super::reads::{
-    AGENT_COLUMNS, NEVER_UNMET, active_set, agent_row, coverage_day, parse_agent, raw_agent,
-    with_record,
+    AGENT_COLUMNS, NEVER_UNMET, active_set, agent_row, coverage_day, coverage_filled, parse_agent,
+    raw_agent, with_record,
 };
 use super::super::rows::to_ms;
 use crate::backend::Result;
-use crate::db::{Connection, OptionalExtension, params};
+use crate::db::{Connection, params};
 use crate::domain::Agent;
 use crate::domain::obligations::coverage::unmet_from;
 use crate::domain::policy::set::PolicySet;
@@ -113,14 +113,7 @@ pub fn restart_coverage(conn: &Connection) -> Result<()> {
 /// left.
 pub fn fill_coverage_slice(conn: &Connection, now: DateTime<Utc>, limit: u32) -> Result<bool> {
     let (version, set) = active_set(conn)?;
-    let filled: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT policy_set_version, filled_through FROM obligation_coverage_filled",
-            params![],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let after = match filled {
+    let after = match coverage_filled(conn)? {
         Some((filled_for, None)) if filled_for == version => return Ok(false),
         Some((filled_for, Some(after))) if filled_for == version => after,
         _ => {

@@ -12,18 +12,6 @@ impl World {
     fn posture_at(&self, at: DateTime<Utc>) -> Posture {
         posture(&set(), &self.record(), at)
     }
-
-    fn record(&self) -> Record<'_> {
-        Record {
-            agent: &self.agent,
-            intake: self.intake.as_ref(),
-            workflows: &self.workflows,
-            reviews: &self.reviews,
-            audits: &self.audits,
-            confirmations: &self.confirmations,
-            pending_roles: &[],
-        }
-    }
 }
 
 fn unmet_in(posture: &Posture, framework: &str) -> bool {
