@@ -188,6 +188,13 @@ async fn a_submitted_intake_changes_only_by_submitting_again_and_esc_twice_drops
         "no draft of a submitted intake: {commands:?}"
     );
     assert!(h.screen().contains("changed here, not saved"));
+    // Submitting again says what a lowering change does; esc keeps editing.
+    ctrl(&mut h, 's').await;
+    let again = h.screen();
+    assert!(again.contains("Submit this intake again?"), "{again}");
+    assert!(again.contains("classification-change"), "{again}");
+    h.press(KeyCode::Esc).await;
+    assert!(!h.app.reviews.form.as_ref().expect("open").summary);
     // Esc warns once; the form stays with the change.
     h.press(KeyCode::Esc).await;
     assert!(h.app.reviews.form.is_some(), "one esc keeps the change");

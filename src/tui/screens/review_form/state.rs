@@ -25,7 +25,7 @@ impl AnswerForm {
                 " Submit this review? It cannot be changed afterwards ".to_owned()
             }
             FormSubject::Intake(intake) if self.subject.is_submitted() => format!(
-                " Submit this intake again? New answers classify {}@{} (a change that stops a duty applying waits for sign-off) ",
+                " Submit this intake again? New answers classify {}@{} ",
                 sanitize(&intake.agent_id),
                 sanitize(&intake.agent_version)
             ),
@@ -35,6 +35,13 @@ impl AnswerForm {
                 sanitize(&intake.agent_version)
             ),
         }
+    }
+
+    /// What submitting again does, said under the answers.
+    pub(super) fn summary_note(&self) -> Option<&'static str> {
+        (matches!(self.subject, FormSubject::Intake(_)) && self.subject.is_submitted()).then_some(
+            "Answers that would stop a duty or a policy from applying wait for a classification-change decision; until then the earlier answers stand.",
+        )
     }
 
     /// `unconfirmed`: the saved state has not reached the server yet.

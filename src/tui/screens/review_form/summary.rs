@@ -22,6 +22,10 @@ impl AnswerForm {
             .title(Span::styled(self.summary_title(), theme.style(Role::Title)));
         let answers = self.answers();
         let mut lines = Vec::new();
+        if let Some(note) = self.summary_note() {
+            lines.push(Line::styled(note, theme.style(Role::Info)));
+            lines.push(Line::default());
+        }
         for question in &self.template.questions {
             lines.push(Line::styled(
                 sanitize(&question.prompt).into_owned(),
