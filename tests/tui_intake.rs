@@ -143,8 +143,38 @@ async fn i_on_the_step_view_answers_the_intake_saves_drafts_and_submits_it() {
     );
     assert!(screen.contains("Submitted the intake of"), "{screen}");
 
+    // Answering New York's question no would stop its duties applying:
+    // the change waits for a classification-change decision, read-only,
+    // and the earlier answers stand in the store.
+    h.press(KeyCode::BackTab).await;
+    h.keys("n").await;
+    ctrl(&mut h, 's').await;
+    ctrl(&mut h, 's').await;
+    let waiting = h.screen();
+    assert!(
+        waiting.contains("wait for a decision: read-only"),
+        "{waiting}"
+    );
+    let stored = h
+        .backend
+        .intake(&agent, &version)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(
+        stored.answers["nyc_aedt"], true,
+        "the earlier answers stand"
+    );
+    assert_eq!(
+        stored
+            .pending
+            .as_ref()
+            .map(|pending| pending.answers["nyc_aedt"].clone()),
+        Some(serde_json::json!(false))
+    );
+
     // Back returns to the step view it was opened from, whose obligations
-    // now follow the answers: New York's audit duty applies.
+    // follow the standing answers: New York's audit duty applies.
     h.press(KeyCode::Esc).await;
     assert_eq!(h.app.tab, Tab::Queue);
     assert!(h.app.detail.is_some(), "back on the step view");
@@ -158,6 +188,13 @@ async fn i_on_the_step_view_answers_the_intake_saves_drafts_and_submits_it() {
         !obligations.contains("does not apply: intake"),
         "{obligations}"
     );
+    // Opened again, the intake shows the change being decided, read-only.
+    h.keys("O").await;
+    h.keys("I").await;
+    let form = h.app.reviews.form.as_ref().expect("the intake is open");
+    assert!(!form.editable);
+    assert_eq!(form.answers()["nyc_aedt"], false);
+    assert!(h.screen().contains("wait for a decision"));
 }
 
 #[tokio::test]

@@ -82,7 +82,7 @@ impl AnswerForm {
         if let Some(pending) = intake.pending() {
             return (
                 format!(
-                    "a change by {} waits for a decision: read-only",
+                    "these answers, proposed by {}, wait for a decision: read-only",
                     sanitize(&pending.proposed_by)
                 ),
                 Role::Warn,

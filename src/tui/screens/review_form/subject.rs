@@ -92,11 +92,18 @@ impl FormSubject {
         }
     }
 
-    /// The answers as the store holds them.
+    /// The answers the form shows: as the store holds them, or, for an
+    /// intake whose change waits for a decision, the change (what is being
+    /// decided), so the form reads the same however it was reached.
     pub fn stored_answers(&self) -> Option<&Answers> {
         match self {
             FormSubject::Review(review) => Some(&review.answers),
-            FormSubject::Intake(intake) => intake.saved.as_ref().map(|saved| &saved.answers),
+            FormSubject::Intake(intake) => intake.saved.as_ref().map(|saved| {
+                saved
+                    .pending
+                    .as_ref()
+                    .map_or(&saved.answers, |pending| &pending.answers)
+            }),
         }
     }
 
