@@ -156,8 +156,13 @@ pub fn fill_kept_if_missing(conn: &Connection, now: DateTime<Utc>) -> Result<()>
 /// The agents whose kept coverage differs from judging them afresh at
 /// `now` (`gavel audit verify`). A framework unmet by `now` on both sides
 /// agrees whenever each side judged it so; later instants must match.
+/// While a fill is unfinished nothing is shown from the table, so nothing
+/// is compared: the agents not reached yet are not a difference.
 pub fn coverage_that_differs(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
-    let (_, set) = active_set(conn)?;
+    let (version, set) = active_set(conn)?;
+    if set.obligations().next().is_some() && coverage_filled(conn)? != Some((version, None)) {
+        return Ok(Vec::new());
+    }
     let mut kept: std::collections::BTreeMap<String, Vec<(String, i64)>> =
         std::collections::BTreeMap::new();
     let rows: Vec<(String, String, i64)> = conn
