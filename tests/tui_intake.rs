@@ -19,10 +19,7 @@ use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 /// Adopts the shipped intake and New York's Local Law 144 (proposed by the
 /// demo user, approved by a second policy admin), judged at a fixed day.
 async fn adopt_intake(h: &Harness) {
-    h.store.set_clock(gavel::clock::ManualClock::at(
-        "2026-12-06T12:00:00Z".parse().expect("a time"),
-    ));
-    common::harness::adopt_frameworks(
+    common::harness::adopt_frameworks_on_a_fixed_day(
         &h.store,
         &[
             include_str!("../examples/frameworks/intake.toml"),
@@ -30,6 +27,15 @@ async fn adopt_intake(h: &Harness) {
         ],
     )
     .await;
+}
+
+/// The intake the store holds for an agent version, if any.
+async fn stored_intake(
+    h: &Harness,
+    agent: &str,
+    version: &str,
+) -> Option<gavel::domain::obligations::Intake> {
+    h.backend.intake(agent, version).await.expect("read")
 }
 
 async fn ctrl(h: &mut Harness, c: char) {
@@ -112,11 +118,8 @@ async fn i_on_the_step_view_answers_the_intake_saves_drafts_and_submits_it() {
         "a draft save is due: {commands:?}"
     );
     h.run(commands).await;
-    let draft = h
-        .backend
-        .intake(&agent, &version)
+    let draft = stored_intake(&h, &agent, &version)
         .await
-        .expect("read")
         .expect("a draft is stored");
     assert_eq!(draft.status, IntakeStatus::Draft);
     assert_eq!(draft.answers["annex_iii_area"], "employment");
@@ -128,12 +131,7 @@ async fn i_on_the_step_view_answers_the_intake_saves_drafts_and_submits_it() {
     let summary = h.screen();
     assert!(summary.contains("Submit this intake?"), "{summary}");
     ctrl(&mut h, 's').await;
-    let submitted = h
-        .backend
-        .intake(&agent, &version)
-        .await
-        .expect("read")
-        .expect("stored");
+    let submitted = stored_intake(&h, &agent, &version).await.expect("stored");
     assert_eq!(submitted.status, IntakeStatus::Submitted);
     assert_eq!(submitted.answers["nyc_aedt"], true);
     let screen = h.screen();
@@ -155,12 +153,7 @@ async fn i_on_the_step_view_answers_the_intake_saves_drafts_and_submits_it() {
         waiting.contains("wait for a decision: read-only"),
         "{waiting}"
     );
-    let stored = h
-        .backend
-        .intake(&agent, &version)
-        .await
-        .expect("read")
-        .expect("stored");
+    let stored = stored_intake(&h, &agent, &version).await.expect("stored");
     assert_eq!(
         stored.answers["nyc_aedt"], true,
         "the earlier answers stand"
@@ -244,12 +237,7 @@ async fn a_submitted_intake_changes_only_by_submitting_again_and_esc_twice_drops
     h.press(KeyCode::Esc).await;
     assert!(h.app.reviews.form.is_none());
     assert_eq!(h.app.tab, Tab::Audits, "back where it was opened");
-    let stored = h
-        .backend
-        .intake(&agent, &version)
-        .await
-        .expect("read")
-        .expect("stored");
+    let stored = stored_intake(&h, &agent, &version).await.expect("stored");
     assert_eq!(stored.answers["colorado_consequential"], false);
     assert_eq!(
         stored.version, 1,
@@ -276,11 +264,7 @@ async fn a_read_only_console_shows_the_intake_and_changes_nothing() {
     h.keys("y").await;
     ctrl(&mut h, 's').await;
     assert!(
-        h.backend
-            .intake(&agent, &version)
-            .await
-            .expect("read")
-            .is_none(),
+        stored_intake(&h, &agent, &version).await.is_none(),
         "nothing was saved"
     );
     assert!(h.screen().contains("read-only"));

@@ -12,12 +12,7 @@ use ratatui::crossterm::event::KeyCode;
 /// Adopts the shipped intake, NYC Local Law 144 and EU AI Act frameworks
 /// (proposed by the demo user, approved by a second policy admin).
 async fn adopt_frameworks(h: &Harness) {
-    // The store judges at a fixed day: New York's duties in effect, the
-    // EU's Annex III ones not yet (they are from 2 December 2027).
-    h.store.set_clock(gavel::clock::ManualClock::at(
-        "2026-12-06T12:00:00Z".parse().expect("a time"),
-    ));
-    common::harness::adopt_frameworks(
+    common::harness::adopt_frameworks_on_a_fixed_day(
         &h.store,
         &[
             include_str!("../examples/frameworks/intake.toml"),

@@ -194,6 +194,16 @@ impl Harness {
     }
 }
 
+/// `adopt_frameworks` with the store judging at a fixed day, 2026-12-06:
+/// New York's duties in effect, the EU's Annex III ones not yet (they are
+/// from 2 December 2027), whatever day the tests run.
+pub async fn adopt_frameworks_on_a_fixed_day(store: &Arc<LocalStore>, frameworks: &[&str]) {
+    store.set_clock(gavel::clock::ManualClock::at(
+        "2026-12-06T12:00:00Z".parse().expect("a time"),
+    ));
+    adopt_frameworks(store, frameworks).await;
+}
+
 /// Adopts `frameworks` on a seeded store as its organisation would: the
 /// active set with them added, proposed by the demo user and approved by
 /// a second policy admin.
