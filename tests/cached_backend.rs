@@ -387,6 +387,37 @@ impl GovernanceBackend for Synced {
     ) -> Result<gavel::domain::obligations::Confirmation> {
         self.write(self.cache.confirm_obligation(request)).await
     }
+    async fn exceptions(
+        &self,
+        query: &gavel::domain::exception::ExceptionQuery,
+    ) -> Result<Vec<gavel::domain::exception::Exception>> {
+        self.sync().await;
+        self.cache.exceptions(query).await
+    }
+    async fn exception(&self, exception_id: &str) -> Result<gavel::domain::exception::Exception> {
+        self.sync().await;
+        self.cache.exception(exception_id).await
+    }
+    async fn request_exception(
+        &self,
+        request: &gavel::domain::exception::NewException,
+    ) -> Result<gavel::domain::exception::Exception> {
+        self.write(self.cache.request_exception(request)).await
+    }
+    async fn decide_exception(
+        &self,
+        decision: &gavel::domain::exception::ExceptionDecision,
+    ) -> Result<gavel::domain::exception::Exception> {
+        self.write(self.cache.decide_exception(decision)).await
+    }
+    async fn revoke_exception(
+        &self,
+        exception_id: &str,
+        reason: &str,
+    ) -> Result<gavel::domain::exception::Exception> {
+        self.write(self.cache.revoke_exception(exception_id, reason))
+            .await
+    }
     async fn decide_tool(
         &self,
         name: &str,

@@ -29,10 +29,14 @@ pub enum EventKind {
     StepOverdue,
     #[serde(rename = "step.escalated")]
     StepEscalated,
+    #[serde(rename = "exception.requested")]
+    ExceptionRequested,
+    #[serde(rename = "exception.decided")]
+    ExceptionDecided,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -44,6 +48,8 @@ impl EventKind {
         EventKind::StepReminder,
         EventKind::StepOverdue,
         EventKind::StepEscalated,
+        EventKind::ExceptionRequested,
+        EventKind::ExceptionDecided,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +65,8 @@ impl EventKind {
             EventKind::StepReminder => "step.reminder",
             EventKind::StepOverdue => "step.overdue",
             EventKind::StepEscalated => "step.escalated",
+            EventKind::ExceptionRequested => "exception.requested",
+            EventKind::ExceptionDecided => "exception.decided",
         }
     }
 }
@@ -117,6 +125,11 @@ pub(crate) fn role_words(role: &str) -> String {
         .unwrap_or_else(|_| role.replace('_', " "))
 }
 
+/// The minute of an RFC 3339 time, readable ("2027-01-31 09:00").
+fn day_of(at: &str) -> String {
+    at.get(..16).unwrap_or(at).replace('T', " ")
+}
+
 /// One line for the inbox of the person asked to act.
 pub fn your_turn(event: &Event) -> String {
     let data = &event.data;
@@ -145,6 +158,14 @@ pub fn your_turn(event: &Event) -> String {
         EventKind::PolicySetProposed => format!(
             "Your turn: approve policy set version {}",
             data.get("version").and_then(|v| v.as_i64()).unwrap_or(0)
+        ),
+        EventKind::ExceptionRequested => format!(
+            "Your turn: exception {} to {} for {} {} ({})",
+            text_of(data, "exception_id"),
+            text_of(data, "policy_id"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            role_words(&text_of(data, "next_role"))
         ),
         _ => summary(event),
     }
@@ -190,6 +211,24 @@ pub fn summary(event: &Event) -> String {
             "Policy set version {} proposed by {}",
             data.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
             text_of(data, "proposed_by")
+        ),
+        EventKind::ExceptionRequested => format!(
+            "Exception {} to {} for {} {} asked by {}, until {}",
+            text_of(data, "exception_id"),
+            text_of(data, "policy_id"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "requested_by"),
+            day_of(&text_of(data, "until"))
+        ),
+        EventKind::ExceptionDecided => format!(
+            "Exception {} to {} for {} {} is {} ({})",
+            text_of(data, "exception_id"),
+            text_of(data, "policy_id"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "state"),
+            text_of(data, "actor")
         ),
         EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
             let step = data.get("current_step");

@@ -233,6 +233,31 @@ pub trait GovernanceBackend: Send + Sync {
         &self,
         request: &crate::domain::obligations::NewConfirmation,
     ) -> Result<crate::domain::obligations::Confirmation>;
+    /// Exceptions matching a query at the store's clock, newest first.
+    async fn exceptions(
+        &self,
+        query: &crate::domain::exception::ExceptionQuery,
+    ) -> Result<Vec<crate::domain::exception::Exception>>;
+    async fn exception(&self, exception_id: &str) -> Result<crate::domain::exception::Exception>;
+    /// Asks for a time-bound exception to one policy for one agent
+    /// version (any person; the active set's chain approves it).
+    async fn request_exception(
+        &self,
+        request: &crate::domain::exception::NewException,
+    ) -> Result<crate::domain::exception::Exception>;
+    /// Approves or rejects an exception's next step (its role, not the
+    /// person who asked, nor one who approved an earlier step).
+    async fn decide_exception(
+        &self,
+        decision: &crate::domain::exception::ExceptionDecision,
+    ) -> Result<crate::domain::exception::Exception>;
+    /// Ends a pending or active exception now (the person who asked, or a
+    /// compliance officer), saying why.
+    async fn revoke_exception(
+        &self,
+        exception_id: &str,
+        reason: &str,
+    ) -> Result<crate::domain::exception::Exception>;
     /// Approves or rejects an external tool (data stewards and compliance
     /// officers).
     async fn decide_tool(

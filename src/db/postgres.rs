@@ -260,6 +260,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "obligation coverage",
         include_str!("../../migrations/postgres/0009_obligation_coverage.sql"),
     ),
+    (
+        10,
+        "policy exceptions",
+        include_str!("../../migrations/postgres/0010_policy_exceptions.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -12,6 +12,7 @@ pub mod decision;
 pub mod delegation;
 pub mod deployment;
 pub mod digest;
+pub mod exception;
 pub mod figures;
 pub mod manifest;
 pub mod merkle;

@@ -58,6 +58,7 @@ impl Generator {
                 approved_tools: &self.approved_tools,
                 reference_agents: &[],
                 intake: None,
+                exceptions: &[],
                 now: at,
             },
         );

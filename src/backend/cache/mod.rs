@@ -21,6 +21,7 @@ use crate::backend::{
     AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
     RecordedOutcomes, StandingPage, StandingQuery,
 };
+use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -565,6 +566,41 @@ impl GovernanceBackend for CachedBackend {
             .confirm_obligation(request)
             .await
             .map_err(|err| needs_server("confirming an obligation", err))
+    }
+
+    async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {
+        self.remote
+            .exceptions(query)
+            .await
+            .map_err(|err| needs_server("reading exceptions", err))
+    }
+
+    async fn exception(&self, exception_id: &str) -> Result<Exception> {
+        self.remote
+            .exception(exception_id)
+            .await
+            .map_err(|err| needs_server("reading an exception", err))
+    }
+
+    async fn request_exception(&self, request: &NewException) -> Result<Exception> {
+        self.remote
+            .request_exception(request)
+            .await
+            .map_err(|err| needs_server("asking for an exception", err))
+    }
+
+    async fn decide_exception(&self, decision: &ExceptionDecision) -> Result<Exception> {
+        self.remote
+            .decide_exception(decision)
+            .await
+            .map_err(|err| needs_server("deciding an exception", err))
+    }
+
+    async fn revoke_exception(&self, exception_id: &str, reason: &str) -> Result<Exception> {
+        self.remote
+            .revoke_exception(exception_id, reason)
+            .await
+            .map_err(|err| needs_server("revoking an exception", err))
     }
 
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {

@@ -16,6 +16,7 @@ use crate::backend::wire::{OutcomesBody, PolicySetBody, PolicySetDecisionBody};
 use crate::backend::{PolicySetDetail, PolicySetVersion, StandingPage, StandingQuery};
 use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
+use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -454,6 +455,57 @@ impl GovernanceBackend for HttpBackend {
             Method::POST,
             &["v1", "agents", &decision.agent_id, "intake", "decision"],
             decision,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {
+        let mut params = Vec::new();
+        if let Some(agent) = &query.agent_id {
+            params.push(("agent", agent.clone()));
+        }
+        if let Some(state) = query.state {
+            params.push(("state", state.as_str().to_owned()));
+        }
+        if query.awaiting_me {
+            params.push(("awaiting_me", "true".to_owned()));
+        }
+        self.get(&["v1", "exceptions"], &params).await
+    }
+
+    async fn exception(&self, exception_id: &str) -> Result<Exception> {
+        self.get(&["v1", "exceptions", exception_id], &[]).await
+    }
+
+    async fn request_exception(&self, request: &NewException) -> Result<Exception> {
+        self.write(
+            Method::POST,
+            &["v1", "exceptions"],
+            request,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn decide_exception(&self, decision: &ExceptionDecision) -> Result<Exception> {
+        self.write(
+            Method::POST,
+            &["v1", "exceptions", &decision.exception_id, "decision"],
+            decision,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn revoke_exception(&self, exception_id: &str, reason: &str) -> Result<Exception> {
+        self.write(
+            Method::POST,
+            &["v1", "exceptions", exception_id, "revoke"],
+            &serde_json::json!({ "reason": reason }),
             HeaderMap::new(),
             false,
         )

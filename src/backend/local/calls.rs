@@ -14,6 +14,7 @@ use crate::backend::{
 use crate::db::Connection;
 use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
+use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -490,6 +491,47 @@ impl GovernanceBackend for LocalBackend {
         let request = request.clone();
         self.write(move |tx| writes::confirm_obligation(tx, &user, &request, clock.now()))
             .await
+    }
+
+    async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let query = query.clone();
+        self.read(move |conn| reads::exceptions(conn, &query, &user.roles, clock.now()))
+            .await
+    }
+
+    async fn exception(&self, exception_id: &str) -> Result<Exception> {
+        self.actor().await?;
+        let exception_id = exception_id.to_owned();
+        self.read(move |conn| reads::exception(conn, &exception_id))
+            .await
+    }
+
+    async fn request_exception(&self, request: &NewException) -> Result<Exception> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let request = request.clone();
+        self.write(move |tx| writes::request_exception(tx, &user, &request, clock.now()))
+            .await
+    }
+
+    async fn decide_exception(&self, decision: &ExceptionDecision) -> Result<Exception> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let decision = decision.clone();
+        self.write(move |tx| writes::decide_exception(tx, &user, &decision, clock.now()))
+            .await
+    }
+
+    async fn revoke_exception(&self, exception_id: &str, reason: &str) -> Result<Exception> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let (exception_id, reason) = (exception_id.to_owned(), reason.to_owned());
+        self.write(move |tx| {
+            writes::revoke_exception(tx, &user, &exception_id, &reason, clock.now())
+        })
+        .await
     }
 
     async fn decide_tool(

@@ -37,7 +37,16 @@ const MIGRATIONS: &[Migration] = &[
     create_kept_totals,
     create_obligations,
     create_obligation_coverage,
+    create_policy_exceptions,
 ];
+
+/// 23: time-bound exceptions to one policy for one agent version
+/// (PostgreSQL's migration 10 is the same text).
+fn create_policy_exceptions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0010_policy_exceptions.sql"
+    ))
+}
 
 /// 22: from when each agent has an unmet duty under each framework, kept
 /// for leadership's coverage figures (PostgreSQL's migration 9 is the

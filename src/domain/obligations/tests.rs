@@ -562,6 +562,7 @@ fn the_gate_holds_unmet_duties_and_counts_the_sign_offs_a_request_seeks() {
         approved_tools: &tools,
         reference_agents: &[],
         intake: None,
+        exceptions: &[],
     };
     let judged = |world: &World, pending: &[Role]| {
         let mut evaluation = evaluate_agent(world.agent.clone(), Vec::new(), &[], &set, &facts);
@@ -701,6 +702,7 @@ condition = "intake.hiring_in_city"
         approved_tools: &tools,
         reference_agents: &[],
         intake,
+        exceptions: &[],
     };
     let city = |evaluation: &crate::domain::policy::evaluation::Evaluation| {
         evaluation

@@ -12,6 +12,7 @@ use crate::domain::bias::BiasAudit;
 use crate::domain::bias::verdict::{AuditFacts, Requirement, Verdict, judge};
 use crate::domain::name::display_as_str;
 use crate::domain::policy::condition::Outcome;
+use crate::domain::policy::exceptions::AppliedException;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::policies::{Policy, PolicyAction};
 use crate::domain::policy::set::PolicySet;
@@ -99,6 +100,10 @@ pub struct Evaluation {
     /// The policy set version it was evaluated under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_set_version: Option<i64>,
+    /// Policies that fired but are set aside for this version by an
+    /// exception in force: the outcome comes from the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<AppliedException>,
 }
 
 /// What Gavel knows besides the manifest when it evaluates one.
@@ -120,6 +125,8 @@ pub struct Facts<'a> {
     /// The requested version's submitted intake answers, which policies
     /// and floors may read (`intake.<question>`).
     pub intake: Option<&'a crate::domain::review::Answers>,
+    /// The exceptions in force for the agent version evaluated.
+    pub exceptions: &'a [AppliedException],
 }
 
 fn join_roles(chain: &[Role]) -> String {
@@ -195,6 +202,7 @@ pub fn evaluate_agent(
     };
     let mut triggered = Vec::new();
     let mut workflows = Vec::new();
+    let mut excepted = Vec::new();
     let no_answers = crate::domain::review::Answers::new();
     let outcomes =
         set.outcomes_with_intake(&agent, &request_facts, facts.intake.unwrap_or(&no_answers));
@@ -204,6 +212,16 @@ pub fn evaluate_agent(
             Outcome::Holds => None,
             Outcome::Failed(why) => Some(why),
         };
+        // An exception sets the policy aside whether its condition held or
+        // could not be read: it was granted for this policy by name.
+        if let Some(exception) = facts
+            .exceptions
+            .iter()
+            .find(|exception| exception.policy_id == policy.policy_id)
+        {
+            excepted.push(exception.clone());
+            continue;
+        }
         if let Some(why) = failure {
             let unanswered = set.unanswered_by(index, facts.intake);
             let remediation = if unanswered.is_empty() {
@@ -376,6 +394,7 @@ pub fn evaluate_agent(
         warnings,
         lowered,
         policy_set_version: None,
+        exceptions: excepted,
     };
     evaluation.settle();
     evaluation

@@ -8,6 +8,7 @@
 pub mod cel_limits;
 pub mod condition;
 pub mod evaluation;
+pub mod exceptions;
 pub mod facts;
 pub mod frameworks;
 pub mod lowering;

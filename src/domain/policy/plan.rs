@@ -514,6 +514,8 @@ pub(crate) fn judge(
         approved_tools: &no_tools,
         reference_agents: &[],
         intake,
+        // A plan judges sets, not the exceptions granted under them.
+        exceptions: &[],
         now,
     };
     let verdict = |set: &PolicySet| {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::agent::{Agent, RiskTier};
 use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Outcome, Scope};
+use crate::domain::policy::exceptions::ExceptionRules;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::frameworks::{Framework, IntakeSection, ObligationsGate};
 use crate::domain::policy::policies::{Policy, PolicyScope};
@@ -81,6 +82,9 @@ pub struct PolicySetFile {
     /// What deployments get while adopted obligations are unmet.
     #[serde(default, skip_serializing_if = "ObligationsGate::is_default")]
     pub obligations: ObligationsGate,
+    /// Who approves time-bound exceptions to a policy, and for how long.
+    #[serde(default, skip_serializing_if = "ExceptionRules::is_default")]
+    pub exceptions: ExceptionRules,
 }
 
 /// A problem with a set, and where.
@@ -277,6 +281,9 @@ impl PolicySet {
         }
         if let Err(message) = file.sla.check() {
             errors.push(at("sla", message));
+        }
+        for (place, message) in file.exceptions.check(vocabulary) {
+            errors.push(at(place, message));
         }
         let mut budget = MAX_CHECK_EVALUATIONS;
         let mut floors = Vec::new();

@@ -308,6 +308,8 @@ pub fn evaluate_under(
             .filter(|intake| intake.status == crate::domain::obligations::IntakeStatus::Submitted),
         None => None,
     };
+    let exceptions =
+        super::applied_exceptions(conn, &manifest.agent.agent_id, &manifest.agent.version, now)?;
     let mut evaluation = evaluate_policies(
         manifest,
         set,
@@ -317,6 +319,7 @@ pub fn evaluate_under(
             approved_tools: &approved_tools,
             reference_agents: &reference_agents,
             intake: intake.as_ref().map(|intake| &intake.answers),
+            exceptions: &exceptions,
             now,
         },
     );

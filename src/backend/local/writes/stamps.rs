@@ -29,6 +29,7 @@ pub fn next_number(conn: &Connection, table: &str) -> Result<i64> {
         "audit_runs" => "run_id",
         "delegations" => "delegation_id",
         "obligation_confirmations" => "confirmation_id",
+        "policy_exceptions" => "exception_id",
         other => {
             return Err(BackendError::Storage(format!(
                 "the store assigns no ids to {other}"

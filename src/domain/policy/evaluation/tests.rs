@@ -60,6 +60,7 @@ fn eval(manifest: &Manifest, policies: &[Policy], audit: Option<&BiasAudit>) -> 
             approved_tools: &BTreeSet::new(),
             reference_agents: &[],
             intake: None,
+            exceptions: &[],
         },
     )
 }
@@ -194,6 +195,7 @@ fn tool_approval_comes_from_the_records_never_from_the_manifest() {
         approved_tools: approved,
         reference_agents: &[],
         intake: None,
+        exceptions: &[],
     };
     let partly = evaluate(&named, &PolicySet::builtin(), &facts(&approved));
     assert_eq!(partly.status, DeploymentStatus::Blocked);
@@ -274,6 +276,7 @@ fn lowering_a_risk_relevant_field_needs_a_data_steward() {
             approved_tools: &BTreeSet::new(),
             reference_agents: std::slice::from_ref(&reference),
             intake: None,
+            exceptions: &[],
         },
     );
     assert_eq!(
