@@ -270,6 +270,12 @@ pub struct Dashboard {
     /// (`obligations` is empty until it is done).
     #[serde(default)]
     pub obligations_counting: bool,
+    /// Exceptions in force at `generated_at`, and of those how many end
+    /// within 14 days.
+    #[serde(default)]
+    pub exceptions_active: u64,
+    #[serde(default)]
+    pub exceptions_expiring: u64,
 }
 
 /// How far agents meet one framework's duties, from the kept coverage.
@@ -725,6 +731,10 @@ pub struct ReplayReport {
     pub intakes: u64,
     #[serde(default)]
     pub confirmations: u64,
+    /// Exceptions (each step's decider by the rules that took it, and the
+    /// whole record).
+    #[serde(default)]
+    pub exceptions: u64,
     /// Workflows whose opening event did not name the chain (from before
     /// events carried it): their status and version are checked, not their
     /// steps.

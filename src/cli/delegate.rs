@@ -12,7 +12,7 @@ use crate::domain::delegation::{Delegation, NewDelegation};
 
 /// A date (midnight UTC, or the midnight after it for an end) or an RFC
 /// 3339 time.
-fn moment(text: &str, end_of_day: bool, flag: &str) -> Result<DateTime<Utc>, Failure> {
+pub(super) fn moment(text: &str, end_of_day: bool, flag: &str) -> Result<DateTime<Utc>, Failure> {
     let text = text.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));

@@ -10,6 +10,8 @@ mod auth;
 mod backends;
 mod delegate;
 mod evidence;
+mod exception_args;
+mod exceptions;
 pub mod exit;
 mod governance;
 mod input;
@@ -208,6 +210,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Delegate(args) => delegate::run(global, args).await,
         Command::Obligations(args) => obligations::obligations(global, args).await,
         Command::Intake(command) => obligations::intake(global, command).await,
+        Command::Exception(command) => exceptions::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;

@@ -77,8 +77,16 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation, running: Option<
     for warning in &evaluation.warnings {
         let _ = writeln!(out, "  note: {}", safe(warning));
     }
+    for exception in &evaluation.exceptions {
+        let _ = writeln!(out, "  ~ {}", safe(&exception.describe()));
+        let _ = writeln!(out, "      why:  {}", safe(&exception.reason));
+    }
     if evaluation.triggered_policies.is_empty() {
-        let _ = writeln!(out, "  no policy applies: the deployment may go ahead.");
+        let other = if evaluation.exceptions.is_empty() { "" } else { " other" };
+        let _ = writeln!(
+            out,
+            "  no{other} policy applies: the deployment may go ahead."
+        );
     }
     for policy in &evaluation.triggered_policies {
         let mark = if policy.blocking { "x" } else { "-" };
@@ -624,6 +632,13 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
         audits.uncovered,
         audits.due_soon
     );
+    if dashboard.exceptions_active > 0 {
+        let _ = writeln!(
+            out,
+            "Exceptions in force: {} ({} ending within 14 days; `gavel exception list --state active`)",
+            dashboard.exceptions_active, dashboard.exceptions_expiring
+        );
+    }
     if dashboard.obligations_counting {
         let _ = writeln!(
             out,
@@ -700,27 +715,29 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions, {} intakes, {} confirmations)",
+                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions, {} intakes, {} confirmations, {} exceptions)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
                 replay.reviews,
                 replay.policy_sets,
                 replay.intakes,
-                replay.confirmations
+                replay.confirmations,
+                replay.exceptions
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews, {} policy set versions, {} intakes and {} confirmations replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash; each intake's answers and who gave them; each confirmation whole)",
+                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews, {} policy set versions, {} intakes, {} confirmations and {} exceptions replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash; each intake's answers and who gave them; each confirmation whole; each exception's steps by the rules that took them)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
                 replay.reviews,
                 replay.policy_sets,
                 replay.intakes,
-                replay.confirmations
+                replay.confirmations,
+                replay.exceptions
             );
             if replay.workflows_without_steps > 0 {
                 let _ = writeln!(

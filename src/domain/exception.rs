@@ -151,6 +151,8 @@ pub struct NewException {
 /// A step's approval or rejection (a rejection says why).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExceptionDecision {
+    /// The path names it over HTTP.
+    #[serde(default)]
     pub exception_id: String,
     pub approve: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

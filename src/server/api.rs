@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    audits, delegations, deployments, evidence, inbox, log, obligations, policy_sets, reviews,
+    audits, delegations, deployments, evidence, exceptions, inbox, log, obligations, policy_sets, reviews,
     sync, users, workflows,
 };
 
@@ -81,6 +81,13 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(obligations::intake, obligations::save_intake))
         .routes(routes!(obligations::confirm))
         .routes(routes!(obligations::decide_intake_change))
+        .routes(routes!(
+            exceptions::exceptions,
+            exceptions::request_exception
+        ))
+        .routes(routes!(exceptions::exception))
+        .routes(routes!(exceptions::decide_exception))
+        .routes(routes!(exceptions::revoke_exception))
         .routes(routes!(deployments::dashboard))
         .routes(routes!(policy_sets::policies))
         .routes(routes!(policy_sets::policy_reach))

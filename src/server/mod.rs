@@ -13,6 +13,7 @@ mod audits;
 mod delegations;
 mod deployments;
 mod evidence;
+mod exceptions;
 mod extract;
 mod inbox;
 mod listener;

@@ -403,7 +403,7 @@ impl GovernanceBackend for CachedBackend {
             Err(BackendError::Unavailable(why)) => {
                 let mut evaluation = self.local.check_deployment(manifest).await?;
                 evaluation.warnings.push(format!(
-                    "evaluated offline against the cached policies ({why}); tool approvals made since the last sync are not known"
+                    "evaluated offline against the cached policies ({why}); tool approvals made since the last sync, and exceptions, are not known"
                 ));
                 Ok(evaluation)
             }
@@ -445,11 +445,16 @@ impl GovernanceBackend for CachedBackend {
         let mut dashboard = self.local.dashboard().await?;
         // The mirror holds no intakes or confirmations: obligation coverage
         // is the server's, or not shown while it is away.
-        (dashboard.obligations, dashboard.obligations_counting) =
-            match self.remote.dashboard().await {
-                Ok(remote) => (remote.obligations, remote.obligations_counting),
-                Err(_) => (Vec::new(), false),
-            };
+        // Nor exceptions: their counts are the server's too.
+        if let Ok(remote) = self.remote.dashboard().await {
+            dashboard.obligations = remote.obligations;
+            dashboard.obligations_counting = remote.obligations_counting;
+            dashboard.exceptions_active = remote.exceptions_active;
+            dashboard.exceptions_expiring = remote.exceptions_expiring;
+        } else {
+            dashboard.obligations = Vec::new();
+            dashboard.obligations_counting = false;
+        }
         Ok(dashboard)
     }
 

@@ -17,6 +17,8 @@ use crate::backend::Result;
 use crate::domain::Answers;
 use crate::domain::BiasAudit;
 use crate::domain::bias::replay::AuditReplay;
+use crate::domain::exception::Exception;
+use crate::domain::exception::replay::ExceptionReplay;
 use crate::domain::obligations::replay::{ConfirmationReplay, IntakeReplay};
 use crate::domain::policy::set::Source;
 use crate::domain::replay::{
@@ -314,6 +316,26 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
             },
         )?;
         report.confirmations = confirmations;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
+
+        // The trail orders ids as text: so do the rows.
+        let (exceptions, mismatch) = merge(
+            tx,
+            "exception",
+            "SELECT exception_id, record FROM policy_exceptions ORDER BY exception_id",
+            |row| {
+                let record: String = row.get(1)?;
+                Ok((row.get(0)?, from_json::<Exception>("exception", &record)?))
+            },
+            |exception, events| match replay::<ExceptionReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(exception),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.exceptions = exceptions;
         report.mismatch = mismatch;
         Ok(report)
     })

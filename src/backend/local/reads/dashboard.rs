@@ -157,7 +157,10 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
 
     let (version, set) = super::active_set(conn)?;
     let coverage = super::obligation_coverage(conn, (version, &*set), now)?;
+    let (exceptions_active, exceptions_expiring) = super::exception_counts(conn, now)?;
     Ok(Dashboard {
+        exceptions_active,
+        exceptions_expiring,
         audits,
         overdue_by_team,
         decision_times: decision_times(conn, first_week)?,
