@@ -96,7 +96,7 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> Outcome {
                 }
                 if report.holds() {
                     println!(
-                        "✓ {}: {} files as pack.json lists them, signed; {} trail events, each in the signed checkpoint of {} events; workflows and requests replay from their events; audit figures recomputed",
+                        "✓ {}: {} files as pack.json lists them, signed; {} trail events, each in the signed checkpoint of {} events; workflows, requests and exceptions replay from their events; audit figures recomputed",
                         path.display(),
                         report.files,
                         report.events,

@@ -84,9 +84,7 @@ pub fn detail(exception: &Exception, now: DateTime<Utc>) -> String {
                     .map(|comment| format!(": {}", safe(comment)))
                     .unwrap_or_default()
             ),
-            None if exception.next_role() == Some(*role)
-                && index == exception.approvals.len() =>
-            {
+            None if exception.next_role() == Some(*role) && index == exception.approvals.len() => {
                 "waiting".to_owned()
             }
             None => "-".to_owned(),

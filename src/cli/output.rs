@@ -82,7 +82,11 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation, running: Option<
         let _ = writeln!(out, "      why:  {}", safe(&exception.reason));
     }
     if evaluation.triggered_policies.is_empty() {
-        let other = if evaluation.exceptions.is_empty() { "" } else { " other" };
+        let other = if evaluation.exceptions.is_empty() {
+            ""
+        } else {
+            " other"
+        };
         let _ = writeln!(
             out,
             "  no{other} policy applies: the deployment may go ahead."

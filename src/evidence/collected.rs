@@ -33,6 +33,9 @@ pub struct Evidence {
     /// What the obligations posture is judged from beyond the records
     /// above (None: the store keeps none, as an older server's pack).
     pub obligations: Option<super::obligations::ObligationRecords>,
+    /// Exceptions asked for the agent (its version, when the pack names
+    /// one) in the pack's period, whatever became of them.
+    pub exceptions: Vec<crate::domain::exception::Exception>,
 }
 
 impl Evidence {

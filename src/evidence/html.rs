@@ -309,6 +309,7 @@ pub fn page(
         }
     }
 
+    out.push_str(&exceptions_section(evidence, now));
     out.push_str(&super::obligations::section(obligations));
     let _ = write!(
         out,
@@ -316,6 +317,38 @@ pub fn page(
         evidence.events.len()
     );
     out.push('\n');
+    out
+}
+
+/// The exceptions asked for the agent: each policy set aside, for how
+/// long, on whose word, and where it stood when the pack was made.
+fn exceptions_section(evidence: &Evidence, now: DateTime<Utc>) -> String {
+    let mut out = String::from("<h2 id=\"exceptions\">Exceptions</h2>");
+    if evidence.exceptions.is_empty() {
+        out.push_str("<p>No exception to a policy was asked for in this scope.</p>");
+        return out;
+    }
+    out.push_str("<table><tr><th>exception</th><th>version</th><th>policy set aside</th><th>state at export</th><th>until</th><th>asked by</th><th>approved by</th><th>reason</th></tr>");
+    for exception in &evidence.exceptions {
+        let approved: Vec<String> = exception
+            .approvals
+            .iter()
+            .map(|approval| format!("{} ({})", approval.by, approval.role.label()))
+            .collect();
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"exceptions/{0}.json\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td>{6}</td><td>{7}</td></tr>",
+            html_escape(&exception.exception_id),
+            html_escape(&exception.agent_version),
+            html_escape(&exception.policy_id),
+            exception.state(now),
+            time(exception.until),
+            html_escape(&exception.requested_by),
+            html_escape(&approved.join(", ")),
+            html_escape(&exception.reason),
+        );
+    }
+    out.push_str("</table>");
     out
 }
 

@@ -111,6 +111,12 @@ pub fn build(
             set.source.clone(),
         ));
     }
+    for exception in &evidence.exceptions {
+        files.push(json(
+            format!("exceptions/{}.json", exception.exception_id),
+            exception,
+        )?);
+    }
     for workflow in &evidence.workflows {
         files.push(json(
             format!("workflows/{}.json", workflow.workflow_id),

@@ -197,6 +197,16 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                     ));
                 }
             }
+        } else if let Some(id) = record("exceptions/") {
+            match serde_json::from_slice::<crate::domain::exception::Exception>(&found.bytes) {
+                Err(err) => problems.push(err.to_string()),
+                Ok(exception) => problems.extend(against_trail(
+                    trail_of("exception", id),
+                    |replayed: crate::domain::exception::replay::ExceptionReplay| {
+                        replayed.differs(&exception)
+                    },
+                )),
+            }
         } else if let Some(id) = record("reviews/") {
             match serde_json::from_slice::<EthicsReview>(&found.bytes) {
                 Err(err) => problems.push(err.to_string()),

@@ -105,8 +105,34 @@ pub fn collect(
         runs.push(RunEvidence { run, cases });
     }
 
+    let exceptions: Vec<_> = reads::exceptions(
+        conn,
+        &crate::domain::exception::ExceptionQuery {
+            agent_id: Some(query.agent_id.clone()),
+            ..Default::default()
+        },
+        &[],
+        now,
+    )?
+    .into_iter()
+    .rev()
+    .filter(|exception| {
+        query
+            .agent_version
+            .as_ref()
+            .is_none_or(|version| *version == exception.agent_version)
+            && query.from.is_none_or(|from| exception.requested_at >= from)
+            && query.to.is_none_or(|to| exception.requested_at < to)
+    })
+    .collect();
+
     // The trail of every entity in the pack, and a checkpoint covering it.
     let mut entities: Vec<(&str, String)> = Vec::new();
+    entities.extend(
+        exceptions
+            .iter()
+            .map(|exception| ("exception", exception.exception_id.clone())),
+    );
     entities.extend(ids.iter().map(|id| ("deployment", id.clone())));
     entities.extend(
         workflows
@@ -196,6 +222,7 @@ pub fn collect(
         events,
         checkpoint,
         obligations,
+        exceptions,
     })
 }
 

@@ -148,7 +148,10 @@ pub fn request_deployment(
             &deployment_id,
             "deployment_requested",
             (None, None),
-            requested_details(&request, &evaluation.lowered, &evaluation.warnings),
+            excepted(
+                requested_details(&request, &evaluation.lowered, &evaluation.warnings),
+                &evaluation.exceptions,
+            ),
         ),
     )?;
     for workflow in &workflows {
@@ -185,6 +188,27 @@ pub fn requested_details(
         "lowered": lowered,
         "warnings": warnings,
     })
+}
+
+/// The trail's record of a request names the exceptions that set a policy
+/// aside for it, so an allowed request shows on whose word.
+fn excepted(
+    mut details: serde_json::Value,
+    exceptions: &[crate::domain::policy::exceptions::AppliedException],
+) -> serde_json::Value {
+    if !exceptions.is_empty() {
+        details["excepted_by"] = serde_json::json!(
+            exceptions
+                .iter()
+                .map(|exception| serde_json::json!({
+                    "exception_id": exception.exception_id,
+                    "policy_id": exception.policy_id,
+                    "until": exception.until,
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
+    details
 }
 
 /// Ids for several workflows inserted in one transaction.

@@ -81,7 +81,20 @@ pub fn request_exception(
     else {
         return Err(BackendError::not_found("policy", request.policy_id.clone()));
     };
-    let agent = reads::agent(conn, &request.agent_id)?;
+    let Some(agent) = reads::agent_row(conn, &request.agent_id)? else {
+        return Err(BackendError::Invalid(format!(
+            "agent {:?} is not known to Gavel: file a deployment request for it first (a blocked request is recorded too)",
+            request.agent_id
+        )));
+    };
+    // Those who may request the agent's deployments may ask to set a
+    // policy aside for them; nobody else.
+    super::check_may_request(actor, &agent)?;
+    super::check_permission(
+        actor,
+        &set.permissions().request_deployments,
+        "asking for an exception",
+    )?;
     check_request(request, rules, now)?;
     let standing = reads::exceptions(
         conn,
