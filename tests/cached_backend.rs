@@ -126,6 +126,11 @@ impl CachedFixture {
 }
 
 impl common::conformance::Fixture for CachedFixture {
+    fn shares_the_clock(&self) -> bool {
+        // The server runs in its own process, on its own clock.
+        false
+    }
+
     fn store(&self) -> &Arc<LocalStore> {
         &self.store
     }

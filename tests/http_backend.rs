@@ -99,6 +99,11 @@ impl HttpFixture {
 }
 
 impl common::conformance::Fixture for HttpFixture {
+    fn shares_the_clock(&self) -> bool {
+        // The server runs in its own process, on its own clock.
+        false
+    }
+
     fn store(&self) -> &Arc<LocalStore> {
         &self.store
     }

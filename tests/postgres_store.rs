@@ -124,6 +124,11 @@ impl TwoServers {
 }
 
 impl common::conformance::Fixture for TwoServers {
+    fn shares_the_clock(&self) -> bool {
+        // The servers run in their own processes, on their own clocks.
+        false
+    }
+
     fn store(&self) -> &Arc<LocalStore> {
         &self.store
     }

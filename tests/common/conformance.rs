@@ -23,6 +23,11 @@ use super::*;
 pub trait Fixture {
     fn store(&self) -> &Arc<LocalStore>;
     fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend>;
+    /// Whether moving `store()`'s clock moves the clock the backends read
+    /// (a server in another process keeps its own).
+    fn shares_the_clock(&self) -> bool {
+        true
+    }
     /// Creates a user (an HTTP fixture keeps the token for `backend_as`).
     fn add_user(&self, email: &str, roles: &[Role]) {
         self.store()
@@ -185,6 +190,7 @@ pub async fn run(fixture: &impl Fixture) {
     gates_hold_third_pass(fixture).await;
     super::obligations::obligations_are_judged_from_the_record(fixture).await;
     super::obligations::independence_is_confirmed_not_claimed(fixture).await;
+    super::exceptions::exceptions_set_a_policy_aside_for_a_time(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     // Last: it makes technical-lead steps of confidential agents need two.
     delegation_and_quorum(fixture).await;

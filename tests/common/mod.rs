@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod conformance;
+pub mod exceptions;
 pub mod harness;
 pub mod notify;
 pub mod obligations;
