@@ -219,6 +219,12 @@ pub fn check_request(
             "the active policy set grants no exceptions ([exceptions] max_days = 0)".into(),
         ));
     }
+    if !rules.allows(&request.policy_id) {
+        return Err(Refusal::Forbidden(format!(
+            "the active policy set never sets {} aside ([exceptions] not_for)",
+            request.policy_id
+        )));
+    }
     clean_text("the agent version", &request.agent_version, 128, true)?;
     if request.agent_version.trim() != request.agent_version {
         return Err(Refusal::Invalid(

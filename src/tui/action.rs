@@ -70,6 +70,12 @@ pub enum Action {
     Delegations,
     NewDelegation,
     EndDelegation,
+    /// Time-bound exceptions to a policy: open ones, those awaiting me.
+    Exceptions,
+    /// Asks for an exception for the agent version in view.
+    RequestException,
+    /// Ends the selected exception now.
+    RevokeException,
     /// In the decide dialog: decide for someone who delegated to me.
     OnBehalf,
     Discard,
@@ -93,7 +99,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 62] = [
+    pub const DESCRIBED: [(Action, &'static str); 65] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -187,6 +193,18 @@ impl Action {
             Action::Delegations,
             "delegations: who decides for me while I am away, for whom I decide",
         ),
+        (
+            Action::Exceptions,
+            "exceptions: policies set aside for an agent version until a date, and the steps awaiting me",
+        ),
+        (
+            Action::RequestException,
+            "ask for an exception to a policy for the agent version in view",
+        ),
+        (
+            Action::RevokeException,
+            "revoke the selected exception (who asked, or a compliance officer)",
+        ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
         (
@@ -273,6 +291,9 @@ impl Action {
             Action::Delegations => "delegations",
             Action::NewDelegation => "new_delegation",
             Action::EndDelegation => "end_delegation",
+            Action::Exceptions => "exceptions",
+            Action::RequestException => "request_exception",
+            Action::RevokeException => "revoke_exception",
             Action::OnBehalf => "on_behalf",
             Action::Discard => "discard",
             Action::Redecide => "redecide",
@@ -303,6 +324,14 @@ impl Action {
                 "reject the selected policy set proposal (needs a comment)"
             }
             (Mode::Reviews, Action::Open) => "open the selected review's form",
+            (Mode::Exceptions, Action::Approve) => {
+                "approve the selected exception's next step (a again confirms)"
+            }
+            (Mode::Exceptions, Action::Reject) => {
+                "reject the selected exception's next step (needs a comment)"
+            }
+            (Mode::Exceptions, Action::CycleStatus) => "show open, awaiting me, ended, or all",
+            (Mode::Exceptions, Action::ClearFilters) => "show every agent's exceptions",
             (Mode::Reviews, Action::Back) => {
                 "close a read-only review; else back to the step view it came from"
             }

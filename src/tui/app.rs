@@ -74,6 +74,7 @@ pub enum Overlay {
     Inbox(InboxOverlay),
     Delegations(DelegationsOverlay),
     Obligations(crate::tui::widgets::obligations::ObligationsOverlay),
+    Exceptions(crate::tui::widgets::exceptions::ExceptionsOverlay),
 }
 
 mod copy;
@@ -81,6 +82,7 @@ mod delegations;
 mod draw;
 mod edit;
 mod editor;
+mod exceptions;
 mod history;
 mod intake;
 mod obligations;
@@ -133,6 +135,8 @@ pub struct App {
     history: Vec<place::Place>,
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
+    /// What the prompts over the exceptions overlay are filling in.
+    exception_flow: Option<exceptions::ExceptionFlow>,
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
     /// The list being saved (while its file is named).
@@ -177,6 +181,7 @@ impl App {
             delegations: Vec::new(),
             history: Vec::new(),
             delegating_to: None,
+            exception_flow: None,
             exporting: None,
             listing: None,
             last_click: None,
@@ -201,6 +206,7 @@ impl App {
             Some(Overlay::Conflicts(_)) => Mode::Sync,
             Some(Overlay::Delegations(_)) => Mode::Delegations,
             Some(Overlay::Obligations(_)) => Mode::Obligations,
+            Some(Overlay::Exceptions(_)) => Mode::Exceptions,
             None => self.screen_mode(),
         }
     }
@@ -324,7 +330,8 @@ impl App {
                     | Overlay::Choose(_)
                     | Overlay::Inbox(_)
                     | Overlay::Delegations(_)
-                    | Overlay::Obligations(_),
+                    | Overlay::Obligations(_)
+                    | Overlay::Exceptions(_),
                 ),
                 None,
             ) => Vec::new(),
@@ -515,7 +522,11 @@ impl App {
             Action::OpenIntake => self.open_intake(),
             // The obligations overlay takes its keys (g, G, home, end too)
             // until it closes.
-            _ if matches!(self.overlay, Some(Overlay::Obligations(_))) => {
+            _ if matches!(
+                self.overlay,
+                Some(Overlay::Obligations(_) | Overlay::Exceptions(_))
+            ) =>
+            {
                 self.on_overlay_action(action)
             }
             Action::Confirm
@@ -558,6 +569,7 @@ impl App {
                 self.overlay = Some(Overlay::Delegations(DelegationsOverlay::default()));
                 vec![Command::LoadDelegations]
             }
+            Action::Exceptions => self.open_exceptions(),
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
             Action::PreviousTab => self.switch_tab(self.tab.previous()),

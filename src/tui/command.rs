@@ -195,6 +195,8 @@ pub enum Command {
     Delegate {
         delegation: crate::domain::delegation::NewDelegation,
     },
+    /// The exceptions overlay's reads and changes.
+    Exceptions(ExceptionCommand),
     EndDelegation {
         delegation_id: String,
     },
@@ -251,6 +253,7 @@ impl Command {
             Command::SaveIntake { seq: Some(_), .. } => Some("intake_draft"),
             Command::SaveIntake { seq: None, .. } => None,
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
+            Command::Exceptions(command) => command.coalesce_key(),
             Command::MarkRead { .. } => None,
             Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
         }
@@ -391,6 +394,7 @@ pub enum Message {
     },
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
+    Exceptions(ExceptionMessage),
     MarkedRead(Result<u64, String>),
     EvidenceExported {
         path: std::path::PathBuf,
@@ -402,8 +406,10 @@ pub enum Message {
     },
 }
 
+mod exceptions;
 pub mod list_export;
 mod views;
+pub use exceptions::{ExceptionCommand, ExceptionMessage};
 pub use list_export::{ExportedList, ListToExport};
 pub use views::{
     BlockedFilter, BlockedView, ExportedPack, OpenedIntake, OpenedReview, ShownVersion,
@@ -448,6 +454,9 @@ pub async fn execute(
             result: backend.obligations(&agent_id, None).await.map_err(words),
             agent_id,
         },
+        Command::Exceptions(command) => {
+            Message::Exceptions(exceptions::run(backend, command).await)
+        }
         Command::Delegate { delegation } => Message::DelegationChanged(
             backend
                 .delegate(&delegation)

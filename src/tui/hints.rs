@@ -71,6 +71,16 @@ const BLOCKED_HINTS: [Action; 8] = [
     Action::Quit,
 ];
 
+const EXCEPTIONS_HINTS: [Action; 7] = [
+    Action::Approve,
+    Action::Reject,
+    Action::RevokeException,
+    Action::RequestException,
+    Action::CycleStatus,
+    Action::Help,
+    Action::Cancel,
+];
+
 /// The hints of a mode; dialogs and overlays confirm or cancel.
 pub fn for_mode(mode: Mode) -> &'static [Action] {
     match mode {
@@ -81,6 +91,7 @@ pub fn for_mode(mode: Mode) -> &'static [Action] {
         Mode::Audits => &AUDITS_HINTS,
         Mode::Blocked => &BLOCKED_HINTS,
         Mode::Policies => &POLICIES_HINTS,
+        Mode::Exceptions => &EXCEPTIONS_HINTS,
         _ => &OVERLAY_HINTS,
     }
 }

@@ -28,10 +28,12 @@ pub enum Mode {
     Delegations,
     /// An agent's obligations: a list that scrolls.
     Obligations,
+    /// Exceptions to policies: a list with the selected one's steps.
+    Exceptions,
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 9] = [
+    pub(crate) const ALL: [Mode; 10] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
@@ -41,6 +43,7 @@ impl Mode {
         Mode::Sync,
         Mode::Delegations,
         Mode::Obligations,
+        Mode::Exceptions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Mode {
             Mode::Sync => "sync",
             Mode::Delegations => "delegations",
             Mode::Obligations => "obligations",
+            Mode::Exceptions => "exceptions",
         }
     }
 

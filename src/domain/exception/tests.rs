@@ -66,6 +66,14 @@ fn a_request_is_held_to_the_sets_rules() {
     let mut silent = request();
     silent.reason = "  ".into();
     assert!(check_request(&silent, &rules, at(1)).is_err());
+    let never = ExceptionRules {
+        not_for: vec!["external_api_block".into()],
+        ..ExceptionRules::default()
+    };
+    assert!(matches!(
+        check_request(&request(), &never, at(1)),
+        Err(Refusal::Forbidden(why)) if why.contains("never")
+    ));
     let none = ExceptionRules {
         max_days: 0,
         ..ExceptionRules::default()
@@ -74,6 +82,29 @@ fn a_request_is_held_to_the_sets_rules() {
         check_request(&request(), &none, at(1)),
         Err(Refusal::Forbidden(_))
     ));
+}
+
+#[test]
+fn a_set_says_what_may_never_be_excepted_and_names_real_policies() {
+    use crate::domain::policy::set::{BUILTIN_SET, PolicySet, PolicySetFile};
+    let with = |section: &str| {
+        PolicySetFile::parse(&format!("{BUILTIN_SET}\n{section}"))
+            .map_err(|err| err.to_string())
+            .and_then(|file| {
+                PolicySet::compile(file, crate::domain::policy::set::Checks::Full)
+                    .map_err(|err| err.to_string())
+            })
+    };
+    let set = with("[exceptions]\nchain = [\"compliance_officer\"]\nmax_days = 30\nnot_for = [\"hr_bias_audit\"]\n")
+        .expect("a set naming its own policy");
+    assert!(!set.file.exceptions.allows("hr_bias_audit"));
+    assert!(set.file.exceptions.allows("external_api_block"));
+    let unknown = with("[exceptions]\nnot_for = [\"no_such_policy\"]\n").unwrap_err();
+    assert!(unknown.contains("not a policy of this set"), "{unknown}");
+    let empty = with("[exceptions]\nchain = []\n").unwrap_err();
+    assert!(empty.contains("names no role"), "{empty}");
+    let long = with("[exceptions]\nmax_days = 400\n").unwrap_err();
+    assert!(long.contains("366"), "{long}");
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub struct ExceptionRules {
     /// for; 0: the organisation grants none.
     #[serde(default = "default_max_days")]
     pub max_days: u32,
+    /// Policies never set aside, whoever approves (a duty of law, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_for: Vec<String>,
 }
 
 fn default_chain() -> Vec<Role> {
@@ -41,6 +44,7 @@ impl Default for ExceptionRules {
         ExceptionRules {
             chain: default_chain(),
             max_days: default_max_days(),
+            not_for: Vec::new(),
         }
     }
 }
@@ -55,9 +59,28 @@ impl ExceptionRules {
         self.max_days > 0
     }
 
-    /// The problems of the section, each with the field it is about.
-    pub fn check(&self, vocabulary: &Vocabulary) -> Vec<(String, String)> {
+    /// Whether an exception may set `policy_id` aside.
+    pub fn allows(&self, policy_id: &str) -> bool {
+        !self.not_for.iter().any(|never| never == policy_id)
+    }
+
+    /// The problems of the section, each with the field it is about;
+    /// `policy_ids` are the set's.
+    pub fn check<'a>(
+        &self,
+        vocabulary: &Vocabulary,
+        mut policy_ids: impl Iterator<Item = &'a str>,
+    ) -> Vec<(String, String)> {
         let mut problems = Vec::new();
+        let known: Vec<&str> = policy_ids.by_ref().collect();
+        for never in &self.not_for {
+            if !known.contains(&never.as_str()) {
+                problems.push((
+                    "exceptions.not_for".to_owned(),
+                    format!("names {never:?}, which is not a policy of this set"),
+                ));
+            }
+        }
         if self.max_days > LONGEST_MAX_DAYS {
             problems.push((
                 "exceptions.max_days".to_owned(),

@@ -282,7 +282,8 @@ impl PolicySet {
         if let Err(message) = file.sla.check() {
             errors.push(at("sla", message));
         }
-        for (place, message) in file.exceptions.check(vocabulary) {
+        let policy_ids = file.policies.iter().map(|policy| policy.policy_id.as_str());
+        for (place, message) in file.exceptions.check(vocabulary, policy_ids) {
             errors.push(at(place, message));
         }
         let mut budget = MAX_CHECK_EVALUATIONS;

@@ -145,6 +145,7 @@ impl App {
                 theme,
             ),
             Some(Overlay::Obligations(overlay)) => overlay.render(frame, main, theme),
+            Some(Overlay::Exceptions(overlay)) => overlay.render(frame, main, self.now, theme),
             Some(Overlay::Conflicts(dialog)) => dialog.render(
                 frame,
                 main,

@@ -66,6 +66,14 @@ impl App {
             (Overlay::Inbox(inbox), action) => self.on_inbox_action(inbox, action),
             (Overlay::Delegations(overlay), action) => self.on_delegations_action(overlay, action),
             (Overlay::Obligations(overlay), action) => self.on_obligations_action(overlay, action),
+            (Overlay::Exceptions(overlay), action) => self.on_exceptions_action(overlay, action),
+            (Overlay::Prompt(prompt), action @ (Action::Confirm | Action::Cancel))
+                if super::exceptions::is_exception_prompt(prompt.kind) =>
+            {
+                let text = prompt.text.trim().to_owned();
+                let value = (!text.is_empty()).then_some(text);
+                self.on_exception_prompt(prompt.kind, value, action == Action::Cancel)
+            }
             (Overlay::Decide(mut dialog), Action::OnBehalf) => {
                 dialog.cycle_on_behalf();
                 self.overlay = Some(Overlay::Decide(dialog));
@@ -102,6 +110,13 @@ impl App {
                         self.find_in_step(true, true);
                         return Vec::new();
                     }
+                    // Answered above, with the exceptions overlay behind.
+                    PromptKind::RejectException
+                    | PromptKind::RevokeException
+                    | PromptKind::ExceptionPolicy
+                    | PromptKind::ExceptionUntil
+                    | PromptKind::ExceptionReason
+                    | PromptKind::ExceptionTicket => return Vec::new(),
                     PromptKind::BlockedSearch => {
                         let filter = crate::tui::command::BlockedFilter {
                             search: value,

@@ -71,7 +71,15 @@ pub fn footer(
         used += 11;
     }
     for action in actions {
-        if read_only && matches!(action, Action::Approve | Action::Reject) {
+        if read_only
+            && matches!(
+                action,
+                Action::Approve
+                    | Action::Reject
+                    | Action::RevokeException
+                    | Action::RequestException
+            )
+        {
             continue;
         }
         let Some(key) = keymap.hint(mode, *action) else {
@@ -85,6 +93,10 @@ pub fn footer(
             (Mode::Blocked, Action::Search) => "agent",
             (_, Action::OpenObligations) => "obligations",
             (_, Action::OpenIntake) => "intake",
+            (Mode::Exceptions, Action::CycleStatus) => "shown",
+            (Mode::Exceptions, Action::RevokeException) => "revoke",
+            (Mode::Exceptions, Action::RequestException) => "ask for one",
+            (Mode::Exceptions, Action::Cancel) => "close",
             (_, other) => other.name(),
         };
         let piece = width(&key) + width(label) + 3;

@@ -9,6 +9,7 @@ pub mod chrome;
 pub mod conflicts;
 pub mod decide;
 pub mod delegations;
+pub mod exceptions;
 pub mod inbox;
 pub mod obligations;
 pub mod overlay;

@@ -373,6 +373,18 @@ pub enum PromptKind {
     FindInPolicies,
     /// Agents among the blocked deployments.
     BlockedSearch,
+    /// Why the selected exception's step is rejected.
+    RejectException,
+    /// Why the selected exception is revoked.
+    RevokeException,
+    /// The policy an exception is asked for (the one blocking, offered).
+    ExceptionPolicy,
+    /// Until when it is asked for.
+    ExceptionUntil,
+    /// Why it is needed.
+    ExceptionReason,
+    /// The ticket tracking the fix (optional).
+    ExceptionTicket,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,6 +409,12 @@ impl Prompt {
             PromptKind::FindInReviews => " find a review (agent, workflow, id, status): ",
             PromptKind::FindInPolicies => " find a policy or version (any of its text): ",
             PromptKind::BlockedSearch => " blocked deployments of agent name, id or team: ",
+            PromptKind::RejectException => " reject the exception's step because: ",
+            PromptKind::RevokeException => " revoke the exception because: ",
+            PromptKind::ExceptionPolicy => " exception to policy (its id): ",
+            PromptKind::ExceptionUntil => " until (YYYY-MM-DD, through that day, UTC): ",
+            PromptKind::ExceptionReason => " why the policy cannot be met yet: ",
+            PromptKind::ExceptionTicket => " ticket tracking the fix (https, or empty): ",
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),

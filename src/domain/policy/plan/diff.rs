@@ -103,6 +103,20 @@ pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
     if a.obligations != b.obligations {
         result.other.push("obligations gate".into());
     }
+    if a.exceptions != b.exceptions {
+        let rules = &b.exceptions;
+        let chain: Vec<&str> = rules.chain.iter().map(|role| role.as_str()).collect();
+        result.other.push(format!(
+            "exceptions: approved by {}, for at most {} days{} (exceptions already granted keep their end)",
+            chain.join(" -> "),
+            rules.max_days,
+            if rules.not_for.is_empty() {
+                String::new()
+            } else {
+                format!(", never for {}", rules.not_for.join(", "))
+            }
+        ));
+    }
     result.other.extend(crate::domain::policy::frameworks::diff(
         &a.frameworks,
         &b.frameworks,

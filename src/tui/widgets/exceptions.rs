@@ -1,0 +1,313 @@
+//! The exceptions overlay: time-bound exceptions to a policy, open ones
+//! first; the selected one's reason, controls and steps below the list.
+//! `a`/`r` decide its next step, `v` revokes it, `n` asks for one for the
+//! agent in view, `w` changes which are shown.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::centered;
+use crate::domain::exception::{Exception, ExceptionState};
+use crate::text::sanitize;
+use crate::tui::theme::{Role, Theme};
+
+/// Which exceptions the list shows; `w` steps through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shown {
+    /// Waiting for a step, or in force.
+    #[default]
+    Open,
+    /// Waiting for a step one of my roles decides.
+    AwaitingMe,
+    /// Lapsed, rejected or revoked.
+    Ended,
+    All,
+}
+
+impl Shown {
+    pub fn next(self) -> Shown {
+        match self {
+            Shown::Open => Shown::AwaitingMe,
+            Shown::AwaitingMe => Shown::Ended,
+            Shown::Ended => Shown::All,
+            Shown::All => Shown::Open,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Shown::Open => "open",
+            Shown::AwaitingMe => "awaiting me",
+            Shown::Ended => "ended",
+            Shown::All => "all",
+        }
+    }
+
+    /// Whether an exception in `state` belongs in the list.
+    pub fn holds(self, state: ExceptionState) -> bool {
+        match self {
+            Shown::Open => matches!(state, ExceptionState::Pending | ExceptionState::Active),
+            Shown::Ended => !matches!(state, ExceptionState::Pending | ExceptionState::Active),
+            Shown::AwaitingMe | Shown::All => true,
+        }
+    }
+}
+
+/// An agent the list is narrowed to, with the version in view (what `n`
+/// asks an exception for) and the policy blocking it, if known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentInView {
+    pub agent_id: String,
+    pub version: Option<String>,
+    pub blocking_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExceptionsOverlay {
+    pub agent: Option<AgentInView>,
+    pub shown: Shown,
+    /// None while loading.
+    pub items: Option<Vec<Exception>>,
+    pub selected: usize,
+    /// What the last change answered, when it failed.
+    pub error: Option<String>,
+    /// The exception a first `a` asked to approve: a second approves it.
+    pub confirm_approve: Option<String>,
+}
+
+impl ExceptionsOverlay {
+    pub fn new(agent: Option<AgentInView>) -> ExceptionsOverlay {
+        ExceptionsOverlay {
+            agent,
+            ..ExceptionsOverlay::default()
+        }
+    }
+
+    /// The exceptions shown at `now`.
+    pub fn visible(&self, now: DateTime<Utc>) -> Vec<&Exception> {
+        self.items
+            .iter()
+            .flatten()
+            .filter(|exception| self.shown.holds(exception.state(now)))
+            .collect()
+    }
+
+    pub fn chosen(&self, now: DateTime<Utc>) -> Option<&Exception> {
+        self.visible(now).get(self.selected).copied()
+    }
+
+    pub fn move_by(&mut self, delta: isize, now: DateTime<Utc>) {
+        let count = self.visible(now).len();
+        self.selected = self
+            .selected
+            .saturating_add_signed(delta)
+            .min(count.saturating_sub(1));
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, now: DateTime<Utc>, theme: &Theme) {
+        let area = centered(
+            area,
+            area.width.saturating_sub(4).min(110),
+            area.height.saturating_sub(2).min(30),
+        );
+        super::clear(frame, area, theme);
+        let agent = self
+            .agent
+            .as_ref()
+            .map(|agent| format!(" · {}", sanitize(&agent.agent_id)))
+            .unwrap_or_default();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style(Role::Border))
+            .title(Span::styled(
+                format!(" Exceptions · {}{agent} ", self.shown.label()),
+                theme.style(Role::Title),
+            ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let visible = self.visible(now);
+        let mut lines = vec![Line::styled(
+            " a approve · r reject · v revoke · n ask for one · w shown · c all agents",
+            theme.style(Role::Muted),
+        )];
+        if let Some(id) = &self.confirm_approve {
+            lines.push(Line::styled(
+                format!(
+                    " Approve your step of {}? a again approves · esc or a move keeps it waiting",
+                    sanitize(id)
+                ),
+                theme.style(Role::Warn),
+            ));
+        }
+        if let Some(error) = &self.error {
+            lines.push(Line::styled(
+                format!(" ✗ {}", sanitize(error)),
+                theme.style(Role::Danger),
+            ));
+        }
+        match &self.items {
+            None => lines.push(Line::styled(" Loading…", theme.style(Role::Muted))),
+            Some(_) if visible.is_empty() => lines.push(Line::styled(
+                format!(
+                    " No {} exception. An exception sets one policy aside for one agent version until a date, once the policy set's chain approves it.",
+                    self.shown.label()
+                ),
+                theme.style(Role::Muted),
+            )),
+            Some(_) => {}
+        }
+        // The list takes what its rows need, up to half; the selected
+        // one's detail the rest.
+        let wanted = lines.len() + visible.len().max(2);
+        let most = usize::from(inner.height / 2).max(3);
+        let [list_area, detail_area] = Layout::vertical([
+            Constraint::Length(wanted.min(most) as u16),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        // The selected row stays in view however long the list.
+        let rows = usize::from(list_area.height)
+            .saturating_sub(lines.len())
+            .max(1);
+        let first = self.selected.saturating_sub(rows.saturating_sub(1));
+        for (index, exception) in visible.iter().enumerate().skip(first).take(rows) {
+            let state = exception.state(now);
+            let style = if index == self.selected {
+                theme.style(Role::Selection)
+            } else {
+                match state {
+                    ExceptionState::Pending => theme.style(Role::Warn),
+                    ExceptionState::Active => theme.style(Role::Base),
+                    _ => theme.style(Role::Muted),
+                }
+            };
+            lines.push(Line::styled(
+                format!(
+                    " {} {:<8} {:<24} {} {} · {}",
+                    sanitize(&exception.exception_id),
+                    state.as_str(),
+                    progress(exception, state),
+                    sanitize(&exception.agent_id),
+                    sanitize(&exception.agent_version),
+                    sanitize(&exception.policy_id),
+                ),
+                style,
+            ));
+        }
+        let list = Paragraph::new(lines);
+        // Rows are cut at the edge; the explanation of an empty list wraps.
+        let list = if visible.is_empty() {
+            list.wrap(Wrap { trim: false })
+        } else {
+            list
+        };
+        frame.render_widget(list, list_area);
+        if let Some(exception) = visible.get(self.selected) {
+            frame.render_widget(
+                Paragraph::new(detail(exception, now, theme))
+                    .block(
+                        Block::default()
+                            .borders(Borders::TOP)
+                            .border_style(theme.style(Role::Border)),
+                    )
+                    .wrap(Wrap { trim: false }),
+                detail_area,
+            );
+        }
+    }
+}
+
+/// Where it stands, in a few words.
+fn progress(exception: &Exception, state: ExceptionState) -> String {
+    match state {
+        ExceptionState::Pending => format!(
+            "step {}/{} {}",
+            exception.approvals.len() + 1,
+            exception.chain.len(),
+            exception
+                .next_role()
+                .map(|role| role.label().into_owned())
+                .unwrap_or_default()
+        ),
+        _ => format!("until {}", exception.until.format("%Y-%m-%d %H:%M")),
+    }
+    .chars()
+    .take(24)
+    .collect()
+}
+
+fn detail(exception: &Exception, now: DateTime<Utc>, theme: &Theme) -> Vec<Line<'static>> {
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!(" {name:<9}"), theme.style(Role::Muted)),
+            Span::styled(value, theme.style(Role::Base)),
+        ])
+    };
+    let mut lines = vec![
+        field(
+            "policy",
+            format!(
+                "{} set aside for {} {} until {} UTC",
+                sanitize(&exception.policy_id),
+                sanitize(&exception.agent_id),
+                sanitize(&exception.agent_version),
+                exception.until.format("%Y-%m-%d %H:%M")
+            ),
+        ),
+        field(
+            "asked",
+            format!(
+                "by {} on {} (policy set version {})",
+                sanitize(&exception.requested_by),
+                exception.requested_at.format("%Y-%m-%d %H:%M"),
+                exception.policy_set_version
+            ),
+        ),
+        field("reason", sanitize(&exception.reason).into_owned()),
+    ];
+    if let Some(ticket) = &exception.ticket {
+        lines.push(field("ticket", sanitize(ticket).into_owned()));
+    }
+    if let Some(controls) = &exception.controls {
+        lines.push(field("controls", sanitize(controls).into_owned()));
+    }
+    for (index, role) in exception.chain.iter().enumerate() {
+        let step = match exception.approvals.get(index) {
+            Some(approval) => format!(
+                "approved by {} on {}{}",
+                sanitize(&approval.by),
+                approval.at.format("%Y-%m-%d %H:%M"),
+                approval
+                    .comment
+                    .as_deref()
+                    .map(|comment| format!(": {}", sanitize(comment)))
+                    .unwrap_or_default()
+            ),
+            None if exception.state(now) == ExceptionState::Pending
+                && index == exception.approvals.len() =>
+            {
+                "waiting".to_owned()
+            }
+            None => "-".to_owned(),
+        };
+        lines.push(field(
+            &format!("step {}", index + 1),
+            format!("{}: {step}", role.label()),
+        ));
+    }
+    if let (Some(by), Some(at)) = (&exception.closed_by, exception.closed_at) {
+        lines.push(field(
+            exception.state(now).as_str(),
+            format!(
+                "by {} on {}: {}",
+                sanitize(by),
+                at.format("%Y-%m-%d %H:%M"),
+                sanitize(exception.closing_comment.as_deref().unwrap_or(""))
+            ),
+        ));
+    }
+    lines
+}

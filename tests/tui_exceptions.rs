@@ -1,0 +1,274 @@
+//! Exceptions in the console: `e` lists them (a blocked request's or a
+//! step view's agent only), `n` asks for one for the version in view
+//! through four prompts, `a` twice approves the selected one's step, `v`
+//! revokes it with a reason, `w` changes which are shown; a read-only
+//! console decides nothing.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::harness::{Harness, anchor};
+use gavel::backend::GovernanceBackend;
+use gavel::backend::local::LocalBackend;
+use gavel::domain::exception::{ExceptionQuery, ExceptionStatus, NewException};
+use gavel::seed::DEMO_USER;
+use gavel::tui::theme::Theme;
+use ratatui::crossterm::event::KeyCode;
+
+/// Puts the demo user in `team` (keeping every role), so they may ask
+/// for exceptions for its agents.
+fn join_team(h: &Harness, team: &str) {
+    h.store
+        .update_user(
+            "test@example.com",
+            DEMO_USER,
+            &gavel::backend::local::writes::UserChange {
+                name: None,
+                roles: Some(gavel::domain::Role::ALL.to_vec()),
+                teams: Some(vec![team.to_owned()]),
+                service: false,
+            },
+        )
+        .expect("join the team");
+}
+
+/// The store judges at the tests' fixed day, so dates on screen are too.
+fn fixed_clock(h: &Harness) {
+    h.store.set_clock(gavel::clock::ManualClock::at(anchor()));
+}
+
+async fn exceptions_of(h: &Harness, agent: &str) -> Vec<gavel::domain::exception::Exception> {
+    h.backend
+        .exceptions(&ExceptionQuery {
+            agent_id: Some(agent.into()),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+}
+
+#[tokio::test]
+async fn n_on_a_blocked_request_asks_for_an_exception_and_a_approves_anothers() {
+    let mut h = Harness::new(120, 40, Theme::load("default", None).expect("theme")).await;
+    fixed_clock(&h);
+    h.keys("4").await;
+    let blocked = h
+        .app
+        .blocked
+        .selected_item()
+        .cloned()
+        .expect("a blocked request is selected");
+    let policy = blocked
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.blocking)
+        .map(|policy| policy.policy_id.clone())
+        .expect("what blocks it");
+    join_team(&h, &blocked.team);
+
+    h.keys("e").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Exceptions · open · {}", blocked.agent_id)),
+        "the blocked request's agent only: {screen}"
+    );
+    h.keys("n").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("exception to policy (its id): {policy}")),
+        "the policy blocking it is offered: {screen}"
+    );
+    h.press(KeyCode::Enter).await;
+    h.keys("2026-06-20").await;
+    h.press(KeyCode::Enter).await;
+    h.keys("the fix ships with the next release").await;
+    h.press(KeyCode::Enter).await;
+    h.keys("https://tickets.example.com/GOV-9").await;
+    h.press(KeyCode::Enter).await;
+
+    let asked = exceptions_of(&h, &blocked.agent_id).await;
+    assert_eq!(asked.len(), 1, "{}", h.screen());
+    let mine = &asked[0];
+    assert_eq!(
+        (
+            mine.agent_version.as_str(),
+            mine.policy_id.as_str(),
+            mine.requested_by.as_str()
+        ),
+        (blocked.agent_version.as_str(), policy.as_str(), DEMO_USER)
+    );
+    assert_eq!(
+        mine.until,
+        "2026-06-21T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+        "through the day named"
+    );
+    assert_eq!(
+        mine.ticket.as_deref(),
+        Some("https://tickets.example.com/GOV-9")
+    );
+    let screen = h.screen();
+    assert!(screen.contains(&mine.exception_id), "listed: {screen}");
+    assert!(screen.contains("step 1/2 technical lead"), "{screen}");
+    insta::assert_snapshot!("exceptions_asked_120x40", screen);
+
+    // My own: approving it is refused by the store, and said.
+    h.keys("aa").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("does not decide it"),
+        "the refusal is shown: {screen}"
+    );
+    assert_eq!(
+        exceptions_of(&h, &blocked.agent_id).await[0].status,
+        ExceptionStatus::Pending
+    );
+
+    // Someone of another blocked agent's team asks; I approve its first
+    // step from every open exception (`c`), the second `a` confirming.
+    let other = h
+        .app
+        .blocked
+        .items
+        .iter()
+        .find(|item| item.agent_id != blocked.agent_id && item.requested_by != DEMO_USER)
+        .cloned()
+        .expect("another blocked request");
+    let other_policy = other
+        .triggered_policies
+        .iter()
+        .find(|policy| policy.blocking)
+        .map(|policy| policy.policy_id.clone())
+        .expect("what blocks it");
+    let asker = LocalBackend::new(Arc::clone(&h.store), Some(other.requested_by.clone()));
+    let theirs = asker
+        .request_exception(&NewException {
+            agent_id: other.agent_id.clone(),
+            agent_version: other.agent_version.clone(),
+            policy_id: other_policy,
+            until: anchor() + chrono::TimeDelta::days(10),
+            reason: "the data steward's review is booked".into(),
+            ticket: None,
+            controls: Some("a person reads every output".into()),
+        })
+        .await
+        .expect("the requester asks");
+    h.keys("c").await;
+    h.keys("w").await;
+    let screen = h.screen();
+    assert!(screen.contains("Exceptions · awaiting me"), "{screen}");
+    let index = h
+        .app
+        .overlay
+        .as_ref()
+        .and_then(|overlay| match overlay {
+            gavel::tui::app::Overlay::Exceptions(overlay) => overlay
+                .visible(h.app.now)
+                .iter()
+                .position(|exception| exception.exception_id == theirs.exception_id),
+            _ => None,
+        })
+        .expect("theirs awaits my technical lead step");
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    h.keys("a").await;
+    assert!(h.screen().contains("a again approves"));
+    assert_eq!(
+        exceptions_of(&h, &other.agent_id).await[0].approvals.len(),
+        0,
+        "one a only asks"
+    );
+    h.keys("a").await;
+    let after = exceptions_of(&h, &other.agent_id).await;
+    assert_eq!(after[0].approvals.len(), 1);
+    assert_eq!(after[0].approvals[0].by, DEMO_USER);
+
+    // I revoke my own, saying why.
+    h.keys("w").await;
+    h.keys("w").await;
+    h.keys("w").await;
+    let index = match h.app.overlay.as_ref() {
+        Some(gavel::tui::app::Overlay::Exceptions(overlay)) => overlay
+            .visible(h.app.now)
+            .iter()
+            .position(|exception| exception.exception_id == mine.exception_id)
+            .expect("mine is open"),
+        _ => panic!("the overlay is open"),
+    };
+    for _ in 0..index {
+        h.press(KeyCode::Down).await;
+    }
+    h.keys("v").await;
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.screen().contains("say why"),
+        "an empty reason changes nothing"
+    );
+    h.keys("v").await;
+    h.keys("the policy is met after all").await;
+    h.press(KeyCode::Enter).await;
+    let revoked = &exceptions_of(&h, &blocked.agent_id).await[0];
+    assert_eq!(revoked.status, ExceptionStatus::Revoked);
+    assert_eq!(
+        revoked.closing_comment.as_deref(),
+        Some("the policy is met after all")
+    );
+}
+
+#[tokio::test]
+async fn the_list_reads_at_80x24_and_a_read_only_console_decides_nothing() {
+    let mut h = Harness::build(
+        80,
+        24,
+        Theme::load("default", None).expect("theme"),
+        true,
+        true,
+    )
+    .await;
+    fixed_clock(&h);
+    h.keys("4").await;
+    let blocked = h
+        .app
+        .blocked
+        .selected_item()
+        .cloned()
+        .expect("a blocked request");
+    let asker = LocalBackend::new(Arc::clone(&h.store), Some(blocked.requested_by.clone()));
+    let asked = asker
+        .request_exception(&NewException {
+            agent_id: blocked.agent_id.clone(),
+            agent_version: blocked.agent_version.clone(),
+            policy_id: blocked
+                .triggered_policies
+                .iter()
+                .find(|policy| policy.blocking)
+                .map(|policy| policy.policy_id.clone())
+                .expect("what blocks it"),
+            until: anchor() + chrono::TimeDelta::days(30),
+            reason: "the vendor's review ends this month".into(),
+            ticket: Some("https://tickets.example.com/GOV-12".into()),
+            controls: Some("every call is logged and read daily".into()),
+        })
+        .await
+        .expect("asked");
+    h.keys("e").await;
+    let screen = h.screen();
+    assert!(screen.contains(&asked.exception_id), "{screen}");
+    assert!(screen.contains("vendor's review"), "the detail: {screen}");
+    insta::assert_snapshot!("exceptions_80x24", screen);
+    h.keys("aa").await;
+    assert!(h.screen().contains("read-only"));
+    h.keys("n").await;
+    assert!(
+        !h.screen().contains("exception to policy"),
+        "no prompt in a read-only console"
+    );
+    assert!(
+        exceptions_of(&h, &blocked.agent_id).await[0]
+            .approvals
+            .is_empty()
+    );
+}
