@@ -155,25 +155,29 @@ async fn n_on_a_blocked_request_asks_for_an_exception_and_a_approves_anothers() 
         })
         .await
         .expect("the requester asks");
-    h.keys("c").await;
-    h.keys("w").await;
-    let screen = h.screen();
-    assert!(screen.contains("Exceptions · awaiting me"), "{screen}");
-    let index = h
-        .app
-        .overlay
-        .as_ref()
-        .and_then(|overlay| match overlay {
-            gavel::tui::app::Overlay::Exceptions(overlay) => overlay
-                .visible(h.app.now)
-                .iter()
-                .position(|exception| exception.exception_id == theirs.exception_id),
-            _ => None,
-        })
-        .expect("theirs awaits my technical lead step");
-    for _ in 0..index {
+    // I am told in my inbox; enter there opens it, selected.
+    h.press(KeyCode::Esc).await;
+    h.keys("i").await;
+    let position = match h.app.overlay.as_ref() {
+        Some(gavel::tui::app::Overlay::Inbox(inbox)) => inbox
+            .items
+            .iter()
+            .flatten()
+            .position(|item| item.exception_id.as_deref() == Some(&theirs.exception_id)),
+        _ => None,
+    }
+    .expect("the inbox tells me");
+    for _ in 0..position {
         h.press(KeyCode::Down).await;
     }
+    h.press(KeyCode::Enter).await;
+    let chosen = match h.app.overlay.as_ref() {
+        Some(gavel::tui::app::Overlay::Exceptions(overlay)) => overlay
+            .chosen(h.app.now)
+            .map(|exception| exception.exception_id.clone()),
+        _ => None,
+    };
+    assert_eq!(chosen.as_deref(), Some(theirs.exception_id.as_str()));
     h.keys("a").await;
     assert!(h.screen().contains("a again approves"));
     assert_eq!(
@@ -186,10 +190,9 @@ async fn n_on_a_blocked_request_asks_for_an_exception_and_a_approves_anothers() 
     assert_eq!(after[0].approvals.len(), 1);
     assert_eq!(after[0].approvals[0].by, DEMO_USER);
 
-    // I revoke my own, saying why.
+    // I revoke my own, saying why (from the open ones).
     h.keys("w").await;
-    h.keys("w").await;
-    h.keys("w").await;
+    assert!(h.screen().contains("Exceptions · open"));
     let index = match h.app.overlay.as_ref() {
         Some(gavel::tui::app::Overlay::Exceptions(overlay)) => overlay
             .visible(h.app.now)

@@ -657,6 +657,9 @@ pub struct InboxItem {
     /// The policy set version a proposal is about, to open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_set_version: Option<i64>,
+    /// The exception it is about, to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_id: Option<String>,
     /// The action it asked for was taken since, by anyone: what became of
     /// it ("done: step 1 was decided; now at step 2").
     #[serde(default, skip_serializing_if = "Option::is_none")]

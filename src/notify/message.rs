@@ -171,6 +171,40 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
             ];
             (subject, lines)
         }
+        EventKind::ExceptionRequested => {
+            let id = text_of(data, "exception_id");
+            let policy = text_of(data, "policy_id");
+            let agent = format!(
+                "{} {}",
+                text_of(data, "agent_id"),
+                text_of(data, "agent_version")
+            );
+            let subject =
+                format!("Exception {id} to {policy} for {agent}: your approval is needed");
+            let lines = vec![
+                format!(
+                    "{} asks to set policy {policy} aside for {agent} until {} UTC.",
+                    text_of(data, "requested_by"),
+                    text_of(data, "until")
+                        .get(..16)
+                        .unwrap_or_default()
+                        .replace('T', " ")
+                ),
+                format!(
+                    "Its next step is for {}.",
+                    text_of(data, "next_role")
+                        .parse::<crate::domain::Role>()
+                        .map(|role| role.with_article())
+                        .unwrap_or_else(|_| role_words(&text_of(data, "next_role")))
+                ),
+                String::new(),
+                format!("To see it:   gavel exception show {id}"),
+                format!("To approve:  gavel exception approve {id}"),
+                format!("To reject:   gavel exception reject {id} --comment WHY"),
+                "In the console: e, then w until \"awaiting me\".".into(),
+            ];
+            (subject, lines)
+        }
         _ => return None,
     };
     let mut lines = lines;

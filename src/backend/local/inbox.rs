@@ -75,6 +75,18 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
                 policy_set_version: (kind == EventKind::PolicySetProposed)
                     .then(|| event.data.get("version").and_then(|v| v.as_i64()))
                     .flatten(),
+                exception_id: matches!(
+                    kind,
+                    EventKind::ExceptionRequested | EventKind::ExceptionDecided
+                )
+                .then(|| {
+                    event
+                        .data
+                        .get("exception_id")
+                        .and_then(|id| id.as_str())
+                        .map(str::to_owned)
+                })
+                .flatten(),
                 settled,
             })
         })
@@ -121,6 +133,20 @@ fn settled(conn: &Connection, event: &Event) -> Result<Option<String>> {
                 Some(format!("reassigned to {}", review.reviewer))
             } else {
                 None
+            })
+        }
+        EventKind::ExceptionRequested => {
+            let Ok(exception) = reads::exception(conn, text("exception_id")) else {
+                return Ok(None);
+            };
+            let asked_of = text("next_role");
+            Ok(match exception.next_role() {
+                Some(role) if role.as_str() == asked_of => None,
+                Some(role) => Some(format!(
+                    "done: that step was decided; now waiting for {}",
+                    role.with_article()
+                )),
+                None => Some(format!("done: the exception is {}", exception.status)),
             })
         }
         EventKind::PolicySetProposed => {

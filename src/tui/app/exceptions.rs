@@ -79,6 +79,18 @@ impl App {
         vec![command]
     }
 
+    /// Every exception, with `exception_id` selected (from the inbox).
+    pub(super) fn open_exception(&mut self, exception_id: String) -> Vec<Command> {
+        let overlay = ExceptionsOverlay {
+            shown: Shown::All,
+            focus: Some(exception_id),
+            ..ExceptionsOverlay::default()
+        };
+        let command = load(&overlay);
+        self.overlay = Some(Overlay::Exceptions(overlay));
+        vec![command]
+    }
+
     pub(super) fn on_exceptions_message(&mut self, message: ExceptionMessage) -> Vec<Command> {
         let now = self.now;
         match message {
@@ -87,6 +99,7 @@ impl App {
                     match result {
                         Ok(items) => {
                             overlay.items = Some(items);
+                            overlay.take_focus(now);
                             overlay.move_by(0, now);
                         }
                         Err(error) => {

@@ -195,6 +195,10 @@ impl App {
                         event_ids: vec![item.event_id],
                     });
                 }
+                if let Some(exception_id) = item.exception_id {
+                    commands.extend(self.open_exception(exception_id));
+                    return commands;
+                }
                 if let Some(version) = item.policy_set_version {
                     self.tab = Tab::Policies;
                     commands.extend(self.policies.open_version(version, &mut self.requests));

@@ -76,6 +76,9 @@ pub struct ExceptionsOverlay {
     pub error: Option<String>,
     /// The exception a first `a` asked to approve: a second approves it.
     pub confirm_approve: Option<String>,
+    /// The exception to select once the list arrives (opened from the
+    /// inbox).
+    pub focus: Option<String>,
 }
 
 impl ExceptionsOverlay {
@@ -97,6 +100,18 @@ impl ExceptionsOverlay {
 
     pub fn chosen(&self, now: DateTime<Utc>) -> Option<&Exception> {
         self.visible(now).get(self.selected).copied()
+    }
+
+    /// Selects the exception `focus` names, if it is shown.
+    pub fn take_focus(&mut self, now: DateTime<Utc>) {
+        if let Some(id) = self.focus.take()
+            && let Some(index) = self
+                .visible(now)
+                .iter()
+                .position(|exception| exception.exception_id == id)
+        {
+            self.selected = index;
+        }
     }
 
     pub fn move_by(&mut self, delta: isize, now: DateTime<Utc>) {
