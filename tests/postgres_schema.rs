@@ -119,7 +119,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["6"],
             ["7"],
             ["8"],
-            ["9"]
+            ["9"],
+            ["10"]
         ]
     );
 

@@ -275,3 +275,67 @@ async fn the_list_reads_at_80x24_and_a_read_only_console_decides_nothing() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_blocked_tab_counts_exceptions_in_force() {
+    let mut h = Harness::new(120, 40, Theme::load("default", None).expect("theme")).await;
+    fixed_clock(&h);
+    h.keys("4").await;
+    assert!(!h.screen().contains("Exceptions in force"));
+    let blocked = h
+        .app
+        .blocked
+        .selected_item()
+        .cloned()
+        .expect("a blocked request");
+    let asker = LocalBackend::new(Arc::clone(&h.store), Some(blocked.requested_by.clone()));
+    let asked = asker
+        .request_exception(&NewException {
+            agent_id: blocked.agent_id.clone(),
+            agent_version: blocked.agent_version.clone(),
+            policy_id: blocked
+                .triggered_policies
+                .iter()
+                .find(|policy| policy.blocking)
+                .map(|policy| policy.policy_id.clone())
+                .expect("what blocks it"),
+            until: anchor() + chrono::TimeDelta::days(7),
+            reason: "a week to ship the fix".into(),
+            ticket: None,
+            controls: None,
+        })
+        .await
+        .expect("asked");
+    // The demo user as technical lead, another compliance officer after.
+    let decision = |approve| gavel::domain::exception::ExceptionDecision {
+        exception_id: asked.exception_id.clone(),
+        approve,
+        comment: None,
+        version: None,
+    };
+    h.backend
+        .decide_exception(&decision(true))
+        .await
+        .expect("step 1");
+    let officer = h
+        .store
+        .users()
+        .expect("users")
+        .into_iter()
+        .find(|user| {
+            user.holds(gavel::domain::Role::ComplianceOfficer)
+                && !user.is(DEMO_USER)
+                && !user.is(&blocked.requested_by)
+        })
+        .expect("another compliance officer");
+    LocalBackend::new(Arc::clone(&h.store), Some(officer.email))
+        .decide_exception(&decision(true))
+        .await
+        .expect("step 2");
+    h.press(KeyCode::F(5)).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Exceptions in force 1  1 ending in 14 days (e)"),
+        "{screen}"
+    );
+}

@@ -115,8 +115,7 @@ pub enum Command {
     /// version, which are met and by what, and what is missing; `confirm`
     /// records what is in place outside Gavel.
     Obligations(super::obligation_args::ObligationsArgs),
-    /// Time-bound exceptions to one policy for one agent version: `request`,
-    /// `list`, `show`, `approve`, `reject`, `revoke`.
+    /// Time-bound exceptions to one policy for one agent version.
     #[command(subcommand)]
     Exception(super::exception_args::ExceptionCommand),
     /// The questions that classify an agent version: `fill` and `show`.

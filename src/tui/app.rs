@@ -136,7 +136,7 @@ pub struct App {
     /// Whom a delegation being made goes to (between its two prompts).
     delegating_to: Option<String>,
     /// What the prompts over the exceptions overlay are filling in.
-    exception_flow: Option<exceptions::ExceptionFlow>,
+    exception_flow: Option<crate::tui::widgets::exceptions::ExceptionFlow>,
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
     /// The list being saved (while its file is named).

@@ -11,32 +11,8 @@ use crate::domain::exception::{ExceptionDecision, ExceptionQuery, NewException};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, ExceptionCommand, ExceptionMessage};
 use crate::tui::tab::Tab;
-use crate::tui::widgets::exceptions::{AgentInView, ExceptionsOverlay, Shown};
+use crate::tui::widgets::exceptions::{AgentInView, ExceptionFlow, ExceptionsOverlay, Shown};
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
-
-/// What the prompts over the exceptions overlay are filling in, and the
-/// overlay to come back to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExceptionFlow {
-    overlay: ExceptionsOverlay,
-    /// The exception a rejection or revocation is about, and its version.
-    target: Option<(String, i64)>,
-    policy: Option<String>,
-    until: Option<chrono::DateTime<chrono::Utc>>,
-    reason: Option<String>,
-}
-
-impl ExceptionFlow {
-    fn over(overlay: ExceptionsOverlay) -> ExceptionFlow {
-        ExceptionFlow {
-            overlay,
-            target: None,
-            policy: None,
-            until: None,
-            reason: None,
-        }
-    }
-}
 
 fn load(overlay: &ExceptionsOverlay) -> Command {
     Command::Exceptions(ExceptionCommand::Load(ExceptionQuery {

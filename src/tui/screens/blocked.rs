@@ -410,12 +410,16 @@ impl BlockedScreen {
 
 /// The headline, the charts and the list; on a short terminal the charts
 /// give rows to the list.
-/// The headline (a line more with obligation coverage), the charts, the
-/// list.
+/// The headline (a line more with obligation coverage or exceptions in
+/// force), the charts, the list.
 fn sections(area: Rect, dashboard: &Dashboard) -> [Rect; 3] {
     let chart_rows = if area.height < 30 { 6 } else { 9 };
     let coverage = !dashboard.obligations.is_empty() || dashboard.obligations_counting;
-    let headline_rows = if coverage { 4 } else { 3 };
+    let headline_rows = if coverage || dashboard.exceptions_active > 0 {
+        4
+    } else {
+        3
+    };
     Layout::vertical([
         Constraint::Length(headline_rows),
         Constraint::Length(chart_rows),

@@ -235,6 +235,30 @@ impl ExceptionsOverlay {
     }
 }
 
+/// What the prompts over the exceptions overlay are filling in, and the
+/// overlay to come back to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionFlow {
+    pub overlay: ExceptionsOverlay,
+    /// The exception a rejection or revocation is about, and its version.
+    pub target: Option<(String, i64)>,
+    pub policy: Option<String>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub reason: Option<String>,
+}
+
+impl ExceptionFlow {
+    pub fn over(overlay: ExceptionsOverlay) -> ExceptionFlow {
+        ExceptionFlow {
+            overlay,
+            target: None,
+            policy: None,
+            until: None,
+            reason: None,
+        }
+    }
+}
+
 /// Where it stands, in a few words.
 fn progress(exception: &Exception, state: ExceptionState) -> String {
     match state {

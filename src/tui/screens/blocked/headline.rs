@@ -1,5 +1,6 @@
 //! The Blocked tab's headline: blocked now and this week, approvals and
-//! time to decision, bias audits to run, and obligation coverage.
+//! time to decision, bias audits to run, obligation coverage and
+//! exceptions in force.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -96,13 +97,31 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
         theme.style(Role::Muted),
     ));
     let mut lines = vec![Line::from(first), Line::from(second), Line::from(third)];
-    if dashboard.obligations_counting {
-        lines.push(Line::styled(
+    let mut fourth = if dashboard.obligations_counting {
+        Line::styled(
             " Obligations: being counted again after the policy set changed",
             theme.style(Role::Muted),
-        ));
+        )
     } else if !dashboard.obligations.is_empty() {
-        lines.push(coverage_line(&dashboard.obligations, theme));
+        coverage_line(&dashboard.obligations, theme)
+    } else {
+        Line::default()
+    };
+    if dashboard.exceptions_active > 0 {
+        // Policies set aside are leadership's to see beside what blocks.
+        let ending = dashboard.exceptions_expiring;
+        fourth.spans.extend(figure(
+            "Exceptions in force",
+            thousands(dashboard.exceptions_active),
+            Role::Warn,
+        ));
+        fourth.spans.push(Span::styled(
+            format!("{ending} ending in 14 days (e)"),
+            theme.style(Role::Muted),
+        ));
+    }
+    if !fourth.spans.is_empty() {
+        lines.push(fourth);
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
