@@ -18,18 +18,7 @@ use crate::domain::exception::{
 /// One line per exception, for lists.
 pub fn line(exception: &Exception, now: DateTime<Utc>) -> String {
     let state = exception.state(now);
-    let progress = match state {
-        ExceptionState::Pending => format!(
-            "step {}/{}: {}",
-            exception.approvals.len() + 1,
-            exception.chain.len(),
-            exception
-                .next_role()
-                .map(|role| role.label().into_owned())
-                .unwrap_or_default()
-        ),
-        _ => format!("until {}", exception.until.format("%Y-%m-%d %H:%M UTC")),
-    };
+    let progress = exception.progress(now);
     format!(
         "{}  {:<8}  {} {}  policy {}  {progress}  asked by {}",
         exception.exception_id,
@@ -73,22 +62,7 @@ pub fn detail(exception: &Exception, now: DateTime<Utc>) -> String {
         let _ = writeln!(out, "  controls {}", safe(controls));
     }
     for (index, role) in exception.chain.iter().enumerate() {
-        let step = match exception.approvals.get(index) {
-            Some(approval) => format!(
-                "approved by {} at {}{}",
-                safe(&approval.by),
-                approval.at.format("%Y-%m-%d %H:%M UTC"),
-                approval
-                    .comment
-                    .as_deref()
-                    .map(|comment| format!(": {}", safe(comment)))
-                    .unwrap_or_default()
-            ),
-            None if exception.next_role() == Some(*role) && index == exception.approvals.len() => {
-                "waiting".to_owned()
-            }
-            None => "-".to_owned(),
-        };
+        let step = safe(&exception.step_words(index)).into_owned();
         let _ = writeln!(out, "  step {} ({}): {step}", index + 1, role.label());
     }
     if let (Some(by), Some(at)) = (&exception.closed_by, exception.closed_at) {

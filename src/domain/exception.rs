@@ -280,6 +280,40 @@ impl Exception {
             && self.until - now <= TimeDelta::days(EXPIRING_WITHIN_DAYS)
     }
 
+    /// Where it stands in a few words: the step it waits for, else its end.
+    pub fn progress(&self, now: DateTime<Utc>) -> String {
+        match (self.state(now), self.next_role()) {
+            (ExceptionState::Pending, Some(role)) => format!(
+                "step {}/{} {}",
+                self.approvals.len() + 1,
+                self.chain.len(),
+                role.label()
+            ),
+            _ => format!("until {}", self.until.format("%Y-%m-%d %H:%M")),
+        }
+    }
+
+    /// What became of step `index` of its chain: who approved it and when
+    /// (with their comment), "waiting", or "-" (not reached). Unsanitized.
+    pub fn step_words(&self, index: usize) -> String {
+        match self.approvals.get(index) {
+            Some(approval) => format!(
+                "approved by {} on {}{}",
+                approval.by,
+                approval.at.format("%Y-%m-%d %H:%M"),
+                approval
+                    .comment
+                    .as_deref()
+                    .map(|comment| format!(": {comment}"))
+                    .unwrap_or_default()
+            ),
+            None if self.status == ExceptionStatus::Pending && index == self.approvals.len() => {
+                "waiting".to_owned()
+            }
+            None => "-".to_owned(),
+        }
+    }
+
     /// The role its next step waits for, while pending.
     pub fn next_role(&self) -> Option<Role> {
         (self.status == ExceptionStatus::Pending)

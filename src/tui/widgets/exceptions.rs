@@ -204,7 +204,7 @@ impl ExceptionsOverlay {
                     " {} {:<8} {:<24} {} {} · {}",
                     sanitize(&exception.exception_id),
                     state.as_str(),
-                    progress(exception, state),
+                    exception.progress(now).chars().take(24).collect::<String>(),
                     sanitize(&exception.agent_id),
                     sanitize(&exception.agent_version),
                     sanitize(&exception.policy_id),
@@ -259,25 +259,6 @@ impl ExceptionFlow {
     }
 }
 
-/// Where it stands, in a few words.
-fn progress(exception: &Exception, state: ExceptionState) -> String {
-    match state {
-        ExceptionState::Pending => format!(
-            "step {}/{} {}",
-            exception.approvals.len() + 1,
-            exception.chain.len(),
-            exception
-                .next_role()
-                .map(|role| role.label().into_owned())
-                .unwrap_or_default()
-        ),
-        _ => format!("until {}", exception.until.format("%Y-%m-%d %H:%M")),
-    }
-    .chars()
-    .take(24)
-    .collect()
-}
-
 fn detail(exception: &Exception, now: DateTime<Utc>, theme: &Theme) -> Vec<Line<'static>> {
     let field = |name: &str, value: String| {
         Line::from(vec![
@@ -314,24 +295,7 @@ fn detail(exception: &Exception, now: DateTime<Utc>, theme: &Theme) -> Vec<Line<
         lines.push(field("controls", sanitize(controls).into_owned()));
     }
     for (index, role) in exception.chain.iter().enumerate() {
-        let step = match exception.approvals.get(index) {
-            Some(approval) => format!(
-                "approved by {} on {}{}",
-                sanitize(&approval.by),
-                approval.at.format("%Y-%m-%d %H:%M"),
-                approval
-                    .comment
-                    .as_deref()
-                    .map(|comment| format!(": {}", sanitize(comment)))
-                    .unwrap_or_default()
-            ),
-            None if exception.state(now) == ExceptionState::Pending
-                && index == exception.approvals.len() =>
-            {
-                "waiting".to_owned()
-            }
-            None => "-".to_owned(),
-        };
+        let step = sanitize(&exception.step_words(index)).into_owned();
         lines.push(field(
             &format!("step {}", index + 1),
             format!("{}: {step}", role.label()),
