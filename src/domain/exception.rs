@@ -176,7 +176,7 @@ pub struct ExceptionQuery {
 }
 
 /// How many exceptions a list returns at most (newest first).
-pub const LIST_LIMIT: u32 = 500;
+pub const LIST_LIMIT: u32 = 200;
 
 /// Why a rule refused: the store maps each to its error.
 #[derive(Debug, Clone, PartialEq, Eq)]

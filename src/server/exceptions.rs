@@ -18,7 +18,7 @@ use crate::domain::exception::{
     Exception, ExceptionDecision, ExceptionQuery, ExceptionState, NewException,
 };
 
-#[utoipa::path(get, path = "/v1/exceptions", summary = "Exceptions, newest first (at most 500): one agent's with `agent`, in one state (pending, active, lapsed, rejected, revoked) with `state`, or those whose next step the caller's roles approve with `awaiting_me`", params(("agent" = Option<String>, Query), ("state" = Option<String>, Query), ("awaiting_me" = Option<bool>, Query)), responses((status = 200, body = Vec<Exception>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/exceptions", summary = "Exceptions, newest first (at most 200): one agent's with `agent`, in one state (pending, active, lapsed, rejected, revoked) with `state`, or those whose next step the caller's roles approve with `awaiting_me`", params(("agent" = Option<String>, Query), ("state" = Option<String>, Query), ("awaiting_me" = Option<bool>, Query)), responses((status = 200, body = Vec<Exception>), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn exceptions(
     State(state): AppState,
     headers: HeaderMap,

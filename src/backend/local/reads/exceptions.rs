@@ -113,6 +113,29 @@ pub fn applied_exceptions(
     .collect())
 }
 
+/// The exception waiting or in force for a version and policy, if any.
+pub fn open_exception(
+    conn: &Connection,
+    agent_id: &str,
+    agent_version: &str,
+    policy_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Exception>> {
+    Ok(records(
+        conn,
+        "agent_id = ?1 AND agent_version = ?2 AND policy_id = ?3
+           AND (status = 'pending' OR (status = 'active' AND ends_at > ?4))",
+        &[
+            Box::new(agent_id.to_owned()),
+            Box::new(agent_version.to_owned()),
+            Box::new(policy_id.to_owned()),
+            Box::new(to_ms(now)),
+        ],
+    )?
+    .into_iter()
+    .next())
+}
+
 /// Exceptions in force at `now`, and how many of them end within
 /// `EXPIRING_WITHIN_DAYS`.
 pub fn exception_counts(conn: &Connection, now: DateTime<Utc>) -> Result<(u64, u64)> {

@@ -13,8 +13,8 @@ use crate::backend::{BackendError, Result};
 use crate::db::{Connection, params};
 use crate::domain::Role;
 use crate::domain::exception::{
-    Exception, ExceptionDecision, ExceptionState, ExceptionStatus, MAX_PENDING_PER_PERSON,
-    NewException, Refusal, check_request,
+    Exception, ExceptionDecision, ExceptionStatus, MAX_PENDING_PER_PERSON, NewException, Refusal,
+    check_request,
 };
 
 use super::super::notifications::{NewEvent, record};
@@ -96,23 +96,13 @@ pub fn request_exception(
         "asking for an exception",
     )?;
     check_request(request, rules, now)?;
-    let standing = reads::exceptions(
+    if let Some(open) = reads::open_exception(
         conn,
-        &crate::domain::exception::ExceptionQuery {
-            agent_id: Some(agent.agent_id.clone()),
-            ..Default::default()
-        },
-        &[],
+        &agent.agent_id,
+        &request.agent_version,
+        &policy.policy_id,
         now,
-    )?;
-    if let Some(open) = standing.iter().find(|other| {
-        other.agent_version == request.agent_version
-            && other.policy_id == policy.policy_id
-            && matches!(
-                other.state(now),
-                ExceptionState::Pending | ExceptionState::Active
-            )
-    }) {
+    )? {
         return Err(BackendError::Conflict(format!(
             "{} already excepts {} for {} {} ({}): revoke it first, or let it end",
             open.exception_id,
