@@ -17,7 +17,7 @@ use crate::domain::exception::{
 
 /// One line per exception, for lists.
 pub fn line(exception: &Exception, now: DateTime<Utc>) -> String {
-    let state = exception.state(now);
+    let state = exception.state.unwrap_or_else(|| exception.state(now));
     let progress = exception.progress(now);
     format!(
         "{}  {:<8}  {} {}  policy {}  {progress}  asked by {}",
@@ -40,7 +40,7 @@ pub fn detail(exception: &Exception, now: DateTime<Utc>) -> String {
         safe(&exception.policy_id),
         safe(&exception.agent_id),
         safe(&exception.agent_version),
-        exception.state(now)
+        exception.state.unwrap_or_else(|| exception.state(now))
     );
     let _ = writeln!(
         out,
@@ -66,7 +66,7 @@ pub fn detail(exception: &Exception, now: DateTime<Utc>) -> String {
         let _ = writeln!(out, "  step {} ({}): {step}", index + 1, role.label());
     }
     if let (Some(by), Some(at)) = (&exception.closed_by, exception.closed_at) {
-        let verb = match exception.state(now) {
+        let verb = match exception.state.unwrap_or_else(|| exception.state(now)) {
             ExceptionState::Rejected => "rejected",
             _ => "revoked",
         };

@@ -132,6 +132,10 @@ pub struct Exception {
     pub policy_set_version: i64,
     /// Bumped by every decision.
     pub version: i64,
+    /// Where it stands at the store's clock when it was read (a lapsed
+    /// exception keeps the status `active`); never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ExceptionState>,
 }
 
 /// An exception as asked for.
@@ -263,6 +267,12 @@ pub fn check_request(
 }
 
 impl Exception {
+    /// As read at `now`: with `state` said.
+    pub fn read_at(mut self, now: DateTime<Utc>) -> Exception {
+        self.state = Some(self.state(now));
+        self
+    }
+
     /// Where it stands at `now`.
     pub fn state(&self, now: DateTime<Utc>) -> ExceptionState {
         match self.status {

@@ -167,6 +167,7 @@ pub async fn exceptions_set_a_policy_aside_for_a_time(fixture: &impl Fixture) {
         .await
         .expect("the compliance officer approves");
     assert_eq!(active.status, ExceptionStatus::Active);
+    assert_eq!(active.state, Some(ExceptionState::Active));
 
     // In force: the policy is set aside, the check names on whose word.
     let check = requester
@@ -217,7 +218,13 @@ pub async fn exceptions_set_a_policy_aside_for_a_time(fixture: &impl Fixture) {
         let lapsed = lapsed.expect("check after the end");
         assert!(fires(&lapsed, "external_api_block"));
         assert!(lapsed.exceptions.is_empty());
-        assert_eq!(lapsed_list.expect("list").len(), 1);
+        let lapsed_list = lapsed_list.expect("list");
+        assert_eq!(lapsed_list.len(), 1);
+        assert_eq!(
+            (lapsed_list[0].status, lapsed_list[0].state),
+            (ExceptionStatus::Active, Some(ExceptionState::Lapsed)),
+            "its status stays as decided; its state is read from the clock"
+        );
     }
 
     // Revoked by who asked (not a stranger); a rejection says why.

@@ -497,14 +497,21 @@ impl GovernanceBackend for LocalBackend {
         let clock = self.store.clock();
         let user = self.actor().await?;
         let query = query.clone();
-        self.read(move |conn| reads::exceptions(conn, &query, &user.roles, clock.now()))
-            .await
+        self.read(move |conn| {
+            let now = clock.now();
+            Ok(reads::exceptions(conn, &query, &user.roles, now)?
+                .into_iter()
+                .map(|exception| exception.read_at(now))
+                .collect())
+        })
+        .await
     }
 
     async fn exception(&self, exception_id: &str) -> Result<Exception> {
+        let clock = self.store.clock();
         self.actor().await?;
         let exception_id = exception_id.to_owned();
-        self.read(move |conn| reads::exception(conn, &exception_id))
+        self.read(move |conn| Ok(reads::exception(conn, &exception_id)?.read_at(clock.now())))
             .await
     }
 
@@ -512,16 +519,22 @@ impl GovernanceBackend for LocalBackend {
         let clock = self.store.clock();
         let user = self.actor().await?;
         let request = request.clone();
-        self.write(move |tx| writes::request_exception(tx, &user, &request, clock.now()))
-            .await
+        self.write(move |tx| {
+            let now = clock.now();
+            Ok(writes::request_exception(tx, &user, &request, now)?.read_at(now))
+        })
+        .await
     }
 
     async fn decide_exception(&self, decision: &ExceptionDecision) -> Result<Exception> {
         let clock = self.store.clock();
         let user = self.actor().await?;
         let decision = decision.clone();
-        self.write(move |tx| writes::decide_exception(tx, &user, &decision, clock.now()))
-            .await
+        self.write(move |tx| {
+            let now = clock.now();
+            Ok(writes::decide_exception(tx, &user, &decision, now)?.read_at(now))
+        })
+        .await
     }
 
     async fn revoke_exception(&self, exception_id: &str, reason: &str) -> Result<Exception> {
@@ -529,7 +542,8 @@ impl GovernanceBackend for LocalBackend {
         let user = self.actor().await?;
         let (exception_id, reason) = (exception_id.to_owned(), reason.to_owned());
         self.write(move |tx| {
-            writes::revoke_exception(tx, &user, &exception_id, &reason, clock.now())
+            let now = clock.now();
+            Ok(writes::revoke_exception(tx, &user, &exception_id, &reason, now)?.read_at(now))
         })
         .await
     }

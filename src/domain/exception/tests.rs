@@ -44,6 +44,7 @@ fn asked() -> Exception {
         closing_comment: None,
         policy_set_version: 3,
         version: 1,
+        state: None,
     }
 }
 

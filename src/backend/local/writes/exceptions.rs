@@ -141,6 +141,7 @@ pub fn request_exception(
         closing_comment: None,
         policy_set_version: set_version,
         version: 1,
+        state: None,
     };
     write(conn, &exception)?;
     TrailWriter::resume(conn)?.append(
