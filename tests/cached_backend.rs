@@ -392,6 +392,13 @@ impl GovernanceBackend for Synced {
     ) -> Result<gavel::domain::obligations::Confirmation> {
         self.write(self.cache.confirm_obligation(request)).await
     }
+    async fn recertifications_due(
+        &self,
+        within_days: u32,
+    ) -> Result<gavel::backend::RecertificationPage> {
+        self.sync().await;
+        self.cache.recertifications_due(within_days).await
+    }
     async fn exceptions(
         &self,
         query: &gavel::domain::exception::ExceptionQuery,

@@ -143,15 +143,19 @@ async fn the_seam_on_postgresql() {
 
     // Two writers: the second waits for the first's commit, then sees it.
     let (p, h) = (pool.clone(), handle.clone());
+    // The second starts once the first holds the write lock, however busy
+    // the machine (a sleep alone let the second win on a loaded one).
+    let (holding, held) = tokio::sync::oneshot::channel();
     let first = tokio::task::spawn_blocking(move || {
         let session = Session::write(&p, h).expect("first writer");
+        let _ = holding.send(());
         let conn = Connection::postgres(&session);
         std::thread::sleep(Duration::from_millis(400));
         conn.execute("INSERT INTO t (i) VALUES (?1)", params![1000_i64])
             .expect("insert");
         session.commit().expect("commit");
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    held.await.expect("the first writer holds the lock");
     let (p, h) = (pool.clone(), handle.clone());
     let second = tokio::task::spawn_blocking(move || {
         let started = Instant::now();

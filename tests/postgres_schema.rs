@@ -120,7 +120,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["7"],
             ["8"],
             ["9"],
-            ["10"]
+            ["10"],
+            ["11"]
         ]
     );
 

@@ -42,9 +42,9 @@ pub use types::{
     CaseOutcome, CaseOutcomeKind, CasePage, CaseQuery, Dashboard, Decision, DecisionTimes,
     DeploymentPage, DeploymentQuery, DeploymentSort, DeploymentView, EvidenceQuery,
     FrameworkCoverage, Identity, InboxItem, MAX_OUTCOME_BATCH, Mismatch, NamedCount,
-    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecordedOutcomes,
-    ReplayReport, ReviewSummary, RunCounts, RunSettings, ToolRecord, ToolStatus, UNKNOWN_CATEGORY,
-    User, VerifyReport, WeekCount, case_attributes_fit,
+    PolicySetDetail, PolicySetState, PolicySetVersion, RESPONSE_KEPT_CHARS, RecertificationDue,
+    RecertificationPage, RecordedOutcomes, ReplayReport, ReviewSummary, RunCounts, RunSettings,
+    ToolRecord, ToolStatus, UNKNOWN_CATEGORY, User, VerifyReport, WeekCount, case_attributes_fit,
 };
 
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -258,6 +258,9 @@ pub trait GovernanceBackend: Send + Sync {
         exception_id: &str,
         reason: &str,
     ) -> Result<crate::domain::exception::Exception>;
+    /// Agents whose approval is due for recertification within
+    /// `within_days` (0: due now), most overdue first.
+    async fn recertifications_due(&self, within_days: u32) -> Result<RecertificationPage>;
     /// Approves or rejects an external tool (data stewards and compliance
     /// officers).
     async fn decide_tool(

@@ -276,6 +276,31 @@ pub struct Dashboard {
     pub exceptions_active: u64,
     #[serde(default)]
     pub exceptions_expiring: u64,
+    /// Agents whose approval is due for recertification now, and those
+    /// due within 30 days.
+    #[serde(default)]
+    pub recertifications_due: u64,
+    #[serde(default)]
+    pub recertifications_due_soon: u64,
+}
+
+/// An agent whose record's approval is due for recertification by a
+/// date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecertificationDue {
+    /// The agent as its record stands.
+    pub agent: crate::domain::Agent,
+    /// Since when the record stands (allowed, or its last approval).
+    pub since: DateTime<Utc>,
+    /// When it is (or was) due.
+    pub due: DateTime<Utc>,
+}
+
+/// Approvals due, most overdue first (at most 500), and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecertificationPage {
+    pub due: Vec<RecertificationDue>,
+    pub total: u64,
 }
 
 /// How far agents meet one framework's duties, from the kept coverage.

@@ -104,20 +104,19 @@ pub enum Command {
     /// zip that proves itself; and checking one offline.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Let someone who already holds your role decide your steps, and get
-    /// your notifications, while you are away: `gavel delegate --to EMAIL
-    /// --from DATE --until DATE [--role R]`; `list` and `end` manage them.
+    /// Let someone holding your role decide your steps while you are away (`list`, `end`).
     Delegate(DelegateArgs),
     /// Ethics reviews.
     #[command(subcommand)]
     Review(ReviewCommand),
-    /// Which obligations of the adopted frameworks apply to an agent
-    /// version, which are met and by what, and what is missing; `confirm`
-    /// records what is in place outside Gavel.
+    /// Which adopted obligations apply to an agent version, met or missing (`confirm`).
     Obligations(super::obligation_args::ObligationsArgs),
     /// Time-bound exceptions to one policy for one agent version.
     #[command(subcommand)]
     Exception(super::exception_args::ExceptionCommand),
+    /// Approvals due for recertification: `due`.
+    #[command(subcommand)]
+    Recertify(super::exception_args::RecertifyCommand),
     /// The questions that classify an agent version: `fill` and `show`.
     #[command(subcommand)]
     Intake(super::obligation_args::IntakeCommand),

@@ -1,4 +1,5 @@
-//! The flags of `gavel exception`.
+//! The flags of `gavel exception` and `gavel recertify`: what governs an
+//! agent after its approval.
 
 use clap::Subcommand;
 
@@ -76,6 +77,19 @@ pub enum ExceptionCommand {
         exception_id: String,
         #[arg(long)]
         reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecertifyCommand {
+    /// Agents whose approval is due for recertification, most overdue
+    /// first, with when each became the record and when it is due.
+    Due {
+        /// Also those due within this span (30d, 12w); none: due now.
+        #[arg(long, value_name = "SPAN")]
+        within: Option<String>,
         #[arg(long)]
         json: bool,
     },

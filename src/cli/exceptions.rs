@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::args::Global;
 use super::backends::backend;
 use super::delegate::moment;
-use super::exception_args::ExceptionCommand;
+use super::exception_args::{ExceptionCommand, RecertifyCommand};
 use super::exit::{self, Outcome};
 use super::output::{print_json, safe};
 use crate::domain::exception::{
@@ -172,6 +172,51 @@ pub async fn run(global: &Global, command: ExceptionCommand) -> Outcome {
         print_json(&exception)?;
     } else {
         print!("{}", detail(&exception, now));
+    }
+    Ok(exit::OK)
+}
+
+/// `gavel recertify due`: the approvals due, most overdue first.
+pub async fn recertify(global: &Global, command: RecertifyCommand) -> Outcome {
+    let RecertifyCommand::Due { within, json } = command;
+    let within_days = match within.as_deref() {
+        None => 0,
+        Some(text) => {
+            let span = crate::domain::policy::span::parse_age(text)
+                .map_err(|err| super::exit::Failure::BadInput(format!("--within: {err}")))?;
+            u32::try_from(span.num_days().clamp(0, 366)).unwrap_or(366)
+        }
+    };
+    let backend = backend(global).await?;
+    let page = backend.recertifications_due(within_days).await?;
+    if json {
+        print_json(&page)?;
+        return Ok(exit::OK);
+    }
+    let now = Utc::now();
+    if page.due.is_empty() {
+        println!("no approval is due for recertification");
+    }
+    for due in &page.due {
+        let when = if due.due <= now { "due since" } else { "due" };
+        println!(
+            "{} {}  {}  {} risk  {when} {}  (record since {})  owner {}  team {}",
+            safe(&due.agent.agent_id),
+            safe(&due.agent.version),
+            safe(&due.agent.name),
+            due.agent.risk_tier,
+            due.due.format("%Y-%m-%d"),
+            due.since.format("%Y-%m-%d"),
+            safe(&due.agent.owner),
+            safe(&due.agent.team),
+        );
+    }
+    if page.total > page.due.len() as u64 {
+        println!(
+            "({} of {} shown, most overdue first)",
+            page.due.len(),
+            page.total
+        );
     }
     Ok(exit::OK)
 }

@@ -211,6 +211,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Obligations(args) => obligations::obligations(global, args).await,
         Command::Intake(command) => obligations::intake(global, command).await,
         Command::Exception(command) => exceptions::run(global, command).await,
+        Command::Recertify(command) => exceptions::recertify(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;

@@ -125,6 +125,21 @@ pub fn evaluation(manifest: &Manifest, evaluation: &Evaluation, running: Option<
                 evaluation.workflows.len()
             );
         }
+        DeploymentStatus::Approved => {
+            let until = evaluation
+                .standing
+                .and_then(|standing| standing.due)
+                .map(|due| format!(" until {} (then it is recertified)", due.format("%Y-%m-%d")))
+                .unwrap_or_default();
+            let since = evaluation
+                .standing
+                .map(|standing| standing.since.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "Approved: this version, unchanged, is the agent's record since {since}: the sign-offs above were given, and it stands{until}."
+            );
+        }
         _ => {}
     }
     out
@@ -636,6 +651,13 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
         audits.uncovered,
         audits.due_soon
     );
+    if dashboard.recertifications_due + dashboard.recertifications_due_soon > 0 {
+        let _ = writeln!(
+            out,
+            "Approvals to recertify: {} due ({} more within 30 days; `gavel recertify due --within 30d`)",
+            dashboard.recertifications_due, dashboard.recertifications_due_soon
+        );
+    }
     if dashboard.exceptions_active > 0 {
         let _ = writeln!(
             out,

@@ -265,6 +265,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "policy exceptions",
         include_str!("../../migrations/postgres/0010_policy_exceptions.sql"),
     ),
+    (
+        11,
+        "recertification",
+        include_str!("../../migrations/postgres/0011_recertification.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -86,6 +86,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
             exceptions::request_exception
         ))
         .routes(routes!(exceptions::exception))
+        .routes(routes!(exceptions::recertifications))
         .routes(routes!(exceptions::decide_exception))
         .routes(routes!(exceptions::revoke_exception))
         .routes(routes!(deployments::dashboard))

@@ -1,4 +1,5 @@
-//! Exceptions: asked for, listed, decided and revoked. Who acts comes from
+//! Exceptions (asked for, listed, decided and revoked) and the approvals
+//! due for recertification. Who acts comes from
 //! the bearer token; the chain and the longest run come from the active
 //! policy set, never from the request.
 
@@ -36,6 +37,20 @@ pub(super) async fn exceptions(
         awaiting_me: param::<bool>(&query, "awaiting_me")?.unwrap_or(false),
     };
     Ok(Json(backend.exceptions(&query).await?))
+}
+
+#[utoipa::path(get, path = "/v1/recertifications", summary = "Agents whose approval is due for recertification within `within` days (0, the default: due now; at most 366), most overdue first (at most 500), with how many there are", params(("within" = Option<u32>, Query)), responses((status = 200, body = crate::backend::RecertificationPage), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn recertifications(
+    State(state): AppState,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
+    let backend = caller(&state, &headers).await?;
+    let within = param::<u32>(&query, "within")?.unwrap_or(0);
+    if within > 366 {
+        return Err(BackendError::Invalid("within is at most 366 days".into()).into());
+    }
+    Ok(Json(backend.recertifications_due(within).await?))
 }
 
 #[utoipa::path(post, path = "/v1/exceptions", summary = "Ask for a time-bound exception to one policy for one agent version: the active set's [exceptions] chain approves it (never the person asking), for at most its max_days", request_body = NewException, responses((status = 201, body = Exception), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 404, body = crate::backend::wire::ErrorBody), (status = 409, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]

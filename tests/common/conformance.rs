@@ -1310,6 +1310,27 @@ async fn approval_chain(fixture: &impl Fixture) {
         .await
         .expect("deployment");
     assert_eq!(deployment.status, DeploymentStatus::Approved);
+    // A check of the approved version, unchanged, answers approved: the
+    // sign-offs were given (and the set renews none).
+    let check = requester
+        .check_deployment(&confidential("agt-chain"))
+        .await
+        .expect("check");
+    assert_eq!(check.status, DeploymentStatus::Approved, "{check:?}");
+    assert!(
+        check
+            .standing
+            .is_some_and(|standing| standing.due.is_none()),
+        "{check:?}"
+    );
+    assert_eq!(
+        requester
+            .recertifications_due(30)
+            .await
+            .expect("recertifications")
+            .total,
+        0
+    );
 
     let trail = steward
         .trail("workflow", &workflow.workflow_id)

@@ -451,6 +451,8 @@ impl GovernanceBackend for CachedBackend {
             dashboard.obligations_counting = remote.obligations_counting;
             dashboard.exceptions_active = remote.exceptions_active;
             dashboard.exceptions_expiring = remote.exceptions_expiring;
+            dashboard.recertifications_due = remote.recertifications_due;
+            dashboard.recertifications_due_soon = remote.recertifications_due_soon;
         } else {
             dashboard.obligations = Vec::new();
             dashboard.obligations_counting = false;
@@ -571,6 +573,16 @@ impl GovernanceBackend for CachedBackend {
             .confirm_obligation(request)
             .await
             .map_err(|err| needs_server("confirming an obligation", err))
+    }
+
+    async fn recertifications_due(
+        &self,
+        within_days: u32,
+    ) -> Result<crate::backend::RecertificationPage> {
+        self.remote
+            .recertifications_due(within_days)
+            .await
+            .map_err(|err| needs_server("reading recertifications", err))
     }
 
     async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {

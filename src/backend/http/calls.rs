@@ -461,6 +461,17 @@ impl GovernanceBackend for HttpBackend {
         .await
     }
 
+    async fn recertifications_due(
+        &self,
+        within_days: u32,
+    ) -> Result<crate::backend::RecertificationPage> {
+        self.get(
+            &["v1", "recertifications"],
+            &[("within", within_days.to_string())],
+        )
+        .await
+    }
+
     async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {
         let mut params = Vec::new();
         if let Some(agent) = &query.agent_id {

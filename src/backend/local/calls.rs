@@ -136,6 +136,9 @@ impl LocalBackend {
     }
 }
 
+/// The furthest ahead a recertification list looks.
+const MAX_WITHIN_DAYS: u32 = 366;
+
 #[async_trait]
 impl GovernanceBackend for LocalBackend {
     async fn change_mark(&self) -> Result<Option<u64>> {
@@ -297,7 +300,7 @@ impl GovernanceBackend for LocalBackend {
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
         let manifest = manifest.clone();
         let clock = self.store.clock();
-        self.read(move |conn| reads::evaluate(conn, &manifest, clock.now()))
+        self.read(move |conn| reads::check(conn, &manifest, clock.now()))
             .await
     }
 
@@ -491,6 +494,20 @@ impl GovernanceBackend for LocalBackend {
         let request = request.clone();
         self.write(move |tx| writes::confirm_obligation(tx, &user, &request, clock.now()))
             .await
+    }
+
+    async fn recertifications_due(
+        &self,
+        within_days: u32,
+    ) -> Result<crate::backend::RecertificationPage> {
+        let clock = self.store.clock();
+        self.actor().await?;
+        let within = chrono::TimeDelta::days(i64::from(within_days.min(MAX_WITHIN_DAYS)));
+        self.read(move |conn| {
+            let (_, set) = reads::active_set(conn)?;
+            reads::recertifications_due(conn, &set, clock.now(), within)
+        })
+        .await
     }
 
     async fn exceptions(&self, query: &ExceptionQuery) -> Result<Vec<Exception>> {

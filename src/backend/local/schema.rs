@@ -38,7 +38,17 @@ const MIGRATIONS: &[Migration] = &[
     create_obligations,
     create_obligation_coverage,
     create_policy_exceptions,
+    index_agents_by_standing,
 ];
+
+/// 24: agents by risk tier and since when their record stands, for the
+/// approvals due for recertification (PostgreSQL's migration 11 is the
+/// same text).
+fn index_agents_by_standing(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0011_recertification.sql"
+    ))
+}
 
 /// 23: time-bound exceptions to one policy for one agent version
 /// (PostgreSQL's migration 10 is the same text).

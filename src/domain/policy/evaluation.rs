@@ -15,6 +15,7 @@ use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::exceptions::AppliedException;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::policies::{Policy, PolicyAction};
+use crate::domain::policy::recertification::{RECERTIFICATION_RULE, Standing};
 use crate::domain::policy::set::PolicySet;
 use crate::domain::role::Role;
 
@@ -104,6 +105,11 @@ pub struct Evaluation {
     /// exception in force: the outcome comes from the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<AppliedException>,
+    /// The approval standing for this version: the agent's record is this
+    /// version, unchanged (a check then answers `approved` until its
+    /// recertification is due).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standing: Option<Standing>,
 }
 
 /// What Gavel knows besides the manifest when it evaluates one.
@@ -395,6 +401,7 @@ pub fn evaluate_agent(
         lowered,
         policy_set_version: None,
         exceptions: excepted,
+        standing: None,
     };
     evaluation.settle();
     evaluation
@@ -421,6 +428,55 @@ impl Evaluation {
         self.triggered_policies.push(triggered);
         self.workflows.extend(workflow);
         self.settle();
+    }
+
+    /// The approval standing for this version lapsed at `due`: it is
+    /// signed off again. With `unchanged_chain`, that chain alone does it
+    /// (the policies' sign-offs were given at the approval); else the
+    /// policies' own chains, or a compliance officer when none asks.
+    pub fn recertify(&mut self, reason: String, unchanged_chain: &[Role]) {
+        let chain = if !unchanged_chain.is_empty() {
+            self.workflows.clear();
+            for policy in &mut self.triggered_policies {
+                if !policy.blocking
+                    && matches!(
+                        policy.action,
+                        PolicyAction::RequireApproval | PolicyAction::RequireBiasAudit
+                    )
+                {
+                    policy.remediation =
+                        "given when this version was approved; the recertification signs it off again"
+                            .into();
+                }
+            }
+            unchanged_chain.to_vec()
+        } else if self.workflows.is_empty() {
+            vec![Role::ComplianceOfficer]
+        } else {
+            Vec::new()
+        };
+        let workflow = (!chain.is_empty()).then(|| PlannedWorkflow {
+            policy_id: RECERTIFICATION_RULE.into(),
+            chain,
+        });
+        let remediation = match &workflow {
+            Some(workflow) => format!(
+                "needs sign-off: {} (`gavel deploy request` opens it)",
+                join_roles(&workflow.chain)
+            ),
+            None => "the sign-offs above renew it (`gavel deploy request` opens them)".into(),
+        };
+        self.add(
+            TriggeredPolicy {
+                policy_id: RECERTIFICATION_RULE.into(),
+                name: "Approvals are renewed".into(),
+                action: PolicyAction::RequireApproval,
+                reason,
+                remediation,
+                blocking: false,
+            },
+            workflow,
+        );
     }
 
     /// The status, blocking reasons and remediation the triggered

@@ -14,6 +14,7 @@ pub mod frameworks;
 pub mod lowering;
 pub mod plan;
 pub mod policies;
+pub mod recertification;
 pub mod set;
 pub mod sla;
 pub mod span;

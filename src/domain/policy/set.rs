@@ -13,6 +13,7 @@ use crate::domain::policy::exceptions::ExceptionRules;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::frameworks::{Framework, IntakeSection, ObligationsGate};
 use crate::domain::policy::policies::{Policy, PolicyScope};
+use crate::domain::policy::recertification::RecertificationRules;
 use crate::domain::policy::sla::{EscalateTo, SlaRules};
 use crate::domain::policy::vocabulary::Vocabulary;
 use crate::domain::role::Role;
@@ -85,6 +86,9 @@ pub struct PolicySetFile {
     /// Who approves time-bound exceptions to a policy, and for how long.
     #[serde(default, skip_serializing_if = "ExceptionRules::is_default")]
     pub exceptions: ExceptionRules,
+    /// How long an approval stands before it is recertified.
+    #[serde(default, skip_serializing_if = "RecertificationRules::is_default")]
+    pub recertification: RecertificationRules,
 }
 
 /// A problem with a set, and where.
@@ -283,7 +287,11 @@ impl PolicySet {
             errors.push(at("sla", message));
         }
         let policy_ids = file.policies.iter().map(|policy| policy.policy_id.as_str());
-        for (place, message) in file.exceptions.check(vocabulary, policy_ids) {
+        let sections = file.exceptions.check(vocabulary, policy_ids);
+        for (place, message) in sections
+            .into_iter()
+            .chain(file.recertification.check(vocabulary))
+        {
             errors.push(at(place, message));
         }
         let mut budget = MAX_CHECK_EVALUATIONS;

@@ -415,11 +415,10 @@ impl BlockedScreen {
 fn sections(area: Rect, dashboard: &Dashboard) -> [Rect; 3] {
     let chart_rows = if area.height < 30 { 6 } else { 9 };
     let coverage = !dashboard.obligations.is_empty() || dashboard.obligations_counting;
-    let headline_rows = if coverage || dashboard.exceptions_active > 0 {
-        4
-    } else {
-        3
-    };
+    let after_approval = dashboard.exceptions_active
+        + dashboard.recertifications_due
+        + dashboard.recertifications_due_soon;
+    let headline_rows = if coverage || after_approval > 0 { 4 } else { 3 };
     Layout::vertical([
         Constraint::Length(headline_rows),
         Constraint::Length(chart_rows),

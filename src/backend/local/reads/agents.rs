@@ -25,6 +25,11 @@ pub fn contains_pattern(text: &str) -> String {
 pub const AGENT_COLUMNS: &str = "agent_id, name, team, owner, category, data_classification, \
     has_external_tools, tools_approved, risk_tier, version, labels";
 
+/// That an `agents` row's version was allowed or approved.
+pub const LIVE_RECORD: &str = "EXISTS (SELECT 1 FROM deployments d
+    WHERE d.agent_id = agents.agent_id AND d.agent_version = agents.version
+      AND d.status IN ('allowed', 'approved'))";
+
 pub type RawAgent = (
     String,
     String,
@@ -74,6 +79,26 @@ pub fn parse_agent(raw: RawAgent) -> Result<Agent> {
 
 pub fn agent(conn: &Connection, agent_id: &str) -> Result<Agent> {
     agent_row(conn, agent_id)?.ok_or_else(|| BackendError::not_found("agent", agent_id))
+}
+
+/// The agent's record and since when it stands (when it was allowed, or
+/// its last approval), if its version was allowed or approved (a new
+/// agent's first request makes a record before anyone signs it off).
+pub fn record_since(
+    conn: &Connection,
+    agent_id: &str,
+) -> Result<Option<(Agent, chrono::DateTime<chrono::Utc>)>> {
+    let found: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT updated_at FROM agents WHERE agent_id = ?1 AND {LIVE_RECORD}"
+        ))?
+        .query_row([agent_id], |row| row.get(0))
+        .optional()?;
+    let Some(since) = found else {
+        return Ok(None);
+    };
+    let agent = agent(conn, agent_id)?;
+    Ok(Some((agent, rows::from_ms(since)?)))
 }
 
 /// The agent as last recorded, if Gavel knows it.

@@ -158,7 +158,11 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let (version, set) = super::active_set(conn)?;
     let coverage = super::obligation_coverage(conn, (version, &*set), now)?;
     let (exceptions_active, exceptions_expiring) = super::exception_counts(conn, now)?;
+    let (recertifications_due, recertifications_due_soon) =
+        super::recertification_counts(conn, &set, now)?;
     Ok(Dashboard {
+        recertifications_due,
+        recertifications_due_soon,
         exceptions_active,
         exceptions_expiring,
         audits,

@@ -14,12 +14,14 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use crate::db::{Connection, Dialect, OptionalExtension};
+use crate::domain::DeploymentStatus;
 use crate::domain::policy::condition::Outcome;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::plan::obligations::{Evidence, Wanted};
 use crate::domain::policy::plan::{
     AgentAudits, Impact, PolicyDiff, Records, Subject, diff, simulate,
 };
+use crate::domain::policy::recertification::Standing;
 use crate::domain::policy::set::{Checks, PolicySet, PolicySetFile};
 use crate::domain::policy::vocabulary::Vocabulary;
 
@@ -325,6 +327,61 @@ pub fn evaluate_under(
     );
     evaluation.policy_set_version = Some(version);
     judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
+    judge_recertification(conn, set, &mut evaluation, now)?;
+    Ok(evaluation)
+}
+
+/// When the version evaluated is the agent's record, unchanged: its
+/// standing approval, and once the set's period for its tier has passed,
+/// the recertification it needs (which a request then opens).
+fn judge_recertification(
+    conn: &Connection,
+    set: &PolicySet,
+    evaluation: &mut Evaluation,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some((record, since)) = super::record_since(conn, &evaluation.agent.agent_id)? else {
+        return Ok(());
+    };
+    if record != evaluation.agent || evaluation.status == DeploymentStatus::Blocked {
+        // Another version, or this one changed: a new request's rules.
+        return Ok(());
+    }
+    let rules = &set.file.recertification;
+    let tier = evaluation.agent.risk_tier;
+    let standing = Standing {
+        since,
+        due: rules.period(tier).map(|period| since + period),
+    };
+    evaluation.standing = Some(standing);
+    if let Some(due) = standing.due.filter(|_| standing.lapsed(now)) {
+        evaluation.recertify(
+            format!(
+                "version {} has stood since {}; the policy set renews {tier}-risk approvals every {}: recertification due since {}",
+                record.version,
+                since.format("%Y-%m-%d"),
+                rules.after.get(&tier).map(String::as_str).unwrap_or_default(),
+                due.format("%Y-%m-%d"),
+            ),
+            &rules.unchanged_chain,
+        );
+    }
+    Ok(())
+}
+
+/// What a deployment check answers: the policies' evaluation, and for the
+/// agent's record, unchanged and not due for recertification, its
+/// standing approval (it may deploy: people signed it off already).
+pub fn check(conn: &Connection, manifest: &Manifest, now: DateTime<Utc>) -> Result<Evaluation> {
+    let mut evaluation = evaluate(conn, manifest, now)?;
+    if let Some(standing) = evaluation.standing
+        && !standing.lapsed(now)
+        && evaluation.status == DeploymentStatus::PendingApproval
+    {
+        evaluation.status = DeploymentStatus::Approved;
+        evaluation.workflows.clear();
+        evaluation.remediation.clear();
+    }
     Ok(evaluation)
 }
 

@@ -117,6 +117,22 @@ pub fn diff(active: &PolicySet, proposed: &PolicySet) -> PolicyDiff {
             }
         ));
     }
+    if a.recertification != b.recertification {
+        let periods: Vec<String> = b
+            .recertification
+            .after
+            .iter()
+            .map(|(tier, span)| format!("{tier} every {span}"))
+            .collect();
+        result.other.push(format!(
+            "recertification: {} (approvals standing longer lapse at once when it is approved)",
+            if periods.is_empty() {
+                "approvals stand until the agent changes".to_owned()
+            } else {
+                periods.join(", ")
+            }
+        ));
+    }
     result.other.extend(crate::domain::policy::frameworks::diff(
         &a.frameworks,
         &b.frameworks,

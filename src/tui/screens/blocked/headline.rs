@@ -107,6 +107,25 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
     } else {
         Line::default()
     };
+    let recertify = dashboard.recertifications_due + dashboard.recertifications_due_soon;
+    if recertify > 0 {
+        fourth.spans.extend(figure(
+            "Recertify",
+            thousands(dashboard.recertifications_due),
+            if dashboard.recertifications_due > 0 {
+                Role::Warn
+            } else {
+                Role::Base
+            },
+        ));
+        fourth.spans.push(Span::styled(
+            format!(
+                "{} more in 30 days  ",
+                thousands(dashboard.recertifications_due_soon)
+            ),
+            theme.style(Role::Muted),
+        ));
+    }
     if dashboard.exceptions_active > 0 {
         // Policies set aside are leadership's to see beside what blocks.
         let ending = dashboard.exceptions_expiring;
