@@ -339,3 +339,34 @@ async fn the_blocked_tab_counts_exceptions_in_force() {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn the_blocked_tab_counts_approvals_due_for_recertification() {
+    let mut h = Harness::new(120, 40, Theme::load("default", None).expect("theme")).await;
+    fixed_clock(&h);
+    common::harness::adopt_frameworks(
+        &h.store,
+        &["[recertification]\nafter = { high = \"30d\", medium = \"90d\" }\n"],
+    )
+    .await;
+    let dashboard = h.backend.dashboard().await.expect("dashboard");
+    assert!(
+        dashboard.recertifications_due_soon > 0,
+        "seeded records come due within 30 days: {dashboard:?}"
+    );
+    let listed = h.backend.recertifications_due(30).await.expect("due");
+    assert_eq!(
+        listed.total,
+        dashboard.recertifications_due + dashboard.recertifications_due_soon
+    );
+    h.keys("4").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "Recertify {}  {} more in 30 days",
+            gavel::text::thousands(dashboard.recertifications_due),
+            gavel::text::thousands(dashboard.recertifications_due_soon)
+        )),
+        "{screen}"
+    );
+}

@@ -130,6 +130,10 @@ fn fill(
             // standing, and a commit per row (autocommit) costs a pass
             // over the whole page cache each.
             conn.execute_batch("BEGIN")?;
+            crate::backend::local::writes::refresh_standing_since(
+                &crate::db::Connection::sqlite(conn),
+                None,
+            )?;
             record_organisation_sets(conn, options)?;
             conn.execute_batch("COMMIT")?;
             // Sampled statistics (SQLite's advice for large stores): the

@@ -25,7 +25,8 @@ pub fn contains_pattern(text: &str) -> String {
 pub const AGENT_COLUMNS: &str = "agent_id, name, team, owner, category, data_classification, \
     has_external_tools, tools_approved, risk_tier, version, labels";
 
-/// That an `agents` row's version was allowed or approved.
+/// That an `agents` row's version was allowed or approved (what
+/// `standing_since` keeps).
 pub const LIVE_RECORD: &str = "EXISTS (SELECT 1 FROM deployments d
     WHERE d.agent_id = agents.agent_id AND d.agent_version = agents.version
       AND d.status IN ('allowed', 'approved'))";
@@ -89,11 +90,10 @@ pub fn record_since(
     agent_id: &str,
 ) -> Result<Option<(Agent, chrono::DateTime<chrono::Utc>)>> {
     let found: Option<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT updated_at FROM agents WHERE agent_id = ?1 AND {LIVE_RECORD}"
-        ))?
-        .query_row([agent_id], |row| row.get(0))
-        .optional()?;
+        .prepare_cached("SELECT standing_since FROM agents WHERE agent_id = ?1")?
+        .query_row([agent_id], |row| row.get::<Option<i64>>(0))
+        .optional()?
+        .flatten();
     let Some(since) = found else {
         return Ok(None);
     };

@@ -10,7 +10,7 @@ use crate::domain::RiskTier;
 use crate::domain::policy::set::PolicySet;
 
 use super::super::rows::{from_ms, to_ms};
-use super::agents::{AGENT_COLUMNS, LIVE_RECORD, parse_agent, raw_agent};
+use super::agents::{AGENT_COLUMNS, parse_agent, raw_agent};
 
 /// The most a list holds, most overdue first.
 pub const RECERTIFICATION_LIST_LIMIT: u32 = 500;
@@ -40,9 +40,9 @@ pub fn recertifications_due(
         total += count(conn, tier, cutoff)?;
         let rows = conn
             .prepare_cached(&format!(
-                "SELECT {AGENT_COLUMNS}, updated_at FROM agents
-                 WHERE risk_tier = ?1 AND updated_at <= ?2 AND {LIVE_RECORD}
-                 ORDER BY updated_at, agent_id LIMIT ?3"
+                "SELECT {AGENT_COLUMNS}, standing_since FROM agents
+                 WHERE risk_tier = ?1 AND standing_since <= ?2
+                 ORDER BY standing_since, agent_id LIMIT ?3"
             ))?
             .query_map(
                 params![tier.as_str(), cutoff, RECERTIFICATION_LIST_LIMIT],
@@ -65,9 +65,9 @@ pub fn recertifications_due(
 
 fn count(conn: &Connection, tier: RiskTier, cutoff: i64) -> Result<u64> {
     let found: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM agents WHERE risk_tier = ?1 AND updated_at <= ?2 AND {LIVE_RECORD}"
-        ))?
+        .prepare_cached(
+            "SELECT COUNT(*) FROM agents WHERE risk_tier = ?1 AND standing_since <= ?2",
+        )?
         .query_row(params![tier.as_str(), cutoff], |row| row.get(0))?;
     Ok(u64::try_from(found).unwrap_or(0))
 }

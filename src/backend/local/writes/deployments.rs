@@ -139,6 +139,11 @@ pub fn request_deployment(
         upsert_agent(conn, agent, now)?;
     }
     insert_deployment(conn, &request)?;
+    // Allowed at once: the record stands from now (written above, before
+    // the request it stands on was).
+    if request.status == DeploymentStatus::Allowed {
+        super::workflows::refresh_standing_since(conn, Some(&agent.agent_id))?;
+    }
     trail.append(
         conn,
         &entry(

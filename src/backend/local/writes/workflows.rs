@@ -29,9 +29,23 @@ use crate::domain::{Agent, ReviewStatus, Role, Workflow, WorkflowStatus};
 /// Writes an agent's record and judges its standing again.
 pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Result<()> {
     upsert_agent_row(conn, agent, at)?;
+    refresh_standing_since(conn, Some(&agent.agent_id))?;
     // Its standing and obligations read its fields: judged again with them.
     refresh_standing(conn, &agent.agent_id)?;
     super::coverage::refresh_coverage(conn, &agent.agent_id, at)
+}
+
+/// Keeps since when an agent's record stands (its last write, when its
+/// version was allowed or approved; else none): one agent's, or every
+/// agent's (`None`, for the seed).
+pub fn refresh_standing_since(conn: &Connection, agent_id: Option<&str>) -> Result<()> {
+    let live = crate::backend::local::reads::LIVE_RECORD;
+    conn.prepare_cached(&format!(
+        "UPDATE agents SET standing_since = CASE WHEN {live} THEN updated_at ELSE NULL END
+         WHERE ?1 IS NULL OR agent_id = ?1"
+    ))?
+    .execute(params![agent_id])?;
+    Ok(())
 }
 
 /// Writes an agent's record only: for the seed, which judges every
