@@ -369,4 +369,20 @@ async fn the_blocked_tab_counts_approvals_due_for_recertification() {
         )),
         "{screen}"
     );
+    // R lists them, most overdue first; w adds those due within 30 days.
+    h.keys("R").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Approvals to recertify · due now"),
+        "{screen}"
+    );
+    h.keys("w").await;
+    let screen = h.screen();
+    assert!(screen.contains("due now or within 30 days"), "{screen}");
+    let first = &listed.due[0];
+    assert!(
+        screen.contains(&first.agent.agent_id) && screen.contains(&first.agent.team),
+        "the most overdue first: {screen}"
+    );
+    insta::assert_snapshot!("recertifications_120x40", screen);
 }

@@ -76,6 +76,8 @@ pub enum Action {
     RequestException,
     /// Ends the selected exception now.
     RevokeException,
+    /// Approvals due for recertification.
+    Recertifications,
     /// In the decide dialog: decide for someone who delegated to me.
     OnBehalf,
     Discard,
@@ -99,7 +101,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 65] = [
+    pub const DESCRIBED: [(Action, &'static str); 66] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -205,6 +207,10 @@ impl Action {
             Action::RevokeException,
             "revoke the selected exception (who asked, or a compliance officer)",
         ),
+        (
+            Action::Recertifications,
+            "approvals due for recertification, most overdue first",
+        ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
         (
@@ -294,6 +300,7 @@ impl Action {
             Action::Exceptions => "exceptions",
             Action::RequestException => "request_exception",
             Action::RevokeException => "revoke_exception",
+            Action::Recertifications => "recertifications",
             Action::OnBehalf => "on_behalf",
             Action::Discard => "discard",
             Action::Redecide => "redecide",
@@ -332,6 +339,9 @@ impl Action {
             }
             (Mode::Exceptions, Action::CycleStatus) => "show open, awaiting me, ended, or all",
             (Mode::Exceptions, Action::ClearFilters) => "show every agent's exceptions",
+            (Mode::Recertifications, Action::CycleStatus) => {
+                "show those due now, or also those due within 30 days"
+            }
             (Mode::Reviews, Action::Back) => {
                 "close a read-only review; else back to the step view it came from"
             }

@@ -75,6 +75,7 @@ pub enum Overlay {
     Delegations(DelegationsOverlay),
     Obligations(crate::tui::widgets::obligations::ObligationsOverlay),
     Exceptions(crate::tui::widgets::exceptions::ExceptionsOverlay),
+    Recertifications(crate::tui::widgets::recertifications::RecertificationsOverlay),
 }
 
 mod copy;
@@ -207,6 +208,7 @@ impl App {
             Some(Overlay::Delegations(_)) => Mode::Delegations,
             Some(Overlay::Obligations(_)) => Mode::Obligations,
             Some(Overlay::Exceptions(_)) => Mode::Exceptions,
+            Some(Overlay::Recertifications(_)) => Mode::Recertifications,
             None => self.screen_mode(),
         }
     }
@@ -331,7 +333,8 @@ impl App {
                     | Overlay::Inbox(_)
                     | Overlay::Delegations(_)
                     | Overlay::Obligations(_)
-                    | Overlay::Exceptions(_),
+                    | Overlay::Exceptions(_)
+                    | Overlay::Recertifications(_),
                 ),
                 None,
             ) => Vec::new(),
@@ -524,7 +527,9 @@ impl App {
             // until it closes.
             _ if matches!(
                 self.overlay,
-                Some(Overlay::Obligations(_) | Overlay::Exceptions(_))
+                Some(
+                    Overlay::Obligations(_) | Overlay::Exceptions(_) | Overlay::Recertifications(_)
+                )
             ) =>
             {
                 self.on_overlay_action(action)
@@ -570,6 +575,7 @@ impl App {
                 vec![Command::LoadDelegations]
             }
             Action::Exceptions => self.open_exceptions(),
+            Action::Recertifications => self.open_recertifications(),
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
             Action::PreviousTab => self.switch_tab(self.tab.previous()),

@@ -81,6 +81,8 @@ const EXCEPTIONS_HINTS: [Action; 7] = [
     Action::Cancel,
 ];
 
+const RECERTIFICATIONS_HINTS: [Action; 3] = [Action::CycleStatus, Action::Help, Action::Cancel];
+
 /// The hints of a mode; dialogs and overlays confirm or cancel.
 pub fn for_mode(mode: Mode) -> &'static [Action] {
     match mode {
@@ -92,6 +94,7 @@ pub fn for_mode(mode: Mode) -> &'static [Action] {
         Mode::Blocked => &BLOCKED_HINTS,
         Mode::Policies => &POLICIES_HINTS,
         Mode::Exceptions => &EXCEPTIONS_HINTS,
+        Mode::Recertifications => &RECERTIFICATIONS_HINTS,
         _ => &OVERLAY_HINTS,
     }
 }

@@ -30,10 +30,12 @@ pub enum Mode {
     Obligations,
     /// Exceptions to policies: a list with the selected one's steps.
     Exceptions,
+    /// Approvals due for recertification: a list.
+    Recertifications,
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 10] = [
+    pub(crate) const ALL: [Mode; 11] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
@@ -44,6 +46,7 @@ impl Mode {
         Mode::Delegations,
         Mode::Obligations,
         Mode::Exceptions,
+        Mode::Recertifications,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +68,7 @@ impl Mode {
             Mode::Delegations => "delegations",
             Mode::Obligations => "obligations",
             Mode::Exceptions => "exceptions",
+            Mode::Recertifications => "recertifications",
         }
     }
 

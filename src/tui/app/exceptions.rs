@@ -13,6 +13,7 @@ use crate::tui::command::{Command, ExceptionCommand, ExceptionMessage};
 use crate::tui::tab::Tab;
 use crate::tui::widgets::exceptions::{AgentInView, ExceptionFlow, ExceptionsOverlay, Shown};
 use crate::tui::widgets::overlay::{Prompt, PromptKind};
+use crate::tui::widgets::recertifications::RecertificationsOverlay;
 
 fn load(overlay: &ExceptionsOverlay) -> Command {
     Command::Exceptions(ExceptionCommand::Load(ExceptionQuery {
@@ -67,9 +68,56 @@ impl App {
         vec![command]
     }
 
+    /// The approvals due for recertification (due now; `w` adds those due
+    /// within 30 days).
+    pub(super) fn open_recertifications(&mut self) -> Vec<Command> {
+        self.overlay = Some(Overlay::Recertifications(RecertificationsOverlay::default()));
+        vec![Command::Exceptions(ExceptionCommand::Recertifications(0))]
+    }
+
+    pub(super) fn on_recertifications_action(
+        &mut self,
+        mut overlay: RecertificationsOverlay,
+        action: Action,
+    ) -> Vec<Command> {
+        let mut commands = Vec::new();
+        match action {
+            Action::Down | Action::Up => {
+                overlay.move_by(if action == Action::Down { 1 } else { -1 });
+            }
+            Action::CycleStatus | Action::Refresh => {
+                if action == Action::CycleStatus {
+                    overlay.within_30_days = !overlay.within_30_days;
+                }
+                overlay.page = None;
+                overlay.selected = 0;
+                commands.push(Command::Exceptions(ExceptionCommand::Recertifications(
+                    overlay.within_days(),
+                )));
+            }
+            Action::Cancel => return Vec::new(),
+            _ => {}
+        }
+        self.overlay = Some(Overlay::Recertifications(overlay));
+        commands
+    }
+
     pub(super) fn on_exceptions_message(&mut self, message: ExceptionMessage) -> Vec<Command> {
         let now = self.now;
         match message {
+            ExceptionMessage::Recertifications(result) => {
+                if let Some(Overlay::Recertifications(overlay)) = &mut self.overlay {
+                    match result {
+                        Ok(page) => {
+                            overlay.page = Some(page);
+                            overlay.error = None;
+                            overlay.move_by(0);
+                        }
+                        Err(error) => overlay.error = Some(error),
+                    }
+                }
+                Vec::new()
+            }
             ExceptionMessage::Loaded(result) => {
                 if let Some(Overlay::Exceptions(overlay)) = &mut self.overlay {
                     match result {

@@ -67,6 +67,9 @@ impl App {
             (Overlay::Delegations(overlay), action) => self.on_delegations_action(overlay, action),
             (Overlay::Obligations(overlay), action) => self.on_obligations_action(overlay, action),
             (Overlay::Exceptions(overlay), action) => self.on_exceptions_action(overlay, action),
+            (Overlay::Recertifications(overlay), action) => {
+                self.on_recertifications_action(overlay, action)
+            }
             (Overlay::Prompt(prompt), action @ (Action::Confirm | Action::Cancel))
                 if super::exceptions::is_exception_prompt(prompt.kind) =>
             {

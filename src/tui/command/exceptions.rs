@@ -1,4 +1,5 @@
-//! What the exceptions overlay asks of the backend, and its answers.
+//! What the exceptions and recertifications overlays ask of the backend,
+//! and its answers.
 
 use crate::backend::GovernanceBackend;
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
@@ -12,6 +13,8 @@ pub enum ExceptionCommand {
         exception_id: String,
         reason: String,
     },
+    /// Approvals due for recertification within so many days.
+    Recertifications(u32),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +22,7 @@ pub enum ExceptionMessage {
     Loaded(Result<Vec<Exception>, String>),
     /// What a change did, in words (then the list is loaded again).
     Changed(Result<String, String>),
+    Recertifications(Result<crate::backend::RecertificationPage, String>),
 }
 
 impl ExceptionCommand {
@@ -26,6 +30,7 @@ impl ExceptionCommand {
     pub fn coalesce_key(&self) -> Option<&'static str> {
         match self {
             ExceptionCommand::Load(_) => Some("exceptions"),
+            ExceptionCommand::Recertifications(_) => Some("recertifications"),
             _ => None,
         }
     }
@@ -50,6 +55,12 @@ pub async fn run(backend: &dyn GovernanceBackend, command: ExceptionCommand) -> 
         ExceptionCommand::Load(query) => {
             ExceptionMessage::Loaded(backend.exceptions(&query).await.map_err(words))
         }
+        ExceptionCommand::Recertifications(within_days) => ExceptionMessage::Recertifications(
+            backend
+                .recertifications_due(within_days)
+                .await
+                .map_err(words),
+        ),
         ExceptionCommand::Request(request) => ExceptionMessage::Changed(
             backend
                 .request_exception(&request)

@@ -96,7 +96,8 @@ pub fn footer(
             (Mode::Exceptions, Action::CycleStatus) => "shown",
             (Mode::Exceptions, Action::RevokeException) => "revoke",
             (Mode::Exceptions, Action::RequestException) => "ask for one",
-            (Mode::Exceptions, Action::Cancel) => "close",
+            (Mode::Exceptions | Mode::Recertifications, Action::Cancel) => "close",
+            (Mode::Recertifications, Action::CycleStatus) => "due now / in 30 days",
             (_, other) => other.name(),
         };
         let piece = width(&key) + width(label) + 3;

@@ -13,6 +13,7 @@ pub mod exceptions;
 pub mod inbox;
 pub mod obligations;
 pub mod overlay;
+pub mod recertifications;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 

@@ -120,7 +120,7 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
         ));
         fourth.spans.push(Span::styled(
             format!(
-                "{} more in 30 days  ",
+                "{} more in 30 days (R)  ",
                 thousands(dashboard.recertifications_due_soon)
             ),
             theme.style(Role::Muted),
