@@ -58,7 +58,7 @@ impl RecertificationsOverlay {
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let mut lines = vec![Line::styled(
-            " w due now / within 30 days · a request of the version opens its recertification · esc",
+            " w also due soon · a request of the version opens its recertification",
             theme.style(Role::Muted),
         )];
         if let Some(error) = &self.error {
