@@ -27,6 +27,8 @@ fn the_demo_shows_coverage_obligations_and_the_intake_at_80x24() {
     tmux.send(&["4"]);
     let blocked = tmux.wait_for("Obligations unmet");
     assert!(blocked.contains("eu-ai-act"), "{blocked}");
+    // The headline can arrive before the list: O needs a selected request.
+    tmux.wait_for("requested by");
     tmux.send(&["O"]);
     // Its posture, judged at the store's clock, once it arrives.
     let obligations = tmux.wait_for(" · as of ");
