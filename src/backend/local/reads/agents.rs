@@ -89,16 +89,18 @@ pub fn record_since(
     conn: &Connection,
     agent_id: &str,
 ) -> Result<Option<(Agent, chrono::DateTime<chrono::Utc>)>> {
-    let found: Option<i64> = conn
-        .prepare_cached("SELECT standing_since FROM agents WHERE agent_id = ?1")?
-        .query_row([agent_id], |row| row.get::<Option<i64>>(0))
-        .optional()?
-        .flatten();
-    let Some(since) = found else {
+    // One read of the record and its time (a check's hot path).
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {AGENT_COLUMNS}, standing_since FROM agents
+             WHERE agent_id = ?1 AND standing_since IS NOT NULL"
+        ))?
+        .query_row([agent_id], |row| Ok((raw_agent(row)?, row.get::<i64>(11)?)))
+        .optional()?;
+    let Some((raw, since)) = found else {
         return Ok(None);
     };
-    let agent = agent(conn, agent_id)?;
-    Ok(Some((agent, rows::from_ms(since)?)))
+    Ok(Some((parse_agent(raw)?, rows::from_ms(since)?)))
 }
 
 /// The agent as last recorded, if Gavel knows it.

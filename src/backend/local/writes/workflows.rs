@@ -40,11 +40,17 @@ pub fn upsert_agent(conn: &Connection, agent: &Agent, at: DateTime<Utc>) -> Resu
 /// agent's (`None`, for the seed).
 pub fn refresh_standing_since(conn: &Connection, agent_id: Option<&str>) -> Result<()> {
     let live = crate::backend::local::reads::LIVE_RECORD;
-    conn.prepare_cached(&format!(
-        "UPDATE agents SET standing_since = CASE WHEN {live} THEN updated_at ELSE NULL END
-         WHERE ?1 IS NULL OR agent_id = ?1"
-    ))?
-    .execute(params![agent_id])?;
+    let update = format!(
+        "UPDATE agents SET standing_since = CASE WHEN {live} THEN updated_at ELSE NULL END"
+    );
+    // One agent by its key: `?1 IS NULL OR agent_id = ?1` would scan
+    // every agent on each approval.
+    match agent_id {
+        Some(agent_id) => conn
+            .prepare_cached(&format!("{update} WHERE agent_id = ?1"))?
+            .execute([agent_id])?,
+        None => conn.prepare_cached(&update)?.execute(params![])?,
+    };
     Ok(())
 }
 
