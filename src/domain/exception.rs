@@ -193,7 +193,12 @@ pub enum Refusal {
     Invalid(String),
 }
 
-fn clean_text(field: &str, text: &str, most: usize, required: bool) -> Result<(), Refusal> {
+pub(crate) fn clean_text(
+    field: &str,
+    text: &str,
+    most: usize,
+    required: bool,
+) -> Result<(), Refusal> {
     let text = text.trim();
     if required && text.is_empty() {
         return Err(Refusal::Invalid(format!("{field} is required")));

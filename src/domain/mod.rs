@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod digest;
 pub mod exception;
 pub mod figures;
+pub mod incident;
 pub mod manifest;
 pub mod merkle;
 pub mod name;

@@ -11,6 +11,7 @@ pub mod evaluation;
 pub mod exceptions;
 pub mod facts;
 pub mod frameworks;
+pub mod incidents;
 pub mod lowering;
 pub mod plan;
 pub mod policies;

@@ -12,6 +12,7 @@ use crate::domain::policy::condition::{Condition, ConditionSource, Evaluator, Ou
 use crate::domain::policy::exceptions::ExceptionRules;
 use crate::domain::policy::facts::RequestFacts;
 use crate::domain::policy::frameworks::{Framework, IntakeSection, ObligationsGate};
+use crate::domain::policy::incidents::IncidentRules;
 use crate::domain::policy::policies::{Policy, PolicyScope};
 use crate::domain::policy::recertification::RecertificationRules;
 use crate::domain::policy::sla::{EscalateTo, SlaRules};
@@ -89,6 +90,10 @@ pub struct PolicySetFile {
     /// How long an approval stands before it is recertified.
     #[serde(default, skip_serializing_if = "RecertificationRules::is_default")]
     pub recertification: RecertificationRules,
+    /// The severities incidents are reported under, what each owes and
+    /// whether it suspends, and who lifts a suspension.
+    #[serde(default, skip_serializing_if = "IncidentRules::is_default")]
+    pub incidents: IncidentRules,
 }
 
 /// A problem with a set, and where.
@@ -291,6 +296,7 @@ impl PolicySet {
         for (place, message) in sections
             .into_iter()
             .chain(file.recertification.check(vocabulary))
+            .chain(file.incidents.check(vocabulary))
         {
             errors.push(at(place, message));
         }
