@@ -430,6 +430,29 @@ impl GovernanceBackend for Synced {
         self.write(self.cache.revoke_exception(exception_id, reason))
             .await
     }
+    async fn incidents(
+        &self,
+        query: &gavel::domain::incident::IncidentQuery,
+    ) -> Result<Vec<gavel::domain::incident::Incident>> {
+        self.sync().await;
+        self.cache.incidents(query).await
+    }
+    async fn incident(&self, incident_id: &str) -> Result<gavel::domain::incident::Incident> {
+        self.sync().await;
+        self.cache.incident(incident_id).await
+    }
+    async fn report_incident(
+        &self,
+        report: &gavel::domain::incident::NewIncident,
+    ) -> Result<gavel::domain::incident::Incident> {
+        self.write(self.cache.report_incident(report)).await
+    }
+    async fn change_incident(
+        &self,
+        change: &gavel::domain::incident::IncidentChange,
+    ) -> Result<gavel::domain::incident::Incident> {
+        self.write(self.cache.change_incident(change)).await
+    }
     async fn decide_tool(
         &self,
         name: &str,

@@ -121,7 +121,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["8"],
             ["9"],
             ["10"],
-            ["11"]
+            ["11"],
+            ["12"]
         ]
     );
 

@@ -33,10 +33,16 @@ pub enum EventKind {
     ExceptionRequested,
     #[serde(rename = "exception.decided")]
     ExceptionDecided,
+    #[serde(rename = "incident.reported")]
+    IncidentReported,
+    #[serde(rename = "incident.changed")]
+    IncidentChanged,
+    #[serde(rename = "incident.lift_requested")]
+    LiftRequested,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -50,6 +56,9 @@ impl EventKind {
         EventKind::StepEscalated,
         EventKind::ExceptionRequested,
         EventKind::ExceptionDecided,
+        EventKind::IncidentReported,
+        EventKind::IncidentChanged,
+        EventKind::LiftRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +76,9 @@ impl EventKind {
             EventKind::StepEscalated => "step.escalated",
             EventKind::ExceptionRequested => "exception.requested",
             EventKind::ExceptionDecided => "exception.decided",
+            EventKind::IncidentReported => "incident.reported",
+            EventKind::IncidentChanged => "incident.changed",
+            EventKind::LiftRequested => "incident.lift_requested",
         }
     }
 }
@@ -167,6 +179,13 @@ pub fn your_turn(event: &Event) -> String {
             text_of(data, "agent_version"),
             role_words(&text_of(data, "next_role"))
         ),
+        EventKind::LiftRequested => format!(
+            "Your turn: lift the suspension of {} {} ({}), as {}",
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "incident_id"),
+            role_words(&text_of(data, "next_role"))
+        ),
         _ => summary(event),
     }
 }
@@ -229,6 +248,34 @@ pub fn summary(event: &Event) -> String {
             text_of(data, "agent_version"),
             text_of(data, "state"),
             text_of(data, "actor")
+        ),
+        EventKind::IncidentReported => format!(
+            "Incident {} ({}) with {} {} reported by {}{}",
+            text_of(data, "incident_id"),
+            text_of(data, "severity"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "reported_by"),
+            if data.get("suspended").and_then(serde_json::Value::as_bool) == Some(true) {
+                ": the version is suspended"
+            } else {
+                ""
+            }
+        ),
+        EventKind::IncidentChanged => format!(
+            "Incident {} with {} {}: {} by {}",
+            text_of(data, "incident_id"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "what"),
+            text_of(data, "actor")
+        ),
+        EventKind::LiftRequested => format!(
+            "Lifting the suspension of {} {} ({}) waits for {}",
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            text_of(data, "incident_id"),
+            role_words(&text_of(data, "next_role"))
         ),
         EventKind::StepReminder | EventKind::StepOverdue | EventKind::StepEscalated => {
             let step = data.get("current_step");

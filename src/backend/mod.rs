@@ -258,6 +258,25 @@ pub trait GovernanceBackend: Send + Sync {
         exception_id: &str,
         reason: &str,
     ) -> Result<crate::domain::exception::Exception>;
+    /// Incidents matching a query at the store's clock, newest first
+    /// (any signed-in person).
+    async fn incidents(
+        &self,
+        query: &crate::domain::incident::IncidentQuery,
+    ) -> Result<Vec<crate::domain::incident::Incident>>;
+    async fn incident(&self, incident_id: &str) -> Result<crate::domain::incident::Incident>;
+    /// Reports an incident with an agent version (any person); the set's
+    /// rule for its severity may suspend the version at once.
+    async fn report_incident(
+        &self,
+        report: &crate::domain::incident::NewIncident,
+    ) -> Result<crate::domain::incident::Incident>;
+    /// Triages, suspends, confirms the report of, asks to lift, signs a
+    /// lifting of, or closes an incident, as the signed-in person.
+    async fn change_incident(
+        &self,
+        change: &crate::domain::incident::IncidentChange,
+    ) -> Result<crate::domain::incident::Incident>;
     /// Agents whose approval is due for recertification within
     /// `within_days` (0: due now), most overdue first.
     async fn recertifications_due(&self, within_days: u32) -> Result<RecertificationPage>;

@@ -282,6 +282,14 @@ pub struct Dashboard {
     pub recertifications_due: u64,
     #[serde(default)]
     pub recertifications_due_soon: u64,
+    /// Incidents not closed, those owing a report past its deadline, and
+    /// the agent versions incidents hold suspended.
+    #[serde(default)]
+    pub incidents_open: u64,
+    #[serde(default)]
+    pub incidents_overdue: u64,
+    #[serde(default)]
+    pub suspended_versions: u64,
 }
 
 /// An agent whose record's approval is due for recertification by a
@@ -763,6 +771,10 @@ pub struct ReplayReport {
     /// whole record).
     #[serde(default)]
     pub exceptions: u64,
+    /// Incidents (each step by the rules that took it: triage, report,
+    /// suspension, each lifting step, closure; and the whole record).
+    #[serde(default)]
+    pub incidents: u64,
     /// Workflows whose opening event did not name the chain (from before
     /// events carried it): their status and version are checked, not their
     /// steps.

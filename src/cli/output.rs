@@ -658,6 +658,13 @@ pub fn dashboard(dashboard: &crate::backend::Dashboard) -> String {
             dashboard.recertifications_due, dashboard.recertifications_due_soon
         );
     }
+    if dashboard.incidents_open + dashboard.suspended_versions > 0 {
+        let _ = writeln!(
+            out,
+            "Incidents open: {} ({} owing a report past its deadline); agent versions suspended: {} (`gavel incident list`)",
+            dashboard.incidents_open, dashboard.incidents_overdue, dashboard.suspended_versions
+        );
+    }
     if dashboard.exceptions_active > 0 {
         let _ = writeln!(
             out,
@@ -741,7 +748,7 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
             );
             let _ = writeln!(
                 out,
-                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions, {} intakes, {} confirmations, {} exceptions)",
+                "(replayed before it: {} workflows, {} deployments, {} audits, {} reviews, {} policy set versions, {} intakes, {} confirmations, {} exceptions, {} incidents)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
@@ -749,13 +756,14 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
                 replay.policy_sets,
                 replay.intakes,
                 replay.confirmations,
-                replay.exceptions
+                replay.exceptions,
+                replay.incidents
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews, {} policy set versions, {} intakes, {} confirmations and {} exceptions replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash; each intake's answers and who gave them; each confirmation whole; each exception's steps by the rules that took them)",
+                "audit trail intact: {} workflows, {} deployments, {} bias audits, {} reviews, {} policy set versions, {} intakes, {} confirmations, {} exceptions and {} incidents replay to their stored state (status, steps and deciders; each request's requester, agent as filed, policies and set version; each audit's recorder, figures and source; the submitted answers' hash; the policy text's hash; each intake's answers and who gave them; each confirmation whole; each exception's and incident's steps by the rules that took them)",
                 replay.workflows,
                 replay.deployments,
                 replay.audits,
@@ -763,7 +771,8 @@ pub fn verification(report: &crate::backend::VerifyReport) -> String {
                 replay.policy_sets,
                 replay.intakes,
                 replay.confirmations,
-                replay.exceptions
+                replay.exceptions,
+                replay.incidents
             );
             if replay.workflows_without_steps > 0 {
                 let _ = writeln!(

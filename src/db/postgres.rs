@@ -270,6 +270,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recertification",
         include_str!("../../migrations/postgres/0011_recertification.sql"),
     ),
+    (
+        12,
+        "incidents",
+        include_str!("../../migrations/postgres/0012_incidents.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    audits, delegations, deployments, evidence, exceptions, inbox, log, obligations, policy_sets,
-    reviews, sync, users, workflows,
+    audits, delegations, deployments, evidence, exceptions, inbox, incidents, log, obligations,
+    policy_sets, reviews, sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -89,6 +89,9 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(exceptions::recertifications))
         .routes(routes!(exceptions::decide_exception))
         .routes(routes!(exceptions::revoke_exception))
+        .routes(routes!(incidents::incidents, incidents::report_incident))
+        .routes(routes!(incidents::incident))
+        .routes(routes!(incidents::change_incident))
         .routes(routes!(deployments::dashboard))
         .routes(routes!(policy_sets::policies))
         .routes(routes!(policy_sets::policy_reach))

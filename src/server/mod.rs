@@ -16,6 +16,7 @@ mod evidence;
 mod exceptions;
 mod extract;
 mod inbox;
+mod incidents;
 mod listener;
 mod log;
 mod obligations;

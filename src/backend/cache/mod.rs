@@ -22,6 +22,7 @@ use crate::backend::{
     RecordedOutcomes, StandingPage, StandingQuery,
 };
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
+use crate::domain::incident::{Incident, IncidentChange, IncidentQuery, NewIncident};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -403,7 +404,7 @@ impl GovernanceBackend for CachedBackend {
             Err(BackendError::Unavailable(why)) => {
                 let mut evaluation = self.local.check_deployment(manifest).await?;
                 evaluation.warnings.push(format!(
-                    "evaluated offline against the cached policies ({why}); tool approvals made since the last sync, and exceptions, are not known"
+                    "evaluated offline against the cached policies ({why}); tool approvals made since the last sync, exceptions and suspensions are not known"
                 ));
                 Ok(evaluation)
             }
@@ -445,7 +446,7 @@ impl GovernanceBackend for CachedBackend {
         let mut dashboard = self.local.dashboard().await?;
         // The mirror holds no intakes or confirmations: obligation coverage
         // is the server's, or not shown while it is away.
-        // Nor exceptions: their counts are the server's too.
+        // Nor exceptions or incidents: their counts are the server's too.
         if let Ok(remote) = self.remote.dashboard().await {
             dashboard.obligations = remote.obligations;
             dashboard.obligations_counting = remote.obligations_counting;
@@ -453,6 +454,9 @@ impl GovernanceBackend for CachedBackend {
             dashboard.exceptions_expiring = remote.exceptions_expiring;
             dashboard.recertifications_due = remote.recertifications_due;
             dashboard.recertifications_due_soon = remote.recertifications_due_soon;
+            dashboard.incidents_open = remote.incidents_open;
+            dashboard.incidents_overdue = remote.incidents_overdue;
+            dashboard.suspended_versions = remote.suspended_versions;
         } else {
             dashboard.obligations = Vec::new();
             dashboard.obligations_counting = false;
@@ -618,6 +622,34 @@ impl GovernanceBackend for CachedBackend {
             .revoke_exception(exception_id, reason)
             .await
             .map_err(|err| needs_server("revoking an exception", err))
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<Incident>> {
+        self.remote
+            .incidents(query)
+            .await
+            .map_err(|err| needs_server("reading incidents", err))
+    }
+
+    async fn incident(&self, incident_id: &str) -> Result<Incident> {
+        self.remote
+            .incident(incident_id)
+            .await
+            .map_err(|err| needs_server("reading an incident", err))
+    }
+
+    async fn report_incident(&self, report: &NewIncident) -> Result<Incident> {
+        self.remote
+            .report_incident(report)
+            .await
+            .map_err(|err| needs_server("reporting an incident", err))
+    }
+
+    async fn change_incident(&self, change: &IncidentChange) -> Result<Incident> {
+        self.remote
+            .change_incident(change)
+            .await
+            .map_err(|err| needs_server(change.action.doing(), err))
     }
 
     async fn delegate(&self, delegation: &NewDelegation) -> Result<Delegation> {

@@ -17,6 +17,7 @@ use crate::backend::{PolicySetDetail, PolicySetVersion, StandingPage, StandingQu
 use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
+use crate::domain::incident::{Incident, IncidentChange, IncidentQuery, NewIncident};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -517,6 +518,46 @@ impl GovernanceBackend for HttpBackend {
             Method::POST,
             &["v1", "exceptions", exception_id, "revoke"],
             &serde_json::json!({ "reason": reason }),
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<Incident>> {
+        let mut params = Vec::new();
+        if let Some(agent) = &query.agent_id {
+            params.push(("agent", agent.clone()));
+        }
+        if let Some(state) = query.state {
+            params.push(("state", state.as_str().to_owned()));
+        }
+        if query.awaiting_me {
+            params.push(("awaiting_me", "true".to_owned()));
+        }
+        self.get(&["v1", "incidents"], &params).await
+    }
+
+    async fn incident(&self, incident_id: &str) -> Result<Incident> {
+        self.get(&["v1", "incidents", incident_id], &[]).await
+    }
+
+    async fn report_incident(&self, report: &NewIncident) -> Result<Incident> {
+        self.write(
+            Method::POST,
+            &["v1", "incidents"],
+            report,
+            HeaderMap::new(),
+            false,
+        )
+        .await
+    }
+
+    async fn change_incident(&self, change: &IncidentChange) -> Result<Incident> {
+        self.write(
+            Method::POST,
+            &["v1", "incidents", &change.incident_id, "actions"],
+            change,
             HeaderMap::new(),
             false,
         )

@@ -15,6 +15,7 @@ use crate::db::Connection;
 use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
+use crate::domain::incident::{Incident, IncidentChange, IncidentQuery, NewIncident};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -561,6 +562,50 @@ impl GovernanceBackend for LocalBackend {
         self.write(move |tx| {
             let now = clock.now();
             Ok(writes::revoke_exception(tx, &user, &exception_id, &reason, now)?.read_at(now))
+        })
+        .await
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<Incident>> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let query = query.clone();
+        self.read(move |conn| {
+            let now = clock.now();
+            Ok(reads::incidents(conn, &query, &user.roles, now)?
+                .into_iter()
+                .map(|incident| incident.read_at(now))
+                .collect())
+        })
+        .await
+    }
+
+    async fn incident(&self, incident_id: &str) -> Result<Incident> {
+        let clock = self.store.clock();
+        self.actor().await?;
+        let incident_id = incident_id.to_owned();
+        self.read(move |conn| Ok(reads::incident(conn, &incident_id)?.read_at(clock.now())))
+            .await
+    }
+
+    async fn report_incident(&self, report: &NewIncident) -> Result<Incident> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let report = report.clone();
+        self.write(move |tx| {
+            let now = clock.now();
+            Ok(writes::report_incident(tx, &user, &report, now)?.read_at(now))
+        })
+        .await
+    }
+
+    async fn change_incident(&self, change: &IncidentChange) -> Result<Incident> {
+        let clock = self.store.clock();
+        let user = self.actor().await?;
+        let change = change.clone();
+        self.write(move |tx| {
+            let now = clock.now();
+            Ok(writes::change_incident(tx, &user, &change, now)?.read_at(now))
         })
         .await
     }

@@ -19,6 +19,8 @@ use crate::domain::BiasAudit;
 use crate::domain::bias::replay::AuditReplay;
 use crate::domain::exception::Exception;
 use crate::domain::exception::replay::ExceptionReplay;
+use crate::domain::incident::Incident;
+use crate::domain::incident::replay::IncidentReplay;
 use crate::domain::obligations::replay::{ConfirmationReplay, IntakeReplay};
 use crate::domain::policy::set::Source;
 use crate::domain::replay::{
@@ -336,6 +338,25 @@ pub fn verify(conn: &Connection) -> Result<ReplayReport> {
             },
         )?;
         report.exceptions = exceptions;
+        if mismatch.is_some() {
+            report.mismatch = mismatch;
+            return Ok(report);
+        }
+
+        let (incidents, mismatch) = merge(
+            tx,
+            "incident",
+            "SELECT incident_id, record FROM incidents ORDER BY incident_id",
+            |row| {
+                let record: String = row.get(1)?;
+                Ok((row.get(0)?, from_json::<Incident>("incident", &record)?))
+            },
+            |incident, events| match replay::<IncidentReplay>(events.iter().map(OwnedEvent::event)) {
+                Ok(replayed) => replayed.differs(incident),
+                Err(problem) => Some(problem),
+            },
+        )?;
+        report.incidents = incidents;
         report.mismatch = mismatch;
         Ok(report)
     })

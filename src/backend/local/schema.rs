@@ -39,7 +39,16 @@ const MIGRATIONS: &[Migration] = &[
     create_obligation_coverage,
     create_policy_exceptions,
     index_agents_by_standing,
+    create_incidents,
 ];
+
+/// 25: incidents with agent versions, and the suspensions they hold
+/// (PostgreSQL's migration 12 is the same text).
+fn create_incidents(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0012_incidents.sql"
+    ))
+}
 
 /// 24: agents by risk tier and since when their record stands, for the
 /// approvals due for recertification (PostgreSQL's migration 11 is the

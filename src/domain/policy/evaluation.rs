@@ -479,6 +479,24 @@ impl Evaluation {
         );
     }
 
+    /// An incident holds this version suspended: it is blocked whatever
+    /// else stands for it (a standing approval, an exception), until
+    /// people lift the suspension.
+    pub fn suspend(&mut self, reason: String, remediation: String) {
+        self.standing = None;
+        self.add(
+            TriggeredPolicy {
+                policy_id: crate::domain::policy::incidents::SUSPENSION_RULE.into(),
+                name: "The version is suspended".into(),
+                action: PolicyAction::Block,
+                reason,
+                remediation,
+                blocking: true,
+            },
+            None,
+        );
+    }
+
     /// The status, blocking reasons and remediation the triggered
     /// policies make: any blocking one blocks (and no workflow opens),
     /// else any workflow makes it wait for approval.

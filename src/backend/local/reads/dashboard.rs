@@ -160,7 +160,12 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
     let (exceptions_active, exceptions_expiring) = super::exception_counts(conn, now)?;
     let (recertifications_due, recertifications_due_soon) =
         super::recertification_counts(conn, &set, now)?;
+    let (incidents_open, incidents_overdue, suspended_versions) =
+        super::incident_counts(conn, now)?;
     Ok(Dashboard {
+        incidents_open,
+        incidents_overdue,
+        suspended_versions,
         recertifications_due,
         recertifications_due_soon,
         exceptions_active,

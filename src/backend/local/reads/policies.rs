@@ -327,8 +327,46 @@ pub fn evaluate_under(
     );
     evaluation.policy_set_version = Some(version);
     judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
+    judge_suspension(conn, &mut evaluation)?;
     judge_recertification(conn, set, &mut evaluation, now)?;
     Ok(evaluation)
+}
+
+/// Blocks a version an incident holds suspended, naming each incident.
+fn judge_suspension(conn: &Connection, evaluation: &mut Evaluation) -> Result<()> {
+    let agent = evaluation.agent.clone();
+    for incident in super::suspending_incidents(conn, &agent.agent_id, &agent.version)? {
+        let Some(suspension) = &incident.suspension else {
+            continue;
+        };
+        let by = suspension
+            .by
+            .as_deref()
+            .map(|by| format!("by {by}"))
+            .unwrap_or_else(|| "by the policy set's rule".into());
+        let reason = format!(
+            "{} {} is suspended since {} {by} under incident {} ({}): {}",
+            agent.agent_id,
+            agent.version,
+            suspension.since.format("%Y-%m-%d %H:%M UTC"),
+            incident.incident_id,
+            incident.severity,
+            suspension.reason
+        );
+        let remediation = match incident.next_role() {
+            Some(role) => format!(
+                "its lifting waits for {} (`gavel incident show {}`)",
+                role.with_article(),
+                incident.incident_id
+            ),
+            None => format!(
+                "lifting it is signed off by the policy set's chain: `gavel incident lift {} --reason WHY`",
+                incident.incident_id
+            ),
+        };
+        evaluation.suspend(reason, remediation);
+    }
+    Ok(())
 }
 
 /// When the version evaluated is the agent's record, unchanged: its

@@ -30,6 +30,7 @@ pub fn next_number(conn: &Connection, table: &str) -> Result<i64> {
         "delegations" => "delegation_id",
         "obligation_confirmations" => "confirmation_id",
         "policy_exceptions" => "exception_id",
+        "incidents" => "incident_id",
         other => {
             return Err(BackendError::Storage(format!(
                 "the store assigns no ids to {other}"
