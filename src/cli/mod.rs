@@ -5,6 +5,7 @@
 //! commands import `exit`, `input`, `output` and `backends`, never this door.
 
 mod args;
+mod audit_args;
 mod audit_run;
 mod auth;
 mod backends;
@@ -14,6 +15,8 @@ mod exception_args;
 mod exceptions;
 pub mod exit;
 mod governance;
+mod incident_args;
+mod incidents;
 mod input;
 mod notify;
 mod obligation_args;
@@ -212,6 +215,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Intake(command) => obligations::intake(global, command).await,
         Command::Exception(command) => exceptions::run(global, command).await,
         Command::Recertify(command) => exceptions::recertify(global, command).await,
+        Command::Incident(command) => incidents::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;

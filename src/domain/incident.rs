@@ -226,10 +226,12 @@ pub enum IncidentAction {
     Triage { severity: String, comment: String },
     /// Suspends the agent version (a compliance officer).
     Suspend { reason: String },
-    /// Records the report made outside (a compliance officer).
+    /// Records the report made outside (a compliance officer); made now
+    /// unless a date is given.
     ConfirmReport {
         reference: String,
-        reported_on: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reported_on: Option<DateTime<Utc>>,
     },
     /// Asks the set's lift chain to lift the suspension.
     RequestLift { reason: String },

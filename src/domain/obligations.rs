@@ -140,6 +140,8 @@ pub struct Record<'a> {
     pub audits: &'a [BiasAudit],
     /// Confirmations recorded for the agent.
     pub confirmations: &'a [Confirmation],
+    /// The agent's incidents (any version: the engine takes this one's).
+    pub incidents: &'a [crate::domain::incident::Incident],
     /// The roles whose sign-off the request being judged will seek: an
     /// approval (or, with an ethics reviewer, an ethics review) it will
     /// produce counts as coming.
@@ -573,6 +575,40 @@ fn find(
                 ),
                 until: Some(confirmation.valid_until),
             }),
+        Requirement::IncidentProcess => {
+            let incidents: Vec<&crate::domain::incident::Incident> = record
+                .incidents
+                .iter()
+                .filter(|incident| incident.agent_version == record.agent.version)
+                .collect();
+            if incidents
+                .iter()
+                .any(|incident| incident.is_overdue(now) || incident.reported_late())
+            {
+                return None;
+            }
+            let ids: Vec<&str> = incidents
+                .iter()
+                .map(|incident| incident.incident_id.as_str())
+                .collect();
+            Some(Found {
+                kind: requirement.kind().into(),
+                id: ids.first().map_or("no incidents", |first| first).into(),
+                what: match ids.len() {
+                    0 => "no incident reported with this version".into(),
+                    count => format!(
+                        "{count} incident(s), each report made or due within its deadline: {}",
+                        ids.join(", ")
+                    ),
+                },
+                // A report still owed meets it only until its deadline.
+                until: incidents
+                    .iter()
+                    .filter(|incident| incident.report.is_none())
+                    .filter_map(|incident| incident.report_due)
+                    .min(),
+            })
+        }
     }
 }
 

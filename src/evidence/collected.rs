@@ -36,6 +36,9 @@ pub struct Evidence {
     /// Exceptions asked for the agent (its version, when the pack names
     /// one) in the pack's period, whatever became of them.
     pub exceptions: Vec<crate::domain::exception::Exception>,
+    /// Incidents reported with the agent (its version, when the pack names
+    /// one), whenever reported: its obligations read them all.
+    pub incidents: Vec<crate::domain::incident::Incident>,
 }
 
 impl Evidence {
@@ -46,6 +49,7 @@ impl Evidence {
             workflows: &self.workflows,
             reviews: self.reviews.iter().map(|(review, _)| review).collect(),
             audits: &self.audits,
+            incidents: &self.incidents,
         }
     }
 }

@@ -310,6 +310,7 @@ pub fn page(
     }
 
     out.push_str(&exceptions_section(evidence, now));
+    out.push_str(&incidents_section(evidence, now));
     out.push_str(&super::obligations::section(obligations));
     let _ = write!(
         out,
@@ -346,6 +347,55 @@ fn exceptions_section(evidence: &Evidence, now: DateTime<Utc>) -> String {
             html_escape(&exception.requested_by),
             html_escape(&approved.join(", ")),
             html_escape(&exception.reason),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// The incidents reported with the agent: severity, deadline and how the
+/// report went, suspension, and how each was closed.
+fn incidents_section(evidence: &Evidence, now: DateTime<Utc>) -> String {
+    let mut out = String::from("<h2 id=\"incidents\">Incidents</h2>");
+    if evidence.incidents.is_empty() {
+        out.push_str("<p>No incident was reported with this agent in this scope.</p>");
+        return out;
+    }
+    out.push_str("<table><tr><th>incident</th><th>version</th><th>severity</th><th>state at export</th><th>became aware</th><th>report</th><th>suspension</th><th>closure</th></tr>");
+    for incident in &evidence.incidents {
+        let suspension = match &incident.suspension {
+            None => "-".to_owned(),
+            Some(suspension) => format!(
+                "since {} by {}{}",
+                time(suspension.since),
+                suspension.by.as_deref().unwrap_or("the set's rule"),
+                suspension
+                    .lifted_at
+                    .map(|at| format!("; lifted {}", time(at)))
+                    .unwrap_or_default()
+            ),
+        };
+        let closure = incident
+            .closure
+            .as_ref()
+            .map(|closure| {
+                format!(
+                    "{}: {} (corrective action: {})",
+                    closure.by, closure.cause, closure.corrective_action
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"incidents/{0}.json\">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td>{6}</td><td>{7}</td></tr>",
+            html_escape(&incident.incident_id),
+            html_escape(&incident.agent_version),
+            html_escape(&incident.severity),
+            html_escape(&incident.state_words(now)),
+            time(incident.became_aware_at),
+            html_escape(&incident.deadline_words(now)),
+            html_escape(&suspension),
+            html_escape(&closure),
         );
     }
     out.push_str("</table>");

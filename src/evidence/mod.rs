@@ -117,6 +117,12 @@ pub fn build(
             exception,
         )?);
     }
+    for incident in &evidence.incidents {
+        files.push(json(
+            format!("incidents/{}.json", incident.incident_id),
+            incident,
+        )?);
+    }
     for workflow in &evidence.workflows {
         files.push(json(
             format!("workflows/{}.json", workflow.workflow_id),

@@ -63,6 +63,7 @@ pub struct PackRecords<'a> {
     pub workflows: &'a [Workflow],
     pub reviews: Vec<&'a EthicsReview>,
     pub audits: &'a [BiasAudit],
+    pub incidents: &'a [crate::domain::incident::Incident],
 }
 
 /// The posture of `agent` under `set` at `at`, from the pack's records:
@@ -106,6 +107,7 @@ pub fn judge(
             reviews: &reviews,
             audits: records.audits,
             confirmations,
+            incidents: records.incidents,
             pending_roles: &[],
         },
         at,
@@ -213,6 +215,7 @@ pub fn check(files: &[PackFile]) -> Vec<String> {
         let workflows: Vec<Workflow> = records_in(files, "workflows/")?;
         let reviews: Vec<EthicsReview> = records_in(files, "reviews/")?;
         let audits: Vec<BiasAudit> = records_in(files, "audits/")?;
+        let incidents: Vec<crate::domain::incident::Incident> = records_in(files, "incidents/")?;
         let again = judge(
             &set,
             &packed.agent,
@@ -223,6 +226,7 @@ pub fn check(files: &[PackFile]) -> Vec<String> {
                 workflows: &workflows,
                 reviews: reviews.iter().collect(),
                 audits: &audits,
+                incidents: &incidents,
             },
             packed.posture.at,
         );

@@ -207,6 +207,16 @@ pub fn verify(zip: &[u8], key: Key<'_>) -> Report {
                     },
                 )),
             }
+        } else if let Some(id) = record("incidents/") {
+            match serde_json::from_slice::<crate::domain::incident::Incident>(&found.bytes) {
+                Err(err) => problems.push(err.to_string()),
+                Ok(incident) => problems.extend(against_trail(
+                    trail_of("incident", id),
+                    |replayed: crate::domain::incident::replay::IncidentReplay| {
+                        replayed.differs(&incident)
+                    },
+                )),
+            }
         } else if let Some(id) = record("reviews/") {
             match serde_json::from_slice::<EthicsReview>(&found.bytes) {
                 Err(err) => problems.push(err.to_string()),

@@ -126,8 +126,26 @@ pub fn collect(
     })
     .collect();
 
+    // Every incident of the version, whenever reported: its obligations'
+    // incident process reads them all.
+    let incidents: Vec<_> = reads::incidents_of_agent(conn, &query.agent_id)?
+        .into_iter()
+        .rev()
+        .filter(|incident| {
+            query
+                .agent_version
+                .as_ref()
+                .is_none_or(|version| *version == incident.agent_version)
+        })
+        .collect();
+
     // The trail of every entity in the pack, and a checkpoint covering it.
     let mut entities: Vec<(&str, String)> = Vec::new();
+    entities.extend(
+        incidents
+            .iter()
+            .map(|incident| ("incident", incident.incident_id.clone())),
+    );
     entities.extend(
         exceptions
             .iter()
@@ -223,6 +241,7 @@ pub fn collect(
         checkpoint,
         obligations,
         exceptions,
+        incidents,
     })
 }
 

@@ -257,6 +257,7 @@ impl World {
             reviews: &self.reviews,
             audits: &self.audits,
             confirmations: &self.confirmations,
+            incidents: &[],
             pending_roles: &[],
         }
     }
@@ -481,6 +482,7 @@ fn a_crosswalk_runs_one_way_a_looser_control_never_meets_the_duty_naming_it() {
             reviews: &[],
             audits: &[],
             confirmations: &[],
+            incidents: &[],
             pending_roles: &[Role::EthicsReviewer],
         },
         now(),
@@ -576,6 +578,7 @@ fn the_gate_holds_unmet_duties_and_counts_the_sign_offs_a_request_seeks() {
                 reviews: &world.reviews,
                 audits: &world.audits,
                 confirmations: &world.confirmations,
+                incidents: &[],
                 pending_roles: pending,
             },
             now(),

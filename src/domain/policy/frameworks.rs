@@ -128,6 +128,9 @@ pub enum Requirement {
     /// Someone holding `role` recorded that `what` (outside Gavel) is in
     /// place: a link or a document's digest, until a date.
     Confirmation { role: Role, what: String },
+    /// The agent version's incidents handled within their deadlines: no
+    /// report owed past due, none made late (none reported meets it).
+    IncidentProcess,
 }
 
 impl Requirement {
@@ -138,6 +141,7 @@ impl Requirement {
             Requirement::BiasAudit { .. } => "bias_audit",
             Requirement::Intake { .. } => "intake",
             Requirement::Confirmation { .. } => "confirmation",
+            Requirement::IncidentProcess => "incident_process",
         }
     }
 
@@ -178,6 +182,9 @@ impl Requirement {
             }
             Requirement::Confirmation { role, what } => {
                 format!("{} confirming: {what}", role.with_article())
+            }
+            Requirement::IncidentProcess => {
+                "incidents handled within their deadlines (each report made on time)".into()
             }
         }
     }
@@ -434,6 +441,7 @@ fn check_requirement(
             Some(template) if template.trim().is_empty() => Err("template is empty".into()),
             _ => Ok(()),
         },
+        Requirement::IncidentProcess => Ok(()),
         Requirement::BiasAudit {
             attributes,
             intersectional,

@@ -272,6 +272,7 @@ pub fn with_record<T>(
     }
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = confirmations(conn, &agent.agent_id)?;
+    let incidents = super::incidents_of_agent(conn, &agent.agent_id)?;
     Ok(judge(&Record {
         agent,
         intake: intake.as_ref(),
@@ -279,6 +280,7 @@ pub fn with_record<T>(
         reviews: &reviews,
         audits: &audits,
         confirmations: &confirmations,
+        incidents: &incidents,
         pending_roles: &[],
     }))
 }

@@ -445,6 +445,7 @@ fn judge_obligations(
     let agent = evaluation.agent.clone();
     let audits = super::audits(conn, &agent.agent_id)?;
     let confirmations = super::confirmations(conn, &agent.agent_id)?;
+    let incidents = super::incidents_of_agent(conn, &agent.agent_id)?;
     let pending_roles = evaluation.seeks();
     crate::domain::obligations::gate::judge_request(
         set,
@@ -456,6 +457,7 @@ fn judge_obligations(
             reviews: &[],
             audits: &audits,
             confirmations: &confirmations,
+            incidents: &incidents,
             pending_roles: &pending_roles,
         },
         now,

@@ -213,7 +213,7 @@ pub fn change_incident(
             reported_on,
         } => IncidentStep::ReportConfirmed {
             reference: reference.clone(),
-            reported_on: stored(*reported_on),
+            reported_on: reported_on.map_or(now, stored),
         },
         IncidentAction::RequestLift { reason } => {
             let agent = reads::agent_row(conn, &incident.agent_id)?;

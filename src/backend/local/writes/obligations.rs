@@ -371,6 +371,7 @@ fn what_stops_applying(
             reviews: &[],
             audits: &[],
             confirmations: &[],
+            incidents: &[],
             pending_roles: &[],
         };
         posture(set, &record, now)

@@ -86,6 +86,9 @@ pub fn standing(
             reviews: &[],
             audits: &evidence.audits,
             confirmations: &evidence.confirmations,
+            // A plan judges duties by the records it simulates; incidents
+            // are not among them, so an incident process reads as met.
+            incidents: &[],
             pending_roles: seeks,
         },
         now,
