@@ -693,6 +693,9 @@ pub struct InboxItem {
     /// The exception it is about, to open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception_id: Option<String>,
+    /// The incident it is about, to open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
     /// The action it asked for was taken since, by anyone: what became of
     /// it ("done: step 1 was decided; now at step 2").
     #[serde(default, skip_serializing_if = "Option::is_none")]

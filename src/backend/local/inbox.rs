@@ -87,6 +87,20 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
                         .map(str::to_owned)
                 })
                 .flatten(),
+                incident_id: matches!(
+                    kind,
+                    EventKind::IncidentReported
+                        | EventKind::IncidentChanged
+                        | EventKind::LiftRequested
+                )
+                .then(|| {
+                    event
+                        .data
+                        .get("incident_id")
+                        .and_then(|id| id.as_str())
+                        .map(str::to_owned)
+                })
+                .flatten(),
                 settled,
             })
         })
@@ -147,6 +161,21 @@ fn settled(conn: &Connection, event: &Event) -> Result<Option<String>> {
                     role.with_article()
                 )),
                 None => Some(format!("done: the exception is {}", exception.status)),
+            })
+        }
+        EventKind::LiftRequested => {
+            let Ok(incident) = reads::incident(conn, text("incident_id")) else {
+                return Ok(None);
+            };
+            let asked_of = text("next_role");
+            Ok(match incident.next_role() {
+                Some(role) if role.as_str() == asked_of => None,
+                Some(role) => Some(format!(
+                    "done: that step was signed; now waiting for {}",
+                    role.with_article()
+                )),
+                None if incident.suspends() => Some("done: the lifting was refused".into()),
+                None => Some("done: the suspension is lifted".into()),
             })
         }
         EventKind::PolicySetProposed => {
