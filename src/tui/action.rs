@@ -78,6 +78,17 @@ pub enum Action {
     RevokeException,
     /// Approvals due for recertification.
     Recertifications,
+    /// Incidents with agent versions: open ones, suspensions, deadlines.
+    Incidents,
+    ReportIncident,
+    TriageIncident,
+    /// Suspends the selected incident's agent version.
+    SuspendVersion,
+    /// Records the report an incident owed as made.
+    ConfirmReport,
+    /// Asks to lift the selected incident's suspension.
+    RequestLift,
+    CloseIncident,
     /// In the decide dialog: decide for someone who delegated to me.
     OnBehalf,
     Discard,
@@ -101,7 +112,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 66] = [
+    pub const DESCRIBED: [(Action, &'static str); 73] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -211,6 +222,34 @@ impl Action {
             Action::Recertifications,
             "approvals due for recertification, most overdue first",
         ),
+        (
+            Action::Incidents,
+            "incidents: open ones, their deadlines, the versions they suspend",
+        ),
+        (
+            Action::ReportIncident,
+            "report an incident with the agent version in view (anyone)",
+        ),
+        (
+            Action::TriageIncident,
+            "triage the selected incident: confirm or change its severity (compliance officers)",
+        ),
+        (
+            Action::SuspendVersion,
+            "suspend the selected incident's agent version (compliance officers)",
+        ),
+        (
+            Action::ConfirmReport,
+            "record the report the selected incident owed as made today (compliance officers)",
+        ),
+        (
+            Action::RequestLift,
+            "ask the policy set's chain to lift the selected incident's suspension",
+        ),
+        (
+            Action::CloseIncident,
+            "close the selected incident with its cause and corrective action (compliance officers)",
+        ),
         (Action::Discard, "discard your refused change"),
         (Action::Redecide, "decide again on the server's state"),
         (
@@ -301,6 +340,13 @@ impl Action {
             Action::RequestException => "request_exception",
             Action::RevokeException => "revoke_exception",
             Action::Recertifications => "recertifications",
+            Action::Incidents => "incidents",
+            Action::ReportIncident => "report_incident",
+            Action::TriageIncident => "triage_incident",
+            Action::SuspendVersion => "suspend_version",
+            Action::ConfirmReport => "confirm_report",
+            Action::RequestLift => "request_lift",
+            Action::CloseIncident => "close_incident",
             Action::OnBehalf => "on_behalf",
             Action::Discard => "discard",
             Action::Redecide => "redecide",
@@ -339,6 +385,16 @@ impl Action {
             }
             (Mode::Exceptions, Action::CycleStatus) => "show open, awaiting me, ended, or all",
             (Mode::Exceptions, Action::ClearFilters) => "show every agent's exceptions",
+            (Mode::Incidents, Action::Approve) => {
+                "sign the selected incident's lifting step (a again confirms)"
+            }
+            (Mode::Incidents, Action::Reject) => {
+                "refuse the selected incident's lifting (needs a comment)"
+            }
+            (Mode::Incidents, Action::CycleStatus) => {
+                "show open, suspending, overdue, awaiting me, closed, or all"
+            }
+            (Mode::Incidents, Action::ClearFilters) => "show every agent's incidents",
             (Mode::Recertifications, Action::CycleStatus) => {
                 "show those due now, or also those due within 30 days"
             }

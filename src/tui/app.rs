@@ -76,6 +76,7 @@ pub enum Overlay {
     Obligations(crate::tui::widgets::obligations::ObligationsOverlay),
     Exceptions(crate::tui::widgets::exceptions::ExceptionsOverlay),
     Recertifications(crate::tui::widgets::recertifications::RecertificationsOverlay),
+    Incidents(crate::tui::widgets::incidents::IncidentsOverlay),
 }
 
 mod copy;
@@ -85,6 +86,7 @@ mod edit;
 mod editor;
 mod exceptions;
 mod history;
+mod incidents;
 mod intake;
 mod obligations;
 mod place;
@@ -138,6 +140,8 @@ pub struct App {
     delegating_to: Option<String>,
     /// What the prompts over the exceptions overlay are filling in.
     exception_flow: Option<crate::tui::widgets::exceptions::ExceptionFlow>,
+    /// What the prompts over the incidents overlay are filling in.
+    incident_flow: Option<crate::tui::widgets::incidents::IncidentFlow>,
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
     /// The list being saved (while its file is named).
@@ -183,6 +187,7 @@ impl App {
             history: Vec::new(),
             delegating_to: None,
             exception_flow: None,
+            incident_flow: None,
             exporting: None,
             listing: None,
             last_click: None,
@@ -209,6 +214,7 @@ impl App {
             Some(Overlay::Obligations(_)) => Mode::Obligations,
             Some(Overlay::Exceptions(_)) => Mode::Exceptions,
             Some(Overlay::Recertifications(_)) => Mode::Recertifications,
+            Some(Overlay::Incidents(_)) => Mode::Incidents,
             None => self.screen_mode(),
         }
     }
@@ -334,7 +340,8 @@ impl App {
                     | Overlay::Delegations(_)
                     | Overlay::Obligations(_)
                     | Overlay::Exceptions(_)
-                    | Overlay::Recertifications(_),
+                    | Overlay::Recertifications(_)
+                    | Overlay::Incidents(_),
                 ),
                 None,
             ) => Vec::new(),
@@ -528,7 +535,10 @@ impl App {
             _ if matches!(
                 self.overlay,
                 Some(
-                    Overlay::Obligations(_) | Overlay::Exceptions(_) | Overlay::Recertifications(_)
+                    Overlay::Obligations(_)
+                        | Overlay::Exceptions(_)
+                        | Overlay::Recertifications(_)
+                        | Overlay::Incidents(_)
                 )
             ) =>
             {
@@ -576,6 +586,7 @@ impl App {
             }
             Action::Exceptions => self.open_exceptions(),
             Action::Recertifications => self.open_recertifications(),
+            Action::Incidents => self.open_incidents(),
             Action::None => Vec::new(),
             Action::NextTab => self.switch_tab(self.tab.next()),
             Action::PreviousTab => self.switch_tab(self.tab.previous()),

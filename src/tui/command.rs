@@ -197,6 +197,7 @@ pub enum Command {
     },
     /// The exceptions overlay's reads and changes.
     Exceptions(ExceptionCommand),
+    Incidents(IncidentCommand),
     EndDelegation {
         delegation_id: String,
     },
@@ -254,6 +255,7 @@ impl Command {
             Command::SaveIntake { seq: None, .. } => None,
             Command::Delegate { .. } | Command::EndDelegation { .. } => None,
             Command::Exceptions(command) => command.coalesce_key(),
+            Command::Incidents(command) => command.coalesce_key(),
             Command::MarkRead { .. } => None,
             Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
         }
@@ -395,6 +397,7 @@ pub enum Message {
     /// A delegation made or ended (then the list is loaded again).
     DelegationChanged(Result<String, String>),
     Exceptions(ExceptionMessage),
+    Incidents(IncidentMessage),
     MarkedRead(Result<u64, String>),
     EvidenceExported {
         path: std::path::PathBuf,
@@ -407,9 +410,11 @@ pub enum Message {
 }
 
 mod exceptions;
+mod incidents;
 pub mod list_export;
 mod views;
 pub use exceptions::{ExceptionCommand, ExceptionMessage};
+pub use incidents::{IncidentCommand, IncidentMessage};
 pub use list_export::{ExportedList, ListToExport};
 pub use views::{
     BlockedFilter, BlockedView, ExportedPack, OpenedIntake, OpenedReview, ShownVersion,
@@ -457,6 +462,7 @@ pub async fn execute(
         Command::Exceptions(command) => {
             Message::Exceptions(exceptions::run(backend, command).await)
         }
+        Command::Incidents(command) => Message::Incidents(incidents::run(backend, command).await),
         Command::Delegate { delegation } => Message::DelegationChanged(
             backend
                 .delegate(&delegation)

@@ -81,6 +81,19 @@ const EXCEPTIONS_HINTS: [Action; 7] = [
     Action::Cancel,
 ];
 
+const INCIDENTS_HINTS: [Action; 10] = [
+    Action::ReportIncident,
+    Action::TriageIncident,
+    Action::SuspendVersion,
+    Action::ConfirmReport,
+    Action::RequestLift,
+    Action::Approve,
+    Action::CloseIncident,
+    Action::CycleStatus,
+    Action::Help,
+    Action::Cancel,
+];
+
 const RECERTIFICATIONS_HINTS: [Action; 3] = [Action::CycleStatus, Action::Help, Action::Cancel];
 
 /// The hints of a mode; dialogs and overlays confirm or cancel.
@@ -95,6 +108,7 @@ pub fn for_mode(mode: Mode) -> &'static [Action] {
         Mode::Policies => &POLICIES_HINTS,
         Mode::Exceptions => &EXCEPTIONS_HINTS,
         Mode::Recertifications => &RECERTIFICATIONS_HINTS,
+        Mode::Incidents => &INCIDENTS_HINTS,
         _ => &OVERLAY_HINTS,
     }
 }

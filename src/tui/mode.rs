@@ -32,10 +32,12 @@ pub enum Mode {
     Exceptions,
     /// Approvals due for recertification: a list.
     Recertifications,
+    /// Incidents: a list with the selected one's handling.
+    Incidents,
 }
 
 impl Mode {
-    pub(crate) const ALL: [Mode; 11] = [
+    pub(crate) const ALL: [Mode; 12] = [
         Mode::Global,
         Mode::Queue,
         Mode::Workflow,
@@ -47,6 +49,7 @@ impl Mode {
         Mode::Obligations,
         Mode::Exceptions,
         Mode::Recertifications,
+        Mode::Incidents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +72,7 @@ impl Mode {
             Mode::Obligations => "obligations",
             Mode::Exceptions => "exceptions",
             Mode::Recertifications => "recertifications",
+            Mode::Incidents => "incidents",
         }
     }
 

@@ -146,6 +146,7 @@ impl App {
             ),
             Some(Overlay::Obligations(overlay)) => overlay.render(frame, main, theme),
             Some(Overlay::Exceptions(overlay)) => overlay.render(frame, main, self.now, theme),
+            Some(Overlay::Incidents(overlay)) => overlay.render(frame, main, self.now, theme),
             Some(Overlay::Recertifications(overlay)) => {
                 overlay.render(frame, main, self.now, theme)
             }

@@ -200,6 +200,7 @@ impl App {
             Message::Obligations { agent_id, result } => self.on_obligations(agent_id, result),
             Message::DelegationChanged(result) => self.on_delegation_changed(result),
             Message::Exceptions(message) => self.on_exceptions_message(message),
+            Message::Incidents(message) => self.on_incidents_message(message),
             Message::Inbox(result) => {
                 if let Ok(items) = &result {
                     self.unread = items.iter().filter(|item| !item.read).count();

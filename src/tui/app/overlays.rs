@@ -67,6 +67,18 @@ impl App {
             (Overlay::Delegations(overlay), action) => self.on_delegations_action(overlay, action),
             (Overlay::Obligations(overlay), action) => self.on_obligations_action(overlay, action),
             (Overlay::Exceptions(overlay), action) => self.on_exceptions_action(overlay, action),
+            (Overlay::Incidents(overlay), action) => self.on_incidents_action(overlay, action),
+            (
+                Overlay::Prompt(Prompt {
+                    kind: PromptKind::Incident(field),
+                    text,
+                }),
+                action @ (Action::Confirm | Action::Cancel),
+            ) => {
+                let text = text.trim().to_owned();
+                let value = (!text.is_empty()).then_some(text);
+                self.on_incident_prompt(field, value, action == Action::Cancel)
+            }
             (Overlay::Recertifications(overlay), action) => {
                 self.on_recertifications_action(overlay, action)
             }
@@ -119,7 +131,8 @@ impl App {
                     | PromptKind::ExceptionPolicy
                     | PromptKind::ExceptionUntil
                     | PromptKind::ExceptionReason
-                    | PromptKind::ExceptionTicket => return Vec::new(),
+                    | PromptKind::ExceptionTicket
+                    | PromptKind::Incident(_) => return Vec::new(),
                     PromptKind::BlockedSearch => {
                         let filter = crate::tui::command::BlockedFilter {
                             search: value,
@@ -200,6 +213,10 @@ impl App {
                 }
                 if let Some(exception_id) = item.exception_id {
                     commands.extend(self.open_exception(exception_id));
+                    return commands;
+                }
+                if let Some(incident_id) = item.incident_id {
+                    commands.extend(self.open_incident(incident_id));
                     return commands;
                 }
                 if let Some(version) = item.policy_set_version {

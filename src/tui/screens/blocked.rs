@@ -410,14 +410,16 @@ impl BlockedScreen {
 
 /// The headline, the charts and the list; on a short terminal the charts
 /// give rows to the list.
-/// The headline (a line more with obligation coverage or exceptions in
-/// force), the charts, the list.
+/// The headline (a line more with obligation coverage, incidents,
+/// recertifications or exceptions in force), the charts, the list.
 fn sections(area: Rect, dashboard: &Dashboard) -> [Rect; 3] {
     let chart_rows = if area.height < 30 { 6 } else { 9 };
     let coverage = !dashboard.obligations.is_empty() || dashboard.obligations_counting;
     let after_approval = dashboard.exceptions_active
         + dashboard.recertifications_due
-        + dashboard.recertifications_due_soon;
+        + dashboard.recertifications_due_soon
+        + dashboard.incidents_open
+        + dashboard.suspended_versions;
     let headline_rows = if coverage || after_approval > 0 { 4 } else { 3 };
     Layout::vertical([
         Constraint::Length(headline_rows),

@@ -78,6 +78,12 @@ pub fn footer(
                     | Action::Reject
                     | Action::RevokeException
                     | Action::RequestException
+                    | Action::ReportIncident
+                    | Action::TriageIncident
+                    | Action::SuspendVersion
+                    | Action::ConfirmReport
+                    | Action::RequestLift
+                    | Action::CloseIncident
             )
         {
             continue;
@@ -96,7 +102,18 @@ pub fn footer(
             (Mode::Exceptions, Action::CycleStatus) => "shown",
             (Mode::Exceptions, Action::RevokeException) => "revoke",
             (Mode::Exceptions, Action::RequestException) => "ask for one",
-            (Mode::Exceptions | Mode::Recertifications, Action::Cancel) => "close",
+            (Mode::Exceptions | Mode::Recertifications | Mode::Incidents, Action::Cancel) => {
+                "close"
+            }
+            (Mode::Incidents, Action::CycleStatus) => "shown",
+            (Mode::Incidents, Action::Approve) => "sign lifting",
+            (Mode::Incidents, Action::Reject) => "refuse",
+            (Mode::Incidents, Action::ReportIncident) => "report",
+            (Mode::Incidents, Action::TriageIncident) => "triage",
+            (Mode::Incidents, Action::SuspendVersion) => "suspend",
+            (Mode::Incidents, Action::ConfirmReport) => "report made",
+            (Mode::Incidents, Action::RequestLift) => "lift",
+            (Mode::Incidents, Action::CloseIncident) => "close it",
             (Mode::Recertifications, Action::CycleStatus) => "due now / in 30 days",
             (_, other) => other.name(),
         };

@@ -11,6 +11,7 @@ pub mod decide;
 pub mod delegations;
 pub mod exceptions;
 pub mod inbox;
+pub mod incidents;
 pub mod obligations;
 pub mod overlay;
 pub mod recertifications;

@@ -385,6 +385,8 @@ pub enum PromptKind {
     ExceptionReason,
     /// The ticket tracking the fix (optional).
     ExceptionTicket,
+    /// A field of an action on an incident.
+    Incident(crate::tui::widgets::incidents::IncidentField),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,6 +417,7 @@ impl Prompt {
             PromptKind::ExceptionUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::ExceptionReason => " why the policy cannot be met yet: ",
             PromptKind::ExceptionTicket => " ticket tracking the fix (https, or empty): ",
+            PromptKind::Incident(field) => field.label(),
         };
         let line = Line::from(vec![
             Span::styled(label, theme.style(Role::Accent)),

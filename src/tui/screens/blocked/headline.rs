@@ -107,6 +107,33 @@ pub(super) fn render_headline(frame: &mut Frame, area: Rect, dashboard: &Dashboa
     } else {
         Line::default()
     };
+    if dashboard.suspended_versions + dashboard.incidents_open > 0 {
+        // A suspension stops an agent in use: it leads the line.
+        let mut incidents = figure(
+            "Suspended",
+            thousands(dashboard.suspended_versions),
+            if dashboard.suspended_versions > 0 {
+                Role::Danger
+            } else {
+                Role::Base
+            },
+        );
+        incidents.extend(figure(
+            "Incidents open",
+            thousands(dashboard.incidents_open),
+            Role::Warn,
+        ));
+        incidents.push(Span::styled(
+            format!("{} overdue (!)  ", thousands(dashboard.incidents_overdue)),
+            theme.style(if dashboard.incidents_overdue > 0 {
+                Role::Danger
+            } else {
+                Role::Muted
+            }),
+        ));
+        incidents.append(&mut fourth.spans);
+        fourth.spans = incidents;
+    }
     let recertify = dashboard.recertifications_due + dashboard.recertifications_due_soon;
     if recertify > 0 {
         fourth.spans.extend(figure(
