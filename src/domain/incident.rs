@@ -542,7 +542,9 @@ impl Incident {
                     self.report_due = *report_due;
                 }
                 self.status = IncidentStatus::Triaged;
-                if *suspends && !self.suspends() {
+                // Only a version never suspended under this incident: one
+                // people already lifted is suspended again by a person.
+                if *suspends && self.suspension.is_none() {
                     self.suspension = Some(Suspension {
                         since: now,
                         by: None,

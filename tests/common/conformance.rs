@@ -191,6 +191,7 @@ pub async fn run(fixture: &impl Fixture) {
     super::obligations::obligations_are_judged_from_the_record(fixture).await;
     super::obligations::independence_is_confirmed_not_claimed(fixture).await;
     super::exceptions::exceptions_set_a_policy_aside_for_a_time(fixture).await;
+    super::incidents::incidents_suspend_until_people_lift_them(fixture).await;
     everything_replays_from_the_trail(fixture).await;
     // Last: it makes technical-lead steps of confidential agents need two.
     delegation_and_quorum(fixture).await;

@@ -4,6 +4,7 @@
 pub mod conformance;
 pub mod exceptions;
 pub mod harness;
+pub mod incidents;
 pub mod notify;
 pub mod obligations;
 pub mod oidc;

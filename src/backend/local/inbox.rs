@@ -244,6 +244,8 @@ pub fn keep_inbox_copy(
             "workflow_id": item.workflow_id,
             "version": item.policy_set_version,
             "settled": item.settled,
+            "exception_id": item.exception_id,
+            "incident_id": item.incident_id,
         });
         conn.prepare_cached(
             "INSERT INTO notification_events (event_id, kind, subject, data, tell, created_at, fanned_out)

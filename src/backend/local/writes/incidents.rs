@@ -151,7 +151,8 @@ pub fn report_incident(
     )?;
     let mut data = event_data(&incident);
     data["reported_by"] = serde_json::Value::String(actor.email.clone());
-    data["summary"] = serde_json::Value::String(incident.summary.clone());
+    // Not `summary`: an inbox reads that as a cache's copy of the line.
+    data["incident_summary"] = serde_json::Value::String(incident.summary.clone());
     let officers = holders(conn, Role::ComplianceOfficer, &[&actor.email])?;
     let mut tell = team_of(conn, &agent, &[&actor.email])?;
     tell.extend(officers);
