@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::*;
 
 mod coverage;
+mod incidents;
 use crate::domain::agent::{Category, DataClassification, RiskTier};
 use crate::domain::bias::{AuditData, AuditSource, GroupCounts, compute};
 use crate::domain::policy::set::{Checks, PolicySetFile};
