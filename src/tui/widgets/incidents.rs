@@ -217,7 +217,7 @@ impl IncidentsOverlay {
                     sanitize(&incident.severity),
                     sanitize(&incident.agent_id),
                     sanitize(&incident.agent_version),
-                    sanitize(&incident.deadline_words(now)),
+                    deadline(incident, now),
                 ),
                 style,
             ));
@@ -296,6 +296,17 @@ impl IncidentFlow {
             target,
             first: None,
         }
+    }
+}
+
+/// The deadline in a list's few words.
+fn deadline(incident: &Incident, now: DateTime<Utc>) -> String {
+    match (&incident.report, incident.report_due) {
+        (None, None) => "no report owed".into(),
+        (None, Some(due)) if now > due => format!("was due {}", due.format("%Y-%m-%d")),
+        (None, Some(due)) => format!("report due {}", at(due)),
+        (Some(_), _) if incident.reported_late() => "reported late".into(),
+        (Some(report), _) => format!("reported {}", report.reported_on.format("%Y-%m-%d")),
     }
 }
 
