@@ -122,7 +122,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["9"],
             ["10"],
             ["11"],
-            ["12"]
+            ["12"],
+            ["13"]
         ]
     );
 

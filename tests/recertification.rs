@@ -227,4 +227,97 @@ fn a_set_is_checked_for_its_periods_and_roles() {
     assert!(wrong.contains("recertification.after.high"), "{wrong}");
     let long = compile("\n[recertification]\nafter = { high = \"2000d\" }\n").unwrap_err();
     assert!(long.contains("three years"), "{long}");
+    assert_eq!(
+        set.file.recertification.dormancy(),
+        Some(TimeDelta::days(90)),
+        "90 days unless the set says"
+    );
+    let off = compile("\n[recertification]\ndormant_after = \"off\"\n").expect("off");
+    assert_eq!(off.file.recertification.dormancy(), None);
+    let short = compile("\n[recertification]\ndormant_after = \"3d\"\n").unwrap_err();
+    assert!(
+        short.contains("recertification.dormant_after") && short.contains("a week"),
+        "{short}"
+    );
+}
+
+/// A version allowed and then unused: deployment checks count as its
+/// use; past the set's 90 days without one, its next use needs
+/// recertification, and a check that says so is not a use.
+#[tokio::test]
+async fn an_approved_version_unused_for_90_days_is_dormant_until_recertified() {
+    let world = World::new().await;
+    // Low risk: the set renews no low-risk approval by age.
+    let manifest = manifest("agt-dormant");
+    let requester = world.as_(REQUESTER);
+    let filed = requester
+        .request_deployment(&manifest)
+        .await
+        .expect("request");
+    assert_eq!(filed.status, DeploymentStatus::Allowed);
+    let approved_at = world.clock.now();
+    let check = requester.check_deployment(&manifest).await.expect("check");
+    assert_eq!(check.status, DeploymentStatus::Allowed);
+    let standing = check.standing.expect("it stands");
+    assert_eq!(
+        standing.dormant_from,
+        Some(approved_at + TimeDelta::days(90))
+    );
+
+    // Checked every 80 days, it stays in use (past 90 days since it stood);
+    // each check names the use before it.
+    let mut previous = approved_at;
+    for _ in 0..2 {
+        world.clock.advance(TimeDelta::days(80));
+        let check = requester.check_deployment(&manifest).await.expect("check");
+        assert_eq!(check.status, DeploymentStatus::Allowed, "{check:?}");
+        assert_eq!(check.standing.and_then(|s| s.last_used), Some(previous));
+        previous = world.clock.now();
+    }
+    let last_use = world.clock.now();
+    // The store wrote the uses (its first at once): another process sees
+    // them.
+    let written: i64 = rusqlite::Connection::open(world.store.path().expect("a file"))
+        .expect("open")
+        .query_row(
+            "SELECT last_checked_at FROM version_checks WHERE agent_id = 'agt-dormant'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("a use is written");
+    assert!(written >= approved_at.timestamp_millis(), "{written}");
+
+    // Unused for 91 days: dormant, saying since when; asking again does
+    // not wake it.
+    world.clock.advance(TimeDelta::days(91));
+    for _ in 0..2 {
+        let dormant = requester.check_deployment(&manifest).await.expect("check");
+        assert_eq!(dormant.status, DeploymentStatus::PendingApproval);
+        let rule = dormant
+            .triggered_policies
+            .iter()
+            .find(|policy| policy.policy_id == RECERTIFICATION_RULE)
+            .expect("the recertification rule");
+        assert!(
+            rule.reason.contains(&format!(
+                "was last checked on {}",
+                last_use.format("%Y-%m-%d")
+            )) && rule.reason.contains("dormant"),
+            "{rule:?}"
+        );
+    }
+
+    // Recertified, it is in use again from then.
+    let again = requester
+        .request_deployment(&manifest)
+        .await
+        .expect("request");
+    assert_eq!(again.workflow_ids.len(), 1, "the recertification");
+    world.sign_off(&again.workflow_ids).await;
+    let renewed = requester.check_deployment(&manifest).await.expect("check");
+    assert_eq!(renewed.status, DeploymentStatus::Allowed, "{renewed:?}");
+    assert_eq!(
+        renewed.standing.and_then(|s| s.dormant_from),
+        Some(world.clock.now() + TimeDelta::days(90))
+    );
 }

@@ -275,6 +275,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../../migrations/postgres/0012_incidents.sql"),
     ),
+    (
+        13,
+        "version checks",
+        include_str!("../../migrations/postgres/0013_version_checks.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

@@ -134,6 +134,7 @@ fn fill(
                 &crate::db::Connection::sqlite(conn),
                 None,
             )?;
+            record_checks(conn, options)?;
             record_organisation_sets(conn, options)?;
             conn.execute_batch("COMMIT")?;
             // Sampled statistics (SQLite's advice for large stores): the
@@ -148,6 +149,19 @@ fn fill(
         conn.pragma_update(None, "cache_size", -16_000)?;
         finished
     }
+}
+
+/// The pipelines' deployment checks: most records were checked within the
+/// last three weeks; one in twelve not since it stood, so the oldest of
+/// those are dormant. Spread by row, so a seed gives the same store.
+fn record_checks(conn: &rusqlite::Connection, options: &SeedOptions) -> Result<()> {
+    conn.execute(
+        "INSERT INTO version_checks (agent_id, agent_version, last_checked_at)
+         SELECT agent_id, version, MAX(standing_since, ?1 - (rowid * 7919) % (21 * 86400000))
+         FROM agents WHERE standing_since IS NOT NULL AND rowid % 12 <> 0",
+        [options.anchor.timestamp_millis()],
+    )?;
+    Ok(())
 }
 
 /// The organisation's own rules, recorded as a second policy set version

@@ -299,10 +299,41 @@ impl GovernanceBackend for LocalBackend {
     }
 
     async fn check_deployment(&self, manifest: &Manifest) -> Result<Evaluation> {
-        let manifest = manifest.clone();
-        let clock = self.store.clock();
-        self.read(move |conn| reads::check(conn, &manifest, clock.now()))
-            .await
+        let agent = &manifest.agent;
+        let recent = self
+            .store
+            .version_use
+            .recent(&agent.agent_id, &agent.version);
+        let now = self.store.clock().now();
+        let checked = manifest.clone();
+        let evaluation = self
+            .read(move |conn| reads::check(conn, &checked, now, recent))
+            .await?;
+        // A check that lets the agent's record deploy is a use of it; one
+        // that answers otherwise (dormant, suspended) is not.
+        let used = evaluation.standing.is_some()
+            && matches!(
+                evaluation.status,
+                crate::domain::DeploymentStatus::Approved
+                    | crate::domain::DeploymentStatus::Allowed
+            );
+        if used
+            && let Some(batch) = self
+                .store
+                .version_use
+                .note(&agent.agent_id, &agent.version, now)
+        {
+            let written = batch.clone();
+            match self
+                .write(move |tx| writes::record_version_use(tx, &written))
+                .await
+            {
+                Ok(()) => self.store.version_use.written(&batch),
+                // The answer stands; the uses wait for the next batch.
+                Err(err) => tracing::warn!("recording agent versions in use: {err}"),
+            }
+        }
+        Ok(evaluation)
     }
 
     async fn request_deployment(&self, manifest: &Manifest) -> Result<DeploymentRequest> {

@@ -24,7 +24,10 @@ pub mod replay;
 pub mod rows;
 pub mod schema;
 pub mod trail;
+pub mod usage;
 mod watch;
+mod with_conn;
+pub use with_conn::*;
 pub mod writes;
 
 use std::path::{Path, PathBuf};
@@ -37,7 +40,7 @@ use rusqlite::{Connection as SqliteConnection, OpenFlags};
 use super::queue::QueueQuery;
 use super::types::{Dashboard, Identity, User};
 use super::{BackendError, Result};
-use crate::domain::{EthicsReview, Role, Workflow};
+use crate::domain::Role;
 
 const READERS: usize = 4;
 
@@ -84,56 +87,6 @@ async fn checked_set(source: &str) -> Result<crate::domain::policy::set::PolicyS
         })
 }
 
-/// Records a policy set version proposed by `proposer` and, given an
-/// `approver`, approved by them a minute later (the seeded organisation's
-/// history); without one it stays proposed.
-pub fn record_policy_set(
-    conn: &Connection,
-    proposer: &str,
-    approver: Option<&str>,
-    text: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<i64> {
-    let user = |email: &str| {
-        reads::user(conn, email)?.ok_or_else(|| BackendError::not_found("user", email))
-    };
-    let proposed = writes::propose_policy_set(conn, &user(proposer)?, text, at)?;
-    let version = proposed.version.version;
-    if let Some(approver) = approver {
-        writes::decide_policy_set(
-            conn,
-            &user(approver)?,
-            version,
-            true,
-            Some("reviewed in the governance board"),
-            at + chrono::TimeDelta::minutes(1),
-        )?;
-    }
-    Ok(version)
-}
-
-/// The active policy set, compiled (for the seed, which writes in bulk).
-pub fn reads_policy_set(
-    conn: &Connection,
-) -> Result<(i64, std::sync::Arc<crate::domain::policy::set::PolicySet>)> {
-    reads::active_set(conn)
-}
-
-/// One workflow, for code holding a connection (the sync loop).
-pub fn reads_workflow(conn: &Connection, workflow_id: &str) -> Result<Workflow> {
-    reads::workflow(conn, workflow_id)
-}
-
-/// One review, for code holding a connection.
-pub fn reads_review(conn: &Connection, review_id: &str) -> Result<EthicsReview> {
-    reads::review(conn, review_id)
-}
-
-/// A user known to the store.
-pub fn reads_user(conn: &Connection, email: &str) -> Result<Option<User>> {
-    reads::user(conn, email)
-}
-
 /// Who the trail names for changes made by whoever owns the store file
 /// (user management on the command line without `--user`).
 pub const STORE_OWNER: &str = "store owner (local)";
@@ -150,6 +103,8 @@ pub struct LocalStore {
     /// Where "now" comes from for every call on this store (a test sets one
     /// it moves).
     clock: std::sync::RwLock<Arc<dyn crate::clock::Clock>>,
+    /// Agent versions checks found in use, not yet written.
+    pub(crate) version_use: usage::VersionUse,
 }
 
 enum Engine {
@@ -327,6 +282,7 @@ impl LocalStore {
                 next_reader: AtomicUsize::new(0),
             },
             outbox_signal: tokio::sync::Notify::new(),
+            version_use: usage::VersionUse::default(),
         });
         // A store from before the kept standings gets them, once.
         let now = store.clock().now();
@@ -362,6 +318,7 @@ impl LocalStore {
                 url: shown,
             },
             outbox_signal: tokio::sync::Notify::new(),
+            version_use: usage::VersionUse::default(),
         });
         let starting = Arc::clone(&store);
         let now = store.clock().now();

@@ -40,7 +40,25 @@ const MIGRATIONS: &[Migration] = &[
     create_policy_exceptions,
     index_agents_by_standing,
     create_incidents,
+    create_version_checks,
 ];
+
+/// 26: when a check last found each agent version in use (PostgreSQL's
+/// migration 13 makes the same table; the clock is written each one's
+/// way): what stands now counts as in use from the upgrade.
+fn create_version_checks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE version_checks (
+            agent_id        TEXT NOT NULL,
+            agent_version   TEXT NOT NULL,
+            last_checked_at BIGINT NOT NULL,
+            PRIMARY KEY (agent_id, agent_version)
+        );
+        INSERT INTO version_checks (agent_id, agent_version, last_checked_at)
+        SELECT agent_id, version, CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        FROM agents WHERE standing_since IS NOT NULL;",
+    )
+}
 
 /// 25: incidents with agent versions, and the suspensions they hold
 /// (PostgreSQL's migration 12 is the same text).

@@ -19,8 +19,8 @@ pub const RECERTIFICATION_RULE: &str = "recertification_due";
 const LONGEST: TimeDelta = TimeDelta::days(3 * 366);
 
 /// A set without `[recertification]` lets approvals stand until the agent
-/// changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// changes, unless the version goes unused for 90 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecertificationRules {
     /// By risk tier, how long the approval of an agent's version stands
@@ -31,11 +31,37 @@ pub struct RecertificationRules {
     /// the chains its policies give a new request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unchanged_chain: Vec<Role>,
+    /// How long an approved version may go without a deployment check
+    /// before it is dormant and recertified before its next use (`90d`);
+    /// `"off"`: never.
+    #[serde(default = "default_dormant_after")]
+    pub dormant_after: String,
+}
+
+fn default_dormant_after() -> String {
+    "90d".into()
+}
+
+impl Default for RecertificationRules {
+    fn default() -> Self {
+        RecertificationRules {
+            after: BTreeMap::new(),
+            unchanged_chain: Vec::new(),
+            dormant_after: default_dormant_after(),
+        }
+    }
 }
 
 impl RecertificationRules {
     pub fn is_default(&self) -> bool {
         *self == RecertificationRules::default()
+    }
+
+    /// How long an approved version may go unused, if the set says.
+    pub fn dormancy(&self) -> Option<TimeDelta> {
+        (self.dormant_after != "off")
+            .then(|| parse_age(&self.dormant_after).ok())
+            .flatten()
     }
 
     /// How long an approval of an agent of `tier` stands, if it lapses.
@@ -62,6 +88,23 @@ impl RecertificationRules {
                 }
             }
         }
+        if self.dormant_after != "off" {
+            match parse_age(&self.dormant_after) {
+                Ok(span) if span < TimeDelta::days(7) => problems.push((
+                    "recertification.dormant_after".to_owned(),
+                    format!("{} is shorter than a week", self.dormant_after),
+                )),
+                Ok(span) if span > LONGEST => problems.push((
+                    "recertification.dormant_after".to_owned(),
+                    format!("{} is longer than three years", self.dormant_after),
+                )),
+                Ok(_) => {}
+                Err(message) => problems.push((
+                    "recertification.dormant_after".to_owned(),
+                    format!("{message} (or \"off\")"),
+                )),
+            }
+        }
         for role in &self.unchanged_chain {
             if let Err(err) = vocabulary.check_role("recertification.unchanged_chain", *role) {
                 problems.push((
@@ -83,11 +126,25 @@ pub struct Standing {
     /// When it must be recertified, if the set says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DateTime<Utc>>,
+    /// When a deployment check last found it in use (none: not since it
+    /// became the record, as far as Gavel knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<DateTime<Utc>>,
+    /// When it is dormant from, unused, if the set says: its next use
+    /// needs recertification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dormant_from: Option<DateTime<Utc>>,
 }
 
 impl Standing {
-    /// Whether its recertification is due at `now`.
+    /// Whether its recertification is due at `now`: its period passed, or
+    /// it went unused too long.
     pub fn lapsed(&self, now: DateTime<Utc>) -> bool {
-        self.due.is_some_and(|due| now >= due)
+        self.due.is_some_and(|due| now >= due) || self.dormant(now)
+    }
+
+    /// Whether it went unused for longer than the set allows.
+    pub fn dormant(&self, now: DateTime<Utc>) -> bool {
+        self.dormant_from.is_some_and(|from| now >= from)
     }
 }

@@ -151,3 +151,20 @@ pub(super) fn all_agents(conn: &Connection) -> Result<Vec<Agent>> {
         .collect::<Result<Vec<_>>>()?;
     Ok(agents)
 }
+
+/// When a deployment check last found the version in use, as written.
+pub fn last_checked(
+    conn: &Connection,
+    agent_id: &str,
+    agent_version: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    conn.prepare_cached(
+        "SELECT last_checked_at FROM version_checks WHERE agent_id = ?1 AND agent_version = ?2",
+    )?
+    .query_row(crate::db::params![agent_id, agent_version], |row| {
+        row.get::<i64>(0)
+    })
+    .optional()?
+    .map(rows::from_ms)
+    .transpose()
+}

@@ -278,21 +278,16 @@ pub fn vocabulary(conn: &Connection) -> Result<Vocabulary> {
     Ok(policy_set(conn)?.vocabulary().clone())
 }
 
-/// What the active policies say about a manifest whose names are in the
-/// vocabulary.
-pub fn evaluate(conn: &Connection, manifest: &Manifest, now: DateTime<Utc>) -> Result<Evaluation> {
-    let (version, set) = active_set(conn)?;
-    evaluate_under(conn, manifest, version, &set, now)
-}
-
-/// What policy set `version` says about a manifest (for a caller that
-/// already holds the active set).
+/// What policy set `version` says about a manifest whose names are in the
+/// vocabulary; `recent_use` is the newest check of the version not yet
+/// written (a check's; a request has none).
 pub fn evaluate_under(
     conn: &Connection,
     manifest: &Manifest,
     version: i64,
     set: &PolicySet,
     now: DateTime<Utc>,
+    recent_use: Option<DateTime<Utc>>,
 ) -> Result<Evaluation> {
     let vocabulary = set.vocabulary();
     vocabulary
@@ -328,7 +323,7 @@ pub fn evaluate_under(
     evaluation.policy_set_version = Some(version);
     judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
     judge_suspension(conn, &mut evaluation)?;
-    judge_recertification(conn, set, &mut evaluation, now)?;
+    judge_recertification(conn, set, &mut evaluation, now, recent_use)?;
     Ok(evaluation)
 }
 
@@ -377,6 +372,7 @@ fn judge_recertification(
     set: &PolicySet,
     evaluation: &mut Evaluation,
     now: DateTime<Utc>,
+    recent_use: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let Some((record, since)) = super::record_since(conn, &evaluation.agent.agent_id)? else {
         return Ok(());
@@ -387,12 +383,40 @@ fn judge_recertification(
     }
     let rules = &set.file.recertification;
     let tier = evaluation.agent.risk_tier;
+    // Checks before it became the record say nothing of its use since.
+    let last_used = super::last_checked(conn, &record.agent_id, &record.version)?
+        .max(recent_use)
+        .filter(|used| *used >= since);
     let standing = Standing {
         since,
         due: rules.period(tier).map(|period| since + period),
+        last_used,
+        dormant_from: rules
+            .dormancy()
+            .map(|dormancy| last_used.unwrap_or(since) + dormancy),
     };
     evaluation.standing = Some(standing);
-    if let Some(due) = standing.due.filter(|_| standing.lapsed(now)) {
+    if let Some(from) = standing
+        .dormant_from
+        .filter(|_| standing.dormant(now) && !standing.due.is_some_and(|due| now >= due))
+    {
+        let unused = match last_used {
+            Some(used) => format!("was last checked on {}", used.format("%Y-%m-%d")),
+            None => format!(
+                "has not been checked since it stood ({})",
+                since.format("%Y-%m-%d")
+            ),
+        };
+        evaluation.recertify(
+            format!(
+                "version {} {unused}; the policy set calls an approval unused for {} dormant: recertification due since {}",
+                record.version,
+                rules.dormant_after,
+                from.format("%Y-%m-%d"),
+            ),
+            &rules.unchanged_chain,
+        );
+    } else if let Some(due) = standing.due.filter(|due| now >= *due) {
         evaluation.recertify(
             format!(
                 "version {} has stood since {}; the policy set renews {tier}-risk approvals every {}: recertification due since {}",
@@ -410,8 +434,16 @@ fn judge_recertification(
 /// What a deployment check answers: the policies' evaluation, and for the
 /// agent's record, unchanged and not due for recertification, its
 /// standing approval (it may deploy: people signed it off already).
-pub fn check(conn: &Connection, manifest: &Manifest, now: DateTime<Utc>) -> Result<Evaluation> {
-    let mut evaluation = evaluate(conn, manifest, now)?;
+/// `recent_use` is the newest check of the version the store holds in
+/// memory, not yet written.
+pub fn check(
+    conn: &Connection,
+    manifest: &Manifest,
+    now: DateTime<Utc>,
+    recent_use: Option<DateTime<Utc>>,
+) -> Result<Evaluation> {
+    let (version, set) = active_set(conn)?;
+    let mut evaluation = evaluate_under(conn, manifest, version, &set, now, recent_use)?;
     if let Some(standing) = evaluation.standing
         && !standing.lapsed(now)
         && evaluation.status == DeploymentStatus::PendingApproval

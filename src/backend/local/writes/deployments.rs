@@ -68,7 +68,7 @@ pub fn request_deployment(
         &set.permissions().request_deployments,
         "requesting a deployment",
     )?;
-    let evaluation = reads::evaluate_under(conn, manifest, version, &set, now)?;
+    let evaluation = reads::evaluate_under(conn, manifest, version, &set, now, None)?;
     let agent = &evaluation.agent;
     let running_version: Option<String> = conn
         .prepare_cached(

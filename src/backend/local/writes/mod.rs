@@ -22,6 +22,7 @@ mod policy_sets;
 mod reviews;
 mod stamps;
 mod standings;
+mod usage;
 mod users;
 mod workflows;
 
@@ -41,5 +42,6 @@ pub use policy_sets::*;
 pub use reviews::*;
 pub use stamps::*;
 pub use standings::*;
+pub use usage::*;
 pub use users::*;
 pub use workflows::*;
