@@ -163,7 +163,9 @@ fn an_approved_exception_lets_the_version_through_and_replays() {
         .args(["--user", OFFICER, "audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("1 exceptions replay"));
+        .stdout(predicate::str::contains(
+            "1 exceptions and 0 incidents replay",
+        ));
 
     // Revoked: the policy applies again at once.
     gavel(&db)

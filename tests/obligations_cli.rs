@@ -202,7 +202,7 @@ fn the_requester_answers_the_intake_an_officer_confirms_and_the_posture_follows(
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "1 intakes, 1 confirmations and 0 exceptions replay",
+            "1 intakes, 1 confirmations, 0 exceptions and 0 incidents replay",
         ));
 
     // The evidence pack carries the posture, judged from its own records,

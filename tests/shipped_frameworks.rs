@@ -159,6 +159,7 @@ fn judged(intake: &Intake, at: &str) -> Posture {
             reviews: &[],
             audits: &[],
             confirmations: &[],
+            incidents: &[],
             pending_roles: &[],
         },
         at,

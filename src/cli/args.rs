@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::backend::QueueSort;
 use crate::domain::{RiskTier, Role};
 
-pub use super::audit_args::{AuditImportArgs, AuditRunArgs, parse_when};
+pub use super::audit_args::{AuditImportArgs, AuditRunArgs, parse_enum, parse_when};
 
 #[derive(Debug, Parser)]
 #[command(name = "gavel", version, about = "A review console for enterprise AI governance", long_about = None)]
@@ -657,13 +657,6 @@ pub enum ToolsCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-pub fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse().map_err(|err: T::Err| err.to_string())
 }
 
 /// `ATTRIBUTE=CATEGORY`, split at the first `=`.

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::Args;
 
-use super::args::parse_enum;
-
 /// `gavel audit import`.
 #[derive(Debug, Args)]
 pub struct AuditImportArgs {
@@ -122,4 +120,12 @@ pub struct AuditRunArgs {
     pub mode: crate::domain::bias::RateMode,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A value of an enum from its name, with the names in any error.
+pub fn parse_enum<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err: T::Err| err.to_string())
 }

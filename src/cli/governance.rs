@@ -178,7 +178,7 @@ pub async fn audit(
             if json {
                 print_json(&report)?;
             } else {
-                print!("{}", output::verification(&report));
+                print!("{}", super::verification::verification(&report));
             }
             Ok(
                 if report.broken.is_some()

@@ -27,6 +27,7 @@ mod store;
 mod sync;
 mod trail;
 mod users;
+mod verification;
 mod workflows;
 
 use std::process::ExitCode;

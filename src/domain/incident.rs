@@ -211,10 +211,13 @@ pub struct NewIncident {
     pub agent_version: Option<String>,
     pub severity: String,
     pub summary: String,
-    /// When the organisation became aware; none: now.
+    /// When the organisation became aware; none: now. (Left out rather
+    /// than null in the schema: a time's format then binds.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub became_aware_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
@@ -231,6 +234,7 @@ pub enum IncidentAction {
     ConfirmReport {
         reference: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
         reported_on: Option<DateTime<Utc>>,
     },
     /// Asks the set's lift chain to lift the suspension.

@@ -57,25 +57,39 @@ pub fn unauthenticated(message: &str) -> ApiError {
 }
 
 /// Parses a JSON body; errors name the field and what is wrong with it.
+/// A number written with a fraction of zero (`3.0`) counts as the integer
+/// it is, as JSON Schema's `integer` says.
 pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::bad_request(format!("malformed JSON body: {err}")))?;
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let malformed = matches!(
-            inner.classify(),
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-        );
-        if malformed || path == "." || path == "?" || path.is_empty() {
+        if path == "." || path == "?" || path.is_empty() {
             ApiError::bad_request(format!("malformed JSON body: {inner}"))
         } else {
             ApiError::bad_request(format!("field {path}: {inner}"))
         }
-    })?;
-    deserializer.end().map_err(|err| {
-        ApiError::bad_request(format!("trailing data after the JSON body: {err}"))
-    })?;
-    Ok(value)
+    })
+}
+
+/// Turns each number with a zero fraction into the integer it is.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() < 9.0e15
+            {
+                // Exact below 2^53.
+                *value = serde_json::Value::from(float as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// A query parameter parsed with `FromStr`, with its name in any error.

@@ -311,27 +311,12 @@ impl GovernanceBackend for LocalBackend {
             .await?;
         // A check that lets the agent's record deploy is a use of it; one
         // that answers otherwise (dormant, suspended) is not.
-        let used = evaluation.standing.is_some()
-            && matches!(
-                evaluation.status,
-                crate::domain::DeploymentStatus::Approved
-                    | crate::domain::DeploymentStatus::Allowed
-            );
-        if used
-            && let Some(batch) = self
-                .store
-                .version_use
-                .note(&agent.agent_id, &agent.version, now)
-        {
-            let written = batch.clone();
-            match self
-                .write(move |tx| writes::record_version_use(tx, &written))
-                .await
-            {
-                Ok(()) => self.store.version_use.written(&batch),
-                // The answer stands; the uses wait for the next batch.
-                Err(err) => tracing::warn!("recording agent versions in use: {err}"),
-            }
+        if evaluation.lets_its_record_deploy() {
+            let uses = &self.store.version_use;
+            uses.note_and_write(&agent.agent_id, &agent.version, now, |batch| {
+                self.write(move |tx| writes::record_version_use(tx, &batch))
+            })
+            .await;
         }
         Ok(evaluation)
     }

@@ -23,6 +23,7 @@ mod reads;
 pub mod replay;
 pub mod rows;
 pub mod schema;
+mod shared_schema;
 pub mod trail;
 pub mod usage;
 mod watch;

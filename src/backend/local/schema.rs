@@ -11,6 +11,10 @@ use super::kept_schema::{
     create_agent_standings, create_blocked_policy_counts, create_kept_figures, create_kept_totals,
     order_agent_standings,
 };
+use super::shared_schema::{
+    create_incidents, create_obligation_coverage, create_obligations, create_policy_exceptions,
+    create_version_checks, index_agents_by_standing,
+};
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
@@ -42,66 +46,6 @@ const MIGRATIONS: &[Migration] = &[
     create_incidents,
     create_version_checks,
 ];
-
-/// 26: when a check last found each agent version in use (PostgreSQL's
-/// migration 13 makes the same table; the clock is written each one's
-/// way): what stands now counts as in use from the upgrade.
-fn create_version_checks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "CREATE TABLE version_checks (
-            agent_id        TEXT NOT NULL,
-            agent_version   TEXT NOT NULL,
-            last_checked_at BIGINT NOT NULL,
-            PRIMARY KEY (agent_id, agent_version)
-        );
-        INSERT INTO version_checks (agent_id, agent_version, last_checked_at)
-        SELECT agent_id, version, CAST(strftime('%s', 'now') AS INTEGER) * 1000
-        FROM agents WHERE standing_since IS NOT NULL;",
-    )
-}
-
-/// 25: incidents with agent versions, and the suspensions they hold
-/// (PostgreSQL's migration 12 is the same text).
-fn create_incidents(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0012_incidents.sql"
-    ))
-}
-
-/// 24: agents by risk tier and since when their record stands, for the
-/// approvals due for recertification (PostgreSQL's migration 11 is the
-/// same text).
-fn index_agents_by_standing(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0011_recertification.sql"
-    ))
-}
-
-/// 23: time-bound exceptions to one policy for one agent version
-/// (PostgreSQL's migration 10 is the same text).
-fn create_policy_exceptions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0010_policy_exceptions.sql"
-    ))
-}
-
-/// 22: from when each agent has an unmet duty under each framework, kept
-/// for leadership's coverage figures (PostgreSQL's migration 9 is the
-/// same text).
-fn create_obligation_coverage(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0009_obligation_coverage.sql"
-    ))
-}
-
-/// 21: intake answers per agent version and confirmations of what is in
-/// place outside Gavel, for the obligations a set adopts (PostgreSQL's
-/// migration 8 is the same text).
-fn create_obligations(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0008_obligations.sql"
-    ))
-}
 
 /// 15: a delegation covers the roles it was made with, not whatever roles
 /// its two people gain later. Each delegation made without a role is

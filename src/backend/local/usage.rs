@@ -68,6 +68,26 @@ impl VersionUse {
         )
     }
 
+    /// Notes a use and, when a batch is due, writes it with `write`; a
+    /// batch that fails waits for the next (the check's answer stands).
+    pub async fn note_and_write<Written>(
+        &self,
+        agent_id: &str,
+        agent_version: &str,
+        at: DateTime<Utc>,
+        write: impl FnOnce(Vec<Use>) -> Written,
+    ) where
+        Written: std::future::Future<Output = crate::backend::Result<()>>,
+    {
+        let Some(batch) = self.note(agent_id, agent_version, at) else {
+            return;
+        };
+        match write(batch.clone()).await {
+            Ok(()) => self.written(&batch),
+            Err(err) => tracing::warn!("recording agent versions in use: {err}"),
+        }
+    }
+
     /// Forgets what a batch wrote (a newer use seen meanwhile stays).
     pub fn written(&self, batch: &[Use]) {
         let mut pending = self.pending();

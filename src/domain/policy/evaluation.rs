@@ -479,6 +479,16 @@ impl Evaluation {
         );
     }
 
+    /// Whether the version checked is the agent's record and may deploy:
+    /// a use of its approval.
+    pub fn lets_its_record_deploy(&self) -> bool {
+        self.standing.is_some()
+            && matches!(
+                self.status,
+                DeploymentStatus::Approved | DeploymentStatus::Allowed
+            )
+    }
+
     /// An incident holds this version suspended: it is blocked whatever
     /// else stands for it (a standing approval, an exception), until
     /// people lift the suspension.
