@@ -398,7 +398,7 @@ fn judge_recertification(
     evaluation.standing = Some(standing);
     if let Some(from) = standing
         .dormant_from
-        .filter(|_| standing.dormant(now) && !standing.due.is_some_and(|due| now >= due))
+        .filter(|_| standing.dormant(now) && standing.due.is_none_or(|due| now < due))
     {
         let unused = match last_used {
             Some(used) => format!("was last checked on {}", used.format("%Y-%m-%d")),
