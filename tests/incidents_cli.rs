@@ -127,6 +127,16 @@ fn a_suspension_blocks_the_gate_until_its_chain_lifts_it_and_the_incident_replay
         .assert()
         .code(4)
         .stdout(predicate::str::contains("suspended").and(predicate::str::contains("inc-0000002")));
+    // The version's posture says what stands for it beside its duties.
+    gavel(&db)
+        .args(["--user", DEV, "obligations", "--agent", AGENT])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("after approval").and(predicate::str::contains(
+                "incident inc-0000002 (death): open, suspended",
+            )),
+        );
     incident(&db, OFFICER, &["list", "--state", "suspended"])
         .success()
         .stdout(

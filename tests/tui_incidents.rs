@@ -100,6 +100,20 @@ async fn bang_on_a_blocked_request_reports_an_incident_that_a_chain_lifts() {
     assert!(screen.contains("SUSPENDED"), "{screen}");
     insta::assert_snapshot!("incidents_reported_120x40", screen);
 
+    // The agent's obligations say what stands beside its duties.
+    h.press(KeyCode::Esc).await;
+    h.keys("O").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "after approval: incident {} (death): open, suspended",
+            incident.incident_id
+        )),
+        "{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+    h.keys("!").await;
+
     // I ask to lift it: I may not sign it myself, and am told so.
     h.keys("l").await;
     h.keys("the triage threshold is fixed and re-tested").await;

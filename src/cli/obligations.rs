@@ -84,8 +84,34 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
     });
     if args.json {
         print_json(&posture)?;
-    } else {
-        print_posture(&posture);
+        return Ok(exit::OK);
+    }
+    print_posture(&posture);
+    // What stands for the version beside its duties.
+    let of_agent = |agent_id: &str| Some(agent_id.to_owned());
+    let incidents = backend
+        .incidents(&crate::domain::incident::IncidentQuery {
+            agent_id: of_agent(&agent),
+            ..Default::default()
+        })
+        .await?;
+    let exceptions = backend
+        .exceptions(&crate::domain::exception::ExceptionQuery {
+            agent_id: of_agent(&agent),
+            ..Default::default()
+        })
+        .await?;
+    let beside = crate::domain::after_approval::words(
+        &posture.agent_version,
+        &incidents,
+        &exceptions,
+        posture.at,
+    );
+    if !beside.is_empty() {
+        println!("\nafter approval");
+        for line in &beside {
+            println!("  {}", safe(line));
+        }
     }
     Ok(exit::OK)
 }

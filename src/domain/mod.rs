@@ -5,6 +5,7 @@
 //! sit at the bottom, the policy language (`policy/`) above them, then
 //! workflows, reviews, bias audits and the trail, and `replay` on top.
 
+pub mod after_approval;
 pub mod agent;
 pub mod bias;
 pub mod checkpoint;

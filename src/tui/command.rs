@@ -382,6 +382,8 @@ pub enum Message {
     Obligations {
         agent_id: String,
         result: Result<crate::domain::obligations::Posture, String>,
+        /// The incidents and exceptions standing for the version, in words.
+        beside: Vec<String>,
     },
     IntakeOpened {
         request: RequestId,
@@ -412,6 +414,7 @@ pub enum Message {
 mod exceptions;
 mod incidents;
 pub mod list_export;
+mod obligations;
 mod views;
 pub use exceptions::{ExceptionCommand, ExceptionMessage};
 pub use incidents::{IncidentCommand, IncidentMessage};
@@ -455,10 +458,20 @@ pub async fn execute(
                 result,
             }
         }
-        Command::LoadObligations { agent_id } => Message::Obligations {
-            result: backend.obligations(&agent_id, None).await.map_err(words),
-            agent_id,
-        },
+        Command::LoadObligations { agent_id } => {
+            let result = backend.obligations(&agent_id, None).await.map_err(words);
+            // Beside the duties: what stands after approval (none when
+            // they cannot be read, the posture is shown all the same).
+            let beside = match &result {
+                Ok(posture) => obligations::beside(backend, posture).await,
+                Err(_) => Vec::new(),
+            };
+            Message::Obligations {
+                result,
+                agent_id,
+                beside,
+            }
+        }
         Command::Exceptions(command) => {
             Message::Exceptions(exceptions::run(backend, command).await)
         }

@@ -197,7 +197,11 @@ impl App {
                 commands
             }
             Message::Delegations(result) => self.on_delegations(result),
-            Message::Obligations { agent_id, result } => self.on_obligations(agent_id, result),
+            Message::Obligations {
+                agent_id,
+                result,
+                beside,
+            } => self.on_obligations(agent_id, result, beside),
             Message::DelegationChanged(result) => self.on_delegation_changed(result),
             Message::Exceptions(message) => self.on_exceptions_message(message),
             Message::Incidents(message) => self.on_incidents_message(message),

@@ -64,6 +64,7 @@ impl App {
         &mut self,
         agent_id: String,
         result: Result<Posture, String>,
+        beside: Vec<String>,
     ) -> Vec<Command> {
         // An answer for an agent no longer in view is dropped.
         if let Some(Overlay::Obligations(overlay)) = &mut self.overlay
@@ -72,6 +73,7 @@ impl App {
             match result {
                 Ok(posture) => {
                     overlay.posture = Some(posture);
+                    overlay.beside = beside;
                     overlay.error = None;
                     overlay.move_by(0);
                 }

@@ -19,6 +19,9 @@ pub struct ObligationsOverlay {
     pub posture: Option<Posture>,
     pub error: Option<String>,
     pub selected: usize,
+    /// The version's open incidents and exceptions pending or in force,
+    /// in words.
+    pub beside: Vec<String>,
 }
 
 /// Needing work first: unmet, expiring, not yet in effect, met, then those
@@ -211,6 +214,15 @@ impl ObligationsOverlay {
             Self::summary(posture),
             theme.style(Role::Base),
         ));
+        for line in &self.beside {
+            head.push(Line::styled(
+                format!(
+                    " after approval: {} (! incidents · e exceptions)",
+                    sanitize(line)
+                ),
+                theme.style(Role::Warn),
+            ));
+        }
         let rows = self.rows();
         if rows.is_empty() {
             head.push(Line::styled(
