@@ -302,3 +302,53 @@ fn a_suspension_lifted_in_the_store_is_caught_by_audit_verify() {
         .failure()
         .stdout(predicate::str::contains("incident inc-0000001 differs"));
 }
+
+/// A report's deadline passes: the scheduler's pass tells the compliance
+/// officers and the team once, the trail records it, replay accepts it.
+#[test]
+fn an_overdue_report_is_alerted_once_by_the_notification_pass() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, _) = store(dir.path());
+    let aware = (chrono::Utc::now() - chrono::TimeDelta::days(20))
+        .format("%Y-%m-%d")
+        .to_string();
+    incident(
+        &db,
+        DEV,
+        &[
+            "report",
+            "--agent",
+            AGENT,
+            "--severity",
+            "serious",
+            "--summary",
+            "dispatch times doubled for one district",
+            "--became-aware-at",
+            &aware,
+        ],
+    )
+    .success()
+    .stdout(predicate::str::contains("overdue since"));
+    gavel(&db)
+        .args(["notify", "run", "--once"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "1 steps or incident deadlines reminded or escalated",
+        ));
+    gavel(&db)
+        .args(["notify", "run", "--once"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "0 steps or incident deadlines reminded or escalated",
+        ));
+    incident(&db, OFFICER, &["show", "inc-0000001", "--json"])
+        .success()
+        .stdout(predicate::str::contains("\"kind\": \"overdue\""));
+    gavel(&db)
+        .args(["--user", OFFICER, "audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 incidents replay"));
+}

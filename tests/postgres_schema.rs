@@ -123,7 +123,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["10"],
             ["11"],
             ["12"],
-            ["13"]
+            ["13"],
+            ["14"]
         ]
     );
 

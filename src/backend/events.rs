@@ -39,10 +39,12 @@ pub enum EventKind {
     IncidentChanged,
     #[serde(rename = "incident.lift_requested")]
     LiftRequested,
+    #[serde(rename = "incident.deadline")]
+    IncidentDeadline,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -59,6 +61,7 @@ impl EventKind {
         EventKind::IncidentReported,
         EventKind::IncidentChanged,
         EventKind::LiftRequested,
+        EventKind::IncidentDeadline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl EventKind {
             EventKind::IncidentReported => "incident.reported",
             EventKind::IncidentChanged => "incident.changed",
             EventKind::LiftRequested => "incident.lift_requested",
+            EventKind::IncidentDeadline => "incident.deadline",
         }
     }
 }
@@ -269,6 +273,20 @@ pub fn summary(event: &Event) -> String {
             text_of(data, "agent_version"),
             text_of(data, "what"),
             text_of(data, "actor")
+        ),
+        EventKind::IncidentDeadline => format!(
+            "Incident {} with {} {}: {} to {} {} {}",
+            text_of(data, "incident_id"),
+            text_of(data, "agent_id"),
+            text_of(data, "agent_version"),
+            "the report",
+            text_of(data, "report_to"),
+            if text_of(data, "alert") == "overdue" {
+                "was due"
+            } else {
+                "is due"
+            },
+            day_of(&text_of(data, "report_due"))
         ),
         EventKind::LiftRequested => format!(
             "Lifting the suspension of {} {} ({}) waits for {}",

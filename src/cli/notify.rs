@@ -30,7 +30,7 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
                 let alerted = worker.alert_due_steps().await?;
                 let counts = worker.pass().await?;
                 println!(
-                    "{alerted} steps reminded or escalated; delivered {}; {} to retry; {} dead-lettered",
+                    "{alerted} steps or incident deadlines reminded or escalated; delivered {}; {} to retry; {} dead-lettered",
                     counts.sent, counts.failed, counts.dead
                 );
             } else {

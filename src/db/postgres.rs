@@ -280,6 +280,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "version checks",
         include_str!("../../migrations/postgres/0013_version_checks.sql"),
     ),
+    (
+        14,
+        "incident alerts",
+        include_str!("../../migrations/postgres/0014_incident_alerts.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

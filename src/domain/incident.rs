@@ -15,7 +15,10 @@ use crate::domain::exception::clean_text;
 use crate::domain::policy::incidents::{IncidentRules, ReportTo};
 use crate::domain::role::Role;
 
+mod asks;
 pub mod replay;
+
+pub use asks::*;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +32,9 @@ pub const MAX_REFERENCE: usize = 200;
 pub const MAX_UNTRIAGED_PER_PERSON: u64 = 20;
 /// How many incidents a list returns at most (newest first).
 pub const LIST_LIMIT: u32 = 200;
+/// How long before a report's deadline the compliance officers are
+/// reminded.
+pub const REMIND_BEFORE: TimeDelta = TimeDelta::days(1);
 
 /// What the store keeps of where an incident is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -57,39 +63,6 @@ impl IncidentStatus {
 }
 
 crate::domain::name::display_as_str!(IncidentStatus);
-
-/// Which incidents a list holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentFilter {
-    /// Not closed.
-    Open,
-    /// Holding its agent version suspended.
-    Suspended,
-    /// Owing a report past its deadline.
-    Overdue,
-    Closed,
-}
-
-impl IncidentFilter {
-    pub const ALL: [IncidentFilter; 4] = [
-        IncidentFilter::Open,
-        IncidentFilter::Suspended,
-        IncidentFilter::Overdue,
-        IncidentFilter::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentFilter::Open => "open",
-            IncidentFilter::Suspended => "suspended",
-            IncidentFilter::Overdue => "overdue",
-            IncidentFilter::Closed => "closed",
-        }
-    }
-}
-
-crate::domain::name::display_as_str!(IncidentFilter);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Triage {
@@ -157,6 +130,14 @@ pub struct Suspension {
     pub lifted_at: Option<DateTime<Utc>>,
 }
 
+/// A reminder of a report's deadline, or the alert that it passed, as
+/// sent (each once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadlineAlert {
+    pub kind: crate::domain::policy::sla::AlertKind,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Closure {
     pub by: String,
@@ -191,6 +172,9 @@ pub struct Incident {
     pub suspension: Option<Suspension>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closure: Option<Closure>,
+    /// The deadline's reminder and overdue alert, as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<DeadlineAlert>,
     pub status: IncidentStatus,
     /// The policy set version it was reported under.
     pub policy_set_version: i64,
@@ -200,84 +184,6 @@ pub struct Incident {
     /// read; never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overdue: Option<bool>,
-}
-
-/// An incident as reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NewIncident {
-    pub agent_id: String,
-    /// The version concerned; none: the agent's current record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_version: Option<String>,
-    pub severity: String,
-    pub summary: String,
-    /// When the organisation became aware; none: now. (Left out rather
-    /// than null in the schema: a time's format then binds.)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub became_aware_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub occurred_at: Option<DateTime<Utc>>,
-}
-
-/// What a person asks to do to an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum IncidentAction {
-    /// Confirms or changes the severity (a compliance officer).
-    Triage { severity: String, comment: String },
-    /// Suspends the agent version (a compliance officer).
-    Suspend { reason: String },
-    /// Records the report made outside (a compliance officer); made now
-    /// unless a date is given.
-    ConfirmReport {
-        reference: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(nullable = false)]
-        reported_on: Option<DateTime<Utc>>,
-    },
-    /// Asks the set's lift chain to lift the suspension.
-    RequestLift { reason: String },
-    /// Signs off (or refuses) the lifting's next step.
-    DecideLift {
-        approve: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        comment: Option<String>,
-    },
-    /// Closes it with its cause and the corrective action (a compliance
-    /// officer).
-    Close {
-        cause: String,
-        corrective_action: String,
-    },
-}
-
-impl IncidentAction {
-    /// What it does, for messages ("triaging an incident").
-    pub fn doing(&self) -> &'static str {
-        match self {
-            IncidentAction::Triage { .. } => "triaging an incident",
-            IncidentAction::Suspend { .. } => "suspending an agent version",
-            IncidentAction::ConfirmReport { .. } => "confirming an incident's report",
-            IncidentAction::RequestLift { .. } => "asking to lift a suspension",
-            IncidentAction::DecideLift { .. } => "deciding a suspension's lifting",
-            IncidentAction::Close { .. } => "closing an incident",
-        }
-    }
-}
-
-/// An action on one incident, made on the version the person saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IncidentChange {
-    /// The path names it over HTTP.
-    #[serde(default)]
-    pub incident_id: String,
-    pub action: IncidentAction,
-    /// The incident's version the action was decided on: an action on one
-    /// that changed meanwhile is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
 }
 
 /// What a change did, as the trail records it and replay applies it: the
@@ -315,6 +221,10 @@ pub enum IncidentStep {
         cause: String,
         corrective_action: String,
     },
+    /// The scheduler reminded of the report's deadline, or said it passed.
+    Alerted {
+        kind: crate::domain::policy::sla::AlertKind,
+    },
 }
 
 impl IncidentStep {
@@ -328,20 +238,9 @@ impl IncidentStep {
             IncidentStep::LiftApproved { .. } => "incident_lift_approved",
             IncidentStep::LiftRejected { .. } => "incident_lift_rejected",
             IncidentStep::Closed { .. } => "incident_closed",
+            IncidentStep::Alerted { .. } => "incident_alerted",
         }
     }
-}
-
-/// Which incidents to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IncidentQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<IncidentFilter>,
-    /// Only those whose lifting waits for one of the caller's roles.
-    #[serde(default)]
-    pub awaiting_me: bool,
 }
 
 /// The report's deadline for an incident of `severity` the organisation
@@ -429,6 +328,29 @@ impl Incident {
             (Some(report), Some(due)) => report.reported_on > due,
             _ => false,
         }
+    }
+
+    /// The deadline alert due next, and when: a reminder a day before the
+    /// report is due (unless that was before it was reported), then the
+    /// overdue alert at the deadline; none once the report is made or the
+    /// incident closed.
+    pub fn next_alert(&self) -> Option<DeadlineAlert> {
+        use crate::domain::policy::sla::AlertKind;
+        let due = self
+            .report_due
+            .filter(|_| self.report.is_none() && self.status != IncidentStatus::Closed)?;
+        let sent = |kind: AlertKind| self.alerts.iter().any(|alert| alert.kind == kind);
+        let remind_at = due - REMIND_BEFORE;
+        if !sent(AlertKind::Reminder) && !sent(AlertKind::Overdue) && remind_at > self.reported_at {
+            return Some(DeadlineAlert {
+                kind: AlertKind::Reminder,
+                at: remind_at,
+            });
+        }
+        (!sent(AlertKind::Overdue)).then_some(DeadlineAlert {
+            kind: AlertKind::Overdue,
+            at: due,
+        })
     }
 
     /// Whether it holds its agent version suspended.
@@ -650,6 +572,25 @@ impl Incident {
                         rejected: None,
                     });
                 }
+            }
+            IncidentStep::Alerted { kind } => {
+                let due = self
+                    .next_alert()
+                    .filter(|alert| alert.kind == *kind && alert.at <= now);
+                if due.is_none() {
+                    return Err(Refusal::Conflict(format!(
+                        "{}: no {} of its deadline is due",
+                        self.incident_id,
+                        kind.as_str()
+                    )));
+                }
+                self.alerts.push(DeadlineAlert {
+                    kind: *kind,
+                    at: now,
+                });
+                // The scheduler's note changes no one's view of it: a
+                // decision made on the version before stays good.
+                return Ok(());
             }
             IncidentStep::LiftApproved { role, comment }
             | IncidentStep::LiftRejected { role, comment } => {

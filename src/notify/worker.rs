@@ -126,9 +126,13 @@ impl Worker {
         let mut alerted = 0;
         loop {
             let now = (self.clock)();
+            // Steps with an SLA, and incidents' report deadlines.
             let fired = self
                 .on_store(move |store| {
-                    store.write(|tx| writes::alert_due_steps(tx, now, ALERT_BATCH))
+                    store.write(|tx| {
+                        Ok(writes::alert_due_steps(tx, now, ALERT_BATCH)?
+                            + writes::alert_due_incidents(tx, now, ALERT_BATCH)?)
+                    })
                 })
                 .await?;
             alerted += fired;

@@ -92,6 +92,7 @@ pub fn inbox(conn: &Connection, email: &str) -> Result<Vec<crate::backend::Inbox
                     EventKind::IncidentReported
                         | EventKind::IncidentChanged
                         | EventKind::LiftRequested
+                        | EventKind::IncidentDeadline
                 )
                 .then(|| {
                     event

@@ -52,6 +52,29 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Resu
     serde_json::from_str(text).map_err(|err| corrupt(what, err))
 }
 
+/// A parameter owned by the query that binds it.
+pub type Bound = Box<dyn crate::db::ToSql>;
+
+/// Records kept whole as JSON in `table`'s `record` column, matching
+/// `filter`, newest id first (ids as `prefix-0000001`), at most `limit`.
+pub fn json_records<T: serde::de::DeserializeOwned>(
+    conn: &crate::db::Connection,
+    (table, id_column, what): (&str, &str, &str),
+    filter: &str,
+    values: &[Bound],
+    limit: u32,
+) -> Result<Vec<T>> {
+    let refs: Vec<&dyn crate::db::ToSql> = values.iter().map(AsRef::as_ref).collect();
+    let texts: Vec<String> = conn
+        .prepare_cached(&format!(
+            "SELECT record FROM {table} WHERE {filter}
+             ORDER BY length({id_column}) DESC, {id_column} DESC LIMIT {limit}"
+        ))?
+        .query_map(&refs[..], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?;
+    texts.iter().map(|text| from_json(what, text)).collect()
+}
+
 pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|err| BackendError::Storage(format!("cannot encode: {err}")))

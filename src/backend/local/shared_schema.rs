@@ -4,6 +4,14 @@
 
 use rusqlite::Transaction;
 
+/// 27: when each incident's next deadline alert falls (PostgreSQL's
+/// migration 14 is the same text).
+pub(super) fn add_incident_alerts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0014_incident_alerts.sql"
+    ))
+}
+
 /// 26: when a check last found each agent version in use (PostgreSQL's
 /// migration 13 makes the same table; the clock is written each one's
 /// way): what stands now counts as in use from the upgrade.

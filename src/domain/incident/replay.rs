@@ -60,6 +60,14 @@ impl Replay for IncidentReplay {
                         changed.step.event()
                     ));
                 }
+                if matches!(changed.step, IncidentStep::Alerted { .. })
+                    != (event.actor == crate::domain::policy::sla::SCHEDULER)
+                {
+                    return Err(format!(
+                        "event {} ({action}) is recorded by {}: deadline alerts are the scheduler's alone",
+                        event.seq, event.actor
+                    ));
+                }
                 // Which roles the actor held is not in the trail; that the
                 // step was theirs to take then is.
                 let roles = match &changed.step {

@@ -45,6 +45,7 @@ fn reported(severity: &str) -> Incident {
         report: None,
         suspension: None,
         closure: None,
+        alerts: Vec::new(),
         status: IncidentStatus::Open,
         policy_set_version: 1,
         version: 1,
@@ -392,4 +393,70 @@ fn a_set_checks_its_incident_section() {
         "{problems:?}"
     );
     assert!(fields.contains(&"incidents.lift_chain"), "{problems:?}");
+}
+
+#[test]
+fn deadline_alerts_come_once_each_a_day_before_and_at_the_deadline() {
+    use crate::domain::policy::sla::AlertKind;
+    let mut incident = reported("serious");
+    let next = incident.next_alert().expect("a report is owed");
+    assert_eq!((next.kind, next.at), (AlertKind::Reminder, at(16)));
+    let remind = IncidentStep::Alerted {
+        kind: AlertKind::Reminder,
+    };
+    assert!(
+        incident.apply("gavel-sla", &[], &remind, at(15)).is_err(),
+        "not before its time"
+    );
+    incident.apply("gavel-sla", &[], &remind, at(16)).unwrap();
+    assert_eq!(
+        incident.version, 1,
+        "the scheduler's note changes no version"
+    );
+    assert!(
+        incident.apply("gavel-sla", &[], &remind, at(16)).is_err(),
+        "once"
+    );
+    let next = incident.next_alert().expect("then the deadline");
+    assert_eq!((next.kind, next.at), (AlertKind::Overdue, at(17)));
+    let report = IncidentStep::ReportConfirmed {
+        reference: "PRV-7".into(),
+        reported_on: at(17),
+    };
+    incident
+        .apply("co@example.com", OFFICER, &report, at(17))
+        .unwrap();
+    assert_eq!(incident.next_alert(), None, "made: nothing more to say");
+
+    // Reported with a day or less to go: the deadline's alert only.
+    let widespread = reported("widespread");
+    assert_eq!(
+        widespread.next_alert().map(|alert| alert.kind),
+        Some(AlertKind::Overdue)
+    );
+    assert_eq!(reported("minor").next_alert(), None);
+}
+
+#[test]
+fn replay_takes_deadline_alerts_from_the_scheduler_only() {
+    use crate::domain::policy::sla::AlertKind;
+    let first = reported("serious");
+    let text = serde_json::to_string(&first).unwrap();
+    let step = IncidentStep::Alerted {
+        kind: AlertKind::Reminder,
+    };
+    let alerted = changed(&step, 16);
+    let mut stored = first.clone();
+    stored.apply("gavel-sla", &[], &step, at(16)).unwrap();
+    let replayed: IncidentReplay = replay([
+        event(1, "ops@example.com", "incident_reported", &text),
+        event(2, "gavel-sla", "incident_alerted", &alerted),
+    ])
+    .unwrap();
+    assert_eq!(replayed.differs(&stored), None);
+    let forged = replay::<IncidentReplay>([
+        event(1, "ops@example.com", "incident_reported", &text),
+        event(2, "co@example.com", "incident_alerted", &alerted),
+    ]);
+    assert!(forged.unwrap_err().contains("scheduler"));
 }

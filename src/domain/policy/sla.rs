@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::domain::policy::span::parse_age;
 use crate::domain::role::Role;
 
+/// Who the trail names for what Gavel does on its own (alerts of steps and
+/// of incidents' deadlines).
+pub const SCHEDULER: &str = "gavel-sla";
+
 /// The alerts a waiting step can get, in the order they come.
 #[derive(
     Debug,

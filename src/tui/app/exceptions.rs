@@ -24,10 +24,25 @@ fn load(overlay: &ExceptionsOverlay) -> Command {
 }
 
 impl App {
-    /// The agent on screen for exceptions: the step view's request or the
-    /// selected blocked one, with its version and what blocks it.
+    /// The request on screen: the step view's, or the selected blocked
+    /// one. From a list, none: a key there means "every agent's".
+    pub(super) fn deployment_in_view(&self) -> Option<&crate::domain::DeploymentRequest> {
+        let step_view = self
+            .detail
+            .as_ref()
+            .and_then(|screen| screen.detail.as_ref())
+            .and_then(|detail| detail.deployment.as_ref());
+        match (self.tab, step_view) {
+            (Tab::Queue, Some(view)) => Some(&view.deployment),
+            (Tab::Blocked, _) => self.blocked.selected_item(),
+            _ => None,
+        }
+    }
+
+    /// The agent on screen for exceptions, with its version and what
+    /// blocks it.
     fn agent_for_exceptions(&self) -> Option<AgentInView> {
-        let blocking = |deployment: &crate::domain::DeploymentRequest| AgentInView {
+        self.deployment_in_view().map(|deployment| AgentInView {
             agent_id: deployment.agent_id.clone(),
             version: Some(deployment.agent_version.clone()),
             blocking_policy: deployment
@@ -35,18 +50,7 @@ impl App {
                 .iter()
                 .find(|policy| policy.blocking)
                 .map(|policy| policy.policy_id.clone()),
-        };
-        let step_view = self
-            .detail
-            .as_ref()
-            .and_then(|screen| screen.detail.as_ref())
-            .and_then(|detail| detail.deployment.as_ref());
-        match (self.tab, step_view) {
-            (Tab::Queue, Some(view)) => Some(blocking(&view.deployment)),
-            (Tab::Blocked, _) => self.blocked.selected_item().map(blocking),
-            // From a list, every agent's: `e` there means "what is open".
-            _ => None,
-        }
+        })
     }
 
     pub(super) fn open_exceptions(&mut self) -> Vec<Command> {

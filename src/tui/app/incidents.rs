@@ -10,7 +10,6 @@ use super::{App, Level, Overlay};
 use crate::domain::incident::{IncidentAction, IncidentChange, IncidentQuery, NewIncident};
 use crate::tui::action::Action;
 use crate::tui::command::{Command, IncidentCommand, IncidentMessage};
-use crate::tui::tab::Tab;
 use crate::tui::widgets::incidents::{
     AgentInView, IncidentField, IncidentFlow, IncidentsOverlay, Shown,
 };
@@ -36,27 +35,12 @@ fn change(target: (String, i64), action: IncidentAction) -> Vec<Command> {
 }
 
 impl App {
-    /// The agent on screen: the step view's request or the selected
-    /// blocked one, with its version.
-    fn agent_for_incidents(&self) -> Option<AgentInView> {
-        let in_view = |deployment: &crate::domain::DeploymentRequest| AgentInView {
+    pub(super) fn open_incidents(&mut self) -> Vec<Command> {
+        let agent = self.deployment_in_view().map(|deployment| AgentInView {
             agent_id: deployment.agent_id.clone(),
             version: Some(deployment.agent_version.clone()),
-        };
-        let step_view = self
-            .detail
-            .as_ref()
-            .and_then(|screen| screen.detail.as_ref())
-            .and_then(|detail| detail.deployment.as_ref());
-        match (self.tab, step_view) {
-            (Tab::Queue, Some(view)) => Some(in_view(&view.deployment)),
-            (Tab::Blocked, _) => self.blocked.selected_item().map(in_view),
-            _ => None,
-        }
-    }
-
-    pub(super) fn open_incidents(&mut self) -> Vec<Command> {
-        let overlay = IncidentsOverlay::new(self.agent_for_incidents());
+        });
+        let overlay = IncidentsOverlay::new(agent);
         let command = load(&overlay);
         self.overlay = Some(Overlay::Incidents(overlay));
         vec![command]

@@ -3,16 +3,13 @@
 //! `a`/`r` decide its next step, `v` revokes it, `n` asks for one for the
 //! agent in view, `w` changes which are shown.
 
-use chrono::{DateTime, Utc};
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-
-use super::centered;
 use crate::domain::exception::{Exception, ExceptionState};
 use crate::text::sanitize;
 use crate::tui::theme::{Role, Theme};
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
 
 /// Which exceptions the list shows; `w` steps through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,33 +120,20 @@ impl ExceptionsOverlay {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, now: DateTime<Utc>, theme: &Theme) {
-        let area = centered(
-            area,
-            area.width.saturating_sub(4).min(110),
-            area.height.saturating_sub(2).min(30),
-        );
-        super::clear(frame, area, theme);
         let agent = self
             .agent
             .as_ref()
             .map(|agent| format!(" · {}", sanitize(&agent.agent_id)))
             .unwrap_or_default();
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.style(Role::Border))
-            .title(Span::styled(
-                format!(" Exceptions · {}{agent} ", self.shown.label()),
-                theme.style(Role::Title),
-            ));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
+        let title = format!(" Exceptions · {}{agent} ", self.shown.label());
+        let inner = super::overlay_box(frame, area, (110, 30), title, theme);
         let visible = self.visible(now);
-        let mut lines = vec![Line::styled(
+        let mut head = vec![Line::styled(
             " a approve · r reject · v revoke · n ask for one · w shown · c all agents",
             theme.style(Role::Muted),
         )];
         if let Some(id) = &self.confirm_approve {
-            lines.push(Line::styled(
+            head.push(Line::styled(
                 format!(
                     " Approve your step of {}? a again approves · esc or a move keeps it waiting",
                     sanitize(id)
@@ -158,14 +142,14 @@ impl ExceptionsOverlay {
             ));
         }
         if let Some(error) = &self.error {
-            lines.push(Line::styled(
+            head.push(Line::styled(
                 format!(" ✗ {}", sanitize(error)),
                 theme.style(Role::Danger),
             ));
         }
         match &self.items {
-            None => lines.push(Line::styled(" Loading…", theme.style(Role::Muted))),
-            Some(_) if visible.is_empty() => lines.push(Line::styled(
+            None => head.push(Line::styled(" Loading…", theme.style(Role::Muted))),
+            Some(_) if visible.is_empty() => head.push(Line::styled(
                 format!(
                     " No {} exception. An exception sets one policy aside for one agent version until a date, once the policy set's chain approves it.",
                     self.shown.label()
@@ -174,64 +158,38 @@ impl ExceptionsOverlay {
             )),
             Some(_) => {}
         }
-        // The list takes what its rows need, up to half; the selected
-        // one's detail the rest.
-        let wanted = lines.len() + visible.len().max(2);
-        let most = usize::from(inner.height / 2).max(3);
-        let [list_area, detail_area] = Layout::vertical([
-            Constraint::Length(wanted.min(most) as u16),
-            Constraint::Fill(1),
-        ])
-        .areas(inner);
-        // The selected row stays in view however long the list.
-        let rows = usize::from(list_area.height)
-            .saturating_sub(lines.len())
-            .max(1);
-        let first = self.selected.saturating_sub(rows.saturating_sub(1));
-        for (index, exception) in visible.iter().enumerate().skip(first).take(rows) {
-            let state = exception.state(now);
-            let style = if index == self.selected {
-                theme.style(Role::Selection)
-            } else {
-                match state {
-                    ExceptionState::Pending => theme.style(Role::Warn),
-                    ExceptionState::Active => theme.style(Role::Base),
-                    _ => theme.style(Role::Muted),
-                }
-            };
-            lines.push(Line::styled(
-                format!(
-                    " {} {:<8} {:<24} {} {} · {}",
-                    sanitize(&exception.exception_id),
-                    state.as_str(),
-                    exception.progress(now).chars().take(24).collect::<String>(),
-                    sanitize(&exception.agent_id),
-                    sanitize(&exception.agent_version),
-                    sanitize(&exception.policy_id),
-                ),
-                style,
-            ));
-        }
-        let list = Paragraph::new(lines);
-        // Rows are cut at the edge; the explanation of an empty list wraps.
-        let list = if visible.is_empty() {
-            list.wrap(Wrap { trim: false })
-        } else {
-            list
-        };
-        frame.render_widget(list, list_area);
-        if let Some(exception) = visible.get(self.selected) {
-            frame.render_widget(
-                Paragraph::new(detail(exception, now, theme))
-                    .block(
-                        Block::default()
-                            .borders(Borders::TOP)
-                            .border_style(theme.style(Role::Border)),
-                    )
-                    .wrap(Wrap { trim: false }),
-                detail_area,
-            );
-        }
+        let rows = visible
+            .iter()
+            .enumerate()
+            .map(|(index, exception)| {
+                let state = exception.state(now);
+                let style = if index == self.selected {
+                    theme.style(Role::Selection)
+                } else {
+                    match state {
+                        ExceptionState::Pending => theme.style(Role::Warn),
+                        ExceptionState::Active => theme.style(Role::Base),
+                        _ => theme.style(Role::Muted),
+                    }
+                };
+                Line::styled(
+                    format!(
+                        " {} {:<8} {:<24} {} {} · {}",
+                        sanitize(&exception.exception_id),
+                        state.as_str(),
+                        exception.progress(now).chars().take(24).collect::<String>(),
+                        sanitize(&exception.agent_id),
+                        sanitize(&exception.agent_version),
+                        sanitize(&exception.policy_id),
+                    ),
+                    style,
+                )
+            })
+            .collect();
+        let detail = visible
+            .get(self.selected)
+            .map(|exception| detail(exception, now, theme));
+        super::list_over_detail(frame, inner, head, rows, self.selected, detail, theme);
     }
 }
 

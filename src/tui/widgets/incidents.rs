@@ -4,16 +4,13 @@
 //! `n` reports one for the agent in view; `t`, `s`, `p`, `l`, `a`/`r` and
 //! `x` handle the selected one; `w` changes which are shown.
 
-use chrono::{DateTime, Utc};
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-
-use super::centered;
 use crate::domain::incident::{Incident, IncidentFilter, IncidentStatus};
 use crate::text::sanitize;
 use crate::tui::theme::{Role, Theme};
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
 
 /// Which incidents the list shows; `w` steps through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -128,33 +125,20 @@ impl IncidentsOverlay {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, now: DateTime<Utc>, theme: &Theme) {
-        let area = centered(
-            area,
-            area.width.saturating_sub(4).min(116),
-            area.height.saturating_sub(2).min(32),
-        );
-        super::clear(frame, area, theme);
         let agent = self
             .agent
             .as_ref()
             .map(|agent| format!(" · {}", sanitize(&agent.agent_id)))
             .unwrap_or_default();
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.style(Role::Border))
-            .title(Span::styled(
-                format!(" Incidents · {}{agent} ", self.shown.label()),
-                theme.style(Role::Title),
-            ));
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
+        let title = format!(" Incidents · {}{agent} ", self.shown.label());
+        let inner = super::overlay_box(frame, area, (116, 32), title, theme);
         let visible = self.visible();
-        let mut lines = vec![Line::styled(
+        let mut head = vec![Line::styled(
             " n report · t triage · s suspend · p report made · l ask to lift · a/r sign/refuse lifting · x close · w shown",
             theme.style(Role::Muted),
         )];
         if let Some(id) = &self.confirm_approve {
-            lines.push(Line::styled(
+            head.push(Line::styled(
                 format!(
                     " Sign your step of lifting {}'s suspension? a again signs · esc or a move keeps it waiting",
                     sanitize(id)
@@ -163,14 +147,14 @@ impl IncidentsOverlay {
             ));
         }
         if let Some(error) = &self.error {
-            lines.push(Line::styled(
+            head.push(Line::styled(
                 format!(" ✗ {}", sanitize(error)),
                 theme.style(Role::Danger),
             ));
         }
         match &self.items {
-            None => lines.push(Line::styled(" Loading…", theme.style(Role::Muted))),
-            Some(_) if visible.is_empty() => lines.push(Line::styled(
+            None => head.push(Line::styled(" Loading…", theme.style(Role::Muted))),
+            Some(_) if visible.is_empty() => head.push(Line::styled(
                 format!(
                     " No {} incident. Anyone signed in reports one with n (or `gavel incident report`); its severity sets the report's deadline and may suspend the version.",
                     self.shown.label()
@@ -179,68 +163,42 @@ impl IncidentsOverlay {
             )),
             Some(_) => {}
         }
-        // The list takes what its rows need, up to half; the selected
-        // one's detail the rest.
-        let wanted = lines.len() + visible.len().max(2);
-        let most = usize::from(inner.height / 2).max(3);
-        let [list_area, detail_area] = Layout::vertical([
-            Constraint::Length(wanted.min(most) as u16),
-            Constraint::Fill(1),
-        ])
-        .areas(inner);
-        let rows = usize::from(list_area.height)
-            .saturating_sub(lines.len())
-            .max(1);
-        let first = self.selected.saturating_sub(rows.saturating_sub(1));
-        for (index, incident) in visible.iter().enumerate().skip(first).take(rows) {
-            let style = if index == self.selected {
-                theme.style(Role::Selection)
-            } else if incident.suspends() || incident.is_overdue(now) {
-                theme.style(Role::Danger)
-            } else if incident.status == IncidentStatus::Closed {
-                theme.style(Role::Muted)
-            } else {
-                theme.style(Role::Base)
-            };
-            let flag = if incident.suspends() {
-                "SUSPENDED"
-            } else if incident.is_overdue(now) {
-                "OVERDUE"
-            } else {
-                incident.status.as_str()
-            };
-            lines.push(Line::styled(
-                format!(
-                    " {} {:<9} {:<10} {} {} · {}",
-                    sanitize(&incident.incident_id),
-                    flag,
-                    sanitize(&incident.severity),
-                    sanitize(&incident.agent_id),
-                    sanitize(&incident.agent_version),
-                    deadline(incident, now),
-                ),
-                style,
-            ));
-        }
-        let list = Paragraph::new(lines);
-        let list = if visible.is_empty() {
-            list.wrap(Wrap { trim: false })
-        } else {
-            list
-        };
-        frame.render_widget(list, list_area);
-        if let Some(incident) = visible.get(self.selected) {
-            frame.render_widget(
-                Paragraph::new(detail(incident, now, theme))
-                    .block(
-                        Block::default()
-                            .borders(Borders::TOP)
-                            .border_style(theme.style(Role::Border)),
-                    )
-                    .wrap(Wrap { trim: false }),
-                detail_area,
-            );
-        }
+        let rows = visible
+            .iter()
+            .enumerate()
+            .map(|(index, incident)| {
+                let style = if index == self.selected {
+                    theme.style(Role::Selection)
+                } else if incident.suspends() || incident.is_overdue(now) {
+                    theme.style(Role::Danger)
+                } else if incident.status == IncidentStatus::Closed {
+                    theme.style(Role::Muted)
+                } else {
+                    theme.style(Role::Base)
+                };
+                let flag = if incident.suspends() {
+                    "SUSPENDED"
+                } else if incident.is_overdue(now) {
+                    "OVERDUE"
+                } else {
+                    incident.status.as_str()
+                };
+                Line::styled(
+                    format!(
+                        " {} {:<9} {:<10} {} {} · {}",
+                        sanitize(&incident.incident_id),
+                        flag,
+                        sanitize(&incident.severity),
+                        sanitize(&incident.agent_id),
+                        sanitize(&incident.agent_version),
+                        deadline(incident, now),
+                    ),
+                    style,
+                )
+            })
+            .collect();
+        let detail = self.chosen().map(|incident| detail(incident, now, theme));
+        super::list_over_detail(frame, inner, head, rows, self.selected, detail, theme);
     }
 }
 

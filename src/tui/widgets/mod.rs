@@ -84,3 +84,77 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .areas(row);
     cell
 }
+
+/// An overlay's box: centred in `area` (at most `width` x `height` inside
+/// a margin), cleared, bordered and titled; answers the inside.
+pub fn overlay_box(
+    frame: &mut ratatui::Frame,
+    area: Rect,
+    (width, height): (u16, u16),
+    title: String,
+    theme: &crate::tui::theme::Theme,
+) -> Rect {
+    use crate::tui::theme::Role;
+    use ratatui::widgets::{Block, Borders};
+    let area = centered(
+        area,
+        area.width.saturating_sub(4).min(width),
+        area.height.saturating_sub(2).min(height),
+    );
+    clear(frame, area, theme);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Role::Border))
+        .title(ratatui::text::Span::styled(title, theme.style(Role::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// A list under its `head` lines, over the selected row's `detail`: the
+/// list takes what its rows need, up to half; the selected row stays in
+/// view however long the list; the detail gets the rest, under a rule.
+/// With no rows, the head wraps (it explains the empty list).
+pub fn list_over_detail<'a>(
+    frame: &mut ratatui::Frame,
+    inner: Rect,
+    mut head: Vec<ratatui::text::Line<'a>>,
+    rows: Vec<ratatui::text::Line<'a>>,
+    selected: usize,
+    detail: Option<Vec<ratatui::text::Line<'a>>>,
+    theme: &crate::tui::theme::Theme,
+) {
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let empty = rows.is_empty();
+    let wanted = head.len() + rows.len().max(2);
+    let most = usize::from(inner.height / 2).max(3);
+    let [list_area, detail_area] = Layout::vertical([
+        Constraint::Length(u16::try_from(wanted.min(most)).unwrap_or(u16::MAX)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    let window = usize::from(list_area.height)
+        .saturating_sub(head.len())
+        .max(1);
+    let first = selected.saturating_sub(window.saturating_sub(1));
+    head.extend(rows.into_iter().skip(first).take(window));
+    let list = Paragraph::new(head);
+    let list = if empty {
+        list.wrap(Wrap { trim: false })
+    } else {
+        list
+    };
+    frame.render_widget(list, list_area);
+    if let Some(detail) = detail {
+        frame.render_widget(
+            Paragraph::new(detail)
+                .block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .border_style(theme.style(crate::tui::theme::Role::Border)),
+                )
+                .wrap(Wrap { trim: false }),
+            detail_area,
+        );
+    }
+}

@@ -3,31 +3,23 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::backend::Result;
-use crate::db::{Connection, ToSql, params};
+use crate::db::{Connection, params};
 use crate::domain::exception::{
     EXPIRING_WITHIN_DAYS, Exception, ExceptionQuery, ExceptionState, LIST_LIMIT,
 };
 use crate::domain::policy::exceptions::AppliedException;
 use crate::domain::role::Role;
 
-use super::super::rows::{from_json, to_ms};
-
-/// A parameter owned by the query that binds it.
-type Bound = Box<dyn ToSql>;
+use super::super::rows::{Bound, json_records, to_ms};
 
 fn records(conn: &Connection, filter: &str, values: &[Bound]) -> Result<Vec<Exception>> {
-    let refs: Vec<&dyn ToSql> = values.iter().map(AsRef::as_ref).collect();
-    let texts: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT record FROM policy_exceptions WHERE {filter}
-             ORDER BY length(exception_id) DESC, exception_id DESC LIMIT {LIST_LIMIT}"
-        ))?
-        .query_map(&refs[..], |row| row.get(0))?
-        .collect::<crate::db::Result<_>>()?;
-    texts
-        .iter()
-        .map(|text| from_json("exception", text))
-        .collect()
+    json_records(
+        conn,
+        ("policy_exceptions", "exception_id", "exception"),
+        filter,
+        values,
+        LIST_LIMIT,
+    )
 }
 
 /// One exception by its id.

@@ -8,24 +8,16 @@ use crate::db::{Connection, ToSql, params};
 use crate::domain::incident::{Incident, IncidentFilter, IncidentQuery, LIST_LIMIT};
 use crate::domain::role::Role;
 
-use super::super::rows::{from_json, to_ms};
-
-/// A parameter owned by the query that binds it.
-type Bound = Box<dyn ToSql>;
+use super::super::rows::{Bound, json_records, to_ms};
 
 fn records(conn: &Connection, filter: &str, values: &[Bound], limit: u32) -> Result<Vec<Incident>> {
-    let refs: Vec<&dyn ToSql> = values.iter().map(AsRef::as_ref).collect();
-    let texts: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT record FROM incidents WHERE {filter}
-             ORDER BY length(incident_id) DESC, incident_id DESC LIMIT {limit}"
-        ))?
-        .query_map(&refs[..], |row| row.get(0))?
-        .collect::<crate::db::Result<_>>()?;
-    texts
-        .iter()
-        .map(|text| from_json("incident", text))
-        .collect()
+    json_records(
+        conn,
+        ("incidents", "incident_id", "incident"),
+        filter,
+        values,
+        limit,
+    )
 }
 
 /// One incident by its id.

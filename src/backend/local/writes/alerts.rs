@@ -17,8 +17,7 @@ use crate::backend::Result;
 
 use crate::domain::policy::sla::{Alert, AlertKind};
 
-/// Who the trail names for what Gavel does on its own.
-pub const SCHEDULER: &str = "gavel-sla";
+pub use crate::domain::policy::sla::SCHEDULER;
 
 /// Alerts up to `limit` workflows whose current step's next alert is due
 /// at `now`. Returns how many it alerted.

@@ -41,12 +41,12 @@ fn write(conn: &Connection, incident: &Incident) -> Result<()> {
         .map(to_ms);
     conn.prepare_cached(
         "INSERT INTO incidents (incident_id, agent_id, agent_version, severity, status,
-           suspended, report_due, reported_by, next_role, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+           suspended, report_due, reported_by, next_role, record, next_alert_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (incident_id) DO UPDATE SET severity = excluded.severity,
            status = excluded.status, suspended = excluded.suspended,
            report_due = excluded.report_due, next_role = excluded.next_role,
-           record = excluded.record",
+           record = excluded.record, next_alert_at = excluded.next_alert_at",
     )?
     .execute(params![
         incident.incident_id,
@@ -59,6 +59,7 @@ fn write(conn: &Connection, incident: &Incident) -> Result<()> {
         incident.reported_by,
         incident.next_role().map(Role::as_str),
         to_json(incident)?,
+        incident.next_alert().map(|alert| to_ms(alert.at)),
     ])?;
     Ok(())
 }
@@ -130,6 +131,7 @@ pub fn report_incident(
             lifted_at: None,
         }),
         closure: None,
+        alerts: Vec::new(),
         status: IncidentStatus::Open,
         policy_set_version: set_version,
         version: 1,
@@ -363,7 +365,10 @@ fn tell_changed(
         IncidentStep::LiftRejected { .. } => "lifting the suspension was refused".into(),
         IncidentStep::Closed { .. } => "closed".into(),
         // A request or a step of the lifting told its next role above.
-        IncidentStep::LiftRequested { .. } | IncidentStep::LiftApproved { .. } => {
+        // The scheduler tells of deadlines itself (`alert_due_incidents`).
+        IncidentStep::LiftRequested { .. }
+        | IncidentStep::LiftApproved { .. }
+        | IncidentStep::Alerted { .. } => {
             return Ok(());
         }
     };
@@ -388,4 +393,68 @@ fn tell_changed(
             at: now,
         },
     )
+}
+
+/// Sends the deadline alerts of up to `limit` incidents whose next one is
+/// due at `now`: a reminder to the compliance officers a day before a
+/// report is due, then, when it passes, the overdue alert to them and the
+/// agent's owner and team. Each is recorded on the incident with its trail
+/// event and notification in one transaction, so it is sent once. Answers
+/// how many it sent.
+pub fn alert_due_incidents(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
+    use crate::domain::policy::sla::{AlertKind, SCHEDULER};
+    let now = stored(now);
+    let due: Vec<String> = conn
+        .prepare_cached(
+            "SELECT incident_id FROM incidents WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?1
+             ORDER BY next_alert_at LIMIT ?2",
+        )?
+        .query_map(params![to_ms(now), limit as i64], |row| row.get(0))?
+        .collect::<crate::db::Result<_>>()?;
+    let mut sent = 0;
+    for incident_id in due {
+        let mut incident = reads::incident(conn, &incident_id)?;
+        let Some(alert) = incident.next_alert().filter(|alert| alert.at <= now) else {
+            // Its row was out of date: set it right so it is not read again.
+            write(conn, &incident)?;
+            continue;
+        };
+        let step = IncidentStep::Alerted { kind: alert.kind };
+        incident.apply(SCHEDULER, &[], &step, now)?;
+        write(conn, &incident)?;
+        TrailWriter::resume(conn)?.append(
+            conn,
+            &entry(
+                now,
+                SCHEDULER,
+                "incident",
+                &incident.incident_id,
+                step.event(),
+                (Some(incident.version), Some(incident.version)),
+                serde_json::json!({ "at": now, "step": step }),
+            ),
+        )?;
+        let mut tell = holders(conn, Role::ComplianceOfficer, &[])?;
+        if alert.kind == AlertKind::Overdue
+            && let Some(agent) = reads::agent_row(conn, &incident.agent_id)?
+        {
+            tell.extend(team_of(conn, &agent, &[])?);
+        }
+        let mut data = event_data(&incident);
+        data["alert"] = serde_json::Value::String(alert.kind.as_str().to_owned());
+        data["report_to"] = serde_json::Value::String(incident.report_to.as_str().to_owned());
+        record(
+            conn,
+            NewEvent {
+                kind: EventKind::IncidentDeadline,
+                subject: incident.incident_id.clone(),
+                data,
+                tell,
+                inbox: Vec::new(),
+                at: now,
+            },
+        )?;
+        sent += 1;
+    }
+    Ok(sent)
 }

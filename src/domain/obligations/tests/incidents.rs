@@ -43,6 +43,7 @@ fn incident(version: &str, due_in_days: i64) -> Incident {
         report: None,
         suspension: None,
         closure: None,
+        alerts: Vec::new(),
         status: IncidentStatus::Open,
         policy_set_version: 1,
         version: 1,
