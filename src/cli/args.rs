@@ -245,6 +245,13 @@ pub enum DeployCommand {
         manifest: PathBuf,
         #[arg(long)]
         json: bool,
+        /// text, json, github (annotations and a step summary), gitlab
+        /// (code quality) or junit.
+        #[arg(long, value_enum, default_value = "text", conflicts_with = "json")]
+        format: super::ci_formats::CheckFormat,
+        /// Write the output to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Record a deployment request and open its approval workflows.
     Request {

@@ -15,17 +15,46 @@ use crate::domain::{DeploymentStatus, ReviewStatus};
 
 pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> Outcome {
     match command {
-        DeployCommand::Check { manifest, json } => {
-            let manifest = read_manifest(&manifest)?;
+        DeployCommand::Check {
+            manifest: path,
+            json,
+            format,
+            out,
+        } => {
+            use super::ci_formats::{self, CheckFormat};
+            let manifest = read_manifest(&path)?;
             let evaluation = backend.check_deployment(&manifest).await?;
-            if json {
-                print_json(&evaluation)?;
-            } else {
-                let running = running_version(backend, &manifest.agent.agent_id).await?;
-                print!(
-                    "{}",
+            let shown = path.display().to_string();
+            let format = if json { CheckFormat::Json } else { format };
+            let text = match format {
+                CheckFormat::Json => serde_json::to_string_pretty(&evaluation)
+                    .map(|text| text + "\n")
+                    .map_err(|err| Failure::Other(err.into()))?,
+                CheckFormat::Text => {
+                    let running = running_version(backend, &manifest.agent.agent_id).await?;
                     output::evaluation(&manifest, &evaluation, running.as_deref())
-                );
+                }
+                CheckFormat::Github => {
+                    let (commands, summary) = ci_formats::github(&manifest, &shown, &evaluation);
+                    if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                        append(std::path::Path::new(&file), &summary)?;
+                    }
+                    commands
+                }
+                CheckFormat::Gitlab => serde_json::to_string_pretty(&ci_formats::gitlab(
+                    &manifest,
+                    &shown,
+                    &evaluation,
+                ))
+                .map(|text| text + "\n")
+                .map_err(|err| Failure::Other(err.into()))?,
+                CheckFormat::Junit => ci_formats::junit(&manifest, &shown, &evaluation),
+            };
+            match out {
+                Some(file) => std::fs::write(&file, text).map_err(|err| {
+                    Failure::BadInput(format!("cannot write {}: {err}", file.display()))
+                })?,
+                None => print!("{text}"),
             }
             Ok(match evaluation.status {
                 DeploymentStatus::Blocked => exit::BLOCKED,
@@ -355,4 +384,20 @@ async fn running_version(
         }
     }
     Ok(newest.map(|deployment| deployment.agent_version))
+}
+
+/// Adds `text` to the end of a file CI gave (the step summary).
+fn append(file: &std::path::Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut opened| opened.write_all(text.as_bytes()))
+        .map_err(|err| {
+            Failure::BadInput(format!(
+                "cannot write the step summary {}: {err}",
+                file.display()
+            ))
+        })
 }

@@ -9,6 +9,7 @@ mod audit_args;
 mod audit_run;
 mod auth;
 mod backends;
+mod ci_formats;
 mod delegate;
 mod evidence;
 mod exception_args;
