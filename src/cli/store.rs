@@ -93,8 +93,10 @@ pub async fn demo(global: &Global, args: &DemoArgs) -> Outcome {
         LocalStore::open(&path)?
     };
     if !seeded_before {
-        // The demo organisation answers to the shipped frameworks.
+        // The demo organisation answers to the shipped frameworks, and
+        // some of its agents in use have had incidents.
         seed::adopt_shipped_frameworks(&store, seed::DEMO_USER).await?;
+        seed::report_demo_incidents(&store).await?;
     }
     let local = LocalBackend::new(store, Some(seed::DEMO_USER.to_owned()));
     // A store of real work (GAVEL_DB set, say) is never opened as a demo.
