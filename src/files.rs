@@ -17,6 +17,18 @@ pub enum Existing {
     Keep,
 }
 
+/// Adds `bytes` to the end of the file at `path` (one another tool gave,
+/// such as CI's step summary), written whole again the same atomic way.
+pub fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut whole = match std::fs::read(path) {
+        Ok(kept) => kept,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => return Err(err),
+    };
+    whole.extend_from_slice(bytes);
+    write(path, &whole, Existing::Replace)
+}
+
 /// Writes `bytes` to `path` atomically, creating its directory.
 pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> std::io::Result<()> {
     let dir = match path.parent() {

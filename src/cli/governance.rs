@@ -37,7 +37,13 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
                 CheckFormat::Github => {
                     let (commands, summary) = ci_formats::github(&manifest, &shown, &evaluation);
                     if let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-                        append(std::path::Path::new(&file), &summary)?;
+                        let file = std::path::Path::new(&file);
+                        crate::files::append(file, summary.as_bytes()).map_err(|err| {
+                            Failure::BadInput(format!(
+                                "cannot write the step summary {}: {err}",
+                                file.display()
+                            ))
+                        })?;
                     }
                     commands
                 }
@@ -51,9 +57,12 @@ pub async fn deploy(backend: &dyn GovernanceBackend, command: DeployCommand) -> 
                 CheckFormat::Junit => ci_formats::junit(&manifest, &shown, &evaluation),
             };
             match out {
-                Some(file) => std::fs::write(&file, text).map_err(|err| {
-                    Failure::BadInput(format!("cannot write {}: {err}", file.display()))
-                })?,
+                Some(file) => {
+                    crate::files::write(&file, text.as_bytes(), crate::files::Existing::Replace)
+                        .map_err(|err| {
+                            Failure::BadInput(format!("cannot write {}: {err}", file.display()))
+                        })?
+                }
                 None => print!("{text}"),
             }
             Ok(match evaluation.status {
@@ -384,20 +393,4 @@ async fn running_version(
         }
     }
     Ok(newest.map(|deployment| deployment.agent_version))
-}
-
-/// Adds `text` to the end of a file CI gave (the step summary).
-fn append(file: &std::path::Path, text: &str) -> Result<(), Failure> {
-    use std::io::Write as _;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .and_then(|mut opened| opened.write_all(text.as_bytes()))
-        .map_err(|err| {
-            Failure::BadInput(format!(
-                "cannot write the step summary {}: {err}",
-                file.display()
-            ))
-        })
 }
