@@ -30,10 +30,13 @@ fn the_demo_shows_coverage_obligations_and_the_intake_at_80x24() {
     // The headline can arrive before the list: O needs a selected request.
     tmux.wait_for("requested by");
     tmux.send(&["O"]);
-    // Its posture, judged at the store's clock, once it arrives (the
-    // Blocked list's title says "as of" too: wait for the overlay's).
-    let obligations = tmux.wait_for("Obligations of agt-");
-    assert!(obligations.contains(" · as of "), "{obligations}");
+    // Its posture, judged at the store's clock, once it arrives: the
+    // overlay opens saying "Loading…", then its summary line names the
+    // version (the Blocked list's title says "as of" too, never "version").
+    tmux.wait_for("Obligations of agt-");
+    let obligations = tmux.wait_for(" · as of ");
+    assert!(obligations.contains("Obligations of agt-"), "{obligations}");
+    assert!(obligations.contains(" version "), "{obligations}");
     tmux.send(&["i"]);
     let intake = tmux.wait_for("Classification intake");
     // The demo submitted every agent's intake: it classifies the agent and
