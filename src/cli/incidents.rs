@@ -101,26 +101,7 @@ pub fn detail(incident: &Incident, now: DateTime<Utc>) -> String {
                 safe(&lift.reason)
             );
             for (index, role) in lift.chain.iter().enumerate() {
-                let words = match (lift.approvals.get(index), &lift.rejected) {
-                    (Some(approval), _) => format!(
-                        "signed by {} at {}{}",
-                        safe(&approval.by),
-                        at(approval.at),
-                        approval
-                            .comment
-                            .as_deref()
-                            .map(|comment| format!(": {}", safe(comment)))
-                            .unwrap_or_default()
-                    ),
-                    (None, Some(refusal)) if index == lift.approvals.len() => format!(
-                        "refused by {} at {}: {}",
-                        safe(&refusal.by),
-                        at(refusal.at),
-                        safe(refusal.comment.as_deref().unwrap_or(""))
-                    ),
-                    (None, None) if index == lift.approvals.len() => "waiting".into(),
-                    _ => "-".into(),
-                };
+                let words = safe(&lift.step_words(index)).into_owned();
                 let _ = writeln!(out, "    step {} ({}): {words}", index + 1, role.label());
             }
         }

@@ -113,6 +113,32 @@ impl Lift {
     fn pending(&self) -> bool {
         self.rejected.is_none() && self.approvals.len() < self.chain.len()
     }
+
+    /// What became of step `index` of its chain: who signed it and when
+    /// (with their comment), who refused it, "waiting", or "-" (not
+    /// reached). Unsanitized.
+    pub fn step_words(&self, index: usize) -> String {
+        let said = |decision: &LiftDecision| {
+            format!(
+                "{} on {}{}",
+                decision.by,
+                decision.at.format("%Y-%m-%d %H:%M"),
+                decision
+                    .comment
+                    .as_deref()
+                    .map(|comment| format!(": {comment}"))
+                    .unwrap_or_default()
+            )
+        };
+        match (self.approvals.get(index), &self.rejected) {
+            (Some(approval), _) => format!("signed by {}", said(approval)),
+            (None, Some(refusal)) if index == self.approvals.len() => {
+                format!("refused by {}", said(refusal))
+            }
+            (None, None) if index == self.approvals.len() => "waiting".into(),
+            _ => "-".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -37,6 +37,12 @@ pub fn to_ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
+/// A time as the store keeps it (to the millisecond), so what a record
+/// and its trail event say is what is read back.
+pub fn as_kept(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(to_ms(at)).unwrap_or(at)
+}
+
 pub fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("timestamp", ms))
 }
@@ -54,6 +60,21 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Resu
 
 /// A parameter owned by the query that binds it.
 pub type Bound = Box<dyn crate::db::ToSql>;
+
+/// Binds `value` as the query's next parameter; answers its placeholder.
+pub fn bind(values: &mut Vec<Bound>, value: impl crate::db::ToSql + 'static) -> String {
+    values.push(Box::new(value));
+    format!("?{}", values.len())
+}
+
+/// Binds each role's name; answers their placeholders, comma-separated.
+pub fn bind_roles(values: &mut Vec<Bound>, roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| bind(values, role.as_str().to_owned()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Records kept whole as JSON in `table`'s `record` column, matching
 /// `filter`, newest id first (ids as `prefix-0000001`), at most `limit`.

@@ -128,36 +128,24 @@ impl ExceptionsOverlay {
         let title = format!(" Exceptions · {}{agent} ", self.shown.label());
         let inner = super::overlay_box(frame, area, (110, 30), title, theme);
         let visible = self.visible(now);
-        let mut head = vec![Line::styled(
+        let head = super::overlay_head(
             " a approve · r reject · v revoke · n ask for one · w shown · c all agents",
-            theme.style(Role::Muted),
-        )];
-        if let Some(id) = &self.confirm_approve {
-            head.push(Line::styled(
+            self.confirm_approve.as_deref().map(|id| {
                 format!(
                     " Approve your step of {}? a again approves · esc or a move keeps it waiting",
                     sanitize(id)
-                ),
-                theme.style(Role::Warn),
-            ));
-        }
-        if let Some(error) = &self.error {
-            head.push(Line::styled(
-                format!(" ✗ {}", sanitize(error)),
-                theme.style(Role::Danger),
-            ));
-        }
-        match &self.items {
-            None => head.push(Line::styled(" Loading…", theme.style(Role::Muted))),
-            Some(_) if visible.is_empty() => head.push(Line::styled(
+                )
+            }),
+            self.error.as_deref(),
+            self.items.is_none(),
+            visible.is_empty().then(|| {
                 format!(
                     " No {} exception. An exception sets one policy aside for one agent version until a date, once the policy set's chain approves it.",
                     self.shown.label()
-                ),
-                theme.style(Role::Muted),
-            )),
-            Some(_) => {}
-        }
+                )
+            }),
+            theme,
+        );
         let rows = visible
             .iter()
             .enumerate()

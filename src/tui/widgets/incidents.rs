@@ -133,36 +133,24 @@ impl IncidentsOverlay {
         let title = format!(" Incidents · {}{agent} ", self.shown.label());
         let inner = super::overlay_box(frame, area, (116, 32), title, theme);
         let visible = self.visible();
-        let mut head = vec![Line::styled(
+        let head = super::overlay_head(
             " n report · t triage · s suspend · p report made · l ask to lift · a/r sign/refuse lifting · x close · w shown",
-            theme.style(Role::Muted),
-        )];
-        if let Some(id) = &self.confirm_approve {
-            head.push(Line::styled(
+            self.confirm_approve.as_deref().map(|id| {
                 format!(
                     " Sign your step of lifting {}'s suspension? a again signs · esc or a move keeps it waiting",
                     sanitize(id)
-                ),
-                theme.style(Role::Warn),
-            ));
-        }
-        if let Some(error) = &self.error {
-            head.push(Line::styled(
-                format!(" ✗ {}", sanitize(error)),
-                theme.style(Role::Danger),
-            ));
-        }
-        match &self.items {
-            None => head.push(Line::styled(" Loading…", theme.style(Role::Muted))),
-            Some(_) if visible.is_empty() => head.push(Line::styled(
+                )
+            }),
+            self.error.as_deref(),
+            self.items.is_none(),
+            visible.is_empty().then(|| {
                 format!(
                     " No {} incident. Anyone signed in reports one with n (or `gavel incident report`); its severity sets the report's deadline and may suspend the version.",
                     self.shown.label()
-                ),
-                theme.style(Role::Muted),
-            )),
-            Some(_) => {}
-        }
+                )
+            }),
+            theme,
+        );
         let rows = visible
             .iter()
             .enumerate()
@@ -366,22 +354,7 @@ fn detail(incident: &Incident, now: DateTime<Utc>, theme: &Theme) -> Vec<Line<'s
                 Role::Base,
             ));
             for (index, role) in lift.chain.iter().enumerate() {
-                let words = match (lift.approvals.get(index), &lift.rejected) {
-                    (Some(approval), _) => {
-                        format!(
-                            "signed by {} on {}",
-                            sanitize(&approval.by),
-                            at(approval.at)
-                        )
-                    }
-                    (None, Some(refusal)) if index == lift.approvals.len() => format!(
-                        "refused by {}: {}",
-                        sanitize(&refusal.by),
-                        sanitize(refusal.comment.as_deref().unwrap_or(""))
-                    ),
-                    (None, None) if index == lift.approvals.len() => "waiting".into(),
-                    _ => "-".into(),
-                };
+                let words = sanitize(&lift.step_words(index)).into_owned();
                 lines.push(field(
                     &format!("  step {}", index + 1),
                     format!("{}: {words}", role.label()),

@@ -158,3 +158,34 @@ pub fn list_over_detail<'a>(
         );
     }
 }
+
+/// The lines over an overlay's list: its keys, the question a first key
+/// asked (a second confirms), the last error, then "Loading…" until the
+/// list arrives, or `empty` (what to know) when it holds nothing.
+pub fn overlay_head(
+    keys: &str,
+    confirm: Option<String>,
+    error: Option<&str>,
+    loading: bool,
+    empty: Option<String>,
+    theme: &crate::tui::theme::Theme,
+) -> Vec<ratatui::text::Line<'static>> {
+    use crate::tui::theme::Role;
+    use ratatui::text::Line;
+    let mut head = vec![Line::styled(keys.to_owned(), theme.style(Role::Muted))];
+    if let Some(question) = confirm {
+        head.push(Line::styled(question, theme.style(Role::Warn)));
+    }
+    if let Some(error) = error {
+        head.push(Line::styled(
+            format!(" ✗ {}", crate::text::sanitize(error)),
+            theme.style(Role::Danger),
+        ));
+    }
+    if loading {
+        head.push(Line::styled(" Loading…", theme.style(Role::Muted)));
+    } else if let Some(empty) = empty {
+        head.push(Line::styled(empty, theme.style(Role::Muted)));
+    }
+    head
+}

@@ -10,7 +10,7 @@ use crate::domain::exception::{
 use crate::domain::policy::exceptions::AppliedException;
 use crate::domain::role::Role;
 
-use super::super::rows::{Bound, json_records, to_ms};
+use super::super::rows::{Bound, bind, bind_roles, json_records, to_ms};
 
 fn records(conn: &Connection, filter: &str, values: &[Bound]) -> Result<Vec<Exception>> {
     json_records(
@@ -44,27 +44,23 @@ pub fn exceptions(
 ) -> Result<Vec<Exception>> {
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut values: Vec<Bound> = Vec::new();
-    let bind = |value: Bound, values: &mut Vec<Bound>| {
-        values.push(value);
-        format!("?{}", values.len())
-    };
     if let Some(agent) = &query.agent_id {
-        let slot = bind(Box::new(agent.clone()), &mut values);
+        let slot = bind(&mut values, agent.clone());
         clauses.push(format!("agent_id = {slot}"));
     }
     let now_ms = to_ms(now);
     match query.state {
         None => {}
         Some(ExceptionState::Active) => {
-            let slot = bind(Box::new(now_ms), &mut values);
+            let slot = bind(&mut values, now_ms);
             clauses.push(format!("status = 'active' AND ends_at > {slot}"));
         }
         Some(ExceptionState::Lapsed) => {
-            let slot = bind(Box::new(now_ms), &mut values);
+            let slot = bind(&mut values, now_ms);
             clauses.push(format!("status = 'active' AND ends_at <= {slot}"));
         }
         Some(state) => {
-            let slot = bind(Box::new(state.as_str().to_owned()), &mut values);
+            let slot = bind(&mut values, state.as_str().to_owned());
             clauses.push(format!("status = {slot}"));
         }
     }
@@ -72,14 +68,8 @@ pub fn exceptions(
         if roles.is_empty() {
             return Ok(Vec::new());
         }
-        let slots: Vec<String> = roles
-            .iter()
-            .map(|role| bind(Box::new(role.as_str().to_owned()), &mut values))
-            .collect();
-        clauses.push(format!(
-            "status = 'pending' AND next_role IN ({})",
-            slots.join(", ")
-        ));
+        let slots = bind_roles(&mut values, roles);
+        clauses.push(format!("status = 'pending' AND next_role IN ({slots})"));
     }
     records(conn, &clauses.join(" AND "), &values)
 }

@@ -8,7 +8,7 @@ use crate::db::{Connection, ToSql, params};
 use crate::domain::incident::{Incident, IncidentFilter, IncidentQuery, LIST_LIMIT};
 use crate::domain::role::Role;
 
-use super::super::rows::{Bound, json_records, to_ms};
+use super::super::rows::{Bound, bind, bind_roles, json_records, to_ms};
 
 fn records(conn: &Connection, filter: &str, values: &[Bound], limit: u32) -> Result<Vec<Incident>> {
     json_records(
@@ -43,12 +43,8 @@ pub fn incidents(
 ) -> Result<Vec<Incident>> {
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut values: Vec<Bound> = Vec::new();
-    let bind = |value: Bound, values: &mut Vec<Bound>| {
-        values.push(value);
-        format!("?{}", values.len())
-    };
     if let Some(agent) = &query.agent_id {
-        let slot = bind(Box::new(agent.clone()), &mut values);
+        let slot = bind(&mut values, agent.clone());
         clauses.push(format!("agent_id = {slot}"));
     }
     match query.state {
@@ -57,7 +53,7 @@ pub fn incidents(
         Some(IncidentFilter::Closed) => clauses.push("status = 'closed'".into()),
         Some(IncidentFilter::Suspended) => clauses.push("suspended = 1".into()),
         Some(IncidentFilter::Overdue) => {
-            let slot = bind(Box::new(to_ms(now)), &mut values);
+            let slot = bind(&mut values, to_ms(now));
             clauses.push(format!(
                 "status <> 'closed' AND report_due IS NOT NULL AND report_due < {slot}"
             ));
@@ -67,14 +63,8 @@ pub fn incidents(
         if roles.is_empty() {
             return Ok(Vec::new());
         }
-        let slots: Vec<String> = roles
-            .iter()
-            .map(|role| bind(Box::new(role.as_str().to_owned()), &mut values))
-            .collect();
-        clauses.push(format!(
-            "suspended = 1 AND next_role IN ({})",
-            slots.join(", ")
-        ));
+        let slots = bind_roles(&mut values, roles);
+        clauses.push(format!("suspended = 1 AND next_role IN ({slots})"));
     }
     records(conn, &clauses.join(" AND "), &values, LIST_LIMIT)
 }

@@ -19,7 +19,7 @@ use crate::domain::exception::{
 
 use super::super::notifications::{NewEvent, record};
 use super::super::reads;
-use super::super::rows::to_ms;
+use super::super::rows::{as_kept, to_json, to_ms};
 use super::super::trail::TrailWriter;
 
 impl From<Refusal> for BackendError {
@@ -30,15 +30,6 @@ impl From<Refusal> for BackendError {
             Refusal::Invalid(why) => BackendError::Invalid(why),
         }
     }
-}
-
-/// The store's clock to the millisecond, as times are kept and replayed.
-fn stored(now: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(to_ms(now)).unwrap_or(now)
-}
-
-fn to_json(exception: &Exception) -> Result<String> {
-    serde_json::to_string(exception).map_err(|err| BackendError::Storage(err.to_string()))
 }
 
 fn write(conn: &Connection, exception: &Exception) -> Result<()> {
@@ -71,7 +62,7 @@ pub fn request_exception(
     now: DateTime<Utc>,
 ) -> Result<Exception> {
     check_person(actor, "an exception is asked for by a person")?;
-    let now = stored(now);
+    let now = as_kept(now);
     let (set_version, set) = reads::active_set(conn)?;
     let rules = &set.file.exceptions;
     let Some(policy) = set
@@ -130,7 +121,7 @@ pub fn request_exception(
             .map(str::trim)
             .filter(|text| !text.is_empty())
             .map(str::to_owned),
-        until: stored(request.until),
+        until: as_kept(request.until),
         requested_by: actor.email.clone(),
         requested_at: now,
         chain: rules.chain.clone(),
@@ -169,7 +160,7 @@ pub fn decide_exception(
     now: DateTime<Utc>,
 ) -> Result<Exception> {
     check_person(actor, "an exception is decided by a person")?;
-    let now = stored(now);
+    let now = as_kept(now);
     let mut exception = reads::exception(conn, &decision.exception_id)?;
     if let Some(version) = decision.version
         && version != exception.version
@@ -227,7 +218,7 @@ pub fn revoke_exception(
     now: DateTime<Utc>,
 ) -> Result<Exception> {
     check_person(actor, "an exception is revoked by a person")?;
-    let now = stored(now);
+    let now = as_kept(now);
     let mut exception = reads::exception(conn, exception_id)?;
     let before = exception.version;
     exception.revoke(&actor.email, &actor.roles, reason, now)?;

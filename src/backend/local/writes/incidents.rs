@@ -20,17 +20,8 @@ use crate::domain::incident::{
 
 use super::super::notifications::{NewEvent, record};
 use super::super::reads;
-use super::super::rows::to_ms;
+use super::super::rows::{as_kept, to_json, to_ms};
 use super::super::trail::TrailWriter;
-
-/// The store's clock to the millisecond, as times are kept and replayed.
-fn stored(now: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(to_ms(now)).unwrap_or(now)
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|err| BackendError::Storage(err.to_string()))
-}
 
 fn write(conn: &Connection, incident: &Incident) -> Result<()> {
     // A report confirmed is no longer due: the column holds only what the
@@ -80,7 +71,7 @@ pub fn report_incident(
     now: DateTime<Utc>,
 ) -> Result<Incident> {
     check_person(actor, "an incident is reported by a person")?;
-    let now = stored(now);
+    let now = as_kept(now);
     let (set_version, set) = reads::active_set(conn)?;
     let rules = &set.file.incidents;
     let Some(agent) = reads::agent_row(conn, &report.agent_id)? else {
@@ -96,7 +87,7 @@ pub fn report_incident(
             agent.agent_id, agent.version
         )));
     }
-    let aware = stored(check_report(report, rules, now)?);
+    let aware = as_kept(check_report(report, rules, now)?);
     if reads::untriaged_incidents_of(conn, &actor.email)? >= MAX_UNTRIAGED_PER_PERSON {
         return Err(BackendError::Conflict(format!(
             "you reported {MAX_UNTRIAGED_PER_PERSON} incidents still waiting for triage: a compliance officer triages them first"
@@ -115,7 +106,7 @@ pub fn report_incident(
         reported_by: actor.email.clone(),
         reported_at: now,
         became_aware_at: aware,
-        occurred_at: report.occurred_at.map(stored),
+        occurred_at: report.occurred_at.map(as_kept),
         report_to: rules.report_to,
         report_due: report_due(rules, &report.severity, aware),
         triage: None,
@@ -181,7 +172,7 @@ pub fn change_incident(
     now: DateTime<Utc>,
 ) -> Result<Incident> {
     check_person(actor, change.action.doing())?;
-    let now = stored(now);
+    let now = as_kept(now);
     let mut incident = reads::incident(conn, &change.incident_id)?;
     if let Some(version) = change.version
         && version != incident.version
@@ -216,7 +207,7 @@ pub fn change_incident(
             reported_on,
         } => IncidentStep::ReportConfirmed {
             reference: reference.clone(),
-            reported_on: reported_on.map_or(now, stored),
+            reported_on: reported_on.map_or(now, as_kept),
         },
         IncidentAction::RequestLift { reason } => {
             let agent = reads::agent_row(conn, &incident.agent_id)?;
@@ -403,7 +394,7 @@ fn tell_changed(
 /// how many it sent.
 pub fn alert_due_incidents(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
     use crate::domain::policy::sla::{AlertKind, SCHEDULER};
-    let now = stored(now);
+    let now = as_kept(now);
     let due: Vec<String> = conn
         .prepare_cached(
             "SELECT incident_id FROM incidents WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?1
@@ -411,6 +402,11 @@ pub fn alert_due_incidents(conn: &Connection, now: DateTime<Utc>, limit: usize) 
         )?
         .query_map(params![to_ms(now), limit as i64], |row| row.get(0))?
         .collect::<crate::db::Result<_>>()?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    // Told of every deadline: read once for the batch.
+    let officers = holders(conn, Role::ComplianceOfficer, &[])?;
     let mut sent = 0;
     for incident_id in due {
         let mut incident = reads::incident(conn, &incident_id)?;
@@ -434,7 +430,7 @@ pub fn alert_due_incidents(conn: &Connection, now: DateTime<Utc>, limit: usize) 
                 serde_json::json!({ "at": now, "step": step }),
             ),
         )?;
-        let mut tell = holders(conn, Role::ComplianceOfficer, &[])?;
+        let mut tell = officers.clone();
         if alert.kind == AlertKind::Overdue
             && let Some(agent) = reads::agent_row(conn, &incident.agent_id)?
         {

@@ -17,7 +17,7 @@ use crate::domain::policy::frameworks::Requirement;
 use crate::domain::review::{ValidationMode, validate};
 
 use super::super::reads::{self, CONFIRMATION_COLUMNS};
-use super::super::rows::{to_json, to_ms};
+use super::super::rows::{as_kept, to_json, to_ms};
 use super::super::trail::TrailWriter;
 
 /// The columns a save writes (a pending change is written apart).
@@ -472,8 +472,6 @@ pub fn confirm_obligation(
     };
     let agent = reads::agent(conn, &request.agent_id)?;
     check_confirmation(request, now)?;
-    // As stored: to the millisecond, so the trail records what is read back.
-    let millis = |at: DateTime<Utc>| DateTime::from_timestamp_millis(to_ms(at)).unwrap_or(at);
     let confirmation = Confirmation {
         confirmation_id: next_id(conn, "obligation_confirmations", "cnf")?,
         obligation_id: obligation.id.clone(),
@@ -481,10 +479,10 @@ pub fn confirm_obligation(
         link: request.link.clone(),
         file_sha256: request.file_sha256.as_ref().map(|sha| sha.to_lowercase()),
         comment: request.comment.trim().to_owned(),
-        valid_until: millis(request.valid_until),
+        valid_until: as_kept(request.valid_until),
         role,
         confirmed_by: actor.email.clone(),
-        confirmed_at: millis(now),
+        confirmed_at: as_kept(now),
     };
     conn.prepare_cached(&format!(
         "INSERT INTO obligation_confirmations ({CONFIRMATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
