@@ -80,6 +80,16 @@ pub fn open(note: &str, verifier_key: &str) -> Result<Verified, CheckpointError>
     })
 }
 
+/// Reads a checkpoint's size and root without checking its signature: for
+/// a checkpoint carried inside something already signed.
+pub fn read_unverified(note: &str) -> Result<(u64, Hash), CheckpointError> {
+    let parsed = Note::from_bytes(note.as_bytes())
+        .map_err(|err| CheckpointError::Malformed(err.to_string()))?;
+    let checkpoint = Checkpoint::from_bytes(parsed.text())
+        .map_err(|err| CheckpointError::Malformed(err.to_string()))?;
+    Ok((checkpoint.size(), *checkpoint.hash()))
+}
+
 /// The witness rule: `newer` may follow `remembered` only if the log grew
 /// (or stayed) and `proof` shows the remembered tree is a prefix of it.
 pub fn check_consistent(

@@ -36,6 +36,14 @@ pub struct DeploymentRequest {
     /// The policy set version the request was evaluated under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_set_version: Option<i64>,
+    /// What the request ships, by digest, as its manifest named it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<crate::domain::manifest::Artifact>,
+    /// The filed manifest's canonical digest (`sha256:…`,
+    /// `Manifest::canonical_digest`): what an attestation names the
+    /// version by. None on requests filed before Gavel kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
 }
 
 impl DeploymentRequest {
@@ -44,7 +52,11 @@ impl DeploymentRequest {
     /// edited afterwards shows.
     pub fn manifest_sha256(&self) -> Option<String> {
         let agent = self.agent.as_ref()?;
-        let filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
+        let mut filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
+        // Only when named, so requests filed before artifacts keep their hash.
+        if !self.artifacts.is_empty() {
+            filed["artifacts"] = serde_json::json!(self.artifacts);
+        }
         Some(crate::domain::digest::sha256_hex(filed.to_string()))
     }
 }

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use crate::domain::agent::Agent;
 
+mod artifacts;
+pub use artifacts::{Artifact, MAX_ARTIFACTS, is_sha256_digest};
+
 /// The most bytes any single text field of a manifest may hold.
 pub const MAX_FIELD_BYTES: usize = 256;
 
@@ -28,6 +31,8 @@ pub struct Manifest {
     pub external_tools: Vec<String>,
     /// A `tools_approved` the file declared; ignored, with a warning.
     pub declared_tools_approved: Option<bool>,
+    /// What the deployment ships, by digest (images, model files).
+    pub artifacts: Vec<Artifact>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -56,7 +61,13 @@ const REQUIRED: [&str; 9] = [
 ];
 
 /// Fields a manifest may have besides.
-const OPTIONAL: [&str; 4] = ["external_tools", "labels", "requested_by", "tools_approved"];
+const OPTIONAL: [&str; 5] = [
+    "artifacts",
+    "external_tools",
+    "labels",
+    "requested_by",
+    "tools_approved",
+];
 
 /// The most labels an agent carries.
 pub const MAX_LABELS: usize = 32;
@@ -182,7 +193,30 @@ impl Manifest {
             requested_by: None,
             external_tools,
             declared_tools_approved: None,
+            artifacts: Vec::new(),
         }
+    }
+
+    /// The same manifest naming these artifacts.
+    pub fn with_artifacts(self, artifacts: Vec<Artifact>) -> Manifest {
+        Manifest { artifacts, ..self }
+    }
+
+    /// `sha256:` and the SHA-256 of the manifest's canonical form: its
+    /// fields as Gavel reads them (never `requested_by` or
+    /// `tools_approved`, which do not decide), as JSON with sorted keys and
+    /// no spaces (RFC 8785 for a manifest's values). An attestation names
+    /// the agent version by it; `gavel attest verify --manifest` recomputes it.
+    pub fn canonical_digest(&self) -> String {
+        let mut fields = ManifestFields::from(self);
+        fields.requested_by = None;
+        fields.tools_approved = None;
+        // Through `Value`, whose maps keep keys sorted.
+        let value = serde_json::to_value(&fields).unwrap_or_default();
+        format!(
+            "sha256:{}",
+            crate::domain::digest::sha256_hex(value.to_string())
+        )
     }
 
     fn check(&self) -> Result<(), ManifestError> {
@@ -210,6 +244,7 @@ impl Manifest {
             check_text(&format!("external_tools[{index}]"), tool)?;
         }
         check_labels(&agent.labels)?;
+        artifacts::check_artifacts(&self.artifacts)?;
         if self
             .requested_by
             .as_deref()
@@ -226,7 +261,13 @@ impl Manifest {
 
 impl Serialize for Manifest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let agent = &self.agent;
+        ManifestFields::from(self).serialize(serializer)
+    }
+}
+
+impl From<&Manifest> for ManifestFields {
+    fn from(manifest: &Manifest) -> ManifestFields {
+        let agent = &manifest.agent;
         ManifestFields {
             agent_id: agent.agent_id.clone(),
             name: agent.name.clone(),
@@ -235,14 +276,14 @@ impl Serialize for Manifest {
             category: agent.category,
             data_classification: agent.data_classification,
             has_external_tools: agent.has_external_tools,
-            tools_approved: self.declared_tools_approved,
+            tools_approved: manifest.declared_tools_approved,
             risk_tier: agent.risk_tier,
             version: agent.version.clone(),
-            requested_by: self.requested_by.clone(),
-            external_tools: self.external_tools.clone(),
+            requested_by: manifest.requested_by.clone(),
+            external_tools: manifest.external_tools.clone(),
             labels: agent.labels.clone(),
+            artifacts: manifest.artifacts.clone(),
         }
-        .serialize(serializer)
     }
 }
 
@@ -331,6 +372,10 @@ pub struct ManifestFields {
     /// values 1 to 256 bytes of text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>,
+    /// What the deployment ships, by digest: container images (the
+    /// admission webhook admits only these) and model files. At most 64.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    artifacts: Vec<Artifact>,
 }
 
 impl ManifestFields {
@@ -352,6 +397,7 @@ impl ManifestFields {
             requested_by: self.requested_by,
             external_tools: self.external_tools,
             declared_tools_approved: self.tools_approved,
+            artifacts: self.artifacts,
         }
     }
 }

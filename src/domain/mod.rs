@@ -7,6 +7,7 @@
 
 pub mod after_approval;
 pub mod agent;
+pub mod attestation;
 pub mod bias;
 pub mod checkpoint;
 pub mod decision;
@@ -16,6 +17,7 @@ pub mod digest;
 pub mod exception;
 pub mod figures;
 pub mod incident;
+pub mod log_proof;
 pub mod manifest;
 pub mod merkle;
 pub mod name;

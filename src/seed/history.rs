@@ -146,6 +146,8 @@ impl Generator {
             external_tools: life.tools.clone(),
             supersedes_on_approval: false,
             policy_set_version: Some(self.set_version),
+            artifacts: Vec::new(),
+            manifest_digest: None,
         };
         writes::insert_deployment(&crate::db::Connection::sqlite(conn), &request)?;
         if status != evaluation.status {

@@ -30,6 +30,10 @@ pub struct DeploymentBody {
     pub supersedes_on_approval: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_set_version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<crate::domain::manifest::Artifact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
 }
 
 /// Whether a request for the same agent filed after `request` is allowed
@@ -47,6 +51,24 @@ pub fn newer_live_request(conn: &Connection, request: &DeploymentRequest) -> Res
         )
         .optional()?
         .is_some())
+}
+
+/// The newest allowed or approved request of an agent's version: what
+/// stands for it (its artifacts, its filed manifest's digest).
+pub fn live_request(
+    conn: &Connection,
+    agent_id: &str,
+    version: &str,
+) -> Result<Option<DeploymentRequest>> {
+    conn.prepare_cached(&format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments
+         WHERE agent_id = ?1 AND agent_version = ?2 AND status IN ('allowed', 'approved')
+         ORDER BY requested_at DESC, deployment_id DESC LIMIT 1"
+    ))?
+    .query_row(crate::db::params![agent_id, version], raw_deployment)
+    .optional()?
+    .map(parse_deployment)
+    .transpose()
 }
 
 pub const DEPLOYMENT_COLUMNS: &str = "deployment_id, agent_id, agent_name, team, agent_version, requested_by, \
@@ -101,6 +123,8 @@ pub fn parse_deployment(raw: RawDeployment) -> Result<DeploymentRequest> {
         external_tools: body.external_tools,
         supersedes_on_approval: body.supersedes_on_approval,
         policy_set_version: body.policy_set_version,
+        artifacts: body.artifacts,
+        manifest_digest: body.manifest_digest,
     })
 }
 

@@ -323,7 +323,7 @@ pub fn evaluate_under(
     evaluation.policy_set_version = Some(version);
     judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
     judge_suspension(conn, &mut evaluation)?;
-    judge_recertification(conn, set, &mut evaluation, now, recent_use)?;
+    judge_recertification(conn, set, &mut evaluation, &manifest.artifacts, now, recent_use)?;
     Ok(evaluation)
 }
 
@@ -371,6 +371,7 @@ fn judge_recertification(
     conn: &Connection,
     set: &PolicySet,
     evaluation: &mut Evaluation,
+    artifacts: &[crate::domain::manifest::Artifact],
     now: DateTime<Utc>,
     recent_use: Option<DateTime<Utc>>,
 ) -> Result<()> {
@@ -379,6 +380,16 @@ fn judge_recertification(
     };
     if record != evaluation.agent || evaluation.status == DeploymentStatus::Blocked {
         // Another version, or this one changed: a new request's rules.
+        return Ok(());
+    }
+    // The same fields shipping other artifacts (a rebuilt image under the
+    // same version) are a new request too.
+    let stood = super::live_request(conn, &record.agent_id, &record.version)?;
+    let mut stood_artifacts = stood.map(|request| request.artifacts).unwrap_or_default();
+    let mut asked = artifacts.to_vec();
+    stood_artifacts.sort();
+    asked.sort();
+    if stood_artifacts != asked {
         return Ok(());
     }
     let rules = &set.file.recertification;

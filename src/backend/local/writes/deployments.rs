@@ -132,6 +132,8 @@ pub fn request_deployment(
         external_tools: manifest.external_tools.clone(),
         supersedes_on_approval: lowers,
         policy_set_version: evaluation.policy_set_version,
+        artifacts: manifest.artifacts.clone(),
+        manifest_digest: Some(manifest.canonical_digest()),
     };
     // A new agent is recorded at once; a known one keeps its record until
     // a request for it is allowed or approved.
@@ -248,6 +250,8 @@ pub fn insert_deployment(conn: &Connection, request: &DeploymentRequest) -> Resu
         external_tools: request.external_tools.clone(),
         supersedes_on_approval: request.supersedes_on_approval,
         policy_set_version: request.policy_set_version,
+        artifacts: request.artifacts.clone(),
+        manifest_digest: request.manifest_digest.clone(),
     };
     conn.prepare_cached(
         "INSERT INTO deployments (deployment_id, agent_id, agent_name, team, agent_version, requested_by, requested_at, outcome, status, running_version, body)
