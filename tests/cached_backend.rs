@@ -306,6 +306,16 @@ impl GovernanceBackend for Synced {
     async fn evidence_pack(&self, query: &gavel::backend::EvidenceQuery) -> Result<Vec<u8>> {
         self.cache.evidence_pack(query).await
     }
+    async fn attestation(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<gavel::domain::attestation::Attested> {
+        self.cache.attestation(agent_id, version).await
+    }
+    async fn attestation_key(&self) -> Result<gavel::domain::attestation::dsse::KeyDocument> {
+        self.cache.attestation_key().await
+    }
     async fn deployment_view(&self, deployment_id: &str) -> Result<gavel::backend::DeploymentView> {
         self.sync().await;
         self.cache.deployment_view(deployment_id).await

@@ -429,6 +429,24 @@ impl HttpBackend {
         self.decode(status, &bytes)
     }
 
+    /// An agent version's attestation: 200 carries it, 410 Gone the
+    /// signed revocation.
+    async fn attestation_of(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<crate::domain::attestation::Attested> {
+        use crate::domain::attestation::Attested;
+        let url = self.url(&["v1", "attestations", agent_id, version]);
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        if status == StatusCode::GONE {
+            return self.decode(StatusCode::OK, &bytes).map(Attested::Revoked);
+        }
+        self.decode(status, &bytes).map(Attested::Issued)
+    }
+
     /// The log's public key as the server states it.
     pub async fn log_key(&self) -> Result<String> {
         let body: LogKeyBody = self.get(&["v1", "log", "key"], &[]).await?;

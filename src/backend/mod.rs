@@ -167,6 +167,15 @@ pub trait GovernanceBackend: Send + Sync {
     async fn deployment_view(&self, deployment_id: &str) -> Result<DeploymentView>;
     /// An agent's evidence pack, as zip bytes (compliance officers).
     async fn evidence_pack(&self, query: &EvidenceQuery) -> Result<Vec<u8>>;
+    /// The signed attestation of an agent version that stands, or the
+    /// signed revocation of one that no longer does (anyone signed in).
+    async fn attestation(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<crate::domain::attestation::Attested>;
+    /// The key attestations are signed with, and the log's verifier key.
+    async fn attestation_key(&self) -> Result<crate::domain::attestation::dsse::KeyDocument>;
     /// The blocked-deployments figures for leadership.
     async fn dashboard(&self) -> Result<Dashboard>;
 

@@ -119,6 +119,9 @@ pub enum Command {
     /// Incidents with agent versions: report, triage, suspend, lift, close.
     #[command(subcommand)]
     Incident(super::incident_args::IncidentCommand),
+    /// Signed approvals deployment systems verify: show, key, verify.
+    #[command(subcommand)]
+    Attest(super::attest_args::AttestCommand),
     /// Approvals due for recertification: `due`.
     #[command(subcommand)]
     Recertify(super::exception_args::RecertifyCommand),

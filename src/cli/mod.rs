@@ -5,6 +5,8 @@
 //! commands import `exit`, `input`, `output` and `backends`, never this door.
 
 mod args;
+mod attest;
+mod attest_args;
 mod audit_args;
 mod audit_run;
 mod auth;
@@ -218,6 +220,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Exception(command) => exceptions::run(global, command).await,
         Command::Recertify(command) => exceptions::recertify(global, command).await,
         Command::Incident(command) => incidents::run(global, command).await,
+        Command::Attest(command) => attest::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve { listen } => {
             backends::local_only(global, "serve")?;

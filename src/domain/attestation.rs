@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Agent;
+use crate::domain::log_proof::PackedEvent;
 use crate::domain::manifest::Artifact;
 use crate::domain::policy::evaluation::DeploymentStatus;
 use crate::domain::policy::exceptions::AppliedException;
-use crate::domain::log_proof::PackedEvent;
 
 pub mod dsse;
 pub mod verify;

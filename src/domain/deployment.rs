@@ -52,7 +52,8 @@ impl DeploymentRequest {
     /// edited afterwards shows.
     pub fn manifest_sha256(&self) -> Option<String> {
         let agent = self.agent.as_ref()?;
-        let mut filed = serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
+        let mut filed =
+            serde_json::json!({ "agent": agent, "external_tools": self.external_tools });
         // Only when named, so requests filed before artifacts keep their hash.
         if !self.artifacts.is_empty() {
             filed["artifacts"] = serde_json::json!(self.artifacts);

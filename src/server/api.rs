@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    audits, delegations, deployments, evidence, exceptions, inbox, incidents, log, obligations,
-    policy_sets, reviews, sync, users, workflows,
+    attestations, audits, delegations, deployments, evidence, exceptions, inbox, incidents, log,
+    obligations, policy_sets, reviews, sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -74,6 +74,8 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(deployments::deployment))
         .routes(routes!(deployments::deployment_view))
         .routes(routes!(evidence::evidence))
+        .routes(routes!(attestations::attestation_key))
+        .routes(routes!(attestations::attestation))
         .routes(routes!(delegations::delegations, delegations::delegate))
         .routes(routes!(delegations::end_delegation))
         .routes(routes!(obligations::obligations))

@@ -9,6 +9,7 @@
 //! statuses (`backend::wire`).
 
 mod api;
+mod attestations;
 mod audits;
 mod delegations;
 mod deployments;

@@ -307,6 +307,18 @@ impl GovernanceBackend for HttpBackend {
             .map(|_| Vec::new())
     }
 
+    async fn attestation(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<crate::domain::attestation::Attested> {
+        self.attestation_of(agent_id, version).await
+    }
+
+    async fn attestation_key(&self) -> Result<crate::domain::attestation::dsse::KeyDocument> {
+        self.get(&["v1", "attestations", "key"], &[]).await
+    }
+
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {
         let mut params = vec![("limit", query.limit.to_string())];
         if let Some(status) = query.status {

@@ -2,7 +2,7 @@
 
 use super::super::queue::{QueueFilter, QueuePage, QueueQuery};
 use super::super::types::{
-    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView, Identity,
+    AgentSummary, Dashboard, Decision, DeploymentPage, DeploymentQuery, DeploymentView,
     ReviewSummary, ToolRecord, ToolStatus, User,
 };
 use super::super::{BackendError, GovernanceBackend, Result};
@@ -11,7 +11,6 @@ use crate::backend::{
     AuditRun, AuditRunStart, CaseOutcome, CasePage, CaseQuery, PolicySetDetail, PolicySetVersion,
     RecordedOutcomes, StandingPage, StandingQuery,
 };
-use crate::db::Connection;
 use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
@@ -21,121 +20,11 @@ use crate::domain::{
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
 };
 use async_trait::async_trait;
-use std::path::Path;
 use std::sync::Arc;
 
 /// How long approving a policy set waits for its obligation coverage
 /// before it is left to fill on its own.
 const COVERAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl LocalBackend {
-    pub fn new(store: Arc<LocalStore>, user: Option<String>) -> LocalBackend {
-        LocalBackend {
-            store,
-            user,
-            authenticated: None,
-            asserted: None,
-            log_key: None,
-        }
-    }
-
-    /// Acting as a user the caller has just authenticated (one request).
-    pub fn authenticated(store: Arc<LocalStore>, user: User) -> LocalBackend {
-        LocalBackend {
-            store,
-            user: Some(user.email.clone()),
-            authenticated: Some(user),
-            asserted: None,
-            log_key: None,
-        }
-    }
-
-    /// With the log's key, to sign the evidence packs it exports.
-    pub fn with_log_key(mut self, key: Arc<logkey::LogKey>) -> LocalBackend {
-        self.log_key = Some(key);
-        self
-    }
-
-    /// Acting as a person the identity provider vouched for in this
-    /// request: every event they cause records that identity.
-    pub fn signed_in(store: Arc<LocalStore>, user: User, identity: Identity) -> LocalBackend {
-        LocalBackend {
-            asserted: Some(identity),
-            ..LocalBackend::authenticated(store, user)
-        }
-    }
-
-    pub fn open(path: &Path, user: Option<String>) -> Result<LocalBackend> {
-        Ok(LocalBackend::new(LocalStore::open(path)?, user))
-    }
-
-    pub fn store(&self) -> &Arc<LocalStore> {
-        &self.store
-    }
-
-    /// Whom this backend acts as, if anyone.
-    pub fn acting_user(&self) -> Option<&str> {
-        self.user.as_deref()
-    }
-
-    fn acting_email(&self) -> Result<String> {
-        self.user.clone().ok_or_else(|| {
-            BackendError::Unauthenticated(
-                "no user given: pass --user EMAIL, set GAVEL_USER, or set `user` in config.toml"
-                    .into(),
-            )
-        })
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let store = Arc::clone(&self.store);
-        super::super::blocking(move || store.read(work)).await
-    }
-
-    async fn write<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let store = Arc::clone(&self.store);
-        let asserted = self.user.clone().zip(self.asserted.clone());
-        super::super::blocking(move || {
-            let _asserted = asserted
-                .as_ref()
-                .map(|(email, identity)| trail::asserting(email, identity));
-            store.write(work)
-        })
-        .await
-    }
-
-    /// The acting user when one is given (reads that anyone may make).
-    async fn reader(&self) -> Result<Option<User>> {
-        match self.user {
-            Some(_) => self.actor().await.map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// The acting user, who must exist in the store and not be removed.
-    async fn actor(&self) -> Result<User> {
-        if let Some(user) = &self.authenticated {
-            return Ok(user.clone());
-        }
-        let email = self.acting_email()?;
-        self.read(move |conn| match reads::user(conn, &email)? {
-            Some(user) => Ok(user),
-            None if reads::user_removed(conn, &email)? => Err(BackendError::Unauthenticated(
-                format!("user {email:?} was removed and can no longer act"),
-            )),
-            None => Err(BackendError::Unauthenticated(format!(
-                "user {email:?} is not known to this store: add them with `gavel users add {email} --roles ...`"
-            ))),
-        })
-        .await
-    }
-}
 
 /// The furthest ahead a recertification list looks.
 const MAX_WITHIN_DAYS: u32 = 366;
@@ -312,11 +201,7 @@ impl GovernanceBackend for LocalBackend {
         // A check that lets the agent's record deploy is a use of it; one
         // that answers otherwise (dormant, suspended) is not.
         if evaluation.lets_its_record_deploy() {
-            let uses = &self.store.version_use;
-            uses.note_and_write(&agent.agent_id, &agent.version, now, |batch| {
-                self.write(move |tx| writes::record_version_use(tx, &batch))
-            })
-            .await;
+            self.note_use(&agent.agent_id, &agent.version, now).await;
         }
         Ok(evaluation)
     }
@@ -342,11 +227,7 @@ impl GovernanceBackend for LocalBackend {
 
     async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         let clock = self.store.clock();
-        let key = self.log_key.clone().ok_or_else(|| {
-            BackendError::Unavailable(
-                "this store has no log key to sign evidence with: run `gavel trail init`".into(),
-            )
-        })?;
+        let key = self.signing_key("sign evidence")?;
         let actor = self.actor().await?.email;
         let store = Arc::clone(&self.store);
         let query = query.clone();
@@ -355,6 +236,50 @@ impl GovernanceBackend for LocalBackend {
             crate::evidence::pack::zip(&files).map_err(|err| BackendError::Storage(err.to_string()))
         })
         .await
+    }
+
+    async fn attestation(
+        &self,
+        agent_id: &str,
+        version: &str,
+    ) -> Result<crate::domain::attestation::Attested> {
+        let key = self.signing_key("sign attestations")?;
+        self.actor().await?;
+        let (agent_id, version) = (agent_id.to_owned(), version.to_owned());
+        let now = self.store.clock().now();
+        let recent = self.store.version_use.recent(&agent_id, &version);
+        let attest = {
+            let (key, agent_id, version) = (Arc::clone(&key), agent_id.clone(), version.clone());
+            move |conn: &crate::db::Connection| {
+                attestations::attest(conn, &key, &agent_id, &version, now, recent)
+            }
+        };
+        let mut answer = self.read(attest.clone()).await?;
+        if let attestations::Attestation::NeedsCheckpoint = answer {
+            let signing = Arc::clone(&key);
+            self.write(move |tx| logkey::sign_checkpoint(tx, &signing, now))
+                .await?;
+            answer = self.read(attest).await?;
+        }
+        match answer {
+            attestations::Attestation::Answered { attested, deploys } => {
+                if deploys {
+                    self.note_use(&agent_id, &version, now).await;
+                }
+                Ok(attested)
+            }
+            attestations::Attestation::NeedsCheckpoint => Err(BackendError::Storage(
+                "no checkpoint covers the approval's trail event".into(),
+            )),
+        }
+    }
+
+    async fn attestation_key(&self) -> Result<crate::domain::attestation::dsse::KeyDocument> {
+        let key = self.signing_key("sign attestations")?;
+        self.actor().await?;
+        let public =
+            crate::domain::attestation::dsse::PublicKey::of(&key.attestation.verifying_key());
+        Ok(public.document(&key.verifier_key))
     }
 
     async fn deployments(&self, query: &DeploymentQuery) -> Result<DeploymentPage> {

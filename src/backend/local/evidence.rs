@@ -13,8 +13,6 @@ use super::reads;
 use super::rows::to_ms;
 use crate::backend::EvidenceQuery;
 use crate::backend::{CaseQuery, Result};
-use crate::domain::trail::GENESIS_HASH;
-use crate::evidence::trail::PackedEvent;
 use crate::evidence::{Evidence, RunEvidence};
 
 /// Cases read per page for a run's CSV.
@@ -204,25 +202,7 @@ pub fn collect(
             if index >= size {
                 continue;
             }
-            let prev_hash: String = if event.seq == 1 {
-                GENESIS_HASH.to_owned()
-            } else {
-                conn.prepare_cached("SELECT hash FROM trail WHERE seq = ?1")?
-                    .query_row([event.seq - 1], |row| row.get(0))?
-            };
-            let proof = super::log::inclusion_proof(conn, index, size)?
-                .iter()
-                .map(crate::domain::merkle::hex)
-                .collect();
-            let leaf = crate::domain::trail::canonical(&prev_hash, event.seq, &event.entry);
-            events.push(PackedEvent {
-                leaf,
-                seq: event.seq,
-                prev_hash,
-                hash: event.hash,
-                entry: event.entry,
-                proof,
-            });
+            events.push(super::trail::packed(conn, event, size)?);
         }
     }
     events.sort_by_key(|event| event.seq);

@@ -17,6 +17,11 @@ pub struct LogKey {
     /// The signed-note verifier key (`origin+id+key`) clients pin.
     pub verifier_key: String,
     pub origin: String,
+    /// The attestation key: Ed25519, derived from the log key's secret
+    /// under its own label, so it is kept exactly as the log key is (one
+    /// file, 0600, shared by every server on the store) yet never signs
+    /// what the log key signs.
+    pub attestation: ed25519_dalek::SigningKey,
 }
 
 impl std::fmt::Debug for LogKey {
@@ -95,7 +100,9 @@ pub fn load(path: &Path) -> Result<LogKey> {
     let text = std::fs::read_to_string(path).map_err(missing)?;
     let mut lines = text.lines();
     let bad = || BackendError::Invalid(format!("{} is not a Gavel log key", path.display()));
-    let signer = StandardSigner::new(lines.next().ok_or_else(bad)?).map_err(|_| bad())?;
+    let signer_text = lines.next().ok_or_else(bad)?;
+    let signer = StandardSigner::new(signer_text).map_err(|_| bad())?;
+    let attestation = attestation_key(signer_text).ok_or_else(bad)?;
     let verifier_key = lines.next().ok_or_else(bad)?.trim().to_owned();
     let origin = signed_note::Signer::name(&signer).to_owned();
     // The two lines must be one key pair.
@@ -105,7 +112,29 @@ pub fn load(path: &Path) -> Result<LogKey> {
         signer,
         verifier_key,
         origin,
+        attestation,
     })
+}
+
+/// The attestation key of a signed-note signer key
+/// (`PRIVATE+KEY+name+hash+base64(0x01 ‖ seed)`): SHA-256 of a label and
+/// the seed.
+fn attestation_key(signer_text: &str) -> Option<ed25519_dalek::SigningKey> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let encoded = signer_text.trim().rsplit('+').next()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let (&[1], seed) = bytes.split_first_chunk::<1>()? else {
+        return None;
+    };
+    let seed: [u8; 32] = Sha256::new()
+        .chain_update(b"gavel attestation key v1\0")
+        .chain_update(seed)
+        .finalize()
+        .into();
+    Some(ed25519_dalek::SigningKey::from_bytes(&seed))
 }
 
 /// Loads the key at `path`, creating it first if there is none.

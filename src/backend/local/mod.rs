@@ -8,6 +8,8 @@
 //! write; writes take the single writer connection, one transaction per
 //! state change (the state and its trail event commit together).
 
+mod acting;
+pub mod attestations;
 mod calls;
 pub mod copy;
 mod coverage;

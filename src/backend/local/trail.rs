@@ -424,3 +424,30 @@ pub fn root_of_first(conn: &Connection, size: u64) -> Result<std::result::Result
     }
     Ok(Ok(verifier.log_root()))
 }
+
+/// An event with its proof in the log's tree of `size` leaves (an evidence
+/// pack's line, an attestation's trail).
+pub fn packed(
+    conn: &Connection,
+    event: crate::domain::trail::TrailEvent,
+    size: u64,
+) -> Result<crate::domain::log_proof::PackedEvent> {
+    let prev_hash: String = if event.seq == 1 {
+        crate::domain::trail::GENESIS_HASH.to_owned()
+    } else {
+        conn.prepare_cached("SELECT hash FROM trail WHERE seq = ?1")?
+            .query_row([event.seq - 1], |row| row.get(0))?
+    };
+    let proof = super::log::inclusion_proof(conn, (event.seq - 1) as u64, size)?
+        .iter()
+        .map(crate::domain::merkle::hex)
+        .collect();
+    Ok(crate::domain::log_proof::PackedEvent {
+        leaf: crate::domain::trail::canonical(&prev_hash, event.seq, &event.entry),
+        seq: event.seq,
+        prev_hash,
+        hash: event.hash,
+        entry: event.entry,
+        proof,
+    })
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A signed envelope: `payload` is the base64 of the bytes signed (with
 /// `payloadType`, through the PAE).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Envelope {
     pub payload: String,
     #[serde(rename = "payloadType")]
@@ -18,7 +18,7 @@ pub struct Envelope {
     pub signatures: Vec<Signature>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Signature {
     pub keyid: String,
     pub sig: String,

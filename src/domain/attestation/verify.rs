@@ -50,9 +50,9 @@ pub fn check(text: &[u8], key: &PublicKey, expect: &Expect<'_>, now: DateTime<Ut
     let envelope: Envelope = match serde_json::from_slice(text) {
         Ok(envelope) => envelope,
         Err(err) => {
-            report
-                .problems
-                .push(format!("not a DSSE envelope (JSON with payload, payloadType, signatures): {err}"));
+            report.problems.push(format!(
+                "not a DSSE envelope (JSON with payload, payloadType, signatures): {err}"
+            ));
             return report;
         }
     };
@@ -102,7 +102,9 @@ pub fn check(text: &[u8], key: &PublicKey, expect: &Expect<'_>, now: DateTime<Ut
                     ));
                     report.revocation = Some(revocation);
                 }
-                Err(err) => report.problems.push(format!("a revocation that does not read: {err}")),
+                Err(err) => report
+                    .problems
+                    .push(format!("a revocation that does not read: {err}")),
             }
             return report;
         }
@@ -213,7 +215,11 @@ fn check_inclusion(approval: &Approval, expect: &Expect<'_>, report: &mut Report
     let tree = match expect.log_key {
         Some(log_key) => checkpoint::open(&trail.checkpoint, log_key)
             .map(|verified| (verified.size, verified.root))
-            .inspect(|_| report.checked.push("the checkpoint's signature by the log key".into())),
+            .inspect(|_| {
+                report
+                    .checked
+                    .push("the checkpoint's signature by the log key".into())
+            }),
         None => checkpoint::read_unverified(&trail.checkpoint),
     };
     match tree {

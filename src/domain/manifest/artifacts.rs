@@ -10,7 +10,9 @@ use super::{ManifestError, check_text};
 pub const MAX_ARTIFACTS: usize = 64;
 
 /// One artifact a deployment ships: `{ name, digest = "sha256:<64 hex>" }`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
     /// What it is, in the team's words (`registry.example.com/hiring/screen`).
@@ -29,7 +31,10 @@ impl Artifact {
 /// Whether `digest` is `sha256:` and 64 lower-case hex digits.
 pub fn is_sha256_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 

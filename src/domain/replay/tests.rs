@@ -124,6 +124,8 @@ fn deployments_and_reviews_replay_their_status() {
         external_tools: Vec::new(),
         supersedes_on_approval: false,
         policy_set_version: None,
+        artifacts: Vec::new(),
+        manifest_digest: None,
     };
     assert_eq!(
         deployment.differs(&request(DeploymentStatus::Approved, "r")),

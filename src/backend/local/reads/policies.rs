@@ -323,7 +323,14 @@ pub fn evaluate_under(
     evaluation.policy_set_version = Some(version);
     judge_obligations(conn, set, &mut evaluation, intake.as_ref(), now)?;
     judge_suspension(conn, &mut evaluation)?;
-    judge_recertification(conn, set, &mut evaluation, &manifest.artifacts, now, recent_use)?;
+    judge_recertification(
+        conn,
+        set,
+        &mut evaluation,
+        &manifest.artifacts,
+        now,
+        recent_use,
+    )?;
     Ok(evaluation)
 }
 
