@@ -122,7 +122,9 @@ pub fn load(path: &Path) -> Result<LogKey> {
 fn attestation_key(signer_text: &str) -> Option<ed25519_dalek::SigningKey> {
     use base64::Engine;
     use sha2::{Digest, Sha256};
-    let encoded = signer_text.trim().rsplit('+').next()?;
+    // The key's base64 may itself hold `+`: it is everything after the
+    // fourth separator (names and hashes hold none).
+    let encoded = signer_text.trim().splitn(5, '+').nth(4)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()?;
