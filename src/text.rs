@@ -26,6 +26,23 @@ pub fn sanitize_with(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     )
 }
 
+/// What is wrong with a one-line field of text, if anything: empty, over
+/// `max_bytes`, or holding control characters.
+pub fn field_problem(value: &str, max_bytes: usize) -> Option<String> {
+    if value.trim().is_empty() {
+        Some("must not be empty".into())
+    } else if value.len() > max_bytes {
+        Some(format!(
+            "is {} bytes; the most allowed is {max_bytes}",
+            value.len()
+        ))
+    } else if value.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else {
+        None
+    }
+}
+
 /// One line of safe text.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
     sanitize_with(text, false)

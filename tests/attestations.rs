@@ -117,7 +117,9 @@ fn an_allowed_version_is_attested_and_the_reference_implementations_agree() {
     verify(&db, &envelope, &key, &[])
         .success()
         .stdout(predicate::str::contains("✓ signature by key"))
-        .stdout(predicate::str::contains("✓ the checkpoint's signature by the log key"))
+        .stdout(predicate::str::contains(
+            "✓ the checkpoint's signature by the log key",
+        ))
         .stdout(predicate::str::contains("stands allowed"));
     verify(&db, &envelope, &key, &["--subject-digest", &image_digest()]).success();
     let manifest_arg = manifest.to_string_lossy().into_owned();
@@ -130,8 +132,15 @@ fn an_allowed_version_is_attested_and_the_reference_implementations_agree() {
     // The reference implementations accept it, subjects and all.
     let accepted = reference(&envelope, &key, APPROVAL);
     let said = String::from_utf8_lossy(&accepted.stdout);
-    assert!(accepted.status.success(), "{said}{}", String::from_utf8_lossy(&accepted.stderr));
-    assert!(said.contains(&format!("gavel:agent/{AGENT}@{VERSION}")), "{said}");
+    assert!(
+        accepted.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert!(
+        said.contains(&format!("gavel:agent/{AGENT}@{VERSION}")),
+        "{said}"
+    );
     assert!(said.contains(&"ab".repeat(32)), "{said}");
 
     // A changed predicate fails both.
@@ -187,9 +196,16 @@ fn a_suspended_version_is_revoked_over_http_and_online_checks_say_so() {
         .arg(&envelope)
         .assert()
         .success();
-    remote(&["attest", "key", "--out"]).arg(&key).assert().success();
+    remote(&["attest", "key", "--out"])
+        .arg(&key)
+        .assert()
+        .success();
     let accepted = reference(&envelope, &key, APPROVAL);
-    assert!(accepted.status.success(), "{}", String::from_utf8_lossy(&accepted.stdout));
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stdout)
+    );
     remote(&["attest", "verify"])
         .arg(&envelope)
         .arg("--key")
@@ -215,7 +231,12 @@ fn a_suspended_version_is_revoked_over_http_and_online_checks_say_so() {
     // The owner reports a death: the version is suspended at once.
     gavel(&db)
         .args(["--user", OWNER, "incident", "report", "--agent", AGENT])
-        .args(["--severity", "death", "--summary", "it routed an ambulance away"])
+        .args([
+            "--severity",
+            "death",
+            "--summary",
+            "it routed an ambulance away",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("suspended"));
@@ -231,7 +252,10 @@ fn a_suspended_version_is_revoked_over_http_and_online_checks_say_so() {
             .send()
             .await
             .expect("GET the attestation");
-        (answer.status().as_u16(), answer.bytes().await.expect("body"))
+        (
+            answer.status().as_u16(),
+            answer.bytes().await.expect("body"),
+        )
     });
     assert_eq!(status, 410, "{}", String::from_utf8_lossy(&body));
     let revocation = dir.path().join("revocation.json");

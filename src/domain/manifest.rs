@@ -244,7 +244,8 @@ impl Manifest {
             check_text(&format!("external_tools[{index}]"), tool)?;
         }
         check_labels(&agent.labels)?;
-        artifacts::check_artifacts(&self.artifacts)?;
+        artifacts::check_artifacts(&self.artifacts, MAX_FIELD_BYTES)
+            .map_err(|(path, message)| ManifestError::Rule { path, message })?;
         if self
             .requested_by
             .as_deref()
@@ -320,23 +321,13 @@ fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), ManifestError> 
 }
 
 fn check_text(path: &str, value: &str) -> Result<(), ManifestError> {
-    let invalid = |message: String| ManifestError::Rule {
-        path: path.to_owned(),
-        message,
-    };
-    if value.trim().is_empty() {
-        return Err(invalid("must not be empty".into()));
+    match crate::text::field_problem(value, MAX_FIELD_BYTES) {
+        Some(message) => Err(ManifestError::Rule {
+            path: path.to_owned(),
+            message,
+        }),
+        None => Ok(()),
     }
-    if value.len() > MAX_FIELD_BYTES {
-        return Err(invalid(format!(
-            "is {} bytes; the most allowed is {MAX_FIELD_BYTES}",
-            value.len()
-        )));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(invalid("must not contain control characters".into()));
-    }
-    Ok(())
 }
 
 /// A deployment manifest as JSON: the agent's fields. The requester is the

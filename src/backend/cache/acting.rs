@@ -3,16 +3,6 @@
 
 use super::*;
 
-/// Says that something needs the server when it cannot be reached.
-pub(super) fn needs_server(what: &str, err: BackendError) -> BackendError {
-    match err {
-        BackendError::Unavailable(why) => BackendError::Unavailable(format!(
-            "{what} needs the server, which cannot be reached now ({why})"
-        )),
-        other => other,
-    }
-}
-
 impl CachedBackend {
     /// The sync loop that sends this cache's changes and brings the
     /// server's.

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use self::acting::needs_server;
 use self::outbox::Change;
 use self::syncer::Syncer;
 use super::http::HttpBackend;
@@ -54,6 +53,16 @@ pub struct CachedBackend {
     remote: Arc<HttpBackend>,
     syncer: Arc<Syncer>,
     notice: Option<String>,
+}
+
+/// Says that something needs the server when it cannot be reached.
+fn needs_server(what: &str, err: BackendError) -> BackendError {
+    match err {
+        BackendError::Unavailable(why) => BackendError::Unavailable(format!(
+            "{what} needs the server, which cannot be reached now ({why})"
+        )),
+        other => other,
+    }
 }
 
 #[async_trait]

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ManifestError, check_text};
-
 /// The most artifacts one manifest names.
 pub const MAX_ARTIFACTS: usize = 64;
 
@@ -38,8 +36,13 @@ pub fn is_sha256_digest(digest: &str) -> bool {
     })
 }
 
-pub(super) fn check_artifacts(artifacts: &[Artifact]) -> Result<(), ManifestError> {
-    let rule = |path: String, message: String| ManifestError::Rule { path, message };
+/// Checks a manifest's artifacts (names of at most `max_name_bytes`):
+/// the first problem as (its path, what is wrong).
+pub fn check_artifacts(
+    artifacts: &[Artifact],
+    max_name_bytes: usize,
+) -> Result<(), (String, String)> {
+    let rule = |path: String, message: String| (path, message);
     if artifacts.len() > MAX_ARTIFACTS {
         return Err(rule(
             "artifacts".into(),
@@ -50,7 +53,9 @@ pub(super) fn check_artifacts(artifacts: &[Artifact]) -> Result<(), ManifestErro
         ));
     }
     for (index, artifact) in artifacts.iter().enumerate() {
-        check_text(&format!("artifacts[{index}].name"), &artifact.name)?;
+        if let Some(problem) = crate::text::field_problem(&artifact.name, max_name_bytes) {
+            return Err(rule(format!("artifacts[{index}].name"), problem));
+        }
         if !is_sha256_digest(&artifact.digest) {
             return Err(rule(
                 format!("artifacts[{index}].digest"),
@@ -87,21 +92,21 @@ mod tests {
     #[test]
     fn digests_are_sha256_in_lower_case_hex_and_names_are_unique() {
         let good = format!("sha256:{}", "ab".repeat(32));
-        assert!(check_artifacts(&[artifact("image", &good)]).is_ok());
+        assert!(check_artifacts(&[artifact("image", &good)], 256).is_ok());
         for bad in [
             "ab".repeat(32),
             format!("sha256:{}", "AB".repeat(32)),
             format!("sha256:{}", "ab".repeat(31)),
             format!("sha512:{}", "ab".repeat(32)),
         ] {
-            let err = check_artifacts(&[artifact("image", &bad)]).unwrap_err();
-            assert!(err.to_string().contains("artifacts[0].digest"), "{err}");
+            let err = check_artifacts(&[artifact("image", &bad)], 256).unwrap_err();
+            assert_eq!(err.0, "artifacts[0].digest", "{err:?}");
         }
-        let twice = check_artifacts(&[artifact("image", &good), artifact("image", &good)]);
-        assert!(twice.unwrap_err().to_string().contains("named twice"));
+        let twice = check_artifacts(&[artifact("image", &good), artifact("image", &good)], 256);
+        assert!(twice.unwrap_err().1.contains("named twice"));
         let many: Vec<_> = (0..=MAX_ARTIFACTS)
             .map(|n| artifact(&format!("a{n}"), &good))
             .collect();
-        assert!(check_artifacts(&many).is_err());
+        assert!(check_artifacts(&many, 256).is_err());
     }
 }
