@@ -185,6 +185,16 @@ pub struct ServerSection {
     pub connections_per_address: Option<usize>,
     /// Connections the server holds at once (default 10000).
     pub max_connections: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM), reloaded when the
+    /// file changes (`--tls-cert` wins).
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM, mode 0600).
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate signed by these CAs (PEM): mutual TLS.
+    /// A client without one still connects (bearer tokens authenticate the
+    /// API); `[admission] require_client_cert` makes the admission routes
+    /// insist on it.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -150,10 +150,7 @@ pub enum Command {
         json: bool,
     },
     /// Serve the HTTP API over the store, for a team.
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        listen: std::net::SocketAddr,
-    },
+    Serve(ServeArgs),
     /// Sync the offline cache with the server (--url): send what was decided
     /// offline, fetch what changed. Exit 5 when changes need your attention.
     Sync(SyncArgs),
@@ -162,6 +159,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: std::net::SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM), reloaded when it
+    /// changes; the config's `[server] tls_cert` otherwise.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for certificates signed by these CAs (PEM): mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,6 +26,7 @@ mod obligation_args;
 mod obligations;
 mod output;
 mod policy;
+mod serve;
 mod store;
 mod sync;
 mod trail;
@@ -222,50 +223,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Incident(command) => incidents::run(global, command).await,
         Command::Attest(command) => attest::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
-        Command::Serve { listen } => {
-            backends::local_only(global, "serve")?;
-            let _ = tracing_subscriber::fmt()
-                .with_writer(std::io::stderr)
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                        tracing_subscriber::EnvFilter::new("info,tower_http=info")
-                    }),
-                )
-                .try_init();
-            let config = load_config(global)?;
-            let store = backends::open_store(global, &config).await?;
-            let key = backends::load_log_key(&config, &store)?;
-            let defaults = crate::server::CheckpointPolicy::default();
-            let policy = crate::server::CheckpointPolicy {
-                every_events: config
-                    .log
-                    .checkpoint_every_events
-                    .unwrap_or(defaults.every_events)
-                    .max(1),
-                every: config
-                    .log
-                    .checkpoint_every_seconds
-                    .map_or(defaults.every, std::time::Duration::from_secs),
-            };
-            let limits = crate::server::Limits::from_config(&config.server);
-            let notifier = crate::notify::worker::Worker::new(
-                std::sync::Arc::clone(&store),
-                config.notify.clone(),
-                config.sla_days(),
-            )
-            .map_err(Failure::BadInput)?;
-            let sign_in = config
-                .auth
-                .oidc
-                .clone()
-                .map(crate::server::SignInGate::new)
-                .transpose()
-                .map_err(|err| Failure::BadInput(format!("config [auth.oidc]: {err}")))?;
-            crate::server::serve(store, key, policy, limits, listen, sign_in, notifier)
-                .await
-                .map_err(Failure::Other)?;
-            Ok(exit::OK)
-        }
+        Command::Serve(args) => serve::run(global, args).await,
         Command::Sync(args) => {
             let config = load_config(global)?;
             let Some((remote, fingerprint)) = backends::remote(global, &config).await? else {

@@ -14,11 +14,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 
+use super::tls::{ClientCertificate, Tls};
 use crate::config::ServerSection;
 
 /// How long requests in flight get to finish once the server is told to stop.
@@ -223,12 +226,49 @@ fn is_connection_error(err: &std::io::Error) -> bool {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then gives requests
-/// in flight a while to finish.
+/// The app as one connection serves it: each request carries the client
+/// certificate the connection presented (none on plain HTTP).
+#[derive(Clone)]
+struct WithCertificate {
+    app: Router,
+    certificate: ClientCertificate,
+}
+
+impl tower::Service<Request<Incoming>> for WithCertificate {
+    type Response = <Router as tower::Service<Request<Incoming>>>::Response;
+    type Error = <Router as tower::Service<Request<Incoming>>>::Error;
+    type Future = <Router as tower::Service<Request<Incoming>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<Request<Incoming>>::poll_ready(&mut self.app, cx)
+    }
+
+    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.certificate.clone());
+        self.app.call(request)
+    }
+}
+
+fn for_connection(
+    app: &Router,
+    certificate: ClientCertificate,
+) -> TowerToHyperService<WithCertificate> {
+    TowerToHyperService::new(WithCertificate {
+        app: app.clone(),
+        certificate,
+    })
+}
+
+/// Serves `app` on `listener` (over TLS when `tls` is given) until
+/// `shutdown` resolves, then gives requests in flight a while to finish.
 pub async fn run(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut total = limits.total;
@@ -273,11 +313,38 @@ pub async fn run(
             }
         };
         let _ = stream.set_nodelay(true);
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
-        let connection = graceful.watch(connection);
+        let Some(tls) = &tls else {
+            let service = for_connection(&app, ClientCertificate::default());
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                let _held = ticket;
+                if let Err(err) = connection.await {
+                    tracing::debug!(%err, %peer, "connection ended");
+                }
+            });
+            continue;
+        };
+        // The handshake off the accept loop, under the headers' deadline: a
+        // client that opens a socket and says nothing holds only its ticket.
+        let (acceptor, http, app) = (tls.acceptor.clone(), http.clone(), app.clone());
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _held = ticket;
+            let stream =
+                match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%err, %peer, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let certificate = super::tls::client_certificate(stream.get_ref().1);
+            let service = for_connection(&app, certificate);
+            let connection = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
             if let Err(err) = connection.await {
                 tracing::debug!(%err, %peer, "connection ended");
             }

@@ -27,6 +27,7 @@ mod reviews;
 mod sign_in;
 mod state;
 mod sync;
+pub mod tls;
 mod users;
 mod workflows;
 
@@ -94,18 +95,37 @@ async fn sign_checkpoints(store: Arc<LocalStore>, key: Arc<LogKey>, policy: Chec
     }
 }
 
+/// Where and how the server answers.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub limits: Limits,
+    pub listen: SocketAddr,
+    /// HTTPS with these files; none: plain HTTP (loopback, or behind a
+    /// proxy that speaks TLS).
+    pub tls: Option<tls::TlsFiles>,
+}
+
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
-/// HTTP/1.1 only: clients speak it, and TLS or HTTP/2 belong to the proxy
-/// in front.
+/// HTTP/1.1 only (clients speak it), over TLS when given its files.
 pub async fn serve(
     store: Arc<LocalStore>,
     log_key: LogKey,
     policy: CheckpointPolicy,
-    limits: Limits,
-    listen: SocketAddr,
+    serving: Serving,
     sign_in: Option<SignInGate>,
     notifier: crate::notify::worker::Worker,
 ) -> color_eyre::Result<()> {
+    let Serving {
+        limits,
+        listen,
+        tls,
+    } = serving;
+    // The certificate first: a server told to speak TLS that cannot must
+    // not start speaking plain HTTP.
+    let tls = tls
+        .map(|files| tls::Tls::load(&files).map(Arc::new))
+        .transpose()
+        .map_err(|err| color_eyre::eyre::eyre!("{err}"))?;
     // Handlers go in before anyone learns the address, so a SIGTERM sent
     // right after start-up is a clean stop, not the default kill.
     #[cfg(unix)]
@@ -155,9 +175,14 @@ pub async fn serve(
         let _ = tokio::signal::ctrl_c().await;
     };
     // Scripts and tests read the address from this line.
-    println!("gavel serve: listening on http://{address}");
-    tracing::info!(%address, "listening");
-    listener::run(listener, app, limits, shutdown).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("gavel serve: listening on {scheme}://{address}");
+    tracing::info!(%address, scheme, "listening");
+    let reloading = tls.as_ref().map(|tls| tls.keep_fresh());
+    listener::run(listener, app, limits, tls, shutdown).await?;
+    if let Some(reloading) = reloading {
+        reloading.abort();
+    }
     stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     signer.abort();
     let _ = stop_notifier.send(());

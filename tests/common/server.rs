@@ -104,7 +104,7 @@ impl Server {
             .next()
             .unwrap_or_default()
             .to_owned();
-        if !url.starts_with("http://127.0.0.1:") {
+        if !url.starts_with("http://127.0.0.1:") && !url.starts_with("https://127.0.0.1:") {
             let _ = child.kill();
             let _ = child.wait();
             return None;
@@ -136,6 +136,7 @@ impl Server {
     pub fn address(&self) -> String {
         self.url
             .trim_start_matches("http://")
+            .trim_start_matches("https://")
             .trim_end_matches('/')
             .to_owned()
     }

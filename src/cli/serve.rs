@@ -1,0 +1,71 @@
+//! `gavel serve`: the HTTP API over the store, for a team, with its
+//! checkpoint signer, its notifier, and TLS when given a certificate.
+
+use super::args::{Global, ServeArgs};
+use super::backends::{self, load_config};
+use super::exit::{self, Failure, Outcome};
+
+pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
+    backends::local_only(global, "serve")?;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
+        )
+        .try_init();
+    let config = load_config(global)?;
+    let store = backends::open_store(global, &config).await?;
+    let key = backends::load_log_key(&config, &store)?;
+    let defaults = crate::server::CheckpointPolicy::default();
+    let policy = crate::server::CheckpointPolicy {
+        every_events: config
+            .log
+            .checkpoint_every_events
+            .unwrap_or(defaults.every_events)
+            .max(1),
+        every: config
+            .log
+            .checkpoint_every_seconds
+            .map_or(defaults.every, std::time::Duration::from_secs),
+    };
+    let notifier = crate::notify::worker::Worker::new(
+        std::sync::Arc::clone(&store),
+        config.notify.clone(),
+        config.sla_days(),
+    )
+    .map_err(Failure::BadInput)?;
+    let sign_in = config
+        .auth
+        .oidc
+        .clone()
+        .map(crate::server::SignInGate::new)
+        .transpose()
+        .map_err(|err| Failure::BadInput(format!("config [auth.oidc]: {err}")))?;
+    let section = &config.server;
+    let tls = match (
+        args.tls_cert.or(section.tls_cert.clone()),
+        args.tls_key.or(section.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some(crate::server::tls::TlsFiles {
+            cert,
+            key,
+            client_ca: args.tls_client_ca.or(section.tls_client_ca.clone()),
+        }),
+        (None, None) if args.tls_client_ca.is_none() && section.tls_client_ca.is_none() => None,
+        _ => {
+            return Err(Failure::BadInput(
+                "TLS needs both a certificate and its key (--tls-cert and --tls-key, or [server] tls_cert and tls_key); a client CA needs them too".into(),
+            ));
+        }
+    };
+    let serving = crate::server::Serving {
+        limits: crate::server::Limits::from_config(section),
+        listen: args.listen,
+        tls,
+    };
+    crate::server::serve(store, key, policy, serving, sign_in, notifier)
+        .await
+        .map_err(Failure::Other)?;
+    Ok(exit::OK)
+}
