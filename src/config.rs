@@ -41,6 +41,9 @@ pub struct Config {
     /// `gavel serve`: signing people in with an identity provider.
     #[serde(default)]
     pub auth: AuthSection,
+    /// `gavel serve`: the Kubernetes admission webhook.
+    #[serde(default)]
+    pub admission: AdmissionSection,
     /// Email and webhook notifications (`gavel serve`, `gavel notify run`).
     #[serde(default)]
     pub notify: crate::notify::settings::NotifySettings,
@@ -195,6 +198,22 @@ pub struct ServerSection {
     /// API); `[admission] require_client_cert` makes the admission routes
     /// insist on it.
     pub tls_client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionSection {
+    /// A workload without `gavel/agent` and `gavel/version`: "allow"
+    /// (default; the webhook's namespaceSelector says where agents run) or
+    /// "deny".
+    #[serde(default)]
+    pub unannotated: crate::domain::admission::Unannotated,
+    /// Answer reviews only from a client certificate the server's
+    /// `tls_client_ca` signed (the API server's). Without it the routes
+    /// answer anyone, and record uses only for callers that authenticate
+    /// (a client certificate or a bearer token).
+    #[serde(default)]
+    pub require_client_cert: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -59,10 +59,18 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
             ));
         }
     };
+    if config.admission.require_client_cert
+        && tls.as_ref().is_none_or(|tls| tls.client_ca.is_none())
+    {
+        return Err(Failure::BadInput(
+            "[admission] require_client_cert needs mutual TLS: give [server] tls_cert, tls_key and tls_client_ca (or --tls-client-ca)".into(),
+        ));
+    }
     let serving = crate::server::Serving {
         limits: crate::server::Limits::from_config(section),
         listen: args.listen,
         tls,
+        admission: config.admission,
     };
     crate::server::serve(store, key, policy, serving, sign_in, notifier)
         .await

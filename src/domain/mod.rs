@@ -6,6 +6,7 @@
 //! workflows, reviews, bias audits and the trail, and `replay` on top.
 
 pub mod after_approval;
+pub mod admission;
 pub mod agent;
 pub mod attestation;
 pub mod bias;

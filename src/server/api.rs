@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    attestations, audits, delegations, deployments, evidence, exceptions, inbox, incidents, log,
+    admission, attestations, audits, delegations, deployments, evidence, exceptions, inbox, incidents, log,
     obligations, policy_sets, reviews, sync, users, workflows,
 };
 
@@ -76,6 +76,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(evidence::evidence))
         .routes(routes!(attestations::attestation_key))
         .routes(routes!(attestations::attestation))
+        .routes(routes!(admission::admission))
         .routes(routes!(delegations::delegations, delegations::delegate))
         .routes(routes!(delegations::end_delegation))
         .routes(routes!(obligations::obligations))
@@ -243,6 +244,7 @@ mod tests {
             in_flight: Mutex::new(HashSet::from(["busy-key".to_owned()])),
             log_key: None,
             sign_in: None,
+            admission: Default::default(),
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -333,6 +335,7 @@ mod standing_tests {
             in_flight: Mutex::new(HashSet::new()),
             log_key: None,
             sign_in: None,
+            admission: Default::default(),
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -375,6 +378,7 @@ mod openapi_tests {
             in_flight: Mutex::new(HashSet::new()),
             log_key: None,
             sign_in: None,
+            admission: Default::default(),
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

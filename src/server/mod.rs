@@ -8,6 +8,7 @@
 //! parse, call the same `LocalBackend` the console uses, and map errors to
 //! statuses (`backend::wire`).
 
+mod admission;
 mod api;
 mod attestations;
 mod audits;
@@ -103,6 +104,7 @@ pub struct Serving {
     /// HTTPS with these files; none: plain HTTP (loopback, or behind a
     /// proxy that speaks TLS).
     pub tls: Option<tls::TlsFiles>,
+    pub admission: crate::config::AdmissionSection,
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
@@ -119,6 +121,7 @@ pub async fn serve(
         limits,
         listen,
         tls,
+        admission,
     } = serving;
     // The certificate first: a server told to speak TLS that cannot must
     // not start speaking plain HTTP.
@@ -163,6 +166,7 @@ pub async fn serve(
         in_flight: Mutex::new(HashSet::new()),
         log_key: Some(log_key),
         sign_in: sign_in.map(Arc::new),
+        admission,
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {

@@ -23,6 +23,8 @@ pub struct ServerState {
     pub(super) log_key: Option<Arc<LogKey>>,
     /// The identity provider people sign in with, when configured.
     pub(super) sign_in: Option<Arc<SignInGate>>,
+    /// How the admission webhook answers.
+    pub(super) admission: crate::config::AdmissionSection,
 }
 
 /// The state as handlers take it.

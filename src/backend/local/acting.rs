@@ -127,7 +127,7 @@ impl LocalBackend {
 
     /// Notes that the agent version was let deploy (a use: it is not
     /// dormant), written at most once a minute.
-    pub(super) async fn note_use(
+    pub async fn note_use(
         &self,
         agent_id: &str,
         version: &str,
