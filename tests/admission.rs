@@ -231,6 +231,9 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
     let suspended = anonymous.send("enforce", review("uid-9", &pinned, false));
     assert!(!suspended.allowed, "a suspended version was admitted");
     assert!(suspended.message.contains("suspended"), "{}", suspended.message);
+    // The rule, never what people wrote: anyone may call the webhook.
+    assert!(!suspended.message.contains("ambulance"), "{}", suspended.message);
+    assert!(!suspended.message.contains(OWNER), "{}", suspended.message);
 
     // Requiring the API server's certificate.
     server.stop();

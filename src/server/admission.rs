@@ -3,7 +3,9 @@
 //! runs only the images its manifest named. No bearer token is needed (the
 //! answer reveals only the decision); mutual TLS may be required. A review
 //! that is not a dry run, from a caller that authenticated, records the
-//! version as in use.
+//! version as in use. A denial names the rules that hold the version back,
+//! never their reasons' text (people, incidents): `gavel deploy check` and
+//! `gavel attest show` tell a signed-in person the rest.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -60,7 +62,7 @@ pub(super) async fn admission(
                             artifacts: judged.request.artifacts,
                         }),
                         Ok(judged) => Ok(Standing::DoesNot {
-                            reasons: judged.reasons(),
+                            reasons: judged.rules(),
                         }),
                         Err(BackendError::NotFound { .. }) => Ok(Standing::DoesNot {
                             reasons: vec![

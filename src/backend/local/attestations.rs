@@ -70,6 +70,30 @@ impl Judged {
     }
 }
 
+impl Judged {
+    /// Why it does not stand, by rule name only: what a caller who need
+    /// not be signed in (the admission webhook's) may learn. Never the
+    /// reasons' text, which may name people and incidents.
+    pub fn rules(&self) -> Vec<String> {
+        if self.since.is_none() {
+            return vec!["it is not the agent's record (a later version stands)".into()];
+        }
+        let evaluation = &self.evaluation;
+        let mut named: Vec<String> = evaluation
+            .triggered_policies
+            .iter()
+            .filter(|policy| policy.blocking)
+            .chain(evaluation.triggered_policies.iter().filter(|policy| !policy.blocking))
+            .map(|policy| format!("{} ({})", policy.name, policy.policy_id))
+            .collect();
+        named.dedup();
+        if named.is_empty() {
+            named.push("it needs sign-off again".into());
+        }
+        named
+    }
+}
+
 /// Judges an agent version as a deployment check of its standing request
 /// would now.
 pub fn judge(
