@@ -195,6 +195,7 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
     let (db, manifest) = store(dir.path());
     let token = gate_token(&db);
     let server = common::server::Server::start(&db);
+    let attestation = dir.path().join("gavel-attestation.json");
     let run = |name: &str| {
         let output = dir.path().join(format!("{name}.output"));
         let summary = dir.path().join(format!("{name}.summary"));
@@ -208,6 +209,7 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
             .env("GAVEL_MANIFEST", &manifest)
             .env("GAVEL_URL", &server.url)
             .env("GAVEL_TOKEN", &token)
+            .env("GAVEL_ATTESTATION", &attestation)
             .output()
             .expect("the action's script runs");
         (
@@ -236,9 +238,29 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
         ])
         .assert()
         .success();
+    // Allowed, but never requested: nothing on record to attest.
+    let (code, log, output, _) = run("checked");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("::warning title=Gavel::"), "{log}");
+    assert_eq!(output.trim(), "status=allowed");
+    gavel(&db)
+        .args(["--user", OWNER, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
     let (code, log, output, _) = run("allowed");
     assert_eq!(code, Some(0), "{log}");
-    assert_eq!(output.trim(), "status=allowed");
+    assert!(log.contains("signed approval written"), "{log}");
+    // Allowed: the signed approval is fetched and named for upload.
+    assert_eq!(
+        output.trim(),
+        format!("status=allowed\nattestation={}", attestation.display())
+    );
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&attestation).expect("the attestation"))
+            .expect("JSON");
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    assert!(action.contains("actions/upload-artifact@v4"), "the action uploads it");
 
     // Without a token, it says what is missing and fails.
     let out = Command::new(root.join("scripts/ci/github-check.sh"))

@@ -17,8 +17,21 @@ pub async fn run(global: &Global, command: AttestCommand) -> Outcome {
         AttestCommand::Show {
             agent,
             version,
+            manifest,
             out,
         } => {
+            let (agent, version) = match (manifest, agent, version) {
+                (Some(path), _, _) => {
+                    let manifest = super::input::read_manifest(&path)?;
+                    (manifest.agent.agent_id, manifest.agent.version)
+                }
+                (None, Some(agent), Some(version)) => (agent, version),
+                _ => {
+                    return Err(Failure::BadInput(
+                        "name the agent and version, or give --manifest".into(),
+                    ));
+                }
+            };
             let backend = super::backends::backend(global).await?;
             let attested = backend.attestation(&agent, &version).await?;
             let text = envelope_text(attested.envelope())?;

@@ -12,8 +12,14 @@ pub enum AttestCommand {
     /// (suspended, due for recertification, superseded) gets its signed
     /// revocation instead, and the command exits 4.
     Show {
-        agent: String,
-        version: String,
+        /// The agent (or give --manifest).
+        #[arg(required_unless_present = "manifest")]
+        agent: Option<String>,
+        #[arg(required_unless_present = "manifest")]
+        version: Option<String>,
+        /// Read the agent and version from this manifest instead.
+        #[arg(long, value_name = "MANIFEST.json", conflicts_with_all = ["agent", "version"])]
+        manifest: Option<PathBuf>,
         /// Write the envelope to FILE (atomically) instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
