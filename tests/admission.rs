@@ -106,9 +106,11 @@ struct Caller {
 
 impl Caller {
     fn new(server: &Server, ca: &Path, identity: Option<(&Path, &Path)>) -> Caller {
-        let mut builder = reqwest::Client::builder().tls_certs_only([
-            reqwest::Certificate::from_pem(&std::fs::read(ca).expect("CA")).expect("CA pem"),
-        ]);
+        let mut builder =
+            reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(
+                &std::fs::read(ca).expect("CA"),
+            )
+            .expect("CA pem")]);
         if let Some((cert, key)) = identity {
             let mut pem = std::fs::read(cert).expect("cert");
             pem.extend(std::fs::read(key).expect("key"));
@@ -132,7 +134,10 @@ impl Caller {
                 .send()
                 .await
                 .expect("POST the review");
-            (answer.status().as_u16(), answer.bytes().await.expect("body"))
+            (
+                answer.status().as_u16(),
+                answer.bytes().await.expect("body"),
+            )
         });
         if status != 200 {
             return Answer {
@@ -195,7 +200,11 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
 
     // Admitted, by anyone; recorded only for the API server, not dry.
     let answer = anonymous.send("enforce", review("uid-1", &pinned, false));
-    assert!(answer.allowed && answer.uid == "uid-1", "{}", answer.message);
+    assert!(
+        answer.allowed && answer.uid == "uid-1",
+        "{}",
+        answer.message
+    );
     assert_eq!(uses(&db), 0, "an anonymous review records no use");
     let answer = apiserver.send("enforce", review("uid-2", &pinned, true));
     assert!(answer.allowed);
@@ -220,19 +229,37 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
     // What is not a review, and a mode that does not exist.
     let garbage = anonymous.send("enforce", b"{\"kind\": \"Pod\"}".to_vec());
     assert_eq!(garbage.status, 400, "{}", garbage.message);
-    assert_eq!(anonymous.send("permissive", review("uid-8", &pinned, false)).status, 404);
+    assert_eq!(
+        anonymous
+            .send("permissive", review("uid-8", &pinned, false))
+            .status,
+        404
+    );
 
     // Suspended: denied, naming the incident.
     gavel(&db)
         .args(["--user", OWNER, "incident", "report", "--agent", AGENT])
-        .args(["--severity", "death", "--summary", "it routed an ambulance away"])
+        .args([
+            "--severity",
+            "death",
+            "--summary",
+            "it routed an ambulance away",
+        ])
         .assert()
         .success();
     let suspended = anonymous.send("enforce", review("uid-9", &pinned, false));
     assert!(!suspended.allowed, "a suspended version was admitted");
-    assert!(suspended.message.contains("suspended"), "{}", suspended.message);
+    assert!(
+        suspended.message.contains("suspended"),
+        "{}",
+        suspended.message
+    );
     // The rule, never what people wrote: anyone may call the webhook.
-    assert!(!suspended.message.contains("ambulance"), "{}", suspended.message);
+    assert!(
+        !suspended.message.contains("ambulance"),
+        "{}",
+        suspended.message
+    );
     assert!(!suspended.message.contains(OWNER), "{}", suspended.message);
 
     // Requiring the API server's certificate.
@@ -241,6 +268,16 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
     let server = Server::start_with_config(&db, &config);
     let anonymous = Caller::new(&server, &authority.pem, None);
     let apiserver = Caller::new(&server, &authority.pem, Some((&api_cert, &api_key)));
-    assert_eq!(anonymous.send("enforce", review("uid-10", &pinned, false)).status, 401);
-    assert_eq!(apiserver.send("audit", review("uid-11", &pinned, false)).status, 200);
+    assert_eq!(
+        anonymous
+            .send("enforce", review("uid-10", &pinned, false))
+            .status,
+        401
+    );
+    assert_eq!(
+        apiserver
+            .send("audit", review("uid-11", &pinned, false))
+            .status,
+        200
+    );
 }

@@ -260,7 +260,10 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
         serde_json::from_slice(&std::fs::read(&attestation).expect("the attestation"))
             .expect("JSON");
     assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
-    assert!(action.contains("actions/upload-artifact@v4"), "the action uploads it");
+    assert!(
+        action.contains("actions/upload-artifact@v4"),
+        "the action uploads it"
+    );
 
     // Without a token, it says what is missing and fails.
     let out = Command::new(root.join("scripts/ci/github-check.sh"))

@@ -101,11 +101,19 @@ pub async fn obligations(global: &Global, args: ObligationsArgs) -> Outcome {
             ..Default::default()
         })
         .await?;
-    let beside = crate::domain::after_approval::words(
+    let mut beside = crate::domain::after_approval::words(
         &posture.agent_version,
         &incidents,
         &exceptions,
         posture.at,
+    );
+    beside.extend(
+        crate::tui::command::obligations::attestation_words(
+            backend.as_ref(),
+            &posture.agent_id,
+            &posture.agent_version,
+        )
+        .await,
     );
     if !beside.is_empty() {
         println!("\nafter approval");

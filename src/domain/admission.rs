@@ -88,8 +88,7 @@ pub struct Workload {
 
 /// Reads a review; the error says why it is not one.
 pub fn parse(body: &[u8]) -> Result<Review, String> {
-    let review: Value =
-        serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
+    let review: Value = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
     let text = |value: &Value, path: &str| -> String {
         value
             .pointer(path)
@@ -124,7 +123,10 @@ pub fn parse(body: &[u8]) -> Result<Review, String> {
         uid,
         namespace: text(request, "/namespace"),
         name: text(request, "/name"),
-        dry_run: request.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+        dry_run: request
+            .get("dryRun")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         kind,
         operation,
         workload,
@@ -136,7 +138,11 @@ pub fn parse(body: &[u8]) -> Result<Review, String> {
 fn workload(kind: &str, object: &Value) -> Option<Workload> {
     let template = match kind {
         "Pod" => object,
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
         | "ReplicationController" => object.pointer("/spec/template")?,
         "CronJob" => object.pointer("/spec/jobTemplate/spec/template")?,
         _ => return None,

@@ -222,4 +222,42 @@ impl Attested {
             Attested::Issued(envelope) | Attested::Revoked(envelope) => envelope,
         }
     }
+
+    /// One line for the posture views, read from the payload the store
+    /// signed (its own answer; `attest verify` checks a file's signature).
+    /// Unsanitized.
+    pub fn words(&self) -> String {
+        let payload = self.envelope().payload_unchecked().unwrap_or_default();
+        match self {
+            Attested::Issued(_) => match serde_json::from_slice::<Statement<Approval>>(&payload) {
+                Ok(statement) => {
+                    let approval = &statement.predicate;
+                    let until = approval.valid_until.map_or_else(
+                        || "until a later decision".to_owned(),
+                        |until| format!("valid until {}", until.format("%Y-%m-%d")),
+                    );
+                    format!(
+                        "signed approval: stands ({}), {until}; {} subject(s): `gavel attest show {} {}`",
+                        approval.outcome,
+                        statement.subject.len(),
+                        approval.agent.agent_id,
+                        approval.agent.version
+                    )
+                }
+                Err(_) => "signed approval: stands".into(),
+            },
+            Attested::Revoked(_) => match serde_json::from_slice::<Statement<Revocation>>(&payload)
+            {
+                Ok(statement) => format!(
+                    "signed approval: REVOKED: {}",
+                    statement
+                        .predicate
+                        .reasons
+                        .first()
+                        .map_or("", String::as_str)
+                ),
+                Err(_) => "signed approval: REVOKED".into(),
+            },
+        }
+    }
 }

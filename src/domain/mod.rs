@@ -5,8 +5,8 @@
 //! sit at the bottom, the policy language (`policy/`) above them, then
 //! workflows, reviews, bias audits and the trail, and `replay` on top.
 
-pub mod after_approval;
 pub mod admission;
+pub mod after_approval;
 pub mod agent;
 pub mod attestation;
 pub mod bias;

@@ -146,7 +146,7 @@ impl Generator {
             external_tools: life.tools.clone(),
             supersedes_on_approval: false,
             policy_set_version: Some(self.set_version),
-            artifacts: Vec::new(),
+            artifacts: vec![image_of(&life.agent)],
             manifest_digest: None,
         };
         writes::insert_deployment(&crate::db::Connection::sqlite(conn), &request)?;
@@ -408,5 +408,23 @@ impl History {
             self.workflow = withdrawn;
             self.withdrawn_at = Some(at);
         }
+    }
+}
+
+/// The container image a generated agent version ships, by a digest of its
+/// own (the admission webhook and attestations name it).
+fn image_of(agent: &crate::domain::Agent) -> crate::domain::manifest::Artifact {
+    let team: String = agent
+        .team
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    crate::domain::manifest::Artifact {
+        name: format!("registry.northwind.example/{team}/{}", agent.agent_id),
+        digest: format!(
+            "sha256:{}",
+            crate::domain::digest::sha256_hex(format!("{}@{}", agent.agent_id, agent.version))
+        ),
     }
 }

@@ -36,7 +36,8 @@ pub(super) async fn admission(
             "no such admission mode: enforce, warn or audit",
         )
     })?;
-    let certified = certificate.is_some_and(|axum::Extension(ClientCertificate(cert))| cert.is_some());
+    let certified =
+        certificate.is_some_and(|axum::Extension(ClientCertificate(cert))| cert.is_some());
     if state.admission.require_client_cert && !certified {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -47,7 +48,10 @@ pub(super) async fn admission(
     let review = admission::parse(&body)
         .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, "invalid", &why))?;
     let Some(workload) = &review.workload else {
-        return Ok(Json(admission::answer(&review.uid, &admission::Verdict::allow())));
+        return Ok(Json(admission::answer(
+            &review.uid,
+            &admission::Verdict::allow(),
+        )));
     };
     let store = std::sync::Arc::clone(&state.store);
     let now = store.now();
@@ -100,7 +104,8 @@ pub(super) async fn admission(
     let used = matches!(standing, Some(Standing::Stands { .. })) && verdict.problems.is_empty();
     if used && !review.dry_run {
         let authenticated = certified
-            || (headers.contains_key(header::AUTHORIZATION) && caller(&state, &headers).await.is_ok());
+            || (headers.contains_key(header::AUTHORIZATION)
+                && caller(&state, &headers).await.is_ok());
         if let (true, Some(agent), Some(version)) =
             (authenticated, &workload.agent, &workload.version)
         {

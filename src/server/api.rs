@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    admission, attestations, audits, delegations, deployments, evidence, exceptions, inbox, incidents, log,
-    obligations, policy_sets, reviews, sync, users, workflows,
+    admission, attestations, audits, delegations, deployments, evidence, exceptions, inbox,
+    incidents, log, obligations, policy_sets, reviews, sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.

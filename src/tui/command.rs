@@ -414,7 +414,7 @@ pub enum Message {
 mod exceptions;
 mod incidents;
 pub mod list_export;
-mod obligations;
+pub mod obligations;
 mod views;
 pub use exceptions::{ExceptionCommand, ExceptionMessage};
 pub use incidents::{IncidentCommand, IncidentMessage};

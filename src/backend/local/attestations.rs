@@ -21,8 +21,8 @@ use crate::domain::{DeploymentRequest, Manifest, ReviewStatus, Workflow};
 
 /// What an attestation read found.
 pub enum Attestation {
-    /// The answer, and whether it lets the version deploy (a use of it).
-    Answered { attested: Attested, deploys: bool },
+    /// The attestation or the revocation.
+    Answered { attested: Attested },
     /// The version stands, but no signed checkpoint covers its event yet:
     /// sign one (a write) and read again.
     NeedsCheckpoint,
@@ -53,12 +53,17 @@ impl Judged {
                 self.request.agent_id, self.request.agent_version
             )];
         }
-        let evaluation = &self.evaluation;
-        if !evaluation.blocking_reasons.is_empty() {
-            return evaluation.blocking_reasons.clone();
+        // What blocks it, else what it waits for: each rule's own reason.
+        let triggered = &self.evaluation.triggered_policies;
+        let blocking: Vec<String> = triggered
+            .iter()
+            .filter(|policy| policy.blocking)
+            .map(|policy| policy.reason.clone())
+            .collect();
+        if !blocking.is_empty() {
+            return blocking;
         }
-        let waiting: Vec<String> = evaluation
-            .triggered_policies
+        let waiting: Vec<String> = triggered
             .iter()
             .map(|policy| policy.reason.clone())
             .collect();
@@ -83,7 +88,12 @@ impl Judged {
             .triggered_policies
             .iter()
             .filter(|policy| policy.blocking)
-            .chain(evaluation.triggered_policies.iter().filter(|policy| !policy.blocking))
+            .chain(
+                evaluation
+                    .triggered_policies
+                    .iter()
+                    .filter(|policy| !policy.blocking),
+            )
             .map(|policy| format!("{} ({})", policy.name, policy.policy_id))
             .collect();
         named.dedup();
@@ -159,7 +169,6 @@ pub fn attest(
         let envelope = seal(key, &subject, REVOCATION_PREDICATE, &revocation)?;
         return Ok(Attestation::Answered {
             attested: Attested::Revoked(envelope),
-            deploys: false,
         });
     };
     let workflows = reads::workflows_of_deployment(conn, &request.deployment_id)?;
@@ -237,7 +246,6 @@ pub fn attest(
     let envelope = seal(key, &subject, APPROVAL_PREDICATE, &approval)?;
     Ok(Attestation::Answered {
         attested: Attested::Issued(envelope),
-        deploys: true,
     })
 }
 

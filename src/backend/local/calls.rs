@@ -261,13 +261,10 @@ impl GovernanceBackend for LocalBackend {
                 .await?;
             answer = self.read(attest).await?;
         }
+        // Not a use of the version: people read attestations too (the
+        // console, auditors); checks and admission reviews record uses.
         match answer {
-            attestations::Attestation::Answered { attested, deploys } => {
-                if deploys {
-                    self.note_use(&agent_id, &version, now).await;
-                }
-                Ok(attested)
-            }
+            attestations::Attestation::Answered { attested } => Ok(attested),
             attestations::Attestation::NeedsCheckpoint => Err(BackendError::Storage(
                 "no checkpoint covers the approval's trail event".into(),
             )),

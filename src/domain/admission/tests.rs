@@ -48,7 +48,10 @@ fn a_deployment_names_its_agent_on_itself_or_its_template_and_every_image_counts
         "metadata": { "annotations": { "gavel/agent": "a", "gavel/version": "1" } },
         "spec": { "jobTemplate": { "spec": { "template": { "spec": pod_spec(&["x@sha256:00"]) } } } }
     });
-    let cron = parse(&review("CronJob", cron)).expect("review").workload.expect("workload");
+    let cron = parse(&review("CronJob", cron))
+        .expect("review")
+        .workload
+        .expect("workload");
     assert!(cron.images.contains(&"x@sha256:00".to_owned()));
 
     // Not a kind that runs Pods, or a DELETE: not Gavel's to judge.
@@ -61,11 +64,19 @@ fn what_is_not_a_v1_review_is_refused_with_the_reason() {
     assert!(parse(b"not json").unwrap_err().contains("JSON"));
     let mut old: Value = serde_json::from_slice(&review("Pod", serde_json::json!({}))).unwrap();
     old["apiVersion"] = "admission.k8s.io/v1beta1".into();
-    assert!(parse(old.to_string().as_bytes()).unwrap_err().contains("v1"));
+    assert!(
+        parse(old.to_string().as_bytes())
+            .unwrap_err()
+            .contains("v1")
+    );
     let mut no_uid = old.clone();
     no_uid["apiVersion"] = "admission.k8s.io/v1".into();
     no_uid["request"]["uid"] = "".into();
-    assert!(parse(no_uid.to_string().as_bytes()).unwrap_err().contains("uid"));
+    assert!(
+        parse(no_uid.to_string().as_bytes())
+            .unwrap_err()
+            .contains("uid")
+    );
 }
 
 fn workload(images: &[&str]) -> Workload {
@@ -89,15 +100,33 @@ fn stands() -> Standing {
 fn images_must_be_the_manifests_by_digest_and_each_mode_answers_its_way() {
     let good = workload(&[&format!("registry.example.com/router@{DIGEST}")]);
     let verdict = judge(Mode::Enforce, Unannotated::Allow, &good, |_, _| stands());
-    assert!(verdict.allowed && verdict.problems.is_empty(), "{verdict:?}");
+    assert!(
+        verdict.allowed && verdict.problems.is_empty(),
+        "{verdict:?}"
+    );
 
     let tagged = workload(&["registry.example.com/router:3.1"]);
     let denied = judge(Mode::Enforce, Unannotated::Allow, &tagged, |_, _| stands());
     assert!(!denied.allowed);
-    assert!(denied.message.as_deref().unwrap_or_default().contains("by tag"), "{denied:?}");
-    let other = workload(&[&format!("registry.example.com/router@sha256:{}", "cd".repeat(32))]);
+    assert!(
+        denied
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("by tag"),
+        "{denied:?}"
+    );
+    let other = workload(&[&format!(
+        "registry.example.com/router@sha256:{}",
+        "cd".repeat(32)
+    )]);
     let denied = judge(Mode::Enforce, Unannotated::Allow, &other, |_, _| stands());
-    assert!(denied.message.unwrap_or_default().contains("not one of the artifacts"));
+    assert!(
+        denied
+            .message
+            .unwrap_or_default()
+            .contains("not one of the artifacts")
+    );
 
     let warned = judge(Mode::Warn, Unannotated::Allow, &tagged, |_, _| stands());
     assert!(warned.allowed && warned.message.is_none());
@@ -106,20 +135,27 @@ fn images_must_be_the_manifests_by_digest_and_each_mode_answers_its_way() {
     assert!(audited.allowed && audited.warnings.is_empty() && !audited.problems.is_empty());
 
     // A manifest that named no artifacts holds images to nothing.
-    let any = judge(Mode::Enforce, Unannotated::Allow, &tagged, |_, _| Standing::Stands {
-        artifacts: Vec::new(),
+    let any = judge(Mode::Enforce, Unannotated::Allow, &tagged, |_, _| {
+        Standing::Stands {
+            artifacts: Vec::new(),
+        }
     });
     assert!(any.allowed);
 }
 
 #[test]
 fn a_version_that_does_not_stand_and_a_nameless_workload_are_judged_by_the_rules() {
-    let suspended = judge(Mode::Enforce, Unannotated::Allow, &workload(&[]), |agent, version| {
-        assert_eq!((agent, version), ("agt-router", "3.1.0"));
-        Standing::DoesNot {
-            reasons: vec!["agt-router 3.1.0 is suspended under incident inc-0001".into()],
-        }
-    });
+    let suspended = judge(
+        Mode::Enforce,
+        Unannotated::Allow,
+        &workload(&[]),
+        |agent, version| {
+            assert_eq!((agent, version), ("agt-router", "3.1.0"));
+            Standing::DoesNot {
+                reasons: vec!["agt-router 3.1.0 is suspended under incident inc-0001".into()],
+            }
+        },
+    );
     assert!(!suspended.allowed);
     assert!(suspended.message.unwrap_or_default().contains("inc-0001"));
 
@@ -141,12 +177,22 @@ fn a_version_that_does_not_stand_and_a_nameless_workload_are_judged_by_the_rules
 
 #[test]
 fn the_answer_echoes_the_uid_and_carries_a_403_status_only_when_denied() {
-    let denied = judge(Mode::Enforce, Unannotated::Deny, &Workload::default(), |_, _| stands());
+    let denied = judge(
+        Mode::Enforce,
+        Unannotated::Deny,
+        &Workload::default(),
+        |_, _| stands(),
+    );
     let answer = answer("uid-1", &denied);
     assert_eq!(answer["response"]["uid"], "uid-1");
     assert_eq!(answer["response"]["allowed"], false);
     assert_eq!(answer["response"]["status"]["code"], 403);
-    let warned = judge(Mode::Warn, Unannotated::Deny, &Workload::default(), |_, _| stands());
+    let warned = judge(
+        Mode::Warn,
+        Unannotated::Deny,
+        &Workload::default(),
+        |_, _| stands(),
+    );
     let answer = super::answer("uid-2", &warned);
     assert_eq!(answer["response"]["allowed"], true);
     assert!(answer["response"]["status"].get("code").is_none());

@@ -23,10 +23,28 @@ pub async fn beside(
         })
         .await
         .unwrap_or_default();
-    crate::domain::after_approval::words(
+    let mut words = crate::domain::after_approval::words(
         &posture.agent_version,
         &incidents,
         &exceptions,
         posture.at,
-    )
+    );
+    words.extend(attestation_words(backend, &posture.agent_id, &posture.agent_version).await);
+    words
+}
+
+/// Whether the version has a signed approval, or why not; nothing when
+/// the backend cannot sign (a store without a log key, a server away).
+pub async fn attestation_words(
+    backend: &dyn GovernanceBackend,
+    agent_id: &str,
+    version: &str,
+) -> Option<String> {
+    match backend.attestation(agent_id, version).await {
+        Ok(attested) => Some(attested.words()),
+        Err(crate::backend::BackendError::NotFound { .. }) => {
+            Some("signed approval: none yet (this version was never allowed or approved)".into())
+        }
+        Err(_) => None,
+    }
 }
