@@ -12,10 +12,12 @@
 //! against a target there. `-- --console STORE` measures only the console,
 //! on an existing store; `-- --audit` only the audit run against a loopback
 //! agent; `-- --slas` only the step-SLA figures; `-- --postgres` only the
-//! PostgreSQL figures (a throwaway cluster, as the tests start one).
+//! PostgreSQL figures (a throwaway cluster, as the tests start one);
+//! `-- --deploy-path` only attestations and admission reviews.
 
 mod audit;
 mod console;
+mod deploy_path;
 mod evidence;
 mod leadership;
 mod policy;
@@ -56,13 +58,15 @@ struct Args {
     leadership_only: bool,
     /// Browse every tab too (`--browse`).
     every_tab: bool,
+    /// Only the deploy path (attestations, admission).
+    deploy_path_only: bool,
 }
 
 fn args() -> Args {
     let (mut large, mut server, mut bench, mut browse, mut console, mut audit_only) =
         (None, None, false, None, None, false);
     let (mut slas_only, mut evidence_only, mut postgres_only) = (false, false, false);
-    let (mut leadership_only, mut every_tab) = (false, false);
+    let (mut leadership_only, mut every_tab, mut deploy_path_only) = (false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -77,6 +81,7 @@ fn args() -> Args {
             "--postgres" => postgres_only = true,
             "--leadership" => leadership_only = true,
             "--every-tab" => every_tab = true,
+            "--deploy-path" => deploy_path_only = true,
             _ => {}
         }
     }
@@ -92,6 +97,7 @@ fn args() -> Args {
         postgres_only,
         leadership_only,
         every_tab,
+        deploy_path_only,
     }
 }
 
@@ -156,6 +162,14 @@ fn main() {
         let workflows = if args.smoke { 50 } else { 1_000 };
         let figures = runtime.block_on(evidence::figures(&large, &label, workflows));
         report::print("Evidence packs", &figures);
+        return;
+    }
+    if args.deploy_path_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let large = dir.path().join("large.db");
+        seeding::seed(&large, args.large);
+        let label = format!("{} workflows", gavel::text::thousands(args.large));
+        report::print("The deploy path", &deploy_path::figures(&large, &label));
         return;
     }
     if args.leadership_only {
@@ -277,6 +291,7 @@ async fn run(args: Args) {
     let _ = std::fs::remove_file(dir.path().join("bare-copy.db"));
     let mut store_figures = store_figures;
     store_figures.extend(policy::figures(&large, &format!("{label} workflows")));
+    store_figures.extend(deploy_path::figures(&large, &format!("{label} workflows")));
 
     eprintln!("driving the console…");
     let small = dir.path().join("small.db");
