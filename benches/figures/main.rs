@@ -34,6 +34,7 @@ mod sync;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use gavel::backend::local::LocalStore;
 use gavel::domain::Role;
@@ -169,7 +170,15 @@ fn main() {
         let large = dir.path().join("large.db");
         seeding::seed(&large, args.large);
         let label = format!("{} workflows", gavel::text::thousands(args.large));
-        report::print("The deploy path", &deploy_path::figures(&large, &label));
+        let mut figures = deploy_path::figures(&large, &label);
+        let window = Duration::from_secs(if args.smoke { 1 } else { 10 });
+        figures.extend(runtime.block_on(deploy_path::webhook_latency(
+            &large,
+            dir.path(),
+            &label,
+            window,
+        )));
+        report::print("The deploy path", &figures);
         return;
     }
     if args.leadership_only {
@@ -292,6 +301,11 @@ async fn run(args: Args) {
     let mut store_figures = store_figures;
     store_figures.extend(policy::figures(&large, &format!("{label} workflows")));
     store_figures.extend(deploy_path::figures(&large, &format!("{label} workflows")));
+    let window = Duration::from_secs(if args.smoke { 1 } else { 10 });
+    store_figures.extend(
+        deploy_path::webhook_latency(&large, dir.path(), &format!("{label} workflows"), window)
+            .await,
+    );
 
     eprintln!("driving the console…");
     let small = dir.path().join("small.db");

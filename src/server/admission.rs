@@ -56,29 +56,7 @@ pub(super) async fn admission(
     let store = std::sync::Arc::clone(&state.store);
     let now = store.now();
     let standing = match (&workload.agent, &workload.version) {
-        (Some(agent), Some(version)) => {
-            let (agent, version) = (agent.clone(), version.clone());
-            let recent = store.version_use.recent(&agent, &version);
-            Some(
-                on_store(&store, move |store| {
-                    store.read(|conn| match judge(conn, &agent, &version, now, recent) {
-                        Ok(judged) if judged.stands() => Ok(Standing::Stands {
-                            artifacts: judged.request.artifacts,
-                        }),
-                        Ok(judged) => Ok(Standing::DoesNot {
-                            reasons: judged.rules(),
-                        }),
-                        Err(BackendError::NotFound { .. }) => Ok(Standing::DoesNot {
-                            reasons: vec![
-                                "no request of it was allowed or approved: `gavel deploy request` it".into(),
-                            ],
-                        }),
-                        Err(err) => Err(err),
-                    })
-                })
-                .await?,
-            )
-        }
+        (Some(agent), Some(version)) => Some(standing_of(&state, agent, version, now).await?),
         _ => None,
     };
     let verdict = admission::judge(mode, state.admission.unannotated, workload, |_, _| {
@@ -115,4 +93,52 @@ pub(super) async fn admission(
         }
     }
     Ok(Json(admission::answer(&review.uid, &verdict)))
+}
+
+/// The version's standing: from memory when judged since the store last
+/// changed, else judged now (one read) and remembered.
+async fn standing_of(
+    state: &super::state::ServerState,
+    agent: &str,
+    version: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Standing> {
+    if let Some(standing) = state.standings.get(agent, version, now) {
+        return Ok(standing);
+    }
+    let (agent_id, version_id) = (agent.to_owned(), version.to_owned());
+    let recent = state.store.version_use.recent(agent, version);
+    let (standing, until) = on_store(&state.store, move |store| {
+        store.read(
+            |conn| match judge(conn, &agent_id, &version_id, now, recent) {
+                Ok(judged) if judged.stands() => Ok((
+                    Standing::Stands {
+                        artifacts: judged.request.artifacts.clone(),
+                    },
+                    judged.changes_at(),
+                )),
+                Ok(judged) => Ok((
+                    Standing::DoesNot {
+                        reasons: judged.rules(),
+                    },
+                    None,
+                )),
+                Err(BackendError::NotFound { .. }) => Ok((
+                    Standing::DoesNot {
+                        reasons: vec![
+                            "no request of it was allowed or approved: `gavel deploy request` it"
+                                .into(),
+                        ],
+                    },
+                    None,
+                )),
+                Err(err) => Err(err),
+            },
+        )
+    })
+    .await?;
+    state
+        .standings
+        .put(agent, version, standing.clone(), now, until);
+    Ok(standing)
 }

@@ -245,6 +245,7 @@ mod tests {
             log_key: None,
             sign_in: None,
             admission: Default::default(),
+            standings: Default::default(),
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -336,6 +337,7 @@ mod standing_tests {
             log_key: None,
             sign_in: None,
             admission: Default::default(),
+            standings: Default::default(),
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -379,6 +381,7 @@ mod openapi_tests {
             log_key: None,
             sign_in: None,
             admission: Default::default(),
+            standings: Default::default(),
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

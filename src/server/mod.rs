@@ -26,6 +26,7 @@ mod params;
 mod policy_sets;
 mod reviews;
 mod sign_in;
+mod standing_cache;
 mod state;
 mod sync;
 pub mod tls;
@@ -161,12 +162,16 @@ pub async fn serve(
             tracing::error!("filling the obligation coverage: {err}");
         }
     });
+    // The admission webhook's memory of standings, dropped on any change.
+    let standings = Arc::new(standing_cache::StandingCache::default());
+    let watching = standings.watch(Arc::clone(&store));
     let state = Arc::new(ServerState {
         store,
         in_flight: Mutex::new(HashSet::new()),
         log_key: Some(log_key),
         sign_in: sign_in.map(Arc::new),
         admission,
+        standings: Arc::clone(&standings),
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {
@@ -189,6 +194,7 @@ pub async fn serve(
     }
     stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     signer.abort();
+    watching.abort();
     let _ = stop_notifier.send(());
     if let Some(notifier) = notifier {
         let _ = notifier.await;

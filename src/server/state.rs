@@ -25,6 +25,8 @@ pub struct ServerState {
     pub(super) sign_in: Option<Arc<SignInGate>>,
     /// How the admission webhook answers.
     pub(super) admission: crate::config::AdmissionSection,
+    /// The versions' standing as the webhook last judged them.
+    pub(super) standings: Arc<super::standing_cache::StandingCache>,
 }
 
 /// The state as handlers take it.

@@ -76,6 +76,27 @@ impl Judged {
 }
 
 impl Judged {
+    /// When time alone would change whether it stands: its recertification
+    /// due, its dormancy, the end of an exception it rests on (the
+    /// earliest). An attestation's `valid_until`.
+    pub fn changes_at(&self) -> Option<DateTime<Utc>> {
+        let evaluation = &self.evaluation;
+        let standing = evaluation.standing;
+        [
+            standing.and_then(|standing| standing.due),
+            standing.and_then(|standing| standing.dormant_from),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(
+            evaluation
+                .exceptions
+                .iter()
+                .map(|exception| exception.until),
+        )
+        .min()
+    }
+
     /// Why it does not stand, by rule name only: what a caller who need
     /// not be signed in (the admission webhook's) may learn. Never the
     /// reasons' text, which may name people and incidents.
@@ -181,20 +202,7 @@ pub fn attest(
         .or(evaluation.policy_set_version)
         .unwrap_or_default();
     let policy_set = reads::policy_set_detail(conn, policy_version)?;
-    let standing = evaluation.standing;
-    let valid_until = [
-        standing.and_then(|standing| standing.due),
-        standing.and_then(|standing| standing.dormant_from),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(
-        evaluation
-            .exceptions
-            .iter()
-            .map(|exception| exception.until),
-    )
-    .min();
+    let valid_until = judged.changes_at();
     let mut reviews = Vec::new();
     for workflow in &workflows {
         if let Some(review) = reads::review_for_workflow(conn, &workflow.workflow_id)?
