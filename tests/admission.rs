@@ -57,28 +57,48 @@ fn store(dir: &Path) -> PathBuf {
 /// An AdmissionReview of a Deployment running `image`, as kube-core reads
 /// and writes one.
 fn review(uid: &str, image: &str, dry_run: bool) -> Vec<u8> {
+    review_of("Deployment", uid, image, dry_run, true)
+}
+
+/// A review of a `kind` running `image`, annotated or not, its Pod spec
+/// where that kind keeps it.
+fn review_of(kind: &str, uid: &str, image: &str, dry_run: bool, annotated: bool) -> Vec<u8> {
+    let pod_spec = serde_json::json!({ "containers": [{ "name": "router", "image": image }] });
+    let spec = match kind {
+        "Pod" => pod_spec,
+        "CronJob" => {
+            serde_json::json!({ "schedule": "@hourly", "jobTemplate": { "spec": { "template": { "spec": pod_spec } } } })
+        }
+        _ => serde_json::json!({ "template": { "spec": pod_spec } }),
+    };
+    let (group, resource) = match kind {
+        "Pod" => ("", "pods"),
+        "Job" | "CronJob" => ("batch", "jobs"),
+        _ => ("apps", "deployments"),
+    };
+    let annotations = if annotated {
+        serde_json::json!({ "gavel/agent": AGENT, "gavel/version": VERSION })
+    } else {
+        serde_json::json!({})
+    };
     let review: AdmissionReview<DynamicObject> = serde_json::from_value(serde_json::json!({
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
         "request": {
             "uid": uid,
-            "kind": { "group": "apps", "version": "v1", "kind": "Deployment" },
-            "resource": { "group": "apps", "version": "v1", "resource": "deployments" },
-            "requestKind": { "group": "apps", "version": "v1", "kind": "Deployment" },
-            "requestResource": { "group": "apps", "version": "v1", "resource": "deployments" },
+            "kind": { "group": group, "version": "v1", "kind": kind },
+            "resource": { "group": group, "version": "v1", "resource": resource },
+            "requestKind": { "group": group, "version": "v1", "kind": kind },
+            "requestResource": { "group": group, "version": "v1", "resource": resource },
             "name": "router",
             "namespace": "agents",
             "operation": "CREATE",
             "userInfo": { "username": "system:serviceaccount:ci:deployer" },
             "object": {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {
-                    "name": "router",
-                    "namespace": "agents",
-                    "annotations": { "gavel/agent": AGENT, "gavel/version": VERSION }
-                },
-                "spec": { "template": { "spec": { "containers": [{ "name": "router", "image": image }] } } }
+                "apiVersion": if group.is_empty() { "v1".to_owned() } else { format!("{group}/v1") },
+                "kind": kind,
+                "metadata": { "name": "router", "namespace": "agents", "annotations": annotations },
+                "spec": spec
             },
             "oldObject": null,
             "dryRun": dry_run,
@@ -212,6 +232,28 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
     let answer = apiserver.send("enforce", review("uid-3", &pinned, false));
     assert!(answer.allowed);
     assert_eq!(uses(&db), 1, "the API server's review is a use");
+
+    // Every kind that runs Pods is judged from where it keeps its Pod spec.
+    let tag = format!("{IMAGE}:3.1");
+    for kind in [
+        "Pod",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "CronJob",
+    ] {
+        let admitted = anonymous.send("enforce", review_of(kind, "uid-k", &pinned, false, true));
+        assert!(admitted.allowed, "{kind}: {}", admitted.message);
+        let refused = anonymous.send("enforce", review_of(kind, "uid-k", &tag, false, true));
+        assert!(!refused.allowed, "{kind} by tag was admitted");
+    }
+    // A workload naming no agent is not Gavel's (the default).
+    let nameless = anonymous.send(
+        "enforce",
+        review_of("Deployment", "uid-n", &tag, false, false),
+    );
+    assert!(nameless.allowed && nameless.warnings.is_empty());
 
     // An image by tag, or another digest: enforce denies, warn warns,
     // audit lets it through.

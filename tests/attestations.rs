@@ -1,5 +1,5 @@
-//! Attestations as a deployment pipeline uses them: an allowed version
-//! naming its image is attested; the envelope is checked by Gavel and by
+//! Attestations as a deployment pipeline uses them: a version naming its
+//! image, requested and approved by a technical lead, is attested; the envelope is checked by Gavel and by
 //! the reference implementations (securesystemslib's DSSE with the key's
 //! keyid, in-toto-attestation's Statement validation); a changed predicate,
 //! another store's key or another image's digest fail there too; once the
@@ -18,6 +18,7 @@ use common::server::Server;
 use predicates::prelude::*;
 
 const OWNER: &str = "owner@example.com";
+const LEAD: &str = "lead@example.com";
 const AGENT: &str = "agt-router";
 const VERSION: &str = "3.1.0";
 const APPROVAL: &str = "https://gavel.dev/attestation/approval/v1";
@@ -27,11 +28,12 @@ fn image_digest() -> String {
     format!("sha256:{}", "ab".repeat(32))
 }
 
-/// A store whose agent, naming its image by digest, was allowed.
+/// A store whose agent, naming its image by digest, was requested and
+/// approved by a technical lead (the built-in set's medium-risk policy).
 fn store(dir: &Path) -> (PathBuf, PathBuf) {
     let db = dir.join("attest.db");
     gavel(&db).args(["store", "init"]).assert().success();
-    common::add_users(&db, &[(OWNER, "")]);
+    common::add_users(&db, &[(OWNER, ""), (LEAD, "technical_lead")]);
     let manifest = dir.join("router.json");
     std::fs::write(
         &manifest,
@@ -43,7 +45,7 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
             "category": "operations",
             "data_classification": "internal",
             "has_external_tools": false,
-            "risk_tier": "low",
+            "risk_tier": "medium",
             "version": VERSION,
             "artifacts": [
                 { "name": "registry.example.com/ops/router", "digest": image_digest() }
@@ -52,12 +54,24 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
         .to_string(),
     )
     .expect("manifest");
-    gavel(&db)
-        .args(["--user", OWNER, "deploy", "request"])
+    let requested = gavel(&db)
+        .args(["--user", OWNER, "deploy", "request", "--json"])
         .arg(&manifest)
+        .output()
+        .expect("request");
+    let request: serde_json::Value = serde_json::from_slice(&requested.stdout).expect("json");
+    let workflow = request["workflow_ids"][0].as_str().expect("a workflow");
+    gavel(&db)
+        .args([
+            "--user",
+            LEAD,
+            "approve",
+            workflow,
+            "--comment",
+            "runbook reviewed",
+        ])
         .assert()
-        .success()
-        .stdout(predicate::str::contains("ALLOWED"));
+        .success();
     (db, manifest)
 }
 
@@ -82,6 +96,16 @@ fn verify(db: &Path, file: &Path, key: &Path, extra: &[&str]) -> assert_cmd::ass
         .assert()
 }
 
+/// The statement an envelope carries.
+fn statement(envelope: &Path) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(envelope).expect("envelope")).expect("json");
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(json["payload"].as_str().expect("payload"))
+        .expect("base64");
+    serde_json::from_slice(&payload).expect("statement")
+}
+
 /// The envelope with its statement's predicate changed, and re-encoded.
 fn tampered(envelope: &Path, out: &Path) {
     let mut json: serde_json::Value =
@@ -91,13 +115,13 @@ fn tampered(envelope: &Path, out: &Path) {
         .decode(json["payload"].as_str().expect("payload"))
         .expect("base64");
     let mut statement: serde_json::Value = serde_json::from_slice(&payload).expect("statement");
-    statement["predicate"]["outcome"] = "approved".into();
+    statement["predicate"]["outcome"] = "allowed".into();
     json["payload"] = engine.encode(statement.to_string()).into();
     std::fs::write(out, json.to_string()).expect("write");
 }
 
 #[test]
-fn an_allowed_version_is_attested_and_the_reference_implementations_agree() {
+fn an_approved_version_is_attested_and_the_reference_implementations_agree() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (db, manifest) = store(dir.path());
     let envelope = dir.path().join("router.att.json");
@@ -120,7 +144,19 @@ fn an_allowed_version_is_attested_and_the_reference_implementations_agree() {
         .stdout(predicate::str::contains(
             "✓ the checkpoint's signature by the log key",
         ))
-        .stdout(predicate::str::contains("stands allowed"));
+        .stdout(predicate::str::contains("stands approved"));
+    // The predicate names who signed it off, and the request it rests on.
+    let predicate = statement(&envelope)["predicate"].clone();
+    assert_eq!(predicate["outcome"], "approved", "{predicate}");
+    assert_eq!(
+        predicate["workflows"][0]["steps"][0]["deciders"][0]["email"], LEAD,
+        "{predicate}"
+    );
+    assert_eq!(predicate["deployment"]["requested_by"], OWNER);
+    // Its trail event is the approval that made it stand, not the filing.
+    let event = &predicate["trail"]["event"];
+    assert_eq!(event["entity_id"], predicate["deployment"]["deployment_id"]);
+    assert_ne!(event["action"], "deployment_requested", "{event}");
     verify(&db, &envelope, &key, &["--subject-digest", &image_digest()]).success();
     let manifest_arg = manifest.to_string_lossy().into_owned();
     verify(&db, &envelope, &key, &["--manifest", &manifest_arg]).success();
