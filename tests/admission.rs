@@ -279,16 +279,7 @@ fn reviews_are_judged_by_standing_and_digest_and_only_proven_callers_record_uses
     );
 
     // Suspended: denied, naming the incident.
-    gavel(&db)
-        .args(["--user", OWNER, "incident", "report", "--agent", AGENT])
-        .args([
-            "--severity",
-            "death",
-            "--summary",
-            "it routed an ambulance away",
-        ])
-        .assert()
-        .success();
+    common::report_death(&db, OWNER, AGENT);
     // The server holds standings in memory and drops them when the store
     // changes: within a moment, the same review is denied.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

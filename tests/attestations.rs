@@ -208,15 +208,7 @@ fn an_approved_version_is_attested_and_the_reference_implementations_agree() {
 fn a_suspended_version_is_revoked_over_http_and_online_checks_say_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (db, manifest) = store(dir.path());
-    let added = gavel(&db)
-        .args(["users", "add", "deployer@example.com", "--service"])
-        .output()
-        .expect("add the deployer");
-    let token = String::from_utf8_lossy(&added.stdout)
-        .lines()
-        .find(|line| line.starts_with("gvl_"))
-        .expect("the token is printed once")
-        .to_owned();
+    let token = common::service_token(&db, "deployer@example.com");
     let server = Server::start(&db);
     let remote = |args: &[&str]| {
         let mut command = gavel(&db);
@@ -265,17 +257,7 @@ fn a_suspended_version_is_revoked_over_http_and_online_checks_say_so() {
     assert!(evaluation["standing"].is_null(), "{evaluation}");
 
     // The owner reports a death: the version is suspended at once.
-    gavel(&db)
-        .args(["--user", OWNER, "incident", "report", "--agent", AGENT])
-        .args([
-            "--severity",
-            "death",
-            "--summary",
-            "it routed an ambulance away",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("suspended"));
+    common::report_death(&db, OWNER, AGENT).stdout(predicate::str::contains("suspended"));
     let url = format!(
         "{}/v1/attestations/{AGENT}/{VERSION}",
         server.url.trim_end_matches('/')

@@ -42,15 +42,7 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// A service account's token (the CI gate's).
 fn gate_token(db: &Path) -> String {
-    let added = gavel(db)
-        .args(["users", "add", "gate@example.com", "--service"])
-        .output()
-        .expect("add the gate");
-    String::from_utf8_lossy(&added.stdout)
-        .lines()
-        .find(|line| line.starts_with("gvl_"))
-        .expect("the token is printed once")
-        .to_owned()
+    common::service_token(db, "gate@example.com")
 }
 
 fn check(db: &Path, manifest: &Path, format: &str) -> std::process::Output {

@@ -90,15 +90,7 @@ fn serve_speaks_tls_reloads_a_renewed_certificate_and_checks_client_certificates
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("tls.db");
     gavel(&db).args(["store", "init"]).assert().success();
-    let added = gavel(&db)
-        .args(["users", "add", "deployer@example.com", "--service"])
-        .output()
-        .expect("add");
-    let token = String::from_utf8_lossy(&added.stdout)
-        .lines()
-        .find(|line| line.starts_with("gvl_"))
-        .expect("token")
-        .to_owned();
+    let token = common::service_token(&db, "deployer@example.com");
     let authority = Authority::new(dir.path(), "server");
     let (cert, key) = authority.issue(dir.path(), "server", &["127.0.0.1", "localhost"]);
     let clients = Authority::new(dir.path(), "clients");

@@ -23,15 +23,16 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 /// without bound.
 const MAX_ENTRIES: usize = 10_000;
 
+/// Each agent version judged, with its standing and until when it holds.
+type Entries = HashMap<(String, String), (Standing, DateTime<Utc>)>;
+
 #[derive(Debug, Default)]
 pub struct StandingCache {
-    entries: Mutex<HashMap<(String, String), (Standing, DateTime<Utc>)>>,
+    entries: Mutex<Entries>,
 }
 
 impl StandingCache {
-    fn entries(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), (Standing, DateTime<Utc>)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -31,6 +31,34 @@ pub fn gavel(db: &Path) -> assert_cmd::Command {
 }
 
 /// Adds users to a store: (email, comma-separated roles or "").
+/// A new service account's token (printed once by `users add --service`).
+pub fn service_token(db: &Path, email: &str) -> String {
+    let added = gavel(db)
+        .args(["users", "add", email, "--service"])
+        .output()
+        .expect("add the service account");
+    String::from_utf8_lossy(&added.stdout)
+        .lines()
+        .find(|line| line.starts_with("gvl_"))
+        .expect("the token is printed once")
+        .to_owned()
+}
+
+/// `user` reports a death with `agent`'s record: under the built-in
+/// severities, its version is suspended at once.
+pub fn report_death(db: &Path, user: &str, agent: &str) -> assert_cmd::assert::Assert {
+    gavel(db)
+        .args(["--user", user, "incident", "report", "--agent", agent])
+        .args([
+            "--severity",
+            "death",
+            "--summary",
+            "it routed an ambulance away",
+        ])
+        .assert()
+        .success()
+}
+
 pub fn add_users(db: &Path, users: &[(&str, &str)]) {
     for (email, roles) in users {
         let mut command = gavel(db);

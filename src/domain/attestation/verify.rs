@@ -47,48 +47,16 @@ impl Report {
 /// Checks an attestation file's text at `now`.
 pub fn check(text: &[u8], key: &PublicKey, expect: &Expect<'_>, now: DateTime<Utc>) -> Report {
     let mut report = Report::default();
-    let envelope: Envelope = match serde_json::from_slice(text) {
-        Ok(envelope) => envelope,
-        Err(err) => {
-            report.problems.push(format!(
-                "not a DSSE envelope (JSON with payload, payloadType, signatures): {err}"
-            ));
-            return report;
-        }
-    };
-    if envelope.payload_type != PAYLOAD_TYPE {
-        report.problems.push(format!(
-            "payloadType is {:?}, not an in-toto statement ({PAYLOAD_TYPE})",
-            envelope.payload_type
-        ));
-        return report;
-    }
-    let payload = match envelope.open(key) {
-        Ok(payload) => payload,
-        Err(err) => {
-            report.problems.push(err.to_string());
+    let statement = match open_statement(text, key) {
+        Ok(statement) => statement,
+        Err(problem) => {
+            report.problems.push(problem);
             return report;
         }
     };
     report
         .checked
         .push(format!("signature by key {}", key.keyid));
-    let statement: Statement<serde_json::Value> = match serde_json::from_slice(&payload) {
-        Ok(statement) => statement,
-        Err(err) => {
-            report
-                .problems
-                .push(format!("the payload is not an in-toto statement: {err}"));
-            return report;
-        }
-    };
-    if statement.statement_type != STATEMENT_TYPE {
-        report.problems.push(format!(
-            "_type is {:?}, not {STATEMENT_TYPE}",
-            statement.statement_type
-        ));
-        return report;
-    }
     match statement.predicate_type.as_str() {
         REVOCATION_PREDICATE => {
             match serde_json::from_value::<Revocation>(statement.predicate) {
@@ -135,6 +103,29 @@ pub fn check(text: &[u8], key: &PublicKey, expect: &Expect<'_>, now: DateTime<Ut
         predicate: approval,
     });
     report
+}
+
+/// The statement inside an envelope signed by `key`, or what is wrong.
+fn open_statement(text: &[u8], key: &PublicKey) -> Result<Statement<serde_json::Value>, String> {
+    let envelope: Envelope = serde_json::from_slice(text).map_err(|err| {
+        format!("not a DSSE envelope (JSON with payload, payloadType, signatures): {err}")
+    })?;
+    if envelope.payload_type != PAYLOAD_TYPE {
+        return Err(format!(
+            "payloadType is {:?}, not an in-toto statement ({PAYLOAD_TYPE})",
+            envelope.payload_type
+        ));
+    }
+    let payload = envelope.open(key).map_err(|err| err.to_string())?;
+    let statement: Statement<serde_json::Value> = serde_json::from_slice(&payload)
+        .map_err(|err| format!("the payload is not an in-toto statement: {err}"))?;
+    if statement.statement_type != STATEMENT_TYPE {
+        return Err(format!(
+            "_type is {:?}, not {STATEMENT_TYPE}",
+            statement.statement_type
+        ));
+    }
+    Ok(statement)
 }
 
 fn check_subjects(
