@@ -29,6 +29,29 @@ pub fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write(path, &whole, Existing::Replace)
 }
 
+/// Gives a finished file another tool wrote beside the target (SQLite's
+/// `VACUUM INTO`, say) its final name, atomically: over an existing file
+/// only when `existing` is `Replace`.
+pub fn place(finished: &Path, path: &Path, existing: Existing) -> std::io::Result<()> {
+    match existing {
+        Existing::Replace => std::fs::rename(finished, path),
+        // A link fails where a file is: never a clobber.
+        Existing::Keep => {
+            std::fs::hard_link(finished, path).and_then(|()| std::fs::remove_file(finished))
+        }
+    }
+}
+
+/// Opens (creating, mode 0600) a lock file for advisory locks: its bytes
+/// are never written.
+pub fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).read(true).write(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// Writes `bytes` to `path` atomically, creating its directory.
 pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> std::io::Result<()> {
     let dir = match path.parent() {

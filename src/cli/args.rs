@@ -159,6 +159,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+    /// Write the manual pages (one per command) into a directory.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -621,6 +628,24 @@ pub enum PolicyCommand {
 pub enum StoreCommand {
     /// Create a new, empty store (with its log key) at --db.
     Init,
+    /// Copy the store at --db, consistent at one instant, into a new file,
+    /// while a server runs; checked with quick_check. Its log key is copied
+    /// beside it (FILE.log-key, mode 0600).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup as the store at PATH (and its log key). Refused
+    /// while a gavel serve holds PATH, and over an existing store without
+    /// --force.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        to: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// Check that a file is a healthy Gavel store (a regular SQLite file
     /// holding Gavel's tables, and `PRAGMA quick_check`), read-only.
     Check { path: PathBuf },

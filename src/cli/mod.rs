@@ -27,6 +27,7 @@ mod obligations;
 mod output;
 mod policy;
 mod serve;
+mod shell;
 mod store;
 mod sync;
 mod trail;
@@ -87,7 +88,10 @@ async fn dispatch(cli: Cli) -> Outcome {
     // Every command that talks to a server first checks its log against
     // what this client witnessed (except the ones that inspect or re-pin
     // it, and signing in, which must come before any of them).
-    if !matches!(command, Command::Trail(_) | Command::Auth(_)) {
+    if !matches!(
+        command,
+        Command::Trail(_) | Command::Auth(_) | Command::Completions { .. } | Command::Man { .. }
+    ) {
         backends::witness(global, &load_config(global)?).await?;
     }
     match command {
@@ -186,6 +190,10 @@ async fn dispatch(cli: Cli) -> Outcome {
             replace,
             json,
         }) => store::copy(&from, &to, replace, json).await,
+        Command::Store(StoreCommand::Backup { to }) => store::backup(global, &to).await,
+        Command::Store(StoreCommand::Restore { from, to, force }) => {
+            store::restore(&from, &to, force)
+        }
         Command::Store(StoreCommand::Check { path }) => {
             let found = crate::backend::local::LocalStore::check_file(&path)?;
             if found == ["ok"] {
@@ -224,6 +232,8 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Attest(command) => attest::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Serve(args) => serve::run(global, args).await,
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man { out } => shell::man(&out),
         Command::Sync(args) => {
             let config = load_config(global)?;
             let Some((remote, fingerprint)) = backends::remote(global, &config).await? else {

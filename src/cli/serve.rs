@@ -16,6 +16,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
         .try_init();
     let config = load_config(global)?;
     let store = backends::open_store(global, &config).await?;
+    // Held while serving: `gavel store restore` refuses a store in use.
+    let _serving = store.hold_while_serving()?;
     let key = backends::load_log_key(&config, &store)?;
     let defaults = crate::server::CheckpointPolicy::default();
     let policy = crate::server::CheckpointPolicy {

@@ -186,3 +186,58 @@ pub async fn copy(from: &str, to: &str, replace: bool, json: bool) -> Outcome {
     }
     Ok(exit::OK)
 }
+
+/// The log key's file beside a store file or a backup.
+fn key_beside(path: &std::path::Path) -> std::path::PathBuf {
+    crate::backend::local::logkey::default_path(path)
+}
+
+/// `gavel store backup --to FILE`: the store and its log key, copied.
+pub async fn backup(global: &Global, to: &std::path::Path) -> Outcome {
+    super::backends::local_only(global, "store backup")?;
+    let config = super::backends::load_config(global)?;
+    let store = super::backends::open_store(global, &config).await?;
+    let key = super::backends::log_key_path(&config, &store)?;
+    let copying = std::sync::Arc::clone(&store);
+    let target = to.to_owned();
+    tokio::task::spawn_blocking(move || copying.backup_to(&target))
+        .await
+        .map_err(|err| Failure::Other(color_eyre::eyre::eyre!("the backup stopped: {err}")))??;
+    let kept = key_beside(to);
+    let bytes = std::fs::read(&key).map_err(|err| {
+        Failure::BadInput(format!("cannot read the log key {}: {err}", key.display()))
+    })?;
+    crate::files::write(&kept, &bytes, crate::files::Existing::Keep)
+        .map_err(|err| Failure::BadInput(format!("cannot write {}: {err}", kept.display())))?;
+    println!(
+        "backed up {} to {} (quick_check ok), its log key to {} (keep them apart from the store, and the key secret)",
+        store.location(),
+        to.display(),
+        kept.display()
+    );
+    Ok(exit::OK)
+}
+
+/// `gavel store restore --from FILE --to PATH [--force]`.
+pub fn restore(from: &std::path::Path, to: &std::path::Path, force: bool) -> Outcome {
+    crate::backend::local::LocalStore::restore(from, to, force)?;
+    let key = key_beside(from);
+    if key.exists() {
+        let bytes = std::fs::read(&key)
+            .map_err(|err| Failure::BadInput(format!("cannot read {}: {err}", key.display())))?;
+        let existing = if force {
+            crate::files::Existing::Replace
+        } else {
+            crate::files::Existing::Keep
+        };
+        crate::files::write(&key_beside(to), &bytes, existing).map_err(|err| {
+            Failure::BadInput(format!("cannot write {}: {err}", key_beside(to).display()))
+        })?;
+    }
+    println!(
+        "restored {} as {}: clients that saw a later checkpoint will warn (exit 6); see docs/backups.md",
+        from.display(),
+        to.display()
+    );
+    Ok(exit::OK)
+}

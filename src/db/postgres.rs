@@ -214,7 +214,7 @@ pub fn value(row: &PgRow, index: usize) -> Result<ValueRef<'_>> {
 }
 
 /// The PostgreSQL schema's migrations, in order (`migrations/postgres`).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "governance record",

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
-    admission, attestations, audits, delegations, deployments, evidence, exceptions, inbox,
+    admission, attestations, audits, delegations, deployments, evidence, exceptions, health, inbox,
     incidents, log, obligations, policy_sets, reviews, sync, users, workflows,
 };
 
@@ -126,32 +126,36 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(log::log_consistency))
         .split_for_parts();
     let document = Arc::new(document);
-    api.route(
-        "/v1/openapi.json",
-        get(move || async move { Json(document.as_ref().clone()) }),
-    )
-    .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
-    // Outermost of the two: errors the HTTP stack answers itself (a body
-    // over the limit, a method the path does not take) get the API's JSON
-    // error body too.
-    // A request that takes too long, a body trickling in a byte at a time
-    // included, is answered 408 and its connection freed.
-    .layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        request_timeout,
-    ))
-    // Inside the JSON-error layer: a body over the limit declared by its
-    // Content-Length is refused here, before the application, and still
-    // gets the API's JSON error body.
-    .layer(RequestBodyLimitLayer::new(MAX_BODY))
-    .layer(axum::middleware::map_response(json_errors))
-    // Method, path and status at info; never headers (tokens live there).
-    .layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
-    .with_state(state)
+    api.route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/v1/openapi.json",
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        // Outermost of the two: errors the HTTP stack answers itself (a body
+        // over the limit, a method the path does not take) get the API's JSON
+        // error body too.
+        // A request that takes too long, a body trickling in a byte at a time
+        // included, is answered 408 and its connection freed.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // Inside the JSON-error layer: a body over the limit declared by its
+        // Content-Length is refused here, before the application, and still
+        // gets the API's JSON error body.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::map_response(json_errors))
+        // Method, path and status at info; never headers (tokens live there).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
 }
 
 /// Gives every error answer the API's JSON body, whoever produced it.
@@ -246,6 +250,7 @@ mod tests {
             sign_in: None,
             admission: Default::default(),
             standings: Default::default(),
+            notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -338,6 +343,7 @@ mod standing_tests {
             sign_in: None,
             admission: Default::default(),
             standings: Default::default(),
+            notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -382,6 +388,7 @@ mod openapi_tests {
             sign_in: None,
             admission: Default::default(),
             standings: Default::default(),
+            notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

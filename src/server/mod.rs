@@ -17,6 +17,7 @@ mod deployments;
 mod evidence;
 mod exceptions;
 mod extract;
+mod health;
 mod inbox;
 mod incidents;
 mod listener;
@@ -97,6 +98,15 @@ async fn sign_checkpoints(store: Arc<LocalStore>, key: Arc<LogKey>, policy: Chec
     }
 }
 
+/// Marks a task dead when it ends, however it ends.
+struct Liveness(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Liveness {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Where and how the server answers.
 #[derive(Debug, Clone)]
 pub struct Serving {
@@ -147,9 +157,17 @@ pub async fn serve(
     let (stop_notifier, stopped) = tokio::sync::oneshot::channel::<()>();
     // It also sends the reminders and escalations of steps with an SLA,
     // to inboxes when nothing else is configured.
-    let notifier = Some(tokio::spawn(notifier.run(async move {
-        let _ = stopped.await;
-    })));
+    let notifier_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let alive = Arc::clone(&notifier_alive);
+    let notifier = Some(tokio::spawn(async move {
+        // Dropped when the worker ends, a panic included: `/readyz` says so.
+        let _alive = Liveness(alive);
+        notifier
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    }));
     // An obligation coverage left unfinished (a set approved by a process
     // that stopped) fills while the server serves.
     // It stops between slices when the server does.
@@ -172,6 +190,7 @@ pub async fn serve(
         sign_in: sign_in.map(Arc::new),
         admission,
         standings: Arc::clone(&standings),
+        notifier_alive,
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {

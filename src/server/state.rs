@@ -27,6 +27,8 @@ pub struct ServerState {
     pub(super) admission: crate::config::AdmissionSection,
     /// The versions' standing as the webhook last judged them.
     pub(super) standings: Arc<super::standing_cache::StandingCache>,
+    /// Whether the notification worker still runs (`/readyz`).
+    pub(super) notifier_alive: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The state as handlers take it.

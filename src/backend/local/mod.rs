@@ -10,11 +10,13 @@
 
 mod acting;
 pub mod attestations;
+pub mod backup;
 mod calls;
 pub mod copy;
 mod coverage;
 pub mod evidence;
 pub mod feed;
+mod health;
 pub mod inbox;
 mod kept_schema;
 pub mod log;
