@@ -195,3 +195,91 @@ fn the_shell_completes_the_commands_and_each_has_its_manual_page() {
     assert!(pages.join("gavel.1").exists());
     assert!(pages.join("gavel-store-backup.1").exists());
 }
+
+#[test]
+fn logs_are_json_lines_naming_each_request_and_never_a_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("logs.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    let first = common::service_token(&db, "deployer@example.com");
+    let rotated = gavel(&db)
+        .args(["users", "token", "deployer@example.com", "--rotate"])
+        .output()
+        .expect("rotate");
+    let token = String::from_utf8_lossy(&rotated.stdout)
+        .lines()
+        .find(|line| line.starts_with("gvl_"))
+        .expect("the new token")
+        .to_owned();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").expect("config");
+    let server = Server::start_with(
+        &db,
+        "127.0.0.1:0",
+        &config,
+        &[("RUST_LOG", "trace"), ("GAVEL_LOG_FORMAT", "json")],
+    );
+    let forged = format!("gvl_{}", "f".repeat(40));
+    // The current token works; the rotated one and a forged one are
+    // refused: all three reach the server, none reaches its log.
+    for (secret, works) in [(&token, true), (&first, false), (&forged, false)] {
+        let asked = gavel(&db)
+            .env("GAVEL_TOKEN", secret)
+            .env("GAVEL_WITNESS_DIR", dir.path().join("witness"))
+            .args([
+                "--url",
+                &server.url,
+                "--config",
+                "/dev/null",
+                "attest",
+                "key",
+            ])
+            .assert();
+        if works {
+            asked.success();
+        } else {
+            asked.failure();
+        }
+    }
+    let base = server.url.trim_end_matches('/').to_owned();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let echoed = runtime.block_on(async {
+        let answer = reqwest::Client::new()
+            .get(format!("{base}/v1/me"))
+            .bearer_auth(&token)
+            .header("x-request-id", "drill-42")
+            .send()
+            .await
+            .expect("GET /v1/me");
+        answer
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    });
+    assert_eq!(echoed.as_deref(), Some("drill-42"), "the id comes back");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = server.log();
+    for secret in [&token, &first, &forged] {
+        assert!(!log.contains(secret.as_str()), "a token is in the log");
+    }
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    let answered = lines
+        .iter()
+        .find(|line| {
+            line["span"]["request_id"] == "drill-42"
+                && line["fields"]["message"] == "finished processing request"
+        })
+        .unwrap_or_else(|| panic!("no line for the request: {log}"));
+    assert_eq!(answered["span"]["route"], "/v1/me", "{answered}");
+    assert_eq!(
+        answered["span"]["user"], "deployer@example.com",
+        "{answered}"
+    );
+    assert!(answered["fields"]["status"].is_number(), "{answered}");
+    assert!(answered["fields"]["latency"].is_string(), "{answered}");
+}

@@ -182,6 +182,16 @@ pub struct ServeArgs {
     /// Ask clients for certificates signed by these CAs (PEM): mutual TLS.
     #[arg(long, value_name = "FILE")]
     pub tls_client_ca: Option<PathBuf>,
+    /// How log lines are written to stderr: text, or json (one object per
+    /// line, with each request's id, route, user, status and latency).
+    #[arg(long, value_enum, default_value = "text", env = "GAVEL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,19 +1,24 @@
 //! `gavel serve`: the HTTP API over the store, for a team, with its
 //! checkpoint signer, its notifier, and TLS when given a certificate.
 
-use super::args::{Global, ServeArgs};
+use super::args::{Global, LogFormat, ServeArgs};
 use super::backends::{self, load_config};
 use super::exit::{self, Failure, Outcome};
 
 pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
     backends::local_only(global, "serve")?;
-    let _ = tracing_subscriber::fmt()
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"))
+    };
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
-        )
-        .try_init();
+        .with_env_filter(filter());
+    let _ = match args.log_format {
+        LogFormat::Text => logs.try_init(),
+        // The request's span fields (id, route, user) on every line of it.
+        LogFormat::Json => logs.json().with_current_span(true).try_init(),
+    };
     let config = load_config(global)?;
     let store = backends::open_store(global, &config).await?;
     // Held while serving: `gavel store restore` refuses a store in use.

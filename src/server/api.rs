@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -149,13 +150,44 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         // gets the API's JSON error body.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
-        // Method, path and status at info; never headers (tokens live there).
+        // A span per request: its id, method, route and (once known) the
+        // acting user; status and latency at info when it is answered.
+        // Never headers or bodies: tokens and drafts live there.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // The caller's `x-request-id` (or a new one) on the request for the
+        // span, and on the answer.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span a request is served in: its id (at most 128 characters of the
+/// caller's), method and route (the matched pattern, never the query), and
+/// an empty `user` the authentication fills.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id: String = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(128)
+        .collect();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| request.uri().path(), |path| path.as_str());
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        route = %route,
+        user = tracing::field::Empty,
+    )
 }
 
 /// Gives every error answer the API's JSON body, whoever produced it.

@@ -40,6 +40,15 @@ pub(super) type AppState = State<Arc<ServerState>>;
 /// accounts only and carry no roles: roles come from the directory, so a
 /// person who leaves cannot keep acting through an old token.
 pub async fn caller(state: &ServerState, headers: &HeaderMap) -> ApiResult<LocalBackend> {
+    let backend = authenticate(state, headers).await?;
+    // The request's span names who acts (its log lines then do).
+    if let Some(email) = backend.acting_user() {
+        tracing::Span::current().record("user", email);
+    }
+    Ok(backend)
+}
+
+async fn authenticate(state: &ServerState, headers: &HeaderMap) -> ApiResult<LocalBackend> {
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthenticated("missing Authorization: Bearer <token> header"))?;

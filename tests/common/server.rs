@@ -88,9 +88,12 @@ impl Server {
     }
 
     fn spawn(mut command: Command, listen: &str) -> Option<Server> {
+        // Debug unless the test asked for another level.
+        if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+            command.env("RUST_LOG", "debug");
+        }
         let mut child = command
             .args(["serve", "--listen", listen])
-            .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
