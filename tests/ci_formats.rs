@@ -40,6 +40,15 @@ fn store(dir: &Path) -> (PathBuf, PathBuf) {
     (db, manifest)
 }
 
+/// A data steward approves the tool that blocks the manifest.
+fn approve_the_scraper(db: &Path) {
+    gavel(db)
+        .args(["--user", STEWARD, "tools", "approve", "shadow_scraper"])
+        .args(["-c", "reviewed"])
+        .assert()
+        .success();
+}
+
 /// A service account's token (the CI gate's).
 fn gate_token(db: &Path) -> String {
     common::service_token(db, "gate@example.com")
@@ -137,18 +146,7 @@ fn each_format_says_what_blocks_on_the_manifest_and_keeps_the_exit_code() {
     );
 
     // Approved, the same manifest passes in every format.
-    gavel(&db)
-        .args([
-            "--user",
-            STEWARD,
-            "tools",
-            "approve",
-            "shadow_scraper",
-            "-c",
-            "reviewed",
-        ])
-        .assert()
-        .success();
+    approve_the_scraper(&db);
     assert_eq!(check(&db, &manifest, "junit").status.code(), Some(0));
     let xml = dir.path().join("passing.xml");
     std::fs::write(&xml, check(&db, &manifest, "junit").stdout).expect("write");
@@ -218,18 +216,7 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
     assert_eq!(output.trim(), "status=blocked");
     assert!(summary.contains("is blocked"), "{summary}");
 
-    gavel(&db)
-        .args([
-            "--user",
-            STEWARD,
-            "tools",
-            "approve",
-            "shadow_scraper",
-            "-c",
-            "reviewed",
-        ])
-        .assert()
-        .success();
+    approve_the_scraper(&db);
     // Allowed, but never requested: nothing on record to attest.
     let (code, log, output, _) = run("checked");
     assert_eq!(code, Some(0), "{log}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gavel::backend::local::attestations::{Attestation, attest, judge};
 use gavel::backend::local::{LocalStore, logkey};
-use gavel::domain::admission::{self, Mode, Standing, Unannotated};
+use gavel::domain::admission::{self, Mode, Unannotated};
 use gavel::domain::attestation::Attested;
 use gavel::domain::attestation::dsse::PublicKey;
 use gavel::domain::attestation::verify::{Expect, check};
@@ -72,15 +72,7 @@ pub fn figures(large: &Path, label: &str) -> Vec<Figure> {
         let judged = store
             .read(|conn| judge(conn, &agent, &version, now, None))
             .expect("judge");
-        let standing = if judged.stands() {
-            Standing::Stands {
-                artifacts: judged.request.artifacts.clone(),
-            }
-        } else {
-            Standing::DoesNot {
-                reasons: judged.rules(),
-            }
-        };
+        let standing = judged.admission_standing();
         admission::judge(Mode::Enforce, Unannotated::Allow, &workload, |_, _| {
             standing.clone()
         })

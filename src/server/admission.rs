@@ -111,17 +111,11 @@ async fn standing_of(
     let (standing, until) = on_store(&state.store, move |store| {
         store.read(
             |conn| match judge(conn, &agent_id, &version_id, now, recent) {
-                Ok(judged) if judged.stands() => Ok((
-                    Standing::Stands {
-                        artifacts: judged.request.artifacts.clone(),
-                    },
-                    judged.changes_at(),
-                )),
+                // Time changes only what stands; a change in the store
+                // clears the rest.
                 Ok(judged) => Ok((
-                    Standing::DoesNot {
-                        reasons: judged.rules(),
-                    },
-                    None,
+                    judged.admission_standing(),
+                    judged.changes_at().filter(|_| judged.stands()),
                 )),
                 Err(BackendError::NotFound { .. }) => Ok((
                     Standing::DoesNot {

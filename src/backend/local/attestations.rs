@@ -31,6 +31,8 @@ pub enum Attestation {
 /// Whether an agent version stands now, and the request that stands.
 pub struct Judged {
     pub request: DeploymentRequest,
+    /// The manifest of that request, as the policies saw it.
+    pub manifest: Manifest,
     pub evaluation: Evaluation,
     /// When it became the agent's record; none: it is not the record.
     pub since: Option<DateTime<Utc>>,
@@ -73,9 +75,22 @@ impl Judged {
             waiting
         }
     }
-}
 
-impl Judged {
+    /// What the admission webhook holds of it: the artifacts it ships while
+    /// it stands, else the rules that hold it back.
+    pub fn admission_standing(&self) -> crate::domain::admission::Standing {
+        use crate::domain::admission::Standing;
+        if self.stands() {
+            Standing::Stands {
+                artifacts: self.request.artifacts.clone(),
+            }
+        } else {
+            Standing::DoesNot {
+                reasons: self.rules(),
+            }
+        }
+    }
+
     /// When time alone would change whether it stands: its recertification
     /// due, its dormancy, the end of an exception it rests on (the
     /// earliest). An attestation's `valid_until`.
@@ -151,6 +166,7 @@ pub fn judge(
     let evaluation = reads::check(conn, &manifest, now, recent_use)?;
     Ok(Judged {
         request,
+        manifest,
         evaluation,
         since,
     })
@@ -167,17 +183,12 @@ pub fn attest(
 ) -> Result<Attestation> {
     let judged = judge(conn, agent_id, version, now, recent_use)?;
     let request = &judged.request;
-    let manifest_digest = request.manifest_digest.clone().unwrap_or_else(|| {
-        // Requests filed before Gavel kept the digest: the manifest as the
-        // policies saw it.
-        let agent = request
-            .agent
-            .clone()
-            .unwrap_or_else(|| judged.evaluation.agent.clone());
-        Manifest::for_agent(agent, request.external_tools.clone())
-            .with_artifacts(request.artifacts.clone())
-            .canonical_digest()
-    });
+    // Requests filed before Gavel kept the digest: the manifest as the
+    // policies saw it.
+    let manifest_digest = request
+        .manifest_digest
+        .clone()
+        .unwrap_or_else(|| judged.manifest.canonical_digest());
     let subject = attestation::subjects(agent_id, version, &manifest_digest, &request.artifacts);
     let Some(since) = judged.since.filter(|_| judged.stands()) else {
         let revocation = Revocation {
