@@ -198,6 +198,9 @@ pub struct ServerSection {
     /// API); `[admission] require_client_cert` makes the admission routes
     /// insist on it.
     pub tls_client_ca: Option<PathBuf>,
+    /// The environment variable holding the bearer token `/metrics` asks
+    /// for (a scraper's, not a person's). Unset: `/metrics` answers anyone.
+    pub metrics_token_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]

@@ -73,11 +73,26 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
             "[admission] require_client_cert needs mutual TLS: give [server] tls_cert, tls_key and tls_client_ca (or --tls-client-ca)".into(),
         ));
     }
+    let metrics_token = match &section.metrics_token_env {
+        None => None,
+        Some(variable) => match std::env::var(variable) {
+            Ok(token) if !token.trim().is_empty() => {
+                Some(crate::server::MetricsToken::new(token.trim()))
+            }
+            // Told to guard /metrics: never serve it open for want of a token.
+            _ => {
+                return Err(Failure::BadInput(format!(
+                    "[server] metrics_token_env names {variable}, which holds no token: set it, or remove metrics_token_env to serve /metrics openly"
+                )));
+            }
+        },
+    };
     let serving = crate::server::Serving {
         limits: crate::server::Limits::from_config(section),
         listen: args.listen,
         tls,
         admission: config.admission,
+        metrics_token,
     };
     crate::server::serve(store, key, policy, serving, sign_in, notifier)
         .await

@@ -7,6 +7,7 @@
 
 pub mod email;
 pub mod message;
+pub mod metrics;
 pub mod settings;
 pub mod webhook;
 pub mod worker;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::email::Mailer;
+use super::metrics::WorkerMetrics;
 use super::settings::{Endpoint, NotifySettings};
 use super::{message, webhook};
 use crate::backend::Event;
@@ -49,6 +50,7 @@ pub struct Worker {
     settings: NotifySettings,
     sla_days: u32,
     clock: Clock,
+    metrics: WorkerMetrics,
 }
 
 /// Where the worker reads the time: the store's clock unless a test sets
@@ -81,12 +83,19 @@ impl Worker {
             settings,
             sla_days,
             clock,
+            metrics: WorkerMetrics::default(),
         })
     }
 
     /// The worker reading the time from `clock`.
     pub fn with_clock(mut self, clock: Clock) -> Worker {
         self.clock = clock;
+        self
+    }
+
+    /// The worker counting into `metrics` (a server's, which it exposes).
+    pub fn with_metrics(mut self, metrics: WorkerMetrics) -> Worker {
+        self.metrics = metrics;
         self
     }
 
@@ -136,6 +145,7 @@ impl Worker {
                 })
                 .await?;
             alerted += fired;
+            self.metrics.sla_alerts.inc_by(fired as u64);
             if fired < ALERT_BATCH {
                 return Ok(alerted);
             }
@@ -183,16 +193,23 @@ impl Worker {
                     .await;
             let max_attempts = self.settings.max_attempts();
             let results = outcomes;
+            let sent_at = Utc::now();
             for (delivery, outcome) in &results {
                 match outcome {
-                    Ok(()) => counts.sent += 1,
+                    Ok(()) => {
+                        counts.sent += 1;
+                        let waited = sent_at - delivery.event.timestamp;
+                        self.metrics.delivered("sent", Some(waited));
+                    }
                     Err(err) if delivery.attempts >= max_attempts => {
                         tracing::error!(delivery = delivery.delivery_id, %err, "notification dead-lettered");
                         counts.dead += 1;
+                        self.metrics.delivered("dead", None);
                     }
                     Err(err) => {
                         tracing::warn!(delivery = delivery.delivery_id, attempt = delivery.attempts, %err, "notification not delivered; will retry");
                         counts.failed += 1;
+                        self.metrics.delivered("failed", None);
                     }
                 }
             }

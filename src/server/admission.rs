@@ -48,6 +48,7 @@ pub(super) async fn admission(
     let review = admission::parse(&body)
         .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, "invalid", &why))?;
     let Some(workload) = &review.workload else {
+        state.metrics.admission_review(mode.as_str(), "not_judged");
         return Ok(Json(admission::answer(
             &review.uid,
             &admission::Verdict::allow(),
@@ -64,6 +65,12 @@ pub(super) async fn admission(
             reasons: Vec::new(),
         })
     });
+    let outcome = match (verdict.problems.is_empty(), verdict.allowed) {
+        (true, _) => "admitted",
+        (false, true) => "would_deny",
+        (false, false) => "denied",
+    };
+    state.metrics.admission_review(mode.as_str(), outcome);
     tracing::info!(
         mode = mode.as_str(),
         uid = %review.uid,

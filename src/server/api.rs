@@ -20,7 +20,7 @@ use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
     admission, attestations, audits, delegations, deployments, evidence, exceptions, health, inbox,
-    incidents, log, obligations, policy_sets, reviews, sync, users, workflows,
+    incidents, log, obligations, policy_sets, reviews, scrape, sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -129,6 +129,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
     let document = Arc::new(document);
     api.route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(scrape::metrics))
         .route(
             "/v1/openapi.json",
             get(move || async move { Json(document.as_ref().clone()) }),
@@ -150,6 +151,12 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         // gets the API's JSON error body.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
+        // Outside the error bodies and the deadline: a 408 or a 413 is
+        // counted as the caller saw it.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            scrape::record,
+        ))
         // A span per request: its id, method, route and (once known) the
         // acting user; status and latency at info when it is answered.
         // Never headers or bodies: tokens and drafts live there.
@@ -283,6 +290,7 @@ mod tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            metrics: Default::default(),
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -376,6 +384,7 @@ mod standing_tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            metrics: Default::default(),
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -421,6 +430,7 @@ mod openapi_tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            metrics: Default::default(),
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

@@ -84,11 +84,51 @@ struct Holders {
 }
 
 /// Counts connections and turns away those over a limit.
-#[derive(Debug)]
 struct Admission {
     per_address: usize,
     total: usize,
     holders: Mutex<Holders>,
+    metrics: ConnectionMetrics,
+}
+
+/// The connections as `/metrics` shows them: held now, and turned away
+/// (over a limit, or a TLS handshake that failed or never came).
+#[derive(Clone)]
+pub struct ConnectionMetrics {
+    open: prometheus::IntGauge,
+    refused: prometheus::IntCounterVec,
+}
+
+impl ConnectionMetrics {
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![Box::new(self.open.clone()), Box::new(self.refused.clone())]
+    }
+
+    fn refused(&self, reason: &str) {
+        self.refused.with_label_values(&[reason]).inc();
+    }
+}
+
+impl Default for ConnectionMetrics {
+    fn default() -> Self {
+        // Constant names: these cannot fail.
+        let metrics = ConnectionMetrics {
+            open: prometheus::IntGauge::new("gavel_http_connections_open", "Connections held now")
+                .expect("a valid gauge"),
+            refused: prometheus::IntCounterVec::new(
+                prometheus::Opts::new(
+                    "gavel_http_connections_refused_total",
+                    "Connections turned away, by reason (address_full, server_full, tls_handshake)",
+                ),
+                &["reason"],
+            )
+            .expect("a valid counter"),
+        };
+        for reason in ["address_full", "server_full", "tls_handshake"] {
+            metrics.refused.with_label_values(&[reason]);
+        }
+        metrics
+    }
 }
 
 /// Why a connection was turned away.
@@ -105,11 +145,12 @@ struct Ticket {
 }
 
 impl Admission {
-    fn new(per_address: usize, total: usize) -> Arc<Admission> {
+    fn new(per_address: usize, total: usize, metrics: ConnectionMetrics) -> Arc<Admission> {
         Arc::new(Admission {
             per_address,
             total,
             holders: Mutex::new(Holders::default()),
+            metrics,
         })
     }
 
@@ -123,6 +164,10 @@ impl Admission {
             None
         };
         if let Some(refusal) = refusal {
+            self.metrics.refused(match refusal {
+                Refusal::AddressFull => "address_full",
+                Refusal::ServerFull => "server_full",
+            });
             // One line per ten seconds, not one per refused connection: a
             // flood must not become a flood of log lines.
             holders.refused_since_warning += 1;
@@ -143,6 +188,7 @@ impl Admission {
         }
         holders.total += 1;
         *holders.by_address.entry(address).or_insert(0) += 1;
+        self.metrics.open.inc();
         Ok(Ticket {
             admission: Arc::clone(self),
             address,
@@ -158,6 +204,7 @@ impl Drop for Ticket {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         holders.total = holders.total.saturating_sub(1);
+        self.admission.metrics.open.dec();
         if let Some(count) = holders.by_address.get_mut(&self.address) {
             *count -= 1;
             if *count == 0 {
@@ -269,6 +316,7 @@ pub async fn run(
     app: Router,
     limits: Limits,
     tls: Option<Arc<Tls>>,
+    metrics: ConnectionMetrics,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mut total = limits.total;
@@ -284,7 +332,7 @@ pub async fn run(
             total = room.max(1);
         }
     }
-    let admission = Admission::new(limits.per_address, total);
+    let admission = Admission::new(limits.per_address, total, metrics.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -328,6 +376,7 @@ pub async fn run(
         // client that opens a socket and says nothing holds only its ticket.
         let (acceptor, http, app) = (tls.acceptor.clone(), http.clone(), app.clone());
         let watcher = graceful.watcher();
+        let metrics = metrics.clone();
         tokio::spawn(async move {
             let _held = ticket;
             let stream =
@@ -335,10 +384,12 @@ pub async fn run(
                     Ok(Ok(stream)) => stream,
                     Ok(Err(err)) => {
                         tracing::debug!(%err, %peer, "TLS handshake failed");
+                        metrics.refused("tls_handshake");
                         return;
                     }
                     Err(_) => {
                         tracing::debug!(%peer, "TLS handshake timed out");
+                        metrics.refused("tls_handshake");
                         return;
                     }
                 };
@@ -366,7 +417,8 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_its_share_and_frees_it_on_drop() {
-        let admission = Admission::new(2, 3);
+        let metrics = ConnectionMetrics::default();
+        let admission = Admission::new(2, 3, metrics.clone());
         let first: IpAddr = "127.0.0.1".parse().unwrap();
         let second: IpAddr = "127.0.0.2".parse().unwrap();
         let a = admission.admit(first).unwrap();
@@ -374,8 +426,12 @@ mod tests {
         assert_eq!(admission.admit(first).err(), Some(Refusal::AddressFull));
         let _c = admission.admit(second).unwrap();
         assert_eq!(admission.admit(second).err(), Some(Refusal::ServerFull));
+        assert_eq!(metrics.open.get(), 3);
         drop(a);
+        assert_eq!(metrics.open.get(), 2);
         assert!(admission.admit(first).is_ok());
+        let refused = |reason: &str| metrics.refused.with_label_values(&[reason]).get();
+        assert_eq!((refused("address_full"), refused("server_full")), (1, 1));
     }
 
     #[test]

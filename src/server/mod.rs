@@ -22,10 +22,12 @@ mod inbox;
 mod incidents;
 mod listener;
 mod log;
+mod metrics;
 mod obligations;
 mod params;
 mod policy_sets;
 mod reviews;
+mod scrape;
 mod sign_in;
 mod standing_cache;
 mod state;
@@ -37,6 +39,7 @@ mod workflows;
 pub use sign_in::SignInGate;
 
 pub use listener::Limits;
+pub use metrics::MetricsToken;
 use state::ServerState;
 
 use std::collections::HashSet;
@@ -116,6 +119,8 @@ pub struct Serving {
     /// proxy that speaks TLS).
     pub tls: Option<tls::TlsFiles>,
     pub admission: crate::config::AdmissionSection,
+    /// The bearer token `/metrics` asks for; none: it answers anyone.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
@@ -133,7 +138,10 @@ pub async fn serve(
         listen,
         tls,
         admission,
+        metrics_token,
     } = serving;
+    let metrics = Arc::new(metrics::Metrics::new(metrics_token));
+    let notifier = notifier.with_metrics(metrics.notifier.clone());
     // The certificate first: a server told to speak TLS that cannot must
     // not start speaking plain HTTP.
     let tls = tls
@@ -191,6 +199,7 @@ pub async fn serve(
         admission,
         standings: Arc::clone(&standings),
         notifier_alive,
+        metrics: Arc::clone(&metrics),
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {
@@ -207,7 +216,15 @@ pub async fn serve(
     println!("gavel serve: listening on {scheme}://{address}");
     tracing::info!(%address, scheme, "listening");
     let reloading = tls.as_ref().map(|tls| tls.keep_fresh());
-    listener::run(listener, app, limits, tls, shutdown).await?;
+    listener::run(
+        listener,
+        app,
+        limits,
+        tls,
+        metrics.connections.clone(),
+        shutdown,
+    )
+    .await?;
     if let Some(reloading) = reloading {
         reloading.abort();
     }

@@ -16,7 +16,7 @@ pub mod copy;
 mod coverage;
 pub mod evidence;
 pub mod feed;
-mod health;
+pub mod health;
 pub mod inbox;
 mod kept_schema;
 pub mod log;
