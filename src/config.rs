@@ -201,6 +201,9 @@ pub struct ServerSection {
     /// The environment variable holding the bearer token `/metrics` asks
     /// for (a scraper's, not a person's). Unset: `/metrics` answers anyone.
     pub metrics_token_env: Option<String>,
+    /// Count requests and serve `/metrics` (default true); false turns both
+    /// off, for a server whose metrics nobody scrapes.
+    pub metrics: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]

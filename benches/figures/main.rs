@@ -13,7 +13,8 @@
 //! on an existing store; `-- --audit` only the audit run against a loopback
 //! agent; `-- --slas` only the step-SLA figures; `-- --postgres` only the
 //! PostgreSQL figures (a throwaway cluster, as the tests start one);
-//! `-- --deploy-path` only attestations and admission reviews.
+//! `-- --deploy-path` only attestations and admission reviews;
+//! `-- --observability` only what metrics and JSON logs cost a request.
 
 mod audit;
 mod console;
@@ -28,6 +29,7 @@ mod postgres;
 mod postgres_cluster;
 mod report;
 mod seeding;
+mod observability;
 mod server;
 mod slas;
 mod sync;
@@ -61,6 +63,8 @@ struct Args {
     every_tab: bool,
     /// Only the deploy path (attestations, admission).
     deploy_path_only: bool,
+    /// Only what watching the server costs (`--observability`).
+    observability_only: bool,
 }
 
 fn args() -> Args {
@@ -68,6 +72,7 @@ fn args() -> Args {
         (None, None, false, None, None, false);
     let (mut slas_only, mut evidence_only, mut postgres_only) = (false, false, false);
     let (mut leadership_only, mut every_tab, mut deploy_path_only) = (false, false, false);
+    let mut observability_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -83,6 +88,7 @@ fn args() -> Args {
             "--leadership" => leadership_only = true,
             "--every-tab" => every_tab = true,
             "--deploy-path" => deploy_path_only = true,
+            "--observability" => observability_only = true,
             _ => {}
         }
     }
@@ -99,6 +105,7 @@ fn args() -> Args {
         leadership_only,
         every_tab,
         deploy_path_only,
+        observability_only,
     }
 }
 
@@ -179,6 +186,17 @@ fn main() {
             window,
         )));
         report::print("The deploy path", &figures);
+        return;
+    }
+    if args.observability_only {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let large = dir.path().join("large.db");
+        seeding::seed(&large, args.large);
+        let label = format!("{} workflows", gavel::text::thousands(args.large));
+        let rounds = if args.smoke { 1 } else { 20 };
+        let figures =
+            runtime.block_on(observability::figures(&large, dir.path(), &label, rounds));
+        report::print("Watching the server", &figures);
         return;
     }
     if args.leadership_only {
@@ -363,7 +381,7 @@ async fn run(args: Args) {
     )
     .await;
     let seconds = if args.smoke { 1 } else { 5 };
-    let server_figures = server::figures(
+    let mut server_figures = server::figures(
         &server.1,
         &token,
         &format!("{server_label} workflows"),
@@ -394,6 +412,15 @@ async fn run(args: Args) {
         .await,
     );
     drop(server);
+    server_figures.extend(
+        observability::figures(
+            &large,
+            dir.path(),
+            &format!("{label} workflows"),
+            if args.smoke { 1 } else { 20 },
+        )
+        .await,
+    );
 
     eprintln!("alerting steps with an SLA…");
     let sla_figures = slas::figures(

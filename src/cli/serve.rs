@@ -93,6 +93,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
         tls,
         admission: config.admission,
         metrics_token,
+        metrics: section.metrics.unwrap_or(true),
     };
     crate::server::serve(store, key, policy, serving, sign_in, notifier)
         .await

@@ -48,7 +48,9 @@ pub(super) async fn admission(
     let review = admission::parse(&body)
         .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, "invalid", &why))?;
     let Some(workload) = &review.workload else {
-        state.metrics.admission_review(mode.as_str(), "not_judged");
+        if let Some(metrics) = &state.metrics {
+            metrics.admission_review(mode.as_str(), "not_judged");
+        }
         return Ok(Json(admission::answer(
             &review.uid,
             &admission::Verdict::allow(),
@@ -70,7 +72,9 @@ pub(super) async fn admission(
         (false, true) => "would_deny",
         (false, false) => "denied",
     };
-    state.metrics.admission_review(mode.as_str(), outcome);
+    if let Some(metrics) = &state.metrics {
+        metrics.admission_review(mode.as_str(), outcome);
+    }
     tracing::info!(
         mode = mode.as_str(),
         uid = %review.uid,

@@ -127,9 +127,14 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(log::log_consistency))
         .split_for_parts();
     let document = Arc::new(document);
-    api.route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(scrape::metrics))
+    let mut api = api
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    let counting = state.metrics.is_some();
+    if counting {
+        api = api.route("/metrics", get(scrape::metrics));
+    }
+    let mut api = api
         .route(
             "/v1/openapi.json",
             get(move || async move { Json(document.as_ref().clone()) }),
@@ -150,13 +155,16 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         // Content-Length is refused here, before the application, and still
         // gets the API's JSON error body.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(axum::middleware::map_response(json_errors))
-        // Outside the error bodies and the deadline: a 408 or a 413 is
-        // counted as the caller saw it.
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(axum::middleware::map_response(json_errors));
+    // Requests counted (unless `[server] metrics = false`) outside the error
+    // bodies and the deadline: a 408 or a 413 as the caller saw it.
+    if counting {
+        api = api.layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             scrape::record,
-        ))
+        ));
+    }
+    api
         // A span per request: its id, method, route and (once known) the
         // acting user; status and latency at info when it is answered.
         // Never headers or bodies: tokens and drafts live there.
@@ -290,7 +298,7 @@ mod tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            metrics: Default::default(),
+            metrics: None,
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -384,7 +392,7 @@ mod standing_tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            metrics: Default::default(),
+            metrics: None,
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -430,7 +438,7 @@ mod openapi_tests {
             admission: Default::default(),
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-            metrics: Default::default(),
+            metrics: None,
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

@@ -121,6 +121,8 @@ pub struct Serving {
     pub admission: crate::config::AdmissionSection,
     /// The bearer token `/metrics` asks for; none: it answers anyone.
     pub metrics_token: Option<MetricsToken>,
+    /// Whether requests are counted and `/metrics` served.
+    pub metrics: bool,
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
@@ -139,6 +141,7 @@ pub async fn serve(
         tls,
         admission,
         metrics_token,
+        metrics: counting,
     } = serving;
     let metrics = Arc::new(metrics::Metrics::new(metrics_token));
     let notifier = notifier.with_metrics(metrics.notifier.clone());
@@ -199,7 +202,7 @@ pub async fn serve(
         admission,
         standings: Arc::clone(&standings),
         notifier_alive,
-        metrics: Arc::clone(&metrics),
+        metrics: counting.then(|| Arc::clone(&metrics)),
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {

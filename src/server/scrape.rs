@@ -49,7 +49,9 @@ pub(super) async fn record(State(state): AppState, request: Request, next: Next)
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
+    let Some(metrics) = &state.metrics else {
+        return response;
+    };
     metrics
         .latency
         .with_label_values(&[method, route.as_str()])
@@ -63,7 +65,10 @@ pub(super) async fn record(State(state): AppState, request: Request, next: Next)
 
 /// `GET /metrics`.
 pub(super) async fn metrics(State(state): AppState, headers: HeaderMap) -> Response {
-    let metrics = &state.metrics;
+    let Some(metrics) = &state.metrics else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "metrics are turned off")
+            .into_response();
+    };
     if let Some(token) = &metrics.token
         && !token.admits(&headers)
     {

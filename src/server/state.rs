@@ -29,8 +29,8 @@ pub struct ServerState {
     pub(super) standings: Arc<super::standing_cache::StandingCache>,
     /// Whether the notification worker still runs (`/readyz`).
     pub(super) notifier_alive: Arc<std::sync::atomic::AtomicBool>,
-    /// The series `/metrics` exposes.
-    pub(super) metrics: Arc<super::metrics::Metrics>,
+    /// The series `/metrics` exposes; none when `[server] metrics = false`.
+    pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
 }
 
 /// The state as handlers take it.
