@@ -24,12 +24,12 @@ mod leadership;
 mod policy;
 mod postgres;
 // The tests' throwaway cluster; the benchmarks use part of it.
+mod observability;
 #[allow(dead_code)]
 #[path = "../../tests/common/postgres.rs"]
 mod postgres_cluster;
 mod report;
 mod seeding;
-mod observability;
 mod server;
 mod slas;
 mod sync;
@@ -194,8 +194,7 @@ fn main() {
         seeding::seed(&large, args.large);
         let label = format!("{} workflows", gavel::text::thousands(args.large));
         let rounds = if args.smoke { 1 } else { 20 };
-        let figures =
-            runtime.block_on(observability::figures(&large, dir.path(), &label, rounds));
+        let figures = runtime.block_on(observability::figures(&large, dir.path(), &label, rounds));
         report::print("Watching the server", &figures);
         return;
     }

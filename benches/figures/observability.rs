@@ -29,7 +29,11 @@ fn serve(large: &Path, dir: &Path, watched: bool) -> Served {
     } else {
         "unwatched.toml"
     });
-    let settings = if watched { "" } else { "[server]\nmetrics = false\n" };
+    let settings = if watched {
+        ""
+    } else {
+        "[server]\nmetrics = false\n"
+    };
     std::fs::write(&config, settings).expect("config");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"));
     command.arg("--config").arg(&config).arg("--db").arg(large);
@@ -108,7 +112,9 @@ pub async fn figures(large: &Path, dir: &Path, label: &str, rounds: usize) -> Ve
         let (off_p50, off_p99) = percentiles(&off);
         let (on_p50, on_p99) = percentiles(&on);
         // Unchanged: within a tenth, or 50 µs (a loopback call's jitter).
-        let allowed = off_p50.mul_f64(1.1).max(off_p50 + Duration::from_micros(50));
+        let allowed = off_p50
+            .mul_f64(1.1)
+            .max(off_p50 + Duration::from_micros(50));
         figures.push(
             Figure::new(
                 format!("{call} p50 with metrics and JSON logs ({label})"),

@@ -20,6 +20,10 @@ use gavel::domain::delegation::NewDelegation;
 
 use super::*;
 
+/// The draft answers the suite saves: private to their reviewer, so no
+/// server may log them.
+pub const DRAFT_ANSWERS: [&str; 2] = ["half a thought", "a private first thought"];
+
 pub trait Fixture {
     fn store(&self) -> &Arc<LocalStore>;
     fn backend_as(&self, email: &str) -> Box<dyn GovernanceBackend>;
@@ -1648,7 +1652,7 @@ async fn ethics_reviews(fixture: &impl Fixture) {
     let mut partial = Answers::new();
     partial.insert(
         "risks_and_mitigations".into(),
-        serde_json::json!("half a thought"),
+        serde_json::json!(DRAFT_ANSWERS[0]),
     );
     let cursor = serde_json::json!({ "field": "risks_and_mitigations", "offset": 14 });
     let draft = ethics
@@ -2800,7 +2804,7 @@ async fn drafts_are_their_reviewers_alone(fixture: &impl Fixture) {
     let mut secret = Answers::new();
     secret.insert(
         "risks_and_mitigations".into(),
-        serde_json::json!("a private first thought"),
+        serde_json::json!(DRAFT_ANSWERS[1]),
     );
     let ethics = fixture.backend_as(ETHICS);
     ethics

@@ -85,10 +85,20 @@ impl Provider {
     /// A provider with no accounts yet and a `gavel serve` on `db` whose
     /// people sign in with it.
     pub fn with_server(dir: &Path, db: &Path) -> (Provider, super::server::Server) {
+        Provider::with_server_env(dir, db, &[])
+    }
+
+    /// The same, the server's environment patched by `env` (its log level,
+    /// say).
+    pub fn with_server_env(
+        dir: &Path,
+        db: &Path,
+        env: &[(&str, &str)],
+    ) -> (Provider, super::server::Server) {
         let provider = Provider::start(dir, serde_json::json!({}), 300);
         let config = dir.join("server.toml");
         std::fs::write(&config, provider.server_config()).expect("config");
-        let server = super::server::Server::start_with_config(db, &config);
+        let server = super::server::Server::start_with(db, "127.0.0.1:0", &config, env);
         (provider, server)
     }
 
