@@ -172,6 +172,50 @@ async fn two_servers_on_one_database_conform_as_one() {
         assert!(log.contains("/v1/queue"), "both servers answered: {log}");
     }
     intact_trail(&fixture.store).await;
+
+    // The gauges /metrics shows read the same rows on PostgreSQL: the
+    // queue by the roles steps name (not the session's database role).
+    let gauges = fixture
+        .store
+        .gauges(chrono::Utc::now())
+        .expect("the store's gauges");
+    let in_progress = fixture
+        .store
+        .read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT COUNT(*) FROM workflows WHERE status = 'in_progress'")?
+                .query_row(gavel::db::params![], |row| row.get::<i64>(0))?)
+        })
+        .expect("count");
+    assert!(in_progress > 0, "the suite leaves workflows waiting");
+    let queued: u64 = gauges.queue_by_role.iter().map(|(_, n)| n).sum();
+    assert_eq!(queued, in_progress as u64, "{gauges:?}");
+    for (role, _) in &gauges.queue_by_role {
+        assert!(
+            gavel::domain::Role::ALL
+                .iter()
+                .any(|named| named.as_str() == role),
+            "{role} is no role a step names"
+        );
+    }
+    assert!(
+        gauges.log_size > 0 && gauges.connections.max >= 1,
+        "{gauges:?}"
+    );
+    let text = reqwest::get(format!(
+        "{}/metrics",
+        fixture.servers[0].url.trim_end_matches('/')
+    ))
+    .await
+    .expect("scrape")
+    .text()
+    .await
+    .expect("text");
+    assert!(
+        text.contains("gavel_queue_depth{role=\"technical_lead\"}"),
+        "{text}"
+    );
+    assert!(text.contains("gavel_db_connections_max "), "{text}");
 }
 
 /// GET `path` on `server` as the holder of `token`: the status.

@@ -79,9 +79,10 @@ impl LocalStore {
             };
             let queue_by_role = conn
                 .prepare_cached(
-                    "SELECT current_role, COUNT(*) FROM workflows
-                     WHERE status = 'in_progress' AND current_role IS NOT NULL
-                     GROUP BY current_role ORDER BY current_role",
+                    // Quoted: a bare `current_role` is PostgreSQL's session role.
+                    "SELECT \"current_role\", COUNT(*) FROM workflows
+                     WHERE status = 'in_progress' AND \"current_role\" IS NOT NULL
+                     GROUP BY \"current_role\" ORDER BY \"current_role\"",
                 )?
                 .query_map(params![], |row| {
                     Ok((row.get::<String>(0)?, row.get::<i64>(1)?.max(0) as u64))
