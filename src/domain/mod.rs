@@ -27,6 +27,7 @@ pub mod policy;
 pub mod replay;
 pub mod review;
 pub mod role;
+pub mod scim;
 pub mod trail;
 pub mod workflow;
 
