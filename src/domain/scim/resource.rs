@@ -55,7 +55,7 @@ pub fn check_required(kind: Kind, resource: &Map<String, Value>) -> Result<(), S
 }
 
 /// `key` without its schema's URN (`urn:...:User:userName` is `userName`).
-pub fn strip_schema<'a>(kind: Kind, key: &'a str) -> &'a str {
+pub fn strip_schema(kind: Kind, key: &str) -> &str {
     let schema = kind.schema();
     if key.len() > schema.len()
         && key[..schema.len()].eq_ignore_ascii_case(schema)
