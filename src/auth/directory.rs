@@ -23,6 +23,12 @@ pub struct Membership {
 }
 
 impl Directory {
+    /// Whether any group maps to a role or a team (otherwise people's
+    /// roles are an administrator's to give).
+    pub fn maps_anything(&self) -> bool {
+        !self.roles.is_empty() || !self.teams.is_empty()
+    }
+
     pub fn new(
         claim: &str,
         roles: &BTreeMap<String, Vec<String>>,
@@ -73,6 +79,12 @@ impl Directory {
             Some(serde_json::Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
+        self.membership_of(groups)
+    }
+
+    /// What `groups` (by name) give a person: the same mapping for a
+    /// token's groups and for the groups SCIM provisions.
+    pub fn membership_of(&self, groups: Vec<String>) -> Membership {
         let mut roles = BTreeSet::new();
         let mut teams = BTreeSet::new();
         for group in &groups {

@@ -285,6 +285,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incident alerts",
         include_str!("../../migrations/postgres/0014_incident_alerts.sql"),
     ),
+    (
+        15,
+        "directory",
+        include_str!("../../migrations/postgres/0015_directory.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

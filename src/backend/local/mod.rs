@@ -14,6 +14,7 @@ pub mod backup;
 mod calls;
 pub mod copy;
 mod coverage;
+pub mod directory;
 pub mod evidence;
 pub mod feed;
 pub mod health;

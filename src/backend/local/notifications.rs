@@ -63,7 +63,18 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
         return Ok(());
     }
     RECORDED.with(|recorded| recorded.set(true));
-    let mut tell = event.tell;
+    // A removed person (the directory deprovisioned them, or an
+    // administrator) is told nothing more: their inbox and email stop.
+    let present = |emails: Vec<String>| -> Result<Vec<String>> {
+        let mut kept = Vec::with_capacity(emails.len());
+        for email in emails {
+            if !super::reads::user_removed(conn, &email)? {
+                kept.push(email);
+            }
+        }
+        Ok(kept)
+    };
+    let mut tell = present(event.tell)?;
     tell.sort_by_key(|email| email.to_lowercase());
     tell.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     let event_id: i64 = conn.prepare_cached(
@@ -76,7 +87,7 @@ pub fn record(conn: &Connection, event: NewEvent) -> Result<()> {
         serde_json::to_string(&tell).map_err(|err| BackendError::Storage(err.to_string()))?,
         to_ms(event.at),
     ], |row| row.get(0))?;
-    let mut inbox = event.inbox;
+    let mut inbox = present(event.inbox)?;
     inbox.extend(tell);
     // A role with hundreds of holders is one statement per few hundred.
     for people in inbox.chunks(INBOX_ROWS_PER_INSERT) {

@@ -12,8 +12,8 @@ use super::kept_schema::{
     order_agent_standings,
 };
 use super::shared_schema::{
-    add_incident_alerts, create_incidents, create_obligation_coverage, create_obligations,
-    create_policy_exceptions, create_version_checks, index_agents_by_standing,
+    add_incident_alerts, create_directory, create_incidents, create_obligation_coverage,
+    create_obligations, create_policy_exceptions, create_version_checks, index_agents_by_standing,
 };
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     create_incidents,
     create_version_checks,
     add_incident_alerts,
+    create_directory,
 ];
 
 /// 15: a delegation covers the roles it was made with, not whatever roles

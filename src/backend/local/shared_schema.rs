@@ -6,6 +6,14 @@ use rusqlite::Transaction;
 
 /// 27: when each incident's next deadline alert falls (PostgreSQL's
 /// migration 14 is the same text).
+/// 29: the organisation's directory, as SCIM provisions it (PostgreSQL's
+/// migration 15, the same text).
+pub(super) fn create_directory(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0015_directory.sql"
+    ))
+}
+
 pub(super) fn add_incident_alerts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!(
         "../../../migrations/postgres/0014_incident_alerts.sql"
