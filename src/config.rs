@@ -41,6 +41,8 @@ pub struct Config {
     /// `gavel serve`: signing people in with an identity provider.
     #[serde(default)]
     pub auth: AuthSection,
+    /// `gavel serve`: the directory provisions people through SCIM.
+    pub scim: Option<ScimSection>,
     /// `gavel serve`: the Kubernetes admission webhook.
     #[serde(default)]
     pub admission: AdmissionSection,
@@ -204,6 +206,23 @@ pub struct ServerSection {
     /// Count requests and serve `/metrics` (default true); false turns both
     /// off, for a server whose metrics nobody scrapes.
     pub metrics: Option<bool>,
+}
+
+/// `[scim]`: how the directory's users become Gavel users.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScimSection {
+    /// The attribute holding the value of the claim people sign in with
+    /// (`[auth.oidc] subject_claim`): `externalId` (default) or `userName`.
+    #[serde(default)]
+    pub identity_attribute: crate::backend::local::directory::IdentityAttribute,
+    /// The attribute that becomes the Gavel email: `emails` (the primary
+    /// one, default) or `userName`.
+    #[serde(default)]
+    pub email_attribute: crate::backend::local::directory::EmailAttribute,
+    /// The SCIM base URL the directory reaches (resources' locations), when
+    /// a proxy stands between (default: as the request's Host says).
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]

@@ -159,12 +159,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The directory's SCIM provisioning (`gavel serve` with `[scim]`).
+    #[command(subcommand)]
+    Scim(ScimCommand),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
     /// Write the manual pages (one per command) into a directory.
     Man {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Replace the directory's bearer token (the old one stops working) and
+    /// print it once, for the identity provider's provisioning settings.
+    Token {
+        #[arg(long, required = true)]
+        rotate: bool,
     },
 }
 

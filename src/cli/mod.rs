@@ -221,6 +221,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             governance::tools(backend(global).await?.as_ref(), command).await
         }
         Command::Users(command) => users::run(global, command).await,
+        Command::Scim(ScimCommand::Token { rotate: _ }) => users::directory_token(global).await,
         Command::Auth(command) => auth::run(global, command).await,
         Command::Notify(command) => notify::run(global, command).await,
         Command::Delegate(args) => delegate::run(global, args).await,

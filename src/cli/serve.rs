@@ -87,6 +87,27 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
             }
         },
     };
+    let scim = match &config.scim {
+        None => None,
+        Some(section) => {
+            let oidc = config.auth.oidc.as_ref();
+            let groups = match oidc {
+                Some(oidc) => crate::auth::directory::Directory::new(
+                    &oidc.groups_claim,
+                    &oidc.roles,
+                    &oidc.teams,
+                )
+                .map_err(|err| Failure::BadInput(format!("config [auth.oidc]: {err}")))?,
+                None => crate::auth::directory::Directory::default(),
+            };
+            Some(crate::backend::local::directory::DirectorySettings {
+                issuer: oidc.map(|oidc| oidc.issuer.clone()),
+                identity: section.identity_attribute,
+                email: section.email_attribute,
+                groups,
+            })
+        }
+    };
     let serving = crate::server::Serving {
         limits: crate::server::Limits::from_config(section),
         listen: args.listen,
@@ -94,6 +115,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Outcome {
         admission: config.admission,
         metrics_token,
         metrics: section.metrics.unwrap_or(true),
+        scim,
+        scim_base: config.scim.as_ref().and_then(|scim| scim.base_url.clone()),
     };
     crate::server::serve(store, key, policy, serving, sign_in, notifier)
         .await

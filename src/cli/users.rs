@@ -11,6 +11,24 @@ use super::output::print_json;
 use crate::backend::local::STORE_OWNER;
 use crate::backend::local::writes::UserChange;
 
+/// `gavel scim token --rotate`: the directory's new token, printed once.
+pub async fn directory_token(global: &Global) -> Outcome {
+    local_only(global, "scim token")?;
+    let config = load_config(global)?;
+    let store = open_store(global, &config).await?;
+    let actor = global
+        .user
+        .clone()
+        .or(config.user.clone())
+        .unwrap_or_else(|| STORE_OWNER.to_owned());
+    let token = store.rotate_directory_token(&actor)?;
+    eprintln!(
+        "new SCIM token for the directory (shown once; the old one no longer works); give it to the identity provider's provisioning as its bearer token:"
+    );
+    println!("{token}");
+    Ok(exit::OK)
+}
+
 pub async fn run(global: &Global, command: UsersCommand) -> Outcome {
     local_only(global, "users")?;
     let config = load_config(global)?;

@@ -20,7 +20,7 @@ use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
     admission, attestations, audits, delegations, deployments, evidence, exceptions, health, inbox,
-    incidents, log, obligations, policy_sets, reviews, scrape, sync, users, workflows,
+    incidents, log, obligations, policy_sets, reviews, scim, scrape, sync, users, workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -128,6 +128,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .split_for_parts();
     let document = Arc::new(document);
     let mut api = api
+        .nest("/scim/v2", scim::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let counting = state.metrics.is_some();
@@ -212,7 +213,9 @@ async fn json_errors(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
+        .is_some_and(|value| {
+            value.starts_with("application/json") || value.starts_with("application/scim+json")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -299,6 +302,9 @@ mod tests {
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             metrics: None,
+            scim: None,
+            scim_base: None,
+            tls: false,
         });
         let decide = |key: &str| {
             Request::post(format!(
@@ -393,6 +399,9 @@ mod standing_tests {
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             metrics: None,
+            scim: None,
+            scim_base: None,
+            tls: false,
         });
         for hours in ["0", "720", "4294967295"] {
             let response = router(
@@ -439,6 +448,9 @@ mod openapi_tests {
             standings: Default::default(),
             notifier_alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             metrics: None,
+            scim: None,
+            scim_base: None,
+            tls: false,
         });
         let app = router(state, crate::server::Limits::default().request_timeout);
         let response = app

@@ -27,6 +27,7 @@ mod obligations;
 mod params;
 mod policy_sets;
 mod reviews;
+mod scim;
 mod scrape;
 mod sign_in;
 mod standing_cache;
@@ -123,6 +124,10 @@ pub struct Serving {
     pub metrics_token: Option<MetricsToken>,
     /// Whether requests are counted and `/metrics` served.
     pub metrics: bool,
+    /// The directory's provisioning (`[scim]`), if it provisions.
+    pub scim: Option<crate::backend::local::directory::DirectorySettings>,
+    /// `[scim] base_url`.
+    pub scim_base: Option<String>,
 }
 
 /// Serves until SIGTERM or Ctrl-C, finishing requests in flight.
@@ -142,6 +147,8 @@ pub async fn serve(
         admission,
         metrics_token,
         metrics: counting,
+        scim,
+        scim_base,
     } = serving;
     let metrics = Arc::new(metrics::Metrics::new(metrics_token));
     let notifier = notifier.with_metrics(metrics.notifier.clone());
@@ -203,6 +210,9 @@ pub async fn serve(
         standings: Arc::clone(&standings),
         notifier_alive,
         metrics: counting.then(|| Arc::clone(&metrics)),
+        scim: scim.map(Arc::new),
+        scim_base,
+        tls: tls.is_some(),
     });
     let app = api::router(state, limits.request_timeout);
     let shutdown = async move {

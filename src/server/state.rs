@@ -29,6 +29,14 @@ pub struct ServerState {
     pub(super) standings: Arc<super::standing_cache::StandingCache>,
     /// Whether the notification worker still runs (`/readyz`).
     pub(super) notifier_alive: Arc<std::sync::atomic::AtomicBool>,
+    /// How the directory provisions people through `/scim/v2`; none: the
+    /// server takes no SCIM.
+    pub(super) scim: Option<Arc<crate::backend::local::directory::DirectorySettings>>,
+    /// The SCIM base URL resources' locations use (`[scim] base_url`);
+    /// none: as the request's Host names it.
+    pub(super) scim_base: Option<String>,
+    /// Whether the server speaks TLS (for the locations it writes).
+    pub(super) tls: bool,
     /// The series `/metrics` exposes; none when `[server] metrics = false`.
     pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
 }
