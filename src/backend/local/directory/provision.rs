@@ -191,20 +191,30 @@ fn link(
         )));
     }
     if let Some((issuer, subject)) = &identity {
-        let signed_in: Option<String> = conn
-            .prepare_cached("SELECT email FROM users WHERE issuer = ?1 AND subject = ?2")?
-            .query_row(params![issuer, subject], |row| row.get(0))
+        let signed_in: Option<(String, Option<i64>)> = conn
+            .prepare_cached(
+                "SELECT email, removed_at FROM users WHERE issuer = ?1 AND subject = ?2",
+            )?
+            .query_row(params![issuer, subject], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()?;
-        if let Some(found) = signed_in {
-            return Ok(found);
+        match signed_in {
+            Some((found, Some(_))) => return Err(removed(&found)),
+            Some((found, None)) => return Ok(found),
+            None => {}
         }
     }
-    let existing: Option<(String, Option<String>, i64)> = conn
-        .prepare_cached("SELECT email, subject, service FROM users WHERE email = ?1")?
+    let existing: Option<(String, Option<String>, i64, Option<i64>)> = conn
+        .prepare_cached("SELECT email, subject, service, removed_at FROM users WHERE email = ?1")?
         .query_row(params![email], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .optional()?;
+    if let Some((found, _, _, Some(_))) = &existing {
+        return Err(removed(found));
+    }
+    let existing = existing.map(|(email, subject, service, _)| (email, subject, service));
     match existing {
         Some((_, _, 1)) => Err(conflict(format!(
             "{email} is a service account in Gavel: the directory provisions people"
@@ -250,6 +260,14 @@ fn link(
             Ok(email.to_owned())
         }
     }
+}
+
+/// A removed person never comes back by the directory alone: what they
+/// held is gone, and an administrator decides (`gavel users add`).
+fn removed(email: &str) -> BackendError {
+    BackendError::Conflict(format!(
+        "{email} was removed from Gavel; a new directory user cannot bring them back: an administrator decides (`gavel users add {email}`)"
+    ))
 }
 
 fn identity_json(identity: &Option<(String, String)>) -> serde_json::Value {

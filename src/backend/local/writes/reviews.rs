@@ -150,7 +150,7 @@ fn reassign(
     };
     conn.prepare_cached(
         "UPDATE reviews SET reviewer = ?2, status = ?3, answers = ?4, form_state = NULL, assigned_at = ?5,
-           updated_at = ?5, submitted_at = NULL, version = ?6
+           updated_at = ?5, submitted_at = NULL, version = ?6, reassign_since = NULL
          WHERE review_id = ?1",
     )?
     .execute(params![

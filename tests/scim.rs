@@ -1,0 +1,432 @@
+//! Provisioning with SCIM 2.0: `gavel serve`'s `/scim/v2` checked by
+//! scim2-tester (PyPI, the reference checker of RFC 7643/7644 servers),
+//! and what deactivating or deleting a person does in Gavel, at once.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::gavel;
+use common::server::Server;
+use serde_json::{Value, json};
+
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(work)
+}
+
+/// A store whose directory has a token, and a server taking SCIM on it.
+struct Directory {
+    server: Server,
+    token: String,
+    db: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Directory {
+    fn start() -> Directory {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("scim.db");
+        gavel(&db).args(["store", "init"]).assert().success();
+        let rotated = gavel(&db)
+            .args(["scim", "token", "--rotate"])
+            .assert()
+            .success();
+        let token = String::from_utf8_lossy(&rotated.get_output().stdout)
+            .trim()
+            .to_owned();
+        assert!(token.starts_with("gvl_"), "{token}");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "[scim]\n").expect("config");
+        let server = Server::start_with_config(&db, &config);
+        Directory {
+            server,
+            token,
+            db,
+            _dir: dir,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("{}/scim/v2", self.server.url.trim_end_matches('/'))
+    }
+
+    /// A SCIM call as the directory makes it: (status, body).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        request_id: &str,
+    ) -> (u16, Value) {
+        block_on(async {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let mut request = reqwest::Client::new()
+                .request(method, format!("{}{path}", self.base()))
+                .bearer_auth(&self.token)
+                .header("x-request-id", request_id);
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string());
+            }
+            let answer = request.send().await.expect("send");
+            let status = answer.status().as_u16();
+            let text = answer.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
+    /// Provisions a person: their SCIM id.
+    fn provision(&self, user_name: &str, email: &str) -> String {
+        let (status, body) = self.call(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name, "externalId": format!("ext-{user_name}"),
+                "name": { "givenName": user_name, "familyName": "Example" },
+                "emails": [{ "value": email, "type": "work", "primary": true }],
+                "active": true,
+            })),
+            &format!("req-provision-{user_name}"),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    fn store(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db).expect("open store")
+    }
+}
+
+/// `GET /v1/me` with a person's token: the status.
+fn me(server: &Server, token: &str) -> u16 {
+    block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/v1/me", server.url.trim_end_matches('/')))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16()
+    })
+}
+
+/// A high-risk agent's manifest (its workflow has every step, the ethics
+/// review's included), owned by the requester.
+fn high_risk_manifest(dir: &Path, agent: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{agent}.json"));
+    std::fs::write(
+        &path,
+        json!({
+            "agent_id": agent, "name": agent, "team": "Operations", "owner": common::REQUESTER,
+            "category": "operations", "data_classification": "internal",
+            "has_external_tools": false, "risk_tier": "high", "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    path
+}
+
+fn token_of(db: &Path, email: &str) -> String {
+    let rotated = gavel(db)
+        .args(["users", "token", email, "--rotate"])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&rotated.get_output().stdout)
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn scim2_testers_checks_pass_against_gavel_serve() {
+    let directory = Directory::start();
+    let python = common::notify::python();
+    let output = Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/reference/scim_check.py"
+        ))
+        .arg(directory.base())
+        .arg(&directory.token)
+        .output()
+        .expect("run scim2-tester");
+    assert!(
+        output.status.success(),
+        "scim2-tester did not run: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a result line"))
+        .collect();
+    let failed: Vec<&Value> = results
+        .iter()
+        .filter(|result| {
+            !matches!(
+                result["status"].as_str(),
+                Some("SUCCESS" | "COMPLIANT" | "ACCEPTABLE")
+            )
+        })
+        .collect();
+    assert!(failed.is_empty(), "checks that did not pass: {failed:#?}");
+    // Every family of checks ran, on both resource types.
+    let succeeded = results.len();
+    assert!(succeeded >= 60, "only {succeeded} checks ran");
+    for title in [
+        "check_replace_attribute",
+        "object_query_with_attributes",
+        "random_url",
+    ] {
+        assert!(
+            results
+                .iter()
+                .any(|result| result["title"].as_str() == Some(title)),
+            "{title} never ran: {results:#?}"
+        );
+    }
+    for kind in ["User", "Group"] {
+        assert!(results.iter().any(|result| result["resource_type"] == kind));
+    }
+}
+
+#[test]
+fn without_the_directorys_token_scim_answers_nothing_but_401() {
+    let directory = Directory::start();
+    for token in [None, Some("gvl_not_the_directory"), Some("")] {
+        let status = block_on(async {
+            let mut request = reqwest::Client::new().get(format!("{}/Users", directory.base()));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send().await.expect("send").status().as_u16()
+        });
+        assert_eq!(status, 401);
+    }
+    // A person's own token is not the directory's.
+    common::add_users(&directory.db, &[("ada@example.com", "compliance_officer")]);
+    let person = token_of(&directory.db, "ada@example.com");
+    let status = block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/Users", directory.base()))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 401);
+    // Filters Gavel cannot answer from an index are refused, not scanned.
+    let (status, body) = directory.call("GET", "/Users?filter=userName%20co%20%22a%22", None, "r");
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidFilter"))
+    );
+}
+
+#[test]
+fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_good() {
+    let directory = Directory::start();
+    let db = directory.db.clone();
+    let (ada, bob, carol) = ("ada@example.com", "bob@example.com", "carol@example.com");
+    let ada_id = directory.provision("ada", ada);
+    directory.provision("bob", bob);
+    directory.provision("carol", carol);
+    // Their roles are an administrator's here (no group maps to any).
+    for (email, roles) in [
+        (ada, "technical_lead,ethics_reviewer"),
+        (bob, "technical_lead"),
+        (carol, "technical_lead"),
+    ] {
+        gavel(&db)
+            .args(["users", "update", email, "--roles", roles])
+            .assert()
+            .success();
+    }
+    common::add_users(
+        &db,
+        &[
+            ("cora@example.com", "compliance_officer"),
+            (common::REQUESTER, ""),
+        ],
+    );
+    let ada_token = token_of(&db, ada);
+    assert_eq!(me(&directory.server, &ada_token), 200);
+
+    // Ada delegates to Bob; Carol delegates to Ada.
+    let until = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    for (from, to) in [(ada, bob), (carol, ada)] {
+        gavel(&db)
+            .args([
+                "--user",
+                from,
+                "delegate",
+                "--to",
+                to,
+                "--until",
+                &until,
+                "--role",
+                "technical_lead",
+            ])
+            .assert()
+            .success();
+    }
+    // A high-risk request: its ethics review is assigned to Ada.
+    let manifest = high_risk_manifest(db.parent().expect("dir"), "agt-scim");
+    let requested = gavel(&db)
+        .args(["--user", common::REQUESTER, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    let requested = String::from_utf8_lossy(&requested.get_output().stdout).to_string();
+    let workflow = requested
+        .split_whitespace()
+        .find(|word| word.starts_with("wf-"))
+        .expect("a workflow")
+        .to_owned();
+    gavel(&db)
+        .args([
+            "--user",
+            "cora@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            ada,
+        ])
+        .assert()
+        .success();
+    let inbox = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row(
+            "SELECT COUNT(*) FROM inbox WHERE user_email = ?1",
+            [ada],
+            |row| row.get(0),
+        )
+        .expect("inbox")
+    };
+    let before = inbox(&directory.store());
+    assert!(before > 0, "Ada was told of her turn and her review");
+
+    // The directory deactivates Ada.
+    let (status, body) = directory.call(
+        "PATCH",
+        &format!("/Users/{ada_id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "Replace", "path": "active", "value": "False" }],
+        })),
+        "req-deactivate-ada",
+    );
+    assert_eq!((status, &body["active"]), (200, &json!(false)), "{body}");
+
+    // Her token is refused on the next request.
+    assert_eq!(me(&directory.server, &ada_token), 401);
+    let conn = directory.store();
+    // Her delegations ended, both ways.
+    let open: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM delegations WHERE (delegator = ?1 OR delegate = ?1) AND ended_at IS NULL",
+            [ada],
+            |row| row.get(0),
+        )
+        .expect("delegations");
+    assert_eq!(open, 0);
+    // Her review waits for a compliance officer to reassign it.
+    let flagged: Option<i64> = conn
+        .query_row(
+            "SELECT reassign_since FROM reviews WHERE reviewer = ?1",
+            [ada],
+            |row| row.get(0),
+        )
+        .expect("review");
+    assert!(flagged.is_some());
+    // Each change is the directory's in the trail, with the request's id.
+    let actions: Vec<String> = conn
+        .prepare("SELECT action FROM trail WHERE actor = 'directory (SCIM)' AND details LIKE '%req-deactivate-ada%' ORDER BY seq")
+        .expect("trail")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("actions");
+    for action in [
+        "user_removed",
+        "delegation_ended",
+        "review_needs_reassignment",
+        "changed",
+    ] {
+        assert!(
+            actions.iter().any(|done| done == action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|done| *done == "delegation_ended")
+            .count(),
+        2
+    );
+
+    // Her inbox stops: another request waiting on technical leads is not hers.
+    let manifest = high_risk_manifest(db.parent().expect("dir"), "agt-scim-2");
+    gavel(&db)
+        .args(["--user", common::REQUESTER, "deploy", "request"])
+        .arg(&manifest)
+        .assert()
+        .success();
+    assert_eq!(inbox(&directory.store()), before);
+    // A compliance officer reassigns the review; the flag clears.
+    gavel(&db)
+        .args([
+            "--user",
+            "cora@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            bob,
+        ])
+        .assert()
+        .failure(); // Bob holds no ethics role: refused, the flag stays.
+    let flagged: i64 = directory
+        .store()
+        .query_row(
+            "SELECT COUNT(*) FROM reviews WHERE reassign_since IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .expect("flags");
+    assert_eq!(flagged, 1);
+
+    // Deleted, she can never come back through the directory.
+    let (status, _) = directory.call(
+        "DELETE",
+        &format!("/Users/{ada_id}"),
+        None,
+        "req-delete-ada",
+    );
+    assert_eq!(status, 204);
+    let (status, body) = directory.call(
+        "POST",
+        "/Users",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada-again", "emails": [{ "value": ada, "primary": true }],
+        })),
+        "req-recreate-ada",
+    );
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (409, Some("uniqueness")),
+        "{body}"
+    );
+    assert_eq!(me(&directory.server, &ada_token), 401);
+}
