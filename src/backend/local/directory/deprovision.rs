@@ -6,7 +6,7 @@
 //! to reassign. What they decided stays: it was theirs when they decided.
 
 use super::super::rows::to_ms;
-use super::provision::DirectoryRequest;
+use super::request::DirectoryRequest;
 use crate::backend::Result;
 use crate::db::{Connection, params};
 

@@ -7,9 +7,10 @@
 mod deprovision;
 mod kept;
 mod provision;
+mod request;
 
 pub use kept::DirectoryResource;
-pub use provision::{
+pub use request::{
     DIRECTORY_SCIM, DirectoryRequest, DirectorySettings, EmailAttribute, IdentityAttribute,
 };
 

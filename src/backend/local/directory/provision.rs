@@ -4,89 +4,14 @@
 //! whether they may act at all. Every change is the directory's in the
 //! trail, with the SCIM request's id.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::super::rows::{roles_to_text, teams_to_text, to_ms};
-use super::super::trail::TrailWriter;
-use super::super::writes::{self, check_email};
+use super::super::writes::check_email;
 use super::kept::{self, DirectoryResource};
-use crate::auth::directory::Directory;
+use super::request::{DirectoryRequest, DirectorySettings, EmailAttribute, IdentityAttribute};
 use crate::backend::{BackendError, Result};
 use crate::db::{Connection, OptionalExtension, params};
-
-/// The trail's actor for what the directory provisions through SCIM.
-pub const DIRECTORY_SCIM: &str = "directory (SCIM)";
-
-/// Which of a directory user's attributes says who signs in as them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum IdentityAttribute {
-    /// The directory's own id for the person, which the provider sends as
-    /// the configured claim (`sub`, or `oid` for Entra ID).
-    #[default]
-    ExternalId,
-    UserName,
-}
-
-/// Which attribute becomes the person's Gavel email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum EmailAttribute {
-    /// `emails[primary eq true].value`, else the first email.
-    #[default]
-    Emails,
-    UserName,
-}
-
-/// How directory users become Gavel users.
-#[derive(Debug, Clone, Default)]
-pub struct DirectorySettings {
-    /// The provider people sign in with (`[auth.oidc] issuer`), whose
-    /// identities directory users carry.
-    pub issuer: Option<String>,
-    pub identity: IdentityAttribute,
-    pub email: EmailAttribute,
-    /// Groups to roles and teams, as sign-in maps them.
-    pub groups: Directory,
-}
-
-/// Who asks, and when.
-#[derive(Debug, Clone)]
-pub struct DirectoryRequest<'a> {
-    pub settings: &'a DirectorySettings,
-    /// The request's id (its `x-request-id`), in every trail event.
-    pub request_id: &'a str,
-    pub now: DateTime<Utc>,
-}
-
-impl DirectoryRequest<'_> {
-    pub(super) fn append(
-        &self,
-        conn: &Connection,
-        entity_type: &str,
-        entity_id: &str,
-        action: &str,
-        mut details: serde_json::Value,
-    ) -> Result<()> {
-        details["scim_request"] = self.request_id.into();
-        let mut trail = TrailWriter::resume(conn)?;
-        trail
-            .append(
-                conn,
-                &writes::entry(
-                    self.now,
-                    DIRECTORY_SCIM,
-                    entity_type,
-                    entity_id,
-                    action,
-                    (None, None),
-                    details,
-                ),
-            )
-            .map(|_| ())
-    }
-}
 
 /// The email a directory user gives their Gavel user, if it has one.
 fn email_of(user: &DirectoryResource, settings: &DirectorySettings) -> Option<String> {
