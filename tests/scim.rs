@@ -430,3 +430,106 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
     );
     assert_eq!(me(&directory.server, &ada_token), 401);
 }
+
+#[test]
+fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_deactivated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("signed.db");
+    gavel(&db).args(["store", "init"]).assert().success();
+    let rotated = gavel(&db)
+        .args(["scim", "token", "--rotate"])
+        .assert()
+        .success();
+    let token = String::from_utf8_lossy(&rotated.get_output().stdout)
+        .trim()
+        .to_owned();
+    let provider = common::oidc::Provider::start(
+        dir.path(),
+        json!({ "ada": { "email": "ada@example.com", "name": "Ada", "groups": ["gavel-technical_lead"] } }),
+        300,
+    );
+    // People are named by `oid`, not `sub`; groups map to roles.
+    let config = dir.path().join("config.toml");
+    let oidc = provider.server_config().replacen(
+        "[auth.oidc]\n",
+        "[auth.oidc]\nsubject_claim = \"oid\"\n",
+        1,
+    );
+    std::fs::write(&config, format!("{oidc}\n[scim]\n")).expect("config");
+    let server = Server::start_with_config(&db, &config);
+    let directory = Directory {
+        server,
+        token,
+        db: db.clone(),
+        _dir: tempfile::tempdir().expect("tempdir"),
+    };
+    let (status, body) = directory.call(
+        "POST",
+        "/Users",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada", "externalId": "oid-ada",
+            "emails": [{ "value": "ada@example.com", "primary": true }],
+        })),
+        "req-ada",
+    );
+    assert_eq!(status, 201, "{body}");
+    let ada_id = body["id"].as_str().expect("id").to_owned();
+    // Her directory group gives her the ethics reviewer's role at once.
+    let (status, body) = directory.call(
+        "POST",
+        "/Groups",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": common::oidc::group_of("ethics_reviewer"),
+            "members": [{ "value": ada_id }],
+        })),
+        "req-group",
+    );
+    assert_eq!(status, 201, "{body}");
+    let roles: String = directory
+        .store()
+        .query_row(
+            "SELECT roles FROM users WHERE email = 'ada@example.com'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("roles");
+    assert!(roles.contains("ethics_reviewer"), "{roles}");
+
+    // She signs in: the provider's `oid` finds the user the directory made.
+    let session = block_on(provider.sign_in(&directory.server.url, "ada"));
+    let who = block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/v1/me",
+                directory.server.url.trim_end_matches('/')
+            ))
+            .bearer_auth(&session.access_token)
+            .send()
+            .await
+            .expect("me")
+            .json::<Value>()
+            .await
+            .expect("json")
+    });
+    assert_eq!(who["email"], "ada@example.com", "{who}");
+    let people: i64 = directory
+        .store()
+        .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
+        .expect("users");
+    assert_eq!(people, 1, "one person, not a second user for her sign-in");
+
+    // Deactivated: the same access token, still unexpired, is refused.
+    let (status, _) = directory.call(
+        "PATCH",
+        &format!("/Users/{ada_id}"),
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "value": { "active": false } }],
+        })),
+        "req-off",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(me(&directory.server, &session.access_token), 401);
+}

@@ -62,6 +62,15 @@ pub struct OidcSettings {
     pub link_verified_email: bool,
     /// Clock difference tolerated on `exp` and `nbf` (default 60).
     pub clock_skew_seconds: Option<u64>,
+    /// The claim naming the person at the provider (default `sub`; `oid`
+    /// for Entra ID, whose `sub` differs per application). What SCIM's
+    /// `externalId` carries.
+    #[serde(default = "default_subject_claim")]
+    pub subject_claim: String,
+}
+
+fn default_subject_claim() -> String {
+    "sub".to_owned()
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

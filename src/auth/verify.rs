@@ -90,6 +90,7 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     leeway: u64,
+    subject_claim: String,
     directory: Directory,
     http: reqwest::Client,
     cache: tokio::sync::Mutex<KeyCache>,
@@ -115,6 +116,7 @@ impl Verifier {
             leeway: settings
                 .clock_skew_seconds
                 .unwrap_or(super::DEFAULT_CLOCK_SKEW_SECONDS),
+            subject_claim: settings.subject_claim.clone(),
             directory,
             http,
             cache: tokio::sync::Mutex::new(KeyCache::default()),
@@ -185,14 +187,23 @@ impl Verifier {
             })
         })?;
         let claims = data.claims;
-        let subject = claims
-            .sub
-            .ok_or_else(|| reject("the token has no sub claim".into()))?;
+        // The person's id at the provider: `sub`, or the configured claim.
+        let subject = match self.subject_claim.as_str() {
+            "sub" => claims.sub.clone(),
+            claim => claims
+                .rest
+                .get(claim)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned),
+        }
+        .ok_or_else(|| reject(format!("the token has no {} claim", self.subject_claim)))?;
         if subject.is_empty() || subject.len() > 255 {
             return Err(reject("the token's subject must be 1 to 255 bytes".into()));
         }
         let mut all = claims.rest.clone();
-        all.insert("sub".into(), subject.clone().into());
+        if let Some(sub) = &claims.sub {
+            all.insert("sub".into(), sub.clone().into());
+        }
         let membership = self.directory.membership(&all);
         let timestamp = |seconds: i64| Utc.timestamp_opt(seconds, 0).single();
         Ok(Asserted {

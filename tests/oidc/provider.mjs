@@ -93,7 +93,11 @@ const provider = new Provider(issuer, {
   extraTokenClaims: async (_ctx, token) => {
     if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
     const entry = accounts[token.accountId];
-    return entry ? { email: entry.email, name: entry.name, groups: entry.groups } : undefined;
+    // `oid`: a second id of the person, as Entra ID sends (its `sub` differs
+    // per application); a server with `subject_claim = "oid"` reads it.
+    return entry
+      ? { email: entry.email, name: entry.name, groups: entry.groups, oid: `oid-${token.accountId}` }
+      : undefined;
   },
   // As the provider does by default: a refresh token only where the grant
   // holds offline_access (which a browser sign-in gets only when it asks
