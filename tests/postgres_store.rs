@@ -648,3 +648,114 @@ async fn a_store_copies_into_postgres_and_back_and_checks_out() {
     assert_eq!(returned.dashboard_at(now).expect("dashboard"), dashboard);
     assert!(returned.verify_trail().expect("verify").broken.is_none());
 }
+
+/// SCIM on PostgreSQL: the directory's token, user names unique in any
+/// case, filters, groups and deactivation read and write the same rows as
+/// on the embedded store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_provisions_and_deprovisions_on_postgres() {
+    let cluster = Cluster::start();
+    let url = cluster.url("gavel");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::postgres::shared_server_config(dir.path(), "[scim]\n");
+    let store = LocalStore::connect(&url).await.expect("connect");
+    let token = store.rotate_directory_token("owner").expect("token");
+    let server = common::server::Server::start_on_database(&url, &config);
+    let base = format!("{}/scim/v2", server.url.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token)
+            .header("x-request-id", "req-pg");
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        async move {
+            let answer = request.send().await.expect("send");
+            let status = answer.status().as_u16();
+            (
+                status,
+                answer.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let user = |name: &str| {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name,
+            "emails": [{ "value": format!("{}@example.com", name.to_lowercase()), "primary": true }],
+        })
+    };
+    let (status, ada) = call(reqwest::Method::POST, "/Users", Some(user("Ada"))).await;
+    assert_eq!(status, 201, "{ada}");
+    let ada_id = ada["id"].as_str().expect("id").to_owned();
+    let (status, body) = call(reqwest::Method::POST, "/Users", Some(user("ADA"))).await;
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (409, Some("uniqueness"))
+    );
+    let (status, found) = call(
+        reqwest::Method::GET,
+        "/Users?filter=userName%20eq%20%22aDa%22",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, found["totalResults"].as_u64()),
+        (200, Some(1)),
+        "{found}"
+    );
+    let (status, group) = call(
+        reqwest::Method::POST,
+        "/Groups",
+        Some(serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Reviewers", "members": [{ "value": ada_id }],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+
+    let person = store
+        .rotate_token("owner", "ada@example.com")
+        .expect("a token");
+    let me = |token: String| {
+        let url = format!("{}/v1/me", server.url.trim_end_matches('/'));
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("me")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(person.clone()).await, 200);
+    let (status, _) = call(
+        reqwest::Method::PATCH,
+        &format!("/Users/{ada_id}"),
+        Some(serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "active", "value": false }],
+        })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me(person).await, 401);
+    let removed = store
+        .read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM trail WHERE actor = 'directory (SCIM)' AND action = 'user_removed' AND details LIKE '%req-pg%'",
+                )?
+                .query_row(gavel::db::params![], |row| row.get::<i64>(0))?)
+        })
+        .expect("trail");
+    assert_eq!(removed, 1);
+    intact_trail(&store).await;
+}
