@@ -124,7 +124,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["11"],
             ["12"],
             ["13"],
-            ["14"]
+            ["14"],
+            ["15"]
         ]
     );
 
