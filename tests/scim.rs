@@ -405,6 +405,37 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
         )
         .expect("flags");
     assert_eq!(flagged, 1);
+    gavel(&db)
+        .args([
+            "users",
+            "update",
+            bob,
+            "--roles",
+            "technical_lead,ethics_reviewer",
+        ])
+        .assert()
+        .success();
+    gavel(&db)
+        .args([
+            "--user",
+            "cora@example.com",
+            "review",
+            "assign",
+            &workflow,
+            "--to",
+            bob,
+        ])
+        .assert()
+        .success();
+    let flagged: i64 = directory
+        .store()
+        .query_row(
+            "SELECT COUNT(*) FROM reviews WHERE reassign_since IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .expect("flags");
+    assert_eq!(flagged, 0, "reassigned, the review is no longer flagged");
 
     // Deleted, she can never come back through the directory.
     let (status, _) = directory.call(
