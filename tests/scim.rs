@@ -374,6 +374,29 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
             .count(),
         2
     );
+    // The compliance officers are told to reassign it, in their inbox.
+    let cora = token_of(&db, "cora@example.com");
+    let inbox_of = |token: &str| -> String {
+        block_on(async {
+            reqwest::Client::new()
+                .get(format!(
+                    "{}/v1/inbox",
+                    directory.server.url.trim_end_matches('/')
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("inbox")
+                .text()
+                .await
+                .expect("text")
+        })
+    };
+    let told = inbox_of(&cora);
+    assert!(
+        told.contains("Your turn: reassign ethics review") && told.contains(ada),
+        "{told}"
+    );
 
     // Her inbox stops: another request waiting on technical leads is not hers.
     let manifest = high_risk_manifest(db.parent().expect("dir"), "agt-scim-2");
@@ -436,6 +459,11 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
         )
         .expect("flags");
     assert_eq!(flagged, 0, "reassigned, the review is no longer flagged");
+    let told = inbox_of(&cora);
+    assert!(
+        told.contains(&format!("done: reassigned to {bob}")),
+        "{told}"
+    );
 
     // Deleted, she can never come back through the directory.
     let (status, _) = directory.call(

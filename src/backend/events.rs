@@ -41,10 +41,13 @@ pub enum EventKind {
     LiftRequested,
     #[serde(rename = "incident.deadline")]
     IncidentDeadline,
+    /// The directory removed a review's reviewer before they submitted it.
+    #[serde(rename = "review.reviewer_removed")]
+    ReviewerRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -62,6 +65,7 @@ impl EventKind {
         EventKind::IncidentChanged,
         EventKind::LiftRequested,
         EventKind::IncidentDeadline,
+        EventKind::ReviewerRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +87,7 @@ impl EventKind {
             EventKind::IncidentChanged => "incident.changed",
             EventKind::LiftRequested => "incident.lift_requested",
             EventKind::IncidentDeadline => "incident.deadline",
+            EventKind::ReviewerRemoved => "review.reviewer_removed",
         }
     }
 }
@@ -170,6 +175,13 @@ pub fn your_turn(event: &Event) -> String {
             text_of(data, "review_id"),
             text_of(data, "workflow_id"),
             text_of(data, "agent_name")
+        ),
+        EventKind::ReviewerRemoved => format!(
+            "Your turn: reassign ethics review {} of {} ({}): the directory removed {}",
+            text_of(data, "review_id"),
+            text_of(data, "workflow_id"),
+            text_of(data, "agent_name"),
+            text_of(data, "reviewer")
         ),
         EventKind::PolicySetProposed => format!(
             "Your turn: approve policy set version {}",
@@ -273,6 +285,11 @@ pub fn summary(event: &Event) -> String {
             text_of(data, "agent_version"),
             text_of(data, "what"),
             text_of(data, "actor")
+        ),
+        EventKind::ReviewerRemoved => format!(
+            "Ethics review {} of {workflow} ({agent}) needs a new reviewer: the directory removed {}",
+            text_of(data, "review_id"),
+            text_of(data, "reviewer")
         ),
         EventKind::IncidentDeadline => format!(
             "Incident {} with {} {}: {} to {} {} {}",

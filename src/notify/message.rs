@@ -205,6 +205,27 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
             ];
             (subject, lines)
         }
+        EventKind::ReviewerRemoved => {
+            let review = text_of(data, "review_id");
+            let workflow = text_of(data, "workflow_id");
+            let subject = format!(
+                "Ethics review needs a new reviewer: {} ({}), {review}",
+                text_of(data, "agent_name"),
+                text_of(data, "agent_id")
+            );
+            let lines = vec![
+                format!(
+                    "The directory removed {}, who was assigned the ethics review {review} of workflow {workflow} and had not submitted it.",
+                    text_of(data, "reviewer")
+                ),
+                "Their draft stays theirs: the new reviewer starts from an empty form.".into(),
+                String::new(),
+                format!("To reassign: gavel review assign {workflow} --to REVIEWER"),
+                "In the console: the inbox (i), enter on this item to open the workflow, then A to assign its review."
+                    .into(),
+            ];
+            (subject, lines)
+        }
         _ => return None,
     };
     let mut lines = lines;

@@ -138,6 +138,18 @@ fn settled(conn: &Connection, event: &Event) -> Result<Option<String>> {
                 _ => None,
             })
         }
+        EventKind::ReviewerRemoved => {
+            let Ok(review) = reads::review(conn, text("review_id")) else {
+                return Ok(None);
+            };
+            Ok(if review.status == ReviewStatus::Submitted {
+                Some(format!("done: submitted by {}", review.reviewer))
+            } else if !review.reviewer.eq_ignore_ascii_case(text("reviewer")) {
+                Some(format!("done: reassigned to {}", review.reviewer))
+            } else {
+                None
+            })
+        }
         EventKind::ReviewAssigned => {
             let Ok(review) = reads::review(conn, text("review_id")) else {
                 return Ok(None);

@@ -285,6 +285,43 @@ pub fn workflow_event(
     )
 }
 
+/// A review whose reviewer the directory removed: the compliance officers
+/// are told to reassign it.
+pub fn reviewer_removed(
+    conn: &Connection,
+    review_id: &str,
+    workflow_id: &str,
+    reviewer: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let agent: Option<(String, String)> = conn
+        .prepare_cached("SELECT agent_id, agent_name FROM workflows WHERE workflow_id = ?1")?
+        .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (agent_id, agent_name) = agent.unwrap_or_default();
+    let tell = reads::users(conn, Some(Role::ComplianceOfficer))?
+        .into_iter()
+        .map(|user| user.email)
+        .collect();
+    record(
+        conn,
+        NewEvent {
+            kind: EventKind::ReviewerRemoved,
+            subject: review_id.to_owned(),
+            data: serde_json::json!({
+                "review_id": review_id,
+                "workflow_id": workflow_id,
+                "agent_id": agent_id,
+                "agent_name": agent_name,
+                "reviewer": reviewer,
+            }),
+            tell,
+            inbox: Vec::new(),
+            at,
+        },
+    )
+}
+
 /// A review assigned (or reassigned): the reviewer is told.
 pub fn review_assigned(
     conn: &Connection,

@@ -69,6 +69,13 @@ pub fn deprovision(conn: &Connection, email: &str, request: &DirectoryRequest<'_
             "review_needs_reassignment",
             serde_json::json!({ "workflow_id": workflow_id, "reviewer": email }),
         )?;
+        super::super::notifications::reviewer_removed(
+            conn,
+            &review_id,
+            &workflow_id,
+            email,
+            request.now,
+        )?;
     }
     Ok(())
 }
