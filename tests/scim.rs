@@ -394,7 +394,7 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
     };
     let told = inbox_of(&cora);
     assert!(
-        told.contains("Your turn: reassign ethics review") && told.contains(ada),
+        told.contains("Your turn: reassign the ethics review of") && told.contains(ada),
         "{told}"
     );
 
@@ -438,18 +438,27 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
         ])
         .assert()
         .success();
-    gavel(&db)
-        .args([
-            "--user",
-            "cora@example.com",
-            "review",
-            "assign",
-            &workflow,
-            "--to",
-            bob,
-        ])
-        .assert()
-        .success();
+    // Cora reassigns it in the console: her inbox says what to do, the
+    // workflow says why, and A hands the review to Bob.
+    let tmux = common::tmux::Tmux::start(
+        &format!(
+            "{} --db {} --user cora@example.com --config /dev/null; sleep 60",
+            env!("CARGO_BIN_EXE_gavel"),
+            db.display()
+        ),
+        120,
+        40,
+    );
+    tmux.wait_for("Queue");
+    tmux.send(&["i"]);
+    tmux.wait_for("Your turn: reassign the ethics review of");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("ada@example.com was removed by the directory: A reassigns the review");
+    tmux.send(&["A"]);
+    tmux.wait_for("Reassign the review (now ada@example.com)");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("The ethics review is assigned to bob@example.com");
+    drop(tmux);
     let flagged: i64 = directory
         .store()
         .query_row(

@@ -177,8 +177,7 @@ pub fn your_turn(event: &Event) -> String {
             text_of(data, "agent_name")
         ),
         EventKind::ReviewerRemoved => format!(
-            "Your turn: reassign ethics review {} of {} ({}): the directory removed {}",
-            text_of(data, "review_id"),
+            "Your turn: reassign the ethics review of {} ({}): {} was removed",
             text_of(data, "workflow_id"),
             text_of(data, "agent_name"),
             text_of(data, "reviewer")

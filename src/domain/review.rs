@@ -335,6 +335,10 @@ pub struct EthicsReview {
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// When the directory removed its reviewer before they submitted: it
+    /// waits for a compliance officer to reassign it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassign_since: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -637,6 +641,7 @@ mod markdown_tests {
             updated_at: at,
             submitted_at: Some(at),
             version: 3,
+            reassign_since: None,
         };
         let markdown = to_markdown(&review, &template, "Resume Screener");
         assert!(markdown.starts_with("# Ethics review: Resume Screener"));

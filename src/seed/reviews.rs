@@ -99,6 +99,7 @@ impl Generator {
                 ReviewStatus::Draft => 2,
                 ReviewStatus::Submitted => 3,
             },
+            reassign_since: None,
         };
         self.next_review += 1;
         writes::insert_review(&crate::db::Connection::sqlite(conn), &review)?;

@@ -495,6 +495,15 @@ fn detail_lines(
             ),
             theme,
         ));
+        if review.reassign_since.is_some() {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  {} was removed by the directory: A reassigns the review",
+                    sanitize(&review.reviewer)
+                ),
+                theme.style(Role::Warn),
+            )));
+        }
     } else if detail
         .workflow
         .steps

@@ -60,7 +60,9 @@ pub fn deprovision(conn: &Connection, email: &str, request: &DirectoryRequest<'_
         .query_map(params![email], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<crate::db::Result<Vec<_>>>()?;
     for (review_id, workflow_id) in reviews {
-        conn.prepare_cached("UPDATE reviews SET reassign_since = ?2 WHERE review_id = ?1")?
+        conn.prepare_cached(
+            "UPDATE reviews SET reassign_since = ?2, updated_at = ?2, version = version + 1 WHERE review_id = ?1",
+        )?
             .execute(params![review_id, now])?;
         request.append(
             conn,

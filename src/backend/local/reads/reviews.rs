@@ -11,7 +11,7 @@ use crate::domain::{EthicsReview, ReviewStatus, ReviewTemplate};
 use crate::domain::Answers;
 
 pub const REVIEW_COLUMNS: &str = "review_id, workflow_id, agent_id, reviewer, template_id, status, answers, \
-    form_state, assigned_at, updated_at, submitted_at, version";
+    form_state, assigned_at, updated_at, submitted_at, version, reassign_since";
 
 pub type RawReview = (
     String,
@@ -26,6 +26,7 @@ pub type RawReview = (
     i64,
     Option<i64>,
     i64,
+    Option<i64>,
 );
 
 pub fn raw_review(row: &crate::db::Row<'_>) -> crate::db::Result<RawReview> {
@@ -46,6 +47,7 @@ pub fn parse_review(raw: RawReview) -> Result<EthicsReview> {
         updated_at,
         submitted_at,
         version,
+        reassign_since,
     ) = raw;
     Ok(EthicsReview {
         review_id,
@@ -62,6 +64,7 @@ pub fn parse_review(raw: RawReview) -> Result<EthicsReview> {
         updated_at: from_ms(updated_at)?,
         submitted_at: submitted_at.map(from_ms).transpose()?,
         version,
+        reassign_since: reassign_since.map(from_ms).transpose()?,
     })
 }
 

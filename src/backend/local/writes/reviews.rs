@@ -87,6 +87,7 @@ pub fn assign_review(
                 updated_at: now,
                 submitted_at: None,
                 version: 1,
+                reassign_since: None,
             };
             insert_review(conn, &review)?;
             super::super::trail::append(
@@ -146,6 +147,7 @@ fn reassign(
         updated_at: now,
         submitted_at: None,
         version: previous.version + 1,
+        reassign_since: None,
         ..previous.clone()
     };
     conn.prepare_cached(
@@ -191,8 +193,8 @@ fn reassign(
 
 pub fn insert_review(conn: &Connection, review: &EthicsReview) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO reviews (review_id, workflow_id, agent_id, reviewer, template_id, status, answers, form_state, assigned_at, updated_at, submitted_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO reviews (review_id, workflow_id, agent_id, reviewer, template_id, status, answers, form_state, assigned_at, updated_at, submitted_at, version, reassign_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         review.review_id,
@@ -207,6 +209,7 @@ pub fn insert_review(conn: &Connection, review: &EthicsReview) -> Result<()> {
         to_ms(review.updated_at),
         review.submitted_at.map(to_ms),
         review.version,
+        review.reassign_since.map(to_ms),
     ])?;
     super::workflows::mark_reviewer(conn, &review.workflow_id)
 }
