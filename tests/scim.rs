@@ -17,6 +17,20 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
         .block_on(work)
 }
 
+/// A new store at `db`, and its directory's token.
+fn directory_token(db: &Path) -> String {
+    gavel(db).args(["store", "init"]).assert().success();
+    let rotated = gavel(db)
+        .args(["scim", "token", "--rotate"])
+        .assert()
+        .success();
+    let token = String::from_utf8_lossy(&rotated.get_output().stdout)
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("gvl_"), "{token}");
+    token
+}
+
 /// A store whose directory has a token, and a server taking SCIM on it.
 struct Directory {
     server: Server,
@@ -29,15 +43,7 @@ impl Directory {
     fn start() -> Directory {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("scim.db");
-        gavel(&db).args(["store", "init"]).assert().success();
-        let rotated = gavel(&db)
-            .args(["scim", "token", "--rotate"])
-            .assert()
-            .success();
-        let token = String::from_utf8_lossy(&rotated.get_output().stdout)
-            .trim()
-            .to_owned();
-        assert!(token.starts_with("gvl_"), "{token}");
+        let token = directory_token(&db);
         let config = dir.path().join("config.toml");
         std::fs::write(&config, "[scim]\n").expect("config");
         let server = Server::start_with_config(&db, &config);
@@ -503,14 +509,7 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
 fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_deactivated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("signed.db");
-    gavel(&db).args(["store", "init"]).assert().success();
-    let rotated = gavel(&db)
-        .args(["scim", "token", "--rotate"])
-        .assert()
-        .success();
-    let token = String::from_utf8_lossy(&rotated.get_output().stdout)
-        .trim()
-        .to_owned();
+    let token = directory_token(&db);
     let provider = common::oidc::Provider::start(
         dir.path(),
         json!({ "ada": { "email": "ada@example.com", "name": "Ada", "groups": ["gavel-technical_lead"] } }),

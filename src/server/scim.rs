@@ -37,26 +37,73 @@ pub(super) fn routes() -> Router<Arc<ServerState>> {
         .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(one_schema))
-        .route("/.search", post(search_everything))
-        .route("/Users", get(list_users).post(create_user))
-        .route("/Users/.search", post(search_users))
         .route(
-            "/Users/{id}",
-            get(get_user)
-                .put(put_user)
-                .patch(patch_user)
-                .delete(delete_user),
+            "/.search",
+            post(
+                |State(state): AppState, headers: HeaderMap, body: Bytes| async move {
+                    respond(search_across(&state, &headers, &body).await)
+                },
+            ),
         )
-        .route("/Groups", get(list_groups).post(create_group))
-        .route("/Groups/.search", post(search_groups))
-        .route(
-            "/Groups/{id}",
-            get(get_group)
-                .put(put_group)
-                .patch(patch_group)
-                .delete(delete_group),
-        )
+        .merge(collection(Kind::User))
+        .merge(collection(Kind::Group))
         .fallback(|| async { ScimError::new(404, None, "no such SCIM endpoint").into_response() })
+}
+
+/// A kind's collection: `/Users` or `/Groups`, its `/.search`, and each
+/// resource by id.
+fn collection(kind: Kind) -> Router<Arc<ServerState>> {
+    type Params = Query<HashMap<String, String>>;
+    let endpoint = kind.endpoint();
+    Router::new()
+        .route(
+            endpoint,
+            get(move |State(state): AppState, headers: HeaderMap, Query(query): Params| async move {
+                respond(list(&state, &headers, kind, query).await)
+            })
+            .post(
+                move |State(state): AppState, headers: HeaderMap, Query(query): Params, body: Bytes| async move {
+                    respond(create(&state, &headers, kind, &body, &query).await)
+                },
+            ),
+        )
+        .route(
+            &format!("{endpoint}/.search"),
+            post(move |State(state): AppState, headers: HeaderMap, body: Bytes| async move {
+                respond(search(&state, &headers, kind, &body).await)
+            }),
+        )
+        .route(
+            &format!("{endpoint}/{{id}}"),
+            get(
+                move |State(state): AppState, headers: HeaderMap, Path(id): Path<String>, Query(query): Params| async move {
+                    respond(get_one(&state, &headers, kind, id, &query).await)
+                },
+            )
+            .put(
+                move |State(state): AppState,
+                      headers: HeaderMap,
+                      Path(id): Path<String>,
+                      Query(query): Params,
+                      body: Bytes| async move {
+                    respond(change(&state, &headers, kind, id, &body, true, &query).await)
+                },
+            )
+            .patch(
+                move |State(state): AppState,
+                      headers: HeaderMap,
+                      Path(id): Path<String>,
+                      Query(query): Params,
+                      body: Bytes| async move {
+                    respond(change(&state, &headers, kind, id, &body, false, &query).await)
+                },
+            )
+            .delete(
+                move |State(state): AppState, headers: HeaderMap, Path(id): Path<String>| async move {
+                    respond(delete(&state, &headers, kind, id).await)
+                },
+            ),
+        )
 }
 
 impl IntoResponse for ScimError {
@@ -593,110 +640,4 @@ async fn delete(
 
 fn respond(result: Result<Response, ScimError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn list_users(
-    State(state): AppState,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    respond(list(&state, &headers, Kind::User, query).await)
-}
-async fn list_groups(
-    State(state): AppState,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    respond(list(&state, &headers, Kind::Group, query).await)
-}
-async fn search_everything(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    respond(search_across(&state, &headers, &body).await)
-}
-async fn search_users(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    respond(search(&state, &headers, Kind::User, &body).await)
-}
-async fn search_groups(State(state): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    respond(search(&state, &headers, Kind::Group, &body).await)
-}
-async fn get_user(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    respond(get_one(&state, &headers, Kind::User, id, &query).await)
-}
-async fn get_group(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    respond(get_one(&state, &headers, Kind::Group, id, &query).await)
-}
-async fn create_user(
-    State(state): AppState,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(create(&state, &headers, Kind::User, &body, &query).await)
-}
-async fn create_group(
-    State(state): AppState,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(create(&state, &headers, Kind::Group, &body, &query).await)
-}
-async fn put_user(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(change(&state, &headers, Kind::User, id, &body, true, &query).await)
-}
-async fn put_group(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(change(&state, &headers, Kind::Group, id, &body, true, &query).await)
-}
-async fn patch_user(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(change(&state, &headers, Kind::User, id, &body, false, &query).await)
-}
-async fn patch_group(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    respond(change(&state, &headers, Kind::Group, id, &body, false, &query).await)
-}
-async fn delete_user(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(delete(&state, &headers, Kind::User, id).await)
-}
-async fn delete_group(
-    State(state): AppState,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    respond(delete(&state, &headers, Kind::Group, id).await)
 }

@@ -285,6 +285,15 @@ pub fn workflow_event(
     )
 }
 
+/// The agent (id, name) a workflow is about; empty when it is unknown.
+fn agent_of(conn: &Connection, workflow_id: &str) -> Result<(String, String)> {
+    let agent: Option<(String, String)> = conn
+        .prepare_cached("SELECT agent_id, agent_name FROM workflows WHERE workflow_id = ?1")?
+        .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(agent.unwrap_or_default())
+}
+
 /// A review whose reviewer the directory removed: the compliance officers
 /// are told to reassign it.
 pub fn reviewer_removed(
@@ -294,11 +303,7 @@ pub fn reviewer_removed(
     reviewer: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let agent: Option<(String, String)> = conn
-        .prepare_cached("SELECT agent_id, agent_name FROM workflows WHERE workflow_id = ?1")?
-        .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let (agent_id, agent_name) = agent.unwrap_or_default();
+    let (agent_id, agent_name) = agent_of(conn, workflow_id)?;
     let tell = reads::users(conn, Some(Role::ComplianceOfficer))?
         .into_iter()
         .map(|user| user.email)
@@ -331,11 +336,7 @@ pub fn review_assigned(
     actor: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let agent: Option<(String, String)> = conn
-        .prepare_cached("SELECT agent_id, agent_name FROM workflows WHERE workflow_id = ?1")?
-        .query_row([workflow_id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let (agent_id, agent_name) = agent.unwrap_or_default();
+    let (agent_id, agent_name) = agent_of(conn, workflow_id)?;
     let mut tell = if reviewer.eq_ignore_ascii_case(actor) {
         Vec::new()
     } else {
