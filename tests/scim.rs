@@ -503,6 +503,12 @@ fn deactivating_a_person_takes_them_out_of_gavel_at_once_and_deleting_them_for_g
         "{body}"
     );
     assert_eq!(me(&directory.server, &ada_token), 401);
+    // Replaying the trail from scratch finds every directory change in it.
+    gavel(&db)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("intact"));
 }
 
 #[test]

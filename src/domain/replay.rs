@@ -504,6 +504,18 @@ impl Replay for ReviewReplay {
                 self.status = Some(ReviewStatus::Assigned);
                 self.answers_sha256 = None;
             }
+            // The directory removed its reviewer: nothing of the review
+            // changes but the flag, and the event must name its reviewer.
+            "review_needs_reassignment" => {
+                let named = details::<Assigned>(event)?.reviewer.to_lowercase();
+                if self.reviewer.as_deref() != Some(named.as_str()) {
+                    return Err(format!(
+                        "event {} flags the review of {named}, but replay has it with {}",
+                        event.seq,
+                        self.reviewer.as_deref().unwrap_or("nobody")
+                    ));
+                }
+            }
             "review_started" | "review_submitted" if self.reviewer.is_none() => {
                 return Err(format!(
                     "event {} is about a review no review_assigned event opened",

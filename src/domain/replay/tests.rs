@@ -163,6 +163,22 @@ fn deployments_and_reviews_replay_their_status() {
     review
         .apply(&event(2, "e", "review_started", 2, "{}"))
         .unwrap();
+    // A flag by the directory names the review's reviewer, or is refused.
+    let (wrong, right) = (
+        r#"{"reviewer":"someone@example.com","workflow_id":"wf-1"}"#,
+        r#"{"reviewer":"E@example.com","workflow_id":"wf-1"}"#,
+    );
+    let flagged = |details| {
+        event(
+            2,
+            "directory (SCIM)",
+            "review_needs_reassignment",
+            2,
+            details,
+        )
+    };
+    assert!(review.clone().apply(&flagged(wrong)).is_err());
+    review.apply(&flagged(right)).unwrap();
     review
         .apply(&event(
             3,
