@@ -569,6 +569,47 @@ fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_d
         )
         .expect("roles");
     assert!(roles.contains("ethics_reviewer"), "{roles}");
+    let group_id = body["id"].as_str().expect("group id").to_owned();
+    let roles_of = |email: &str| -> String {
+        directory
+            .store()
+            .query_row("SELECT roles FROM users WHERE email = ?1", [email], |row| {
+                row.get(0)
+            })
+            .expect("roles")
+    };
+    // Bob joins the group and gains the role; Ada leaves it and loses it.
+    let (status, bob) = directory.call(
+        "POST",
+        "/Users",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "bob", "externalId": "oid-bob",
+            "emails": [{ "value": "bob@example.com", "primary": true }],
+        })),
+        "req-bob",
+    );
+    assert_eq!(status, 201, "{bob}");
+    let patch_members = |operation: Value| {
+        directory.call(
+            "PATCH",
+            &format!("/Groups/{group_id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [operation],
+            })),
+            "req-members",
+        )
+    };
+    let (status, _) =
+        patch_members(json!({ "op": "add", "path": "members", "value": [{ "value": bob["id"] }] }));
+    assert_eq!(status, 200);
+    assert!(roles_of("bob@example.com").contains("ethics_reviewer"));
+    let (status, _) =
+        patch_members(json!({ "op": "remove", "path": format!("members[value eq \"{ada_id}\"]") }));
+    assert_eq!(status, 200);
+    assert!(!roles_of("ada@example.com").contains("ethics_reviewer"));
+    assert!(roles_of("bob@example.com").contains("ethics_reviewer"));
 
     // She signs in: the provider's `oid` finds the user the directory made.
     let session = block_on(provider.sign_in(&directory.server.url, "ada"));
@@ -591,7 +632,7 @@ fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_d
         .store()
         .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
         .expect("users");
-    assert_eq!(people, 1, "one person, not a second user for her sign-in");
+    assert_eq!(people, 2, "Ada and Bob, not a second user for her sign-in");
 
     // Deactivated: the same access token, still unexpired, is refused.
     let (status, _) = directory.call(

@@ -222,16 +222,24 @@ pub fn store(conn: &Connection, resource: &DirectoryResource, new: bool) -> Resu
         )?,
     };
     if resource.kind == Kind::Group {
-        conn.prepare_cached("DELETE FROM directory_members WHERE group_id = ?1")?
-            .execute(params![resource.id])?;
-        let mut members = resource.member_ids();
-        members.sort();
-        members.dedup();
-        for member in members {
+        // Only the memberships that changed are written.
+        let kept: std::collections::BTreeSet<String> = conn
+            .prepare_cached("SELECT member_id FROM directory_members WHERE group_id = ?1")?
+            .query_map(params![resource.id], |row| row.get(0))?
+            .collect::<crate::db::Result<_>>()?;
+        let wanted: std::collections::BTreeSet<String> =
+            resource.member_ids().into_iter().collect();
+        for gone in kept.difference(&wanted) {
+            conn.prepare_cached(
+                "DELETE FROM directory_members WHERE group_id = ?1 AND member_id = ?2",
+            )?
+            .execute(params![resource.id, gone])?;
+        }
+        for added in wanted.difference(&kept) {
             conn.prepare_cached(
                 "INSERT INTO directory_members (group_id, member_id) VALUES (?1, ?2)",
             )?
-            .execute(params![resource.id, member])?;
+            .execute(params![resource.id, added])?;
         }
     }
     Ok(())

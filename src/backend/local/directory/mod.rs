@@ -110,9 +110,9 @@ impl LocalStore {
                 version: 1,
             };
             check_unique(conn, &resource)?;
-            check_members(conn, &resource)?;
+            check_members(conn, &resource, None)?;
             kept::store(conn, &resource, true)?;
-            settle(conn, &mut resource, &[], request, "created")?;
+            settle(conn, &mut resource, None, request, "created")?;
             Ok(resource)
         })
     }
@@ -136,7 +136,7 @@ impl LocalStore {
                     version: resource.version,
                 }));
             }
-            let before = resource.member_ids();
+            let before = resource.clone();
             let attributes = change(&resource.attributes)?;
             if attributes == resource.attributes {
                 return Ok(Ok(resource));
@@ -145,9 +145,9 @@ impl LocalStore {
             resource.updated = request.now;
             resource.version += 1;
             check_unique(conn, &resource)?;
-            check_members(conn, &resource)?;
+            check_members(conn, &resource, Some(&before))?;
             kept::store(conn, &resource, false)?;
-            settle(conn, &mut resource, &before, request, "changed")?;
+            settle(conn, &mut resource, Some(&before), request, "changed")?;
             Ok(Ok(resource))
         })
     }
@@ -203,9 +203,23 @@ fn check_unique(conn: &Connection, resource: &DirectoryResource) -> Result<()> {
     Ok(())
 }
 
-/// A group's members must be users or groups the directory provisioned.
-fn check_members(conn: &Connection, resource: &DirectoryResource) -> Result<()> {
-    for member in resource.member_ids() {
+/// A group's members must be users or groups the directory provisioned
+/// (those it had before were checked then).
+fn check_members(
+    conn: &Connection,
+    resource: &DirectoryResource,
+    before: Option<&DirectoryResource>,
+) -> Result<()> {
+    let had: std::collections::HashSet<String> = before
+        .map(DirectoryResource::member_ids)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for member in resource
+        .member_ids()
+        .into_iter()
+        .filter(|id| !had.contains(id))
+    {
         if member == resource.id || !kept::exists(conn, &member)? {
             return Err(BackendError::Invalid(format!(
                 "member {member:?} is no user or group of the directory"
@@ -220,7 +234,7 @@ fn check_members(conn: &Connection, resource: &DirectoryResource) -> Result<()> 
 fn settle(
     conn: &Connection,
     resource: &mut DirectoryResource,
-    members_before: &[String],
+    before: Option<&DirectoryResource>,
     request: &DirectoryRequest<'_>,
     action: &str,
 ) -> Result<()> {
@@ -254,13 +268,26 @@ fn settle(
                     "members": resource.member_ids().len(),
                 }),
             )?;
-            let mut touched = resource.member_ids();
-            touched.extend(members_before.iter().cloned());
-            touched.sort();
-            touched.dedup();
-            regroup(conn, &touched, request)
+            regroup(conn, &touched(resource, before), request)
         }
     }
+}
+
+/// The members whose roles a group's change may change: those who joined
+/// or left; every member when the group is new or renamed (its name is
+/// what maps to roles). A member added to a group of 10,000 recomputes one
+/// person, not 10,000.
+fn touched(group: &DirectoryResource, before: Option<&DirectoryResource>) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let now: BTreeSet<String> = group.member_ids().into_iter().collect();
+    let Some(before) = before else {
+        return now.into_iter().collect();
+    };
+    let then: BTreeSet<String> = before.member_ids().into_iter().collect();
+    if before.text("displayName") != group.text("displayName") {
+        return now.union(&then).cloned().collect();
+    }
+    now.symmetric_difference(&then).cloned().collect()
 }
 
 /// Recomputes the roles and teams of these directory users.
@@ -273,4 +300,44 @@ fn regroup(conn: &Connection, user_ids: &[String], request: &DirectoryRequest<'_
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, members: &[&str]) -> DirectoryResource {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|id| serde_json::json!({ "value": id }))
+            .collect();
+        let attributes = serde_json::json!({ "displayName": name, "members": members });
+        DirectoryResource {
+            kind: Kind::Group,
+            id: "g".into(),
+            attributes: attributes.as_object().cloned().unwrap_or_default(),
+            email: None,
+            created: chrono::Utc::now(),
+            updated: chrono::Utc::now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_membership_change_touches_who_joined_or_left_and_a_rename_touches_everyone() {
+        let before = group("reviewers", &["a", "b", "c"]);
+        assert_eq!(
+            touched(&group("reviewers", &["a", "b", "c", "d"]), Some(&before)),
+            ["d"]
+        );
+        assert_eq!(
+            touched(&group("reviewers", &["a", "c"]), Some(&before)),
+            ["b"]
+        );
+        assert_eq!(
+            touched(&group("auditors", &["a", "b"]), Some(&before)),
+            ["a", "b", "c"]
+        );
+        assert_eq!(touched(&before, None), ["a", "b", "c"]);
+    }
 }
