@@ -719,6 +719,93 @@ async fn the_directory_provisions_and_deprovisions_on_postgres() {
     .await;
     assert_eq!(status, 201, "{group}");
 
+    // Ada delegates to Bob, Bob to Ada; a review is assigned to Ada.
+    let (status, bob) = call(reqwest::Method::POST, "/Users", Some(user("Bob"))).await;
+    assert_eq!(status, 201, "{bob}");
+    let gavel_pg = |args: &[&str]| -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--database-url", &url])
+            .args(args)
+            .output()
+            .expect("gavel");
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    for email in ["ada@example.com", "bob@example.com"] {
+        gavel_pg(&[
+            "users",
+            "update",
+            email,
+            "--roles",
+            "technical_lead,ethics_reviewer",
+        ]);
+    }
+    gavel_pg(&[
+        "users",
+        "add",
+        "cora@example.com",
+        "--roles",
+        "compliance_officer",
+    ]);
+    gavel_pg(&["users", "add", "dev@example.com"]);
+    let until = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    for (from, to) in [
+        ("ada@example.com", "bob@example.com"),
+        ("bob@example.com", "ada@example.com"),
+    ] {
+        gavel_pg(&[
+            "--user",
+            from,
+            "delegate",
+            "--to",
+            to,
+            "--until",
+            &until,
+            "--role",
+            "technical_lead",
+        ]);
+    }
+    let manifest = dir.path().join("router.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "agent_id": "router", "name": "Router", "team": "Ops", "owner": "dev@example.com",
+            "category": "operations", "data_classification": "internal",
+            "has_external_tools": false, "risk_tier": "high", "version": "1.0.0"
+        })
+        .to_string(),
+    )
+    .expect("manifest");
+    let requested = gavel_pg(&[
+        "--user",
+        "dev@example.com",
+        "deploy",
+        "request",
+        &manifest.display().to_string(),
+    ]);
+    let workflow = requested
+        .split_whitespace()
+        .find(|word| word.starts_with("wf-"))
+        .expect("a workflow")
+        .to_owned();
+    gavel_pg(&[
+        "--user",
+        "cora@example.com",
+        "review",
+        "assign",
+        &workflow,
+        "--to",
+        "ada@example.com",
+    ]);
+
     let person = store
         .rotate_token("owner", "ada@example.com")
         .expect("a token");
@@ -757,5 +844,31 @@ async fn the_directory_provisions_and_deprovisions_on_postgres() {
         })
         .expect("trail");
     assert_eq!(removed, 1);
+    // Her delegations ended both ways; her review waits to be reassigned,
+    // and the compliance officer was told.
+    let count = |sql: &'static str| {
+        store
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(sql)?
+                    .query_row(gavel::db::params![], |row| row.get::<i64>(0))?)
+            })
+            .expect("count")
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM delegations WHERE ended_at IS NULL"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM reviews WHERE reassign_since IS NOT NULL"),
+        1
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM inbox i JOIN notification_events e ON e.event_id = i.event_id
+             WHERE i.user_email = 'cora@example.com' AND e.kind = 'review.reviewer_removed'"
+        ),
+        1
+    );
     intact_trail(&store).await;
 }
