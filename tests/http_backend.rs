@@ -36,22 +36,33 @@ impl HttpFixture {
     /// A server logging everything (`RUST_LOG=trace`, as JSON): what the
     /// suite's secrets are grepped for.
     fn tracing() -> HttpFixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("served.db");
-        let store = LocalStore::open(&db).expect("store");
-        let server = Server::start_with(&db, "127.0.0.1:0", Path::new("/dev/null"), &TRACE);
-        HttpFixture {
-            store,
-            server,
-            tokens: Mutex::new(HashMap::new()),
-            provider: None,
-            sign_ins: Mutex::new(HashMap::new()),
-            _dir: dir,
-        }
+        HttpFixture::build(0, |_, db| {
+            let server = Server::start_with(db, "127.0.0.1:0", Path::new("/dev/null"), &TRACE);
+            (None, server)
+        })
     }
 
     /// A server on a store holding a generated organisation.
     fn seeded(workflows: u64) -> HttpFixture {
+        HttpFixture::build(workflows, |_, db| (None, Server::start(db)))
+    }
+
+    /// A server whose people sign in with a real OpenID provider; each
+    /// user the suite adds is an account there, their roles directory
+    /// groups.
+    fn signed_in() -> HttpFixture {
+        HttpFixture::build(0, |dir, db| {
+            let (provider, server) = common::oidc::Provider::with_server_env(dir, db, &TRACE);
+            (Some(provider), server)
+        })
+    }
+
+    /// A store (with `workflows` generated first) and the server `start`
+    /// begins on it, with the provider it brings, if any.
+    fn build(
+        workflows: u64,
+        start: impl FnOnce(&Path, &Path) -> (Option<common::oidc::Provider>, Server),
+    ) -> HttpFixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("served.db");
         let store = LocalStore::open(&db).expect("store");
@@ -69,33 +80,25 @@ impl HttpFixture {
             )
             .expect("seed");
         }
-        let server = Server::start(&db);
+        let (provider, server) = start(dir.path(), &db);
         HttpFixture {
             store,
             server,
             tokens: Mutex::new(HashMap::new()),
-            provider: None,
+            provider,
             sign_ins: Mutex::new(HashMap::new()),
             _dir: dir,
         }
     }
 
-    /// A server whose people sign in with a real OpenID provider; each
-    /// user the suite adds is an account there, their roles directory
-    /// groups.
-    fn signed_in() -> HttpFixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("served.db");
-        let store = LocalStore::open(&db).expect("store");
-        let (provider, server) = common::oidc::Provider::with_server_env(dir.path(), &db, &TRACE);
-        HttpFixture {
-            store,
-            server,
-            tokens: Mutex::new(HashMap::new()),
-            provider: Some(provider),
-            sign_ins: Mutex::new(HashMap::new()),
-            _dir: dir,
-        }
+    /// Every Gavel token the suite's users were given.
+    fn tokens(&self) -> Vec<String> {
+        self.tokens
+            .lock()
+            .expect("tokens")
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn token(&self, email: &str) -> String {
@@ -196,13 +199,7 @@ fn assert_no_secret_in(log: &str, secrets: &[String]) {
 async fn http_backend_conforms() {
     let fixture = HttpFixture::tracing();
     common::conformance::run(&fixture).await;
-    let tokens: Vec<String> = fixture
-        .tokens
-        .lock()
-        .expect("tokens")
-        .values()
-        .cloned()
-        .collect();
+    let tokens = fixture.tokens();
     assert!(tokens.len() >= 5, "the suite's users have tokens");
     assert_no_secret_in(&fixture.server.log(), &tokens);
 }
@@ -218,13 +215,7 @@ async fn http_backend_conforms_with_people_signed_in_by_the_identity_provider() 
         .values()
         .cloned()
         .collect();
-    let mut secrets: Vec<String> = fixture
-        .tokens
-        .lock()
-        .expect("tokens")
-        .values()
-        .cloned()
-        .collect();
+    let mut secrets = fixture.tokens();
     for keeper in keepers {
         // The access token the session holds now (its earlier ones were
         // sent too, and are as absent: the log names no header).

@@ -87,12 +87,17 @@ impl Directory {
 
     /// Provisions a person: their SCIM id.
     fn provision(&self, user_name: &str, email: &str) -> String {
+        self.provision_as(user_name, &format!("ext-{user_name}"), email)
+    }
+
+    /// Provisions a person the provider knows by `external_id`.
+    fn provision_as(&self, user_name: &str, external_id: &str, email: &str) -> String {
         let (status, body) = self.call(
             "POST",
             "/Users",
             Some(json!({
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": user_name, "externalId": format!("ext-{user_name}"),
+                "userName": user_name, "externalId": external_id,
                 "name": { "givenName": user_name, "familyName": "Example" },
                 "emails": [{ "value": email, "type": "work", "primary": true }],
                 "active": true,
@@ -536,18 +541,15 @@ fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_d
         db: db.clone(),
         _dir: tempfile::tempdir().expect("tempdir"),
     };
-    let (status, body) = directory.call(
-        "POST",
-        "/Users",
-        Some(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": "ada", "externalId": "oid-ada",
-            "emails": [{ "value": "ada@example.com", "primary": true }],
-        })),
-        "req-ada",
-    );
-    assert_eq!(status, 201, "{body}");
-    let ada_id = body["id"].as_str().expect("id").to_owned();
+    let ada_id = directory.provision_as("ada", "oid-ada", "ada@example.com");
+    let roles_of = |email: &str| -> String {
+        directory
+            .store()
+            .query_row("SELECT roles FROM users WHERE email = ?1", [email], |row| {
+                row.get(0)
+            })
+            .expect("roles")
+    };
     // Her directory group gives her the ethics reviewer's role at once.
     let (status, body) = directory.call(
         "POST",
@@ -560,36 +562,11 @@ fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_d
         "req-group",
     );
     assert_eq!(status, 201, "{body}");
-    let roles: String = directory
-        .store()
-        .query_row(
-            "SELECT roles FROM users WHERE email = 'ada@example.com'",
-            [],
-            |row| row.get(0),
-        )
-        .expect("roles");
+    let roles = roles_of("ada@example.com");
     assert!(roles.contains("ethics_reviewer"), "{roles}");
     let group_id = body["id"].as_str().expect("group id").to_owned();
-    let roles_of = |email: &str| -> String {
-        directory
-            .store()
-            .query_row("SELECT roles FROM users WHERE email = ?1", [email], |row| {
-                row.get(0)
-            })
-            .expect("roles")
-    };
     // Bob joins the group and gains the role; Ada leaves it and loses it.
-    let (status, bob) = directory.call(
-        "POST",
-        "/Users",
-        Some(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": "bob", "externalId": "oid-bob",
-            "emails": [{ "value": "bob@example.com", "primary": true }],
-        })),
-        "req-bob",
-    );
-    assert_eq!(status, 201, "{bob}");
+    let bob_id = directory.provision_as("bob", "oid-bob", "bob@example.com");
     let patch_members = |operation: Value| {
         directory.call(
             "PATCH",
@@ -602,7 +579,7 @@ fn a_person_provisioned_with_their_entra_style_oid_signs_in_as_that_user_until_d
         )
     };
     let (status, _) =
-        patch_members(json!({ "op": "add", "path": "members", "value": [{ "value": bob["id"] }] }));
+        patch_members(json!({ "op": "add", "path": "members", "value": [{ "value": bob_id }] }));
     assert_eq!(status, 200);
     assert!(roles_of("bob@example.com").contains("ethics_reviewer"));
     let (status, _) =

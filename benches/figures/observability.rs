@@ -8,22 +8,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::report::{Figure, ms, percentiles};
+use super::sync::{Server, listening};
 
-/// A `gavel serve` child, stopped when dropped.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(large: &Path, dir: &Path, watched: bool) -> Served {
-    use std::io::BufRead;
+/// A `gavel serve` on `large`: unwatched (metrics off, log at `warn`) or
+/// watched (metrics on, JSON at `info` into a file). Its URL, without the
+/// trailing slash.
+fn serve(large: &Path, dir: &Path, watched: bool) -> (Server, String) {
     let config = dir.join(if watched {
         "watched.toml"
     } else {
@@ -37,11 +27,10 @@ fn serve(large: &Path, dir: &Path, watched: bool) -> Served {
     std::fs::write(&config, settings).expect("config");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"));
     command.arg("--config").arg(&config).arg("--db").arg(large);
-    command.args(["serve", "--listen", "127.0.0.1:0"]);
     if watched {
         let log = std::fs::File::create(dir.join("watched.log")).expect("log file");
         command
-            .args(["--log-format", "json"])
+            .env("GAVEL_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stderr(log);
     } else {
@@ -49,19 +38,9 @@ fn serve(large: &Path, dir: &Path, watched: bool) -> Served {
             .env("RUST_LOG", "warn")
             .stderr(std::process::Stdio::null());
     }
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start gavel serve");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
-    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
-    Served {
-        child,
-        url: url.trim_end_matches('/').to_owned(),
-    }
+    let server = listening(command);
+    let url = server.1.trim_end_matches('/').to_owned();
+    (server, url)
 }
 
 /// One call's latency, its answer read to the end.
@@ -85,8 +64,8 @@ pub async fn figures(large: &Path, dir: &Path, label: &str, rounds: usize) -> Ve
     let store = gavel::backend::local::LocalStore::open(large).expect("store");
     let token = super::user_token(&store);
     drop(store);
-    let unwatched = serve(large, dir, false);
-    let watched = serve(large, dir, true);
+    let (_unwatched, unwatched) = serve(large, dir, false);
+    let (_watched, watched) = serve(large, dir, true);
     let client = reqwest::Client::new();
     let mut figures = Vec::new();
     for (call, path) in [
@@ -100,13 +79,13 @@ pub async fn figures(large: &Path, dir: &Path, label: &str, rounds: usize) -> Ve
         // Warm both: connections, caches, the token's lookup.
         for server in [&unwatched, &watched] {
             for _ in 0..20 {
-                timed(&client, &format!("{}{path}", server.url), &token).await;
+                timed(&client, &format!("{server}{path}"), &token).await;
             }
         }
         for _ in 0..rounds {
             for _ in 0..100 {
-                off.push(timed(&client, &format!("{}{path}", unwatched.url), &token).await);
-                on.push(timed(&client, &format!("{}{path}", watched.url), &token).await);
+                off.push(timed(&client, &format!("{unwatched}{path}"), &token).await);
+                on.push(timed(&client, &format!("{watched}{path}"), &token).await);
             }
         }
         let (off_p50, off_p99) = percentiles(&off);

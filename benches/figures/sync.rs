@@ -33,7 +33,7 @@ pub fn serve(db: &Path) -> Server {
     let key = gavel::backend::local::logkey::default_path(db);
     gavel::backend::local::logkey::load_or_create(&key, db).expect("log key");
     let mut command = Command::new(env!("CARGO_BIN_EXE_gavel"));
-    command.arg("--db").arg(db);
+    command.arg("--db").arg(db).stderr(Stdio::null());
     listening(command)
 }
 
@@ -44,15 +44,17 @@ pub fn serve_on_database(url: &str, config: &Path) -> Server {
     command
         .arg("--config")
         .arg(config)
-        .args(["--database-url", url]);
+        .args(["--database-url", url])
+        .stderr(Stdio::null());
     listening(command)
 }
 
-fn listening(mut command: Command) -> Server {
+/// `command` (the store and options before `serve`, its stderr set) serving
+/// on a free loopback port, once it says where.
+pub fn listening(mut command: Command) -> Server {
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start gavel serve");
     let mut line = String::new();

@@ -22,7 +22,9 @@ use serde_json::{Map, Value};
 
 use super::state::{AppState, ServerState};
 use crate::backend::BackendError;
-use crate::backend::local::directory::{DirectoryRequest, DirectoryResource, DirectorySettings};
+use crate::backend::local::directory::{
+    DirectoryRequest, DirectoryResource, DirectorySettings, Unchanged,
+};
 use crate::domain::scim::error::ScimError;
 use crate::domain::scim::schema::{self, Kind};
 use crate::domain::scim::{filter, patch, resource};
@@ -296,13 +298,43 @@ async fn service_provider_config(State(state): AppState, headers: HeaderMap) -> 
     }
 }
 
-async fn resource_types(State(state): AppState, headers: HeaderMap) -> Response {
-    if let Err(err) = directory(&state, &headers).await {
+/// A discovery endpoint: every kind's document (`id` none), or the one
+/// whose `key` is `id`.
+async fn discovery(
+    state: &ServerState,
+    headers: &HeaderMap,
+    id: Option<String>,
+    what: &str,
+    key: fn(Kind) -> &'static str,
+    document: fn(Kind, &str) -> Value,
+) -> Response {
+    if let Err(err) = directory(state, headers).await {
         return err.into_response();
     }
-    let base = base(&state, &headers);
-    let types = [Kind::User, Kind::Group].map(|kind| schema::resource_type_document(kind, &base));
-    scim_json(StatusCode::OK, &schema::list(types.to_vec(), 2, 1))
+    let base = base(state, headers);
+    let kinds = [Kind::User, Kind::Group];
+    match id {
+        None => {
+            let documents: Vec<Value> = kinds.map(|kind| document(kind, &base)).to_vec();
+            scim_json(StatusCode::OK, &schema::list(documents, kinds.len(), 1))
+        }
+        Some(id) => match kinds.into_iter().find(|kind| key(*kind) == id) {
+            Some(kind) => scim_json(StatusCode::OK, &document(kind, &base)),
+            None => ScimError::not_found(what, &id).into_response(),
+        },
+    }
+}
+
+async fn resource_types(State(state): AppState, headers: HeaderMap) -> Response {
+    discovery(
+        &state,
+        &headers,
+        None,
+        "resource type",
+        Kind::name,
+        schema::resource_type_document,
+    )
+    .await
 }
 
 async fn resource_type(
@@ -310,28 +342,27 @@ async fn resource_type(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(err) = directory(&state, &headers).await {
-        return err.into_response();
-    }
-    match [Kind::User, Kind::Group]
-        .into_iter()
-        .find(|kind| kind.name() == id)
-    {
-        Some(kind) => scim_json(
-            StatusCode::OK,
-            &schema::resource_type_document(kind, &base(&state, &headers)),
-        ),
-        None => ScimError::not_found("resource type", &id).into_response(),
-    }
+    discovery(
+        &state,
+        &headers,
+        Some(id),
+        "resource type",
+        Kind::name,
+        schema::resource_type_document,
+    )
+    .await
 }
 
 async fn schemas(State(state): AppState, headers: HeaderMap) -> Response {
-    if let Err(err) = directory(&state, &headers).await {
-        return err.into_response();
-    }
-    let base = base(&state, &headers);
-    let documents = [Kind::User, Kind::Group].map(|kind| schema::schema_document(kind, &base));
-    scim_json(StatusCode::OK, &schema::list(documents.to_vec(), 2, 1))
+    discovery(
+        &state,
+        &headers,
+        None,
+        "schema",
+        Kind::schema,
+        schema::schema_document,
+    )
+    .await
 }
 
 async fn one_schema(
@@ -339,19 +370,15 @@ async fn one_schema(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(err) = directory(&state, &headers).await {
-        return err.into_response();
-    }
-    match [Kind::User, Kind::Group]
-        .into_iter()
-        .find(|kind| kind.schema() == id)
-    {
-        Some(kind) => scim_json(
-            StatusCode::OK,
-            &schema::schema_document(kind, &base(&state, &headers)),
-        ),
-        None => ScimError::not_found("schema", &id).into_response(),
-    }
+    discovery(
+        &state,
+        &headers,
+        Some(id),
+        "schema",
+        Kind::schema,
+        schema::schema_document,
+    )
+    .await
 }
 
 /// A page of a collection: `filter`, `startIndex` (1-based), `count`.
@@ -563,55 +590,39 @@ async fn change(
     };
     let store = Arc::clone(&state.store);
     let request_id = request_id(headers);
-    let (patched_error, changed) = {
-        let failure: Arc<std::sync::Mutex<Option<ScimError>>> = Arc::default();
-        let caught = Arc::clone(&failure);
-        let changed = blocking(move || {
-            let request = DirectoryRequest {
-                settings: &settings,
-                request_id: &request_id,
-                now: store.now(),
-            };
-            store.directory_change(
-                kind,
-                &id,
-                version,
-                |before| match replacement {
-                    Some(attributes) => Ok(attributes),
-                    None => patch::apply(kind, before, &body).map_err(|err| {
-                        let detail = err.detail.clone();
-                        if let Ok(mut slot) = caught.lock() {
-                            *slot = Some(err);
-                        }
-                        BackendError::Invalid(detail)
-                    }),
-                },
-                &request,
-            )
-        })
-        .await;
-        (
-            failure.lock().ok().and_then(|mut slot| slot.take()),
-            changed,
+    let changed = blocking(move || {
+        let request = DirectoryRequest {
+            settings: &settings,
+            request_id: &request_id,
+            now: store.now(),
+        };
+        store.directory_change(
+            kind,
+            &id,
+            version,
+            |before| match replacement {
+                Some(attributes) => Ok(attributes),
+                None => patch::apply(kind, before, &body),
+            },
+            &request,
         )
-    };
-    // A PATCH's own error keeps its scimType (noTarget, invalidPath...).
-    if let Some(err) = patched_error {
-        return Err(err);
-    }
-    match changed? {
+    })
+    .await?;
+    match changed {
         Ok(resource) => Ok(answer(
             StatusCode::OK,
             &resource,
             &base(state, headers),
             query,
         )),
-        Err(stale) => Err(ScimError::new(
+        // A PATCH's own error keeps its scimType (noTarget, invalidPath...).
+        Err(Unchanged::Refused(err)) => Err(err),
+        Err(Unchanged::Stale { version }) => Err(ScimError::new(
             412,
             None,
             format!(
                 "the resource is at version {} now: read it again",
-                etag(stale.version)
+                etag(version)
             ),
         )),
     }

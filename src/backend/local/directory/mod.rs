@@ -26,10 +26,15 @@ use crate::domain::scim::schema::Kind;
 /// The name of the directory's credential.
 const CREDENTIAL: &str = "scim";
 
-/// A write that named a version the resource no longer has (`If-Match`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stale {
-    pub version: i64,
+/// Why a change was not made (nothing was written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unchanged<E> {
+    /// The request named a version the resource no longer has
+    /// (`If-Match`); it is at this one.
+    Stale { version: i64 },
+    /// The change itself refused the resource as it is (a PATCH's path
+    /// that names nothing, say).
+    Refused(E),
 }
 
 impl LocalStore {
@@ -119,25 +124,28 @@ impl LocalStore {
 
     /// Replaces a resource's attributes with what `change` makes of them
     /// (a PUT's, or a PATCH's applied), when its version is still
-    /// `if_match` (if given); `Ok(Err(Stale))` when it is not.
-    pub fn directory_change(
+    /// `if_match` (if given).
+    pub fn directory_change<E>(
         &self,
         kind: Kind,
         id: &str,
         if_match: Option<i64>,
-        change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>>,
+        change: impl FnOnce(&Map<String, Value>) -> std::result::Result<Map<String, Value>, E>,
         request: &DirectoryRequest<'_>,
-    ) -> Result<std::result::Result<DirectoryResource, Stale>> {
+    ) -> Result<std::result::Result<DirectoryResource, Unchanged<E>>> {
         self.write(|conn| {
             let mut resource = kept::load(conn, kind, id)?
                 .ok_or_else(|| BackendError::not_found(kind.name(), id))?;
             if if_match.is_some_and(|version| version != resource.version) {
-                return Ok(Err(Stale {
+                return Ok(Err(Unchanged::Stale {
                     version: resource.version,
                 }));
             }
             let before = resource.clone();
-            let attributes = change(&resource.attributes)?;
+            let attributes = match change(&resource.attributes) {
+                Ok(attributes) => attributes,
+                Err(refused) => return Ok(Err(Unchanged::Refused(refused))),
+            };
             if attributes == resource.attributes {
                 return Ok(Ok(resource));
             }
