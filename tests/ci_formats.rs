@@ -200,6 +200,7 @@ fn the_github_action_gates_on_a_real_server_with_a_service_token() {
             .env("GAVEL_URL", &server.url)
             .env("GAVEL_TOKEN", &token)
             .env("GAVEL_ATTESTATION", &attestation)
+            .env("HOME", dir.path())
             .output()
             .expect("the action's script runs");
         (
@@ -279,6 +280,7 @@ fn the_gitlab_template_writes_its_reports_and_fails_the_job_when_blocked() {
         .env("CI", "true")
         .env("GITLAB_CI", "true")
         .env("CI_PROJECT_DIR", &project)
+        .env("HOME", dir.path())
         .env("GAVEL_PATH", env!("CARGO_BIN_EXE_gavel"))
         .env("GAVEL_MANIFEST", &manifest)
         .env("GAVEL_URL", &server.url)

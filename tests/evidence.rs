@@ -661,6 +661,7 @@ fn over_server(server: &common::server::Server, token: &str) -> assert_cmd::Comm
     command
         .args(["--url", &server.url, "--config", "/dev/null"])
         .env("GAVEL_TOKEN", token)
+        .env("GAVEL_WITNESS_DIR", server.db.with_extension("witness"))
         .env_remove("GAVEL_URL")
         .env_remove("GAVEL_DB")
         .env_remove("GAVEL_USER");
