@@ -13,6 +13,7 @@ pub mod files;
 pub mod net;
 pub mod notify;
 pub mod paths;
+pub mod report;
 pub mod retry;
 pub mod seed;
 pub mod server;

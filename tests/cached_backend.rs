@@ -328,6 +328,12 @@ impl GovernanceBackend for Synced {
         self.sync().await;
         self.cache.dashboard().await
     }
+    async fn board_report(
+        &self,
+        query: &gavel::domain::report::ReportQuery,
+    ) -> Result<gavel::domain::report::SignedReport> {
+        self.cache.board_report(query).await
+    }
     async fn policies(&self) -> Result<Vec<Policy>> {
         self.cache.policies().await
     }

@@ -44,6 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "backend/witness.rs",
             "auth/",
             "evidence/",
+            "report/",
         ],
     ),
     ("services", &["notify/", "auditor/", "seed/"]),

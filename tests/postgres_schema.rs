@@ -125,7 +125,8 @@ async fn the_postgresql_schema_is_the_embedded_stores() {
             ["12"],
             ["13"],
             ["14"],
-            ["15"]
+            ["15"],
+            ["16"]
         ]
     );
 

@@ -178,6 +178,12 @@ pub trait GovernanceBackend: Send + Sync {
     async fn attestation_key(&self) -> Result<crate::domain::attestation::dsse::KeyDocument>;
     /// The blocked-deployments figures for leadership.
     async fn dashboard(&self) -> Result<Dashboard>;
+    /// The board report over a period, signed under the log's key (those
+    /// the set lets read reports: compliance officers by default).
+    async fn board_report(
+        &self,
+        query: &crate::domain::report::ReportQuery,
+    ) -> Result<crate::domain::report::SignedReport>;
 
     async fn policies(&self) -> Result<Vec<Policy>>;
     /// For each policy, how many known agents (as they are now) it triggers on.

@@ -154,6 +154,8 @@ pub enum Command {
     /// Sync the offline cache with the server (--url): send what was decided
     /// offline, fetch what changed. Exit 5 when changes need your attention.
     Sync(SyncArgs),
+    /// The board report over a period, signed (HTML, PDF or Markdown); `verify` checks one.
+    Report(super::report_args::ReportArgs),
     /// The blocked-deployments figures (the console's Blocked tab).
     Dashboard {
         #[arg(long)]

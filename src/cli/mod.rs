@@ -26,6 +26,8 @@ mod obligation_args;
 mod obligations;
 mod output;
 mod policy;
+mod report;
+mod report_args;
 mod serve;
 mod shell;
 mod store;
@@ -87,10 +89,18 @@ async fn dispatch(cli: Cli) -> Outcome {
     };
     // Every command that talks to a server first checks its log against
     // what this client witnessed (except the ones that inspect or re-pin
-    // it, and signing in, which must come before any of them).
+    // it, signing in, which must come before any of them, and checks made
+    // offline with a key).
     if !matches!(
         command,
-        Command::Trail(_) | Command::Auth(_) | Command::Completions { .. } | Command::Man { .. }
+        Command::Trail(_)
+            | Command::Auth(_)
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Report(report_args::ReportArgs {
+                command: Some(_),
+                ..
+            })
     ) {
         backends::witness(global, &load_config(global)?).await?;
     }
@@ -232,6 +242,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Incident(command) => incidents::run(global, command).await,
         Command::Attest(command) => attest::run(global, command).await,
         Command::Evidence(command) => evidence::run(global, command).await,
+        Command::Report(args) => report::run(global, args).await,
         Command::Serve(args) => serve::run(global, args).await,
         Command::Completions { shell } => shell::completions(shell),
         Command::Man { out } => shell::man(&out),

@@ -290,6 +290,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "directory",
         include_str!("../../migrations/postgres/0015_directory.sql"),
     ),
+    (
+        16,
+        "report weeks",
+        include_str!("../../migrations/postgres/0016_report_weeks.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date. Several instances starting

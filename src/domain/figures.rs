@@ -133,6 +133,47 @@ pub fn quantile_hours(counts: &[(u32, u64)], quantile: f64) -> Option<f64> {
     None
 }
 
+/// What the board report counts per week and team beyond outcomes,
+/// requests and decision times: steps' alerts by when they were sent, and
+/// bias audits by when they were tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReportFigure {
+    Reminder,
+    Overdue,
+    Escalated,
+    Audit,
+    AuditFailing,
+}
+
+impl ReportFigure {
+    pub const ALL: [ReportFigure; 5] = [
+        ReportFigure::Reminder,
+        ReportFigure::Overdue,
+        ReportFigure::Escalated,
+        ReportFigure::Audit,
+        ReportFigure::AuditFailing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFigure::Reminder => "reminder",
+            ReportFigure::Overdue => "overdue",
+            ReportFigure::Escalated => "escalated",
+            ReportFigure::Audit => "audit",
+            ReportFigure::AuditFailing => "audit_failing",
+        }
+    }
+
+    /// The figure a step's alert counts for.
+    pub fn of_alert(kind: super::policy::sla::AlertKind) -> ReportFigure {
+        match kind {
+            super::policy::sla::AlertKind::Reminder => ReportFigure::Reminder,
+            super::policy::sla::AlertKind::Overdue => ReportFigure::Overdue,
+            super::policy::sla::AlertKind::Escalated => ReportFigure::Escalated,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ pub mod name;
 pub mod obligations;
 pub mod policy;
 pub mod replay;
+pub mod report;
 pub mod review;
 pub mod role;
 pub mod scim;

@@ -75,6 +75,7 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(deployments::deployment))
         .routes(routes!(deployments::deployment_view))
         .routes(routes!(evidence::evidence))
+        .routes(routes!(evidence::board_report))
         .routes(routes!(attestations::attestation_key))
         .routes(routes!(attestations::attestation))
         .routes(routes!(admission::admission))

@@ -206,3 +206,17 @@ pub struct EvidenceParams {
     /// Before this time (RFC 3339).
     to: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// The first day (YYYY-MM-DD); the report starts on its week's Monday.
+    #[allow(dead_code)]
+    from: chrono::NaiveDate,
+    /// The last day (YYYY-MM-DD); the report ends on its week's Sunday.
+    #[allow(dead_code)]
+    to: chrono::NaiveDate,
+    /// Only this team's figures.
+    #[allow(dead_code)]
+    team: Option<String>,
+}

@@ -260,6 +260,16 @@ impl GovernanceBackend for CachedBackend {
         self.local.deployment(deployment_id).await
     }
 
+    async fn board_report(
+        &self,
+        query: &crate::domain::report::ReportQuery,
+    ) -> Result<crate::domain::report::SignedReport> {
+        self.remote
+            .board_report(query)
+            .await
+            .map_err(|err| needs_server("making the board report", err))
+    }
+
     async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         self.remote
             .evidence_pack(query)

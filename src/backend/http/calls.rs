@@ -18,6 +18,7 @@ use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
 use crate::domain::incident::{Incident, IncidentChange, IncidentQuery, NewIncident};
+use crate::domain::report::{ReportQuery, SignedReport};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -345,6 +346,15 @@ impl GovernanceBackend for HttpBackend {
 
     async fn dashboard(&self) -> Result<Dashboard> {
         self.get(&["v1", "dashboard"], &[]).await
+    }
+
+    async fn board_report(&self, query: &ReportQuery) -> Result<SignedReport> {
+        let mut pairs = vec![
+            ("from", query.from.to_string()),
+            ("to", query.to.to_string()),
+        ];
+        pairs.extend(query.team.clone().map(|team| ("team", team)));
+        self.get(&["v1", "reports", "board"], &pairs).await
     }
 
     async fn policies(&self) -> Result<Vec<Policy>> {

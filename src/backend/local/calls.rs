@@ -285,6 +285,18 @@ impl GovernanceBackend for LocalBackend {
             .await
     }
 
+    async fn board_report(
+        &self,
+        query: &crate::domain::report::ReportQuery,
+    ) -> Result<crate::domain::report::SignedReport> {
+        let clock = self.store.clock();
+        let key = self.signing_key("sign reports")?;
+        let actor = self.actor().await?.email;
+        let store = Arc::clone(&self.store);
+        let query = query.clone();
+        super::super::blocking(move || store.board_report(&actor, &key, &query, clock.now())).await
+    }
+
     async fn dashboard(&self) -> Result<Dashboard> {
         let clock = self.store.clock();
         self.read(move |conn| reads::dashboard(conn, clock.now()))

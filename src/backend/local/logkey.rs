@@ -161,14 +161,25 @@ pub fn sign_checkpoint(
     let root = super::log::root(conn, size)?;
     let note = checkpoint::sign(&key.signer, size, root)
         .map_err(|err| BackendError::Storage(format!("cannot sign a checkpoint: {err}")))?;
+    keep_checkpoint(conn, size, &note, now)?;
+    Ok(note)
+}
+
+/// Keeps a signed checkpoint (once per size).
+pub fn keep_checkpoint(
+    conn: &Connection,
+    size: u64,
+    note: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO checkpoints (size, note, signed_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         params![size as i64, note, to_ms(now)],
     )?;
-    Ok(note)
+    Ok(())
 }
 
-fn checkpoint_of_size(conn: &Connection, size: u64) -> Result<Option<String>> {
+pub fn checkpoint_of_size(conn: &Connection, size: u64) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")?
         .query_row([size as i64], |row| row.get(0))

@@ -26,6 +26,7 @@ pub mod mirror;
 pub mod notifications;
 mod reads;
 pub mod replay;
+pub mod report;
 pub mod rows;
 pub mod schema;
 mod shared_schema;

@@ -13,7 +13,8 @@ use super::kept_schema::{
 };
 use super::shared_schema::{
     add_incident_alerts, create_directory, create_incidents, create_obligation_coverage,
-    create_obligations, create_policy_exceptions, create_version_checks, index_agents_by_standing,
+    create_obligations, create_policy_exceptions, create_report_weeks, create_version_checks,
+    index_agents_by_standing,
 };
 
 type Migration = fn(&Transaction<'_>) -> rusqlite::Result<()>;
@@ -47,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     create_version_checks,
     add_incident_alerts,
     create_directory,
+    create_report_weeks,
 ];
 
 /// 15: a delegation covers the roles it was made with, not whatever roles

@@ -14,6 +14,15 @@ pub(super) fn create_directory(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     ))
 }
 
+/// 30: the board report's weekly counts the other kept figures lack
+/// (steps' alerts, bias audits), per team (PostgreSQL's migration 16, the
+/// same text).
+pub(super) fn create_report_weeks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(include_str!(
+        "../../../migrations/postgres/0016_report_weeks.sql"
+    ))
+}
+
 pub(super) fn add_incident_alerts(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!(
         "../../../migrations/postgres/0014_incident_alerts.sql"

@@ -33,6 +33,13 @@ pub struct Permissions {
     /// Who may request a deployment (empty: anyone).
     #[serde(default)]
     pub request_deployments: Vec<Role>,
+    /// Who may make the board report (`gavel report`).
+    #[serde(default = "report_readers")]
+    pub read_reports: Vec<Role>,
+}
+
+fn report_readers() -> Vec<Role> {
+    vec![Role::ComplianceOfficer]
 }
 
 impl Default for Permissions {
@@ -41,6 +48,7 @@ impl Default for Permissions {
             record_audits: vec![Role::MlEngineer, Role::IndependentAuditor],
             approve_tools: vec![Role::DataSteward, Role::ComplianceOfficer],
             request_deployments: Vec::new(),
+            read_reports: report_readers(),
         }
     }
 }

@@ -44,10 +44,26 @@ pub(crate) const BLOCKED_BY_POLICY: &str = "SELECT p.policy_id, COUNT(*) FROM de
      JOIN deployment_policies p ON p.deployment_id = d.deployment_id AND p.blocking = 1
      WHERE d.status = 'blocked' GROUP BY p.policy_id";
 
-/// How many agents need attention at `now`, by the kind of attention, from
+/// How many agents (of `team`, or all) need attention at `now`, by the kind of attention, from
 /// the standings kept per day with the clock applied (`attention_at`);
 /// passing agents and those no policy asks about are not counted.
-fn audits_due(conn: &Connection, now: DateTime<Utc>, due_within: Duration) -> Result<AuditsDue> {
+pub fn audits_due(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    due_within: Duration,
+    team: Option<&str>,
+) -> Result<AuditsDue> {
+    if let Some(team) = team {
+        let seen = super::standing_days::team_attention(conn, team, now, due_within)?;
+        let of = |kind: Attention| seen.iter().filter(|seen| **seen == kind).count() as u64;
+        return Ok(AuditsDue {
+            failing: of(Attention::Failing),
+            expired: of(Attention::Expired),
+            missing: of(Attention::Missing),
+            uncovered: of(Attention::Uncovered),
+            due_soon: of(Attention::DueSoon),
+        });
+    }
     let [failing, expired, missing, uncovered, due_soon] = attention_counts(
         conn,
         [
@@ -153,7 +169,7 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         .collect::<crate::db::Result<Vec<_>>>()?;
 
     let within = Duration::days(crate::domain::bias::standing::DUE_WITHIN_DAYS);
-    let audits = audits_due(conn, now, within)?;
+    let audits = audits_due(conn, now, within, None)?;
 
     let (version, set) = super::active_set(conn)?;
     let coverage = super::obligation_coverage(conn, (version, &*set), now)?;

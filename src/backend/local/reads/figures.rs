@@ -227,7 +227,48 @@ pub fn figures_that_differ(conn: &Connection) -> Result<Vec<String>> {
         &kept.blocked_day_totals,
         &fresh.blocked_day_totals,
     );
+    differences(
+        &mut differ,
+        "report weeks",
+        &report_weeks(conn, KEPT_REPORT_WEEKS)?,
+        &report_weeks(conn, COUNTED_REPORT_WEEKS)?,
+    );
     Ok(differ)
+}
+
+/// The board report's weekly counts as kept, over every team (an agent
+/// that moves team keeps its earlier audits under the team it had).
+const KEPT_REPORT_WEEKS: &str =
+    "SELECT week, figure, CAST(SUM(n) AS BIGINT) FROM report_weeks GROUP BY week, figure";
+
+/// The same counted from the record: the trail's step alerts and the
+/// audits, by week (what migration 30 filled the table with).
+const COUNTED_REPORT_WEEKS: &str = "SELECT week, figure, CAST(COUNT(*) AS BIGINT) FROM (
+        SELECT (at / 86400000 - (at / 86400000 + 3) % 7) * 86400000 AS week,
+               CASE action WHEN 'step_reminded' THEN 'reminder'
+                           WHEN 'step_overdue' THEN 'overdue'
+                           ELSE 'escalated' END AS figure
+        FROM trail WHERE entity_type = 'workflow'
+          AND action IN ('step_reminded', 'step_overdue', 'step_escalated')
+        UNION ALL
+        SELECT (tested_at / 86400000 - (tested_at / 86400000 + 3) % 7) * 86400000, 'audit'
+        FROM audits a WHERE EXISTS (SELECT 1 FROM agents g WHERE g.agent_id = a.agent_id)
+        UNION ALL
+        SELECT (tested_at / 86400000 - (tested_at / 86400000 + 3) % 7) * 86400000, 'audit_failing'
+        FROM audits a WHERE passes = 0 AND EXISTS (SELECT 1 FROM agents g WHERE g.agent_id = a.agent_id)
+    ) counted GROUP BY week, figure";
+
+fn report_weeks(conn: &Connection, sql: &str) -> Result<BTreeMap<(i64, String), i64>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement
+        .query_map(params![], |row| {
+            Ok((
+                (row.get::<i64>(0)?, row.get::<String>(1)?),
+                row.get::<i64>(2)?,
+            ))
+        })?
+        .collect::<crate::db::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().filter(|(_, n)| *n != 0).collect())
 }
 
 fn differences<K: Ord + std::fmt::Debug>(

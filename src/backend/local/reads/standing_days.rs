@@ -113,19 +113,43 @@ fn boundary_attention(
     let mut rows = statement.query(params![t0, t1, d0, d1])?;
     let mut seen = Vec::new();
     while let Some(row) = rows.next()? {
-        let base: String = row.get(1)?;
-        let standing = TimelessStanding {
-            base: base
-                .parse()
-                .map_err(|_| BackendError::Storage(format!("unknown kept standing {base:?}")))?,
-            expires_at: kept_time(row.get(2)?)?,
-            failing_until: match row.get::<Option<i64>>(3)? {
-                None => None,
-                Some(i64::MAX) => Some(DateTime::<Utc>::MAX_UTC),
-                Some(ms) => Some(from_ms(ms)?),
-            },
-        };
-        seen.push(attention_at(&standing, now, due_within));
+        seen.push(attention_at(&kept_standing(&row)?, now, due_within));
+    }
+    Ok(seen)
+}
+
+/// A kept standing row (`agent_id, base, expires_at, failing_until`).
+fn kept_standing(row: &crate::db::Row<'_>) -> Result<TimelessStanding> {
+    let base: String = row.get(1)?;
+    Ok(TimelessStanding {
+        base: base
+            .parse()
+            .map_err(|_| BackendError::Storage(format!("unknown kept standing {base:?}")))?,
+        expires_at: kept_time(row.get(2)?)?,
+        failing_until: match row.get::<Option<i64>>(3)? {
+            None => None,
+            Some(i64::MAX) => Some(DateTime::<Utc>::MAX_UTC),
+            Some(ms) => Some(from_ms(ms)?),
+        },
+    })
+}
+
+/// What each of one team's agents needs at `now`, judged one by one (a
+/// team's agents are a few thousand; the kept day counts are not per
+/// team).
+pub fn team_attention(
+    conn: &Connection,
+    team: &str,
+    now: DateTime<Utc>,
+    due_within: TimeDelta,
+) -> Result<Vec<Attention>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT agent_id, base, expires_at, failing_until FROM agent_standings WHERE team = ?1",
+    )?;
+    let mut rows = statement.query(params![team])?;
+    let mut seen = Vec::new();
+    while let Some(row) = rows.next()? {
+        seen.push(attention_at(&kept_standing(&row)?, now, due_within));
     }
     Ok(seen)
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::Result;
 
+use crate::domain::figures::ReportFigure;
 use crate::domain::policy::sla::{Alert, AlertKind};
 
 pub use crate::domain::policy::sla::SCHEDULER;
@@ -22,17 +23,19 @@ pub use crate::domain::policy::sla::SCHEDULER;
 /// Alerts up to `limit` workflows whose current step's next alert is due
 /// at `now`. Returns how many it alerted.
 pub fn alert_due_steps(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
-    let due: Vec<String> = conn
+    let due: Vec<(String, String)> = conn
         .prepare_cached(
-            "SELECT workflow_id FROM workflows
+            "SELECT workflow_id, team FROM workflows
              WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?1 AND status = 'in_progress'
              ORDER BY next_alert_at LIMIT ?2",
         )?
-        .query_map(params![to_ms(now), limit as i64], |row| row.get(0))?
+        .query_map(params![to_ms(now), limit as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
         .collect::<crate::db::Result<_>>()?;
     let mut trail = TrailWriter::resume(conn)?;
     let mut alerted = 0;
-    for workflow_id in due {
+    for (workflow_id, team) in due {
         let workflow = reads::workflow(conn, &workflow_id)?;
         let Some(kind) = workflow.alert_due(now) else {
             // Its row was out of date: set it right so it is not read again.
@@ -77,6 +80,7 @@ pub fn alert_due_steps(conn: &Connection, now: DateTime<Utc>, limit: usize) -> R
             ),
         )?;
         super::super::notifications::step_alert(conn, SCHEDULER, kind, &next, to.as_deref(), now)?;
+        super::figures::count_report_figure(conn, now, &team, ReportFigure::of_alert(kind), 1)?;
         alerted += 1;
     }
     Ok(alerted)

@@ -186,6 +186,22 @@ pub fn insert_audit_row(conn: &Connection, audit: &BiasAudit) -> Result<()> {
         audit.stats.passes_threshold,
         to_json(audit)?,
     ])?;
+    // The board report's weekly audits, under the agent's team.
+    let team: Option<String> = conn
+        .prepare_cached("SELECT team FROM agents WHERE agent_id = ?1")?
+        .query_row([&audit.agent_id], |row| row.get(0))
+        .optional()?;
+    if let Some(team) = team {
+        use crate::domain::figures::ReportFigure;
+        let figures: &[ReportFigure] = if audit.stats.passes_threshold {
+            &[ReportFigure::Audit]
+        } else {
+            &[ReportFigure::Audit, ReportFigure::AuditFailing]
+        };
+        for figure in figures {
+            super::figures::count_report_figure(conn, audit.tested_at, &team, *figure, 1)?;
+        }
+    }
     // The newest of its version: what the standings read.
     conn.prepare_cached(
         "INSERT INTO latest_audits (agent_id, agent_version, tested_at, audit_id, facts) VALUES (?1, ?2, ?3, ?4, ?5)

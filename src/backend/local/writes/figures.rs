@@ -13,7 +13,7 @@ use super::super::reads::{
 use super::super::rows::to_ms;
 use crate::backend::Result;
 use crate::db::{Connection, OptionalExtension, params};
-use crate::domain::figures::{day_start, week_start, workflow_figures};
+use crate::domain::figures::{ReportFigure, day_start, week_start, workflow_figures};
 use crate::domain::{DeploymentStatus, Workflow};
 use chrono::{DateTime, Utc};
 
@@ -170,6 +170,23 @@ pub fn count_blocked_change(
 ) -> Result<()> {
     let day = to_ms(day_start(from_ms(requested_at)?));
     add_blocked(conn, day, team, delta)
+}
+
+/// Adds `delta` to one of the board report's weekly counts: `figure` in
+/// the week of `at`, for `team`.
+pub fn count_report_figure(
+    conn: &Connection,
+    at: DateTime<Utc>,
+    team: &str,
+    figure: ReportFigure,
+    delta: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO report_weeks (week, team, figure, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (week, team, figure) DO UPDATE SET n = report_weeks.n + excluded.n",
+    )?
+    .execute(params![to_ms(week_start(at)), team, figure.as_str(), delta])?;
+    Ok(())
 }
 
 /// Counts every workflow and deployment afresh (after a bulk load, or a

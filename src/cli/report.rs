@@ -1,0 +1,119 @@
+//! `gavel report`: the board report drawn from the signed figures the
+//! store (or server) makes, and checked offline with the log's key.
+
+use super::args::Global;
+use super::exit::{self, Failure, Outcome};
+use super::output::print_json;
+use super::report_args::{ReportArgs, ReportCommand};
+use crate::domain::report::ReportQuery;
+use crate::report::{Format, verify};
+
+/// The largest document `verify` reads (a report is a few hundred KB).
+const MAX_DOCUMENT: u64 = 64 << 20;
+
+pub async fn run(global: &Global, args: ReportArgs) -> Outcome {
+    match args.command {
+        Some(ReportCommand::Verify { file, key, json }) => verify_file(&file, &key, json),
+        None => make(global, args).await,
+    }
+}
+
+async fn make(global: &Global, args: ReportArgs) -> Outcome {
+    let (Some(from), Some(to)) = (args.from, args.to) else {
+        return Err(Failure::BadInput(
+            "give --from and --to (YYYY-MM-DD)".into(),
+        ));
+    };
+    let format = match &args.out {
+        Some(out) => Some(Format::of_path(out).ok_or_else(|| {
+            Failure::BadInput(format!(
+                "--out {}: name a .html, .pdf or .md file (the extension decides the format)",
+                out.display()
+            ))
+        })?),
+        None if args.json => None,
+        None => {
+            return Err(Failure::BadInput(
+                "give --out FILE.html, FILE.pdf or FILE.md, or --json".into(),
+            ));
+        }
+    };
+    let backend = super::backends::backend(global).await?;
+    let signed = backend
+        .board_report(&ReportQuery {
+            from,
+            to,
+            team: args.team,
+        })
+        .await?;
+    let report = crate::report::read(&signed.note)
+        .map_err(|err| Failure::BadInput(format!("the report as signed: {err}")))?;
+    if let (Some(out), Some(format)) = (&args.out, format) {
+        let bytes = crate::report::render(format, &report, &signed.note)
+            .map_err(|err| Failure::BadInput(err.to_string()))?;
+        crate::files::write(out, &bytes, crate::files::Existing::Replace)
+            .map_err(|err| Failure::BadInput(format!("cannot write {}: {err}", out.display())))?;
+        let line = format!(
+            "wrote {} ({}, {} bytes): weeks {} to {}; check it with `gavel report verify {} --key \"$(gavel trail key)\"`",
+            out.display(),
+            format.name(),
+            bytes.len(),
+            report.period.from,
+            report.period.to,
+            out.display()
+        );
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+    if args.json {
+        print_json(&serde_json::json!({ "report": report, "note": signed.note }))?;
+    }
+    Ok(exit::OK)
+}
+
+fn verify_file(path: &std::path::Path, key: &str, json: bool) -> Outcome {
+    let cannot =
+        |err: std::io::Error| Failure::BadInput(format!("cannot read {}: {err}", path.display()));
+    let size = std::fs::metadata(path).map_err(cannot)?.len();
+    if size > MAX_DOCUMENT {
+        return Err(Failure::BadInput(format!(
+            "{} is {size} bytes: larger than any report ({MAX_DOCUMENT} bytes at most)",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    let verdict = verify::verify(&bytes, key);
+    if json {
+        print_json(&serde_json::json!({
+            "holds": verdict.holds(),
+            "format": verdict.format,
+            "checkpoint_size": verdict.checkpoint_size,
+            "period": verdict.report.as_ref().map(|report| report.period),
+            "team": verdict.report.as_ref().and_then(|report| report.team.clone()),
+            "problems": verdict.problems,
+        }))?;
+    } else {
+        for problem in &verdict.problems {
+            println!("✗ {}", crate::text::sanitize(problem));
+        }
+        if let (true, Some(report)) = (verdict.holds(), &verdict.report) {
+            println!(
+                "✓ {}: {} report of weeks {} to {}, signed under the log's key ({}); its figures read at the checkpoint of {} entries; every figure on its pages is the signed one",
+                path.display(),
+                verdict.format,
+                report.period.from,
+                report.period.to,
+                crate::text::sanitize(&report.origin),
+                verdict.checkpoint_size.unwrap_or_default()
+            );
+        }
+    }
+    Ok(if verdict.holds() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
