@@ -172,7 +172,7 @@ fn recount(db: &Path, (from, to): (NaiveDate, NaiveDate), team: Option<&str>) ->
     let inside = |at: i64| at >= start && at < end;
     let ours = |of: &str| team.is_none_or(|team| team == of);
     let mut counted = Recount::default();
-    let mut add = |counted: &mut Recount, name: &'static str, week: Option<NaiveDate>, n: u64| {
+    let add = |counted: &mut Recount, name: &'static str, week: Option<NaiveDate>, n: u64| {
         *counted.headline.entry(name).or_default() += n;
         if let Some(week) = week {
             *counted
