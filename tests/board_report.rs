@@ -590,11 +590,9 @@ fn poppler(tool: &str, file: &Path) -> String {
     if tool == "pdftotext" {
         command.arg("-");
     }
-    let out = command
-        .output()
-        .unwrap_or_else(|err| {
-            panic!("{tool} (Debian poppler-utils, installed by scripts/test): {err}")
-        });
+    let out = command.output().unwrap_or_else(|err| {
+        panic!("{tool} (Debian poppler-utils, installed by scripts/test): {err}")
+    });
     assert!(
         out.status.success(),
         "{tool}: {}",

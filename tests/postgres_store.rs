@@ -587,6 +587,23 @@ async fn a_store_copies_into_postgres_and_back_and_checks_out() {
         .expect("checkpoint");
     let now = chrono::Utc::now();
     let dashboard = original.dashboard_at(now).expect("dashboard");
+    // The board report reads the same kept counts on both engines.
+    let quarter = gavel::domain::report::ReportQuery {
+        from: anchor.date_naive() - chrono::Duration::days(91),
+        to: anchor.date_naive(),
+        team: None,
+    };
+    let figures_of = |note: gavel::domain::report::SignedReport| {
+        gavel::report::note::read(&note.note)
+            .expect("a report")
+            .figures
+    };
+    let report = figures_of(
+        original
+            .board_report("copied@example.com", &key, &quarter, now)
+            .expect("the report on SQLite"),
+    );
+    assert!(report.headline.requests > 0 && report.headline.audits > 0);
     drop(original);
 
     let (copied, output) = store_copy(&["--from", &file.display().to_string(), "--to", &url]);
@@ -595,17 +612,21 @@ async fn a_store_copies_into_postgres_and_back_and_checks_out() {
 
     let database = LocalStore::connect(&url).await.expect("connect");
     let on_postgres = Arc::clone(&database);
-    let (user, latest, copied_dashboard) = tokio::task::spawn_blocking(move || {
+    let (user, latest, copied_dashboard, copied_report) = tokio::task::spawn_blocking(move || {
         (
             on_postgres.user_by_token(&token).expect("token lookup"),
             on_postgres
                 .read(gavel::backend::local::logkey::latest_checkpoint)
                 .expect("checkpoint"),
             on_postgres.dashboard_at(now).expect("dashboard"),
+            on_postgres
+                .board_report("copied@example.com", &key, &quarter, now)
+                .expect("the report on PostgreSQL"),
         )
     })
     .await
     .expect("task");
+    assert_eq!(figures_of(copied_report), report);
     assert_eq!(
         user.map(|user| user.email),
         Some("copied@example.com".into())

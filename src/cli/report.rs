@@ -6,7 +6,8 @@ use super::exit::{self, Failure, Outcome};
 use super::output::print_json;
 use super::report_args::{ReportArgs, ReportCommand};
 use crate::domain::report::ReportQuery;
-use crate::report::{Format, verify};
+use crate::report::format::{Format, render};
+use crate::report::verify;
 
 /// The largest document `verify` reads (a report is a few hundred KB).
 const MAX_DOCUMENT: u64 = 64 << 20;
@@ -46,10 +47,10 @@ async fn make(global: &Global, args: ReportArgs) -> Outcome {
             team: args.team,
         })
         .await?;
-    let report = crate::report::read(&signed.note)
+    let report = crate::report::note::read(&signed.note)
         .map_err(|err| Failure::BadInput(format!("the report as signed: {err}")))?;
     if let (Some(out), Some(format)) = (&args.out, format) {
-        let bytes = crate::report::render(format, &report, &signed.note)
+        let bytes = render(format, &report, &signed.note)
             .map_err(|err| Failure::BadInput(err.to_string()))?;
         crate::files::write(out, &bytes, crate::files::Existing::Replace)
             .map_err(|err| Failure::BadInput(format!("cannot write {}: {err}", out.display())))?;

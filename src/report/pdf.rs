@@ -18,8 +18,8 @@ use krilla::text::{Font, TextDirection};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
-use super::ReportError;
 use super::chart::{self, Chart, Marker};
+use super::note::ReportError;
 use super::words::{self, Block};
 use crate::domain::report::BoardReport;
 

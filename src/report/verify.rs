@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
-use super::{Format, ReportError, html, markdown, pdf};
+use super::format::{Format, render};
+use super::note::{ReportError, open};
+use super::{html, markdown, pdf};
 use crate::domain::report::BoardReport;
 
 /// What checking a report found.
@@ -92,7 +94,7 @@ pub fn verify(bytes: &[u8], key: &str) -> Verdict {
         problems: Vec::new(),
     };
     let report = match note_of(format, bytes).and_then(|note| {
-        let report = super::open(&note, key)?;
+        let report = open(&note, key)?;
         Ok((note, report))
     }) {
         Ok(found) => found,
@@ -108,7 +110,7 @@ pub fn verify(bytes: &[u8], key: &str) -> Verdict {
             .problems
             .push(format!("the checkpoint it was read at: {err}")),
     }
-    match super::render(format, &report, &note) {
+    match render(format, &report, &note) {
         Ok(drawn) if drawn == bytes => {}
         Ok(drawn) => verdict.problems.push(match format {
             Format::Pdf => "the PDF's pages differ from what its signed figures draw: it was changed after it was made (or made by another version of Gavel)".into(),

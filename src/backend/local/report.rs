@@ -86,7 +86,7 @@ impl LocalStore {
             checkpoint,
             figures,
         };
-        let note = crate::report::sign(&report, &key.signer)
+        let note = crate::report::note::sign(&report, &key.signer)
             .map_err(|err| BackendError::Storage(err.to_string()))?;
         Ok(SignedReport { note })
     }
