@@ -672,6 +672,14 @@ fn dashboard_filters() -> Vec<(&'static str, &'static str)> {
             "Per week from [DATE], peak [N]",
         ),
         (r"Per week, peak \d+", "Per week, peak [N]"),
+        (
+            r"Per week(, [^·]+)? · as of \d\d:\d\d",
+            "Per week · as of [TIME]",
+        ),
+        (
+            r"│ (requested|approved|rejected|blocked) +[ ▁▂▃▄▅▆▇█]* [\d,]+\n",
+            "│ $1 [trend]\n",
+        ),
         (r"as of \d\d:\d\d:\d\d UTC", "as of [TIME]"),
         (r"│[ ▁▂▃▄▅▆▇█]+\n", "│[trend]\n"),
         // Audits expire against today's clock, the seeded ones included.
@@ -1387,4 +1395,42 @@ async fn a_choices_options_move_with_down_and_j() {
         1,
         "a yes/no question has no list: k is not a move there"
     );
+}
+
+/// Issue 43: the Blocked tab draws the board report's weekly figures, a
+/// line each over the whole weeks, with the last whole week's value and
+/// when they were read; at 120x40 and at 80x24.
+#[tokio::test]
+async fn the_blocked_tab_trends_the_reports_weekly_figures() {
+    for (width, height) in [(120, 40), (80, 24)] {
+        let mut h = Harness::new(width, height, Theme::load("default", None).expect("theme")).await;
+        h.store
+            .set_clock(gavel::clock::ManualClock::at(anchor() + Duration::days(3)));
+        h.keys("4").await;
+        let dashboard = h.app.blocked.dashboard.clone().expect("figures");
+        assert_eq!(dashboard.weekly.len(), 13, "the trend's weeks");
+        let whole = &dashboard.weekly[..12];
+        let last = whole.last().expect("a whole week");
+        assert!(
+            whole.iter().map(|week| week.requests).sum::<u64>() > 0,
+            "the seed requested in the weeks before its anchor"
+        );
+        let screen = h.screen();
+        assert!(screen.contains("as of "), "{screen}");
+        for (label, value) in [
+            ("requested", last.requests),
+            ("approved", last.approved),
+            ("rejected", last.rejected),
+            ("blocked", last.blocked),
+        ] {
+            let line = screen
+                .lines()
+                .find(|line| line.contains(&format!("│ {label} ")))
+                .unwrap_or_else(|| panic!("a {label} trend at {width}x{height}: {screen}"));
+            assert!(
+                line.trim_end().ends_with(&format!(" {value}")),
+                "{label} shows its last whole week, {value}: {line}"
+            );
+        }
+    }
 }

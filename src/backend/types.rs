@@ -252,6 +252,9 @@ pub struct Dashboard {
     pub blocked_by_team: Vec<NamedCount>,
     /// Deployments blocked at request, per week, oldest first (13 weeks).
     pub weekly_blocked: Vec<WeekCount>,
+    /// Requests and outcomes per week, oldest first (the same 13 weeks).
+    #[serde(default)]
+    pub weekly: Vec<crate::domain::report::Week>,
     /// Agents whose required bias audit needs (re-)running.
     #[serde(default)]
     pub audits: AuditsDue,

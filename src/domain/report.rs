@@ -104,7 +104,7 @@ pub struct Headline {
 }
 
 /// One week of the period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Week {
     pub monday: NaiveDate,
     pub requests: u64,

@@ -18,7 +18,9 @@ use crate::tui::theme::{Role, Theme};
 use crate::tui::widgets::bars;
 
 mod headline;
+mod trends;
 use headline::render_headline;
+use trends::render_trends;
 
 #[derive(Debug, Default)]
 pub struct BlockedScreen {
@@ -305,34 +307,11 @@ impl BlockedScreen {
             },
             theme,
         );
-        let weeks: Vec<u64> = dashboard
-            .weekly_blocked
-            .iter()
-            .map(|week| week.blocked)
-            .collect();
-        let first = dashboard
-            .weekly_blocked
-            .first()
-            .map_or(String::new(), |w| w.week_start.format("%d %b").to_string());
-        let peak = weeks.iter().max().copied().unwrap_or(0);
-        let block = Block::default()
-            .borders(Borders::TOP | Borders::LEFT)
-            .border_style(theme.style(Role::Border))
-            .title(Span::styled(
-                if trend.width >= 36 {
-                    format!(" Per week from {first}, peak {peak} ")
-                } else {
-                    format!(" Per week, peak {peak} ")
-                },
-                theme.style(Role::Title),
-            ));
-        frame.render_widget(
-            Sparkline::default()
-                .data(&weeks)
-                .style(theme.style(Role::Chart2))
-                .block(block),
-            trend,
-        );
+        if dashboard.weekly.is_empty() || trend.height < 5 {
+            render_blocked_trend(frame, trend, dashboard, theme);
+        } else {
+            render_trends(frame, trend, dashboard, theme);
+        }
         self.render_list(frame, list, theme, now);
     }
 
@@ -486,6 +465,39 @@ struct Chart<'a> {
     /// What the counts add up to, when they partition it (said in the
     /// title); a chart whose items overlap says so instead.
     headline: Option<u64>,
+}
+
+/// Deployments blocked per week alone: where the four trends do not fit
+/// (or a server from before them sends none).
+fn render_blocked_trend(frame: &mut Frame, area: Rect, dashboard: &Dashboard, theme: &Theme) {
+    let weeks: Vec<u64> = dashboard
+        .weekly_blocked
+        .iter()
+        .map(|week| week.blocked)
+        .collect();
+    let first = dashboard
+        .weekly_blocked
+        .first()
+        .map_or(String::new(), |w| w.week_start.format("%d %b").to_string());
+    let peak = weeks.iter().max().copied().unwrap_or(0);
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::LEFT)
+        .border_style(theme.style(Role::Border))
+        .title(Span::styled(
+            if area.width >= 36 {
+                format!(" Blocked per week from {first}, peak {peak} ")
+            } else {
+                format!(" Blocked per week, peak {peak} ")
+            },
+            theme.style(Role::Title),
+        ));
+    frame.render_widget(
+        Sparkline::default()
+            .data(&weeks)
+            .style(theme.style(Role::Chart2))
+            .block(block),
+        area,
+    );
 }
 
 /// Draws as many bars as fit, keeping the selected one in view, and says

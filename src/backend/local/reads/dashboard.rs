@@ -201,6 +201,15 @@ pub fn dashboard(conn: &Connection, now: DateTime<Utc>) -> Result<Dashboard> {
         blocked_by_policy,
         blocked_by_team,
         weekly_blocked,
+        weekly: super::weeks_of(
+            conn,
+            &crate::domain::report::Period {
+                from: first_week.date_naive(),
+                to: this_week.date_naive() + Duration::days(6),
+            },
+            None,
+            &mut Default::default(),
+        )?,
     })
 }
 

@@ -207,12 +207,14 @@ fn policy_changes(conn: &Connection, period: &Period) -> Result<Vec<PolicyChange
         .collect()
 }
 
-/// A period's headline, its weeks, and its decided steps' histograms.
-fn period_figures(
+/// Requests and outcomes per week of `period` (what the Blocked tab's
+/// trends draw), added to `headline` too.
+pub fn weeks_of(
     conn: &Connection,
     period: &Period,
     team: Option<&str>,
-) -> Result<(Headline, Vec<Week>, Histograms)> {
+    headline: &mut Headline,
+) -> Result<Vec<Week>> {
     let bounds = ms_bounds(period);
     let mut weeks: BTreeMap<i64, Week> = period
         .mondays()
@@ -227,7 +229,6 @@ fn period_figures(
             )
         })
         .collect();
-    let mut headline = Headline::default();
     for (week, outcome, n) in weekly_sums(conn, "request_weeks", "outcome", bounds, team)? {
         let slot = weeks
             .get_mut(&week)
@@ -266,6 +267,18 @@ fn period_figures(
             _ => {}
         }
     }
+    Ok(weeks.into_values().collect())
+}
+
+/// A period's headline, its weeks, and its decided steps' histograms.
+fn period_figures(
+    conn: &Connection,
+    period: &Period,
+    team: Option<&str>,
+) -> Result<(Headline, Vec<Week>, Histograms)> {
+    let bounds = ms_bounds(period);
+    let mut headline = Headline::default();
+    let weeks = weeks_of(conn, period, team, &mut headline)?;
     for (_, figure, n) in weekly_sums(conn, "report_weeks", "figure", bounds, team)? {
         match figure.as_str() {
             "reminder" => headline.reminders += n,
@@ -288,7 +301,7 @@ fn period_figures(
     headline.suspensions = incidents.iter().filter(|line| line.suspended).count() as u64;
     headline.exceptions = exceptions_granted(conn, period, team)?;
     headline.policy_changes = policy_changes(conn, period)?.len() as u64;
-    Ok((headline, weeks.into_values().collect(), histograms))
+    Ok((headline, weeks, histograms))
 }
 
 /// Agents whose audit expired within the period, and their audits'
