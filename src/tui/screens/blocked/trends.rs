@@ -12,8 +12,10 @@ use crate::domain::report::Week;
 use crate::text::thousands;
 use crate::tui::theme::{Role, Theme};
 
-/// Each trend: its label, its figure of a week, and its chart role.
-const TRENDS: [(&str, fn(&Week) -> u64, Role); 4] = [
+/// One trend: its label, its figure of a week, and its chart role.
+type Trend = (&'static str, fn(&Week) -> u64, Role);
+
+const TRENDS: [Trend; 4] = [
     ("requested", |week| week.requests, Role::Chart1),
     ("approved", |week| week.approved, Role::Chart2),
     ("rejected", |week| week.rejected, Role::Chart3),
