@@ -334,6 +334,21 @@ impl GovernanceBackend for Synced {
     ) -> Result<gavel::domain::report::SignedReport> {
         self.cache.board_report(query).await
     }
+    async fn schedule_report(
+        &self,
+        asked: &gavel::domain::report::NewSchedule,
+    ) -> Result<gavel::domain::report::Schedule> {
+        self.cache.schedule_report(asked).await
+    }
+    async fn report_schedules(&self) -> Result<Vec<gavel::domain::report::Schedule>> {
+        self.cache.report_schedules().await
+    }
+    async fn stop_report_schedule(
+        &self,
+        schedule_id: &str,
+    ) -> Result<gavel::domain::report::Schedule> {
+        self.cache.stop_report_schedule(schedule_id).await
+    }
     async fn policies(&self) -> Result<Vec<Policy>> {
         self.cache.policies().await
     }

@@ -44,10 +44,13 @@ pub enum EventKind {
     /// The directory removed a review's reviewer before they submitted it.
     #[serde(rename = "review.reviewer_removed")]
     ReviewerRemoved,
+    /// A scheduled board report was made and is sent.
+    #[serde(rename = "report.sent")]
+    ReportSent,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::WorkflowOpened,
         EventKind::StepDecided,
         EventKind::WorkflowApproved,
@@ -66,6 +69,7 @@ impl EventKind {
         EventKind::LiftRequested,
         EventKind::IncidentDeadline,
         EventKind::ReviewerRemoved,
+        EventKind::ReportSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +92,7 @@ impl EventKind {
             EventKind::LiftRequested => "incident.lift_requested",
             EventKind::IncidentDeadline => "incident.deadline",
             EventKind::ReviewerRemoved => "review.reviewer_removed",
+            EventKind::ReportSent => "report.sent",
         }
     }
 }
@@ -289,6 +294,12 @@ pub fn summary(event: &Event) -> String {
             "Ethics review {} of {workflow} ({agent}) needs a new reviewer: the directory removed {}",
             text_of(data, "review_id"),
             text_of(data, "reviewer")
+        ),
+        EventKind::ReportSent => format!(
+            "Governance report {} to {} sent (schedule {})",
+            text_of(data, "from"),
+            text_of(data, "to"),
+            text_of(data, "schedule_id")
         ),
         EventKind::IncidentDeadline => format!(
             "Incident {} with {} {}: {} to {} {} {}",

@@ -429,6 +429,31 @@ impl HttpBackend {
         self.decode(status, &bytes)
     }
 
+    /// An agent's evidence pack: zip bytes, or the server's error.
+    async fn fetch_evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
+        let mut url = self.url(&["v1", "agents", &query.agent_id, "evidence"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(version) = &query.agent_version {
+                pairs.append_pair("version", version);
+            }
+            if let Some(from) = query.from {
+                pairs.append_pair("from", &from.to_rfc3339());
+            }
+            if let Some(to) = query.to {
+                pairs.append_pair("to", &to.to_rfc3339());
+            }
+        }
+        let (status, _, bytes) = self
+            .send(Method::GET, url, None, HeaderMap::new(), true)
+            .await?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        self.decode::<serde_json::Value>(status, &bytes)
+            .map(|_| Vec::new())
+    }
+
     /// An agent version's attestation: 200 carries it, 410 Gone the
     /// signed revocation.
     async fn attestation_of(

@@ -184,6 +184,17 @@ pub trait GovernanceBackend: Send + Sync {
         &self,
         query: &crate::domain::report::ReportQuery,
     ) -> Result<crate::domain::report::SignedReport>;
+    /// Sends the board report to users every week, month or quarter (those
+    /// who may read reports).
+    async fn schedule_report(
+        &self,
+        asked: &crate::domain::report::NewSchedule,
+    ) -> Result<crate::domain::report::Schedule>;
+    async fn report_schedules(&self) -> Result<Vec<crate::domain::report::Schedule>>;
+    async fn stop_report_schedule(
+        &self,
+        schedule_id: &str,
+    ) -> Result<crate::domain::report::Schedule>;
 
     async fn policies(&self) -> Result<Vec<Policy>>;
     /// For each policy, how many known agents (as they are now) it triggers on.

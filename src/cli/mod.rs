@@ -98,7 +98,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             | Command::Completions { .. }
             | Command::Man { .. }
             | Command::Report(report_args::ReportArgs {
-                command: Some(_),
+                command: Some(report_args::ReportCommand::Verify { .. }),
                 ..
             })
     ) {

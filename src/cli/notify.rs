@@ -19,8 +19,13 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
     let store = open_store(global, &config).await?;
     match command {
         NotifyCommand::Run { once } => {
-            let worker = Worker::new(Arc::clone(&store), config.notify.clone(), config.sla_days())
-                .map_err(Failure::BadInput)?;
+            let mut worker =
+                Worker::new(Arc::clone(&store), config.notify.clone(), config.sla_days())
+                    .map_err(Failure::BadInput)?;
+            // Scheduled reports are signed with the log's key, when it is here.
+            if let Ok(key) = super::backends::load_log_key(&config, &store) {
+                worker = worker.with_log_key(Arc::new(key));
+            }
             if !worker.delivers() {
                 eprintln!(
                     "no [notify] smtp_url or [[notify.webhook]] in the config: reminders and escalations of steps with an SLA go to inboxes only"
@@ -86,6 +91,7 @@ pub async fn run(global: &Global, command: NotifyCommand) -> Outcome {
                 subject: "Gavel test message".into(),
                 text: "This is a test message from Gavel: email notifications reach you.\n".into(),
                 html: "<!DOCTYPE html><html><body><p>This is a test message from Gavel: email notifications reach you.</p></body></html>".into(),
+                attachment: None,
             };
             let id = format!("<gavel.test.{}@gavel>", uuid::Uuid::new_v4().simple());
             mailer

@@ -5,7 +5,7 @@ use super::args::Global;
 use super::exit::{self, Failure, Outcome};
 use super::output::print_json;
 use super::report_args::{ReportArgs, ReportCommand};
-use crate::domain::report::ReportQuery;
+use crate::domain::report::{NewSchedule, ReportQuery, Schedule};
 use crate::report::format::{Format, render};
 use crate::report::verify;
 
@@ -15,8 +15,81 @@ const MAX_DOCUMENT: u64 = 64 << 20;
 pub async fn run(global: &Global, args: ReportArgs) -> Outcome {
     match args.command {
         Some(ReportCommand::Verify { file, key, json }) => verify_file(&file, &key, json),
+        Some(ReportCommand::Schedule {
+            every,
+            to,
+            team,
+            format,
+            json,
+        }) => {
+            let asked = NewSchedule {
+                every: every.parse().map_err(Failure::BadInput)?,
+                recipients: to,
+                team,
+                format,
+            };
+            let backend = super::backends::backend(global).await?;
+            let made = backend.schedule_report(&asked).await?;
+            if json {
+                print_json(&made)?;
+            } else {
+                println!(
+                    "{}: the report of each {} goes to {} in {}, first at {}; stop it with `gavel report unschedule {}`",
+                    made.schedule_id,
+                    made.every.as_str(),
+                    made.recipients.join(", "),
+                    made.format,
+                    made.next_at.format("%Y-%m-%d %H:%M UTC"),
+                    made.schedule_id
+                );
+            }
+            Ok(exit::OK)
+        }
+        Some(ReportCommand::Schedules { json }) => {
+            let backend = super::backends::backend(global).await?;
+            let schedules = backend.report_schedules().await?;
+            if json {
+                print_json(&schedules)?;
+            } else if schedules.is_empty() {
+                println!(
+                    "no report is scheduled: `gavel report schedule --every month --to EMAIL`"
+                );
+            }
+            if !json {
+                for schedule in &schedules {
+                    println!("{}", crate::text::sanitize(&schedule_line(schedule)));
+                }
+            }
+            Ok(exit::OK)
+        }
+        Some(ReportCommand::Unschedule { schedule_id }) => {
+            let backend = super::backends::backend(global).await?;
+            let stopped = backend.stop_report_schedule(&schedule_id).await?;
+            println!("{}", crate::text::sanitize(&schedule_line(&stopped)));
+            Ok(exit::OK)
+        }
         None => make(global, args).await,
     }
+}
+
+/// One schedule on a line.
+fn schedule_line(schedule: &Schedule) -> String {
+    format!(
+        "{}  every {}  {}  to {}{}  by {}  {}",
+        schedule.schedule_id,
+        schedule.every.as_str(),
+        schedule.format,
+        schedule.recipients.join(", "),
+        schedule
+            .team
+            .as_ref()
+            .map_or_else(String::new, |team| format!("  team {team}")),
+        schedule.created_by,
+        match schedule.stopped_at {
+            Some(at) => format!("stopped {}", at.format("%Y-%m-%d")),
+            None => format!("next {}", schedule.next_at.format("%Y-%m-%d %H:%M UTC")),
+        }
+    )
 }
 
 async fn make(global: &Global, args: ReportArgs) -> Outcome {

@@ -41,4 +41,28 @@ pub enum ReportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send the report to Gavel users every week, month or quarter: the
+    /// notifier makes it at 06:00 UTC on the period's first day, covering
+    /// the period before, and emails it (in the trail).
+    Schedule {
+        #[arg(long, value_parser = ["week", "month", "quarter"])]
+        every: String,
+        /// Users' emails, comma-separated (reports go only to users).
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// Only this team's figures.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long, default_value = "pdf", value_parser = ["pdf", "html", "md"])]
+        format: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every schedule: when each is next sent, and to whom.
+    Schedules {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a schedule (in the trail).
+    Unschedule { schedule_id: String },
 }

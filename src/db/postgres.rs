@@ -292,8 +292,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         16,
-        "report weeks",
-        include_str!("../../migrations/postgres/0016_report_weeks.sql"),
+        "board report",
+        include_str!("../../migrations/postgres/0016_board_report.sql"),
     ),
 ];
 

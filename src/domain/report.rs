@@ -234,6 +234,117 @@ pub struct SignedReport {
     pub note: String,
 }
 
+/// How often a scheduled report is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Every {
+    Week,
+    Month,
+    Quarter,
+}
+
+impl Every {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Every::Week => "week",
+            Every::Month => "month",
+            Every::Quarter => "quarter",
+        }
+    }
+
+    /// The first day of the week, month or quarter holding `date`.
+    fn start_of(self, date: NaiveDate) -> NaiveDate {
+        match self {
+            Every::Week => date - Duration::days(i64::from(date.weekday().num_days_from_monday())),
+            Every::Month => date.with_day(1).unwrap_or(date),
+            Every::Quarter => {
+                let month = (date.month0() / 3) * 3 + 1;
+                NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+            }
+        }
+    }
+
+    /// The first day after the week, month or quarter holding `date`.
+    fn next_start(self, date: NaiveDate) -> NaiveDate {
+        let start = self.start_of(date);
+        match self {
+            Every::Week => Some(start + Duration::weeks(1)),
+            Every::Month => start.checked_add_months(chrono::Months::new(1)),
+            Every::Quarter => start.checked_add_months(chrono::Months::new(3)),
+        }
+        .unwrap_or(start)
+    }
+
+    /// When a report due at `at` is next due: 06:00 UTC on the first day
+    /// of the next week, month or quarter.
+    pub fn next_after(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let morning = |date: NaiveDate| {
+            date.and_hms_opt(6, 0, 0)
+                .map_or(at, |naive| naive.and_utc())
+        };
+        let today = morning(self.start_of(at.date_naive()));
+        if today > at {
+            today
+        } else {
+            morning(self.next_start(at.date_naive()))
+        }
+    }
+
+    /// The whole week, month or quarter before the one holding `at`: what
+    /// a report sent at `at` covers (first and last day).
+    pub fn period_before(self, at: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+        let this = self.start_of(at.date_naive());
+        let last_day = this - Duration::days(1);
+        (self.start_of(last_day), last_day)
+    }
+}
+
+impl std::str::FromStr for Every {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Every, String> {
+        match text {
+            "week" => Ok(Every::Week),
+            "month" => Ok(Every::Month),
+            "quarter" => Ok(Every::Quarter),
+            other => Err(format!("{other:?} is not week, month or quarter")),
+        }
+    }
+}
+
+/// A report sent on a schedule by the notifier, to Gavel users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Schedule {
+    pub schedule_id: String,
+    pub every: Every,
+    /// Users' emails (a removed user is sent nothing).
+    pub recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// pdf, html or md.
+    pub format: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub next_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+/// A schedule asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewSchedule {
+    pub every: Every,
+    pub recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub format: String,
+}
+
+/// The formats a scheduled report is sent in.
+pub const SCHEDULE_FORMATS: [&str; 3] = ["pdf", "html", "md"];
+/// The most recipients one schedule sends to.
+pub const MAX_RECIPIENTS: usize = 50;
+
 /// The role names a report's tables use.
 pub fn role_name(role: Role) -> String {
     role.as_str().replace('_', " ")
@@ -259,6 +370,36 @@ mod tests {
         assert_eq!(period.mondays().count(), 14);
         let (start, end) = period.bounds();
         assert_eq!((end - start).num_days(), 98);
+    }
+
+    #[test]
+    fn schedules_fall_on_the_next_period_and_cover_the_one_before() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let now = at("2026-12-07T17:00:00Z");
+        assert_eq!(Every::Month.next_after(now), at("2027-01-01T06:00:00Z"));
+        assert_eq!(Every::Quarter.next_after(now), at("2027-01-01T06:00:00Z"));
+        assert_eq!(Every::Week.next_after(now), at("2026-12-14T06:00:00Z"));
+        // Before 06:00 on the first day, today's sending is still to come.
+        assert_eq!(
+            Every::Month.next_after(at("2027-01-01T05:00:00Z")),
+            at("2027-01-01T06:00:00Z")
+        );
+        assert_eq!(
+            Every::Month.period_before(at("2027-01-01T06:00:00Z")),
+            (date("2026-12-01"), date("2026-12-31"))
+        );
+        assert_eq!(
+            Every::Quarter.period_before(at("2027-01-01T06:00:00Z")),
+            (date("2026-10-01"), date("2026-12-31"))
+        );
+        assert_eq!(
+            Every::Week.period_before(at("2026-12-14T06:00:00Z")),
+            (date("2026-12-07"), date("2026-12-13"))
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! server on loopback) or implicit TLS, optional authentication with the
 //! password from `GAVEL_SMTP_PASSWORD` (never in the config, never logged).
 
-use lettre::message::{Mailbox, MultiPart, header};
+use lettre::message::{Attachment, Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -85,7 +85,7 @@ impl Mailer {
         format!("<gavel.{event_id}.{delivery_id}@{}>", self.domain)
     }
 
-    /// Sends one message to one person.
+    /// Sends one message to one person (with its attachment, if any).
     pub async fn send(&self, to: &str, email: &Email, message_id: &str) -> Result<(), String> {
         let to: Mailbox = to.parse().map_err(|err| format!("address {to:?}: {err}"))?;
         let message = Message::builder()
@@ -94,10 +94,7 @@ impl Mailer {
             .subject(&email.subject)
             .message_id(Some(message_id.to_owned()))
             .header(header::MIME_VERSION_1_0)
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
+            .multipart(body(email)?)
             .map_err(|err| format!("cannot build the message: {err}"))?;
         self.transport
             .send(message)
@@ -114,4 +111,17 @@ impl Mailer {
             Err(err) => Err(format!("SMTP: {err}")),
         }
     }
+}
+
+/// The text and HTML alternatives, and the attachment beside them.
+fn body(email: &Email) -> Result<MultiPart, String> {
+    let text = MultiPart::alternative_plain_html(email.text.clone(), email.html.clone());
+    let Some((name, media, bytes)) = &email.attachment else {
+        return Ok(text);
+    };
+    let media =
+        header::ContentType::parse(media).map_err(|err| format!("attachment {name}: {err}"))?;
+    Ok(MultiPart::mixed()
+        .multipart(text)
+        .singlepart(Attachment::new(name.clone()).body(bytes.clone(), media)))
 }

@@ -13,6 +13,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// A file sent with it: its name, media type and bytes.
+    pub attachment: Option<(String, String, Vec<u8>)>,
 }
 
 /// Text from outside, on one line and of bounded length (a subject line
@@ -226,6 +228,26 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
             ];
             (subject, lines)
         }
+        EventKind::ReportSent => {
+            let (from, to) = (text_of(data, "from"), text_of(data, "to"));
+            let subject = format!("Governance report, {from} to {to}");
+            let lines = vec![
+                format!(
+                    "The governance report for {from} to {to}{} is attached, as scheduled by {} (schedule {}).",
+                    match text_of(data, "team").as_str() {
+                        "" => String::new(),
+                        team => format!(", team {team}"),
+                    },
+                    text_of(data, "created_by"),
+                    text_of(data, "schedule_id")
+                ),
+                "Its figures are signed under the trail log's key and travel inside the file."
+                    .into(),
+                String::new(),
+                "To check it: gavel report verify FILE --key \"$(gavel trail key)\"".into(),
+            ];
+            (subject, lines)
+        }
         _ => return None,
     };
     let mut lines = lines;
@@ -242,11 +264,39 @@ pub fn email(event: &Event, sla_days: u32, gavel_url: Option<&str>) -> Option<Em
             .map(|line| format!("<p>{}</p>", html_escape(line)))
             .collect::<String>()
     );
+    let attachment = (event.kind == EventKind::ReportSent)
+        .then(|| report_attachment(data))
+        .flatten();
     Some(Email {
         subject: one_line(&subject),
         text,
         html,
+        attachment,
     })
+}
+
+/// A scheduled report's document, drawn from the signed note the event
+/// carries (none when it cannot be drawn: the delivery then fails and is
+/// retried, never sent without it).
+fn report_attachment(data: &serde_json::Value) -> Option<(String, String, Vec<u8>)> {
+    use crate::report::format::{Format, render};
+    let note = data.get("note")?.as_str()?;
+    let (format, media, extension) = match text_of(data, "format").as_str() {
+        "pdf" => (Format::Pdf, "application/pdf", "pdf"),
+        "html" => (Format::Html, "text/html", "html"),
+        "md" => (Format::Markdown, "text/markdown", "md"),
+        _ => return None,
+    };
+    let report = crate::report::note::read(note).ok()?;
+    let bytes = render(format, &report, note).ok()?;
+    Some((
+        format!(
+            "governance-report-{}-to-{}.{extension}",
+            report.period.from, report.period.to
+        ),
+        media.to_owned(),
+        bytes,
+    ))
 }
 
 /// An SLA in words: "48 hours", "3 days".

@@ -19,7 +19,7 @@ pub fn request_parts(
 ) -> Result<RequestParts, String> {
     match endpoint.format {
         WebhookFormat::Standard => {
-            let body = serde_json::to_vec(event).map_err(|err| err.to_string())?;
+            let body = serde_json::to_vec(&without_report(event)).map_err(|err| err.to_string())?;
             let secret = endpoint
                 .key
                 .as_deref()
@@ -53,6 +53,19 @@ pub fn request_parts(
             Ok((body.to_string().into_bytes(), Vec::new()))
         }
     }
+}
+
+/// The event as a webhook sees it: a scheduled report's figures go to
+/// its recipients by email only, so its signed note is left out.
+fn without_report(event: &Event) -> std::borrow::Cow<'_, Event> {
+    if event.kind != crate::backend::EventKind::ReportSent {
+        return std::borrow::Cow::Borrowed(event);
+    }
+    let mut shown = event.clone();
+    if let Some(data) = shown.data.as_object_mut() {
+        data.remove("note");
+    }
+    std::borrow::Cow::Owned(shown)
 }
 
 /// Posts one delivery; a 2xx answer is delivered.

@@ -51,6 +51,8 @@ pub struct Worker {
     sla_days: u32,
     clock: Clock,
     metrics: WorkerMetrics,
+    /// Signs scheduled reports (none: they wait until a worker has it).
+    log_key: Option<Arc<crate::backend::local::logkey::LogKey>>,
 }
 
 /// Where the worker reads the time: the store's clock unless a test sets
@@ -84,6 +86,7 @@ impl Worker {
             sla_days,
             clock,
             metrics: WorkerMetrics::default(),
+            log_key: None,
         })
     }
 
@@ -91,6 +94,31 @@ impl Worker {
     pub fn with_clock(mut self, clock: Clock) -> Worker {
         self.clock = clock;
         self
+    }
+
+    /// The worker signing scheduled reports with the store's log key.
+    pub fn with_log_key(mut self, key: Arc<crate::backend::local::logkey::LogKey>) -> Worker {
+        self.log_key = Some(key);
+        self
+    }
+
+    /// Makes the scheduled reports whose time has come, each recorded with
+    /// its notification in one transaction; how many.
+    pub async fn send_due_reports(&self) -> Result<usize> {
+        let now = (self.clock)();
+        let Some(key) = self.log_key.clone() else {
+            let waiting = self
+                .on_store(move |store| store.read(|conn| writes::any_report_due(conn, now)))
+                .await?;
+            if waiting {
+                tracing::warn!(
+                    "scheduled reports are due, but this worker has no log key to sign them"
+                );
+            }
+            return Ok(0);
+        };
+        self.on_store(move |store| store.write(|tx| writes::send_due_reports(tx, &key, now)))
+            .await
     }
 
     /// The worker counting into `metrics` (a server's, which it exposes).
@@ -156,6 +184,7 @@ impl Worker {
     /// deliver what is due, a batch at a time, until nothing is due.
     pub async fn pass(&self) -> Result<PassCounts> {
         self.alert_due_steps().await?;
+        self.send_due_reports().await?;
         if !self.delivers() {
             return Ok(PassCounts::default());
         }

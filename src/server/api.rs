@@ -20,7 +20,8 @@ use super::extract::ApiError;
 use super::state::{MAX_BODY, ServerState};
 use super::{
     admission, attestations, audits, delegations, deployments, evidence, exceptions, health, inbox,
-    incidents, log, obligations, policy_sets, reviews, scim, scrape, sync, users, workflows,
+    incidents, log, obligations, policy_sets, reports, reviews, scim, scrape, sync, users,
+    workflows,
 };
 
 /// The API's documentation: paths come from the handlers' annotations.
@@ -75,7 +76,9 @@ pub fn router(state: Arc<ServerState>, request_timeout: Duration) -> Router {
         .routes(routes!(deployments::deployment))
         .routes(routes!(deployments::deployment_view))
         .routes(routes!(evidence::evidence))
-        .routes(routes!(evidence::board_report))
+        .routes(routes!(reports::board_report))
+        .routes(routes!(reports::schedules, reports::schedule))
+        .routes(routes!(reports::stop_schedule))
         .routes(routes!(attestations::attestation_key))
         .routes(routes!(attestations::attestation))
         .routes(routes!(admission::admission))

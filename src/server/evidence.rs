@@ -1,4 +1,4 @@
-//! Evidence packs and the board report: signed under the log's key.
+//! Evidence packs.
 
 use std::collections::HashMap;
 
@@ -41,25 +41,4 @@ pub(super) async fn evidence(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-#[utoipa::path(get, path = "/v1/reports/board", summary = "The board report over whole weeks, its figures signed under the log's key (compliance officers, or the roles the set's `permissions.read_reports` names); `gavel report` draws it and `gavel report verify` checks it", params(crate::server::params::ReportParams), responses((status = 200, body = crate::domain::report::SignedReport), (status = 400, body = crate::backend::wire::ErrorBody), (status = 401, body = crate::backend::wire::ErrorBody), (status = 403, body = crate::backend::wire::ErrorBody), (status = 503, body = crate::backend::wire::ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn board_report(
-    State(state): AppState,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<impl IntoResponse> {
-    let backend = caller(&state, &headers).await?;
-    let backend = backend.with_log_key(log_key(&state)?);
-    let required = |name: &str| -> ApiResult<chrono::NaiveDate> {
-        param::<chrono::NaiveDate>(&query, name)?.ok_or_else(|| {
-            crate::backend::BackendError::Invalid(format!("{name} (YYYY-MM-DD) is required")).into()
-        })
-    };
-    let request = crate::domain::report::ReportQuery {
-        from: required("from")?,
-        to: required("to")?,
-        team: param::<String>(&query, "team")?,
-    };
-    Ok(axum::Json(backend.board_report(&request).await?))
 }

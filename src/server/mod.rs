@@ -26,6 +26,7 @@ mod metrics;
 mod obligations;
 mod params;
 mod policy_sets;
+mod reports;
 mod reviews;
 mod scim;
 mod scrape;
@@ -165,6 +166,8 @@ pub async fn serve(
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     let log_key = Arc::new(log_key);
+    // The notifier signs the scheduled reports it sends.
+    let notifier = notifier.with_log_key(Arc::clone(&log_key));
     let signer = tokio::spawn(sign_checkpoints(
         Arc::clone(&store),
         Arc::clone(&log_key),

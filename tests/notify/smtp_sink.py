@@ -3,13 +3,15 @@
     python smtp_sink.py PORT RECORD_FILE [DELAY_SECONDS]
 
 Each message is one JSON line in RECORD_FILE: envelope sender and
-recipients, Message-ID, subject, and the plain-text and HTML parts. With a
+recipients, Message-ID, subject, the plain-text and HTML parts, and each
+attachment (file name, media type, bytes in base64). With a
 delay, a line {"receiving": Message-ID} is written when the message's data
 has arrived and the answer is held back that long (to kill a sender
 mid-delivery). Prints "smtp-sink: listening on PORT" when ready.
 """
 
 import asyncio
+import base64
 import email
 import email.policy
 import json
@@ -33,6 +35,14 @@ class Recorder:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         plain = message.get_body(("plain",))
         html = message.get_body(("html",))
+        attachments = [
+            {
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "base64": base64.b64encode(part.get_payload(decode=True)).decode("ascii"),
+            }
+            for part in message.iter_attachments()
+        ]
         record = {
             "from": envelope.mail_from,
             "to": envelope.rcpt_tos,
@@ -40,6 +50,7 @@ class Recorder:
             "subject": message["Subject"],
             "text": plain.get_content() if plain else None,
             "html": html.get_content() if html else None,
+            "attachments": attachments,
             "received_at": time.time(),
         }
         if delay:

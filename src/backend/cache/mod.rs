@@ -270,6 +270,33 @@ impl GovernanceBackend for CachedBackend {
             .map_err(|err| needs_server("making the board report", err))
     }
 
+    async fn schedule_report(
+        &self,
+        asked: &crate::domain::report::NewSchedule,
+    ) -> Result<crate::domain::report::Schedule> {
+        self.remote
+            .schedule_report(asked)
+            .await
+            .map_err(|err| needs_server("scheduling the board report", err))
+    }
+
+    async fn report_schedules(&self) -> Result<Vec<crate::domain::report::Schedule>> {
+        self.remote
+            .report_schedules()
+            .await
+            .map_err(|err| needs_server("listing report schedules", err))
+    }
+
+    async fn stop_report_schedule(
+        &self,
+        schedule_id: &str,
+    ) -> Result<crate::domain::report::Schedule> {
+        self.remote
+            .stop_report_schedule(schedule_id)
+            .await
+            .map_err(|err| needs_server("stopping a report schedule", err))
+    }
+
     async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
         self.remote
             .evidence_pack(query)

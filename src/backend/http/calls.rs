@@ -18,7 +18,7 @@ use crate::domain::bias::AuditSubmission;
 use crate::domain::delegation::{Delegation, NewDelegation};
 use crate::domain::exception::{Exception, ExceptionDecision, ExceptionQuery, NewException};
 use crate::domain::incident::{Incident, IncidentChange, IncidentQuery, NewIncident};
-use crate::domain::report::{ReportQuery, SignedReport};
+use crate::domain::report::{NewSchedule, ReportQuery, Schedule, SignedReport};
 use crate::domain::{
     Agent, Answers, BiasAudit, DeploymentRequest, EthicsReview, Evaluation, Manifest, Policy,
     ReviewStatus, ReviewTemplate, Role, TrailEvent, Workflow,
@@ -285,27 +285,7 @@ impl GovernanceBackend for HttpBackend {
     }
 
     async fn evidence_pack(&self, query: &crate::backend::EvidenceQuery) -> Result<Vec<u8>> {
-        let mut url = self.url(&["v1", "agents", &query.agent_id, "evidence"]);
-        {
-            let mut pairs = url.query_pairs_mut();
-            if let Some(version) = &query.agent_version {
-                pairs.append_pair("version", version);
-            }
-            if let Some(from) = query.from {
-                pairs.append_pair("from", &from.to_rfc3339());
-            }
-            if let Some(to) = query.to {
-                pairs.append_pair("to", &to.to_rfc3339());
-            }
-        }
-        let (status, _, bytes) = self
-            .send(Method::GET, url, None, HeaderMap::new(), true)
-            .await?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
-        }
-        self.decode::<serde_json::Value>(status, &bytes)
-            .map(|_| Vec::new())
+        self.fetch_evidence_pack(query).await
     }
 
     async fn attestation(
@@ -355,6 +335,23 @@ impl GovernanceBackend for HttpBackend {
         ];
         pairs.extend(query.team.clone().map(|team| ("team", team)));
         self.get(&["v1", "reports", "board"], &pairs).await
+    }
+
+    async fn schedule_report(&self, asked: &NewSchedule) -> Result<Schedule> {
+        let path = ["v1", "reports", "schedules"];
+        self.write(Method::POST, &path, asked, HeaderMap::new(), false)
+            .await
+    }
+
+    async fn report_schedules(&self) -> Result<Vec<Schedule>> {
+        self.get(&["v1", "reports", "schedules"], &[]).await
+    }
+
+    async fn stop_report_schedule(&self, schedule_id: &str) -> Result<Schedule> {
+        let path = ["v1", "reports", "schedules", schedule_id, "stop"];
+        let body = serde_json::json!({});
+        self.write(Method::POST, &path, &body, HeaderMap::new(), true)
+            .await
     }
 
     async fn policies(&self) -> Result<Vec<Policy>> {

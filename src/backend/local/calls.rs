@@ -297,6 +297,37 @@ impl GovernanceBackend for LocalBackend {
         super::super::blocking(move || store.board_report(&actor, &key, &query, clock.now())).await
     }
 
+    async fn schedule_report(
+        &self,
+        asked: &crate::domain::report::NewSchedule,
+    ) -> Result<crate::domain::report::Schedule> {
+        let now = self.store.clock().now();
+        let actor = self.actor().await?;
+        let asked = asked.clone();
+        self.write(move |tx| writes::schedule_report(tx, &actor, &asked, now))
+            .await
+    }
+
+    async fn report_schedules(&self) -> Result<Vec<crate::domain::report::Schedule>> {
+        let actor = self.actor().await?;
+        self.read(move |conn| {
+            writes::check_report_reader(conn, &actor)?;
+            writes::report_schedules(conn)
+        })
+        .await
+    }
+
+    async fn stop_report_schedule(
+        &self,
+        schedule_id: &str,
+    ) -> Result<crate::domain::report::Schedule> {
+        let now = self.store.clock().now();
+        let actor = self.actor().await?;
+        let id = schedule_id.to_owned();
+        self.write(move |tx| writes::stop_report_schedule(tx, &actor, &id, now))
+            .await
+    }
+
     async fn dashboard(&self) -> Result<Dashboard> {
         let clock = self.store.clock();
         self.read(move |conn| reads::dashboard(conn, clock.now()))

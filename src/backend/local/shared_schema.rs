@@ -15,11 +15,11 @@ pub(super) fn create_directory(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 /// 30: the board report's weekly counts the other kept figures lack
-/// (steps' alerts, bias audits), per team (PostgreSQL's migration 16, the
-/// same text).
+/// (steps' alerts, bias audits), per team, and its schedules (PostgreSQL's
+/// migration 16, the same text).
 pub(super) fn create_report_weeks(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(include_str!(
-        "../../../migrations/postgres/0016_report_weeks.sql"
+        "../../../migrations/postgres/0016_board_report.sql"
     ))
 }
 

@@ -1,5 +1,6 @@
--- The embedded store's migration 30 (the same text): what the board report
--- reads per week (the Monday 00:00 UTC it starts, in milliseconds) and
+-- The embedded store's migration 30 (the same text): the board report.
+--
+-- What it reads per week (the Monday 00:00 UTC it starts, in milliseconds) and
 -- team that the other kept figures do not hold: steps' reminders,
 -- due-time alerts and escalations, by when they were sent, and bias
 -- audits, by when they were tested (all, and the failing ones). Kept with
@@ -37,3 +38,21 @@ SELECT (a.tested_at / 86400000 - (a.tested_at / 86400000 + 3) % 7) * 86400000, g
 FROM audits a JOIN agents g ON g.agent_id = a.agent_id
 WHERE a.passes = 0
 GROUP BY 1, 2;
+
+-- Reports the notifier sends on a schedule (gavel report schedule): how
+-- often, to which users (a JSON array of emails), for which team, in which
+-- format; when it is next due, and when it was stopped.
+
+CREATE TABLE report_schedules (
+    schedule_id TEXT PRIMARY KEY,
+    every       TEXT NOT NULL,
+    recipients  TEXT NOT NULL,
+    team        TEXT,
+    format      TEXT NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    next_at     BIGINT NOT NULL,
+    stopped_at  BIGINT
+);
+
+CREATE INDEX report_schedules_due ON report_schedules (next_at) WHERE stopped_at IS NULL;
