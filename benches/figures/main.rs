@@ -17,6 +17,7 @@
 //! `-- --observability` only what metrics and JSON logs cost a request.
 
 mod audit;
+mod board_report;
 mod console;
 mod deploy_path;
 mod evidence;
@@ -65,6 +66,8 @@ struct Args {
     deploy_path_only: bool,
     /// Only what watching the server costs (`--observability`).
     observability_only: bool,
+    /// Only the board report, on a store already seeded (`--report PATH`).
+    report_store: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -73,6 +76,7 @@ fn args() -> Args {
     let (mut slas_only, mut evidence_only, mut postgres_only) = (false, false, false);
     let (mut leadership_only, mut every_tab, mut deploy_path_only) = (false, false, false);
     let mut observability_only = false;
+    let mut report_store = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -81,6 +85,7 @@ fn args() -> Args {
             "--server" => server = args.next().and_then(|n| n.parse().ok()),
             "--browse" => browse = args.next().map(PathBuf::from),
             "--console" => console = args.next().map(PathBuf::from),
+            "--report" => report_store = args.next().map(PathBuf::from),
             "--audit" => audit_only = true,
             "--slas" => slas_only = true,
             "--evidence" => evidence_only = true,
@@ -106,6 +111,7 @@ fn args() -> Args {
         every_tab,
         deploy_path_only,
         observability_only,
+        report_store,
     }
 }
 
@@ -143,6 +149,19 @@ fn main() {
             println!("{}", audit::agent().await);
             std::future::pending::<()>().await;
         });
+        return;
+    }
+    if let Some(path) = &args.report_store {
+        let started = std::time::Instant::now();
+        drop(gavel::backend::local::LocalStore::open(path).expect("open (and migrate)"));
+        let opened = started.elapsed();
+        let label = path.display().to_string();
+        let mut figures = vec![Figure::new(
+            format!("opening {label} (migrating it, the first time)"),
+            report::secs(opened),
+        )];
+        figures.extend(board_report::figures(path, &label));
+        report::print("The board report", &figures);
         return;
     }
     if args.audit_only {
@@ -247,6 +266,7 @@ async fn leadership(args: &Args, dir: &Path, seeded: Option<&Path>) -> Vec<Figur
     let large_label = format!("{} workflows", gavel::text::thousands(args.large));
     let small_label = format!("{} workflows", gavel::text::thousands(tenth));
     let mut figures = leadership::figures(&large, &large_label, &small, &small_label).await;
+    figures.extend(board_report::figures(&large, &large_label));
     let rss = browsing_rss(&large, true);
     figures.push(
         Figure::new(
