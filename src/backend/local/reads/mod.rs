@@ -25,6 +25,7 @@ pub mod snapshot;
 mod standing_days;
 mod standings;
 mod users;
+mod weeks;
 mod workflows;
 
 pub use agents::*;
@@ -46,4 +47,5 @@ pub use reviews::*;
 pub use standing_days::*;
 pub use standings::*;
 pub use users::*;
+pub use weeks::weeks_of;
 pub use workflows::*;
