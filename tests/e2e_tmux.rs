@@ -593,6 +593,69 @@ fn a_compliance_officer_saves_evidence_packs_from_three_screens() {
     assert!(report.starts_with("exit=0"), "{report}");
 }
 
+/// Issue 43: `B` on the Blocked tab saves the board report: the last whole
+/// quarter proposed, the file named (its extension picks the format), the
+/// signed document verifying offline; an existing file is never replaced.
+#[test]
+fn a_compliance_officer_saves_the_board_report_from_the_blocked_tab() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    seed(&db);
+    let marker = dir.path().join("after.txt");
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).expect("dir");
+    let script = format!(
+        "cd {} && {}",
+        reports.display(),
+        console_script(&db, &marker)
+    );
+    let tmux = Tmux::start(&script, 80, 24);
+    tmux.wait_for("wf-");
+    tmux.send(&["4"]);
+    tmux.wait_for("blocked");
+    tmux.send(&["B"]);
+    tmux.wait_for("report from, to: 20");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("save report as: governance-report-");
+    tmux.send(&["C-u"]);
+    tmux.type_text("quarter.html");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("Saved quarter.html (HTML");
+    let saved = reports.join("quarter.html");
+    let key = Command::new(gavel())
+        .arg("--db")
+        .arg(&db)
+        .args(["trail", "key"])
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    let verified = Command::new(gavel())
+        .args(["report", "verify"])
+        .arg(&saved)
+        .args(["--key", &key])
+        .output()
+        .expect("verify");
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
+    // The same name again is refused, and the file is left as it was.
+    let before = std::fs::read(&saved).expect("report");
+    tmux.send(&["B"]);
+    tmux.wait_for("report from, to: 20");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("save report as: governance-report-");
+    tmux.send(&["C-u"]);
+    tmux.type_text("quarter.html");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("that file exists already");
+    assert_eq!(std::fs::read(&saved).expect("report"), before);
+    tmux.send(&["q"]);
+    tmux.wait_for("GAVEL-DONE");
+}
+
 /// `gavel demo --db PATH` seeds there, and `E` in the demo saves an
 /// evidence pack that verifies (the demo holds its store's log key); a
 /// store of real work is never opened as a demo.

@@ -62,6 +62,8 @@ pub enum Action {
     AssignReviewer,
     /// Saves the evidence pack of the agent in view.
     ExportEvidence,
+    /// Saves the board report over a period (the Blocked tab).
+    SaveReport,
     SyncNow,
     Conflicts,
     /// What concerns me: my turn, my requests.
@@ -112,7 +114,7 @@ pub enum Action {
 
 impl Action {
     /// Actions the palette offers, with what they do.
-    pub const DESCRIBED: [(Action, &'static str); 73] = [
+    pub const DESCRIBED: [(Action, &'static str); 74] = [
         (Action::Quit, "quit Gavel"),
         (Action::Help, "show the keys of this screen"),
         (Action::Palette, "run any action by name"),
@@ -192,6 +194,10 @@ impl Action {
         (
             Action::ExportEvidence,
             "save the agent's evidence pack (compliance officers)",
+        ),
+        (
+            Action::SaveReport,
+            "save the board report over a period, signed (compliance officers)",
         ),
         (Action::SyncNow, "sync with the server now"),
         (
@@ -330,6 +336,7 @@ impl Action {
             Action::Withdraw => "withdraw",
             Action::AssignReviewer => "assign_reviewer",
             Action::ExportEvidence => "export_evidence",
+            Action::SaveReport => "save_report",
             Action::SyncNow => "sync_now",
             Action::Conflicts => "conflicts",
             Action::Inbox => "inbox",

@@ -96,6 +96,7 @@ mod list_export;
 mod manage;
 mod messages;
 mod overlays;
+mod report;
 mod tabs;
 
 pub struct App {
@@ -144,6 +145,8 @@ pub struct App {
     incident_flow: Option<crate::tui::widgets::incidents::IncidentFlow>,
     /// Whose evidence pack is being saved (while its file is named).
     exporting: Option<crate::backend::EvidenceQuery>,
+    /// The board report being saved (while its period and file are named).
+    reporting: Option<crate::domain::report::ReportQuery>,
     /// The list being saved (while its file is named).
     listing: Option<crate::tui::command::ListToExport>,
     /// The last left click (screen row, when), to tell a double click.
@@ -189,6 +192,7 @@ impl App {
             exception_flow: None,
             incident_flow: None,
             exporting: None,
+            reporting: None,
             listing: None,
             last_click: None,
         };
@@ -605,6 +609,7 @@ impl App {
                 Vec::new()
             }
             Action::ExportEvidence => self.start_export(),
+            Action::SaveReport => self.start_report(),
             Action::ExportList => self.start_list_export(),
             Action::OpenObligations => self.open_obligations(),
             _ if self.tab != Tab::Queue => self.on_tab_action(action),

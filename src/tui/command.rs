@@ -206,6 +206,10 @@ pub enum Command {
         query: crate::backend::EvidenceQuery,
         path: std::path::PathBuf,
     },
+    SaveReport {
+        query: crate::domain::report::ReportQuery,
+        path: std::path::PathBuf,
+    },
     /// Writes the list in view, as filtered and ordered, to a file.
     ExportList {
         list: ListToExport,
@@ -257,7 +261,9 @@ impl Command {
             Command::Exceptions(command) => command.coalesce_key(),
             Command::Incidents(command) => command.coalesce_key(),
             Command::MarkRead { .. } => None,
-            Command::ExportEvidence { .. } | Command::ExportList { .. } => None,
+            Command::ExportEvidence { .. }
+            | Command::SaveReport { .. }
+            | Command::ExportList { .. } => None,
         }
     }
 }
@@ -405,6 +411,10 @@ pub enum Message {
         path: std::path::PathBuf,
         result: Result<ExportedPack, String>,
     },
+    ReportSaved {
+        path: std::path::PathBuf,
+        result: Result<String, String>,
+    },
     ListExported {
         path: std::path::PathBuf,
         result: Result<ExportedList, String>,
@@ -499,6 +509,10 @@ pub async fn execute(
         ),
         Command::ExportEvidence { query, path } => Message::EvidenceExported {
             result: export_evidence(backend, &query, &path).await,
+            path,
+        },
+        Command::SaveReport { query, path } => Message::ReportSaved {
+            result: views::save_report(backend, &query, &path).await,
             path,
         },
         Command::ExportList { list, path } => Message::ListExported {

@@ -332,6 +332,16 @@ impl App {
                 }
                 Vec::new()
             }
+            Message::ReportSaved { path, result } => {
+                match result {
+                    Ok(saved) => self.set_status(Level::Info, saved),
+                    Err(error) => self.set_status(
+                        Level::Error,
+                        format!("Cannot save the report: {error} ({})", path.display()),
+                    ),
+                }
+                Vec::new()
+            }
             Message::EvidenceExported { path, result } => {
                 self.on_exported(path, result);
                 Vec::new()

@@ -108,6 +108,8 @@ impl App {
                     PromptKind::WithdrawReason => return self.confirm_withdraw(value),
                     PromptKind::DelegateUntil => return self.delegate_until(value),
                     PromptKind::EvidenceFile => return self.confirm_export(value),
+                    PromptKind::ReportPeriod => return self.report_period(value),
+                    PromptKind::ReportFile => return self.confirm_report(value),
                     PromptKind::ListFile => return self.confirm_list_export(value),
                     PromptKind::FindInPolicies => {
                         self.policies.find = value;

@@ -203,6 +203,34 @@ fn folder_of(path: &std::path::Path) -> &std::path::Path {
         .unwrap_or(std::path::Path::new("."))
 }
 
+/// Asks for the board report, draws it in the format its file's extension
+/// names and writes it under a name that must be new; says what was saved.
+pub(super) async fn save_report(
+    backend: &dyn GovernanceBackend,
+    query: &crate::domain::report::ReportQuery,
+    path: &std::path::Path,
+) -> Result<String, String> {
+    use crate::report::format::{Format, render};
+    let format = Format::of_path(path).ok_or("name a .pdf, .html or .md file")?;
+    new_file_in_a_folder(path).await?;
+    let signed = backend
+        .board_report(query)
+        .await
+        .map_err(|err| err.to_string())?;
+    let report = crate::report::note::read(&signed.note).map_err(|err| err.to_string())?;
+    let bytes = render(format, &report, &signed.note).map_err(|err| err.to_string())?;
+    let size = bytes.len();
+    save_new_file(path, bytes).await?;
+    Ok(format!(
+        "Saved {} ({}, {} KB, weeks {} to {}); anyone checks it with `gavel report verify`.",
+        path.display(),
+        format.name(),
+        size.div_ceil(1024),
+        report.period.from,
+        report.period.to
+    ))
+}
+
 /// A file the console is asked to write: a name nothing holds yet, in a
 /// folder that exists (a typo is refused, not made into a folder).
 pub(super) async fn new_file_in_a_folder(path: &std::path::Path) -> Result<(), String> {

@@ -363,6 +363,10 @@ pub enum PromptKind {
     DelegateUntil,
     /// Where to save an evidence pack.
     EvidenceFile,
+    /// The board report's first and last day.
+    ReportPeriod,
+    /// Where to save the board report (.pdf, .html or .md).
+    ReportFile,
     /// Where to save the list in view.
     ListFile,
     /// Text to find in the step view.
@@ -406,6 +410,8 @@ impl Prompt {
             }
             PromptKind::DelegateUntil => " until (YYYY-MM-DD, through that day, UTC): ",
             PromptKind::EvidenceFile => " save the evidence pack as: ",
+            PromptKind::ReportPeriod => " report from, to: ",
+            PromptKind::ReportFile => " save report as: ",
             PromptKind::ListFile => " save the list as (.csv or .json): ",
             PromptKind::FindInStep => " find in this view: ",
             PromptKind::FindInReviews => " find a review (agent, workflow, id, status): ",
