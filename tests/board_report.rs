@@ -166,6 +166,31 @@ struct Recount {
     every: Vec<(u32, u64)>,
 }
 
+/// Every row of a three-column query.
+fn triples<A, B, C>(conn: &rusqlite::Connection, sql: &str) -> Vec<(A, B, C)>
+where
+    A: rusqlite::types::FromSql,
+    B: rusqlite::types::FromSql,
+    C: rusqlite::types::FromSql,
+{
+    conn.prepare(sql)
+        .expect(sql)
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect(sql)
+        .map(|row| row.expect(sql))
+        .collect()
+}
+
+/// Every row of a two-column query, as a map.
+fn pairs(conn: &rusqlite::Connection, sql: &str) -> BTreeMap<String, String> {
+    conn.prepare(sql)
+        .expect(sql)
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect(sql)
+        .map(|row| row.expect(sql))
+        .collect()
+}
+
 fn recount(db: &Path, (from, to): (NaiveDate, NaiveDate), team: Option<&str>) -> Recount {
     let conn = rusqlite::Connection::open(db).expect("open the raw file");
     let (start, end) = (ms(from), ms(to + Duration::days(1)));
@@ -183,36 +208,13 @@ fn recount(db: &Path, (from, to): (NaiveDate, NaiveDate), team: Option<&str>) ->
                 .or_default() += n;
         }
     };
-    let team_of_agent: BTreeMap<String, String> = conn
-        .prepare("SELECT agent_id, team FROM agents")
-        .expect("agents")
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .expect("agents")
-        .map(|row| row.expect("agent"))
-        .collect();
-    let team_of_workflow: BTreeMap<String, String> = conn
-        .prepare("SELECT workflow_id, team FROM workflows")
-        .expect("workflows")
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .expect("workflows")
-        .map(|row| row.expect("workflow"))
-        .collect();
+    let team_of_agent = pairs(&conn, "SELECT agent_id, team FROM agents");
+    let team_of_workflow = pairs(&conn, "SELECT workflow_id, team FROM workflows");
 
     // Requests, by the policies' answer at request.
-    let mut statement = conn
-        .prepare("SELECT requested_at, outcome, team FROM deployments")
-        .expect("deployments");
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
-        .expect("deployments");
-    for row in rows {
-        let (at, outcome, of) = row.expect("deployment");
+    let deployments: Vec<(i64, String, String)> =
+        triples(&conn, "SELECT requested_at, outcome, team FROM deployments");
+    for (at, outcome, of) in deployments {
         if !inside(at) || !ours(&of) {
             continue;
         }
@@ -293,23 +295,12 @@ fn recount(db: &Path, (from, to): (NaiveDate, NaiveDate), team: Option<&str>) ->
     counted.every = every.into_iter().collect();
 
     // Steps' alerts, from the trail.
-    let mut statement = conn
-        .prepare(
-            "SELECT at, action, entity_id FROM trail WHERE entity_type = 'workflow'
-             AND action IN ('step_reminded', 'step_overdue', 'step_escalated')",
-        )
-        .expect("trail");
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
-        .expect("trail");
-    for row in rows {
-        let (at, action, workflow) = row.expect("event");
+    let alerts: Vec<(i64, String, String)> = triples(
+        &conn,
+        "SELECT at, action, entity_id FROM trail WHERE entity_type = 'workflow'
+         AND action IN ('step_reminded', 'step_overdue', 'step_escalated')",
+    );
+    for (at, action, workflow) in alerts {
         if !inside(at) || !ours(&team_of_workflow[&workflow]) {
             continue;
         }
@@ -322,20 +313,9 @@ fn recount(db: &Path, (from, to): (NaiveDate, NaiveDate), team: Option<&str>) ->
     }
 
     // Bias audits, by when they were tested.
-    let mut statement = conn
-        .prepare("SELECT tested_at, passes, agent_id FROM audits")
-        .expect("audits");
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
-        .expect("audits");
-    for row in rows {
-        let (at, passes, agent) = row.expect("audit");
+    let audits: Vec<(i64, i64, String)> =
+        triples(&conn, "SELECT tested_at, passes, agent_id FROM audits");
+    for (at, passes, agent) in audits {
         if !inside(at) || !ours(&team_of_agent[&agent]) {
             continue;
         }

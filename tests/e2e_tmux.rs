@@ -506,6 +506,11 @@ fn the_clock_keeps_ticking_on_a_server() {
 
 /// The pack saved from the console checks out with the log's key.
 fn assert_verifies(db: &Path, pack: &Path) {
+    assert_checks_out(db, "evidence", pack);
+}
+
+/// `gavel WHAT verify FILE --key` with the store's log key succeeds.
+fn assert_checks_out(db: &Path, what: &str, file: &Path) {
     let key = Command::new(gavel())
         .arg("--db")
         .arg(db)
@@ -514,8 +519,8 @@ fn assert_verifies(db: &Path, pack: &Path) {
         .expect("key");
     let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
     let verified = Command::new(gavel())
-        .args(["evidence", "verify"])
-        .arg(pack)
+        .args([what, "verify"])
+        .arg(file)
         .args(["--key", &key])
         .output()
         .expect("verify");
@@ -622,24 +627,7 @@ fn a_compliance_officer_saves_the_board_report_from_the_blocked_tab() {
     tmux.send(&["Enter"]);
     tmux.wait_for("Saved quarter.html (HTML");
     let saved = reports.join("quarter.html");
-    let key = Command::new(gavel())
-        .arg("--db")
-        .arg(&db)
-        .args(["trail", "key"])
-        .output()
-        .expect("key");
-    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
-    let verified = Command::new(gavel())
-        .args(["report", "verify"])
-        .arg(&saved)
-        .args(["--key", &key])
-        .output()
-        .expect("verify");
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stdout)
-    );
+    assert_checks_out(&db, "report", &saved);
 
     // The same name again is refused, and the file is left as it was.
     let before = std::fs::read(&saved).expect("report");
