@@ -634,6 +634,26 @@ fn three_formats_verify_offline_and_an_edited_figure_is_caught() {
     assert!((2..=12).contains(&pages), "{info}");
     assert!(info.contains("A4"), "{info}");
 
+    // The HTML as a browser reads and prints it: the figures, the chart,
+    // the signed data inert.
+    let html = dir.path().join("quarter.html");
+    let dom = common::browser::in_chromium(&html, "--dump-dom");
+    assert!(
+        dom.contains(&format!(
+            "<td>Deployments requested</td><td>{requested}</td>"
+        )),
+        "the headline figure"
+    );
+    assert!(dom.contains("<polyline"), "the weekly chart");
+    assert!(
+        dom.contains("stroke-dasharray"),
+        "lines told apart without colour"
+    );
+    let printed = dir.path().join("printed.pdf");
+    common::browser::in_chromium(&html, &format!("--print-to-pdf={}", printed.display()));
+    let text = poppler("pdftotext", &printed);
+    assert!(text.contains("Deployments requested"), "{text}");
+
     // A figure edited in each format is caught, and where.
     let edited = |name: &str, from: &str, to: &str| {
         let file = dir.path().join(name);

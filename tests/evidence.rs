@@ -807,35 +807,6 @@ async fn a_workflow_through_every_kind_of_step_exports_over_http_and_verifies() 
     }
 }
 
-/// Headless Chromium (installed by scripts/test), or none on this machine.
-fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("GAVEL_CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    ["chromium-headless-shell", "chromium"]
-        .iter()
-        .flat_map(|name| dirs.iter().map(move |dir| dir.join(name)))
-        .find(|path| path.is_file())
-        .expect("headless Chromium is not installed: scripts/test installs it")
-}
-
-/// What Chromium makes of `page` (a file), with `flag` (e.g. `--dump-dom`).
-fn in_chromium(page: &Path, flag: &str) -> String {
-    let output = std::process::Command::new(chromium())
-        .args(["--headless", "--no-sandbox", "--disable-gpu", flag])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -856,7 +827,7 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
 
     // The page as the browser parsed it: every section, the workflow's
     // table with a row per step and nine cells in each, no script.
-    let dom = in_chromium(&unpacked.join("index.html"), "--dump-dom");
+    let dom = common::browser::in_chromium(&unpacked.join("index.html"), "--dump-dom");
     for words in [
         "Deployment requests",
         "Approval workflows",
@@ -893,7 +864,7 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
         .collect();
     assert!(!charts.is_empty(), "no charts");
     for chart in charts {
-        let dom = in_chromium(&chart, "--dump-dom");
+        let dom = common::browser::in_chromium(&chart, "--dump-dom");
         assert!(dom.trim_start().starts_with("<svg"), "{dom}");
         assert!(dom.contains("<rect"), "{dom}");
         assert!(!dom.contains("error on line"), "{dom}");
@@ -901,7 +872,7 @@ async fn the_packs_page_and_charts_render_and_print_in_a_browser() {
 
     // It prints, for auditors who file a PDF.
     let pdf = dir.path().join("pack.pdf");
-    in_chromium(
+    common::browser::in_chromium(
         &unpacked.join("index.html"),
         &format!("--print-to-pdf={}", pdf.display()),
     );
