@@ -244,23 +244,6 @@ pub fn send_due_reports(conn: &Connection, key: &LogKey, now: DateTime<Utc>) -> 
         let period = Period::covering(from, to).map_err(BackendError::Invalid)?;
         let (_, set) = reads::active_set(conn)?;
         let figures = reads::board_figures(conn, &period, schedule.team.as_deref(), &set, now)?;
-        let mut trail = TrailWriter::resume(conn)?;
-        trail.append(
-            conn,
-            &entry(
-                now,
-                crate::domain::policy::sla::SCHEDULER,
-                "report_schedule",
-                &schedule.schedule_id,
-                "report_issued",
-                (None, None),
-                serde_json::json!({
-                    "from": period.from,
-                    "to": period.to,
-                    "recipients": schedule.recipients,
-                }),
-            ),
-        )?;
         let checkpoint = logkey::sign_checkpoint(conn, key, now)?;
         let report = BoardReport {
             format: FORMAT.into(),
@@ -275,6 +258,25 @@ pub fn send_due_reports(conn: &Connection, key: &LogKey, now: DateTime<Utc>) -> 
         };
         let note = crate::report::note::sign(&report, &key.signer)
             .map_err(|err| BackendError::Storage(err.to_string()))?;
+        // The trail names the signed figures sent, by their digest.
+        let mut trail = TrailWriter::resume(conn)?;
+        trail.append(
+            conn,
+            &entry(
+                now,
+                crate::domain::policy::sla::SCHEDULER,
+                "report_schedule",
+                &schedule.schedule_id,
+                "report_issued",
+                (None, None),
+                serde_json::json!({
+                    "from": period.from,
+                    "to": period.to,
+                    "recipients": schedule.recipients,
+                    "note_sha256": crate::domain::digest::sha256_hex(&note),
+                }),
+            ),
+        )?;
         notifications::record(
             conn,
             NewEvent {
