@@ -140,9 +140,14 @@ async fn store(dir: &Path) -> std::path::PathBuf {
 }
 
 /// The report's figures for `period` as `gavel report --json` prints them.
-fn report_json(db: &Path, from: NaiveDate, to: NaiveDate, team: Option<&str>) -> Value {
+fn report_json(
+    db: &Path,
+    user: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    team: Option<&str>,
+) -> Value {
     let mut command = gavel(db);
-    command.args(["--user", COMPLIANCE, "report", "--json"]);
+    command.args(["--user", user, "report", "--json"]);
     command.args(["--from", &from.to_string(), "--to", &to.to_string()]);
     if let Some(team) = team {
         command.args(["--team", team]);
@@ -480,7 +485,7 @@ async fn every_figure_of_a_seeded_quarter_is_the_one_the_raw_rows_count() {
     let today = Utc::now().date_naive();
     let (from, to) = (today - Duration::days(90), today + Duration::days(6));
 
-    let report = report_json(&db, from, to, None);
+    let report = report_json(&db, COMPLIANCE, (from, to), None);
     let headline = &report["report"]["figures"]["headline"];
     // What this test added is in it, so each kind of figure is exercised.
     for (name, least) in [
@@ -515,7 +520,7 @@ async fn every_figure_of_a_seeded_quarter_is_the_one_the_raw_rows_count() {
     );
     assert_figures(&db, &report, None);
 
-    let platform = report_json(&db, from, to, Some(TEAM));
+    let platform = report_json(&db, COMPLIANCE, (from, to), Some(TEAM));
     assert_eq!(platform["report"]["team"], TEAM);
     assert!(
         platform["report"]["figures"]["headline"]["requests"].as_u64()
@@ -591,9 +596,10 @@ fn three_formats_verify_offline_and_an_edited_figure_is_caught() {
         .success();
     let officer = "dana.whitfield@northwind.example";
     let today = Utc::now().date_naive();
-    let (from, to) = ((today - Duration::days(91)).to_string(), today.to_string());
+    let quarter = (today - Duration::days(91), today);
+    let (from, to) = (quarter.0.to_string(), quarter.1.to_string());
     let key = key(&db);
-    let figures = report_json_as(&db, officer, &from, &to);
+    let figures = report_json(&db, officer, quarter, None);
     let requested = figures["report"]["figures"]["headline"]["requests"]
         .as_u64()
         .expect("requests")
@@ -704,21 +710,6 @@ fn three_formats_verify_offline_and_an_edited_figure_is_caught() {
     let (code, said) = verify(&plain, &key);
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("not a Gavel report"), "{said}");
-}
-
-fn report_json_as(db: &Path, user: &str, from: &str, to: &str) -> Value {
-    let out = gavel(db)
-        .args([
-            "--user", user, "report", "--json", "--from", from, "--to", to,
-        ])
-        .output()
-        .expect("report");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
 fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

@@ -504,6 +504,21 @@ fn the_clock_keeps_ticking_on_a_server() {
     drop(server);
 }
 
+/// The console on a seeded `e2e.db`, started in the folder `folder` of a
+/// new temp dir (it saves files where it was started), its exit status
+/// written to `after.txt`.
+fn console_saving_into(folder: &str, width: u16, height: u16) -> (tempfile::TempDir, Tmux) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("e2e.db");
+    seed(&db);
+    let marker = dir.path().join("after.txt");
+    let saved = dir.path().join(folder);
+    std::fs::create_dir(&saved).expect("dir");
+    let script = format!("cd {} && {}", saved.display(), console_script(&db, &marker));
+    let tmux = Tmux::start(&script, width, height);
+    (dir, tmux)
+}
+
 /// The pack saved from the console checks out with the log's key.
 fn assert_verifies(db: &Path, pack: &Path) {
     assert_checks_out(db, "evidence", pack);
@@ -534,15 +549,12 @@ fn assert_checks_out(db: &Path, what: &str, file: &Path) {
 
 #[test]
 fn a_compliance_officer_saves_evidence_packs_from_three_screens() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("e2e.db");
-    seed(&db);
-    let marker = dir.path().join("after.txt");
-    let packs = dir.path().join("packs");
-    std::fs::create_dir(&packs).expect("dir");
-    // The console saves where it was started.
-    let script = format!("cd {} && {}", packs.display(), console_script(&db, &marker));
-    let tmux = Tmux::start(&script, 200, 40);
+    let (dir, tmux) = console_saving_into("packs", 200, 40);
+    let (db, marker, packs) = (
+        dir.path().join("e2e.db"),
+        dir.path().join("after.txt"),
+        dir.path().join("packs"),
+    );
     let saved = |tmux: &Tmux| -> PathBuf {
         tmux.wait_for("save the evidence pack as: evidence-");
         tmux.send(&["Enter"]);
@@ -603,18 +615,8 @@ fn a_compliance_officer_saves_evidence_packs_from_three_screens() {
 /// signed document verifying offline; an existing file is never replaced.
 #[test]
 fn a_compliance_officer_saves_the_board_report_from_the_blocked_tab() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("e2e.db");
-    seed(&db);
-    let marker = dir.path().join("after.txt");
-    let reports = dir.path().join("reports");
-    std::fs::create_dir(&reports).expect("dir");
-    let script = format!(
-        "cd {} && {}",
-        reports.display(),
-        console_script(&db, &marker)
-    );
-    let tmux = Tmux::start(&script, 80, 24);
+    let (dir, tmux) = console_saving_into("reports", 80, 24);
+    let (db, reports) = (dir.path().join("e2e.db"), dir.path().join("reports"));
     tmux.wait_for("wf-");
     tmux.send(&["4"]);
     tmux.wait_for("blocked");

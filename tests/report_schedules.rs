@@ -9,38 +9,18 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use common::notify::{SmtpSink, free_port};
 use common::{COMPLIANCE, LEAD, gavel};
 use gavel::backend::local::{LocalBackend, LocalStore, logkey};
 use gavel::backend::{BackendError, GovernanceBackend};
 use gavel::domain::Role;
 use gavel::domain::report::{Every, NewSchedule};
-use gavel::notify::settings::NotifySettings;
-use gavel::notify::worker::Worker;
 
 const BOARD: &str = "board@example.com";
 
 fn as_user(store: &Arc<LocalStore>, email: &str) -> LocalBackend {
     LocalBackend::new(Arc::clone(store), Some(email.into()))
-}
-
-fn worker(
-    store: &Arc<LocalStore>,
-    sink: &SmtpSink,
-    clock: &Arc<Mutex<DateTime<Utc>>>,
-    key: logkey::LogKey,
-) -> Worker {
-    let settings = NotifySettings {
-        smtp_url: Some(format!("smtp://127.0.0.1:{}", sink.port)),
-        from: Some("Gavel <gavel@example.com>".into()),
-        ..NotifySettings::default()
-    };
-    let clock = Arc::clone(clock);
-    Worker::new(Arc::clone(store), settings, 5)
-        .expect("worker")
-        .with_clock(Arc::new(move || *clock.lock().expect("clock")))
-        .with_log_key(Arc::new(key))
 }
 
 /// The reports among the messages received (the seeded store has its own
@@ -129,7 +109,7 @@ async fn a_scheduled_report_is_made_signed_and_mailed_once_at_the_months_turn() 
     let sink = SmtpSink::start(dir.path(), free_port(), None);
     let clock = Arc::new(Mutex::new(schedule.next_at + TimeDelta::minutes(1)));
     let key = logkey::load(&logkey::default_path(&db)).expect("the store's log key");
-    let notifier = worker(&store, &sink, &clock, key);
+    let notifier = common::notify::worker(&store, &sink, &clock).with_log_key(Arc::new(key));
     notifier.pass().await.expect("pass");
     let messages = reports_received(&sink, 2);
     notifier.pass().await.expect("again");

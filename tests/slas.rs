@@ -9,16 +9,14 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeDelta, Utc};
-use common::notify::{SmtpSink, free_port};
+use chrono::{TimeDelta, Utc};
+use common::notify::{SmtpSink, free_port, worker};
 use common::{REQUESTER, confidential};
 use gavel::backend::local::{LocalBackend, LocalStore};
 use gavel::backend::{GovernanceBackend, QueueQuery};
 use gavel::domain::Role;
 use gavel::domain::delegation::NewDelegation;
 use gavel::domain::policy::sla::AlertKind;
-use gavel::notify::settings::NotifySettings;
-use gavel::notify::worker::Worker;
 
 const LEAD: &str = "lead@example.com";
 const LEAD_AWAY: &str = "away@example.com";
@@ -65,19 +63,6 @@ async fn store_with_people(db: &Path) -> Arc<LocalStore> {
         .await
         .expect("approve");
     store
-}
-
-/// A worker sending through the sink, reading the time from `clock`.
-fn worker(store: &Arc<LocalStore>, sink: &SmtpSink, clock: &Arc<Mutex<DateTime<Utc>>>) -> Worker {
-    let settings = NotifySettings {
-        smtp_url: Some(format!("smtp://127.0.0.1:{}", sink.port)),
-        from: Some("Gavel <gavel@example.com>".into()),
-        ..NotifySettings::default()
-    };
-    let clock = Arc::clone(clock);
-    Worker::new(Arc::clone(store), settings, 5)
-        .expect("worker")
-        .with_clock(Arc::new(move || *clock.lock().expect("clock")))
 }
 
 fn subjects_to(messages: &[serde_json::Value], to: &str) -> Vec<String> {

@@ -29,6 +29,7 @@ pub mod report;
 pub mod review;
 pub mod role;
 pub mod scim;
+pub mod signed_json;
 pub mod trail;
 pub mod workflow;
 

@@ -217,6 +217,45 @@ pub struct BoardReport {
     pub figures: Figures,
 }
 
+impl BoardReport {
+    /// A report of `figures` over `period` (the previous period is the
+    /// same number of weeks before it).
+    pub fn new(
+        origin: String,
+        period: Period,
+        team: Option<String>,
+        (generated_at, generated_by): (DateTime<Utc>, String),
+        checkpoint: String,
+        figures: Figures,
+    ) -> BoardReport {
+        BoardReport {
+            format: FORMAT.into(),
+            origin,
+            previous: period.previous(),
+            period,
+            team,
+            generated_at,
+            generated_by,
+            checkpoint,
+            figures,
+        }
+    }
+}
+
+/// The longest team name a report is asked for (teams are short names).
+pub const MAX_TEAM: usize = 200;
+
+/// A team a report is asked for, trimmed; refused when empty or longer
+/// than `MAX_TEAM`.
+pub fn team_name(team: Option<&str>) -> Result<Option<String>, String> {
+    match team.map(str::trim) {
+        Some(team) if team.is_empty() || team.len() > MAX_TEAM => Err(format!(
+            "--team must be a team's name (1 to {MAX_TEAM} characters)"
+        )),
+        team => Ok(team.map(str::to_owned)),
+    }
+}
+
 /// What a report is asked for: dates (widened to whole weeks) and
 /// optionally one team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
+use signed_note::StandardSigner;
 
 /// The signed list of every other file.
 pub const LIST: &str = "pack.json";
@@ -98,28 +98,13 @@ impl Listing {
 
 /// `pack.json`: the listing as a signed note (its text is the JSON).
 pub fn sign(listing: &Listing, signer: &StandardSigner) -> Result<String, PackError> {
-    let text = serde_json::to_string_pretty(listing)
-        .map_err(|err| PackError::List(err.to_string()))?
-        + "\n";
-    let mut note =
-        Note::new(text.as_bytes(), &[]).map_err(|err| PackError::List(err.to_string()))?;
-    note.add_sigs(&[signer])
-        .map_err(|err| PackError::List(err.to_string()))?;
-    String::from_utf8(note.to_bytes()).map_err(|err| PackError::List(err.to_string()))
+    crate::domain::signed_json::sign(listing, signer).map_err(PackError::List)
 }
 
 /// Reads `pack.json`, checking its signature against `key` (the log's
 /// verifier key, `name+id+key`).
 pub fn open(note: &[u8], key: &str) -> Result<Listing, PackError> {
-    let verifier = StandardVerifier::new(key.trim())
-        .map_err(|err| PackError::List(format!("the key is not a log key: {err}")))?;
-    let parsed = Note::from_bytes(note).map_err(|err| PackError::List(err.to_string()))?;
-    parsed
-        .verify(&VerifierList::new(vec![Box::new(verifier)]))
-        .map_err(|err| {
-            PackError::List(format!("its signature does not verify with the key: {err}"))
-        })?;
-    serde_json::from_slice(parsed.text()).map_err(|err| PackError::List(err.to_string()))
+    crate::domain::signed_json::open(note, key).map_err(PackError::List)
 }
 
 /// Whether a path may be a pack's: relative, `/`-separated, no `..`.

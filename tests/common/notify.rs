@@ -202,3 +202,21 @@ impl Drop for WebhookReceiver {
         let _ = self.child.wait();
     }
 }
+
+/// A notification worker sending through `sink`, reading the time from
+/// `clock`.
+pub fn worker(
+    store: &std::sync::Arc<gavel::backend::local::LocalStore>,
+    sink: &SmtpSink,
+    clock: &std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>,
+) -> gavel::notify::worker::Worker {
+    let settings = gavel::notify::settings::NotifySettings {
+        smtp_url: Some(format!("smtp://127.0.0.1:{}", sink.port)),
+        from: Some("Gavel <gavel@example.com>".into()),
+        ..Default::default()
+    };
+    let clock = std::sync::Arc::clone(clock);
+    gavel::notify::worker::Worker::new(std::sync::Arc::clone(store), settings, 5)
+        .expect("worker")
+        .with_clock(std::sync::Arc::new(move || *clock.lock().expect("clock")))
+}

@@ -8,10 +8,7 @@ use super::logkey::LogKey;
 use super::{LocalStore, log, logkey, reads, writes};
 use crate::backend::{BackendError, Result};
 use crate::db::{Connection, Dialect};
-use crate::domain::report::{BoardReport, FORMAT, Period, ReportQuery, SignedReport};
-
-/// The longest team name a report is asked for (teams are short names).
-const MAX_TEAM: usize = 200;
+use crate::domain::report::{BoardReport, Period, ReportQuery, SignedReport, team_name};
 
 /// Runs `work` in one snapshot: a SQLite reader sees each statement's own
 /// otherwise (PostgreSQL's read session is a transaction already).
@@ -54,14 +51,7 @@ impl LocalStore {
             .read(|conn| reads::user(conn, actor))?
             .ok_or_else(|| BackendError::Unauthenticated(format!("user {actor:?} is not known")))?;
         let period = Period::covering(query.from, query.to).map_err(BackendError::Invalid)?;
-        let team = match query.team.as_deref().map(str::trim) {
-            Some(team) if team.is_empty() || team.len() > MAX_TEAM => {
-                return Err(BackendError::Invalid(format!(
-                    "--team must be a team's name (1 to {MAX_TEAM} characters)"
-                )));
-            }
-            team => team.map(str::to_owned),
-        };
+        let team = team_name(query.team.as_deref()).map_err(BackendError::Invalid)?;
         let (figures, size) = self.read(|conn| {
             let (_, set) = reads::active_set(conn)?;
             writes::check_permission(
@@ -75,17 +65,14 @@ impl LocalStore {
             })
         })?;
         let checkpoint = self.write(|conn| checkpoint_at(conn, key, size, now))?;
-        let report = BoardReport {
-            format: FORMAT.into(),
-            origin: key.origin.clone(),
-            previous: period.previous(),
+        let report = BoardReport::new(
+            key.origin.clone(),
             period,
             team,
-            generated_at: now,
-            generated_by: user.email,
+            (now, user.email),
             checkpoint,
             figures,
-        };
+        );
         let note = crate::report::note::sign(&report, &key.signer)
             .map_err(|err| BackendError::Storage(err.to_string()))?;
         Ok(SignedReport { note })

@@ -170,12 +170,18 @@ fn policy_changes(conn: &Connection, period: &Period) -> Result<Vec<PolicyChange
         .collect()
 }
 
-/// A period's headline, its weeks, and its decided steps' histograms.
-fn period_figures(
-    conn: &Connection,
-    period: &Period,
-    team: Option<&str>,
-) -> Result<(Headline, Vec<Week>, Histograms)> {
+/// What one period's figures are read from, each read once.
+struct PeriodFigures {
+    headline: Headline,
+    weeks: Vec<Week>,
+    histograms: Histograms,
+    incidents: Vec<IncidentLine>,
+    policy_changes: Vec<PolicyChange>,
+}
+
+/// A period's headline, its weeks, its decided steps' histograms, its
+/// incidents and its policy-set changes.
+fn period_figures(conn: &Connection, period: &Period, team: Option<&str>) -> Result<PeriodFigures> {
     let bounds = ms_bounds(period);
     let mut headline = Headline::default();
     let weeks = weeks_of(conn, period, team, &mut headline)?;
@@ -200,8 +206,15 @@ fn period_figures(
     headline.incidents = incidents.len() as u64;
     headline.suspensions = incidents.iter().filter(|line| line.suspended).count() as u64;
     headline.exceptions = exceptions_granted(conn, period, team)?;
-    headline.policy_changes = policy_changes(conn, period)?.len() as u64;
-    Ok((headline, weeks, histograms))
+    let policy_changes = policy_changes(conn, period)?;
+    headline.policy_changes = policy_changes.len() as u64;
+    Ok(PeriodFigures {
+        headline,
+        weeks,
+        histograms,
+        incidents,
+        policy_changes,
+    })
 }
 
 /// Agents whose audit expired within the period, and their audits'
@@ -299,8 +312,14 @@ pub fn board_figures(
     set: &PolicySet,
     now: DateTime<Utc>,
 ) -> Result<Figures> {
-    let (headline, weeks, histograms) = period_figures(conn, period, team)?;
-    let (previous, _, _) = period_figures(conn, &period.previous(), team)?;
+    let PeriodFigures {
+        headline,
+        weeks,
+        histograms,
+        mut incidents,
+        policy_changes,
+    } = period_figures(conn, period, team)?;
+    let previous = period_figures(conn, &period.previous(), team)?.headline;
     let waits_by_role = waits_by(&histograms, |(role, _)| {
         parse::<Role>("step role", role)
             .map(role_name)
@@ -308,7 +327,6 @@ pub fn board_figures(
     });
     let waits_by_team = waits_by(&histograms, |(_, team)| team.clone());
     let (obligations, unmet) = obligations(conn, set, team, now)?;
-    let mut incidents = incidents_in(conn, period, team)?;
     incidents.truncate(INCIDENTS_LISTED);
     Ok(Figures {
         headline,
@@ -320,6 +338,6 @@ pub fn board_figures(
         obligations,
         unmet,
         incidents,
-        policy_changes: policy_changes(conn, period)?,
+        policy_changes,
     })
 }

@@ -17,7 +17,7 @@ use crate::backend::types::User;
 use crate::backend::{BackendError, EventKind, Result};
 use crate::db::{Connection, OptionalExtension, Row, params};
 use crate::domain::report::{
-    BoardReport, FORMAT, MAX_RECIPIENTS, NewSchedule, Period, SCHEDULE_FORMATS, Schedule,
+    BoardReport, MAX_RECIPIENTS, NewSchedule, Period, SCHEDULE_FORMATS, Schedule, team_name,
 };
 
 const COLUMNS: &str =
@@ -110,15 +110,7 @@ pub fn schedule_report(
             )));
         }
     }
-    let team = asked.team.as_deref().map(str::trim).map(str::to_owned);
-    if team
-        .as_deref()
-        .is_some_and(|team| team.is_empty() || team.len() > 200)
-    {
-        return Err(BackendError::Invalid(
-            "--team must be a team's name (1 to 200 characters)".into(),
-        ));
-    }
+    let team = team_name(asked.team.as_deref()).map_err(BackendError::Invalid)?;
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM report_schedules", params![], |row| {
         row.get(0)
     })?;
@@ -245,17 +237,14 @@ pub fn send_due_reports(conn: &Connection, key: &LogKey, now: DateTime<Utc>) -> 
         let (_, set) = reads::active_set(conn)?;
         let figures = reads::board_figures(conn, &period, schedule.team.as_deref(), &set, now)?;
         let checkpoint = logkey::sign_checkpoint(conn, key, now)?;
-        let report = BoardReport {
-            format: FORMAT.into(),
-            origin: key.origin.clone(),
-            previous: period.previous(),
+        let report = BoardReport::new(
+            key.origin.clone(),
             period,
-            team: schedule.team.clone(),
-            generated_at: now,
-            generated_by: maker.email.clone(),
+            schedule.team.clone(),
+            (now, maker.email.clone()),
             checkpoint,
             figures,
-        };
+        );
         let note = crate::report::note::sign(&report, &key.signer)
             .map_err(|err| BackendError::Storage(err.to_string()))?;
         // The trail names the signed figures sent, by their digest.
